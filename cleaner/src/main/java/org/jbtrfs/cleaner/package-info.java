@@ -1,0 +1,2 @@
+/** jbtrfs cleaner module. */
+package org.jbtrfs.cleaner;

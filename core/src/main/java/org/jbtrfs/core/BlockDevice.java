@@ -1,0 +1,34 @@
+package org.jbtrfs.core;
+
+/**
+ * A block device: a named, fixed-size array of 512-byte sectors with byte-addressed I/O (the port
+ * never needs partial-sector writes, but it does not forbid them).
+ */
+public interface BlockDevice extends AutoCloseable {
+    int SECTOR_SIZE = 512;
+
+    /** "sdc", as the kernel log names the device. */
+    String name();
+
+    long size();
+
+    void read(long offset, byte[] dst, int dstOff, int len);
+
+    void write(long offset, byte[] src, int srcOff, int len);
+
+    /** REQ_PREFLUSH: make every completed write durable. */
+    void flush();
+
+    IoCounters counters();
+
+    @Override
+    default void close() { }
+
+    /** Bounds check shared by the implementations: clear error, nothing written. */
+    static void checkRange(BlockDevice dev, long offset, int len) {
+        if (offset < 0 || len < 0 || offset + len > dev.size()) {
+            throw new BtrfsException(Errno.EIO, "access beyond end of device " + dev.name() + ": offset " + offset
+                + " len " + len + " size " + dev.size());
+        }
+    }
+}

@@ -1,0 +1,89 @@
+package org.jbtrfs.core;
+
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
+/** The fault-injection sites of one loaded module: armed once, n times, or with a seeded probability. */
+public final class Faults {
+    private final AtomicReferenceArray<Arm> arms = new AtomicReferenceArray<>(Fault.values().length);
+    private final AtomicLong[] fired = new AtomicLong[Fault.values().length];
+    private volatile int active;
+
+    public Faults() {
+        for (int i = 0; i < fired.length; i++) {
+            fired[i] = new AtomicLong();
+        }
+    }
+
+    private static final class Arm {
+        int remaining; // -1 = unlimited, guarded by this
+        final double probability;
+        final SplittableRandom random;
+
+        Arm(int remaining, double probability, long seed) {
+            this.remaining = remaining;
+            this.probability = probability;
+            this.random = new SplittableRandom(seed);
+        }
+    }
+
+    /** Fail the next {@code times} calls at {@code fault}. */
+    public synchronized void arm(Fault fault, int times) {
+        if (times <= 0) {
+            throw new IllegalArgumentException("times must be positive: " + times);
+        }
+        set(fault, new Arm(times, 1.0, 0));
+    }
+
+    public void armOnce(Fault fault) { arm(fault, 1); }
+
+    /** Fail each call at {@code fault} with {@code probability}, from a generator seeded with {@code seed}. */
+    public synchronized void armProbability(Fault fault, double probability, long seed) {
+        if (!(probability >= 0 && probability <= 1)) {
+            throw new IllegalArgumentException("probability must be in [0,1]: " + probability);
+        }
+        set(fault, new Arm(-1, probability, seed));
+    }
+
+    public synchronized void disarm(Fault fault) { set(fault, null); }
+
+    public synchronized void reset() {
+        for (Fault f : Fault.values()) {
+            set(f, null);
+        }
+    }
+
+    private void set(Fault f, Arm a) {
+        Arm old = arms.getAndSet(f.ordinal(), a);
+        active += (a != null ? 1 : 0) - (old != null ? 1 : 0);
+    }
+
+    /** The injection point: true if this call must fail with {@link Fault#errno()}. */
+    public boolean shouldFail(Fault fault) {
+        if (active == 0) {
+            return false;
+        }
+        Arm a = arms.get(fault.ordinal());
+        if (a == null) {
+            return false;
+        }
+        boolean fail;
+        synchronized (a) {
+            if (a.remaining == 0) {
+                return false;
+            }
+            fail = a.probability >= 1.0 || a.random.nextDouble() < a.probability;
+            if (fail && a.remaining > 0) {
+                a.remaining--;
+            }
+        }
+        if (fail) {
+            fired[fault.ordinal()].incrementAndGet();
+        }
+        return fail;
+    }
+
+    /** How many times {@code fault} fired. */
+    public long fired(Fault fault) { return fired[fault.ordinal()].get(); }
+}

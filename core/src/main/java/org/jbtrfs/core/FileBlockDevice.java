@@ -1,0 +1,90 @@
+package org.jbtrfs.core;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** A block device backed by a file (a loop device): survives the JVM, so images can be kept. */
+public final class FileBlockDevice implements BlockDevice {
+    private final String name;
+    private final long size;
+    private final FileChannel ch;
+    private final AtomicLong reads = new AtomicLong(), bytesRead = new AtomicLong();
+    private final AtomicLong writes = new AtomicLong(), bytesWritten = new AtomicLong(), flushes = new AtomicLong();
+
+    /** Opens (creating if needed) {@code file} as a device of {@code size} bytes. */
+    public FileBlockDevice(String name, Path file, long size) {
+        if (size <= 0 || size % SECTOR_SIZE != 0) {
+            throw new IllegalArgumentException("device size must be a positive multiple of 512: " + size);
+        }
+        this.name = name;
+        this.size = size;
+        try {
+            this.ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            if (ch.size() < size) {
+                ch.write(ByteBuffer.wrap(new byte[1]), size - 1);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open " + file, e);
+        }
+    }
+
+    @Override public String name() { return name; }
+
+    @Override public long size() { return size; }
+
+    @Override public void read(long offset, byte[] dst, int dstOff, int len) {
+        BlockDevice.checkRange(this, offset, len);
+        ByteBuffer bb = ByteBuffer.wrap(dst, dstOff, len);
+        try {
+            while (bb.hasRemaining()) {
+                if (ch.read(bb, offset + bb.position() - dstOff) < 0) {
+                    break;
+                }
+            }
+        } catch (IOException e) {
+            throw new BtrfsException(Errno.EIO, "read error on " + name + " at " + offset, e);
+        }
+        reads.incrementAndGet();
+        bytesRead.addAndGet(len);
+    }
+
+    @Override public void write(long offset, byte[] src, int srcOff, int len) {
+        BlockDevice.checkRange(this, offset, len);
+        ByteBuffer bb = ByteBuffer.wrap(src, srcOff, len);
+        try {
+            while (bb.hasRemaining()) {
+                ch.write(bb, offset + bb.position() - srcOff);
+            }
+        } catch (IOException e) {
+            throw new BtrfsException(Errno.EIO, "write error on " + name + " at " + offset, e);
+        }
+        writes.incrementAndGet();
+        bytesWritten.addAndGet(len);
+    }
+
+    @Override public void flush() {
+        try {
+            ch.force(false);
+        } catch (IOException e) {
+            throw new BtrfsException(Errno.EIO, "flush error on " + name, e);
+        }
+        flushes.incrementAndGet();
+    }
+
+    @Override public IoCounters counters() {
+        return new IoCounters(reads.get(), bytesRead.get(), writes.get(), bytesWritten.get(), flushes.get());
+    }
+
+    @Override public void close() {
+        try {
+            ch.close();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

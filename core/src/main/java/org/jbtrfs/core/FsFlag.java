@@ -1,0 +1,7 @@
+package org.jbtrfs.core;
+
+/** Bits of {@code fs_info->flags} (BTRFS_FS_*), the ones the port models. */
+public enum FsFlag {
+    BARRIER, CLOSING_START, CLOSING_DONE, LOG_RECOVERING, OPEN, QUOTA_ENABLED, UPDATE_UUID_TREE_GEN,
+    BTREE_ERR, QUOTA_OVERRIDE, FROZEN, BALANCE_RUNNING, CLEANER_RUNNING, CSUM_IMPL_FAST, DISCARD_RUNNING
+}

@@ -1,0 +1,54 @@
+package org.jbtrfs.core;
+
+/**
+ * Named race windows: static points in the code where tests park, delay, run a callback or count.
+ * Each names the window of the patch thread it opens.
+ */
+public enum Hook {
+    // cleaner_kthread (patch 3/5, 5/5)
+    /** The cleaner set CLEANER_RUNNING and has not yet tested need_cleaner_sleep. */
+    CLEANER_AFTER_SET_RUNNING,
+    /** The cleaner is about to run one delayed iput (its eviction starts a transaction). */
+    CLEANER_BEFORE_DELAYED_IPUT,
+    /** The cleaner popped a dead root and is about to start drop_snapshot's transaction. */
+    CLEANER_BEFORE_DROP_SNAPSHOT_TRANS,
+    /** The cleaner unlinked an unused block group and is about to start the remove-block-group transaction. */
+    CLEANER_BEFORE_REMOVE_BG_TRANS,
+    /** The cleaner finished its pass and is about to clear CLEANER_RUNNING. */
+    CLEANER_BEFORE_CLEAR_RUNNING,
+    /** A final iput was queued with btrfs_add_delayed_iput. */
+    DELAYED_IPUT_ADDED,
+    // btrfs_remount
+    /** Remount RO set the RO flag(s). */
+    REMOUNT_AFTER_SET_RO,
+    /** Remount RO is about to call btrfs_commit_super. */
+    REMOUNT_BEFORE_COMMIT_SUPER,
+    /** Remount RO returned from btrfs_commit_super. */
+    REMOUNT_AFTER_COMMIT_SUPER,
+    // mount / close_ctree
+    /** open_ctree is about to set BTRFS_FS_OPEN (RW mount). */
+    MOUNT_BEFORE_FS_OPEN,
+    /** close_ctree was entered (CLOSING_START not yet set). */
+    UMOUNT_START,
+    /** close_ctree is about to stop the transaction kthread and the cleaner. */
+    UMOUNT_BEFORE_STOP_KTHREADS,
+    /** close_ctree is about to call btrfs_stop_all_workers. */
+    UMOUNT_BEFORE_STOP_WORKERS,
+    // orphans and dead roots (patch 2/5, March 2021)
+    /** btrfs_find_orphan_roots found a stray orphan item and is about to join a transaction. */
+    FIND_ORPHAN_ROOTS_BEFORE_JOIN,
+    /** btrfs_orphan_cleanup is about to delete an orphan item it considers stale. */
+    ORPHAN_CLEANUP_BEFORE_DELETE,
+    // qgroup rescan (patch 1/5)
+    /** The rescan worker is about to start the transaction for its next leaf. */
+    QGROUP_RESCAN_BEFORE_LEAF,
+    /** The rescan worker left its loop and is about to start the status-update transaction. */
+    QGROUP_RESCAN_BEFORE_STATUS_UPDATE,
+    // transactions
+    /** join_transaction created a new running transaction. */
+    TRANSACTION_CREATED,
+    /** The transaction kthread decided to commit the running transaction. */
+    TRANS_KTHREAD_BEFORE_COMMIT,
+    /** btrfs_wq_submit_bio is about to queue the async checksum work on fs_info->workers. */
+    ASYNC_SUBMIT_BEFORE_QUEUE
+}

@@ -1,0 +1,58 @@
+package org.jbtrfs.core;
+
+import java.util.List;
+
+/**
+ * The kernel-side context of one loaded module: its config, clock, log, slab caches, hooks, faults,
+ * crc32c driver and kthreadd. Every subsystem of a mounted filesystem reaches these through here, so
+ * two modules loaded in one JVM share nothing.
+ */
+public final class Kernel {
+    private final KernelConfig config;
+    private final KernelLog log;
+    private final Slabs slabs;
+    private final Hooks hooks = new Hooks();
+    private final Faults faults = new Faults();
+    private final Kthreadd kthreadd;
+    private final Crc32c crc32c;
+    private final String name;
+
+    public Kernel(String name, KernelConfig config) {
+        this.name = name;
+        this.config = config;
+        this.log = new KernelLog(config.logCapacity(), config.clock());
+        this.log.setAssertionsEnabled(config.assertions());
+        this.slabs = new Slabs(log, config.clock(), config.slabDebug());
+        this.kthreadd = new Kthreadd(name + "-", config.clock(), log);
+        this.crc32c = Crc32c.of(config.crc32c());
+    }
+
+    public String name() { return name; }
+
+    public KernelConfig config() { return config; }
+
+    public KernelClock clock() { return config.clock(); }
+
+    public KernelLog log() { return log; }
+
+    public Slabs slabs() { return slabs; }
+
+    public Hooks hooks() { return hooks; }
+
+    public Faults faults() { return faults; }
+
+    public Kthreadd kthreadd() { return kthreadd; }
+
+    public Crc32c crc32c() { return crc32c; }
+
+    public boolean applied(FixSwitch f) { return config.applied(f); }
+
+    /** Module unload, core part: release hooks, destroy slab caches (leak report), end kthreadd. */
+    public List<SlabLeak> shutdown() {
+        hooks.reset();
+        faults.reset();
+        List<SlabLeak> leaks = slabs.destroyAll();
+        kthreadd.shutdown(5_000);
+        return leaks;
+    }
+}

@@ -1,0 +1,75 @@
+package org.jbtrfs.core;
+
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
+/** An in-memory block device, allocated lazily in 64 KiB chunks so a 256 MiB device costs little. */
+public final class MemoryBlockDevice implements BlockDevice {
+    private static final int CHUNK = 64 * 1024;
+
+    private final String name;
+    private final long size;
+    private final AtomicReferenceArray<byte[]> chunks;
+    private final AtomicLong reads = new AtomicLong(), bytesRead = new AtomicLong();
+    private final AtomicLong writes = new AtomicLong(), bytesWritten = new AtomicLong(), flushes = new AtomicLong();
+
+    public MemoryBlockDevice(String name, long size) {
+        if (size <= 0 || size % SECTOR_SIZE != 0) {
+            throw new IllegalArgumentException("device size must be a positive multiple of 512: " + size);
+        }
+        if (size / CHUNK >= Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("device too large for memory: " + size);
+        }
+        this.name = name;
+        this.size = size;
+        this.chunks = new AtomicReferenceArray<>((int) ((size + CHUNK - 1) / CHUNK));
+    }
+
+    @Override public String name() { return name; }
+
+    @Override public long size() { return size; }
+
+    @Override public void read(long offset, byte[] dst, int dstOff, int len) {
+        BlockDevice.checkRange(this, offset, len);
+        int done = 0;
+        while (done < len) {
+            long pos = offset + done;
+            int ci = (int) (pos / CHUNK), co = (int) (pos % CHUNK), n = Math.min(len - done, CHUNK - co);
+            byte[] c = chunks.get(ci);
+            if (c == null) {
+                java.util.Arrays.fill(dst, dstOff + done, dstOff + done + n, (byte) 0);
+            } else {
+                System.arraycopy(c, co, dst, dstOff + done, n);
+            }
+            done += n;
+        }
+        reads.incrementAndGet();
+        bytesRead.addAndGet(len);
+    }
+
+    @Override public void write(long offset, byte[] src, int srcOff, int len) {
+        BlockDevice.checkRange(this, offset, len);
+        int done = 0;
+        while (done < len) {
+            long pos = offset + done;
+            int ci = (int) (pos / CHUNK), co = (int) (pos % CHUNK), n = Math.min(len - done, CHUNK - co);
+            byte[] c = chunks.get(ci);
+            if (c == null) {
+                chunks.compareAndSet(ci, null, new byte[CHUNK]);
+                c = chunks.get(ci);
+            }
+            System.arraycopy(src, srcOff + done, c, co, n);
+            done += n;
+        }
+        writes.incrementAndGet();
+        bytesWritten.addAndGet(len);
+    }
+
+    @Override public void flush() { flushes.incrementAndGet(); }
+
+    @Override public IoCounters counters() {
+        return new IoCounters(reads.get(), bytesRead.get(), writes.get(), bytesWritten.get(), flushes.get());
+    }
+
+    @Override public String toString() { return name + " (memory, " + size + " bytes)"; }
+}

@@ -1,0 +1,2 @@
+/** jbtrfs fs module. */
+package org.jbtrfs.fs;

@@ -1,0 +1,2 @@
+/** jbtrfs qgroup module. */
+package org.jbtrfs.qgroup;

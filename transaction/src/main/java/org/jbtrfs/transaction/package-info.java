@@ -1,0 +1,2 @@
+/** jbtrfs transaction module. */
+package org.jbtrfs.transaction;

@@ -1,0 +1,2 @@
+/** jbtrfs workqueue module. */
+package org.jbtrfs.workqueue;
