@@ -1,0 +1,62 @@
+package org.jbtrfs.core.disk;
+
+/** Item key types and well-known object ids of the on-disk format (values as in btrfs_tree.h). */
+public final class ItemType {
+    private ItemType() { }
+
+    public static final int INODE_ITEM = 1;
+    public static final int INODE_REF = 12;
+    public static final int DIR_ITEM = 84;
+    public static final int DIR_INDEX = 96;
+    public static final int EXTENT_DATA = 108;
+    public static final int ROOT_ITEM = 132;
+    public static final int ROOT_BACKREF = 144;
+    public static final int ROOT_REF = 156;
+    public static final int EXTENT_ITEM = 168;
+    public static final int METADATA_ITEM = 169;
+    public static final int TREE_BLOCK_REF = 176;
+    public static final int EXTENT_DATA_REF = 178;
+    public static final int BLOCK_GROUP_ITEM = 192;
+    public static final int QGROUP_STATUS = 240;
+    public static final int QGROUP_INFO = 242;
+    public static final int QGROUP_LIMIT = 244;
+    public static final int ORPHAN_ITEM = 48;
+
+    // object ids
+    public static final long ROOT_TREE_OBJECTID = 1;
+    public static final long EXTENT_TREE_OBJECTID = 2;
+    public static final long CHUNK_TREE_OBJECTID = 3;
+    public static final long DEV_TREE_OBJECTID = 4;
+    public static final long FS_TREE_OBJECTID = 5;
+    public static final long CSUM_TREE_OBJECTID = 7;
+    public static final long QUOTA_TREE_OBJECTID = 8;
+    public static final long FIRST_FREE_OBJECTID = 256;
+    public static final long LAST_FREE_OBJECTID = -256L;
+    /** BTRFS_ORPHAN_OBJECTID (-5ULL): orphan items live under this objectid. */
+    public static final long ORPHAN_OBJECTID = -5L;
+    /** BTRFS_BTREE_INODE_OBJECTID */
+    public static final long BTREE_INODE_OBJECTID = 1;
+
+    public static String name(int type) {
+        return switch (type) {
+            case INODE_ITEM -> "INODE_ITEM";
+            case INODE_REF -> "INODE_REF";
+            case DIR_ITEM -> "DIR_ITEM";
+            case DIR_INDEX -> "DIR_INDEX";
+            case EXTENT_DATA -> "EXTENT_DATA";
+            case ROOT_ITEM -> "ROOT_ITEM";
+            case ROOT_BACKREF -> "ROOT_BACKREF";
+            case ROOT_REF -> "ROOT_REF";
+            case EXTENT_ITEM -> "EXTENT_ITEM";
+            case METADATA_ITEM -> "METADATA_ITEM";
+            case TREE_BLOCK_REF -> "TREE_BLOCK_REF";
+            case EXTENT_DATA_REF -> "EXTENT_DATA_REF";
+            case BLOCK_GROUP_ITEM -> "BLOCK_GROUP_ITEM";
+            case QGROUP_STATUS -> "QGROUP_STATUS";
+            case QGROUP_INFO -> "QGROUP_INFO";
+            case QGROUP_LIMIT -> "QGROUP_LIMIT";
+            case ORPHAN_ITEM -> "ORPHAN_ITEM";
+            default -> "TYPE_" + type;
+        };
+    }
+}

@@ -1,0 +1,30 @@
+package org.jbtrfs.transaction.ctree;
+
+/**
+ * What the B-tree algorithms need from the transaction layer: reading verified tree blocks, the COW
+ * decision, allocating and freeing tree blocks, and dirtying them. One instance serves one
+ * transaction handle (or, read-only, no transaction: then every modifying call throws).
+ */
+public interface TreeBlockManager {
+    /** Reads and checksum-verifies the tree block at {@code bytenr}; a bad block throws BtrfsException(EUCLEAN/EIO) naming the bytenr. */
+    ExtentBuffer read(long bytenr);
+
+    /** kernel: should_cow_block() — true unless {@code eb} was created in this transaction and not yet written. */
+    boolean shouldCow(ExtentBuffer eb);
+
+    /**
+     * kernel: btrfs_alloc_tree_block() — a new tree block for tree {@code owner} at {@code level},
+     * header filled (bytenr, generation = current transid, owner, level, fsid, nritems 0), already
+     * marked dirty in the running transaction.
+     */
+    ExtentBuffer allocTreeBlock(long owner, int level);
+
+    /** kernel: btrfs_free_tree_block() — the block is no longer referenced by the tree (pinned until commit). */
+    void freeTreeBlock(ExtentBuffer eb);
+
+    /** kernel: btrfs_mark_buffer_dirty() — {@code eb}'s contents changed in the running transaction. */
+    void markDirty(ExtentBuffer eb);
+
+    /** Current transaction id (the generation new and COWed blocks get). */
+    long transid();
+}
