@@ -56,6 +56,13 @@ public final class SlabCache {
         o.freed = true;
     }
 
+    /** The live objects, oldest first (for leak checkers that run before the cache is destroyed). */
+    public List<SlabObject> live() {
+        List<SlabObject> l = new ArrayList<>(live);
+        l.sort((a, b) -> Long.compare(a.id, b.id));
+        return l;
+    }
+
     /** Objects allocated and not freed. */
     public long inUse() { return live.size(); }
 

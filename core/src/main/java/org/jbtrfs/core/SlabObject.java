@@ -11,6 +11,7 @@ public final class SlabObject {
     final String allocThread;
     final StackTraceElement[] allocSite;
     volatile boolean freed;
+    private volatile Object tag;
 
     SlabObject(SlabCache cache, long id, long allocNanos, String allocThread, StackTraceElement[] allocSite) {
         this.cache = cache;
@@ -23,6 +24,14 @@ public final class SlabObject {
     public SlabCache cache() { return cache; }
 
     public boolean isFreed() { return freed; }
+
+    /** Attaches what this object describes (an extent_state's range), for leak reports. */
+    public SlabObject tag(Object t) {
+        this.tag = t;
+        return this;
+    }
+
+    public Object tag() { return tag; }
 
     /** kernel: kmem_cache_free() */
     public void free() { cache.free(this); }
