@@ -1,0 +1,67 @@
+package org.jbtrfs.cleaner;
+
+import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.FsFlag;
+import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.Kthread;
+import org.jbtrfs.transaction.FsInfo;
+
+/** kernel: cleaner_kthread() in fs/btrfs/disk-io.c */
+public final class CleanerKthread {
+    private CleanerKthread() { }
+
+    /** kernel: kthread_run(cleaner_kthread, tree_root, "btrfs-cleaner") */
+    public static Kthread start(Cleaner cleaner) {
+        return cleaner.fs().kernel.kthreadd().run("btrfs-cleaner", self -> loop(cleaner, self));
+    }
+
+    /**
+     * One pass per wake-up: CLEANER_RUNNING set; nothing to do when read-only, closing or not yet open;
+     * under cleaner_mutex (trylock) run delayed iputs and drop at most one dead root; then defrag and
+     * delete unused block groups. At the end CLEANER_RUNNING is cleared — with patch 3/5 by
+     * clear_and_wake_up_bit, so a remount waiting in wait_on_bit learns the pass is over.
+     */
+    private static int loop(Cleaner c, Kthread self) {
+        FsInfo fs = c.fs();
+        while (true) {
+            boolean again = false;
+            fs.flags.set(FsFlag.CLEANER_RUNNING);
+            fs.kernel.hooks().arrive(Hook.CLEANER_AFTER_SET_RUNNING);
+            pass:
+            {
+                if (fs.needCleanerSleep() || !fs.flags.test(FsFlag.OPEN) || !fs.cleanerMutex.tryLock()) {
+                    break pass;
+                }
+                try {
+                    // the status may have changed between the first check and taking the mutex
+                    if (fs.needCleanerSleep()) {
+                        break pass;
+                    }
+                    c.delayedIputs().run();
+                    again = c.deadRoots().cleanOneDeletedSnapshot();
+                } finally {
+                    fs.cleanerMutex.unlock();
+                }
+                // btrfs_run_defrag_inodes(): autodefrag is not modelled.
+                // No RO re-check before this, as in the kernel: a pass that got here runs to the end.
+                c.unusedBlockGroups().deleteUnusedBgs();
+            }
+            // sleep:
+            fs.kernel.hooks().arrive(Hook.CLEANER_BEFORE_CLEAR_RUNNING);
+            if (fs.applied(FixSwitch.CLEANER_RO_REMOUNT_RACE)) {
+                fs.flags.clearAndWakeUpBit(FsFlag.CLEANER_RUNNING);
+            } else {
+                fs.flags.clear(FsFlag.CLEANER_RUNNING);
+            }
+            if (self.shouldPark()) {
+                self.parkme();
+            }
+            if (self.shouldStop()) {
+                return 0;
+            }
+            if (!again) {
+                self.schedule();
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+package org.jbtrfs.cleaner;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jbtrfs.core.FsFlag;
+import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.Kthread;
+import org.jbtrfs.transaction.FsInfo;
+
+/** Delayed iputs (inode.c): final iputs deferred from contexts that must not evict, run by the cleaner. */
+public final class DelayedIputs {
+    private final FsInfo fs;
+    private final Inodes inodes;
+    /** fs_info->delayed_iputs, guarded by itself (delayed_iput_lock). */
+    private final ArrayDeque<Inode> list = new ArrayDeque<>();
+    /** fs_info->nr_delayed_iputs */
+    private final AtomicInteger nr = new AtomicInteger();
+
+    public DelayedIputs(FsInfo fs, Inodes inodes) {
+        this.fs = fs;
+        this.inodes = inodes;
+    }
+
+    /**
+     * kernel: btrfs_add_delayed_iput() in fs/btrfs/inode.c — not the last reference: just drop it.
+     * Otherwise queue the inode and wake the cleaner, but only if it is not running: a cleaner in the
+     * middle of a pass is expected to come back (which is the patch 5/5 window once it goes to sleep
+     * for good on an RO remount).
+     */
+    public void add(Inode inode) {
+        int c;
+        do {
+            c = inode.count.get();
+            if (c <= 1) {
+                break;
+            }
+        } while (!inode.count.compareAndSet(c, c - 1));
+        if (c > 1) {
+            return;
+        }
+        nr.incrementAndGet();
+        synchronized (list) {
+            list.addLast(inode);
+        }
+        fs.kernel.hooks().arrive(Hook.DELAYED_IPUT_ADDED);
+        Kthread cleaner = fs.cleanerKthread;
+        if (cleaner != null && !fs.flags.test(FsFlag.CLEANER_RUNNING)) {
+            cleaner.wakeUpProcess();
+        }
+    }
+
+    /**
+     * kernel: btrfs_run_delayed_iputs() — pop entries one at a time and iput each (an unlinked inode's
+     * eviction starts a transaction).
+     */
+    public void run() {
+        while (true) {
+            Inode inode;
+            synchronized (list) {
+                inode = list.pollFirst();
+            }
+            if (inode == null) {
+                return;
+            }
+            fs.kernel.hooks().arrive(Hook.CLEANER_BEFORE_DELAYED_IPUT);
+            try {
+                inodes.iput(inode);
+            } finally {
+                if (nr.decrementAndGet() == 0) {
+                    synchronized (nr) {
+                        nr.notifyAll();
+                    }
+                }
+            }
+        }
+    }
+
+    /** kernel: btrfs_wait_on_delayed_iputs() */
+    public void waitOnDelayedIputs() {
+        synchronized (nr) {
+            while (nr.get() > 0) {
+                try {
+                    nr.wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+
+    /** list_empty(&fs_info->delayed_iputs) */
+    public boolean isEmpty() {
+        synchronized (list) {
+            return list.isEmpty();
+        }
+    }
+
+    /** The pending inodes (inspection). */
+    public List<Inode> pending() {
+        synchronized (list) {
+            return new ArrayList<>(list);
+        }
+    }
+}

@@ -1,0 +1,5 @@
+package org.jbtrfs.cleaner;
+
+/** The inode cache key: (subvolume id, inode number). */
+record InodeKey(long rootId, long ino) {
+}

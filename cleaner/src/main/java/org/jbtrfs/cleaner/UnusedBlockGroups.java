@@ -1,0 +1,52 @@
+package org.jbtrfs.cleaner;
+
+import org.jbtrfs.core.FsFlag;
+import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.disk.ItemType;
+import org.jbtrfs.core.disk.Key;
+import org.jbtrfs.transaction.FsInfo;
+import org.jbtrfs.transaction.TransHandle;
+import org.jbtrfs.transaction.Transactions;
+import org.jbtrfs.transaction.Trees;
+import org.jbtrfs.transaction.space.BlockGroup;
+
+/** kernel: btrfs_delete_unused_bgs() in fs/btrfs/block-group.c */
+public final class UnusedBlockGroups {
+    private final FsInfo fs;
+
+    public UnusedBlockGroups(FsInfo fs) { this.fs = fs; }
+
+    /**
+     * kernel: btrfs_delete_unused_bgs() — for each group on unused_bgs: unlink it (from then on no other
+     * caller can see it: the third patch 3/5 variant), re-check it under delete_unused_bgs_mutex, mark it
+     * read-only, start the remove-block-group transaction, remove the chunk, and end the transaction
+     * without committing it. Runs from the cleaner, from remount RO and from close_ctree.
+     */
+    public void deleteUnusedBgs() {
+        if (!fs.flags.test(FsFlag.OPEN)) {
+            return;
+        }
+        BlockGroup bg;
+        while ((bg = fs.space.pollUnused()) != null) {
+            fs.kernel.hooks().arrive(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
+            fs.deleteUnusedBgsMutex.lock();
+            try {
+                if (!fs.space.tryMarkRoForRemoval(bg)) {
+                    continue;
+                }
+                TransHandle h = Transactions.start(fs, fs.extentRoot, 3 + 1, "btrfs_start_trans_remove_block_group");
+                try {
+                    // btrfs_remove_chunk(): the block group item goes, the chunk is released at commit
+                    Trees.delete(h, fs.extentRoot, new Key(bg.start(), ItemType.BLOCK_GROUP_ITEM, bg.length()));
+                    fs.space.removeBlockGroup(bg);
+                    Transactions.addDeletedBlockGroup(h, bg);
+                } finally {
+                    Transactions.end(h);
+                }
+            } finally {
+                fs.deleteUnusedBgsMutex.unlock();
+                fs.space.putBlockGroup(bg);
+            }
+        }
+    }
+}

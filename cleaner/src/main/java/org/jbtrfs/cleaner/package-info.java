@@ -1,2 +1,0 @@
-/** jbtrfs cleaner module. */
-package org.jbtrfs.cleaner;

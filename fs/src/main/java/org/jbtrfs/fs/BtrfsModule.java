@@ -1,0 +1,192 @@
+package org.jbtrfs.fs;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jbtrfs.core.BlockDevice;
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.Faults;
+import org.jbtrfs.core.FileBlockDevice;
+import org.jbtrfs.core.Hooks;
+import org.jbtrfs.core.Kernel;
+import org.jbtrfs.core.KernelConfig;
+import org.jbtrfs.core.KernelLog;
+import org.jbtrfs.core.LogEntry;
+import org.jbtrfs.core.LogLevel;
+import org.jbtrfs.core.MemoryBlockDevice;
+import org.jbtrfs.core.SlabLeak;
+import org.jbtrfs.core.SlabObject;
+import org.jbtrfs.transaction.Mkfs;
+import org.jbtrfs.workqueue.WorkerPool;
+
+/**
+ * A loaded btrfs module (insmod … rmmod): its kernel context (config, log, slab caches, hooks,
+ * faults), the kworker pool and kthreadd its filesystems share, the devices it made and the
+ * filesystems mounted through it. Modules loaded side by side share nothing, so parallel tests each
+ * load their own.
+ *
+ * <pre>{@code
+ * BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults());
+ * BlockDevice sdc = mod.createDevice("sdc", 256 << 20);
+ * mod.mkfs(sdc);
+ * Btrfs fs = mod.mount(sdc, "commit=5");
+ * fs.createFile("a");
+ * fs.remount("ro");
+ * fs.umount();
+ * UnloadReport r = mod.unload();
+ * }</pre>
+ */
+public final class BtrfsModule implements AutoCloseable {
+    private static final AtomicInteger LOADED = new AtomicInteger();
+
+    private final Kernel kernel;
+    private final WorkerPool workerPool;
+    private final Map<String, BlockDevice> devices = new ConcurrentHashMap<>();
+    private final Map<String, Btrfs> mounted = new ConcurrentHashMap<>();
+    private volatile UnloadReport unloaded;
+
+    private BtrfsModule(KernelConfig config) {
+        this.kernel = new Kernel("btrfs" + LOADED.incrementAndGet(), config);
+        this.workerPool = new WorkerPool(kernel, config.workerThreads());
+    }
+
+    /** kernel: init_btrfs_fs() — insmod: create the slab caches and the module's thread pools. */
+    public static BtrfsModule load(KernelConfig config) { return new BtrfsModule(config); }
+
+    /** insmod with every fix applied. */
+    public static BtrfsModule load() { return load(KernelConfig.defaults()); }
+
+    public Kernel kernel() { return kernel; }
+
+    public KernelConfig config() { return kernel.config(); }
+
+    public KernelLog log() { return kernel.log(); }
+
+    public Hooks hooks() { return kernel.hooks(); }
+
+    public Faults faults() { return kernel.faults(); }
+
+    WorkerPool workerPool() { return workerPool; }
+
+    /** An in-memory block device of {@code size} bytes named {@code name} ("sdc"). */
+    public BlockDevice createDevice(String name, long size) {
+        checkLoaded();
+        BlockDevice d = new MemoryBlockDevice(name, size);
+        if (devices.putIfAbsent(name, d) != null) {
+            throw new BtrfsException(Errno.EEXIST, "device " + name + " already exists");
+        }
+        return d;
+    }
+
+    /** A file-backed block device (a loop device over {@code file}). */
+    public BlockDevice createFileDevice(String name, Path file, long size) {
+        checkLoaded();
+        BlockDevice d = new FileBlockDevice(name, file, size);
+        if (devices.putIfAbsent(name, d) != null) {
+            d.close();
+            throw new BtrfsException(Errno.EEXIST, "device " + name + " already exists");
+        }
+        return d;
+    }
+
+    /** mkfs.btrfs on {@code dev} (refused while it is mounted). */
+    public void mkfs(BlockDevice dev) { mkfs(dev, ""); }
+
+    public void mkfs(BlockDevice dev, String label) {
+        checkLoaded();
+        if (mounted.containsKey(dev.name())) {
+            throw new BtrfsException(Errno.EBUSY, dev.name() + " is mounted");
+        }
+        Mkfs.mkfs(kernel, dev, label);
+    }
+
+    /**
+     * kernel: btrfs_mount() → btrfs_mount_root() → btrfs_fill_super() → open_ctree(). A device can be
+     * mounted once at a time (EBUSY). On failure nothing keeps running.
+     */
+    public Btrfs mount(BlockDevice dev, String options) {
+        checkLoaded();
+        synchronized (mounted) {
+            if (mounted.containsKey(dev.name())) {
+                throw new BtrfsException(Errno.EBUSY, dev.name() + " is already mounted");
+            }
+            Btrfs fs = Btrfs.mount(this, dev, options);
+            mounted.put(dev.name(), fs);
+            return fs;
+        }
+    }
+
+    void unmounted(Btrfs fs) { mounted.remove(fs.device().name(), fs); }
+
+    /** The filesystems currently mounted. */
+    public List<Btrfs> mounts() { return new ArrayList<>(mounted.values()); }
+
+    /**
+     * kernel: exit_btrfs_fs() — rmmod. Refused (EBUSY) while a filesystem is mounted, like the
+     * module's reference count. Reports extent_state leaks (the extent_io leak check), destroys the
+     * slab caches (SLUB's "Objects remaining" for each non-empty one) and joins every thread of the
+     * module. A second unload is EINVAL.
+     */
+    public synchronized UnloadReport unload() {
+        if (unloaded != null) {
+            throw new BtrfsException(Errno.EINVAL, "module " + kernel.name() + " is not loaded");
+        }
+        if (!mounted.isEmpty()) {
+            throw new BtrfsException(Errno.EBUSY, "module btrfs is in use by mounted filesystems " + mounted.keySet());
+        }
+        List<String> stateLeaks = new ArrayList<>();
+        for (SlabObject o : kernel.slabs().cache("extent_state").live()) {
+            String line = "BTRFS: state leak: " + (o.tag() != null ? o.tag() : o.toString());
+            stateLeaks.add(line);
+            kernel.log().log(LogLevel.ERR, LogEntry.Kind.STATE_LEAK, line);
+        }
+        List<String> alive = new ArrayList<>(workerPool.shutdown());
+        List<SlabLeak> leaks = kernel.shutdown();
+        for (Thread t : kernel.kthreadd().liveThreads()) {
+            alive.add(t.getName());
+        }
+        for (Thread t : workerPool.liveThreads()) {
+            alive.add(t.getName());
+        }
+        for (BlockDevice d : devices.values()) {
+            d.close();
+        }
+        unloaded = new UnloadReport(leaks, stateLeaks, alive, kernel.log().taints(), kernel.log().entries());
+        return unloaded;
+    }
+
+    public boolean isLoaded() { return unloaded == null; }
+
+    /** Threads of this module still alive (kthreadd's and the kworker pool's). */
+    public List<Thread> liveThreads() {
+        List<Thread> l = new ArrayList<>(kernel.kthreadd().liveThreads());
+        l.addAll(workerPool.liveThreads());
+        return l;
+    }
+
+    private void checkLoaded() {
+        if (unloaded != null) {
+            throw new BtrfsException(Errno.EINVAL, "module " + kernel.name() + " is not loaded");
+        }
+    }
+
+    /** Unmounts whatever is still mounted (ignoring errors) and unloads. */
+    @Override
+    public void close() {
+        if (unloaded != null) {
+            return;
+        }
+        for (Btrfs fs : mounts()) {
+            try {
+                fs.umount();
+            } catch (RuntimeException ignored) {
+                unmounted(fs);
+            }
+        }
+        unload();
+    }
+}

@@ -1,0 +1,72 @@
+package org.jbtrfs.fs;
+
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.FsFlag;
+import org.jbtrfs.core.FsState;
+import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.KernelLog;
+import org.jbtrfs.transaction.DiskIo;
+import org.jbtrfs.transaction.FsInfo;
+import org.jbtrfs.transaction.FsRoots;
+
+/** Unmounting: close_ctree() in fs/btrfs/disk-io.c. */
+final class CloseCtree {
+    private CloseCtree() { }
+
+    /**
+     * kernel: close_ctree() in fs/btrfs/disk-io.c (5.11 with patch 4/5), step by step. The order is the
+     * whole point: on a read-only filesystem nothing commits here, the kthreads are stopped (stopping does
+     * not commit) before the workqueues are destroyed, and the btree inode's final iput comes last — so a
+     * transaction someone left open after the last commit reaches the block-group teardown (WARNINGs) and
+     * the final writeback (the use-after-free on the destroyed workers queue without a fast crc32c).
+     */
+    static void closeCtree(FsContext ctx) {
+        FsInfo fs = ctx.fs;
+        KernelLog log = fs.log();
+        fs.kernel.hooks().arrive(Hook.UMOUNT_START);
+        // from now on btrfs_fs_closing() is true: the cleaner sleeps, the rescan and drop_snapshot stop early
+        fs.flags.set(FsFlag.CLOSING_START);
+        // park the cleaner at the end of its pass; not stopped yet, the transaction kthread may still wake it
+        fs.cleanerKthread.park();
+        // wait for the qgroup rescan worker (uninterruptible)
+        ctx.qgroups.waitForCompletion(false);
+        // uuid scan, balance, dev-replace, scrub, defrag, async reclaim, discard: not modelled
+        if (!fs.sbRdonly) {
+            // the cleaner is parked: delete unused block groups one last time, then commit everything
+            ctx.cleaner.unusedBlockGroups().deleteUnusedBgs();
+            fs.workqueues.delayedWorkers.flush();
+            try {
+                DiskIo.commitSuper(fs);
+            } catch (BtrfsException e) {
+                log.error(fs.sbId(), "commit super ret " + e.errno().ret());
+            }
+        }
+        if (fs.fsState.test(FsState.ERROR) || fs.fsState.test(FsState.TRANS_ABORTED)) {
+            DiskIo.errorCommitSuper(fs);
+        }
+        fs.kernel.hooks().arrive(Hook.UMOUNT_BEFORE_STOP_KTHREADS);
+        fs.transactionKthread.stop();
+        fs.cleanerKthread.stop();
+        // the cleaner cannot run delayed iputs any more: none may be left (patch 5/5's assertion)
+        log.assertThat(ctx.cleaner.delayedIputs().isEmpty(), "list_empty(&fs_info->delayed_iputs)", "disk-io.c", 4049);
+        fs.flags.set(FsFlag.CLOSING_DONE);
+        ctx.qgroups.freeConfig();
+        // invalidate_inode_pages2(btree mapping) drops clean pages only; dirty ones stay for the final iput
+        fs.kernel.hooks().arrive(Hook.UMOUNT_BEFORE_STOP_WORKERS);
+        fs.workqueues.stopAll();
+        if (fs.applied(FixSwitch.TRANS_LIST_ASSERT)) {
+            // patch 4/5: "We shouldn't have any transaction open at this point."
+            log.assertThat(fs.transList().isEmpty(), "list_empty(&fs_info->trans_list)", "disk-io.c", 4185);
+        }
+        fs.flags.clear(FsFlag.OPEN);
+        // free_root_pointers(), btrfs_free_fs_roots()
+        FsRoots.freeFsRoots(fs);
+        // btrfs_free_block_groups(): the WARNINGs and space_info dump when something is still reserved
+        fs.space.freeBlockGroups(log, fs.sbId());
+        // iput(btree_inode): writes back whatever is still dirty — through the destroyed workers queue
+        // when crc32c is not accelerated
+        fs.btreeInode.finalIput();
+        // close_fs_devices(): the in-memory devices stay with the module
+    }
+}

@@ -1,0 +1,248 @@
+package org.jbtrfs.fs;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.jbtrfs.cleaner.Inode;
+import org.jbtrfs.cleaner.OrphanItems;
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.disk.DirItem;
+import org.jbtrfs.core.disk.FileExtentItem;
+import org.jbtrfs.core.disk.InodeItem;
+import org.jbtrfs.core.disk.ItemType;
+import org.jbtrfs.core.disk.Key;
+import org.jbtrfs.core.disk.RootItem;
+import org.jbtrfs.transaction.Extents;
+import org.jbtrfs.transaction.FsInfo;
+import org.jbtrfs.transaction.FsRoots;
+import org.jbtrfs.transaction.Mkfs;
+import org.jbtrfs.transaction.Root;
+import org.jbtrfs.transaction.RootState;
+import org.jbtrfs.transaction.TransHandle;
+import org.jbtrfs.transaction.Transactions;
+import org.jbtrfs.transaction.TreeItem;
+import org.jbtrfs.transaction.Trees;
+
+/**
+ * Files, directories entries and subvolumes (the parts of inode.c and ioctl.c the workloads need).
+ * A path is "name" in the default subvolume's top directory or "subvolume/name".
+ */
+final class FileOps {
+    private static final long ROOT_DIR = ItemType.FIRST_FREE_OBJECTID;
+
+    private final FsContext ctx;
+    private final FsInfo fs;
+
+    FileOps(FsContext ctx) {
+        this.ctx = ctx;
+        this.fs = ctx.fs;
+    }
+
+    /** Where a path lives: the subvolume root and the name in its top directory. */
+    private record Target(Root root, String name) { }
+
+    private Target resolve(String path) {
+        if (path == null || path.isEmpty() || path.startsWith("/") || path.endsWith("/")) {
+            throw new BtrfsException(Errno.EINVAL, "bad path '" + path + "'");
+        }
+        int slash = path.indexOf('/');
+        if (slash < 0) {
+            return new Target(fs.fsRoot, path);
+        }
+        if (path.indexOf('/', slash + 1) >= 0) {
+            throw new BtrfsException(Errno.EINVAL, "nested directories are not supported: '" + path + "'");
+        }
+        return new Target(subvolume(path.substring(0, slash)), path.substring(slash + 1));
+    }
+
+    private Root subvolume(String name) {
+        DirItem d = lookupDir(fs.fsRoot, name);
+        if (d == null || d.location().type() != ItemType.ROOT_ITEM) {
+            throw new BtrfsException(Errno.ENOENT, "no subvolume '" + name + "'");
+        }
+        return FsRoots.getFsRoot(fs, d.location().objectid(), true);
+    }
+
+    private DirItem lookupDir(Root root, String name) {
+        byte[] b = Trees.lookup(fs, root, dirKey(name));
+        return b == null ? null : DirItem.decode(b);
+    }
+
+    private static Key dirKey(String name) { return new Key(ROOT_DIR, ItemType.DIR_ITEM, DirItem.nameHash(name)); }
+
+    private long inoOf(Target t) {
+        DirItem d = lookupDir(t.root, t.name);
+        if (d == null || d.location().type() != ItemType.INODE_ITEM) {
+            throw new BtrfsException(Errno.ENOENT, "no such file '" + t.name + "' in subvolume " + t.root.objectid());
+        }
+        return d.location().objectid();
+    }
+
+    /** kernel: btrfs_find_free_objectid() — the next inode number of a subvolume. */
+    private long nextIno(Root root) {
+        synchronized (root.highestObjectid) {
+            if (root.highestObjectid.get() < ROOT_DIR) {
+                long max = ROOT_DIR;
+                for (TreeItem it : Trees.range(fs, root, new Key(ROOT_DIR, 0, 0), new Key(ItemType.LAST_FREE_OBJECTID, 0, 0))) {
+                    max = Math.max(max, it.key().objectid());
+                }
+                root.highestObjectid.set(max);
+            }
+            return root.highestObjectid.incrementAndGet();
+        }
+    }
+
+    /** kernel: btrfs_create() — inode item and directory entry in one transaction. */
+    void create(String path) {
+        Target t = resolve(path);
+        if (lookupDir(t.root, t.name) != null) {
+            throw new BtrfsException(Errno.EEXIST, "'" + path + "' exists");
+        }
+        TransHandle h = Transactions.start(fs, t.root, 5, "btrfs_create");
+        try {
+            long ino = nextIno(t.root);
+            Trees.insert(h, t.root, new Key(ino, ItemType.INODE_ITEM, 0),
+                new InodeItem(h.transid(), h.transid(), 0, 0, 1, InodeItem.S_IFREG | 0644).encode());
+            Trees.insert(h, t.root, dirKey(t.name), new DirItem(new Key(ino, ItemType.INODE_ITEM, 0), DirItem.FT_REG_FILE, t.name).encode());
+        } finally {
+            Transactions.end(h);
+        }
+    }
+
+    /** A buffered write made durable as one new data extent appended to the file. */
+    void write(String path, byte[] data) {
+        if (data.length == 0) {
+            return;
+        }
+        Target t = resolve(path);
+        long ino = inoOf(t);
+        TransHandle h = Transactions.start(fs, t.root, 3, "btrfs_file_write");
+        try {
+            InodeItem ii = InodeItem.decode(Trees.lookup(fs, t.root, new Key(ino, ItemType.INODE_ITEM, 0)));
+            long bytenr = Extents.allocDataExtent(h, t.root.objectid(), data.length);
+            fs.device.write(bytenr, data, 0, data.length);
+            long disk = ((data.length + 4095L) / 4096) * 4096;
+            Trees.insert(h, t.root, new Key(ino, ItemType.EXTENT_DATA, ii.size()),
+                new FileExtentItem(bytenr, disk, data.length, h.transid()).encode());
+            Trees.update(h, t.root, new Key(ino, ItemType.INODE_ITEM, 0),
+                new InodeItem(ii.generation(), h.transid(), ii.size() + data.length, ii.nbytes() + disk, ii.nlink(), ii.mode()).encode());
+        } finally {
+            Transactions.end(h);
+        }
+    }
+
+    /**
+     * kernel: btrfs_unlink() — remove the entry, drop the link count and, at zero, add an orphan item;
+     * then the dentry's iput: if nobody holds the file open that is the final iput, which evicts it.
+     */
+    void unlink(String path) {
+        Target t = resolve(path);
+        long ino = inoOf(t);
+        Inode inode = ctx.cleaner.inodes().iget(t.root, ino);
+        try {
+            TransHandle h = Transactions.start(fs, t.root, 5, "btrfs_unlink");
+            try {
+                Trees.delete(h, t.root, dirKey(t.name));
+                InodeItem ii = InodeItem.decode(Trees.lookup(fs, t.root, new Key(ino, ItemType.INODE_ITEM, 0)));
+                int nlink = ii.nlink() - 1;
+                Trees.update(h, t.root, new Key(ino, ItemType.INODE_ITEM, 0),
+                    new InodeItem(ii.generation(), h.transid(), ii.size(), ii.nbytes(), nlink, ii.mode()).encode());
+                ctx.cleaner.inodes().setNlink(inode, nlink);
+                if (nlink == 0) {
+                    ctx.cleaner.inodes().orphanAdd(h, t.root, ino);
+                }
+            } finally {
+                Transactions.end(h);
+            }
+        } finally {
+            ctx.cleaner.inodes().iput(inode);
+        }
+    }
+
+    Inode open(String path) {
+        Target t = resolve(path);
+        return ctx.cleaner.inodes().iget(t.root, inoOf(t));
+    }
+
+    long size(String path) {
+        Target t = resolve(path);
+        return InodeItem.decode(Trees.lookup(fs, t.root, new Key(inoOf(t), ItemType.INODE_ITEM, 0))).size();
+    }
+
+    List<String> list(String subvolume) {
+        Root root = subvolume == null || subvolume.isEmpty() ? fs.fsRoot : subvolume(subvolume);
+        List<String> names = new ArrayList<>();
+        for (TreeItem it : Trees.range(fs, root, new Key(ROOT_DIR, ItemType.DIR_ITEM, 0), new Key(ROOT_DIR, ItemType.DIR_ITEM, -1L))) {
+            names.add(DirItem.decode(it.data()).name());
+        }
+        names.sort(null);
+        return names;
+    }
+
+    /**
+     * kernel: create_subvol() in fs/btrfs/ioctl.c — a new tree with its top directory, its root item
+     * (refs 1) and a directory entry in the default subvolume; committed.
+     */
+    long createSubvolume(String name) {
+        if (name.contains("/") || lookupDir(fs.fsRoot, name) != null) {
+            throw new BtrfsException(lookupDir(fs.fsRoot, name) != null ? Errno.EEXIST : Errno.EINVAL, "cannot create subvolume '" + name + "'");
+        }
+        TransHandle h = Transactions.start(fs, fs.fsRoot, 8, "create_subvol");
+        long id;
+        try {
+            id = nextSubvolId();
+            var leaf = Extents.allocRootLeaf(h, id);
+            RootItem item = Mkfs.newRootItem(leaf.bytenr(), ROOT_DIR, 1);
+            Trees.insert(h, fs.treeRoot, new Key(id, ItemType.ROOT_ITEM, 0), item.encode());
+            Root root = new Root(id, leaf, item);
+            Trees.insert(h, root, new Key(ROOT_DIR, ItemType.INODE_ITEM, 0),
+                new InodeItem(h.transid(), h.transid(), 0, 0, 1, InodeItem.S_IFDIR | 0755).encode());
+            Trees.insert(h, fs.fsRoot, dirKey(name), new DirItem(new Key(id, ItemType.ROOT_ITEM, -1L), DirItem.FT_DIR, name).encode());
+            fs.fsRootsRadix.put(id, root);
+            root.state.set(RootState.IN_RADIX);
+            ctx.qgroups.createQgroup(h, id);
+        } catch (RuntimeException e) {
+            Transactions.end(h);
+            throw e;
+        }
+        Transactions.commit(h);
+        return id;
+    }
+
+    private long nextSubvolId() {
+        long max = ItemType.FIRST_FREE_OBJECTID - 1;
+        for (TreeItem it : Trees.range(fs, fs.treeRoot, new Key(ItemType.FIRST_FREE_OBJECTID, 0, 0),
+            new Key(ItemType.LAST_FREE_OBJECTID, 0, 0))) {
+            if (it.key().type() == ItemType.ROOT_ITEM) {
+                max = Math.max(max, it.key().objectid());
+            }
+        }
+        for (Long id : fs.fsRootsRadix.keySet()) {
+            max = Math.max(max, id);
+        }
+        return max + 1;
+    }
+
+    /**
+     * kernel: btrfs_delete_subvolume() in fs/btrfs/inode.c — remove the entry, set the root item's refs to
+     * 0 and insert an orphan item for it in the tree root (so a later mount resumes the drop), end the
+     * transaction. The root goes on dead_roots once no inode of it is in memory.
+     */
+    void deleteSubvolume(String name) {
+        Root root = subvolume(name);
+        TransHandle h = Transactions.start(fs, fs.fsRoot, 5, "btrfs_delete_subvolume");
+        try {
+            Trees.delete(h, fs.fsRoot, dirKey(name));
+            RootItem dead = root.rootItem().withRefs(0);
+            root.setRootItem(dead);
+            Trees.update(h, fs.treeRoot, new Key(root.objectid(), ItemType.ROOT_ITEM, 0), dead.encode());
+            Trees.insert(h, fs.treeRoot, OrphanItems.key(root.objectid()), new byte[0]);
+            root.state.set(RootState.ORPHAN_ITEM_INSERTED);
+        } finally {
+            Transactions.end(h);
+        }
+        if (root.openInodes.get() == 0) {
+            FsRoots.addDeadRoot(fs, root);
+        }
+    }
+}

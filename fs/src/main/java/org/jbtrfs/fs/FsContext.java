@@ -1,0 +1,20 @@
+package org.jbtrfs.fs;
+
+import org.jbtrfs.cleaner.Cleaner;
+import org.jbtrfs.qgroup.Qgroups;
+import org.jbtrfs.transaction.FsInfo;
+
+/** The subsystems of one mounted filesystem, as open_ctree wires them. */
+final class FsContext {
+    final BtrfsModule module;
+    final FsInfo fs;
+    final Cleaner cleaner;
+    final Qgroups qgroups;
+
+    FsContext(BtrfsModule module, FsInfo fs) {
+        this.module = module;
+        this.fs = fs;
+        this.cleaner = new Cleaner(fs);
+        this.qgroups = new Qgroups(fs);
+    }
+}

@@ -1,0 +1,69 @@
+package org.jbtrfs.fs;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.KernelLog;
+import org.jbtrfs.transaction.FsInfo;
+
+/**
+ * Mount options: the VFS's ro/rw and the btrfs options the port models (btrfs_parse_options in
+ * fs/btrfs/super.c). Anything else is rejected the way the kernel does: "unrecognized mount option".
+ *
+ * @param readOnly       "ro" (SB_RDONLY); "rw" clears it; the last one wins
+ * @param commitInterval seconds, or -1 when not given (keep the current value)
+ */
+public record MountOptions(boolean readOnly, int commitInterval, String raw) {
+    /** Options the VFS or btrfs accept but the port does not model; accepted and ignored. */
+    private static final List<String> IGNORED = List.of("noatime", "relatime", "defaults", "space_cache", "space_cache=v2",
+        "nodiscard", "noautodefrag", "ssd", "nossd", "enospc_debug", "noenospc_debug");
+
+    /**
+     * kernel: btrfs_parse_options() (and the VFS's ro/rw) — rejects an unknown option with
+     * EINVAL "unrecognized mount option" and a bad commit= value with EINVAL "unrecognized
+     * commit_interval value"; logs the kernel's messages for commit=0 and commit > 300.
+     */
+    public static MountOptions parse(String options, KernelLog log, String device) {
+        boolean ro = false;
+        int commit = -1;
+        String raw = options == null ? "" : options.trim();
+        List<String> parts = new ArrayList<>();
+        for (String p : raw.split(",")) {
+            if (!p.isBlank()) {
+                parts.add(p.trim());
+            }
+        }
+        for (String p : parts) {
+            if (p.equals("ro")) {
+                ro = true;
+            } else if (p.equals("rw")) {
+                ro = false;
+            } else if (p.startsWith("commit=")) {
+                String v = p.substring("commit=".length());
+                int n;
+                try {
+                    n = Integer.parseInt(v);
+                } catch (NumberFormatException e) {
+                    log.error(device, "unrecognized commit_interval value " + v);
+                    throw new BtrfsException(Errno.EINVAL, "unrecognized commit_interval value '" + v + "'");
+                }
+                if (n < 0) {
+                    log.error(device, "unrecognized commit_interval value " + v);
+                    throw new BtrfsException(Errno.EINVAL, "unrecognized commit_interval value '" + v + "'");
+                }
+                if (n == 0) {
+                    log.info(device, "using default commit interval " + FsInfo.DEFAULT_COMMIT_INTERVAL + "s");
+                    n = FsInfo.DEFAULT_COMMIT_INTERVAL;
+                } else if (n > 300) {
+                    log.warn(device, "excessive commit interval " + n);
+                }
+                commit = n;
+            } else if (!IGNORED.contains(p)) {
+                log.error(device, "unrecognized mount option '" + p + "'");
+                throw new BtrfsException(Errno.EINVAL, "unrecognized mount option '" + p + "'");
+            }
+        }
+        return new MountOptions(ro, commit, raw);
+    }
+}

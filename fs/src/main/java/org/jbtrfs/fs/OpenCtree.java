@@ -1,0 +1,163 @@
+package org.jbtrfs.fs;
+
+import org.jbtrfs.core.BlockDevice;
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.FsFlag;
+import org.jbtrfs.core.FsState;
+import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.Kernel;
+import org.jbtrfs.core.Kthread;
+import org.jbtrfs.core.disk.ItemType;
+import org.jbtrfs.core.disk.SuperBlock;
+import org.jbtrfs.transaction.BlockGroups;
+import org.jbtrfs.transaction.DiskIo;
+import org.jbtrfs.transaction.FsInfo;
+import org.jbtrfs.transaction.FsRoots;
+import org.jbtrfs.transaction.Mkfs;
+import org.jbtrfs.transaction.Root;
+import org.jbtrfs.transaction.TransactionKthread;
+import org.jbtrfs.transaction.Transactions;
+import org.jbtrfs.transaction.space.SpaceManager;
+import org.jbtrfs.workqueue.FsWorkqueues;
+
+/**
+ * Mounting: btrfs_mount_root → open_ctree (fs/btrfs/disk-io.c) and btrfs_start_pre_rw_mount, in
+ * kernel order (v5.11 with every fix; each reverted switch restores its earlier placement).
+ */
+final class OpenCtree {
+    private OpenCtree() { }
+
+    /**
+     * kernel: open_ctree() in fs/btrfs/disk-io.c (called from btrfs_mount_root / btrfs_fill_super).
+     * On failure everything started so far is torn down in the kernel's unwinding order and the error
+     * is thrown: nothing keeps running.
+     */
+    static FsContext openCtree(BtrfsModule module, BlockDevice dev, MountOptions opts) {
+        Kernel kernel = module.kernel();
+        // read and validate the primary superblock (btrfs_read_dev_super + btrfs_validate_super)
+        SuperBlock sb = DiskIo.readSuper(dev, kernel.crc32c());
+        // btrfs_init_fs_info(); btrfs_mount_root decides CSUM_IMPL_FAST from the crc32c driver's name
+        FsInfo fs = new FsInfo(kernel, dev, sb, new SpaceManager(dev.size(), 1L << 20, Mkfs.dataChunkSize(dev.size())));
+        fs.sbRdonly = opts.readOnly();
+        kernel.log().info(dev.name(), "using crc32c (" + kernel.crc32c().driverName() + ") checksum algorithm");
+        // init_mount_fs_info(): patch 3/5 — an RO mount starts with BTRFS_FS_STATE_RO set
+        if (opts.readOnly() && fs.applied(FixSwitch.CLEANER_RO_REMOUNT_RACE)) {
+            fs.fsState.set(FsState.RO);
+        }
+        if ((sb.flags & SuperBlock.FLAG_ERROR) != 0) {
+            fs.fsState.set(FsState.ERROR);
+        }
+        // btrfs_parse_options()
+        if (opts.commitInterval() > 0) {
+            fs.commitInterval = opts.commitInterval();
+        }
+        if (sb.logRoot != 0) {
+            throw new BtrfsException(Errno.EINVAL, "tree-log replay is not supported by this port (" + dev.name() + ")");
+        }
+        FsContext ctx = new FsContext(module, fs);
+        try {
+            // btrfs_init_workqueues()
+            fs.workqueues = FsWorkqueues.init(module.workerPool(), dev.name(), fs.threadPoolSize);
+            // init_tree_roots(): the tree root, then btrfs_read_roots() (extent, quota → QUOTA_ENABLED)
+            fs.treeRoot = new Root(ItemType.ROOT_TREE_OBJECTID, fs.btreeInode.readTreeBlock(sb.root), null);
+            fs.extentRoot = FsRoots.readRoot(fs, ItemType.EXTENT_TREE_OBJECTID);
+            if (fs.extentRoot == null) {
+                throw new BtrfsException(Errno.EUCLEAN, "failed to read extent root on " + dev.name());
+            }
+            fs.quotaRoot = FsRoots.readRoot(fs, ItemType.QUOTA_TREE_OBJECTID);
+            // btrfs_read_block_groups()
+            BlockGroups.readBlockGroups(fs);
+            // the cleaner and then the transaction kthread; the cleaner finds FS_OPEN clear and sleeps
+            ctx.cleaner.startKthread();
+            fs.transactionKthread = TransactionKthread.start(fs);
+            // btrfs_read_qgroup_config()
+            ctx.qgroups.readConfig();
+            // v5.10 (patch 2/5 reverted): find orphan roots for RO and RW mounts alike
+            if (!fs.applied(FixSwitch.ORPHAN_ROOTS_RO_MOUNT)) {
+                ctx.cleaner.deadRoots().findOrphanRoots();
+            }
+            // the default subvolume
+            fs.fsRoot = FsRoots.getFsRoot(fs, ItemType.FS_TREE_OBJECTID, true);
+        } catch (RuntimeException e) {
+            failMount(ctx, e);
+            throw e;
+        }
+        // an RO mount returns here: BTRFS_FS_OPEN is never set, so the cleaner never works
+        if (opts.readOnly()) {
+            return ctx;
+        }
+        try {
+            startPreRwMount(ctx);
+        } catch (RuntimeException e) {
+            // kernel: a failure of btrfs_start_pre_rw_mount goes through close_ctree
+            CloseCtree.closeCtree(ctx);
+            throw e;
+        }
+        // btrfs_discard_resume(), the uuid tree check kthread: not modelled
+        kernel.hooks().arrive(Hook.MOUNT_BEFORE_FS_OPEN);
+        fs.flags.set(FsFlag.OPEN);
+        return ctx;
+    }
+
+    /**
+     * kernel: btrfs_start_pre_rw_mount() in fs/btrfs/disk-io.c — what an RW mount and an RO→RW remount
+     * do before the filesystem opens for writing. With the March 2021 fix btrfs_find_orphan_roots runs
+     * first, so dead roots are in fs_roots_radix before btrfs_orphan_cleanup(tree_root) could take their
+     * orphan items for stale ones; without it (5.11) it runs last. With patch 2/5 reverted it is not
+     * here at all (open_ctree ran it).
+     */
+    static void startPreRwMount(FsContext ctx) {
+        FsInfo fs = ctx.fs;
+        boolean orphanRootsHere = fs.applied(FixSwitch.ORPHAN_ROOTS_RO_MOUNT);
+        boolean deadRootsFirst = fs.applied(FixSwitch.DEAD_ROOTS_BEFORE_ORPHAN_CLEANUP);
+        // clearing / creating the free space tree: not modelled
+        if (orphanRootsHere && deadRootsFirst) {
+            ctx.cleaner.deadRoots().findOrphanRoots();
+        }
+        // btrfs_cleanup_fs_roots(): orphan cleanup of every live subvolume already loaded
+        for (Root r : fs.fsRootsRadix.values()) {
+            if (r.refs() > 0) {
+                ctx.cleaner.orphanCleanup().orphanCleanup(r);
+            }
+        }
+        fs.cleanupWorkSem.readLock().lock();
+        try {
+            ctx.cleaner.orphanCleanup().orphanCleanup(fs.fsRoot);
+            ctx.cleaner.orphanCleanup().orphanCleanup(fs.treeRoot);
+        } finally {
+            fs.cleanupWorkSem.readLock().unlock();
+        }
+        // btrfs_recover_relocation() under cleaner_mutex, balance / dev-replace resume: not modelled
+        ctx.qgroups.rescanResume();
+        // the uuid tree: not modelled
+        if (orphanRootsHere && !deadRootsFirst) {
+            ctx.cleaner.deadRoots().findOrphanRoots();
+        }
+    }
+
+    /**
+     * The error labels at the end of open_ctree, in order: stop the transaction kthread, clean up
+     * transactions and free the fs roots, stop the cleaner, stop every workqueue, free the block groups.
+     */
+    private static void failMount(FsContext ctx, RuntimeException why) {
+        FsInfo fs = ctx.fs;
+        fs.log().error(fs.sbId(), "open_ctree failed: " + why.getMessage());
+        stop(fs.transactionKthread);
+        Transactions.cleanupTransaction(fs);
+        FsRoots.freeFsRoots(fs);
+        stop(fs.cleanerKthread);
+        if (fs.workqueues != null) {
+            fs.workqueues.stopAll();
+        }
+        ctx.qgroups.freeConfig();
+        fs.space.freeBlockGroups(fs.log(), fs.sbId());
+    }
+
+    private static void stop(Kthread k) {
+        if (k != null && !k.hasExited()) {
+            k.stop();
+        }
+    }
+}

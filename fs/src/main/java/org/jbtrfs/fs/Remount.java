@@ -1,0 +1,111 @@
+package org.jbtrfs.fs;
+
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.FsFlag;
+import org.jbtrfs.core.FsState;
+import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.Kthread;
+import org.jbtrfs.transaction.DiskIo;
+import org.jbtrfs.transaction.FsInfo;
+
+/** kernel: btrfs_remount() in fs/btrfs/super.c */
+final class Remount {
+    private Remount() { }
+
+    /**
+     * kernel: btrfs_remount() in fs/btrfs/super.c (5.11 with patches 1, 3 and 5), in order. REMOUNTING is
+     * set for every remount and cleared on every exit, including the error path that restores the old
+     * flags. Going RO: set the RO flag(s), delete unused block groups, wait for the cleaner's pass to end
+     * (3/5), run the delayed iputs the sleeping cleaner will never run (5/5), wait for the qgroup rescan
+     * worker, which stops because of REMOUNTING (1/5), then commit everything with btrfs_commit_super.
+     * Going RW: the checks, btrfs_start_pre_rw_mount, clear the RO flag(s), set FS_OPEN.
+     */
+    static void remount(FsContext ctx, String options) {
+        FsInfo fs = ctx.fs;
+        // sync_filesystem(sb): a no-op on a read-only superblock
+        if (!fs.sbRdonly) {
+            Vfs.syncFs(ctx);
+        }
+        fs.fsState.set(FsState.REMOUNTING);
+        boolean oldRo = fs.sbRdonly;
+        int oldCommit = fs.commitInterval;
+        try {
+            MountOptions opts = MountOptions.parse(options, fs.log(), fs.sbId());
+            if (opts.commitInterval() > 0) {
+                fs.commitInterval = opts.commitInterval();
+            }
+            // btrfs_remount_begin(): autodefrag not modelled; going RO syncs again
+            if (opts.readOnly() != fs.sbRdonly) {
+                if (opts.readOnly()) {
+                    remountRo(ctx);
+                } else {
+                    remountRw(ctx);
+                }
+            }
+        } catch (RuntimeException e) {
+            restore(fs, oldRo, oldCommit);
+            throw e;
+        }
+        // out:
+        Kthread trans = fs.transactionKthread;
+        if (trans != null) {
+            trans.wakeUpProcess();
+        }
+        // btrfs_remount_cleanup(), btrfs_clear_oneshot_options(): nothing modelled
+        fs.fsState.clear(FsState.REMOUNTING);
+    }
+
+    private static void remountRo(FsContext ctx) {
+        FsInfo fs = ctx.fs;
+        // cancel async reclaim, discard cleanup, uuid scan semaphore: not modelled
+        fs.setSbRdonly();
+        fs.kernel.hooks().arrive(Hook.REMOUNT_AFTER_SET_RO);
+        // the cleaner is about to sleep: delete unused block groups now
+        ctx.cleaner.unusedBlockGroups().deleteUnusedBgs();
+        if (fs.applied(FixSwitch.CLEANER_RO_REMOUNT_RACE)) {
+            // patch 3/5: a cleaner pass in progress may still start a transaction; let it finish so the
+            // commit below includes it
+            fs.flags.waitOnBit(FsFlag.CLEANER_RUNNING);
+        }
+        if (fs.applied(FixSwitch.DELAYED_IPUTS_RO_REMOUNT)) {
+            // patch 5/5: the cleaner now sleeps for as long as we are RO and would never run these
+            ctx.cleaner.delayedIputs().run();
+        }
+        // dev-replace suspend, scrub cancel, balance pause: not modelled
+        if (fs.applied(FixSwitch.QGROUP_RESCAN_RO_REMOUNT)) {
+            // patch 1/5: the worker sees REMOUNTING and stops; its status update is committed below
+            ctx.qgroups.waitForCompletion(false);
+        }
+        fs.kernel.hooks().arrive(Hook.REMOUNT_BEFORE_COMMIT_SUPER);
+        DiskIo.commitSuper(fs);
+        fs.kernel.hooks().arrive(Hook.REMOUNT_AFTER_COMMIT_SUPER);
+    }
+
+    private static void remountRw(FsContext ctx) {
+        FsInfo fs = ctx.fs;
+        if (fs.fsState.test(FsState.ERROR)) {
+            fs.log().error(fs.sbId(), "Remounting read-write after error is not allowed");
+            throw new BtrfsException(Errno.EINVAL, "Remounting read-write after error is not allowed");
+        }
+        // rw_devices == 0, too many missing devices, log root present: single healthy device here
+        OpenCtree.startPreRwMount(ctx);
+        fs.clearSbRdonly();
+        fs.flags.set(FsFlag.OPEN);
+    }
+
+    /**
+     * The restore label: a filesystem that is read-only now stays read-only ("don't reset SB_RDONLY on
+     * error"); patch 3/5 also clears BTRFS_FS_STATE_RO when the saved flags were read-write.
+     */
+    private static void restore(FsInfo fs, boolean oldRo, int oldCommit) {
+        boolean ro = oldRo || fs.sbRdonly;
+        fs.sbRdonly = ro;
+        if (fs.applied(FixSwitch.CLEANER_RO_REMOUNT_RACE) && !ro) {
+            fs.fsState.clear(FsState.RO);
+        }
+        fs.commitInterval = oldCommit;
+        fs.fsState.clear(FsState.REMOUNTING);
+    }
+}

@@ -1,2 +1,0 @@
-/** jbtrfs fs module. */
-package org.jbtrfs.fs;

@@ -1,2 +1,0 @@
-/** jbtrfs qgroup module. */
-package org.jbtrfs.qgroup;

@@ -1,0 +1,72 @@
+package org.jbtrfs.transaction;
+
+import java.util.Arrays;
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.Kthread;
+import org.jbtrfs.core.disk.SuperBlock;
+
+/** The superblock and commit_super parts of fs/btrfs/disk-io.c. */
+public final class DiskIo {
+    private DiskIo() { }
+
+    /** kernel: btrfs_read_dev_super() — read and validate the primary superblock of a device. */
+    public static SuperBlock readSuper(org.jbtrfs.core.BlockDevice dev, org.jbtrfs.core.Crc32c crc) {
+        if (dev.size() < SuperBlock.OFFSET + SuperBlock.SIZE) {
+            throw new BtrfsException(Errno.EINVAL, "device " + dev.name() + " too small to hold a btrfs superblock");
+        }
+        byte[] b = new byte[SuperBlock.SIZE];
+        dev.read(SuperBlock.OFFSET, b, 0, b.length);
+        return SuperBlock.decode(b, crc, dev.name());
+    }
+
+    /** kernel: write_all_supers() — checksum and write super_copy, then flush. */
+    static void writeSuper(FsInfo fs) {
+        byte[] b;
+        synchronized (fs.transLock) {
+            b = fs.superCopy.encode(fs.kernel.crc32c());
+        }
+        fs.device.write(SuperBlock.OFFSET, b, 0, b.length);
+        fs.device.flush();
+    }
+
+    /**
+     * kernel: btrfs_commit_super() in fs/btrfs/disk-io.c — run delayed iputs under cleaner_mutex, wake the
+     * cleaner, wait for running orphan cleanups (cleanup_work_sem as a barrier), then join and commit a
+     * transaction (creating one if none runs).
+     */
+    public static void commitSuper(FsInfo fs) {
+        fs.cleanerMutex.lock();
+        try {
+            fs.delayedIputRunner.run();
+        } finally {
+            fs.cleanerMutex.unlock();
+        }
+        Kthread cleaner = fs.cleanerKthread;
+        if (cleaner != null) {
+            cleaner.wakeUpProcess();
+        }
+        fs.cleanupWorkSem.writeLock().lock();
+        fs.cleanupWorkSem.writeLock().unlock();
+        TransHandle h = Transactions.join(fs, fs.treeRoot, "btrfs_commit_super");
+        Transactions.commit(h);
+    }
+
+    /**
+     * kernel: btrfs_error_commit_super() — on error or abort at unmount: tear down the transactions
+     * without writing, run delayed iputs under cleaner_mutex, cleanup_work_sem barrier.
+     */
+    public static void errorCommitSuper(FsInfo fs) {
+        Transactions.cleanupTransaction(fs);
+        fs.cleanerMutex.lock();
+        try {
+            fs.delayedIputRunner.run();
+        } finally {
+            fs.cleanerMutex.unlock();
+        }
+        fs.cleanupWorkSem.writeLock().lock();
+        fs.cleanupWorkSem.writeLock().unlock();
+    }
+
+    static boolean sameFsid(byte[] a, byte[] b) { return Arrays.equals(a, b); }
+}

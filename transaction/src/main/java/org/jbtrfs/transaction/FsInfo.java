@@ -1,0 +1,181 @@
+package org.jbtrfs.transaction;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.jbtrfs.core.BlockDevice;
+import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.FlagWord;
+import org.jbtrfs.core.FsFlag;
+import org.jbtrfs.core.FsState;
+import org.jbtrfs.core.Kernel;
+import org.jbtrfs.core.KernelLog;
+import org.jbtrfs.core.Kthread;
+import org.jbtrfs.core.disk.SuperBlock;
+import org.jbtrfs.transaction.space.SpaceManager;
+import org.jbtrfs.workqueue.FsWorkqueues;
+
+/**
+ * struct btrfs_fs_info: the state of one mounted filesystem that the transaction layer and the
+ * layers above it share. Subsystems above (cleaner, qgroup, fs) keep their own state objects and
+ * install small callbacks here where the kernel calls "up" (commit_super running delayed iputs).
+ */
+public final class FsInfo {
+    /** BTRFS_DEFAULT_COMMIT_INTERVAL, seconds. */
+    public static final int DEFAULT_COMMIT_INTERVAL = 30;
+
+    public final Kernel kernel;
+    public final BlockDevice device;
+    public final FlagWord<FsFlag> flags = new FlagWord<>();
+    public final FlagWord<FsState> fsState = new FlagWord<>();
+    /**
+     * The VFS superblock's SB_RDONLY, deliberately a plain field updated with a plain
+     * read-modify-write, as {@code sb->s_flags |= SB_RDONLY} is: before patch 3/5 the cleaner read
+     * this, with no ordering against CLEANER_RUNNING.
+     */
+    public boolean sbRdonly;
+    public volatile int commitInterval = DEFAULT_COMMIT_INTERVAL;
+    public final int threadPoolSize;
+
+    /** super_copy: the in-memory superblock the next commit writes. Guarded by {@link #transLock}. */
+    SuperBlock superCopy;
+    public volatile FsWorkqueues workqueues;
+    public final SpaceManager space;
+    public final BtreeInode btreeInode;
+
+    // ---- transactions (trans_lock) ------------------------------------------------------------
+    /** fs_info->trans_lock: running_transaction, trans_list, dead_roots. */
+    public final Object transLock = new Object();
+    Transaction runningTransaction;
+    final ArrayDeque<Transaction> transList = new ArrayDeque<>();
+    long generation;
+    long lastTransCommitted;
+    final List<Root> deadRoots = new ArrayList<>();
+
+    // ---- locks -------------------------------------------------------------------------------
+    public final ReentrantLock cleanerMutex = new ReentrantLock();
+    public final ReentrantLock transactionKthreadMutex = new ReentrantLock();
+    public final ReentrantLock deleteUnusedBgsMutex = new ReentrantLock();
+    public final ReentrantLock qgroupRescanLock = new ReentrantLock();
+    /** cleanup_work_sem: orphan cleanup takes it shared; commit_super takes it exclusively as a barrier. */
+    public final ReentrantReadWriteLock cleanupWorkSem = new ReentrantReadWriteLock();
+    /** commit_root_sem: commit-root readers (qgroup rescan) vs the commit switching roots and unpinning. */
+    public final ReentrantReadWriteLock commitRootSem = new ReentrantReadWriteLock();
+
+    // ---- roots -------------------------------------------------------------------------------
+    public volatile Root treeRoot;
+    public volatile Root extentRoot;
+    public volatile Root fsRoot;
+    public volatile Root quotaRoot;
+    /** fs_roots_radix: subvolume id → root (holding a reference). */
+    public final Map<Long, Root> fsRootsRadix = new ConcurrentHashMap<>();
+
+    // ---- kthreads and upcalls ------------------------------------------------------------------
+    public volatile Kthread cleanerKthread;
+    public volatile Kthread transactionKthread;
+    /** btrfs_run_delayed_iputs(), installed by the cleaner layer (commit_super calls it). */
+    public volatile Runnable delayedIputRunner = () -> { };
+    /** qgroup accounting at commit; null while quotas are off. */
+    public volatile QgroupHooks qgroupHooks;
+
+    private final byte[] fsid;
+
+    public FsInfo(Kernel kernel, BlockDevice device, SuperBlock sb, SpaceManager space) {
+        this.kernel = kernel;
+        this.fsid = sb.fsid.clone();
+        this.device = device;
+        this.superCopy = sb;
+        this.space = space;
+        this.generation = sb.generation;
+        this.lastTransCommitted = sb.generation;
+        this.threadPoolSize = Math.min(Runtime.getRuntime().availableProcessors() + 2, 8);
+        this.btreeInode = new BtreeInode(this);
+        flags.set(FsFlag.BARRIER);
+        if (kernel.crc32c().isFast()) {
+            flags.set(FsFlag.CSUM_IMPL_FAST);
+        }
+    }
+
+    public KernelLog log() { return kernel.log(); }
+
+    /** The filesystem id every tree block header carries. */
+    byte[] superCopyFsid() { return fsid; }
+
+    /** The device name the kernel log uses ("sdc"). */
+    public String sbId() { return device.name(); }
+
+    public boolean applied(FixSwitch f) { return kernel.applied(f); }
+
+    /** kernel: btrfs_fs_closing() — 0 open, 1 closing started, 2 closing done. */
+    public int fsClosing() {
+        if (!flags.test(FsFlag.CLOSING_START)) {
+            return 0;
+        }
+        return flags.test(FsFlag.CLOSING_DONE) ? 2 : 1;
+    }
+
+    /**
+     * kernel: btrfs_need_cleaner_sleep() — read-only or closing. Patch 3/5 made it test the atomic
+     * BTRFS_FS_STATE_RO; before it, the superblock's plain SB_RDONLY.
+     */
+    public boolean needCleanerSleep() {
+        boolean ro = applied(FixSwitch.CLEANER_RO_REMOUNT_RACE) ? fsState.test(FsState.RO) : sbRdonly;
+        return ro || fsClosing() != 0;
+    }
+
+    /** kernel: btrfs_set_sb_rdonly() (patch 3/5); before it, only {@code sb->s_flags |= SB_RDONLY}. */
+    public void setSbRdonly() {
+        sbRdonly = true;
+        if (applied(FixSwitch.CLEANER_RO_REMOUNT_RACE)) {
+            fsState.set(FsState.RO);
+        }
+    }
+
+    /** kernel: btrfs_clear_sb_rdonly() (patch 3/5); before it, only {@code sb->s_flags &= ~SB_RDONLY}. */
+    public void clearSbRdonly() {
+        sbRdonly = false;
+        if (applied(FixSwitch.CLEANER_RO_REMOUNT_RACE)) {
+            fsState.clear(FsState.RO);
+        }
+    }
+
+    /** A copy of the in-memory superblock. */
+    public SuperBlock superCopy() {
+        synchronized (transLock) {
+            return superCopy.copy();
+        }
+    }
+
+    /** Generation of the last committed transaction. */
+    public long lastTransCommitted() {
+        synchronized (transLock) {
+            return lastTransCommitted;
+        }
+    }
+
+    // ---- inspection --------------------------------------------------------------------------
+
+    /** The transactions not yet completed (trans_list), oldest first. */
+    public List<Transaction> transList() {
+        synchronized (transLock) {
+            return new ArrayList<>(transList);
+        }
+    }
+
+    public Transaction runningTransaction() {
+        synchronized (transLock) {
+            return runningTransaction;
+        }
+    }
+
+    /** The dead_roots list, as subvolume ids. */
+    public List<Long> deadRootIds() {
+        synchronized (transLock) {
+            return deadRoots.stream().map(Root::objectid).toList();
+        }
+    }
+}

@@ -1,0 +1,77 @@
+package org.jbtrfs.transaction;
+
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.disk.ItemType;
+import org.jbtrfs.core.disk.Key;
+import org.jbtrfs.core.disk.RootItem;
+
+/** Reading roots: btrfs_read_roots, btrfs_get_fs_root, btrfs_add_dead_root (disk-io.c, transaction.c). */
+public final class FsRoots {
+    private FsRoots() { }
+
+    /** Reads the root item of tree {@code id} from the root tree and its root node; null if no item. */
+    public static Root readRoot(FsInfo fs, long id) {
+        byte[] b = Trees.lookup(fs, fs.treeRoot, new Key(id, ItemType.ROOT_ITEM, 0));
+        if (b == null) {
+            return null;
+        }
+        RootItem item = RootItem.decode(b);
+        return new Root(id, fs.btreeInode.readTreeBlock(item.bytenr()), item);
+    }
+
+    /**
+     * kernel: btrfs_get_fs_root() in fs/btrfs/disk-io.c — the subvolume root from fs_roots_radix, or read
+     * from its root item and inserted in the radix; -ENOENT (exception) if there is no root item, or
+     * if {@code checkRef} and its refs are 0.
+     */
+    public static Root getFsRoot(FsInfo fs, long id, boolean checkRef) {
+        Root r = fs.fsRootsRadix.get(id);
+        if (r != null) {
+            if (checkRef && r.refs() == 0) {
+                throw new BtrfsException(Errno.ENOENT, "subvolume " + id + " is deleted");
+            }
+            return r;
+        }
+        r = readRoot(fs, id);
+        if (r == null) {
+            throw new BtrfsException(Errno.ENOENT, "no root item for subvolume " + id);
+        }
+        if (checkRef && r.refs() == 0) {
+            throw new BtrfsException(Errno.ENOENT, "subvolume " + id + " is deleted");
+        }
+        if (Trees.lookup(fs, fs.treeRoot, new Key(ItemType.ORPHAN_OBJECTID, ItemType.ORPHAN_ITEM, id)) != null) {
+            r.state.set(RootState.ORPHAN_ITEM_INSERTED);
+        }
+        Root raced = fs.fsRootsRadix.putIfAbsent(id, r);
+        if (raced != null) {
+            return raced;
+        }
+        r.state.set(RootState.IN_RADIX);
+        return r;
+    }
+
+    /** kernel: btrfs_add_dead_root() — put a deleted subvolume on dead_roots (idempotent). */
+    public static void addDeadRoot(FsInfo fs, Root root) {
+        synchronized (fs.transLock) {
+            if (!fs.deadRoots.contains(root)) {
+                fs.deadRoots.add(root);
+            }
+        }
+    }
+
+    /** Pops the first dead root (btrfs_clean_one_deleted_snapshot's list step), or null. */
+    public static Root popDeadRoot(FsInfo fs) {
+        synchronized (fs.transLock) {
+            return fs.deadRoots.isEmpty() ? null : fs.deadRoots.remove(0);
+        }
+    }
+
+    /** kernel: btrfs_free_fs_roots() — drain dead_roots and drop every root of the radix (close_ctree). */
+    public static void freeFsRoots(FsInfo fs) {
+        synchronized (fs.transLock) {
+            fs.deadRoots.clear();
+        }
+        fs.fsRootsRadix.clear();
+    }
+}

@@ -1,0 +1,41 @@
+package org.jbtrfs.transaction;
+
+import org.jbtrfs.core.SlabObject;
+
+/** struct btrfs_trans_handle: one user of a transaction, from start/join/attach until end or commit. */
+public final class TransHandle {
+    final Transaction transaction;
+    final FsInfo fsInfo;
+    final Root root;
+    final TransType type;
+    final SlabObject slabObj;
+    /** Metadata bytes reserved in trans_block_rsv for this handle (released at end). */
+    long bytesReserved;
+    /** Tree blocks freed or COWed through this handle, for btrfs_should_end_transaction. */
+    int blocksTouched;
+    private boolean ended;
+
+    TransHandle(FsInfo fsInfo, Transaction transaction, Root root, TransType type, SlabObject slabObj) {
+        this.fsInfo = fsInfo;
+        this.transaction = transaction;
+        this.root = root;
+        this.type = type;
+        this.slabObj = slabObj;
+    }
+
+    public long transid() { return transaction.transid; }
+
+    public Transaction transaction() { return transaction; }
+
+    public FsInfo fsInfo() { return fsInfo; }
+
+    boolean markEnded() {
+        if (ended) {
+            return false;
+        }
+        ended = true;
+        return true;
+    }
+
+    public boolean isEnded() { return ended; }
+}

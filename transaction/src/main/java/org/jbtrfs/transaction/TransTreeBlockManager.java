@@ -1,0 +1,66 @@
+package org.jbtrfs.transaction;
+
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Errno;
+import org.jbtrfs.transaction.ctree.ExtentBuffer;
+import org.jbtrfs.transaction.ctree.TreeBlockManager;
+
+/**
+ * The tree-block side of one transaction handle: COW decisions, tree block allocation and freeing
+ * with their delayed refs and reservations, dirtying in the transaction's dirty_pages.
+ */
+final class TransTreeBlockManager implements TreeBlockManager {
+    private final TransHandle h;
+    private final FsInfo fs;
+
+    TransTreeBlockManager(TransHandle h) {
+        this.h = h;
+        this.fs = h.fsInfo;
+    }
+
+    @Override public ExtentBuffer read(long bytenr) { return fs.btreeInode.readTreeBlock(bytenr); }
+
+    /** kernel: should_cow_block() — a block created in this transaction and not yet written is modified in place. */
+    @Override public boolean shouldCow(ExtentBuffer eb) {
+        return !(eb.generation() == h.transaction.transid && !eb.isWritten());
+    }
+
+    /** kernel: btrfs_alloc_tree_block() in fs/btrfs/extent-tree.c */
+    @Override public ExtentBuffer allocTreeBlock(long owner, int level) {
+        checkUsable();
+        long bytenr = fs.space.reserveTreeBlock();
+        ExtentBuffer eb = ExtentBuffer.zeroed(bytenr);
+        eb.setGeneration(h.transaction.transid);
+        eb.setOwner(owner);
+        eb.setLevel(level);
+        eb.setFsid(fs.superCopyFsid());
+        fs.btreeInode.add(eb);
+        fs.btreeInode.markDirty(eb, h.transaction);
+        h.transaction.delayedRefs.addTreeRef(bytenr, owner, level, +1, true);
+        h.blocksTouched++;
+        return eb;
+    }
+
+    /** kernel: btrfs_free_tree_block() — queue the drop ref; a block of this transaction is cleaned, not written. */
+    @Override public void freeTreeBlock(ExtentBuffer eb) {
+        checkUsable();
+        h.transaction.delayedRefs.addTreeRef(eb.bytenr(), eb.owner(), eb.level(), -1, false);
+        if (eb.generation() == h.transaction.transid && !eb.isWritten()) {
+            fs.btreeInode.clean(eb);
+        }
+        h.blocksTouched++;
+    }
+
+    @Override public void markDirty(ExtentBuffer eb) { fs.btreeInode.markDirty(eb, h.transaction); }
+
+    @Override public long transid() { return h.transaction.transid; }
+
+    private void checkUsable() {
+        if (h.isEnded()) {
+            throw new IllegalStateException("tree modification through an ended transaction handle");
+        }
+        if (h.transaction.aborted) {
+            throw new BtrfsException(Errno.EROFS, "transaction " + h.transaction.transid + " aborted");
+        }
+    }
+}

@@ -1,0 +1,52 @@
+package org.jbtrfs.transaction;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.jbtrfs.core.SlabObject;
+import org.jbtrfs.transaction.space.BlockGroup;
+
+/**
+ * struct btrfs_transaction. Fields are guarded by {@link FsInfo#transLock} unless noted.
+ */
+public final class Transaction {
+    public final long transid;
+    /** ktime_get_seconds() at creation, on the module clock. */
+    public final long startTime;
+    volatile TransState state = TransState.RUNNING;
+    int numWriters = 1;
+    int useCount = 2;
+    volatile boolean aborted;
+    /** The transaction's dirty_pages io tree: bytenr → its EXTENT_DIRTY extent_state. Guarded by itself. */
+    final Map<Long, SlabObject> dirtyPages = new LinkedHashMap<>();
+    /** Extents freed by this transaction, unpinned when it commits: bytenr → length. Guarded by itself. */
+    final Map<Long, Long> pinned = new LinkedHashMap<>();
+    final DelayedRefs delayedRefs;
+    /** Block groups removed in this transaction; their chunks are released at commit. Guarded by itself. */
+    final List<BlockGroup> deletedBgs = new ArrayList<>();
+    /** Every handle that used this transaction: who (thread, kernel function), for leak reports. */
+    final List<HandleRecord> handles = new ArrayList<>();
+
+    Transaction(long transid, long startTime, DelayedRefs delayedRefs) {
+        this.transid = transid;
+        this.startTime = startTime;
+        this.delayedRefs = delayedRefs;
+    }
+
+    public TransState state() { return state; }
+
+    /** Who opened handles on this transaction, oldest first. */
+    public synchronized List<HandleRecord> handles() { return new ArrayList<>(handles); }
+
+    synchronized void record(HandleRecord r) { handles.add(r); }
+
+    @Override
+    public String toString() { return "transaction " + transid + " (" + state + ")"; }
+
+    /** One handle's origin. */
+    public record HandleRecord(String thread, String function, TransType type) {
+        @Override
+        public String toString() { return function + " [" + type + "] in " + thread; }
+    }
+}

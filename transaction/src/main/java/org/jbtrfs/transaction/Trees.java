@@ -1,0 +1,101 @@
+package org.jbtrfs.transaction;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.jbtrfs.core.disk.Key;
+import org.jbtrfs.transaction.ctree.Ctree;
+import org.jbtrfs.transaction.ctree.ExtentBuffer;
+import org.jbtrfs.transaction.ctree.Leaf;
+
+/**
+ * Item-level tree access for the layers above: every modification goes through a transaction handle
+ * (so it COWs, allocates, queues delayed refs and dirties blocks in that transaction) and holds the
+ * root's tree lock; reads of the live tree hold the lock too; commit-root reads hold commit_root_sem.
+ */
+public final class Trees {
+    private Trees() { }
+
+    /** Insert a new item (EEXIST if present). */
+    public static void insert(TransHandle h, Root root, Key key, byte[] data) {
+        root.treeLock.lock();
+        try {
+            Ctree.insertItem(new TransTreeBlockManager(h), root, key, data);
+        } finally {
+            root.treeLock.unlock();
+        }
+    }
+
+    /** Replace an item's data (ENOENT if absent). */
+    public static void update(TransHandle h, Root root, Key key, byte[] data) {
+        root.treeLock.lock();
+        try {
+            Ctree.updateItem(new TransTreeBlockManager(h), root, key, data);
+        } finally {
+            root.treeLock.unlock();
+        }
+    }
+
+    /** Insert or replace. */
+    public static void put(TransHandle h, Root root, Key key, byte[] data) {
+        root.treeLock.lock();
+        try {
+            TransTreeBlockManager mgr = new TransTreeBlockManager(h);
+            if (Ctree.lookup(mgr::read, root.node(), key) == null) {
+                Ctree.insertItem(mgr, root, key, data);
+            } else {
+                Ctree.updateItem(mgr, root, key, data);
+            }
+        } finally {
+            root.treeLock.unlock();
+        }
+    }
+
+    /** Delete an item (ENOENT if absent). */
+    public static void delete(TransHandle h, Root root, Key key) {
+        root.treeLock.lock();
+        try {
+            Ctree.deleteItem(new TransTreeBlockManager(h), root, key);
+        } finally {
+            root.treeLock.unlock();
+        }
+    }
+
+    /** The item's data in the live tree, or null. */
+    public static byte[] lookup(FsInfo fs, Root root, Key key) {
+        root.treeLock.lock();
+        try {
+            return Ctree.lookup(fs.btreeInode::readTreeBlock, root.node(), key);
+        } finally {
+            root.treeLock.unlock();
+        }
+    }
+
+    /** Items with {@code from <= key <= to} in the live tree, in key order. */
+    public static List<TreeItem> range(FsInfo fs, Root root, Key from, Key to) {
+        List<TreeItem> out = new ArrayList<>();
+        root.treeLock.lock();
+        try {
+            Ctree.forEach(fs.btreeInode::readTreeBlock, root.node(), from, (k, d) -> {
+                if (k.compareTo(to) > 0) {
+                    return false;
+                }
+                out.add(new TreeItem(k, d));
+                return true;
+            });
+        } finally {
+            root.treeLock.unlock();
+        }
+        return out;
+    }
+
+    /** One leaf of {@code root}'s commit root from {@code start} (qgroup rescan), under commit_root_sem. */
+    public static Leaf commitRootLeaf(FsInfo fs, Root root, Key start) {
+        fs.commitRootSem.readLock().lock();
+        try {
+            ExtentBuffer node = root.commitRoot();
+            return Ctree.readLeafAt(fs.btreeInode::readTreeBlock, node, start);
+        } finally {
+            fs.commitRootSem.readLock().unlock();
+        }
+    }
+}

@@ -1,0 +1,72 @@
+package org.jbtrfs.transaction.space;
+
+import java.util.BitSet;
+
+/**
+ * struct btrfs_block_group: one chunk of the device for one type, with its byte counters, its
+ * free-space map (a bit per sector) and a reference count. Guarded by the SpaceManager lock.
+ */
+public final class BlockGroup {
+    public static final int SECTOR = 4096;
+
+    final long start;
+    final long length;
+    final BlockGroupType type;
+    long used;
+    long reserved;
+    long pinned;
+    boolean readOnly;
+    boolean removed;
+    /** true while linked on fs_info->unused_bgs (list_empty(&bg->bg_list) is false). */
+    boolean onUnusedList;
+    /** The used bytes as the block group item on disk says; differs from {@link #used} until committed. */
+    long itemUsed;
+    boolean itemDirty;
+    int refs = 1;
+    final BitSet allocated;
+
+    BlockGroup(long start, long length, BlockGroupType type) {
+        this.start = start;
+        this.length = length;
+        this.type = type;
+        this.allocated = new BitSet((int) (length / SECTOR));
+    }
+
+    public long start() { return start; }
+
+    public long length() { return length; }
+
+    public BlockGroupType type() { return type; }
+
+    boolean contains(long bytenr) { return bytenr >= start && bytenr < start + length; }
+
+    /** First-fit search for {@code sectors} contiguous free sectors aligned to {@code align} sectors; -1 if none. */
+    long findFree(int sectors, int align) {
+        int n = (int) (length / SECTOR);
+        int i = 0;
+        while (i + sectors <= n) {
+            int s = allocated.nextClearBit(i);
+            if (s % align != 0) {
+                s += align - s % align;
+            }
+            if (s + sectors > n) {
+                return -1;
+            }
+            int setInRange = allocated.nextSetBit(s);
+            if (setInRange < 0 || setInRange >= s + sectors) {
+                return start + (long) s * SECTOR;
+            }
+            i = setInRange + 1;
+        }
+        return -1;
+    }
+
+    void mark(long bytenr, long len, boolean value) {
+        int from = (int) ((bytenr - start) / SECTOR);
+        int to = (int) ((bytenr - start + len) / SECTOR);
+        allocated.set(from, to, value);
+    }
+
+    @Override
+    public String toString() { return "block group " + start + " " + type + " len " + length + " used " + used; }
+}

@@ -1,0 +1,402 @@
+package org.jbtrfs.transaction.space;
+
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.KernelLog;
+
+/**
+ * Block groups, space_infos and block reservations of one filesystem (block-group.c, space-info.c,
+ * block-rsv.c, the allocator of extent-tree.c). One lock guards all counters: the port is about
+ * lifecycle races, not allocator scalability.
+ *
+ * <p>A tree block's bytes move reserved → used when its delayed ref is run at commit, used →
+ * pinned when its drop ref is run, pinned → free when the commit unpins. A transaction that is
+ * never committed therefore leaves {@code reserved} bytes in its block group and space_info — what
+ * btrfs_free_block_groups warns about at unmount.
+ */
+public final class SpaceManager {
+    /** btrfs_calc_insert_metadata_size(fs_info, 1) for a 16 KiB nodesize: nodesize * BTRFS_MAX_LEVEL * 2. */
+    public static final long METADATA_ITEM_SIZE = 16384L * 8 * 2;
+    public static final int NODESIZE = 16384;
+
+    private final Map<BlockGroupType, SpaceInfo> spaceInfos = new EnumMap<>(BlockGroupType.class);
+    private final TreeMap<Long, BlockGroup> blockGroups = new TreeMap<>();
+    private final LinkedHashSet<BlockGroup> unusedBgs = new LinkedHashSet<>();
+    /** Device ranges not in any chunk: start → length. */
+    private final TreeMap<Long, Long> unallocated = new TreeMap<>();
+    public final BlockRsv globalBlockRsv = new BlockRsv("global_block_rsv");
+    public final BlockRsv transBlockRsv = new BlockRsv("trans_block_rsv");
+    public final BlockRsv chunkBlockRsv = new BlockRsv("chunk_block_rsv");
+    public final BlockRsv delayedBlockRsv = new BlockRsv("delayed_block_rsv");
+    public final BlockRsv delayedRefsRsv = new BlockRsv("delayed_refs_rsv");
+    private final long dataChunkSize;
+
+    public SpaceManager(long deviceSize, long firstChunkStart, long dataChunkSize) {
+        for (BlockGroupType t : BlockGroupType.values()) {
+            spaceInfos.put(t, new SpaceInfo(t));
+        }
+        this.dataChunkSize = dataChunkSize;
+        if (deviceSize > firstChunkStart) {
+            unallocated.put(firstChunkStart, deviceSize - firstChunkStart);
+        }
+    }
+
+    // ---- building (mkfs, mount) -------------------------------------------------------------------
+
+    /** kernel: btrfs_add_block_group_cache() / read_one_block_group() — a block group read from its item. */
+    public synchronized BlockGroup addBlockGroup(long start, long length, BlockGroupType type, long used) {
+        BlockGroup bg = new BlockGroup(start, length, type);
+        bg.used = used;
+        bg.itemUsed = used;
+        blockGroups.put(start, bg);
+        SpaceInfo si = spaceInfos.get(type);
+        si.totalBytes += length;
+        si.bytesUsed += used;
+        carve(start, length);
+        if (used == 0 && type == BlockGroupType.DATA) {
+            markUnusedLocked(bg);
+        }
+        return bg;
+    }
+
+    /** Marks {@code [bytenr, bytenr+len)} allocated in the free-space map (caching from extent items). */
+    public synchronized void markAllocated(long bytenr, long len) {
+        BlockGroup bg = lookup(bytenr);
+        if (bg != null) {
+            bg.mark(bytenr, len, true);
+        }
+    }
+
+    private void carve(long start, long length) {
+        Map.Entry<Long, Long> e = unallocated.floorEntry(start);
+        if (e == null || e.getKey() + e.getValue() < start + length) {
+            return;
+        }
+        unallocated.remove(e.getKey());
+        if (start > e.getKey()) {
+            unallocated.put(e.getKey(), start - e.getKey());
+        }
+        long end = e.getKey() + e.getValue();
+        if (end > start + length) {
+            unallocated.put(start + length, end - start - length);
+        }
+    }
+
+    private BlockGroup lookup(long bytenr) {
+        Map.Entry<Long, BlockGroup> e = blockGroups.floorEntry(bytenr);
+        return e != null && e.getValue().contains(bytenr) ? e.getValue() : null;
+    }
+
+    // ---- allocation ---------------------------------------------------------------------------------
+
+    /** kernel: btrfs_reserve_extent() for a tree block — the bytes count as reserved until the ref is run. */
+    public synchronized long reserveTreeBlock() {
+        return reserve(BlockGroupType.METADATA, NODESIZE, NODESIZE / BlockGroup.SECTOR);
+    }
+
+    /**
+     * kernel: btrfs_reserve_extent() for data. Allocates a new data chunk when the existing data block
+     * groups are full; the new block group is returned through {@link #takeNewBlockGroups()} so the caller
+     * inserts its item (btrfs_create_pending_block_groups).
+     */
+    public synchronized long reserveDataExtent(long len) {
+        int sectors = (int) ((len + BlockGroup.SECTOR - 1) / BlockGroup.SECTOR);
+        try {
+            return reserve(BlockGroupType.DATA, (long) sectors * BlockGroup.SECTOR, 1);
+        } catch (BtrfsException e) {
+            allocChunk(BlockGroupType.DATA, Math.max(dataChunkSize, (long) sectors * BlockGroup.SECTOR));
+            return reserve(BlockGroupType.DATA, (long) sectors * BlockGroup.SECTOR, 1);
+        }
+    }
+
+    private final List<BlockGroup> newBlockGroups = new ArrayList<>();
+
+    /** kernel: btrfs_alloc_chunk() — a new block group carved from unallocated device space. */
+    private void allocChunk(BlockGroupType type, long size) {
+        for (Map.Entry<Long, Long> e : unallocated.entrySet()) {
+            if (e.getValue() >= size) {
+                BlockGroup bg = addBlockGroup(e.getKey(), size, type, 0);
+                unusedBgs.remove(bg);
+                bg.onUnusedList = false;
+                bg.refs = 1;
+                bg.itemDirty = true;
+                newBlockGroups.add(bg);
+                return;
+            }
+        }
+        spaceInfos.get(type).full = true;
+        throw new BtrfsException(Errno.ENOSPC, "no space left for a new " + type + " chunk of " + size + " bytes");
+    }
+
+    /** Block groups created since the last call, whose items must be inserted. */
+    public synchronized List<BlockGroup> takeNewBlockGroups() {
+        List<BlockGroup> l = new ArrayList<>(newBlockGroups);
+        newBlockGroups.clear();
+        return l;
+    }
+
+    private long reserve(BlockGroupType type, long bytes, int alignSectors) {
+        int sectors = (int) (bytes / BlockGroup.SECTOR);
+        for (BlockGroup bg : blockGroups.values()) {
+            if (bg.type != type || bg.readOnly || bg.removed) {
+                continue;
+            }
+            long at = bg.findFree(sectors, alignSectors);
+            if (at >= 0) {
+                bg.mark(at, bytes, true);
+                bg.reserved += bytes;
+                spaceInfos.get(type).bytesReserved += bytes;
+                if (bg.onUnusedList) {
+                    // kernel: an allocation makes the group used again; delete_unused_bgs re-checks and skips it
+                    unusedBgs.remove(bg);
+                    bg.onUnusedList = false;
+                    bg.refs--;
+                }
+                return at;
+            }
+        }
+        spaceInfos.get(type).full = true;
+        throw new BtrfsException(Errno.ENOSPC, "no free " + type + " space for " + bytes + " bytes");
+    }
+
+    /** kernel: alloc_reserved_tree_block() / alloc_reserved_file_extent() accounting — reserved → used. */
+    public synchronized void allocReserved(long bytenr, long len) {
+        BlockGroup bg = need(bytenr);
+        bg.reserved -= len;
+        bg.used += len;
+        bg.itemDirty = true;
+        SpaceInfo si = spaceInfos.get(bg.type);
+        si.bytesReserved -= len;
+        si.bytesUsed += len;
+    }
+
+    /** kernel: btrfs_free_reserved_extent() — an extent allocated and freed before its ref was run. */
+    public synchronized void freeReserved(long bytenr, long len) {
+        BlockGroup bg = need(bytenr);
+        bg.reserved -= len;
+        spaceInfos.get(bg.type).bytesReserved -= len;
+        bg.mark(bytenr, len, false);
+    }
+
+    /** kernel: __btrfs_free_extent() accounting — used → pinned (free again once the commit unpins it). */
+    public synchronized void dropUsed(long bytenr, long len) {
+        BlockGroup bg = need(bytenr);
+        bg.used -= len;
+        bg.pinned += len;
+        bg.itemDirty = true;
+        SpaceInfo si = spaceInfos.get(bg.type);
+        si.bytesUsed -= len;
+        si.bytesPinned += len;
+        if (bg.used == 0 && bg.reserved == 0) {
+            markUnusedLocked(bg);
+        }
+    }
+
+    /** kernel: unpin_extent_range() — at the end of a commit, pinned bytes become free space. */
+    public synchronized void unpin(long bytenr, long len) {
+        BlockGroup bg = need(bytenr);
+        bg.pinned -= len;
+        spaceInfos.get(bg.type).bytesPinned -= len;
+        bg.mark(bytenr, len, false);
+    }
+
+    private BlockGroup need(long bytenr) {
+        BlockGroup bg = lookup(bytenr);
+        if (bg == null) {
+            throw new IllegalStateException("no block group contains " + bytenr);
+        }
+        return bg;
+    }
+
+    // ---- block group items -------------------------------------------------------------------
+
+    /** Block groups whose item must be rewritten by the commit (btrfs_write_dirty_block_groups). */
+    public synchronized List<long[]> takeDirtyBlockGroupItems() {
+        List<long[]> out = new ArrayList<>();
+        for (BlockGroup bg : blockGroups.values()) {
+            if (bg.itemDirty && !bg.removed) {
+                bg.itemDirty = false;
+                bg.itemUsed = bg.used;
+                out.add(new long[] {bg.start, bg.length, bg.used, bg.type.flag()});
+            }
+        }
+        return out;
+    }
+
+    // ---- reservations ---------------------------------------------------------------------------
+
+    /** kernel: btrfs_block_rsv_add() into trans_block_rsv for a handle's {@code items}; returns the bytes. */
+    public synchronized long reserveMetadataItems(int items) {
+        long bytes = items * METADATA_ITEM_SIZE;
+        SpaceInfo si = spaceInfos.get(BlockGroupType.METADATA);
+        si.bytesMayUse += bytes;
+        transBlockRsv.size += bytes;
+        transBlockRsv.reserved += bytes;
+        return bytes;
+    }
+
+    /** kernel: btrfs_block_rsv_release() of a handle's reservation. */
+    public synchronized void releaseMetadata(long bytes) {
+        SpaceInfo si = spaceInfos.get(BlockGroupType.METADATA);
+        si.bytesMayUse -= bytes;
+        transBlockRsv.size -= bytes;
+        transBlockRsv.reserved -= bytes;
+    }
+
+    /** kernel: btrfs_update_delayed_refs_rsv() — a new delayed ref head grows the rsv by one item. */
+    public synchronized void delayedRefsRsvAddHead() { delayedRefsRsv.size += METADATA_ITEM_SIZE; }
+
+    /** kernel: btrfs_delayed_refs_rsv_release() — a head was run. */
+    public synchronized void delayedRefsRsvReleaseHead() { delayedRefsRsv.size -= METADATA_ITEM_SIZE; }
+
+    /** kernel: btrfs_update_global_block_rsv() at mount: reserve a global rsv from free metadata space. */
+    public synchronized void fillGlobalRsv() {
+        SpaceInfo si = spaceInfos.get(BlockGroupType.METADATA);
+        long want = Math.min(16L << 20, si.totalBytes / 8);
+        globalBlockRsv.size = want;
+        globalBlockRsv.reserved = want;
+        si.bytesMayUse += want;
+    }
+
+    // ---- unused block groups ------------------------------------------------------------------
+
+    /** kernel: btrfs_mark_bg_unused() */
+    private void markUnusedLocked(BlockGroup bg) {
+        if (!bg.onUnusedList && !bg.removed) {
+            bg.onUnusedList = true;
+            bg.refs++;
+            unusedBgs.add(bg);
+        }
+    }
+
+    /** The list_del_init step of btrfs_delete_unused_bgs: unlink the first unused group, or null. */
+    public synchronized BlockGroup pollUnused() {
+        var it = unusedBgs.iterator();
+        if (!it.hasNext()) {
+            return null;
+        }
+        BlockGroup bg = it.next();
+        it.remove();
+        bg.onUnusedList = false;
+        return bg; // the list's reference moves to the caller, who puts it
+    }
+
+    public synchronized int unusedCount() { return unusedBgs.size(); }
+
+    /**
+     * The checks of btrfs_delete_unused_bgs under groups_sem: still unused, not read-only, not the last
+     * group of its type. On success marks it read-only (inc_block_group_ro).
+     */
+    public synchronized boolean tryMarkRoForRemoval(BlockGroup bg) {
+        if (bg.removed || bg.used > 0 || bg.reserved > 0 || bg.pinned > 0 || bg.readOnly) {
+            return false;
+        }
+        long sameType = blockGroups.values().stream().filter(b -> b.type == bg.type && !b.removed).count();
+        if (sameType <= 1) {
+            return false;
+        }
+        bg.readOnly = true;
+        spaceInfos.get(bg.type).bytesReadonly += bg.length;
+        return true;
+    }
+
+    /** kernel: btrfs_remove_block_group() — the group leaves the space_info; its chunk is freed at commit. */
+    public synchronized void removeBlockGroup(BlockGroup bg) {
+        SpaceInfo si = spaceInfos.get(bg.type);
+        si.totalBytes -= bg.length;
+        si.bytesReadonly -= bg.length;
+        bg.removed = true;
+        blockGroups.remove(bg.start);
+        bg.refs--;
+    }
+
+    /** Returns a removed group's chunk to unallocated device space (the commit's pinned chunk release). */
+    public synchronized void releaseChunk(BlockGroup bg) {
+        unallocated.put(bg.start, bg.length);
+    }
+
+    /** kernel: btrfs_put_block_group() (outside teardown) */
+    public synchronized void putBlockGroup(BlockGroup bg) { bg.refs--; }
+
+    // ---- inspection -----------------------------------------------------------------------------
+
+    public synchronized SpaceInfo.Counters counters(BlockGroupType t) { return spaceInfos.get(t).counters(); }
+
+    public synchronized long delayedRefsRsvSize() { return delayedRefsRsv.size; }
+
+    public synchronized int blockGroupCount(BlockGroupType t) {
+        return (int) blockGroups.values().stream().filter(b -> b.type == t).count();
+    }
+
+    /** used bytes of every block group: start → used (for tests and fsck). */
+    public synchronized Map<Long, Long> usedByBlockGroup() {
+        Map<Long, Long> m = new TreeMap<>();
+        blockGroups.values().forEach(b -> m.put(b.start, b.used));
+        return m;
+    }
+
+    // ---- teardown -------------------------------------------------------------------------------
+
+    /**
+     * kernel: btrfs_free_block_groups() in fs/btrfs/block-group.c — drops every block group (WARNING in
+     * btrfs_put_block_group if bytes are still pinned or reserved), releases the global reserve
+     * (btrfs_release_global_block_rsv WARNs on what the other reservations still hold), then warns
+     * and dumps every space_info that still has pinned, reserved or may_use bytes. These are exactly the
+     * WARNINGs of the seed when a transaction leaked.
+     */
+    public synchronized void freeBlockGroups(KernelLog log, String device) {
+        for (BlockGroup bg : new ArrayList<>(unusedBgs)) {
+            bg.onUnusedList = false;
+            bg.refs--;
+        }
+        unusedBgs.clear();
+        for (BlockGroup bg : new ArrayList<>(blockGroups.values())) {
+            putBlockGroupFinal(log, bg);
+        }
+        blockGroups.clear();
+        releaseGlobalBlockRsv(log);
+        for (SpaceInfo si : spaceInfos.values()) {
+            if (log.warnOn(si.bytesPinned > 0 || si.bytesReserved > 0 || si.bytesMayUse > 0, "block-group.c", 3377,
+                "btrfs_free_block_groups")) {
+                dumpSpaceInfo(log, device, si);
+            }
+        }
+    }
+
+    /** kernel: btrfs_put_block_group() dropping the last reference. */
+    private static void putBlockGroupFinal(KernelLog log, BlockGroup bg) {
+        log.warnOn(bg.pinned > 0, "block-group.c", 124, "btrfs_put_block_group");
+        log.warnOn(bg.reserved > 0, "block-group.c", 125, "btrfs_put_block_group");
+    }
+
+    /** kernel: btrfs_release_global_block_rsv() in fs/btrfs/block-rsv.c */
+    private void releaseGlobalBlockRsv(KernelLog log) {
+        spaceInfos.get(BlockGroupType.METADATA).bytesMayUse -= globalBlockRsv.reserved;
+        globalBlockRsv.size = 0;
+        globalBlockRsv.reserved = 0;
+        log.warnOn(transBlockRsv.size > 0, "block-rsv.c", 452, "btrfs_release_global_block_rsv");
+        log.warnOn(transBlockRsv.reserved > 0, "block-rsv.c", 453, "btrfs_release_global_block_rsv");
+        log.warnOn(chunkBlockRsv.size > 0, "block-rsv.c", 454, "btrfs_release_global_block_rsv");
+        log.warnOn(chunkBlockRsv.reserved > 0, "block-rsv.c", 455, "btrfs_release_global_block_rsv");
+        log.warnOn(delayedBlockRsv.size > 0, "block-rsv.c", 456, "btrfs_release_global_block_rsv");
+        log.warnOn(delayedBlockRsv.reserved > 0, "block-rsv.c", 457, "btrfs_release_global_block_rsv");
+        log.warnOn(delayedRefsRsv.reserved > 0, "block-rsv.c", 458, "btrfs_release_global_block_rsv");
+        log.warnOn(delayedRefsRsv.size > 0, "block-rsv.c", 459, "btrfs_release_global_block_rsv");
+    }
+
+    /** kernel: btrfs_dump_space_info() in fs/btrfs/space-info.c */
+    private void dumpSpaceInfo(KernelLog log, String device, SpaceInfo si) {
+        log.info(device, "space_info " + si.type.flag() + " has " + si.free() + " free, is " + (si.full ? "" : "not ") + "full");
+        log.info(device, "space_info total=" + si.totalBytes + ", used=" + si.bytesUsed + ", pinned=" + si.bytesPinned
+            + ", reserved=" + si.bytesReserved + ", may_use=" + si.bytesMayUse + ", readonly=" + si.bytesReadonly);
+        for (BlockRsv r : List.of(globalBlockRsv, transBlockRsv, chunkBlockRsv, delayedBlockRsv, delayedRefsRsv)) {
+            log.info(device, r.dumpLine());
+        }
+    }
+}
