@@ -26,9 +26,20 @@ public interface BlockDevice extends AutoCloseable {
 
     /** Bounds check shared by the implementations: clear error, nothing written. */
     static void checkRange(BlockDevice dev, long offset, int len) {
-        if (offset < 0 || len < 0 || offset + len > dev.size()) {
+        // offset > size - len, not offset + len > size: the sum overflows near Long.MAX_VALUE and would pass.
+        if (offset < 0 || len < 0 || offset > dev.size() - len) {
             throw new BtrfsException(Errno.EIO, "access beyond end of device " + dev.name() + ": offset " + offset
                 + " len " + len + " size " + dev.size());
         }
+    }
+
+    /**
+     * {@link #checkRange(BlockDevice, long, int)} plus the caller's buffer, checked before any byte
+     * moves: a short buffer found by System.arraycopy halfway through a multi-chunk write would leave
+     * the device half written.
+     */
+    static void checkRange(BlockDevice dev, long offset, byte[] buf, int bufOff, int len) {
+        checkRange(dev, offset, len);
+        java.util.Objects.checkFromIndexSize(bufOff, len, buf.length);
     }
 }

@@ -23,14 +23,23 @@ public final class FileBlockDevice implements BlockDevice {
         }
         this.name = name;
         this.size = size;
+        FileChannel c = null;
         try {
-            this.ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-            if (ch.size() < size) {
-                ch.write(ByteBuffer.wrap(new byte[1]), size - 1);
+            c = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            if (c.size() < size) {
+                c.write(ByteBuffer.wrap(new byte[1]), size - 1);
             }
         } catch (IOException e) {
+            if (c != null) {
+                try {
+                    c.close(); // not leaked when sizing the image fails (full disk)
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
             throw new UncheckedIOException("cannot open " + file, e);
         }
+        this.ch = c;
     }
 
     @Override public String name() { return name; }
@@ -38,11 +47,13 @@ public final class FileBlockDevice implements BlockDevice {
     @Override public long size() { return size; }
 
     @Override public void read(long offset, byte[] dst, int dstOff, int len) {
-        BlockDevice.checkRange(this, offset, len);
+        BlockDevice.checkRange(this, offset, dst, dstOff, len);
         ByteBuffer bb = ByteBuffer.wrap(dst, dstOff, len);
         try {
             while (bb.hasRemaining()) {
                 if (ch.read(bb, offset + bb.position() - dstOff) < 0) {
+                    // The file was shortened behind our back: a device reads zeros there, not stale buffer bytes.
+                    java.util.Arrays.fill(dst, bb.position(), dstOff + len, (byte) 0);
                     break;
                 }
             }
@@ -54,7 +65,7 @@ public final class FileBlockDevice implements BlockDevice {
     }
 
     @Override public void write(long offset, byte[] src, int srcOff, int len) {
-        BlockDevice.checkRange(this, offset, len);
+        BlockDevice.checkRange(this, offset, src, srcOff, len);
         ByteBuffer bb = ByteBuffer.wrap(src, srcOff, len);
         try {
             while (bb.hasRemaining()) {

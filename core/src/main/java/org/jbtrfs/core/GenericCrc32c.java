@@ -31,7 +31,8 @@ public final class GenericCrc32c implements Crc32c {
     @Override public String driverName() { return "crc32c-generic"; }
 
     @Override public int compute(byte[] b, int off, int len) {
-        if (off < 0 || len < 0 || off + len > b.length) {
+        // len > length - off, not off + len > length: the sum overflows for huge len and would pass.
+        if (off < 0 || len < 0 || len > b.length - off) {
             throw new IndexOutOfBoundsException("off=" + off + " len=" + len + " length=" + b.length);
         }
         int crc = ~0;

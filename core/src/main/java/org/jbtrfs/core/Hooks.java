@@ -88,9 +88,21 @@ public final class Hooks {
             }
         }
         switch (arm.action.type) {
-            case DELAY -> LockSupport.parkNanos(arm.action.delayNanos);
+            case DELAY -> delay(arm.action.delayNanos);
             case CALLBACK -> arm.action.callback.accept(hook);
             default -> { }
+        }
+    }
+
+    /**
+     * Sleeps the full {@code nanos}. parkNanos alone may return at once: kthreads are woken with
+     * LockSupport.unpark, so a pooled thread often carries a stale permit into the hook, and a
+     * stress run's "delay here" would silently become "no delay".
+     */
+    private static void delay(long nanos) {
+        long deadline = System.nanoTime() + nanos;
+        for (long left = nanos; left > 0; left = deadline - System.nanoTime()) {
+            LockSupport.parkNanos(left);
         }
     }
 

@@ -91,14 +91,15 @@ public final class KernelLog {
         if (condition || !assertionsEnabled) {
             return;
         }
-        log(LogLevel.EMERG, LogEntry.Kind.ASSERTION, "assertion failed: " + expr + ", in fs/btrfs/" + file + ":" + line);
+        // assertfail() prints with pr_err, then BUG() prints with pr_crit.
+        log(LogLevel.ERR, LogEntry.Kind.ASSERTION, "assertion failed: " + expr + ", in fs/btrfs/" + file + ":" + line);
         throw bug("ctree.h", 3153, "assertion failed: " + expr);
     }
 
     /** kernel: BUG() — logs "kernel BUG at fs/btrfs/<file>:<line>!", taints D, returns the throwable. */
     public KernelBug bug(String file, int line, String why) {
         taint(Taint.DIE);
-        log(LogLevel.WARNING, LogEntry.Kind.BUG, "kernel BUG at fs/btrfs/" + file + ":" + line + "!\n" + taintLine()
+        log(LogLevel.CRIT, LogEntry.Kind.BUG, "kernel BUG at fs/btrfs/" + file + ":" + line + "!\n" + taintLine()
             + "\nCall Trace:\n" + callTrace(new Throwable(), 2));
         return new KernelBug(why);
     }

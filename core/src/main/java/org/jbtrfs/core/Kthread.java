@@ -67,13 +67,20 @@ public final class Kthread {
         }
     }
 
-    /** kernel: schedule() in TASK_INTERRUPTIBLE — sleep until woken, parked or stopped. */
+    /**
+     * kernel: schedule() in TASK_INTERRUPTIBLE — sleep until woken, parked or stopped.
+     *
+     * <p>A Java interrupt is discarded: kthreadd blocks every signal, so nothing but a wake-up, a
+     * park or a stop ends a kthread's sleep; and a pending interrupt would make every later
+     * LockSupport.park return at once, turning this sleep into a spin.
+     */
     public void schedule() {
         while (!permit.getAndSet(false)) {
             if (shouldStop || shouldPark) {
                 return;
             }
             LockSupport.park(this);
+            Thread.interrupted();
         }
     }
 
@@ -88,6 +95,7 @@ public final class Kthread {
                 return false;
             }
             clock.parkUntil(deadline);
+            Thread.interrupted(); // as in schedule(): no signals for kthreads, and no spinning
         }
         return true;
     }
@@ -125,6 +133,18 @@ public final class Kthread {
     public void unpark() {
         synchronized (state) {
             shouldPark = false;
+            state.notifyAll();
+        }
+        wake();
+    }
+
+    /**
+     * Asks the thread function to return (kthread_should_stop() becomes true and the thread is woken)
+     * without waiting: kthreadd's last resort at module unload for a kthread its owner never stopped.
+     */
+    void requestStop() {
+        synchronized (state) {
+            shouldStop = true;
             state.notifyAll();
         }
         wake();

@@ -78,7 +78,8 @@ public final class Kthreadd {
 
     /**
      * Ends every pooled thread and joins it (module unload). Kthreads still running are a bug of the
-     * caller: they are reported and waited for up to {@code timeoutMillis}.
+     * caller: they are reported, asked to stop (kthread_should_stop() turns true) and waited for up
+     * to {@code timeoutMillis} in total.
      */
     public List<String> shutdown(long timeoutMillis) {
         shutdown = true;
@@ -101,10 +102,12 @@ public final class Kthreadd {
 
     private final class Worker implements Runnable {
         final Thread thread;
+        private final String idleName;
         private final BlockingQueue<Runnable> inbox = new ArrayBlockingQueue<>(1);
         volatile Kthread current;
 
         Worker(String name) {
+            idleName = name;
             thread = new Thread(this, name);
             thread.setDaemon(true);
         }
@@ -114,7 +117,18 @@ public final class Kthreadd {
             inbox.add(() -> runOne(k, fn));
         }
 
-        void retire() { inbox.offer(() -> { }); thread.interrupt(); }
+        /**
+         * An idle worker wakes on the empty job; a busy one is asked to stop its kthread and exits
+         * after it (run() sees shutdown). No interrupt: it would not end a kthread sleeping in
+         * schedule() (kthreads ignore signals) and would spin any LockSupport.park it reaches.
+         */
+        void retire() {
+            inbox.offer(() -> { });
+            Kthread k = current;
+            if (k != null) {
+                k.requestStop();
+            }
+        }
 
         private void runOne(Kthread k, KthreadFunction fn) {
             thread.setName(k.name());
@@ -126,7 +140,7 @@ public final class Kthreadd {
                 log.uncaught("kthread " + k.name(), t);
             } finally {
                 Thread.interrupted();
-                thread.setName(prefix + IDLE + "/idle");
+                thread.setName(idleName);
                 current = null;
                 // Back in the pool before stop() returns, so the next kthread_run reuses this thread.
                 if (!shutdown) {

@@ -17,8 +17,8 @@ public final class Lifetime {
         this.what = what;
     }
 
-    /** Poisons the object; a second free is a double free. */
-    public void free() {
+    /** Poisons the object; a second free is a double free (synchronized: two racing frees must not both pass). */
+    public synchronized void free() {
         if (freedAt != null) {
             log.taint(Taint.BAD_PAGE);
             throw log.oops(LogEntry.Kind.DOUBLE_FREE, "BUG: KASAN: double-free in " + what + "\nFreed by task "

@@ -30,7 +30,7 @@ public final class MemoryBlockDevice implements BlockDevice {
     @Override public long size() { return size; }
 
     @Override public void read(long offset, byte[] dst, int dstOff, int len) {
-        BlockDevice.checkRange(this, offset, len);
+        BlockDevice.checkRange(this, offset, dst, dstOff, len);
         int done = 0;
         while (done < len) {
             long pos = offset + done;
@@ -48,7 +48,7 @@ public final class MemoryBlockDevice implements BlockDevice {
     }
 
     @Override public void write(long offset, byte[] src, int srcOff, int len) {
-        BlockDevice.checkRange(this, offset, len);
+        BlockDevice.checkRange(this, offset, src, srcOff, len);
         int done = 0;
         while (done < len) {
             long pos = offset + done;

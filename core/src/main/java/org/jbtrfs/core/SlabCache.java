@@ -32,8 +32,11 @@ public final class SlabCache {
             throw owner.log().oops(LogEntry.Kind.USE_AFTER_FREE,
                 "BUG: KASAN: use-after-free in kmem_cache_alloc\nkmem_cache " + name + " was destroyed");
         }
-        StackTraceElement[] site = owner.debug() ? Arrays.copyOfRange(new Throwable().getStackTrace(), 1,
-            Math.min(new Throwable().getStackTrace().length, 9)) : null;
+        StackTraceElement[] site = null;
+        if (owner.debug()) {
+            StackTraceElement[] st = new Throwable().getStackTrace(); // one walk: it is the whole cost of slab debug
+            site = Arrays.copyOfRange(st, 1, Math.min(st.length, 9));
+        }
         SlabObject o = new SlabObject(this, ids.incrementAndGet(), owner.clock().nanoTime(),
             Thread.currentThread().getName(), site);
         live.add(o);

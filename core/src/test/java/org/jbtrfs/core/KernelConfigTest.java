@@ -1,0 +1,104 @@
+package org.jbtrfs.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class KernelConfigTest {
+    private final KernelConfig defaults = KernelConfig.defaults();
+
+    @Test
+    void defaultsApplyEveryFix() {
+        assertEquals(EnumSet.allOf(FixSwitch.class), defaults.appliedFixes());
+        assertEquals(Set.of(), defaults.revertedFixes());
+        assertEquals(Crc32cImpl.ACCELERATED, defaults.crc32c());
+        assertTrue(defaults.assertions());
+        assertSame(KernelClock.SYSTEM, defaults.clock());
+        assertFalse(defaults.slabDebug());
+        assertEquals(4, defaults.workerThreads());
+        assertEquals(4096, defaults.logCapacity());
+    }
+
+    @Test
+    void revertMakesACopy() {
+        KernelConfig c = defaults.revert(FixSwitch.CLEANER_RO_REMOUNT_RACE, FixSwitch.TRANS_LIST_ASSERT);
+        assertEquals(Set.of(FixSwitch.CLEANER_RO_REMOUNT_RACE, FixSwitch.TRANS_LIST_ASSERT), c.revertedFixes());
+        assertTrue(c.reverted(FixSwitch.CLEANER_RO_REMOUNT_RACE));
+        assertFalse(c.applied(FixSwitch.TRANS_LIST_ASSERT));
+        assertTrue(c.applied(FixSwitch.QGROUP_RESCAN_RO_REMOUNT));
+        assertEquals(Set.of(), defaults.revertedFixes(), "the original is immutable");
+        assertEquals(c.revertedFixes(), c.revert(List.of(FixSwitch.TRANS_LIST_ASSERT)).revertedFixes(), "idempotent");
+        assertTrue(c.toString().contains("CLEANER_RO_REMOUNT_RACE"), c.toString());
+    }
+
+    @Test
+    void withAppliedSetsExactlyThoseFixes() {
+        KernelConfig none = defaults.withApplied(List.of());
+        assertEquals(EnumSet.allOf(FixSwitch.class), none.revertedFixes());
+        KernelConfig one = none.withApplied(List.of(FixSwitch.DEAD_ROOTS_BEFORE_ORPHAN_CLEANUP));
+        assertEquals(Set.of(FixSwitch.DEAD_ROOTS_BEFORE_ORPHAN_CLEANUP), one.appliedFixes());
+        one.appliedFixes().clear();
+        assertEquals(1, one.appliedFixes().size(), "appliedFixes() is a copy");
+    }
+
+    @Test
+    void otherSettingsCarryTheFixesAlong() {
+        ManualClock clock = new ManualClock();
+        KernelConfig c = defaults.revert(FixSwitch.ORPHAN_ROOTS_RO_MOUNT).crc32c(Crc32cImpl.GENERIC).assertions(false)
+            .clock(clock).slabDebug(true).workerThreads(2).logCapacity(16);
+        assertEquals(Set.of(FixSwitch.ORPHAN_ROOTS_RO_MOUNT), c.revertedFixes());
+        assertEquals(Crc32cImpl.GENERIC, c.crc32c());
+        assertFalse(c.assertions());
+        assertSame(clock, c.clock());
+        assertTrue(c.slabDebug());
+        assertEquals(2, c.workerThreads());
+        assertEquals(16, c.logCapacity());
+        assertThrows(IllegalArgumentException.class, () -> defaults.workerThreads(0));
+        assertThrows(IllegalArgumentException.class, () -> defaults.workerThreads(65));
+        assertThrows(IllegalArgumentException.class, () -> defaults.logCapacity(15));
+    }
+
+    @Test
+    void fixSwitchesParseInKebabCase() {
+        for (FixSwitch f : FixSwitch.values()) {
+            assertEquals(f, FixSwitch.parse(f.kebab()));
+            assertEquals(f, FixSwitch.parse(f.name()));
+        }
+        assertEquals("qgroup-rescan-ro-remount", FixSwitch.QGROUP_RESCAN_RO_REMOUNT.kebab());
+        assertEquals(FixSwitch.DELAYED_IPUTS_RO_REMOUNT, FixSwitch.parse("  Delayed-Iputs-RO-Remount "));
+    }
+
+    @Test
+    void anUnknownSwitchListsTheValidNames() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> FixSwitch.parse("cleaner-race"));
+        assertEquals("unknown fix switch 'cleaner-race'; valid: qgroup-rescan-ro-remount, orphan-roots-ro-mount, "
+            + "cleaner-ro-remount-race, trans-list-assert, delayed-iputs-ro-remount, dead-roots-before-orphan-cleanup",
+            e.getMessage());
+    }
+
+    @Test
+    void theKernelContextFollowsItsConfig() {
+        ManualClock clock = new ManualClock();
+        Kernel k = new Kernel("btrfs", defaults.revert(FixSwitch.TRANS_LIST_ASSERT).clock(clock));
+        try {
+            assertEquals("btrfs", k.name());
+            assertFalse(k.applied(FixSwitch.TRANS_LIST_ASSERT));
+            assertTrue(k.applied(FixSwitch.QGROUP_RESCAN_RO_REMOUNT));
+            assertSame(clock, k.clock());
+            assertTrue(k.crc32c().isFast());
+            Kthread t = k.kthreadd().run("btrfs-cleaner", self -> 0);
+            t.stop();
+            assertTrue(t.toString().startsWith("btrfs-cleaner"));
+        } finally {
+            assertEquals(List.of(), k.shutdown());
+        }
+        assertEquals(List.of(), k.kthreadd().liveThreads());
+    }
+}
