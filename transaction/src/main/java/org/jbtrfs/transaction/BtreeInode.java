@@ -30,7 +30,20 @@ public final class BtreeInode {
     final AtomicInteger syncWriters = new AtomicInteger();
     private volatile boolean evicted;
 
-    BtreeInode(FsInfo fs) { this.fs = fs; }
+    /** btrfs_wq_submit_bio with the btree's hooks: checksum in the worker, then write, in order. */
+    private final AsyncSubmit<MetadataBio> asyncSubmit;
+
+    /** A metadata write bio: one tree block. */
+    private record MetadataBio(long bytenr, byte[] data) { }
+
+    BtreeInode(FsInfo fs) {
+        this.fs = fs;
+        this.asyncSubmit = new AsyncSubmit<>(fs.kernel,
+            bio -> { new ExtentBuffer(bio.data()).updateChecksum(fs.kernel.crc32c()); return null; }, // btree_submit_bio_start
+            bio -> { fs.device.write(bio.bytenr(), bio.data(), 0, bio.data().length); return null; }, // btrfs_map_bio
+            (bio, status) -> fs.log().error(fs.sbId(), "metadata write error " + status.ret() + " at " + bio.bytenr()),
+            null);
+    }
 
     /**
      * kernel: read_tree_block() in fs/btrfs/disk-io.c — the cached buffer, or a read from the device
@@ -156,9 +169,7 @@ public final class BtreeInode {
             csumAndWrite(eb.bytenr(), copy);
             return;
         }
-        AsyncSubmit.wqSubmitBio(fs.kernel, fs.workqueues.workers, false,
-            () -> new ExtentBuffer(copy).updateChecksum(fs.kernel.crc32c()),
-            () -> fs.device.write(eb.bytenr(), copy, 0, copy.length));
+        asyncSubmit.submit(fs.workqueues.workers, new MetadataBio(eb.bytenr(), copy), false);
     }
 
     /** kernel: check_async_write() — synchronous if a commit is writing or the crc32c driver is fast. */
