@@ -1,0 +1,192 @@
+package org.jbtrfs.workqueue;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.jbtrfs.core.Kernel;
+import org.jbtrfs.core.LogEntry;
+import org.jbtrfs.core.LogLevel;
+import org.jctools.queues.MpmcUnboundedXaddArrayQueue;
+
+/**
+ * The kworker pool of one loaded module: a fixed set of real, named threads that run the works of
+ * every {@link BtrfsWorkqueue} of every filesystem of that module (kernel: the unbound worker pools
+ * behind alloc_workqueue(WQ_UNBOUND)).
+ *
+ * <p>Why one pool: starting and joining a Java thread costs ~200–330 µs here, so threads are created
+ * once, when the module loads, never per queue or per mount; a mount only allocates queue objects.
+ *
+ * <h2>Design</h2>
+ * Each sub-queue keeps its own pending works (an MPSC queue, see {@link SubQueue}). The pool only
+ * sees <em>runnable sub-queues</em>: a sub-queue with pending work and a free concurrency slot puts a
+ * token for itself on one of two MPMC queues, {@code high} (WQ_HIGHPRI sub-queues) or {@code normal},
+ * and releases one permit of {@link #tokens}. An idle worker blocks on that semaphore (a real wait,
+ * no spinning), takes a token, high first, and runs one work of that sub-queue. Per-sub-queue limits
+ * (max_active, thresholds) are enforced by the sub-queue before it offers a token, so the pool itself
+ * stays a plain FIFO of tokens and sub-queues are served round-robin.
+ *
+ * <p>Invariant: the permits plus the workers between acquire and poll never exceed the tokens on the
+ * two queues, because a token is offered before its permit is released and only permit holders poll.
+ */
+public final class WorkerPool {
+    private static final int CHUNK = 64;
+
+    private final Kernel kernel;
+    private final Kworker[] workers;
+    private final MpmcUnboundedXaddArrayQueue<SubQueue> high = new MpmcUnboundedXaddArrayQueue<>(CHUNK);
+    private final MpmcUnboundedXaddArrayQueue<SubQueue> normal = new MpmcUnboundedXaddArrayQueue<>(CHUNK);
+    /** One permit per token on {@link #high} or {@link #normal}, plus one per worker at shutdown. */
+    private final Semaphore tokens = new Semaphore(0);
+    private final Set<BtrfsWorkqueue> liveQueues = ConcurrentHashMap.newKeySet();
+    private final AtomicLong destroySeq = new AtomicLong();
+    /** Written once by shutdown; workers read it after each acquire, which orders it (semaphore release/acquire). */
+    private volatile boolean shutdown;
+
+    /** A pool of {@code kernel.config().workerThreads()} threads. */
+    public WorkerPool(Kernel kernel) {
+        this(kernel, kernel.config().workerThreads());
+    }
+
+    /** A pool of {@code threads} real threads, started now, named {@code <kernel>-kworker/u<threads>:<i>}. */
+    public WorkerPool(Kernel kernel, int threads) {
+        if (threads < 1 || threads > 256) {
+            throw new IllegalArgumentException("kworker pool size must be 1..256: " + threads);
+        }
+        this.kernel = kernel;
+        this.workers = new Kworker[threads];
+        for (int i = 0; i < threads; i++) {
+            workers[i] = new Kworker(kernel.name() + "-kworker/u" + threads + ":" + i);
+        }
+        for (Kworker w : workers) {
+            w.start();
+        }
+    }
+
+    public Kernel kernel() { return kernel; }
+
+    public int threads() { return workers.length; }
+
+    public boolean isShutdown() { return shutdown; }
+
+    /** Pool threads still alive. */
+    public List<Thread> liveThreads() {
+        List<Thread> out = new ArrayList<>();
+        for (Kworker w : workers) {
+            if (w.isAlive()) {
+                out.add(w);
+            }
+        }
+        return out;
+    }
+
+    /** Workqueues allocated on this pool and not destroyed yet. */
+    public List<BtrfsWorkqueue> liveQueues() { return List.copyOf(liveQueues); }
+
+    /** Module unload with the default bounded wait of 5 s; see {@link #shutdown(Duration)}. */
+    public List<String> shutdown() { return shutdown(Duration.ofSeconds(5)); }
+
+    /**
+     * Module unload: stops every pool thread and joins it, waiting at most {@code timeout} in total.
+     * Returns the names of threads still alive after that (a work that never returns), each also
+     * logged. Workqueues not destroyed by then are a leak of the caller, logged too; their pending work
+     * never runs. Idempotent.
+     */
+    public List<String> shutdown(Duration timeout) {
+        synchronized (this) {
+            if (!shutdown) {
+                shutdown = true;
+                for (BtrfsWorkqueue q : liveQueues) {
+                    kernel.log().log(LogLevel.ERR, LogEntry.Kind.TEXT,
+                        "workqueue: " + q.describe() + " was not destroyed before module unload");
+                }
+                // One permit per worker: each one wakes, sees `shutdown` and returns; a busy one does so
+                // when its current work returns.
+                tokens.release(workers.length);
+            }
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (Kworker w : workers) {
+            long left = deadline - System.nanoTime();
+            try {
+                w.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        List<String> alive = new ArrayList<>();
+        for (Thread t : liveThreads()) {
+            alive.add(t.getName());
+            kernel.log().log(LogLevel.ERR, LogEntry.Kind.TEXT,
+                "workqueue: " + t.getName() + " still running a work " + timeout.toMillis() + " ms after module unload");
+        }
+        return alive;
+    }
+
+    void register(BtrfsWorkqueue q) {
+        if (shutdown) {
+            throw new IllegalStateException("kworker pool of " + kernel.name() + " is shut down (module unloaded)");
+        }
+        liveQueues.add(q);
+    }
+
+    /** Called by a destroyed workqueue: returns its position in this pool's destroy order. */
+    long unregister(BtrfsWorkqueue q) {
+        liveQueues.remove(q);
+        return destroySeq.incrementAndGet();
+    }
+
+    /** A sub-queue won its SCHED bit: hand a token to the workers. */
+    void makeRunnable(SubQueue sq) {
+        (sq.high ? high : normal).offer(sq);
+        tokens.release(); // after the offer: a permit always finds its token (see the class invariant)
+    }
+
+    /** The high-first take. */
+    private SubQueue takeRunnable() {
+        while (true) {
+            SubQueue sq = high.poll();
+            if (sq == null) {
+                sq = normal.poll();
+            }
+            if (sq != null) {
+                return sq;
+            }
+            // By the invariant a token is on one of the queues; the two polls are not one atomic step,
+            // so another permit holder may have taken it between them. Retry: someone made progress.
+            Thread.onSpinWait();
+        }
+    }
+
+    /** One pool thread (kernel: a kworker of the unbound pool). */
+    final class Kworker extends Thread {
+        /** The sub-queue whose work this thread runs now; only this thread writes and reads it. */
+        SubQueue running;
+
+        Kworker(String name) {
+            super(name);
+            setDaemon(true); // a work that never returns must not keep the JVM alive after unload
+        }
+
+        @Override
+        public void run() {
+            while (true) {
+                tokens.acquireUninterruptibly();
+                if (shutdown) {
+                    return;
+                }
+                try {
+                    takeRunnable().runOne(this);
+                } catch (Throwable t) {
+                    kernel.log().uncaught(getName(), t);
+                }
+                Thread.interrupted(); // a work's stray interrupt must not reach the next work
+            }
+        }
+    }
+}

@@ -1,0 +1,253 @@
+package org.jbtrfs.workqueue;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.jbtrfs.core.KernelOops;
+import org.jbtrfs.core.LogEntry;
+import org.jbtrfs.core.Taint;
+import org.junit.jupiter.api.Test;
+
+class LifecycleTest extends PoolFixture {
+
+    private static void awaitBlocked(Thread t) {
+        await().atMost(Duration.ofSeconds(10)).until(() -> t.getState() == Thread.State.WAITING);
+    }
+
+    /**
+     * destroy drains: it waits for every work queued before it (some still blocked), returns only when
+     * all ran, and afterwards nothing of that queue ever runs.
+     */
+    @Test
+    void destroyDrainsQueuedWorkAndNothingRunsAfterwards() throws Exception {
+        BtrfsWorkqueue q = queue("endio", 2, 4);
+        AtomicInteger ran = new AtomicInteger();
+        CountDownLatch gate = new CountDownLatch(1);
+        for (int i = 0; i < 50; i++) {
+            boolean blocks = i < 2;
+            q.queueWork(new BtrfsWork(() -> {
+                if (blocks) {
+                    awaitGate(gate);
+                }
+                ran.incrementAndGet();
+            }));
+        }
+        Thread destroyer = spawn("umount", q::destroy);
+        awaitBlocked(destroyer);
+        assertFalse(q.isDestroyed(), "destroy must wait for the blocked works");
+        assertTrue(ran.get() < 50);
+        gate.countDown();
+        join(destroyer);
+        assertTrue(q.isDestroyed());
+        assertEquals(50, ran.get(), "everything queued before destroy ran");
+        assertEquals(0, q.inFlight());
+
+        assertThrows(KernelOops.class, () -> q.queueWork(new BtrfsWork(ran::incrementAndGet)));
+        // Push other work through the whole pool: still nothing of the dead queue runs.
+        BtrfsWorkqueue other = queue("endio-meta", 8, 4);
+        for (int i = 0; i < 64; i++) {
+            other.queueWork(new BtrfsWork(() -> { }));
+        }
+        other.flush();
+        assertEquals(50, ran.get());
+        other.destroy();
+    }
+
+    /**
+     * queueWork racing destroy from four threads: every call either queued a work that ran before
+     * destroy returned, was dropped with a WARN while draining, or hit the use-after-free after it.
+     * Nothing is lost, nothing runs twice, nothing runs after destroy.
+     */
+    @Test
+    void queueingRacingDestroyLosesNothingAndRunsNothingLate() throws Exception {
+        BtrfsWorkqueue q = queue("endio", 4, 4);
+        AtomicInteger ran = new AtomicInteger();
+        AtomicInteger ranLate = new AtomicInteger();
+        AtomicInteger returned = new AtomicInteger();
+        AtomicInteger oopsed = new AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean destroyed = new java.util.concurrent.atomic.AtomicBoolean();
+        CountDownLatch go = new CountDownLatch(1);
+        List<Thread> producers = new java.util.ArrayList<>();
+        for (int p = 0; p < 4; p++) {
+            producers.add(spawn("producer-" + p, () -> {
+                awaitGate(go);
+                for (int i = 0; i < 300; i++) {
+                    try {
+                        q.queueWork(new BtrfsWork(() -> {
+                            ran.incrementAndGet();
+                            if (destroyed.get()) {
+                                ranLate.incrementAndGet();
+                            }
+                        }));
+                        returned.incrementAndGet();
+                    } catch (KernelOops e) {
+                        oopsed.incrementAndGet();
+                        return;
+                    }
+                }
+            }));
+        }
+        go.countDown();
+        await().until(() -> returned.get() >= 100);
+        q.destroy();
+        destroyed.set(true);
+        int ranAtDestroy = ran.get();
+        for (Thread t : producers) {
+            join(t);
+        }
+        BtrfsWorkqueue other = queue("endio-meta", 8, 4);
+        for (int i = 0; i < 64; i++) {
+            other.queueWork(new BtrfsWork(() -> { }));
+        }
+        other.flush();
+        other.destroy();
+        long dropped = kernel.log().count(LogEntry.Kind.WARNING);
+        assertEquals(0, ranLate.get(), "a work ran after destroy returned");
+        assertEquals(ranAtDestroy, ran.get());
+        assertEquals(returned.get(), ran.get() + dropped, "every accepted work ran exactly once");
+        assertEquals(oopsed.get(), kernel.log().count(LogEntry.Kind.USE_AFTER_FREE));
+    }
+
+    /** The seed's crash, detected: queueing on a destroyed queue is a KASAN use-after-free in btrfs_queue_work. */
+    @Test
+    void queueingAfterDestroyIsAReportedUseAfterFree() {
+        BtrfsWorkqueue q = BtrfsWorkqueue.alloc(pool, "sdc", "worker", java.util.Set.of(WqFlag.HIGHPRI), 4, 16);
+        q.destroy();
+        KernelOops oops = assertThrows(KernelOops.class, () -> q.queueWork(new BtrfsWork(() -> { })));
+        assertTrue(oops.getMessage().contains("use-after-free in btrfs_queue_work"), oops.getMessage());
+        List<LogEntry> uaf = kernel.log().matching(e -> e.kind() == LogEntry.Kind.USE_AFTER_FREE);
+        assertEquals(1, uaf.size());
+        String report = uaf.get(0).message();
+        assertTrue(report.startsWith("BUG: KASAN: use-after-free in btrfs_queue_work"), report);
+        assertTrue(report.contains("btrfs_workqueue btrfs-worker (device sdc)"), report);
+        assertTrue(report.contains("RIP: 0010:btrfs_queue_work+0x36/0x190 [btrfs]"), report);
+        assertTrue(report.contains("Freed by task " + Thread.currentThread().getName()), report);
+        assertTrue(kernel.log().taints().contains(Taint.BAD_PAGE));
+        // flush on it is a use-after-free as well
+        assertThrows(KernelOops.class, q::flush);
+    }
+
+    /** A second destroy is the kernel's double free: reported and thrown, never a hang. */
+    @Test
+    void doubleDestroyIsADoubleFreeNotAHang() {
+        BtrfsWorkqueue q = queue("fixup", 1, 0);
+        q.destroy();
+        long destroyedAt = q.destroyOrder();
+        assertTimeoutPreemptively(Duration.ofSeconds(5), () -> {
+            KernelOops oops = assertThrows(KernelOops.class, q::destroy);
+            assertTrue(oops.getMessage().contains("double-free"), oops.getMessage());
+        });
+        assertEquals(1, kernel.log().count(LogEntry.Kind.DOUBLE_FREE));
+        assertEquals(destroyedAt, q.destroyOrder());
+    }
+
+    /** While destroy drains, work queued from outside is dropped with a WARN; work chained by its own works still runs. */
+    @Test
+    void drainingAcceptsOnlyChainedWork() throws Exception {
+        BtrfsWorkqueue q = queue("delayed-meta", 1, 0);
+        CountDownLatch gate = new CountDownLatch(1);
+        AtomicInteger chained = new AtomicInteger();
+        AtomicInteger outsider = new AtomicInteger();
+        q.queueWork(new BtrfsWork(() -> {
+            awaitGate(gate);
+            q.queueWork(new BtrfsWork(chained::incrementAndGet)); // from its own work: allowed while draining
+        }));
+        Thread destroyer = spawn("umount", q::destroy);
+        awaitBlocked(destroyer);
+        long mark = kernel.log().mark();
+        q.queueWork(new BtrfsWork(outsider::incrementAndGet));
+        List<LogEntry> warns = kernel.log().since(mark);
+        assertEquals(1, warns.size());
+        assertEquals(LogEntry.Kind.WARNING, warns.get(0).kind());
+        assertTrue(warns.get(0).message().contains("btrfs-delayed-meta (device sdc) is being destroyed"), warns.get(0).message());
+        assertTrue(kernel.log().taints().contains(Taint.WARN));
+        gate.countDown();
+        join(destroyer);
+        assertEquals(1, chained.get(), "chained work ran before destroy returned");
+        assertEquals(0, outsider.get(), "work queued from outside a draining queue never runs");
+    }
+
+    /** flush waits for everything queued before it, ordered parts included. */
+    @Test
+    void flushWaitsForWorkQueuedBeforeIt() throws Exception {
+        BtrfsWorkqueue q = queue("endio-write", 4, 2);
+        CountDownLatch gate = new CountDownLatch(1);
+        AtomicInteger ordered = new AtomicInteger();
+        for (int i = 0; i < 10; i++) {
+            q.queueWork(new BtrfsWork(() -> awaitGate(gate), ordered::incrementAndGet, null));
+        }
+        AtomicLong seenByFlusher = new AtomicLong(-1);
+        Thread flusher = spawn("sync", () -> {
+            q.flush();
+            seenByFlusher.set(ordered.get());
+        });
+        awaitBlocked(flusher);
+        assertEquals(-1, seenByFlusher.get());
+        gate.countDown();
+        join(flusher);
+        assertEquals(10, seenByFlusher.get());
+        q.destroy();
+    }
+
+    /** flush does not wait for work queued after it started (the two flush colours). */
+    @Test
+    void flushDoesNotWaitForLaterWork() throws Exception {
+        BtrfsWorkqueue q = queue("endio-write", 4, 2);
+        CountDownLatch early = new CountDownLatch(1);
+        CountDownLatch late = new CountDownLatch(1);
+        q.queueWork(new BtrfsWork(() -> awaitGate(early)));
+        Thread flusher = spawn("sync", q::flush);
+        awaitBlocked(flusher);
+        AtomicInteger lateDone = new AtomicInteger();
+        q.queueWork(new BtrfsWork(() -> {
+            awaitGate(late);
+            lateDone.incrementAndGet();
+        }));
+        early.countDown();
+        join(flusher);
+        assertEquals(0, lateDone.get(), "the late work is still blocked, yet flush returned");
+        late.countDown();
+        q.flush();
+        assertEquals(1, lateDone.get());
+        q.destroy();
+    }
+
+    /** flush or destroy from one of the queue's own works would wait for itself: a clear error instead. */
+    @Test
+    void flushOrDestroyFromOwnWorkIsRefused() {
+        BtrfsWorkqueue q = queue("cache", 2, 0);
+        AtomicReference<Throwable> fromFlush = new AtomicReference<>();
+        AtomicReference<Throwable> fromDestroy = new AtomicReference<>();
+        q.queueWork(new BtrfsWork(() -> {
+            try {
+                q.flush();
+            } catch (Throwable t) {
+                fromFlush.set(t);
+            }
+            try {
+                q.destroy();
+            } catch (Throwable t) {
+                fromDestroy.set(t);
+            }
+        }));
+        q.flush();
+        assertNotNull(fromFlush.get());
+        assertTrue(fromFlush.get() instanceof IllegalStateException);
+        assertTrue(fromFlush.get().getMessage().contains("btrfs_flush_workqueue on btrfs-cache (device sdc)"));
+        assertTrue(fromDestroy.get() instanceof IllegalStateException);
+        assertFalse(q.isDestroyed());
+        q.destroy();
+        assertTrue(q.isDestroyed());
+    }
+}

@@ -1,0 +1,79 @@
+package org.jbtrfs.workqueue;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jbtrfs.core.Kernel;
+import org.jbtrfs.core.KernelConfig;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+
+/** A fresh module (kernel + kworker pool) per test; unload joins every pool thread. */
+abstract class PoolFixture {
+    private static final AtomicInteger MODULES = new AtomicInteger();
+
+    Kernel kernel;
+    WorkerPool pool;
+
+    /** Pool threads of this test class's module. */
+    int poolThreads() { return 8; }
+
+    /** Awaitility polls tightly (its conditions are cheap reads) and gives up after 10 s. */
+    @BeforeAll
+    static void pollTightly() {
+        Awaitility.setDefaultPollDelay(Duration.ZERO);
+        Awaitility.setDefaultPollInterval(Duration.ofMillis(1));
+        Awaitility.setDefaultTimeout(Duration.ofSeconds(10));
+    }
+
+    @BeforeEach
+    void loadModule() {
+        // A roomy log: race tests count every WARN and KASAN line.
+        kernel = new Kernel("wqt" + MODULES.incrementAndGet(), KernelConfig.defaults().logCapacity(65_536));
+        pool = new WorkerPool(kernel, poolThreads());
+    }
+
+    @AfterEach
+    void unloadModule() {
+        List<String> alive = pool.shutdown(Duration.ofSeconds(5));
+        assertEquals(List.of(), alive, "pool threads still alive after unload");
+        assertTrue(pool.liveThreads().isEmpty());
+        kernel.shutdown();
+    }
+
+    BtrfsWorkqueue queue(String name, int maxActive, int thresh) {
+        return BtrfsWorkqueue.alloc(pool, "sdc", name, java.util.Set.of(), maxActive, thresh);
+    }
+
+    /** Waits on a latch a test will open; fails the work (and so the test's counters) after 10 s. */
+    static void awaitGate(CountDownLatch latch) {
+        try {
+            if (!latch.await(10, TimeUnit.SECONDS)) {
+                throw new AssertionError("gate never opened");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    /** Runs {@code r} on a new plain thread (a "syscall" racing the workers). */
+    static Thread spawn(String name, Runnable r) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    static void join(Thread t) throws InterruptedException {
+        t.join(10_000);
+        assertTrue(!t.isAlive(), t.getName() + " did not finish");
+    }
+}

@@ -1,0 +1,130 @@
+package org.jbtrfs.workqueue;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jbtrfs.core.LogEntry;
+import org.junit.jupiter.api.Test;
+
+class WorkerPoolTest extends PoolFixture {
+
+    @Override
+    int poolThreads() { return 3; }
+
+    @Test
+    void threadsAreNamedKworkersOfTheModule() {
+        List<String> names = pool.liveThreads().stream().map(Thread::getName).sorted().toList();
+        String prefix = kernel.name() + "-kworker/u3:";
+        assertEquals(List.of(prefix + 0, prefix + 1, prefix + 2), names);
+    }
+
+    /** Unload joins every pool thread: none of the module's kworkers is left in the JVM. */
+    @Test
+    void shutdownJoinsEveryPoolThread() {
+        BtrfsWorkqueue q = queue("endio", 3, 4);
+        AtomicInteger ran = new AtomicInteger();
+        for (int i = 0; i < 30; i++) {
+            q.queueWork(new BtrfsWork(ran::incrementAndGet));
+        }
+        q.destroy();
+        assertEquals(30, ran.get());
+        assertEquals(List.of(), pool.shutdown(Duration.ofSeconds(5)));
+        assertTrue(pool.liveThreads().isEmpty());
+        String prefix = kernel.name() + "-kworker/";
+        assertTrue(Thread.getAllStackTraces().keySet().stream().noneMatch(t -> t.getName().startsWith(prefix)));
+        assertEquals(List.of(), pool.shutdown(Duration.ofSeconds(1)), "idempotent");
+    }
+
+    /** A work that never returns is reported by name after the bounded join, not waited for forever. */
+    @Test
+    void shutdownReportsAThreadStuckInAWork() {
+        BtrfsWorkqueue q = queue("readahead", 1, 2);
+        CountDownLatch gate = new CountDownLatch(1);
+        CountDownLatch entered = new CountDownLatch(1);
+        q.queueWork(new BtrfsWork(() -> {
+            entered.countDown();
+            awaitGate(gate);
+        }));
+        awaitGate(entered);
+        List<String> stuck = pool.shutdown(Duration.ofMillis(200));
+        assertEquals(1, stuck.size());
+        assertTrue(stuck.get(0).startsWith(kernel.name() + "-kworker/"));
+        assertTrue(kernel.log().contains("was not destroyed before module unload"));
+        assertTrue(kernel.log().contains(stuck.get(0) + " still running a work"));
+        gate.countDown(); // the fixture's unload then joins it
+    }
+
+    /** A work that throws is an oops of that work; the worker thread lives on and runs the next one. */
+    @Test
+    void workerSurvivesAThrowingWork() {
+        WorkerPool single = new WorkerPool(kernel, 1);
+        try {
+            BtrfsWorkqueue q = BtrfsWorkqueue.alloc(single, "sdc", "endio", Set.of(), 1, 4);
+            AtomicInteger after = new AtomicInteger();
+            AtomicInteger orderedAfterThrow = new AtomicInteger();
+            q.queueWork(new BtrfsWork(() -> {
+                throw new IllegalStateException("boom");
+            }));
+            q.queueWork(new BtrfsWork(() -> {
+                throw new IllegalStateException("ordered boom");
+            }, orderedAfterThrow::incrementAndGet, null));
+            q.queueWork(new BtrfsWork(after::incrementAndGet));
+            q.flush();
+            assertEquals(1, after.get());
+            assertEquals(1, orderedAfterThrow.get(), "ordered parts still run when func threw");
+            List<LogEntry> oopses = kernel.log().matching(e -> e.kind() == LogEntry.Kind.OOPS);
+            assertEquals(2, oopses.size());
+            assertTrue(oopses.get(0).message().contains("btrfs-endio (device sdc) work func"), oopses.get(0).message());
+            assertTrue(oopses.get(0).message().contains("boom"));
+            assertEquals(1, single.liveThreads().size());
+            q.destroy();
+        } finally {
+            assertEquals(List.of(), single.shutdown(Duration.ofSeconds(5)));
+        }
+    }
+
+    @Test
+    void usingAnUnloadedPoolIsAClearError() {
+        BtrfsWorkqueue q = queue("rmw", 1, 2);
+        pool.shutdown(Duration.ofSeconds(5));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> q.queueWork(new BtrfsWork(() -> { })));
+        assertTrue(e.getMessage().contains("shut down"), e.getMessage());
+        assertThrows(IllegalStateException.class, () -> queue("rmw2", 1, 2));
+        // flush and destroy would wait for threads that are gone: refused rather than hung
+        assertThrows(IllegalStateException.class, q::flush);
+        assertThrows(IllegalStateException.class, q::destroy);
+        assertFalse(q.isDestroyed());
+    }
+
+    @Test
+    void badInputGetsAClearException() {
+        assertThrows(IllegalArgumentException.class, () -> new WorkerPool(kernel, 0));
+        IllegalArgumentException neg = assertThrows(IllegalArgumentException.class, () -> queue("endio", -1, 4));
+        assertTrue(neg.getMessage().contains("max_active"), neg.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> queue("endio", 0, 4));
+        assertThrows(IllegalArgumentException.class, () -> queue("endio", 2, -1));
+        assertThrows(NullPointerException.class, () -> new BtrfsWork(null));
+        assertThrows(IllegalArgumentException.class, () -> new BtrfsWork(() -> { }, null, () -> { }));
+
+        BtrfsWorkqueue q = queue("endio", 1, 4);
+        NullPointerException npe = assertThrows(NullPointerException.class, () -> q.queueWork(null));
+        assertEquals("work", npe.getMessage());
+
+        CountDownLatch gate = new CountDownLatch(1);
+        // An ordered work stays queued until its ordered_free returned (a plain one only until it starts).
+        BtrfsWork blocked = new BtrfsWork(() -> awaitGate(gate), () -> { }, null);
+        q.queueWork(blocked);
+        IllegalStateException twice = assertThrows(IllegalStateException.class, () -> q.queueWork(blocked));
+        assertTrue(twice.getMessage().contains("already queued"), twice.getMessage());
+        gate.countDown();
+        q.destroy();
+        assertEquals(0, q.inFlight());
+    }
+}
