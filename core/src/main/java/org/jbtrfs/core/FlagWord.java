@@ -79,6 +79,9 @@ public final class FlagWord<E extends Enum<E>> {
         }
     }
 
+    /** True while some thread is blocked in {@link #waitOnBit} (tests use it to see a waiter arrive). */
+    public boolean hasWaiters() { return waiters > 0; }
+
     /** The raw word, for reports. */
     public long raw() { return word.get(); }
 
