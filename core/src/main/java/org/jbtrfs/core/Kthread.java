@@ -20,6 +20,7 @@ public final class Kthread {
     private volatile boolean shouldPark;
     private volatile boolean parked;
     private volatile boolean exited;
+    private volatile boolean sleeping;
     private volatile int exitCode;
     private final Object state = new Object();
 
@@ -75,14 +76,25 @@ public final class Kthread {
      * LockSupport.park return at once, turning this sleep into a spin.
      */
     public void schedule() {
-        while (!permit.getAndSet(false)) {
-            if (shouldStop || shouldPark) {
-                return;
+        sleeping = true;
+        try {
+            while (!permit.getAndSet(false)) {
+                if (shouldStop || shouldPark) {
+                    return;
+                }
+                LockSupport.park(this);
+                Thread.interrupted();
             }
-            LockSupport.park(this);
-            Thread.interrupted();
+        } finally {
+            sleeping = false;
         }
     }
+
+    /**
+     * True while the thread sleeps in {@link #schedule()} with no wake-up pending (TASK_INTERRUPTIBLE,
+     * off the run queue): the next thing it does depends on who wakes it.
+     */
+    public boolean isSleeping() { return sleeping && !permit.get(); }
 
     /**
      * kernel: schedule_timeout_interruptible() — sleep until woken, parked, stopped or until

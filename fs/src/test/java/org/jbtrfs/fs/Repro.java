@@ -1,0 +1,100 @@
+package org.jbtrfs.fs;
+
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.jbtrfs.core.BlockDevice;
+import org.jbtrfs.core.Crc32cImpl;
+import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.KernelConfig;
+import org.jbtrfs.core.LogEntry;
+import org.jbtrfs.core.ManualClock;
+
+/**
+ * Shared scaffolding of the reproducers: a module on a manual clock (the transaction kthread never
+ * commits on its own, so a leaked transaction stays leaked), one device, helpers to run an operation
+ * on another thread and to wait for the cleaner to finish its pass.
+ */
+final class Repro implements AutoCloseable {
+    static final Duration WAIT = Duration.ofSeconds(10);
+
+    final ManualClock clock = new ManualClock();
+    final BtrfsModule mod;
+    final BlockDevice dev;
+
+    Repro(Crc32cImpl crc, FixSwitch... reverted) {
+        this(crc, true, reverted);
+    }
+
+    Repro(Crc32cImpl crc, boolean assertions, FixSwitch... reverted) {
+        KernelConfig cfg = KernelConfig.defaults().revert(reverted).crc32c(crc).assertions(assertions).clock(clock);
+        mod = BtrfsModule.load(cfg);
+        dev = mod.createDevice("sdc", 64L << 20);
+        mod.mkfs(dev);
+    }
+
+    Btrfs mount(String opts) { return mod.mount(dev, opts); }
+
+    /** Runs {@code op} on its own thread (the "other side" of a race). */
+    static CompletableFuture<Void> async(String name, Runnable op) {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                op.run();
+                f.complete(null);
+            } catch (Throwable e) {
+                f.completeExceptionally(e);
+            }
+        }, name);
+        t.start();
+        return f;
+    }
+
+    static void join(CompletableFuture<Void> f) {
+        try {
+            f.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new AssertionError(e.getCause());
+        } catch (InterruptedException | TimeoutException e) {
+            throw new AssertionError("operation did not finish within " + WAIT, e);
+        }
+    }
+
+    /** Waits until the cleaner kthread has finished its pass and sleeps with no wake-up pending. */
+    static void awaitCleanerIdle(Btrfs fs) {
+        await().atMost(WAIT).until(() -> !fs.inspect().cleanerRunning() && fs.fsInfo().cleanerKthread.isSleeping());
+    }
+
+    /**
+     * After mount the transaction kthread's first loop wakes the cleaner once; wait for both kthreads to
+     * settle (the transaction kthread in its timed sleep, the cleaner asleep) so a reproducer starts from a
+     * known state.
+     */
+    Btrfs mountSettled(String opts) {
+        Btrfs fs = mount(opts);
+        await().atMost(WAIT).until(() -> clock.sleepers() > 0);
+        awaitCleanerIdle(fs);
+        return fs;
+    }
+
+    /** wake_up_process(cleaner_kthread), as the transaction kthread and btrfs_commit_super do. */
+    static void wakeCleaner(Btrfs fs) {
+        fs.fsInfo().cleanerKthread.wakeUpProcess();
+    }
+
+    long count(LogEntry.Kind kind) { return mod.log().count(kind); }
+
+    boolean logged(String text) { return mod.log().contains(text); }
+
+    @Override
+    public void close() {
+        mod.close();
+    }
+}
