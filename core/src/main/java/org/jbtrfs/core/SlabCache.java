@@ -12,6 +12,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code kmem_cache_destroy} can report what remains, SLUB-style, like the seed's rmmod output.
  */
 public final class SlabCache {
+    /** Frames kept per allocation site: deep enough to reach the kernel function that caused it (SLUB keeps 16). */
+    private static final int ALLOC_FRAMES = 24;
+
     private final String name;
     private final Slabs owner;
     private final Set<SlabObject> live = ConcurrentHashMap.newKeySet();
@@ -35,7 +38,7 @@ public final class SlabCache {
         StackTraceElement[] site = null;
         if (owner.debug()) {
             StackTraceElement[] st = new Throwable().getStackTrace(); // one walk: it is the whole cost of slab debug
-            site = Arrays.copyOfRange(st, 1, Math.min(st.length, 9));
+            site = Arrays.copyOfRange(st, 1, Math.min(st.length, 1 + ALLOC_FRAMES));
         }
         SlabObject o = new SlabObject(this, ids.incrementAndGet(), owner.clock().nanoTime(),
             Thread.currentThread().getName(), site);

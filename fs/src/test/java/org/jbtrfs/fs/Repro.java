@@ -31,8 +31,12 @@ final class Repro implements AutoCloseable {
     }
 
     Repro(Crc32cImpl crc, boolean assertions, FixSwitch... reverted) {
-        KernelConfig cfg = KernelConfig.defaults().revert(reverted).crc32c(crc).assertions(assertions).clock(clock);
-        mod = BtrfsModule.load(cfg);
+        this(c -> c.revert(reverted).crc32c(crc).assertions(assertions));
+    }
+
+    /** A module configured by {@code config} (applied to the defaults; the manual clock is added). */
+    Repro(java.util.function.UnaryOperator<KernelConfig> config) {
+        mod = BtrfsModule.load(config.apply(KernelConfig.defaults()).clock(clock));
         dev = mod.createDevice("sdc", 64L << 20);
         mod.mkfs(dev);
     }
