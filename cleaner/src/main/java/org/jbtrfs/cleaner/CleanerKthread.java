@@ -44,6 +44,7 @@ public final class CleanerKthread {
                 }
                 // btrfs_run_defrag_inodes(): autodefrag is not modelled.
                 // No RO re-check before this, as in the kernel: a pass that got here runs to the end.
+                fs.kernel.hooks().arrive(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS);
                 c.unusedBlockGroups().deleteUnusedBgs();
             }
             // sleep:

@@ -118,8 +118,11 @@ public final class DeadRoots {
                 if (leafKeys.get(i).compareTo(progress) < 0 && !progress.equals(Key.MIN)) {
                     continue; // dropped by an earlier pass
                 }
-                if (Transactions.shouldEnd(h) || fs.needCleanerSleep()) {
-                    Key next = leafKeys.get(i);
+                dropLeaf(h, root, Extents.readTreeBlock(fs, leaves.get(i)));
+                boolean more = i + 1 < leaves.size();
+                // between walk steps, as the kernel: end the transaction when asked to, stop when going RO
+                if (more && (Transactions.shouldEnd(h) || fs.needCleanerSleep())) {
+                    Key next = leafKeys.get(i + 1);
                     root.setRootItem(root.rootItem().withDropProgress(next, 0));
                     Trees.update(h, fs.treeRoot, new Key(root.objectid(), ItemType.ROOT_ITEM, 0), root.rootItem().encode());
                     Transactions.endThrottle(h);
@@ -131,7 +134,6 @@ public final class DeadRoots {
                     }
                     h = Transactions.start(fs, fs.treeRoot, 0, "btrfs_drop_snapshot");
                 }
-                dropLeaf(h, root, Extents.readTreeBlock(fs, leaves.get(i)));
             }
             for (ExtentBuffer node : internal) {
                 Extents.freeTreeBlock(h, node);

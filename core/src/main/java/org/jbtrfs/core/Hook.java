@@ -14,6 +14,8 @@ public enum Hook {
     CLEANER_BEFORE_DROP_SNAPSHOT_TRANS,
     /** The cleaner unlinked an unused block group and is about to start the remove-block-group transaction. */
     CLEANER_BEFORE_REMOVE_BG_TRANS,
+    /** The cleaner left cleaner_mutex and is about to delete unused block groups (outside the mutex). */
+    CLEANER_BEFORE_DELETE_UNUSED_BGS,
     /** The cleaner finished its pass and is about to clear CLEANER_RUNNING. */
     CLEANER_BEFORE_CLEAR_RUNNING,
     /** A final iput was queued with btrfs_add_delayed_iput. */

@@ -174,12 +174,16 @@ public final class BtrfsModule implements AutoCloseable {
         }
     }
 
-    /** Unmounts whatever is still mounted (ignoring errors) and unloads. */
+    /**
+     * Releases every hook (a thread parked at one would block the umount), unmounts whatever is still
+     * mounted (ignoring errors) and unloads.
+     */
     @Override
     public void close() {
         if (unloaded != null) {
             return;
         }
+        kernel.hooks().reset();
         for (Btrfs fs : mounts()) {
             try {
                 fs.umount();

@@ -136,25 +136,29 @@ public final class Transactions {
      */
     public static void end(TransHandle h) {
         FsInfo fs = h.fsInfo;
-        if (!h.markEnded()) {
+        if (h.isEnded()) {
             throw new IllegalStateException("transaction handle ended twice");
         }
-        createPendingBlockGroups(h);
-        if (h.bytesReserved > 0) {
-            fs.space.releaseMetadata(h.bytesReserved);
-            h.bytesReserved = 0;
-        }
-        Transaction cur = h.transaction;
-        synchronized (fs.transLock) {
-            cur.numWriters--;
-            cur.useCount--;
-            fs.transLock.notifyAll();
-        }
-        h.slabObj.free();
-        if (cur.aborted || fs.fsState.test(FsState.ERROR)) {
-            var k = fs.transactionKthread;
-            if (k != null) {
-                k.wakeUpProcess();
+        try {
+            createPendingBlockGroups(h);
+        } finally {
+            h.markEnded();
+            if (h.bytesReserved > 0) {
+                fs.space.releaseMetadata(h.bytesReserved);
+                h.bytesReserved = 0;
+            }
+            Transaction cur = h.transaction;
+            synchronized (fs.transLock) {
+                cur.numWriters--;
+                cur.useCount--;
+                fs.transLock.notifyAll();
+            }
+            h.slabObj.free();
+            if (cur.aborted || fs.fsState.test(FsState.ERROR)) {
+                var k = fs.transactionKthread;
+                if (k != null) {
+                    k.wakeUpProcess();
+                }
             }
         }
     }

@@ -1,0 +1,228 @@
+package org.jbtrfs.fs;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.jbtrfs.core.Crc32cImpl;
+import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.KernelBug;
+import org.jbtrfs.core.KernelOops;
+import org.jbtrfs.core.LogEntry;
+import org.jbtrfs.transaction.space.BlockGroupType;
+import org.junit.jupiter.api.RepeatedTest;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Patch 3/5, "btrfs: fix race between RO remount and the cleaner task". Before it, remount RO set the
+ * superblock's SB_RDONLY with a plain store and went on to btrfs_commit_super without waiting for a cleaner
+ * pass already under way; whatever that pass did after the commit stayed in an open transaction, leaked by a
+ * prompt umount. The patch makes the remount wait on CLEANER_RUNNING (cleared with clear_and_wake_up_bit) and
+ * makes the cleaner test the atomic FS_STATE_RO.
+ *
+ * <p>The changelog lists three things the pass may be doing: running a delayed iput, dropping a deleted
+ * subvolume, deleting an unused block group. The first two run under cleaner_mutex, which
+ * btrfs_commit_super also takes, so in the kernel's own locking the remount's commit waits for them and
+ * includes their transactions; only the block-group step runs outside cleaner_mutex, after it. The tests
+ * below show each: the block-group leak on its own, and the delayed-iput and drop-snapshot passes, whose
+ * transactions the remount commits, leaking through the block-group step of the same pass.
+ */
+class CleanerRoRemountRaceTest {
+
+    /**
+     * Fills the first data chunk and writes {@code path} (1 MiB) as the only data of a second chunk,
+     * committed: freeing that file empties the group.
+     */
+    static void ownChunk(Btrfs fs, String path) {
+        int chunks = fs.fsInfo().space.blockGroupCount(BlockGroupType.DATA);
+        for (int i = 0; fs.fsInfo().space.blockGroupCount(BlockGroupType.DATA) == chunks; i++) {
+            fs.createFile("fill" + i);
+            fs.writeFile("fill" + i, new byte[1 << 20]);
+            if (fs.fsInfo().space.blockGroupCount(BlockGroupType.DATA) > chunks) {
+                fs.unlink("fill" + i); // allocated and freed in one transaction: the new chunk stays empty
+            }
+        }
+        fs.createFile(path);
+        fs.writeFile(path, new byte[1 << 20]);
+        fs.sync();
+    }
+
+    /** Leaves exactly one unused block group on fs_info->unused_bgs. */
+    static void makeOneUnusedBlockGroup(Btrfs fs) {
+        ownChunk(fs, "victim");
+        fs.unlink("victim");
+        fs.sync();
+        assertEquals(1, fs.fsInfo().space.unusedCount(), "exactly the second chunk is unused");
+    }
+
+    private static FixSwitch[] reverted(boolean applied, FixSwitch... more) {
+        if (applied) {
+            return more;
+        }
+        FixSwitch[] all = java.util.Arrays.copyOf(more, more.length + 1);
+        all[more.length] = FixSwitch.CLEANER_RO_REMOUNT_RACE;
+        return all;
+    }
+
+    /**
+     * The race: the cleaner pass stands at {@code window}; remount RO starts; returns the remount, finished
+     * (reverted: it did not wait) or waiting (applied: wait_on_bit, or, reverted, cleaner_mutex).
+     */
+    private static CompletableFuture<Void> remountWhileCleanerAt(Repro r, Btrfs fs, Hook window) {
+        r.mod.hooks().awaitParked(window, Repro.WAIT);
+        CompletableFuture<Void> remount = Repro.async("mount -o remount,ro", () -> fs.remount("ro"));
+        await().atMost(Repro.WAIT).until(() -> remount.isDone() || fs.fsInfo().flags.hasWaiters()
+            || fs.fsInfo().cleanerMutex.hasQueuedThreads());
+        return remount;
+    }
+
+    // ---- third variant: the unused block group -------------------------------------------------------
+
+    /**
+     * 1. the cleaner's pass unlinked the only unused block group and is about to start its
+     * remove-block-group transaction; 2. remount RO sets RO, its own btrfs_delete_unused_bgs finds the list
+     * empty; 3. applied: it waits for the pass — reverted: btrfs_commit_super and done; 4. the cleaner starts
+     * and ends its transaction; 5. umount.
+     */
+    private static Btrfs unusedBgRace(Repro r, boolean applied) {
+        Btrfs fs = r.mountSettled("");
+        makeOneUnusedBlockGroup(fs);
+        r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
+        Repro.wakeCleaner(fs);
+        CompletableFuture<Void> remount = remountWhileCleanerAt(r, fs, Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
+        assertEquals(!applied, remount.isDone(), applied ? "remount waits for the cleaner" : "remount did not wait");
+        r.mod.hooks().release(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
+        Repro.join(remount);
+        Repro.awaitCleanerIdle(fs);
+        return fs;
+    }
+
+    @RepeatedTest(10)
+    void unusedBlockGroupAppliedTheRemountCommitsTheCleanersTransaction() {
+        try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
+            Btrfs fs = unusedBgRace(r, true);
+            assertTrue(fs.inspect().openTransactions().isEmpty());
+            fs.umount();
+            UnloadReport rep = r.mod.unload();
+            assertTrue(rep.clean(), rep.toString());
+            assertFalse(r.mod.log().tainted(), r.mod.log().dmesg());
+        }
+    }
+
+    @RepeatedTest(10)
+    void unusedBlockGroupRevertedTheAssertionCatchesTheLeak() {
+        try (Repro r = new Repro(Crc32cImpl.GENERIC, FixSwitch.CLEANER_RO_REMOUNT_RACE)) {
+            Btrfs fs = unusedBgRace(r, false);
+            assertEquals(List.of("btrfs_start_trans_remove_block_group"), fs.inspect().openTransactions().get(0).functions());
+            assertThrows(KernelBug.class, fs::umount);
+            assertTrue(r.logged("assertion failed: list_empty(&fs_info->trans_list)"));
+        }
+    }
+
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void unusedBlockGroupRevertedTheLeakReachesTheTeardown(Crc32cImpl crc) {
+        try (Repro r = new Repro(crc, FixSwitch.CLEANER_RO_REMOUNT_RACE, FixSwitch.TRANS_LIST_ASSERT)) {
+            Btrfs fs = unusedBgRace(r, false);
+            assertEquals(1, fs.inspect().openTransactions().size());
+            if (crc == Crc32cImpl.GENERIC) {
+                KernelOops oops = assertThrows(KernelOops.class, fs::umount);
+                assertTrue(oops.getMessage().contains("use-after-free in btrfs_queue_work"));
+            } else {
+                fs.umount();
+                assertEquals(0, r.count(LogEntry.Kind.USE_AFTER_FREE));
+            }
+            SeedSymptoms.assertTeardownWarnings(r);
+            SeedSymptoms.assertSlabLeaks(r.mod.unload());
+        }
+    }
+
+    // ---- first and second variants: delayed iput, drop snapshot -------------------------------------
+
+    /**
+     * Parks the cleaner pass inside cleaner_mutex at {@code window}, about to free the only data of a block
+     * group: an unlinked file's delayed iput, or a deleted subvolume's drop.
+     */
+    private static void startPassAt(Repro r, Btrfs fs, Hook window) {
+        if (window == Hook.CLEANER_BEFORE_DELAYED_IPUT) {
+            ownChunk(fs, "victim");
+            FileHandle fh = fs.open("victim");
+            fs.unlink("victim");
+            r.mod.hooks().parkAt(window);
+            fh.closeFromWorker(); // btrfs_add_delayed_iput wakes the idle cleaner
+        } else {
+            fs.createSubvolume("sv");
+            ownChunk(fs, "sv/victim");
+            fs.deleteSubvolume("sv");
+            r.mod.hooks().parkAt(window);
+            Repro.wakeCleaner(fs);
+        }
+    }
+
+    /**
+     * 1. the cleaner's pass, inside cleaner_mutex, is about to free the last extent of a block group;
+     * 2. remount RO sets RO (its btrfs_delete_unused_bgs finds nothing yet) and — applied — waits for the
+     * pass, or — reverted — blocks in btrfs_commit_super on cleaner_mutex; 3. the cleaner frees the extent
+     * and leaves the mutex; 4. reverted: the remount's commit includes that transaction and, running the
+     * delayed refs, empties the block group, which goes on unused_bgs; 5. the same cleaner pass goes on
+     * to btrfs_delete_unused_bgs, after the remount's last commit, and removes it in a new transaction.
+     */
+    @ParameterizedTest(name = "{0} patch applied={1}")
+    @org.junit.jupiter.params.provider.CsvSource({
+        "CLEANER_BEFORE_DELAYED_IPUT, true", "CLEANER_BEFORE_DELAYED_IPUT, false",
+        "CLEANER_BEFORE_DROP_SNAPSHOT_TRANS, true", "CLEANER_BEFORE_DROP_SNAPSHOT_TRANS, false"})
+    void passUnderCleanerMutexIsCommittedByTheRemountButItsBlockGroupStepLeaks(Hook window, boolean applied) {
+        try (Repro r = new Repro(Crc32cImpl.GENERIC, reverted(applied, FixSwitch.TRANS_LIST_ASSERT))) {
+            Btrfs fs = r.mountSettled("");
+            startPassAt(r, fs, window);
+            CompletableFuture<Void> remount = remountWhileCleanerAt(r, fs, window);
+            assertFalse(remount.isDone(), "the remount cannot pass the cleaner: wait_on_bit, or cleaner_mutex in btrfs_commit_super");
+            assertEquals(applied, fs.fsInfo().flags.hasWaiters());
+            assertEquals(!applied, fs.fsInfo().cleanerMutex.hasQueuedThreads());
+            r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS);
+            r.mod.hooks().release(window);
+            r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS, Repro.WAIT);
+            if (!applied) {
+                Repro.join(remount); // its commit included the cleaner's transaction
+                assertEquals(1, fs.fsInfo().space.unusedCount(), "and emptied the block group");
+            }
+            r.mod.hooks().release(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS);
+            Repro.join(remount);
+            Repro.awaitCleanerIdle(fs);
+            var open = fs.inspect().openTransactions();
+            if (applied) {
+                assertTrue(open.isEmpty(), open.toString());
+                fs.umount();
+                assertTrue(r.mod.unload().clean());
+                assertFalse(r.mod.log().tainted(), r.mod.log().dmesg());
+            } else {
+                assertEquals(List.of("btrfs_start_trans_remove_block_group"), open.get(0).functions(), open.toString());
+                assertThrows(KernelOops.class, fs::umount);
+                SeedSymptoms.assertTeardownWarnings(r);
+                SeedSymptoms.assertSlabLeaks(r.mod.unload());
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "patch applied={0}")
+    @ValueSource(booleans = {true, false})
+    void theCleanerReadsTheFlagThePatchSays(boolean applied) {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED, reverted(applied))) {
+            Btrfs fs = r.mountSettled("");
+            fs.remount("ro");
+            assertEquals(applied, fs.inspect().state().contains(org.jbtrfs.core.FsState.RO), "BTRFS_FS_STATE_RO exists only with the patch");
+            assertTrue(fs.fsInfo().needCleanerSleep());
+            fs.remount("rw");
+            assertFalse(fs.inspect().state().contains(org.jbtrfs.core.FsState.RO));
+            assertFalse(fs.fsInfo().needCleanerSleep());
+            fs.umount();
+        }
+    }
+}
