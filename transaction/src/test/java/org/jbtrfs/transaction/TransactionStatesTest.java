@@ -14,6 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.Fault;
 import org.jbtrfs.core.FsState;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -179,5 +180,43 @@ class TransactionStatesTest {
         assertFalse(fs.transList().iterator().hasNext());
         fs.fsState.clear(FsState.ERROR);
         t.closeClean(fs);
+    }
+
+    @Test
+    void aFailedCommitAbortsReleasesTheWaitersWithErofsAndErrorCommitSuperTearsItDown() throws Exception {
+        TransHandle external = Transactions.start(fs, fs.fsRoot, 1, "test_external_writer");
+        Transaction cur = external.transaction();
+        Trees.insert(external, fs.fsRoot, key(1), data(1, "a"));
+        long gen = t.onDiskGeneration();
+        t.kernel.faults().armOnce(Fault.COMMIT_TRANSACTION_EIO);
+
+        Op<Void> committer = Op.start("committer", () -> Transactions.commit(Transactions.join(fs, fs.treeRoot, "test_commit")));
+        waitUp().until(() -> cur.state() == TransState.COMMIT_START);
+        Op<TransHandle> starter = Op.start("starter", () -> Transactions.start(fs, fs.fsRoot, 1, "test_start"));
+        starter.awaitBlockedIn("joinTransaction");
+        Transactions.end(external);
+
+        // the commit fails writing: the transaction is aborted, the filesystem goes into error state
+        Exception e = assertThrows(Exception.class, committer::get);
+        assertEquals(Errno.EIO, ((BtrfsException) e.getCause()).errno());
+        assertTrue(cur.aborted && fs.fsState.test(FsState.ERROR) && fs.fsState.test(FsState.TRANS_ABORTED));
+        assertTrue(t.kernel.log().contains("BTRFS critical (device sdc): Transaction aborted"), t.kernel.log().dmesg());
+        // the START waiting for that commit is let go with -EROFS, and so is every later handle
+        assertEquals(Errno.EROFS, ((BtrfsException) assertThrows(Exception.class, starter::get).getCause()).errno());
+        assertEquals(Errno.EROFS, assertThrows(BtrfsException.class, () -> Transactions.join(fs, fs.treeRoot, "x")).errno());
+        assertEquals(gen, t.onDiskGeneration(), "nothing of it was written");
+        assertEquals(List.of(cur), fs.transList());
+
+        // close_ctree in error state: btrfs_error_commit_super → btrfs_cleanup_transaction
+        DiskIo.errorCommitSuper(fs);
+        assertEquals(List.of(), fs.transList());
+        assertNull(fs.runningTransaction());
+        for (String cache : List.of("btrfs_delayed_ref_head", "btrfs_delayed_tree_ref", "btrfs_delayed_extent_op",
+            "extent_state", "btrfs_trans_handle")) {
+            assertEquals(0, t.kernel.slabs().cache(cache).inUse(), cache);
+        }
+        t.closeTail(fs);
+        assertEquals(0, t.kernel.log().count(org.jbtrfs.core.LogEntry.Kind.WARNING), t.kernel.log().dmesg());
+        assertEquals(List.of(), t.unload());
     }
 }
