@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.disk.ItemType;
@@ -37,6 +39,19 @@ class ConcurrentCommitTest {
     void writersAndACommitterRacingLoseNothing() throws Exception {
         FsInfo fs = t.open();
         AtomicBoolean writing = new AtomicBoolean(true);
+        CountDownLatch committing = new CountDownLatch(1);
+        // the committer runs first and keeps committing until the writers are done, so the writers
+        // always meet commits in every state; how they interleave beyond that is up to the scheduler
+        Op<Integer> committer = Op.start("committer", () -> {
+            int commits = 0;
+            do {
+                Transactions.commit(Transactions.join(fs, fs.treeRoot, "test_committer"));
+                commits++;
+                committing.countDown();
+            } while (writing.get());
+            return commits;
+        });
+        assertTrue(committing.await(TestFs.TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
         List<Op<Void>> writers = new ArrayList<>();
         for (int w = 0; w < WRITERS; w++) {
             int base = w * PER_WRITER;
@@ -53,20 +68,11 @@ class ConcurrentCommitTest {
                 }
             }));
         }
-        Op<Integer> committer = Op.start("committer", () -> {
-            int commits = 0;
-            while (writing.get()) {
-                Transactions.commit(Transactions.join(fs, fs.treeRoot, "test_committer"));
-                commits++;
-            }
-            return commits;
-        });
         for (Op<Void> w : writers) {
             w.get();
         }
         writing.set(false);
-        int commits = committer.get();
-        assertTrue(commits > 0);
+        assertTrue(committer.get() >= 1);
         TransHandle last = Transactions.attach(fs, fs.treeRoot, "test_last");
         if (last != null) {
             Transactions.commit(last);
