@@ -371,11 +371,12 @@ public final class Transactions {
                 fs.space.allocReserved(head.bytenr, head.numBytes);
                 account(fs, head.ownerRoot, head.bytenr, head.numBytes, true);
             } else {
-                // allocated and freed in this very transaction: never reached the extent tree
-                fs.space.freeReserved(head.bytenr, head.numBytes);
+                // allocated and freed in this very transaction: never reached the extent tree; its buffer
+                // leaves the page cache before the space is free again (see finishExtentCommit)
                 if (!head.isData) {
                     fs.btreeInode.forget(head.bytenr);
                 }
+                fs.space.freeReserved(head.bytenr, head.numBytes);
             }
             return;
         }
@@ -422,8 +423,11 @@ public final class Transactions {
         fs.commitRootSem.writeLock().lock();
         try {
             for (Map.Entry<Long, Long> e : pinned.entrySet()) {
-                fs.space.unpin(e.getKey(), e.getValue());
+                // Drop the freed block's buffer before its space can be allocated again: this runs while
+                // the next transaction already allocates (we are past UNBLOCKED), and a forget after the
+                // unpin could drop the buffer that transaction just created at the same bytenr.
                 fs.btreeInode.forget(e.getKey());
+                fs.space.unpin(e.getKey(), e.getValue());
             }
         } finally {
             fs.commitRootSem.writeLock().unlock();
