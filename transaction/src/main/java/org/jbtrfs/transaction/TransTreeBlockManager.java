@@ -51,7 +51,15 @@ final class TransTreeBlockManager implements TreeBlockManager {
         h.blocksTouched++;
     }
 
-    @Override public void markDirty(ExtentBuffer eb) { fs.btreeInode.markDirty(eb, h.transaction); }
+    /**
+     * kernel: btrfs_mark_buffer_dirty() — every change of a tree block goes through here, including a
+     * change of a block already COWed in this transaction (no allocation, no free), so the handle is
+     * checked here too: a handle that ended must not dirty blocks in its (maybe committed) transaction.
+     */
+    @Override public void markDirty(ExtentBuffer eb) {
+        checkUsable();
+        fs.btreeInode.markDirty(eb, h.transaction);
+    }
 
     @Override public long transid() { return h.transaction.transid; }
 

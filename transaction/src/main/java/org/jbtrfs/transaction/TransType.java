@@ -4,6 +4,11 @@ package org.jbtrfs.transaction;
 public enum TransType {
     START, ATTACH, JOIN, JOIN_NOSTART, JOIN_NOLOCK;
 
+    /** kernel: TRANS_EXTWRITERS = __TRANS_START | __TRANS_ATTACH — handles a commit waits for in COMMIT_START. */
+    boolean isExtwriter() {
+        return this == START || this == ATTACH;
+    }
+
     /**
      * kernel: the btrfs_blocked_trans_types table — RUNNING blocks nobody; COMMIT_START blocks START
      * and ATTACH; COMMIT_DOING also JOIN and JOIN_NOSTART; UNBLOCKED and COMPLETED block everything.

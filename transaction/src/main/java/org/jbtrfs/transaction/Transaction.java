@@ -16,6 +16,12 @@ public final class Transaction {
     public final long startTime;
     volatile TransState state = TransState.RUNNING;
     int numWriters = 1;
+    /**
+     * num_extwriters: the handles of types in TRANS_EXTWRITERS (START, ATTACH) still open. A commit
+     * waits for these in COMMIT_START and only then for num_writers == 1 in COMMIT_DOING, so joiners
+     * (JOIN) may still enter while the commit waits for external writers.
+     */
+    int numExtwriters;
     int useCount = 2;
     volatile boolean aborted;
     /** The transaction's dirty_pages io tree: bytenr → its EXTENT_DIRTY extent_state. Guarded by itself. */

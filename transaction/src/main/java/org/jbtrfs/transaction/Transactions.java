@@ -116,6 +116,9 @@ public final class Transactions {
                     }
                     cur.useCount++;
                     cur.numWriters++;
+                    if (type.isExtwriter()) {
+                        cur.numExtwriters++; // extwriter_counter_inc()
+                    }
                     return new Object[] {cur, false};
                 }
                 if (type == TransType.ATTACH || type == TransType.JOIN_NOSTART) {
@@ -123,6 +126,7 @@ public final class Transactions {
                 }
                 Transaction t = new Transaction(++fs.generation, fs.kernel.clock().seconds(),
                     new DelayedRefs(fs.kernel.slabs(), fs.space));
+                t.numExtwriters = type.isExtwriter() ? 1 : 0; // extwriter_counter_init()
                 fs.transList.addLast(t);
                 fs.runningTransaction = t;
                 return new Object[] {t, true};
@@ -149,6 +153,9 @@ public final class Transactions {
             }
             Transaction cur = h.transaction;
             synchronized (fs.transLock) {
+                if (h.type.isExtwriter()) {
+                    cur.numExtwriters--; // extwriter_counter_dec()
+                }
                 cur.numWriters--;
                 cur.useCount--;
                 fs.transLock.notifyAll();
@@ -203,7 +210,10 @@ public final class Transactions {
         createPendingBlockGroups(h);
         synchronized (fs.transLock) {
             if (cur.state.compareTo(TransState.COMMIT_START) >= 0) {
-                // someone else is committing it: drop our handle and wait for that commit
+                // someone else is committing it: drop our handle (btrfs_end_transaction) and wait for that commit
+                if (h.type.isExtwriter()) {
+                    cur.numExtwriters--;
+                }
                 cur.numWriters--;
                 cur.useCount--;
                 fs.transLock.notifyAll();
@@ -220,9 +230,15 @@ public final class Transactions {
             while (prev != null && prev.state != TransState.COMPLETED && !prev.aborted) {
                 waitOn(fs.transLock);
             }
-            while (cur.numWriters > 1) {
+            // extwriter_counter_dec(), then wait for the external writers (START / ATTACH handles) only:
+            // joiners may still enter in COMMIT_START
+            if (h.type.isExtwriter()) {
+                cur.numExtwriters--;
+            }
+            while (cur.numExtwriters > 0) {
                 waitOn(fs.transLock);
             }
+            // COMMIT_DOING blocks JOIN too; wait until this handle is the only writer left
             cur.state = TransState.COMMIT_DOING;
             fs.transLock.notifyAll();
             while (cur.numWriters > 1) {
@@ -359,11 +375,12 @@ public final class Transactions {
                 fs.space.allocReserved(head.bytenr, head.numBytes);
                 account(fs, head.ownerRoot, head.bytenr, head.numBytes, true);
             } else {
-                // allocated and freed in this very transaction: never reached the extent tree
-                fs.space.freeReserved(head.bytenr, head.numBytes);
+                // allocated and freed in this very transaction: never reached the extent tree; its buffer
+                // leaves the page cache before the space is free again (see finishExtentCommit)
                 if (!head.isData) {
                     fs.btreeInode.forget(head.bytenr);
                 }
+                fs.space.freeReserved(head.bytenr, head.numBytes);
             }
             return;
         }
@@ -410,8 +427,11 @@ public final class Transactions {
         fs.commitRootSem.writeLock().lock();
         try {
             for (Map.Entry<Long, Long> e : pinned.entrySet()) {
-                fs.space.unpin(e.getKey(), e.getValue());
+                // Drop the freed block's buffer before its space can be allocated again: this runs while
+                // the next transaction already allocates (we are past UNBLOCKED), and a forget after the
+                // unpin could drop the buffer that transaction just created at the same bytenr.
                 fs.btreeInode.forget(e.getKey());
+                fs.space.unpin(e.getKey(), e.getValue());
             }
         } finally {
             fs.commitRootSem.writeLock().unlock();

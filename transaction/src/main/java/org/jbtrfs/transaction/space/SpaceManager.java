@@ -330,6 +330,12 @@ public final class SpaceManager {
 
     public synchronized long delayedRefsRsvSize() { return delayedRefsRsv.size; }
 
+    /** A block reservation's counters, as btrfs_dump_space_info prints them. */
+    public record RsvCounters(long size, long reserved) { }
+
+    /** The size and reserved bytes of {@code rsv} (one of this manager's reservations). */
+    public synchronized RsvCounters rsv(BlockRsv rsv) { return new RsvCounters(rsv.size, rsv.reserved); }
+
     public synchronized int blockGroupCount(BlockGroupType t) {
         return (int) blockGroups.values().stream().filter(b -> b.type == t).count();
     }

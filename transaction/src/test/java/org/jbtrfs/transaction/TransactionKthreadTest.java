@@ -1,0 +1,202 @@
+package org.jbtrfs.transaction;
+
+import static org.jbtrfs.transaction.TestFs.data;
+import static org.jbtrfs.transaction.TestFs.key;
+import static org.jbtrfs.transaction.TestFs.waitUp;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jbtrfs.core.FsState;
+import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.HookAction;
+import org.jbtrfs.core.Kthread;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * transaction_kthread (5.11) on a {@link org.jbtrfs.core.ManualClock}: it commits the running
+ * transaction once it is commit_interval old and not before, sleeps only the remaining time when it
+ * looks earlier, wakes the cleaner on every loop, and stopping it never commits.
+ *
+ * <p>The cleaner is a stand-in kthread that counts its wake-ups; since the transaction kthread wakes
+ * it at the end of every loop, that count also tells the test that a loop has run. "Asleep on the
+ * clock with its deadline set" is {@code clock.sleepers() == 1} observed after that loop.
+ */
+class TransactionKthreadTest {
+    private final TestFs t = new TestFs();
+    private final AtomicInteger cleanerWakeups = new AtomicInteger();
+    private FsInfo fs;
+    private Kthread cleaner;
+
+    @BeforeEach
+    void mount() {
+        fs = t.open();
+        cleaner = t.kernel.kthreadd().run("btrfs-cleaner", self -> {
+            while (!self.shouldStop()) {
+                self.schedule();
+                if (!self.shouldStop()) {
+                    cleanerWakeups.incrementAndGet();
+                }
+            }
+            return 0;
+        });
+        fs.cleanerKthread = cleaner;
+        t.kernel.hooks().arm(Hook.TRANS_KTHREAD_BEFORE_COMMIT, HookAction.count(), -1);
+    }
+
+    @AfterEach
+    void unload() { t.close(); }
+
+    @Test
+    void commitsAfterThirtySecondsAndNotBefore() {
+        Kthread k = startAndAwaitFirstSleep();
+        assertEquals(FsInfo.DEFAULT_COMMIT_INTERVAL, fs.commitInterval);
+        Transaction cur = openAndEnd();
+        long gen = t.onDiskGeneration();
+
+        // 29 s: the kthread's 30 s sleep has not run out; nothing commits
+        t.clock.advance(29, TimeUnit.SECONDS);
+        assertRunning(cur, gen);
+
+        // past 30 s: it wakes, finds the transaction old enough, attaches and commits it
+        t.clock.advance(2, TimeUnit.SECONDS);
+        waitUp().until(() -> fs.lastTransCommitted() == cur.transid);
+        assertEquals(cur.transid, t.onDiskGeneration());
+        assertEquals(List.of(), fs.transList());
+        assertEquals(1, t.kernel.hooks().arrivals(Hook.TRANS_KTHREAD_BEFORE_COMMIT));
+        assertTrue(cur.handles().stream().anyMatch(r -> r.function().equals("transaction_kthread")
+            && r.type() == TransType.ATTACH && r.thread().equals("btrfs-transaction")), cur.handles().toString());
+        waitUp().until(() -> cleanerWakeups.get() >= 2); // the commit loop woke the cleaner too
+        stopAndClose(k);
+    }
+
+    @Test
+    void lookingEarlySleepsOnlyUntilTheTransactionIsOldEnough() {
+        Kthread k = startAndAwaitFirstSleep();
+        Transaction cur = openAndEnd();
+        long gen = t.onDiskGeneration();
+
+        // woken at 29 s (as remount's wake_up_process would): 5.11 computes the delay from the age,
+        // commit_interval - (age - 1) = 2 s, and goes back to sleep without committing
+        t.clock.advance(29, TimeUnit.SECONDS);
+        int before = cleanerWakeups.get();
+        k.wakeUpProcess();
+        waitUp().until(() -> cleanerWakeups.get() > before && t.clock.sleepers() == 1);
+        assertRunning(cur, gen);
+
+        t.clock.advance(1, TimeUnit.SECONDS); // 30 s: its deadline is 31 s
+        assertRunning(cur, gen);
+        t.clock.advance(1, TimeUnit.SECONDS); // 31 s
+        waitUp().until(() -> fs.lastTransCommitted() == cur.transid);
+        assertEquals(cur.transid, t.onDiskGeneration());
+        stopAndClose(k);
+    }
+
+    @Test
+    void commitIntervalMountOptionIsHonoured() {
+        fs.commitInterval = 5; // commit=5
+        Kthread k = startAndAwaitFirstSleep();
+        Transaction cur = openAndEnd();
+        long gen = t.onDiskGeneration();
+
+        t.clock.advance(4, TimeUnit.SECONDS);
+        int before = cleanerWakeups.get();
+        k.wakeUpProcess();
+        waitUp().until(() -> cleanerWakeups.get() > before && t.clock.sleepers() == 1);
+        assertRunning(cur, gen); // 4 s old, younger than commit=5
+
+        t.clock.advance(2, TimeUnit.SECONDS); // 6 s, long before the default 30 s
+        waitUp().until(() -> fs.lastTransCommitted() == cur.transid);
+        assertEquals(cur.transid, t.onDiskGeneration());
+        stopAndClose(k);
+    }
+
+    @Test
+    void wakesTheCleanerOnEveryLoop() {
+        Kthread k = startAndAwaitFirstSleep();
+        assertEquals(1, cleanerWakeups.get(), "the first loop (nothing running) woke the cleaner");
+        for (int i = 2; i <= 5; i++) {
+            int expected = i;
+            k.wakeUpProcess();
+            waitUp().until(() -> cleanerWakeups.get() == expected && t.clock.sleepers() == 1);
+        }
+        // and the 30 s timeout, with nothing to commit, is a loop like any other
+        t.clock.advance(30, TimeUnit.SECONDS);
+        waitUp().until(() -> cleanerWakeups.get() == 6);
+        assertEquals(0, t.kernel.hooks().arrivals(Hook.TRANS_KTHREAD_BEFORE_COMMIT));
+        stopAndClose(k);
+    }
+
+    @Test
+    void stoppingTheKthreadDoesNotCommit() {
+        Kthread k = startAndAwaitFirstSleep();
+        Transaction cur = openAndEnd();
+        long gen = t.onDiskGeneration();
+        t.clock.advance(29, TimeUnit.SECONDS);
+
+        assertEquals(0, k.stop());
+        assertTrue(k.hasExited());
+        assertRunning(cur, gen);
+        t.clock.advance(60, TimeUnit.SECONDS); // nobody is left to commit it
+        assertRunning(cur, gen);
+        assertEquals(0, t.kernel.hooks().arrivals(Hook.TRANS_KTHREAD_BEFORE_COMMIT));
+        cleaner.stop();
+        t.closeClean(fs); // close_ctree's commit_super commits it
+        assertEquals(cur.transid, t.onDiskGeneration());
+    }
+
+    @Test
+    void inErrorStateItTearsTheTransactionsDownWithoutWritingThem() {
+        Kthread k = startAndAwaitFirstSleep();
+        Transaction cur = openAndEnd();
+        long gen = t.onDiskGeneration();
+        assertEquals(2, t.kernel.slabs().cache("btrfs_delayed_ref_head").inUse());
+
+        fs.fsState.set(FsState.ERROR);
+        k.wakeUpProcess();
+        waitUp().until(() -> fs.transList().isEmpty());
+        assertEquals(TransState.COMPLETED, cur.state());
+        assertEquals(gen, t.onDiskGeneration(), "btrfs_cleanup_transaction writes nothing");
+        assertEquals(0, t.kernel.slabs().cache("btrfs_delayed_ref_head").inUse());
+        assertEquals(0, t.kernel.slabs().cache("extent_state").inUse());
+        cleaner.stop();
+        k.stop();
+        t.closeTail(fs);
+        assertEquals(0, t.kernel.log().count(org.jbtrfs.core.LogEntry.Kind.WARNING), t.kernel.log().dmesg());
+        assertEquals(List.of(), t.unload());
+    }
+
+    /** Starts the transaction kthread and waits for its first loop to end in a commit_interval sleep. */
+    private Kthread startAndAwaitFirstSleep() {
+        Kthread k = TestFs.startTransactionKthread(fs);
+        waitUp().until(() -> cleanerWakeups.get() == 1 && t.clock.sleepers() == 1);
+        return k;
+    }
+
+    /** A transaction that COWed the fs tree and whose only handle ended: it waits for a committer. */
+    private Transaction openAndEnd() {
+        TransHandle h = Transactions.start(fs, fs.fsRoot, 1, "test_write");
+        Trees.insert(h, fs.fsRoot, key(1), data(1, "a"));
+        Transactions.end(h);
+        return h.transaction();
+    }
+
+    private void assertRunning(Transaction cur, long gen) {
+        assertEquals(TransState.RUNNING, cur.state());
+        assertSame(cur, fs.runningTransaction());
+        assertEquals(List.of(cur), fs.transList());
+        assertEquals(gen, t.onDiskGeneration());
+    }
+
+    private void stopAndClose(Kthread k) {
+        k.stop();
+        cleaner.stop();
+        t.closeClean(fs);
+        assertEquals(List.of(), t.unload());
+    }
+}

@@ -1,0 +1,222 @@
+package org.jbtrfs.transaction;
+
+import static org.jbtrfs.transaction.TestFs.data;
+import static org.jbtrfs.transaction.TestFs.key;
+import static org.jbtrfs.transaction.TestFs.waitUp;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.Fault;
+import org.jbtrfs.core.FsState;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Transaction states and who may enter them (the btrfs_blocked_trans_types table), driven by held
+ * handles: a commit waits in COMMIT_START for the external writers (START / ATTACH handles) and in
+ * COMMIT_DOING for every other writer, so holding one of each keeps it in the state under test.
+ */
+class TransactionStatesTest {
+    private final TestFs t = new TestFs();
+    private FsInfo fs;
+
+    @BeforeEach
+    void mount() { fs = t.open(); }
+
+    @AfterEach
+    void unload() { t.close(); }
+
+    @Test
+    void commitStartBlocksStartAndAttachAdmitsJoinThenCommitDoingBlocksJoinToo() throws Exception {
+        // 1. An external writer (TRANS_START) holds the running transaction.
+        TransHandle external = Transactions.start(fs, fs.fsRoot, 1, "test_external_writer");
+        Transaction cur = external.transaction();
+        Trees.insert(external, fs.fsRoot, key(1), data(1, "a"));
+
+        // 2. A committer joins and commits: COMMIT_START, waiting for the external writer.
+        Op<Void> committer = Op.start("committer", () -> Transactions.commit(Transactions.join(fs, fs.treeRoot, "test_commit")));
+        waitUp().until(() -> cur.state() == TransState.COMMIT_START);
+        committer.awaitBlockedIn("commit");
+
+        // 3. In COMMIT_START, JOIN joins the committing transaction; START and ATTACH wait.
+        TransHandle joined = Transactions.join(fs, fs.fsRoot, "test_join_in_commit_start");
+        assertSame(cur, joined.transaction());
+        Op<TransHandle> starter = Op.start("starter", () -> Transactions.start(fs, fs.fsRoot, 1, "test_start"));
+        Op<TransHandle> attacher = Op.start("attacher", () -> Transactions.attach(fs, fs.fsRoot, "test_attach"));
+        starter.awaitBlockedIn("joinTransaction");
+        attacher.awaitBlockedIn("joinTransaction");
+        assertEquals(TransState.COMMIT_START, cur.state());
+
+        // 4. The external writer ends: COMMIT_DOING, the commit now waits for the joined handle.
+        Transactions.end(external);
+        waitUp().until(() -> cur.state() == TransState.COMMIT_DOING);
+        committer.awaitBlockedIn("commit");
+
+        // 5. In COMMIT_DOING, JOIN and JOIN_NOSTART wait too; START and ATTACH still do.
+        Op<TransHandle> joiner = Op.start("joiner", () -> Transactions.join(fs, fs.fsRoot, "test_join_in_commit_doing"));
+        Op<TransHandle> nostart = Op.start("nostart", () -> Transactions.joinNostart(fs, fs.fsRoot, "test_join_nostart"));
+        joiner.awaitBlockedIn("joinTransaction");
+        nostart.awaitBlockedIn("joinTransaction");
+        assertTrue(starter.isBlockedIn("joinTransaction") && attacher.isBlockedIn("joinTransaction"));
+        assertEquals(List.of(cur), fs.transList());
+
+        // 6. The last other writer ends: the commit passes and lets everyone through.
+        Transactions.end(joined);
+        committer.get();
+        assertEquals(TransState.COMPLETED, cur.state());
+        assertEquals(cur.transid, fs.lastTransCommitted());
+        assertEquals(cur.transid, t.onDiskGeneration());
+
+        // START and JOIN enter the next transaction; ATTACH and JOIN_NOSTART, having waited, report
+        // -ENOENT (null) as start_transaction does after wait_current_trans.
+        TransHandle started = starter.get();
+        TransHandle joinedLater = joiner.get();
+        assertEquals(cur.transid + 1, started.transid());
+        assertSame(started.transaction(), joinedLater.transaction());
+        assertNull(attacher.get());
+        assertNull(nostart.get());
+        Transactions.end(joinedLater);
+        Transactions.commit(started);
+        assertEquals(List.of(), fs.transList());
+        t.closeClean(fs);
+        assertEquals(List.of(), t.unload());
+    }
+
+    @Test
+    void aSecondCommitterOfTheSameTransactionWaitsForTheFirst() throws Exception {
+        TransHandle external = Transactions.start(fs, fs.fsRoot, 1, "test_external_writer");
+        Transaction cur = external.transaction();
+        Trees.insert(external, fs.fsRoot, key(1), data(1, "a"));
+        Op<Void> first = Op.start("first-committer", () -> Transactions.commit(Transactions.join(fs, fs.treeRoot, "test_commit")));
+        waitUp().until(() -> cur.state() == TransState.COMMIT_START);
+        first.awaitBlockedIn("commit");
+
+        // the external writer commits too: the transaction is already committing, so its commit
+        // drops the handle (which lets the first one go on) and waits for that commit to complete
+        Transactions.commit(external);
+        first.get();
+        assertEquals(TransState.COMPLETED, cur.state());
+        assertEquals(cur.transid, t.onDiskGeneration());
+        t.closeClean(fs);
+        assertEquals(List.of(), t.unload());
+    }
+
+    @Test
+    void attachAndJoinNostartWithNothingRunningReturnNull() {
+        assertNull(fs.runningTransaction());
+        assertNull(Transactions.attach(fs, fs.treeRoot, "test_attach"));
+        assertNull(Transactions.joinNostart(fs, fs.treeRoot, "test_join_nostart"));
+        assertNull(fs.runningTransaction(), "neither created a transaction");
+        assertEquals(List.of(), fs.transList());
+
+        TransHandle joined = Transactions.join(fs, fs.treeRoot, "test_join");
+        TransHandle attached = Transactions.attach(fs, fs.treeRoot, "test_attach");
+        TransHandle nostart = Transactions.joinNostart(fs, fs.treeRoot, "test_join_nostart");
+        assertNotNull(attached);
+        assertSame(joined.transaction(), attached.transaction());
+        assertSame(joined.transaction(), nostart.transaction());
+        assertEquals(List.of("test_join [JOIN] in main", "test_attach [ATTACH] in main", "test_join_nostart [JOIN_NOSTART] in main"),
+            joined.transaction().handles().stream().map(Object::toString).toList(), "handles record who opened them");
+        Transactions.end(attached);
+        Transactions.end(nostart);
+        Transactions.commit(joined);
+        t.closeClean(fs);
+    }
+
+    @Test
+    void endNeverCommits() {
+        long genOnDisk = t.onDiskGeneration();
+        long committed = fs.lastTransCommitted();
+        TransHandle h = Transactions.start(fs, fs.fsRoot, 1, "test_end");
+        Transaction cur = h.transaction();
+        Trees.insert(h, fs.fsRoot, key(1), data(1, "a"));
+        Transactions.end(h);
+
+        assertEquals(TransState.RUNNING, cur.state());
+        assertSame(cur, fs.runningTransaction());
+        assertEquals(List.of(cur), fs.transList(), "trans_list still holds it");
+        assertEquals(genOnDisk, t.onDiskGeneration(), "no superblock was written");
+        assertEquals(committed, fs.lastTransCommitted());
+        assertEquals(committed, fs.superCopy().generation);
+        synchronized (fs.transLock) {
+            assertEquals(0, cur.numWriters);
+            assertEquals(0, cur.numExtwriters);
+        }
+        // a later handle joins the same transaction, and ending it again commits nothing either
+        TransHandle again = Transactions.start(fs, fs.fsRoot, 1, "test_end_again");
+        assertSame(cur, again.transaction());
+        Transactions.endThrottle(again);
+        assertEquals(genOnDisk, t.onDiskGeneration());
+        assertThrows(IllegalStateException.class, () -> Transactions.end(again), "a handle ends once");
+        assertThrows(IllegalStateException.class, () -> Trees.insert(again, fs.fsRoot, key(2), data(2, "a")),
+            "no tree change through an ended handle");
+
+        // only a commit writes it
+        Transactions.commit(Transactions.attach(fs, fs.treeRoot, "test_commit"));
+        assertEquals(cur.transid, t.onDiskGeneration());
+        assertEquals(List.of(), fs.transList());
+        t.closeClean(fs);
+    }
+
+    @Test
+    void noReadOnlyCheckButAnErrorStateRefusesNewHandles() {
+        fs.setSbRdonly();
+        TransHandle h = Transactions.join(fs, fs.fsRoot, "test_join_on_ro");
+        assertNotNull(h, "the transaction layer has no RO check: kernel threads open transactions on an RO fs");
+        Transactions.commit(h);
+
+        fs.fsState.set(FsState.ERROR);
+        BtrfsException e = assertThrows(BtrfsException.class, () -> Transactions.start(fs, fs.fsRoot, 1, "test_start"));
+        assertEquals(Errno.EROFS, e.errno());
+        assertFalse(fs.transList().iterator().hasNext());
+        fs.fsState.clear(FsState.ERROR);
+        t.closeClean(fs);
+    }
+
+    @Test
+    void aFailedCommitAbortsReleasesTheWaitersWithErofsAndErrorCommitSuperTearsItDown() throws Exception {
+        TransHandle external = Transactions.start(fs, fs.fsRoot, 1, "test_external_writer");
+        Transaction cur = external.transaction();
+        Trees.insert(external, fs.fsRoot, key(1), data(1, "a"));
+        long gen = t.onDiskGeneration();
+        t.kernel.faults().armOnce(Fault.COMMIT_TRANSACTION_EIO);
+
+        Op<Void> committer = Op.start("committer", () -> Transactions.commit(Transactions.join(fs, fs.treeRoot, "test_commit")));
+        waitUp().until(() -> cur.state() == TransState.COMMIT_START);
+        Op<TransHandle> starter = Op.start("starter", () -> Transactions.start(fs, fs.fsRoot, 1, "test_start"));
+        starter.awaitBlockedIn("joinTransaction");
+        Transactions.end(external);
+
+        // the commit fails writing: the transaction is aborted, the filesystem goes into error state
+        Exception e = assertThrows(Exception.class, committer::get);
+        assertEquals(Errno.EIO, ((BtrfsException) e.getCause()).errno());
+        assertTrue(cur.aborted && fs.fsState.test(FsState.ERROR) && fs.fsState.test(FsState.TRANS_ABORTED));
+        assertTrue(t.kernel.log().contains("BTRFS critical (device sdc): Transaction aborted"), t.kernel.log().dmesg());
+        // the START waiting for that commit is let go with -EROFS, and so is every later handle
+        assertEquals(Errno.EROFS, ((BtrfsException) assertThrows(Exception.class, starter::get).getCause()).errno());
+        assertEquals(Errno.EROFS, assertThrows(BtrfsException.class, () -> Transactions.join(fs, fs.treeRoot, "x")).errno());
+        assertEquals(gen, t.onDiskGeneration(), "nothing of it was written");
+        assertEquals(List.of(cur), fs.transList());
+
+        // close_ctree in error state: btrfs_error_commit_super → btrfs_cleanup_transaction
+        DiskIo.errorCommitSuper(fs);
+        assertEquals(List.of(), fs.transList());
+        assertNull(fs.runningTransaction());
+        for (String cache : List.of("btrfs_delayed_ref_head", "btrfs_delayed_tree_ref", "btrfs_delayed_extent_op",
+            "extent_state", "btrfs_trans_handle")) {
+            assertEquals(0, t.kernel.slabs().cache(cache).inUse(), cache);
+        }
+        t.closeTail(fs);
+        assertEquals(0, t.kernel.log().count(org.jbtrfs.core.LogEntry.Kind.WARNING), t.kernel.log().dmesg());
+        assertEquals(List.of(), t.unload());
+    }
+}
