@@ -42,7 +42,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * numbered steps of its commit message:
  * <ol>
  *   <li>a filesystem is mounted RW and the qgroup rescan worker is running — here parked by
- *       {@link Hook#QGROUP_RESCAN_BEFORE_LEAF} before its second leaf of a six-leaf extent tree;</li>
+ *       {@link Hook#QGROUP_RESCAN_BEFORE_LEAF} after its first leaf of a six-leaf extent tree, before
+ *       it checks whether to go on;</li>
  *   <li>it is remounted RO. Before the patch nothing stops or waits for the worker, so it is still
  *       running after btrfs_commit_super;</li>
  *   <li>the worker then starts transactions — one per leaf, the last one committed — and after its
@@ -108,7 +109,7 @@ class QgroupRescanRoRemountTest {
 
     static void runApplied(Crc32cImpl crc) {
         try (Scenario s = new Scenario(KernelConfig.defaults().crc32c(crc))) {
-            s.rescanParkedBetweenLeaves();
+            long parkedAt = s.rescanParkedBetweenLeaves();
 
             // 2) remount RO: REMOUNTING is set, and the remount blocks in btrfs_qgroup_wait_for_completion
             //    (before btrfs_commit_super) for as long as the worker runs
@@ -119,8 +120,8 @@ class QgroupRescanRoRemountTest {
             assertFalse(remount.done());
             assertTrue(s.fs.inspect().state().contains(FsState.REMOUNTING));
 
-            // 3) released, the worker finishes the leaf it was about to scan, sees REMOUNTING and stops;
-            //    its status update is in the transaction the remount then commits
+            // 3) released, the worker checks rescan_should_stop(), sees REMOUNTING and stops; its status
+            //    update is in the transaction the remount then commits
             s.mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
             remount.join();
             assertTrue(s.log.contains("qgroup scan paused"), s.log.dmesg());
@@ -129,6 +130,7 @@ class QgroupRescanRoRemountTest {
             assertEquals(ON | RESCAN | INCONSISTENT, s.fs.qgroupStatusFlags(), "RESCAN kept for the resume");
             assertEquals(List.of(), s.fs.inspect().openTransactions(), "btrfs_commit_super committed everything");
             long saved = s.qgroups().rescanProgress();
+            assertEquals(parkedAt, saved, "no leaf scanned after the stop");
             QgroupStatusItem onDisk = statusItem(s.fs);
             assertEquals(ON | RESCAN | INCONSISTENT, onDisk.flags());
             assertEquals(saved, onDisk.rescan());

@@ -441,13 +441,29 @@ public final class Qgroups implements QgroupHooks {
      * item in a transaction that is ended, not committed, and complete_all. Patch 1/5 evaluates the stop
      * condition once per iteration into {@code stopped} and uses that same value for the RESCAN flag
      * decision and the final message (Sterba's remark and Filipe's answer in the thread).
+     *
+     * <p>Hooks: {@link Hook#QGROUP_RESCAN_BEFORE_LEAF} is reached before every stop check (so also by
+     * the check that stops the loop; not after the last leaf, where err &gt; 0 ends it), and
+     * {@link Hook#QGROUP_RESCAN_BEFORE_STATUS_UPDATE} after the loop.
+     *
+     * <p>A consequence of patch 1/5 the thread does not discuss, kept as the kernel has it: REMOUNTING is
+     * set for the whole of every remount, and an RO→RW remount queues this worker
+     * (btrfs_qgroup_rescan_resume from btrfs_start_pre_rw_mount) before it clears REMOUNTING — a
+     * worker that makes its first check in between stops at once ("qgroup scan paused") and the rescan
+     * stays paused until the next mount.
      */
     private void rescanWorker() {
         int err = 0;
         boolean stopped = false;
         boolean p1 = fs.applied(FixSwitch.QGROUP_RESCAN_RO_REMOUNT);
-        while (err == 0 && !(stopped = rescanShouldStop())) {
+        // kernel: while (!err && !(stopped = rescan_should_stop(fs_info))) — written out so that the
+        // hook comes before the stop check: a worker parked there decides whether to go on only when
+        // released, after whatever the test did meanwhile (a remount setting or clearing REMOUNTING)
+        while (err == 0) {
             fs.kernel.hooks().arrive(Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            if (stopped = rescanShouldStop()) {
+                break;
+            }
             TransHandle h;
             try {
                 h = Transactions.start(fs, fs.fsRoot, 0, "btrfs_qgroup_rescan_worker");
