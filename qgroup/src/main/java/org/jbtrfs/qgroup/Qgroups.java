@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
@@ -34,18 +33,26 @@ import org.jbtrfs.workqueue.BtrfsWork;
  * status and info items, accounting at commit, and the rescan worker on the single-threaded
  * qgroup_rescan_workers queue, which walks the extent tree's commit root one leaf per transaction.
  *
- * <p>Everything below is guarded by {@code fs_info->qgroup_rescan_lock} ({@link FsInfo#qgroupRescanLock});
- * the completion is re-armed only by {@link #rescanInit}, as in the kernel.
+ * <p>Everything below is guarded by {@code fs_info->qgroup_rescan_lock} ({@link FsInfo#qgroupRescanLock})
+ * — the kernel splits it with the qgroup_lock spinlock; one lock keeps the port simple. The completion
+ * is re-armed only by {@link #rescanInit}, as in the kernel.
+ *
+ * <p>Why the rescan and the live accounting do not count an extent twice or never: the worker holds a
+ * transaction handle while it reads a leaf of the extent tree's commit root and moves the progress
+ * past it, and the commit accounts delayed refs only after every writer left, so the two never
+ * interleave. An extent below the progress was either in the commit root the worker read (counted by
+ * the worker) or committed later (counted live); an extent at or beyond it is left to the worker, which
+ * will find it in a later commit root — or, if it is freed first, never sees it at all.
  */
 public final class Qgroups implements QgroupHooks {
     private final FsInfo fs;
     private final Map<Long, Qgroup> qgroups = new TreeMap<>();
     private long statusFlags;
-    private boolean statusDirty;
-    /** qgroup_rescan_progress (objectid part) */
+    /** qgroup_rescan_progress (objectid part; type and offset are always 0) */
     private long rescanProgress;
     private boolean rescanRunning;
-    private CountDownLatch rescanCompletion = new CountDownLatch(0);
+    /** qgroup_rescan_completion: re-armed by {@link #rescanInit} only, completed by the worker. */
+    private final Completion rescanCompletion = new Completion();
 
     public Qgroups(FsInfo fs) { this.fs = fs; }
 
@@ -56,21 +63,31 @@ public final class Qgroups implements QgroupHooks {
     // ---- configuration ----------------------------------------------------------------------------
 
     /**
-     * kernel: btrfs_read_qgroup_config() — with a quota tree: load the status item and every info item,
-     * install accounting; if the status says a rescan was in progress, remember where it stopped.
+     * kernel: btrfs_read_qgroup_config() — with a quota tree (btrfs_read_roots found it and set
+     * QUOTA_ENABLED): load the status item and every info item and install accounting. A status item
+     * whose generation is not the superblock's was not updated by the last commit: the numbers are
+     * suspect, mark them INCONSISTENT. Status not ON: quotas are off (QUOTA_ENABLED cleared). RESCAN set:
+     * {@code qgroup_rescan_init(fs_info, rescan_progress, 0)} — re-arm the completion and continue from
+     * the saved progress; the worker is queued later by {@link #rescanResume()} on an RW mount.
      */
     public void readConfig() {
         if (fs.quotaRoot == null) {
             return;
         }
         fs.flags.set(FsFlag.QUOTA_ENABLED);
+        long flags = 0;
+        long savedProgress = 0;
         lock();
         try {
             for (TreeItem it : Trees.range(fs, fs.quotaRoot, Key.MIN, Key.MAX)) {
                 if (it.key().type() == ItemType.QGROUP_STATUS) {
                     QgroupStatusItem st = QgroupStatusItem.decode(it.data());
+                    if (st.generation() != fs.superCopy().generation) {
+                        flags |= QgroupStatusItem.FLAG_INCONSISTENT;
+                        fs.log().error(fs.sbId(), "qgroup generation mismatch, marked as inconsistent");
+                    }
                     statusFlags = st.flags();
-                    rescanProgress = st.rescan();
+                    savedProgress = st.rescan();
                 } else if (it.key().type() == ItemType.QGROUP_INFO) {
                     QgroupInfoItem info = QgroupInfoItem.decode(it.data());
                     Qgroup q = new Qgroup(it.key().offset());
@@ -79,10 +96,16 @@ public final class Qgroups implements QgroupHooks {
                     qgroups.put(q.id, q);
                 }
             }
+            statusFlags |= flags;
         } finally {
             unlock();
         }
         fs.qgroupHooks = this;
+        if ((statusFlags() & QgroupStatusItem.FLAG_ON) == 0) {
+            fs.flags.clear(FsFlag.QUOTA_ENABLED);
+        } else if ((statusFlags() & QgroupStatusItem.FLAG_RESCAN) != 0) {
+            rescanInit(false, savedProgress);
+        }
     }
 
     /** kernel: btrfs_free_qgroup_config() (close_ctree) */
@@ -101,8 +124,8 @@ public final class Qgroups implements QgroupHooks {
      * qgroup per existing subvolume, commit, set QUOTA_ENABLED, then start a rescan to fill in the numbers.
      */
     public void quotaEnable() {
-        if (fs.flags.test(FsFlag.QUOTA_ENABLED)) {
-            return;
+        if (fs.quotaRoot != null) {
+            return; // kernel: "if (fs_info->quota_root) goto out;"
         }
         TransHandle h = Transactions.start(fs, fs.treeRoot, 2, "btrfs_quota_enable");
         Root quota;
@@ -133,9 +156,10 @@ public final class Qgroups implements QgroupHooks {
             throw e;
         }
         Transactions.commit(h);
+        // set QUOTA_ENABLED only after the commit, as the kernel does
         fs.qgroupHooks = this;
         fs.flags.set(FsFlag.QUOTA_ENABLED);
-        rescanInit(true);
+        rescanInit(true, 0);
         lock();
         try {
             zeroTracking();
@@ -150,7 +174,7 @@ public final class Qgroups implements QgroupHooks {
      * and its root item, commit.
      */
     public void quotaDisable() {
-        if (!fs.flags.test(FsFlag.QUOTA_ENABLED)) {
+        if (fs.quotaRoot == null) {
             return;
         }
         fs.flags.clear(FsFlag.QUOTA_ENABLED);
@@ -201,6 +225,9 @@ public final class Qgroups implements QgroupHooks {
      */
     @Override
     public void accountExtent(long ownerRoot, long bytenr, long numBytes, boolean add) {
+        if (!fs.flags.test(FsFlag.QUOTA_ENABLED)) {
+            return;
+        }
         lock();
         try {
             if ((statusFlags & QgroupStatusItem.FLAG_RESCAN) != 0 && Long.compareUnsigned(bytenr, rescanProgress) >= 0) {
@@ -219,11 +246,17 @@ public final class Qgroups implements QgroupHooks {
         }
     }
 
-    /** kernel: btrfs_run_qgroups() — write dirty info items and the status item in the committing transaction. */
+    /**
+     * kernel: btrfs_run_qgroups() — write the dirty info items, set or clear the ON flag from
+     * QUOTA_ENABLED, and write the status item (flags, this generation, the rescan progress) in every
+     * committing transaction: that is what lets a later mount trust the numbers (its generation check).
+     * The commit calls this until nothing changes; once the quota leaf is COWed in this transaction a
+     * rewrite of the status item changes nothing more, so only info items count as a change.
+     */
     @Override
     public boolean runQgroups(TransHandle h) {
         Root quota = fs.quotaRoot;
-        if (quota == null || !fs.flags.test(FsFlag.QUOTA_ENABLED)) {
+        if (quota == null) {
             return false;
         }
         boolean changed = false;
@@ -236,10 +269,15 @@ public final class Qgroups implements QgroupHooks {
                     changed = true;
                 }
             }
-            if (statusDirty) {
-                statusDirty = false;
-                Trees.update(h, quota, statusKey(), status(h.transid()).encode());
-                changed = true;
+            if (fs.flags.test(FsFlag.QUOTA_ENABLED)) {
+                statusFlags |= QgroupStatusItem.FLAG_ON;
+            } else {
+                statusFlags &= ~QgroupStatusItem.FLAG_ON;
+            }
+            try {
+                updateStatusItem(h);
+            } catch (BtrfsException e) {
+                statusFlags |= QgroupStatusItem.FLAG_INCONSISTENT;
             }
         } finally {
             unlock();
@@ -247,14 +285,20 @@ public final class Qgroups implements QgroupHooks {
         return changed;
     }
 
+    /** kernel: update_qgroup_status_item() — caller holds the lock. */
+    private void updateStatusItem(TransHandle h) {
+        Trees.update(h, fs.quotaRoot, statusKey(), status(h.transid()).encode());
+    }
+
     // ---- rescan ---------------------------------------------------------------------------------
 
     /**
-     * kernel: qgroup_rescan_init() — {@code fresh}: a new rescan (EINPROGRESS if one is in progress,
-     * EINVAL if quotas are off), setting the RESCAN status flag; else a resume, which requires RESCAN and
-     * ON. Zeroes the progress and re-arms the completion.
+     * kernel: qgroup_rescan_init(fs_info, progress_objectid, init_flags) — {@code fresh}: a new rescan
+     * (EINPROGRESS if one is in progress, EINVAL if quotas are off), setting the RESCAN status flag;
+     * else the resume at mount, which requires RESCAN and ON. Sets the progress to
+     * {@code (progressObjectid, 0, 0)} and re-arms the completion (init_completion).
      */
-    void rescanInit(boolean fresh) {
+    void rescanInit(boolean fresh, long progressObjectid) {
         lock();
         try {
             if (!fresh) {
@@ -276,26 +320,34 @@ public final class Qgroups implements QgroupHooks {
                     throw new BtrfsException(Errno.EINVAL, "qgroup is not enabled");
                 }
                 statusFlags |= QgroupStatusItem.FLAG_RESCAN;
-                statusDirty = true;
             }
-            rescanProgress = 0;
-            rescanCompletion = new CountDownLatch(1);
+            rescanProgress = progressObjectid;
+            rescanCompletion.reinit();
         } finally {
             unlock();
         }
     }
 
     /**
-     * kernel: btrfs_qgroup_rescan() (the BTRFS_IOC_QUOTA_RESCAN ioctl) — init, join and commit a
-     * transaction so the delayed refs are in the extent tree, zero every qgroup, queue the worker.
+     * kernel: btrfs_qgroup_rescan() (the BTRFS_IOC_QUOTA_RESCAN ioctl) — init (EINPROGRESS, or EINVAL
+     * when quotas are off, each with the kernel's warning), join and commit a transaction so every
+     * delayed ref already accounted is in the extent tree (on failure: clear RESCAN and return the
+     * error), zero every qgroup, queue the worker.
      */
     public void rescan() {
-        if (!fs.flags.test(FsFlag.QUOTA_ENABLED)) {
-            throw new BtrfsException(Errno.EINVAL, "quotas are not enabled");
+        rescanInit(true, 0);
+        try {
+            TransHandle h = Transactions.join(fs, fs.fsRoot, "btrfs_qgroup_rescan");
+            Transactions.commit(h);
+        } catch (BtrfsException e) {
+            lock();
+            try {
+                statusFlags &= ~QgroupStatusItem.FLAG_RESCAN;
+            } finally {
+                unlock();
+            }
+            throw e;
         }
-        rescanInit(true);
-        TransHandle h = Transactions.join(fs, fs.fsRoot, "btrfs_qgroup_rescan");
-        Transactions.commit(h);
         lock();
         try {
             zeroTracking();
@@ -305,7 +357,13 @@ public final class Qgroups implements QgroupHooks {
         }
     }
 
-    /** kernel: btrfs_qgroup_rescan_resume() — start_pre_rw_mount: requeue a rescan the status says was in progress. */
+    /**
+     * kernel: btrfs_qgroup_rescan_resume() — btrfs_start_pre_rw_mount (RW mount, RO→RW remount): queue
+     * the worker when the status says a rescan is in progress. Like the kernel it does not re-arm the
+     * completion: after a rescan paused by an RO remount (complete_all) is resumed by an RO→RW
+     * remount, a wait returns at once while the worker runs (reference §6.4; faithful on purpose).
+     * Only a mount re-arms it, through {@link #readConfig()}.
+     */
     public void rescanResume() {
         lock();
         try {
@@ -336,49 +394,35 @@ public final class Qgroups implements QgroupHooks {
      * patch 1/5 remount RO). Interruptible waits return false when interrupted.
      */
     public boolean waitForCompletion(boolean interruptible) {
-        CountDownLatch c;
         lock();
         try {
             if (!rescanRunning) {
                 return true;
             }
-            c = rescanCompletion;
         } finally {
             unlock();
         }
-        boolean interrupted = false;
-        while (true) {
-            try {
-                c.await();
-                break;
-            } catch (InterruptedException e) {
-                if (interruptible) {
-                    Thread.currentThread().interrupt();
-                    return false;
-                }
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-        return true;
+        return rescanCompletion.await(interruptible);
     }
 
-    /** Waits up to {@code timeout} for a running rescan; true if none runs now. */
+    /** Waits up to {@code timeout} for a running rescan; true if none runs now (or its completion is done). */
     public boolean waitForCompletion(long timeout, TimeUnit unit) throws InterruptedException {
-        CountDownLatch c;
         lock();
         try {
             if (!rescanRunning) {
                 return true;
             }
-            c = rescanCompletion;
         } finally {
             unlock();
         }
-        return c.await(timeout, unit);
+        return rescanCompletion.await(unit.toNanos(timeout));
     }
+
+    /**
+     * Threads blocked in {@link #waitForCompletion} right now: a reproducer's proof that remount RO (or
+     * close_ctree) really waits for the worker.
+     */
+    public int rescanWaiters() { return rescanCompletion.waiters(); }
 
     /**
      * kernel: rescan_should_stop() (patch 1/5) — unmounting, or any remount in progress. Reverted: only
@@ -397,13 +441,29 @@ public final class Qgroups implements QgroupHooks {
      * item in a transaction that is ended, not committed, and complete_all. Patch 1/5 evaluates the stop
      * condition once per iteration into {@code stopped} and uses that same value for the RESCAN flag
      * decision and the final message (Sterba's remark and Filipe's answer in the thread).
+     *
+     * <p>Hooks: {@link Hook#QGROUP_RESCAN_BEFORE_LEAF} is reached before every stop check (so also by
+     * the check that stops the loop; not after the last leaf, where err &gt; 0 ends it), and
+     * {@link Hook#QGROUP_RESCAN_BEFORE_STATUS_UPDATE} after the loop.
+     *
+     * <p>A consequence of patch 1/5 the thread does not discuss, kept as the kernel has it: REMOUNTING is
+     * set for the whole of every remount, and an RO→RW remount queues this worker
+     * (btrfs_qgroup_rescan_resume from btrfs_start_pre_rw_mount) before it clears REMOUNTING — a
+     * worker that makes its first check in between stops at once ("qgroup scan paused") and the rescan
+     * stays paused until the next mount.
      */
     private void rescanWorker() {
         int err = 0;
         boolean stopped = false;
         boolean p1 = fs.applied(FixSwitch.QGROUP_RESCAN_RO_REMOUNT);
-        while (err == 0 && !(stopped = rescanShouldStop())) {
+        // kernel: while (!err && !(stopped = rescan_should_stop(fs_info))) — written out so that the
+        // hook comes before the stop check: a worker parked there decides whether to go on only when
+        // released, after whatever the test did meanwhile (a remount setting or clearing REMOUNTING)
+        while (err == 0) {
             fs.kernel.hooks().arrive(Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            if (stopped = rescanShouldStop()) {
+                break;
+            }
             TransHandle h;
             try {
                 h = Transactions.start(fs, fs.fsRoot, 0, "btrfs_qgroup_rescan_worker");
@@ -421,7 +481,11 @@ public final class Qgroups implements QgroupHooks {
                 }
             }
             if (err > 0) {
-                Transactions.commit(h);
+                try {
+                    Transactions.commit(h);
+                } catch (BtrfsException e) {
+                    // the kernel ignores btrfs_commit_transaction()'s return here; an abort shows elsewhere
+                }
             } else {
                 Transactions.end(h);
             }
@@ -437,11 +501,13 @@ public final class Qgroups implements QgroupHooks {
             unlock();
         }
         fs.kernel.hooks().arrive(Hook.QGROUP_RESCAN_BEFORE_STATUS_UPDATE);
+        // "only update status, since the previous part has already updated the qgroup info"
         TransHandle h = null;
         try {
             h = Transactions.start(fs, fs.quotaRoot, 1, "btrfs_qgroup_rescan_worker");
         } catch (BtrfsException e) {
-            fs.log().error(fs.sbId(), "fail to start transaction for status update: " + e.errno().ret());
+            err = e.errno().ret();
+            fs.log().error(fs.sbId(), "fail to start transaction for status update: " + err);
         }
         lock();
         try {
@@ -451,19 +517,21 @@ public final class Qgroups implements QgroupHooks {
             }
             if (h != null) {
                 try {
-                    Trees.update(h, fs.quotaRoot, statusKey(), status(h.transid()).encode());
+                    updateStatusItem(h);
                 } catch (BtrfsException e) {
-                    fs.log().info(fs.sbId(), "fail to update qgroup status: " + e.errno().ret());
+                    err = e.errno().ret();
+                    fs.log().error(fs.sbId(), "fail to update qgroup status: " + err);
                 }
             }
             rescanRunning = false;
-            rescanCompletion.countDown(); // complete_all()
+            rescanCompletion.completeAll();
         } finally {
             unlock();
         }
         if (h == null) {
             return;
         }
+        // ended, not committed: whoever commits next (transaction kthread, sync, commit_super) writes it
         Transactions.end(h);
         boolean paused = p1 ? stopped : fs.fsClosing() != 0;
         if (paused) {
@@ -506,7 +574,6 @@ public final class Qgroups implements QgroupHooks {
             }
             Key last = leaf.items().get(leaf.items().size() - 1).key();
             rescanProgress = last.objectid() + 1;
-            statusDirty = true;
             if (leaf.isLast()) {
                 rescanProgress = -1L;
                 return 1;
@@ -546,6 +613,16 @@ public final class Qgroups implements QgroupHooks {
         lock();
         try {
             return statusFlags;
+        } finally {
+            unlock();
+        }
+    }
+
+    /** qgroup_rescan_progress.objectid: where the worker continues (-1 after the last leaf). */
+    public long rescanProgress() {
+        lock();
+        try {
+            return rescanProgress;
         } finally {
             unlock();
         }
