@@ -81,7 +81,7 @@ final class FileOps {
     /** kernel: btrfs_find_free_objectid() — the next inode number of a subvolume. */
     private long nextIno(Root root) {
         synchronized (root.highestObjectid) {
-            if (root.highestObjectid.get() < ROOT_DIR) {
+            if (root.highestObjectid.get() < 0) {
                 long max = ROOT_DIR;
                 for (TreeItem it : Trees.range(fs, root, new Key(ROOT_DIR, 0, 0), new Key(ItemType.LAST_FREE_OBJECTID, 0, 0))) {
                     max = Math.max(max, it.key().objectid());
@@ -209,18 +209,23 @@ final class FileOps {
         return id;
     }
 
+    /**
+     * kernel: btrfs_get_free_objectid(fs_info->tree_root) — the tree root's highest objectid, found once
+     * per mount from its items (btrfs_init_root_free_objectid) and only growing while mounted.
+     */
     private long nextSubvolId() {
-        long max = ItemType.FIRST_FREE_OBJECTID - 1;
-        for (TreeItem it : Trees.range(fs, fs.treeRoot, new Key(ItemType.FIRST_FREE_OBJECTID, 0, 0),
-            new Key(ItemType.LAST_FREE_OBJECTID, 0, 0))) {
-            if (it.key().type() == ItemType.ROOT_ITEM) {
-                max = Math.max(max, it.key().objectid());
+        Root tree = fs.treeRoot;
+        synchronized (tree.highestObjectid) {
+            if (tree.highestObjectid.get() < 0) {
+                long max = ItemType.FIRST_FREE_OBJECTID - 1;
+                for (TreeItem it : Trees.range(fs, tree, new Key(ItemType.FIRST_FREE_OBJECTID, 0, 0),
+                    new Key(ItemType.LAST_FREE_OBJECTID, 0, 0))) {
+                    max = Math.max(max, it.key().objectid());
+                }
+                tree.highestObjectid.set(max);
             }
+            return tree.highestObjectid.incrementAndGet();
         }
-        for (Long id : fs.fsRootsRadix.keySet()) {
-            max = Math.max(max, id);
-        }
-        return max + 1;
     }
 
     /**

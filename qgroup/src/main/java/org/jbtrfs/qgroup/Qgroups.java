@@ -211,7 +211,8 @@ public final class Qgroups implements QgroupHooks {
         try {
             Qgroup q = new Qgroup(subvolId);
             qgroups.put(subvolId, q);
-            Trees.insert(h, fs.quotaRoot, infoKey(subvolId), new QgroupInfoItem(h.transid(), 0, 0, 0, 0).encode());
+            // add_qgroup_item() tolerates -EEXIST: a stale item of a dropped subvolume with the same id is reset
+            Trees.put(h, fs.quotaRoot, infoKey(subvolId), new QgroupInfoItem(h.transid(), 0, 0, 0, 0).encode());
         } finally {
             unlock();
         }

@@ -25,8 +25,8 @@ public final class Root implements TreeRoot {
     public final ReentrantLock treeLock = new ReentrantLock();
     /** In-memory inodes of this subvolume that are open (root->inode_tree non-empty). */
     public final AtomicInteger openInodes = new AtomicInteger();
-    /** Highest inode number in use (btrfs_find_free_objectid). */
-    public final java.util.concurrent.atomic.AtomicLong highestObjectid = new java.util.concurrent.atomic.AtomicLong(255);
+    /** root->highest_objectid: -1 until btrfs_init_root_free_objectid found it from the tree. */
+    public final java.util.concurrent.atomic.AtomicLong highestObjectid = new java.util.concurrent.atomic.AtomicLong(-1);
     /** Set by btrfs_orphan_cleanup once it ran for this root (orphan_cleanup_state). */
     public final java.util.concurrent.atomic.AtomicBoolean orphanCleanupDone = new java.util.concurrent.atomic.AtomicBoolean();
     /** The transaction this root was last modified in (root->last_trans). */
