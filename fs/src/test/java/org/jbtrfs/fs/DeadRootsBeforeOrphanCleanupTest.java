@@ -92,6 +92,15 @@ class DeadRootsBeforeOrphanCleanupTest {
         }
     }
 
+    /** Both directions of the RW-mount and RO→RW arms, 100 times: the same verdict every time. */
+    @org.junit.jupiter.api.RepeatedTest(100)
+    void armsAreDeterministic() {
+        for (boolean fixed : new boolean[] {true, false}) {
+            rwMount(fixed);
+            roMountThenRemountRw(fixed);
+        }
+    }
+
     @ParameterizedTest(name = "fix applied={0}")
     @ValueSource(booleans = {true, false})
     void roMountKeepsTheOrphanItemAndTheSubvolume(boolean fixed) {

@@ -86,7 +86,7 @@ class DelayedIputsRoRemountTest {
         assertEquals(1, fs.inspect().delayedIputs().size(), "the RO cleaner sleeps on it");
     }
 
-    @RepeatedTest(10)
+    @RepeatedTest(100)
     void anEntryQueuedAfterTheRemountHitsTheAssertionEvenWithThePatch() {
         try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
             Btrfs fs = r.mountSettled("");
@@ -99,7 +99,7 @@ class DelayedIputsRoRemountTest {
         }
     }
 
-    @RepeatedTest(5)
+    @RepeatedTest(20)
     void withoutAssertionsTheInodeLeaksSilentlyUntilUnload() {
         try (Repro r = new Repro(Crc32cImpl.GENERIC, false, FixSwitch.DELAYED_IPUTS_RO_REMOUNT)) {
             Btrfs fs = r.mountSettled("");

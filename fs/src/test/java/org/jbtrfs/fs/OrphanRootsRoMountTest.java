@@ -45,7 +45,7 @@ class OrphanRootsRoMountTest {
         return id;
     }
 
-    @RepeatedTest(10)
+    @RepeatedTest(100)
     void appliedRoMountLeavesTheOrphanAloneAndRwMountDeletesIt() {
         try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
             long id = strayOrphanItem(r);
@@ -72,7 +72,7 @@ class OrphanRootsRoMountTest {
         return ro;
     }
 
-    @RepeatedTest(10)
+    @RepeatedTest(100)
     void revertedWithTheAssertionTheLeakIsCaughtAtUmount() {
         try (Repro r = new Repro(Crc32cImpl.GENERIC, FixSwitch.ORPHAN_ROOTS_RO_MOUNT)) {
             Btrfs ro = roMountLeaks(r);

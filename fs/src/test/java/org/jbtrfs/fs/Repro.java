@@ -22,6 +22,12 @@ import org.jbtrfs.core.ManualClock;
 final class Repro implements AutoCloseable {
     static final Duration WAIT = Duration.ofSeconds(10);
 
+    static {
+        // conditions here flip in microseconds; the default 100 ms poll would dominate every reproducer
+        org.awaitility.Awaitility.setDefaultPollInterval(Duration.ofMillis(1));
+        org.awaitility.Awaitility.setDefaultPollDelay(Duration.ZERO);
+    }
+
     final ManualClock clock = new ManualClock();
     final BtrfsModule mod;
     final BlockDevice dev;
