@@ -9,17 +9,17 @@ import java.util.stream.Collectors;
  * kernel's code before it.
  */
 public enum FixSwitch {
-    /** 1/5 "btrfs: fix race between RO remount and the qgroup rescan worker"... stop the rescan worker on RO remount. */
+    /** 1/5 "btrfs: fix transaction leak and crash after RO remount caused by qgroup rescan": stop and wait for the rescan worker on RO remount. */
     QGROUP_RESCAN_RO_REMOUNT,
-    /** 2/5 run btrfs_find_orphan_roots only on RW mounts (start_pre_rw_mount), not from open_ctree. */
+    /** 2/5 "btrfs: fix transaction leak and crash after cleaning up orphans on RO mount": btrfs_find_orphan_roots only from start_pre_rw_mount. */
     ORPHAN_ROOTS_RO_MOUNT,
-    /** 3/5 remount RO waits for the cleaner (CLEANER_RUNNING, clear_and_wake_up_bit) and sets the atomic FS_STATE_RO. */
+    /** 3/5 "btrfs: fix race between RO remount and the cleaner task": wait on CLEANER_RUNNING, atomic FS_STATE_RO. */
     CLEANER_RO_REMOUNT_RACE,
-    /** 4/5 close_ctree asserts trans_list is empty after btrfs_stop_all_workers. */
+    /** 4/5 "btrfs: add assertion for empty list of transactions at late stage of umount". */
     TRANS_LIST_ASSERT,
-    /** 5/5 remount RO runs delayed iputs after waiting for the cleaner. */
+    /** 5/5 "btrfs: run delayed iputs when remounting RO to avoid leaking them". */
     DELAYED_IPUTS_RO_REMOUNT,
-    /** March 2021: start_pre_rw_mount calls find_orphan_roots before orphan cleanup of the tree root. */
+    /** March 2021 "btrfs: fix subvolume/snapshot deletion not triggered on mount": find_orphan_roots before orphan cleanup. */
     DEAD_ROOTS_BEFORE_ORPHAN_CLEANUP;
 
     /** "qgroup-rescan-ro-remount" */

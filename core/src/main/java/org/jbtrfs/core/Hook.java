@@ -42,7 +42,7 @@ public enum Hook {
     /** btrfs_orphan_cleanup is about to delete an orphan item it considers stale. */
     ORPHAN_CLEANUP_BEFORE_DELETE,
     // qgroup rescan (patch 1/5)
-    /** The rescan worker is about to start the transaction for its next leaf. */
+    /** The rescan worker is between two leaves, about to test rescan_should_stop() and start the next leaf's transaction. */
     QGROUP_RESCAN_BEFORE_LEAF,
     /** The rescan worker left its loop and is about to start the status-update transaction. */
     QGROUP_RESCAN_BEFORE_STATUS_UPDATE,
