@@ -1,0 +1,55 @@
+package org.jbtrfs.fs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.jbtrfs.core.Crc32cImpl;
+import org.jbtrfs.core.KernelConfig;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Nothing a mount started runs after umount, and unload joins every thread of the module. Threads are
+ * pooled as the kernel pools them: kthreads come from kthreadd, workqueue work runs on the kworker pool,
+ * so mount cycles do not create threads.
+ */
+class NoThreadLeftBehindTest {
+
+    @Test
+    void umountStopsEverythingTheMountStartedAndThreadsAreReused() {
+        try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
+            for (int i = 0; i < 50; i++) {
+                Btrfs fs = r.mount(i % 2 == 0 ? "" : "ro");
+                if (!fs.isReadOnly()) {
+                    fs.createFile("f" + i);
+                    fs.open("f" + i).closeFromWorker();
+                    fs.unlink("f" + i);
+                    fs.remount("ro");
+                }
+                fs.umount();
+                assertTrue(r.mod.kernel().kthreadd().busy().isEmpty(), "no kthread serves the unmounted fs");
+                assertTrue(r.mod.workerPool().liveQueues().isEmpty(), "every btrfs workqueue of the fs was destroyed");
+            }
+            assertTrue(r.mod.kernel().kthreadd().threadsCreated() <= 3,
+                "kthreads are lent by kthreadd, not created per mount: " + r.mod.kernel().kthreadd().threadsCreated());
+            UnloadReport rep = r.mod.unload();
+            assertTrue(rep.clean(), rep.toString());
+        }
+    }
+
+    @Test
+    void unloadJoinsEveryThreadOfTheModule() {
+        BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults());
+        var dev = mod.createDevice("sdc", 64L << 20);
+        mod.mkfs(dev);
+        mod.mount(dev, "").umount();
+        List<Thread> threads = mod.liveThreads();
+        assertTrue(!threads.isEmpty(), "the pools are alive while the module is loaded");
+        UnloadReport rep = mod.unload();
+        assertEquals(List.of(), rep.threadsAlive());
+        for (Thread t : threads) {
+            assertTrue(!t.isAlive(), t.getName() + " still alive after rmmod");
+        }
+        assertTrue(mod.liveThreads().isEmpty());
+    }
+}
