@@ -63,15 +63,15 @@ public final class Transactions {
         Transaction cur;
         boolean created;
         try {
-            Object[] r = joinTransaction(fs, type);
+            Joined r = joinTransaction(fs, type);
             if (r == null) {
                 if (reserved > 0) {
                     fs.space.releaseMetadata(reserved);
                 }
                 return null;
             }
-            cur = (Transaction) r[0];
-            created = (Boolean) r[1];
+            cur = r.transaction();
+            created = r.created();
         } catch (RuntimeException e) {
             if (reserved > 0) {
                 fs.space.releaseMetadata(reserved);
@@ -87,11 +87,14 @@ public final class Transactions {
         return h;
     }
 
+    /** The transaction a handle joined, and whether joining created it. */
+    private record Joined(Transaction transaction, boolean created) { }
+
     /**
      * kernel: join_transaction() plus the -EBUSY retry loop of start_transaction (wait_current_trans):
-     * returns {transaction, created?}, or null for ATTACH/JOIN_NOSTART with nothing to join.
+     * the joined transaction, or null for ATTACH/JOIN_NOSTART with nothing to join.
      */
-    private static Object[] joinTransaction(FsInfo fs, TransType type) {
+    private static Joined joinTransaction(FsInfo fs, TransType type) {
         synchronized (fs.transLock) {
             boolean waited = false;
             while (true) {
@@ -119,7 +122,7 @@ public final class Transactions {
                     if (type.isExtwriter()) {
                         cur.numExtwriters++; // extwriter_counter_inc()
                     }
-                    return new Object[] {cur, false};
+                    return new Joined(cur, false);
                 }
                 if (type == TransType.ATTACH || type == TransType.JOIN_NOSTART) {
                     return null;
@@ -129,7 +132,7 @@ public final class Transactions {
                 t.numExtwriters = type.isExtwriter() ? 1 : 0; // extwriter_counter_init()
                 fs.transList.addLast(t);
                 fs.runningTransaction = t;
-                return new Object[] {t, true};
+                return new Joined(t, true);
             }
         }
     }
