@@ -138,6 +138,14 @@ public final class Inodes {
         }
     }
 
+    /**
+     * sb->s_remove_count: unlinked inodes not destroyed yet (open, queued for a delayed iput, or being
+     * evicted). The VFS refuses a read-only remount while there are any.
+     */
+    public long removeCount() {
+        return cache.values().stream().filter(i -> i.nlink() == 0).count();
+    }
+
     /** Inodes in memory (open or queued for a delayed iput). */
     public int cachedCount() { return cache.size(); }
 }

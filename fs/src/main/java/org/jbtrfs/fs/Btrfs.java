@@ -76,11 +76,19 @@ public final class Btrfs {
 
     // ---- lifecycle --------------------------------------------------------------------------------
 
-    /** mount -o remount,OPTIONS — kernel: btrfs_remount(). */
+    /**
+     * mount -o remount,OPTIONS — the VFS's reconfigure_super(), then kernel: btrfs_remount(). Going
+     * read-only is refused with EBUSY while an unlinked file is still alive (sb_prepare_remount_readonly:
+     * its last iput would evict it, starting a transaction on a read-only filesystem).
+     */
     public void remount(String options) {
         sUmount.writeLock().lock();
         try {
             checkMounted();
+            if (!ctx.fs.sbRdonly && MountOptions.wantsReadOnly(options) && ctx.cleaner.inodes().removeCount() > 0) {
+                throw new BtrfsException(Errno.EBUSY, "mount point busy: " + ctx.cleaner.inodes().removeCount()
+                    + " unlinked inodes still in use on " + device.name());
+            }
             Remount.remount(ctx, options);
         } finally {
             sUmount.writeLock().unlock();

@@ -19,6 +19,19 @@ public record MountOptions(boolean readOnly, int commitInterval, String raw) {
     private static final List<String> IGNORED = List.of("noatime", "relatime", "defaults", "space_cache", "space_cache=v2",
         "nodiscard", "noautodefrag", "ssd", "nossd", "enospc_debug", "noenospc_debug");
 
+    /** The VFS's view of an option string: does it ask for a read-only superblock (the last ro/rw wins)? */
+    static boolean wantsReadOnly(String options) {
+        boolean ro = false;
+        for (String p : (options == null ? "" : options).split(",")) {
+            if (p.trim().equals("ro")) {
+                ro = true;
+            } else if (p.trim().equals("rw")) {
+                ro = false;
+            }
+        }
+        return ro;
+    }
+
     /**
      * kernel: btrfs_parse_options() (and the VFS's ro/rw) — rejects an unknown option with
      * EINVAL "unrecognized mount option" and a bad commit= value with EINVAL "unrecognized

@@ -32,7 +32,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * btrfs_commit_super also takes, so in the kernel's own locking the remount's commit waits for them and
  * includes their transactions; only the block-group step runs outside cleaner_mutex, after it. The tests
  * below show each: the block-group leak on its own, and the delayed-iput and drop-snapshot passes, whose
- * transactions the remount commits, leaking through the block-group step of the same pass.
+ * transactions the remount commits; the drop-snapshot pass still leaks through its own block-group step.
+ * The delayed-iput pass cannot: the VFS refuses an RO remount while the unlinked inode is alive, and once
+ * it is evicted the remount's sync_filesystem and btrfs_delete_unused_bgs clean up after it.
  */
 class CleanerRoRemountRaceTest {
 
@@ -147,76 +149,103 @@ class CleanerRoRemountRaceTest {
     // ---- first and second variants: delayed iput, drop snapshot -------------------------------------
 
     /**
-     * Parks the cleaner pass inside cleaner_mutex at {@code window}, about to free the only data of a block
-     * group: an unlinked file's delayed iput, or a deleted subvolume's drop.
+     * Second variant, 1. the cleaner's pass, inside cleaner_mutex, is about to drop a deleted subvolume whose
+     * data is all of a block group; 2. remount RO sets RO (its btrfs_delete_unused_bgs finds nothing yet)
+     * and — applied — waits for the pass, or — reverted — blocks in btrfs_commit_super on cleaner_mutex;
+     * 3. the cleaner drops the subvolume and leaves the mutex; 4. reverted: the remount's commit includes
+     * the drop and, running its delayed refs, empties the block group, which goes on unused_bgs; 5. the
+     * same cleaner pass goes on to btrfs_delete_unused_bgs, after the remount's last commit, and removes
+     * the group in a new transaction.
      */
-    private static void startPassAt(Repro r, Btrfs fs, Hook window) {
-        if (window == Hook.CLEANER_BEFORE_DELAYED_IPUT) {
-            ownChunk(fs, "victim");
-            FileHandle fh = fs.open("victim");
-            fs.unlink("victim");
-            r.mod.hooks().parkAt(window);
-            fh.closeFromWorker(); // btrfs_add_delayed_iput wakes the idle cleaner
-        } else {
+    @ParameterizedTest(name = "patch applied={0}")
+    @ValueSource(booleans = {true, false})
+    void dropSnapshotPassIsCommittedByTheRemountButItsBlockGroupStepLeaks(boolean applied) {
+        try (Repro r = new Repro(Crc32cImpl.GENERIC, reverted(applied, FixSwitch.TRANS_LIST_ASSERT))) {
+            Btrfs fs = r.mountSettled("");
             fs.createSubvolume("sv");
             ownChunk(fs, "sv/victim");
             fs.deleteSubvolume("sv");
-            r.mod.hooks().parkAt(window);
+            r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_DROP_SNAPSHOT_TRANS);
             Repro.wakeCleaner(fs);
-        }
-    }
-
-    /**
-     * 1. the cleaner's pass, inside cleaner_mutex, is about to free the last extent of a block group;
-     * 2. remount RO sets RO (its btrfs_delete_unused_bgs finds nothing yet) and — applied — waits for the
-     * pass, or — reverted — blocks in btrfs_commit_super on cleaner_mutex; 3. the cleaner frees the extent
-     * and leaves the mutex; 4. reverted: the remount's commit includes that transaction and, running the
-     * delayed refs, empties the block group, which goes on unused_bgs; 5. the same cleaner pass goes on
-     * to btrfs_delete_unused_bgs, after the remount's last commit, and removes it in a new transaction.
-     */
-    @ParameterizedTest(name = "{0} patch applied={1}")
-    @org.junit.jupiter.params.provider.CsvSource({
-        "CLEANER_BEFORE_DELAYED_IPUT, true", "CLEANER_BEFORE_DELAYED_IPUT, false",
-        "CLEANER_BEFORE_DROP_SNAPSHOT_TRANS, true", "CLEANER_BEFORE_DROP_SNAPSHOT_TRANS, false"})
-    void passUnderCleanerMutexIsCommittedByTheRemountButItsBlockGroupStepLeaks(Hook window, boolean applied) {
-        try (Repro r = new Repro(Crc32cImpl.GENERIC, reverted(applied, FixSwitch.TRANS_LIST_ASSERT))) {
-            Btrfs fs = r.mountSettled("");
-            startPassAt(r, fs, window);
-            CompletableFuture<Void> remount = remountWhileCleanerAt(r, fs, window);
+            CompletableFuture<Void> remount = remountWhileCleanerAt(r, fs, Hook.CLEANER_BEFORE_DROP_SNAPSHOT_TRANS);
             assertFalse(remount.isDone(), "the remount cannot pass the cleaner: wait_on_bit, or cleaner_mutex in btrfs_commit_super");
             assertEquals(applied, fs.fsInfo().flags.hasWaiters());
             assertEquals(!applied, fs.fsInfo().cleanerMutex.hasQueuedThreads());
             r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS);
-            r.mod.hooks().release(window);
+            r.mod.hooks().release(Hook.CLEANER_BEFORE_DROP_SNAPSHOT_TRANS);
             r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS, Repro.WAIT);
-            if (!applied) {
-                Repro.join(remount); // its commit included the cleaner's transaction
-                assertEquals(1, fs.fsInfo().space.unusedCount(), "and emptied the block group");
-            }
-            r.mod.hooks().release(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS);
-            Repro.join(remount);
-            Repro.awaitCleanerIdle(fs);
-            var open = fs.inspect().openTransactions();
-            if (applied) {
-                assertTrue(open.isEmpty(), open.toString());
-                fs.umount();
-                assertTrue(r.mod.unload().clean());
-                assertFalse(r.mod.log().tainted(), r.mod.log().dmesg());
-            } else {
-                assertEquals(List.of("btrfs_start_trans_remove_block_group"), open.get(0).functions(), open.toString());
-                assertThrows(KernelOops.class, fs::umount);
-                SeedSymptoms.assertTeardownWarnings(r);
-                SeedSymptoms.assertSlabLeaks(r.mod.unload());
-            }
+            finishBlockGroupStep(r, fs, remount, applied);
         }
     }
 
-    /** The four variant reproducers, 100 times each: the same verdict every time. */
+    /**
+     * First variant, which the kernel's ordering closes twice over. 1. While the cleaner evicts an unlinked
+     * inode, that inode still counts in s_remove_count and the VFS refuses the RO remount (EBUSY). 2. Once
+     * the eviction is over (its transaction ended, the pass about to delete unused block groups), the
+     * remount starts with sync_filesystem, which commits the eviction and so empties the block group, and
+     * its own btrfs_delete_unused_bgs removes the group; btrfs_commit_super commits that. 3. The cleaner's
+     * block-group step finds nothing left. Clean in both directions.
+     */
+    @ParameterizedTest(name = "patch applied={0}")
+    @ValueSource(booleans = {true, false})
+    void delayedIputPassIsClosedByTheVfsAndByTheRemountsOwnCleanup(boolean applied) {
+        try (Repro r = new Repro(Crc32cImpl.GENERIC, reverted(applied, FixSwitch.TRANS_LIST_ASSERT))) {
+            Btrfs fs = r.mountSettled("");
+            ownChunk(fs, "victim");
+            int dataGroups = fs.fsInfo().space.blockGroupCount(BlockGroupType.DATA);
+            FileHandle fh = fs.open("victim");
+            fs.unlink("victim");
+            r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_DELAYED_IPUT);
+            fh.closeFromWorker(); // btrfs_add_delayed_iput wakes the idle cleaner
+            r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_DELAYED_IPUT, Repro.WAIT);
+            var busy = assertThrows(org.jbtrfs.core.BtrfsException.class, () -> fs.remount("ro"));
+            assertEquals(org.jbtrfs.core.Errno.EBUSY, busy.errno(), "the unlinked inode is still alive");
+            r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS);
+            r.mod.hooks().release(Hook.CLEANER_BEFORE_DELAYED_IPUT);
+            r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS, Repro.WAIT);
+            CompletableFuture<Void> remount = remountWhileCleanerAt(r, fs, Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS);
+            assertEquals(!applied, remount.isDone(), applied ? "remount waits for the cleaner" : "remount did not wait");
+            r.mod.hooks().release(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS);
+            Repro.join(remount);
+            Repro.awaitCleanerIdle(fs);
+            assertEquals(dataGroups - 1, fs.fsInfo().space.blockGroupCount(BlockGroupType.DATA),
+                "the remount removed the emptied group itself");
+            assertTrue(fs.inspect().openTransactions().isEmpty());
+            fs.umount();
+            assertTrue(r.mod.unload().clean());
+            assertFalse(r.mod.log().tainted(), r.mod.log().dmesg());
+        }
+    }
+
+    /** The end of the second variant: the pass's block-group step runs, then umount shows the verdict. */
+    private static void finishBlockGroupStep(Repro r, Btrfs fs, CompletableFuture<Void> remount, boolean applied) {
+        if (!applied) {
+            Repro.join(remount); // its commit included the cleaner's transaction
+            assertEquals(1, fs.fsInfo().space.unusedCount(), "and emptied the block group");
+        }
+        r.mod.hooks().release(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS);
+        Repro.join(remount);
+        Repro.awaitCleanerIdle(fs);
+        var open = fs.inspect().openTransactions();
+        if (applied) {
+            assertTrue(open.isEmpty(), open.toString());
+            fs.umount();
+            assertTrue(r.mod.unload().clean());
+            assertFalse(r.mod.log().tainted(), r.mod.log().dmesg());
+        } else {
+            assertEquals(List.of("btrfs_start_trans_remove_block_group"), open.get(0).functions(), open.toString());
+            assertThrows(KernelOops.class, fs::umount);
+            SeedSymptoms.assertTeardownWarnings(r);
+            SeedSymptoms.assertSlabLeaks(r.mod.unload());
+        }
+    }
+
+    /** The variant reproducers, 100 times each: the same verdict every time. */
     @RepeatedTest(100)
     void variantsAreDeterministic() {
-        for (Hook window : new Hook[] {Hook.CLEANER_BEFORE_DELAYED_IPUT, Hook.CLEANER_BEFORE_DROP_SNAPSHOT_TRANS}) {
-            passUnderCleanerMutexIsCommittedByTheRemountButItsBlockGroupStepLeaks(window, true);
-            passUnderCleanerMutexIsCommittedByTheRemountButItsBlockGroupStepLeaks(window, false);
+        for (boolean applied : new boolean[] {true, false}) {
+            dropSnapshotPassIsCommittedByTheRemountButItsBlockGroupStepLeaks(applied);
+            delayedIputPassIsClosedByTheVfsAndByTheRemountsOwnCleanup(applied);
         }
     }
 

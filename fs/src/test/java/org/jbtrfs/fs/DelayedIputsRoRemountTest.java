@@ -22,8 +22,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * <p>The changelog's interleaving:
  * <ol>
  *   <li>the cleaner is in the middle of a pass, past its run_delayed_iputs step (CLEANER_RUNNING set);</li>
- *   <li>the last reference of an unlinked file is dropped from a worker: btrfs_add_delayed_iput queues it
- *       and, the cleaner being marked running, does not wake it;</li>
+ *   <li>the last reference of a file is dropped from a worker (ordered-extent completion does this):
+ *       btrfs_add_delayed_iput queues it and, the cleaner being marked running, does not wake it. The
+ *       file is a linked one: while an unlinked inode is alive the VFS refuses the RO remount (EBUSY);</li>
  *   <li>the cleaner ends its pass and sleeps with the entry queued;</li>
  *   <li>remount RO: from now on the cleaner sleeps for good;</li>
  *   <li>umount: RO, so close_ctree calls neither btrfs_commit_super nor btrfs_error_commit_super and its
@@ -41,7 +42,6 @@ class DelayedIputsRoRemountTest {
     private static long queueDelayedIputWhileCleanerMidPass(Repro r, Btrfs fs) {
         fs.createFile("f");
         FileHandle fh = fs.open("f");
-        fs.unlink("f");
         r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_CLEAR_RUNNING);
         Repro.wakeCleaner(fs);
         r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_CLEAR_RUNNING, Repro.WAIT);
@@ -78,7 +78,6 @@ class DelayedIputsRoRemountTest {
     private static void queueDelayedIputAfterRemountRo(Repro r, Btrfs fs) {
         fs.createFile("f");
         FileHandle fh = fs.open("f");
-        fs.unlink("f");
         // the worker drops the last reference just after the remount's final commit
         r.mod.hooks().arm(Hook.REMOUNT_AFTER_COMMIT_SUPER, HookAction.run(fh::closeFromWorker));
         fs.remount("ro");

@@ -22,7 +22,8 @@ class NoThreadLeftBehindTest {
                 Btrfs fs = r.mount(i % 2 == 0 ? "" : "ro");
                 if (!fs.isReadOnly()) {
                     fs.createFile("f" + i);
-                    fs.open("f" + i).closeFromWorker();
+                    fs.open("f" + i).closeFromWorker(); // a delayed iput: the cleaner runs it
+                    org.awaitility.Awaitility.await().until(() -> fs.inspect().delayedIputs().isEmpty());
                     fs.unlink("f" + i);
                     fs.remount("ro");
                 }

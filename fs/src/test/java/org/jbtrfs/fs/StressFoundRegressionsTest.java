@@ -15,15 +15,12 @@ import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.KernelConfig;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 /**
- * Bugs of the port that the stress runner found (stress/BENCHMARKS-stress.md). Each test asserts the
- * kernel's behaviour and fails today; they are off unless {@code -Djbtrfs.knownBugs=run}, and each
- * should be switched on for good by the change that fixes it.
+ * Bugs of the port (not of the kernel) that the stress runner found, now fixed: each test asserts the
+ * kernel's behaviour. The Javadoc of each says what was wrong.
  */
-@EnabledIfSystemProperty(named = "jbtrfs.knownBugs", matches = "run")
-class KnownPortBugsTest {
+class StressFoundRegressionsTest {
     /**
      * Transactions.end() marks the handle ended before createPendingBlockGroups() inserts the new block
      * group's item through it: the write that allocates a second data chunk throws
