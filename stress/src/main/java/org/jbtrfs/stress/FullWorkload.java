@@ -113,7 +113,19 @@ final class FullWorkload {
     private void remountRo() {
         closeHeld();
         raceSetup();
-        env.op("remount ro", () -> fs.remount("ro"));
+        try {
+            env.op("remount ro", () -> fs.remount("ro"));
+        } catch (org.jbtrfs.core.BtrfsException e) {
+            if (e.errno() != org.jbtrfs.core.Errno.EBUSY) {
+                throw e;
+            }
+            // the VFS refuses an RO remount while an unlinked inode is alive (a delayed iput still
+            // queued or being run): wake the cleaner as the transaction kthread does every commit
+            // interval, let it finish, and try again, as an admin would
+            env.op("wake cleaner", () -> fs.fsInfo().cleanerKthread.wakeUpProcess());
+            awaitCleanerIdle(CLEANER_WAIT_NANOS * 3);
+            env.op("remount ro", () -> fs.remount("ro"));
+        }
     }
 
     // ---- the RW phase ------------------------------------------------------------------------------
