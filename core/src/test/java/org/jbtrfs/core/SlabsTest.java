@@ -57,7 +57,7 @@ class SlabsTest {
     @Test
     void aCleanUnloadReportsNothing() {
         Slabs slabs = new Slabs(log, clock, false);
-        slabs.cache("btrfs_transaction").alloc().free();
+        slabs.cache("btrfs_trans_handle").alloc().free();
         assertEquals(List.of(), slabs.destroyAll());
         assertEquals(0, log.mark());
         assertFalse(log.tainted());
@@ -78,7 +78,7 @@ class SlabsTest {
     }
 
     private static void allocateTransaction(Slabs slabs) {
-        slabs.cache("btrfs_transaction").alloc();
+        slabs.cache("btrfs_trans_handle").alloc();
     }
 
     @Test

@@ -1,0 +1,184 @@
+package org.jbtrfs.stress;
+
+import java.util.List;
+import org.jbtrfs.core.BlockDevice;
+import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.SlabCache;
+import org.jbtrfs.fs.Btrfs;
+import org.jbtrfs.fs.BtrfsModule;
+import org.jbtrfs.fs.FileHandle;
+import org.jbtrfs.fs.UnloadReport;
+
+/**
+ * One filesystem's driver thread: cycle after cycle on its device, each with its own seed. The
+ * filesystem is made anew every {@link #EPOCH} cycles, so a cycle's starting state is the product of
+ * at most {@code EPOCH - 1} earlier cycles of the same seed, which {@code --replay} reruns first. A
+ * failing cycle ends its epoch: the module is replaced and the next cycle starts the next epoch.
+ */
+final class Driver implements Runnable {
+    /** Cycles per mkfs. Long enough for state to build up (extents, stray orphans), short enough to replay. */
+    static final long EPOCH = 16;
+
+    private final int index;
+    private final Lane lane;
+    private final ModuleHost host;
+    private final Perturbation perturbation;
+    private final StressOptions opt;
+    private final RunControl control;
+    private final Reporter reporter;
+    final Busy busy;
+    private final FsModel model = new FsModel();
+    private final boolean fillBlockGroups;
+    private long cycle;
+    /** Set by the watchdog: the observation of the cycle it found hung. */
+    volatile Observation current;
+
+    Driver(int index, Lane lane, ModuleHost host, Perturbation perturbation, StressOptions opt, RunControl control,
+           Reporter reporter, boolean fillBlockGroups, long firstCycle) {
+        this.index = index;
+        this.lane = lane;
+        this.host = host;
+        this.perturbation = perturbation;
+        this.opt = opt;
+        this.control = control;
+        this.reporter = reporter;
+        this.fillBlockGroups = fillBlockGroups;
+        this.busy = new Busy("driver-" + index);
+        this.cycle = firstCycle;
+    }
+
+    int index() { return index; }
+
+    long cycle() { return cycle; }
+
+    Lane lane() { return lane; }
+
+    @Override
+    public void run() {
+        lane.driver = Thread.currentThread();
+        try {
+            while (!control.stopped()) {
+                if (host.reloadRequested()) {
+                    host.reloadBarrier();
+                    cycle = nextEpoch(cycle);
+                    continue;
+                }
+                if (!control.claimCycle()) {
+                    break;
+                }
+                CycleResult r = runCycle(cycle, null);
+                control.record(r);
+                cycle = r.failed() ? nextEpoch(cycle) : cycle + 1;
+            }
+        } finally {
+            host.leave();
+        }
+    }
+
+    static long nextEpoch(long c) { return (c / EPOCH + 1) * EPOCH; }
+
+    /**
+     * Runs cycle {@code c}; on failure replaces the module and folds rmmod's report into the verdict.
+     * {@code replayTimeline} (replay only) receives the timeline even when the cycle passes.
+     */
+    CycleResult runCycle(long c, Timeline[] replayTimeline) {
+        long seed = Seeds.cycleSeed(opt.seed(), index, c);
+        BtrfsModule mod = host.module();
+        BlockDevice dev = host.device(index);
+        boolean full = opt.workload() == StressOptions.Workload.FULL;
+        Observation obs = new Observation();
+        current = obs;
+        Timeline timeline = full ? new Timeline(System.nanoTime()) : null;
+        Schedule schedule = full ? new Schedule(seed) : null;
+        long epochCycle = c % EPOCH;
+        if (epochCycle == 0) {
+            busy.enter("mkfs");
+            mod.mkfs(dev);
+            busy.exit();
+            model.reset();
+        }
+        long mark = mod.log().mark();
+        CycleEnv env = new CycleEnv(mod, dev, seed, epochCycle, model, busy, lane, perturbation, opt.filesystems() == 1,
+            fillBlockGroups);
+        Btrfs fs = null;
+        List<FileHandle> held = List.of();
+        if (full) {
+            lane.begin(schedule, timeline);
+        }
+        try {
+            if (full) {
+                FullWorkload w = new FullWorkload(env, obs);
+                try {
+                    w.run();
+                } finally {
+                    fs = w.fs();
+                    held = w.held();
+                }
+            } else {
+                fs = MinimalWorkload.run(env, obs);
+            }
+        } catch (RuntimeException | Error e) {
+            obs.workloadError = e;
+        } finally {
+            lane.end();
+        }
+        if (fs != null && fs.isMounted()) {
+            cleanup(fs, held, obs);
+        }
+        obs.log = mod.log().since(mark);
+        if (opt.filesystems() == 1 && fs != null && !fs.isMounted() && obs.umountError == null) {
+            // Objects still allocated after a clean umount are leaked: the per-cycle rmmod check,
+            // without paying for an rmmod every cycle.
+            for (SlabCache cache : mod.kernel().slabs().all()) {
+                long n = cache.inUse();
+                if (n > 0) {
+                    obs.slabsInUse.add(cache.name() + ": " + n);
+                }
+            }
+        }
+        java.util.Set<FixSwitch> reverted = opt.reverted();
+        Classifier.Verdict v = Classifier.classify(obs, reverted);
+        if (!v.symptoms().isEmpty()) {
+            host.requestReload();
+            UnloadReport rep = host.reloadBarrier();
+            obs.unload = rep;
+            if (rep != null) {
+                List<org.jbtrfs.core.LogEntry> all = new java.util.ArrayList<>(obs.log);
+                for (var e : rep.log()) {
+                    if (e.seq() >= mark && all.stream().noneMatch(x -> x.seq() == e.seq())) {
+                        all.add(e);
+                    }
+                }
+                obs.log = all;
+            }
+            v = Classifier.classify(obs, reverted);
+        }
+        current = null;
+        if (replayTimeline != null) {
+            replayTimeline[0] = timeline;
+        }
+        return new CycleResult(index, c, seed, new ReplayToken(opt.seed(), c, index), v.symptoms(), v.bugs(), v.evidence(),
+            obs.log, timeline, schedule == null ? "none" : schedule.toString());
+    }
+
+    /** A cycle that broke off: close what it held and umount, noting what went wrong. */
+    private void cleanup(Btrfs fs, List<FileHandle> held, Observation obs) {
+        for (FileHandle h : held) {
+            try {
+                if (!h.isClosed()) {
+                    h.close();
+                }
+            } catch (RuntimeException e) {
+                obs.notes.add("cleanup close: " + e);
+            }
+        }
+        try {
+            busy.enter("cleanup umount");
+            fs.umount();
+        } catch (RuntimeException | Error e) {
+            obs.notes.add("cleanup umount: " + e);
+        } finally {
+            busy.exit();
+        }
+    }
+}

@@ -1,0 +1,46 @@
+package org.jbtrfs.stress;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.jbtrfs.fs.Btrfs;
+
+/**
+ * What the workload knows about the filesystem's contents, re-read at every mount so a cycle that
+ * failed half-way cannot make the next one act on names that do not exist. Names say what they are:
+ * "fN" small files, "svN" subvolumes (each with a file "x"), "ext" the file of many one-byte extents
+ * (qgroup rescans need several extent-tree leaves), "w" the file whose delayed iput wakes the cleaner.
+ */
+final class FsModel {
+    final List<String> files = new ArrayList<>();
+    final List<String> subvolumes = new ArrayList<>();
+    boolean wakeFile;
+    long extents;
+    boolean quota;
+    long nextId;
+
+    void reset() {
+        files.clear();
+        subvolumes.clear();
+        wakeFile = false;
+        extents = 0;
+        quota = false;
+    }
+
+    void refresh(Btrfs fs) {
+        reset();
+        for (String n : fs.list("")) {
+            if (n.startsWith("sv")) {
+                subvolumes.add(n);
+            } else if (n.equals("w")) {
+                wakeFile = true;
+            } else if (n.equals("ext")) {
+                extents = fs.fileSize("ext");
+            } else if (n.startsWith("f")) {
+                files.add(n);
+            }
+        }
+        quota = (fs.qgroupStatusFlags() & 1) != 0;
+    }
+
+    String newName(String prefix) { return prefix + (nextId++); }
+}

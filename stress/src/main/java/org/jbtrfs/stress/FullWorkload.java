@@ -1,0 +1,364 @@
+package org.jbtrfs.stress;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.locks.LockSupport;
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.Fault;
+import org.jbtrfs.fs.Btrfs;
+import org.jbtrfs.fs.FileHandle;
+import org.jbtrfs.fs.Inspection;
+
+/**
+ * The seeded stress cycle: mount (RW, sometimes RO), a random mix of what makes kthreads open
+ * transactions — delayed iputs of unlinked files (the cleaner evicts them), subvolumes deleted (the
+ * cleaner drops them; sometimes a file inside is held open; sometimes the orphan-item deletion fails),
+ * quota rescans over a multi-leaf extent tree, data block groups filled and emptied (the cleaner
+ * deletes them) — then, right before the RO remount, something that keeps a kthread busy across it,
+ * the remount, sometimes RW and RO again, and a prompt umount (within the 30 s commit interval, so a
+ * transaction opened after the remount's commit is never committed).
+ *
+ * <p>The workload never races the kernel itself: every choice is drawn from the cycle's "workload"
+ * stream; the races come from the kthreads and the schedule perturbation.
+ */
+final class FullWorkload {
+    /** Extent items to aim for in "ext": a few extent-tree leaves (~300 items a leaf) for the rescan. */
+    static final long EXTENT_TARGET = 700;
+    static final int MAX_FILES = 40;
+    static final int MAX_SUBVOLUMES = 3;
+    static final long CLEANER_WAIT_NANOS = 300_000_000L;
+
+    private final CycleEnv env;
+    private final Observation obs;
+    private final SplittableRandom r;
+    private final FsModel model;
+    private final List<FileHandle> held = new ArrayList<>();
+    private Btrfs fs;
+
+    FullWorkload(CycleEnv env, Observation obs) {
+        this.env = env;
+        this.obs = obs;
+        this.r = Seeds.stream(env.cycleSeed, "workload");
+        this.model = env.model;
+    }
+
+    Btrfs fs() { return fs; }
+
+    /** Handles still open when the cycle ended early (the driver closes them before cleaning up). */
+    List<FileHandle> held() { return held; }
+
+    void run() {
+        armFaults();
+        boolean ro = env.epochCycle > 0 && r.nextDouble() < 0.25;
+        fs = env.op(ro ? "mount -o ro" : "mount", () -> env.module.mount(env.device, ro ? "ro" : ""));
+        env.registerKthreads(fs);
+        model.refresh(fs);
+        if (ro) {
+            // An RO mount: look around, then usually umount at once (patch 2/5's prompt umount)
+            if (r.nextDouble() < 0.5) {
+                peek();
+            }
+            if (r.nextDouble() < 0.5) {
+                env.op("remount rw", () -> fs.remount("rw"));
+                deadRootCheck();
+                rwPhase(1 + r.nextInt(6));
+                remountRo();
+            }
+        } else {
+            deadRootCheck();
+            rwPhase(2 + r.nextInt(7));
+            remountRo();
+            if (r.nextDouble() < 0.3) {
+                env.op("remount rw", () -> fs.remount("rw"));
+                deadRootCheck();
+                rwPhase(1 + r.nextInt(3));
+                remountRo();
+            }
+        }
+        umount();
+    }
+
+    /** Per-cycle fault arming (one filesystem only: faults are module-wide). */
+    private void armFaults() {
+        if (!env.singleFilesystem) {
+            return;
+        }
+        if (r.nextDouble() < 0.4) {
+            env.module.faults().armProbability(Fault.DEL_ORPHAN_ITEM_ENOMEM, 0.5, r.nextLong());
+        } else {
+            env.module.faults().disarm(Fault.DEL_ORPHAN_ITEM_ENOMEM);
+        }
+    }
+
+    private void umount() {
+        obs.beforeUmount = env.op("inspect", fs::inspect);
+        try {
+            env.op("umount", fs::umount);
+        } catch (RuntimeException | Error e) {
+            obs.umountError = e;
+        }
+        try {
+            obs.afterUmount = fs.inspect();
+        } catch (RuntimeException e) {
+            obs.notes.add("inspect after umount failed: " + e);
+        }
+    }
+
+    private void remountRo() {
+        closeHeld();
+        raceSetup();
+        env.op("remount ro", () -> fs.remount("ro"));
+    }
+
+    // ---- the RW phase ------------------------------------------------------------------------------
+
+    private void rwPhase(int steps) {
+        for (int i = 0; i < steps; i++) {
+            double u = r.nextDouble();
+            if (u < 0.16) {
+                createFiles();
+            } else if (u < 0.26) {
+                unlinkFiles();
+            } else if (u < 0.40) {
+                unlinkedDelayedIput();
+            } else if (u < 0.50) {
+                createSubvolume();
+            } else if (u < 0.62) {
+                deleteSubvolume();
+            } else if (u < 0.70) {
+                subvolumeSync();
+            } else if (u < 0.80) {
+                quota();
+            } else if (u < 0.88) {
+                populateExtents();
+            } else if (u < 0.94) {
+                fillAndEmptyBlockGroup();
+            } else {
+                env.op("sync", fs::sync);
+            }
+        }
+    }
+
+    /**
+     * Right before the RO remount: give a kthread something that runs across it. Each is a window of
+     * the seed: the cleaner evicting (3/5) or deleting a block group (3/5), the rescan worker (1/5), a
+     * subvolume deleted just before (March 2021, when the next mount is RW).
+     */
+    private void raceSetup() {
+        if (r.nextDouble() < 0.35 && model.quota) {
+            rescan();
+        }
+        if (r.nextDouble() < 0.25 && !model.subvolumes.isEmpty()) {
+            deleteOneSubvolume(false);
+        }
+        if (r.nextDouble() < 0.25) {
+            fillAndEmptyBlockGroup();
+        }
+        if (r.nextDouble() < 0.5) {
+            unlinkedDelayedIput();
+        }
+    }
+
+    private void peek() {
+        if (model.files.isEmpty()) {
+            env.op("list", () -> fs.list(""));
+            return;
+        }
+        String f = pick(model.files);
+        FileHandle h = env.op("open", () -> fs.open(f));
+        env.op("close", h::close);
+    }
+
+    private void createFiles() {
+        int n = 1 + r.nextInt(3);
+        for (int i = 0; i < n && model.files.size() < MAX_FILES; i++) {
+            String f = model.newName("f");
+            env.op("create", () -> fs.createFile(f));
+            int writes = r.nextInt(3);
+            for (int w = 0; w < writes; w++) {
+                byte[] data = new byte[512 + r.nextInt(8192)];
+                env.op("write", () -> fs.writeFile(f, data));
+            }
+            model.files.add(f);
+        }
+    }
+
+    private void unlinkFiles() {
+        int n = 1 + r.nextInt(2);
+        for (int i = 0; i < n && !model.files.isEmpty(); i++) {
+            String f = model.files.remove(r.nextInt(model.files.size()));
+            env.op("unlink", () -> fs.unlink(f));
+        }
+    }
+
+    /**
+     * A file unlinked while open, its last reference dropped by a worker: a delayed iput, whose
+     * eviction (a transaction) the cleaner runs — and the wake-up the cleaner gets for it.
+     */
+    private void unlinkedDelayedIput() {
+        String f = model.newName("u");
+        env.op("create", () -> fs.createFile(f));
+        env.op("write", () -> fs.writeFile(f, new byte[1 + r.nextInt(4096)]));
+        FileHandle h = env.op("open", () -> fs.open(f));
+        env.op("unlink", () -> fs.unlink(f));
+        env.op("close from worker", h::closeFromWorker);
+    }
+
+    private void createSubvolume() {
+        if (model.subvolumes.size() >= MAX_SUBVOLUMES) {
+            return;
+        }
+        String s = model.newName("sv");
+        env.op("subvolume create", () -> fs.createSubvolume(s));
+        env.op("create", () -> fs.createFile(s + "/x"));
+        env.op("write", () -> fs.writeFile(s + "/x", new byte[1 + r.nextInt(8192)]));
+        model.subvolumes.add(s);
+    }
+
+    private void deleteSubvolume() {
+        if (!model.subvolumes.isEmpty()) {
+            deleteOneSubvolume(r.nextDouble() < 0.3);
+        }
+    }
+
+    /**
+     * btrfs subvolume delete. Holding a file of it open delays the drop until that file is closed
+     * (the last inode of the root goes), which the workload does before the next remount.
+     */
+    private void deleteOneSubvolume(boolean holdFile) {
+        String s = model.subvolumes.remove(r.nextInt(model.subvolumes.size()));
+        if (holdFile) {
+            held.add(env.op("open", () -> fs.open(s + "/x")));
+        }
+        env.op("subvolume delete", () -> fs.deleteSubvolume(s));
+    }
+
+    /** btrfs subvolume sync: wake the cleaner and wait (bounded) until it dropped what it can. */
+    private void subvolumeSync() {
+        closeHeld();
+        wakeCleaner();
+        awaitCleanerIdle(CLEANER_WAIT_NANOS);
+    }
+
+    private void quota() {
+        if (!model.quota) {
+            env.op("quota enable", fs::quotaEnable);
+            model.quota = true;
+        } else if (r.nextDouble() < 0.3) {
+            env.op("quota rescan wait", fs::quotaRescanWait);
+        } else {
+            rescan();
+        }
+    }
+
+    private void rescan() {
+        try {
+            env.op("quota rescan", fs::quotaRescan);
+        } catch (BtrfsException e) {
+            if (e.errno() != Errno.EINPROGRESS) {
+                throw e;
+            }
+        }
+    }
+
+    /** Many one-byte appends to "ext": one data extent item each, until the extent tree spans leaves. */
+    private void populateExtents() {
+        if (model.extents >= EXTENT_TARGET) {
+            return;
+        }
+        if (model.extents == 0 && !fs.list("").contains("ext")) {
+            env.op("create", () -> fs.createFile("ext"));
+        }
+        int n = 100 + r.nextInt(150);
+        byte[] one = new byte[1];
+        env.op("populate extents", () -> {
+            for (int i = 0; i < n; i++) {
+                fs.writeFile("ext", one);
+            }
+        });
+        model.extents += n;
+    }
+
+    /**
+     * Fill the data space past one chunk with 1 MiB files so a second data block group is allocated,
+     * unlink them and commit: that group is now unused, and the next cleaner pass (woken by a delayed
+     * iput) deletes it in a transaction of its own — outside cleaner_mutex, patch 3/5's third window.
+     */
+    private void fillAndEmptyBlockGroup() {
+        if (!env.fillBlockGroups) {
+            return;
+        }
+        int n = (int) (org.jbtrfs.transaction.Mkfs.dataChunkSize(ModuleHost.DEVICE_SIZE) >> 20) + 1;
+        List<String> bigs = new ArrayList<>();
+        byte[] mib = new byte[1 << 20];
+        env.op("fill block group", () -> {
+            for (int i = 0; i < n; i++) {
+                String b = model.newName("big");
+                fs.createFile(b);
+                fs.writeFile(b, mib);
+                bigs.add(b);
+            }
+        });
+        env.op("sync", fs::sync);
+        env.op("empty block group", () -> bigs.forEach(fs::unlink));
+        env.op("sync", fs::sync);
+    }
+
+    /**
+     * After an RW mount or remount with deletions pending: wake the cleaner, let it finish, and look for
+     * a root that will never be dropped — refs 0, no orphan item (so no later mount finds it), not on
+     * dead_roots: the March 2021 bug, silent otherwise.
+     */
+    private void deadRootCheck() {
+        Inspection in = env.op("inspect", fs::inspect);
+        if (!in.rootItems().containsValue(0)) {
+            return;
+        }
+        wakeCleaner();
+        awaitCleanerIdle(CLEANER_WAIT_NANOS * 3);
+        in = env.op("inspect", fs::inspect);
+        if (in.cleanerRunning() || !in.deadRoots().isEmpty()) {
+            return; // not idle within the bound: no verdict
+        }
+        for (Map.Entry<Long, Integer> e : in.rootItems().entrySet()) {
+            if (e.getValue() == 0 && !in.rootOrphans().contains(e.getKey())) {
+                obs.deadRootLeaks.add(e.getKey());
+            }
+        }
+    }
+
+    /** A delayed iput of a linked file: no eviction, but btrfs_add_delayed_iput wakes an idle cleaner. */
+    private void wakeCleaner() {
+        if (!model.wakeFile) {
+            env.op("create", () -> fs.createFile("w"));
+            model.wakeFile = true;
+        }
+        FileHandle h = env.op("open", () -> fs.open("w"));
+        env.op("close from worker", h::closeFromWorker);
+    }
+
+    private void awaitCleanerIdle(long nanos) {
+        env.op("wait for the cleaner", () -> {
+            long deadline = System.nanoTime() + nanos;
+            while (System.nanoTime() - deadline < 0) {
+                Inspection in = fs.inspect();
+                if (!in.cleanerRunning() && in.deadRoots().isEmpty() && in.delayedIputs().isEmpty()) {
+                    return;
+                }
+                LockSupport.parkNanos(200_000);
+            }
+        });
+    }
+
+    private void closeHeld() {
+        for (FileHandle h : held) {
+            env.op("close", h::close);
+        }
+        held.clear();
+    }
+
+    private String pick(List<String> l) { return l.get(r.nextInt(l.size())); }
+}

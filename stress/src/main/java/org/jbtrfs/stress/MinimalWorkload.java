@@ -1,0 +1,24 @@
+package org.jbtrfs.stress;
+
+import org.jbtrfs.fs.Btrfs;
+
+/**
+ * The benchmark cycle, comparable with the real kernel: mount RW, create a file, unlink it, remount
+ * RO, umount. No hooks, no faults, no inspection: only what the verdict needs (log, slabs).
+ */
+final class MinimalWorkload {
+    private MinimalWorkload() { }
+
+    static Btrfs run(CycleEnv env, Observation obs) {
+        Btrfs fs = env.op("mount", () -> env.module.mount(env.device, ""));
+        env.op("create", () -> fs.createFile("m"));
+        env.op("unlink", () -> fs.unlink("m"));
+        env.op("remount ro", () -> fs.remount("ro"));
+        try {
+            env.op("umount", fs::umount);
+        } catch (RuntimeException | Error e) {
+            obs.umountError = e;
+        }
+        return fs;
+    }
+}

@@ -1,0 +1,38 @@
+package org.jbtrfs.stress;
+
+import org.jbtrfs.core.Hook;
+
+/**
+ * Thread roles: the name a thread's decision stream and timeline column are keyed by. Kthreads are
+ * pooled real threads renamed for the role they serve ("btrfs-cleaner"), kworkers are pool threads
+ * whose role depends on the work they run, so the rescan worker is recognised by its hooks.
+ */
+final class Roles {
+    static final String DRIVER = "driver";
+    static final String CLEANER = "btrfs-cleaner";
+    static final String TRANSACTION = "btrfs-transaction";
+    static final String RESCAN = "rescan-worker";
+    static final String KWORKER = "kworker";
+
+    private Roles() { }
+
+    static String of(Thread t, Thread driver, Hook hook) {
+        if (t == driver) {
+            return DRIVER;
+        }
+        String name = t.getName();
+        if (name.equals(CLEANER)) {
+            return CLEANER;
+        }
+        if (name.equals(TRANSACTION)) {
+            return TRANSACTION;
+        }
+        if (hook == Hook.QGROUP_RESCAN_BEFORE_LEAF || hook == Hook.QGROUP_RESCAN_BEFORE_STATUS_UPDATE) {
+            return RESCAN;
+        }
+        if (name.contains("kworker")) {
+            return KWORKER;
+        }
+        return "other:" + name;
+    }
+}

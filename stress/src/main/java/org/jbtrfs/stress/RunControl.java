@@ -1,0 +1,50 @@
+package org.jbtrfs.stress;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+/** When the run stops (duration, cycle budget, abort) and where verdicts go. */
+final class RunControl {
+    private final long deadline;
+    private final boolean bounded;
+    private final AtomicLong remaining;
+    final RunStats stats;
+    private final Reporter reporter;
+    private volatile String abortReason;
+
+    RunControl(StressOptions opt, RunStats stats, Reporter reporter) {
+        this.stats = stats;
+        this.reporter = reporter;
+        this.bounded = opt.durationNanos() != Long.MAX_VALUE;
+        this.deadline = stats.startNanos + (bounded ? opt.durationNanos() : 0);
+        this.remaining = new AtomicLong(opt.cycles());
+    }
+
+    boolean stopped() {
+        return abortReason != null || (bounded && System.nanoTime() - deadline >= 0) || remaining.get() <= 0;
+    }
+
+    /** Takes one cycle from the budget; false when it is spent. */
+    boolean claimCycle() {
+        return remaining.get() == Long.MAX_VALUE || remaining.getAndDecrement() > 0;
+    }
+
+    void record(CycleResult r) {
+        long before = stats.record(r);
+        if (r.failed()) {
+            reporter.failure(r, before);
+        }
+    }
+
+    void abort(String why) {
+        if (abortReason == null) {
+            abortReason = why;
+        }
+    }
+
+    String abortReason() { return abortReason; }
+
+    /** Seconds left, or -1 when only a cycle budget bounds the run. */
+    double secondsLeft() {
+        return bounded ? Math.max(0, (deadline - System.nanoTime()) / 1e9) : -1;
+    }
+}

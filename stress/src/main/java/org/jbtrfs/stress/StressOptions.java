@@ -1,0 +1,235 @@
+package org.jbtrfs.stress;
+
+import java.nio.file.Path;
+import java.util.EnumSet;
+import java.util.Locale;
+import java.util.Set;
+import org.jbtrfs.core.Crc32cImpl;
+import org.jbtrfs.core.FixSwitch;
+
+/**
+ * The stress CLI's options (ARCHITECTURE.md, "Stress CLI contract").
+ *
+ * @param durationNanos   stop after this long; {@code Long.MAX_VALUE} when only {@code --cycles} bounds the run
+ * @param cycles          stop after this many cycles in total; {@code Long.MAX_VALUE}: no bound
+ * @param seed            run seed
+ * @param seedGiven       false when the seed came from the clock (it is printed)
+ * @param reverted        fix switches reverted
+ * @param crc32c          crc32c driver of the loaded module
+ * @param filesystems     filesystems driven concurrently in one module
+ * @param workload        full (seeded stress) or minimal (the benchmark cycle)
+ * @param json            where to write the JSON summary, or null
+ * @param replay          the cycle to replay, or null
+ * @param hungTaskNanos   the watchdog's limit for one driver operation
+ */
+record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiven, Set<FixSwitch> reverted,
+                     Crc32cImpl crc32c, int filesystems, Workload workload, Path json, ReplayToken replay,
+                     long hungTaskNanos) {
+
+    enum Workload { FULL, MINIMAL }
+
+    static final String USAGE = String.join("\n",
+        "usage: java -jar jbtrfs-stress.jar [--duration SECONDS] [--cycles N] [--seed S]",
+        "           [--revert LIST|all|none] [--crc32c generic|accelerated] [--filesystems N]",
+        "           [--workload full|minimal] [--json FILE] [--replay SEED] [--hung-task-timeout SECONDS]",
+        "",
+        "  --duration SECONDS   run this long (default 10; unbounded when only --cycles is given)",
+        "  --cycles N           stop after N cycles in total",
+        "  --seed S             run seed, decimal or 0x-hex (default: from the clock, printed)",
+        "  --revert LIST        fixes to revert, comma-separated: " + String.join(",", switchNames()),
+        "                       or all, or none (default none)",
+        "  --crc32c IMPL        generic (default; the use-after-free shows) or accelerated",
+        "  --filesystems N      filesystems driven concurrently in one module (default 1)",
+        "  --workload W         full (default: seeded stress) or minimal (benchmark cycle)",
+        "  --json FILE          also write the summary as JSON",
+        "  --replay SEED        rerun one cycle: RUNSEED:CYCLE[:FS] as printed for a failing cycle",
+        "  --hung-task-timeout SECONDS  watchdog limit for one driver operation (default 10)",
+        "",
+        "exit status: 0 no failing cycle, 1 some cycle failed, 2 usage error");
+
+    private static String[] switchNames() {
+        FixSwitch[] v = FixSwitch.values();
+        String[] s = new String[v.length];
+        for (int i = 0; i < v.length; i++) {
+            s[i] = v[i].kebab();
+        }
+        return s;
+    }
+
+    /** Defaults for programmatic use (tests): 10 s, seed 1, nothing reverted, generic crc32c, one full filesystem. */
+    static StressOptions defaults() {
+        return new StressOptions(10_000_000_000L, Long.MAX_VALUE, 1, true, EnumSet.noneOf(FixSwitch.class),
+            Crc32cImpl.GENERIC, 1, Workload.FULL, null, null, 10_000_000_000L);
+    }
+
+    StressOptions withCycles(long n) {
+        return new StressOptions(Long.MAX_VALUE, n, seed, true, reverted, crc32c, filesystems, workload, json, replay, hungTaskNanos);
+    }
+
+    StressOptions withDurationNanos(long d) {
+        return new StressOptions(d, cycles, seed, true, reverted, crc32c, filesystems, workload, json, replay, hungTaskNanos);
+    }
+
+    StressOptions withSeed(long s) {
+        return new StressOptions(durationNanos, cycles, s, true, reverted, crc32c, filesystems, workload, json, replay, hungTaskNanos);
+    }
+
+    StressOptions withReverted(Set<FixSwitch> r) {
+        Set<FixSwitch> copy = r.isEmpty() ? EnumSet.noneOf(FixSwitch.class) : EnumSet.copyOf(r);
+        return new StressOptions(durationNanos, cycles, seed, seedGiven, copy, crc32c, filesystems, workload, json, replay, hungTaskNanos);
+    }
+
+    StressOptions withFilesystems(int n) {
+        return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, n, workload, json, replay, hungTaskNanos);
+    }
+
+    StressOptions withWorkload(Workload w) {
+        return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, w, json, replay, hungTaskNanos);
+    }
+
+    StressOptions withHungTaskNanos(long n) {
+        return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, replay, n);
+    }
+
+    /** Parses the command line; {@code clockSeed} is used when no {@code --seed} is given. */
+    static StressOptions parse(String[] args, long clockSeed) throws UsageException {
+        Double duration = null;
+        long cycles = Long.MAX_VALUE;
+        Long seed = null;
+        Set<FixSwitch> reverted = EnumSet.noneOf(FixSwitch.class);
+        Crc32cImpl crc = Crc32cImpl.GENERIC;
+        int filesystems = 1;
+        Workload workload = Workload.FULL;
+        Path json = null;
+        ReplayToken replay = null;
+        double hung = 10;
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            String value = null;
+            int eq = a.indexOf('=');
+            if (a.startsWith("--") && eq > 0) {
+                value = a.substring(eq + 1);
+                a = a.substring(0, eq);
+            }
+            if (a.equals("--help") || a.equals("-h")) {
+                throw new UsageException("help");
+            }
+            if (!a.startsWith("--")) {
+                throw new UsageException("unexpected argument '" + a + "'");
+            }
+            if (value == null) {
+                if (i + 1 >= args.length) {
+                    throw new UsageException("option " + a + " needs a value");
+                }
+                value = args[++i];
+            }
+            switch (a) {
+                case "--duration" -> duration = nonNegative(a, value);
+                case "--cycles" -> cycles = (long) positiveInt(a, value, Long.MAX_VALUE);
+                case "--seed" -> seed = seedOption(value);
+                case "--revert" -> reverted = parseRevert(value);
+                case "--crc32c" -> crc = switch (value.toLowerCase(Locale.ROOT)) {
+                    case "generic" -> Crc32cImpl.GENERIC;
+                    case "accelerated" -> Crc32cImpl.ACCELERATED;
+                    default -> throw new UsageException("--crc32c must be generic or accelerated, not '" + value + "'");
+                };
+                case "--filesystems" -> filesystems = (int) positiveInt(a, value, 64);
+                case "--workload" -> workload = switch (value.toLowerCase(Locale.ROOT)) {
+                    case "full" -> Workload.FULL;
+                    case "minimal" -> Workload.MINIMAL;
+                    default -> throw new UsageException("--workload must be full or minimal, not '" + value + "'");
+                };
+                case "--json" -> json = Path.of(value);
+                case "--replay" -> replay = ReplayToken.parse(value);
+                case "--hung-task-timeout" -> {
+                    hung = nonNegative(a, value);
+                    if (hung == 0) {
+                        throw new UsageException("--hung-task-timeout must be positive");
+                    }
+                }
+                default -> throw new UsageException("unknown option " + a);
+            }
+        }
+        long durationNanos = duration != null ? (long) (duration * 1e9)
+            : cycles != Long.MAX_VALUE ? Long.MAX_VALUE : 10_000_000_000L;
+        return new StressOptions(durationNanos, cycles, seed != null ? seed : clockSeed, seed != null, reverted, crc,
+            filesystems, workload, json, replay, (long) (hung * 1e9));
+    }
+
+    private static long seedOption(String v) throws UsageException {
+        try {
+            return parseSeed(v);
+        } catch (NumberFormatException e) {
+            throw new UsageException("--seed must be a number, not '" + v + "'");
+        }
+    }
+
+    static long parseSeed(String v) {
+        String s = v.trim();
+        boolean neg = s.startsWith("-");
+        String body = neg ? s.substring(1) : s;
+        long r = body.startsWith("0x") || body.startsWith("0X") ? Long.parseUnsignedLong(body.substring(2), 16)
+            : Long.parseLong(body);
+        return neg ? -r : r;
+    }
+
+    private static double nonNegative(String opt, String v) throws UsageException {
+        double d;
+        try {
+            d = Double.parseDouble(v);
+        } catch (NumberFormatException e) {
+            throw new UsageException(opt + " must be a number of seconds, not '" + v + "'");
+        }
+        if (!(d >= 0) || Double.isInfinite(d)) {
+            throw new UsageException(opt + " must not be negative: " + v);
+        }
+        return d;
+    }
+
+    private static long positiveInt(String opt, String v, long max) throws UsageException {
+        long n;
+        try {
+            n = Long.parseLong(v);
+        } catch (NumberFormatException e) {
+            throw new UsageException(opt + " must be a whole number, not '" + v + "'");
+        }
+        if (n < 1 || n > max) {
+            throw new UsageException(opt + " must be between 1 and " + max + ": " + v);
+        }
+        return n;
+    }
+
+    static Set<FixSwitch> parseRevert(String v) throws UsageException {
+        String s = v.trim().toLowerCase(Locale.ROOT);
+        if (s.equals("all")) {
+            return EnumSet.allOf(FixSwitch.class);
+        }
+        Set<FixSwitch> out = EnumSet.noneOf(FixSwitch.class);
+        if (s.equals("none") || s.isEmpty()) {
+            return out;
+        }
+        for (String part : s.split(",")) {
+            if (part.isBlank()) {
+                continue;
+            }
+            try {
+                out.add(FixSwitch.parse(part));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());
+            }
+        }
+        return out;
+    }
+
+    /** "qgroup-rescan-ro-remount,trans-list-assert" or "none". */
+    String revertedNames() {
+        if (reverted.isEmpty()) {
+            return "none";
+        }
+        StringBuilder sb = new StringBuilder();
+        for (FixSwitch f : reverted) {
+            sb.append(sb.length() == 0 ? "" : ",").append(f.kebab());
+        }
+        return sb.toString();
+    }
+}
