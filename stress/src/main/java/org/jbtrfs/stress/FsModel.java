@@ -31,6 +31,7 @@ final class FsModel {
         for (String n : fs.list("")) {
             if (n.startsWith("sv")) {
                 subvolumes.add(n);
+                nextId = Math.max(nextId, Long.parseLong(n.substring(2)) + 1);
             } else if (n.equals("w")) {
                 wakeFile = true;
             } else if (n.equals("ext")) {
@@ -39,6 +40,8 @@ final class FsModel {
                 files.add(n);
             }
         }
+        // oldest first: names carry their creation order, which is also the subvolume id order
+        subvolumes.sort((a, b) -> Long.compare(Long.parseLong(a.substring(2)), Long.parseLong(b.substring(2))));
         quota = (fs.qgroupStatusFlags() & 1) != 0;
     }
 

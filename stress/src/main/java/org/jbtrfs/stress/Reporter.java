@@ -24,9 +24,13 @@ final class Reporter {
         this.progress = progress;
     }
 
+    private final java.util.Map<String, Integer> fullReports = new java.util.HashMap<>();
+
+    /** Full reports go to the first failing cycles of each kind (attribution and symptoms). */
     synchronized void failure(CycleResult r, long earlierOfThisBug) {
         clearProgress();
-        if (earlierOfThisBug < FULL_REPORTS_PER_BUG) {
+        int shown = fullReports.merge(r.bugs() + " " + r.symptoms(), 1, Integer::sum);
+        if (shown <= FULL_REPORTS_PER_BUG) {
             out.print(fullReport(r, 60, 150));
         } else if (oneLiners++ < ONE_LINERS) {
             out.println("FAIL fs " + r.fs() + " cycle " + r.cycle() + " " + r.symptoms() + " -> " + r.bugs()

@@ -31,7 +31,7 @@ public final class StressMain {
             err.println(StressOptions.USAGE);
             return 2;
         }
-        if (!opt.seedGiven()) {
+        if (!opt.seedGiven() && opt.replay() == null) {
             out.println("seed " + opt.seed() + " (from the clock; pass --seed " + opt.seed() + " to repeat the run)");
         }
         Summary s = opt.replay() != null ? StressRunner.replay(opt, out) : StressRunner.run(opt, out, terminal);
