@@ -211,7 +211,8 @@ public final class Btrfs {
                 if (it.key().type() == ItemType.ORPHAN_ITEM && it.key().objectid() == ItemType.ORPHAN_OBJECTID) {
                     orphans.add(it.key().offset());
                 } else if (it.key().type() == ItemType.ROOT_ITEM && (it.key().objectid() == ItemType.FS_TREE_OBJECTID
-                    || it.key().objectid() >= ItemType.FIRST_FREE_OBJECTID && it.key().objectid() < ItemType.LAST_FREE_OBJECTID)) {
+                    || it.key().objectid() >= ItemType.FIRST_FREE_OBJECTID
+                    && Long.compareUnsigned(it.key().objectid(), ItemType.LAST_FREE_OBJECTID) < 0)) {
                     roots.put(it.key().objectid(), RootItem.decode(it.data()).refs());
                 }
             }
