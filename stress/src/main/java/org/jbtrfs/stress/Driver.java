@@ -32,6 +32,8 @@ final class Driver implements Runnable {
     private long cycle;
     /** Set by the watchdog: the observation of the cycle it found hung. */
     volatile Observation current;
+    /** The module was replaced: its fresh device needs a filesystem before the next cycle. */
+    private boolean needsMkfs;
 
     Driver(int index, Lane lane, ModuleHost host, Perturbation perturbation, StressOptions opt, RunControl control,
            Reporter reporter, boolean fillBlockGroups, long firstCycle) {
@@ -60,6 +62,7 @@ final class Driver implements Runnable {
             while (!control.stopped()) {
                 if (host.reloadRequested()) {
                     host.reloadBarrier();
+                    needsMkfs = true;
                     cycle = nextEpoch(cycle);
                     continue;
                 }
@@ -91,7 +94,8 @@ final class Driver implements Runnable {
         Timeline timeline = full ? new Timeline(System.nanoTime()) : null;
         Schedule schedule = full ? new Schedule(seed) : null;
         long epochCycle = c % EPOCH;
-        if (epochCycle == 0) {
+        if (epochCycle == 0 || needsMkfs) {
+            needsMkfs = false;
             busy.enter("mkfs");
             mod.mkfs(dev);
             busy.exit();
@@ -141,6 +145,7 @@ final class Driver implements Runnable {
         if (!v.symptoms().isEmpty()) {
             host.requestReload();
             UnloadReport rep = host.reloadBarrier();
+            needsMkfs = true;
             obs.unload = rep;
             if (rep != null) {
                 List<org.jbtrfs.core.LogEntry> all = new java.util.ArrayList<>(obs.log);

@@ -44,9 +44,14 @@ final class StressRunner {
             threads.add(t);
         }
         List<Busy> busy = drivers.stream().map(d -> d.busy).toList();
+        Sampler sampler = Sampler.fromProperty(out, stats.startNanos);
         try (Watchdog wd = new Watchdog(busy, opt.hungTaskNanos(), h -> hung(h, drivers, host, control))) {
             threads.forEach(Thread::start);
             waitForDrivers(threads, control, reporter, stats);
+        } finally {
+            if (sampler != null) {
+                sampler.close();
+            }
         }
         reporter.endProgress();
         double seconds = (System.nanoTime() - stats.startNanos) / 1e9;

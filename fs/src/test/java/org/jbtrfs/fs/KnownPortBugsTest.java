@@ -1,0 +1,135 @@
+package org.jbtrfs.fs;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.jbtrfs.core.BlockDevice;
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.HookAction;
+import org.jbtrfs.core.KernelConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
+/**
+ * Bugs of the port that the stress runner found (stress/BENCHMARKS-stress.md). Each test asserts the
+ * kernel's behaviour and fails today; they are off unless {@code -Djbtrfs.knownBugs=run}, and each
+ * should be switched on for good by the change that fixes it.
+ */
+@EnabledIfSystemProperty(named = "jbtrfs.knownBugs", matches = "run")
+class KnownPortBugsTest {
+    /**
+     * Transactions.end() marks the handle ended before createPendingBlockGroups() inserts the new block
+     * group's item through it: the write that allocates a second data chunk throws
+     * IllegalStateException("tree modification through an ended transaction handle"), and the
+     * transaction keeps a writer for ever (numWriters never drops), so the next commit waits for ever.
+     */
+    @Test
+    void aWriteThatAllocatesASecondDataChunkSucceeds() {
+        BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults());
+        BlockDevice dev = mod.createDevice("sdc", 64L << 20);
+        mod.mkfs(dev);
+        Btrfs fs = mod.mount(dev, "");
+        assertDoesNotThrow(() -> {
+            for (int i = 0; i < 9; i++) { // 8 MiB data chunks on a 64 MiB device: the 9th MiB needs a new one
+                fs.createFile("big" + i);
+                fs.writeFile("big" + i, new byte[1 << 20]);
+            }
+        });
+        fs.umount();
+        assertTrue(mod.unload().clean());
+    }
+
+    /**
+     * A rescan resumed by an RW mount (btrfs_qgroup_rescan_resume) is not waited for:
+     * Qgroups.readConfig does not call qgroup_rescan_init for a RESCAN status as the kernel's
+     * btrfs_read_qgroup_config does, so qgroup_rescan_completion is the spent latch of an earlier
+     * rescan, btrfs_qgroup_wait_for_completion returns at once, and an RO remount (patch 1/5 applied)
+     * commits and returns while the worker still runs: its next transaction leaks.
+     */
+    @Test
+    void anRoRemountWaitsForAResumedRescan() {
+        BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults());
+        BlockDevice dev = mod.createDevice("sdc", 64L << 20);
+        mod.mkfs(dev);
+        Btrfs fs = mod.mount(dev, "");
+        fs.createFile("e");
+        for (int i = 0; i < 700; i++) {
+            fs.writeFile("e", new byte[1]);                    // extent items for several extent-tree leaves
+        }
+        fs.quotaEnable();
+        fs.quotaRescanWait();
+        mod.hooks().parkAt(Hook.QGROUP_RESCAN_BEFORE_LEAF);
+        fs.quotaRescan();
+        mod.hooks().awaitParked(Hook.QGROUP_RESCAN_BEFORE_LEAF, Duration.ofSeconds(5));
+        CompletableFuture<Void> umount = CompletableFuture.runAsync(fs::umount);
+        await().until(() -> fs.fsInfo().fsClosing() != 0);
+        mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);     // the worker sees closing and pauses:
+        umount.join();                                         // RESCAN stays in the status item
+        mod.hooks().parkAt(Hook.QGROUP_RESCAN_BEFORE_LEAF);
+        Btrfs again = mod.mount(dev, "");                      // resumes it
+        mod.hooks().awaitParked(Hook.QGROUP_RESCAN_BEFORE_LEAF, Duration.ofSeconds(5));
+        CompletableFuture<Void> remount = CompletableFuture.runAsync(() -> again.remount("ro"));
+        await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2)).until(() -> !remount.isDone());
+        mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
+        remount.join();
+        assertEquals(List.of(), again.inspect().openTransactions());
+        again.umount();
+        assertTrue(mod.unload().clean());
+    }
+
+    /**
+     * FileOps.nextSubvolId takes the highest existing root item id + 1, so once the subvolume with the
+     * highest id is dropped its id is given out again; with quotas on, its QGROUP_INFO item is still
+     * there and create_subvol fails with EEXIST (the kernel never reuses subvolume ids:
+     * tree_root->free_objectid only grows while mounted, and create_subvol refuses ids it still has
+     * qgroup items for).
+     */
+    @Test
+    void aSubvolumeIdIsNotReusedAfterItsDrop() {
+        BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults());
+        BlockDevice dev = mod.createDevice("sdc", 64L << 20);
+        mod.mkfs(dev);
+        Btrfs fs = mod.mount(dev, "");
+        fs.quotaEnable();
+        fs.quotaRescanWait();
+        long first = fs.createSubvolume("a");
+        fs.deleteSubvolume("a");
+        fs.createFile("w");
+        fs.open("w").closeFromWorker();                        // wake the cleaner to drop it
+        await().until(() -> !fs.inspect().rootItems().containsKey(first) && !fs.inspect().cleanerRunning());
+        long second = assertDoesNotThrow(() -> fs.createSubvolume("b"));
+        assertTrue(second > first, "id " + second + " reused");
+        fs.umount();
+        mod.unload();
+    }
+
+    /**
+     * Remounting RO while an unlinked file is still open succeeds; the VFS refuses it with EBUSY
+     * (sb_prepare_remount_readonly: s_remove_count), because the last close would then evict the
+     * inode — a transaction on a read-only filesystem that nothing commits (leaked at umount with
+     * every fix applied).
+     */
+    @Test
+    void anRoRemountWithAnUnlinkedOpenFileIsRefused() {
+        BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults());
+        BlockDevice dev = mod.createDevice("sdc", 64L << 20);
+        mod.mkfs(dev);
+        Btrfs fs = mod.mount(dev, "");
+        fs.createFile("a");
+        FileHandle h = fs.open("a");
+        fs.unlink("a");
+        BtrfsException e = assertThrows(BtrfsException.class, () -> fs.remount("ro"));
+        assertEquals(Errno.EBUSY, e.errno());
+        h.close();
+        fs.umount();
+        mod.unload();
+    }
+}
