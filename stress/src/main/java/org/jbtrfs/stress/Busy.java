@@ -16,7 +16,12 @@ final class Busy {
         since = System.nanoTime();
     }
 
-    void exit() { since = 0; }
+    void exit() {
+        if (Profile.ON) {
+            Profile.op(op, System.nanoTime() - since);
+        }
+        since = 0;
+    }
 
     /** Nanoseconds the current operation has been running, or -1 when idle. */
     long runningFor(long now) {

@@ -24,8 +24,9 @@ final class ModuleHost {
     private final Perturbation perturbation;
     private final RunStats stats;
     private final long seed;
-    private BtrfsModule module;
-    private BlockDevice[] devices;
+    /** Volatile so the watchdog and the final report can read it while a driver holds the lock. */
+    private volatile BtrfsModule module;
+    private volatile BlockDevice[] devices;
     private int parties;
     private int arrived;
     private long generation;
@@ -60,9 +61,9 @@ final class ModuleHost {
 
     static String deviceName(int i) { return i < 23 ? "sd" + (char) ('c' + i) : "sd" + i; }
 
-    synchronized BtrfsModule module() { return module; }
+    BtrfsModule module() { return module; }
 
-    synchronized BlockDevice device(int i) { return devices[i]; }
+    BlockDevice device(int i) { return devices[i]; }
 
     synchronized boolean reloadRequested() { return reloadRequested; }
 

@@ -45,17 +45,22 @@ final class StressRunner {
         }
         List<Busy> busy = drivers.stream().map(d -> d.busy).toList();
         Sampler sampler = Sampler.fromProperty(out, stats.startNanos);
-        try (Watchdog wd = new Watchdog(busy, opt.hungTaskNanos(), h -> hung(h, drivers, host, control))) {
+        Profile profile = Profile.ON ? new Profile(threads) : null;
+        try (Watchdog wd = new Watchdog(busy, opt.hungTaskNanos(), h -> hung(h, drivers, host, control, opt.seed()))) {
             threads.forEach(Thread::start);
             waitForDrivers(threads, control, reporter, stats);
         } finally {
             if (sampler != null) {
                 sampler.close();
             }
+            if (profile != null) {
+                profile.close();
+                out.print(profile.report());
+            }
         }
         reporter.endProgress();
         double seconds = (System.nanoTime() - stats.startNanos) / 1e9;
-        if (control.abortReason() == null) {
+        if (control.abortReason() == null || driversEnd(threads, 2_000_000_000L)) {
             UnloadReport last = host.shutdown();
             if (last != null && (!last.clean() || !last.threadsAlive().isEmpty())) {
                 notes.add("the final rmmod was not clean: " + last.slabLeaks() + " " + last.stateLeaks() + " " + last.threadsAlive());
@@ -67,6 +72,23 @@ final class StressRunner {
         }
         return new Summary(opt, stats.cycles.get(), seconds, stats.failing.get(), stats.bugs(), stats.symptoms(), stats.first(),
             stats.hooks(), stats.faults(), stats.reloads.get(), notes, control.abortReason());
+    }
+
+    /** After an abort: do the drivers leave within {@code nanos}? (A hung one does not.) */
+    private static boolean driversEnd(List<Thread> threads, long nanos) {
+        long deadline = System.nanoTime() + nanos;
+        for (Thread t : threads) {
+            try {
+                t.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+            if (t.isAlive()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static boolean fillStepWorks(List<String> notes) {
@@ -95,13 +117,14 @@ final class StressRunner {
     }
 
     /** The watchdog fired: log like khungtaskd, fail the driver's cycle, abort the run. */
-    private static void hung(Watchdog.Hung h, List<Driver> drivers, ModuleHost host, RunControl control) {
+    private static void hung(Watchdog.Hung h, List<Driver> drivers, ModuleHost host, RunControl control, long runSeed) {
         Driver d = drivers.stream().filter(x -> x.busy == h.driver()).findFirst().orElseThrow();
         var log = host.module().log();
         log.log(LogLevel.ERR, LogEntry.Kind.HUNG_TASK, h.report());
         List<LogEntry> entries = log.entries();
         Timeline tl = d.lane().timeline();
-        CycleResult r = new CycleResult(d.index(), d.cycle(), 0, new ReplayToken(0, d.cycle(), d.index()),
+        CycleResult r = new CycleResult(d.index(), d.cycle(), Seeds.cycleSeed(runSeed, d.index(), d.cycle()),
+            new ReplayToken(runSeed, d.cycle(), d.index()),
             EnumSet.of(Symptom.HUNG_TASK), Set.of(Classifier.UNKNOWN), List.of(h.report().lines().findFirst().orElse("")),
             entries.subList(Math.max(0, entries.size() - 40), entries.size()), tl, "n/a");
         control.abort("hung task: " + h.driver().driverName + " in '" + h.driver().op() + "'");
