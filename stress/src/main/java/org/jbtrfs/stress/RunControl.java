@@ -7,6 +7,7 @@ final class RunControl {
     private final long deadline;
     private final boolean bounded;
     private final AtomicLong remaining;
+    private final long stopAfterFailures;
     final RunStats stats;
     private final Reporter reporter;
     private volatile String abortReason;
@@ -17,10 +18,12 @@ final class RunControl {
         this.bounded = opt.durationNanos() != Long.MAX_VALUE;
         this.deadline = stats.startNanos + (bounded ? opt.durationNanos() : 0);
         this.remaining = new AtomicLong(opt.cycles());
+        this.stopAfterFailures = opt.stopAfterFailures();
     }
 
     boolean stopped() {
-        return abortReason != null || (bounded && System.nanoTime() - deadline >= 0) || remaining.get() <= 0;
+        return abortReason != null || (bounded && System.nanoTime() - deadline >= 0) || remaining.get() <= 0
+            || stats.failing.get() >= stopAfterFailures;
     }
 
     /** Takes one cycle from the budget; false when it is spent. */

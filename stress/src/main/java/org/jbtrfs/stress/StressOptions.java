@@ -21,10 +21,11 @@ import org.jbtrfs.core.FixSwitch;
  * @param json            where to write the JSON summary, or null
  * @param replay          the cycle to replay, or null
  * @param hungTaskNanos   the watchdog's limit for one driver operation
+ * @param stopAfterFailures stop once this many cycles failed (tests; the CLI never stops early)
  */
 record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiven, Set<FixSwitch> reverted,
                      Crc32cImpl crc32c, int filesystems, Workload workload, Path json, ReplayToken replay,
-                     long hungTaskNanos) {
+                     long hungTaskNanos, long stopAfterFailures) {
 
     enum Workload { FULL, MINIMAL }
 
@@ -59,36 +60,53 @@ record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiv
     /** Defaults for programmatic use (tests): 10 s, seed 1, nothing reverted, generic crc32c, one full filesystem. */
     static StressOptions defaults() {
         return new StressOptions(10_000_000_000L, Long.MAX_VALUE, 1, true, EnumSet.noneOf(FixSwitch.class),
-            Crc32cImpl.GENERIC, 1, Workload.FULL, null, null, 10_000_000_000L);
+            Crc32cImpl.GENERIC, 1, Workload.FULL, null, null, 10_000_000_000L, Long.MAX_VALUE);
     }
 
     StressOptions withCycles(long n) {
-        return new StressOptions(Long.MAX_VALUE, n, seed, true, reverted, crc32c, filesystems, workload, json, replay, hungTaskNanos);
+        return new StressOptions(Long.MAX_VALUE, n, seed, true, reverted, crc32c, filesystems, workload, json, replay,
+            hungTaskNanos, stopAfterFailures);
     }
 
     StressOptions withDurationNanos(long d) {
-        return new StressOptions(d, cycles, seed, true, reverted, crc32c, filesystems, workload, json, replay, hungTaskNanos);
+        return new StressOptions(d, cycles, seed, true, reverted, crc32c, filesystems, workload, json, replay,
+            hungTaskNanos, stopAfterFailures);
     }
 
     StressOptions withSeed(long s) {
-        return new StressOptions(durationNanos, cycles, s, true, reverted, crc32c, filesystems, workload, json, replay, hungTaskNanos);
+        return new StressOptions(durationNanos, cycles, s, true, reverted, crc32c, filesystems, workload, json, replay,
+            hungTaskNanos, stopAfterFailures);
     }
 
     StressOptions withReverted(Set<FixSwitch> r) {
         Set<FixSwitch> copy = r.isEmpty() ? EnumSet.noneOf(FixSwitch.class) : EnumSet.copyOf(r);
-        return new StressOptions(durationNanos, cycles, seed, seedGiven, copy, crc32c, filesystems, workload, json, replay, hungTaskNanos);
+        return new StressOptions(durationNanos, cycles, seed, seedGiven, copy, crc32c, filesystems, workload, json, replay,
+            hungTaskNanos, stopAfterFailures);
     }
 
     StressOptions withFilesystems(int n) {
-        return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, n, workload, json, replay, hungTaskNanos);
+        return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, n, workload, json, replay,
+            hungTaskNanos, stopAfterFailures);
     }
 
     StressOptions withWorkload(Workload w) {
-        return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, w, json, replay, hungTaskNanos);
+        return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, w, json, replay,
+            hungTaskNanos, stopAfterFailures);
+    }
+
+    StressOptions withReplay(ReplayToken t) {
+        return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, t,
+            hungTaskNanos, stopAfterFailures);
+    }
+
+    StressOptions withStopAfterFailures(long n) {
+        return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, replay,
+            hungTaskNanos, n);
     }
 
     StressOptions withHungTaskNanos(long n) {
-        return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, replay, n);
+        return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, replay, n,
+            stopAfterFailures);
     }
 
     /** Parses the command line; {@code clockSeed} is used when no {@code --seed} is given. */
@@ -153,7 +171,7 @@ record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiv
         long durationNanos = duration != null ? (long) (duration * 1e9)
             : cycles != Long.MAX_VALUE ? Long.MAX_VALUE : 10_000_000_000L;
         return new StressOptions(durationNanos, cycles, seed != null ? seed : clockSeed, seed != null, reverted, crc,
-            filesystems, workload, json, replay, (long) (hung * 1e9));
+            filesystems, workload, json, replay, (long) (hung * 1e9), Long.MAX_VALUE);
     }
 
     private static long seedOption(String v) throws UsageException {

@@ -21,7 +21,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * The engine, bounded: a few seconds with every fix applied finds nothing; with a fix reverted it
  * finds that fix's bug by chance — no hook is armed for it, the seeds below merely happen to reach
- * the window within the cycle budget (the runner reports the first failure after 0.2–2 s for most seeds).
+ * the window early (stress/scripts/time-to-find.sh: the first failure comes after 0.1–5 s for every seed
+ * tried), and each run stops at its first failing cycle.
  */
 class StressEngineTest {
     private static Summary run(StressOptions o, ByteArrayOutputStream sink) {
@@ -31,7 +32,7 @@ class StressEngineTest {
     @Test
     void everyFixAppliedFindsNothing() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Summary s = run(StressOptions.defaults().withSeed(11).withDurationNanos(4_000_000_000L), out);
+        Summary s = run(StressOptions.defaults().withSeed(11).withDurationNanos(3_000_000_000L), out);
         assertEquals(0, s.failing(), out.toString(StandardCharsets.UTF_8));
         assertTrue(s.cycles() > 50, "cycles: " + s.cycles());
         // the workload reaches the windows the fixes are about
@@ -45,15 +46,15 @@ class StressEngineTest {
 
     @ParameterizedTest(name = "revert {0}: found and attributed to {1}")
     @CsvSource(delimiter = ';', value = {
-        "qgroup-rescan-ro-remount; qgroup-rescan-ro-remount; 1",
-        "orphan-roots-ro-mount; orphan-roots-ro-mount; 1",
-        "dead-roots-before-orphan-cleanup; dead-roots-before-orphan-cleanup; 1",
+        "qgroup-rescan-ro-remount; qgroup-rescan-ro-remount; 2",
+        "orphan-roots-ro-mount; orphan-roots-ro-mount; 3",
+        "dead-roots-before-orphan-cleanup; dead-roots-before-orphan-cleanup; 2",
         "trans-list-assert,qgroup-rescan-ro-remount; qgroup-rescan-ro-remount; 1"})
     void aRevertedFixIsFoundByChanceAndAttributed(String revert, String bug, long seed) throws UsageException {
         Set<FixSwitch> reverted = StressOptions.parseRevert(revert);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Summary s = run(StressOptions.defaults().withSeed(seed).withReverted(reverted).withCycles(400)
-            .withDurationNanos(8_000_000_000L), out);
+        Summary s = run(StressOptions.defaults().withSeed(seed).withReverted(reverted).withCycles(600)
+            .withDurationNanos(10_000_000_000L).withStopAfterFailures(1), out);
         String report = out.toString(StandardCharsets.UTF_8);
         assertTrue(s.bugs().getOrDefault(bug, 0L) > 0, "not found in " + s.cycles() + " cycles: " + s.bugs() + "\n" + report);
         assertTrue(report.contains("attributed:  [" + bug + "]"), "a full report names the fix");
@@ -72,20 +73,19 @@ class StressEngineTest {
             + ChunkProbe.why());
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         Summary s = run(StressOptions.defaults().withSeed(1).withReverted(EnumSet.of(FixSwitch.CLEANER_RO_REMOUNT_RACE))
-            .withCycles(800).withDurationNanos(15_000_000_000L), out);
+            .withCycles(800).withDurationNanos(15_000_000_000L).withStopAfterFailures(1), out);
         assertTrue(s.bugs().getOrDefault("cleaner-ro-remount-race", 0L) > 0, s.bugs().toString());
     }
 
     @Test
     void aFailingCycleReplaysFromItsSeed() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        StressOptions o = StressOptions.defaults().withSeed(1).withReverted(EnumSet.of(FixSwitch.DEAD_ROOTS_BEFORE_ORPHAN_CLEANUP))
-            .withCycles(300).withDurationNanos(8_000_000_000L);
+        StressOptions o = StressOptions.defaults().withSeed(2).withReverted(EnumSet.of(FixSwitch.DEAD_ROOTS_BEFORE_ORPHAN_CLEANUP))
+            .withCycles(300).withDurationNanos(8_000_000_000L).withStopAfterFailures(1);
         Summary s = run(o, out);
         ReplayToken t = s.first().get("dead-roots-before-orphan-cleanup").replay();
         ByteArrayOutputStream replayOut = new ByteArrayOutputStream();
-        StressOptions r = new StressOptions(o.durationNanos(), o.cycles(), 0, true, o.reverted(), o.crc32c(), 1, o.workload(),
-            null, t, o.hungTaskNanos());
+        StressOptions r = o.withReplay(t);
         Summary rs = StressRunner.replay(r, new PrintStream(replayOut, true, StandardCharsets.UTF_8));
         String text = replayOut.toString(StandardCharsets.UTF_8);
         assertTrue(text.contains("replaying cycles " + (t.cycle() - t.cycle() % Driver.EPOCH) + ".." + t.cycle()), text);
