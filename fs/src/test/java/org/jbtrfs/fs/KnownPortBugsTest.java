@@ -13,7 +13,6 @@ import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Hook;
-import org.jbtrfs.core.HookAction;
 import org.jbtrfs.core.KernelConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;

@@ -23,6 +23,7 @@ final class Profile implements AutoCloseable {
     private final List<Thread> drivers;
     private final Map<String, Long> self = new HashMap<>();
     private final Map<String, Long> inclusive = new HashMap<>();
+    private final Map<String, Long> selfByCaller = new HashMap<>();
     private long samples;
     private final Thread sampler;
     private volatile boolean closed;
@@ -52,6 +53,12 @@ final class Profile implements AutoCloseable {
                 synchronized (this) {
                     samples++;
                     self.merge(frame(st[0]), 1L, Long::sum);
+                    for (StackTraceElement e : st) {
+                        if (e.getClassName().startsWith("org.jbtrfs.")) {
+                            selfByCaller.merge(frame(st[0]) + "  <-  " + frame(e), 1L, Long::sum);
+                            break;
+                        }
+                    }
                     java.util.Set<String> seen = new java.util.HashSet<>();
                     for (StackTraceElement e : st) {
                         if (e.getClassName().startsWith("org.jbtrfs.") && !e.getClassName().startsWith("org.jbtrfs.stress")) {
@@ -83,6 +90,8 @@ final class Profile implements AutoCloseable {
         }
         sb.append("profile: ").append(samples).append(" stack samples of the driver threads; innermost frame (self):\n");
         top(sb, self, 15);
+        sb.append("profile: innermost frame and its nearest jbtrfs caller:\n");
+        top(sb, selfByCaller, 12);
         sb.append("profile: jbtrfs frames on the stack (inclusive):\n");
         top(sb, inclusive, 25);
         return sb.toString();
