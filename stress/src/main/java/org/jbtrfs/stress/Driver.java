@@ -129,7 +129,7 @@ final class Driver implements Runnable {
         if (fs != null && fs.isMounted()) {
             cleanup(fs, held, obs);
         }
-        obs.log = mod.log().since(mark);
+        obs.log = scope(mod.log().since(mark), dev);
         if (opt.filesystems() == 1 && fs != null && !fs.isMounted() && obs.umountError == null) {
             // Objects still allocated after a clean umount are leaked: the per-cycle rmmod check,
             // without paying for an rmmod every cycle.
@@ -154,7 +154,7 @@ final class Driver implements Runnable {
                         all.add(e);
                     }
                 }
-                obs.log = all;
+                obs.log = scope(all, dev);
             }
             v = Classifier.classify(obs, reverted);
         }
@@ -164,6 +164,10 @@ final class Driver implements Runnable {
         }
         return new CycleResult(index, c, seed, new ReplayToken(opt.seed(), c, index), v.symptoms(), v.bugs(), v.evidence(),
             obs.log, timeline, schedule == null ? "none" : schedule.toString());
+    }
+
+    private java.util.List<org.jbtrfs.core.LogEntry> scope(java.util.List<org.jbtrfs.core.LogEntry> l, BlockDevice dev) {
+        return opt.filesystems() == 1 ? l : LogScope.forFilesystem(l, Thread.currentThread().getName(), dev.name());
     }
 
     /** A cycle that broke off: close what it held and umount, noting what went wrong. */
