@@ -30,8 +30,6 @@ final class Driver implements Runnable {
     private final FsModel model = new FsModel();
     private final boolean fillBlockGroups;
     private long cycle;
-    /** Set by the watchdog: the observation of the cycle it found hung. */
-    volatile Observation current;
     /** The module was replaced: its fresh device needs a filesystem before the next cycle. */
     private boolean needsMkfs;
 
@@ -69,7 +67,7 @@ final class Driver implements Runnable {
                 if (!control.claimCycle()) {
                     break;
                 }
-                CycleResult r = runCycle(cycle, null);
+                CycleResult r = runCycle(cycle);
                 control.record(r);
                 cycle = r.failed() ? nextEpoch(cycle) : cycle + 1;
             }
@@ -82,15 +80,13 @@ final class Driver implements Runnable {
 
     /**
      * Runs cycle {@code c}; on failure replaces the module and folds rmmod's report into the verdict.
-     * {@code replayTimeline} (replay only) receives the timeline even when the cycle passes.
      */
-    CycleResult runCycle(long c, Timeline[] replayTimeline) {
+    CycleResult runCycle(long c) {
         long seed = Seeds.cycleSeed(opt.seed(), index, c);
         BtrfsModule mod = host.module();
         BlockDevice dev = host.device(index);
         boolean full = opt.workload() == StressOptions.Workload.FULL;
         Observation obs = new Observation();
-        current = obs;
         Timeline timeline = full ? new Timeline(System.nanoTime()) : null;
         Schedule schedule = full ? new Schedule(seed) : null;
         long epochCycle = c % EPOCH;
@@ -157,10 +153,6 @@ final class Driver implements Runnable {
                 obs.log = scope(all, dev);
             }
             v = Classifier.classify(obs, reverted);
-        }
-        current = null;
-        if (replayTimeline != null) {
-            replayTimeline[0] = timeline;
         }
         return new CycleResult(index, c, seed, new ReplayToken(opt.seed(), c, index), v.symptoms(), v.bugs(), v.evidence(),
             obs.log, timeline, schedule == null ? "none" : schedule.toString());

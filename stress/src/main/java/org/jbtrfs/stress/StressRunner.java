@@ -157,8 +157,7 @@ final class StressRunner {
         out.println("replaying cycles " + from + ".." + t.cycle() + " of filesystem " + t.fs() + " of run seed " + t.runSeed());
         CycleResult target = null;
         for (long c = from; c <= t.cycle(); c++) {
-            Timeline[] tl = new Timeline[1];
-            CycleResult r = d.runCycle(c, tl);
+            CycleResult r = d.runCycle(c);
             stats.record(r);
             if (c < t.cycle()) {
                 out.println("  cycle " + c + ": " + (r.failed() ? "FAILED " + r.symptoms() + " -> " + r.bugs()
