@@ -68,6 +68,9 @@ final class Driver implements Runnable {
                     break;
                 }
                 CycleResult r = runCycle(cycle);
+                if (control.abortReason() != null) {
+                    break; // the watchdog already recorded this cycle as hung
+                }
                 control.record(r);
                 cycle = r.failed() ? nextEpoch(cycle) : cycle + 1;
             }
