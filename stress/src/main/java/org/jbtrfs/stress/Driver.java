@@ -96,8 +96,11 @@ final class Driver implements Runnable {
         if (epochCycle == 0 || needsMkfs) {
             needsMkfs = false;
             busy.enter("mkfs");
-            mod.mkfs(dev);
-            busy.exit();
+            try {
+                mod.mkfs(dev);
+            } finally {
+                busy.exit();
+            }
             model.reset();
         }
         long mark = mod.log().mark();
