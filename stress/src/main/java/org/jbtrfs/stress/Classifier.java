@@ -110,10 +110,6 @@ final class Classifier {
             symptoms.add(Symptom.ERROR);
             evidence.add("workload: " + stack(o.workloadError));
         }
-        if (o.hung != null) {
-            symptoms.add(Symptom.HUNG_TASK);
-            evidence.add(o.hung);
-        }
         evidence.addAll(o.notes);
         Set<String> bugs = new LinkedHashSet<>();
         if (!symptoms.isEmpty()) {

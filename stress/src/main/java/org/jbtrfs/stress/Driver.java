@@ -30,8 +30,6 @@ final class Driver implements Runnable {
     private final FsModel model = new FsModel();
     private final boolean fillBlockGroups;
     private long cycle;
-    /** Set by the watchdog: the observation of the cycle it found hung. */
-    volatile Observation current;
     /** The module was replaced: its fresh device needs a filesystem before the next cycle. */
     private boolean needsMkfs;
 
@@ -69,7 +67,10 @@ final class Driver implements Runnable {
                 if (!control.claimCycle()) {
                     break;
                 }
-                CycleResult r = runCycle(cycle, null);
+                CycleResult r = runCycle(cycle);
+                if (control.abortReason() != null) {
+                    break; // the watchdog already recorded this cycle as hung
+                }
                 control.record(r);
                 cycle = r.failed() ? nextEpoch(cycle) : cycle + 1;
             }
@@ -82,23 +83,24 @@ final class Driver implements Runnable {
 
     /**
      * Runs cycle {@code c}; on failure replaces the module and folds rmmod's report into the verdict.
-     * {@code replayTimeline} (replay only) receives the timeline even when the cycle passes.
      */
-    CycleResult runCycle(long c, Timeline[] replayTimeline) {
+    CycleResult runCycle(long c) {
         long seed = Seeds.cycleSeed(opt.seed(), index, c);
         BtrfsModule mod = host.module();
         BlockDevice dev = host.device(index);
         boolean full = opt.workload() == StressOptions.Workload.FULL;
         Observation obs = new Observation();
-        current = obs;
         Timeline timeline = full ? new Timeline(System.nanoTime()) : null;
         Schedule schedule = full ? new Schedule(seed) : null;
         long epochCycle = c % EPOCH;
         if (epochCycle == 0 || needsMkfs) {
             needsMkfs = false;
             busy.enter("mkfs");
-            mod.mkfs(dev);
-            busy.exit();
+            try {
+                mod.mkfs(dev);
+            } finally {
+                busy.exit();
+            }
             model.reset();
         }
         long mark = mod.log().mark();
@@ -129,7 +131,7 @@ final class Driver implements Runnable {
         if (fs != null && fs.isMounted()) {
             cleanup(fs, held, obs);
         }
-        obs.log = mod.log().since(mark);
+        obs.log = scope(mod.log().since(mark), dev);
         if (opt.filesystems() == 1 && fs != null && !fs.isMounted() && obs.umountError == null) {
             // Objects still allocated after a clean umount are leaked: the per-cycle rmmod check,
             // without paying for an rmmod every cycle.
@@ -154,16 +156,16 @@ final class Driver implements Runnable {
                         all.add(e);
                     }
                 }
-                obs.log = all;
+                obs.log = scope(all, dev);
             }
             v = Classifier.classify(obs, reverted);
         }
-        current = null;
-        if (replayTimeline != null) {
-            replayTimeline[0] = timeline;
-        }
         return new CycleResult(index, c, seed, new ReplayToken(opt.seed(), c, index), v.symptoms(), v.bugs(), v.evidence(),
             obs.log, timeline, schedule == null ? "none" : schedule.toString());
+    }
+
+    private java.util.List<org.jbtrfs.core.LogEntry> scope(java.util.List<org.jbtrfs.core.LogEntry> l, BlockDevice dev) {
+        return opt.filesystems() == 1 ? l : LogScope.forFilesystem(l, Thread.currentThread().getName(), dev.name());
     }
 
     /** A cycle that broke off: close what it held and umount, noting what went wrong. */

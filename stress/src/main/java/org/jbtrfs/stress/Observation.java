@@ -24,8 +24,6 @@ final class Observation {
     final List<Long> deadRootLeaks = new ArrayList<>();
     /** The unload report, when the cycle failed and the module was reloaded. */
     UnloadReport unload;
-    /** Set by the watchdog. */
-    String hung;
     /** Other notes for the report (cleanup errors). */
     final List<String> notes = new ArrayList<>();
 }

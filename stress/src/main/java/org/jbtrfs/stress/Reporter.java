@@ -89,11 +89,13 @@ final class Reporter {
             .append("):\n");
         for (LogEntry e : log.subList(Math.max(0, log.size() - logEntries), log.size())) {
             String[] lines = e.toString().split("\n");
-            for (int i = 0; i < lines.length && i < 14; i++) {
+            // a hung task's report is every thread's stack: that is the point of it, print it whole
+            int max = e.kind() == LogEntry.Kind.HUNG_TASK ? 2000 : 14;
+            for (int i = 0; i < lines.length && i < max; i++) {
                 sb.append("  ").append(lines[i]).append('\n');
             }
-            if (lines.length > 14) {
-                sb.append("  ... (").append(lines.length - 14).append(" more lines)\n");
+            if (lines.length > max) {
+                sb.append("  ... (").append(lines.length - max).append(" more lines)\n");
             }
         }
         if (r.timeline() != null) {

@@ -24,7 +24,7 @@ final class StressRunner {
     static Summary run(StressOptions opt, PrintStream out, boolean progress) {
         boolean full = opt.workload() == StressOptions.Workload.FULL;
         List<String> notes = new ArrayList<>();
-        boolean fill = full && fillStepWorks(notes);
+        boolean fill = full;
         RunStats stats = new RunStats();
         Reporter reporter = new Reporter(out, progress);
         RunControl control = new RunControl(opt, stats, reporter);
@@ -91,15 +91,6 @@ final class StressRunner {
         return true;
     }
 
-    private static boolean fillStepWorks(List<String> notes) {
-        if (ChunkProbe.works()) {
-            return true;
-        }
-        notes.add("the fill-and-empty-block-group step is off: allocating a second data chunk fails in this build ("
-            + ChunkProbe.why() + "), so patch 3/5's block-group window (cleaner-ro-remount-race) cannot be reached");
-        return false;
-    }
-
     private static void waitForDrivers(List<Thread> threads, RunControl control, Reporter reporter, RunStats stats) {
         for (Thread t : threads) {
             while (t.isAlive() && control.abortReason() == null) {
@@ -141,7 +132,7 @@ final class StressRunner {
         StressOptions o = opt.withSeed(t.runSeed()).withFilesystems(1);
         boolean full = o.workload() == StressOptions.Workload.FULL;
         List<String> notes = new ArrayList<>();
-        boolean fill = full && fillStepWorks(notes);
+        boolean fill = full;
         RunStats stats = new RunStats();
         Reporter reporter = new Reporter(out, false);
         RunControl control = new RunControl(o.withCycles(Long.MAX_VALUE), stats, reporter);
@@ -157,8 +148,7 @@ final class StressRunner {
         out.println("replaying cycles " + from + ".." + t.cycle() + " of filesystem " + t.fs() + " of run seed " + t.runSeed());
         CycleResult target = null;
         for (long c = from; c <= t.cycle(); c++) {
-            Timeline[] tl = new Timeline[1];
-            CycleResult r = d.runCycle(c, tl);
+            CycleResult r = d.runCycle(c);
             stats.record(r);
             if (c < t.cycle()) {
                 out.println("  cycle " + c + ": " + (r.failed() ? "FAILED " + r.symptoms() + " -> " + r.bugs()
