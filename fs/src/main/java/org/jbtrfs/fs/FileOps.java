@@ -82,13 +82,9 @@ final class FileOps {
     private long nextIno(Root root) {
         synchronized (root.highestObjectid) {
             if (root.highestObjectid.get() < 0) {
-                long max = ROOT_DIR;
-                for (TreeItem it : Trees.range(fs, root, new Key(ROOT_DIR, 0, 0), new Key(ItemType.LAST_FREE_OBJECTID, 0, 0))) {
-                    max = Math.max(max, it.key().objectid());
-                }
-                root.highestObjectid.set(max);
+                FsRoots.initRootFreeObjectid(fs, root); // btrfs_init_fs_root does it when the root is read
             }
-            return root.highestObjectid.incrementAndGet();
+            return FsRoots.getFreeObjectid(root);
         }
     }
 
@@ -198,6 +194,10 @@ final class FileOps {
             Trees.insert(h, root, new Key(ROOT_DIR, ItemType.INODE_ITEM, 0),
                 new InodeItem(h.transid(), h.transid(), 0, 0, 1, InodeItem.S_IFDIR | 0755).encode());
             Trees.insert(h, fs.fsRoot, dirKey(name), new DirItem(new Key(id, ItemType.ROOT_ITEM, -1L), DirItem.FT_DIR, name).encode());
+            // btrfs_get_root_ref(): a stray orphan item of an earlier subvolume with this id is adopted
+            if (Trees.lookup(fs, fs.treeRoot, OrphanItems.key(id)) != null) {
+                root.state.set(RootState.ORPHAN_ITEM_INSERTED);
+            }
             fs.fsRootsRadix.put(id, root);
             root.state.set(RootState.IN_RADIX);
             ctx.qgroups.createQgroup(h, id);
@@ -209,23 +209,9 @@ final class FileOps {
         return id;
     }
 
-    /**
-     * kernel: btrfs_get_free_objectid(fs_info->tree_root) — the tree root's highest objectid, found once
-     * per mount from its items (btrfs_init_root_free_objectid) and only growing while mounted.
-     */
+    /** kernel: btrfs_get_free_objectid(fs_info->tree_root) — open_ctree found the tree root's highest id. */
     private long nextSubvolId() {
-        Root tree = fs.treeRoot;
-        synchronized (tree.highestObjectid) {
-            if (tree.highestObjectid.get() < 0) {
-                long max = ItemType.FIRST_FREE_OBJECTID - 1;
-                for (TreeItem it : Trees.range(fs, tree, new Key(ItemType.FIRST_FREE_OBJECTID, 0, 0),
-                    new Key(ItemType.LAST_FREE_OBJECTID, 0, 0))) {
-                    max = Math.max(max, it.key().objectid());
-                }
-                tree.highestObjectid.set(max);
-            }
-            return tree.highestObjectid.incrementAndGet();
-        }
+        return FsRoots.getFreeObjectid(fs.treeRoot);
     }
 
     /**
@@ -241,8 +227,9 @@ final class FileOps {
             RootItem dead = root.rootItem().withRefs(0);
             root.setRootItem(dead);
             Trees.update(h, fs.treeRoot, new Key(root.objectid(), ItemType.ROOT_ITEM, 0), dead.encode());
-            Trees.insert(h, fs.treeRoot, OrphanItems.key(root.objectid()), new byte[0]);
-            root.state.set(RootState.ORPHAN_ITEM_INSERTED);
+            if (!root.state.testAndSet(RootState.ORPHAN_ITEM_INSERTED)) {
+                Trees.insert(h, fs.treeRoot, OrphanItems.key(root.objectid()), new byte[0]);
+            }
         } finally {
             Transactions.end(h);
         }

@@ -62,6 +62,7 @@ final class OpenCtree {
             fs.workqueues = FsWorkqueues.init(module.workerPool(), dev.name(), fs.threadPoolSize);
             // init_tree_roots(): the tree root, then btrfs_read_roots() (extent, quota → QUOTA_ENABLED)
             fs.treeRoot = new Root(ItemType.ROOT_TREE_OBJECTID, fs.btreeInode.readTreeBlock(sb.root), null);
+            FsRoots.initRootFreeObjectid(fs, fs.treeRoot);
             fs.extentRoot = FsRoots.readRoot(fs, ItemType.EXTENT_TREE_OBJECTID);
             if (fs.extentRoot == null) {
                 throw new BtrfsException(Errno.EUCLEAN, "failed to read extent root on " + dev.name());

@@ -128,4 +128,31 @@ class StressFoundRegressionsTest {
         fs.umount();
         mod.unload();
     }
+
+    /**
+     * The tree root's free objectid is found at mount (init_tree_roots), not at the first create: a
+     * subvolume dropped in this mount (here leaving patch 2/5's stray orphan item) does not give its id
+     * back, so the next subvolume neither reuses it nor trips over the stray item when it is deleted.
+     */
+    @Test
+    void aSubvolumeDroppedInThisMountDoesNotGiveItsIdBack() {
+        try (Repro r = new Repro(org.jbtrfs.core.Crc32cImpl.ACCELERATED)) {
+            Btrfs fs = r.mountSettled("");
+            long id = fs.createSubvolume("sv");
+            fs.umount();
+            Btrfs again = r.mountSettled("");
+            again.deleteSubvolume("sv");
+            r.mod.faults().armOnce(org.jbtrfs.core.Fault.DEL_ORPHAN_ITEM_ENOMEM);
+            Repro.wakeCleaner(again);
+            org.awaitility.Awaitility.await().until(() -> !again.inspect().rootItems().containsKey(id)
+                && again.inspect().deadRoots().isEmpty());
+            Repro.awaitCleanerIdle(again);
+            assertEquals(java.util.List.of(id), again.inspect().rootOrphans(), "the stray orphan item");
+            long next = again.createSubvolume("b");
+            assertTrue(next > id, "id " + next + " reused");
+            again.deleteSubvolume("b");
+            again.umount();
+            assertTrue(r.mod.unload().clean());
+        }
+    }
 }

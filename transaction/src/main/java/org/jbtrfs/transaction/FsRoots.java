@@ -51,6 +51,28 @@ public final class FsRoots {
         return r;
     }
 
+    /**
+     * kernel: btrfs_init_root_free_objectid() — the highest objectid below BTRFS_LAST_FREE_OBJECTID in
+     * {@code root}, at least BTRFS_FIRST_FREE_OBJECTID - 1; from then on btrfs_get_free_objectid only
+     * counts up, so an id is not handed out twice while mounted.
+     */
+    public static void initRootFreeObjectid(FsInfo fs, Root root) {
+        long max = ItemType.FIRST_FREE_OBJECTID - 1;
+        for (TreeItem it : Trees.range(fs, root, new Key(ItemType.FIRST_FREE_OBJECTID, 0, 0),
+            new Key(ItemType.LAST_FREE_OBJECTID, 0, 0))) {
+            max = Math.max(max, it.key().objectid());
+        }
+        root.highestObjectid.set(max);
+    }
+
+    /** kernel: btrfs_get_free_objectid() */
+    public static long getFreeObjectid(Root root) {
+        if (root.highestObjectid.get() < 0) {
+            throw new IllegalStateException("free objectid of " + root + " not initialised");
+        }
+        return root.highestObjectid.incrementAndGet();
+    }
+
     /** kernel: btrfs_add_dead_root() — put a deleted subvolume on dead_roots (idempotent). */
     public static void addDeadRoot(FsInfo fs, Root root) {
         synchronized (fs.transLock) {
