@@ -395,28 +395,12 @@ public final class Qgroups implements QgroupHooks {
      * patch 1/5 remount RO). Interruptible waits return false when interrupted.
      */
     public boolean waitForCompletion(boolean interruptible) {
-        lock();
-        try {
-            if (!rescanRunning) {
-                return true;
-            }
-        } finally {
-            unlock();
-        }
-        return rescanCompletion.await(interruptible);
+        return !rescanRunning() || rescanCompletion.await(interruptible);
     }
 
     /** Waits up to {@code timeout} for a running rescan; true if none runs now (or its completion is done). */
     public boolean waitForCompletion(long timeout, TimeUnit unit) throws InterruptedException {
-        lock();
-        try {
-            if (!rescanRunning) {
-                return true;
-            }
-        } finally {
-            unlock();
-        }
-        return rescanCompletion.await(unit.toNanos(timeout));
+        return !rescanRunning() || rescanCompletion.await(unit.toNanos(timeout));
     }
 
     /**
