@@ -9,7 +9,6 @@ import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.disk.FileExtentItem;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
-import org.jbtrfs.core.disk.RootItem;
 import org.jbtrfs.transaction.Extents;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.FsRoots;
@@ -190,11 +189,5 @@ public final class DeadRoots {
                 collect(Extents.readTreeBlock(fs, node.blockPtr(slot)), k, internal, leaves, keys);
             }
         }
-    }
-
-    /** A root item's refs, read from the live root tree (0 for a deleted subvolume, -1 if gone). */
-    public int rootRefs(long id) {
-        byte[] b = Trees.lookup(fs, fs.treeRoot, new Key(id, ItemType.ROOT_ITEM, 0));
-        return b == null ? -1 : RootItem.decode(b).refs();
     }
 }

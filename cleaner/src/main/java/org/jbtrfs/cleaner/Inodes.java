@@ -145,7 +145,4 @@ public final class Inodes {
     public long removeCount() {
         return cache.values().stream().filter(i -> i.nlink() == 0).count();
     }
-
-    /** Inodes in memory (open or queued for a delayed iput). */
-    public int cachedCount() { return cache.size(); }
 }

@@ -98,8 +98,6 @@ public final class BtreeInode {
 
     public int dirtyCount() { return dirty.size(); }
 
-    public int cachedCount() { return pageCache.size(); }
-
     /**
      * kernel: btrfs_write_marked_extents() + btrfs_wait_marked_extents() — the commit writes the
      * transaction's dirty blocks with sync_writers raised, so every block is checksummed and written

@@ -1,6 +1,5 @@
 package org.jbtrfs.transaction;
 
-import java.util.Arrays;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Kthread;
@@ -67,6 +66,4 @@ public final class DiskIo {
         fs.cleanupWorkSem.writeLock().lock();
         fs.cleanupWorkSem.writeLock().unlock();
     }
-
-    static boolean sameFsid(byte[] a, byte[] b) { return Arrays.equals(a, b); }
 }

@@ -513,8 +513,7 @@ public final class Transactions {
         try {
             monitor.wait();
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            Thread.interrupted();
+            // TASK_UNINTERRUPTIBLE: the interrupt is dropped; the caller's loop re-checks its condition
         }
     }
 }
