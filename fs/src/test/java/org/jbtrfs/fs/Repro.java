@@ -94,6 +94,15 @@ final class Repro implements AutoCloseable {
         return fs;
     }
 
+    /**
+     * Waits until every ordered extent is freed: a sync returns once they are complete, but the endio-write
+     * worker that completed one may still hold its inode reference for a moment (after
+     * btrfs_remove_ordered_extent). Setups that need "only the dentry holds the file" wait for this.
+     */
+    static void awaitOrderedExtentsReleased(Btrfs fs) {
+        await().atMost(WAIT).until(() -> fs.ctx().ordered.live() == 0);
+    }
+
     /** wake_up_process(cleaner_kthread), as the transaction kthread and btrfs_commit_super do. */
     static void wakeCleaner(Btrfs fs) {
         fs.fsInfo().cleanerKthread.wakeUpProcess();

@@ -17,6 +17,34 @@ public final class Extents {
         return bytenr;
     }
 
+    /**
+     * kernel: btrfs_reserve_extent() for data, from cow_file_range at writeback — no transaction handle:
+     * the bytes count as reserved until the ordered extent's completion queues the extent's ref
+     * ({@link #allocReservedFileExtent}). When the allocator had to allocate a new data chunk it joins a
+     * transaction (find_free_extent_update_loop) so that ending it inserts the new block group's item.
+     */
+    public static long reserveDataExtent(FsInfo fs, Root root, long len) {
+        long bytenr = fs.space.reserveDataExtent(len);
+        if (fs.space.hasNewBlockGroups()) {
+            Transactions.end(Transactions.join(fs, root, "find_free_extent"));
+        }
+        return bytenr;
+    }
+
+    /**
+     * kernel: btrfs_alloc_reserved_file_extent() (insert_reserved_file_extent, from
+     * btrfs_finish_ordered_io) — queue the add ref of an extent reserved at writeback.
+     */
+    public static void allocReservedFileExtent(TransHandle h, long ownerRoot, long bytenr, long len) {
+        long rounded = ((len + 4095) / 4096) * 4096;
+        h.transaction.delayedRefs.addDataRef(bytenr, rounded, ownerRoot, +1, true);
+    }
+
+    /** kernel: btrfs_free_reserved_extent() — an extent reserved at writeback whose ordered extent failed. */
+    public static void freeReservedDataExtent(FsInfo fs, long bytenr, long len) {
+        fs.space.freeReserved(bytenr, ((len + 4095) / 4096) * 4096);
+    }
+
     /** kernel: btrfs_free_extent() for a data extent — queue the drop ref. */
     public static void freeDataExtent(TransHandle h, long ownerRoot, long bytenr, long len) {
         h.transaction.delayedRefs.addDataRef(bytenr, len, ownerRoot, -1, false);

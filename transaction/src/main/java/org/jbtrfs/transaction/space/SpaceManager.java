@@ -134,6 +134,9 @@ public final class SpaceManager {
         throw new BtrfsException(Errno.ENOSPC, "no space left for a new " + type + " chunk of " + size + " bytes");
     }
 
+    /** True when a chunk was allocated whose block group item no transaction handle inserted yet. */
+    public synchronized boolean hasNewBlockGroups() { return !newBlockGroups.isEmpty(); }
+
     /** Block groups created since the last call, whose items must be inserted. */
     public synchronized List<BlockGroup> takeNewBlockGroups() {
         List<BlockGroup> l = new ArrayList<>(newBlockGroups);
@@ -182,6 +185,19 @@ public final class SpaceManager {
         bg.reserved -= len;
         spaceInfos.get(bg.type).bytesReserved -= len;
         bg.mark(bytenr, len, false);
+    }
+
+    /**
+     * kernel: pin_down_extent() of a reserved extent (btrfs_free_tree_block of a block written in its own
+     * transaction) — reserved → pinned, free again once the commit unpins it.
+     */
+    public synchronized void pinReserved(long bytenr, long len) {
+        BlockGroup bg = need(bytenr);
+        bg.reserved -= len;
+        bg.pinned += len;
+        SpaceInfo si = spaceInfos.get(bg.type);
+        si.bytesReserved -= len;
+        si.bytesPinned += len;
     }
 
     /** kernel: __btrfs_free_extent() accounting — used → pinned (free again once the commit unpins it). */
