@@ -32,6 +32,8 @@ public enum Hook {
     MOUNT_BEFORE_FS_OPEN,
     /** close_ctree was entered (CLOSING_START not yet set). */
     UMOUNT_START,
+    /** close_ctree set CLOSING_START and parked the cleaner: from here only close_ctree itself runs delayed iputs. */
+    UMOUNT_AFTER_PARK_CLEANER,
     /** close_ctree is about to stop the transaction kthread and the cleaner. */
     UMOUNT_BEFORE_STOP_KTHREADS,
     /** close_ctree is about to call btrfs_stop_all_workers. */

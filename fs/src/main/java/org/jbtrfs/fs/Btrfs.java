@@ -191,6 +191,12 @@ public final class Btrfs {
     /** File names in the top directory of the default subvolume or of {@code subvolume}. */
     public List<String> list(String subvolume) { return read(() -> files.list(subvolume)); }
 
+    /**
+     * sb->s_remove_count: unlinked inodes not destroyed yet — still open, held by an ordered extent in
+     * flight, queued for a delayed iput or being evicted. An RO remount is refused (EBUSY) until it is 0.
+     */
+    public long unlinkedInodesInUse() { return ctx.cleaner.inodes().removeCount(); }
+
     /** The file's size in bytes (stat's st_size): i_size, which a write grows before writeback. */
     public long fileSize(String path) { return read(() -> files.size(path)); }
 

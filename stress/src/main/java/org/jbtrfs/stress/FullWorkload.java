@@ -118,11 +118,12 @@ final class FullWorkload {
             if (e.errno() != org.jbtrfs.core.Errno.EBUSY) {
                 throw e;
             }
-            // the VFS refuses an RO remount while an unlinked inode is alive (a delayed iput still
-            // queued or being run): wake the cleaner as the transaction kthread does every commit
-            // interval, let it finish, and try again, as an admin would
+            // the VFS refuses an RO remount while an unlinked inode is alive (its ordered extent still
+            // finishing, its delayed iput queued or being run): wake the cleaner as the transaction kthread
+            // does every commit interval, wait until no unlinked inode is left, and try again, as an
+            // admin would
             env.op("wake cleaner", () -> fs.fsInfo().cleanerKthread.wakeUpProcess());
-            awaitCleanerIdle(CLEANER_WAIT_NANOS * 3);
+            awaitNoUnlinkedInode(CLEANER_WAIT_NANOS * 3);
             env.op("remount ro", () -> fs.remount("ro"));
         }
     }
@@ -196,6 +197,21 @@ final class FullWorkload {
                 byte[] data = new byte[512 + r.nextInt(8192)];
                 env.op("write", () -> fs.writeFile(f, data));
             }
+            // the data path: most data waits for the next sync, remount or umount; some is written now
+            double u = r.nextDouble();
+            if (writes > 0 && u < 0.2) {
+                env.op("fsync", () -> {
+                    try (FileHandle h = fs.open(f)) {
+                        h.fsync();
+                    }
+                });
+            } else if (writes > 0 && u < 0.4) {
+                env.op("sync_file_range", () -> {
+                    try (FileHandle h = fs.open(f)) {
+                        h.syncFileRange();
+                    }
+                });
+            }
             model.files.add(f);
         }
     }
@@ -209,8 +225,9 @@ final class FullWorkload {
     }
 
     /**
-     * A file unlinked while open, its last reference dropped by a worker: a delayed iput, whose
-     * eviction (a transaction) the cleaner runs — and the wake-up the cleaner gets for it.
+     * A file unlinked while open, written and closed with its writeback in flight: the ordered extent's
+     * completion on an endio-write worker drops the last reference — a delayed iput, whose eviction (a
+     * transaction) the cleaner runs — and the wake-up the cleaner gets for it.
      */
     private void unlinkedDelayedIput() {
         String f = model.newName("u");
@@ -281,7 +298,10 @@ final class FullWorkload {
         }
     }
 
-    /** Many one-byte appends to "ext": one data extent item each, until the extent tree spans leaves. */
+    /**
+     * Many one-byte appends to "ext", each written back at once (sync_file_range): one ordered extent and
+     * one data extent item each, until the extent tree spans leaves.
+     */
     private void populateExtents() {
         if (model.extents >= EXTENT_TARGET) {
             return;
@@ -292,8 +312,11 @@ final class FullWorkload {
         int n = 100 + r.nextInt(150);
         byte[] one = new byte[1];
         env.op("populate extents", () -> {
-            for (int i = 0; i < n; i++) {
-                fs.writeFile("ext", one);
+            try (FileHandle h = fs.open("ext")) {
+                for (int i = 0; i < n; i++) {
+                    h.write(one);
+                    h.syncFileRange();
+                }
             }
         });
         model.extents += n;
@@ -348,7 +371,10 @@ final class FullWorkload {
     }
 
 
-    /** A delayed iput of a linked file: no eviction, but btrfs_add_delayed_iput wakes an idle cleaner. */
+    /**
+     * A delayed iput of a linked file (closed with writeback in flight, its dentry pruned): no eviction,
+     * but btrfs_add_delayed_iput wakes an idle cleaner.
+     */
     private void wakeCleaner() {
         if (!model.wakeFile) {
             env.op("create", () -> fs.createFile("w"));
@@ -356,6 +382,18 @@ final class FullWorkload {
         }
         FileHandle h = env.op("open", () -> fs.open("w"));
         env.op("close from worker", h::closeFromWorker);
+    }
+
+    private void awaitNoUnlinkedInode(long nanos) {
+        env.op("wait for unlinked inodes", () -> {
+            long deadline = System.nanoTime() + nanos;
+            while (System.nanoTime() - deadline < 0) {
+                if (fs.unlinkedInodesInUse() == 0 && !fs.inspect().cleanerRunning()) {
+                    return;
+                }
+                LockSupport.parkNanos(200_000);
+            }
+        });
     }
 
     private void awaitCleanerIdle(long nanos) {

@@ -1,5 +1,7 @@
 package org.jbtrfs.transaction;
 
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Errno;
 import org.jbtrfs.transaction.ctree.ExtentBuffer;
 
 /** Extent allocation and freeing for the layers above (extent-tree.c entry points). */
@@ -20,15 +22,25 @@ public final class Extents {
     /**
      * kernel: btrfs_reserve_extent() for data, from cow_file_range at writeback — no transaction handle:
      * the bytes count as reserved until the ordered extent's completion queues the extent's ref
-     * ({@link #allocReservedFileExtent}). When the allocator had to allocate a new data chunk it joins a
-     * transaction (find_free_extent_update_loop) so that ending it inserts the new block group's item.
+     * ({@link #allocReservedFileExtent}). When no data block group has room, find_free_extent_update_loop
+     * joins a transaction before btrfs_chunk_alloc (LOOP_ALLOC_CHUNK) and ends it after: the handle keeps
+     * a commit from running before the new block group's item is inserted (btrfs_end_transaction →
+     * btrfs_create_pending_block_groups).
      */
     public static long reserveDataExtent(FsInfo fs, Root root, long len) {
-        long bytenr = fs.space.reserveDataExtent(len);
-        if (fs.space.hasNewBlockGroups()) {
-            Transactions.end(Transactions.join(fs, root, "find_free_extent"));
+        try {
+            return fs.space.reserveDataExtentInExistingGroups(len);
+        } catch (BtrfsException e) {
+            if (e.errno() != Errno.ENOSPC) {
+                throw e;
+            }
         }
-        return bytenr;
+        TransHandle h = Transactions.join(fs, root, "find_free_extent");
+        try {
+            return fs.space.reserveDataExtent(len);
+        } finally {
+            Transactions.end(h);
+        }
     }
 
     /**

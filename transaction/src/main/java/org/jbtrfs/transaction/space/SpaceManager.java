@@ -115,6 +115,15 @@ public final class SpaceManager {
         }
     }
 
+    /**
+     * kernel: btrfs_reserve_extent() for data, the loops before LOOP_ALLOC_CHUNK — only the existing data
+     * block groups; ENOSPC if none has room (the caller then allocates a chunk under a transaction handle).
+     */
+    public synchronized long reserveDataExtentInExistingGroups(long len) {
+        int sectors = (int) ((len + BlockGroup.SECTOR - 1) / BlockGroup.SECTOR);
+        return reserve(BlockGroupType.DATA, (long) sectors * BlockGroup.SECTOR, 1);
+    }
+
     private final List<BlockGroup> newBlockGroups = new ArrayList<>();
 
     /** kernel: btrfs_alloc_chunk() — a new block group carved from unallocated device space. */
@@ -133,9 +142,6 @@ public final class SpaceManager {
         spaceInfos.get(type).full = true;
         throw new BtrfsException(Errno.ENOSPC, "no space left for a new " + type + " chunk of " + size + " bytes");
     }
-
-    /** True when a chunk was allocated whose block group item no transaction handle inserted yet. */
-    public synchronized boolean hasNewBlockGroups() { return !newBlockGroups.isEmpty(); }
 
     /** Block groups created since the last call, whose items must be inserted. */
     public synchronized List<BlockGroup> takeNewBlockGroups() {
