@@ -133,6 +133,18 @@ public final class Inodes {
         }
     }
 
+    /**
+     * kernel: btrfs_prune_dentries() after a subvolume deletion — every unreferenced inode of {@code root}
+     * still cached (on the LRU) is dropped now: with the root's refs at 0 btrfs_drop_inode says drop.
+     */
+    public void pruneRoot(Root root) {
+        for (Inode in : List.copyOf(cache.values())) {
+            if (in.root == root && grab(in)) {
+                iput(in);
+            }
+        }
+    }
+
     /** Inodes still in the cache (umount's "Busy inodes after unmount" check). */
     public int cachedCount() { return cache.size(); }
 

@@ -79,7 +79,8 @@ class KernelConfigTest {
     void anUnknownSwitchListsTheValidNames() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> FixSwitch.parse("cleaner-race"));
         assertEquals("unknown fix switch 'cleaner-race'; valid: qgroup-rescan-ro-remount, orphan-roots-ro-mount, "
-            + "cleaner-ro-remount-race, trans-list-assert, delayed-iputs-ro-remount, dead-roots-before-orphan-cleanup",
+            + "cleaner-ro-remount-race, trans-list-assert, delayed-iputs-ro-remount, dead-roots-before-orphan-cleanup, "
+            + "endio-write-flush-at-umount",
             e.getMessage());
     }
 

@@ -324,6 +324,7 @@ final class FileOps {
             Transactions.end(h);
         }
         ctx.dcache.dropRoot(root); // d_invalidate() of the subvolume's dentry: its inodes lose their dentries
+        ctx.cleaner.inodes().pruneRoot(root); // btrfs_prune_dentries(): and the unused ones are dropped
         if (root.openInodes.get() == 0) {
             FsRoots.addDeadRoot(fs, root);
         }

@@ -76,6 +76,8 @@ final class InodeData implements Inode.Mapping {
         this.diskISize = item.size();
         this.extentsEnd = item.size();
         this.nbytes = item.nbytes();
+        // btrfs_read_locked_inode(): last_trans from the item's transid
+        this.lastTrans = item.transid();
     }
 
     /** The data side of {@code inode}, read from its inode item on first use (btrfs_read_locked_inode). */

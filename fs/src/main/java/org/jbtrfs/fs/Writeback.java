@@ -128,7 +128,7 @@ final class Writeback {
             for (InodeData.DirtyRange r : ranges) {
                 OrderedExtent oe = cowFileRange(d, r);
                 if (oe != null) {
-                    bios.add(new DataBio(oe, r.data()));
+                    bios.add(new DataBio(oe, oe.data()));
                 }
             }
             if (beforeSubmit != null) {

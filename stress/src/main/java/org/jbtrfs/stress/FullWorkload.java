@@ -384,12 +384,21 @@ final class FullWorkload {
         env.op("close from worker", h::closeFromWorker);
     }
 
+    /**
+     * Waits (bounded) until no unlinked inode is left. An ordered extent's last put may queue its inode's
+     * delayed iput while the cleaner is in a pass (no wake-up then): an idle cleaner with work queued is
+     * woken, as the transaction kthread would at its next interval.
+     */
     private void awaitNoUnlinkedInode(long nanos) {
         env.op("wait for unlinked inodes", () -> {
             long deadline = System.nanoTime() + nanos;
             while (System.nanoTime() - deadline < 0) {
-                if (fs.unlinkedInodesInUse() == 0 && !fs.inspect().cleanerRunning()) {
+                Inspection in = fs.inspect();
+                if (fs.unlinkedInodesInUse() == 0 && !in.cleanerRunning()) {
                     return;
+                }
+                if (!in.cleanerRunning() && !in.delayedIputs().isEmpty()) {
+                    fs.fsInfo().cleanerKthread.wakeUpProcess();
                 }
                 LockSupport.parkNanos(200_000);
             }
