@@ -227,6 +227,24 @@ class WritebackTest {
         }
     }
 
+    /** A remount that stays read-write syncs too (sync_filesystem runs for every remount of an RW superblock). */
+    @Test
+    void aRwToRwRemountWritesBackToo() {
+        try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
+            Btrfs fs = r.mountSettled("");
+            fs.createFile("a");
+            fs.writeFile("a", random(11, 3000));
+            long committed = fs.fsInfo().lastTransCommitted();
+            fs.remount("commit=10");
+            assertEquals(new Writeback.DataWriteStats(0, 1, 0), data(fs));
+            assertEquals(0, fs.ctx().ordered.pending());
+            assertTrue(fs.fsInfo().lastTransCommitted() > committed, "btrfs_sync_fs(1) committed the ordered extent's transaction");
+            assertTrue(fs.inspect().openTransactions().isEmpty());
+            fs.umount();
+            assertTrue(r.mod.unload().clean());
+        }
+    }
+
     /** An ordered extent in flight when an RO remount starts: btrfs_sync_fs waits for it before the remount goes on. */
     @Test
     void anOrderedExtentInFlightAcrossAnRoRemountIsWaitedFor() {
