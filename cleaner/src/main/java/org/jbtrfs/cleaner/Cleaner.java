@@ -44,4 +44,64 @@ public final class Cleaner {
     public DeadRoots deadRoots() { return deadRoots; }
 
     public UnusedBlockGroups unusedBlockGroups() { return unusedBlockGroups; }
+
+    // ---- pass bookkeeping (the port's own: nothing in the kernel waits on it) ---------------------------
+
+    /** Passes the cleaner finished (CLEANER_RUNNING cleared). Guarded by {@link #passMonitor} for writes. */
+    private volatile long passes;
+    private final Object passMonitor = new Object();
+    /** Threads in {@link #awaitPass} / {@link #awaitAsleep}: the cleaner notifies only when there are any. */
+    private volatile int passWaiters;
+
+    void passEnded() {
+        synchronized (passMonitor) {
+            passes++;
+            if (passWaiters > 0) {
+                passMonitor.notifyAll();
+            }
+        }
+    }
+
+    void goingToSleep() {
+        if (passWaiters > 0) {
+            synchronized (passMonitor) {
+                passMonitor.notifyAll();
+            }
+        }
+    }
+
+    /** Passes finished so far (every loop of the cleaner counts, including one that found nothing to do). */
+    public long passes() { return passes; }
+
+    /** True while the cleaner is in TASK_INTERRUPTIBLE: a wake_up_process now starts a new pass. */
+    public boolean isAsleep() {
+        Kthread k = fs.cleanerKthread;
+        return k != null && k.isSleeping() && !fs.flags.test(org.jbtrfs.core.FsFlag.CLEANER_RUNNING);
+    }
+
+    /** Waits (at most {@code nanos}) until the cleaner is asleep; false on timeout or if it is gone. */
+    public boolean awaitAsleep(long nanos) {
+        return awaitPassCondition(this::isAsleep, nanos);
+    }
+
+    /**
+     * Waits (at most {@code nanos}) until more than {@code after} passes finished and the cleaner is
+     * asleep again; false on timeout.
+     */
+    public boolean awaitPass(long after, long nanos) {
+        return awaitPassCondition(() -> passes > after && isAsleep(), nanos);
+    }
+
+    private boolean awaitPassCondition(java.util.function.BooleanSupplier done, long nanos) {
+        synchronized (passMonitor) {
+            passWaiters++;
+            try {
+                // the cleaner notifies after each pass and each time it sets TASK_INTERRUPTIBLE: the only
+                // moments either condition can turn true
+                return fs.kernel.sched().waitUntil(passMonitor, done, nanos);
+            } finally {
+                passWaiters--;
+            }
+        }
+    }
 }

@@ -21,16 +21,18 @@ public final class Kthreadd {
 
     private final KernelClock clock;
     private final KernelLog log;
+    private final Sched sched;
     private final String prefix;
     private final BlockingQueue<Worker> idle = new ArrayBlockingQueue<>(1024);
     private final List<Worker> all = new CopyOnWriteArrayList<>();
     private final AtomicInteger created = new AtomicInteger();
     private volatile boolean shutdown;
 
-    public Kthreadd(String prefix, KernelClock clock, KernelLog log) {
+    public Kthreadd(String prefix, KernelClock clock, KernelLog log, Sched sched) {
         this.prefix = prefix;
         this.clock = clock;
         this.log = log;
+        this.sched = sched;
     }
 
     /** kernel: kthread_run() — create and start a kthread named {@code name} running {@code fn}. */
@@ -38,7 +40,7 @@ public final class Kthreadd {
         if (shutdown) {
             throw new IllegalStateException("kthreadd is shut down (module unloaded)");
         }
-        Kthread k = new Kthread(name, clock);
+        Kthread k = new Kthread(name, clock, sched, log);
         Worker w = idle.poll();
         if (w == null) {
             w = new Worker(prefix + IDLE + "/" + created.incrementAndGet());

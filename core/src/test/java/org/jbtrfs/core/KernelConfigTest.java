@@ -79,7 +79,8 @@ class KernelConfigTest {
     void anUnknownSwitchListsTheValidNames() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> FixSwitch.parse("cleaner-race"));
         assertEquals("unknown fix switch 'cleaner-race'; valid: qgroup-rescan-ro-remount, orphan-roots-ro-mount, "
-            + "cleaner-ro-remount-race, trans-list-assert, delayed-iputs-ro-remount, dead-roots-before-orphan-cleanup",
+            + "cleaner-ro-remount-race, trans-list-assert, delayed-iputs-ro-remount, dead-roots-before-orphan-cleanup, "
+            + "cleaner-lost-park-wakeup, trans-kthread-lost-stop-wakeup",
             e.getMessage());
     }
 
@@ -100,5 +101,39 @@ class KernelConfigTest {
             assertEquals(List.of(), k.shutdown());
         }
         assertEquals(List.of(), k.kthreadd().liveThreads());
+    }
+
+    @Test
+    void profilesPickTheVersionAndTheSwitches() {
+        assertEquals(KernelVersion.V5_10, KernelConfig.v5_10().version());
+        assertEquals(Set.of(), KernelConfig.v5_10().appliedFixes());
+        assertEquals(KernelVersion.V5_11, KernelConfig.v5_11().version());
+        assertEquals(EnumSet.of(FixSwitch.QGROUP_RESCAN_RO_REMOUNT, FixSwitch.ORPHAN_ROOTS_RO_MOUNT, FixSwitch.CLEANER_RO_REMOUNT_RACE,
+            FixSwitch.TRANS_LIST_ASSERT, FixSwitch.DELAYED_IPUTS_RO_REMOUNT), KernelConfig.v5_11().appliedFixes());
+        assertEquals(KernelVersion.V5_12, KernelConfig.v5_12().version());
+        assertEquals(FixSwitch.seed(), KernelConfig.v5_12().appliedFixes());
+        assertEquals(EnumSet.allOf(FixSwitch.class), defaults.appliedFixes(), "defaults: every fix, proposed ones too");
+        assertEquals(KernelVersion.V5_12, defaults.version());
+        assertEquals(KernelConfig.v5_11().appliedFixes(), KernelConfig.profile(KernelVersion.V5_11).appliedFixes());
+        assertEquals(KernelVersion.V5_11, KernelVersion.parse("5.11"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> KernelVersion.parse("5.9"));
+        assertTrue(e.getMessage().contains("5.10, 5.11, 5.12"), e.getMessage());
+    }
+
+    @Test
+    void nullArgumentsAreRefusedByName() {
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> defaults.crc32c(null)).getMessage().contains("crc32c"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> defaults.clock(null)).getMessage().contains("clock"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> defaults.version(null)).getMessage().contains("version"));
+        assertThrows(IllegalArgumentException.class, () -> defaults.revert((FixSwitch[]) null));
+        assertThrows(IllegalArgumentException.class, () -> defaults.revert(FixSwitch.TRANS_LIST_ASSERT, null));
+        assertThrows(IllegalArgumentException.class, () -> defaults.withApplied(null));
+    }
+
+    @Test
+    void applyAddsFixes() {
+        KernelConfig c = KernelConfig.v5_10().apply(FixSwitch.TRANS_LIST_ASSERT);
+        assertEquals(Set.of(FixSwitch.TRANS_LIST_ASSERT), c.appliedFixes());
+        assertEquals(KernelVersion.V5_10, c.version(), "applying a fix keeps the version");
     }
 }

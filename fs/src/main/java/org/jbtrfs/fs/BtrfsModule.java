@@ -127,7 +127,8 @@ public final class BtrfsModule implements AutoCloseable {
 
     /**
      * kernel: exit_btrfs_fs() — rmmod. Refused (EBUSY) while a filesystem is mounted, like the
-     * module's reference count. Reports extent_state leaks (the extent_io leak check), destroys the
+     * module's reference count — except after a kernel panic, when nothing can be unmounted and what the
+     * mounted filesystems hold is reported as leaked. Reports extent_state leaks (the extent_io leak check), destroys the
      * slab caches (SLUB's "Objects remaining" for each non-empty one) and joins every thread of the
      * module. A second unload is EINVAL.
      */
@@ -137,6 +138,11 @@ public final class BtrfsModule implements AutoCloseable {
         }
         if (!mounted.isEmpty()) {
             throw new BtrfsException(Errno.EBUSY, "module btrfs is in use by mounted filesystems " + mounted.keySet());
+        }
+        if (!mounted.isEmpty() && kernel.panicked()) {
+            // after a panic nothing unmounts: what the filesystems hold is reported as leaked
+            mounted.values().forEach(fs -> fs.crashed());
+            mounted.clear();
         }
         List<String> stateLeaks = new ArrayList<>();
         for (SlabObject o : kernel.slabs().cache("extent_state").live()) {
@@ -169,6 +175,7 @@ public final class BtrfsModule implements AutoCloseable {
     }
 
     private void checkLoaded() {
+        kernel.sched().checkPanic();
         if (unloaded != null) {
             throw new BtrfsException(Errno.EINVAL, "module " + kernel.name() + " is not loaded");
         }

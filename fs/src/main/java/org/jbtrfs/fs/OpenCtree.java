@@ -8,6 +8,7 @@ import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.Kernel;
+import org.jbtrfs.core.KernelVersion;
 import org.jbtrfs.core.Kthread;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.SuperBlock;
@@ -41,7 +42,7 @@ final class OpenCtree {
         // btrfs_init_fs_info(); btrfs_mount_root decides CSUM_IMPL_FAST from the crc32c driver's name
         FsInfo fs = new FsInfo(kernel, dev, sb, new SpaceManager(dev.size(), 1L << 20, Mkfs.dataChunkSize(dev.size())));
         fs.sbRdonly = opts.readOnly();
-        kernel.log().info(dev.name(), "using crc32c (" + kernel.crc32c().driverName() + ") checksum algorithm");
+        // (no "using crc32c (...) checksum algorithm" line: that message is a 2022 kernel's)
         // init_mount_fs_info(): patch 3/5 — an RO mount starts with BTRFS_FS_STATE_RO set
         if (opts.readOnly() && fs.applied(FixSwitch.CLEANER_RO_REMOUNT_RACE)) {
             fs.fsState.set(FsState.RO);
@@ -78,6 +79,10 @@ final class OpenCtree {
             // v5.10 (patch 2/5 reverted): find orphan roots for RO and RW mounts alike
             if (!fs.applied(FixSwitch.ORPHAN_ROOTS_RO_MOUNT)) {
                 ctx.cleaner.deadRoots().findOrphanRoots();
+            }
+            // v5.10, RW: btrfs_cleanup_fs_roots() (and relocation recovery) before the default subvolume is read
+            if (v510(fs) && !opts.readOnly()) {
+                cleanupFsRoots(ctx);
             }
             // the default subvolume
             fs.fsRoot = FsRoots.getFsRoot(fs, ItemType.FS_TREE_OBJECTID, true);
@@ -117,11 +122,8 @@ final class OpenCtree {
         if (orphanRootsHere && deadRootsFirst) {
             ctx.cleaner.deadRoots().findOrphanRoots();
         }
-        // btrfs_cleanup_fs_roots(): orphan cleanup of every live subvolume already loaded
-        for (Root r : fs.fsRootsRadix.values()) {
-            if (r.refs() > 0) {
-                ctx.cleaner.orphanCleanup().orphanCleanup(r);
-            }
+        if (!v510(fs)) {
+            cleanupFsRoots(ctx); // 5.10 ran it in open_ctree, before reading the default subvolume
         }
         fs.cleanupWorkSem.readLock().lock();
         try {
@@ -139,12 +141,29 @@ final class OpenCtree {
     }
 
     /**
-     * The error labels at the end of open_ctree, in order: stop the transaction kthread, clean up
-     * transactions and free the fs roots, stop the cleaner, stop every workqueue, free the block groups.
+     * kernel: btrfs_cleanup_fs_roots() in fs/btrfs/disk-io.c — orphan cleanup of every live subvolume
+     * already in fs_roots_radix (roots with refs 0 are dead and skipped).
+     */
+    static void cleanupFsRoots(FsContext ctx) {
+        for (Root r : ctx.fs.fsRootsRadix.values()) {
+            if (r.refs() > 0) {
+                ctx.cleaner.orphanCleanup().orphanCleanup(r);
+            }
+        }
+    }
+
+    /** The 5.10 code paths (no btrfs_start_pre_rw_mount yet), whatever the switches. */
+    static boolean v510(FsInfo fs) { return fs.kernel.config().version() == KernelVersion.V5_10; }
+
+    /**
+     * The error labels at the end of open_ctree, in the kernel's order: free the qgroup config; stop the
+     * transaction kthread, clean up transactions and free the fs roots; stop the cleaner (and write back
+     * the btree inode's pages); stop every workqueue and free the block groups; iput the btree inode.
      */
     private static void failMount(FsContext ctx, RuntimeException why) {
         FsInfo fs = ctx.fs;
         fs.log().error(fs.sbId(), "open_ctree failed: " + why.getMessage());
+        ctx.qgroups.freeConfig();
         stop(fs.transactionKthread);
         Transactions.cleanupTransaction(fs);
         FsRoots.freeFsRoots(fs);
@@ -152,12 +171,13 @@ final class OpenCtree {
         if (fs.workqueues != null) {
             fs.workqueues.stopAll();
         }
-        ctx.qgroups.freeConfig();
         fs.space.freeBlockGroups(fs.log(), fs.sbId());
+        fs.btreeInode.finalIput();
     }
 
+    /** kthread_stop() of a kthread the mount started (a dead one is the caller's problem to report). */
     private static void stop(Kthread k) {
-        if (k != null && !k.hasExited()) {
+        if (k != null && !k.isFreed()) {
             k.stop();
         }
     }

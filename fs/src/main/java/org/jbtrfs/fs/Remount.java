@@ -90,7 +90,15 @@ final class Remount {
             throw new BtrfsException(Errno.EINVAL, "Remounting read-write after error is not allowed");
         }
         // rw_devices == 0, too many missing devices, log root present: single healthy device here
-        OpenCtree.startPreRwMount(ctx);
+        if (OpenCtree.v510(fs)) {
+            // 5.10: no btrfs_start_pre_rw_mount — cleanup_fs_roots, relocation recovery, balance and
+            // dev-replace resume, the qgroup rescan resume, the uuid tree; no btrfs_find_orphan_roots and no
+            // orphan cleanup of the tree root (open_ctree loaded the dead roots, even on an RO mount)
+            OpenCtree.cleanupFsRoots(ctx);
+            ctx.qgroups.rescanResume();
+        } else {
+            OpenCtree.startPreRwMount(ctx);
+        }
         fs.clearSbRdonly();
         fs.flags.set(FsFlag.OPEN);
     }

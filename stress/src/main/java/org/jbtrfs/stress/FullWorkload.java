@@ -29,7 +29,6 @@ final class FullWorkload {
     static final long EXTENT_TARGET = 700;
     static final int MAX_FILES = 40;
     static final int MAX_SUBVOLUMES = 3;
-    static final long CLEANER_WAIT_NANOS = 300_000_000L;
 
     private final CycleEnv env;
     private final Observation obs;
@@ -121,8 +120,7 @@ final class FullWorkload {
             // the VFS refuses an RO remount while an unlinked inode is alive (a delayed iput still
             // queued or being run): wake the cleaner as the transaction kthread does every commit
             // interval, let it finish, and try again, as an admin would
-            env.op("wake cleaner", () -> fs.fsInfo().cleanerKthread.wakeUpProcess());
-            awaitCleanerIdle(CLEANER_WAIT_NANOS * 3);
+            runCleanerPass();
             env.op("remount ro", () -> fs.remount("ro"));
         }
     }
@@ -253,11 +251,10 @@ final class FullWorkload {
         env.op("subvolume delete", () -> fs.deleteSubvolume(s));
     }
 
-    /** btrfs subvolume sync: wake the cleaner and wait (bounded) until it dropped what it can. */
+    /** btrfs subvolume sync: a cleaner pass (it drops one dead root per pass). */
     private void subvolumeSync() {
         closeHeld();
-        wakeCleaner();
-        awaitCleanerIdle(CLEANER_WAIT_NANOS);
+        runCleanerPass();
     }
 
     private void quota() {
@@ -334,9 +331,10 @@ final class FullWorkload {
         if (!in.rootItems().containsValue(0)) {
             return;
         }
-        wakeCleaner();
-        awaitCleanerIdle(CLEANER_WAIT_NANOS * 3);
-        in = env.op("inspect", fs::inspect);
+        for (int i = 0; i < 8 && !in.deadRoots().isEmpty() || i == 0; i++) {
+            runCleanerPass(); // one dead root per pass
+            in = env.op("inspect", fs::inspect);
+        }
         if (in.cleanerRunning() || !in.deadRoots().isEmpty()) {
             return; // not idle within the bound: no verdict
         }
@@ -348,27 +346,9 @@ final class FullWorkload {
     }
 
 
-    /** A delayed iput of a linked file: no eviction, but btrfs_add_delayed_iput wakes an idle cleaner. */
-    private void wakeCleaner() {
-        if (!model.wakeFile) {
-            env.op("create", () -> fs.createFile("w"));
-            model.wakeFile = true;
-        }
-        FileHandle h = env.op("open", () -> fs.open("w"));
-        env.op("close from worker", h::closeFromWorker);
-    }
-
-    private void awaitCleanerIdle(long nanos) {
-        env.op("wait for the cleaner", () -> {
-            long deadline = System.nanoTime() + nanos;
-            while (System.nanoTime() - deadline < 0) {
-                Inspection in = fs.inspect();
-                if (!in.cleanerRunning() && in.deadRoots().isEmpty() && in.delayedIputs().isEmpty()) {
-                    return;
-                }
-                LockSupport.parkNanos(200_000);
-            }
-        });
+    /** One whole cleaner pass: wait until it sleeps, wake it, wait for that pass to end (event-driven). */
+    private void runCleanerPass() {
+        env.op("cleaner pass", () -> fs.runCleanerPass(java.time.Duration.ofSeconds(5)));
     }
 
     /**

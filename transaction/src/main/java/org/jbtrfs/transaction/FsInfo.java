@@ -30,8 +30,8 @@ public final class FsInfo {
 
     public final Kernel kernel;
     public final BlockDevice device;
-    public final FlagWord<FsFlag> flags = new FlagWord<>();
-    public final FlagWord<FsState> fsState = new FlagWord<>();
+    public final FlagWord<FsFlag> flags;
+    public final FlagWord<FsState> fsState;
     /**
      * The VFS superblock's SB_RDONLY, deliberately a plain field updated with a plain
      * read-modify-write, as {@code sb->s_flags |= SB_RDONLY} is: before patch 3/5 the cleaner read
@@ -86,6 +86,8 @@ public final class FsInfo {
 
     public FsInfo(Kernel kernel, BlockDevice device, SuperBlock sb, SpaceManager space) {
         this.kernel = kernel;
+        this.flags = new FlagWord<>(kernel.sched());
+        this.fsState = new FlagWord<>(kernel.sched());
         this.fsid = sb.fsid.clone();
         this.device = device;
         this.superCopy = sb;

@@ -108,9 +108,8 @@ public final class Transactions {
                     }
                     if (type.blockedBy(cur.state)) {
                         // -EBUSY: wait_current_trans(), then ATTACH and JOIN_NOSTART report -ENOENT
-                        while (fs.runningTransaction == cur && type.blockedBy(cur.state) && !cur.aborted) {
-                            waitOn(fs.transLock);
-                        }
+                        fs.kernel.sched().waitUntil(fs.transLock,
+                            () -> fs.runningTransaction != cur || !type.blockedBy(cur.state) || cur.aborted);
                         waited = true;
                         if (type == TransType.ATTACH || type == TransType.JOIN_NOSTART) {
                             return null;
@@ -221,32 +220,24 @@ public final class Transactions {
                 cur.useCount--;
                 fs.transLock.notifyAll();
                 h.markEnded();
-                while (cur.state != TransState.COMPLETED && !cur.aborted) {
-                    waitOn(fs.transLock);
-                }
+                fs.kernel.sched().waitUntil(fs.transLock, () -> cur.state == TransState.COMPLETED || cur.aborted);
                 releaseHandle(fs, h);
                 return;
             }
             cur.state = TransState.COMMIT_START;
             fs.transLock.notifyAll();
             Transaction prev = previous(fs, cur);
-            while (prev != null && prev.state != TransState.COMPLETED && !prev.aborted) {
-                waitOn(fs.transLock);
-            }
+            fs.kernel.sched().waitUntil(fs.transLock, () -> prev == null || prev.state == TransState.COMPLETED || prev.aborted);
             // extwriter_counter_dec(), then wait for the external writers (START / ATTACH handles) only:
             // joiners may still enter in COMMIT_START
             if (h.type.isExtwriter()) {
                 cur.numExtwriters--;
             }
-            while (cur.numExtwriters > 0) {
-                waitOn(fs.transLock);
-            }
+            fs.kernel.sched().waitUntil(fs.transLock, () -> cur.numExtwriters <= 0);
             // COMMIT_DOING blocks JOIN too; wait until this handle is the only writer left
             cur.state = TransState.COMMIT_DOING;
             fs.transLock.notifyAll();
-            while (cur.numWriters > 1) {
-                waitOn(fs.transLock);
-            }
+            fs.kernel.sched().waitUntil(fs.transLock, () -> cur.numWriters <= 1);
         }
         try {
             if (fs.kernel.faults().shouldFail(Fault.COMMIT_TRANSACTION_EIO)) {
@@ -508,12 +499,4 @@ public final class Transactions {
         }
     }
 
-    /** Uninterruptible wait on a monitor the caller holds (TASK_UNINTERRUPTIBLE). */
-    static void waitOn(Object monitor) {
-        try {
-            monitor.wait();
-        } catch (InterruptedException e) {
-            // TASK_UNINTERRUPTIBLE: the interrupt is dropped; the caller's loop re-checks its condition
-        }
-    }
 }
