@@ -136,13 +136,13 @@ public final class BtrfsModule implements AutoCloseable {
         if (unloaded != null) {
             throw new BtrfsException(Errno.EINVAL, "module " + kernel.name() + " is not loaded");
         }
-        if (!mounted.isEmpty()) {
-            throw new BtrfsException(Errno.EBUSY, "module btrfs is in use by mounted filesystems " + mounted.keySet());
-        }
         if (!mounted.isEmpty() && kernel.panicked()) {
             // after a panic nothing unmounts: what the filesystems hold is reported as leaked
-            mounted.values().forEach(fs -> fs.crashed());
+            mounted.values().forEach(Btrfs::crashed);
             mounted.clear();
+        }
+        if (!mounted.isEmpty()) {
+            throw new BtrfsException(Errno.EBUSY, "module btrfs is in use by mounted filesystems " + mounted.keySet());
         }
         List<String> stateLeaks = new ArrayList<>();
         for (SlabObject o : kernel.slabs().cache("extent_state").live()) {
