@@ -94,8 +94,19 @@ class KernelConfigTest {
             assertTrue(k.applied(FixSwitch.QGROUP_RESCAN_RO_REMOUNT));
             assertSame(clock, k.clock());
             assertTrue(k.crc32c().isFast());
-            Kthread t = k.kthreadd().run("btrfs-cleaner", self -> 0);
-            t.stop();
+            // a kthread that waits for its stop (one that returns on its own is reaped, and stopping it then
+            // would be a use-after-free: KthreadTest pins that)
+            Kthread t = k.kthreadd().run("btrfs-cleaner", self -> {
+                while (true) {
+                    self.setCurrentState(Kthread.TaskState.INTERRUPTIBLE);
+                    if (self.shouldStop()) {
+                        self.setCurrentState(Kthread.TaskState.RUNNING);
+                        return 0;
+                    }
+                    self.schedule();
+                }
+            });
+            assertEquals(0, t.stop());
             assertTrue(t.toString().startsWith("btrfs-cleaner"));
         } finally {
             assertEquals(List.of(), k.shutdown());
