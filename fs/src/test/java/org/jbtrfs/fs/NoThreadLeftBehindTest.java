@@ -23,10 +23,10 @@ class NoThreadLeftBehindTest {
                 if (!fs.isReadOnly()) {
                     fs.createFile("f" + i);
                     fs.open("f" + i).closeFromWorker(); // a delayed iput: the cleaner runs it
-                    // a cleaner mid-pass was not woken by the add (CLEANER_RUNNING): wake it as the
-                    // transaction kthread would; the permit guarantees one more pass after the add
-                    Repro.wakeCleaner(fs);
-                    org.awaitility.Awaitility.await().until(() -> fs.inspect().delayedIputs().isEmpty());
+                    // a cleaner mid-pass was not woken by the add (CLEANER_RUNNING): one whole pass after
+                    // the add runs it
+                    fs.runCleanerPass(Repro.WAIT);
+                    assertTrue(fs.inspect().delayedIputs().isEmpty());
                     fs.unlink("f" + i);
                     fs.remount("ro");
                 }

@@ -94,9 +94,16 @@ final class Repro implements AutoCloseable {
         return fs;
     }
 
-    /** wake_up_process(cleaner_kthread), as the transaction kthread and btrfs_commit_super do. */
+    /**
+     * wake_up_process(cleaner_kthread), as the transaction kthread and btrfs_commit_super do — delivered:
+     * a wake-up of a running cleaner is lost (the kernel's semantics), so wait until it sleeps first and
+     * fail if the wake-up still did not count.
+     */
     static void wakeCleaner(Btrfs fs) {
-        fs.fsInfo().cleanerKthread.wakeUpProcess();
+        awaitCleanerIdle(fs);
+        if (!fs.wakeCleaner()) {
+            throw new AssertionError("the cleaner was woken by someone else between its sleep and this wake-up");
+        }
     }
 
     long count(LogEntry.Kind kind) { return mod.log().count(kind); }
