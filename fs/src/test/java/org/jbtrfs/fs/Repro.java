@@ -95,15 +95,14 @@ final class Repro implements AutoCloseable {
     }
 
     /**
-     * wake_up_process(cleaner_kthread), as the transaction kthread and btrfs_commit_super do — delivered:
-     * a wake-up of a running cleaner is lost (the kernel's semantics), so wait until it sleeps first and
-     * fail if the wake-up still did not count.
+     * wake_up_process(cleaner_kthread), as the transaction kthread and btrfs_commit_super do, so that a
+     * new pass starts: a wake-up of a running cleaner is lost (the kernel's semantics), so wait until it
+     * sleeps first. If the wake-up still returns false, another waker (the transaction kthread woken by a
+     * remount) got there first and that pass started after this call just the same.
      */
     static void wakeCleaner(Btrfs fs) {
         awaitCleanerIdle(fs);
-        if (!fs.wakeCleaner()) {
-            throw new AssertionError("the cleaner was woken by someone else between its sleep and this wake-up");
-        }
+        fs.wakeCleaner();
     }
 
     long count(LogEntry.Kind kind) { return mod.log().count(kind); }
