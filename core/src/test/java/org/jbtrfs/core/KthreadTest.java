@@ -30,12 +30,14 @@ class KthreadTest {
     private final ManualClock clock = new ManualClock();
     private final KernelLog log = new KernelLog(1024, clock);
     private final Sched sched = new Sched();
-    private final Kthreadd kthreadd = new Kthreadd("test-", clock, log, sched);
+    /** A pool of its own, so the tests can count the real threads it creates. */
+    private final LentThreads threads = new LentThreads("test-idle");
+    private final Kthreadd kthreadd = new Kthreadd(clock, log, sched, threads);
 
     @AfterEach
     void unload() {
         kthreadd.shutdown(5_000);
-        assertEquals(List.of(), kthreadd.liveThreads(), "no pooled thread outlives kthreadd");
+        assertEquals(List.of(), kthreadd.liveThreads(), "no thread serves a kthread of an unloaded module");
     }
 
     /**
@@ -390,7 +392,7 @@ class KthreadTest {
 
     @Test
     void scheduleTimeoutOnTheSystemClock() {
-        Kthreadd real = new Kthreadd("sys-", KernelClock.SYSTEM, log, sched);
+        Kthreadd real = new Kthreadd(KernelClock.SYSTEM, log, sched, threads);
         try {
             CompletableFuture<Boolean> woken = new CompletableFuture<>();
             long start = System.nanoTime();
@@ -419,9 +421,25 @@ class KthreadTest {
         assertEquals(2, kthreadd.threadsCreated(), "two kthreads at once need two threads");
         assertNotSame(a.thread(), b.thread());
         assertEquals(List.of("btrfs-cleaner", "btrfs-transaction"), kthreadd.busy().stream().sorted().toList());
+        assertEquals(2, kthreadd.liveThreads().size());
         a.stop();
         b.stop();
-        assertEquals(2, kthreadd.liveThreads().size());
+        assertEquals(List.of(), kthreadd.liveThreads(), "both threads went back to the pool");
+        assertEquals(2, threads.idleThreads());
+    }
+
+    @Test
+    void twoModulesShareThePoolsThreads() {
+        Kthreadd other = new Kthreadd(clock, log, new Sched(), threads);
+        for (int i = 0; i < 20; i++) {
+            Kthreadd k = i % 2 == 0 ? kthreadd : other;
+            Kthread t = k.run("btrfs-cleaner", KthreadTest::sleepUntilStopped);
+            assertEquals(0, t.stop());
+        }
+        assertEquals(1, threads.threadsCreated(), "one real thread served both modules' kthreads in turn");
+        assertEquals(10, other.kthreadsStarted());
+        other.shutdown(5_000);
+        assertEquals(List.of(), other.liveThreads());
     }
 
     @Test
@@ -438,7 +456,7 @@ class KthreadTest {
         assertTrue(t.isDaemon());
 
         k.stop();
-        assertEquals("test-kthreadd/1", t.getName(), "renamed back when idle");
+        assertEquals("test-idle/1", t.getName(), "renamed back when idle in the pool");
     }
 
     @Test
@@ -493,7 +511,7 @@ class KthreadTest {
     }
 
     @Test
-    void afterShutdownNoPooledThreadIsAlive() {
+    void afterShutdownNoThreadServesTheModule() {
         for (int i = 0; i < 3; i++) {
             Kthread k = kthreadd.run("btrfs-k" + i, KthreadTest::sleepUntilStopped);
             awaitState(k, TaskState.INTERRUPTIBLE);
@@ -502,13 +520,15 @@ class KthreadTest {
             kthreadd.run("btrfs-a", KthreadTest::sleepUntilStopped),
             kthreadd.run("btrfs-b", KthreadTest::sleepUntilStopped));
         stopped.forEach(Kthread::stop);
-        assertEquals(5, kthreadd.liveThreads().size());
+        assertEquals(3, kthreadd.liveThreads().size());
 
         List<String> stuck = kthreadd.shutdown(5_000);
 
         assertEquals(List.of("btrfs-k0", "btrfs-k1", "btrfs-k2"), stuck.stream().sorted().toList(),
             "kthreads nobody stopped are reported");
         assertEquals(List.of(), kthreadd.liveThreads());
+        assertTrue(Thread.getAllStackTraces().keySet().stream().noneMatch(t -> t.getName().startsWith("btrfs-")),
+            "every thread that served the module went back to the pool under its idle name");
         IllegalStateException e = assertThrows(IllegalStateException.class,
             () -> kthreadd.run("btrfs-late", KthreadTest::sleepUntilStopped));
         assertTrue(e.getMessage().contains("shut down"), e.getMessage());
@@ -527,8 +547,8 @@ class KthreadTest {
 
         assertEquals(List.of("btrfs-forgotten"), kthreadd.shutdown(5_000));
 
-        assertFalse(t.isAlive());
         assertTrue(returned.get());
+        assertEquals("test-idle/1", t.getName(), "the thread went back to the pool");
         assertTrue(k.hasExited());
     }
 

@@ -67,7 +67,7 @@ public final class CoreBenchmarks {
         });
 
         KernelLog log = new KernelLog(1024, KernelClock.SYSTEM);
-        Kthreadd kthreadd = new Kthreadd("bench-", KernelClock.SYSTEM, log, new org.jbtrfs.core.Sched());
+        Kthreadd kthreadd = new Kthreadd(KernelClock.SYSTEM, log, new org.jbtrfs.core.Sched());
         bench.time("kthread run+stop via kthreadd pool", Bench.Unit.US_PER_OP, ops -> {
             long sum = 0;
             for (long i = 0; i < ops; i++) {
