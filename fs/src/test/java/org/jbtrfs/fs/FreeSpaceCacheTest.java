@@ -97,6 +97,28 @@ class FreeSpaceCacheTest {
         }
     }
 
+    /**
+     * A device big enough for 1 GiB data groups costs its chunk table and what was written: the sparse memory
+     * device keeps written zeros as holes, a block group's free-space map is a bit per 4 KiB.
+     */
+    @Test
+    void aTenGibDeviceWithOneGibGroupsStaysCheap() {
+        try (Repro r = new Repro(10 * GIB, c -> c)) {
+            Btrfs fs = r.mountSettled("");
+            BlockGroup bg = SpaceCacheFixtures.ownBigGroup(fs, "a");
+            assertEquals(GIB, bg.length());
+            FreeSpaceHeader hdr = SpaceCacheFixtures.header(fs, bg);
+            assertEquals(4 * 16 * 4096, SpaceCacheFixtures.cacheInode(fs, hdr.location()).size(), "16 pages per 256 MiB");
+            fs.umount();
+            long held = ((org.jbtrfs.core.MemoryBlockDevice) r.dev).allocatedBytes();
+            assertTrue(held < (4L << 20), "a few MiB of metadata and cache pages, not the 15 MiB of file data: " + held);
+            Btrfs again = r.mount("");
+            assertTrue(FreeSpaceCache.loadFreeSpaceCache(again.fsInfo(), SpaceCacheFixtures.bigDataGroups(again).get(0)));
+            again.umount();
+            assertTrue(r.mod.unload().clean());
+        }
+    }
+
     @Test
     void smallDevicesHaveNoCacheInodes() {
         try (Repro r = new Repro(c -> c)) {
