@@ -119,6 +119,61 @@ class FreeSpaceCacheTest {
         }
     }
 
+    /**
+     * The on-disk state a committed btrfs_remove_block_group leaves when the cache inode's eviction never ran
+     * (a crash, or the delayed iput the leak above never runs): an orphan item in the root tree for the cache
+     * inode, whose inode item still says nlink 1 — clear_nlink only changed the in-memory inode. Returns the
+     * cache inode's key; the filesystem is unmounted.
+     */
+    private static Key orphanedCacheInodeOnDisk(Repro r) {
+        Btrfs fs = r.mountSettled("");
+        BlockGroup bg = SpaceCacheFixtures.ownBigGroup(fs, "a");
+        Key location = SpaceCacheFixtures.header(fs, bg).location();
+        var fsi = fs.fsInfo();
+        var h = org.jbtrfs.transaction.Transactions.start(fsi, fsi.treeRoot, 2, "test: committed removal");
+        fs.ctx().cleaner.inodes().orphanAdd(h, fsi.treeRoot, location.objectid());
+        Trees.delete(h, fsi.treeRoot, FreeSpaceHeader.key(bg.start()));
+        org.jbtrfs.transaction.Transactions.commit(h);
+        assertEquals(java.util.List.of(location.objectid()), fs.inspect().rootOrphans());
+        fs.umount();
+        return location;
+    }
+
+    /**
+     * Such an orphan names no root, so the read-write mount's btrfs_find_orphan_roots (first, with the March
+     * 2021 fix) deletes it as a stray root orphan, silently; with that fix reverted btrfs_orphan_cleanup of
+     * the root tree gets there first, iget()s it (5.11), finds it linked and deletes just the orphan item
+     * ("auto deleting"). Either way the inode item and its preallocated extent stay, reachable from nothing.
+     */
+    @ParameterizedTest(name = "dead-roots-before-orphan-cleanup applied={0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void anOrphanedCacheInodeLinkedOnDiskLosesOnlyItsOrphanItem(boolean marchFix) {
+        try (Repro r = new Repro(GIB, c -> marchFix ? c : c.revert(org.jbtrfs.core.FixSwitch.DEAD_ROOTS_BEFORE_ORPHAN_CLEANUP))) {
+            Key location = orphanedCacheInodeOnDisk(r);
+            Btrfs again = r.mount("");
+            assertEquals(!marchFix, r.logged("auto deleting " + location.objectid()), r.mod.log().dmesg());
+            assertTrue(again.inspect().rootOrphans().isEmpty());
+            assertEquals(1, SpaceCacheFixtures.cacheInode(again, location).nlink(), "the inode item stays");
+            again.umount();
+            assertTrue(r.mod.unload().clean());
+        }
+    }
+
+    /**
+     * And with patch 2/5 reverted (5.10: btrfs_find_orphan_roots on every mount) that orphan is a real-world
+     * trigger of its leak: the read-only mount joins a transaction to delete it, which nobody commits.
+     */
+    @Test
+    void anOrphanedCacheInodeIsAStrayRootOrphanForPatch2() {
+        try (Repro r = new Repro(GIB, c -> c.revert(org.jbtrfs.core.FixSwitch.ORPHAN_ROOTS_RO_MOUNT))) {
+            orphanedCacheInodeOnDisk(r);
+            Btrfs ro = r.mount("ro");
+            assertEquals(java.util.List.of("btrfs_find_orphan_roots"), ro.inspect().openTransactions().get(0).functions());
+            org.junit.jupiter.api.Assertions.assertThrows(org.jbtrfs.core.KernelBug.class, ro::umount);
+            assertTrue(r.logged("assertion failed: list_empty(&fs_info->trans_list)"));
+        }
+    }
+
     @Test
     void smallDevicesHaveNoCacheInodes() {
         try (Repro r = new Repro(c -> c)) {
