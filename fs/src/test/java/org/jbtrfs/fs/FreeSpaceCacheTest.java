@@ -68,6 +68,43 @@ class FreeSpaceCacheTest {
         }
     }
 
+    /** After files come and go over many commits, every cache still matches its group when mounted again. */
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void cachesMatchTheirGroupsAfterChurn(Crc32cImpl crc) {
+        try (Repro r = new Repro(GIB, c -> c.crc32c(crc))) {
+            Btrfs fs = r.mountSettled("");
+            java.util.SplittableRandom rnd = new java.util.SplittableRandom(7);
+            java.util.List<String> live = new java.util.ArrayList<>();
+            for (int i = 0; i < 120; i++) {
+                fs.createFile("f" + i);
+                fs.writeFile("f" + i, new byte[4096 * (1 + rnd.nextInt(300))]);
+                live.add("f" + i);
+                if (live.size() > 3 && rnd.nextInt(3) == 0) {
+                    fs.unlink(live.remove(rnd.nextInt(live.size())));
+                }
+                if (rnd.nextInt(5) == 0) {
+                    fs.sync();
+                }
+                if (i % 40 == 39) {
+                    fs.createSubvolume("sv" + i);
+                }
+            }
+            fs.umount();
+            Btrfs again = r.mount("ro");
+            assertTrue(FreeSpaceCache.headerCount(again.fsInfo()) >= 2, "the metadata group and at least one data group");
+            assertFalse(r.logged("wrong amount of free space"), r.mod.log().dmesg());
+            assertFalse(r.logged("free space cache"), r.mod.log().dmesg());
+            for (BlockGroup bg : again.fsInfo().space.blockGroups()) {
+                if (bg.length() >= FreeSpaceCache.MIN_CACHED_GROUP) {
+                    assertTrue(FreeSpaceCache.loadFreeSpaceCache(again.fsInfo(), bg), bg.toString());
+                }
+            }
+            again.umount();
+            assertTrue(r.mod.unload().clean());
+        }
+    }
+
     @Test
     void aCorruptCacheIsRebuilt() {
         try (Repro r = new Repro(GIB, c -> c)) {

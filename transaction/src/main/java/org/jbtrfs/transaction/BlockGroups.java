@@ -20,9 +20,14 @@ public final class BlockGroups {
      * group's cache is loaded and checked (load_free_space_cache; the port caches every group at mount).
      */
     public static void readBlockGroups(FsInfo fs) {
-        SuperBlock sb = fs.superCopy();
+        long generation;
+        long cacheGen;
+        synchronized (fs.transLock) {
+            generation = fs.superCopy.generation;
+            cacheGen = fs.superCopy.cacheGeneration;
+        }
         boolean spaceCache = fs.mountOpt.test(MountOpt.SPACE_CACHE);
-        boolean needClear = spaceCache && sb.generation != sb.cacheGeneration || fs.mountOpt.test(MountOpt.CLEAR_CACHE);
+        boolean needClear = spaceCache && generation != cacheGen || fs.mountOpt.test(MountOpt.CLEAR_CACHE);
         for (TreeItem it : Trees.range(fs, fs.extentRoot, Key.MIN, Key.MAX)) {
             Key k = it.key();
             if (k.type() == ItemType.BLOCK_GROUP_ITEM) {
