@@ -179,6 +179,51 @@ class SpaceCacheCleanerRaceTest {
         }
     }
 
+    /**
+     * The second variant on the same filesystem: the cleaner's pass drops a deleted subvolume whose data is all
+     * of the 112 MiB group. Reverted, the remount blocks on cleaner_mutex in btrfs_commit_super, its commit then
+     * empties the group, and the same pass's btrfs_delete_unused_bgs removes it after that commit — with the
+     * cache inode's delayed iput, so again the delayed_iputs assertion comes first. Applied, the remount waits
+     * for the pass, whose block-group step finds the group still in use (its extents are freed by the remount's
+     * commit), and the RO filesystem keeps the empty group: clean.
+     */
+    @ParameterizedTest(name = "patch applied={0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void dropSnapshotPassOnABigGroup(boolean applied) {
+        try (Repro r = repro(Crc32cImpl.ACCELERATED, true, reverted(applied))) {
+            Btrfs fs = r.mountSettled("");
+            fs.createSubvolume("sv");
+            SpaceCacheFixtures.ownBigGroup(fs, "sv/victim");
+            fs.deleteSubvolume("sv");
+            r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_DROP_SNAPSHOT_TRANS);
+            Repro.wakeCleaner(fs);
+            r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_DROP_SNAPSHOT_TRANS, Repro.WAIT);
+            CompletableFuture<Void> remount = Repro.async("mount -o remount,ro", () -> fs.remount("ro"));
+            await().atMost(Repro.WAIT).until(() -> fs.fsInfo().flags.hasWaiters() || fs.fsInfo().cleanerMutex.hasQueuedThreads());
+            r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS);
+            r.mod.hooks().release(Hook.CLEANER_BEFORE_DROP_SNAPSHOT_TRANS);
+            r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS, Repro.WAIT);
+            if (!applied) {
+                Repro.join(remount); // its commit included the drop and emptied the group
+                assertEquals(1, fs.fsInfo().space.unusedCount());
+            }
+            r.mod.hooks().release(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS);
+            Repro.join(remount);
+            Repro.awaitCleanerIdle(fs);
+            if (applied) {
+                assertTrue(fs.inspect().openTransactions().isEmpty());
+                assertTrue(fs.inspect().delayedIputs().isEmpty());
+                fs.umount();
+                assertTrue(r.mod.unload().clean());
+            } else {
+                assertEquals(1, fs.inspect().delayedIputs().size(), "the cache inode of the removed group");
+                KernelBug bug = assertThrows(KernelBug.class, fs::umount);
+                assertTrue(bug.getMessage().contains("list_empty(&fs_info->delayed_iputs)"), bug.getMessage());
+                assertFalse(r.logged("list_empty(&fs_info->trans_list)"));
+            }
+        }
+    }
+
     /** The reverted reproducer, 50 times: the same verdict every time. */
     @RepeatedTest(50)
     void revertedIsDeterministic() {
