@@ -14,6 +14,7 @@ public final class Cleaner {
     private final OrphanCleanup orphanCleanup;
     private final DeadRoots deadRoots;
     private final UnusedBlockGroups unusedBlockGroups;
+    private final FreeSpaceInodes freeSpaceInodes;
 
     public Cleaner(FsInfo fs) {
         this.fs = fs;
@@ -21,7 +22,8 @@ public final class Cleaner {
         this.delayedIputs = new DelayedIputs(fs, inodes);
         this.orphanCleanup = new OrphanCleanup(fs, inodes);
         this.deadRoots = new DeadRoots(fs);
-        this.unusedBlockGroups = new UnusedBlockGroups(fs);
+        this.freeSpaceInodes = new FreeSpaceInodes(fs, inodes, delayedIputs);
+        this.unusedBlockGroups = new UnusedBlockGroups(fs, freeSpaceInodes);
         // btrfs_commit_super and btrfs_end_transaction_throttle run delayed iputs from the layer below
         fs.delayedIputRunner = delayedIputs::run;
     }
@@ -44,6 +46,8 @@ public final class Cleaner {
     public DeadRoots deadRoots() { return deadRoots; }
 
     public UnusedBlockGroups unusedBlockGroups() { return unusedBlockGroups; }
+
+    public FreeSpaceInodes freeSpaceInodes() { return freeSpaceInodes; }
 
     // ---- pass bookkeeping (the port's own: nothing in the kernel waits on it) ---------------------------
 

@@ -111,7 +111,8 @@ public final class LentThreads {
             w.start();
         }
         Lease lease = new Lease(w);
-        w.hand(new Job(name, job, returned, lease));
+        w.setName(name); // named for the job before this returns, so the lender sees its thread by name at once
+        w.hand(new Job(job, returned, lease));
         return lease;
     }
 
@@ -121,7 +122,7 @@ public final class LentThreads {
     /** Threads parked here now. */
     public int idleThreads() { return idle.size(); }
 
-    private record Job(String name, Runnable body, Runnable returned, Lease lease) { }
+    private record Job(Runnable body, Runnable returned, Lease lease) { }
 
     private final class Worker extends Thread {
         private final String idleName;
@@ -146,7 +147,6 @@ public final class LentThreads {
                     return; // retired
                 }
                 job = null;
-                setName(j.name());
                 try {
                     j.body().run();
                 } catch (Throwable t) {

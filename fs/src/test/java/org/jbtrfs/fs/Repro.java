@@ -42,8 +42,13 @@ final class Repro implements AutoCloseable {
 
     /** A module configured by {@code config} (applied to the defaults; the manual clock is added). */
     Repro(java.util.function.UnaryOperator<KernelConfig> config) {
+        this(64L << 20, config);
+    }
+
+    /** The same on a device of {@code deviceSize} bytes (1 GiB and more: kernel-sized chunks, v1 cache inodes). */
+    Repro(long deviceSize, java.util.function.UnaryOperator<KernelConfig> config) {
         mod = BtrfsModule.load(config.apply(KernelConfig.defaults()).clock(clock));
-        dev = mod.createDevice("sdc", 64L << 20);
+        dev = mod.createDevice("sdc", deviceSize);
         mod.mkfs(dev);
     }
 

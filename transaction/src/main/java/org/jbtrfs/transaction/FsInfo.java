@@ -15,6 +15,7 @@ import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.Kernel;
 import org.jbtrfs.core.KernelLog;
 import org.jbtrfs.core.Kthread;
+import org.jbtrfs.core.MountOpt;
 import org.jbtrfs.core.disk.SuperBlock;
 import org.jbtrfs.transaction.space.SpaceManager;
 import org.jbtrfs.workqueue.FsWorkqueues;
@@ -32,6 +33,8 @@ public final class FsInfo {
     public final BlockDevice device;
     public final FlagWord<FsFlag> flags;
     public final FlagWord<FsState> fsState;
+    /** fs_info->mount_opt: the free space cache options (btrfs_parse_options sets them). */
+    public final FlagWord<MountOpt> mountOpt = new FlagWord<>();
     /**
      * The VFS superblock's SB_RDONLY, deliberately a plain field updated with a plain
      * read-modify-write, as {@code sb->s_flags |= SB_RDONLY} is: before patch 3/5 the cleaner read
@@ -71,6 +74,8 @@ public final class FsInfo {
     public volatile Root extentRoot;
     public volatile Root fsRoot;
     public volatile Root quotaRoot;
+    /** fs_info->free_space_root: the free space tree (space_cache=v2), or null. */
+    public volatile Root freeSpaceRoot;
     /** fs_roots_radix: subvolume id → root (holding a reference). */
     public final Map<Long, Root> fsRootsRadix = new ConcurrentHashMap<>();
 
@@ -150,6 +155,39 @@ public final class FsInfo {
         synchronized (transLock) {
             return superCopy.copy();
         }
+    }
+
+    /** kernel: btrfs_fs_compat_ro() — is {@code bit} set in the in-memory superblock's compat_ro_flags? */
+    public boolean compatRo(long bit) {
+        synchronized (transLock) {
+            return (superCopy.compatRoFlags & bit) != 0;
+        }
+    }
+
+    /** kernel: btrfs_super_cache_generation(fs_info->super_copy) */
+    public long superCacheGeneration() {
+        synchronized (transLock) {
+            return superCopy.cacheGeneration;
+        }
+    }
+
+    /** kernel: btrfs_free_space_cache_v1_active() (5.11) — a non-zero super cache_generation. */
+    public boolean freeSpaceCacheV1Active() { return superCacheGeneration() != 0; }
+
+    /**
+     * kernel: btrfs_set_fs_compat_ro() / btrfs_clear_fs_compat_ro() — change a compat_ro bit of the
+     * in-memory superblock (the next commit writes it) with the kernel's info line.
+     */
+    public void changeCompatRo(long bit, String name, boolean set) {
+        synchronized (transLock) {
+            boolean has = (superCopy.compatRoFlags & bit) != 0;
+            if (has == set) {
+                return;
+            }
+            superCopy.compatRoFlags = set ? superCopy.compatRoFlags | bit : superCopy.compatRoFlags & ~bit;
+        }
+        log().info(sbId(), (set ? "setting" : "clearing") + " compat-ro feature flag for " + name + " (0x"
+            + Long.toHexString(bit) + ")");
     }
 
     /** Generation of the last committed transaction. */

@@ -189,6 +189,8 @@ public final class Transactions {
         for (BlockGroup bg : h.fsInfo.space.takeNewBlockGroups()) {
             Trees.insert(h, h.fsInfo.extentRoot, new Key(bg.start(), ItemType.BLOCK_GROUP_ITEM, bg.length()),
                 new BlockGroupItem(0, 256, bg.type().flag()).encode());
+            // add_block_group_free_space(): 5.11 marks needs_free_space only while the free space tree is on
+            FreeSpaceTree.addBlockGroupFreeSpace(h, bg);
         }
     }
 
@@ -258,6 +260,9 @@ public final class Transactions {
                 fs.superCopy.root = rootBytenr;
                 fs.superCopy.rootLevel = rootLevel;
                 fs.superCopy.generation = cur.transid;
+                // update_super_roots(): cache_generation follows space_cache (5.11)
+                fs.superCopy.cacheGeneration = FreeSpaceCache.superCacheGeneration(fs, fs.superCopy.cacheGeneration,
+                    cur.transid);
                 cur.state = TransState.UNBLOCKED;
                 fs.runningTransaction = null;
                 fs.transLock.notifyAll();
@@ -312,9 +317,7 @@ public final class Transactions {
         FsInfo fs = h.fsInfo;
         for (int pass = 0; pass < 64; pass++) {
             boolean changed = runDelayedRefs(h) > 0;
-            for (long[] bg : fs.space.takeDirtyBlockGroupItems()) {
-                Trees.update(h, fs.extentRoot, new Key(bg[0], ItemType.BLOCK_GROUP_ITEM, bg[1]),
-                    new BlockGroupItem(bg[2], 256, bg[3]).encode());
+            if (writeDirtyBlockGroups(h)) {
                 changed = true;
             }
             QgroupHooks qg = fs.qgroupHooks;
@@ -338,6 +341,32 @@ public final class Transactions {
             }
         }
         throw fs.log().bug("transaction.c", 1234, "commit_cowonly_roots did not converge");
+    }
+
+    /**
+     * kernel: btrfs_write_dirty_block_groups() in fs/btrfs/block-group.c — for each block group the
+     * transaction dirtied: cache_save_setup, run the delayed refs that queued, write the v1 cache out, update
+     * the block group item. Returns whether any group was written.
+     */
+    private static boolean writeDirtyBlockGroups(TransHandle h) {
+        FsInfo fs = h.fsInfo;
+        // btrfs_start_dirty_block_groups' btrfs_create_pending_block_groups: a cache file may have needed a chunk
+        createPendingBlockGroups(h);
+        List<BlockGroup> dirty = fs.space.takeDirtyBlockGroups();
+        for (BlockGroup bg : dirty) {
+            if (fs.mountOpt.test(org.jbtrfs.core.MountOpt.SPACE_CACHE)
+                && fs.space.diskCacheState(bg).compareTo(BlockGroup.DiskCacheState.CLEAR) < 0) {
+                // btrfs_update_block_group(): a group whose used bytes changed has a stale cache
+                fs.space.setDiskCacheState(bg, BlockGroup.DiskCacheState.CLEAR);
+            }
+            FreeSpaceCache.cacheSaveSetup(h, bg);
+            runDelayedRefs(h);
+            FreeSpaceCache.writeOutCache(h, bg);
+            long used = fs.space.blockGroupItemWritten(bg);
+            Trees.update(h, fs.extentRoot, new Key(bg.start(), ItemType.BLOCK_GROUP_ITEM, bg.length()),
+                new BlockGroupItem(used, 256, bg.type().flag()).encode());
+        }
+        return !dirty.isEmpty();
     }
 
     /** kernel: btrfs_run_delayed_refs(trans, 0) — apply every queued head to the extent tree. */
@@ -442,6 +471,9 @@ public final class Transactions {
         l.add(fs.extentRoot);
         if (fs.quotaRoot != null) {
             l.add(fs.quotaRoot);
+        }
+        if (fs.freeSpaceRoot != null) {
+            l.add(fs.freeSpaceRoot);
         }
         l.addAll(fs.fsRootsRadix.values());
         return l;
