@@ -6,6 +6,25 @@ import org.jbtrfs.transaction.FsInfo;
 /**
  * The cleaner side of one mounted filesystem: its inode cache, delayed iputs, orphan cleanup, dead
  * roots and unused block groups, and the btrfs-cleaner kthread that works through them.
+ *
+ * <h2>Who touches what</h2>
+ * <ul>
+ *   <li>The cleaner kthread ({@link CleanerKthread}) runs one pass per wake-up: with CLEANER_RUNNING set,
+ *       and under cleaner_mutex (trylock) delayed iputs and one dead root, then unused block groups without
+ *       the mutex. It sleeps with the kernel's lost-wake-up semantics (see core {@code Kthread}).</li>
+ *   <li>Delayed iputs are queued by threads that must not evict (kworkers completing ordered extents,
+ *       btrfs_remove_block_group for a free-space-cache inode) and run by the cleaner, by
+ *       btrfs_commit_super (remount RO, umount) under cleaner_mutex, by an RO remount (patch 5/5) and by
+ *       btrfs_end_transaction_throttle (drop_snapshot). The list is guarded by its own monitor
+ *       (delayed_iput_lock); each iput runs outside it.</li>
+ *   <li>Dead roots enter dead_roots from inode eviction (the last inode of a deleted subvolume) and from
+ *       btrfs_find_orphan_roots (mount, RO→RW remount), guarded by trans_lock; only the cleaner pops them.</li>
+ *   <li>Unused block groups are unlinked from unused_bgs one at a time by whichever of the cleaner, an RO
+ *       remount or close_ctree gets there first; after the unlink no other caller can see the group — the
+ *       third window of patch 3/5.</li>
+ *   <li>The pass counter is the port's own bookkeeping for deterministic waits ({@code Btrfs.runCleanerPass});
+ *       nothing in the kernel waits on it.</li>
+ * </ul>
  */
 public final class Cleaner {
     private final FsInfo fs;

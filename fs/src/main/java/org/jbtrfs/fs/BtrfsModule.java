@@ -48,6 +48,8 @@ public final class BtrfsModule implements AutoCloseable {
     private final Map<String, BlockDevice> devices = new ConcurrentHashMap<>();
     private final Map<String, Btrfs> mounted = new ConcurrentHashMap<>();
     private volatile UnloadReport unloaded;
+    /** What {@link #close()}'s umounts threw: surfaced in the UnloadReport, never swallowed. */
+    private final List<Throwable> cleanupErrors = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private BtrfsModule(KernelConfig config) {
         this.kernel = new Kernel("btrfs" + LOADED.incrementAndGet(), config);
@@ -161,11 +163,15 @@ public final class BtrfsModule implements AutoCloseable {
         for (BlockDevice d : devices.values()) {
             d.close();
         }
-        unloaded = new UnloadReport(leaks, stateLeaks, alive, kernel.log().taints(), kernel.log().entries());
+        unloaded = new UnloadReport(leaks, stateLeaks, alive, kernel.log().taints(), kernel.log().entries(),
+            List.copyOf(cleanupErrors));
         return unloaded;
     }
 
     public boolean isLoaded() { return unloaded == null; }
+
+    /** What the unload found (after {@link #unload()} or {@link #close()}), or null while loaded. */
+    public UnloadReport lastUnloadReport() { return unloaded; }
 
     /** Threads of this module still alive (kthreadd's and the kworker pool's). */
     public List<Thread> liveThreads() {
@@ -183,7 +189,9 @@ public final class BtrfsModule implements AutoCloseable {
 
     /**
      * Releases every hook (a thread parked at one would block the umount), unmounts whatever is still
-     * mounted (ignoring errors) and unloads.
+     * mounted and unloads. An umount that fails (a kernel BUG or oops in close_ctree, EBUSY for open files,
+     * a panicked module) does not stop the clean-up: it is logged, the filesystem is counted as gone, and
+     * the error is kept in {@link UnloadReport#cleanupErrors()}.
      */
     @Override
     public void close() {
@@ -194,7 +202,10 @@ public final class BtrfsModule implements AutoCloseable {
         for (Btrfs fs : mounts()) {
             try {
                 fs.umount();
-            } catch (RuntimeException ignored) {
+            } catch (RuntimeException e) {
+                cleanupErrors.add(e);
+                kernel.log().log(LogLevel.ERR, LogEntry.Kind.TEXT, "module close: umount of " + fs.device().name()
+                    + " failed: " + e);
                 unmounted(fs);
             }
         }

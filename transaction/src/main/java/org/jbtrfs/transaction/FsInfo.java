@@ -24,6 +24,32 @@ import org.jbtrfs.workqueue.FsWorkqueues;
  * struct btrfs_fs_info: the state of one mounted filesystem that the transaction layer and the
  * layers above it share. Subsystems above (cleaner, qgroup, fs) keep their own state objects and
  * install small callbacks here where the kernel calls "up" (commit_super running delayed iputs).
+ *
+ * <h2>Who touches what</h2>
+ * Four kinds of thread work on one filesystem at once, as in the kernel: user tasks (mount, remount,
+ * umount, sync, file and subvolume operations — serialised against each other only by the VFS's
+ * s_umount in {@code Btrfs}), the cleaner kthread, the transaction kthread, and kworkers (the rescan
+ * worker, async checksumming, ordered-extent completion).
+ * <ul>
+ *   <li>{@link #flags} and {@link #fsState} are atomic bit words (set_bit / test_bit): any thread, no
+ *       lock. Their sequentially consistent ordering is what patch 3/5 relies on (remount sets STATE_RO
+ *       then tests CLEANER_RUNNING; the cleaner sets CLEANER_RUNNING then tests STATE_RO).</li>
+ *   <li>{@link #sbRdonly} is the VFS's plain SB_RDONLY: written by mount / remount / forced RO under
+ *       s_umount, read without ordering by the pre-patch-3/5 cleaner — on purpose.</li>
+ *   <li>{@link #transLock} (trans_lock, a spinlock in the kernel) guards the running transaction,
+ *       trans_list, the generation and dead_roots. The commit takes it only for state changes; the tree
+ *       work runs outside it.</li>
+ *   <li>{@link #cleanerMutex}: the cleaner trylocks it for delayed iputs and one dead root;
+ *       btrfs_commit_super locks it first — which is why the first two variants of patch 3/5 are closed by
+ *       the kernel's own locking, and the block-group step, run after the mutex is dropped, is not.</li>
+ *   <li>{@link #transactionKthreadMutex}, {@link #deleteUnusedBgsMutex}, {@link #qgroupRescanLock},
+ *       {@link #cleanupWorkSem} (orphan cleanup shared; commit_super exclusive as a barrier) and
+ *       {@link #commitRootSem} (commit-root readers vs the commit's root switch) are the kernel's.</li>
+ *   <li>The kthread and workqueue fields are written by open_ctree before anything else can see them and
+ *       read (volatile) by every thread after; close_ctree stops the kthreads before it destroys the
+ *       workqueues, and the workqueue fields keep their dead queues, so a late queue_work is the detected
+ *       use-after-free of the seed rather than a NullPointerException.</li>
+ * </ul>
  */
 public final class FsInfo {
     /** BTRFS_DEFAULT_COMMIT_INTERVAL, seconds. */
