@@ -40,7 +40,7 @@ public final class Comparison {
     static Row row(Scenario scenario, String key, Observation k, Observation p) {
         String kv = k == null ? ABSENT : k.value();
         String pv = p == null ? ABSENT : p.value();
-        String expected = scenario.expectedDifference(key);
+        String expected = scenario.expectedDifference(key, kv, pv);
         if (k != null && k.kind() == Observation.Kind.UNOBSERVABLE || p != null && p.kind() == Observation.Kind.UNOBSERVABLE) {
             String why = k != null && k.note() != null ? k.note() : p != null && p.note() != null ? p.note() : "";
             return new Row(key, kv, pv, Verdict.ONE_SIDED, expected != null ? expected : why);

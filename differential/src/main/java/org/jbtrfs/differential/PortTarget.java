@@ -194,7 +194,10 @@ public final class PortTarget implements Target {
             || Long.compareUnsigned(id, ItemType.FIRST_FREE_OBJECTID) >= 0 && Long.compareUnsigned(id, ItemType.LAST_FREE_OBJECTID) <= 0;
     }
 
-    /** The quota tree, and each level-0 qgroup checked against a recount of the extent tree by owner (the port's accounting). */
+    /**
+     * The quota tree, and (when not mounted, as btrfs check wants it on the kernel side) each level-0 qgroup
+     * checked against a recount of the extent tree by owner (the port's accounting).
+     */
     @Override public QuotaFacts quota() {
         DumpTree d = call(() -> DumpTree.read(disk));
         boolean hasQuota = d.trees().stream().anyMatch(t -> t.id() == ItemType.QUOTA_TREE_OBJECTID);
@@ -218,6 +221,9 @@ public final class PortTarget implements Target {
             }
         }
         Map<Long, Boolean> consistent = new LinkedHashMap<>();
+        if (fs != null) {
+            return new QuotaFacts(status == null ? "no status item" : status, numbers, consistent);
+        }
         numbers.forEach((id, n) -> {
             long r = recount.getOrDefault(id, 0L);
             consistent.put(id, n.rfer() == r && n.excl() == r);
@@ -257,7 +263,8 @@ public final class PortTarget implements Target {
             || message.contains("leak") || message.contains("Oops") || message.contains("Transaction aborted");
     }
 
-    @Override public boolean rescanRunning() { return fs().qgroupRescanRunning(); }
+    /** kernel: BTRFS_IOC_QUOTA_RESCAN_STATUS reports the RESCAN status flag (running or paused), not the worker. */
+    @Override public boolean rescanRunning() { return (fs().qgroupStatusFlags() & QgroupStatusItem.FLAG_RESCAN) != 0; }
 
     @Override public OptionalInt openTransactions() {
         return last == null ? OptionalInt.empty() : OptionalInt.of(last.inspect().openTransactions().size());

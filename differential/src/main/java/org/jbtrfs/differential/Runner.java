@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.OptionalInt;
 import java.util.TreeSet;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.jbtrfs.differential.scenario.ObservationKind;
 import org.jbtrfs.differential.scenario.ScenarioParser;
@@ -25,6 +26,8 @@ public final class Runner {
     private final List<Observation> raw = new ArrayList<>();
     private final TreeSet<Long> subvolumes = new TreeSet<>(List.of(FS_TREE));
     private long scenarioMark;
+    /** Where the next dmesg observation's window starts: after the previous one, or at the start of the scenario / iteration. */
+    private long windowMark;
 
     private Runner(Target target) { this.target = target; }
 
@@ -41,9 +44,10 @@ public final class Runner {
         long t0 = System.nanoTime();
         String error = null;
         scenarioMark = target.dmesgMark();
+        windowMark = scenarioMark;
         try {
             for (Step s : scenario.steps()) {
-                step(s, scenarioMark);
+                step(s);
             }
         } catch (KernelStuckException e) {
             throw e;
@@ -53,7 +57,7 @@ public final class Runner {
         return new TargetRun(target.name(), Comparison.tally(raw), error, (System.nanoTime() - t0) / 1e9);
     }
 
-    private void step(Step s, long windowMark) {
+    private void step(Step s) {
         try {
             switch (s.verb()) {
                 case MKFS -> target.mkfs(ScenarioParser.sizeOf(s.arg(0)));
@@ -79,15 +83,20 @@ public final class Runner {
                 case RECOVER -> target.recover();
                 case REPEAT -> {
                     for (int i = 0; i < s.intArg(0); i++) {
-                        long iterationMark = target.dmesgMark();
+                        windowMark = target.dmesgMark();
                         for (Step b : s.body()) {
-                            step(b, iterationMark);
+                            step(b);
                         }
                     }
                 }
                 case LIFECYCLE_LATENCY -> lifecycleLatency(s.intArg(0));
                 case MINIMAL_CYCLES -> minimalCycles(s.intArg(0));
-                case OBSERVE -> observe(s, windowMark);
+                case OBSERVE -> {
+                    observe(s, windowMark);
+                    if (s.kind() == ObservationKind.DMESG) {
+                        windowMark = target.dmesgMark();
+                    }
+                }
                 default -> throw new IllegalStateException("unhandled step " + s.verb());
             }
         } catch (KernelStuckException | StepFailed e) {
@@ -113,11 +122,19 @@ public final class Runner {
             case ROOT_TREE -> rootTree(p, target.rootTree());
             case QGROUPS -> qgroups(p, target.quota());
             case DMESG -> {
+                // what matched, in order: "qgroup scan paused", "qgroup scan completed + qgroup scan paused"
                 Pattern re = Pattern.compile(s.arg(0));
-                boolean seen = target.dmesgSince(windowMark).stream().anyMatch(l -> re.matcher(l).find());
-                raw.add(Observation.compared(p + "dmesg /" + s.arg(0) + "/", seen ? "seen" : "not seen"));
+                List<String> matched = new ArrayList<>();
+                for (String l : target.dmesgSince(windowMark)) {
+                    Matcher m = re.matcher(l);
+                    if (m.find()) {
+                        matched.add(m.group());
+                    }
+                }
+                raw.add(Observation.compared(p + "dmesg /" + s.arg(0) + "/", matched.isEmpty() ? "not seen" : String.join(" + ", matched)));
             }
-            case RESCAN -> raw.add(Observation.compared(p + "qgroup rescan", target.rescanRunning() ? "running" : "not running"));
+            case RESCAN -> raw.add(Observation.compared(p + "btrfs quota rescan -s",
+                target.rescanRunning() ? "rescan in progress (RESCAN flag set)" : "no rescan in progress"));
             case HEALTH -> {
                 List<String> problems = target.healthProblems(scenarioMark);
                 raw.add(Observation.compared(p + "WARNING / BUG / assertion / oops / leak in dmesg",

@@ -85,6 +85,10 @@ public interface Target extends AutoCloseable {
     /** Lines after {@code mark} that report a WARNING, BUG, assertion, oops or leak. */
     List<String> healthProblems(long mark);
 
+    /**
+     * What {@code btrfs quota rescan -s} reports: whether the RESCAN status flag is set (a rescan running, or
+     * paused and waiting to be resumed), not whether the worker thread runs right now.
+     */
     boolean rescanRunning();
 
     /** Transactions still open (trans_list), or empty when this target cannot see them. */

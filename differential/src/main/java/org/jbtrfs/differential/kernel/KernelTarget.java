@@ -260,13 +260,20 @@ public final class KernelTarget implements Target {
             || m.contains("leak") || m.contains("Transaction aborted") || m.contains("general protection");
     }
 
+    /** btrfs_printk's device tag: "(device loop1)", or with state letters "(device loop1 state M)". */
+    private static final java.util.regex.Pattern DEVICE = java.util.regex.Pattern.compile("\\(device ([^ )]+)[^)]*\\)");
+
     private boolean ours(String m) {
+        java.util.regex.Matcher d = DEVICE.matcher(m);
+        if (d.find()) {
+            return loopNames.contains(d.group(1));
+        }
         for (String l : loopNames) {
-            if (m.contains("(device " + l + ")") || m.contains("/dev/" + l + " ")) {
+            if (m.contains("/dev/" + l + " ")) {
                 return true;
             }
         }
-        return !m.contains("(device ") && (m.contains("BTRFS") || m.contains("btrfs"));
+        return m.contains("BTRFS") || m.contains("btrfs");
     }
 
     @Override public boolean rescanRunning() {

@@ -87,7 +87,8 @@ public final class ProgsOutput {
             if ("QGROUP_STATUS".equals(kind)) {
                 Matcher s = STATUS.matcher(line);
                 if (s.find()) {
-                    status = s.group(1);
+                    // btrfs-progs prints BTRFS_QGROUP_STATUS_FLAG_RESCAN as "SCANNING"; dump-tree's other name for it
+                    status = s.group(1).replace("SCANNING", "RESCAN");
                 }
             } else if ("QGROUP_INFO".equals(kind) && id >= 0) {
                 Matcher r = RFER.matcher(line);

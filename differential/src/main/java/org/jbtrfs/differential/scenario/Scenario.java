@@ -21,10 +21,10 @@ public record Scenario(String name, String description, Map<String, String> para
         expectations = List.copyOf(expectations);
     }
 
-    /** The reason the row {@code key} may differ, or null if no expectation covers it. */
-    public String expectedDifference(String key) {
+    /** The reason the row {@code key} may show {@code kernel} vs {@code port}, or null if no expectation covers it. */
+    public String expectedDifference(String key, String kernel, String port) {
         for (Expectation e : expectations) {
-            if (e.matches(key)) {
+            if (e.explains(key, kernel, port)) {
                 return e.reason();
             }
         }

@@ -96,11 +96,7 @@ public final class ScenarioParser {
                     continue;
                 }
                 case "expect" -> {
-                    int sep = line.indexOf(" -- ");
-                    if (sep < 0 || line.substring("expect".length(), sep).isBlank() || line.substring(sep + 4).isBlank()) {
-                        throw err(ln, "expected 'expect KEY-GLOB -- REASON'");
-                    }
-                    expectations.add(new Expectation(line.substring("expect".length(), sep).strip(), line.substring(sep + 4).strip()));
+                    expectations.add(expectation(line, ln));
                     continue;
                 }
                 default -> { }
@@ -164,6 +160,30 @@ public final class ScenarioParser {
         List<Step> steps = blocks.pop();
         new Lifecycle().check(steps);
         return new Scenario(name, substitute(description.toString(), params, 0), params, steps, expectations);
+    }
+
+    /** {@code expect KEY-GLOB [when KERNEL-GLOB vs PORT-GLOB] -- REASON}. */
+    private Expectation expectation(String line, int ln) {
+        int sep = line.indexOf(" -- ");
+        String usage = "expected 'expect KEY-GLOB [when KERNEL-GLOB vs PORT-GLOB] -- REASON'";
+        if (sep < 0 || line.substring(sep + 4).isBlank()) {
+            throw err(ln, usage);
+        }
+        String what = line.substring("expect".length(), sep).strip();
+        String reason = line.substring(sep + 4).strip();
+        int when = what.indexOf(" when ");
+        if (when < 0) {
+            if (what.isEmpty()) {
+                throw err(ln, usage);
+            }
+            return new Expectation(what, reason);
+        }
+        String key = what.substring(0, when).strip();
+        String[] values = what.substring(when + 6).split(" vs ", -1);
+        if (key.isEmpty() || values.length != 2 || values[0].isBlank() || values[1].isBlank()) {
+            throw err(ln, usage);
+        }
+        return new Expectation(key, values[0].strip(), values[1].strip(), reason);
     }
 
     private static String stripComment(String line) {
