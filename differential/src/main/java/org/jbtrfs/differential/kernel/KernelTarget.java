@@ -263,10 +263,16 @@ public final class KernelTarget implements Target {
     /** btrfs_printk's device tag: "(device loop1)", or with state letters "(device loop1 state M)". */
     private static final java.util.regex.Pattern DEVICE = java.util.regex.Pattern.compile("\\(device ([^ )]+)[^)]*\\)");
 
-    private boolean ours(String m) {
+    /** The device a btrfs_printk line names ("loop1" of "BTRFS info (device loop1 state M): ..."), or null. */
+    static String deviceTag(String m) {
         java.util.regex.Matcher d = DEVICE.matcher(m);
-        if (d.find()) {
-            return loopNames.contains(d.group(1));
+        return d.find() ? d.group(1) : null;
+    }
+
+    private boolean ours(String m) {
+        String dev = deviceTag(m);
+        if (dev != null) {
+            return loopNames.contains(dev);
         }
         for (String l : loopNames) {
             if (m.contains("/dev/" + l + " ")) {
