@@ -164,7 +164,7 @@ public final class DifferentialMain {
             }
             String header = "jbtrfs differential run, " + ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME).replaceFirst("\\.\\d+", "")
                 + (kernelName != null ? ", " + kernelName + " (uname -r)" : "") + ", " + Runtime.getRuntime().availableProcessors()
-                + " CPUs, Java " + System.getProperty("java.version") + "\n\n";
+                + " CPUs, load average " + loadAverage() + ", Java " + System.getProperty("java.version") + "\n\n";
             out.print(header);
             md.append(header);
             int code = OK;
@@ -197,6 +197,16 @@ public final class DifferentialMain {
                 }
             }
             return code;
+        }
+
+        /** The first three fields of /proc/loadavg: timings on a busy machine are slower, on both sides. */
+        private static String loadAverage() {
+            try {
+                String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
+                return f[0] + " " + f[1] + " " + f[2];
+            } catch (IOException | RuntimeException e) {
+                return "unknown";
+            }
         }
 
         private static TargetRun runOn(Scenario s, Supplier<Target> make) {

@@ -19,6 +19,9 @@ import org.jbtrfs.differential.scenario.Step;
  * what the targets saw differs.
  */
 public final class Runner {
+    /** printk's ratelimit report: "_btrfs_printk: 51 callbacks suppressed". */
+    static final Pattern RATELIMITED = Pattern.compile("btrfs_printk: (\\d+) callbacks suppressed");
+
     /** The top-level subvolume. */
     static final long FS_TREE = 5;
 
@@ -125,13 +128,20 @@ public final class Runner {
                 // what matched, in order: "qgroup scan paused", "qgroup scan completed + qgroup scan paused"
                 Pattern re = Pattern.compile(s.arg(0));
                 List<String> matched = new ArrayList<>();
+                long suppressed = 0;
                 for (String l : target.dmesgSince(windowMark)) {
                     Matcher m = re.matcher(l);
                     if (m.find()) {
                         matched.add(m.group());
                     }
+                    Matcher r = RATELIMITED.matcher(l);
+                    if (r.find()) {
+                        suppressed += Long.parseLong(r.group(1));
+                    }
                 }
-                raw.add(Observation.compared(p + "dmesg /" + s.arg(0) + "/", matched.isEmpty() ? "not seen" : String.join(" + ", matched)));
+                // the kernel's btrfs_printk is ratelimited: lines it dropped may have been the ones looked for
+                raw.add(Observation.compared(p + "dmesg /" + s.arg(0) + "/", (matched.isEmpty() ? "not seen" : String.join(" + ", matched))
+                    + (suppressed > 0 ? " [ratelimit dropped lines]" : "")));
             }
             case RESCAN -> raw.add(Observation.compared(p + "btrfs quota rescan -s",
                 target.rescanRunning() ? "rescan in progress (RESCAN flag set)" : "no rescan in progress"));

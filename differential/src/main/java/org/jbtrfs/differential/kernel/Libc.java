@@ -22,6 +22,8 @@ interface Libc extends Library {
     int EINTR = 4;
     long MS_RDONLY = 1;
     long MS_REMOUNT = 32;
+    /** BTRFS_IOC_SYNC = _IO(BTRFS_IOCTL_MAGIC 0x94, 8): what `btrfs filesystem sync` calls. */
+    long BTRFS_IOC_SYNC = 0x9408;
 
     static Libc load() { return Native.load("c", Libc.class); }
 
@@ -38,6 +40,8 @@ interface Libc extends Library {
     int syncfs(int fd) throws LastErrorException;
 
     int fallocate(int fd, int mode, long offset, long len) throws LastErrorException;
+
+    int ioctl(int fd, NativeLong request, com.sun.jna.Pointer arg) throws LastErrorException;
 
     /** strerror(3) text for an errno. */
     String strerror(int errnum);
