@@ -197,9 +197,16 @@ public final class KernelTarget implements Target {
 
     @Override public void quotaEnable() { Shell.run("btrfs", "quota", "enable", mnt.toString()); }
 
-    @Override public void quotaRescan() { Shell.run("btrfs", "quota", "rescan", mnt.toString()); }
+    /** BTRFS_IOC_QUOTA_RESCAN from this JVM (what `btrfs quota rescan` calls): the next step follows at once, as on the port. */
+    @Override public void quotaRescan() {
+        try (com.sun.jna.Memory args = new com.sun.jna.Memory(Libc.QUOTA_RESCAN_ARGS_SIZE)) {
+            args.clear();
+            mntIoctl("BTRFS_IOC_QUOTA_RESCAN", Libc.BTRFS_IOC_QUOTA_RESCAN, args);
+        }
+    }
 
-    @Override public void quotaRescanWait() { Shell.run("btrfs", "quota", "rescan", "-W", mnt.toString()); }
+    /** BTRFS_IOC_QUOTA_RESCAN_WAIT from this JVM (what `btrfs quota rescan -W` calls). */
+    @Override public void quotaRescanWait() { mntIoctl("BTRFS_IOC_QUOTA_RESCAN_WAIT", Libc.BTRFS_IOC_QUOTA_RESCAN_WAIT, null); }
 
     @Override public void sync() {
         int fd = check("open(" + mnt + ")", () -> libc.open(mnt.toString(), Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0));
@@ -215,14 +222,7 @@ public final class KernelTarget implements Target {
      * syncs the filesystem, then wakes the transaction kthread, which wakes the cleaner. In-process, so a
      * step after it follows within microseconds, as on the port.
      */
-    @Override public void fsSync() {
-        int fd = check("open(" + mnt + ")", () -> libc.open(mnt.toString(), Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0));
-        try {
-            syscall("ioctl(" + mnt + ", BTRFS_IOC_SYNC)", () -> libc.ioctl(fd, new NativeLong(Libc.BTRFS_IOC_SYNC), null));
-        } finally {
-            libc.close(fd);
-        }
-    }
+    @Override public void fsSync() { mntIoctl("BTRFS_IOC_SYNC", Libc.BTRFS_IOC_SYNC, null); }
 
     /** The image file as the loop device has written it so far (its page cache), copied sparse. */
     @Override public void crash() { Shell.run("cp", "--sparse=always", image.toString(), crashCopy.toString()); }
@@ -294,8 +294,23 @@ public final class KernelTarget implements Target {
         return m.contains("BTRFS") || m.contains("btrfs");
     }
 
+    /** BTRFS_IOC_QUOTA_RESCAN_STATUS from this JVM (what `btrfs quota rescan -s` calls): flags 1 while RESCAN is set. */
     @Override public boolean rescanRunning() {
-        return ProgsOutput.rescanRunning(Shell.run("btrfs", "quota", "rescan", "-s", mnt.toString()));
+        try (com.sun.jna.Memory args = new com.sun.jna.Memory(Libc.QUOTA_RESCAN_ARGS_SIZE)) {
+            args.clear();
+            mntIoctl("BTRFS_IOC_QUOTA_RESCAN_STATUS", Libc.BTRFS_IOC_QUOTA_RESCAN_STATUS, args);
+            return args.getLong(0) != 0;
+        }
+    }
+
+    /** An ioctl on the mount point's directory, watched like the other syscalls that may block in btrfs. */
+    private void mntIoctl(String name, long request, com.sun.jna.Pointer arg) {
+        int fd = check("open(" + mnt + ")", () -> libc.open(mnt.toString(), Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0));
+        try {
+            syscall("ioctl(" + mnt + ", " + name + ")", () -> libc.ioctl(fd, new NativeLong(request), arg));
+        } finally {
+            libc.close(fd);
+        }
     }
 
     @Override public OptionalInt openTransactions() { return OptionalInt.empty(); }

@@ -24,6 +24,14 @@ interface Libc extends Library {
     long MS_REMOUNT = 32;
     /** BTRFS_IOC_SYNC = _IO(BTRFS_IOCTL_MAGIC 0x94, 8): what `btrfs filesystem sync` calls. */
     long BTRFS_IOC_SYNC = 0x9408;
+    /** BTRFS_IOC_QUOTA_RESCAN = _IOW(0x94, 44, struct btrfs_ioctl_quota_rescan_args): `btrfs quota rescan`. */
+    long BTRFS_IOC_QUOTA_RESCAN = 0x4040942cL;
+    /** BTRFS_IOC_QUOTA_RESCAN_STATUS = _IOR(0x94, 45, struct btrfs_ioctl_quota_rescan_args): `btrfs quota rescan -s`. */
+    long BTRFS_IOC_QUOTA_RESCAN_STATUS = 0x8040942dL;
+    /** BTRFS_IOC_QUOTA_RESCAN_WAIT = _IO(0x94, 46): `btrfs quota rescan -W`. */
+    long BTRFS_IOC_QUOTA_RESCAN_WAIT = 0x942e;
+    /** sizeof(struct btrfs_ioctl_quota_rescan_args): flags, progress, reserved[6] (u64 each). */
+    int QUOTA_RESCAN_ARGS_SIZE = 64;
 
     static Libc load() { return Native.load("c", Libc.class); }
 
