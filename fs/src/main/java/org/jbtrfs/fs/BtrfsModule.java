@@ -11,6 +11,7 @@ import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Faults;
 import org.jbtrfs.core.FileBlockDevice;
+import org.jbtrfs.core.FlakeyBlockDevice;
 import org.jbtrfs.core.Hooks;
 import org.jbtrfs.core.Kernel;
 import org.jbtrfs.core.KernelConfig;
@@ -90,6 +91,23 @@ public final class BtrfsModule implements AutoCloseable {
         BlockDevice d = new FileBlockDevice(name, file, size);
         if (devices.putIfAbsent(name, d) != null) {
             d.close();
+            throw new BtrfsException(Errno.EEXIST, "device " + name + " already exists");
+        }
+        return d;
+    }
+
+    /**
+     * A dm-flakey-style wrapper named {@code name} around {@code backing} (a device of this module or any
+     * other {@link BlockDevice}), registered as a device of the module: mkfs, mount and umount it like any
+     * device, and call {@link FlakeyBlockDevice#dropWrites()} to simulate a power cut from that moment
+     * (fstests' {@code _load_flakey_table $FLAKEY_DROP_WRITES}), {@link FlakeyBlockDevice#errorWrites()} to
+     * fail writes with EIO, {@link FlakeyBlockDevice#allowWrites()} to switch back. Do not mount
+     * {@code backing} itself while the wrapper is in use. EEXIST if {@code name} is taken.
+     */
+    public FlakeyBlockDevice createFlakeyDevice(String name, BlockDevice backing) {
+        checkLoaded();
+        FlakeyBlockDevice d = new FlakeyBlockDevice(name, backing);
+        if (devices.putIfAbsent(name, d) != null) {
             throw new BtrfsException(Errno.EEXIST, "device " + name + " already exists");
         }
         return d;
