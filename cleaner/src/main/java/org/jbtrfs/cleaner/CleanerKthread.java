@@ -16,10 +16,19 @@ public final class CleanerKthread {
     }
 
     /**
-     * One pass per wake-up: CLEANER_RUNNING set; nothing to do when read-only, closing or not yet open;
-     * under cleaner_mutex (trylock) run delayed iputs and drop at most one dead root; then defrag and
-     * delete unused block groups. At the end CLEANER_RUNNING is cleared — with patch 3/5 by
-     * clear_and_wake_up_bit, so a remount waiting in wait_on_bit learns the pass is over.
+     * kernel: cleaner_kthread() (5.11). One pass per wake-up: CLEANER_RUNNING set; nothing to do when
+     * read-only, closing or not yet open; under cleaner_mutex (trylock) run delayed iputs and drop at most
+     * one dead root; then defrag and delete unused block groups. At the end CLEANER_RUNNING is cleared —
+     * with patch 3/5 by clear_and_wake_up_bit, so a remount waiting in wait_on_bit learns the pass is
+     * over — then park or stop if asked, and sleep unless the pass asked to go again.
+     *
+     * <p>The sleep is the kernel's: the park and stop requests are tested first, then the state is set to
+     * TASK_INTERRUPTIBLE and schedule() called. A wake_up_process that lands while the pass runs, or
+     * between those tests and set_current_state ({@link Hook#CLEANER_BEFORE_SCHEDULE}), finds the task
+     * running and is lost: the cleaner sleeps until the next wake-up (the transaction kthread wakes it on
+     * every loop). That includes kthread_park's own wake-up, which is how close_ctree can wait up to
+     * commit_interval seconds for the cleaner to park ({@link FixSwitch#CLEANER_LOST_PARK_WAKEUP}, a
+     * proposed fix, re-tests after setting the state).
      */
     private static int loop(Cleaner c, Kthread self) {
         FsInfo fs = c.fs();
@@ -54,6 +63,7 @@ public final class CleanerKthread {
             } else {
                 fs.flags.clear(FsFlag.CLEANER_RUNNING);
             }
+            c.passEnded();
             if (self.shouldPark()) {
                 self.parkme();
             }
@@ -61,7 +71,15 @@ public final class CleanerKthread {
                 return 0;
             }
             if (!again) {
-                self.schedule();
+                fs.kernel.hooks().arrive(Hook.CLEANER_BEFORE_SCHEDULE);
+                self.setCurrentState(Kthread.TaskState.INTERRUPTIBLE);
+                c.goingToSleep();
+                // proposed fix: a park or stop requested since the tests above would be lost; the next
+                // loop sees it (the pass does nothing: closing)
+                if (!fs.applied(FixSwitch.CLEANER_LOST_PARK_WAKEUP) || !(self.shouldPark() || self.shouldStop())) {
+                    self.schedule();
+                }
+                self.setCurrentState(Kthread.TaskState.RUNNING);
             }
         }
     }

@@ -77,17 +77,10 @@ public final class DelayedIputs {
         }
     }
 
-    /** kernel: btrfs_wait_on_delayed_iputs() */
+    /** kernel: btrfs_wait_on_delayed_iputs() (killable in the kernel; uninterruptible here, ended by a panic). */
     public void waitOnDelayedIputs() {
         synchronized (nr) {
-            while (nr.get() > 0) {
-                try {
-                    nr.wait();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
-            }
+            fs.kernel.sched().waitUntil(nr, () -> nr.get() == 0);
         }
     }
 

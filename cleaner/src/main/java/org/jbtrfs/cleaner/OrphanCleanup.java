@@ -23,11 +23,13 @@ public final class OrphanCleanup {
     }
 
     /**
-     * kernel: btrfs_orphan_cleanup() — once per root, walk its orphan items from the highest key down.
-     * In the tree root an orphan item names a subvolume: if fs_roots_radix holds it with refs 0 it is a
-     * dead root waiting for the cleaner and is skipped; otherwise the item is considered stale and
-     * deleted ("find_dead_roots already ran before us" — the March 2021 bug is that it had not).
-     * In a subvolume an orphan item names an unlinked inode, which is evicted now.
+     * kernel: btrfs_orphan_cleanup() — once per root, walk its orphan items from the highest key down and
+     * btrfs_iget() each one first (5.11). In the tree root an orphan names either a deleted subvolume or a
+     * v1 free space cache inode: no inode item and fs_roots_radix holds a root with refs 0 — a dead root
+     * waiting for the cleaner, skipped; no inode item otherwise, or an inode still linked — the item is
+     * considered stale and deleted ("find_dead_roots already ran before us": the March 2021 bug is that it
+     * had not; and a free space inode whose clear_nlink never reached its inode item lands here too); an
+     * unlinked inode is evicted now, by its final iput.
      */
     public void orphanCleanup(Root root) {
         if (!root.orphanCleanupDone.compareAndSet(false, true)) {
@@ -46,20 +48,18 @@ public final class OrphanCleanup {
                 throw new BtrfsException(Errno.EINVAL, "orphan cleanup of root " + root.objectid() + " looped on " + ino);
             }
             last = ino;
-            if (root == fs.treeRoot) {
-                Root dead = fs.fsRootsRadix.get(ino);
-                if (dead != null && dead.refs() == 0) {
-                    continue; // a dead root find_orphan_roots loaded: the cleaner will drop it
-                }
-                deleteStale(root, ino);
-                continue;
-            }
             Inode inode;
             try {
                 inode = inodes.iget(root, ino);
             } catch (BtrfsException e) {
                 if (e.errno() != Errno.ENOENT) {
                     throw e;
+                }
+                if (root == fs.treeRoot) {
+                    Root dead = fs.fsRootsRadix.get(ino);
+                    if (dead != null && dead.refs() == 0) {
+                        continue; // a dead root find_orphan_roots loaded: the cleaner will drop it
+                    }
                 }
                 deleteStale(root, ino);
                 continue;

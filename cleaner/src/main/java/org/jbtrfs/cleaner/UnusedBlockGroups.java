@@ -4,6 +4,7 @@ import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
+import org.jbtrfs.transaction.FreeSpaceTree;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.TransHandle;
 import org.jbtrfs.transaction.Transactions;
@@ -13,8 +14,12 @@ import org.jbtrfs.transaction.space.BlockGroup;
 /** kernel: btrfs_delete_unused_bgs() in fs/btrfs/block-group.c */
 public final class UnusedBlockGroups {
     private final FsInfo fs;
+    private final FreeSpaceInodes freeSpaceInodes;
 
-    public UnusedBlockGroups(FsInfo fs) { this.fs = fs; }
+    public UnusedBlockGroups(FsInfo fs, FreeSpaceInodes freeSpaceInodes) {
+        this.fs = fs;
+        this.freeSpaceInodes = freeSpaceInodes;
+    }
 
     /**
      * kernel: btrfs_delete_unused_bgs() — for each group on unused_bgs: unlink it (from then on no other
@@ -36,7 +41,11 @@ public final class UnusedBlockGroups {
                 }
                 TransHandle h = Transactions.start(fs, fs.extentRoot, 3 + 1, "btrfs_start_trans_remove_block_group");
                 try {
-                    // btrfs_remove_chunk(): the block group item goes, the chunk is released at commit
+                    // btrfs_remove_chunk() → btrfs_remove_block_group(): the group's v1 cache inode is
+                    // orphaned and handed to a delayed iput (none wakes us: we are the running cleaner), its
+                    // free space tree items and its block group item go; the chunk is released at commit
+                    freeSpaceInodes.removeFreeSpaceInode(h, bg);
+                    FreeSpaceTree.removeBlockGroupFreeSpace(h, bg);
                     Trees.delete(h, fs.extentRoot, new Key(bg.start(), ItemType.BLOCK_GROUP_ITEM, bg.length()));
                     fs.space.removeBlockGroup(bg);
                     Transactions.addDeletedBlockGroup(h, bg);

@@ -5,33 +5,82 @@ import java.util.Locale;
 import java.util.stream.Collectors;
 
 /**
- * The six fixes, one constant per patch, and the later upstream fixes the port's mechanisms need
- * (marked as such). Applied is the kernel after the patch; reverted is the kernel's code before it.
+ * The fixes, one constant per patch. Applied is the kernel after the patch; reverted is the kernel's
+ * code before it. The first six are the seed's ({@link Origin#SEED}); the others fix kernel bugs the
+ * port found beyond the seed, each either fixed upstream later ({@link Origin#LATER_UPSTREAM}) or
+ * proposed here and not upstream ({@link Origin#PROPOSED}).
  */
 public enum FixSwitch {
     /** 1/5 "btrfs: fix transaction leak and crash after RO remount caused by qgroup rescan": stop and wait for the rescan worker on RO remount. */
-    QGROUP_RESCAN_RO_REMOUNT,
+    QGROUP_RESCAN_RO_REMOUNT(Origin.SEED),
     /** 2/5 "btrfs: fix transaction leak and crash after cleaning up orphans on RO mount": btrfs_find_orphan_roots only from start_pre_rw_mount. */
-    ORPHAN_ROOTS_RO_MOUNT,
+    ORPHAN_ROOTS_RO_MOUNT(Origin.SEED),
     /** 3/5 "btrfs: fix race between RO remount and the cleaner task": wait on CLEANER_RUNNING, atomic FS_STATE_RO. */
-    CLEANER_RO_REMOUNT_RACE,
+    CLEANER_RO_REMOUNT_RACE(Origin.SEED),
     /** 4/5 "btrfs: add assertion for empty list of transactions at late stage of umount". */
-    TRANS_LIST_ASSERT,
+    TRANS_LIST_ASSERT(Origin.SEED),
     /** 5/5 "btrfs: run delayed iputs when remounting RO to avoid leaking them". */
-    DELAYED_IPUTS_RO_REMOUNT,
+    DELAYED_IPUTS_RO_REMOUNT(Origin.SEED),
     /** March 2021 "btrfs: fix subvolume/snapshot deletion not triggered on mount": find_orphan_roots before orphan cleanup. */
-    DEAD_ROOTS_BEFORE_ORPHAN_CLEANUP,
+    DEAD_ROOTS_BEFORE_ORPHAN_CLEANUP(Origin.SEED),
     /**
-     * Later upstream, not in 5.10/5.11 (close_ctree of v6.x; extended by cda76788f8b0 "btrfs: fix non-empty
-     * delayed iputs list on unmount due to async workers"): after parking the cleaner, flush
+     * Proposed, not upstream: cleaner_kthread() tests kthread_should_park() and kthread_should_stop()
+     * before set_current_state(TASK_INTERRUPTIBLE), so a kthread_park() whose wake_up_process lands between
+     * the test and the sleep is lost, and close_ctree waits in kthread_park() until the transaction kthread
+     * next wakes the cleaner (up to commit_interval seconds). The fix re-tests both after setting the
+     * state ("set state, test, schedule"). Found by the port's wake-up semantics (kthread_park in
+     * kernel/kthread.c, cleaner_kthread in fs/btrfs/disk-io.c, v5.11 and mainline alike).
+     */
+    CLEANER_LOST_PARK_WAKEUP(Origin.PROPOSED),
+    /**
+     * Proposed, not upstream: transaction_kthread() tests kthread_should_stop() and then sleeps in
+     * schedule_timeout_interruptible(), which sets TASK_INTERRUPTIBLE only then; a kthread_stop() in between
+     * loses its wake-up and close_ctree waits for the whole delay (up to commit_interval seconds). The fix
+     * sets the state before the test. Same source as {@link #CLEANER_LOST_PARK_WAKEUP}.
+     */
+    TRANS_KTHREAD_LOST_STOP_WAKEUP(Origin.PROPOSED),
+    /**
+     * Later upstream, not in 5.10/5.11/5.12 (close_ctree of v6.x; extended by cda76788f8b0 "btrfs: fix
+     * non-empty delayed iputs list on unmount due to async workers"): after parking the cleaner, flush
      * endio_write_workers and endio_freespace_worker and run the delayed iputs. Without it, an ordered
      * extent whose completion drops its last reference after sync_filesystem's btrfs_wait_ordered_roots
      * returned (it waits for BTRFS_ORDERED_COMPLETE, which btrfs_finish_ordered_io sets before its puts)
-     * leaves a delayed iput that nothing runs: the delayed_iputs assertion at umount, or, once the cleaner
-     * is stopped, a leaked inode ("Busy inodes after unmount"). Reachable after an RO remount and at RW
-     * umount, with every patch of the series applied.
+     * leaves a delayed iput nothing runs: the delayed_iputs assertion at umount, or, once the cleaner is
+     * stopped, a leaked inode ("Busy inodes after unmount"). Reachable after an RO remount and at RW umount
+     * with every patch of the series applied. Found by porting the data path (docs/writeback.md).
      */
-    ENDIO_WRITE_FLUSH_AT_UMOUNT;
+    ENDIO_WRITE_FLUSH_AT_UMOUNT(Origin.LATER_UPSTREAM);
+
+    private final Origin origin;
+
+    FixSwitch(Origin origin) { this.origin = origin; }
+
+    /** Where a fix comes from. */
+    public enum Origin {
+        /** One of the six patches of the seed thread (Dec 2020 series and its March 2021 follow-up). */
+        SEED,
+        /** A fix of a bug outside the seed that went upstream in a later kernel. */
+        LATER_UPSTREAM,
+        /** A fix this project proposes for a kernel bug it found; not upstream. */
+        PROPOSED
+    }
+
+    /** Where this fix comes from. */
+    public Origin origin() { return origin; }
+
+    /** True for a fix that is in some upstream kernel (the seed's and later upstream ones). */
+    public boolean upstream() { return origin != Origin.PROPOSED; }
+
+    /** The six fixes of the seed thread. */
+    public static java.util.Set<FixSwitch> seed() {
+        java.util.EnumSet<FixSwitch> s = java.util.EnumSet.noneOf(FixSwitch.class);
+        for (FixSwitch f : values()) {
+            if (f.origin == Origin.SEED) {
+                s.add(f);
+            }
+        }
+        return s;
+    }
 
     /** "qgroup-rescan-ro-remount" */
     public String kebab() { return name().toLowerCase(Locale.ROOT).replace('_', '-'); }

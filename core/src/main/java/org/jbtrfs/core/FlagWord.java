@@ -17,12 +17,24 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code (bit, waiters)}: the waiter publishes itself in {@code waiters} and then re-tests the bit
  * under the monitor; the waker clears the bit and then reads {@code waiters}. Either the waker sees a
  * waiter (and notifies under the monitor, which the waiter holds from its test to its wait) or the
- * waiter sees the bit clear. So no wake-up is lost and an uncontended clear costs no lock.
+ * waiter sees the bit clear. So no wake-up is lost and an uncontended clear costs no lock. The sleep
+ * follows the port's interrupt policy ({@link Sched}): uninterruptible, ended early only by a panic of
+ * the module the word belongs to.
  */
 public final class FlagWord<E extends Enum<E>> {
     private final AtomicLong word = new AtomicLong();
     private final Object waitQueue = new Object();
+    private final Sched sched;
+    /** Threads in {@link #waitOnBit}, all bits. Written under waitQueue, read by wakers without it. */
     private volatile int waiters;
+    /** Threads in {@link #waitOnBit} per bit. Guarded by waitQueue. */
+    private final int[] bitWaiters = new int[64];
+
+    /** A flag word outside any module (waits are not ended by a panic). */
+    public FlagWord() { this(null); }
+
+    /** A flag word of a module's kernel: a panic of that module ends {@link #waitOnBit}. */
+    public FlagWord(Sched sched) { this.sched = sched; }
 
     private static long mask(Enum<?> bit) { return 1L << bit.ordinal(); }
 
@@ -53,25 +65,36 @@ public final class FlagWord<E extends Enum<E>> {
 
     /**
      * kernel: wait_on_bit(..., TASK_UNINTERRUPTIBLE) — returns once {@code bit} is clear. Interrupts
-     * are deferred (uninterruptible sleep) and re-asserted on return.
+     * are deferred (uninterruptible sleep) and re-asserted on return; a panic of the module throws
+     * {@link KernelPanic}.
      */
     public void waitOnBit(E bit) {
         if (!test(bit)) {
             return;
         }
-        boolean interrupted = false;
         synchronized (waitQueue) {
             waiters++;
+            bitWaiters[bit.ordinal()]++;
             try {
-                while (test(bit)) {
-                    try {
-                        waitQueue.wait();
-                    } catch (InterruptedException e) {
-                        interrupted = true;
-                    }
+                if (sched != null) {
+                    sched.waitUntil(waitQueue, () -> !test(bit));
+                } else {
+                    waitPlain(bit);
                 }
             } finally {
+                bitWaiters[bit.ordinal()]--;
                 waiters--;
+            }
+        }
+    }
+
+    private void waitPlain(E bit) {
+        boolean interrupted = false;
+        while (test(bit)) {
+            try {
+                waitQueue.wait();
+            } catch (InterruptedException e) {
+                interrupted = true;
             }
         }
         if (interrupted) {
@@ -79,8 +102,15 @@ public final class FlagWord<E extends Enum<E>> {
         }
     }
 
-    /** True while some thread is blocked in {@link #waitOnBit} (tests use it to see a waiter arrive). */
+    /** True while some thread is blocked in {@link #waitOnBit} on any bit. */
     public boolean hasWaiters() { return waiters > 0; }
+
+    /** Threads blocked in {@link #waitOnBit} on {@code bit} right now (a reproducer's proof of where a thread waits). */
+    public int waiters(E bit) {
+        synchronized (waitQueue) {
+            return bitWaiters[bit.ordinal()];
+        }
+    }
 
     /** The raw word, for reports. */
     public long raw() { return word.get(); }

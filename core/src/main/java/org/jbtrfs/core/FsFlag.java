@@ -3,5 +3,9 @@ package org.jbtrfs.core;
 /** Bits of {@code fs_info->flags} (BTRFS_FS_*), the ones the port models. */
 public enum FsFlag {
     BARRIER, CLOSING_START, CLOSING_DONE, LOG_RECOVERING, OPEN, QUOTA_ENABLED, UPDATE_UUID_TREE_GEN,
-    BTREE_ERR, QUOTA_OVERRIDE, FROZEN, BALANCE_RUNNING, CLEANER_RUNNING, CSUM_IMPL_FAST, DISCARD_RUNNING
+    BTREE_ERR, QUOTA_OVERRIDE, FROZEN, BALANCE_RUNNING, CLEANER_RUNNING, CSUM_IMPL_FAST, DISCARD_RUNNING,
+    /** BTRFS_FS_CREATING_FREE_SPACE_TREE: btrfs_create_free_space_tree is populating the tree. */
+    CREATING_FREE_SPACE_TREE,
+    /** BTRFS_FS_CLEANUP_SPACE_CACHE_V1 (5.11): the commit zeroes super cache_generation. */
+    CLEANUP_SPACE_CACHE_V1
 }

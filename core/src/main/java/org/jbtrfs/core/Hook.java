@@ -18,6 +18,11 @@ public enum Hook {
     CLEANER_BEFORE_DELETE_UNUSED_BGS,
     /** The cleaner finished its pass and is about to clear CLEANER_RUNNING. */
     CLEANER_BEFORE_CLEAR_RUNNING,
+    /**
+     * The cleaner found no park or stop request and is about to set TASK_INTERRUPTIBLE and schedule():
+     * a wake_up_process from now until then finds it running and is lost (kthread_park's included).
+     */
+    CLEANER_BEFORE_SCHEDULE,
     /** A final iput was queued with btrfs_add_delayed_iput. */
     DELAYED_IPUT_ADDED,
     // btrfs_remount
@@ -53,6 +58,12 @@ public enum Hook {
     TRANSACTION_CREATED,
     /** The transaction kthread decided to commit the running transaction. */
     TRANS_KTHREAD_BEFORE_COMMIT,
+    /**
+     * The transaction kthread found no stop request and is about to sleep in
+     * schedule_timeout_interruptible(): a wake-up until then (kthread_stop's included) is lost and the
+     * kthread sleeps its full delay.
+     */
+    TRANS_KTHREAD_BEFORE_SLEEP,
     /** btrfs_wq_submit_bio is about to queue the async checksum work on fs_info->workers (metadata or data bio). */
     ASYNC_SUBMIT_BEFORE_QUEUE,
     // data writeback and ordered extents

@@ -19,7 +19,14 @@ public final class Hooks {
     private volatile int active;
     private volatile HookListener listener;
 
-    public Hooks() {
+    private final Sched sched;
+
+    /** Hooks with no module around them (a parked thread is released only by {@link #release}). */
+    public Hooks() { this(null); }
+
+    /** The hooks of a module: a thread parked at one is also released, with KernelPanic, by a panic. */
+    public Hooks(Sched sched) {
+        this.sched = sched;
         for (int i = 0; i < arrivals.length; i++) {
             arrivals[i] = new AtomicLong();
         }
@@ -72,17 +79,10 @@ public final class Hooks {
             if (arm.action.type == HookAction.Type.PARK) {
                 arm.parkedCount++;
                 arm.notifyAll();
-                boolean interrupted = false;
-                while (arm.releases == generation) {
-                    try {
-                        arm.wait();
-                    } catch (InterruptedException e) {
-                        interrupted = true;
-                    }
-                }
-                arm.parkedCount--;
-                if (interrupted) {
-                    Thread.currentThread().interrupt();
+                try {
+                    waitForRelease(arm, generation);
+                } finally {
+                    arm.parkedCount--;
                 }
                 return;
             }
@@ -91,6 +91,25 @@ public final class Hooks {
             case DELAY -> delay(arm.action.delayNanos);
             case CALLBACK -> arm.action.callback.accept(hook);
             default -> { }
+        }
+    }
+
+    /** Parked until released (uninterruptible; a panic of the module ends it). Caller holds {@code arm}. */
+    private void waitForRelease(Arm arm, int generation) {
+        if (sched != null) {
+            sched.waitUntil(arm, () -> arm.releases != generation);
+            return;
+        }
+        boolean interrupted = false;
+        while (arm.releases == generation) {
+            try {
+                arm.wait();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 

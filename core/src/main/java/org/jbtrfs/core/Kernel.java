@@ -11,7 +11,8 @@ public final class Kernel {
     private final KernelConfig config;
     private final KernelLog log;
     private final Slabs slabs;
-    private final Hooks hooks = new Hooks();
+    private final Sched sched = new Sched();
+    private final Hooks hooks = new Hooks(sched);
     private final Faults faults = new Faults();
     private final Kthreadd kthreadd;
     private final Crc32c crc32c;
@@ -23,7 +24,7 @@ public final class Kernel {
         this.log = new KernelLog(config.logCapacity(), config.clock());
         this.log.setAssertionsEnabled(config.assertions());
         this.slabs = new Slabs(log, config.clock(), config.slabDebug());
-        this.kthreadd = new Kthreadd(name + "-", config.clock(), log);
+        this.kthreadd = new Kthreadd(config.clock(), log, sched);
         this.crc32c = Crc32c.of(config.crc32c());
     }
 
@@ -46,6 +47,24 @@ public final class Kernel {
     public Crc32c crc32c() { return crc32c; }
 
     public boolean applied(FixSwitch f) { return config.applied(f); }
+
+    /** How this module's threads sleep, and whether it panicked. */
+    public Sched sched() { return sched; }
+
+    /**
+     * kernel: panic() — "Kernel panic - not syncing: {@code why}". Every uninterruptible sleep of this
+     * module ends with {@link KernelPanic} (see {@link Sched}); nothing of it is kernel behaviour any
+     * more, and the module can only be unloaded. For a hung module (a deadlock the port reproduces), as
+     * a hung machine is rebooted. Idempotent: the first reason is kept.
+     */
+    public void panic(String why) {
+        if (sched.panic(why)) {
+            log.taint(Taint.DIE);
+            log.log(LogLevel.EMERG, LogEntry.Kind.PANIC, "Kernel panic - not syncing: " + why);
+        }
+    }
+
+    public boolean panicked() { return sched.panicked(); }
 
     /** Module unload, core part: release hooks, destroy slab caches (leak report), end kthreadd. */
     public List<SlabLeak> shutdown() {

@@ -10,6 +10,7 @@ import java.util.Set;
  * fix applied, accelerated crc32c, assertions on, the system clock and no slab debug.
  */
 public final class KernelConfig {
+    private final KernelVersion version;
     private final EnumSet<FixSwitch> applied;
     private final Crc32cImpl crc32c;
     private final boolean assertions;
@@ -18,8 +19,9 @@ public final class KernelConfig {
     private final int workerThreads;
     private final int logCapacity;
 
-    private KernelConfig(EnumSet<FixSwitch> applied, Crc32cImpl crc32c, boolean assertions, KernelClock clock,
-                         boolean slabDebug, int workerThreads, int logCapacity) {
+    private KernelConfig(KernelVersion version, EnumSet<FixSwitch> applied, Crc32cImpl crc32c, boolean assertions,
+                         KernelClock clock, boolean slabDebug, int workerThreads, int logCapacity) {
+        this.version = version;
         this.applied = applied;
         this.crc32c = crc32c;
         this.assertions = assertions;
@@ -29,16 +31,56 @@ public final class KernelConfig {
         this.logCapacity = logCapacity;
     }
 
+    /**
+     * Every fix applied — the six of the seed and every later or proposed one — on the 5.12 code paths:
+     * the kernel as it should be. Accelerated crc32c, assertions on, the system clock, no slab debug.
+     */
     public static KernelConfig defaults() {
-        return new KernelConfig(EnumSet.allOf(FixSwitch.class), Crc32cImpl.ACCELERATED, true, KernelClock.SYSTEM,
-            false, 4, 4096);
+        return new KernelConfig(KernelVersion.V5_12, EnumSet.allOf(FixSwitch.class), Crc32cImpl.ACCELERATED, true,
+            KernelClock.SYSTEM, false, 4, 4096);
+    }
+
+    /** v5.10: none of the fixes, and 5.10's own code paths (see {@link KernelVersion#V5_10}). */
+    public static KernelConfig v5_10() {
+        return defaults().version(KernelVersion.V5_10).withApplied(EnumSet.noneOf(FixSwitch.class));
+    }
+
+    /** v5.11: patches 1–5 of the seed; not the March 2021 follow-up, nor anything later. */
+    public static KernelConfig v5_11() {
+        EnumSet<FixSwitch> a = EnumSet.copyOf(FixSwitch.seed());
+        a.remove(FixSwitch.DEAD_ROOTS_BEFORE_ORPHAN_CLEANUP);
+        return defaults().version(KernelVersion.V5_11).withApplied(a);
+    }
+
+    /** v5.12: the six fixes of the seed; nothing found later. */
+    public static KernelConfig v5_12() {
+        return defaults().version(KernelVersion.V5_12).withApplied(FixSwitch.seed());
+    }
+
+    /** The profile of {@code version} ({@link #v5_10()}, {@link #v5_11()}, {@link #v5_12()}). */
+    public static KernelConfig profile(KernelVersion version) {
+        return switch (version) {
+            case V5_10 -> v5_10();
+            case V5_11 -> v5_11();
+            case V5_12 -> v5_12();
+        };
+    }
+
+    public KernelVersion version() { return version; }
+
+    /** A copy on {@code v}'s code paths; the switches are unchanged. */
+    public KernelConfig version(KernelVersion v) {
+        if (v == null) {
+            throw new IllegalArgumentException("version must not be null");
+        }
+        return new KernelConfig(v, applied, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity);
     }
 
     public boolean applied(FixSwitch f) { return applied.contains(f); }
 
     public boolean reverted(FixSwitch f) { return !applied.contains(f); }
 
-    public Set<FixSwitch> appliedFixes() { return EnumSet.copyOf(applied); }
+    public Set<FixSwitch> appliedFixes() { return applied.isEmpty() ? EnumSet.noneOf(FixSwitch.class) : EnumSet.copyOf(applied); }
 
     public Set<FixSwitch> revertedFixes() { return EnumSet.complementOf(applied); }
 
@@ -56,55 +98,79 @@ public final class KernelConfig {
     public int logCapacity() { return logCapacity; }
 
     /** A copy with {@code fixes} reverted (the kernel code before those patches). */
-    public KernelConfig revert(FixSwitch... fixes) { return revert(java.util.List.of(fixes)); }
+    public KernelConfig revert(FixSwitch... fixes) { return revert(fixes == null ? null : java.util.Arrays.asList(fixes)); }
 
     public KernelConfig revert(Collection<FixSwitch> fixes) {
-        EnumSet<FixSwitch> a = EnumSet.copyOf(applied);
+        requireSwitches(fixes, "fixes to revert");
+        EnumSet<FixSwitch> a = applied.isEmpty() ? EnumSet.noneOf(FixSwitch.class) : EnumSet.copyOf(applied);
         a.removeAll(fixes);
-        return new KernelConfig(a, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity);
+        return new KernelConfig(version, a, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity);
     }
 
     /** A copy with exactly {@code fixes} applied. */
     public KernelConfig withApplied(Collection<FixSwitch> fixes) {
+        requireSwitches(fixes, "fixes to apply");
         EnumSet<FixSwitch> a = fixes.isEmpty() ? EnumSet.noneOf(FixSwitch.class) : EnumSet.copyOf(fixes);
-        return new KernelConfig(a, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity);
+        return new KernelConfig(version, a, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity);
+    }
+
+    /** A copy with {@code fixes} applied (the kernel code after those patches). */
+    public KernelConfig apply(FixSwitch... fixes) { return apply(fixes == null ? null : java.util.Arrays.asList(fixes)); }
+
+    public KernelConfig apply(Collection<FixSwitch> fixes) {
+        requireSwitches(fixes, "fixes to apply");
+        EnumSet<FixSwitch> a = EnumSet.copyOf(applied.isEmpty() ? EnumSet.noneOf(FixSwitch.class) : applied);
+        a.addAll(fixes);
+        return new KernelConfig(version, a, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity);
+    }
+
+    private static void requireSwitches(Collection<FixSwitch> fixes, String what) {
+        if (fixes == null || fixes.stream().anyMatch(java.util.Objects::isNull)) {
+            throw new IllegalArgumentException(what + " must not be null or contain null");
+        }
     }
 
     public KernelConfig crc32c(Crc32cImpl impl) {
-        return new KernelConfig(applied, impl, assertions, clock, slabDebug, workerThreads, logCapacity);
+        if (impl == null) {
+            throw new IllegalArgumentException("crc32c must not be null: ACCELERATED or GENERIC");
+        }
+        return new KernelConfig(version, applied, impl, assertions, clock, slabDebug, workerThreads, logCapacity);
     }
 
     /** CONFIG_BTRFS_ASSERT on or off. */
     public KernelConfig assertions(boolean on) {
-        return new KernelConfig(applied, crc32c, on, clock, slabDebug, workerThreads, logCapacity);
+        return new KernelConfig(version, applied, crc32c, on, clock, slabDebug, workerThreads, logCapacity);
     }
 
     public KernelConfig clock(KernelClock c) {
-        return new KernelConfig(applied, crc32c, assertions, c, slabDebug, workerThreads, logCapacity);
+        if (c == null) {
+            throw new IllegalArgumentException("clock must not be null: KernelClock.SYSTEM or a ManualClock");
+        }
+        return new KernelConfig(version, applied, crc32c, assertions, c, slabDebug, workerThreads, logCapacity);
     }
 
     /** slub_debug=U: record an allocation site per slab object (costs a stack walk per allocation). */
     public KernelConfig slabDebug(boolean on) {
-        return new KernelConfig(applied, crc32c, assertions, clock, on, workerThreads, logCapacity);
+        return new KernelConfig(version, applied, crc32c, assertions, clock, on, workerThreads, logCapacity);
     }
 
     public KernelConfig workerThreads(int n) {
         if (n < 1 || n > 64) {
             throw new IllegalArgumentException("worker threads must be 1..64: " + n);
         }
-        return new KernelConfig(applied, crc32c, assertions, clock, slabDebug, n, logCapacity);
+        return new KernelConfig(version, applied, crc32c, assertions, clock, slabDebug, n, logCapacity);
     }
 
     public KernelConfig logCapacity(int n) {
         if (n < 16) {
             throw new IllegalArgumentException("log capacity must be at least 16: " + n);
         }
-        return new KernelConfig(applied, crc32c, assertions, clock, slabDebug, workerThreads, n);
+        return new KernelConfig(version, applied, crc32c, assertions, clock, slabDebug, workerThreads, n);
     }
 
     @Override
     public String toString() {
-        return "KernelConfig{reverted=" + revertedFixes() + ", crc32c=" + crc32c + ", assertions=" + assertions
+        return "KernelConfig{version=" + version.label() + ", reverted=" + revertedFixes() + ", crc32c=" + crc32c + ", assertions=" + assertions
             + ", clock=" + clock + ", slabDebug=" + slabDebug + "}";
     }
 }

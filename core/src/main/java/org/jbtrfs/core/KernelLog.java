@@ -72,10 +72,15 @@ public final class KernelLog {
      * trace, taints W and lets the caller continue. Returns {@code condition}.
      */
     public boolean warnOn(boolean condition, String file, int line, String function) {
+        return warnOnAt(condition, "fs/btrfs/" + file, line, function);
+    }
+
+    /** {@link #warnOn} for a source file outside fs/btrfs ({@code path} from the kernel tree's top). */
+    public boolean warnOnAt(boolean condition, String path, int line, String function) {
         if (condition) {
             taint(Taint.WARN);
             log(LogLevel.WARNING, LogEntry.Kind.WARNING,
-                "WARNING: CPU: 0 PID: " + Thread.currentThread().getId() + " at fs/btrfs/" + file + ":" + line + " "
+                "WARNING: CPU: 0 PID: " + Thread.currentThread().getId() + " at " + path + ":" + line + " "
                     + function + "\n" + taintLine() + "\nCall Trace:\n" + callTrace(new Throwable(), 2));
         }
         return condition;
@@ -113,7 +118,7 @@ public final class KernelLog {
 
     /** An exception escaped a kthread or worker: the kernel would have oopsed in that task. */
     public void uncaught(String where, Throwable t) {
-        if (t instanceof KernelBug || t instanceof KernelOops) {
+        if (t instanceof KernelBug || t instanceof KernelOops || t instanceof KernelPanic) {
             return; // already reported where it was raised
         }
         oops(LogEntry.Kind.OOPS, "Oops: unexpected exception in " + where + ": " + t + "\nCall Trace:\n" + callTrace(t, 0));

@@ -2,35 +2,41 @@ package org.jbtrfs.core;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The module's kthreadd: a pool of parked real threads that {@link #run} lends to kthreads.
+ * The module's kthreadd: {@link #run} starts a kthread on a real thread lent by the JVM-wide
+ * {@link LentThreads} pool, renamed for the role while it serves ("btrfs-cleaner"), back in the pool
+ * when the thread function returned.
  *
- * <p>Why a pool: starting and joining a Java thread costs ~200–330 µs on a 2-core machine, so a
+ * <p>Why lent threads: starting and joining a Java thread costs ~100–330 µs on a 2-core machine, so a
  * mount that created its cleaner and transaction kthreads afresh would cap the lifecycle at a few
- * hundred mounts per second. A pooled thread is handed its function through a one-slot queue,
- * renamed to the kthread's name while it serves, and renamed back when the function returns.
+ * thousand mounts per second, and a fresh module per test would pay it too. The kernel's kthreadd is one
+ * per machine; here the threads are one pool per JVM, and each module tracks the kthreads it started,
+ * so "after unload no thread serves this module" stays checkable.
  */
 public final class Kthreadd {
-    private static final String IDLE = "kthreadd";
-
     private final KernelClock clock;
     private final KernelLog log;
-    private final String prefix;
-    private final BlockingQueue<Worker> idle = new ArrayBlockingQueue<>(1024);
-    private final List<Worker> all = new CopyOnWriteArrayList<>();
-    private final AtomicInteger created = new AtomicInteger();
+    private final Sched sched;
+    private final LentThreads threads;
+    /** The kthreads of this module whose thread function has not returned yet, with their lease. */
+    private final Map<Kthread, LentThreads.Lease> live = new ConcurrentHashMap<>();
+    private final AtomicInteger started = new AtomicInteger();
     private volatile boolean shutdown;
 
-    public Kthreadd(String prefix, KernelClock clock, KernelLog log) {
-        this.prefix = prefix;
+    public Kthreadd(KernelClock clock, KernelLog log, Sched sched) {
+        this(clock, log, sched, LentThreads.SHARED);
+    }
+
+    Kthreadd(KernelClock clock, KernelLog log, Sched sched, LentThreads threads) {
         this.clock = clock;
         this.log = log;
+        this.sched = sched;
+        this.threads = threads;
     }
 
     /** kernel: kthread_run() — create and start a kthread named {@code name} running {@code fn}. */
@@ -38,135 +44,78 @@ public final class Kthreadd {
         if (shutdown) {
             throw new IllegalStateException("kthreadd is shut down (module unloaded)");
         }
-        Kthread k = new Kthread(name, clock);
-        Worker w = idle.poll();
-        if (w == null) {
-            w = new Worker(prefix + IDLE + "/" + created.incrementAndGet());
-            all.add(w);
-            w.thread.start();
+        Kthread k = new Kthread(name, clock, sched, log);
+        started.incrementAndGet();
+        int[] code = new int[1];
+        // the function may call k.thread() at once: it runs only after run() bound it (run holds the gate)
+        Object gate = new Object();
+        synchronized (gate) {
+            LentThreads.Lease lease = threads.lend(name, () -> {
+                synchronized (gate) {
+                    assert k.thread() != null; // run() bound it before letting go of the gate
+                }
+                code[0] = runFunction(k, fn);
+            }, () -> {
+                // the thread is back in the pool before kthread_stop returns: the next kthread_run reuses it
+                live.remove(k);
+                k.exited(code[0]);
+            });
+            k.bind(lease.thread());
+            live.put(k, lease);
         }
-        k.bind(w.thread);
-        w.assign(k, fn);
         return k;
     }
 
-    /** Real threads this pool has created (alive or not). */
-    public int threadsCreated() { return created.get(); }
+    private int runFunction(Kthread k, KthreadFunction fn) {
+        try {
+            return fn.run(k);
+        } catch (Throwable t) {
+            log.uncaught("kthread " + k.name(), t);
+            return Errno.EINTR.ret();
+        }
+    }
 
-    /** Threads of this pool still alive. */
+    /** Kthreads this module started so far. */
+    public int kthreadsStarted() { return started.get(); }
+
+    /** Real threads the JVM-wide pool created so far (every module's; stays flat once warm). */
+    public int threadsCreated() { return threads.threadsCreated(); }
+
+    /** Threads serving a kthread of this module right now. */
     public List<Thread> liveThreads() {
         List<Thread> out = new ArrayList<>();
-        for (Worker w : all) {
-            if (w.thread.isAlive()) {
-                out.add(w.thread);
+        for (LentThreads.Lease l : live.values()) {
+            if (!l.isDone()) {
+                out.add(l.thread());
             }
         }
         return out;
     }
 
-    /** Threads currently serving a kthread (not idle in the pool). */
+    /** Names of the kthreads of this module still running. */
     public List<String> busy() {
         List<String> out = new ArrayList<>();
-        for (Worker w : all) {
-            Kthread k = w.current;
-            if (k != null) {
-                out.add(k.name());
-            }
+        for (Kthread k : live.keySet()) {
+            out.add(k.name());
         }
         return out;
     }
 
     /**
-     * Ends every pooled thread and joins it (module unload). Kthreads still running are a bug of the
-     * caller: they are reported, asked to stop (kthread_should_stop() turns true) and waited for up
-     * to {@code timeoutMillis} in total.
+     * Module unload: no more kthreads, and waits (up to {@code timeoutMillis} in total) until none of this
+     * module's still runs. Kthreads still running are a bug of the caller: they are reported, asked to stop
+     * (kthread_should_stop() turns true and they are woken) and waited for; their names are returned.
      */
     public List<String> shutdown(long timeoutMillis) {
         shutdown = true;
         List<String> stuck = busy();
-        for (Worker w : all) {
-            w.retire();
+        for (Kthread k : live.keySet()) {
+            k.requestStop();
         }
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-        for (Worker w : all) {
-            try {
-                long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-                w.thread.join(Math.max(1, left));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
+        for (LentThreads.Lease l : new ArrayList<>(live.values())) {
+            l.await(Math.max(0, deadline - System.nanoTime()));
         }
         return stuck;
-    }
-
-    private final class Worker implements Runnable {
-        final Thread thread;
-        private final String idleName;
-        private final BlockingQueue<Runnable> inbox = new ArrayBlockingQueue<>(1);
-        volatile Kthread current;
-
-        Worker(String name) {
-            idleName = name;
-            thread = new Thread(this, name);
-            thread.setDaemon(true);
-        }
-
-        void assign(Kthread k, KthreadFunction fn) {
-            current = k;
-            inbox.add(() -> runOne(k, fn));
-        }
-
-        /**
-         * An idle worker wakes on the empty job; a busy one is asked to stop its kthread and exits
-         * after it (run() sees shutdown). No interrupt: it would not end a kthread sleeping in
-         * schedule() (kthreads ignore signals) and would spin any LockSupport.park it reaches.
-         */
-        void retire() {
-            inbox.offer(() -> { });
-            Kthread k = current;
-            if (k != null) {
-                k.requestStop();
-            }
-        }
-
-        private void runOne(Kthread k, KthreadFunction fn) {
-            thread.setName(k.name());
-            int code = 0;
-            try {
-                code = fn.run(k);
-            } catch (Throwable t) {
-                code = Errno.EINTR.ret();
-                log.uncaught("kthread " + k.name(), t);
-            } finally {
-                Thread.interrupted();
-                thread.setName(idleName);
-                current = null;
-                // Back in the pool before stop() returns, so the next kthread_run reuses this thread.
-                if (!shutdown) {
-                    idle.offer(this);
-                }
-                k.exited(code);
-            }
-        }
-
-        @Override
-        public void run() {
-            while (true) {
-                Runnable job;
-                try {
-                    job = inbox.take();
-                } catch (InterruptedException e) {
-                    if (shutdown && current == null) {
-                        return;
-                    }
-                    continue;
-                }
-                job.run();
-                if (shutdown && current == null) {
-                    return;
-                }
-            }
-        }
     }
 }

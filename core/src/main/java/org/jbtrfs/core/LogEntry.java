@@ -12,7 +12,7 @@ package org.jbtrfs.core;
  */
 public record LogEntry(long seq, LogLevel level, long nanos, String thread, Kind kind, String message) {
     /** What produced a line, so tests and the stress verdict do not parse text. */
-    public enum Kind { TEXT, WARNING, ASSERTION, BUG, USE_AFTER_FREE, DOUBLE_FREE, SLAB_LEAK, STATE_LEAK, OOPS, HUNG_TASK }
+    public enum Kind { TEXT, WARNING, ASSERTION, BUG, USE_AFTER_FREE, DOUBLE_FREE, SLAB_LEAK, STATE_LEAK, OOPS, HUNG_TASK, PANIC }
 
     @Override
     public String toString() {

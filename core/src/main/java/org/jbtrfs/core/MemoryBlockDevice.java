@@ -3,9 +3,14 @@ package org.jbtrfs.core;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
-/** An in-memory block device, allocated lazily in 64 KiB chunks so a 256 MiB device costs little. */
+/**
+ * An in-memory block device, allocated lazily in 64 KiB chunks and sparse: a write of zeros to a chunk
+ * never written stays a hole (reads of a hole return zeros), so a device big enough for 1 GiB data block
+ * groups costs only its chunk table (8 bytes per 64 KiB: 1 MiB for 8 GiB) plus what was really written.
+ */
 public final class MemoryBlockDevice implements BlockDevice {
     private static final int CHUNK = 64 * 1024;
+    private static final byte[] ZEROS = new byte[CHUNK];
 
     private final String name;
     private final long size;
@@ -55,6 +60,10 @@ public final class MemoryBlockDevice implements BlockDevice {
             int ci = (int) (pos / CHUNK), co = (int) (pos % CHUNK), n = Math.min(len - done, CHUNK - co);
             byte[] c = chunks.get(ci);
             if (c == null) {
+                if (java.util.Arrays.equals(src, srcOff + done, srcOff + done + n, ZEROS, 0, n)) {
+                    done += n; // zeros into a hole: it stays a hole
+                    continue;
+                }
                 chunks.compareAndSet(ci, null, new byte[CHUNK]);
                 c = chunks.get(ci);
             }
@@ -66,6 +75,17 @@ public final class MemoryBlockDevice implements BlockDevice {
     }
 
     @Override public void flush() { flushes.incrementAndGet(); }
+
+    /** Bytes of memory holding written data (64 KiB per chunk written with anything but zeros). */
+    public long allocatedBytes() {
+        long n = 0;
+        for (int i = 0; i < chunks.length(); i++) {
+            if (chunks.get(i) != null) {
+                n += CHUNK;
+            }
+        }
+        return n;
+    }
 
     @Override public IoCounters counters() {
         return new IoCounters(reads.get(), bytesRead.get(), writes.get(), bytesWritten.get(), flushes.get());

@@ -84,6 +84,22 @@ class BlockDeviceTest {
     }
 
     @Test
+    void memoryDeviceIsSparse() {
+        MemoryBlockDevice d = new MemoryBlockDevice("big", 16L << 30);
+        d.write(5L << 30, new byte[4 << 20], 0, 4 << 20);
+        assertEquals(0, d.allocatedBytes(), "zeros into a hole stay a hole");
+        byte[] one = {7};
+        d.write((5L << 30) + 100, one, 0, 1);
+        assertEquals(64 * 1024, d.allocatedBytes());
+        d.write(5L << 30, new byte[4096], 0, 4096); // zeros over written data are written
+        byte[] back = new byte[1];
+        d.read((5L << 30) + 100, back, 0, 1);
+        assertEquals(0, back[0]);
+        d.read((9L << 30), back, 0, 1);
+        assertEquals(0, back[0], "a hole reads as zeros");
+    }
+
+    @Test
     void memoryDeviceRoundTrip() {
         BlockDevice dev = new MemoryBlockDevice("sdc", 4 * MIB);
         assertEquals("sdc", dev.name());

@@ -80,7 +80,7 @@ class KernelConfigTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> FixSwitch.parse("cleaner-race"));
         assertEquals("unknown fix switch 'cleaner-race'; valid: qgroup-rescan-ro-remount, orphan-roots-ro-mount, "
             + "cleaner-ro-remount-race, trans-list-assert, delayed-iputs-ro-remount, dead-roots-before-orphan-cleanup, "
-            + "endio-write-flush-at-umount",
+            + "cleaner-lost-park-wakeup, trans-kthread-lost-stop-wakeup, endio-write-flush-at-umount",
             e.getMessage());
     }
 
@@ -94,12 +94,57 @@ class KernelConfigTest {
             assertTrue(k.applied(FixSwitch.QGROUP_RESCAN_RO_REMOUNT));
             assertSame(clock, k.clock());
             assertTrue(k.crc32c().isFast());
-            Kthread t = k.kthreadd().run("btrfs-cleaner", self -> 0);
-            t.stop();
+            // a kthread that waits for its stop (one that returns on its own is reaped, and stopping it then
+            // would be a use-after-free: KthreadTest pins that)
+            Kthread t = k.kthreadd().run("btrfs-cleaner", self -> {
+                while (true) {
+                    self.setCurrentState(Kthread.TaskState.INTERRUPTIBLE);
+                    if (self.shouldStop()) {
+                        self.setCurrentState(Kthread.TaskState.RUNNING);
+                        return 0;
+                    }
+                    self.schedule();
+                }
+            });
+            assertEquals(0, t.stop());
             assertTrue(t.toString().startsWith("btrfs-cleaner"));
         } finally {
             assertEquals(List.of(), k.shutdown());
         }
         assertEquals(List.of(), k.kthreadd().liveThreads());
+    }
+
+    @Test
+    void profilesPickTheVersionAndTheSwitches() {
+        assertEquals(KernelVersion.V5_10, KernelConfig.v5_10().version());
+        assertEquals(Set.of(), KernelConfig.v5_10().appliedFixes());
+        assertEquals(KernelVersion.V5_11, KernelConfig.v5_11().version());
+        assertEquals(EnumSet.of(FixSwitch.QGROUP_RESCAN_RO_REMOUNT, FixSwitch.ORPHAN_ROOTS_RO_MOUNT, FixSwitch.CLEANER_RO_REMOUNT_RACE,
+            FixSwitch.TRANS_LIST_ASSERT, FixSwitch.DELAYED_IPUTS_RO_REMOUNT), KernelConfig.v5_11().appliedFixes());
+        assertEquals(KernelVersion.V5_12, KernelConfig.v5_12().version());
+        assertEquals(FixSwitch.seed(), KernelConfig.v5_12().appliedFixes());
+        assertEquals(EnumSet.allOf(FixSwitch.class), defaults.appliedFixes(), "defaults: every fix, proposed ones too");
+        assertEquals(KernelVersion.V5_12, defaults.version());
+        assertEquals(KernelConfig.v5_11().appliedFixes(), KernelConfig.profile(KernelVersion.V5_11).appliedFixes());
+        assertEquals(KernelVersion.V5_11, KernelVersion.parse("5.11"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> KernelVersion.parse("5.9"));
+        assertTrue(e.getMessage().contains("5.10, 5.11, 5.12"), e.getMessage());
+    }
+
+    @Test
+    void nullArgumentsAreRefusedByName() {
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> defaults.crc32c(null)).getMessage().contains("crc32c"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> defaults.clock(null)).getMessage().contains("clock"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> defaults.version(null)).getMessage().contains("version"));
+        assertThrows(IllegalArgumentException.class, () -> defaults.revert((FixSwitch[]) null));
+        assertThrows(IllegalArgumentException.class, () -> defaults.revert(FixSwitch.TRANS_LIST_ASSERT, null));
+        assertThrows(IllegalArgumentException.class, () -> defaults.withApplied(null));
+    }
+
+    @Test
+    void applyAddsFixes() {
+        KernelConfig c = KernelConfig.v5_10().apply(FixSwitch.TRANS_LIST_ASSERT);
+        assertEquals(Set.of(FixSwitch.TRANS_LIST_ASSERT), c.appliedFixes());
+        assertEquals(KernelVersion.V5_10, c.version(), "applying a fix keeps the version");
     }
 }

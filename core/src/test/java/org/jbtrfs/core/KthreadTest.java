@@ -5,7 +5,6 @@ import static org.jbtrfs.core.TestSupport.waitUp;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -18,26 +17,46 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import org.jbtrfs.core.Kthread.TaskState;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+/**
+ * Kthreads with the kernel's wake-up semantics: wake_up_process wakes an INTERRUPTIBLE task and does
+ * nothing to a running one; kthread_park / kthread_stop wake with it too; a freed task is a
+ * use-after-free.
+ */
 class KthreadTest {
     private final ManualClock clock = new ManualClock();
     private final KernelLog log = new KernelLog(1024, clock);
-    private final Kthreadd kthreadd = new Kthreadd("test-", clock, log);
+    private final Sched sched = new Sched();
+    /** A pool of its own, so the tests can count the real threads it creates. */
+    private final LentThreads threads = new LentThreads("test-idle");
+    private final Kthreadd kthreadd = new Kthreadd(clock, log, sched, threads);
 
     @AfterEach
     void unload() {
         kthreadd.shutdown(5_000);
-        assertEquals(List.of(), kthreadd.liveThreads(), "no pooled thread outlives kthreadd");
+        assertEquals(List.of(), kthreadd.liveThreads(), "no thread serves a kthread of an unloaded module");
     }
 
-    /** The usual kthread loop: sleep until woken, stop when told. */
+    /**
+     * The canonical kernel sleep that loses no wake-up: set the state, test the condition, schedule.
+     * A stop request that lands after the test finds the state INTERRUPTIBLE and wakes us.
+     */
     private static int sleepUntilStopped(Kthread self) {
-        while (!self.shouldStop()) {
+        while (true) {
+            self.setCurrentState(TaskState.INTERRUPTIBLE);
+            if (self.shouldStop()) {
+                self.setCurrentState(TaskState.RUNNING);
+                return 0;
+            }
             self.schedule();
         }
-        return 0;
+    }
+
+    private static void awaitState(Kthread k, TaskState s) {
+        waitUp().until(() -> k.taskState() == s && k.thread() != null && k.thread().getState() == Thread.State.WAITING);
     }
 
     @Test
@@ -54,41 +73,137 @@ class KthreadTest {
 
         assertTrue(returned.get(), "stop() returns only after the thread function returned");
         assertTrue(k.hasExited());
+        assertTrue(k.isFreed(), "kthread_stop dropped the last task reference");
         assertNull(k.thread());
-        assertEquals(42, k.stop(), "a second stop reports the same exit code");
-        assertTrue(k.toString().contains("exited 42"));
+        assertEquals(TaskState.DEAD, k.taskState());
     }
 
     @Test
-    void stopOfAFunctionThatAlreadyReturned() {
+    void aSecondStopIsAUseAfterFreeOfTheTask() {
+        Kthread k = kthreadd.run("btrfs-cleaner", KthreadTest::sleepUntilStopped);
+        k.stop();
+        KernelOops oops = assertThrows(KernelOops.class, k::stop);
+        assertTrue(oops.getMessage().contains("use-after-free in kthread_stop"), oops.getMessage());
+        assertTrue(log.dmesg().contains("task_struct of btrfs-cleaner"), log.dmesg());
+    }
+
+    @Test
+    void aWakeUpAfterStopIsAUseAfterFreeNotASilentNoOp() {
+        Kthread k = kthreadd.run("btrfs-cleaner", KthreadTest::sleepUntilStopped);
+        k.stop();
+        KernelOops oops = assertThrows(KernelOops.class, k::wakeUpProcess);
+        assertTrue(oops.getMessage().contains("use-after-free in wake_up_process"), oops.getMessage());
+        assertEquals(1, log.count(LogEntry.Kind.USE_AFTER_FREE));
+        assertTrue(log.taints().contains(Taint.BAD_PAGE));
+    }
+
+    @Test
+    void aKthreadThatReturnedOnItsOwnIsReapedAndAStopOfItIsAUseAfterFree() {
         Kthread k = kthreadd.run("btrfs-oneshot", self -> -5);
-        waitUp().until(k::hasExited);
-        assertEquals(-5, k.stop());
+        waitUp().until(k::isFreed);
+        assertThrows(KernelOops.class, k::stop);
+        assertThrows(KernelOops.class, k::park);
     }
 
     @Test
-    void nothingRunsForAKthreadAfterStop() {
+    void nothingRunsForAKthreadAfterStopAndItsThreadServesTheNext() {
         AtomicInteger loops = new AtomicInteger();
         Kthread k = kthreadd.run("btrfs-transaction", self -> {
-            while (!self.shouldStop()) {
-                loops.incrementAndGet();
-                self.schedule();
-            }
-            return 0;
+            loops.incrementAndGet();
+            return sleepUntilStopped(self);
         });
         waitUp().until(() -> loops.get() >= 1);
         Thread pooled = k.thread();
         k.stop();
-        int atStop = loops.get();
 
-        assertFalse(k.wakeUpProcess(), "no wake-up for an exited kthread");
-        // The same real thread now serves another kthread; the old function does not run again.
         Kthread next = kthreadd.run("btrfs-next", KthreadTest::sleepUntilStopped);
         assertEquals(pooled, next.thread());
-        next.wakeUpProcess();
         next.stop();
-        assertEquals(atStop, loops.get());
+        assertEquals(1, loops.get());
         assertEquals(List.of(), kthreadd.busy());
+    }
+
+    @Test
+    void wakeUpProcessWakesAnInterruptibleTaskAndReportsIt() {
+        AtomicInteger wakes = new AtomicInteger();
+        Kthread k = kthreadd.run("btrfs-cleaner", self -> {
+            while (!self.shouldStop()) {
+                self.setCurrentState(TaskState.INTERRUPTIBLE);
+                self.schedule();
+                wakes.incrementAndGet();
+            }
+            return 0;
+        });
+        for (int i = 1; i <= 3; i++) {
+            awaitState(k, TaskState.INTERRUPTIBLE);
+            assertTrue(k.wakeUpProcess(), "an INTERRUPTIBLE task is woken");
+            int expected = i;
+            waitUp().until(() -> wakes.get() >= expected);
+        }
+        awaitState(k, TaskState.INTERRUPTIBLE);
+        assertEquals(3, wakes.get());
+        assertTrue(k.sleeps() >= 4);
+        k.stop();
+    }
+
+    /**
+     * The kernel's lost wake-up: wake_up_process on a TASK_RUNNING task does nothing, and there is no
+     * permit for a later schedule() to consume — the task sleeps until the next wake-up.
+     */
+    @Test
+    void aWakeUpOfARunningTaskIsLost() {
+        CountDownLatch running = new CountDownLatch(1);
+        CountDownLatch wakeDelivered = new CountDownLatch(1);
+        AtomicInteger passes = new AtomicInteger();
+        Kthread k = kthreadd.run("btrfs-cleaner", self -> {
+            while (!self.shouldStop()) {
+                if (passes.incrementAndGet() == 1) {
+                    running.countDown();
+                    awaitLatch(wakeDelivered); // mid-pass: TASK_RUNNING
+                }
+                self.setCurrentState(TaskState.INTERRUPTIBLE);
+                if (self.shouldStop()) {
+                    break;
+                }
+                self.schedule();
+            }
+            self.setCurrentState(TaskState.RUNNING);
+            return 0;
+        });
+        awaitLatch(running);
+
+        assertFalse(k.wakeUpProcess(), "the task is running: nothing to wake");
+        wakeDelivered.countDown();
+
+        awaitState(k, TaskState.INTERRUPTIBLE);
+        assertEquals(1, passes.get(), "the lost wake-up did not start another pass");
+        assertTrue(k.wakeUpProcess());
+        waitUp().until(() -> passes.get() == 2);
+        k.stop();
+    }
+
+    @Test
+    void aWakeUpBetweenSetCurrentStateAndScheduleIsNotLost() {
+        CountDownLatch stateSet = new CountDownLatch(1);
+        CountDownLatch woken = new CountDownLatch(1);
+        CountDownLatch scheduleReturned = new CountDownLatch(1);
+        Kthread k = kthreadd.run("btrfs-cleaner", self -> {
+            self.setCurrentState(TaskState.INTERRUPTIBLE);
+            stateSet.countDown();
+            awaitLatch(woken); // "decided to sleep" but not in schedule() yet
+            self.schedule();
+            scheduleReturned.countDown();
+            return sleepUntilStopped(self);
+        });
+        awaitLatch(stateSet);
+
+        assertTrue(k.wakeUpProcess(), "INTERRUPTIBLE: this wake-up counts");
+        assertFalse(k.wakeUpProcess(), "already RUNNING again: a second one is lost");
+        woken.countDown();
+
+        awaitLatch(scheduleReturned); // only the wake-up could end that schedule()
+        assertFalse(k.shouldStop() || k.shouldPark());
+        k.stop();
     }
 
     @Test
@@ -96,87 +211,84 @@ class KthreadTest {
         AtomicBoolean enteredParkme = new AtomicBoolean();
         AtomicInteger loops = new AtomicInteger();
         Kthread k = kthreadd.run("btrfs-cleaner", self -> {
-            while (!self.shouldStop()) {
+            while (true) {
                 if (self.shouldPark()) {
                     enteredParkme.set(true);
                     self.parkme();
                 }
+                if (self.shouldStop()) {
+                    return 0;
+                }
                 loops.incrementAndGet();
+                self.setCurrentState(TaskState.INTERRUPTIBLE);
+                if (self.shouldPark() || self.shouldStop()) {
+                    self.setCurrentState(TaskState.RUNNING);
+                    continue;
+                }
                 self.schedule();
             }
-            return 0;
         });
+        awaitState(k, TaskState.INTERRUPTIBLE);
 
-        k.park();
+        assertEquals(0, k.park());
 
         assertTrue(k.isParked(), "park() returned, so the thread sits in parkme");
         assertTrue(k.shouldPark());
         assertTrue(enteredParkme.get());
-        assertTrue(k.toString().endsWith("(parked)"));
         int whileParked = loops.get();
-        k.wakeUpProcess();
-        assertTrue(k.isParked(), "a wake-up does not unpark");
+        assertFalse(k.wakeUpProcess(), "wake_up_process does not wake a TASK_PARKED task");
+        assertTrue(k.isParked());
         assertEquals(whileParked, loops.get(), "nothing ran while parked");
 
         k.unpark();
         assertFalse(k.shouldPark());
         waitUp().until(() -> !k.isParked() && loops.get() > whileParked);
 
-        k.park(); // parks again after an unpark
+        awaitState(k, TaskState.INTERRUPTIBLE);
+        assertEquals(0, k.park(), "parks again after an unpark");
         assertTrue(k.isParked());
         assertEquals(0, k.stop(), "stop releases a parked kthread");
         assertFalse(k.isParked());
     }
 
+    /**
+     * kthread_park's own wake-up is a wake_up_process: a kthread that tested kthread_should_park() just
+     * before the request and then goes to sleep does not see it until someone else wakes it. The park
+     * waits that long (in btrfs: until the transaction kthread's next loop wakes the cleaner).
+     */
     @Test
-    void parkOfAnExitedKthreadIsRefused() {
-        Kthread k = kthreadd.run("btrfs-oneshot", self -> 0);
-        k.stop();
-        assertThrows(IllegalStateException.class, k::park);
-    }
-
-    @Test
-    void aWakeUpDeliveredBeforeScheduleIsNotLost() {
-        CountDownLatch ready = new CountDownLatch(1);
-        CountDownLatch wokenBeforeSleeping = new CountDownLatch(1);
-        CountDownLatch scheduleReturned = new CountDownLatch(1);
+    void aParkRequestedAfterTheKthreadsLastCheckWaitsForTheNextWakeUp() throws Exception {
+        CountDownLatch checked = new CountDownLatch(1);
+        CountDownLatch parkRequested = new CountDownLatch(1);
+        AtomicBoolean first = new AtomicBoolean(true);
         Kthread k = kthreadd.run("btrfs-cleaner", self -> {
-            ready.countDown();
-            awaitLatch(wokenBeforeSleeping); // "decided to sleep" but not asleep yet
-            self.schedule();
-            scheduleReturned.countDown();
-            return sleepUntilStopped(self);
-        });
-        awaitLatch(ready);
-
-        assertTrue(k.wakeUpProcess(), "first wake-up sets the permit");
-        assertFalse(k.wakeUpProcess(), "the permit was already pending");
-        wokenBeforeSleeping.countDown();
-
-        awaitLatch(scheduleReturned); // neither stopped nor parked: only the permit could end that schedule()
-        assertFalse(k.shouldStop() || k.shouldPark());
-        k.stop();
-    }
-
-    @Test
-    void wakeUpProcessWakesASleepingKthread() {
-        AtomicInteger wakes = new AtomicInteger();
-        Kthread k = kthreadd.run("btrfs-cleaner", self -> {
-            while (!self.shouldStop()) {
+            while (true) {
+                if (self.shouldPark()) {
+                    self.parkme();
+                }
+                if (self.shouldStop()) {
+                    return 0;
+                }
+                if (first.getAndSet(false)) {
+                    checked.countDown();
+                    awaitLatch(parkRequested); // the window between the checks and set_current_state
+                }
+                self.setCurrentState(TaskState.INTERRUPTIBLE);
                 self.schedule();
-                wakes.incrementAndGet();
+                self.setCurrentState(TaskState.RUNNING);
             }
-            return 0;
         });
-        Thread t = k.thread();
-        for (int i = 1; i <= 3; i++) {
-            waitUp().until(() -> t.getState() == Thread.State.WAITING);
-            k.wakeUpProcess();
-            int expected = i;
-            waitUp().until(() -> wakes.get() >= expected);
-        }
+        awaitLatch(checked);
+        CompletableFuture<Integer> park = CompletableFuture.supplyAsync(k::park);
+        waitUp().until(k::shouldPark);
+        parkRequested.countDown();
+
+        awaitState(k, TaskState.INTERRUPTIBLE);
+        assertFalse(park.isDone(), "kthread_park's wake-up was lost: it still waits");
+        assertTrue(k.wakeUpProcess(), "the next waker (the transaction kthread in btrfs) ...");
+        assertEquals(0, park.get(10, TimeUnit.SECONDS), "... lets the park complete");
+        assertTrue(k.isParked());
         k.stop();
-        assertTrue(wakes.get() >= 3);
     }
 
     @Test
@@ -184,29 +296,59 @@ class KthreadTest {
         AtomicInteger wakes = new AtomicInteger();
         Kthread k = kthreadd.run("btrfs-cleaner", self -> {
             while (!self.shouldStop()) {
+                self.setCurrentState(TaskState.INTERRUPTIBLE);
                 self.schedule();
                 wakes.incrementAndGet();
             }
             return 0;
         });
+        awaitState(k, TaskState.INTERRUPTIBLE);
         Thread t = k.thread();
-        waitUp().until(() -> t.getState() == Thread.State.WAITING);
 
         t.interrupt();
 
-        // A spinning schedule() would stay RUNNABLE with the interrupt pending.
+        // A spinning schedule() would stay RUNNABLE; a returning one would count a wake.
         waitUp().until(() -> t.getState() == Thread.State.WAITING && !t.isInterrupted());
         assertEquals(0, wakes.get(), "kthreads take no signals: schedule() did not return");
-        k.wakeUpProcess();
+        assertTrue(k.wakeUpProcess());
         waitUp().until(() -> wakes.get() == 1);
         k.stop();
+    }
+
+    @Test
+    void aPanicEndsTheSleepOfAKthreadAndAParkWaitingForIt() throws Exception {
+        CountDownLatch checked = new CountDownLatch(1);
+        Kthread k = kthreadd.run("btrfs-cleaner", self -> {
+            checked.countDown();
+            self.setCurrentState(TaskState.INTERRUPTIBLE);
+            self.schedule(); // never woken: only the panic ends this
+            return 0;
+        });
+        awaitLatch(checked);
+        awaitState(k, TaskState.INTERRUPTIBLE);
+        // a parker whose wake-up is delivered but whose kthread never parks (it left its loop)
+        Kthread stuck = kthreadd.run("btrfs-stuck", self -> {
+            self.setCurrentState(TaskState.INTERRUPTIBLE);
+            self.schedule();
+            return 0;
+        });
+        awaitState(stuck, TaskState.INTERRUPTIBLE);
+        CompletableFuture<Integer> park = CompletableFuture.supplyAsync(stuck::park);
+        waitUp().until(() -> sched.sleepers() >= 2 && stuck.shouldPark());
+
+        sched.panic("hung task");
+
+        waitUp().until(k::hasExited);
+        Throwable t = assertThrows(java.util.concurrent.ExecutionException.class, () -> park.get(10, TimeUnit.SECONDS)).getCause();
+        assertInstanceOf(KernelPanic.class, t);
+        assertEquals(0, log.count(LogEntry.Kind.OOPS), "a panic is not reported again as an oops");
     }
 
     @Test
     void scheduleTimeoutTimesOutOnlyWhenTheClockPassesTheDeadline() throws Exception {
         CompletableFuture<Boolean> woken = new CompletableFuture<>();
         Kthread k = kthreadd.run("btrfs-transaction", self -> {
-            woken.complete(self.scheduleTimeout(TimeUnit.SECONDS.toNanos(30)));
+            woken.complete(self.scheduleTimeoutInterruptible(TimeUnit.SECONDS.toNanos(30)));
             return sleepUntilStopped(self);
         });
         waitUp().until(() -> clock.sleepers() > 0);
@@ -224,11 +366,11 @@ class KthreadTest {
     void scheduleTimeoutReturnsTrueWhenWokenBeforeTheDeadline() throws Exception {
         CompletableFuture<Boolean> woken = new CompletableFuture<>();
         Kthread k = kthreadd.run("btrfs-transaction", self -> {
-            woken.complete(self.scheduleTimeout(TimeUnit.SECONDS.toNanos(30)));
+            woken.complete(self.scheduleTimeoutInterruptible(TimeUnit.SECONDS.toNanos(30)));
             return sleepUntilStopped(self);
         });
         waitUp().until(() -> clock.sleepers() > 0);
-        k.wakeUpProcess();
+        assertTrue(k.wakeUpProcess());
         assertTrue(woken.get(10, TimeUnit.SECONDS));
         assertEquals(0, clock.nanoTime(), "no time passed");
         k.stop();
@@ -238,7 +380,7 @@ class KthreadTest {
     void stopEndsATimedSleepWithoutTheClockMoving() {
         Kthread k = kthreadd.run("btrfs-transaction", self -> {
             while (!self.shouldStop()) {
-                self.scheduleTimeout(TimeUnit.SECONDS.toNanos(30));
+                self.scheduleTimeoutInterruptible(TimeUnit.SECONDS.toNanos(30));
             }
             return 7;
         });
@@ -250,13 +392,13 @@ class KthreadTest {
 
     @Test
     void scheduleTimeoutOnTheSystemClock() {
-        Kthreadd real = new Kthreadd("sys-", KernelClock.SYSTEM, log);
+        Kthreadd real = new Kthreadd(KernelClock.SYSTEM, log, sched, threads);
         try {
             CompletableFuture<Boolean> woken = new CompletableFuture<>();
             long start = System.nanoTime();
             Kthread k = real.run("btrfs-transaction", self -> {
-                woken.complete(self.scheduleTimeout(TimeUnit.MILLISECONDS.toNanos(20)));
-                return 0;
+                woken.complete(self.scheduleTimeoutInterruptible(TimeUnit.MILLISECONDS.toNanos(20)));
+                return sleepUntilStopped(self);
             });
             assertFalse(woken.join());
             assertTrue(System.nanoTime() - start >= TimeUnit.MILLISECONDS.toNanos(20));
@@ -279,9 +421,25 @@ class KthreadTest {
         assertEquals(2, kthreadd.threadsCreated(), "two kthreads at once need two threads");
         assertNotSame(a.thread(), b.thread());
         assertEquals(List.of("btrfs-cleaner", "btrfs-transaction"), kthreadd.busy().stream().sorted().toList());
+        assertEquals(2, kthreadd.liveThreads().size());
         a.stop();
         b.stop();
-        assertEquals(2, kthreadd.liveThreads().size());
+        assertEquals(List.of(), kthreadd.liveThreads(), "both threads went back to the pool");
+        assertEquals(2, threads.idleThreads());
+    }
+
+    @Test
+    void twoModulesShareThePoolsThreads() {
+        Kthreadd other = new Kthreadd(clock, log, new Sched(), threads);
+        for (int i = 0; i < 20; i++) {
+            Kthreadd k = i % 2 == 0 ? kthreadd : other;
+            Kthread t = k.run("btrfs-cleaner", KthreadTest::sleepUntilStopped);
+            assertEquals(0, t.stop());
+        }
+        assertEquals(1, threads.threadsCreated(), "one real thread served both modules' kthreads in turn");
+        assertEquals(10, other.kthreadsStarted());
+        other.shutdown(5_000);
+        assertEquals(List.of(), other.liveThreads());
     }
 
     @Test
@@ -298,17 +456,16 @@ class KthreadTest {
         assertTrue(t.isDaemon());
 
         k.stop();
-        assertEquals("test-kthreadd/1", t.getName(), "renamed back when idle");
+        assertEquals("test-idle/1", t.getName(), "renamed back when idle in the pool");
     }
 
     @Test
-    void anUncaughtExceptionIsAnOopsAndStopStillReturns() {
+    void anUncaughtExceptionIsAnOopsAndTheDeadKthreadIsReaped() {
         long mark = log.mark();
         Kthread k = kthreadd.run("btrfs-cleaner", self -> {
             throw new IllegalStateException("boom");
         });
-
-        assertEquals(Errno.EINTR.ret(), k.stop());
+        waitUp().until(k::isFreed);
 
         List<LogEntry> oops = log.since(mark).stream().filter(e -> e.kind() == LogEntry.Kind.OOPS).toList();
         assertEquals(1, oops.size(), log::dmesg);
@@ -317,6 +474,9 @@ class KthreadTest {
         assertTrue(msg.contains("Call Trace:"), msg);
         assertEquals("btrfs-cleaner", oops.get(0).thread());
         assertTrue(log.taints().contains(Taint.DIE));
+        // close_ctree's kthread_park of the dead cleaner: reported, not a hang and not an IllegalStateException
+        KernelOops parkOops = assertThrows(KernelOops.class, k::park);
+        assertTrue(parkOops.getMessage().contains("use-after-free in kthread_park"), parkOops.getMessage());
         // The pooled thread survived and serves the next kthread.
         Kthread next = kthreadd.run("btrfs-next", KthreadTest::sleepUntilStopped);
         next.stop();
@@ -329,7 +489,7 @@ class KthreadTest {
             log.assertThat(false, "list_empty(&fs_info->delayed_iputs)", "disk-io.c", 4049);
             return 0;
         });
-        assertEquals(Errno.EINTR.ret(), k.stop());
+        waitUp().until(k::hasExited);
         assertEquals(1, log.count(LogEntry.Kind.ASSERTION));
         assertEquals(0, log.count(LogEntry.Kind.OOPS));
     }
@@ -343,28 +503,32 @@ class KthreadTest {
             } catch (IllegalStateException e) {
                 caught.set(e);
             }
-            return 1;
+            return sleepUntilStopped(self);
         });
-        assertEquals(1, k.stop());
+        waitUp().until(() -> caught.get() != null);
+        assertEquals(0, k.stop());
         assertInstanceOf(IllegalStateException.class, caught.get());
     }
 
     @Test
-    void afterShutdownNoPooledThreadIsAlive() {
+    void afterShutdownNoThreadServesTheModule() {
         for (int i = 0; i < 3; i++) {
-            kthreadd.run("btrfs-k" + i, KthreadTest::sleepUntilStopped);
+            Kthread k = kthreadd.run("btrfs-k" + i, KthreadTest::sleepUntilStopped);
+            awaitState(k, TaskState.INTERRUPTIBLE);
         }
         List<Kthread> stopped = List.of(
             kthreadd.run("btrfs-a", KthreadTest::sleepUntilStopped),
             kthreadd.run("btrfs-b", KthreadTest::sleepUntilStopped));
         stopped.forEach(Kthread::stop);
-        assertEquals(5, kthreadd.liveThreads().size());
+        assertEquals(3, kthreadd.liveThreads().size());
 
         List<String> stuck = kthreadd.shutdown(5_000);
 
         assertEquals(List.of("btrfs-k0", "btrfs-k1", "btrfs-k2"), stuck.stream().sorted().toList(),
             "kthreads nobody stopped are reported");
         assertEquals(List.of(), kthreadd.liveThreads());
+        assertTrue(Thread.getAllStackTraces().keySet().stream().noneMatch(t -> t.getName().startsWith("btrfs-")),
+            "every thread that served the module went back to the pool under its idle name");
         IllegalStateException e = assertThrows(IllegalStateException.class,
             () -> kthreadd.run("btrfs-late", KthreadTest::sleepUntilStopped));
         assertTrue(e.getMessage().contains("shut down"), e.getMessage());
@@ -378,24 +542,14 @@ class KthreadTest {
             returned.set(true);
             return 3;
         });
+        awaitState(k, TaskState.INTERRUPTIBLE);
         Thread t = k.thread();
-        waitUp().until(() -> t.getState() == Thread.State.WAITING);
 
         assertEquals(List.of("btrfs-forgotten"), kthreadd.shutdown(5_000));
 
-        assertFalse(t.isAlive());
         assertTrue(returned.get());
-        assertEquals(3, k.stop());
-    }
-
-    @Test
-    void shutdownOfAnUnusedPoolAndWakeUpOfAnExitedKthread() {
-        Kthread k = kthreadd.run("btrfs-oneshot", self -> 0);
-        assertNotNull(k);
-        k.stop();
-        assertFalse(k.wakeUpProcess());
-        assertEquals(List.of(), kthreadd.shutdown(5_000));
-        assertEquals(List.of(), kthreadd.liveThreads());
+        assertEquals("test-idle/1", t.getName(), "the thread went back to the pool");
+        assertTrue(k.hasExited());
     }
 
     @Test

@@ -67,6 +67,9 @@ public final class Btrfs {
 
     public KernelLog log() { return module.log(); }
 
+    /** After a kernel panic: the filesystem is gone without a close_ctree. */
+    void crashed() { state = State.CRASHED; }
+
     /** The fs_info, for tests that look below the API. */
     public FsInfo fsInfo() { return ctx.fs; }
 
@@ -237,6 +240,52 @@ public final class Btrfs {
 
     public boolean qgroupRescanRunning() { return ctx.qgroups.rescanRunning(); }
 
+    // ---- the cleaner ------------------------------------------------------------------------------
+
+    /**
+     * kernel: wake_up_process(fs_info->cleaner_kthread), as btrfs_commit_super and the transaction
+     * kthread do (and what a remount with unchanged options reaches through the transaction kthread).
+     * Returns false when the wake-up was lost: the cleaner was running (mid-pass, or between its last
+     * check and going to sleep) and does not start another pass for it.
+     */
+    public boolean wakeCleaner() {
+        checkMounted();
+        return ctx.fs.cleanerKthread.wakeUpProcess();
+    }
+
+    /**
+     * Runs one whole cleaner pass and returns when it is over: waits until the cleaner is asleep (its
+     * current pass, if any, ended and it set TASK_INTERRUPTIBLE), wakes it, and waits until the pass that
+     * wake-up started ended and the cleaner is asleep again. The deterministic "wake the cleaner and wait
+     * for its pass" — no wake-up lost to a pass in progress, no polling. A read-only, unopened or closing
+     * filesystem's pass does nothing, as the kernel's.
+     *
+     * @throws BtrfsException ETIMEDOUT-like EBUSY if the cleaner did not get there within {@code timeout}
+     *         (it is parked by an umount in progress, or stuck)
+     */
+    public void runCleanerPass(java.time.Duration timeout) {
+        checkMounted();
+        long nanos = timeout.toNanos();
+        long deadline = System.nanoTime() + nanos;
+        var c = ctx.cleaner;
+        while (true) {
+            if (!c.awaitAsleep(Math.max(0, deadline - System.nanoTime()))) {
+                throw new BtrfsException(Errno.EBUSY, "the cleaner of " + device.name() + " did not go to sleep within " + timeout);
+            }
+            long passes = c.passes();
+            if (ctx.fs.cleanerKthread.wakeUpProcess()) {
+                if (!c.awaitPass(passes, Math.max(0, deadline - System.nanoTime()))) {
+                    throw new BtrfsException(Errno.EBUSY, "the cleaner pass of " + device.name() + " did not end within " + timeout);
+                }
+                return;
+            }
+            // someone else woke it between our check and our wake-up: that pass is not ours; go again
+        }
+    }
+
+    /** Cleaner passes finished since mount (a pass that found the filesystem read-only counts too). */
+    public long cleanerPasses() { return ctx.cleaner.passes(); }
+
     // ---- inspection -------------------------------------------------------------------------------
 
     /** A read-only view of the lifecycle state (works after umount too, on what is left). */
@@ -279,6 +328,7 @@ public final class Btrfs {
     // ---- plumbing ---------------------------------------------------------------------------------
 
     private void checkMounted() {
+        module.kernel().sched().checkPanic();
         if (state != State.MOUNTED) {
             throw new BtrfsException(Errno.EINVAL, device.name() + " is not mounted");
         }

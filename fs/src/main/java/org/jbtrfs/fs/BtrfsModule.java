@@ -11,6 +11,7 @@ import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Faults;
 import org.jbtrfs.core.FileBlockDevice;
+import org.jbtrfs.core.FlakeyBlockDevice;
 import org.jbtrfs.core.Hooks;
 import org.jbtrfs.core.Kernel;
 import org.jbtrfs.core.KernelConfig;
@@ -48,6 +49,8 @@ public final class BtrfsModule implements AutoCloseable {
     private final Map<String, BlockDevice> devices = new ConcurrentHashMap<>();
     private final Map<String, Btrfs> mounted = new ConcurrentHashMap<>();
     private volatile UnloadReport unloaded;
+    /** What {@link #close()}'s umounts threw: surfaced in the UnloadReport, never swallowed. */
+    private final List<Throwable> cleanupErrors = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private BtrfsModule(KernelConfig config) {
         this.kernel = new Kernel("btrfs" + LOADED.incrementAndGet(), config);
@@ -93,6 +96,23 @@ public final class BtrfsModule implements AutoCloseable {
         return d;
     }
 
+    /**
+     * A dm-flakey-style wrapper named {@code name} around {@code backing} (a device of this module or any
+     * other {@link BlockDevice}), registered as a device of the module: mkfs, mount and umount it like any
+     * device, and call {@link FlakeyBlockDevice#dropWrites()} to simulate a power cut from that moment
+     * (fstests' {@code _load_flakey_table $FLAKEY_DROP_WRITES}), {@link FlakeyBlockDevice#errorWrites()} to
+     * fail writes with EIO, {@link FlakeyBlockDevice#allowWrites()} to switch back. Do not mount
+     * {@code backing} itself while the wrapper is in use. EEXIST if {@code name} is taken.
+     */
+    public FlakeyBlockDevice createFlakeyDevice(String name, BlockDevice backing) {
+        checkLoaded();
+        FlakeyBlockDevice d = new FlakeyBlockDevice(name, backing);
+        if (devices.putIfAbsent(name, d) != null) {
+            throw new BtrfsException(Errno.EEXIST, "device " + name + " already exists");
+        }
+        return d;
+    }
+
     /** mkfs.btrfs on {@code dev} (refused while it is mounted). */
     public void mkfs(BlockDevice dev) { mkfs(dev, ""); }
 
@@ -127,13 +147,19 @@ public final class BtrfsModule implements AutoCloseable {
 
     /**
      * kernel: exit_btrfs_fs() — rmmod. Refused (EBUSY) while a filesystem is mounted, like the
-     * module's reference count. Reports extent_state leaks (the extent_io leak check), destroys the
+     * module's reference count — except after a kernel panic, when nothing can be unmounted and what the
+     * mounted filesystems hold is reported as leaked. Reports extent_state leaks (the extent_io leak check), destroys the
      * slab caches (SLUB's "Objects remaining" for each non-empty one) and joins every thread of the
      * module. A second unload is EINVAL.
      */
     public synchronized UnloadReport unload() {
         if (unloaded != null) {
             throw new BtrfsException(Errno.EINVAL, "module " + kernel.name() + " is not loaded");
+        }
+        if (!mounted.isEmpty() && kernel.panicked()) {
+            // after a panic nothing unmounts: what the filesystems hold is reported as leaked
+            mounted.values().forEach(Btrfs::crashed);
+            mounted.clear();
         }
         if (!mounted.isEmpty()) {
             throw new BtrfsException(Errno.EBUSY, "module btrfs is in use by mounted filesystems " + mounted.keySet());
@@ -155,11 +181,15 @@ public final class BtrfsModule implements AutoCloseable {
         for (BlockDevice d : devices.values()) {
             d.close();
         }
-        unloaded = new UnloadReport(leaks, stateLeaks, alive, kernel.log().taints(), kernel.log().entries());
+        unloaded = new UnloadReport(leaks, stateLeaks, alive, kernel.log().taints(), kernel.log().entries(),
+            List.copyOf(cleanupErrors));
         return unloaded;
     }
 
     public boolean isLoaded() { return unloaded == null; }
+
+    /** What the unload found (after {@link #unload()} or {@link #close()}), or null while loaded. */
+    public UnloadReport lastUnloadReport() { return unloaded; }
 
     /** Threads of this module still alive (kthreadd's and the kworker pool's). */
     public List<Thread> liveThreads() {
@@ -169,6 +199,7 @@ public final class BtrfsModule implements AutoCloseable {
     }
 
     private void checkLoaded() {
+        kernel.sched().checkPanic();
         if (unloaded != null) {
             throw new BtrfsException(Errno.EINVAL, "module " + kernel.name() + " is not loaded");
         }
@@ -176,7 +207,9 @@ public final class BtrfsModule implements AutoCloseable {
 
     /**
      * Releases every hook (a thread parked at one would block the umount), unmounts whatever is still
-     * mounted (ignoring errors) and unloads.
+     * mounted and unloads. An umount that fails (a kernel BUG or oops in close_ctree, EBUSY for open files,
+     * a panicked module) does not stop the clean-up: it is logged, the filesystem is counted as gone, and
+     * the error is kept in {@link UnloadReport#cleanupErrors()}.
      */
     @Override
     public void close() {
@@ -187,7 +220,10 @@ public final class BtrfsModule implements AutoCloseable {
         for (Btrfs fs : mounts()) {
             try {
                 fs.umount();
-            } catch (RuntimeException ignored) {
+            } catch (RuntimeException e) {
+                cleanupErrors.add(e);
+                kernel.log().log(LogLevel.ERR, LogEntry.Kind.TEXT, "module close: umount of " + fs.device().name()
+                    + " failed: " + e);
                 unmounted(fs);
             }
         }

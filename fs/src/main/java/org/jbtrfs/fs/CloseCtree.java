@@ -50,7 +50,11 @@ final class CloseCtree {
             try {
                 DiskIo.commitSuper(fs);
             } catch (BtrfsException e) {
+                // the kernel prints only the errno; the port keeps the message and cause at debug level
                 log.error(fs.sbId(), "commit super ret " + e.errno().ret());
+                log.log(org.jbtrfs.core.LogLevel.DEBUG, org.jbtrfs.core.LogEntry.Kind.TEXT,
+                    "commit super failed: " + e.getMessage() + (e.getCause() == null ? "" : ", caused by " + e.getCause())
+                        + "\n" + KernelLog.callTrace(e, 0));
             }
         }
         if (fs.fsState.test(FsState.ERROR) || fs.fsState.test(FsState.TRANS_ABORTED)) {

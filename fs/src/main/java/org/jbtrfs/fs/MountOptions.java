@@ -13,10 +13,13 @@ import org.jbtrfs.transaction.FsInfo;
  *
  * @param readOnly       "ro" (SB_RDONLY); "rw" clears it; the last one wins
  * @param commitInterval seconds, or -1 when not given (keep the current value)
+ * @param spaceCache     the free space cache options in the order given (space_cache, space_cache=v1,
+ *                       space_cache=v2, nospace_cache, clear_cache); {@link SpaceCacheOptions} applies them
+ *                       inside open_ctree / btrfs_remount, where the superblock is known
  */
-public record MountOptions(boolean readOnly, int commitInterval, String raw) {
+public record MountOptions(boolean readOnly, int commitInterval, String raw, List<String> spaceCache) {
     /** Options the VFS or btrfs accept but the port does not model; accepted and ignored. */
-    private static final List<String> IGNORED = List.of("noatime", "relatime", "defaults", "space_cache", "space_cache=v2",
+    private static final List<String> IGNORED = List.of("noatime", "relatime", "defaults",
         "nodiscard", "noautodefrag", "ssd", "nossd", "enospc_debug", "noenospc_debug");
 
     /** The VFS's view of an option string: does it ask for a read-only superblock (the last ro/rw wins)? */
@@ -40,6 +43,7 @@ public record MountOptions(boolean readOnly, int commitInterval, String raw) {
     public static MountOptions parse(String options, KernelLog log, String device) {
         boolean ro = false;
         int commit = -1;
+        List<String> spaceCache = new ArrayList<>();
         String raw = options == null ? "" : options.trim();
         List<String> parts = new ArrayList<>();
         for (String p : raw.split(",")) {
@@ -72,11 +76,21 @@ public record MountOptions(boolean readOnly, int commitInterval, String raw) {
                     log.warn(device, "excessive commit interval " + n);
                 }
                 commit = n;
+            } else if (p.equals("space_cache") || p.equals("nospace_cache") || p.equals("clear_cache")) {
+                spaceCache.add(p);
+            } else if (p.startsWith("space_cache=")) {
+                // Opt_space_cache_version: only v1 and v2; anything else is -EINVAL with no message at all
+                // (btrfs_parse_options jumps to out: without printing)
+                String v = p.substring("space_cache=".length());
+                if (!v.equals("v1") && !v.equals("v2")) {
+                    throw new BtrfsException(Errno.EINVAL, "invalid space_cache version '" + v + "' (only v1 and v2)");
+                }
+                spaceCache.add(p);
             } else if (!IGNORED.contains(p)) {
                 log.error(device, "unrecognized mount option '" + p + "'");
                 throw new BtrfsException(Errno.EINVAL, "unrecognized mount option '" + p + "'");
             }
         }
-        return new MountOptions(ro, commit, raw);
+        return new MountOptions(ro, commit, raw, List.copyOf(spaceCache));
     }
 }

@@ -8,11 +8,14 @@ import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.Kernel;
+import org.jbtrfs.core.KernelVersion;
 import org.jbtrfs.core.Kthread;
+import org.jbtrfs.core.MountOpt;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.SuperBlock;
 import org.jbtrfs.transaction.BlockGroups;
 import org.jbtrfs.transaction.DiskIo;
+import org.jbtrfs.transaction.FreeSpaceTree;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.FsRoots;
 import org.jbtrfs.transaction.Mkfs;
@@ -41,7 +44,18 @@ final class OpenCtree {
         // btrfs_init_fs_info(); btrfs_mount_root decides CSUM_IMPL_FAST from the crc32c driver's name
         FsInfo fs = new FsInfo(kernel, dev, sb, new SpaceManager(dev.size(), 1L << 20, Mkfs.dataChunkSize(dev.size())));
         fs.sbRdonly = opts.readOnly();
-        kernel.log().info(dev.name(), "using crc32c (" + kernel.crc32c().driverName() + ") checksum algorithm");
+        // (no "using crc32c (...) checksum algorithm" line: that message is a 2022 kernel's)
+        // btrfs_parse_options(), the free space cache options: they need the superblock (EINVAL before
+        // anything was started)
+        SpaceCacheOptions.parse(fs, opts.spaceCache());
+        // compat_ro features this kernel does not know refuse a read-write mount
+        long unsupported = sb.compatRoFlags & ~SuperBlock.COMPAT_RO_SUPP;
+        if (!opts.readOnly() && unsupported != 0) {
+            kernel.log().error(dev.name(), "cannot mount read-write because of unsupported optional features ("
+                + Long.toHexString(unsupported) + ")");
+            throw new BtrfsException(Errno.EINVAL, "unsupported compat_ro features 0x" + Long.toHexString(unsupported)
+                + " on " + dev.name());
+        }
         // init_mount_fs_info(): patch 3/5 — an RO mount starts with BTRFS_FS_STATE_RO set
         if (opts.readOnly() && fs.applied(FixSwitch.CLEANER_RO_REMOUNT_RACE)) {
             fs.fsState.set(FsState.RO);
@@ -68,6 +82,12 @@ final class OpenCtree {
                 throw new BtrfsException(Errno.EUCLEAN, "failed to read extent root on " + dev.name());
             }
             fs.quotaRoot = FsRoots.readRoot(fs, ItemType.QUOTA_TREE_OBJECTID);
+            if (fs.compatRo(SuperBlock.COMPAT_RO_FREE_SPACE_TREE)) {
+                fs.freeSpaceRoot = FsRoots.readRoot(fs, ItemType.FREE_SPACE_TREE_OBJECTID);
+                if (fs.freeSpaceRoot == null) {
+                    throw new BtrfsException(Errno.EUCLEAN, "failed to read free space tree root on " + dev.name());
+                }
+            }
             // btrfs_read_block_groups()
             BlockGroups.readBlockGroups(fs);
             // the cleaner and then the transaction kthread; the cleaner finds FS_OPEN clear and sleeps
@@ -79,14 +99,19 @@ final class OpenCtree {
             if (!fs.applied(FixSwitch.ORPHAN_ROOTS_RO_MOUNT)) {
                 ctx.cleaner.deadRoots().findOrphanRoots();
             }
+            // v5.10, RW: btrfs_cleanup_fs_roots() (and relocation recovery) before the default subvolume is read
+            if (v510(fs) && !opts.readOnly()) {
+                cleanupFsRoots(ctx);
+            }
             // the default subvolume
             fs.fsRoot = FsRoots.getFsRoot(fs, ItemType.FS_TREE_OBJECTID, true);
         } catch (RuntimeException e) {
             failMount(ctx, e);
             throw e;
         }
-        // an RO mount returns here: BTRFS_FS_OPEN is never set, so the cleaner never works
+        // an RO mount returns here (clear_oneshot): BTRFS_FS_OPEN is never set, so the cleaner never works
         if (opts.readOnly()) {
+            SpaceCacheOptions.clearOneshot(fs);
             return ctx;
         }
         try {
@@ -99,6 +124,7 @@ final class OpenCtree {
         // btrfs_discard_resume(), the uuid tree check kthread: not modelled
         kernel.hooks().arrive(Hook.MOUNT_BEFORE_FS_OPEN);
         fs.flags.set(FsFlag.OPEN);
+        SpaceCacheOptions.clearOneshot(fs);
         return ctx;
     }
 
@@ -113,15 +139,25 @@ final class OpenCtree {
         FsInfo fs = ctx.fs;
         boolean orphanRootsHere = fs.applied(FixSwitch.ORPHAN_ROOTS_RO_MOUNT);
         boolean deadRootsFirst = fs.applied(FixSwitch.DEAD_ROOTS_BEFORE_ORPHAN_CLEANUP);
-        // clearing / creating the free space tree: not modelled
+        boolean cacheOpt = fs.mountOpt.test(MountOpt.SPACE_CACHE);
+        // clear_cache, or a free space tree not marked valid: clear it
+        boolean clearFreeSpaceTree = false;
+        if (fs.mountOpt.test(MountOpt.CLEAR_CACHE) && fs.compatRo(SuperBlock.COMPAT_RO_FREE_SPACE_TREE)) {
+            clearFreeSpaceTree = true;
+        } else if (fs.compatRo(SuperBlock.COMPAT_RO_FREE_SPACE_TREE)
+            && !fs.compatRo(SuperBlock.COMPAT_RO_FREE_SPACE_TREE_VALID)) {
+            fs.log().warn(fs.sbId(), "free space tree is invalid");
+            clearFreeSpaceTree = true;
+        }
+        if (clearFreeSpaceTree) {
+            fs.log().info(fs.sbId(), "clearing free space tree");
+            FreeSpaceTree.clearFreeSpaceTree(fs);
+        }
         if (orphanRootsHere && deadRootsFirst) {
             ctx.cleaner.deadRoots().findOrphanRoots();
         }
-        // btrfs_cleanup_fs_roots(): orphan cleanup of every live subvolume already loaded
-        for (Root r : fs.fsRootsRadix.values()) {
-            if (r.refs() > 0) {
-                ctx.cleaner.orphanCleanup().orphanCleanup(r);
-            }
+        if (!v510(fs)) {
+            cleanupFsRoots(ctx); // 5.10 ran it in open_ctree, before reading the default subvolume
         }
         fs.cleanupWorkSem.readLock().lock();
         try {
@@ -130,7 +166,22 @@ final class OpenCtree {
         } finally {
             fs.cleanupWorkSem.readLock().unlock();
         }
-        // btrfs_recover_relocation() under cleaner_mutex, balance / dev-replace resume: not modelled
+        // btrfs_recover_relocation() under cleaner_mutex: not modelled
+        // space_cache=v2 on a filesystem without the tree: create it (5.11 also on RO→RW remount)
+        if (fs.mountOpt.test(MountOpt.FREE_SPACE_TREE) && !fs.compatRo(SuperBlock.COMPAT_RO_FREE_SPACE_TREE)) {
+            fs.log().info(fs.sbId(), "creating free space tree");
+            FreeSpaceTree.createFreeSpaceTree(fs);
+        }
+        // space_cache=v1 asked for and on disk disagree: record it, or remove every v1 cache inode
+        // (orphans and delayed iputs, the cleaner runs them) and zero cache_generation (5.11)
+        if (cacheOpt != fs.freeSpaceCacheV1Active()) {
+            if (cacheOpt) {
+                ctx.cleaner.freeSpaceInodes().enableSpaceCacheV1();
+            } else {
+                ctx.cleaner.freeSpaceInodes().disableSpaceCacheV1();
+            }
+        }
+        // balance / dev-replace resume: not modelled
         ctx.qgroups.rescanResume();
         // the uuid tree: not modelled
         if (orphanRootsHere && !deadRootsFirst) {
@@ -139,12 +190,29 @@ final class OpenCtree {
     }
 
     /**
-     * The error labels at the end of open_ctree, in order: stop the transaction kthread, clean up
-     * transactions and free the fs roots, stop the cleaner, stop every workqueue, free the block groups.
+     * kernel: btrfs_cleanup_fs_roots() in fs/btrfs/disk-io.c — orphan cleanup of every live subvolume
+     * already in fs_roots_radix (roots with refs 0 are dead and skipped).
+     */
+    static void cleanupFsRoots(FsContext ctx) {
+        for (Root r : ctx.fs.fsRootsRadix.values()) {
+            if (r.refs() > 0) {
+                ctx.cleaner.orphanCleanup().orphanCleanup(r);
+            }
+        }
+    }
+
+    /** The 5.10 code paths (no btrfs_start_pre_rw_mount yet), whatever the switches. */
+    static boolean v510(FsInfo fs) { return fs.kernel.config().version() == KernelVersion.V5_10; }
+
+    /**
+     * The error labels at the end of open_ctree, in the kernel's order: free the qgroup config; stop the
+     * transaction kthread, clean up transactions and free the fs roots; stop the cleaner (and write back
+     * the btree inode's pages); stop every workqueue and free the block groups; iput the btree inode.
      */
     private static void failMount(FsContext ctx, RuntimeException why) {
         FsInfo fs = ctx.fs;
         fs.log().error(fs.sbId(), "open_ctree failed: " + why.getMessage());
+        ctx.qgroups.freeConfig();
         stop(fs.transactionKthread);
         Transactions.cleanupTransaction(fs);
         FsRoots.freeFsRoots(fs);
@@ -152,12 +220,13 @@ final class OpenCtree {
         if (fs.workqueues != null) {
             fs.workqueues.stopAll();
         }
-        ctx.qgroups.freeConfig();
         fs.space.freeBlockGroups(fs.log(), fs.sbId());
+        fs.btreeInode.finalIput();
     }
 
+    /** kthread_stop() of a kthread the mount started (a dead one is the caller's problem to report). */
     private static void stop(Kthread k) {
-        if (k != null && !k.hasExited()) {
+        if (k != null && !k.isFreed()) {
             k.stop();
         }
     }

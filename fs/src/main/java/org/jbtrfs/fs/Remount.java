@@ -30,11 +30,14 @@ final class Remount {
         fs.fsState.set(FsState.REMOUNTING);
         boolean oldRo = fs.sbRdonly;
         int oldCommit = fs.commitInterval;
+        long oldOpts = fs.mountOpt.raw();
         try {
             MountOptions opts = MountOptions.parse(options, fs.log(), fs.sbId());
             if (opts.commitInterval() > 0) {
                 fs.commitInterval = opts.commitInterval();
             }
+            SpaceCacheOptions.parse(fs, opts.spaceCache());
+            SpaceCacheOptions.remountCheck(fs, fs.sbRdonly, opts.readOnly());
             // btrfs_remount_begin(): only with autodefrag (not modelled) does going RO wait for the
             // defraggers and sync_filesystem again
             if (opts.readOnly() != fs.sbRdonly) {
@@ -45,7 +48,7 @@ final class Remount {
                 }
             }
         } catch (RuntimeException e) {
-            restore(fs, oldRo, oldCommit);
+            restore(fs, oldRo, oldCommit, oldOpts);
             throw e;
         }
         // out:
@@ -53,7 +56,8 @@ final class Remount {
         if (trans != null) {
             trans.wakeUpProcess();
         }
-        // btrfs_remount_cleanup(), btrfs_clear_oneshot_options(): nothing modelled
+        // btrfs_remount_cleanup(): nothing modelled
+        SpaceCacheOptions.clearOneshot(fs);
         fs.fsState.clear(FsState.REMOUNTING);
     }
 
@@ -90,7 +94,15 @@ final class Remount {
             throw new BtrfsException(Errno.EINVAL, "Remounting read-write after error is not allowed");
         }
         // rw_devices == 0, too many missing devices, log root present: single healthy device here
-        OpenCtree.startPreRwMount(ctx);
+        if (OpenCtree.v510(fs)) {
+            // 5.10: no btrfs_start_pre_rw_mount — cleanup_fs_roots, relocation recovery, balance and
+            // dev-replace resume, the qgroup rescan resume, the uuid tree; no btrfs_find_orphan_roots and no
+            // orphan cleanup of the tree root (open_ctree loaded the dead roots, even on an RO mount)
+            OpenCtree.cleanupFsRoots(ctx);
+            ctx.qgroups.rescanResume();
+        } else {
+            OpenCtree.startPreRwMount(ctx);
+        }
         fs.clearSbRdonly();
         fs.flags.set(FsFlag.OPEN);
     }
@@ -99,13 +111,24 @@ final class Remount {
      * The restore label: a filesystem that is read-only now stays read-only ("don't reset SB_RDONLY on
      * error"); patch 3/5 also clears BTRFS_FS_STATE_RO when the saved flags were read-write.
      */
-    private static void restore(FsInfo fs, boolean oldRo, int oldCommit) {
+    private static void restore(FsInfo fs, boolean oldRo, int oldCommit, long oldOpts) {
         boolean ro = oldRo || fs.sbRdonly;
         fs.sbRdonly = ro;
         if (fs.applied(FixSwitch.CLEANER_RO_REMOUNT_RACE) && !ro) {
             fs.fsState.clear(FsState.RO);
         }
         fs.commitInterval = oldCommit;
+        restoreMountOpt(fs, oldOpts); // fs_info->mount_opt = old_opts
         fs.fsState.clear(FsState.REMOUNTING);
+    }
+
+    private static void restoreMountOpt(FsInfo fs, long raw) {
+        for (org.jbtrfs.core.MountOpt o : org.jbtrfs.core.MountOpt.values()) {
+            if ((raw & (1L << o.ordinal())) != 0) {
+                fs.mountOpt.set(o);
+            } else {
+                fs.mountOpt.clear(o);
+            }
+        }
     }
 }

@@ -7,10 +7,11 @@ import org.jbtrfs.core.Taint;
 
 /**
  * What rmmod found: slab caches that still had objects (SLUB's "Objects remaining"), extent_state
- * leaks ("BTRFS: state leak"), threads of the module still alive after the join, and the taints.
+ * leaks ("BTRFS: state leak"), threads still serving the module after the bounded wait, the taints, and
+ * the errors of the clean-up {@link BtrfsModule#close()} did before the unload (an umount that threw).
  */
 public record UnloadReport(List<SlabLeak> slabLeaks, List<String> stateLeaks, List<String> threadsAlive,
-                           java.util.Set<Taint> taints, List<LogEntry> log) {
+                           java.util.Set<Taint> taints, List<LogEntry> log, List<Throwable> cleanupErrors) {
     /** True when nothing leaked and no thread survived. */
     public boolean clean() { return slabLeaks.isEmpty() && stateLeaks.isEmpty() && threadsAlive.isEmpty(); }
 

@@ -42,8 +42,13 @@ final class Repro implements AutoCloseable {
 
     /** A module configured by {@code config} (applied to the defaults; the manual clock is added). */
     Repro(java.util.function.UnaryOperator<KernelConfig> config) {
+        this(64L << 20, config);
+    }
+
+    /** The same on a device of {@code deviceSize} bytes (1 GiB and more: kernel-sized chunks, v1 cache inodes). */
+    Repro(long deviceSize, java.util.function.UnaryOperator<KernelConfig> config) {
         mod = BtrfsModule.load(config.apply(KernelConfig.defaults()).clock(clock));
-        dev = mod.createDevice("sdc", 64L << 20);
+        dev = mod.createDevice("sdc", deviceSize);
         mod.mkfs(dev);
     }
 
@@ -103,9 +108,15 @@ final class Repro implements AutoCloseable {
         await().atMost(WAIT).until(() -> fs.ctx().ordered.live() == 0);
     }
 
-    /** wake_up_process(cleaner_kthread), as the transaction kthread and btrfs_commit_super do. */
+    /**
+     * wake_up_process(cleaner_kthread), as the transaction kthread and btrfs_commit_super do, so that a
+     * new pass starts: a wake-up of a running cleaner is lost (the kernel's semantics), so wait until it
+     * sleeps first. If the wake-up still returns false, another waker (the transaction kthread woken by a
+     * remount) got there first and that pass started after this call just the same.
+     */
     static void wakeCleaner(Btrfs fs) {
-        fs.fsInfo().cleanerKthread.wakeUpProcess();
+        awaitCleanerIdle(fs);
+        fs.wakeCleaner();
     }
 
     long count(LogEntry.Kind kind) { return mod.log().count(kind); }

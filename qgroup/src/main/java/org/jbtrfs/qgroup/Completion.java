@@ -12,8 +12,15 @@ package org.jbtrfs.qgroup;
  * here, instead of guessing from a thread state.
  */
 final class Completion {
+    private final org.jbtrfs.core.Sched sched;
     private boolean done; // guarded by this
     private int waiters; // guarded by this
+
+    /** A completion outside any module (an uninterruptible wait is ended by nothing but completeAll). */
+    Completion() { this(null); }
+
+    /** A completion of a module: a panic of the module ends an uninterruptible wait with KernelPanic. */
+    Completion(org.jbtrfs.core.Sched sched) { this.sched = sched; }
 
     /** kernel: reinit_completion() */
     synchronized void reinit() { done = false; }
@@ -35,6 +42,15 @@ final class Completion {
      * interrupted, with the interrupt status set: the kernel's -ERESTARTSYS).
      */
     synchronized boolean await(boolean interruptible) {
+        if (!interruptible && sched != null) {
+            waiters++;
+            try {
+                sched.waitUntil(this, () -> done);
+                return true;
+            } finally {
+                waiters--;
+            }
+        }
         boolean interrupted = false;
         waiters++;
         try {

@@ -52,9 +52,12 @@ public final class Qgroups implements QgroupHooks {
     private long rescanProgress;
     private boolean rescanRunning;
     /** qgroup_rescan_completion: re-armed by {@link #rescanInit} only, completed by the worker. */
-    private final Completion rescanCompletion = new Completion();
+    private final Completion rescanCompletion;
 
-    public Qgroups(FsInfo fs) { this.fs = fs; }
+    public Qgroups(FsInfo fs) {
+        this.fs = fs;
+        this.rescanCompletion = new Completion(fs.kernel.sched());
+    }
 
     private void lock() { fs.qgroupRescanLock.lock(); }
 

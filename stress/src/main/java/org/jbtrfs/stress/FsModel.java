@@ -8,12 +8,11 @@ import org.jbtrfs.fs.Btrfs;
  * What the workload knows about the filesystem's contents, re-read at every mount so a cycle that
  * failed half-way cannot make the next one act on names that do not exist. Names say what they are:
  * "fN" small files, "svN" subvolumes (each with a file "x"), "ext" the file of many one-byte extents
- * (qgroup rescans need several extent-tree leaves), "w" the file whose delayed iput wakes the cleaner.
+ * (qgroup rescans need several extent-tree leaves).
  */
 final class FsModel {
     final List<String> files = new ArrayList<>();
     final List<String> subvolumes = new ArrayList<>();
-    boolean wakeFile;
     long extents;
     boolean quota;
     long nextId;
@@ -21,7 +20,6 @@ final class FsModel {
     void reset() {
         files.clear();
         subvolumes.clear();
-        wakeFile = false;
         extents = 0;
         quota = false;
     }
@@ -32,8 +30,6 @@ final class FsModel {
             if (n.startsWith("sv")) {
                 subvolumes.add(n);
                 nextId = Math.max(nextId, Long.parseLong(n.substring(2)) + 1);
-            } else if (n.equals("w")) {
-                wakeFile = true;
             } else if (n.equals("ext")) {
                 extents = fs.fileSize("ext");
             } else if (n.startsWith("f")) {

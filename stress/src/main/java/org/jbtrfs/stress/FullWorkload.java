@@ -29,7 +29,6 @@ final class FullWorkload {
     static final long EXTENT_TARGET = 700;
     static final int MAX_FILES = 40;
     static final int MAX_SUBVOLUMES = 3;
-    static final long CLEANER_WAIT_NANOS = 300_000_000L;
 
     private final CycleEnv env;
     private final Observation obs;
@@ -119,11 +118,9 @@ final class FullWorkload {
                 throw e;
             }
             // the VFS refuses an RO remount while an unlinked inode is alive (its ordered extent still
-            // finishing, its delayed iput queued or being run): wake the cleaner as the transaction kthread
-            // does every commit interval, wait until no unlinked inode is left, and try again, as an
-            // admin would
-            env.op("wake cleaner", () -> fs.fsInfo().cleanerKthread.wakeUpProcess());
-            awaitNoUnlinkedInode(CLEANER_WAIT_NANOS * 3);
+            // finishing, its delayed iput queued or being run): let the cleaner run it, as the
+            // transaction kthread's wake-up every commit interval would, and try again, as an admin would
+            awaitNoUnlinkedInode();
             env.op("remount ro", () -> fs.remount("ro"));
         }
     }
@@ -270,11 +267,10 @@ final class FullWorkload {
         env.op("subvolume delete", () -> fs.deleteSubvolume(s));
     }
 
-    /** btrfs subvolume sync: wake the cleaner and wait (bounded) until it dropped what it can. */
+    /** btrfs subvolume sync: a cleaner pass (it drops one dead root per pass). */
     private void subvolumeSync() {
         closeHeld();
-        wakeCleaner();
-        awaitCleanerIdle(CLEANER_WAIT_NANOS);
+        runCleanerPass();
     }
 
     private void quota() {
@@ -357,9 +353,10 @@ final class FullWorkload {
         if (!in.rootItems().containsValue(0)) {
             return;
         }
-        wakeCleaner();
-        awaitCleanerIdle(CLEANER_WAIT_NANOS * 3);
-        in = env.op("inspect", fs::inspect);
+        for (int i = 0; i < 8 && !in.deadRoots().isEmpty() || i == 0; i++) {
+            runCleanerPass(); // one dead root per pass
+            in = env.op("inspect", fs::inspect);
+        }
         if (in.cleanerRunning() || !in.deadRoots().isEmpty()) {
             return; // not idle within the bound: no verdict
         }
@@ -371,49 +368,24 @@ final class FullWorkload {
     }
 
 
-    /**
-     * A delayed iput of a linked file (closed with writeback in flight, its dentry pruned): no eviction,
-     * but btrfs_add_delayed_iput wakes an idle cleaner.
-     */
-    private void wakeCleaner() {
-        if (!model.wakeFile) {
-            env.op("create", () -> fs.createFile("w"));
-            model.wakeFile = true;
-        }
-        FileHandle h = env.op("open", () -> fs.open("w"));
-        env.op("close from worker", h::closeFromWorker);
+    /** One whole cleaner pass: wait until it sleeps, wake it, wait for that pass to end (event-driven). */
+    private void runCleanerPass() {
+        env.op("cleaner pass", () -> fs.runCleanerPass(java.time.Duration.ofSeconds(5)));
     }
 
     /**
-     * Waits (bounded) until no unlinked inode is left. An ordered extent's last put may queue its inode's
-     * delayed iput while the cleaner is in a pass (no wake-up then): an idle cleaner with work queued is
-     * woken, as the transaction kthread would at its next interval.
+     * Runs cleaner passes until no unlinked inode is left (bounded): the last reference may still be held
+     * by an ordered extent whose completion has not dropped it yet; its delayed iput comes after that.
      */
-    private void awaitNoUnlinkedInode(long nanos) {
+    private void awaitNoUnlinkedInode() {
         env.op("wait for unlinked inodes", () -> {
-            long deadline = System.nanoTime() + nanos;
-            while (System.nanoTime() - deadline < 0) {
-                Inspection in = fs.inspect();
-                if (fs.unlinkedInodesInUse() == 0 && !in.cleanerRunning()) {
-                    return;
+            long deadline = System.nanoTime() + 2_000_000_000L;
+            while (fs.unlinkedInodesInUse() > 0 && System.nanoTime() - deadline < 0) {
+                if (fs.inspect().delayedIputs().isEmpty()) {
+                    LockSupport.parkNanos(100_000); // held by an ordered extent, or being evicted
+                    continue;
                 }
-                if (!in.cleanerRunning() && !in.delayedIputs().isEmpty()) {
-                    fs.fsInfo().cleanerKthread.wakeUpProcess();
-                }
-                LockSupport.parkNanos(200_000);
-            }
-        });
-    }
-
-    private void awaitCleanerIdle(long nanos) {
-        env.op("wait for the cleaner", () -> {
-            long deadline = System.nanoTime() + nanos;
-            while (System.nanoTime() - deadline < 0) {
-                Inspection in = fs.inspect();
-                if (!in.cleanerRunning() && in.deadRoots().isEmpty() && in.delayedIputs().isEmpty()) {
-                    return;
-                }
-                LockSupport.parkNanos(200_000);
+                fs.runCleanerPass(java.time.Duration.ofSeconds(5));
             }
         });
     }

@@ -15,6 +15,7 @@ import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.Kernel;
 import org.jbtrfs.core.KernelLog;
 import org.jbtrfs.core.Kthread;
+import org.jbtrfs.core.MountOpt;
 import org.jbtrfs.core.disk.SuperBlock;
 import org.jbtrfs.transaction.space.SpaceManager;
 import org.jbtrfs.workqueue.FsWorkqueues;
@@ -23,6 +24,32 @@ import org.jbtrfs.workqueue.FsWorkqueues;
  * struct btrfs_fs_info: the state of one mounted filesystem that the transaction layer and the
  * layers above it share. Subsystems above (cleaner, qgroup, fs) keep their own state objects and
  * install small callbacks here where the kernel calls "up" (commit_super running delayed iputs).
+ *
+ * <h2>Who touches what</h2>
+ * Four kinds of thread work on one filesystem at once, as in the kernel: user tasks (mount, remount,
+ * umount, sync, file and subvolume operations — serialised against each other only by the VFS's
+ * s_umount in {@code Btrfs}), the cleaner kthread, the transaction kthread, and kworkers (the rescan
+ * worker, async checksumming, ordered-extent completion).
+ * <ul>
+ *   <li>{@link #flags} and {@link #fsState} are atomic bit words (set_bit / test_bit): any thread, no
+ *       lock. Their sequentially consistent ordering is what patch 3/5 relies on (remount sets STATE_RO
+ *       then tests CLEANER_RUNNING; the cleaner sets CLEANER_RUNNING then tests STATE_RO).</li>
+ *   <li>{@link #sbRdonly} is the VFS's plain SB_RDONLY: written by mount / remount / forced RO under
+ *       s_umount, read without ordering by the pre-patch-3/5 cleaner — on purpose.</li>
+ *   <li>{@link #transLock} (trans_lock, a spinlock in the kernel) guards the running transaction,
+ *       trans_list, the generation and dead_roots. The commit takes it only for state changes; the tree
+ *       work runs outside it.</li>
+ *   <li>{@link #cleanerMutex}: the cleaner trylocks it for delayed iputs and one dead root;
+ *       btrfs_commit_super locks it first — which is why the first two variants of patch 3/5 are closed by
+ *       the kernel's own locking, and the block-group step, run after the mutex is dropped, is not.</li>
+ *   <li>{@link #transactionKthreadMutex}, {@link #deleteUnusedBgsMutex}, {@link #qgroupRescanLock},
+ *       {@link #cleanupWorkSem} (orphan cleanup shared; commit_super exclusive as a barrier) and
+ *       {@link #commitRootSem} (commit-root readers vs the commit's root switch) are the kernel's.</li>
+ *   <li>The kthread and workqueue fields are written by open_ctree before anything else can see them and
+ *       read (volatile) by every thread after; close_ctree stops the kthreads before it destroys the
+ *       workqueues, and the workqueue fields keep their dead queues, so a late queue_work is the detected
+ *       use-after-free of the seed rather than a NullPointerException.</li>
+ * </ul>
  */
 public final class FsInfo {
     /** BTRFS_DEFAULT_COMMIT_INTERVAL, seconds. */
@@ -30,8 +57,10 @@ public final class FsInfo {
 
     public final Kernel kernel;
     public final BlockDevice device;
-    public final FlagWord<FsFlag> flags = new FlagWord<>();
-    public final FlagWord<FsState> fsState = new FlagWord<>();
+    public final FlagWord<FsFlag> flags;
+    public final FlagWord<FsState> fsState;
+    /** fs_info->mount_opt: the free space cache options (btrfs_parse_options sets them). */
+    public final FlagWord<MountOpt> mountOpt = new FlagWord<>();
     /**
      * The VFS superblock's SB_RDONLY, deliberately a plain field updated with a plain
      * read-modify-write, as {@code sb->s_flags |= SB_RDONLY} is: before patch 3/5 the cleaner read
@@ -71,6 +100,8 @@ public final class FsInfo {
     public volatile Root extentRoot;
     public volatile Root fsRoot;
     public volatile Root quotaRoot;
+    /** fs_info->free_space_root: the free space tree (space_cache=v2), or null. */
+    public volatile Root freeSpaceRoot;
     /** fs_roots_radix: subvolume id → root (holding a reference). */
     public final Map<Long, Root> fsRootsRadix = new ConcurrentHashMap<>();
 
@@ -86,6 +117,8 @@ public final class FsInfo {
 
     public FsInfo(Kernel kernel, BlockDevice device, SuperBlock sb, SpaceManager space) {
         this.kernel = kernel;
+        this.flags = new FlagWord<>(kernel.sched());
+        this.fsState = new FlagWord<>(kernel.sched());
         this.fsid = sb.fsid.clone();
         this.device = device;
         this.superCopy = sb;
@@ -148,6 +181,39 @@ public final class FsInfo {
         synchronized (transLock) {
             return superCopy.copy();
         }
+    }
+
+    /** kernel: btrfs_fs_compat_ro() — is {@code bit} set in the in-memory superblock's compat_ro_flags? */
+    public boolean compatRo(long bit) {
+        synchronized (transLock) {
+            return (superCopy.compatRoFlags & bit) != 0;
+        }
+    }
+
+    /** kernel: btrfs_super_cache_generation(fs_info->super_copy) */
+    public long superCacheGeneration() {
+        synchronized (transLock) {
+            return superCopy.cacheGeneration;
+        }
+    }
+
+    /** kernel: btrfs_free_space_cache_v1_active() (5.11) — a non-zero super cache_generation. */
+    public boolean freeSpaceCacheV1Active() { return superCacheGeneration() != 0; }
+
+    /**
+     * kernel: btrfs_set_fs_compat_ro() / btrfs_clear_fs_compat_ro() — change a compat_ro bit of the
+     * in-memory superblock (the next commit writes it) with the kernel's info line.
+     */
+    public void changeCompatRo(long bit, String name, boolean set) {
+        synchronized (transLock) {
+            boolean has = (superCopy.compatRoFlags & bit) != 0;
+            if (has == set) {
+                return;
+            }
+            superCopy.compatRoFlags = set ? superCopy.compatRoFlags | bit : superCopy.compatRoFlags & ~bit;
+        }
+        log().info(sbId(), (set ? "setting" : "clearing") + " compat-ro feature flag for " + name + " (0x"
+            + Long.toHexString(bit) + ")");
     }
 
     /** Generation of the last committed transaction. */

@@ -24,6 +24,8 @@ public final class Transaction {
     int numExtwriters;
     int useCount = 2;
     volatile boolean aborted;
+    /** BTRFS_TRANS_CACHE_ENOSPC: a cache setup hit ENOSPC; no more cache setup in this transaction. */
+    volatile boolean cacheEnospc;
     /** The transaction's dirty_pages io tree: bytenr → its EXTENT_DIRTY extent_state. Guarded by itself. */
     final Map<Long, SlabObject> dirtyPages = new LinkedHashMap<>();
     /** Extents freed by this transaction, unpinned when it commits: bytenr → length. Guarded by itself. */

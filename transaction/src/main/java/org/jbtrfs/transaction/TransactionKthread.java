@@ -1,16 +1,21 @@
 package org.jbtrfs.transaction;
 
 import java.util.concurrent.TimeUnit;
+import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.KernelVersion;
 import org.jbtrfs.core.Kthread;
 
 /**
- * kernel: transaction_kthread() in fs/btrfs/disk-io.c (5.11): commits the running transaction once it
- * is commit_interval seconds old, wakes the cleaner on every loop, and checks for a stop request only
- * at the end of the loop — stopping it never commits.
+ * kernel: transaction_kthread() in fs/btrfs/disk-io.c: commits the running transaction once it is
+ * commit_interval seconds old, wakes the cleaner on every loop, and checks for a stop request only
+ * before sleeping and at the end of the loop — stopping it never commits.
  */
 public final class TransactionKthread {
+    /** 5.10's re-poll of a young transaction, seconds (HZ * 5). */
+    static final int V5_10_POLL_SECONDS = 5;
+
     private TransactionKthread() { }
 
     /** kernel: kthread_run(transaction_kthread, tree_root, "btrfs-transaction") */
@@ -18,7 +23,20 @@ public final class TransactionKthread {
         return fs.kernel.kthreadd().run("btrfs-transaction", self -> loop(fs, self));
     }
 
+    /**
+     * kernel: transaction_kthread(). A young transaction (not committing, younger than commit_interval)
+     * is left alone: 5.11 sleeps until it reaches commit_interval (about 1 s after), 5.10 re-polls
+     * every 5 s (and also when the clock went backwards). An old one is attached and committed if it is
+     * still the same transaction. Every loop ends by waking the cleaner; a failed commit is ignored,
+     * as the kernel ignores btrfs_commit_transaction's return here (an abort is reported by the abort).
+     *
+     * <p>The sleep is schedule_timeout_interruptible(), entered after the kthread_should_stop() test: a
+     * kthread_stop() that lands between the two ({@link Hook#TRANS_KTHREAD_BEFORE_SLEEP}) finds the task
+     * running, its wake-up is lost, and the kthread sleeps its full delay before it sees the request
+     * ({@link FixSwitch#TRANS_KTHREAD_LOST_STOP_WAKEUP}, a proposed fix, sets the state before the test).
+     */
     private static int loop(FsInfo fs, Kthread self) {
+        boolean v510 = fs.kernel.config().version() == KernelVersion.V5_10;
         do {
             long delaySeconds = fs.commitInterval;
             boolean cannotCommit = false;
@@ -29,8 +47,13 @@ public final class TransactionKthread {
                 synchronized (fs.transLock) {
                     cur = fs.runningTransaction;
                     if (cur != null) {
-                        long delta = fs.kernel.clock().seconds() - cur.startTime;
-                        if (cur.state.compareTo(TransState.COMMIT_START) < 0 && delta < fs.commitInterval) {
+                        long now = fs.kernel.clock().seconds();
+                        long delta = now - cur.startTime;
+                        boolean young = cur.state.compareTo(TransState.COMMIT_START) < 0;
+                        if (v510 && young && (now < cur.startTime || delta < fs.commitInterval)) {
+                            delaySeconds = V5_10_POLL_SECONDS;
+                            cur = null;
+                        } else if (!v510 && young && delta < fs.commitInterval) {
                             // 5.11: sleep until the transaction reaches commit_interval, about 1 s after
                             delaySeconds = Math.min(fs.commitInterval, fs.commitInterval - (delta - 1));
                             cur = null;
@@ -41,18 +64,22 @@ public final class TransactionKthread {
                 }
                 if (cur != null) {
                     fs.kernel.hooks().arrive(Hook.TRANS_KTHREAD_BEFORE_COMMIT);
+                    TransHandle h = null;
                     try {
-                        TransHandle h = Transactions.attach(fs, fs.treeRoot, "transaction_kthread");
-                        if (h != null) {
+                        h = Transactions.attach(fs, fs.treeRoot, "transaction_kthread");
+                    } catch (RuntimeException e) {
+                        cannotCommit = true; // an error other than -ENOENT
+                    }
+                    if (h != null) {
+                        try {
                             if (h.transid() == transid) {
                                 Transactions.commit(h);
                             } else {
                                 Transactions.end(h);
                             }
+                        } catch (org.jbtrfs.core.BtrfsException ignored) {
+                            // the kernel ignores btrfs_commit_transaction()'s return here
                         }
-                    } catch (RuntimeException e) {
-                        cannotCommit = true;
-                        fs.log().error(fs.sbId(), "transaction kthread: commit failed: " + e.getMessage());
                     }
                 }
                 // sleep: wake the cleaner every loop
@@ -67,7 +94,18 @@ public final class TransactionKthread {
                 Transactions.cleanupTransaction(fs);
             }
             if (!self.shouldStop() && (!transactionBlocked(fs) || cannotCommit)) {
-                self.scheduleTimeout(TimeUnit.SECONDS.toNanos(Math.max(1, delaySeconds)));
+                fs.kernel.hooks().arrive(Hook.TRANS_KTHREAD_BEFORE_SLEEP);
+                long nanos = TimeUnit.SECONDS.toNanos(Math.max(1, delaySeconds));
+                if (fs.applied(FixSwitch.TRANS_KTHREAD_LOST_STOP_WAKEUP)) {
+                    // proposed fix: set the state first, then test, so kthread_stop's wake-up is not lost
+                    self.setCurrentState(Kthread.TaskState.INTERRUPTIBLE);
+                    if (!self.shouldStop()) {
+                        self.scheduleTimeout(nanos);
+                    }
+                    self.setCurrentState(Kthread.TaskState.RUNNING);
+                } else {
+                    self.scheduleTimeoutInterruptible(nanos);
+                }
             }
         } while (!self.shouldStop());
         return 0;

@@ -108,9 +108,8 @@ public final class Transactions {
                     }
                     if (type.blockedBy(cur.state)) {
                         // -EBUSY: wait_current_trans(), then ATTACH and JOIN_NOSTART report -ENOENT
-                        while (fs.runningTransaction == cur && type.blockedBy(cur.state) && !cur.aborted) {
-                            waitOn(fs.transLock);
-                        }
+                        fs.kernel.sched().waitUntil(fs.transLock,
+                            () -> fs.runningTransaction != cur || !type.blockedBy(cur.state) || cur.aborted);
                         waited = true;
                         if (type == TransType.ATTACH || type == TransType.JOIN_NOSTART) {
                             return null;
@@ -190,6 +189,8 @@ public final class Transactions {
         for (BlockGroup bg : h.fsInfo.space.takeNewBlockGroups()) {
             Trees.insert(h, h.fsInfo.extentRoot, new Key(bg.start(), ItemType.BLOCK_GROUP_ITEM, bg.length()),
                 new BlockGroupItem(0, 256, bg.type().flag()).encode());
+            // add_block_group_free_space(): 5.11 marks needs_free_space only while the free space tree is on
+            FreeSpaceTree.addBlockGroupFreeSpace(h, bg);
         }
     }
 
@@ -221,32 +222,24 @@ public final class Transactions {
                 cur.useCount--;
                 fs.transLock.notifyAll();
                 h.markEnded();
-                while (cur.state != TransState.COMPLETED && !cur.aborted) {
-                    waitOn(fs.transLock);
-                }
+                fs.kernel.sched().waitUntil(fs.transLock, () -> cur.state == TransState.COMPLETED || cur.aborted);
                 releaseHandle(fs, h);
                 return;
             }
             cur.state = TransState.COMMIT_START;
             fs.transLock.notifyAll();
             Transaction prev = previous(fs, cur);
-            while (prev != null && prev.state != TransState.COMPLETED && !prev.aborted) {
-                waitOn(fs.transLock);
-            }
+            fs.kernel.sched().waitUntil(fs.transLock, () -> prev == null || prev.state == TransState.COMPLETED || prev.aborted);
             // extwriter_counter_dec(), then wait for the external writers (START / ATTACH handles) only:
             // joiners may still enter in COMMIT_START
             if (h.type.isExtwriter()) {
                 cur.numExtwriters--;
             }
-            while (cur.numExtwriters > 0) {
-                waitOn(fs.transLock);
-            }
+            fs.kernel.sched().waitUntil(fs.transLock, () -> cur.numExtwriters <= 0);
             // COMMIT_DOING blocks JOIN too; wait until this handle is the only writer left
             cur.state = TransState.COMMIT_DOING;
             fs.transLock.notifyAll();
-            while (cur.numWriters > 1) {
-                waitOn(fs.transLock);
-            }
+            fs.kernel.sched().waitUntil(fs.transLock, () -> cur.numWriters <= 1);
         }
         try {
             if (fs.kernel.faults().shouldFail(Fault.COMMIT_TRANSACTION_EIO)) {
@@ -267,6 +260,9 @@ public final class Transactions {
                 fs.superCopy.root = rootBytenr;
                 fs.superCopy.rootLevel = rootLevel;
                 fs.superCopy.generation = cur.transid;
+                // update_super_roots(): cache_generation follows space_cache (5.11)
+                fs.superCopy.cacheGeneration = FreeSpaceCache.superCacheGeneration(fs, fs.superCopy.cacheGeneration,
+                    cur.transid);
                 cur.state = TransState.UNBLOCKED;
                 fs.runningTransaction = null;
                 fs.transLock.notifyAll();
@@ -321,9 +317,7 @@ public final class Transactions {
         FsInfo fs = h.fsInfo;
         for (int pass = 0; pass < 64; pass++) {
             boolean changed = runDelayedRefs(h) > 0;
-            for (long[] bg : fs.space.takeDirtyBlockGroupItems()) {
-                Trees.update(h, fs.extentRoot, new Key(bg[0], ItemType.BLOCK_GROUP_ITEM, bg[1]),
-                    new BlockGroupItem(bg[2], 256, bg[3]).encode());
+            if (writeDirtyBlockGroups(h)) {
                 changed = true;
             }
             QgroupHooks qg = fs.qgroupHooks;
@@ -347,6 +341,32 @@ public final class Transactions {
             }
         }
         throw fs.log().bug("transaction.c", 1234, "commit_cowonly_roots did not converge");
+    }
+
+    /**
+     * kernel: btrfs_write_dirty_block_groups() in fs/btrfs/block-group.c — for each block group the
+     * transaction dirtied: cache_save_setup, run the delayed refs that queued, write the v1 cache out, update
+     * the block group item. Returns whether any group was written.
+     */
+    private static boolean writeDirtyBlockGroups(TransHandle h) {
+        FsInfo fs = h.fsInfo;
+        // btrfs_start_dirty_block_groups' btrfs_create_pending_block_groups: a cache file may have needed a chunk
+        createPendingBlockGroups(h);
+        List<BlockGroup> dirty = fs.space.takeDirtyBlockGroups();
+        for (BlockGroup bg : dirty) {
+            if (fs.mountOpt.test(org.jbtrfs.core.MountOpt.SPACE_CACHE)
+                && fs.space.diskCacheState(bg).compareTo(BlockGroup.DiskCacheState.CLEAR) < 0) {
+                // btrfs_update_block_group(): a group whose used bytes changed has a stale cache
+                fs.space.setDiskCacheState(bg, BlockGroup.DiskCacheState.CLEAR);
+            }
+            FreeSpaceCache.cacheSaveSetup(h, bg);
+            runDelayedRefs(h);
+            FreeSpaceCache.writeOutCache(h, bg);
+            long used = fs.space.blockGroupItemWritten(bg);
+            Trees.update(h, fs.extentRoot, new Key(bg.start(), ItemType.BLOCK_GROUP_ITEM, bg.length()),
+                new BlockGroupItem(used, 256, bg.type().flag()).encode());
+        }
+        return !dirty.isEmpty();
     }
 
     /** kernel: btrfs_run_delayed_refs(trans, 0) — apply every queued head to the extent tree. */
@@ -460,6 +480,9 @@ public final class Transactions {
         if (fs.quotaRoot != null) {
             l.add(fs.quotaRoot);
         }
+        if (fs.freeSpaceRoot != null) {
+            l.add(fs.freeSpaceRoot);
+        }
         l.addAll(fs.fsRootsRadix.values());
         return l;
     }
@@ -516,12 +539,4 @@ public final class Transactions {
         }
     }
 
-    /** Uninterruptible wait on a monitor the caller holds (TASK_UNINTERRUPTIBLE). */
-    static void waitOn(Object monitor) {
-        try {
-            monitor.wait();
-        } catch (InterruptedException e) {
-            // TASK_UNINTERRUPTIBLE: the interrupt is dropped; the caller's loop re-checks its condition
-        }
-    }
 }

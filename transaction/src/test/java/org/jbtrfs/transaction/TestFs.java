@@ -121,7 +121,7 @@ final class TestFs implements AutoCloseable {
 
     private static void stopKthreads(FsInfo fs) {
         for (Kthread k : new Kthread[] {fs.transactionKthread, fs.cleanerKthread}) {
-            if (k != null && !k.hasExited()) {
+            if (k != null && !k.isFreed()) { // a kthread already stopped: a second kthread_stop would be a use-after-free
                 k.stop();
             }
         }

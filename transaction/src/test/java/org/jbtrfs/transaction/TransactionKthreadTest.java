@@ -37,15 +37,21 @@ class TransactionKthreadTest {
     void mount() {
         fs = t.open();
         cleaner = t.kernel.kthreadd().run("btrfs-cleaner", self -> {
-            while (!self.shouldStop()) {
+            while (true) {
+                self.setCurrentState(Kthread.TaskState.INTERRUPTIBLE);
+                if (self.shouldStop()) {
+                    self.setCurrentState(Kthread.TaskState.RUNNING);
+                    return 0;
+                }
                 self.schedule();
                 if (!self.shouldStop()) {
                     cleanerWakeups.incrementAndGet();
                 }
             }
-            return 0;
         });
         fs.cleanerKthread = cleaner;
+        // a wake-up of a cleaner that is not asleep yet is lost (the kernel's wake_up_process): start from a sleeping one
+        waitUp().until(cleaner::isSleeping);
         t.kernel.hooks().arm(Hook.TRANS_KTHREAD_BEFORE_COMMIT, HookAction.count(), -1);
     }
 
@@ -86,7 +92,7 @@ class TransactionKthreadTest {
         t.clock.advance(29, TimeUnit.SECONDS);
         int before = cleanerWakeups.get();
         k.wakeUpProcess();
-        waitUp().until(() -> cleanerWakeups.get() > before && t.clock.sleepers() == 1);
+        waitUp().until(() -> cleanerWakeups.get() > before && settled());
         assertRunning(cur, gen);
 
         t.clock.advance(1, TimeUnit.SECONDS); // 30 s: its deadline is 31 s
@@ -107,7 +113,7 @@ class TransactionKthreadTest {
         t.clock.advance(4, TimeUnit.SECONDS);
         int before = cleanerWakeups.get();
         k.wakeUpProcess();
-        waitUp().until(() -> cleanerWakeups.get() > before && t.clock.sleepers() == 1);
+        waitUp().until(() -> cleanerWakeups.get() > before && settled());
         assertRunning(cur, gen); // 4 s old, younger than commit=5
 
         t.clock.advance(2, TimeUnit.SECONDS); // 6 s, long before the default 30 s
@@ -123,7 +129,7 @@ class TransactionKthreadTest {
         for (int i = 2; i <= 5; i++) {
             int expected = i;
             k.wakeUpProcess();
-            waitUp().until(() -> cleanerWakeups.get() == expected && t.clock.sleepers() == 1);
+            waitUp().until(() -> cleanerWakeups.get() == expected && settled());
         }
         // and the 30 s timeout, with nothing to commit, is a loop like any other
         t.clock.advance(30, TimeUnit.SECONDS);
@@ -145,8 +151,7 @@ class TransactionKthreadTest {
         t.clock.advance(60, TimeUnit.SECONDS); // nobody is left to commit it
         assertRunning(cur, gen);
         assertEquals(0, t.kernel.hooks().arrivals(Hook.TRANS_KTHREAD_BEFORE_COMMIT));
-        cleaner.stop();
-        t.closeClean(fs); // close_ctree's commit_super commits it
+        t.closeClean(fs); // close_ctree's commit_super commits it (and wakes the cleaner, which is still alive)
         assertEquals(cur.transid, t.onDiskGeneration());
     }
 
@@ -164,9 +169,7 @@ class TransactionKthreadTest {
         assertEquals(gen, t.onDiskGeneration(), "btrfs_cleanup_transaction writes nothing");
         assertEquals(0, t.kernel.slabs().cache("btrfs_delayed_ref_head").inUse());
         assertEquals(0, t.kernel.slabs().cache("extent_state").inUse());
-        cleaner.stop();
-        k.stop();
-        t.closeTail(fs);
+        t.closeTail(fs); // stops the transaction kthread, then the cleaner (close_ctree's order)
         assertEquals(0, t.kernel.log().count(org.jbtrfs.core.LogEntry.Kind.WARNING), t.kernel.log().dmesg());
         assertEquals(List.of(), t.unload());
     }
@@ -174,9 +177,15 @@ class TransactionKthreadTest {
     /** Starts the transaction kthread and waits for its first loop to end in a commit_interval sleep. */
     private Kthread startAndAwaitFirstSleep() {
         Kthread k = TestFs.startTransactionKthread(fs);
-        waitUp().until(() -> cleanerWakeups.get() == 1 && t.clock.sleepers() == 1);
+        waitUp().until(() -> cleanerWakeups.get() == 1 && settled());
         return k;
     }
+
+    /**
+     * Both kthreads asleep: the transaction kthread on the clock with its deadline set, the cleaner in
+     * TASK_INTERRUPTIBLE (so the transaction kthread's next wake-up is not lost on it).
+     */
+    private boolean settled() { return t.clock.sleepers() == 1 && cleaner.isSleeping(); }
 
     /** A transaction that COWed the fs tree and whose only handle ended: it waits for a committer. */
     private Transaction openAndEnd() {
@@ -193,10 +202,10 @@ class TransactionKthreadTest {
         assertEquals(gen, t.onDiskGeneration());
     }
 
+    /** close_ctree's order: commit_super (it wakes the cleaner), then stop the transaction kthread, then the cleaner. */
     private void stopAndClose(Kthread k) {
-        k.stop();
-        cleaner.stop();
         t.closeClean(fs);
+        assertTrue(k.isFreed() && cleaner.isFreed());
         assertEquals(List.of(), t.unload());
     }
 }

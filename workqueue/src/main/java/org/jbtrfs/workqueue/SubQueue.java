@@ -107,7 +107,8 @@ final class SubQueue {
 
     /** True when the calling thread is a pool worker executing a work of this sub-queue (kernel: is_chained_work). */
     boolean isOwnWork() {
-        return Thread.currentThread() instanceof WorkerPool.Kworker k && k.running == this;
+        WorkerPool.Kworker k = WorkerPool.current();
+        return k != null && k.running == this;
     }
 
     /** Puts this sub-queue on the pool's runnable queue unless it is there already or has no free slot. */

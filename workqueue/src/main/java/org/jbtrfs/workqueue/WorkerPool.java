@@ -9,17 +9,20 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jbtrfs.core.Kernel;
+import org.jbtrfs.core.LentThreads;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.LogLevel;
 import org.jctools.queues.MpmcUnboundedXaddArrayQueue;
 
 /**
- * The kworker pool of one loaded module: a fixed set of real, named threads that run the works of
- * every {@link BtrfsWorkqueue} of every filesystem of that module (kernel: the unbound worker pools
- * behind alloc_workqueue(WQ_UNBOUND)).
+ * The kworker pool of one loaded module: a fixed set of kworkers that run the works of every
+ * {@link BtrfsWorkqueue} of every filesystem of that module (kernel: the unbound worker pools behind
+ * alloc_workqueue(WQ_UNBOUND)).
  *
- * <p>Why one pool: starting and joining a Java thread costs ~200–330 µs here, so threads are created
- * once, when the module loads, never per queue or per mount; a mount only allocates queue objects.
+ * <p>Why one pool, on lent threads: starting and joining a Java thread costs ~100–330 µs here, so no
+ * thread is created per queue or per mount — a mount only allocates queue objects — and none per module
+ * either: each kworker is a loop run on a real thread lent by the JVM-wide {@link LentThreads} pool for
+ * as long as the module is loaded, and given back at unload, when no thread serves the module any more.
  *
  * <h2>Design</h2>
  * Each sub-queue keeps its own pending works (an MPSC queue, see {@link SubQueue}). The pool only
@@ -52,8 +55,12 @@ public final class WorkerPool {
         this(kernel, kernel.config().workerThreads());
     }
 
-    /** A pool of {@code threads} real threads, started now, named {@code <kernel>-kworker/u<threads>:<i>}. */
+    /** A pool of {@code threads} kworkers, started now, named {@code <kernel>-kworker/u<threads>:<i>}. */
     public WorkerPool(Kernel kernel, int threads) {
+        this(kernel, threads, LentThreads.SHARED);
+    }
+
+    WorkerPool(Kernel kernel, int threads, LentThreads lender) {
         if (threads < 1 || threads > 256) {
             throw new IllegalArgumentException("kworker pool size must be 1..256: " + threads);
         }
@@ -63,7 +70,7 @@ public final class WorkerPool {
             workers[i] = new Kworker(kernel.name() + "-kworker/u" + threads + ":" + i);
         }
         for (Kworker w : workers) {
-            w.start();
+            w.lease = lender.lend(w.name, w);
         }
     }
 
@@ -73,12 +80,13 @@ public final class WorkerPool {
 
     public boolean isShutdown() { return shutdown; }
 
-    /** Pool threads still alive. */
+    /** Threads serving this pool's kworkers right now (none once it is shut down). */
     public List<Thread> liveThreads() {
         List<Thread> out = new ArrayList<>();
         for (Kworker w : workers) {
-            if (w.isAlive()) {
-                out.add(w);
+            LentThreads.Lease l = w.lease;
+            if (l != null && !l.isDone()) {
+                out.add(l.thread());
             }
         }
         return out;
@@ -111,19 +119,15 @@ public final class WorkerPool {
         }
         long deadline = System.nanoTime() + timeout.toNanos();
         for (Kworker w : workers) {
-            long left = deadline - System.nanoTime();
-            try {
-                w.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
+            w.lease.await(Math.max(0, deadline - System.nanoTime()));
         }
         List<String> alive = new ArrayList<>();
-        for (Thread t : liveThreads()) {
-            alive.add(t.getName());
-            kernel.log().log(LogLevel.ERR, LogEntry.Kind.TEXT,
-                "workqueue: " + t.getName() + " still running a work " + timeout.toMillis() + " ms after module unload");
+        for (Kworker w : workers) {
+            if (!w.lease.isDone()) {
+                alive.add(w.name);
+                kernel.log().log(LogLevel.ERR, LogEntry.Kind.TEXT,
+                    "workqueue: " + w.name + " still running a work " + timeout.toMillis() + " ms after module unload");
+            }
         }
         return alive;
     }
@@ -163,29 +167,38 @@ public final class WorkerPool {
         }
     }
 
-    /** One pool thread (kernel: a kworker of the unbound pool). */
-    final class Kworker extends Thread {
-        /** The sub-queue whose work this thread runs now; only this thread writes and reads it. */
+    /** The kworker the calling thread runs, or null (the calling thread is no kworker of any pool). */
+    static Kworker current() { return CURRENT.get(); }
+
+    private static final ThreadLocal<Kworker> CURRENT = new ThreadLocal<>();
+
+    /** One kworker of the unbound pool: a loop on a lent thread, for as long as the module is loaded. */
+    final class Kworker implements Runnable {
+        final String name;
+        volatile LentThreads.Lease lease;
+        /** The sub-queue whose work this kworker runs now; only its own thread writes and reads it. */
         SubQueue running;
 
-        Kworker(String name) {
-            super(name);
-            setDaemon(true); // a work that never returns must not keep the JVM alive after unload
-        }
+        Kworker(String name) { this.name = name; }
 
         @Override
         public void run() {
-            while (true) {
-                tokens.acquireUninterruptibly();
-                if (shutdown) {
-                    return;
+            CURRENT.set(this);
+            try {
+                while (true) {
+                    tokens.acquireUninterruptibly();
+                    if (shutdown) {
+                        return;
+                    }
+                    try {
+                        takeRunnable().runOne(this);
+                    } catch (Throwable t) {
+                        kernel.log().uncaught(name, t);
+                    }
+                    Thread.interrupted(); // a work's stray interrupt must not reach the next work
                 }
-                try {
-                    takeRunnable().runOne(this);
-                } catch (Throwable t) {
-                    kernel.log().uncaught(getName(), t);
-                }
-                Thread.interrupted(); // a work's stray interrupt must not reach the next work
+            } finally {
+                CURRENT.remove();
             }
         }
     }

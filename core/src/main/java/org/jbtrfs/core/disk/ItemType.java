@@ -17,6 +17,12 @@ public final class ItemType {
     public static final int TREE_BLOCK_REF = 176;
     public static final int EXTENT_DATA_REF = 178;
     public static final int BLOCK_GROUP_ITEM = 192;
+    /** BTRFS_FREE_SPACE_INFO_KEY: free space tree, (block group start, length). */
+    public static final int FREE_SPACE_INFO = 198;
+    /** BTRFS_FREE_SPACE_EXTENT_KEY: free space tree, (start, length) of a free extent. */
+    public static final int FREE_SPACE_EXTENT = 199;
+    /** BTRFS_FREE_SPACE_BITMAP_KEY */
+    public static final int FREE_SPACE_BITMAP = 200;
     public static final int QGROUP_STATUS = 240;
     public static final int QGROUP_INFO = 242;
     public static final int QGROUP_LIMIT = 244;
@@ -30,10 +36,14 @@ public final class ItemType {
     public static final long FS_TREE_OBJECTID = 5;
     public static final long CSUM_TREE_OBJECTID = 7;
     public static final long QUOTA_TREE_OBJECTID = 8;
+    /** BTRFS_FREE_SPACE_TREE_OBJECTID: the free space tree (space_cache=v2). */
+    public static final long FREE_SPACE_TREE_OBJECTID = 10;
     public static final long FIRST_FREE_OBJECTID = 256;
     public static final long LAST_FREE_OBJECTID = -256L;
     /** BTRFS_ORPHAN_OBJECTID (-5ULL): orphan items live under this objectid. */
     public static final long ORPHAN_OBJECTID = -5L;
+    /** BTRFS_FREE_SPACE_OBJECTID (-11ULL): v1 free space cache header items, (-11, 0, block group start). */
+    public static final long FREE_SPACE_OBJECTID = -11L;
     /** BTRFS_BTREE_INODE_OBJECTID */
     public static final long BTREE_INODE_OBJECTID = 1;
 
@@ -56,6 +66,9 @@ public final class ItemType {
             case QGROUP_INFO -> "QGROUP_INFO";
             case QGROUP_LIMIT -> "QGROUP_LIMIT";
             case ORPHAN_ITEM -> "ORPHAN_ITEM";
+            case FREE_SPACE_INFO -> "FREE_SPACE_INFO";
+            case FREE_SPACE_EXTENT -> "FREE_SPACE_EXTENT";
+            case FREE_SPACE_BITMAP -> "FREE_SPACE_BITMAP";
             default -> "TYPE_" + type;
         };
     }

@@ -20,8 +20,15 @@ public final class SuperBlock {
     public static final int CSUM_TYPE_CRC32C = 0;
     /** BTRFS_SUPER_FLAG_ERROR: the filesystem was forced read-only after an error. */
     public static final long FLAG_ERROR = 1L << 2;
+    /** BTRFS_FEATURE_COMPAT_RO_FREE_SPACE_TREE */
+    public static final long COMPAT_RO_FREE_SPACE_TREE = 1L << 0;
+    /** BTRFS_FEATURE_COMPAT_RO_FREE_SPACE_TREE_VALID */
+    public static final long COMPAT_RO_FREE_SPACE_TREE_VALID = 1L << 1;
+    /** BTRFS_FEATURE_COMPAT_RO_SUPP as far as the port knows the bits (5.11: FST, FST_VALID). */
+    public static final long COMPAT_RO_SUPP = COMPAT_RO_FREE_SPACE_TREE | COMPAT_RO_FREE_SPACE_TREE_VALID;
     private static final int LABEL_OFF = 0x12b;
     private static final int LABEL_LEN = 256;
+    private static final int CACHE_GENERATION_OFF = 0x22b;
 
     public byte[] fsid = new byte[16];
     public long bytenr = OFFSET;
@@ -39,6 +46,13 @@ public final class SuperBlock {
     public int csumType = CSUM_TYPE_CRC32C;
     /** Logical address of the log tree root; non-zero means a log replay is needed. */
     public long logRoot;
+    /** compat_ro_flags: features an old kernel may only mount read-only (the free space tree). */
+    public long compatRoFlags;
+    /**
+     * cache_generation: the generation the v1 free space caches were written in; (u64)-1 from mkfs.btrfs
+     * ("invalid, rebuild"), 0 once v1 is not in use (5.11).
+     */
+    public long cacheGeneration;
     public String label = "";
 
     public SuperBlock copy() {
@@ -69,10 +83,12 @@ public final class SuperBlock {
         Le.u32(b, 0x90, sectorsize);
         Le.u32(b, 0x94, nodesize);
         Le.u32(b, 0x98, nodesize);
+        Le.u64(b, 0xb4, compatRoFlags);
         Le.u16(b, 0xc4, csumType);
         b[0xc6] = (byte) rootLevel;
         byte[] l = label.getBytes(StandardCharsets.UTF_8);
         System.arraycopy(l, 0, b, LABEL_OFF, Math.min(l.length, LABEL_LEN - 1));
+        Le.u64(b, CACHE_GENERATION_OFF, cacheGeneration);
         return b;
     }
 
@@ -119,6 +135,8 @@ public final class SuperBlock {
         s.sectorsize = Le.u32(b, 0x90);
         s.nodesize = Le.u32(b, 0x94);
         s.csumType = Le.u16(b, 0xc4);
+        s.compatRoFlags = Le.u64(b, 0xb4);
+        s.cacheGeneration = Le.u64(b, CACHE_GENERATION_OFF);
         s.rootLevel = b[0xc6] & 0xff;
         int end = LABEL_OFF;
         while (end < LABEL_OFF + LABEL_LEN && b[end] != 0) {

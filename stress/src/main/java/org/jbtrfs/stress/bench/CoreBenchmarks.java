@@ -67,15 +67,19 @@ public final class CoreBenchmarks {
         });
 
         KernelLog log = new KernelLog(1024, KernelClock.SYSTEM);
-        Kthreadd kthreadd = new Kthreadd("bench-", KernelClock.SYSTEM, log);
+        Kthreadd kthreadd = new Kthreadd(KernelClock.SYSTEM, log, new org.jbtrfs.core.Sched());
         bench.time("kthread run+stop via kthreadd pool", Bench.Unit.US_PER_OP, ops -> {
             long sum = 0;
             for (long i = 0; i < ops; i++) {
                 Kthread k = kthreadd.run("btrfs-cleaner", self -> {
-                    while (!self.shouldStop()) {
+                    while (true) {
+                        self.setCurrentState(Kthread.TaskState.INTERRUPTIBLE);
+                        if (self.shouldStop()) {
+                            self.setCurrentState(Kthread.TaskState.RUNNING);
+                            return 1;
+                        }
                         self.schedule();
                     }
-                    return 1;
                 });
                 sum += k.stop();
             }

@@ -24,6 +24,12 @@ public final class BlockGroup {
     boolean itemDirty;
     int refs = 1;
     final BitSet allocated;
+    /** disk_cache_state: where this group's v1 free space cache stands (guarded by the SpaceManager lock). */
+    DiskCacheState diskCacheState = DiskCacheState.WRITTEN;
+    /** cache_generation: the transaction cache_save_setup last set this group's cache up in. */
+    long cacheGeneration;
+    /** iref: the group holds a reference on its cache inode (block_group->inode). */
+    boolean iref;
 
     BlockGroup(long start, long length, BlockGroupType type) {
         this.start = start;
@@ -37,6 +43,9 @@ public final class BlockGroup {
     public long length() { return length; }
 
     public BlockGroupType type() { return type; }
+
+    /** enum btrfs_disk_cache_state, in the kernel's order (WRITTEN is 0, the state of a group just read). */
+    public enum DiskCacheState { WRITTEN, ERROR, CLEAR, SETUP }
 
     boolean contains(long bytenr) { return bytenr >= start && bytenr < start + length; }
 

@@ -238,18 +238,71 @@ public final class SpaceManager {
 
     // ---- block group items -------------------------------------------------------------------
 
-    /** Block groups whose item must be rewritten by the commit (btrfs_write_dirty_block_groups). */
-    public synchronized List<long[]> takeDirtyBlockGroupItems() {
-        List<long[]> out = new ArrayList<>();
+    /**
+     * The transaction's dirty_bgs: block groups whose used bytes changed since their item was last
+     * written, taken off the list (btrfs_write_dirty_block_groups' list_del_init).
+     */
+    public synchronized List<BlockGroup> takeDirtyBlockGroups() {
+        List<BlockGroup> out = new ArrayList<>();
         for (BlockGroup bg : blockGroups.values()) {
             if (bg.itemDirty && !bg.removed) {
                 bg.itemDirty = false;
-                bg.itemUsed = bg.used;
-                out.add(new long[] {bg.start, bg.length, bg.used, bg.type.flag()});
+                out.add(bg);
             }
         }
         return out;
     }
+
+    /** update_block_group_item(): the used bytes the item now records (read under the lock). */
+    public synchronized long blockGroupItemWritten(BlockGroup bg) {
+        bg.itemUsed = bg.used;
+        return bg.used;
+    }
+
+    // ---- v1 free space cache state (free-space-cache.c reads and sets these under block_group->lock) ----
+
+    public synchronized BlockGroup.DiskCacheState diskCacheState(BlockGroup bg) { return bg.diskCacheState; }
+
+    public synchronized void setDiskCacheState(BlockGroup bg, BlockGroup.DiskCacheState s) { bg.diskCacheState = s; }
+
+    public synchronized long cacheGeneration(BlockGroup bg) { return bg.cacheGeneration; }
+
+    public synchronized void setCacheGeneration(BlockGroup bg, long gen) { bg.cacheGeneration = gen; }
+
+    /** lookup_free_space_inode's "if (!block_group->iref) { block_group->inode = igrab(inode); iref = 1 }". */
+    public synchronized void grabCacheInodeRef(BlockGroup bg) { bg.iref = true; }
+
+    /** The group's reference on its cache inode is dropped: true if it held one. */
+    public synchronized boolean dropCacheInodeRef(BlockGroup bg) {
+        boolean had = bg.iref;
+        bg.iref = false;
+        return had;
+    }
+
+    public synchronized boolean holdsCacheInodeRef(BlockGroup bg) { return bg.iref; }
+
+    public synchronized long used(BlockGroup bg) { return bg.used; }
+
+    public synchronized boolean isReadOnly(BlockGroup bg) { return bg.readOnly; }
+
+    /** The free ranges of {@code bg} in its free-space map, as (start, length) pairs in address order. */
+    public synchronized List<long[]> freeRanges(BlockGroup bg) {
+        List<long[]> out = new ArrayList<>();
+        int n = (int) (bg.length / BlockGroup.SECTOR);
+        int i = bg.allocated.nextClearBit(0);
+        while (i < n) {
+            int end = bg.allocated.nextSetBit(i);
+            if (end < 0 || end > n) {
+                end = n;
+            }
+            out.add(new long[] {bg.start + (long) i * BlockGroup.SECTOR, (long) (end - i) * BlockGroup.SECTOR});
+            i = bg.allocated.nextClearBit(end);
+        }
+        return out;
+    }
+
+    /** Every block group, in address order (the block_group_cache_tree walk). */
+    public synchronized List<BlockGroup> blockGroups() { return new ArrayList<>(blockGroups.values()); }
 
     // ---- reservations ---------------------------------------------------------------------------
 

@@ -1,0 +1,74 @@
+package org.jbtrfs.fs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
+import java.util.List;
+import org.jbtrfs.core.disk.FreeSpaceHeader;
+import org.jbtrfs.core.disk.InodeItem;
+import org.jbtrfs.core.disk.Key;
+import org.jbtrfs.transaction.FreeSpaceCache;
+import org.jbtrfs.transaction.Trees;
+import org.jbtrfs.transaction.space.BlockGroup;
+import org.jbtrfs.transaction.space.BlockGroupType;
+
+/**
+ * Devices and layouts for the v1 free space cache: on a 1 GiB device mkfs makes an 8 MiB data group and
+ * the kernel's allocator makes 112 MiB data chunks (10% of the device rounded up to 16 MiB), big enough
+ * for a cache inode (cache_save_setup caches groups of at least 100 MiB).
+ */
+final class SpaceCacheFixtures {
+    static final long GIB = 1L << 30;
+    static final int MIB = 1 << 20;
+
+    private SpaceCacheFixtures() { }
+
+    /** The data block groups of at least 100 MiB, in address order. */
+    static List<BlockGroup> bigDataGroups(Btrfs fs) {
+        return fs.fsInfo().space.blockGroups().stream()
+            .filter(b -> b.type() == BlockGroupType.DATA && b.length() >= FreeSpaceCache.MIN_CACHED_GROUP).toList();
+    }
+
+    /**
+     * Fills mkfs's 8 MiB data group but its last MiB (seven 1 MiB files), then writes {@code path} (2 MiB),
+     * which does not fit there: the allocator makes a 112 MiB chunk for it. Committed: the new group is the
+     * only one whose cache inode exists, and its cache file (64 KiB, first fit) sits in the small group's
+     * last MiB, so freeing {@code path} leaves the big group empty. Returns the big group.
+     */
+    static BlockGroup ownBigGroup(Btrfs fs, String path) {
+        assertEquals(0, bigDataGroups(fs).size(), "only mkfs's small data group so far");
+        for (int i = 0; i < 7; i++) {
+            fs.createFile("fill" + i);
+            fs.writeFile("fill" + i, new byte[MIB]);
+        }
+        fs.createFile(path);
+        fs.writeFile(path, new byte[2 * MIB]);
+        fs.sync();
+        List<BlockGroup> big = bigDataGroups(fs);
+        assertEquals(1, big.size(), "the 2 MiB file needed a new chunk");
+        return big.get(0);
+    }
+
+    /** Leaves exactly the big group on unused_bgs, its cache inode written (twice) and committed. */
+    static BlockGroup emptyBigGroup(Btrfs fs) {
+        BlockGroup bg = ownBigGroup(fs, "victim");
+        fs.unlink("victim");
+        fs.sync();
+        assertEquals(1, fs.fsInfo().space.unusedCount(), "exactly the big group is unused");
+        assertEquals(0L, fs.fsInfo().space.used(bg));
+        assertNotNull(FreeSpaceCache.lookupInodeKey(fs.fsInfo(), bg), "its cache inode exists");
+        return bg;
+    }
+
+    /** The free space header of {@code bg}'s cache, or null. */
+    static FreeSpaceHeader header(Btrfs fs, BlockGroup bg) {
+        byte[] b = Trees.lookup(fs.fsInfo(), fs.fsInfo().treeRoot, FreeSpaceHeader.key(bg.start()));
+        return b == null ? null : FreeSpaceHeader.decode(b);
+    }
+
+    /** The cache inode's item, or null. */
+    static InodeItem cacheInode(Btrfs fs, Key location) {
+        byte[] b = Trees.lookup(fs.fsInfo(), fs.fsInfo().treeRoot, location);
+        return b == null ? null : InodeItem.decode(b);
+    }
+}
