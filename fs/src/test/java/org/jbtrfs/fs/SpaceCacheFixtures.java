@@ -43,7 +43,9 @@ final class SpaceCacheFixtures {
         }
         fs.createFile(path);
         fs.writeFile(path, new byte[2 * MIB]);
-        fs.sync();
+        fs.sync(); // writeback allocates the extents (cow_file_range): the 2 MiB one needs the new chunk
+        // the ordered extents' workers may still hold the files (their last put comes after the sync's wait)
+        Repro.awaitOrderedExtentsReleased(fs);
         List<BlockGroup> big = bigDataGroups(fs);
         assertEquals(1, big.size(), "the 2 MiB file needed a new chunk");
         return big.get(0);
