@@ -78,7 +78,7 @@ public final class OrphanCleanup {
         fs.kernel.hooks().arrive(Hook.ORPHAN_CLEANUP_BEFORE_DELETE);
         TransHandle h = Transactions.start(fs, root, 1, "btrfs_orphan_cleanup");
         try {
-            fs.log().info(fs.sbId(), "auto deleting " + Long.toUnsignedString(ino));
+            fs.log().btrfs(org.jbtrfs.core.LogLevel.DEBUG, fs.sbId(), "auto deleting " + Long.toUnsignedString(ino)); // btrfs_debug
             Trees.delete(h, root, OrphanItems.key(ino));
         } finally {
             Transactions.end(h);

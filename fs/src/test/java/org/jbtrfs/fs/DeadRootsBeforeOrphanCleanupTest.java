@@ -28,7 +28,7 @@ class DeadRootsBeforeOrphanCleanupTest {
      * btrfs/233's setup: a subvolume with a file, the file held open while the subvolume is deleted and the
      * deletion committed, then closed and the filesystem unmounted before the cleaner drops it.
      */
-    private static long pendingDeletion(Repro r) {
+    static long pendingDeletion(Repro r) {
         Btrfs fs = r.mountSettled("");
         long id = fs.createSubvolume("sv");
         fs.createFile("sv/f");

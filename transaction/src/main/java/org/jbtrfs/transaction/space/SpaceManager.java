@@ -161,12 +161,8 @@ public final class SpaceManager {
                 bg.mark(at, bytes, true);
                 bg.reserved += bytes;
                 spaceInfos.get(type).bytesReserved += bytes;
-                if (bg.onUnusedList) {
-                    // kernel: an allocation makes the group used again; delete_unused_bgs re-checks and skips it
-                    unusedBgs.remove(bg);
-                    bg.onUnusedList = false;
-                    bg.refs--;
-                }
+                // a group on unused_bgs stays there: btrfs_delete_unused_bgs re-checks used/reserved/pinned
+                // under the group's lock and skips it (kernel: the list is only ever emptied by that pass)
                 return at;
             }
         }

@@ -1,0 +1,391 @@
+package org.jbtrfs.fs.tools;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import org.jbtrfs.core.BlockDevice;
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Crc32c;
+import org.jbtrfs.core.GenericCrc32c;
+import org.jbtrfs.core.disk.BlockGroupItem;
+import org.jbtrfs.core.disk.DirItem;
+import org.jbtrfs.core.disk.ExtentItem;
+import org.jbtrfs.core.disk.FileExtentItem;
+import org.jbtrfs.core.disk.InodeItem;
+import org.jbtrfs.core.disk.ItemType;
+import org.jbtrfs.core.disk.Key;
+import org.jbtrfs.core.disk.RootItem;
+import org.jbtrfs.core.disk.SuperBlock;
+import org.jbtrfs.transaction.DiskIo;
+import org.jbtrfs.transaction.ctree.ExtentBuffer;
+import org.jbtrfs.transaction.ctree.TreeChecker;
+
+/**
+ * An offline consistency check of a device that is not mounted (or of the committed state of one that
+ * is) — {@code btrfs check --readonly} for the subset of the format the port writes. It changes nothing.
+ *
+ * <p>What it checks, in btrfs check's stages:
+ * <ol>
+ *   <li>root items: the superblock, and every tree named by a root item can be read;</li>
+ *   <li>extents: every tree block's checksum and structure (key order, item layout, pointers against
+ *       their children: tree-checker's rules), every tree block reachable from a root has its
+ *       METADATA_ITEM with one reference and every METADATA_ITEM a block, every file extent its
+ *       EXTENT_ITEM with as many references as file extents point at it and every data EXTENT_ITEM
+ *       a file extent, and each block group item's {@code used} equals the extents inside it;</li>
+ *   <li>fs roots: directory entries point at an inode or a subvolume, orphan items of a subvolume name an
+ *       unlinked inode;</li>
+ *   <li>root refs: a deleted subvolume (root item refs 0) has its orphan item — without it nothing
+ *       tells a later mount to drop it (the March 2021 bug) — and a root-tree orphan item names a
+ *       deleted subvolume or a free-space-cache inode (a stray one is only a warning: the next RW mount's
+ *       btrfs_find_orphan_roots deletes it).</li>
+ * </ol>
+ * A subvolume being dropped is walked only from its drop progress on, as btrfs check does: the leaves
+ * before it are already freed.
+ *
+ * <pre>{@code
+ * Check.Report r = Check.check(dev);
+ * assertTrue(r.clean(), r.text());
+ * }</pre>
+ */
+public final class Check {
+    /** What kind of inconsistency. */
+    public enum Kind {
+        /** The superblock cannot be read (magic, checksum, size). */
+        SUPERBLOCK,
+        /** A tree block's checksum, bytenr or level is wrong: it cannot be read. */
+        UNREADABLE_BLOCK,
+        /** A tree block or a tree breaks the structure rules (key order, item layout, pointers). */
+        TREE_STRUCTURE,
+        /** A tree block reachable from a root, or a file extent, has no extent item. */
+        MISSING_EXTENT_ITEM,
+        /** An extent item that nothing references. */
+        UNREFERENCED_EXTENT_ITEM,
+        /** An extent item whose reference count is not the number of its references. */
+        EXTENT_REFS,
+        /** A block group item whose used bytes are not the sum of the extents inside it. */
+        BLOCK_GROUP_USED,
+        /** A directory entry that points at neither an inode nor a subvolume. */
+        DANGLING_DIR_ITEM,
+        /** A subvolume's orphan item for an inode that is missing or still linked (orphan cleanup removes it). */
+        STALE_INODE_ORPHAN,
+        /** A root-tree orphan item for a subvolume whose root item is gone (the next RW mount deletes it). */
+        STRAY_ROOT_ORPHAN,
+        /** A deleted subvolume (root item refs 0) with no orphan item: no mount will ever drop it. */
+        DELETED_ROOT_WITHOUT_ORPHAN
+    }
+
+    /** Whether a problem is an error (the image is inconsistent) or a warning (the kernel repairs it itself). */
+    public enum Severity { ERROR, WARNING }
+
+    /**
+     * One inconsistency.
+     *
+     * @param kind     what is wrong
+     * @param severity error, or a warning the kernel heals at the next mount
+     * @param where    the block or key it is about ("block 30425088", "tree 256", "key (257 INODE_ITEM 0)")
+     * @param message  what btrfs check would print after "ERROR: "
+     */
+    public record Problem(Kind kind, Severity severity, String where, String message) {
+        @Override public String toString() { return severity + ": " + message + " [" + where + "]"; }
+    }
+
+    /**
+     * The outcome.
+     *
+     * @param device       the device checked
+     * @param problems     every problem found, in stage order
+     * @param treeBlocks   tree blocks read
+     * @param dataExtents  data extent items seen
+     * @param bytesUsed    bytes of every extent item (what btrfs check prints as "found N bytes used")
+     */
+    public record Report(String device, List<Problem> problems, long treeBlocks, long dataExtents, long bytesUsed) {
+        /** No error (warnings allowed: the kernel repairs those itself). */
+        public boolean clean() { return problems.stream().noneMatch(p -> p.severity() == Severity.ERROR); }
+
+        /** The problems of {@code kind}. */
+        public List<Problem> of(Kind kind) { return problems.stream().filter(p -> p.kind() == kind).toList(); }
+
+        /** The report as {@code btrfs check --readonly} prints one. */
+        public String text() {
+            StringBuilder sb = new StringBuilder();
+            sb.append("Checking filesystem on ").append(device).append('\n');
+            for (Problem p : problems) {
+                sb.append(p.severity() == Severity.ERROR ? "ERROR: " : "WARNING: ").append(p.message()).append('\n');
+            }
+            sb.append("found ").append(bytesUsed).append(" bytes used, ").append(clean() ? "no error found" : "error(s) found")
+                .append('\n');
+            sb.append("total tree bytes: ").append(treeBlocks * SuperBlock.NODESIZE).append('\n');
+            sb.append("total data extents: ").append(dataExtents).append('\n');
+            return sb.toString();
+        }
+    }
+
+    private final BlockDevice dev;
+    private final Crc32c crc;
+    private final List<Problem> problems = new ArrayList<>();
+    /** Tree blocks reachable from the roots: bytenr → how many parents (or root pointers) reference it. */
+    private final Map<Long, Integer> blockRefs = new HashMap<>();
+    /** Data extents referenced by file extents: bytenr → [references, disk length]. */
+    private final Map<Long, long[]> dataRefs = new HashMap<>();
+    /** The items of every readable tree, by tree id. */
+    private final Map<Long, TreeMap<Key, byte[]>> trees = new TreeMap<>(Long::compareUnsigned);
+
+    private Check(BlockDevice dev, Crc32c crc) {
+        this.dev = dev;
+        this.crc = crc;
+    }
+
+    /** Checks {@code dev}, verifying checksums with generic crc32c. */
+    public static Report check(BlockDevice dev) { return check(dev, GenericCrc32c.INSTANCE); }
+
+    /** Checks {@code dev}, verifying checksums with {@code crc}. */
+    public static Report check(BlockDevice dev, Crc32c crc) {
+        return new Check(Objects.requireNonNull(dev, "dev"), Objects.requireNonNull(crc, "crc")).run();
+    }
+
+    private Report run() {
+        SuperBlock sb;
+        try {
+            sb = DiskIo.readSuper(dev, crc);
+        } catch (BtrfsException e) {
+            problems.add(new Problem(Kind.SUPERBLOCK, Severity.ERROR, "superblock", "cannot read the superblock: " + e.getMessage()));
+            return new Report(dev.name(), List.copyOf(problems), 0, 0, 0);
+        }
+        // [1/7] checking root items, [2/7] checking extents: the trees themselves
+        if (!readTree(ItemType.ROOT_TREE_OBJECTID, sb.root, sb.rootLevel, Key.MIN)) {
+            return new Report(dev.name(), List.copyOf(problems), blockRefs.size(), 0, 0);
+        }
+        for (Map.Entry<Key, byte[]> e : items(ItemType.ROOT_TREE_OBJECTID).entrySet()) {
+            Key k = e.getKey();
+            if (k.type() == ItemType.ROOT_ITEM && k.offset() == 0 && e.getValue().length >= RootItem.SIZE) {
+                RootItem ri = RootItem.decode(e.getValue());
+                Key from = ri.refs() == 0 ? ri.dropProgress() : Key.MIN;
+                readTree(k.objectid(), ri.bytenr(), ri.level(), from);
+            }
+        }
+        collectFileExtents();
+        long[] totals = checkExtentTree();
+        // [4/7] checking fs roots, [6/7] checking root refs
+        checkFsRoots();
+        checkRootRefs();
+        return new Report(dev.name(), List.copyOf(problems), blockRefs.size(), totals[0], totals[1]);
+    }
+
+    private TreeMap<Key, byte[]> items(long tree) { return trees.getOrDefault(tree, new TreeMap<>()); }
+
+    // ---- reading ----------------------------------------------------------------------------------
+
+    /**
+     * Reads one tree: checksums and structure (tree-checker's rules), its blocks counted as referenced,
+     * its items kept. A dropping subvolume is read from {@code from} on (its earlier leaves are freed).
+     * Returns false when the tree could not be read.
+     */
+    private boolean readTree(long tree, long bytenr, int level, Key from) {
+        TreeMap<Key, byte[]> out = new TreeMap<>();
+        trees.put(tree, out);
+        String where = "tree " + Long.toUnsignedString(tree);
+        try {
+            ExtentBuffer root = read(bytenr);
+            if (root.level() != level) {
+                problems.add(new Problem(Kind.TREE_STRUCTURE, Severity.ERROR, where,
+                    "root block " + bytenr + " of tree " + Long.toUnsignedString(tree) + " has level " + root.level()
+                        + ", its root item says " + level));
+                return false;
+            }
+            if (from.equals(Key.MIN)) {
+                TreeChecker.check(this::read, root);
+            }
+            collect(root, tree, Key.MIN, from, out);
+            return true;
+        } catch (BtrfsException e) {
+            Kind kind = e.getMessage() != null && e.getMessage().contains("corrupt") ? Kind.TREE_STRUCTURE : Kind.UNREADABLE_BLOCK;
+            problems.add(new Problem(kind, Severity.ERROR, where, "tree " + Long.toUnsignedString(tree) + ": "
+                + e.getMessage().replaceFirst("^EUCLEAN: ", "")));
+            return false;
+        }
+    }
+
+    private ExtentBuffer read(long bytenr) {
+        if (bytenr <= 0 || bytenr % SuperBlock.NODESIZE != 0 || bytenr > dev.size() - SuperBlock.NODESIZE) {
+            throw new BtrfsException(org.jbtrfs.core.Errno.EUCLEAN, "bad tree block start " + bytenr);
+        }
+        byte[] b = new byte[SuperBlock.NODESIZE];
+        dev.read(bytenr, b, 0, b.length);
+        ExtentBuffer eb = new ExtentBuffer(b);
+        eb.validate(crc, bytenr);
+        return eb;
+    }
+
+    /** Counts the blocks and keeps the items of a subtree whose keys start at {@code low}; skips leaves dropped before {@code from}. */
+    private void collect(ExtentBuffer eb, long tree, Key low, Key from, TreeMap<Key, byte[]> out) {
+        if (eb.isLeaf() && !from.equals(Key.MIN) && low.compareTo(from) < 0) {
+            return; // dropped by drop_snapshot already: not referenced any more
+        }
+        blockRefs.merge(eb.bytenr(), 1, Integer::sum);
+        if (eb.isLeaf()) {
+            for (int slot = 0; slot < eb.nritems(); slot++) {
+                out.put(eb.itemKey(slot), eb.itemData(slot));
+            }
+            return;
+        }
+        for (int slot = 0; slot < eb.nritems(); slot++) {
+            ExtentBuffer child = read(eb.blockPtr(slot));
+            collect(child, tree, eb.nodeKey(slot), from, out);
+        }
+    }
+
+    /** Every EXTENT_DATA item of every tree (subvolumes, and the root tree's free-space-cache inodes) references its data extent. */
+    private void collectFileExtents() {
+        for (Map.Entry<Long, TreeMap<Key, byte[]>> t : trees.entrySet()) {
+            for (Map.Entry<Key, byte[]> e : t.getValue().entrySet()) {
+                if (e.getKey().type() == ItemType.EXTENT_DATA && e.getValue().length == FileExtentItem.SIZE) {
+                    FileExtentItem fe = FileExtentItem.decode(e.getValue());
+                    if (fe.diskBytenr() == 0) {
+                        continue; // a hole
+                    }
+                    long[] ref = dataRefs.computeIfAbsent(fe.diskBytenr(), b -> new long[] {0, fe.diskNumBytes()});
+                    ref[0]++;
+                }
+            }
+        }
+    }
+
+    // ---- [2/7] checking extents ---------------------------------------------------------------------
+
+    /** Extent items against references, and block group usage. Returns {data extents, bytes used}. */
+    private long[] checkExtentTree() {
+        TreeMap<Key, byte[]> extent = items(ItemType.EXTENT_TREE_OBJECTID);
+        Map<Long, Integer> blocks = new HashMap<>(blockRefs);
+        Map<Long, long[]> data = new HashMap<>(dataRefs);
+        TreeMap<Long, long[]> groups = new TreeMap<>(); // start → {length, item used, counted}
+        long dataExtents = 0;
+        long bytesUsed = 0;
+        for (Map.Entry<Key, byte[]> e : extent.entrySet()) {
+            Key k = e.getKey();
+            if (k.type() == ItemType.BLOCK_GROUP_ITEM && e.getValue().length == BlockGroupItem.SIZE) {
+                groups.put(k.objectid(), new long[] {k.offset(), BlockGroupItem.decode(e.getValue()).used(), 0});
+            }
+        }
+        for (Map.Entry<Key, byte[]> e : extent.entrySet()) {
+            Key k = e.getKey();
+            if ((k.type() != ItemType.METADATA_ITEM && k.type() != ItemType.EXTENT_ITEM) || e.getValue().length != ExtentItem.SIZE) {
+                continue;
+            }
+            ExtentItem ei = ExtentItem.decode(e.getValue());
+            long bytenr = k.objectid();
+            long len = k.type() == ItemType.METADATA_ITEM ? SuperBlock.NODESIZE : k.offset();
+            bytesUsed += len;
+            Map.Entry<Long, long[]> g = groups.floorEntry(bytenr);
+            if (g != null && bytenr < g.getKey() + g.getValue()[0]) {
+                g.getValue()[2] += len;
+            }
+            String where = "extent " + bytenr;
+            if (k.type() == ItemType.METADATA_ITEM || ei.isTreeBlock()) {
+                Integer refs = blocks.remove(bytenr);
+                if (refs == null) {
+                    problems.add(new Problem(Kind.UNREFERENCED_EXTENT_ITEM, Severity.ERROR, where,
+                        "extent item for tree block " + bytenr + " (owner " + Long.toUnsignedString(ei.ownerRoot())
+                            + ") but no tree references it"));
+                } else if (refs != ei.refs()) {
+                    problems.add(new Problem(Kind.EXTENT_REFS, Severity.ERROR, where, "tree block " + bytenr + " has "
+                        + refs + " references, its extent item says " + ei.refs()));
+                }
+            } else {
+                dataExtents++;
+                long[] ref = data.remove(bytenr);
+                if (ref == null) {
+                    problems.add(new Problem(Kind.UNREFERENCED_EXTENT_ITEM, Severity.ERROR, where,
+                        "data extent " + bytenr + " len " + len + " (owner " + Long.toUnsignedString(ei.ownerRoot())
+                            + ") but no file extent references it"));
+                } else if (ref[0] != ei.refs() || ref[1] != len) {
+                    problems.add(new Problem(Kind.EXTENT_REFS, Severity.ERROR, where, "data extent " + bytenr + " has "
+                        + ref[0] + " file extents of len " + ref[1] + ", its extent item says refs " + ei.refs() + " len " + len));
+                }
+            }
+        }
+        for (long bytenr : new TreeMap<>(blocks).keySet()) {
+            problems.add(new Problem(Kind.MISSING_EXTENT_ITEM, Severity.ERROR, "block " + bytenr,
+                "tree block " + bytenr + " is referenced but has no extent item"));
+        }
+        for (Map.Entry<Long, long[]> d : new TreeMap<>(data).entrySet()) {
+            problems.add(new Problem(Kind.MISSING_EXTENT_ITEM, Severity.ERROR, "extent " + d.getKey(),
+                "data extent " + d.getKey() + " len " + d.getValue()[1] + " is referenced by " + d.getValue()[0]
+                    + " file extents but has no extent item"));
+        }
+        for (Map.Entry<Long, long[]> g : groups.entrySet()) {
+            long[] v = g.getValue();
+            if (v[1] != v[2]) {
+                problems.add(new Problem(Kind.BLOCK_GROUP_USED, Severity.ERROR, "block group " + g.getKey(),
+                    String.format(Locale.ROOT, "block group %d len %d: used %d in its item, %d in extent items",
+                        g.getKey(), v[0], v[1], v[2])));
+            }
+        }
+        return new long[] {dataExtents, bytesUsed};
+    }
+
+    // ---- [4/7] checking fs roots ----------------------------------------------------------------------
+
+    private void checkFsRoots() {
+        TreeMap<Key, byte[]> rootTree = items(ItemType.ROOT_TREE_OBJECTID);
+        for (Map.Entry<Long, TreeMap<Key, byte[]>> t : trees.entrySet()) {
+            long id = t.getKey();
+            if (id != ItemType.FS_TREE_OBJECTID && Long.compareUnsigned(id, ItemType.FIRST_FREE_OBJECTID) < 0) {
+                continue;
+            }
+            byte[] rootItem = rootTree.get(new Key(id, ItemType.ROOT_ITEM, 0));
+            if (rootItem != null && RootItem.decode(rootItem).refs() == 0) {
+                continue; // a deleted subvolume: its entries are being dropped
+            }
+            TreeMap<Key, byte[]> tree = t.getValue();
+            for (Map.Entry<Key, byte[]> e : tree.entrySet()) {
+                Key k = e.getKey();
+                if (k.type() == ItemType.DIR_ITEM && e.getValue().length >= 20) {
+                    DirItem d = DirItem.decode(e.getValue());
+                    Key loc = d.location();
+                    boolean found = loc.type() == ItemType.ROOT_ITEM
+                        ? rootTree.containsKey(new Key(loc.objectid(), ItemType.ROOT_ITEM, 0))
+                        : tree.containsKey(new Key(loc.objectid(), ItemType.INODE_ITEM, 0));
+                    if (!found) {
+                        problems.add(new Problem(Kind.DANGLING_DIR_ITEM, Severity.ERROR, "tree " + id + " key " + k,
+                            "root " + id + " dir item '" + d.name() + "' points at missing " + loc));
+                    }
+                } else if (k.type() == ItemType.ORPHAN_ITEM && k.objectid() == ItemType.ORPHAN_OBJECTID) {
+                    byte[] inode = tree.get(new Key(k.offset(), ItemType.INODE_ITEM, 0));
+                    if (inode == null || InodeItem.decode(inode).nlink() > 0) {
+                        problems.add(new Problem(Kind.STALE_INODE_ORPHAN, Severity.WARNING, "tree " + id + " key " + k,
+                            "root " + id + " orphan item for inode " + k.offset() + (inode == null ? " which does not exist"
+                                : " which is still linked") + " (orphan cleanup removes it)"));
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- [6/7] checking root refs ---------------------------------------------------------------------
+
+    private void checkRootRefs() {
+        TreeMap<Key, byte[]> rootTree = items(ItemType.ROOT_TREE_OBJECTID);
+        for (Map.Entry<Key, byte[]> e : rootTree.entrySet()) {
+            Key k = e.getKey();
+            if (k.type() == ItemType.ROOT_ITEM && k.offset() == 0 && Long.compareUnsigned(k.objectid(), ItemType.FIRST_FREE_OBJECTID) >= 0
+                && e.getValue().length >= RootItem.SIZE && RootItem.decode(e.getValue()).refs() == 0
+                && !rootTree.containsKey(new Key(ItemType.ORPHAN_OBJECTID, ItemType.ORPHAN_ITEM, k.objectid()))) {
+                problems.add(new Problem(Kind.DELETED_ROOT_WITHOUT_ORPHAN, Severity.ERROR, "tree " + Long.toUnsignedString(k.objectid()),
+                    "root " + Long.toUnsignedString(k.objectid()) + " has refs 0 but no orphan item: its deletion will never be resumed"));
+            }
+            if (k.type() == ItemType.ORPHAN_ITEM && k.objectid() == ItemType.ORPHAN_OBJECTID) {
+                long id = k.offset();
+                boolean inode = rootTree.containsKey(new Key(id, ItemType.INODE_ITEM, 0)); // a free-space-cache inode
+                boolean root = rootTree.containsKey(new Key(id, ItemType.ROOT_ITEM, 0));
+                if (!inode && !root) {
+                    problems.add(new Problem(Kind.STRAY_ROOT_ORPHAN, Severity.WARNING, "key " + k,
+                        "orphan item for root " + Long.toUnsignedString(id) + " whose root item is gone (btrfs_find_orphan_roots deletes it)"));
+                }
+            }
+        }
+    }
+}

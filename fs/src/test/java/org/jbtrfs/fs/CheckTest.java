@@ -1,0 +1,157 @@
+package org.jbtrfs.fs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.jbtrfs.core.Crc32cImpl;
+import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.disk.ItemType;
+import org.jbtrfs.core.disk.Key;
+import org.jbtrfs.fs.tools.Check;
+import org.jbtrfs.fs.tools.DumpTree;
+import org.jbtrfs.transaction.TransHandle;
+import org.jbtrfs.transaction.TreeItem;
+import org.jbtrfs.transaction.Transactions;
+import org.jbtrfs.transaction.Trees;
+import org.junit.jupiter.api.Test;
+
+/** The offline check on known images: clean ones, and each kind of damage named. */
+class CheckTest {
+
+    private static void assertClean(Check.Report r) {
+        assertTrue(r.clean(), r.text());
+        assertEquals(List.of(), r.problems(), r.text());
+        assertTrue(r.text().contains("no error found"), r.text());
+    }
+
+    @Test
+    void aFreshMkfsIsClean() {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
+            Check.Report rep = Check.check(r.dev);
+            assertClean(rep);
+            assertEquals(3, rep.treeBlocks(), "the root, extent and fs trees, one leaf each");
+        }
+    }
+
+    @Test
+    void aFilesystemAfterFilesSubvolumesQuotasAndADropIsClean() {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
+            Btrfs fs = r.mountSettled("");
+            for (int i = 0; i < 40; i++) {
+                fs.createFile("f" + i);
+                fs.writeFile("f" + i, new byte[1 + 300 * i]);
+            }
+            for (int i = 0; i < 40; i += 3) {
+                fs.unlink("f" + i);
+            }
+            fs.createSubvolume("a");
+            fs.createFile("a/x");
+            fs.writeFile("a/x", new byte[8192]);
+            fs.createSubvolume("b");
+            fs.quotaEnable();
+            fs.quotaRescanWait();
+            fs.deleteSubvolume("a");
+            fs.runCleanerPass(Repro.WAIT); // drops "a"
+            fs.sync();
+            assertClean(Check.check(r.dev)); // the committed state of a mounted filesystem
+            fs.umount();
+            Check.Report rep = Check.check(r.dev);
+            assertClean(rep);
+            assertTrue(rep.dataExtents() >= 26, rep.text());
+        }
+    }
+
+    @Test
+    void aFlippedByteIsAChecksumErrorNamingTheBlock() {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
+            Btrfs fs = r.mountSettled("");
+            fs.createFile("f");
+            fs.umount();
+            long fsTreeRoot = DumpTree.read(r.dev).trees().stream().filter(t -> t.id() == ItemType.FS_TREE_OBJECTID)
+                .findFirst().orElseThrow().bytenr();
+            byte[] b = new byte[1];
+            r.dev.read(fsTreeRoot + 4000, b, 0, 1);
+            b[0] ^= 0x40;
+            r.dev.write(fsTreeRoot + 4000, b, 0, 1);
+
+            Check.Report rep = Check.check(r.dev);
+
+            assertFalse(rep.clean());
+            List<Check.Problem> p = rep.of(Check.Kind.UNREADABLE_BLOCK);
+            assertEquals(1, p.size(), rep.text());
+            assertTrue(p.get(0).message().contains("checksum verify failed on logical " + fsTreeRoot), p.get(0).message());
+            assertTrue(rep.text().contains("error(s) found"), rep.text());
+        }
+    }
+
+    @Test
+    void aMissingExtentItemIsNamedWithItsBytenr() {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
+            Btrfs fs = r.mountSettled("");
+            fs.createFile("f");
+            fs.writeFile("f", new byte[4096]);
+            fs.sync();
+            var info = fs.fsInfo();
+            TreeItem dataExtent = Trees.range(info, info.extentRoot, Key.MIN, Key.MAX).stream()
+                .filter(it -> it.key().type() == ItemType.EXTENT_ITEM).findFirst().orElseThrow();
+            TransHandle h = Transactions.start(info, info.extentRoot, 1, "test_corrupt");
+            Trees.delete(h, info.extentRoot, dataExtent.key()); // a corruption: the item goes, the file extent stays
+            Transactions.commit(h);
+            fs.umount();
+
+            Check.Report rep = Check.check(r.dev);
+
+            assertFalse(rep.clean());
+            List<Check.Problem> missing = rep.of(Check.Kind.MISSING_EXTENT_ITEM);
+            assertEquals(1, missing.size(), rep.text());
+            assertTrue(missing.get(0).message().startsWith("data extent " + dataExtent.key().objectid() + " len 4096"),
+                missing.get(0).message());
+            assertEquals(1, rep.of(Check.Kind.BLOCK_GROUP_USED).size(), "its group's used bytes no longer add up: " + rep.text());
+        }
+    }
+
+    @Test
+    void aDeletedSubvolumeWhoseOrphanItemWasLostIsAnError() {
+        // the March 2021 bug: with the fix reverted, an RW mount deletes the orphan item of a pending deletion
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED, FixSwitch.DEAD_ROOTS_BEFORE_ORPHAN_CLEANUP)) {
+            long id = DeadRootsBeforeOrphanCleanupTest.pendingDeletion(r);
+            assertClean(Check.check(r.dev)); // pending: refs 0 and its orphan item
+            Btrfs fs = r.mountSettled("");
+            fs.umount();
+
+            Check.Report rep = Check.check(r.dev);
+
+            List<Check.Problem> p = rep.of(Check.Kind.DELETED_ROOT_WITHOUT_ORPHAN);
+            assertEquals(1, p.size(), rep.text());
+            assertTrue(p.get(0).message().startsWith("root " + id + " has refs 0 but no orphan item"), p.get(0).message());
+        }
+    }
+
+    @Test
+    void aStrayRootOrphanItemIsOnlyAWarning() {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
+            long id = OrphanRootsRoMountTest.strayOrphanItem(r);
+
+            Check.Report rep = Check.check(r.dev);
+
+            assertTrue(rep.clean(), "the next RW mount's btrfs_find_orphan_roots deletes it: " + rep.text());
+            List<Check.Problem> p = rep.of(Check.Kind.STRAY_ROOT_ORPHAN);
+            assertEquals(1, p.size(), rep.text());
+            assertEquals(Check.Severity.WARNING, p.get(0).severity());
+            assertTrue(p.get(0).message().contains("orphan item for root " + id), p.get(0).message());
+            assertTrue(rep.text().contains("WARNING: orphan item for root " + id), rep.text());
+        }
+    }
+
+    @Test
+    void aDeviceWithoutBtrfsIsASuperblockError() {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
+            var blank = r.mod.createDevice("sdd", 64L << 20);
+            Check.Report rep = Check.check(blank);
+            assertFalse(rep.clean());
+            assertEquals(1, rep.of(Check.Kind.SUPERBLOCK).size(), rep.text());
+        }
+    }
+}
