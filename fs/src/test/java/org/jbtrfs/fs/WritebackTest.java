@@ -316,7 +316,12 @@ class WritebackTest {
                     }
                 }
             }
+            fs.createFile("gone");
+            fs.writeFile("gone", random(99, 5000)); // dirty at unlink: thrown away by the eviction
+            fs.unlink("gone");
             fs.umount();
+            org.jbtrfs.fs.tools.Check.Report check = org.jbtrfs.fs.tools.Check.check(r.dev);
+            assertTrue(check.clean(), check.text()); // extent items match the file extents, usage adds up
             Btrfs again = r.mount("");
             assertArrayEquals(expect.toByteArray(), again.readFile("sv/f"));
             assertEquals(expect.size(), again.fileSize("sv/f"));
