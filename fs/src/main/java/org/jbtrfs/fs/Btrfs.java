@@ -15,6 +15,8 @@ import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.KernelLog;
+import org.jbtrfs.core.LogEntry;
+import org.jbtrfs.core.LogLevel;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.core.disk.RootItem;
@@ -124,7 +126,8 @@ public final class Btrfs {
                 CloseCtree.closeCtree(ctx);
                 int busy = ctx.cleaner.inodes().cachedCount();
                 if (busy > 0) {
-                    module.log().log(org.jbtrfs.core.LogLevel.WARNING, org.jbtrfs.core.LogEntry.Kind.TEXT, "VFS: Busy inodes after unmount of "
+                    // an inode someone still references after put_super (the printk has no level: KERN_WARNING)
+                    module.log().log(LogLevel.WARNING, LogEntry.Kind.TEXT, "VFS: Busy inodes after unmount of "
                         + device.name() + ". Self-destruct in 5 seconds.  Have a nice day...");
                 }
                 state = State.UNMOUNTED;

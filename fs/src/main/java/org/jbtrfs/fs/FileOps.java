@@ -22,6 +22,7 @@ import org.jbtrfs.transaction.TransHandle;
 import org.jbtrfs.transaction.Transactions;
 import org.jbtrfs.transaction.TreeItem;
 import org.jbtrfs.transaction.Trees;
+import org.jbtrfs.transaction.WbSyncMode;
 
 /**
  * Files, directories entries and subvolumes (the parts of inode.c and ioctl.c the workloads need).
@@ -149,7 +150,7 @@ final class FileOps {
         InodeData d = InodeData.of(fs, inode);
         d.syncWriters.incrementAndGet();
         try {
-            ctx.writeback.writeInode(d, org.jbtrfs.transaction.WbSyncMode.ALL, null);
+            ctx.writeback.writeInode(d, WbSyncMode.ALL, null);
         } finally {
             d.syncWriters.decrementAndGet();
         }
@@ -170,8 +171,8 @@ final class FileOps {
      * sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) — start WB_SYNC_NONE writeback of the file's dirty
      * pages (filemap_fdatawrite_range), without waiting. Returns the ordered extents it added.
      */
-    java.util.List<OrderedExtent> syncFileRange(Inode inode, Runnable beforeSubmit) {
-        return ctx.writeback.writeInode(InodeData.of(fs, inode), org.jbtrfs.transaction.WbSyncMode.NONE, beforeSubmit);
+    List<OrderedExtent> syncFileRange(Inode inode, Runnable beforeSubmit) {
+        return ctx.writeback.writeInode(InodeData.of(fs, inode), WbSyncMode.NONE, beforeSubmit);
     }
 
     /**
@@ -206,7 +207,7 @@ final class FileOps {
         return ctx.dcache.lookup(t.root, inoOf(t));
     }
 
-    /** stat(2)'s st_size: i_size of the in-memory inode (dirty data included), else the inode item's size. */
+    /** stat(2)'s st_size: i_size of the in-memory inode, dirty data included. */
     long size(String path) {
         Target t = resolve(path);
         Inode inode = ctx.dcache.lookup(t.root, inoOf(t));
@@ -225,7 +226,7 @@ final class FileOps {
         Target t = resolve(path);
         long ino = inoOf(t);
         Inode inode = ctx.dcache.lookup(t.root, ino);
-        java.util.List<InodeData.Pending> pending;
+        List<InodeData.Pending> pending;
         long size;
         try {
             InodeData d = InodeData.of(fs, inode);
