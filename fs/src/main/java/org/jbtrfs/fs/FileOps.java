@@ -308,7 +308,8 @@ final class FileOps {
     /**
      * kernel: btrfs_delete_subvolume() in fs/btrfs/inode.c — remove the entry, set the root item's refs to
      * 0 and insert an orphan item for it in the tree root (so a later mount resumes the drop), end the
-     * transaction. The root goes on dead_roots once no inode of it is in memory.
+     * transaction; then d_invalidate and btrfs_prune_dentries let go of the subvolume's cached inodes. The
+     * root goes on dead_roots when its last in-memory inode goes (inode_tree_del) — at once if none is.
      */
     void deleteSubvolume(String name) {
         Root root = subvolume(name);
@@ -324,9 +325,13 @@ final class FileOps {
         } finally {
             Transactions.end(h);
         }
+        // the kernel always has the subvolume's directory inode in memory here, whose eviction queues the root;
+        // the port has no directory inodes: with no inode of the root in memory, queue it now (and only then:
+        // otherwise inode_tree_del queues it when the last one goes, perhaps during the pruning just below)
+        boolean inodesInMemory = root.openInodes.get() > 0;
         ctx.dcache.dropRoot(root); // d_invalidate() of the subvolume's dentry: its inodes lose their dentries
         ctx.cleaner.inodes().pruneRoot(root); // btrfs_prune_dentries(): and the unused ones are dropped
-        if (root.openInodes.get() == 0) {
+        if (!inodesInMemory) {
             FsRoots.addDeadRoot(fs, root);
         }
     }

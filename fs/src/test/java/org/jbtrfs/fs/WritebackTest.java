@@ -245,6 +245,38 @@ class WritebackTest {
         }
     }
 
+    /**
+     * Deleting a subvolume lets go of its cached inodes (d_invalidate, btrfs_prune_dentries): a dirty file's
+     * pages are dropped unwritten, and the root goes on dead_roots exactly once — by inode_tree_del when its
+     * last inode leaves (a stress run found it queued twice, then dropped twice, when the port also queued it
+     * by hand).
+     */
+    @Test
+    void deletingASubvolumeDropsItsCachedInodesAndQueuesTheRootOnce() {
+        try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
+            Btrfs fs = r.mountSettled("");
+            long id = fs.createSubvolume("sv");
+            fs.createFile("sv/a");
+            fs.writeFile("sv/a", random(12, 9000));
+            fs.sync();
+            fs.createFile("sv/b");
+            fs.writeFile("sv/b", random(13, 7000)); // dirty when the subvolume goes
+            Repro.awaitOrderedExtentsReleased(fs);
+            long writesBefore = data(fs).async();
+            fs.deleteSubvolume("sv");
+            assertEquals(List.of(id), fs.inspect().deadRoots());
+            assertEquals(0, fs.fsInfo().fsRootsRadix.get(id).openInodes.get(), "no inode of the dead root is left");
+            fs.runCleanerPass(Repro.WAIT);
+            assertTrue(fs.inspect().deadRoots().isEmpty());
+            assertFalse(fs.inspect().rootItems().containsKey(id), "dropped");
+            fs.sync();
+            assertEquals(writesBefore, data(fs).async(), "sv/b's dirty pages were never written");
+            fs.umount();
+            assertFalse(r.logged("Oops"), r.mod.log().dmesg());
+            assertTrue(r.mod.unload().clean(), r.mod.log().dmesg());
+        }
+    }
+
     /** An ordered extent in flight when an RO remount starts: btrfs_sync_fs waits for it before the remount goes on. */
     @Test
     void anOrderedExtentInFlightAcrossAnRoRemountIsWaitedFor() {
