@@ -60,8 +60,16 @@ public final class BtreeInode {
     /** btrfs_wq_submit_bio with the btree's hooks: checksum in the worker, then write, in order. */
     private final AsyncSubmit<MetadataBio> asyncSubmit;
 
-    /** A metadata write bio: one tree block. */
-    private record MetadataBio(long bytenr, byte[] data) { }
+    /**
+     * A metadata write bio: one or more tree blocks contiguous on disk (submit_extent_page adds a block to
+     * the bio being built when it follows the previous one), at most {@link #MAX_BIO_BLOCKS}.
+     */
+    private record MetadataBio(long bytenr, byte[] data) {
+        int blocks() { return data.length / SuperBlock.NODESIZE; }
+    }
+
+    /** BIO_MAX_PAGES (256 pages, 1 MiB) in tree blocks. */
+    static final int MAX_BIO_BLOCKS = (1 << 20) / SuperBlock.NODESIZE;
 
     /** How the metadata bios of this mount were submitted (synchronously, or async normal / high priority). */
     public record WriteStats(long sync, long async, long asyncHigh) { }
@@ -69,18 +77,18 @@ public final class BtreeInode {
     BtreeInode(FsInfo fs) {
         this.fs = fs;
         this.asyncSubmit = new AsyncSubmit<>(fs.kernel,
-            bio -> { new ExtentBuffer(bio.data()).updateChecksum(fs.kernel.crc32c()); return null; }, // btree_submit_bio_start
+            bio -> { csumBio(bio.data()); return null; }, // btree_submit_bio_start → btree_csum_one_bio
             bio -> { // btrfs_map_bio, then end_bio_extent_buffer_writepage
                 try {
                     fs.device.write(bio.bytenr(), bio.data(), 0, bio.data().length);
                 } finally {
-                    endWriteback(bio.bytenr());
+                    endWriteback(bio);
                 }
                 return null;
             },
             (bio, status) -> {
                 fs.log().error(fs.sbId(), "metadata write error " + status.ret() + " at " + bio.bytenr());
-                endWriteback(bio.bytenr());
+                endWriteback(bio);
             },
             null);
     }
@@ -172,11 +180,26 @@ public final class BtreeInode {
         }
         List<ExtentBuffer> toWrite = new ArrayList<>(dirty.values());
         toWrite.sort((a, b) -> Long.compare(a.bytenr(), b.bytenr()));
+        // btree_write_cache_pages → write_one_eb → submit_extent_page: a block that follows the previous one
+        // joins its bio, anything else submits the bio and starts a new one
+        long start = -1;
+        java.io.ByteArrayOutputStream bio = new java.io.ByteArrayOutputStream();
         for (ExtentBuffer eb : toWrite) {
             byte[] copy = lockForIo(eb);
-            if (copy != null) {
-                submitMetadataBio(eb.bytenr(), copy, mode == WbSyncMode.ALL);
+            if (copy == null) {
+                continue;
             }
+            if (start >= 0 && (eb.bytenr() != start + bio.size() || bio.size() / SuperBlock.NODESIZE == MAX_BIO_BLOCKS)) {
+                submitMetadataBio(start, bio.toByteArray(), mode == WbSyncMode.ALL);
+                bio.reset();
+            }
+            if (bio.size() == 0) {
+                start = eb.bytenr();
+            }
+            bio.writeBytes(copy);
+        }
+        if (bio.size() > 0) {
+            submitMetadataBio(start, bio.toByteArray(), mode == WbSyncMode.ALL);
         }
     }
 
@@ -227,6 +250,16 @@ public final class BtreeInode {
     private void endWriteback(long bytenr) {
         synchronized (writeback) {
             writeback.computeIfPresent(bytenr, (b, n) -> n == 1 ? null : n - 1);
+            writeback.notifyAll();
+        }
+    }
+
+    /** end_bio_extent_buffer_writepage() for every tree block of a bio. */
+    private void endWriteback(MetadataBio bio) {
+        synchronized (writeback) {
+            for (int i = 0; i < bio.blocks(); i++) {
+                writeback.computeIfPresent(bio.bytenr() + (long) i * SuperBlock.NODESIZE, (b, n) -> n == 1 ? null : n - 1);
+            }
             writeback.notifyAll();
         }
     }
@@ -304,18 +337,20 @@ public final class BtreeInode {
      * else through btrfs_wq_submit_bio on fs_info->workers (checksum in the worker, then the write in
      * submission order), high priority when the bio is REQ_SYNC ({@code sync}).
      */
-    private void submitMetadataBio(long bytenr, byte[] copy, boolean sync) {
+    private void submitMetadataBio(long bytenr, byte[] blocks, boolean sync) {
+        MetadataBio bio = new MetadataBio(bytenr, blocks);
         if (!checkAsyncWrite()) {
             syncBios.increment();
             try {
-                csumAndWrite(bytenr, copy);
+                csumBio(blocks);
+                fs.device.write(bytenr, blocks, 0, blocks.length);
             } finally {
-                endWriteback(bytenr);
+                endWriteback(bio);
             }
             return;
         }
         (sync ? asyncHighBios : asyncBios).increment();
-        asyncSubmit.submit(fs.workqueues.workers, new MetadataBio(bytenr, copy), sync);
+        asyncSubmit.submit(fs.workqueues.workers, bio, sync);
     }
 
     /** kernel: check_async_write() — synchronous if a commit is writing or the crc32c driver is fast. */
@@ -326,9 +361,17 @@ public final class BtreeInode {
         return !fs.flags.test(FsFlag.CSUM_IMPL_FAST);
     }
 
-    private void csumAndWrite(long bytenr, byte[] data) {
-        new ExtentBuffer(data).updateChecksum(fs.kernel.crc32c());
-        fs.device.write(bytenr, data, 0, data.length);
+    /** btree_csum_one_bio(): the checksum of every tree block of the bio, into its header. */
+    private void csumBio(byte[] blocks) {
+        if (blocks.length == SuperBlock.NODESIZE) {
+            new ExtentBuffer(blocks).updateChecksum(fs.kernel.crc32c());
+            return;
+        }
+        for (int off = 0; off < blocks.length; off += SuperBlock.NODESIZE) {
+            byte[] one = java.util.Arrays.copyOfRange(blocks, off, off + SuperBlock.NODESIZE);
+            new ExtentBuffer(one).updateChecksum(fs.kernel.crc32c());
+            System.arraycopy(one, 0, blocks, off, SuperBlock.NODESIZE);
+        }
     }
 
     /** TASK_UNINTERRUPTIBLE wait on a monitor the caller holds. */
