@@ -97,7 +97,7 @@ public final class Hooks {
     /** Parked until released (uninterruptible; a panic of the module ends it). Caller holds {@code arm}. */
     private void waitForRelease(Arm arm, int generation) {
         if (sched != null) {
-            sched.waitUntil(arm, () -> arm.releases != generation);
+            sched.waitUntil(arm, "parked at a hook", () -> arm.releases != generation);
             return;
         }
         boolean interrupted = false;

@@ -124,7 +124,7 @@ public final class Kthread {
         }
         Thread self = Thread.currentThread();
         boolean interrupted = false;
-        sched.enter(self);
+        sched.enter(self, "schedule() in " + state.get());
         try {
             sleeps++;
             while (state.get() != TaskState.RUNNING) {
@@ -161,7 +161,7 @@ public final class Kthread {
         long deadline = clock.nanoTime() + nanos;
         Thread self = Thread.currentThread();
         boolean interrupted = false;
-        sched.enter(self);
+        sched.enter(self, "schedule_timeout() in " + state.get());
         try {
             sleeps++;
             while (state.get() != TaskState.RUNNING) {
@@ -253,7 +253,7 @@ public final class Kthread {
         if (Thread.currentThread() != thread) {
             wakeUpProcess();
             synchronized (completions) {
-                sched.waitUntil(completions, () -> parkedDone);
+                sched.waitUntil(completions, "kthread_park(" + name + ")", () -> parkedDone);
             }
         }
         return 0;
@@ -300,7 +300,7 @@ public final class Kthread {
         wakeUpProcess();
         int code;
         synchronized (completions) {
-            sched.waitUntil(completions, () -> exited);
+            sched.waitUntil(completions, "kthread_stop(" + name + ")", () -> exited);
             code = exitCode;
         }
         task.free(); // put_task_struct()

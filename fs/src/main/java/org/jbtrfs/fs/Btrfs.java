@@ -253,24 +253,34 @@ public final class Btrfs {
 
     // ---- inspection -------------------------------------------------------------------------------
 
-    /** A read-only view of the lifecycle state (works after umount too, on what is left). */
+    /**
+     * A read-only view of the lifecycle state. Works after umount too: the in-memory parts show what the
+     * umount left (leaked transactions, queued delayed iputs); the root tree's orphan and root items are
+     * then read from the device, as the last commit wrote them.
+     */
     public Inspection inspect() {
         FsInfo fs = ctx.fs;
         List<Inspection.TransactionInfo> trans = new ArrayList<>();
         for (Transaction t : fs.transList()) {
             trans.add(new Inspection.TransactionInfo(t.transid, t.state().name(), t.handles()));
         }
-        List<Long> iputs = ctx.cleaner.delayedIputs().pending().stream().map(Inode::ino).toList();
+        List<Inode> pending = ctx.cleaner.delayedIputs().pending();
+        List<Long> iputs = pending.stream().map(Inode::ino).toList();
+        List<Inspection.DelayedIput> iputInodes = pending.stream()
+            .map(i -> new Inspection.DelayedIput(i.root().objectid(), i.ino())).toList();
         List<Long> orphans = new ArrayList<>();
         Map<Long, Integer> roots = new TreeMap<>();
         if (fs.treeRoot != null && state == State.MOUNTED) {
             for (TreeItem it : Trees.range(fs, fs.treeRoot, Key.MIN, Key.MAX)) {
-                if (it.key().type() == ItemType.ORPHAN_ITEM && it.key().objectid() == ItemType.ORPHAN_OBJECTID) {
-                    orphans.add(it.key().offset());
-                } else if (it.key().type() == ItemType.ROOT_ITEM && (it.key().objectid() == ItemType.FS_TREE_OBJECTID
-                    || it.key().objectid() >= ItemType.FIRST_FREE_OBJECTID
-                    && Long.compareUnsigned(it.key().objectid(), ItemType.LAST_FREE_OBJECTID) < 0)) {
-                    roots.put(it.key().objectid(), RootItem.decode(it.data()).refs());
+                rootTreeItem(it.key(), it.data(), orphans, roots);
+            }
+        } else if (state == State.UNMOUNTED) {
+            org.jbtrfs.fs.tools.DumpTree dump = org.jbtrfs.fs.tools.DumpTree.read(device, module.kernel().crc32c());
+            for (var it : dump.items(ItemType.ROOT_TREE_OBJECTID)) {
+                if (it.value() instanceof RootItem ri) {
+                    rootTreeItem(it.key(), ri.encode(), orphans, roots);
+                } else {
+                    rootTreeItem(it.key(), null, orphans, roots);
                 }
             }
         }
@@ -286,8 +296,31 @@ public final class Btrfs {
                 st.add(s);
             }
         }
+        List<Inspection.KthreadInfo> kthreads = new ArrayList<>();
+        for (var k : new org.jbtrfs.core.Kthread[] {fs.cleanerKthread, fs.transactionKthread}) {
+            if (k != null) {
+                kthreads.add(new Inspection.KthreadInfo(k.name(), k.taskState(), k.sleeps()));
+            }
+        }
+        Map<String, String> blocked = new TreeMap<>(module.kernel().sched().blocked());
+        for (org.jbtrfs.core.Mutex m : fs.mutexes()) {
+            for (String waiter : m.waiters()) {
+                blocked.put(waiter, "mutex_lock(" + m.name() + ") held by " + m.holder());
+            }
+        }
         return new Inspection(trans, iputs, fs.deadRootIds(), orphans, roots, fs.flags.test(FsFlag.CLEANER_RUNNING), flags,
-            st, fs.sbRdonly, fs.lastTransCommitted());
+            st, fs.sbRdonly, fs.lastTransCommitted(), fs.space.snapshot(), fs.space.spaceInfoSnapshot(), iputInodes, kthreads,
+            blocked);
+    }
+
+    /** Sorts a root-tree item into orphan items (subvolume deletions pending) and subvolume root items. */
+    private static void rootTreeItem(Key k, byte[] data, List<Long> orphans, Map<Long, Integer> roots) {
+        if (k.type() == ItemType.ORPHAN_ITEM && k.objectid() == ItemType.ORPHAN_OBJECTID) {
+            orphans.add(k.offset());
+        } else if (k.type() == ItemType.ROOT_ITEM && data != null && (k.objectid() == ItemType.FS_TREE_OBJECTID
+            || k.objectid() >= ItemType.FIRST_FREE_OBJECTID && Long.compareUnsigned(k.objectid(), ItemType.LAST_FREE_OBJECTID) < 0)) {
+            roots.put(k.objectid(), RootItem.decode(data).refs());
+        }
     }
 
     // ---- plumbing ---------------------------------------------------------------------------------
