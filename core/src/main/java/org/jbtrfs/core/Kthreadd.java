@@ -39,8 +39,14 @@ public final class Kthreadd {
         this.threads = threads;
     }
 
-    /** kernel: kthread_run() — create and start a kthread named {@code name} running {@code fn}. */
-    public Kthread run(String name, KthreadFunction fn) {
+    /** kernel: kthread_run() — create and start a kthread named {@code name} running {@code fn}, role {@link Role#KTHREAD}. */
+    public Kthread run(String name, KthreadFunction fn) { return run(name, Role.KTHREAD, fn); }
+
+    /**
+     * kernel: kthread_run() — create and start a kthread named {@code name} running {@code fn}; its thread
+     * serves {@code role} (what hooks see it as) for as long as {@code fn} runs.
+     */
+    public Kthread run(String name, Role role, KthreadFunction fn) {
         if (shutdown) {
             throw new IllegalStateException("kthreadd is shut down (module unloaded)");
         }
@@ -54,7 +60,9 @@ public final class Kthreadd {
                 synchronized (gate) {
                     assert k.thread() != null; // run() bound it before letting go of the gate
                 }
-                code[0] = runFunction(k, fn);
+                try (Role.Scope serving = role.enter()) {
+                    code[0] = runFunction(k, fn);
+                }
             }, () -> {
                 // the thread is back in the pool before kthread_stop returns: the next kthread_run reuses it
                 live.remove(k);

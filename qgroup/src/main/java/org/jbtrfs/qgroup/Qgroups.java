@@ -11,6 +11,7 @@ import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.Role;
 import org.jbtrfs.core.disk.ExtentItem;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
@@ -381,7 +382,8 @@ public final class Qgroups implements QgroupHooks {
 
     private void queueRescan() {
         rescanRunning = true;
-        fs.workqueues.qgroupRescanWorkers.queueWork(new BtrfsWork(this::rescanWorker));
+        // the kworker that runs it is the rescan worker (Role.RESCAN_WORKER) while it does, for hooks to tell
+        fs.workqueues.qgroupRescanWorkers.queueWork(new BtrfsWork(Role.RESCAN_WORKER.wrap(this::rescanWorker)));
     }
 
     /** kernel: qgroup_rescan_zero_tracking() */

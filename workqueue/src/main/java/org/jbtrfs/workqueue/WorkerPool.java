@@ -12,6 +12,7 @@ import org.jbtrfs.core.Kernel;
 import org.jbtrfs.core.LentThreads;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.LogLevel;
+import org.jbtrfs.core.Role;
 import org.jctools.queues.MpmcUnboundedXaddArrayQueue;
 
 /**
@@ -184,7 +185,7 @@ public final class WorkerPool {
         @Override
         public void run() {
             CURRENT.set(this);
-            try {
+            try (Role.Scope serving = Role.WORKER.enter()) {
                 while (true) {
                     tokens.acquireUninterruptibly();
                     if (shutdown) {

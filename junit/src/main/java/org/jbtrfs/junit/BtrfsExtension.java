@@ -1,6 +1,8 @@
-package org.jbtrfs.fs.junit;
+package org.jbtrfs.junit;
 
+import java.io.UncheckedIOException;
 import java.lang.reflect.AnnotatedElement;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -13,6 +15,7 @@ import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.KernelConfig;
 import org.jbtrfs.core.KernelLog;
+import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.fs.Btrfs;
 import org.jbtrfs.fs.BtrfsModule;
 import org.jbtrfs.fs.UnloadReport;
@@ -28,9 +31,15 @@ import org.junit.platform.commons.support.AnnotationSupport;
 /**
  * JUnit 5 extension for tests that embed jbtrfs: a fresh module per test (and by default a formatted,
  * mounted filesystem), torn down inside the test's own lifecycle (afterEach) with the check fstests
- * does on dmesg: the test fails with a kernel log excerpt if anything was reported that it did not
- * declare (WARNING, assertion, BUG, oops, use-after-free, slab or state leak, hung task, a thread of
- * the module alive after rmmod), or if something it declared never showed.
+ * does on dmesg: the test fails if anything was reported that it did not declare (WARNING, assertion,
+ * BUG, oops, use-after-free, slab or state leak, hung task, a thread of the module alive after rmmod), or
+ * if something it declared never showed. The message is short — the problems and the reporting log
+ * entries, each call trace cut to its first jbtrfs frames — and names the file under
+ * {@code target/jbtrfs/<test class>/<test method>.dmesg} that holds the whole log (written for every
+ * failing test, see {@link DmesgFile}).
+ *
+ * <p>Each test has its own module, devices and hooks, so tests may run in parallel
+ * ({@code junit.jupiter.execution.parallel.enabled}).
  *
  * <p>Use {@link BtrfsTest} on a class or method, or register a configured instance:
  * <pre>{@code
@@ -155,9 +164,32 @@ public final class BtrfsExtension implements BeforeEachCallback, AfterEachCallba
         if (!missing.isEmpty()) {
             problems.add("declared kernel symptoms did not show: " + missing + " (observed: " + observed + ")");
         }
+        reportOrForget(ctx, module, problems);
+    }
+
+    /**
+     * Fails the test if the kernel check found problems, with a short message: the problems, then the
+     * reporting log entries with traces trimmed, and the file holding the whole log. The file is written
+     * whenever the test failed (here, or in its own body); a passing test removes the one a failing run left.
+     */
+    private static void reportOrForget(ExtensionContext ctx, BtrfsModule module, List<String> problems) {
+        Path file = DmesgFile.of(ctx);
+        if (problems.isEmpty() && ctx.getExecutionException().isEmpty()) {
+            DmesgFile.removeStale(file);
+            return;
+        }
+        List<LogEntry> entries = module.log().entries();
+        String where;
+        try {
+            DmesgFile.write(file, module.log().dmesg());
+            ctx.publishReportEntry("jbtrfs.dmesg", file.toString());
+            where = "the whole log: " + file;
+        } catch (UncheckedIOException e) {
+            where = "the whole log could not be written to " + file + ": " + e.getCause();
+        }
         if (!problems.isEmpty()) {
-            throw new AssertionError(String.join("\n", problems) + "\nkernel log of " + module.kernel().name() + ":\n"
-                + KernelSymptoms.excerpt(module.log().entries(), 80));
+            throw new AssertionError(String.join("\n", problems) + "\nkernel log of " + module.kernel().name() + ", "
+                + entries.size() + " entries (" + where + "):\n" + KernelLogExcerpt.of(entries));
         }
     }
 

@@ -1,4 +1,4 @@
-package org.jbtrfs.fs.junit;
+package org.jbtrfs.junit;
 
 /** What the kernel reported during a test, as the extension classifies it (fstests' dmesg check). */
 public enum KernelSymptom {

@@ -1,7 +1,7 @@
-package org.jbtrfs.fs.junit;
+package org.jbtrfs.junit;
 
 import static org.awaitility.Awaitility.await;
-import static org.jbtrfs.fs.junit.KernelSymptom.*;
+import static org.jbtrfs.junit.KernelSymptom.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.util.List;

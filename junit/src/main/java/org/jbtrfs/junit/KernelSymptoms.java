@@ -1,6 +1,5 @@
-package org.jbtrfs.fs.junit;
+package org.jbtrfs.junit;
 
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.EnumSet;
 import java.util.List;
@@ -63,22 +62,5 @@ public final class KernelSymptoms {
             prev = e;
         }
         return s;
-    }
-
-    /** The lines worth showing when a test fails: every non-plain line, and the plain ones around them. */
-    static String excerpt(List<LogEntry> entries, int max) {
-        List<String> out = new ArrayList<>();
-        for (LogEntry e : entries) {
-            out.add(e.toString());
-        }
-        int from = Math.max(0, out.size() - max);
-        StringBuilder sb = new StringBuilder();
-        if (from > 0) {
-            sb.append("  (").append(from).append(" earlier lines)\n");
-        }
-        for (String l : out.subList(from, out.size())) {
-            sb.append("  ").append(l.replace("\n", "\n  ")).append('\n');
-        }
-        return sb.toString();
     }
 }

@@ -1,4 +1,4 @@
-package org.jbtrfs.fs.junit;
+package org.jbtrfs.junit;
 
 import java.lang.annotation.ElementType;
 import java.lang.annotation.Retention;
