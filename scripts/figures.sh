@@ -76,7 +76,9 @@ phase "JMH (about 6 minutes; log in $out/jmh.log)"
 t0=$SECONDS
 java -jar "$bench_jar" -rf json -rff "$out/jmh.json" "${jmh_args[@]}" ${JMH_FILTER:+"$JMH_FILTER"} > "$out/jmh.log" 2>&1 \
   || failed+=("JMH (see $out/jmh.log)")
-note "JMH" "java -jar $bench_jar -rf json -rff jmh.json ${jmh_args[*]} ${JMH_FILTER:-}; settings per benchmark as in each table; $((SECONDS - t0)) s"
+# JMH goes on after a benchmark throws (its figures then read "not measured"): report it here
+grep -q '<failure>' "$out/jmh.log" && failed+=("JMH: a benchmark failed (see <failure> in $out/jmh.log)")
+note "JMH" "$(echo java -jar $bench_jar -rf json -rff jmh.json "${jmh_args[@]}" ${JMH_FILTER:-}); settings per benchmark as in each table; $((SECONDS - t0)) s"
 load "after JMH"
 
 # --- the stress runner's figure runs -------------------------------------------------------------

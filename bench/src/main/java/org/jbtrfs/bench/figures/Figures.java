@@ -66,6 +66,7 @@ public final class Figures {
             .append(run.get("commit")).append("`. Every number in this file and in [the README table](").append(tableLink)
             .append(") comes from that one run; its raw outputs (JMH's `jmh.json`, the stress runner's `--json`\n")
             .append("summaries, surefire's reports of the timing suite) are in `target/figures/` of the checkout that ran it.\n\n")
+            .append(run.loadWarning().isEmpty() ? "" : run.loadWarning() + "\n\n")
             .append("## The run\n\n");
         List<List<String>> rows = new ArrayList<>();
         for (Map.Entry<String, String> e : run.all().entrySet()) {
@@ -106,7 +107,9 @@ public final class Figures {
             .append("Measured by `scripts/figures.sh` on ").append(run.get("date")).append(": ").append(run.get("cpus"))
             .append(" CPUs (").append(run.get("cpu")).append("), ").append(run.get("jdk")).append(", ").append(run.get("kernel"))
             .append("; load average ").append(run.get("load at start")).append(" at the start. Settings, errors, prose and\n")
-            .append("the runs behind each figure: [").append(docLink.replaceAll("^.*/", "")).append("](").append(docLink).append(").\n\n");
+            .append("the runs behind each figure: [").append(docLink.replaceAll("^.*/", "")).append("](").append(docLink).append(").\n")
+            .append(run.loadWarning().isEmpty() ? "" : run.loadWarning() + "\n")
+            .append('\n');
         List<List<String>> rows = new ArrayList<>();
         for (Section s : sections) {
             for (Section.Row r : s.rows()) {

@@ -32,10 +32,10 @@ final class FixtureSection extends JmhSection {
         String dev = FixtureBenchmark.DEVICE_BYTES / (1 << 20) + " MiB";
         var t = newRows();
         t.add(steady.map(r -> List.of("steady state (sampled)", Fmt.num(r.percentile("50.0")), Fmt.num(r.percentile("90.0")),
-            Fmt.num(r.percentile("99.0")), Fmt.num(r.percentile("100.0")), Fmt.pm(r.score(), r.error()), r.unit(), r.settings()))
+            Fmt.num(r.percentile("99.0")), Fmt.num(r.percentile("100.0")), Fmt.pm(r.score(), r.error()), Fmt.unit(r.unit()), r.settings()))
             .orElse(List.of("steady state (sampled)", Inputs.NOT_RUN, "", "", "", "", "", "")));
         t.add(cold.map(r -> List.of("first fixture of a fresh JVM", Fmt.num(r.percentile("50.0")), Fmt.num(r.percentile("90.0")),
-            "", Fmt.num(r.percentile("100.0")), Fmt.pm(r.score(), r.error()), r.unit(), r.settings()))
+            "", Fmt.num(r.percentile("100.0")), Fmt.pm(r.score(), r.error()), Fmt.unit(r.unit()), r.settings()))
             .orElse(List.of("first fixture of a fresh JVM", Inputs.NOT_RUN, "", "", "", "", "", "")));
         return "## Fixture cost (`FixtureBenchmark`)\n\n"
             + "insmod + mkfs + mount + umount + rmmod of a module with a " + dev + " in-memory device: what a test that\n"

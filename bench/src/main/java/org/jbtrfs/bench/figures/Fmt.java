@@ -39,6 +39,11 @@ final class Fmt {
         return num(v) + "x";
     }
 
+    /** JMH's unit with a real micro sign: {@code us/op} → {@code µs/op}. */
+    static String unit(String jmhUnit) {
+        return jmhUnit.replace("us/", "µs/");
+    }
+
     private static int decimals(double a) {
         return a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : 3;
     }

@@ -13,7 +13,7 @@ abstract class JmhSection implements Section {
 
     /** A table row: what, score ± error with its unit, the JMH settings it ran with. */
     protected static List<String> row(String what, Optional<Result> r) {
-        return r.map(x -> List.of(what, Fmt.pm(x.score(), x.error()) + " " + x.unit(), x.settings()))
+        return r.map(x -> List.of(what, Fmt.pm(x.score(), x.error()) + " " + Fmt.unit(x.unit()), x.settings()))
             .orElse(List.of(what, Inputs.NOT_RUN, ""));
     }
 

@@ -32,4 +32,30 @@ final class RunInfo {
     String get(String key) { return entries.getOrDefault(key, "unknown"); }
 
     Map<String, String> all() { return entries; }
+
+    /**
+     * A warning when the machine was busier than it has CPUs during any phase (the 1-minute load
+     * average of a "load ..." entry above "cpus"), else empty.
+     */
+    String loadWarning() {
+        double cpus;
+        try {
+            cpus = Double.parseDouble(get("cpus"));
+        } catch (NumberFormatException e) {
+            return "";
+        }
+        double max = 0;
+        for (Map.Entry<String, String> e : entries.entrySet()) {
+            if (e.getKey().startsWith("load ")) {
+                try {
+                    max = Math.max(max, Double.parseDouble(e.getValue().split(",")[0].trim()));
+                } catch (NumberFormatException ignored) {
+                    // not a load average
+                }
+            }
+        }
+        return max > cpus ? "**The machine was busy during this run** (a 1-minute load average of up to " + Fmt.num(max)
+            + " on " + get("cpus") + " CPUs, this run's own threads included): the figures are pessimistic and their error bars wide."
+            : "";
+    }
 }
