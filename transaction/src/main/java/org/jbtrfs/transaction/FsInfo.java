@@ -89,7 +89,11 @@ public final class FsInfo {
     public final ReentrantLock cleanerMutex = new ReentrantLock();
     public final ReentrantLock transactionKthreadMutex = new ReentrantLock();
     public final ReentrantLock deleteUnusedBgsMutex = new ReentrantLock();
-    public final ReentrantLock qgroupRescanLock = new ReentrantLock();
+    /**
+     * fs_info->subvol_sem: subvolume creation takes it shared (btrfs_mksubvol), deletion and the quota
+     * ioctl (enable / disable) exclusive. (The qgroup locks live with the qgroup state.)
+     */
+    public final ReentrantReadWriteLock subvolSem = new ReentrantReadWriteLock();
     /** cleanup_work_sem: orphan cleanup takes it shared; commit_super takes it exclusively as a barrier. */
     public final ReentrantReadWriteLock cleanupWorkSem = new ReentrantReadWriteLock();
     /** commit_root_sem: commit-root readers (qgroup rescan) vs the commit switching roots and unpinning. */
