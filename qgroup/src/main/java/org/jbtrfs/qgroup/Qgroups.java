@@ -331,7 +331,7 @@ public final class Qgroups implements QgroupHooks {
 
     /**
      * kernel: btrfs_qgroup_account_extent() — from the commit (btrfs_qgroup_account_extents) and from the
-     * rescan worker, for every extent whose owner is a subvolume. Quotas off: nothing. While a rescan is
+     * rescan worker. Quotas off, or an owner that is no subvolume: nothing, before any lock. While a rescan is
      * in progress, an extent at or beyond its progress is left to it (tested under qgroup_rescan_lock);
      * otherwise the owner's counters change under the qgroup spinlock.
      */
@@ -339,6 +339,9 @@ public final class Qgroups implements QgroupHooks {
     public void accountExtent(long ownerRoot, long bytenr, long numBytes, boolean add) {
         if (!fs.flags.test(FsFlag.QUOTA_ENABLED)) {
             return;
+        }
+        if (!isFsTree(ownerRoot)) {
+            return; // maybe_fs_roots(): a tree block of the tree root, extent tree or quota tree: no qgroup
         }
         q.mutexLock(q.rescanLock, "qgroup_rescan_lock");
         try {
@@ -421,6 +424,11 @@ public final class Qgroups implements QgroupHooks {
         return changed;
     }
 
+    /** kernel: is_fstree() — the top subvolume or a subvolume id (what a level-0 qgroup can account). */
+    static boolean isFsTree(long rootid) {
+        return rootid == ItemType.FS_TREE_OBJECTID || rootid >= ItemType.FIRST_FREE_OBJECTID; // signed, as (s64)
+    }
+
     /** The first qgroup on the dirty list (the port keeps a dirty bit per qgroup). Caller holds the spinlock. */
     private Qgroup firstDirty() {
         for (Qgroup g : q.qgroups.values()) {
@@ -475,6 +483,12 @@ public final class Qgroups implements QgroupHooks {
 
     /** qgroup_rescan_running */
     public boolean rescanRunning() { return rescan.running(); }
+
+    /** The qgroup part of fs_info, for this package's tests. */
+    QgroupFsInfo state() { return q; }
+
+    /** The rescan, for this package's tests. */
+    QgroupRescan rescanner() { return rescan; }
 
     /** True while some thread holds qgroup_ioctl_lock (a reproducer's view of quota disable's wait). */
     public boolean ioctlLockHeld() { return q.ioctlLock.isLocked(); }
