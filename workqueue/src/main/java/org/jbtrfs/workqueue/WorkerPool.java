@@ -9,6 +9,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jbtrfs.core.Kernel;
+import org.jbtrfs.core.LatencyModel;
 import org.jbtrfs.core.LentThreads;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.LogLevel;
@@ -184,11 +185,22 @@ public final class WorkerPool {
         @Override
         public void run() {
             CURRENT.set(this);
+            long wakeup = kernel.config().latency().wakeupNanos();
             try {
                 while (true) {
-                    tokens.acquireUninterruptibly();
+                    boolean wasIdle = !tokens.tryAcquire();
+                    if (wasIdle) {
+                        tokens.acquireUninterruptibly();
+                    }
                     if (shutdown) {
                         return;
+                    }
+                    if (wasIdle) {
+                        // LatencyModel: an idle kworker woken for a work starts it only after the modelled
+                        // wake-up latency (the kernel's woken kworker does not preempt its waker's kernel
+                        // code); a busy one goes from work to work at once. Holding the permit keeps the
+                        // token ours.
+                        LatencyModel.delay(wakeup);
                     }
                     try {
                         takeRunnable().runOne(this);
