@@ -20,8 +20,8 @@ class LatencyModelTest {
         assertSame(LatencyModel.NONE, KernelConfig.defaults().latency());
         assertSame(LatencyModel.NONE, LatencyModel.parse("off"));
         assertSame(LatencyModel.VIRTIO_BLK, LatencyModel.parse(" Virtio "));
-        assertEquals(new LatencyModel(60_000, 0, 300_000, 240_000), LatencyModel.parse("60,0,300,240"));
-        assertEquals(LatencyModel.VIRTIO_BLK, LatencyModel.parse("60,0,300,240"));
+        assertEquals(new LatencyModel(60_000, 0, 300_000, 240_000), LatencyModel.parse(" 60, 0,300,240"));
+        assertEquals(LatencyModel.VIRTIO_BLK, LatencyModel.parse("60,0,300,200"));
         for (String bad : new String[] {"", "fast", "1,2,3", "1,2,x,4", "-1,0,0,0"}) {
             assertThrows(IllegalArgumentException.class, () -> LatencyModel.parse(bad), bad);
         }
