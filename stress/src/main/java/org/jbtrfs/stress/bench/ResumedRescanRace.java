@@ -64,7 +64,7 @@ public final class ResumedRescanRace {
         fs.sync();
         int leaves = QgroupBenchmarks.extentItems(fs)[1];
         fs.umount();
-        System.out.printf(Locale.ROOT, "built %d extents (%d extent-tree leaves) in %.1f s; device latency %s%n",
+        System.out.printf(Locale.ROOT, "built %d extents (%d extent-tree leaves) in %.1f s; latency model %s%n",
             extents, leaves, (System.nanoTime() - t0) / 1e9, latency);
 
         int completed = 0;
@@ -83,7 +83,7 @@ public final class ResumedRescanRace {
         }
         rows.forEach(System.out::println);
         System.out.printf(Locale.ROOT, "%nresumed rescan after remount rw: completed %d of %d, paused again %d of %d"
-            + " (device latency %s, %d CPUs, %s %s)%n", completed, runs, pausedAgain, runs, latency,
+            + " (latency model %s, %d CPUs, %s %s)%n", completed, runs, pausedAgain, runs, latency,
             Runtime.getRuntime().availableProcessors(), System.getProperty("java.vm.name"), System.getProperty("java.version"));
         var report = mod.unload();
         if (!report.clean() || mod.log().tainted()) {
