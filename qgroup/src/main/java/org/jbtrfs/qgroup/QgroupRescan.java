@@ -143,9 +143,20 @@ final class QgroupRescan {
         }
     }
 
-    /** Queues the work item on qgroup_rescan_workers (callers set rescanRunning first). */
+    /**
+     * kernel: btrfs_queue_work(fs_info->qgroup_rescan_workers, &fs_info->qgroup_rescan_work) — callers
+     * set rescanRunning first. There is one work item: queueing it while it is still pending (queued, its
+     * function not started: e.g. an RO→RW remount resuming a rescan that a remount without patch 1/5 did
+     * not wait for) does nothing, as queue_work() on a work with WORK_STRUCT_PENDING set does; queued
+     * while it runs, it runs once more afterwards. Callers are serialised (qgroup_rescan_lock, or quota
+     * enable under s_umount against the remounts).
+     */
     void queue() {
-        fs.workqueues.qgroupRescanWorkers.queueWork(q.rescanWork);
+        BtrfsWork w = q.rescanWork;
+        if (w.isQueued()) {
+            return;
+        }
+        fs.workqueues.qgroupRescanWorkers.queueWork(w);
     }
 
     /** kernel: qgroup_rescan_zero_tracking() — every counter to 0 and dirty, under the spinlock. */

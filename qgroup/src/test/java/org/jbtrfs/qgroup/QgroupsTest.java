@@ -307,6 +307,29 @@ class QgroupsTest {
         }
     }
 
+    /**
+     * There is one qgroup_rescan_work. Queued while it runs, it runs once more afterwards; queued again
+     * while still pending, nothing happens (queue_work() on a work with WORK_STRUCT_PENDING set) — the
+     * situation of an RO→RW remount resuming a rescan that an RO remount without patch 1/5 did not wait for.
+     */
+    @Test
+    void theRescanWorkQueuedWhilePendingRunsOnce() {
+        try (Fixture f = new Fixture(new TestFs())) {
+            parkAtArrival(f.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF, 1);
+            f.qg.quotaEnable();
+            waitUp().until(() -> f.hooks().isParked(Hook.QGROUP_RESCAN_BEFORE_LEAF));
+            f.qg.rescanResume(); // RESCAN is set: queued behind the running one (max_active 1), pending
+            f.qg.rescanResume(); // still pending: a no-op
+            f.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            waitUp().until(() -> f.t.kernel.log().matching(e -> e.message().contains("qgroup scan completed")).size() == 2);
+            f.fs.flags.set(FsFlag.CLOSING_START);
+            f.qg.waitForCompletion(false);
+            assertEquals(2, f.t.kernel.log().matching(e -> e.message().contains("qgroup scan completed")).size(),
+                "the running worker and the one pending queueing; the second queueing did nothing");
+            assertEquals(0, f.qg.statusFlags() & QgroupStatusItem.FLAG_RESCAN);
+        }
+    }
+
     // ---- the spinlock ------------------------------------------------------------------------------
 
     @Test
