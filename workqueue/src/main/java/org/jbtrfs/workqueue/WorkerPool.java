@@ -7,6 +7,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jbtrfs.core.Kernel;
 import org.jbtrfs.core.LatencyModel;
@@ -48,6 +49,8 @@ public final class WorkerPool {
     private final Semaphore tokens = new Semaphore(0);
     private final Set<BtrfsWorkqueue> liveQueues = ConcurrentHashMap.newKeySet();
     private final AtomicLong destroySeq = new AtomicLong();
+    /** Kworkers in the blocking acquire: see {@link #idleKworkers()}. */
+    private final AtomicInteger idle = new AtomicInteger();
     /** Written once by shutdown; workers read it after each acquire, which orders it (semaphore release/acquire). */
     private volatile boolean shutdown;
 
@@ -80,6 +83,9 @@ public final class WorkerPool {
     public int threads() { return workers.length; }
 
     public boolean isShutdown() { return shutdown; }
+
+    /** Kworkers blocked waiting for work right now (a woken one pays LatencyModel's wake-up latency). */
+    int idleKworkers() { return idle.get(); }
 
     /** Threads serving this pool's kworkers right now (none once it is shut down). */
     public List<Thread> liveThreads() {
@@ -190,7 +196,9 @@ public final class WorkerPool {
                 while (true) {
                     boolean wasIdle = !tokens.tryAcquire();
                     if (wasIdle) {
+                        idle.incrementAndGet();
                         tokens.acquireUninterruptibly();
+                        idle.decrementAndGet();
                     }
                     if (shutdown) {
                         return;

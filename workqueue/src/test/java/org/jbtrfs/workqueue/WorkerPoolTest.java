@@ -146,8 +146,7 @@ class WorkerPoolTest extends PoolFixture {
             for (int i = 0; i < 3; i++) {
                 // idle: every pool thread blocked for a token (one that just finished a work and finds the
                 // next one queued takes it without sleeping, like a kernel kworker, and pays nothing)
-                org.awaitility.Awaitility.await().until(() -> p.liveThreads().stream()
-                    .allMatch(t -> t.getState() == Thread.State.WAITING));
+                org.awaitility.Awaitility.await().until(() -> p.idleKworkers() == 2);
                 long[] started = new long[1];
                 CountDownLatch ran = new CountDownLatch(1);
                 long queued = System.nanoTime();
