@@ -38,7 +38,18 @@ public enum FixSwitch {
      * loses its wake-up and close_ctree waits for the whole delay (up to commit_interval seconds). The fix
      * sets the state before the test. Same source as {@link #CLEANER_LOST_PARK_WAKEUP}.
      */
-    TRANS_KTHREAD_LOST_STOP_WAKEUP(Origin.PROPOSED);
+    TRANS_KTHREAD_LOST_STOP_WAKEUP(Origin.PROPOSED),
+    /**
+     * NOT one of the six seed patches: upstream later, e804861bd4e69cc5fe1053eedcb024982dde8e48 "btrfs: fix
+     * deadlock between quota disable and qgroup rescan worker" (Shin'ichiro Kawasaki, v5.17, also in the
+     * 5.4/5.10/5.15 stable trees): btrfs_quota_disable clears QUOTA_ENABLED and waits for the rescan
+     * worker before it starts its transaction, instead of while holding the handle. Reverted (v5.11 and
+     * every kernel before the fix): quota disable holds a TRANS_START handle while it waits for the
+     * worker, the worker's next btrfs_start_transaction waits for a commit in progress
+     * (wait_current_trans), and that commit waits in COMMIT_START for quota disable's handle — a
+     * three-task deadlock. Reverted in the v5.11 profile, applied in {@code KernelConfig.defaults()}.
+     */
+    QUOTA_DISABLE_RESCAN_DEADLOCK(Origin.LATER_UPSTREAM);
 
     private final Origin origin;
 

@@ -173,20 +173,24 @@ public final class Btrfs {
     /** btrfs subvolume create NAME — returns the new subvolume id. */
     public long createSubvolume(String name) {
         long[] id = new long[1];
-        write(() -> id[0] = files.createSubvolume(name));
+        // btrfs_mksubvol(): subvol_sem shared
+        write(() -> withSubvolSem(false, () -> id[0] = files.createSubvolume(name)));
         return id[0];
     }
 
-    /** btrfs subvolume delete NAME — kernel: btrfs_delete_subvolume(). */
-    public void deleteSubvolume(String name) { write(() -> files.deleteSubvolume(name)); }
+    /** btrfs subvolume delete NAME — kernel: btrfs_delete_subvolume(), which takes subvol_sem exclusive. */
+    public void deleteSubvolume(String name) { write(() -> withSubvolSem(true, () -> files.deleteSubvolume(name))); }
 
     // ---- quotas ---------------------------------------------------------------------------------
 
-    /** btrfs quota enable — creates the quota tree and starts a rescan. */
-    public void quotaEnable() { write(ctx.qgroups::quotaEnable); }
+    /**
+     * btrfs quota enable — creates the quota tree and starts a rescan. kernel: btrfs_ioctl_quota_ctl()
+     * takes subvol_sem exclusive around btrfs_quota_enable().
+     */
+    public void quotaEnable() { write(() -> withSubvolSem(true, ctx.qgroups::quotaEnable)); }
 
-    /** btrfs quota disable */
-    public void quotaDisable() { write(ctx.qgroups::quotaDisable); }
+    /** btrfs quota disable — kernel: btrfs_ioctl_quota_ctl(), subvol_sem exclusive around btrfs_quota_disable(). */
+    public void quotaDisable() { write(() -> withSubvolSem(true, ctx.qgroups::quotaDisable)); }
 
     /** btrfs quota rescan (EINPROGRESS if one runs, EINVAL if quotas are off). */
     public void quotaRescan() { write(ctx.qgroups::rescan); }
@@ -343,6 +347,17 @@ public final class Btrfs {
             op.run();
         } finally {
             sUmount.readLock().unlock();
+        }
+    }
+
+    /** down_write / down_read of fs_info->subvol_sem around {@code op}. */
+    private void withSubvolSem(boolean exclusive, Runnable op) {
+        var l = exclusive ? ctx.fs.subvolSem.writeLock() : ctx.fs.subvolSem.readLock();
+        l.lock();
+        try {
+            op.run();
+        } finally {
+            l.unlock();
         }
     }
 

@@ -89,7 +89,11 @@ public final class FsInfo {
     public final Mutex cleanerMutex = new Mutex("cleaner_mutex");
     public final Mutex transactionKthreadMutex = new Mutex("transaction_kthread_mutex");
     public final Mutex deleteUnusedBgsMutex = new Mutex("delete_unused_bgs_mutex");
-    public final Mutex qgroupRescanLock = new Mutex("qgroup_rescan_lock");
+    /**
+     * fs_info->subvol_sem: subvolume creation takes it shared (btrfs_mksubvol), deletion and the quota
+     * ioctl (enable / disable) exclusive. (The qgroup locks live with the qgroup state.)
+     */
+    public final ReentrantReadWriteLock subvolSem = new ReentrantReadWriteLock();
     /** cleanup_work_sem: orphan cleanup takes it shared; commit_super takes it exclusively as a barrier. */
     public final ReentrantReadWriteLock cleanupWorkSem = new ReentrantReadWriteLock();
     /** commit_root_sem: commit-root readers (qgroup rescan) vs the commit switching roots and unpinning. */
@@ -240,7 +244,7 @@ public final class FsInfo {
 
     /** The mutexes of this filesystem, for inspection and hung-task reports. */
     public java.util.List<Mutex> mutexes() {
-        return java.util.List.of(cleanerMutex, transactionKthreadMutex, deleteUnusedBgsMutex, qgroupRescanLock);
+        return java.util.List.of(cleanerMutex, transactionKthreadMutex, deleteUnusedBgsMutex);
     }
 
     /** The dead_roots list, as subvolume ids. */

@@ -9,7 +9,11 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jbtrfs.core.Kernel;
+import org.jbtrfs.core.KernelConfig;
+import org.jbtrfs.core.LatencyModel;
 import org.jbtrfs.core.LogEntry;
 import org.junit.jupiter.api.Test;
 
@@ -126,5 +130,37 @@ class WorkerPoolTest extends PoolFixture {
         gate.countDown();
         q.destroy();
         assertEquals(0, q.inFlight());
+    }
+
+    /**
+     * LatencyModel's kworker wake-up: a work queued on an idle pool starts no earlier than the modelled
+     * latency after the queueing (only the lower bound is asserted; how much later depends on the machine).
+     */
+    @Test
+    void anIdleKworkerStartsAWorkAfterTheModelledWakeupLatency() throws Exception {
+        long wakeup = TimeUnit.MILLISECONDS.toNanos(20);
+        Kernel k = new Kernel(kernel.name() + "-lat", KernelConfig.defaults().latency(LatencyModel.NONE.wakeup(Duration.ofNanos(wakeup))));
+        WorkerPool p = new WorkerPool(k, 2);
+        try {
+            BtrfsWorkqueue q = BtrfsWorkqueue.alloc(p, "sdc", "qgroup-rescan", java.util.Set.of(), 1, 0);
+            for (int i = 0; i < 3; i++) {
+                // idle: every pool thread blocked for a token (one that just finished a work and finds the
+                // next one queued takes it without sleeping, like a kernel kworker, and pays nothing)
+                org.awaitility.Awaitility.await().until(() -> p.idleKworkers() == 2);
+                long[] started = new long[1];
+                CountDownLatch ran = new CountDownLatch(1);
+                long queued = System.nanoTime();
+                q.queueWork(new BtrfsWork(() -> {
+                    started[0] = System.nanoTime();
+                    ran.countDown();
+                }));
+                assertTrue(ran.await(10, TimeUnit.SECONDS));
+                assertTrue(started[0] - queued >= wakeup, "started " + (started[0] - queued) + " ns after queueing");
+            }
+            q.destroy();
+        } finally {
+            assertEquals(List.of(), p.shutdown(Duration.ofSeconds(5)));
+            k.shutdown();
+        }
     }
 }
