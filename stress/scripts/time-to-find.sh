@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Time to find and attribute each reverted fix, for several seeds (stress/BENCHMARKS-stress.md).
+# Time to find and attribute each reverted fix, for several seeds (not yet part of scripts/figures.sh).
 # usage: stress/scripts/time-to-find.sh [SECONDS] [SEEDS...]   (from the repository root, after
 #        mvn -B -o -q -pl stress -am package -DskipTests)
 set -u

@@ -4,6 +4,7 @@ import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.Kthread;
+import org.jbtrfs.core.Role;
 import org.jbtrfs.transaction.FsInfo;
 
 /** kernel: cleaner_kthread() in fs/btrfs/disk-io.c */
@@ -12,7 +13,7 @@ public final class CleanerKthread {
 
     /** kernel: kthread_run(cleaner_kthread, tree_root, "btrfs-cleaner") */
     public static Kthread start(Cleaner cleaner) {
-        return cleaner.fs().kernel.kthreadd().run("btrfs-cleaner", self -> loop(cleaner, self));
+        return cleaner.fs().kernel.kthreadd().run("btrfs-cleaner", Role.CLEANER, self -> loop(cleaner, self));
     }
 
     /**

@@ -80,7 +80,7 @@ public final class DelayedIputs {
     /** kernel: btrfs_wait_on_delayed_iputs() (killable in the kernel; uninterruptible here, ended by a panic). */
     public void waitOnDelayedIputs() {
         synchronized (nr) {
-            fs.kernel.sched().waitUntil(nr, () -> nr.get() == 0);
+            fs.kernel.sched().waitUntil(nr, "btrfs_wait_on_delayed_iputs", () -> nr.get() == 0);
         }
     }
 

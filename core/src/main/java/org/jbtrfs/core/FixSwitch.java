@@ -40,6 +40,17 @@ public enum FixSwitch {
      */
     TRANS_KTHREAD_LOST_STOP_WAKEUP(Origin.PROPOSED),
     /**
+     * NOT one of the six seed patches: upstream later, e804861bd4e69cc5fe1053eedcb024982dde8e48 "btrfs: fix
+     * deadlock between quota disable and qgroup rescan worker" (Shin'ichiro Kawasaki, v5.17, also in the
+     * 5.4/5.10/5.15 stable trees): btrfs_quota_disable clears QUOTA_ENABLED and waits for the rescan
+     * worker before it starts its transaction, instead of while holding the handle. Reverted (v5.11 and
+     * every kernel before the fix): quota disable holds a TRANS_START handle while it waits for the
+     * worker, the worker's next btrfs_start_transaction waits for a commit in progress
+     * (wait_current_trans), and that commit waits in COMMIT_START for quota disable's handle — a
+     * three-task deadlock. Reverted in the v5.11 profile, applied in {@code KernelConfig.defaults()}.
+     */
+    QUOTA_DISABLE_RESCAN_DEADLOCK(Origin.LATER_UPSTREAM),
+    /**
      * Later upstream, not in 5.10/5.11/5.12 (close_ctree of v6.x; extended by cda76788f8b0 "btrfs: fix
      * non-empty delayed iputs list on unmount due to async workers"): after parking the cleaner, flush
      * endio_write_workers and endio_freespace_worker and run the delayed iputs. Without it, an ordered

@@ -77,7 +77,7 @@ public final class FlagWord<E extends Enum<E>> {
             bitWaiters[bit.ordinal()]++;
             try {
                 if (sched != null) {
-                    sched.waitUntil(waitQueue, () -> !test(bit));
+                    sched.waitUntil(waitQueue, "wait_on_bit(" + bit.name() + ")", () -> !test(bit));
                 } else {
                     waitPlain(bit);
                 }

@@ -10,7 +10,9 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * The hooks of one loaded module. An unarmed module pays one volatile read per {@link #arrive}
- * ({@code active}); parallel tests load their own modules and never share hooks.
+ * ({@code active}); parallel tests load their own modules and never share hooks. An arm may be
+ * restricted to the {@link Role}s of the arriving threads ({@link HookAction#onlyFor}); the listener is told
+ * every arrival's role.
  */
 public final class Hooks {
     private final AtomicReferenceArray<Arm> arms = new AtomicReferenceArray<>(Hook.values().length);
@@ -54,10 +56,12 @@ public final class Hooks {
     }
 
     private void arriveSlow(Hook hook) {
+        Role role = null; // looked up once, and only if someone asks
         HookListener l = listener;
         if (l != null) {
             arrivals[hook.ordinal()].incrementAndGet();
-            l.arrived(hook, Thread.currentThread());
+            role = Role.current();
+            l.arrived(hook, Thread.currentThread(), role);
         }
         Arm arm = arms.get(hook.ordinal());
         if (arm == null) {
@@ -65,6 +69,9 @@ public final class Hooks {
         }
         if (l == null) {
             arrivals[hook.ordinal()].incrementAndGet();
+        }
+        if (arm.action.roles != null && !arm.action.appliesTo(role != null ? role : Role.current())) {
+            return; // another caller of the same function: not this arm's business
         }
         int generation;
         synchronized (arm) {
@@ -97,7 +104,7 @@ public final class Hooks {
     /** Parked until released (uninterruptible; a panic of the module ends it). Caller holds {@code arm}. */
     private void waitForRelease(Arm arm, int generation) {
         if (sched != null) {
-            sched.waitUntil(arm, () -> arm.releases != generation);
+            sched.waitUntil(arm, "parked at a hook", () -> arm.releases != generation);
             return;
         }
         boolean interrupted = false;
@@ -143,6 +150,13 @@ public final class Hooks {
 
     /** Shorthand: park the next thread that arrives at {@code hook}. */
     public void parkAt(Hook hook) { arm(hook, HookAction.park()); }
+
+    /**
+     * Shorthand: park the next thread of {@code role} that arrives at {@code hook}; threads of other roles
+     * pass ({@code parkAt(Hook.CLEANER_BEFORE_DELAYED_IPUT, Role.CLEANER)} lets a remount running the same
+     * btrfs_run_delayed_iputs through).
+     */
+    public void parkAt(Hook hook, Role role) { arm(hook, HookAction.park().onlyFor(role)); }
 
     /** Disarms {@code hook}, releasing any thread parked there. */
     public synchronized void disarm(Hook hook) {
@@ -190,7 +204,8 @@ public final class Hooks {
             while (arm.parkedCount == 0) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
-                    throw new AssertionError("no thread parked at " + hook + " within " + timeout);
+                    throw new AssertionError("no thread parked at " + hook
+                        + (arm.action.roles == null ? "" : " (only " + arm.action.roles + " park there)") + " within " + timeout);
                 }
                 try {
                     TimeUnit.NANOSECONDS.timedWait(arm, left);
@@ -202,8 +217,25 @@ public final class Hooks {
         }
     }
 
-    /** Arrivals at {@code hook} seen while it was armed or a listener was installed. */
+    /**
+     * Arrivals at {@code hook} seen while it was armed or a listener was installed, of every role (an arm
+     * restricted to a role counts the arrivals it let pass here too; see {@link #hits}).
+     */
     public long arrivals(Hook hook) { return arrivals[hook.ordinal()].get(); }
+
+    /**
+     * Arrivals the current arm of {@code hook} matched — of its roles, if {@link HookAction#onlyFor
+     * restricted} — including those after its {@code times} ran out; 0 if the hook is not armed.
+     */
+    public long hits(Hook hook) {
+        Arm arm = arms.get(hook.ordinal());
+        if (arm == null) {
+            return 0;
+        }
+        synchronized (arm) {
+            return arm.hits;
+        }
+    }
 
     /** Arrival counts of every hook. */
     public Map<Hook, Long> arrivalCounts() {

@@ -18,9 +18,10 @@ public final class KernelConfig {
     private final boolean slabDebug;
     private final int workerThreads;
     private final int logCapacity;
+    private final LatencyModel latency;
 
     private KernelConfig(KernelVersion version, EnumSet<FixSwitch> applied, Crc32cImpl crc32c, boolean assertions,
-                         KernelClock clock, boolean slabDebug, int workerThreads, int logCapacity) {
+                         KernelClock clock, boolean slabDebug, int workerThreads, int logCapacity, LatencyModel latency) {
         this.version = version;
         this.applied = applied;
         this.crc32c = crc32c;
@@ -29,6 +30,7 @@ public final class KernelConfig {
         this.slabDebug = slabDebug;
         this.workerThreads = workerThreads;
         this.logCapacity = logCapacity;
+        this.latency = latency;
     }
 
     /**
@@ -37,7 +39,7 @@ public final class KernelConfig {
      */
     public static KernelConfig defaults() {
         return new KernelConfig(KernelVersion.V5_12, EnumSet.allOf(FixSwitch.class), Crc32cImpl.ACCELERATED, true,
-            KernelClock.SYSTEM, false, 4, 4096);
+            KernelClock.SYSTEM, false, 4, 4096, LatencyModel.NONE);
     }
 
     /** v5.10: none of the fixes, and 5.10's own code paths (see {@link KernelVersion#V5_10}). */
@@ -73,7 +75,7 @@ public final class KernelConfig {
         if (v == null) {
             throw new IllegalArgumentException("version must not be null");
         }
-        return new KernelConfig(v, applied, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity);
+        return new KernelConfig(v, applied, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency);
     }
 
     public boolean applied(FixSwitch f) { return applied.contains(f); }
@@ -97,6 +99,21 @@ public final class KernelConfig {
 
     public int logCapacity() { return logCapacity; }
 
+    /** The modelled device and wake-up costs; {@link LatencyModel#NONE} unless set. */
+    public LatencyModel latency() { return latency; }
+
+    /**
+     * A copy with {@code model}'s costs: devices made by the module pay its read / write / flush
+     * latencies, the kworker pool its wake-up latency. Off by default (unit tests); on in the stress runner
+     * and the differential harness.
+     */
+    public KernelConfig latency(LatencyModel model) {
+        if (model == null) {
+            throw new IllegalArgumentException("latency model must not be null: LatencyModel.NONE for none");
+        }
+        return new KernelConfig(version, applied, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, model);
+    }
+
     /** A copy with {@code fixes} reverted (the kernel code before those patches). */
     public KernelConfig revert(FixSwitch... fixes) { return revert(fixes == null ? null : java.util.Arrays.asList(fixes)); }
 
@@ -104,14 +121,14 @@ public final class KernelConfig {
         requireSwitches(fixes, "fixes to revert");
         EnumSet<FixSwitch> a = applied.isEmpty() ? EnumSet.noneOf(FixSwitch.class) : EnumSet.copyOf(applied);
         a.removeAll(fixes);
-        return new KernelConfig(version, a, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity);
+        return new KernelConfig(version, a, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency);
     }
 
     /** A copy with exactly {@code fixes} applied. */
     public KernelConfig withApplied(Collection<FixSwitch> fixes) {
         requireSwitches(fixes, "fixes to apply");
         EnumSet<FixSwitch> a = fixes.isEmpty() ? EnumSet.noneOf(FixSwitch.class) : EnumSet.copyOf(fixes);
-        return new KernelConfig(version, a, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity);
+        return new KernelConfig(version, a, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency);
     }
 
     /** A copy with {@code fixes} applied (the kernel code after those patches). */
@@ -121,7 +138,7 @@ public final class KernelConfig {
         requireSwitches(fixes, "fixes to apply");
         EnumSet<FixSwitch> a = EnumSet.copyOf(applied.isEmpty() ? EnumSet.noneOf(FixSwitch.class) : applied);
         a.addAll(fixes);
-        return new KernelConfig(version, a, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity);
+        return new KernelConfig(version, a, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency);
     }
 
     private static void requireSwitches(Collection<FixSwitch> fixes, String what) {
@@ -134,43 +151,43 @@ public final class KernelConfig {
         if (impl == null) {
             throw new IllegalArgumentException("crc32c must not be null: ACCELERATED or GENERIC");
         }
-        return new KernelConfig(version, applied, impl, assertions, clock, slabDebug, workerThreads, logCapacity);
+        return new KernelConfig(version, applied, impl, assertions, clock, slabDebug, workerThreads, logCapacity, latency);
     }
 
     /** CONFIG_BTRFS_ASSERT on or off. */
     public KernelConfig assertions(boolean on) {
-        return new KernelConfig(version, applied, crc32c, on, clock, slabDebug, workerThreads, logCapacity);
+        return new KernelConfig(version, applied, crc32c, on, clock, slabDebug, workerThreads, logCapacity, latency);
     }
 
     public KernelConfig clock(KernelClock c) {
         if (c == null) {
             throw new IllegalArgumentException("clock must not be null: KernelClock.SYSTEM or a ManualClock");
         }
-        return new KernelConfig(version, applied, crc32c, assertions, c, slabDebug, workerThreads, logCapacity);
+        return new KernelConfig(version, applied, crc32c, assertions, c, slabDebug, workerThreads, logCapacity, latency);
     }
 
     /** slub_debug=U: record an allocation site per slab object (costs a stack walk per allocation). */
     public KernelConfig slabDebug(boolean on) {
-        return new KernelConfig(version, applied, crc32c, assertions, clock, on, workerThreads, logCapacity);
+        return new KernelConfig(version, applied, crc32c, assertions, clock, on, workerThreads, logCapacity, latency);
     }
 
     public KernelConfig workerThreads(int n) {
         if (n < 1 || n > 64) {
             throw new IllegalArgumentException("worker threads must be 1..64: " + n);
         }
-        return new KernelConfig(version, applied, crc32c, assertions, clock, slabDebug, n, logCapacity);
+        return new KernelConfig(version, applied, crc32c, assertions, clock, slabDebug, n, logCapacity, latency);
     }
 
     public KernelConfig logCapacity(int n) {
         if (n < 16) {
             throw new IllegalArgumentException("log capacity must be at least 16: " + n);
         }
-        return new KernelConfig(version, applied, crc32c, assertions, clock, slabDebug, workerThreads, n);
+        return new KernelConfig(version, applied, crc32c, assertions, clock, slabDebug, workerThreads, n, latency);
     }
 
     @Override
     public String toString() {
         return "KernelConfig{version=" + version.label() + ", reverted=" + revertedFixes() + ", crc32c=" + crc32c + ", assertions=" + assertions
-            + ", clock=" + clock + ", slabDebug=" + slabDebug + "}";
+            + ", clock=" + clock + ", slabDebug=" + slabDebug + ", latency=" + latency + "}";
     }
 }

@@ -56,7 +56,13 @@ public final class Kthread {
     private boolean exited;
     private int exitCode;
 
-    Kthread(String name, KernelClock clock, Sched sched, KernelLog log) {
+    /** LatencyModel's wake-up cost: a woken kthread starts running this much later (0: the port's own speed). */
+    private final long wakeupNanos;
+
+    Kthread(String name, KernelClock clock, Sched sched, KernelLog log) { this(name, clock, sched, log, 0); }
+
+    Kthread(String name, KernelClock clock, Sched sched, KernelLog log, long wakeupNanos) {
+        this.wakeupNanos = wakeupNanos;
         this.name = name;
         this.clock = clock;
         this.sched = sched;
@@ -124,7 +130,7 @@ public final class Kthread {
         }
         Thread self = Thread.currentThread();
         boolean interrupted = false;
-        sched.enter(self);
+        sched.enter(self, "schedule() in " + state.get());
         try {
             sleeps++;
             while (state.get() != TaskState.RUNNING) {
@@ -132,6 +138,8 @@ public final class Kthread {
                 LockSupport.park(this);
                 interrupted |= Thread.interrupted();
             }
+            // woken: on the kernel's runqueue now, it runs once its waker leaves kernel mode (LatencyModel)
+            LatencyModel.delay(wakeupNanos);
         } finally {
             sched.leave(self);
             if (interrupted) {
@@ -161,7 +169,7 @@ public final class Kthread {
         long deadline = clock.nanoTime() + nanos;
         Thread self = Thread.currentThread();
         boolean interrupted = false;
-        sched.enter(self);
+        sched.enter(self, "schedule_timeout() in " + state.get());
         try {
             sleeps++;
             while (state.get() != TaskState.RUNNING) {
@@ -173,6 +181,7 @@ public final class Kthread {
                 clock.parkUntil(deadline);
                 interrupted |= Thread.interrupted();
             }
+            LatencyModel.delay(wakeupNanos); // woken before its timer: see schedule()
             return true;
         } finally {
             sched.leave(self);
@@ -253,7 +262,7 @@ public final class Kthread {
         if (Thread.currentThread() != thread) {
             wakeUpProcess();
             synchronized (completions) {
-                sched.waitUntil(completions, () -> parkedDone);
+                sched.waitUntil(completions, "kthread_park(" + name + ")", () -> parkedDone);
             }
         }
         return 0;
@@ -300,7 +309,7 @@ public final class Kthread {
         wakeUpProcess();
         int code;
         synchronized (completions) {
-            sched.waitUntil(completions, () -> exited);
+            sched.waitUntil(completions, "kthread_stop(" + name + ")", () -> exited);
             code = exitCode;
         }
         task.free(); // put_task_struct()

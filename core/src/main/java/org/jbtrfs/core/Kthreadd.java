@@ -27,24 +27,39 @@ public final class Kthreadd {
     private final Map<Kthread, LentThreads.Lease> live = new ConcurrentHashMap<>();
     private final AtomicInteger started = new AtomicInteger();
     private volatile boolean shutdown;
+    private final long wakeupNanos;
 
     public Kthreadd(KernelClock clock, KernelLog log, Sched sched) {
-        this(clock, log, sched, LentThreads.SHARED);
+        this(clock, log, sched, LentThreads.SHARED, 0);
     }
 
-    Kthreadd(KernelClock clock, KernelLog log, Sched sched, LentThreads threads) {
+    /** A kthreadd whose kthreads start {@code wakeupNanos} after a wake-up (the module's LatencyModel). */
+    public Kthreadd(KernelClock clock, KernelLog log, Sched sched, long wakeupNanos) {
+        this(clock, log, sched, LentThreads.SHARED, wakeupNanos);
+    }
+
+    Kthreadd(KernelClock clock, KernelLog log, Sched sched, LentThreads threads) { this(clock, log, sched, threads, 0); }
+
+    Kthreadd(KernelClock clock, KernelLog log, Sched sched, LentThreads threads, long wakeupNanos) {
+        this.wakeupNanos = wakeupNanos;
         this.clock = clock;
         this.log = log;
         this.sched = sched;
         this.threads = threads;
     }
 
-    /** kernel: kthread_run() — create and start a kthread named {@code name} running {@code fn}. */
-    public Kthread run(String name, KthreadFunction fn) {
+    /** kernel: kthread_run() — create and start a kthread named {@code name} running {@code fn}, role {@link Role#KTHREAD}. */
+    public Kthread run(String name, KthreadFunction fn) { return run(name, Role.KTHREAD, fn); }
+
+    /**
+     * kernel: kthread_run() — create and start a kthread named {@code name} running {@code fn}; its thread
+     * serves {@code role} (what hooks see it as) for as long as {@code fn} runs.
+     */
+    public Kthread run(String name, Role role, KthreadFunction fn) {
         if (shutdown) {
             throw new IllegalStateException("kthreadd is shut down (module unloaded)");
         }
-        Kthread k = new Kthread(name, clock, sched, log);
+        Kthread k = new Kthread(name, clock, sched, log, wakeupNanos);
         started.incrementAndGet();
         int[] code = new int[1];
         // the function may call k.thread() at once: it runs only after run() bound it (run holds the gate)
@@ -54,7 +69,9 @@ public final class Kthreadd {
                 synchronized (gate) {
                     assert k.thread() != null; // run() bound it before letting go of the gate
                 }
-                code[0] = runFunction(k, fn);
+                try (Role.Scope serving = role.enter()) {
+                    code[0] = runFunction(k, fn);
+                }
             }, () -> {
                 // the thread is back in the pool before kthread_stop returns: the next kthread_run reuses it
                 live.remove(k);

@@ -1,6 +1,7 @@
 package org.jbtrfs.core;
 
-import java.util.Set;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -29,7 +30,8 @@ import java.util.function.BooleanSupplier;
  * return at once. No panic is missed.
  */
 public final class Sched {
-    private final Set<Thread> sleepers = ConcurrentHashMap.newKeySet();
+    /** Threads sleeping in this kernel, each with what it waits for ("wait_on_bit CLEANER_RUNNING"). */
+    private final Map<Thread, String> sleepers = new ConcurrentHashMap<>();
     private volatile String panic;
 
     /** The reason of the panic, or null while the module runs. */
@@ -56,31 +58,41 @@ public final class Sched {
             }
             panic = why;
         }
-        for (Thread t : sleepers) {
+        for (Thread t : sleepers.keySet()) {
             t.interrupt();
         }
         return true;
     }
 
-    /** Registers the calling thread as sleeping in this kernel (paired with {@link #leave}). */
-    public void enter(Thread self) { sleepers.add(self); }
+    /** Registers the calling thread as sleeping in this kernel on {@code what} (paired with {@link #leave}). */
+    public void enter(Thread self, String what) { sleepers.put(self, what == null ? "uninterruptible sleep" : what); }
 
     public void leave(Thread self) { sleepers.remove(self); }
 
     /** Threads sleeping in this kernel right now. */
     public int sleepers() { return sleepers.size(); }
 
+    /** What each sleeping thread waits for, by thread name (a snapshot, for inspection and hung-task reports). */
+    public Map<String, String> blocked() {
+        Map<String, String> m = new TreeMap<>();
+        sleepers.forEach((t, w) -> m.put(t.getName(), w));
+        return m;
+    }
+
     /**
      * TASK_UNINTERRUPTIBLE wait on {@code monitor}, which the caller holds, until {@code done} holds.
      * Interrupts are deferred and re-asserted on return; a panic throws {@link KernelPanic}.
      */
-    public void waitUntil(Object monitor, BooleanSupplier done) {
+    public void waitUntil(Object monitor, BooleanSupplier done) { waitUntil(monitor, null, done); }
+
+    /** {@link #waitUntil(Object, BooleanSupplier)}, naming what is waited for ({@link #blocked()} shows it). */
+    public void waitUntil(Object monitor, String what, BooleanSupplier done) {
         if (done.getAsBoolean()) {
             return;
         }
         Thread self = Thread.currentThread();
         boolean interrupted = false;
-        enter(self);
+        enter(self, what);
         try {
             while (!done.getAsBoolean()) {
                 checkPanic();
@@ -109,7 +121,7 @@ public final class Sched {
         long deadline = System.nanoTime() + nanos;
         Thread self = Thread.currentThread();
         boolean interrupted = false;
-        enter(self);
+        enter(self, "timed wait");
         try {
             while (!done.getAsBoolean()) {
                 checkPanic();

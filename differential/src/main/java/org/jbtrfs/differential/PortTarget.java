@@ -54,7 +54,8 @@ public final class PortTarget implements Target {
     public PortTarget(KernelConfig config) {
         this.mod = BtrfsModule.load(config);
         Set<FixSwitch> reverted = config.revertedFixes();
-        this.name = "port (5.11" + (reverted.isEmpty() ? " + the six fixes)" : ", reverted " + reverted + ")");
+        this.name = "port (" + config.version().label() + " code paths, " + (reverted.isEmpty() ? "every fix" : "reverted " + reverted)
+            + (config.latency().equals(org.jbtrfs.core.LatencyModel.NONE) ? "" : ", latency model " + config.latency()) + ")";
     }
 
     public PortTarget() { this(KernelConfig.defaults()); }

@@ -211,20 +211,24 @@ public final class Btrfs {
     /** btrfs subvolume create NAME — returns the new subvolume id. */
     public long createSubvolume(String name) {
         long[] id = new long[1];
-        write(() -> id[0] = files.createSubvolume(name));
+        // btrfs_mksubvol(): subvol_sem shared
+        write(() -> withSubvolSem(false, () -> id[0] = files.createSubvolume(name)));
         return id[0];
     }
 
-    /** btrfs subvolume delete NAME — kernel: btrfs_delete_subvolume(). */
-    public void deleteSubvolume(String name) { write(() -> files.deleteSubvolume(name)); }
+    /** btrfs subvolume delete NAME — kernel: btrfs_delete_subvolume(), which takes subvol_sem exclusive. */
+    public void deleteSubvolume(String name) { write(() -> withSubvolSem(true, () -> files.deleteSubvolume(name))); }
 
     // ---- quotas ---------------------------------------------------------------------------------
 
-    /** btrfs quota enable — creates the quota tree and starts a rescan. */
-    public void quotaEnable() { write(ctx.qgroups::quotaEnable); }
+    /**
+     * btrfs quota enable — creates the quota tree and starts a rescan. kernel: btrfs_ioctl_quota_ctl()
+     * takes subvol_sem exclusive around btrfs_quota_enable().
+     */
+    public void quotaEnable() { write(() -> withSubvolSem(true, ctx.qgroups::quotaEnable)); }
 
-    /** btrfs quota disable */
-    public void quotaDisable() { write(ctx.qgroups::quotaDisable); }
+    /** btrfs quota disable — kernel: btrfs_ioctl_quota_ctl(), subvol_sem exclusive around btrfs_quota_disable(). */
+    public void quotaDisable() { write(() -> withSubvolSem(true, ctx.qgroups::quotaDisable)); }
 
     /** btrfs quota rescan (EINPROGRESS if one runs, EINVAL if quotas are off). */
     public void quotaRescan() { write(ctx.qgroups::rescan); }
@@ -291,24 +295,34 @@ public final class Btrfs {
 
     // ---- inspection -------------------------------------------------------------------------------
 
-    /** A read-only view of the lifecycle state (works after umount too, on what is left). */
+    /**
+     * A read-only view of the lifecycle state. Works after umount too: the in-memory parts show what the
+     * umount left (leaked transactions, queued delayed iputs); the root tree's orphan and root items are
+     * then read from the device, as the last commit wrote them.
+     */
     public Inspection inspect() {
         FsInfo fs = ctx.fs;
         List<Inspection.TransactionInfo> trans = new ArrayList<>();
         for (Transaction t : fs.transList()) {
             trans.add(new Inspection.TransactionInfo(t.transid, t.state().name(), t.handles()));
         }
-        List<Long> iputs = ctx.cleaner.delayedIputs().pending().stream().map(Inode::ino).toList();
+        List<Inode> pending = ctx.cleaner.delayedIputs().pending();
+        List<Long> iputs = pending.stream().map(Inode::ino).toList();
+        List<Inspection.DelayedIput> iputInodes = pending.stream()
+            .map(i -> new Inspection.DelayedIput(i.root().objectid(), i.ino())).toList();
         List<Long> orphans = new ArrayList<>();
         Map<Long, Integer> roots = new TreeMap<>();
         if (fs.treeRoot != null && state == State.MOUNTED) {
             for (TreeItem it : Trees.range(fs, fs.treeRoot, Key.MIN, Key.MAX)) {
-                if (it.key().type() == ItemType.ORPHAN_ITEM && it.key().objectid() == ItemType.ORPHAN_OBJECTID) {
-                    orphans.add(it.key().offset());
-                } else if (it.key().type() == ItemType.ROOT_ITEM && (it.key().objectid() == ItemType.FS_TREE_OBJECTID
-                    || it.key().objectid() >= ItemType.FIRST_FREE_OBJECTID
-                    && Long.compareUnsigned(it.key().objectid(), ItemType.LAST_FREE_OBJECTID) < 0)) {
-                    roots.put(it.key().objectid(), RootItem.decode(it.data()).refs());
+                rootTreeItem(it.key(), it.data(), orphans, roots);
+            }
+        } else if (state == State.UNMOUNTED) {
+            org.jbtrfs.fs.tools.DumpTree dump = org.jbtrfs.fs.tools.DumpTree.read(device, module.kernel().crc32c());
+            for (var it : dump.items(ItemType.ROOT_TREE_OBJECTID)) {
+                if (it.value() instanceof RootItem ri) {
+                    rootTreeItem(it.key(), ri.encode(), orphans, roots);
+                } else {
+                    rootTreeItem(it.key(), null, orphans, roots);
                 }
             }
         }
@@ -324,8 +338,31 @@ public final class Btrfs {
                 st.add(s);
             }
         }
+        List<Inspection.KthreadInfo> kthreads = new ArrayList<>();
+        for (var k : new org.jbtrfs.core.Kthread[] {fs.cleanerKthread, fs.transactionKthread}) {
+            if (k != null) {
+                kthreads.add(new Inspection.KthreadInfo(k.name(), k.taskState(), k.sleeps()));
+            }
+        }
+        Map<String, String> blocked = new TreeMap<>(module.kernel().sched().blocked());
+        for (org.jbtrfs.core.Mutex m : fs.mutexes()) {
+            for (String waiter : m.waiters()) {
+                blocked.put(waiter, "mutex_lock(" + m.name() + ") held by " + m.holder());
+            }
+        }
         return new Inspection(trans, iputs, fs.deadRootIds(), orphans, roots, fs.flags.test(FsFlag.CLEANER_RUNNING), flags,
-            st, fs.sbRdonly, fs.lastTransCommitted());
+            st, fs.sbRdonly, fs.lastTransCommitted(), fs.space.snapshot(), fs.space.spaceInfoSnapshot(), iputInodes, kthreads,
+            blocked);
+    }
+
+    /** Sorts a root-tree item into orphan items (subvolume deletions pending) and subvolume root items. */
+    private static void rootTreeItem(Key k, byte[] data, List<Long> orphans, Map<Long, Integer> roots) {
+        if (k.type() == ItemType.ORPHAN_ITEM && k.objectid() == ItemType.ORPHAN_OBJECTID) {
+            orphans.add(k.offset());
+        } else if (k.type() == ItemType.ROOT_ITEM && data != null && (k.objectid() == ItemType.FS_TREE_OBJECTID
+            || k.objectid() >= ItemType.FIRST_FREE_OBJECTID && Long.compareUnsigned(k.objectid(), ItemType.LAST_FREE_OBJECTID) < 0)) {
+            roots.put(k.objectid(), RootItem.decode(data).refs());
+        }
     }
 
     // ---- plumbing ---------------------------------------------------------------------------------
@@ -348,6 +385,17 @@ public final class Btrfs {
             op.run();
         } finally {
             sUmount.readLock().unlock();
+        }
+    }
+
+    /** down_write / down_read of fs_info->subvol_sem around {@code op}. */
+    private void withSubvolSem(boolean exclusive, Runnable op) {
+        var l = exclusive ? ctx.fs.subvolSem.writeLock() : ctx.fs.subvolSem.readLock();
+        l.lock();
+        try {
+            op.run();
+        } finally {
+            l.unlock();
         }
     }
 

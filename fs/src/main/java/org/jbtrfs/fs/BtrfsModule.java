@@ -16,6 +16,8 @@ import org.jbtrfs.core.Hooks;
 import org.jbtrfs.core.Kernel;
 import org.jbtrfs.core.KernelConfig;
 import org.jbtrfs.core.KernelLog;
+import org.jbtrfs.core.LatencyBlockDevice;
+import org.jbtrfs.core.LatencyModel;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.LogLevel;
 import org.jbtrfs.core.MemoryBlockDevice;
@@ -75,20 +77,23 @@ public final class BtrfsModule implements AutoCloseable {
 
     WorkerPool workerPool() { return workerPool; }
 
-    /** An in-memory block device of {@code size} bytes named {@code name} ("sdc"). */
+    /**
+     * An in-memory block device of {@code size} bytes named {@code name} ("sdc"); with the device costs
+     * of the config's {@link org.jbtrfs.core.LatencyModel}, if any.
+     */
     public BlockDevice createDevice(String name, long size) {
         checkLoaded();
-        BlockDevice d = new MemoryBlockDevice(name, size);
+        BlockDevice d = withLatency(new MemoryBlockDevice(name, size));
         if (devices.putIfAbsent(name, d) != null) {
             throw new BtrfsException(Errno.EEXIST, "device " + name + " already exists");
         }
         return d;
     }
 
-    /** A file-backed block device (a loop device over {@code file}). */
+    /** A file-backed block device (a loop device over {@code file}); latency as {@link #createDevice}. */
     public BlockDevice createFileDevice(String name, Path file, long size) {
         checkLoaded();
-        BlockDevice d = new FileBlockDevice(name, file, size);
+        BlockDevice d = withLatency(new FileBlockDevice(name, file, size));
         if (devices.putIfAbsent(name, d) != null) {
             d.close();
             throw new BtrfsException(Errno.EEXIST, "device " + name + " already exists");
@@ -111,6 +116,11 @@ public final class BtrfsModule implements AutoCloseable {
             throw new BtrfsException(Errno.EEXIST, "device " + name + " already exists");
         }
         return d;
+    }
+
+    private BlockDevice withLatency(BlockDevice d) {
+        LatencyModel l = kernel.config().latency();
+        return l.noDeviceCost() ? d : new LatencyBlockDevice(d, l);
     }
 
     /** mkfs.btrfs on {@code dev} (refused while it is mounted). */

@@ -228,6 +228,68 @@ class QgroupRescanRoRemountTest {
         }
     }
 
+    // ---- beyond the patch: a rescan resumed by remount -------------------------------------------
+
+    /**
+     * Patch 1/5 is defeated by a rescan that an RO→RW remount resumed, on v5.11 as released (every seed
+     * patch 1–5 applied): btrfs_qgroup_rescan_resume does not re-arm qgroup_rescan_completion, which the
+     * worker's earlier pause completed (complete_all: done for good), so the next RO remount's
+     * btrfs_qgroup_wait_for_completion returns at once.
+     * <ol>
+     *   <li>a rescan runs; an RO remount pauses it, waiting properly (the mount's qgroup_rescan_init armed
+     *       the completion) — "qgroup scan paused";</li>
+     *   <li>an RO→RW remount resumes it (btrfs_start_pre_rw_mount → btrfs_qgroup_rescan_resume); the
+     *       worker is parked before its first check;</li>
+     *   <li>an RO remount sets REMOUNTING, "waits" (the spent completion), commits with btrfs_commit_super,
+     *       clears REMOUNTING and returns, with the worker still running;</li>
+     *   <li>the worker checks rescan_should_stop(): neither closing nor remounting — it scans the remaining
+     *       leaves in transactions of its own on the read-only filesystem and leaves its status update in a
+     *       transaction it only ends;</li>
+     *   <li>umount: patch 4/5's assertion catches the leaked transaction — the symptom patch 1/5 removed.</li>
+     * </ol>
+     * Kept bug-for-bug (kernel behaviour, not a port bug); the stress runner's FullWorkload waited for a
+     * resumed rescan to avoid exactly this.
+     */
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void aRescanResumedByRemountIsNotWaitedForByTheNextRoRemountAndLeaksItsTransaction(Crc32cImpl crc) {
+        try (Scenario s = new Scenario(KernelConfig.v5_11().crc32c(crc))) {
+            s.rescanParkedBetweenLeaves();
+            // 1) paused by an RO remount that waits for it
+            QgroupFixtures.Op ro = new QgroupFixtures.Op("remount-ro", () -> s.fs.remount("ro"));
+            within().until(() -> s.qgroups().rescanWaiters() == 1);
+            s.mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            ro.join();
+            within().until(() -> s.log.contains("qgroup scan paused"));
+            assertEquals(List.of(), s.fs.inspect().openTransactions());
+
+            // 2) resumed by an RO->RW remount, parked before its first check
+            s.mod.hooks().parkAt(Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            s.fs.remount("rw");
+            awaitParked(s.mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            assertFalse(s.fs.inspect().state().contains(FsState.REMOUNTING));
+
+            // 3) the next RO remount does not wait: it commits and returns with the worker running
+            s.fs.remount("ro");
+            assertTrue(s.fs.isReadOnly());
+            assertTrue(s.fs.qgroupRescanRunning());
+            assertEquals(0, s.qgroups().rescanWaiters());
+            assertEquals(List.of(), s.fs.inspect().openTransactions());
+
+            // 4) the worker goes on, on the read-only filesystem
+            s.mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            within().until(() -> !s.fs.qgroupRescanRunning()
+                && s.log.contains("qgroup scan completed (inconsistency flag cleared)"));
+            var open = s.fs.inspect().openTransactions();
+            assertEquals(1, open.size(), open.toString());
+            assertEquals(List.of("btrfs_qgroup_rescan_worker"), open.get(0).functions());
+
+            // 5) umount: the leak, caught by patch 4/5
+            assertThrows(KernelBug.class, s.fs::umount);
+            assertTrue(s.log.contains("assertion failed: list_empty(&fs_info->trans_list)"), s.log.dmesg());
+        }
+    }
+
     // ---- determinism -----------------------------------------------------------------------------
 
     /**

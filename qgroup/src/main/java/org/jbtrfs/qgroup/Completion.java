@@ -45,7 +45,7 @@ final class Completion {
         if (!interruptible && sched != null) {
             waiters++;
             try {
-                sched.waitUntil(this, () -> done);
+                sched.waitUntil(this, "wait_for_completion(qgroup_rescan_completion)", () -> done);
                 return true;
             } finally {
                 waiters--;

@@ -2,16 +2,11 @@ package org.jbtrfs.qgroup;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.FsFlag;
-import org.jbtrfs.core.FsState;
-import org.jbtrfs.core.Hook;
-import org.jbtrfs.core.disk.ExtentItem;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.core.disk.QgroupInfoItem;
@@ -25,237 +20,360 @@ import org.jbtrfs.transaction.TransHandle;
 import org.jbtrfs.transaction.Transactions;
 import org.jbtrfs.transaction.TreeItem;
 import org.jbtrfs.transaction.Trees;
-import org.jbtrfs.transaction.ctree.Leaf;
-import org.jbtrfs.workqueue.BtrfsWork;
 
 /**
- * Quota groups of one filesystem (fs/btrfs/qgroup.c, v5.11 with patch 1/5): the quota tree with its
- * status and info items, accounting at commit, and the rescan worker on the single-threaded
- * qgroup_rescan_workers queue, which walks the extent tree's commit root one leaf per transaction.
+ * Quota groups of one filesystem (fs/btrfs/qgroup.c, v5.11): the configuration read at mount and freed
+ * at umount, quota enable and disable, the qgroup of a new subvolume, and the accounting the commit
+ * calls up into (btrfs_qgroup_account_extent, btrfs_run_qgroups). The rescan is {@link QgroupRescan};
+ * the state and its three locks are {@link QgroupFsInfo}.
  *
- * <p>Everything below is guarded by {@code fs_info->qgroup_rescan_lock} ({@link FsInfo#qgroupRescanLock})
- * — the kernel splits it with the qgroup_lock spinlock; one lock keeps the port simple. The completion
- * is re-armed only by {@link #rescanInit}, as in the kernel.
- *
- * <p>Why the rescan and the live accounting do not count an extent twice or never: the worker holds a
- * transaction handle while it reads a leaf of the extent tree's commit root and moves the progress
- * past it, and the commit accounts delayed refs only after every writer left, so the two never
- * interleave. An extent below the progress was either in the commit root the worker read (counted by
- * the worker) or committed later (counted live); an extent at or beyond it is left to the worker, which
- * will find it in a later commit root — or, if it is freed first, never sees it at all.
+ * <p>Lock order, as in the kernel: qgroup_ioctl_lock, then a transaction handle is started only
+ * with it dropped (quota enable and disable unlock, start, relock), then qgroup_rescan_lock, then the
+ * qgroup_lock spinlock, under which nothing sleeps. The ioctl paths themselves (enable, disable)
+ * are serialised by the caller against subvolume creation and deletion through fs_info->subvol_sem,
+ * as btrfs_ioctl_quota_ctl does: v5.11's quota enable commits with qgroup_ioctl_lock held, and a
+ * subvolume creation holding a handle takes that lock (btrfs_qgroup_inherit).
  */
 public final class Qgroups implements QgroupHooks {
+    private final QgroupFsInfo q;
     private final FsInfo fs;
-    private final Map<Long, Qgroup> qgroups = new TreeMap<>();
-    private long statusFlags;
-    /** qgroup_rescan_progress (objectid part; type and offset are always 0) */
-    private long rescanProgress;
-    private boolean rescanRunning;
-    /** qgroup_rescan_completion: re-armed by {@link #rescanInit} only, completed by the worker. */
-    private final Completion rescanCompletion;
+    private final QgroupRescan rescan;
 
     public Qgroups(FsInfo fs) {
         this.fs = fs;
-        this.rescanCompletion = new Completion(fs.kernel.sched());
+        this.q = new QgroupFsInfo(fs);
+        this.rescan = new QgroupRescan(q, this);
     }
-
-    private void lock() { fs.qgroupRescanLock.lock(); }
-
-    private void unlock() { fs.qgroupRescanLock.unlock(); }
 
     // ---- configuration ----------------------------------------------------------------------------
 
     /**
-     * kernel: btrfs_read_qgroup_config() — with a quota tree (btrfs_read_roots found it and set
-     * QUOTA_ENABLED): load the status item and every info item and install accounting. A status item
-     * whose generation is not the superblock's was not updated by the last commit: the numbers are
-     * suspect, mark them INCONSISTENT. Status not ON: quotas are off (QUOTA_ENABLED cleared). RESCAN set:
-     * {@code qgroup_rescan_init(fs_info, rescan_progress, 0)} — re-arm the completion and continue from
-     * the saved progress; the worker is queued later by {@link #rescanResume()} on an RW mount.
+     * kernel: btrfs_read_qgroup_config() — called by open_ctree for every mount (single-threaded: the
+     * kernel takes no lock). With a quota tree (btrfs_read_roots found it and set QUOTA_ENABLED): load
+     * the status item and the info items. A status item of another version disables quotas ("old qgroup
+     * version, quota disabled"); one whose generation is not the superblock's was not written by the
+     * last commit, so its numbers are suspect: INCONSISTENT. Status not ON: QUOTA_ENABLED is cleared.
+     * RESCAN: qgroup_rescan_init(fs_info, rescan_progress, 0) — re-arm the completion and continue from
+     * the saved progress; the worker is queued later by {@link #rescanResume()} on an RW mount. A failed
+     * init clears RESCAN.
      */
     public void readConfig() {
+        fs.qgroupHooks = this; // the commit calls btrfs_run_qgroups whether quotas are on or not
         if (fs.quotaRoot == null) {
             return;
         }
-        fs.flags.set(FsFlag.QUOTA_ENABLED);
+        fs.flags.set(FsFlag.QUOTA_ENABLED); // btrfs_read_roots(): the quota root exists
         long flags = 0;
         long savedProgress = 0;
-        lock();
-        try {
-            for (TreeItem it : Trees.range(fs, fs.quotaRoot, Key.MIN, Key.MAX)) {
-                if (it.key().type() == ItemType.QGROUP_STATUS) {
-                    QgroupStatusItem st = QgroupStatusItem.decode(it.data());
-                    if (st.generation() != fs.superCopy().generation) {
-                        flags |= QgroupStatusItem.FLAG_INCONSISTENT;
-                        fs.log().error(fs.sbId(), "qgroup generation mismatch, marked as inconsistent");
-                    }
-                    statusFlags = st.flags();
-                    savedProgress = st.rescan();
-                } else if (it.key().type() == ItemType.QGROUP_INFO) {
-                    QgroupInfoItem info = QgroupInfoItem.decode(it.data());
-                    Qgroup q = new Qgroup(it.key().offset());
-                    q.rfer = info.rfer();
-                    q.excl = info.excl();
-                    qgroups.put(q.id, q);
+        List<Qgroup> found = new ArrayList<>();
+        for (TreeItem it : Trees.range(fs, fs.quotaRoot, Key.MIN, Key.MAX)) {
+            if (it.key().type() == ItemType.QGROUP_STATUS) {
+                QgroupStatusItem st = QgroupStatusItem.decode(it.data());
+                if (st.version() != QgroupItems.STATUS_VERSION) {
+                    fs.log().error(fs.sbId(), "old qgroup version, quota disabled");
+                    found.clear();
+                    break;
                 }
+                if (st.generation() != fs.superCopy().generation) {
+                    flags |= QgroupStatusItem.FLAG_INCONSISTENT;
+                    fs.log().error(fs.sbId(), "qgroup generation mismatch, marked as inconsistent");
+                }
+                q.setFlags(st.flags());
+                savedProgress = st.rescan();
+            } else if (it.key().type() == ItemType.QGROUP_INFO) {
+                QgroupInfoItem info = QgroupInfoItem.decode(it.data());
+                Qgroup g = new Qgroup(it.key().offset());
+                g.rfer = info.rfer();
+                g.excl = info.excl();
+                found.add(g);
             }
-            statusFlags |= flags;
-        } finally {
-            unlock();
         }
-        fs.qgroupHooks = this;
-        if ((statusFlags() & QgroupStatusItem.FLAG_ON) == 0) {
-            fs.flags.clear(FsFlag.QUOTA_ENABLED);
-        } else if ((statusFlags() & QgroupStatusItem.FLAG_RESCAN) != 0) {
-            rescanInit(false, savedProgress);
-        }
-    }
-
-    /** kernel: btrfs_free_qgroup_config() (close_ctree) */
-    public void freeConfig() {
-        lock();
+        // add_qgroup_rb(): the kernel needs no lock here; the spinlock gives the qgroup tree Java visibility
+        q.lock.lock();
         try {
-            qgroups.clear();
+            for (Qgroup g : found) {
+                q.qgroups.put(g.id, g);
+            }
         } finally {
-            unlock();
+            q.lock.unlock();
         }
-        fs.qgroupHooks = null;
+        q.setFlag(flags);
+        if (!q.testFlag(QgroupStatusItem.FLAG_ON)) {
+            fs.flags.clear(FsFlag.QUOTA_ENABLED);
+        } else if (q.testFlag(QgroupStatusItem.FLAG_RESCAN)) {
+            try {
+                rescan.init(false, savedProgress);
+            } catch (BtrfsException e) {
+                q.clearFlag(QgroupStatusItem.FLAG_RESCAN);
+            }
+        }
     }
 
     /**
-     * kernel: btrfs_quota_enable() — create the quota tree with a status item (ON, INCONSISTENT) and a
-     * qgroup per existing subvolume, commit, set QUOTA_ENABLED, then start a rescan to fill in the numbers.
+     * kernel: btrfs_free_qgroup_config() — close_ctree, a failed mount, quota disable: drop the
+     * in-memory qgroups (the kernel takes no lock: its callers are single-threaded or have already
+     * unpublished quota_root).
+     */
+    public void freeConfig() {
+        q.lock.lock();
+        try {
+            q.qgroups.clear();
+        } finally {
+            q.lock.unlock();
+        }
+    }
+
+    /**
+     * kernel: btrfs_quota_enable() (v5.11) — under qgroup_ioctl_lock, dropped around the transaction
+     * start: create the quota tree, its status item (ON and INCONSISTENT, set in memory too) and a qgroup
+     * with its info item per existing subvolume; commit, still holding the lock; only then publish
+     * quota_root and set QUOTA_ENABLED (under the qgroup spinlock), and start a rescan to fill in the
+     * numbers. Quotas already on: nothing. A rescan init that fails after the commit (a rescan ioctl won
+     * the race: ON was set in memory before the commit) is returned to the caller with quotas enabled.
      */
     public void quotaEnable() {
-        if (fs.quotaRoot != null) {
-            return; // kernel: "if (fs_info->quota_root) goto out;"
+        q.mutexLock(q.ioctlLock, "qgroup_ioctl_lock");
+        boolean locked = true;
+        TransHandle h = null;
+        try {
+            if (fs.quotaRoot != null) {
+                return;
+            }
+            // "Unlock qgroup_ioctl_lock before starting the transaction": lock order against sb_internal
+            q.ioctlLock.unlock();
+            locked = false;
+            h = Transactions.start(fs, fs.treeRoot, 2, "btrfs_quota_enable");
+            q.mutexLock(q.ioctlLock, "qgroup_ioctl_lock");
+            locked = true;
+            if (fs.quotaRoot != null) {
+                return; // someone else enabled quotas meanwhile: release the handle
+            }
+            Root quota = createQuotaTree(h);
+            TransHandle committing = h;
+            h = null;
+            Transactions.commit(committing);
+            // "Set quota enabled flag after committing the transaction"
+            q.lock.lock();
+            try {
+                fs.quotaRoot = quota;
+                fs.flags.set(FsFlag.QUOTA_ENABLED);
+            } finally {
+                q.lock.unlock();
+            }
+            rescan.init(true, 0);
+            rescan.zeroTracking();
+            q.rescanRunning = true; // set without qgroup_rescan_lock, as v5.11 does here
+            rescan.queue();
+        } finally {
+            if (locked) {
+                q.ioctlLock.unlock();
+            }
+            if (h != null) {
+                Transactions.end(h);
+            }
         }
-        TransHandle h = Transactions.start(fs, fs.treeRoot, 2, "btrfs_quota_enable");
-        Root quota;
+    }
+
+    /**
+     * The transaction part of btrfs_quota_enable: btrfs_create_tree, the status item, a qgroup and an
+     * info item per subvolume (the port finds them by their root items; the kernel walks ROOT_REF
+     * items, plus the top subvolume). An error aborts the transaction, as the kernel does.
+     */
+    private Root createQuotaTree(TransHandle h) {
         try {
             var leaf = Extents.allocRootLeaf(h, ItemType.QUOTA_TREE_OBJECTID);
+            Key rootKey = new Key(ItemType.QUOTA_TREE_OBJECTID, ItemType.ROOT_ITEM, 0);
             RootItem item = new RootItem(h.transid(), 0, leaf.bytenr(), 0, 0, 0, 1, Key.MIN, 0, 0);
-            Trees.insert(h, fs.treeRoot, new Key(ItemType.QUOTA_TREE_OBJECTID, ItemType.ROOT_ITEM, 0), item.encode());
-            quota = new Root(ItemType.QUOTA_TREE_OBJECTID, leaf, item);
-            fs.quotaRoot = quota;
-            lock();
-            try {
-                statusFlags = QgroupStatusItem.FLAG_ON | QgroupStatusItem.FLAG_INCONSISTENT;
-                Trees.insert(h, quota, statusKey(), status(h.transid()).encode());
-                for (TreeItem it : Trees.range(fs, fs.treeRoot, new Key(ItemType.FS_TREE_OBJECTID, ItemType.ROOT_ITEM, 0),
-                    new Key(ItemType.LAST_FREE_OBJECTID, ItemType.ROOT_ITEM, -1L))) {
-                    if (it.key().type() == ItemType.ROOT_ITEM && RootItem.decode(it.data()).refs() > 0
-                        && (it.key().objectid() == ItemType.FS_TREE_OBJECTID || it.key().objectid() >= ItemType.FIRST_FREE_OBJECTID)) {
-                        Qgroup q = new Qgroup(it.key().objectid());
-                        qgroups.put(q.id, q);
-                        Trees.insert(h, quota, infoKey(q.id), new QgroupInfoItem(h.transid(), 0, 0, 0, 0).encode());
+            Trees.insert(h, fs.treeRoot, rootKey, item.encode());
+            Root quota = new Root(ItemType.QUOTA_TREE_OBJECTID, leaf, item);
+            q.setFlags(QgroupStatusItem.FLAG_ON | QgroupStatusItem.FLAG_INCONSISTENT);
+            Trees.insert(h, quota, QgroupItems.statusKey(), new QgroupStatusItem(QgroupItems.STATUS_VERSION, h.transid(),
+                q.flags(), 0).encode());
+            for (TreeItem it : Trees.range(fs, fs.treeRoot, new Key(ItemType.FS_TREE_OBJECTID, ItemType.ROOT_ITEM, 0),
+                new Key(ItemType.LAST_FREE_OBJECTID, ItemType.ROOT_ITEM, -1L))) {
+                long id = it.key().objectid();
+                if (it.key().type() == ItemType.ROOT_ITEM && RootItem.decode(it.data()).refs() > 0
+                    && (id == ItemType.FS_TREE_OBJECTID || id >= ItemType.FIRST_FREE_OBJECTID)) {
+                    QgroupItems.addQgroupItem(q, h, quota, id);
+                    q.lock.lock();
+                    try {
+                        q.qgroups.computeIfAbsent(id, Qgroup::new); // add_qgroup_rb()
+                    } finally {
+                        q.lock.unlock();
                     }
                 }
-            } finally {
-                unlock();
             }
-        } catch (RuntimeException e) {
-            Transactions.end(h);
+            // quota_root is published only after the commit, so the port's commit does not know this root
+            // yet; the kernel's insert_new_root put it on dirty_cowonly_roots and commit_cowonly_roots would
+            // rewrite its root item if the items above grew the tree: do that here
+            RootItem cur = quota.rootItem();
+            if (cur.bytenr() != quota.node().bytenr() || cur.level() != quota.node().level()) {
+                RootItem updated = cur.withNode(quota.node().bytenr(), quota.node().level(), h.transid());
+                quota.setRootItem(updated);
+                Trees.update(h, fs.treeRoot, rootKey, updated.encode());
+            }
+            return quota;
+        } catch (BtrfsException e) {
+            Transactions.abort(fs, h.transaction(), e);
             throw e;
-        }
-        Transactions.commit(h);
-        // set QUOTA_ENABLED only after the commit, as the kernel does
-        fs.qgroupHooks = this;
-        fs.flags.set(FsFlag.QUOTA_ENABLED);
-        rescanInit(true, 0);
-        lock();
-        try {
-            zeroTracking();
-            queueRescan();
-        } finally {
-            unlock();
         }
     }
 
     /**
-     * kernel: btrfs_quota_disable() — stop accounting, wait for a rescan, delete the quota tree's items
-     * and its root item, commit.
+     * kernel: btrfs_quota_disable() — two orders, {@link FixSwitch#QUOTA_DISABLE_RESCAN_DEADLOCK}:
+     *
+     * <p>Reverted (v5.11 and every kernel before v5.17): qgroup_ioctl_lock; quota_root set?; unlock;
+     * start a transaction (tree_root, 1); relock; then clear QUOTA_ENABLED and wait for the rescan worker
+     * <em>while holding the handle</em> and the lock. If the worker's next btrfs_start_transaction meets
+     * a commit that is waiting in COMMIT_START for that very handle, none of the three ever moves
+     * (see the switch).
+     *
+     * <p>Applied (e804861bd4e6, v5.17): clear QUOTA_ENABLED and wait for the worker first, under the
+     * lock and without a handle; then unlock, start the transaction and relock; a failed start sets
+     * QUOTA_ENABLED again.
+     *
+     * <p>Both: unpublish quota_root and clear ON (spinlock), free the in-memory config, delete every item
+     * of the quota tree, its root item and its root block, and <em>end</em> the transaction — the
+     * deletion is committed by whoever commits next. An error in the tree operations aborts.
      */
     public void quotaDisable() {
-        if (fs.quotaRoot == null) {
-            return;
-        }
-        fs.flags.clear(FsFlag.QUOTA_ENABLED);
-        waitForCompletion(false);
-        TransHandle h = Transactions.start(fs, fs.treeRoot, 1, "btrfs_quota_disable");
+        boolean waitFirst = fs.applied(FixSwitch.QUOTA_DISABLE_RESCAN_DEADLOCK);
+        q.mutexLock(q.ioctlLock, "qgroup_ioctl_lock");
+        boolean locked = true;
+        TransHandle h = null;
         try {
-            lock();
-            try {
-                for (TreeItem it : Trees.range(fs, fs.quotaRoot, Key.MIN, Key.MAX)) {
-                    Trees.delete(h, fs.quotaRoot, it.key());
-                }
-                qgroups.clear();
-                statusFlags = 0;
-            } finally {
-                unlock();
+            if (fs.quotaRoot == null) {
+                return;
             }
-            Trees.delete(h, fs.treeRoot, new Key(ItemType.QUOTA_TREE_OBJECTID, ItemType.ROOT_ITEM, 0));
-            Extents.freeTreeBlock(h, fs.quotaRoot.node());
-            fs.quotaRoot = null;
-            fs.qgroupHooks = null;
-        } catch (RuntimeException e) {
-            Transactions.end(h);
-            throw e;
-        }
-        Transactions.commit(h);
-    }
-
-    /** kernel: btrfs_create_qgroup() for a new subvolume, when quotas are on. */
-    public void createQgroup(TransHandle h, long subvolId) {
-        if (!fs.flags.test(FsFlag.QUOTA_ENABLED) || fs.quotaRoot == null) {
-            return;
-        }
-        lock();
-        try {
-            Qgroup q = new Qgroup(subvolId);
-            qgroups.put(subvolId, q);
-            // add_qgroup_item() tolerates -EEXIST: a stale item of a dropped subvolume with the same id is reset
-            Trees.put(h, fs.quotaRoot, infoKey(subvolId), new QgroupInfoItem(h.transid(), 0, 0, 0, 0).encode());
+            if (waitFirst) {
+                // "This wait must be done before transaction start for quota disable since it may deadlock
+                // with transaction by the qgroup rescan worker."
+                fs.flags.clear(FsFlag.QUOTA_ENABLED);
+                rescan.waitForCompletion(false);
+            }
+            q.ioctlLock.unlock();
+            locked = false;
+            try {
+                h = Transactions.start(fs, fs.treeRoot, 1, "btrfs_quota_disable");
+            } finally {
+                q.mutexLock(q.ioctlLock, "qgroup_ioctl_lock");
+                locked = true;
+                if (h == null && waitFirst) {
+                    fs.flags.set(FsFlag.QUOTA_ENABLED);
+                }
+            }
+            if (fs.quotaRoot == null) {
+                return;
+            }
+            if (!waitFirst) {
+                fs.flags.clear(FsFlag.QUOTA_ENABLED);
+                rescan.waitForCompletion(false); // holding the handle and qgroup_ioctl_lock
+            }
+            Root quota;
+            q.lock.lock();
+            try {
+                quota = fs.quotaRoot;
+                fs.quotaRoot = null;
+                q.clearFlag(QgroupStatusItem.FLAG_ON);
+            } finally {
+                q.lock.unlock();
+            }
+            freeConfig();
+            try {
+                // btrfs_clean_quota_tree(), btrfs_del_root(), then the root block itself
+                for (TreeItem it : Trees.range(fs, quota, Key.MIN, Key.MAX)) {
+                    Trees.delete(h, quota, it.key());
+                }
+                Trees.delete(h, fs.treeRoot, new Key(ItemType.QUOTA_TREE_OBJECTID, ItemType.ROOT_ITEM, 0));
+                Extents.freeTreeBlock(h, quota.node());
+            } catch (BtrfsException e) {
+                Transactions.abort(fs, h.transaction(), e);
+                throw e;
+            }
         } finally {
-            unlock();
+            if (locked) {
+                q.ioctlLock.unlock();
+            }
+            if (h != null) {
+                Transactions.end(h); // end, not commit
+            }
         }
     }
-
-    // ---- accounting (called by the commit) ------------------------------------------------------
 
     /**
-     * kernel: btrfs_qgroup_account_extent() — charge the owner's qgroup. While a rescan runs, extents at
-     * or beyond its progress are left to the rescan, which will see them in a later commit root.
+     * kernel: btrfs_qgroup_inherit(trans, 0, objectid, NULL) from create_subvol — with quotas on, the
+     * new subvolume's qgroup and its info item, under qgroup_ioctl_lock (the caller holds a handle).
+     * Quotas off: nothing; QUOTA_ENABLED without a quota root: EINVAL.
+     */
+    public void createQgroup(TransHandle h, long subvolId) {
+        q.mutexLock(q.ioctlLock, "qgroup_ioctl_lock");
+        try {
+            if (!fs.flags.test(FsFlag.QUOTA_ENABLED)) {
+                return;
+            }
+            Root quota = fs.quotaRoot;
+            if (quota == null) {
+                throw new BtrfsException(Errno.EINVAL, "qgroup inherit: quota enabled without a quota root");
+            }
+            QgroupItems.addQgroupItem(q, h, quota, subvolId);
+            q.lock.lock();
+            try {
+                q.qgroups.computeIfAbsent(subvolId, Qgroup::new); // add_qgroup_rb() keeps an existing one
+            } finally {
+                q.lock.unlock();
+            }
+        } finally {
+            q.ioctlLock.unlock();
+        }
+    }
+
+    // ---- accounting (the commit calls up) ------------------------------------------------------------
+
+    /**
+     * kernel: btrfs_qgroup_account_extent() — from the commit (btrfs_qgroup_account_extents) and from the
+     * rescan worker. Quotas off, or an owner that is no subvolume: nothing, before any lock. While a rescan is
+     * in progress, an extent at or beyond its progress is left to it (tested under qgroup_rescan_lock);
+     * otherwise the owner's counters change under the qgroup spinlock.
      */
     @Override
     public void accountExtent(long ownerRoot, long bytenr, long numBytes, boolean add) {
         if (!fs.flags.test(FsFlag.QUOTA_ENABLED)) {
             return;
         }
-        lock();
+        if (!isFsTree(ownerRoot)) {
+            return; // maybe_fs_roots(): a tree block of the tree root, extent tree or quota tree: no qgroup
+        }
+        q.mutexLock(q.rescanLock, "qgroup_rescan_lock");
         try {
-            if ((statusFlags & QgroupStatusItem.FLAG_RESCAN) != 0 && Long.compareUnsigned(bytenr, rescanProgress) >= 0) {
+            if (q.testFlag(QgroupStatusItem.FLAG_RESCAN) && Long.compareUnsigned(q.rescanProgress, bytenr) <= 0) {
                 return;
             }
-            Qgroup q = qgroups.get(ownerRoot);
-            if (q == null) {
+        } finally {
+            q.rescanLock.unlock();
+        }
+        q.lock.lock();
+        try {
+            Qgroup g = q.qgroups.get(ownerRoot);
+            if (g == null) {
                 return;
             }
             long d = add ? numBytes : -numBytes;
-            q.rfer += d;
-            q.excl += d;
-            q.dirty = true;
+            g.rfer += d;
+            g.excl += d;
+            g.dirty = true;
         } finally {
-            unlock();
+            q.lock.unlock();
         }
     }
 
     /**
-     * kernel: btrfs_run_qgroups() — write the dirty info items, set or clear the ON flag from
-     * QUOTA_ENABLED, and write the status item (flags, this generation, the rescan progress) in every
-     * committing transaction: that is what lets a later mount trust the numbers (its generation check).
-     * The commit calls this until nothing changes; once the quota leaf is COWed in this transaction a
-     * rewrite of the status item changes nothing more, so only info items count as a change.
+     * kernel: btrfs_run_qgroups() — for each dirty qgroup: take it off the dirty list under the spinlock,
+     * then write its info item with the lock dropped (a failure marks INCONSISTENT); then, under the
+     * spinlock, set or clear ON from QUOTA_ENABLED; then write the status item (flags, this generation,
+     * the rescan progress) — in every committing transaction, which is what lets a later mount trust the
+     * numbers (its generation check). Quota root unpublished: nothing. The port's commit calls this until
+     * nothing changes; only info items count as a change (a rewritten status item in an already COWed leaf
+     * changes nothing more).
      */
     @Override
     public boolean runQgroups(TransHandle h) {
@@ -264,364 +382,114 @@ public final class Qgroups implements QgroupHooks {
             return false;
         }
         boolean changed = false;
-        lock();
-        try {
-            for (Qgroup q : qgroups.values()) {
-                if (q.dirty) {
-                    q.dirty = false;
-                    Trees.put(h, quota, infoKey(q.id), new QgroupInfoItem(h.transid(), q.rfer, q.rfer, q.excl, q.excl).encode());
-                    changed = true;
+        while (true) {
+            long id;
+            long rfer;
+            long excl;
+            q.lock.lock();
+            try {
+                Qgroup g = firstDirty();
+                if (g == null) {
+                    break;
                 }
-            }
-            if (fs.flags.test(FsFlag.QUOTA_ENABLED)) {
-                statusFlags |= QgroupStatusItem.FLAG_ON;
-            } else {
-                statusFlags &= ~QgroupStatusItem.FLAG_ON;
+                g.dirty = false;
+                id = g.id;
+                rfer = g.rfer;
+                excl = g.excl;
+            } finally {
+                q.lock.unlock();
             }
             try {
-                updateStatusItem(h);
+                QgroupItems.updateInfoItem(q, h, quota, id, rfer, excl);
             } catch (BtrfsException e) {
-                statusFlags |= QgroupStatusItem.FLAG_INCONSISTENT;
+                q.setFlag(QgroupStatusItem.FLAG_INCONSISTENT);
+            }
+            changed = true;
+        }
+        q.lock.lock();
+        try {
+            if (fs.flags.test(FsFlag.QUOTA_ENABLED)) {
+                q.setFlag(QgroupStatusItem.FLAG_ON);
+            } else {
+                q.clearFlag(QgroupStatusItem.FLAG_ON);
             }
         } finally {
-            unlock();
+            q.lock.unlock();
+        }
+        try {
+            QgroupItems.updateStatusItem(q, h, quota);
+        } catch (BtrfsException e) {
+            q.setFlag(QgroupStatusItem.FLAG_INCONSISTENT);
         }
         return changed;
     }
 
-    /** kernel: update_qgroup_status_item() — caller holds the lock. */
-    private void updateStatusItem(TransHandle h) {
-        Trees.update(h, fs.quotaRoot, statusKey(), status(h.transid()).encode());
+    /** kernel: is_fstree() — the top subvolume or a subvolume id (what a level-0 qgroup can account). */
+    static boolean isFsTree(long rootid) {
+        return rootid == ItemType.FS_TREE_OBJECTID || rootid >= ItemType.FIRST_FREE_OBJECTID; // signed, as (s64)
     }
 
-    // ---- rescan ---------------------------------------------------------------------------------
-
-    /**
-     * kernel: qgroup_rescan_init(fs_info, progress_objectid, init_flags) — {@code fresh}: a new rescan
-     * (EINPROGRESS if one is in progress, EINVAL if quotas are off), setting the RESCAN status flag;
-     * else the resume at mount, which requires RESCAN and ON. Sets the progress to
-     * {@code (progressObjectid, 0, 0)} and re-arms the completion (init_completion).
-     */
-    void rescanInit(boolean fresh, long progressObjectid) {
-        lock();
-        try {
-            if (!fresh) {
-                if ((statusFlags & QgroupStatusItem.FLAG_RESCAN) == 0) {
-                    fs.log().warn(fs.sbId(), "qgroup rescan init failed, qgroup rescan is not queued");
-                    throw new BtrfsException(Errno.EINVAL, "qgroup rescan is not queued");
-                }
-                if ((statusFlags & QgroupStatusItem.FLAG_ON) == 0) {
-                    fs.log().warn(fs.sbId(), "qgroup rescan init failed, qgroup is not enabled");
-                    throw new BtrfsException(Errno.EINVAL, "qgroup is not enabled");
-                }
-            } else {
-                if ((statusFlags & QgroupStatusItem.FLAG_RESCAN) != 0) {
-                    fs.log().warn(fs.sbId(), "qgroup rescan is already in progress");
-                    throw new BtrfsException(Errno.EINPROGRESS, "qgroup rescan is already in progress");
-                }
-                if ((statusFlags & QgroupStatusItem.FLAG_ON) == 0) {
-                    fs.log().warn(fs.sbId(), "qgroup rescan init failed, qgroup is not enabled");
-                    throw new BtrfsException(Errno.EINVAL, "qgroup is not enabled");
-                }
-                statusFlags |= QgroupStatusItem.FLAG_RESCAN;
+    /** The first qgroup on the dirty list (the port keeps a dirty bit per qgroup). Caller holds the spinlock. */
+    private Qgroup firstDirty() {
+        for (Qgroup g : q.qgroups.values()) {
+            if (g.dirty) {
+                return g;
             }
-            rescanProgress = progressObjectid;
-            rescanCompletion.reinit();
-        } finally {
-            unlock();
         }
+        return null;
     }
 
-    /**
-     * kernel: btrfs_qgroup_rescan() (the BTRFS_IOC_QUOTA_RESCAN ioctl) — init (EINPROGRESS, or EINVAL
-     * when quotas are off, each with the kernel's warning), join and commit a transaction so every
-     * delayed ref already accounted is in the extent tree (on failure: clear RESCAN and return the
-     * error), zero every qgroup, queue the worker.
-     */
-    public void rescan() {
-        rescanInit(true, 0);
-        try {
-            TransHandle h = Transactions.join(fs, fs.fsRoot, "btrfs_qgroup_rescan");
-            Transactions.commit(h);
-        } catch (BtrfsException e) {
-            lock();
-            try {
-                statusFlags &= ~QgroupStatusItem.FLAG_RESCAN;
-            } finally {
-                unlock();
-            }
-            throw e;
-        }
-        lock();
-        try {
-            zeroTracking();
-            queueRescan();
-        } finally {
-            unlock();
-        }
-    }
+    // ---- the rescan (see QgroupRescan) ----------------------------------------------------------------
 
-    /**
-     * kernel: btrfs_qgroup_rescan_resume() — btrfs_start_pre_rw_mount (RW mount, RO→RW remount): queue
-     * the worker when the status says a rescan is in progress. Like the kernel it does not re-arm the
-     * completion: after a rescan paused by an RO remount (complete_all) is resumed by an RO→RW
-     * remount, a wait returns at once while the worker runs (reference §6.4; faithful on purpose).
-     * Only a mount re-arms it, through {@link #readConfig()}.
-     */
-    public void rescanResume() {
-        lock();
-        try {
-            if ((statusFlags & QgroupStatusItem.FLAG_RESCAN) != 0 && fs.flags.test(FsFlag.QUOTA_ENABLED)) {
-                queueRescan();
-            }
-        } finally {
-            unlock();
-        }
-    }
+    /** kernel: btrfs_qgroup_rescan() — the BTRFS_IOC_QUOTA_RESCAN ioctl. */
+    public void rescan() { rescan.rescan(); }
 
-    private void queueRescan() {
-        rescanRunning = true;
-        fs.workqueues.qgroupRescanWorkers.queueWork(new BtrfsWork(this::rescanWorker));
-    }
+    /** kernel: btrfs_qgroup_rescan_resume() — see {@link QgroupRescan#resume()}. */
+    public void rescanResume() { rescan.resume(); }
 
-    /** kernel: qgroup_rescan_zero_tracking() */
-    private void zeroTracking() {
-        for (Qgroup q : qgroups.values()) {
-            q.rfer = 0;
-            q.excl = 0;
-            q.dirty = true;
-        }
-    }
-
-    /**
-     * kernel: btrfs_qgroup_wait_for_completion() — wait for a running rescan (close_ctree, and with
-     * patch 1/5 remount RO). Interruptible waits return false when interrupted.
-     */
-    public boolean waitForCompletion(boolean interruptible) {
-        return !rescanRunning() || rescanCompletion.await(interruptible);
-    }
+    /** kernel: btrfs_qgroup_wait_for_completion(); interruptible waits return false when interrupted. */
+    public boolean waitForCompletion(boolean interruptible) { return rescan.waitForCompletion(interruptible); }
 
     /** Waits up to {@code timeout} for a running rescan; true if none runs now (or its completion is done). */
     public boolean waitForCompletion(long timeout, TimeUnit unit) throws InterruptedException {
-        return !rescanRunning() || rescanCompletion.await(unit.toNanos(timeout));
+        return rescan.waitForCompletion(timeout, unit);
     }
 
     /**
-     * Threads blocked in {@link #waitForCompletion} right now: a reproducer's proof that remount RO (or
-     * close_ctree) really waits for the worker.
+     * Threads blocked on qgroup_rescan_completion right now: a reproducer's proof that remount RO, close_ctree
+     * or quota disable really waits for the worker.
      */
-    public int rescanWaiters() { return rescanCompletion.waiters(); }
-
-    /**
-     * kernel: rescan_should_stop() (patch 1/5) — unmounting, or any remount in progress. Reverted: only
-     * btrfs_fs_closing(), so an RO remount neither stops nor waits for the worker.
-     */
-    private boolean rescanShouldStop() {
-        if (fs.applied(FixSwitch.QGROUP_RESCAN_RO_REMOUNT)) {
-            return fs.fsClosing() != 0 || fs.fsState.test(FsState.REMOUNTING);
-        }
-        return fs.fsClosing() != 0;
-    }
-
-    /**
-     * kernel: btrfs_qgroup_rescan_worker() — one transaction per extent-tree leaf (committed on the last
-     * leaf, else only ended) until done, an error, or {@link #rescanShouldStop()}; then update the status
-     * item in a transaction that is ended, not committed, and complete_all. Patch 1/5 evaluates the stop
-     * condition once per iteration into {@code stopped} and uses that same value for the RESCAN flag
-     * decision and the final message (Sterba's remark and Filipe's answer in the thread).
-     *
-     * <p>Hooks: {@link Hook#QGROUP_RESCAN_BEFORE_LEAF} is reached before every stop check (so also by
-     * the check that stops the loop; not after the last leaf, where err &gt; 0 ends it), and
-     * {@link Hook#QGROUP_RESCAN_BEFORE_STATUS_UPDATE} after the loop.
-     *
-     * <p>A consequence of patch 1/5 the thread does not discuss, kept as the kernel has it: REMOUNTING is
-     * set for the whole of every remount, and an RO→RW remount queues this worker
-     * (btrfs_qgroup_rescan_resume from btrfs_start_pre_rw_mount) before it clears REMOUNTING — a
-     * worker that makes its first check in between stops at once ("qgroup scan paused") and the rescan
-     * stays paused until the next mount.
-     */
-    private void rescanWorker() {
-        int err = 0;
-        boolean stopped = false;
-        boolean p1 = fs.applied(FixSwitch.QGROUP_RESCAN_RO_REMOUNT);
-        // kernel: while (!err && !(stopped = rescan_should_stop(fs_info))) — written out so that the
-        // hook comes before the stop check: a worker parked there decides whether to go on only when
-        // released, after whatever the test did meanwhile (a remount setting or clearing REMOUNTING)
-        while (err == 0) {
-            fs.kernel.hooks().arrive(Hook.QGROUP_RESCAN_BEFORE_LEAF);
-            if (stopped = rescanShouldStop()) {
-                break;
-            }
-            TransHandle h;
-            try {
-                h = Transactions.start(fs, fs.fsRoot, 0, "btrfs_qgroup_rescan_worker");
-            } catch (BtrfsException e) {
-                err = e.errno().ret();
-                break;
-            }
-            if (!fs.flags.test(FsFlag.QUOTA_ENABLED)) {
-                err = Errno.EINTR.ret();
-            } else {
-                try {
-                    err = rescanLeaf();
-                } catch (BtrfsException e) {
-                    err = e.errno().ret();
-                }
-            }
-            if (err > 0) {
-                try {
-                    Transactions.commit(h);
-                } catch (BtrfsException e) {
-                    // the kernel ignores btrfs_commit_transaction()'s return here; an abort shows elsewhere
-                }
-            } else {
-                Transactions.end(h);
-            }
-        }
-        lock();
-        try {
-            if (err > 0 && (statusFlags & QgroupStatusItem.FLAG_INCONSISTENT) != 0) {
-                statusFlags &= ~QgroupStatusItem.FLAG_INCONSISTENT;
-            } else if (err < 0) {
-                statusFlags |= QgroupStatusItem.FLAG_INCONSISTENT;
-            }
-        } finally {
-            unlock();
-        }
-        fs.kernel.hooks().arrive(Hook.QGROUP_RESCAN_BEFORE_STATUS_UPDATE);
-        // "only update status, since the previous part has already updated the qgroup info"
-        TransHandle h = null;
-        try {
-            h = Transactions.start(fs, fs.quotaRoot, 1, "btrfs_qgroup_rescan_worker");
-        } catch (BtrfsException e) {
-            err = e.errno().ret();
-            fs.log().error(fs.sbId(), "fail to start transaction for status update: " + err);
-        }
-        lock();
-        try {
-            boolean keepRescanFlag = p1 ? stopped : fs.fsClosing() != 0;
-            if (!keepRescanFlag) {
-                statusFlags &= ~QgroupStatusItem.FLAG_RESCAN;
-            }
-            if (h != null) {
-                try {
-                    updateStatusItem(h);
-                } catch (BtrfsException e) {
-                    err = e.errno().ret();
-                    fs.log().error(fs.sbId(), "fail to update qgroup status: " + err);
-                }
-            }
-            rescanRunning = false;
-            rescanCompletion.completeAll();
-        } finally {
-            unlock();
-        }
-        if (h == null) {
-            return;
-        }
-        // ended, not committed: whoever commits next (transaction kthread, sync, commit_super) writes it
-        Transactions.end(h);
-        boolean paused = p1 ? stopped : fs.fsClosing() != 0;
-        if (paused) {
-            fs.log().info(fs.sbId(), "qgroup scan paused");
-        } else if (err >= 0) {
-            fs.log().info(fs.sbId(), "qgroup scan completed" + (err > 0 ? " (inconsistency flag cleared)" : ""));
-        } else {
-            fs.log().error(fs.sbId(), "qgroup scan failed with " + err);
-        }
-    }
-
-    /**
-     * kernel: qgroup_rescan_leaf() — account the extents of one leaf of the extent tree's commit root from
-     * the progress key; returns 1 after the last leaf.
-     */
-    private int rescanLeaf() {
-        lock();
-        try {
-            Leaf leaf = Trees.commitRootLeaf(fs, fs.extentRoot, new Key(rescanProgress, 0, 0));
-            if (leaf.items().isEmpty()) {
-                rescanProgress = -1L;
-                return 1;
-            }
-            for (var it : leaf.items()) {
-                Key k = it.key();
-                long len;
-                if (k.type() == ItemType.EXTENT_ITEM) {
-                    len = k.offset();
-                } else if (k.type() == ItemType.METADATA_ITEM) {
-                    len = fs.superCopy().nodesize;
-                } else {
-                    continue;
-                }
-                Qgroup q = qgroups.get(ExtentItem.decode(it.data()).ownerRoot());
-                if (q != null) {
-                    q.rfer += len;
-                    q.excl += len;
-                    q.dirty = true;
-                }
-            }
-            Key last = leaf.items().get(leaf.items().size() - 1).key();
-            rescanProgress = last.objectid() + 1;
-            if (leaf.isLast()) {
-                rescanProgress = -1L;
-                return 1;
-            }
-            return 0;
-        } finally {
-            unlock();
-        }
-    }
-
-    // ---- items ----------------------------------------------------------------------------------
-
-    private QgroupStatusItem status(long generation) {
-        return new QgroupStatusItem(1, generation, statusFlags, rescanProgress);
-    }
-
-    private static Key statusKey() { return new Key(0, ItemType.QGROUP_STATUS, 0); }
-
-    private static Key infoKey(long id) { return new Key(0, ItemType.QGROUP_INFO, id); }
+    public int rescanWaiters() { return q.rescanCompletion.waiters(); }
 
     // ---- inspection -------------------------------------------------------------------------------
 
     /** Current usage of every qgroup, in id order. */
     public List<Qgroup.Usage> usage() {
-        lock();
+        q.lock.lock();
         try {
             List<Qgroup.Usage> l = new ArrayList<>();
-            qgroups.values().forEach(q -> l.add(new Qgroup.Usage(q.id, q.rfer, q.excl)));
+            q.qgroups.values().forEach(g -> l.add(new Qgroup.Usage(g.id, g.rfer, g.excl)));
             return l;
         } finally {
-            unlock();
+            q.lock.unlock();
         }
     }
 
-    /** The status item flags (ON, RESCAN, INCONSISTENT). */
-    public long statusFlags() {
-        lock();
-        try {
-            return statusFlags;
-        } finally {
-            unlock();
-        }
-    }
+    /** The status flags (ON, RESCAN, INCONSISTENT) as held in memory. */
+    public long statusFlags() { return q.flags(); }
 
     /** qgroup_rescan_progress.objectid: where the worker continues (-1 after the last leaf). */
-    public long rescanProgress() {
-        lock();
-        try {
-            return rescanProgress;
-        } finally {
-            unlock();
-        }
-    }
+    public long rescanProgress() { return q.rescanProgress; }
 
-    public boolean rescanRunning() {
-        lock();
-        try {
-            return rescanRunning;
-        } finally {
-            unlock();
-        }
-    }
+    /** qgroup_rescan_running */
+    public boolean rescanRunning() { return rescan.running(); }
+
+    /** The qgroup part of fs_info, for this package's tests. */
+    QgroupFsInfo state() { return q; }
+
+    /** The rescan, for this package's tests. */
+    QgroupRescan rescanner() { return rescan; }
+
+    /** True while some thread holds qgroup_ioctl_lock (a reproducer's view of quota disable's wait). */
+    public boolean ioctlLockHeld() { return q.ioctlLock.isLocked(); }
 }

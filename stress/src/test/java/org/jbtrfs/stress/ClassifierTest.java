@@ -21,7 +21,8 @@ import org.junit.jupiter.api.Test;
 class ClassifierTest {
     private static Inspection leakedBy(String thread, String function) {
         var t = new Inspection.TransactionInfo(42, "RUNNING", List.of(new Transaction.HandleRecord(thread, function, TransType.START)));
-        return new Inspection(List.of(t), List.of(), List.of(), List.of(), Map.of(), false, Set.of(), Set.of(), true, 41);
+        return new Inspection(List.of(t), List.of(), List.of(), List.of(), Map.of(), false, Set.of(), Set.of(), true, 41,
+            List.of(), Map.of(), List.of(), List.of(), Map.of());
     }
 
     private static List<LogEntry> assertionLog(String expr) {

@@ -13,23 +13,40 @@ import java.util.Set;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * The engine, bounded: a few seconds with every fix applied finds nothing; with a fix reverted it
- * finds that fix's bug by chance — no hook is armed for it, the seeds below merely happen to reach
- * the window early (stress/scripts/time-to-find.sh: the first failure comes after 0.1–5 s for every seed
- * tried), and each run stops at its first failing cycle.
+ * The engine, bounded: a fixed number of cycles with every fix applied finds nothing (default build).
+ * The tests tagged {@code timing} are left out of the default build and run by scripts/figures.sh
+ * ({@code mvn -B verify -Ptiming}): one asserts a cycle rate, the others find a reverted fix's bug by
+ * chance — no hook is armed for it, the seeds below merely happen to reach the window early
+ * (stress/scripts/time-to-find.sh: the first failure comes after 0.1–5 s for every seed tried), and each
+ * run stops at its first failing cycle.
  */
 class StressEngineTest {
     private static Summary run(StressOptions o, ByteArrayOutputStream sink) {
         return StressRunner.run(o, new PrintStream(sink, true, StandardCharsets.UTF_8), false);
     }
 
+    /** Bounded by cycles, not time: every cycle remounts RO (an RW mount always does) and unmounts. */
     @Test
+    void everyFixAppliedFindsNothingInAHundredCycles() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        Summary s = run(StressOptions.defaults().withSeed(11).withCycles(100), out);
+        assertEquals(0, s.failing(), out.toString(StandardCharsets.UTF_8));
+        assertEquals(100, s.cycles());
+        assertTrue(s.hooks().get(Hook.REMOUNT_BEFORE_COMMIT_SUPER) > 0, s.hooks().toString());
+        assertTrue(s.hooks().get(Hook.UMOUNT_BEFORE_STOP_WORKERS) >= 100, s.hooks().toString());
+        assertEquals(0, s.exitCode());
+    }
+
+    /** A rate (cycles in 3 s) and windows reached by chance: timing. */
+    @Test
+    @Tag("timing")
     void everyFixAppliedFindsNothing() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         Summary s = run(StressOptions.defaults().withSeed(11).withDurationNanos(3_000_000_000L), out);
@@ -45,6 +62,7 @@ class StressEngineTest {
     }
 
     @ParameterizedTest(name = "revert {0}: found and attributed to {1}")
+    @Tag("timing")
     @CsvSource(delimiter = ';', value = {
         "qgroup-rescan-ro-remount; qgroup-rescan-ro-remount; 2",
         "orphan-roots-ro-mount; orphan-roots-ro-mount; 3",
@@ -75,6 +93,7 @@ class StressEngineTest {
      * machine), hence the wide bound; the run stops at the first find.
      */
     @Test
+    @Tag("timing")
     void theCleanerBlockGroupWindowIsFoundByChance() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         Summary s = run(StressOptions.defaults().withSeed(1).withReverted(EnumSet.of(FixSwitch.CLEANER_RO_REMOUNT_RACE))
@@ -82,7 +101,9 @@ class StressEngineTest {
         assertTrue(s.bugs().getOrDefault("cleaner-ro-remount-race", 0L) > 0, s.bugs().toString());
     }
 
+    /** Replays the first failure a seeded run finds: that run finds it by chance, so timing. */
     @Test
+    @Tag("timing")
     void aFailingCycleReplaysFromItsSeed() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         StressOptions o = StressOptions.defaults().withSeed(2).withReverted(EnumSet.of(FixSwitch.DEAD_ROOTS_BEFORE_ORPHAN_CLEANUP))

@@ -5,7 +5,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.FixSwitch;
@@ -14,6 +13,7 @@ import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.Kernel;
 import org.jbtrfs.core.KernelLog;
+import org.jbtrfs.core.Mutex;
 import org.jbtrfs.core.Kthread;
 import org.jbtrfs.core.MountOpt;
 import org.jbtrfs.core.disk.SuperBlock;
@@ -86,10 +86,14 @@ public final class FsInfo {
     final List<Root> deadRoots = new ArrayList<>();
 
     // ---- locks -------------------------------------------------------------------------------
-    public final ReentrantLock cleanerMutex = new ReentrantLock();
-    public final ReentrantLock transactionKthreadMutex = new ReentrantLock();
-    public final ReentrantLock deleteUnusedBgsMutex = new ReentrantLock();
-    public final ReentrantLock qgroupRescanLock = new ReentrantLock();
+    public final Mutex cleanerMutex = new Mutex("cleaner_mutex");
+    public final Mutex transactionKthreadMutex = new Mutex("transaction_kthread_mutex");
+    public final Mutex deleteUnusedBgsMutex = new Mutex("delete_unused_bgs_mutex");
+    /**
+     * fs_info->subvol_sem: subvolume creation takes it shared (btrfs_mksubvol), deletion and the quota
+     * ioctl (enable / disable) exclusive. (The qgroup locks live with the qgroup state.)
+     */
+    public final ReentrantReadWriteLock subvolSem = new ReentrantReadWriteLock();
     /** cleanup_work_sem: orphan cleanup takes it shared; commit_super takes it exclusively as a barrier. */
     public final ReentrantReadWriteLock cleanupWorkSem = new ReentrantReadWriteLock();
     /** commit_root_sem: commit-root readers (qgroup rescan) vs the commit switching roots and unpinning. */
@@ -254,6 +258,11 @@ public final class FsInfo {
         synchronized (transLock) {
             return runningTransaction;
         }
+    }
+
+    /** The mutexes of this filesystem, for inspection and hung-task reports. */
+    public java.util.List<Mutex> mutexes() {
+        return java.util.List.of(cleanerMutex, transactionKthreadMutex, deleteUnusedBgsMutex);
     }
 
     /** The dead_roots list, as subvolume ids. */

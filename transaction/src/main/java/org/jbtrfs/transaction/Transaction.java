@@ -44,6 +44,15 @@ public final class Transaction {
 
     public TransState state() { return state; }
 
+    /**
+     * num_writers now. Guarded by {@link FsInfo#transLock}: hold it for a value consistent with
+     * {@link #numExtwriters()} (a reproducer's proof of who a commit is waiting for).
+     */
+    public int numWriters() { return numWriters; }
+
+    /** num_extwriters now: the START / ATTACH handles a commit in COMMIT_START waits for. See {@link #numWriters()}. */
+    public int numExtwriters() { return numExtwriters; }
+
     /** Who opened handles on this transaction, oldest first. */
     public synchronized List<HandleRecord> handles() { return new ArrayList<>(handles); }
 

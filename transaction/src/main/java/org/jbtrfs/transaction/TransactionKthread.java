@@ -6,6 +6,7 @@ import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.KernelVersion;
 import org.jbtrfs.core.Kthread;
+import org.jbtrfs.core.Role;
 
 /**
  * kernel: transaction_kthread() in fs/btrfs/disk-io.c: commits the running transaction once it is
@@ -20,7 +21,7 @@ public final class TransactionKthread {
 
     /** kernel: kthread_run(transaction_kthread, tree_root, "btrfs-transaction") */
     public static Kthread start(FsInfo fs) {
-        return fs.kernel.kthreadd().run("btrfs-transaction", self -> loop(fs, self));
+        return fs.kernel.kthreadd().run("btrfs-transaction", Role.TRANSACTION_KTHREAD, self -> loop(fs, self));
     }
 
     /**

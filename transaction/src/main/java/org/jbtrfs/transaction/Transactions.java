@@ -108,7 +108,7 @@ public final class Transactions {
                     }
                     if (type.blockedBy(cur.state)) {
                         // -EBUSY: wait_current_trans(), then ATTACH and JOIN_NOSTART report -ENOENT
-                        fs.kernel.sched().waitUntil(fs.transLock,
+                        fs.kernel.sched().waitUntil(fs.transLock, "wait_current_trans",
                             () -> fs.runningTransaction != cur || !type.blockedBy(cur.state) || cur.aborted);
                         waited = true;
                         if (type == TransType.ATTACH || type == TransType.JOIN_NOSTART) {
@@ -222,24 +222,25 @@ public final class Transactions {
                 cur.useCount--;
                 fs.transLock.notifyAll();
                 h.markEnded();
-                fs.kernel.sched().waitUntil(fs.transLock, () -> cur.state == TransState.COMPLETED || cur.aborted);
+                fs.kernel.sched().waitUntil(fs.transLock, "wait_for_commit", () -> cur.state == TransState.COMPLETED || cur.aborted);
                 releaseHandle(fs, h);
                 return;
             }
             cur.state = TransState.COMMIT_START;
             fs.transLock.notifyAll();
             Transaction prev = previous(fs, cur);
-            fs.kernel.sched().waitUntil(fs.transLock, () -> prev == null || prev.state == TransState.COMPLETED || prev.aborted);
+            fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for the previous transaction",
+                () -> prev == null || prev.state == TransState.COMPLETED || prev.aborted);
             // extwriter_counter_dec(), then wait for the external writers (START / ATTACH handles) only:
             // joiners may still enter in COMMIT_START
             if (h.type.isExtwriter()) {
                 cur.numExtwriters--;
             }
-            fs.kernel.sched().waitUntil(fs.transLock, () -> cur.numExtwriters <= 0);
+            fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for external writers", () -> cur.numExtwriters <= 0);
             // COMMIT_DOING blocks JOIN too; wait until this handle is the only writer left
             cur.state = TransState.COMMIT_DOING;
             fs.transLock.notifyAll();
-            fs.kernel.sched().waitUntil(fs.transLock, () -> cur.numWriters <= 1);
+            fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for writers", () -> cur.numWriters <= 1);
         }
         try {
             if (fs.kernel.faults().shouldFail(Fault.COMMIT_TRANSACTION_EIO)) {

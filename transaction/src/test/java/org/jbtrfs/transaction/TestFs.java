@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.awaitility.core.ConditionFactory;
 import org.jbtrfs.core.Crc32cImpl;
+import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Kernel;
 import org.jbtrfs.core.KernelConfig;
 import org.jbtrfs.core.Kthread;
@@ -26,32 +27,36 @@ import org.jbtrfs.workqueue.WorkerPool;
  * One loaded "module" (kernel on a {@link ManualClock} + a kworker pool) with one freshly formatted
  * 256 MiB in-memory device, and the transaction-layer parts of open_ctree / close_ctree in kernel
  * order (the fs module's OpenCtree and CloseCtree without the cleaner and qgroup layers, which sit
- * above this module). Nothing here sleeps; every wait is bounded.
+ * above this module). Nothing here sleeps; every wait is bounded. Public for the qgroup module's tests
+ * (the jbtrfs-transaction test-jar).
  */
-final class TestFs implements AutoCloseable {
-    static final long SIZE = 256L << 20;
-    static final Duration TIMEOUT = Duration.ofSeconds(10);
+public final class TestFs implements AutoCloseable {
+    public static final long SIZE = 256L << 20;
+    public static final Duration TIMEOUT = Duration.ofSeconds(10);
     private static final AtomicInteger MODULES = new AtomicInteger();
 
-    final ManualClock clock = new ManualClock();
-    final Kernel kernel;
-    final WorkerPool pool;
-    final MemoryBlockDevice dev;
+    public final ManualClock clock = new ManualClock();
+    public final Kernel kernel;
+    public final WorkerPool pool;
+    public final MemoryBlockDevice dev;
     private final List<FsInfo> opened = new ArrayList<>();
     private List<SlabLeak> leaks;
 
-    TestFs() { this(Crc32cImpl.ACCELERATED); }
+    public TestFs() { this(Crc32cImpl.ACCELERATED); }
 
-    TestFs(Crc32cImpl crc) {
+    public TestFs(Crc32cImpl crc) { this(crc, new FixSwitch[0]); }
+
+    /** With {@code reverted} fixes reverted (the kernel code before those patches). */
+    public TestFs(Crc32cImpl crc, FixSwitch... reverted) {
         kernel = new Kernel("tt" + MODULES.incrementAndGet(),
-            KernelConfig.defaults().crc32c(crc).clock(clock).logCapacity(65_536).workerThreads(2));
+            KernelConfig.defaults().revert(reverted).crc32c(crc).clock(clock).logCapacity(65_536).workerThreads(2));
         pool = new WorkerPool(kernel);
         dev = new MemoryBlockDevice("sdc", SIZE);
         Mkfs.mkfs(kernel, dev, "test");
     }
 
     /** Awaitility with a tight poll (the conditions are cheap reads) and a 10 s bound. */
-    static ConditionFactory waitUp() {
+    public static ConditionFactory waitUp() {
         return await().atMost(TIMEOUT).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(1));
     }
 
@@ -61,7 +66,7 @@ final class TestFs implements AutoCloseable {
      * default subvolume. No kthread: see {@link #startTransactionKthread}. On failure the workqueues
      * are destroyed again and the error is thrown.
      */
-    FsInfo open() {
+    public FsInfo open() {
         SuperBlock sb = DiskIo.readSuper(dev, kernel.crc32c());
         FsInfo fs = new FsInfo(kernel, dev, sb, new SpaceManager(dev.size(), Mkfs.FIRST_CHUNK, Mkfs.dataChunkSize(dev.size())));
         fs.workqueues = FsWorkqueues.init(pool, dev.name(), fs.threadPoolSize);
@@ -80,7 +85,7 @@ final class TestFs implements AutoCloseable {
     }
 
     /** kernel: kthread_run(transaction_kthread) as open_ctree does it. */
-    static Kthread startTransactionKthread(FsInfo fs) {
+    public static Kthread startTransactionKthread(FsInfo fs) {
         fs.transactionKthread = TransactionKthread.start(fs);
         return fs.transactionKthread;
     }
@@ -90,7 +95,7 @@ final class TestFs implements AutoCloseable {
      * the kthreads, btrfs_stop_all_workers, free the roots and block groups, the btree inode's final
      * iput.
      */
-    void closeClean(FsInfo fs) {
+    public void closeClean(FsInfo fs) {
         DiskIo.commitSuper(fs);
         closeTail(fs);
     }
@@ -100,7 +105,7 @@ final class TestFs implements AutoCloseable {
      * transaction kthread and the cleaner, btrfs_stop_all_workers, btrfs_free_fs_roots,
      * btrfs_free_block_groups, iput(btree_inode). A transaction left open reaches the last two.
      */
-    void closeTail(FsInfo fs) {
+    public void closeTail(FsInfo fs) {
         stopKthreads(fs);
         fs.workqueues.stopAll();
         FsRoots.freeFsRoots(fs);
@@ -113,7 +118,7 @@ final class TestFs implements AutoCloseable {
      * Drops an fs_info without any of close_ctree's writing steps (a crash / power cut as far as the
      * device is concerned): only the threads are stopped.
      */
-    void abandon(FsInfo fs) {
+    public void abandon(FsInfo fs) {
         stopKthreads(fs);
         fs.workqueues.stopAll();
         opened.remove(fs);
@@ -128,7 +133,7 @@ final class TestFs implements AutoCloseable {
     }
 
     /** Module unload: join the kworker pool and kthreadd, destroy the slab caches; what they still held. */
-    List<SlabLeak> unload() {
+    public List<SlabLeak> unload() {
         if (leaks == null) {
             pool.shutdown(TIMEOUT);
             leaks = kernel.shutdown();
@@ -166,7 +171,7 @@ final class TestFs implements AutoCloseable {
     }
 
     /** Generation in the superblock on the device (what a mount would see). */
-    long onDiskGeneration() {
+    public long onDiskGeneration() {
         return DiskIo.readSuper(dev, kernel.crc32c()).generation;
     }
 }

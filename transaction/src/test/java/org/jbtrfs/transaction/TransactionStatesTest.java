@@ -66,7 +66,9 @@ class TransactionStatesTest {
         Op<TransHandle> nostart = Op.start("nostart", () -> Transactions.joinNostart(fs, fs.fsRoot, "test_join_nostart"));
         joiner.awaitBlockedIn("joinTransaction");
         nostart.awaitBlockedIn("joinTransaction");
-        assertTrue(starter.isBlockedIn("joinTransaction") && attacher.isBlockedIn("joinTransaction"));
+        // still waiting (awaited, not sampled: a notifyAll on trans_lock wakes them to re-check for a moment)
+        starter.awaitBlockedIn("joinTransaction");
+        attacher.awaitBlockedIn("joinTransaction");
         assertEquals(List.of(cur), fs.transList());
 
         // 6. The last other writer ends: the commit passes and lets everyone through.

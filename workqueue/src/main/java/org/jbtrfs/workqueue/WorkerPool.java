@@ -7,11 +7,14 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jbtrfs.core.Kernel;
+import org.jbtrfs.core.LatencyModel;
 import org.jbtrfs.core.LentThreads;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.LogLevel;
+import org.jbtrfs.core.Role;
 import org.jctools.queues.MpmcUnboundedXaddArrayQueue;
 
 /**
@@ -47,6 +50,8 @@ public final class WorkerPool {
     private final Semaphore tokens = new Semaphore(0);
     private final Set<BtrfsWorkqueue> liveQueues = ConcurrentHashMap.newKeySet();
     private final AtomicLong destroySeq = new AtomicLong();
+    /** Kworkers in the blocking acquire: see {@link #idleKworkers()}. */
+    private final AtomicInteger idle = new AtomicInteger();
     /** Written once by shutdown; workers read it after each acquire, which orders it (semaphore release/acquire). */
     private volatile boolean shutdown;
 
@@ -79,6 +84,9 @@ public final class WorkerPool {
     public int threads() { return workers.length; }
 
     public boolean isShutdown() { return shutdown; }
+
+    /** Kworkers blocked waiting for work right now (a woken one pays LatencyModel's wake-up latency). */
+    int idleKworkers() { return idle.get(); }
 
     /** Threads serving this pool's kworkers right now (none once it is shut down). */
     public List<Thread> liveThreads() {
@@ -184,11 +192,24 @@ public final class WorkerPool {
         @Override
         public void run() {
             CURRENT.set(this);
-            try {
+            long wakeup = kernel.config().latency().wakeupNanos();
+            try (Role.Scope serving = Role.WORKER.enter()) {
                 while (true) {
-                    tokens.acquireUninterruptibly();
+                    boolean wasIdle = !tokens.tryAcquire();
+                    if (wasIdle) {
+                        idle.incrementAndGet();
+                        tokens.acquireUninterruptibly();
+                        idle.decrementAndGet();
+                    }
                     if (shutdown) {
                         return;
+                    }
+                    if (wasIdle) {
+                        // LatencyModel: an idle kworker woken for a work starts it only after the modelled
+                        // wake-up latency (the kernel's woken kworker does not preempt its waker's kernel
+                        // code); a busy one goes from work to work at once. Holding the permit keeps the
+                        // token ours.
+                        LatencyModel.delay(wakeup);
                     }
                     try {
                         takeRunnable().runOne(this);

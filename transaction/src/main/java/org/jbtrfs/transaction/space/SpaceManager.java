@@ -300,6 +300,30 @@ public final class SpaceManager {
     /** Every block group, in address order (the block_group_cache_tree walk). */
     public synchronized List<BlockGroup> blockGroups() { return new ArrayList<>(blockGroups.values()); }
 
+    /**
+     * One block group's counters at a moment, for inspection.
+     *
+     * @param unused on fs_info->unused_bgs (a candidate for btrfs_delete_unused_bgs)
+     */
+    public record BlockGroupState(long start, long length, BlockGroupType type, long used, long reserved, long pinned,
+                                  boolean readOnly, boolean unused) { }
+
+    /** Every block group's counters, in address order (one consistent snapshot). */
+    public synchronized List<BlockGroupState> snapshot() {
+        List<BlockGroupState> l = new ArrayList<>();
+        for (BlockGroup bg : blockGroups.values()) {
+            l.add(new BlockGroupState(bg.start, bg.length, bg.type, bg.used, bg.reserved, bg.pinned, bg.readOnly, bg.onUnusedList));
+        }
+        return l;
+    }
+
+    /** Every space_info's counters (one consistent snapshot). */
+    public synchronized Map<BlockGroupType, SpaceInfo.Counters> spaceInfoSnapshot() {
+        Map<BlockGroupType, SpaceInfo.Counters> m = new EnumMap<>(BlockGroupType.class);
+        spaceInfos.forEach((t, si) -> m.put(t, si.counters()));
+        return m;
+    }
+
     // ---- reservations ---------------------------------------------------------------------------
 
     /** kernel: btrfs_block_rsv_add() into trans_block_rsv for a handle's {@code items}; returns the bytes. */

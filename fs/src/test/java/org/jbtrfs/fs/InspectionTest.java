@@ -1,0 +1,99 @@
+package org.jbtrfs.fs;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.jbtrfs.core.Crc32cImpl;
+import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.Kthread;
+import org.jbtrfs.transaction.space.BlockGroupType;
+import org.junit.jupiter.api.Test;
+
+/** What {@link Btrfs#inspect()} shows beyond transactions: space, delayed iputs, kthreads, who waits on what. */
+class InspectionTest {
+
+    @Test
+    void blockGroupsSpaceInfosAndTheUnusedList() {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
+            Btrfs fs = r.mountSettled("");
+            CleanerRoRemountRaceTest.makeOneUnusedBlockGroup(fs);
+            Inspection in = fs.inspect();
+            assertEquals(1, in.unusedBlockGroups().size(), in.blockGroups().toString());
+            var unused = in.blockGroups().stream().filter(b -> b.unused()).findFirst().orElseThrow();
+            assertEquals(BlockGroupType.DATA, unused.type());
+            assertEquals(0, unused.used());
+            assertTrue(in.blockGroups().stream().anyMatch(b -> b.type() == BlockGroupType.METADATA && b.used() > 0));
+            assertTrue(in.spaceInfos().get(BlockGroupType.METADATA).used() > 0);
+            assertEquals(in.blockGroups().stream().filter(b -> b.type() == BlockGroupType.DATA).mapToLong(b -> b.length()).sum(),
+                in.spaceInfos().get(BlockGroupType.DATA).total());
+            fs.umount();
+        }
+    }
+
+    @Test
+    void kthreadsAndDelayedIputsWithTheirSubvolume() {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
+            Btrfs fs = r.mountSettled("");
+            Inspection idle = fs.inspect();
+            assertEquals(List.of("btrfs-cleaner", "btrfs-transaction"), idle.kthreads().stream().map(Inspection.KthreadInfo::name).toList());
+            assertEquals(Kthread.TaskState.INTERRUPTIBLE, idle.kthreads().get(0).state());
+            assertEquals("schedule() in INTERRUPTIBLE", idle.blockedOn().get("btrfs-cleaner"));
+            // a delayed iput queued while the cleaner is mid-pass (no wake-up for it)
+            long sv = fs.createSubvolume("sv");
+            fs.createFile("sv/f");
+            FileHandle fh = fs.open("sv/f");
+            r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_CLEAR_RUNNING);
+            Repro.wakeCleaner(fs);
+            r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_CLEAR_RUNNING, Repro.WAIT);
+            fh.closeFromWorker();
+            assertEquals(List.of(new Inspection.DelayedIput(sv, fh.ino())), fs.inspect().delayedIputInodes());
+            assertEquals("parked at a hook", fs.inspect().blockedOn().get("btrfs-cleaner"));
+            r.mod.hooks().release(Hook.CLEANER_BEFORE_CLEAR_RUNNING);
+            fs.runCleanerPass(Repro.WAIT);
+            assertTrue(fs.inspect().delayedIputInodes().isEmpty());
+            fs.umount();
+        }
+    }
+
+    @Test
+    void whatABlockedRemountWaitsOn() {
+        // patch 3/5 applied: the remount waits on the bit; reverted: on cleaner_mutex in btrfs_commit_super
+        for (boolean applied : new boolean[] {true, false}) {
+            FixSwitch[] reverted = applied ? new FixSwitch[0] : new FixSwitch[] {FixSwitch.CLEANER_RO_REMOUNT_RACE};
+            try (Repro r = new Repro(Crc32cImpl.ACCELERATED, reverted)) {
+                Btrfs fs = r.mountSettled("");
+                fs.createFile("f");
+                FileHandle fh = fs.open("f");
+                Repro.awaitCleanerIdle(fs);
+                r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_DELAYED_IPUT);
+                fh.closeFromWorker(); // btrfs_add_delayed_iput wakes the sleeping cleaner, which runs it under cleaner_mutex
+                r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_DELAYED_IPUT, Repro.WAIT);
+                CompletableFuture<Void> remount = Repro.async("mount -o remount,ro", () -> fs.remount("ro"));
+                String expected = applied ? "wait_on_bit(CLEANER_RUNNING)" : "mutex_lock(cleaner_mutex) held by btrfs-cleaner";
+                await().atMost(Repro.WAIT).until(() -> expected.equals(fs.inspect().blockedOn().get("mount -o remount,ro")));
+                r.mod.hooks().release(Hook.CLEANER_BEFORE_DELAYED_IPUT);
+                Repro.join(remount);
+                fs.umount();
+            }
+        }
+    }
+
+    @Test
+    void afterUmountTheRootTreeIsReadFromTheDevice() {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
+            long id = DeadRootsBeforeOrphanCleanupTest.pendingDeletion(r); // mounts, deletes with a file open, umounts
+            Btrfs ro = r.mount("ro");
+            ro.umount();
+            Inspection after = ro.inspect();
+            assertEquals(List.of(id), after.rootOrphans(), "the pending deletion, as committed");
+            assertEquals(Map.of(5L, 1, id, 0), after.rootItems());
+            assertFalse(after.flags().contains(org.jbtrfs.core.FsFlag.OPEN));
+        }
+    }
+}

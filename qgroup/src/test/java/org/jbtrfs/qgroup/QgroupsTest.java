@@ -1,0 +1,353 @@
+package org.jbtrfs.qgroup;
+
+import static org.jbtrfs.transaction.TestFs.waitUp;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Crc32cImpl;
+import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.Fault;
+import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.FsFlag;
+import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.HookAction;
+import org.jbtrfs.core.Hooks;
+import org.jbtrfs.core.disk.ItemType;
+import org.jbtrfs.core.disk.Key;
+import org.jbtrfs.core.disk.QgroupInfoItem;
+import org.jbtrfs.core.disk.QgroupStatusItem;
+import org.jbtrfs.transaction.Extents;
+import org.jbtrfs.transaction.FsInfo;
+import org.jbtrfs.transaction.FsRoots;
+import org.jbtrfs.transaction.QgroupHooks;
+import org.jbtrfs.transaction.TestFs;
+import org.jbtrfs.transaction.TransHandle;
+import org.jbtrfs.transaction.Transaction;
+import org.jbtrfs.transaction.Transactions;
+import org.jbtrfs.transaction.Trees;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * qgroup.c's ordering and locking at the qgroup module's own level, on a transaction-layer fs_info
+ * ({@link TestFs}) without the fs module: when quota enable publishes the quota root, what quota disable
+ * holds while it waits for the worker (both orders of {@link FixSwitch#QUOTA_DISABLE_RESCAN_DEADLOCK}),
+ * which locks the commit-time accounting needs, what the rescan resume tests. Behaviour through the
+ * public API (numbers, messages, remounts) is in the fs module's QgroupTest and QgroupRescanRoRemountTest.
+ */
+class QgroupsTest {
+    /** Data extents owned by the top subvolume: several extent-tree leaves for the worker to walk. */
+    private static final int EXTENTS = 1500;
+
+    /** A formatted, opened fs_info with the qgroup config read (no quota tree yet) and EXTENTS data extents committed. */
+    private static final class Fixture implements AutoCloseable {
+        final TestFs t;
+        final FsInfo fs;
+        final Qgroups qg;
+
+        Fixture(TestFs t) {
+            this.t = t;
+            this.fs = t.open();
+            this.qg = new Qgroups(fs);
+            qg.readConfig();
+            TransHandle h = Transactions.start(fs, fs.fsRoot, 1, "test");
+            for (int i = 0; i < EXTENTS; i++) {
+                Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, 4096);
+            }
+            Transactions.commit(h);
+        }
+
+        Hooks hooks() { return t.kernel.hooks(); }
+
+        /** close_ctree's qgroup part, then commit_super and the transaction-layer teardown. */
+        @Override
+        public void close() {
+            fs.flags.set(FsFlag.CLOSING_START);
+            qg.waitForCompletion(false);
+            t.closeClean(fs);
+            qg.freeConfig();
+            t.close();
+        }
+    }
+
+    /** Parks the n-th arrival at {@code hook}: the first n-1 re-arm it. */
+    private static void parkAtArrival(Hooks hooks, Hook hook, int n) {
+        hooks.arm(hook, n == 1 ? HookAction.park() : HookAction.run(() -> parkAtArrival(hooks, hook, n - 1)));
+    }
+
+    private static Thread start(String name, Runnable r, AtomicReference<Throwable> failure) {
+        Thread th = new Thread(() -> {
+            try {
+                r.run();
+            } catch (Throwable e) {
+                failure.set(e);
+            }
+        }, name);
+        th.setDaemon(true);
+        th.start();
+        return th;
+    }
+
+    // ---- quota enable --------------------------------------------------------------------------------
+
+    /**
+     * v5.11's btrfs_quota_enable sets quota_root and QUOTA_ENABLED only after its commit ("to avoid
+     * deadlocks on fs_info->qgroup_ioctl_lock with concurrent snapshot creation"): the commit's own
+     * btrfs_run_qgroups sees neither, and writes no status item (it returns at once without quota_root);
+     * the status item on disk is the one the enable inserted, ON | INCONSISTENT.
+     */
+    @Test
+    void quotaEnablePublishesTheQuotaRootAndQuotaEnabledOnlyAfterItsCommit() {
+        try (Fixture f = new Fixture(new TestFs())) {
+            QgroupHooks real = f.fs.qgroupHooks;
+            List<String> seenByCommit = new ArrayList<>();
+            f.fs.qgroupHooks = new QgroupHooks() {
+                @Override
+                public void accountExtent(long ownerRoot, long bytenr, long numBytes, boolean add) {
+                    real.accountExtent(ownerRoot, bytenr, numBytes, add);
+                }
+
+                @Override
+                public boolean runQgroups(TransHandle h) {
+                    seenByCommit.add("quota_root " + (f.fs.quotaRoot != null) + ", QUOTA_ENABLED "
+                        + f.fs.flags.test(FsFlag.QUOTA_ENABLED));
+                    return real.runQgroups(h);
+                }
+            };
+            parkAtArrival(f.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF, 1);
+            long before = f.t.onDiskGeneration();
+            f.qg.quotaEnable();
+            assertFalse(seenByCommit.isEmpty(), "the enable's commit ran btrfs_run_qgroups");
+            assertEquals(List.of("quota_root false, QUOTA_ENABLED false"), seenByCommit.stream().distinct().toList());
+            assertTrue(f.t.onDiskGeneration() > before, "committed");
+            assertNotNull(f.fs.quotaRoot);
+            assertTrue(f.fs.flags.test(FsFlag.QUOTA_ENABLED));
+            QgroupStatusItem st = QgroupStatusItem.decode(Trees.lookup(f.fs, f.fs.quotaRoot, QgroupItems.statusKey()));
+            assertEquals(QgroupStatusItem.FLAG_ON | QgroupStatusItem.FLAG_INCONSISTENT, st.flags());
+            waitUp().until(() -> f.hooks().isParked(Hook.QGROUP_RESCAN_BEFORE_LEAF));
+            assertTrue(f.qg.rescanRunning(), "then qgroup_rescan_init and the worker");
+            f.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            f.fs.qgroupHooks = real;
+            f.qg.waitForCompletion(false);
+            assertEquals(List.of(new Qgroup.Usage(5, EXTENTS * 4096L + 16384, EXTENTS * 4096L + 16384)), f.qg.usage(),
+                "the worker counted every data extent and the subvolume's root leaf");
+        }
+    }
+
+    // ---- quota disable ---------------------------------------------------------------------------------
+
+    /**
+     * What btrfs_quota_disable holds while it waits for the rescan worker. v5.11
+     * ({@link FixSwitch#QUOTA_DISABLE_RESCAN_DEADLOCK} reverted): its TRANS_START handle on the running
+     * transaction — one external writer any commit must wait for — and qgroup_ioctl_lock. With the fix
+     * (e804861bd4e6): qgroup_ioctl_lock only, no handle. Released, the worker's next leaf finds
+     * QUOTA_ENABLED clear and fails with -EINTR; the disable then removes the quota tree in a
+     * transaction it ends, not commits.
+     */
+    @ParameterizedTest(name = "fix applied {0}")
+    @ValueSource(booleans = {false, true})
+    void quotaDisableHoldsItsHandleWhileWaitingForTheWorkerUnlessFixed(boolean fixed) {
+        TestFs t = fixed ? new TestFs() : new TestFs(Crc32cImpl.ACCELERATED, FixSwitch.QUOTA_DISABLE_RESCAN_DEADLOCK);
+        try (Fixture f = new Fixture(t)) {
+            parkAtArrival(f.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF, 2);
+            f.qg.quotaEnable();
+            waitUp().until(() -> f.hooks().isParked(Hook.QGROUP_RESCAN_BEFORE_LEAF));
+            long committed = f.t.onDiskGeneration();
+
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            Thread disable = start("quota-disable", f.qg::quotaDisable, failure);
+            waitUp().until(() -> f.qg.rescanWaiters() == 1);
+            assertFalse(f.fs.flags.test(FsFlag.QUOTA_ENABLED), "cleared before the wait");
+            assertTrue(f.qg.ioctlLockHeld(), "qgroup_ioctl_lock held across the wait in both orders");
+            Transaction running = f.fs.runningTransaction();
+            List<String> disableHandles = running == null ? List.of() : running.handles().stream()
+                .filter(r -> r.function().equals("btrfs_quota_disable")).map(Object::toString).toList();
+            int extwriters;
+            synchronized (f.fs.transLock) {
+                extwriters = running == null ? 0 : running.numExtwriters();
+            }
+            if (fixed) {
+                assertEquals(List.of(), disableHandles, "no transaction before the wait");
+                assertEquals(0, extwriters);
+            } else {
+                assertEquals(List.of("btrfs_quota_disable [START] in quota-disable"), disableHandles);
+                assertEquals(1, extwriters, "the only external writer is quota disable's own handle");
+            }
+
+            f.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            waitUp().until(() -> !disable.isAlive());
+            assertNull(failure.get());
+            waitUp().until(() -> f.t.kernel.log().contains("qgroup scan failed with -4"));
+            assertNull(f.fs.quotaRoot);
+            assertEquals(0, f.qg.statusFlags() & QgroupStatusItem.FLAG_ON);
+            // ended, not committed: the deletion waits for the next commit
+            assertEquals(committed, f.t.onDiskGeneration());
+            assertTrue(f.fs.transList().stream().anyMatch(tr -> tr.handles().stream()
+                .anyMatch(r -> r.function().equals("btrfs_quota_disable"))));
+            assertNull(Trees.lookup(f.fs, f.fs.treeRoot, new Key(ItemType.QUOTA_TREE_OBJECTID, ItemType.ROOT_ITEM, 0)),
+                "the quota root item is gone from the live tree root");
+        }
+    }
+
+    /**
+     * A transaction start that fails in quota disable: v5.11 had cleared nothing yet; with the fix the
+     * disable has already cleared QUOTA_ENABLED (and waited) and sets it again. Either way quotas stay on.
+     */
+    @ParameterizedTest(name = "fix applied {0}")
+    @ValueSource(booleans = {false, true})
+    void aFailedTransactionStartLeavesQuotasOn(boolean fixed) {
+        TestFs t = fixed ? new TestFs() : new TestFs(Crc32cImpl.ACCELERATED, FixSwitch.QUOTA_DISABLE_RESCAN_DEADLOCK);
+        try (Fixture f = new Fixture(t)) {
+            f.qg.quotaEnable();
+            f.qg.waitForCompletion(false);
+            t.kernel.faults().armOnce(Fault.START_TRANSACTION_ENOSPC);
+            BtrfsException e = assertThrows(BtrfsException.class, f.qg::quotaDisable);
+            assertEquals(Errno.ENOSPC, e.errno());
+            assertTrue(f.fs.flags.test(FsFlag.QUOTA_ENABLED));
+            assertNotNull(f.fs.quotaRoot);
+            assertFalse(f.qg.ioctlLockHeld());
+            f.qg.quotaDisable(); // and it works afterwards
+            assertNull(f.fs.quotaRoot);
+        }
+    }
+
+    // ---- commit-time accounting ---------------------------------------------------------------------
+
+    /**
+     * btrfs_run_qgroups takes only the qgroup_lock spinlock (and drops it to write each item): a commit
+     * writes the dirty qgroups' info items while another task holds both qgroup mutexes. (Before the
+     * split, one lock serialised the commit's accounting with everything else.)
+     */
+    @Test
+    void runQgroupsNeedsNeitherQgroupMutex() throws Exception {
+        try (Fixture f = new Fixture(new TestFs())) {
+            f.qg.quotaEnable();
+            f.qg.waitForCompletion(false);
+            f.qg.rescanner().zeroTracking(); // every qgroup dirty, counters 0
+            CountDownLatch held = new CountDownLatch(1);
+            CountDownLatch done = new CountDownLatch(1);
+            Thread holder = new Thread(() -> {
+                f.qg.state().ioctlLock.lock();
+                f.qg.state().rescanLock.lock();
+                held.countDown();
+                try {
+                    done.await();
+                } catch (InterruptedException ignored) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    f.qg.state().rescanLock.unlock();
+                    f.qg.state().ioctlLock.unlock();
+                }
+            }, "holds-qgroup-mutexes");
+            holder.start();
+            assertTrue(held.await(10, TimeUnit.SECONDS));
+            try {
+                TransHandle h = Transactions.join(f.fs, f.fs.treeRoot, "test");
+                Transactions.commit(h);
+                QgroupInfoItem info = QgroupInfoItem.decode(Trees.lookup(f.fs, f.fs.quotaRoot, QgroupItems.infoKey(5)));
+                assertEquals(0, info.rfer(), "the zeroed counters were written by this commit");
+                assertEquals(h.transid(), info.generation());
+            } finally {
+                done.countDown();
+                holder.join(10_000);
+            }
+        }
+    }
+
+    // ---- rescan resume ----------------------------------------------------------------------------
+
+    /**
+     * btrfs_qgroup_rescan_resume tests only the RESCAN status bit (the port used to test QUOTA_ENABLED
+     * too). A status item with RESCAN but not ON — not something v5.11 writes in a clean run — makes
+     * btrfs_read_qgroup_config clear QUOTA_ENABLED and skip qgroup_rescan_init, so the resume at the RW
+     * mount queues a work item nobody initialised: the kworker calls a NULL function.
+     */
+    @Test
+    void resumeTestsOnlyTheRescanBitAndQueuesAWorkNobodyInitialised() {
+        TestFs t = new TestFs();
+        try {
+            FsInfo fs = t.open();
+            Qgroups qg = new Qgroups(fs);
+            qg.readConfig();
+            qg.quotaEnable();
+            qg.waitForCompletion(false);
+            // write RESCAN | INCONSISTENT without ON into the status item, committed
+            TransHandle h = Transactions.start(fs, fs.quotaRoot, 1, "test");
+            Trees.update(h, fs.quotaRoot, QgroupItems.statusKey(), new QgroupStatusItem(1, h.transid(),
+                QgroupStatusItem.FLAG_RESCAN | QgroupStatusItem.FLAG_INCONSISTENT, 0).encode());
+            fs.qgroupHooks = null; // keep the next commits from rewriting it
+            Transactions.commit(h);
+            fs.flags.set(FsFlag.CLOSING_START);
+            t.closeClean(fs);
+
+            FsInfo again = t.open();
+            again.quotaRoot = FsRoots.readRoot(again, ItemType.QUOTA_TREE_OBJECTID);
+            Qgroups qg2 = new Qgroups(again);
+            qg2.readConfig();
+            assertFalse(again.flags.test(FsFlag.QUOTA_ENABLED), "not ON: quotas off");
+            assertEquals(QgroupStatusItem.FLAG_RESCAN | QgroupStatusItem.FLAG_INCONSISTENT,
+                qg2.statusFlags() & ~QgroupStatusItem.FLAG_ON);
+            qg2.rescanResume();
+            assertTrue(t.kernel.log().contains("BUG: kernel NULL pointer dereference"), t.kernel.log().dmesg());
+            assertTrue(qg2.rescanRunning(), "qgroup_rescan_running was set before the queueing");
+            t.abandon(again);
+        } finally {
+            t.close();
+        }
+    }
+
+    /**
+     * There is one qgroup_rescan_work. Queued while it runs, it runs once more afterwards; queued again
+     * while still pending, nothing happens (queue_work() on a work with WORK_STRUCT_PENDING set) — the
+     * situation of an RO→RW remount resuming a rescan that an RO remount without patch 1/5 did not wait for.
+     */
+    @Test
+    void theRescanWorkQueuedWhilePendingRunsOnce() {
+        try (Fixture f = new Fixture(new TestFs())) {
+            parkAtArrival(f.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF, 1);
+            f.qg.quotaEnable();
+            waitUp().until(() -> f.hooks().isParked(Hook.QGROUP_RESCAN_BEFORE_LEAF));
+            f.qg.rescanResume(); // RESCAN is set: queued behind the running one (max_active 1), pending
+            f.qg.rescanResume(); // still pending: a no-op
+            f.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            waitUp().until(() -> f.t.kernel.log().matching(e -> e.message().contains("qgroup scan completed")).size() == 2);
+            f.fs.flags.set(FsFlag.CLOSING_START);
+            f.qg.waitForCompletion(false);
+            assertEquals(2, f.t.kernel.log().matching(e -> e.message().contains("qgroup scan completed")).size(),
+                "the running worker and the one pending queueing; the second queueing did nothing");
+            assertEquals(0, f.qg.statusFlags() & QgroupStatusItem.FLAG_RESCAN);
+        }
+    }
+
+    // ---- the spinlock ------------------------------------------------------------------------------
+
+    @Test
+    void nothingSleepsUnderTheQgroupSpinlock() {
+        try (Fixture f = new Fixture(new TestFs())) {
+            QgroupFsInfo q = f.qg.state();
+            q.lock.lock();
+            try {
+                IllegalStateException recursion = assertThrows(IllegalStateException.class, q.lock::lock);
+                assertTrue(recursion.getMessage().startsWith("BUG: spinlock recursion on qgroup_lock"));
+                IllegalStateException mutex = assertThrows(IllegalStateException.class,
+                    () -> q.mutexLock(q.rescanLock, "qgroup_rescan_lock"));
+                assertTrue(mutex.getMessage().startsWith("BUG: sleeping function called from invalid context"));
+                assertThrows(IllegalStateException.class, () -> f.qg.waitForCompletion(false));
+            } finally {
+                q.lock.unlock();
+            }
+            assertFalse(q.rescanLock.isLocked());
+        }
+    }
+}
