@@ -101,7 +101,8 @@ class DelayedIputsRoRemountTest {
         Repro.join(remount); // btrfs_wait_ordered_roots returned: the extent is complete
         assertTrue(fs.inspect().delayedIputs().isEmpty(), "nothing queued when the remount ran the delayed iputs");
         r.mod.hooks().release(Hook.ORDERED_EXTENT_AFTER_REMOVE);
-        org.awaitility.Awaitility.await().atMost(Repro.WAIT).until(() -> !fs.inspect().delayedIputs().isEmpty());
+        // the worker's puts and btrfs_add_delayed_iput (whose wake-up must not race the umount's kthread_stop)
+        fs.fsInfo().workqueues.endioWriteWorkers.flush();
         Repro.awaitCleanerIdle(fs);
         assertEquals(List.of(ino), fs.inspect().delayedIputs(), "the RO cleaner sleeps on it");
         assertTrue(fs.inspect().openTransactions().isEmpty(), "the ordered extent's transaction was committed by the remount");

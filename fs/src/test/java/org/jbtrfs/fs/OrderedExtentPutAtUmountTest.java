@@ -1,6 +1,5 @@
 package org.jbtrfs.fs;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -29,8 +28,9 @@ import org.junit.jupiter.params.provider.EnumSource;
  *       commit) hits the delayed_iputs assertion;</li>
  *   <li>at RW umount, after close_ctree's btrfs_commit_super ran the delayed iputs: the assertion;</li>
  *   <li>at RW umount, after the kthreads were stopped (while btrfs_stop_all_workers drains
- *       endio_write_workers): the assertion passed already; the wake-up goes to an exited cleaner and the
- *       inode is never put — "VFS: Busy inodes after unmount", btrfs_inode objects at rmmod.</li>
+ *       endio_write_workers): the assertion passed already; the wake-up goes to the exited cleaner's freed
+ *       task_struct (use-after-free in wake_up_process) and the inode is never put — "VFS: Busy inodes after
+ *       unmount", btrfs_inode objects at rmmod.</li>
  * </ol>
  * Later kernels flush endio_write_workers (and endio_freespace_worker) and run the delayed iputs in
  * close_ctree right after parking the cleaner: the switch applied. Hooks hold the worker after the removal;
@@ -87,7 +87,8 @@ class OrderedExtentPutAtUmountTest {
             r.mod.hooks().awaitParked(Hook.ORDERED_EXTENT_AFTER_REMOVE, Repro.WAIT);
             r.mod.hooks().awaitParked(Hook.UMOUNT_BEFORE_STOP_KTHREADS, Repro.WAIT); // past btrfs_commit_super
             r.mod.hooks().release(Hook.ORDERED_EXTENT_AFTER_REMOVE);
-            await().atMost(Repro.WAIT).until(() -> fs.inspect().delayedIputs().equals(List.of(ino)));
+            fs.fsInfo().workqueues.endioWriteWorkers.flush(); // its puts and btrfs_add_delayed_iput are done
+            assertEquals(List.of(ino), fs.inspect().delayedIputs());
             r.mod.hooks().release(Hook.UMOUNT_BEFORE_STOP_KTHREADS);
             KernelBug bug = assertThrows(KernelBug.class, () -> Repro.join(umount));
             assertTrue(bug.getMessage().contains("list_empty(&fs_info->delayed_iputs)"), bug.getMessage());
@@ -108,7 +109,10 @@ class OrderedExtentPutAtUmountTest {
             r.mod.hooks().awaitParked(Hook.ORDERED_EXTENT_AFTER_REMOVE, Repro.WAIT);
             r.mod.hooks().awaitParked(Hook.UMOUNT_BEFORE_STOP_WORKERS, Repro.WAIT); // the assertion passed
             r.mod.hooks().release(Hook.ORDERED_EXTENT_AFTER_REMOVE);
-            await().atMost(Repro.WAIT).until(() -> fs.inspect().delayedIputs().equals(List.of(ino)));
+            fs.fsInfo().workqueues.endioWriteWorkers.flush(); // its puts and btrfs_add_delayed_iput are done
+            assertEquals(List.of(ino), fs.inspect().delayedIputs());
+            // btrfs_add_delayed_iput woke the cleaner kthread close_ctree had already stopped: its task_struct
+            assertTrue(r.logged("use-after-free in wake_up_process"), r.mod.log().dmesg());
             r.mod.hooks().release(Hook.UMOUNT_BEFORE_STOP_WORKERS);
             Repro.join(umount);
             assertTrue(r.logged("VFS: Busy inodes after unmount of sdc"));
