@@ -15,6 +15,8 @@ import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.KernelLog;
+import org.jbtrfs.core.LogEntry;
+import org.jbtrfs.core.LogLevel;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.core.disk.RootItem;
@@ -88,6 +90,8 @@ public final class Btrfs {
         sUmount.writeLock().lock();
         try {
             checkMounted();
+            // reconfigure_super(): shrink_dcache_sb — every unused dentry lets go of its inode
+            ctx.dcache.shrink();
             if (!ctx.fs.sbRdonly && MountOptions.wantsReadOnly(options) && ctx.cleaner.inodes().removeCount() > 0) {
                 throw new BtrfsException(Errno.EBUSY, "mount point busy: " + ctx.cleaner.inodes().removeCount()
                     + " unlinked inodes still in use on " + device.name());
@@ -100,9 +104,10 @@ public final class Btrfs {
 
     /**
      * umount(2) — kernel: btrfs_kill_super() → generic_shutdown_super(): sync_filesystem (no-op when
-     * RO), then close_ctree(). EBUSY while files are open; EINVAL when not mounted. A kernel BUG or oops
-     * inside close_ctree is thrown to the caller, as the kernel kills the umount task; the filesystem is
-     * then gone (the module can still be unloaded and reports what leaked).
+     * RO), evict_inodes (the cached inodes nobody references), close_ctree() (btrfs_put_super), then the
+     * VFS's "Busy inodes after unmount" check. EBUSY while files are open; EINVAL when not mounted. A
+     * kernel BUG or oops inside close_ctree is thrown to the caller, as the kernel kills the umount task;
+     * the filesystem is then gone (the module can still be unloaded and reports what leaked).
      */
     public void umount() {
         sUmount.writeLock().lock();
@@ -114,10 +119,17 @@ public final class Btrfs {
             }
             state = State.CRASHED;
             try {
-                if (!ctx.fs.sbRdonly) {
-                    Vfs.syncFs(ctx);
-                }
+                ctx.dcache.shrink(); // shrink_dcache_for_umount()
+                Vfs.syncFilesystem(ctx);
+                // SB_ACTIVE is cleared: from now on a final iput releases a linked inode at once
+                ctx.cleaner.inodes().evictInodes();
                 CloseCtree.closeCtree(ctx);
+                int busy = ctx.cleaner.inodes().cachedCount();
+                if (busy > 0) {
+                    // an inode someone still references after put_super (the printk has no level: KERN_WARNING)
+                    module.log().log(LogLevel.WARNING, LogEntry.Kind.TEXT, "VFS: Busy inodes after unmount of "
+                        + device.name() + ". Self-destruct in 5 seconds.  Have a nice day...");
+                }
                 state = State.UNMOUNTED;
             } finally {
                 module.unmounted(this);
@@ -127,16 +139,19 @@ public final class Btrfs {
         }
     }
 
-    /** sync(2) — kernel: btrfs_sync_fs(); a no-op on a read-only mount. */
+    /**
+     * syncfs(2) — kernel: sync_filesystem() under s_umount held shared: write back every dirty inode
+     * (data through btrfs_wq_submit_bio) and the btree inode (WB_SYNC_ALL, through btrfs_wq_submit_bio
+     * unless the crc32c driver is fast), wait for it all and for the ordered extents, then commit
+     * (btrfs_sync_fs). A no-op on a read-only mount. File operations may run meanwhile.
+     */
     public void sync() {
-        sUmount.writeLock().lock();
+        sUmount.readLock().lock();
         try {
             checkMounted();
-            if (!ctx.fs.sbRdonly) {
-                Vfs.syncFs(ctx);
-            }
+            Vfs.syncFilesystem(ctx);
         } finally {
-            sUmount.writeLock().unlock();
+            sUmount.readLock().unlock();
         }
     }
 
@@ -145,8 +160,25 @@ public final class Btrfs {
     /** creat(2) of an empty file; {@code path} is "name" or "subvolume/name". */
     public void createFile(String path) { write(() -> files.create(path)); }
 
-    /** Appends {@code data} to the file (a new data extent). */
+    /**
+     * Appends {@code data} to the file: open, write(2), close. The data goes to the page cache (the file's
+     * size grows at once); writeback — sync, fsync, sync_file_range, umount, remount — allocates its
+     * extent and inserts the file extent item when the ordered extent completes.
+     */
     public void writeFile(String path, byte[] data) { write(() -> files.write(path, data)); }
+
+    /** The file's contents as read(2) sees them: written extents with the page cache's dirty data on top. */
+    public byte[] readFile(String path) { return read(() -> files.read(path)); }
+
+    void handleWrite(FileHandle fh, byte[] data) { write(() -> files.append(fh.inode(), data)); }
+
+    void handleFsync(FileHandle fh) { read(() -> { files.fsync(fh.inode()); return null; }); }
+
+    List<OrderedExtent> handleSyncFileRange(FileHandle fh, Runnable beforeSubmit) {
+        List<List<OrderedExtent>> out = new ArrayList<>(1);
+        write(() -> out.add(files.syncFileRange(fh.inode(), beforeSubmit)));
+        return out.get(0);
+    }
 
     /** unlink(2). An open file keeps its inode (and gets an orphan item) until its last close. */
     public void unlink(String path) { write(() -> files.unlink(path)); }
@@ -165,7 +197,13 @@ public final class Btrfs {
     /** File names in the top directory of the default subvolume or of {@code subvolume}. */
     public List<String> list(String subvolume) { return read(() -> files.list(subvolume)); }
 
-    /** The file's size in bytes, from its inode item. */
+    /**
+     * sb->s_remove_count: unlinked inodes not destroyed yet — still open, held by an ordered extent in
+     * flight, queued for a delayed iput or being evicted. An RO remount is refused (EBUSY) until it is 0.
+     */
+    public long unlinkedInodesInUse() { return ctx.cleaner.inodes().removeCount(); }
+
+    /** The file's size in bytes (stat's st_size): i_size, which a write grows before writeback. */
     public long fileSize(String path) { return read(() -> files.size(path)); }
 
     // ---- subvolumes -------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import org.jbtrfs.transaction.TransHandle;
 import org.jbtrfs.transaction.Transactions;
 import org.jbtrfs.transaction.TreeItem;
 import org.jbtrfs.transaction.Trees;
+import org.jbtrfs.transaction.WbSyncMode;
 
 /**
  * Files, directories entries and subvolumes (the parts of inode.c and ioctl.c the workloads need).
@@ -95,36 +96,83 @@ final class FileOps {
             throw new BtrfsException(Errno.EEXIST, "'" + path + "' exists");
         }
         TransHandle h = Transactions.start(fs, t.root, 5, "btrfs_create");
+        long ino;
         try {
-            long ino = nextIno(t.root);
+            ino = nextIno(t.root);
             Trees.insert(h, t.root, new Key(ino, ItemType.INODE_ITEM, 0),
                 new InodeItem(h.transid(), h.transid(), 0, 0, 1, InodeItem.S_IFREG | 0644).encode());
             Trees.insert(h, t.root, dirKey(t.name), new DirItem(new Key(ino, ItemType.INODE_ITEM, 0), DirItem.FT_REG_FILE, t.name).encode());
         } finally {
             Transactions.end(h);
         }
+        ctx.dcache.instantiate(t.root, ino);
     }
 
-    /** A buffered write made durable as one new data extent appended to the file. */
+    /**
+     * write(2) of {@code data} at the end of the file through a descriptor opened for it and closed after
+     * (open, write, close): the data goes to the page cache only; writeback writes it later.
+     */
     void write(String path, byte[] data) {
+        Target t = resolve(path);
+        Inode inode = ctx.dcache.lookup(t.root, inoOf(t));
+        try {
+            append(inode, data);
+        } finally {
+            ctx.cleaner.inodes().iput(inode);
+        }
+    }
+
+    /**
+     * kernel: btrfs_file_write_iter() → btrfs_buffered_write() (v5.10) on an appending descriptor — the
+     * times are updated in memory only (update_time_for_write: no transaction), the bytes are copied into
+     * the page cache and marked delalloc, i_size grows (btrfs_dirty_pages). No extent, no transaction: the
+     * extent is allocated at writeback (cow_file_range) and the file extent item inserted when its ordered
+     * extent completes. The delalloc space reservation (btrfs_delalloc_reserve_space) is not modelled.
+     */
+    void append(Inode inode, byte[] data) {
         if (data.length == 0) {
             return;
         }
-        Target t = resolve(path);
-        long ino = inoOf(t);
-        TransHandle h = Transactions.start(fs, t.root, 3, "btrfs_file_write");
-        try {
-            InodeItem ii = InodeItem.decode(Trees.lookup(fs, t.root, new Key(ino, ItemType.INODE_ITEM, 0)));
-            long bytenr = Extents.allocDataExtent(h, t.root.objectid(), data.length);
-            fs.device.write(bytenr, data, 0, data.length);
-            long disk = ((data.length + 4095L) / 4096) * 4096;
-            Trees.insert(h, t.root, new Key(ino, ItemType.EXTENT_DATA, ii.size()),
-                new FileExtentItem(bytenr, disk, data.length, h.transid()).encode());
-            Trees.update(h, t.root, new Key(ino, ItemType.INODE_ITEM, 0),
-                new InodeItem(ii.generation(), h.transid(), ii.size() + data.length, ii.nbytes() + disk, ii.nlink(), ii.mode()).encode());
-        } finally {
-            Transactions.end(h);
+        InodeData d = InodeData.of(fs, inode);
+        if (d.append(data)) {
+            ctx.writeback.markInodeDirty(d);
         }
+    }
+
+    /**
+     * kernel: btrfs_sync_file() in fs/btrfs/file.c — start_ordered_ops (writeback of the whole file with
+     * sync_writers raised: its bios are checksummed inline, not through btrfs_wq_submit_bio), wait for the
+     * writeback and for the ordered extents (btrfs_wait_ordered_range), report a writeback error; then,
+     * unless the inode was last changed in a committed transaction (skip_inode_logging), log it — the tree
+     * log is not modelled, so this is btrfs_sync_file's fallback: commit the transaction.
+     */
+    void fsync(Inode inode) {
+        InodeData d = InodeData.of(fs, inode);
+        d.syncWriters.incrementAndGet();
+        try {
+            ctx.writeback.writeInode(d, WbSyncMode.ALL, null);
+        } finally {
+            d.syncWriters.decrementAndGet();
+        }
+        d.waitWriteback();
+        ctx.ordered.waitOrderedRange(d);
+        Errno err = d.takeError();
+        if (err != null) {
+            throw new BtrfsException(err, "fsync of inode " + inode.ino() + ": writeback error");
+        }
+        if (d.lastTrans() <= fs.lastTransCommitted()) {
+            return;
+        }
+        TransHandle h = Transactions.start(fs, inode.root(), 0, "btrfs_sync_file");
+        Transactions.commit(h);
+    }
+
+    /**
+     * sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) — start WB_SYNC_NONE writeback of the file's dirty
+     * pages (filemap_fdatawrite_range), without waiting. Returns the ordered extents it added.
+     */
+    List<OrderedExtent> syncFileRange(Inode inode, Runnable beforeSubmit) {
+        return ctx.writeback.writeInode(InodeData.of(fs, inode), WbSyncMode.NONE, beforeSubmit);
     }
 
     /**
@@ -134,22 +182,21 @@ final class FileOps {
     void unlink(String path) {
         Target t = resolve(path);
         long ino = inoOf(t);
-        Inode inode = ctx.cleaner.inodes().iget(t.root, ino);
+        Inode inode = ctx.dcache.lookup(t.root, ino);
         try {
             TransHandle h = Transactions.start(fs, t.root, 5, "btrfs_unlink");
             try {
                 Trees.delete(h, t.root, dirKey(t.name));
-                InodeItem ii = InodeItem.decode(Trees.lookup(fs, t.root, new Key(ino, ItemType.INODE_ITEM, 0)));
-                int nlink = ii.nlink() - 1;
-                Trees.update(h, t.root, new Key(ino, ItemType.INODE_ITEM, 0),
-                    new InodeItem(ii.generation(), h.transid(), ii.size(), ii.nbytes(), nlink, ii.mode()).encode());
+                int nlink = inode.nlink() - 1;
                 ctx.cleaner.inodes().setNlink(inode, nlink);
+                InodeData.of(fs, inode).updateInode(h); // btrfs_update_inode: the in-memory inode, new i_nlink
                 if (nlink == 0) {
                     ctx.cleaner.inodes().orphanAdd(h, t.root, ino);
                 }
             } finally {
                 Transactions.end(h);
             }
+            ctx.dcache.drop(t.root, ino); // d_delete(): the dentry lets go of the inode
         } finally {
             ctx.cleaner.inodes().iput(inode);
         }
@@ -157,12 +204,56 @@ final class FileOps {
 
     Inode open(String path) {
         Target t = resolve(path);
-        return ctx.cleaner.inodes().iget(t.root, inoOf(t));
+        return ctx.dcache.lookup(t.root, inoOf(t));
     }
 
+    /** stat(2)'s st_size: i_size of the in-memory inode, dirty data included. */
     long size(String path) {
         Target t = resolve(path);
-        return InodeItem.decode(Trees.lookup(fs, t.root, new Key(inoOf(t), ItemType.INODE_ITEM, 0))).size();
+        Inode inode = ctx.dcache.lookup(t.root, inoOf(t));
+        try {
+            return InodeData.of(fs, inode).isize();
+        } finally {
+            ctx.cleaner.inodes().iput(inode);
+        }
+    }
+
+    /**
+     * read(2) of the whole file, as the page cache serves it: the data of the file extent items, with the
+     * pages still in the page cache (ordered extents not yet finished, dirty ranges) on top.
+     */
+    byte[] read(String path) {
+        Target t = resolve(path);
+        long ino = inoOf(t);
+        Inode inode = ctx.dcache.lookup(t.root, ino);
+        List<InodeData.Pending> pending;
+        long size;
+        try {
+            InodeData d = InodeData.of(fs, inode);
+            pending = d.pendingData(); // before the items: an ordered extent finishing meanwhile is in one or the other
+            size = d.isize();
+        } finally {
+            ctx.cleaner.inodes().iput(inode);
+        }
+        if (size > Integer.MAX_VALUE - 8) {
+            throw new BtrfsException(Errno.EINVAL, "file " + path + " too large to read at once: " + size);
+        }
+        byte[] out = new byte[(int) size];
+        for (TreeItem it : Trees.range(fs, t.root, new Key(ino, ItemType.EXTENT_DATA, 0), new Key(ino, ItemType.EXTENT_DATA, -1L))) {
+            FileExtentItem fe = FileExtentItem.decode(it.data());
+            long off = it.key().offset();
+            int n = (int) Math.min(fe.numBytes(), size - off);
+            if (n > 0) {
+                fs.device.read(fe.diskBytenr(), out, (int) off, n);
+            }
+        }
+        for (InodeData.Pending p : pending) {
+            int n = (int) Math.min(p.data().length, size - p.offset());
+            if (n > 0) {
+                System.arraycopy(p.data(), 0, out, (int) p.offset(), n);
+            }
+        }
+        return out;
     }
 
     List<String> list(String subvolume) {
@@ -217,7 +308,8 @@ final class FileOps {
     /**
      * kernel: btrfs_delete_subvolume() in fs/btrfs/inode.c — remove the entry, set the root item's refs to
      * 0 and insert an orphan item for it in the tree root (so a later mount resumes the drop), end the
-     * transaction. The root goes on dead_roots once no inode of it is in memory.
+     * transaction; then d_invalidate and btrfs_prune_dentries let go of the subvolume's cached inodes. The
+     * root goes on dead_roots when its last in-memory inode goes (inode_tree_del) — at once if none is.
      */
     void deleteSubvolume(String name) {
         Root root = subvolume(name);
@@ -233,7 +325,13 @@ final class FileOps {
         } finally {
             Transactions.end(h);
         }
-        if (root.openInodes.get() == 0) {
+        // the kernel always has the subvolume's directory inode in memory here, whose eviction queues the root;
+        // the port has no directory inodes: with no inode of the root in memory, queue it now (and only then:
+        // otherwise inode_tree_del queues it when the last one goes, perhaps during the pruning just below)
+        boolean inodesInMemory = root.openInodes.get() > 0;
+        ctx.dcache.dropRoot(root); // d_invalidate() of the subvolume's dentry: its inodes lose their dentries
+        ctx.cleaner.inodes().pruneRoot(root); // btrfs_prune_dentries(): and the unused ones are dropped
+        if (!inodesInMemory) {
             FsRoots.addDeadRoot(fs, root);
         }
     }

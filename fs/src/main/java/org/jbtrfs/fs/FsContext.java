@@ -10,11 +10,17 @@ final class FsContext {
     final FsInfo fs;
     final Cleaner cleaner;
     final Qgroups qgroups;
+    final Dcache dcache;
+    final OrderedExtents ordered;
+    final Writeback writeback;
 
     FsContext(BtrfsModule module, FsInfo fs) {
         this.module = module;
         this.fs = fs;
         this.cleaner = new Cleaner(fs);
         this.qgroups = new Qgroups(fs);
+        this.dcache = new Dcache(cleaner.inodes());
+        this.ordered = new OrderedExtents(this);
+        this.writeback = new Writeback(this);
     }
 }

@@ -17,7 +17,7 @@ class OrphanRootsReproducerTest {
         mod.faults().armOnce(Fault.DEL_ORPHAN_ITEM_ENOMEM);     // btrfs_del_orphan_item fails, ignored
         fs.deleteSubvolume("sv");
         fs.createFile("w");
-        fs.open("w").closeFromWorker();                         // a delayed iput wakes the cleaner
+        fs.open("w").closeFromWorker();                         // its ordered extent's delayed iput wakes the cleaner
         await().until(() -> mod.faults().fired(Fault.DEL_ORPHAN_ITEM_ENOMEM) == 1 && !fs.inspect().cleanerRunning());
         fs.umount();                                            // the drop is committed, the orphan item stays
         return mod.mount(dev, "ro");

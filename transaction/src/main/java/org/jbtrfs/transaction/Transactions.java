@@ -398,6 +398,14 @@ public final class Transactions {
                     head.level).encode());
                 fs.space.allocReserved(head.bytenr, head.numBytes);
                 account(fs, head.ownerRoot, head.bytenr, head.numBytes, true);
+            } else if (!head.isData && fs.btreeInode.isWrittenBuffer(head.bytenr)) {
+                // btrfs_free_tree_block(): a block of this transaction that writeback already wrote
+                // (BTRFS_HEADER_FLAG_WRITTEN, a sync's sync_inodes_sb) is pinned, not freed: its write may
+                // still be in flight; the commit waits for it and finishExtentCommit unpins it
+                fs.space.pinReserved(head.bytenr, head.numBytes);
+                synchronized (h.transaction) {
+                    h.transaction.pinned.put(head.bytenr, head.numBytes);
+                }
             } else {
                 // allocated and freed in this very transaction: never reached the extent tree; its buffer
                 // leaves the page cache before the space is free again (see finishExtentCommit)

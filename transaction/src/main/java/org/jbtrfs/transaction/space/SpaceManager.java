@@ -115,6 +115,15 @@ public final class SpaceManager {
         }
     }
 
+    /**
+     * kernel: btrfs_reserve_extent() for data, the loops before LOOP_ALLOC_CHUNK — only the existing data
+     * block groups; ENOSPC if none has room (the caller then allocates a chunk under a transaction handle).
+     */
+    public synchronized long reserveDataExtentInExistingGroups(long len) {
+        int sectors = (int) ((len + BlockGroup.SECTOR - 1) / BlockGroup.SECTOR);
+        return reserve(BlockGroupType.DATA, (long) sectors * BlockGroup.SECTOR, 1);
+    }
+
     private final List<BlockGroup> newBlockGroups = new ArrayList<>();
 
     /** kernel: btrfs_alloc_chunk() — a new block group carved from unallocated device space. */
@@ -178,6 +187,19 @@ public final class SpaceManager {
         bg.reserved -= len;
         spaceInfos.get(bg.type).bytesReserved -= len;
         bg.mark(bytenr, len, false);
+    }
+
+    /**
+     * kernel: pin_down_extent() of a reserved extent (btrfs_free_tree_block of a block written in its own
+     * transaction) — reserved → pinned, free again once the commit unpins it.
+     */
+    public synchronized void pinReserved(long bytenr, long len) {
+        BlockGroup bg = need(bytenr);
+        bg.reserved -= len;
+        bg.pinned += len;
+        SpaceInfo si = spaceInfos.get(bg.type);
+        si.bytesReserved -= len;
+        si.bytesPinned += len;
     }
 
     /** kernel: __btrfs_free_extent() accounting — used → pinned (free again once the commit unpins it). */
