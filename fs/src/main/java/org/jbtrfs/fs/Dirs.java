@@ -59,9 +59,17 @@ final class Dirs {
 
     private final Map<DirKey, Dir> dirs = new ConcurrentHashMap<>();
 
-    /** The in-memory directory inode {@code (root, ino)} (igrab / btrfs_iget of a directory). */
+    /**
+     * The in-memory directory inode {@code (root, ino)} (igrab / btrfs_iget of a directory). A directory of a
+     * deleted subvolume (root item refs 0) is dead from the start: only an inode already in memory outlives
+     * the deletion in the kernel, and the port keeps directories only while they are used.
+     */
     Dir get(Root root, long ino) {
-        return dirs.computeIfAbsent(new DirKey(root.objectid(), ino), k -> new Dir(root, ino));
+        return dirs.computeIfAbsent(new DirKey(root.objectid(), ino), k -> {
+            Dir d = new Dir(root, ino);
+            d.dead = root.refs() == 0;
+            return d;
+        });
     }
 
     /** The top directory of subvolume {@code root}. */

@@ -65,7 +65,7 @@ final class FileOps {
         Namei.Parent p = namei.parent(path, "path");
         if (p.isMountRoot() || p.trailingSlash()) {
             // open(O_CREAT) of a directory, or of a name ending in '/'
-            throw new BtrfsException(Errno.EISDIR, "is a directory: '" + path + "'");
+            throw new BtrfsException(Errno.EISDIR, "is a directory: '" + path + "'" + (p.isMountRoot() ? " (the mount's root)" : ""));
         }
         long ino = newEntry(p, InodeItem.S_IFREG | 0644, DirItem.FT_REG_FILE, "btrfs_create");
         ctx.dcache.instantiate(p.dir().root, ino);
