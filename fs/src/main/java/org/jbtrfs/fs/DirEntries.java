@@ -37,15 +37,18 @@ final class DirEntries {
     DirEntries(FsInfo fs) { this.fs = fs; }
 
     /**
-     * Before a new entry's transaction: EEXIST if {@code name}'s DIR_ITEM key is taken by another name (a
-     * crc32c collision; the kernel would store both names in that item, the port keeps one per key).
+     * Before a new entry's transaction, under the parent's i_rwsem: EEXIST if {@code name} exists — or if its
+     * DIR_ITEM key is taken by another name (a crc32c collision: the kernel would keep both names in that
+     * item, the port keeps one name per key).
      */
-    void checkHashFree(Dirs.Dir dir, String name) {
+    void checkFree(Dirs.Dir dir, String name, String path) {
         byte[] b = Trees.lookup(fs, dir.root, Namei.dirItemKey(dir.ino, name));
-        if (b != null) {
-            throw new BtrfsException(Errno.EEXIST, "file exists: '" + DirItem.decode(b).name() + "' has the same name hash as '"
-                + name + "' in " + dir + " (the port keeps one name per hash)");
+        if (b == null) {
+            return;
         }
+        String other = DirItem.decode(b).name();
+        throw new BtrfsException(Errno.EEXIST, other.equals(name) ? "file exists: '" + path + "'"
+            : "file exists: '" + other + "' has the same name hash as '" + name + "' in " + dir + " (the port keeps one name per hash)");
     }
 
     /**
@@ -73,17 +76,11 @@ final class DirEntries {
     /**
      * kernel: btrfs_add_link() (without the back reference: the caller inserted it) and, for a subvolume,
      * create_subvol's part — btrfs_insert_dir_item (DIR_ITEM and DIR_INDEX) and the parent's i_size grown
-     * by twice the name, written with btrfs_update_inode. EEXIST if the name's hash is taken by another name
-     * (the port keeps one name per DIR_ITEM).
+     * by twice the name, written with btrfs_update_inode. The caller ran {@link #checkFree}.
      */
     void insertDirItem(TransHandle h, Dirs.Dir parent, Key location, int type, String name, long index) {
         byte[] entry = new DirItem(location, type, name).encode();
-        Key key = Namei.dirItemKey(parent.ino, name);
-        if (Trees.lookup(fs, parent.root, key) != null) {
-            throw new BtrfsException(Errno.EEXIST, "file exists: a name with the same hash as '" + name + "' in " + parent
-                + " (the port keeps one name per hash)");
-        }
-        Trees.insert(h, parent.root, key, entry);
+        Trees.insert(h, parent.root, Namei.dirItemKey(parent.ino, name), entry); // checkFree ran under the same lock
         Trees.insert(h, parent.root, new Key(parent.ino, ItemType.DIR_INDEX, index), entry);
         growDir(h, parent, 2L * nameLen(name));
     }

@@ -89,10 +89,7 @@ final class FileOps {
         Dirs.Dir dir = p.dir();
         dir.lock(p.path());
         try {
-            if (namei.lookup(dir, p.name()) != null) {
-                throw new BtrfsException(Errno.EEXIST, "file exists: '" + p.path() + "'");
-            }
-            entries.checkHashFree(dir, p.name());
+            entries.checkFree(dir, p.name(), p.path());
             TransHandle h = Transactions.start(fs, dir.root, 5, function);
             try {
                 long ino = nextIno(dir.root);

@@ -55,10 +55,7 @@ final class Subvolumes {
         Dirs.Dir dir = p.dir();
         dir.lock(path);
         try {
-            if (namei.lookup(dir, p.name()) != null) {
-                throw new BtrfsException(Errno.EEXIST, "file exists: '" + path + "'");
-            }
-            entries.checkHashFree(dir, p.name());
+            entries.checkFree(dir, p.name(), p.path());
             var subvolSem = fs.subvolSem.readLock();
             subvolSem.lock();
             try {
