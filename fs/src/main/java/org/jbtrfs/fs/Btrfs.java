@@ -317,7 +317,7 @@ public final class Btrfs {
 
     /**
      * btrfs subvolume delete PATH — kernel: btrfs_ioctl_snap_destroy → btrfs_delete_subvolume. ENOENT if
-     * missing, EINVAL if PATH is not a subvolume, ENOTEMPTY while it holds subvolumes of its own. A subvolume
+     * missing, ENOTDIR for a file, EINVAL for a directory that is not a subvolume, ENOTEMPTY while it holds subvolumes of its own. A subvolume
      * mounted elsewhere (subvol=) may be deleted, as in the kernel: that mount keeps its tree until it goes.
      */
     public void deleteSubvolume(String path) { write(() -> files.subvolumes().destroy(path)); }
@@ -338,7 +338,10 @@ public final class Btrfs {
         List<Long> deleted = read(() -> {
             List<Long> ids = new ArrayList<>();
             for (TreeItem it : Trees.range(ctx.fs, ctx.fs.treeRoot, OrphanItems.key(0), OrphanItems.key(-1L))) {
-                ids.add(it.key().offset());
+                long id = it.key().offset(); // a v1 free-space-cache inode's orphan item names no root: skipped
+                if (Trees.lookup(ctx.fs, ctx.fs.treeRoot, new Key(id, ItemType.ROOT_ITEM, 0)) != null) {
+                    ids.add(id);
+                }
             }
             return ids;
         });

@@ -103,8 +103,8 @@ final class Subvolumes {
 
     /**
      * btrfs subvolume delete PATH — kernel: btrfs_ioctl_snap_destroy(): the parent's i_rwsem, ENOENT for a
-     * missing name, EINVAL for an entry that is not a subvolume, then the subvolume's top directory's
-     * i_rwsem and {@link #delete(Namei.Parent, DirItem, boolean)}.
+     * missing name, ENOTDIR for a file (btrfs_may_delete), EINVAL for a directory that is not a subvolume, then
+     * the subvolume's top directory's i_rwsem and {@link #delete(Namei.Parent, DirItem, boolean)}.
      */
     void destroy(String path) {
         Namei.Parent p = namei.parent(path, "path");
@@ -118,7 +118,10 @@ final class Subvolumes {
             if (d == null) {
                 throw new BtrfsException(Errno.ENOENT, "no such file or directory: '" + path + "'");
             }
-            if (!Namei.isSubvolume(d)) {
+            if (!Namei.isDir(d)) { // btrfs_may_delete(dir, dentry, isdir 1)
+                throw new BtrfsException(Errno.ENOTDIR, "not a directory: '" + path + "'");
+            }
+            if (!Namei.isSubvolume(d)) { // btrfs_ino(inode) != BTRFS_FIRST_FREE_OBJECTID
                 throw new BtrfsException(Errno.EINVAL, "not a subvolume: '" + path + "'");
             }
             delete(p, d, false);

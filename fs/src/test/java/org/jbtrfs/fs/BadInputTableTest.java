@@ -167,6 +167,10 @@ class BadInputTableTest {
             c.fs().mkdir("d");
             c.fs().deleteSubvolume("d");
         }));
+        l.add(row("deleteSubvolume(file)", Errno.ENOTDIR, "not a directory: 'f'", c -> {
+            c.fs().createFile("f");
+            c.fs().deleteSubvolume("f");
+        }));
         l.add(row("deleteSubvolume(with a subvolume inside)", Errno.ENOTEMPTY, "has subvolumes of its own", c -> {
             c.fs().createSubvolume("sv");
             c.fs().createSubvolume("sv/inner");
