@@ -73,7 +73,7 @@ class BtreeWritebackTest {
         assertNotEquals(leaf.bytenr(), fs.fsRoot.node().bytenr(), "should_cow_block: WRITTEN, so COWed again");
 
         TransHandle c = Transactions.join(fs, fs.fsRoot, "test_commit");
-        Transactions.runDelayedRefs(c);
+        ExtentCommit.runDelayedRefs(c);
         synchronized (c.transaction()) {
             assertTrue(c.transaction().pinned.containsKey(leaf.bytenr()),
                 "the written block freed in its own transaction is pinned, not free");
