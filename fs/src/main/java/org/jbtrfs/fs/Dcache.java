@@ -15,8 +15,9 @@ import org.jbtrfs.transaction.Root;
  * deletion (d_invalidate), every remount (reconfigure_super's shrink_dcache_sb), umount
  * (shrink_dcache_for_umount), or memory pressure (the shrinker, which the port does not run on its own).
  *
- * <p>Keyed by inode (a file has one name here: no hard links, no nested directories). A dentry pinned by
- * an open file is pruned like any other; the open file's own inode reference keeps the inode.
+ * <p>Keyed by inode (a file has one name: the port has no hard links). Only files have dentries here:
+ * directories keep their state in {@link Dirs} and their inode items. A dentry pinned by an open file is
+ * pruned like any other; the open file's own inode reference keeps the inode.
  */
 final class Dcache {
     private record DentryKey(long root, long ino) { }

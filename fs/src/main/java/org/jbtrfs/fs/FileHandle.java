@@ -38,7 +38,7 @@ public final class FileHandle implements AutoCloseable {
 
     Inode inode() { return inode; }
 
-    /** close(2): iput in the caller's thread. */
+    /** close(2): iput in the caller's thread. EBADF if already closed. */
     @Override
     public void close() {
         markClosed();
@@ -48,6 +48,7 @@ public final class FileHandle implements AutoCloseable {
 
     /** write(2) at the end of the file: into the page cache (see {@link Btrfs#writeFile}). */
     public void write(byte[] data) {
+        Btrfs.requireNonNull(data, "data");
         checkOpen();
         fs.handleWrite(this, data);
     }
@@ -90,7 +91,7 @@ public final class FileHandle implements AutoCloseable {
      * dcache shrinker does under memory pressure (remount and umount prune every dentry themselves). An
      * unlinked file has no dentry left: that is the kernel's situation as is.
      *
-     * @throws BtrfsException EROFS on a read-only mount (the handle stays open), EINVAL if closed
+     * @throws BtrfsException EROFS on a read-only mount (the handle stays open), EBADF if closed
      */
     public void closeFromWorker() {
         checkOpen();
@@ -104,15 +105,17 @@ public final class FileHandle implements AutoCloseable {
         }
     }
 
+    /** A closed descriptor: EBADF, as every syscall on it. */
     private void checkOpen() {
         if (closed.get()) {
-            throw new BtrfsException(Errno.EINVAL, "file " + path + " is closed");
+            throw new BtrfsException(Errno.EBADF, "bad file descriptor: " + path + " is closed");
         }
     }
 
+    /** close(2) of a closed descriptor: EBADF. */
     private void markClosed() {
         if (!closed.compareAndSet(false, true)) {
-            throw new BtrfsException(Errno.EINVAL, "file " + path + " is already closed");
+            throw new BtrfsException(Errno.EBADF, "bad file descriptor: " + path + " is already closed");
         }
     }
 

@@ -13,6 +13,8 @@ final class FsContext {
     final Dcache dcache;
     final OrderedExtents ordered;
     final Writeback writeback;
+    /** The directory inodes the port keeps in memory (i_rwsem, index_cnt, S_DEAD). */
+    final Dirs dirs = new Dirs();
 
     FsContext(BtrfsModule module, FsInfo fs) {
         this.module = module;
