@@ -89,6 +89,9 @@ public final class DeadRoots {
             return true;
         } catch (DropInterrupted e) {
             return false;
+        } catch (BtrfsException e) {
+            // "return (ret < 0) ? 0 : 1;": dropSnapshot already handled it (btrfs_handle_fs_error)
+            return false;
         }
     }
 
@@ -105,6 +108,22 @@ public final class DeadRoots {
      * the origin of patch 2/5's stray orphan item.
      */
     void dropSnapshot(Root root) throws DropInterrupted {
+        try {
+            dropSnapshotWalk(root);
+        } catch (BtrfsException e) {
+            // out: a root not dropped goes back on dead_roots so a later pass (or mount) retries it, and an
+            // error other than -EAGAIN is btrfs_handle_fs_error()'s (error state, read-only). Nothing of
+            // it escapes the cleaner: cleaner_kthread() ignores btrfs_clean_one_deleted_snapshot's result.
+            if (fs.fsRootsRadix.get(root.objectid()) == root) {
+                FsRoots.addDeadRoot(fs, root);
+            }
+            Transactions.handleFsError(fs, "btrfs_drop_snapshot", e.errno());
+            throw e;
+        }
+    }
+
+    /** The walk of {@link #dropSnapshot}: errors inside a transaction abort it (btrfs_abort_transaction). */
+    private void dropSnapshotWalk(Root root) throws DropInterrupted {
         TransHandle h = Transactions.start(fs, fs.treeRoot, 0, "btrfs_drop_snapshot");
         root.state.set(RootState.DELETING);
         Key progress = root.rootItem().dropProgress();
@@ -151,6 +170,11 @@ public final class DeadRoots {
             root.state.clear(RootState.IN_RADIX);
             Transactions.endThrottle(h);
             h = null;
+        } catch (BtrfsException e) {
+            if (h != null) {
+                Transactions.abort(fs, h.transaction(), e); // btrfs_abort_transaction(trans, ret)
+            }
+            throw e;
         } finally {
             if (h != null) {
                 Transactions.end(h);

@@ -38,7 +38,19 @@ public enum FixSwitch {
      * loses its wake-up and close_ctree waits for the whole delay (up to commit_interval seconds). The fix
      * sets the state before the test. Same source as {@link #CLEANER_LOST_PARK_WAKEUP}.
      */
-    TRANS_KTHREAD_LOST_STOP_WAKEUP(Origin.PROPOSED);
+    TRANS_KTHREAD_LOST_STOP_WAKEUP(Origin.PROPOSED),
+    /**
+     * Proposed, not upstream: btrfs_qgroup_rescan_resume() queues the paused rescan worker without
+     * re-arming qgroup_rescan_completion, which the worker's complete_all() left done when an RO remount
+     * paused it. Since 5.11 btrfs_start_pre_rw_mount() calls it on an RO→RW remount too (its comment
+     * still says "only called from open_ctree"), so the next RO remount's
+     * btrfs_qgroup_wait_for_completion() returns at once while the worker runs, and the worker's status
+     * update transaction is started after the remount's btrfs_commit_super(): the patch 1/5 leak, with
+     * patch 1/5 applied. The fix re-arms the completion (init_completion) under qgroup_rescan_lock before
+     * queueing the worker, as qgroup_rescan_init() does. Found by the explorer's lifecycle lane
+     * (qgroup.c v5.11, v5.12 and 6.x alike).
+     */
+    QGROUP_RESCAN_RESUME_REARM(Origin.PROPOSED);
 
     private final Origin origin;
 

@@ -46,6 +46,11 @@ public enum Hook {
     FIND_ORPHAN_ROOTS_BEFORE_JOIN,
     /** btrfs_orphan_cleanup is about to delete an orphan item it considers stale. */
     ORPHAN_CLEANUP_BEFORE_DELETE,
+    /**
+     * btrfs_ioctl_snap_destroy deleted the subvolume (refs 0, S_DEAD) and is about to drop its dentry,
+     * whose iput of the subvolume's directory inode puts the root on dead_roots if it was the last inode.
+     */
+    SUBVOLUME_DELETE_BEFORE_DPUT,
     // qgroup rescan (patch 1/5)
     /** The rescan worker is between two leaves, about to test rescan_should_stop() and start the next leaf's transaction. */
     QGROUP_RESCAN_BEFORE_LEAF,

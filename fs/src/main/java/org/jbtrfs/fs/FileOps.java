@@ -41,18 +41,46 @@ final class FileOps {
     /** Where a path lives: the subvolume root and the name in its top directory. */
     private record Target(Root root, String name) { }
 
-    private Target resolve(String path) {
+    /**
+     * Path walk: resolves {@code path} and runs {@code op} on it. Inside a subvolume the walk holds the
+     * parent directory's i_rwsem shared while it looks the subvolume up, then the subvolume directory's
+     * shared for the whole operation, and refuses a directory a subvolume delete marked S_DEAD
+     * (ENOENT) — the VFS rules that keep a deleted subvolume's inode tree empty once its last inode went.
+     */
+    private <T> T walk(String path, java.util.function.Function<Target, T> op) {
         if (path == null || path.isEmpty() || path.startsWith("/") || path.endsWith("/")) {
             throw new BtrfsException(Errno.EINVAL, "bad path '" + path + "'");
         }
         int slash = path.indexOf('/');
         if (slash < 0) {
-            return new Target(fs.fsRoot, path);
+            return op.apply(new Target(fs.fsRoot, path));
         }
         if (path.indexOf('/', slash + 1) >= 0) {
             throw new BtrfsException(Errno.EINVAL, "nested directories are not supported: '" + path + "'");
         }
-        return new Target(subvolume(path.substring(0, slash)), path.substring(slash + 1));
+        Root sub;
+        fs.fsRoot.dirRwsem.readLock().lock();
+        try {
+            sub = subvolume(path.substring(0, slash));
+            sub.dirRwsem.readLock().lock();
+        } finally {
+            fs.fsRoot.dirRwsem.readLock().unlock();
+        }
+        try {
+            if (sub.deadDir) {
+                throw new BtrfsException(Errno.ENOENT, "subvolume " + sub.objectid() + " is being deleted");
+            }
+            return op.apply(new Target(sub, path.substring(slash + 1)));
+        } finally {
+            sub.dirRwsem.readLock().unlock();
+        }
+    }
+
+    private void walkVoid(String path, java.util.function.Consumer<Target> op) {
+        walk(path, t -> {
+            op.accept(t);
+            return null;
+        });
     }
 
     private Root subvolume(String name) {
@@ -89,8 +117,10 @@ final class FileOps {
     }
 
     /** kernel: btrfs_create() — inode item and directory entry in one transaction. */
-    void create(String path) {
-        Target t = resolve(path);
+    void create(String path) { walkVoid(path, this::create); }
+
+    private void create(Target t) {
+        String path = t.name;
         if (lookupDir(t.root, t.name) != null) {
             throw new BtrfsException(Errno.EEXIST, "'" + path + "' exists");
         }
@@ -110,7 +140,10 @@ final class FileOps {
         if (data.length == 0) {
             return;
         }
-        Target t = resolve(path);
+        walkVoid(path, t -> write(t, data));
+    }
+
+    private void write(Target t, byte[] data) {
         long ino = inoOf(t);
         TransHandle h = Transactions.start(fs, t.root, 3, "btrfs_file_write");
         try {
@@ -131,8 +164,9 @@ final class FileOps {
      * kernel: btrfs_unlink() — remove the entry, drop the link count and, at zero, add an orphan item;
      * then the dentry's iput: if nobody holds the file open that is the final iput, which evicts it.
      */
-    void unlink(String path) {
-        Target t = resolve(path);
+    void unlink(String path) { walkVoid(path, this::unlink); }
+
+    private void unlink(Target t) {
         long ino = inoOf(t);
         Inode inode = ctx.cleaner.inodes().iget(t.root, ino);
         try {
@@ -156,17 +190,22 @@ final class FileOps {
     }
 
     Inode open(String path) {
-        Target t = resolve(path);
-        return ctx.cleaner.inodes().iget(t.root, inoOf(t));
+        return walk(path, t -> ctx.cleaner.inodes().iget(t.root, inoOf(t)));
     }
 
     long size(String path) {
-        Target t = resolve(path);
-        return InodeItem.decode(Trees.lookup(fs, t.root, new Key(inoOf(t), ItemType.INODE_ITEM, 0))).size();
+        return walk(path, t -> InodeItem.decode(Trees.lookup(fs, t.root, new Key(inoOf(t), ItemType.INODE_ITEM, 0))).size());
     }
 
     List<String> list(String subvolume) {
-        Root root = subvolume == null || subvolume.isEmpty() ? fs.fsRoot : subvolume(subvolume);
+        if (subvolume == null || subvolume.isEmpty()) {
+            return list(fs.fsRoot);
+        }
+        // a name in the subvolume's top directory: walk there ("sv/.")
+        return walk(subvolume + "/.", t -> list(t.root));
+    }
+
+    private List<String> list(Root root) {
         List<String> names = new ArrayList<>();
         for (TreeItem it : Trees.range(fs, root, new Key(ROOT_DIR, ItemType.DIR_ITEM, 0), new Key(ROOT_DIR, ItemType.DIR_ITEM, -1L))) {
             names.add(DirItem.decode(it.data()).name());
@@ -180,6 +219,16 @@ final class FileOps {
      * (refs 1) and a directory entry in the default subvolume; committed.
      */
     long createSubvolume(String name) {
+        // btrfs_mksubvol(): the parent directory's i_rwsem, exclusively
+        fs.fsRoot.dirRwsem.writeLock().lock();
+        try {
+            return createSubvol(name);
+        } finally {
+            fs.fsRoot.dirRwsem.writeLock().unlock();
+        }
+    }
+
+    private long createSubvol(String name) {
         if (name.contains("/") || lookupDir(fs.fsRoot, name) != null) {
             throw new BtrfsException(lookupDir(fs.fsRoot, name) != null ? Errno.EEXIST : Errno.EINVAL, "cannot create subvolume '" + name + "'");
         }
@@ -215,12 +264,40 @@ final class FileOps {
     }
 
     /**
-     * kernel: btrfs_delete_subvolume() in fs/btrfs/inode.c — remove the entry, set the root item's refs to
-     * 0 and insert an orphan item for it in the tree root (so a later mount resumes the drop), end the
-     * transaction. The root goes on dead_roots once no inode of it is in memory.
+     * kernel: btrfs_ioctl_snap_destroy() in fs/btrfs/ioctl.c and btrfs_delete_subvolume() in
+     * fs/btrfs/inode.c — under the parent directory's i_rwsem the subvolume is looked up (its dentry
+     * references the subvolume's top directory inode), then under that inode's i_rwsem the entry is
+     * removed, the root item's refs set to 0 and an orphan item inserted for it in the tree root (so a
+     * later mount resumes the drop), the transaction ended and the directory marked S_DEAD. Then the
+     * dentry goes (d_delete) and with it the directory inode's reference: when that was the last inode
+     * of the subvolume in memory, inode_tree_del() puts the root on dead_roots — there and only there
+     * (btrfs_add_dead_root is not called by the delete itself), so a file of the subvolume still open
+     * defers the drop to its last close, and the root is added once.
      */
     void deleteSubvolume(String name) {
-        Root root = subvolume(name);
+        Root root;
+        Inode dir;
+        fs.fsRoot.dirRwsem.writeLock().lock();
+        try {
+            root = subvolume(name);
+            dir = ctx.cleaner.inodes().iget(root, ROOT_DIR); // the dentry's inode
+            root.dirRwsem.writeLock().lock();
+            try {
+                deleteLocked(name, root);
+            } finally {
+                root.dirRwsem.writeLock().unlock();
+            }
+        } catch (RuntimeException e) {
+            fs.fsRoot.dirRwsem.writeLock().unlock();
+            throw e;
+        }
+        fs.fsRoot.dirRwsem.writeLock().unlock();
+        fs.kernel.hooks().arrive(org.jbtrfs.core.Hook.SUBVOLUME_DELETE_BEFORE_DPUT);
+        // d_delete(dentry) → dput → iput(dir): inode_tree_del adds the root to dead_roots if it was the last
+        ctx.cleaner.inodes().iput(dir);
+    }
+
+    private void deleteLocked(String name, Root root) {
         TransHandle h = Transactions.start(fs, fs.fsRoot, 5, "btrfs_delete_subvolume");
         try {
             Trees.delete(h, fs.fsRoot, dirKey(name));
@@ -233,8 +310,6 @@ final class FileOps {
         } finally {
             Transactions.end(h);
         }
-        if (root.openInodes.get() == 0) {
-            FsRoots.addDeadRoot(fs, root);
-        }
+        root.deadDir = true; // inode->i_flags |= S_DEAD
     }
 }

@@ -365,13 +365,18 @@ public final class Qgroups implements QgroupHooks {
      * kernel: btrfs_qgroup_rescan_resume() — btrfs_start_pre_rw_mount (RW mount, RO→RW remount): queue
      * the worker when the status says a rescan is in progress. Like the kernel it does not re-arm the
      * completion: after a rescan paused by an RO remount (complete_all) is resumed by an RO→RW
-     * remount, a wait returns at once while the worker runs (reference §6.4; faithful on purpose).
-     * Only a mount re-arms it, through {@link #readConfig()}.
+     * remount, a wait returns at once while the worker runs (reference §6.4; faithful on purpose), and
+     * the next RO remount does not wait for it. Only a mount re-arms it, through {@link #readConfig()}.
+     * The proposed fix {@link FixSwitch#QGROUP_RESCAN_RESUME_REARM} re-arms it here, under the lock,
+     * before the worker is queued.
      */
     public void rescanResume() {
         lock();
         try {
             if ((statusFlags & QgroupStatusItem.FLAG_RESCAN) != 0 && fs.flags.test(FsFlag.QUOTA_ENABLED)) {
+                if (fs.applied(FixSwitch.QGROUP_RESCAN_RESUME_REARM)) {
+                    rescanCompletion.reinit(); // proposed: init_completion(&fs_info->qgroup_rescan_completion)
+                }
                 queueRescan();
             }
         } finally {

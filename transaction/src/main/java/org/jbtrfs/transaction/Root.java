@@ -29,6 +29,19 @@ public final class Root implements TreeRoot {
     public final java.util.concurrent.atomic.AtomicLong highestObjectid = new java.util.concurrent.atomic.AtomicLong(-1);
     /** Set by btrfs_orphan_cleanup once it ran for this root (orphan_cleanup_state). */
     public final java.util.concurrent.atomic.AtomicBoolean orphanCleanupDone = new java.util.concurrent.atomic.AtomicBoolean();
+    /**
+     * The i_rwsem of this subvolume's top directory inode: a subvolume delete holds it exclusively
+     * (btrfs_ioctl_snap_destroy: inode_lock(inode) around btrfs_delete_subvolume), a lookup inside the
+     * subvolume shared (lookup_slow: inode_lock_shared(dir)). For the default subvolume it is the
+     * parent directory's lock that subvolume create and delete take exclusively.
+     */
+    public final java.util.concurrent.locks.ReentrantReadWriteLock dirRwsem = new java.util.concurrent.locks.ReentrantReadWriteLock();
+    /**
+     * S_DEAD on the subvolume's top directory (set by btrfs_delete_subvolume under {@link #dirRwsem}): a
+     * lookup or create inside it fails with ENOENT (IS_DEADDIR), so no inode of a deleted subvolume
+     * enters memory once its last one went.
+     */
+    public volatile boolean deadDir;
     /** The transaction this root was last modified in (root->last_trans). */
     volatile long lastTrans;
 
