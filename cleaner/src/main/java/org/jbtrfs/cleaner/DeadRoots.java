@@ -5,6 +5,7 @@ import java.util.List;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Fault;
+import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.disk.FileExtentItem;
 import org.jbtrfs.core.disk.ItemType;
@@ -33,7 +34,8 @@ public final class DeadRoots {
      * kernel: btrfs_find_orphan_roots() in fs/btrfs/root-tree.c — for every orphan item of the tree root:
      * a root whose item is gone (its drop finished but the orphan item was left behind) has the stray
      * orphan item deleted in a joined transaction that is ended, not committed (the patch 2/5 leak on an
-     * RO mount); a root with refs 0 is flagged DEAD_TREE and put on dead_roots.
+     * RO mount); a root with refs 0 is flagged DEAD_TREE and put on dead_roots — even with an inode still
+     * in memory, unless {@link FixSwitch#ORPHAN_ROOTS_INODES_IN_MEMORY} (proposed) is applied.
      */
     public void findOrphanRoots() {
         List<TreeItem> orphans = Trees.range(fs, fs.treeRoot, OrphanItems.key(0), OrphanItems.key(-1L));
@@ -69,7 +71,12 @@ public final class DeadRoots {
             }
             if (root.refs() == 0) {
                 root.state.set(RootState.DEAD_TREE);
-                FsRoots.addDeadRoot(fs, root);
+                // an RO→RW remount (start_pre_rw_mount) can find a subvolume deleted in this mount whose file is
+                // still open: the kernel queues it all the same, and inode_tree_del queues it again at the
+                // last iput — after the cleaner dropped it. Proposed: leave it to inode_tree_del.
+                if (!fs.applied(FixSwitch.ORPHAN_ROOTS_INODES_IN_MEMORY) || root.openInodes.get() == 0) {
+                    FsRoots.addDeadRoot(fs, root);
+                }
             }
         }
     }

@@ -50,7 +50,18 @@ public enum FixSwitch {
      * queueing the worker, as qgroup_rescan_init() does. Found by the explorer's lifecycle lane
      * (qgroup.c v5.11, v5.12 and 6.x alike).
      */
-    QGROUP_RESCAN_RESUME_REARM(Origin.PROPOSED);
+    QGROUP_RESCAN_RESUME_REARM(Origin.PROPOSED),
+    /**
+     * Proposed, not upstream: btrfs_find_orphan_roots() puts every root with refs 0 on dead_roots, also one
+     * whose inodes are still in memory. Patch 2/5 moved it into btrfs_start_pre_rw_mount(), so it now runs
+     * on an RO→RW remount too, where a subvolume deleted during this mount may still have a file open: the
+     * cleaner drops the tree under the open inode, and at its last iput inode_tree_del() adds the root
+     * again (btrfs_add_dead_root() only checks that it is not on the list) — a second
+     * btrfs_drop_snapshot() of a dropped tree: btrfs_del_root() fails with -ENOENT, the transaction is
+     * aborted. The fix leaves a root with inodes in memory to inode_tree_del() (root-tree.c and inode.c,
+     * v5.11, v5.12 and 6.x alike).
+     */
+    ORPHAN_ROOTS_INODES_IN_MEMORY(Origin.PROPOSED);
 
     private final Origin origin;
 

@@ -80,7 +80,7 @@ class KernelConfigTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> FixSwitch.parse("cleaner-race"));
         assertEquals("unknown fix switch 'cleaner-race'; valid: qgroup-rescan-ro-remount, orphan-roots-ro-mount, "
             + "cleaner-ro-remount-race, trans-list-assert, delayed-iputs-ro-remount, dead-roots-before-orphan-cleanup, "
-            + "cleaner-lost-park-wakeup, trans-kthread-lost-stop-wakeup, qgroup-rescan-resume-rearm",
+            + "cleaner-lost-park-wakeup, trans-kthread-lost-stop-wakeup, qgroup-rescan-resume-rearm, orphan-roots-inodes-in-memory",
             e.getMessage());
     }
 

@@ -225,8 +225,8 @@ public final class Btrfs {
      * for its pass" — no wake-up lost to a pass in progress, no polling. A read-only, unopened or closing
      * filesystem's pass does nothing, as the kernel's.
      *
-     * @throws BtrfsException ETIMEDOUT-like EBUSY if the cleaner did not get there within {@code timeout}
-     *         (it is parked by an umount in progress, or stuck)
+     * @throws BtrfsException EBUSY at once if the cleaner is parked or parking (an umount in progress: no
+     *         pass will come), or if it did not get there within {@code timeout} (stuck)
      */
     public void runCleanerPass(java.time.Duration timeout) {
         checkMounted();
@@ -237,6 +237,9 @@ public final class Btrfs {
             if (!c.awaitAsleep(Math.max(0, deadline - System.nanoTime()))) {
                 throw new BtrfsException(Errno.EBUSY, "the cleaner of " + device.name() + " did not go to sleep within " + timeout);
             }
+            if (c.parking()) {
+                throw new BtrfsException(Errno.EBUSY, "the cleaner of " + device.name() + " is parked: the filesystem is closing");
+            }
             long passes = c.passes();
             if (ctx.fs.cleanerKthread.wakeUpProcess()) {
                 if (!c.awaitPass(passes, Math.max(0, deadline - System.nanoTime()))) {
@@ -246,6 +249,57 @@ public final class Btrfs {
             }
             // someone else woke it between our check and our wake-up: that pass is not ours; go again
         }
+    }
+
+    /**
+     * btrfs subvolume sync: waits until every subvolume deleted so far (root item refs 0 now) is dropped —
+     * its root item gone — by running whole cleaner passes ({@link #runCleanerPass}, one dead root each),
+     * the event the drop gives, no polling. It does not wait for what no pass will drop: EROFS on a
+     * read-only mount (the cleaner sleeps), EBUSY when a deleted subvolume is not queued on dead_roots
+     * (a file of it is still open, or the drop was never resumed); ETIMEDOUT-like EBUSY past {@code timeout}.
+     * Returns the number of subvolumes it waited for.
+     */
+    public int subvolumeSync(java.time.Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        java.util.Set<Long> waiting = deletedSubvolumes();
+        int n = waiting.size();
+        while (!waiting.isEmpty()) {
+            sUmount.readLock().lock();
+            try {
+                checkMounted();
+                if (ctx.fs.sbRdonly) {
+                    throw new BtrfsException(Errno.EROFS, "subvolume sync on read-only " + device.name() + ": nothing is dropped");
+                }
+            } finally {
+                sUmount.readLock().unlock();
+            }
+            if (ctx.fs.deadRootIds().isEmpty() && !ctx.fs.flags.test(FsFlag.CLEANER_RUNNING)) {
+                throw new BtrfsException(Errno.EBUSY, "deleted subvolumes " + waiting + " of " + device.name()
+                    + " are not queued for dropping (still in use)");
+            }
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                throw new BtrfsException(Errno.EBUSY, "subvolumes " + waiting + " of " + device.name() + " not dropped within " + timeout);
+            }
+            runCleanerPass(java.time.Duration.ofNanos(left));
+            waiting.retainAll(deletedSubvolumes());
+        }
+        return n;
+    }
+
+    /** Subvolume ids whose root item says refs 0 (deleted, not yet dropped). */
+    private java.util.Set<Long> deletedSubvolumes() {
+        return read(() -> {
+            java.util.Set<Long> ids = new java.util.TreeSet<>();
+            FsInfo fs = ctx.fs;
+            for (TreeItem it : Trees.range(fs, fs.treeRoot, new Key(ItemType.FIRST_FREE_OBJECTID, ItemType.ROOT_ITEM, 0),
+                new Key(ItemType.LAST_FREE_OBJECTID, ItemType.ROOT_ITEM, -1L))) {
+                if (it.key().type() == ItemType.ROOT_ITEM && RootItem.decode(it.data()).refs() == 0) {
+                    ids.add(it.key().objectid());
+                }
+            }
+            return ids;
+        });
     }
 
     /** Cleaner passes finished since mount (a pass that found the filesystem read-only counts too). */

@@ -44,11 +44,17 @@ public final class FileHandle implements AutoCloseable {
      */
     public void closeFromWorker() {
         markClosed();
-        fs.releaseHandle(this);
         var ctx = fs.ctx();
         var q = ctx.fs.workqueues.endioWriteWorkers;
-        q.queueWork(new BtrfsWork(() -> ctx.cleaner.delayedIputs().add(inode)));
-        q.flush();
+        try {
+            q.queueWork(new BtrfsWork(() -> ctx.cleaner.delayedIputs().add(inode)));
+            q.flush();
+        } finally {
+            // only now is the file no longer in use: until the worker dropped its reference an umount is
+            // refused (EBUSY), as the kernel's umount waits for the write path (sync_filesystem) before
+            // close_ctree — a worker's iput never lands after the kthreads are stopped
+            fs.releaseHandle(this);
+        }
     }
 
     private void markClosed() {

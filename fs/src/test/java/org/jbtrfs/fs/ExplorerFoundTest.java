@@ -216,4 +216,64 @@ class ExplorerFoundTest {
             }
         }
     }
+
+    /**
+     * A deleted subvolume dropped twice after an RO→RW remount (explorer class
+     * {@code error:...Transaction aborted (error ENOENT: item (N ROOT_ITEM N) not found in tree N)@btrfs-cleaner},
+     * with every seed fix applied and the double drop above fixed).
+     *
+     * <p>Decision: <b>kernel bug</b>, kept bug-for-bug; proposed fix {@link FixSwitch#ORPHAN_ROOTS_INODES_IN_MEMORY}.
+     * Read (v5.11, v5.12; unchanged in 6.x): btrfs_find_orphan_roots() (root-tree.c) adds every root with
+     * refs 0 to dead_roots without looking at its inode tree; patch 2/5 moved its call into
+     * btrfs_start_pre_rw_mount() (disk-io.c), which btrfs_remount() runs on RO→RW. A subvolume deleted in
+     * this mount while one of its files is open is waiting for inode_tree_del() (inode.c) to add it at the
+     * last iput; the remount adds it now, btrfs_clean_one_deleted_snapshot() list_del_init()s it and drops the
+     * tree under the open inode, and the last iput's btrfs_add_dead_root() (transaction.c: adds whatever is not
+     * on the list) queues it again: btrfs_drop_snapshot() walks freed blocks and btrfs_del_root() fails with
+     * -ENOENT — btrfs_abort_transaction, the filesystem goes read-only. (Before patch 2/5 the call was in
+     * open_ctree only, where no inode is in memory.) The fix: leave a root with inodes in memory to
+     * inode_tree_del.
+     *
+     * <p>1. a file of subvolume sv is open; sv is deleted (refs 0, orphan item; not queued: the file pins it);
+     * 2. remount RO, remount RW: btrfs_find_orphan_roots; 3. a cleaner pass; 4. the file is closed; 5. a pass.
+     * Reverted: 2 queues sv, 3 drops it, 4 queues it again, 5 aborts the transaction. Applied: 3 drops nothing,
+     * 4 queues it, 5 drops it once.
+     */
+    @ParameterizedTest(name = "proposed fix applied={0}")
+    @ValueSource(booleans = {true, false})
+    void aSubvolumeWithAnOpenFileIsNotQueuedByAnRoToRwRemount(boolean applied) {
+        FixSwitch[] reverted = applied ? new FixSwitch[0] : new FixSwitch[] {FixSwitch.ORPHAN_ROOTS_INODES_IN_MEMORY};
+        try (Repro r = new Repro(Crc32cImpl.GENERIC, reverted)) {
+            Btrfs fs = r.mountSettled("");
+            long id = fs.createSubvolume("sv");
+            fs.createFile("sv/x");
+            fs.writeFile("sv/x", new byte[4096]);
+            FileHandle held = fs.open("sv/x");
+            fs.deleteSubvolume("sv");
+            assertEquals(List.of(), fs.inspect().deadRoots(), "pinned by the open file");
+            fs.remount("ro");
+            fs.remount("rw"); // btrfs_start_pre_rw_mount → btrfs_find_orphan_roots
+            assertEquals(applied ? List.of() : List.of(id), fs.inspect().deadRoots());
+            fs.runCleanerPass(Repro.WAIT);
+            assertEquals(!applied, !fs.inspect().rootItems().containsKey(id) ? true : false,
+                applied ? "nothing dropped under the open file" : "dropped under the open file");
+            held.close(); // inode_tree_del: btrfs_add_dead_root
+            assertEquals(List.of(id), fs.inspect().deadRoots());
+            fs.runCleanerPass(Repro.WAIT);
+            if (applied) {
+                assertFalse(fs.inspect().rootItems().containsKey(id), "dropped once");
+                assertFalse(fs.inspect().state().contains(FsState.ERROR));
+                fs.umount();
+                UnloadReport rep = r.mod.unload();
+                assertTrue(rep.clean(), rep.toString());
+                assertFalse(r.mod.log().tainted(), r.mod.log().dmesg());
+            } else {
+                assertTrue(r.logged("Transaction aborted (error ENOENT: item (" + id + " ROOT_ITEM 0) not found"), r.mod.log().dmesg());
+                assertTrue(r.logged("error (device sdc) in btrfs_drop_snapshot: errno=-2 ENOENT"));
+                assertTrue(fs.inspect().state().contains(FsState.ERROR));
+                assertTrue(Repro.finishes(fs::umount));
+                r.mod.unload();
+            }
+        }
+    }
 }

@@ -27,6 +27,8 @@ final class ModuleHost {
     /** Volatile so the watchdog and the final report can read it while a driver holds the lock. */
     private volatile BtrfsModule module;
     private volatile BlockDevice[] devices;
+    /** Each driver's second device (the lanes workload's second-device lane). */
+    private volatile BlockDevice[] devices2;
     private int parties;
     private int arrived;
     private long generation;
@@ -46,8 +48,12 @@ final class ModuleHost {
     private void load() {
         module = BtrfsModule.load(config);
         devices = new BlockDevice[filesystems];
+        devices2 = new BlockDevice[filesystems];
         for (int i = 0; i < filesystems; i++) {
             devices[i] = module.createDevice(deviceName(i), DEVICE_SIZE);
+        }
+        for (int i = 0; i < filesystems; i++) {
+            devices2[i] = module.createDevice(deviceName(filesystems + i), DEVICE_SIZE);
         }
         if (perturbation != null) {
             module.hooks().setListener(perturbation);
@@ -64,6 +70,8 @@ final class ModuleHost {
     BtrfsModule module() { return module; }
 
     BlockDevice device(int i) { return devices[i]; }
+
+    BlockDevice device2(int i) { return devices2[i]; }
 
     synchronized boolean reloadRequested() { return reloadRequested; }
 
