@@ -214,8 +214,9 @@ public final class Btrfs {
      * check and going to sleep) and does not start another pass for it.
      */
     public boolean wakeCleaner() {
-        checkMounted();
-        return ctx.fs.cleanerKthread.wakeUpProcess();
+        // under s_umount, like every user entry point: close_ctree frees the cleaner's task_struct, and a
+        // wake-up after that would be the port's own use-after-free, not the kernel's
+        return read(() -> ctx.fs.cleanerKthread.wakeUpProcess());
     }
 
     /**
@@ -229,7 +230,14 @@ public final class Btrfs {
      *         pass will come), or if it did not get there within {@code timeout} (stuck)
      */
     public void runCleanerPass(java.time.Duration timeout) {
-        checkMounted();
+        // under s_umount (shared): an umount waits for the pass instead of freeing the cleaner under it
+        read(() -> {
+            cleanerPass(timeout);
+            return null;
+        });
+    }
+
+    private void cleanerPass(java.time.Duration timeout) {
         long nanos = timeout.toNanos();
         long deadline = System.nanoTime() + nanos;
         var c = ctx.cleaner;

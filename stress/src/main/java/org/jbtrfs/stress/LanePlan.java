@@ -11,7 +11,8 @@ import java.util.SplittableRandom;
  * for the transaction kthread's next loop then lasts at most N seconds, and a hang stays a hang), and
  * whether the cycle starts with an RO mount.
  */
-record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean startRo, int maxLaneSteps) {
+record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean startRo, int maxLaneSteps, double orphanItemFault,
+                long faultSeed) {
 
     static LanePlan of(long cycleSeed, long epochCycle) {
         SplittableRandom r = Seeds.stream(cycleSeed, "lanes");
@@ -34,7 +35,9 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
         int steps = 2 + r.nextInt(6);
         int commit = 1 + r.nextInt(3);
         boolean ro = epochCycle > 0 && r.nextDouble() < 0.15;
-        return new LanePlan(l, steps, commit, ro, 6 + r.nextInt(18));
+        // drop_snapshot's ignored btrfs_del_orphan_item failure (patch 2/5's stray orphan item), some cycles
+        double fault = r.nextDouble() < 0.4 ? 0.5 : 0;
+        return new LanePlan(l, steps, commit, ro, 6 + r.nextInt(18), fault, r.nextLong());
     }
 
     @Override
@@ -43,6 +46,7 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
         for (LaneKind k : lanes) {
             sb.append(sb.length() == 0 ? "" : "+").append(k.label);
         }
-        return String.format(Locale.ROOT, "lanes %s, %d lifecycle steps, commit=%d%s", sb, lifecycleSteps, commit, startRo ? ", mount -o ro" : "");
+        return String.format(Locale.ROOT, "lanes %s, %d lifecycle steps, commit=%d%s%s", sb, lifecycleSteps, commit,
+            startRo ? ", mount -o ro" : "", orphanItemFault > 0 ? ", DEL_ORPHAN_ITEM_ENOMEM p=" + orphanItemFault : "");
     }
 }

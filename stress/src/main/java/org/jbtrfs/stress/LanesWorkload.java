@@ -41,6 +41,13 @@ final class LanesWorkload {
     void run() {
         plan = LanePlan.of(env.cycleSeed, env.epochCycle);
         SplittableRandom r = Seeds.stream(env.cycleSeed, "lanes-driver");
+        if (env.singleFilesystem) { // faults are module-wide: per cycle only with one filesystem
+            if (plan.orphanItemFault() > 0) {
+                env.module.faults().armProbability(org.jbtrfs.core.Fault.DEL_ORPHAN_ITEM_ENOMEM, plan.orphanItemFault(), plan.faultSeed());
+            } else {
+                env.module.faults().disarm(org.jbtrfs.core.Fault.DEL_ORPHAN_ITEM_ENOMEM);
+            }
+        }
         String opts = (plan.startRo() ? "ro," : "") + "commit=" + plan.commit();
         Btrfs fs = env.op(plan.startRo() ? "mount -o ro" : "mount", () -> env.module.mount(env.device, opts));
         env.model.refresh(fs);

@@ -37,13 +37,13 @@ record Signature(String kind, String site, List<String> lanes) {
     /** The signature of a failed cycle; the most telling symptom decides (a hang before what followed it). */
     static Signature of(Observation o, Set<Symptom> symptoms) {
         if (o.hang != null) {
-            return new Signature("hang", o.hang.op() + " in " + orNone(o.hang.frame()), List.of(o.hang.lane()));
+            return new Signature("hang", o.hang.op() + " in " + orNone(o.hang.frame()), List.of(role(o.hang.lane())));
         }
         Inspection leaked = o.afterUmount != null ? o.afterUmount : o.beforeUmount;
         if (leaked != null && !leaked.openTransactions().isEmpty()) {
             Set<String> fns = new TreeSet<>();
             Set<String> who = new TreeSet<>();
-            who.add(o.umountLane);
+            who.add(role(o.umountLane));
             for (Inspection.TransactionInfo t : leaked.openTransactions()) {
                 for (Transaction.HandleRecord h : t.handles()) {
                     fns.add(h.function());
@@ -68,7 +68,7 @@ record Signature(String kind, String site, List<String> lanes) {
             }
         }
         if (o.umountError != null) {
-            return new Signature("error", "umount:" + exception(o.umountError), List.of(o.umountLane));
+            return new Signature("error", "umount:" + exception(o.umountError), List.of(role(o.umountLane)));
         }
         if (!o.deadRootLeaks.isEmpty()) {
             return new Signature("dead-root-leak", "refs 0, no orphan item, not on dead_roots", List.of());
@@ -88,13 +88,8 @@ record Signature(String kind, String site, List<String> lanes) {
         }
         List<Observation.Stall> stalls = o.stalls();
         if (!stalls.isEmpty()) {
-            Set<String> frames = new TreeSet<>();
-            Set<String> lanes = new TreeSet<>();
-            for (Observation.Stall s : stalls) {
-                frames.add(s.op() + " in " + s.frame());
-                lanes.add(s.lane());
-            }
-            return new Signature("stall", String.join("+", frames), new ArrayList<>(lanes));
+            Observation.Stall s = stalls.get(0); // the first: later ones may be its consequences
+            return new Signature("stall", s.op() + " in " + s.frame(), List.of(role(s.lane())));
         }
         for (LogEntry e : o.log) {
             if (e.kind() == LogEntry.Kind.WARNING) {
@@ -121,7 +116,7 @@ record Signature(String kind, String site, List<String> lanes) {
             String[] p = thread.split(":");
             return p.length > 1 ? p[1] : thread;
         }
-        if (thread.startsWith("stress-driver-")) {
+        if (thread.startsWith("stress-driver-") || thread.startsWith("driver-")) {
             return Roles.DRIVER;
         }
         if (thread.contains("kworker")) {
