@@ -48,5 +48,8 @@ final class LaneContext {
         this.plan = plan;
     }
 
+    /** Tests: told "lane:op" after each operation that completed (null: nobody listens). */
+    volatile java.util.function.Consumer<String> opListener;
+
     boolean stopped() { return done.get() || broken.get(); }
 }

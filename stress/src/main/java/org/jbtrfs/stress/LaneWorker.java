@@ -102,7 +102,9 @@ abstract class LaneWorker implements Runnable {
         }
         busy.enter(name);
         try {
-            return s.get();
+            T v = s.get();
+            completed(name);
+            return v;
         } catch (BtrfsException e) {
             if (normal(e.errno())) {
                 return null;
@@ -128,6 +130,14 @@ abstract class LaneWorker implements Runnable {
             op.run();
             return Boolean.TRUE;
         }) != null;
+    }
+
+    /** Tells the test listener, if any, that operation {@code name} completed. */
+    void completed(String name) {
+        java.util.function.Consumer<String> l = cx.opListener;
+        if (l != null) {
+            l.accept(kind.label + ":" + name);
+        }
     }
 
     private void fail(String name, Throwable e) {

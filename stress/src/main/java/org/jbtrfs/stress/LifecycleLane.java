@@ -81,6 +81,7 @@ final class LifecycleLane extends LaneWorker {
         } finally {
             busy.exit();
         }
+        completed("umount");
         return umounted(fs, null);
     }
 

@@ -45,8 +45,15 @@ final class ModuleHost {
         load();
     }
 
+    /** Tests: called with every module loaded (to arm a hook that forces a hang, say). */
+    static volatile java.util.function.Consumer<BtrfsModule> onLoad;
+
     private void load() {
         module = BtrfsModule.load(config);
+        java.util.function.Consumer<BtrfsModule> l = onLoad;
+        if (l != null) {
+            l.accept(module);
+        }
         devices = new BlockDevice[filesystems];
         devices2 = new BlockDevice[filesystems];
         for (int i = 0; i < filesystems; i++) {

@@ -72,6 +72,7 @@ final class SecondDeviceLane extends LaneWorker {
             busy.exit();
         }
         fs = null;
+        completed("umount");
         Inspection after = m.inspect();
         cx.obs.umounted(kind.label, after, err);
         if (err != null || !after.openTransactions().isEmpty()) {

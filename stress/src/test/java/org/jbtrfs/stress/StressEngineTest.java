@@ -19,7 +19,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * The engine, bounded: a few seconds with every fix applied finds nothing; with a fix reverted it
+ * The engine with the single-driver workload ({@code --workload full}), bounded: a few seconds with every
+ * fix applied finds nothing; with a fix reverted it
  * finds that fix's bug by chance — no hook is armed for it, the seeds below merely happen to reach
  * the window early (stress/scripts/time-to-find.sh: the first failure comes after 0.1–5 s for every seed
  * tried), and each run stops at its first failing cycle.
@@ -32,7 +33,7 @@ class StressEngineTest {
     @Test
     void everyFixAppliedFindsNothing() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Summary s = run(StressOptions.defaults().withSeed(11).withDurationNanos(3_000_000_000L), out);
+        Summary s = run(StressOptions.defaults().withWorkload(StressOptions.Workload.FULL).withSeed(11).withDurationNanos(3_000_000_000L), out);
         assertEquals(0, s.failing(), out.toString(StandardCharsets.UTF_8));
         assertTrue(s.cycles() > 50, "cycles: " + s.cycles());
         // the workload reaches the windows the fixes are about
@@ -53,7 +54,7 @@ class StressEngineTest {
     void aRevertedFixIsFoundByChanceAndAttributed(String revert, String bug, long seed) throws UsageException {
         Set<FixSwitch> reverted = StressOptions.parseRevert(revert);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Summary s = run(StressOptions.defaults().withSeed(seed).withReverted(reverted).withCycles(600)
+        Summary s = run(StressOptions.defaults().withWorkload(StressOptions.Workload.FULL).withSeed(seed).withReverted(reverted).withCycles(600)
             .withDurationNanos(10_000_000_000L).withStopAfterFailures(1), out);
         String report = out.toString(StandardCharsets.UTF_8);
         assertTrue(s.bugs().getOrDefault(bug, 0L) > 0, "not found in " + s.cycles() + " cycles: " + s.bugs() + "\n" + report);
@@ -71,7 +72,7 @@ class StressEngineTest {
     @Test
     void theCleanerBlockGroupWindowIsFoundByChance() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Summary s = run(StressOptions.defaults().withSeed(1).withReverted(EnumSet.of(FixSwitch.CLEANER_RO_REMOUNT_RACE))
+        Summary s = run(StressOptions.defaults().withWorkload(StressOptions.Workload.FULL).withSeed(1).withReverted(EnumSet.of(FixSwitch.CLEANER_RO_REMOUNT_RACE))
             .withCycles(800).withDurationNanos(15_000_000_000L).withStopAfterFailures(1), out);
         assertTrue(s.bugs().getOrDefault("cleaner-ro-remount-race", 0L) > 0, s.bugs().toString());
     }
@@ -79,7 +80,7 @@ class StressEngineTest {
     @Test
     void aFailingCycleReplaysFromItsSeed() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        StressOptions o = StressOptions.defaults().withSeed(2).withReverted(EnumSet.of(FixSwitch.DEAD_ROOTS_BEFORE_ORPHAN_CLEANUP))
+        StressOptions o = StressOptions.defaults().withWorkload(StressOptions.Workload.FULL).withSeed(2).withReverted(EnumSet.of(FixSwitch.DEAD_ROOTS_BEFORE_ORPHAN_CLEANUP))
             .withCycles(300).withDurationNanos(8_000_000_000L).withStopAfterFailures(1);
         Summary s = run(o, out);
         ReplayToken t = s.first().get("dead-roots-before-orphan-cleanup").replay();
