@@ -129,11 +129,15 @@ final class Classifier {
                 culprits.add(f);
             }
         }
-        for (Observation.Stall st : o.stalls()) {
+        List<Observation.Stall> stalls = o.stalls();
+        for (Observation.Stall st : stalls) {
             symptoms.add(Symptom.STALL);
             evidence.add(String.format(java.util.Locale.ROOT, "stall: %s '%s' blocked %.2f s in %s, then completed", st.lane(), st.op(),
                 st.nanos() / 1e9, st.frame()) + (st.context() == null ? "" : "; kernel threads then:\n" + st.context()));
-            FixSwitch f = stallCause(st.frame());
+        }
+        if (!stalls.isEmpty()) {
+            // the first stall names the class (Signature); later ones may be its consequences
+            FixSwitch f = stallCause(stalls.get(0).frame());
             if (f != null) {
                 culprits.add(f);
             }

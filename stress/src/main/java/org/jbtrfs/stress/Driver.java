@@ -85,7 +85,8 @@ final class Driver implements Runnable {
                     break;
                 }
                 control.record(r);
-                cycle = r.failed() ? nextEpoch(cycle) : cycle + 1;
+                boolean stallOnly = r.symptoms().equals(java.util.EnumSet.of(Symptom.STALL));
+                cycle = r.failed() && !stallOnly ? nextEpoch(cycle) : cycle + 1;
             }
         } finally {
             host.leave();
@@ -198,7 +199,9 @@ final class Driver implements Runnable {
         java.util.Set<FixSwitch> reverted = opt.effectiveReverted();
         Classifier.Verdict v = Classifier.classify(obs, reverted);
         boolean collateral = mod.kernel().panicked() && obs.hang == null;
-        if (!v.symptoms().isEmpty() || mod.kernel().panicked()) {
+        // a stall leaves the module as it was (the operation completed): no need to replace it
+        boolean stallOnly = v.symptoms().equals(java.util.EnumSet.of(Symptom.STALL));
+        if (!v.symptoms().isEmpty() && !stallOnly || mod.kernel().panicked()) {
             host.requestReload();
             UnloadReport rep = host.reloadBarrier();
             needsMkfs = true;

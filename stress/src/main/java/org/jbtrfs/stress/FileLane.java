@@ -54,9 +54,9 @@ final class FileLane extends LaneWorker {
                 }
             } else if (u < 0.70 && !held.isEmpty()) {
                 close(held.remove(r.nextInt(held.size())), fs);
-            } else if (u < 0.86) {
+            } else if (u < 0.84) {
                 writing(fs, () -> unlinkedDelayedIput(fs));
-            } else if (u < 0.90) {
+            } else if (u < 0.92) {
                 fillAndEmptyBlockGroup(fs);
             } else if (!held.isEmpty()) {
                 // unlink a file that is held open: it gets an orphan item until its last close

@@ -33,7 +33,8 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
             l.add(LaneKind.DEVICE2);
         }
         int steps = 2 + r.nextInt(6);
-        int commit = 1 + r.nextInt(3);
+        // mostly commit=1: a stall that waits for the transaction kthread's next loop lasts at most a second
+        int commit = r.nextDouble() < 0.7 ? 1 : 2 + r.nextInt(2);
         boolean ro = epochCycle > 0 && r.nextDouble() < 0.15;
         // drop_snapshot's ignored btrfs_del_orphan_item failure (patch 2/5's stray orphan item), some cycles
         double fault = r.nextDouble() < 0.4 ? 0.5 : 0;

@@ -35,6 +35,26 @@ final class LanesWorkload {
 
     LanePlan plan() { return plan; }
 
+    /**
+     * A fresh filesystem (the epoch's first cycle) gets the state the windows need from the start: "ext"
+     * with enough one-byte extents for a qgroup rescan to span extent-tree leaves, and sometimes quotas on.
+     */
+    private void prepare(Btrfs fs, SplittableRandom r) {
+        int n = 350;
+        env.op("populate extents", () -> {
+            fs.createFile("ext");
+            byte[] one = new byte[1];
+            for (int i = 0; i < n; i++) {
+                fs.writeFile("ext", one);
+            }
+        });
+        env.model.extents = n;
+        if (r.nextDouble() < 0.5) {
+            env.op("quota enable", fs::quotaEnable);
+            env.model.quota = true;
+        }
+    }
+
     /** The main device's mount at the end (unmounted unless the cycle broke off). */
     Btrfs fs() { return cx == null ? null : cx.fs; }
 
@@ -51,6 +71,9 @@ final class LanesWorkload {
         String opts = (plan.startRo() ? "ro," : "") + "commit=" + plan.commit();
         Btrfs fs = env.op(plan.startRo() ? "mount -o ro" : "mount", () -> env.module.mount(env.device, opts));
         env.model.refresh(fs);
+        if (env.epochCycle == 0 && !plan.startRo()) {
+            prepare(fs, r);
+        }
         cx = new LaneContext(env.module, env.device, env.device2, env.fsIndex, env.cycleSeed, obs, watchdog,
             plan);
         cx.fs = fs;

@@ -24,15 +24,15 @@ final class QuotaLane extends LaneWorker {
                 continue;
             }
             double u = r.nextDouble();
-            if (u < 0.25) {
+            if (u < 0.2) {
                 run("quota enable", fs::quotaEnable);
-            } else if (u < 0.5) {
+            } else if (u < 0.55) {
                 run("quota rescan", fs::quotaRescan);
-            } else if (u < 0.62) {
+            } else if (u < 0.65) {
                 run("quota rescan wait", fs::quotaRescanWait);
             } else if (u < 0.7) {
                 op("qgroup show", fs::qgroupUsage);
-            } else if (u < 0.9) {
+            } else if (u < 0.92) {
                 populate(fs);
             } else {
                 run("quota disable", fs::quotaDisable);

@@ -112,6 +112,11 @@ record Signature(String kind, String site, List<String> lanes) {
 
     /** "btrfs-cleaner" for kthreads, the lane's name for lanes ("lane:file:0" -> "file"), else the role. */
     static String role(String thread) {
+        for (LaneKind k : LaneKind.values()) {
+            if (k.label.equals(thread)) {
+                return thread;
+            }
+        }
         if (thread.startsWith("lane:")) {
             String[] p = thread.split(":");
             return p.length > 1 ? p[1] : thread;

@@ -29,11 +29,12 @@ import org.jbtrfs.core.KernelVersion;
  * @param repeat          how many times {@code --replay} reruns the cycle (the re-hit rate)
  * @param expectClass     the class id a replay should hit again (null: the first repetition's)
  * @param stallNanos      an operation blocked in a kernel sleep longer than this, that then completed, is a stall
+ * @param stopWhenFound   stop once a failing cycle is attributed to one of these switches (kebab names; empty: never)
  */
 record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiven, Set<FixSwitch> reverted,
                      Crc32cImpl crc32c, int filesystems, Workload workload, Path json, ReplayToken replay,
                      long hungTaskNanos, long stopAfterFailures, KernelVersion kernel, int repeat, String expectClass,
-                     long stallNanos) {
+                     long stallNanos, Set<String> stopWhenFound) {
 
     /**
      * lanes (the default): concurrent lanes per filesystem, the explorer; full: the single-driver seeded
@@ -48,6 +49,7 @@ record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiv
         "           [--revert LIST|all|none] [--crc32c generic|accelerated] [--filesystems N]",
         "           [--kernel 5.10|5.11|5.12] [--workload lanes|full|minimal] [--json FILE]",
         "           [--replay TOKEN [--repeat N] [--class ID]] [--hung-task-timeout SECONDS] [--stall-threshold SECONDS]",
+        "           [--stop-when-found LIST]",
         "",
         "  --duration SECONDS   run this long (default 10; unbounded when only --cycles is given)",
         "  --cycles N           stop after N cycles in total",
@@ -68,6 +70,7 @@ record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiv
         "                       panicked and reloaded, the run goes on (default 10)",
         "  --stall-threshold SECONDS    an operation blocked in a kernel sleep this long that then",
         "                       completed is a stall (default 0.4)",
+        "  --stop-when-found LIST  stop at the first failing cycle attributed to one of these switches",
         "",
         "exit status: 0 no failing cycle, 1 some cycle failed, 2 usage error");
 
@@ -84,68 +87,68 @@ record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiv
     static StressOptions defaults() {
         return new StressOptions(10_000_000_000L, Long.MAX_VALUE, 1, true, EnumSet.noneOf(FixSwitch.class),
             Crc32cImpl.GENERIC, 1, Workload.LANES, null, null, 10_000_000_000L, Long.MAX_VALUE, null, 1, null,
-            DEFAULT_STALL_NANOS);
+            DEFAULT_STALL_NANOS, Set.of());
     }
 
     StressOptions withCycles(long n) {
         return new StressOptions(Long.MAX_VALUE, n, seed, true, reverted, crc32c, filesystems, workload, json, replay,
-            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos);
+            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
     }
 
     StressOptions withDurationNanos(long d) {
         return new StressOptions(d, cycles, seed, true, reverted, crc32c, filesystems, workload, json, replay,
-            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos);
+            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
     }
 
     StressOptions withSeed(long s) {
         return new StressOptions(durationNanos, cycles, s, true, reverted, crc32c, filesystems, workload, json, replay,
-            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos);
+            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
     }
 
     StressOptions withReverted(Set<FixSwitch> r) {
         Set<FixSwitch> copy = r.isEmpty() ? EnumSet.noneOf(FixSwitch.class) : EnumSet.copyOf(r);
         return new StressOptions(durationNanos, cycles, seed, seedGiven, copy, crc32c, filesystems, workload, json, replay,
-            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos);
+            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
     }
 
     StressOptions withFilesystems(int n) {
         return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, n, workload, json, replay,
-            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos);
+            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
     }
 
     StressOptions withWorkload(Workload w) {
         return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, w, json, replay,
-            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos);
+            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
     }
 
     StressOptions withReplay(ReplayToken t) {
         return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, t,
-            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos);
+            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
     }
 
     StressOptions withStopAfterFailures(long n) {
         return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, replay,
-            hungTaskNanos, n, kernel, repeat, expectClass, stallNanos);
+            hungTaskNanos, n, kernel, repeat, expectClass, stallNanos, stopWhenFound);
     }
 
     StressOptions withKernel(KernelVersion v) {
         return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, replay,
-            hungTaskNanos, stopAfterFailures, v, repeat, expectClass, stallNanos);
+            hungTaskNanos, stopAfterFailures, v, repeat, expectClass, stallNanos, stopWhenFound);
     }
 
     StressOptions withRepeat(int n, String cls) {
         return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, replay,
-            hungTaskNanos, stopAfterFailures, kernel, n, cls, stallNanos);
+            hungTaskNanos, stopAfterFailures, kernel, n, cls, stallNanos, stopWhenFound);
     }
 
     StressOptions withStallNanos(long n) {
         return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, replay,
-            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, n);
+            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, n, stopWhenFound);
     }
 
     StressOptions withCrc32c(Crc32cImpl c) {
         return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, c, filesystems, workload, json, replay,
-            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos);
+            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
     }
 
     /** The loaded module's config: the profile, then {@code --revert}, then the crc32c driver. */
@@ -159,7 +162,7 @@ record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiv
 
     StressOptions withHungTaskNanos(long n) {
         return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, replay, n,
-            stopAfterFailures, kernel, repeat, expectClass, stallNanos);
+            stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
     }
 
     /** Parses the command line; {@code clockSeed} is used when no {@code --seed} is given. */
@@ -178,6 +181,7 @@ record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiv
         KernelVersion kernel = null;
         int repeat = 1;
         String cls = null;
+        Set<String> stopWhen = Set.of();
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             String value = null;
@@ -226,6 +230,13 @@ record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiv
                 }
                 case "--repeat" -> repeat = (int) positiveInt(a, value, 10_000);
                 case "--class" -> cls = value.trim();
+                case "--stop-when-found" -> {
+                    Set<String> names = new java.util.TreeSet<>();
+                    for (FixSwitch f : parseRevert(value)) {
+                        names.add(f.kebab());
+                    }
+                    stopWhen = names;
+                }
                 case "--stall-threshold" -> {
                     stall = nonNegative(a, value);
                     if (stall == 0) {
@@ -244,7 +255,8 @@ record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiv
         long durationNanos = duration != null ? (long) (duration * 1e9)
             : cycles != Long.MAX_VALUE ? Long.MAX_VALUE : 10_000_000_000L;
         return new StressOptions(durationNanos, cycles, seed != null ? seed : clockSeed, seed != null, reverted, crc,
-            filesystems, workload, json, replay, (long) (hung * 1e9), Long.MAX_VALUE, kernel, repeat, cls, (long) (stall * 1e9));
+            filesystems, workload, json, replay, (long) (hung * 1e9), Long.MAX_VALUE, kernel, repeat, cls, (long) (stall * 1e9),
+            stopWhen);
     }
 
     private static long seedOption(String v) throws UsageException {
