@@ -19,10 +19,19 @@ final class DeadRootCheck {
         if (!in.rootItems().containsValue(0)) {
             return;
         }
-        for (int i = 0; i < 8 && !in.deadRoots().isEmpty() || i == 0; i++) {
+        if (in.deadRoots().isEmpty() && !in.cleanerRunning()) {
+            // nothing queued: one pass lets a drop in progress (popped from the list) finish
             env.op("cleaner pass", () -> fs.runCleanerPass(Duration.ofSeconds(5)));
-            in = env.op("inspect", fs::inspect);
         }
+        try {
+            env.op("subvolume sync", () -> fs.subvolumeSync(Duration.ofSeconds(5))); // the drops, as events
+        } catch (org.jbtrfs.core.BtrfsException e) {
+            if (e.errno() != org.jbtrfs.core.Errno.EBUSY) {
+                throw e;
+            }
+            // EBUSY: a deleted subvolume is not queued — what the check below looks at
+        }
+        in = env.op("inspect", fs::inspect);
         if (in.cleanerRunning() || !in.deadRoots().isEmpty()) {
             return; // not idle within the bound: no verdict
         }
