@@ -54,12 +54,14 @@ public final class DeadRoots {
                     h = Transactions.join(fs, fs.treeRoot, "btrfs_find_orphan_roots");
                 } catch (BtrfsException je) {
                     fs.log().error(fs.sbId(), "Failed to start trans to delete orphan item");
+                    Transactions.handleFsError(fs, "btrfs_find_orphan_roots", je.errno());
                     throw je;
                 }
                 try {
                     Trees.delete(h, fs.treeRoot, OrphanItems.key(id));
                 } catch (BtrfsException de) {
                     fs.log().error(fs.sbId(), "Failed to delete root orphan item");
+                    Transactions.handleFsError(fs, "btrfs_find_orphan_roots", de.errno());
                     throw de;
                 } finally {
                     Transactions.end(h);

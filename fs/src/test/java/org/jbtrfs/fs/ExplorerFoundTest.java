@@ -306,4 +306,69 @@ class ExplorerFoundTest {
             assertTrue(r.mod.unload().clean());
         }
     }
+
+    /**
+     * The same kernel bug ({@link FixSwitch#QGROUP_RESCAN_RESUME_REARM}) reached through quota disable
+     * (explorer class {@code oops:...unexpected exception in btrfs-qgroup-rescan...at Trees.update}, then a
+     * hang): btrfs_quota_disable() (qgroup.c, v5.11) clears QUOTA_ENABLED and calls
+     * btrfs_qgroup_wait_for_completion(), which returns at once for a rescan resumed by an RO→RW remount;
+     * quota disable frees the quota root and sets fs_info->quota_root to NULL while the worker is between
+     * its loop and its status update, whose btrfs_start_transaction(fs_info->quota_root, 1) /
+     * update_qgroup_status_item() then dereference it: an oops in the kworker, which dies holding its
+     * transaction handle and qgroup_rescan_lock — the next commit and any wait for the rescan hang.
+     *
+     * <p>1. a rescan paused by RO remount is resumed by RO→RW remount; its worker runs to the end of its
+     * loop and is held before the status update; 2. quota disable: reverted, it does not wait and removes
+     * the quota root; applied, it waits (one waiter); 3. the worker goes on: reverted, it oopses (the module
+     * must then be panicked to be unloaded, as the stress runner does); applied, it updates the status,
+     * the disable completes, umount is clean.
+     */
+    @ParameterizedTest(name = "proposed fix applied={0}")
+    @ValueSource(booleans = {true, false})
+    void aQuotaDisableWaitsForARescanResumedByRemount(boolean applied) {
+        KernelConfig cfg = KernelConfig.defaults().crc32c(Crc32cImpl.ACCELERATED);
+        if (!applied) {
+            cfg = cfg.revert(FixSwitch.QGROUP_RESCAN_RESUME_REARM);
+        }
+        BtrfsModule mod = BtrfsModule.load(cfg.clock(new ManualClock()));
+        try {
+            Btrfs fs = mod.mount(imageDevice(mod), "");
+            parkAtArrival(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF, 2);
+            fs.quotaEnable();
+            awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            QgroupFixtures.Op pause = new QgroupFixtures.Op("remount-ro", () -> fs.remount("ro"));
+            within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
+            mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            pause.join();
+            within().until(() -> mod.log().contains("qgroup scan paused"));
+
+            mod.hooks().parkAt(Hook.QGROUP_RESCAN_BEFORE_STATUS_UPDATE);
+            fs.remount("rw"); // resumed: the worker runs its remaining leaves and is held before the status update
+            awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_STATUS_UPDATE);
+            QgroupFixtures.Op disable = new QgroupFixtures.Op("quota-disable", fs::quotaDisable);
+            if (applied) {
+                within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
+                mod.hooks().release(Hook.QGROUP_RESCAN_BEFORE_STATUS_UPDATE);
+                disable.join();
+                assertEquals(0, mod.log().count(LogEntry.Kind.OOPS), mod.log().dmesg());
+                fs.umount();
+                UnloadReport rep = mod.unload();
+                assertTrue(rep.clean(), rep.toString());
+            } else {
+                disable.join(); // did not wait: the quota root is gone
+                assertEquals(null, fs.fsInfo().quotaRoot);
+                mod.hooks().release(Hook.QGROUP_RESCAN_BEFORE_STATUS_UPDATE);
+                within().until(() -> mod.log().count(LogEntry.Kind.OOPS) == 1);
+                assertTrue(mod.log().contains("Oops: unexpected exception in btrfs-qgroup-rescan"), mod.log().dmesg());
+                assertTrue(fs.qgroupRescanRunning(), "the worker died before it could say it ended");
+                mod.kernel().panic("test: the worker died holding its transaction handle");
+                mod.unload();
+            }
+        } finally {
+            if (mod.isLoaded()) {
+                mod.hooks().reset();
+                mod.close();
+            }
+        }
+    }
 }

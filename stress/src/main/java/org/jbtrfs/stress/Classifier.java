@@ -59,7 +59,14 @@ final class Classifier {
                         symptoms.add(Symptom.ERROR);
                     }
                 }
-                case OOPS, DOUBLE_FREE -> symptoms.add(Symptom.ERROR);
+                case OOPS, DOUBLE_FREE -> {
+                    symptoms.add(Symptom.ERROR);
+                    if (e.message().contains("in btrfs-qgroup-rescan") && e.message().contains("Qgroups.updateStatusItem")) {
+                        // the rescan worker's status update after quota disable freed the quota root: the
+                        // disable's wait returned at once, the resumed rescan's completion not re-armed
+                        culprits.add(FixSwitch.QGROUP_RESCAN_RESUME_REARM);
+                    }
+                }
                 case TEXT -> {
                     if (e.level().ordinal() <= LogLevel.ERR.ordinal() && !outcome(e.message())) {
                         symptoms.add(Symptom.ERROR);

@@ -34,11 +34,12 @@ record Signature(String kind, String site, List<String> lanes) {
         return String.format(Locale.ROOT, "%08x", Seeds.mix(h) & 0xffffffffL);
     }
 
-    /** The signature of a failed cycle; the most telling symptom decides (a hang before what followed it). */
+    /**
+     * The signature of a failed cycle; the most telling symptom decides: a leaked transaction (named by who
+     * opened it), then an oops or KASAN report (named by where), then a hang (named by the sleep), then
+     * the rest.
+     */
     static Signature of(Observation o, Set<Symptom> symptoms) {
-        if (o.hang != null) {
-            return new Signature("hang", o.hang.op() + " in " + orNone(o.hang.frame()), List.of(role(o.hang.lane())));
-        }
         Inspection leaked = o.afterUmount != null ? o.afterUmount : o.beforeUmount;
         if (leaked != null && !leaked.openTransactions().isEmpty()) {
             Set<String> fns = new TreeSet<>();
@@ -57,6 +58,10 @@ record Signature(String kind, String site, List<String> lanes) {
                 String kind = e.kind() == LogEntry.Kind.OOPS ? "oops" : e.kind() == LogEntry.Kind.USE_AFTER_FREE ? "uaf" : "double-free";
                 return new Signature(kind, oopsSite(e.message()), List.of(role(e.thread())));
             }
+        }
+        if (o.hang != null) {
+            // after the leak and the oops: a hang is often what they leave behind (a dead worker's handle)
+            return new Signature("hang", o.hang.op() + " in " + orNone(o.hang.frame()), List.of(role(o.hang.lane())));
         }
         for (LogEntry e : o.log) {
             if (e.kind() == LogEntry.Kind.ASSERTION) {
