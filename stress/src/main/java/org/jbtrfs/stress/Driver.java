@@ -80,7 +80,15 @@ final class Driver implements Runnable {
                 if (!control.claimCycle()) {
                     break;
                 }
-                CycleResult r = runCycle(cycle);
+                CycleResult r;
+                try {
+                    r = runCycle(cycle);
+                } catch (RuntimeException | Error e) {
+                    // the runner's own failure (not the kernel's): say so and end the run with a summary
+                    reporter.line("stress runner error in driver " + index + ", cycle " + cycle + ": " + Classifier.stack(e));
+                    control.abort("runner error: " + e);
+                    break;
+                }
                 if (control.abortReason() != null) {
                     break;
                 }

@@ -104,9 +104,7 @@ final class FileLane extends LaneWorker {
     @Override
     void cleanup() {
         for (FileHandle h : held) {
-            if (!h.isClosed()) {
-                close(h, cx.fs);
-            }
+            closeAtEnd(h);
         }
         held.clear();
     }

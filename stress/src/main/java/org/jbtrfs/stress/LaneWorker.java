@@ -145,6 +145,24 @@ abstract class LaneWorker implements Runnable {
         cx.broken.set(true);
     }
 
+    /** At the end of the lane, the cycle possibly broken: close {@code h} in this thread, whatever happens. */
+    void closeAtEnd(FileHandle h) {
+        if (h.isClosed()) {
+            return;
+        }
+        try {
+            if (cx.broken.get()) {
+                h.close();
+            } else {
+                close(h, cx.fs);
+            }
+        } catch (StopLane | KernelPanic e) {
+            // nothing more to do
+        } catch (RuntimeException e) {
+            cx.obs.note(kind.label + " close at end: " + e);
+        }
+    }
+
     /**
      * Closes {@code h}: from the write path's worker (a delayed iput for the cleaner) half the time —
      * while the filesystem is read-write, as a writer — else in this thread.

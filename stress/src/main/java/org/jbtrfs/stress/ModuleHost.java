@@ -137,6 +137,11 @@ final class ModuleHost {
                 // a crashed close_ctree: the module reports what leaked
             }
         }
+        if (!module.mounts().isEmpty()) {
+            // still mounted (a file a broken cycle could not close): as a machine is rebooted, panic it so
+            // it can be unloaded; rmmod reports what the filesystem held. The run must go on.
+            module.kernel().panic("stress: cannot unmount " + module.mounts() + " to replace the module");
+        }
         return module.unload();
     }
 

@@ -60,9 +60,7 @@ final class SubvolumeLane extends LaneWorker {
     @Override
     void cleanup() {
         for (FileHandle h : held) {
-            if (!h.isClosed()) {
-                close(h, cx.fs);
-            }
+            closeAtEnd(h);
         }
         held.clear();
     }
