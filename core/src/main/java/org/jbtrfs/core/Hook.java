@@ -56,6 +56,8 @@ public enum Hook {
     QGROUP_RESCAN_BEFORE_LEAF,
     /** The rescan worker left its loop and is about to start the status-update transaction. */
     QGROUP_RESCAN_BEFORE_STATUS_UPDATE,
+    /** A subvolume's qgroup is about to be created (quotas tested and the item inserted next, under the qgroup lock). */
+    QGROUP_CREATE_BEFORE_ITEM,
     // transactions
     /** join_transaction created a new running transaction. */
     TRANSACTION_CREATED,

@@ -13,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.FsState;
@@ -369,6 +370,50 @@ class ExplorerFoundTest {
                 mod.hooks().reset();
                 mod.close();
             }
+        }
+    }
+
+    /**
+     * A subvolume created while quotas are disabled (explorer class
+     * {@code error:subvolume create:NullPointerException at Trees.put@subvol}, a 10-minute run with every fix).
+     *
+     * <p>Decision: <b>port bug</b>, fixed. Read (v5.11 qgroup.c): btrfs_qgroup_inherit() and
+     * btrfs_create_qgroup() test QUOTA_ENABLED and fs_info->quota_root under qgroup_ioctl_lock, which
+     * btrfs_quota_disable() holds while it deletes the quota tree and sets quota_root to NULL. The port
+     * tested both before taking its qgroup lock and then inserted into a quota root the disable had just
+     * removed. Now the test and the insertion are one step under the lock: the qgroup item goes in before
+     * the disable deletes every item, or quotas are found off.
+     */
+    @Test
+    void aSubvolumeCreatedDuringQuotaDisableGetsItsQgroupOrNone() {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
+            Btrfs fs = r.mountSettled("");
+            fs.quotaEnable();
+            fs.quotaRescanWait();
+            r.mod.hooks().parkAt(Hook.QGROUP_CREATE_BEFORE_ITEM);
+            CompletableFuture<Void> create = Repro.async("subvolume-create", () -> fs.createSubvolume("sv"));
+            r.mod.hooks().awaitParked(Hook.QGROUP_CREATE_BEFORE_ITEM, Repro.WAIT);
+            AtomicReference<Thread> disabler = new AtomicReference<>();
+            CompletableFuture<Void> disable = new CompletableFuture<>();
+            Thread t = new Thread(() -> {
+                try {
+                    fs.quotaDisable();
+                    disable.complete(null);
+                } catch (Throwable e) {
+                    disable.completeExceptionally(e);
+                }
+            }, "quota-disable");
+            disabler.set(t);
+            t.start();
+            // the disable cleared QUOTA_ENABLED and now waits for the qgroup lock the create holds
+            await().atMost(Repro.WAIT).until(() -> t.getState() == Thread.State.WAITING && !fs.fsInfo().flags.test(org.jbtrfs.core.FsFlag.QUOTA_ENABLED));
+            r.mod.hooks().release(Hook.QGROUP_CREATE_BEFORE_ITEM);
+            Repro.join(create);
+            Repro.join(disable);
+            assertEquals(null, fs.fsInfo().quotaRoot);
+            assertEquals(0, r.count(LogEntry.Kind.OOPS), r.mod.log().dmesg());
+            fs.umount();
+            assertTrue(r.mod.unload().clean());
         }
     }
 }

@@ -207,15 +207,20 @@ public final class Qgroups implements QgroupHooks {
 
     /** kernel: btrfs_create_qgroup() for a new subvolume, when quotas are on. */
     public void createQgroup(TransHandle h, long subvolId) {
-        if (!fs.flags.test(FsFlag.QUOTA_ENABLED) || fs.quotaRoot == null) {
-            return;
-        }
+        // kernel: btrfs_qgroup_inherit / btrfs_create_qgroup test QUOTA_ENABLED and quota_root under
+        // qgroup_ioctl_lock, which btrfs_quota_disable holds while it tears the quota tree down: the test and
+        // the insertion are one step (the port's one qgroup lock stands for both)
         lock();
         try {
+            fs.kernel.hooks().arrive(org.jbtrfs.core.Hook.QGROUP_CREATE_BEFORE_ITEM);
+            Root quota = fs.quotaRoot;
+            if (!fs.flags.test(FsFlag.QUOTA_ENABLED) || quota == null) {
+                return;
+            }
             Qgroup q = new Qgroup(subvolId);
             qgroups.put(subvolId, q);
             // add_qgroup_item() tolerates -EEXIST: a stale item of a dropped subvolume with the same id is reset
-            Trees.put(h, fs.quotaRoot, infoKey(subvolId), new QgroupInfoItem(h.transid(), 0, 0, 0, 0).encode());
+            Trees.put(h, quota, infoKey(subvolId), new QgroupInfoItem(h.transid(), 0, 0, 0, 0).encode());
         } finally {
             unlock();
         }
