@@ -29,7 +29,9 @@ final class Reporter {
     /** Full reports go to the first failing cycles of each kind (attribution and symptoms). */
     synchronized void failure(CycleResult r, long earlierOfThisBug) {
         clearProgress();
-        int shown = fullReports.merge(r.signature() != null ? r.signature().text() : r.bugs() + " " + r.symptoms(), 1, Integer::sum);
+        // full reports for the first cycles of each class and each set of symptoms it shows
+        int shown = fullReports.merge((r.signature() != null ? r.signature().text() : r.bugs().toString()) + " " + r.symptoms(), 1,
+            Integer::sum);
         if (shown <= FULL_REPORTS_PER_BUG) {
             out.print(fullReport(r, 60, 150));
         } else if (oneLiners++ < ONE_LINERS) {
