@@ -1,30 +1,47 @@
 #!/usr/bin/env bash
-# Time to find and attribute each reverted fix, for several seeds (not yet part of scripts/figures.sh).
+# Time to find and attribute each reverted fix, for several seeds and both crc32c modes
+# Each run stops at the first failing cycle attributed to the fix.
 # usage: stress/scripts/time-to-find.sh [SECONDS] [SEEDS...]   (from the repository root, after
 #        mvn -B -o -q -pl stress -am package -DskipTests)
+# env: WORKLOAD=lanes|full (default lanes), CRC="generic accelerated", KEEP=dir keeps outputs and JSON,
+#      CASES="revert:attributed ..." to run only some rows
 set -u
 jar=${JAR:-stress/target/jbtrfs-stress.jar}
 limit=${1:-20}; shift || true
 seeds=${*:-1 2 3 4 5}
-# each row: what to revert, the switch the failure must be attributed to
-cases="qgroup-rescan-ro-remount:qgroup-rescan-ro-remount
+workload=${WORKLOAD:-lanes}
+crcs=${CRC:-generic accelerated}
+# each row: what to revert (from every fix applied), the switch the failure must be attributed to
+cases=${CASES:-"qgroup-rescan-ro-remount:qgroup-rescan-ro-remount
 orphan-roots-ro-mount:orphan-roots-ro-mount
 cleaner-ro-remount-race:cleaner-ro-remount-race
 trans-list-assert,qgroup-rescan-ro-remount:qgroup-rescan-ro-remount
 delayed-iputs-ro-remount:delayed-iputs-ro-remount
-dead-roots-before-orphan-cleanup:dead-roots-before-orphan-cleanup"
-tmp=${KEEP:-$(mktemp -d)}   # KEEP=dir keeps every run's output and JSON
+dead-roots-before-orphan-cleanup:dead-roots-before-orphan-cleanup
+cleaner-lost-park-wakeup:cleaner-lost-park-wakeup
+trans-kthread-lost-stop-wakeup:trans-kthread-lost-stop-wakeup
+qgroup-rescan-resume-rearm:qgroup-rescan-resume-rearm
+orphan-roots-inodes-in-memory:orphan-roots-inodes-in-memory"}
+tmp=${KEEP:-$(mktemp -d)}
 mkdir -p "$tmp"
-printf '%-45s %-6s %-10s %-8s %s\n' reverted seed found_s cycles symptoms
+echo "# $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/') workload=$workload limit=${limit}s"
+printf '%-45s %-12s %-5s %-10s %-8s %s\n' reverted crc32c seed found_s cycles classes
+for crc in $crcs; do
 for c in $cases; do
   revert=${c%%:*}; want=${c##*:}
   for s in $seeds; do
-    json=$tmp/$revert.$s.json
-    java -jar "$jar" --duration "$limit" --seed "$s" --revert "$revert" --json "$json" > "$tmp/$revert.$s.out" 2>&1
-    found=$(python3 -c "import json,sys; d=json.load(open('$json')); f=d['first'].get('$want'); print('%.2f' % f['secondsIntoRun'] if f else 'not-found')")
-    cyc=$(python3 -c "import json; print(json.load(open('$json'))['cycles'])")
-    sym=$(python3 -c "import json; d=json.load(open('$json'))['symptoms']; print(','.join(k+'='+str(v) for k,v in d.items() if v))")
-    printf '%-45s %-6s %-10s %-8s %s\n' "$revert" "$s" "$found" "$cyc" "$sym"
+    base=$tmp/$revert.$crc.$s
+    java -jar "$jar" --workload "$workload" --crc32c "$crc" --duration "$limit" --seed "$s" --revert "$revert" \
+      --stop-when-found "$want" --json "$base.json" > "$base.out" 2>&1
+    read -r found cyc cls < <(python3 - "$base.json" "$want" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); f = d['first'].get(sys.argv[2])
+cls = ','.join('%s=%d' % (c['kind'], c['count']) for c in d.get('classes', []))
+print('%.2f' % f['secondsIntoRun'] if f else 'not-found', d['cycles'], cls or '-')
+PY
+)
+    printf '%-45s %-12s %-5s %-10s %-8s %s\n' "$revert" "$crc" "$s" "$found" "$cyc" "$cls"
   done
+done
 done
 [ -n "${KEEP:-}" ] || rm -rf "$tmp"

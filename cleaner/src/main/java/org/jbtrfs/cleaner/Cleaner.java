@@ -102,17 +102,29 @@ public final class Cleaner {
         return k != null && k.isSleeping() && !fs.flags.test(org.jbtrfs.core.FsFlag.CLEANER_RUNNING);
     }
 
-    /** Waits (at most {@code nanos}) until the cleaner is asleep; false on timeout or if it is gone. */
+    /**
+     * True once kthread_park was asked of the cleaner (close_ctree), or it exited: it will not sleep in
+     * TASK_INTERRUPTIBLE again, so no pass is to be waited for.
+     */
+    public boolean parking() {
+        Kthread k = fs.cleanerKthread;
+        return k == null || k.shouldPark() || k.shouldStop() || k.hasExited();
+    }
+
+    /**
+     * Waits (at most {@code nanos}) until the cleaner is asleep, or parking (then no pass will come:
+     * see {@link #parking()}); false on timeout.
+     */
     public boolean awaitAsleep(long nanos) {
-        return awaitPassCondition(this::isAsleep, nanos);
+        return awaitPassCondition(() -> isAsleep() || parking(), nanos);
     }
 
     /**
      * Waits (at most {@code nanos}) until more than {@code after} passes finished and the cleaner is
-     * asleep again; false on timeout.
+     * asleep again (or parking); false on timeout.
      */
     public boolean awaitPass(long after, long nanos) {
-        return awaitPassCondition(() -> passes > after && isAsleep(), nanos);
+        return awaitPassCondition(() -> passes > after && (isAsleep() || parking()), nanos);
     }
 
     /**

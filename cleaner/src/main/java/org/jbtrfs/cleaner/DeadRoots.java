@@ -5,6 +5,7 @@ import java.util.List;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Fault;
+import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.disk.FileExtentItem;
 import org.jbtrfs.core.disk.ItemType;
@@ -33,7 +34,8 @@ public final class DeadRoots {
      * kernel: btrfs_find_orphan_roots() in fs/btrfs/root-tree.c — for every orphan item of the tree root:
      * a root whose item is gone (its drop finished but the orphan item was left behind) has the stray
      * orphan item deleted in a joined transaction that is ended, not committed (the patch 2/5 leak on an
-     * RO mount); a root with refs 0 is flagged DEAD_TREE and put on dead_roots.
+     * RO mount); a root with refs 0 is flagged DEAD_TREE and put on dead_roots — even with an inode still
+     * in memory, unless {@link FixSwitch#ORPHAN_ROOTS_INODES_IN_MEMORY} (proposed) is applied.
      */
     public void findOrphanRoots() {
         List<TreeItem> orphans = Trees.range(fs, fs.treeRoot, OrphanItems.key(0), OrphanItems.key(-1L));
@@ -52,12 +54,14 @@ public final class DeadRoots {
                     h = Transactions.join(fs, fs.treeRoot, "btrfs_find_orphan_roots");
                 } catch (BtrfsException je) {
                     fs.log().error(fs.sbId(), "Failed to start trans to delete orphan item");
+                    Transactions.handleFsError(fs, "btrfs_find_orphan_roots", je.errno());
                     throw je;
                 }
                 try {
                     Trees.delete(h, fs.treeRoot, OrphanItems.key(id));
                 } catch (BtrfsException de) {
                     fs.log().error(fs.sbId(), "Failed to delete root orphan item");
+                    Transactions.handleFsError(fs, "btrfs_find_orphan_roots", de.errno());
                     throw de;
                 } finally {
                     Transactions.end(h);
@@ -69,7 +73,12 @@ public final class DeadRoots {
             }
             if (root.refs() == 0) {
                 root.state.set(RootState.DEAD_TREE);
-                FsRoots.addDeadRoot(fs, root);
+                // an RO→RW remount (start_pre_rw_mount) can find a subvolume deleted in this mount whose file is
+                // still open: the kernel queues it all the same, and inode_tree_del queues it again at the
+                // last iput — after the cleaner dropped it. Proposed: leave it to inode_tree_del.
+                if (!fs.applied(FixSwitch.ORPHAN_ROOTS_INODES_IN_MEMORY) || root.openInodes.get() == 0) {
+                    FsRoots.addDeadRoot(fs, root);
+                }
             }
         }
     }
@@ -89,6 +98,9 @@ public final class DeadRoots {
             return true;
         } catch (DropInterrupted e) {
             return false;
+        } catch (BtrfsException e) {
+            // "return (ret < 0) ? 0 : 1;": dropSnapshot already handled it (btrfs_handle_fs_error)
+            return false;
         }
     }
 
@@ -105,6 +117,22 @@ public final class DeadRoots {
      * the origin of patch 2/5's stray orphan item.
      */
     void dropSnapshot(Root root) throws DropInterrupted {
+        try {
+            dropSnapshotWalk(root);
+        } catch (BtrfsException e) {
+            // out: a root not dropped goes back on dead_roots so a later pass (or mount) retries it, and an
+            // error other than -EAGAIN is btrfs_handle_fs_error()'s (error state, read-only). Nothing of
+            // it escapes the cleaner: cleaner_kthread() ignores btrfs_clean_one_deleted_snapshot's result.
+            if (fs.fsRootsRadix.get(root.objectid()) == root) {
+                FsRoots.addDeadRoot(fs, root);
+            }
+            Transactions.handleFsError(fs, "btrfs_drop_snapshot", e.errno());
+            throw e;
+        }
+    }
+
+    /** The walk of {@link #dropSnapshot}: errors inside a transaction abort it (btrfs_abort_transaction). */
+    private void dropSnapshotWalk(Root root) throws DropInterrupted {
         TransHandle h = Transactions.start(fs, fs.treeRoot, 0, "btrfs_drop_snapshot");
         root.state.set(RootState.DELETING);
         Key progress = root.rootItem().dropProgress();
@@ -151,6 +179,11 @@ public final class DeadRoots {
             root.state.clear(RootState.IN_RADIX);
             Transactions.endThrottle(h);
             h = null;
+        } catch (BtrfsException e) {
+            if (h != null) {
+                Transactions.abort(fs, h.transaction(), e); // btrfs_abort_transaction(trans, ret)
+            }
+            throw e;
         } finally {
             if (h != null) {
                 Transactions.end(h);

@@ -60,7 +60,30 @@ public enum FixSwitch {
      * stopped, a leaked inode ("Busy inodes after unmount"). Reachable after an RO remount and at RW umount
      * with every patch of the series applied. Found by porting the data path (docs/writeback.md).
      */
-    ENDIO_WRITE_FLUSH_AT_UMOUNT(Origin.LATER_UPSTREAM);
+    ENDIO_WRITE_FLUSH_AT_UMOUNT(Origin.LATER_UPSTREAM),
+    /**
+     * Proposed, not upstream: btrfs_qgroup_rescan_resume() queues the paused rescan worker without
+     * re-arming qgroup_rescan_completion, which the worker's complete_all() left done when an RO remount
+     * paused it. Since 5.11 btrfs_start_pre_rw_mount() calls it on an RO→RW remount too (its comment
+     * still says "only called from open_ctree"), so the next RO remount's
+     * btrfs_qgroup_wait_for_completion() returns at once while the worker runs, and the worker's status
+     * update transaction is started after the remount's btrfs_commit_super(): the patch 1/5 leak, with
+     * patch 1/5 applied. The fix re-arms the completion (init_completion) under qgroup_rescan_lock before
+     * queueing the worker, as qgroup_rescan_init() does. Found by the explorer's lifecycle lane
+     * (qgroup.c v5.11, v5.12 and 6.x alike).
+     */
+    QGROUP_RESCAN_RESUME_REARM(Origin.PROPOSED),
+    /**
+     * Proposed, not upstream: btrfs_find_orphan_roots() puts every root with refs 0 on dead_roots, also one
+     * whose inodes are still in memory. Patch 2/5 moved it into btrfs_start_pre_rw_mount(), so it now runs
+     * on an RO→RW remount too, where a subvolume deleted during this mount may still have a file open: the
+     * cleaner drops the tree under the open inode, and at its last iput inode_tree_del() adds the root
+     * again (btrfs_add_dead_root() only checks that it is not on the list) — a second
+     * btrfs_drop_snapshot() of a dropped tree: btrfs_del_root() fails with -ENOENT, the transaction is
+     * aborted. The fix leaves a root with inodes in memory to inode_tree_del() (root-tree.c and inode.c,
+     * v5.11, v5.12 and 6.x alike).
+     */
+    ORPHAN_ROOTS_INODES_IN_MEMORY(Origin.PROPOSED);
 
     private final Origin origin;
 

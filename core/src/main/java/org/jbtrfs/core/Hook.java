@@ -48,11 +48,18 @@ public enum Hook {
     FIND_ORPHAN_ROOTS_BEFORE_JOIN,
     /** btrfs_orphan_cleanup is about to delete an orphan item it considers stale. */
     ORPHAN_CLEANUP_BEFORE_DELETE,
+    /**
+     * btrfs_ioctl_snap_destroy deleted the subvolume (refs 0, S_DEAD) and is about to drop its dentry,
+     * whose iput of the subvolume's directory inode puts the root on dead_roots if it was the last inode.
+     */
+    SUBVOLUME_DELETE_BEFORE_DPUT,
     // qgroup rescan (patch 1/5)
     /** The rescan worker is between two leaves, about to test rescan_should_stop() and start the next leaf's transaction. */
     QGROUP_RESCAN_BEFORE_LEAF,
     /** The rescan worker left its loop and is about to start the status-update transaction. */
     QGROUP_RESCAN_BEFORE_STATUS_UPDATE,
+    /** A subvolume's qgroup is about to be created (quotas tested and the item inserted next, under the qgroup lock). */
+    QGROUP_CREATE_BEFORE_ITEM,
     // transactions
     /** join_transaction created a new running transaction. */
     TRANSACTION_CREATED,

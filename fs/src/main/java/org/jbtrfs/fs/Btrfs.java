@@ -437,8 +437,9 @@ public final class Btrfs {
      * check and going to sleep) and does not start another pass for it.
      */
     public boolean wakeCleaner() {
-        checkMounted();
-        return ctx.fs.cleanerKthread.wakeUpProcess();
+        // under s_umount, like every user entry point: close_ctree frees the cleaner's task_struct, and a
+        // wake-up after that would be the port's own use-after-free, not the kernel's
+        return read(() -> ctx.fs.cleanerKthread.wakeUpProcess());
     }
 
     /**
@@ -448,17 +449,27 @@ public final class Btrfs {
      * for its pass" — no wake-up lost to a pass in progress, no polling. A read-only, unopened or closing
      * filesystem's pass does nothing, as the kernel's.
      *
-     * @throws BtrfsException ETIMEDOUT if the cleaner did not get there within {@code timeout} (it is parked
-     *         by an umount in progress, or stuck)
+     * @throws BtrfsException EBUSY at once if the cleaner is parked or parking (an umount in progress: no
+     *         pass will come); ETIMEDOUT if it did not get there within {@code timeout} (stuck)
      */
     public void runCleanerPass(Duration timeout) {
         long nanos = nanos(timeout, "timeout");
-        checkMounted();
+        // under s_umount (shared): an umount waits for the pass instead of freeing the cleaner under it
+        read(() -> {
+            cleanerPass(timeout, nanos);
+            return null;
+        });
+    }
+
+    private void cleanerPass(Duration timeout, long nanos) {
         long deadline = System.nanoTime() + nanos;
         var c = ctx.cleaner;
         while (true) {
             if (!c.awaitAsleep(Math.max(0, deadline - System.nanoTime()))) {
                 throw new BtrfsException(Errno.ETIMEDOUT, "the cleaner of " + device().name() + " did not go to sleep within " + timeout);
+            }
+            if (c.parking()) {
+                throw new BtrfsException(Errno.EBUSY, "the cleaner of " + device().name() + " is parked: the filesystem is closing");
             }
             long passes = c.passes();
             if (ctx.fs.cleanerKthread.wakeUpProcess()) {

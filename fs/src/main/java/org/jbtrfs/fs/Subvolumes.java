@@ -1,8 +1,10 @@
 package org.jbtrfs.fs;
 
+import org.jbtrfs.cleaner.Inode;
 import org.jbtrfs.cleaner.OrphanItems;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.disk.DirItem;
 import org.jbtrfs.core.disk.InodeItem;
 import org.jbtrfs.core.disk.InodeRef;
@@ -141,36 +143,39 @@ final class Subvolumes {
      */
     void delete(Namei.Parent p, DirItem d, boolean rmdir) {
         Root root = FsRoots.getFsRoot(fs, d.location().objectid(), true);
-        Dirs.Dir top = ctx.dirs.top(root);
-        top.lock(p.path());
+        // the looked-up dentry holds the subvolume's top directory inode until the dput below: while it is in
+        // memory, the last close of a file of the subvolume does not queue the root (inode_tree_del)
+        Inode dirInode = ctx.cleaner.inodes().iget(root, ItemType.FIRST_FREE_OBJECTID);
         try {
-            if (rmdir && entries.dirItem(top).size() > 0) {
-                throw new BtrfsException(Errno.ENOTEMPTY, "directory not empty: '" + p.path() + "'");
-            }
-            var subvolSem = fs.subvolSem.writeLock();
-            subvolSem.lock();
+            Dirs.Dir top = ctx.dirs.top(root);
+            top.lock(p.path());
             try {
-                if (entries.hasChildSubvolumes(root)) { // may_destroy_subvol()
-                    throw new BtrfsException(Errno.ENOTEMPTY, "directory not empty: subvolume '" + p.path()
-                        + "' (" + root.objectid() + ") has subvolumes of its own");
+                if (rmdir && entries.dirItem(top).size() > 0) {
+                    throw new BtrfsException(Errno.ENOTEMPTY, "directory not empty: '" + p.path() + "'");
                 }
-                deleteSubvolume(p.dir(), p.name(), root);
+                var subvolSem = fs.subvolSem.writeLock();
+                subvolSem.lock();
+                try {
+                    if (entries.hasChildSubvolumes(root)) { // may_destroy_subvol()
+                        throw new BtrfsException(Errno.ENOTEMPTY, "directory not empty: subvolume '" + p.path()
+                            + "' (" + root.objectid() + ") has subvolumes of its own");
+                    }
+                    deleteSubvolume(p.dir(), p.name(), root);
+                } finally {
+                    subvolSem.unlock();
+                }
+                top.dead = true; // inode->i_flags |= S_DEAD
             } finally {
-                subvolSem.unlock();
+                top.unlock();
             }
-            top.dead = true; // inode->i_flags |= S_DEAD
+            ctx.dirs.forgetRoot(root);
+            ctx.dcache.dropRoot(root); // d_invalidate() of the subvolume's dentry: its inodes lose their dentries
+            ctx.cleaner.inodes().pruneRoot(root); // btrfs_prune_dentries(): and the unused ones are dropped
+            fs.kernel.hooks().arrive(Hook.SUBVOLUME_DELETE_BEFORE_DPUT);
         } finally {
-            top.unlock();
-        }
-        ctx.dirs.forgetRoot(root);
-        // the kernel always has the subvolume's directory inode in memory here, whose eviction queues the root;
-        // the port has no directory inodes: with no inode of the root in memory, queue it now (and only then:
-        // otherwise inode_tree_del queues it when the last one goes, perhaps during the pruning just below)
-        boolean inodesInMemory = root.openInodes.get() > 0;
-        ctx.dcache.dropRoot(root); // d_invalidate() of the subvolume's dentry: its inodes lose their dentries
-        ctx.cleaner.inodes().pruneRoot(root); // btrfs_prune_dentries(): and the unused ones are dropped
-        if (!inodesInMemory) {
-            FsRoots.addDeadRoot(fs, root);
+            // d_delete + dput: the directory inode's last reference, unless a file of the subvolume is still
+            // open — whichever inode goes last queues the root, once (btrfs_add_dead_root only there)
+            ctx.cleaner.inodes().iput(dirInode);
         }
     }
 

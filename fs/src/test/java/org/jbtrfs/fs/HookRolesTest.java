@@ -135,10 +135,15 @@ class HookRolesTest {
             assertEquals(0, r.mod.hooks().hits(IPUT));
             fs.remount("rw");
             fs.createFile("g");
-            fs.open("g").closeFromWorker(); // wakes the cleaner, which parks
+            // btrfs_add_delayed_iput wakes the cleaner only when CLEANER_RUNNING is clear: a pass the remount's
+            // transaction-kthread wake-up started may be past its delayed iputs, and the iput waits for the next
+            // wake-up — so the test wakes the cleaner itself and waits for that pass
+            fs.open("g").closeFromWorker();
+            CompletableFuture<Void> pass = Repro.async("cleaner pass", () -> fs.runCleanerPass(Repro.WAIT));
             r.mod.hooks().awaitParked(IPUT, Repro.WAIT);
             assertEquals(List.of(Role.USER, Role.CLEANER), roles);
             r.mod.hooks().release(IPUT);
+            Repro.join(pass);
             Repro.awaitCleanerIdle(fs);
             fs.umount();
             assertTrue(r.mod.unload().clean());

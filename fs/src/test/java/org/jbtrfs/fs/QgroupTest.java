@@ -428,11 +428,12 @@ class QgroupTest {
     /**
      * Faithful to v5.11 (reference §6.4): btrfs_qgroup_rescan_resume does not re-arm the completion
      * the paused worker completed, so after RO remount (pause) and RO→RW remount (resume) a
-     * "quota rescan -w" returns at once while the worker runs. Only a new mount re-arms it.
+     * "quota rescan -w" returns at once while the worker runs. Only a new mount re-arms it. (With the
+     * proposed fix applied it waits: {@code ResumedRescanTest}.)
      */
     @Test
     void afterPauseAndResumeByRemountTheWaitDoesNotWaitAsInTheKernel() {
-        Btrfs fs = image(KernelConfig.defaults());
+        Btrfs fs = image(KernelConfig.defaults().revert(org.jbtrfs.core.FixSwitch.QGROUP_RESCAN_RESUME_REARM));
         parkAtArrival(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF, 2);
         fs.quotaEnable();
         awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);

@@ -82,6 +82,19 @@ final class Repro implements AutoCloseable {
         }
     }
 
+    /** Runs {@code op} on its own thread; true if it returned (or threw) within {@link #WAIT}. */
+    static boolean finishes(Runnable op) {
+        CompletableFuture<Void> f = async("op", op);
+        try {
+            f.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            return true;
+        } catch (InterruptedException | TimeoutException e) {
+            return false;
+        }
+        return true;
+    }
+
     /** Waits until the cleaner kthread has finished its pass and sleeps with no wake-up pending. */
     static void awaitCleanerIdle(Btrfs fs) {
         await().atMost(WAIT).until(() -> !fs.inspect().cleanerRunning() && fs.fsInfo().cleanerKthread.isSleeping());

@@ -13,24 +13,32 @@ import java.time.Duration;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.KernelConfig;
 import org.jbtrfs.core.ManualClock;
 import org.jbtrfs.qgroup.RescanStatus;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@code btrfs quota rescan -s} as API ({@link Btrfs#rescanStatus()}: the RESCAN status flag and the progress
  * objectid, as BTRFS_IOC_QUOTA_RESCAN_STATUS reports them, with qgroup_rescan_running and whether the worker
  * is queued or executing), and {@link Btrfs#awaitRescanIdle} — the wait for the worker's real end, which a
  * rescan resumed by an RO→RW remount needs because {@link Btrfs#quotaRescanWait()} keeps the kernel's
- * semantics (the completion is not re-armed by the resume).
+ * semantics (the completion is not re-armed by the resume) unless the proposed fix
+ * {@link FixSwitch#QGROUP_RESCAN_RESUME_REARM} is applied. Both directions.
  */
 class RescanStatusTest {
 
-    @Test
-    void statusThroughARunAPauseByRoRemountAndAResumeByRoToRwRemount() {
-        try (BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults().clock(new ManualClock()))) {
+    @ParameterizedTest(name = "resume re-arms the completion (proposed fix applied)={0}")
+    @ValueSource(booleans = {true, false})
+    void statusThroughARunAPauseByRoRemountAndAResumeByRoToRwRemount(boolean rearm) {
+        KernelConfig cfg = KernelConfig.defaults();
+        if (!rearm) {
+            cfg = cfg.revert(FixSwitch.QGROUP_RESCAN_RESUME_REARM);
+        }
+        try (BtrfsModule mod = BtrfsModule.load(cfg.clock(new ManualClock()))) {
             BlockDevice dev = imageDevice(mod);
             Btrfs fs = mod.mount(dev, "");
             assertEquals(new RescanStatus(0, 0, false, false), fs.rescanStatus());
@@ -64,13 +72,19 @@ class RescanStatusTest {
             fs.remount("rw");
             awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
             assertEquals(new RescanStatus(1, progress, true, true), fs.rescanStatus());
-            fs.quotaRescanWait(); // the kernel's wait: the completion is still done from the pause
-            assertTrue(fs.rescanStatus().workerActive(), "quotaRescanWait returned while the worker runs");
+            QgroupFixtures.Op wait = new QgroupFixtures.Op("quota-rescan-wait", fs::quotaRescanWait);
+            if (rearm) {
+                within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1); // re-armed: it waits for the worker
+            } else {
+                wait.join(); // the kernel's wait: the completion is still done from the pause
+                assertTrue(fs.rescanStatus().workerActive(), "quotaRescanWait returned while the worker runs");
+            }
             QgroupFixtures.Op idle = new QgroupFixtures.Op("await-rescan-idle", () -> fs.awaitRescanIdle(QgroupFixtures.TIMEOUT));
             within().until(() -> idle.thread.getState() == Thread.State.TIMED_WAITING);
             assertFalse(idle.done());
             mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
             idle.join();
+            wait.join();
             assertTrue(mod.log().contains("qgroup scan completed"));
             assertEquals(new RescanStatus(0, 0, false, false), fs.rescanStatus());
             QgroupFixtures.assertUsageMatchesWalk(fs);

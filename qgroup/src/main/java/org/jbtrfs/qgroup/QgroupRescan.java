@@ -182,6 +182,12 @@ final class QgroupRescan {
         q.mutexLock(q.rescanLock, "qgroup_rescan_lock");
         try {
             q.rescanRunning = true;
+            if (fs.applied(org.jbtrfs.core.FixSwitch.QGROUP_RESCAN_RESUME_REARM)) {
+                // proposed fix: init_completion(&fs_info->qgroup_rescan_completion), as qgroup_rescan_init
+                // does; without it a rescan paused by an RO remount (complete_all) and resumed here is not
+                // waited for by the next RO remount or by quota disable
+                q.rescanCompletion.reinit();
+            }
             if (q.rescanWork == null) {
                 fs.log().oops(LogEntry.Kind.OOPS, "BUG: kernel NULL pointer dereference, address: 0000000000000000\n"
                     + "Workqueue: btrfs-qgroup-rescan btrfs_work_helper [btrfs]\n"

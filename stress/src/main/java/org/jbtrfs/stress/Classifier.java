@@ -26,7 +26,12 @@ final class Classifier {
 
     private Classifier() { }
 
-    record Verdict(Set<Symptom> symptoms, Set<String> bugs, List<String> evidence) { }
+    /** The verdict; {@code candidates}: every switch the evidence points at, applied or not. */
+    record Verdict(Set<Symptom> symptoms, Set<String> bugs, List<String> evidence, Set<FixSwitch> candidates) {
+        Verdict(Set<Symptom> symptoms, Set<String> bugs, List<String> evidence) {
+            this(symptoms, bugs, evidence, EnumSet.noneOf(FixSwitch.class));
+        }
+    }
 
     static Verdict classify(Observation o, Set<FixSwitch> reverted) {
         Set<Symptom> symptoms = EnumSet.noneOf(Symptom.class);
@@ -56,10 +61,21 @@ final class Classifier {
                         symptoms.add(Symptom.ERROR);
                     }
                 }
-                case OOPS, DOUBLE_FREE -> symptoms.add(Symptom.ERROR);
+                case OOPS, DOUBLE_FREE -> {
+                    symptoms.add(Symptom.ERROR);
+                    if (e.message().contains("in btrfs-qgroup-rescan") && e.message().contains("Qgroups.updateStatusItem")) {
+                        // the rescan worker's status update after quota disable freed the quota root: the
+                        // disable's wait returned at once, the resumed rescan's completion not re-armed
+                        culprits.add(FixSwitch.QGROUP_RESCAN_RESUME_REARM);
+                    }
+                }
                 case TEXT -> {
-                    if (e.level().ordinal() <= LogLevel.ERR.ordinal()) {
+                    if (e.level().ordinal() <= LogLevel.ERR.ordinal() && !outcome(e.message())) {
                         symptoms.add(Symptom.ERROR);
+                        if (e.message().contains("in btrfs_drop_snapshot: errno=-2")
+                            || e.message().contains("Transaction aborted (error ENOENT: item") && e.message().contains("ROOT_ITEM")) {
+                            culprits.add(FixSwitch.ORPHAN_ROOTS_INODES_IN_MEMORY); // a dropped root dropped again
+                        }
                     } else if (e.message().startsWith("VFS: Busy inodes after unmount")) {
                         // an inode reference outlived close_ctree: an ordered extent's last put queued a
                         // delayed iput after the cleaner was stopped
@@ -75,10 +91,7 @@ final class Classifier {
             for (Inspection.TransactionInfo t : leaked.openTransactions()) {
                 evidence.add("leaked transaction " + t.transid() + " (" + t.state() + ") opened by " + t.handles());
                 for (Transaction.HandleRecord h : t.handles()) {
-                    FixSwitch f = opener(h);
-                    if (f != null) {
-                        culprits.add(f);
-                    }
+                    culprits.addAll(openers(h, reverted));
                 }
             }
         }
@@ -116,6 +129,32 @@ final class Classifier {
             symptoms.add(Symptom.ERROR);
             evidence.add("workload: " + stack(o.workloadError));
         }
+        for (Observation.LaneError le : o.laneErrors()) {
+            symptoms.add(Symptom.ERROR);
+            evidence.add("lane " + le.lane() + ", '" + le.op() + "': " + stack(le.error()));
+        }
+        if (o.hang != null) {
+            symptoms.add(Symptom.HUNG_TASK);
+            evidence.add("hung task: " + o.hang.lane() + " in '" + o.hang.op() + "'" + (o.hang.frame() == null ? "" : ", blocked in " + o.hang.frame())
+                + "; the module was panicked and reloaded");
+            FixSwitch f = stallCause(o.hang.frame());
+            if (f != null) {
+                culprits.add(f);
+            }
+        }
+        List<Observation.Stall> stalls = o.stalls();
+        for (Observation.Stall st : stalls) {
+            symptoms.add(Symptom.STALL);
+            evidence.add(String.format(java.util.Locale.ROOT, "stall: %s '%s' blocked %.2f s in %s, then completed", st.lane(), st.op(),
+                st.nanos() / 1e9, st.frame()) + (st.context() == null ? "" : "; kernel threads then:\n" + st.context()));
+        }
+        if (!stalls.isEmpty()) {
+            // the first stall names the class (Signature); later ones may be its consequences
+            FixSwitch f = stallCause(stalls.get(0).frame());
+            if (f != null) {
+                culprits.add(f);
+            }
+        }
         evidence.addAll(o.notes);
         Set<String> bugs = new LinkedHashSet<>();
         if (!symptoms.isEmpty()) {
@@ -130,7 +169,33 @@ final class Classifier {
                 bugs.add(UNKNOWN);
             }
         }
-        return new Verdict(symptoms, bugs, evidence);
+        return new Verdict(symptoms, bugs, evidence, culprits);
+    }
+
+    /**
+     * Error-level lines the kernel prints as the normal result of a user's racing request, not of a bug:
+     * "qgroup scan failed with -4" is the rescan worker seeing quota disable (-EINTR).
+     */
+    static boolean outcome(String message) {
+        return message.endsWith("qgroup scan failed with -4");
+    }
+
+    /**
+     * The proposed fix whose absence makes close_ctree wait in {@code frame}: kthread_park of the cleaner
+     * (its wake-up lost between should_park and set_current_state) or kthread_stop of the transaction
+     * kthread (lost before schedule_timeout). Other stalls are unexplained.
+     */
+    static FixSwitch stallCause(String frame) {
+        if (frame == null || !frame.endsWith("CloseCtree.closeCtree")) {
+            return null;
+        }
+        if (frame.startsWith("Kthread.park")) {
+            return FixSwitch.CLEANER_LOST_PARK_WAKEUP;
+        }
+        if (frame.startsWith("Kthread.stop")) {
+            return FixSwitch.TRANS_KTHREAD_LOST_STOP_WAKEUP;
+        }
+        return null;
     }
 
     /**
@@ -145,6 +210,23 @@ final class Classifier {
                 h.thread().equals(Roles.CLEANER) ? FixSwitch.CLEANER_RO_REMOUNT_RACE : null;
             default -> null;
         };
+    }
+
+    /**
+     * Every fix that keeps {@code h}'s opener from starting a transaction after the last commit: the
+     * rescan worker's is patch 1/5 (the remount neither stops nor waits for it) or, with 1/5 applied, the
+     * proposed re-arm of the resumed rescan's completion (the remount's wait returns at once). Of those,
+     * the reverted ones if any.
+     */
+    static Set<FixSwitch> openers(Transaction.HandleRecord h, Set<FixSwitch> reverted) {
+        FixSwitch f = opener(h);
+        if (f == null) {
+            return Set.of();
+        }
+        if (f == FixSwitch.QGROUP_RESCAN_RO_REMOUNT && !reverted.contains(f)) {
+            return Set.of(FixSwitch.QGROUP_RESCAN_RESUME_REARM);
+        }
+        return Set.of(f);
     }
 
     private static boolean afterAssertion(List<LogEntry> log, LogEntry bug) {

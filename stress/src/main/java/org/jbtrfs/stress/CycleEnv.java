@@ -9,20 +9,25 @@ import org.jbtrfs.fs.BtrfsModule;
 final class CycleEnv {
     final BtrfsModule module;
     final BlockDevice device;
+    /** The second device of this filesystem's driver (the second-device lane's), or null. */
+    final BlockDevice device2;
+    final int fsIndex;
     final long cycleSeed;
     /** Position in the epoch (0: the filesystem was just made). */
     final long epochCycle;
     final FsModel model;
     final Busy busy;
-    final Lane lane;
+    final ScheduleScope lane;
     final Perturbation perturbation;
     final boolean singleFilesystem;
     final boolean fillBlockGroups;
 
-    CycleEnv(BtrfsModule module, BlockDevice device, long cycleSeed, long epochCycle, FsModel model, Busy busy, Lane lane,
+    CycleEnv(BtrfsModule module, BlockDevice device, BlockDevice device2, int fsIndex, long cycleSeed, long epochCycle, FsModel model, Busy busy, ScheduleScope lane,
              Perturbation perturbation, boolean singleFilesystem, boolean fillBlockGroups) {
         this.module = module;
         this.device = device;
+        this.device2 = device2;
+        this.fsIndex = fsIndex;
         this.cycleSeed = cycleSeed;
         this.epochCycle = epochCycle;
         this.model = model;

@@ -16,9 +16,10 @@ import org.jbtrfs.core.LogEntry;
  * @param evidence   human-readable lines: leaked transactions and who opened them, leaks, errors
  * @param log        the kernel log lines of the cycle
  * @param timeline   the hook arrivals of the cycle (null for the minimal workload)
- * @param schedule   the perturbation plan, for the report
+ * @param schedule   the perturbation plan (and a lanes cycle's plan), for the report
+ * @param signature  the failure class (null when the cycle passed)
  */
 record CycleResult(int fs, long cycle, long cycleSeed, ReplayToken replay, Set<Symptom> symptoms, Set<String> bugs,
-                   List<String> evidence, List<LogEntry> log, Timeline timeline, String schedule) {
+                   List<String> evidence, List<LogEntry> log, Timeline timeline, String schedule, Signature signature) {
     boolean failed() { return !symptoms.isEmpty(); }
 }

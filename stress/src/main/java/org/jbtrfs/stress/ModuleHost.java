@@ -27,6 +27,8 @@ final class ModuleHost {
     /** Volatile so the watchdog and the final report can read it while a driver holds the lock. */
     private volatile BtrfsModule module;
     private volatile BlockDevice[] devices;
+    /** Each driver's second device (the lanes workload's second-device lane). */
+    private volatile BlockDevice[] devices2;
     private int parties;
     private int arrived;
     private long generation;
@@ -43,11 +45,22 @@ final class ModuleHost {
         load();
     }
 
+    /** Tests: called with every module loaded (to arm a hook that forces a hang, say). */
+    static volatile java.util.function.Consumer<BtrfsModule> onLoad;
+
     private void load() {
         module = BtrfsModule.load(config);
+        java.util.function.Consumer<BtrfsModule> l = onLoad;
+        if (l != null) {
+            l.accept(module);
+        }
         devices = new BlockDevice[filesystems];
+        devices2 = new BlockDevice[filesystems];
         for (int i = 0; i < filesystems; i++) {
             devices[i] = module.createDevice(deviceName(i), DEVICE_SIZE);
+        }
+        for (int i = 0; i < filesystems; i++) {
+            devices2[i] = module.createDevice(deviceName(filesystems + i), DEVICE_SIZE);
         }
         if (perturbation != null) {
             module.hooks().setListener(perturbation);
@@ -64,6 +77,8 @@ final class ModuleHost {
     BtrfsModule module() { return module; }
 
     BlockDevice device(int i) { return devices[i]; }
+
+    BlockDevice device2(int i) { return devices2[i]; }
 
     synchronized boolean reloadRequested() { return reloadRequested; }
 
@@ -121,6 +136,11 @@ final class ModuleHost {
             } catch (RuntimeException ignored) {
                 // a crashed close_ctree: the module reports what leaked
             }
+        }
+        if (!module.mounts().isEmpty()) {
+            // still mounted (a file a broken cycle could not close): as a machine is rebooted, panic it so
+            // it can be unloaded; rmmod reports what the filesystem held. The run must go on.
+            module.kernel().panic("stress: cannot unmount " + module.mounts() + " to replace the module");
         }
         return module.unload();
     }

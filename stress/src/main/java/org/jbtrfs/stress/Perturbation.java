@@ -12,24 +12,43 @@ import org.jbtrfs.core.HookListener;
  * are not replayable.
  */
 final class Perturbation implements HookListener {
-    private final Lane[] lanes;
-    private final Lane shared;
-    private final Map<Thread, Lane> byThread = new ConcurrentHashMap<>();
+    private final ScheduleScope[] lanes;
+    private final ScheduleScope shared;
+    private final Map<Thread, ScheduleScope> byThread = new ConcurrentHashMap<>();
 
-    Perturbation(Lane[] lanes, Lane shared) {
+    Perturbation(ScheduleScope[] lanes, ScheduleScope shared) {
         this.lanes = lanes;
         this.shared = shared;
     }
 
-    void register(Thread t, Lane lane) {
+    void register(Thread t, ScheduleScope lane) {
         if (t != null) {
             byThread.put(t, lane);
         }
     }
 
+    /** A lane's thread ("lane:file:2") belongs to its filesystem's scope; anything else unknown to the shared one. */
+    private ScheduleScope laneScope(String name) {
+        if (name.startsWith("lane:")) {
+            int at = name.lastIndexOf(':');
+            try {
+                int fs = Integer.parseInt(name.substring(at + 1));
+                if (fs >= 0 && fs < lanes.length) {
+                    return lanes[fs];
+                }
+            } catch (NumberFormatException ignored) {
+                // not a lane of ours
+            }
+        }
+        return shared;
+    }
+
     @Override
     public void arrived(Hook hook, Thread thread) {
-        Lane lane = lanes.length == 1 ? lanes[0] : byThread.getOrDefault(thread, shared);
+        ScheduleScope lane = lanes.length == 1 ? lanes[0] : byThread.getOrDefault(thread, null);
+        if (lane == null) {
+            lane = laneScope(thread.getName());
+        }
         lane.arrive(hook, thread);
     }
 }

@@ -29,12 +29,14 @@ final class Reporter {
     /** Full reports go to the first failing cycles of each kind (attribution and symptoms). */
     synchronized void failure(CycleResult r, long earlierOfThisBug) {
         clearProgress();
-        int shown = fullReports.merge(r.bugs() + " " + r.symptoms(), 1, Integer::sum);
+        // full reports for the first cycles of each class and each set of symptoms it shows
+        int shown = fullReports.merge((r.signature() != null ? r.signature().text() : r.bugs().toString()) + " " + r.symptoms(), 1,
+            Integer::sum);
         if (shown <= FULL_REPORTS_PER_BUG) {
             out.print(fullReport(r, 60, 150));
         } else if (oneLiners++ < ONE_LINERS) {
             out.println("FAIL fs " + r.fs() + " cycle " + r.cycle() + " " + r.symptoms() + " -> " + r.bugs()
-                + "  (replay: --replay " + r.replay() + ")");
+                + (r.signature() == null ? "" : " class " + r.signature().id()) + "  (replay: --replay " + r.replay() + ")");
         } else if (oneLiners == ONE_LINERS + 1) {
             out.println("(further failing cycles are counted, not printed)");
         }
@@ -76,6 +78,10 @@ final class Reporter {
         sb.append("symptoms:    ").append(r.symptoms().isEmpty() ? "none" : r.symptoms()).append('\n');
         if (r.failed()) {
             sb.append("attributed:  ").append(r.bugs()).append('\n');
+        }
+        if (r.signature() != null) {
+            sb.append("class:       ").append(r.signature().id()).append(' ').append(r.signature().text()).append('\n');
+            sb.append("replay:      --replay ").append(r.replay()).append(" --class ").append(r.signature().id()).append('\n');
         }
         sb.append("schedule:    ").append(r.schedule()).append('\n');
         if (!r.evidence().isEmpty()) {

@@ -21,6 +21,10 @@ final class Roles {
             return DRIVER;
         }
         String name = t.getName();
+        if (name.startsWith("lane:")) {
+            int a = name.indexOf(':', 5);
+            return a > 0 ? name.substring(5, a) : name.substring(5);
+        }
         if (name.equals(CLEANER)) {
             return CLEANER;
         }

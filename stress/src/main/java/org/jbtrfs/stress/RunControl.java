@@ -8,6 +8,7 @@ final class RunControl {
     private final boolean bounded;
     private final AtomicLong remaining;
     private final long stopAfterFailures;
+    private final java.util.Set<String> stopWhenFound;
     final RunStats stats;
     private final Reporter reporter;
     private volatile String abortReason;
@@ -19,11 +20,20 @@ final class RunControl {
         this.deadline = stats.startNanos + (bounded ? opt.durationNanos() : 0);
         this.remaining = new AtomicLong(opt.cycles());
         this.stopAfterFailures = opt.stopAfterFailures();
+        this.stopWhenFound = opt.stopWhenFound();
     }
 
     boolean stopped() {
         return abortReason != null || (bounded && System.nanoTime() - deadline >= 0) || remaining.get() <= 0
-            || stats.failing.get() >= stopAfterFailures;
+            || stats.failing.get() >= stopAfterFailures || found();
+    }
+
+    private boolean found() {
+        if (stopWhenFound.isEmpty() || stats.failing.get() == 0) {
+            return false;
+        }
+        java.util.Map<String, Long> bugs = stats.bugs();
+        return stopWhenFound.stream().anyMatch(bugs::containsKey);
     }
 
     /** Takes one cycle from the budget; false when it is spent. */

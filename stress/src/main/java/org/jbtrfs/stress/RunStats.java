@@ -22,6 +22,7 @@ final class RunStats {
     private final Map<String, First> first = new LinkedHashMap<>();
     private final Map<Hook, Long> hooks = new EnumMap<>(Hook.class);
     private final Map<Fault, Long> faults = new EnumMap<>(Fault.class);
+    final ClassTable classes = new ClassTable();
 
     RunStats() {
         for (Symptom s : Symptom.values()) {
@@ -47,6 +48,10 @@ final class RunStats {
             return -1;
         }
         failing.incrementAndGet();
+        double at = (System.nanoTime() - startNanos) / 1e9;
+        if (r.signature() != null) {
+            classes.record(r, at);
+        }
         for (Symptom s : r.symptoms()) {
             symptoms.merge(s, 1L, Long::sum);
         }
@@ -55,7 +60,7 @@ final class RunStats {
             long n = bugs.getOrDefault(b, 0L);
             before = Math.min(before, n);
             bugs.put(b, n + 1);
-            first.putIfAbsent(b, new First(r.replay(), r.cycleSeed(), (System.nanoTime() - startNanos) / 1e9));
+            first.putIfAbsent(b, new First(r.replay(), r.cycleSeed(), at));
         }
         return before;
     }

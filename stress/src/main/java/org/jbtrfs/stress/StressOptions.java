@@ -6,6 +6,8 @@ import java.util.Locale;
 import java.util.Set;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.KernelConfig;
+import org.jbtrfs.core.KernelVersion;
 
 /**
  * The stress CLI's options (ARCHITECTURE.md, "Stress CLI contract").
@@ -22,29 +24,53 @@ import org.jbtrfs.core.FixSwitch;
  * @param replay          the cycle to replay, or null
  * @param hungTaskNanos   the watchdog's limit for one driver operation
  * @param stopAfterFailures stop once this many cycles failed (tests; the CLI never stops early)
+ * @param kernel          the kernel profile the run starts from (null: {@code KernelConfig.defaults()}, every
+ *                        fix, proposed ones too); {@code reverted} reverts more from it
+ * @param repeat          how many times {@code --replay} reruns the cycle (the re-hit rate)
+ * @param expectClass     the class id a replay should hit again (null: the first repetition's)
+ * @param stallNanos      an operation blocked in a kernel sleep longer than this, that then completed, is a stall
+ * @param stopWhenFound   stop once a failing cycle is attributed to one of these switches (kebab names; empty: never)
  */
 record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiven, Set<FixSwitch> reverted,
                      Crc32cImpl crc32c, int filesystems, Workload workload, Path json, ReplayToken replay,
-                     long hungTaskNanos, long stopAfterFailures) {
+                     long hungTaskNanos, long stopAfterFailures, KernelVersion kernel, int repeat, String expectClass,
+                     long stallNanos, Set<String> stopWhenFound) {
 
-    enum Workload { FULL, MINIMAL }
+    /**
+     * lanes (the default): concurrent lanes per filesystem, the explorer; full: the single-driver seeded
+     * cycle; minimal: the benchmark cycle.
+     */
+    enum Workload { LANES, FULL, MINIMAL }
+
+    static final long DEFAULT_STALL_NANOS = 400_000_000L;
 
     static final String USAGE = String.join("\n",
         "usage: java -jar jbtrfs-stress.jar [--duration SECONDS] [--cycles N] [--seed S]",
         "           [--revert LIST|all|none] [--crc32c generic|accelerated] [--filesystems N]",
-        "           [--workload full|minimal] [--json FILE] [--replay SEED] [--hung-task-timeout SECONDS]",
+        "           [--kernel 5.10|5.11|5.12] [--workload lanes|full|minimal] [--json FILE]",
+        "           [--replay TOKEN [--repeat N] [--class ID]] [--hung-task-timeout SECONDS] [--stall-threshold SECONDS]",
+        "           [--stop-when-found LIST]",
         "",
         "  --duration SECONDS   run this long (default 10; unbounded when only --cycles is given)",
         "  --cycles N           stop after N cycles in total",
         "  --seed S             run seed, decimal or 0x-hex (default: from the clock, printed)",
-        "  --revert LIST        fixes to revert, comma-separated: " + String.join(",", switchNames()),
+        "  --kernel V           start from kernel profile 5.10, 5.11 or 5.12 (the six seed fixes only);",
+        "                       default: every fix applied, proposed ones too, on 5.12 code paths",
+        "  --revert LIST        fixes to revert (from the profile), comma-separated: " + String.join(",", switchNames()),
         "                       or all, or none (default none)",
         "  --crc32c IMPL        generic (default; the use-after-free shows) or accelerated",
         "  --filesystems N      filesystems driven concurrently in one module (default 1)",
-        "  --workload W         full (default: seeded stress) or minimal (benchmark cycle)",
+        "  --workload W         lanes (default: concurrent lanes per filesystem), full (single-driver seeded",
+        "                       cycle) or minimal (benchmark cycle)",
         "  --json FILE          also write the summary as JSON",
-        "  --replay SEED        rerun one cycle: RUNSEED:CYCLE[:FS] as printed for a failing cycle",
-        "  --hung-task-timeout SECONDS  watchdog limit for one driver operation (default 10)",
+        "  --replay TOKEN       rerun one cycle: RUNSEED:CYCLE[:FS] as printed for a failing cycle",
+        "  --repeat N           with --replay: rerun it N times and report how often it re-hits its class",
+        "  --class ID           with --replay: the class id to re-hit (default: the first repetition's)",
+        "  --hung-task-timeout SECONDS  an operation blocked this long is a hung task: reported, the module",
+        "                       panicked and reloaded, the run goes on (default 10)",
+        "  --stall-threshold SECONDS    an operation blocked in a kernel sleep this long that then",
+        "                       completed is a stall (default 0.4)",
+        "  --stop-when-found LIST  stop at the first failing cycle attributed to one of these switches",
         "",
         "exit status: 0 no failing cycle, 1 some cycle failed, 2 usage error");
 
@@ -60,53 +86,83 @@ record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiv
     /** Defaults for programmatic use (tests): 10 s, seed 1, nothing reverted, generic crc32c, one full filesystem. */
     static StressOptions defaults() {
         return new StressOptions(10_000_000_000L, Long.MAX_VALUE, 1, true, EnumSet.noneOf(FixSwitch.class),
-            Crc32cImpl.GENERIC, 1, Workload.FULL, null, null, 10_000_000_000L, Long.MAX_VALUE);
+            Crc32cImpl.GENERIC, 1, Workload.LANES, null, null, 10_000_000_000L, Long.MAX_VALUE, null, 1, null,
+            DEFAULT_STALL_NANOS, Set.of());
     }
 
     StressOptions withCycles(long n) {
         return new StressOptions(Long.MAX_VALUE, n, seed, true, reverted, crc32c, filesystems, workload, json, replay,
-            hungTaskNanos, stopAfterFailures);
+            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
     }
 
     StressOptions withDurationNanos(long d) {
         return new StressOptions(d, cycles, seed, true, reverted, crc32c, filesystems, workload, json, replay,
-            hungTaskNanos, stopAfterFailures);
+            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
     }
 
     StressOptions withSeed(long s) {
         return new StressOptions(durationNanos, cycles, s, true, reverted, crc32c, filesystems, workload, json, replay,
-            hungTaskNanos, stopAfterFailures);
+            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
     }
 
     StressOptions withReverted(Set<FixSwitch> r) {
         Set<FixSwitch> copy = r.isEmpty() ? EnumSet.noneOf(FixSwitch.class) : EnumSet.copyOf(r);
         return new StressOptions(durationNanos, cycles, seed, seedGiven, copy, crc32c, filesystems, workload, json, replay,
-            hungTaskNanos, stopAfterFailures);
+            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
     }
 
     StressOptions withFilesystems(int n) {
         return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, n, workload, json, replay,
-            hungTaskNanos, stopAfterFailures);
+            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
     }
 
     StressOptions withWorkload(Workload w) {
         return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, w, json, replay,
-            hungTaskNanos, stopAfterFailures);
+            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
     }
 
     StressOptions withReplay(ReplayToken t) {
         return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, t,
-            hungTaskNanos, stopAfterFailures);
+            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
     }
 
     StressOptions withStopAfterFailures(long n) {
         return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, replay,
-            hungTaskNanos, n);
+            hungTaskNanos, n, kernel, repeat, expectClass, stallNanos, stopWhenFound);
     }
+
+    StressOptions withKernel(KernelVersion v) {
+        return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, replay,
+            hungTaskNanos, stopAfterFailures, v, repeat, expectClass, stallNanos, stopWhenFound);
+    }
+
+    StressOptions withRepeat(int n, String cls) {
+        return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, replay,
+            hungTaskNanos, stopAfterFailures, kernel, n, cls, stallNanos, stopWhenFound);
+    }
+
+    StressOptions withStallNanos(long n) {
+        return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, replay,
+            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, n, stopWhenFound);
+    }
+
+    StressOptions withCrc32c(Crc32cImpl c) {
+        return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, c, filesystems, workload, json, replay,
+            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
+    }
+
+    /** The loaded module's config: the profile, then {@code --revert}, then the crc32c driver. */
+    KernelConfig config() {
+        KernelConfig base = kernel == null ? KernelConfig.defaults() : KernelConfig.profile(kernel);
+        return base.revert(reverted).crc32c(crc32c);
+    }
+
+    /** Every fix the loaded module runs without: the profile's and {@code --revert}'s. */
+    Set<FixSwitch> effectiveReverted() { return config().revertedFixes(); }
 
     StressOptions withHungTaskNanos(long n) {
         return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, replay, n,
-            stopAfterFailures);
+            stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
     }
 
     /** Parses the command line; {@code clockSeed} is used when no {@code --seed} is given. */
@@ -117,10 +173,15 @@ record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiv
         Set<FixSwitch> reverted = EnumSet.noneOf(FixSwitch.class);
         Crc32cImpl crc = Crc32cImpl.GENERIC;
         int filesystems = 1;
-        Workload workload = Workload.FULL;
+        Workload workload = Workload.LANES;
         Path json = null;
         ReplayToken replay = null;
         double hung = 10;
+        double stall = DEFAULT_STALL_NANOS / 1e9;
+        KernelVersion kernel = null;
+        int repeat = 1;
+        String cls = null;
+        Set<String> stopWhen = Set.of();
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             String value = null;
@@ -153,12 +214,35 @@ record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiv
                 };
                 case "--filesystems" -> filesystems = (int) positiveInt(a, value, 64);
                 case "--workload" -> workload = switch (value.toLowerCase(Locale.ROOT)) {
+                    case "lanes" -> Workload.LANES;
                     case "full" -> Workload.FULL;
                     case "minimal" -> Workload.MINIMAL;
-                    default -> throw new UsageException("--workload must be full or minimal, not '" + value + "'");
+                    default -> throw new UsageException("--workload must be lanes, full or minimal, not '" + value + "'");
                 };
                 case "--json" -> json = Path.of(value);
                 case "--replay" -> replay = ReplayToken.parse(value);
+                case "--kernel" -> {
+                    try {
+                        kernel = KernelVersion.parse(value);
+                    } catch (IllegalArgumentException e) {
+                        throw new UsageException("--kernel: " + e.getMessage());
+                    }
+                }
+                case "--repeat" -> repeat = (int) positiveInt(a, value, 10_000);
+                case "--class" -> cls = value.trim();
+                case "--stop-when-found" -> {
+                    Set<String> names = new java.util.TreeSet<>();
+                    for (FixSwitch f : parseRevert(value)) {
+                        names.add(f.kebab());
+                    }
+                    stopWhen = names;
+                }
+                case "--stall-threshold" -> {
+                    stall = nonNegative(a, value);
+                    if (stall == 0) {
+                        throw new UsageException("--stall-threshold must be positive");
+                    }
+                }
                 case "--hung-task-timeout" -> {
                     hung = nonNegative(a, value);
                     if (hung == 0) {
@@ -171,7 +255,8 @@ record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiv
         long durationNanos = duration != null ? (long) (duration * 1e9)
             : cycles != Long.MAX_VALUE ? Long.MAX_VALUE : 10_000_000_000L;
         return new StressOptions(durationNanos, cycles, seed != null ? seed : clockSeed, seed != null, reverted, crc,
-            filesystems, workload, json, replay, (long) (hung * 1e9), Long.MAX_VALUE);
+            filesystems, workload, json, replay, (long) (hung * 1e9), Long.MAX_VALUE, kernel, repeat, cls, (long) (stall * 1e9),
+            stopWhen);
     }
 
     private static long seedOption(String v) throws UsageException {
@@ -239,13 +324,14 @@ record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiv
         return out;
     }
 
-    /** "qgroup-rescan-ro-remount,trans-list-assert" or "none". */
+    /** The effective reverted switches, "qgroup-rescan-ro-remount,trans-list-assert" or "none". */
     String revertedNames() {
-        if (reverted.isEmpty()) {
+        Set<FixSwitch> eff = effectiveReverted();
+        if (eff.isEmpty()) {
             return "none";
         }
         StringBuilder sb = new StringBuilder();
-        for (FixSwitch f : reverted) {
+        for (FixSwitch f : eff) {
             sb.append(sb.length() == 0 ? "" : ",").append(f.kebab());
         }
         return sb.toString();

@@ -14,8 +14,10 @@ enum Symptom {
     SLAB_LEAK,
     /** A deleted subvolume that will never be dropped (refs 0, no orphan item, the cleaner idle). */
     DEAD_ROOT_LEAK,
-    /** A driver blocked in one operation past the watchdog's limit. */
+    /** A driver or lane blocked in one operation past the watchdog's limit (a hang: the module was panicked). */
     HUNG_TASK,
+    /** An operation blocked in a kernel sleep past the stall threshold, which then completed. */
+    STALL,
     /** Anything else: another BUG or oops, an unexpected exception, a thread alive after rmmod. */
     ERROR
 }

@@ -15,6 +15,9 @@ final class Timeline {
     /** The report's columns, in order; every role maps to one. */
     static final List<String> COLUMNS = List.of("driver (mount/remount/umount)", "btrfs-cleaner", "btrfs-transaction",
         "rescan worker (kworker)", "other workers");
+    /** A lanes cycle's columns: one per lane, then the kernel threads. */
+    static final List<String> LANE_COLUMNS = List.of("driver", "lifecycle", "file", "subvol", "quota", "sync", "dev2",
+        "btrfs-cleaner", "btrfs-transaction", "rescan worker", "other");
 
     record Arrival(long nanos, String role, Hook hook, String action) { }
 
@@ -46,6 +49,19 @@ final class Timeline {
         };
     }
 
+    static int laneColumn(String role) {
+        int i = LANE_COLUMNS.indexOf(role);
+        if (i >= 0) {
+            return i;
+        }
+        return role.equals(Roles.RESCAN) ? 9 : LANE_COLUMNS.size() - 1;
+    }
+
+    /** True if some arrival came from a lane thread (the lanes layout is used). */
+    private boolean lanes(List<Arrival> all) {
+        return all.stream().anyMatch(a -> LANE_COLUMNS.indexOf(a.role()) >= 1 && LANE_COLUMNS.indexOf(a.role()) <= 6);
+    }
+
     /**
      * One row per arrival, one column per thread role (Lincheck's interleaving table, with time):
      * reading down a column is what that thread did; reading across shows what ran concurrently.
@@ -53,13 +69,16 @@ final class Timeline {
      */
     String render(int maxRows) {
         List<Arrival> all = arrivals();
-        int width = 38;
+        boolean lanes = lanes(all);
+        List<String> columns = lanes ? LANE_COLUMNS : COLUMNS;
+        int width = lanes ? 22 : 38;
+        int other = columns.size() - 1;
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "%10s", "ms"));
-        for (String c : COLUMNS) {
+        for (String c : columns) {
             sb.append(" | ").append(pad(c, width));
         }
-        sb.append('\n').append("-".repeat(10 + COLUMNS.size() * (width + 3))).append('\n');
+        sb.append('\n').append("-".repeat(10 + columns.size() * (width + 3))).append('\n');
         int from = Math.max(0, all.size() - maxRows);
         if (from > 0) {
             sb.append(String.format(Locale.ROOT, "%10s", "")).append(" | (").append(from).append(" earlier arrivals not shown)\n");
@@ -67,12 +86,12 @@ final class Timeline {
         for (int i = from; i < all.size(); i++) {
             Arrival a = all.get(i);
             sb.append(String.format(Locale.ROOT, "%10.3f", a.nanos() / 1e6));
-            int col = column(a.role());
-            for (int c = 0; c < COLUMNS.size(); c++) {
+            int col = lanes ? laneColumn(a.role()) : column(a.role());
+            for (int c = 0; c < columns.size(); c++) {
                 String cell = "";
                 if (c == col) {
                     cell = a.hook().name() + (a.action().isEmpty() ? "" : " " + a.action());
-                    if (col == 4 && !a.role().equals(Roles.KWORKER)) {
+                    if (col == other && !a.role().equals(Roles.KWORKER)) {
                         cell = a.role() + ": " + cell;
                     }
                 }

@@ -20,12 +20,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * The engine, bounded: a fixed number of cycles with every fix applied finds nothing (default build).
- * The tests tagged {@code timing} are left out of the default build and run by scripts/figures.sh
- * ({@code mvn -B verify -Ptiming}): one asserts a cycle rate, the others find a reverted fix's bug by
- * chance — no hook is armed for it, the seeds below merely happen to reach the window early
- * (stress/scripts/time-to-find.sh: the first failure comes after 0.1–5 s for every seed tried), and each
- * run stops at its first failing cycle.
+ * The engine with the single-driver workload ({@code --workload full}), bounded: a fixed number of cycles
+ * with every fix applied finds nothing (default build). The tests tagged {@code timing} are left out of the
+ * default build and run by scripts/figures.sh ({@code mvn -B verify -Ptiming}): one asserts a cycle rate,
+ * the others find a reverted fix's bug by chance — no hook is armed for it, the seeds below merely happen
+ * to reach the window early (stress/scripts/time-to-find.sh: the first failure comes after 0.1–5 s for
+ * every seed tried), and each run stops at its first failing cycle.
  */
 class StressEngineTest {
     private static Summary run(StressOptions o, ByteArrayOutputStream sink) {
@@ -36,7 +36,7 @@ class StressEngineTest {
     @Test
     void everyFixAppliedFindsNothingInAHundredCycles() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Summary s = run(StressOptions.defaults().withSeed(11).withCycles(100), out);
+        Summary s = run(StressOptions.defaults().withWorkload(StressOptions.Workload.FULL).withSeed(11).withCycles(100), out);
         assertEquals(0, s.failing(), out.toString(StandardCharsets.UTF_8));
         assertEquals(100, s.cycles());
         assertTrue(s.hooks().get(Hook.REMOUNT_BEFORE_COMMIT_SUPER) > 0, s.hooks().toString());
@@ -49,7 +49,7 @@ class StressEngineTest {
     @Tag("timing")
     void everyFixAppliedFindsNothing() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Summary s = run(StressOptions.defaults().withSeed(11).withDurationNanos(3_000_000_000L), out);
+        Summary s = run(StressOptions.defaults().withWorkload(StressOptions.Workload.FULL).withSeed(11).withDurationNanos(3_000_000_000L), out);
         assertEquals(0, s.failing(), out.toString(StandardCharsets.UTF_8));
         assertTrue(s.cycles() > 50, "cycles: " + s.cycles());
         // the workload reaches the windows the fixes are about
@@ -72,7 +72,7 @@ class StressEngineTest {
     void aRevertedFixIsFoundByChanceAndAttributed(String revert, String bug, long seed) throws UsageException {
         Set<FixSwitch> reverted = StressOptions.parseRevert(revert);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Summary s = run(StressOptions.defaults().withSeed(seed).withReverted(reverted).withCycles(600)
+        Summary s = run(StressOptions.defaults().withWorkload(StressOptions.Workload.FULL).withSeed(seed).withReverted(reverted).withCycles(600)
             .withDurationNanos(10_000_000_000L).withStopAfterFailures(1), out);
         String report = out.toString(StandardCharsets.UTF_8);
         assertTrue(s.bugs().getOrDefault(bug, 0L) > 0, "not found in " + s.cycles() + " cycles: " + s.bugs() + "\n" + report);
@@ -96,7 +96,8 @@ class StressEngineTest {
     @Tag("timing")
     void theCleanerBlockGroupWindowIsFoundByChance() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Summary s = run(StressOptions.defaults().withSeed(1).withReverted(EnumSet.of(FixSwitch.CLEANER_RO_REMOUNT_RACE))
+        Summary s = run(StressOptions.defaults().withWorkload(StressOptions.Workload.FULL).withSeed(1)
+            .withReverted(EnumSet.of(FixSwitch.CLEANER_RO_REMOUNT_RACE))
             .withCycles(3000).withDurationNanos(60_000_000_000L).withStopAfterFailures(1), out);
         assertTrue(s.bugs().getOrDefault("cleaner-ro-remount-race", 0L) > 0, s.bugs().toString());
     }
@@ -106,7 +107,7 @@ class StressEngineTest {
     @Tag("timing")
     void aFailingCycleReplaysFromItsSeed() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        StressOptions o = StressOptions.defaults().withSeed(2).withReverted(EnumSet.of(FixSwitch.DEAD_ROOTS_BEFORE_ORPHAN_CLEANUP))
+        StressOptions o = StressOptions.defaults().withWorkload(StressOptions.Workload.FULL).withSeed(2).withReverted(EnumSet.of(FixSwitch.DEAD_ROOTS_BEFORE_ORPHAN_CLEANUP))
             .withCycles(300).withDurationNanos(8_000_000_000L).withStopAfterFailures(1);
         Summary s = run(o, out);
         ReplayToken t = s.first().get("dead-roots-before-orphan-cleanup").replay();

@@ -26,7 +26,24 @@ class StressOptionsTest {
         assertEquals(EnumSet.noneOf(FixSwitch.class), o.reverted());
         assertEquals(Crc32cImpl.GENERIC, o.crc32c());
         assertEquals(1, o.filesystems());
+        assertEquals(StressOptions.Workload.LANES, o.workload(), "the explorer's lanes are the default");
+        assertEquals(null, o.kernel(), "every fix applied, proposed ones too");
+        assertEquals(EnumSet.noneOf(FixSwitch.class), o.effectiveReverted());
+        assertEquals(1, o.repeat());
+    }
+
+    @Test
+    void aKernelProfileRevertsWhatItLacksAndRevertRevertsMore() throws UsageException {
+        StressOptions o = StressOptions.parse(new String[] {"--kernel", "5.12", "--revert", "trans-list-assert", "--workload", "full",
+            "--replay", "7:3", "--repeat", "10", "--class", "abcd0123", "--stall-threshold", "0.25"}, 1);
+        EnumSet<FixSwitch> want = EnumSet.complementOf(EnumSet.copyOf(FixSwitch.seed()));
+        want.add(FixSwitch.TRANS_LIST_ASSERT);
+        assertEquals(want, o.effectiveReverted());
         assertEquals(StressOptions.Workload.FULL, o.workload());
+        assertEquals(10, o.repeat());
+        assertEquals("abcd0123", o.expectClass());
+        assertEquals(250_000_000L, o.stallNanos());
+        assertThrows(UsageException.class, () -> StressOptions.parse(new String[] {"--kernel", "4.19"}, 1));
     }
 
     @Test

@@ -34,16 +34,38 @@ class WatchdogTest {
         }
     }
 
-    /** End to end with a limit no operation can meet: the run aborts with a HUNG_TASK cycle and exit 1. */
+    /**
+     * End to end, deterministic: the first module's RO remounts park for ever at a hook (a deadlock, as a
+     * dead kthread or a lost wake-up with no timer leaves one). The watchdog reports the hung task as a
+     * class, panics the module (the parked remount ends with KernelPanic), the driver unloads it and goes
+     * on with a fresh one, and the run ends on its cycle budget.
+     */
     @Test
-    void theRunnerAbortsOnAHungTask() {
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-        Summary s = StressRunner.run(StressOptions.defaults().withSeed(4).withHungTaskNanos(1).withDurationNanos(5_000_000_000L),
-            new java.io.PrintStream(out, true), false);
-        String text = out.toString();
-        assertTrue(s.aborted() != null && s.aborted().startsWith("hung task: driver-0"), s.aborted());
-        assertTrue(s.symptoms().get(Symptom.HUNG_TASK) >= 1, s.symptoms().toString());
-        assertTrue(text.contains("INFO: task driver-0 blocked for more than"), text);
-        assertTrue(s.exitCode() == 1);
+    void aHungTaskIsAClassTheModuleIsReloadedAndTheRunGoesOn() {
+        java.util.concurrent.atomic.AtomicInteger loads = new java.util.concurrent.atomic.AtomicInteger();
+        ModuleHost.onLoad = m -> {
+            if (loads.incrementAndGet() == 1) {
+                m.hooks().arm(org.jbtrfs.core.Hook.REMOUNT_BEFORE_COMMIT_SUPER, org.jbtrfs.core.HookAction.park(), -1);
+            }
+        };
+        try {
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            Summary s = StressRunner.run(StressOptions.defaults().withWorkload(StressOptions.Workload.FULL).withSeed(4)
+                    .withHungTaskNanos(300_000_000L).withCycles(6).withDurationNanos(60_000_000_000L),
+                new java.io.PrintStream(out, true), false);
+            String text = out.toString();
+            assertTrue(s.aborted() == null, "the run is not aborted: " + s.aborted());
+            assertTrue(s.cycles() == 6, "it went on to its cycle budget: " + s.cycles() + "\n" + text);
+            assertTrue(s.symptoms().get(Symptom.HUNG_TASK) == 1, s.symptoms().toString());
+            assertTrue(s.reloads() >= 1);
+            FailureClass hang = s.classes().stream().filter(c -> c.kind().equals("hang")).findFirst().orElseThrow();
+            assertTrue(hang.signature().equals("hang:remount ro in Hooks.arrive <- Remount.remountRo@driver"), hang.signature());
+            assertTrue(hang.attributedTo().equals(List.of(FailureClass.UNEXPLAINED)));
+            assertTrue(text.contains("INFO: task driver-0 blocked for more than"), text);
+            assertTrue(text.contains("Kernel panic - not syncing: hung task: driver-0 blocked in 'remount ro'"), text);
+            assertTrue(s.exitCode() == 1);
+        } finally {
+            ModuleHost.onLoad = null;
+        }
     }
 }

@@ -231,6 +231,19 @@ public final class Transactions {
     }
 
     /**
+     * kernel: __btrfs_handle_fs_error() in fs/btrfs/super.c (btrfs_handle_fs_error) — an error outside a
+     * transaction abort: "BTRFS: error (device X) in FUNCTION: errno=-N", the filesystem goes into error
+     * state and read-only. The caller goes on (and returns its error), as the kernel's callers do.
+     */
+    public static void handleFsError(FsInfo fs, String function, org.jbtrfs.core.Errno errno) {
+        fs.fsState.set(FsState.ERROR);
+        fs.log().btrfs(org.jbtrfs.core.LogLevel.CRIT, fs.sbId(), "error (device " + fs.sbId() + ") in " + function
+            + ": errno=" + errno.ret() + " " + errno.name());
+        fs.setSbRdonly();
+        fs.log().btrfs(org.jbtrfs.core.LogLevel.INFO, fs.sbId(), "forced readonly");
+    }
+
+    /**
      * kernel: btrfs_cleanup_transaction() — tear down every transaction on trans_list without writing it
      * (error or abort at unmount): free its delayed refs, reserved extents and dirty-page records.
      */

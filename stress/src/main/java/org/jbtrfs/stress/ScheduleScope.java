@@ -7,13 +7,13 @@ import org.jbtrfs.core.Hook;
  * The perturbation context of one filesystem's driver: its current cycle's schedule and timeline.
  * Arrivals between cycles (module reload, mkfs) are neither perturbed nor recorded.
  */
-final class Lane {
+final class ScheduleScope {
     final int index;
     volatile Thread driver;
     private volatile Schedule schedule;
     private volatile Timeline timeline;
 
-    Lane(int index) { this.index = index; }
+    ScheduleScope(int index) { this.index = index; }
 
     void begin(Schedule s, Timeline t) {
         timeline = t;

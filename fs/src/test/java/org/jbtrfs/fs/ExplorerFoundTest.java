@@ -1,0 +1,422 @@
+package org.jbtrfs.fs;
+
+import static org.awaitility.Awaitility.await;
+import static org.jbtrfs.fs.QgroupFixtures.awaitParked;
+import static org.jbtrfs.fs.QgroupFixtures.imageDevice;
+import static org.jbtrfs.fs.QgroupFixtures.parkAtArrival;
+import static org.jbtrfs.fs.QgroupFixtures.within;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
+import org.jbtrfs.core.Crc32cImpl;
+import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.FsState;
+import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.HookAction;
+import org.jbtrfs.core.KernelBug;
+import org.jbtrfs.core.KernelConfig;
+import org.jbtrfs.core.LogEntry;
+import org.jbtrfs.core.ManualClock;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Failure classes the explorer's lanes found with every fix applied, and the decision taken for each:
+ * a port bug (fixed here, the test asserts the kernel's behaviour) or a kernel bug (kept bug-for-bug
+ * behind a proposed-fix switch, reproduced in both directions).
+ */
+class ExplorerFoundTest {
+
+    /**
+     * The double drop (explorer class {@code oops:btrfs-cleaner:DeadRoots.dropSnapshot:ENOENT}): a file of
+     * a subvolume is closed while the subvolume is being deleted; the cleaner dropped the root, then
+     * dropped it again and died ("item (N ROOT_ITEM 0) not found in tree 1"), CLEANER_RUNNING stayed set
+     * and the next RO remount waited for ever.
+     *
+     * <p>Decision: <b>port bug</b>, fixed. Read (v5.11): btrfs_ioctl_snap_destroy() (ioctl.c) takes the
+     * parent directory's i_rwsem, looks the subvolume up (its dentry holds the subvolume's top directory
+     * inode) and calls btrfs_delete_subvolume() (inode.c) under that inode's i_rwsem; btrfs_delete_subvolume
+     * sets refs 0, inserts the orphan item, ends the transaction and sets S_DEAD — it never calls
+     * btrfs_add_dead_root(). The root goes on dead_roots only from inode_tree_del() (inode.c), when the last
+     * inode of a root with refs 0 leaves memory: the directory inode when the dentry goes (d_delete), or a
+     * file still open at its last close; and btrfs_add_dead_root() (transaction.c) is a no-op while the root
+     * is on the list. S_DEAD (IS_DEADDIR in lookup_slow and may_create) keeps new inodes out. The port's
+     * FileOps.deleteSubvolume added the root itself when it saw no open inode, racing Inodes.inodeTreeDel:
+     * the last close added it, the cleaner dropped it (list_del_init), and the delete added it again.
+     * Now the delete holds the directory inode like the dentry, marks S_DEAD under the subvolume directory
+     * lock, and the add happens only in inode_tree_del.
+     *
+     * <p>1. a file of the subvolume is open; 2. the delete ends its transaction and is held before its dput
+     * ({@link Hook#SUBVOLUME_DELETE_BEFORE_DPUT}); 3. the file is closed and a cleaner pass runs: the
+     * directory inode is still in memory, nothing to drop; 4. the dput adds the root; a pass drops it, once.
+     */
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void aSubvolumeDeletedWhileItsLastFileClosesIsDroppedOnce(Crc32cImpl crc) {
+        try (Repro r = new Repro(crc)) {
+            Btrfs fs = r.mountSettled("");
+            long id = fs.createSubvolume("sv");
+            fs.createFile("sv/x");
+            fs.writeFile("sv/x", new byte[4096]);
+            FileHandle held = fs.open("sv/x");
+            r.mod.hooks().parkAt(Hook.SUBVOLUME_DELETE_BEFORE_DPUT);
+            CompletableFuture<Void> delete = Repro.async("subvolume-delete", () -> fs.deleteSubvolume("sv"));
+            r.mod.hooks().awaitParked(Hook.SUBVOLUME_DELETE_BEFORE_DPUT, Repro.WAIT);
+            assertEquals(0, fs.inspect().rootItems().get(id), "refs 0 already");
+
+            held.close();
+            fs.runCleanerPass(Repro.WAIT);
+            assertEquals(List.of(), fs.inspect().deadRoots(), "the directory inode is still in memory");
+            assertTrue(fs.inspect().rootItems().containsKey(id), "not dropped before the dentry goes");
+
+            r.mod.hooks().release(Hook.SUBVOLUME_DELETE_BEFORE_DPUT);
+            Repro.join(delete);
+            assertEquals(List.of(id), fs.inspect().deadRoots(), "inode_tree_del added it, once");
+            fs.runCleanerPass(Repro.WAIT);
+            fs.runCleanerPass(Repro.WAIT);
+            assertFalse(fs.inspect().rootItems().containsKey(id), "dropped");
+            assertEquals(List.of(), fs.inspect().deadRoots());
+            assertEquals(0, r.count(LogEntry.Kind.OOPS), r.mod.log().dmesg());
+            fs.remount("ro"); // the cleaner is alive: CLEANER_RUNNING is cleared, the remount does not wait for ever
+            fs.umount();
+            UnloadReport rep = r.mod.unload();
+            assertTrue(rep.clean(), rep.toString());
+            assertFalse(r.mod.log().tainted(), r.mod.log().dmesg());
+        }
+    }
+
+    /** A lookup inside a subvolume being deleted (S_DEAD) fails with ENOENT; no inode of it enters memory. */
+    @Test
+    void nothingOpensInsideADeletedSubvolume() {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
+            Btrfs fs = r.mountSettled("");
+            fs.createSubvolume("sv");
+            fs.createFile("sv/x");
+            r.mod.hooks().parkAt(Hook.SUBVOLUME_DELETE_BEFORE_DPUT);
+            CompletableFuture<Void> delete = Repro.async("subvolume-delete", () -> fs.deleteSubvolume("sv"));
+            r.mod.hooks().awaitParked(Hook.SUBVOLUME_DELETE_BEFORE_DPUT, Repro.WAIT);
+            assertEquals(org.jbtrfs.core.Errno.ENOENT,
+                assertThrows(org.jbtrfs.core.BtrfsException.class, () -> fs.open("sv/x")).errno());
+            r.mod.hooks().release(Hook.SUBVOLUME_DELETE_BEFORE_DPUT);
+            Repro.join(delete);
+            fs.umount();
+            assertTrue(r.mod.unload().clean());
+        }
+    }
+
+    /**
+     * DeadRoots errors escaping the cleaner as an oops (audit finding 8): an error in btrfs_drop_snapshot
+     * killed the cleaner kthread ("unexpected exception in kthread btrfs-cleaner"), leaving
+     * CLEANER_RUNNING set.
+     *
+     * <p>Decision: <b>port bug</b>, fixed. Read (v5.11): btrfs_drop_snapshot() (extent-tree.c) aborts the
+     * transaction on an error inside the walk, and at "out:" puts a root it did not drop back on
+     * dead_roots and calls btrfs_handle_fs_error() for any error but -EAGAIN;
+     * btrfs_clean_one_deleted_snapshot() (transaction.c) returns 0 for an error and cleaner_kthread()
+     * goes on. Here the root item is already gone when the drop reaches it (what the double drop above
+     * did): the deletion fails with -ENOENT inside the walk, the transaction is aborted, the filesystem
+     * goes into error state and read-only, the cleaner lives, the umount does not hang.
+     */
+    @Test
+    void aDropSnapshotErrorIsHandledByTheFilesystemNotAnOops() {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
+            Btrfs fs = r.mountSettled("");
+            long id = fs.createSubvolume("sv");
+            org.jbtrfs.transaction.FsInfo fi = fs.fsInfo();
+            r.mod.hooks().arm(Hook.CLEANER_BEFORE_DROP_SNAPSHOT_TRANS, HookAction.run(() -> {
+                var h = org.jbtrfs.transaction.Transactions.join(fi, fi.treeRoot, "test");
+                org.jbtrfs.transaction.Trees.delete(h, fi.treeRoot,
+                    new org.jbtrfs.core.disk.Key(id, org.jbtrfs.core.disk.ItemType.ROOT_ITEM, 0));
+                org.jbtrfs.transaction.Transactions.end(h);
+            }));
+            fs.deleteSubvolume("sv");
+            fs.runCleanerPass(Repro.WAIT);
+            assertEquals(0, r.count(LogEntry.Kind.OOPS), r.mod.log().dmesg());
+            assertTrue(r.logged("error (device sdc) in btrfs_drop_snapshot: errno=-2 ENOENT"), r.mod.log().dmesg());
+            assertTrue(fs.inspect().state().contains(FsState.ERROR));
+            assertTrue(fs.isReadOnly(), "forced readonly");
+            assertFalse(fs.fsInfo().cleanerKthread.hasExited(), "the cleaner lives");
+            fs.runCleanerPass(Repro.WAIT); // and sleeps through its passes: read-only
+            assertTrue(Repro.finishes(fs::umount), "umount does not wait for ever");
+            r.mod.unload();
+        }
+    }
+
+    /**
+     * The resumed rescan's completion (explorer class {@code leak:btrfs_qgroup_rescan_worker}, with patch
+     * 1/5 applied): RO remount pauses a rescan (complete_all), RO→RW remount resumes it, the next RO
+     * remount does not wait for the worker, whose status-update transaction is started after the remount's
+     * commit; the prompt umount hits patch 4/5's assertion.
+     *
+     * <p>Decision: <b>kernel bug</b>, kept bug-for-bug; proposed fix
+     * {@link FixSwitch#QGROUP_RESCAN_RESUME_REARM}. Read: btrfs_qgroup_rescan_resume() (qgroup.c, v5.11,
+     * v5.12, and unchanged in 6.x) sets qgroup_rescan_running and queues the work without
+     * init_completion(&qgroup_rescan_completion) — only qgroup_rescan_init() re-arms it, and its comment
+     * says it is "only called from open_ctree" — but since 5.11 btrfs_start_pre_rw_mount() (disk-io.c)
+     * calls it on an RO→RW remount too. complete_all() left the completion done (done = UINT_MAX), so
+     * btrfs_qgroup_wait_for_completion() from btrfs_remount() returns at once though running is true.
+     *
+     * <p>1. a rescan runs (held between leaves); 2. RO remount: the worker stops ("qgroup scan paused"),
+     * complete_all; 3. RO→RW remount: resumed, held before its next leaf; 4. RO remount: reverted, it
+     * returns without waiting; applied, it waits (one waiter); 5. the worker, released, stops and ends its
+     * status transaction; reverted: after the remount's commit — umount asserts trans_list empty.
+     */
+    @ParameterizedTest(name = "proposed fix applied={0}")
+    @ValueSource(booleans = {true, false})
+    void anRoRemountWaitsForARescanResumedByRemount(boolean applied) {
+        KernelConfig cfg = KernelConfig.defaults().crc32c(Crc32cImpl.GENERIC);
+        if (!applied) {
+            cfg = cfg.revert(FixSwitch.QGROUP_RESCAN_RESUME_REARM);
+        }
+        BtrfsModule mod = BtrfsModule.load(cfg.clock(new ManualClock()));
+        try {
+            Btrfs fs = mod.mount(imageDevice(mod), "");
+            parkAtArrival(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF, 2);
+            fs.quotaEnable();
+            awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            QgroupFixtures.Op pause = new QgroupFixtures.Op("remount-ro", () -> fs.remount("ro"));
+            within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
+            mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            pause.join();
+            within().until(() -> mod.log().contains("qgroup scan paused"));
+
+            mod.hooks().parkAt(Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            fs.remount("rw"); // btrfs_start_pre_rw_mount → btrfs_qgroup_rescan_resume
+            awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            QgroupFixtures.Op ro = new QgroupFixtures.Op("remount-ro", () -> fs.remount("ro"));
+            if (applied) {
+                within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
+                mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
+                ro.join();
+                assertEquals(List.of(), fs.inspect().openTransactions());
+                fs.umount();
+                UnloadReport rep = mod.unload();
+                assertTrue(rep.clean(), rep.toString());
+            } else {
+                ro.join(); // returned while the worker is still held
+                assertTrue(fs.qgroupRescanRunning());
+                mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
+                await().atMost(Duration.ofSeconds(10)).until(() -> !fs.qgroupRescanRunning());
+                assertEquals(List.of("btrfs_qgroup_rescan_worker"), fs.inspect().openTransactions().get(0).functions());
+                assertThrows(KernelBug.class, fs::umount); // "list_empty(&fs_info->trans_list)"
+                assertTrue(mod.log().contains("assertion failed: list_empty(&fs_info->trans_list)"));
+                mod.unload();
+            }
+        } finally {
+            if (mod.isLoaded()) {
+                mod.hooks().reset();
+                mod.close();
+            }
+        }
+    }
+
+    /**
+     * A deleted subvolume dropped twice after an RO→RW remount (explorer class
+     * {@code error:...Transaction aborted (error ENOENT: item (N ROOT_ITEM N) not found in tree N)@btrfs-cleaner},
+     * with every seed fix applied and the double drop above fixed).
+     *
+     * <p>Decision: <b>kernel bug</b>, kept bug-for-bug; proposed fix {@link FixSwitch#ORPHAN_ROOTS_INODES_IN_MEMORY}.
+     * Read (v5.11, v5.12; unchanged in 6.x): btrfs_find_orphan_roots() (root-tree.c) adds every root with
+     * refs 0 to dead_roots without looking at its inode tree; patch 2/5 moved its call into
+     * btrfs_start_pre_rw_mount() (disk-io.c), which btrfs_remount() runs on RO→RW. A subvolume deleted in
+     * this mount while one of its files is open is waiting for inode_tree_del() (inode.c) to add it at the
+     * last iput; the remount adds it now, btrfs_clean_one_deleted_snapshot() list_del_init()s it and drops the
+     * tree under the open inode, and the last iput's btrfs_add_dead_root() (transaction.c: adds whatever is not
+     * on the list) queues it again: btrfs_drop_snapshot() walks freed blocks and btrfs_del_root() fails with
+     * -ENOENT — btrfs_abort_transaction, the filesystem goes read-only. (Before patch 2/5 the call was in
+     * open_ctree only, where no inode is in memory.) The fix: leave a root with inodes in memory to
+     * inode_tree_del.
+     *
+     * <p>1. a file of subvolume sv is open; sv is deleted (refs 0, orphan item; not queued: the file pins it);
+     * 2. remount RO, remount RW: btrfs_find_orphan_roots; 3. a cleaner pass; 4. the file is closed; 5. a pass.
+     * Reverted: 2 queues sv, 3 drops it, 4 queues it again, 5 aborts the transaction. Applied: 3 drops nothing,
+     * 4 queues it, 5 drops it once.
+     */
+    @ParameterizedTest(name = "proposed fix applied={0}")
+    @ValueSource(booleans = {true, false})
+    void aSubvolumeWithAnOpenFileIsNotQueuedByAnRoToRwRemount(boolean applied) {
+        FixSwitch[] reverted = applied ? new FixSwitch[0] : new FixSwitch[] {FixSwitch.ORPHAN_ROOTS_INODES_IN_MEMORY};
+        try (Repro r = new Repro(Crc32cImpl.GENERIC, reverted)) {
+            Btrfs fs = r.mountSettled("");
+            long id = fs.createSubvolume("sv");
+            fs.createFile("sv/x");
+            fs.writeFile("sv/x", new byte[4096]);
+            FileHandle held = fs.open("sv/x");
+            fs.deleteSubvolume("sv");
+            assertEquals(List.of(), fs.inspect().deadRoots(), "pinned by the open file");
+            fs.remount("ro");
+            fs.remount("rw"); // btrfs_start_pre_rw_mount → btrfs_find_orphan_roots
+            // the remount wakes the transaction kthread, which wakes the cleaner: a pass may already run;
+            // after one more whole pass the outcome is settled either way
+            fs.runCleanerPass(Repro.WAIT);
+            assertEquals(!applied, !fs.inspect().rootItems().containsKey(id) ? true : false,
+                applied ? "nothing dropped under the open file" : "dropped under the open file");
+            held.close(); // inode_tree_del: btrfs_add_dead_root
+            assertEquals(List.of(id), fs.inspect().deadRoots());
+            fs.runCleanerPass(Repro.WAIT);
+            if (applied) {
+                assertFalse(fs.inspect().rootItems().containsKey(id), "dropped once");
+                assertFalse(fs.inspect().state().contains(FsState.ERROR));
+                fs.umount();
+                UnloadReport rep = r.mod.unload();
+                assertTrue(rep.clean(), rep.toString());
+                assertFalse(r.mod.log().tainted(), r.mod.log().dmesg());
+            } else {
+                assertTrue(r.logged("Transaction aborted (error ENOENT: item (" + id + " ROOT_ITEM 0) not found"), r.mod.log().dmesg());
+                assertTrue(r.logged("error (device sdc) in btrfs_drop_snapshot: errno=-2 ENOENT"));
+                assertTrue(fs.inspect().state().contains(FsState.ERROR));
+                assertTrue(Repro.finishes(fs::umount));
+                r.mod.unload();
+            }
+        }
+    }
+
+    /**
+     * A wake-up of a freed cleaner (explorer class {@code uaf:BUG: KASAN: use-after-free in wake_up_process@sync}):
+     * the sync lane's {@link Btrfs#wakeCleaner()} raced an umount, passed its mounted check, and woke the
+     * cleaner after close_ctree's kthread_stop freed its task.
+     *
+     * <p>Decision: <b>port bug</b>, fixed. No user entry point of the kernel wakes the cleaner without
+     * s_umount (sync_filesystem, the ioctls and remount all run under it, and close_ctree runs with it held
+     * exclusively by the umount), so the port's wake and pass entry points now run under s_umount shared: an
+     * umount in progress finishes first and the wake then finds the filesystem unmounted (EINVAL).
+     */
+    @Test
+    void aCleanerWakeUpDuringUmountWaitsForItAndFindsTheFilesystemGone() {
+        try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
+            Btrfs fs = r.mountSettled("");
+            r.mod.hooks().parkAt(Hook.UMOUNT_BEFORE_STOP_WORKERS); // the kthreads are stopped and freed
+            CompletableFuture<Void> umount = Repro.async("umount", fs::umount);
+            r.mod.hooks().awaitParked(Hook.UMOUNT_BEFORE_STOP_WORKERS, Repro.WAIT);
+            assertTrue(fs.fsInfo().cleanerKthread.isFreed());
+            CompletableFuture<Void> wake = Repro.async("wake", fs::wakeCleaner);
+            await().atMost(Repro.WAIT).until(() -> !wake.isDone());
+            r.mod.hooks().release(Hook.UMOUNT_BEFORE_STOP_WORKERS);
+            Repro.join(umount);
+            org.jbtrfs.core.BtrfsException e = assertThrows(org.jbtrfs.core.BtrfsException.class, () -> Repro.join(wake));
+            assertEquals(org.jbtrfs.core.Errno.EINVAL, e.errno());
+            assertEquals(0, r.count(LogEntry.Kind.USE_AFTER_FREE), r.mod.log().dmesg());
+            assertTrue(r.mod.unload().clean());
+        }
+    }
+
+    /**
+     * The same kernel bug ({@link FixSwitch#QGROUP_RESCAN_RESUME_REARM}) reached through quota disable
+     * (explorer class {@code oops:...unexpected exception in btrfs-qgroup-rescan...at Trees.update}, then a
+     * hang): btrfs_quota_disable() (qgroup.c, v5.11) clears QUOTA_ENABLED and calls
+     * btrfs_qgroup_wait_for_completion(), which returns at once for a rescan resumed by an RO→RW remount;
+     * quota disable frees the quota root and sets fs_info->quota_root to NULL while the worker is between
+     * its loop and its status update, whose btrfs_start_transaction(fs_info->quota_root, 1) /
+     * update_qgroup_status_item() then dereference it: an oops in the kworker, which dies holding its
+     * transaction handle and qgroup_rescan_lock — the next commit and any wait for the rescan hang.
+     *
+     * <p>1. a rescan paused by RO remount is resumed by RO→RW remount; its worker runs to the end of its
+     * loop and is held before the status update; 2. quota disable: reverted, it does not wait and removes
+     * the quota root; applied, it waits (one waiter); 3. the worker goes on: reverted, it oopses (the module
+     * must then be panicked to be unloaded, as the stress runner does); applied, it updates the status,
+     * the disable completes, umount is clean.
+     */
+    @ParameterizedTest(name = "proposed fix applied={0}")
+    @ValueSource(booleans = {true, false})
+    void aQuotaDisableWaitsForARescanResumedByRemount(boolean applied) {
+        KernelConfig cfg = KernelConfig.defaults().crc32c(Crc32cImpl.ACCELERATED);
+        if (!applied) {
+            cfg = cfg.revert(FixSwitch.QGROUP_RESCAN_RESUME_REARM);
+        }
+        BtrfsModule mod = BtrfsModule.load(cfg.clock(new ManualClock()));
+        try {
+            Btrfs fs = mod.mount(imageDevice(mod), "");
+            parkAtArrival(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF, 2);
+            fs.quotaEnable();
+            awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            QgroupFixtures.Op pause = new QgroupFixtures.Op("remount-ro", () -> fs.remount("ro"));
+            within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
+            mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            pause.join();
+            within().until(() -> mod.log().contains("qgroup scan paused"));
+
+            mod.hooks().parkAt(Hook.QGROUP_RESCAN_BEFORE_STATUS_UPDATE);
+            fs.remount("rw"); // resumed: the worker runs its remaining leaves and is held before the status update
+            awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_STATUS_UPDATE);
+            QgroupFixtures.Op disable = new QgroupFixtures.Op("quota-disable", fs::quotaDisable);
+            if (applied) {
+                within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
+                mod.hooks().release(Hook.QGROUP_RESCAN_BEFORE_STATUS_UPDATE);
+                disable.join();
+                assertEquals(0, mod.log().count(LogEntry.Kind.OOPS), mod.log().dmesg());
+                fs.umount();
+                UnloadReport rep = mod.unload();
+                assertTrue(rep.clean(), rep.toString());
+            } else {
+                disable.join(); // did not wait: the quota root is gone
+                assertEquals(null, fs.fsInfo().quotaRoot);
+                mod.hooks().release(Hook.QGROUP_RESCAN_BEFORE_STATUS_UPDATE);
+                within().until(() -> mod.log().count(LogEntry.Kind.OOPS) == 1);
+                assertTrue(mod.log().contains("Oops: unexpected exception in btrfs-qgroup-rescan"), mod.log().dmesg());
+                assertTrue(fs.qgroupRescanRunning(), "the worker died before it could say it ended");
+                mod.kernel().panic("test: the worker died holding its transaction handle");
+                mod.unload();
+            }
+        } finally {
+            if (mod.isLoaded()) {
+                mod.hooks().reset();
+                mod.close();
+            }
+        }
+    }
+
+    /**
+     * A subvolume created while quotas are disabled (explorer class
+     * {@code error:subvolume create:NullPointerException at Trees.put@subvol}, a 10-minute run with every fix).
+     *
+     * <p>Decision: <b>port bug</b>, fixed. Read (v5.11 qgroup.c): btrfs_qgroup_inherit() and
+     * btrfs_create_qgroup() test QUOTA_ENABLED and fs_info->quota_root under qgroup_ioctl_lock, which
+     * btrfs_quota_disable() holds while it deletes the quota tree and sets quota_root to NULL. The port
+     * tested both before taking its qgroup lock and then inserted into a quota root the disable had just
+     * removed. Now the test and the insertion are one step under the lock: the qgroup item goes in before
+     * the disable deletes every item, or quotas are found off. Since then the port also has the outer
+     * serialisation the kernel has (btrfs_ioctl_quota_ctl takes subvol_sem for write, btrfs_mksubvol for
+     * read), so the disable now waits for the whole create: it is blocked before it touches anything.
+     */
+    @Test
+    void aSubvolumeCreatedDuringQuotaDisableGetsItsQgroupOrNone() {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
+            Btrfs fs = r.mountSettled("");
+            fs.quotaEnable();
+            fs.quotaRescanWait();
+            r.mod.hooks().parkAt(Hook.QGROUP_CREATE_BEFORE_ITEM);
+            CompletableFuture<Void> create = Repro.async("subvolume-create", () -> fs.createSubvolume("sv"));
+            r.mod.hooks().awaitParked(Hook.QGROUP_CREATE_BEFORE_ITEM, Repro.WAIT);
+            AtomicReference<Thread> disabler = new AtomicReference<>();
+            CompletableFuture<Void> disable = new CompletableFuture<>();
+            Thread t = new Thread(() -> {
+                try {
+                    fs.quotaDisable();
+                    disable.complete(null);
+                } catch (Throwable e) {
+                    disable.completeExceptionally(e);
+                }
+            }, "quota-disable");
+            disabler.set(t);
+            t.start();
+            // the disable waits for subvol_sem, which the create holds shared, with quotas still on
+            await().atMost(Repro.WAIT).until(() -> t.getState() == Thread.State.WAITING);
+            assertTrue(fs.fsInfo().flags.test(org.jbtrfs.core.FsFlag.QUOTA_ENABLED), "the disable has not begun");
+            r.mod.hooks().release(Hook.QGROUP_CREATE_BEFORE_ITEM);
+            Repro.join(create);
+            Repro.join(disable);
+            assertEquals(null, fs.fsInfo().quotaRoot);
+            assertEquals(0, r.count(LogEntry.Kind.OOPS), r.mod.log().dmesg());
+            fs.umount();
+            assertTrue(r.mod.unload().clean());
+        }
+    }
+}
