@@ -61,6 +61,7 @@ public final class Kernel {
         if (sched.panic(why)) {
             log.taint(Taint.DIE);
             log.log(LogLevel.EMERG, LogEntry.Kind.PANIC, "Kernel panic - not syncing: " + why);
+            sched.interruptSleepers();
         }
     }
 

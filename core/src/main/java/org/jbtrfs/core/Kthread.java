@@ -48,6 +48,10 @@ public final class Kthread {
     private volatile Thread thread;
     private volatile boolean shouldStop;
     private volatile boolean shouldPark;
+    /** Blocked inside {@link #schedule()} or {@link #scheduleTimeout} (not merely in TASK_INTERRUPTIBLE). */
+    private volatile boolean blocked;
+    /** The task that asked for the current park or stop, once its wake-up was issued; null otherwise. */
+    private volatile Thread requester;
     private volatile long sleeps;
     private final Object completions = new Object();
     /** kthread->parked: completed by {@link #parkme()}, re-armed by {@link #unpark()}. Guarded by completions. */
@@ -133,14 +137,17 @@ public final class Kthread {
         sched.enter(self, "schedule() in " + state.get());
         try {
             sleeps++;
+            blocked = true;
             while (state.get() != TaskState.RUNNING) {
                 sched.checkPanic();
                 LockSupport.park(this);
                 interrupted |= Thread.interrupted();
             }
+            blocked = false;
             // woken: on the kernel's runqueue now, it runs once its waker leaves kernel mode (LatencyModel)
             LatencyModel.delay(wakeupNanos);
         } finally {
+            blocked = false;
             sched.leave(self);
             if (interrupted) {
                 self.interrupt();
@@ -172,6 +179,7 @@ public final class Kthread {
         sched.enter(self, "schedule_timeout() in " + state.get());
         try {
             sleeps++;
+            blocked = true;
             while (state.get() != TaskState.RUNNING) {
                 sched.checkPanic();
                 if (clock.nanoTime() - deadline >= 0) {
@@ -181,9 +189,11 @@ public final class Kthread {
                 clock.parkUntil(deadline);
                 interrupted |= Thread.interrupted();
             }
+            blocked = false;
             LatencyModel.delay(wakeupNanos); // woken before its timer: see schedule()
             return true;
         } finally {
+            blocked = false;
             sched.leave(self);
             if (interrupted) {
                 self.interrupt();
@@ -261,6 +271,7 @@ public final class Kthread {
         shouldPark = true;
         if (Thread.currentThread() != thread) {
             wakeUpProcess();
+            requester = Thread.currentThread(); // after the wake-up: see sleepsThroughRequest()
             synchronized (completions) {
                 sched.waitUntil(completions, "kthread_park(" + name + ")", () -> parkedDone);
             }
@@ -274,6 +285,7 @@ public final class Kthread {
         synchronized (completions) {
             parkedDone = false; // reinit_completion(&kthread->parked)
         }
+        requester = null;
         shouldPark = false;
         tryToWakeUp(TaskState.PARKED);
     }
@@ -307,6 +319,7 @@ public final class Kthread {
         shouldPark = false;
         tryToWakeUp(TaskState.PARKED);
         wakeUpProcess();
+        requester = Thread.currentThread();
         int code;
         synchronized (completions) {
             sched.waitUntil(completions, "kthread_stop(" + name + ")", () -> exited);
@@ -314,6 +327,24 @@ public final class Kthread {
         }
         task.free(); // put_task_struct()
         return code;
+    }
+
+    /**
+     * The task whose kthread_park() or kthread_stop() this kthread sleeps through right now, or null: the
+     * kthread is blocked in schedule() in TASK_INTERRUPTIBLE although the request was set and its wake-up
+     * issued — so that wake-up was lost (it came while the kthread ran, between its last
+     * kthread_should_park/stop test and set_current_state) and only another wake_up_process, or the
+     * sleep's timer, ends the sleep. A state predicate, not a timeout: a wake-up that succeeded left the task
+     * RUNNING, and a kthread that re-tests the request after setting its state never blocks with it set.
+     * The kernel has no such check; an explorer uses it to name a lost wake-up at once instead of waiting
+     * out the stall.
+     */
+    public Thread sleptThroughBy() {
+        Thread r = requester;
+        if (r == null || !blocked || !(shouldPark || shouldStop) || state.get() != TaskState.INTERRUPTIBLE) {
+            return null;
+        }
+        return r;
     }
 
     /** True once the task_struct was freed (kthread_stop returned, or an exited kthread was reaped). */

@@ -109,6 +109,33 @@ public final class Kthreadd {
         return out;
     }
 
+    /** kernel: {@code current}, when it is a kthread of this module: the kthread the calling thread serves, or null. */
+    public Kthread current() {
+        Thread self = Thread.currentThread();
+        for (Kthread k : live.keySet()) {
+            if (k.thread() == self) {
+                return k;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Lost wake-ups of this module right now: for each task waiting in kthread_park() or kthread_stop() on a
+     * kthread that sleeps through the request ({@link Kthread#sleptThroughBy()}), what it waits for.
+     */
+    public Map<Thread, String> sleptThroughRequests() {
+        Map<Thread, String> out = new java.util.HashMap<>();
+        for (Kthread k : live.keySet()) {
+            Thread by = k.sleptThroughBy();
+            if (by != null) {
+                out.put(by, k.name() + " sleeps in TASK_INTERRUPTIBLE through kthread_" + (k.shouldStop() ? "stop" : "park")
+                    + ": its wake-up came while it ran");
+            }
+        }
+        return out;
+    }
+
     /** Names of the kthreads of this module still running. */
     public List<String> busy() {
         List<String> out = new ArrayList<>();

@@ -48,8 +48,10 @@ public final class Sched {
     }
 
     /**
-     * Sets the panic flag and interrupts every registered sleeper. Returns false if the module had
-     * panicked already (the first reason is kept).
+     * Sets the panic flag. Returns false if the module had panicked already (the first reason is kept).
+     * The caller then prints the panic and {@link #interruptSleepers() interrupts the sleepers}, in that
+     * order: what the unwound sleepers do comes after the panic line in the log, as on a machine whose
+     * other CPUs stop after the message.
      */
     boolean panic(String why) {
         synchronized (this) {
@@ -58,10 +60,14 @@ public final class Sched {
             }
             panic = why;
         }
+        return true;
+    }
+
+    /** After {@link #panic}: every registered sleeper is interrupted and sees the panic. */
+    void interruptSleepers() {
         for (Thread t : sleepers.keySet()) {
             t.interrupt();
         }
-        return true;
     }
 
     /** Registers the calling thread as sleeping in this kernel on {@code what} (paired with {@link #leave}). */

@@ -285,9 +285,13 @@ class KthreadTest {
 
         awaitState(k, TaskState.INTERRUPTIBLE);
         assertFalse(park.isDone(), "kthread_park's wake-up was lost: it still waits");
+        waitUp().until(() -> k.sleptThroughBy() != null); // the lost wake-up, as a state an explorer can read
+        assertEquals(List.of("btrfs-cleaner sleeps in TASK_INTERRUPTIBLE through kthread_park: its wake-up came while it ran"),
+            List.copyOf(kthreadd.sleptThroughRequests().values()));
         assertTrue(k.wakeUpProcess(), "the next waker (the transaction kthread in btrfs) ...");
         assertEquals(0, park.get(10, TimeUnit.SECONDS), "... lets the park complete");
         assertTrue(k.isParked());
+        assertNull(k.sleptThroughBy(), "parked: nothing slept through");
         k.stop();
     }
 
@@ -337,6 +341,7 @@ class KthreadTest {
         waitUp().until(() -> sched.sleepers() >= 2 && stuck.shouldPark());
 
         sched.panic("hung task");
+        sched.interruptSleepers();
 
         waitUp().until(k::hasExited);
         Throwable t = assertThrows(java.util.concurrent.ExecutionException.class, () -> park.get(10, TimeUnit.SECONDS)).getCause();

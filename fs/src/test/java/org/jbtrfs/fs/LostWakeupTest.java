@@ -84,7 +84,10 @@ class LostWakeupTest {
             if (applied) {
                 Repro.join(umount);
             } else {
-                await().atMost(Repro.WAIT).until(cleaner::isSleeping);
+                // the lost wake-up as a state: the cleaner blocked in schedule() with the park requested and woken
+                await().atMost(Repro.WAIT).until(() -> cleaner.sleptThroughBy() == umounter.get());
+                assertEquals(java.util.Map.of(umounter.get(), "btrfs-cleaner sleeps in TASK_INTERRUPTIBLE through kthread_park: its wake-up came while it ran"),
+                    r.mod.kernel().kthreadd().sleptThroughRequests());
                 assertTrue(blockedIn(umounter.get(), Kthread.class, "park"), "umount still waits in kthread_park");
                 assertFalse(umount.isDone());
                 r.clock.advance(30, TimeUnit.SECONDS); // the transaction kthread's next loop wakes the cleaner
@@ -123,6 +126,7 @@ class LostWakeupTest {
                 Repro.join(umount);
             } else {
                 await().atMost(Repro.WAIT).until(() -> trans.isSleeping() && r.clock.sleepers() > 0);
+                assertEquals(umounter.get(), trans.sleptThroughBy(), "the stop's wake-up was lost");
                 assertTrue(blockedIn(umounter.get(), Kthread.class, "stop"), "umount still waits in kthread_stop");
                 assertFalse(umount.isDone());
                 r.clock.advance(30, TimeUnit.SECONDS); // schedule_timeout_interruptible(commit_interval) runs out

@@ -43,7 +43,7 @@ final class Busy {
         String frame = stallFrame;
         Consumer<Observation.Stall> sink = stallSink;
         if (frame != null && sink != null && !hungReported) {
-            sink.accept(new Observation.Stall(driverName, op, took, frame, stallContext));
+            sink.accept(new Observation.Stall(driverName, op, took, frame, stallContext, null));
         }
     }
 

@@ -145,8 +145,14 @@ final class Classifier {
         List<Observation.Stall> stalls = o.stalls();
         for (Observation.Stall st : stalls) {
             symptoms.add(Symptom.STALL);
-            evidence.add(String.format(java.util.Locale.ROOT, "stall: %s '%s' blocked %.2f s in %s, then completed", st.lane(), st.op(),
-                st.nanos() / 1e9, st.frame()) + (st.context() == null ? "" : "; kernel threads then:\n" + st.context()));
+            if (st.lostWakeup() != null) {
+                evidence.add(String.format(java.util.Locale.ROOT, "stall: %s '%s' blocked in %s for a lost wake-up (%s) — the module was"
+                    + " panicked after %.3f s to end it; in the kernel it lasts until the next wake-up", st.lane(), st.op(), st.frame(),
+                    st.lostWakeup(), st.nanos() / 1e9));
+            } else {
+                evidence.add(String.format(java.util.Locale.ROOT, "stall: %s '%s' blocked %.2f s in %s, then completed", st.lane(), st.op(),
+                    st.nanos() / 1e9, st.frame()) + (st.context() == null ? "" : "; kernel threads then:\n" + st.context()));
+            }
         }
         if (!stalls.isEmpty()) {
             // the first stall names the class (Signature); later ones may be its consequences

@@ -173,8 +173,8 @@ final class Driver implements Runnable {
                 case MINIMAL -> fs = MinimalWorkload.run(env, obs);
             }
         } catch (org.jbtrfs.core.KernelPanic e) {
-            // the watchdog panicked the module for a hung operation: the hang is the verdict
-            if (obs.hang == null) {
+            // the watchdog panicked the module for a hung operation or a lost wake-up: that is the verdict
+            if (obs.hang == null && !obs.lostWakeup) {
                 obs.workloadError = e;
             }
         } catch (RuntimeException | Error e) {
@@ -206,7 +206,7 @@ final class Driver implements Runnable {
         }
         java.util.Set<FixSwitch> reverted = opt.effectiveReverted();
         Classifier.Verdict v = Classifier.classify(obs, reverted);
-        boolean collateral = mod.kernel().panicked() && obs.hang == null;
+        boolean collateral = mod.kernel().panicked() && obs.hang == null && !obs.lostWakeup;
         // a stall leaves the module as it was (the operation completed): no need to replace it
         boolean stallOnly = v.symptoms().equals(java.util.EnumSet.of(Symptom.STALL));
         if (!v.symptoms().isEmpty() && !stallOnly || mod.kernel().panicked()) {
@@ -238,7 +238,7 @@ final class Driver implements Runnable {
     }
 
     private java.util.List<org.jbtrfs.core.LogEntry> scope(java.util.List<org.jbtrfs.core.LogEntry> l, BlockDevice dev) {
-        return opt.filesystems() == 1 ? l : LogScope.forFilesystem(l, Thread.currentThread().getName(), dev.name());
+        return LogScope.untilPanic(opt.filesystems() == 1 ? l : LogScope.forFilesystem(l, Thread.currentThread().getName(), dev.name()));
     }
 
     /** A cycle that broke off: close what it held and umount, noting what went wrong. */

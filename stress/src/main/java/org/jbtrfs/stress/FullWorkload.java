@@ -96,7 +96,7 @@ final class FullWorkload {
         try {
             env.op("umount", fs::umount);
         } catch (RuntimeException | Error e) {
-            obs.umountError = e;
+            obs.umountFailed(e);
         }
         try {
             obs.afterUmount = fs.inspect();

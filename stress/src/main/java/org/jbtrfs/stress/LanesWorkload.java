@@ -121,7 +121,7 @@ final class LanesWorkload {
         try {
             env.op("umount", end::umount);
         } catch (RuntimeException | Error e) {
-            obs.umountError = e;
+            obs.umountFailed(e);
         }
         try {
             org.jbtrfs.fs.Inspection after = end.inspect();

@@ -13,6 +13,19 @@ import org.jbtrfs.core.LogEntry;
 final class LogScope {
     private LogScope() { }
 
+    /**
+     * The log up to and including a panic: what follows (the unload of the panicked module, errors of the
+     * operations the panic unwound) is the panic's doing, not the cycle's evidence.
+     */
+    static List<LogEntry> untilPanic(List<LogEntry> l) {
+        for (int i = 0; i < l.size(); i++) {
+            if (l.get(i).kind() == LogEntry.Kind.PANIC) {
+                return l.subList(0, i + 1);
+            }
+        }
+        return l;
+    }
+
     static List<LogEntry> forFilesystem(List<LogEntry> all, String myDriverThread, String myDevice) {
         List<LogEntry> out = new ArrayList<>();
         for (LogEntry e : all) {

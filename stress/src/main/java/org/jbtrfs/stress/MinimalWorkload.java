@@ -17,7 +17,7 @@ final class MinimalWorkload {
         try {
             env.op("umount", fs::umount);
         } catch (RuntimeException | Error e) {
-            obs.umountError = e;
+            obs.umountFailed(e);
         }
         return fs;
     }

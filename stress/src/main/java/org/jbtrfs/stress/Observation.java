@@ -15,7 +15,12 @@ final class Observation {
     record LaneError(String lane, String op, Throwable error) { }
 
     /** An operation blocked in a kernel sleep past the stall threshold that then completed. */
-    record Stall(String lane, String op, long nanos, String frame, String context) { }
+    /**
+     * An operation that blocked past the stall threshold in a kernel sleep and then completed — or, with
+     * {@code lostWakeup} set, one waiting for a kthread that sleeps through its request (the module was
+     * panicked to end it: in the kernel it lasts until the next wake-up).
+     */
+    record Stall(String lane, String op, long nanos, String frame, String context, String lostWakeup) { }
 
     /** An operation the watchdog found blocked past the hung-task limit (the module was panicked). */
     record Hang(String lane, String op, String frame, String report) { }
@@ -43,8 +48,21 @@ final class Observation {
     final List<LaneError> laneErrors = new ArrayList<>();
     final List<Stall> stalls = new ArrayList<>();
     volatile Hang hang;
+    /** The watchdog named a lost wake-up and panicked the module to end this cycle's stall. */
+    volatile boolean lostWakeup;
 
-    synchronized void laneError(String lane, String op, Throwable t) { laneErrors.add(new LaneError(lane, op, t)); }
+    synchronized void laneError(String lane, String op, Throwable t) {
+        if (!endedByWatchdog()) {
+            laneErrors.add(new LaneError(lane, op, t));
+        }
+    }
+
+    /**
+     * The watchdog panicked the module for this cycle (a hang, a lost wake-up): what the operations in
+     * flight do after that — errors, use-after-frees of tasks the panic let exit — is the panic's doing,
+     * not evidence; the watchdog recorded what it saw before.
+     */
+    boolean endedByWatchdog() { return hang != null || lostWakeup; }
 
     synchronized void stall(Stall s) { stalls.add(s); }
 
@@ -55,6 +73,9 @@ final class Observation {
      * verdict reads; clean ones are not kept.
      */
     synchronized void umounted(String lane, Inspection after, Throwable error) {
+        if (error instanceof org.jbtrfs.core.KernelPanic || endedByWatchdog()) {
+            error = null; // the watchdog's panic (a hang, a lost wake-up): its evidence is recorded there
+        }
         boolean failed = error != null || after != null && !after.openTransactions().isEmpty();
         if (!failed || afterUmount != null && !afterUmount.openTransactions().isEmpty() || umountError != null) {
             return;
@@ -62,6 +83,16 @@ final class Observation {
         afterUmount = after;
         umountError = error;
         umountLane = lane;
+    }
+
+    /**
+     * The umount of a single-driver cycle threw {@code e}. A KernelPanic is not the umount's failure: the
+     * watchdog panicked the module (a hang, a lost wake-up) and recorded what it saw.
+     */
+    synchronized void umountFailed(Throwable e) {
+        if (!(e instanceof org.jbtrfs.core.KernelPanic) && !endedByWatchdog()) {
+            umountError = e;
+        }
     }
 
     synchronized List<LaneError> laneErrors() { return new ArrayList<>(laneErrors); }

@@ -48,6 +48,7 @@ final class StressRunner {
         Sampler sampler = Sampler.fromProperty(out, stats.startNanos);
         Profile profile = Profile.ON ? new Profile(threads) : null;
         try (Watchdog wd = new Watchdog(List.of(), opt.hungTaskNanos(), opt.stallNanos(), h -> hung(h, drivers, host))) {
+            wd.lostWakeups(() -> host.module().kernel().kthreadd().sleptThroughRequests(), h -> lostWakeup(h, drivers, host));
             for (Driver d : drivers) {
                 d.watchdog(wd);
                 wd.watch(d.busy);
@@ -119,32 +120,49 @@ final class StressRunner {
      * the module and loads a fresh one. The run goes on.
      */
     static void hung(Watchdog.Hung h, List<Driver> drivers, ModuleHost host) {
-        Driver owner = null;
-        for (Driver d : drivers) {
-            if (d.busy == h.driver() || h.driver().driverName.equals(d.busy.driverName)) {
-                owner = d;
-            }
-        }
-        Observation o = null;
-        if (owner != null) {
-            o = owner.current();
-        }
-        if (o == null) {
-            // a lane's Busy: the lane's cycle is the one whose observation it reports stalls to
-            for (Driver d : drivers) {
-                Observation c = d.current();
-                if (c != null) {
-                    o = c;
-                    break;
-                }
-            }
-        }
+        Observation o = observationOf(h, drivers);
         var mod = host.module();
         mod.log().log(LogLevel.ERR, LogEntry.Kind.HUNG_TASK, h.report());
         if (o != null && o.hang == null) {
             o.hang = new Observation.Hang(h.driver().driverName, h.driver().op(), h.frame(), h.report());
         }
         mod.kernel().panic("hung task: " + h.driver().driverName + " blocked in '" + h.driver().op() + "'");
+    }
+
+    /**
+     * A lost wake-up the watchdog named ({@link Watchdog#lostWakeups}): the blocked operation's cycle gets a
+     * stall with the kthread's state as evidence, and the module is panicked so the cycle ends now rather
+     * than when the next wake-up comes (the hung-task path's ending, for a stall whose outcome is known).
+     */
+    static void lostWakeup(Watchdog.Hung h, List<Driver> drivers, ModuleHost host) {
+        Observation o = observationOf(h, drivers);
+        Busy b = h.driver();
+        long nanos = Math.max(0, b.runningFor(System.nanoTime()));
+        if (o != null) {
+            o.stall(new Observation.Stall(b.driverName, b.op(), nanos, h.frame(), null, h.report()));
+            o.lostWakeup = true;
+        }
+        host.module().kernel().panic("lost wake-up: " + b.driverName + " blocked in '" + b.op() + "': " + h.report());
+    }
+
+    /** The observation of the cycle {@code h}'s operation belongs to: its driver's, or a lane's driver's. */
+    private static Observation observationOf(Watchdog.Hung h, List<Driver> drivers) {
+        for (Driver d : drivers) {
+            if (d.busy == h.driver() || h.driver().driverName.equals(d.busy.driverName)) {
+                Observation o = d.current();
+                if (o != null) {
+                    return o;
+                }
+            }
+        }
+        // a lane's Busy: the lane's cycle is the one whose observation it reports stalls to
+        for (Driver d : drivers) {
+            Observation c = d.current();
+            if (c != null) {
+                return c;
+            }
+        }
+        return null;
     }
 
     /**
@@ -215,6 +233,7 @@ final class StressRunner {
         List<Driver> drivers = List.of(d);
         CycleResult target = null;
         try (Watchdog wd = new Watchdog(List.of(d.busy), o.hungTaskNanos(), o.stallNanos(), h -> hung(h, drivers, host))) {
+            wd.lostWakeups(() -> host.module().kernel().kthreadd().sleptThroughRequests(), h -> lostWakeup(h, drivers, host));
             d.watchdog(wd);
             long from = t.cycle() - t.cycle() % Driver.EPOCH;
             for (long c = from; c <= t.cycle(); c++) {

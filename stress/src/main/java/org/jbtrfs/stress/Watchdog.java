@@ -20,8 +20,14 @@ final class Watchdog implements AutoCloseable {
     private final Consumer<Hung> onHung;
     private final Thread thread;
     private volatile boolean closed;
+    /** Lost wake-ups right now: requester → what it waits for (see {@link #lostWakeups}); null: not watched. */
+    private volatile java.util.function.Supplier<Map<Thread, String>> lostWakeups;
+    private volatile Consumer<Hung> onLostWakeup;
 
     record Hung(Busy driver, String frame, String report) { }
+
+    /** How often lost wake-ups are looked for (a few live kthreads' fields: cheap). */
+    private static final long LOST_WAKEUP_PERIOD = 5_000_000L;
 
     Watchdog(List<Busy> drivers, long limitNanos, Consumer<Hung> onHung) {
         this(drivers, limitNanos, Long.MAX_VALUE, onHung);
@@ -37,6 +43,19 @@ final class Watchdog implements AutoCloseable {
         thread.start();
     }
 
+    /**
+     * Also names lost wake-ups at once: an operation whose thread waits in kthread_park() or kthread_stop() on a
+     * kthread that sleeps through the request ({@code probe}: {@code Kthreadd.sleptThroughRequests()}) goes to
+     * {@code onLost}, with the probe's words as its report. This is a state, not a timeout: the kthread
+     * stays asleep until another wake-up comes (in btrfs the transaction kthread's next loop, or a timer up to
+     * commit_interval away), so waiting for it only tells how long the stall would have lasted.
+     */
+    void lostWakeups(java.util.function.Supplier<Map<Thread, String>> probe, Consumer<Hung> onLost) {
+        this.onLostWakeup = onLost;
+        this.lostWakeups = probe;
+        java.util.concurrent.locks.LockSupport.unpark(thread);
+    }
+
     /** Watches {@code b} too (a lane's). */
     void watch(Busy b) { watched.add(b); }
 
@@ -46,8 +65,15 @@ final class Watchdog implements AutoCloseable {
         long period = Math.max(1_000_000L, Math.min(Math.min(100_000_000L, limitNanos / 4), Math.max(1_000_000L, stallNanos / 4)));
         while (!closed) {
             long now = System.nanoTime();
+            var probe = lostWakeups;
+            Map<Thread, String> lost = probe == null ? Map.of() : probe.get();
             for (Busy b : watched) {
                 long t = b.runningFor(now);
+                String why = t < 0 ? null : lost.get(b.thread());
+                if (why != null && b.markHung()) {
+                    onLostWakeup.accept(new Hung(b, blockingFrame(b.thread()), why));
+                    continue;
+                }
                 if (t > stallNanos && !b.sampled()) {
                     String f = blockingFrame(b.thread());
                     b.sample(f, f == null ? null : kernelThreads());
@@ -56,7 +82,7 @@ final class Watchdog implements AutoCloseable {
                     onHung.accept(new Hung(b, blockingFrame(b.thread()), report(b, t)));
                 }
             }
-            java.util.concurrent.locks.LockSupport.parkNanos(period);
+            java.util.concurrent.locks.LockSupport.parkNanos(lostWakeups == null ? period : Math.min(period, LOST_WAKEUP_PERIOD));
         }
     }
 

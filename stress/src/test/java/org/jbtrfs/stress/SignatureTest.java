@@ -63,9 +63,9 @@ class SignatureTest {
     @Test
     void aStallIsNamedByTheSleepItWaitedInNotHowLong() {
         Observation o1 = new Observation();
-        o1.stall(new Observation.Stall("driver-0", "umount", 1_200_000_000L, "Kthread.park <- CloseCtree.closeCtree", "x"));
+        o1.stall(new Observation.Stall("driver-0", "umount", 1_200_000_000L, "Kthread.park <- CloseCtree.closeCtree", "x", null));
         Observation o2 = new Observation();
-        o2.stall(new Observation.Stall("driver-1", "umount", 400_000_001L, "Kthread.park <- CloseCtree.closeCtree", "y"));
+        o2.stall(new Observation.Stall("driver-1", "umount", 400_000_001L, "Kthread.park <- CloseCtree.closeCtree", "y", null));
         Signature a = Signature.of(o1, EnumSet.of(Symptom.STALL));
         assertEquals("stall:umount in Kthread.park <- CloseCtree.closeCtree@driver", a.text());
         assertEquals(a, Signature.of(o2, EnumSet.of(Symptom.STALL)));

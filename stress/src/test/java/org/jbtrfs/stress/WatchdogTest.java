@@ -68,4 +68,53 @@ class WatchdogTest {
             ModuleHost.onLoad = null;
         }
     }
+
+    /**
+     * A lost wake-up is named at once, not after the hung-task limit: the first module's cleaner, at the end
+     * of every pass, is held after its kthread_should_park() test until a park is requested (the window of
+     * {@link org.jbtrfs.core.FixSwitch#CLEANER_LOST_PARK_WAKEUP}); the umount's kthread_park then wakes a
+     * running task. Reverted, the cleaner sleeps through the request: the watchdog sees the state, the cycle
+     * is a stall attributed to the switch, the module is panicked and reloaded, the run goes on — well before
+     * the 60 s hung-task limit. Applied, the cleaner re-tests after setting its state and parks: no class.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "proposed fix applied={0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void aLostWakeUpIsNamedAtOnceAsAStall(boolean applied) {
+        java.util.concurrent.atomic.AtomicInteger loads = new java.util.concurrent.atomic.AtomicInteger();
+        ModuleHost.onLoad = m -> {
+            if (loads.incrementAndGet() == 1) {
+                m.hooks().arm(org.jbtrfs.core.Hook.CLEANER_BEFORE_SCHEDULE, org.jbtrfs.core.HookAction.run(() -> {
+                    org.jbtrfs.core.Kthread self = m.kernel().kthreadd().current();
+                    await().atMost(Duration.ofSeconds(30)).until(self::shouldPark);
+                }), -1);
+            }
+        };
+        try {
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            java.util.Set<org.jbtrfs.core.FixSwitch> reverted = applied ? java.util.Set.of()
+                : java.util.Set.of(org.jbtrfs.core.FixSwitch.CLEANER_LOST_PARK_WAKEUP);
+            Summary s = StressRunner.run(StressOptions.defaults().withWorkload(StressOptions.Workload.MINIMAL).withSeed(4)
+                    .withReverted(reverted).withHungTaskNanos(60_000_000_000L).withCycles(4).withDurationNanos(120_000_000_000L),
+                new java.io.PrintStream(out, true), false);
+            String text = out.toString();
+            assertTrue(s.aborted() == null, "the run is not aborted: " + s.aborted());
+            assertTrue(s.cycles() == 4, "it went on to its cycle budget: " + s.cycles() + "\n" + text);
+            assertTrue(s.symptoms().get(Symptom.HUNG_TASK) == 0, s.symptoms().toString());
+            if (applied) {
+                assertTrue(s.classes().isEmpty(), text);
+                assertTrue(s.exitCode() == 0);
+                return;
+            }
+            FailureClass stall = s.classes().stream().filter(c -> c.kind().equals("stall")).findFirst().orElseThrow();
+            assertTrue(stall.signature().equals("stall:umount in Kthread.park <- CloseCtree.closeCtree@driver"), stall.signature());
+            assertTrue(stall.attributedTo().equals(List.of("cleaner-lost-park-wakeup")), stall.attributedTo().toString());
+            assertTrue(stall.symptoms().equals(List.of("STALL")), "nothing the panic did afterwards counts: " + stall.symptoms());
+            assertTrue(s.classes().size() == 1, text);
+            assertTrue(s.reloads() >= 1);
+            assertTrue(text.contains("for a lost wake-up (btrfs-cleaner sleeps in TASK_INTERRUPTIBLE through kthread_park"), text);
+            assertTrue(s.exitCode() == 1);
+        } finally {
+            ModuleHost.onLoad = null;
+        }
+    }
 }
