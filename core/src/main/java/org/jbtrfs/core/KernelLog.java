@@ -144,13 +144,16 @@ public final class KernelLog {
 
     /** Lines with {@code seq >= fromSeq}. */
     public synchronized List<LogEntry> since(long fromSeq) {
-        List<LogEntry> out = new ArrayList<>();
-        for (LogEntry e : ring) {
-            if (e.seq() >= fromSeq) {
-                out.add(e);
+        // from the newest line back: a per-cycle mark costs the cycle's lines, not the whole ring
+        java.util.ArrayDeque<LogEntry> out = new java.util.ArrayDeque<>();
+        for (java.util.Iterator<LogEntry> it = ring.descendingIterator(); it.hasNext();) {
+            LogEntry e = it.next();
+            if (e.seq() < fromSeq) {
+                break;
             }
+            out.addFirst(e);
         }
-        return out;
+        return new ArrayList<>(out);
     }
 
     /** The sequence number the next line will get: a mark for {@link #since}. */
