@@ -4,7 +4,7 @@ package org.jbtrfs.stress;
  * What {@code --replay} names: {@code RUNSEED:CYCLE} or {@code RUNSEED:CYCLE:FS} (FS defaults to 0).
  * The run seed is decimal or 0x-hex. The cycle seed is recomputed from the three numbers.
  */
-record ReplayToken(long runSeed, long cycle, int fs) {
+public record ReplayToken(long runSeed, long cycle, int fs) {
     static ReplayToken parse(String s) throws UsageException {
         String[] p = s.trim().split(":");
         if (p.length < 2 || p.length > 3) {

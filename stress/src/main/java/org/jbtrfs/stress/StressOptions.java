@@ -31,7 +31,7 @@ import org.jbtrfs.core.KernelVersion;
  * @param stallNanos      an operation blocked in a kernel sleep longer than this, that then completed, is a stall
  * @param stopWhenFound   stop once a failing cycle is attributed to one of these switches (kebab names; empty: never)
  */
-record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiven, Set<FixSwitch> reverted,
+public record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiven, Set<FixSwitch> reverted,
                      Crc32cImpl crc32c, int filesystems, Workload workload, Path json, ReplayToken replay,
                      long hungTaskNanos, long stopAfterFailures, KernelVersion kernel, int repeat, String expectClass,
                      long stallNanos, Set<String> stopWhenFound) {
@@ -40,11 +40,11 @@ record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiv
      * lanes (the default): concurrent lanes per filesystem, the explorer; full: the single-driver seeded
      * cycle; minimal: the benchmark cycle.
      */
-    enum Workload { LANES, FULL, MINIMAL }
+    public enum Workload { LANES, FULL, MINIMAL }
 
     static final long DEFAULT_STALL_NANOS = 400_000_000L;
 
-    static final String USAGE = String.join("\n",
+    public static final String USAGE = String.join("\n",
         "usage: java -jar jbtrfs-stress.jar [--duration SECONDS] [--cycles N] [--seed S]",
         "           [--revert LIST|all|none] [--crc32c generic|accelerated] [--filesystems N]",
         "           [--kernel 5.10|5.11|5.12] [--workload lanes|full|minimal] [--json FILE]",
@@ -84,49 +84,49 @@ record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiv
     }
 
     /** Defaults for programmatic use (tests): 10 s, seed 1, nothing reverted, generic crc32c, one full filesystem. */
-    static StressOptions defaults() {
+    public static StressOptions defaults() {
         return new StressOptions(10_000_000_000L, Long.MAX_VALUE, 1, true, EnumSet.noneOf(FixSwitch.class),
             Crc32cImpl.GENERIC, 1, Workload.LANES, null, null, 10_000_000_000L, Long.MAX_VALUE, null, 1, null,
             DEFAULT_STALL_NANOS, Set.of());
     }
 
-    StressOptions withCycles(long n) {
+    public StressOptions withCycles(long n) {
         return new StressOptions(Long.MAX_VALUE, n, seed, true, reverted, crc32c, filesystems, workload, json, replay,
             hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
     }
 
-    StressOptions withDurationNanos(long d) {
+    public StressOptions withDurationNanos(long d) {
         return new StressOptions(d, cycles, seed, true, reverted, crc32c, filesystems, workload, json, replay,
             hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
     }
 
-    StressOptions withSeed(long s) {
+    public StressOptions withSeed(long s) {
         return new StressOptions(durationNanos, cycles, s, true, reverted, crc32c, filesystems, workload, json, replay,
             hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
     }
 
-    StressOptions withReverted(Set<FixSwitch> r) {
+    public StressOptions withReverted(Set<FixSwitch> r) {
         Set<FixSwitch> copy = r.isEmpty() ? EnumSet.noneOf(FixSwitch.class) : EnumSet.copyOf(r);
         return new StressOptions(durationNanos, cycles, seed, seedGiven, copy, crc32c, filesystems, workload, json, replay,
             hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
     }
 
-    StressOptions withFilesystems(int n) {
+    public StressOptions withFilesystems(int n) {
         return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, n, workload, json, replay,
             hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
     }
 
-    StressOptions withWorkload(Workload w) {
+    public StressOptions withWorkload(Workload w) {
         return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, w, json, replay,
             hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
     }
 
-    StressOptions withReplay(ReplayToken t) {
+    public StressOptions withReplay(ReplayToken t) {
         return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, t,
             hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
     }
 
-    StressOptions withStopAfterFailures(long n) {
+    public StressOptions withStopAfterFailures(long n) {
         return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, replay,
             hungTaskNanos, n, kernel, repeat, expectClass, stallNanos, stopWhenFound);
     }
@@ -136,7 +136,7 @@ record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiv
             hungTaskNanos, stopAfterFailures, v, repeat, expectClass, stallNanos, stopWhenFound);
     }
 
-    StressOptions withRepeat(int n, String cls) {
+    public StressOptions withRepeat(int n, String cls) {
         return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, replay,
             hungTaskNanos, stopAfterFailures, kernel, n, cls, stallNanos, stopWhenFound);
     }
@@ -146,27 +146,27 @@ record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiv
             hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, n, stopWhenFound);
     }
 
-    StressOptions withCrc32c(Crc32cImpl c) {
+    public StressOptions withCrc32c(Crc32cImpl c) {
         return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, c, filesystems, workload, json, replay,
             hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
     }
 
     /** The loaded module's config: the profile, then {@code --revert}, then the crc32c driver. */
-    KernelConfig config() {
+    public KernelConfig config() {
         KernelConfig base = kernel == null ? KernelConfig.defaults() : KernelConfig.profile(kernel);
         return base.revert(reverted).crc32c(crc32c);
     }
 
     /** Every fix the loaded module runs without: the profile's and {@code --revert}'s. */
-    Set<FixSwitch> effectiveReverted() { return config().revertedFixes(); }
+    public Set<FixSwitch> effectiveReverted() { return config().revertedFixes(); }
 
-    StressOptions withHungTaskNanos(long n) {
+    public StressOptions withHungTaskNanos(long n) {
         return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, replay, n,
             stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
     }
 
     /** Parses the command line; {@code clockSeed} is used when no {@code --seed} is given. */
-    static StressOptions parse(String[] args, long clockSeed) throws UsageException {
+    public static StressOptions parse(String[] args, long clockSeed) throws UsageException {
         Double duration = null;
         long cycles = Long.MAX_VALUE;
         Long seed = null;
@@ -302,7 +302,7 @@ record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiv
         return n;
     }
 
-    static Set<FixSwitch> parseRevert(String v) throws UsageException {
+    public static Set<FixSwitch> parseRevert(String v) throws UsageException {
         String s = v.trim().toLowerCase(Locale.ROOT);
         if (s.equals("all")) {
             return EnumSet.allOf(FixSwitch.class);
@@ -325,7 +325,7 @@ record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiv
     }
 
     /** The effective reverted switches, "qgroup-rescan-ro-remount,trans-list-assert" or "none". */
-    String revertedNames() {
+    public String revertedNames() {
         Set<FixSwitch> eff = effectiveReverted();
         if (eff.isEmpty()) {
             return "none";

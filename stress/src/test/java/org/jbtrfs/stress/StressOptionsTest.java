@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.EnumSet;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.stress.cli.StressMain;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;

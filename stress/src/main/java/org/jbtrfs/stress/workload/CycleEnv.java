@@ -1,0 +1,72 @@
+package org.jbtrfs.stress.workload;
+
+import java.util.function.Supplier;
+import org.jbtrfs.core.BlockDevice;
+import org.jbtrfs.fs.Btrfs;
+import org.jbtrfs.fs.BtrfsModule;
+import org.jbtrfs.stress.schedule.Perturbation;
+import org.jbtrfs.stress.schedule.ScheduleScope;
+import org.jbtrfs.stress.watch.Busy;
+
+/** What a workload gets for one cycle: where to run, its seed, and the driver's bookkeeping. */
+public final class CycleEnv {
+    public final BtrfsModule module;
+    public final BlockDevice device;
+    /** The second device of this filesystem's driver (the second-device lane's), or null. */
+    public final BlockDevice device2;
+    public final int fsIndex;
+    public final long cycleSeed;
+    /** Position in the epoch (0: the filesystem was just made). */
+    public final long epochCycle;
+    public final FsModel model;
+    final Busy busy;
+    final ScheduleScope lane;
+    final Perturbation perturbation;
+    public final boolean singleFilesystem;
+    final boolean fillBlockGroups;
+
+    public CycleEnv(BtrfsModule module, BlockDevice device, BlockDevice device2, int fsIndex, long cycleSeed, long epochCycle, FsModel model, Busy busy, ScheduleScope lane,
+             Perturbation perturbation, boolean singleFilesystem, boolean fillBlockGroups) {
+        this.module = module;
+        this.device = device;
+        this.device2 = device2;
+        this.fsIndex = fsIndex;
+        this.cycleSeed = cycleSeed;
+        this.epochCycle = epochCycle;
+        this.model = model;
+        this.busy = busy;
+        this.lane = lane;
+        this.perturbation = perturbation;
+        this.singleFilesystem = singleFilesystem;
+        this.fillBlockGroups = fillBlockGroups;
+    }
+
+    /** Runs one lifecycle operation under the watchdog's eye. */
+    public <T> T op(String name, Supplier<T> s) {
+        busy.enter(name);
+        try {
+            return s.get();
+        } finally {
+            busy.exit();
+        }
+    }
+
+    public void op(String name, Runnable r) {
+        busy.enter(name);
+        try {
+            r.run();
+        } finally {
+            busy.exit();
+        }
+    }
+
+    /** With several filesystems, the kthreads of this mount belong to this driver's lane. */
+    void registerKthreads(Btrfs fs) {
+        if (perturbation != null && !singleFilesystem) {
+            var ck = fs.fsInfo().cleanerKthread;
+            var tk = fs.fsInfo().transactionKthread;
+            perturbation.register(ck == null ? null : ck.thread(), lane);
+            perturbation.register(tk == null ? null : tk.thread(), lane);
+        }
+    }
+}
