@@ -9,7 +9,7 @@ import org.jbtrfs.core.FixSwitch;
  * a port bug found by the explorer is fixed at once and has a regression test instead of a class.
  * Decisions are written out in the reproducers' Javadoc (ExplorerFoundTest, LostWakeupTest).
  */
-public final class Decisions {
+final class Decisions {
     private Decisions() { }
 
     static String of(Signature sig, List<String> attributedTo) {

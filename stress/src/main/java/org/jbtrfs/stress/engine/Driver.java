@@ -38,7 +38,7 @@ import org.jbtrfs.stress.workload.MinimalWorkload;
  * lanes cycle the driver mounts, hands the filesystem to the lanes ({@link LanesWorkload}) and makes the
  * verdict; a hung lane is reported by the watchdog, which panics the module so the cycle unwinds.
  */
-public final class Driver implements Runnable {
+final class Driver implements Runnable {
     /** Cycles per mkfs. Long enough for state to build up (extents, stray orphans), short enough to replay. */
     static final long EPOCH = 16;
 

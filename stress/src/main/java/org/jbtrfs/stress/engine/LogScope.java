@@ -10,7 +10,7 @@ import org.jbtrfs.core.LogEntry;
  * another device ("(device sdd)") or was logged by another driver thread; lines of shared threads
  * (kworkers, which serve every filesystem) stay, as the conservative choice.
  */
-public final class LogScope {
+final class LogScope {
     private LogScope() { }
 
     static List<LogEntry> forFilesystem(List<LogEntry> all, String myDriverThread, String myDevice) {

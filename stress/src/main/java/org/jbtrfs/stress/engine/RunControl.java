@@ -7,7 +7,7 @@ import org.jbtrfs.stress.report.Reporter;
 import org.jbtrfs.stress.report.RunStats;
 
 /** When the run stops (duration, cycle budget, abort) and where verdicts go. */
-public final class RunControl {
+final class RunControl {
     private final long deadline;
     private final boolean bounded;
     private final AtomicLong remaining;

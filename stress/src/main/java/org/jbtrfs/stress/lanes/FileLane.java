@@ -1,6 +1,5 @@
 package org.jbtrfs.stress.lanes;
 
-
 import java.util.ArrayList;
 import java.util.List;
 import org.jbtrfs.fs.Btrfs;
@@ -12,9 +11,8 @@ import org.jbtrfs.transaction.Mkfs;
  * (sometimes from a worker: a delayed iput the cleaner runs), unlink a file while it is open and drop
  * the last reference from a worker, fill a second data block group and empty it (the cleaner deletes it).
  */
-public final class FileLane extends LaneWorker {
+final class FileLane extends SteppingLane {
     private final List<String> files;
-    private final List<FileHandle> held = new ArrayList<>();
     private final String prefix;
     private int next;
 
@@ -25,46 +23,38 @@ public final class FileLane extends LaneWorker {
     }
 
     @Override
-    void body() {
-        for (int i = 0; i < cx.plan.maxLaneSteps() && going(); i++) {
-            pause();
-            Btrfs fs = fs();
-            if (fs == null) {
-                continue;
-            }
-            double u = r.nextDouble();
-            if (u < 0.22) {
-                String f = prefix + next++;
-                if (run("create", () -> fs.createFile(f))) {
-                    files.add(f);
-                    byte[] data = new byte[512 + r.nextInt(8192)];
-                    run("write", () -> fs.writeFile(f, data));
-                }
-            } else if (u < 0.34 && !files.isEmpty()) {
-                String f = pick(files);
-                byte[] data = new byte[1 + r.nextInt(4096)];
+    void step(Btrfs fs, double u) {
+        if (u < 0.22) {
+            String f = prefix + next++;
+            if (run("create", () -> fs.createFile(f))) {
+                files.add(f);
+                byte[] data = new byte[512 + r.nextInt(8192)];
                 run("write", () -> fs.writeFile(f, data));
-            } else if (u < 0.44 && !files.isEmpty()) {
-                String f = files.remove(r.nextInt(files.size()));
-                run("unlink", () -> fs.unlink(f));
-            } else if (u < 0.56 && !files.isEmpty() && held.size() < 3) {
-                String f = pick(files);
-                FileHandle h = op("open", () -> fs.open(f));
-                if (h != null) {
-                    held.add(h);
-                }
-            } else if (u < 0.70 && !held.isEmpty()) {
-                close(held.remove(r.nextInt(held.size())), fs);
-            } else if (u < 0.84) {
-                writing(fs, () -> unlinkedDelayedIput(fs));
-            } else if (u < 0.92) {
-                fillAndEmptyBlockGroup(fs);
-            } else if (!held.isEmpty()) {
-                // unlink a file that is held open: it gets an orphan item until its last close
-                String f = held.get(r.nextInt(held.size())).path();
-                if (files.remove(f)) {
-                    run("unlink open file", () -> fs.unlink(f));
-                }
+            }
+        } else if (u < 0.34 && !files.isEmpty()) {
+            String f = pick(files);
+            byte[] data = new byte[1 + r.nextInt(4096)];
+            run("write", () -> fs.writeFile(f, data));
+        } else if (u < 0.44 && !files.isEmpty()) {
+            String f = files.remove(r.nextInt(files.size()));
+            run("unlink", () -> fs.unlink(f));
+        } else if (u < 0.56 && !files.isEmpty() && held.size() < 3) {
+            String f = pick(files);
+            FileHandle h = op("open", () -> fs.open(f));
+            if (h != null) {
+                held.add(h);
+            }
+        } else if (u < 0.70 && !held.isEmpty()) {
+            close(held.remove(r.nextInt(held.size())), fs);
+        } else if (u < 0.84) {
+            writing(fs, () -> unlinkedDelayedIput(fs));
+        } else if (u < 0.92) {
+            fillAndEmptyBlockGroup(fs);
+        } else if (!held.isEmpty()) {
+            // unlink a file that is held open: it gets an orphan item until its last close
+            String f = held.get(r.nextInt(held.size())).path();
+            if (files.remove(f)) {
+                run("unlink open file", () -> fs.unlink(f));
             }
         }
     }
@@ -100,14 +90,6 @@ public final class FileLane extends LaneWorker {
             }
         });
         run("empty block group", () -> bigs.forEach(fs::unlink));
-    }
-
-    @Override
-    void cleanup() {
-        for (FileHandle h : held) {
-            closeAtEnd(h);
-        }
-        held.clear();
     }
 
     private String pick(List<String> l) { return l.get(r.nextInt(l.size())); }

@@ -13,7 +13,7 @@ import org.jbtrfs.stress.watch.Watchdog;
  * it unmounted gets EINVAL like a process whose filesystem went away), the verdict's observation and the
  * stop flags.
  */
-public final class LaneContext {
+final class LaneContext {
     final BtrfsModule module;
     final BlockDevice device;
     final BlockDevice device2;

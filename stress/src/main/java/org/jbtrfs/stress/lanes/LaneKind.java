@@ -1,7 +1,7 @@
 package org.jbtrfs.stress.lanes;
 
 /** The concurrent lanes of a lanes cycle; the label names the lane's thread ("lane:file:0") and timeline column. */
-public enum LaneKind {
+enum LaneKind {
     /** remount ro/rw with option changes (commit=N), umount + mount (sometimes -o ro). */
     LIFECYCLE("lifecycle"),
     /** files: create, write data, unlink, open handles kept across remounts, close (sometimes from a worker), fill and empty a block group. */

@@ -12,7 +12,7 @@ import org.jbtrfs.stress.Seeds;
  * for the transaction kthread's next loop then lasts at most N seconds, and a hang stays a hang), and
  * whether the cycle starts with an RO mount.
  */
-public record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean startRo, int maxLaneSteps, double orphanItemFault,
+record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean startRo, int maxLaneSteps, double orphanItemFault,
                 long faultSeed) {
 
     static LanePlan of(long cycleSeed, long epochCycle) {

@@ -18,7 +18,7 @@ import org.jbtrfs.stress.watch.Busy;
  * rules refuse (EBUSY, EROFS, EINVAL, ENOENT, EEXIST, EINPROGRESS, ENOSPC) is a normal outcome; anything
  * else — a corrupt block, a BUG, an oops, an unexpected exception — is a failure of the cycle and stops it.
  */
-public abstract class LaneWorker implements Runnable {
+abstract class LaneWorker implements Runnable {
     /** Unwinds a lane whose cycle is over (the module broke or panicked). */
     static final class StopLane extends RuntimeException {
         StopLane() { super(null, null, false, false); }

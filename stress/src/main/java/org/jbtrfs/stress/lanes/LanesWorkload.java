@@ -122,19 +122,6 @@ public final class LanesWorkload {
                 }
             }
         }
-        obs.beforeUmount = env.op("inspect", end::inspect);
-        try {
-            env.op("umount", end::umount);
-        } catch (RuntimeException | Error e) {
-            obs.umountError = e;
-        }
-        try {
-            org.jbtrfs.fs.Inspection after = end.inspect();
-            if (obs.afterUmount == null) {
-                obs.afterUmount = after;
-            }
-        } catch (RuntimeException e) {
-            obs.note("inspect after umount failed: " + e);
-        }
+        env.lastUmount(end, obs);
     }
 }

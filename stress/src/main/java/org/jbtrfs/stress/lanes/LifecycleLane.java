@@ -11,7 +11,7 @@ import org.jbtrfs.fs.Inspection;
  * (EBUSY: open files, unlinked inodes alive) is normal. Every umount is checked like the cycle's last:
  * a transaction left open, or a BUG out of close_ctree, fails the cycle.
  */
-public final class LifecycleLane extends LaneWorker {
+final class LifecycleLane extends LaneWorker {
     LifecycleLane(LaneContext cx) { super(LaneKind.LIFECYCLE, cx); }
 
     @Override

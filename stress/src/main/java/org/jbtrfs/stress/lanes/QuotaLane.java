@@ -8,7 +8,7 @@ import org.jbtrfs.stress.workload.FullWorkload;
  * one-byte extents to "ext" so that a rescan spans several extent-tree leaves (a window for every
  * remount and umount to land in).
  */
-public final class QuotaLane extends LaneWorker {
+final class QuotaLane extends SteppingLane {
     private long extents;
 
     QuotaLane(LaneContext cx, long extents) {
@@ -17,27 +17,19 @@ public final class QuotaLane extends LaneWorker {
     }
 
     @Override
-    void body() {
-        for (int i = 0; i < cx.plan.maxLaneSteps() && going(); i++) {
-            pause();
-            Btrfs fs = fs();
-            if (fs == null) {
-                continue;
-            }
-            double u = r.nextDouble();
-            if (u < 0.2) {
-                run("quota enable", fs::quotaEnable);
-            } else if (u < 0.55) {
-                run("quota rescan", fs::quotaRescan);
-            } else if (u < 0.65) {
-                run("quota rescan wait", fs::quotaRescanWait);
-            } else if (u < 0.7) {
-                op("qgroup show", fs::qgroupUsage);
-            } else if (u < 0.92) {
-                populate(fs);
-            } else {
-                run("quota disable", fs::quotaDisable);
-            }
+    void step(Btrfs fs, double u) {
+        if (u < 0.2) {
+            run("quota enable", fs::quotaEnable);
+        } else if (u < 0.55) {
+            run("quota rescan", fs::quotaRescan);
+        } else if (u < 0.65) {
+            run("quota rescan wait", fs::quotaRescanWait);
+        } else if (u < 0.7) {
+            op("qgroup show", fs::qgroupUsage);
+        } else if (u < 0.92) {
+            populate(fs);
+        } else {
+            run("quota disable", fs::quotaDisable);
         }
     }
 

@@ -11,7 +11,7 @@ import org.jbtrfs.fs.Inspection;
  * (a file, a delayed iput), sometimes a remount, and umount — btrfs/326's shape: two filesystems of one
  * module sharing its kworker pool, kthreadd and slab caches. It leaves its device unmounted.
  */
-public final class SecondDeviceLane extends LaneWorker {
+final class SecondDeviceLane extends LaneWorker {
     private Btrfs fs;
     private int next;
 

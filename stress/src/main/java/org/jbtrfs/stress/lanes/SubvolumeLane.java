@@ -11,10 +11,9 @@ import org.jbtrfs.stress.workload.SubvolumeSync;
  * open, closed later (sometimes from a worker) — and wait for the drop (btrfs subvolume sync, which
  * runs whole cleaner passes). Snapshots are not modelled.
  */
-public final class SubvolumeLane extends LaneWorker {
+final class SubvolumeLane extends SteppingLane {
     static final int MAX_SUBVOLUMES = 4;
     private final List<String> subvolumes;
-    private final List<FileHandle> held = new ArrayList<>();
     private final String prefix;
     private int next;
 
@@ -25,43 +24,27 @@ public final class SubvolumeLane extends LaneWorker {
     }
 
     @Override
-    void body() {
-        for (int i = 0; i < cx.plan.maxLaneSteps() && going(); i++) {
-            pause();
-            Btrfs fs = fs();
-            if (fs == null) {
-                continue;
+    void step(Btrfs fs, double u) {
+        if (u < 0.35 && subvolumes.size() < MAX_SUBVOLUMES) {
+            String s = prefix + next++;
+            if (op("subvolume create", () -> fs.createSubvolume(s)) != null) {
+                subvolumes.add(s);
+                run("create", () -> fs.createFile(s + "/x"));
+                run("write", () -> fs.writeFile(s + "/x", new byte[1 + r.nextInt(8192)]));
             }
-            double u = r.nextDouble();
-            if (u < 0.35 && subvolumes.size() < MAX_SUBVOLUMES) {
-                String s = prefix + next++;
-                if (op("subvolume create", () -> fs.createSubvolume(s)) != null) {
-                    subvolumes.add(s);
-                    run("create", () -> fs.createFile(s + "/x"));
-                    run("write", () -> fs.writeFile(s + "/x", new byte[1 + r.nextInt(8192)]));
+        } else if (u < 0.65 && !subvolumes.isEmpty()) {
+            String s = subvolumes.remove(r.nextInt(subvolumes.size()));
+            if (r.nextDouble() < 0.4) {
+                FileHandle h = op("open", () -> fs.open(s + "/x"));
+                if (h != null) {
+                    held.add(h);
                 }
-            } else if (u < 0.65 && !subvolumes.isEmpty()) {
-                String s = subvolumes.remove(r.nextInt(subvolumes.size()));
-                if (r.nextDouble() < 0.4) {
-                    FileHandle h = op("open", () -> fs.open(s + "/x"));
-                    if (h != null) {
-                        held.add(h);
-                    }
-                }
-                run("subvolume delete", () -> fs.deleteSubvolume(s));
-            } else if (u < 0.8 && !held.isEmpty()) {
-                close(held.remove(r.nextInt(held.size())), fs);
-            } else {
-                run("subvolume sync", () -> SubvolumeSync.drive(fs));
             }
+            run("subvolume delete", () -> fs.deleteSubvolume(s));
+        } else if (u < 0.8 && !held.isEmpty()) {
+            close(held.remove(r.nextInt(held.size())), fs);
+        } else {
+            run("subvolume sync", () -> SubvolumeSync.drive(fs));
         }
-    }
-
-    @Override
-    void cleanup() {
-        for (FileHandle h : held) {
-            closeAtEnd(h);
-        }
-        held.clear();
     }
 }

@@ -4,25 +4,17 @@ import java.time.Duration;
 import org.jbtrfs.fs.Btrfs;
 
 /** The sync lane: sync(2), and cleaner passes as the transaction kthread's wake-up starts them. */
-public final class SyncLane extends LaneWorker {
+final class SyncLane extends SteppingLane {
     SyncLane(LaneContext cx) { super(LaneKind.SYNC, cx); }
 
     @Override
-    void body() {
-        for (int i = 0; i < cx.plan.maxLaneSteps() && going(); i++) {
-            pause();
-            Btrfs fs = fs();
-            if (fs == null) {
-                continue;
-            }
-            double u = r.nextDouble();
-            if (u < 0.5) {
-                run("sync", fs::sync);
-            } else if (u < 0.8) {
-                run("cleaner pass", () -> fs.runCleanerPass(Duration.ofSeconds(5)));
-            } else {
-                run("wake cleaner", fs::wakeCleaner);
-            }
+    void step(Btrfs fs, double u) {
+        if (u < 0.5) {
+            run("sync", fs::sync);
+        } else if (u < 0.8) {
+            run("cleaner pass", () -> fs.runCleanerPass(Duration.ofSeconds(5)));
+        } else {
+            run("wake cleaner", fs::wakeCleaner);
         }
     }
 }

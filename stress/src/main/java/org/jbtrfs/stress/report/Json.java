@@ -3,7 +3,7 @@ package org.jbtrfs.stress.report;
 import java.util.Locale;
 
 /** A minimal JSON writer: objects, arrays, strings and numbers, pretty enough to read. */
-public final class Json {
+final class Json {
     private final StringBuilder sb = new StringBuilder();
     private boolean first = true;
     private int depth;

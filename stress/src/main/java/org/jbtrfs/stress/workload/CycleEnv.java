@@ -4,6 +4,8 @@ import java.util.function.Supplier;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.fs.Btrfs;
 import org.jbtrfs.fs.BtrfsModule;
+import org.jbtrfs.fs.Inspection;
+import org.jbtrfs.stress.classify.Observation;
 import org.jbtrfs.stress.schedule.Perturbation;
 import org.jbtrfs.stress.schedule.ScheduleScope;
 import org.jbtrfs.stress.watch.Busy;
@@ -57,6 +59,27 @@ public final class CycleEnv {
             r.run();
         } finally {
             busy.exit();
+        }
+    }
+
+    /**
+     * The cycle's last umount, as the verdict reads it: the state right before it, what it threw, and
+     * what it left (unless a lane's failing umount of this cycle was recorded first).
+     */
+    public void lastUmount(Btrfs fs, Observation obs) {
+        obs.beforeUmount = op("inspect", fs::inspect);
+        try {
+            op("umount", fs::umount);
+        } catch (RuntimeException | Error e) {
+            obs.umountError = e;
+        }
+        try {
+            Inspection after = fs.inspect();
+            if (obs.afterUmount == null) {
+                obs.afterUmount = after;
+            }
+        } catch (RuntimeException e) {
+            obs.note("inspect after umount failed: " + e);
         }
     }
 

@@ -78,7 +78,7 @@ public final class FullWorkload {
                 remountRo();
             }
         }
-        umount();
+        env.lastUmount(fs, obs);
     }
 
     /** Per-cycle fault arming (one filesystem only: faults are module-wide). */
@@ -90,20 +90,6 @@ public final class FullWorkload {
             env.module.faults().armProbability(Fault.DEL_ORPHAN_ITEM_ENOMEM, 0.5, r.nextLong());
         } else {
             env.module.faults().disarm(Fault.DEL_ORPHAN_ITEM_ENOMEM);
-        }
-    }
-
-    private void umount() {
-        obs.beforeUmount = env.op("inspect", fs::inspect);
-        try {
-            env.op("umount", fs::umount);
-        } catch (RuntimeException | Error e) {
-            obs.umountError = e;
-        }
-        try {
-            obs.afterUmount = fs.inspect();
-        } catch (RuntimeException e) {
-            obs.notes.add("inspect after umount failed: " + e);
         }
     }
 

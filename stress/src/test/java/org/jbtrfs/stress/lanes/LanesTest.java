@@ -116,4 +116,10 @@ class LanesTest {
         assertEquals(Seeds.stream(seed, "lane:file").nextLong(), Seeds.stream(seed, "lane:file").nextLong());
         assertTrue(Seeds.stream(seed, "lane:file").nextLong() != Seeds.stream(seed, "lane:subvol").nextLong());
     }
+
+    /** Signatures and the timeline know the lanes by label (Roles.LANES), below this package: the same labels. */
+    @Test
+    void theLaneLabelsAreTheRolesLanes() {
+        assertEquals(org.jbtrfs.stress.schedule.Roles.LANES, java.util.Arrays.stream(LaneKind.values()).map(k -> k.label).toList());
+    }
 }
