@@ -8,7 +8,27 @@ import java.util.SplittableRandom;
  * recompute it without the run that found it.
  */
 public final class Seeds {
+    /**
+     * Cycles per mkfs: long enough for state to build up (extents, stray orphans), short enough for
+     * {@code --replay} to rerun the epoch's earlier cycles first.
+     */
+    public static final long EPOCH = 16;
+
     private Seeds() { }
+
+    /**
+     * A run seed as the CLI takes it: decimal (possibly negative) or 0x-hex.
+     *
+     * @throws NumberFormatException naming the text
+     */
+    public static long parse(String text) {
+        String s = text.trim();
+        boolean neg = s.startsWith("-");
+        String body = neg ? s.substring(1) : s;
+        long r = body.startsWith("0x") || body.startsWith("0X") ? Long.parseUnsignedLong(body.substring(2), 16)
+            : Long.parseLong(body);
+        return neg ? -r : r;
+    }
 
     /** SplitMix64's finaliser: a bijective 64-bit mix with good avalanche. */
     public static long mix(long z) {

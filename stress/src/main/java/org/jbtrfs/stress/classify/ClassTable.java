@@ -1,7 +1,6 @@
 package org.jbtrfs.stress.classify;
 
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,10 +20,10 @@ public final class ClassTable {
         return classes.merge(sig.text(), one, FailureClass::merge);
     }
 
-    /** Most frequent first. */
+    /** Most frequent first ({@link FailureClass#ORDER}). */
     public synchronized List<FailureClass> snapshot() {
         List<FailureClass> l = new ArrayList<>(classes.values());
-        l.sort(Comparator.comparingLong(FailureClass::count).reversed());
+        l.sort(FailureClass.ORDER);
         return l;
     }
 }

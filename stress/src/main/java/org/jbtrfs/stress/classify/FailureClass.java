@@ -1,6 +1,9 @@
 package org.jbtrfs.stress.classify;
 
+import java.util.Comparator;
 import java.util.List;
+import java.util.TreeSet;
+import org.jbtrfs.stress.ReplayToken;
 
 /**
  * One class of failing cycles in a run's summary: a plain record that serialises to JSON as it is and
@@ -23,12 +26,24 @@ public record FailureClass(String id, String signature, String kind, String site
 
     public static final String UNEXPLAINED = "unexplained";
 
-    /** This class and the same class from another run or shard. */
-    FailureClass merge(FailureClass other) {
-        boolean mine = firstSecondsIntoRun <= other.firstSecondsIntoRun;
-        java.util.TreeSet<String> sym = new java.util.TreeSet<>(symptoms);
+    /** Most frequent first; then by signature, so that the order does not depend on which thread recorded first. */
+    public static final Comparator<FailureClass> ORDER = Comparator.comparingLong(FailureClass::count).reversed()
+        .thenComparing(FailureClass::signature);
+
+    /** The replay token of its first cycle ("7:3" of "7:3 --class ab12cd34"). */
+    public ReplayToken firstToken() { return ReplayToken.parse(firstReplay.split(" ", 2)[0]); }
+
+    /**
+     * This class and the same class from another run or shard: the counts added, the symptoms joined, and
+     * the first occurrence the one first in seed order (run seed, cycle, filesystem) — deterministic, where
+     * "first seen" by time is not across shards or filesystems.
+     */
+    public FailureClass merge(FailureClass other) {
+        boolean mine = firstToken().compareTo(other.firstToken()) <= 0;
+        TreeSet<String> sym = new TreeSet<>(symptoms);
         sym.addAll(other.symptoms);
-        return new FailureClass(id, signature, kind, site, lanes, count + other.count, mine ? firstReplay : other.firstReplay,
-            Math.min(firstSecondsIntoRun, other.firstSecondsIntoRun), attributedTo, decision, List.copyOf(sym));
+        FailureClass first = mine ? this : other;
+        return new FailureClass(id, signature, kind, site, lanes, count + other.count, first.firstReplay,
+            first.firstSecondsIntoRun, attributedTo, decision, List.copyOf(sym));
     }
 }

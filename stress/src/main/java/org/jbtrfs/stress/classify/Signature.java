@@ -118,7 +118,7 @@ public record Signature(String kind, String site, List<String> lanes) {
     private static String orNone(String s) { return s == null ? "?" : s; }
 
     /** "btrfs-cleaner" for kthreads, the lane's name for lanes ("lane:file:0" -> "file"), else the role. */
-    static String role(String thread) {
+    public static String role(String thread) {
         if (Roles.LANES.contains(thread)) {
             return thread;
         }

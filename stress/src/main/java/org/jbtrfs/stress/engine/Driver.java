@@ -8,6 +8,7 @@ import org.jbtrfs.fs.Btrfs;
 import org.jbtrfs.fs.BtrfsModule;
 import org.jbtrfs.fs.FileHandle;
 import org.jbtrfs.fs.UnloadReport;
+import org.jbtrfs.stress.CycleRange;
 import org.jbtrfs.stress.ReplayToken;
 import org.jbtrfs.stress.Seeds;
 import org.jbtrfs.stress.StressOptions;
@@ -32,16 +33,13 @@ import org.jbtrfs.stress.workload.MinimalWorkload;
 
 /**
  * One filesystem's driver thread: cycle after cycle on its device, each with its own seed. The
- * filesystem is made anew every {@link #EPOCH} cycles, so a cycle's starting state is the product of
+ * filesystem is made anew every {@link Seeds#EPOCH} cycles, so a cycle's starting state is the product of
  * at most {@code EPOCH - 1} earlier cycles of the same seed, which {@code --replay} reruns first. A
  * failing cycle ends its epoch: the module is replaced and the next cycle starts the next epoch. In a
  * lanes cycle the driver mounts, hands the filesystem to the lanes ({@link LanesWorkload}) and makes the
  * verdict; a hung lane is reported by the watchdog, which panics the module so the cycle unwinds.
  */
 final class Driver implements Runnable {
-    /** Cycles per mkfs. Long enough for state to build up (extents, stray orphans), short enough to replay. */
-    static final long EPOCH = 16;
-
     private final int index;
     private final ScheduleScope lane;
     private final ModuleHost host;
@@ -54,14 +52,24 @@ final class Driver implements Runnable {
     private final boolean fillBlockGroups;
     private final LanePool lanePool;
     private volatile Watchdog watchdog;
+    /** The cycle numbers this driver runs ({@link CycleRange}: the run's, or its shard's). */
+    private final CycleRange range;
+    /** The next cycle to run; -1 when the range is done. */
     private long cycle;
     /** The module was replaced: its fresh devices need a filesystem before the next cycle. */
     private boolean needsMkfs;
+    /**
+     * Tests only: a fault for cycle (filesystem, cycle), or null. A fault fails the cycle as if its workload
+     * had thrown it when the workload ended — a failure at known cycles, whatever the timing
+     * (ShardProcessTest, HtmlReportTest). Null in every run of the CLI.
+     */
+    static volatile java.util.function.BiFunction<Integer, Long, RuntimeException> testFault;
+
     /** The observation of the cycle running now (the watchdog's hang report goes there). */
     private volatile Observation current;
 
     Driver(int index, ScheduleScope lane, ModuleHost host, Perturbation perturbation, StressOptions opt, RunControl control,
-           Reporter reporter, boolean fillBlockGroups, long firstCycle) {
+           Reporter reporter, boolean fillBlockGroups) {
         this.index = index;
         this.lane = lane;
         this.host = host;
@@ -71,7 +79,8 @@ final class Driver implements Runnable {
         this.reporter = reporter;
         this.fillBlockGroups = fillBlockGroups;
         this.busy = new Busy("driver-" + index);
-        this.cycle = firstCycle;
+        this.range = opt.cycleRange(index);
+        this.cycle = range.first();
         this.lanePool = opt.workload() == StressOptions.Workload.LANES ? new LanePool(index) : null;
     }
 
@@ -91,15 +100,14 @@ final class Driver implements Runnable {
     public void run() {
         lane.driver = Thread.currentThread();
         try {
-            while (!control.stopped()) {
+            while (cycle >= 0 && !control.stopped()) {
                 if (host.reloadRequested()) {
+                    // another filesystem's failure replaces the module: this one's epoch ends too (unless
+                    // it has not started: its first cycle makes the filesystem anyway)
                     host.reloadBarrier();
                     needsMkfs = true;
-                    cycle = nextEpoch(cycle);
+                    cycle = cycle % Seeds.EPOCH == 0 ? cycle : range.nextEpoch(cycle);
                     continue;
-                }
-                if (!control.claimCycle()) {
-                    break;
                 }
                 CycleResult r;
                 try {
@@ -115,7 +123,7 @@ final class Driver implements Runnable {
                 }
                 control.record(r);
                 boolean stallOnly = r.symptoms().equals(java.util.EnumSet.of(Symptom.STALL));
-                cycle = r.failed() && !stallOnly ? nextEpoch(cycle) : cycle + 1;
+                cycle = r.failed() && !stallOnly ? range.nextEpoch(cycle) : range.next(cycle);
             }
         } finally {
             host.leave();
@@ -128,8 +136,6 @@ final class Driver implements Runnable {
             lanePool.close();
         }
     }
-
-    static long nextEpoch(long c) { return (c / EPOCH + 1) * EPOCH; }
 
     /**
      * Runs cycle {@code c}; on failure replaces the module and folds rmmod's report into the verdict.
@@ -145,8 +151,9 @@ final class Driver implements Runnable {
         current = obs;
         busy.stallSink(obs::stall);
         Timeline timeline = perturbed ? new Timeline(System.nanoTime()) : null;
+        busy.opSink(timeline == null ? null : timeline::op);
         Schedule schedule = perturbed ? new Schedule(seed) : null;
-        long epochCycle = c % EPOCH;
+        long epochCycle = c % Seeds.EPOCH;
         if (epochCycle == 0 || needsMkfs) {
             needsMkfs = false;
             busy.enter("mkfs");
@@ -162,7 +169,7 @@ final class Driver implements Runnable {
         }
         long mark = mod.log().mark();
         CycleEnv env = new CycleEnv(mod, dev, dev2, index, seed, epochCycle, model, busy, lane, perturbation, opt.filesystems() == 1,
-            fillBlockGroups);
+            fillBlockGroups, opt.lanes());
         Btrfs fs = null;
         List<FileHandle> held = List.of();
         String plan = schedule == null ? "none" : schedule.toString();
@@ -202,6 +209,11 @@ final class Driver implements Runnable {
             obs.workloadError = e;
         } finally {
             lane.end();
+        }
+        java.util.function.BiFunction<Integer, Long, RuntimeException> fault = testFault;
+        RuntimeException injected = fault == null ? null : fault.apply(index, c);
+        if (injected != null && obs.workloadError == null) {
+            obs.workloadError = injected;
         }
         if (!mod.kernel().panicked()) {
             if (fs != null && fs.isMounted()) {
@@ -248,6 +260,7 @@ final class Driver implements Runnable {
         }
         current = null;
         busy.stallSink(null);
+        busy.opSink(null);
         if (collateral) {
             // another driver's hung task panicked the shared module: this cycle says nothing
             return new CycleResult(index, c, seed, new ReplayToken(opt.seed(), c, index), java.util.EnumSet.noneOf(Symptom.class),

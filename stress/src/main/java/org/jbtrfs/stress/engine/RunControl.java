@@ -6,11 +6,10 @@ import org.jbtrfs.stress.classify.CycleResult;
 import org.jbtrfs.stress.report.Reporter;
 import org.jbtrfs.stress.report.RunStats;
 
-/** When the run stops (duration, cycle budget, abort) and where verdicts go. */
+/** When the run stops (duration, abort, enough found; each driver's cycle range ends it too) and where verdicts go. */
 final class RunControl {
     private final long deadline;
     private final boolean bounded;
-    private final AtomicLong remaining;
     private final long stopAfterFailures;
     private final java.util.Set<String> stopWhenFound;
     final RunStats stats;
@@ -22,13 +21,12 @@ final class RunControl {
         this.reporter = reporter;
         this.bounded = opt.durationNanos() != Long.MAX_VALUE;
         this.deadline = stats.startNanos + (bounded ? opt.durationNanos() : 0);
-        this.remaining = new AtomicLong(opt.cycles());
         this.stopAfterFailures = opt.stopAfterFailures();
         this.stopWhenFound = opt.stopWhenFound();
     }
 
     boolean stopped() {
-        return abortReason != null || (bounded && System.nanoTime() - deadline >= 0) || remaining.get() <= 0
+        return abortReason != null || (bounded && System.nanoTime() - deadline >= 0)
             || stats.failing.get() >= stopAfterFailures || found();
     }
 
@@ -38,11 +36,6 @@ final class RunControl {
         }
         java.util.Map<String, Long> bugs = stats.bugs();
         return stopWhenFound.stream().anyMatch(bugs::containsKey);
-    }
-
-    /** Takes one cycle from the budget; false when it is spent. */
-    boolean claimCycle() {
-        return remaining.get() == Long.MAX_VALUE || remaining.getAndDecrement() > 0;
     }
 
     void record(CycleResult r) {

@@ -12,6 +12,7 @@ import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.LogLevel;
 import org.jbtrfs.fs.UnloadReport;
 import org.jbtrfs.stress.ReplayToken;
+import org.jbtrfs.stress.Seeds;
 import org.jbtrfs.stress.StressOptions;
 import org.jbtrfs.stress.classify.Classifier;
 import org.jbtrfs.stress.classify.CycleResult;
@@ -54,7 +55,7 @@ public final class StressRunner {
         List<Driver> drivers = new ArrayList<>();
         List<Thread> threads = new ArrayList<>();
         for (int i = 0; i < lanes.length; i++) {
-            Driver d = new Driver(i, lanes[i], host, perturbation, opt, control, reporter, fill, 0);
+            Driver d = new Driver(i, lanes[i], host, perturbation, opt, control, reporter, fill);
             drivers.add(d);
             Thread t = new Thread(d, "stress-driver-" + i);
             t.setDaemon(true);
@@ -91,8 +92,7 @@ public final class StressRunner {
         } else {
             stats.addHookCounts(host.module().hooks().arrivalCounts());
         }
-        return new Summary(opt, stats.cycles.get(), seconds, stats.failing.get(), stats.bugs(), stats.symptoms(), stats.first(),
-            stats.hooks(), stats.faults(), stats.reloads.get(), notes, control.abortReason(), stats.classes.snapshot());
+        return Summary.of(opt, stats, seconds, notes, control.abortReason(), stats.bugs(), stats.failing.get(), null);
     }
 
     /** After an abort: do the drivers leave within {@code nanos}? (A hung one does not.) */
@@ -179,7 +179,7 @@ public final class StressRunner {
         int rehits = 0;
         List<String> seen = new ArrayList<>();
         CycleResult first = null;
-        long from = t.cycle() - t.cycle() % Driver.EPOCH;
+        long from = t.cycle() - t.cycle() % Seeds.EPOCH;
         out.println("replaying cycles " + from + ".." + t.cycle() + " of filesystem " + t.fs() + " of run seed " + t.runSeed()
             + (opt.repeat() > 1 ? ", " + opt.repeat() + " times" : ""));
         for (int k = 0; k < opt.repeat(); k++) {
@@ -201,14 +201,13 @@ public final class StressRunner {
                 out.println("  repeat " + (k + 1) + ": " + (sig == null ? "passed" : sig.id() + " " + sig.text()));
             }
         }
-        Summary.ReplayResult rr = new Summary.ReplayResult(t.toString(), want, wantSig, opt.repeat(), rehits, seen);
+        Summary.ReplayResult rr = new Summary.ReplayResult(t.toString(), want == null ? "" : want, wantSig == null ? "" : wantSig,
+            opt.repeat(), rehits, seen);
         Map<String, Long> bugs = new TreeMap<>();
         if (first.failed()) {
             first.bugs().forEach(b -> bugs.put(b, 1L));
         }
-        return new Summary(o, stats.cycles.get(), (System.nanoTime() - stats.startNanos) / 1e9, first.failed() ? 1 : 0,
-            bugs, stats.symptoms(), stats.first(), stats.hooks(), stats.faults(), stats.reloads.get(), notes, null,
-            stats.classes.snapshot(), rr);
+        return Summary.of(o, stats, (System.nanoTime() - stats.startNanos) / 1e9, notes, null, bugs, first.failed() ? 1 : 0, rr);
     }
 
     private static CycleResult replayOnce(StressOptions o, ReplayToken t, RunStats stats, PrintStream out, boolean verbose) {
@@ -226,12 +225,12 @@ public final class StressRunner {
         for (int i = 0; i < t.fs(); i++) {
             host.leave();
         }
-        Driver d = new Driver(t.fs(), lane, host, perturbation, o, control, reporter, perturbed, 0);
+        Driver d = new Driver(t.fs(), lane, host, perturbation, o, control, reporter, perturbed);
         List<Driver> drivers = List.of(d);
         CycleResult target = null;
         try (Watchdog wd = new Watchdog(List.of(d.busy), o.hungTaskNanos(), o.stallNanos(), h -> hung(h, drivers, host))) {
             d.watchdog(wd);
-            long from = t.cycle() - t.cycle() % Driver.EPOCH;
+            long from = t.cycle() - t.cycle() % Seeds.EPOCH;
             for (long c = from; c <= t.cycle(); c++) {
                 CycleResult r = d.runCycle(c);
                 stats.record(r);

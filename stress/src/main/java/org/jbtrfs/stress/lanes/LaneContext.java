@@ -5,6 +5,7 @@ import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.fs.Btrfs;
 import org.jbtrfs.fs.BtrfsModule;
 import org.jbtrfs.stress.classify.Observation;
+import org.jbtrfs.stress.schedule.Timeline;
 import org.jbtrfs.stress.watch.Watchdog;
 
 /**
@@ -50,6 +51,8 @@ final class LaneContext {
         this.plan = plan;
     }
 
+    /** The cycle's timeline, where the lanes' operations go (null: not recorded). */
+    volatile Timeline timeline;
     /** Tests: told "lane:op" after each operation that completed (null: nobody listens). */
     volatile java.util.function.Consumer<String> opListener;
 

@@ -5,6 +5,7 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.SplittableRandom;
 import org.jbtrfs.stress.Seeds;
+import org.jbtrfs.stress.StressOptions;
 
 /**
  * A lanes cycle's plan, drawn from the cycle seed: which lanes run besides the lifecycle lane, how many
@@ -15,7 +16,14 @@ import org.jbtrfs.stress.Seeds;
 record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean startRo, int maxLaneSteps, double orphanItemFault,
                 long faultSeed) {
 
-    static LanePlan of(long cycleSeed, long epochCycle) {
+    /** Every lane allowed. */
+    static LanePlan of(long cycleSeed, long epochCycle) { return of(cycleSeed, epochCycle, StressOptions.LANES); }
+
+    /**
+     * The plan of a cycle that may run only {@code allowed} lanes ({@code --lanes}): drawn as with every
+     * lane allowed, then the others dropped, so a cycle's other choices do not depend on {@code --lanes}.
+     */
+    static LanePlan of(long cycleSeed, long epochCycle, java.util.List<String> allowed) {
         SplittableRandom r = Seeds.stream(cycleSeed, "lanes");
         Set<LaneKind> l = EnumSet.of(LaneKind.LIFECYCLE);
         if (r.nextDouble() < 0.85) {
@@ -39,6 +47,7 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
         boolean ro = epochCycle > 0 && r.nextDouble() < 0.15;
         // drop_snapshot's ignored btrfs_del_orphan_item failure (patch 2/5's stray orphan item), some cycles
         double fault = r.nextDouble() < 0.4 ? 0.5 : 0;
+        l.removeIf(k -> !allowed.contains(k.label) && k != LaneKind.LIFECYCLE);
         return new LanePlan(l, steps, commit, ro, 6 + r.nextInt(18), fault, r.nextLong());
     }
 

@@ -9,6 +9,7 @@ import org.jbtrfs.fs.Btrfs;
 import org.jbtrfs.fs.FileHandle;
 import org.jbtrfs.stress.Seeds;
 import org.jbtrfs.stress.schedule.ScheduleScope;
+import org.jbtrfs.stress.schedule.Timeline;
 import org.jbtrfs.stress.watch.Busy;
 
 /**
@@ -36,6 +37,8 @@ abstract class LaneWorker implements Runnable {
         this.r = Seeds.stream(cx.cycleSeed, "lane:" + kind.label);
         this.busy = new Busy(kind.label);
         busy.stallSink(cx.obs::stall);
+        Timeline t = cx.timeline;
+        busy.opSink(t == null ? null : t::op);
     }
 
     /** The lane's thread name: Roles and the timeline key its hook decisions and column on it. */
@@ -109,17 +112,20 @@ abstract class LaneWorker implements Runnable {
             completed(name);
             return v;
         } catch (BtrfsException e) {
+            busy.outcome(e.errno().name());
             if (normal(e.errno())) {
                 return null;
             }
             fail(name, e);
             throw new StopLane();
         } catch (KernelPanic e) {
+            busy.outcome("KernelPanic");
             cx.broken.set(true); // the watchdog panicked the module: the hang is the class
             throw new StopLane();
         } catch (StopLane e) {
             throw e;
         } catch (RuntimeException | Error e) {
+            busy.outcome(e.getClass().getSimpleName());
             fail(name, e);
             throw new StopLane();
         } finally {

@@ -64,7 +64,7 @@ public final class LanesWorkload {
     public Btrfs fs() { return cx == null ? null : cx.fs; }
 
     public void run() {
-        plan = LanePlan.of(env.cycleSeed, env.epochCycle);
+        plan = LanePlan.of(env.cycleSeed, env.epochCycle, env.lanes);
         SplittableRandom r = Seeds.stream(env.cycleSeed, "lanes-driver");
         if (env.singleFilesystem) { // faults are module-wide: per cycle only with one filesystem
             if (plan.orphanItemFault() > 0) {
@@ -82,6 +82,7 @@ public final class LanesWorkload {
         cx = new LaneContext(env.module, env.device, env.device2, env.fsIndex, env.cycleSeed, obs, watchdog,
             plan);
         cx.fs = fs;
+        cx.timeline = env.lane.timeline();
         List<LaneWorker> lanes = new ArrayList<>();
         lanes.add(new LifecycleLane(cx));
         if (plan.lanes().contains(LaneKind.FILE)) {

@@ -67,6 +67,7 @@ final class LifecycleLane extends LaneWorker {
         try {
             fs.umount();
         } catch (BtrfsException e) {
+            busy.outcome(e.errno().name());
             if (normal(e.errno())) {
                 return false;
             }

@@ -59,6 +59,7 @@ final class SecondDeviceLane extends LaneWorker {
         try {
             m.umount();
         } catch (BtrfsException e) {
+            busy.outcome(e.errno().name());
             if (normal(e.errno())) {
                 return;
             }

@@ -1,7 +1,6 @@
 package org.jbtrfs.stress.report;
 
 import java.util.EnumMap;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -14,16 +13,15 @@ import org.jbtrfs.stress.classify.Symptom;
 
 /** Totals of a run, shared by the drivers. */
 public final class RunStats {
-    /** Where and when a bug was first seen. */
-    public record First(ReplayToken replay, long cycleSeed, double secondsIntoRun) { }
-
     public final long startNanos = System.nanoTime();
     public final AtomicLong cycles = new AtomicLong();
     public final AtomicLong failing = new AtomicLong();
     public final AtomicLong reloads = new AtomicLong();
     private final Map<Symptom, Long> symptoms = new EnumMap<>(Symptom.class);
     private final Map<String, Long> bugs = new TreeMap<>();
-    private final Map<String, First> first = new LinkedHashMap<>();
+    private final Map<String, Summary.First> first = new TreeMap<>();
+    /** Per class id: the report of its first failing cycle in seed order. */
+    private final Map<String, CycleReport> cycleReports = new TreeMap<>();
     private final Map<Hook, Long> hooks = new EnumMap<>(Hook.class);
     private final Map<Fault, Long> faults = new EnumMap<>(Fault.class);
     public final ClassTable classes = new ClassTable();
@@ -55,6 +53,10 @@ public final class RunStats {
         double at = (System.nanoTime() - startNanos) / 1e9;
         if (r.signature() != null) {
             classes.record(r, at);
+            CycleReport known = cycleReports.get(r.signature().id());
+            if (known == null || r.replay().compareTo(ReplayToken.parse(known.replay())) < 0) {
+                cycleReports.put(r.signature().id(), CycleReport.of(r));
+            }
         }
         for (Symptom s : r.symptoms()) {
             symptoms.merge(s, 1L, Long::sum);
@@ -64,7 +66,11 @@ public final class RunStats {
             long n = bugs.getOrDefault(b, 0L);
             before = Math.min(before, n);
             bugs.put(b, n + 1);
-            first.putIfAbsent(b, new First(r.replay(), r.cycleSeed(), at));
+            Summary.First f = first.get(b);
+            if (f == null || r.replay().compareTo(f.replay()) < 0) {
+                // seed order, not time order: a shard and the whole run name the same first cycle
+                first.put(b, Summary.First.of(r.replay(), r.cycleSeed(), at));
+            }
         }
         return before;
     }
@@ -77,7 +83,9 @@ public final class RunStats {
 
     public synchronized Map<String, Long> bugs() { return new TreeMap<>(bugs); }
 
-    public synchronized Map<String, First> first() { return new LinkedHashMap<>(first); }
+    public synchronized Map<String, Summary.First> first() { return new TreeMap<>(first); }
+
+    synchronized Map<String, CycleReport> cycleReports() { return new TreeMap<>(cycleReports); }
 
     public synchronized Map<Hook, Long> hooks() { return new EnumMap<>(hooks); }
 

@@ -2,6 +2,7 @@ package org.jbtrfs.stress.schedule;
 
 import java.util.List;
 import org.jbtrfs.core.Hook;
+import org.jbtrfs.stress.StressOptions;
 
 /**
  * Thread roles: the name a thread's decision stream and timeline column are keyed by. Kthreads are
@@ -15,7 +16,7 @@ public final class Roles {
     static final String RESCAN = "rescan-worker";
     public static final String KWORKER = "kworker";
     /** The lanes of a lanes cycle, by the label their threads and busy marks carry (LaneKind's labels). */
-    public static final List<String> LANES = List.of("lifecycle", "file", "subvol", "quota", "sync", "dev2");
+    public static final List<String> LANES = StressOptions.LANES;
 
     private Roles() { }
 

@@ -24,7 +24,7 @@ public final class ScheduleScope {
         schedule = null;
     }
 
-    Timeline timeline() { return timeline; }
+    public Timeline timeline() { return timeline; }
 
     Schedule schedule() { return schedule; }
 

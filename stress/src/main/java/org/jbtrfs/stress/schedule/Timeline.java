@@ -7,7 +7,9 @@ import org.jbtrfs.core.Hook;
 
 /**
  * The hook arrivals of one cycle, for the failing-cycle report: who reached which race window when,
- * and what the perturbation did to it. Bounded, so a runaway cycle cannot eat the heap.
+ * and what the perturbation did to it; and the operations of the driver and of each lane, from start to
+ * end (the HTML report draws them as bars on the same time axis). Bounded, so a runaway cycle cannot
+ * eat the heap.
  */
 public final class Timeline {
     static final int CAPACITY = 4096;
@@ -19,10 +21,19 @@ public final class Timeline {
     static final List<String> LANE_COLUMNS = List.of("driver", "lifecycle", "file", "subvol", "quota", "sync", "dev2",
         "btrfs-cleaner", "btrfs-transaction", "rescan worker", "other");
 
-    record Arrival(long nanos, String role, Hook hook, String action) { }
+    /** A hook arrival, {@code nanos} after the cycle started. */
+    public record Arrival(long nanos, String role, Hook hook, String action) { }
+
+    /**
+     * An operation of the driver or of a lane ({@code role}), from its start to its end (nanoseconds
+     * after the cycle started); {@code outcome} is empty when it succeeded, else the errno the kernel
+     * refused it with or the exception it failed with.
+     */
+    public record Op(String role, String name, long startNanos, long endNanos, String outcome) { }
 
     private final long startNanos;
     private final List<Arrival> arrivals = new ArrayList<>();
+    private final List<Op> ops = new ArrayList<>();
     private int dropped;
 
     public Timeline(long startNanos) { this.startNanos = startNanos; }
@@ -35,9 +46,26 @@ public final class Timeline {
         arrivals.add(new Arrival(System.nanoTime() - startNanos, role, hook, action));
     }
 
-    synchronized List<Arrival> arrivals() { return new ArrayList<>(arrivals); }
+    public synchronized List<Arrival> arrivals() { return new ArrayList<>(arrivals); }
 
-    synchronized int dropped() { return dropped; }
+    public synchronized int dropped() { return dropped; }
+
+    /** When the cycle started ({@link System#nanoTime()}; the kernel log's clock is the same). */
+    public long startNanos() { return startNanos; }
+
+    /**
+     * An operation of {@code who} (a lane label, or "driver-N") that ran from {@code start} to {@code end}
+     * ({@link System#nanoTime()}).
+     */
+    public synchronized void op(String who, String name, long start, long end, String outcome) {
+        if (ops.size() >= CAPACITY) {
+            return;
+        }
+        String role = who.startsWith("driver") ? Roles.DRIVER : who;
+        ops.add(new Op(role, name, start - startNanos, end - startNanos, outcome == null ? "" : outcome));
+    }
+
+    public synchronized List<Op> ops() { return new ArrayList<>(ops); }
 
     static int column(String role) {
         return switch (role) {

@@ -19,11 +19,24 @@ public final class Busy {
     private volatile boolean sampled;
     private volatile boolean hungReported;
     private volatile Consumer<Observation.Stall> stallSink;
+    private volatile OpSink opSink;
+    private volatile String outcome;
+
+    /** Where each operation goes when it ends (the cycle's timeline), or nowhere. */
+    public interface OpSink {
+        void op(String who, String name, long startNanos, long endNanos, String outcome);
+    }
 
     public Busy(String driverName) { this.driverName = driverName; }
 
     /** Where completed stalls go (the current cycle's observation), or null. */
     public void stallSink(Consumer<Observation.Stall> sink) { this.stallSink = sink; }
+
+    /** Where ended operations go (the current cycle's timeline), or null. */
+    public void opSink(OpSink sink) { this.opSink = sink; }
+
+    /** How the current operation ended, when not plainly ("EBUSY", "KernelBug"); reset by {@link #enter}. */
+    public void outcome(String o) { this.outcome = o; }
 
     public void enter(String operation) {
         op = operation;
@@ -31,12 +44,18 @@ public final class Busy {
         stallFrame = null;
         sampled = false;
         hungReported = false;
+        outcome = null;
         since = System.nanoTime();
     }
 
     public void exit() {
         long s = since;
-        long took = System.nanoTime() - s;
+        long end = System.nanoTime();
+        long took = end - s;
+        OpSink ops = opSink;
+        if (ops != null) {
+            ops.op(driverName, op, s, end, outcome);
+        }
         if (Profile.ON) {
             Profile.op(op, took);
         }

@@ -2,6 +2,7 @@ package org.jbtrfs.stress.workload;
 
 import java.util.function.Supplier;
 import org.jbtrfs.core.BlockDevice;
+import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.fs.Btrfs;
 import org.jbtrfs.fs.BtrfsModule;
 import org.jbtrfs.fs.Inspection;
@@ -22,13 +23,15 @@ public final class CycleEnv {
     public final long epochCycle;
     public final FsModel model;
     final Busy busy;
-    final ScheduleScope lane;
+    public final ScheduleScope lane;
     final Perturbation perturbation;
     public final boolean singleFilesystem;
     final boolean fillBlockGroups;
+    /** The lanes a lanes cycle may run ({@code --lanes}). */
+    public final java.util.List<String> lanes;
 
     public CycleEnv(BtrfsModule module, BlockDevice device, BlockDevice device2, int fsIndex, long cycleSeed, long epochCycle, FsModel model, Busy busy, ScheduleScope lane,
-             Perturbation perturbation, boolean singleFilesystem, boolean fillBlockGroups) {
+             Perturbation perturbation, boolean singleFilesystem, boolean fillBlockGroups, java.util.List<String> lanes) {
         this.module = module;
         this.device = device;
         this.device2 = device2;
@@ -41,6 +44,7 @@ public final class CycleEnv {
         this.perturbation = perturbation;
         this.singleFilesystem = singleFilesystem;
         this.fillBlockGroups = fillBlockGroups;
+        this.lanes = lanes;
     }
 
     /** Runs one lifecycle operation under the watchdog's eye. */
@@ -48,18 +52,24 @@ public final class CycleEnv {
         busy.enter(name);
         try {
             return s.get();
+        } catch (RuntimeException | Error e) {
+            busy.outcome(outcome(e));
+            throw e;
         } finally {
             busy.exit();
         }
     }
 
     public void op(String name, Runnable r) {
-        busy.enter(name);
-        try {
+        op(name, () -> {
             r.run();
-        } finally {
-            busy.exit();
-        }
+            return null;
+        });
+    }
+
+    /** How an operation that threw ended, for the timeline: the errno the kernel answered, or the exception. */
+    public static String outcome(Throwable e) {
+        return e instanceof BtrfsException b ? b.errno().name() : e.getClass().getSimpleName();
     }
 
     /**

@@ -31,7 +31,7 @@ class ReplayRehitTest {
         ReplayToken t = s.first().values().iterator().next().replay();
         ByteArrayOutputStream rout = new ByteArrayOutputStream();
         Summary r = StressRunner.replay(o.withReplay(t).withRepeat(5, c.id()), new PrintStream(rout, true, StandardCharsets.UTF_8));
-        System.out.println(c.signature() + ": " + r.replayResult().line());
-        assertTrue(r.replayResult().rehits() >= 1, r.replayResult().line() + "\n" + rout.toString(StandardCharsets.UTF_8));
+        System.out.println(c.signature() + ": " + r.replay().line());
+        assertTrue(r.replay().rehits() >= 1, r.replay().line() + "\n" + rout.toString(StandardCharsets.UTF_8));
     }
 }

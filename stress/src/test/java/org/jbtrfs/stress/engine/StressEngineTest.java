@@ -15,7 +15,6 @@ import org.jbtrfs.core.Hook;
 import org.jbtrfs.stress.ReplayToken;
 import org.jbtrfs.stress.Seeds;
 import org.jbtrfs.stress.StressOptions;
-import org.jbtrfs.stress.UsageException;
 import org.jbtrfs.stress.classify.Symptom;
 import org.jbtrfs.stress.cli.StressMain;
 import org.jbtrfs.stress.report.Summary;
@@ -44,7 +43,7 @@ class StressEngineTest {
     void everyFixAppliedFindsNothingInAHundredCycles() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         Summary s = run(StressOptions.defaults().withWorkload(StressOptions.Workload.FULL).withSeed(11).withCycles(100), out);
-        assertEquals(0, s.failing(), out.toString(StandardCharsets.UTF_8));
+        assertEquals(0, s.failingCycles(), out.toString(StandardCharsets.UTF_8));
         assertEquals(100, s.cycles());
         assertTrue(s.hooks().get(Hook.REMOUNT_BEFORE_COMMIT_SUPER) > 0, s.hooks().toString());
         assertTrue(s.hooks().get(Hook.UMOUNT_BEFORE_STOP_WORKERS) >= 100, s.hooks().toString());
@@ -57,7 +56,7 @@ class StressEngineTest {
     void everyFixAppliedFindsNothing() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         Summary s = run(StressOptions.defaults().withWorkload(StressOptions.Workload.FULL).withSeed(11).withDurationNanos(3_000_000_000L), out);
-        assertEquals(0, s.failing(), out.toString(StandardCharsets.UTF_8));
+        assertEquals(0, s.failingCycles(), out.toString(StandardCharsets.UTF_8));
         assertTrue(s.cycles() > 50, "cycles: " + s.cycles());
         // the workload reaches the windows the fixes are about
         for (Hook h : new Hook[] {Hook.REMOUNT_BEFORE_COMMIT_SUPER, Hook.CLEANER_BEFORE_DELAYED_IPUT,
@@ -76,8 +75,8 @@ class StressEngineTest {
         "dead-roots-before-orphan-cleanup; dead-roots-before-orphan-cleanup; 2",
         "trans-list-assert,qgroup-rescan-ro-remount; qgroup-rescan-ro-remount; 1",
         "endio-write-flush-at-umount; endio-write-flush-at-umount; 3"})
-    void aRevertedFixIsFoundByChanceAndAttributed(String revert, String bug, long seed) throws UsageException {
-        Set<FixSwitch> reverted = StressOptions.parseRevert(revert);
+    void aRevertedFixIsFoundByChanceAndAttributed(String revert, String bug, long seed)  {
+        Set<FixSwitch> reverted = StressOptions.switches(revert);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         Summary s = run(StressOptions.defaults().withWorkload(StressOptions.Workload.FULL).withSeed(seed).withReverted(reverted).withCycles(600)
             .withDurationNanos(10_000_000_000L).withStopAfterFailures(1), out);
@@ -122,9 +121,9 @@ class StressEngineTest {
         StressOptions r = o.withReplay(t);
         Summary rs = StressRunner.replay(r, new PrintStream(replayOut, true, StandardCharsets.UTF_8));
         String text = replayOut.toString(StandardCharsets.UTF_8);
-        assertTrue(text.contains("replaying cycles " + (t.cycle() - t.cycle() % Driver.EPOCH) + ".." + t.cycle()), text);
+        assertTrue(text.contains("replaying cycles " + (t.cycle() - t.cycle() % Seeds.EPOCH) + ".." + t.cycle()), text);
         assertTrue(text.contains("cycle seed 0x" + Long.toHexString(Seeds.cycleSeed(t.runSeed(), t.fs(), t.cycle()))), text);
-        assertEquals(t.cycle() % Driver.EPOCH + 1, rs.cycles(), "the epoch's earlier cycles ran first");
+        assertEquals(t.cycle() % Seeds.EPOCH + 1, rs.cycles(), "the epoch's earlier cycles ran first");
     }
 
     @Test
