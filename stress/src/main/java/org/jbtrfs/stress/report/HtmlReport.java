@@ -26,8 +26,8 @@ public final class HtmlReport {
     static final int MAX_ROWS = 700;
     private static final int ROW = 16;
     private static final int TIME_W = 78;
-    private static final int COL_W = 150;
-    private static final int LOG_W = 560;
+    private static final int COL_W = 116;
+    private static final int LOG_W = 470;
     private static final Set<String> LOUD = Set.of("WARNING", "ASSERTION", "BUG", "USE_AFTER_FREE", "DOUBLE_FREE", "OOPS", "HUNG_TASK",
         "PANIC", "SLAB_LEAK", "STATE_LEAK");
 
@@ -159,6 +159,7 @@ public final class HtmlReport {
                 .append("\" fill=\"").append(i % 2 == 0 ? "#f7f9fb" : "#ffffff").append("\"/>\n");
             sb.append("<text x=\"4\" y=\"").append(y + 13).append("\">").append(esc(cols.get(i))).append("</text>\n");
         }
+        StringBuilder labels = new StringBuilder();
         for (CycleReport.Span o : r.ops()) {
             int row = cols.indexOf(o.column());
             double x0 = labelW + plot * o.startMs() / end;
@@ -166,6 +167,11 @@ public final class HtmlReport {
             sb.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\" stroke=\"%s\" "
                     + "stroke-width=\"0.5\"><title>%s</title></rect>\n", x0, row * rowH + 3, x1 - x0, rowH - 6, fill(o), stroke(o),
                 esc(o.name() + " " + ms(o.startMs()) + "–" + ms(o.endMs()) + (o.outcome().isEmpty() ? "" : " " + o.outcome()))));
+            int fits = (int) ((x1 - x0 - 4) / 5.5);
+            if (fits >= 4) {
+                labels.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" font-size=\"9\" fill=\"#1d2430\">%s</text>\n", x0 + 2,
+                    row * rowH + 12, esc(clip(o.name() + (o.outcome().isEmpty() ? "" : " → " + o.outcome()), fits))));
+            }
         }
         for (CycleReport.Mark m : r.arrivals()) {
             int row = cols.indexOf(m.column());
@@ -180,6 +186,7 @@ public final class HtmlReport {
                     + "<title>%s</title></line>\n", x, x, cols.size() * rowH, esc(firstLine(l.text()))));
             }
         }
+        sb.append(labels);
         int axisY = cols.size() * rowH;
         for (int k = 0; k <= 10; k++) {
             double x = labelW + plot * k / 10.0;
@@ -202,7 +209,7 @@ public final class HtmlReport {
                 o.name() + " " + ms(o.startMs()) + "–" + ms(o.endMs()) + (o.outcome().isEmpty() ? "" : ": " + o.outcome()), "op", o, null));
         }
         for (CycleReport.Mark m : r.arrivals()) {
-            rows.add(new Row(m.ms(), cols.indexOf(m.column()), m.hook() + (m.action().isEmpty() ? "" : " " + m.action()),
+            rows.add(new Row(m.ms(), cols.indexOf(m.column()), shortHook(m.hook()) + (m.action().isEmpty() ? "" : " " + m.action()),
                 m.hook() + " " + m.action() + " at " + ms(m.ms()), m.action().isEmpty() ? "hook" : "delay", null, null));
         }
         for (CycleReport.LogLine l : r.log()) {
@@ -217,7 +224,7 @@ public final class HtmlReport {
         int h = top + rows.size() * ROW + 8;
         StringBuilder sb = new StringBuilder();
         sb.append("<svg width=\"").append(w).append("\" height=\"").append(h).append("\" viewBox=\"0 0 ").append(w).append(' ').append(h)
-            .append("\" font-family=\"DejaVu Sans, sans-serif\" font-size=\"11\">\n");
+            .append("\" font-family=\"DejaVu Sans, sans-serif\" font-size=\"10\">\n");
         for (int c = 0; c < cols.size(); c++) {
             int x = TIME_W + c * COL_W;
             sb.append("<rect x=\"").append(x).append("\" y=\"0\" width=\"").append(COL_W).append("\" height=\"").append(h)
@@ -256,7 +263,7 @@ public final class HtmlReport {
                 sb.append("<line x1=\"").append(TIME_W).append("\" y1=\"").append(y - 4).append("\" x2=\"").append(logX).append("\" y2=\"")
                     .append(y - 4).append("\" stroke=\"").append(color).append("\" stroke-dasharray=\"3,3\"/>\n");
                 sb.append("<text x=\"").append(logX + 6).append("\" y=\"").append(y).append("\"").append(loud ? " fill=\"#b00020\" font-weight=\"bold\"" : "")
-                    .append("><title>").append(esc(row.tip())).append("</title>").append(esc(clip(row.log().thread() + ": " + row.text(), 88)))
+                    .append("><title>").append(esc(row.tip())).append("</title>").append(esc(clip(row.log().thread() + ": " + row.text(), 76)))
                     .append("</text>\n");
                 if (row.col() >= 0) {
                     sb.append("<circle cx=\"").append(TIME_W + row.col() * COL_W + 9).append("\" cy=\"").append(y - 4).append("\" r=\"4\" fill=\"")
@@ -274,9 +281,19 @@ public final class HtmlReport {
             }
             sb.append("<text x=\"").append(x + 18).append("\" y=\"").append(y).append("\"")
                 .append(row.kind().equals("op") ? " font-weight=\"bold\"" : row.kind().equals("delay") ? " fill=\"#5b21b6\"" : " fill=\"#374151\"")
-                .append("><title>").append(esc(row.tip())).append("</title>").append(esc(clip(row.text(), 21))).append("</text>\n");
+                .append("><title>").append(esc(row.tip())).append("</title>").append(esc(clip(row.text(), 18))).append("</text>\n");
         }
         return sb.append("</svg>\n").toString();
+    }
+
+    /** A hook's name without the thread it belongs to (the column says it): "CLEANER_BEFORE_DROP_SNAPSHOT_TRANS" -> "BEFORE_DROP_SNAPSHOT_TRANS". */
+    static String shortHook(String hook) {
+        for (String p : new String[] {"CLEANER_", "TRANS_KTHREAD_", "QGROUP_RESCAN_"}) {
+            if (hook.startsWith(p)) {
+                return hook.substring(p.length());
+            }
+        }
+        return hook;
     }
 
     /** Folds a run of the same hook arriving in the same column with the same decision into one row ("×N"). */

@@ -201,8 +201,8 @@ public record Summary(Version version, Config config, Range range, long cycles, 
             sb.append("bugs:\n");
             bugs.forEach((b, n) -> {
                 First f = first.get(b);
-                sb.append(String.format(Locale.ROOT, "  %-34s %6d  first after %.2f s, replay: --replay %s%n", b, n,
-                    f.secondsIntoRun(), f.replay()));
+                sb.append(f == null ? String.format(Locale.ROOT, "  %-34s %6d%n", b, n)
+                    : String.format(Locale.ROOT, "  %-34s %6d  first after %.2f s, replay: --replay %s%n", b, n, f.secondsIntoRun(), f.replay()));
             });
         }
         if (!classes.isEmpty()) {
