@@ -16,6 +16,20 @@ import picocli.CommandLine.TypeConversionException;
 final class Converters {
     private Converters() { }
 
+    /** A converter whose parser says what is wrong with an IllegalArgumentException: that message is the usage error. */
+    abstract static class Parsed<T> implements ITypeConverter<T> {
+        abstract T parse(String v);
+
+        @Override
+        public final T convert(String v) {
+            try {
+                return parse(v);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
     /** Seconds, a non-negative finite number. */
     static final class Seconds implements ITypeConverter<Double> {
         @Override
@@ -52,15 +66,9 @@ final class Converters {
     record LaneList(java.util.List<String> value) { }
 
     /** A list of fix switches, or all, or none. */
-    static final class Switches implements ITypeConverter<SwitchSet> {
+    static final class Switches extends Parsed<SwitchSet> {
         @Override
-        public SwitchSet convert(String v) {
-            try {
-                return new SwitchSet(StressOptions.switches(v));
-            } catch (IllegalArgumentException e) {
-                throw new TypeConversionException(e.getMessage());
-            }
-        }
+        SwitchSet parse(String v) { return new SwitchSet(StressOptions.switches(v)); }
     }
 
     static final class Crc implements ITypeConverter<Crc32cImpl> {
@@ -86,47 +94,23 @@ final class Converters {
         }
     }
 
-    static final class Kernel implements ITypeConverter<KernelVersion> {
+    static final class Kernel extends Parsed<KernelVersion> {
         @Override
-        public KernelVersion convert(String v) {
-            try {
-                return KernelVersion.parse(v);
-            } catch (IllegalArgumentException e) {
-                throw new TypeConversionException(e.getMessage());
-            }
-        }
+        KernelVersion parse(String v) { return KernelVersion.parse(v); }
     }
 
-    static final class ShardOf implements ITypeConverter<Shard> {
+    static final class ShardOf extends Parsed<Shard> {
         @Override
-        public Shard convert(String v) {
-            try {
-                return Shard.parse(v);
-            } catch (IllegalArgumentException e) {
-                throw new TypeConversionException(e.getMessage());
-            }
-        }
+        Shard parse(String v) { return Shard.parse(v); }
     }
 
-    static final class Token implements ITypeConverter<ReplayToken> {
+    static final class Token extends Parsed<ReplayToken> {
         @Override
-        public ReplayToken convert(String v) {
-            try {
-                return ReplayToken.parse(v);
-            } catch (IllegalArgumentException e) {
-                throw new TypeConversionException(e.getMessage());
-            }
-        }
+        ReplayToken parse(String v) { return ReplayToken.parse(v); }
     }
 
-    static final class Lanes implements ITypeConverter<LaneList> {
+    static final class Lanes extends Parsed<LaneList> {
         @Override
-        public LaneList convert(String v) {
-            try {
-                return new LaneList(StressOptions.lanes(v));
-            } catch (IllegalArgumentException e) {
-                throw new TypeConversionException(e.getMessage());
-            }
-        }
+        LaneList parse(String v) { return new LaneList(StressOptions.lanes(v)); }
     }
 }

@@ -20,11 +20,8 @@ final class ReplayCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "TOKEN", converter = Converters.Token.class, description = "RUNSEED:CYCLE[:FS]")
     ReplayToken token;
 
-    @Option(names = "--repeat", paramLabel = "N", description = "rerun it N times and report how often it re-hits its class (default 1)")
-    int repeat = 1;
-
-    @Option(names = "--class", paramLabel = "ID", description = "the class id to re-hit (default: the first repetition's)")
-    String expectClass;
+    @Mixin
+    RepeatOptions repeat;
 
     @Mixin
     EngineOptions engine;
@@ -33,8 +30,6 @@ final class ReplayCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Cli.range("--repeat", repeat, 1, 10_000);
-        return cli.engine(engine.builder().seed(token.runSeed()).replay(token).repeat(repeat)
-            .expectClass(expectClass == null ? null : expectClass.trim()).build());
+        return cli.engine(repeat.apply(engine.builder()).seed(token.runSeed()).replay(token).build());
     }
 }

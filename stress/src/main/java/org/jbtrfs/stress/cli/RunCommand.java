@@ -44,11 +44,8 @@ final class RunCommand implements Callable<Integer> {
         description = "rerun one cycle: RUNSEED:CYCLE[:FS] as printed for a failing cycle (as the replay command)")
     ReplayToken replay;
 
-    @Option(names = "--repeat", paramLabel = "N", description = "with --replay: rerun it N times and report how often it re-hits its class")
-    int repeat = 1;
-
-    @Option(names = "--class", paramLabel = "ID", description = "with --replay: the class id to re-hit (default: the first repetition's)")
-    String expectClass;
+    @Mixin
+    RepeatOptions repeat;
 
     @Mixin
     EngineOptions engine;
@@ -69,11 +66,10 @@ final class RunCommand implements Callable<Integer> {
             Cli.range("--cycles", cycles, 1, Long.MAX_VALUE - 1);
             b.cycles(cycles);
         }
-        Cli.range("--repeat", repeat, 1, 10_000);
         long d = duration != null ? (long) (duration * 1e9)
             : cycles != null ? Long.MAX_VALUE : StressOptions.DEFAULT_DURATION_NANOS;
         Set<String> stop = stopWhenFound == null ? Set.of() : StressOptions.kebabNames(stopWhenFound.value());
-        return b.durationNanos(d).seed(seed != null ? seed : clockSeed).seedGiven(seed != null).shard(shard).stopWhenFound(stop)
-            .replay(replay).repeat(repeat).expectClass(expectClass == null ? null : expectClass.trim()).build();
+        return repeat.apply(b).durationNanos(d).seed(seed != null ? seed : clockSeed).seedGiven(seed != null).shard(shard)
+            .stopWhenFound(stop).replay(replay).build();
     }
 }

@@ -194,6 +194,7 @@ public final class HtmlReport {
                 + "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#5a6473\">%s</text>\n", x, axisY, x, axisY + 4, x, axisY + 16,
                 ms(end * k / 10.0)));
         }
+        sb.append("<text x=\"4\" y=\"").append(axisY + 16).append("\" fill=\"#5a6473\">ms</text>\n");
         return sb.append("</svg>\n").toString();
     }
 
