@@ -2,24 +2,28 @@ package org.jbtrfs.stress;
 
 import java.nio.file.Path;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.TreeSet;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.KernelConfig;
 import org.jbtrfs.core.KernelVersion;
 
 /**
- * The stress CLI's options (ARCHITECTURE.md, "Stress CLI contract").
+ * What a stress run does (ARCHITECTURE.md, "Stress CLI contract"): the engine's options, built by the
+ * CLI (org.jbtrfs.stress.cli) or by a test.
  *
  * @param durationNanos   stop after this long; {@code Long.MAX_VALUE} when only {@code --cycles} bounds the run
- * @param cycles          stop after this many cycles in total; {@code Long.MAX_VALUE}: no bound
+ * @param cycles          the cycle numbers the run covers, in total over its filesystems ({@link CycleRange});
+ *                        {@code Long.MAX_VALUE}: no bound
  * @param seed            run seed
  * @param seedGiven       false when the seed came from the clock (it is printed)
  * @param reverted        fix switches reverted
  * @param crc32c          crc32c driver of the loaded module
  * @param filesystems     filesystems driven concurrently in one module
- * @param workload        full (seeded stress) or minimal (the benchmark cycle)
+ * @param workload        lanes (the explorer), full (seeded single-driver cycle) or minimal (the benchmark cycle)
  * @param json            where to write the JSON summary, or null
  * @param replay          the cycle to replay, or null
  * @param hungTaskNanos   the watchdog's limit for one driver operation
@@ -30,279 +34,130 @@ import org.jbtrfs.core.KernelVersion;
  * @param expectClass     the class id a replay should hit again (null: the first repetition's)
  * @param stallNanos      an operation blocked in a kernel sleep longer than this, that then completed, is a stall
  * @param stopWhenFound   stop once a failing cycle is attributed to one of these switches (kebab names; empty: never)
+ * @param shard           the part of the run's cycles this process runs ({@link Shard#ALL}: all of them)
+ * @param report          where to write the HTML failure report (one page per class), or null
+ * @param lanes           the lanes a lanes cycle may run ({@link #LANES}; the lifecycle lane always runs)
  */
-record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiven, Set<FixSwitch> reverted,
-                     Crc32cImpl crc32c, int filesystems, Workload workload, Path json, ReplayToken replay,
-                     long hungTaskNanos, long stopAfterFailures, KernelVersion kernel, int repeat, String expectClass,
-                     long stallNanos, Set<String> stopWhenFound) {
+public record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiven, Set<FixSwitch> reverted,
+                            Crc32cImpl crc32c, int filesystems, Workload workload, Path json, ReplayToken replay,
+                            long hungTaskNanos, long stopAfterFailures, KernelVersion kernel, int repeat, String expectClass,
+                            long stallNanos, Set<String> stopWhenFound, Shard shard, Path report, List<String> lanes) {
 
     /**
      * lanes (the default): concurrent lanes per filesystem, the explorer; full: the single-driver seeded
      * cycle; minimal: the benchmark cycle.
      */
-    enum Workload { LANES, FULL, MINIMAL }
+    public enum Workload {
+        LANES, FULL, MINIMAL;
 
-    static final long DEFAULT_STALL_NANOS = 400_000_000L;
+        /** "lanes", as the CLI and the JSON name it. */
+        public String label() { return name().toLowerCase(Locale.ROOT); }
+    }
 
-    static final String USAGE = String.join("\n",
-        "usage: java -jar jbtrfs-stress.jar [--duration SECONDS] [--cycles N] [--seed S]",
-        "           [--revert LIST|all|none] [--crc32c generic|accelerated] [--filesystems N]",
-        "           [--kernel 5.10|5.11|5.12] [--workload lanes|full|minimal] [--json FILE]",
-        "           [--replay TOKEN [--repeat N] [--class ID]] [--hung-task-timeout SECONDS] [--stall-threshold SECONDS]",
-        "           [--stop-when-found LIST]",
-        "",
-        "  --duration SECONDS   run this long (default 10; unbounded when only --cycles is given)",
-        "  --cycles N           stop after N cycles in total",
-        "  --seed S             run seed, decimal or 0x-hex (default: from the clock, printed)",
-        "  --kernel V           start from kernel profile 5.10, 5.11 or 5.12 (the six seed fixes only);",
-        "                       default: every fix applied, proposed ones too, on 5.12 code paths",
-        "  --revert LIST        fixes to revert (from the profile), comma-separated: " + String.join(",", switchNames()),
-        "                       or all, or none (default none)",
-        "  --crc32c IMPL        generic (default; the use-after-free shows) or accelerated",
-        "  --filesystems N      filesystems driven concurrently in one module (default 1)",
-        "  --workload W         lanes (default: concurrent lanes per filesystem), full (single-driver seeded",
-        "                       cycle) or minimal (benchmark cycle)",
-        "  --json FILE          also write the summary as JSON",
-        "  --replay TOKEN       rerun one cycle: RUNSEED:CYCLE[:FS] as printed for a failing cycle",
-        "  --repeat N           with --replay: rerun it N times and report how often it re-hits its class",
-        "  --class ID           with --replay: the class id to re-hit (default: the first repetition's)",
-        "  --hung-task-timeout SECONDS  an operation blocked this long is a hung task: reported, the module",
-        "                       panicked and reloaded, the run goes on (default 10)",
-        "  --stall-threshold SECONDS    an operation blocked in a kernel sleep this long that then",
-        "                       completed is a stall (default 0.4)",
-        "  --stop-when-found LIST  stop at the first failing cycle attributed to one of these switches",
-        "",
-        "exit status: 0 no failing cycle, 1 some cycle failed, 2 usage error");
+    /** The lanes of a lanes cycle by label, in order (lanes.LaneKind's labels; the lifecycle lane always runs). */
+    public static final List<String> LANES = List.of("lifecycle", "file", "subvol", "quota", "sync", "dev2");
 
-    private static String[] switchNames() {
-        FixSwitch[] v = FixSwitch.values();
-        String[] s = new String[v.length];
-        for (int i = 0; i < v.length; i++) {
-            s[i] = v[i].kebab();
+    public static final long DEFAULT_DURATION_NANOS = 10_000_000_000L;
+    public static final long DEFAULT_HUNG_TASK_NANOS = 10_000_000_000L;
+    public static final long DEFAULT_STALL_NANOS = 400_000_000L;
+
+    public StressOptions {
+        reverted = reverted.isEmpty() ? EnumSet.noneOf(FixSwitch.class) : EnumSet.copyOf(reverted);
+        stopWhenFound = Set.copyOf(stopWhenFound);
+        lanes = LANES.stream().filter(lanes::contains).toList();
+    }
+
+    /**
+     * A list of lanes as {@code --lanes} takes it: labels, comma-separated, or {@code all}; the lifecycle
+     * lane is added (it drives the cycle).
+     *
+     * @throws IllegalArgumentException naming an unknown lane and the valid ones
+     */
+    public static List<String> lanes(String v) {
+        String s = v.trim().toLowerCase(Locale.ROOT);
+        if (s.equals("all")) {
+            return LANES;
         }
-        return s;
+        List<String> out = new java.util.ArrayList<>(List.of("lifecycle"));
+        for (String part : s.split(",")) {
+            String p = part.trim();
+            if (p.isEmpty()) {
+                continue;
+            }
+            if (!LANES.contains(p)) {
+                throw new IllegalArgumentException("unknown lane '" + p + "': the lanes are " + String.join(", ", LANES) + " (or all)");
+            }
+            out.add(p);
+        }
+        return LANES.stream().filter(out::contains).toList();
     }
 
-    /** Defaults for programmatic use (tests): 10 s, seed 1, nothing reverted, generic crc32c, one full filesystem. */
-    static StressOptions defaults() {
-        return new StressOptions(10_000_000_000L, Long.MAX_VALUE, 1, true, EnumSet.noneOf(FixSwitch.class),
-            Crc32cImpl.GENERIC, 1, Workload.LANES, null, null, 10_000_000_000L, Long.MAX_VALUE, null, 1, null,
-            DEFAULT_STALL_NANOS, Set.of());
-    }
+    /** Defaults for programmatic use (tests): 10 s, seed 1, nothing reverted, generic crc32c, one filesystem, lanes. */
+    public static StressOptions defaults() { return new Builder().build(); }
 
-    StressOptions withCycles(long n) {
-        return new StressOptions(Long.MAX_VALUE, n, seed, true, reverted, crc32c, filesystems, workload, json, replay,
-            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
-    }
+    /** A builder holding these options, to change some. */
+    public Builder toBuilder() { return new Builder(this); }
 
-    StressOptions withDurationNanos(long d) {
-        return new StressOptions(d, cycles, seed, true, reverted, crc32c, filesystems, workload, json, replay,
-            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
-    }
+    public StressOptions withCycles(long n) { return toBuilder().cycles(n).durationNanos(Long.MAX_VALUE).seedGiven(true).build(); }
 
-    StressOptions withSeed(long s) {
-        return new StressOptions(durationNanos, cycles, s, true, reverted, crc32c, filesystems, workload, json, replay,
-            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
-    }
+    public StressOptions withDurationNanos(long d) { return toBuilder().durationNanos(d).seedGiven(true).build(); }
 
-    StressOptions withReverted(Set<FixSwitch> r) {
-        Set<FixSwitch> copy = r.isEmpty() ? EnumSet.noneOf(FixSwitch.class) : EnumSet.copyOf(r);
-        return new StressOptions(durationNanos, cycles, seed, seedGiven, copy, crc32c, filesystems, workload, json, replay,
-            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
-    }
+    public StressOptions withSeed(long s) { return toBuilder().seed(s).seedGiven(true).build(); }
 
-    StressOptions withFilesystems(int n) {
-        return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, n, workload, json, replay,
-            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
-    }
+    public StressOptions withReverted(Set<FixSwitch> r) { return toBuilder().reverted(r).build(); }
 
-    StressOptions withWorkload(Workload w) {
-        return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, w, json, replay,
-            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
-    }
+    public StressOptions withFilesystems(int n) { return toBuilder().filesystems(n).build(); }
 
-    StressOptions withReplay(ReplayToken t) {
-        return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, t,
-            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
-    }
+    public StressOptions withWorkload(Workload w) { return toBuilder().workload(w).build(); }
 
-    StressOptions withStopAfterFailures(long n) {
-        return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, replay,
-            hungTaskNanos, n, kernel, repeat, expectClass, stallNanos, stopWhenFound);
-    }
+    public StressOptions withReplay(ReplayToken t) { return toBuilder().replay(t).build(); }
 
-    StressOptions withKernel(KernelVersion v) {
-        return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, replay,
-            hungTaskNanos, stopAfterFailures, v, repeat, expectClass, stallNanos, stopWhenFound);
-    }
+    public StressOptions withStopAfterFailures(long n) { return toBuilder().stopAfterFailures(n).build(); }
 
-    StressOptions withRepeat(int n, String cls) {
-        return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, replay,
-            hungTaskNanos, stopAfterFailures, kernel, n, cls, stallNanos, stopWhenFound);
-    }
+    public StressOptions withKernel(KernelVersion v) { return toBuilder().kernel(v).build(); }
 
-    StressOptions withStallNanos(long n) {
-        return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, replay,
-            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, n, stopWhenFound);
-    }
+    public StressOptions withRepeat(int n, String cls) { return toBuilder().repeat(n).expectClass(cls).build(); }
 
-    StressOptions withCrc32c(Crc32cImpl c) {
-        return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, c, filesystems, workload, json, replay,
-            hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
-    }
+    public StressOptions withStallNanos(long n) { return toBuilder().stallNanos(n).build(); }
+
+    public StressOptions withCrc32c(Crc32cImpl c) { return toBuilder().crc32c(c).build(); }
+
+    public StressOptions withHungTaskNanos(long n) { return toBuilder().hungTaskNanos(n).build(); }
+
+    public StressOptions withShard(Shard s) { return toBuilder().shard(s).build(); }
+
+    public StressOptions withReport(Path dir) { return toBuilder().report(dir).build(); }
+
+    public StressOptions withLanes(List<String> l) { return toBuilder().lanes(l).build(); }
 
     /** The loaded module's config: the profile, then {@code --revert}, then the crc32c driver. */
-    KernelConfig config() {
+    public KernelConfig config() {
         KernelConfig base = kernel == null ? KernelConfig.defaults() : KernelConfig.profile(kernel);
         return base.revert(reverted).crc32c(crc32c);
     }
 
     /** Every fix the loaded module runs without: the profile's and {@code --revert}'s. */
-    Set<FixSwitch> effectiveReverted() { return config().revertedFixes(); }
+    public Set<FixSwitch> effectiveReverted() { return config().revertedFixes(); }
 
-    StressOptions withHungTaskNanos(long n) {
-        return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, replay, n,
-            stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound);
+    /** "5.12" for a --kernel profile, "all-fixes" for the default. */
+    public String kernelName() { return kernel == null ? "all-fixes" : kernel.label(); }
+
+    /** Filesystem {@code fs}'s cycles ({@link CycleRange}). */
+    public CycleRange cycleRange(int fs) { return CycleRange.of(cycles, filesystems, fs, shard); }
+
+    /** The effective reverted switches, "qgroup-rescan-ro-remount,trans-list-assert" or "none". */
+    public String revertedNames() {
+        Set<FixSwitch> eff = effectiveReverted();
+        return eff.isEmpty() ? "none" : String.join(",", eff.stream().map(FixSwitch::kebab).toList());
     }
 
-    /** Parses the command line; {@code clockSeed} is used when no {@code --seed} is given. */
-    static StressOptions parse(String[] args, long clockSeed) throws UsageException {
-        Double duration = null;
-        long cycles = Long.MAX_VALUE;
-        Long seed = null;
-        Set<FixSwitch> reverted = EnumSet.noneOf(FixSwitch.class);
-        Crc32cImpl crc = Crc32cImpl.GENERIC;
-        int filesystems = 1;
-        Workload workload = Workload.LANES;
-        Path json = null;
-        ReplayToken replay = null;
-        double hung = 10;
-        double stall = DEFAULT_STALL_NANOS / 1e9;
-        KernelVersion kernel = null;
-        int repeat = 1;
-        String cls = null;
-        Set<String> stopWhen = Set.of();
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i];
-            String value = null;
-            int eq = a.indexOf('=');
-            if (a.startsWith("--") && eq > 0) {
-                value = a.substring(eq + 1);
-                a = a.substring(0, eq);
-            }
-            if (a.equals("--help") || a.equals("-h")) {
-                throw new UsageException("help");
-            }
-            if (!a.startsWith("--")) {
-                throw new UsageException("unexpected argument '" + a + "'");
-            }
-            if (value == null) {
-                if (i + 1 >= args.length) {
-                    throw new UsageException("option " + a + " needs a value");
-                }
-                value = args[++i];
-            }
-            switch (a) {
-                case "--duration" -> duration = nonNegative(a, value);
-                case "--cycles" -> cycles = (long) positiveInt(a, value, Long.MAX_VALUE);
-                case "--seed" -> seed = seedOption(value);
-                case "--revert" -> reverted = parseRevert(value);
-                case "--crc32c" -> crc = switch (value.toLowerCase(Locale.ROOT)) {
-                    case "generic" -> Crc32cImpl.GENERIC;
-                    case "accelerated" -> Crc32cImpl.ACCELERATED;
-                    default -> throw new UsageException("--crc32c must be generic or accelerated, not '" + value + "'");
-                };
-                case "--filesystems" -> filesystems = (int) positiveInt(a, value, 64);
-                case "--workload" -> workload = switch (value.toLowerCase(Locale.ROOT)) {
-                    case "lanes" -> Workload.LANES;
-                    case "full" -> Workload.FULL;
-                    case "minimal" -> Workload.MINIMAL;
-                    default -> throw new UsageException("--workload must be lanes, full or minimal, not '" + value + "'");
-                };
-                case "--json" -> json = Path.of(value);
-                case "--replay" -> replay = ReplayToken.parse(value);
-                case "--kernel" -> {
-                    try {
-                        kernel = KernelVersion.parse(value);
-                    } catch (IllegalArgumentException e) {
-                        throw new UsageException("--kernel: " + e.getMessage());
-                    }
-                }
-                case "--repeat" -> repeat = (int) positiveInt(a, value, 10_000);
-                case "--class" -> cls = value.trim();
-                case "--stop-when-found" -> {
-                    Set<String> names = new java.util.TreeSet<>();
-                    for (FixSwitch f : parseRevert(value)) {
-                        names.add(f.kebab());
-                    }
-                    stopWhen = names;
-                }
-                case "--stall-threshold" -> {
-                    stall = nonNegative(a, value);
-                    if (stall == 0) {
-                        throw new UsageException("--stall-threshold must be positive");
-                    }
-                }
-                case "--hung-task-timeout" -> {
-                    hung = nonNegative(a, value);
-                    if (hung == 0) {
-                        throw new UsageException("--hung-task-timeout must be positive");
-                    }
-                }
-                default -> throw new UsageException("unknown option " + a);
-            }
-        }
-        long durationNanos = duration != null ? (long) (duration * 1e9)
-            : cycles != Long.MAX_VALUE ? Long.MAX_VALUE : 10_000_000_000L;
-        return new StressOptions(durationNanos, cycles, seed != null ? seed : clockSeed, seed != null, reverted, crc,
-            filesystems, workload, json, replay, (long) (hung * 1e9), Long.MAX_VALUE, kernel, repeat, cls, (long) (stall * 1e9),
-            stopWhen);
-    }
-
-    private static long seedOption(String v) throws UsageException {
-        try {
-            return parseSeed(v);
-        } catch (NumberFormatException e) {
-            throw new UsageException("--seed must be a number, not '" + v + "'");
-        }
-    }
-
-    static long parseSeed(String v) {
-        String s = v.trim();
-        boolean neg = s.startsWith("-");
-        String body = neg ? s.substring(1) : s;
-        long r = body.startsWith("0x") || body.startsWith("0X") ? Long.parseUnsignedLong(body.substring(2), 16)
-            : Long.parseLong(body);
-        return neg ? -r : r;
-    }
-
-    private static double nonNegative(String opt, String v) throws UsageException {
-        double d;
-        try {
-            d = Double.parseDouble(v);
-        } catch (NumberFormatException e) {
-            throw new UsageException(opt + " must be a number of seconds, not '" + v + "'");
-        }
-        if (!(d >= 0) || Double.isInfinite(d)) {
-            throw new UsageException(opt + " must not be negative: " + v);
-        }
-        return d;
-    }
-
-    private static long positiveInt(String opt, String v, long max) throws UsageException {
-        long n;
-        try {
-            n = Long.parseLong(v);
-        } catch (NumberFormatException e) {
-            throw new UsageException(opt + " must be a whole number, not '" + v + "'");
-        }
-        if (n < 1 || n > max) {
-            throw new UsageException(opt + " must be between 1 and " + max + ": " + v);
-        }
-        return n;
-    }
-
-    static Set<FixSwitch> parseRevert(String v) throws UsageException {
+    /**
+     * A list of fix switches as {@code --revert} and {@code --stop-when-found} take it: kebab names,
+     * comma-separated, or {@code all}, or {@code none}.
+     *
+     * @throws IllegalArgumentException naming the unknown switch and the valid ones
+     */
+    public static Set<FixSwitch> switches(String v) {
         String s = v.trim().toLowerCase(Locale.ROOT);
         if (s.equals("all")) {
             return EnumSet.allOf(FixSwitch.class);
@@ -312,28 +167,111 @@ record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiv
             return out;
         }
         for (String part : s.split(",")) {
-            if (part.isBlank()) {
-                continue;
-            }
-            try {
+            if (!part.isBlank()) {
                 out.add(FixSwitch.parse(part));
-            } catch (IllegalArgumentException e) {
-                throw new UsageException(e.getMessage());
             }
         }
         return out;
     }
 
-    /** The effective reverted switches, "qgroup-rescan-ro-remount,trans-list-assert" or "none". */
-    String revertedNames() {
-        Set<FixSwitch> eff = effectiveReverted();
-        if (eff.isEmpty()) {
-            return "none";
+    /** The kebab names of {@code switches}, sorted. */
+    public static Set<String> kebabNames(Set<FixSwitch> switches) {
+        Set<String> names = new TreeSet<>();
+        switches.forEach(f -> names.add(f.kebab()));
+        return names;
+    }
+
+    /** The options under construction; every field starts at its default. */
+    public static final class Builder {
+        private long durationNanos = DEFAULT_DURATION_NANOS;
+        private long cycles = Long.MAX_VALUE;
+        private long seed = 1;
+        private boolean seedGiven = true;
+        private Set<FixSwitch> reverted = EnumSet.noneOf(FixSwitch.class);
+        private Crc32cImpl crc32c = Crc32cImpl.GENERIC;
+        private int filesystems = 1;
+        private Workload workload = Workload.LANES;
+        private Path json;
+        private ReplayToken replay;
+        private long hungTaskNanos = DEFAULT_HUNG_TASK_NANOS;
+        private long stopAfterFailures = Long.MAX_VALUE;
+        private KernelVersion kernel;
+        private int repeat = 1;
+        private String expectClass;
+        private long stallNanos = DEFAULT_STALL_NANOS;
+        private Set<String> stopWhenFound = Set.of();
+        private Shard shard = Shard.ALL;
+        private Path report;
+        private List<String> lanes = LANES;
+
+        public Builder() { }
+
+        private Builder(StressOptions o) {
+            durationNanos = o.durationNanos;
+            cycles = o.cycles;
+            seed = o.seed;
+            seedGiven = o.seedGiven;
+            reverted = o.reverted;
+            crc32c = o.crc32c;
+            filesystems = o.filesystems;
+            workload = o.workload;
+            json = o.json;
+            replay = o.replay;
+            hungTaskNanos = o.hungTaskNanos;
+            stopAfterFailures = o.stopAfterFailures;
+            kernel = o.kernel;
+            repeat = o.repeat;
+            expectClass = o.expectClass;
+            stallNanos = o.stallNanos;
+            stopWhenFound = o.stopWhenFound;
+            shard = o.shard;
+            report = o.report;
+            lanes = o.lanes;
         }
-        StringBuilder sb = new StringBuilder();
-        for (FixSwitch f : eff) {
-            sb.append(sb.length() == 0 ? "" : ",").append(f.kebab());
+
+        public Builder durationNanos(long v) { durationNanos = v; return this; }
+
+        public Builder cycles(long v) { cycles = v; return this; }
+
+        public Builder seed(long v) { seed = v; return this; }
+
+        public Builder seedGiven(boolean v) { seedGiven = v; return this; }
+
+        public Builder reverted(Set<FixSwitch> v) { reverted = v; return this; }
+
+        public Builder crc32c(Crc32cImpl v) { crc32c = v; return this; }
+
+        public Builder filesystems(int v) { filesystems = v; return this; }
+
+        public Builder workload(Workload v) { workload = v; return this; }
+
+        public Builder json(Path v) { json = v; return this; }
+
+        public Builder replay(ReplayToken v) { replay = v; return this; }
+
+        public Builder hungTaskNanos(long v) { hungTaskNanos = v; return this; }
+
+        public Builder stopAfterFailures(long v) { stopAfterFailures = v; return this; }
+
+        public Builder kernel(KernelVersion v) { kernel = v; return this; }
+
+        public Builder repeat(int v) { repeat = v; return this; }
+
+        public Builder expectClass(String v) { expectClass = v; return this; }
+
+        public Builder stallNanos(long v) { stallNanos = v; return this; }
+
+        public Builder stopWhenFound(Set<String> v) { stopWhenFound = v; return this; }
+
+        public Builder shard(Shard v) { shard = v; return this; }
+
+        public Builder report(Path v) { report = v; return this; }
+
+        public Builder lanes(List<String> v) { lanes = v; return this; }
+
+        public StressOptions build() {
+            return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, replay,
+                hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound, shard, report, lanes);
         }
-        return sb.toString();
     }
 }

@@ -1,0 +1,260 @@
+package org.jbtrfs.stress.classify;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.KernelBug;
+import org.jbtrfs.core.KernelOops;
+import org.jbtrfs.core.LogEntry;
+import org.jbtrfs.core.LogLevel;
+import org.jbtrfs.fs.Inspection;
+import org.jbtrfs.stress.schedule.Roles;
+import org.jbtrfs.transaction.Transaction;
+
+/**
+ * Turns an {@link Observation} into symptoms and an attribution, the way a kernel developer reads a
+ * crash: what the log says (which WARN, which assertion, which KASAN report), and who opened the
+ * transaction that leaked — the handles of a leaked transaction name the kernel function and thread
+ * that started it, and each of those belongs to exactly one of the fixes.
+ */
+public final class Classifier {
+    public static final String UNKNOWN = "unknown";
+
+    private Classifier() { }
+
+    /** The verdict; {@code candidates}: every switch the evidence points at, applied or not. */
+    public record Verdict(Set<Symptom> symptoms, Set<String> bugs, List<String> evidence, Set<FixSwitch> candidates) {
+        Verdict(Set<Symptom> symptoms, Set<String> bugs, List<String> evidence) {
+            this(symptoms, bugs, evidence, EnumSet.noneOf(FixSwitch.class));
+        }
+    }
+
+    public static Verdict classify(Observation o, Set<FixSwitch> reverted) {
+        Set<Symptom> symptoms = EnumSet.noneOf(Symptom.class);
+        Set<FixSwitch> culprits = EnumSet.noneOf(FixSwitch.class);
+        List<String> evidence = new ArrayList<>();
+        for (LogEntry e : o.log) {
+            switch (e.kind()) {
+                case USE_AFTER_FREE -> symptoms.add(Symptom.USE_AFTER_FREE);
+                case WARNING -> symptoms.add(Symptom.WARNING);
+                case SLAB_LEAK, STATE_LEAK -> symptoms.add(Symptom.SLAB_LEAK);
+                case HUNG_TASK -> symptoms.add(Symptom.HUNG_TASK);
+                case ASSERTION -> {
+                    if (e.message().contains("list_empty(&fs_info->trans_list)")) {
+                        symptoms.add(Symptom.TRANS_LIST_ASSERT);
+                    } else if (e.message().contains("list_empty(&fs_info->delayed_iputs)")) {
+                        symptoms.add(Symptom.DELAYED_IPUTS_ASSERT);
+                        culprits.add(FixSwitch.DELAYED_IPUTS_RO_REMOUNT);
+                        // an ordered extent's last put after the last btrfs_run_delayed_iputs
+                        culprits.add(FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT);
+                    } else {
+                        symptoms.add(Symptom.ERROR);
+                    }
+                }
+                // a BUG right after its assertion is the same report; any other BUG or oops is an error
+                case BUG -> {
+                    if (!afterAssertion(o.log, e)) {
+                        symptoms.add(Symptom.ERROR);
+                    }
+                }
+                case OOPS, DOUBLE_FREE -> {
+                    symptoms.add(Symptom.ERROR);
+                    if (e.message().contains("in btrfs-qgroup-rescan") && e.message().contains("Qgroups.updateStatusItem")) {
+                        // the rescan worker's status update after quota disable freed the quota root: the
+                        // disable's wait returned at once, the resumed rescan's completion not re-armed
+                        culprits.add(FixSwitch.QGROUP_RESCAN_RESUME_REARM);
+                    }
+                }
+                case TEXT -> {
+                    if (e.level().ordinal() <= LogLevel.ERR.ordinal() && !outcome(e.message())) {
+                        symptoms.add(Symptom.ERROR);
+                        if (e.message().contains("in btrfs_drop_snapshot: errno=-2")
+                            || e.message().contains("Transaction aborted (error ENOENT: item") && e.message().contains("ROOT_ITEM")) {
+                            culprits.add(FixSwitch.ORPHAN_ROOTS_INODES_IN_MEMORY); // a dropped root dropped again
+                        }
+                    } else if (e.message().startsWith("VFS: Busy inodes after unmount")) {
+                        // an inode reference outlived close_ctree: an ordered extent's last put queued a
+                        // delayed iput after the cleaner was stopped
+                        culprits.add(FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT);
+                    }
+                }
+                default -> { }
+            }
+        }
+        // the leaked transactions and who opened them
+        Inspection leaked = o.afterUmount != null ? o.afterUmount : o.beforeUmount;
+        if (leaked != null && !leaked.openTransactions().isEmpty()) {
+            for (Inspection.TransactionInfo t : leaked.openTransactions()) {
+                evidence.add("leaked transaction " + t.transid() + " (" + t.state() + ") opened by " + t.handles());
+                for (Transaction.HandleRecord h : t.handles()) {
+                    culprits.addAll(openers(h, reverted));
+                }
+            }
+        }
+        if (leaked != null && !leaked.delayedIputs().isEmpty()) {
+            evidence.add("delayed iputs still queued: inodes " + leaked.delayedIputs());
+        }
+        if (!o.slabsInUse.isEmpty()) {
+            symptoms.add(Symptom.SLAB_LEAK);
+            evidence.add("slab objects still in use after umount: " + o.slabsInUse);
+        }
+        if (!o.deadRootLeaks.isEmpty()) {
+            symptoms.add(Symptom.DEAD_ROOT_LEAK);
+            culprits.add(FixSwitch.DEAD_ROOTS_BEFORE_ORPHAN_CLEANUP);
+            evidence.add("deleted subvolumes never dropped (root item refs 0, no orphan item, cleaner idle): " + o.deadRootLeaks);
+        }
+        if (o.unload != null) {
+            if (!o.unload.slabLeaks().isEmpty() || !o.unload.stateLeaks().isEmpty()) {
+                symptoms.add(Symptom.SLAB_LEAK);
+                evidence.add("rmmod: slab leaks " + o.unload.slabLeaks().stream().map(l -> l.cache() + "=" + l.remaining()).toList()
+                    + (o.unload.stateLeaks().isEmpty() ? "" : ", " + o.unload.stateLeaks().size() + " state leaks"));
+            }
+            if (!o.unload.threadsAlive().isEmpty()) {
+                symptoms.add(Symptom.ERROR);
+                evidence.add("threads of the module alive after rmmod: " + o.unload.threadsAlive());
+            }
+        }
+        if (o.umountError != null) {
+            evidence.add("umount: " + o.umountError);
+            if (!(o.umountError instanceof KernelBug) && !(o.umountError instanceof KernelOops)) {
+                symptoms.add(Symptom.ERROR);
+                evidence.add(stack(o.umountError));
+            }
+        }
+        if (o.workloadError != null) {
+            symptoms.add(Symptom.ERROR);
+            evidence.add("workload: " + stack(o.workloadError));
+        }
+        for (Observation.LaneError le : o.laneErrors()) {
+            symptoms.add(Symptom.ERROR);
+            evidence.add("lane " + le.lane() + ", '" + le.op() + "': " + stack(le.error()));
+        }
+        if (o.hang != null) {
+            symptoms.add(Symptom.HUNG_TASK);
+            evidence.add("hung task: " + o.hang.lane() + " in '" + o.hang.op() + "'" + (o.hang.frame() == null ? "" : ", blocked in " + o.hang.frame())
+                + "; the module was panicked and reloaded");
+            FixSwitch f = stallCause(o.hang.frame());
+            if (f != null) {
+                culprits.add(f);
+            }
+        }
+        List<Observation.Stall> stalls = o.stalls();
+        for (Observation.Stall st : stalls) {
+            symptoms.add(Symptom.STALL);
+            if (st.lostWakeup() != null) {
+                evidence.add(String.format(java.util.Locale.ROOT, "stall: %s '%s' blocked in %s for a lost wake-up (%s) — the module was"
+                    + " panicked after %.3f s to end it; in the kernel it lasts until the next wake-up", st.lane(), st.op(), st.frame(),
+                    st.lostWakeup(), st.nanos() / 1e9));
+            } else {
+                evidence.add(String.format(java.util.Locale.ROOT, "stall: %s '%s' blocked %.2f s in %s, then completed", st.lane(), st.op(),
+                    st.nanos() / 1e9, st.frame()) + (st.context() == null ? "" : "; kernel threads then:\n" + st.context()));
+            }
+        }
+        if (!stalls.isEmpty()) {
+            // the first stall names the class (Signature); later ones may be its consequences
+            FixSwitch f = stallCause(stalls.get(0).frame());
+            if (f != null) {
+                culprits.add(f);
+            }
+        }
+        evidence.addAll(o.notes);
+        Set<String> bugs = new LinkedHashSet<>();
+        if (!symptoms.isEmpty()) {
+            for (FixSwitch f : culprits) {
+                if (reverted.contains(f)) {
+                    bugs.add(f.kebab());
+                } else {
+                    evidence.add("the evidence points at " + f.kebab() + ", which is applied");
+                }
+            }
+            if (bugs.isEmpty()) {
+                bugs.add(UNKNOWN);
+            }
+        }
+        return new Verdict(symptoms, bugs, evidence, culprits);
+    }
+
+    /**
+     * Error-level lines the kernel prints as the normal result of a user's racing request, not of a bug:
+     * "qgroup scan failed with -4" is the rescan worker seeing quota disable (-EINTR).
+     */
+    static boolean outcome(String message) {
+        return message.endsWith("qgroup scan failed with -4");
+    }
+
+    /**
+     * The proposed fix whose absence makes close_ctree wait in {@code frame}: kthread_park of the cleaner
+     * (its wake-up lost between should_park and set_current_state) or kthread_stop of the transaction
+     * kthread (lost before schedule_timeout). Other stalls are unexplained.
+     */
+    static FixSwitch stallCause(String frame) {
+        if (frame == null || !frame.endsWith("CloseCtree.closeCtree")) {
+            return null;
+        }
+        if (frame.startsWith("Kthread.park")) {
+            return FixSwitch.CLEANER_LOST_PARK_WAKEUP;
+        }
+        if (frame.startsWith("Kthread.stop")) {
+            return FixSwitch.TRANS_KTHREAD_LOST_STOP_WAKEUP;
+        }
+        return null;
+    }
+
+    /**
+     * The fix whose absence lets {@code h}'s opener start a transaction after the last commit: the
+     * kernel functions of the seed's three leak paths, and for the cleaner only when it was the cleaner.
+     */
+    static FixSwitch opener(Transaction.HandleRecord h) {
+        return switch (h.function()) {
+            case "btrfs_find_orphan_roots" -> FixSwitch.ORPHAN_ROOTS_RO_MOUNT;
+            case "btrfs_qgroup_rescan_worker" -> FixSwitch.QGROUP_RESCAN_RO_REMOUNT;
+            case "btrfs_start_trans_remove_block_group", "btrfs_evict_inode", "btrfs_drop_snapshot" ->
+                h.thread().equals(Roles.CLEANER) ? FixSwitch.CLEANER_RO_REMOUNT_RACE : null;
+            default -> null;
+        };
+    }
+
+    /**
+     * Every fix that keeps {@code h}'s opener from starting a transaction after the last commit: the
+     * rescan worker's is patch 1/5 (the remount neither stops nor waits for it) or, with 1/5 applied, the
+     * proposed re-arm of the resumed rescan's completion (the remount's wait returns at once). Of those,
+     * the reverted ones if any.
+     */
+    static Set<FixSwitch> openers(Transaction.HandleRecord h, Set<FixSwitch> reverted) {
+        FixSwitch f = opener(h);
+        if (f == null) {
+            return Set.of();
+        }
+        if (f == FixSwitch.QGROUP_RESCAN_RO_REMOUNT && !reverted.contains(f)) {
+            return Set.of(FixSwitch.QGROUP_RESCAN_RESUME_REARM);
+        }
+        return Set.of(f);
+    }
+
+    private static boolean afterAssertion(List<LogEntry> log, LogEntry bug) {
+        for (LogEntry e : log) {
+            if (e.seq() == bug.seq() - 1) {
+                return e.kind() == LogEntry.Kind.ASSERTION;
+            }
+        }
+        return false;
+    }
+
+    public static String stack(Throwable t) {
+        StringWriter sw = new StringWriter();
+        t.printStackTrace(new PrintWriter(sw));
+        String s = sw.toString();
+        // the frames below the driver's loop say nothing
+        String[] lines = s.split("\n");
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < lines.length && i < 30; i++) {
+            sb.append(lines[i]).append('\n');
+        }
+        return sb.toString().stripTrailing();
+    }
+}

@@ -1,0 +1,102 @@
+package org.jbtrfs.stress.classify;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.jbtrfs.core.LogEntry;
+import org.jbtrfs.fs.Inspection;
+import org.jbtrfs.fs.UnloadReport;
+import org.jbtrfs.stress.schedule.Roles;
+
+/**
+ * Everything a cycle saw that the verdict is made from. The driver fills most of it; the lanes of a
+ * lanes cycle add their errors, stalls and failing umounts concurrently (those adders are synchronized).
+ */
+public final class Observation {
+    /** An operation of a lane that failed in a way the kernel's rules do not explain. */
+    record LaneError(String lane, String op, Throwable error) { }
+
+    /** An operation blocked in a kernel sleep past the stall threshold that then completed. */
+    /**
+     * An operation that blocked past the stall threshold in a kernel sleep and then completed — or, with
+     * {@code lostWakeup} set, one waiting for a kthread that sleeps through its request (the module was
+     * panicked to end it: in the kernel it lasts until the next wake-up).
+     */
+    public record Stall(String lane, String op, long nanos, String frame, String context, String lostWakeup) { }
+
+    /** An operation the watchdog found blocked past the hung-task limit (the module was panicked). */
+    public record Hang(String lane, String op, String frame, String report) { }
+
+    /** Kernel log lines of the cycle. */
+    public List<LogEntry> log = List.of();
+    /** The lifecycle state right before umount (null if the cycle never got there). */
+    public Inspection beforeUmount;
+    /** What was left after the umount the verdict looks at (the first failing one of a lanes cycle). */
+    public Inspection afterUmount;
+    /** A KernelBug / KernelOops / other exception thrown out of umount. */
+    public Throwable umountError;
+    /** The lane (or "driver") whose umount {@link #afterUmount} and {@link #umountError} are from. */
+    String umountLane = Roles.DRIVER;
+    /** An exception out of the workload before umount. */
+    public Throwable workloadError;
+    /** "btrfs_delayed_ref_head: 2 in use" for slab caches not empty after a clean umount. */
+    public final List<String> slabsInUse = new ArrayList<>();
+    /** Subvolume ids found with refs 0, no orphan item, the cleaner idle. */
+    public final List<Long> deadRootLeaks = new ArrayList<>();
+    /** The unload report, when the cycle failed and the module was reloaded. */
+    public UnloadReport unload;
+    /** Other notes for the report (cleanup errors). */
+    public final List<String> notes = new ArrayList<>();
+    private final List<LaneError> laneErrors = new ArrayList<>();
+    private final List<Stall> stalls = new ArrayList<>();
+    public volatile Hang hang;
+    /** The watchdog named a lost wake-up and panicked the module to end this cycle's stall. */
+    public volatile boolean lostWakeup;
+
+    public synchronized void laneError(String lane, String op, Throwable t) {
+        if (!endedByWatchdog()) {
+            laneErrors.add(new LaneError(lane, op, t));
+        }
+    }
+
+    /**
+     * The watchdog panicked the module for this cycle (a hang, a lost wake-up): what the operations in
+     * flight do after that — errors, use-after-frees of tasks the panic let exit — is the panic's doing,
+     * not evidence; the watchdog recorded what it saw before.
+     */
+    public boolean endedByWatchdog() { return hang != null || lostWakeup; }
+
+    public synchronized void stall(Stall s) { stalls.add(s); }
+
+    public synchronized void note(String s) { notes.add(s); }
+
+    /**
+     * An umount of a lanes cycle: the first one that left transactions open or threw is the one the
+     * verdict reads; clean ones are not kept.
+     */
+    public synchronized void umounted(String lane, Inspection after, Throwable error) {
+        if (error instanceof org.jbtrfs.core.KernelPanic || endedByWatchdog()) {
+            error = null; // the watchdog's panic (a hang, a lost wake-up): its evidence is recorded there
+        }
+        boolean failed = error != null || after != null && !after.openTransactions().isEmpty();
+        if (!failed || afterUmount != null && !afterUmount.openTransactions().isEmpty() || umountError != null) {
+            return;
+        }
+        afterUmount = after;
+        umountError = error;
+        umountLane = lane;
+    }
+
+    /**
+     * The umount of a single-driver cycle threw {@code e}. A KernelPanic is not the umount's failure: the
+     * watchdog panicked the module (a hang, a lost wake-up) and recorded what it saw.
+     */
+    public synchronized void umountFailed(Throwable e) {
+        if (!(e instanceof org.jbtrfs.core.KernelPanic) && !endedByWatchdog()) {
+            umountError = e;
+        }
+    }
+
+    public synchronized List<LaneError> laneErrors() { return new ArrayList<>(laneErrors); }
+
+    synchronized List<Stall> stalls() { return new ArrayList<>(stalls); }
+}

@@ -1,0 +1,23 @@
+package org.jbtrfs.stress.classify;
+
+/** What a failing cycle showed. The names are the JSON summary's symptom keys. */
+public enum Symptom {
+    /** KASAN use-after-free report (btrfs_queue_work on the destroyed workers queue). */
+    USE_AFTER_FREE,
+    /** assertion failed: list_empty(&fs_info->trans_list) (patch 4/5's detector). */
+    TRANS_LIST_ASSERT,
+    /** assertion failed: list_empty(&fs_info->delayed_iputs) (patch 5/5's symptom). */
+    DELAYED_IPUTS_ASSERT,
+    /** Any WARN_ON (block-group.c, block-rsv.c, ...). */
+    WARNING,
+    /** Slab objects left after umount or at rmmod, or a "BTRFS: state leak". */
+    SLAB_LEAK,
+    /** A deleted subvolume that will never be dropped (refs 0, no orphan item, the cleaner idle). */
+    DEAD_ROOT_LEAK,
+    /** A driver or lane blocked in one operation past the watchdog's limit (a hang: the module was panicked). */
+    HUNG_TASK,
+    /** An operation blocked in a kernel sleep past the stall threshold, which then completed. */
+    STALL,
+    /** Anything else: another BUG or oops, an unexpected exception, a thread alive after rmmod. */
+    ERROR
+}

@@ -1,0 +1,69 @@
+package org.jbtrfs.stress.cli;
+
+import java.nio.file.Path;
+import org.jbtrfs.core.Crc32cImpl;
+import org.jbtrfs.core.KernelVersion;
+import org.jbtrfs.stress.StressOptions;
+import picocli.CommandLine.Option;
+
+/** What a cycle runs on and where the results go: the options {@code run} and {@code replay} share. */
+final class EngineOptions {
+    @Option(names = "--kernel", paramLabel = "V", converter = Converters.Kernel.class,
+        description = "start from kernel profile 5.10, 5.11 or 5.12 (the six seed fixes only); default: every fix applied, proposed "
+            + "ones too, on 5.12 code paths")
+    KernelVersion kernel;
+
+    @Option(names = "--revert", paramLabel = "LIST", converter = Converters.Switches.class,
+        description = "fixes to revert (from the profile), comma-separated kebab names, or all, or none (default none)")
+    Converters.SwitchSet revert;
+
+    @Option(names = "--crc32c", paramLabel = "IMPL", converter = Converters.Crc.class,
+        description = "generic (default; the use-after-free shows) or accelerated")
+    Crc32cImpl crc32c = Crc32cImpl.GENERIC;
+
+    @Option(names = "--workload", paramLabel = "W", converter = Converters.Workload.class,
+        description = "lanes (default: concurrent lanes per filesystem), full (single-driver seeded cycle) or minimal (benchmark cycle)")
+    StressOptions.Workload workload = StressOptions.Workload.LANES;
+
+    @Option(names = "--lanes", paramLabel = "LIST", converter = Converters.Lanes.class,
+        description = "the lanes a lanes cycle may run: lifecycle,file,subvol,quota,sync,dev2 or all (default all; lifecycle always runs)")
+    Converters.LaneList lanes;
+
+    @Option(names = "--filesystems", paramLabel = "N", description = "filesystems driven concurrently in one module (default 1)")
+    int filesystems = 1;
+
+    @Option(names = "--hung-task-timeout", paramLabel = "SECONDS", converter = Converters.Seconds.class,
+        description = "an operation blocked this long is a hung task: reported, the module panicked and reloaded, the run goes on "
+            + "(default 10)")
+    double hungTaskSeconds = StressOptions.DEFAULT_HUNG_TASK_NANOS / 1e9;
+
+    @Option(names = "--stall-threshold", paramLabel = "SECONDS", converter = Converters.Seconds.class,
+        description = "an operation blocked in a kernel sleep this long that then completed is a stall (default 0.4)")
+    double stallSeconds = StressOptions.DEFAULT_STALL_NANOS / 1e9;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "also write the summary as JSON")
+    Path json;
+
+    @Option(names = "--report", paramLabel = "DIR", description = "write an HTML page per failure class and an index.html to DIR")
+    Path report;
+
+    /** The builder with these options; a range error is the caller's usage error. */
+    StressOptions.Builder builder() {
+        Cli.range("--filesystems", filesystems, 1, 64);
+        if (stallSeconds == 0) {
+            throw Cli.usage("--stall-threshold must be positive");
+        }
+        if (hungTaskSeconds == 0) {
+            throw Cli.usage("--hung-task-timeout must be positive");
+        }
+        StressOptions.Builder b = new StressOptions.Builder().kernel(kernel).crc32c(crc32c).workload(workload).filesystems(filesystems)
+            .hungTaskNanos((long) (hungTaskSeconds * 1e9)).stallNanos((long) (stallSeconds * 1e9)).json(json).report(report);
+        if (revert != null) {
+            b.reverted(revert.value());
+        }
+        if (lanes != null) {
+            b.lanes(lanes.value());
+        }
+        return b;
+    }
+}

@@ -1,0 +1,300 @@
+package org.jbtrfs.stress.engine;
+
+import java.util.List;
+import org.jbtrfs.core.BlockDevice;
+import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.SlabCache;
+import org.jbtrfs.fs.Btrfs;
+import org.jbtrfs.fs.BtrfsModule;
+import org.jbtrfs.fs.FileHandle;
+import org.jbtrfs.fs.UnloadReport;
+import org.jbtrfs.stress.CycleRange;
+import org.jbtrfs.stress.ReplayToken;
+import org.jbtrfs.stress.Seeds;
+import org.jbtrfs.stress.StressOptions;
+import org.jbtrfs.stress.classify.Classifier;
+import org.jbtrfs.stress.classify.CycleResult;
+import org.jbtrfs.stress.classify.Observation;
+import org.jbtrfs.stress.classify.Signature;
+import org.jbtrfs.stress.classify.Symptom;
+import org.jbtrfs.stress.lanes.LanePool;
+import org.jbtrfs.stress.lanes.LanesWorkload;
+import org.jbtrfs.stress.report.Reporter;
+import org.jbtrfs.stress.schedule.Perturbation;
+import org.jbtrfs.stress.schedule.Schedule;
+import org.jbtrfs.stress.schedule.ScheduleScope;
+import org.jbtrfs.stress.schedule.Timeline;
+import org.jbtrfs.stress.watch.Busy;
+import org.jbtrfs.stress.watch.Watchdog;
+import org.jbtrfs.stress.workload.CycleEnv;
+import org.jbtrfs.stress.workload.FsModel;
+import org.jbtrfs.stress.workload.FullWorkload;
+import org.jbtrfs.stress.workload.MinimalWorkload;
+
+/**
+ * One filesystem's driver thread: cycle after cycle on its device, each with its own seed. The
+ * filesystem is made anew every {@link Seeds#EPOCH} cycles, so a cycle's starting state is the product of
+ * at most {@code EPOCH - 1} earlier cycles of the same seed, which {@code --replay} reruns first. A
+ * failing cycle ends its epoch: the module is replaced and the next cycle starts the next epoch. In a
+ * lanes cycle the driver mounts, hands the filesystem to the lanes ({@link LanesWorkload}) and makes the
+ * verdict; a hung lane is reported by the watchdog, which panics the module so the cycle unwinds.
+ */
+final class Driver implements Runnable {
+    private final int index;
+    private final ScheduleScope lane;
+    private final ModuleHost host;
+    private final Perturbation perturbation;
+    private final StressOptions opt;
+    private final RunControl control;
+    private final Reporter reporter;
+    final Busy busy;
+    private final FsModel model = new FsModel();
+    private final boolean fillBlockGroups;
+    private final LanePool lanePool;
+    private volatile Watchdog watchdog;
+    /** The cycle numbers this driver runs ({@link CycleRange}: the run's, or its shard's). */
+    private final CycleRange range;
+    /** The next cycle to run; -1 when the range is done. */
+    private long cycle;
+    /** The module was replaced: its fresh devices need a filesystem before the next cycle. */
+    private boolean needsMkfs;
+    /**
+     * Tests only: a fault for cycle (filesystem, cycle), or null. A fault fails the cycle as if its workload
+     * had thrown it when the workload ended — a failure at known cycles, whatever the timing
+     * (ShardProcessTest, HtmlReportTest). Null in every run of the CLI.
+     */
+    static volatile java.util.function.BiFunction<Integer, Long, RuntimeException> testFault;
+
+    /** The observation of the cycle running now (the watchdog's hang report goes there). */
+    private volatile Observation current;
+
+    Driver(int index, ScheduleScope lane, ModuleHost host, Perturbation perturbation, StressOptions opt, RunControl control,
+           Reporter reporter, boolean fillBlockGroups) {
+        this.index = index;
+        this.lane = lane;
+        this.host = host;
+        this.perturbation = perturbation;
+        this.opt = opt;
+        this.control = control;
+        this.reporter = reporter;
+        this.fillBlockGroups = fillBlockGroups;
+        this.busy = new Busy("driver-" + index);
+        this.range = opt.cycleRange(index);
+        this.cycle = range.first();
+        this.lanePool = opt.workload() == StressOptions.Workload.LANES ? new LanePool(index) : null;
+    }
+
+    int index() { return index; }
+
+    long cycle() { return cycle; }
+
+    ScheduleScope lane() { return lane; }
+
+    /** The watchdog that also watches this driver's lanes. */
+    void watchdog(Watchdog w) { this.watchdog = w; }
+
+    /** The observation of the cycle in progress (null between cycles). */
+    Observation current() { return current; }
+
+    @Override
+    public void run() {
+        lane.driver = Thread.currentThread();
+        try {
+            while (cycle >= 0 && !control.stopped()) {
+                if (host.reloadRequested()) {
+                    // another filesystem's failure replaces the module: this one's epoch ends too (unless
+                    // it has not started: its first cycle makes the filesystem anyway)
+                    host.reloadBarrier();
+                    needsMkfs = true;
+                    cycle = cycle % Seeds.EPOCH == 0 ? cycle : range.nextEpoch(cycle);
+                    continue;
+                }
+                CycleResult r;
+                try {
+                    r = runCycle(cycle);
+                } catch (RuntimeException | Error e) {
+                    // the runner's own failure (not the kernel's): say so and end the run with a summary
+                    reporter.line("stress runner error in driver " + index + ", cycle " + cycle + ": " + Classifier.stack(e));
+                    control.abort("runner error: " + e);
+                    break;
+                }
+                if (control.abortReason() != null) {
+                    break;
+                }
+                control.record(r);
+                // a stall that completed leaves the module as it was; one the watchdog ended (a lost wake-up)
+                // replaced it, like every other failure: the epoch's later cycles would start from elsewhere
+                boolean stallOnly = r.symptoms().equals(java.util.EnumSet.of(Symptom.STALL)) && !needsMkfs;
+                cycle = r.failed() && !stallOnly ? range.nextEpoch(cycle) : range.next(cycle);
+            }
+        } finally {
+            host.leave();
+            close();
+        }
+    }
+
+    void close() {
+        if (lanePool != null) {
+            lanePool.close();
+        }
+    }
+
+    /**
+     * Runs cycle {@code c}; on failure replaces the module and folds rmmod's report into the verdict.
+     */
+    CycleResult runCycle(long c) {
+        long seed = Seeds.cycleSeed(opt.seed(), index, c);
+        BtrfsModule mod = host.module();
+        BlockDevice dev = host.device(index);
+        BlockDevice dev2 = host.device2(index);
+        StressOptions.Workload w = opt.workload();
+        boolean perturbed = w != StressOptions.Workload.MINIMAL;
+        Observation obs = new Observation();
+        current = obs;
+        busy.stallSink(obs::stall);
+        Timeline timeline = perturbed ? new Timeline(System.nanoTime()) : null;
+        busy.opSink(timeline == null ? null : timeline::op);
+        Schedule schedule = perturbed ? new Schedule(seed) : null;
+        long epochCycle = c % Seeds.EPOCH;
+        if (epochCycle == 0 || needsMkfs) {
+            needsMkfs = false;
+            busy.enter("mkfs");
+            try {
+                mod.mkfs(dev);
+                if (w == StressOptions.Workload.LANES) {
+                    mod.mkfs(dev2);
+                }
+            } finally {
+                busy.exit();
+            }
+            model.reset();
+        }
+        long mark = mod.log().mark();
+        CycleEnv env = new CycleEnv(mod, dev, dev2, index, seed, epochCycle, model, busy, lane, perturbation, opt.filesystems() == 1,
+            fillBlockGroups, opt.lanes());
+        Btrfs fs = null;
+        List<FileHandle> held = List.of();
+        String plan = schedule == null ? "none" : schedule.toString();
+        if (perturbed) {
+            lane.begin(schedule, timeline);
+        }
+        try {
+            switch (w) {
+                case LANES -> {
+                    LanesWorkload lw = new LanesWorkload(env, obs, lanePool, watchdog, c, 5_000_000_000L);
+                    try {
+                        lw.run();
+                    } finally {
+                        fs = lw.fs();
+                        if (lw.plan() != null) {
+                            plan = lw.plan() + "; " + plan;
+                        }
+                    }
+                }
+                case FULL -> {
+                    FullWorkload fw = new FullWorkload(env, obs);
+                    try {
+                        fw.run();
+                    } finally {
+                        fs = fw.fs();
+                        held = fw.held();
+                    }
+                }
+                case MINIMAL -> fs = MinimalWorkload.run(env, obs);
+            }
+        } catch (org.jbtrfs.core.KernelPanic e) {
+            // the watchdog panicked the module for a hung operation or a lost wake-up: that is the verdict
+            if (obs.hang == null && !obs.lostWakeup) {
+                obs.workloadError = e;
+            }
+        } catch (RuntimeException | Error e) {
+            obs.workloadError = e;
+        } finally {
+            lane.end();
+        }
+        java.util.function.BiFunction<Integer, Long, RuntimeException> fault = testFault;
+        RuntimeException injected = fault == null ? null : fault.apply(index, c);
+        if (injected != null && obs.workloadError == null) {
+            obs.workloadError = injected;
+        }
+        if (!mod.kernel().panicked()) {
+            if (fs != null && fs.isMounted()) {
+                cleanup(fs, held, obs);
+            }
+            for (Btrfs other : mod.mounts()) {
+                if (other.device() == dev2) {
+                    cleanup(other, List.of(), obs);
+                }
+            }
+        }
+        obs.log = scope(mod.log().since(mark), dev);
+        if (opt.filesystems() == 1 && fs != null && !fs.isMounted() && obs.umountError == null && mod.mounts().isEmpty()
+            && !mod.kernel().panicked()) {
+            // Objects still allocated after a clean umount are leaked: the per-cycle rmmod check,
+            // without paying for an rmmod every cycle.
+            for (SlabCache cache : mod.kernel().slabs().all()) {
+                long n = cache.inUse();
+                if (n > 0) {
+                    obs.slabsInUse.add(cache.name() + ": " + n);
+                }
+            }
+        }
+        java.util.Set<FixSwitch> reverted = opt.effectiveReverted();
+        Classifier.Verdict v = Classifier.classify(obs, reverted);
+        boolean collateral = mod.kernel().panicked() && obs.hang == null && !obs.lostWakeup;
+        // a stall leaves the module as it was (the operation completed): no need to replace it
+        boolean stallOnly = v.symptoms().equals(java.util.EnumSet.of(Symptom.STALL));
+        if (!v.symptoms().isEmpty() && !stallOnly || mod.kernel().panicked()) {
+            host.requestReload();
+            UnloadReport rep = host.reloadBarrier();
+            needsMkfs = true;
+            obs.unload = rep;
+            if (rep != null) {
+                List<org.jbtrfs.core.LogEntry> all = new java.util.ArrayList<>(obs.log);
+                for (var e : rep.log()) {
+                    if (e.seq() >= mark && all.stream().noneMatch(x -> x.seq() == e.seq())) {
+                        all.add(e);
+                    }
+                }
+                obs.log = scope(all, dev);
+            }
+            v = Classifier.classify(obs, reverted);
+        }
+        current = null;
+        busy.stallSink(null);
+        busy.opSink(null);
+        if (collateral) {
+            // another driver's hung task panicked the shared module: this cycle says nothing
+            return new CycleResult(index, c, seed, new ReplayToken(opt.seed(), c, index), java.util.EnumSet.noneOf(Symptom.class),
+                java.util.Set.of(), List.of("interrupted by a panic for another filesystem's hung task"), obs.log, timeline, plan, null);
+        }
+        Signature sig = v.symptoms().isEmpty() ? null : Signature.of(obs, v.symptoms());
+        return new CycleResult(index, c, seed, new ReplayToken(opt.seed(), c, index), v.symptoms(), v.bugs(), v.evidence(),
+            obs.log, timeline, plan, sig);
+    }
+
+    private java.util.List<org.jbtrfs.core.LogEntry> scope(java.util.List<org.jbtrfs.core.LogEntry> l, BlockDevice dev) {
+        return LogScope.untilPanic(opt.filesystems() == 1 ? l : LogScope.forFilesystem(l, Thread.currentThread().getName(), dev.name()));
+    }
+
+    /** A cycle that broke off: close what it held and umount, noting what went wrong. */
+    private void cleanup(Btrfs fs, List<FileHandle> held, Observation obs) {
+        for (FileHandle h : held) {
+            try {
+                if (!h.isClosed()) {
+                    h.close();
+                }
+            } catch (RuntimeException e) {
+                obs.notes.add("cleanup close: " + e);
+            }
+        }
+        try {
+            busy.enter("cleanup umount");
+            fs.umount();
+        } catch (RuntimeException | Error e) {
+            obs.notes.add("cleanup umount: " + e);
+        } finally {
+            busy.exit();
+        }
+    }
+}

@@ -1,0 +1,46 @@
+package org.jbtrfs.stress.engine;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.jbtrfs.core.LogEntry;
+
+/**
+ * With several filesystems in one module the kernel log is shared: a cycle's verdict must not take
+ * another filesystem's BUG for its own. A line belongs to this filesystem's cycle unless it names
+ * another device ("(device sdd)") or was logged by another driver thread; lines of shared threads
+ * (kworkers, which serve every filesystem) stay, as the conservative choice.
+ */
+final class LogScope {
+    private LogScope() { }
+
+    /**
+     * The log up to and including a panic: what follows (the unload of the panicked module, errors of the
+     * operations the panic unwound) is the panic's doing, not the cycle's evidence.
+     */
+    static List<LogEntry> untilPanic(List<LogEntry> l) {
+        for (int i = 0; i < l.size(); i++) {
+            if (l.get(i).kind() == LogEntry.Kind.PANIC) {
+                return l.subList(0, i + 1);
+            }
+        }
+        return l;
+    }
+
+    static List<LogEntry> forFilesystem(List<LogEntry> all, String myDriverThread, String myDevice) {
+        List<LogEntry> out = new ArrayList<>();
+        for (LogEntry e : all) {
+            String m = e.message();
+            int at = m.indexOf("(device ");
+            if (at >= 0) {
+                int end = m.indexOf(')', at);
+                if (end > at && !m.substring(at + 8, end).equals(myDevice)) {
+                    continue;
+                }
+            } else if (e.thread().startsWith("stress-driver-") && !e.thread().equals(myDriverThread)) {
+                continue;
+            }
+            out.add(e);
+        }
+        return out;
+    }
+}

@@ -1,0 +1,96 @@
+package org.jbtrfs.stress.lanes;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.jbtrfs.fs.Btrfs;
+import org.jbtrfs.fs.FileHandle;
+import org.jbtrfs.transaction.Mkfs;
+
+/**
+ * The file lane: create and write files, unlink them, keep handles open across remounts, close them
+ * (sometimes from a worker: a delayed iput the cleaner runs), unlink a file while it is open and drop
+ * the last reference from a worker, fill a second data block group and empty it (the cleaner deletes it).
+ */
+final class FileLane extends SteppingLane {
+    private final List<String> files;
+    private final String prefix;
+    private int next;
+
+    FileLane(LaneContext cx, List<String> files, long cycle) {
+        super(LaneKind.FILE, cx);
+        this.files = new ArrayList<>(files);
+        this.prefix = "f" + cycle + "x";
+    }
+
+    @Override
+    void step(Btrfs fs, double u) {
+        if (u < 0.22) {
+            String f = prefix + next++;
+            if (run("create", () -> fs.createFile(f))) {
+                files.add(f);
+                byte[] data = new byte[512 + r.nextInt(8192)];
+                run("write", () -> fs.writeFile(f, data));
+            }
+        } else if (u < 0.34 && !files.isEmpty()) {
+            String f = pick(files);
+            byte[] data = new byte[1 + r.nextInt(4096)];
+            run("write", () -> fs.writeFile(f, data));
+        } else if (u < 0.44 && !files.isEmpty()) {
+            String f = files.remove(r.nextInt(files.size()));
+            run("unlink", () -> fs.unlink(f));
+        } else if (u < 0.56 && !files.isEmpty() && held.size() < 3) {
+            String f = pick(files);
+            FileHandle h = op("open", () -> fs.open(f));
+            if (h != null) {
+                held.add(h);
+            }
+        } else if (u < 0.70 && !held.isEmpty()) {
+            close(held.remove(r.nextInt(held.size())), fs);
+        } else if (u < 0.84) {
+            writing(fs, () -> unlinkedDelayedIput(fs));
+        } else if (u < 0.92) {
+            fillAndEmptyBlockGroup(fs);
+        } else if (!held.isEmpty()) {
+            // unlink a file that is held open: it gets an orphan item until its last close
+            String f = held.get(r.nextInt(held.size())).path();
+            if (files.remove(f)) {
+                run("unlink open file", () -> fs.unlink(f));
+            }
+        }
+    }
+
+    /** A file unlinked while open, its last reference dropped by a worker: a delayed iput for the cleaner. */
+    private void unlinkedDelayedIput(Btrfs fs) {
+        if (!fs.isMounted() || fs.isReadOnly()) {
+            return;
+        }
+        String f = prefix + next++;
+        if (!run("create", () -> fs.createFile(f))) {
+            return;
+        }
+        run("write", () -> fs.writeFile(f, new byte[1 + r.nextInt(4096)]));
+        FileHandle h = op("open", () -> fs.open(f));
+        run("unlink", () -> fs.unlink(f));
+        if (h != null) {
+            run("close from worker", h::closeFromWorker);
+        }
+    }
+
+    /** Past one data chunk with 1 MiB files, then unlink them: the second block group is unused. */
+    private void fillAndEmptyBlockGroup(Btrfs fs) {
+        int n = (int) (Mkfs.dataChunkSize(cx.device.size()) >> 20) + 1;
+        byte[] mib = new byte[1 << 20];
+        List<String> bigs = new ArrayList<>();
+        run("fill block group", () -> {
+            for (int i = 0; i < n; i++) {
+                String b = prefix + "big" + next++;
+                fs.createFile(b);
+                bigs.add(b);
+                fs.writeFile(b, mib);
+            }
+        });
+        run("empty block group", () -> bigs.forEach(fs::unlink));
+    }
+
+    private String pick(List<String> l) { return l.get(r.nextInt(l.size())); }
+}

@@ -1,0 +1,60 @@
+package org.jbtrfs.stress.lanes;
+
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.jbtrfs.core.BlockDevice;
+import org.jbtrfs.fs.Btrfs;
+import org.jbtrfs.fs.BtrfsModule;
+import org.jbtrfs.stress.classify.Observation;
+import org.jbtrfs.stress.schedule.Timeline;
+import org.jbtrfs.stress.watch.Watchdog;
+
+/**
+ * What the lanes of one cycle share: the module, the current mount of the main device (the lifecycle
+ * lane replaces it on umount + mount; the other lanes read it before each operation, and one that finds
+ * it unmounted gets EINVAL like a process whose filesystem went away), the verdict's observation and the
+ * stop flags.
+ */
+final class LaneContext {
+    final BtrfsModule module;
+    final BlockDevice device;
+    final BlockDevice device2;
+    final int fsIndex;
+    final long cycleSeed;
+    final Observation obs;
+    final Watchdog watchdog;
+    final LanePlan plan;
+    /** The main device's current mount (null between an umount and the next mount). */
+    volatile Btrfs fs;
+    /** The lifecycle lane finished its steps: the other lanes finish their current operation and stop. */
+    final AtomicBoolean done = new AtomicBoolean();
+    /**
+     * The VFS's count of writers (mnt_get_writers), which the port's file handles do not model: a lane
+     * whose write is still in flight — a file it wrote and whose last reference the write path's worker
+     * drops (closeFromWorker) — holds the read side; an RO remount takes the write side with tryLock and
+     * is refused with EBUSY while there are writers, as sb_prepare_remount_readonly() refuses it. So a
+     * worker's iput, which the kernel's remount waits for (sync_filesystem), never lands on a read-only
+     * filesystem.
+     */
+    final java.util.concurrent.locks.ReentrantReadWriteLock writers = new java.util.concurrent.locks.ReentrantReadWriteLock();
+    /** Something broke the module (an oops, a BUG, a panic): every lane stops at once. */
+    final AtomicBoolean broken = new AtomicBoolean();
+
+    LaneContext(BtrfsModule module, BlockDevice device, BlockDevice device2, int fsIndex, long cycleSeed, Observation obs,
+                Watchdog watchdog, LanePlan plan) {
+        this.module = module;
+        this.device = device;
+        this.device2 = device2;
+        this.fsIndex = fsIndex;
+        this.cycleSeed = cycleSeed;
+        this.obs = obs;
+        this.watchdog = watchdog;
+        this.plan = plan;
+    }
+
+    /** The cycle's timeline, where the lanes' operations go (null: not recorded). */
+    volatile Timeline timeline;
+    /** Tests: told "lane:op" after each operation that completed (null: nobody listens). */
+    volatile java.util.function.Consumer<String> opListener;
+
+    boolean stopped() { return done.get() || broken.get(); }
+}

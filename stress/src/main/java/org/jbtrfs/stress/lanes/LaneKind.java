@@ -1,0 +1,21 @@
+package org.jbtrfs.stress.lanes;
+
+/** The concurrent lanes of a lanes cycle; the label names the lane's thread ("lane:file:0") and timeline column. */
+enum LaneKind {
+    /** remount ro/rw with option changes (commit=N), umount + mount (sometimes -o ro). */
+    LIFECYCLE("lifecycle"),
+    /** files: create, write data, unlink, open handles kept across remounts, close (sometimes from a worker), fill and empty a block group. */
+    FILE("file"),
+    /** subvolumes: create, delete (sometimes with a file of it held open), wait for the drop. */
+    SUBVOLUME("subvol"),
+    /** quotas: enable, disable, rescan, rescan wait, usage; many small extents so a rescan spans leaves. */
+    QUOTA("quota"),
+    /** sync, and explicit cleaner passes (what the transaction kthread's wake-up gives). */
+    SYNC("sync"),
+    /** a second device in the same module with its own mount / work / umount loop (btrfs/326's shape). */
+    DEVICE2("dev2");
+
+    public final String label;
+
+    LaneKind(String label) { this.label = label; }
+}

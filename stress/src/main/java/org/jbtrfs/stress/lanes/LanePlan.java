@@ -1,0 +1,63 @@
+package org.jbtrfs.stress.lanes;
+
+import java.util.EnumSet;
+import java.util.Locale;
+import java.util.Set;
+import java.util.SplittableRandom;
+import org.jbtrfs.stress.Seeds;
+import org.jbtrfs.stress.StressOptions;
+
+/**
+ * A lanes cycle's plan, drawn from the cycle seed: which lanes run besides the lifecycle lane, how many
+ * lifecycle steps, the commit interval of the mount (small, the kernel's own commit=N: a stall that waits
+ * for the transaction kthread's next loop then lasts at most N seconds, and a hang stays a hang), and
+ * whether the cycle starts with an RO mount.
+ */
+record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean startRo, int maxLaneSteps, double orphanItemFault,
+                long faultSeed) {
+
+    /** Every lane allowed. */
+    static LanePlan of(long cycleSeed, long epochCycle) { return of(cycleSeed, epochCycle, StressOptions.LANES); }
+
+    /**
+     * The plan of a cycle that may run only {@code allowed} lanes ({@code --lanes}): drawn as with every
+     * lane allowed, then the others dropped, so a cycle's other choices do not depend on {@code --lanes}.
+     */
+    static LanePlan of(long cycleSeed, long epochCycle, java.util.List<String> allowed) {
+        SplittableRandom r = Seeds.stream(cycleSeed, "lanes");
+        Set<LaneKind> l = EnumSet.of(LaneKind.LIFECYCLE);
+        if (r.nextDouble() < 0.85) {
+            l.add(LaneKind.FILE);
+        }
+        if (r.nextDouble() < 0.6) {
+            l.add(LaneKind.SUBVOLUME);
+        }
+        if (r.nextDouble() < 0.5) {
+            l.add(LaneKind.QUOTA);
+        }
+        if (r.nextDouble() < 0.4) {
+            l.add(LaneKind.SYNC);
+        }
+        if (r.nextDouble() < 0.3) {
+            l.add(LaneKind.DEVICE2);
+        }
+        int steps = 2 + r.nextInt(6);
+        // mostly commit=1: a stall that waits for the transaction kthread's next loop lasts at most a second
+        int commit = r.nextDouble() < 0.7 ? 1 : 2 + r.nextInt(2);
+        boolean ro = epochCycle > 0 && r.nextDouble() < 0.15;
+        // drop_snapshot's ignored btrfs_del_orphan_item failure (patch 2/5's stray orphan item), some cycles
+        double fault = r.nextDouble() < 0.4 ? 0.5 : 0;
+        l.removeIf(k -> !allowed.contains(k.label) && k != LaneKind.LIFECYCLE);
+        return new LanePlan(l, steps, commit, ro, 6 + r.nextInt(18), fault, r.nextLong());
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder();
+        for (LaneKind k : lanes) {
+            sb.append(sb.length() == 0 ? "" : "+").append(k.label);
+        }
+        return String.format(Locale.ROOT, "lanes %s, %d lifecycle steps, commit=%d%s%s", sb, lifecycleSteps, commit,
+            startRo ? ", mount -o ro" : "", orphanItemFault > 0 ? ", DEL_ORPHAN_ITEM_ENOMEM p=" + orphanItemFault : "");
+    }
+}

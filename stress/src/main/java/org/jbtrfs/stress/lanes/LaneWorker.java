@@ -1,0 +1,217 @@
+package org.jbtrfs.stress.lanes;
+
+import java.util.SplittableRandom;
+import java.util.function.Supplier;
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.KernelPanic;
+import org.jbtrfs.fs.Btrfs;
+import org.jbtrfs.fs.FileHandle;
+import org.jbtrfs.stress.Seeds;
+import org.jbtrfs.stress.schedule.ScheduleScope;
+import org.jbtrfs.stress.schedule.Timeline;
+import org.jbtrfs.stress.watch.Busy;
+
+/**
+ * One lane of a lanes cycle, on a real thread of its own: a seeded sequence of user operations that
+ * races the other lanes the way users' processes do. Every choice comes from the lane's own stream
+ * ("lane:file"), so a replay makes the same choices whatever the interleaving. An operation the kernel's
+ * rules refuse (EBUSY, EROFS, EINVAL, ENOENT, EEXIST, EINPROGRESS, ENOSPC) is a normal outcome; anything
+ * else — a corrupt block, a BUG, an oops, an unexpected exception — is a failure of the cycle and stops it.
+ */
+abstract class LaneWorker implements Runnable {
+    /** Unwinds a lane whose cycle is over (the module broke or panicked). */
+    static final class StopLane extends RuntimeException {
+        StopLane() { super(null, null, false, false); }
+    }
+
+    final LaneKind kind;
+    final LaneContext cx;
+    final SplittableRandom r;
+    final Busy busy;
+    private String threadName;
+
+    LaneWorker(LaneKind kind, LaneContext cx) {
+        this.kind = kind;
+        this.cx = cx;
+        this.r = Seeds.stream(cx.cycleSeed, "lane:" + kind.label);
+        this.busy = new Busy(kind.label);
+        busy.stallSink(cx.obs::stall);
+        Timeline t = cx.timeline;
+        busy.opSink(t == null ? null : t::op);
+    }
+
+    /** The lane's thread name: Roles and the timeline key its hook decisions and column on it. */
+    String threadName() { return "lane:" + kind.label + ":" + cx.fsIndex; }
+
+    @Override
+    public final void run() {
+        Thread self = Thread.currentThread();
+        String old = self.getName();
+        threadName = threadName();
+        self.setName(threadName);
+        if (cx.watchdog != null) {
+            cx.watchdog.watch(busy);
+        }
+        try {
+            body();
+        } catch (StopLane e) {
+            // the cycle is over for this lane
+        } catch (RuntimeException | Error e) {
+            cx.obs.laneError(kind.label, "lane", e);
+            cx.broken.set(true);
+        } finally {
+            try {
+                cleanup();
+            } catch (StopLane | KernelPanic e) {
+                // nothing more to do
+            } catch (RuntimeException e) {
+                cx.obs.note(kind.label + " cleanup: " + e);
+            } finally {
+                if (cx.watchdog != null) {
+                    cx.watchdog.unwatch(busy);
+                }
+                self.setName(old);
+            }
+        }
+    }
+
+    /** The lane's operations. */
+    abstract void body();
+
+    /** Closes what the lane still holds (after the last operation, or after a break). */
+    void cleanup() { }
+
+    /** True while the lane should go on. */
+    boolean going() { return !cx.stopped(); }
+
+    /** The main device's current mount; StopLane if the cycle broke. */
+    Btrfs fs() {
+        if (cx.broken.get()) {
+            throw new StopLane();
+        }
+        return cx.fs;
+    }
+
+    /** Errors the kernel's rules produce for a user: normal outcomes, not failures. */
+    static boolean normal(Errno e) {
+        return switch (e) {
+            case EBUSY, EROFS, EINVAL, ENOENT, EEXIST, EINPROGRESS, ENOSPC, EINTR, ENOTEMPTY, EAGAIN -> true;
+            default -> false;
+        };
+    }
+
+    /** Runs one operation under the watchdog's eye; null when the kernel refused it (a normal outcome). */
+    <T> T op(String name, Supplier<T> s) {
+        if (cx.broken.get()) {
+            throw new StopLane();
+        }
+        busy.enter(name);
+        try {
+            T v = s.get();
+            completed(name);
+            return v;
+        } catch (BtrfsException e) {
+            busy.outcome(e.errno().name());
+            if (normal(e.errno())) {
+                return null;
+            }
+            fail(name, e);
+            throw new StopLane();
+        } catch (KernelPanic e) {
+            busy.outcome("KernelPanic");
+            cx.broken.set(true); // the watchdog panicked the module: the hang is the class
+            throw new StopLane();
+        } catch (StopLane e) {
+            throw e;
+        } catch (RuntimeException | Error e) {
+            busy.outcome(e.getClass().getSimpleName());
+            fail(name, e);
+            throw new StopLane();
+        } finally {
+            busy.exit();
+        }
+    }
+
+    /** As {@link #op(String, Supplier)}; true when it succeeded. */
+    boolean run(String name, Runnable op) {
+        return op(name, () -> {
+            op.run();
+            return Boolean.TRUE;
+        }) != null;
+    }
+
+    /** Tells the test listener, if any, that operation {@code name} completed. */
+    void completed(String name) {
+        java.util.function.Consumer<String> l = cx.opListener;
+        if (l != null) {
+            l.accept(kind.label + ":" + name);
+        }
+    }
+
+    private void fail(String name, Throwable e) {
+        cx.obs.laneError(kind.label, name, e);
+        cx.broken.set(true);
+    }
+
+    /** At the end of the lane, the cycle possibly broken: close {@code h} in this thread, whatever happens. */
+    void closeAtEnd(FileHandle h) {
+        if (h.isClosed()) {
+            return;
+        }
+        try {
+            if (cx.broken.get()) {
+                h.close();
+            } else {
+                close(h, cx.fs);
+            }
+        } catch (StopLane | KernelPanic e) {
+            // nothing more to do
+        } catch (RuntimeException e) {
+            cx.obs.note(kind.label + " close at end: " + e);
+        }
+    }
+
+    /**
+     * Closes {@code h}: from the write path's worker (a delayed iput for the cleaner) half the time —
+     * while the filesystem is read-write, as a writer — else in this thread.
+     */
+    void close(FileHandle h, Btrfs fs) {
+        if (r.nextBoolean()) {
+            writing(fs, () -> {
+                if (fs.isMounted() && !fs.isReadOnly()) {
+                    run("close from worker", h::closeFromWorker);
+                } else {
+                    run("close", h::close);
+                }
+            });
+        } else {
+            run("close", h::close);
+        }
+    }
+
+    /** Runs {@code op} as a writer: no RO remount of the main filesystem meanwhile (see {@link LaneContext#writers}). */
+    void writing(Btrfs fs, Runnable op) {
+        boolean main = fs == cx.fs;
+        if (main) {
+            cx.writers.readLock().lock();
+        }
+        try {
+            op.run();
+        } finally {
+            if (main) {
+                cx.writers.readLock().unlock();
+            }
+        }
+    }
+
+    /** A seeded pause between operations: nothing, a yield, or 20–300 µs. */
+    void pause() {
+        double u = r.nextDouble();
+        if (u < 0.25) {
+            Thread.yield();
+        } else if (u < 0.4) {
+            ScheduleScope.sleep(20_000 + r.nextInt(280_000));
+        }
+    }
+}

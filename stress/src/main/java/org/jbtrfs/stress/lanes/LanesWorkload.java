@@ -1,0 +1,128 @@
+package org.jbtrfs.stress.lanes;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.jbtrfs.fs.Btrfs;
+import org.jbtrfs.stress.Seeds;
+import org.jbtrfs.stress.classify.Observation;
+import org.jbtrfs.stress.watch.Watchdog;
+import org.jbtrfs.stress.workload.CycleEnv;
+import org.jbtrfs.stress.workload.DeadRootCheck;
+
+/**
+ * The explorer's cycle: mount, then several lanes on real threads racing each other the way users'
+ * processes do — lifecycle (remounts, umount + mount), files, subvolumes, quotas, sync, a second device
+ * in the same module — chosen and parameterised from the cycle seed ({@link LanePlan}); the schedule
+ * perturbation delays every lane's hook arrivals as it does the kthreads'. When the lifecycle lane is
+ * done the others finish; the driver then looks for dead roots never dropped, sometimes remounts RO, and
+ * unmounts. Nothing here waits for, retries or skips a behaviour of the kernel: a refused operation is
+ * an outcome, a failure is a finding.
+ */
+public final class LanesWorkload {
+    private final CycleEnv env;
+    private final Observation obs;
+    private final LanePool pool;
+    private final Watchdog watchdog;
+    private final long cycle;
+    private final long graceNanos;
+    private LanePlan plan;
+    private LaneContext cx;
+
+    public LanesWorkload(CycleEnv env, Observation obs, LanePool pool, Watchdog watchdog, long cycle, long graceNanos) {
+        this.env = env;
+        this.obs = obs;
+        this.pool = pool;
+        this.watchdog = watchdog;
+        this.cycle = cycle;
+        this.graceNanos = graceNanos;
+    }
+
+    public LanePlan plan() { return plan; }
+
+    /**
+     * A fresh filesystem (the epoch's first cycle) gets the state the windows need from the start: "ext"
+     * with enough one-byte extents for a qgroup rescan to span extent-tree leaves, and sometimes quotas on.
+     */
+    private void prepare(Btrfs fs, SplittableRandom r) {
+        int n = 350;
+        env.op("populate extents", () -> {
+            fs.createFile("ext");
+            byte[] one = new byte[1];
+            for (int i = 0; i < n; i++) {
+                fs.writeFile("ext", one);
+            }
+        });
+        env.model.extents = n;
+        if (r.nextDouble() < 0.5) {
+            env.op("quota enable", fs::quotaEnable);
+            env.model.quota = true;
+        }
+    }
+
+    /** The main device's mount at the end (unmounted unless the cycle broke off). */
+    public Btrfs fs() { return cx == null ? null : cx.fs; }
+
+    public void run() {
+        plan = LanePlan.of(env.cycleSeed, env.epochCycle, env.lanes);
+        SplittableRandom r = Seeds.stream(env.cycleSeed, "lanes-driver");
+        if (env.singleFilesystem) { // faults are module-wide: per cycle only with one filesystem
+            if (plan.orphanItemFault() > 0) {
+                env.module.faults().armProbability(org.jbtrfs.core.Fault.DEL_ORPHAN_ITEM_ENOMEM, plan.orphanItemFault(), plan.faultSeed());
+            } else {
+                env.module.faults().disarm(org.jbtrfs.core.Fault.DEL_ORPHAN_ITEM_ENOMEM);
+            }
+        }
+        String opts = (plan.startRo() ? "ro," : "") + "commit=" + plan.commit();
+        Btrfs fs = env.op(plan.startRo() ? "mount -o ro" : "mount", () -> env.module.mount(env.device, opts));
+        env.model.refresh(fs);
+        if (env.epochCycle == 0 && !plan.startRo()) {
+            prepare(fs, r);
+        }
+        cx = new LaneContext(env.module, env.device, env.device2, env.fsIndex, env.cycleSeed, obs, watchdog,
+            plan);
+        cx.fs = fs;
+        cx.timeline = env.lane.timeline();
+        List<LaneWorker> lanes = new ArrayList<>();
+        lanes.add(new LifecycleLane(cx));
+        if (plan.lanes().contains(LaneKind.FILE)) {
+            lanes.add(new FileLane(cx, env.model.files, cycle));
+        }
+        if (plan.lanes().contains(LaneKind.SUBVOLUME)) {
+            lanes.add(new SubvolumeLane(cx, env.model.subvolumes, cycle));
+        }
+        if (plan.lanes().contains(LaneKind.QUOTA)) {
+            lanes.add(new QuotaLane(cx, env.model.extents));
+        }
+        if (plan.lanes().contains(LaneKind.SYNC)) {
+            lanes.add(new SyncLane(cx));
+        }
+        if (plan.lanes().contains(LaneKind.DEVICE2) && env.device2 != null) {
+            lanes.add(new SecondDeviceLane(cx));
+        }
+        List<String> stuck = pool.runAll(lanes, env.module.kernel()::panicked, graceNanos);
+        if (!stuck.isEmpty()) {
+            obs.note("lanes that did not end after the module panicked (abandoned): " + stuck);
+        }
+        if (cx.broken.get()) {
+            return; // the driver cleans up and reloads
+        }
+        Btrfs end = cx.fs;
+        if (end == null || !end.isMounted()) {
+            return;
+        }
+        if (!end.isReadOnly() && r.nextDouble() < 0.5) {
+            DeadRootCheck.check(env, end, obs);
+        }
+        if (!end.isReadOnly() && r.nextDouble() < 0.6) {
+            try {
+                env.op("remount ro", () -> end.remount("ro"));
+            } catch (org.jbtrfs.core.BtrfsException e) {
+                if (!LaneWorker.normal(e.errno())) {
+                    throw e;
+                }
+            }
+        }
+        env.lastUmount(end, obs);
+    }
+}

@@ -1,0 +1,99 @@
+package org.jbtrfs.stress.lanes;
+
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.KernelPanic;
+import org.jbtrfs.fs.Btrfs;
+import org.jbtrfs.fs.Inspection;
+
+/**
+ * The lifecycle lane: remount RO and RW, remounts that change an option (commit=N), umount and mount
+ * again (sometimes -o ro), while the other lanes work on the filesystem. A refused remount or umount
+ * (EBUSY: open files, unlinked inodes alive) is normal. Every umount is checked like the cycle's last:
+ * a transaction left open, or a BUG out of close_ctree, fails the cycle.
+ */
+final class LifecycleLane extends LaneWorker {
+    LifecycleLane(LaneContext cx) { super(LaneKind.LIFECYCLE, cx); }
+
+    @Override
+    void body() {
+        try {
+            for (int i = 0; i < cx.plan.lifecycleSteps() && !cx.broken.get(); i++) {
+                pause();
+                Btrfs fs = fs();
+                if (fs == null || !fs.isMounted()) {
+                    mount();
+                    continue;
+                }
+                double u = r.nextDouble();
+                if (u < 0.45) {
+                    if (fs.isReadOnly()) {
+                        run("remount rw", () -> fs.remount("rw"));
+                    } else if (cx.writers.writeLock().tryLock()) {
+                        try {
+                            run("remount ro", () -> fs.remount("ro"));
+                        } finally {
+                            cx.writers.writeLock().unlock();
+                        }
+                    } // else: EBUSY, files open for writing (sb_prepare_remount_readonly)
+                } else if (u < 0.6) {
+                    String opt = "commit=" + (1 + r.nextInt(3));
+                    run("remount " + opt, () -> fs.remount(opt));
+                } else {
+                    if (umount(fs)) {
+                        mount();
+                    }
+                }
+            }
+        } finally {
+            cx.done.set(true);
+        }
+    }
+
+    private void mount() {
+        boolean ro = r.nextDouble() < 0.2;
+        String opts = (ro ? "ro," : "") + "commit=" + cx.plan.commit();
+        Btrfs m = op(ro ? "mount -o ro" : "mount", () -> cx.module.mount(cx.device, opts));
+        if (m != null) {
+            cx.fs = m;
+        }
+    }
+
+    /** umount; true if it unmounted cleanly (EBUSY: still mounted, false). */
+    private boolean umount(Btrfs fs) {
+        if (cx.broken.get()) {
+            throw new StopLane();
+        }
+        busy.enter("umount");
+        try {
+            fs.umount();
+        } catch (BtrfsException e) {
+            busy.outcome(e.errno().name());
+            if (normal(e.errno())) {
+                return false;
+            }
+            umounted(fs, e);
+            return false;
+        } catch (KernelPanic e) {
+            cx.broken.set(true);
+            throw new StopLane();
+        } catch (RuntimeException | Error e) {
+            umounted(fs, e);
+            return false;
+        } finally {
+            busy.exit();
+        }
+        completed("umount");
+        return umounted(fs, null);
+    }
+
+    /** Checks what an umount left; a leak or an error breaks the cycle (the module must be replaced). */
+    private boolean umounted(Btrfs fs, Throwable error) {
+        Inspection after = fs.inspect();
+        cx.obs.umounted(kind.label, after, error);
+        if (error != null || !after.openTransactions().isEmpty()) {
+            cx.broken.set(true);
+            throw new StopLane();
+        }
+        return true;
+    }
+}

@@ -1,0 +1,91 @@
+package org.jbtrfs.stress.lanes;
+
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.KernelPanic;
+import org.jbtrfs.fs.Btrfs;
+import org.jbtrfs.fs.FileHandle;
+import org.jbtrfs.fs.Inspection;
+
+/**
+ * The second-device lane: in the same module, its own loop of mount (sometimes -o ro), a little work
+ * (a file, a delayed iput), sometimes a remount, and umount — btrfs/326's shape: two filesystems of one
+ * module sharing its kworker pool, kthreadd and slab caches. It leaves its device unmounted.
+ */
+final class SecondDeviceLane extends LaneWorker {
+    private Btrfs fs;
+    private int next;
+
+    SecondDeviceLane(LaneContext cx) { super(LaneKind.DEVICE2, cx); }
+
+    @Override
+    void body() {
+        for (int i = 0; i < Math.max(1, cx.plan.maxLaneSteps() / 4) && going(); i++) {
+            pause();
+            boolean ro = r.nextDouble() < 0.2;
+            String opts = (ro ? "ro," : "") + "commit=" + cx.plan.commit();
+            fs = op(ro ? "mount -o ro" : "mount", () -> cx.module.mount(cx.device2, opts));
+            if (fs == null) {
+                continue;
+            }
+            Btrfs m = fs;
+            int ops = 1 + r.nextInt(4);
+            for (int k = 0; k < ops; k++) {
+                double u = r.nextDouble();
+                String f = "d" + cx.cycleSeed % 1000 + "x" + next++;
+                if (u < 0.5) {
+                    run("create", () -> m.createFile(f));
+                    run("write", () -> m.writeFile(f, new byte[1 + r.nextInt(4096)]));
+                } else if (u < 0.8) {
+                    if (run("create", () -> m.createFile(f))) {
+                        FileHandle h = op("open", () -> m.open(f));
+                        run("unlink", () -> m.unlink(f));
+                        if (h != null) {
+                            run("close from worker", h::closeFromWorker);
+                        }
+                    }
+                } else {
+                    String to = m.isReadOnly() ? "rw" : "ro";
+                    run("remount " + to, () -> m.remount(to));
+                }
+            }
+            umount();
+        }
+    }
+
+    private void umount() {
+        Btrfs m = fs;
+        busy.enter("umount");
+        Throwable err = null;
+        try {
+            m.umount();
+        } catch (BtrfsException e) {
+            busy.outcome(e.errno().name());
+            if (normal(e.errno())) {
+                return;
+            }
+            err = e;
+        } catch (KernelPanic e) {
+            cx.broken.set(true);
+            throw new StopLane();
+        } catch (RuntimeException | Error e) {
+            err = e;
+        } finally {
+            busy.exit();
+        }
+        fs = null;
+        completed("umount");
+        Inspection after = m.inspect();
+        cx.obs.umounted(kind.label, after, err);
+        if (err != null || !after.openTransactions().isEmpty()) {
+            cx.broken.set(true);
+            throw new StopLane();
+        }
+    }
+
+    @Override
+    void cleanup() {
+        if (fs != null && fs.isMounted() && !cx.broken.get()) {
+            umount();
+        }
+    }
+}

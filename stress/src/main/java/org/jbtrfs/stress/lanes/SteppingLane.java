@@ -1,0 +1,41 @@
+package org.jbtrfs.stress.lanes;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.jbtrfs.fs.Btrfs;
+import org.jbtrfs.fs.FileHandle;
+
+/**
+ * A lane that takes up to the plan's number of steps on the main device's current mount: a seeded pause,
+ * then one step chosen by a draw from the lane's stream (none while the filesystem is unmounted). The
+ * files it holds open across steps are closed when it ends.
+ */
+abstract class SteppingLane extends LaneWorker {
+    /** Files the lane holds open across its steps (and across remounts). */
+    final List<FileHandle> held = new ArrayList<>();
+
+    SteppingLane(LaneKind kind, LaneContext cx) { super(kind, cx); }
+
+    @Override
+    final void body() {
+        for (int i = 0; i < cx.plan.maxLaneSteps() && going(); i++) {
+            pause();
+            Btrfs fs = fs();
+            if (fs == null) {
+                continue;
+            }
+            step(fs, r.nextDouble());
+        }
+    }
+
+    /** One operation on {@code fs}, chosen by {@code u} (uniform in [0, 1)). */
+    abstract void step(Btrfs fs, double u);
+
+    @Override
+    void cleanup() {
+        for (FileHandle h : held) {
+            closeAtEnd(h);
+        }
+        held.clear();
+    }
+}

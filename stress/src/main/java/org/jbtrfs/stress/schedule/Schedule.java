@@ -1,0 +1,116 @@
+package org.jbtrfs.stress.schedule;
+
+import java.util.EnumSet;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
+import org.jbtrfs.core.Hook;
+import org.jbtrfs.stress.Seeds;
+
+/**
+ * One cycle's schedule perturbation: what each hook arrival does to the arriving thread.
+ *
+ * <p>The plan is PCT-like: most arrivals do nothing, some yield, some sleep 50 µs–3 ms, and a few
+ * "focus" hooks, drawn per cycle, delay most of their arrivals for longer. Uniform noise alone rarely
+ * holds one thread inside a narrow window while another thread runs a whole remount; a focused
+ * window does, and drawing the focus per cycle spreads it over every window across a run. Some
+ * cycles are quiet (no perturbation), so natural timing is sampled too.
+ *
+ * <p>Every decision of one role comes, in order, from that role's own stream, so a role's decisions do
+ * not depend on how its arrivals interleave with other roles'.
+ */
+public final class Schedule {
+    /** A decision: sleep {@code nanos} (0 none), or yield. */
+    record Decision(long nanos, boolean yield) {
+        static final Decision NONE = new Decision(0, false);
+
+        String describe() {
+            if (yield) {
+                return "[yield]";
+            }
+            return nanos == 0 ? "" : String.format(Locale.ROOT, "[sleep %.2fms]", nanos / 1e6);
+        }
+    }
+
+    private final long cycleSeed;
+    private final boolean quiet;
+    private final double pDelay;
+    private final double pYield;
+    private final Set<Hook> focus = EnumSet.noneOf(Hook.class);
+    private final double pFocus;
+    private final Map<String, SplittableRandom> streams = new ConcurrentHashMap<>();
+
+    public Schedule(long cycleSeed) {
+        this.cycleSeed = cycleSeed;
+        SplittableRandom plan = Seeds.stream(cycleSeed, "plan");
+        quiet = plan.nextDouble() < 0.15;
+        pDelay = 0.02 + 0.18 * plan.nextDouble();
+        pYield = 0.10 * plan.nextDouble();
+        int n = 1 + plan.nextInt(3);
+        Hook[] all = Hook.values();
+        for (int i = 0; i < n; i++) {
+            focus.add(all[plan.nextInt(all.length)]);
+        }
+        pFocus = 0.4 + 0.5 * plan.nextDouble();
+    }
+
+    /** No perturbation at all (the minimal workload, and quiet cycles). */
+    static Schedule none() { return new Schedule(); }
+
+    private Schedule() {
+        cycleSeed = 0;
+        quiet = true;
+        pDelay = 0;
+        pYield = 0;
+        pFocus = 0;
+    }
+
+    Set<Hook> focus() { return focus; }
+
+    boolean quiet() { return quiet; }
+
+    /**
+     * Hooks reached once per bio or per ordered extent: since issue 10 (data writeback, sync_inodes_sb)
+     * hundreds of times in some cycles, and every sync waits for them. They get a tenth of the perturbation,
+     * so that one cycle's delay budget stays in proportion with the other windows; the draws are the same,
+     * so a role's decisions still come in order from its own stream.
+     */
+    private static final Set<Hook> PER_BIO = EnumSet.of(Hook.ASYNC_SUBMIT_BEFORE_QUEUE, Hook.ORDERED_EXTENT_BEFORE_FINISH,
+        Hook.ORDERED_EXTENT_AFTER_REMOVE);
+    private static final double PER_BIO_SCALE = 0.1;
+
+    Decision decide(String role, Hook hook) {
+        if (quiet) {
+            return Decision.NONE;
+        }
+        SplittableRandom r = streams.computeIfAbsent(role, k -> Seeds.stream(cycleSeed, "role:" + k));
+        double u;
+        double v;
+        synchronized (r) {
+            u = r.nextDouble();
+            v = r.nextDouble();
+        }
+        double scale = PER_BIO.contains(hook) ? PER_BIO_SCALE : 1.0;
+        if (focus.contains(hook) && u < pFocus * scale) {
+            return new Decision(logUniform(v, 200_000, 3_000_000), false);
+        }
+        if (u < pDelay * scale) {
+            return new Decision(logUniform(v, 50_000, 1_500_000), false);
+        }
+        if (u < (pDelay + pYield) * scale) {
+            return new Decision(0, true);
+        }
+        return Decision.NONE;
+    }
+
+    private static long logUniform(double u, long lo, long hi) {
+        return (long) (lo * Math.pow((double) hi / lo, u));
+    }
+
+    @Override
+    public String toString() {
+        return quiet ? "quiet" : String.format(Locale.ROOT, "delay %.2f yield %.2f focus %s at %.2f", pDelay, pYield, focus, pFocus);
+    }
+}

@@ -1,0 +1,174 @@
+package org.jbtrfs.stress.watch;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+
+/**
+ * The hung-task detector (khungtaskd) and stall sampler: a daemon thread that looks at every
+ * registered driver's and lane's current operation. Past the stall threshold it samples once where the
+ * operation blocks (the kernel sleep it is in: {@code Kthread.park <- CloseCtree.closeCtree}), so that
+ * an operation which then completes is reported as a stall with its site. Past the hung-task limit it
+ * reports the operation once, with every thread's stack, to {@code onHung} — which panics the module so
+ * every sleeper of it unwinds, and the run goes on with a fresh one.
+ */
+public final class Watchdog implements AutoCloseable {
+    private final List<Busy> watched = new CopyOnWriteArrayList<>();
+    private final long limitNanos;
+    private final long stallNanos;
+    private final Consumer<Hung> onHung;
+    private final Thread thread;
+    private volatile boolean closed;
+    /** Lost wake-ups right now: requester → what it waits for (see {@link #lostWakeups}); null: not watched. */
+    private volatile java.util.function.Supplier<Map<Thread, String>> lostWakeups;
+    private volatile Consumer<Hung> onLostWakeup;
+
+    public record Hung(Busy driver, String frame, String report) { }
+
+    /** How often lost wake-ups are looked for (a few live kthreads' fields: cheap). */
+    private static final long LOST_WAKEUP_PERIOD = 5_000_000L;
+
+    public Watchdog(List<Busy> drivers, long limitNanos, Consumer<Hung> onHung) {
+        this(drivers, limitNanos, Long.MAX_VALUE, onHung);
+    }
+
+    public Watchdog(List<Busy> drivers, long limitNanos, long stallNanos, Consumer<Hung> onHung) {
+        this.watched.addAll(drivers);
+        this.limitNanos = limitNanos;
+        this.stallNanos = stallNanos;
+        this.onHung = onHung;
+        this.thread = new Thread(this::loop, "stress-watchdog");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    /**
+     * Also names lost wake-ups at once: an operation whose thread waits in kthread_park() or kthread_stop() on a
+     * kthread that sleeps through the request ({@code probe}: {@code Kthreadd.sleptThroughRequests()}) goes to
+     * {@code onLost}, with the probe's words as its report. This is a state, not a timeout: the kthread
+     * stays asleep until another wake-up comes (in btrfs the transaction kthread's next loop, or a timer up to
+     * commit_interval away), so waiting for it only tells how long the stall would have lasted.
+     */
+    public void lostWakeups(java.util.function.Supplier<Map<Thread, String>> probe, Consumer<Hung> onLost) {
+        this.onLostWakeup = onLost;
+        this.lostWakeups = probe;
+        java.util.concurrent.locks.LockSupport.unpark(thread);
+    }
+
+    /** Watches {@code b} too (a lane's). */
+    public void watch(Busy b) { watched.add(b); }
+
+    public void unwatch(Busy b) { watched.remove(b); }
+
+    private void loop() {
+        long period = Math.max(1_000_000L, Math.min(Math.min(100_000_000L, limitNanos / 4), Math.max(1_000_000L, stallNanos / 4)));
+        while (!closed) {
+            long now = System.nanoTime();
+            var probe = lostWakeups;
+            Map<Thread, String> lost = probe == null ? Map.of() : probe.get();
+            for (Busy b : watched) {
+                long t = b.runningFor(now);
+                String why = t < 0 ? null : lost.get(b.thread());
+                if (why != null && b.markHung()) {
+                    onLostWakeup.accept(new Hung(b, blockingFrame(b.thread()), why));
+                    continue;
+                }
+                if (t > stallNanos && !b.sampled()) {
+                    String f = blockingFrame(b.thread());
+                    b.sample(f, f == null ? null : kernelThreads());
+                }
+                if (t > limitNanos && b.markHung()) {
+                    onHung.accept(new Hung(b, blockingFrame(b.thread()), report(b, t)));
+                }
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(lostWakeups == null ? period : Math.min(period, LOST_WAKEUP_PERIOD));
+        }
+    }
+
+    /** The kernel sleep primitives an operation can block in. */
+    private static final List<String> SLEEPS = List.of("org.jbtrfs.core.Kthread", "org.jbtrfs.core.Sched", "org.jbtrfs.core.FlagWord",
+        "org.jbtrfs.qgroup.Completion", "org.jbtrfs.core.Hooks", "org.jbtrfs.workqueue.InFlight");
+
+    /**
+     * "Kthread.park <- CloseCtree.closeCtree": the innermost kernel sleep {@code t} blocks in and the first
+     * caller outside the sleep primitives; null when {@code t} is not waiting in one (merely slow).
+     */
+    static String blockingFrame(Thread t) {
+        if (t == null) {
+            return null;
+        }
+        Thread.State st = t.getState();
+        if (st != Thread.State.WAITING && st != Thread.State.TIMED_WAITING) {
+            return null;
+        }
+        StackTraceElement[] stack = t.getStackTrace();
+        String sleep = null;
+        for (StackTraceElement e : stack) {
+            String c = e.getClassName();
+            if (!c.startsWith("org.jbtrfs.") || c.startsWith("org.jbtrfs.stress")) {
+                continue;
+            }
+            String f = simple(c) + "." + e.getMethodName();
+            if (sleep == null) {
+                if (SLEEPS.stream().noneMatch(c::startsWith)) {
+                    return null; // a jbtrfs frame that is no kernel sleep: not blocked in the kernel
+                }
+                sleep = f;
+            } else if (SLEEPS.stream().anyMatch(c::startsWith)) {
+                sleep = f; // the outermost primitive: Kthread.park rather than the Sched.waitUntil inside it
+            } else if (!c.startsWith("org.jbtrfs.fs.Btrfs")) {
+                return sleep + " <- " + f;
+            }
+        }
+        return sleep;
+    }
+
+    /** The kernel threads' and lanes' innermost jbtrfs frames: what a stall was waiting for. */
+    static String kernelThreads() {
+        StringBuilder sb = new StringBuilder();
+        for (Map.Entry<Thread, StackTraceElement[]> e : Thread.getAllStackTraces().entrySet()) {
+            String n = e.getKey().getName();
+            if (!n.startsWith("btrfs-") && !n.startsWith("lane:") && !n.contains("kworker")) {
+                continue;
+            }
+            sb.append("  ").append(n).append(" ").append(e.getKey().getState()).append(':');
+            int k = 0;
+            for (StackTraceElement f : e.getValue()) {
+                if (f.getClassName().startsWith("org.jbtrfs.") && k++ < 5) {
+                    sb.append(' ').append(simple(f.getClassName())).append('.').append(f.getMethodName());
+                }
+            }
+            sb.append('\n');
+        }
+        return sb.toString();
+    }
+
+    private static String simple(String cls) {
+        String s = cls.substring(cls.lastIndexOf('.') + 1);
+        int d = s.indexOf('$');
+        return d > 0 ? s.substring(0, d) : s;
+    }
+
+    static String report(Busy b, long nanos) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("INFO: task ").append(b.driverName).append(" blocked for more than ").append(nanos / 1_000_000_000L)
+            .append(" seconds in '").append(b.op()).append("'.\n");
+        sb.append("Showing all threads:\n");
+        for (Map.Entry<Thread, StackTraceElement[]> e : Thread.getAllStackTraces().entrySet()) {
+            Thread t = e.getKey();
+            sb.append("task:").append(t.getName()).append(" state:").append(t.getState()).append('\n');
+            StackTraceElement[] st = e.getValue();
+            for (int i = 0; i < st.length && i < 20; i++) {
+                sb.append("  ").append(st[i]).append('\n');
+            }
+        }
+        return sb.toString().stripTrailing();
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        java.util.concurrent.locks.LockSupport.unpark(thread);
+    }
+}

@@ -1,0 +1,105 @@
+package org.jbtrfs.stress.workload;
+
+import java.util.function.Supplier;
+import org.jbtrfs.core.BlockDevice;
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.fs.Btrfs;
+import org.jbtrfs.fs.BtrfsModule;
+import org.jbtrfs.fs.Inspection;
+import org.jbtrfs.stress.classify.Observation;
+import org.jbtrfs.stress.schedule.Perturbation;
+import org.jbtrfs.stress.schedule.ScheduleScope;
+import org.jbtrfs.stress.watch.Busy;
+
+/** What a workload gets for one cycle: where to run, its seed, and the driver's bookkeeping. */
+public final class CycleEnv {
+    public final BtrfsModule module;
+    public final BlockDevice device;
+    /** The second device of this filesystem's driver (the second-device lane's), or null. */
+    public final BlockDevice device2;
+    public final int fsIndex;
+    public final long cycleSeed;
+    /** Position in the epoch (0: the filesystem was just made). */
+    public final long epochCycle;
+    public final FsModel model;
+    final Busy busy;
+    public final ScheduleScope lane;
+    final Perturbation perturbation;
+    public final boolean singleFilesystem;
+    final boolean fillBlockGroups;
+    /** The lanes a lanes cycle may run ({@code --lanes}). */
+    public final java.util.List<String> lanes;
+
+    public CycleEnv(BtrfsModule module, BlockDevice device, BlockDevice device2, int fsIndex, long cycleSeed, long epochCycle, FsModel model, Busy busy, ScheduleScope lane,
+             Perturbation perturbation, boolean singleFilesystem, boolean fillBlockGroups, java.util.List<String> lanes) {
+        this.module = module;
+        this.device = device;
+        this.device2 = device2;
+        this.fsIndex = fsIndex;
+        this.cycleSeed = cycleSeed;
+        this.epochCycle = epochCycle;
+        this.model = model;
+        this.busy = busy;
+        this.lane = lane;
+        this.perturbation = perturbation;
+        this.singleFilesystem = singleFilesystem;
+        this.fillBlockGroups = fillBlockGroups;
+        this.lanes = lanes;
+    }
+
+    /** Runs one lifecycle operation under the watchdog's eye. */
+    public <T> T op(String name, Supplier<T> s) {
+        busy.enter(name);
+        try {
+            return s.get();
+        } catch (RuntimeException | Error e) {
+            busy.outcome(outcome(e));
+            throw e;
+        } finally {
+            busy.exit();
+        }
+    }
+
+    public void op(String name, Runnable r) {
+        op(name, () -> {
+            r.run();
+            return null;
+        });
+    }
+
+    /** How an operation that threw ended, for the timeline: the errno the kernel answered, or the exception. */
+    public static String outcome(Throwable e) {
+        return e instanceof BtrfsException b ? b.errno().name() : e.getClass().getSimpleName();
+    }
+
+    /**
+     * The cycle's last umount, as the verdict reads it: the state right before it, what it threw, and
+     * what it left (unless a lane's failing umount of this cycle was recorded first).
+     */
+    public void lastUmount(Btrfs fs, Observation obs) {
+        obs.beforeUmount = op("inspect", fs::inspect);
+        try {
+            op("umount", fs::umount);
+        } catch (RuntimeException | Error e) {
+            obs.umountFailed(e);
+        }
+        try {
+            Inspection after = fs.inspect();
+            if (obs.afterUmount == null) {
+                obs.afterUmount = after;
+            }
+        } catch (RuntimeException e) {
+            obs.note("inspect after umount failed: " + e);
+        }
+    }
+
+    /** With several filesystems, the kthreads of this mount belong to this driver's lane. */
+    void registerKthreads(Btrfs fs) {
+        if (perturbation != null && !singleFilesystem) {
+            var ck = fs.fsInfo().cleanerKthread;
+            var tk = fs.fsInfo().transactionKthread;
+            perturbation.register(ck == null ? null : ck.thread(), lane);
+            perturbation.register(tk == null ? null : tk.thread(), lane);
+        }
+    }
+}

@@ -1,0 +1,45 @@
+package org.jbtrfs.stress.workload;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.jbtrfs.fs.Btrfs;
+
+/**
+ * What the workload knows about the filesystem's contents, re-read at every mount so a cycle that
+ * failed half-way cannot make the next one act on names that do not exist. Names say what they are:
+ * "fN" small files, "svN" subvolumes (each with a file "x"), "ext" the file of many one-byte extents
+ * (qgroup rescans need several extent-tree leaves).
+ */
+public final class FsModel {
+    public final List<String> files = new ArrayList<>();
+    public final List<String> subvolumes = new ArrayList<>();
+    public long extents;
+    public boolean quota;
+    long nextId;
+
+    public void reset() {
+        files.clear();
+        subvolumes.clear();
+        extents = 0;
+        quota = false;
+    }
+
+    public void refresh(Btrfs fs) {
+        reset();
+        for (String n : fs.list("")) {
+            if (n.startsWith("sv")) {
+                subvolumes.add(n);
+                nextId = Math.max(nextId, Long.parseLong(n.substring(2)) + 1);
+            } else if (n.equals("ext")) {
+                extents = fs.fileSize("ext");
+            } else if (n.startsWith("f")) {
+                files.add(n);
+            }
+        }
+        // oldest first: names carry their creation order, which is also the subvolume id order
+        subvolumes.sort((a, b) -> Long.compare(Long.parseLong(a.substring(2)), Long.parseLong(b.substring(2))));
+        quota = (fs.qgroupStatusFlags() & 1) != 0;
+    }
+
+    String newName(String prefix) { return prefix + (nextId++); }
+}

@@ -1,0 +1,145 @@
+package org.jbtrfs.stress.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.EnumSet;
+import java.util.List;
+import org.jbtrfs.core.Crc32cImpl;
+import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.stress.ReplayToken;
+import org.jbtrfs.stress.Shard;
+import org.jbtrfs.stress.StressOptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import picocli.CommandLine;
+
+/** The picocli CLI: every option of the run command keeps its meaning; bad input is exit 2 with one clear line. */
+class CliTest {
+    private static StressOptions parse(String... args) {
+        RunCommand run = new RunCommand(new Cli(System.out, System.err, false), 77);
+        new CommandLine(run).parseArgs(args);
+        return run.options();
+    }
+
+    private record Result(int code, String out, String err) { }
+
+    private static Result main(String args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = StressMain.run(args.isEmpty() ? new String[0] : args.split(" "), new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8), false);
+        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void defaultsFollowTheContract() {
+        StressOptions o = parse();
+        assertEquals(10_000_000_000L, o.durationNanos());
+        assertEquals(Long.MAX_VALUE, o.cycles());
+        assertEquals(77, o.seed());
+        assertFalse(o.seedGiven(), "a clock seed is printed, not given");
+        assertEquals(EnumSet.noneOf(FixSwitch.class), o.reverted());
+        assertEquals(Crc32cImpl.GENERIC, o.crc32c());
+        assertEquals(1, o.filesystems());
+        assertEquals(StressOptions.Workload.LANES, o.workload(), "the explorer's lanes are the default");
+        assertNull(o.kernel(), "every fix applied, proposed ones too");
+        assertEquals(EnumSet.noneOf(FixSwitch.class), o.effectiveReverted());
+        assertEquals(1, o.repeat());
+        assertEquals(Shard.ALL, o.shard());
+        assertEquals(StressOptions.LANES, o.lanes());
+        assertNull(o.report());
+    }
+
+    @Test
+    void aKernelProfileRevertsWhatItLacksAndRevertRevertsMore() {
+        StressOptions o = parse("--kernel", "5.12", "--revert", "trans-list-assert", "--workload", "full", "--replay", "7:3", "--repeat",
+            "10", "--class", "abcd0123", "--stall-threshold", "0.25");
+        EnumSet<FixSwitch> want = EnumSet.complementOf(EnumSet.copyOf(FixSwitch.seed()));
+        want.add(FixSwitch.TRANS_LIST_ASSERT);
+        assertEquals(want, o.effectiveReverted());
+        assertEquals(StressOptions.Workload.FULL, o.workload());
+        assertEquals(10, o.repeat());
+        assertEquals("abcd0123", o.expectClass());
+        assertEquals(250_000_000L, o.stallNanos());
+    }
+
+    @Test
+    void everyOptionParses() {
+        StressOptions o = parse("--duration", "2.5", "--cycles", "9", "--seed", "0x10", "--revert", "qgroup-rescan-ro-remount,trans-list-assert",
+            "--crc32c", "accelerated", "--filesystems", "3", "--workload=minimal", "--json", "out.json", "--replay", "5:17:2", "--shard", "2/3",
+            "--report", "rep", "--lanes", "file,quota", "--hung-task-timeout", "3", "--stop-when-found", "orphan-roots-ro-mount");
+        assertEquals(2_500_000_000L, o.durationNanos());
+        assertEquals(9, o.cycles());
+        assertEquals(16, o.seed());
+        assertEquals(EnumSet.of(FixSwitch.QGROUP_RESCAN_RO_REMOUNT, FixSwitch.TRANS_LIST_ASSERT), o.reverted());
+        assertEquals(Crc32cImpl.ACCELERATED, o.crc32c());
+        assertEquals(3, o.filesystems());
+        assertEquals(StressOptions.Workload.MINIMAL, o.workload());
+        assertEquals("out.json", o.json().toString());
+        assertEquals(new ReplayToken(5, 17, 2), o.replay());
+        assertEquals(new Shard(2, 3), o.shard());
+        assertEquals("rep", o.report().toString());
+        assertEquals(List.of("lifecycle", "file", "quota"), o.lanes(), "the lifecycle lane always runs");
+        assertEquals(3_000_000_000L, o.hungTaskNanos());
+        assertEquals(java.util.Set.of("orphan-roots-ro-mount"), o.stopWhenFound());
+    }
+
+    @Test
+    void onlyCyclesLiftsTheDurationBound() {
+        assertEquals(Long.MAX_VALUE, parse("--cycles", "5").durationNanos());
+    }
+
+    @Test
+    void allAndNoneRevert() {
+        assertEquals(EnumSet.allOf(FixSwitch.class), parse("--revert", "all").reverted());
+        assertTrue(parse("--revert", "none").reverted().isEmpty());
+    }
+
+    @Test
+    void runIsTheDefaultCommand() {
+        assertArrayEquals(new String[] {"run", "--seed", "3"}, StressMain.withCommand(new String[] {"--seed", "3"}));
+        assertArrayEquals(new String[] {"run"}, StressMain.withCommand(new String[0]));
+        assertArrayEquals(new String[] {"merge", "a.json"}, StressMain.withCommand(new String[] {"merge", "a.json"}));
+        assertArrayEquals(new String[] {"help"}, StressMain.withCommand(new String[] {"--help"}));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"--revert no-such-fix", "--duration -1", "--replay 12", "--replay x:1", "--replay 1:-2", "--bogus 1",
+        "--crc32c fast", "--filesystems 0", "--workload heavy", "--cycles", "stray", "--shard 3/2", "--shard 0/0", "--shard 1/0",
+        "--shard x/y", "--shard 2", "--shard 1/", "--lanes file,disk", "--stall-threshold 0", "--repeat 0", "--kernel 4.19",
+        "replay", "replay 1:x", "merge", "report a.json"})
+    void usageErrorsExitWithTwoAndOneClearLine(String args) {
+        Result r = main(args);
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().startsWith("jbtrfs-stress: "), r.err());
+        assertTrue(r.err().contains("Usage: jbtrfs-stress "), r.err());
+    }
+
+    @Test
+    void aShardOutOfRangeSaysWhatAShardIs() {
+        for (String bad : new String[] {"3/2", "0/0", "1/0", "x/y"}) {
+            String first = main("--shard " + bad).err().lines().findFirst().orElseThrow();
+            assertTrue(first.contains("'" + bad + "' is not a shard: expected i/n") && first.contains("1 <= i <= n"), first);
+        }
+        assertTrue(main("--lanes file,disk").err().contains("unknown lane 'disk': the lanes are lifecycle, file, subvol, quota, sync, dev2"));
+        assertTrue(main("--revert nope").err().contains("orphan-roots-ro-mount"), "an unknown switch names the valid ones");
+    }
+
+    @Test
+    void helpIsExitZero() {
+        Result top = main("--help");
+        assertEquals(0, top.code());
+        assertTrue(top.out().contains("merge") && top.out().contains("replay"), top.out());
+        Result run = main("run --help");
+        assertEquals(0, run.code());
+        assertTrue(run.out().contains("--shard") && run.out().contains("--report"), run.out());
+    }
+}

@@ -1,0 +1,125 @@
+package org.jbtrfs.stress.lanes;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.jbtrfs.core.BlockDevice;
+import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.KernelConfig;
+import org.jbtrfs.fs.Btrfs;
+import org.jbtrfs.fs.BtrfsModule;
+import org.jbtrfs.stress.Seeds;
+import org.jbtrfs.stress.StressOptions;
+import org.jbtrfs.stress.classify.Observation;
+import org.jbtrfs.stress.engine.ModuleHost;
+import org.jbtrfs.stress.engine.StressRunner;
+import org.jbtrfs.stress.report.Summary;
+import org.junit.jupiter.api.Test;
+
+/** The lanes engine: lanes run concurrently on real threads, every fix applied runs clean. */
+class LanesTest {
+    static {
+        org.awaitility.Awaitility.setDefaultPollInterval(Duration.ofMillis(1));
+    }
+
+    /**
+     * Two lanes inside the same remount, deterministically: the lifecycle lane's RO remount of the main
+     * filesystem is held at REMOUNT_AFTER_SET_RO, and while it is held the second-device lane (the real
+     * one, on the engine's lane pool) mounts, works and unmounts its own filesystem in the same module.
+     */
+    @Test
+    void anotherLaneWorksInsideTheLifecycleLanesRemount() {
+        BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults());
+        LanePool pool = new LanePool(0);
+        try {
+            BlockDevice sdc = mod.createDevice("sdc", ModuleHost.DEVICE_SIZE);
+            BlockDevice sdd = mod.createDevice("sdd", ModuleHost.DEVICE_SIZE);
+            mod.mkfs(sdc);
+            mod.mkfs(sdd);
+            Btrfs fs = mod.mount(sdc, "commit=1");
+            LanePlan plan = new LanePlan(java.util.EnumSet.of(LaneKind.LIFECYCLE, LaneKind.DEVICE2), 1, 1, false, 8, 0, 0);
+            LaneContext cx = new LaneContext(mod, sdc, sdd, 0, 42, new Observation(), null, plan);
+            cx.fs = fs;
+            List<String> insideRemount = new CopyOnWriteArrayList<>();
+            cx.opListener = op -> {
+                if (op.startsWith("dev2:") && mod.hooks().isParked(Hook.REMOUNT_AFTER_SET_RO)) {
+                    insideRemount.add(op + " on " + Thread.currentThread().getName());
+                }
+            };
+            mod.hooks().parkAt(Hook.REMOUNT_AFTER_SET_RO); // the first remount to get there: the lifecycle lane's
+            LaneWorker lifecycle = new LaneWorker(LaneKind.LIFECYCLE, cx) {
+                @Override
+                void body() {
+                    run("remount ro", () -> fs.remount("ro"));
+                    cx.done.set(true);
+                }
+            };
+            LaneWorker dev2 = new LaneWorker(LaneKind.DEVICE2, cx) {
+                @Override
+                void body() {
+                    await().atMost(Duration.ofSeconds(10)).until(() -> mod.hooks().isParked(Hook.REMOUNT_AFTER_SET_RO));
+                    new SecondDeviceLane(cx).body(); // its own seeded mount / work / umount loop
+                }
+
+                @Override
+                String threadName() { return "lane:dev2:0"; }
+            };
+            CompletableFuture<List<String>> run = CompletableFuture.supplyAsync(
+                () -> pool.runAll(List.of(lifecycle, dev2), () -> false, 0));
+            await().atMost(Duration.ofSeconds(10)).until(() -> insideRemount.stream().anyMatch(s -> s.startsWith("dev2:umount")));
+            assertTrue(mod.hooks().isParked(Hook.REMOUNT_AFTER_SET_RO), "the remount is still held");
+            assertTrue(insideRemount.stream().anyMatch(s -> s.startsWith("dev2:mount")), insideRemount.toString());
+            assertTrue(insideRemount.get(0).endsWith("on lane:dev2:0"), "on the lane's own thread: " + insideRemount);
+            mod.hooks().release(Hook.REMOUNT_AFTER_SET_RO);
+            assertEquals(List.of(), run.join());
+            assertTrue(fs.isReadOnly());
+            assertEquals(List.of(), cx.obs.laneErrors());
+            fs.umount();
+        } finally {
+            pool.close();
+            mod.hooks().reset();
+            mod.close();
+        }
+        assertTrue(mod.liveThreads().isEmpty());
+    }
+
+    /** A few seconds of lanes with every fix applied, proposed ones too, in both crc32c modes: nothing found. */
+    @Test
+    void everyFixAppliedTheLanesFindNothing() {
+        for (org.jbtrfs.core.Crc32cImpl crc : org.jbtrfs.core.Crc32cImpl.values()) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            Summary s = StressRunner.run(StressOptions.defaults().withSeed(5).withCrc32c(crc).withDurationNanos(2_500_000_000L),
+                new PrintStream(out, true, StandardCharsets.UTF_8), false);
+            assertEquals(0, s.failingCycles(), crc + ": " + s.classes() + "\n" + out.toString(StandardCharsets.UTF_8));
+            assertTrue(s.cycles() > 20, "cycles: " + s.cycles());
+            for (Hook h : new Hook[] {Hook.REMOUNT_BEFORE_COMMIT_SUPER, Hook.CLEANER_BEFORE_DELAYED_IPUT, Hook.UMOUNT_BEFORE_STOP_WORKERS,
+                Hook.SUBVOLUME_DELETE_BEFORE_DPUT}) {
+                assertTrue(s.hooks().get(h) > 0, h + " never reached: " + s.hooks());
+            }
+            assertEquals(List.of(), s.classes());
+        }
+    }
+
+    /** The same cycle seed gives the same plan, and each lane its own stream of choices. */
+    @Test
+    void aCyclesPlanAndLaneChoicesComeFromItsSeed() {
+        long seed = Seeds.cycleSeed(7, 0, 33);
+        assertEquals(LanePlan.of(seed, 1), LanePlan.of(seed, 1));
+        assertEquals(Seeds.stream(seed, "lane:file").nextLong(), Seeds.stream(seed, "lane:file").nextLong());
+        assertTrue(Seeds.stream(seed, "lane:file").nextLong() != Seeds.stream(seed, "lane:subvol").nextLong());
+    }
+
+    /** Signatures and the timeline know the lanes by label (Roles.LANES), below this package: the same labels. */
+    @Test
+    void theLaneLabelsAreTheRolesLanes() {
+        assertEquals(org.jbtrfs.stress.schedule.Roles.LANES, java.util.Arrays.stream(LaneKind.values()).map(k -> k.label).toList());
+    }
+}

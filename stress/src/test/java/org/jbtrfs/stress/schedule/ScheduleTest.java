@@ -1,0 +1,68 @@
+package org.jbtrfs.stress.schedule;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.jbtrfs.core.Hook;
+import org.jbtrfs.stress.Seeds;
+import org.junit.jupiter.api.Test;
+
+class ScheduleTest {
+    private static List<Schedule.Decision> draw(Schedule s, String role, int n) {
+        List<Schedule.Decision> l = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            l.add(s.decide(role, Hook.values()[i % Hook.values().length]));
+        }
+        return l;
+    }
+
+    @Test
+    void cycleSeedsAreAFunctionOfRunSeedFilesystemAndCycle() {
+        assertEquals(Seeds.cycleSeed(7, 0, 3), Seeds.cycleSeed(7, 0, 3));
+        assertNotEquals(Seeds.cycleSeed(7, 0, 3), Seeds.cycleSeed(7, 0, 4));
+        assertNotEquals(Seeds.cycleSeed(7, 0, 3), Seeds.cycleSeed(7, 1, 3));
+        assertNotEquals(Seeds.cycleSeed(7, 0, 3), Seeds.cycleSeed(8, 0, 3));
+    }
+
+    @Test
+    void aRolesDecisionsDoNotDependOnOtherRolesArrivals() {
+        long seed = findNonQuietSeed();
+        Schedule alone = new Schedule(seed);
+        List<Schedule.Decision> cleanerAlone = draw(alone, Roles.CLEANER, 200);
+
+        Schedule interleaved = new Schedule(seed);
+        List<Schedule.Decision> cleaner = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            interleaved.decide(Roles.DRIVER, Hook.REMOUNT_AFTER_SET_RO);
+            interleaved.decide(Roles.RESCAN, Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            cleaner.add(interleaved.decide(Roles.CLEANER, Hook.values()[i % Hook.values().length]));
+        }
+        assertEquals(cleanerAlone, cleaner);
+        assertTrue(cleanerAlone.stream().anyMatch(d -> d.nanos() > 0), "a perturbed cycle delays some arrivals");
+        assertTrue(cleanerAlone.stream().allMatch(d -> d.nanos() <= 3_000_000), "no delay above 3 ms");
+    }
+
+    private static long findNonQuietSeed() {
+        for (long s = 1; ; s++) {
+            if (!new Schedule(s).quiet()) {
+                return s;
+            }
+        }
+    }
+
+    @Test
+    void timelineRendersOneColumnPerRole() {
+        Timeline t = new Timeline(System.nanoTime());
+        t.add(Roles.DRIVER, Hook.REMOUNT_AFTER_SET_RO, "");
+        t.add(Roles.CLEANER, Hook.CLEANER_BEFORE_REMOVE_BG_TRANS, "[sleep 1.00ms]");
+        t.add(Roles.RESCAN, Hook.QGROUP_RESCAN_BEFORE_LEAF, "");
+        String[] rows = t.render(10).split("\n");
+        assertTrue(rows[0].contains("btrfs-cleaner") && rows[0].contains("rescan worker"), rows[0]);
+        String cleanerRow = rows[3];
+        int cleanerCol = rows[0].indexOf("btrfs-cleaner");
+        assertEquals(cleanerCol, cleanerRow.indexOf("CLEANER_BEFORE_REMOVE_BG_TRANS"), cleanerRow);
+    }
+}
