@@ -68,9 +68,9 @@ class HookRolesTest {
             assertEquals(List.of(b.ino()), fs.inspect().delayedIputs());
 
             CompletableFuture<Void> remount = Repro.async("mount -o remount,ro", () -> fs.remount("ro"));
-            await().atMost(Repro.WAIT).until(() -> fs.fsInfo().cleanerMutex.hasQueuedThreads() || remount.isDone());
-
-            assertFalse(remount.isDone(), "btrfs_commit_super waits for cleaner_mutex, which the parked cleaner holds");
+            // btrfs_commit_super waits for cleaner_mutex, which the parked cleaner holds
+            Repro.awaitBlockedOn(fs, "mount -o remount,ro", "mutex_lock(cleaner_mutex) held by btrfs-cleaner");
+            assertFalse(remount.isDone());
             assertEquals(List.of(), fs.inspect().delayedIputs(), "the remount ran b's delayed iput itself");
             assertEquals(List.of(Role.CLEANER, Role.USER), roles);
             assertEquals(2, r.mod.hooks().arrivals(IPUT));

@@ -110,6 +110,19 @@ final class Repro implements AutoCloseable {
         fs.wakeCleaner();
     }
 
+    /**
+     * Waits until {@code thread} sleeps on {@code what} in {@code fs}'s module, as {@link Inspection#blockedOn()}
+     * names it ("wait_on_bit(CLEANER_RUNNING)", "mutex_lock(cleaner_mutex) held by btrfs-cleaner",
+     * "kthread_park(btrfs-cleaner)", ...): the proof of where a thread waits, read from the kernel's own
+     * bookkeeping, not from a thread state or a lapse of time.
+     */
+    static void awaitBlockedOn(Btrfs fs, String thread, String what) {
+        await().atMost(WAIT).until(() -> what.equals(fs.inspect().blockedOn().get(thread)));
+    }
+
+    /** What {@code thread} sleeps on in this module's kernel right now (Sched's name), without reading any tree. */
+    String sleepingOn(String thread) { return mod.kernel().sched().blocked().get(thread); }
+
     long count(LogEntry.Kind kind) { return mod.log().count(kind); }
 
     boolean logged(String text) { return mod.log().contains(text); }

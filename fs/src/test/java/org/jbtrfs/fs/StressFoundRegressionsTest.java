@@ -3,6 +3,7 @@ package org.jbtrfs.fs;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -72,10 +73,14 @@ class StressFoundRegressionsTest {
         mod.hooks().parkAt(Hook.QGROUP_RESCAN_BEFORE_LEAF);
         Btrfs again = mod.mount(dev, "");                      // resumes it
         mod.hooks().awaitParked(Hook.QGROUP_RESCAN_BEFORE_LEAF, Duration.ofSeconds(5));
-        CompletableFuture<Void> remount = CompletableFuture.runAsync(() -> again.remount("ro"));
-        await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2)).until(() -> !remount.isDone());
+        CompletableFuture<Void> remount = Repro.async("remount-ro", () -> again.remount("ro"));
+        // the remount sleeps on the resumed rescan's completion (the bug: a spent completion, no wait at all)
+        await().atMost(Repro.WAIT).until(() -> "wait_for_completion(qgroup_rescan_completion)"
+            .equals(mod.kernel().sched().blocked().get("remount-ro")));
+        assertEquals(1, again.ctx().qgroups.rescanWaiters());
+        assertFalse(remount.isDone());
         mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
-        remount.join();
+        Repro.join(remount);
         assertEquals(List.of(), again.inspect().openTransactions());
         again.umount();
         assertTrue(mod.unload().clean());
