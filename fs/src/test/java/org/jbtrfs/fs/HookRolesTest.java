@@ -135,8 +135,8 @@ class HookRolesTest {
             assertEquals(0, r.mod.hooks().hits(IPUT));
             fs.remount("rw");
             fs.createFile("g");
-            fs.open("g").closeFromWorker(); // wakes the cleaner, which parks
-            r.mod.hooks().awaitParked(IPUT, Repro.WAIT);
+            fs.open("g").closeFromWorker(); // queued; its wake-up is lost if the remount's wake has the cleaner mid-pass
+            Repro.awaitCleanerParkedAt(r, fs, IPUT);
             assertEquals(List.of(Role.USER, Role.CLEANER), roles);
             r.mod.hooks().release(IPUT);
             Repro.awaitCleanerIdle(fs);

@@ -120,6 +120,24 @@ final class Repro implements AutoCloseable {
         await().atMost(WAIT).until(() -> what.equals(fs.inspect().blockedOn().get(thread)));
     }
 
+    /**
+     * Makes the cleaner reach {@code hook} (armed to park) in a pass. A queueing's wake-up that lands on a
+     * running cleaner is lost, as in the kernel — after a remount, say, the transaction kthread's loop may
+     * have the cleaner in a pass just then — so whenever the cleaner is asleep without having parked there,
+     * it is woken again: an explicit wake for every pass, and a wait for the park.
+     */
+    static void awaitCleanerParkedAt(Repro r, Btrfs fs, org.jbtrfs.core.Hook hook) {
+        await().atMost(WAIT).until(() -> {
+            if (r.mod.hooks().isParked(hook)) {
+                return true;
+            }
+            if (fs.ctx().cleaner.isAsleep()) {
+                fs.wakeCleaner();
+            }
+            return false;
+        });
+    }
+
     /** What {@code thread} sleeps on in this module's kernel right now (Sched's name), without reading any tree. */
     String sleepingOn(String thread) { return mod.kernel().sched().blocked().get(thread); }
 

@@ -44,8 +44,9 @@ class TwentyInParallelTest {
         fs.createFile(mine);
         fs.writeFile(mine, new byte[4096 * rep.getCurrentRepetition()]);
 
+        fs.runCleanerPass(Duration.ofSeconds(30));             // our cleaner asleep, its first passes over
         mod.hooks().parkAt(IPUT, Role.CLEANER);                // our cleaner only; no other test's thread comes here
-        fs.open(mine).closeFromWorker();                       // a delayed iput wakes our cleaner
+        fs.open(mine).closeFromWorker();                       // a delayed iput wakes our sleeping cleaner
         mod.hooks().awaitParked(IPUT, Duration.ofSeconds(30));
         assertEquals(1, mod.hooks().arrivals(IPUT));
         mod.hooks().release(IPUT);
