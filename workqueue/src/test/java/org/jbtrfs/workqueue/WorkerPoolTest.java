@@ -52,16 +52,21 @@ class WorkerPoolTest extends PoolFixture {
         BtrfsWorkqueue q = queue("readahead", 1, 2);
         CountDownLatch gate = new CountDownLatch(1);
         CountDownLatch entered = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicReference<String> busy = new java.util.concurrent.atomic.AtomicReference<>();
         q.queueWork(new BtrfsWork(() -> {
+            busy.set(Thread.currentThread().getName());
             entered.countDown();
             awaitGate(gate);
         }));
         awaitGate(entered);
+        // 200 ms bounds the wait for the stuck one; the idle ones may need longer than that to be scheduled on a
+        // loaded machine (then they are reported too), so they are waited for, not expected within the bound
         List<String> stuck = pool.shutdown(Duration.ofMillis(200));
-        assertEquals(1, stuck.size());
-        assertTrue(stuck.get(0).startsWith(kernel.name() + "-kworker/"));
+        assertTrue(stuck.contains(busy.get()), stuck + " names the kworker stuck in the work, " + busy.get());
         assertTrue(kernel.log().contains("was not destroyed before module unload"));
-        assertTrue(kernel.log().contains(stuck.get(0) + " still running a work"));
+        assertTrue(kernel.log().contains(busy.get() + " still running a work"));
+        org.awaitility.Awaitility.await().until(() -> pool.liveThreads().size() == 1);
+        assertEquals(List.of(busy.get()), pool.liveThreads().stream().map(Thread::getName).toList(), "only it is left");
         gate.countDown(); // the fixture's unload then joins it
     }
 
