@@ -115,6 +115,22 @@ public final class Cleaner {
         return awaitPassCondition(() -> passes > after && isAsleep(), nanos);
     }
 
+    /**
+     * Waits (at most {@code nanos}) until {@code done} holds, testing it again at each of the cleaner's
+     * events (a pass ended, it went to sleep) and at each {@link #kickWaiters()}; false on timeout. For waits
+     * on something only the cleaner changes (a deleted subvolume dropped: {@code Btrfs.subvolumeSync}).
+     */
+    public boolean awaitEvent(java.util.function.BooleanSupplier done, long nanos) {
+        return awaitPassCondition(done, nanos);
+    }
+
+    /** Makes every waiter of this class test its condition again (its filesystem went away). */
+    public void kickWaiters() {
+        synchronized (passMonitor) {
+            passMonitor.notifyAll();
+        }
+    }
+
     private boolean awaitPassCondition(java.util.function.BooleanSupplier done, long nanos) {
         synchronized (passMonitor) {
             passWaiters++;

@@ -30,18 +30,19 @@ public final class Inodes {
 
     /**
      * kernel: btrfs_iget() — a referenced in-memory inode (i_count + 1), read from its inode item on
-     * first use; -ENOENT if the item does not exist.
+     * first use; -ENOENT if the item does not exist. An inode cached with i_count 0 (on the LRU) is
+     * reused; one being freed is waited out.
      */
     public Inode iget(Root root, long ino) {
         while (true) {
             InodeKey k = new InodeKey(root.objectid(), ino);
             Inode in = cache.get(k);
             if (in != null) {
-                int c = in.count.get();
-                if (c > 0 && in.count.compareAndSet(c, c + 1)) {
+                if (grab(in)) {
                     return in;
                 }
-                continue; // being evicted: look again
+                Thread.onSpinWait(); // I_FREEING: it leaves the cache shortly; look again
+                continue;
             }
             byte[] item = Trees.lookup(fs, root, new Key(ino, ItemType.INODE_ITEM, 0));
             if (item == null) {
@@ -56,12 +57,30 @@ public final class Inodes {
         }
     }
 
+    /**
+     * kernel: igrab() — a new reference on an inode already held or cached, or false if it is being
+     * freed (I_FREEING).
+     */
+    public boolean igrab(Inode in) { return grab(in); }
+
+    private static boolean grab(Inode in) {
+        synchronized (in) {
+            if (in.freeing) {
+                return false;
+            }
+            in.count.incrementAndGet();
+            return true;
+        }
+    }
+
     /** The cached inode, without taking a reference (null if not in memory). */
     public Inode cached(Root root, long ino) { return cache.get(new InodeKey(root.objectid(), ino)); }
 
     /**
-     * kernel: iput() — drop a reference; the last one of an unlinked inode evicts it (btrfs_evict_inode:
-     * a transaction that truncates it and deletes its inode and orphan items).
+     * kernel: iput() — drop a reference. The last one (iput_final) evicts an unlinked inode
+     * (btrfs_evict_inode: a transaction that truncates it and deletes its inode and orphan items); a
+     * linked one whose page cache still pins it stays cached at i_count 0 (the LRU); otherwise it is
+     * released.
      */
     public void iput(Inode inode) {
         int c = inode.count.decrementAndGet();
@@ -71,8 +90,24 @@ public final class Inodes {
         if (c < 0) {
             throw fs.log().bug("inode.c", 5400, "iput of a freed " + inode);
         }
+        synchronized (inode) {
+            // an igrab may have revived it from i_count 0, or a racing iput_final already decided
+            if (inode.count.get() != 0 || inode.freeing || inode.keepOnLru()) {
+                return;
+            }
+            inode.freeing = true;
+        }
+        release(inode, true);
+    }
+
+    /** iput_final's eviction (unlinked: btrfs_evict_inode's transaction) and destroy_inode. */
+    private void release(Inode inode, boolean evictUnlinked) {
         try {
-            if (inode.nlink() == 0) {
+            Inode.Mapping m = inode.mapping();
+            if (m != null) {
+                m.truncateFinal();
+            }
+            if (evictUnlinked && inode.nlink() == 0) {
                 evict(inode);
             }
         } finally {
@@ -81,6 +116,37 @@ public final class Inodes {
             inodeTreeDel(inode.root);
         }
     }
+
+    /**
+     * kernel: evict_inodes() in fs/inode.c — generic_shutdown_super, after sync_filesystem: every cached
+     * inode nobody references (the LRU) is evicted; busy ones stay (and are reported after put_super).
+     */
+    public void evictInodes() {
+        for (Inode in : List.copyOf(cache.values())) {
+            synchronized (in) {
+                if (in.count.get() != 0 || in.freeing) {
+                    continue;
+                }
+                in.freeing = true;
+            }
+            release(in, true);
+        }
+    }
+
+    /**
+     * kernel: btrfs_prune_dentries() after a subvolume deletion — every unreferenced inode of {@code root}
+     * still cached (on the LRU) is dropped now: with the root's refs at 0 btrfs_drop_inode says drop.
+     */
+    public void pruneRoot(Root root) {
+        for (Inode in : List.copyOf(cache.values())) {
+            if (in.root == root && grab(in)) {
+                iput(in);
+            }
+        }
+    }
+
+    /** Inodes still in the cache (umount's "Busy inodes after unmount" check). */
+    public int cachedCount() { return cache.size(); }
 
     /**
      * kernel: inode_tree_del() — the last in-memory inode of a deleted subvolume is gone: now its tree

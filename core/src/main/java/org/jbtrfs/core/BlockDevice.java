@@ -39,6 +39,9 @@ public interface BlockDevice extends AutoCloseable {
      * the device half written.
      */
     static void checkRange(BlockDevice dev, long offset, byte[] buf, int bufOff, int len) {
+        if (buf == null) {
+            throw new IllegalArgumentException("buffer must not be null");
+        }
         checkRange(dev, offset, len);
         java.util.Objects.checkFromIndexSize(bufOff, len, buf.length);
     }

@@ -30,6 +30,7 @@ public final class Faults {
 
     /** Fail the next {@code times} calls at {@code fault}. */
     public synchronized void arm(Fault fault, int times) {
+        requireFault(fault);
         if (times <= 0) {
             throw new IllegalArgumentException("times must be positive: " + times);
         }
@@ -40,13 +41,23 @@ public final class Faults {
 
     /** Fail each call at {@code fault} with {@code probability}, from a generator seeded with {@code seed}. */
     public synchronized void armProbability(Fault fault, double probability, long seed) {
+        requireFault(fault);
         if (!(probability >= 0 && probability <= 1)) {
             throw new IllegalArgumentException("probability must be in [0,1]: " + probability);
         }
         set(fault, new Arm(-1, probability, seed));
     }
 
-    public synchronized void disarm(Fault fault) { set(fault, null); }
+    public synchronized void disarm(Fault fault) {
+        requireFault(fault);
+        set(fault, null);
+    }
+
+    private static void requireFault(Fault fault) {
+        if (fault == null) {
+            throw new IllegalArgumentException("fault must not be null");
+        }
+    }
 
     public synchronized void reset() {
         for (Fault f : Fault.values()) {
@@ -85,5 +96,8 @@ public final class Faults {
     }
 
     /** How many times {@code fault} fired. */
-    public long fired(Fault fault) { return fired[fault.ordinal()].get(); }
+    public long fired(Fault fault) {
+        requireFault(fault);
+        return fired[fault.ordinal()].get();
+    }
 }

@@ -1,9 +1,12 @@
 package org.jbtrfs.core;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.atomic.AtomicLong;
@@ -16,10 +19,23 @@ public final class FileBlockDevice implements BlockDevice {
     private final AtomicLong reads = new AtomicLong(), bytesRead = new AtomicLong();
     private final AtomicLong writes = new AtomicLong(), bytesWritten = new AtomicLong(), flushes = new AtomicLong();
 
-    /** Opens (creating if needed) {@code file} as a device of {@code size} bytes. */
+    /**
+     * Opens (creating if needed) {@code file} as a device of {@code size} bytes, growing a shorter file.
+     * Errors as losetup(8) meets them, with the errno of the failing open(2) or write(2): ENOENT (its directory
+     * does not exist), EISDIR, ENOTDIR (a path component is a file), EACCES (not readable and writable),
+     * EROFS, ENOSPC (cannot grow it), EIO for anything else — never an UncheckedIOException.
+     *
+     * @throws IllegalArgumentException for a null file or a size that is not a positive multiple of 512
+     */
     public FileBlockDevice(String name, Path file, long size) {
+        if (file == null) {
+            throw new IllegalArgumentException("file must not be null");
+        }
         if (size <= 0 || size % SECTOR_SIZE != 0) {
             throw new IllegalArgumentException("device size must be a positive multiple of 512: " + size);
+        }
+        if (Files.isDirectory(file)) {
+            throw new BtrfsException(Errno.EISDIR, "cannot open " + file + ": Is a directory");
         }
         this.name = name;
         this.size = size;
@@ -37,9 +53,39 @@ public final class FileBlockDevice implements BlockDevice {
                     e.addSuppressed(suppressed);
                 }
             }
-            throw new UncheckedIOException("cannot open " + file, e);
+            throw openError(file, e);
         }
         this.ch = c;
+    }
+
+    /** The errno open(2) or write(2) would have returned for {@code e}. */
+    private static BtrfsException openError(Path file, IOException e) {
+        String m = String.valueOf(e.getMessage());
+        Errno errno;
+        String what;
+        if (e instanceof NoSuchFileException) {
+            errno = Errno.ENOENT;
+            what = "No such file or directory";
+        } else if (e instanceof AccessDeniedException) {
+            errno = Errno.EACCES;
+            what = "Permission denied";
+        } else if (e instanceof FileSystemException && m.contains("Not a directory")) {
+            errno = Errno.ENOTDIR;
+            what = "Not a directory";
+        } else if (e instanceof FileSystemException && m.contains("Is a directory")) {
+            errno = Errno.EISDIR;
+            what = "Is a directory";
+        } else if (m.contains("Read-only file system")) {
+            errno = Errno.EROFS;
+            what = "Read-only file system";
+        } else if (m.contains("No space left on device")) {
+            errno = Errno.ENOSPC;
+            what = "No space left on device";
+        } else {
+            errno = Errno.EIO;
+            what = m;
+        }
+        return new BtrfsException(errno, "cannot open " + file + ": " + what, e);
     }
 
     @Override public String name() { return name; }
@@ -95,7 +141,7 @@ public final class FileBlockDevice implements BlockDevice {
         try {
             ch.close();
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw new BtrfsException(Errno.EIO, "close error on " + name, e);
         }
     }
 }

@@ -1,6 +1,5 @@
 package org.jbtrfs.core;
 
-import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -57,7 +56,10 @@ public final class FlakeyBlockDevice implements BlockDevice {
             throw new IllegalArgumentException("name must not be blank");
         }
         this.name = name;
-        this.backing = Objects.requireNonNull(backing, "backing");
+        if (backing == null) {
+            throw new IllegalArgumentException("backing must not be null");
+        }
+        this.backing = backing;
     }
 
     /** From now on writes and flushes succeed but are discarded (a power cut as the filesystem will see it at the next mount). */

@@ -37,6 +37,8 @@ public enum Hook {
     MOUNT_BEFORE_FS_OPEN,
     /** close_ctree was entered (CLOSING_START not yet set). */
     UMOUNT_START,
+    /** close_ctree set CLOSING_START and parked the cleaner: from here only close_ctree itself runs delayed iputs. */
+    UMOUNT_AFTER_PARK_CLEANER,
     /** close_ctree is about to stop the transaction kthread and the cleaner. */
     UMOUNT_BEFORE_STOP_KTHREADS,
     /** close_ctree is about to call btrfs_stop_all_workers. */
@@ -62,6 +64,19 @@ public enum Hook {
      * kthread sleeps its full delay.
      */
     TRANS_KTHREAD_BEFORE_SLEEP,
-    /** btrfs_wq_submit_bio is about to queue the async checksum work on fs_info->workers. */
-    ASYNC_SUBMIT_BEFORE_QUEUE
+    /** btrfs_wq_submit_bio is about to queue the async checksum work on fs_info->workers (metadata or data bio). */
+    ASYNC_SUBMIT_BEFORE_QUEUE,
+    // data writeback and ordered extents
+    /**
+     * finish_ordered_fn on an endio-write worker is about to run btrfs_finish_ordered_io (join a
+     * transaction, insert the file extent item, update the inode): the ordered extent is still in flight,
+     * so btrfs_wait_ordered_roots (sync_fs(1) of every sync, RW umount and remount) waits for it.
+     */
+    ORDERED_EXTENT_BEFORE_FINISH,
+    /**
+     * btrfs_finish_ordered_io ended its transaction and removed the ordered extent (BTRFS_ORDERED_COMPLETE
+     * set, waiters woken: btrfs_wait_ordered_roots returns) and is about to drop its two references; the
+     * last one drops the ordered extent's inode reference with btrfs_add_delayed_iput.
+     */
+    ORDERED_EXTENT_AFTER_REMOVE
 }

@@ -37,10 +37,20 @@ public final class HookAction {
     }
 
     /** Run {@code cb} in the arriving thread. */
-    public static HookAction callback(Consumer<Hook> cb) { return new HookAction(Type.CALLBACK, 0, cb, null); }
+    public static HookAction callback(Consumer<Hook> cb) {
+        if (cb == null) {
+            throw new IllegalArgumentException("callback must not be null");
+        }
+        return new HookAction(Type.CALLBACK, 0, cb, null);
+    }
 
     /** Run {@code cb} in the arriving thread. */
-    public static HookAction run(Runnable cb) { return new HookAction(Type.CALLBACK, 0, h -> cb.run(), null); }
+    public static HookAction run(Runnable cb) {
+        if (cb == null) {
+            throw new IllegalArgumentException("callback must not be null");
+        }
+        return new HookAction(Type.CALLBACK, 0, h -> cb.run(), null);
+    }
 
     /** Only count arrivals (see {@link Hooks#hits}). */
     public static HookAction count() { return new HookAction(Type.COUNT, 0, null, null); }
@@ -52,6 +62,9 @@ public final class HookAction {
      * does not use up the arm's {@code times}.
      */
     public HookAction onlyFor(Role role, Role... more) {
+        if (role == null || more == null || java.util.Arrays.asList(more).contains(null)) {
+            throw new IllegalArgumentException("roles must not be null");
+        }
         return new HookAction(type, delayNanos, callback, EnumSet.of(role, more));
     }
 

@@ -137,6 +137,10 @@ public final class Hooks {
 
     /** Arms {@code hook} for {@code times} arrivals (-1: every arrival). Replaces an earlier arm. */
     public synchronized void arm(Hook hook, HookAction action, int times) {
+        requireHook(hook);
+        if (action == null) {
+            throw new IllegalArgumentException("action must not be null");
+        }
         if (times == 0 || times < -1) {
             throw new IllegalArgumentException("times must be positive or -1: " + times);
         }
@@ -158,8 +162,15 @@ public final class Hooks {
      */
     public void parkAt(Hook hook, Role role) { arm(hook, HookAction.park().onlyFor(role)); }
 
+    private static void requireHook(Hook hook) {
+        if (hook == null) {
+            throw new IllegalArgumentException("hook must not be null");
+        }
+    }
+
     /** Disarms {@code hook}, releasing any thread parked there. */
     public synchronized void disarm(Hook hook) {
+        requireHook(hook);
         Arm old = arms.getAndSet(hook.ordinal(), null);
         if (old != null) {
             active--;
@@ -169,6 +180,7 @@ public final class Hooks {
 
     /** Releases threads parked at {@code hook}; the arm stays (with its remaining count). */
     public void release(Hook hook) {
+        requireHook(hook);
         Arm arm = arms.get(hook.ordinal());
         if (arm != null) {
             releaseArm(arm);
@@ -184,6 +196,7 @@ public final class Hooks {
 
     /** True while some thread is parked at {@code hook} (for Awaitility's {@code until}). */
     public boolean isParked(Hook hook) {
+        requireHook(hook);
         Arm arm = arms.get(hook.ordinal());
         if (arm == null) {
             return false;
@@ -195,6 +208,10 @@ public final class Hooks {
 
     /** Blocks until a thread parks at {@code hook}; fails with a clear message on timeout. */
     public void awaitParked(Hook hook, Duration timeout) {
+        requireHook(hook);
+        if (timeout == null) {
+            throw new IllegalArgumentException("timeout must not be null");
+        }
         Arm arm = arms.get(hook.ordinal());
         if (arm == null || arm.action.type != HookAction.Type.PARK) {
             throw new IllegalStateException("hook " + hook + " is not armed to park");
@@ -221,13 +238,17 @@ public final class Hooks {
      * Arrivals at {@code hook} seen while it was armed or a listener was installed, of every role (an arm
      * restricted to a role counts the arrivals it let pass here too; see {@link #hits}).
      */
-    public long arrivals(Hook hook) { return arrivals[hook.ordinal()].get(); }
+    public long arrivals(Hook hook) {
+        requireHook(hook);
+        return arrivals[hook.ordinal()].get();
+    }
 
     /**
      * Arrivals the current arm of {@code hook} matched — of its roles, if {@link HookAction#onlyFor
      * restricted} — including those after its {@code times} ran out; 0 if the hook is not armed.
      */
     public long hits(Hook hook) {
+        requireHook(hook);
         Arm arm = arms.get(hook.ordinal());
         if (arm == null) {
             return 0;

@@ -24,7 +24,7 @@ public final class Kernel {
         this.log = new KernelLog(config.logCapacity(), config.clock());
         this.log.setAssertionsEnabled(config.assertions());
         this.slabs = new Slabs(log, config.clock(), config.slabDebug());
-        this.kthreadd = new Kthreadd(config.clock(), log, sched);
+        this.kthreadd = new Kthreadd(config.clock(), log, sched, config.latency().wakeupNanos());
         this.crc32c = Crc32c.of(config.crc32c());
     }
 

@@ -61,6 +61,9 @@ public final class KernelConfig {
 
     /** The profile of {@code version} ({@link #v5_10()}, {@link #v5_11()}, {@link #v5_12()}). */
     public static KernelConfig profile(KernelVersion version) {
+        if (version == null) {
+            throw new IllegalArgumentException("version must not be null");
+        }
         return switch (version) {
             case V5_10 -> v5_10();
             case V5_11 -> v5_11();
@@ -78,9 +81,14 @@ public final class KernelConfig {
         return new KernelConfig(v, applied, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency);
     }
 
-    public boolean applied(FixSwitch f) { return applied.contains(f); }
+    public boolean applied(FixSwitch f) {
+        if (f == null) {
+            throw new IllegalArgumentException("fix switch must not be null");
+        }
+        return applied.contains(f);
+    }
 
-    public boolean reverted(FixSwitch f) { return !applied.contains(f); }
+    public boolean reverted(FixSwitch f) { return !applied(f); }
 
     public Set<FixSwitch> appliedFixes() { return applied.isEmpty() ? EnumSet.noneOf(FixSwitch.class) : EnumSet.copyOf(applied); }
 

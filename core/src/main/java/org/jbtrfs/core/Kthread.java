@@ -56,7 +56,13 @@ public final class Kthread {
     private boolean exited;
     private int exitCode;
 
-    Kthread(String name, KernelClock clock, Sched sched, KernelLog log) {
+    /** LatencyModel's wake-up cost: a woken kthread starts running this much later (0: the port's own speed). */
+    private final long wakeupNanos;
+
+    Kthread(String name, KernelClock clock, Sched sched, KernelLog log) { this(name, clock, sched, log, 0); }
+
+    Kthread(String name, KernelClock clock, Sched sched, KernelLog log, long wakeupNanos) {
+        this.wakeupNanos = wakeupNanos;
         this.name = name;
         this.clock = clock;
         this.sched = sched;
@@ -132,6 +138,8 @@ public final class Kthread {
                 LockSupport.park(this);
                 interrupted |= Thread.interrupted();
             }
+            // woken: on the kernel's runqueue now, it runs once its waker leaves kernel mode (LatencyModel)
+            LatencyModel.delay(wakeupNanos);
         } finally {
             sched.leave(self);
             if (interrupted) {
@@ -173,6 +181,7 @@ public final class Kthread {
                 clock.parkUntil(deadline);
                 interrupted |= Thread.interrupted();
             }
+            LatencyModel.delay(wakeupNanos); // woken before its timer: see schedule()
             return true;
         } finally {
             sched.leave(self);

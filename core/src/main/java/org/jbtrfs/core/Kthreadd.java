@@ -27,12 +27,21 @@ public final class Kthreadd {
     private final Map<Kthread, LentThreads.Lease> live = new ConcurrentHashMap<>();
     private final AtomicInteger started = new AtomicInteger();
     private volatile boolean shutdown;
+    private final long wakeupNanos;
 
     public Kthreadd(KernelClock clock, KernelLog log, Sched sched) {
-        this(clock, log, sched, LentThreads.SHARED);
+        this(clock, log, sched, LentThreads.SHARED, 0);
     }
 
-    Kthreadd(KernelClock clock, KernelLog log, Sched sched, LentThreads threads) {
+    /** A kthreadd whose kthreads start {@code wakeupNanos} after a wake-up (the module's LatencyModel). */
+    public Kthreadd(KernelClock clock, KernelLog log, Sched sched, long wakeupNanos) {
+        this(clock, log, sched, LentThreads.SHARED, wakeupNanos);
+    }
+
+    Kthreadd(KernelClock clock, KernelLog log, Sched sched, LentThreads threads) { this(clock, log, sched, threads, 0); }
+
+    Kthreadd(KernelClock clock, KernelLog log, Sched sched, LentThreads threads, long wakeupNanos) {
+        this.wakeupNanos = wakeupNanos;
         this.clock = clock;
         this.log = log;
         this.sched = sched;
@@ -50,7 +59,7 @@ public final class Kthreadd {
         if (shutdown) {
             throw new IllegalStateException("kthreadd is shut down (module unloaded)");
         }
-        Kthread k = new Kthread(name, clock, sched, log);
+        Kthread k = new Kthread(name, clock, sched, log, wakeupNanos);
         started.incrementAndGet();
         int[] code = new int[1];
         // the function may call k.thread() at once: it runs only after run() bound it (run holds the gate)

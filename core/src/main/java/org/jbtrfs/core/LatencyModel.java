@@ -21,7 +21,8 @@ import java.util.concurrent.locks.LockSupport;
  *       {@link #VIRTIO_BLK} leaves it at 0 and puts the commit's synchronous device cost in the flush.</li>
  *   <li>{@code flushNanos}: a cache flush (REQ_PREFLUSH in write_all_supers), paid by the committing task.</li>
  *   <li>{@code wakeupNanos}: the start latency of a kworker woken for a new work (queue_work to the work
- *       running). The kernel's woken kworker waits for a CPU: the waker's only once the waker leaves
+ *       running), and of a kthread woken by wake_up_process, kthread_park or kthread_stop (its schedule()
+ *       returns this much later). The kernel's woken kworker waits for a CPU: the waker's only once the waker leaves
  *       kernel mode (PREEMPT_NONE, this kernel's default: kernel code is not preempted), another one after
  *       its idle exit. The port's pool threads are user-space threads, and the woken one preempts its
  *       waker at once; without this cost a work starts before the code that queued it has gone on.</li>

@@ -86,6 +86,6 @@ class FlakeyBlockDeviceTest {
     void badArguments() {
         MemoryBlockDevice disk = new MemoryBlockDevice("sdc", 4096);
         assertThrows(IllegalArgumentException.class, () -> new FlakeyBlockDevice(" ", disk));
-        assertThrows(NullPointerException.class, () -> new FlakeyBlockDevice("f", null));
+        assertThrows(IllegalArgumentException.class, () -> new FlakeyBlockDevice("f", null));
     }
 }

@@ -80,7 +80,8 @@ class KernelConfigTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> FixSwitch.parse("cleaner-race"));
         assertEquals("unknown fix switch 'cleaner-race'; valid: qgroup-rescan-ro-remount, orphan-roots-ro-mount, "
             + "cleaner-ro-remount-race, trans-list-assert, delayed-iputs-ro-remount, dead-roots-before-orphan-cleanup, "
-            + "cleaner-lost-park-wakeup, trans-kthread-lost-stop-wakeup, quota-disable-rescan-deadlock",
+            + "cleaner-lost-park-wakeup, trans-kthread-lost-stop-wakeup, quota-disable-rescan-deadlock, "
+            + "endio-write-flush-at-umount",
             e.getMessage());
     }
 

@@ -577,4 +577,23 @@ class KthreadTest {
         assertEquals(1_500_000_000L, clock.nanoTime());
         assertEquals(1, clock.seconds());
     }
+
+    @Test
+    void theLatencyModelsWakeUpCostDelaysAWokenKthread() throws Exception {
+        long cost = TimeUnit.MILLISECONDS.toNanos(30);
+        Kthreadd slow = new Kthreadd(clock, log, sched, threads, cost);
+        CompletableFuture<Long> ranAt = new CompletableFuture<>();
+        Kthread k = slow.run("btrfs-cleaner", self -> {
+            self.setCurrentState(TaskState.INTERRUPTIBLE);
+            self.schedule();
+            ranAt.complete(System.nanoTime());
+            return sleepUntilStopped(self);
+        });
+        awaitState(k, TaskState.INTERRUPTIBLE);
+        long wokenAt = System.nanoTime();
+        assertTrue(k.wakeUpProcess());
+        assertTrue(ranAt.get(10, TimeUnit.SECONDS) - wokenAt >= cost, "a woken kthread runs the modelled wake-up latency later");
+        k.stop();
+        slow.shutdown(5_000);
+    }
 }

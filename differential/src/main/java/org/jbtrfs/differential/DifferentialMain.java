@@ -130,6 +130,11 @@ public final class DifferentialMain {
         @Option(names = "--skip-if-unavailable", description = "exit 0 with a SKIPPED message when the kernel target cannot run here")
         boolean skipIfUnavailable;
 
+        @Option(names = "--latency", defaultValue = "virtio", paramLabel = "MODEL",
+            description = "the port's latency model: virtio (default: the device and wake-up costs measured on this machine kind), "
+                + "off, or read,write,flush,wakeup in µs (see docs/latency-model.md)")
+        String latency;
+
         boolean wantsKernel() { return target.equals("both") || target.equals("kernel"); }
 
         boolean wantsPort() { return target.equals("both") || target.equals("port"); }
@@ -143,6 +148,7 @@ public final class DifferentialMain {
         /** Runs {@code scenarios} and prints their tables; the exit code. */
         int runAll(List<Scenario> scenarios) {
             checkTarget();
+            org.jbtrfs.core.LatencyModel model = org.jbtrfs.core.LatencyModel.parse(latency);
             PrintWriter out = spec.commandLine().getOut();
             PrintWriter err = spec.commandLine().getErr();
             Path dir = workDir != null ? workDir : Path.of(System.getProperty("java.io.tmpdir"));
@@ -170,7 +176,7 @@ public final class DifferentialMain {
             int code = OK;
             for (Scenario s : scenarios) {
                 TargetRun k = wantsKernel() ? runOn(s, () -> kernelFactory.open(dir)) : null;
-                TargetRun p = wantsPort() ? runOn(s, PortTarget::new) : null;
+                TargetRun p = wantsPort() ? runOn(s, () -> new PortTarget(org.jbtrfs.core.KernelConfig.defaults().latency(model))) : null;
                 String table;
                 if (k != null && p != null) {
                     List<Row> rows = Comparison.compare(s, k, p);

@@ -54,7 +54,8 @@ public final class PortTarget implements Target {
     public PortTarget(KernelConfig config) {
         this.mod = BtrfsModule.load(config);
         Set<FixSwitch> reverted = config.revertedFixes();
-        this.name = "port (5.11" + (reverted.isEmpty() ? " + the six fixes)" : ", reverted " + reverted + ")");
+        this.name = "port (" + config.version().label() + " code paths, " + (reverted.isEmpty() ? "every fix" : "reverted " + reverted)
+            + (config.latency().equals(org.jbtrfs.core.LatencyModel.NONE) ? "" : ", latency model " + config.latency()) + ")";
     }
 
     public PortTarget() { this(KernelConfig.defaults()); }
@@ -112,7 +113,10 @@ public final class PortTarget implements Target {
 
     @Override public void write(String path, int bytes) { call(() -> fs().writeFile(path, new byte[bytes])); }
 
-    /** {@code Btrfs.writeFile} appends one data extent per call: {@code count} writes of 4 KiB. */
+    /**
+     * {@code count} appends of 4 KiB, each written back on its own (sync_file_range): one ordered extent and
+     * so one data extent each (contiguous appends left in the page cache would become a single extent).
+     */
     @Override public void extents(String path, int count) {
         Btrfs f = fs();
         call(() -> {
@@ -123,8 +127,11 @@ public final class PortTarget implements Target {
                     throw e;
                 }
             }
-            for (int i = 0; i < count; i++) {
-                f.writeFile(path, BLOCK);
+            try (FileHandle h = f.open(path)) {
+                for (int i = 0; i < count; i++) {
+                    h.write(BLOCK);
+                    h.syncFileRange();
+                }
             }
         });
     }

@@ -85,9 +85,15 @@ class DifferentialMainTest {
     @Test
     void bothTargetsSideBySideWithMarkdownOutput() throws IOException {
         Path md = dir.resolve("t.md");
-        assertEquals(0, run(PORT_AS_KERNEL, "run", "btrfs-233-ro-rw", "--markdown", md.toString()));
-        assertTrue(out.contains("| observation | port (5.11 + the six fixes) | port (5.11 + the six fixes) | verdict | reason |"), out);
+        assertEquals(0, run(PORT_AS_KERNEL, "run", "btrfs-233-ro-rw", "--latency", "off", "--markdown", md.toString()));
+        assertTrue(out.contains("| observation | port (5.12 code paths, every fix) | port (5.12 code paths, every fix) | verdict | reason |"), out);
         assertTrue(out.contains("7 agree, 1 one-sided") || out.contains("8 agree"), out);
         assertTrue(Files.readString(md).contains("### btrfs-233-ro-rw"));
+    }
+
+    @Test
+    void anUnknownLatencyModelIsAUsageError() {
+        assertEquals(2, run(PORT_AS_KERNEL, "run", "btrfs-233-rw", "--target", "port", "--latency", "fast"));
+        assertTrue(err.contains("latency model must be off, virtio or read,write,flush,wakeup"), err);
     }
 }

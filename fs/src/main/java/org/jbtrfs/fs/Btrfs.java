@@ -1,5 +1,6 @@
 package org.jbtrfs.fs;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -7,8 +8,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.jbtrfs.cleaner.Inode;
+import org.jbtrfs.cleaner.OrphanItems;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
@@ -19,139 +20,260 @@ import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.core.disk.RootItem;
 import org.jbtrfs.qgroup.Qgroup;
+import org.jbtrfs.qgroup.RescanStatus;
 import org.jbtrfs.transaction.FsInfo;
+import org.jbtrfs.transaction.Root;
 import org.jbtrfs.transaction.Transaction;
 import org.jbtrfs.transaction.TreeItem;
 import org.jbtrfs.transaction.Trees;
 
 /**
- * A mounted btrfs filesystem: the VFS superblock side (mount options, SB_RDONLY, s_umount) and the
- * operations users and tests perform on it. Mount, remount and umount run the kernel sequences in
- * {@link OpenCtree}, {@link Remount} and {@link CloseCtree}.
+ * One mount of a btrfs filesystem (a vfsmount: its root and MNT_READONLY) and the operations users and
+ * tests perform through it. The superblock side — fs_info, SB_RDONLY, s_umount, the kthreads — is shared
+ * by every mount of the same device ({@link VfsSuper}): mounting a mounted device again gives a second
+ * mount point of the same filesystem, as the kernel's sget() does (btrfs/326's shape), possibly of another
+ * subvolume ({@code subvol=}, {@code subvolid=}). Mount, remount and umount run the kernel sequences in
+ * {@link OpenCtree}, {@link Remount} and {@link CloseCtree}: the superblock is opened by the first mount and
+ * closed by the last umount.
  *
- * <p>Errors are {@link BtrfsException}s with the errno the syscall would return: EROFS for a write
- * on a read-only mount, EINVAL once unmounted, EBUSY for umount with open files, ENOENT for a
- * missing path.
+ * <p>Paths ({@link Namei}) are relative to this mount's root: "name", "dir/name", "sv/name" — a component that
+ * is a subvolume crosses into it.
+ *
+ * <p>Errors are {@link BtrfsException}s with the errno the syscall would return (EROFS for a write through a
+ * read-only mount, EINVAL once unmounted, EBUSY for umount with files open through this mount, ENOENT,
+ * ENOTDIR, EISDIR, EEXIST, ENOTEMPTY, ENAMETOOLONG for paths), or IllegalArgumentException naming a null
+ * argument. The README's "Errors a user can get" lists them all.
  */
 public final class Btrfs {
     private enum State { MOUNTED, UNMOUNTED, CRASHED }
 
     private final BtrfsModule module;
-    private final BlockDevice device;
+    private final VfsSuper sb;
     private final FsContext ctx;
-    /** sb->s_umount: remount, umount and sync exclusive; file operations shared. */
-    private final ReentrantReadWriteLock sUmount = new ReentrantReadWriteLock();
+    private final Root root;
+    /** The mount's root dentry's reference on its inode (mnt_root): keeps a deleted subvolume's tree until umount. */
+    private final Inode rootPin;
+    /** MNT_READONLY of this mount point (the superblock's SB_RDONLY is {@code fsInfo().sbRdonly}). */
+    private volatile boolean mntReadonly;
     private final Set<FileHandle> openFiles = ConcurrentHashMap.newKeySet();
     private final FileOps files;
     private volatile State state = State.MOUNTED;
 
-    private Btrfs(BtrfsModule module, BlockDevice device, FsContext ctx) {
+    private Btrfs(BtrfsModule module, VfsSuper sb, Root root, boolean mntReadonly) {
         this.module = module;
-        this.device = device;
-        this.ctx = ctx;
-        this.files = new FileOps(ctx);
+        this.sb = sb;
+        this.ctx = sb.ctx;
+        this.root = root;
+        this.mntReadonly = mntReadonly;
+        this.files = new FileOps(ctx, root);
+        // the top level can never be deleted: its pin is not modelled (the kernel's s_root holds it)
+        this.rootPin = root == ctx.fs.fsRoot ? null : ctx.cleaner.inodes().iget(root, ItemType.FIRST_FREE_OBJECTID);
     }
 
-    /** kernel: btrfs_mount() → open_ctree() */
+    /**
+     * kernel: btrfs_mount() in fs/btrfs/super.c — btrfs_parse_subvol_options (EINVAL / ERANGE before anything
+     * starts); btrfs_mount_root: sget finds the device's superblock or makes one (open_ctree, with every other
+     * option parsed by btrfs_parse_options); a superblock whose SB_RDONLY differs from the flags asked for is
+     * EBUSY there, so btrfs_mount mounts it as it is and, when RW was asked for an RO superblock, remounts the
+     * superblock read-write (btrfs_remount with no options); then mount_subvol. Any error drops the s_active
+     * reference (deactivate_locked_super): a superblock this mount opened is closed again.
+     */
     static Btrfs mount(BtrfsModule module, BlockDevice dev, String options) {
-        MountOptions opts = MountOptions.parse(options, module.log(), dev.name());
-        FsContext ctx = OpenCtree.openCtree(module, dev, opts);
-        return new Btrfs(module, dev, ctx);
+        MountSubvol.Options subvol = MountSubvol.parse(options);
+        boolean ro = MountOptions.wantsReadOnly(options);
+        VfsSuper sb = module.mountRoot(dev, options);
+        try {
+            if (!ro && sb.ctx.fs.sbRdonly) {
+                sb.sUmount.writeLock().lock();
+                try {
+                    Remount.remount(sb.ctx, "rw");
+                } finally {
+                    sb.sUmount.writeLock().unlock();
+                }
+            }
+            Btrfs m;
+            sb.sUmount.readLock().lock();
+            try {
+                m = new Btrfs(module, sb, MountSubvol.mountSubvol(sb.ctx, subvol), ro);
+            } finally {
+                sb.sUmount.readLock().unlock();
+            }
+            sb.mounts.add(m);
+            return m;
+        } catch (RuntimeException e) {
+            try {
+                module.deactivateSuper(sb);
+            } catch (RuntimeException closeFailed) {
+                e.addSuppressed(closeFailed);
+            }
+            throw e;
+        }
     }
 
     FsContext ctx() { return ctx; }
 
-    public BlockDevice device() { return device; }
+    VfsSuper sb() { return sb; }
+
+    public BlockDevice device() { return sb.device; }
 
     public BtrfsModule module() { return module; }
 
     public KernelLog log() { return module.log(); }
 
-    /** After a kernel panic: the filesystem is gone without a close_ctree. */
-    void crashed() { state = State.CRASHED; }
+    /** After a kernel panic: the mount is gone without a close_ctree. */
+    void crashed() {
+        state = State.CRASHED;
+    }
 
-    /** The fs_info, for tests that look below the API. */
+    /** The fs_info (shared by every mount of the device), for tests that look below the API. */
     public FsInfo fsInfo() { return ctx.fs; }
 
-    public boolean isReadOnly() { return ctx.fs.sbRdonly; }
+    /**
+     * Whether a write through this mount is refused with EROFS: the mount is read-only (MNT_READONLY: mounted or
+     * remounted "ro" through this mount point) or the superblock is (SB_RDONLY: an RO remount through any of its
+     * mounts, or an error that forced it read-only).
+     */
+    public boolean isReadOnly() { return mntReadonly || ctx.fs.sbRdonly; }
 
     public boolean isMounted() { return state == State.MOUNTED; }
+
+    /** The subvolume this mount shows (its root is that subvolume's top directory): 5 for the top level. */
+    public long subvolumeId() { return root.objectid(); }
+
+    /** Mount points of this filesystem right now, this one included while mounted (the superblock's s_mounts). */
+    public int mountCount() { return sb.mounts.size(); }
 
     // ---- lifecycle --------------------------------------------------------------------------------
 
     /**
-     * mount -o remount,OPTIONS — the VFS's reconfigure_super(), then kernel: btrfs_remount(). Going
-     * read-only is refused with EBUSY while an unlinked file is still alive (sb_prepare_remount_readonly:
-     * its last iput would evict it, starting a transaction on a read-only filesystem).
+     * mount -o remount,OPTIONS through this mount point — the VFS's reconfigure_super(), then kernel:
+     * btrfs_remount(); on success this mount's MNT_READONLY follows the options (set_mount_attributes), the
+     * others keep theirs. The superblock's state is shared: going read-only makes every mount of it read-only.
+     * Refused with EBUSY while an unlinked file is still alive (sb_prepare_remount_readonly: its last iput
+     * would evict it, starting a transaction on a read-only filesystem). subvol= and subvolid= are ignored
+     * here, as btrfs_parse_options does.
+     *
+     * @throws IllegalArgumentException if {@code options} is null ("" for none)
      */
     public void remount(String options) {
-        sUmount.writeLock().lock();
+        requireNonNull(options, "options");
+        sb.sUmount.writeLock().lock();
         try {
             checkMounted();
-            if (!ctx.fs.sbRdonly && MountOptions.wantsReadOnly(options) && ctx.cleaner.inodes().removeCount() > 0) {
+            // reconfigure_super(): shrink_dcache_sb — every unused dentry lets go of its inode
+            ctx.dcache.shrink();
+            boolean ro = MountOptions.wantsReadOnly(options);
+            if (!ctx.fs.sbRdonly && ro && ctx.cleaner.inodes().removeCount() > 0) {
                 throw new BtrfsException(Errno.EBUSY, "mount point busy: " + ctx.cleaner.inodes().removeCount()
-                    + " unlinked inodes still in use on " + device.name());
+                    + " unlinked inodes still in use on " + device().name());
             }
             Remount.remount(ctx, options);
+            mntReadonly = ro;
         } finally {
-            sUmount.writeLock().unlock();
+            sb.sUmount.writeLock().unlock();
         }
     }
 
     /**
-     * umount(2) — kernel: btrfs_kill_super() → generic_shutdown_super(): sync_filesystem (no-op when
-     * RO), then close_ctree(). EBUSY while files are open; EINVAL when not mounted. A kernel BUG or oops
-     * inside close_ctree is thrown to the caller, as the kernel kills the umount task; the filesystem is
-     * then gone (the module can still be unloaded and reports what leaked).
+     * umount(2) of this mount point: EBUSY while files opened through it are open; EINVAL when not mounted.
+     * The superblock stays while another mount of it remains (s_active); the last umount runs
+     * generic_shutdown_super — sync_filesystem, evict_inodes, close_ctree, the "Busy inodes" check (see
+     * {@link VfsSuper#killSb()}). A kernel BUG or oops inside close_ctree is thrown to the caller, as the
+     * kernel kills the umount task; the filesystem is then gone (the module can still be unloaded and
+     * reports what leaked).
      */
     public void umount() {
-        sUmount.writeLock().lock();
+        sb.sUmount.writeLock().lock();
         try {
             checkMounted();
             if (!openFiles.isEmpty()) {
-                throw new BtrfsException(Errno.EBUSY, "umount: " + device.name() + ": target is busy ("
+                throw new BtrfsException(Errno.EBUSY, "umount: " + device().name() + ": target is busy ("
                     + openFiles.size() + " open files)");
             }
-            state = State.CRASHED;
+            // the mount is detached; cleanup_mnt's dput of its root, then deactivate_super
+            state = State.UNMOUNTED;
+            sb.mounts.remove(this);
+            ctx.cleaner.kickWaiters(); // a subvolumeSync through this mount ends
+            if (rootPin != null) {
+                ctx.cleaner.inodes().iput(rootPin);
+            }
             try {
-                if (!ctx.fs.sbRdonly) {
-                    Vfs.syncFs(ctx);
-                }
-                CloseCtree.closeCtree(ctx);
-                state = State.UNMOUNTED;
-            } finally {
-                module.unmounted(this);
+                module.deactivateSuper(sb);
+            } catch (RuntimeException e) {
+                state = State.CRASHED;
+                throw e;
             }
         } finally {
-            sUmount.writeLock().unlock();
+            sb.sUmount.writeLock().unlock();
         }
     }
 
-    /** sync(2) — kernel: btrfs_sync_fs(); a no-op on a read-only mount. */
+    /**
+     * syncfs(2) — kernel: sync_filesystem() under s_umount held shared: write back every dirty inode
+     * (data through btrfs_wq_submit_bio) and the btree inode (WB_SYNC_ALL, through btrfs_wq_submit_bio
+     * unless the crc32c driver is fast), wait for it all and for the ordered extents, then commit
+     * (btrfs_sync_fs). A no-op on a read-only superblock. File operations may run meanwhile.
+     */
     public void sync() {
-        sUmount.writeLock().lock();
+        sb.sUmount.readLock().lock();
         try {
             checkMounted();
-            if (!ctx.fs.sbRdonly) {
-                Vfs.syncFs(ctx);
-            }
+            Vfs.syncFilesystem(ctx);
         } finally {
-            sUmount.writeLock().unlock();
+            sb.sUmount.readLock().unlock();
         }
     }
 
-    // ---- files ----------------------------------------------------------------------------------
+    // ---- files and directories ------------------------------------------------------------------------
 
-    /** creat(2) of an empty file; {@code path} is "name" or "subvolume/name". */
+    /**
+     * creat(2) of an empty file: btrfs_create. EEXIST if the name exists; ENOENT / ENOTDIR for a bad parent;
+     * EISDIR for a path ending in '/'.
+     */
     public void createFile(String path) { write(() -> files.create(path)); }
 
-    /** Appends {@code data} to the file (a new data extent). */
-    public void writeFile(String path, byte[] data) { write(() -> files.write(path, data)); }
+    /**
+     * mkdir(2): btrfs_mkdir — a directory with inode, INODE_REF, DIR_ITEM and DIR_INDEX items; EEXIST if the
+     * name exists.
+     */
+    public void mkdir(String path) { write(() -> files.mkdir(path)); }
 
-    /** unlink(2). An open file keeps its inode (and gets an orphan item) until its last close. */
+    /**
+     * rmdir(2): btrfs_rmdir — ENOTEMPTY unless empty, ENOTDIR for a file, EBUSY for the mount's root. An empty
+     * subvolume is deleted as {@link #deleteSubvolume} does (btrfs_rmdir calls btrfs_delete_subvolume).
+     */
+    public void rmdir(String path) { write(() -> files.rmdir(path)); }
+
+    /**
+     * Appends {@code data} to the file: open, write(2), close. The data goes to the page cache (the file's
+     * size grows at once); writeback — sync, fsync, sync_file_range, umount, remount — allocates its
+     * extent and inserts the file extent item when the ordered extent completes.
+     */
+    public void writeFile(String path, byte[] data) {
+        requireNonNull(data, "data");
+        write(() -> files.write(path, data));
+    }
+
+    /** The file's contents as read(2) sees them: written extents with the page cache's dirty data on top. */
+    public byte[] readFile(String path) { return read(() -> files.read(path)); }
+
+    void handleWrite(FileHandle fh, byte[] data) { write(() -> files.append(fh.inode(), data)); }
+
+    void handleFsync(FileHandle fh) { read(() -> { files.fsync(fh.inode()); return null; }); }
+
+    List<OrderedExtent> handleSyncFileRange(FileHandle fh, Runnable beforeSubmit) {
+        List<List<OrderedExtent>> out = new ArrayList<>(1);
+        write(() -> out.add(files.syncFileRange(fh.inode(), beforeSubmit)));
+        return out.get(0);
+    }
+
+    /**
+     * unlink(2). An open file keeps its inode (and gets an orphan item) until its last close. EISDIR for a
+     * directory or subvolume.
+     */
     public void unlink(String path) { write(() -> files.unlink(path)); }
 
-    /** open(2) of an existing file. Works on a read-only mount. */
+    /** open(2) of an existing file, read-write. Works on a read-only mount. EISDIR for a directory or subvolume. */
     public FileHandle open(String path) {
         return read(() -> {
             FileHandle fh = new FileHandle(this, files.open(path), path);
@@ -162,24 +284,94 @@ public final class Btrfs {
 
     void releaseHandle(FileHandle fh) { openFiles.remove(fh); }
 
-    /** File names in the top directory of the default subvolume or of {@code subvolume}. */
-    public List<String> list(String subvolume) { return read(() -> files.list(subvolume)); }
+    /**
+     * The names in directory {@code path} — files, directories and subvolumes, sorted. null or "": the mount's
+     * root. ENOTDIR for a file.
+     */
+    public List<String> list(String path) { return read(() -> files.list(path)); }
 
-    /** The file's size in bytes, from its inode item. */
+    /** The names in the mount's root directory. */
+    public List<String> list() { return list(""); }
+
+    /**
+     * sb->s_remove_count: unlinked inodes not destroyed yet — still open, held by an ordered extent in
+     * flight, queued for a delayed iput or being evicted. An RO remount is refused (EBUSY) until it is 0.
+     * Works after umount (what the umount left).
+     */
+    public long unlinkedInodesInUse() { return ctx.cleaner.inodes().removeCount(); }
+
+    /** The file's size in bytes (stat's st_size): i_size, which a write grows before writeback. */
     public long fileSize(String path) { return read(() -> files.size(path)); }
 
     // ---- subvolumes -------------------------------------------------------------------------------
 
-    /** btrfs subvolume create NAME — returns the new subvolume id. */
-    public long createSubvolume(String name) {
+    /**
+     * btrfs subvolume create PATH — in any directory of any subvolume ("sv", "dir/sv", "sv/nested"); returns
+     * the new subvolume id. EEXIST if the name exists.
+     */
+    public long createSubvolume(String path) {
         long[] id = new long[1];
-        // btrfs_mksubvol(): subvol_sem shared
-        write(() -> withSubvolSem(false, () -> id[0] = files.createSubvolume(name)));
+        write(() -> id[0] = files.subvolumes().create(path));
         return id[0];
     }
 
-    /** btrfs subvolume delete NAME — kernel: btrfs_delete_subvolume(), which takes subvol_sem exclusive. */
-    public void deleteSubvolume(String name) { write(() -> withSubvolSem(true, () -> files.deleteSubvolume(name))); }
+    /**
+     * btrfs subvolume delete PATH — kernel: btrfs_ioctl_snap_destroy → btrfs_delete_subvolume. ENOENT if
+     * missing, ENOTDIR for a file, EINVAL for a directory that is not a subvolume, ENOTEMPTY while it holds subvolumes of its own. A subvolume
+     * mounted elsewhere (subvol=) may be deleted, as in the kernel: that mount keeps its tree until it goes.
+     */
+    public void deleteSubvolume(String path) { write(() -> files.subvolumes().destroy(path)); }
+
+    /**
+     * btrfs subvolume sync — waits until every subvolume deleted so far is dropped by the cleaner: the root
+     * tree's orphan items name them, and each is done when its ROOT_ITEM is gone (btrfs-progs'
+     * enumerate_dead_subvols and wait_for_subvolume_cleaning; progs polls every second, this waits for the
+     * cleaner's passes). It does not wake the cleaner — the transaction kthread does every commit interval,
+     * as in the kernel: with a {@link org.jbtrfs.core.ManualClock} wake it ({@link #wakeCleaner},
+     * {@link #runCleanerPass}) or advance the clock. A read-only filesystem never drops them.
+     *
+     * @throws BtrfsException ETIMEDOUT if some are still there after {@code timeout}; EINVAL if this mount goes
+     *         away meanwhile
+     */
+    public void subvolumeSync(Duration timeout) {
+        long nanos = nanos(timeout, "timeout");
+        List<Long> deleted = read(() -> {
+            List<Long> ids = new ArrayList<>();
+            for (TreeItem it : Trees.range(ctx.fs, ctx.fs.treeRoot, OrphanItems.key(0), OrphanItems.key(-1L))) {
+                long id = it.key().offset(); // a v1 free-space-cache inode's orphan item names no root: skipped
+                if (Trees.lookup(ctx.fs, ctx.fs.treeRoot, new Key(id, ItemType.ROOT_ITEM, 0)) != null) {
+                    ids.add(id);
+                }
+            }
+            return ids;
+        });
+        boolean done = ctx.cleaner.awaitEvent(() -> !isMounted() || noneLeft(deleted), nanos);
+        checkMounted();
+        if (!done) {
+            throw new BtrfsException(Errno.ETIMEDOUT, "deleted subvolumes " + deleted + " of " + device().name()
+                + " not dropped within " + timeout);
+        }
+    }
+
+    /** Every id's ROOT_ITEM is gone; false when s_umount is not free right now (tested again at the next event). */
+    private boolean noneLeft(List<Long> ids) {
+        if (!sb.sUmount.readLock().tryLock()) {
+            return false;
+        }
+        try {
+            if (state != State.MOUNTED) {
+                return true;
+            }
+            for (long id : ids) {
+                if (Trees.lookup(ctx.fs, ctx.fs.treeRoot, new Key(id, ItemType.ROOT_ITEM, 0)) != null) {
+                    return false;
+                }
+            }
+            return true;
+        } finally {
+            sb.sUmount.readLock().unlock();
+        }
+    }
 
     // ---- quotas ---------------------------------------------------------------------------------
 
@@ -187,27 +379,54 @@ public final class Btrfs {
      * btrfs quota enable — creates the quota tree and starts a rescan. kernel: btrfs_ioctl_quota_ctl()
      * takes subvol_sem exclusive around btrfs_quota_enable().
      */
-    public void quotaEnable() { write(() -> withSubvolSem(true, ctx.qgroups::quotaEnable)); }
+    public void quotaEnable() { write(() -> withSubvolSem(ctx.qgroups::quotaEnable)); }
 
     /** btrfs quota disable — kernel: btrfs_ioctl_quota_ctl(), subvol_sem exclusive around btrfs_quota_disable(). */
-    public void quotaDisable() { write(() -> withSubvolSem(true, ctx.qgroups::quotaDisable)); }
+    public void quotaDisable() { write(() -> withSubvolSem(ctx.qgroups::quotaDisable)); }
 
     /** btrfs quota rescan (EINPROGRESS if one runs, EINVAL if quotas are off). */
     public void quotaRescan() { write(ctx.qgroups::rescan); }
 
-    /** btrfs quota rescan -w: wait for a running rescan. */
+    /**
+     * btrfs quota rescan -w — kernel: btrfs_qgroup_wait_for_completion(): if qgroup_rescan_running, wait for
+     * the rescan's completion. The kernel's semantics are kept: a rescan resumed by an RO→RW remount was not
+     * re-armed, so this may return while its worker runs; {@link #awaitRescanIdle} waits for the worker.
+     */
     public void quotaRescanWait() {
         checkMounted();
         ctx.qgroups.waitForCompletion(true);
     }
 
+    /**
+     * btrfs quota rescan -s — BTRFS_IOC_QUOTA_RESCAN_STATUS: the RESCAN status flag and the progress
+     * objectid, with whether the worker is marked running and is still queued or executing.
+     */
+    public RescanStatus rescanStatus() { return query(ctx.qgroups::rescanStatus); }
+
+    /**
+     * Waits until no run of the qgroup rescan worker is queued or executing — the worker function returned
+     * (its status update ended, "qgroup scan completed/paused" logged). Unlike {@link #quotaRescanWait()} it
+     * also waits for a rescan resumed by an RO→RW remount. Returns at once if no worker is active.
+     *
+     * @throws BtrfsException ETIMEDOUT if the worker is still active after {@code timeout}
+     */
+    public void awaitRescanIdle(Duration timeout) {
+        long nanos = nanos(timeout, "timeout");
+        checkMounted();
+        if (!ctx.qgroups.awaitRescanIdle(nanos)) {
+            throw new BtrfsException(Errno.ETIMEDOUT, "the qgroup rescan worker of " + device().name()
+                + " is still active after " + timeout + ": " + ctx.qgroups.rescanStatus());
+        }
+    }
+
     /** btrfs qgroup show: level-0 qgroups with referenced and exclusive bytes. */
-    public List<Qgroup.Usage> qgroupUsage() { return ctx.qgroups.usage(); }
+    public List<Qgroup.Usage> qgroupUsage() { return query(ctx.qgroups::usage); }
 
     /** The qgroup status flags (ON 1, RESCAN 2, INCONSISTENT 4). */
-    public long qgroupStatusFlags() { return ctx.qgroups.statusFlags(); }
+    public long qgroupStatusFlags() { return query(ctx.qgroups::statusFlags); }
 
-    public boolean qgroupRescanRunning() { return ctx.qgroups.rescanRunning(); }
+    /** fs_info->qgroup_rescan_running. */
+    public boolean qgroupRescanRunning() { return query(ctx.qgroups::rescanRunning); }
 
     // ---- the cleaner ------------------------------------------------------------------------------
 
@@ -229,22 +448,22 @@ public final class Btrfs {
      * for its pass" — no wake-up lost to a pass in progress, no polling. A read-only, unopened or closing
      * filesystem's pass does nothing, as the kernel's.
      *
-     * @throws BtrfsException ETIMEDOUT-like EBUSY if the cleaner did not get there within {@code timeout}
-     *         (it is parked by an umount in progress, or stuck)
+     * @throws BtrfsException ETIMEDOUT if the cleaner did not get there within {@code timeout} (it is parked
+     *         by an umount in progress, or stuck)
      */
-    public void runCleanerPass(java.time.Duration timeout) {
+    public void runCleanerPass(Duration timeout) {
+        long nanos = nanos(timeout, "timeout");
         checkMounted();
-        long nanos = timeout.toNanos();
         long deadline = System.nanoTime() + nanos;
         var c = ctx.cleaner;
         while (true) {
             if (!c.awaitAsleep(Math.max(0, deadline - System.nanoTime()))) {
-                throw new BtrfsException(Errno.EBUSY, "the cleaner of " + device.name() + " did not go to sleep within " + timeout);
+                throw new BtrfsException(Errno.ETIMEDOUT, "the cleaner of " + device().name() + " did not go to sleep within " + timeout);
             }
             long passes = c.passes();
             if (ctx.fs.cleanerKthread.wakeUpProcess()) {
                 if (!c.awaitPass(passes, Math.max(0, deadline - System.nanoTime()))) {
-                    throw new BtrfsException(Errno.EBUSY, "the cleaner pass of " + device.name() + " did not end within " + timeout);
+                    throw new BtrfsException(Errno.ETIMEDOUT, "the cleaner pass of " + device().name() + " did not end within " + timeout);
                 }
                 return;
             }
@@ -258,9 +477,10 @@ public final class Btrfs {
     // ---- inspection -------------------------------------------------------------------------------
 
     /**
-     * A read-only view of the lifecycle state. Works after umount too: the in-memory parts show what the
-     * umount left (leaked transactions, queued delayed iputs); the root tree's orphan and root items are
-     * then read from the device, as the last commit wrote them.
+     * A read-only view of the lifecycle state of the filesystem (the superblock: the same for every mount of
+     * it). Works after umount too: the in-memory parts show what the last umount left (leaked transactions,
+     * queued delayed iputs); the root tree's orphan and root items are then read from the device, as the last
+     * commit wrote them.
      */
     public Inspection inspect() {
         FsInfo fs = ctx.fs;
@@ -274,12 +494,12 @@ public final class Btrfs {
             .map(i -> new Inspection.DelayedIput(i.root().objectid(), i.ino())).toList();
         List<Long> orphans = new ArrayList<>();
         Map<Long, Integer> roots = new TreeMap<>();
-        if (fs.treeRoot != null && state == State.MOUNTED) {
+        if (fs.treeRoot != null && sb.state == VfsSuper.State.ACTIVE) {
             for (TreeItem it : Trees.range(fs, fs.treeRoot, Key.MIN, Key.MAX)) {
                 rootTreeItem(it.key(), it.data(), orphans, roots);
             }
-        } else if (state == State.UNMOUNTED) {
-            org.jbtrfs.fs.tools.DumpTree dump = org.jbtrfs.fs.tools.DumpTree.read(device, module.kernel().crc32c());
+        } else if (sb.state == VfsSuper.State.DEAD) {
+            org.jbtrfs.fs.tools.DumpTree dump = org.jbtrfs.fs.tools.DumpTree.read(device(), module.kernel().crc32c());
             for (var it : dump.items(ItemType.ROOT_TREE_OBJECTID)) {
                 if (it.value() instanceof RootItem ri) {
                     rootTreeItem(it.key(), ri.encode(), orphans, roots);
@@ -329,30 +549,35 @@ public final class Btrfs {
 
     // ---- plumbing ---------------------------------------------------------------------------------
 
+    /** After a panic KernelPanic; once this mount is gone EINVAL "... is not mounted". */
     private void checkMounted() {
         module.kernel().sched().checkPanic();
         if (state != State.MOUNTED) {
-            throw new BtrfsException(Errno.EINVAL, device.name() + " is not mounted");
+            throw new BtrfsException(Errno.EINVAL, device().name() + " is not mounted");
         }
     }
 
-    /** A modifying operation: mnt_want_write() refuses a read-only mount with EROFS. */
+    /**
+     * A modifying operation: mnt_want_write() refuses with EROFS when this mount is read-only (MNT_READONLY)
+     * or the superblock is (SB_RDONLY).
+     */
     private void write(Runnable op) {
-        sUmount.readLock().lock();
+        sb.sUmount.readLock().lock();
         try {
             checkMounted();
-            if (ctx.fs.sbRdonly) {
-                throw new BtrfsException(Errno.EROFS, "Read-only file system (" + device.name() + ")");
+            if (isReadOnly()) {
+                throw new BtrfsException(Errno.EROFS, "Read-only file system (" + device().name()
+                    + (mntReadonly && !ctx.fs.sbRdonly ? ", this mount point is read-only" : "") + ")");
             }
             op.run();
         } finally {
-            sUmount.readLock().unlock();
+            sb.sUmount.readLock().unlock();
         }
     }
 
-    /** down_write / down_read of fs_info->subvol_sem around {@code op}. */
-    private void withSubvolSem(boolean exclusive, Runnable op) {
-        var l = exclusive ? ctx.fs.subvolSem.writeLock() : ctx.fs.subvolSem.readLock();
+    /** down_write of fs_info->subvol_sem around {@code op} (btrfs_ioctl_quota_ctl). */
+    private void withSubvolSem(Runnable op) {
+        var l = ctx.fs.subvolSem.writeLock();
         l.lock();
         try {
             op.run();
@@ -362,15 +587,42 @@ public final class Btrfs {
     }
 
     private <T> T read(java.util.function.Supplier<T> op) {
-        sUmount.readLock().lock();
+        sb.sUmount.readLock().lock();
         try {
             checkMounted();
             return op.get();
         } finally {
-            sUmount.readLock().unlock();
+            sb.sUmount.readLock().unlock();
         }
     }
 
+    /**
+     * A read-only ioctl: EINVAL once unmounted, but no s_umount (ioctls do not take it), so it answers while a
+     * remount or umount is waiting for something — what a reproducer polls.
+     */
+    private <T> T query(java.util.function.Supplier<T> op) {
+        checkMounted();
+        return op.get();
+    }
+
+    static void requireNonNull(Object o, String name) {
+        if (o == null) {
+            throw new IllegalArgumentException(name + " must not be null");
+        }
+    }
+
+    /** A timeout: not null, not negative (zero: test once). */
+    static long nanos(Duration d, String name) {
+        requireNonNull(d, name);
+        if (d.isNegative()) {
+            throw new IllegalArgumentException(name + " must not be negative: " + d);
+        }
+        return d.toNanos();
+    }
+
     @Override
-    public String toString() { return "btrfs on " + device.name() + " (" + state + (isReadOnly() ? ", ro" : ", rw") + ")"; }
+    public String toString() {
+        return "btrfs on " + device().name() + (root.objectid() == ItemType.FS_TREE_OBJECTID ? "" : " subvolid=" + root.objectid())
+            + " (" + state + (isReadOnly() ? ", ro" : ", rw") + ")";
+    }
 }

@@ -49,7 +49,8 @@ public final class BtrfsModule implements AutoCloseable {
     private final Kernel kernel;
     private final WorkerPool workerPool;
     private final Map<String, BlockDevice> devices = new ConcurrentHashMap<>();
-    private final Map<String, Btrfs> mounted = new ConcurrentHashMap<>();
+    /** The superblocks by device name (the kernel's super_blocks list); its monitor is sb_lock. */
+    private final Map<String, VfsSuper> supers = new java.util.HashMap<>();
     private volatile UnloadReport unloaded;
     /** What {@link #close()}'s umounts threw: surfaced in the UnloadReport, never swallowed. */
     private final List<Throwable> cleanupErrors = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -60,7 +61,12 @@ public final class BtrfsModule implements AutoCloseable {
     }
 
     /** kernel: init_btrfs_fs() — insmod: create the slab caches and the module's thread pools. */
-    public static BtrfsModule load(KernelConfig config) { return new BtrfsModule(config); }
+    public static BtrfsModule load(KernelConfig config) {
+        if (config == null) {
+            throw new IllegalArgumentException("config must not be null: KernelConfig.defaults() for the kernel as it should be");
+        }
+        return new BtrfsModule(config);
+    }
 
     /** insmod with every fix applied. */
     public static BtrfsModule load() { return load(KernelConfig.defaults()); }
@@ -80,9 +86,14 @@ public final class BtrfsModule implements AutoCloseable {
     /**
      * An in-memory block device of {@code size} bytes named {@code name} ("sdc"); with the device costs
      * of the config's {@link org.jbtrfs.core.LatencyModel}, if any.
+     *
+     * @throws IllegalArgumentException for a null or blank name, a name with '/', or a size that is not a
+     *         positive multiple of 512
+     * @throws BtrfsException EEXIST if the module has a device of that name; EINVAL once unloaded
      */
     public BlockDevice createDevice(String name, long size) {
         checkLoaded();
+        checkDeviceName(name);
         BlockDevice d = withLatency(new MemoryBlockDevice(name, size));
         if (devices.putIfAbsent(name, d) != null) {
             throw new BtrfsException(Errno.EEXIST, "device " + name + " already exists");
@@ -90,9 +101,23 @@ public final class BtrfsModule implements AutoCloseable {
         return d;
     }
 
-    /** A file-backed block device (a loop device over {@code file}); latency as {@link #createDevice}. */
+    /**
+     * A file-backed block device (a loop device over {@code file}, created if missing and grown to
+     * {@code size}); latency as {@link #createDevice}.
+     *
+     * @throws BtrfsException ENOENT if the file's directory does not exist, EISDIR if {@code file} is a
+     *         directory, EACCES if it cannot be opened for reading and writing, EROFS on a read-only file
+     *         system, ENOSPC if it cannot be grown, EIO otherwise; EEXIST for a name in use
+     */
     public BlockDevice createFileDevice(String name, Path file, long size) {
         checkLoaded();
+        checkDeviceName(name);
+        if (file == null) {
+            throw new IllegalArgumentException("file must not be null");
+        }
+        if (devices.containsKey(name)) {
+            throw new BtrfsException(Errno.EEXIST, "device " + name + " already exists");
+        }
         BlockDevice d = withLatency(new FileBlockDevice(name, file, size));
         if (devices.putIfAbsent(name, d) != null) {
             d.close();
@@ -111,11 +136,28 @@ public final class BtrfsModule implements AutoCloseable {
      */
     public FlakeyBlockDevice createFlakeyDevice(String name, BlockDevice backing) {
         checkLoaded();
+        checkDeviceName(name);
         FlakeyBlockDevice d = new FlakeyBlockDevice(name, backing);
         if (devices.putIfAbsent(name, d) != null) {
             throw new BtrfsException(Errno.EEXIST, "device " + name + " already exists");
         }
         return d;
+    }
+
+    /** A device name as the kernel names a block device: not null, not blank, no '/'. */
+    private static void checkDeviceName(String name) {
+        if (name == null || name.isBlank()) {
+            throw new IllegalArgumentException("name must not be " + (name == null ? "null" : "blank"));
+        }
+        if (name.indexOf('/') >= 0) {
+            throw new IllegalArgumentException("name must not contain '/': '" + name + "'");
+        }
+    }
+
+    private static void checkDevice(BlockDevice dev) {
+        if (dev == null) {
+            throw new IllegalArgumentException("dev must not be null");
+        }
     }
 
     private BlockDevice withLatency(BlockDevice d) {
@@ -126,34 +168,121 @@ public final class BtrfsModule implements AutoCloseable {
     /** mkfs.btrfs on {@code dev} (refused while it is mounted). */
     public void mkfs(BlockDevice dev) { mkfs(dev, ""); }
 
+    /**
+     * mkfs.btrfs -L {@code label} on {@code dev} (null label: none). EBUSY while {@code dev} is mounted;
+     * EINVAL for a device below 32 MiB or a label of 256 bytes or more (BTRFS_LABEL_SIZE with its NUL, as
+     * mkfs.btrfs refuses it).
+     */
     public void mkfs(BlockDevice dev, String label) {
         checkLoaded();
-        if (mounted.containsKey(dev.name())) {
-            throw new BtrfsException(Errno.EBUSY, dev.name() + " is mounted");
+        checkDevice(dev);
+        if (label != null && label.getBytes(java.nio.charset.StandardCharsets.UTF_8).length >= 256) {
+            throw new BtrfsException(Errno.EINVAL, "label is too long (max 255 bytes): " + label.length() + " characters");
+        }
+        synchronized (supers) {
+            if (supers.containsKey(dev.name())) {
+                throw new BtrfsException(Errno.EBUSY, dev.name() + " is mounted");
+            }
         }
         Mkfs.mkfs(kernel, dev, label);
     }
 
     /**
-     * kernel: btrfs_mount() → btrfs_mount_root() → btrfs_fill_super() → open_ctree(). A device can be
-     * mounted once at a time (EBUSY). On failure nothing keeps running.
+     * mount(2) of {@code dev} with {@code options} (null or "" for none) — kernel: btrfs_mount() (see
+     * {@link Btrfs}): the first mount of a device opens it (btrfs_mount_root → btrfs_fill_super →
+     * open_ctree); mounting it again gives another mount point of the same filesystem — the same fs_info,
+     * kthreads and SB_RDONLY — possibly of another subvolume (subvol=PATH, subvolid=ID), read-only on its own
+     * with "ro" (MNT_READONLY), or remounting the superblock read-write if it was read-only and "rw" is asked
+     * for. On failure nothing keeps running.
      */
     public Btrfs mount(BlockDevice dev, String options) {
         checkLoaded();
-        synchronized (mounted) {
-            if (mounted.containsKey(dev.name())) {
-                throw new BtrfsException(Errno.EBUSY, dev.name() + " is already mounted");
+        checkDevice(dev);
+        return Btrfs.mount(this, dev, options);
+    }
+
+    /**
+     * kernel: btrfs_mount_root() — sget(): the device's superblock with one more s_active reference, or a new
+     * one filled by open_ctree (btrfs_fill_super; the options are parsed for it: btrfs_parse_options). A
+     * superblock whose last umount is still running is waited for, then replaced (grab_super). The caller
+     * drops its reference with {@link #deactivateSuper} if its mount fails.
+     */
+    VfsSuper mountRoot(BlockDevice dev, String options) {
+        synchronized (supers) {
+            VfsSuper sb = supers.get(dev.name());
+            while (sb != null && sb.dying) {
+                VfsSuper dying = sb;
+                kernel.sched().waitUntil(supers, "sget: grab_super", () -> supers.get(dev.name()) != dying);
+                sb = supers.get(dev.name());
             }
-            Btrfs fs = Btrfs.mount(this, dev, options);
-            mounted.put(dev.name(), fs);
-            return fs;
+            checkLoaded();
+            if (sb != null) {
+                if (sb.device != dev) {
+                    throw new BtrfsException(Errno.EBUSY, "another device named " + dev.name() + " is mounted");
+                }
+                sb.active++;
+                return sb;
+            }
+            MountOptions opts = MountOptions.parse(options, log(), dev.name());
+            sb = new VfsSuper(this, dev, OpenCtree.openCtree(this, dev, opts));
+            supers.put(dev.name(), sb);
+            return sb;
         }
     }
 
-    void unmounted(Btrfs fs) { mounted.remove(fs.device().name(), fs); }
+    /**
+     * kernel: deactivate_super() — drop one s_active reference; the last one runs kill_sb
+     * ({@link VfsSuper#killSb()}) under s_umount, and the superblock leaves the list even if close_ctree
+     * failed.
+     */
+    void deactivateSuper(VfsSuper sb) {
+        synchronized (supers) {
+            if (--sb.active > 0) {
+                return;
+            }
+            sb.dying = true;
+        }
+        sb.sUmount.writeLock().lock();
+        try {
+            sb.killSb();
+        } finally {
+            sb.sUmount.writeLock().unlock();
+            superGone(sb);
+        }
+    }
 
-    /** The filesystems currently mounted. */
-    public List<Btrfs> mounts() { return new ArrayList<>(mounted.values()); }
+    private void superGone(VfsSuper sb) {
+        synchronized (supers) {
+            supers.remove(sb.device.name(), sb);
+            supers.notifyAll();
+        }
+    }
+
+    /** A mount that could not be unmounted is forgotten (module close): its reference goes, without a close_ctree. */
+    private void forget(Btrfs fs) {
+        VfsSuper sb = fs.sb();
+        fs.crashed();
+        if (sb.mounts.remove(fs)) {
+            synchronized (supers) {
+                if (--sb.active == 0) {
+                    sb.state = VfsSuper.State.CRASHED;
+                    supers.remove(sb.device.name(), sb);
+                    supers.notifyAll();
+                }
+            }
+        }
+    }
+
+    /** Every mount point of every filesystem of this module. */
+    public List<Btrfs> mounts() {
+        List<Btrfs> l = new ArrayList<>();
+        synchronized (supers) {
+            for (VfsSuper sb : supers.values()) {
+                l.addAll(sb.mounts);
+            }
+        }
+        return l;
+    }
 
     /**
      * kernel: exit_btrfs_fs() — rmmod. Refused (EBUSY) while a filesystem is mounted, like the
@@ -166,13 +295,15 @@ public final class BtrfsModule implements AutoCloseable {
         if (unloaded != null) {
             throw new BtrfsException(Errno.EINVAL, "module " + kernel.name() + " is not loaded");
         }
-        if (!mounted.isEmpty() && kernel.panicked()) {
-            // after a panic nothing unmounts: what the filesystems hold is reported as leaked
-            mounted.values().forEach(Btrfs::crashed);
-            mounted.clear();
-        }
-        if (!mounted.isEmpty()) {
-            throw new BtrfsException(Errno.EBUSY, "module btrfs is in use by mounted filesystems " + mounted.keySet());
+        synchronized (supers) {
+            if (!supers.isEmpty() && kernel.panicked()) {
+                // after a panic nothing unmounts: what the filesystems hold is reported as leaked
+                supers.values().forEach(VfsSuper::crashed);
+                supers.clear();
+            }
+            if (!supers.isEmpty()) {
+                throw new BtrfsException(Errno.EBUSY, "module btrfs is in use by mounted filesystems " + supers.keySet());
+            }
         }
         List<String> stateLeaks = new ArrayList<>();
         for (SlabObject o : kernel.slabs().cache("extent_state").live()) {
@@ -234,7 +365,7 @@ public final class BtrfsModule implements AutoCloseable {
                 cleanupErrors.add(e);
                 kernel.log().log(LogLevel.ERR, LogEntry.Kind.TEXT, "module close: umount of " + fs.device().name()
                     + " failed: " + e);
-                unmounted(fs);
+                forget(fs);
             }
         }
         unload();

@@ -29,9 +29,20 @@ final class CloseCtree {
         fs.flags.set(FsFlag.CLOSING_START);
         // park the cleaner at the end of its pass; not stopped yet, the transaction kthread may still wake it
         fs.cleanerKthread.park();
+        fs.kernel.hooks().arrive(Hook.UMOUNT_AFTER_PARK_CLEANER);
         // wait for the qgroup rescan worker (uninterruptible)
         ctx.qgroups.waitForCompletion(false);
-        // uuid scan, balance, dev-replace, scrub, defrag, async reclaim, discard: not modelled
+        // uuid scan, balance, dev-replace, scrub, defrag: not modelled
+        if (fs.applied(FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT)) {
+            // later kernels: an ordered extent may have completed after sync_filesystem's wait and dropped its
+            // last inode reference with btrfs_add_delayed_iput — btrfs_wait_ordered_roots only waits for
+            // BTRFS_ORDERED_COMPLETE, the final put comes after. Flush the queues those completions run on,
+            // then run the delayed iputs the parked cleaner will not.
+            fs.workqueues.endioWriteWorkers.flush();
+            fs.workqueues.endioFreespaceWorker.flush();
+            ctx.cleaner.delayedIputs().run();
+        }
+        // async reclaim, discard: not modelled
         if (!fs.sbRdonly) {
             // the cleaner is parked: delete unused block groups one last time, then commit everything
             ctx.cleaner.unusedBlockGroups().deleteUnusedBgs();

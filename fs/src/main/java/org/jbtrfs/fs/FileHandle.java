@@ -1,18 +1,26 @@
 package org.jbtrfs.fs;
 
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jbtrfs.cleaner.Inode;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
-import org.jbtrfs.workqueue.BtrfsWork;
 
 /**
  * An open file: holds a reference on its inode. Closing it is an iput; the last close of an unlinked
- * file evicts the inode, which starts a transaction. {@link #closeFromWorker()} drops the reference
- * from a workqueue worker, which may not evict, so it queues a delayed iput for the cleaner instead
- * (as ordered-extent completion does).
+ * file evicts the inode, which starts a transaction. Writes go to the page cache; {@link #fsync()},
+ * {@link #syncFileRange()} and every sync write them back, each written range becoming an ordered
+ * extent that holds its own inode reference until its completion on an endio-write worker drops it —
+ * {@link #closeFromWorker()} is the close that leaves that worker the last reference.
+ *
+ * <p>The handle is open for reading and writing; write and sync_file_range fail with EROFS on a
+ * read-only mount. The port does not count open writers on the mount, so an RO remount is not refused
+ * while a handle is open (the kernel refuses it with EBUSY while a file is open for writing).
  */
 public final class FileHandle implements AutoCloseable {
+    /** One block: more than max_inline (2048), so in the kernel too the write becomes a regular extent. */
+    static final int CLOSE_FROM_WORKER_BYTES = 4096;
+
     private final Btrfs fs;
     private final Inode inode;
     private final String path;
@@ -30,7 +38,7 @@ public final class FileHandle implements AutoCloseable {
 
     Inode inode() { return inode; }
 
-    /** close(2): iput in the caller's thread. */
+    /** close(2): iput in the caller's thread. EBADF if already closed. */
     @Override
     public void close() {
         markClosed();
@@ -38,22 +46,76 @@ public final class FileHandle implements AutoCloseable {
         fs.ctx().cleaner.inodes().iput(inode);
     }
 
-    /**
-     * The last reference dropped from a worker (endio_write_workers): btrfs_add_delayed_iput. Returns
-     * once the worker queued it.
-     */
-    public void closeFromWorker() {
-        markClosed();
-        fs.releaseHandle(this);
-        var ctx = fs.ctx();
-        var q = ctx.fs.workqueues.endioWriteWorkers;
-        q.queueWork(new BtrfsWork(() -> ctx.cleaner.delayedIputs().add(inode)));
-        q.flush();
+    /** write(2) at the end of the file: into the page cache (see {@link Btrfs#writeFile}). */
+    public void write(byte[] data) {
+        Btrfs.requireNonNull(data, "data");
+        checkOpen();
+        fs.handleWrite(this, data);
     }
 
+    /**
+     * fsync(2) — kernel: btrfs_sync_file(): writes the file's dirty pages with sync_writers raised (so
+     * they are checksummed inline, not through btrfs_wq_submit_bio), waits for them and for the file's
+     * ordered extents, then commits the transaction if the inode changed since the last commit (the tree
+     * log is not modelled). A writeback error is thrown once (EIO, ENOSPC). Works on a read-only mount
+     * (nothing to write, nothing to commit).
+     */
+    public void fsync() {
+        checkOpen();
+        fs.handleFsync(this);
+    }
+
+    /**
+     * sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE): starts writeback of the file's dirty pages
+     * (WB_SYNC_NONE, through btrfs_wq_submit_bio) and returns without waiting; each written range is an
+     * ordered extent in flight until its completion runs on an endio-write worker.
+     */
+    public void syncFileRange() {
+        checkOpen();
+        fs.handleSyncFileRange(this, null);
+    }
+
+    /**
+     * Close with writeback in flight, so that the endio-write worker drops the last inode reference: the
+     * mechanism behind "the last reference dropped from a worker" (patches 3/5 and 5/5). Appends one block
+     * ({@value #CLOSE_FROM_WORKER_BYTES} bytes) to the file, starts its writeback (sync_file_range), and
+     * closes this handle (and lets the file's dentry go, see below) after cow_file_range added the ordered
+     * extent (which holds an inode reference) and before the data bio is submitted — one of the kernel's interleavings of a close racing a
+     * sync_file_range or a flusher, forced here in one thread. The ordered extent's completion
+     * (btrfs_finish_ordered_io on endio_write_workers: a transaction that inserts the file extent item)
+     * then drops the last reference: btrfs_add_delayed_iput queues the inode for the cleaner, waking it
+     * unless it is running. Returns once that has happened.
+     *
+     * <p>A cached dentry also holds the inode of a linked file, so in steady state the ordered extent's
+     * completion would not drop the last reference; this call also prunes the file's dentry, as the
+     * dcache shrinker does under memory pressure (remount and umount prune every dentry themselves). An
+     * unlinked file has no dentry left: that is the kernel's situation as is.
+     *
+     * @throws BtrfsException EROFS on a read-only mount (the handle stays open), EBADF if closed
+     */
+    public void closeFromWorker() {
+        checkOpen();
+        fs.handleWrite(this, new byte[CLOSE_FROM_WORKER_BYTES]);
+        List<OrderedExtent> inFlight = fs.handleSyncFileRange(this, () -> {
+            close();
+            fs.ctx().dcache.drop(inode.root(), inode.ino()); // the shrinker prunes the file's dentry
+        });
+        for (OrderedExtent oe : inFlight) {
+            oe.waitReleased();
+        }
+    }
+
+    /** A closed descriptor: EBADF, as every syscall on it. */
+    private void checkOpen() {
+        if (closed.get()) {
+            throw new BtrfsException(Errno.EBADF, "bad file descriptor: " + path + " is closed");
+        }
+    }
+
+    /** close(2) of a closed descriptor: EBADF. */
     private void markClosed() {
         if (!closed.compareAndSet(false, true)) {
-            throw new BtrfsException(Errno.EINVAL, "file " + path + " is already closed");
+            throw new BtrfsException(Errno.EBADF, "bad file descriptor: " + path + " is already closed");
         }
     }
 

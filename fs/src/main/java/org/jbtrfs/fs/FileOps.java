@@ -3,7 +3,6 @@ package org.jbtrfs.fs;
 import java.util.ArrayList;
 import java.util.List;
 import org.jbtrfs.cleaner.Inode;
-import org.jbtrfs.cleaner.OrphanItems;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.disk.DirItem;
@@ -11,72 +10,41 @@ import org.jbtrfs.core.disk.FileExtentItem;
 import org.jbtrfs.core.disk.InodeItem;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
-import org.jbtrfs.core.disk.RootItem;
-import org.jbtrfs.transaction.Extents;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.FsRoots;
-import org.jbtrfs.transaction.Mkfs;
 import org.jbtrfs.transaction.Root;
-import org.jbtrfs.transaction.RootState;
 import org.jbtrfs.transaction.TransHandle;
 import org.jbtrfs.transaction.Transactions;
 import org.jbtrfs.transaction.TreeItem;
 import org.jbtrfs.transaction.Trees;
+import org.jbtrfs.transaction.WbSyncMode;
 
 /**
- * Files, directories entries and subvolumes (the parts of inode.c and ioctl.c the workloads need).
- * A path is "name" in the default subvolume's top directory or "subvolume/name".
+ * Files and directories (the parts of fs/btrfs/inode.c the workloads need): create, mkdir, unlink,
+ * rmdir, open, read, write, list — on paths relative to one mount's root ({@link Namei}). Directory entries
+ * are written as btrfs writes them ({@link DirEntries}); subvolumes are {@link Subvolumes}.
+ *
+ * <p>Locking, as the VFS: an operation that adds or removes an entry holds its parent directory's i_rwsem
+ * (rmdir also the victim's) and starts its transaction under it; lookups take no directory lock.
  */
 final class FileOps {
-    private static final long ROOT_DIR = ItemType.FIRST_FREE_OBJECTID;
-
     private final FsContext ctx;
     private final FsInfo fs;
+    private final Namei namei;
+    private final DirEntries entries;
+    private final Subvolumes subvolumes;
 
-    FileOps(FsContext ctx) {
+    FileOps(FsContext ctx, Root mountRoot) {
         this.ctx = ctx;
         this.fs = ctx.fs;
+        this.namei = new Namei(ctx, mountRoot);
+        this.entries = new DirEntries(fs);
+        this.subvolumes = new Subvolumes(ctx, namei, entries);
     }
 
-    /** Where a path lives: the subvolume root and the name in its top directory. */
-    private record Target(Root root, String name) { }
+    Namei namei() { return namei; }
 
-    private Target resolve(String path) {
-        if (path == null || path.isEmpty() || path.startsWith("/") || path.endsWith("/")) {
-            throw new BtrfsException(Errno.EINVAL, "bad path '" + path + "'");
-        }
-        int slash = path.indexOf('/');
-        if (slash < 0) {
-            return new Target(fs.fsRoot, path);
-        }
-        if (path.indexOf('/', slash + 1) >= 0) {
-            throw new BtrfsException(Errno.EINVAL, "nested directories are not supported: '" + path + "'");
-        }
-        return new Target(subvolume(path.substring(0, slash)), path.substring(slash + 1));
-    }
-
-    private Root subvolume(String name) {
-        DirItem d = lookupDir(fs.fsRoot, name);
-        if (d == null || d.location().type() != ItemType.ROOT_ITEM) {
-            throw new BtrfsException(Errno.ENOENT, "no subvolume '" + name + "'");
-        }
-        return FsRoots.getFsRoot(fs, d.location().objectid(), true);
-    }
-
-    private DirItem lookupDir(Root root, String name) {
-        byte[] b = Trees.lookup(fs, root, dirKey(name));
-        return b == null ? null : DirItem.decode(b);
-    }
-
-    private static Key dirKey(String name) { return new Key(ROOT_DIR, ItemType.DIR_ITEM, DirItem.nameHash(name)); }
-
-    private long inoOf(Target t) {
-        DirItem d = lookupDir(t.root, t.name);
-        if (d == null || d.location().type() != ItemType.INODE_ITEM) {
-            throw new BtrfsException(Errno.ENOENT, "no such file '" + t.name + "' in subvolume " + t.root.objectid());
-        }
-        return d.location().objectid();
-    }
+    Subvolumes subvolumes() { return subvolumes; }
 
     /** kernel: btrfs_find_free_objectid() — the next inode number of a subvolume. */
     private long nextIno(Root root) {
@@ -88,153 +56,294 @@ final class FileOps {
         }
     }
 
-    /** kernel: btrfs_create() — inode item and directory entry in one transaction. */
+    /**
+     * kernel: btrfs_create() — in one transaction (5 units): the inode item and its INODE_REF
+     * (btrfs_new_inode), the DIR_ITEM and DIR_INDEX in the parent and the parent's i_size (btrfs_add_link);
+     * then d_instantiate_new: the new inode in memory, held by its dentry.
+     */
     void create(String path) {
-        Target t = resolve(path);
-        if (lookupDir(t.root, t.name) != null) {
-            throw new BtrfsException(Errno.EEXIST, "'" + path + "' exists");
+        Namei.Parent p = namei.parent(path, "path");
+        if (p.isMountRoot() || p.trailingSlash()) {
+            // open(O_CREAT) of a directory, or of a name ending in '/'
+            throw new BtrfsException(Errno.EISDIR, "is a directory: '" + path + "'" + (p.isMountRoot() ? " (the mount's root)" : ""));
         }
-        TransHandle h = Transactions.start(fs, t.root, 5, "btrfs_create");
-        try {
-            long ino = nextIno(t.root);
-            Trees.insert(h, t.root, new Key(ino, ItemType.INODE_ITEM, 0),
-                new InodeItem(h.transid(), h.transid(), 0, 0, 1, InodeItem.S_IFREG | 0644).encode());
-            Trees.insert(h, t.root, dirKey(t.name), new DirItem(new Key(ino, ItemType.INODE_ITEM, 0), DirItem.FT_REG_FILE, t.name).encode());
-        } finally {
-            Transactions.end(h);
-        }
+        long ino = newEntry(p, InodeItem.S_IFREG | 0644, DirItem.FT_REG_FILE, "btrfs_create");
+        ctx.dcache.instantiate(p.dir().root, ino);
     }
 
-    /** A buffered write made durable as one new data extent appended to the file. */
-    void write(String path, byte[] data) {
-        if (data.length == 0) {
-            return;
+    /**
+     * kernel: btrfs_mkdir() — as btrfs_create with a directory inode: nlink 1 (btrfs does not count
+     * subdirectories), i_size 0 (empty), and its own index counter from BTRFS_DIR_START_INDEX. The new
+     * directory is not kept in the port's inode cache. EEXIST if the name exists (also for the mount root).
+     */
+    void mkdir(String path) {
+        Namei.Parent p = namei.parent(path, "path");
+        if (p.isMountRoot()) {
+            throw new BtrfsException(Errno.EEXIST, "file exists: '" + path + "' (the mount's root)");
         }
-        Target t = resolve(path);
-        long ino = inoOf(t);
-        TransHandle h = Transactions.start(fs, t.root, 3, "btrfs_file_write");
+        newEntry(p, InodeItem.S_IFDIR | 0755, DirItem.FT_DIR, "btrfs_mkdir");
+    }
+
+    /** The common part of btrfs_create and btrfs_mkdir, under the parent's i_rwsem; returns the inode number. */
+    private long newEntry(Namei.Parent p, int mode, int type, String function) {
+        Dirs.Dir dir = p.dir();
+        dir.lock(p.path());
         try {
-            InodeItem ii = InodeItem.decode(Trees.lookup(fs, t.root, new Key(ino, ItemType.INODE_ITEM, 0)));
-            long bytenr = Extents.allocDataExtent(h, t.root.objectid(), data.length);
-            fs.device.write(bytenr, data, 0, data.length);
-            long disk = ((data.length + 4095L) / 4096) * 4096;
-            Trees.insert(h, t.root, new Key(ino, ItemType.EXTENT_DATA, ii.size()),
-                new FileExtentItem(bytenr, disk, data.length, h.transid()).encode());
-            Trees.update(h, t.root, new Key(ino, ItemType.INODE_ITEM, 0),
-                new InodeItem(ii.generation(), h.transid(), ii.size() + data.length, ii.nbytes() + disk, ii.nlink(), ii.mode()).encode());
+            entries.checkFree(dir, p.name(), p.path());
+            TransHandle h = Transactions.start(fs, dir.root, 5, function);
+            try {
+                long ino = nextIno(dir.root);
+                long index = entries.setInodeIndex(dir);
+                entries.newInode(h, dir, ino, mode, p.name(), index);
+                entries.insertDirItem(h, dir, new Key(ino, ItemType.INODE_ITEM, 0), type, p.name(), index);
+                return ino;
+            } finally {
+                Transactions.end(h);
+            }
         } finally {
-            Transactions.end(h);
+            dir.unlock();
         }
     }
 
     /**
-     * kernel: btrfs_unlink() — remove the entry, drop the link count and, at zero, add an orphan item;
-     * then the dentry's iput: if nobody holds the file open that is the final iput, which evicts it.
+     * write(2) of {@code data} at the end of the file through a descriptor opened for it and closed after
+     * (open, write, close): the data goes to the page cache only; writeback writes it later.
      */
-    void unlink(String path) {
-        Target t = resolve(path);
-        long ino = inoOf(t);
-        Inode inode = ctx.cleaner.inodes().iget(t.root, ino);
+    void write(String path, byte[] data) {
+        Namei.Target t = namei.file(path, "path");
+        Inode inode = ctx.dcache.lookup(t.root(), t.ino());
         try {
-            TransHandle h = Transactions.start(fs, t.root, 5, "btrfs_unlink");
-            try {
-                Trees.delete(h, t.root, dirKey(t.name));
-                InodeItem ii = InodeItem.decode(Trees.lookup(fs, t.root, new Key(ino, ItemType.INODE_ITEM, 0)));
-                int nlink = ii.nlink() - 1;
-                Trees.update(h, t.root, new Key(ino, ItemType.INODE_ITEM, 0),
-                    new InodeItem(ii.generation(), h.transid(), ii.size(), ii.nbytes(), nlink, ii.mode()).encode());
-                ctx.cleaner.inodes().setNlink(inode, nlink);
-                if (nlink == 0) {
-                    ctx.cleaner.inodes().orphanAdd(h, t.root, ino);
-                }
-            } finally {
-                Transactions.end(h);
-            }
+            append(inode, data);
         } finally {
             ctx.cleaner.inodes().iput(inode);
         }
     }
 
+    /**
+     * kernel: btrfs_file_write_iter() → btrfs_buffered_write() (v5.10) on an appending descriptor — the
+     * times are updated in memory only (update_time_for_write: no transaction), the bytes are copied into
+     * the page cache and marked delalloc, i_size grows (btrfs_dirty_pages). No extent, no transaction: the
+     * extent is allocated at writeback (cow_file_range) and the file extent item inserted when its ordered
+     * extent completes. The delalloc space reservation (btrfs_delalloc_reserve_space) is not modelled.
+     */
+    void append(Inode inode, byte[] data) {
+        if (data.length == 0) {
+            return;
+        }
+        InodeData d = InodeData.of(fs, inode);
+        if (d.append(data)) {
+            ctx.writeback.markInodeDirty(d);
+        }
+    }
+
+    /**
+     * kernel: btrfs_sync_file() in fs/btrfs/file.c — start_ordered_ops (writeback of the whole file with
+     * sync_writers raised: its bios are checksummed inline, not through btrfs_wq_submit_bio), wait for the
+     * writeback and for the ordered extents (btrfs_wait_ordered_range), report a writeback error; then,
+     * unless the inode was last changed in a committed transaction (skip_inode_logging), log it — the tree
+     * log is not modelled, so this is btrfs_sync_file's fallback: commit the transaction.
+     */
+    void fsync(Inode inode) {
+        InodeData d = InodeData.of(fs, inode);
+        d.syncWriters.incrementAndGet();
+        try {
+            ctx.writeback.writeInode(d, WbSyncMode.ALL, null);
+        } finally {
+            d.syncWriters.decrementAndGet();
+        }
+        d.waitWriteback();
+        ctx.ordered.waitOrderedRange(d);
+        Errno err = d.takeError();
+        if (err != null) {
+            throw new BtrfsException(err, "fsync of inode " + inode.ino() + ": writeback error");
+        }
+        if (d.lastTrans() <= fs.lastTransCommitted()) {
+            return;
+        }
+        TransHandle h = Transactions.start(fs, inode.root(), 0, "btrfs_sync_file");
+        Transactions.commit(h);
+    }
+
+    /**
+     * sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) — start WB_SYNC_NONE writeback of the file's dirty
+     * pages (filemap_fdatawrite_range), without waiting. Returns the ordered extents it added.
+     */
+    List<OrderedExtent> syncFileRange(Inode inode, Runnable beforeSubmit) {
+        return ctx.writeback.writeInode(InodeData.of(fs, inode), WbSyncMode.NONE, beforeSubmit);
+    }
+
+    /**
+     * kernel: btrfs_unlink() — under the parent's i_rwsem, one transaction (5 units): remove the entry's
+     * DIR_ITEM, INODE_REF and DIR_INDEX and shrink the parent (__btrfs_unlink_inode), drop the link count
+     * and, at zero, add an orphan item; then d_delete: the dentry's iput — if nobody holds the file open
+     * that is the final iput, which evicts it. A directory or subvolume: EISDIR, as unlink(2).
+     */
+    void unlink(String path) {
+        Namei.Parent p = namei.parent(path, "path");
+        if (p.isMountRoot()) {
+            throw new BtrfsException(Errno.EISDIR, "is a directory: '" + path + "' (the mount's root)");
+        }
+        Dirs.Dir dir = p.dir();
+        dir.lock(path);
+        try {
+            DirItem d = namei.lookup(dir, p.name());
+            if (d == null) {
+                throw new BtrfsException(Errno.ENOENT, "no such file or directory: '" + path + "'");
+            }
+            if (Namei.isDir(d)) {
+                throw new BtrfsException(Errno.EISDIR, "is a directory: '" + path + "' (rmdir or deleteSubvolume removes it)");
+            }
+            if (p.trailingSlash()) {
+                throw new BtrfsException(Errno.ENOTDIR, "not a directory: '" + path + "'");
+            }
+            long ino = d.location().objectid();
+            Inode inode = ctx.dcache.lookup(dir.root, ino);
+            try {
+                TransHandle h = Transactions.start(fs, dir.root, 5, "btrfs_unlink");
+                try {
+                    entries.unlinkInode(h, dir, p.name(), ino);
+                    int nlink = inode.nlink() - 1;
+                    ctx.cleaner.inodes().setNlink(inode, nlink);
+                    InodeData.of(fs, inode).updateInode(h); // btrfs_update_inode: the in-memory inode, new i_nlink
+                    if (nlink == 0) {
+                        ctx.cleaner.inodes().orphanAdd(h, dir.root, ino);
+                    }
+                } finally {
+                    Transactions.end(h);
+                }
+                ctx.dcache.drop(dir.root, ino); // d_delete(): the dentry lets go of the inode
+            } finally {
+                ctx.cleaner.inodes().iput(inode);
+            }
+        } finally {
+            dir.unlock();
+        }
+    }
+
+    /**
+     * rmdir(2) — vfs_rmdir() and kernel: btrfs_rmdir(): with the parent's and the victim's i_rwsem held,
+     * ENOTEMPTY if the victim's i_size is above BTRFS_EMPTY_DIR_SIZE; a subvolume's top directory goes to
+     * btrfs_delete_subvolume; else one transaction: btrfs_orphan_add for the directory, btrfs_unlink_inode
+     * (its entry and INODE_REF, the parent's i_size, its nlink to 0), i_size 0; then S_DEAD, and the dentry's
+     * final iput evicts it (btrfs_evict_inode: its inode and orphan items go). ENOTDIR for a file, EBUSY for
+     * the mount's root.
+     */
+    void rmdir(String path) {
+        Namei.Parent p = namei.parent(path, "path");
+        if (p.isMountRoot()) {
+            throw new BtrfsException(Errno.EBUSY, "device or resource busy: '" + path + "' is the mount's root");
+        }
+        Dirs.Dir dir = p.dir();
+        dir.lock(path);
+        try {
+            DirItem d = namei.lookup(dir, p.name());
+            if (d == null) {
+                throw new BtrfsException(Errno.ENOENT, "no such file or directory: '" + path + "'");
+            }
+            if (!Namei.isDir(d)) {
+                throw new BtrfsException(Errno.ENOTDIR, "not a directory: '" + path + "'");
+            }
+            if (Namei.isSubvolume(d)) {
+                subvolumes.delete(p, d, true);
+                return;
+            }
+            Dirs.Dir victim = ctx.dirs.get(dir.root, d.location().objectid());
+            victim.lock(path);
+            try {
+                if (entries.dirItem(victim).size() > 0) {
+                    throw new BtrfsException(Errno.ENOTEMPTY, "directory not empty: '" + path + "'");
+                }
+                Inode inode = ctx.cleaner.inodes().iget(dir.root, victim.ino); // the dentry's inode
+                try {
+                    TransHandle h = Transactions.start(fs, dir.root, 5, "btrfs_rmdir");
+                    try {
+                        ctx.cleaner.inodes().orphanAdd(h, dir.root, victim.ino);
+                        entries.unlinkInode(h, dir, p.name(), victim.ino);
+                        InodeItem i = entries.dirItem(victim);
+                        entries.writeDirItem(h, victim, new InodeItem(i.generation(), h.transid(), 0, i.nbytes(), 0, i.mode()));
+                        ctx.cleaner.inodes().setNlink(inode, 0);
+                    } finally {
+                        Transactions.end(h);
+                    }
+                    victim.dead = true; // S_DEAD
+                    ctx.dirs.forget(victim);
+                } finally {
+                    ctx.cleaner.inodes().iput(inode); // d_delete + dput: the final iput evicts it
+                }
+            } finally {
+                victim.unlock();
+            }
+        } finally {
+            dir.unlock();
+        }
+    }
+
+    /** open(2) of an existing file: EISDIR for a directory or subvolume (the handle is read-write). */
     Inode open(String path) {
-        Target t = resolve(path);
-        return ctx.cleaner.inodes().iget(t.root, inoOf(t));
+        Namei.Target t = namei.file(path, "path");
+        return ctx.dcache.lookup(t.root(), t.ino());
     }
 
+    /** stat(2)'s st_size: i_size of the in-memory inode, dirty data included. */
     long size(String path) {
-        Target t = resolve(path);
-        return InodeItem.decode(Trees.lookup(fs, t.root, new Key(inoOf(t), ItemType.INODE_ITEM, 0))).size();
+        Namei.Target t = namei.file(path, "path");
+        Inode inode = ctx.dcache.lookup(t.root(), t.ino());
+        try {
+            return InodeData.of(fs, inode).isize();
+        } finally {
+            ctx.cleaner.inodes().iput(inode);
+        }
     }
 
-    List<String> list(String subvolume) {
-        Root root = subvolume == null || subvolume.isEmpty() ? fs.fsRoot : subvolume(subvolume);
+    /**
+     * read(2) of the whole file, as the page cache serves it: the data of the file extent items, with the
+     * pages still in the page cache (ordered extents not yet finished, dirty ranges) on top.
+     */
+    byte[] read(String path) {
+        Namei.Target t = namei.file(path, "path");
+        long ino = t.ino();
+        Inode inode = ctx.dcache.lookup(t.root(), ino);
+        List<InodeData.Pending> pending;
+        long size;
+        try {
+            InodeData d = InodeData.of(fs, inode);
+            pending = d.pendingData(); // before the items: an ordered extent finishing meanwhile is in one or the other
+            size = d.isize();
+        } finally {
+            ctx.cleaner.inodes().iput(inode);
+        }
+        if (size > Integer.MAX_VALUE - 8) {
+            throw new BtrfsException(Errno.EINVAL, "file " + path + " too large to read at once: " + size);
+        }
+        byte[] out = new byte[(int) size];
+        for (TreeItem it : Trees.range(fs, t.root(), new Key(ino, ItemType.EXTENT_DATA, 0), new Key(ino, ItemType.EXTENT_DATA, -1L))) {
+            FileExtentItem fe = FileExtentItem.decode(it.data());
+            long off = it.key().offset();
+            int n = (int) Math.min(fe.numBytes(), size - off);
+            if (n > 0) {
+                fs.device.read(fe.diskBytenr(), out, (int) off, n);
+            }
+        }
+        for (InodeData.Pending p : pending) {
+            int n = (int) Math.min(p.data().length, size - p.offset());
+            if (n > 0) {
+                System.arraycopy(p.data(), 0, out, (int) p.offset(), n);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The names in a directory (readdir without "." and ".."), sorted: files, directories and subvolumes.
+     * {@code path} null or empty: the mount's root. ENOTDIR for a file; ENOENT for a removed directory.
+     */
+    List<String> list(String path) {
+        Dirs.Dir dir = path == null || path.isEmpty() ? namei.directory("/", "path") : namei.directory(path, "path");
         List<String> names = new ArrayList<>();
-        for (TreeItem it : Trees.range(fs, root, new Key(ROOT_DIR, ItemType.DIR_ITEM, 0), new Key(ROOT_DIR, ItemType.DIR_ITEM, -1L))) {
+        for (TreeItem it : Trees.range(fs, dir.root, new Key(dir.ino, ItemType.DIR_ITEM, 0), new Key(dir.ino, ItemType.DIR_ITEM, -1L))) {
             names.add(DirItem.decode(it.data()).name());
         }
         names.sort(null);
         return names;
-    }
-
-    /**
-     * kernel: create_subvol() in fs/btrfs/ioctl.c — a new tree with its top directory, its root item
-     * (refs 1) and a directory entry in the default subvolume; committed.
-     */
-    long createSubvolume(String name) {
-        if (name.contains("/") || lookupDir(fs.fsRoot, name) != null) {
-            throw new BtrfsException(lookupDir(fs.fsRoot, name) != null ? Errno.EEXIST : Errno.EINVAL, "cannot create subvolume '" + name + "'");
-        }
-        TransHandle h = Transactions.start(fs, fs.fsRoot, 8, "create_subvol");
-        long id;
-        try {
-            id = nextSubvolId();
-            var leaf = Extents.allocRootLeaf(h, id);
-            RootItem item = Mkfs.newRootItem(leaf.bytenr(), ROOT_DIR, 1);
-            Trees.insert(h, fs.treeRoot, new Key(id, ItemType.ROOT_ITEM, 0), item.encode());
-            Root root = new Root(id, leaf, item);
-            Trees.insert(h, root, new Key(ROOT_DIR, ItemType.INODE_ITEM, 0),
-                new InodeItem(h.transid(), h.transid(), 0, 0, 1, InodeItem.S_IFDIR | 0755).encode());
-            Trees.insert(h, fs.fsRoot, dirKey(name), new DirItem(new Key(id, ItemType.ROOT_ITEM, -1L), DirItem.FT_DIR, name).encode());
-            // btrfs_get_root_ref(): a stray orphan item of an earlier subvolume with this id is adopted
-            if (Trees.lookup(fs, fs.treeRoot, OrphanItems.key(id)) != null) {
-                root.state.set(RootState.ORPHAN_ITEM_INSERTED);
-            }
-            fs.fsRootsRadix.put(id, root);
-            root.state.set(RootState.IN_RADIX);
-            ctx.qgroups.createQgroup(h, id);
-        } catch (RuntimeException e) {
-            Transactions.end(h);
-            throw e;
-        }
-        Transactions.commit(h);
-        return id;
-    }
-
-    /** kernel: btrfs_get_free_objectid(fs_info->tree_root) — open_ctree found the tree root's highest id. */
-    private long nextSubvolId() {
-        return FsRoots.getFreeObjectid(fs.treeRoot);
-    }
-
-    /**
-     * kernel: btrfs_delete_subvolume() in fs/btrfs/inode.c — remove the entry, set the root item's refs to
-     * 0 and insert an orphan item for it in the tree root (so a later mount resumes the drop), end the
-     * transaction. The root goes on dead_roots once no inode of it is in memory.
-     */
-    void deleteSubvolume(String name) {
-        Root root = subvolume(name);
-        TransHandle h = Transactions.start(fs, fs.fsRoot, 5, "btrfs_delete_subvolume");
-        try {
-            Trees.delete(h, fs.fsRoot, dirKey(name));
-            RootItem dead = root.rootItem().withRefs(0);
-            root.setRootItem(dead);
-            Trees.update(h, fs.treeRoot, new Key(root.objectid(), ItemType.ROOT_ITEM, 0), dead.encode());
-            if (!root.state.testAndSet(RootState.ORPHAN_ITEM_INSERTED)) {
-                Trees.insert(h, fs.treeRoot, OrphanItems.key(root.objectid()), new byte[0]);
-            }
-        } finally {
-            Transactions.end(h);
-        }
-        if (root.openInodes.get() == 0) {
-            FsRoots.addDeadRoot(fs, root);
-        }
     }
 }

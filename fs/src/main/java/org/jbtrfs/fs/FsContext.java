@@ -10,11 +10,19 @@ final class FsContext {
     final FsInfo fs;
     final Cleaner cleaner;
     final Qgroups qgroups;
+    final Dcache dcache;
+    final OrderedExtents ordered;
+    final Writeback writeback;
+    /** The directory inodes the port keeps in memory (i_rwsem, index_cnt, S_DEAD). */
+    final Dirs dirs = new Dirs();
 
     FsContext(BtrfsModule module, FsInfo fs) {
         this.module = module;
         this.fs = fs;
         this.cleaner = new Cleaner(fs);
         this.qgroups = new Qgroups(fs);
+        this.dcache = new Dcache(cleaner.inodes());
+        this.ordered = new OrderedExtents(this);
+        this.writeback = new Writeback(this);
     }
 }

@@ -86,6 +86,9 @@ public record MountOptions(boolean readOnly, int commitInterval, String raw, Lis
                     throw new BtrfsException(Errno.EINVAL, "invalid space_cache version '" + v + "' (only v1 and v2)");
                 }
                 spaceCache.add(p);
+            } else if (p.startsWith("subvol=") && p.length() > "subvol=".length()
+                || p.startsWith("subvolid=") && p.length() > "subvolid=".length()) {
+                // Opt_subvol, Opt_subvolid: parsed by btrfs_parse_subvol_options (MountSubvol), ignored here
             } else if (!IGNORED.contains(p)) {
                 log.error(device, "unrecognized mount option '" + p + "'");
                 throw new BtrfsException(Errno.EINVAL, "unrecognized mount option '" + p + "'");

@@ -24,10 +24,9 @@ final class Remount {
      */
     static void remount(FsContext ctx, String options) {
         FsInfo fs = ctx.fs;
-        // sync_filesystem(sb): a no-op on a read-only superblock
-        if (!fs.sbRdonly) {
-            Vfs.syncFs(ctx);
-        }
+        // sync_filesystem(sb): write back and wait for all data and metadata, wait for the ordered extents,
+        // commit; a no-op on a read-only superblock
+        Vfs.syncFilesystem(ctx);
         fs.fsState.set(FsState.REMOUNTING);
         boolean oldRo = fs.sbRdonly;
         int oldCommit = fs.commitInterval;
@@ -39,7 +38,8 @@ final class Remount {
             }
             SpaceCacheOptions.parse(fs, opts.spaceCache());
             SpaceCacheOptions.remountCheck(fs, fs.sbRdonly, opts.readOnly());
-            // btrfs_remount_begin(): autodefrag not modelled; going RO syncs again
+            // btrfs_remount_begin(): only with autodefrag (not modelled) does going RO wait for the
+            // defraggers and sync_filesystem again
             if (opts.readOnly() != fs.sbRdonly) {
                 if (opts.readOnly()) {
                     remountRo(ctx);

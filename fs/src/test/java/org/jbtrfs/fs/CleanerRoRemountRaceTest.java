@@ -39,24 +39,32 @@ import org.junit.jupiter.params.provider.ValueSource;
 class CleanerRoRemountRaceTest {
 
     /**
-     * Fills the first data chunk and writes {@code path} (1 MiB) as the only data of a second chunk,
-     * committed: freeing that file empties the group.
+     * Fills the first data chunk exactly and writes {@code path} (1 MiB) as the only data of a second chunk,
+     * committed: freeing that file empties the group. Writes reach the allocator at writeback, so each
+     * filler is synced (its extent reserved by cow_file_range, its file extent item committed).
      */
     static void ownChunk(Btrfs fs, String path) {
         int chunks = fs.fsInfo().space.blockGroupCount(BlockGroupType.DATA);
-        for (int i = 0; fs.fsInfo().space.blockGroupCount(BlockGroupType.DATA) == chunks; i++) {
+        for (int i = 0; freeData(fs) > 0; i++) {
             fs.createFile("fill" + i);
-            fs.writeFile("fill" + i, new byte[1 << 20]);
-            if (fs.fsInfo().space.blockGroupCount(BlockGroupType.DATA) > chunks) {
-                fs.unlink("fill" + i); // allocated and freed in one transaction: the new chunk stays empty
-            }
+            fs.writeFile("fill" + i, new byte[(int) Math.min(1 << 20, freeData(fs))]);
+            fs.sync();
         }
+        assertEquals(chunks, fs.fsInfo().space.blockGroupCount(BlockGroupType.DATA), "the first chunk is full, no second yet");
         fs.createFile(path);
         fs.writeFile(path, new byte[1 << 20]);
         fs.sync();
+        // the ordered extents' workers may still hold the files (their last put comes after the sync's wait)
+        Repro.awaitOrderedExtentsReleased(fs);
+        assertEquals(chunks + 1, fs.fsInfo().space.blockGroupCount(BlockGroupType.DATA), path + " alone in a new chunk");
         // the mount put mkfs's then empty data group on unused_bgs (read_one_block_group) and the allocations
         // since left it there, as the kernel does: a cleaner pass pops it and skips it, as it is in use now
         fs.runCleanerPass(Repro.WAIT);
+    }
+
+    private static long freeData(Btrfs fs) {
+        var c = fs.fsInfo().space.counters(BlockGroupType.DATA);
+        return c.total() - c.used() - c.pinned() - c.reserved();
     }
 
     /** Leaves exactly one unused block group on fs_info->unused_bgs. */

@@ -78,7 +78,8 @@ class DeadRootsBeforeOrphanCleanupTest {
         cleanerDone(again);
         assertEquals(fixed, extentsOwnedBy(again, id) == 0, fixed ? "still gone" : "a later mount does not retry the drop");
         again.umount();
-        assertTrue(r.mod.unload().clean());
+        UnloadReport rep = r.mod.unload();
+        assertTrue(rep.clean(), rep + "\n" + r.mod.log().dmesg());
         assertFalse(r.mod.log().tainted(), r.mod.log().dmesg());
     }
 

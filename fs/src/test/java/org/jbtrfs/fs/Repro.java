@@ -100,6 +100,15 @@ final class Repro implements AutoCloseable {
     }
 
     /**
+     * Waits until every ordered extent is freed: a sync returns once they are complete, but the endio-write
+     * worker that completed one may still hold its inode reference for a moment (after
+     * btrfs_remove_ordered_extent). Setups that need "only the dentry holds the file" wait for this.
+     */
+    static void awaitOrderedExtentsReleased(Btrfs fs) {
+        await().atMost(WAIT).until(() -> fs.ctx().ordered.live() == 0);
+    }
+
+    /**
      * wake_up_process(cleaner_kthread), as the transaction kthread and btrfs_commit_super do, so that a
      * new pass starts: a wake-up of a running cleaner is lost (the kernel's semantics), so wait until it
      * sleeps first. If the wake-up still returns false, another waker (the transaction kthread woken by a

@@ -47,8 +47,14 @@ class SpaceCacheCleanerRaceTest {
         return all;
     }
 
+    /**
+     * A module with {@code reverted} reverted, on 5.11's close_ctree: without the later step that flushes
+     * endio_write_workers and runs the delayed iputs ({@link FixSwitch#ENDIO_WRITE_FLUSH_AT_UMOUNT}), which
+     * would run the cache inode's iput on the read-only filesystem (see
+     * {@link #withTheLaterCloseCtreeStepTheEvictionLeaksATransactionInstead}).
+     */
     private static Repro repro(Crc32cImpl crc, boolean assertions, FixSwitch... reverted) {
-        return new Repro(GIB, c -> c.revert(reverted).crc32c(crc).assertions(assertions));
+        return new Repro(GIB, c -> c.revert(reverted).revert(FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT).crc32c(crc).assertions(assertions));
     }
 
     /** Steps 1–3; returns the cache inode's number. */
@@ -228,6 +234,25 @@ class SpaceCacheCleanerRaceTest {
                 assertTrue(bug.getMessage().contains("list_empty(&fs_info->delayed_iputs)"), bug.getMessage());
                 assertFalse(r.logged("list_empty(&fs_info->trans_list)"));
             }
+        }
+    }
+
+    /**
+     * Patch 3/5 reverted with the later close_ctree step applied (a combination no released kernel has):
+     * close_ctree runs the cache inode's delayed iput itself, on the read-only filesystem, and its eviction
+     * (btrfs_evict_inode: truncate, delete the items) joins a transaction after the last commit — so patch
+     * 4/5's trans_list assertion is the first symptom instead, beside the cleaner's leaked removal.
+     */
+    @org.junit.jupiter.api.Test
+    void withTheLaterCloseCtreeStepTheEvictionLeaksATransactionInstead() {
+        try (Repro r = new Repro(GIB, c -> c.revert(FixSwitch.CLEANER_RO_REMOUNT_RACE).crc32c(Crc32cImpl.ACCELERATED))) {
+            Btrfs fs = r.mountSettled("");
+            race(r, fs, false);
+            KernelBug bug = assertThrows(KernelBug.class, fs::umount);
+            assertTrue(bug.getMessage().contains("list_empty(&fs_info->trans_list)"), bug.getMessage());
+            assertFalse(r.logged("list_empty(&fs_info->delayed_iputs)"), "close_ctree ran the delayed iput");
+            assertTrue(fs.inspect().openTransactions().stream().anyMatch(t -> t.functions().contains("btrfs_evict_inode")),
+                fs.inspect().openTransactions().toString());
         }
     }
 

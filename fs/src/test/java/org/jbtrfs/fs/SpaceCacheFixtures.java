@@ -43,7 +43,9 @@ final class SpaceCacheFixtures {
         }
         fs.createFile(path);
         fs.writeFile(path, new byte[2 * MIB]);
-        fs.sync();
+        fs.sync(); // writeback allocates the extents (cow_file_range): the 2 MiB one needs the new chunk
+        // the ordered extents' workers may still hold the files (their last put comes after the sync's wait)
+        Repro.awaitOrderedExtentsReleased(fs);
         // the mount put mkfs's then empty data group on unused_bgs and the allocations since left it there,
         // as the kernel does: a cleaner pass pops it and skips it (in use now)
         fs.runCleanerPass(Repro.WAIT);

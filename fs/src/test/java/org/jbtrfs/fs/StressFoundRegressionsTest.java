@@ -34,12 +34,15 @@ class StressFoundRegressionsTest {
         BlockDevice dev = mod.createDevice("sdc", 64L << 20);
         mod.mkfs(dev);
         Btrfs fs = mod.mount(dev, "");
+        int chunks = fs.fsInfo().space.blockGroupCount(org.jbtrfs.transaction.space.BlockGroupType.DATA);
         assertDoesNotThrow(() -> {
             for (int i = 0; i < 9; i++) { // 8 MiB data chunks on a 64 MiB device: the 9th MiB needs a new one
                 fs.createFile("big" + i);
                 fs.writeFile("big" + i, new byte[1 << 20]);
             }
+            fs.sync(); // writeback reserves the extents (cow_file_range): the allocator adds the chunk
         });
+        assertEquals(chunks + 1, fs.fsInfo().space.blockGroupCount(org.jbtrfs.transaction.space.BlockGroupType.DATA));
         fs.umount();
         assertTrue(mod.unload().clean());
     }
@@ -58,8 +61,11 @@ class StressFoundRegressionsTest {
         mod.mkfs(dev);
         Btrfs fs = mod.mount(dev, "");
         fs.createFile("e");
-        for (int i = 0; i < 700; i++) {
-            fs.writeFile("e", new byte[1]);                    // extent items for several extent-tree leaves
+        try (FileHandle e = fs.open("e")) {
+            for (int i = 0; i < 700; i++) {                    // extent items for several extent-tree leaves:
+                e.write(new byte[1]);                          // each append written back on its own
+                e.syncFileRange();
+            }
         }
         fs.quotaEnable();
         fs.quotaRescanWait();

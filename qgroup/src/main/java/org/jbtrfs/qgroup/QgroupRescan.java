@@ -85,7 +85,58 @@ final class QgroupRescan {
             q.rescanLock.unlock();
         }
         // the kworker that runs it is the rescan worker (Role.RESCAN_WORKER) while it does, for hooks to tell
-        q.rescanWork = new BtrfsWork(org.jbtrfs.core.Role.RESCAN_WORKER.wrap(this::worker));
+        q.rescanWork = new BtrfsWork(org.jbtrfs.core.Role.RESCAN_WORKER.wrap(this::runWorker));
+    }
+
+    // ---- the worker's real end (the port's own bookkeeping: nothing in the kernel waits on it) ---------
+
+    /** Monitor of {@link #outstanding}: notified when a run of the worker function returns. */
+    private final Object idle = new Object();
+    /** Queueings of the work whose run has not returned yet (guarded by {@link #idle}). */
+    private int outstanding;
+
+    private void runWorker() {
+        try {
+            worker();
+        } finally {
+            synchronized (idle) {
+                outstanding--;
+                idle.notifyAll();
+            }
+        }
+    }
+
+    /** The worker is queued or executing. */
+    boolean workerActive() {
+        synchronized (idle) {
+            return outstanding > 0;
+        }
+    }
+
+    /**
+     * Waits (at most {@code nanos}) until no run of the worker is queued or executing: the event is the
+     * worker function returning, not qgroup_rescan_running or the completion (which a resumed rescan does not
+     * re-arm). A kernel panic ends the wait with KernelPanic. Returns false on timeout.
+     */
+    boolean awaitIdle(long nanos) {
+        synchronized (idle) {
+            return fs.kernel.sched().waitUntil(idle, () -> outstanding == 0, nanos);
+        }
+    }
+
+    /**
+     * kernel: btrfs_ioctl_quota_rescan_status() in fs/btrfs/ioctl.c — flags 1 and the progress objectid if
+     * the RESCAN status bit is set; read here under qgroup_rescan_lock, with qgroup_rescan_running and
+     * whether the worker is still queued or executing.
+     */
+    RescanStatus status() {
+        q.mutexLock(q.rescanLock, "qgroup_rescan_lock");
+        try {
+            boolean flag = q.testFlag(QgroupStatusItem.FLAG_RESCAN);
+            return new RescanStatus(flag ? 1 : 0, flag ? q.rescanProgress : 0, q.rescanRunning, workerActive());
+        } finally {
+            q.rescanLock.unlock();
+        }
     }
 
     /**
@@ -157,7 +208,18 @@ final class QgroupRescan {
         if (w.isQueued()) {
             return;
         }
-        fs.workqueues.qgroupRescanWorkers.queueWork(w);
+        synchronized (idle) {
+            outstanding++;
+        }
+        try {
+            fs.workqueues.qgroupRescanWorkers.queueWork(w);
+        } catch (RuntimeException e) {
+            synchronized (idle) {
+                outstanding--;
+                idle.notifyAll();
+            }
+            throw e;
+        }
     }
 
     /** kernel: qgroup_rescan_zero_tracking() — every counter to 0 and dirty, under the spinlock. */

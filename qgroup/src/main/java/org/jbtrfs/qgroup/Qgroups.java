@@ -484,6 +484,16 @@ public final class Qgroups implements QgroupHooks {
     /** qgroup_rescan_running */
     public boolean rescanRunning() { return rescan.running(); }
 
+    /** What btrfs quota rescan -s reports, with the worker's state: see {@link RescanStatus}. */
+    public RescanStatus rescanStatus() { return rescan.status(); }
+
+    /**
+     * Waits at most {@code nanos} until no run of the rescan worker is queued or executing (its function
+     * returned); true if so. Not the kernel's wait: btrfs_qgroup_wait_for_completion returns at once for a
+     * rescan resumed by an RO→RW remount (its completion is not re-armed); this one waits for the worker.
+     */
+    public boolean awaitRescanIdle(long nanos) { return rescan.awaitIdle(nanos); }
+
     /** The qgroup part of fs_info, for this package's tests. */
     QgroupFsInfo state() { return q; }
 

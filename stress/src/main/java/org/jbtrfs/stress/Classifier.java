@@ -44,6 +44,8 @@ final class Classifier {
                     } else if (e.message().contains("list_empty(&fs_info->delayed_iputs)")) {
                         symptoms.add(Symptom.DELAYED_IPUTS_ASSERT);
                         culprits.add(FixSwitch.DELAYED_IPUTS_RO_REMOUNT);
+                        // an ordered extent's last put after the last btrfs_run_delayed_iputs
+                        culprits.add(FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT);
                     } else {
                         symptoms.add(Symptom.ERROR);
                     }
@@ -58,6 +60,10 @@ final class Classifier {
                 case TEXT -> {
                     if (e.level().ordinal() <= LogLevel.ERR.ordinal()) {
                         symptoms.add(Symptom.ERROR);
+                    } else if (e.message().startsWith("VFS: Busy inodes after unmount")) {
+                        // an inode reference outlived close_ctree: an ordered extent's last put queued a
+                        // delayed iput after the cleaner was stopped
+                        culprits.add(FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT);
                     }
                 }
                 default -> { }

@@ -117,10 +117,10 @@ final class FullWorkload {
             if (e.errno() != org.jbtrfs.core.Errno.EBUSY) {
                 throw e;
             }
-            // the VFS refuses an RO remount while an unlinked inode is alive (a delayed iput still
-            // queued or being run): wake the cleaner as the transaction kthread does every commit
-            // interval, let it finish, and try again, as an admin would
-            runCleanerPass();
+            // the VFS refuses an RO remount while an unlinked inode is alive (its ordered extent still
+            // finishing, its delayed iput queued or being run): let the cleaner run it, as the
+            // transaction kthread's wake-up every commit interval would, and try again, as an admin would
+            awaitNoUnlinkedInode();
             env.op("remount ro", () -> fs.remount("ro"));
         }
     }
@@ -194,6 +194,21 @@ final class FullWorkload {
                 byte[] data = new byte[512 + r.nextInt(8192)];
                 env.op("write", () -> fs.writeFile(f, data));
             }
+            // the data path: most data waits for the next sync, remount or umount; some is written now
+            double u = r.nextDouble();
+            if (writes > 0 && u < 0.2) {
+                env.op("fsync", () -> {
+                    try (FileHandle h = fs.open(f)) {
+                        h.fsync();
+                    }
+                });
+            } else if (writes > 0 && u < 0.4) {
+                env.op("sync_file_range", () -> {
+                    try (FileHandle h = fs.open(f)) {
+                        h.syncFileRange();
+                    }
+                });
+            }
             model.files.add(f);
         }
     }
@@ -207,8 +222,9 @@ final class FullWorkload {
     }
 
     /**
-     * A file unlinked while open, its last reference dropped by a worker: a delayed iput, whose
-     * eviction (a transaction) the cleaner runs — and the wake-up the cleaner gets for it.
+     * A file unlinked while open, written and closed with its writeback in flight: the ordered extent's
+     * completion on an endio-write worker drops the last reference — a delayed iput, whose eviction (a
+     * transaction) the cleaner runs — and the wake-up the cleaner gets for it.
      */
     private void unlinkedDelayedIput() {
         String f = model.newName("u");
@@ -278,7 +294,10 @@ final class FullWorkload {
         }
     }
 
-    /** Many one-byte appends to "ext": one data extent item each, until the extent tree spans leaves. */
+    /**
+     * Many one-byte appends to "ext", each written back at once (sync_file_range): one ordered extent and
+     * one data extent item each, until the extent tree spans leaves.
+     */
     private void populateExtents() {
         if (model.extents >= EXTENT_TARGET) {
             return;
@@ -289,8 +308,11 @@ final class FullWorkload {
         int n = 100 + r.nextInt(150);
         byte[] one = new byte[1];
         env.op("populate extents", () -> {
-            for (int i = 0; i < n; i++) {
-                fs.writeFile("ext", one);
+            try (FileHandle h = fs.open("ext")) {
+                for (int i = 0; i < n; i++) {
+                    h.write(one);
+                    h.syncFileRange();
+                }
             }
         });
         model.extents += n;
@@ -349,6 +371,23 @@ final class FullWorkload {
     /** One whole cleaner pass: wait until it sleeps, wake it, wait for that pass to end (event-driven). */
     private void runCleanerPass() {
         env.op("cleaner pass", () -> fs.runCleanerPass(java.time.Duration.ofSeconds(5)));
+    }
+
+    /**
+     * Runs cleaner passes until no unlinked inode is left (bounded): the last reference may still be held
+     * by an ordered extent whose completion has not dropped it yet; its delayed iput comes after that.
+     */
+    private void awaitNoUnlinkedInode() {
+        env.op("wait for unlinked inodes", () -> {
+            long deadline = System.nanoTime() + 2_000_000_000L;
+            while (fs.unlinkedInodesInUse() > 0 && System.nanoTime() - deadline < 0) {
+                if (fs.inspect().delayedIputs().isEmpty()) {
+                    LockSupport.parkNanos(100_000); // held by an ordered extent, or being evicted
+                    continue;
+                }
+                fs.runCleanerPass(java.time.Duration.ofSeconds(5));
+            }
+        });
     }
 
     /**

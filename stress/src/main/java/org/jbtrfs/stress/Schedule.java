@@ -70,6 +70,16 @@ final class Schedule {
 
     boolean quiet() { return quiet; }
 
+    /**
+     * Hooks reached once per bio or per ordered extent: since issue 10 (data writeback, sync_inodes_sb)
+     * hundreds of times in some cycles, and every sync waits for them. They get a tenth of the perturbation,
+     * so that one cycle's delay budget stays in proportion with the other windows; the draws are the same,
+     * so a role's decisions still come in order from its own stream.
+     */
+    private static final Set<Hook> PER_BIO = EnumSet.of(Hook.ASYNC_SUBMIT_BEFORE_QUEUE, Hook.ORDERED_EXTENT_BEFORE_FINISH,
+        Hook.ORDERED_EXTENT_AFTER_REMOVE);
+    private static final double PER_BIO_SCALE = 0.1;
+
     Decision decide(String role, Hook hook) {
         if (quiet) {
             return Decision.NONE;
@@ -81,13 +91,14 @@ final class Schedule {
             u = r.nextDouble();
             v = r.nextDouble();
         }
-        if (focus.contains(hook) && u < pFocus) {
+        double scale = PER_BIO.contains(hook) ? PER_BIO_SCALE : 1.0;
+        if (focus.contains(hook) && u < pFocus * scale) {
             return new Decision(logUniform(v, 200_000, 3_000_000), false);
         }
-        if (u < pDelay) {
+        if (u < pDelay * scale) {
             return new Decision(logUniform(v, 50_000, 1_500_000), false);
         }
-        if (u < pDelay + pYield) {
+        if (u < (pDelay + pYield) * scale) {
             return new Decision(0, true);
         }
         return Decision.NONE;

@@ -51,6 +51,6 @@ public final class BlockGroups {
                 FreeSpaceCache.loadFreeSpaceCache(fs, bg);
             }
         }
-        fs.space.fillGlobalRsv();
+        fs.space.rsvs.fillGlobal();
     }
 }

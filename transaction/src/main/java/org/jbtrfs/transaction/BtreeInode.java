@@ -1,10 +1,13 @@
 package org.jbtrfs.transaction;
 
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.FsFlag;
@@ -18,30 +21,75 @@ import org.jbtrfs.workqueue.AsyncSubmit;
  * are the tree blocks COWed by transactions, and its writeback is the metadata write path
  * (btree_write_cache_pages → btrfs_submit_metadata_bio → check_async_write).
  *
+ * <p>Three writers reach it, as in the kernel: the commit (btrfs_write_marked_extents, with
+ * sync_writers raised, so always synchronous), the VFS's writeback of the inode — sync_filesystem's
+ * sync_inodes_sb with WB_SYNC_ALL on every sync, RW umount and remount of an RW superblock, the
+ * flusher and filemap_flush with WB_SYNC_NONE, which btree_writepages ignores below
+ * BTRFS_DIRTY_METADATA_THRESH — and the final iput in close_ctree (write_inode_now, WB_SYNC_ALL). The
+ * last two go through btrfs_wq_submit_bio on {@code fs_info->workers} when the crc32c driver is not
+ * fast and no commit is writing; high priority for WB_SYNC_ALL (REQ_SYNC).
+ *
+ * <p>A block written outside a commit gets BTRFS_HEADER_FLAG_WRITTEN, so a later change in the same
+ * transaction COWs it again (should_cow_block); if it is freed in that transaction it is pinned until the
+ * commit ends rather than freed at once (btrfs_free_tree_block), because its write may still be in
+ * flight. Writeback takes the owning tree's lock around "still dirty? clear dirty, set WRITTEN" (the
+ * port's stand-in for lock_extent_buffer_for_io's btrfs_tree_lock), and a block under writeback is
+ * tracked until its bio ends, so the commit waits for it (btrfs_wait_marked_extents) and sync waits for
+ * all of them (filemap_fdatawait).
+ *
  * <p>The final iput of this inode in close_ctree writes whatever is still dirty — the blocks of a
  * transaction that was never committed — and, without a fast crc32c, hands them to
  * {@code fs_info->workers}, which close_ctree destroyed just before: the seed's use-after-free.
  */
 public final class BtreeInode {
+    /** BTRFS_DIRTY_METADATA_THRESH (SZ_32M): WB_SYNC_NONE writeback of the btree inode starts above it. */
+    public static final long DIRTY_METADATA_THRESH = 32L << 20;
+
     private final FsInfo fs;
     private final Map<Long, ExtentBuffer> pageCache = new ConcurrentHashMap<>();
     private final Map<Long, ExtentBuffer> dirty = new ConcurrentHashMap<>();
+    /** Tree blocks under writeback (PageWriteback): bytenr → bios in flight. Guarded by itself. */
+    private final Map<Long, Integer> writeback = new HashMap<>();
     /** BTRFS_I(btree_inode)->sync_writers: > 0 while a commit writes its marked extents. */
     final AtomicInteger syncWriters = new AtomicInteger();
     private volatile boolean evicted;
+    private final LongAdder syncBios = new LongAdder();
+    private final LongAdder asyncBios = new LongAdder();
+    private final LongAdder asyncHighBios = new LongAdder();
 
     /** btrfs_wq_submit_bio with the btree's hooks: checksum in the worker, then write, in order. */
     private final AsyncSubmit<MetadataBio> asyncSubmit;
 
-    /** A metadata write bio: one tree block. */
-    private record MetadataBio(long bytenr, byte[] data) { }
+    /**
+     * A metadata write bio: one or more tree blocks contiguous on disk (submit_extent_page adds a block to
+     * the bio being built when it follows the previous one), at most {@link #MAX_BIO_BLOCKS}.
+     */
+    private record MetadataBio(long bytenr, byte[] data) {
+        int blocks() { return data.length / SuperBlock.NODESIZE; }
+    }
+
+    /** BIO_MAX_PAGES (256 pages, 1 MiB) in tree blocks. */
+    static final int MAX_BIO_BLOCKS = (1 << 20) / SuperBlock.NODESIZE;
+
+    /** How the metadata bios of this mount were submitted (synchronously, or async normal / high priority). */
+    public record WriteStats(long sync, long async, long asyncHigh) { }
 
     BtreeInode(FsInfo fs) {
         this.fs = fs;
         this.asyncSubmit = new AsyncSubmit<>(fs.kernel,
-            bio -> { new ExtentBuffer(bio.data()).updateChecksum(fs.kernel.crc32c()); return null; }, // btree_submit_bio_start
-            bio -> { fs.device.write(bio.bytenr(), bio.data(), 0, bio.data().length); return null; }, // btrfs_map_bio
-            (bio, status) -> fs.log().error(fs.sbId(), "metadata write error " + status.ret() + " at " + bio.bytenr()),
+            bio -> { csumBio(bio.data()); return null; }, // btree_submit_bio_start → btree_csum_one_bio
+            bio -> { // btrfs_map_bio, then end_bio_extent_buffer_writepage
+                try {
+                    fs.device.write(bio.bytenr(), bio.data(), 0, bio.data().length);
+                } finally {
+                    endWriteback(bio);
+                }
+                return null;
+            },
+            (bio, status) -> {
+                fs.log().error(fs.sbId(), "metadata write error " + status.ret() + " at " + bio.bytenr());
+                endWriteback(bio);
+            },
             null);
     }
 
@@ -98,10 +146,129 @@ public final class BtreeInode {
 
     public int dirtyCount() { return dirty.size(); }
 
+    /** fs_info->dirty_metadata_bytes: tree blocks dirty and not yet under writeback. */
+    public long dirtyMetadataBytes() { return (long) dirty.size() * SuperBlock.NODESIZE; }
+
+    /** Tree blocks whose writeback has started and not ended. */
+    public int writebackCount() {
+        synchronized (writeback) {
+            return writeback.size();
+        }
+    }
+
+    /** How this mount's metadata bios were submitted so far. */
+    public WriteStats writeStats() { return new WriteStats(syncBios.sum(), asyncBios.sum(), asyncHighBios.sum()); }
+
+    /**
+     * True when the buffer at {@code bytenr} was written outside its transaction's commit
+     * (BTRFS_HEADER_FLAG_WRITTEN): btrfs_free_tree_block pins such a block instead of freeing it.
+     */
+    boolean isWrittenBuffer(long bytenr) {
+        ExtentBuffer eb = pageCache.get(bytenr);
+        return eb != null && eb.isWritten();
+    }
+
+    /**
+     * kernel: btree_writepages() in fs/btrfs/disk-io.c — the btree inode's writepages: WB_SYNC_NONE
+     * writeback (the flusher, writeback_inodes_sb, btrfs_sync_fs(wait=0)'s filemap_flush) does nothing
+     * while less than {@link #DIRTY_METADATA_THRESH} is dirty; WB_SYNC_ALL (sync_inodes_sb) always writes,
+     * through btree_write_cache_pages. Does not wait: see {@link #waitWriteback()}.
+     */
+    public void writepages(WbSyncMode mode) {
+        if (mode == WbSyncMode.NONE && dirtyMetadataBytes() < DIRTY_METADATA_THRESH) {
+            return;
+        }
+        List<ExtentBuffer> toWrite = new ArrayList<>(dirty.values());
+        toWrite.sort((a, b) -> Long.compare(a.bytenr(), b.bytenr()));
+        // btree_write_cache_pages → write_one_eb → submit_extent_page: a block that follows the previous one
+        // joins its bio, anything else submits the bio and starts a new one
+        long start = -1;
+        java.io.ByteArrayOutputStream bio = new java.io.ByteArrayOutputStream();
+        for (ExtentBuffer eb : toWrite) {
+            byte[] copy = lockForIo(eb);
+            if (copy == null) {
+                continue;
+            }
+            if (start >= 0 && (eb.bytenr() != start + bio.size() || bio.size() / SuperBlock.NODESIZE == MAX_BIO_BLOCKS)) {
+                submitMetadataBio(start, bio.toByteArray(), mode == WbSyncMode.ALL);
+                bio.reset();
+            }
+            if (bio.size() == 0) {
+                start = eb.bytenr();
+            }
+            bio.writeBytes(copy);
+        }
+        if (bio.size() > 0) {
+            submitMetadataBio(start, bio.toByteArray(), mode == WbSyncMode.ALL);
+        }
+    }
+
+    /**
+     * kernel: filemap_fdatawait() on the btree mapping — wait until no tree block is under writeback
+     * (wait_sb_inodes of sync_inodes_sb).
+     */
+    public void waitWriteback() {
+        synchronized (writeback) {
+            while (!writeback.isEmpty()) {
+                waitUninterruptibly(writeback);
+            }
+        }
+    }
+
+    /**
+     * kernel: lock_extent_buffer_for_io() in fs/btrfs/extent_io.c — under the tree lock (the port's lock
+     * of the owning tree, which every modification of its blocks holds): if the buffer is still dirty,
+     * clear the dirty bit, set BTRFS_HEADER_FLAG_WRITTEN (so any later change COWs it) and set
+     * writeback; returns the bytes to write, or null if someone else wrote or cleaned it first.
+     */
+    private byte[] lockForIo(ExtentBuffer eb) {
+        Root tree = fs.rootOf(eb.owner());
+        if (tree != null) {
+            tree.treeLock.lock();
+        }
+        try {
+            if (!dirty.remove(eb.bytenr(), eb)) {
+                return null;
+            }
+            eb.setHeaderFlag(ExtentBuffer.HEADER_FLAG_WRITTEN);
+            startWriteback(eb.bytenr());
+            return eb.array().clone();
+        } finally {
+            if (tree != null) {
+                tree.treeLock.unlock();
+            }
+        }
+    }
+
+    private void startWriteback(long bytenr) {
+        synchronized (writeback) {
+            writeback.merge(bytenr, 1, Integer::sum);
+        }
+    }
+
+    /** end_page_writeback() for the pages of one tree block (end_bio_extent_buffer_writepage). */
+    private void endWriteback(long bytenr) {
+        synchronized (writeback) {
+            writeback.computeIfPresent(bytenr, (b, n) -> n == 1 ? null : n - 1);
+            writeback.notifyAll();
+        }
+    }
+
+    /** end_bio_extent_buffer_writepage() for every tree block of a bio. */
+    private void endWriteback(MetadataBio bio) {
+        synchronized (writeback) {
+            for (int i = 0; i < bio.blocks(); i++) {
+                writeback.computeIfPresent(bio.bytenr() + (long) i * SuperBlock.NODESIZE, (b, n) -> n == 1 ? null : n - 1);
+            }
+            writeback.notifyAll();
+        }
+    }
+
     /**
      * kernel: btrfs_write_marked_extents() + btrfs_wait_marked_extents() — the commit writes the
      * transaction's dirty blocks with sync_writers raised, so every block is checksummed and written
-     * synchronously; the extent_states are freed.
+     * synchronously, then waits for the writeback of every range it recorded (a sync's writeback may have
+     * started some of them); the extent_states are freed.
      */
     void writeMarkedExtents(Transaction trans) {
         List<Map.Entry<Long, SlabObject>> ranges;
@@ -112,14 +279,28 @@ public final class BtreeInode {
         syncWriters.incrementAndGet();
         try {
             for (Map.Entry<Long, SlabObject> r : ranges) {
-                ExtentBuffer eb = dirty.remove(r.getKey());
-                if (eb != null) {
-                    submitMetadataBio(eb);
+                ExtentBuffer eb = dirty.get(r.getKey());
+                byte[] copy = eb == null ? null : lockForIo(eb);
+                if (copy != null) {
+                    submitMetadataBio(eb.bytenr(), copy, true);
                 }
-                r.getValue().free();
             }
         } finally {
             syncWriters.decrementAndGet();
+        }
+        waitWriteback(ranges.stream().map(Map.Entry::getKey).toList());
+        for (Map.Entry<Long, SlabObject> r : ranges) {
+            r.getValue().free();
+        }
+    }
+
+    private void waitWriteback(Collection<Long> bytenrs) {
+        synchronized (writeback) {
+            for (long b : bytenrs) {
+                while (writeback.containsKey(b)) {
+                    waitUninterruptibly(writeback);
+                }
+            }
         }
     }
 
@@ -138,36 +319,38 @@ public final class BtreeInode {
     }
 
     /**
-     * kernel: iput(fs_info->btree_inode) in close_ctree — the last reference: VFS writes the dirty pages
-     * (write_inode_now → btree_write_cache_pages) before evicting the inode.
+     * kernel: iput(fs_info->btree_inode) in close_ctree — the last reference: with the superblock no
+     * longer active, iput_final writes the dirty pages (write_inode_now(inode, 1): WB_SYNC_ALL, so
+     * REQ_SYNC, high priority) before evicting the inode.
      */
     public void finalIput() {
         if (evicted) {
             throw new IllegalStateException("btree inode already evicted");
         }
         evicted = true;
-        List<ExtentBuffer> toWrite = new ArrayList<>(dirty.values());
-        toWrite.sort((a, b) -> Long.compare(a.bytenr(), b.bytenr()));
-        for (ExtentBuffer eb : toWrite) {
-            dirty.remove(eb.bytenr());
-            submitMetadataBio(eb);
-        }
+        writepages(WbSyncMode.ALL);
         pageCache.clear();
     }
 
     /**
      * kernel: btrfs_submit_metadata_bio() for a write — synchronous when check_async_write says so,
      * else through btrfs_wq_submit_bio on fs_info->workers (checksum in the worker, then the write in
-     * submission order).
+     * submission order), high priority when the bio is REQ_SYNC ({@code sync}).
      */
-    private void submitMetadataBio(ExtentBuffer eb) {
-        eb.setHeaderFlag(ExtentBuffer.HEADER_FLAG_WRITTEN);
-        byte[] copy = eb.array().clone();
+    private void submitMetadataBio(long bytenr, byte[] blocks, boolean sync) {
+        MetadataBio bio = new MetadataBio(bytenr, blocks);
         if (!checkAsyncWrite()) {
-            csumAndWrite(eb.bytenr(), copy);
+            syncBios.increment();
+            try {
+                csumBio(blocks);
+                fs.device.write(bytenr, blocks, 0, blocks.length);
+            } finally {
+                endWriteback(bio);
+            }
             return;
         }
-        asyncSubmit.submit(fs.workqueues.workers, new MetadataBio(eb.bytenr(), copy), false);
+        (sync ? asyncHighBios : asyncBios).increment();
+        asyncSubmit.submit(fs.workqueues.workers, bio, sync);
     }
 
     /** kernel: check_async_write() — synchronous if a commit is writing or the crc32c driver is fast. */
@@ -178,9 +361,26 @@ public final class BtreeInode {
         return !fs.flags.test(FsFlag.CSUM_IMPL_FAST);
     }
 
-    private void csumAndWrite(long bytenr, byte[] data) {
-        new ExtentBuffer(data).updateChecksum(fs.kernel.crc32c());
-        fs.device.write(bytenr, data, 0, data.length);
+    /** btree_csum_one_bio(): the checksum of every tree block of the bio, into its header. */
+    private void csumBio(byte[] blocks) {
+        if (blocks.length == SuperBlock.NODESIZE) {
+            new ExtentBuffer(blocks).updateChecksum(fs.kernel.crc32c());
+            return;
+        }
+        for (int off = 0; off < blocks.length; off += SuperBlock.NODESIZE) {
+            byte[] one = java.util.Arrays.copyOfRange(blocks, off, off + SuperBlock.NODESIZE);
+            new ExtentBuffer(one).updateChecksum(fs.kernel.crc32c());
+            System.arraycopy(one, 0, blocks, off, SuperBlock.NODESIZE);
+        }
+    }
+
+    /** TASK_UNINTERRUPTIBLE wait on a monitor the caller holds. */
+    private static void waitUninterruptibly(Object monitor) {
+        try {
+            monitor.wait();
+        } catch (InterruptedException e) {
+            // uninterruptible, as filemap_fdatawait: the caller's loop re-checks
+        }
     }
 
     /** The range an extent_state covers, printed by the state leak check at module unload. */

@@ -55,7 +55,7 @@ final class DelayedRefs {
         if (h == null) {
             h = new DelayedRefHead(bytenr, numBytes, isData, slabs.cache("btrfs_delayed_ref_head").alloc());
             heads.put(bytenr, h);
-            space.delayedRefsRsvAddHead();
+            space.rsvs.delayedRefsAddHead();
         }
         return h;
     }
@@ -78,6 +78,6 @@ final class DelayedRefs {
             h.extentOp.free();
         }
         h.headObj.free();
-        space.delayedRefsRsvReleaseHead();
+        space.rsvs.delayedRefsReleaseHead();
     }
 }

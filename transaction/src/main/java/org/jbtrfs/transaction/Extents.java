@@ -1,5 +1,7 @@
 package org.jbtrfs.transaction;
 
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Errno;
 import org.jbtrfs.transaction.ctree.ExtentBuffer;
 
 /** Extent allocation and freeing for the layers above (extent-tree.c entry points). */
@@ -15,6 +17,44 @@ public final class Extents {
         long rounded = ((len + 4095) / 4096) * 4096;
         h.transaction.delayedRefs.addDataRef(bytenr, rounded, ownerRoot, +1, true);
         return bytenr;
+    }
+
+    /**
+     * kernel: btrfs_reserve_extent() for data, from cow_file_range at writeback — no transaction handle:
+     * the bytes count as reserved until the ordered extent's completion queues the extent's ref
+     * ({@link #allocReservedFileExtent}). When no data block group has room, find_free_extent_update_loop
+     * joins a transaction before btrfs_chunk_alloc (LOOP_ALLOC_CHUNK) and ends it after: the handle keeps
+     * a commit from running before the new block group's item is inserted (btrfs_end_transaction →
+     * btrfs_create_pending_block_groups).
+     */
+    public static long reserveDataExtent(FsInfo fs, Root root, long len) {
+        try {
+            return fs.space.reserveDataExtentInExistingGroups(len);
+        } catch (BtrfsException e) {
+            if (e.errno() != Errno.ENOSPC) {
+                throw e;
+            }
+        }
+        TransHandle h = Transactions.join(fs, root, "find_free_extent");
+        try {
+            return fs.space.reserveDataExtent(len);
+        } finally {
+            Transactions.end(h);
+        }
+    }
+
+    /**
+     * kernel: btrfs_alloc_reserved_file_extent() (insert_reserved_file_extent, from
+     * btrfs_finish_ordered_io) — queue the add ref of an extent reserved at writeback.
+     */
+    public static void allocReservedFileExtent(TransHandle h, long ownerRoot, long bytenr, long len) {
+        long rounded = ((len + 4095) / 4096) * 4096;
+        h.transaction.delayedRefs.addDataRef(bytenr, rounded, ownerRoot, +1, true);
+    }
+
+    /** kernel: btrfs_free_reserved_extent() — an extent reserved at writeback whose ordered extent failed. */
+    public static void freeReservedDataExtent(FsInfo fs, long bytenr, long len) {
+        fs.space.freeReserved(bytenr, ((len + 4095) / 4096) * 4096);
     }
 
     /** kernel: btrfs_free_extent() for a data extent — queue the drop ref. */

@@ -227,6 +227,24 @@ public final class FsInfo {
         }
     }
 
+    /**
+     * The tree whose blocks carry {@code owner} in their header: the root tree, the extent tree, the quota
+     * tree or a subvolume in fs_roots_radix; null for a tree not (or no longer) reachable. Metadata
+     * writeback takes that tree's lock as lock_extent_buffer_for_io takes the buffer's.
+     */
+    Root rootOf(long owner) {
+        if (owner == org.jbtrfs.core.disk.ItemType.ROOT_TREE_OBJECTID) {
+            return treeRoot;
+        }
+        if (owner == org.jbtrfs.core.disk.ItemType.EXTENT_TREE_OBJECTID) {
+            return extentRoot;
+        }
+        if (owner == org.jbtrfs.core.disk.ItemType.QUOTA_TREE_OBJECTID) {
+            return quotaRoot;
+        }
+        return fsRootsRadix.get(owner);
+    }
+
     // ---- inspection --------------------------------------------------------------------------
 
     /** The transactions not yet completed (trans_list), oldest first. */

@@ -2,17 +2,14 @@ package org.jbtrfs.transaction;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Fault;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.disk.BlockGroupItem;
-import org.jbtrfs.core.disk.ExtentItem;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
-import org.jbtrfs.core.disk.RootItem;
 import org.jbtrfs.transaction.space.BlockGroup;
 
 /**
@@ -58,7 +55,7 @@ public final class Transactions {
             if (fs.kernel.faults().shouldFail(Fault.START_TRANSACTION_ENOSPC)) {
                 throw new BtrfsException(Errno.ENOSPC, "cannot reserve metadata for " + numItems + " items (injected)");
             }
-            reserved = fs.space.reserveMetadataItems(numItems);
+            reserved = fs.space.rsvs.reserveMetadataItems(numItems);
         }
         Transaction cur;
         boolean created;
@@ -66,7 +63,7 @@ public final class Transactions {
             Joined r = joinTransaction(fs, type);
             if (r == null) {
                 if (reserved > 0) {
-                    fs.space.releaseMetadata(reserved);
+                    fs.space.rsvs.releaseMetadata(reserved);
                 }
                 return null;
             }
@@ -74,7 +71,7 @@ public final class Transactions {
             created = r.created();
         } catch (RuntimeException e) {
             if (reserved > 0) {
-                fs.space.releaseMetadata(reserved);
+                fs.space.rsvs.releaseMetadata(reserved);
             }
             throw e;
         }
@@ -150,7 +147,7 @@ public final class Transactions {
         } finally {
             h.markEnded();
             if (h.bytesReserved > 0) {
-                fs.space.releaseMetadata(h.bytesReserved);
+                fs.space.rsvs.releaseMetadata(h.bytesReserved);
                 h.bytesReserved = 0;
             }
             Transaction cur = h.transaction;
@@ -185,7 +182,7 @@ public final class Transactions {
     }
 
     /** kernel: btrfs_create_pending_block_groups() — insert the items of chunks allocated through this handle. */
-    private static void createPendingBlockGroups(TransHandle h) {
+    static void createPendingBlockGroups(TransHandle h) {
         for (BlockGroup bg : h.fsInfo.space.takeNewBlockGroups()) {
             Trees.insert(h, h.fsInfo.extentRoot, new Key(bg.start(), ItemType.BLOCK_GROUP_ITEM, bg.length()),
                 new BlockGroupItem(0, 256, bg.type().flag()).encode());
@@ -195,289 +192,18 @@ public final class Transactions {
     }
 
     /**
-     * kernel: btrfs_commit_transaction() in fs/btrfs/transaction.c (the 5.10/5.11 outline): COMMIT_START,
-     * wait for the previous transaction and for the other writers, COMMIT_DOING, run every delayed ref
-     * into the extent tree and update root and block group items until nothing changes, switch commit
-     * roots and the super's root, UNBLOCKED, write the dirty tree blocks synchronously, write the
-     * superblock, unpin, COMPLETED and off trans_list.
+     * kernel: btrfs_commit_transaction() in fs/btrfs/transaction.c — see {@link TransactionCommit#commit}.
      */
-    public static void commit(TransHandle h) {
-        FsInfo fs = h.fsInfo;
-        Transaction cur = h.transaction;
-        if (h.isEnded()) {
-            throw new IllegalStateException("commit through an ended transaction handle");
-        }
-        if (cur.aborted) {
-            end(h);
-            throw new BtrfsException(Errno.EROFS, "transaction " + cur.transid + " aborted");
-        }
-        createPendingBlockGroups(h);
-        synchronized (fs.transLock) {
-            if (cur.state.compareTo(TransState.COMMIT_START) >= 0) {
-                // someone else is committing it: drop our handle (btrfs_end_transaction) and wait for that commit
-                if (h.type.isExtwriter()) {
-                    cur.numExtwriters--;
-                }
-                cur.numWriters--;
-                cur.useCount--;
-                fs.transLock.notifyAll();
-                h.markEnded();
-                fs.kernel.sched().waitUntil(fs.transLock, "wait_for_commit", () -> cur.state == TransState.COMPLETED || cur.aborted);
-                releaseHandle(fs, h);
-                return;
-            }
-            cur.state = TransState.COMMIT_START;
-            fs.transLock.notifyAll();
-            Transaction prev = previous(fs, cur);
-            fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for the previous transaction",
-                () -> prev == null || prev.state == TransState.COMPLETED || prev.aborted);
-            // extwriter_counter_dec(), then wait for the external writers (START / ATTACH handles) only:
-            // joiners may still enter in COMMIT_START
-            if (h.type.isExtwriter()) {
-                cur.numExtwriters--;
-            }
-            fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for external writers", () -> cur.numExtwriters <= 0);
-            // COMMIT_DOING blocks JOIN too; wait until this handle is the only writer left
-            cur.state = TransState.COMMIT_DOING;
-            fs.transLock.notifyAll();
-            fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for writers", () -> cur.numWriters <= 1);
-        }
-        try {
-            if (fs.kernel.faults().shouldFail(Fault.COMMIT_TRANSACTION_EIO)) {
-                throw new BtrfsException(Errno.EIO, "error writing tree blocks of transaction " + cur.transid + " (injected)");
-            }
-            commitCowonlyRoots(h);
-            long rootBytenr = fs.treeRoot.node().bytenr();
-            int rootLevel = fs.treeRoot.node().level();
-            fs.commitRootSem.writeLock().lock();
-            try {
-                for (Root r : allRoots(fs)) {
-                    r.switchCommitRoot();
-                }
-            } finally {
-                fs.commitRootSem.writeLock().unlock();
-            }
-            synchronized (fs.transLock) {
-                fs.superCopy.root = rootBytenr;
-                fs.superCopy.rootLevel = rootLevel;
-                fs.superCopy.generation = cur.transid;
-                // update_super_roots(): cache_generation follows space_cache (5.11)
-                fs.superCopy.cacheGeneration = FreeSpaceCache.superCacheGeneration(fs, fs.superCopy.cacheGeneration,
-                    cur.transid);
-                cur.state = TransState.UNBLOCKED;
-                fs.runningTransaction = null;
-                fs.transLock.notifyAll();
-            }
-            fs.btreeInode.writeMarkedExtents(cur);
-            DiskIo.writeSuper(fs);
-            finishExtentCommit(fs, cur);
-        } catch (RuntimeException e) {
-            abort(fs, cur, e);
-            releaseHandle(fs, h);
-            throw e;
-        }
-        synchronized (fs.transLock) {
-            cur.state = TransState.COMPLETED;
-            fs.transList.remove(cur);
-            fs.lastTransCommitted = cur.transid;
-            cur.numWriters--;
-            cur.useCount--;
-            fs.transLock.notifyAll();
-        }
-        h.markEnded();
-        releaseHandle(fs, h);
-    }
+    public static void commit(TransHandle h) { TransactionCommit.commit(h); }
 
-    private static void releaseHandle(FsInfo fs, TransHandle h) {
+    static void releaseHandle(FsInfo fs, TransHandle h) {
         if (h.bytesReserved > 0) {
-            fs.space.releaseMetadata(h.bytesReserved);
+            fs.space.rsvs.releaseMetadata(h.bytesReserved);
             h.bytesReserved = 0;
         }
         if (!h.slabObj.isFreed()) {
             h.slabObj.free();
         }
-    }
-
-    private static Transaction previous(FsInfo fs, Transaction cur) {
-        Transaction prev = null;
-        for (Transaction t : fs.transList) {
-            if (t == cur) {
-                return prev;
-            }
-            prev = t;
-        }
-        return prev;
-    }
-
-    /**
-     * kernel: commit_cowonly_roots() with btrfs_run_delayed_refs() and btrfs_write_dirty_block_groups():
-     * applying refs and rewriting root / block group items COWs the extent and root trees, which
-     * queues more refs; loop until a pass changes nothing.
-     */
-    private static void commitCowonlyRoots(TransHandle h) {
-        FsInfo fs = h.fsInfo;
-        for (int pass = 0; pass < 64; pass++) {
-            boolean changed = runDelayedRefs(h) > 0;
-            if (writeDirtyBlockGroups(h)) {
-                changed = true;
-            }
-            QgroupHooks qg = fs.qgroupHooks;
-            if (qg != null && qg.runQgroups(h)) {
-                changed = true;
-            }
-            for (Root r : allRoots(fs)) {
-                if (r == fs.treeRoot || r.rootItem() == null) {
-                    continue;
-                }
-                RootItem item = r.rootItem();
-                if (item.bytenr() != r.node().bytenr() || item.level() != r.node().level()) {
-                    RootItem updated = item.withNode(r.node().bytenr(), r.node().level(), h.transid());
-                    r.setRootItem(updated);
-                    Trees.update(h, fs.treeRoot, new Key(r.objectid(), ItemType.ROOT_ITEM, 0), updated.encode());
-                    changed = true;
-                }
-            }
-            if (!changed && h.transaction.delayedRefs.size() == 0) {
-                return;
-            }
-        }
-        throw fs.log().bug("transaction.c", 1234, "commit_cowonly_roots did not converge");
-    }
-
-    /**
-     * kernel: btrfs_write_dirty_block_groups() in fs/btrfs/block-group.c — for each block group the
-     * transaction dirtied: cache_save_setup, run the delayed refs that queued, write the v1 cache out, update
-     * the block group item. Returns whether any group was written.
-     */
-    private static boolean writeDirtyBlockGroups(TransHandle h) {
-        FsInfo fs = h.fsInfo;
-        // btrfs_start_dirty_block_groups' btrfs_create_pending_block_groups: a cache file may have needed a chunk
-        createPendingBlockGroups(h);
-        List<BlockGroup> dirty = fs.space.takeDirtyBlockGroups();
-        for (BlockGroup bg : dirty) {
-            if (fs.mountOpt.test(org.jbtrfs.core.MountOpt.SPACE_CACHE)
-                && fs.space.diskCacheState(bg).compareTo(BlockGroup.DiskCacheState.CLEAR) < 0) {
-                // btrfs_update_block_group(): a group whose used bytes changed has a stale cache
-                fs.space.setDiskCacheState(bg, BlockGroup.DiskCacheState.CLEAR);
-            }
-            FreeSpaceCache.cacheSaveSetup(h, bg);
-            runDelayedRefs(h);
-            FreeSpaceCache.writeOutCache(h, bg);
-            long used = fs.space.blockGroupItemWritten(bg);
-            Trees.update(h, fs.extentRoot, new Key(bg.start(), ItemType.BLOCK_GROUP_ITEM, bg.length()),
-                new BlockGroupItem(used, 256, bg.type().flag()).encode());
-        }
-        return !dirty.isEmpty();
-    }
-
-    /** kernel: btrfs_run_delayed_refs(trans, 0) — apply every queued head to the extent tree. */
-    static int runDelayedRefs(TransHandle h) {
-        FsInfo fs = h.fsInfo;
-        DelayedRefs refs = h.transaction.delayedRefs;
-        int run = 0;
-        List<DelayedRefHead> heads;
-        while (!(heads = refs.takeAll()).isEmpty()) {
-            for (DelayedRefHead head : heads) {
-                runOneHead(h, head);
-                refs.release(head);
-                run++;
-            }
-        }
-        return run;
-    }
-
-    private static void runOneHead(TransHandle h, DelayedRefHead head) {
-        FsInfo fs = h.fsInfo;
-        Key key = head.isData ? new Key(head.bytenr, ItemType.EXTENT_ITEM, head.numBytes)
-            : new Key(head.bytenr, ItemType.METADATA_ITEM, head.level);
-        if (head.mustInsertReserved) {
-            if (head.refMod > 0) {
-                // alloc_reserved_tree_block() / alloc_reserved_file_extent()
-                long flags = head.isData ? ExtentItem.FLAG_DATA : ExtentItem.FLAG_TREE_BLOCK;
-                Trees.insert(h, fs.extentRoot, key, new ExtentItem(head.refMod, h.transid(), flags, head.ownerRoot,
-                    head.level).encode());
-                fs.space.allocReserved(head.bytenr, head.numBytes);
-                account(fs, head.ownerRoot, head.bytenr, head.numBytes, true);
-            } else {
-                // allocated and freed in this very transaction: never reached the extent tree; its buffer
-                // leaves the page cache before the space is free again (see finishExtentCommit)
-                if (!head.isData) {
-                    fs.btreeInode.forget(head.bytenr);
-                }
-                fs.space.freeReserved(head.bytenr, head.numBytes);
-            }
-            return;
-        }
-        if (head.refMod == 0) {
-            return;
-        }
-        byte[] cur = Trees.lookup(fs, fs.extentRoot, key);
-        if (cur == null) {
-            throw fs.log().bug("extent-tree.c", 3030, "__btrfs_free_extent: extent " + key + " not found");
-        }
-        ExtentItem ei = ExtentItem.decode(cur);
-        long refs = ei.refs() + head.refMod;
-        if (refs > 0) {
-            Trees.update(h, fs.extentRoot, key, new ExtentItem(refs, ei.generation(), ei.flags(), ei.ownerRoot(),
-                ei.level()).encode());
-            return;
-        }
-        // __btrfs_free_extent(): last ref gone — the extent is pinned until this transaction commits
-        Trees.delete(h, fs.extentRoot, key);
-        fs.space.dropUsed(head.bytenr, head.numBytes);
-        account(fs, ei.ownerRoot(), head.bytenr, head.numBytes, false);
-        synchronized (h.transaction) {
-            h.transaction.pinned.put(head.bytenr, head.numBytes);
-        }
-    }
-
-    private static void account(FsInfo fs, long owner, long bytenr, long len, boolean add) {
-        QgroupHooks qg = fs.qgroupHooks;
-        if (qg != null) {
-            qg.accountExtent(owner, bytenr, len, add);
-        }
-    }
-
-    /** kernel: btrfs_finish_extent_commit() — unpin what this transaction freed, release removed chunks. */
-    private static void finishExtentCommit(FsInfo fs, Transaction cur) {
-        Map<Long, Long> pinned;
-        List<BlockGroup> deleted;
-        synchronized (cur) {
-            pinned = Map.copyOf(cur.pinned);
-            cur.pinned.clear();
-            deleted = new ArrayList<>(cur.deletedBgs);
-            cur.deletedBgs.clear();
-        }
-        fs.commitRootSem.writeLock().lock();
-        try {
-            for (Map.Entry<Long, Long> e : pinned.entrySet()) {
-                // Drop the freed block's buffer before its space can be allocated again: this runs while
-                // the next transaction already allocates (we are past UNBLOCKED), and a forget after the
-                // unpin could drop the buffer that transaction just created at the same bytenr.
-                fs.btreeInode.forget(e.getKey());
-                fs.space.unpin(e.getKey(), e.getValue());
-            }
-        } finally {
-            fs.commitRootSem.writeLock().unlock();
-        }
-        for (BlockGroup bg : deleted) {
-            fs.space.releaseChunk(bg);
-        }
-    }
-
-    /** Every root a commit must consider: the global roots and the subvolumes in fs_roots_radix. */
-    static List<Root> allRoots(FsInfo fs) {
-        List<Root> l = new ArrayList<>();
-        l.add(fs.treeRoot);
-        l.add(fs.extentRoot);
-        if (fs.quotaRoot != null) {
-            l.add(fs.quotaRoot);
-        }
-        if (fs.freeSpaceRoot != null) {
-            l.add(fs.freeSpaceRoot);
-        }
-        l.addAll(fs.fsRootsRadix.values());
-        return l;
     }
 
     /** Records that {@code bg} was removed by this handle's transaction (its chunk is released at commit). */

@@ -14,7 +14,7 @@ import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.transaction.space.BlockGroupType;
 import org.jbtrfs.transaction.space.SpaceInfo;
 import org.jbtrfs.transaction.space.SpaceManager;
-import org.jbtrfs.transaction.space.SpaceManager.RsvCounters;
+import org.jbtrfs.transaction.space.BlockRsvs;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -57,22 +57,22 @@ class CommitAccountingTest {
         assertEquals(1, held.get("btrfs_delayed_data_ref"));
         assertTrue(held.get("btrfs_delayed_ref_head") > 2 && held.get("btrfs_delayed_tree_ref") > 2
             && held.get("btrfs_delayed_extent_op") > 1 && held.get("extent_state") > 1, held.toString());
-        assertEquals(held.get("btrfs_delayed_ref_head") * SpaceManager.METADATA_ITEM_SIZE, fs.space.delayedRefsRsvSize(),
+        assertEquals(held.get("btrfs_delayed_ref_head") * SpaceManager.METADATA_ITEM_SIZE, fs.space.rsvs.delayedRefsSize(),
             "delayed_refs_rsv grows by one item per head");
         SpaceInfo.Counters meta1 = fs.space.counters(BlockGroupType.METADATA);
         assertTrue(meta1.reserved() > 0 && meta1.reserved() % SpaceManager.NODESIZE == 0, meta1.toString());
         assertEquals(meta0.mayUse() + 3 * SpaceManager.METADATA_ITEM_SIZE, meta1.mayUse());
-        assertEquals(new RsvCounters(3 * SpaceManager.METADATA_ITEM_SIZE, 3 * SpaceManager.METADATA_ITEM_SIZE),
-            fs.space.rsv(fs.space.transBlockRsv));
+        assertEquals(new BlockRsvs.Counters(3 * SpaceManager.METADATA_ITEM_SIZE, 3 * SpaceManager.METADATA_ITEM_SIZE),
+            fs.space.rsvs.counters(fs.space.rsvs.trans));
         assertEquals(4 * 4096, fs.space.counters(BlockGroupType.DATA).reserved());
         assertTrue(fs.btreeInode.dirtyCount() > 0);
 
         Transactions.commit(h);
 
         assertEquals(zeros(), inUse());
-        assertEquals(0, fs.space.delayedRefsRsvSize());
-        assertEquals(new RsvCounters(0, 0), fs.space.rsv(fs.space.delayedRefsRsv));
-        assertEquals(new RsvCounters(0, 0), fs.space.rsv(fs.space.transBlockRsv));
+        assertEquals(0, fs.space.rsvs.delayedRefsSize());
+        assertEquals(new BlockRsvs.Counters(0, 0), fs.space.rsvs.counters(fs.space.rsvs.delayedRefs));
+        assertEquals(new BlockRsvs.Counters(0, 0), fs.space.rsvs.counters(fs.space.rsvs.trans));
         SpaceInfo.Counters meta2 = fs.space.counters(BlockGroupType.METADATA);
         assertEquals(0, meta2.reserved());
         assertEquals(0, meta2.pinned(), "what the commit freed was unpinned at its end");

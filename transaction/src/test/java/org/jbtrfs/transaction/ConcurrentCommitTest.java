@@ -80,7 +80,7 @@ class ConcurrentCommitTest {
         assertEquals(List.of(), fs.transList());
         assertEquals(0, fs.space.counters(BlockGroupType.METADATA).reserved());
         assertEquals(0, fs.space.counters(BlockGroupType.DATA).reserved());
-        assertEquals(0, fs.space.delayedRefsRsvSize());
+        assertEquals(0, fs.space.rsvs.delayedRefsSize());
         assertEquals(0, t.kernel.slabs().cache("btrfs_delayed_ref_head").inUse());
         assertEquals(0, t.kernel.slabs().cache("extent_state").inUse());
         t.closeClean(fs);

@@ -113,8 +113,8 @@ class LeakedTransactionTest {
         assertEquals(Map.of("btrfs_delayed_ref_head", 2L, "btrfs_delayed_tree_ref", 2L, "btrfs_delayed_extent_op", 1L,
             "extent_state", 1L, "btrfs_trans_handle", 0L), inUse(t, "btrfs_delayed_ref_head", "btrfs_delayed_tree_ref",
             "btrfs_delayed_extent_op", "extent_state", "btrfs_trans_handle"));
-        assertEquals(524288, fs.space.delayedRefsRsvSize());
-        assertEquals(2 * SpaceManager.METADATA_ITEM_SIZE, fs.space.delayedRefsRsvSize());
+        assertEquals(524288, fs.space.rsvs.delayedRefsSize());
+        assertEquals(2 * SpaceManager.METADATA_ITEM_SIZE, fs.space.rsvs.delayedRefsSize());
         SpaceInfo.Counters meta = fs.space.counters(BlockGroupType.METADATA);
         assertEquals(new SpaceInfo.Counters(before.total(), before.used(), 0, SpaceManager.NODESIZE, before.mayUse(), 0), meta);
         return new Leak(fs, h.transaction(), h.transid(), newLeaf, meta);

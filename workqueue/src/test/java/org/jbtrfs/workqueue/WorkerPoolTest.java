@@ -52,22 +52,22 @@ class WorkerPoolTest extends PoolFixture {
         BtrfsWorkqueue q = queue("readahead", 1, 2);
         CountDownLatch gate = new CountDownLatch(1);
         CountDownLatch entered = new CountDownLatch(1);
-        java.util.concurrent.atomic.AtomicReference<String> busy = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicReference<String> runner = new java.util.concurrent.atomic.AtomicReference<>();
         q.queueWork(new BtrfsWork(() -> {
-            busy.set(Thread.currentThread().getName());
+            runner.set(Thread.currentThread().getName());
             entered.countDown();
             awaitGate(gate);
         }));
         awaitGate(entered);
-        // 200 ms bounds the wait for the stuck one; the idle ones may need longer than that to be scheduled on a
-        // loaded machine (then they are reported too), so they are waited for, not expected within the bound
         List<String> stuck = pool.shutdown(Duration.ofMillis(200));
-        assertTrue(stuck.contains(busy.get()), stuck + " names the kworker stuck in the work, " + busy.get());
+        // the stuck kworker is reported; the idle ones may need longer than 200 ms to return on a loaded
+        // machine, so they are waited for here rather than expected in time
+        assertTrue(stuck.contains(runner.get()), stuck + " lacks " + runner.get());
+        assertTrue(runner.get().startsWith(kernel.name() + "-kworker/"));
         assertTrue(kernel.log().contains("was not destroyed before module unload"));
-        assertTrue(kernel.log().contains(busy.get() + " still running a work"));
-        org.awaitility.Awaitility.await().until(() -> pool.liveThreads().size() == 1);
-        assertEquals(List.of(busy.get()), pool.liveThreads().stream().map(Thread::getName).toList(), "only it is left");
-        gate.countDown(); // the fixture's unload then joins it
+        assertTrue(kernel.log().contains(runner.get() + " still running a work"));
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> pool.liveThreads().size() == 1);
+        gate.countDown(); // the fixture's unload then waits for it
     }
 
     /** A work that throws is an oops of that work; the worker thread lives on and runs the next one. */

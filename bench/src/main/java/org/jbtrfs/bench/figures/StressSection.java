@@ -104,9 +104,9 @@ final class StressSection implements Section {
             .append("figures*); until then `stress/scripts/time-to-find.sh [SECONDS] [SEEDS...]` measures it.\n\n");
         sb.append("### Port bugs the runner found (all fixed)\n\n")
             .append("2–5 are pinned by `StressFoundRegressionsTest` (fs), 1 by the comment at the fix in\n")
-            .append("`Transactions.finishExtentCommit`.\n\n")
+            .append("`ExtentCommit.finishExtentCommit`.\n\n")
             .append("1. A freed tree block's bytenr handed out again while the btree inode still held its old buffer:\n")
-            .append("   `Transactions.finishExtentCommit` unpinned an extent before forgetting its buffer, after the commit\n")
+            .append("   `ExtentCommit.finishExtentCommit` unpinned an extent before forgetting its buffer, after the commit\n")
             .append("   had already let the next transaction run, so a new dirty block at that bytenr could be dropped\n")
             .append("   (\"parent transid verify failed\" at the next mount). It now forgets before it unpins.\n")
             .append("2. `Transactions.end` marked the handle ended before `btrfs_create_pending_block_groups` inserted\n")

@@ -5,7 +5,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Objects;
 import java.util.TreeMap;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.BtrfsException;
@@ -16,6 +15,8 @@ import org.jbtrfs.core.disk.DirItem;
 import org.jbtrfs.core.disk.ExtentItem;
 import org.jbtrfs.core.disk.FileExtentItem;
 import org.jbtrfs.core.disk.InodeItem;
+import org.jbtrfs.core.disk.InodeRef;
+import org.jbtrfs.core.disk.Le;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.core.disk.RootItem;
@@ -36,8 +37,9 @@ import org.jbtrfs.transaction.ctree.TreeChecker;
  *       METADATA_ITEM with one reference and every METADATA_ITEM a block, every file extent its
  *       EXTENT_ITEM with as many references as file extents point at it and every data EXTENT_ITEM
  *       a file extent, and each block group item's {@code used} equals the extents inside it;</li>
- *   <li>fs roots: directory entries point at an inode or a subvolume, orphan items of a subvolume name an
- *       unlinked inode;</li>
+ *   <li>fs roots: directory entries (DIR_ITEM and DIR_INDEX) point at an inode or a subvolume, a directory's
+ *       i_size is twice the length of its names, a linked inode has an INODE_REF whose parent holds the
+ *       matching DIR_INDEX, orphan items of a subvolume name an unlinked inode;</li>
  *   <li>root refs: a deleted subvolume (root item refs 0) has its orphan item — without it nothing
  *       tells a later mount to drop it (the March 2021 bug) — and a root-tree orphan item names a
  *       deleted subvolume or a free-space-cache inode (a stray one is only a warning: the next RW mount's
@@ -68,8 +70,12 @@ public final class Check {
         EXTENT_REFS,
         /** A block group item whose used bytes are not the sum of the extents inside it. */
         BLOCK_GROUP_USED,
-        /** A directory entry that points at neither an inode nor a subvolume. */
+        /** A directory entry (DIR_ITEM or DIR_INDEX) that points at neither an inode nor a subvolume. */
         DANGLING_DIR_ITEM,
+        /** A directory whose i_size is not twice the length of its names ("errors 200, dir isize wrong"). */
+        DIR_ISIZE_WRONG,
+        /** A linked file or directory without an INODE_REF to its parent, or one its parent has no entry for. */
+        INODE_REF_WRONG,
         /** A subvolume's orphan item for an inode that is missing or still linked (orphan cleanup removes it). */
         STALE_INODE_ORPHAN,
         /** A root-tree orphan item for a subvolume whose root item is gone (the next RW mount deletes it). */
@@ -144,7 +150,10 @@ public final class Check {
 
     /** Checks {@code dev}, verifying checksums with {@code crc}. */
     public static Report check(BlockDevice dev, Crc32c crc) {
-        return new Check(Objects.requireNonNull(dev, "dev"), Objects.requireNonNull(crc, "crc")).run();
+        if (dev == null || crc == null) {
+            throw new IllegalArgumentException((dev == null ? "dev" : "crc") + " must not be null");
+        }
+        return new Check(dev, crc).run();
     }
 
     private Report run() {
@@ -343,7 +352,7 @@ public final class Check {
             TreeMap<Key, byte[]> tree = t.getValue();
             for (Map.Entry<Key, byte[]> e : tree.entrySet()) {
                 Key k = e.getKey();
-                if (k.type() == ItemType.DIR_ITEM && e.getValue().length >= 20) {
+                if ((k.type() == ItemType.DIR_ITEM || k.type() == ItemType.DIR_INDEX) && e.getValue().length >= 20) {
                     DirItem d = DirItem.decode(e.getValue());
                     Key loc = d.location();
                     boolean found = loc.type() == ItemType.ROOT_ITEM
@@ -353,6 +362,8 @@ public final class Check {
                         problems.add(new Problem(Kind.DANGLING_DIR_ITEM, Severity.ERROR, "tree " + id + " key " + k,
                             "root " + id + " dir item '" + d.name() + "' points at missing " + loc));
                     }
+                } else if (k.type() == ItemType.INODE_ITEM && e.getValue().length >= InodeItem.SIZE) {
+                    checkInode(id, tree, k.objectid(), InodeItem.decode(e.getValue()));
                 } else if (k.type() == ItemType.ORPHAN_ITEM && k.objectid() == ItemType.ORPHAN_OBJECTID) {
                     byte[] inode = tree.get(new Key(k.offset(), ItemType.INODE_ITEM, 0));
                     if (inode == null || InodeItem.decode(inode).nlink() > 0) {
@@ -361,6 +372,49 @@ public final class Check {
                                 : " which is still linked") + " (orphan cleanup removes it)"));
                     }
                 }
+            }
+        }
+    }
+
+    /**
+     * A directory's i_size against its entries (btrfs check: I_ERR_DIR_ISIZE_WRONG), and a linked inode's
+     * INODE_REF against its parent's DIR_INDEX (the subvolume's top directory refers to itself as "..").
+     */
+    private void checkInode(long id, TreeMap<Key, byte[]> tree, long ino, InodeItem inode) {
+        if (inode.isDir()) {
+            long names = 0;
+            for (int type : new int[] {ItemType.DIR_ITEM, ItemType.DIR_INDEX}) {
+                for (byte[] d : tree.subMap(new Key(ino, type, 0), true, new Key(ino, type, -1L), true).values()) {
+                    if (d.length >= 20) {
+                        names += Le.u16(d, 18);
+                    }
+                }
+            }
+            if (names != inode.size()) {
+                problems.add(new Problem(Kind.DIR_ISIZE_WRONG, Severity.ERROR, "tree " + id + " inode " + ino,
+                    String.format(Locale.ROOT, "root %d inode %d errors 200, dir isize wrong (isize %d, names %d)",
+                        id, ino, inode.size(), names)));
+            }
+        }
+        if (inode.nlink() == 0 || ino == ItemType.FIRST_FREE_OBJECTID) {
+            return;
+        }
+        var refs = tree.subMap(new Key(ino, ItemType.INODE_REF, 0), true, new Key(ino, ItemType.INODE_REF, -1L), true);
+        if (refs.isEmpty()) {
+            problems.add(new Problem(Kind.INODE_REF_WRONG, Severity.ERROR, "tree " + id + " inode " + ino,
+                "root " + id + " inode " + ino + " is linked (nlink " + inode.nlink() + ") but has no INODE_REF"));
+            return;
+        }
+        for (Map.Entry<Key, byte[]> r : refs.entrySet()) {
+            if (!InodeRef.wellFormed(r.getValue())) {
+                continue;
+            }
+            InodeRef ref = InodeRef.decode(r.getValue());
+            byte[] idx = tree.get(new Key(r.getKey().offset(), ItemType.DIR_INDEX, ref.index()));
+            if (idx == null || idx.length < 20 || DirItem.decode(idx).location().objectid() != ino) {
+                problems.add(new Problem(Kind.INODE_REF_WRONG, Severity.ERROR, "tree " + id + " key " + r.getKey(),
+                    "root " + id + " inode " + ino + " INODE_REF '" + ref.name() + "' index " + ref.index()
+                        + ": no matching DIR_INDEX in directory " + r.getKey().offset()));
             }
         }
     }

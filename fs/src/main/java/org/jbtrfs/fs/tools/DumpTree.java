@@ -6,7 +6,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Objects;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Crc32c;
@@ -14,6 +13,8 @@ import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.GenericCrc32c;
 import org.jbtrfs.core.disk.BlockGroupItem;
 import org.jbtrfs.core.disk.DirItem;
+import org.jbtrfs.core.disk.InodeRef;
+import org.jbtrfs.core.disk.RootRef;
 import org.jbtrfs.core.disk.ExtentItem;
 import org.jbtrfs.core.disk.FileExtentItem;
 import org.jbtrfs.core.disk.InodeItem;
@@ -69,7 +70,7 @@ public final class DumpTree {
      * @param slot       its slot in that leaf
      * @param itemOffset its data offset (relative to the end of the block header, as dump-tree prints "itemoff")
      * @param itemSize   its data size
-     * @param value      the decoded data: {@link RootItem}, {@link Orphan}, {@link InodeItem}, {@link DirItem},
+     * @param value      the decoded data: {@link RootItem}, {@link Orphan}, {@link InodeItem}, {@link DirItem}, {@link InodeRef}, {@link RootRef},
      *                   {@link FileExtentItem}, {@link ExtentItem}, {@link BlockGroupItem}, {@link QgroupStatusItem},
      *                   {@link QgroupInfoItem}, or {@link Raw}
      */
@@ -121,7 +122,10 @@ public final class DumpTree {
 
     /** Reads every tree of {@code dev}, verifying checksums with {@code crc}. */
     public static DumpTree read(BlockDevice dev, Crc32c crc) {
-        return new DumpTree(Objects.requireNonNull(dev, "dev"), Objects.requireNonNull(crc, "crc"));
+        if (dev == null || crc == null) {
+            throw new IllegalArgumentException((dev == null ? "dev" : "crc") + " must not be null");
+        }
+        return new DumpTree(dev, crc);
     }
 
     public SuperBlock superBlock() { return sb.copy(); }
@@ -261,6 +265,8 @@ public final class DumpTree {
             case ItemType.ORPHAN_ITEM -> d.length == 0 ? new Orphan() : new Raw(d);
             case ItemType.INODE_ITEM -> d.length >= InodeItem.SIZE ? InodeItem.decode(d) : new Raw(d);
             case ItemType.DIR_ITEM, ItemType.DIR_INDEX -> decodeDir(d);
+            case ItemType.INODE_REF -> InodeRef.wellFormed(d) ? InodeRef.decode(d) : new Raw(d);
+            case ItemType.ROOT_REF, ItemType.ROOT_BACKREF -> RootRef.wellFormed(d) ? RootRef.decode(d) : new Raw(d);
             case ItemType.EXTENT_DATA -> d.length == FileExtentItem.SIZE ? FileExtentItem.decode(d) : new Raw(d);
             case ItemType.EXTENT_ITEM, ItemType.METADATA_ITEM -> d.length == ExtentItem.SIZE ? ExtentItem.decode(d) : new Raw(d);
             case ItemType.BLOCK_GROUP_ITEM -> d.length == BlockGroupItem.SIZE ? BlockGroupItem.decode(d) : new Raw(d);

@@ -4,6 +4,8 @@ import java.util.HexFormat;
 import java.util.Locale;
 import org.jbtrfs.core.disk.BlockGroupItem;
 import org.jbtrfs.core.disk.DirItem;
+import org.jbtrfs.core.disk.InodeRef;
+import org.jbtrfs.core.disk.RootRef;
 import org.jbtrfs.core.disk.ExtentItem;
 import org.jbtrfs.core.disk.FileExtentItem;
 import org.jbtrfs.core.disk.InodeItem;
@@ -157,6 +159,14 @@ final class DumpTreeNames {
                 d.type() == DirItem.FT_DIR ? "DIR" : d.type() == DirItem.FT_REG_FILE ? "FILE" : "UNKNOWN." + d.type()));
             t.append(String.format(Locale.ROOT, "\t\ttransid 0 data_len 0 name_len %d%n", d.name().getBytes(java.nio.charset.StandardCharsets.UTF_8).length));
             t.append("\t\tname: ").append(d.name()).append('\n');
+        } else if (v instanceof InodeRef r) {
+            // btrfs-progs print-tree.c print_inode_ref_item
+            t.append(String.format(Locale.ROOT, "\t\tindex %d namelen %d name: %s%n", r.index(),
+                r.name().getBytes(java.nio.charset.StandardCharsets.UTF_8).length, r.name()));
+        } else if (v instanceof RootRef r) {
+            // print_root_ref
+            t.append(String.format(Locale.ROOT, "\t\troot %s key dirid %d sequence %d name %s%n",
+                it.key().type() == ItemType.ROOT_REF ? "ref" : "backref", r.dirid(), r.sequence(), r.name()));
         } else if (v instanceof FileExtentItem f) {
             t.append(String.format(Locale.ROOT, "\t\tgeneration %d type 1 (regular)%n", f.generation()));
             t.append(String.format(Locale.ROOT, "\t\textent data disk byte %d nr %d%n", f.diskBytenr(), f.diskNumBytes()));

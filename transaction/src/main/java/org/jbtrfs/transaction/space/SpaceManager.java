@@ -11,8 +11,8 @@ import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.KernelLog;
 
 /**
- * Block groups, space_infos and block reservations of one filesystem (block-group.c, space-info.c,
- * block-rsv.c, the allocator of extent-tree.c). One lock guards all counters: the port is about
+ * Block groups and space_infos of one filesystem (block-group.c, space-info.c, the allocator of
+ * extent-tree.c); the block reservations are {@link BlockRsvs} (block-rsv.c), under the same lock. One lock guards all counters: the port is about
  * lifecycle races, not allocator scalability.
  *
  * <p>A tree block's bytes move reserved → used when its delayed ref is run at commit, used →
@@ -30,17 +30,15 @@ public final class SpaceManager {
     private final LinkedHashSet<BlockGroup> unusedBgs = new LinkedHashSet<>();
     /** Device ranges not in any chunk: start → length. */
     private final TreeMap<Long, Long> unallocated = new TreeMap<>();
-    public final BlockRsv globalBlockRsv = new BlockRsv("global_block_rsv");
-    public final BlockRsv transBlockRsv = new BlockRsv("trans_block_rsv");
-    public final BlockRsv chunkBlockRsv = new BlockRsv("chunk_block_rsv");
-    public final BlockRsv delayedBlockRsv = new BlockRsv("delayed_block_rsv");
-    public final BlockRsv delayedRefsRsv = new BlockRsv("delayed_refs_rsv");
+    /** The block reservations (block-rsv.c), under this manager's lock. */
+    public final BlockRsvs rsvs;
     private final long dataChunkSize;
 
     public SpaceManager(long deviceSize, long firstChunkStart, long dataChunkSize) {
         for (BlockGroupType t : BlockGroupType.values()) {
             spaceInfos.put(t, new SpaceInfo(t));
         }
+        this.rsvs = new BlockRsvs(this, spaceInfos.get(BlockGroupType.METADATA));
         this.dataChunkSize = dataChunkSize;
         if (deviceSize > firstChunkStart) {
             unallocated.put(firstChunkStart, deviceSize - firstChunkStart);
@@ -115,6 +113,15 @@ public final class SpaceManager {
         }
     }
 
+    /**
+     * kernel: btrfs_reserve_extent() for data, the loops before LOOP_ALLOC_CHUNK — only the existing data
+     * block groups; ENOSPC if none has room (the caller then allocates a chunk under a transaction handle).
+     */
+    public synchronized long reserveDataExtentInExistingGroups(long len) {
+        int sectors = (int) ((len + BlockGroup.SECTOR - 1) / BlockGroup.SECTOR);
+        return reserve(BlockGroupType.DATA, (long) sectors * BlockGroup.SECTOR, 1);
+    }
+
     private final List<BlockGroup> newBlockGroups = new ArrayList<>();
 
     /** kernel: btrfs_alloc_chunk() — a new block group carved from unallocated device space. */
@@ -178,6 +185,19 @@ public final class SpaceManager {
         bg.reserved -= len;
         spaceInfos.get(bg.type).bytesReserved -= len;
         bg.mark(bytenr, len, false);
+    }
+
+    /**
+     * kernel: pin_down_extent() of a reserved extent (btrfs_free_tree_block of a block written in its own
+     * transaction) — reserved → pinned, free again once the commit unpins it.
+     */
+    public synchronized void pinReserved(long bytenr, long len) {
+        BlockGroup bg = need(bytenr);
+        bg.reserved -= len;
+        bg.pinned += len;
+        SpaceInfo si = spaceInfos.get(bg.type);
+        si.bytesReserved -= len;
+        si.bytesPinned += len;
     }
 
     /** kernel: __btrfs_free_extent() accounting — used → pinned (free again once the commit unpins it). */
@@ -302,41 +322,6 @@ public final class SpaceManager {
         return m;
     }
 
-    // ---- reservations ---------------------------------------------------------------------------
-
-    /** kernel: btrfs_block_rsv_add() into trans_block_rsv for a handle's {@code items}; returns the bytes. */
-    public synchronized long reserveMetadataItems(int items) {
-        long bytes = items * METADATA_ITEM_SIZE;
-        SpaceInfo si = spaceInfos.get(BlockGroupType.METADATA);
-        si.bytesMayUse += bytes;
-        transBlockRsv.size += bytes;
-        transBlockRsv.reserved += bytes;
-        return bytes;
-    }
-
-    /** kernel: btrfs_block_rsv_release() of a handle's reservation. */
-    public synchronized void releaseMetadata(long bytes) {
-        SpaceInfo si = spaceInfos.get(BlockGroupType.METADATA);
-        si.bytesMayUse -= bytes;
-        transBlockRsv.size -= bytes;
-        transBlockRsv.reserved -= bytes;
-    }
-
-    /** kernel: btrfs_update_delayed_refs_rsv() — a new delayed ref head grows the rsv by one item. */
-    public synchronized void delayedRefsRsvAddHead() { delayedRefsRsv.size += METADATA_ITEM_SIZE; }
-
-    /** kernel: btrfs_delayed_refs_rsv_release() — a head was run. */
-    public synchronized void delayedRefsRsvReleaseHead() { delayedRefsRsv.size -= METADATA_ITEM_SIZE; }
-
-    /** kernel: btrfs_update_global_block_rsv() at mount: reserve a global rsv from free metadata space. */
-    public synchronized void fillGlobalRsv() {
-        SpaceInfo si = spaceInfos.get(BlockGroupType.METADATA);
-        long want = Math.min(16L << 20, si.totalBytes / 8);
-        globalBlockRsv.size = want;
-        globalBlockRsv.reserved = want;
-        si.bytesMayUse += want;
-    }
-
     // ---- unused block groups ------------------------------------------------------------------
 
     /** kernel: btrfs_mark_bg_unused() */
@@ -401,13 +386,6 @@ public final class SpaceManager {
 
     public synchronized SpaceInfo.Counters counters(BlockGroupType t) { return spaceInfos.get(t).counters(); }
 
-    public synchronized long delayedRefsRsvSize() { return delayedRefsRsv.size; }
-
-    /** A block reservation's counters, as btrfs_dump_space_info prints them. */
-    public record RsvCounters(long size, long reserved) { }
-
-    /** The size and reserved bytes of {@code rsv} (one of this manager's reservations). */
-    public synchronized RsvCounters rsv(BlockRsv rsv) { return new RsvCounters(rsv.size, rsv.reserved); }
 
     public synchronized int blockGroupCount(BlockGroupType t) {
         return (int) blockGroups.values().stream().filter(b -> b.type == t).count();
@@ -439,7 +417,7 @@ public final class SpaceManager {
             putBlockGroupFinal(log, bg);
         }
         blockGroups.clear();
-        releaseGlobalBlockRsv(log);
+        rsvs.releaseGlobal(log);
         for (SpaceInfo si : spaceInfos.values()) {
             if (log.warnOn(si.bytesPinned > 0 || si.bytesReserved > 0 || si.bytesMayUse > 0, "block-group.c", 3377,
                 "btrfs_free_block_groups")) {
@@ -454,27 +432,12 @@ public final class SpaceManager {
         log.warnOn(bg.reserved > 0, "block-group.c", 125, "btrfs_put_block_group");
     }
 
-    /** kernel: btrfs_release_global_block_rsv() in fs/btrfs/block-rsv.c */
-    private void releaseGlobalBlockRsv(KernelLog log) {
-        spaceInfos.get(BlockGroupType.METADATA).bytesMayUse -= globalBlockRsv.reserved;
-        globalBlockRsv.size = 0;
-        globalBlockRsv.reserved = 0;
-        log.warnOn(transBlockRsv.size > 0, "block-rsv.c", 452, "btrfs_release_global_block_rsv");
-        log.warnOn(transBlockRsv.reserved > 0, "block-rsv.c", 453, "btrfs_release_global_block_rsv");
-        log.warnOn(chunkBlockRsv.size > 0, "block-rsv.c", 454, "btrfs_release_global_block_rsv");
-        log.warnOn(chunkBlockRsv.reserved > 0, "block-rsv.c", 455, "btrfs_release_global_block_rsv");
-        log.warnOn(delayedBlockRsv.size > 0, "block-rsv.c", 456, "btrfs_release_global_block_rsv");
-        log.warnOn(delayedBlockRsv.reserved > 0, "block-rsv.c", 457, "btrfs_release_global_block_rsv");
-        log.warnOn(delayedRefsRsv.reserved > 0, "block-rsv.c", 458, "btrfs_release_global_block_rsv");
-        log.warnOn(delayedRefsRsv.size > 0, "block-rsv.c", 459, "btrfs_release_global_block_rsv");
-    }
-
     /** kernel: btrfs_dump_space_info() in fs/btrfs/space-info.c */
     private void dumpSpaceInfo(KernelLog log, String device, SpaceInfo si) {
         log.info(device, "space_info " + si.type.flag() + " has " + si.free() + " free, is " + (si.full ? "" : "not ") + "full");
         log.info(device, "space_info total=" + si.totalBytes + ", used=" + si.bytesUsed + ", pinned=" + si.bytesPinned
             + ", reserved=" + si.bytesReserved + ", may_use=" + si.bytesMayUse + ", readonly=" + si.bytesReadonly);
-        for (BlockRsv r : List.of(globalBlockRsv, transBlockRsv, chunkBlockRsv, delayedBlockRsv, delayedRefsRsv)) {
+        for (BlockRsv r : rsvs.inDumpOrder()) {
             log.info(device, r.dumpLine());
         }
     }

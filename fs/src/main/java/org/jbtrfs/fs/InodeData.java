@@ -1,0 +1,295 @@
+package org.jbtrfs.fs;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jbtrfs.cleaner.Inode;
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.disk.InodeItem;
+import org.jbtrfs.core.disk.ItemType;
+import org.jbtrfs.core.disk.Key;
+import org.jbtrfs.transaction.FsInfo;
+import org.jbtrfs.transaction.TransHandle;
+import org.jbtrfs.transaction.Trees;
+
+/**
+ * The data side of one in-memory inode: the struct btrfs_inode fields the data path keeps in memory
+ * (i_size, disk_i_size, i_bytes, last_trans, sync_writers) and its page cache — the address_space with
+ * its io_tree: dirty (delalloc) ranges, pages under writeback, the inode's ordered extents and the
+ * mapping's error. Installed on the cleaner module's {@link Inode} as its {@link Inode.Mapping}, so an
+ * inode with dirty or writeback pages stays cached after its last iput (the VFS's inode LRU).
+ *
+ * <p>Granularity: the port appends bytes. A delalloc range starts at the byte the append started, not at
+ * a page boundary, so writeback never rewrites a block already written and btrfs_drop_extents is not
+ * needed; in the kernel an append into a partly written page COWs that page. Inline extents
+ * (max_inline) are not modelled: every range becomes a regular extent.
+ *
+ * <p>Locking: the fields are guarded by this object. Never take the inode's own lock while holding it
+ * (iput_final asks {@link #pinsInode()} under the inode lock; that method reads a volatile only).
+ * Inode item updates are serialised by {@link #updateLock} and write the in-memory values, as
+ * btrfs_update_inode fills the item from the in-memory inode.
+ */
+final class InodeData implements Inode.Mapping {
+    final Inode inode;
+    private final FsInfo fs;
+    private final long generation;
+    private final int mode;
+    /** BTRFS_I(inode)->sync_writers: fsync's writeback checksums inline, not through btrfs_wq_submit_bio. */
+    final AtomicInteger syncWriters = new AtomicInteger();
+    /** Serialises btrfs_update_inode of this inode (the port's stand-in for the leaf lock). */
+    private final Object updateLock = new Object();
+
+    // ---- guarded by this ----
+    /** i_size: what readers see, updated at write time. */
+    private long isize;
+    /** disk_i_size: what the inode item says; covers only data whose file extent item exists. */
+    private long diskISize;
+    /** i_bytes (inode item nbytes): added when an ordered extent's file extent item is inserted. */
+    private long nbytes;
+    /** End of the file range covered, contiguously from 0, by file extent items (the file_extent_tree). */
+    private long extentsEnd;
+    /** Ranges whose file extent items exist beyond {@link #extentsEnd} (finished out of order). */
+    private final TreeMap<Long, Long> extentsAfterGap = new TreeMap<>();
+    /** The io_tree's EXTENT_DELALLOC ranges with their dirty pages, by file offset. */
+    private final TreeMap<Long, DirtyRange> delalloc = new TreeMap<>();
+    /** Bytes of pages under writeback (PageWriteback), from submission to end_page_writeback. */
+    private long writebackBytes;
+    /** The inode's ordered_tree: ordered extents not yet removed, by file offset. */
+    private final TreeMap<Long, OrderedExtent> ordered = new TreeMap<>();
+    /** BTRFS_I(inode)->last_trans: the transaction that last updated the inode item. */
+    private long lastTrans;
+    /** The mapping's writeback error (AS_EIO / AS_ENOSPC), reported once by fsync. */
+    private Errno error;
+
+    /** Volatile mirror of "dirty or under writeback", read lock-free by {@link #pinsInode()}. */
+    private volatile boolean pins;
+
+    private InodeData(Inode inode, FsInfo fs, InodeItem item) {
+        this.inode = inode;
+        this.fs = fs;
+        this.generation = item.generation();
+        this.mode = item.mode();
+        this.isize = item.size();
+        this.diskISize = item.size();
+        this.extentsEnd = item.size();
+        this.nbytes = item.nbytes();
+        // btrfs_read_locked_inode(): last_trans from the item's transid
+        this.lastTrans = item.transid();
+    }
+
+    /** The data side of {@code inode}, read from its inode item on first use (btrfs_read_locked_inode). */
+    static InodeData of(FsInfo fs, Inode inode) {
+        return (InodeData) inode.mapping(in -> {
+            byte[] b = Trees.lookup(fs, in.root(), itemKey(in.ino()));
+            if (b == null) {
+                throw new BtrfsException(Errno.ENOENT, "inode item " + in.ino() + " of root " + in.root().objectid() + " gone");
+            }
+            return new InodeData(in, fs, InodeItem.decode(b));
+        });
+    }
+
+    static Key itemKey(long ino) { return new Key(ino, ItemType.INODE_ITEM, 0); }
+
+    // ---- buffered writes ------------------------------------------------------------------------
+
+    /** Dirty pages of one delalloc range: the bytes written to [start, start + len). */
+    static final class DirtyRange {
+        final long start;
+        private byte[] buf;
+        private int len;
+
+        DirtyRange(long start, int capacity) {
+            this.start = start;
+            this.buf = new byte[Math.max(capacity, 16)];
+        }
+
+        void append(byte[] data) {
+            if (len + data.length > buf.length) {
+                buf = java.util.Arrays.copyOf(buf, Math.max(len + data.length, buf.length * 2));
+            }
+            System.arraycopy(data, 0, buf, len, data.length);
+            len += data.length;
+        }
+
+        int len() { return len; }
+
+        long end() { return start + len; }
+
+        byte[] data() { return buf.length == len ? buf : java.util.Arrays.copyOf(buf, len); }
+    }
+
+    /**
+     * kernel: btrfs_buffered_write() → btrfs_dirty_pages() — copy {@code data} into the page cache at
+     * i_size, set EXTENT_DELALLOC on the range (merged with a range ending there, as the io_tree merges
+     * equal states) and i_size_write the new size. Returns true if the inode was clean before (the caller
+     * puts it on the superblock's dirty list: __mark_inode_dirty(I_DIRTY_PAGES)).
+     */
+    synchronized boolean append(byte[] data) {
+        boolean wasClean = delalloc.isEmpty();
+        Map.Entry<Long, DirtyRange> last = delalloc.lastEntry();
+        if (last != null && last.getValue().end() == isize) {
+            last.getValue().append(data);
+        } else {
+            DirtyRange r = new DirtyRange(isize, data.length);
+            r.append(data);
+            delalloc.put(r.start, r);
+        }
+        isize += data.length;
+        updatePins();
+        return wasClean;
+    }
+
+    /**
+     * The delalloc ranges, taken for writeback: EXTENT_DELALLOC cleared and the pages set under writeback
+     * (extent_write_cache_pages → writepage_delalloc / extent_clear_unlock_delalloc).
+     */
+    synchronized List<DirtyRange> takeDelallocForWriteback() {
+        List<DirtyRange> l = new ArrayList<>(delalloc.values());
+        delalloc.clear();
+        for (DirtyRange r : l) {
+            writebackBytes += r.len();
+        }
+        updatePins();
+        return l;
+    }
+
+    /** end_page_writeback() for {@code len} bytes; returns true when no page of the inode is under writeback. */
+    synchronized boolean endWriteback(long len) {
+        writebackBytes -= len;
+        updatePins();
+        notifyAll();
+        return writebackBytes == 0;
+    }
+
+    synchronized boolean underWriteback() { return writebackBytes > 0; }
+
+    /** kernel: filemap_fdatawait() — wait until no page of this inode is under writeback. */
+    synchronized void waitWriteback() {
+        while (writebackBytes > 0) {
+            waitUninterruptibly();
+        }
+    }
+
+    synchronized boolean isDirty() { return !delalloc.isEmpty(); }
+
+    synchronized long isize() { return isize; }
+
+    /** mapping_set_error() */
+    synchronized void setError(Errno e) {
+        if (error == null) {
+            error = e;
+        }
+    }
+
+    /** filemap_check_errors(): the error since the last check, cleared. */
+    synchronized Errno takeError() {
+        Errno e = error;
+        error = null;
+        return e;
+    }
+
+    // ---- ordered extents ------------------------------------------------------------------------
+
+    synchronized void addOrdered(OrderedExtent oe) { ordered.put(oe.fileOffset, oe); }
+
+    synchronized void removeOrdered(OrderedExtent oe) { ordered.remove(oe.fileOffset, oe); }
+
+    /** The inode's ordered extents, each with a new reference for the caller (btrfs_lookup_first_ordered_extent). */
+    synchronized List<OrderedExtent> orderedReferenced() {
+        List<OrderedExtent> l = new ArrayList<>(ordered.values());
+        for (OrderedExtent oe : l) {
+            oe.refs.incrementAndGet();
+        }
+        return l;
+    }
+
+    /** insert_reserved_file_extent(): inode_add_bytes() and btrfs_inode_set_file_extent_range(). */
+    synchronized void fileExtentInserted(OrderedExtent oe) {
+        nbytes += oe.diskNumBytes;
+        extentsAfterGap.put(oe.fileOffset, oe.fileOffset + oe.numBytes);
+        Map.Entry<Long, Long> next;
+        while ((next = extentsAfterGap.firstEntry()) != null && next.getKey() <= extentsEnd) {
+            extentsEnd = Math.max(extentsEnd, next.getValue());
+            extentsAfterGap.remove(next.getKey());
+        }
+    }
+
+    /**
+     * kernel: btrfs_inode_safe_disk_i_size_write(inode, 0) — disk_i_size becomes i_size, capped at the end
+     * of the range covered contiguously from 0 by file extent items: a file extent finished ahead of an
+     * earlier one does not move it past the gap.
+     */
+    synchronized void safeDiskISizeWrite() {
+        diskISize = Math.min(isize, extentsEnd);
+    }
+
+    /**
+     * kernel: btrfs_update_inode() — write the in-memory inode (disk_i_size, i_bytes, i_nlink) into its
+     * inode item in {@code h}'s transaction, and record the transaction in last_trans.
+     */
+    void updateInode(TransHandle h) {
+        synchronized (updateLock) {
+            long size;
+            long bytes;
+            synchronized (this) {
+                size = diskISize;
+                bytes = nbytes;
+                lastTrans = Math.max(lastTrans, h.transid());
+            }
+            int nlink = inode.nlink();
+            Trees.update(h, inode.root(), itemKey(inode.ino()), new InodeItem(generation, h.transid(), size, bytes, nlink, mode).encode());
+        }
+    }
+
+    /** BTRFS_I(inode)->last_trans. */
+    synchronized long lastTrans() { return lastTrans; }
+
+    /** What readers see beyond the file extent items: the data of ordered extents and of dirty ranges. */
+    synchronized List<Pending> pendingData() {
+        List<Pending> l = new ArrayList<>();
+        for (OrderedExtent oe : ordered.values()) {
+            l.add(new Pending(oe.fileOffset, oe.data()));
+        }
+        for (DirtyRange r : delalloc.values()) {
+            l.add(new Pending(r.start, r.data()));
+        }
+        return l;
+    }
+
+    /** Bytes at a file offset still in the page cache. */
+    record Pending(long offset, byte[] data) { }
+
+    // ---- Inode.Mapping --------------------------------------------------------------------------
+
+    @Override
+    public boolean pinsInode() { return pins; }
+
+    /**
+     * kernel: truncate_inode_pages_final() (evict_inode_truncate_pages) — the inode is being evicted: its
+     * dirty pages are thrown away unwritten; pages under writeback are waited for first.
+     */
+    @Override
+    public synchronized void truncateFinal() {
+        while (writebackBytes > 0) {
+            waitUninterruptibly();
+        }
+        delalloc.clear();
+        updatePins();
+    }
+
+    private void updatePins() { pins = !delalloc.isEmpty() || writebackBytes > 0; }
+
+    private void waitUninterruptibly() {
+        try {
+            wait();
+        } catch (InterruptedException e) {
+            // TASK_UNINTERRUPTIBLE: the caller's loop re-checks
+        }
+    }
+
+    @Override
+    public String toString() { return inode.toString(); }
+}

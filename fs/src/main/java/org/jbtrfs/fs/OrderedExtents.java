@@ -1,0 +1,208 @@
+package org.jbtrfs.fs;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.disk.FileExtentItem;
+import org.jbtrfs.core.disk.ItemType;
+import org.jbtrfs.core.disk.Key;
+import org.jbtrfs.transaction.Extents;
+import org.jbtrfs.transaction.FsInfo;
+import org.jbtrfs.transaction.Root;
+import org.jbtrfs.transaction.TransHandle;
+import org.jbtrfs.transaction.Transactions;
+import org.jbtrfs.transaction.Trees;
+import org.jbtrfs.workqueue.BtrfsWork;
+
+/**
+ * Ordered extents of one mounted filesystem: fs/btrfs/ordered-data.c and their completion,
+ * btrfs_finish_ordered_io in fs/btrfs/inode.c.
+ *
+ * <p>The life of one: writeback's cow_file_range reserves the extent and adds the ordered extent, which
+ * takes a reference on the inode; the data bio is submitted; when its write ends,
+ * btrfs_writepage_endio_finish_ordered queues finish_ordered_fn on {@code endio_write_workers}, which
+ * joins a transaction, inserts the file extent item, queues the extent's ref, updates the inode item,
+ * ends the transaction, removes the ordered extent (BTRFS_ORDERED_COMPLETE: waiters return) and drops
+ * its two references. Whoever drops the last reference — that worker, or a waiter such as
+ * btrfs_sync_fs that took one — hands the inode reference to btrfs_add_delayed_iput: when the file was
+ * closed meanwhile, that was the last inode reference and the inode goes on the delayed iput list for
+ * the cleaner. Between the removal and the last put is a window ({@link Hook#ORDERED_EXTENT_AFTER_REMOVE})
+ * in which btrfs_wait_ordered_roots has already returned.
+ */
+final class OrderedExtents {
+    private final FsContext ctx;
+    private final FsInfo fs;
+    /**
+     * Every ordered extent not yet removed, oldest first: the port's single list for fs_info->ordered_roots
+     * and each root's ordered_extents. Guarded by this (ordered_root_lock / ordered_extent_lock).
+     */
+    private final Set<OrderedExtent> all = new LinkedHashSet<>();
+    /** Ordered extents allocated and not yet freed (their last reference not dropped). */
+    private final java.util.concurrent.atomic.AtomicInteger live = new java.util.concurrent.atomic.AtomicInteger();
+
+    OrderedExtents(FsContext ctx) {
+        this.ctx = ctx;
+        this.fs = ctx.fs;
+    }
+
+    /**
+     * kernel: btrfs_add_ordered_extent() in fs/btrfs/ordered-data.c — a new ordered extent holding a
+     * reference on the inode (igrab), in the inode's ordered tree and the root's list.
+     */
+    OrderedExtent add(InodeData d, long fileOffset, long numBytes, long diskBytenr, long diskNumBytes, byte[] data) {
+        if (!ctx.cleaner.inodes().igrab(d.inode)) {
+            // writeback holds the inode while it adds ordered extents: it cannot be I_FREEING here
+            throw fs.log().bug("ordered-data.c", 197, "igrab of " + d.inode + " failed during writeback");
+        }
+        OrderedExtent oe = new OrderedExtent(d, fileOffset, numBytes, diskBytenr, diskNumBytes, data,
+            fs.kernel.slabs().cache("btrfs_ordered_extent").alloc());
+        live.incrementAndGet();
+        d.addOrdered(oe);
+        synchronized (this) {
+            all.add(oe);
+        }
+        return oe;
+    }
+
+    /**
+     * kernel: btrfs_writepage_endio_finish_ordered() in fs/btrfs/inode.c, called from the data bio's end
+     * (end_extent_writepage) — account the written bytes (btrfs_dec_test_ordered_pending); when the
+     * ordered extent is done, take a reference for the finisher and queue finish_ordered_fn on
+     * endio_write_workers.
+     */
+    void writepageEndioFinishOrdered(OrderedExtent oe, long len, boolean uptodate) {
+        if (!oe.decPending(len, uptodate)) {
+            return;
+        }
+        oe.refs.incrementAndGet(); // "once for us", dropped by btrfs_finish_ordered_io
+        fs.workqueues.endioWriteWorkers.queueWork(new BtrfsWork(() -> finishOrderedIo(oe)));
+    }
+
+    /**
+     * kernel: btrfs_finish_ordered_io() in fs/btrfs/inode.c (finish_ordered_fn) — on an endio-write
+     * worker: join a transaction (no reservation, no read-only check), insert the file extent item
+     * (insert_reserved_file_extent: the item, i_bytes, the extent's ref), add the checksums (the csum tree
+     * is not modelled), write disk_i_size and the inode item, end the transaction; on failure free the
+     * reserved extent and set the mapping error. Then remove the ordered extent — waiters return — and drop
+     * the finisher's and the tree's references.
+     */
+    void finishOrderedIo(OrderedExtent oe) {
+        fs.kernel.hooks().arrive(Hook.ORDERED_EXTENT_BEFORE_FINISH);
+        InodeData d = oe.inode;
+        Root root = d.inode.root();
+        boolean inserted = false;
+        boolean failed = oe.ioerr();
+        TransHandle h = null;
+        try {
+            if (!failed) {
+                h = Transactions.join(fs, root, "btrfs_finish_ordered_io");
+                Trees.insert(h, root, new Key(d.inode.ino(), ItemType.EXTENT_DATA, oe.fileOffset),
+                    new FileExtentItem(oe.diskBytenr, oe.diskNumBytes, oe.numBytes, h.transid()).encode());
+                d.fileExtentInserted(oe);
+                Extents.allocReservedFileExtent(h, root.objectid(), oe.diskBytenr, oe.numBytes);
+                inserted = true;
+                // add_pending_csums(): the sums are computed at submission; the csum tree is not modelled
+                d.safeDiskISizeWrite();
+                d.updateInode(h);
+            }
+        } catch (BtrfsException e) {
+            failed = true;
+            if (inserted && h != null) {
+                Transactions.abort(fs, h.transaction(), e); // btrfs_abort_transaction()
+            }
+        } finally {
+            if (h != null) {
+                Transactions.end(h);
+            }
+        }
+        if (failed) {
+            d.setError(Errno.EIO);
+            if (!inserted) {
+                Extents.freeReservedDataExtent(fs, oe.diskBytenr, oe.numBytes); // btrfs_free_reserved_extent()
+            }
+        }
+        // "This needs to be done to make sure anybody waiting knows we are done updating everything for this
+        // ordered extent."
+        remove(oe);
+        fs.kernel.hooks().arrive(Hook.ORDERED_EXTENT_AFTER_REMOVE);
+        put(oe); // once for us
+        put(oe); // once for the tree
+    }
+
+    /**
+     * kernel: btrfs_remove_ordered_extent() in fs/btrfs/ordered-data.c — out of the inode's ordered tree
+     * and the root's list, BTRFS_ORDERED_COMPLETE set, waiters woken.
+     */
+    private void remove(OrderedExtent oe) {
+        oe.inode.removeOrdered(oe);
+        synchronized (this) {
+            all.remove(oe);
+        }
+        oe.markComplete();
+    }
+
+    /**
+     * kernel: btrfs_put_ordered_extent() in fs/btrfs/ordered-data.c — drop a reference; the last one hands
+     * the inode reference to btrfs_add_delayed_iput (queued for the cleaner if that was the inode's last)
+     * and frees the ordered extent.
+     */
+    void put(OrderedExtent oe) {
+        int r = oe.refs.decrementAndGet();
+        if (r > 0) {
+            return;
+        }
+        if (r < 0) {
+            throw fs.log().bug("ordered-data.c", 403, "btrfs_put_ordered_extent of a freed " + oe);
+        }
+        ctx.cleaner.delayedIputs().add(oe.inode.inode);
+        oe.slabObj.free();
+        live.decrementAndGet();
+        oe.markReleased();
+    }
+
+    /**
+     * kernel: btrfs_wait_ordered_range() in fs/btrfs/ordered-data.c (whole file) — wait for every ordered
+     * extent of the inode (btrfs_start_ordered_extent with wait), holding a reference on each meanwhile.
+     */
+    void waitOrderedRange(InodeData d) {
+        for (OrderedExtent oe : d.orderedReferenced()) {
+            oe.waitComplete();
+            put(oe);
+        }
+    }
+
+    /**
+     * kernel: btrfs_wait_ordered_roots() → btrfs_wait_ordered_extents() in fs/btrfs/ordered-data.c — take
+     * a reference on every ordered extent of every root, wait until each is complete, drop the references.
+     * The kernel hands each wait to a flush_workers work (btrfs_run_ordered_extent_work) and waits for its
+     * completion; the port waits in the caller, which is the same wait without blocking a thread of the
+     * module's fixed kworker pool (the finish works need those). Returns as soon as every ordered extent is
+     * COMPLETE: a finisher may still hold its references (the window after btrfs_remove_ordered_extent).
+     */
+    void waitOrderedRoots() {
+        List<OrderedExtent> l;
+        synchronized (this) {
+            l = new ArrayList<>(all);
+            for (OrderedExtent oe : l) {
+                oe.refs.incrementAndGet();
+            }
+        }
+        for (OrderedExtent oe : l) {
+            oe.waitComplete();
+            put(oe);
+        }
+    }
+
+    /** Ordered extents not yet removed: btrfs_wait_ordered_roots waits for these (inspection). */
+    synchronized int pending() { return all.size(); }
+
+    /**
+     * Ordered extents not yet freed: also those removed whose finisher has not dropped its references (the
+     * window after btrfs_remove_ordered_extent), each still holding its inode (inspection).
+     */
+    int live() { return live.get(); }
+}

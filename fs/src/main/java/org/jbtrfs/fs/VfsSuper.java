@@ -1,0 +1,76 @@
+package org.jbtrfs.fs;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.jbtrfs.core.BlockDevice;
+import org.jbtrfs.core.LogEntry;
+import org.jbtrfs.core.LogLevel;
+
+/**
+ * The VFS superblock of one mounted btrfs (struct super_block): one per device however many times it is
+ * mounted — sget() finds the existing one (btrfs_test_super: the same fs_devices) — with its fs_info
+ * ({@link FsContext}), s_umount, s_active and SB_RDONLY (kept in fs_info as {@code sbRdonly}). Each mount point
+ * is a {@link Btrfs}. The cleaner and the transaction kthread, the workqueues and the caches are the
+ * superblock's: started once by open_ctree, stopped once by close_ctree when the last mount goes.
+ */
+final class VfsSuper {
+    enum State { ACTIVE, DEAD, CRASHED }
+
+    final BtrfsModule module;
+    final BlockDevice device;
+    final FsContext ctx;
+    /** sb->s_umount: remount, umount and sync exclusive (sync shared in the kernel: see Btrfs#sync); file operations shared. */
+    final ReentrantReadWriteLock sUmount = new ReentrantReadWriteLock();
+    /**
+     * sb->s_active: one reference per mount and per mount in progress (btrfs_mount holds one from sget until
+     * it returns). Guarded by the module's sb_lock ({@link BtrfsModule} supers monitor).
+     */
+    int active = 1;
+    /** s_active reached 0: generic_shutdown_super is running; sget waits for it to finish (grab_super). Guarded by sb_lock. */
+    boolean dying;
+    /** The mount points (the kernel's sb->s_mounts). */
+    final List<Btrfs> mounts = new CopyOnWriteArrayList<>();
+    volatile State state = State.ACTIVE;
+
+    VfsSuper(BtrfsModule module, BlockDevice device, FsContext ctx) {
+        this.module = module;
+        this.device = device;
+        this.ctx = ctx;
+    }
+
+    /**
+     * kernel: btrfs_kill_super() → generic_shutdown_super(): shrink_dcache_for_umount, sync_filesystem
+     * (no-op when RO), evict_inodes (the cached inodes nobody references), close_ctree() (btrfs_put_super),
+     * then the VFS's "Busy inodes after unmount" check. The caller holds s_umount exclusively. A kernel BUG
+     * or oops inside close_ctree is thrown to the caller, as the kernel kills the umount task; the superblock
+     * is then gone without a clean close (the module can still be unloaded and reports what leaked).
+     */
+    void killSb() {
+        state = State.CRASHED;
+        ctx.cleaner.kickWaiters();
+        ctx.dcache.shrink(); // shrink_dcache_for_umount()
+        Vfs.syncFilesystem(ctx);
+        // SB_ACTIVE is cleared: from now on a final iput releases a linked inode at once
+        ctx.cleaner.inodes().evictInodes();
+        CloseCtree.closeCtree(ctx);
+        int busy = ctx.cleaner.inodes().cachedCount();
+        if (busy > 0) {
+            // an inode someone still references after put_super (the printk has no level: KERN_WARNING)
+            module.log().log(LogLevel.WARNING, LogEntry.Kind.TEXT, "VFS: Busy inodes after unmount of "
+                + device.name() + ". Self-destruct in 5 seconds.  Have a nice day...");
+        }
+        state = State.DEAD;
+    }
+
+    /** After a kernel panic: the superblock and every mount of it are gone without a close_ctree. */
+    void crashed() {
+        state = State.CRASHED;
+        for (Btrfs m : mounts) {
+            m.crashed();
+        }
+    }
+
+    @Override
+    public String toString() { return "superblock of " + device.name() + " (" + state + ", " + mounts.size() + " mounts)"; }
+}

@@ -1,0 +1,228 @@
+package org.jbtrfs.fs;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+import org.jbtrfs.cleaner.Inodes;
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Errno;
+import org.jbtrfs.transaction.Extents;
+import org.jbtrfs.transaction.FsInfo;
+import org.jbtrfs.transaction.WbSyncMode;
+import org.jbtrfs.workqueue.AsyncSubmit;
+
+/**
+ * Writeback of one mounted filesystem, as the VFS drives it and btrfs carries it out: the superblock's
+ * dirty inode list (fs/fs-writeback.c: writeback_inodes_sb, sync_inodes_sb), an inode's writepages
+ * (extent_writepages → writepage_delalloc → cow_file_range, which reserves the extent and adds the
+ * ordered extent) and the data bio's submission (btrfs_submit_data_bio: through btrfs_wq_submit_bio on
+ * {@code fs_info->workers} unless the inode has sync_writers — fsync — whatever the crc32c driver) and
+ * end (end_bio_extent_writepage: btrfs_writepage_endio_finish_ordered, then end_page_writeback).
+ *
+ * <p>Not modelled: the flusher threads (periodic and background writeback: dirty data is written only by
+ * sync, fsync, sync_file_range, RW umount and remount), data space reservation at write time (the extent
+ * is reserved at writeback), compression, NOCOW and NODATASUM, inline extents.
+ */
+final class Writeback {
+    private static final int SECTOR = 4096;
+
+    private final FsContext ctx;
+    private final FsInfo fs;
+    /** The superblock's dirty inodes (the bdi's b_dirty list for this sb), oldest first. Guarded by itself. */
+    private final Set<InodeData> dirtyInodes = new LinkedHashSet<>();
+    /** sb->s_inodes_wb: inodes with pages under writeback (each entry's change under that inode's lock). */
+    private final Set<InodeData> inodesWb = ConcurrentHashMap.newKeySet();
+    /** btrfs_wq_submit_bio for data: checksum in the worker, then map and write in order. */
+    private final AsyncSubmit<DataBio> asyncSubmit;
+    private final LongAdder inlineBios = new LongAdder();
+    private final LongAdder asyncBios = new LongAdder();
+    private final LongAdder asyncHighBios = new LongAdder();
+
+    /** A data write bio: the pages of one ordered extent. */
+    record DataBio(OrderedExtent oe, byte[] data) { }
+
+    /** How this mount's data bios were submitted: checksummed inline (fsync) or through btrfs_wq_submit_bio. */
+    record DataWriteStats(long inline, long async, long asyncHigh) { }
+
+    Writeback(FsContext ctx) {
+        this.ctx = ctx;
+        this.fs = ctx.fs;
+        this.asyncSubmit = new AsyncSubmit<>(fs.kernel,
+            bio -> { csumOneBio(bio); return null; },       // btrfs_submit_bio_start
+            bio -> { mapBio(bio); return null; },           // btrfs_map_bio
+            (bio, status) -> {
+                fs.log().error(fs.sbId(), "data write error " + status.ret() + " at " + bio.oe().diskBytenr);
+                endBio(bio, false);
+            },
+            null);
+    }
+
+    // ---- the superblock's inode lists --------------------------------------------------------------
+
+    /** kernel: __mark_inode_dirty(inode, I_DIRTY_PAGES) — the inode goes on the superblock's dirty list. */
+    void markInodeDirty(InodeData d) {
+        synchronized (dirtyInodes) {
+            dirtyInodes.add(d);
+        }
+    }
+
+    private List<InodeData> takeDirtyInodes() {
+        synchronized (dirtyInodes) {
+            List<InodeData> l = new ArrayList<>(dirtyInodes);
+            dirtyInodes.clear();
+            return l;
+        }
+    }
+
+    /**
+     * kernel: writeback_inodes_sb() in fs/fs-writeback.c — WB_SYNC_NONE writeback of every dirty inode
+     * (the btree inode among them: btree_writepages skips it below the dirty threshold). Does not wait.
+     */
+    void writebackInodesSb() {
+        for (InodeData d : takeDirtyInodes()) {
+            writeInode(d, WbSyncMode.NONE, null);
+        }
+        fs.btreeInode.writepages(WbSyncMode.NONE);
+    }
+
+    /**
+     * kernel: sync_inodes_sb() in fs/fs-writeback.c — WB_SYNC_ALL writeback of every dirty inode, the
+     * btree inode first (it was dirtied first: every change starts by COWing tree blocks), then
+     * wait_sb_inodes: wait for every page under writeback, data and metadata. The ordered extents are not
+     * waited for here: their completion is queued before end_page_writeback.
+     */
+    void syncInodesSb() {
+        fs.btreeInode.writepages(WbSyncMode.ALL);
+        for (InodeData d : takeDirtyInodes()) {
+            writeInode(d, WbSyncMode.ALL, null);
+        }
+        for (InodeData d : List.copyOf(inodesWb)) {
+            d.waitWriteback();
+        }
+        fs.btreeInode.waitWriteback();
+    }
+
+    // ---- one inode ----------------------------------------------------------------------------------
+
+    /**
+     * kernel: btrfs_writepages() → extent_writepages() in fs/btrfs/extent_io.c — for each dirty range of
+     * the inode: cow_file_range reserves the extent and adds the ordered extent (which takes an inode
+     * reference), then the bios are submitted. Writeback holds the inode only while it adds ordered
+     * extents ({@code beforeSubmit} runs there, see {@link FileHandle#closeFromWorker()}); while the bios
+     * are in flight only the ordered extents hold it. Returns the ordered extents it added.
+     */
+    List<OrderedExtent> writeInode(InodeData d, WbSyncMode mode, Runnable beforeSubmit) {
+        Inodes inodes = ctx.cleaner.inodes();
+        if (!inodes.igrab(d.inode)) {
+            return List.of(); // I_FREEING: eviction drops its pages
+        }
+        List<DataBio> bios = new ArrayList<>();
+        try {
+            List<InodeData.DirtyRange> ranges = d.takeDelallocForWriteback();
+            if (!ranges.isEmpty()) {
+                inodesWb.add(d);
+            }
+            for (InodeData.DirtyRange r : ranges) {
+                OrderedExtent oe = cowFileRange(d, r);
+                if (oe != null) {
+                    bios.add(new DataBio(oe, oe.data()));
+                }
+            }
+            if (beforeSubmit != null) {
+                beforeSubmit.run();
+            }
+        } finally {
+            inodes.iput(d.inode);
+        }
+        List<OrderedExtent> added = new ArrayList<>(bios.size());
+        for (DataBio bio : bios) {
+            added.add(bio.oe());
+            submitDataBio(d, bio, mode == WbSyncMode.ALL);
+        }
+        return added;
+    }
+
+    /**
+     * kernel: cow_file_range() in fs/btrfs/inode.c — reserve the data extent (btrfs_reserve_extent, which
+     * may allocate a chunk) and add the ordered extent. On failure the pages end writeback with the error
+     * (extent_clear_unlock_delalloc, mapping_set_error) and null is returned.
+     */
+    private OrderedExtent cowFileRange(InodeData d, InodeData.DirtyRange r) {
+        long bytenr;
+        try {
+            bytenr = Extents.reserveDataExtent(fs, d.inode.root(), r.len());
+        } catch (BtrfsException e) {
+            d.setError(e.errno());
+            endPageWriteback(d, r.len());
+            return null;
+        }
+        long diskNumBytes = ((r.len() + (long) SECTOR - 1) / SECTOR) * SECTOR;
+        return ctx.ordered.add(d, r.start, r.len(), bytenr, diskNumBytes, r.data());
+    }
+
+    /**
+     * kernel: btrfs_submit_data_bio() in fs/btrfs/inode.c, for a write — with checksums (NODATASUM is not
+     * modelled) and no sync_writers the bio goes through btrfs_wq_submit_bio (high priority when REQ_SYNC,
+     * i.e. WB_SYNC_ALL), whatever the crc32c driver; fsync raises sync_writers, so its bios are checksummed
+     * and mapped in the caller.
+     */
+    private void submitDataBio(InodeData d, DataBio bio, boolean sync) {
+        if (d.syncWriters.get() == 0) {
+            (sync ? asyncHighBios : asyncBios).increment();
+            asyncSubmit.submit(fs.workqueues.workers, bio, sync);
+            return;
+        }
+        inlineBios.increment();
+        csumOneBio(bio);
+        mapBio(bio);
+    }
+
+    /** kernel: btrfs_csum_one_bio() — one crc32c per sector, kept with the ordered extent (ordered sums). */
+    private void csumOneBio(DataBio bio) {
+        byte[] data = bio.data();
+        int[] sums = new int[(data.length + SECTOR - 1) / SECTOR];
+        for (int i = 0; i < sums.length; i++) {
+            int off = i * SECTOR;
+            sums[i] = fs.kernel.crc32c().compute(data, off, Math.min(SECTOR, data.length - off));
+        }
+        bio.oe().setSums(sums);
+    }
+
+    /** kernel: btrfs_map_bio() — write the data to the device; the bio ends when the write returns. */
+    private void mapBio(DataBio bio) {
+        boolean ok = false;
+        try {
+            fs.device.write(bio.oe().diskBytenr, bio.data(), 0, bio.data().length);
+            ok = true;
+        } finally {
+            endBio(bio, ok);
+        }
+    }
+
+    /**
+     * kernel: end_bio_extent_writepage() → end_extent_writepage() in fs/btrfs/extent_io.c — the ordered
+     * extent's accounting (which may queue its completion), the mapping's error, then end_page_writeback.
+     */
+    private void endBio(DataBio bio, boolean uptodate) {
+        OrderedExtent oe = bio.oe();
+        ctx.ordered.writepageEndioFinishOrdered(oe, oe.numBytes, uptodate);
+        if (!uptodate) {
+            oe.inode.setError(Errno.EIO);
+        }
+        endPageWriteback(oe.inode, oe.numBytes);
+    }
+
+    private void endPageWriteback(InodeData d, long len) {
+        synchronized (d) {
+            if (d.endWriteback(len)) {
+                inodesWb.remove(d);
+            }
+        }
+    }
+
+    /** How this mount's data bios were submitted so far. */
+    DataWriteStats writeStats() { return new DataWriteStats(inlineBios.sum(), asyncBios.sum(), asyncHighBios.sum()); }
+}

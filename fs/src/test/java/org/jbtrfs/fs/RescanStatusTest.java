@@ -1,0 +1,89 @@
+package org.jbtrfs.fs;
+
+import static org.jbtrfs.fs.QgroupFixtures.awaitParked;
+import static org.jbtrfs.fs.QgroupFixtures.imageDevice;
+import static org.jbtrfs.fs.QgroupFixtures.parkAtArrival;
+import static org.jbtrfs.fs.QgroupFixtures.within;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import org.jbtrfs.core.BlockDevice;
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.KernelConfig;
+import org.jbtrfs.core.ManualClock;
+import org.jbtrfs.qgroup.RescanStatus;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code btrfs quota rescan -s} as API ({@link Btrfs#rescanStatus()}: the RESCAN status flag and the progress
+ * objectid, as BTRFS_IOC_QUOTA_RESCAN_STATUS reports them, with qgroup_rescan_running and whether the worker
+ * is queued or executing), and {@link Btrfs#awaitRescanIdle} — the wait for the worker's real end, which a
+ * rescan resumed by an RO→RW remount needs because {@link Btrfs#quotaRescanWait()} keeps the kernel's
+ * semantics (the completion is not re-armed by the resume).
+ */
+class RescanStatusTest {
+
+    @Test
+    void statusThroughARunAPauseByRoRemountAndAResumeByRoToRwRemount() {
+        try (BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults().clock(new ManualClock()))) {
+            BlockDevice dev = imageDevice(mod);
+            Btrfs fs = mod.mount(dev, "");
+            assertEquals(new RescanStatus(0, 0, false, false), fs.rescanStatus());
+            assertEquals("no rescan operation in progress", fs.rescanStatus().describe());
+            fs.awaitRescanIdle(Duration.ZERO); // nothing queued: returns at once
+
+            // 1) quota enable starts a rescan; its worker parks before its second leaf
+            parkAtArrival(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF, 2);
+            fs.quotaEnable();
+            awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            RescanStatus running = fs.rescanStatus();
+            long progress = fs.ctx().qgroups.rescanProgress();
+            assertTrue(progress > 0, "one leaf scanned");
+            assertEquals(new RescanStatus(1, progress, true, true), running);
+            assertEquals("rescan operation running (current key " + progress + ")", running.describe());
+            BtrfsException busy = assertThrows(BtrfsException.class, () -> fs.awaitRescanIdle(Duration.ZERO));
+            assertEquals(Errno.ETIMEDOUT, busy.errno());
+
+            // 2) RO remount: the worker stops ("qgroup scan paused"); RESCAN stays set for the resume
+            QgroupFixtures.Op ro = new QgroupFixtures.Op("remount-ro", () -> fs.remount("ro"));
+            within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
+            mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            ro.join();
+            fs.awaitRescanIdle(QgroupFixtures.TIMEOUT);
+            assertTrue(mod.log().contains("qgroup scan paused"), "the worker function returned: it logged first");
+            RescanStatus paused = fs.rescanStatus();
+            assertEquals(new RescanStatus(1, progress, false, false), paused, "btrfs quota rescan -s still says running");
+
+            // 3) RO→RW remount resumes it (btrfs_qgroup_rescan_resume); it parks before its next leaf
+            mod.hooks().parkAt(Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            fs.remount("rw");
+            awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            assertEquals(new RescanStatus(1, progress, true, true), fs.rescanStatus());
+            fs.quotaRescanWait(); // the kernel's wait: the completion is still done from the pause
+            assertTrue(fs.rescanStatus().workerActive(), "quotaRescanWait returned while the worker runs");
+            QgroupFixtures.Op idle = new QgroupFixtures.Op("await-rescan-idle", () -> fs.awaitRescanIdle(QgroupFixtures.TIMEOUT));
+            within().until(() -> idle.thread.getState() == Thread.State.TIMED_WAITING);
+            assertFalse(idle.done());
+            mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            idle.join();
+            assertTrue(mod.log().contains("qgroup scan completed"));
+            assertEquals(new RescanStatus(0, 0, false, false), fs.rescanStatus());
+            QgroupFixtures.assertUsageMatchesWalk(fs);
+
+            fs.umount();
+            for (Runnable op : new Runnable[] {fs::rescanStatus, () -> fs.awaitRescanIdle(Duration.ZERO), fs::qgroupUsage,
+                fs::qgroupStatusFlags, fs::qgroupRescanRunning, fs::quotaRescanWait}) {
+                BtrfsException e = assertThrows(BtrfsException.class, op::run);
+                assertEquals(Errno.EINVAL, e.errno());
+                assertTrue(e.getMessage().contains("sdc is not mounted"), e.getMessage());
+            }
+            assertThrows(IllegalArgumentException.class, () -> fs.awaitRescanIdle(null));
+            assertThrows(IllegalArgumentException.class, () -> fs.awaitRescanIdle(Duration.ofSeconds(-1)));
+        }
+    }
+}

@@ -1,0 +1,121 @@
+package org.jbtrfs.transaction;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.jbtrfs.core.disk.ExtentItem;
+import org.jbtrfs.core.disk.ItemType;
+import org.jbtrfs.core.disk.Key;
+import org.jbtrfs.transaction.space.BlockGroup;
+
+/**
+ * The extent-tree side of a commit (fs/btrfs/extent-tree.c): btrfs_run_delayed_refs() applying queued
+ * reference changes to the extent tree (charging qgroups), and btrfs_finish_extent_commit() unpinning
+ * what the transaction freed once its superblock is written.
+ */
+final class ExtentCommit {
+    private ExtentCommit() { }
+
+    /** kernel: btrfs_run_delayed_refs(trans, 0) — apply every queued head to the extent tree. */
+    static int runDelayedRefs(TransHandle h) {
+        FsInfo fs = h.fsInfo;
+        DelayedRefs refs = h.transaction.delayedRefs;
+        int run = 0;
+        List<DelayedRefHead> heads;
+        while (!(heads = refs.takeAll()).isEmpty()) {
+            for (DelayedRefHead head : heads) {
+                runOneHead(h, head);
+                refs.release(head);
+                run++;
+            }
+        }
+        return run;
+    }
+
+    private static void runOneHead(TransHandle h, DelayedRefHead head) {
+        FsInfo fs = h.fsInfo;
+        Key key = head.isData ? new Key(head.bytenr, ItemType.EXTENT_ITEM, head.numBytes)
+            : new Key(head.bytenr, ItemType.METADATA_ITEM, head.level);
+        if (head.mustInsertReserved) {
+            if (head.refMod > 0) {
+                // alloc_reserved_tree_block() / alloc_reserved_file_extent()
+                long flags = head.isData ? ExtentItem.FLAG_DATA : ExtentItem.FLAG_TREE_BLOCK;
+                Trees.insert(h, fs.extentRoot, key, new ExtentItem(head.refMod, h.transid(), flags, head.ownerRoot,
+                    head.level).encode());
+                fs.space.allocReserved(head.bytenr, head.numBytes);
+                account(fs, head.ownerRoot, head.bytenr, head.numBytes, true);
+            } else if (!head.isData && fs.btreeInode.isWrittenBuffer(head.bytenr)) {
+                // btrfs_free_tree_block(): a block of this transaction that writeback already wrote
+                // (BTRFS_HEADER_FLAG_WRITTEN, a sync's sync_inodes_sb) is pinned, not freed: its write may
+                // still be in flight; the commit waits for it and finishExtentCommit unpins it
+                fs.space.pinReserved(head.bytenr, head.numBytes);
+                synchronized (h.transaction) {
+                    h.transaction.pinned.put(head.bytenr, head.numBytes);
+                }
+            } else {
+                // allocated and freed in this very transaction: never reached the extent tree; its buffer
+                // leaves the page cache before the space is free again (see finishExtentCommit)
+                if (!head.isData) {
+                    fs.btreeInode.forget(head.bytenr);
+                }
+                fs.space.freeReserved(head.bytenr, head.numBytes);
+            }
+            return;
+        }
+        if (head.refMod == 0) {
+            return;
+        }
+        byte[] cur = Trees.lookup(fs, fs.extentRoot, key);
+        if (cur == null) {
+            throw fs.log().bug("extent-tree.c", 3030, "__btrfs_free_extent: extent " + key + " not found");
+        }
+        ExtentItem ei = ExtentItem.decode(cur);
+        long refs = ei.refs() + head.refMod;
+        if (refs > 0) {
+            Trees.update(h, fs.extentRoot, key, new ExtentItem(refs, ei.generation(), ei.flags(), ei.ownerRoot(),
+                ei.level()).encode());
+            return;
+        }
+        // __btrfs_free_extent(): last ref gone — the extent is pinned until this transaction commits
+        Trees.delete(h, fs.extentRoot, key);
+        fs.space.dropUsed(head.bytenr, head.numBytes);
+        account(fs, ei.ownerRoot(), head.bytenr, head.numBytes, false);
+        synchronized (h.transaction) {
+            h.transaction.pinned.put(head.bytenr, head.numBytes);
+        }
+    }
+
+    private static void account(FsInfo fs, long owner, long bytenr, long len, boolean add) {
+        QgroupHooks qg = fs.qgroupHooks;
+        if (qg != null) {
+            qg.accountExtent(owner, bytenr, len, add);
+        }
+    }
+
+    /** kernel: btrfs_finish_extent_commit() — unpin what this transaction freed, release removed chunks. */
+    static void finishExtentCommit(FsInfo fs, Transaction cur) {
+        Map<Long, Long> pinned;
+        List<BlockGroup> deleted;
+        synchronized (cur) {
+            pinned = Map.copyOf(cur.pinned);
+            cur.pinned.clear();
+            deleted = new ArrayList<>(cur.deletedBgs);
+            cur.deletedBgs.clear();
+        }
+        fs.commitRootSem.writeLock().lock();
+        try {
+            for (Map.Entry<Long, Long> e : pinned.entrySet()) {
+                // Drop the freed block's buffer before its space can be allocated again: this runs while
+                // the next transaction already allocates (we are past UNBLOCKED), and a forget after the
+                // unpin could drop the buffer that transaction just created at the same bytenr.
+                fs.btreeInode.forget(e.getKey());
+                fs.space.unpin(e.getKey(), e.getValue());
+            }
+        } finally {
+            fs.commitRootSem.writeLock().unlock();
+        }
+        for (BlockGroup bg : deleted) {
+            fs.space.releaseChunk(bg);
+        }
+    }
+}

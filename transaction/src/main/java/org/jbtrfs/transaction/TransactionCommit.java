@@ -1,0 +1,203 @@
+package org.jbtrfs.transaction;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.Fault;
+import org.jbtrfs.core.disk.BlockGroupItem;
+import org.jbtrfs.core.disk.ItemType;
+import org.jbtrfs.core.disk.Key;
+import org.jbtrfs.core.disk.RootItem;
+import org.jbtrfs.transaction.space.BlockGroup;
+
+/**
+ * The commit of a transaction: btrfs_commit_transaction() and its helpers in fs/btrfs/transaction.c
+ * (commit_cowonly_roots, switch_commit_roots, the superblock update), split out of {@link Transactions},
+ * which keeps the handles (start, join, attach, end) as transaction.c's first half does. Running the
+ * delayed refs and unpinning are extent-tree.c's: {@link ExtentCommit}.
+ */
+final class TransactionCommit {
+    private TransactionCommit() { }
+
+    /**
+     * kernel: btrfs_commit_transaction() in fs/btrfs/transaction.c (the 5.10/5.11 outline): COMMIT_START,
+     * wait for the previous transaction and for the other writers, COMMIT_DOING, run every delayed ref
+     * into the extent tree and update root and block group items until nothing changes, switch commit
+     * roots and the super's root, UNBLOCKED, write the dirty tree blocks synchronously, write the
+     * superblock, unpin, COMPLETED and off trans_list.
+     */
+    static void commit(TransHandle h) {
+        FsInfo fs = h.fsInfo;
+        Transaction cur = h.transaction;
+        if (h.isEnded()) {
+            throw new IllegalStateException("commit through an ended transaction handle");
+        }
+        if (cur.aborted) {
+            Transactions.end(h);
+            throw new BtrfsException(Errno.EROFS, "transaction " + cur.transid + " aborted");
+        }
+        Transactions.createPendingBlockGroups(h);
+        synchronized (fs.transLock) {
+            if (cur.state.compareTo(TransState.COMMIT_START) >= 0) {
+                // someone else is committing it: drop our handle (btrfs_end_transaction) and wait for that commit
+                if (h.type.isExtwriter()) {
+                    cur.numExtwriters--;
+                }
+                cur.numWriters--;
+                cur.useCount--;
+                fs.transLock.notifyAll();
+                h.markEnded();
+                fs.kernel.sched().waitUntil(fs.transLock, "wait_for_commit", () -> cur.state == TransState.COMPLETED || cur.aborted);
+                Transactions.releaseHandle(fs, h);
+                return;
+            }
+            cur.state = TransState.COMMIT_START;
+            fs.transLock.notifyAll();
+            Transaction prev = previous(fs, cur);
+            fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for the previous transaction",
+                () -> prev == null || prev.state == TransState.COMPLETED || prev.aborted);
+            // extwriter_counter_dec(), then wait for the external writers (START / ATTACH handles) only:
+            // joiners may still enter in COMMIT_START
+            if (h.type.isExtwriter()) {
+                cur.numExtwriters--;
+            }
+            fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for external writers", () -> cur.numExtwriters <= 0);
+            // COMMIT_DOING blocks JOIN too; wait until this handle is the only writer left
+            cur.state = TransState.COMMIT_DOING;
+            fs.transLock.notifyAll();
+            fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for writers", () -> cur.numWriters <= 1);
+        }
+        try {
+            if (fs.kernel.faults().shouldFail(Fault.COMMIT_TRANSACTION_EIO)) {
+                throw new BtrfsException(Errno.EIO, "error writing tree blocks of transaction " + cur.transid + " (injected)");
+            }
+            commitCowonlyRoots(h);
+            long rootBytenr = fs.treeRoot.node().bytenr();
+            int rootLevel = fs.treeRoot.node().level();
+            fs.commitRootSem.writeLock().lock();
+            try {
+                for (Root r : allRoots(fs)) {
+                    r.switchCommitRoot();
+                }
+            } finally {
+                fs.commitRootSem.writeLock().unlock();
+            }
+            synchronized (fs.transLock) {
+                fs.superCopy.root = rootBytenr;
+                fs.superCopy.rootLevel = rootLevel;
+                fs.superCopy.generation = cur.transid;
+                // update_super_roots(): cache_generation follows space_cache (5.11)
+                fs.superCopy.cacheGeneration = FreeSpaceCache.superCacheGeneration(fs, fs.superCopy.cacheGeneration,
+                    cur.transid);
+                cur.state = TransState.UNBLOCKED;
+                fs.runningTransaction = null;
+                fs.transLock.notifyAll();
+            }
+            fs.btreeInode.writeMarkedExtents(cur);
+            DiskIo.writeSuper(fs);
+            ExtentCommit.finishExtentCommit(fs, cur);
+        } catch (RuntimeException e) {
+            Transactions.abort(fs, cur, e);
+            Transactions.releaseHandle(fs, h);
+            throw e;
+        }
+        synchronized (fs.transLock) {
+            cur.state = TransState.COMPLETED;
+            fs.transList.remove(cur);
+            fs.lastTransCommitted = cur.transid;
+            cur.numWriters--;
+            cur.useCount--;
+            fs.transLock.notifyAll();
+        }
+        h.markEnded();
+        Transactions.releaseHandle(fs, h);
+    }
+
+    private static Transaction previous(FsInfo fs, Transaction cur) {
+        Transaction prev = null;
+        for (Transaction t : fs.transList) {
+            if (t == cur) {
+                return prev;
+            }
+            prev = t;
+        }
+        return prev;
+    }
+
+    /**
+     * kernel: commit_cowonly_roots() with btrfs_run_delayed_refs() and btrfs_write_dirty_block_groups():
+     * applying refs and rewriting root / block group items COWs the extent and root trees, which
+     * queues more refs; loop until a pass changes nothing.
+     */
+    private static void commitCowonlyRoots(TransHandle h) {
+        FsInfo fs = h.fsInfo;
+        for (int pass = 0; pass < 64; pass++) {
+            boolean changed = ExtentCommit.runDelayedRefs(h) > 0;
+            if (writeDirtyBlockGroups(h)) {
+                changed = true;
+            }
+            QgroupHooks qg = fs.qgroupHooks;
+            if (qg != null && qg.runQgroups(h)) {
+                changed = true;
+            }
+            for (Root r : allRoots(fs)) {
+                if (r == fs.treeRoot || r.rootItem() == null) {
+                    continue;
+                }
+                RootItem item = r.rootItem();
+                if (item.bytenr() != r.node().bytenr() || item.level() != r.node().level()) {
+                    RootItem updated = item.withNode(r.node().bytenr(), r.node().level(), h.transid());
+                    r.setRootItem(updated);
+                    Trees.update(h, fs.treeRoot, new Key(r.objectid(), ItemType.ROOT_ITEM, 0), updated.encode());
+                    changed = true;
+                }
+            }
+            if (!changed && h.transaction.delayedRefs.size() == 0) {
+                return;
+            }
+        }
+        throw fs.log().bug("transaction.c", 1234, "commit_cowonly_roots did not converge");
+    }
+
+    /**
+     * kernel: btrfs_write_dirty_block_groups() in fs/btrfs/block-group.c — for each block group the
+     * transaction dirtied: cache_save_setup, run the delayed refs that queued, write the v1 cache out, update
+     * the block group item. Returns whether any group was written.
+     */
+    private static boolean writeDirtyBlockGroups(TransHandle h) {
+        FsInfo fs = h.fsInfo;
+        // btrfs_start_dirty_block_groups' btrfs_create_pending_block_groups: a cache file may have needed a chunk
+        Transactions.createPendingBlockGroups(h);
+        List<BlockGroup> dirty = fs.space.takeDirtyBlockGroups();
+        for (BlockGroup bg : dirty) {
+            if (fs.mountOpt.test(org.jbtrfs.core.MountOpt.SPACE_CACHE)
+                && fs.space.diskCacheState(bg).compareTo(BlockGroup.DiskCacheState.CLEAR) < 0) {
+                // btrfs_update_block_group(): a group whose used bytes changed has a stale cache
+                fs.space.setDiskCacheState(bg, BlockGroup.DiskCacheState.CLEAR);
+            }
+            FreeSpaceCache.cacheSaveSetup(h, bg);
+            ExtentCommit.runDelayedRefs(h);
+            FreeSpaceCache.writeOutCache(h, bg);
+            long used = fs.space.blockGroupItemWritten(bg);
+            Trees.update(h, fs.extentRoot, new Key(bg.start(), ItemType.BLOCK_GROUP_ITEM, bg.length()),
+                new BlockGroupItem(used, 256, bg.type().flag()).encode());
+        }
+        return !dirty.isEmpty();
+    }
+
+    /** Every root a commit must consider: the global roots and the subvolumes in fs_roots_radix. */
+    static List<Root> allRoots(FsInfo fs) {
+        List<Root> l = new ArrayList<>();
+        l.add(fs.treeRoot);
+        l.add(fs.extentRoot);
+        if (fs.quotaRoot != null) {
+            l.add(fs.quotaRoot);
+        }
+        if (fs.freeSpaceRoot != null) {
+            l.add(fs.freeSpaceRoot);
+        }
+        l.addAll(fs.fsRootsRadix.values());
+        return l;
+    }
+}
