@@ -147,6 +147,12 @@ final class Repro implements AutoCloseable {
         });
     }
 
+    /** The live thread named {@code name} (an operation started with {@link #async}). */
+    static Thread threadNamed(String name) {
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals(name)).findFirst()
+            .orElseThrow(() -> new AssertionError("no thread named " + name));
+    }
+
     /** What {@code thread} sleeps on in this module's kernel right now (Sched's name), without reading any tree. */
     String sleepingOn(String thread) { return mod.kernel().sched().blocked().get(thread); }
 
