@@ -3,6 +3,7 @@ package org.jbtrfs.core;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -12,6 +13,8 @@ import java.util.concurrent.locks.LockSupport;
 public final class ManualClock implements KernelClock {
     private volatile long now;
     private final Set<Thread> sleepers = ConcurrentHashMap.newKeySet();
+    /** Timed sleeps begun on this clock (each {@link #parkUntil} call): a test's proof that a sleeper re-checked. */
+    private final AtomicLong parks = new AtomicLong();
 
     public ManualClock() { this(0); }
 
@@ -21,6 +24,7 @@ public final class ManualClock implements KernelClock {
 
     @Override public void parkUntil(long deadlineNanos) {
         Thread self = Thread.currentThread();
+        parks.incrementAndGet();
         sleepers.add(self);
         try {
             // Registered before the re-check, so an advance() racing with us unparks us.
@@ -45,6 +49,13 @@ public final class ManualClock implements KernelClock {
 
     /** Number of threads currently in a timed sleep on this clock. */
     public int sleepers() { return sleepers.size(); }
+
+    /**
+     * Timed sleeps begun on this clock so far. A sleeper woken by {@link #advance} that finds its deadline
+     * still ahead begins another one: a test waits for this count to grow to know the sleeper re-checked its
+     * deadline and went back to sleep, rather than guessing from elapsed time.
+     */
+    public long parks() { return parks.get(); }
 
     @Override public String toString() { return "manual@" + now + "ns"; }
 }

@@ -11,7 +11,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import org.jbtrfs.core.TestSupport.Bit;
 import org.junit.jupiter.api.Test;
 
@@ -57,7 +56,8 @@ class FlagWordTest {
             word.waitOnBit(Bit.A);
             returned.set(true);
         });
-        waitUp().until(() -> waiter.getState() == Thread.State.WAITING);
+        // counted as a waiter on A: inside waitOnBit, having tested the bit set under the wait queue's monitor
+        waitUp().until(() -> word.waiters(Bit.A) == 1);
         assertFalse(returned.get(), "the bit is still set");
 
         word.clearAndWakeUpBit(Bit.A);
@@ -74,7 +74,7 @@ class FlagWordTest {
         // sees the already-clear bit and returns.
         word.set(Bit.A);
         Thread waiter = start("waiter", () -> word.waitOnBit(Bit.A));
-        waitUp().until(() -> waiter.getState() == Thread.State.WAITING);
+        waitUp().until(() -> word.waiters(Bit.A) == 1);
 
         word.clear(Bit.A);
         assertFalse(word.test(Bit.A));
@@ -89,12 +89,14 @@ class FlagWordTest {
         word.set(Bit.B);
         Thread onA = start("on-a", () -> word.waitOnBit(Bit.A));
         Thread onB = start("on-b", () -> word.waitOnBit(Bit.B));
-        waitUp().until(() -> onA.getState() == Thread.State.WAITING && onB.getState() == Thread.State.WAITING);
+        waitUp().until(() -> word.waiters(Bit.A) == 1 && word.waiters(Bit.B) == 1);
 
         word.clearAndWakeUpBit(Bit.A);
         join(onA);
-        // onB was woken too (one wait queue per word, like the kernel's hashed bit wait queues) and went back to sleep.
-        waitUp().until(() -> onB.getState() == Thread.State.WAITING);
+        // onB was woken too (one wait queue per word, like the kernel's hashed bit wait queues) and went back to
+        // sleep: it is still counted as B's waiter, A has none (FlagWordLincheckTest explores this interleaving-wise).
+        assertEquals(0, word.waiters(Bit.A));
+        assertEquals(1, word.waiters(Bit.B));
         assertTrue(onB.isAlive());
 
         word.clearAndWakeUpBit(Bit.B);
@@ -109,10 +111,12 @@ class FlagWordTest {
             word.waitOnBit(Bit.A);
             interruptedOnReturn.set(Thread.currentThread().isInterrupted());
         });
-        waitUp().until(() -> waiter.getState() == Thread.State.WAITING);
+        waitUp().until(() -> word.waiters(Bit.A) == 1);
         waiter.interrupt();
-        // The interrupt does not end the wait: the bit is still set, so the waiter waits again.
-        waitUp().until(() -> waiter.getState() == Thread.State.WAITING && !waiter.isInterrupted());
+        // The interrupt does not end the wait: the waiter consumed it (its flag is clear again) and is back in
+        // Object.wait inside waitOnBit, still counted as A's waiter.
+        waitUp().until(() -> !waiter.isInterrupted() && Blocked.in(waiter, "FlagWord", "waitPlain"));
+        assertEquals(1, word.waiters(Bit.A));
         assertTrue(word.test(Bit.A));
 
         word.clearAndWakeUpBit(Bit.A);
@@ -120,13 +124,21 @@ class FlagWordTest {
         assertTrue(interruptedOnReturn.get(), "deferred interrupt re-asserted on return");
     }
 
+    /**
+     * No lost wake-up on real threads and the real memory model (the JIT-compiled code, two cores), as a
+     * complement to {@link FlagWordLincheckTest}, which explores the interleavings of the same Dekker pair
+     * exhaustively but interpreted and sequentially consistent. The waker clears only a bit it saw set, and
+     * the waiter sets it again only after its wait returned, so round i of one side pairs with round i of
+     * the other; a lost wake-up leaves the waiter stuck (the join fails). Every 64th round the waker first
+     * waits until the waiter is counted in waitOnBit (it tested the bit set under the monitor and sleeps
+     * there), so the sleeping path and its notify are exercised a known number of times whatever the
+     * scheduling; the other rounds race freely.
+     */
     @Test
     void noLostWakeUpOverAHundredThousandRounds() throws Exception {
         final int rounds = 100_000;
         AtomicInteger waited = new AtomicInteger();
-        AtomicLong blocked = new AtomicLong();
-        // The waker clears only a bit it saw set, and the waiter sets it again only after its wait
-        // returned, so round i of one side pairs with round i of the other.
+        AtomicInteger wokenFromSleep = new AtomicInteger();
         Thread waker = start("waker", () -> {
             for (int i = 0; i < rounds; i++) {
                 int spins = 0;
@@ -137,15 +149,18 @@ class FlagWordTest {
                         Thread.onSpinWait();
                     }
                 }
+                if (i % 64 == 0) {
+                    while (word.waiters(Bit.A) == 0) {
+                        Thread.onSpinWait();
+                    }
+                    wokenFromSleep.incrementAndGet();
+                }
                 word.clearAndWakeUpBit(Bit.A);
             }
         });
         Thread waiter = start("waiter", () -> {
             for (int i = 0; i < rounds; i++) {
                 word.set(Bit.A);
-                if (word.test(Bit.A)) {
-                    blocked.incrementAndGet(); // likely to take the sleeping path of waitOnBit
-                }
                 word.waitOnBit(Bit.A);
                 waited.incrementAndGet();
             }
@@ -156,7 +171,8 @@ class FlagWordTest {
         join(waker);
         assertEquals(rounds, waited.get());
         assertFalse(word.test(Bit.A));
-        assertTrue(blocked.get() > 0, "the race between wait and wake was exercised");
+        assertEquals((rounds + 63) / 64, wokenFromSleep.get(), "rounds whose waiter was asleep when woken");
+        assertFalse(word.hasWaiters());
     }
 
     @Test

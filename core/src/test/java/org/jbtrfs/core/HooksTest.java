@@ -88,8 +88,8 @@ class HooksTest {
         AtomicInteger passed = new AtomicInteger();
         Thread a = passer(H, 1, passed);
         Thread b = passer(H, 1, passed);
-        waitUp().until(() -> hooks.arrivals(H) == 2 && a.getState() == Thread.State.WAITING
-            && b.getState() == Thread.State.WAITING);
+        waitUp().until(() -> hooks.arrivals(H) == 2 && Blocked.in(a, "Hooks", "waitForRelease")
+            && Blocked.in(b, "Hooks", "waitForRelease"));
         assertEquals(0, passed.get());
 
         hooks.release(H);

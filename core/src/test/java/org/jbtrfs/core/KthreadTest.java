@@ -55,8 +55,18 @@ class KthreadTest {
         }
     }
 
-    private static void awaitState(Kthread k, TaskState s) {
-        waitUp().until(() -> k.taskState() == s && k.thread() != null && k.thread().getState() == Thread.State.WAITING);
+    /**
+     * Waits until {@code k} sleeps in schedule() in task state {@code s}: Sched names the sleep of a task
+     * that entered schedule() with that state, so a wake-up from now on is one the sleeper sees.
+     */
+    private void awaitState(Kthread k, TaskState s) {
+        waitUp().until(() -> k.taskState() == s && k.thread() != null
+            && ("schedule() in " + s).equals(sched.blocked().get(k.thread().getName())));
+    }
+
+    /** True while some thread waits in kthread_park of {@code k} (Sched names that wait). */
+    private boolean parkWaiting(Kthread k) {
+        return sched.blocked().containsValue("kthread_park(" + k.name() + ")");
     }
 
     @Test
@@ -280,11 +290,15 @@ class KthreadTest {
         });
         awaitLatch(checked);
         CompletableFuture<Integer> park = CompletableFuture.supplyAsync(k::park);
-        waitUp().until(k::shouldPark);
+        // kthread_park waits for the 'parked' completion only after its wake_up_process, which found the
+        // kthread running (it sits in the window): that wake-up is spent before the kthread goes on
+        waitUp().until(() -> parkWaiting(k));
         parkRequested.countDown();
 
         awaitState(k, TaskState.INTERRUPTIBLE);
-        assertFalse(park.isDone(), "kthread_park's wake-up was lost: it still waits");
+        assertTrue(parkWaiting(k), "kthread_park's wake-up was lost: it still waits");
+        assertFalse(park.isDone());
+        // decisive: the kthread is still TASK_INTERRUPTIBLE in schedule(), not parked — nothing woke it
         waitUp().until(() -> k.sleptThroughBy() != null); // the lost wake-up, as a state an explorer can read
         assertEquals(List.of("btrfs-cleaner sleeps in TASK_INTERRUPTIBLE through kthread_park: its wake-up came while it ran"),
             List.copyOf(kthreadd.sleptThroughRequests().values()));
@@ -311,8 +325,9 @@ class KthreadTest {
 
         t.interrupt();
 
-        // A spinning schedule() would stay RUNNABLE; a returning one would count a wake.
-        waitUp().until(() -> t.getState() == Thread.State.WAITING && !t.isInterrupted());
+        // The interrupt was consumed (the flag is clear again) and the thread parks in schedule() once more; a
+        // spinning schedule() would stay RUNNABLE, a returning one would count a wake.
+        waitUp().until(() -> !t.isInterrupted() && Blocked.in(t, "Kthread", "schedule"));
         assertEquals(0, wakes.get(), "kthreads take no signals: schedule() did not return");
         assertTrue(k.wakeUpProcess());
         waitUp().until(() -> wakes.get() == 1);
@@ -338,7 +353,7 @@ class KthreadTest {
         });
         awaitState(stuck, TaskState.INTERRUPTIBLE);
         CompletableFuture<Integer> park = CompletableFuture.supplyAsync(stuck::park);
-        waitUp().until(() -> sched.sleepers() >= 2 && stuck.shouldPark());
+        waitUp().until(() -> parkWaiting(stuck)); // the park sleeps on the 'parked' completion
 
         sched.panic("hung task");
         sched.interruptSleepers();
@@ -358,9 +373,12 @@ class KthreadTest {
         });
         waitUp().until(() -> clock.sleepers() > 0);
 
+        long parks = clock.parks();
         clock.advance(29, TimeUnit.SECONDS);
+        // the advance woke the sleeper; it found its deadline ahead and began another timed sleep (had it timed
+        // out, it would have returned and be asleep in schedule(), not on the clock)
+        waitUp().until(() -> clock.parks() > parks && clock.sleepers() > 0);
         assertFalse(woken.isDone(), "deadline not reached: the kthread cannot have returned");
-        waitUp().until(() -> clock.sleepers() > 0);
 
         clock.advance(1, TimeUnit.SECONDS);
         assertFalse(woken.get(10, TimeUnit.SECONDS), "timed out, not woken");

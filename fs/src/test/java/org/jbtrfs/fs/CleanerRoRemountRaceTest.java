@@ -1,6 +1,5 @@
 package org.jbtrfs.fs;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -10,6 +9,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.KernelBug;
 import org.jbtrfs.core.KernelOops;
@@ -84,16 +84,31 @@ class CleanerRoRemountRaceTest {
         return all;
     }
 
-    /**
-     * The race: the cleaner pass stands at {@code window}; remount RO starts; returns the remount, finished
-     * (reverted: it did not wait) or waiting (applied: wait_on_bit, or, reverted, cleaner_mutex).
-     */
+    static final String REMOUNT = "mount -o remount,ro";
+
+    /** The race: the cleaner's pass stands parked at {@code window}; remount RO starts on its own thread. */
     private static CompletableFuture<Void> remountWhileCleanerAt(Repro r, Btrfs fs, Hook window) {
         r.mod.hooks().awaitParked(window, Repro.WAIT);
-        CompletableFuture<Void> remount = Repro.async("mount -o remount,ro", () -> fs.remount("ro"));
-        await().atMost(Repro.WAIT).until(() -> remount.isDone() || fs.fsInfo().flags.hasWaiters()
-            || fs.fsInfo().cleanerMutex.hasQueuedThreads());
-        return remount;
+        return Repro.async(REMOUNT, () -> fs.remount("ro"));
+    }
+
+    /**
+     * Patch 3/5 applied: the remount sleeps in wait_on_bit(CLEANER_RUNNING) — named so by the kernel's
+     * bookkeeping, and the only waiter on that bit — and has not returned.
+     */
+    static void awaitRemountWaitsForThePass(Btrfs fs, CompletableFuture<Void> remount) {
+        Repro.awaitBlockedOn(fs, REMOUNT, "wait_on_bit(CLEANER_RUNNING)");
+        assertEquals(1, fs.fsInfo().flags.waiters(FsFlag.CLEANER_RUNNING));
+        assertFalse(remount.isDone());
+    }
+
+    /**
+     * Reverted: the remount does not wait — it returns while the cleaner's pass is still parked at
+     * {@code window} (had it waited, it could not return before the release).
+     */
+    static void awaitRemountPassesThePass(Repro r, CompletableFuture<Void> remount, Hook window) {
+        Repro.join(remount);
+        assertTrue(r.mod.hooks().isParked(window), "the pass is still in its window");
     }
 
     // ---- third variant: the unused block group -------------------------------------------------------
@@ -110,7 +125,11 @@ class CleanerRoRemountRaceTest {
         r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
         Repro.wakeCleaner(fs);
         CompletableFuture<Void> remount = remountWhileCleanerAt(r, fs, Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
-        assertEquals(!applied, remount.isDone(), applied ? "remount waits for the cleaner" : "remount did not wait");
+        if (applied) {
+            awaitRemountWaitsForThePass(fs, remount);
+        } else {
+            awaitRemountPassesThePass(r, remount, Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
+        }
         r.mod.hooks().release(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
         Repro.join(remount);
         Repro.awaitCleanerIdle(fs);
@@ -179,9 +198,14 @@ class CleanerRoRemountRaceTest {
             r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_DROP_SNAPSHOT_TRANS);
             Repro.wakeCleaner(fs);
             CompletableFuture<Void> remount = remountWhileCleanerAt(r, fs, Hook.CLEANER_BEFORE_DROP_SNAPSHOT_TRANS);
-            assertFalse(remount.isDone(), "the remount cannot pass the cleaner: wait_on_bit, or cleaner_mutex in btrfs_commit_super");
-            assertEquals(applied, fs.fsInfo().flags.hasWaiters());
-            assertEquals(!applied, fs.fsInfo().cleanerMutex.hasQueuedThreads());
+            // the remount cannot pass the cleaner: wait_on_bit, or (reverted) cleaner_mutex in btrfs_commit_super
+            if (applied) {
+                awaitRemountWaitsForThePass(fs, remount);
+            } else {
+                Repro.awaitBlockedOn(fs, REMOUNT, "mutex_lock(cleaner_mutex) held by btrfs-cleaner");
+                assertEquals(0, fs.fsInfo().flags.waiters(FsFlag.CLEANER_RUNNING));
+                assertFalse(remount.isDone());
+            }
             r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS);
             r.mod.hooks().release(Hook.CLEANER_BEFORE_DROP_SNAPSHOT_TRANS);
             r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS, Repro.WAIT);
@@ -215,7 +239,11 @@ class CleanerRoRemountRaceTest {
             r.mod.hooks().release(Hook.CLEANER_BEFORE_DELAYED_IPUT);
             r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS, Repro.WAIT);
             CompletableFuture<Void> remount = remountWhileCleanerAt(r, fs, Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS);
-            assertEquals(!applied, remount.isDone(), applied ? "remount waits for the cleaner" : "remount did not wait");
+            if (applied) {
+                awaitRemountWaitsForThePass(fs, remount);
+            } else {
+                awaitRemountPassesThePass(r, remount, Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS);
+            }
             r.mod.hooks().release(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS);
             Repro.join(remount);
             Repro.awaitCleanerIdle(fs);

@@ -68,9 +68,9 @@ class HookRolesTest {
             assertEquals(List.of(b.ino()), fs.inspect().delayedIputs());
 
             CompletableFuture<Void> remount = Repro.async("mount -o remount,ro", () -> fs.remount("ro"));
-            await().atMost(Repro.WAIT).until(() -> fs.fsInfo().cleanerMutex.hasQueuedThreads() || remount.isDone());
-
-            assertFalse(remount.isDone(), "btrfs_commit_super waits for cleaner_mutex, which the parked cleaner holds");
+            // btrfs_commit_super waits for cleaner_mutex, which the parked cleaner holds
+            Repro.awaitBlockedOn(fs, "mount -o remount,ro", "mutex_lock(cleaner_mutex) held by btrfs-cleaner");
+            assertFalse(remount.isDone());
             assertEquals(List.of(), fs.inspect().delayedIputs(), "the remount ran b's delayed iput itself");
             assertEquals(List.of(Role.CLEANER, Role.USER), roles);
             assertEquals(2, r.mod.hooks().arrivals(IPUT));
@@ -135,15 +135,10 @@ class HookRolesTest {
             assertEquals(0, r.mod.hooks().hits(IPUT));
             fs.remount("rw");
             fs.createFile("g");
-            // btrfs_add_delayed_iput wakes the cleaner only when CLEANER_RUNNING is clear: a pass the remount's
-            // transaction-kthread wake-up started may be past its delayed iputs, and the iput waits for the next
-            // wake-up — so the test wakes the cleaner itself and waits for that pass
-            fs.open("g").closeFromWorker();
-            CompletableFuture<Void> pass = Repro.async("cleaner pass", () -> fs.runCleanerPass(Repro.WAIT));
-            r.mod.hooks().awaitParked(IPUT, Repro.WAIT);
+            fs.open("g").closeFromWorker(); // queued; its wake-up is lost if the remount's wake has the cleaner mid-pass
+            Repro.awaitCleanerParkedAt(r, fs, IPUT);
             assertEquals(List.of(Role.USER, Role.CLEANER), roles);
             r.mod.hooks().release(IPUT);
-            Repro.join(pass);
             Repro.awaitCleanerIdle(fs);
             fs.umount();
             assertTrue(r.mod.unload().clean());

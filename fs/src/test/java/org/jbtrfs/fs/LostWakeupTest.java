@@ -5,10 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
@@ -36,29 +34,6 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class LostWakeupTest {
 
-    /** Runs {@code op} on its own thread and hands back the thread, so a test can read where it blocks. */
-    private static CompletableFuture<Void> async(String name, Runnable op, AtomicReference<Thread> thread) {
-        CompletableFuture<Void> f = new CompletableFuture<>();
-        Thread t = new Thread(() -> {
-            try {
-                op.run();
-                f.complete(null);
-            } catch (Throwable e) {
-                f.completeExceptionally(e);
-            }
-        }, name);
-        t.setDaemon(true);
-        thread.set(t);
-        t.start();
-        return f;
-    }
-
-    /** True while {@code t} is blocked inside {@code method} of {@code cls} (its stack says so). */
-    private static boolean blockedIn(Thread t, Class<?> cls, String method) {
-        return t.getState() == Thread.State.WAITING && Arrays.stream(t.getStackTrace())
-            .anyMatch(f -> f.getClassName().equals(cls.getName()) && f.getMethodName().equals(method));
-    }
-
     /**
      * 1. the cleaner ends a pass and passes its park/stop tests (held at CLEANER_BEFORE_SCHEDULE);
      * 2. umount: close_ctree's kthread_park sets KTHREAD_SHOULD_PARK and wakes the running cleaner: lost;
@@ -76,19 +51,20 @@ class LostWakeupTest {
             assertTrue(fs.wakeCleaner());
             r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_SCHEDULE, Repro.WAIT);
 
-            AtomicReference<Thread> umounter = new AtomicReference<>();
-            CompletableFuture<Void> umount = async("umount", fs::umount, umounter);
-            await().atMost(Repro.WAIT).until(() -> cleaner.shouldPark() && blockedIn(umounter.get(), Kthread.class, "park"));
+            CompletableFuture<Void> umount = Repro.async("umount", fs::umount);
+            // close_ctree's kthread_park has made its wake_up_process (lost on the running cleaner) and sleeps
+            await().atMost(Repro.WAIT).until(() -> cleaner.shouldPark() && "kthread_park(btrfs-cleaner)".equals(r.sleepingOn("umount")));
             r.mod.hooks().release(Hook.CLEANER_BEFORE_SCHEDULE);
 
             if (applied) {
                 Repro.join(umount);
             } else {
-                // the lost wake-up as a state: the cleaner blocked in schedule() with the park requested and woken
-                await().atMost(Repro.WAIT).until(() -> cleaner.sleptThroughBy() == umounter.get());
-                assertEquals(java.util.Map.of(umounter.get(), "btrfs-cleaner sleeps in TASK_INTERRUPTIBLE through kthread_park: its wake-up came while it ran"),
-                    r.mod.kernel().kthreadd().sleptThroughRequests());
-                assertTrue(blockedIn(umounter.get(), Kthread.class, "park"), "umount still waits in kthread_park");
+                // the cleaner went to sleep in TASK_INTERRUPTIBLE, not parked: only a wake-up moves it now
+                await().atMost(Repro.WAIT).until(() -> "schedule() in INTERRUPTIBLE".equals(r.sleepingOn("btrfs-cleaner")));
+                assertEquals("kthread_park(btrfs-cleaner)", r.sleepingOn("umount"), "umount still waits in kthread_park");
+                assertEquals("umount", cleaner.sleptThroughBy().getName(), "the lost wake-up, as a state an explorer can read");
+                assertEquals(java.util.List.of("btrfs-cleaner sleeps in TASK_INTERRUPTIBLE through kthread_park: its wake-up came while it ran"),
+                    java.util.List.copyOf(r.mod.kernel().kthreadd().sleptThroughRequests().values()));
                 assertFalse(umount.isDone());
                 r.clock.advance(30, TimeUnit.SECONDS); // the transaction kthread's next loop wakes the cleaner
                 Repro.join(umount);
@@ -117,17 +93,17 @@ class LostWakeupTest {
             fs.remount("commit=30"); // btrfs_remount's out label: wake_up_process(transaction_kthread)
             r.mod.hooks().awaitParked(Hook.TRANS_KTHREAD_BEFORE_SLEEP, Repro.WAIT);
 
-            AtomicReference<Thread> umounter = new AtomicReference<>();
-            CompletableFuture<Void> umount = async("umount", fs::umount, umounter);
-            await().atMost(Repro.WAIT).until(() -> trans.shouldStop() && blockedIn(umounter.get(), Kthread.class, "stop"));
+            CompletableFuture<Void> umount = Repro.async("umount", fs::umount);
+            await().atMost(Repro.WAIT).until(() -> trans.shouldStop() && "kthread_stop(btrfs-transaction)".equals(r.sleepingOn("umount")));
             r.mod.hooks().release(Hook.TRANS_KTHREAD_BEFORE_SLEEP);
 
             if (applied) {
                 Repro.join(umount);
             } else {
-                await().atMost(Repro.WAIT).until(() -> trans.isSleeping() && r.clock.sleepers() > 0);
-                assertEquals(umounter.get(), trans.sleptThroughBy(), "the stop's wake-up was lost");
-                assertTrue(blockedIn(umounter.get(), Kthread.class, "stop"), "umount still waits in kthread_stop");
+                await().atMost(Repro.WAIT).until(() -> "schedule_timeout() in INTERRUPTIBLE".equals(r.sleepingOn("btrfs-transaction"))
+                    && r.clock.sleepers() > 0);
+                assertEquals("kthread_stop(btrfs-transaction)", r.sleepingOn("umount"), "umount still waits in kthread_stop");
+                assertEquals("umount", trans.sleptThroughBy().getName(), "the stop's wake-up was lost");
                 assertFalse(umount.isDone());
                 r.clock.advance(30, TimeUnit.SECONDS); // schedule_timeout_interruptible(commit_interval) runs out
                 Repro.join(umount);

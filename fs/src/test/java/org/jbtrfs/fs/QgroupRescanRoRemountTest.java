@@ -114,8 +114,8 @@ class QgroupRescanRoRemountTest {
             // 2) remount RO: REMOUNTING is set, and the remount blocks in btrfs_qgroup_wait_for_completion
             //    (before btrfs_commit_super) for as long as the worker runs
             QgroupFixtures.Op remount = new QgroupFixtures.Op("remount-ro", () -> s.fs.remount("ro"));
-            within().until(() -> s.qgroups().rescanWaiters() == 1
-                && remount.thread.getState() == Thread.State.WAITING);
+            within().until(() -> s.qgroups().rescanWaiters() == 1 && "wait_for_completion(qgroup_rescan_completion)"
+                .equals(s.mod.kernel().sched().blocked().get("remount-ro")));
             assertTrue(s.fs.qgroupRescanRunning());
             assertFalse(remount.done());
             assertTrue(s.fs.inspect().state().contains(FsState.REMOUNTING));

@@ -358,7 +358,8 @@ class QgroupTest {
         awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
 
         QgroupFixtures.Op umount = new QgroupFixtures.Op("umount", fs::umount);
-        within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
+        within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1
+            && "wait_for_completion(qgroup_rescan_completion)".equals(mod.kernel().sched().blocked().get("umount")));
         assertFalse(umount.done());
         mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
         umount.join();

@@ -80,7 +80,8 @@ class QuotaDisableRescanDeadlockTest {
 
             // 2) quota disable: QUOTA_ENABLED cleared, waiting for the worker
             QgroupFixtures.Op disable = new QgroupFixtures.Op("quota-disable", fs::quotaDisable);
-            within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
+            within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1
+                && "wait_for_completion(qgroup_rescan_completion)".equals(sleepingOn(mod, "quota-disable")));
             assertFalse(fi.flags.test(FsFlag.QUOTA_ENABLED));
             assertTrue(stackHas(disable.thread, "Qgroups", "quotaDisable") && stackHas(disable.thread, "Completion", "await"));
             assertEquals(fixed ? 0 : 1, extwriters(fi, t), "quota disable's TRANS_START handle, held while it waits");
@@ -92,8 +93,8 @@ class QuotaDisableRescanDeadlockTest {
             if (fixed) {
                 within().until(() -> fi.lastTransCommitted() >= t.transid); // no writer to wait for
             } else {
-                within().until(() -> t.state() == TransState.COMMIT_START && stackHas(kthread, "Transactions", "commit")
-                    && kthread.getState() == Thread.State.WAITING);
+                within().until(() -> t.state() == TransState.COMMIT_START
+                    && "commit: wait for external writers".equals(sleepingOn(mod, kthread.getName())));
                 assertEquals(1, extwriters(fi, t), "the commit waits in COMMIT_START for quota disable's handle");
             }
 
@@ -110,7 +111,7 @@ class QuotaDisableRescanDeadlockTest {
                 assertFalse(mod.log().tainted(), mod.log().dmesg());
                 return;
             }
-            within().until(() -> stackHas(worker, "Transactions", "joinTransaction") && worker.getState() == Thread.State.WAITING);
+            within().until(() -> "wait_current_trans".equals(sleepingOn(mod, worker.getName())));
 
             // 5) the cycle: each waits for the next, nothing else can release any of them
             assertEquals(1, fs.ctx().qgroups.rescanWaiters(), "quota disable waits for the worker's complete_all");
@@ -137,6 +138,9 @@ class QuotaDisableRescanDeadlockTest {
             mod.close();
         }
     }
+
+    /** What {@code thread} of the module sleeps on now, as its Sched names it. */
+    private static String sleepingOn(BtrfsModule mod, String thread) { return mod.kernel().sched().blocked().get(thread); }
 
     /** T's num_extwriters, read under trans_lock. */
     private static int extwriters(FsInfo fi, Transaction t) {

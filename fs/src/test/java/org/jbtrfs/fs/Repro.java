@@ -132,6 +132,43 @@ final class Repro implements AutoCloseable {
         fs.wakeCleaner();
     }
 
+    /**
+     * Waits until {@code thread} sleeps on {@code what} in {@code fs}'s module, as {@link Inspection#blockedOn()}
+     * names it ("wait_on_bit(CLEANER_RUNNING)", "mutex_lock(cleaner_mutex) held by btrfs-cleaner",
+     * "kthread_park(btrfs-cleaner)", ...): the proof of where a thread waits, read from the kernel's own
+     * bookkeeping, not from a thread state or a lapse of time.
+     */
+    static void awaitBlockedOn(Btrfs fs, String thread, String what) {
+        await().atMost(WAIT).until(() -> what.equals(fs.inspect().blockedOn().get(thread)));
+    }
+
+    /**
+     * Makes the cleaner reach {@code hook} (armed to park) in a pass. A queueing's wake-up that lands on a
+     * running cleaner is lost, as in the kernel — after a remount, say, the transaction kthread's loop may
+     * have the cleaner in a pass just then — so whenever the cleaner is asleep without having parked there,
+     * it is woken again: an explicit wake for every pass, and a wait for the park.
+     */
+    static void awaitCleanerParkedAt(Repro r, Btrfs fs, org.jbtrfs.core.Hook hook) {
+        await().atMost(WAIT).until(() -> {
+            if (r.mod.hooks().isParked(hook)) {
+                return true;
+            }
+            if (fs.ctx().cleaner.isAsleep()) {
+                fs.wakeCleaner();
+            }
+            return false;
+        });
+    }
+
+    /** The live thread named {@code name} (an operation started with {@link #async}). */
+    static Thread threadNamed(String name) {
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals(name)).findFirst()
+            .orElseThrow(() -> new AssertionError("no thread named " + name));
+    }
+
+    /** What {@code thread} sleeps on in this module's kernel right now (Sched's name), without reading any tree. */
+    String sleepingOn(String thread) { return mod.kernel().sched().blocked().get(thread); }
+
     long count(LogEntry.Kind kind) { return mod.log().count(kind); }
 
     boolean logged(String text) { return mod.log().contains(text); }

@@ -80,7 +80,8 @@ class RescanStatusTest {
                 assertTrue(fs.rescanStatus().workerActive(), "quotaRescanWait returned while the worker runs");
             }
             QgroupFixtures.Op idle = new QgroupFixtures.Op("await-rescan-idle", () -> fs.awaitRescanIdle(QgroupFixtures.TIMEOUT));
-            within().until(() -> idle.thread.getState() == Thread.State.TIMED_WAITING);
+            // sleeping in the worker's idle wait (a timed wait no Sched names: read from its stack)
+            within().until(() -> org.jbtrfs.core.Blocked.in(idle.thread, "QgroupRescan", "awaitIdle"));
             assertFalse(idle.done());
             mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
             idle.join();

@@ -65,9 +65,12 @@ class SpaceCacheCleanerRaceTest {
         Repro.wakeCleaner(fs);
         r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS, Repro.WAIT);
         assertEquals(0, fs.ctx().cleaner.inodes().removeCount(), "nothing unlinked yet: the VFS lets the remount in");
-        CompletableFuture<Void> remount = Repro.async("mount -o remount,ro", () -> fs.remount("ro"));
-        await().atMost(Repro.WAIT).until(() -> remount.isDone() || fs.fsInfo().flags.hasWaiters());
-        assertEquals(!applied, remount.isDone(), applied ? "remount waits for the cleaner" : "remount did not wait");
+        CompletableFuture<Void> remount = Repro.async(CleanerRoRemountRaceTest.REMOUNT, () -> fs.remount("ro"));
+        if (applied) {
+            CleanerRoRemountRaceTest.awaitRemountWaitsForThePass(fs, remount);
+        } else {
+            CleanerRoRemountRaceTest.awaitRemountPassesThePass(r, remount, Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
+        }
         r.mod.hooks().release(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
         Repro.join(remount);
         Repro.awaitCleanerIdle(fs);
@@ -204,8 +207,12 @@ class SpaceCacheCleanerRaceTest {
             r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_DROP_SNAPSHOT_TRANS);
             Repro.wakeCleaner(fs);
             r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_DROP_SNAPSHOT_TRANS, Repro.WAIT);
-            CompletableFuture<Void> remount = Repro.async("mount -o remount,ro", () -> fs.remount("ro"));
-            await().atMost(Repro.WAIT).until(() -> fs.fsInfo().flags.hasWaiters() || fs.fsInfo().cleanerMutex.hasQueuedThreads());
+            CompletableFuture<Void> remount = Repro.async(CleanerRoRemountRaceTest.REMOUNT, () -> fs.remount("ro"));
+            if (applied) {
+                CleanerRoRemountRaceTest.awaitRemountWaitsForThePass(fs, remount);
+            } else {
+                Repro.awaitBlockedOn(fs, CleanerRoRemountRaceTest.REMOUNT, "mutex_lock(cleaner_mutex) held by btrfs-cleaner");
+            }
             r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS);
             r.mod.hooks().release(Hook.CLEANER_BEFORE_DROP_SNAPSHOT_TRANS);
             r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS, Repro.WAIT);

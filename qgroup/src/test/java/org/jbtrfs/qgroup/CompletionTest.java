@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import org.jbtrfs.core.Blocked;
 import org.junit.jupiter.api.Test;
 
 /** struct completion semantics the rescan relies on. */
@@ -54,8 +55,9 @@ class CompletionTest {
         u.interrupt();
         i.join(10_000);
         assertEquals(Boolean.FALSE, interruptible.get());
+        // the uninterruptible waiter consumed its interrupt (its flag is clear again) and waits in await once more
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(1))
-            .until(() -> c.waiters() == 1 && u.getState() == Thread.State.WAITING);
+            .until(() -> c.waiters() == 1 && !u.isInterrupted() && Blocked.in(u, "Completion", "await"));
         assertTrue(u.isAlive(), "TASK_UNINTERRUPTIBLE: still waiting");
         c.completeAll();
         u.join(10_000);

@@ -2,15 +2,16 @@ package org.jbtrfs.transaction;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
-import java.util.Arrays;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.jbtrfs.core.Blocked;
+import org.jbtrfs.core.Sched;
 
 /**
  * An operation running on its own (daemon) thread, so a test can observe it blocked and then let it
- * through. "Blocked in f" is read from the thread itself — WAITING with f on its stack — not guessed
- * from elapsed time.
+ * through. "Blocked on w" is read from the module's Sched, which names every kernel sleep, or from the
+ * thread itself (sleeping with f on its stack) — never guessed from elapsed time.
  */
 final class Op<T> {
     final Thread thread;
@@ -40,16 +41,22 @@ final class Op<T> {
         });
     }
 
-    /** Waits until the thread waits inside {@code method} of {@link Transactions}; it has not returned. */
-    Op<T> awaitBlockedIn(String method) {
-        TestFs.waitUp().until(() -> isBlockedIn(method));
+    /**
+     * Waits until the thread sleeps on {@code what} in the module's kernel, as {@link Sched#blocked()} names
+     * it ("wait_current_trans", "commit: wait for external writers", ...): the wait the kernel function is
+     * in, not just the function; it has not returned.
+     */
+    Op<T> awaitSleepingOn(Sched sched, String what) {
+        TestFs.waitUp().until(() -> what.equals(sched.blocked().get(thread.getName())));
         assertFalse(result.isDone(), thread.getName() + " returned while it should be blocked");
         return this;
     }
 
-    boolean isBlockedIn(String method) {
-        return thread.getState() == Thread.State.WAITING && Arrays.stream(thread.getStackTrace())
-            .anyMatch(f -> f.getClassName().equals(Transactions.class.getName()) && f.getMethodName().equals(method));
+    /** Waits until the thread sleeps with {@code method} of {@link Transactions} on its stack; it has not returned. */
+    Op<T> awaitBlockedIn(String method) {
+        TestFs.waitUp().until(() -> Blocked.in(thread, "Transactions", method));
+        assertFalse(result.isDone(), thread.getName() + " returned while it should be blocked");
+        return this;
     }
 
     /** The result, once the operation returns (at most 10 s). */

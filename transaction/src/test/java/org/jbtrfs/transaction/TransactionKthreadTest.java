@@ -65,8 +65,8 @@ class TransactionKthreadTest {
         Transaction cur = openAndEnd();
         long gen = t.onDiskGeneration();
 
-        // 29 s: the kthread's 30 s sleep has not run out; nothing commits
-        t.clock.advance(29, TimeUnit.SECONDS);
+        // 29 s: the kthread's 30 s sleep has not run out; it re-checks its deadline and sleeps on: nothing commits
+        advanceAndAwaitResleep(29);
         assertRunning(cur, gen);
 
         // past 30 s: it wakes, finds the transaction old enough, attaches and commits it
@@ -95,7 +95,7 @@ class TransactionKthreadTest {
         waitUp().until(() -> cleanerWakeups.get() > before && settled());
         assertRunning(cur, gen);
 
-        t.clock.advance(1, TimeUnit.SECONDS); // 30 s: its deadline is 31 s
+        advanceAndAwaitResleep(1); // 30 s: its deadline is 31 s
         assertRunning(cur, gen);
         t.clock.advance(1, TimeUnit.SECONDS); // 31 s
         waitUp().until(() -> fs.lastTransCommitted() == cur.transid);
@@ -148,7 +148,7 @@ class TransactionKthreadTest {
         assertEquals(0, k.stop());
         assertTrue(k.hasExited());
         assertRunning(cur, gen);
-        t.clock.advance(60, TimeUnit.SECONDS); // nobody is left to commit it
+        t.clock.advance(60, TimeUnit.SECONDS); // nobody is left to commit it (the kthread exited: nothing to wait for)
         assertRunning(cur, gen);
         assertEquals(0, t.kernel.hooks().arrivals(Hook.TRANS_KTHREAD_BEFORE_COMMIT));
         t.closeClean(fs); // close_ctree's commit_super commits it (and wakes the cleaner, which is still alive)
@@ -172,6 +172,17 @@ class TransactionKthreadTest {
         t.closeTail(fs); // stops the transaction kthread, then the cleaner (close_ctree's order)
         assertEquals(0, t.kernel.log().count(org.jbtrfs.core.LogEntry.Kind.WARNING), t.kernel.log().dmesg());
         assertEquals(List.of(), t.unload());
+    }
+
+    /**
+     * Advances the clock by less than the kthread's remaining sleep and waits until it re-checked its deadline
+     * and went back to sleep (a new timed sleep began on the clock). Had it committed instead, that commit
+     * would be over by then: the kthread sleeps again only at the end of its loop.
+     */
+    private void advanceAndAwaitResleep(long seconds) {
+        long parks = t.clock.parks();
+        t.clock.advance(seconds, TimeUnit.SECONDS);
+        waitUp().until(() -> t.clock.parks() > parks && settled());
     }
 
     /** Starts the transaction kthread and waits for its first loop to end in a commit_interval sleep. */

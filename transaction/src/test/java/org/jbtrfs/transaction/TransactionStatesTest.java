@@ -16,6 +16,7 @@ import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Fault;
 import org.jbtrfs.core.FsState;
+import org.jbtrfs.core.Sched;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -32,6 +33,8 @@ class TransactionStatesTest {
     @BeforeEach
     void mount() { fs = t.open(); }
 
+    private Sched sched() { return t.kernel.sched(); }
+
     @AfterEach
     void unload() { t.close(); }
 
@@ -45,30 +48,30 @@ class TransactionStatesTest {
         // 2. A committer joins and commits: COMMIT_START, waiting for the external writer.
         Op<Void> committer = Op.start("committer", () -> Transactions.commit(Transactions.join(fs, fs.treeRoot, "test_commit")));
         waitUp().until(() -> cur.state() == TransState.COMMIT_START);
-        committer.awaitBlockedIn("commit");
+        committer.awaitSleepingOn(sched(), "commit: wait for external writers");
 
         // 3. In COMMIT_START, JOIN joins the committing transaction; START and ATTACH wait.
         TransHandle joined = Transactions.join(fs, fs.fsRoot, "test_join_in_commit_start");
         assertSame(cur, joined.transaction());
         Op<TransHandle> starter = Op.start("starter", () -> Transactions.start(fs, fs.fsRoot, 1, "test_start"));
         Op<TransHandle> attacher = Op.start("attacher", () -> Transactions.attach(fs, fs.fsRoot, "test_attach"));
-        starter.awaitBlockedIn("joinTransaction");
-        attacher.awaitBlockedIn("joinTransaction");
+        starter.awaitSleepingOn(sched(), "wait_current_trans");
+        attacher.awaitSleepingOn(sched(), "wait_current_trans");
         assertEquals(TransState.COMMIT_START, cur.state());
 
         // 4. The external writer ends: COMMIT_DOING, the commit now waits for the joined handle.
         Transactions.end(external);
         waitUp().until(() -> cur.state() == TransState.COMMIT_DOING);
-        committer.awaitBlockedIn("commit");
+        committer.awaitSleepingOn(sched(), "commit: wait for writers");
 
         // 5. In COMMIT_DOING, JOIN and JOIN_NOSTART wait too; START and ATTACH still do.
         Op<TransHandle> joiner = Op.start("joiner", () -> Transactions.join(fs, fs.fsRoot, "test_join_in_commit_doing"));
         Op<TransHandle> nostart = Op.start("nostart", () -> Transactions.joinNostart(fs, fs.fsRoot, "test_join_nostart"));
-        joiner.awaitBlockedIn("joinTransaction");
-        nostart.awaitBlockedIn("joinTransaction");
+        joiner.awaitSleepingOn(sched(), "wait_current_trans");
+        nostart.awaitSleepingOn(sched(), "wait_current_trans");
         // still waiting (awaited, not sampled: a notifyAll on trans_lock wakes them to re-check for a moment)
-        starter.awaitBlockedIn("joinTransaction");
-        attacher.awaitBlockedIn("joinTransaction");
+        starter.awaitSleepingOn(sched(), "wait_current_trans");
+        attacher.awaitSleepingOn(sched(), "wait_current_trans");
         assertEquals(List.of(cur), fs.transList());
 
         // 6. The last other writer ends: the commit passes and lets everyone through.
@@ -100,7 +103,7 @@ class TransactionStatesTest {
         Trees.insert(external, fs.fsRoot, key(1), data(1, "a"));
         Op<Void> first = Op.start("first-committer", () -> Transactions.commit(Transactions.join(fs, fs.treeRoot, "test_commit")));
         waitUp().until(() -> cur.state() == TransState.COMMIT_START);
-        first.awaitBlockedIn("commit");
+        first.awaitSleepingOn(sched(), "commit: wait for external writers");
 
         // the external writer commits too: the transaction is already committing, so its commit
         // drops the handle (which lets the first one go on) and waits for that commit to complete
@@ -195,7 +198,7 @@ class TransactionStatesTest {
         Op<Void> committer = Op.start("committer", () -> Transactions.commit(Transactions.join(fs, fs.treeRoot, "test_commit")));
         waitUp().until(() -> cur.state() == TransState.COMMIT_START);
         Op<TransHandle> starter = Op.start("starter", () -> Transactions.start(fs, fs.fsRoot, 1, "test_start"));
-        starter.awaitBlockedIn("joinTransaction");
+        starter.awaitSleepingOn(sched(), "wait_current_trans");
         Transactions.end(external);
 
         // the commit fails writing: the transaction is aborted, the filesystem goes into error state

@@ -65,8 +65,15 @@ public final class WorkerPool {
         this(kernel, threads, LentThreads.SHARED);
     }
 
+    /**
+     * A pool with no kworker threads, for the model-checking tests: works run only when the test calls
+     * {@link #tryRunToken} from a thread it controls (Lincheck's model checker drives every thread of an
+     * execution itself, so none may run on threads it does not know).
+     */
+    static WorkerPool withoutKworkers(Kernel kernel) { return new WorkerPool(kernel, 0, null); }
+
     WorkerPool(Kernel kernel, int threads, LentThreads lender) {
-        if (threads < 1 || threads > 256) {
+        if (threads < (lender == null ? 0 : 1) || threads > 256) {
             throw new IllegalArgumentException("kworker pool size must be 1..256: " + threads);
         }
         this.kernel = kernel;
@@ -159,6 +166,33 @@ public final class WorkerPool {
         tokens.release(); // after the offer: a permit always finds its token (see the class invariant)
     }
 
+    /** Permits of {@link #tokens} free right now (the class invariant compares them with {@link #queuedTokens}). */
+    int tokenPermits() { return tokens.availablePermits(); }
+
+    /** Tokens on the two runnable queues right now. */
+    int queuedTokens() { return high.size() + normal.size(); }
+
+    /**
+     * One step of a kworker that does not block: take a permit if one is free and run one work of the
+     * token it stands for; false when there was none. The model-checking tests' kworker.
+     */
+    boolean tryRunToken(Kworker self) {
+        if (!tokens.tryAcquire()) {
+            return false;
+        }
+        runToken(self);
+        return true;
+    }
+
+    /** A permit held: take a token (high first) and run one work of its sub-queue; an escaping throwable is an oops. */
+    private void runToken(Kworker self) {
+        try {
+            takeRunnable().runOne(self);
+        } catch (Throwable t) {
+            kernel.log().uncaught(self.name, t);
+        }
+    }
+
     /** The high-first take. */
     private SubQueue takeRunnable() {
         while (true) {
@@ -211,11 +245,7 @@ public final class WorkerPool {
                         // token ours.
                         LatencyModel.delay(wakeup);
                     }
-                    try {
-                        takeRunnable().runOne(this);
-                    } catch (Throwable t) {
-                        kernel.log().uncaught(name, t);
-                    }
+                    runToken(this);
                     Thread.interrupted(); // a work's stray interrupt must not reach the next work
                 }
             } finally {

@@ -55,9 +55,12 @@ class ConcurrencyTest extends PoolFixture {
         }
         for (int released = 0; released < n; released++) {
             int expected = Math.min(3, n - released);
-            // Both views agree once the last release settled: works inside func, and slots taken.
+            // Settled: `expected` works inside func holding their slots, and every other kworker idle, blocked
+            // for a permit with none free — so no further work of the queue is about to start (a fourth one
+            // would hold a kworker: the idle count would never be reached).
             await().atMost(Duration.ofSeconds(10))
-                .until(() -> gauge.now.get() == expected && q.normal().running() == expected);
+                .until(() -> gauge.now.get() == expected && q.normal().running() == expected
+                    && pool.idleKworkers() == poolThreads() - expected && pool.tokenPermits() == 0);
             Integer id = started.poll(10, TimeUnit.SECONDS);
             assertNotNull(id);
             gates[id].countDown();
@@ -84,7 +87,9 @@ class ConcurrencyTest extends PoolFixture {
                 }));
             }
         }
-        await().atMost(Duration.ofSeconds(10)).until(() -> total.now.get() == 4);
+        // settled: four running, the other four kworkers idle with no permit free (a fifth would hold one)
+        await().atMost(Duration.ofSeconds(10))
+            .until(() -> total.now.get() == 4 && pool.idleKworkers() == 4 && pool.tokenPermits() == 0);
         assertEquals(2, a.normal().running());
         assertEquals(2, b.normal().running());
         gate.countDown();
@@ -117,7 +122,9 @@ class ConcurrencyTest extends PoolFixture {
         for (int i = 0; i < n; i++) {
             Integer id = started.poll(10, TimeUnit.SECONDS);
             assertNotNull(id);
-            // While it runs (7 pool threads idle) nothing else of the queue has started.
+            // While it runs the 7 other kworkers go idle with no permit free: nothing else of the queue can
+            // start (a second work would hold a kworker, and the idle count would never be reached).
+            await().atMost(Duration.ofSeconds(10)).until(() -> pool.idleKworkers() == 7 && pool.tokenPermits() == 0);
             assertNull(started.peek());
             assertEquals(1, fs.qgroupRescanWorkers.normal().running());
             order.add(id);

@@ -14,6 +14,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import org.jbtrfs.core.Blocked;
 import org.jbtrfs.core.KernelOops;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.Taint;
@@ -21,8 +22,9 @@ import org.junit.jupiter.api.Test;
 
 class LifecycleTest extends PoolFixture {
 
-    private static void awaitBlocked(Thread t) {
-        await().atMost(Duration.ofSeconds(10)).until(() -> t.getState() == Thread.State.WAITING);
+    /** Waits until {@code t} sleeps inside InFlight.{@code method} (destroy's drain, or flush), read from its stack. */
+    private static void awaitBlockedIn(Thread t, String method) {
+        await().atMost(Duration.ofSeconds(10)).until(() -> Blocked.in(t, "InFlight", method));
     }
 
     /**
@@ -44,7 +46,7 @@ class LifecycleTest extends PoolFixture {
             }));
         }
         Thread destroyer = spawn("umount", q::destroy);
-        awaitBlocked(destroyer);
+        awaitBlockedIn(destroyer, "drain");
         assertFalse(q.isDestroyed(), "destroy must wait for the blocked works");
         assertTrue(ran.get() < 50);
         gate.countDown();
@@ -67,7 +69,11 @@ class LifecycleTest extends PoolFixture {
     /**
      * queueWork racing destroy from four threads: every call either queued a work that ran before
      * destroy returned, was dropped with a WARN while draining, or hit the use-after-free after it.
-     * Nothing is lost, nothing runs twice, nothing runs after destroy.
+     * Nothing is lost, nothing runs twice, nothing runs after destroy. The assertions hold in every
+     * interleaving, so this cannot fail by timing; which interleavings it reaches is up to the scheduler.
+     * The Dekker pair behind it (count in flight, then read __WQ_DRAINING) is model-checked
+     * interleaving by interleaving in {@link SubQueueLincheckTest}; this loop is its complement on real
+     * threads and the JIT-compiled code, with the pool, four producers and the real memory model.
      */
     @Test
     void queueingRacingDestroyLosesNothingAndRunsNothingLate() throws Exception {
@@ -164,7 +170,7 @@ class LifecycleTest extends PoolFixture {
             q.queueWork(new BtrfsWork(chained::incrementAndGet)); // from its own work: allowed while draining
         }));
         Thread destroyer = spawn("umount", q::destroy);
-        awaitBlocked(destroyer);
+        awaitBlockedIn(destroyer, "drain");
         long mark = kernel.log().mark();
         q.queueWork(new BtrfsWork(outsider::incrementAndGet));
         List<LogEntry> warns = kernel.log().since(mark);
@@ -192,7 +198,7 @@ class LifecycleTest extends PoolFixture {
             q.flush();
             seenByFlusher.set(ordered.get());
         });
-        awaitBlocked(flusher);
+        awaitBlockedIn(flusher, "flush");
         assertEquals(-1, seenByFlusher.get());
         gate.countDown();
         join(flusher);
@@ -208,7 +214,7 @@ class LifecycleTest extends PoolFixture {
         CountDownLatch late = new CountDownLatch(1);
         q.queueWork(new BtrfsWork(() -> awaitGate(early)));
         Thread flusher = spawn("sync", q::flush);
-        awaitBlocked(flusher);
+        awaitBlockedIn(flusher, "flush");
         AtomicInteger lateDone = new AtomicInteger();
         q.queueWork(new BtrfsWork(() -> {
             awaitGate(late);

@@ -44,9 +44,10 @@ class TwentyInParallelTest {
         fs.createFile(mine);
         fs.writeFile(mine, new byte[4096 * rep.getCurrentRepetition()]);
 
+        fs.runCleanerPass(Duration.ofSeconds(30));             // our cleaner asleep, its first passes over
         mod.hooks().parkAt(IPUT, Role.CLEANER);                // our cleaner only; no other test's thread comes here
         fs.open(mine).closeFromWorker();                       // a block more, its ordered extent's delayed iput
-                                                               // wakes our cleaner
+                                                               // wakes our sleeping cleaner
         mod.hooks().awaitParked(IPUT, Duration.ofSeconds(30));
         assertEquals(1, mod.hooks().arrivals(IPUT));
         mod.hooks().release(IPUT);

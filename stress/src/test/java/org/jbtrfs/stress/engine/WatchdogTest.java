@@ -90,10 +90,16 @@ class WatchdogTest {
         java.util.concurrent.atomic.AtomicInteger loads = new java.util.concurrent.atomic.AtomicInteger();
         ModuleHost.onLoad = m -> {
             if (loads.incrementAndGet() == 1) {
+                java.util.concurrent.atomic.AtomicBoolean held = new java.util.concurrent.atomic.AtomicBoolean();
                 m.hooks().arm(org.jbtrfs.core.Hook.CLEANER_BEFORE_SCHEDULE, org.jbtrfs.core.HookAction.run(() -> {
                     org.jbtrfs.core.Kthread self = m.kernel().kthreadd().current();
+                    held.set(true);
                     await().atMost(Duration.ofSeconds(30)).until(self::shouldPark);
+                    held.set(false);
                 }), -1);
+                // and the umount begins only once the cleaner is held there (its first pass may still run)
+                m.hooks().arm(org.jbtrfs.core.Hook.UMOUNT_START, org.jbtrfs.core.HookAction.run(
+                    () -> await().atMost(Duration.ofSeconds(30)).untilTrue(held)), -1);
             }
         };
         try {

@@ -1,0 +1,77 @@
+package org.jbtrfs.cleaner;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import org.jbtrfs.core.Hook;
+import org.jbtrfs.transaction.space.BlockGroup;
+import org.jbtrfs.transaction.space.BlockGroupType;
+import org.junit.jupiter.api.Test;
+
+/**
+ * btrfs_delete_unused_bgs() (5.11) at the cleaner module's level: each group is unlinked from unused_bgs
+ * first, and only then checked (still unused, not read-only, not the last of its type) under
+ * delete_unused_bgs_mutex and removed in a transaction that is ended, not committed. Between the unlink and
+ * the check no other caller — a remount RO's or close_ctree's own call — can see the group any more: the
+ * third window of patch 3/5. The unlink is forced to stand still with a hook.
+ */
+class UnusedBlockGroupsTest {
+
+    @Test
+    void aGroupIsUnlinkedBeforeItsChecksSoAConcurrentCallerFindsNothing() throws Exception {
+        try (CleanerFs f = new CleanerFs().open()) {
+            // an earlier call took mkfs's empty data group off the list (the last group of its type stays)
+            f.c.unusedBlockGroups().deleteUnusedBgs();
+            assertEquals(0, f.fs.space.unusedCount());
+            BlockGroup bg = f.unusedDataGroup();
+            assertEquals(1, f.fs.space.unusedCount());
+            // the cleaner's call stands at its first group: unlinked, nothing checked or locked yet
+            f.hooks().parkAt(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
+            AtomicReference<Throwable> failed = new AtomicReference<>();
+            Thread cleaner = new Thread(() -> {
+                try {
+                    f.c.unusedBlockGroups().deleteUnusedBgs();
+                } catch (Throwable e) {
+                    failed.set(e);
+                }
+            }, "btrfs-cleaner");
+            cleaner.setDaemon(true);
+            cleaner.start();
+            f.hooks().awaitParked(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS, Duration.ofSeconds(10));
+            assertEquals(0, f.fs.space.unusedCount(), "unlinked before any check");
+            assertFalse(f.fs.deleteUnusedBgsMutex.isLocked(), "not under delete_unused_bgs_mutex yet");
+            assertFalse(f.fs.space.isReadOnly(bg));
+
+            // remount RO's own btrfs_delete_unused_bgs meanwhile: the list is empty, the group the cleaner holds
+            // it never sees
+            f.c.unusedBlockGroups().deleteUnusedBgs();
+            assertEquals(2, f.fs.space.blockGroupCount(BlockGroupType.DATA), "the cleaner's group is not removed by the other caller");
+            assertTrue(f.fs.space.blockGroups().contains(bg));
+            assertFalse(f.fs.space.isReadOnly(bg), "and not even checked");
+            assertEquals(List.of(), f.fs.transList());
+
+            f.hooks().release(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
+            cleaner.join(10_000);
+            assertFalse(cleaner.isAlive());
+            assertEquals(null, failed.get());
+            assertEquals(1, f.fs.space.blockGroupCount(BlockGroupType.DATA), "the cleaner removed it");
+            assertFalse(f.fs.space.blockGroups().contains(bg));
+            assertEquals(List.of("btrfs_start_trans_remove_block_group"), f.openTransactionFunctions(), "ended, not committed");
+        }
+    }
+
+    @Test
+    void nothingBeforeTheFilesystemIsOpen() {
+        try (CleanerFs f = new CleanerFs()) {
+            f.unusedDataGroup();
+            int listed = f.fs.space.unusedCount();
+            f.c.unusedBlockGroups().deleteUnusedBgs();
+            assertEquals(listed, f.fs.space.unusedCount(), "not even unlinked");
+            assertEquals(2, f.fs.space.blockGroupCount(BlockGroupType.DATA));
+        }
+    }
+}
