@@ -116,6 +116,17 @@ public record LatencyModel(long readNanos, long writeNanos, long flushNanos, lon
 
     private static long us(long micros) { return TimeUnit.MICROSECONDS.toNanos(micros); }
 
+    /** What {@link #parse} reads back: "off", "virtio", or "read,write,flush,wakeup" in microseconds. */
+    public String spec() {
+        if (equals(NONE)) {
+            return "off";
+        }
+        if (equals(VIRTIO_BLK)) {
+            return "virtio";
+        }
+        return readNanos / 1000 + "," + writeNanos / 1000 + "," + flushNanos / 1000 + "," + wakeupNanos / 1000;
+    }
+
     @Override
     public String toString() {
         if (equals(NONE)) {

@@ -10,6 +10,7 @@ import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.KernelConfig;
 import org.jbtrfs.core.KernelVersion;
+import org.jbtrfs.core.LatencyModel;
 
 /**
  * What a stress run does (ARCHITECTURE.md, "Stress CLI contract"): the engine's options, built by the
@@ -37,11 +38,14 @@ import org.jbtrfs.core.KernelVersion;
  * @param shard           the part of the run's cycles this process runs ({@link Shard#ALL}: all of them)
  * @param report          where to write the HTML failure report (one page per class), or null
  * @param lanes           the lanes a lanes cycle may run ({@link #LANES}; the lifecycle lane always runs)
+ * @param latency         the module's device and wake-up latency model, or null for the workload's default
+ *                        ({@link #defaultLatency})
  */
 public record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiven, Set<FixSwitch> reverted,
                             Crc32cImpl crc32c, int filesystems, Workload workload, Path json, ReplayToken replay,
                             long hungTaskNanos, long stopAfterFailures, KernelVersion kernel, int repeat, String expectClass,
-                            long stallNanos, Set<String> stopWhenFound, Shard shard, Path report, List<String> lanes) {
+                            long stallNanos, Set<String> stopWhenFound, Shard shard, Path report, List<String> lanes,
+                            LatencyModel latency) {
 
     /**
      * lanes (the default): concurrent lanes per filesystem, the explorer; full: the single-driver seeded
@@ -130,10 +134,24 @@ public record StressOptions(long durationNanos, long cycles, long seed, boolean 
 
     public StressOptions withLanes(List<String> l) { return toBuilder().lanes(l).build(); }
 
-    /** The loaded module's config: the profile, then {@code --revert}, then the crc32c driver. */
+    public StressOptions withLatency(LatencyModel l) { return toBuilder().latency(l).build(); }
+
+    /**
+     * The latency model a workload runs with unless {@code --latency} says otherwise: the explorer's workloads
+     * (lanes, full) run with {@link LatencyModel#VIRTIO_BLK}, so that the port's relative speeds of device I/O,
+     * commits and kworker wake-ups are the kernel's on a virtio disk (docs/latency-model.md: without it the
+     * port's workers win races the kernel's usually lose); the benchmark cycle (minimal) runs without, as it
+     * measures the port itself.
+     */
+    public static LatencyModel defaultLatency(Workload w) { return w == Workload.MINIMAL ? LatencyModel.NONE : LatencyModel.VIRTIO_BLK; }
+
+    /** The latency model this run's module has: {@code --latency}, or the workload's default. */
+    public LatencyModel effectiveLatency() { return latency != null ? latency : defaultLatency(workload); }
+
+    /** The loaded module's config: the profile, then {@code --revert}, then the crc32c driver and the latency model. */
     public KernelConfig config() {
         KernelConfig base = kernel == null ? KernelConfig.defaults() : KernelConfig.profile(kernel);
-        return base.revert(reverted).crc32c(crc32c);
+        return base.revert(reverted).crc32c(crc32c).latency(effectiveLatency());
     }
 
     /** Every fix the loaded module runs without: the profile's and {@code --revert}'s. */
@@ -203,6 +221,7 @@ public record StressOptions(long durationNanos, long cycles, long seed, boolean 
         private Shard shard = Shard.ALL;
         private Path report;
         private List<String> lanes = LANES;
+        private LatencyModel latency;
 
         public Builder() { }
 
@@ -227,6 +246,7 @@ public record StressOptions(long durationNanos, long cycles, long seed, boolean 
             shard = o.shard;
             report = o.report;
             lanes = o.lanes;
+            latency = o.latency;
         }
 
         public Builder durationNanos(long v) { durationNanos = v; return this; }
@@ -269,9 +289,11 @@ public record StressOptions(long durationNanos, long cycles, long seed, boolean 
 
         public Builder lanes(List<String> v) { lanes = v; return this; }
 
+        public Builder latency(LatencyModel v) { latency = v; return this; }
+
         public StressOptions build() {
             return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, replay,
-                hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound, shard, report, lanes);
+                hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound, shard, report, lanes, latency);
         }
     }
 }

@@ -82,6 +82,17 @@ final class Converters {
         }
     }
 
+    static final class Latency implements ITypeConverter<org.jbtrfs.core.LatencyModel> {
+        @Override
+        public org.jbtrfs.core.LatencyModel convert(String v) {
+            try {
+                return org.jbtrfs.core.LatencyModel.parse(v);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
     static final class Workload implements ITypeConverter<StressOptions.Workload> {
         @Override
         public StressOptions.Workload convert(String v) {

@@ -3,6 +3,7 @@ package org.jbtrfs.stress.cli;
 import java.nio.file.Path;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.KernelVersion;
+import org.jbtrfs.core.LatencyModel;
 import org.jbtrfs.stress.StressOptions;
 import picocli.CommandLine.Option;
 
@@ -28,6 +29,11 @@ final class EngineOptions {
     @Option(names = "--lanes", paramLabel = "LIST", converter = Converters.Lanes.class,
         description = "the lanes a lanes cycle may run: lifecycle,file,subvol,quota,sync,dev2 or all (default all; lifecycle always runs)")
     Converters.LaneList lanes;
+
+    @Option(names = "--latency", paramLabel = "MODEL", converter = Converters.Latency.class,
+        description = "device and kworker wake-up latency: virtio (default for lanes and full: a virtio disk's read 60 us, flush 300 us,"
+            + " wake-up 200 us), off (default for minimal), or read,write,flush,wakeup in microseconds")
+    LatencyModel latency;
 
     @Option(names = "--filesystems", paramLabel = "N", description = "filesystems driven concurrently in one module (default 1)")
     int filesystems = 1;
@@ -57,7 +63,7 @@ final class EngineOptions {
             throw Cli.usage("--hung-task-timeout must be positive");
         }
         StressOptions.Builder b = new StressOptions.Builder().kernel(kernel).crc32c(crc32c).workload(workload).filesystems(filesystems)
-            .hungTaskNanos((long) (hungTaskSeconds * 1e9)).stallNanos((long) (stallSeconds * 1e9)).json(json).report(report);
+            .hungTaskNanos((long) (hungTaskSeconds * 1e9)).stallNanos((long) (stallSeconds * 1e9)).json(json).report(report).latency(latency);
         if (revert != null) {
             b.reverted(revert.value());
         }

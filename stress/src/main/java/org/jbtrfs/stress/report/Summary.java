@@ -72,7 +72,8 @@ public record Summary(Version version, Config config, Range range, long cycles, 
      * @param crc32c                 crc32c driver
      * @param workload               lanes, full or minimal
      * @param lanes                  the lanes a lanes cycle draws from (empty for the other workloads)
-     * @param latencyModel           the module's latency model
+     * @param latencyModel           the module's latency model, as {@code --latency} takes it ("virtio", "off", or
+     *                               "read,write,flush,wakeup" in µs)
      * @param filesystems            filesystems driven concurrently
      * @param stallThresholdSeconds  the stall threshold
      * @param hungTaskTimeoutSeconds the hung-task limit
@@ -80,10 +81,10 @@ public record Summary(Version version, Config config, Range range, long cycles, 
     public record Config(String kernel, List<String> reverted, String crc32c, String workload, List<String> lanes,
                          String latencyModel, int filesystems, double stallThresholdSeconds, double hungTaskTimeoutSeconds) {
         static Config of(StressOptions o) {
-            LatencyModel latency = o.config().latency();
+            LatencyModel latency = o.effectiveLatency();
             return new Config(o.kernelName(), List.copyOf(StressOptions.kebabNames(o.effectiveReverted())),
                 o.crc32c().name().toLowerCase(Locale.ROOT), o.workload().label(),
-                o.workload() == StressOptions.Workload.LANES ? o.lanes() : List.of(), String.valueOf(latency), o.filesystems(),
+                o.workload() == StressOptions.Workload.LANES ? o.lanes() : List.of(), latency.spec(), o.filesystems(),
                 o.stallNanos() / 1e9, o.hungTaskNanos() / 1e9);
         }
 
@@ -100,6 +101,10 @@ public record Summary(Version version, Config config, Range range, long cycles, 
                 sb.append(" --revert ").append(String.join(",", reverted));
             }
             sb.append(" --crc32c ").append(crc32c).append(" --workload ").append(workload);
+            StressOptions.Workload w = StressOptions.Workload.valueOf(workload.toUpperCase(Locale.ROOT));
+            if (!latencyModel.equals(StressOptions.defaultLatency(w).spec())) {
+                sb.append(" --latency ").append(latencyModel);
+            }
             if (stallThresholdSeconds != StressOptions.DEFAULT_STALL_NANOS / 1e9) {
                 sb.append(String.format(Locale.ROOT, " --stall-threshold %s", trim(stallThresholdSeconds)));
             }

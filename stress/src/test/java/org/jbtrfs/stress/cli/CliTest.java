@@ -75,7 +75,8 @@ class CliTest {
     void everyOptionParses() {
         StressOptions o = parse("--duration", "2.5", "--cycles", "9", "--seed", "0x10", "--revert", "qgroup-rescan-ro-remount,trans-list-assert",
             "--crc32c", "accelerated", "--filesystems", "3", "--workload=minimal", "--json", "out.json", "--replay", "5:17:2", "--shard", "2/3",
-            "--report", "rep", "--lanes", "file,quota", "--hung-task-timeout", "3", "--stop-when-found", "orphan-roots-ro-mount");
+            "--report", "rep", "--lanes", "file,quota", "--hung-task-timeout", "3", "--stop-when-found", "orphan-roots-ro-mount",
+            "--latency", "60,0,300,240");
         assertEquals(2_500_000_000L, o.durationNanos());
         assertEquals(9, o.cycles());
         assertEquals(16, o.seed());
@@ -90,6 +91,18 @@ class CliTest {
         assertEquals(List.of("lifecycle", "file", "quota"), o.lanes(), "the lifecycle lane always runs");
         assertEquals(3_000_000_000L, o.hungTaskNanos());
         assertEquals(java.util.Set.of("orphan-roots-ro-mount"), o.stopWhenFound());
+        assertEquals("60,0,300,240", o.effectiveLatency().spec());
+        assertEquals(org.jbtrfs.core.LatencyModel.parse("60,0,300,240"), o.config().latency());
+    }
+
+    /** The explorer's workloads run on a virtio disk's latencies unless told otherwise; the benchmark cycle without. */
+    @Test
+    void theLatencyModelDefaultsByWorkload() {
+        assertEquals(org.jbtrfs.core.LatencyModel.VIRTIO_BLK, parse().config().latency());
+        assertEquals(org.jbtrfs.core.LatencyModel.VIRTIO_BLK, parse("--workload", "full").config().latency());
+        assertEquals(org.jbtrfs.core.LatencyModel.NONE, parse("--workload", "minimal").config().latency());
+        assertEquals(org.jbtrfs.core.LatencyModel.NONE, parse("--latency", "off").config().latency());
+        assertEquals(org.jbtrfs.core.LatencyModel.VIRTIO_BLK, parse("--workload", "minimal", "--latency", "virtio").config().latency());
     }
 
     @Test
@@ -114,7 +127,7 @@ class CliTest {
     @ParameterizedTest
     @ValueSource(strings = {"--revert no-such-fix", "--duration -1", "--replay 12", "--replay x:1", "--replay 1:-2", "--bogus 1",
         "--crc32c fast", "--filesystems 0", "--workload heavy", "--cycles", "stray", "--shard 3/2", "--shard 0/0", "--shard 1/0",
-        "--shard x/y", "--shard 2", "--shard 1/", "--lanes file,disk", "--stall-threshold 0", "--repeat 0", "--kernel 4.19",
+        "--shard x/y", "--shard 2", "--shard 1/", "--lanes file,disk", "--latency slow", "--latency 1,2,3", "--stall-threshold 0", "--repeat 0", "--kernel 4.19",
         "replay", "replay 1:x", "merge", "report a.json"})
     void usageErrorsExitWithTwoAndOneClearLine(String args) {
         Result r = main(args);
