@@ -1,6 +1,6 @@
 package org.jbtrfs.cleaner;
 
-import org.jbtrfs.core.Kthread;
+import org.jbtrfs.core.kernel.Kthread;
 import org.jbtrfs.transaction.FsInfo;
 
 /**

@@ -10,7 +10,7 @@ import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.Hook;
-import org.jbtrfs.core.Kthread;
+import org.jbtrfs.core.kernel.Kthread;
 import org.jbtrfs.transaction.FsRoots;
 import org.jbtrfs.transaction.Root;
 import org.jbtrfs.transaction.space.BlockGroupType;

@@ -532,13 +532,13 @@ public final class Btrfs {
             }
         }
         List<Inspection.KthreadInfo> kthreads = new ArrayList<>();
-        for (var k : new org.jbtrfs.core.Kthread[] {fs.cleanerKthread, fs.transactionKthread}) {
+        for (var k : new org.jbtrfs.core.kernel.Kthread[] {fs.cleanerKthread, fs.transactionKthread}) {
             if (k != null) {
                 kthreads.add(new Inspection.KthreadInfo(k.name(), k.taskState(), k.sleeps()));
             }
         }
         Map<String, String> blocked = new TreeMap<>(module.kernel().sched().blocked());
-        for (org.jbtrfs.core.Mutex m : fs.mutexes()) {
+        for (org.jbtrfs.core.kernel.Mutex m : fs.mutexes()) {
             for (String waiter : m.waiters()) {
                 blocked.put(waiter, "mutex_lock(" + m.name() + ") held by " + m.holder());
             }

@@ -5,7 +5,7 @@ import java.util.Map;
 import java.util.Set;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.FsState;
-import org.jbtrfs.core.Kthread;
+import org.jbtrfs.core.kernel.Kthread;
 import org.jbtrfs.transaction.Transaction;
 import org.jbtrfs.transaction.space.BlockGroupType;
 import org.jbtrfs.transaction.space.SpaceInfo;

@@ -6,7 +6,7 @@ import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.Hook;
-import org.jbtrfs.core.Kthread;
+import org.jbtrfs.core.kernel.Kthread;
 import org.jbtrfs.transaction.DiskIo;
 import org.jbtrfs.transaction.FsInfo;
 
@@ -123,7 +123,7 @@ final class Remount {
     }
 
     private static void restoreMountOpt(FsInfo fs, long raw) {
-        for (org.jbtrfs.core.MountOpt o : org.jbtrfs.core.MountOpt.values()) {
+        for (org.jbtrfs.core.kernel.MountOpt o : org.jbtrfs.core.kernel.MountOpt.values()) {
             if ((raw & (1L << o.ordinal())) != 0) {
                 fs.mountOpt.set(o);
             } else {

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.jbtrfs.core.Crc32cImpl;
-import org.jbtrfs.core.MountOpt;
+import org.jbtrfs.core.kernel.MountOpt;
 import org.jbtrfs.core.disk.FileExtentItem;
 import org.jbtrfs.core.disk.FreeSpaceHeader;
 import org.jbtrfs.core.disk.InodeItem;

@@ -10,7 +10,7 @@ import java.util.List;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.LogEntry;
-import org.jbtrfs.core.MountOpt;
+import org.jbtrfs.core.kernel.MountOpt;
 import org.jbtrfs.core.disk.SuperBlock;
 import org.jbtrfs.transaction.FreeSpaceCache;
 import org.jbtrfs.transaction.FreeSpaceTree;

@@ -1,6 +1,6 @@
 package org.jbtrfs.transaction;
 
-import org.jbtrfs.core.MountOpt;
+import org.jbtrfs.core.kernel.MountOpt;
 import org.jbtrfs.core.disk.BlockGroupItem;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;

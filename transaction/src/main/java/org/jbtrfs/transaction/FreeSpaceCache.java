@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Map;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
-import org.jbtrfs.core.MountOpt;
+import org.jbtrfs.core.kernel.MountOpt;
 import org.jbtrfs.core.disk.FileExtentItem;
 import org.jbtrfs.core.disk.FreeSpaceHeader;
 import org.jbtrfs.core.disk.InodeItem;
@@ -205,7 +205,7 @@ public final class FreeSpaceCache {
      * The cache file: page 0 holds a u32 crc32c per page, then the u64 generation, then entries (offset,
      * bytes, type) continue page after page; null if they do not fit (io_ctl_add_entry's -ENOSPC).
      */
-    static byte[] encodePages(int size, long generation, List<long[]> entries, org.jbtrfs.core.Crc32c crc) {
+    static byte[] encodePages(int size, long generation, List<long[]> entries, org.jbtrfs.core.kernel.Crc32c crc) {
         int numPages = size / PAGE;
         if (numPages * 4 + 8 > PAGE) {
             return null; // io_ctl_init: crcs and generation must fit in the first page

@@ -171,7 +171,7 @@ final class TransactionCommit {
         Transactions.createPendingBlockGroups(h);
         List<BlockGroup> dirty = fs.space.takeDirtyBlockGroups();
         for (BlockGroup bg : dirty) {
-            if (fs.mountOpt.test(org.jbtrfs.core.MountOpt.SPACE_CACHE)
+            if (fs.mountOpt.test(org.jbtrfs.core.kernel.MountOpt.SPACE_CACHE)
                 && fs.space.diskCacheState(bg).compareTo(BlockGroup.DiskCacheState.CLEAR) < 0) {
                 // btrfs_update_block_group(): a group whose used bytes changed has a stale cache
                 fs.space.setDiskCacheState(bg, BlockGroup.DiskCacheState.CLEAR);

@@ -5,7 +5,7 @@ import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.KernelVersion;
-import org.jbtrfs.core.Kthread;
+import org.jbtrfs.core.kernel.Kthread;
 import org.jbtrfs.core.Role;
 
 /**

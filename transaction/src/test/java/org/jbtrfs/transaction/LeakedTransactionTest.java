@@ -17,7 +17,7 @@ import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.KernelOops;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.SlabLeak;
-import org.jbtrfs.core.SlabObject;
+import org.jbtrfs.core.kernel.SlabObject;
 import org.jbtrfs.transaction.ctree.ExtentBuffer;
 import org.jbtrfs.transaction.space.BlockGroupType;
 import org.jbtrfs.transaction.space.SpaceInfo;

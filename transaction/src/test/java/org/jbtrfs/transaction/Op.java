@@ -6,7 +6,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.jbtrfs.core.Blocked;
-import org.jbtrfs.core.Sched;
+import org.jbtrfs.core.kernel.Sched;
 
 /**
  * An operation running on its own (daemon) thread, so a test can observe it blocked and then let it

@@ -3,7 +3,7 @@ package org.jbtrfs.stress.engine;
 import java.util.List;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.FixSwitch;
-import org.jbtrfs.core.SlabCache;
+import org.jbtrfs.core.kernel.SlabCache;
 import org.jbtrfs.fs.Btrfs;
 import org.jbtrfs.fs.BtrfsModule;
 import org.jbtrfs.fs.FileHandle;

@@ -92,7 +92,7 @@ class WatchdogTest {
             if (loads.incrementAndGet() == 1) {
                 java.util.concurrent.atomic.AtomicBoolean held = new java.util.concurrent.atomic.AtomicBoolean();
                 m.hooks().arm(org.jbtrfs.core.Hook.CLEANER_BEFORE_SCHEDULE, org.jbtrfs.core.HookAction.run(() -> {
-                    org.jbtrfs.core.Kthread self = m.kernel().kthreadd().current();
+                    org.jbtrfs.core.kernel.Kthread self = m.kernel().kthreadd().current();
                     held.set(true);
                     await().atMost(Duration.ofSeconds(30)).until(self::shouldPark);
                     held.set(false);

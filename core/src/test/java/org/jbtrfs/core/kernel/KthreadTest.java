@@ -1,5 +1,13 @@
-package org.jbtrfs.core;
+package org.jbtrfs.core.kernel;
 
+import org.jbtrfs.core.Blocked;
+import org.jbtrfs.core.KernelClock;
+import org.jbtrfs.core.KernelLog;
+import org.jbtrfs.core.KernelOops;
+import org.jbtrfs.core.KernelPanic;
+import org.jbtrfs.core.LogEntry;
+import org.jbtrfs.core.ManualClock;
+import org.jbtrfs.core.Taint;
 import static org.jbtrfs.core.TestSupport.awaitLatch;
 import static org.jbtrfs.core.TestSupport.waitUp;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -17,7 +25,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import org.jbtrfs.core.Kthread.TaskState;
+import org.jbtrfs.core.kernel.Kthread.TaskState;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

@@ -1,4 +1,4 @@
-package org.jbtrfs.core;
+package org.jbtrfs.core.kernel;
 
 /**
  * One object allocated from a {@link SlabCache}: the identity the cache counts, with its allocation

@@ -1,4 +1,8 @@
-package org.jbtrfs.core;
+package org.jbtrfs.core.kernel;
+
+import org.jbtrfs.core.BlockDevice;
+import org.jbtrfs.core.IoCounters;
+import org.jbtrfs.core.LatencyModel;
 
 /**
  * A block device with the device costs of a {@link LatencyModel}: every read, write and flush of the

@@ -1,5 +1,13 @@
-package org.jbtrfs.core;
+package org.jbtrfs.core.kernel;
 
+import org.jbtrfs.core.KernelConfig;
+import org.jbtrfs.core.KernelLog;
+import org.jbtrfs.core.KernelOops;
+import org.jbtrfs.core.LogEntry;
+import org.jbtrfs.core.LogLevel;
+import org.jbtrfs.core.ManualClock;
+import org.jbtrfs.core.SlabLeak;
+import org.jbtrfs.core.Taint;
 import static org.jbtrfs.core.TestSupport.race;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -71,10 +79,10 @@ class SlabsTest {
         SlabLeak leak = slabs.destroyAll().get(0);
 
         String site = leak.allocatedIn().get(0);
-        assertTrue(site.startsWith("Allocated in core.SlabsTest.allocateTransaction:"), site);
+        assertTrue(site.startsWith("Allocated in core.kernel.SlabsTest.allocateTransaction:"), site);
         assertTrue(site.contains("thread=" + Thread.currentThread().getName()), site);
-        assertTrue(site.contains("\n\tcore.SlabsTest.slabDebugRecordsTheAllocationSite:"), "callers follow: " + site);
-        assertTrue(log.contains("Allocated in core.SlabsTest.allocateTransaction:"));
+        assertTrue(site.contains("\n\tcore.kernel.SlabsTest.slabDebugRecordsTheAllocationSite:"), "callers follow: " + site);
+        assertTrue(log.contains("Allocated in core.kernel.SlabsTest.allocateTransaction:"));
     }
 
     private static void allocateTransaction(Slabs slabs) {

@@ -1,5 +1,6 @@
-package org.jbtrfs.core;
+package org.jbtrfs.core.kernel;
 
+import org.jbtrfs.core.KernelPanic;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**

@@ -1,4 +1,6 @@
-package org.jbtrfs.core;
+package org.jbtrfs.core.kernel;
+
+import org.jbtrfs.core.Crc32cImpl;
 
 /**
  * CRC-32C (Castagnoli), the btrfs metadata checksum, as the kernel's crc32c library exposes it: one

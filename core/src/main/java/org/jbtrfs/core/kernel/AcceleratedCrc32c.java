@@ -1,4 +1,4 @@
-package org.jbtrfs.core;
+package org.jbtrfs.core.kernel;
 
 import java.util.zip.CRC32C;
 

@@ -1,5 +1,7 @@
-package org.jbtrfs.core;
+package org.jbtrfs.core.kernel;
 
+import org.jbtrfs.core.Blocked;
+import org.jbtrfs.core.TestSupport;
 import static org.jbtrfs.core.TestSupport.join;
 import static org.jbtrfs.core.TestSupport.start;
 import static org.jbtrfs.core.TestSupport.waitUp;

@@ -1,4 +1,4 @@
-package org.jbtrfs.core;
+package org.jbtrfs.core.kernel;
 
 import static org.jbtrfs.core.TestSupport.join;
 import static org.jbtrfs.core.TestSupport.start;
@@ -9,6 +9,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.HookAction;
+import org.jbtrfs.core.HookListener;
+import org.jbtrfs.core.Hooks;
+import org.jbtrfs.core.KernelLog;
+import org.jbtrfs.core.ManualClock;
+import org.jbtrfs.core.Role;
+import org.jbtrfs.core.TestSupport;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;

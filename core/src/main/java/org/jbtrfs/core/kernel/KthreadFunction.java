@@ -1,4 +1,4 @@
-package org.jbtrfs.core;
+package org.jbtrfs.core.kernel;
 
 /** The body of a kthread ({@code int (*threadfn)(void *data)}); its return value is the exit code. */
 @FunctionalInterface

@@ -1,5 +1,10 @@
-package org.jbtrfs.core;
+package org.jbtrfs.core.kernel;
 
+import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.KernelClock;
+import org.jbtrfs.core.KernelLog;
+import org.jbtrfs.core.LatencyModel;
+import org.jbtrfs.core.Role;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

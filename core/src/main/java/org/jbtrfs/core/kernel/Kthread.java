@@ -1,5 +1,11 @@
-package org.jbtrfs.core;
+package org.jbtrfs.core.kernel;
 
+import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.KernelClock;
+import org.jbtrfs.core.KernelLog;
+import org.jbtrfs.core.KernelOops;
+import org.jbtrfs.core.KernelPanic;
+import org.jbtrfs.core.LatencyModel;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 

@@ -1,5 +1,10 @@
-package org.jbtrfs.core;
+package org.jbtrfs.core.kernel;
 
+import org.jbtrfs.core.KernelLog;
+import org.jbtrfs.core.KernelOops;
+import org.jbtrfs.core.LogEntry;
+import org.jbtrfs.core.ManualClock;
+import org.jbtrfs.core.Taint;
 import static org.jbtrfs.core.TestSupport.join;
 import static org.jbtrfs.core.TestSupport.race;
 import static org.jbtrfs.core.TestSupport.start;
@@ -51,7 +56,7 @@ class LifetimeTest {
         assertTrue(r.contains("RIP: 0010:btrfs_queue_work+"), r);
         int freedBy = r.indexOf("Freed by task umount:\n");
         assertTrue(freedBy > r.indexOf("Call Trace:"), "access stack, then free stack: " + r);
-        assertTrue(r.indexOf("core.LifetimeTest.btrfsStopAllWorkers", freedBy) > 0, "the free stack names the freer: " + r);
+        assertTrue(r.indexOf("core.kernel.LifetimeTest.btrfsStopAllWorkers", freedBy) > 0, "the free stack names the freer: " + r);
         assertTrue(log.taints().containsAll(List.of(Taint.BAD_PAGE, Taint.DIE)));
     }
 
@@ -66,7 +71,7 @@ class LifetimeTest {
         assertEquals("BUG: KASAN: double-free in fs_info->workers", oops.getMessage());
         assertEquals(1, log.count(LogEntry.Kind.DOUBLE_FREE));
         String r = log.matching(e -> e.kind() == LogEntry.Kind.DOUBLE_FREE).get(0).message();
-        assertTrue(r.contains("Freed by task " + Thread.currentThread().getName() + ":\n core.LifetimeTest.btrfsStopAllWorkers"), r);
+        assertTrue(r.contains("Freed by task " + Thread.currentThread().getName() + ":\n core.kernel.LifetimeTest.btrfsStopAllWorkers"), r);
         assertTrue(log.taints().contains(Taint.BAD_PAGE));
     }
 

@@ -1,4 +1,8 @@
-package org.jbtrfs.core;
+package org.jbtrfs.core.kernel;
+
+import org.jbtrfs.core.KernelLog;
+import org.jbtrfs.core.LogEntry;
+import org.jbtrfs.core.Taint;
 
 /**
  * Use-after-free detection for one object with a lifetime (a workqueue, an extent buffer, a

@@ -1,5 +1,7 @@
-package org.jbtrfs.core;
+package org.jbtrfs.core.kernel;
 
+import org.jbtrfs.core.Crc32cImpl;
+import org.jbtrfs.core.KernelConfig;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;

@@ -1,5 +1,16 @@
-package org.jbtrfs.core;
+package org.jbtrfs.core.kernel;
 
+import org.jbtrfs.core.Faults;
+import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.Hooks;
+import org.jbtrfs.core.KernelClock;
+import org.jbtrfs.core.KernelConfig;
+import org.jbtrfs.core.KernelLog;
+import org.jbtrfs.core.KernelPanic;
+import org.jbtrfs.core.LogEntry;
+import org.jbtrfs.core.LogLevel;
+import org.jbtrfs.core.SlabLeak;
+import org.jbtrfs.core.Taint;
 import java.util.List;
 
 /**
@@ -21,8 +32,7 @@ public final class Kernel {
     public Kernel(String name, KernelConfig config) {
         this.name = name;
         this.config = config;
-        this.log = new KernelLog(config.logCapacity(), config.clock());
-        this.log.setAssertionsEnabled(config.assertions());
+        this.log = new KernelLog(config.logCapacity(), config.clock(), config.assertions());
         this.slabs = new Slabs(log, config.clock(), config.slabDebug());
         this.kthreadd = new Kthreadd(config.clock(), log, sched, config.latency().wakeupNanos());
         this.crc32c = Crc32c.of(config.crc32c());

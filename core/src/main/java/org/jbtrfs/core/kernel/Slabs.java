@@ -1,5 +1,8 @@
-package org.jbtrfs.core;
+package org.jbtrfs.core.kernel;
 
+import org.jbtrfs.core.KernelClock;
+import org.jbtrfs.core.KernelLog;
+import org.jbtrfs.core.SlabLeak;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;

@@ -1,5 +1,10 @@
-package org.jbtrfs.core;
+package org.jbtrfs.core.kernel;
 
+import org.jbtrfs.core.KernelLog;
+import org.jbtrfs.core.LogEntry;
+import org.jbtrfs.core.LogLevel;
+import org.jbtrfs.core.SlabLeak;
+import org.jbtrfs.core.Taint;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -1,4 +1,4 @@
-package org.jbtrfs.core;
+package org.jbtrfs.core.kernel;
 
 /**
  * Software CRC-32C, slice-by-8 (Intel's "Slicing-by-8", as the kernel's crc32c-generic builds its
