@@ -73,6 +73,9 @@ public final class BtrfsModule implements AutoCloseable {
 
     public Kernel kernel() { return kernel; }
 
+    /** The loaded module's name (each load has its own: "btrfs", "btrfs#2", ...), as its kernel log names it. */
+    public String name() { return kernel.name(); }
+
     public KernelConfig config() { return kernel.config(); }
 
     public KernelLog log() { return kernel.log(); }
