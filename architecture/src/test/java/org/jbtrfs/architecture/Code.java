@@ -73,7 +73,6 @@ final class Code {
         "org.jbtrfs.junit.PlantedInternalUse",
         "com.example.planted.PlantedConsumer",
         "org.jbtrfs.core.kernel.PlantedUpcall",
-        "org.jbtrfs.fs.internal.PlantedAccessor",
         "org.jbtrfs.junit.PlantedAccessorUse");
 
     static Path classFile(Class<?> c) {

@@ -52,7 +52,7 @@ class PlantedViolationsTest {
 
     @Test
     void theJunitModuleUsingTheInternalAccessorFailsRuleD() {
-        failsNaming(Rules.internalAccessorOnlyForTools(), "org.jbtrfs.junit.PlantedAccessorUse", "org.jbtrfs.fs.internal.PlantedAccessor");
+        failsNaming(Rules.internalAccessorOnlyForTools(), "org.jbtrfs.junit.PlantedAccessorUse", "org.jbtrfs.fs.internal.Internals");
     }
 
     /** The planted classes are seen only here: the production import never includes this module's test classes. */

@@ -166,6 +166,6 @@ final class Rules {
     static ArchRule internalAccessorOnlyForTools() {
         return classes().that().resideInAPackage(Boundary.INTERNAL_ACCESSOR)
             .should().onlyBeAccessed().byClassesThat().resideInAnyPackage(Boundary.INTERNAL_ACCESSOR_USERS.toArray(String[]::new))
-            .allowEmptyShould(true);
+            .allowEmptyShould(false);
     }
 }

@@ -1,5 +1,6 @@
 package org.jbtrfs.bench;
 
+import org.jbtrfs.fs.internal.Internals;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import org.jbtrfs.core.BlockDevice;
@@ -64,7 +65,7 @@ public class CommitBenchmark {
         BlockDevice dev = mod.createDevice("sdc", 1L << 30);
         mod.mkfs(dev);
         btrfs = mod.mount(dev, "");
-        fs = btrfs.fsInfo();
+        fs = Internals.fsInfo(btrfs);
         TransHandle h = Transactions.start(fs, fs.fsRoot, 1, "bench_populate");
         for (int i = 0; i < ITEMS; i++) {
             Trees.insert(h, fs.fsRoot, key(i), item(i, 0));

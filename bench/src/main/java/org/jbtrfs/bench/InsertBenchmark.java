@@ -1,5 +1,6 @@
 package org.jbtrfs.bench;
 
+import org.jbtrfs.fs.internal.Internals;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.jbtrfs.core.BlockDevice;
@@ -83,7 +84,7 @@ public class InsertBenchmark {
     public void freshFilesystem() {
         mod.mkfs(dev);
         btrfs = mod.mount(dev, "");
-        fs = btrfs.fsInfo();
+        fs = Internals.fsInfo(btrfs);
         handle = Transactions.start(fs, fs.fsRoot, 1, "bench_insert");
     }
 

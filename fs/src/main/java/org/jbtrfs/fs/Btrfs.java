@@ -19,8 +19,6 @@ import org.jbtrfs.core.KernelLog;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.core.disk.RootItem;
-import org.jbtrfs.qgroup.Qgroup;
-import org.jbtrfs.qgroup.RescanStatus;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.Root;
 import org.jbtrfs.transaction.Transaction;
@@ -125,8 +123,11 @@ public final class Btrfs {
         state = State.CRASHED;
     }
 
-    /** The fs_info (shared by every mount of the device), for tests that look below the API. */
-    public FsInfo fsInfo() { return ctx.fs; }
+    /**
+     * The fs_info (shared by every mount of the device), below the API: fs's own code and tests; our tools reach it
+     * through fs.internal.Internals.
+     */
+    FsInfo fsInfo() { return ctx.fs; }
 
     /**
      * Whether a write through this mount is refused with EROFS: the mount is read-only (MNT_READONLY: mounted or
@@ -401,7 +402,7 @@ public final class Btrfs {
      * btrfs quota rescan -s — BTRFS_IOC_QUOTA_RESCAN_STATUS: the RESCAN status flag and the progress
      * objectid, with whether the worker is marked running and is still queued or executing.
      */
-    public RescanStatus rescanStatus() { return query(ctx.qgroups::rescanStatus); }
+    public RescanStatus rescanStatus() { return RescanStatus.of(query(ctx.qgroups::rescanStatus)); }
 
     /**
      * Waits until no run of the qgroup rescan worker is queued or executing — the worker function returned
@@ -420,7 +421,7 @@ public final class Btrfs {
     }
 
     /** btrfs qgroup show: level-0 qgroups with referenced and exclusive bytes. */
-    public List<Qgroup.Usage> qgroupUsage() { return query(ctx.qgroups::usage); }
+    public List<QgroupUsage> qgroupUsage() { return query(ctx.qgroups::usage).stream().map(QgroupUsage::of).toList(); }
 
     /** The qgroup status flags (ON 1, RESCAN 2, INCONSISTENT 4). */
     public long qgroupStatusFlags() { return query(ctx.qgroups::statusFlags); }
@@ -497,7 +498,8 @@ public final class Btrfs {
         FsInfo fs = ctx.fs;
         List<Inspection.TransactionInfo> trans = new ArrayList<>();
         for (Transaction t : fs.transList()) {
-            trans.add(new Inspection.TransactionInfo(t.transid, t.state().name(), t.handles()));
+            trans.add(new Inspection.TransactionInfo(t.transid, t.state().name(), t.handles().stream()
+                .map(h -> new Inspection.Handle(h.thread(), h.function(), h.type().name())).toList()));
         }
         List<Inode> pending = ctx.cleaner.delayedIputs().pending();
         List<Long> iputs = pending.stream().map(Inode::ino).toList();
@@ -510,7 +512,7 @@ public final class Btrfs {
                 rootTreeItem(it.key(), it.data(), orphans, roots);
             }
         } else if (sb.state == VfsSuper.State.DEAD) {
-            org.jbtrfs.fs.tools.DumpTree dump = org.jbtrfs.fs.tools.DumpTree.read(device(), module.kernel().crc32c());
+            org.jbtrfs.fs.tools.DumpTree dump = org.jbtrfs.fs.tools.DumpTree.read(device(), module.config().crc32c());
             for (var it : dump.items(ItemType.ROOT_TREE_OBJECTID)) {
                 if (it.value() instanceof RootItem ri) {
                     rootTreeItem(it.key(), ri.encode(), orphans, roots);
@@ -534,7 +536,7 @@ public final class Btrfs {
         List<Inspection.KthreadInfo> kthreads = new ArrayList<>();
         for (var k : new org.jbtrfs.core.kernel.Kthread[] {fs.cleanerKthread, fs.transactionKthread}) {
             if (k != null) {
-                kthreads.add(new Inspection.KthreadInfo(k.name(), k.taskState(), k.sleeps()));
+                kthreads.add(new Inspection.KthreadInfo(k.name(), Inspection.TaskState.valueOf(k.taskState().name()), k.sleeps()));
             }
         }
         Map<String, String> blocked = new TreeMap<>(module.kernel().sched().blocked());
@@ -544,8 +546,21 @@ public final class Btrfs {
             }
         }
         return new Inspection(trans, iputs, fs.deadRootIds(), orphans, roots, fs.flags.test(FsFlag.CLEANER_RUNNING), flags,
-            st, fs.sbRdonly, fs.lastTransCommitted(), fs.space.snapshot(), fs.space.spaceInfoSnapshot(), iputInodes, kthreads,
-            blocked);
+            st, fs.sbRdonly, fs.lastTransCommitted(), blockGroups(fs), spaceInfos(fs), iputInodes, kthreads, blocked);
+    }
+
+    /** The block groups, copied into the API's records. */
+    private static List<Inspection.BlockGroup> blockGroups(FsInfo fs) {
+        return fs.space.snapshot().stream().map(b -> new Inspection.BlockGroup(b.start(), b.length(),
+            Inspection.BlockGroupType.valueOf(b.type().name()), b.used(), b.reserved(), b.pinned(), b.readOnly(), b.unused())).toList();
+    }
+
+    /** The space_infos' counters, copied into the API's records. */
+    private static Map<Inspection.BlockGroupType, Inspection.SpaceCounters> spaceInfos(FsInfo fs) {
+        Map<Inspection.BlockGroupType, Inspection.SpaceCounters> out = new java.util.EnumMap<>(Inspection.BlockGroupType.class);
+        fs.space.spaceInfoSnapshot().forEach((type, c) -> out.put(Inspection.BlockGroupType.valueOf(type.name()),
+            new Inspection.SpaceCounters(c.total(), c.used(), c.pinned(), c.reserved(), c.mayUse(), c.readonly())));
+        return java.util.Collections.unmodifiableMap(out);
     }
 
     /** Sorts a root-tree item into orphan items (subvolume deletions pending) and subvolume root items. */

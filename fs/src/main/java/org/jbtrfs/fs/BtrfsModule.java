@@ -46,6 +46,10 @@ import org.jbtrfs.workqueue.WorkerPool;
 public final class BtrfsModule implements AutoCloseable {
     private static final AtomicInteger LOADED = new AtomicInteger();
 
+    static {
+        org.jbtrfs.fs.internal.Internals.install(InternalsDoor.INSTANCE);
+    }
+
     private final Kernel kernel;
     private final WorkerPool workerPool;
     private final Map<String, BlockDevice> devices = new ConcurrentHashMap<>();
@@ -71,7 +75,8 @@ public final class BtrfsModule implements AutoCloseable {
     /** insmod with every fix applied. */
     public static BtrfsModule load() { return load(KernelConfig.defaults()); }
 
-    public Kernel kernel() { return kernel; }
+    /** The kernel context below the API: fs's own code and tests; our tools reach it through fs.internal.Internals. */
+    Kernel kernel() { return kernel; }
 
     /** The loaded module's name (each load has its own: "btrfs", "btrfs#2", ...), as its kernel log names it. */
     public String name() { return kernel.name(); }

@@ -11,8 +11,7 @@ import java.util.concurrent.CompletableFuture;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
-import org.jbtrfs.core.kernel.Kthread;
-import org.jbtrfs.transaction.space.BlockGroupType;
+import org.jbtrfs.fs.Inspection.BlockGroupType;
 import org.junit.jupiter.api.Test;
 
 /** What {@link Btrfs#inspect()} shows beyond transactions: space, delayed iputs, kthreads, who waits on what. */
@@ -42,7 +41,7 @@ class InspectionTest {
             Btrfs fs = r.mountSettled("");
             Inspection idle = fs.inspect();
             assertEquals(List.of("btrfs-cleaner", "btrfs-transaction"), idle.kthreads().stream().map(Inspection.KthreadInfo::name).toList());
-            assertEquals(Kthread.TaskState.INTERRUPTIBLE, idle.kthreads().get(0).state());
+            assertEquals(Inspection.TaskState.INTERRUPTIBLE, idle.kthreads().get(0).state());
             assertEquals("schedule() in INTERRUPTIBLE", idle.blockedOn().get("btrfs-cleaner"));
             // a delayed iput queued while the cleaner is mid-pass (no wake-up for it)
             long sv = fs.createSubvolume("sv");

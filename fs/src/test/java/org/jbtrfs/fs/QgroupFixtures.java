@@ -162,7 +162,7 @@ final class QgroupFixtures {
     /** qgroup id → referenced bytes, as the filesystem reports them. */
     static Map<Long, Long> referenced(Btrfs fs) {
         Map<Long, Long> m = new TreeMap<>();
-        for (Qgroup.Usage u : fs.qgroupUsage()) {
+        for (QgroupUsage u : fs.qgroupUsage()) {
             m.put(u.qgroupid(), u.referenced());
         }
         return m;
@@ -178,7 +178,7 @@ final class QgroupFixtures {
             expected.put(id, expectedUsage(fs, id));
         }
         Map<Long, Long> excl = new TreeMap<>();
-        for (Qgroup.Usage u : fs.qgroupUsage()) {
+        for (QgroupUsage u : fs.qgroupUsage()) {
             excl.put(u.qgroupid(), u.exclusive());
         }
         assertEquals(expected, referenced(fs), "referenced bytes per qgroup");

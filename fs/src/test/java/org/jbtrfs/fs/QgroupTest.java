@@ -129,7 +129,7 @@ class QgroupTest {
         // in memory the rescan it started is in progress
         assertEquals(ON | RESCAN | INCONSISTENT, fs.qgroupStatusFlags());
         assertTrue(fs.qgroupRescanRunning());
-        assertEquals(List.of(5L, sv), fs.qgroupUsage().stream().map(Qgroup.Usage::qgroupid).toList());
+        assertEquals(List.of(5L, sv), fs.qgroupUsage().stream().map(QgroupUsage::qgroupid).toList());
         assertEquals(new QgroupInfoItem(st.generation(), 0, 0, 0, 0), QgroupInfoItem.decode(info(fs, 5)));
         assertNotNull(info(fs, sv));
 

@@ -17,7 +17,6 @@ import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.KernelConfig;
 import org.jbtrfs.core.ManualClock;
-import org.jbtrfs.qgroup.RescanStatus;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 

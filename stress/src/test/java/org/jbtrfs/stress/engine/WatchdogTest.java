@@ -3,6 +3,7 @@ package org.jbtrfs.stress.engine;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import org.jbtrfs.fs.internal.Internals;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
@@ -92,7 +93,7 @@ class WatchdogTest {
             if (loads.incrementAndGet() == 1) {
                 java.util.concurrent.atomic.AtomicBoolean held = new java.util.concurrent.atomic.AtomicBoolean();
                 m.hooks().arm(org.jbtrfs.core.Hook.CLEANER_BEFORE_SCHEDULE, org.jbtrfs.core.HookAction.run(() -> {
-                    org.jbtrfs.core.kernel.Kthread self = m.kernel().kthreadd().current();
+                    org.jbtrfs.core.kernel.Kthread self = Internals.kernel(m).kthreadd().current();
                     held.set(true);
                     await().atMost(Duration.ofSeconds(30)).until(self::shouldPark);
                     held.set(false);
