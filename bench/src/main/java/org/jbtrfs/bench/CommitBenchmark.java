@@ -66,9 +66,9 @@ public class CommitBenchmark {
         mod.mkfs(dev);
         btrfs = mod.mount(dev, "");
         fs = Internals.fsInfo(btrfs);
-        TransHandle h = Transactions.start(fs, fs.fsRoot, 1, "bench_populate");
+        TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "bench_populate");
         for (int i = 0; i < ITEMS; i++) {
-            Trees.insert(h, fs.fsRoot, key(i), item(i, 0));
+            Trees.insert(h, fs.fsRoot(), key(i), item(i, 0));
         }
         Transactions.commit(h);
     }
@@ -77,9 +77,9 @@ public class CommitBenchmark {
     @Setup(Level.Invocation)
     public void dirtyBlocks() {
         round++;
-        handle = Transactions.start(fs, fs.fsRoot, 1, "bench_dirty");
+        handle = Transactions.start(fs, fs.fsRoot(), 1, "bench_dirty");
         while (fs.btreeInode.dirtyCount() < dirty) {
-            Trees.update(handle, fs.fsRoot, key(cursor), item(cursor, round));
+            Trees.update(handle, fs.fsRoot(), key(cursor), item(cursor, round));
             cursor = (cursor + 1) % ITEMS;
         }
     }

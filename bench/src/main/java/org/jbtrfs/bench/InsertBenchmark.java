@@ -85,14 +85,14 @@ public class InsertBenchmark {
         mod.mkfs(dev);
         btrfs = mod.mount(dev, "");
         fs = Internals.fsInfo(btrfs);
-        handle = Transactions.start(fs, fs.fsRoot, 1, "bench_insert");
+        handle = Transactions.start(fs, fs.fsRoot(), 1, "bench_insert");
     }
 
     @Benchmark
     @OperationsPerInvocation(ITEMS)
     public void insert100kItemsInOneTransaction() {
         for (int i = 0; i < ITEMS; i++) {
-            Trees.insert(handle, fs.fsRoot, new Key(KEY_BASE + order[i], ItemType.INODE_ITEM, 0), payloads[i]);
+            Trees.insert(handle, fs.fsRoot(), new Key(KEY_BASE + order[i], ItemType.INODE_ITEM, 0), payloads[i]);
         }
     }
 

@@ -128,7 +128,7 @@ public class QgroupRescanBenchmark {
         int items = 0;
         Key k = Key.MIN;
         while (true) {
-            Leaf l = Trees.commitRootLeaf(fi, fi.extentRoot, k);
+            Leaf l = Trees.commitRootLeaf(fi, fi.extentRoot(), k);
             for (Item it : l.items()) {
                 int type = it.key().type();
                 if (type == ItemType.EXTENT_ITEM || type == ItemType.METADATA_ITEM) {

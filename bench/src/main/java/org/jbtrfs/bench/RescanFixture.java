@@ -44,7 +44,7 @@ final class RescanFixture {
         int leaves = 0;
         Key k = Key.MIN;
         while (true) {
-            Leaf l = Trees.commitRootLeaf(fi, fi.extentRoot, k);
+            Leaf l = Trees.commitRootLeaf(fi, fi.extentRoot(), k);
             leaves++;
             for (Item it : l.items()) {
                 int type = it.key().type();

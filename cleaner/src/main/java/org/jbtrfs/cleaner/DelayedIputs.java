@@ -45,7 +45,7 @@ public final class DelayedIputs {
             list.addLast(inode);
         }
         fs.kernel.hooks().arrive(Hook.DELAYED_IPUT_ADDED);
-        Kthread cleaner = fs.cleanerKthread;
+        Kthread cleaner = fs.cleanerKthread();
         if (cleaner != null && !fs.flags.test(FsFlag.CLEANER_RUNNING)) {
             cleaner.wakeUpProcess();
         }

@@ -43,7 +43,7 @@ class DelayedIputsTest {
                 }
             }
         });
-        f.fs.cleanerKthread = k;
+        f.fs.setCleanerKthread(k);
         waitUp().until(k::isSleeping);
         return k;
     }
@@ -70,7 +70,7 @@ class DelayedIputsTest {
 
             // not the last reference: just dropped, nothing queued, nobody woken
             Inode c = f.inode(1002, 1);
-            assertEquals(c, f.c.inodes().iget(f.fs.fsRoot, 1002)); // a second reference
+            assertEquals(c, f.c.inodes().iget(f.fs.fsRoot(), 1002)); // a second reference
             f.c.delayedIputs().add(c);
             assertTrue(cleaner.isSleeping());
             assertEquals(List.of(a, b), f.c.delayedIputs().pending());
@@ -93,11 +93,11 @@ class DelayedIputsTest {
 
             assertTrue(f.c.delayedIputs().isEmpty());
             assertEquals(2, f.hooks().arrivals(Hook.CLEANER_BEFORE_DELAYED_IPUT), "one iput per entry");
-            assertNull(Trees.lookup(f.fs, f.fs.fsRoot, CleanerFs.inodeKey(1000)), "evicted: inode item deleted");
-            assertFalse(f.hasOrphanItem(f.fs.fsRoot, 1000), "and its orphan item");
-            assertNotNull(Trees.lookup(f.fs, f.fs.fsRoot, CleanerFs.inodeKey(1001)), "a linked inode is only released");
-            assertNull(f.c.inodes().cached(f.fs.fsRoot, 1000));
-            assertNull(f.c.inodes().cached(f.fs.fsRoot, 1001));
+            assertNull(Trees.lookup(f.fs, f.fs.fsRoot(), CleanerFs.inodeKey(1000)), "evicted: inode item deleted");
+            assertFalse(f.hasOrphanItem(f.fs.fsRoot(), 1000), "and its orphan item");
+            assertNotNull(Trees.lookup(f.fs, f.fs.fsRoot(), CleanerFs.inodeKey(1001)), "a linked inode is only released");
+            assertNull(f.c.inodes().cached(f.fs.fsRoot(), 1000));
+            assertNull(f.c.inodes().cached(f.fs.fsRoot(), 1001));
             assertEquals(List.of("btrfs_evict_inode"), f.openTransactionFunctions(), "joined and ended, not committed");
             assertTrue(committed > gen);
             assertEquals(committed, f.t.onDiskGeneration());

@@ -168,7 +168,7 @@ public final class PortTarget implements Target {
     @Override public void fsSync() {
         Btrfs f = fs();
         call(f::sync);
-        Internals.fsInfo(f).transactionKthread.wakeUpProcess();
+        Internals.fsInfo(f).transactionKthread().wakeUpProcess();
     }
 
     @Override public void crash() { dev.dropWrites(); }

@@ -51,7 +51,7 @@ public final class Btrfs {
     private final Root root;
     /** The mount's root dentry's reference on its inode (mnt_root): keeps a deleted subvolume's tree until umount. */
     private final Inode rootPin;
-    /** MNT_READONLY of this mount point (the superblock's SB_RDONLY is {@code fsInfo().sbRdonly}). */
+    /** MNT_READONLY of this mount point (the superblock's SB_RDONLY is {@code fsInfo().sbRdonly()}). */
     private volatile boolean mntReadonly;
     private final Set<FileHandle> openFiles = ConcurrentHashMap.newKeySet();
     private final FileOps files;
@@ -65,7 +65,7 @@ public final class Btrfs {
         this.mntReadonly = mntReadonly;
         this.files = new FileOps(ctx, root);
         // the top level can never be deleted: its pin is not modelled (the kernel's s_root holds it)
-        this.rootPin = root == ctx.fs.fsRoot ? null : ctx.cleaner.inodes().iget(root, ItemType.FIRST_FREE_OBJECTID);
+        this.rootPin = root == ctx.fs.fsRoot() ? null : ctx.cleaner.inodes().iget(root, ItemType.FIRST_FREE_OBJECTID);
     }
 
     /**
@@ -81,7 +81,7 @@ public final class Btrfs {
         boolean ro = MountOptions.wantsReadOnly(options);
         VfsSuper sb = module.mountRoot(dev, options);
         try {
-            if (!ro && sb.ctx.fs.sbRdonly) {
+            if (!ro && sb.ctx.fs.sbRdonly()) {
                 sb.sUmount.writeLock().lock();
                 try {
                     Remount.remount(sb.ctx, "rw");
@@ -134,7 +134,7 @@ public final class Btrfs {
      * remounted "ro" through this mount point) or the superblock is (SB_RDONLY: an RO remount through any of its
      * mounts, or an error that forced it read-only).
      */
-    public boolean isReadOnly() { return mntReadonly || ctx.fs.sbRdonly; }
+    public boolean isReadOnly() { return mntReadonly || ctx.fs.sbRdonly(); }
 
     public boolean isMounted() { return state == State.MOUNTED; }
 
@@ -164,7 +164,7 @@ public final class Btrfs {
             // reconfigure_super(): shrink_dcache_sb — every unused dentry lets go of its inode
             ctx.dcache.shrink();
             boolean ro = MountOptions.wantsReadOnly(options);
-            if (!ctx.fs.sbRdonly && ro && ctx.cleaner.inodes().removeCount() > 0) {
+            if (!ctx.fs.sbRdonly() && ro && ctx.cleaner.inodes().removeCount() > 0) {
                 throw new BtrfsException(Errno.EBUSY, "mount point busy: " + ctx.cleaner.inodes().removeCount()
                     + " unlinked inodes still in use on " + device().name());
             }
@@ -338,9 +338,9 @@ public final class Btrfs {
         long nanos = nanos(timeout, "timeout");
         List<Long> deleted = read(() -> {
             List<Long> ids = new ArrayList<>();
-            for (TreeItem it : Trees.range(ctx.fs, ctx.fs.treeRoot, OrphanItems.key(0), OrphanItems.key(-1L))) {
+            for (TreeItem it : Trees.range(ctx.fs, ctx.fs.treeRoot(), OrphanItems.key(0), OrphanItems.key(-1L))) {
                 long id = it.key().offset(); // a v1 free-space-cache inode's orphan item names no root: skipped
-                if (Trees.lookup(ctx.fs, ctx.fs.treeRoot, new Key(id, ItemType.ROOT_ITEM, 0)) != null) {
+                if (Trees.lookup(ctx.fs, ctx.fs.treeRoot(), new Key(id, ItemType.ROOT_ITEM, 0)) != null) {
                     ids.add(id);
                 }
             }
@@ -364,7 +364,7 @@ public final class Btrfs {
                 return true;
             }
             for (long id : ids) {
-                if (Trees.lookup(ctx.fs, ctx.fs.treeRoot, new Key(id, ItemType.ROOT_ITEM, 0)) != null) {
+                if (Trees.lookup(ctx.fs, ctx.fs.treeRoot(), new Key(id, ItemType.ROOT_ITEM, 0)) != null) {
                     return false;
                 }
             }
@@ -440,7 +440,7 @@ public final class Btrfs {
     public boolean wakeCleaner() {
         // under s_umount, like every user entry point: close_ctree frees the cleaner's task_struct, and a
         // wake-up after that would be the port's own use-after-free, not the kernel's
-        return read(() -> ctx.fs.cleanerKthread.wakeUpProcess());
+        return read(() -> ctx.fs.cleanerKthread().wakeUpProcess());
     }
 
     /**
@@ -473,7 +473,7 @@ public final class Btrfs {
                 throw new BtrfsException(Errno.EBUSY, "the cleaner of " + device().name() + " is parked: the filesystem is closing");
             }
             long passes = c.passes();
-            if (ctx.fs.cleanerKthread.wakeUpProcess()) {
+            if (ctx.fs.cleanerKthread().wakeUpProcess()) {
                 if (!c.awaitPass(passes, Math.max(0, deadline - System.nanoTime()))) {
                     throw new BtrfsException(Errno.ETIMEDOUT, "the cleaner pass of " + device().name() + " did not end within " + timeout);
                 }
@@ -507,8 +507,8 @@ public final class Btrfs {
             .map(i -> new Inspection.DelayedIput(i.root().objectid(), i.ino())).toList();
         List<Long> orphans = new ArrayList<>();
         Map<Long, Integer> roots = new TreeMap<>();
-        if (fs.treeRoot != null && sb.state == VfsSuper.State.ACTIVE) {
-            for (TreeItem it : Trees.range(fs, fs.treeRoot, Key.MIN, Key.MAX)) {
+        if (fs.treeRoot() != null && sb.state == VfsSuper.State.ACTIVE) {
+            for (TreeItem it : Trees.range(fs, fs.treeRoot(), Key.MIN, Key.MAX)) {
                 rootTreeItem(it.key(), it.data(), orphans, roots);
             }
         } else if (sb.state == VfsSuper.State.DEAD) {
@@ -534,7 +534,7 @@ public final class Btrfs {
             }
         }
         List<Inspection.KthreadInfo> kthreads = new ArrayList<>();
-        for (var k : new org.jbtrfs.core.kernel.Kthread[] {fs.cleanerKthread, fs.transactionKthread}) {
+        for (var k : new org.jbtrfs.core.kernel.Kthread[] {fs.cleanerKthread(), fs.transactionKthread()}) {
             if (k != null) {
                 kthreads.add(new Inspection.KthreadInfo(k.name(), Inspection.TaskState.valueOf(k.taskState().name()), k.sleeps()));
             }
@@ -546,7 +546,7 @@ public final class Btrfs {
             }
         }
         return new Inspection(trans, iputs, fs.deadRootIds(), orphans, roots, fs.flags.test(FsFlag.CLEANER_RUNNING), flags,
-            st, fs.sbRdonly, fs.lastTransCommitted(), blockGroups(fs), spaceInfos(fs), iputInodes, kthreads, blocked);
+            st, fs.sbRdonly(), fs.lastTransCommitted(), blockGroups(fs), spaceInfos(fs), iputInodes, kthreads, blocked);
     }
 
     /** The block groups, copied into the API's records. */
@@ -593,7 +593,7 @@ public final class Btrfs {
             checkMounted();
             if (isReadOnly()) {
                 throw new BtrfsException(Errno.EROFS, "Read-only file system (" + device().name()
-                    + (mntReadonly && !ctx.fs.sbRdonly ? ", this mount point is read-only" : "") + ")");
+                    + (mntReadonly && !ctx.fs.sbRdonly() ? ", this mount point is read-only" : "") + ")");
             }
             op.run();
         } finally {

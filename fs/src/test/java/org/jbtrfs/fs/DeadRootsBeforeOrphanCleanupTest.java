@@ -44,7 +44,7 @@ class DeadRootsBeforeOrphanCleanupTest {
 
     /** Extent items owned by tree {@code id}: its btree and data still exist on disk. */
     private static long extentsOwnedBy(Btrfs fs, long id) {
-        return Trees.range(fs.fsInfo(), fs.fsInfo().extentRoot, Key.MIN, Key.MAX).stream()
+        return Trees.range(fs.fsInfo(), fs.fsInfo().extentRoot(), Key.MIN, Key.MAX).stream()
             .filter(it -> it.key().type() == ItemType.METADATA_ITEM || it.key().type() == ItemType.EXTENT_ITEM)
             .filter(it -> ExtentItem.decode(it.data()).ownerRoot() == id).count();
     }
@@ -53,7 +53,7 @@ class DeadRootsBeforeOrphanCleanupTest {
     private static void cleanerDone(Btrfs fs) {
         Repro.wakeCleaner(fs);
         await().atMost(Repro.WAIT).until(() -> fs.inspect().deadRoots().isEmpty() && !fs.inspect().cleanerRunning()
-            && fs.fsInfo().cleanerKthread.isSleeping());
+            && fs.fsInfo().cleanerKthread().isSleeping());
     }
 
     private static Repro repro(boolean fixed) {

@@ -132,8 +132,8 @@ class ExplorerFoundTest {
             long id = fs.createSubvolume("sv");
             org.jbtrfs.transaction.FsInfo fi = fs.fsInfo();
             r.mod.hooks().arm(Hook.CLEANER_BEFORE_DROP_SNAPSHOT_TRANS, HookAction.run(() -> {
-                var h = org.jbtrfs.transaction.Transactions.join(fi, fi.treeRoot, "test");
-                org.jbtrfs.transaction.Trees.delete(h, fi.treeRoot,
+                var h = org.jbtrfs.transaction.Transactions.join(fi, fi.treeRoot(), "test");
+                org.jbtrfs.transaction.Trees.delete(h, fi.treeRoot(),
                     new org.jbtrfs.core.disk.Key(id, org.jbtrfs.core.disk.ItemType.ROOT_ITEM, 0));
                 org.jbtrfs.transaction.Transactions.end(h);
             }));
@@ -143,7 +143,7 @@ class ExplorerFoundTest {
             assertTrue(r.logged("error (device sdc) in btrfs_drop_snapshot: errno=-2 ENOENT"), r.mod.log().dmesg());
             assertTrue(fs.inspect().state().contains(FsState.ERROR));
             assertTrue(fs.isReadOnly(), "forced readonly");
-            assertFalse(fs.fsInfo().cleanerKthread.hasExited(), "the cleaner lives");
+            assertFalse(fs.fsInfo().cleanerKthread().hasExited(), "the cleaner lives");
             fs.runCleanerPass(Repro.WAIT); // and sleeps through its passes: read-only
             assertTrue(Repro.finishes(fs::umount), "umount does not wait for ever");
             r.mod.unload();
@@ -296,7 +296,7 @@ class ExplorerFoundTest {
             r.mod.hooks().parkAt(Hook.UMOUNT_BEFORE_STOP_WORKERS); // the kthreads are stopped and freed
             CompletableFuture<Void> umount = Repro.async("umount", fs::umount);
             r.mod.hooks().awaitParked(Hook.UMOUNT_BEFORE_STOP_WORKERS, Repro.WAIT);
-            assertTrue(fs.fsInfo().cleanerKthread.isFreed());
+            assertTrue(fs.fsInfo().cleanerKthread().isFreed());
             CompletableFuture<Void> wake = Repro.async("wake", fs::wakeCleaner);
             await().atMost(Repro.WAIT).until(() -> !wake.isDone());
             r.mod.hooks().release(Hook.UMOUNT_BEFORE_STOP_WORKERS);
@@ -357,7 +357,7 @@ class ExplorerFoundTest {
                 assertTrue(rep.clean(), rep.toString());
             } else {
                 disable.join(); // did not wait: the quota root is gone
-                assertEquals(null, fs.fsInfo().quotaRoot);
+                assertEquals(null, fs.fsInfo().quotaRoot());
                 mod.hooks().release(Hook.QGROUP_RESCAN_BEFORE_STATUS_UPDATE);
                 within().until(() -> mod.log().count(LogEntry.Kind.OOPS) == 1);
                 assertTrue(mod.log().contains("Oops: unexpected exception in btrfs-qgroup-rescan"), mod.log().dmesg());
@@ -413,7 +413,7 @@ class ExplorerFoundTest {
             r.mod.hooks().release(Hook.QGROUP_CREATE_BEFORE_ITEM);
             Repro.join(create);
             Repro.join(disable);
-            assertEquals(null, fs.fsInfo().quotaRoot);
+            assertEquals(null, fs.fsInfo().quotaRoot());
             assertEquals(0, r.count(LogEntry.Kind.OOPS), r.mod.log().dmesg());
             fs.umount();
             assertTrue(r.mod.unload().clean());

@@ -49,7 +49,7 @@ class FreeSpaceCacheTest {
             assertEquals(hdr.generation(), inode.generation(), "the header and the inode agree: the cache is valid");
             assertEquals(committed, fs.fsInfo().superCopy().cacheGeneration, "update_super_roots records it");
             assertEquals(1, hdr.numEntries(), "the group is free but for the 2 MiB file");
-            FileExtentItem fe = FileExtentItem.decode(Trees.lookup(fs.fsInfo(), fs.fsInfo().treeRoot,
+            FileExtentItem fe = FileExtentItem.decode(Trees.lookup(fs.fsInfo(), fs.fsInfo().treeRoot(),
                 new Key(hdr.location().objectid(), ItemType.EXTENT_DATA, 0)));
             assertFalse(fe.diskBytenr() >= bg.start() && fe.diskBytenr() < bg.start() + bg.length(),
                 "the cache file lives in the small data group");
@@ -111,7 +111,7 @@ class FreeSpaceCacheTest {
             Btrfs fs = r.mountSettled("");
             BlockGroup bg = SpaceCacheFixtures.ownBigGroup(fs, "a");
             FreeSpaceHeader hdr = SpaceCacheFixtures.header(fs, bg);
-            FileExtentItem fe = FileExtentItem.decode(Trees.lookup(fs.fsInfo(), fs.fsInfo().treeRoot,
+            FileExtentItem fe = FileExtentItem.decode(Trees.lookup(fs.fsInfo(), fs.fsInfo().treeRoot(),
                 new Key(hdr.location().objectid(), ItemType.EXTENT_DATA, 0)));
             fs.umount();
             byte[] page = new byte[4096];
@@ -167,9 +167,9 @@ class FreeSpaceCacheTest {
         BlockGroup bg = SpaceCacheFixtures.ownBigGroup(fs, "a");
         Key location = SpaceCacheFixtures.header(fs, bg).location();
         var fsi = fs.fsInfo();
-        var h = org.jbtrfs.transaction.Transactions.start(fsi, fsi.treeRoot, 2, "test: committed removal");
-        fs.ctx().cleaner.inodes().orphanAdd(h, fsi.treeRoot, location.objectid());
-        Trees.delete(h, fsi.treeRoot, FreeSpaceHeader.key(bg.start()));
+        var h = org.jbtrfs.transaction.Transactions.start(fsi, fsi.treeRoot(), 2, "test: committed removal");
+        fs.ctx().cleaner.inodes().orphanAdd(h, fsi.treeRoot(), location.objectid());
+        Trees.delete(h, fsi.treeRoot(), FreeSpaceHeader.key(bg.start()));
         org.jbtrfs.transaction.Transactions.commit(h);
         assertEquals(java.util.List.of(location.objectid()), fs.inspect().rootOrphans());
         fs.umount();

@@ -39,7 +39,7 @@ class KernelPanicTest {
             ExecutionException e = assertThrows(ExecutionException.class, () -> remount.get(10, TimeUnit.SECONDS));
             assertInstanceOf(KernelPanic.class, e.getCause());
             assertTrue(e.getCause().getMessage().startsWith("Kernel panic - not syncing: hung task"), e.getCause().getMessage());
-            await().atMost(Repro.WAIT).until(() -> fs.fsInfo().cleanerKthread.hasExited()); // its hook sleep ended too
+            await().atMost(Repro.WAIT).until(() -> fs.fsInfo().cleanerKthread().hasExited()); // its hook sleep ended too
             assertEquals(1, r.mod.log().count(LogEntry.Kind.PANIC));
             assertThrows(KernelPanic.class, fs::umount, "nothing runs kernel code after a panic");
             assertThrows(KernelPanic.class, () -> r.mod.mount(r.dev, ""));

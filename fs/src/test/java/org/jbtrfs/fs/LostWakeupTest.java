@@ -46,7 +46,7 @@ class LostWakeupTest {
         FixSwitch[] reverted = applied ? new FixSwitch[0] : new FixSwitch[] {FixSwitch.CLEANER_LOST_PARK_WAKEUP};
         try (Repro r = new Repro(Crc32cImpl.ACCELERATED, reverted)) {
             Btrfs fs = r.mountSettled("");
-            Kthread cleaner = fs.fsInfo().cleanerKthread;
+            Kthread cleaner = fs.fsInfo().cleanerKthread();
             r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_SCHEDULE);
             assertTrue(fs.wakeCleaner());
             r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_SCHEDULE, Repro.WAIT);
@@ -88,7 +88,7 @@ class LostWakeupTest {
         FixSwitch[] reverted = applied ? new FixSwitch[0] : new FixSwitch[] {FixSwitch.TRANS_KTHREAD_LOST_STOP_WAKEUP};
         try (Repro r = new Repro(Crc32cImpl.ACCELERATED, reverted)) {
             Btrfs fs = r.mountSettled("");
-            Kthread trans = fs.fsInfo().transactionKthread;
+            Kthread trans = fs.fsInfo().transactionKthread();
             r.mod.hooks().parkAt(Hook.TRANS_KTHREAD_BEFORE_SLEEP);
             fs.remount("commit=30"); // btrfs_remount's out label: wake_up_process(transaction_kthread)
             r.mod.hooks().awaitParked(Hook.TRANS_KTHREAD_BEFORE_SLEEP, Repro.WAIT);

@@ -112,7 +112,7 @@ final class QgroupFixtures {
      */
     static long expectedUsage(Btrfs fs, long subvolId) {
         FsInfo fi = fs.fsInfo();
-        Root root = subvolId == ItemType.FS_TREE_OBJECTID ? fi.fsRoot : FsRoots.getFsRoot(fi, subvolId, false);
+        Root root = subvolId == ItemType.FS_TREE_OBJECTID ? fi.fsRoot() : FsRoots.getFsRoot(fi, subvolId, false);
         Map<Long, Long> dataExtents = new HashMap<>();
         long[] blocks = new long[1];
         root.treeLock.lock();
@@ -148,7 +148,7 @@ final class QgroupFixtures {
     static List<Long> liveSubvolumes(Btrfs fs) {
         FsInfo fi = fs.fsInfo();
         List<Long> ids = new java.util.ArrayList<>();
-        for (TreeItem it : Trees.range(fi, fi.treeRoot, Key.MIN, Key.MAX)) {
+        for (TreeItem it : Trees.range(fi, fi.treeRoot(), Key.MIN, Key.MAX)) {
             long id = it.key().objectid();
             if (it.key().type() == ItemType.ROOT_ITEM && (id == ItemType.FS_TREE_OBJECTID
                 || id >= ItemType.FIRST_FREE_OBJECTID && Long.compareUnsigned(id, ItemType.LAST_FREE_OBJECTID) < 0)
@@ -188,7 +188,7 @@ final class QgroupFixtures {
     /** The qgroup status item in the live quota tree (after a commit: what is on disk). */
     static QgroupStatusItem statusItem(Btrfs fs) {
         FsInfo fi = fs.fsInfo();
-        return QgroupStatusItem.decode(Trees.lookup(fi, fi.quotaRoot, new Key(0, ItemType.QGROUP_STATUS, 0)));
+        return QgroupStatusItem.decode(Trees.lookup(fi, fi.quotaRoot(), new Key(0, ItemType.QGROUP_STATUS, 0)));
     }
 
     /** Leaves of the extent tree's commit root (what one full rescan walks). */
@@ -197,7 +197,7 @@ final class QgroupFixtures {
         int n = 0;
         Key k = Key.MIN;
         while (true) {
-            Leaf l = Trees.commitRootLeaf(fi, fi.extentRoot, k);
+            Leaf l = Trees.commitRootLeaf(fi, fi.extentRoot(), k);
             n++;
             if (l.isLast()) {
                 return n;

@@ -99,7 +99,7 @@ class QgroupTest {
 
     private static byte[] info(Btrfs fs, long qgroupid) {
         FsInfo fi = fs.fsInfo();
-        return Trees.lookup(fi, fi.quotaRoot, new Key(0, ItemType.QGROUP_INFO, qgroupid));
+        return Trees.lookup(fi, fi.quotaRoot(), new Key(0, ItemType.QGROUP_INFO, qgroupid));
     }
 
     // ---- enable, config --------------------------------------------------------------------------
@@ -111,7 +111,7 @@ class QgroupTest {
         write(fs, "a", 3000);
         write(fs, "sv/b", 9000);
         assertFalse(fs.inspect().flags().contains(FsFlag.QUOTA_ENABLED));
-        assertNull(fs.fsInfo().quotaRoot);
+        assertNull(fs.fsInfo().quotaRoot());
 
         mod.hooks().parkAt(Hook.QGROUP_RESCAN_BEFORE_LEAF);
         fs.quotaEnable();
@@ -119,8 +119,8 @@ class QgroupTest {
 
         FsInfo fi = fs.fsInfo();
         assertTrue(fs.inspect().flags().contains(FsFlag.QUOTA_ENABLED));
-        assertNotNull(fi.quotaRoot);
-        assertNotNull(Trees.lookup(fi, fi.treeRoot, new Key(ItemType.QUOTA_TREE_OBJECTID, ItemType.ROOT_ITEM, 0)),
+        assertNotNull(fi.quotaRoot());
+        assertNotNull(Trees.lookup(fi, fi.treeRoot(), new Key(ItemType.QUOTA_TREE_OBJECTID, ItemType.ROOT_ITEM, 0)),
             "root item of the quota tree");
         // committed by btrfs_quota_enable: ON and INCONSISTENT, progress 0
         QgroupStatusItem st = statusItem(fs);
@@ -188,7 +188,7 @@ class QgroupTest {
         assertEquals(0, fs.qgroupStatusFlags());
         assertEquals(List.of(), fs.qgroupUsage());
         FsInfo fi = fs.fsInfo();
-        assertNull(Trees.lookup(fi, fi.treeRoot, new Key(ItemType.QUOTA_TREE_OBJECTID, ItemType.ROOT_ITEM, 0)));
+        assertNull(Trees.lookup(fi, fi.treeRoot(), new Key(ItemType.QUOTA_TREE_OBJECTID, ItemType.ROOT_ITEM, 0)));
         BlockDevice dev = fs.device();
         fs.umount();
         Btrfs again = mod.mount(dev, "");
@@ -400,7 +400,7 @@ class QgroupTest {
         assertEquals(LogLevel.ERR,
             log().matching(e -> e.message().contains("qgroup scan failed with -4")).get(0).level());
         assertFalse(fs.inspect().flags().contains(FsFlag.QUOTA_ENABLED));
-        assertNull(fs.fsInfo().quotaRoot);
+        assertNull(fs.fsInfo().quotaRoot());
         fs.umount();
         assertCleanUnload();
     }

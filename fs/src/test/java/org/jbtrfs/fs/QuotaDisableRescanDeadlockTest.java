@@ -89,7 +89,7 @@ class QuotaDisableRescanDeadlockTest {
 
             // 3) the transaction kthread commits T, older than commit_interval now
             clock.advance(FsInfo.DEFAULT_COMMIT_INTERVAL + 1, TimeUnit.SECONDS);
-            Thread kthread = fi.transactionKthread.thread();
+            Thread kthread = fi.transactionKthread().thread();
             if (fixed) {
                 within().until(() -> fi.lastTransCommitted() >= t.transid); // no writer to wait for
             } else {
@@ -103,7 +103,7 @@ class QuotaDisableRescanDeadlockTest {
             if (fixed) {
                 disable.join();
                 within().until(() -> mod.log().contains("qgroup scan failed with -4"));
-                assertNull(fi.quotaRoot);
+                assertNull(fi.quotaRoot());
                 assertFalse(fs.qgroupRescanRunning());
                 fs.umount();
                 UnloadReport r = mod.unload();

@@ -97,7 +97,7 @@ final class Repro implements AutoCloseable {
 
     /** Waits until the cleaner kthread has finished its pass and sleeps with no wake-up pending. */
     static void awaitCleanerIdle(Btrfs fs) {
-        await().atMost(WAIT).until(() -> !fs.inspect().cleanerRunning() && fs.fsInfo().cleanerKthread.isSleeping());
+        await().atMost(WAIT).until(() -> !fs.inspect().cleanerRunning() && fs.fsInfo().cleanerKthread().isSleeping());
     }
 
     /**

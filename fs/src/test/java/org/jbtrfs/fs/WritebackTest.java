@@ -107,7 +107,7 @@ class WritebackTest {
             try (FileHandle h = fs.open("a")) {
                 ino = h.ino();
             }
-            org.jbtrfs.cleaner.Inode in = fs.ctx().dcache.lookup(fs.fsInfo().fsRoot, ino);
+            org.jbtrfs.cleaner.Inode in = fs.ctx().dcache.lookup(fs.fsInfo().fsRoot(), ino);
             try {
                 fs.ctx().writeback.writeInode(InodeData.of(fs.fsInfo(), in), org.jbtrfs.transaction.WbSyncMode.ALL, null);
             } finally {
@@ -161,7 +161,7 @@ class WritebackTest {
                 h.write(random(6, 4096));
                 h.fsync();
                 Repro.awaitOrderedExtentsReleased(fs);
-                assertEquals(2, fs.ctx().cleaner.inodes().cached(fs.fsInfo().fsRoot, h.ino()).count(),
+                assertEquals(2, fs.ctx().cleaner.inodes().cached(fs.fsInfo().fsRoot(), h.ino()).count(),
                     "dentry + handle: the ordered extent dropped its own");
             }
             assertEquals(0, r.mod.hooks().arrivals(Hook.DELAYED_IPUT_ADDED));
@@ -317,11 +317,11 @@ class WritebackTest {
                 ino = h.ino();
             }
             Key item = new Key(ino, ItemType.INODE_ITEM, 0);
-            assertEquals(0, InodeItem.decode(Trees.lookup(fs.fsInfo(), fs.fsInfo().fsRoot, item)).size(), "disk_i_size: nothing written yet");
-            assertNull(Trees.lookup(fs.fsInfo(), fs.fsInfo().fsRoot, new Key(ino, ItemType.EXTENT_DATA, 0)));
+            assertEquals(0, InodeItem.decode(Trees.lookup(fs.fsInfo(), fs.fsInfo().fsRoot(), item)).size(), "disk_i_size: nothing written yet");
+            assertNull(Trees.lookup(fs.fsInfo(), fs.fsInfo().fsRoot(), new Key(ino, ItemType.EXTENT_DATA, 0)));
             fs.sync();
-            assertEquals(a.length, InodeItem.decode(Trees.lookup(fs.fsInfo(), fs.fsInfo().fsRoot, item)).size());
-            assertNotNull(Trees.lookup(fs.fsInfo(), fs.fsInfo().fsRoot, new Key(ino, ItemType.EXTENT_DATA, 0)));
+            assertEquals(a.length, InodeItem.decode(Trees.lookup(fs.fsInfo(), fs.fsInfo().fsRoot(), item)).size());
+            assertNotNull(Trees.lookup(fs.fsInfo(), fs.fsInfo().fsRoot(), new Key(ino, ItemType.EXTENT_DATA, 0)));
             assertArrayEquals(a, fs.readFile("a"));
             fs.umount();
             assertTrue(r.mod.unload().clean());

@@ -350,7 +350,7 @@ public final class BtreeInode {
             return;
         }
         (sync ? asyncHighBios : asyncBios).increment();
-        asyncSubmit.submit(fs.workqueues.workers, bio, sync);
+        asyncSubmit.submit(fs.workqueues().workers, bio, sync);
     }
 
     /** kernel: check_async_write() — synchronous if a commit is writing or the crc32c driver is fast. */

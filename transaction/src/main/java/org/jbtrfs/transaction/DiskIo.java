@@ -37,17 +37,17 @@ public final class DiskIo {
     public static void commitSuper(FsInfo fs) {
         fs.cleanerMutex.lock();
         try {
-            fs.delayedIputRunner.run();
+            fs.delayedIputRunner().run();
         } finally {
             fs.cleanerMutex.unlock();
         }
-        Kthread cleaner = fs.cleanerKthread;
+        Kthread cleaner = fs.cleanerKthread();
         if (cleaner != null) {
             cleaner.wakeUpProcess();
         }
         fs.cleanupWorkSem.writeLock().lock();
         fs.cleanupWorkSem.writeLock().unlock();
-        TransHandle h = Transactions.join(fs, fs.treeRoot, "btrfs_commit_super");
+        TransHandle h = Transactions.join(fs, fs.treeRoot(), "btrfs_commit_super");
         Transactions.commit(h);
     }
 
@@ -59,7 +59,7 @@ public final class DiskIo {
         Transactions.cleanupTransaction(fs);
         fs.cleanerMutex.lock();
         try {
-            fs.delayedIputRunner.run();
+            fs.delayedIputRunner().run();
         } finally {
             fs.cleanerMutex.unlock();
         }

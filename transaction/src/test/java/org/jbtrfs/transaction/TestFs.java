@@ -69,15 +69,15 @@ public final class TestFs implements AutoCloseable {
     public FsInfo open() {
         SuperBlock sb = DiskIo.readSuper(dev, kernel.crc32c());
         FsInfo fs = new FsInfo(kernel, dev, sb, new SpaceManager(dev.size(), Mkfs.FIRST_CHUNK, Mkfs.dataChunkSize(dev.size())));
-        fs.workqueues = FsWorkqueues.init(pool, dev.name(), fs.threadPoolSize);
+        fs.setWorkqueues(FsWorkqueues.init(pool, dev.name(), fs.threadPoolSize));
         opened.add(fs);
         try {
-            fs.treeRoot = new Root(ItemType.ROOT_TREE_OBJECTID, fs.btreeInode.readTreeBlock(sb.root), null);
-            fs.extentRoot = FsRoots.readRoot(fs, ItemType.EXTENT_TREE_OBJECTID);
+            fs.setTreeRoot(new Root(ItemType.ROOT_TREE_OBJECTID, fs.btreeInode.readTreeBlock(sb.root), null));
+            fs.setExtentRoot(FsRoots.readRoot(fs, ItemType.EXTENT_TREE_OBJECTID));
             BlockGroups.readBlockGroups(fs);
-            fs.fsRoot = FsRoots.getFsRoot(fs, ItemType.FS_TREE_OBJECTID, true);
+            fs.setFsRoot(FsRoots.getFsRoot(fs, ItemType.FS_TREE_OBJECTID, true));
         } catch (RuntimeException e) {
-            fs.workqueues.stopAll();
+            fs.workqueues().stopAll();
             opened.remove(fs);
             throw e;
         }
@@ -86,8 +86,8 @@ public final class TestFs implements AutoCloseable {
 
     /** kernel: kthread_run(transaction_kthread) as open_ctree does it. */
     public static Kthread startTransactionKthread(FsInfo fs) {
-        fs.transactionKthread = TransactionKthread.start(fs);
-        return fs.transactionKthread;
+        fs.setTransactionKthread(TransactionKthread.start(fs));
+        return fs.transactionKthread();
     }
 
     /**
@@ -107,7 +107,7 @@ public final class TestFs implements AutoCloseable {
      */
     public void closeTail(FsInfo fs) {
         stopKthreads(fs);
-        fs.workqueues.stopAll();
+        fs.workqueues().stopAll();
         FsRoots.freeFsRoots(fs);
         fs.space.freeBlockGroups(fs.log(), fs.sbId());
         opened.remove(fs);
@@ -120,12 +120,12 @@ public final class TestFs implements AutoCloseable {
      */
     public void abandon(FsInfo fs) {
         stopKthreads(fs);
-        fs.workqueues.stopAll();
+        fs.workqueues().stopAll();
         opened.remove(fs);
     }
 
     private static void stopKthreads(FsInfo fs) {
-        for (Kthread k : new Kthread[] {fs.transactionKthread, fs.cleanerKthread}) {
+        for (Kthread k : new Kthread[] {fs.transactionKthread(), fs.cleanerKthread()}) {
             if (k != null && !k.isFreed()) { // a kthread already stopped: a second kthread_stop would be a use-after-free
                 k.stop();
             }
@@ -147,8 +147,8 @@ public final class TestFs implements AutoCloseable {
         for (FsInfo fs : new ArrayList<>(opened)) {
             try {
                 stopKthreads(fs);
-                if (!fs.workqueues.workers.isDestroyed()) {
-                    fs.workqueues.stopAll();
+                if (!fs.workqueues().workers.isDestroyed()) {
+                    fs.workqueues().stopAll();
                 }
             } catch (RuntimeException ignored) {
                 // best effort: the test already failed

@@ -49,7 +49,7 @@ class TransactionKthreadTest {
                 }
             }
         });
-        fs.cleanerKthread = cleaner;
+        fs.setCleanerKthread(cleaner);
         // a wake-up of a cleaner that is not asleep yet is lost (the kernel's wake_up_process): start from a sleeping one
         waitUp().until(cleaner::isSleeping);
         t.kernel.hooks().arm(Hook.TRANS_KTHREAD_BEFORE_COMMIT, HookAction.count(), -1);
@@ -61,7 +61,7 @@ class TransactionKthreadTest {
     @Test
     void commitsAfterThirtySecondsAndNotBefore() {
         Kthread k = startAndAwaitFirstSleep();
-        assertEquals(FsInfo.DEFAULT_COMMIT_INTERVAL, fs.commitInterval);
+        assertEquals(FsInfo.DEFAULT_COMMIT_INTERVAL, fs.commitInterval());
         Transaction cur = openAndEnd();
         long gen = t.onDiskGeneration();
 
@@ -105,7 +105,7 @@ class TransactionKthreadTest {
 
     @Test
     void commitIntervalMountOptionIsHonoured() {
-        fs.commitInterval = 5; // commit=5
+        fs.setCommitInterval(5); // commit=5
         Kthread k = startAndAwaitFirstSleep();
         Transaction cur = openAndEnd();
         long gen = t.onDiskGeneration();
@@ -200,8 +200,8 @@ class TransactionKthreadTest {
 
     /** A transaction that COWed the fs tree and whose only handle ended: it waits for a committer. */
     private Transaction openAndEnd() {
-        TransHandle h = Transactions.start(fs, fs.fsRoot, 1, "test_write");
-        Trees.insert(h, fs.fsRoot, key(1), data(1, "a"));
+        TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test_write");
+        Trees.insert(h, fs.fsRoot(), key(1), data(1, "a"));
         Transactions.end(h);
         return h.transaction();
     }

@@ -97,8 +97,8 @@ public final class CycleEnv {
     /** With several filesystems, the kthreads of this mount belong to this driver's lane. */
     void registerKthreads(Btrfs fs) {
         if (perturbation != null && !singleFilesystem) {
-            var ck = Internals.fsInfo(fs).cleanerKthread;
-            var tk = Internals.fsInfo(fs).transactionKthread;
+            var ck = Internals.fsInfo(fs).cleanerKthread();
+            var tk = Internals.fsInfo(fs).transactionKthread();
             perturbation.register(ck == null ? null : ck.thread(), lane);
             perturbation.register(tk == null ? null : tk.thread(), lane);
         }
