@@ -51,6 +51,11 @@ final class Boundary {
     static final List<String> MODULES = List.of(
         "core", "workqueue", "transaction", "qgroup", "cleaner", "fs", "junit", "stress", "differential", "bench");
 
+    /** The modules whose tests the test rules read (every module with tests, test-support included). */
+    static final List<String> MODULES_WITH_TESTS = List.of(
+        "test-support", "core", "workqueue", "transaction", "qgroup", "cleaner", "fs", "junit", "stress", "differential",
+        "bench");
+
     /** Where examples/ builds its consumer project (maven-invoker-plugin's clone) and compiles its tests. */
     static final String CONSUMER_TEST_CLASSES = "examples/target/it/junit-consumer/target/test-classes";
 

@@ -62,4 +62,10 @@ class BoundaryTest {
     void theInternalAccessorServesOnlyTools() {
         Rules.internalAccessorOnlyForTools().check(Code.production());
     }
+
+    /** Every module's tests: Awaitility through the explicit preset, never a global default. */
+    @Test
+    void noTestChangesAwaitilityDefaults() {
+        Rules.noGlobalAwaitilityDefaults().check(Code.tests());
+    }
 }

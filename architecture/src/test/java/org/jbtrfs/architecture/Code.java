@@ -39,6 +39,24 @@ final class Code {
         return production;
     }
 
+    private static JavaClasses tests;
+
+    /** Every module's compiled tests (target/test-classes), for the rules on how tests are written. */
+    static synchronized JavaClasses tests() {
+        if (tests == null) {
+            List<Path> dirs = new ArrayList<>();
+            for (String m : Boundary.MODULES_WITH_TESTS) {
+                Path d = root().resolve(m).resolve("target/test-classes");
+                if (Files.isDirectory(d)) {
+                    dirs.add(d);
+                }
+            }
+            assertTrue(dirs.size() > 5, "the modules' tests are not compiled: " + dirs);
+            tests = new ClassFileImporter().importPaths(dirs);
+        }
+        return tests;
+    }
+
     /** examples/junit-consumer's compiled tests, or null when examples/ was not built in this run (e.g. -pl). */
     static Path consumerDir() {
         Path d = root().resolve(Boundary.CONSUMER_TEST_CLASSES);
@@ -56,7 +74,7 @@ final class Code {
             List<Path> paths = new ArrayList<>(productionDirs());
             for (String planted : PLANTED) {
                 try {
-                    paths.add(classFile(Class.forName(planted)));
+                    paths.add(classFile(Class.forName(planted, false, Code.class.getClassLoader())));
                 } catch (ClassNotFoundException e) {
                     throw new IllegalStateException(planted, e);
                 }
@@ -73,7 +91,8 @@ final class Code {
         "org.jbtrfs.junit.PlantedInternalUse",
         "com.example.planted.PlantedConsumer",
         "org.jbtrfs.core.kernel.PlantedUpcall",
-        "org.jbtrfs.junit.PlantedAccessorUse");
+        "org.jbtrfs.junit.PlantedAccessorUse",
+        "org.jbtrfs.planted.PlantedGlobalAwaitility");
 
     static Path classFile(Class<?> c) {
         try {

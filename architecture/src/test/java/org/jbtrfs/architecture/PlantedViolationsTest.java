@@ -55,6 +55,11 @@ class PlantedViolationsTest {
         failsNaming(Rules.internalAccessorOnlyForTools(), "org.jbtrfs.junit.PlantedAccessorUse", "org.jbtrfs.fs.internal.Internals");
     }
 
+    @Test
+    void aGlobalAwaitilityDefaultFailsTheTestsRule() {
+        failsNaming(Rules.noGlobalAwaitilityDefaults(), "org.jbtrfs.planted.PlantedGlobalAwaitility", "setDefault");
+    }
+
     /** The planted classes are seen only here: the production import never includes this module's test classes. */
     @Test
     void productionImportHoldsNoPlantedClass() {

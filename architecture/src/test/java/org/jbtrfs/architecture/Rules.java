@@ -162,6 +162,17 @@ final class Rules {
             .whereLayer("workqueue").mayOnlyBeAccessedByLayers("transaction", "qgroup", "cleaner", "fs", "junit", "stress", "differential", "bench");
     }
 
+    /**
+     * Tests wait through one explicit preset (org.jbtrfs.testsupport.Waits): no class changes Awaitility's global
+     * defaults, which would make a wait depend on which test class ran first in the JVM (issue 13 item 1).
+     */
+    static ArchRule noGlobalAwaitilityDefaults() {
+        return com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses()
+            .should().callMethodWhere(DescribedPredicate.describe("Awaitility.setDefault*()", call ->
+                call.getTarget().getOwner().getName().equals("org.awaitility.Awaitility")
+                    && call.getTarget().getName().startsWith("setDefault")));
+    }
+
     /** (d) The internal accessor (fs.internal) serves fs and our tools, never the junit module or a consumer. */
     static ArchRule internalAccessorOnlyForTools() {
         return classes().that().resideInAPackage(Boundary.INTERNAL_ACCESSOR)

@@ -1,6 +1,5 @@
 package org.jbtrfs.cleaner;
 
-import static org.jbtrfs.transaction.TestFs.waitUp;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -13,6 +12,7 @@ import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.kernel.Kthread;
 import org.jbtrfs.transaction.Trees;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -44,7 +44,7 @@ class DelayedIputsTest {
             }
         });
         f.fs.setCleanerKthread(k);
-        waitUp().until(k::isSleeping);
+        Waits.within().until(k::isSleeping);
         return k;
     }
 
@@ -59,7 +59,7 @@ class DelayedIputsTest {
             f.c.delayedIputs().add(a);
             assertFalse(cleaner.isSleeping(), "woken by btrfs_add_delayed_iput");
             mayResleep.release();
-            waitUp().until(cleaner::isSleeping);
+            Waits.within().until(cleaner::isSleeping);
 
             // CLEANER_RUNNING set (a pass in progress is expected to come back for it): queued, not woken
             f.fs.flags.set(FsFlag.CLEANER_RUNNING);
@@ -119,7 +119,7 @@ class DelayedIputsTest {
             Thread waiter = new Thread(f.c.delayedIputs()::waitOnDelayedIputs, "btrfs-waiter");
             waiter.setDaemon(true);
             waiter.start();
-            waitUp().until(() -> "btrfs_wait_on_delayed_iputs".equals(f.t.kernel.sched().blocked().get("btrfs-waiter")));
+            Waits.within().until(() -> "btrfs_wait_on_delayed_iputs".equals(f.t.kernel.sched().blocked().get("btrfs-waiter")));
 
             f.hooks().release(Hook.CLEANER_BEFORE_DELAYED_IPUT);
             runner.join(10_000);

@@ -1,22 +1,14 @@
 package org.jbtrfs.core;
 
-import static org.awaitility.Awaitility.await;
-
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.awaitility.core.ConditionFactory;
 
 /** Shared waiting helpers: every wait in these tests is bounded and polls, none sleeps to win a race. */
 public final class TestSupport {
     public static final Duration TIMEOUT = Duration.ofSeconds(10);
 
     private TestSupport() { }
-
-    /** Awaitility with a short poll interval, so passing tests stay fast. */
-    public static ConditionFactory waitUp() {
-        return await().atMost(TIMEOUT).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(2));
-    }
 
     /** Awaits a latch from inside a thread function, failing instead of hanging. */
     public static void awaitLatch(CountDownLatch latch) {

@@ -1,6 +1,5 @@
 package org.jbtrfs.fs;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,6 +11,7 @@ import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.core.disk.ExtentItem;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.transaction.Trees;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -52,7 +52,7 @@ class DeadRootsBeforeOrphanCleanupTest {
     /** Lets the cleaner run until it is idle with nothing on dead_roots. */
     private static void cleanerDone(Btrfs fs) {
         Repro.wakeCleaner(fs);
-        await().atMost(Repro.WAIT).until(() -> fs.inspect().deadRoots().isEmpty() && !fs.inspect().cleanerRunning()
+        Waits.within(Repro.WAIT).until(() -> fs.inspect().deadRoots().isEmpty() && !fs.inspect().cleanerRunning()
             && fs.fsInfo().cleanerKthread().isSleeping());
     }
 

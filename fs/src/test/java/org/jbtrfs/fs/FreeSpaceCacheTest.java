@@ -17,6 +17,7 @@ import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.transaction.FreeSpaceCache;
 import org.jbtrfs.transaction.Trees;
 import org.jbtrfs.transaction.space.BlockGroup;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.Test;
@@ -231,7 +232,7 @@ class FreeSpaceCacheTest {
             // 1. the cleaner removes the group: orphan item, clear_nlink, delayed iput — and, being the running
             //    cleaner, no wake-up: the inode waits for the next pass
             Repro.wakeCleaner(fs);
-            org.awaitility.Awaitility.await().atMost(Repro.WAIT).until(() -> SpaceCacheFixtures.bigDataGroups(fs).isEmpty());
+            Waits.within(Repro.WAIT).until(() -> SpaceCacheFixtures.bigDataGroups(fs).isEmpty());
             Repro.awaitCleanerIdle(fs);
             assertEquals(java.util.List.of(location.objectid()), fs.inspect().delayedIputs());
             assertTrue(fs.inspect().rootOrphans().contains(location.objectid()));
@@ -242,7 +243,7 @@ class FreeSpaceCacheTest {
             assertFalse(fs.isReadOnly());
             // 3. the next pass evicts it: truncate, inode and orphan items deleted, in a transaction
             Repro.wakeCleaner(fs);
-            org.awaitility.Awaitility.await().atMost(Repro.WAIT).until(() -> fs.inspect().delayedIputs().isEmpty());
+            Waits.within(Repro.WAIT).until(() -> fs.inspect().delayedIputs().isEmpty());
             Repro.awaitCleanerIdle(fs);
             fs.sync();
             assertNull(SpaceCacheFixtures.cacheInode(fs, location));

@@ -1,6 +1,5 @@
 package org.jbtrfs.fs;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,6 +11,7 @@ import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.fs.Inspection.BlockGroupType;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 
 /** What {@link Btrfs#inspect()} shows beyond transactions: space, delayed iputs, kthreads, who waits on what. */
@@ -75,7 +75,7 @@ class InspectionTest {
                 r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_DELAYED_IPUT, Repro.WAIT);
                 CompletableFuture<Void> remount = Repro.async("mount -o remount,ro", () -> fs.remount("ro"));
                 String expected = applied ? "wait_on_bit(CLEANER_RUNNING)" : "mutex_lock(cleaner_mutex) held by btrfs-cleaner";
-                await().atMost(Repro.WAIT).until(() -> expected.equals(fs.inspect().blockedOn().get("mount -o remount,ro")));
+                Waits.within(Repro.WAIT).until(() -> expected.equals(fs.inspect().blockedOn().get("mount -o remount,ro")));
                 r.mod.hooks().release(Hook.CLEANER_BEFORE_DELAYED_IPUT);
                 Repro.join(remount);
                 fs.umount();

@@ -1,6 +1,5 @@
 package org.jbtrfs.fs;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.time.Duration;
@@ -10,7 +9,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicReference;
-import org.awaitility.core.ConditionFactory;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.HookAction;
@@ -30,6 +28,7 @@ import org.jbtrfs.transaction.TreeItem;
 import org.jbtrfs.transaction.Trees;
 import org.jbtrfs.transaction.ctree.ExtentBuffer;
 import org.jbtrfs.transaction.ctree.Leaf;
+import org.jbtrfs.testsupport.Waits;
 
 /** Shared pieces of the qgroup tests: a prepared image, the independent usage walk, hook helpers. */
 final class QgroupFixtures {
@@ -221,15 +220,7 @@ final class QgroupFixtures {
     }
 
     static void awaitParked(Hooks hooks, Hook hook) {
-        within().until(() -> hooks.isParked(hook));
-    }
-
-    /**
-     * Awaitility bounded by {@link #TIMEOUT}, polling every millisecond from the start (the default
-     * 100 ms first delay would make the 100-run loop take minutes; nothing here depends on timing).
-     */
-    static ConditionFactory within() {
-        return await().atMost(TIMEOUT).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(1));
+        Waits.within().until(() -> hooks.isParked(hook));
     }
 
     /** A named thread running one operation, keeping what it threw. */
@@ -253,7 +244,7 @@ final class QgroupFixtures {
 
         /** Joins (bounded) and rethrows what the operation threw. */
         void join() {
-            within().until(this::done);
+            Waits.within().until(this::done);
             Throwable t = failure.get();
             if (t instanceof RuntimeException re) {
                 throw re;

@@ -11,7 +11,6 @@ import static org.jbtrfs.fs.QgroupFixtures.imageDevice;
 import static org.jbtrfs.fs.QgroupFixtures.parkAtArrival;
 import static org.jbtrfs.fs.QgroupFixtures.referenced;
 import static org.jbtrfs.fs.QgroupFixtures.statusItem;
-import static org.jbtrfs.fs.QgroupFixtures.within;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -40,6 +39,7 @@ import org.jbtrfs.core.disk.QgroupStatusItem;
 import org.jbtrfs.qgroup.Qgroup;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.Trees;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -80,7 +80,7 @@ class QgroupTest {
 
     private KernelLog log() { return mod.log(); }
 
-    private void awaitLog(String text) { within().until(() -> log().contains(text)); }
+    private void awaitLog(String text) { Waits.within().until(() -> log().contains(text)); }
 
     private long completions() {
         return log().matching(e -> e.message().endsWith("qgroup scan completed (inconsistency flag cleared)")).size();
@@ -224,7 +224,7 @@ class QgroupTest {
         fs.quotaRescanWait();
         // the kernel's suffix depends on err > 0 (the last leaf was reached), not on whether the flag was
         // set: every completed rescan says it, and there is no message without it
-        within().until(() -> completions() == 2);
+        Waits.within().until(() -> completions() == 2);
         assertEquals(0, log().matching(e -> e.message().endsWith("qgroup scan completed")).size());
 
         fs.quotaDisable();
@@ -358,7 +358,7 @@ class QgroupTest {
         awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
 
         QgroupFixtures.Op umount = new QgroupFixtures.Op("umount", fs::umount);
-        within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1
+        Waits.within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1
             && "wait_for_completion(qgroup_rescan_completion)".equals(mod.kernel().sched().blocked().get("umount")));
         assertFalse(umount.done());
         mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
@@ -393,7 +393,7 @@ class QgroupTest {
         awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
         // btrfs_quota_disable clears QUOTA_ENABLED, then waits for the worker (with or without its handle)
         QgroupFixtures.Op disable = new QgroupFixtures.Op("quota-disable", fs::quotaDisable);
-        within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
+        Waits.within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
         mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
         disable.join();
         awaitLog("qgroup scan failed with -4");
@@ -439,7 +439,7 @@ class QgroupTest {
         fs.quotaEnable();
         awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
         QgroupFixtures.Op ro = new QgroupFixtures.Op("remount-ro", () -> fs.remount("ro"));
-        within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
+        Waits.within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
         mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
         ro.join();
         awaitLog("qgroup scan paused");
@@ -451,7 +451,7 @@ class QgroupTest {
         assertTrue(fs.qgroupRescanRunning(), "the wait returned although the worker runs");
 
         mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
-        within().until(() -> log().contains("qgroup scan completed (inconsistency flag cleared)"));
+        Waits.within().until(() -> log().contains("qgroup scan completed (inconsistency flag cleared)"));
         fs.sync();
         assertEquals(ON, fs.qgroupStatusFlags());
         assertUsageMatchesWalk(fs);

@@ -15,6 +15,7 @@ import org.jbtrfs.core.disk.SuperBlock;
 import org.jbtrfs.transaction.FreeSpaceCache;
 import org.jbtrfs.transaction.FreeSpaceTree;
 import org.jbtrfs.transaction.space.BlockGroupType;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -92,7 +93,7 @@ class SpaceCacheOptionsTest {
         fs.unlink("a");
         fs.sync();
         Repro.wakeCleaner(fs);
-        org.awaitility.Awaitility.await().atMost(Repro.WAIT).until(() -> SpaceCacheFixtures.bigDataGroups(fs).isEmpty());
+        Waits.within(Repro.WAIT).until(() -> SpaceCacheFixtures.bigDataGroups(fs).isEmpty());
         Repro.awaitCleanerIdle(fs);
         assertEquals(groups, FreeSpaceTree.infoCount(fsi), "and it goes with the group");
         assertTrue(fs.inspect().delayedIputs().isEmpty(), "no cache inode, no delayed iput");

@@ -1,6 +1,5 @@
 package org.jbtrfs.fs;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -23,6 +22,7 @@ import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.transaction.BtreeInode;
 import org.jbtrfs.transaction.Trees;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -141,10 +141,10 @@ class WritebackTest {
             assertEquals(1, fs.ctx().cleaner.inodes().removeCount(), "the unlinked inode lives on");
             assertNull(addedBy.get());
             r.mod.hooks().release(Hook.ORDERED_EXTENT_BEFORE_FINISH);
-            await().atMost(Repro.WAIT).until(() -> addedBy.get() != null);
+            Waits.within(Repro.WAIT).until(() -> addedBy.get() != null);
             assertTrue(addedBy.get().contains("kworker"), "queued by the endio-write worker: " + addedBy.get());
             // btrfs_add_delayed_iput woke the idle cleaner, which evicted the inode
-            await().atMost(Repro.WAIT).until(() -> fs.ctx().cleaner.inodes().removeCount() == 0 && fs.inspect().delayedIputs().isEmpty());
+            Waits.within(Repro.WAIT).until(() -> fs.ctx().cleaner.inodes().removeCount() == 0 && fs.inspect().delayedIputs().isEmpty());
             fs.umount();
             assertTrue(r.mod.unload().clean());
         }
@@ -291,7 +291,7 @@ class WritebackTest {
             r.mod.hooks().awaitParked(Hook.ORDERED_EXTENT_BEFORE_FINISH, Repro.WAIT);
             assertEquals(1, fs.ctx().ordered.pending());
             // sync_filesystem waits in btrfs_wait_ordered_roots for the parked ordered extent (read from its stack)
-            await().atMost(Repro.WAIT).until(() -> org.jbtrfs.core.Blocked.in(Repro.threadNamed("remount"), "OrderedExtent", "waitComplete"));
+            Waits.within(Repro.WAIT).until(() -> org.jbtrfs.core.Blocked.in(Repro.threadNamed("remount"), "OrderedExtent", "waitComplete"));
             assertFalse(remount.isDone(), "sync_filesystem cannot return while the ordered extent is in flight");
             r.mod.hooks().release(Hook.ORDERED_EXTENT_BEFORE_FINISH);
             Repro.join(remount);

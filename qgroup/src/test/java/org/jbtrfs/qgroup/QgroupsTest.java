@@ -1,6 +1,5 @@
 package org.jbtrfs.qgroup;
 
-import static org.jbtrfs.transaction.TestFs.waitUp;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -35,6 +34,7 @@ import org.jbtrfs.transaction.TransHandle;
 import org.jbtrfs.transaction.Transaction;
 import org.jbtrfs.transaction.Transactions;
 import org.jbtrfs.transaction.Trees;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -135,7 +135,7 @@ class QgroupsTest {
             assertTrue(f.fs.flags.test(FsFlag.QUOTA_ENABLED));
             QgroupStatusItem st = QgroupStatusItem.decode(Trees.lookup(f.fs, f.fs.quotaRoot(), QgroupItems.statusKey()));
             assertEquals(QgroupStatusItem.FLAG_ON | QgroupStatusItem.FLAG_INCONSISTENT, st.flags());
-            waitUp().until(() -> f.hooks().isParked(Hook.QGROUP_RESCAN_BEFORE_LEAF));
+            Waits.within().until(() -> f.hooks().isParked(Hook.QGROUP_RESCAN_BEFORE_LEAF));
             assertTrue(f.qg.rescanRunning(), "then qgroup_rescan_init and the worker");
             f.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
             f.fs.installQgroupHooks(real);
@@ -162,12 +162,12 @@ class QgroupsTest {
         try (Fixture f = new Fixture(t)) {
             parkAtArrival(f.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF, 2);
             f.qg.quotaEnable();
-            waitUp().until(() -> f.hooks().isParked(Hook.QGROUP_RESCAN_BEFORE_LEAF));
+            Waits.within().until(() -> f.hooks().isParked(Hook.QGROUP_RESCAN_BEFORE_LEAF));
             long committed = f.t.onDiskGeneration();
 
             AtomicReference<Throwable> failure = new AtomicReference<>();
             Thread disable = start("quota-disable", f.qg::quotaDisable, failure);
-            waitUp().until(() -> f.qg.rescanWaiters() == 1);
+            Waits.within().until(() -> f.qg.rescanWaiters() == 1);
             assertFalse(f.fs.flags.test(FsFlag.QUOTA_ENABLED), "cleared before the wait");
             assertTrue(f.qg.ioctlLockHeld(), "qgroup_ioctl_lock held across the wait in both orders");
             Transaction running = f.fs.runningTransaction();
@@ -186,9 +186,9 @@ class QgroupsTest {
             }
 
             f.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
-            waitUp().until(() -> !disable.isAlive());
+            Waits.within().until(() -> !disable.isAlive());
             assertNull(failure.get());
-            waitUp().until(() -> f.t.kernel.log().contains("qgroup scan failed with -4"));
+            Waits.within().until(() -> f.t.kernel.log().contains("qgroup scan failed with -4"));
             assertNull(f.fs.quotaRoot());
             assertEquals(0, f.qg.statusFlags() & QgroupStatusItem.FLAG_ON);
             // ended, not committed: the deletion waits for the next commit
@@ -317,11 +317,11 @@ class QgroupsTest {
         try (Fixture f = new Fixture(new TestFs())) {
             parkAtArrival(f.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF, 1);
             f.qg.quotaEnable();
-            waitUp().until(() -> f.hooks().isParked(Hook.QGROUP_RESCAN_BEFORE_LEAF));
+            Waits.within().until(() -> f.hooks().isParked(Hook.QGROUP_RESCAN_BEFORE_LEAF));
             f.qg.rescanResume(); // RESCAN is set: queued behind the running one (max_active 1), pending
             f.qg.rescanResume(); // still pending: a no-op
             f.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
-            waitUp().until(() -> f.t.kernel.log().matching(e -> e.message().contains("qgroup scan completed")).size() == 2);
+            Waits.within().until(() -> f.t.kernel.log().matching(e -> e.message().contains("qgroup scan completed")).size() == 2);
             f.fs.flags.set(FsFlag.CLOSING_START);
             f.qg.waitForCompletion(false);
             assertEquals(2, f.t.kernel.log().matching(e -> e.message().contains("qgroup scan completed")).size(),

@@ -14,6 +14,7 @@ import org.jbtrfs.core.HookAction;
 import org.jbtrfs.transaction.ctree.ExtentBuffer;
 import org.jbtrfs.transaction.ctree.TreeChecker;
 import org.jbtrfs.transaction.space.BlockGroupType;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -109,7 +110,7 @@ class BtreeWritebackTest {
         assertTrue(fs.btreeInode.writebackCount() > 0);
         java.util.concurrent.CompletableFuture<Void> commit = java.util.concurrent.CompletableFuture.runAsync(
             () -> Transactions.commit(Transactions.join(fs, fs.fsRoot(), "test_commit")));
-        TestFs.waitUp().until(() -> fs.transList().isEmpty() || fs.transList().get(0).state() == TransState.UNBLOCKED);
+        Waits.within().until(() -> fs.transList().isEmpty() || fs.transList().get(0).state() == TransState.UNBLOCKED);
         assertEquals(gen, t.onDiskGeneration(), "no superblock while a block of the transaction is under writeback");
         t.kernel.hooks().disarm(Hook.ASYNC_SUBMIT_BEFORE_QUEUE);
         commit.get(10, java.util.concurrent.TimeUnit.SECONDS);

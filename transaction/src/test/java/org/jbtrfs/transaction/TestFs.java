@@ -1,13 +1,10 @@
 package org.jbtrfs.transaction;
 
-import static org.awaitility.Awaitility.await;
-
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.awaitility.core.ConditionFactory;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.kernel.Kernel;
@@ -53,11 +50,6 @@ public final class TestFs implements AutoCloseable {
         pool = new WorkerPool(kernel);
         dev = new MemoryBlockDevice("sdc", SIZE);
         Mkfs.mkfs(kernel, dev, "test");
-    }
-
-    /** Awaitility with a tight poll (the conditions are cheap reads) and a 10 s bound. */
-    public static ConditionFactory waitUp() {
-        return await().atMost(TIMEOUT).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(1));
     }
 
     /**

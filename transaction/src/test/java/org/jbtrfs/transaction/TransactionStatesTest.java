@@ -2,7 +2,6 @@ package org.jbtrfs.transaction;
 
 import static org.jbtrfs.transaction.TestFs.data;
 import static org.jbtrfs.transaction.TestFs.key;
-import static org.jbtrfs.transaction.TestFs.waitUp;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -17,6 +16,7 @@ import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Fault;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.kernel.Sched;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -47,7 +47,7 @@ class TransactionStatesTest {
 
         // 2. A committer joins and commits: COMMIT_START, waiting for the external writer.
         Op<Void> committer = Op.start("committer", () -> Transactions.commit(Transactions.join(fs, fs.treeRoot(), "test_commit")));
-        waitUp().until(() -> cur.state() == TransState.COMMIT_START);
+        Waits.within().until(() -> cur.state() == TransState.COMMIT_START);
         committer.awaitSleepingOn(sched(), "commit: wait for external writers");
 
         // 3. In COMMIT_START, JOIN joins the committing transaction; START and ATTACH wait.
@@ -61,7 +61,7 @@ class TransactionStatesTest {
 
         // 4. The external writer ends: COMMIT_DOING, the commit now waits for the joined handle.
         Transactions.end(external);
-        waitUp().until(() -> cur.state() == TransState.COMMIT_DOING);
+        Waits.within().until(() -> cur.state() == TransState.COMMIT_DOING);
         committer.awaitSleepingOn(sched(), "commit: wait for writers");
 
         // 5. In COMMIT_DOING, JOIN and JOIN_NOSTART wait too; START and ATTACH still do.
@@ -102,7 +102,7 @@ class TransactionStatesTest {
         Transaction cur = external.transaction();
         Trees.insert(external, fs.fsRoot(), key(1), data(1, "a"));
         Op<Void> first = Op.start("first-committer", () -> Transactions.commit(Transactions.join(fs, fs.treeRoot(), "test_commit")));
-        waitUp().until(() -> cur.state() == TransState.COMMIT_START);
+        Waits.within().until(() -> cur.state() == TransState.COMMIT_START);
         first.awaitSleepingOn(sched(), "commit: wait for external writers");
 
         // the external writer commits too: the transaction is already committing, so its commit
@@ -196,7 +196,7 @@ class TransactionStatesTest {
         t.kernel.faults().armOnce(Fault.COMMIT_TRANSACTION_EIO);
 
         Op<Void> committer = Op.start("committer", () -> Transactions.commit(Transactions.join(fs, fs.treeRoot(), "test_commit")));
-        waitUp().until(() -> cur.state() == TransState.COMMIT_START);
+        Waits.within().until(() -> cur.state() == TransState.COMMIT_START);
         Op<TransHandle> starter = Op.start("starter", () -> Transactions.start(fs, fs.fsRoot(), 1, "test_start"));
         starter.awaitSleepingOn(sched(), "wait_current_trans");
         Transactions.end(external);

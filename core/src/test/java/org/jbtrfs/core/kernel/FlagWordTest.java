@@ -4,7 +4,6 @@ import org.jbtrfs.core.Blocked;
 import org.jbtrfs.core.TestSupport;
 import static org.jbtrfs.core.TestSupport.join;
 import static org.jbtrfs.core.TestSupport.start;
-import static org.jbtrfs.core.TestSupport.waitUp;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
@@ -14,6 +13,7 @@ import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jbtrfs.core.TestSupport.Bit;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 
 class FlagWordTest {
@@ -59,7 +59,7 @@ class FlagWordTest {
             returned.set(true);
         });
         // counted as a waiter on A: inside waitOnBit, having tested the bit set under the wait queue's monitor
-        waitUp().until(() -> word.waiters(Bit.A) == 1);
+        Waits.within().until(() -> word.waiters(Bit.A) == 1);
         assertFalse(returned.get(), "the bit is still set");
 
         word.clearAndWakeUpBit(Bit.A);
@@ -76,7 +76,7 @@ class FlagWordTest {
         // sees the already-clear bit and returns.
         word.set(Bit.A);
         Thread waiter = start("waiter", () -> word.waitOnBit(Bit.A));
-        waitUp().until(() -> word.waiters(Bit.A) == 1);
+        Waits.within().until(() -> word.waiters(Bit.A) == 1);
 
         word.clear(Bit.A);
         assertFalse(word.test(Bit.A));
@@ -91,7 +91,7 @@ class FlagWordTest {
         word.set(Bit.B);
         Thread onA = start("on-a", () -> word.waitOnBit(Bit.A));
         Thread onB = start("on-b", () -> word.waitOnBit(Bit.B));
-        waitUp().until(() -> word.waiters(Bit.A) == 1 && word.waiters(Bit.B) == 1);
+        Waits.within().until(() -> word.waiters(Bit.A) == 1 && word.waiters(Bit.B) == 1);
 
         word.clearAndWakeUpBit(Bit.A);
         join(onA);
@@ -113,11 +113,11 @@ class FlagWordTest {
             word.waitOnBit(Bit.A);
             interruptedOnReturn.set(Thread.currentThread().isInterrupted());
         });
-        waitUp().until(() -> word.waiters(Bit.A) == 1);
+        Waits.within().until(() -> word.waiters(Bit.A) == 1);
         waiter.interrupt();
         // The interrupt does not end the wait: the waiter consumed it (its flag is clear again) and is back in
         // Object.wait inside waitOnBit, still counted as A's waiter.
-        waitUp().until(() -> !waiter.isInterrupted() && Blocked.in(waiter, "FlagWord", "waitPlain"));
+        Waits.within().until(() -> !waiter.isInterrupted() && Blocked.in(waiter, "FlagWord", "waitPlain"));
         assertEquals(1, word.waiters(Bit.A));
         assertTrue(word.test(Bit.A));
 

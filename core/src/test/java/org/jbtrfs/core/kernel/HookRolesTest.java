@@ -2,7 +2,6 @@ package org.jbtrfs.core.kernel;
 
 import static org.jbtrfs.core.TestSupport.join;
 import static org.jbtrfs.core.TestSupport.start;
-import static org.jbtrfs.core.TestSupport.waitUp;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -17,6 +16,7 @@ import org.jbtrfs.core.KernelLog;
 import org.jbtrfs.core.ManualClock;
 import org.jbtrfs.core.Role;
 import org.jbtrfs.core.TestSupport;
+import org.jbtrfs.testsupport.Waits;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -209,12 +209,12 @@ class HookRolesTest {
                 inside.set(Role.current());
                 return 0;
             });
-            waitUp().until(cleaner::hasExited);
+            Waits.within().until(cleaner::hasExited);
             Kthread other = kthreadd.run("test-kthread", self -> {
                 plain.set(Role.current());
                 return 0;
             });
-            waitUp().until(other::hasExited);
+            Waits.within().until(other::hasExited);
             assertEquals(Role.CLEANER, inside.get());
             assertEquals(Role.KTHREAD, plain.get(), "a kthread started without a role");
             assertEquals(1, threads.threadsCreated(), "the same pooled thread served both");

@@ -9,7 +9,6 @@ import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.ManualClock;
 import org.jbtrfs.core.Taint;
 import static org.jbtrfs.core.TestSupport.awaitLatch;
-import static org.jbtrfs.core.TestSupport.waitUp;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -26,6 +25,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jbtrfs.core.kernel.Kthread.TaskState;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -68,7 +68,7 @@ class KthreadTest {
      * that entered schedule() with that state, so a wake-up from now on is one the sleeper sees.
      */
     private void awaitState(Kthread k, TaskState s) {
-        waitUp().until(() -> k.taskState() == s && k.thread() != null
+        Waits.within().until(() -> k.taskState() == s && k.thread() != null
             && ("schedule() in " + s).equals(sched.blocked().get(k.thread().getName())));
     }
 
@@ -118,7 +118,7 @@ class KthreadTest {
     @Test
     void aKthreadThatReturnedOnItsOwnIsReapedAndAStopOfItIsAUseAfterFree() {
         Kthread k = kthreadd.run("btrfs-oneshot", self -> -5);
-        waitUp().until(k::isFreed);
+        Waits.within().until(k::isFreed);
         assertThrows(KernelOops.class, k::stop);
         assertThrows(KernelOops.class, k::park);
     }
@@ -130,7 +130,7 @@ class KthreadTest {
             loops.incrementAndGet();
             return sleepUntilStopped(self);
         });
-        waitUp().until(() -> loops.get() >= 1);
+        Waits.within().until(() -> loops.get() >= 1);
         Thread pooled = k.thread();
         k.stop();
 
@@ -156,7 +156,7 @@ class KthreadTest {
             awaitState(k, TaskState.INTERRUPTIBLE);
             assertTrue(k.wakeUpProcess(), "an INTERRUPTIBLE task is woken");
             int expected = i;
-            waitUp().until(() -> wakes.get() >= expected);
+            Waits.within().until(() -> wakes.get() >= expected);
         }
         awaitState(k, TaskState.INTERRUPTIBLE);
         assertEquals(3, wakes.get());
@@ -196,7 +196,7 @@ class KthreadTest {
         awaitState(k, TaskState.INTERRUPTIBLE);
         assertEquals(1, passes.get(), "the lost wake-up did not start another pass");
         assertTrue(k.wakeUpProcess());
-        waitUp().until(() -> passes.get() == 2);
+        Waits.within().until(() -> passes.get() == 2);
         k.stop();
     }
 
@@ -260,7 +260,7 @@ class KthreadTest {
 
         k.unpark();
         assertFalse(k.shouldPark());
-        waitUp().until(() -> !k.isParked() && loops.get() > whileParked);
+        Waits.within().until(() -> !k.isParked() && loops.get() > whileParked);
 
         awaitState(k, TaskState.INTERRUPTIBLE);
         assertEquals(0, k.park(), "parks again after an unpark");
@@ -300,14 +300,14 @@ class KthreadTest {
         CompletableFuture<Integer> park = CompletableFuture.supplyAsync(k::park);
         // kthread_park waits for the 'parked' completion only after its wake_up_process, which found the
         // kthread running (it sits in the window): that wake-up is spent before the kthread goes on
-        waitUp().until(() -> parkWaiting(k));
+        Waits.within().until(() -> parkWaiting(k));
         parkRequested.countDown();
 
         awaitState(k, TaskState.INTERRUPTIBLE);
         assertTrue(parkWaiting(k), "kthread_park's wake-up was lost: it still waits");
         assertFalse(park.isDone());
         // decisive: the kthread is still TASK_INTERRUPTIBLE in schedule(), not parked — nothing woke it
-        waitUp().until(() -> k.sleptThroughBy() != null); // the lost wake-up, as a state an explorer can read
+        Waits.within().until(() -> k.sleptThroughBy() != null); // the lost wake-up, as a state an explorer can read
         assertEquals(List.of("btrfs-cleaner sleeps in TASK_INTERRUPTIBLE through kthread_park: its wake-up came while it ran"),
             List.copyOf(kthreadd.sleptThroughRequests().values()));
         assertTrue(k.wakeUpProcess(), "the next waker (the transaction kthread in btrfs) ...");
@@ -335,10 +335,10 @@ class KthreadTest {
 
         // The interrupt was consumed (the flag is clear again) and the thread parks in schedule() once more; a
         // spinning schedule() would stay RUNNABLE, a returning one would count a wake.
-        waitUp().until(() -> !t.isInterrupted() && Blocked.in(t, "Kthread", "schedule"));
+        Waits.within().until(() -> !t.isInterrupted() && Blocked.in(t, "Kthread", "schedule"));
         assertEquals(0, wakes.get(), "kthreads take no signals: schedule() did not return");
         assertTrue(k.wakeUpProcess());
-        waitUp().until(() -> wakes.get() == 1);
+        Waits.within().until(() -> wakes.get() == 1);
         k.stop();
     }
 
@@ -361,12 +361,12 @@ class KthreadTest {
         });
         awaitState(stuck, TaskState.INTERRUPTIBLE);
         CompletableFuture<Integer> park = CompletableFuture.supplyAsync(stuck::park);
-        waitUp().until(() -> parkWaiting(stuck)); // the park sleeps on the 'parked' completion
+        Waits.within().until(() -> parkWaiting(stuck)); // the park sleeps on the 'parked' completion
 
         sched.panic("hung task");
         sched.interruptSleepers();
 
-        waitUp().until(k::hasExited);
+        Waits.within().until(k::hasExited);
         Throwable t = assertThrows(java.util.concurrent.ExecutionException.class, () -> park.get(10, TimeUnit.SECONDS)).getCause();
         assertInstanceOf(KernelPanic.class, t);
         assertEquals(0, log.count(LogEntry.Kind.OOPS), "a panic is not reported again as an oops");
@@ -379,13 +379,13 @@ class KthreadTest {
             woken.complete(self.scheduleTimeoutInterruptible(TimeUnit.SECONDS.toNanos(30)));
             return sleepUntilStopped(self);
         });
-        waitUp().until(() -> clock.sleepers() > 0);
+        Waits.within().until(() -> clock.sleepers() > 0);
 
         long parks = clock.parks();
         clock.advance(29, TimeUnit.SECONDS);
         // the advance woke the sleeper; it found its deadline ahead and began another timed sleep (had it timed
         // out, it would have returned and be asleep in schedule(), not on the clock)
-        waitUp().until(() -> clock.parks() > parks && clock.sleepers() > 0);
+        Waits.within().until(() -> clock.parks() > parks && clock.sleepers() > 0);
         assertFalse(woken.isDone(), "deadline not reached: the kthread cannot have returned");
 
         clock.advance(1, TimeUnit.SECONDS);
@@ -400,7 +400,7 @@ class KthreadTest {
             woken.complete(self.scheduleTimeoutInterruptible(TimeUnit.SECONDS.toNanos(30)));
             return sleepUntilStopped(self);
         });
-        waitUp().until(() -> clock.sleepers() > 0);
+        Waits.within().until(() -> clock.sleepers() > 0);
         assertTrue(k.wakeUpProcess());
         assertTrue(woken.get(10, TimeUnit.SECONDS));
         assertEquals(0, clock.nanoTime(), "no time passed");
@@ -415,7 +415,7 @@ class KthreadTest {
             }
             return 7;
         });
-        waitUp().until(() -> clock.sleepers() > 0);
+        Waits.within().until(() -> clock.sleepers() > 0);
         assertEquals(7, k.stop());
         assertEquals(0, clock.nanoTime());
         assertEquals(0, clock.sleepers());
@@ -481,7 +481,7 @@ class KthreadTest {
             return sleepUntilStopped(self);
         });
         Thread t = k.thread();
-        waitUp().until(() -> nameInside.get() != null);
+        Waits.within().until(() -> nameInside.get() != null);
         assertEquals("btrfs-cleaner", nameInside.get());
         assertEquals("btrfs-cleaner", t.getName());
         assertTrue(t.isDaemon());
@@ -496,7 +496,7 @@ class KthreadTest {
         Kthread k = kthreadd.run("btrfs-cleaner", self -> {
             throw new IllegalStateException("boom");
         });
-        waitUp().until(k::isFreed);
+        Waits.within().until(k::isFreed);
 
         List<LogEntry> oops = log.since(mark).stream().filter(e -> e.kind() == LogEntry.Kind.OOPS).toList();
         assertEquals(1, oops.size(), log::dmesg);
@@ -520,7 +520,7 @@ class KthreadTest {
             log.assertThat(false, "list_empty(&fs_info->delayed_iputs)", "disk-io.c", 4049);
             return 0;
         });
-        waitUp().until(k::hasExited);
+        Waits.within().until(k::hasExited);
         assertEquals(1, log.count(LogEntry.Kind.ASSERTION));
         assertEquals(0, log.count(LogEntry.Kind.OOPS));
     }
@@ -536,7 +536,7 @@ class KthreadTest {
             }
             return sleepUntilStopped(self);
         });
-        waitUp().until(() -> caught.get() != null);
+        Waits.within().until(() -> caught.get() != null);
         assertEquals(0, k.stop());
         assertInstanceOf(IllegalStateException.class, caught.get());
     }

@@ -1,7 +1,7 @@
 package org.jbtrfs.core.kernel;
 
 import org.jbtrfs.core.TestSupport;
-import static org.jbtrfs.core.TestSupport.waitUp;
+import org.jbtrfs.testsupport.Waits;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -72,7 +72,7 @@ class LentThreadsTest {
         LentThreads pool = new LentThreads("t-idle", TimeUnit.MILLISECONDS.toNanos(20));
         LentThreads.Lease l = pool.lend("once", () -> { });
         assertTrue(l.await(10 * SECOND));
-        waitUp().until(() -> !l.thread().isAlive());
+        Waits.within().until(() -> !l.thread().isAlive());
         assertEquals(0, pool.idleThreads());
         LentThreads.Lease again = pool.lend("again", () -> { });
         assertTrue(again.await(10 * SECOND));
