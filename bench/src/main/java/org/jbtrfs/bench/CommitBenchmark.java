@@ -1,5 +1,6 @@
 package org.jbtrfs.bench;
 
+import org.jbtrfs.fs.internal.Internals;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import org.jbtrfs.core.BlockDevice;
@@ -64,10 +65,10 @@ public class CommitBenchmark {
         BlockDevice dev = mod.createDevice("sdc", 1L << 30);
         mod.mkfs(dev);
         btrfs = mod.mount(dev, "");
-        fs = btrfs.fsInfo();
-        TransHandle h = Transactions.start(fs, fs.fsRoot, 1, "bench_populate");
+        fs = Internals.fsInfo(btrfs);
+        TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "bench_populate");
         for (int i = 0; i < ITEMS; i++) {
-            Trees.insert(h, fs.fsRoot, key(i), item(i, 0));
+            Trees.insert(h, fs.fsRoot(), key(i), item(i, 0));
         }
         Transactions.commit(h);
     }
@@ -76,9 +77,9 @@ public class CommitBenchmark {
     @Setup(Level.Invocation)
     public void dirtyBlocks() {
         round++;
-        handle = Transactions.start(fs, fs.fsRoot, 1, "bench_dirty");
+        handle = Transactions.start(fs, fs.fsRoot(), 1, "bench_dirty");
         while (fs.btreeInode.dirtyCount() < dirty) {
-            Trees.update(handle, fs.fsRoot, key(cursor), item(cursor, round));
+            Trees.update(handle, fs.fsRoot(), key(cursor), item(cursor, round));
             cursor = (cursor + 1) % ITEMS;
         }
     }

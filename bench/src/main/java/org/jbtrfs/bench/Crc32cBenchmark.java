@@ -2,10 +2,10 @@ package org.jbtrfs.bench;
 
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import org.jbtrfs.core.AcceleratedCrc32c;
-import org.jbtrfs.core.Crc32c;
+import org.jbtrfs.core.kernel.AcceleratedCrc32c;
+import org.jbtrfs.core.kernel.Crc32c;
 import org.jbtrfs.core.Crc32cImpl;
-import org.jbtrfs.core.GenericCrc32c;
+import org.jbtrfs.core.kernel.GenericCrc32c;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;

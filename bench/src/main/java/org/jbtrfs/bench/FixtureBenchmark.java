@@ -1,5 +1,6 @@
 package org.jbtrfs.bench;
 
+import org.jbtrfs.fs.internal.Internals;
 import java.util.concurrent.TimeUnit;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.KernelConfig;
@@ -57,7 +58,7 @@ public class FixtureBenchmark {
         BlockDevice dev = mod.createDevice("sdc", DEVICE_BYTES);
         mod.mkfs(dev);
         Btrfs fs = mod.mount(dev, "");
-        long gen = fs.fsInfo().lastTransCommitted();
+        long gen = Internals.fsInfo(fs).lastTransCommitted();
         fs.umount();
         Modules.unloadClean(mod);
         return gen;

@@ -1,7 +1,7 @@
 package org.jbtrfs.bench;
 
 import java.util.concurrent.TimeUnit;
-import org.jbtrfs.core.FlagWord;
+import org.jbtrfs.core.kernel.FlagWord;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.Hooks;

@@ -1,5 +1,6 @@
 package org.jbtrfs.bench;
 
+import org.jbtrfs.fs.internal.Internals;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.jbtrfs.core.BlockDevice;
@@ -83,15 +84,15 @@ public class InsertBenchmark {
     public void freshFilesystem() {
         mod.mkfs(dev);
         btrfs = mod.mount(dev, "");
-        fs = btrfs.fsInfo();
-        handle = Transactions.start(fs, fs.fsRoot, 1, "bench_insert");
+        fs = Internals.fsInfo(btrfs);
+        handle = Transactions.start(fs, fs.fsRoot(), 1, "bench_insert");
     }
 
     @Benchmark
     @OperationsPerInvocation(ITEMS)
     public void insert100kItemsInOneTransaction() {
         for (int i = 0; i < ITEMS; i++) {
-            Trees.insert(handle, fs.fsRoot, new Key(KEY_BASE + order[i], ItemType.INODE_ITEM, 0), payloads[i]);
+            Trees.insert(handle, fs.fsRoot(), new Key(KEY_BASE + order[i], ItemType.INODE_ITEM, 0), payloads[i]);
         }
     }
 

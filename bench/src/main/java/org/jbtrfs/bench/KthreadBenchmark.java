@@ -4,8 +4,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.jbtrfs.core.KernelClock;
 import org.jbtrfs.core.KernelLog;
-import org.jbtrfs.core.Kthread;
-import org.jbtrfs.core.Kthreadd;
+import org.jbtrfs.core.kernel.Kthread;
+import org.jbtrfs.core.kernel.Kthreadd;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -35,7 +35,7 @@ public class KthreadBenchmark {
 
     @Setup
     public void setUp() {
-        kthreadd = new Kthreadd(KernelClock.SYSTEM, new KernelLog(1024, KernelClock.SYSTEM), new org.jbtrfs.core.Sched());
+        kthreadd = new Kthreadd(KernelClock.SYSTEM, new KernelLog(1024, KernelClock.SYSTEM), new org.jbtrfs.core.kernel.Sched());
     }
 
     @TearDown

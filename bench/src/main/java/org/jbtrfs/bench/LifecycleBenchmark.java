@@ -1,5 +1,6 @@
 package org.jbtrfs.bench;
 
+import org.jbtrfs.fs.internal.Internals;
 import java.util.concurrent.TimeUnit;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.KernelConfig;
@@ -60,7 +61,7 @@ public class LifecycleBenchmark {
     @Benchmark
     public long mountUmount() {
         Btrfs fs = mod.mount(dev, "");
-        long gen = fs.fsInfo().lastTransCommitted();
+        long gen = Internals.fsInfo(fs).lastTransCommitted();
         fs.umount();
         return gen;
     }

@@ -1,5 +1,6 @@
 package org.jbtrfs.bench;
 
+import org.jbtrfs.fs.internal.Internals;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.jbtrfs.core.BlockDevice;
@@ -96,7 +97,7 @@ public class QgroupRescanBenchmark {
         fs.quotaEnable(); // the first rescan
         fs.quotaRescanWait();
         fs.sync();
-        extentItems = countExtentItems(fs.fsInfo());
+        extentItems = countExtentItems(Internals.fsInfo(fs));
         expected = fs.qgroupUsage();
         // the build left the device's blocks and the page cache young: collect before measuring, so
         // the first young collection does not copy them inside a measured iteration
@@ -127,7 +128,7 @@ public class QgroupRescanBenchmark {
         int items = 0;
         Key k = Key.MIN;
         while (true) {
-            Leaf l = Trees.commitRootLeaf(fi, fi.extentRoot, k);
+            Leaf l = Trees.commitRootLeaf(fi, fi.extentRoot(), k);
             for (Item it : l.items()) {
                 int type = it.key().type();
                 if (type == ItemType.EXTENT_ITEM || type == ItemType.METADATA_ITEM) {

@@ -1,5 +1,6 @@
 package org.jbtrfs.bench;
 
+import org.jbtrfs.fs.internal.Internals;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.fs.Btrfs;
@@ -38,12 +39,12 @@ final class RescanFixture {
 
     /** {EXTENT_ITEM + METADATA_ITEM items, leaves} in the extent tree's commit root: what one rescan walks. */
     static int[] extentItems(Btrfs fs) {
-        FsInfo fi = fs.fsInfo();
+        FsInfo fi = Internals.fsInfo(fs);
         int items = 0;
         int leaves = 0;
         Key k = Key.MIN;
         while (true) {
-            Leaf l = Trees.commitRootLeaf(fi, fi.extentRoot, k);
+            Leaf l = Trees.commitRootLeaf(fi, fi.extentRoot(), k);
             leaves++;
             for (Item it : l.items()) {
                 int type = it.key().type();

@@ -4,7 +4,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.jbtrfs.core.Kernel;
+import org.jbtrfs.core.kernel.Kernel;
 import org.jbtrfs.core.KernelConfig;
 import org.jbtrfs.core.SlabLeak;
 import org.jbtrfs.workqueue.BtrfsWork;

@@ -1,6 +1,6 @@
 package org.jbtrfs.cleaner;
 
-import org.jbtrfs.core.Kthread;
+import org.jbtrfs.core.kernel.Kthread;
 import org.jbtrfs.transaction.FsInfo;
 
 /**
@@ -44,13 +44,13 @@ public final class Cleaner {
         this.freeSpaceInodes = new FreeSpaceInodes(fs, inodes, delayedIputs);
         this.unusedBlockGroups = new UnusedBlockGroups(fs, freeSpaceInodes);
         // btrfs_commit_super and btrfs_end_transaction_throttle run delayed iputs from the layer below
-        fs.delayedIputRunner = delayedIputs::run;
+        fs.installDelayedIputRunner(delayedIputs::run);
     }
 
     /** Starts the btrfs-cleaner kthread and records it in fs_info (open_ctree). */
     public Kthread startKthread() {
         Kthread k = CleanerKthread.start(this);
-        fs.cleanerKthread = k;
+        fs.setCleanerKthread(k);
         return k;
     }
 
@@ -98,7 +98,7 @@ public final class Cleaner {
 
     /** True while the cleaner is in TASK_INTERRUPTIBLE: a wake_up_process now starts a new pass. */
     public boolean isAsleep() {
-        Kthread k = fs.cleanerKthread;
+        Kthread k = fs.cleanerKthread();
         return k != null && k.isSleeping() && !fs.flags.test(org.jbtrfs.core.FsFlag.CLEANER_RUNNING);
     }
 
@@ -107,7 +107,7 @@ public final class Cleaner {
      * TASK_INTERRUPTIBLE again, so no pass is to be waited for.
      */
     public boolean parking() {
-        Kthread k = fs.cleanerKthread;
+        Kthread k = fs.cleanerKthread();
         return k == null || k.shouldPark() || k.shouldStop() || k.hasExited();
     }
 

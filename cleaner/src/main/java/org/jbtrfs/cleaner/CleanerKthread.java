@@ -3,7 +3,7 @@ package org.jbtrfs.cleaner;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.Hook;
-import org.jbtrfs.core.Kthread;
+import org.jbtrfs.core.kernel.Kthread;
 import org.jbtrfs.core.Role;
 import org.jbtrfs.transaction.FsInfo;
 

@@ -38,7 +38,7 @@ public final class DeadRoots {
      * in memory, unless {@link FixSwitch#ORPHAN_ROOTS_INODES_IN_MEMORY} (proposed) is applied.
      */
     public void findOrphanRoots() {
-        List<TreeItem> orphans = Trees.range(fs, fs.treeRoot, OrphanItems.key(0), OrphanItems.key(-1L));
+        List<TreeItem> orphans = Trees.range(fs, fs.treeRoot(), OrphanItems.key(0), OrphanItems.key(-1L));
         for (TreeItem it : orphans) {
             long id = it.key().offset();
             Root root;
@@ -51,14 +51,14 @@ public final class DeadRoots {
                 fs.kernel.hooks().arrive(Hook.FIND_ORPHAN_ROOTS_BEFORE_JOIN);
                 TransHandle h;
                 try {
-                    h = Transactions.join(fs, fs.treeRoot, "btrfs_find_orphan_roots");
+                    h = Transactions.join(fs, fs.treeRoot(), "btrfs_find_orphan_roots");
                 } catch (BtrfsException je) {
                     fs.log().error(fs.sbId(), "Failed to start trans to delete orphan item");
                     Transactions.handleFsError(fs, "btrfs_find_orphan_roots", je.errno());
                     throw je;
                 }
                 try {
-                    Trees.delete(h, fs.treeRoot, OrphanItems.key(id));
+                    Trees.delete(h, fs.treeRoot(), OrphanItems.key(id));
                 } catch (BtrfsException de) {
                     fs.log().error(fs.sbId(), "Failed to delete root orphan item");
                     Transactions.handleFsError(fs, "btrfs_find_orphan_roots", de.errno());
@@ -133,7 +133,7 @@ public final class DeadRoots {
 
     /** The walk of {@link #dropSnapshot}: errors inside a transaction abort it (btrfs_abort_transaction). */
     private void dropSnapshotWalk(Root root) throws DropInterrupted {
-        TransHandle h = Transactions.start(fs, fs.treeRoot, 0, "btrfs_drop_snapshot");
+        TransHandle h = Transactions.start(fs, fs.treeRoot(), 0, "btrfs_drop_snapshot");
         root.state.set(RootState.DELETING);
         Key progress = root.rootItem().dropProgress();
         List<ExtentBuffer> internal = new ArrayList<>();
@@ -151,7 +151,7 @@ public final class DeadRoots {
                 if (more && (Transactions.shouldEnd(h) || fs.needCleanerSleep())) {
                     Key next = leafKeys.get(i + 1);
                     root.setRootItem(root.rootItem().withDropProgress(next, 0));
-                    Trees.update(h, fs.treeRoot, new Key(root.objectid(), ItemType.ROOT_ITEM, 0), root.rootItem().encode());
+                    Trees.update(h, fs.treeRoot(), new Key(root.objectid(), ItemType.ROOT_ITEM, 0), root.rootItem().encode());
                     Transactions.endThrottle(h);
                     h = null;
                     if (fs.needCleanerSleep()) {
@@ -159,19 +159,19 @@ public final class DeadRoots {
                         FsRoots.addDeadRoot(fs, root);
                         throw new DropInterrupted();
                     }
-                    h = Transactions.start(fs, fs.treeRoot, 0, "btrfs_drop_snapshot");
+                    h = Transactions.start(fs, fs.treeRoot(), 0, "btrfs_drop_snapshot");
                 }
             }
             for (ExtentBuffer node : internal) {
                 Extents.freeTreeBlock(h, node);
             }
             // the tree is gone: delete the root item, then the orphan item (error ignored)
-            Trees.delete(h, fs.treeRoot, new Key(root.objectid(), ItemType.ROOT_ITEM, 0));
+            Trees.delete(h, fs.treeRoot(), new Key(root.objectid(), ItemType.ROOT_ITEM, 0));
             try {
                 if (fs.kernel.faults().shouldFail(Fault.DEL_ORPHAN_ITEM_ENOMEM)) {
                     throw new BtrfsException(Errno.ENOMEM, "btrfs_del_orphan_item: cannot allocate path (injected)");
                 }
-                Trees.delete(h, fs.treeRoot, OrphanItems.key(root.objectid()));
+                Trees.delete(h, fs.treeRoot(), OrphanItems.key(root.objectid()));
             } catch (BtrfsException ignored) {
                 // kernel: "if we fail to delete the orphan item this time around, it'll get picked up the next time"
             }

@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.Hook;
-import org.jbtrfs.core.Kthread;
+import org.jbtrfs.core.kernel.Kthread;
 import org.jbtrfs.transaction.FsInfo;
 
 /** Delayed iputs (inode.c): final iputs deferred from contexts that must not evict, run by the cleaner. */
@@ -45,7 +45,7 @@ public final class DelayedIputs {
             list.addLast(inode);
         }
         fs.kernel.hooks().arrive(Hook.DELAYED_IPUT_ADDED);
-        Kthread cleaner = fs.cleanerKthread;
+        Kthread cleaner = fs.cleanerKthread();
         if (cleaner != null && !fs.flags.test(FsFlag.CLEANER_RUNNING)) {
             cleaner.wakeUpProcess();
         }

@@ -48,7 +48,7 @@ public final class FreeSpaceInodes {
         }
         Inode inode;
         try {
-            inode = inodes.iget(fs.treeRoot, location.objectid());
+            inode = inodes.iget(fs.treeRoot(), location.objectid());
         } catch (BtrfsException e) {
             if (e.errno() == Errno.ENOENT) {
                 return;
@@ -57,7 +57,7 @@ public final class FreeSpaceInodes {
         }
         fs.space.grabCacheInodeRef(bg); // lookup_free_space_inode takes the group's reference if it had none
         try {
-            inodes.orphanAdd(h, fs.treeRoot, location.objectid());
+            inodes.orphanAdd(h, fs.treeRoot(), location.objectid());
         } catch (RuntimeException e) {
             delayedIputs.add(inode);
             throw e;
@@ -67,8 +67,8 @@ public final class FreeSpaceInodes {
         fs.space.dropCacheInodeRef(bg);
         // "One for the lookup ref"
         delayedIputs.add(inode);
-        if (Trees.lookup(fs, fs.treeRoot, FreeSpaceHeader.key(bg.start())) != null) {
-            Trees.delete(h, fs.treeRoot, FreeSpaceHeader.key(bg.start()));
+        if (Trees.lookup(fs, fs.treeRoot(), FreeSpaceHeader.key(bg.start())) != null) {
+            Trees.delete(h, fs.treeRoot(), FreeSpaceHeader.key(bg.start()));
         }
     }
 
@@ -78,7 +78,7 @@ public final class FreeSpaceInodes {
      * every block group's cache inode is removed and the commit zeroes cache_generation.
      */
     public void disableSpaceCacheV1() {
-        TransHandle h = Transactions.start(fs, fs.treeRoot, 0, "btrfs_set_free_space_cache_v1_active");
+        TransHandle h = Transactions.start(fs, fs.treeRoot(), 0, "btrfs_set_free_space_cache_v1_active");
         try {
             fs.flags.set(FsFlag.CLEANUP_SPACE_CACHE_V1);
             fs.log().info(fs.sbId(), "cleaning free space cache v1");
@@ -100,7 +100,7 @@ public final class FreeSpaceInodes {
 
     /** kernel: btrfs_set_free_space_cache_v1_active(fs_info, true) — a commit records cache_generation. */
     public void enableSpaceCacheV1() {
-        TransHandle h = Transactions.start(fs, fs.treeRoot, 0, "btrfs_set_free_space_cache_v1_active");
+        TransHandle h = Transactions.start(fs, fs.treeRoot(), 0, "btrfs_set_free_space_cache_v1_active");
         Transactions.commit(h);
     }
 }

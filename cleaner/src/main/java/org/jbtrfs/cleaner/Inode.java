@@ -2,7 +2,7 @@ package org.jbtrfs.cleaner;
 
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
-import org.jbtrfs.core.SlabObject;
+import org.jbtrfs.core.kernel.SlabObject;
 import org.jbtrfs.transaction.Root;
 
 /**

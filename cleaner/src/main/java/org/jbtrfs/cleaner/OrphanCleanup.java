@@ -55,7 +55,7 @@ public final class OrphanCleanup {
                 if (e.errno() != Errno.ENOENT) {
                     throw e;
                 }
-                if (root == fs.treeRoot) {
+                if (root == fs.treeRoot()) {
                     Root dead = fs.fsRootsRadix.get(ino);
                     if (dead != null && dead.refs() == 0) {
                         continue; // a dead root find_orphan_roots loaded: the cleaner will drop it

@@ -39,14 +39,14 @@ public final class UnusedBlockGroups {
                 if (!fs.space.tryMarkRoForRemoval(bg)) {
                     continue;
                 }
-                TransHandle h = Transactions.start(fs, fs.extentRoot, 3 + 1, "btrfs_start_trans_remove_block_group");
+                TransHandle h = Transactions.start(fs, fs.extentRoot(), 3 + 1, "btrfs_start_trans_remove_block_group");
                 try {
                     // btrfs_remove_chunk() → btrfs_remove_block_group(): the group's v1 cache inode is
                     // orphaned and handed to a delayed iput (none wakes us: we are the running cleaner), its
                     // free space tree items and its block group item go; the chunk is released at commit
                     freeSpaceInodes.removeFreeSpaceInode(h, bg);
                     FreeSpaceTree.removeBlockGroupFreeSpace(h, bg);
-                    Trees.delete(h, fs.extentRoot, new Key(bg.start(), ItemType.BLOCK_GROUP_ITEM, bg.length()));
+                    Trees.delete(h, fs.extentRoot(), new Key(bg.start(), ItemType.BLOCK_GROUP_ITEM, bg.length()));
                     fs.space.removeBlockGroup(bg);
                     Transactions.addDeletedBlockGroup(h, bg);
                 } finally {

@@ -8,7 +8,7 @@ import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.Hooks;
-import org.jbtrfs.core.Kthread;
+import org.jbtrfs.core.kernel.Kthread;
 import org.jbtrfs.core.disk.InodeItem;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
@@ -68,7 +68,7 @@ final class CleanerFs implements AutoCloseable {
     void runPass() {
         assertTrue(c.awaitAsleep(WAIT));
         long before = c.passes();
-        assertTrue(fs.cleanerKthread.wakeUpProcess(), "woke a sleeping cleaner");
+        assertTrue(fs.cleanerKthread().wakeUpProcess(), "woke a sleeping cleaner");
         assertTrue(c.awaitPass(before, WAIT), "the pass ended and the cleaner sleeps again");
     }
 
@@ -80,15 +80,15 @@ final class CleanerFs implements AutoCloseable {
      */
     Inode inode(long ino, int nlink) {
         inodeItems(ino, nlink);
-        return c.inodes().iget(fs.fsRoot, ino);
+        return c.inodes().iget(fs.fsRoot(), ino);
     }
 
     /** The on-disk part of {@link #inode} only: nothing of it in memory (as after a crash or an umount). */
     void inodeItems(long ino, int nlink) {
-        TransHandle h = Transactions.start(fs, fs.fsRoot, 2, "test_create_inode");
-        Trees.insert(h, fs.fsRoot, inodeKey(ino), new InodeItem(h.transid(), h.transid(), 0, 0, nlink, InodeItem.S_IFREG | 0644).encode());
+        TransHandle h = Transactions.start(fs, fs.fsRoot(), 2, "test_create_inode");
+        Trees.insert(h, fs.fsRoot(), inodeKey(ino), new InodeItem(h.transid(), h.transid(), 0, 0, nlink, InodeItem.S_IFREG | 0644).encode());
         if (nlink == 0) {
-            c.inodes().orphanAdd(h, fs.fsRoot, ino);
+            c.inodes().orphanAdd(h, fs.fsRoot(), ino);
         }
         Transactions.commit(h);
     }
@@ -115,10 +115,10 @@ final class CleanerFs implements AutoCloseable {
      * in the tree root, both committed, the root still in fs_roots_radix. Not on dead_roots yet.
      */
     Root deletedSubvolume(long id, int items) {
-        TransHandle h = Transactions.start(fs, fs.treeRoot, 8, "test_create_subvol");
+        TransHandle h = Transactions.start(fs, fs.treeRoot(), 8, "test_create_subvol");
         var leaf = Extents.allocRootLeaf(h, id);
         RootItem item = Mkfs.newRootItem(leaf.bytenr(), ROOT_DIR, 1);
-        Trees.insert(h, fs.treeRoot, rootKey(id), item.encode());
+        Trees.insert(h, fs.treeRoot(), rootKey(id), item.encode());
         Root root = new Root(id, leaf, item);
         fs.fsRootsRadix.put(id, root);
         root.state.set(RootState.IN_RADIX);
@@ -126,11 +126,11 @@ final class CleanerFs implements AutoCloseable {
             Trees.insert(h, root, inodeKey(ROOT_DIR + 1 + i), new byte[1500]);
         }
         Transactions.commit(h);
-        h = Transactions.start(fs, fs.treeRoot, 2, "test_delete_subvol");
+        h = Transactions.start(fs, fs.treeRoot(), 2, "test_delete_subvol");
         RootItem dead = root.rootItem().withRefs(0);
         root.setRootItem(dead);
-        Trees.update(h, fs.treeRoot, rootKey(id), dead.encode());
-        Trees.insert(h, fs.treeRoot, OrphanItems.key(id), new byte[0]);
+        Trees.update(h, fs.treeRoot(), rootKey(id), dead.encode());
+        Trees.insert(h, fs.treeRoot(), OrphanItems.key(id), new byte[0]);
         root.state.set(RootState.ORPHAN_ITEM_INSERTED);
         Transactions.commit(h);
         assertEquals(1, root.node().level(), "a node above several leaves");
@@ -141,7 +141,7 @@ final class CleanerFs implements AutoCloseable {
 
     /** The root item of {@code id} as committed in the tree root, or null. */
     RootItem rootItem(long id) {
-        byte[] b = Trees.lookup(fs, fs.treeRoot, rootKey(id));
+        byte[] b = Trees.lookup(fs, fs.treeRoot(), rootKey(id));
         return b == null ? null : RootItem.decode(b);
     }
 
@@ -158,11 +158,11 @@ final class CleanerFs implements AutoCloseable {
      */
     BlockGroup unusedDataGroup() {
         long chunk = Mkfs.dataChunkSize(TestFs.SIZE);
-        TransHandle h = Transactions.start(fs, fs.fsRoot, 2, "test_fill");
+        TransHandle h = Transactions.start(fs, fs.fsRoot(), 2, "test_fill");
         long first = Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, chunk);
         long second = Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, chunk);
         Transactions.commit(h);
-        h = Transactions.start(fs, fs.fsRoot, 1, "test_free");
+        h = Transactions.start(fs, fs.fsRoot(), 1, "test_free");
         Extents.freeDataExtent(h, ItemType.FS_TREE_OBJECTID, second, chunk);
         Transactions.commit(h);
         assertEquals(2, fs.space.blockGroupCount(BlockGroupType.DATA));

@@ -10,7 +10,7 @@ import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.Hook;
-import org.jbtrfs.core.Kthread;
+import org.jbtrfs.core.kernel.Kthread;
 import org.jbtrfs.transaction.FsRoots;
 import org.jbtrfs.transaction.Root;
 import org.jbtrfs.transaction.space.BlockGroupType;
@@ -104,7 +104,7 @@ class CleanerKthreadTest {
             work(f);
             // the other version's flag alone: not read-only as far as this cleaner is concerned
             if (applied) {
-                f.fs.sbRdonly = true;
+                f.fs.setSbRdonlyFlag(true);
             } else {
                 f.fs.fsState.set(FsState.RO);
             }
@@ -113,7 +113,7 @@ class CleanerKthreadTest {
             if (applied) {
                 f.fs.fsState.set(FsState.RO);
             } else {
-                f.fs.sbRdonly = true;
+                f.fs.setSbRdonlyFlag(true);
             }
             assertTrue(f.fs.needCleanerSleep());
             List<String> seen = record(f);

@@ -33,14 +33,14 @@ class DeadRootsTest {
     @Test
     void findOrphanRootsDeletesAStrayOrphanItemInAJoinedTransactionItDoesNotCommit() {
         try (CleanerFs f = new CleanerFs()) {
-            f.orphanItem(f.fs.treeRoot, ID); // the orphan item of a subvolume whose drop finished
+            f.orphanItem(f.fs.treeRoot(), ID); // the orphan item of a subvolume whose drop finished
             long gen = f.t.onDiskGeneration();
             f.hooks().arm(Hook.FIND_ORPHAN_ROOTS_BEFORE_JOIN, HookAction.count(), -1);
 
             f.c.deadRoots().findOrphanRoots();
 
             assertEquals(1, f.hooks().arrivals(Hook.FIND_ORPHAN_ROOTS_BEFORE_JOIN));
-            assertFalse(f.hasOrphanItem(f.fs.treeRoot, ID), "deleted in the running transaction");
+            assertFalse(f.hasOrphanItem(f.fs.treeRoot(), ID), "deleted in the running transaction");
             assertEquals(1, f.fs.transList().size());
             assertEquals(TransState.RUNNING, f.fs.transList().get(0).state(), "ended, not committed");
             assertEquals(List.of("btrfs_find_orphan_roots"), f.openTransactionFunctions());
@@ -63,7 +63,7 @@ class DeadRootsTest {
             assertNotNull(root, "read into fs_roots_radix");
             assertTrue(root.state.test(RootState.DEAD_TREE));
             assertTrue(root.state.test(RootState.ORPHAN_ITEM_INSERTED));
-            assertTrue(f.hasOrphanItem(f.fs.treeRoot, ID), "its orphan item stays until the drop ends");
+            assertTrue(f.hasOrphanItem(f.fs.treeRoot(), ID), "its orphan item stays until the drop ends");
             assertEquals(List.of(), f.fs.transList(), "no transaction for a dead root");
             assertEquals(gen, f.t.onDiskGeneration());
         }
@@ -78,7 +78,7 @@ class DeadRootsTest {
             assertTrue(f.c.deadRoots().cleanOneDeletedSnapshot(), "dropped: call again");
 
             assertNull(f.rootItem(ID));
-            assertFalse(f.hasOrphanItem(f.fs.treeRoot, ID));
+            assertFalse(f.hasOrphanItem(f.fs.treeRoot(), ID));
             assertNull(f.fs.fsRootsRadix.get(ID));
             assertFalse(root.state.test(RootState.IN_RADIX));
             assertEquals(List.of(), f.fs.deadRootIds());
@@ -108,14 +108,14 @@ class DeadRootsTest {
             assertEquals(0, item.refs());
             assertEquals(secondLeaf, item.dropProgress(), "progress: the next leaf to drop");
             assertEquals(secondLeaf, root.rootItem().dropProgress());
-            assertTrue(f.hasOrphanItem(f.fs.treeRoot, ID));
+            assertTrue(f.hasOrphanItem(f.fs.treeRoot(), ID));
             assertTrue(f.t.kernel.log().contains("drop snapshot early exit"), f.t.kernel.log().dmesg());
 
-            f.fs.sbRdonly = false;
+            f.fs.setSbRdonlyFlag(false);
             f.fs.fsState.clear(FsState.RO);
             assertTrue(f.c.deadRoots().cleanOneDeletedSnapshot());
             assertNull(f.rootItem(ID));
-            assertFalse(f.hasOrphanItem(f.fs.treeRoot, ID));
+            assertFalse(f.hasOrphanItem(f.fs.treeRoot(), ID));
             assertEquals(List.of(), f.fs.deadRootIds());
         }
     }
@@ -134,11 +134,11 @@ class DeadRootsTest {
 
             assertTrue(f.c.deadRoots().cleanOneDeletedSnapshot(), "the error is ignored");
             assertNull(f.rootItem(ID));
-            assertTrue(f.hasOrphanItem(f.fs.treeRoot, ID), "stray");
+            assertTrue(f.hasOrphanItem(f.fs.treeRoot(), ID), "stray");
             assertEquals(1, f.t.kernel.faults().fired(Fault.DEL_ORPHAN_ITEM_ENOMEM));
 
             f.c.deadRoots().findOrphanRoots();
-            assertFalse(f.hasOrphanItem(f.fs.treeRoot, ID));
+            assertFalse(f.hasOrphanItem(f.fs.treeRoot(), ID));
             assertNotEquals(List.of(), f.openTransactionFunctions().stream().filter("btrfs_find_orphan_roots"::equals).toList());
             assertEquals(List.of(), f.fs.deadRootIds());
         }

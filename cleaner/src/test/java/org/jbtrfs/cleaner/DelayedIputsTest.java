@@ -1,6 +1,5 @@
 package org.jbtrfs.cleaner;
 
-import static org.jbtrfs.transaction.TestFs.waitUp;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -11,8 +10,9 @@ import java.util.List;
 import java.util.concurrent.Semaphore;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.Hook;
-import org.jbtrfs.core.Kthread;
+import org.jbtrfs.core.kernel.Kthread;
 import org.jbtrfs.transaction.Trees;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -43,8 +43,8 @@ class DelayedIputsTest {
                 }
             }
         });
-        f.fs.cleanerKthread = k;
-        waitUp().until(k::isSleeping);
+        f.fs.setCleanerKthread(k);
+        Waits.within().until(k::isSleeping);
         return k;
     }
 
@@ -59,7 +59,7 @@ class DelayedIputsTest {
             f.c.delayedIputs().add(a);
             assertFalse(cleaner.isSleeping(), "woken by btrfs_add_delayed_iput");
             mayResleep.release();
-            waitUp().until(cleaner::isSleeping);
+            Waits.within().until(cleaner::isSleeping);
 
             // CLEANER_RUNNING set (a pass in progress is expected to come back for it): queued, not woken
             f.fs.flags.set(FsFlag.CLEANER_RUNNING);
@@ -70,7 +70,7 @@ class DelayedIputsTest {
 
             // not the last reference: just dropped, nothing queued, nobody woken
             Inode c = f.inode(1002, 1);
-            assertEquals(c, f.c.inodes().iget(f.fs.fsRoot, 1002)); // a second reference
+            assertEquals(c, f.c.inodes().iget(f.fs.fsRoot(), 1002)); // a second reference
             f.c.delayedIputs().add(c);
             assertTrue(cleaner.isSleeping());
             assertEquals(List.of(a, b), f.c.delayedIputs().pending());
@@ -93,11 +93,11 @@ class DelayedIputsTest {
 
             assertTrue(f.c.delayedIputs().isEmpty());
             assertEquals(2, f.hooks().arrivals(Hook.CLEANER_BEFORE_DELAYED_IPUT), "one iput per entry");
-            assertNull(Trees.lookup(f.fs, f.fs.fsRoot, CleanerFs.inodeKey(1000)), "evicted: inode item deleted");
-            assertFalse(f.hasOrphanItem(f.fs.fsRoot, 1000), "and its orphan item");
-            assertNotNull(Trees.lookup(f.fs, f.fs.fsRoot, CleanerFs.inodeKey(1001)), "a linked inode is only released");
-            assertNull(f.c.inodes().cached(f.fs.fsRoot, 1000));
-            assertNull(f.c.inodes().cached(f.fs.fsRoot, 1001));
+            assertNull(Trees.lookup(f.fs, f.fs.fsRoot(), CleanerFs.inodeKey(1000)), "evicted: inode item deleted");
+            assertFalse(f.hasOrphanItem(f.fs.fsRoot(), 1000), "and its orphan item");
+            assertNotNull(Trees.lookup(f.fs, f.fs.fsRoot(), CleanerFs.inodeKey(1001)), "a linked inode is only released");
+            assertNull(f.c.inodes().cached(f.fs.fsRoot(), 1000));
+            assertNull(f.c.inodes().cached(f.fs.fsRoot(), 1001));
             assertEquals(List.of("btrfs_evict_inode"), f.openTransactionFunctions(), "joined and ended, not committed");
             assertTrue(committed > gen);
             assertEquals(committed, f.t.onDiskGeneration());
@@ -119,7 +119,7 @@ class DelayedIputsTest {
             Thread waiter = new Thread(f.c.delayedIputs()::waitOnDelayedIputs, "btrfs-waiter");
             waiter.setDaemon(true);
             waiter.start();
-            waitUp().until(() -> "btrfs_wait_on_delayed_iputs".equals(f.t.kernel.sched().blocked().get("btrfs-waiter")));
+            Waits.within().until(() -> "btrfs_wait_on_delayed_iputs".equals(f.t.kernel.sched().blocked().get("btrfs-waiter")));
 
             f.hooks().release(Hook.CLEANER_BEFORE_DELAYED_IPUT);
             runner.join(10_000);

@@ -26,15 +26,15 @@ class OrphanCleanupTest {
         try (CleanerFs f = new CleanerFs()) {
             f.inodeItems(1000, 0); // unlinked while open, then a crash: inode and orphan item on disk
             f.inodeItems(1001, 1);
-            f.orphanItem(f.fs.fsRoot, 1001); // linked again (or a stale item)
+            f.orphanItem(f.fs.fsRoot(), 1001); // linked again (or a stale item)
 
-            f.c.orphanCleanup().orphanCleanup(f.fs.fsRoot);
+            f.c.orphanCleanup().orphanCleanup(f.fs.fsRoot());
 
-            assertNull(Trees.lookup(f.fs, f.fs.fsRoot, CleanerFs.inodeKey(1000)), "evicted by its final iput");
-            assertFalse(f.hasOrphanItem(f.fs.fsRoot, 1000));
-            assertNotNull(Trees.lookup(f.fs, f.fs.fsRoot, CleanerFs.inodeKey(1001)), "a linked inode stays");
-            assertFalse(f.hasOrphanItem(f.fs.fsRoot, 1001), "its orphan item was stale");
-            assertEquals(List.of(), f.c.inodes().cached(f.fs.fsRoot, 1001) == null ? List.of() : List.of(1001L), "released");
+            assertNull(Trees.lookup(f.fs, f.fs.fsRoot(), CleanerFs.inodeKey(1000)), "evicted by its final iput");
+            assertFalse(f.hasOrphanItem(f.fs.fsRoot(), 1000));
+            assertNotNull(Trees.lookup(f.fs, f.fs.fsRoot(), CleanerFs.inodeKey(1001)), "a linked inode stays");
+            assertFalse(f.hasOrphanItem(f.fs.fsRoot(), 1001), "its orphan item was stale");
+            assertEquals(List.of(), f.c.inodes().cached(f.fs.fsRoot(), 1001) == null ? List.of() : List.of(1001L), "released");
             assertEquals(List.of("btrfs_evict_inode", "btrfs_orphan_cleanup"), f.openTransactionFunctions().stream().sorted().toList());
         }
     }
@@ -43,13 +43,13 @@ class OrphanCleanupTest {
     void inTheTreeRootADeadRootThatFindOrphanRootsLoadedIsSkippedAndAStrayItemDeleted() {
         try (CleanerFs f = new CleanerFs()) {
             f.deletedSubvolume(5000, 12); // in fs_roots_radix with refs 0, as btrfs_find_orphan_roots leaves it
-            f.orphanItem(f.fs.treeRoot, 5001); // no root item, no inode: stale
+            f.orphanItem(f.fs.treeRoot(), 5001); // no root item, no inode: stale
             f.hooks().arm(Hook.ORPHAN_CLEANUP_BEFORE_DELETE, HookAction.count(), -1);
 
-            f.c.orphanCleanup().orphanCleanup(f.fs.treeRoot);
+            f.c.orphanCleanup().orphanCleanup(f.fs.treeRoot());
 
-            assertTrue(f.hasOrphanItem(f.fs.treeRoot, 5000), "the dead root's item is kept for the drop");
-            assertFalse(f.hasOrphanItem(f.fs.treeRoot, 5001));
+            assertTrue(f.hasOrphanItem(f.fs.treeRoot(), 5000), "the dead root's item is kept for the drop");
+            assertFalse(f.hasOrphanItem(f.fs.treeRoot(), 5001));
             assertEquals(1, f.hooks().arrivals(Hook.ORPHAN_CLEANUP_BEFORE_DELETE));
             assertTrue(f.t.kernel.log().contains("auto deleting 5001"), f.t.kernel.log().dmesg());
             assertFalse(f.t.kernel.log().contains("auto deleting 5000"));
@@ -68,9 +68,9 @@ class OrphanCleanupTest {
             f.deletedSubvolume(5000, 12);
             f.fs.fsRootsRadix.remove(5000L); // after a mount, before btrfs_find_orphan_roots
 
-            f.c.orphanCleanup().orphanCleanup(f.fs.treeRoot);
+            f.c.orphanCleanup().orphanCleanup(f.fs.treeRoot());
 
-            assertFalse(f.hasOrphanItem(f.fs.treeRoot, 5000), "deleted as stale");
+            assertFalse(f.hasOrphanItem(f.fs.treeRoot(), 5000), "deleted as stale");
             assertEquals(0, f.rootItem(5000).refs(), "the root item stays, refs 0, with nothing pointing at it");
             assertTrue(f.t.kernel.log().contains("auto deleting 5000"));
         }
@@ -79,11 +79,11 @@ class OrphanCleanupTest {
     @Test
     void itRunsOncePerRoot() {
         try (CleanerFs f = new CleanerFs()) {
-            f.c.orphanCleanup().orphanCleanup(f.fs.fsRoot);
+            f.c.orphanCleanup().orphanCleanup(f.fs.fsRoot());
             f.inodeItems(1000, 0);
-            f.c.orphanCleanup().orphanCleanup(f.fs.fsRoot);
-            assertTrue(f.hasOrphanItem(f.fs.fsRoot, 1000), "orphan_cleanup_state: done once, not again");
-            assertNotNull(Trees.lookup(f.fs, f.fs.fsRoot, CleanerFs.inodeKey(1000)));
+            f.c.orphanCleanup().orphanCleanup(f.fs.fsRoot());
+            assertTrue(f.hasOrphanItem(f.fs.fsRoot(), 1000), "orphan_cleanup_state: done once, not again");
+            assertNotNull(Trees.lookup(f.fs, f.fs.fsRoot(), CleanerFs.inodeKey(1000)));
         }
     }
 }

@@ -1,5 +1,6 @@
 package org.jbtrfs.core;
 
+import org.jbtrfs.core.kernel.Sched;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Map;

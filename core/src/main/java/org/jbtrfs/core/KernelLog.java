@@ -24,12 +24,18 @@ public final class KernelLog {
     private volatile boolean assertionsEnabled = true;
 
     public KernelLog(int capacity, KernelClock clock) {
+        this(capacity, clock, true);
+    }
+
+    /** A log whose ASSERTs are on or off (CONFIG_BTRFS_ASSERT): the loaded kernel builds it from its config. */
+    public KernelLog(int capacity, KernelClock clock, boolean assertionsEnabled) {
         if (capacity <= 0) {
             throw new IllegalArgumentException("log capacity must be positive: " + capacity);
         }
         this.capacity = capacity;
         this.clock = clock;
         this.ring = new ArrayDeque<>(Math.min(capacity, 4096));
+        this.assertionsEnabled = assertionsEnabled;
     }
 
     void setAssertionsEnabled(boolean on) { this.assertionsEnabled = on; }

@@ -1,5 +1,7 @@
 package org.jbtrfs.core;
 
+import org.jbtrfs.core.kernel.Kernel;
+
 /**
  * The module's kernel panicked ({@link Kernel#panic}): every uninterruptible sleep of that module ends
  * with this, the way a hung machine is rebooted. Nothing after a panic is kernel behaviour any more; the

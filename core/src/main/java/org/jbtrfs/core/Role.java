@@ -1,5 +1,8 @@
 package org.jbtrfs.core;
 
+import org.jbtrfs.core.kernel.Kthreadd;
+import org.jbtrfs.core.kernel.LentThreads;
+
 /**
  * What the thread arriving at a hook is doing for the kernel: the cleaner kthread, the transaction
  * kthread, a kworker running the qgroup rescan worker or any other work, another kthread, or a user task

@@ -1,5 +1,7 @@
 package org.jbtrfs.core;
 
+import org.jbtrfs.core.kernel.Kernel;
+
 /** Kernel taint flags the port sets: the letters of "Tainted: G    B D W". */
 public enum Taint {
     /** TAINT_BAD_PAGE: a memory-safety report (use-after-free, double free, slab leak at destroy). */

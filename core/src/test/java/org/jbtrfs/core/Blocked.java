@@ -1,5 +1,7 @@
 package org.jbtrfs.core;
 
+import org.jbtrfs.core.kernel.FlagWord;
+import org.jbtrfs.core.kernel.Sched;
 import java.util.Arrays;
 import java.util.stream.Collectors;
 

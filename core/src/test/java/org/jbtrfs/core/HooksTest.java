@@ -2,7 +2,6 @@ package org.jbtrfs.core;
 
 import static org.jbtrfs.core.TestSupport.join;
 import static org.jbtrfs.core.TestSupport.start;
-import static org.jbtrfs.core.TestSupport.waitUp;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -15,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -57,7 +57,7 @@ class HooksTest {
         hooks.parkAt(Hook.REMOUNT_AFTER_SET_RO);
         AtomicInteger passed = new AtomicInteger();
         Thread t = passer(Hook.REMOUNT_AFTER_SET_RO, 1, passed);
-        waitUp().until(() -> hooks.isParked(Hook.REMOUNT_AFTER_SET_RO));
+        Waits.within().until(() -> hooks.isParked(Hook.REMOUNT_AFTER_SET_RO));
         assertFalse(hooks.isParked(H), "other hooks are not parked");
         hooks.release(Hook.REMOUNT_AFTER_SET_RO);
         join(t);
@@ -72,8 +72,8 @@ class HooksTest {
 
         hooks.awaitParked(H, TestSupport.TIMEOUT);
         hooks.release(H);
-        waitUp().until(() -> passed.get() == 1);
-        waitUp().until(() -> hooks.isParked(H));
+        Waits.within().until(() -> passed.get() == 1);
+        Waits.within().until(() -> hooks.isParked(H));
         assertEquals(1, passed.get());
         hooks.release(H);
 
@@ -88,7 +88,7 @@ class HooksTest {
         AtomicInteger passed = new AtomicInteger();
         Thread a = passer(H, 1, passed);
         Thread b = passer(H, 1, passed);
-        waitUp().until(() -> hooks.arrivals(H) == 2 && Blocked.in(a, "Hooks", "waitForRelease")
+        Waits.within().until(() -> hooks.arrivals(H) == 2 && Blocked.in(a, "Hooks", "waitForRelease")
             && Blocked.in(b, "Hooks", "waitForRelease"));
         assertEquals(0, passed.get());
 

@@ -1,5 +1,7 @@
 package org.jbtrfs.core;
 
+import org.jbtrfs.core.kernel.Kernel;
+import org.jbtrfs.core.kernel.Kthread;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;

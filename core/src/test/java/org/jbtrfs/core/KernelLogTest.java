@@ -1,5 +1,6 @@
 package org.jbtrfs.core;
 
+import org.jbtrfs.core.kernel.Kernel;
 import static org.jbtrfs.core.TestSupport.join;
 import static org.jbtrfs.core.TestSupport.start;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,5 +1,6 @@
 package org.jbtrfs.core;
 
+import org.jbtrfs.core.kernel.LatencyBlockDevice;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;

@@ -1,5 +1,6 @@
 package org.jbtrfs.core;
 
+import org.jbtrfs.core.kernel.Kernel;
 import java.lang.reflect.Method;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,25 +1,17 @@
 package org.jbtrfs.core;
 
-import static org.awaitility.Awaitility.await;
-
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.awaitility.core.ConditionFactory;
 
 /** Shared waiting helpers: every wait in these tests is bounded and polls, none sleeps to win a race. */
-final class TestSupport {
-    static final Duration TIMEOUT = Duration.ofSeconds(10);
+public final class TestSupport {
+    public static final Duration TIMEOUT = Duration.ofSeconds(10);
 
     private TestSupport() { }
 
-    /** Awaitility with a short poll interval, so passing tests stay fast. */
-    static ConditionFactory waitUp() {
-        return await().atMost(TIMEOUT).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(2));
-    }
-
     /** Awaits a latch from inside a thread function, failing instead of hanging. */
-    static void awaitLatch(CountDownLatch latch) {
+    public static void awaitLatch(CountDownLatch latch) {
         try {
             if (!latch.await(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
                 throw new AssertionError("latch not released within " + TIMEOUT);
@@ -31,14 +23,14 @@ final class TestSupport {
     }
 
     /** A started daemon thread, so a test that fails while it is blocked does not hang the fork. */
-    static Thread start(String name, Runnable r) {
+    public static Thread start(String name, Runnable r) {
         Thread t = new Thread(r, name);
         t.setDaemon(true);
         t.start();
         return t;
     }
 
-    static void join(Thread t) throws InterruptedException {
+    public static void join(Thread t) throws InterruptedException {
         t.join(TIMEOUT.toMillis());
         if (t.isAlive()) {
             throw new AssertionError(t.getName() + " still running after " + TIMEOUT + ": " + t.getState());
@@ -49,7 +41,7 @@ final class TestSupport {
      * Runs {@code action} in two threads released together: both spin until both are ready, so on
      * two cores they really overlap (a blocking barrier wakes them tens of microseconds apart).
      */
-    static void race(Runnable action) throws InterruptedException {
+    public static void race(Runnable action) throws InterruptedException {
         java.util.concurrent.atomic.AtomicInteger ready = new java.util.concurrent.atomic.AtomicInteger();
         Runnable aligned = () -> {
             ready.incrementAndGet();
@@ -64,5 +56,5 @@ final class TestSupport {
         join(b);
     }
 
-    enum Bit { A, B, C }
+    public enum Bit { A, B, C }
 }

@@ -1,5 +1,6 @@
 package org.jbtrfs.differential;
 
+import org.jbtrfs.fs.internal.Internals;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -101,7 +102,7 @@ public final class PortTarget implements Target {
         Btrfs f = fs();
         List<Long> pending = f.inspect().rootOrphans();
         await("deleted subvolumes " + pending + " dropped", () -> {
-            f.fsInfo().cleanerKthread.wakeUpProcess();
+            f.wakeCleaner();
             Map<Long, Integer> roots = f.inspect().rootItems();
             return pending.stream().noneMatch(roots::containsKey);
         });
@@ -167,7 +168,7 @@ public final class PortTarget implements Target {
     @Override public void fsSync() {
         Btrfs f = fs();
         call(f::sync);
-        f.fsInfo().transactionKthread.wakeUpProcess();
+        Internals.fsInfo(f).transactionKthread().wakeUpProcess();
     }
 
     @Override public void crash() { dev.dropWrites(); }

@@ -19,8 +19,6 @@ import org.jbtrfs.core.KernelLog;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.core.disk.RootItem;
-import org.jbtrfs.qgroup.Qgroup;
-import org.jbtrfs.qgroup.RescanStatus;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.Root;
 import org.jbtrfs.transaction.Transaction;
@@ -53,7 +51,7 @@ public final class Btrfs {
     private final Root root;
     /** The mount's root dentry's reference on its inode (mnt_root): keeps a deleted subvolume's tree until umount. */
     private final Inode rootPin;
-    /** MNT_READONLY of this mount point (the superblock's SB_RDONLY is {@code fsInfo().sbRdonly}). */
+    /** MNT_READONLY of this mount point (the superblock's SB_RDONLY is {@code fsInfo().sbRdonly()}). */
     private volatile boolean mntReadonly;
     private final Set<FileHandle> openFiles = ConcurrentHashMap.newKeySet();
     private final FileOps files;
@@ -67,7 +65,7 @@ public final class Btrfs {
         this.mntReadonly = mntReadonly;
         this.files = new FileOps(ctx, root);
         // the top level can never be deleted: its pin is not modelled (the kernel's s_root holds it)
-        this.rootPin = root == ctx.fs.fsRoot ? null : ctx.cleaner.inodes().iget(root, ItemType.FIRST_FREE_OBJECTID);
+        this.rootPin = root == ctx.fs.fsRoot() ? null : ctx.cleaner.inodes().iget(root, ItemType.FIRST_FREE_OBJECTID);
     }
 
     /**
@@ -83,7 +81,7 @@ public final class Btrfs {
         boolean ro = MountOptions.wantsReadOnly(options);
         VfsSuper sb = module.mountRoot(dev, options);
         try {
-            if (!ro && sb.ctx.fs.sbRdonly) {
+            if (!ro && sb.ctx.fs.sbRdonly()) {
                 sb.sUmount.writeLock().lock();
                 try {
                     Remount.remount(sb.ctx, "rw");
@@ -125,15 +123,18 @@ public final class Btrfs {
         state = State.CRASHED;
     }
 
-    /** The fs_info (shared by every mount of the device), for tests that look below the API. */
-    public FsInfo fsInfo() { return ctx.fs; }
+    /**
+     * The fs_info (shared by every mount of the device), below the API: fs's own code and tests; our tools reach it
+     * through fs.internal.Internals.
+     */
+    FsInfo fsInfo() { return ctx.fs; }
 
     /**
      * Whether a write through this mount is refused with EROFS: the mount is read-only (MNT_READONLY: mounted or
      * remounted "ro" through this mount point) or the superblock is (SB_RDONLY: an RO remount through any of its
      * mounts, or an error that forced it read-only).
      */
-    public boolean isReadOnly() { return mntReadonly || ctx.fs.sbRdonly; }
+    public boolean isReadOnly() { return mntReadonly || ctx.fs.sbRdonly(); }
 
     public boolean isMounted() { return state == State.MOUNTED; }
 
@@ -163,7 +164,7 @@ public final class Btrfs {
             // reconfigure_super(): shrink_dcache_sb — every unused dentry lets go of its inode
             ctx.dcache.shrink();
             boolean ro = MountOptions.wantsReadOnly(options);
-            if (!ctx.fs.sbRdonly && ro && ctx.cleaner.inodes().removeCount() > 0) {
+            if (!ctx.fs.sbRdonly() && ro && ctx.cleaner.inodes().removeCount() > 0) {
                 throw new BtrfsException(Errno.EBUSY, "mount point busy: " + ctx.cleaner.inodes().removeCount()
                     + " unlinked inodes still in use on " + device().name());
             }
@@ -337,9 +338,9 @@ public final class Btrfs {
         long nanos = nanos(timeout, "timeout");
         List<Long> deleted = read(() -> {
             List<Long> ids = new ArrayList<>();
-            for (TreeItem it : Trees.range(ctx.fs, ctx.fs.treeRoot, OrphanItems.key(0), OrphanItems.key(-1L))) {
+            for (TreeItem it : Trees.range(ctx.fs, ctx.fs.treeRoot(), OrphanItems.key(0), OrphanItems.key(-1L))) {
                 long id = it.key().offset(); // a v1 free-space-cache inode's orphan item names no root: skipped
-                if (Trees.lookup(ctx.fs, ctx.fs.treeRoot, new Key(id, ItemType.ROOT_ITEM, 0)) != null) {
+                if (Trees.lookup(ctx.fs, ctx.fs.treeRoot(), new Key(id, ItemType.ROOT_ITEM, 0)) != null) {
                     ids.add(id);
                 }
             }
@@ -363,7 +364,7 @@ public final class Btrfs {
                 return true;
             }
             for (long id : ids) {
-                if (Trees.lookup(ctx.fs, ctx.fs.treeRoot, new Key(id, ItemType.ROOT_ITEM, 0)) != null) {
+                if (Trees.lookup(ctx.fs, ctx.fs.treeRoot(), new Key(id, ItemType.ROOT_ITEM, 0)) != null) {
                     return false;
                 }
             }
@@ -401,7 +402,7 @@ public final class Btrfs {
      * btrfs quota rescan -s — BTRFS_IOC_QUOTA_RESCAN_STATUS: the RESCAN status flag and the progress
      * objectid, with whether the worker is marked running and is still queued or executing.
      */
-    public RescanStatus rescanStatus() { return query(ctx.qgroups::rescanStatus); }
+    public RescanStatus rescanStatus() { return RescanStatus.of(query(ctx.qgroups::rescanStatus)); }
 
     /**
      * Waits until no run of the qgroup rescan worker is queued or executing — the worker function returned
@@ -420,7 +421,7 @@ public final class Btrfs {
     }
 
     /** btrfs qgroup show: level-0 qgroups with referenced and exclusive bytes. */
-    public List<Qgroup.Usage> qgroupUsage() { return query(ctx.qgroups::usage); }
+    public List<QgroupUsage> qgroupUsage() { return query(ctx.qgroups::usage).stream().map(QgroupUsage::of).toList(); }
 
     /** The qgroup status flags (ON 1, RESCAN 2, INCONSISTENT 4). */
     public long qgroupStatusFlags() { return query(ctx.qgroups::statusFlags); }
@@ -439,7 +440,7 @@ public final class Btrfs {
     public boolean wakeCleaner() {
         // under s_umount, like every user entry point: close_ctree frees the cleaner's task_struct, and a
         // wake-up after that would be the port's own use-after-free, not the kernel's
-        return read(() -> ctx.fs.cleanerKthread.wakeUpProcess());
+        return read(() -> ctx.fs.cleanerKthread().wakeUpProcess());
     }
 
     /**
@@ -472,7 +473,7 @@ public final class Btrfs {
                 throw new BtrfsException(Errno.EBUSY, "the cleaner of " + device().name() + " is parked: the filesystem is closing");
             }
             long passes = c.passes();
-            if (ctx.fs.cleanerKthread.wakeUpProcess()) {
+            if (ctx.fs.cleanerKthread().wakeUpProcess()) {
                 if (!c.awaitPass(passes, Math.max(0, deadline - System.nanoTime()))) {
                     throw new BtrfsException(Errno.ETIMEDOUT, "the cleaner pass of " + device().name() + " did not end within " + timeout);
                 }
@@ -497,7 +498,8 @@ public final class Btrfs {
         FsInfo fs = ctx.fs;
         List<Inspection.TransactionInfo> trans = new ArrayList<>();
         for (Transaction t : fs.transList()) {
-            trans.add(new Inspection.TransactionInfo(t.transid, t.state().name(), t.handles()));
+            trans.add(new Inspection.TransactionInfo(t.transid, t.state().name(), t.handles().stream()
+                .map(h -> new Inspection.Handle(h.thread(), h.function(), h.type().name())).toList()));
         }
         List<Inode> pending = ctx.cleaner.delayedIputs().pending();
         List<Long> iputs = pending.stream().map(Inode::ino).toList();
@@ -505,12 +507,12 @@ public final class Btrfs {
             .map(i -> new Inspection.DelayedIput(i.root().objectid(), i.ino())).toList();
         List<Long> orphans = new ArrayList<>();
         Map<Long, Integer> roots = new TreeMap<>();
-        if (fs.treeRoot != null && sb.state == VfsSuper.State.ACTIVE) {
-            for (TreeItem it : Trees.range(fs, fs.treeRoot, Key.MIN, Key.MAX)) {
+        if (fs.treeRoot() != null && sb.state == VfsSuper.State.ACTIVE) {
+            for (TreeItem it : Trees.range(fs, fs.treeRoot(), Key.MIN, Key.MAX)) {
                 rootTreeItem(it.key(), it.data(), orphans, roots);
             }
         } else if (sb.state == VfsSuper.State.DEAD) {
-            org.jbtrfs.fs.tools.DumpTree dump = org.jbtrfs.fs.tools.DumpTree.read(device(), module.kernel().crc32c());
+            org.jbtrfs.fs.tools.DumpTree dump = org.jbtrfs.fs.tools.DumpTree.read(device(), module.config().crc32c());
             for (var it : dump.items(ItemType.ROOT_TREE_OBJECTID)) {
                 if (it.value() instanceof RootItem ri) {
                     rootTreeItem(it.key(), ri.encode(), orphans, roots);
@@ -532,20 +534,33 @@ public final class Btrfs {
             }
         }
         List<Inspection.KthreadInfo> kthreads = new ArrayList<>();
-        for (var k : new org.jbtrfs.core.Kthread[] {fs.cleanerKthread, fs.transactionKthread}) {
+        for (var k : new org.jbtrfs.core.kernel.Kthread[] {fs.cleanerKthread(), fs.transactionKthread()}) {
             if (k != null) {
-                kthreads.add(new Inspection.KthreadInfo(k.name(), k.taskState(), k.sleeps()));
+                kthreads.add(new Inspection.KthreadInfo(k.name(), Inspection.TaskState.valueOf(k.taskState().name()), k.sleeps()));
             }
         }
         Map<String, String> blocked = new TreeMap<>(module.kernel().sched().blocked());
-        for (org.jbtrfs.core.Mutex m : fs.mutexes()) {
+        for (org.jbtrfs.core.kernel.Mutex m : fs.mutexes()) {
             for (String waiter : m.waiters()) {
                 blocked.put(waiter, "mutex_lock(" + m.name() + ") held by " + m.holder());
             }
         }
         return new Inspection(trans, iputs, fs.deadRootIds(), orphans, roots, fs.flags.test(FsFlag.CLEANER_RUNNING), flags,
-            st, fs.sbRdonly, fs.lastTransCommitted(), fs.space.snapshot(), fs.space.spaceInfoSnapshot(), iputInodes, kthreads,
-            blocked);
+            st, fs.sbRdonly(), fs.lastTransCommitted(), blockGroups(fs), spaceInfos(fs), iputInodes, kthreads, blocked);
+    }
+
+    /** The block groups, copied into the API's records. */
+    private static List<Inspection.BlockGroup> blockGroups(FsInfo fs) {
+        return fs.space.snapshot().stream().map(b -> new Inspection.BlockGroup(b.start(), b.length(),
+            Inspection.BlockGroupType.valueOf(b.type().name()), b.used(), b.reserved(), b.pinned(), b.readOnly(), b.unused())).toList();
+    }
+
+    /** The space_infos' counters, copied into the API's records. */
+    private static Map<Inspection.BlockGroupType, Inspection.SpaceCounters> spaceInfos(FsInfo fs) {
+        Map<Inspection.BlockGroupType, Inspection.SpaceCounters> out = new java.util.EnumMap<>(Inspection.BlockGroupType.class);
+        fs.space.spaceInfoSnapshot().forEach((type, c) -> out.put(Inspection.BlockGroupType.valueOf(type.name()),
+            new Inspection.SpaceCounters(c.total(), c.used(), c.pinned(), c.reserved(), c.mayUse(), c.readonly())));
+        return java.util.Collections.unmodifiableMap(out);
     }
 
     /** Sorts a root-tree item into orphan items (subvolume deletions pending) and subvolume root items. */
@@ -578,7 +593,7 @@ public final class Btrfs {
             checkMounted();
             if (isReadOnly()) {
                 throw new BtrfsException(Errno.EROFS, "Read-only file system (" + device().name()
-                    + (mntReadonly && !ctx.fs.sbRdonly ? ", this mount point is read-only" : "") + ")");
+                    + (mntReadonly && !ctx.fs.sbRdonly() ? ", this mount point is read-only" : "") + ")");
             }
             op.run();
         } finally {

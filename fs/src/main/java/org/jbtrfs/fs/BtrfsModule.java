@@ -13,16 +13,16 @@ import org.jbtrfs.core.Faults;
 import org.jbtrfs.core.FileBlockDevice;
 import org.jbtrfs.core.FlakeyBlockDevice;
 import org.jbtrfs.core.Hooks;
-import org.jbtrfs.core.Kernel;
+import org.jbtrfs.core.kernel.Kernel;
 import org.jbtrfs.core.KernelConfig;
 import org.jbtrfs.core.KernelLog;
-import org.jbtrfs.core.LatencyBlockDevice;
+import org.jbtrfs.core.kernel.LatencyBlockDevice;
 import org.jbtrfs.core.LatencyModel;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.LogLevel;
 import org.jbtrfs.core.MemoryBlockDevice;
 import org.jbtrfs.core.SlabLeak;
-import org.jbtrfs.core.SlabObject;
+import org.jbtrfs.core.kernel.SlabObject;
 import org.jbtrfs.transaction.Mkfs;
 import org.jbtrfs.workqueue.WorkerPool;
 
@@ -45,6 +45,10 @@ import org.jbtrfs.workqueue.WorkerPool;
  */
 public final class BtrfsModule implements AutoCloseable {
     private static final AtomicInteger LOADED = new AtomicInteger();
+
+    static {
+        org.jbtrfs.fs.internal.Internals.install(InternalsDoor.INSTANCE);
+    }
 
     private final Kernel kernel;
     private final WorkerPool workerPool;
@@ -71,7 +75,11 @@ public final class BtrfsModule implements AutoCloseable {
     /** insmod with every fix applied. */
     public static BtrfsModule load() { return load(KernelConfig.defaults()); }
 
-    public Kernel kernel() { return kernel; }
+    /** The kernel context below the API: fs's own code and tests; our tools reach it through fs.internal.Internals. */
+    Kernel kernel() { return kernel; }
+
+    /** The loaded module's name (each load has its own: "btrfs", "btrfs#2", ...), as its kernel log names it. */
+    public String name() { return kernel.name(); }
 
     public KernelConfig config() { return kernel.config(); }
 

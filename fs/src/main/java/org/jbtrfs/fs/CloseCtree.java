@@ -28,7 +28,7 @@ final class CloseCtree {
         // from now on btrfs_fs_closing() is true: the cleaner sleeps, the rescan and drop_snapshot stop early
         fs.flags.set(FsFlag.CLOSING_START);
         // park the cleaner at the end of its pass; not stopped yet, the transaction kthread may still wake it
-        fs.cleanerKthread.park();
+        fs.cleanerKthread().park();
         fs.kernel.hooks().arrive(Hook.UMOUNT_AFTER_PARK_CLEANER);
         // wait for the qgroup rescan worker (uninterruptible)
         ctx.qgroups.waitForCompletion(false);
@@ -38,15 +38,15 @@ final class CloseCtree {
             // last inode reference with btrfs_add_delayed_iput — btrfs_wait_ordered_roots only waits for
             // BTRFS_ORDERED_COMPLETE, the final put comes after. Flush the queues those completions run on,
             // then run the delayed iputs the parked cleaner will not.
-            fs.workqueues.endioWriteWorkers.flush();
-            fs.workqueues.endioFreespaceWorker.flush();
+            fs.workqueues().endioWriteWorkers.flush();
+            fs.workqueues().endioFreespaceWorker.flush();
             ctx.cleaner.delayedIputs().run();
         }
         // async reclaim, discard: not modelled
-        if (!fs.sbRdonly) {
+        if (!fs.sbRdonly()) {
             // the cleaner is parked: delete unused block groups one last time, then commit everything
             ctx.cleaner.unusedBlockGroups().deleteUnusedBgs();
-            fs.workqueues.delayedWorkers.flush();
+            fs.workqueues().delayedWorkers.flush();
             try {
                 DiskIo.commitSuper(fs);
             } catch (BtrfsException e) {
@@ -61,15 +61,15 @@ final class CloseCtree {
             DiskIo.errorCommitSuper(fs);
         }
         fs.kernel.hooks().arrive(Hook.UMOUNT_BEFORE_STOP_KTHREADS);
-        fs.transactionKthread.stop();
-        fs.cleanerKthread.stop();
+        fs.transactionKthread().stop();
+        fs.cleanerKthread().stop();
         // the cleaner cannot run delayed iputs any more: none may be left (patch 5/5's assertion)
         log.assertThat(ctx.cleaner.delayedIputs().isEmpty(), "list_empty(&fs_info->delayed_iputs)", "disk-io.c", 4049);
         fs.flags.set(FsFlag.CLOSING_DONE);
         ctx.qgroups.freeConfig();
         // invalidate_inode_pages2(btree mapping) drops clean pages only; dirty ones stay for the final iput
         fs.kernel.hooks().arrive(Hook.UMOUNT_BEFORE_STOP_WORKERS);
-        fs.workqueues.stopAll();
+        fs.workqueues().stopAll();
         if (fs.applied(FixSwitch.TRANS_LIST_ASSERT)) {
             // patch 4/5: "We shouldn't have any transaction open at this point."
             log.assertThat(fs.transList().isEmpty(), "list_empty(&fs_info->trans_list)", "disk-io.c", 4185);

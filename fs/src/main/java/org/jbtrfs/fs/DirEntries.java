@@ -91,8 +91,8 @@ final class DirEntries {
      */
     void addRootRef(TransHandle h, long child, Dirs.Dir parent, long index, String name) {
         byte[] ref = new RootRef(parent.ino, index, name).encode();
-        Trees.insert(h, fs.treeRoot, new Key(parent.root.objectid(), ItemType.ROOT_REF, child), ref);
-        Trees.insert(h, fs.treeRoot, new Key(child, ItemType.ROOT_BACKREF, parent.root.objectid()), ref);
+        Trees.insert(h, fs.treeRoot(), new Key(parent.root.objectid(), ItemType.ROOT_REF, child), ref);
+        Trees.insert(h, fs.treeRoot(), new Key(child, ItemType.ROOT_BACKREF, parent.root.objectid()), ref);
     }
 
     /**
@@ -121,12 +121,12 @@ final class DirEntries {
     void unlinkSubvol(TransHandle h, Dirs.Dir parent, String name, long child) {
         Trees.delete(h, parent.root, Namei.dirItemKey(parent.ino, name));
         Key refKey = new Key(parent.root.objectid(), ItemType.ROOT_REF, child);
-        byte[] ref = Trees.lookup(fs, fs.treeRoot, refKey);
+        byte[] ref = Trees.lookup(fs, fs.treeRoot(), refKey);
         if (ref == null) {
             throw abort(h, new BtrfsException(Errno.ENOENT, "no ROOT_REF from " + parent.root.objectid() + " to " + child));
         }
-        Trees.delete(h, fs.treeRoot, refKey);
-        Trees.delete(h, fs.treeRoot, new Key(child, ItemType.ROOT_BACKREF, parent.root.objectid()));
+        Trees.delete(h, fs.treeRoot(), refKey);
+        Trees.delete(h, fs.treeRoot(), new Key(child, ItemType.ROOT_BACKREF, parent.root.objectid()));
         Trees.delete(h, parent.root, new Key(parent.ino, ItemType.DIR_INDEX, RootRef.decode(ref).sequence()));
         growDir(h, parent, -2L * nameLen(name));
     }
@@ -153,7 +153,7 @@ final class DirEntries {
 
     /** Children of a subvolume (may_destroy_subvol): its ROOT_REF items. */
     boolean hasChildSubvolumes(Root root) {
-        return !Trees.range(fs, fs.treeRoot, new Key(root.objectid(), ItemType.ROOT_REF, 0),
+        return !Trees.range(fs, fs.treeRoot(), new Key(root.objectid(), ItemType.ROOT_REF, 0),
             new Key(root.objectid(), ItemType.ROOT_REF, -1L)).isEmpty();
     }
 

@@ -5,14 +5,10 @@ import java.util.Map;
 import java.util.Set;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.FsState;
-import org.jbtrfs.core.Kthread;
-import org.jbtrfs.transaction.Transaction;
-import org.jbtrfs.transaction.space.BlockGroupType;
-import org.jbtrfs.transaction.space.SpaceInfo;
-import org.jbtrfs.transaction.space.SpaceManager;
 
 /**
- * A read-only snapshot of one filesystem's lifecycle state, for tests and the stress verdict.
+ * A read-only snapshot of one filesystem's lifecycle state, for tests and the stress verdict. Every type it holds is
+ * API (this record's nested types, core's FsFlag/FsState, the JDK's): it copies what the internals hold.
  *
  * @param openTransactions  trans_list: every transaction not yet completed, with who opened handles on it
  * @param delayedIputs      inode numbers queued on delayed_iputs
@@ -38,23 +34,45 @@ import org.jbtrfs.transaction.space.SpaceManager;
 public record Inspection(List<TransactionInfo> openTransactions, List<Long> delayedIputs, List<Long> deadRoots,
                          List<Long> rootOrphans, Map<Long, Integer> rootItems, boolean cleanerRunning,
                          Set<FsFlag> flags, Set<FsState> state, boolean sbRdonly, long generation,
-                         List<SpaceManager.BlockGroupState> blockGroups, Map<BlockGroupType, SpaceInfo.Counters> spaceInfos,
+                         List<BlockGroup> blockGroups, Map<BlockGroupType, SpaceCounters> spaceInfos,
                          List<DelayedIput> delayedIputInodes, List<KthreadInfo> kthreads, Map<String, String> blockedOn) {
 
     /** One queued delayed iput: the inode and its subvolume. */
     public record DelayedIput(long root, long ino) { }
 
     /** One kthread of the filesystem. */
-    public record KthreadInfo(String name, Kthread.TaskState state, long sleeps) { }
+    public record KthreadInfo(String name, TaskState state, long sleeps) { }
+
+    /** A kthread's task state, as {@code ps} shows it: R, S, parked, dead. */
+    public enum TaskState { RUNNING, INTERRUPTIBLE, PARKED, DEAD }
 
     /** The block groups on unused_bgs, by start. */
     public List<Long> unusedBlockGroups() {
-        return blockGroups.stream().filter(SpaceManager.BlockGroupState::unused).map(SpaceManager.BlockGroupState::start).toList();
+        return blockGroups.stream().filter(BlockGroup::unused).map(BlockGroup::start).toList();
     }
 
     /** One open transaction and the kernel functions that used it. */
-    public record TransactionInfo(long transid, String state, List<Transaction.HandleRecord> handles) {
+    public record TransactionInfo(long transid, String state, List<Handle> handles) {
         /** The functions (btrfs_find_orphan_roots, btrfs_evict_inode, ...) that opened handles on it. */
-        public List<String> functions() { return handles.stream().map(Transaction.HandleRecord::function).toList(); }
+        public List<String> functions() { return handles.stream().map(Handle::function).toList(); }
     }
+
+    /**
+     * One transaction handle opened on a transaction: the thread, the kernel function that opened it, and how
+     * (START, JOIN, ATTACH, ... : the btrfs_trans_type names without the TRANS_ prefix).
+     */
+    public record Handle(String thread, String function, String type) {
+        @Override
+        public String toString() { return function + " [" + type + "] in " + thread; }
+    }
+
+    /** Block group / space_info types ("space_info 4" is METADATA in btrfs_dump_space_info). */
+    public enum BlockGroupType { DATA, SYSTEM, METADATA }
+
+    /** One block group: its range and type, the bytes used, reserved and pinned, read-only, on unused_bgs. */
+    public record BlockGroup(long start, long length, BlockGroupType type, long used, long reserved, long pinned,
+                             boolean readOnly, boolean unused) { }
+
+    /** One space_info's counters, as btrfs_dump_space_info prints them. */
+    public record SpaceCounters(long total, long used, long pinned, long reserved, long mayUse, long readonly) { }
 }

@@ -17,7 +17,7 @@ import org.jbtrfs.transaction.FsInfo;
  *                       space_cache=v2, nospace_cache, clear_cache); {@link SpaceCacheOptions} applies them
  *                       inside open_ctree / btrfs_remount, where the superblock is known
  */
-public record MountOptions(boolean readOnly, int commitInterval, String raw, List<String> spaceCache) {
+record MountOptions(boolean readOnly, int commitInterval, String raw, List<String> spaceCache) {
     /** Options the VFS or btrfs accept but the port does not model; accepted and ignored. */
     private static final List<String> IGNORED = List.of("noatime", "relatime", "defaults",
         "nodiscard", "noautodefrag", "ssd", "nossd", "enospc_debug", "noenospc_debug");
@@ -40,7 +40,7 @@ public record MountOptions(boolean readOnly, int commitInterval, String raw, Lis
      * EINVAL "unrecognized mount option" and a bad commit= value with EINVAL "unrecognized
      * commit_interval value"; logs the kernel's messages for commit=0 and commit > 300.
      */
-    public static MountOptions parse(String options, KernelLog log, String device) {
+    static MountOptions parse(String options, KernelLog log, String device) {
         boolean ro = false;
         int commit = -1;
         List<String> spaceCache = new ArrayList<>();

@@ -102,7 +102,7 @@ final class MountSubvol {
             name = subvolNameFromObjectid(fs, objectid);
         }
         // mount_subtree(mnt, subvol_name): a path lookup from the top level
-        Namei top = new Namei(ctx, fs.fsRoot);
+        Namei top = new Namei(ctx, fs.fsRoot());
         Resolved r = resolve(ctx, top, name);
         if (r.ino() != ItemType.FIRST_FREE_OBJECTID) { // is_subvolume_inode()
             fs.log().error(fs.sbId(), "'" + name + "' is not a valid subvolume");
@@ -142,7 +142,7 @@ final class MountSubvol {
      * superblock's root_dir_objectid, 6); none: "don't freak out, just try and mount the top-level subvolume".
      */
     static long defaultSubvolObjectid(FsInfo fs) {
-        byte[] b = Trees.lookup(fs, fs.treeRoot, Namei.dirItemKey(fs.superCopy().rootDirObjectid, "default"));
+        byte[] b = Trees.lookup(fs, fs.treeRoot(), Namei.dirItemKey(fs.superCopy().rootDirObjectid, "default"));
         return b == null ? ItemType.FS_TREE_OBJECTID : DirItem.decode(b).location().objectid();
     }
 
@@ -155,7 +155,7 @@ final class MountSubvol {
         StringBuilder path = new StringBuilder();
         long id = objectid;
         while (id != ItemType.FS_TREE_OBJECTID) {
-            TreeItem back = last(Trees.range(fs, fs.treeRoot, new Key(id, ItemType.ROOT_BACKREF, 0), new Key(id, ItemType.ROOT_BACKREF, -1L)));
+            TreeItem back = last(Trees.range(fs, fs.treeRoot(), new Key(id, ItemType.ROOT_BACKREF, 0), new Key(id, ItemType.ROOT_BACKREF, -1L)));
             if (back == null) {
                 throw new BtrfsException(Errno.ENOENT, "no subvolume with id " + Long.toUnsignedString(objectid)
                     + " (no ROOT_BACKREF for " + Long.toUnsignedString(id) + ")");

@@ -7,10 +7,10 @@ import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.Hook;
-import org.jbtrfs.core.Kernel;
+import org.jbtrfs.core.kernel.Kernel;
 import org.jbtrfs.core.KernelVersion;
-import org.jbtrfs.core.Kthread;
-import org.jbtrfs.core.MountOpt;
+import org.jbtrfs.core.kernel.Kthread;
+import org.jbtrfs.core.kernel.MountOpt;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.SuperBlock;
 import org.jbtrfs.transaction.BlockGroups;
@@ -43,7 +43,7 @@ final class OpenCtree {
         SuperBlock sb = DiskIo.readSuper(dev, kernel.crc32c());
         // btrfs_init_fs_info(); btrfs_mount_root decides CSUM_IMPL_FAST from the crc32c driver's name
         FsInfo fs = new FsInfo(kernel, dev, sb, new SpaceManager(dev.size(), 1L << 20, Mkfs.dataChunkSize(dev.size())));
-        fs.sbRdonly = opts.readOnly();
+        fs.setSbRdonlyFlag(opts.readOnly());
         // (no "using crc32c (...) checksum algorithm" line: that message is a 2022 kernel's)
         // btrfs_parse_options(), the free space cache options: they need the superblock (EINVAL before
         // anything was started)
@@ -65,7 +65,7 @@ final class OpenCtree {
         }
         // btrfs_parse_options()
         if (opts.commitInterval() > 0) {
-            fs.commitInterval = opts.commitInterval();
+            fs.setCommitInterval(opts.commitInterval());
         }
         if (sb.logRoot != 0) {
             throw new BtrfsException(Errno.EINVAL, "tree-log replay is not supported by this port (" + dev.name() + ")");
@@ -73,18 +73,18 @@ final class OpenCtree {
         FsContext ctx = new FsContext(module, fs);
         try {
             // btrfs_init_workqueues()
-            fs.workqueues = FsWorkqueues.init(module.workerPool(), dev.name(), fs.threadPoolSize);
+            fs.setWorkqueues(FsWorkqueues.init(module.workerPool(), dev.name(), fs.threadPoolSize));
             // init_tree_roots(): the tree root, then btrfs_read_roots() (extent, quota → QUOTA_ENABLED)
-            fs.treeRoot = new Root(ItemType.ROOT_TREE_OBJECTID, fs.btreeInode.readTreeBlock(sb.root), null);
-            FsRoots.initRootFreeObjectid(fs, fs.treeRoot);
-            fs.extentRoot = FsRoots.readRoot(fs, ItemType.EXTENT_TREE_OBJECTID);
-            if (fs.extentRoot == null) {
+            fs.setTreeRoot(new Root(ItemType.ROOT_TREE_OBJECTID, fs.btreeInode.readTreeBlock(sb.root), null));
+            FsRoots.initRootFreeObjectid(fs, fs.treeRoot());
+            fs.setExtentRoot(FsRoots.readRoot(fs, ItemType.EXTENT_TREE_OBJECTID));
+            if (fs.extentRoot() == null) {
                 throw new BtrfsException(Errno.EUCLEAN, "failed to read extent root on " + dev.name());
             }
-            fs.quotaRoot = FsRoots.readRoot(fs, ItemType.QUOTA_TREE_OBJECTID);
+            fs.setQuotaRoot(FsRoots.readRoot(fs, ItemType.QUOTA_TREE_OBJECTID));
             if (fs.compatRo(SuperBlock.COMPAT_RO_FREE_SPACE_TREE)) {
-                fs.freeSpaceRoot = FsRoots.readRoot(fs, ItemType.FREE_SPACE_TREE_OBJECTID);
-                if (fs.freeSpaceRoot == null) {
+                fs.setFreeSpaceRoot(FsRoots.readRoot(fs, ItemType.FREE_SPACE_TREE_OBJECTID));
+                if (fs.freeSpaceRoot() == null) {
                     throw new BtrfsException(Errno.EUCLEAN, "failed to read free space tree root on " + dev.name());
                 }
             }
@@ -92,7 +92,7 @@ final class OpenCtree {
             BlockGroups.readBlockGroups(fs);
             // the cleaner and then the transaction kthread; the cleaner finds FS_OPEN clear and sleeps
             ctx.cleaner.startKthread();
-            fs.transactionKthread = TransactionKthread.start(fs);
+            fs.setTransactionKthread(TransactionKthread.start(fs));
             // btrfs_read_qgroup_config()
             ctx.qgroups.readConfig();
             // v5.10 (patch 2/5 reverted): find orphan roots for RO and RW mounts alike
@@ -104,7 +104,7 @@ final class OpenCtree {
                 cleanupFsRoots(ctx);
             }
             // the default subvolume
-            fs.fsRoot = FsRoots.getFsRoot(fs, ItemType.FS_TREE_OBJECTID, true);
+            fs.setFsRoot(FsRoots.getFsRoot(fs, ItemType.FS_TREE_OBJECTID, true));
         } catch (RuntimeException e) {
             failMount(ctx, e);
             throw e;
@@ -161,8 +161,8 @@ final class OpenCtree {
         }
         fs.cleanupWorkSem.readLock().lock();
         try {
-            ctx.cleaner.orphanCleanup().orphanCleanup(fs.fsRoot);
-            ctx.cleaner.orphanCleanup().orphanCleanup(fs.treeRoot);
+            ctx.cleaner.orphanCleanup().orphanCleanup(fs.fsRoot());
+            ctx.cleaner.orphanCleanup().orphanCleanup(fs.treeRoot());
         } finally {
             fs.cleanupWorkSem.readLock().unlock();
         }
@@ -213,12 +213,12 @@ final class OpenCtree {
         FsInfo fs = ctx.fs;
         fs.log().error(fs.sbId(), "open_ctree failed: " + why.getMessage());
         ctx.qgroups.freeConfig();
-        stop(fs.transactionKthread);
+        stop(fs.transactionKthread());
         Transactions.cleanupTransaction(fs);
         FsRoots.freeFsRoots(fs);
-        stop(fs.cleanerKthread);
-        if (fs.workqueues != null) {
-            fs.workqueues.stopAll();
+        stop(fs.cleanerKthread());
+        if (fs.workqueues() != null) {
+            fs.workqueues().stopAll();
         }
         fs.space.freeBlockGroups(fs.log(), fs.sbId());
         fs.btreeInode.finalIput();

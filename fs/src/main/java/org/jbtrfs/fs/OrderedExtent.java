@@ -1,7 +1,7 @@
 package org.jbtrfs.fs;
 
 import java.util.concurrent.atomic.AtomicInteger;
-import org.jbtrfs.core.SlabObject;
+import org.jbtrfs.core.kernel.SlabObject;
 
 /**
  * struct btrfs_ordered_extent: a range of file data whose extent cow_file_range allocated at writeback

@@ -79,7 +79,7 @@ final class OrderedExtents {
             return;
         }
         oe.refs.incrementAndGet(); // "once for us", dropped by btrfs_finish_ordered_io
-        fs.workqueues.endioWriteWorkers.queueWork(new BtrfsWork(() -> finishOrderedIo(oe)));
+        fs.workqueues().endioWriteWorkers.queueWork(new BtrfsWork(() -> finishOrderedIo(oe)));
     }
 
     /**

@@ -6,7 +6,7 @@ import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.Hook;
-import org.jbtrfs.core.Kthread;
+import org.jbtrfs.core.kernel.Kthread;
 import org.jbtrfs.transaction.DiskIo;
 import org.jbtrfs.transaction.FsInfo;
 
@@ -28,19 +28,19 @@ final class Remount {
         // commit; a no-op on a read-only superblock
         Vfs.syncFilesystem(ctx);
         fs.fsState.set(FsState.REMOUNTING);
-        boolean oldRo = fs.sbRdonly;
-        int oldCommit = fs.commitInterval;
+        boolean oldRo = fs.sbRdonly();
+        int oldCommit = fs.commitInterval();
         long oldOpts = fs.mountOpt.raw();
         try {
             MountOptions opts = MountOptions.parse(options, fs.log(), fs.sbId());
             if (opts.commitInterval() > 0) {
-                fs.commitInterval = opts.commitInterval();
+                fs.setCommitInterval(opts.commitInterval());
             }
             SpaceCacheOptions.parse(fs, opts.spaceCache());
-            SpaceCacheOptions.remountCheck(fs, fs.sbRdonly, opts.readOnly());
+            SpaceCacheOptions.remountCheck(fs, fs.sbRdonly(), opts.readOnly());
             // btrfs_remount_begin(): only with autodefrag (not modelled) does going RO wait for the
             // defraggers and sync_filesystem again
-            if (opts.readOnly() != fs.sbRdonly) {
+            if (opts.readOnly() != fs.sbRdonly()) {
                 if (opts.readOnly()) {
                     remountRo(ctx);
                 } else {
@@ -52,7 +52,7 @@ final class Remount {
             throw e;
         }
         // out:
-        Kthread trans = fs.transactionKthread;
+        Kthread trans = fs.transactionKthread();
         if (trans != null) {
             trans.wakeUpProcess();
         }
@@ -112,18 +112,18 @@ final class Remount {
      * error"); patch 3/5 also clears BTRFS_FS_STATE_RO when the saved flags were read-write.
      */
     private static void restore(FsInfo fs, boolean oldRo, int oldCommit, long oldOpts) {
-        boolean ro = oldRo || fs.sbRdonly;
-        fs.sbRdonly = ro;
+        boolean ro = oldRo || fs.sbRdonly();
+        fs.setSbRdonlyFlag(ro);
         if (fs.applied(FixSwitch.CLEANER_RO_REMOUNT_RACE) && !ro) {
             fs.fsState.clear(FsState.RO);
         }
-        fs.commitInterval = oldCommit;
+        fs.setCommitInterval(oldCommit);
         restoreMountOpt(fs, oldOpts); // fs_info->mount_opt = old_opts
         fs.fsState.clear(FsState.REMOUNTING);
     }
 
     private static void restoreMountOpt(FsInfo fs, long raw) {
-        for (org.jbtrfs.core.MountOpt o : org.jbtrfs.core.MountOpt.values()) {
+        for (org.jbtrfs.core.kernel.MountOpt o : org.jbtrfs.core.kernel.MountOpt.values()) {
             if ((raw & (1L << o.ordinal())) != 0) {
                 fs.mountOpt.set(o);
             } else {

@@ -3,7 +3,7 @@ package org.jbtrfs.fs;
 import java.util.List;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
-import org.jbtrfs.core.MountOpt;
+import org.jbtrfs.core.kernel.MountOpt;
 import org.jbtrfs.core.disk.SuperBlock;
 import org.jbtrfs.transaction.FsInfo;
 

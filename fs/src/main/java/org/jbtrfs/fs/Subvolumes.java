@@ -74,10 +74,10 @@ final class Subvolumes {
         TransHandle h = Transactions.start(fs, dir.root, 8, "create_subvol");
         long id;
         try {
-            id = FsRoots.getFreeObjectid(fs.treeRoot); // btrfs_get_free_objectid(fs_info->tree_root)
+            id = FsRoots.getFreeObjectid(fs.treeRoot()); // btrfs_get_free_objectid(fs_info->tree_root)
             var leaf = Extents.allocRootLeaf(h, id);
             RootItem item = Mkfs.newRootItem(leaf.bytenr(), ItemType.FIRST_FREE_OBJECTID, 1);
-            Trees.insert(h, fs.treeRoot, new Key(id, ItemType.ROOT_ITEM, 0), item.encode());
+            Trees.insert(h, fs.treeRoot(), new Key(id, ItemType.ROOT_ITEM, 0), item.encode());
             Root root = new Root(id, leaf, item);
             // btrfs_create_subvol_root(): the top directory, its ".." reference to itself (index 0)
             Trees.insert(h, root, new Key(ItemType.FIRST_FREE_OBJECTID, ItemType.INODE_ITEM, 0),
@@ -89,7 +89,7 @@ final class Subvolumes {
             entries.insertDirItem(h, dir, new Key(id, ItemType.ROOT_ITEM, -1L), DirItem.FT_DIR, name, index);
             entries.addRootRef(h, id, dir, index, name);
             // btrfs_get_root_ref(): a stray orphan item of an earlier subvolume with this id is adopted
-            if (Trees.lookup(fs, fs.treeRoot, OrphanItems.key(id)) != null) {
+            if (Trees.lookup(fs, fs.treeRoot(), OrphanItems.key(id)) != null) {
                 root.state.set(RootState.ORPHAN_ITEM_INSERTED);
             }
             fs.fsRootsRadix.put(id, root);
@@ -185,9 +185,9 @@ final class Subvolumes {
             entries.unlinkSubvol(h, parent, name, root.objectid());
             RootItem dead = root.rootItem().withRefs(0);
             root.setRootItem(dead);
-            Trees.update(h, fs.treeRoot, new Key(root.objectid(), ItemType.ROOT_ITEM, 0), dead.encode());
+            Trees.update(h, fs.treeRoot(), new Key(root.objectid(), ItemType.ROOT_ITEM, 0), dead.encode());
             if (!root.state.testAndSet(RootState.ORPHAN_ITEM_INSERTED)) {
-                Trees.insert(h, fs.treeRoot, OrphanItems.key(root.objectid()), new byte[0]);
+                Trees.insert(h, fs.treeRoot(), OrphanItems.key(root.objectid()), new byte[0]);
             }
         } finally {
             Transactions.end(h);

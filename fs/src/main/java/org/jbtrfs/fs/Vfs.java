@@ -16,7 +16,7 @@ final class Vfs {
      * superblock (btrfs_remount, before BTRFS_FS_STATE_REMOUNTING is set) run it.
      */
     static void syncFilesystem(FsContext ctx) {
-        if (ctx.fs.sbRdonly) {
+        if (ctx.fs.sbRdonly()) {
             return;
         }
         ctx.writeback.writebackInodesSb();
@@ -37,7 +37,7 @@ final class Vfs {
             return;
         }
         ctx.ordered.waitOrderedRoots();
-        TransHandle h = Transactions.attach(ctx.fs, ctx.fs.treeRoot, "btrfs_sync_fs");
+        TransHandle h = Transactions.attach(ctx.fs, ctx.fs.treeRoot(), "btrfs_sync_fs");
         if (h != null) {
             Transactions.commit(h);
         }

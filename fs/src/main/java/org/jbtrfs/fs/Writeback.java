@@ -172,7 +172,7 @@ final class Writeback {
     private void submitDataBio(InodeData d, DataBio bio, boolean sync) {
         if (d.syncWriters.get() == 0) {
             (sync ? asyncHighBios : asyncBios).increment();
-            asyncSubmit.submit(fs.workqueues.workers, bio, sync);
+            asyncSubmit.submit(fs.workqueues().workers, bio, sync);
             return;
         }
         inlineBios.increment();

@@ -53,14 +53,14 @@ class BadInputTest {
     void badCommitInterval() {
         assertErrno(Errno.EINVAL, "unrecognized commit_interval value 'abc'", assertThrows(BtrfsException.class, () -> r.mount("commit=abc")));
         Btrfs fs = r.mount("commit=0");
-        assertEquals(30, fs.fsInfo().commitInterval);
+        assertEquals(30, fs.fsInfo().commitInterval());
         assertTrue(r.logged("using default commit interval 30s"));
         fs.remount("commit=400");
         assertTrue(r.logged("excessive commit interval 400"));
-        assertEquals(400, fs.fsInfo().commitInterval);
+        assertEquals(400, fs.fsInfo().commitInterval());
         BtrfsException e = assertThrows(BtrfsException.class, () -> fs.remount("commit=-1"));
         assertErrno(Errno.EINVAL, "commit_interval", e);
-        assertEquals(400, fs.fsInfo().commitInterval, "a failed remount restores the options");
+        assertEquals(400, fs.fsInfo().commitInterval(), "a failed remount restores the options");
         assertTrue(!fs.inspect().state().contains(FsState.REMOUNTING), "REMOUNTING is cleared on the error path");
         fs.umount();
     }

@@ -94,10 +94,10 @@ class CheckTest {
             fs.writeFile("f", new byte[4096]);
             fs.sync();
             var info = fs.fsInfo();
-            TreeItem dataExtent = Trees.range(info, info.extentRoot, Key.MIN, Key.MAX).stream()
+            TreeItem dataExtent = Trees.range(info, info.extentRoot(), Key.MIN, Key.MAX).stream()
                 .filter(it -> it.key().type() == ItemType.EXTENT_ITEM).findFirst().orElseThrow();
-            TransHandle h = Transactions.start(info, info.extentRoot, 1, "test_corrupt");
-            Trees.delete(h, info.extentRoot, dataExtent.key()); // a corruption: the item goes, the file extent stays
+            TransHandle h = Transactions.start(info, info.extentRoot(), 1, "test_corrupt");
+            Trees.delete(h, info.extentRoot(), dataExtent.key()); // a corruption: the item goes, the file extent stays
             Transactions.commit(h);
             fs.umount();
 

@@ -1,6 +1,5 @@
 package org.jbtrfs.fs;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,6 +11,7 @@ import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.core.disk.ExtentItem;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.transaction.Trees;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -44,7 +44,7 @@ class DeadRootsBeforeOrphanCleanupTest {
 
     /** Extent items owned by tree {@code id}: its btree and data still exist on disk. */
     private static long extentsOwnedBy(Btrfs fs, long id) {
-        return Trees.range(fs.fsInfo(), fs.fsInfo().extentRoot, Key.MIN, Key.MAX).stream()
+        return Trees.range(fs.fsInfo(), fs.fsInfo().extentRoot(), Key.MIN, Key.MAX).stream()
             .filter(it -> it.key().type() == ItemType.METADATA_ITEM || it.key().type() == ItemType.EXTENT_ITEM)
             .filter(it -> ExtentItem.decode(it.data()).ownerRoot() == id).count();
     }
@@ -52,8 +52,8 @@ class DeadRootsBeforeOrphanCleanupTest {
     /** Lets the cleaner run until it is idle with nothing on dead_roots. */
     private static void cleanerDone(Btrfs fs) {
         Repro.wakeCleaner(fs);
-        await().atMost(Repro.WAIT).until(() -> fs.inspect().deadRoots().isEmpty() && !fs.inspect().cleanerRunning()
-            && fs.fsInfo().cleanerKthread.isSleeping());
+        Waits.within(Repro.WAIT).until(() -> fs.inspect().deadRoots().isEmpty() && !fs.inspect().cleanerRunning()
+            && fs.fsInfo().cleanerKthread().isSleeping());
     }
 
     private static Repro repro(boolean fixed) {

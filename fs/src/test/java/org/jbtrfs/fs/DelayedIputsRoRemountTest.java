@@ -105,7 +105,7 @@ class DelayedIputsRoRemountTest {
         assertTrue(fs.inspect().delayedIputs().isEmpty(), "nothing queued when the remount ran the delayed iputs");
         r.mod.hooks().release(Hook.ORDERED_EXTENT_AFTER_REMOVE);
         // the worker's puts and btrfs_add_delayed_iput (whose wake-up must not race the umount's kthread_stop)
-        fs.fsInfo().workqueues.endioWriteWorkers.flush();
+        fs.fsInfo().workqueues().endioWriteWorkers.flush();
         Repro.awaitCleanerIdle(fs);
         assertEquals(List.of(ino), fs.inspect().delayedIputs(), "the RO cleaner sleeps on it");
         assertTrue(fs.inspect().openTransactions().isEmpty(), "the ordered extent's transaction was committed by the remount");

@@ -1,10 +1,8 @@
 package org.jbtrfs.fs;
 
-import static org.awaitility.Awaitility.await;
 import static org.jbtrfs.fs.QgroupFixtures.awaitParked;
 import static org.jbtrfs.fs.QgroupFixtures.imageDevice;
 import static org.jbtrfs.fs.QgroupFixtures.parkAtArrival;
-import static org.jbtrfs.fs.QgroupFixtures.within;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -23,6 +21,7 @@ import org.jbtrfs.core.KernelBug;
 import org.jbtrfs.core.KernelConfig;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.ManualClock;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -132,8 +131,8 @@ class ExplorerFoundTest {
             long id = fs.createSubvolume("sv");
             org.jbtrfs.transaction.FsInfo fi = fs.fsInfo();
             r.mod.hooks().arm(Hook.CLEANER_BEFORE_DROP_SNAPSHOT_TRANS, HookAction.run(() -> {
-                var h = org.jbtrfs.transaction.Transactions.join(fi, fi.treeRoot, "test");
-                org.jbtrfs.transaction.Trees.delete(h, fi.treeRoot,
+                var h = org.jbtrfs.transaction.Transactions.join(fi, fi.treeRoot(), "test");
+                org.jbtrfs.transaction.Trees.delete(h, fi.treeRoot(),
                     new org.jbtrfs.core.disk.Key(id, org.jbtrfs.core.disk.ItemType.ROOT_ITEM, 0));
                 org.jbtrfs.transaction.Transactions.end(h);
             }));
@@ -143,7 +142,7 @@ class ExplorerFoundTest {
             assertTrue(r.logged("error (device sdc) in btrfs_drop_snapshot: errno=-2 ENOENT"), r.mod.log().dmesg());
             assertTrue(fs.inspect().state().contains(FsState.ERROR));
             assertTrue(fs.isReadOnly(), "forced readonly");
-            assertFalse(fs.fsInfo().cleanerKthread.hasExited(), "the cleaner lives");
+            assertFalse(fs.fsInfo().cleanerKthread().hasExited(), "the cleaner lives");
             fs.runCleanerPass(Repro.WAIT); // and sleeps through its passes: read-only
             assertTrue(Repro.finishes(fs::umount), "umount does not wait for ever");
             r.mod.unload();
@@ -183,17 +182,17 @@ class ExplorerFoundTest {
             fs.quotaEnable();
             awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
             QgroupFixtures.Op pause = new QgroupFixtures.Op("remount-ro", () -> fs.remount("ro"));
-            within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
+            Waits.within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
             mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
             pause.join();
-            within().until(() -> mod.log().contains("qgroup scan paused"));
+            Waits.within().until(() -> mod.log().contains("qgroup scan paused"));
 
             mod.hooks().parkAt(Hook.QGROUP_RESCAN_BEFORE_LEAF);
             fs.remount("rw"); // btrfs_start_pre_rw_mount → btrfs_qgroup_rescan_resume
             awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
             QgroupFixtures.Op ro = new QgroupFixtures.Op("remount-ro", () -> fs.remount("ro"));
             if (applied) {
-                within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
+                Waits.within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
                 mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
                 ro.join();
                 assertEquals(List.of(), fs.inspect().openTransactions());
@@ -204,7 +203,7 @@ class ExplorerFoundTest {
                 ro.join(); // returned while the worker is still held
                 assertTrue(fs.qgroupRescanRunning());
                 mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
-                await().atMost(Duration.ofSeconds(10)).until(() -> !fs.qgroupRescanRunning());
+                Waits.within(Duration.ofSeconds(10)).until(() -> !fs.qgroupRescanRunning());
                 assertEquals(List.of("btrfs_qgroup_rescan_worker"), fs.inspect().openTransactions().get(0).functions());
                 assertThrows(KernelBug.class, fs::umount); // "list_empty(&fs_info->trans_list)"
                 assertTrue(mod.log().contains("assertion failed: list_empty(&fs_info->trans_list)"));
@@ -296,9 +295,9 @@ class ExplorerFoundTest {
             r.mod.hooks().parkAt(Hook.UMOUNT_BEFORE_STOP_WORKERS); // the kthreads are stopped and freed
             CompletableFuture<Void> umount = Repro.async("umount", fs::umount);
             r.mod.hooks().awaitParked(Hook.UMOUNT_BEFORE_STOP_WORKERS, Repro.WAIT);
-            assertTrue(fs.fsInfo().cleanerKthread.isFreed());
+            assertTrue(fs.fsInfo().cleanerKthread().isFreed());
             CompletableFuture<Void> wake = Repro.async("wake", fs::wakeCleaner);
-            await().atMost(Repro.WAIT).until(() -> !wake.isDone());
+            Waits.within(Repro.WAIT).until(() -> !wake.isDone());
             r.mod.hooks().release(Hook.UMOUNT_BEFORE_STOP_WORKERS);
             Repro.join(umount);
             org.jbtrfs.core.BtrfsException e = assertThrows(org.jbtrfs.core.BtrfsException.class, () -> Repro.join(wake));
@@ -338,17 +337,17 @@ class ExplorerFoundTest {
             fs.quotaEnable();
             awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
             QgroupFixtures.Op pause = new QgroupFixtures.Op("remount-ro", () -> fs.remount("ro"));
-            within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
+            Waits.within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
             mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
             pause.join();
-            within().until(() -> mod.log().contains("qgroup scan paused"));
+            Waits.within().until(() -> mod.log().contains("qgroup scan paused"));
 
             mod.hooks().parkAt(Hook.QGROUP_RESCAN_BEFORE_STATUS_UPDATE);
             fs.remount("rw"); // resumed: the worker runs its remaining leaves and is held before the status update
             awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_STATUS_UPDATE);
             QgroupFixtures.Op disable = new QgroupFixtures.Op("quota-disable", fs::quotaDisable);
             if (applied) {
-                within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
+                Waits.within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
                 mod.hooks().release(Hook.QGROUP_RESCAN_BEFORE_STATUS_UPDATE);
                 disable.join();
                 assertEquals(0, mod.log().count(LogEntry.Kind.OOPS), mod.log().dmesg());
@@ -357,9 +356,9 @@ class ExplorerFoundTest {
                 assertTrue(rep.clean(), rep.toString());
             } else {
                 disable.join(); // did not wait: the quota root is gone
-                assertEquals(null, fs.fsInfo().quotaRoot);
+                assertEquals(null, fs.fsInfo().quotaRoot());
                 mod.hooks().release(Hook.QGROUP_RESCAN_BEFORE_STATUS_UPDATE);
-                within().until(() -> mod.log().count(LogEntry.Kind.OOPS) == 1);
+                Waits.within().until(() -> mod.log().count(LogEntry.Kind.OOPS) == 1);
                 assertTrue(mod.log().contains("Oops: unexpected exception in btrfs-qgroup-rescan"), mod.log().dmesg());
                 assertTrue(fs.qgroupRescanRunning(), "the worker died before it could say it ended");
                 mod.kernel().panic("test: the worker died holding its transaction handle");
@@ -408,12 +407,12 @@ class ExplorerFoundTest {
             disabler.set(t);
             t.start();
             // the disable waits for subvol_sem, which the create holds shared, with quotas still on
-            await().atMost(Repro.WAIT).until(() -> t.getState() == Thread.State.WAITING);
+            Waits.within(Repro.WAIT).until(() -> t.getState() == Thread.State.WAITING);
             assertTrue(fs.fsInfo().flags.test(org.jbtrfs.core.FsFlag.QUOTA_ENABLED), "the disable has not begun");
             r.mod.hooks().release(Hook.QGROUP_CREATE_BEFORE_ITEM);
             Repro.join(create);
             Repro.join(disable);
-            assertEquals(null, fs.fsInfo().quotaRoot);
+            assertEquals(null, fs.fsInfo().quotaRoot());
             assertEquals(0, r.count(LogEntry.Kind.OOPS), r.mod.log().dmesg());
             fs.umount();
             assertTrue(r.mod.unload().clean());

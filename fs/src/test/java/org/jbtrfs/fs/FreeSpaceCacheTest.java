@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.jbtrfs.core.Crc32cImpl;
-import org.jbtrfs.core.MountOpt;
+import org.jbtrfs.core.kernel.MountOpt;
 import org.jbtrfs.core.disk.FileExtentItem;
 import org.jbtrfs.core.disk.FreeSpaceHeader;
 import org.jbtrfs.core.disk.InodeItem;
@@ -17,6 +17,7 @@ import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.transaction.FreeSpaceCache;
 import org.jbtrfs.transaction.Trees;
 import org.jbtrfs.transaction.space.BlockGroup;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.Test;
@@ -49,7 +50,7 @@ class FreeSpaceCacheTest {
             assertEquals(hdr.generation(), inode.generation(), "the header and the inode agree: the cache is valid");
             assertEquals(committed, fs.fsInfo().superCopy().cacheGeneration, "update_super_roots records it");
             assertEquals(1, hdr.numEntries(), "the group is free but for the 2 MiB file");
-            FileExtentItem fe = FileExtentItem.decode(Trees.lookup(fs.fsInfo(), fs.fsInfo().treeRoot,
+            FileExtentItem fe = FileExtentItem.decode(Trees.lookup(fs.fsInfo(), fs.fsInfo().treeRoot(),
                 new Key(hdr.location().objectid(), ItemType.EXTENT_DATA, 0)));
             assertFalse(fe.diskBytenr() >= bg.start() && fe.diskBytenr() < bg.start() + bg.length(),
                 "the cache file lives in the small data group");
@@ -111,7 +112,7 @@ class FreeSpaceCacheTest {
             Btrfs fs = r.mountSettled("");
             BlockGroup bg = SpaceCacheFixtures.ownBigGroup(fs, "a");
             FreeSpaceHeader hdr = SpaceCacheFixtures.header(fs, bg);
-            FileExtentItem fe = FileExtentItem.decode(Trees.lookup(fs.fsInfo(), fs.fsInfo().treeRoot,
+            FileExtentItem fe = FileExtentItem.decode(Trees.lookup(fs.fsInfo(), fs.fsInfo().treeRoot(),
                 new Key(hdr.location().objectid(), ItemType.EXTENT_DATA, 0)));
             fs.umount();
             byte[] page = new byte[4096];
@@ -167,9 +168,9 @@ class FreeSpaceCacheTest {
         BlockGroup bg = SpaceCacheFixtures.ownBigGroup(fs, "a");
         Key location = SpaceCacheFixtures.header(fs, bg).location();
         var fsi = fs.fsInfo();
-        var h = org.jbtrfs.transaction.Transactions.start(fsi, fsi.treeRoot, 2, "test: committed removal");
-        fs.ctx().cleaner.inodes().orphanAdd(h, fsi.treeRoot, location.objectid());
-        Trees.delete(h, fsi.treeRoot, FreeSpaceHeader.key(bg.start()));
+        var h = org.jbtrfs.transaction.Transactions.start(fsi, fsi.treeRoot(), 2, "test: committed removal");
+        fs.ctx().cleaner.inodes().orphanAdd(h, fsi.treeRoot(), location.objectid());
+        Trees.delete(h, fsi.treeRoot(), FreeSpaceHeader.key(bg.start()));
         org.jbtrfs.transaction.Transactions.commit(h);
         assertEquals(java.util.List.of(location.objectid()), fs.inspect().rootOrphans());
         fs.umount();
@@ -231,7 +232,7 @@ class FreeSpaceCacheTest {
             // 1. the cleaner removes the group: orphan item, clear_nlink, delayed iput — and, being the running
             //    cleaner, no wake-up: the inode waits for the next pass
             Repro.wakeCleaner(fs);
-            org.awaitility.Awaitility.await().atMost(Repro.WAIT).until(() -> SpaceCacheFixtures.bigDataGroups(fs).isEmpty());
+            Waits.within(Repro.WAIT).until(() -> SpaceCacheFixtures.bigDataGroups(fs).isEmpty());
             Repro.awaitCleanerIdle(fs);
             assertEquals(java.util.List.of(location.objectid()), fs.inspect().delayedIputs());
             assertTrue(fs.inspect().rootOrphans().contains(location.objectid()));
@@ -242,7 +243,7 @@ class FreeSpaceCacheTest {
             assertFalse(fs.isReadOnly());
             // 3. the next pass evicts it: truncate, inode and orphan items deleted, in a transaction
             Repro.wakeCleaner(fs);
-            org.awaitility.Awaitility.await().atMost(Repro.WAIT).until(() -> fs.inspect().delayedIputs().isEmpty());
+            Waits.within(Repro.WAIT).until(() -> fs.inspect().delayedIputs().isEmpty());
             Repro.awaitCleanerIdle(fs);
             fs.sync();
             assertNull(SpaceCacheFixtures.cacheInode(fs, location));

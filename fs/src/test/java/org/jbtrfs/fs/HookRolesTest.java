@@ -1,6 +1,5 @@
 package org.jbtrfs.fs;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -17,6 +16,7 @@ import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.HookAction;
 import org.jbtrfs.core.HookListener;
 import org.jbtrfs.core.Role;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -165,7 +165,7 @@ class HookRolesTest {
             fs.quotaRescanWait();
             fs.createFile("h");                      // a transaction the transaction kthread will find old
             r.clock.advance(31, TimeUnit.SECONDS);   // ... and commit on its own
-            await().atMost(Repro.WAIT).until(() -> seen.containsKey(Hook.TRANS_KTHREAD_BEFORE_COMMIT));
+            Waits.within(Repro.WAIT).until(() -> seen.containsKey(Hook.TRANS_KTHREAD_BEFORE_COMMIT));
             fs.remount("ro");
             fs.umount();
             assertEquals(Role.WORKER, seen.get(Hook.DELAYED_IPUT_ADDED));

@@ -1,6 +1,5 @@
 package org.jbtrfs.fs;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -11,8 +10,8 @@ import java.util.concurrent.CompletableFuture;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
-import org.jbtrfs.core.Kthread;
-import org.jbtrfs.transaction.space.BlockGroupType;
+import org.jbtrfs.fs.Inspection.BlockGroupType;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 
 /** What {@link Btrfs#inspect()} shows beyond transactions: space, delayed iputs, kthreads, who waits on what. */
@@ -42,7 +41,7 @@ class InspectionTest {
             Btrfs fs = r.mountSettled("");
             Inspection idle = fs.inspect();
             assertEquals(List.of("btrfs-cleaner", "btrfs-transaction"), idle.kthreads().stream().map(Inspection.KthreadInfo::name).toList());
-            assertEquals(Kthread.TaskState.INTERRUPTIBLE, idle.kthreads().get(0).state());
+            assertEquals(Inspection.TaskState.INTERRUPTIBLE, idle.kthreads().get(0).state());
             assertEquals("schedule() in INTERRUPTIBLE", idle.blockedOn().get("btrfs-cleaner"));
             // a delayed iput queued while the cleaner is mid-pass (no wake-up for it)
             long sv = fs.createSubvolume("sv");
@@ -76,7 +75,7 @@ class InspectionTest {
                 r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_DELAYED_IPUT, Repro.WAIT);
                 CompletableFuture<Void> remount = Repro.async("mount -o remount,ro", () -> fs.remount("ro"));
                 String expected = applied ? "wait_on_bit(CLEANER_RUNNING)" : "mutex_lock(cleaner_mutex) held by btrfs-cleaner";
-                await().atMost(Repro.WAIT).until(() -> expected.equals(fs.inspect().blockedOn().get("mount -o remount,ro")));
+                Waits.within(Repro.WAIT).until(() -> expected.equals(fs.inspect().blockedOn().get("mount -o remount,ro")));
                 r.mod.hooks().release(Hook.CLEANER_BEFORE_DELAYED_IPUT);
                 Repro.join(remount);
                 fs.umount();

@@ -1,6 +1,5 @@
 package org.jbtrfs.fs;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -15,6 +14,7 @@ import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.KernelPanic;
 import org.jbtrfs.core.LogEntry;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -32,14 +32,14 @@ class KernelPanicTest {
             assertTrue(fs.wakeCleaner());
             r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_CLEAR_RUNNING, Repro.WAIT);
             CompletableFuture<Void> remount = Repro.async("mount -o remount,ro", () -> fs.remount("ro"));
-            await().atMost(Repro.WAIT).until(() -> fs.fsInfo().flags.waiters(FsFlag.CLEANER_RUNNING) == 1);
+            Waits.within(Repro.WAIT).until(() -> fs.fsInfo().flags.waiters(FsFlag.CLEANER_RUNNING) == 1);
 
             r.mod.kernel().panic("hung task: mount blocked for more than 120 seconds");
 
             ExecutionException e = assertThrows(ExecutionException.class, () -> remount.get(10, TimeUnit.SECONDS));
             assertInstanceOf(KernelPanic.class, e.getCause());
             assertTrue(e.getCause().getMessage().startsWith("Kernel panic - not syncing: hung task"), e.getCause().getMessage());
-            await().atMost(Repro.WAIT).until(() -> fs.fsInfo().cleanerKthread.hasExited()); // its hook sleep ended too
+            Waits.within(Repro.WAIT).until(() -> fs.fsInfo().cleanerKthread().hasExited()); // its hook sleep ended too
             assertEquals(1, r.mod.log().count(LogEntry.Kind.PANIC));
             assertThrows(KernelPanic.class, fs::umount, "nothing runs kernel code after a panic");
             assertThrows(KernelPanic.class, () -> r.mod.mount(r.dev, ""));

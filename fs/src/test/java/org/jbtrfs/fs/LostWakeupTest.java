@@ -1,6 +1,5 @@
 package org.jbtrfs.fs;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,7 +9,8 @@ import java.util.concurrent.TimeUnit;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
-import org.jbtrfs.core.Kthread;
+import org.jbtrfs.core.kernel.Kthread;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -46,21 +46,21 @@ class LostWakeupTest {
         FixSwitch[] reverted = applied ? new FixSwitch[0] : new FixSwitch[] {FixSwitch.CLEANER_LOST_PARK_WAKEUP};
         try (Repro r = new Repro(Crc32cImpl.ACCELERATED, reverted)) {
             Btrfs fs = r.mountSettled("");
-            Kthread cleaner = fs.fsInfo().cleanerKthread;
+            Kthread cleaner = fs.fsInfo().cleanerKthread();
             r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_SCHEDULE);
             assertTrue(fs.wakeCleaner());
             r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_SCHEDULE, Repro.WAIT);
 
             CompletableFuture<Void> umount = Repro.async("umount", fs::umount);
             // close_ctree's kthread_park has made its wake_up_process (lost on the running cleaner) and sleeps
-            await().atMost(Repro.WAIT).until(() -> cleaner.shouldPark() && "kthread_park(btrfs-cleaner)".equals(r.sleepingOn("umount")));
+            Waits.within(Repro.WAIT).until(() -> cleaner.shouldPark() && "kthread_park(btrfs-cleaner)".equals(r.sleepingOn("umount")));
             r.mod.hooks().release(Hook.CLEANER_BEFORE_SCHEDULE);
 
             if (applied) {
                 Repro.join(umount);
             } else {
                 // the cleaner went to sleep in TASK_INTERRUPTIBLE, not parked: only a wake-up moves it now
-                await().atMost(Repro.WAIT).until(() -> "schedule() in INTERRUPTIBLE".equals(r.sleepingOn("btrfs-cleaner")));
+                Waits.within(Repro.WAIT).until(() -> "schedule() in INTERRUPTIBLE".equals(r.sleepingOn("btrfs-cleaner")));
                 assertEquals("kthread_park(btrfs-cleaner)", r.sleepingOn("umount"), "umount still waits in kthread_park");
                 assertEquals("umount", cleaner.sleptThroughBy().getName(), "the lost wake-up, as a state an explorer can read");
                 assertEquals(java.util.List.of("btrfs-cleaner sleeps in TASK_INTERRUPTIBLE through kthread_park: its wake-up came while it ran"),
@@ -88,19 +88,19 @@ class LostWakeupTest {
         FixSwitch[] reverted = applied ? new FixSwitch[0] : new FixSwitch[] {FixSwitch.TRANS_KTHREAD_LOST_STOP_WAKEUP};
         try (Repro r = new Repro(Crc32cImpl.ACCELERATED, reverted)) {
             Btrfs fs = r.mountSettled("");
-            Kthread trans = fs.fsInfo().transactionKthread;
+            Kthread trans = fs.fsInfo().transactionKthread();
             r.mod.hooks().parkAt(Hook.TRANS_KTHREAD_BEFORE_SLEEP);
             fs.remount("commit=30"); // btrfs_remount's out label: wake_up_process(transaction_kthread)
             r.mod.hooks().awaitParked(Hook.TRANS_KTHREAD_BEFORE_SLEEP, Repro.WAIT);
 
             CompletableFuture<Void> umount = Repro.async("umount", fs::umount);
-            await().atMost(Repro.WAIT).until(() -> trans.shouldStop() && "kthread_stop(btrfs-transaction)".equals(r.sleepingOn("umount")));
+            Waits.within(Repro.WAIT).until(() -> trans.shouldStop() && "kthread_stop(btrfs-transaction)".equals(r.sleepingOn("umount")));
             r.mod.hooks().release(Hook.TRANS_KTHREAD_BEFORE_SLEEP);
 
             if (applied) {
                 Repro.join(umount);
             } else {
-                await().atMost(Repro.WAIT).until(() -> "schedule_timeout() in INTERRUPTIBLE".equals(r.sleepingOn("btrfs-transaction"))
+                Waits.within(Repro.WAIT).until(() -> "schedule_timeout() in INTERRUPTIBLE".equals(r.sleepingOn("btrfs-transaction"))
                     && r.clock.sleepers() > 0);
                 assertEquals("kthread_stop(btrfs-transaction)", r.sleepingOn("umount"), "umount still waits in kthread_stop");
                 assertEquals("umount", trans.sleptThroughBy().getName(), "the stop's wake-up was lost");

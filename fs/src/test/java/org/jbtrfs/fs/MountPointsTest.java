@@ -86,7 +86,7 @@ class MountPointsTest {
             Btrfs ro = r.mount("ro"); // btrfs_mount: EBUSY with SB_RDONLY, again without: MNT_READONLY only
             assertTrue(ro.isReadOnly());
             assertFalse(rw.isReadOnly());
-            assertFalse(rw.fsInfo().sbRdonly, "the superblock stays read-write");
+            assertFalse(rw.fsInfo().sbRdonly(), "the superblock stays read-write");
             BtrfsException e = assertThrows(BtrfsException.class, () -> ro.createFile("x"));
             assertEquals(Errno.EROFS, e.errno());
             assertTrue(e.getMessage().contains("this mount point is read-only"), e.getMessage());
@@ -106,14 +106,14 @@ class MountPointsTest {
     void aReadWriteMountOfAReadOnlySuperblockRemountsItReadWrite() {
         try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
             Btrfs ro = r.mount("ro");
-            assertTrue(ro.fsInfo().sbRdonly);
+            assertTrue(ro.fsInfo().sbRdonly());
             Btrfs rw = r.mount(""); // btrfs_mount: EBUSY, again with SB_RDONLY, then btrfs_remount(sb, RW)
-            assertFalse(rw.fsInfo().sbRdonly, "the superblock was remounted read-write");
+            assertFalse(rw.fsInfo().sbRdonly(), "the superblock was remounted read-write");
             assertTrue(ro.isReadOnly(), "the first mount point keeps MNT_READONLY");
             assertEquals(Errno.EROFS, assertThrows(BtrfsException.class, () -> ro.createFile("x")).errno());
             rw.createFile("x");
             rw.umount(); // the superblock stays read-write with the RO mount point
-            assertFalse(ro.fsInfo().sbRdonly);
+            assertFalse(ro.fsInfo().sbRdonly());
             ro.umount(); // the last umount of a read-write superblock commits
             Btrfs again = r.mount("ro");
             assertEquals(List.of("x"), again.list());
@@ -126,7 +126,7 @@ class MountPointsTest {
         try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
             Btrfs a = r.mount("commit=5");
             Btrfs b = r.mount("commit=100,nosuchopt"); // btrfs_mount_root: no btrfs_parse_options for an existing sb
-            assertEquals(5, b.fsInfo().commitInterval);
+            assertEquals(5, b.fsInfo().commitInterval());
             b.umount();
             a.umount();
             BtrfsException e = assertThrows(BtrfsException.class, () -> r.mount("nosuchopt"));

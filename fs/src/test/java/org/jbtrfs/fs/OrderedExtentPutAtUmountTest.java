@@ -87,7 +87,7 @@ class OrderedExtentPutAtUmountTest {
             r.mod.hooks().awaitParked(Hook.ORDERED_EXTENT_AFTER_REMOVE, Repro.WAIT);
             r.mod.hooks().awaitParked(Hook.UMOUNT_BEFORE_STOP_KTHREADS, Repro.WAIT); // past btrfs_commit_super
             r.mod.hooks().release(Hook.ORDERED_EXTENT_AFTER_REMOVE);
-            fs.fsInfo().workqueues.endioWriteWorkers.flush(); // its puts and btrfs_add_delayed_iput are done
+            fs.fsInfo().workqueues().endioWriteWorkers.flush(); // its puts and btrfs_add_delayed_iput are done
             assertEquals(List.of(ino), fs.inspect().delayedIputs());
             r.mod.hooks().release(Hook.UMOUNT_BEFORE_STOP_KTHREADS);
             KernelBug bug = assertThrows(KernelBug.class, () -> Repro.join(umount));
@@ -109,7 +109,7 @@ class OrderedExtentPutAtUmountTest {
             r.mod.hooks().awaitParked(Hook.ORDERED_EXTENT_AFTER_REMOVE, Repro.WAIT);
             r.mod.hooks().awaitParked(Hook.UMOUNT_BEFORE_STOP_WORKERS, Repro.WAIT); // the assertion passed
             r.mod.hooks().release(Hook.ORDERED_EXTENT_AFTER_REMOVE);
-            fs.fsInfo().workqueues.endioWriteWorkers.flush(); // its puts and btrfs_add_delayed_iput are done
+            fs.fsInfo().workqueues().endioWriteWorkers.flush(); // its puts and btrfs_add_delayed_iput are done
             assertEquals(List.of(ino), fs.inspect().delayedIputs());
             // btrfs_add_delayed_iput woke the cleaner kthread close_ctree had already stopped: its task_struct
             assertTrue(r.logged("use-after-free in wake_up_process"), r.mod.log().dmesg());

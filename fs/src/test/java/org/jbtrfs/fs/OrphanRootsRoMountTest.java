@@ -1,6 +1,5 @@
 package org.jbtrfs.fs;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -12,6 +11,7 @@ import org.jbtrfs.core.Fault;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.KernelOops;
 import org.jbtrfs.core.LogEntry;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -37,7 +37,7 @@ class OrphanRootsRoMountTest {
         fs.deleteSubvolume("sv");
         r.mod.faults().armOnce(Fault.DEL_ORPHAN_ITEM_ENOMEM);
         Repro.wakeCleaner(fs);
-        await().atMost(Repro.WAIT).until(() -> !fs.inspect().rootItems().containsKey(id) && fs.inspect().deadRoots().isEmpty());
+        Waits.within(Repro.WAIT).until(() -> !fs.inspect().rootItems().containsKey(id) && fs.inspect().deadRoots().isEmpty());
         Repro.awaitCleanerIdle(fs);
         assertEquals(1, r.mod.faults().fired(Fault.DEL_ORPHAN_ITEM_ENOMEM));
         assertEquals(List.of(id), fs.inspect().rootOrphans(), "the orphan item outlived its root");

@@ -1,6 +1,5 @@
 package org.jbtrfs.fs;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.time.Duration;
@@ -10,7 +9,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicReference;
-import org.awaitility.core.ConditionFactory;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.HookAction;
@@ -30,6 +28,7 @@ import org.jbtrfs.transaction.TreeItem;
 import org.jbtrfs.transaction.Trees;
 import org.jbtrfs.transaction.ctree.ExtentBuffer;
 import org.jbtrfs.transaction.ctree.Leaf;
+import org.jbtrfs.testsupport.Waits;
 
 /** Shared pieces of the qgroup tests: a prepared image, the independent usage walk, hook helpers. */
 final class QgroupFixtures {
@@ -112,7 +111,7 @@ final class QgroupFixtures {
      */
     static long expectedUsage(Btrfs fs, long subvolId) {
         FsInfo fi = fs.fsInfo();
-        Root root = subvolId == ItemType.FS_TREE_OBJECTID ? fi.fsRoot : FsRoots.getFsRoot(fi, subvolId, false);
+        Root root = subvolId == ItemType.FS_TREE_OBJECTID ? fi.fsRoot() : FsRoots.getFsRoot(fi, subvolId, false);
         Map<Long, Long> dataExtents = new HashMap<>();
         long[] blocks = new long[1];
         root.treeLock.lock();
@@ -148,7 +147,7 @@ final class QgroupFixtures {
     static List<Long> liveSubvolumes(Btrfs fs) {
         FsInfo fi = fs.fsInfo();
         List<Long> ids = new java.util.ArrayList<>();
-        for (TreeItem it : Trees.range(fi, fi.treeRoot, Key.MIN, Key.MAX)) {
+        for (TreeItem it : Trees.range(fi, fi.treeRoot(), Key.MIN, Key.MAX)) {
             long id = it.key().objectid();
             if (it.key().type() == ItemType.ROOT_ITEM && (id == ItemType.FS_TREE_OBJECTID
                 || id >= ItemType.FIRST_FREE_OBJECTID && Long.compareUnsigned(id, ItemType.LAST_FREE_OBJECTID) < 0)
@@ -162,7 +161,7 @@ final class QgroupFixtures {
     /** qgroup id → referenced bytes, as the filesystem reports them. */
     static Map<Long, Long> referenced(Btrfs fs) {
         Map<Long, Long> m = new TreeMap<>();
-        for (Qgroup.Usage u : fs.qgroupUsage()) {
+        for (QgroupUsage u : fs.qgroupUsage()) {
             m.put(u.qgroupid(), u.referenced());
         }
         return m;
@@ -178,7 +177,7 @@ final class QgroupFixtures {
             expected.put(id, expectedUsage(fs, id));
         }
         Map<Long, Long> excl = new TreeMap<>();
-        for (Qgroup.Usage u : fs.qgroupUsage()) {
+        for (QgroupUsage u : fs.qgroupUsage()) {
             excl.put(u.qgroupid(), u.exclusive());
         }
         assertEquals(expected, referenced(fs), "referenced bytes per qgroup");
@@ -188,7 +187,7 @@ final class QgroupFixtures {
     /** The qgroup status item in the live quota tree (after a commit: what is on disk). */
     static QgroupStatusItem statusItem(Btrfs fs) {
         FsInfo fi = fs.fsInfo();
-        return QgroupStatusItem.decode(Trees.lookup(fi, fi.quotaRoot, new Key(0, ItemType.QGROUP_STATUS, 0)));
+        return QgroupStatusItem.decode(Trees.lookup(fi, fi.quotaRoot(), new Key(0, ItemType.QGROUP_STATUS, 0)));
     }
 
     /** Leaves of the extent tree's commit root (what one full rescan walks). */
@@ -197,7 +196,7 @@ final class QgroupFixtures {
         int n = 0;
         Key k = Key.MIN;
         while (true) {
-            Leaf l = Trees.commitRootLeaf(fi, fi.extentRoot, k);
+            Leaf l = Trees.commitRootLeaf(fi, fi.extentRoot(), k);
             n++;
             if (l.isLast()) {
                 return n;
@@ -221,15 +220,7 @@ final class QgroupFixtures {
     }
 
     static void awaitParked(Hooks hooks, Hook hook) {
-        within().until(() -> hooks.isParked(hook));
-    }
-
-    /**
-     * Awaitility bounded by {@link #TIMEOUT}, polling every millisecond from the start (the default
-     * 100 ms first delay would make the 100-run loop take minutes; nothing here depends on timing).
-     */
-    static ConditionFactory within() {
-        return await().atMost(TIMEOUT).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(1));
+        Waits.within().until(() -> hooks.isParked(hook));
     }
 
     /** A named thread running one operation, keeping what it threw. */
@@ -253,7 +244,7 @@ final class QgroupFixtures {
 
         /** Joins (bounded) and rethrows what the operation threw. */
         void join() {
-            within().until(this::done);
+            Waits.within().until(this::done);
             Throwable t = failure.get();
             if (t instanceof RuntimeException re) {
                 throw re;

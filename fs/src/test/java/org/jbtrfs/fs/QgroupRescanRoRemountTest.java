@@ -3,7 +3,6 @@ package org.jbtrfs.fs;
 import static org.jbtrfs.fs.QgroupFixtures.INCONSISTENT;
 import static org.jbtrfs.fs.QgroupFixtures.ON;
 import static org.jbtrfs.fs.QgroupFixtures.RESCAN;
-import static org.jbtrfs.fs.QgroupFixtures.within;
 import static org.jbtrfs.fs.QgroupFixtures.assertUsageMatchesWalk;
 import static org.jbtrfs.fs.QgroupFixtures.awaitParked;
 import static org.jbtrfs.fs.QgroupFixtures.extentTreeLeaves;
@@ -30,6 +29,7 @@ import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.ManualClock;
 import org.jbtrfs.core.disk.QgroupStatusItem;
 import org.jbtrfs.qgroup.Qgroups;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -114,7 +114,7 @@ class QgroupRescanRoRemountTest {
             // 2) remount RO: REMOUNTING is set, and the remount blocks in btrfs_qgroup_wait_for_completion
             //    (before btrfs_commit_super) for as long as the worker runs
             QgroupFixtures.Op remount = new QgroupFixtures.Op("remount-ro", () -> s.fs.remount("ro"));
-            within().until(() -> s.qgroups().rescanWaiters() == 1 && "wait_for_completion(qgroup_rescan_completion)"
+            Waits.within().until(() -> s.qgroups().rescanWaiters() == 1 && "wait_for_completion(qgroup_rescan_completion)"
                 .equals(s.mod.kernel().sched().blocked().get("remount-ro")));
             assertTrue(s.fs.qgroupRescanRunning());
             assertFalse(remount.done());
@@ -126,7 +126,7 @@ class QgroupRescanRoRemountTest {
             remount.join();
             // the worker logs after complete_all and btrfs_end_transaction, so the remount may return
             // first: the message is also the sign that the worker is done
-            within().until(() -> s.log.contains("qgroup scan paused"));
+            Waits.within().until(() -> s.log.contains("qgroup scan paused"));
             assertFalse(s.log.contains("qgroup scan completed"));
             assertFalse(s.fs.qgroupRescanRunning());
             assertEquals(ON | RESCAN | INCONSISTENT, s.fs.qgroupStatusFlags(), "RESCAN kept for the resume");
@@ -152,7 +152,7 @@ class QgroupRescanRoRemountTest {
             fs2.quotaRescanWait();
             assertFalse(fs2.qgroupRescanRunning());
             // the worker logs after complete_all: the message may trail the wait
-            within().until(() -> s.log.contains("qgroup scan completed (inconsistency flag cleared)"));
+            Waits.within().until(() -> s.log.contains("qgroup scan completed (inconsistency flag cleared)"));
             assertEquals(ON, fs2.qgroupStatusFlags());
             fs2.sync();
             assertUsageMatchesWalk(fs2);
@@ -197,7 +197,7 @@ class QgroupRescanRoRemountTest {
             //    filesystem (committing the last), then updates the status item in one more, ended only.
             //    Its final message comes after btrfs_end_transaction: wait for it, not just for !running.
             s.mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
-            within().until(() -> !s.fs.qgroupRescanRunning()
+            Waits.within().until(() -> !s.fs.qgroupRescanRunning()
                 && s.log.contains("qgroup scan completed (inconsistency flag cleared)"));
             assertFalse(s.log.contains("qgroup scan paused"));
             var open = s.fs.inspect().openTransactions();
@@ -257,10 +257,10 @@ class QgroupRescanRoRemountTest {
             s.rescanParkedBetweenLeaves();
             // 1) paused by an RO remount that waits for it
             QgroupFixtures.Op ro = new QgroupFixtures.Op("remount-ro", () -> s.fs.remount("ro"));
-            within().until(() -> s.qgroups().rescanWaiters() == 1);
+            Waits.within().until(() -> s.qgroups().rescanWaiters() == 1);
             s.mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
             ro.join();
-            within().until(() -> s.log.contains("qgroup scan paused"));
+            Waits.within().until(() -> s.log.contains("qgroup scan paused"));
             assertEquals(List.of(), s.fs.inspect().openTransactions());
 
             // 2) resumed by an RO->RW remount, parked before its first check
@@ -278,7 +278,7 @@ class QgroupRescanRoRemountTest {
 
             // 4) the worker goes on, on the read-only filesystem
             s.mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
-            within().until(() -> !s.fs.qgroupRescanRunning()
+            Waits.within().until(() -> !s.fs.qgroupRescanRunning()
                 && s.log.contains("qgroup scan completed (inconsistency flag cleared)"));
             var open = s.fs.inspect().openTransactions();
             assertEquals(1, open.size(), open.toString());

@@ -11,7 +11,6 @@ import static org.jbtrfs.fs.QgroupFixtures.imageDevice;
 import static org.jbtrfs.fs.QgroupFixtures.parkAtArrival;
 import static org.jbtrfs.fs.QgroupFixtures.referenced;
 import static org.jbtrfs.fs.QgroupFixtures.statusItem;
-import static org.jbtrfs.fs.QgroupFixtures.within;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -40,6 +39,7 @@ import org.jbtrfs.core.disk.QgroupStatusItem;
 import org.jbtrfs.qgroup.Qgroup;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.Trees;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -80,7 +80,7 @@ class QgroupTest {
 
     private KernelLog log() { return mod.log(); }
 
-    private void awaitLog(String text) { within().until(() -> log().contains(text)); }
+    private void awaitLog(String text) { Waits.within().until(() -> log().contains(text)); }
 
     private long completions() {
         return log().matching(e -> e.message().endsWith("qgroup scan completed (inconsistency flag cleared)")).size();
@@ -99,7 +99,7 @@ class QgroupTest {
 
     private static byte[] info(Btrfs fs, long qgroupid) {
         FsInfo fi = fs.fsInfo();
-        return Trees.lookup(fi, fi.quotaRoot, new Key(0, ItemType.QGROUP_INFO, qgroupid));
+        return Trees.lookup(fi, fi.quotaRoot(), new Key(0, ItemType.QGROUP_INFO, qgroupid));
     }
 
     // ---- enable, config --------------------------------------------------------------------------
@@ -111,7 +111,7 @@ class QgroupTest {
         write(fs, "a", 3000);
         write(fs, "sv/b", 9000);
         assertFalse(fs.inspect().flags().contains(FsFlag.QUOTA_ENABLED));
-        assertNull(fs.fsInfo().quotaRoot);
+        assertNull(fs.fsInfo().quotaRoot());
 
         mod.hooks().parkAt(Hook.QGROUP_RESCAN_BEFORE_LEAF);
         fs.quotaEnable();
@@ -119,8 +119,8 @@ class QgroupTest {
 
         FsInfo fi = fs.fsInfo();
         assertTrue(fs.inspect().flags().contains(FsFlag.QUOTA_ENABLED));
-        assertNotNull(fi.quotaRoot);
-        assertNotNull(Trees.lookup(fi, fi.treeRoot, new Key(ItemType.QUOTA_TREE_OBJECTID, ItemType.ROOT_ITEM, 0)),
+        assertNotNull(fi.quotaRoot());
+        assertNotNull(Trees.lookup(fi, fi.treeRoot(), new Key(ItemType.QUOTA_TREE_OBJECTID, ItemType.ROOT_ITEM, 0)),
             "root item of the quota tree");
         // committed by btrfs_quota_enable: ON and INCONSISTENT, progress 0
         QgroupStatusItem st = statusItem(fs);
@@ -129,7 +129,7 @@ class QgroupTest {
         // in memory the rescan it started is in progress
         assertEquals(ON | RESCAN | INCONSISTENT, fs.qgroupStatusFlags());
         assertTrue(fs.qgroupRescanRunning());
-        assertEquals(List.of(5L, sv), fs.qgroupUsage().stream().map(Qgroup.Usage::qgroupid).toList());
+        assertEquals(List.of(5L, sv), fs.qgroupUsage().stream().map(QgroupUsage::qgroupid).toList());
         assertEquals(new QgroupInfoItem(st.generation(), 0, 0, 0, 0), QgroupInfoItem.decode(info(fs, 5)));
         assertNotNull(info(fs, sv));
 
@@ -188,7 +188,7 @@ class QgroupTest {
         assertEquals(0, fs.qgroupStatusFlags());
         assertEquals(List.of(), fs.qgroupUsage());
         FsInfo fi = fs.fsInfo();
-        assertNull(Trees.lookup(fi, fi.treeRoot, new Key(ItemType.QUOTA_TREE_OBJECTID, ItemType.ROOT_ITEM, 0)));
+        assertNull(Trees.lookup(fi, fi.treeRoot(), new Key(ItemType.QUOTA_TREE_OBJECTID, ItemType.ROOT_ITEM, 0)));
         BlockDevice dev = fs.device();
         fs.umount();
         Btrfs again = mod.mount(dev, "");
@@ -224,7 +224,7 @@ class QgroupTest {
         fs.quotaRescanWait();
         // the kernel's suffix depends on err > 0 (the last leaf was reached), not on whether the flag was
         // set: every completed rescan says it, and there is no message without it
-        within().until(() -> completions() == 2);
+        Waits.within().until(() -> completions() == 2);
         assertEquals(0, log().matching(e -> e.message().endsWith("qgroup scan completed")).size());
 
         fs.quotaDisable();
@@ -358,7 +358,7 @@ class QgroupTest {
         awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
 
         QgroupFixtures.Op umount = new QgroupFixtures.Op("umount", fs::umount);
-        within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1
+        Waits.within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1
             && "wait_for_completion(qgroup_rescan_completion)".equals(mod.kernel().sched().blocked().get("umount")));
         assertFalse(umount.done());
         mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
@@ -393,14 +393,14 @@ class QgroupTest {
         awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
         // btrfs_quota_disable clears QUOTA_ENABLED, then waits for the worker (with or without its handle)
         QgroupFixtures.Op disable = new QgroupFixtures.Op("quota-disable", fs::quotaDisable);
-        within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
+        Waits.within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
         mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
         disable.join();
         awaitLog("qgroup scan failed with -4");
         assertEquals(LogLevel.ERR,
             log().matching(e -> e.message().contains("qgroup scan failed with -4")).get(0).level());
         assertFalse(fs.inspect().flags().contains(FsFlag.QUOTA_ENABLED));
-        assertNull(fs.fsInfo().quotaRoot);
+        assertNull(fs.fsInfo().quotaRoot());
         fs.umount();
         assertCleanUnload();
     }
@@ -439,7 +439,7 @@ class QgroupTest {
         fs.quotaEnable();
         awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
         QgroupFixtures.Op ro = new QgroupFixtures.Op("remount-ro", () -> fs.remount("ro"));
-        within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
+        Waits.within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
         mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
         ro.join();
         awaitLog("qgroup scan paused");
@@ -451,7 +451,7 @@ class QgroupTest {
         assertTrue(fs.qgroupRescanRunning(), "the wait returned although the worker runs");
 
         mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
-        within().until(() -> log().contains("qgroup scan completed (inconsistency flag cleared)"));
+        Waits.within().until(() -> log().contains("qgroup scan completed (inconsistency flag cleared)"));
         fs.sync();
         assertEquals(ON, fs.qgroupStatusFlags());
         assertUsageMatchesWalk(fs);

@@ -3,7 +3,6 @@ package org.jbtrfs.fs;
 import static org.jbtrfs.fs.QgroupFixtures.awaitParked;
 import static org.jbtrfs.fs.QgroupFixtures.imageDevice;
 import static org.jbtrfs.fs.QgroupFixtures.parkAtArrival;
-import static org.jbtrfs.fs.QgroupFixtures.within;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -27,6 +26,7 @@ import org.jbtrfs.core.ManualClock;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.TransState;
 import org.jbtrfs.transaction.Transaction;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -80,7 +80,7 @@ class QuotaDisableRescanDeadlockTest {
 
             // 2) quota disable: QUOTA_ENABLED cleared, waiting for the worker
             QgroupFixtures.Op disable = new QgroupFixtures.Op("quota-disable", fs::quotaDisable);
-            within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1
+            Waits.within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1
                 && "wait_for_completion(qgroup_rescan_completion)".equals(sleepingOn(mod, "quota-disable")));
             assertFalse(fi.flags.test(FsFlag.QUOTA_ENABLED));
             assertTrue(stackHas(disable.thread, "Qgroups", "quotaDisable") && stackHas(disable.thread, "Completion", "await"));
@@ -89,11 +89,11 @@ class QuotaDisableRescanDeadlockTest {
 
             // 3) the transaction kthread commits T, older than commit_interval now
             clock.advance(FsInfo.DEFAULT_COMMIT_INTERVAL + 1, TimeUnit.SECONDS);
-            Thread kthread = fi.transactionKthread.thread();
+            Thread kthread = fi.transactionKthread().thread();
             if (fixed) {
-                within().until(() -> fi.lastTransCommitted() >= t.transid); // no writer to wait for
+                Waits.within().until(() -> fi.lastTransCommitted() >= t.transid); // no writer to wait for
             } else {
-                within().until(() -> t.state() == TransState.COMMIT_START
+                Waits.within().until(() -> t.state() == TransState.COMMIT_START
                     && "commit: wait for external writers".equals(sleepingOn(mod, kthread.getName())));
                 assertEquals(1, extwriters(fi, t), "the commit waits in COMMIT_START for quota disable's handle");
             }
@@ -102,8 +102,8 @@ class QuotaDisableRescanDeadlockTest {
             mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
             if (fixed) {
                 disable.join();
-                within().until(() -> mod.log().contains("qgroup scan failed with -4"));
-                assertNull(fi.quotaRoot);
+                Waits.within().until(() -> mod.log().contains("qgroup scan failed with -4"));
+                assertNull(fi.quotaRoot());
                 assertFalse(fs.qgroupRescanRunning());
                 fs.umount();
                 UnloadReport r = mod.unload();
@@ -111,7 +111,7 @@ class QuotaDisableRescanDeadlockTest {
                 assertFalse(mod.log().tainted(), mod.log().dmesg());
                 return;
             }
-            within().until(() -> "wait_current_trans".equals(sleepingOn(mod, worker.getName())));
+            Waits.within().until(() -> "wait_current_trans".equals(sleepingOn(mod, worker.getName())));
 
             // 5) the cycle: each waits for the next, nothing else can release any of them
             assertEquals(1, fs.ctx().qgroups.rescanWaiters(), "quota disable waits for the worker's complete_all");
@@ -127,9 +127,9 @@ class QuotaDisableRescanDeadlockTest {
             // a hung machine is rebooted: every uninterruptible wait of the module ends with KernelPanic
             mod.kernel().panic("hung task: btrfs blocked for more than 120 seconds (quota disable, "
                 + "qgroup rescan worker, btrfs-transaction)");
-            within().until(disable::done);
+            Waits.within().until(disable::done);
             assertInstanceOf(KernelPanic.class, disable.failure.get());
-            within().until(() -> !worker.isAlive() || !stackHas(worker, "QgroupRescan", "worker"));
+            Waits.within().until(() -> !worker.isAlive() || !stackHas(worker, "QgroupRescan", "worker"));
             assertEquals(1, mod.log().count(LogEntry.Kind.PANIC));
             assertThrows(KernelPanic.class, fs::umount);
             UnloadReport r = mod.unload();

@@ -1,7 +1,5 @@
 package org.jbtrfs.fs;
 
-import static org.awaitility.Awaitility.await;
-
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -13,6 +11,7 @@ import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.KernelConfig;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.ManualClock;
+import org.jbtrfs.testsupport.Waits;
 
 /**
  * Shared scaffolding of the reproducers: a module on a manual clock (the transaction kthread never
@@ -21,12 +20,6 @@ import org.jbtrfs.core.ManualClock;
  */
 final class Repro implements AutoCloseable {
     static final Duration WAIT = Duration.ofSeconds(10);
-
-    static {
-        // conditions here flip in microseconds; the default 100 ms poll would dominate every reproducer
-        org.awaitility.Awaitility.setDefaultPollInterval(Duration.ofMillis(1));
-        org.awaitility.Awaitility.setDefaultPollDelay(Duration.ZERO);
-    }
 
     final ManualClock clock = new ManualClock();
     final BtrfsModule mod;
@@ -97,7 +90,7 @@ final class Repro implements AutoCloseable {
 
     /** Waits until the cleaner kthread has finished its pass and sleeps with no wake-up pending. */
     static void awaitCleanerIdle(Btrfs fs) {
-        await().atMost(WAIT).until(() -> !fs.inspect().cleanerRunning() && fs.fsInfo().cleanerKthread.isSleeping());
+        Waits.within(WAIT).until(() -> !fs.inspect().cleanerRunning() && fs.fsInfo().cleanerKthread().isSleeping());
     }
 
     /**
@@ -107,7 +100,7 @@ final class Repro implements AutoCloseable {
      */
     Btrfs mountSettled(String opts) {
         Btrfs fs = mount(opts);
-        await().atMost(WAIT).until(() -> clock.sleepers() > 0);
+        Waits.within(WAIT).until(() -> clock.sleepers() > 0);
         awaitCleanerIdle(fs);
         return fs;
     }
@@ -118,7 +111,7 @@ final class Repro implements AutoCloseable {
      * btrfs_remove_ordered_extent). Setups that need "only the dentry holds the file" wait for this.
      */
     static void awaitOrderedExtentsReleased(Btrfs fs) {
-        await().atMost(WAIT).until(() -> fs.ctx().ordered.live() == 0);
+        Waits.within(WAIT).until(() -> fs.ctx().ordered.live() == 0);
     }
 
     /**
@@ -139,7 +132,7 @@ final class Repro implements AutoCloseable {
      * bookkeeping, not from a thread state or a lapse of time.
      */
     static void awaitBlockedOn(Btrfs fs, String thread, String what) {
-        await().atMost(WAIT).until(() -> what.equals(fs.inspect().blockedOn().get(thread)));
+        Waits.within(WAIT).until(() -> what.equals(fs.inspect().blockedOn().get(thread)));
     }
 
     /**
@@ -149,7 +142,7 @@ final class Repro implements AutoCloseable {
      * it is woken again: an explicit wake for every pass, and a wait for the park.
      */
     static void awaitCleanerParkedAt(Repro r, Btrfs fs, org.jbtrfs.core.Hook hook) {
-        await().atMost(WAIT).until(() -> {
+        Waits.within(WAIT).until(() -> {
             if (r.mod.hooks().isParked(hook)) {
                 return true;
             }

@@ -3,7 +3,6 @@ package org.jbtrfs.fs;
 import static org.jbtrfs.fs.QgroupFixtures.awaitParked;
 import static org.jbtrfs.fs.QgroupFixtures.imageDevice;
 import static org.jbtrfs.fs.QgroupFixtures.parkAtArrival;
-import static org.jbtrfs.fs.QgroupFixtures.within;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -17,7 +16,7 @@ import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.KernelConfig;
 import org.jbtrfs.core.ManualClock;
-import org.jbtrfs.qgroup.RescanStatus;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -59,7 +58,7 @@ class RescanStatusTest {
 
             // 2) RO remount: the worker stops ("qgroup scan paused"); RESCAN stays set for the resume
             QgroupFixtures.Op ro = new QgroupFixtures.Op("remount-ro", () -> fs.remount("ro"));
-            within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
+            Waits.within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
             mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
             ro.join();
             fs.awaitRescanIdle(QgroupFixtures.TIMEOUT);
@@ -74,14 +73,14 @@ class RescanStatusTest {
             assertEquals(new RescanStatus(1, progress, true, true), fs.rescanStatus());
             QgroupFixtures.Op wait = new QgroupFixtures.Op("quota-rescan-wait", fs::quotaRescanWait);
             if (rearm) {
-                within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1); // re-armed: it waits for the worker
+                Waits.within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1); // re-armed: it waits for the worker
             } else {
                 wait.join(); // the kernel's wait: the completion is still done from the pause
                 assertTrue(fs.rescanStatus().workerActive(), "quotaRescanWait returned while the worker runs");
             }
             QgroupFixtures.Op idle = new QgroupFixtures.Op("await-rescan-idle", () -> fs.awaitRescanIdle(QgroupFixtures.TIMEOUT));
             // sleeping in the worker's idle wait (a timed wait no Sched names: read from its stack)
-            within().until(() -> org.jbtrfs.core.Blocked.in(idle.thread, "QgroupRescan", "awaitIdle"));
+            Waits.within().until(() -> org.jbtrfs.core.Blocked.in(idle.thread, "QgroupRescan", "awaitIdle"));
             assertFalse(idle.done());
             mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
             idle.join();

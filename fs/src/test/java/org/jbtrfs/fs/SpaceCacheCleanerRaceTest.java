@@ -1,6 +1,5 @@
 package org.jbtrfs.fs;
 
-import static org.awaitility.Awaitility.await;
 import static org.jbtrfs.fs.SpaceCacheFixtures.GIB;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -17,6 +16,7 @@ import org.jbtrfs.core.KernelOops;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.transaction.space.BlockGroup;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -177,7 +177,7 @@ class SpaceCacheCleanerRaceTest {
             ro.umount();
             Btrfs again = r.mountSettled("");
             Repro.wakeCleaner(again);
-            await().atMost(Repro.WAIT).until(() -> SpaceCacheFixtures.bigDataGroups(again).isEmpty());
+            Waits.within(Repro.WAIT).until(() -> SpaceCacheFixtures.bigDataGroups(again).isEmpty());
             Repro.awaitCleanerIdle(again);
             again.umount(); // commit_super runs the cache inode's delayed iput
             Btrfs third = r.mount("ro");

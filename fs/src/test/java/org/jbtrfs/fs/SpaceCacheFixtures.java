@@ -67,13 +67,13 @@ final class SpaceCacheFixtures {
 
     /** The free space header of {@code bg}'s cache, or null. */
     static FreeSpaceHeader header(Btrfs fs, BlockGroup bg) {
-        byte[] b = Trees.lookup(fs.fsInfo(), fs.fsInfo().treeRoot, FreeSpaceHeader.key(bg.start()));
+        byte[] b = Trees.lookup(fs.fsInfo(), fs.fsInfo().treeRoot(), FreeSpaceHeader.key(bg.start()));
         return b == null ? null : FreeSpaceHeader.decode(b);
     }
 
     /** The cache inode's item, or null. */
     static InodeItem cacheInode(Btrfs fs, Key location) {
-        byte[] b = Trees.lookup(fs.fsInfo(), fs.fsInfo().treeRoot, location);
+        byte[] b = Trees.lookup(fs.fsInfo(), fs.fsInfo().treeRoot(), location);
         return b == null ? null : InodeItem.decode(b);
     }
 }

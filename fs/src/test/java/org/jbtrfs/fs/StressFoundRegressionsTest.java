@@ -1,6 +1,5 @@
 package org.jbtrfs.fs;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -15,6 +14,7 @@ import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.KernelConfig;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -73,7 +73,7 @@ class StressFoundRegressionsTest {
         fs.quotaRescan();
         mod.hooks().awaitParked(Hook.QGROUP_RESCAN_BEFORE_LEAF, Duration.ofSeconds(5));
         CompletableFuture<Void> umount = CompletableFuture.runAsync(fs::umount);
-        await().until(() -> fs.fsInfo().fsClosing() != 0);
+        Waits.within().until(() -> fs.fsInfo().fsClosing() != 0);
         mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);     // the worker sees closing and pauses:
         umount.join();                                         // RESCAN stays in the status item
         mod.hooks().parkAt(Hook.QGROUP_RESCAN_BEFORE_LEAF);
@@ -81,7 +81,7 @@ class StressFoundRegressionsTest {
         mod.hooks().awaitParked(Hook.QGROUP_RESCAN_BEFORE_LEAF, Duration.ofSeconds(5));
         CompletableFuture<Void> remount = Repro.async("remount-ro", () -> again.remount("ro"));
         // the remount sleeps on the resumed rescan's completion (the bug: a spent completion, no wait at all)
-        await().atMost(Repro.WAIT).until(() -> "wait_for_completion(qgroup_rescan_completion)"
+        Waits.within(Repro.WAIT).until(() -> "wait_for_completion(qgroup_rescan_completion)"
             .equals(mod.kernel().sched().blocked().get("remount-ro")));
         assertEquals(1, again.ctx().qgroups.rescanWaiters());
         assertFalse(remount.isDone());
@@ -156,7 +156,7 @@ class StressFoundRegressionsTest {
             again.deleteSubvolume("sv");
             r.mod.faults().armOnce(org.jbtrfs.core.Fault.DEL_ORPHAN_ITEM_ENOMEM);
             Repro.wakeCleaner(again);
-            org.awaitility.Awaitility.await().until(() -> !again.inspect().rootItems().containsKey(id)
+            Waits.within().until(() -> !again.inspect().rootItems().containsKey(id)
                 && again.inspect().deadRoots().isEmpty());
             Repro.awaitCleanerIdle(again);
             assertEquals(java.util.List.of(id), again.inspect().rootOrphans(), "the stray orphan item");

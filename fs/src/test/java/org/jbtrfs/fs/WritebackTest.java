@@ -1,6 +1,5 @@
 package org.jbtrfs.fs;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -23,6 +22,7 @@ import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.transaction.BtreeInode;
 import org.jbtrfs.transaction.Trees;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -107,7 +107,7 @@ class WritebackTest {
             try (FileHandle h = fs.open("a")) {
                 ino = h.ino();
             }
-            org.jbtrfs.cleaner.Inode in = fs.ctx().dcache.lookup(fs.fsInfo().fsRoot, ino);
+            org.jbtrfs.cleaner.Inode in = fs.ctx().dcache.lookup(fs.fsInfo().fsRoot(), ino);
             try {
                 fs.ctx().writeback.writeInode(InodeData.of(fs.fsInfo(), in), org.jbtrfs.transaction.WbSyncMode.ALL, null);
             } finally {
@@ -141,10 +141,10 @@ class WritebackTest {
             assertEquals(1, fs.ctx().cleaner.inodes().removeCount(), "the unlinked inode lives on");
             assertNull(addedBy.get());
             r.mod.hooks().release(Hook.ORDERED_EXTENT_BEFORE_FINISH);
-            await().atMost(Repro.WAIT).until(() -> addedBy.get() != null);
+            Waits.within(Repro.WAIT).until(() -> addedBy.get() != null);
             assertTrue(addedBy.get().contains("kworker"), "queued by the endio-write worker: " + addedBy.get());
             // btrfs_add_delayed_iput woke the idle cleaner, which evicted the inode
-            await().atMost(Repro.WAIT).until(() -> fs.ctx().cleaner.inodes().removeCount() == 0 && fs.inspect().delayedIputs().isEmpty());
+            Waits.within(Repro.WAIT).until(() -> fs.ctx().cleaner.inodes().removeCount() == 0 && fs.inspect().delayedIputs().isEmpty());
             fs.umount();
             assertTrue(r.mod.unload().clean());
         }
@@ -161,7 +161,7 @@ class WritebackTest {
                 h.write(random(6, 4096));
                 h.fsync();
                 Repro.awaitOrderedExtentsReleased(fs);
-                assertEquals(2, fs.ctx().cleaner.inodes().cached(fs.fsInfo().fsRoot, h.ino()).count(),
+                assertEquals(2, fs.ctx().cleaner.inodes().cached(fs.fsInfo().fsRoot(), h.ino()).count(),
                     "dentry + handle: the ordered extent dropped its own");
             }
             assertEquals(0, r.mod.hooks().arrivals(Hook.DELAYED_IPUT_ADDED));
@@ -291,7 +291,7 @@ class WritebackTest {
             r.mod.hooks().awaitParked(Hook.ORDERED_EXTENT_BEFORE_FINISH, Repro.WAIT);
             assertEquals(1, fs.ctx().ordered.pending());
             // sync_filesystem waits in btrfs_wait_ordered_roots for the parked ordered extent (read from its stack)
-            await().atMost(Repro.WAIT).until(() -> org.jbtrfs.core.Blocked.in(Repro.threadNamed("remount"), "OrderedExtent", "waitComplete"));
+            Waits.within(Repro.WAIT).until(() -> org.jbtrfs.core.Blocked.in(Repro.threadNamed("remount"), "OrderedExtent", "waitComplete"));
             assertFalse(remount.isDone(), "sync_filesystem cannot return while the ordered extent is in flight");
             r.mod.hooks().release(Hook.ORDERED_EXTENT_BEFORE_FINISH);
             Repro.join(remount);
@@ -317,11 +317,11 @@ class WritebackTest {
                 ino = h.ino();
             }
             Key item = new Key(ino, ItemType.INODE_ITEM, 0);
-            assertEquals(0, InodeItem.decode(Trees.lookup(fs.fsInfo(), fs.fsInfo().fsRoot, item)).size(), "disk_i_size: nothing written yet");
-            assertNull(Trees.lookup(fs.fsInfo(), fs.fsInfo().fsRoot, new Key(ino, ItemType.EXTENT_DATA, 0)));
+            assertEquals(0, InodeItem.decode(Trees.lookup(fs.fsInfo(), fs.fsInfo().fsRoot(), item)).size(), "disk_i_size: nothing written yet");
+            assertNull(Trees.lookup(fs.fsInfo(), fs.fsInfo().fsRoot(), new Key(ino, ItemType.EXTENT_DATA, 0)));
             fs.sync();
-            assertEquals(a.length, InodeItem.decode(Trees.lookup(fs.fsInfo(), fs.fsInfo().fsRoot, item)).size());
-            assertNotNull(Trees.lookup(fs.fsInfo(), fs.fsInfo().fsRoot, new Key(ino, ItemType.EXTENT_DATA, 0)));
+            assertEquals(a.length, InodeItem.decode(Trees.lookup(fs.fsInfo(), fs.fsInfo().fsRoot(), item)).size());
+            assertNotNull(Trees.lookup(fs.fsInfo(), fs.fsInfo().fsRoot(), new Key(ino, ItemType.EXTENT_DATA, 0)));
             assertArrayEquals(a, fs.readFile("a"));
             fs.umount();
             assertTrue(r.mod.unload().clean());

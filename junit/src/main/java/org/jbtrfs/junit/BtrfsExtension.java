@@ -191,7 +191,7 @@ public final class BtrfsExtension implements BeforeEachCallback, AfterEachCallba
             where = "the whole log could not be written to " + file + ": " + e.getCause();
         }
         if (!problems.isEmpty()) {
-            throw new AssertionError(String.join("\n", problems) + "\nkernel log of " + module.kernel().name() + ", "
+            throw new AssertionError(String.join("\n", problems) + "\nkernel log of " + module.name() + ", "
                 + entries.size() + " entries (" + where + "):\n" + KernelLogExcerpt.of(entries));
         }
     }

@@ -3,6 +3,7 @@ package org.jbtrfs.junit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import org.jbtrfs.fs.internal.Internals;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.fs.Btrfs;
@@ -36,7 +37,7 @@ final class ExtensionFixtures {
     static class LeaksASlabObject {
         @Test
         void forgetsToFree(BtrfsModule module) {
-            module.kernel().slabs().cache("btrfs_path").alloc();
+            Internals.kernel(module).slabs().cache("btrfs_path").alloc();
         }
     }
 
@@ -54,7 +55,7 @@ final class ExtensionFixtures {
         @Test
         void forgetsToFreeOnPurpose(BtrfsModule module, KernelSymptoms symptoms) {
             symptoms.expect(KernelSymptom.SLAB_LEAK);
-            module.kernel().slabs().cache("btrfs_path").alloc();
+            Internals.kernel(module).slabs().cache("btrfs_path").alloc();
         }
     }
 

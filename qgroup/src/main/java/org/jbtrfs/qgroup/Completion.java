@@ -12,7 +12,7 @@ package org.jbtrfs.qgroup;
  * here, instead of guessing from a thread state.
  */
 final class Completion {
-    private final org.jbtrfs.core.Sched sched;
+    private final org.jbtrfs.core.kernel.Sched sched;
     private boolean done; // guarded by this
     private int waiters; // guarded by this
 
@@ -20,7 +20,7 @@ final class Completion {
     Completion() { this(null); }
 
     /** A completion of a module: a panic of the module ends an uninterruptible wait with KernelPanic. */
-    Completion(org.jbtrfs.core.Sched sched) { this.sched = sched; }
+    Completion(org.jbtrfs.core.kernel.Sched sched) { this.sched = sched; }
 
     /** kernel: reinit_completion() */
     synchronized void reinit() { done = false; }

@@ -14,7 +14,7 @@ import org.jbtrfs.workqueue.BtrfsWork;
  *   <caption>what guards what</caption>
  *   <tr><th>lock</th><th>kernel</th><th>guards</th></tr>
  *   <tr><td>{@link #ioctlLock}</td><td>qgroup_ioctl_lock (mutex)</td><td>the ioctl paths: quota enable /
- *       disable and btrfs_qgroup_inherit serialise on it; {@code fs.quotaRoot} is changed only with it held</td></tr>
+ *       disable and btrfs_qgroup_inherit serialise on it; {@code fs.quotaRoot()} is changed only with it held</td></tr>
  *   <tr><td>{@link #rescanLock}</td><td>qgroup_rescan_lock (mutex)</td><td>{@link #rescanProgress},
  *       {@link #rescanRunning}, the RESCAN / INCONSISTENT decisions of the worker and of rescan init;
  *       the worker holds it only around its leaf search and its final status section</td></tr>

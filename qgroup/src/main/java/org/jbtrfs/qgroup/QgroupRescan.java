@@ -147,7 +147,7 @@ final class QgroupRescan {
     void rescan() {
         init(true, 0);
         try {
-            TransHandle h = Transactions.join(fs, fs.fsRoot, "btrfs_qgroup_rescan");
+            TransHandle h = Transactions.join(fs, fs.fsRoot(), "btrfs_qgroup_rescan");
             Transactions.commit(h);
         } catch (BtrfsException e) {
             q.clearFlag(QgroupStatusItem.FLAG_RESCAN);
@@ -218,7 +218,7 @@ final class QgroupRescan {
             outstanding++;
         }
         try {
-            fs.workqueues.qgroupRescanWorkers.queueWork(w);
+            fs.workqueues().qgroupRescanWorkers.queueWork(w);
         } catch (RuntimeException e) {
             synchronized (idle) {
                 outstanding--;
@@ -311,7 +311,7 @@ final class QgroupRescan {
             }
             TransHandle h;
             try {
-                h = Transactions.start(fs, fs.fsRoot, 0, "btrfs_qgroup_rescan_worker");
+                h = Transactions.start(fs, fs.fsRoot(), 0, "btrfs_qgroup_rescan_worker");
             } catch (BtrfsException e) {
                 err = e.errno().ret();
                 break;
@@ -349,7 +349,7 @@ final class QgroupRescan {
         // "only update status, since the previous part has already updated the qgroup info"
         TransHandle h = null;
         try {
-            h = Transactions.start(fs, fs.quotaRoot, 1, "btrfs_qgroup_rescan_worker");
+            h = Transactions.start(fs, fs.quotaRoot(), 1, "btrfs_qgroup_rescan_worker");
         } catch (BtrfsException e) {
             err = e.errno().ret();
             fs.log().error(fs.sbId(), "fail to start transaction for status update: " + err);
@@ -362,7 +362,7 @@ final class QgroupRescan {
             }
             if (h != null) {
                 try {
-                    QgroupItems.updateStatusItem(q, h, fs.quotaRoot);
+                    QgroupItems.updateStatusItem(q, h, fs.quotaRoot());
                 } catch (BtrfsException e) {
                     err = e.errno().ret();
                     fs.log().error(fs.sbId(), "fail to update qgroup status: " + err);
@@ -400,7 +400,7 @@ final class QgroupRescan {
         boolean done;
         q.mutexLock(q.rescanLock, "qgroup_rescan_lock");
         try {
-            leaf = Trees.commitRootLeaf(fs, fs.extentRoot, new Key(q.rescanProgress, 0, 0));
+            leaf = Trees.commitRootLeaf(fs, fs.extentRoot(), new Key(q.rescanProgress, 0, 0));
             if (leaf.items().isEmpty()) {
                 // "The rescan is about to end": every real extent objectid is below the progress now
                 q.rescanProgress = -1L;

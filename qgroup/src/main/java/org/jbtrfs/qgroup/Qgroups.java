@@ -58,15 +58,15 @@ public final class Qgroups implements QgroupHooks {
      * init clears RESCAN.
      */
     public void readConfig() {
-        fs.qgroupHooks = this; // the commit calls btrfs_run_qgroups whether quotas are on or not
-        if (fs.quotaRoot == null) {
+        fs.installQgroupHooks(this); // the commit calls btrfs_run_qgroups whether quotas are on or not
+        if (fs.quotaRoot() == null) {
             return;
         }
         fs.flags.set(FsFlag.QUOTA_ENABLED); // btrfs_read_roots(): the quota root exists
         long flags = 0;
         long savedProgress = 0;
         List<Qgroup> found = new ArrayList<>();
-        for (TreeItem it : Trees.range(fs, fs.quotaRoot, Key.MIN, Key.MAX)) {
+        for (TreeItem it : Trees.range(fs, fs.quotaRoot(), Key.MIN, Key.MAX)) {
             if (it.key().type() == ItemType.QGROUP_STATUS) {
                 QgroupStatusItem st = QgroupStatusItem.decode(it.data());
                 if (st.version() != QgroupItems.STATUS_VERSION) {
@@ -136,16 +136,16 @@ public final class Qgroups implements QgroupHooks {
         boolean locked = true;
         TransHandle h = null;
         try {
-            if (fs.quotaRoot != null) {
+            if (fs.quotaRoot() != null) {
                 return;
             }
             // "Unlock qgroup_ioctl_lock before starting the transaction": lock order against sb_internal
             q.ioctlLock.unlock();
             locked = false;
-            h = Transactions.start(fs, fs.treeRoot, 2, "btrfs_quota_enable");
+            h = Transactions.start(fs, fs.treeRoot(), 2, "btrfs_quota_enable");
             q.mutexLock(q.ioctlLock, "qgroup_ioctl_lock");
             locked = true;
-            if (fs.quotaRoot != null) {
+            if (fs.quotaRoot() != null) {
                 return; // someone else enabled quotas meanwhile: release the handle
             }
             Root quota = createQuotaTree(h);
@@ -155,7 +155,7 @@ public final class Qgroups implements QgroupHooks {
             // "Set quota enabled flag after committing the transaction"
             q.lock.lock();
             try {
-                fs.quotaRoot = quota;
+                fs.setQuotaRoot(quota);
                 fs.flags.set(FsFlag.QUOTA_ENABLED);
             } finally {
                 q.lock.unlock();
@@ -184,12 +184,12 @@ public final class Qgroups implements QgroupHooks {
             var leaf = Extents.allocRootLeaf(h, ItemType.QUOTA_TREE_OBJECTID);
             Key rootKey = new Key(ItemType.QUOTA_TREE_OBJECTID, ItemType.ROOT_ITEM, 0);
             RootItem item = new RootItem(h.transid(), 0, leaf.bytenr(), 0, 0, 0, 1, Key.MIN, 0, 0);
-            Trees.insert(h, fs.treeRoot, rootKey, item.encode());
+            Trees.insert(h, fs.treeRoot(), rootKey, item.encode());
             Root quota = new Root(ItemType.QUOTA_TREE_OBJECTID, leaf, item);
             q.setFlags(QgroupStatusItem.FLAG_ON | QgroupStatusItem.FLAG_INCONSISTENT);
             Trees.insert(h, quota, QgroupItems.statusKey(), new QgroupStatusItem(QgroupItems.STATUS_VERSION, h.transid(),
                 q.flags(), 0).encode());
-            for (TreeItem it : Trees.range(fs, fs.treeRoot, new Key(ItemType.FS_TREE_OBJECTID, ItemType.ROOT_ITEM, 0),
+            for (TreeItem it : Trees.range(fs, fs.treeRoot(), new Key(ItemType.FS_TREE_OBJECTID, ItemType.ROOT_ITEM, 0),
                 new Key(ItemType.LAST_FREE_OBJECTID, ItemType.ROOT_ITEM, -1L))) {
                 long id = it.key().objectid();
                 if (it.key().type() == ItemType.ROOT_ITEM && RootItem.decode(it.data()).refs() > 0
@@ -210,7 +210,7 @@ public final class Qgroups implements QgroupHooks {
             if (cur.bytenr() != quota.node().bytenr() || cur.level() != quota.node().level()) {
                 RootItem updated = cur.withNode(quota.node().bytenr(), quota.node().level(), h.transid());
                 quota.setRootItem(updated);
-                Trees.update(h, fs.treeRoot, rootKey, updated.encode());
+                Trees.update(h, fs.treeRoot(), rootKey, updated.encode());
             }
             return quota;
         } catch (BtrfsException e) {
@@ -242,7 +242,7 @@ public final class Qgroups implements QgroupHooks {
         boolean locked = true;
         TransHandle h = null;
         try {
-            if (fs.quotaRoot == null) {
+            if (fs.quotaRoot() == null) {
                 return;
             }
             if (waitFirst) {
@@ -254,7 +254,7 @@ public final class Qgroups implements QgroupHooks {
             q.ioctlLock.unlock();
             locked = false;
             try {
-                h = Transactions.start(fs, fs.treeRoot, 1, "btrfs_quota_disable");
+                h = Transactions.start(fs, fs.treeRoot(), 1, "btrfs_quota_disable");
             } finally {
                 q.mutexLock(q.ioctlLock, "qgroup_ioctl_lock");
                 locked = true;
@@ -262,7 +262,7 @@ public final class Qgroups implements QgroupHooks {
                     fs.flags.set(FsFlag.QUOTA_ENABLED);
                 }
             }
-            if (fs.quotaRoot == null) {
+            if (fs.quotaRoot() == null) {
                 return;
             }
             if (!waitFirst) {
@@ -272,8 +272,8 @@ public final class Qgroups implements QgroupHooks {
             Root quota;
             q.lock.lock();
             try {
-                quota = fs.quotaRoot;
-                fs.quotaRoot = null;
+                quota = fs.quotaRoot();
+                fs.setQuotaRoot(null);
                 q.clearFlag(QgroupStatusItem.FLAG_ON);
             } finally {
                 q.lock.unlock();
@@ -284,7 +284,7 @@ public final class Qgroups implements QgroupHooks {
                 for (TreeItem it : Trees.range(fs, quota, Key.MIN, Key.MAX)) {
                     Trees.delete(h, quota, it.key());
                 }
-                Trees.delete(h, fs.treeRoot, new Key(ItemType.QUOTA_TREE_OBJECTID, ItemType.ROOT_ITEM, 0));
+                Trees.delete(h, fs.treeRoot(), new Key(ItemType.QUOTA_TREE_OBJECTID, ItemType.ROOT_ITEM, 0));
                 Extents.freeTreeBlock(h, quota.node());
             } catch (BtrfsException e) {
                 Transactions.abort(fs, h.transaction(), e);
@@ -314,7 +314,7 @@ public final class Qgroups implements QgroupHooks {
             if (!fs.flags.test(FsFlag.QUOTA_ENABLED)) {
                 return;
             }
-            Root quota = fs.quotaRoot;
+            Root quota = fs.quotaRoot();
             if (quota == null) {
                 throw new BtrfsException(Errno.EINVAL, "qgroup inherit: quota enabled without a quota root");
             }
@@ -380,7 +380,7 @@ public final class Qgroups implements QgroupHooks {
      */
     @Override
     public boolean runQgroups(TransHandle h) {
-        Root quota = fs.quotaRoot;
+        Root quota = fs.quotaRoot();
         if (quota == null) {
             return false;
         }

@@ -1,6 +1,5 @@
 package org.jbtrfs.qgroup;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,6 +9,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jbtrfs.core.Blocked;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 
 /** struct completion semantics the rescan relies on. */
@@ -27,7 +27,7 @@ class CompletionTest {
         assertFalse(c.isDone(), "init_completion: not done");
         Thread a = start(() -> c.await(false));
         Thread b = start(() -> c.await(true));
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(1)).until(() -> c.waiters() == 2);
+        Waits.within(Duration.ofSeconds(10)).until(() -> c.waiters() == 2);
         c.completeAll();
         a.join(10_000);
         b.join(10_000);
@@ -50,13 +50,13 @@ class CompletionTest {
             c.await(false);
             flagKept.set(Thread.currentThread().isInterrupted());
         });
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(1)).until(() -> c.waiters() == 2);
+        Waits.within(Duration.ofSeconds(10)).until(() -> c.waiters() == 2);
         i.interrupt();
         u.interrupt();
         i.join(10_000);
         assertEquals(Boolean.FALSE, interruptible.get());
         // the uninterruptible waiter consumed its interrupt (its flag is clear again) and waits in await once more
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(1))
+        Waits.within(Duration.ofSeconds(10))
             .until(() -> c.waiters() == 1 && !u.isInterrupted() && Blocked.in(u, "Completion", "await"));
         assertTrue(u.isAlive(), "TASK_UNINTERRUPTIBLE: still waiting");
         c.completeAll();

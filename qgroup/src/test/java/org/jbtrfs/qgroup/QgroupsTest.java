@@ -1,6 +1,5 @@
 package org.jbtrfs.qgroup;
 
-import static org.jbtrfs.transaction.TestFs.waitUp;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -35,6 +34,7 @@ import org.jbtrfs.transaction.TransHandle;
 import org.jbtrfs.transaction.Transaction;
 import org.jbtrfs.transaction.Transactions;
 import org.jbtrfs.transaction.Trees;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -61,7 +61,7 @@ class QgroupsTest {
             this.fs = t.open();
             this.qg = new Qgroups(fs);
             qg.readConfig();
-            TransHandle h = Transactions.start(fs, fs.fsRoot, 1, "test");
+            TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test");
             for (int i = 0; i < EXTENTS; i++) {
                 Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, 4096);
             }
@@ -110,9 +110,9 @@ class QgroupsTest {
     @Test
     void quotaEnablePublishesTheQuotaRootAndQuotaEnabledOnlyAfterItsCommit() {
         try (Fixture f = new Fixture(new TestFs())) {
-            QgroupHooks real = f.fs.qgroupHooks;
+            QgroupHooks real = f.fs.qgroupHooks();
             List<String> seenByCommit = new ArrayList<>();
-            f.fs.qgroupHooks = new QgroupHooks() {
+            f.fs.installQgroupHooks(new QgroupHooks() {
                 @Override
                 public void accountExtent(long ownerRoot, long bytenr, long numBytes, boolean add) {
                     real.accountExtent(ownerRoot, bytenr, numBytes, add);
@@ -120,25 +120,25 @@ class QgroupsTest {
 
                 @Override
                 public boolean runQgroups(TransHandle h) {
-                    seenByCommit.add("quota_root " + (f.fs.quotaRoot != null) + ", QUOTA_ENABLED "
+                    seenByCommit.add("quota_root " + (f.fs.quotaRoot() != null) + ", QUOTA_ENABLED "
                         + f.fs.flags.test(FsFlag.QUOTA_ENABLED));
                     return real.runQgroups(h);
                 }
-            };
+            });
             parkAtArrival(f.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF, 1);
             long before = f.t.onDiskGeneration();
             f.qg.quotaEnable();
             assertFalse(seenByCommit.isEmpty(), "the enable's commit ran btrfs_run_qgroups");
             assertEquals(List.of("quota_root false, QUOTA_ENABLED false"), seenByCommit.stream().distinct().toList());
             assertTrue(f.t.onDiskGeneration() > before, "committed");
-            assertNotNull(f.fs.quotaRoot);
+            assertNotNull(f.fs.quotaRoot());
             assertTrue(f.fs.flags.test(FsFlag.QUOTA_ENABLED));
-            QgroupStatusItem st = QgroupStatusItem.decode(Trees.lookup(f.fs, f.fs.quotaRoot, QgroupItems.statusKey()));
+            QgroupStatusItem st = QgroupStatusItem.decode(Trees.lookup(f.fs, f.fs.quotaRoot(), QgroupItems.statusKey()));
             assertEquals(QgroupStatusItem.FLAG_ON | QgroupStatusItem.FLAG_INCONSISTENT, st.flags());
-            waitUp().until(() -> f.hooks().isParked(Hook.QGROUP_RESCAN_BEFORE_LEAF));
+            Waits.within().until(() -> f.hooks().isParked(Hook.QGROUP_RESCAN_BEFORE_LEAF));
             assertTrue(f.qg.rescanRunning(), "then qgroup_rescan_init and the worker");
             f.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
-            f.fs.qgroupHooks = real;
+            f.fs.installQgroupHooks(real);
             f.qg.waitForCompletion(false);
             assertEquals(List.of(new Qgroup.Usage(5, EXTENTS * 4096L + 16384, EXTENTS * 4096L + 16384)), f.qg.usage(),
                 "the worker counted every data extent and the subvolume's root leaf");
@@ -162,12 +162,12 @@ class QgroupsTest {
         try (Fixture f = new Fixture(t)) {
             parkAtArrival(f.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF, 2);
             f.qg.quotaEnable();
-            waitUp().until(() -> f.hooks().isParked(Hook.QGROUP_RESCAN_BEFORE_LEAF));
+            Waits.within().until(() -> f.hooks().isParked(Hook.QGROUP_RESCAN_BEFORE_LEAF));
             long committed = f.t.onDiskGeneration();
 
             AtomicReference<Throwable> failure = new AtomicReference<>();
             Thread disable = start("quota-disable", f.qg::quotaDisable, failure);
-            waitUp().until(() -> f.qg.rescanWaiters() == 1);
+            Waits.within().until(() -> f.qg.rescanWaiters() == 1);
             assertFalse(f.fs.flags.test(FsFlag.QUOTA_ENABLED), "cleared before the wait");
             assertTrue(f.qg.ioctlLockHeld(), "qgroup_ioctl_lock held across the wait in both orders");
             Transaction running = f.fs.runningTransaction();
@@ -186,16 +186,16 @@ class QgroupsTest {
             }
 
             f.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
-            waitUp().until(() -> !disable.isAlive());
+            Waits.within().until(() -> !disable.isAlive());
             assertNull(failure.get());
-            waitUp().until(() -> f.t.kernel.log().contains("qgroup scan failed with -4"));
-            assertNull(f.fs.quotaRoot);
+            Waits.within().until(() -> f.t.kernel.log().contains("qgroup scan failed with -4"));
+            assertNull(f.fs.quotaRoot());
             assertEquals(0, f.qg.statusFlags() & QgroupStatusItem.FLAG_ON);
             // ended, not committed: the deletion waits for the next commit
             assertEquals(committed, f.t.onDiskGeneration());
             assertTrue(f.fs.transList().stream().anyMatch(tr -> tr.handles().stream()
                 .anyMatch(r -> r.function().equals("btrfs_quota_disable"))));
-            assertNull(Trees.lookup(f.fs, f.fs.treeRoot, new Key(ItemType.QUOTA_TREE_OBJECTID, ItemType.ROOT_ITEM, 0)),
+            assertNull(Trees.lookup(f.fs, f.fs.treeRoot(), new Key(ItemType.QUOTA_TREE_OBJECTID, ItemType.ROOT_ITEM, 0)),
                 "the quota root item is gone from the live tree root");
         }
     }
@@ -215,10 +215,10 @@ class QgroupsTest {
             BtrfsException e = assertThrows(BtrfsException.class, f.qg::quotaDisable);
             assertEquals(Errno.ENOSPC, e.errno());
             assertTrue(f.fs.flags.test(FsFlag.QUOTA_ENABLED));
-            assertNotNull(f.fs.quotaRoot);
+            assertNotNull(f.fs.quotaRoot());
             assertFalse(f.qg.ioctlLockHeld());
             f.qg.quotaDisable(); // and it works afterwards
-            assertNull(f.fs.quotaRoot);
+            assertNull(f.fs.quotaRoot());
         }
     }
 
@@ -253,9 +253,9 @@ class QgroupsTest {
             holder.start();
             assertTrue(held.await(10, TimeUnit.SECONDS));
             try {
-                TransHandle h = Transactions.join(f.fs, f.fs.treeRoot, "test");
+                TransHandle h = Transactions.join(f.fs, f.fs.treeRoot(), "test");
                 Transactions.commit(h);
-                QgroupInfoItem info = QgroupInfoItem.decode(Trees.lookup(f.fs, f.fs.quotaRoot, QgroupItems.infoKey(5)));
+                QgroupInfoItem info = QgroupInfoItem.decode(Trees.lookup(f.fs, f.fs.quotaRoot(), QgroupItems.infoKey(5)));
                 assertEquals(0, info.rfer(), "the zeroed counters were written by this commit");
                 assertEquals(h.transid(), info.generation());
             } finally {
@@ -283,16 +283,16 @@ class QgroupsTest {
             qg.quotaEnable();
             qg.waitForCompletion(false);
             // write RESCAN | INCONSISTENT without ON into the status item, committed
-            TransHandle h = Transactions.start(fs, fs.quotaRoot, 1, "test");
-            Trees.update(h, fs.quotaRoot, QgroupItems.statusKey(), new QgroupStatusItem(1, h.transid(),
+            TransHandle h = Transactions.start(fs, fs.quotaRoot(), 1, "test");
+            Trees.update(h, fs.quotaRoot(), QgroupItems.statusKey(), new QgroupStatusItem(1, h.transid(),
                 QgroupStatusItem.FLAG_RESCAN | QgroupStatusItem.FLAG_INCONSISTENT, 0).encode());
-            fs.qgroupHooks = null; // keep the next commits from rewriting it
+            fs.installQgroupHooks(null); // keep the next commits from rewriting it
             Transactions.commit(h);
             fs.flags.set(FsFlag.CLOSING_START);
             t.closeClean(fs);
 
             FsInfo again = t.open();
-            again.quotaRoot = FsRoots.readRoot(again, ItemType.QUOTA_TREE_OBJECTID);
+            again.setQuotaRoot(FsRoots.readRoot(again, ItemType.QUOTA_TREE_OBJECTID));
             Qgroups qg2 = new Qgroups(again);
             qg2.readConfig();
             assertFalse(again.flags.test(FsFlag.QUOTA_ENABLED), "not ON: quotas off");
@@ -317,11 +317,11 @@ class QgroupsTest {
         try (Fixture f = new Fixture(new TestFs())) {
             parkAtArrival(f.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF, 1);
             f.qg.quotaEnable();
-            waitUp().until(() -> f.hooks().isParked(Hook.QGROUP_RESCAN_BEFORE_LEAF));
+            Waits.within().until(() -> f.hooks().isParked(Hook.QGROUP_RESCAN_BEFORE_LEAF));
             f.qg.rescanResume(); // RESCAN is set: queued behind the running one (max_active 1), pending
             f.qg.rescanResume(); // still pending: a no-op
             f.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
-            waitUp().until(() -> f.t.kernel.log().matching(e -> e.message().contains("qgroup scan completed")).size() == 2);
+            Waits.within().until(() -> f.t.kernel.log().matching(e -> e.message().contains("qgroup scan completed")).size() == 2);
             f.fs.flags.set(FsFlag.CLOSING_START);
             f.qg.waitForCompletion(false);
             assertEquals(2, f.t.kernel.log().matching(e -> e.message().contains("qgroup scan completed")).size(),

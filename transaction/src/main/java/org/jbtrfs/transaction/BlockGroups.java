@@ -1,6 +1,6 @@
 package org.jbtrfs.transaction;
 
-import org.jbtrfs.core.MountOpt;
+import org.jbtrfs.core.kernel.MountOpt;
 import org.jbtrfs.core.disk.BlockGroupItem;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
@@ -28,7 +28,7 @@ public final class BlockGroups {
         }
         boolean spaceCache = fs.mountOpt.test(MountOpt.SPACE_CACHE);
         boolean needClear = spaceCache && generation != cacheGen || fs.mountOpt.test(MountOpt.CLEAR_CACHE);
-        for (TreeItem it : Trees.range(fs, fs.extentRoot, Key.MIN, Key.MAX)) {
+        for (TreeItem it : Trees.range(fs, fs.extentRoot(), Key.MIN, Key.MAX)) {
             Key k = it.key();
             if (k.type() == ItemType.BLOCK_GROUP_ITEM) {
                 BlockGroupItem bgi = BlockGroupItem.decode(it.data());
@@ -38,7 +38,7 @@ public final class BlockGroups {
                 }
             }
         }
-        for (TreeItem it : Trees.range(fs, fs.extentRoot, Key.MIN, Key.MAX)) {
+        for (TreeItem it : Trees.range(fs, fs.extentRoot(), Key.MIN, Key.MAX)) {
             Key k = it.key();
             if (k.type() == ItemType.METADATA_ITEM) {
                 fs.space.markAllocated(k.objectid(), SuperBlock.NODESIZE);

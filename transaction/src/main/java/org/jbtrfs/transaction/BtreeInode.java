@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.LongAdder;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.FsFlag;
-import org.jbtrfs.core.SlabObject;
+import org.jbtrfs.core.kernel.SlabObject;
 import org.jbtrfs.core.disk.SuperBlock;
 import org.jbtrfs.transaction.ctree.ExtentBuffer;
 import org.jbtrfs.workqueue.AsyncSubmit;
@@ -350,7 +350,7 @@ public final class BtreeInode {
             return;
         }
         (sync ? asyncHighBios : asyncBios).increment();
-        asyncSubmit.submit(fs.workqueues.workers, bio, sync);
+        asyncSubmit.submit(fs.workqueues().workers, bio, sync);
     }
 
     /** kernel: check_async_write() — synchronous if a commit is writing or the crc32c driver is fast. */

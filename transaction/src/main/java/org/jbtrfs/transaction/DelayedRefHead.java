@@ -2,7 +2,7 @@ package org.jbtrfs.transaction;
 
 import java.util.ArrayList;
 import java.util.List;
-import org.jbtrfs.core.SlabObject;
+import org.jbtrfs.core.kernel.SlabObject;
 
 /**
  * struct btrfs_delayed_ref_head: the pending reference changes of one extent, with the slab objects

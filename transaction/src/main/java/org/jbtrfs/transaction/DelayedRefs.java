@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.jbtrfs.core.Slabs;
+import org.jbtrfs.core.kernel.Slabs;
 import org.jbtrfs.transaction.space.SpaceManager;
 
 /**

@@ -2,7 +2,7 @@ package org.jbtrfs.transaction;
 
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
-import org.jbtrfs.core.Kthread;
+import org.jbtrfs.core.kernel.Kthread;
 import org.jbtrfs.core.disk.SuperBlock;
 
 /** The superblock and commit_super parts of fs/btrfs/disk-io.c. */
@@ -10,7 +10,7 @@ public final class DiskIo {
     private DiskIo() { }
 
     /** kernel: btrfs_read_dev_super() — read and validate the primary superblock of a device. */
-    public static SuperBlock readSuper(org.jbtrfs.core.BlockDevice dev, org.jbtrfs.core.Crc32c crc) {
+    public static SuperBlock readSuper(org.jbtrfs.core.BlockDevice dev, org.jbtrfs.core.kernel.Crc32c crc) {
         if (dev.size() < SuperBlock.OFFSET + SuperBlock.SIZE) {
             throw new BtrfsException(Errno.EINVAL, "device " + dev.name() + " too small to hold a btrfs superblock");
         }
@@ -37,17 +37,17 @@ public final class DiskIo {
     public static void commitSuper(FsInfo fs) {
         fs.cleanerMutex.lock();
         try {
-            fs.delayedIputRunner.run();
+            fs.delayedIputRunner().run();
         } finally {
             fs.cleanerMutex.unlock();
         }
-        Kthread cleaner = fs.cleanerKthread;
+        Kthread cleaner = fs.cleanerKthread();
         if (cleaner != null) {
             cleaner.wakeUpProcess();
         }
         fs.cleanupWorkSem.writeLock().lock();
         fs.cleanupWorkSem.writeLock().unlock();
-        TransHandle h = Transactions.join(fs, fs.treeRoot, "btrfs_commit_super");
+        TransHandle h = Transactions.join(fs, fs.treeRoot(), "btrfs_commit_super");
         Transactions.commit(h);
     }
 
@@ -59,7 +59,7 @@ public final class DiskIo {
         Transactions.cleanupTransaction(fs);
         fs.cleanerMutex.lock();
         try {
-            fs.delayedIputRunner.run();
+            fs.delayedIputRunner().run();
         } finally {
             fs.cleanerMutex.unlock();
         }

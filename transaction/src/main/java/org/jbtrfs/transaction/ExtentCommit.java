@@ -40,7 +40,7 @@ final class ExtentCommit {
             if (head.refMod > 0) {
                 // alloc_reserved_tree_block() / alloc_reserved_file_extent()
                 long flags = head.isData ? ExtentItem.FLAG_DATA : ExtentItem.FLAG_TREE_BLOCK;
-                Trees.insert(h, fs.extentRoot, key, new ExtentItem(head.refMod, h.transid(), flags, head.ownerRoot,
+                Trees.insert(h, fs.extentRoot(), key, new ExtentItem(head.refMod, h.transid(), flags, head.ownerRoot,
                     head.level).encode());
                 fs.space.allocReserved(head.bytenr, head.numBytes);
                 account(fs, head.ownerRoot, head.bytenr, head.numBytes, true);
@@ -65,19 +65,19 @@ final class ExtentCommit {
         if (head.refMod == 0) {
             return;
         }
-        byte[] cur = Trees.lookup(fs, fs.extentRoot, key);
+        byte[] cur = Trees.lookup(fs, fs.extentRoot(), key);
         if (cur == null) {
             throw fs.log().bug("extent-tree.c", 3030, "__btrfs_free_extent: extent " + key + " not found");
         }
         ExtentItem ei = ExtentItem.decode(cur);
         long refs = ei.refs() + head.refMod;
         if (refs > 0) {
-            Trees.update(h, fs.extentRoot, key, new ExtentItem(refs, ei.generation(), ei.flags(), ei.ownerRoot(),
+            Trees.update(h, fs.extentRoot(), key, new ExtentItem(refs, ei.generation(), ei.flags(), ei.ownerRoot(),
                 ei.level()).encode());
             return;
         }
         // __btrfs_free_extent(): last ref gone — the extent is pinned until this transaction commits
-        Trees.delete(h, fs.extentRoot, key);
+        Trees.delete(h, fs.extentRoot(), key);
         fs.space.dropUsed(head.bytenr, head.numBytes);
         account(fs, ei.ownerRoot(), head.bytenr, head.numBytes, false);
         synchronized (h.transaction) {
@@ -86,7 +86,7 @@ final class ExtentCommit {
     }
 
     private static void account(FsInfo fs, long owner, long bytenr, long len, boolean add) {
-        QgroupHooks qg = fs.qgroupHooks;
+        QgroupHooks qg = fs.qgroupHooks();
         if (qg != null) {
             qg.accountExtent(owner, bytenr, len, add);
         }

@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Map;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
-import org.jbtrfs.core.MountOpt;
+import org.jbtrfs.core.kernel.MountOpt;
 import org.jbtrfs.core.disk.FileExtentItem;
 import org.jbtrfs.core.disk.FreeSpaceHeader;
 import org.jbtrfs.core.disk.InodeItem;
@@ -49,7 +49,7 @@ public final class FreeSpaceCache {
 
     /** The cache inode's key in the root tree, or null when the group has no free space header. */
     public static Key lookupInodeKey(FsInfo fs, BlockGroup bg) {
-        byte[] h = Trees.lookup(fs, fs.treeRoot, FreeSpaceHeader.key(bg.start()));
+        byte[] h = Trees.lookup(fs, fs.treeRoot(), FreeSpaceHeader.key(bg.start()));
         return h == null ? null : FreeSpaceHeader.decode(h).location();
     }
 
@@ -108,7 +108,7 @@ public final class FreeSpaceCache {
                 h.transaction.cacheEnospc = true; // BTRFS_TRANS_CACHE_ENOSPC
                 return;
             }
-            Trees.insert(h, fs.treeRoot, new Key(location.objectid(), ItemType.EXTENT_DATA, 0),
+            Trees.insert(h, fs.treeRoot(), new Key(location.objectid(), ItemType.EXTENT_DATA, 0),
                 new FileExtentItem(bytenr, numPages, numPages, h.transid()).encode());
             updateInode(h, location, inode, 0, numPages, numPages);
             dcs = DiskCacheState.SETUP;
@@ -128,12 +128,12 @@ public final class FreeSpaceCache {
     static Key createFreeSpaceInode(TransHandle h, BlockGroup bg) {
         FsInfo fs = h.fsInfo;
         long ino;
-        synchronized (fs.treeRoot.highestObjectid) {
-            ino = FsRoots.getFreeObjectid(fs.treeRoot);
+        synchronized (fs.treeRoot().highestObjectid) {
+            ino = FsRoots.getFreeObjectid(fs.treeRoot());
         }
         Key location = new Key(ino, ItemType.INODE_ITEM, 0);
-        Trees.insert(h, fs.treeRoot, location, new InodeItem(h.transid(), h.transid(), 0, 0, 1, InodeItem.S_IFREG | 0600).encode());
-        Trees.insert(h, fs.treeRoot, FreeSpaceHeader.key(bg.start()), new FreeSpaceHeader(location, 0, 0, 0).encode());
+        Trees.insert(h, fs.treeRoot(), location, new InodeItem(h.transid(), h.transid(), 0, 0, 1, InodeItem.S_IFREG | 0600).encode());
+        Trees.insert(h, fs.treeRoot(), FreeSpaceHeader.key(bg.start()), new FreeSpaceHeader(location, 0, 0, 0).encode());
         return location;
     }
 
@@ -144,10 +144,10 @@ public final class FreeSpaceCache {
     static InodeItem truncateFreeSpaceCache(TransHandle h, BlockGroup bg, Key location, InodeItem inode) {
         FsInfo fs = h.fsInfo;
         fs.space.setDiskCacheState(bg, DiskCacheState.CLEAR);
-        for (TreeItem it : Trees.range(fs, fs.treeRoot, new Key(location.objectid(), ItemType.EXTENT_DATA, 0),
+        for (TreeItem it : Trees.range(fs, fs.treeRoot(), new Key(location.objectid(), ItemType.EXTENT_DATA, 0),
             new Key(location.objectid(), ItemType.EXTENT_DATA, -1L))) {
             FileExtentItem fe = FileExtentItem.decode(it.data());
-            Trees.delete(h, fs.treeRoot, it.key());
+            Trees.delete(h, fs.treeRoot(), it.key());
             Extents.freeDataExtent(h, ItemType.ROOT_TREE_OBJECTID, fe.diskBytenr(), fe.diskNumBytes());
         }
         return updateInode(h, location, inode, inode.generation(), 0, 0);
@@ -189,8 +189,8 @@ public final class FreeSpaceCache {
         }
         fs.device.write(fe.diskBytenr(), file, 0, file.length);
         // update_cache_item()
-        FreeSpaceHeader hdr = FreeSpaceHeader.decode(Trees.lookup(fs, fs.treeRoot, FreeSpaceHeader.key(bg.start())));
-        Trees.update(h, fs.treeRoot, FreeSpaceHeader.key(bg.start()), hdr.withWritten(h.transid(), entries.size(), 0).encode());
+        FreeSpaceHeader hdr = FreeSpaceHeader.decode(Trees.lookup(fs, fs.treeRoot(), FreeSpaceHeader.key(bg.start())));
+        Trees.update(h, fs.treeRoot(), FreeSpaceHeader.key(bg.start()), hdr.withWritten(h.transid(), entries.size(), 0).encode());
         updateInode(h, location, inode, h.transid(), inode.size(), inode.nbytes());
         fs.space.setDiskCacheState(bg, DiskCacheState.WRITTEN);
     }
@@ -205,7 +205,7 @@ public final class FreeSpaceCache {
      * The cache file: page 0 holds a u32 crc32c per page, then the u64 generation, then entries (offset,
      * bytes, type) continue page after page; null if they do not fit (io_ctl_add_entry's -ENOSPC).
      */
-    static byte[] encodePages(int size, long generation, List<long[]> entries, org.jbtrfs.core.Crc32c crc) {
+    static byte[] encodePages(int size, long generation, List<long[]> entries, org.jbtrfs.core.kernel.Crc32c crc) {
         int numPages = size / PAGE;
         if (numPages * 4 + 8 > PAGE) {
             return null; // io_ctl_init: crcs and generation must fit in the first page
@@ -245,12 +245,12 @@ public final class FreeSpaceCache {
         if (fs.space.diskCacheState(bg) != DiskCacheState.WRITTEN) {
             return false;
         }
-        byte[] hb = Trees.lookup(fs, fs.treeRoot, FreeSpaceHeader.key(bg.start()));
+        byte[] hb = Trees.lookup(fs, fs.treeRoot(), FreeSpaceHeader.key(bg.start()));
         if (hb == null) {
             return false;
         }
         FreeSpaceHeader hdr = FreeSpaceHeader.decode(hb);
-        byte[] ib = Trees.lookup(fs, fs.treeRoot, hdr.location());
+        byte[] ib = Trees.lookup(fs, fs.treeRoot(), hdr.location());
         if (ib == null) {
             return false; // lookup_free_space_inode failed: nothing loaded, nothing said
         }
@@ -328,7 +328,7 @@ public final class FreeSpaceCache {
     }
 
     private static InodeItem inodeItem(FsInfo fs, Key location) {
-        byte[] b = Trees.lookup(fs, fs.treeRoot, location);
+        byte[] b = Trees.lookup(fs, fs.treeRoot(), location);
         if (b == null) {
             throw fs.log().bug("free-space-cache.c", 90, "free space inode " + location + " has no inode item");
         }
@@ -336,14 +336,14 @@ public final class FreeSpaceCache {
     }
 
     private static FileExtentItem firstExtent(FsInfo fs, long ino) {
-        byte[] b = Trees.lookup(fs, fs.treeRoot, new Key(ino, ItemType.EXTENT_DATA, 0));
+        byte[] b = Trees.lookup(fs, fs.treeRoot(), new Key(ino, ItemType.EXTENT_DATA, 0));
         return b == null ? null : FileExtentItem.decode(b);
     }
 
     /** kernel: btrfs_update_inode() of the cache inode: generation (the cache's validity), i_size, nbytes. */
     private static InodeItem updateInode(TransHandle h, Key location, InodeItem cur, long generation, long size, long nbytes) {
         InodeItem next = new InodeItem(generation, h.transid(), size, nbytes, cur.nlink(), cur.mode());
-        Trees.update(h, h.fsInfo.treeRoot, location, next.encode());
+        Trees.update(h, h.fsInfo.treeRoot(), location, next.encode());
         return next;
     }
 
@@ -363,7 +363,7 @@ public final class FreeSpaceCache {
 
     /** The number of cache inodes (free space headers) in the root tree, for tests and fsck. */
     public static int headerCount(FsInfo fs) {
-        return Trees.range(fs, fs.treeRoot, FreeSpaceHeader.key(0), FreeSpaceHeader.key(-1L)).size();
+        return Trees.range(fs, fs.treeRoot(), FreeSpaceHeader.key(0), FreeSpaceHeader.key(-1L)).size();
     }
 
 }

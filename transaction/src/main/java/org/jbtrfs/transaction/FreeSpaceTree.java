@@ -28,17 +28,17 @@ public final class FreeSpaceTree {
      * every block group, set the compat_ro bits FREE_SPACE_TREE and FREE_SPACE_TREE_VALID.
      */
     public static void createFreeSpaceTree(FsInfo fs) {
-        TransHandle h = Transactions.start(fs, fs.treeRoot, 0, "btrfs_create_free_space_tree");
+        TransHandle h = Transactions.start(fs, fs.treeRoot(), 0, "btrfs_create_free_space_tree");
         try {
             fs.flags.set(FsFlag.CREATING_FREE_SPACE_TREE);
             // btrfs_create_tree(): a root leaf and a root item in the tree root
             ExtentBuffer leaf = Extents.allocRootLeaf(h, ItemType.FREE_SPACE_TREE_OBJECTID);
             RootItem item = Mkfs.newRootItem(leaf.bytenr(), 0, 1);
-            Trees.insert(h, fs.treeRoot, new Key(ItemType.FREE_SPACE_TREE_OBJECTID, ItemType.ROOT_ITEM, 0), item.encode());
-            fs.freeSpaceRoot = new Root(ItemType.FREE_SPACE_TREE_OBJECTID, leaf, item);
+            Trees.insert(h, fs.treeRoot(), new Key(ItemType.FREE_SPACE_TREE_OBJECTID, ItemType.ROOT_ITEM, 0), item.encode());
+            fs.setFreeSpaceRoot(new Root(ItemType.FREE_SPACE_TREE_OBJECTID, leaf, item));
             for (BlockGroup bg : fs.space.blockGroups()) {
                 // populate_free_space_tree(): the info item (the extent items are not modelled)
-                Trees.insert(h, fs.freeSpaceRoot, infoKey(bg), new FreeSpaceInfo(0, 0).encode());
+                Trees.insert(h, fs.freeSpaceRoot(), infoKey(bg), new FreeSpaceInfo(0, 0).encode());
             }
             fs.changeCompatRo(SuperBlock.COMPAT_RO_FREE_SPACE_TREE, "FREE_SPACE_TREE", true);
             fs.changeCompatRo(SuperBlock.COMPAT_RO_FREE_SPACE_TREE_VALID, "FREE_SPACE_TREE_VALID", true);
@@ -56,17 +56,17 @@ public final class FreeSpaceTree {
      * the root block, commit (mount option clear_cache on a filesystem with a free space tree).
      */
     public static void clearFreeSpaceTree(FsInfo fs) {
-        TransHandle h = Transactions.start(fs, fs.treeRoot, 0, "btrfs_clear_free_space_tree");
+        TransHandle h = Transactions.start(fs, fs.treeRoot(), 0, "btrfs_clear_free_space_tree");
         try {
             fs.changeCompatRo(SuperBlock.COMPAT_RO_FREE_SPACE_TREE, "FREE_SPACE_TREE", false);
             fs.changeCompatRo(SuperBlock.COMPAT_RO_FREE_SPACE_TREE_VALID, "FREE_SPACE_TREE_VALID", false);
-            Root root = fs.freeSpaceRoot;
-            fs.freeSpaceRoot = null;
+            Root root = fs.freeSpaceRoot();
+            fs.setFreeSpaceRoot(null);
             if (root != null) {
                 for (TreeItem it : Trees.range(fs, root, Key.MIN, Key.MAX)) {
                     Trees.delete(h, root, it.key());
                 }
-                Trees.delete(h, fs.treeRoot, new Key(ItemType.FREE_SPACE_TREE_OBJECTID, ItemType.ROOT_ITEM, 0));
+                Trees.delete(h, fs.treeRoot(), new Key(ItemType.FREE_SPACE_TREE_OBJECTID, ItemType.ROOT_ITEM, 0));
                 Extents.freeTreeBlock(h, root.node());
             }
         } catch (RuntimeException e) {
@@ -78,7 +78,7 @@ public final class FreeSpaceTree {
 
     /** kernel: add_block_group_free_space() — a new block group's info item, while the tree exists. */
     static void addBlockGroupFreeSpace(TransHandle h, BlockGroup bg) {
-        Root root = h.fsInfo.freeSpaceRoot;
+        Root root = h.fsInfo.freeSpaceRoot();
         if (root != null) {
             Trees.insert(h, root, infoKey(bg), new FreeSpaceInfo(0, 0).encode());
         }
@@ -86,7 +86,7 @@ public final class FreeSpaceTree {
 
     /** kernel: remove_block_group_free_space() — a removed block group's items go with it. */
     public static void removeBlockGroupFreeSpace(TransHandle h, BlockGroup bg) {
-        Root root = h.fsInfo.freeSpaceRoot;
+        Root root = h.fsInfo.freeSpaceRoot();
         if (root != null && Trees.lookup(h.fsInfo, root, infoKey(bg)) != null) {
             Trees.delete(h, root, infoKey(bg));
         }
@@ -94,7 +94,7 @@ public final class FreeSpaceTree {
 
     /** The number of info items (one per block group while the tree is maintained). */
     public static int infoCount(FsInfo fs) {
-        Root root = fs.freeSpaceRoot;
+        Root root = fs.freeSpaceRoot();
         return root == null ? 0 : Trees.range(fs, root, Key.MIN, Key.MAX).size();
     }
 }

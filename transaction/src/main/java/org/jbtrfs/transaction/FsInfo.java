@@ -8,14 +8,14 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.FixSwitch;
-import org.jbtrfs.core.FlagWord;
+import org.jbtrfs.core.kernel.FlagWord;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.FsState;
-import org.jbtrfs.core.Kernel;
+import org.jbtrfs.core.kernel.Kernel;
 import org.jbtrfs.core.KernelLog;
-import org.jbtrfs.core.Mutex;
-import org.jbtrfs.core.Kthread;
-import org.jbtrfs.core.MountOpt;
+import org.jbtrfs.core.kernel.Mutex;
+import org.jbtrfs.core.kernel.Kthread;
+import org.jbtrfs.core.kernel.MountOpt;
 import org.jbtrfs.core.disk.SuperBlock;
 import org.jbtrfs.transaction.space.SpaceManager;
 import org.jbtrfs.workqueue.FsWorkqueues;
@@ -50,6 +50,15 @@ import org.jbtrfs.workqueue.FsWorkqueues;
  *       workqueues, and the workqueue fields keep their dead queues, so a late queue_work is the detected
  *       use-after-free of the seed rather than a NullPointerException.</li>
  * </ul>
+ *
+ * <h2>Who writes what</h2>
+ * Public fields are final (the structure: kernel, device, flag words, locks, space, btree inode, fs_roots_radix).
+ * Everything that changes after mount is private and written only through a named method whose Javadoc names the
+ * kernel step and the module that calls it: SB_RDONLY ({@link #setSbRdonly()}, {@link #clearSbRdonly()},
+ * {@link #setSbRdonlyFlag}), the commit interval, the workqueues, the roots (tree, extent, fs, quota, free space),
+ * the two kthreads and the two upcalls ({@link #installDelayedIputRunner}, {@link #installQgroupHooks}). The
+ * transaction state (running transaction, trans_list, generation, last committed, dead_roots, super_copy) is
+ * package-private to transaction and changes only under {@link #transLock}. docs/api.md lists the change.
  */
 public final class FsInfo {
     /** BTRFS_DEFAULT_COMMIT_INTERVAL, seconds. */
@@ -66,13 +75,14 @@ public final class FsInfo {
      * read-modify-write, as {@code sb->s_flags |= SB_RDONLY} is: before patch 3/5 the cleaner read
      * this, with no ordering against CLEANER_RUNNING.
      */
-    public boolean sbRdonly;
-    public volatile int commitInterval = DEFAULT_COMMIT_INTERVAL;
+    private boolean sbRdonly;
+    /** fs_info->commit_interval, seconds: btrfs_parse_options sets it (commit=N), the transaction kthread reads it. */
+    private volatile int commitInterval = DEFAULT_COMMIT_INTERVAL;
     public final int threadPoolSize;
 
     /** super_copy: the in-memory superblock the next commit writes. Guarded by {@link #transLock}. */
     SuperBlock superCopy;
-    public volatile FsWorkqueues workqueues;
+    private volatile FsWorkqueues workqueues;
     public final SpaceManager space;
     public final BtreeInode btreeInode;
 
@@ -100,22 +110,23 @@ public final class FsInfo {
     public final ReentrantReadWriteLock commitRootSem = new ReentrantReadWriteLock();
 
     // ---- roots -------------------------------------------------------------------------------
-    public volatile Root treeRoot;
-    public volatile Root extentRoot;
-    public volatile Root fsRoot;
-    public volatile Root quotaRoot;
+    private volatile Root treeRoot;
+    private volatile Root extentRoot;
+    private volatile Root fsRoot;
+    /** fs_info->quota_root: the quota tree while quotas are on, else null. */
+    private volatile Root quotaRoot;
     /** fs_info->free_space_root: the free space tree (space_cache=v2), or null. */
-    public volatile Root freeSpaceRoot;
+    private volatile Root freeSpaceRoot;
     /** fs_roots_radix: subvolume id → root (holding a reference). */
     public final Map<Long, Root> fsRootsRadix = new ConcurrentHashMap<>();
 
     // ---- kthreads and upcalls ------------------------------------------------------------------
-    public volatile Kthread cleanerKthread;
-    public volatile Kthread transactionKthread;
+    private volatile Kthread cleanerKthread;
+    private volatile Kthread transactionKthread;
     /** btrfs_run_delayed_iputs(), installed by the cleaner layer (commit_super calls it). */
-    public volatile Runnable delayedIputRunner = () -> { };
+    private volatile Runnable delayedIputRunner = () -> { };
     /** qgroup accounting at commit; null while quotas are off. */
-    public volatile QgroupHooks qgroupHooks;
+    private volatile QgroupHooks qgroupHooks;
 
     private final byte[] fsid;
 
@@ -136,6 +147,78 @@ public final class FsInfo {
             flags.set(FsFlag.CSUM_IMPL_FAST);
         }
     }
+
+    // ---- state that changes after mount: read by anyone, written only through these named methods ----------------
+
+    /** SB_RDONLY as the VFS holds it (a plain read, as the pre-patch-3/5 cleaner reads it). */
+    public boolean sbRdonly() { return sbRdonly; }
+
+    /**
+     * {@code sb->s_flags} SB_RDONLY alone, without BTRFS_FS_STATE_RO: the flags a mount starts with
+     * (mount_fs), and remount's restore label putting back the saved flags. Everything else goes through
+     * {@link #setSbRdonly()} / {@link #clearSbRdonly()}. Owner: fs (mount, remount).
+     */
+    public void setSbRdonlyFlag(boolean ro) { sbRdonly = ro; }
+
+    public int commitInterval() { return commitInterval; }
+
+    /** kernel: btrfs_parse_options() "commit=N" (and remount's restore). Owner: fs. */
+    public void setCommitInterval(int seconds) { commitInterval = seconds; }
+
+    /** The per-fs workqueues; after close_ctree the dead ones stay (a late queue_work is the detected use-after-free). */
+    public FsWorkqueues workqueues() { return workqueues; }
+
+    /** kernel: btrfs_init_workqueues() in open_ctree. Owner: fs (and transaction's test filesystem). */
+    public void setWorkqueues(FsWorkqueues wq) { workqueues = wq; }
+
+    public Root treeRoot() { return treeRoot; }
+
+    /** fs_info->tree_root: mkfs, or open_ctree reading the superblock's root. Owner: transaction (Mkfs), fs. */
+    public void setTreeRoot(Root r) { treeRoot = r; }
+
+    public Root extentRoot() { return extentRoot; }
+
+    /** fs_info->extent_root: mkfs, or btrfs_read_roots. */
+    public void setExtentRoot(Root r) { extentRoot = r; }
+
+    public Root fsRoot() { return fsRoot; }
+
+    /** fs_info->fs_root: mkfs, or open_ctree's btrfs_get_fs_root(FS_TREE). */
+    public void setFsRoot(Root r) { fsRoot = r; }
+
+    public Root quotaRoot() { return quotaRoot; }
+
+    /**
+     * fs_info->quota_root: btrfs_read_roots at mount (fs), btrfs_quota_enable / btrfs_quota_disable (qgroup). Null
+     * while quotas are off.
+     */
+    public void setQuotaRoot(Root r) { quotaRoot = r; }
+
+    public Root freeSpaceRoot() { return freeSpaceRoot; }
+
+    /** fs_info->free_space_root: btrfs_read_roots (fs), btrfs_create/delete_free_space_tree (transaction). */
+    public void setFreeSpaceRoot(Root r) { freeSpaceRoot = r; }
+
+    public Kthread cleanerKthread() { return cleanerKthread; }
+
+    /** fs_info->cleaner_kthread: kthread_run in open_ctree. Owner: cleaner (Cleaner.start). */
+    public void setCleanerKthread(Kthread k) { cleanerKthread = k; }
+
+    public Kthread transactionKthread() { return transactionKthread; }
+
+    /** fs_info->transaction_kthread: kthread_run in open_ctree. Owner: fs. */
+    public void setTransactionKthread(Kthread k) { transactionKthread = k; }
+
+    /** btrfs_run_delayed_iputs(), as the cleaner layer installed it (a no-op before). */
+    public Runnable delayedIputRunner() { return delayedIputRunner; }
+
+    /** The upcall commit_super makes into the cleaner layer. Owner: cleaner, at mount. */
+    public void installDelayedIputRunner(Runnable r) { delayedIputRunner = r; }
+
+    public QgroupHooks qgroupHooks() { return qgroupHooks; }
+
+    /** The commit's upcall into qgroup accounting (btrfs_run_qgroups). Owner: qgroup, at mount. */
+    public void installQgroupHooks(QgroupHooks h) { qgroupHooks = h; }
 
     public KernelLog log() { return kernel.log(); }
 

@@ -12,7 +12,7 @@ public final class FsRoots {
 
     /** Reads the root item of tree {@code id} from the root tree and its root node; null if no item. */
     public static Root readRoot(FsInfo fs, long id) {
-        byte[] b = Trees.lookup(fs, fs.treeRoot, new Key(id, ItemType.ROOT_ITEM, 0));
+        byte[] b = Trees.lookup(fs, fs.treeRoot(), new Key(id, ItemType.ROOT_ITEM, 0));
         if (b == null) {
             return null;
         }
@@ -40,7 +40,7 @@ public final class FsRoots {
         if (checkRef && r.refs() == 0) {
             throw new BtrfsException(Errno.ENOENT, "subvolume " + id + " is deleted");
         }
-        if (Trees.lookup(fs, fs.treeRoot, new Key(ItemType.ORPHAN_OBJECTID, ItemType.ORPHAN_ITEM, id)) != null) {
+        if (Trees.lookup(fs, fs.treeRoot(), new Key(ItemType.ORPHAN_OBJECTID, ItemType.ORPHAN_ITEM, id)) != null) {
             r.state.set(RootState.ORPHAN_ITEM_INSERTED);
         }
         Root raced = fs.fsRootsRadix.putIfAbsent(id, r);

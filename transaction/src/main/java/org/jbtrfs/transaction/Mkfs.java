@@ -4,7 +4,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
-import org.jbtrfs.core.Kernel;
+import org.jbtrfs.core.kernel.Kernel;
 import org.jbtrfs.core.disk.BlockGroupItem;
 import org.jbtrfs.core.disk.InodeItem;
 import org.jbtrfs.core.disk.ItemType;
@@ -101,19 +101,19 @@ public final class Mkfs {
         FsInfo fs = new FsInfo(kernel, dev, sb, space);
         TransHandle h = Transactions.join(fs, null, "mkfs");
         TransTreeBlockManager mgr = new TransTreeBlockManager(h);
-        fs.treeRoot = new Root(ItemType.ROOT_TREE_OBJECTID, mgr.allocTreeBlock(ItemType.ROOT_TREE_OBJECTID, 0), null);
+        fs.setTreeRoot(new Root(ItemType.ROOT_TREE_OBJECTID, mgr.allocTreeBlock(ItemType.ROOT_TREE_OBJECTID, 0), null));
         var extentNode = mgr.allocTreeBlock(ItemType.EXTENT_TREE_OBJECTID, 0);
-        fs.extentRoot = new Root(ItemType.EXTENT_TREE_OBJECTID, extentNode, newRootItem(extentNode.bytenr(), 0, 1));
+        fs.setExtentRoot(new Root(ItemType.EXTENT_TREE_OBJECTID, extentNode, newRootItem(extentNode.bytenr(), 0, 1)));
         var fsNode = mgr.allocTreeBlock(ItemType.FS_TREE_OBJECTID, 0);
-        fs.fsRoot = new Root(ItemType.FS_TREE_OBJECTID, fsNode, newRootItem(fsNode.bytenr(), ItemType.FIRST_FREE_OBJECTID, 1));
-        fs.fsRootsRadix.put(ItemType.FS_TREE_OBJECTID, fs.fsRoot);
-        Trees.insert(h, fs.treeRoot, new Key(ItemType.EXTENT_TREE_OBJECTID, ItemType.ROOT_ITEM, 0), fs.extentRoot.rootItem().encode());
-        Trees.insert(h, fs.treeRoot, new Key(ItemType.FS_TREE_OBJECTID, ItemType.ROOT_ITEM, 0), fs.fsRoot.rootItem().encode());
+        fs.setFsRoot(new Root(ItemType.FS_TREE_OBJECTID, fsNode, newRootItem(fsNode.bytenr(), ItemType.FIRST_FREE_OBJECTID, 1)));
+        fs.fsRootsRadix.put(ItemType.FS_TREE_OBJECTID, fs.fsRoot());
+        Trees.insert(h, fs.treeRoot(), new Key(ItemType.EXTENT_TREE_OBJECTID, ItemType.ROOT_ITEM, 0), fs.extentRoot().rootItem().encode());
+        Trees.insert(h, fs.treeRoot(), new Key(ItemType.FS_TREE_OBJECTID, ItemType.ROOT_ITEM, 0), fs.fsRoot().rootItem().encode());
         for (BlockGroup bg : bgs) {
-            Trees.insert(h, fs.extentRoot, new Key(bg.start(), ItemType.BLOCK_GROUP_ITEM, bg.length()),
+            Trees.insert(h, fs.extentRoot(), new Key(bg.start(), ItemType.BLOCK_GROUP_ITEM, bg.length()),
                 new BlockGroupItem(0, 256, bg.type().flag()).encode());
         }
-        Trees.insert(h, fs.fsRoot, new Key(ItemType.FIRST_FREE_OBJECTID, ItemType.INODE_ITEM, 0),
+        Trees.insert(h, fs.fsRoot(), new Key(ItemType.FIRST_FREE_OBJECTID, ItemType.INODE_ITEM, 0),
             new InodeItem(1, 1, 0, 0, 1, InodeItem.S_IFDIR | 0755).encode());
         Transactions.commit(h);
         return fs.superCopy();

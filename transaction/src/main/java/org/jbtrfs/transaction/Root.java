@@ -2,7 +2,7 @@ package org.jbtrfs.transaction;
 
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
-import org.jbtrfs.core.FlagWord;
+import org.jbtrfs.core.kernel.FlagWord;
 import org.jbtrfs.core.disk.RootItem;
 import org.jbtrfs.transaction.ctree.ExtentBuffer;
 import org.jbtrfs.transaction.ctree.TreeRoot;

@@ -1,6 +1,6 @@
 package org.jbtrfs.transaction;
 
-import org.jbtrfs.core.SlabObject;
+import org.jbtrfs.core.kernel.SlabObject;
 
 /** struct btrfs_trans_handle: one user of a transaction, from start/join/attach until end or commit. */
 public final class TransHandle {

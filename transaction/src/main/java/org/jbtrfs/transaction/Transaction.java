@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.jbtrfs.core.SlabObject;
+import org.jbtrfs.core.kernel.SlabObject;
 import org.jbtrfs.transaction.space.BlockGroup;
 
 /**

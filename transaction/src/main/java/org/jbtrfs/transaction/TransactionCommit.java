@@ -73,8 +73,8 @@ final class TransactionCommit {
                 throw new BtrfsException(Errno.EIO, "error writing tree blocks of transaction " + cur.transid + " (injected)");
             }
             commitCowonlyRoots(h);
-            long rootBytenr = fs.treeRoot.node().bytenr();
-            int rootLevel = fs.treeRoot.node().level();
+            long rootBytenr = fs.treeRoot().node().bytenr();
+            int rootLevel = fs.treeRoot().node().level();
             fs.commitRootSem.writeLock().lock();
             try {
                 for (Root r : allRoots(fs)) {
@@ -137,19 +137,19 @@ final class TransactionCommit {
             if (writeDirtyBlockGroups(h)) {
                 changed = true;
             }
-            QgroupHooks qg = fs.qgroupHooks;
+            QgroupHooks qg = fs.qgroupHooks();
             if (qg != null && qg.runQgroups(h)) {
                 changed = true;
             }
             for (Root r : allRoots(fs)) {
-                if (r == fs.treeRoot || r.rootItem() == null) {
+                if (r == fs.treeRoot() || r.rootItem() == null) {
                     continue;
                 }
                 RootItem item = r.rootItem();
                 if (item.bytenr() != r.node().bytenr() || item.level() != r.node().level()) {
                     RootItem updated = item.withNode(r.node().bytenr(), r.node().level(), h.transid());
                     r.setRootItem(updated);
-                    Trees.update(h, fs.treeRoot, new Key(r.objectid(), ItemType.ROOT_ITEM, 0), updated.encode());
+                    Trees.update(h, fs.treeRoot(), new Key(r.objectid(), ItemType.ROOT_ITEM, 0), updated.encode());
                     changed = true;
                 }
             }
@@ -171,7 +171,7 @@ final class TransactionCommit {
         Transactions.createPendingBlockGroups(h);
         List<BlockGroup> dirty = fs.space.takeDirtyBlockGroups();
         for (BlockGroup bg : dirty) {
-            if (fs.mountOpt.test(org.jbtrfs.core.MountOpt.SPACE_CACHE)
+            if (fs.mountOpt.test(org.jbtrfs.core.kernel.MountOpt.SPACE_CACHE)
                 && fs.space.diskCacheState(bg).compareTo(BlockGroup.DiskCacheState.CLEAR) < 0) {
                 // btrfs_update_block_group(): a group whose used bytes changed has a stale cache
                 fs.space.setDiskCacheState(bg, BlockGroup.DiskCacheState.CLEAR);
@@ -180,7 +180,7 @@ final class TransactionCommit {
             ExtentCommit.runDelayedRefs(h);
             FreeSpaceCache.writeOutCache(h, bg);
             long used = fs.space.blockGroupItemWritten(bg);
-            Trees.update(h, fs.extentRoot, new Key(bg.start(), ItemType.BLOCK_GROUP_ITEM, bg.length()),
+            Trees.update(h, fs.extentRoot(), new Key(bg.start(), ItemType.BLOCK_GROUP_ITEM, bg.length()),
                 new BlockGroupItem(used, 256, bg.type().flag()).encode());
         }
         return !dirty.isEmpty();
@@ -189,13 +189,13 @@ final class TransactionCommit {
     /** Every root a commit must consider: the global roots and the subvolumes in fs_roots_radix. */
     static List<Root> allRoots(FsInfo fs) {
         List<Root> l = new ArrayList<>();
-        l.add(fs.treeRoot);
-        l.add(fs.extentRoot);
-        if (fs.quotaRoot != null) {
-            l.add(fs.quotaRoot);
+        l.add(fs.treeRoot());
+        l.add(fs.extentRoot());
+        if (fs.quotaRoot() != null) {
+            l.add(fs.quotaRoot());
         }
-        if (fs.freeSpaceRoot != null) {
-            l.add(fs.freeSpaceRoot);
+        if (fs.freeSpaceRoot() != null) {
+            l.add(fs.freeSpaceRoot());
         }
         l.addAll(fs.fsRootsRadix.values());
         return l;

@@ -5,7 +5,7 @@ import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.KernelVersion;
-import org.jbtrfs.core.Kthread;
+import org.jbtrfs.core.kernel.Kthread;
 import org.jbtrfs.core.Role;
 
 /**
@@ -39,7 +39,7 @@ public final class TransactionKthread {
     private static int loop(FsInfo fs, Kthread self) {
         boolean v510 = fs.kernel.config().version() == KernelVersion.V5_10;
         do {
-            long delaySeconds = fs.commitInterval;
+            long delaySeconds = fs.commitInterval();
             boolean cannotCommit = false;
             fs.transactionKthreadMutex.lock();
             try {
@@ -51,12 +51,12 @@ public final class TransactionKthread {
                         long now = fs.kernel.clock().seconds();
                         long delta = now - cur.startTime;
                         boolean young = cur.state.compareTo(TransState.COMMIT_START) < 0;
-                        if (v510 && young && (now < cur.startTime || delta < fs.commitInterval)) {
+                        if (v510 && young && (now < cur.startTime || delta < fs.commitInterval())) {
                             delaySeconds = V5_10_POLL_SECONDS;
                             cur = null;
-                        } else if (!v510 && young && delta < fs.commitInterval) {
+                        } else if (!v510 && young && delta < fs.commitInterval()) {
                             // 5.11: sleep until the transaction reaches commit_interval, about 1 s after
-                            delaySeconds = Math.min(fs.commitInterval, fs.commitInterval - (delta - 1));
+                            delaySeconds = Math.min(fs.commitInterval(), fs.commitInterval() - (delta - 1));
                             cur = null;
                         } else {
                             transid = cur.transid;
@@ -67,7 +67,7 @@ public final class TransactionKthread {
                     fs.kernel.hooks().arrive(Hook.TRANS_KTHREAD_BEFORE_COMMIT);
                     TransHandle h = null;
                     try {
-                        h = Transactions.attach(fs, fs.treeRoot, "transaction_kthread");
+                        h = Transactions.attach(fs, fs.treeRoot(), "transaction_kthread");
                     } catch (RuntimeException e) {
                         cannotCommit = true; // an error other than -ENOENT
                     }
@@ -84,7 +84,7 @@ public final class TransactionKthread {
                     }
                 }
                 // sleep: wake the cleaner every loop
-                Kthread cleaner = fs.cleanerKthread;
+                Kthread cleaner = fs.cleanerKthread();
                 if (cleaner != null) {
                     cleaner.wakeUpProcess();
                 }

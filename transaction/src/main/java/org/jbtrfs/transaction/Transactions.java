@@ -161,7 +161,7 @@ public final class Transactions {
             }
             h.slabObj.free();
             if (cur.aborted || fs.fsState.test(FsState.ERROR)) {
-                var k = fs.transactionKthread;
+                var k = fs.transactionKthread();
                 if (k != null) {
                     k.wakeUpProcess();
                 }
@@ -172,7 +172,7 @@ public final class Transactions {
     /** kernel: btrfs_end_transaction_throttle() — end, then run delayed iputs. */
     public static void endThrottle(TransHandle h) {
         end(h);
-        h.fsInfo.delayedIputRunner.run();
+        h.fsInfo.delayedIputRunner().run();
     }
 
     /** kernel: btrfs_should_end_transaction() — the transaction wants to commit, or this handle did a lot. */
@@ -184,7 +184,7 @@ public final class Transactions {
     /** kernel: btrfs_create_pending_block_groups() — insert the items of chunks allocated through this handle. */
     static void createPendingBlockGroups(TransHandle h) {
         for (BlockGroup bg : h.fsInfo.space.takeNewBlockGroups()) {
-            Trees.insert(h, h.fsInfo.extentRoot, new Key(bg.start(), ItemType.BLOCK_GROUP_ITEM, bg.length()),
+            Trees.insert(h, h.fsInfo.extentRoot(), new Key(bg.start(), ItemType.BLOCK_GROUP_ITEM, bg.length()),
                 new BlockGroupItem(0, 256, bg.type().flag()).encode());
             // add_block_group_free_space(): 5.11 marks needs_free_space only while the free space tree is on
             FreeSpaceTree.addBlockGroupFreeSpace(h, bg);

@@ -14,6 +14,7 @@ import org.jbtrfs.core.HookAction;
 import org.jbtrfs.transaction.ctree.ExtentBuffer;
 import org.jbtrfs.transaction.ctree.TreeChecker;
 import org.jbtrfs.transaction.space.BlockGroupType;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -42,10 +43,10 @@ class BtreeWritebackTest {
         t = new TestFs(crc);
         FsInfo fs = t.open();
         t.kernel.hooks().arm(Hook.ASYNC_SUBMIT_BEFORE_QUEUE, HookAction.count(), -1);
-        TransHandle h = Transactions.start(fs, fs.fsRoot, 1, "test_insert");
-        Trees.insert(h, fs.fsRoot, key(1), data(1, "a"));
+        TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test_insert");
+        Trees.insert(h, fs.fsRoot(), key(1), data(1, "a"));
         Transactions.end(h);
-        ExtentBuffer leaf = fs.fsRoot.node();
+        ExtentBuffer leaf = fs.fsRoot().node();
         assertEquals(h.transid(), leaf.generation(), "COWed in the running transaction");
         assertTrue(fs.btreeInode.dirtyCount() > 0);
 
@@ -66,13 +67,13 @@ class BtreeWritebackTest {
             assertEquals(0, t.kernel.hooks().arrivals(Hook.ASYNC_SUBMIT_BEFORE_QUEUE));
         }
 
-        TransHandle h2 = Transactions.start(fs, fs.fsRoot, 1, "test_insert");
+        TransHandle h2 = Transactions.start(fs, fs.fsRoot(), 1, "test_insert");
         assertEquals(h.transid(), h2.transid(), "same transaction");
-        Trees.insert(h2, fs.fsRoot, key(2), data(2, "b"));
+        Trees.insert(h2, fs.fsRoot(), key(2), data(2, "b"));
         Transactions.end(h2);
-        assertNotEquals(leaf.bytenr(), fs.fsRoot.node().bytenr(), "should_cow_block: WRITTEN, so COWed again");
+        assertNotEquals(leaf.bytenr(), fs.fsRoot().node().bytenr(), "should_cow_block: WRITTEN, so COWed again");
 
-        TransHandle c = Transactions.join(fs, fs.fsRoot, "test_commit");
+        TransHandle c = Transactions.join(fs, fs.fsRoot(), "test_commit");
         ExtentCommit.runDelayedRefs(c);
         synchronized (c.transaction()) {
             assertTrue(c.transaction().pinned.containsKey(leaf.bytenr()),
@@ -83,9 +84,9 @@ class BtreeWritebackTest {
         t.closeClean(fs);
 
         FsInfo again = t.open();
-        assertArrayEquals(data(1, "a"), Trees.lookup(again, again.fsRoot, key(1)));
-        assertArrayEquals(data(2, "b"), Trees.lookup(again, again.fsRoot, key(2)));
-        TreeChecker.check(again.btreeInode::readTreeBlock, again.fsRoot.node());
+        assertArrayEquals(data(1, "a"), Trees.lookup(again, again.fsRoot(), key(1)));
+        assertArrayEquals(data(2, "b"), Trees.lookup(again, again.fsRoot(), key(2)));
+        TreeChecker.check(again.btreeInode::readTreeBlock, again.fsRoot().node());
         t.closeClean(again);
         assertEquals(List.of(), t.unload(), "nothing leaked");
     }
@@ -98,8 +99,8 @@ class BtreeWritebackTest {
     void theCommitWaitsForABlockUnderWriteback() throws Exception {
         t = new TestFs(Crc32cImpl.GENERIC);
         FsInfo fs = t.open();
-        TransHandle h = Transactions.start(fs, fs.fsRoot, 1, "test_insert");
-        Trees.insert(h, fs.fsRoot, key(1), data(1, "a"));
+        TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test_insert");
+        Trees.insert(h, fs.fsRoot(), key(1), data(1, "a"));
         Transactions.end(h);
         long gen = t.onDiskGeneration();
         t.kernel.hooks().parkAt(Hook.ASYNC_SUBMIT_BEFORE_QUEUE);
@@ -108,8 +109,8 @@ class BtreeWritebackTest {
         t.kernel.hooks().awaitParked(Hook.ASYNC_SUBMIT_BEFORE_QUEUE, TestFs.TIMEOUT);
         assertTrue(fs.btreeInode.writebackCount() > 0);
         java.util.concurrent.CompletableFuture<Void> commit = java.util.concurrent.CompletableFuture.runAsync(
-            () -> Transactions.commit(Transactions.join(fs, fs.fsRoot, "test_commit")));
-        TestFs.waitUp().until(() -> fs.transList().isEmpty() || fs.transList().get(0).state() == TransState.UNBLOCKED);
+            () -> Transactions.commit(Transactions.join(fs, fs.fsRoot(), "test_commit")));
+        Waits.within().until(() -> fs.transList().isEmpty() || fs.transList().get(0).state() == TransState.UNBLOCKED);
         assertEquals(gen, t.onDiskGeneration(), "no superblock while a block of the transaction is under writeback");
         t.kernel.hooks().disarm(Hook.ASYNC_SUBMIT_BEFORE_QUEUE);
         commit.get(10, java.util.concurrent.TimeUnit.SECONDS);
@@ -117,7 +118,7 @@ class BtreeWritebackTest {
         assertTrue(t.onDiskGeneration() > gen);
         t.closeClean(fs);
         FsInfo again = t.open();
-        assertArrayEquals(data(1, "a"), Trees.lookup(again, again.fsRoot, key(1)));
+        assertArrayEquals(data(1, "a"), Trees.lookup(again, again.fsRoot(), key(1)));
         t.closeClean(again);
         assertEquals(List.of(), t.unload());
     }

@@ -31,25 +31,25 @@ class BulkTransactionTest {
     @Test
     void hundredThousandItemsInOneTransactionPersistAfterReopen() {
         FsInfo fs = t.open();
-        TransHandle h = Transactions.start(fs, fs.fsRoot, 1, "test_bulk");
+        TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test_bulk");
         // a spread-out insertion order, so splits happen all over the tree
         for (int j = 0; j < N; j++) {
             long i = (j * 7919L) % N;
-            Trees.insert(h, fs.fsRoot, key(i), data(i, "bulk"));
+            Trees.insert(h, fs.fsRoot(), key(i), data(i, "bulk"));
         }
         assertEquals(1, fs.transList().size());
         Transactions.commit(h);
         assertEquals(h.transid(), t.onDiskGeneration());
-        TreeChecker.TreeShape before = TreeChecker.check(fs.btreeInode::readTreeBlock, fs.fsRoot.node());
+        TreeChecker.TreeShape before = TreeChecker.check(fs.btreeInode::readTreeBlock, fs.fsRoot().node());
         long metaUsed = fs.space.counters(BlockGroupType.METADATA).used();
         t.closeClean(fs);
 
         FsInfo again = t.open();
-        TreeChecker.TreeShape shape = TreeChecker.check(again.btreeInode::readTreeBlock, again.fsRoot.node());
+        TreeChecker.TreeShape shape = TreeChecker.check(again.btreeInode::readTreeBlock, again.fsRoot().node());
         assertEquals(before, shape);
         assertEquals(N + 1, shape.items(), "the items and mkfs's root directory inode");
         assertTrue(shape.height() >= 2, shape.toString());
-        List<TreeItem> items = Trees.range(again, again.fsRoot, key(0), key(N - 1));
+        List<TreeItem> items = Trees.range(again, again.fsRoot(), key(0), key(N - 1));
         assertEquals(N, items.size());
         for (int i = 0; i < N; i++) {
             TreeItem it = items.get(i);
@@ -60,7 +60,7 @@ class BulkTransactionTest {
         // the extent tree has one METADATA_ITEM per tree block of every tree, and the block group
         // items say as much
         long treeBlocks = 0;
-        for (TreeItem it : Trees.range(again, again.extentRoot, Key.MIN, Key.MAX)) {
+        for (TreeItem it : Trees.range(again, again.extentRoot(), Key.MIN, Key.MAX)) {
             if (it.key().type() == ItemType.METADATA_ITEM) {
                 treeBlocks++;
                 assertEquals(1, ExtentItem.decode(it.data()).refs(), "tree block " + it.key().objectid());

@@ -43,12 +43,12 @@ class CommitAccountingTest {
 
         // one transaction: 3000 items (the fs tree grows to several leaves and a node), half of them
         // deleted again, and a data extent
-        TransHandle h = Transactions.start(fs, fs.fsRoot, 3, "test_accounting");
+        TransHandle h = Transactions.start(fs, fs.fsRoot(), 3, "test_accounting");
         for (int i = 0; i < 3000; i++) {
-            Trees.insert(h, fs.fsRoot, key(i), data(i, "x".repeat(40)));
+            Trees.insert(h, fs.fsRoot(), key(i), data(i, "x".repeat(40)));
         }
         for (int i = 0; i < 3000; i += 2) {
-            Trees.delete(h, fs.fsRoot, key(i));
+            Trees.delete(h, fs.fsRoot(), key(i));
         }
         long dataExtent = Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, 3 * 4096 + 1);
 
@@ -85,9 +85,9 @@ class CommitAccountingTest {
         assertEquals(List.of(), fs.transList());
 
         // the next transaction frees everything again: pinned during the commit, unpinned at its end
-        TransHandle h2 = Transactions.start(fs, fs.fsRoot, 1, "test_free");
+        TransHandle h2 = Transactions.start(fs, fs.fsRoot(), 1, "test_free");
         for (int i = 1; i < 3000; i += 2) {
-            Trees.delete(h2, fs.fsRoot, key(i));
+            Trees.delete(h2, fs.fsRoot(), key(i));
         }
         Extents.freeDataExtent(h2, ItemType.FS_TREE_OBJECTID, dataExtent, 4 * 4096);
         Transactions.commit(h2);
@@ -99,7 +99,7 @@ class CommitAccountingTest {
         assertEquals(meta0.used(), meta3.used(), "the fs tree is one leaf again, as after mkfs");
         assertEquals(new SpaceInfo.Counters(data0.total(), data0.used(), 0, 0, 0, 0), fs.space.counters(BlockGroupType.DATA));
         assertEquals(List.of(new Key(ItemType.FIRST_FREE_OBJECTID, ItemType.INODE_ITEM, 0)),
-            Trees.range(fs, fs.fsRoot, Key.MIN, Key.MAX).stream().map(TreeItem::key).toList(), "only the root directory is left");
+            Trees.range(fs, fs.fsRoot(), Key.MIN, Key.MAX).stream().map(TreeItem::key).toList(), "only the root directory is left");
 
         t.closeClean(fs);
         assertEquals(0, t.kernel.log().count(LogEntry.Kind.WARNING), t.kernel.log().dmesg());
@@ -111,7 +111,7 @@ class CommitAccountingTest {
         FsInfo fs = t.open();
         long gen = t.onDiskGeneration();
         int writesBefore = (int) t.dev.counters().writes();
-        TransHandle h = Transactions.join(fs, fs.treeRoot, "test_empty");
+        TransHandle h = Transactions.join(fs, fs.treeRoot(), "test_empty");
         Transactions.commit(h);
         assertEquals(gen + 1, t.onDiskGeneration());
         assertEquals(1, t.dev.counters().writes() - writesBefore, "only the superblock: no tree block was dirty");

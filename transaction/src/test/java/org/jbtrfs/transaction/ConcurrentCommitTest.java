@@ -45,7 +45,7 @@ class ConcurrentCommitTest {
         Op<Integer> committer = Op.start("committer", () -> {
             int commits = 0;
             do {
-                Transactions.commit(Transactions.join(fs, fs.treeRoot, "test_committer"));
+                Transactions.commit(Transactions.join(fs, fs.treeRoot(), "test_committer"));
                 commits++;
                 committing.countDown();
             } while (writing.get());
@@ -57,9 +57,9 @@ class ConcurrentCommitTest {
             int base = w * PER_WRITER;
             writers.add(Op.start("writer-" + w, () -> {
                 for (int i = 0; i < PER_WRITER; i += PER_HANDLE) {
-                    TransHandle h = Transactions.start(fs, fs.fsRoot, 1, "test_writer");
+                    TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test_writer");
                     for (int j = i; j < i + PER_HANDLE; j++) {
-                        Trees.insert(h, fs.fsRoot, key(base + j), data(base + j, "c"));
+                        Trees.insert(h, fs.fsRoot(), key(base + j), data(base + j, "c"));
                     }
                     // and some churn in the shared extent tree through the data allocator
                     long bytenr = Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, 4096);
@@ -73,7 +73,7 @@ class ConcurrentCommitTest {
         }
         writing.set(false);
         assertTrue(committer.get() >= 1);
-        TransHandle last = Transactions.attach(fs, fs.treeRoot, "test_last");
+        TransHandle last = Transactions.attach(fs, fs.treeRoot(), "test_last");
         if (last != null) {
             Transactions.commit(last);
         }
@@ -86,15 +86,15 @@ class ConcurrentCommitTest {
         t.closeClean(fs);
 
         FsInfo again = t.open();
-        TreeChecker.check(again.btreeInode::readTreeBlock, again.fsRoot.node());
-        TreeChecker.check(again.btreeInode::readTreeBlock, again.extentRoot.node());
-        List<TreeItem> items = Trees.range(again, again.fsRoot, key(0), key(WRITERS * PER_WRITER - 1));
+        TreeChecker.check(again.btreeInode::readTreeBlock, again.fsRoot().node());
+        TreeChecker.check(again.btreeInode::readTreeBlock, again.extentRoot().node());
+        List<TreeItem> items = Trees.range(again, again.fsRoot(), key(0), key(WRITERS * PER_WRITER - 1));
         assertEquals(WRITERS * PER_WRITER, items.size());
         for (int i = 0; i < items.size(); i++) {
             assertEquals(key(i), items.get(i).key());
             assertArrayEquals(data(i, "c"), items.get(i).data());
         }
-        long metadataItems = Trees.range(again, again.extentRoot, Key.MIN, Key.MAX).stream()
+        long metadataItems = Trees.range(again, again.extentRoot(), Key.MIN, Key.MAX).stream()
             .filter(it -> it.key().type() == ItemType.METADATA_ITEM).count();
         assertEquals(again.space.counters(BlockGroupType.METADATA).used(), metadataItems * 16384);
         assertEquals(0, again.space.counters(BlockGroupType.DATA).used(), "every data extent was freed again");

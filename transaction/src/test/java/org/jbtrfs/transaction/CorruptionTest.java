@@ -49,7 +49,7 @@ class CorruptionTest {
 
         flip(fsRootBytenr + offset); // repaired: the module is still usable and the data intact
         FsInfo fs = t.open();
-        assertArrayEquals(data(7, "before"), Trees.lookup(fs, fs.fsRoot, key(7)));
+        assertArrayEquals(data(7, "before"), Trees.lookup(fs, fs.fsRoot(), key(7)));
         t.closeClean(fs);
     }
 
@@ -116,26 +116,26 @@ class CorruptionTest {
     void aRootItemPointingAtGarbageNamesThatBlock() {
         FsInfo fs = t.open();
         // a root item for subvolume 300 whose node is an allocated-looking but never written address
-        long bogus = fs.fsRoot.node().bytenr() + ExtentBuffer.NODESIZE * 512L;
-        TransHandle h = Transactions.start(fs, fs.treeRoot, 1, "test_bogus_root");
-        Trees.insert(h, fs.treeRoot, new Key(300, ItemType.ROOT_ITEM, 0), Mkfs.newRootItem(bogus, 256, 1).encode());
+        long bogus = fs.fsRoot().node().bytenr() + ExtentBuffer.NODESIZE * 512L;
+        TransHandle h = Transactions.start(fs, fs.treeRoot(), 1, "test_bogus_root");
+        Trees.insert(h, fs.treeRoot(), new Key(300, ItemType.ROOT_ITEM, 0), Mkfs.newRootItem(bogus, 256, 1).encode());
         Transactions.commit(h);
         BtrfsException e = assertThrows(BtrfsException.class, () -> FsRoots.getFsRoot(fs, 300, true));
         assertEquals(Errno.EUCLEAN, e.errno());
         assertTrue(e.getMessage().contains("failed to read tree block " + bogus), e.getMessage());
-        assertEquals(bogus, RootItem.decode(Trees.lookup(fs, fs.treeRoot, new Key(300, ItemType.ROOT_ITEM, 0))).bytenr());
+        assertEquals(bogus, RootItem.decode(Trees.lookup(fs, fs.treeRoot(), new Key(300, ItemType.ROOT_ITEM, 0))).bytenr());
         t.closeClean(fs);
     }
 
     /** Commits a few items into the fs tree, closes cleanly; returns the fs tree root's bytenr on disk. */
     private long committedFsTree() {
         FsInfo fs = t.open();
-        TransHandle h = Transactions.start(fs, fs.fsRoot, 1, "test_items");
+        TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test_items");
         for (int i = 0; i < 20; i++) {
-            Trees.insert(h, fs.fsRoot, key(i), data(i, "before"));
+            Trees.insert(h, fs.fsRoot(), key(i), data(i, "before"));
         }
         Transactions.commit(h);
-        long bytenr = fs.fsRoot.node().bytenr();
+        long bytenr = fs.fsRoot().node().bytenr();
         t.closeClean(fs);
         return bytenr;
     }

@@ -46,10 +46,10 @@ class FreedBlockReuseTest {
     void aBlockFreedByACommitIsNeverLostToTheNextTransaction() throws Exception {
         FsInfo fs = t.open();
         Map<Key, byte[]> expected = new ConcurrentHashMap<>();
-        TransHandle populate = Transactions.start(fs, fs.fsRoot, 1, "test_populate");
+        TransHandle populate = Transactions.start(fs, fs.fsRoot(), 1, "test_populate");
         for (int i = 0; i < ITEMS; i++) {
             byte[] v = value(i, 0, 600);
-            Trees.insert(populate, fs.fsRoot, key(i), v);
+            Trees.insert(populate, fs.fsRoot(), key(i), v);
             expected.put(key(i), v);
         }
         Transactions.commit(populate);
@@ -61,13 +61,13 @@ class FreedBlockReuseTest {
             SplittableRandom rnd = new SplittableRandom(1);
             int n = 0;
             while (!stop.get()) {
-                TransHandle h = Transactions.start(fs, fs.fsRoot, 1, "test_writer");
+                TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test_writer");
                 int i = rnd.nextInt(ITEMS / 2) * 2 + 1;
                 byte[] v = value(i, ++n, 600);
-                Trees.update(h, fs.fsRoot, key(i), v);
+                Trees.update(h, fs.fsRoot(), key(i), v);
                 expected.put(key(i), v);
                 byte[] nv = value(ITEMS * 2 + n, n, 40);
-                Trees.insert(h, fs.fsRoot, key(ITEMS * 2 + n), nv);
+                Trees.insert(h, fs.fsRoot(), key(ITEMS * 2 + n), nv);
                 expected.put(key(ITEMS * 2 + n), nv);
                 Transactions.end(h);
                 writing.countDown();
@@ -78,11 +78,11 @@ class FreedBlockReuseTest {
         // the committer owns the even items: each round COWs ~40 leaves, freed (pinned) by its commit
         SplittableRandom rnd = new SplittableRandom(2);
         for (int round = 1; round <= ROUNDS; round++) {
-            TransHandle h = Transactions.join(fs, fs.fsRoot, "test_committer");
+            TransHandle h = Transactions.join(fs, fs.fsRoot(), "test_committer");
             for (int j = 0; j < 40; j++) {
                 int i = rnd.nextInt(ITEMS / 2) * 2;
                 byte[] v = value(i, round, 600);
-                Trees.update(h, fs.fsRoot, key(i), v);
+                Trees.update(h, fs.fsRoot(), key(i), v);
                 expected.put(key(i), v);
             }
             Transactions.commit(h);
@@ -92,9 +92,9 @@ class FreedBlockReuseTest {
         t.closeClean(fs);
 
         FsInfo again = t.open();
-        TreeChecker.check(again.btreeInode::readTreeBlock, again.fsRoot.node());
-        TreeChecker.check(again.btreeInode::readTreeBlock, again.extentRoot.node());
-        List<TreeItem> items = Trees.range(again, again.fsRoot, key(0), Key.MAX);
+        TreeChecker.check(again.btreeInode::readTreeBlock, again.fsRoot().node());
+        TreeChecker.check(again.btreeInode::readTreeBlock, again.extentRoot().node());
+        List<TreeItem> items = Trees.range(again, again.fsRoot(), key(0), Key.MAX);
         assertEquals(expected.size(), items.size());
         for (TreeItem it : items) {
             assertArrayEquals(expected.get(it.key()), it.data(), it.key().toString());

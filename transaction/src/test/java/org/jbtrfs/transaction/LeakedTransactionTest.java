@@ -17,7 +17,7 @@ import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.KernelOops;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.SlabLeak;
-import org.jbtrfs.core.SlabObject;
+import org.jbtrfs.core.kernel.SlabObject;
 import org.jbtrfs.transaction.ctree.ExtentBuffer;
 import org.jbtrfs.transaction.space.BlockGroupType;
 import org.jbtrfs.transaction.space.SpaceInfo;
@@ -98,14 +98,14 @@ class LeakedTransactionTest {
     private static Leak leakOneCowedLeaf(TestFs t) {
         FsInfo fs = t.open();
         TestFs.startTransactionKthread(fs);
-        long oldLeaf = fs.fsRoot.node().bytenr();
-        assertEquals(0, fs.fsRoot.node().level(), "the fs tree is one leaf");
+        long oldLeaf = fs.fsRoot().node().bytenr();
+        assertEquals(0, fs.fsRoot().node().level(), "the fs tree is one leaf");
         SpaceInfo.Counters before = fs.space.counters(BlockGroupType.METADATA);
 
-        TransHandle h = Transactions.join(fs, fs.fsRoot, "test_cow_one_leaf");
-        Trees.insert(h, fs.fsRoot, key(1), data(1, "leaked"));
+        TransHandle h = Transactions.join(fs, fs.fsRoot(), "test_cow_one_leaf");
+        Trees.insert(h, fs.fsRoot(), key(1), data(1, "leaked"));
         Transactions.end(h);
-        long newLeaf = fs.fsRoot.node().bytenr();
+        long newLeaf = fs.fsRoot().node().bytenr();
         assertNotEquals(oldLeaf, newLeaf);
         assertEquals(List.of(h.transaction()), fs.transList());
 
@@ -122,9 +122,9 @@ class LeakedTransactionTest {
 
     /** close_ctree (RO: no commit_super) up to btrfs_free_block_groups. */
     private static void closeTailUpToFreeBlockGroups(FsInfo fs) {
-        fs.transactionKthread.stop(); // stopping it does not commit
+        fs.transactionKthread().stop(); // stopping it does not commit
         assertEquals(TransState.RUNNING, fs.transList().get(0).state(), "still open after the kthreads stopped");
-        fs.workqueues.stopAll();
+        fs.workqueues().stopAll();
         FsRoots.freeFsRoots(fs);
         fs.space.freeBlockGroups(fs.log(), fs.sbId());
     }

@@ -6,7 +6,8 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.jbtrfs.core.Blocked;
-import org.jbtrfs.core.Sched;
+import org.jbtrfs.core.kernel.Sched;
+import org.jbtrfs.testsupport.Waits;
 
 /**
  * An operation running on its own (daemon) thread, so a test can observe it blocked and then let it
@@ -47,14 +48,14 @@ final class Op<T> {
      * in, not just the function; it has not returned.
      */
     Op<T> awaitSleepingOn(Sched sched, String what) {
-        TestFs.waitUp().until(() -> what.equals(sched.blocked().get(thread.getName())));
+        Waits.within().until(() -> what.equals(sched.blocked().get(thread.getName())));
         assertFalse(result.isDone(), thread.getName() + " returned while it should be blocked");
         return this;
     }
 
     /** Waits until the thread sleeps with {@code method} of {@link Transactions} on its stack; it has not returned. */
     Op<T> awaitBlockedIn(String method) {
-        TestFs.waitUp().until(() -> Blocked.in(thread, "Transactions", method));
+        Waits.within().until(() -> Blocked.in(thread, "Transactions", method));
         assertFalse(result.isDone(), thread.getName() + " returned while it should be blocked");
         return this;
     }

@@ -30,10 +30,10 @@ class PersistenceTest {
     void committedItemsAreThereAfterReopen() {
         FsInfo fs = t.open();
         long genBefore = t.onDiskGeneration();
-        TransHandle h = Transactions.start(fs, fs.fsRoot, 1, "test_insert");
+        TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test_insert");
         long transid = h.transid();
         for (int i = 0; i < 500; i++) {
-            Trees.insert(h, fs.fsRoot, key(i), data(i, "one"));
+            Trees.insert(h, fs.fsRoot(), key(i), data(i, "one"));
         }
         Transactions.commit(h);
         assertEquals(transid, t.onDiskGeneration(), "the commit wrote a superblock of its generation");
@@ -42,9 +42,9 @@ class PersistenceTest {
 
         FsInfo again = t.open();
         for (int i = 0; i < 500; i++) {
-            assertArrayEquals(data(i, "one"), Trees.lookup(again, again.fsRoot, key(i)), "item " + i);
+            assertArrayEquals(data(i, "one"), Trees.lookup(again, again.fsRoot(), key(i)), "item " + i);
         }
-        TreeChecker.check(again.btreeInode::readTreeBlock, again.fsRoot.node());
+        TreeChecker.check(again.btreeInode::readTreeBlock, again.fsRoot().node());
         t.closeClean(again);
         assertEquals(List.of(), t.unload(), "nothing leaked");
         assertEquals(0, t.kernel.log().count(org.jbtrfs.core.LogEntry.Kind.WARNING), t.kernel.log().dmesg());
@@ -56,11 +56,11 @@ class PersistenceTest {
         commitItems(fs, 0, 100, "committed");
         long gen = t.onDiskGeneration();
 
-        TransHandle h = Transactions.start(fs, fs.fsRoot, 1, "test_uncommitted");
+        TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test_uncommitted");
         for (int i = 100; i < 200; i++) {
-            Trees.insert(h, fs.fsRoot, key(i), data(i, "lost"));
+            Trees.insert(h, fs.fsRoot(), key(i), data(i, "lost"));
         }
-        Trees.update(h, fs.fsRoot, key(0), data(0, "lost"));
+        Trees.update(h, fs.fsRoot(), key(0), data(0, "lost"));
         Transactions.end(h);
         t.abandon(fs); // nothing of close_ctree writes: the device holds only what the commits wrote
 
@@ -68,7 +68,7 @@ class PersistenceTest {
         FsInfo again = t.open();
         assertItems(again, 0, 100, "committed");
         for (int i = 100; i < 200; i++) {
-            assertNull(Trees.lookup(again, again.fsRoot, key(i)), "uncommitted item " + i);
+            assertNull(Trees.lookup(again, again.fsRoot(), key(i)), "uncommitted item " + i);
         }
         t.closeClean(again);
     }
@@ -78,13 +78,13 @@ class PersistenceTest {
         FsInfo fs = t.open();
         commitItems(fs, 0, 100, "committed");
         long gen = t.onDiskGeneration();
-        long committedFsRoot = fs.fsRoot.node().bytenr();
+        long committedFsRoot = fs.fsRoot().node().bytenr();
 
-        TransHandle h = Transactions.start(fs, fs.fsRoot, 1, "test_uncommitted");
+        TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test_uncommitted");
         for (int i = 100; i < 200; i++) {
-            Trees.insert(h, fs.fsRoot, key(i), data(i, "lost"));
+            Trees.insert(h, fs.fsRoot(), key(i), data(i, "lost"));
         }
-        long uncommittedFsRoot = fs.fsRoot.node().bytenr();
+        long uncommittedFsRoot = fs.fsRoot().node().bytenr();
         Transactions.end(h);
         assertNotEquals(committedFsRoot, uncommittedFsRoot, "the transaction COWed the fs tree root");
         // close_ctree's read-only tail: the final iput writes the uncommitted blocks (synchronously,
@@ -96,10 +96,10 @@ class PersistenceTest {
 
         assertEquals(gen, t.onDiskGeneration());
         FsInfo again = t.open();
-        assertEquals(committedFsRoot, again.fsRoot.node().bytenr());
+        assertEquals(committedFsRoot, again.fsRoot().node().bytenr());
         assertItems(again, 0, 100, "committed");
         for (int i = 100; i < 200; i++) {
-            assertNull(Trees.lookup(again, again.fsRoot, key(i)), "uncommitted item " + i);
+            assertNull(Trees.lookup(again, again.fsRoot(), key(i)), "uncommitted item " + i);
         }
         t.closeClean(again);
     }
@@ -109,12 +109,12 @@ class PersistenceTest {
         FsInfo fs = t.open();
         commitItems(fs, 0, 2000, "v1");
         long usedAfterInsert = fs.space.counters(org.jbtrfs.transaction.space.BlockGroupType.METADATA).used();
-        TransHandle h = Transactions.start(fs, fs.fsRoot, 1, "test_update");
+        TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test_update");
         for (int i = 0; i < 2000; i += 2) {
-            Trees.delete(h, fs.fsRoot, key(i));
+            Trees.delete(h, fs.fsRoot(), key(i));
         }
         for (int i = 1; i < 2000; i += 2) {
-            Trees.update(h, fs.fsRoot, key(i), data(i, "v2"));
+            Trees.update(h, fs.fsRoot(), key(i), data(i, "v2"));
         }
         Transactions.commit(h);
         long usedAfterDelete = fs.space.counters(org.jbtrfs.transaction.space.BlockGroupType.METADATA).used();
@@ -125,7 +125,7 @@ class PersistenceTest {
 
         FsInfo again = t.open();
         for (int i = 0; i < 2000; i++) {
-            byte[] got = Trees.lookup(again, again.fsRoot, key(i));
+            byte[] got = Trees.lookup(again, again.fsRoot(), key(i));
             if (i % 2 == 0) {
                 assertNull(got, "deleted item " + i);
             } else {
@@ -139,15 +139,15 @@ class PersistenceTest {
     }
 
     private static void commitItems(FsInfo fs, int from, int to, String round) {
-        TransHandle h = Transactions.start(fs, fs.fsRoot, 1, "test_commit_items");
+        TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test_commit_items");
         for (int i = from; i < to; i++) {
-            Trees.insert(h, fs.fsRoot, key(i), data(i, round));
+            Trees.insert(h, fs.fsRoot(), key(i), data(i, round));
         }
         Transactions.commit(h);
     }
 
     private static void assertItems(FsInfo fs, int from, int to, String round) {
-        List<TreeItem> items = Trees.range(fs, fs.fsRoot, key(from), key(to - 1));
+        List<TreeItem> items = Trees.range(fs, fs.fsRoot(), key(from), key(to - 1));
         assertEquals(to - from, items.size());
         for (TreeItem it : items) {
             Key k = it.key();

@@ -1,18 +1,15 @@
 package org.jbtrfs.transaction;
 
-import static org.awaitility.Awaitility.await;
-
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.awaitility.core.ConditionFactory;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
-import org.jbtrfs.core.Kernel;
+import org.jbtrfs.core.kernel.Kernel;
 import org.jbtrfs.core.KernelConfig;
-import org.jbtrfs.core.Kthread;
+import org.jbtrfs.core.kernel.Kthread;
 import org.jbtrfs.core.ManualClock;
 import org.jbtrfs.core.MemoryBlockDevice;
 import org.jbtrfs.core.SlabLeak;
@@ -55,11 +52,6 @@ public final class TestFs implements AutoCloseable {
         Mkfs.mkfs(kernel, dev, "test");
     }
 
-    /** Awaitility with a tight poll (the conditions are cheap reads) and a 10 s bound. */
-    public static ConditionFactory waitUp() {
-        return await().atMost(TIMEOUT).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(1));
-    }
-
     /**
      * The transaction-layer part of open_ctree (fs/OpenCtree.openCtree): read the superblock, a new
      * fs_info, btrfs_init_workqueues, the tree root, the extent root, btrfs_read_block_groups, the
@@ -69,15 +61,15 @@ public final class TestFs implements AutoCloseable {
     public FsInfo open() {
         SuperBlock sb = DiskIo.readSuper(dev, kernel.crc32c());
         FsInfo fs = new FsInfo(kernel, dev, sb, new SpaceManager(dev.size(), Mkfs.FIRST_CHUNK, Mkfs.dataChunkSize(dev.size())));
-        fs.workqueues = FsWorkqueues.init(pool, dev.name(), fs.threadPoolSize);
+        fs.setWorkqueues(FsWorkqueues.init(pool, dev.name(), fs.threadPoolSize));
         opened.add(fs);
         try {
-            fs.treeRoot = new Root(ItemType.ROOT_TREE_OBJECTID, fs.btreeInode.readTreeBlock(sb.root), null);
-            fs.extentRoot = FsRoots.readRoot(fs, ItemType.EXTENT_TREE_OBJECTID);
+            fs.setTreeRoot(new Root(ItemType.ROOT_TREE_OBJECTID, fs.btreeInode.readTreeBlock(sb.root), null));
+            fs.setExtentRoot(FsRoots.readRoot(fs, ItemType.EXTENT_TREE_OBJECTID));
             BlockGroups.readBlockGroups(fs);
-            fs.fsRoot = FsRoots.getFsRoot(fs, ItemType.FS_TREE_OBJECTID, true);
+            fs.setFsRoot(FsRoots.getFsRoot(fs, ItemType.FS_TREE_OBJECTID, true));
         } catch (RuntimeException e) {
-            fs.workqueues.stopAll();
+            fs.workqueues().stopAll();
             opened.remove(fs);
             throw e;
         }
@@ -86,8 +78,8 @@ public final class TestFs implements AutoCloseable {
 
     /** kernel: kthread_run(transaction_kthread) as open_ctree does it. */
     public static Kthread startTransactionKthread(FsInfo fs) {
-        fs.transactionKthread = TransactionKthread.start(fs);
-        return fs.transactionKthread;
+        fs.setTransactionKthread(TransactionKthread.start(fs));
+        return fs.transactionKthread();
     }
 
     /**
@@ -107,7 +99,7 @@ public final class TestFs implements AutoCloseable {
      */
     public void closeTail(FsInfo fs) {
         stopKthreads(fs);
-        fs.workqueues.stopAll();
+        fs.workqueues().stopAll();
         FsRoots.freeFsRoots(fs);
         fs.space.freeBlockGroups(fs.log(), fs.sbId());
         opened.remove(fs);
@@ -120,12 +112,12 @@ public final class TestFs implements AutoCloseable {
      */
     public void abandon(FsInfo fs) {
         stopKthreads(fs);
-        fs.workqueues.stopAll();
+        fs.workqueues().stopAll();
         opened.remove(fs);
     }
 
     private static void stopKthreads(FsInfo fs) {
-        for (Kthread k : new Kthread[] {fs.transactionKthread, fs.cleanerKthread}) {
+        for (Kthread k : new Kthread[] {fs.transactionKthread(), fs.cleanerKthread()}) {
             if (k != null && !k.isFreed()) { // a kthread already stopped: a second kthread_stop would be a use-after-free
                 k.stop();
             }
@@ -147,8 +139,8 @@ public final class TestFs implements AutoCloseable {
         for (FsInfo fs : new ArrayList<>(opened)) {
             try {
                 stopKthreads(fs);
-                if (!fs.workqueues.workers.isDestroyed()) {
-                    fs.workqueues.stopAll();
+                if (!fs.workqueues().workers.isDestroyed()) {
+                    fs.workqueues().stopAll();
                 }
             } catch (RuntimeException ignored) {
                 // best effort: the test already failed

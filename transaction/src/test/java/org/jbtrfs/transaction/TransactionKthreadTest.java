@@ -2,7 +2,6 @@ package org.jbtrfs.transaction;
 
 import static org.jbtrfs.transaction.TestFs.data;
 import static org.jbtrfs.transaction.TestFs.key;
-import static org.jbtrfs.transaction.TestFs.waitUp;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,7 +12,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.HookAction;
-import org.jbtrfs.core.Kthread;
+import org.jbtrfs.core.kernel.Kthread;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -49,9 +49,9 @@ class TransactionKthreadTest {
                 }
             }
         });
-        fs.cleanerKthread = cleaner;
+        fs.setCleanerKthread(cleaner);
         // a wake-up of a cleaner that is not asleep yet is lost (the kernel's wake_up_process): start from a sleeping one
-        waitUp().until(cleaner::isSleeping);
+        Waits.within().until(cleaner::isSleeping);
         t.kernel.hooks().arm(Hook.TRANS_KTHREAD_BEFORE_COMMIT, HookAction.count(), -1);
     }
 
@@ -61,7 +61,7 @@ class TransactionKthreadTest {
     @Test
     void commitsAfterThirtySecondsAndNotBefore() {
         Kthread k = startAndAwaitFirstSleep();
-        assertEquals(FsInfo.DEFAULT_COMMIT_INTERVAL, fs.commitInterval);
+        assertEquals(FsInfo.DEFAULT_COMMIT_INTERVAL, fs.commitInterval());
         Transaction cur = openAndEnd();
         long gen = t.onDiskGeneration();
 
@@ -71,13 +71,13 @@ class TransactionKthreadTest {
 
         // past 30 s: it wakes, finds the transaction old enough, attaches and commits it
         t.clock.advance(2, TimeUnit.SECONDS);
-        waitUp().until(() -> fs.lastTransCommitted() == cur.transid);
+        Waits.within().until(() -> fs.lastTransCommitted() == cur.transid);
         assertEquals(cur.transid, t.onDiskGeneration());
         assertEquals(List.of(), fs.transList());
         assertEquals(1, t.kernel.hooks().arrivals(Hook.TRANS_KTHREAD_BEFORE_COMMIT));
         assertTrue(cur.handles().stream().anyMatch(r -> r.function().equals("transaction_kthread")
             && r.type() == TransType.ATTACH && r.thread().equals("btrfs-transaction")), cur.handles().toString());
-        waitUp().until(() -> cleanerWakeups.get() >= 2); // the commit loop woke the cleaner too
+        Waits.within().until(() -> cleanerWakeups.get() >= 2); // the commit loop woke the cleaner too
         stopAndClose(k);
     }
 
@@ -92,20 +92,20 @@ class TransactionKthreadTest {
         t.clock.advance(29, TimeUnit.SECONDS);
         int before = cleanerWakeups.get();
         k.wakeUpProcess();
-        waitUp().until(() -> cleanerWakeups.get() > before && settled());
+        Waits.within().until(() -> cleanerWakeups.get() > before && settled());
         assertRunning(cur, gen);
 
         advanceAndAwaitResleep(1); // 30 s: its deadline is 31 s
         assertRunning(cur, gen);
         t.clock.advance(1, TimeUnit.SECONDS); // 31 s
-        waitUp().until(() -> fs.lastTransCommitted() == cur.transid);
+        Waits.within().until(() -> fs.lastTransCommitted() == cur.transid);
         assertEquals(cur.transid, t.onDiskGeneration());
         stopAndClose(k);
     }
 
     @Test
     void commitIntervalMountOptionIsHonoured() {
-        fs.commitInterval = 5; // commit=5
+        fs.setCommitInterval(5); // commit=5
         Kthread k = startAndAwaitFirstSleep();
         Transaction cur = openAndEnd();
         long gen = t.onDiskGeneration();
@@ -113,11 +113,11 @@ class TransactionKthreadTest {
         t.clock.advance(4, TimeUnit.SECONDS);
         int before = cleanerWakeups.get();
         k.wakeUpProcess();
-        waitUp().until(() -> cleanerWakeups.get() > before && settled());
+        Waits.within().until(() -> cleanerWakeups.get() > before && settled());
         assertRunning(cur, gen); // 4 s old, younger than commit=5
 
         t.clock.advance(2, TimeUnit.SECONDS); // 6 s, long before the default 30 s
-        waitUp().until(() -> fs.lastTransCommitted() == cur.transid);
+        Waits.within().until(() -> fs.lastTransCommitted() == cur.transid);
         assertEquals(cur.transid, t.onDiskGeneration());
         stopAndClose(k);
     }
@@ -129,11 +129,11 @@ class TransactionKthreadTest {
         for (int i = 2; i <= 5; i++) {
             int expected = i;
             k.wakeUpProcess();
-            waitUp().until(() -> cleanerWakeups.get() == expected && settled());
+            Waits.within().until(() -> cleanerWakeups.get() == expected && settled());
         }
         // and the 30 s timeout, with nothing to commit, is a loop like any other
         t.clock.advance(30, TimeUnit.SECONDS);
-        waitUp().until(() -> cleanerWakeups.get() == 6);
+        Waits.within().until(() -> cleanerWakeups.get() == 6);
         assertEquals(0, t.kernel.hooks().arrivals(Hook.TRANS_KTHREAD_BEFORE_COMMIT));
         stopAndClose(k);
     }
@@ -164,7 +164,7 @@ class TransactionKthreadTest {
 
         fs.fsState.set(FsState.ERROR);
         k.wakeUpProcess();
-        waitUp().until(() -> fs.transList().isEmpty());
+        Waits.within().until(() -> fs.transList().isEmpty());
         assertEquals(TransState.COMPLETED, cur.state());
         assertEquals(gen, t.onDiskGeneration(), "btrfs_cleanup_transaction writes nothing");
         assertEquals(0, t.kernel.slabs().cache("btrfs_delayed_ref_head").inUse());
@@ -182,13 +182,13 @@ class TransactionKthreadTest {
     private void advanceAndAwaitResleep(long seconds) {
         long parks = t.clock.parks();
         t.clock.advance(seconds, TimeUnit.SECONDS);
-        waitUp().until(() -> t.clock.parks() > parks && settled());
+        Waits.within().until(() -> t.clock.parks() > parks && settled());
     }
 
     /** Starts the transaction kthread and waits for its first loop to end in a commit_interval sleep. */
     private Kthread startAndAwaitFirstSleep() {
         Kthread k = TestFs.startTransactionKthread(fs);
-        waitUp().until(() -> cleanerWakeups.get() == 1 && settled());
+        Waits.within().until(() -> cleanerWakeups.get() == 1 && settled());
         return k;
     }
 
@@ -200,8 +200,8 @@ class TransactionKthreadTest {
 
     /** A transaction that COWed the fs tree and whose only handle ended: it waits for a committer. */
     private Transaction openAndEnd() {
-        TransHandle h = Transactions.start(fs, fs.fsRoot, 1, "test_write");
-        Trees.insert(h, fs.fsRoot, key(1), data(1, "a"));
+        TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test_write");
+        Trees.insert(h, fs.fsRoot(), key(1), data(1, "a"));
         Transactions.end(h);
         return h.transaction();
     }

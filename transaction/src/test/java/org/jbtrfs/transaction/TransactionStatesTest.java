@@ -2,7 +2,6 @@ package org.jbtrfs.transaction;
 
 import static org.jbtrfs.transaction.TestFs.data;
 import static org.jbtrfs.transaction.TestFs.key;
-import static org.jbtrfs.transaction.TestFs.waitUp;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -16,7 +15,8 @@ import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Fault;
 import org.jbtrfs.core.FsState;
-import org.jbtrfs.core.Sched;
+import org.jbtrfs.core.kernel.Sched;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -41,32 +41,32 @@ class TransactionStatesTest {
     @Test
     void commitStartBlocksStartAndAttachAdmitsJoinThenCommitDoingBlocksJoinToo() throws Exception {
         // 1. An external writer (TRANS_START) holds the running transaction.
-        TransHandle external = Transactions.start(fs, fs.fsRoot, 1, "test_external_writer");
+        TransHandle external = Transactions.start(fs, fs.fsRoot(), 1, "test_external_writer");
         Transaction cur = external.transaction();
-        Trees.insert(external, fs.fsRoot, key(1), data(1, "a"));
+        Trees.insert(external, fs.fsRoot(), key(1), data(1, "a"));
 
         // 2. A committer joins and commits: COMMIT_START, waiting for the external writer.
-        Op<Void> committer = Op.start("committer", () -> Transactions.commit(Transactions.join(fs, fs.treeRoot, "test_commit")));
-        waitUp().until(() -> cur.state() == TransState.COMMIT_START);
+        Op<Void> committer = Op.start("committer", () -> Transactions.commit(Transactions.join(fs, fs.treeRoot(), "test_commit")));
+        Waits.within().until(() -> cur.state() == TransState.COMMIT_START);
         committer.awaitSleepingOn(sched(), "commit: wait for external writers");
 
         // 3. In COMMIT_START, JOIN joins the committing transaction; START and ATTACH wait.
-        TransHandle joined = Transactions.join(fs, fs.fsRoot, "test_join_in_commit_start");
+        TransHandle joined = Transactions.join(fs, fs.fsRoot(), "test_join_in_commit_start");
         assertSame(cur, joined.transaction());
-        Op<TransHandle> starter = Op.start("starter", () -> Transactions.start(fs, fs.fsRoot, 1, "test_start"));
-        Op<TransHandle> attacher = Op.start("attacher", () -> Transactions.attach(fs, fs.fsRoot, "test_attach"));
+        Op<TransHandle> starter = Op.start("starter", () -> Transactions.start(fs, fs.fsRoot(), 1, "test_start"));
+        Op<TransHandle> attacher = Op.start("attacher", () -> Transactions.attach(fs, fs.fsRoot(), "test_attach"));
         starter.awaitSleepingOn(sched(), "wait_current_trans");
         attacher.awaitSleepingOn(sched(), "wait_current_trans");
         assertEquals(TransState.COMMIT_START, cur.state());
 
         // 4. The external writer ends: COMMIT_DOING, the commit now waits for the joined handle.
         Transactions.end(external);
-        waitUp().until(() -> cur.state() == TransState.COMMIT_DOING);
+        Waits.within().until(() -> cur.state() == TransState.COMMIT_DOING);
         committer.awaitSleepingOn(sched(), "commit: wait for writers");
 
         // 5. In COMMIT_DOING, JOIN and JOIN_NOSTART wait too; START and ATTACH still do.
-        Op<TransHandle> joiner = Op.start("joiner", () -> Transactions.join(fs, fs.fsRoot, "test_join_in_commit_doing"));
-        Op<TransHandle> nostart = Op.start("nostart", () -> Transactions.joinNostart(fs, fs.fsRoot, "test_join_nostart"));
+        Op<TransHandle> joiner = Op.start("joiner", () -> Transactions.join(fs, fs.fsRoot(), "test_join_in_commit_doing"));
+        Op<TransHandle> nostart = Op.start("nostart", () -> Transactions.joinNostart(fs, fs.fsRoot(), "test_join_nostart"));
         joiner.awaitSleepingOn(sched(), "wait_current_trans");
         nostart.awaitSleepingOn(sched(), "wait_current_trans");
         // still waiting (awaited, not sampled: a notifyAll on trans_lock wakes them to re-check for a moment)
@@ -98,11 +98,11 @@ class TransactionStatesTest {
 
     @Test
     void aSecondCommitterOfTheSameTransactionWaitsForTheFirst() throws Exception {
-        TransHandle external = Transactions.start(fs, fs.fsRoot, 1, "test_external_writer");
+        TransHandle external = Transactions.start(fs, fs.fsRoot(), 1, "test_external_writer");
         Transaction cur = external.transaction();
-        Trees.insert(external, fs.fsRoot, key(1), data(1, "a"));
-        Op<Void> first = Op.start("first-committer", () -> Transactions.commit(Transactions.join(fs, fs.treeRoot, "test_commit")));
-        waitUp().until(() -> cur.state() == TransState.COMMIT_START);
+        Trees.insert(external, fs.fsRoot(), key(1), data(1, "a"));
+        Op<Void> first = Op.start("first-committer", () -> Transactions.commit(Transactions.join(fs, fs.treeRoot(), "test_commit")));
+        Waits.within().until(() -> cur.state() == TransState.COMMIT_START);
         first.awaitSleepingOn(sched(), "commit: wait for external writers");
 
         // the external writer commits too: the transaction is already committing, so its commit
@@ -118,14 +118,14 @@ class TransactionStatesTest {
     @Test
     void attachAndJoinNostartWithNothingRunningReturnNull() {
         assertNull(fs.runningTransaction());
-        assertNull(Transactions.attach(fs, fs.treeRoot, "test_attach"));
-        assertNull(Transactions.joinNostart(fs, fs.treeRoot, "test_join_nostart"));
+        assertNull(Transactions.attach(fs, fs.treeRoot(), "test_attach"));
+        assertNull(Transactions.joinNostart(fs, fs.treeRoot(), "test_join_nostart"));
         assertNull(fs.runningTransaction(), "neither created a transaction");
         assertEquals(List.of(), fs.transList());
 
-        TransHandle joined = Transactions.join(fs, fs.treeRoot, "test_join");
-        TransHandle attached = Transactions.attach(fs, fs.treeRoot, "test_attach");
-        TransHandle nostart = Transactions.joinNostart(fs, fs.treeRoot, "test_join_nostart");
+        TransHandle joined = Transactions.join(fs, fs.treeRoot(), "test_join");
+        TransHandle attached = Transactions.attach(fs, fs.treeRoot(), "test_attach");
+        TransHandle nostart = Transactions.joinNostart(fs, fs.treeRoot(), "test_join_nostart");
         assertNotNull(attached);
         assertSame(joined.transaction(), attached.transaction());
         assertSame(joined.transaction(), nostart.transaction());
@@ -141,9 +141,9 @@ class TransactionStatesTest {
     void endNeverCommits() {
         long genOnDisk = t.onDiskGeneration();
         long committed = fs.lastTransCommitted();
-        TransHandle h = Transactions.start(fs, fs.fsRoot, 1, "test_end");
+        TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test_end");
         Transaction cur = h.transaction();
-        Trees.insert(h, fs.fsRoot, key(1), data(1, "a"));
+        Trees.insert(h, fs.fsRoot(), key(1), data(1, "a"));
         Transactions.end(h);
 
         assertEquals(TransState.RUNNING, cur.state());
@@ -157,16 +157,16 @@ class TransactionStatesTest {
             assertEquals(0, cur.numExtwriters);
         }
         // a later handle joins the same transaction, and ending it again commits nothing either
-        TransHandle again = Transactions.start(fs, fs.fsRoot, 1, "test_end_again");
+        TransHandle again = Transactions.start(fs, fs.fsRoot(), 1, "test_end_again");
         assertSame(cur, again.transaction());
         Transactions.endThrottle(again);
         assertEquals(genOnDisk, t.onDiskGeneration());
         assertThrows(IllegalStateException.class, () -> Transactions.end(again), "a handle ends once");
-        assertThrows(IllegalStateException.class, () -> Trees.insert(again, fs.fsRoot, key(2), data(2, "a")),
+        assertThrows(IllegalStateException.class, () -> Trees.insert(again, fs.fsRoot(), key(2), data(2, "a")),
             "no tree change through an ended handle");
 
         // only a commit writes it
-        Transactions.commit(Transactions.attach(fs, fs.treeRoot, "test_commit"));
+        Transactions.commit(Transactions.attach(fs, fs.treeRoot(), "test_commit"));
         assertEquals(cur.transid, t.onDiskGeneration());
         assertEquals(List.of(), fs.transList());
         t.closeClean(fs);
@@ -175,12 +175,12 @@ class TransactionStatesTest {
     @Test
     void noReadOnlyCheckButAnErrorStateRefusesNewHandles() {
         fs.setSbRdonly();
-        TransHandle h = Transactions.join(fs, fs.fsRoot, "test_join_on_ro");
+        TransHandle h = Transactions.join(fs, fs.fsRoot(), "test_join_on_ro");
         assertNotNull(h, "the transaction layer has no RO check: kernel threads open transactions on an RO fs");
         Transactions.commit(h);
 
         fs.fsState.set(FsState.ERROR);
-        BtrfsException e = assertThrows(BtrfsException.class, () -> Transactions.start(fs, fs.fsRoot, 1, "test_start"));
+        BtrfsException e = assertThrows(BtrfsException.class, () -> Transactions.start(fs, fs.fsRoot(), 1, "test_start"));
         assertEquals(Errno.EROFS, e.errno());
         assertFalse(fs.transList().iterator().hasNext());
         fs.fsState.clear(FsState.ERROR);
@@ -189,15 +189,15 @@ class TransactionStatesTest {
 
     @Test
     void aFailedCommitAbortsReleasesTheWaitersWithErofsAndErrorCommitSuperTearsItDown() throws Exception {
-        TransHandle external = Transactions.start(fs, fs.fsRoot, 1, "test_external_writer");
+        TransHandle external = Transactions.start(fs, fs.fsRoot(), 1, "test_external_writer");
         Transaction cur = external.transaction();
-        Trees.insert(external, fs.fsRoot, key(1), data(1, "a"));
+        Trees.insert(external, fs.fsRoot(), key(1), data(1, "a"));
         long gen = t.onDiskGeneration();
         t.kernel.faults().armOnce(Fault.COMMIT_TRANSACTION_EIO);
 
-        Op<Void> committer = Op.start("committer", () -> Transactions.commit(Transactions.join(fs, fs.treeRoot, "test_commit")));
-        waitUp().until(() -> cur.state() == TransState.COMMIT_START);
-        Op<TransHandle> starter = Op.start("starter", () -> Transactions.start(fs, fs.fsRoot, 1, "test_start"));
+        Op<Void> committer = Op.start("committer", () -> Transactions.commit(Transactions.join(fs, fs.treeRoot(), "test_commit")));
+        Waits.within().until(() -> cur.state() == TransState.COMMIT_START);
+        Op<TransHandle> starter = Op.start("starter", () -> Transactions.start(fs, fs.fsRoot(), 1, "test_start"));
         starter.awaitSleepingOn(sched(), "wait_current_trans");
         Transactions.end(external);
 
@@ -208,7 +208,7 @@ class TransactionStatesTest {
         assertTrue(t.kernel.log().contains("BTRFS critical (device sdc): Transaction aborted"), t.kernel.log().dmesg());
         // the START waiting for that commit is let go with -EROFS, and so is every later handle
         assertEquals(Errno.EROFS, ((BtrfsException) assertThrows(Exception.class, starter::get).getCause()).errno());
-        assertEquals(Errno.EROFS, assertThrows(BtrfsException.class, () -> Transactions.join(fs, fs.treeRoot, "x")).errno());
+        assertEquals(Errno.EROFS, assertThrows(BtrfsException.class, () -> Transactions.join(fs, fs.treeRoot(), "x")).errno());
         assertEquals(gen, t.onDiskGeneration(), "nothing of it was written");
         assertEquals(List.of(cur), fs.transList());
 

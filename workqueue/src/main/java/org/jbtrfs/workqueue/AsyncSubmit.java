@@ -5,7 +5,7 @@ import java.util.function.Consumer;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Hook;
-import org.jbtrfs.core.Kernel;
+import org.jbtrfs.core.kernel.Kernel;
 
 /**
  * Asynchronous bio submission on fs_info->workers (kernel: btrfs_wq_submit_bio and the

@@ -2,7 +2,7 @@ package org.jbtrfs.workqueue;
 
 import java.util.Objects;
 import java.util.Set;
-import org.jbtrfs.core.Lifetime;
+import org.jbtrfs.core.kernel.Lifetime;
 
 /**
  * A btrfs workqueue (kernel: struct btrfs_workqueue in fs/btrfs/async-thread.c): a normal sub-queue

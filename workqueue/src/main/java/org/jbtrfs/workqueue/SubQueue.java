@@ -3,7 +3,7 @@ package org.jbtrfs.workqueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import org.jbtrfs.core.KernelLog;
-import org.jbtrfs.core.Lifetime;
+import org.jbtrfs.core.kernel.Lifetime;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.LogLevel;
 import org.jbtrfs.core.Taint;

@@ -1,6 +1,5 @@
 package org.jbtrfs.workqueue;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -18,6 +17,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 
 class ConcurrencyTest extends PoolFixture {
@@ -58,7 +58,7 @@ class ConcurrencyTest extends PoolFixture {
             // Settled: `expected` works inside func holding their slots, and every other kworker idle, blocked
             // for a permit with none free — so no further work of the queue is about to start (a fourth one
             // would hold a kworker: the idle count would never be reached).
-            await().atMost(Duration.ofSeconds(10))
+            Waits.within(Duration.ofSeconds(10))
                 .until(() -> gauge.now.get() == expected && q.normal().running() == expected
                     && pool.idleKworkers() == poolThreads() - expected && pool.tokenPermits() == 0);
             Integer id = started.poll(10, TimeUnit.SECONDS);
@@ -88,7 +88,7 @@ class ConcurrencyTest extends PoolFixture {
             }
         }
         // settled: four running, the other four kworkers idle with no permit free (a fifth would hold one)
-        await().atMost(Duration.ofSeconds(10))
+        Waits.within(Duration.ofSeconds(10))
             .until(() -> total.now.get() == 4 && pool.idleKworkers() == 4 && pool.tokenPermits() == 0);
         assertEquals(2, a.normal().running());
         assertEquals(2, b.normal().running());
@@ -124,7 +124,7 @@ class ConcurrencyTest extends PoolFixture {
             assertNotNull(id);
             // While it runs the 7 other kworkers go idle with no permit free: nothing else of the queue can
             // start (a second work would hold a kworker, and the idle count would never be reached).
-            await().atMost(Duration.ofSeconds(10)).until(() -> pool.idleKworkers() == 7 && pool.tokenPermits() == 0);
+            Waits.within(Duration.ofSeconds(10)).until(() -> pool.idleKworkers() == 7 && pool.tokenPermits() == 0);
             assertNull(started.peek());
             assertEquals(1, fs.qgroupRescanWorkers.normal().running());
             order.add(id);

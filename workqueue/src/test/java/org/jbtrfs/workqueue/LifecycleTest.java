@@ -1,6 +1,5 @@
 package org.jbtrfs.workqueue;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -18,13 +17,14 @@ import org.jbtrfs.core.Blocked;
 import org.jbtrfs.core.KernelOops;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.Taint;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 
 class LifecycleTest extends PoolFixture {
 
     /** Waits until {@code t} sleeps inside InFlight.{@code method} (destroy's drain, or flush), read from its stack. */
     private static void awaitBlockedIn(Thread t, String method) {
-        await().atMost(Duration.ofSeconds(10)).until(() -> Blocked.in(t, "InFlight", method));
+        Waits.within(Duration.ofSeconds(10)).until(() -> Blocked.in(t, "InFlight", method));
     }
 
     /**
@@ -105,7 +105,7 @@ class LifecycleTest extends PoolFixture {
             }));
         }
         go.countDown();
-        await().until(() -> returned.get() >= 100);
+        Waits.within().until(() -> returned.get() >= 100);
         q.destroy();
         destroyed.set(true);
         int ranAtDestroy = ran.get();

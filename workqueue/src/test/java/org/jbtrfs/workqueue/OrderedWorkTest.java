@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.stream.IntStream;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 
 class OrderedWorkTest extends PoolFixture {
@@ -122,7 +123,7 @@ class OrderedWorkTest extends PoolFixture {
             }
         });
         q.queueWork(self[0]);
-        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> runs.get() == 5);
+        Waits.within(java.time.Duration.ofSeconds(10)).until(() -> runs.get() == 5);
         q.flush();
         assertEquals(5, runs.get());
 

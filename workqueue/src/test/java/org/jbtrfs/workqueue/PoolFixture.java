@@ -8,11 +8,9 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.jbtrfs.core.Kernel;
+import org.jbtrfs.core.kernel.Kernel;
 import org.jbtrfs.core.KernelConfig;
-import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 
 /** A fresh module (kernel + kworker pool) per test; unload joins every pool thread. */
@@ -24,14 +22,6 @@ abstract class PoolFixture {
 
     /** Pool threads of this test class's module. */
     int poolThreads() { return 8; }
-
-    /** Awaitility polls tightly (its conditions are cheap reads) and gives up after 10 s. */
-    @BeforeAll
-    static void pollTightly() {
-        Awaitility.setDefaultPollDelay(Duration.ZERO);
-        Awaitility.setDefaultPollInterval(Duration.ofMillis(1));
-        Awaitility.setDefaultTimeout(Duration.ofSeconds(10));
-    }
 
     @BeforeEach
     void loadModule() {

@@ -3,7 +3,7 @@ package org.jbtrfs.workqueue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
-import org.jbtrfs.core.Kernel;
+import org.jbtrfs.core.kernel.Kernel;
 import org.jbtrfs.core.KernelConfig;
 import org.jbtrfs.core.KernelOops;
 import org.jbtrfs.core.LogEntry;
@@ -132,7 +132,7 @@ public class SubQueueLincheckTest {
         return ModelCheck.of(getClass())
             .atomic("org.jctools.queues.MpscUnboundedArrayQueue", "org.jctools.queues.MpmcUnboundedXaddArrayQueue",
                 "java.util.concurrent.Semaphore", "org.jbtrfs.workqueue.BtrfsWork", "org.jbtrfs.workqueue.Threshold",
-                "org.jbtrfs.workqueue.OrderedList", "org.jbtrfs.core.Lifetime")
+                "org.jbtrfs.workqueue.OrderedList", "org.jbtrfs.core.kernel.Lifetime")
             .ignore("org.jbtrfs.core.KernelLog");
     }
 

@@ -2,7 +2,7 @@ package org.jbtrfs.workqueue;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import org.jbtrfs.core.Kernel;
+import org.jbtrfs.core.kernel.Kernel;
 import org.jbtrfs.core.KernelConfig;
 import org.jbtrfs.core.ModelCheck;
 import org.jetbrains.kotlinx.lincheck.annotations.Operation;
@@ -72,7 +72,7 @@ public class WorkerPoolLincheckTest {
         ModelCheck.of(getClass())
             .atomic("org.jctools.queues.MpscUnboundedArrayQueue", "org.jctools.queues.MpmcUnboundedXaddArrayQueue",
                 "java.util.concurrent.Semaphore", "org.jbtrfs.workqueue.BtrfsWork", "org.jbtrfs.workqueue.Threshold",
-                "org.jbtrfs.workqueue.OrderedList", "org.jbtrfs.core.Lifetime")
+                "org.jbtrfs.workqueue.OrderedList", "org.jbtrfs.core.kernel.Lifetime")
             .ignore("org.jbtrfs.core.KernelLog")
             .obstructionFree()
             .init("setUp").thread("queueNormal").thread("queueHigh").thread("kworker")

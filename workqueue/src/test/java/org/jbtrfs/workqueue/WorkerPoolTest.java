@@ -11,10 +11,11 @@ import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.jbtrfs.core.Kernel;
+import org.jbtrfs.core.kernel.Kernel;
 import org.jbtrfs.core.KernelConfig;
 import org.jbtrfs.core.LatencyModel;
 import org.jbtrfs.core.LogEntry;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 
 class WorkerPoolTest extends PoolFixture {
@@ -66,7 +67,7 @@ class WorkerPoolTest extends PoolFixture {
         assertTrue(runner.get().startsWith(kernel.name() + "-kworker/"));
         assertTrue(kernel.log().contains("was not destroyed before module unload"));
         assertTrue(kernel.log().contains(runner.get() + " still running a work"));
-        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> pool.liveThreads().size() == 1);
+        Waits.within(Duration.ofSeconds(10)).until(() -> pool.liveThreads().size() == 1);
         gate.countDown(); // the fixture's unload then waits for it
     }
 
@@ -151,7 +152,7 @@ class WorkerPoolTest extends PoolFixture {
             for (int i = 0; i < 3; i++) {
                 // idle: every pool thread blocked for a token (one that just finished a work and finds the
                 // next one queued takes it without sleeping, like a kernel kworker, and pays nothing)
-                org.awaitility.Awaitility.await().until(() -> p.idleKworkers() == 2);
+                Waits.within().until(() -> p.idleKworkers() == 2);
                 long[] started = new long[1];
                 CountDownLatch ran = new CountDownLatch(1);
                 long queued = System.nanoTime();

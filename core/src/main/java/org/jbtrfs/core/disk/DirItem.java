@@ -27,6 +27,6 @@ public record DirItem(Key location, int type, String name) {
 
     /** The key offset of a dir item: a stable hash of the name (the kernel uses crc32c; any stable hash keeps the layout). */
     public static long nameHash(String name) {
-        return Integer.toUnsignedLong(org.jbtrfs.core.GenericCrc32c.INSTANCE.compute(name.getBytes(StandardCharsets.UTF_8)));
+        return Integer.toUnsignedLong(org.jbtrfs.core.kernel.GenericCrc32c.INSTANCE.compute(name.getBytes(StandardCharsets.UTF_8)));
     }
 }

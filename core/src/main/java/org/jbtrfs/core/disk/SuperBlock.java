@@ -3,7 +3,7 @@ package org.jbtrfs.core.disk;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import org.jbtrfs.core.BtrfsException;
-import org.jbtrfs.core.Crc32c;
+import org.jbtrfs.core.kernel.Crc32c;
 import org.jbtrfs.core.Errno;
 
 /**

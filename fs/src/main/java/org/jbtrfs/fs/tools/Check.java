@@ -7,9 +7,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import org.jbtrfs.core.BlockDevice;
+import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.BtrfsException;
-import org.jbtrfs.core.Crc32c;
-import org.jbtrfs.core.GenericCrc32c;
+import org.jbtrfs.core.kernel.Crc32c;
 import org.jbtrfs.core.disk.BlockGroupItem;
 import org.jbtrfs.core.disk.DirItem;
 import org.jbtrfs.core.disk.ExtentItem;
@@ -146,14 +146,14 @@ public final class Check {
     }
 
     /** Checks {@code dev}, verifying checksums with generic crc32c. */
-    public static Report check(BlockDevice dev) { return check(dev, GenericCrc32c.INSTANCE); }
+    public static Report check(BlockDevice dev) { return check(dev, Crc32cImpl.GENERIC); }
 
-    /** Checks {@code dev}, verifying checksums with {@code crc}. */
-    public static Report check(BlockDevice dev, Crc32c crc) {
+    /** Checks {@code dev}, verifying checksums with the crc32c implementation {@code crc}. */
+    public static Report check(BlockDevice dev, Crc32cImpl crc) {
         if (dev == null || crc == null) {
             throw new IllegalArgumentException((dev == null ? "dev" : "crc") + " must not be null");
         }
-        return new Check(dev, crc).run();
+        return new Check(dev, Crc32c.of(crc)).run();
     }
 
     private Report run() {

@@ -7,10 +7,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.jbtrfs.core.BlockDevice;
+import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.BtrfsException;
-import org.jbtrfs.core.Crc32c;
+import org.jbtrfs.core.kernel.Crc32c;
 import org.jbtrfs.core.Errno;
-import org.jbtrfs.core.GenericCrc32c;
 import org.jbtrfs.core.disk.BlockGroupItem;
 import org.jbtrfs.core.disk.DirItem;
 import org.jbtrfs.core.disk.InodeRef;
@@ -118,14 +118,14 @@ public final class DumpTree {
     }
 
     /** Reads every tree of {@code dev} (crc32c checksums verified with the generic implementation). */
-    public static DumpTree read(BlockDevice dev) { return read(dev, GenericCrc32c.INSTANCE); }
+    public static DumpTree read(BlockDevice dev) { return read(dev, Crc32cImpl.GENERIC); }
 
-    /** Reads every tree of {@code dev}, verifying checksums with {@code crc}. */
-    public static DumpTree read(BlockDevice dev, Crc32c crc) {
+    /** Reads every tree of {@code dev}, verifying checksums with the crc32c implementation {@code crc}. */
+    public static DumpTree read(BlockDevice dev, Crc32cImpl crc) {
         if (dev == null || crc == null) {
             throw new IllegalArgumentException((dev == null ? "dev" : "crc") + " must not be null");
         }
-        return new DumpTree(dev, crc);
+        return new DumpTree(dev, Crc32c.of(crc));
     }
 
     public SuperBlock superBlock() { return sb.copy(); }

@@ -91,7 +91,7 @@ public final class Classifier {
         if (leaked != null && !leaked.openTransactions().isEmpty()) {
             for (Inspection.TransactionInfo t : leaked.openTransactions()) {
                 evidence.add("leaked transaction " + t.transid() + " (" + t.state() + ") opened by " + t.handles());
-                for (Transaction.HandleRecord h : t.handles()) {
+                for (Inspection.Handle h : t.handles()) {
                     culprits.addAll(openers(h, reverted));
                 }
             }
@@ -209,7 +209,7 @@ public final class Classifier {
      * The fix whose absence lets {@code h}'s opener start a transaction after the last commit: the
      * kernel functions of the seed's three leak paths, and for the cleaner only when it was the cleaner.
      */
-    static FixSwitch opener(Transaction.HandleRecord h) {
+    static FixSwitch opener(Inspection.Handle h) {
         return switch (h.function()) {
             case "btrfs_find_orphan_roots" -> FixSwitch.ORPHAN_ROOTS_RO_MOUNT;
             case "btrfs_qgroup_rescan_worker" -> FixSwitch.QGROUP_RESCAN_RO_REMOUNT;
@@ -225,7 +225,7 @@ public final class Classifier {
      * proposed re-arm of the resumed rescan's completion (the remount's wait returns at once). Of those,
      * the reverted ones if any.
      */
-    static Set<FixSwitch> openers(Transaction.HandleRecord h, Set<FixSwitch> reverted) {
+    static Set<FixSwitch> openers(Inspection.Handle h, Set<FixSwitch> reverted) {
         FixSwitch f = opener(h);
         if (f == null) {
             return Set.of();

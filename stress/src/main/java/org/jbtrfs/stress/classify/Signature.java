@@ -10,7 +10,6 @@ import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.fs.Inspection;
 import org.jbtrfs.stress.Seeds;
 import org.jbtrfs.stress.schedule.Roles;
-import org.jbtrfs.transaction.Transaction;
 
 /**
  * A failing cycle's class: what kind of symptom, where in the kernel (the function that opened a
@@ -48,7 +47,7 @@ public record Signature(String kind, String site, List<String> lanes) {
             Set<String> who = new TreeSet<>();
             who.add(role(o.umountLane));
             for (Inspection.TransactionInfo t : leaked.openTransactions()) {
-                for (Transaction.HandleRecord h : t.handles()) {
+                for (Inspection.Handle h : t.handles()) {
                     fns.add(h.function());
                     who.add(role(h.thread()));
                 }

@@ -1,9 +1,10 @@
 package org.jbtrfs.stress.engine;
 
+import org.jbtrfs.fs.internal.Internals;
 import java.util.List;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.FixSwitch;
-import org.jbtrfs.core.SlabCache;
+import org.jbtrfs.core.kernel.SlabCache;
 import org.jbtrfs.fs.Btrfs;
 import org.jbtrfs.fs.BtrfsModule;
 import org.jbtrfs.fs.FileHandle;
@@ -217,7 +218,7 @@ final class Driver implements Runnable {
         if (injected != null && obs.workloadError == null) {
             obs.workloadError = injected;
         }
-        if (!mod.kernel().panicked()) {
+        if (!Internals.kernel(mod).panicked()) {
             if (fs != null && fs.isMounted()) {
                 cleanup(fs, held, obs);
             }
@@ -229,10 +230,10 @@ final class Driver implements Runnable {
         }
         obs.log = scope(mod.log().since(mark), dev);
         if (opt.filesystems() == 1 && fs != null && !fs.isMounted() && obs.umountError == null && mod.mounts().isEmpty()
-            && !mod.kernel().panicked()) {
+            && !Internals.kernel(mod).panicked()) {
             // Objects still allocated after a clean umount are leaked: the per-cycle rmmod check,
             // without paying for an rmmod every cycle.
-            for (SlabCache cache : mod.kernel().slabs().all()) {
+            for (SlabCache cache : Internals.kernel(mod).slabs().all()) {
                 long n = cache.inUse();
                 if (n > 0) {
                     obs.slabsInUse.add(cache.name() + ": " + n);
@@ -241,10 +242,10 @@ final class Driver implements Runnable {
         }
         java.util.Set<FixSwitch> reverted = opt.effectiveReverted();
         Classifier.Verdict v = Classifier.classify(obs, reverted);
-        boolean collateral = mod.kernel().panicked() && obs.hang == null && !obs.lostWakeup;
+        boolean collateral = Internals.kernel(mod).panicked() && obs.hang == null && !obs.lostWakeup;
         // a stall leaves the module as it was (the operation completed): no need to replace it
         boolean stallOnly = v.symptoms().equals(java.util.EnumSet.of(Symptom.STALL));
-        if (!v.symptoms().isEmpty() && !stallOnly || mod.kernel().panicked()) {
+        if (!v.symptoms().isEmpty() && !stallOnly || Internals.kernel(mod).panicked()) {
             host.requestReload();
             UnloadReport rep = host.reloadBarrier();
             needsMkfs = true;

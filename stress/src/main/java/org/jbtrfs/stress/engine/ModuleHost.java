@@ -1,5 +1,6 @@
 package org.jbtrfs.stress.engine;
 
+import org.jbtrfs.fs.internal.Internals;
 import java.util.SplittableRandom;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.Fault;
@@ -143,7 +144,7 @@ public final class ModuleHost {
         if (!module.mounts().isEmpty()) {
             // still mounted (a file a broken cycle could not close): as a machine is rebooted, panic it so
             // it can be unloaded; rmmod reports what the filesystem held. The run must go on.
-            module.kernel().panic("stress: cannot unmount " + module.mounts() + " to replace the module");
+            Internals.kernel(module).panic("stress: cannot unmount " + module.mounts() + " to replace the module");
         }
         return module.unload();
     }

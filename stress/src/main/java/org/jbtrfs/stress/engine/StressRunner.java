@@ -1,5 +1,6 @@
 package org.jbtrfs.stress.engine;
 
+import org.jbtrfs.fs.internal.Internals;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -65,7 +66,7 @@ public final class StressRunner {
         Sampler sampler = Sampler.fromProperty(out, stats.startNanos);
         Profile profile = Profile.ON ? new Profile(threads) : null;
         try (Watchdog wd = new Watchdog(List.of(), opt.hungTaskNanos(), opt.stallNanos(), h -> hung(h, drivers, host))) {
-            wd.lostWakeups(() -> host.module().kernel().kthreadd().sleptThroughRequests(), h -> lostWakeup(h, drivers, host));
+            wd.lostWakeups(() -> Internals.kernel(host.module()).kthreadd().sleptThroughRequests(), h -> lostWakeup(h, drivers, host));
             for (Driver d : drivers) {
                 d.watchdog(wd);
                 wd.watch(d.busy);
@@ -142,7 +143,7 @@ public final class StressRunner {
         if (o != null && o.hang == null) {
             o.hang = new Observation.Hang(h.driver().driverName, h.driver().op(), h.frame(), h.report());
         }
-        mod.kernel().panic("hung task: " + h.driver().driverName + " blocked in '" + h.driver().op() + "'");
+        Internals.kernel(mod).panic("hung task: " + h.driver().driverName + " blocked in '" + h.driver().op() + "'");
     }
 
     /**
@@ -158,7 +159,7 @@ public final class StressRunner {
             o.stall(new Observation.Stall(b.driverName, b.op(), nanos, h.frame(), null, h.report()));
             o.lostWakeup = true;
         }
-        host.module().kernel().panic("lost wake-up: " + b.driverName + " blocked in '" + b.op() + "': " + h.report());
+        Internals.kernel(host.module()).panic("lost wake-up: " + b.driverName + " blocked in '" + b.op() + "': " + h.report());
     }
 
     /** The observation of the cycle {@code h}'s operation belongs to: its driver's, or a lane's driver's. */
@@ -248,7 +249,7 @@ public final class StressRunner {
         List<Driver> drivers = List.of(d);
         CycleResult target = null;
         try (Watchdog wd = new Watchdog(List.of(d.busy), o.hungTaskNanos(), o.stallNanos(), h -> hung(h, drivers, host))) {
-            wd.lostWakeups(() -> host.module().kernel().kthreadd().sleptThroughRequests(), h -> lostWakeup(h, drivers, host));
+            wd.lostWakeups(() -> Internals.kernel(host.module()).kthreadd().sleptThroughRequests(), h -> lostWakeup(h, drivers, host));
             d.watchdog(wd);
             long from = t.cycle() - t.cycle() % Seeds.EPOCH;
             for (long c = from; c <= t.cycle(); c++) {

@@ -1,5 +1,6 @@
 package org.jbtrfs.stress.lanes;
 
+import org.jbtrfs.fs.internal.Internals;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -100,7 +101,7 @@ public final class LanesWorkload {
         if (plan.lanes().contains(LaneKind.DEVICE2) && env.device2 != null) {
             lanes.add(new SecondDeviceLane(cx));
         }
-        List<String> stuck = pool.runAll(lanes, env.module.kernel()::panicked, graceNanos);
+        List<String> stuck = pool.runAll(lanes, Internals.kernel(env.module)::panicked, graceNanos);
         if (!stuck.isEmpty()) {
             obs.note("lanes that did not end after the module panicked (abandoned): " + stuck);
         }

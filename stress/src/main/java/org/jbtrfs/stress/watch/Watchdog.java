@@ -87,7 +87,7 @@ public final class Watchdog implements AutoCloseable {
     }
 
     /** The kernel sleep primitives an operation can block in. */
-    private static final List<String> SLEEPS = List.of("org.jbtrfs.core.Kthread", "org.jbtrfs.core.Sched", "org.jbtrfs.core.FlagWord",
+    private static final List<String> SLEEPS = List.of("org.jbtrfs.core.kernel.Kthread", "org.jbtrfs.core.kernel.Sched", "org.jbtrfs.core.kernel.FlagWord",
         "org.jbtrfs.qgroup.Completion", "org.jbtrfs.core.Hooks", "org.jbtrfs.workqueue.InFlight");
 
     /**

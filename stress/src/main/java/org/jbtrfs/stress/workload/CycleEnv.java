@@ -1,5 +1,6 @@
 package org.jbtrfs.stress.workload;
 
+import org.jbtrfs.fs.internal.Internals;
 import java.util.function.Supplier;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.BtrfsException;
@@ -96,8 +97,8 @@ public final class CycleEnv {
     /** With several filesystems, the kthreads of this mount belong to this driver's lane. */
     void registerKthreads(Btrfs fs) {
         if (perturbation != null && !singleFilesystem) {
-            var ck = fs.fsInfo().cleanerKthread;
-            var tk = fs.fsInfo().transactionKthread;
+            var ck = Internals.fsInfo(fs).cleanerKthread();
+            var tk = Internals.fsInfo(fs).transactionKthread();
             perturbation.register(ck == null ? null : ck.thread(), lane);
             perturbation.register(tk == null ? null : tk.thread(), lane);
         }

@@ -1,5 +1,6 @@
 package org.jbtrfs.stress.workload;
 
+import org.jbtrfs.fs.internal.Internals;
 import java.util.Map;
 import org.jbtrfs.fs.Btrfs;
 import org.jbtrfs.fs.Inspection;
@@ -38,7 +39,7 @@ public final class DeadRootCheck {
 
     /** An inode of the subvolume still in memory defers its drop to the last close (not a leak). */
     private static boolean heldInMemory(Btrfs fs, long id) {
-        var root = fs.fsInfo().fsRootsRadix.get(id);
+        var root = Internals.fsInfo(fs).fsRootsRadix.get(id);
         return root != null && root.openInodes.get() > 0;
     }
 }

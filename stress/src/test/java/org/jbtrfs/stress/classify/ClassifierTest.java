@@ -15,13 +15,11 @@ import org.jbtrfs.core.LogLevel;
 import org.jbtrfs.core.ManualClock;
 import org.jbtrfs.fs.Inspection;
 import org.jbtrfs.stress.watch.Busy;
-import org.jbtrfs.transaction.TransType;
-import org.jbtrfs.transaction.Transaction;
 import org.junit.jupiter.api.Test;
 
 class ClassifierTest {
     private static Inspection leakedBy(String thread, String function) {
-        var t = new Inspection.TransactionInfo(42, "RUNNING", List.of(new Transaction.HandleRecord(thread, function, TransType.START)));
+        var t = new Inspection.TransactionInfo(42, "RUNNING", List.of(new Inspection.Handle(thread, function, "START")));
         return new Inspection(List.of(t), List.of(), List.of(), List.of(), Map.of(), false, Set.of(), Set.of(), true, 41,
             List.of(), Map.of(), List.of(), List.of(), Map.of());
     }
@@ -49,10 +47,10 @@ class ClassifierTest {
     @Test
     void theCleanerCountsOnlyWhenItWasTheCleaner() {
         assertEquals(FixSwitch.CLEANER_RO_REMOUNT_RACE, Classifier.opener(
-            new Transaction.HandleRecord("btrfs-cleaner", "btrfs_start_trans_remove_block_group", TransType.START)));
-        assertEquals(null, Classifier.opener(new Transaction.HandleRecord("stress-driver-0", "btrfs_evict_inode", TransType.JOIN)));
+            new Inspection.Handle("btrfs-cleaner", "btrfs_start_trans_remove_block_group", "START")));
+        assertEquals(null, Classifier.opener(new Inspection.Handle("stress-driver-0", "btrfs_evict_inode", "JOIN")));
         assertEquals(FixSwitch.ORPHAN_ROOTS_RO_MOUNT, Classifier.opener(
-            new Transaction.HandleRecord("stress-driver-0", "btrfs_find_orphan_roots", TransType.JOIN)));
+            new Inspection.Handle("stress-driver-0", "btrfs_find_orphan_roots", "JOIN")));
     }
 
     @Test

@@ -11,8 +11,6 @@ import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.LogLevel;
 import org.jbtrfs.fs.Inspection;
 import org.jbtrfs.stress.ReplayToken;
-import org.jbtrfs.transaction.TransType;
-import org.jbtrfs.transaction.Transaction;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -23,7 +21,7 @@ import org.junit.jupiter.api.Test;
 class SignatureTest {
     private static Inspection leaked(long transid, String function, String thread) {
         return new Inspection(List.of(new Inspection.TransactionInfo(transid, "RUNNING",
-            List.of(new Transaction.HandleRecord(thread, function, TransType.START)))), List.of(), List.of(), List.of(), Map.of(), false,
+            List.of(new Inspection.Handle(thread, function, "START")))), List.of(), List.of(), List.of(), Map.of(), false,
             Set.of(), Set.of(), true, transid - 1, List.of(), Map.of(), List.of(), List.of(), Map.of());
     }
 

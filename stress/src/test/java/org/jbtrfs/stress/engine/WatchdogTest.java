@@ -1,8 +1,8 @@
 package org.jbtrfs.stress.engine;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import org.jbtrfs.fs.internal.Internals;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
@@ -12,6 +12,7 @@ import org.jbtrfs.stress.classify.Symptom;
 import org.jbtrfs.stress.report.Summary;
 import org.jbtrfs.stress.watch.Busy;
 import org.jbtrfs.stress.watch.Watchdog;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 
 class WatchdogTest {
@@ -22,7 +23,7 @@ class WatchdogTest {
         AtomicReference<Watchdog.Hung> seen = new AtomicReference<>();
         try (Watchdog w = new Watchdog(List.of(idle, stuck), 50_000_000L, seen::set)) {
             stuck.enter("umount");
-            await().atMost(Duration.ofSeconds(5)).until(() -> seen.get() != null);
+            Waits.within(Duration.ofSeconds(5)).until(() -> seen.get() != null);
         }
         String r = seen.get().report();
         assertTrue(r.startsWith("INFO: task driver-0 blocked for more than 0 seconds in 'umount'."), r);
@@ -36,7 +37,7 @@ class WatchdogTest {
         try (Watchdog w = new Watchdog(List.of(b), 20_000_000L, seen::set)) {
             b.enter("mount");
             b.exit();
-            await().during(Duration.ofMillis(150)).atMost(Duration.ofSeconds(1)).until(() -> seen.get() == null);
+            Waits.within(Duration.ofSeconds(1)).during(Duration.ofMillis(150)).until(() -> seen.get() == null);
         }
     }
 
@@ -92,14 +93,14 @@ class WatchdogTest {
             if (loads.incrementAndGet() == 1) {
                 java.util.concurrent.atomic.AtomicBoolean held = new java.util.concurrent.atomic.AtomicBoolean();
                 m.hooks().arm(org.jbtrfs.core.Hook.CLEANER_BEFORE_SCHEDULE, org.jbtrfs.core.HookAction.run(() -> {
-                    org.jbtrfs.core.Kthread self = m.kernel().kthreadd().current();
+                    org.jbtrfs.core.kernel.Kthread self = Internals.kernel(m).kthreadd().current();
                     held.set(true);
-                    await().atMost(Duration.ofSeconds(30)).until(self::shouldPark);
+                    Waits.within(Duration.ofSeconds(30)).until(self::shouldPark);
                     held.set(false);
                 }), -1);
                 // and the umount begins only once the cleaner is held there (its first pass may still run)
                 m.hooks().arm(org.jbtrfs.core.Hook.UMOUNT_START, org.jbtrfs.core.HookAction.run(
-                    () -> await().atMost(Duration.ofSeconds(30)).untilTrue(held)), -1);
+                    () -> Waits.within(Duration.ofSeconds(30)).untilTrue(held)), -1);
             }
         };
         try {

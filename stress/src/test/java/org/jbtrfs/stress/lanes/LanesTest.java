@@ -1,6 +1,5 @@
 package org.jbtrfs.stress.lanes;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -22,14 +21,11 @@ import org.jbtrfs.stress.classify.Observation;
 import org.jbtrfs.stress.engine.ModuleHost;
 import org.jbtrfs.stress.engine.StressRunner;
 import org.jbtrfs.stress.report.Summary;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 
 /** The lanes engine: lanes run concurrently on real threads, every fix applied runs clean. */
 class LanesTest {
-    static {
-        org.awaitility.Awaitility.setDefaultPollInterval(Duration.ofMillis(1));
-    }
-
     /**
      * Two lanes inside the same remount, deterministically: the lifecycle lane's RO remount of the main
      * filesystem is held at REMOUNT_AFTER_SET_RO, and while it is held the second-device lane (the real
@@ -65,7 +61,7 @@ class LanesTest {
             LaneWorker dev2 = new LaneWorker(LaneKind.DEVICE2, cx) {
                 @Override
                 void body() {
-                    await().atMost(Duration.ofSeconds(10)).until(() -> mod.hooks().isParked(Hook.REMOUNT_AFTER_SET_RO));
+                    Waits.within(Duration.ofSeconds(10)).until(() -> mod.hooks().isParked(Hook.REMOUNT_AFTER_SET_RO));
                     new SecondDeviceLane(cx).body(); // its own seeded mount / work / umount loop
                 }
 
@@ -74,7 +70,7 @@ class LanesTest {
             };
             CompletableFuture<List<String>> run = CompletableFuture.supplyAsync(
                 () -> pool.runAll(List.of(lifecycle, dev2), () -> false, 0));
-            await().atMost(Duration.ofSeconds(10)).until(() -> insideRemount.stream().anyMatch(s -> s.startsWith("dev2:umount")));
+            Waits.within(Duration.ofSeconds(10)).until(() -> insideRemount.stream().anyMatch(s -> s.startsWith("dev2:umount")));
             assertTrue(mod.hooks().isParked(Hook.REMOUNT_AFTER_SET_RO), "the remount is still held");
             assertTrue(insideRemount.stream().anyMatch(s -> s.startsWith("dev2:mount")), insideRemount.toString());
             assertTrue(insideRemount.get(0).endsWith("on lane:dev2:0"), "on the lane's own thread: " + insideRemount);

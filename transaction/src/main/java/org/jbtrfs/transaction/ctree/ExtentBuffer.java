@@ -6,7 +6,7 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 
 import org.jbtrfs.core.BtrfsException;
-import org.jbtrfs.core.Crc32c;
+import org.jbtrfs.core.kernel.Crc32c;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.disk.Key;
 

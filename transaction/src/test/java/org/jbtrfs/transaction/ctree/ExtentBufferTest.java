@@ -9,10 +9,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
-import org.jbtrfs.core.AcceleratedCrc32c;
+import org.jbtrfs.core.kernel.AcceleratedCrc32c;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
-import org.jbtrfs.core.GenericCrc32c;
+import org.jbtrfs.core.kernel.GenericCrc32c;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
 import org.junit.jupiter.api.Test;

@@ -8,9 +8,9 @@ import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 
-import org.jbtrfs.core.AcceleratedCrc32c;
+import org.jbtrfs.core.kernel.AcceleratedCrc32c;
 import org.jbtrfs.core.BtrfsException;
-import org.jbtrfs.core.Crc32c;
+import org.jbtrfs.core.kernel.Crc32c;
 import org.jbtrfs.core.Errno;
 
 /**

@@ -1,7 +1,0 @@
-package org.jbtrfs.core;
-
-/** The body of a kthread ({@code int (*threadfn)(void *data)}); its return value is the exit code. */
-@FunctionalInterface
-public interface KthreadFunction {
-    int run(Kthread self);
-}

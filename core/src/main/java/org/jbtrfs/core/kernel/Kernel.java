@@ -1,0 +1,88 @@
+package org.jbtrfs.core.kernel;
+
+import org.jbtrfs.core.Faults;
+import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.Hooks;
+import org.jbtrfs.core.KernelClock;
+import org.jbtrfs.core.KernelConfig;
+import org.jbtrfs.core.KernelLog;
+import org.jbtrfs.core.KernelPanic;
+import org.jbtrfs.core.LogEntry;
+import org.jbtrfs.core.LogLevel;
+import org.jbtrfs.core.SlabLeak;
+import org.jbtrfs.core.Taint;
+import java.util.List;
+
+/**
+ * The kernel-side context of one loaded module: its config, clock, log, slab caches, hooks, faults,
+ * crc32c driver and kthreadd. Every subsystem of a mounted filesystem reaches these through here, so
+ * two modules loaded in one JVM share nothing.
+ */
+public final class Kernel {
+    private final KernelConfig config;
+    private final KernelLog log;
+    private final Slabs slabs;
+    private final Sched sched = new Sched();
+    private final Hooks hooks = new Hooks(sched);
+    private final Faults faults = new Faults();
+    private final Kthreadd kthreadd;
+    private final Crc32c crc32c;
+    private final String name;
+
+    public Kernel(String name, KernelConfig config) {
+        this.name = name;
+        this.config = config;
+        this.log = new KernelLog(config.logCapacity(), config.clock(), config.assertions());
+        this.slabs = new Slabs(log, config.clock(), config.slabDebug());
+        this.kthreadd = new Kthreadd(config.clock(), log, sched, config.latency().wakeupNanos());
+        this.crc32c = Crc32c.of(config.crc32c());
+    }
+
+    public String name() { return name; }
+
+    public KernelConfig config() { return config; }
+
+    public KernelClock clock() { return config.clock(); }
+
+    public KernelLog log() { return log; }
+
+    public Slabs slabs() { return slabs; }
+
+    public Hooks hooks() { return hooks; }
+
+    public Faults faults() { return faults; }
+
+    public Kthreadd kthreadd() { return kthreadd; }
+
+    public Crc32c crc32c() { return crc32c; }
+
+    public boolean applied(FixSwitch f) { return config.applied(f); }
+
+    /** How this module's threads sleep, and whether it panicked. */
+    public Sched sched() { return sched; }
+
+    /**
+     * kernel: panic() — "Kernel panic - not syncing: {@code why}". Every uninterruptible sleep of this
+     * module ends with {@link KernelPanic} (see {@link Sched}); nothing of it is kernel behaviour any
+     * more, and the module can only be unloaded. For a hung module (a deadlock the port reproduces), as
+     * a hung machine is rebooted. Idempotent: the first reason is kept.
+     */
+    public void panic(String why) {
+        if (sched.panic(why)) {
+            log.taint(Taint.DIE);
+            log.log(LogLevel.EMERG, LogEntry.Kind.PANIC, "Kernel panic - not syncing: " + why);
+            sched.interruptSleepers();
+        }
+    }
+
+    public boolean panicked() { return sched.panicked(); }
+
+    /** Module unload, core part: release hooks, destroy slab caches (leak report), end kthreadd. */
+    public List<SlabLeak> shutdown() {
+        hooks.reset();
+        faults.reset();
+        List<SlabLeak> leaks = slabs.destroyAll();
+        kthreadd.shutdown(5_000);
+        return leaks;
+    }
+}

@@ -1,0 +1,11 @@
+package org.jbtrfs.core.kernel;
+
+/** Bits of {@code fs_info->mount_opt} (BTRFS_MOUNT_*) that the port models: the free space cache choice. */
+public enum MountOpt {
+    /** space_cache / space_cache=v1: the v1 free space cache (cache inodes in the root tree). */
+    SPACE_CACHE,
+    /** space_cache=v2: the free space tree. */
+    FREE_SPACE_TREE,
+    /** clear_cache: rebuild the caches (a one-shot option). */
+    CLEAR_CACHE
+}

@@ -1,0 +1,153 @@
+package org.jbtrfs.core.kernel;
+
+import org.jbtrfs.core.KernelPanic;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+/**
+ * How a thread sleeps in the kernel of one loaded module, and how that module panics.
+ *
+ * <h2>The interrupt policy of the port (one, for every module)</h2>
+ * The kernel sleeps the port models are TASK_UNINTERRUPTIBLE (wait_on_bit, wait_for_completion,
+ * wait_current_trans, kthread_park/kthread_stop's waits, mutexes) or are entered by kthreads, which
+ * block every signal. So a Java interrupt never ends a kernel sleep: it is <em>deferred</em> — the
+ * thread keeps sleeping until its condition holds — and <em>re-asserted</em> when the sleep returns,
+ * so the caller's own code (a test's executor, a user's thread pool) still sees it. Pooled threads
+ * (kthreadd's, the kworkers) clear a stray interrupt between two jobs, so it never leaks into the next.
+ *
+ * <p>The one thing that ends a kernel sleep early is a kernel panic of the module ({@link #panic}):
+ * every sleeper registered here is interrupted and its sleep throws {@link KernelPanic}. That is how a
+ * hung module (a deadlock the port reproduces faithfully) is "rebooted" so a test or the stress runner
+ * can unload it and go on. Mutexes ({@code ReentrantLock.lock()}) are not broken directly: their
+ * holders are, and they release them as they unwind.
+ *
+ * <h2>Ordering</h2>
+ * A sleeper registers in {@link #sleepers} before it tests the panic flag; {@link #panic} sets the flag
+ * before it walks the set. Both are sequentially consistent, so either the sleeper sees the flag or the
+ * panic sees (and interrupts) the sleeper; an interrupt that lands before {@code wait()} makes the wait
+ * return at once. No panic is missed.
+ */
+public final class Sched {
+    /** Threads sleeping in this kernel, each with what it waits for ("wait_on_bit CLEANER_RUNNING"). */
+    private final Map<Thread, String> sleepers = new ConcurrentHashMap<>();
+    private volatile String panic;
+
+    /** The reason of the panic, or null while the module runs. */
+    public String panicReason() { return panic; }
+
+    public boolean panicked() { return panic != null; }
+
+    /** Throws {@link KernelPanic} once the module panicked. */
+    public void checkPanic() {
+        String p = panic;
+        if (p != null) {
+            throw new KernelPanic(p);
+        }
+    }
+
+    /**
+     * Sets the panic flag. Returns false if the module had panicked already (the first reason is kept).
+     * The caller then prints the panic and {@link #interruptSleepers() interrupts the sleepers}, in that
+     * order: what the unwound sleepers do comes after the panic line in the log, as on a machine whose
+     * other CPUs stop after the message.
+     */
+    boolean panic(String why) {
+        synchronized (this) {
+            if (panic != null) {
+                return false;
+            }
+            panic = why;
+        }
+        return true;
+    }
+
+    /** After {@link #panic}: every registered sleeper is interrupted and sees the panic. */
+    void interruptSleepers() {
+        for (Thread t : sleepers.keySet()) {
+            t.interrupt();
+        }
+    }
+
+    /** Registers the calling thread as sleeping in this kernel on {@code what} (paired with {@link #leave}). */
+    public void enter(Thread self, String what) { sleepers.put(self, what == null ? "uninterruptible sleep" : what); }
+
+    public void leave(Thread self) { sleepers.remove(self); }
+
+    /** Threads sleeping in this kernel right now. */
+    public int sleepers() { return sleepers.size(); }
+
+    /** What each sleeping thread waits for, by thread name (a snapshot, for inspection and hung-task reports). */
+    public Map<String, String> blocked() {
+        Map<String, String> m = new TreeMap<>();
+        sleepers.forEach((t, w) -> m.put(t.getName(), w));
+        return m;
+    }
+
+    /**
+     * TASK_UNINTERRUPTIBLE wait on {@code monitor}, which the caller holds, until {@code done} holds.
+     * Interrupts are deferred and re-asserted on return; a panic throws {@link KernelPanic}.
+     */
+    public void waitUntil(Object monitor, BooleanSupplier done) { waitUntil(monitor, null, done); }
+
+    /** {@link #waitUntil(Object, BooleanSupplier)}, naming what is waited for ({@link #blocked()} shows it). */
+    public void waitUntil(Object monitor, String what, BooleanSupplier done) {
+        if (done.getAsBoolean()) {
+            return;
+        }
+        Thread self = Thread.currentThread();
+        boolean interrupted = false;
+        enter(self, what);
+        try {
+            while (!done.getAsBoolean()) {
+                checkPanic();
+                try {
+                    monitor.wait();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            leave(self);
+            if (interrupted) {
+                self.interrupt();
+            }
+        }
+    }
+
+    /**
+     * As {@link #waitUntil(Object, BooleanSupplier)} for at most {@code nanos} (real time); returns
+     * whether {@code done} held.
+     */
+    public boolean waitUntil(Object monitor, BooleanSupplier done, long nanos) {
+        if (done.getAsBoolean()) {
+            return true;
+        }
+        long deadline = System.nanoTime() + nanos;
+        Thread self = Thread.currentThread();
+        boolean interrupted = false;
+        enter(self, "timed wait");
+        try {
+            while (!done.getAsBoolean()) {
+                checkPanic();
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(monitor, left);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            return true;
+        } finally {
+            leave(self);
+            if (interrupted) {
+                self.interrupt();
+            }
+        }
+    }
+}

@@ -1,0 +1,16 @@
+package org.jbtrfs.fs;
+
+import org.jbtrfs.core.kernel.Kernel;
+import org.jbtrfs.fs.internal.Internals;
+import org.jbtrfs.transaction.FsInfo;
+
+/** fs's side of {@link Internals}: the package-private accessors, for the tools that need internals. */
+final class InternalsDoor implements Internals.Door {
+    static final InternalsDoor INSTANCE = new InternalsDoor();
+
+    private InternalsDoor() { }
+
+    @Override public FsInfo fsInfo(Btrfs fs) { return fs.fsInfo(); }
+
+    @Override public Kernel kernel(BtrfsModule module) { return module.kernel(); }
+}
