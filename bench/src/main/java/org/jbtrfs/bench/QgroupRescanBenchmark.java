@@ -10,6 +10,7 @@ import org.jbtrfs.core.ManualClock;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.fs.Btrfs;
+import org.jbtrfs.fs.FileHandle;
 import org.jbtrfs.fs.BtrfsModule;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.Trees;
@@ -87,17 +88,28 @@ public class QgroupRescanBenchmark {
         mod.mkfs(dev);
         fs = mod.mount(dev, "");
         byte[] data = new byte[EXTENT_BYTES];
+        List<FileHandle> files = new java.util.ArrayList<>();
         for (int f = 0; f < FILES; f++) {
             fs.createFile("f" + f);
+            files.add(fs.open("f" + f));
         }
+        // each append written back on its own (sync_file_range): one ordered extent, one extent item. Plain
+        // appends would stay in the page cache and writeback would merge each file's into one extent
         for (int i = 0; i < EXTENTS; i++) {
-            fs.writeFile("f" + (i % FILES), data);
+            FileHandle h = files.get(i % FILES);
+            h.write(data);
+            h.syncFileRange();
         }
+        files.forEach(FileHandle::close);
         fs.sync();
         fs.quotaEnable(); // the first rescan
         fs.quotaRescanWait();
         fs.sync();
         extentItems = countExtentItems(Internals.fsInfo(fs));
+        if (extentItems < EXTENTS) {
+            // a figure about 10^5 extents must not silently measure fewer (writeback merging appends once did)
+            throw new IllegalStateException("the setup made " + extentItems + " extent items, expected at least " + EXTENTS);
+        }
         expected = fs.qgroupUsage();
         // the build left the device's blocks and the page cache young: collect before measuring, so
         // the first young collection does not copy them inside a measured iteration

@@ -154,10 +154,7 @@ public final class Kthread {
             LatencyModel.delay(wakeupNanos);
         } finally {
             blocked = false;
-            sched.leave(self);
-            if (interrupted) {
-                self.interrupt();
-            }
+            sched.leave(self, interrupted);
         }
     }
 
@@ -200,10 +197,7 @@ public final class Kthread {
             return true;
         } finally {
             blocked = false;
-            sched.leave(self);
-            if (interrupted) {
-                self.interrupt();
-            }
+            sched.leave(self, interrupted);
         }
     }
 

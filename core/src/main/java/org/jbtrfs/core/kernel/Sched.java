@@ -76,6 +76,20 @@ public final class Sched {
 
     public void leave(Thread self) { sleepers.remove(self); }
 
+    /**
+     * Ends a sleep of {@code self} ({@link #leave}) and applies the interrupt policy: an interrupt that
+     * came during the sleep was deferred and is re-asserted now, unless the module panicked — then it was
+     * the panic's own ({@link #interruptSleepers}), and the {@link KernelPanic} the sleeper raises is its
+     * delivery. Re-asserting it would leave a stale interrupt in a thread that goes on after the panic (a
+     * test that catches it, the explorer replacing the module), failing its next unrelated blocking call.
+     */
+    public void leave(Thread self, boolean interrupted) {
+        sleepers.remove(self);
+        if (interrupted && panic == null) {
+            self.interrupt();
+        }
+    }
+
     /** Threads sleeping in this kernel right now. */
     public int sleepers() { return sleepers.size(); }
 
@@ -110,10 +124,7 @@ public final class Sched {
                 }
             }
         } finally {
-            leave(self);
-            if (interrupted) {
-                self.interrupt();
-            }
+            leave(self, interrupted);
         }
     }
 
@@ -144,10 +155,7 @@ public final class Sched {
             }
             return true;
         } finally {
-            leave(self);
-            if (interrupted) {
-                self.interrupt();
-            }
+            leave(self, interrupted);
         }
     }
 }

@@ -372,6 +372,53 @@ class KthreadTest {
         assertEquals(0, log.count(LogEntry.Kind.OOPS), "a panic is not reported again as an oops");
     }
 
+    /**
+     * The panic's interrupt ends a sleep and is consumed by the {@link KernelPanic} it raises: a thread that
+     * goes on after the panic must not carry a stale interrupt into its next blocking call. Port bug found
+     * by the explorer (--kernel 5.12, seeds 1001/1002): a driver whose umount a lost-wake-up panic ended saw
+     * its next Future.get throw InterruptedException at once, took its lanes for stuck and ran its next
+     * cycle's end while they still ran — a lane mounted the device after the driver's umount, and the next
+     * epoch's mkfs failed with EBUSY, aborting the run. Not kernel behaviour (the kernel's panic stops the
+     * machine); Sched.leave(Thread, boolean) is the one place of the policy.
+     */
+    @Test
+    void aPanicEndsASleepWithoutLeavingTheSleeperInterrupted() throws Exception {
+        Object monitor = new Object();
+        CompletableFuture<Boolean> waitUntilLeftInterrupted = new CompletableFuture<>();
+        Thread sleeper = new Thread(() -> {
+            try {
+                synchronized (monitor) {
+                    sched.waitUntil(monitor, "wait_for_completion(test)", () -> false);
+                }
+                waitUntilLeftInterrupted.completeExceptionally(new AssertionError("returned without a panic"));
+            } catch (KernelPanic e) {
+                waitUntilLeftInterrupted.complete(Thread.currentThread().isInterrupted());
+            }
+        }, "sleeper");
+        CompletableFuture<Boolean> scheduleLeftInterrupted = new CompletableFuture<>();
+        Kthread k = kthreadd.run("btrfs-cleaner", self -> {
+            self.setCurrentState(TaskState.INTERRUPTIBLE);
+            try {
+                self.schedule(); // never woken: only the panic ends this
+            } catch (KernelPanic e) {
+                scheduleLeftInterrupted.complete(Thread.currentThread().isInterrupted());
+                throw e;
+            }
+            return 0;
+        });
+        sleeper.start();
+        Waits.within().until(() -> sched.blocked().containsKey("sleeper"));
+        awaitState(k, TaskState.INTERRUPTIBLE);
+
+        sched.panic("hung task");
+        sched.interruptSleepers();
+
+        assertFalse(waitUntilLeftInterrupted.get(10, TimeUnit.SECONDS), "Sched.waitUntil left the panic's interrupt set");
+        assertFalse(scheduleLeftInterrupted.get(10, TimeUnit.SECONDS), "Kthread.schedule left the panic's interrupt set");
+        sleeper.join(10_000);
+        Waits.within().until(k::hasExited);
+    }
+
     @Test
     void scheduleTimeoutTimesOutOnlyWhenTheClockPassesTheDeadline() throws Exception {
         CompletableFuture<Boolean> woken = new CompletableFuture<>();

@@ -246,6 +246,10 @@ final class Driver implements Runnable {
         // a stall leaves the module as it was (the operation completed): no need to replace it
         boolean stallOnly = v.symptoms().equals(java.util.EnumSet.of(Symptom.STALL));
         if (!v.symptoms().isEmpty() && !stallOnly || Internals.kernel(mod).panicked()) {
+            // a panic interrupts every sleeper of the module; one that had just left its sleep keeps the
+            // interrupt. The module is about to be replaced (the machine rebooted): the interrupt was
+            // for it, and must not end this driver's next wait (the barrier, its lanes' Future.get)
+            Thread.interrupted();
             host.requestReload();
             UnloadReport rep = host.reloadBarrier();
             needsMkfs = true;

@@ -72,7 +72,7 @@ final class FileLane extends SteppingLane {
         FileHandle h = op("open", () -> fs.open(f));
         run("unlink", () -> fs.unlink(f));
         if (h != null) {
-            run("close from worker", h::closeFromWorker);
+            closeFromWorker(h);
         }
     }
 

@@ -180,12 +180,24 @@ abstract class LaneWorker implements Runnable {
         if (r.nextBoolean()) {
             writing(fs, () -> {
                 if (fs.isMounted() && !fs.isReadOnly()) {
-                    run("close from worker", h::closeFromWorker);
+                    closeFromWorker(h);
                 } else {
                     run("close", h::close);
                 }
             });
         } else {
+            run("close", h::close);
+        }
+    }
+
+    /**
+     * Close with writeback in flight ({@link FileHandle#closeFromWorker()}). When the kernel refuses its
+     * write (ENOSPC on a full filesystem, say) the handle stays open; the process still closes its file,
+     * as close(2) after a failed write does — a handle no lane remembers would keep the filesystem busy
+     * and fail every later umount and the next epoch's mkfs with EBUSY.
+     */
+    void closeFromWorker(FileHandle h) {
+        if (!run("close from worker", h::closeFromWorker) && !h.isClosed()) {
             run("close", h::close);
         }
     }

@@ -40,7 +40,7 @@ final class SecondDeviceLane extends LaneWorker {
                         FileHandle h = op("open", () -> m.open(f));
                         run("unlink", () -> m.unlink(f));
                         if (h != null) {
-                            run("close from worker", h::closeFromWorker);
+                            closeFromWorker(h);
                         }
                     }
                 } else {
