@@ -13,8 +13,9 @@ rev=${BEFORE_REV:-b774e3d}
 rounds=${ROUNDS:-3}
 secs=${SECONDS_EACH:-10}
 if [ "${QUICK:-0}" = 1 ]; then rounds=1; secs=2; fi
-raw=$FIGURES_DIR/before-after
-mkdir -p "$raw" "$FIGURES_DIR/sections"
+mkdir -p "$FIGURES_DIR/before-after" "$FIGURES_DIR/sections"
+# absolute: the build of the old revision runs in its own worktree
+raw=$(cd "$FIGURES_DIR/before-after" && pwd)
 
 before_jar=$raw/before-$rev.jar
 if [ ! -f "$before_jar" ]; then
