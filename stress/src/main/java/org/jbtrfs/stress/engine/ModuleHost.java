@@ -1,5 +1,9 @@
 package org.jbtrfs.stress.engine;
 
+import org.jbtrfs.core.Errno;
+
+import org.jbtrfs.core.BtrfsException;
+
 import org.jbtrfs.fs.internal.Internals;
 import java.util.SplittableRandom;
 import org.jbtrfs.core.BlockDevice;
@@ -146,7 +150,20 @@ public final class ModuleHost {
             // it can be unloaded; rmmod reports what the filesystem held. The run must go on.
             Internals.kernel(module).panic("stress: cannot unmount " + module.mounts() + " to replace the module");
         }
-        return module.unload();
+        try {
+            return module.unload();
+        } catch (BtrfsException e) {
+            if (e.errno() != Errno.EBUSY) {
+                throw e;
+            }
+            // a superblock with no mount point left: a mount or umount still running in a lane the broken cycle
+            // abandoned. rmmod refuses, as the kernel's would; the run reboots the machine (a panic) and says
+            // so in its summary, with what the module's threads were sleeping on
+            stats.hostNotes.add("the module could not be unloaded (" + e.getMessage() + "; sleeping: "
+                + Internals.kernel(module).sched().blocked() + "): panicked to replace it");
+            Internals.kernel(module).panic("stress: " + e.getMessage() + ": rebooting to replace the module");
+            return module.unload();
+        }
     }
 
     /** Final unload at the end of the run. */

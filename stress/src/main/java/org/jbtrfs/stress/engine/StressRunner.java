@@ -95,6 +95,7 @@ public final class StressRunner {
         } else {
             stats.addHookCounts(host.module().hooks().arrivalCounts());
         }
+        notes.addAll(stats.hostNotes);
         return Summary.of(opt, stats, seconds, notes, control.abortReason(), stats.bugs(), stats.failing.get(), null);
     }
 

@@ -17,6 +17,8 @@ public final class RunStats {
     public final AtomicLong cycles = new AtomicLong();
     public final AtomicLong failing = new AtomicLong();
     public final AtomicLong reloads = new AtomicLong();
+    /** What the module host had to do that the summary must say (a module replaced by a panic because rmmod refused). */
+    public final java.util.Queue<String> hostNotes = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final Map<Symptom, Long> symptoms = new EnumMap<>(Symptom.class);
     private final Map<String, Long> bugs = new TreeMap<>();
     private final Map<String, Summary.First> first = new TreeMap<>();
