@@ -110,6 +110,7 @@ final class Driver implements Runnable {
                     cycle = cycle % Seeds.EPOCH == 0 ? cycle : range.nextEpoch(cycle);
                     continue;
                 }
+                Thread.interrupted(); // a panic's interrupt that reached this thread after it left the kernel
                 String left = leftBehind();
                 if (left != null) {
                     reporter.line("stress driver " + index + ", before cycle " + cycle + ": " + left + "; replacing the module");
