@@ -110,6 +110,18 @@ final class Driver implements Runnable {
                     cycle = cycle % Seeds.EPOCH == 0 ? cycle : range.nextEpoch(cycle);
                     continue;
                 }
+                Thread.interrupted(); // a panic's interrupt that reached this thread after it left the kernel
+                String left = leftBehind();
+                if (left != null) {
+                    reporter.line("stress driver " + index + ", before cycle " + cycle + ": " + left + "; replacing the module");
+                    host.note("before cycle " + cycle + " of driver " + index + ": " + left + "; the module was replaced");
+                    Thread.interrupted(); // a panic's interrupt meant for the old module's sleepers
+                    host.requestReload();
+                    host.reloadBarrier();
+                    needsMkfs = true;
+                    cycle = cycle % Seeds.EPOCH == 0 ? cycle : range.nextEpoch(cycle);
+                    continue;
+                }
                 CycleResult r;
                 try {
                     r = runCycle(cycle);
@@ -138,6 +150,25 @@ final class Driver implements Runnable {
         if (lanePool != null) {
             lanePool.close();
         }
+    }
+
+    /**
+     * What an earlier cycle left behind that the next one cannot start on, or null. A lane abandoned after a
+     * panic, or one still unwinding when its cycle's verdict was taken, can panic the module or leave this
+     * driver's device mounted after the verdict; every call of a panicked module throws, and mkfs of a mounted
+     * device is EBUSY. The run must go on (a fresh module, the next epoch), and says so in its summary.
+     */
+    private String leftBehind() {
+        BtrfsModule mod = host.module();
+        if (Internals.kernel(mod).panicked()) {
+            return "the module panicked after the previous cycle's verdict (a lane that outlived its cycle)";
+        }
+        for (Btrfs m : mod.mounts()) {
+            if (m.device() == host.device(index) || m.device() == host.device2(index)) {
+                return m + " is still mounted after the previous cycle";
+            }
+        }
+        return null;
     }
 
     /**

@@ -92,6 +92,9 @@ public final class ModuleHost {
 
     synchronized void requestReload() { reloadRequested = true; }
 
+    /** A line for the run's summary: something the host had to do that a reader must know. */
+    void note(String line) { stats.hostNotes.add(line); }
+
     /**
      * Waits until every remaining driver arrived, then unloads and reloads the module; returns the
      * unload report. Callers must have nothing mounted.
@@ -159,7 +162,7 @@ public final class ModuleHost {
             // a superblock with no mount point left: a mount or umount still running in a lane the broken cycle
             // abandoned. rmmod refuses, as the kernel's would; the run reboots the machine (a panic) and says
             // so in its summary, with what the module's threads were sleeping on
-            stats.hostNotes.add("the module could not be unloaded (" + e.getMessage() + "; sleeping: "
+            note("the module could not be unloaded (" + e.getMessage() + "; sleeping: "
                 + Internals.kernel(module).sched().blocked() + "): panicked to replace it");
             Internals.kernel(module).panic("stress: " + e.getMessage() + ": rebooting to replace the module");
             return module.unload();

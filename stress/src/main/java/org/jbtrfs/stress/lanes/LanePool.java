@@ -64,9 +64,9 @@ public final class LanePool {
                 } catch (java.util.concurrent.ExecutionException e) {
                     break; // LaneWorker.run catches everything; nothing gets here
                 } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    stuck.add(lanes.get(i).threadName());
-                    break;
+                    // nothing interrupts a driver to stop it (RunControl does that): this is a stray interrupt — a
+                    // panic's, delivered after its sleeper had left the kernel — and must not make the driver
+                    // abandon lanes that still run in this module. Keep waiting.
                 }
             }
         }

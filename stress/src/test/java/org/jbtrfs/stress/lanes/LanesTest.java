@@ -1,6 +1,7 @@
 package org.jbtrfs.stress.lanes;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -85,6 +86,56 @@ class LanesTest {
             mod.close();
         }
         assertTrue(mod.liveThreads().isEmpty());
+    }
+
+    /**
+     * A stray interrupt of the driver (a panic's, delivered after its sleeper had left the kernel) does not make
+     * runAll abandon a lane that still runs. Port bug (the runner), found by 10-minute --kernel 5.12 runs: the
+     * driver took its lanes for stuck at once, ran its cycle's end and verdict while a lane still unmounted or
+     * mounted the device, and the run aborted at the next mkfs (EBUSY) or on a module panicked after the verdict.
+     * Deterministic: the lane waits on a latch only the test opens, after runAll has seen the interrupt.
+     */
+    @Test
+    void aStrayInterruptOfTheDriverDoesNotAbandonARunningLane() throws Exception {
+        BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults());
+        LanePool pool = new LanePool(0);
+        try {
+            LaneContext cx = new LaneContext(mod, null, null, 0, 42, new Observation(), null,
+                new LanePlan(java.util.EnumSet.of(LaneKind.LIFECYCLE), 1, 1, false, 8, 0, 0));
+            java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch finish = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.atomic.AtomicBoolean laneDone = new java.util.concurrent.atomic.AtomicBoolean();
+            LaneWorker lane = new LaneWorker(LaneKind.LIFECYCLE, cx) {
+                @Override
+                void body() {
+                    started.countDown();
+                    try {
+                        finish.await();
+                    } catch (InterruptedException e) {
+                        throw new AssertionError("the lane was interrupted", e);
+                    }
+                    laneDone.set(true);
+                    cx.done.set(true);
+                }
+            };
+            CompletableFuture<Boolean> doneWhenRunAllReturned = new CompletableFuture<>();
+            Thread driver = new Thread(() -> {
+                pool.runAll(List.of(lane), () -> false, 0);
+                doneWhenRunAllReturned.complete(laneDone.get());
+            }, "stress-driver-test");
+            driver.start();
+            assertTrue(started.await(10, java.util.concurrent.TimeUnit.SECONDS));
+            driver.interrupt(); // the stray interrupt, while runAll waits for the lane
+            // runAll must still be waiting: the lane cannot finish until the latch opens
+            Waits.within(Duration.ofSeconds(10)).until(() -> driver.getState() == Thread.State.TIMED_WAITING && !driver.isInterrupted());
+            assertFalse(doneWhenRunAllReturned.isDone(), "runAll returned while its lane was still running");
+            finish.countDown();
+            assertTrue(doneWhenRunAllReturned.get(10, java.util.concurrent.TimeUnit.SECONDS), "runAll returned before its lane ended");
+            driver.join(10_000);
+        } finally {
+            pool.close();
+            mod.close();
+        }
     }
 
     /** A few seconds of lanes with every fix applied, proposed ones too, in both crc32c modes: nothing found. */
