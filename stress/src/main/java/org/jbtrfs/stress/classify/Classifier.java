@@ -40,7 +40,14 @@ public final class Classifier {
         List<String> evidence = new ArrayList<>();
         for (LogEntry e : o.log) {
             switch (e.kind()) {
-                case USE_AFTER_FREE -> symptoms.add(Symptom.USE_AFTER_FREE);
+                case USE_AFTER_FREE -> {
+                    symptoms.add(Symptom.USE_AFTER_FREE);
+                    if (e.message().contains("in wake_up_process") && e.thread() != null && e.thread().contains("kworker")) {
+                        // an endio-write worker's btrfs_add_delayed_iput woke the cleaner close_ctree had already
+                        // stopped: the ordered extents nobody flushed after the cleaner was parked
+                        culprits.add(FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT);
+                    }
+                }
                 case WARNING -> symptoms.add(Symptom.WARNING);
                 case SLAB_LEAK, STATE_LEAK -> symptoms.add(Symptom.SLAB_LEAK);
                 case HUNG_TASK -> symptoms.add(Symptom.HUNG_TASK);
@@ -64,7 +71,7 @@ public final class Classifier {
                 }
                 case OOPS, DOUBLE_FREE -> {
                     symptoms.add(Symptom.ERROR);
-                    if (e.message().contains("in btrfs-qgroup-rescan") && e.message().contains("Qgroups.updateStatusItem")) {
+                    if (e.message().contains("in btrfs-qgroup-rescan") && e.message().contains("NullPointerException")) {
                         // the rescan worker's status update after quota disable freed the quota root: the
                         // disable's wait returned at once, the resumed rescan's completion not re-armed
                         culprits.add(FixSwitch.QGROUP_RESCAN_RESUME_REARM);
@@ -141,6 +148,11 @@ public final class Classifier {
             FixSwitch f = stallCause(o.hang.frame());
             if (f != null) {
                 culprits.add(f);
+            }
+            if (o.hang.frame() != null && o.hang.frame().contains("QgroupRescan.waitForCompletion") && o.hang.op().equals("quota disable")) {
+                // quota disable waits for the rescan worker holding its transaction handle (5.11's order); the
+                // worker waits for the commit, the commit for that handle
+                culprits.add(FixSwitch.QUOTA_DISABLE_RESCAN_DEADLOCK);
             }
         }
         List<Observation.Stall> stalls = o.stalls();

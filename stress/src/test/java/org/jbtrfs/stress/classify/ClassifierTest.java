@@ -86,6 +86,33 @@ class ClassifierTest {
         assertEquals(Set.of("endio-write-flush-at-umount"), v.bugs());
     }
 
+    /**
+     * Classes the 10-minute --kernel 5.12 run left "unexplained", each the known symptom of a switch that profile
+     * reverts: a kworker waking the stopped cleaner (an ordered extent's put after close_ctree stopped it), the
+     * rescan worker's NULL quota root after quota disable (the resumed rescan's completion not re-armed), and quota
+     * disable hung waiting for the worker while it holds its handle (the v5.17 deadlock fix).
+     */
+    @Test
+    void theReverted512FixesExplainTheirOtherSymptoms() {
+        LogEntry uaf = new LogEntry(1, LogLevel.ERR, 0, "kworker/u4:1", LogEntry.Kind.USE_AFTER_FREE,
+            "BUG: KASAN: use-after-free in wake_up_process");
+        LogEntry oops = new LogEntry(2, LogLevel.ERR, 0, "kworker/u4:2", LogEntry.Kind.OOPS,
+            "Oops: unexpected exception in btrfs-qgroup-rescan (device sdc) work func: java.lang.NullPointerException: Cannot read"
+                + " field \"treeLock\" because \"root\" is null");
+        Set<FixSwitch> v512 = EnumSet.complementOf(EnumSet.copyOf(FixSwitch.seed()));
+        Observation o = new Observation();
+        o.log = List.of(uaf);
+        assertEquals(Set.of("endio-write-flush-at-umount"), Classifier.classify(o, v512).bugs());
+        o.log = List.of(oops);
+        assertEquals(Set.of("qgroup-rescan-resume-rearm"), Classifier.classify(o, v512).bugs());
+        Observation hung = new Observation();
+        hung.log = List.of();
+        hung.hang = new Observation.Hang("quota", "quota disable", "Completion.await <- QgroupRescan.waitForCompletion", "");
+        assertEquals(Set.of("quota-disable-rescan-deadlock"), Classifier.classify(hung, v512).bugs());
+        // with every fix applied the same evidence is unexplained: a finding, not an attribution
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(hung, EnumSet.noneOf(FixSwitch.class)).bugs());
+    }
+
     @Test
     void warningsErrorLinesAndStrayExceptionsAreSymptoms() {
         KernelLog log = new KernelLog(64, new ManualClock());
