@@ -1,8 +1,7 @@
 package org.jbtrfs.core;
 
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.core.kernel.Kernel;
-import static org.jbtrfs.core.TestSupport.join;
-import static org.jbtrfs.core.TestSupport.start;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -186,17 +185,17 @@ class KernelLogTest {
     @Test
     void concurrentLoggersGetDistinctConsecutiveSequenceNumbers() throws Exception {
         KernelLog big = new KernelLog(10_000, clock);
-        List<Thread> threads = new ArrayList<>();
+        List<TestThread<Void>> threads = new ArrayList<>();
         for (int t = 0; t < 4; t++) {
             int id = t;
-            threads.add(start("logger-" + t, () -> {
+            threads.add(TestThread.run("logger-" + t, () -> {
                 for (int i = 0; i < 1000; i++) {
                     big.info("sd" + id, "n" + i);
                 }
             }));
         }
-        for (Thread t : threads) {
-            join(t);
+        for (TestThread<Void> t : threads) {
+            t.join();
         }
         long[] seqs = big.entries().stream().mapToLong(LogEntry::seq).toArray();
         assertEquals(LongStream.range(0, 4000).boxed().toList(), LongStream.of(seqs).boxed().toList());

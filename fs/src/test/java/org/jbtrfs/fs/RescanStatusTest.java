@@ -80,7 +80,7 @@ class RescanStatusTest {
             }
             QgroupFixtures.Op idle = new QgroupFixtures.Op("await-rescan-idle", () -> fs.awaitRescanIdle(QgroupFixtures.TIMEOUT));
             // sleeping in the worker's idle wait (a timed wait no Sched names: read from its stack)
-            Waits.within().until(() -> org.jbtrfs.core.Blocked.in(idle.thread, "QgroupRescan", "awaitIdle"));
+            Waits.within().until(() -> org.jbtrfs.testsupport.Blocked.in(idle.thread, "QgroupRescan", "awaitIdle"));
             assertFalse(idle.done());
             mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
             idle.join();

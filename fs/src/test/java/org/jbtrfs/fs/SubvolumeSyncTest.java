@@ -36,7 +36,7 @@ class SubvolumeSyncTest {
             assertTrue(e.getMessage().contains("[" + a + ", " + b + "]"), e.getMessage());
 
             QgroupFixtures.Op sync = new QgroupFixtures.Op("btrfs subvolume sync", () -> fs.subvolumeSync(Repro.WAIT));
-            Waits.within().until(() -> org.jbtrfs.core.Blocked.in(sync.thread, "Cleaner", "awaitEvent")); // waits for the cleaner
+            Waits.within().until(() -> org.jbtrfs.testsupport.Blocked.in(sync.thread, "Cleaner", "awaitEvent")); // waits for the cleaner
             assertFalse(sync.done());
             // one root per loop of the cleaner (btrfs_clean_one_deleted_snapshot), which goes again at once
             // after a drop and sleeps only when a loop found nothing: this returns with both dropped
@@ -55,7 +55,7 @@ class SubvolumeSyncTest {
             fs.createSubvolume("a");
             fs.deleteSubvolume("a");
             QgroupFixtures.Op sync = new QgroupFixtures.Op("btrfs subvolume sync", () -> fs.subvolumeSync(Repro.WAIT));
-            Waits.within().until(() -> org.jbtrfs.core.Blocked.in(sync.thread, "Cleaner", "awaitEvent")); // waits for the cleaner
+            Waits.within().until(() -> org.jbtrfs.testsupport.Blocked.in(sync.thread, "Cleaner", "awaitEvent")); // waits for the cleaner
             fs.umount(); // the waiter holds no s_umount: the umount is not blocked by it
             BtrfsException e = assertThrows(BtrfsException.class, sync::join);
             assertEquals(Errno.EINVAL, e.errno());

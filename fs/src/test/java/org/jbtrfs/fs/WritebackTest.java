@@ -291,7 +291,7 @@ class WritebackTest {
             r.mod.hooks().awaitParked(Hook.ORDERED_EXTENT_BEFORE_FINISH, Repro.WAIT);
             assertEquals(1, fs.ctx().ordered.pending());
             // sync_filesystem waits in btrfs_wait_ordered_roots for the parked ordered extent (read from its stack)
-            Waits.within(Repro.WAIT).until(() -> org.jbtrfs.core.Blocked.in(Repro.threadNamed("remount"), "OrderedExtent", "waitComplete"));
+            Waits.within(Repro.WAIT).until(() -> org.jbtrfs.testsupport.Blocked.in(Repro.threadNamed("remount"), "OrderedExtent", "waitComplete"));
             assertFalse(remount.isDone(), "sync_filesystem cannot return while the ordered extent is in flight");
             r.mod.hooks().release(Hook.ORDERED_EXTENT_BEFORE_FINISH);
             Repro.join(remount);

@@ -8,7 +8,7 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
-import org.jbtrfs.core.Blocked;
+import org.jbtrfs.testsupport.Blocked;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 

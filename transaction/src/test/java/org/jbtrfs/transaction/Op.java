@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.jbtrfs.core.Blocked;
+import org.jbtrfs.testsupport.Blocked;
 import org.jbtrfs.core.kernel.Sched;
 import org.jbtrfs.testsupport.Waits;
 

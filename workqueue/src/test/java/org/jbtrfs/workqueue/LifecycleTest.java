@@ -13,7 +13,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import org.jbtrfs.core.Blocked;
+import org.jbtrfs.testsupport.Blocked;
 import org.jbtrfs.core.KernelOops;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.Taint;

@@ -1,11 +1,11 @@
 package org.jbtrfs.core.kernel;
 
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.core.ModelCheck;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import java.util.List;
-import org.jbtrfs.core.TestSupport.Bit;
 import org.jetbrains.kotlinx.lincheck.annotations.Operation;
 import org.jetbrains.kotlinx.lincheck.annotations.Validate;
 import org.junit.jupiter.api.Test;

@@ -1,6 +1,7 @@
 package org.jbtrfs.core.kernel;
 
-import org.jbtrfs.core.Blocked;
+import org.jbtrfs.testsupport.TestThread;
+import org.jbtrfs.testsupport.Blocked;
 import org.jbtrfs.core.KernelClock;
 import org.jbtrfs.core.KernelLog;
 import org.jbtrfs.core.KernelOops;
@@ -8,7 +9,6 @@ import org.jbtrfs.core.KernelPanic;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.ManualClock;
 import org.jbtrfs.core.Taint;
-import static org.jbtrfs.core.TestSupport.awaitLatch;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -177,7 +177,7 @@ class KthreadTest {
             while (!self.shouldStop()) {
                 if (passes.incrementAndGet() == 1) {
                     running.countDown();
-                    awaitLatch(wakeDelivered); // mid-pass: TASK_RUNNING
+                    TestThread.await(wakeDelivered); // mid-pass: TASK_RUNNING
                 }
                 self.setCurrentState(TaskState.INTERRUPTIBLE);
                 if (self.shouldStop()) {
@@ -188,7 +188,7 @@ class KthreadTest {
             self.setCurrentState(TaskState.RUNNING);
             return 0;
         });
-        awaitLatch(running);
+        TestThread.await(running);
 
         assertFalse(k.wakeUpProcess(), "the task is running: nothing to wake");
         wakeDelivered.countDown();
@@ -208,18 +208,18 @@ class KthreadTest {
         Kthread k = kthreadd.run("btrfs-cleaner", self -> {
             self.setCurrentState(TaskState.INTERRUPTIBLE);
             stateSet.countDown();
-            awaitLatch(woken); // "decided to sleep" but not in schedule() yet
+            TestThread.await(woken); // "decided to sleep" but not in schedule() yet
             self.schedule();
             scheduleReturned.countDown();
             return sleepUntilStopped(self);
         });
-        awaitLatch(stateSet);
+        TestThread.await(stateSet);
 
         assertTrue(k.wakeUpProcess(), "INTERRUPTIBLE: this wake-up counts");
         assertFalse(k.wakeUpProcess(), "already RUNNING again: a second one is lost");
         woken.countDown();
 
-        awaitLatch(scheduleReturned); // only the wake-up could end that schedule()
+        TestThread.await(scheduleReturned); // only the wake-up could end that schedule()
         assertFalse(k.shouldStop() || k.shouldPark());
         k.stop();
     }
@@ -289,14 +289,14 @@ class KthreadTest {
                 }
                 if (first.getAndSet(false)) {
                     checked.countDown();
-                    awaitLatch(parkRequested); // the window between the checks and set_current_state
+                    TestThread.await(parkRequested); // the window between the checks and set_current_state
                 }
                 self.setCurrentState(TaskState.INTERRUPTIBLE);
                 self.schedule();
                 self.setCurrentState(TaskState.RUNNING);
             }
         });
-        awaitLatch(checked);
+        TestThread.await(checked);
         CompletableFuture<Integer> park = CompletableFuture.supplyAsync(k::park);
         // kthread_park waits for the 'parked' completion only after its wake_up_process, which found the
         // kthread running (it sits in the window): that wake-up is spent before the kthread goes on
@@ -351,7 +351,7 @@ class KthreadTest {
             self.schedule(); // never woken: only the panic ends this
             return 0;
         });
-        awaitLatch(checked);
+        TestThread.await(checked);
         awaitState(k, TaskState.INTERRUPTIBLE);
         // a parker whose wake-up is delivered but whose kthread never parks (it left its loop)
         Kthread stuck = kthreadd.run("btrfs-stuck", self -> {

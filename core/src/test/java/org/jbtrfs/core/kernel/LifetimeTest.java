@@ -1,13 +1,11 @@
 package org.jbtrfs.core.kernel;
 
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.core.KernelLog;
 import org.jbtrfs.core.KernelOops;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.ManualClock;
 import org.jbtrfs.core.Taint;
-import static org.jbtrfs.core.TestSupport.join;
-import static org.jbtrfs.core.TestSupport.race;
-import static org.jbtrfs.core.TestSupport.start;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -32,19 +30,19 @@ class LifetimeTest {
 
     @Test
     void useAfterFreeIsAKasanReportWithTheFreeStack() throws Exception {
-        Thread umount = start("umount", this::btrfsStopAllWorkers);
-        join(umount);
+        TestThread<Void> umount = TestThread.run("umount", this::btrfsStopAllWorkers);
+        umount.join();
         assertTrue(workers.isFreed());
 
         AtomicReference<KernelOops> oops = new AtomicReference<>();
-        Thread kworker = start("kworker/u8:3", () -> {
+        TestThread<Void> kworker = TestThread.run("kworker/u8:3", () -> {
             try {
                 workers.use("btrfs_queue_work");
             } catch (KernelOops e) {
                 oops.set(e);
             }
         });
-        join(kworker);
+        kworker.join();
 
         assertNotNull(oops.get(), "the use threw");
         assertEquals("BUG: KASAN: use-after-free in btrfs_queue_work", oops.get().getMessage());
@@ -80,7 +78,7 @@ class LifetimeTest {
         AtomicInteger oopses = new AtomicInteger();
         for (int round = 0; round < 200; round++) {
             Lifetime l = new Lifetime(log, "trans#" + round);
-            race(() -> {
+            TestThread.race(() -> {
                 try {
                     l.free();
                 } catch (KernelOops e) {

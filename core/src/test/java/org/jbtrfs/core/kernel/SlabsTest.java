@@ -1,5 +1,6 @@
 package org.jbtrfs.core.kernel;
 
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.core.KernelConfig;
 import org.jbtrfs.core.KernelLog;
 import org.jbtrfs.core.KernelOops;
@@ -8,7 +9,6 @@ import org.jbtrfs.core.LogLevel;
 import org.jbtrfs.core.ManualClock;
 import org.jbtrfs.core.SlabLeak;
 import org.jbtrfs.core.Taint;
-import static org.jbtrfs.core.TestSupport.race;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -116,7 +116,7 @@ class SlabsTest {
         AtomicInteger oopses = new AtomicInteger();
         for (int round = 0; round < 200; round++) {
             SlabObject o = cache.alloc();
-            race(() -> {
+            TestThread.race(() -> {
                 try {
                     o.free();
                 } catch (KernelOops e) {

@@ -1,18 +1,15 @@
-package org.jbtrfs.core;
+package org.jbtrfs.testsupport;
 
-import org.jbtrfs.core.kernel.FlagWord;
-import org.jbtrfs.core.kernel.Sched;
 import java.util.Arrays;
 import java.util.stream.Collectors;
 
 /**
- * "Blocked in f", read from the thread itself: it is WAITING (or TIMED_WAITING) and a frame of {@code f}
- * is on its stack, for waits that no {@link Sched} names (workqueue flush/drain, a ReentrantLock, a
- * CompletableFuture). Thread state and stack are two reads, so the state is read on both sides of the
- * stack: a thread that passes through {@code f} without sleeping there does not count. For a wait of the
- * kernel's own ({@code wait_on_bit}, {@code kthread_park}, {@code wait_for_completion}...) prefer what
- * {@link Sched#blocked()} names, or a per-bit waiter count ({@link FlagWord#waiters}). Public in the
- * jbtrfs-core test-jar, for every module's tests.
+ * "Blocked in f", read from the thread itself: it is WAITING (or TIMED_WAITING) and a frame of {@code f} is on its
+ * stack, for waits that no kernel bookkeeping names (workqueue flush/drain, a ReentrantLock, a CompletableFuture).
+ * Thread state and stack are two reads, so the state is read on both sides of the stack: a thread that passes
+ * through {@code f} without sleeping there does not count. For a wait of the kernel's own ({@code wait_on_bit},
+ * {@code kthread_park}, {@code wait_for_completion}...) prefer what the module's {@code Sched.blocked()} (or
+ * {@code Btrfs.inspect().blockedOn()}) names, through {@link TestThread#describedBy}.
  */
 public final class Blocked {
     private Blocked() { }
@@ -32,7 +29,7 @@ public final class Blocked {
         return s == Thread.State.WAITING || s == Thread.State.TIMED_WAITING;
     }
 
-    /** The thread's state and stack, for an assertion message. */
+    /** The thread's name, state and (top 25 frames of its) stack, for an assertion message. */
     public static String describe(Thread t) {
         return t.getName() + " " + t.getState() + Arrays.stream(t.getStackTrace()).limit(25)
             .map(f -> "\n\tat " + f).collect(Collectors.joining());
