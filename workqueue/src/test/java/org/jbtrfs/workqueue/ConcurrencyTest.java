@@ -1,5 +1,7 @@
 package org.jbtrfs.workqueue;
 
+import org.jbtrfs.testsupport.TestThread;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -49,7 +51,7 @@ class ConcurrencyTest extends PoolFixture {
             q.queueWork(new BtrfsWork(() -> {
                 gauge.enter();
                 started.add(id);
-                awaitGate(gates[id]);
+                TestThread.await(gates[id]);
                 gauge.exit();
             }));
         }
@@ -82,7 +84,7 @@ class ConcurrencyTest extends PoolFixture {
             for (BtrfsWorkqueue q : List.of(a, b)) {
                 q.queueWork(new BtrfsWork(() -> {
                     total.enter();
-                    awaitGate(gate);
+                    TestThread.await(gate);
                     total.exit();
                 }));
             }
@@ -114,7 +116,7 @@ class ConcurrencyTest extends PoolFixture {
             fs.qgroupRescanWorkers.queueWork(new BtrfsWork(() -> {
                 gauge.enter();
                 started.add(id);
-                awaitGate(gates[id]);
+                TestThread.await(gates[id]);
                 gauge.exit();
             }));
         }
@@ -151,9 +153,9 @@ class ConcurrencyTest extends PoolFixture {
         CountDownLatch plugged = new CountDownLatch(1);
         adaptive.queueWork(new BtrfsWork(() -> {
             plugged.countDown();
-            awaitGate(plug);
+            TestThread.await(plug);
         }));
-        awaitGate(plugged);
+        TestThread.await(plugged);
         // With the only slot taken, a backlog of 100 builds up.
         AtomicInteger maxLimit = new AtomicInteger();
         for (int i = 0; i < 100; i++) {
@@ -184,9 +186,9 @@ class ConcurrencyTest extends PoolFixture {
             CountDownLatch plugged = new CountDownLatch(1);
             q.queueWork(new BtrfsWork(() -> {
                 plugged.countDown();
-                awaitGate(plug);
+                TestThread.await(plug);
             }));
-            awaitGate(plugged);
+            TestThread.await(plugged);
             List<String> order = Collections.synchronizedList(new ArrayList<>());
             q.queueWork(new BtrfsWork(() -> order.add("normal 1")));
             q.queueWork(new BtrfsWork(() -> order.add("normal 2")));

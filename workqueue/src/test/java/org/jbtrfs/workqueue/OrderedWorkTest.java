@@ -1,5 +1,7 @@
 package org.jbtrfs.workqueue;
 
+import org.jbtrfs.testsupport.TestThread;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -44,7 +46,7 @@ class OrderedWorkTest extends PoolFixture {
             q.queueWork(new BtrfsWork(
                 () -> {
                     started.add(id);
-                    awaitGate(gates[id]);
+                    TestThread.await(gates[id]);
                     funcDone.set(id, 1);
                 },
                 () -> {

@@ -41,29 +41,4 @@ abstract class PoolFixture {
     BtrfsWorkqueue queue(String name, int maxActive, int thresh) {
         return BtrfsWorkqueue.alloc(pool, "sdc", name, java.util.Set.of(), maxActive, thresh);
     }
-
-    /** Waits on a latch a test will open; fails the work (and so the test's counters) after 10 s. */
-    static void awaitGate(CountDownLatch latch) {
-        try {
-            if (!latch.await(10, TimeUnit.SECONDS)) {
-                throw new AssertionError("gate never opened");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
-        }
-    }
-
-    /** Runs {@code r} on a new plain thread (a "syscall" racing the workers). */
-    static Thread spawn(String name, Runnable r) {
-        Thread t = new Thread(r, name);
-        t.setDaemon(true);
-        t.start();
-        return t;
-    }
-
-    static void join(Thread t) throws InterruptedException {
-        t.join(10_000);
-        assertTrue(!t.isAlive(), t.getName() + " did not finish");
-    }
 }

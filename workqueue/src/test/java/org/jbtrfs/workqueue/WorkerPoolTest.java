@@ -1,5 +1,7 @@
 package org.jbtrfs.workqueue;
 
+import org.jbtrfs.testsupport.TestThread;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -57,9 +59,9 @@ class WorkerPoolTest extends PoolFixture {
         q.queueWork(new BtrfsWork(() -> {
             runner.set(Thread.currentThread().getName());
             entered.countDown();
-            awaitGate(gate);
+            TestThread.await(gate);
         }));
-        awaitGate(entered);
+        TestThread.await(entered);
         List<String> stuck = pool.shutdown(Duration.ofMillis(200));
         // the stuck kworker is reported; the idle ones may need longer than 200 ms to return on a loaded
         // machine, so they are waited for here rather than expected in time
@@ -129,7 +131,7 @@ class WorkerPoolTest extends PoolFixture {
 
         CountDownLatch gate = new CountDownLatch(1);
         // An ordered work stays queued until its ordered_free returned (a plain one only until it starts).
-        BtrfsWork blocked = new BtrfsWork(() -> awaitGate(gate), () -> { }, null);
+        BtrfsWork blocked = new BtrfsWork(() -> TestThread.await(gate), () -> { }, null);
         q.queueWork(blocked);
         IllegalStateException twice = assertThrows(IllegalStateException.class, () -> q.queueWork(blocked));
         assertTrue(twice.getMessage().contains("already queued"), twice.getMessage());
