@@ -1,5 +1,7 @@
 package org.jbtrfs.cleaner;
 
+import org.jbtrfs.testsupport.TestThread;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -31,16 +33,7 @@ class UnusedBlockGroupsTest {
             assertEquals(1, f.fs.space.unusedCount());
             // the cleaner's call stands at its first group: unlinked, nothing checked or locked yet
             f.hooks().parkAt(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
-            AtomicReference<Throwable> failed = new AtomicReference<>();
-            Thread cleaner = new Thread(() -> {
-                try {
-                    f.c.unusedBlockGroups().deleteUnusedBgs();
-                } catch (Throwable e) {
-                    failed.set(e);
-                }
-            }, "btrfs-cleaner");
-            cleaner.setDaemon(true);
-            cleaner.start();
+            TestThread<Void> cleaner = TestThread.run("btrfs-cleaner", () -> f.c.unusedBlockGroups().deleteUnusedBgs());
             f.hooks().awaitParked(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS, Duration.ofSeconds(10));
             assertEquals(0, f.fs.space.unusedCount(), "unlinked before any check");
             assertFalse(f.fs.deleteUnusedBgsMutex.isLocked(), "not under delete_unused_bgs_mutex yet");
@@ -55,9 +48,7 @@ class UnusedBlockGroupsTest {
             assertEquals(List.of(), f.fs.transList());
 
             f.hooks().release(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
-            cleaner.join(10_000);
-            assertFalse(cleaner.isAlive());
-            assertEquals(null, failed.get());
+            cleaner.join();
             assertEquals(1, f.fs.space.blockGroupCount(BlockGroupType.DATA), "the cleaner removed it");
             assertFalse(f.fs.space.blockGroups().contains(bg));
             assertEquals(List.of("btrfs_start_trans_remove_block_group"), f.openTransactionFunctions(), "ended, not committed");

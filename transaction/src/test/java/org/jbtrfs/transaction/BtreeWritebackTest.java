@@ -1,5 +1,7 @@
 package org.jbtrfs.transaction;
 
+import org.jbtrfs.testsupport.TestThread;
+
 import static org.jbtrfs.transaction.TestFs.data;
 import static org.jbtrfs.transaction.TestFs.key;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -104,17 +106,15 @@ class BtreeWritebackTest {
         Transactions.end(h);
         long gen = t.onDiskGeneration();
         t.kernel.hooks().parkAt(Hook.ASYNC_SUBMIT_BEFORE_QUEUE);
-        Thread wb = new Thread(() -> fs.btreeInode.writepages(WbSyncMode.ALL), "writeback");
-        wb.start();
-        t.kernel.hooks().awaitParked(Hook.ASYNC_SUBMIT_BEFORE_QUEUE, TestFs.TIMEOUT);
+        TestThread<Void> wb = TestThread.run("writeback", () -> fs.btreeInode.writepages(WbSyncMode.ALL));
+        t.kernel.hooks().awaitParked(Hook.ASYNC_SUBMIT_BEFORE_QUEUE, Waits.BOUND);
         assertTrue(fs.btreeInode.writebackCount() > 0);
-        java.util.concurrent.CompletableFuture<Void> commit = java.util.concurrent.CompletableFuture.runAsync(
-            () -> Transactions.commit(Transactions.join(fs, fs.fsRoot(), "test_commit")));
+        TestThread<Void> commit = TestThread.run("commit", () -> Transactions.commit(Transactions.join(fs, fs.fsRoot(), "test_commit")));
         Waits.within().until(() -> fs.transList().isEmpty() || fs.transList().get(0).state() == TransState.UNBLOCKED);
         assertEquals(gen, t.onDiskGeneration(), "no superblock while a block of the transaction is under writeback");
         t.kernel.hooks().disarm(Hook.ASYNC_SUBMIT_BEFORE_QUEUE);
-        commit.get(10, java.util.concurrent.TimeUnit.SECONDS);
-        wb.join(10_000);
+        commit.join();
+        wb.join();
         assertTrue(t.onDiskGeneration() > gen);
         t.closeClean(fs);
         FsInfo again = t.open();

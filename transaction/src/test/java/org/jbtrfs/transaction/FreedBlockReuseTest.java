@@ -1,5 +1,9 @@
 package org.jbtrfs.transaction;
 
+import org.jbtrfs.testsupport.Waits;
+
+import org.jbtrfs.testsupport.TestThread;
+
 import static org.jbtrfs.transaction.TestFs.key;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -57,7 +61,7 @@ class FreedBlockReuseTest {
         AtomicBoolean stop = new AtomicBoolean();
         CountDownLatch writing = new CountDownLatch(1);
         // the writer owns the odd items and new keys from ITEMS * 2 on
-        Op<Integer> writer = Op.start("writer", () -> {
+        TestThread<Integer> writer = TestThread.call("writer", () -> {
             SplittableRandom rnd = new SplittableRandom(1);
             int n = 0;
             while (!stop.get()) {
@@ -74,7 +78,7 @@ class FreedBlockReuseTest {
             }
             return n;
         });
-        writing.await(TestFs.TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        writing.await(Waits.BOUND.toMillis(), TimeUnit.MILLISECONDS);
         // the committer owns the even items: each round COWs ~40 leaves, freed (pinned) by its commit
         SplittableRandom rnd = new SplittableRandom(2);
         for (int round = 1; round <= ROUNDS; round++) {
@@ -88,7 +92,7 @@ class FreedBlockReuseTest {
             Transactions.commit(h);
         }
         stop.set(true);
-        writer.get();
+        writer.join();
         t.closeClean(fs);
 
         FsInfo again = t.open();
