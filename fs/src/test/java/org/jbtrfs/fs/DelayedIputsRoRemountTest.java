@@ -1,5 +1,7 @@
 package org.jbtrfs.fs;
 
+import org.jbtrfs.testsupport.TestThread;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -99,9 +101,9 @@ class DelayedIputsRoRemountTest {
             ino = h.ino();
         } // closed: only the dirty pages keep the inode cached
         r.mod.hooks().parkAt(Hook.ORDERED_EXTENT_AFTER_REMOVE);
-        java.util.concurrent.CompletableFuture<Void> remount = Repro.async("remount", () -> fs.remount("ro"));
+        TestThread<Void> remount = TestThread.run("remount", () -> fs.remount("ro"));
         r.mod.hooks().awaitParked(Hook.ORDERED_EXTENT_AFTER_REMOVE, Repro.WAIT);
-        Repro.join(remount); // btrfs_wait_ordered_roots returned: the extent is complete
+        remount.join(); // btrfs_wait_ordered_roots returned: the extent is complete
         assertTrue(fs.inspect().delayedIputs().isEmpty(), "nothing queued when the remount ran the delayed iputs");
         r.mod.hooks().release(Hook.ORDERED_EXTENT_AFTER_REMOVE);
         // the worker's puts and btrfs_add_delayed_iput (whose wake-up must not race the umount's kthread_stop)

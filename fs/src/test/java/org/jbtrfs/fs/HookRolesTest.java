@@ -1,12 +1,13 @@
 package org.jbtrfs.fs;
 
+import org.jbtrfs.testsupport.TestThread;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -67,10 +68,10 @@ class HookRolesTest {
             b.closeFromWorker(); // queued behind "a": the cleaner is mid-pass
             assertEquals(List.of(b.ino()), fs.inspect().delayedIputs());
 
-            CompletableFuture<Void> remount = Repro.async("mount -o remount,ro", () -> fs.remount("ro"));
+            TestThread<Void> remount = TestThread.run("mount -o remount,ro", () -> fs.remount("ro"));
             // btrfs_commit_super waits for cleaner_mutex, which the parked cleaner holds
             Repro.awaitBlockedOn(fs, "mount -o remount,ro", "mutex_lock(cleaner_mutex) held by btrfs-cleaner");
-            assertFalse(remount.isDone());
+            assertFalse(remount.done());
             assertEquals(List.of(), fs.inspect().delayedIputs(), "the remount ran b's delayed iput itself");
             assertEquals(List.of(Role.CLEANER, Role.USER), roles);
             assertEquals(2, r.mod.hooks().arrivals(IPUT));
@@ -78,7 +79,7 @@ class HookRolesTest {
             assertTrue(r.mod.hooks().isParked(IPUT), "only the cleaner is parked");
 
             r.mod.hooks().release(IPUT);
-            Repro.join(remount);
+            remount.join();
             Repro.awaitCleanerIdle(fs);
             assertTrue(fs.isReadOnly());
             fs.umount();
@@ -110,12 +111,12 @@ class HookRolesTest {
             delayedIputLeftByTheCleaner(r, fs);
             List<Role> roles = rolesAt(r.mod, IPUT);
             r.mod.hooks().parkAt(IPUT);
-            CompletableFuture<Void> remount = Repro.async("mount -o remount,ro", () -> fs.remount("ro"));
+            TestThread<Void> remount = TestThread.run("mount -o remount,ro", () -> fs.remount("ro"));
             r.mod.hooks().awaitParked(IPUT, Repro.WAIT);
             assertEquals(List.of(Role.USER), roles, "the remount, parked where the cleaner was expected");
-            assertFalse(remount.isDone());
+            assertFalse(remount.done());
             r.mod.hooks().release(IPUT);
-            Repro.join(remount);
+            remount.join();
             assertEquals(List.of(), fs.inspect().delayedIputs());
             fs.umount();
             assertTrue(r.mod.unload().clean());
@@ -188,7 +189,7 @@ class HookRolesTest {
             Btrfs fs = r.mountSettled("");
             delayedIputLeftByTheCleaner(r, fs);
             r.mod.hooks().arm(IPUT, HookAction.delay(TimeUnit.HOURS.toNanos(1)).onlyFor(Role.CLEANER), -1);
-            Repro.join(Repro.async("mount -o remount,ro", () -> fs.remount("ro")));
+            TestThread.run("mount -o remount,ro", () -> fs.remount("ro")).join();
             assertEquals(List.of(), fs.inspect().delayedIputs());
             assertEquals(1, r.mod.hooks().arrivals(IPUT));
             assertEquals(0, r.mod.hooks().hits(IPUT));

@@ -1,12 +1,13 @@
 package org.jbtrfs.fs;
 
+import org.jbtrfs.testsupport.TestThread;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
@@ -73,11 +74,11 @@ class InspectionTest {
                 r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_DELAYED_IPUT);
                 fh.closeFromWorker(); // btrfs_add_delayed_iput wakes the sleeping cleaner, which runs it under cleaner_mutex
                 r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_DELAYED_IPUT, Repro.WAIT);
-                CompletableFuture<Void> remount = Repro.async("mount -o remount,ro", () -> fs.remount("ro"));
+                TestThread<Void> remount = TestThread.run("mount -o remount,ro", () -> fs.remount("ro"));
                 String expected = applied ? "wait_on_bit(CLEANER_RUNNING)" : "mutex_lock(cleaner_mutex) held by btrfs-cleaner";
                 Waits.within(Repro.WAIT).until(() -> expected.equals(fs.inspect().blockedOn().get("mount -o remount,ro")));
                 r.mod.hooks().release(Hook.CLEANER_BEFORE_DELAYED_IPUT);
-                Repro.join(remount);
+                remount.join();
                 fs.umount();
             }
         }

@@ -223,38 +223,6 @@ final class QgroupFixtures {
         Waits.within().until(() -> hooks.isParked(hook));
     }
 
-    /** A named thread running one operation, keeping what it threw. */
-    static final class Op {
-        final Thread thread;
-        final AtomicReference<Throwable> failure = new AtomicReference<>();
-
-        Op(String name, Runnable r) {
-            thread = new Thread(() -> {
-                try {
-                    r.run();
-                } catch (Throwable t) {
-                    failure.set(t);
-                }
-            }, name);
-            thread.setDaemon(true);
-            thread.start();
-        }
-
-        boolean done() { return !thread.isAlive(); }
-
-        /** Joins (bounded) and rethrows what the operation threw. */
-        void join() {
-            Waits.within().until(this::done);
-            Throwable t = failure.get();
-            if (t instanceof RuntimeException re) {
-                throw re;
-            }
-            if (t instanceof Error er) {
-                throw er;
-            }
-        }
-    }
-
     static final long ON = QgroupStatusItem.FLAG_ON;
     static final long RESCAN = QgroupStatusItem.FLAG_RESCAN;
     static final long INCONSISTENT = QgroupStatusItem.FLAG_INCONSISTENT;

@@ -1,5 +1,7 @@
 package org.jbtrfs.fs;
 
+import org.jbtrfs.testsupport.TestThread;
+
 import static org.jbtrfs.fs.QgroupFixtures.INCONSISTENT;
 import static org.jbtrfs.fs.QgroupFixtures.ON;
 import static org.jbtrfs.fs.QgroupFixtures.RESCAN;
@@ -113,7 +115,7 @@ class QgroupRescanRoRemountTest {
 
             // 2) remount RO: REMOUNTING is set, and the remount blocks in btrfs_qgroup_wait_for_completion
             //    (before btrfs_commit_super) for as long as the worker runs
-            QgroupFixtures.Op remount = new QgroupFixtures.Op("remount-ro", () -> s.fs.remount("ro"));
+            TestThread<Void> remount = TestThread.run("remount-ro", () -> s.fs.remount("ro"));
             Waits.within().until(() -> s.qgroups().rescanWaiters() == 1 && "wait_for_completion(qgroup_rescan_completion)"
                 .equals(s.mod.kernel().sched().blocked().get("remount-ro")));
             assertTrue(s.fs.qgroupRescanRunning());
@@ -186,7 +188,7 @@ class QgroupRescanRoRemountTest {
 
             // 2) remount RO neither stops nor waits for the worker: it commits and returns while the
             //    worker is still parked between two leaves
-            QgroupFixtures.Op remount = new QgroupFixtures.Op("remount-ro", () -> s.fs.remount("ro"));
+            TestThread<Void> remount = TestThread.run("remount-ro", () -> s.fs.remount("ro"));
             remount.join();
             assertTrue(s.fs.isReadOnly());
             assertTrue(s.mod.hooks().isParked(Hook.QGROUP_RESCAN_BEFORE_LEAF));
@@ -256,7 +258,7 @@ class QgroupRescanRoRemountTest {
         try (Scenario s = new Scenario(KernelConfig.v5_11().crc32c(crc))) {
             s.rescanParkedBetweenLeaves();
             // 1) paused by an RO remount that waits for it
-            QgroupFixtures.Op ro = new QgroupFixtures.Op("remount-ro", () -> s.fs.remount("ro"));
+            TestThread<Void> ro = TestThread.run("remount-ro", () -> s.fs.remount("ro"));
             Waits.within().until(() -> s.qgroups().rescanWaiters() == 1);
             s.mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
             ro.join();

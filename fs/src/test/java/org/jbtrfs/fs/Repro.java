@@ -1,10 +1,6 @@
 package org.jbtrfs.fs;
 
 import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
@@ -15,8 +11,8 @@ import org.jbtrfs.testsupport.Waits;
 
 /**
  * Shared scaffolding of the reproducers: a module on a manual clock (the transaction kthread never
- * commits on its own, so a leaked transaction stays leaked), one device, helpers to run an operation
- * on another thread and to wait for the cleaner to finish its pass.
+ * commits on its own, so a leaked transaction stays leaked), one device, and the fs-aware waits (where a
+ * thread sleeps, the cleaner parked at a hook). Threads: {@link org.jbtrfs.testsupport.TestThread}.
  */
 final class Repro implements AutoCloseable {
     static final Duration WAIT = Duration.ofSeconds(10);
@@ -46,47 +42,6 @@ final class Repro implements AutoCloseable {
     }
 
     Btrfs mount(String opts) { return mod.mount(dev, opts); }
-
-    /** Runs {@code op} on its own thread (the "other side" of a race). */
-    static CompletableFuture<Void> async(String name, Runnable op) {
-        CompletableFuture<Void> f = new CompletableFuture<>();
-        Thread t = new Thread(() -> {
-            try {
-                op.run();
-                f.complete(null);
-            } catch (Throwable e) {
-                f.completeExceptionally(e);
-            }
-        }, name);
-        t.start();
-        return f;
-    }
-
-    static void join(CompletableFuture<Void> f) {
-        try {
-            f.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException re) {
-                throw re;
-            }
-            throw new AssertionError(e.getCause());
-        } catch (InterruptedException | TimeoutException e) {
-            throw new AssertionError("operation did not finish within " + WAIT, e);
-        }
-    }
-
-    /** Runs {@code op} on its own thread; true if it returned (or threw) within {@link #WAIT}. */
-    static boolean finishes(Runnable op) {
-        CompletableFuture<Void> f = async("op", op);
-        try {
-            f.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (ExecutionException e) {
-            return true;
-        } catch (InterruptedException | TimeoutException e) {
-            return false;
-        }
-        return true;
-    }
 
     /** Waits until the cleaner kthread has finished its pass and sleeps with no wake-up pending. */
     static void awaitCleanerIdle(Btrfs fs) {
@@ -151,12 +106,6 @@ final class Repro implements AutoCloseable {
             }
             return false;
         });
-    }
-
-    /** The live thread named {@code name} (an operation started with {@link #async}). */
-    static Thread threadNamed(String name) {
-        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals(name)).findFirst()
-            .orElseThrow(() -> new AssertionError("no thread named " + name));
     }
 
     /** What {@code thread} sleeps on in this module's kernel right now (Sched's name), without reading any tree. */

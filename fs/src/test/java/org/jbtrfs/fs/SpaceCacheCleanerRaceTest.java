@@ -1,5 +1,7 @@
 package org.jbtrfs.fs;
 
+import org.jbtrfs.testsupport.TestThread;
+
 import static org.jbtrfs.fs.SpaceCacheFixtures.GIB;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -7,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
@@ -65,14 +66,14 @@ class SpaceCacheCleanerRaceTest {
         Repro.wakeCleaner(fs);
         r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS, Repro.WAIT);
         assertEquals(0, fs.ctx().cleaner.inodes().removeCount(), "nothing unlinked yet: the VFS lets the remount in");
-        CompletableFuture<Void> remount = Repro.async(CleanerRoRemountRaceTest.REMOUNT, () -> fs.remount("ro"));
+        TestThread<Void> remount = TestThread.run(CleanerRoRemountRaceTest.REMOUNT, () -> fs.remount("ro"));
         if (applied) {
             CleanerRoRemountRaceTest.awaitRemountWaitsForThePass(fs, remount);
         } else {
             CleanerRoRemountRaceTest.awaitRemountPassesThePass(r, remount, Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
         }
         r.mod.hooks().release(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
-        Repro.join(remount);
+        remount.join();
         Repro.awaitCleanerIdle(fs);
         assertTrue(SpaceCacheFixtures.bigDataGroups(fs).isEmpty(), "the cleaner removed the group");
         return ino;
@@ -207,7 +208,7 @@ class SpaceCacheCleanerRaceTest {
             r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_DROP_SNAPSHOT_TRANS);
             Repro.wakeCleaner(fs);
             r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_DROP_SNAPSHOT_TRANS, Repro.WAIT);
-            CompletableFuture<Void> remount = Repro.async(CleanerRoRemountRaceTest.REMOUNT, () -> fs.remount("ro"));
+            TestThread<Void> remount = TestThread.run(CleanerRoRemountRaceTest.REMOUNT, () -> fs.remount("ro"));
             if (applied) {
                 CleanerRoRemountRaceTest.awaitRemountWaitsForThePass(fs, remount);
             } else {
@@ -217,11 +218,11 @@ class SpaceCacheCleanerRaceTest {
             r.mod.hooks().release(Hook.CLEANER_BEFORE_DROP_SNAPSHOT_TRANS);
             r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS, Repro.WAIT);
             if (!applied) {
-                Repro.join(remount); // its commit included the drop and emptied the group
+                remount.join(); // its commit included the drop and emptied the group
                 assertEquals(1, fs.fsInfo().space.unusedCount());
             }
             r.mod.hooks().release(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS);
-            Repro.join(remount);
+            remount.join();
             Repro.awaitCleanerIdle(fs);
             if (applied) {
                 assertTrue(fs.inspect().openTransactions().isEmpty());

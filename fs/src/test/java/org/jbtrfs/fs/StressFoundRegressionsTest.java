@@ -1,5 +1,7 @@
 package org.jbtrfs.fs;
 
+import org.jbtrfs.testsupport.TestThread;
+
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -8,7 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
@@ -72,21 +73,21 @@ class StressFoundRegressionsTest {
         mod.hooks().parkAt(Hook.QGROUP_RESCAN_BEFORE_LEAF);
         fs.quotaRescan();
         mod.hooks().awaitParked(Hook.QGROUP_RESCAN_BEFORE_LEAF, Duration.ofSeconds(5));
-        CompletableFuture<Void> umount = CompletableFuture.runAsync(fs::umount);
+        TestThread<Void> umount = TestThread.run("umount", fs::umount);
         Waits.within().until(() -> fs.fsInfo().fsClosing() != 0);
         mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);     // the worker sees closing and pauses:
         umount.join();                                         // RESCAN stays in the status item
         mod.hooks().parkAt(Hook.QGROUP_RESCAN_BEFORE_LEAF);
         Btrfs again = mod.mount(dev, "");                      // resumes it
         mod.hooks().awaitParked(Hook.QGROUP_RESCAN_BEFORE_LEAF, Duration.ofSeconds(5));
-        CompletableFuture<Void> remount = Repro.async("remount-ro", () -> again.remount("ro"));
+        TestThread<Void> remount = TestThread.run("remount-ro", () -> again.remount("ro"));
         // the remount sleeps on the resumed rescan's completion (the bug: a spent completion, no wait at all)
         Waits.within(Repro.WAIT).until(() -> "wait_for_completion(qgroup_rescan_completion)"
             .equals(mod.kernel().sched().blocked().get("remount-ro")));
         assertEquals(1, again.ctx().qgroups.rescanWaiters());
-        assertFalse(remount.isDone());
+        assertFalse(remount.done());
         mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
-        Repro.join(remount);
+        remount.join();
         assertEquals(List.of(), again.inspect().openTransactions());
         again.umount();
         assertTrue(mod.unload().clean());

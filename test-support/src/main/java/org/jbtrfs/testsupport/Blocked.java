@@ -19,9 +19,13 @@ public final class Blocked {
         if (!sleeping(t)) {
             return false;
         }
-        boolean there = Arrays.stream(t.getStackTrace()).anyMatch(f -> f.getMethodName().equals(method)
+        return onStack(t, simpleClassName, method) && sleeping(t);
+    }
+
+    /** True when a frame of {@code t}'s stack is {@code simpleClassName.method}, sleeping or not. */
+    public static boolean onStack(Thread t, String simpleClassName, String method) {
+        return Arrays.stream(t.getStackTrace()).anyMatch(f -> f.getMethodName().equals(method)
             && (f.getClassName().endsWith("." + simpleClassName) || f.getClassName().endsWith("$" + simpleClassName)));
-        return there && sleeping(t);
     }
 
     private static boolean sleeping(Thread t) {

@@ -297,7 +297,7 @@ class KthreadTest {
             }
         });
         TestThread.await(checked);
-        CompletableFuture<Integer> park = CompletableFuture.supplyAsync(k::park);
+        TestThread<Integer> park = TestThread.call("umount", k::park);
         // kthread_park waits for the 'parked' completion only after its wake_up_process, which found the
         // kthread running (it sits in the window): that wake-up is spent before the kthread goes on
         Waits.within().until(() -> parkWaiting(k));
@@ -305,13 +305,13 @@ class KthreadTest {
 
         awaitState(k, TaskState.INTERRUPTIBLE);
         assertTrue(parkWaiting(k), "kthread_park's wake-up was lost: it still waits");
-        assertFalse(park.isDone());
+        park.assertRunning();
         // decisive: the kthread is still TASK_INTERRUPTIBLE in schedule(), not parked — nothing woke it
         Waits.within().until(() -> k.sleptThroughBy() != null); // the lost wake-up, as a state an explorer can read
         assertEquals(List.of("btrfs-cleaner sleeps in TASK_INTERRUPTIBLE through kthread_park: its wake-up came while it ran"),
             List.copyOf(kthreadd.sleptThroughRequests().values()));
         assertTrue(k.wakeUpProcess(), "the next waker (the transaction kthread in btrfs) ...");
-        assertEquals(0, park.get(10, TimeUnit.SECONDS), "... lets the park complete");
+        assertEquals(0, park.join(), "... lets the park complete");
         assertTrue(k.isParked());
         assertNull(k.sleptThroughBy(), "parked: nothing slept through");
         k.stop();
@@ -360,14 +360,14 @@ class KthreadTest {
             return 0;
         });
         awaitState(stuck, TaskState.INTERRUPTIBLE);
-        CompletableFuture<Integer> park = CompletableFuture.supplyAsync(stuck::park);
+        TestThread<Integer> park = TestThread.call("umount", stuck::park);
         Waits.within().until(() -> parkWaiting(stuck)); // the park sleeps on the 'parked' completion
 
         sched.panic("hung task");
         sched.interruptSleepers();
 
         Waits.within().until(k::hasExited);
-        Throwable t = assertThrows(java.util.concurrent.ExecutionException.class, () -> park.get(10, TimeUnit.SECONDS)).getCause();
+        Throwable t = park.failure();
         assertInstanceOf(KernelPanic.class, t);
         assertEquals(0, log.count(LogEntry.Kind.OOPS), "a panic is not reported again as an oops");
     }
@@ -422,7 +422,7 @@ class KthreadTest {
     }
 
     @Test
-    void scheduleTimeoutOnTheSystemClock() {
+    void scheduleTimeoutOnTheSystemClock() throws Exception {
         Kthreadd real = new Kthreadd(KernelClock.SYSTEM, log, sched, threads);
         try {
             CompletableFuture<Boolean> woken = new CompletableFuture<>();
@@ -431,7 +431,7 @@ class KthreadTest {
                 woken.complete(self.scheduleTimeoutInterruptible(TimeUnit.MILLISECONDS.toNanos(20)));
                 return sleepUntilStopped(self);
             });
-            assertFalse(woken.join());
+            assertFalse(woken.get(10, TimeUnit.SECONDS));
             assertTrue(System.nanoTime() - start >= TimeUnit.MILLISECONDS.toNanos(20));
             k.stop();
         } finally {
