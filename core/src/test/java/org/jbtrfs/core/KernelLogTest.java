@@ -112,16 +112,12 @@ class KernelLogTest {
 
     @Test
     void theKernelContextAppliesTheAssertionSwitch() {
-        Kernel off = new Kernel("noassert", KernelConfig.defaults().assertions(false));
-        Kernel on = new Kernel("assert", KernelConfig.defaults());
-        try {
+        try (Kernel off = new Kernel("noassert", KernelConfig.defaults().assertions(false));
+             Kernel on = new Kernel("assert", KernelConfig.defaults())) {
             assertFalse(off.log().assertionsEnabled());
             off.log().assertThat(false, "0", "ctree.c", 1);
             assertTrue(on.log().assertionsEnabled());
             assertThrows(KernelBug.class, () -> on.log().assertThat(false, "0", "ctree.c", 1));
-        } finally {
-            off.shutdown();
-            on.shutdown();
         }
     }
 

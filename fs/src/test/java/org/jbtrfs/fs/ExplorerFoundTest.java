@@ -176,8 +176,7 @@ class ExplorerFoundTest {
         if (!applied) {
             cfg = cfg.revert(FixSwitch.QGROUP_RESCAN_RESUME_REARM);
         }
-        BtrfsModule mod = BtrfsModule.load(cfg.clock(new ManualClock()));
-        try {
+        try (BtrfsModule mod = BtrfsModule.load(cfg.clock(new ManualClock()))) {
             Btrfs fs = mod.mount(imageDevice(mod), "");
             parkAtArrival(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF, 2);
             fs.quotaEnable();
@@ -209,11 +208,6 @@ class ExplorerFoundTest {
                 assertThrows(KernelBug.class, fs::umount); // "list_empty(&fs_info->trans_list)"
                 assertTrue(mod.log().contains("assertion failed: list_empty(&fs_info->trans_list)"));
                 mod.unload();
-            }
-        } finally {
-            if (mod.isLoaded()) {
-                mod.hooks().reset();
-                mod.close();
             }
         }
     }
@@ -331,8 +325,7 @@ class ExplorerFoundTest {
         if (!applied) {
             cfg = cfg.revert(FixSwitch.QGROUP_RESCAN_RESUME_REARM);
         }
-        BtrfsModule mod = BtrfsModule.load(cfg.clock(new ManualClock()));
-        try {
+        try (BtrfsModule mod = BtrfsModule.load(cfg.clock(new ManualClock()))) {
             Btrfs fs = mod.mount(imageDevice(mod), "");
             parkAtArrival(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF, 2);
             fs.quotaEnable();
@@ -364,11 +357,6 @@ class ExplorerFoundTest {
                 assertTrue(fs.qgroupRescanRunning(), "the worker died before it could say it ended");
                 mod.kernel().panic("test: the worker died holding its transaction handle");
                 mod.unload();
-            }
-        } finally {
-            if (mod.isLoaded()) {
-                mod.hooks().reset();
-                mod.close();
             }
         }
     }

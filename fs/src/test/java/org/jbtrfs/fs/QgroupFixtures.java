@@ -53,32 +53,33 @@ final class QgroupFixtures {
      */
     static synchronized Map<Long, byte[]> image() {
         if (image == null) {
-            BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults());
-            BlockDevice dev = mod.createDevice("tmpl", DEVICE_SIZE);
-            mod.mkfs(dev);
-            Btrfs fs = mod.mount(dev, "");
-            for (int i = 0; i < IMAGE_FILES; i++) {
-                fs.createFile("f" + i);
-                fs.writeFile("f" + i, new byte[100]);
-            }
-            fs.createSubvolume("sv");
-            for (int i = 0; i < IMAGE_SV_FILES; i++) {
-                fs.createFile("sv/g" + i);
-                fs.writeFile("sv/g" + i, new byte[5000]);
-            }
-            fs.umount();
-            Map<Long, byte[]> m = new LinkedHashMap<>();
-            byte[] buf = new byte[CHUNK];
-            for (long off = 0; off < DEVICE_SIZE; off += CHUNK) {
-                dev.read(off, buf, 0, CHUNK);
-                if (!allZero(buf)) {
-                    m.put(off, buf.clone());
+            try (BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults())) {
+                BlockDevice dev = mod.createDevice("tmpl", DEVICE_SIZE);
+                mod.mkfs(dev);
+                Btrfs fs = mod.mount(dev, "");
+                for (int i = 0; i < IMAGE_FILES; i++) {
+                    fs.createFile("f" + i);
+                    fs.writeFile("f" + i, new byte[100]);
                 }
+                fs.createSubvolume("sv");
+                for (int i = 0; i < IMAGE_SV_FILES; i++) {
+                    fs.createFile("sv/g" + i);
+                    fs.writeFile("sv/g" + i, new byte[5000]);
+                }
+                fs.umount();
+                Map<Long, byte[]> m = new LinkedHashMap<>();
+                byte[] buf = new byte[CHUNK];
+                for (long off = 0; off < DEVICE_SIZE; off += CHUNK) {
+                    dev.read(off, buf, 0, CHUNK);
+                    if (!allZero(buf)) {
+                        m.put(off, buf.clone());
+                    }
+                }
+                if (!mod.unload().clean()) {
+                    throw new IllegalStateException("template module leaked:\n" + mod.log().dmesg());
+                }
+                image = m;
             }
-            if (!mod.unload().clean()) {
-                throw new IllegalStateException("template module leaked:\n" + mod.log().dmesg());
-            }
-            image = m;
         }
         return image;
     }

@@ -75,8 +75,13 @@ class QgroupRescanRoRemountTest {
 
         Scenario(KernelConfig cfg) {
             mod = BtrfsModule.load(cfg.clock(new ManualClock()));
-            dev = imageDevice(mod);
-            fs = mod.mount(dev, "");
+            try {
+                dev = imageDevice(mod);
+                fs = mod.mount(dev, "");
+            } catch (RuntimeException | Error e) {
+                mod.close(); // the constructor failed: no try-with-resources owns the module yet
+                throw e;
+            }
             log = mod.log();
         }
 

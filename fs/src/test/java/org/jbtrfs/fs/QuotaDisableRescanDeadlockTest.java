@@ -69,8 +69,7 @@ class QuotaDisableRescanDeadlockTest {
     void quotaDisableWaitingForTheWorkerWithAHandleDeadlocksWithACommitUnlessFixed(Crc32cImpl crc, boolean fixed) {
         ManualClock clock = new ManualClock();
         KernelConfig cfg = KernelConfig.defaults().crc32c(crc).clock(clock);
-        BtrfsModule mod = BtrfsModule.load(fixed ? cfg : cfg.revert(FixSwitch.QUOTA_DISABLE_RESCAN_DEADLOCK));
-        try {
+        try (BtrfsModule mod = BtrfsModule.load(fixed ? cfg : cfg.revert(FixSwitch.QUOTA_DISABLE_RESCAN_DEADLOCK))) {
             Btrfs fs = mod.mount(imageDevice(mod), "");
             FsInfo fi = fs.fsInfo();
 
@@ -138,8 +137,6 @@ class QuotaDisableRescanDeadlockTest {
             assertThrows(KernelPanic.class, fs::umount);
             UnloadReport r = mod.unload();
             assertEquals(List.of(), r.threadsAlive(), "no thread of the module survives the panic and the unload");
-        } finally {
-            mod.close();
         }
     }
 

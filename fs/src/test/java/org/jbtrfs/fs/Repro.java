@@ -37,8 +37,13 @@ final class Repro implements AutoCloseable {
     /** The same on a device of {@code deviceSize} bytes (1 GiB and more: kernel-sized chunks, v1 cache inodes). */
     Repro(long deviceSize, java.util.function.UnaryOperator<KernelConfig> config) {
         mod = BtrfsModule.load(config.apply(KernelConfig.defaults()).clock(clock));
-        dev = mod.createDevice("sdc", deviceSize);
-        mod.mkfs(dev);
+        try {
+            dev = mod.createDevice("sdc", deviceSize);
+            mod.mkfs(dev);
+        } catch (RuntimeException | Error e) {
+            mod.close(); // the constructor failed: no try-with-resources owns the module yet
+            throw e;
+        }
     }
 
     Btrfs mount(String opts) { return mod.mount(dev, opts); }

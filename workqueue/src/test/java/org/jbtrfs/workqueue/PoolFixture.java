@@ -32,10 +32,14 @@ abstract class PoolFixture {
 
     @AfterEach
     void unloadModule() {
-        List<String> alive = pool.shutdown(Duration.ofSeconds(5));
+        List<String> alive;
+        try {
+            alive = pool.shutdown(Duration.ofSeconds(5));
+        } finally {
+            kernel.shutdown(); // even when the pool did not stop: the kernel's kthreads must not outlive the test
+        }
         assertEquals(List.of(), alive, "pool threads still alive after unload");
         assertTrue(pool.liveThreads().isEmpty());
-        kernel.shutdown();
     }
 
     BtrfsWorkqueue queue(String name, int maxActive, int thresh) {

@@ -147,9 +147,9 @@ class WorkerPoolTest extends PoolFixture {
     @Test
     void anIdleKworkerStartsAWorkAfterTheModelledWakeupLatency() throws Exception {
         long wakeup = TimeUnit.MILLISECONDS.toNanos(20);
-        Kernel k = new Kernel(kernel.name() + "-lat", KernelConfig.defaults().latency(LatencyModel.NONE.wakeup(Duration.ofNanos(wakeup))));
-        WorkerPool p = new WorkerPool(k, 2);
-        try {
+        try (Kernel k = new Kernel(kernel.name() + "-lat", KernelConfig.defaults().latency(LatencyModel.NONE.wakeup(Duration.ofNanos(wakeup))))) {
+            WorkerPool p = new WorkerPool(k, 2);
+            try {
             BtrfsWorkqueue q = BtrfsWorkqueue.alloc(p, "sdc", "qgroup-rescan", java.util.Set.of(), 1, 0);
             for (int i = 0; i < 3; i++) {
                 // idle: every pool thread blocked for a token (one that just finished a work and finds the
@@ -166,9 +166,9 @@ class WorkerPoolTest extends PoolFixture {
                 assertTrue(started[0] - queued >= wakeup, "started " + (started[0] - queued) + " ns after queueing");
             }
             q.destroy();
-        } finally {
-            assertEquals(List.of(), p.shutdown(Duration.ofSeconds(5)));
-            k.shutdown();
+            } finally {
+                assertEquals(List.of(), p.shutdown(Duration.ofSeconds(5)));
+            }
         }
     }
 }

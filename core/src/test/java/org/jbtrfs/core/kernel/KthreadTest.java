@@ -462,14 +462,17 @@ class KthreadTest {
     @Test
     void twoModulesShareThePoolsThreads() {
         Kthreadd other = new Kthreadd(clock, log, new Sched(), threads);
-        for (int i = 0; i < 20; i++) {
-            Kthreadd k = i % 2 == 0 ? kthreadd : other;
-            Kthread t = k.run("btrfs-cleaner", KthreadTest::sleepUntilStopped);
-            assertEquals(0, t.stop());
+        try {
+            for (int i = 0; i < 20; i++) {
+                Kthreadd k = i % 2 == 0 ? kthreadd : other;
+                Kthread t = k.run("btrfs-cleaner", KthreadTest::sleepUntilStopped);
+                assertEquals(0, t.stop());
+            }
+            assertEquals(1, threads.threadsCreated(), "one real thread served both modules' kthreads in turn");
+            assertEquals(10, other.kthreadsStarted());
+        } finally {
+            other.shutdown(5_000);
         }
-        assertEquals(1, threads.threadsCreated(), "one real thread served both modules' kthreads in turn");
-        assertEquals(10, other.kthreadsStarted());
-        other.shutdown(5_000);
         assertEquals(List.of(), other.liveThreads());
     }
 
@@ -595,18 +598,21 @@ class KthreadTest {
     void theLatencyModelsWakeUpCostDelaysAWokenKthread() throws Exception {
         long cost = TimeUnit.MILLISECONDS.toNanos(30);
         Kthreadd slow = new Kthreadd(clock, log, sched, threads, cost);
-        CompletableFuture<Long> ranAt = new CompletableFuture<>();
-        Kthread k = slow.run("btrfs-cleaner", self -> {
-            self.setCurrentState(TaskState.INTERRUPTIBLE);
-            self.schedule();
-            ranAt.complete(System.nanoTime());
-            return sleepUntilStopped(self);
-        });
-        awaitState(k, TaskState.INTERRUPTIBLE);
-        long wokenAt = System.nanoTime();
-        assertTrue(k.wakeUpProcess());
-        assertTrue(ranAt.get(10, TimeUnit.SECONDS) - wokenAt >= cost, "a woken kthread runs the modelled wake-up latency later");
-        k.stop();
-        slow.shutdown(5_000);
+        try {
+            CompletableFuture<Long> ranAt = new CompletableFuture<>();
+            Kthread k = slow.run("btrfs-cleaner", self -> {
+                self.setCurrentState(TaskState.INTERRUPTIBLE);
+                self.schedule();
+                ranAt.complete(System.nanoTime());
+                return sleepUntilStopped(self);
+            });
+            awaitState(k, TaskState.INTERRUPTIBLE);
+            long wokenAt = System.nanoTime();
+            assertTrue(k.wakeUpProcess());
+            assertTrue(ranAt.get(10, TimeUnit.SECONDS) - wokenAt >= cost, "a woken kthread runs the modelled wake-up latency later");
+            k.stop();
+        } finally {
+            slow.shutdown(5_000);
+        }
     }
 }

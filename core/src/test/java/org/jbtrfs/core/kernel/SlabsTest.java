@@ -167,11 +167,12 @@ class SlabsTest {
 
     @Test
     void kernelShutdownReturnsTheLeaks() {
-        Kernel k = new Kernel("m", KernelConfig.defaults().slabDebug(true));
-        k.slabs().cache("btrfs_delayed_extent_op").alloc();
-        List<SlabLeak> leaks = k.shutdown();
-        assertEquals("btrfs_delayed_extent_op", leaks.get(0).cache());
-        assertTrue(k.log().contains("kmem_cache_destroy btrfs_delayed_extent_op: Slab cache still has objects"));
-        assertEquals(List.of(), k.kthreadd().liveThreads());
+        try (Kernel k = new Kernel("m", KernelConfig.defaults().slabDebug(true))) {
+            k.slabs().cache("btrfs_delayed_extent_op").alloc();
+            List<SlabLeak> leaks = k.shutdown(); // the subject; close() after it does nothing
+            assertEquals("btrfs_delayed_extent_op", leaks.get(0).cache());
+            assertTrue(k.log().contains("kmem_cache_destroy btrfs_delayed_extent_op: Slab cache still has objects"));
+            assertEquals(List.of(), k.kthreadd().liveThreads());
+        }
     }
 }
