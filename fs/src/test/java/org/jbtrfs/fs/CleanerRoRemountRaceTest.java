@@ -133,7 +133,7 @@ class CleanerRoRemountRaceTest {
         }
         r.mod.hooks().release(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
         remount.join();
-        Repro.awaitCleanerIdle(fs);
+        Repro.awaitCleanerAsleep(fs);
         return fs;
     }
 
@@ -247,7 +247,7 @@ class CleanerRoRemountRaceTest {
             }
             r.mod.hooks().release(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS);
             remount.join();
-            Repro.awaitCleanerIdle(fs);
+            Repro.awaitCleanerAsleep(fs);
             assertEquals(dataGroups - 1, fs.fsInfo().space.blockGroupCount(BlockGroupType.DATA),
                 "the remount removed the emptied group itself");
             assertTrue(fs.inspect().openTransactions().isEmpty());
@@ -265,7 +265,7 @@ class CleanerRoRemountRaceTest {
         }
         r.mod.hooks().release(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS);
         remount.join();
-        Repro.awaitCleanerIdle(fs);
+        Repro.awaitCleanerAsleep(fs);
         var open = fs.inspect().openTransactions();
         if (applied) {
             assertTrue(open.isEmpty(), open.toString());

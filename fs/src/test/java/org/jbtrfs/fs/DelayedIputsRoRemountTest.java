@@ -55,7 +55,7 @@ class DelayedIputsRoRemountTest {
         r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_CLEAR_RUNNING, Repro.WAIT);
         fh.closeFromWorker();
         r.mod.hooks().release(Hook.CLEANER_BEFORE_CLEAR_RUNNING);
-        Repro.awaitCleanerIdle(fs);
+        Repro.awaitCleanerAsleep(fs);
         // queued while CLEANER_RUNNING was set, so btrfs_add_delayed_iput did not wake the cleaner (a wake-up of the
         // running task would have been lost anyway); it ended its pass and sleeps with the entry queued. That the
         // add wakes only a cleaner that is not running is pinned at the cleaner module's level (CleanerTest).
@@ -108,7 +108,7 @@ class DelayedIputsRoRemountTest {
         r.mod.hooks().release(Hook.ORDERED_EXTENT_AFTER_REMOVE);
         // the worker's puts and btrfs_add_delayed_iput (whose wake-up must not race the umount's kthread_stop)
         fs.fsInfo().workqueues().endioWriteWorkers.flush();
-        Repro.awaitCleanerIdle(fs);
+        Repro.awaitCleanerAsleep(fs);
         assertEquals(List.of(ino), fs.inspect().delayedIputs(), "the RO cleaner sleeps on it");
         assertTrue(fs.inspect().openTransactions().isEmpty(), "the ordered extent's transaction was committed by the remount");
         return ino;

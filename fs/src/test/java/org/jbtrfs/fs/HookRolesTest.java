@@ -80,7 +80,7 @@ class HookRolesTest {
 
             r.mod.hooks().release(IPUT);
             remount.join();
-            Repro.awaitCleanerIdle(fs);
+            Repro.awaitCleanerAsleep(fs);
             assertTrue(fs.isReadOnly());
             fs.umount();
             UnloadReport rep = r.mod.unload();
@@ -98,7 +98,7 @@ class HookRolesTest {
         r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_CLEAR_RUNNING, Repro.WAIT);
         fh.closeFromWorker();
         r.mod.hooks().disarm(Hook.CLEANER_BEFORE_CLEAR_RUNNING);
-        Repro.awaitCleanerIdle(fs);
+        Repro.awaitCleanerAsleep(fs);
         assertEquals(List.of(fh.ino()), fs.inspect().delayedIputs());
         return fh;
     }
@@ -140,7 +140,7 @@ class HookRolesTest {
             Repro.awaitCleanerParkedAt(r, fs, IPUT);
             assertEquals(List.of(Role.USER, Role.CLEANER), roles);
             r.mod.hooks().release(IPUT);
-            Repro.awaitCleanerIdle(fs);
+            Repro.awaitCleanerAsleep(fs);
             fs.umount();
             assertTrue(r.mod.unload().clean());
         }
@@ -161,7 +161,8 @@ class HookRolesTest {
             });
             fs.createFile("f");
             fs.open("f").closeFromWorker();          // a kworker queues the delayed iput, the cleaner runs it
-            Repro.awaitCleanerIdle(fs);
+            fs.runCleanerPass(Repro.WAIT);           // that pass over (and one more, woken explicitly)
+            assertEquals(List.of(), fs.inspect().delayedIputs());
             fs.quotaEnable();                        // the rescan worker walks the extent tree
             fs.quotaRescanWait();
             fs.createFile("h");                      // a transaction the transaction kthread will find old

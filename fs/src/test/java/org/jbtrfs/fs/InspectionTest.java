@@ -70,7 +70,7 @@ class InspectionTest {
                 Btrfs fs = r.mountSettled("");
                 fs.createFile("f");
                 FileHandle fh = fs.open("f");
-                Repro.awaitCleanerIdle(fs);
+                Repro.awaitCleanerAsleep(fs);
                 r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_DELAYED_IPUT);
                 fh.closeFromWorker(); // btrfs_add_delayed_iput wakes the sleeping cleaner, which runs it under cleaner_mutex
                 r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_DELAYED_IPUT, Repro.WAIT);

@@ -48,9 +48,16 @@ final class Repro implements AutoCloseable {
 
     Btrfs mount(String opts) { return mod.mount(dev, opts); }
 
-    /** Waits until the cleaner kthread has finished its pass and sleeps with no wake-up pending. */
-    static void awaitCleanerIdle(Btrfs fs) {
-        Waits.within(WAIT).until(() -> !fs.inspect().cleanerRunning() && fs.fsInfo().cleanerKthread().isSleeping());
+    /**
+     * Waits until the cleaner sleeps in TASK_INTERRUPTIBLE (or parks: an umount), on the cleaner's own event —
+     * {@code Cleaner.awaitAsleep}, notified when it goes to sleep; nothing polls. After a hook the cleaner was
+     * parked at is released, this is the end of that pass. To wake the cleaner and wait for a whole pass, use
+     * {@link Btrfs#runCleanerPass}.
+     */
+    static void awaitCleanerAsleep(Btrfs fs) {
+        if (!fs.ctx().cleaner.awaitAsleep(WAIT.toNanos())) {
+            throw new AssertionError("the cleaner did not go to sleep within " + WAIT + "; blocked: " + fs.inspect().blockedOn());
+        }
     }
 
     /**
@@ -61,7 +68,7 @@ final class Repro implements AutoCloseable {
     Btrfs mountSettled(String opts) {
         Btrfs fs = mount(opts);
         Waits.within(WAIT).until(() -> clock.sleepers() > 0);
-        awaitCleanerIdle(fs);
+        awaitCleanerAsleep(fs);
         return fs;
     }
 
@@ -81,7 +88,7 @@ final class Repro implements AutoCloseable {
      * remount) got there first and that pass started after this call just the same.
      */
     static void wakeCleaner(Btrfs fs) {
-        awaitCleanerIdle(fs);
+        awaitCleanerAsleep(fs);
         fs.wakeCleaner();
     }
 
@@ -96,21 +103,18 @@ final class Repro implements AutoCloseable {
     }
 
     /**
-     * Makes the cleaner reach {@code hook} (armed to park) in a pass. A queueing's wake-up that lands on a
-     * running cleaner is lost, as in the kernel — after a remount, say, the transaction kthread's loop may
-     * have the cleaner in a pass just then — so whenever the cleaner is asleep without having parked there,
-     * it is woken again: an explicit wake for every pass, and a wait for the park.
+     * Makes the cleaner reach {@code hook} (armed to park) in a pass, with work queued that the pass reaches the hook
+     * for. A queueing's wake-up that lands on a running cleaner is lost, as in the kernel — after a remount, say,
+     * the transaction kthread's loop may have the cleaner in a pass just then — so: wait until it is parked there
+     * or asleep; if asleep, wake it (an explicit wake; if another waker got there first, its pass is as good); then
+     * the pass reaches the hook: {@code awaitParked}.
      */
     static void awaitCleanerParkedAt(Repro r, Btrfs fs, org.jbtrfs.core.Hook hook) {
-        Waits.within(WAIT).until(() -> {
-            if (r.mod.hooks().isParked(hook)) {
-                return true;
-            }
-            if (fs.ctx().cleaner.isAsleep()) {
-                fs.wakeCleaner();
-            }
-            return false;
-        });
+        Waits.within(WAIT).until(() -> r.mod.hooks().isParked(hook) || fs.ctx().cleaner.isAsleep());
+        if (!r.mod.hooks().isParked(hook)) {
+            fs.wakeCleaner();
+        }
+        r.mod.hooks().awaitParked(hook, WAIT);
     }
 
     /** What {@code thread} sleeps on in this module's kernel right now (Sched's name), without reading any tree. */

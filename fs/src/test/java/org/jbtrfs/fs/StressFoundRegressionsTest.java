@@ -160,10 +160,8 @@ class StressFoundRegressionsTest {
             Btrfs again = r.mountSettled("");
             again.deleteSubvolume("sv");
             r.mod.faults().armOnce(org.jbtrfs.core.Fault.DEL_ORPHAN_ITEM_ENOMEM);
-            Repro.wakeCleaner(again);
-            Waits.within().until(() -> !again.inspect().rootItems().containsKey(id)
-                && again.inspect().deadRoots().isEmpty());
-            Repro.awaitCleanerIdle(again);
+            again.runCleanerPass(Repro.WAIT);
+            assertTrue(!again.inspect().rootItems().containsKey(id) && again.inspect().deadRoots().isEmpty(), "the pass dropped it");
             assertEquals(java.util.List.of(id), again.inspect().rootOrphans(), "the stray orphan item");
             long next = again.createSubvolume("b");
             assertTrue(next > id, "id " + next + " reused");

@@ -185,7 +185,7 @@ class WritebackTest {
             assertTrue(addedBy.get(0).contains("kworker"), addedBy.toString());
             r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_DELAYED_IPUT, Repro.WAIT); // woken, about to iput
             r.mod.hooks().release(Hook.CLEANER_BEFORE_DELAYED_IPUT);
-            Repro.awaitCleanerIdle(fs);
+            Repro.awaitCleanerAsleep(fs);
             assertEquals(4096, fs.fileSize("w"));
             fs.umount();
             assertTrue(r.mod.unload().clean());
