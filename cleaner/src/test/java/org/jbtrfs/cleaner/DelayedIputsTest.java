@@ -1,7 +1,5 @@
 package org.jbtrfs.cleaner;
 
-import org.jbtrfs.testsupport.TestThread;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -13,6 +11,7 @@ import java.util.concurrent.Semaphore;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.kernel.Kthread;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.transaction.Trees;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;

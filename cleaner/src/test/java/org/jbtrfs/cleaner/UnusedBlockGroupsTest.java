@@ -1,15 +1,13 @@
 package org.jbtrfs.cleaner;
 
-import org.jbtrfs.testsupport.TestThread;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicReference;
 import org.jbtrfs.core.Hook;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.transaction.space.BlockGroup;
 import org.jbtrfs.transaction.space.BlockGroupType;
 import org.junit.jupiter.api.Test;

@@ -1,7 +1,5 @@
 package org.jbtrfs.core;
 
-import org.jbtrfs.testsupport.Blocked;
-import org.jbtrfs.testsupport.TestThread;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -14,6 +12,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
+import org.jbtrfs.testsupport.Blocked;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

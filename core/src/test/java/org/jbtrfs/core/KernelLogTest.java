@@ -1,6 +1,5 @@
 package org.jbtrfs.core;
 
-import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.core.kernel.Kernel;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -13,6 +12,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.LongStream;
+import org.jbtrfs.testsupport.TestThread;
 import org.junit.jupiter.api.Test;
 
 class KernelLogTest {

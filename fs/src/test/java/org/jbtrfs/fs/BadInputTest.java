@@ -27,11 +27,7 @@ class BadInputTest {
 
     @AfterEach
     void unload() {
-        try {
-            assertTrue(r.mod.kernel().kthreadd().busy().isEmpty(), "no kthread of a failed mount survives");
-        } finally {
-            r.close(); // even when the check fails: no module outlives its test
-        }
+        r.closeCheckingNoKthreadSurvives();
     }
 
     private void assertStillUsable() {

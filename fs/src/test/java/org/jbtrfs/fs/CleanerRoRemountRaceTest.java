@@ -1,7 +1,5 @@
 package org.jbtrfs.fs;
 
-import org.jbtrfs.testsupport.TestThread;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -15,6 +13,7 @@ import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.KernelBug;
 import org.jbtrfs.core.KernelOops;
 import org.jbtrfs.core.LogEntry;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.transaction.space.BlockGroupType;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.params.ParameterizedTest;

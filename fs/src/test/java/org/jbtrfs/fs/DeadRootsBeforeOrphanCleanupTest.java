@@ -11,7 +11,6 @@ import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.core.disk.ExtentItem;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.transaction.Trees;
-import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 

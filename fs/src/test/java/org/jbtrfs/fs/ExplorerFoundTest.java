@@ -1,7 +1,5 @@
 package org.jbtrfs.fs;
 
-import org.jbtrfs.testsupport.TestThread;
-
 import static org.jbtrfs.fs.QgroupFixtures.awaitParked;
 import static org.jbtrfs.fs.QgroupFixtures.imageDevice;
 import static org.jbtrfs.fs.QgroupFixtures.parkAtArrival;
@@ -12,7 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicReference;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.FsState;
@@ -22,6 +19,7 @@ import org.jbtrfs.core.KernelBug;
 import org.jbtrfs.core.KernelConfig;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.ManualClock;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;

@@ -17,7 +17,6 @@ import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.transaction.FreeSpaceCache;
 import org.jbtrfs.transaction.Trees;
 import org.jbtrfs.transaction.space.BlockGroup;
-import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.Test;

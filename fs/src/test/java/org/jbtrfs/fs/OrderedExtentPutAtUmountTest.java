@@ -1,7 +1,5 @@
 package org.jbtrfs.fs;
 
-import org.jbtrfs.testsupport.TestThread;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -13,6 +11,7 @@ import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.HookAction;
 import org.jbtrfs.core.KernelBug;
+import org.jbtrfs.testsupport.TestThread;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 

@@ -11,7 +11,6 @@ import org.jbtrfs.core.Fault;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.KernelOops;
 import org.jbtrfs.core.LogEntry;
-import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

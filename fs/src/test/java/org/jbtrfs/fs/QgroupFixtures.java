@@ -8,7 +8,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.atomic.AtomicReference;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.HookAction;

@@ -1,7 +1,5 @@
 package org.jbtrfs.fs;
 
-import org.jbtrfs.testsupport.TestThread;
-
 import static org.jbtrfs.fs.QgroupFixtures.INCONSISTENT;
 import static org.jbtrfs.fs.QgroupFixtures.ON;
 import static org.jbtrfs.fs.QgroupFixtures.RESCAN;
@@ -31,6 +29,7 @@ import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.ManualClock;
 import org.jbtrfs.core.disk.QgroupStatusItem;
 import org.jbtrfs.qgroup.Qgroups;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

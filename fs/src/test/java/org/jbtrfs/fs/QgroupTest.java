@@ -1,7 +1,5 @@
 package org.jbtrfs.fs;
 
-import org.jbtrfs.testsupport.TestThread;
-
 import static org.jbtrfs.fs.QgroupFixtures.INCONSISTENT;
 import static org.jbtrfs.fs.QgroupFixtures.NODESIZE;
 import static org.jbtrfs.fs.QgroupFixtures.ON;
@@ -39,6 +37,7 @@ import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.core.disk.QgroupInfoItem;
 import org.jbtrfs.core.disk.QgroupStatusItem;
 import org.jbtrfs.qgroup.Qgroup;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.Trees;
 import org.jbtrfs.testsupport.Waits;

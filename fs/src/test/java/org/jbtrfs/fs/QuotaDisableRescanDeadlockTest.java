@@ -1,9 +1,5 @@
 package org.jbtrfs.fs;
 
-import org.jbtrfs.testsupport.Blocked;
-
-import org.jbtrfs.testsupport.TestThread;
-
 import static org.jbtrfs.fs.QgroupFixtures.awaitParked;
 import static org.jbtrfs.fs.QgroupFixtures.imageDevice;
 import static org.jbtrfs.fs.QgroupFixtures.parkAtArrival;
@@ -15,7 +11,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -27,6 +22,8 @@ import org.jbtrfs.core.KernelConfig;
 import org.jbtrfs.core.KernelPanic;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.ManualClock;
+import org.jbtrfs.testsupport.Blocked;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.TransState;
 import org.jbtrfs.transaction.Transaction;

@@ -124,6 +124,20 @@ final class Repro implements AutoCloseable {
 
     boolean logged(String text) { return mod.log().contains(text); }
 
+    /**
+     * For an {@code @AfterEach} after failed mounts: asserts that no kthread of the module still runs, and closes
+     * the module whether or not that holds, so nothing leaks into the next test.
+     */
+    void closeCheckingNoKthreadSurvives() {
+        try {
+            if (!mod.kernel().kthreadd().busy().isEmpty()) {
+                throw new AssertionError("no kthread of a failed mount survives: " + mod.kernel().kthreadd().busy());
+            }
+        } finally {
+            close();
+        }
+    }
+
     @Override
     public void close() {
         mod.close();

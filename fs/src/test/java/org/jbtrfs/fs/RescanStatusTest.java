@@ -1,7 +1,5 @@
 package org.jbtrfs.fs;
 
-import org.jbtrfs.testsupport.TestThread;
-
 import static org.jbtrfs.fs.QgroupFixtures.awaitParked;
 import static org.jbtrfs.fs.QgroupFixtures.imageDevice;
 import static org.jbtrfs.fs.QgroupFixtures.parkAtArrival;
@@ -18,6 +16,7 @@ import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.KernelConfig;
 import org.jbtrfs.core.ManualClock;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;

@@ -1,7 +1,5 @@
 package org.jbtrfs.fs;
 
-import org.jbtrfs.testsupport.TestThread;
-
 import static org.jbtrfs.fs.SpaceCacheFixtures.GIB;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -16,8 +14,8 @@ import org.jbtrfs.core.KernelBug;
 import org.jbtrfs.core.KernelOops;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.disk.Key;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.transaction.space.BlockGroup;
-import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;

@@ -15,7 +15,6 @@ import org.jbtrfs.core.disk.SuperBlock;
 import org.jbtrfs.transaction.FreeSpaceCache;
 import org.jbtrfs.transaction.FreeSpaceTree;
 import org.jbtrfs.transaction.space.BlockGroupType;
-import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -35,11 +34,7 @@ class SpaceCacheOptionsTest {
 
     @AfterEach
     void unload() {
-        try {
-            assertTrue(r.mod.kernel().kthreadd().busy().isEmpty(), "no kthread of a failed mount survives");
-        } finally {
-            r.close(); // even when the check fails: no module outlives its test
-        }
+        r.closeCheckingNoKthreadSurvives();
     }
 
     private int mark;

@@ -1,7 +1,5 @@
 package org.jbtrfs.fs;
 
-import org.jbtrfs.testsupport.TestThread;
-
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -15,6 +13,7 @@ import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.KernelConfig;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 

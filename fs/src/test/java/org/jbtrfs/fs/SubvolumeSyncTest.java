@@ -1,7 +1,5 @@
 package org.jbtrfs.fs;
 
-import org.jbtrfs.testsupport.TestThread;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -11,6 +9,7 @@ import java.time.Duration;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.Errno;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 

@@ -1,7 +1,5 @@
 package org.jbtrfs.fs;
 
-import org.jbtrfs.testsupport.TestThread;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -21,6 +19,7 @@ import org.jbtrfs.core.HookAction;
 import org.jbtrfs.core.disk.InodeItem;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.transaction.BtreeInode;
 import org.jbtrfs.transaction.Trees;
 import org.jbtrfs.testsupport.Waits;

@@ -1,7 +1,5 @@
 package org.jbtrfs.qgroup;
 
-import org.jbtrfs.testsupport.TestThread;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -11,6 +9,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jbtrfs.testsupport.Blocked;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 

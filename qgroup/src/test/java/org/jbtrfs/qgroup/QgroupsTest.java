@@ -1,7 +1,5 @@
 package org.jbtrfs.qgroup;
 
-import org.jbtrfs.testsupport.TestThread;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -13,7 +11,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.Errno;
@@ -27,6 +24,7 @@ import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.core.disk.QgroupInfoItem;
 import org.jbtrfs.core.disk.QgroupStatusItem;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.transaction.Extents;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.FsRoots;

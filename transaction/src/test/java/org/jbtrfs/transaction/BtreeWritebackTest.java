@@ -1,7 +1,5 @@
 package org.jbtrfs.transaction;
 
-import org.jbtrfs.testsupport.TestThread;
-
 import static org.jbtrfs.transaction.TestFs.data;
 import static org.jbtrfs.transaction.TestFs.key;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -13,6 +11,7 @@ import java.util.List;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.HookAction;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.transaction.ctree.ExtentBuffer;
 import org.jbtrfs.transaction.ctree.TreeChecker;
 import org.jbtrfs.transaction.space.BlockGroupType;

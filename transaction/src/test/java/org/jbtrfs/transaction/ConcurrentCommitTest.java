@@ -1,9 +1,5 @@
 package org.jbtrfs.transaction;
 
-import org.jbtrfs.testsupport.Waits;
-
-import org.jbtrfs.testsupport.TestThread;
-
 import static org.jbtrfs.transaction.TestFs.data;
 import static org.jbtrfs.transaction.TestFs.key;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -18,6 +14,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
+import org.jbtrfs.testsupport.TestThread;
+import org.jbtrfs.testsupport.Waits;
 import org.jbtrfs.transaction.ctree.TreeChecker;
 import org.jbtrfs.transaction.space.BlockGroupType;
 import org.junit.jupiter.api.AfterEach;

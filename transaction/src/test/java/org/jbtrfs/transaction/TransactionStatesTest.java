@@ -1,7 +1,5 @@
 package org.jbtrfs.transaction;
 
-import org.jbtrfs.testsupport.TestThread;
-
 import static org.jbtrfs.transaction.TestFs.data;
 import static org.jbtrfs.transaction.TestFs.key;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -18,6 +16,7 @@ import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Fault;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.kernel.Sched;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;

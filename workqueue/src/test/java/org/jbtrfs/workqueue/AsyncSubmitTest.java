@@ -1,7 +1,5 @@
 package org.jbtrfs.workqueue;
 
-import org.jbtrfs.testsupport.TestThread;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -12,12 +10,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.IntStream;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.KernelOops;
 import org.jbtrfs.core.LogEntry;
+import org.jbtrfs.testsupport.TestThread;
 import org.junit.jupiter.api.Test;
 
 class AsyncSubmitTest extends PoolFixture {

@@ -1,7 +1,5 @@
 package org.jbtrfs.workqueue;
 
-import org.jbtrfs.testsupport.TestThread;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -17,6 +15,7 @@ import org.jbtrfs.core.kernel.Kernel;
 import org.jbtrfs.core.KernelConfig;
 import org.jbtrfs.core.LatencyModel;
 import org.jbtrfs.core.LogEntry;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 

@@ -1,6 +1,5 @@
 package org.jbtrfs.core.kernel;
 
-import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.core.ModelCheck;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

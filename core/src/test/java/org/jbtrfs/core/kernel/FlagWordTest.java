@@ -1,7 +1,5 @@
 package org.jbtrfs.core.kernel;
 
-import org.jbtrfs.testsupport.TestThread;
-import org.jbtrfs.testsupport.Blocked;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
@@ -10,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jbtrfs.testsupport.Blocked;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 

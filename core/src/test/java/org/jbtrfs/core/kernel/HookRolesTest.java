@@ -1,6 +1,5 @@
 package org.jbtrfs.core.kernel;
 
-import org.jbtrfs.testsupport.TestThread;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -14,6 +13,7 @@ import org.jbtrfs.core.Hooks;
 import org.jbtrfs.core.KernelLog;
 import org.jbtrfs.core.ManualClock;
 import org.jbtrfs.core.Role;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import java.time.Duration;
 import java.util.List;

@@ -1,7 +1,5 @@
 package org.jbtrfs.core.kernel;
 
-import org.jbtrfs.testsupport.TestThread;
-import org.jbtrfs.testsupport.Blocked;
 import org.jbtrfs.core.KernelClock;
 import org.jbtrfs.core.KernelLog;
 import org.jbtrfs.core.KernelOops;
@@ -25,6 +23,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jbtrfs.core.kernel.Kthread.TaskState;
+import org.jbtrfs.testsupport.Blocked;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

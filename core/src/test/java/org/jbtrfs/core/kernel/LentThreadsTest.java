@@ -1,7 +1,5 @@
 package org.jbtrfs.core.kernel;
 
-import org.jbtrfs.testsupport.TestThread;
-import org.jbtrfs.testsupport.Waits;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -11,6 +9,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import org.jbtrfs.testsupport.TestThread;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 
 /** The JVM-wide pool of real threads that modules borrow for kthreads and kworkers. */

@@ -1,6 +1,5 @@
 package org.jbtrfs.core.kernel;
 
-import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.core.KernelLog;
 import org.jbtrfs.core.KernelOops;
 import org.jbtrfs.core.LogEntry;
@@ -15,6 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import org.jbtrfs.testsupport.TestThread;
 import org.junit.jupiter.api.Test;
 
 class LifetimeTest {
