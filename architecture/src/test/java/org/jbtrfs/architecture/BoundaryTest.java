@@ -68,4 +68,10 @@ class BoundaryTest {
     void noTestChangesAwaitilityDefaults() {
         Rules.noGlobalAwaitilityDefaults().check(Code.tests());
     }
+
+    /** Every module's tests: their threads are TestThreads (test-support), never a raw Thread or a pool's. */
+    @Test
+    void testsStartThreadsOnlyThroughTestThread() {
+        Rules.testThreadsOnlyThroughTestThread().check(Code.tests());
+    }
 }

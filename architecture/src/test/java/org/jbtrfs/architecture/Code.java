@@ -92,7 +92,8 @@ final class Code {
         "com.example.planted.PlantedConsumer",
         "org.jbtrfs.core.kernel.PlantedUpcall",
         "org.jbtrfs.junit.PlantedAccessorUse",
-        "org.jbtrfs.planted.PlantedGlobalAwaitility");
+        "org.jbtrfs.planted.PlantedGlobalAwaitility",
+        "org.jbtrfs.planted.PlantedRawThread");
 
     static Path classFile(Class<?> c) {
         try {

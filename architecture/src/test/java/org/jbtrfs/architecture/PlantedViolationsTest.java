@@ -60,6 +60,11 @@ class PlantedViolationsTest {
         failsNaming(Rules.noGlobalAwaitilityDefaults(), "org.jbtrfs.planted.PlantedGlobalAwaitility", "setDefault");
     }
 
+    @Test
+    void aRawThreadInATestFailsTheTestsThreadRule() {
+        failsNaming(Rules.testThreadsOnlyThroughTestThread(), "org.jbtrfs.planted.PlantedRawThread", "new Thread", "runAsync");
+    }
+
     /** The planted classes are seen only here: the production import never includes this module's test classes. */
     @Test
     void productionImportHoldsNoPlantedClass() {

@@ -173,6 +173,23 @@ final class Rules {
                     && call.getTarget().getName().startsWith("setDefault")));
     }
 
+    /**
+     * Tests start threads through test-support's {@code TestThread} only (named, daemon, a bounded join that fails
+     * with the thread's stack): no {@code new Thread}, no {@code CompletableFuture.runAsync/supplyAsync} (a common-pool
+     * thread and an unbounded {@code join}), no {@code Executors}. The kernel's own threads (kthreadd, the kworker pool)
+     * are production code and not tests.
+     */
+    static ArchRule testThreadsOnlyThroughTestThread() {
+        return com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses()
+            .should().callConstructorWhere(DescribedPredicate.describe("new Thread(...)", call ->
+                call.getTargetOwner().isAssignableTo(Thread.class)))
+            .orShould().callMethodWhere(DescribedPredicate.describe("CompletableFuture.runAsync/supplyAsync(), Executors.*()", call ->
+                (call.getTargetOwner().getName().equals("java.util.concurrent.CompletableFuture")
+                    && (call.getName().equals("runAsync") || call.getName().equals("supplyAsync")))
+                    || call.getTargetOwner().getName().equals("java.util.concurrent.Executors")))
+            .because("a test's thread is a TestThread: named, daemon, joined within a bound that fails with its stack");
+    }
+
     /** (d) The internal accessor (fs.internal) serves fs and our tools, never the junit module or a consumer. */
     static ArchRule internalAccessorOnlyForTools() {
         return classes().that().resideInAPackage(Boundary.INTERNAL_ACCESSOR)

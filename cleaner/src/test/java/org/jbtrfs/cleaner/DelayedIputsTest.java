@@ -11,6 +11,7 @@ import java.util.concurrent.Semaphore;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.kernel.Kthread;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.transaction.Trees;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
@@ -110,21 +111,17 @@ class DelayedIputsTest {
         try (CleanerFs f = new CleanerFs()) {
             f.c.delayedIputs().add(f.inode(1000, 1));
             f.hooks().parkAt(Hook.CLEANER_BEFORE_DELAYED_IPUT);
-            Thread runner = new Thread(f.c.delayedIputs()::run, "btrfs-cleaner");
-            runner.setDaemon(true);
-            runner.start();
+            TestThread<Void> runner = TestThread.run("btrfs-cleaner", f.c.delayedIputs()::run);
             f.hooks().awaitParked(Hook.CLEANER_BEFORE_DELAYED_IPUT, java.time.Duration.ofSeconds(10));
             assertTrue(f.c.delayedIputs().isEmpty(), "popped, not yet iput");
 
-            Thread waiter = new Thread(f.c.delayedIputs()::waitOnDelayedIputs, "btrfs-waiter");
-            waiter.setDaemon(true);
-            waiter.start();
-            Waits.within().until(() -> "btrfs_wait_on_delayed_iputs".equals(f.t.kernel.sched().blocked().get("btrfs-waiter")));
+            TestThread<Void> waiter = TestThread.run("btrfs-waiter", f.c.delayedIputs()::waitOnDelayedIputs)
+                .describedBy(n -> f.t.kernel.sched().blocked().get(n))
+                .awaitBlockedOn("btrfs_wait_on_delayed_iputs");
 
             f.hooks().release(Hook.CLEANER_BEFORE_DELAYED_IPUT);
-            runner.join(10_000);
-            waiter.join(10_000);
-            assertFalse(runner.isAlive() || waiter.isAlive());
+            runner.join();
+            waiter.join();
             assertNull(f.t.kernel.sched().blocked().get("btrfs-waiter"));
         }
     }

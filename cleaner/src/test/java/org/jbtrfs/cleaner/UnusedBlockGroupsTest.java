@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicReference;
 import org.jbtrfs.core.Hook;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.transaction.space.BlockGroup;
 import org.jbtrfs.transaction.space.BlockGroupType;
 import org.junit.jupiter.api.Test;
@@ -31,16 +31,7 @@ class UnusedBlockGroupsTest {
             assertEquals(1, f.fs.space.unusedCount());
             // the cleaner's call stands at its first group: unlinked, nothing checked or locked yet
             f.hooks().parkAt(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
-            AtomicReference<Throwable> failed = new AtomicReference<>();
-            Thread cleaner = new Thread(() -> {
-                try {
-                    f.c.unusedBlockGroups().deleteUnusedBgs();
-                } catch (Throwable e) {
-                    failed.set(e);
-                }
-            }, "btrfs-cleaner");
-            cleaner.setDaemon(true);
-            cleaner.start();
+            TestThread<Void> cleaner = TestThread.run("btrfs-cleaner", () -> f.c.unusedBlockGroups().deleteUnusedBgs());
             f.hooks().awaitParked(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS, Duration.ofSeconds(10));
             assertEquals(0, f.fs.space.unusedCount(), "unlinked before any check");
             assertFalse(f.fs.deleteUnusedBgsMutex.isLocked(), "not under delete_unused_bgs_mutex yet");
@@ -55,9 +46,7 @@ class UnusedBlockGroupsTest {
             assertEquals(List.of(), f.fs.transList());
 
             f.hooks().release(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
-            cleaner.join(10_000);
-            assertFalse(cleaner.isAlive());
-            assertEquals(null, failed.get());
+            cleaner.join();
             assertEquals(1, f.fs.space.blockGroupCount(BlockGroupType.DATA), "the cleaner removed it");
             assertFalse(f.fs.space.blockGroups().contains(bg));
             assertEquals(List.of("btrfs_start_trans_remove_block_group"), f.openTransactionFunctions(), "ended, not committed");

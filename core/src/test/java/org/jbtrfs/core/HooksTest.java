@@ -1,7 +1,5 @@
 package org.jbtrfs.core;
 
-import static org.jbtrfs.core.TestSupport.join;
-import static org.jbtrfs.core.TestSupport.start;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -14,6 +12,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
+import org.jbtrfs.testsupport.Blocked;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -26,8 +26,8 @@ class HooksTest {
     void releaseEverything() { hooks.reset(); }
 
     /** A thread that passes {@code hook} {@code times} times, counting each pass. */
-    private Thread passer(Hook hook, int times, AtomicInteger passed) {
-        return start("btrfs-cleaner", () -> {
+    private TestThread<Void> passer(Hook hook, int times, AtomicInteger passed) {
+        return TestThread.run("btrfs-cleaner", () -> {
             for (int i = 0; i < times; i++) {
                 hooks.arrive(hook);
                 passed.incrementAndGet();
@@ -39,15 +39,15 @@ class HooksTest {
     void parkHoldsTheThreadUntilReleased() throws Exception {
         hooks.parkAt(H);
         AtomicInteger passed = new AtomicInteger();
-        Thread t = passer(H, 1, passed);
+        TestThread<Void> t = passer(H, 1, passed);
 
-        hooks.awaitParked(H, TestSupport.TIMEOUT);
+        hooks.awaitParked(H, Waits.BOUND);
 
         assertTrue(hooks.isParked(H));
         assertEquals(0, passed.get(), "parked inside the window");
         assertEquals(1, hooks.arrivals(H));
         hooks.release(H);
-        join(t);
+        t.join();
         assertEquals(1, passed.get());
         assertFalse(hooks.isParked(H));
     }
@@ -56,11 +56,11 @@ class HooksTest {
     void isParkedServesAwaitility() throws Exception {
         hooks.parkAt(Hook.REMOUNT_AFTER_SET_RO);
         AtomicInteger passed = new AtomicInteger();
-        Thread t = passer(Hook.REMOUNT_AFTER_SET_RO, 1, passed);
+        TestThread<Void> t = passer(Hook.REMOUNT_AFTER_SET_RO, 1, passed);
         Waits.within().until(() -> hooks.isParked(Hook.REMOUNT_AFTER_SET_RO));
         assertFalse(hooks.isParked(H), "other hooks are not parked");
         hooks.release(Hook.REMOUNT_AFTER_SET_RO);
-        join(t);
+        t.join();
         assertEquals(1, passed.get());
     }
 
@@ -68,16 +68,16 @@ class HooksTest {
     void armTimesParksOnlyThatManyArrivals() throws Exception {
         hooks.arm(H, HookAction.park(), 2);
         AtomicInteger passed = new AtomicInteger();
-        Thread t = passer(H, 3, passed);
+        TestThread<Void> t = passer(H, 3, passed);
 
-        hooks.awaitParked(H, TestSupport.TIMEOUT);
+        hooks.awaitParked(H, Waits.BOUND);
         hooks.release(H);
         Waits.within().until(() -> passed.get() == 1);
         Waits.within().until(() -> hooks.isParked(H));
         assertEquals(1, passed.get());
         hooks.release(H);
 
-        join(t); // the third arrival did not park: nobody released it
+        t.join(); // the third arrival did not park: nobody released it
         assertEquals(3, passed.get());
         assertEquals(3, hooks.arrivals(H));
     }
@@ -86,16 +86,16 @@ class HooksTest {
     void parkEveryArrivalAndReleaseAll() throws Exception {
         hooks.arm(H, HookAction.park(), -1);
         AtomicInteger passed = new AtomicInteger();
-        Thread a = passer(H, 1, passed);
-        Thread b = passer(H, 1, passed);
-        Waits.within().until(() -> hooks.arrivals(H) == 2 && Blocked.in(a, "Hooks", "waitForRelease")
-            && Blocked.in(b, "Hooks", "waitForRelease"));
+        TestThread<Void> a = passer(H, 1, passed);
+        TestThread<Void> b = passer(H, 1, passed);
+        Waits.within().until(() -> hooks.arrivals(H) == 2 && Blocked.in(a.thread(), "Hooks", "waitForRelease")
+            && Blocked.in(b.thread(), "Hooks", "waitForRelease"));
         assertEquals(0, passed.get());
 
         hooks.release(H);
 
-        join(a);
-        join(b);
+        a.join();
+        b.join();
         assertEquals(2, passed.get());
     }
 
@@ -104,11 +104,11 @@ class HooksTest {
         hooks.parkAt(H);
         hooks.release(H); // nobody parked yet
         AtomicInteger passed = new AtomicInteger();
-        Thread t = passer(H, 1, passed);
-        hooks.awaitParked(H, TestSupport.TIMEOUT);
+        TestThread<Void> t = passer(H, 1, passed);
+        hooks.awaitParked(H, Waits.BOUND);
         assertEquals(0, passed.get());
         hooks.release(H);
-        join(t);
+        t.join();
         assertEquals(1, passed.get());
     }
 
@@ -116,12 +116,12 @@ class HooksTest {
     void disarmReleasesAParkedThread() throws Exception {
         hooks.parkAt(H);
         AtomicInteger passed = new AtomicInteger();
-        Thread t = passer(H, 2, passed);
-        hooks.awaitParked(H, TestSupport.TIMEOUT);
+        TestThread<Void> t = passer(H, 2, passed);
+        hooks.awaitParked(H, Waits.BOUND);
 
         hooks.disarm(H);
 
-        join(t); // the second arrival finds the hook unarmed
+        t.join(); // the second arrival finds the hook unarmed
         assertEquals(2, passed.get());
         assertFalse(hooks.isParked(H));
         assertEquals(1, hooks.arrivals(H), "unarmed arrivals are not counted");
@@ -131,10 +131,10 @@ class HooksTest {
     void rearmingReleasesThreadsParkedOnTheOldArm() throws Exception {
         hooks.parkAt(H);
         AtomicInteger passed = new AtomicInteger();
-        Thread t = passer(H, 1, passed);
-        hooks.awaitParked(H, TestSupport.TIMEOUT);
+        TestThread<Void> t = passer(H, 1, passed);
+        hooks.awaitParked(H, Waits.BOUND);
         hooks.arm(H, HookAction.count(), -1);
-        join(t);
+        t.join();
         assertEquals(1, passed.get());
     }
 
@@ -143,15 +143,15 @@ class HooksTest {
         hooks.parkAt(H);
         hooks.parkAt(Hook.UMOUNT_START);
         AtomicInteger passed = new AtomicInteger();
-        Thread a = passer(H, 1, passed);
-        Thread b = passer(Hook.UMOUNT_START, 1, passed);
-        hooks.awaitParked(H, TestSupport.TIMEOUT);
-        hooks.awaitParked(Hook.UMOUNT_START, TestSupport.TIMEOUT);
+        TestThread<Void> a = passer(H, 1, passed);
+        TestThread<Void> b = passer(Hook.UMOUNT_START, 1, passed);
+        hooks.awaitParked(H, Waits.BOUND);
+        hooks.awaitParked(Hook.UMOUNT_START, Waits.BOUND);
 
         hooks.reset();
 
-        join(a);
-        join(b);
+        a.join();
+        b.join();
         assertEquals(2, passed.get());
     }
 
@@ -176,8 +176,8 @@ class HooksTest {
             hookSeen.set(h);
             ranIn.set(Thread.currentThread().getName());
         }));
-        Thread t = passer(H, 2, new AtomicInteger());
-        join(t);
+        TestThread<Void> t = passer(H, 2, new AtomicInteger());
+        t.join();
         assertEquals("btrfs-cleaner", ranIn.get());
         assertEquals(H, hookSeen.get());
 
@@ -193,11 +193,11 @@ class HooksTest {
     void theListenerSeesEveryArrivalUntilRemoved() throws Exception {
         List<String> seen = new CopyOnWriteArrayList<>();
         hooks.setListener((hook, thread) -> seen.add(hook + "@" + thread.getName()));
-        Thread t = start("btrfs-transaction", () -> {
+        TestThread<Void> t = TestThread.run("btrfs-transaction", () -> {
             hooks.arrive(Hook.TRANSACTION_CREATED);
             hooks.arrive(Hook.TRANS_KTHREAD_BEFORE_COMMIT);
         });
-        join(t);
+        t.join();
         hooks.arm(H, HookAction.count(), -1);
         hooks.arrive(H);
 

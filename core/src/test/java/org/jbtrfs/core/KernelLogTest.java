@@ -1,8 +1,6 @@
 package org.jbtrfs.core;
 
 import org.jbtrfs.core.kernel.Kernel;
-import static org.jbtrfs.core.TestSupport.join;
-import static org.jbtrfs.core.TestSupport.start;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -14,6 +12,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.LongStream;
+import org.jbtrfs.testsupport.TestThread;
 import org.junit.jupiter.api.Test;
 
 class KernelLogTest {
@@ -113,16 +112,12 @@ class KernelLogTest {
 
     @Test
     void theKernelContextAppliesTheAssertionSwitch() {
-        Kernel off = new Kernel("noassert", KernelConfig.defaults().assertions(false));
-        Kernel on = new Kernel("assert", KernelConfig.defaults());
-        try {
+        try (Kernel off = new Kernel("noassert", KernelConfig.defaults().assertions(false));
+             Kernel on = new Kernel("assert", KernelConfig.defaults())) {
             assertFalse(off.log().assertionsEnabled());
             off.log().assertThat(false, "0", "ctree.c", 1);
             assertTrue(on.log().assertionsEnabled());
             assertThrows(KernelBug.class, () -> on.log().assertThat(false, "0", "ctree.c", 1));
-        } finally {
-            off.shutdown();
-            on.shutdown();
         }
     }
 
@@ -186,17 +181,17 @@ class KernelLogTest {
     @Test
     void concurrentLoggersGetDistinctConsecutiveSequenceNumbers() throws Exception {
         KernelLog big = new KernelLog(10_000, clock);
-        List<Thread> threads = new ArrayList<>();
+        List<TestThread<Void>> threads = new ArrayList<>();
         for (int t = 0; t < 4; t++) {
             int id = t;
-            threads.add(start("logger-" + t, () -> {
+            threads.add(TestThread.run("logger-" + t, () -> {
                 for (int i = 0; i < 1000; i++) {
                     big.info("sd" + id, "n" + i);
                 }
             }));
         }
-        for (Thread t : threads) {
-            join(t);
+        for (TestThread<Void> t : threads) {
+            t.join();
         }
         long[] seqs = big.entries().stream().mapToLong(LogEntry::seq).toArray();
         assertEquals(LongStream.range(0, 4000).boxed().toList(), LongStream.of(seqs).boxed().toList());

@@ -309,8 +309,7 @@ class BadInputTableTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("rows")
     void everyBadCallGetsItsAnswerAndTheModuleStaysUsable(Row row, @TempDir Path tmp) {
-        Repro r = new Repro(Crc32cImpl.ACCELERATED);
-        try {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
             Ctx c = new Ctx(r, tmp);
             Exception e = assertThrows(Exception.class, () -> row.op().accept(c), row.call());
             if (row.errno() != null) {
@@ -332,8 +331,6 @@ class BadInputTableTest {
             fs.createFile("after");
             fs.umount();
             assertTrue(r.mod.unload().clean(), r.mod.log().dmesg());
-        } finally {
-            r.close();
         }
     }
 }

@@ -27,8 +27,7 @@ class BadInputTest {
 
     @AfterEach
     void unload() {
-        assertTrue(r.mod.kernel().kthreadd().busy().isEmpty(), "no kthread of a failed mount survives");
-        r.close();
+        r.closeCheckingNoKthreadSurvives();
     }
 
     private void assertStillUsable() {

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.FsFlag;
@@ -14,6 +13,7 @@ import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.KernelBug;
 import org.jbtrfs.core.KernelOops;
 import org.jbtrfs.core.LogEntry;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.transaction.space.BlockGroupType;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -87,27 +87,27 @@ class CleanerRoRemountRaceTest {
     static final String REMOUNT = "mount -o remount,ro";
 
     /** The race: the cleaner's pass stands parked at {@code window}; remount RO starts on its own thread. */
-    private static CompletableFuture<Void> remountWhileCleanerAt(Repro r, Btrfs fs, Hook window) {
+    private static TestThread<Void> remountWhileCleanerAt(Repro r, Btrfs fs, Hook window) {
         r.mod.hooks().awaitParked(window, Repro.WAIT);
-        return Repro.async(REMOUNT, () -> fs.remount("ro"));
+        return TestThread.run(REMOUNT, () -> fs.remount("ro"));
     }
 
     /**
      * Patch 3/5 applied: the remount sleeps in wait_on_bit(CLEANER_RUNNING) — named so by the kernel's
      * bookkeeping, and the only waiter on that bit — and has not returned.
      */
-    static void awaitRemountWaitsForThePass(Btrfs fs, CompletableFuture<Void> remount) {
+    static void awaitRemountWaitsForThePass(Btrfs fs, TestThread<Void> remount) {
         Repro.awaitBlockedOn(fs, REMOUNT, "wait_on_bit(CLEANER_RUNNING)");
         assertEquals(1, fs.fsInfo().flags.waiters(FsFlag.CLEANER_RUNNING));
-        assertFalse(remount.isDone());
+        assertFalse(remount.done());
     }
 
     /**
      * Reverted: the remount does not wait — it returns while the cleaner's pass is still parked at
      * {@code window} (had it waited, it could not return before the release).
      */
-    static void awaitRemountPassesThePass(Repro r, CompletableFuture<Void> remount, Hook window) {
-        Repro.join(remount);
+    static void awaitRemountPassesThePass(Repro r, TestThread<Void> remount, Hook window) {
+        remount.join();
         assertTrue(r.mod.hooks().isParked(window), "the pass is still in its window");
     }
 
@@ -124,15 +124,15 @@ class CleanerRoRemountRaceTest {
         makeOneUnusedBlockGroup(fs);
         r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
         Repro.wakeCleaner(fs);
-        CompletableFuture<Void> remount = remountWhileCleanerAt(r, fs, Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
+        TestThread<Void> remount = remountWhileCleanerAt(r, fs, Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
         if (applied) {
             awaitRemountWaitsForThePass(fs, remount);
         } else {
             awaitRemountPassesThePass(r, remount, Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
         }
         r.mod.hooks().release(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
-        Repro.join(remount);
-        Repro.awaitCleanerIdle(fs);
+        remount.join();
+        Repro.awaitCleanerAsleep(fs);
         return fs;
     }
 
@@ -197,14 +197,14 @@ class CleanerRoRemountRaceTest {
             fs.deleteSubvolume("sv");
             r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_DROP_SNAPSHOT_TRANS);
             Repro.wakeCleaner(fs);
-            CompletableFuture<Void> remount = remountWhileCleanerAt(r, fs, Hook.CLEANER_BEFORE_DROP_SNAPSHOT_TRANS);
+            TestThread<Void> remount = remountWhileCleanerAt(r, fs, Hook.CLEANER_BEFORE_DROP_SNAPSHOT_TRANS);
             // the remount cannot pass the cleaner: wait_on_bit, or (reverted) cleaner_mutex in btrfs_commit_super
             if (applied) {
                 awaitRemountWaitsForThePass(fs, remount);
             } else {
                 Repro.awaitBlockedOn(fs, REMOUNT, "mutex_lock(cleaner_mutex) held by btrfs-cleaner");
                 assertEquals(0, fs.fsInfo().flags.waiters(FsFlag.CLEANER_RUNNING));
-                assertFalse(remount.isDone());
+                assertFalse(remount.done());
             }
             r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS);
             r.mod.hooks().release(Hook.CLEANER_BEFORE_DROP_SNAPSHOT_TRANS);
@@ -238,15 +238,15 @@ class CleanerRoRemountRaceTest {
             r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS);
             r.mod.hooks().release(Hook.CLEANER_BEFORE_DELAYED_IPUT);
             r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS, Repro.WAIT);
-            CompletableFuture<Void> remount = remountWhileCleanerAt(r, fs, Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS);
+            TestThread<Void> remount = remountWhileCleanerAt(r, fs, Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS);
             if (applied) {
                 awaitRemountWaitsForThePass(fs, remount);
             } else {
                 awaitRemountPassesThePass(r, remount, Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS);
             }
             r.mod.hooks().release(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS);
-            Repro.join(remount);
-            Repro.awaitCleanerIdle(fs);
+            remount.join();
+            Repro.awaitCleanerAsleep(fs);
             assertEquals(dataGroups - 1, fs.fsInfo().space.blockGroupCount(BlockGroupType.DATA),
                 "the remount removed the emptied group itself");
             assertTrue(fs.inspect().openTransactions().isEmpty());
@@ -257,14 +257,14 @@ class CleanerRoRemountRaceTest {
     }
 
     /** The end of the second variant: the pass's block-group step runs, then umount shows the verdict. */
-    private static void finishBlockGroupStep(Repro r, Btrfs fs, CompletableFuture<Void> remount, boolean applied) {
+    private static void finishBlockGroupStep(Repro r, Btrfs fs, TestThread<Void> remount, boolean applied) {
         if (!applied) {
-            Repro.join(remount); // its commit included the cleaner's transaction
+            remount.join(); // its commit included the cleaner's transaction
             assertEquals(1, fs.fsInfo().space.unusedCount(), "and emptied the block group");
         }
         r.mod.hooks().release(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS);
-        Repro.join(remount);
-        Repro.awaitCleanerIdle(fs);
+        remount.join();
+        Repro.awaitCleanerAsleep(fs);
         var open = fs.inspect().openTransactions();
         if (applied) {
             assertTrue(open.isEmpty(), open.toString());

@@ -12,6 +12,7 @@ import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.HookAction;
 import org.jbtrfs.core.KernelBug;
+import org.jbtrfs.testsupport.TestThread;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -53,7 +54,7 @@ class DelayedIputsRoRemountTest {
         r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_CLEAR_RUNNING, Repro.WAIT);
         fh.closeFromWorker();
         r.mod.hooks().release(Hook.CLEANER_BEFORE_CLEAR_RUNNING);
-        Repro.awaitCleanerIdle(fs);
+        Repro.awaitCleanerAsleep(fs);
         // queued while CLEANER_RUNNING was set, so btrfs_add_delayed_iput did not wake the cleaner (a wake-up of the
         // running task would have been lost anyway); it ended its pass and sleeps with the entry queued. That the
         // add wakes only a cleaner that is not running is pinned at the cleaner module's level (CleanerTest).
@@ -99,14 +100,14 @@ class DelayedIputsRoRemountTest {
             ino = h.ino();
         } // closed: only the dirty pages keep the inode cached
         r.mod.hooks().parkAt(Hook.ORDERED_EXTENT_AFTER_REMOVE);
-        java.util.concurrent.CompletableFuture<Void> remount = Repro.async("remount", () -> fs.remount("ro"));
+        TestThread<Void> remount = TestThread.run("remount", () -> fs.remount("ro"));
         r.mod.hooks().awaitParked(Hook.ORDERED_EXTENT_AFTER_REMOVE, Repro.WAIT);
-        Repro.join(remount); // btrfs_wait_ordered_roots returned: the extent is complete
+        remount.join(); // btrfs_wait_ordered_roots returned: the extent is complete
         assertTrue(fs.inspect().delayedIputs().isEmpty(), "nothing queued when the remount ran the delayed iputs");
         r.mod.hooks().release(Hook.ORDERED_EXTENT_AFTER_REMOVE);
         // the worker's puts and btrfs_add_delayed_iput (whose wake-up must not race the umount's kthread_stop)
         fs.fsInfo().workqueues().endioWriteWorkers.flush();
-        Repro.awaitCleanerIdle(fs);
+        Repro.awaitCleanerAsleep(fs);
         assertEquals(List.of(ino), fs.inspect().delayedIputs(), "the RO cleaner sleeps on it");
         assertTrue(fs.inspect().openTransactions().isEmpty(), "the ordered extent's transaction was committed by the remount");
         return ino;

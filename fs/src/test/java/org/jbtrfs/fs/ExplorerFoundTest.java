@@ -10,8 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicReference;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.FsState;
@@ -21,6 +19,7 @@ import org.jbtrfs.core.KernelBug;
 import org.jbtrfs.core.KernelConfig;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.ManualClock;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -67,7 +66,7 @@ class ExplorerFoundTest {
             fs.writeFile("sv/x", new byte[4096]);
             FileHandle held = fs.open("sv/x");
             r.mod.hooks().parkAt(Hook.SUBVOLUME_DELETE_BEFORE_DPUT);
-            CompletableFuture<Void> delete = Repro.async("subvolume-delete", () -> fs.deleteSubvolume("sv"));
+            TestThread<Void> delete = TestThread.run("subvolume-delete", () -> fs.deleteSubvolume("sv"));
             r.mod.hooks().awaitParked(Hook.SUBVOLUME_DELETE_BEFORE_DPUT, Repro.WAIT);
             assertEquals(0, fs.inspect().rootItems().get(id), "refs 0 already");
 
@@ -77,7 +76,7 @@ class ExplorerFoundTest {
             assertTrue(fs.inspect().rootItems().containsKey(id), "not dropped before the dentry goes");
 
             r.mod.hooks().release(Hook.SUBVOLUME_DELETE_BEFORE_DPUT);
-            Repro.join(delete);
+            delete.join();
             assertEquals(List.of(id), fs.inspect().deadRoots(), "inode_tree_del added it, once");
             fs.runCleanerPass(Repro.WAIT);
             fs.runCleanerPass(Repro.WAIT);
@@ -100,12 +99,12 @@ class ExplorerFoundTest {
             fs.createSubvolume("sv");
             fs.createFile("sv/x");
             r.mod.hooks().parkAt(Hook.SUBVOLUME_DELETE_BEFORE_DPUT);
-            CompletableFuture<Void> delete = Repro.async("subvolume-delete", () -> fs.deleteSubvolume("sv"));
+            TestThread<Void> delete = TestThread.run("subvolume-delete", () -> fs.deleteSubvolume("sv"));
             r.mod.hooks().awaitParked(Hook.SUBVOLUME_DELETE_BEFORE_DPUT, Repro.WAIT);
             assertEquals(org.jbtrfs.core.Errno.ENOENT,
                 assertThrows(org.jbtrfs.core.BtrfsException.class, () -> fs.open("sv/x")).errno());
             r.mod.hooks().release(Hook.SUBVOLUME_DELETE_BEFORE_DPUT);
-            Repro.join(delete);
+            delete.join();
             fs.umount();
             assertTrue(r.mod.unload().clean());
         }
@@ -144,7 +143,7 @@ class ExplorerFoundTest {
             assertTrue(fs.isReadOnly(), "forced readonly");
             assertFalse(fs.fsInfo().cleanerKthread().hasExited(), "the cleaner lives");
             fs.runCleanerPass(Repro.WAIT); // and sleeps through its passes: read-only
-            assertTrue(Repro.finishes(fs::umount), "umount does not wait for ever");
+            TestThread.run("umount", fs::umount).join(); // umount does not wait for ever
             r.mod.unload();
         }
     }
@@ -175,13 +174,12 @@ class ExplorerFoundTest {
         if (!applied) {
             cfg = cfg.revert(FixSwitch.QGROUP_RESCAN_RESUME_REARM);
         }
-        BtrfsModule mod = BtrfsModule.load(cfg.clock(new ManualClock()));
-        try {
+        try (BtrfsModule mod = BtrfsModule.load(cfg.clock(new ManualClock()))) {
             Btrfs fs = mod.mount(imageDevice(mod), "");
             parkAtArrival(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF, 2);
             fs.quotaEnable();
             awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
-            QgroupFixtures.Op pause = new QgroupFixtures.Op("remount-ro", () -> fs.remount("ro"));
+            TestThread<Void> pause = TestThread.run("remount-ro", () -> fs.remount("ro"));
             Waits.within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
             mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
             pause.join();
@@ -190,7 +188,7 @@ class ExplorerFoundTest {
             mod.hooks().parkAt(Hook.QGROUP_RESCAN_BEFORE_LEAF);
             fs.remount("rw"); // btrfs_start_pre_rw_mount → btrfs_qgroup_rescan_resume
             awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
-            QgroupFixtures.Op ro = new QgroupFixtures.Op("remount-ro", () -> fs.remount("ro"));
+            TestThread<Void> ro = TestThread.run("remount-ro", () -> fs.remount("ro"));
             if (applied) {
                 Waits.within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
                 mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
@@ -208,11 +206,6 @@ class ExplorerFoundTest {
                 assertThrows(KernelBug.class, fs::umount); // "list_empty(&fs_info->trans_list)"
                 assertTrue(mod.log().contains("assertion failed: list_empty(&fs_info->trans_list)"));
                 mod.unload();
-            }
-        } finally {
-            if (mod.isLoaded()) {
-                mod.hooks().reset();
-                mod.close();
             }
         }
     }
@@ -272,7 +265,7 @@ class ExplorerFoundTest {
                 assertTrue(r.logged("Transaction aborted (error ENOENT: item (" + id + " ROOT_ITEM 0) not found"), r.mod.log().dmesg());
                 assertTrue(r.logged("error (device sdc) in btrfs_drop_snapshot: errno=-2 ENOENT"));
                 assertTrue(fs.inspect().state().contains(FsState.ERROR));
-                assertTrue(Repro.finishes(fs::umount));
+                TestThread.run("umount", fs::umount).join(); // umount does not wait for ever
                 r.mod.unload();
             }
         }
@@ -293,14 +286,14 @@ class ExplorerFoundTest {
         try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
             Btrfs fs = r.mountSettled("");
             r.mod.hooks().parkAt(Hook.UMOUNT_BEFORE_STOP_WORKERS); // the kthreads are stopped and freed
-            CompletableFuture<Void> umount = Repro.async("umount", fs::umount);
+            TestThread<Void> umount = TestThread.run("umount", fs::umount);
             r.mod.hooks().awaitParked(Hook.UMOUNT_BEFORE_STOP_WORKERS, Repro.WAIT);
             assertTrue(fs.fsInfo().cleanerKthread().isFreed());
-            CompletableFuture<Void> wake = Repro.async("wake", fs::wakeCleaner);
-            Waits.within(Repro.WAIT).until(() -> !wake.isDone());
+            TestThread<Void> wake = TestThread.run("wake", fs::wakeCleaner);
+            Waits.within(Repro.WAIT).until(() -> !wake.done());
             r.mod.hooks().release(Hook.UMOUNT_BEFORE_STOP_WORKERS);
-            Repro.join(umount);
-            org.jbtrfs.core.BtrfsException e = assertThrows(org.jbtrfs.core.BtrfsException.class, () -> Repro.join(wake));
+            umount.join();
+            org.jbtrfs.core.BtrfsException e = assertThrows(org.jbtrfs.core.BtrfsException.class, () -> wake.join());
             assertEquals(org.jbtrfs.core.Errno.EINVAL, e.errno());
             assertEquals(0, r.count(LogEntry.Kind.USE_AFTER_FREE), r.mod.log().dmesg());
             assertTrue(r.mod.unload().clean());
@@ -330,13 +323,12 @@ class ExplorerFoundTest {
         if (!applied) {
             cfg = cfg.revert(FixSwitch.QGROUP_RESCAN_RESUME_REARM);
         }
-        BtrfsModule mod = BtrfsModule.load(cfg.clock(new ManualClock()));
-        try {
+        try (BtrfsModule mod = BtrfsModule.load(cfg.clock(new ManualClock()))) {
             Btrfs fs = mod.mount(imageDevice(mod), "");
             parkAtArrival(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF, 2);
             fs.quotaEnable();
             awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
-            QgroupFixtures.Op pause = new QgroupFixtures.Op("remount-ro", () -> fs.remount("ro"));
+            TestThread<Void> pause = TestThread.run("remount-ro", () -> fs.remount("ro"));
             Waits.within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
             mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
             pause.join();
@@ -345,7 +337,7 @@ class ExplorerFoundTest {
             mod.hooks().parkAt(Hook.QGROUP_RESCAN_BEFORE_STATUS_UPDATE);
             fs.remount("rw"); // resumed: the worker runs its remaining leaves and is held before the status update
             awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_STATUS_UPDATE);
-            QgroupFixtures.Op disable = new QgroupFixtures.Op("quota-disable", fs::quotaDisable);
+            TestThread<Void> disable = TestThread.run("quota-disable", fs::quotaDisable);
             if (applied) {
                 Waits.within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
                 mod.hooks().release(Hook.QGROUP_RESCAN_BEFORE_STATUS_UPDATE);
@@ -363,11 +355,6 @@ class ExplorerFoundTest {
                 assertTrue(fs.qgroupRescanRunning(), "the worker died before it could say it ended");
                 mod.kernel().panic("test: the worker died holding its transaction handle");
                 mod.unload();
-            }
-        } finally {
-            if (mod.isLoaded()) {
-                mod.hooks().reset();
-                mod.close();
             }
         }
     }
@@ -392,26 +379,15 @@ class ExplorerFoundTest {
             fs.quotaEnable();
             fs.quotaRescanWait();
             r.mod.hooks().parkAt(Hook.QGROUP_CREATE_BEFORE_ITEM);
-            CompletableFuture<Void> create = Repro.async("subvolume-create", () -> fs.createSubvolume("sv"));
+            TestThread<Void> create = TestThread.run("subvolume-create", () -> fs.createSubvolume("sv"));
             r.mod.hooks().awaitParked(Hook.QGROUP_CREATE_BEFORE_ITEM, Repro.WAIT);
-            AtomicReference<Thread> disabler = new AtomicReference<>();
-            CompletableFuture<Void> disable = new CompletableFuture<>();
-            Thread t = new Thread(() -> {
-                try {
-                    fs.quotaDisable();
-                    disable.complete(null);
-                } catch (Throwable e) {
-                    disable.completeExceptionally(e);
-                }
-            }, "quota-disable");
-            disabler.set(t);
-            t.start();
+            TestThread<Void> disable = TestThread.run("quota-disable", fs::quotaDisable);
             // the disable waits for subvol_sem, which the create holds shared, with quotas still on
-            Waits.within(Repro.WAIT).until(() -> t.getState() == Thread.State.WAITING);
+            Waits.within(Repro.WAIT).until(() -> disable.thread().getState() == Thread.State.WAITING);
             assertTrue(fs.fsInfo().flags.test(org.jbtrfs.core.FsFlag.QUOTA_ENABLED), "the disable has not begun");
             r.mod.hooks().release(Hook.QGROUP_CREATE_BEFORE_ITEM);
-            Repro.join(create);
-            Repro.join(disable);
+            create.join();
+            disable.join();
             assertEquals(null, fs.fsInfo().quotaRoot());
             assertEquals(0, r.count(LogEntry.Kind.OOPS), r.mod.log().dmesg());
             fs.umount();

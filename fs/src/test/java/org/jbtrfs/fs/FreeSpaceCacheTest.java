@@ -17,7 +17,6 @@ import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.transaction.FreeSpaceCache;
 import org.jbtrfs.transaction.Trees;
 import org.jbtrfs.transaction.space.BlockGroup;
-import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.Test;
@@ -231,9 +230,8 @@ class FreeSpaceCacheTest {
             Key location = SpaceCacheFixtures.header(fs, bg).location();
             // 1. the cleaner removes the group: orphan item, clear_nlink, delayed iput — and, being the running
             //    cleaner, no wake-up: the inode waits for the next pass
-            Repro.wakeCleaner(fs);
-            Waits.within(Repro.WAIT).until(() -> SpaceCacheFixtures.bigDataGroups(fs).isEmpty());
-            Repro.awaitCleanerIdle(fs);
+            fs.runCleanerPass(Repro.WAIT);
+            assertTrue(SpaceCacheFixtures.bigDataGroups(fs).isEmpty(), "the pass removed the group");
             assertEquals(java.util.List.of(location.objectid()), fs.inspect().delayedIputs());
             assertTrue(fs.inspect().rootOrphans().contains(location.objectid()));
             assertNull(SpaceCacheFixtures.header(fs, bg), "the free space header went with the group");
@@ -242,9 +240,8 @@ class FreeSpaceCacheTest {
             assertEquals(org.jbtrfs.core.Errno.EBUSY, busy.errno());
             assertFalse(fs.isReadOnly());
             // 3. the next pass evicts it: truncate, inode and orphan items deleted, in a transaction
-            Repro.wakeCleaner(fs);
-            Waits.within(Repro.WAIT).until(() -> fs.inspect().delayedIputs().isEmpty());
-            Repro.awaitCleanerIdle(fs);
+            fs.runCleanerPass(Repro.WAIT);
+            assertTrue(fs.inspect().delayedIputs().isEmpty(), "the pass ran the delayed iput");
             fs.sync();
             assertNull(SpaceCacheFixtures.cacheInode(fs, location));
             assertFalse(fs.inspect().rootOrphans().contains(location.objectid()));

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -16,6 +15,7 @@ import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.HookAction;
 import org.jbtrfs.core.HookListener;
 import org.jbtrfs.core.Role;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 
@@ -67,10 +67,10 @@ class HookRolesTest {
             b.closeFromWorker(); // queued behind "a": the cleaner is mid-pass
             assertEquals(List.of(b.ino()), fs.inspect().delayedIputs());
 
-            CompletableFuture<Void> remount = Repro.async("mount -o remount,ro", () -> fs.remount("ro"));
+            TestThread<Void> remount = TestThread.run("mount -o remount,ro", () -> fs.remount("ro"));
             // btrfs_commit_super waits for cleaner_mutex, which the parked cleaner holds
             Repro.awaitBlockedOn(fs, "mount -o remount,ro", "mutex_lock(cleaner_mutex) held by btrfs-cleaner");
-            assertFalse(remount.isDone());
+            assertFalse(remount.done());
             assertEquals(List.of(), fs.inspect().delayedIputs(), "the remount ran b's delayed iput itself");
             assertEquals(List.of(Role.CLEANER, Role.USER), roles);
             assertEquals(2, r.mod.hooks().arrivals(IPUT));
@@ -78,8 +78,8 @@ class HookRolesTest {
             assertTrue(r.mod.hooks().isParked(IPUT), "only the cleaner is parked");
 
             r.mod.hooks().release(IPUT);
-            Repro.join(remount);
-            Repro.awaitCleanerIdle(fs);
+            remount.join();
+            Repro.awaitCleanerAsleep(fs);
             assertTrue(fs.isReadOnly());
             fs.umount();
             UnloadReport rep = r.mod.unload();
@@ -97,7 +97,7 @@ class HookRolesTest {
         r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_CLEAR_RUNNING, Repro.WAIT);
         fh.closeFromWorker();
         r.mod.hooks().disarm(Hook.CLEANER_BEFORE_CLEAR_RUNNING);
-        Repro.awaitCleanerIdle(fs);
+        Repro.awaitCleanerAsleep(fs);
         assertEquals(List.of(fh.ino()), fs.inspect().delayedIputs());
         return fh;
     }
@@ -110,12 +110,12 @@ class HookRolesTest {
             delayedIputLeftByTheCleaner(r, fs);
             List<Role> roles = rolesAt(r.mod, IPUT);
             r.mod.hooks().parkAt(IPUT);
-            CompletableFuture<Void> remount = Repro.async("mount -o remount,ro", () -> fs.remount("ro"));
+            TestThread<Void> remount = TestThread.run("mount -o remount,ro", () -> fs.remount("ro"));
             r.mod.hooks().awaitParked(IPUT, Repro.WAIT);
             assertEquals(List.of(Role.USER), roles, "the remount, parked where the cleaner was expected");
-            assertFalse(remount.isDone());
+            assertFalse(remount.done());
             r.mod.hooks().release(IPUT);
-            Repro.join(remount);
+            remount.join();
             assertEquals(List.of(), fs.inspect().delayedIputs());
             fs.umount();
             assertTrue(r.mod.unload().clean());
@@ -139,7 +139,7 @@ class HookRolesTest {
             Repro.awaitCleanerParkedAt(r, fs, IPUT);
             assertEquals(List.of(Role.USER, Role.CLEANER), roles);
             r.mod.hooks().release(IPUT);
-            Repro.awaitCleanerIdle(fs);
+            Repro.awaitCleanerAsleep(fs);
             fs.umount();
             assertTrue(r.mod.unload().clean());
         }
@@ -160,7 +160,8 @@ class HookRolesTest {
             });
             fs.createFile("f");
             fs.open("f").closeFromWorker();          // a kworker queues the delayed iput, the cleaner runs it
-            Repro.awaitCleanerIdle(fs);
+            fs.runCleanerPass(Repro.WAIT);           // that pass over (and one more, woken explicitly)
+            assertEquals(List.of(), fs.inspect().delayedIputs());
             fs.quotaEnable();                        // the rescan worker walks the extent tree
             fs.quotaRescanWait();
             fs.createFile("h");                      // a transaction the transaction kthread will find old
@@ -188,7 +189,7 @@ class HookRolesTest {
             Btrfs fs = r.mountSettled("");
             delayedIputLeftByTheCleaner(r, fs);
             r.mod.hooks().arm(IPUT, HookAction.delay(TimeUnit.HOURS.toNanos(1)).onlyFor(Role.CLEANER), -1);
-            Repro.join(Repro.async("mount -o remount,ro", () -> fs.remount("ro")));
+            TestThread.run("mount -o remount,ro", () -> fs.remount("ro")).join();
             assertEquals(List.of(), fs.inspect().delayedIputs());
             assertEquals(1, r.mod.hooks().arrivals(IPUT));
             assertEquals(0, r.mod.hooks().hits(IPUT));

@@ -6,11 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.fs.Inspection.BlockGroupType;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 
@@ -69,15 +69,15 @@ class InspectionTest {
                 Btrfs fs = r.mountSettled("");
                 fs.createFile("f");
                 FileHandle fh = fs.open("f");
-                Repro.awaitCleanerIdle(fs);
+                Repro.awaitCleanerAsleep(fs);
                 r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_DELAYED_IPUT);
                 fh.closeFromWorker(); // btrfs_add_delayed_iput wakes the sleeping cleaner, which runs it under cleaner_mutex
                 r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_DELAYED_IPUT, Repro.WAIT);
-                CompletableFuture<Void> remount = Repro.async("mount -o remount,ro", () -> fs.remount("ro"));
+                TestThread<Void> remount = TestThread.run("mount -o remount,ro", () -> fs.remount("ro"));
                 String expected = applied ? "wait_on_bit(CLEANER_RUNNING)" : "mutex_lock(cleaner_mutex) held by btrfs-cleaner";
                 Waits.within(Repro.WAIT).until(() -> expected.equals(fs.inspect().blockedOn().get("mount -o remount,ro")));
                 r.mod.hooks().release(Hook.CLEANER_BEFORE_DELAYED_IPUT);
-                Repro.join(remount);
+                remount.join();
                 fs.umount();
             }
         }

@@ -6,14 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.KernelPanic;
 import org.jbtrfs.core.LogEntry;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 
@@ -31,14 +29,14 @@ class KernelPanicTest {
             r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_CLEAR_RUNNING); // a pass that never ends
             assertTrue(fs.wakeCleaner());
             r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_CLEAR_RUNNING, Repro.WAIT);
-            CompletableFuture<Void> remount = Repro.async("mount -o remount,ro", () -> fs.remount("ro"));
+            TestThread<Void> remount = TestThread.run("mount -o remount,ro", () -> fs.remount("ro"));
             Waits.within(Repro.WAIT).until(() -> fs.fsInfo().flags.waiters(FsFlag.CLEANER_RUNNING) == 1);
 
             r.mod.kernel().panic("hung task: mount blocked for more than 120 seconds");
 
-            ExecutionException e = assertThrows(ExecutionException.class, () -> remount.get(10, TimeUnit.SECONDS));
-            assertInstanceOf(KernelPanic.class, e.getCause());
-            assertTrue(e.getCause().getMessage().startsWith("Kernel panic - not syncing: hung task"), e.getCause().getMessage());
+            Throwable e = remount.failure();
+            assertInstanceOf(KernelPanic.class, e);
+            assertTrue(e.getMessage().startsWith("Kernel panic - not syncing: hung task"), e.getMessage());
             Waits.within(Repro.WAIT).until(() -> fs.fsInfo().cleanerKthread().hasExited()); // its hook sleep ended too
             assertEquals(1, r.mod.log().count(LogEntry.Kind.PANIC));
             assertThrows(KernelPanic.class, fs::umount, "nothing runs kernel code after a panic");

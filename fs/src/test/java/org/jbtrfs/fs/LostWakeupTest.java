@@ -4,12 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.kernel.Kthread;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -51,13 +51,13 @@ class LostWakeupTest {
             assertTrue(fs.wakeCleaner());
             r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_SCHEDULE, Repro.WAIT);
 
-            CompletableFuture<Void> umount = Repro.async("umount", fs::umount);
+            TestThread<Void> umount = TestThread.run("umount", fs::umount);
             // close_ctree's kthread_park has made its wake_up_process (lost on the running cleaner) and sleeps
             Waits.within(Repro.WAIT).until(() -> cleaner.shouldPark() && "kthread_park(btrfs-cleaner)".equals(r.sleepingOn("umount")));
             r.mod.hooks().release(Hook.CLEANER_BEFORE_SCHEDULE);
 
             if (applied) {
-                Repro.join(umount);
+                umount.join();
             } else {
                 // the cleaner went to sleep in TASK_INTERRUPTIBLE, not parked: only a wake-up moves it now
                 Waits.within(Repro.WAIT).until(() -> "schedule() in INTERRUPTIBLE".equals(r.sleepingOn("btrfs-cleaner")));
@@ -65,9 +65,9 @@ class LostWakeupTest {
                 assertEquals("umount", cleaner.sleptThroughBy().getName(), "the lost wake-up, as a state an explorer can read");
                 assertEquals(java.util.List.of("btrfs-cleaner sleeps in TASK_INTERRUPTIBLE through kthread_park: its wake-up came while it ran"),
                     java.util.List.copyOf(r.mod.kernel().kthreadd().sleptThroughRequests().values()));
-                assertFalse(umount.isDone());
+                assertFalse(umount.done());
                 r.clock.advance(30, TimeUnit.SECONDS); // the transaction kthread's next loop wakes the cleaner
-                Repro.join(umount);
+                umount.join();
             }
             UnloadReport rep = r.mod.unload();
             assertTrue(rep.clean(), rep.toString());
@@ -93,20 +93,20 @@ class LostWakeupTest {
             fs.remount("commit=30"); // btrfs_remount's out label: wake_up_process(transaction_kthread)
             r.mod.hooks().awaitParked(Hook.TRANS_KTHREAD_BEFORE_SLEEP, Repro.WAIT);
 
-            CompletableFuture<Void> umount = Repro.async("umount", fs::umount);
+            TestThread<Void> umount = TestThread.run("umount", fs::umount);
             Waits.within(Repro.WAIT).until(() -> trans.shouldStop() && "kthread_stop(btrfs-transaction)".equals(r.sleepingOn("umount")));
             r.mod.hooks().release(Hook.TRANS_KTHREAD_BEFORE_SLEEP);
 
             if (applied) {
-                Repro.join(umount);
+                umount.join();
             } else {
                 Waits.within(Repro.WAIT).until(() -> "schedule_timeout() in INTERRUPTIBLE".equals(r.sleepingOn("btrfs-transaction"))
                     && r.clock.sleepers() > 0);
                 assertEquals("kthread_stop(btrfs-transaction)", r.sleepingOn("umount"), "umount still waits in kthread_stop");
                 assertEquals("umount", trans.sleptThroughBy().getName(), "the stop's wake-up was lost");
-                assertFalse(umount.isDone());
+                assertFalse(umount.done());
                 r.clock.advance(30, TimeUnit.SECONDS); // schedule_timeout_interruptible(commit_interval) runs out
-                Repro.join(umount);
+                umount.join();
             }
             assertEquals(0, r.clock.sleepers());
             UnloadReport rep = r.mod.unload();

@@ -13,21 +13,22 @@ class ModuleCloseTest {
 
     @Test
     void aFailedUmountDuringCloseIsLoggedAndReported() {
-        BtrfsModule mod = BtrfsModule.load();
-        var dev = mod.createDevice("sdc", 64L << 20);
-        mod.mkfs(dev);
-        Btrfs fs = mod.mount(dev, "");
-        fs.createFile("f");
-        fs.open("f"); // left open: umount refuses with EBUSY
+        try (BtrfsModule mod = BtrfsModule.load()) {
+            var dev = mod.createDevice("sdc", 64L << 20);
+            mod.mkfs(dev);
+            Btrfs fs = mod.mount(dev, "");
+            fs.createFile("f");
+            fs.open("f"); // left open: umount refuses with EBUSY
 
-        mod.close();
+            mod.close(); // the subject; the try-with-resources close after it is a no-op
 
-        assertTrue(!mod.isLoaded());
-        UnloadReport rep = mod.lastUnloadReport();
-        assertEquals(1, rep.cleanupErrors().size());
-        BtrfsException e = assertInstanceOf(BtrfsException.class, rep.cleanupErrors().get(0));
-        assertEquals(Errno.EBUSY, e.errno());
-        assertTrue(mod.log().contains("module close: umount of sdc failed"), mod.log().dmesg());
-        assertTrue(rep.remaining("btrfs_inode") > 0, "the filesystem was never closed: its open inode is reported");
+            assertTrue(!mod.isLoaded());
+            UnloadReport rep = mod.lastUnloadReport();
+            assertEquals(1, rep.cleanupErrors().size());
+            BtrfsException e = assertInstanceOf(BtrfsException.class, rep.cleanupErrors().get(0));
+            assertEquals(Errno.EBUSY, e.errno());
+            assertTrue(mod.log().contains("module close: umount of sdc failed"), mod.log().dmesg());
+            assertTrue(rep.remaining("btrfs_inode") > 0, "the filesystem was never closed: its open inode is reported");
+        }
     }
 }

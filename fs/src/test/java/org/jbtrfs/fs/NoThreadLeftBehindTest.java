@@ -45,18 +45,19 @@ class NoThreadLeftBehindTest {
 
     @Test
     void afterUnloadNoThreadServesTheModule() {
-        BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults());
-        var dev = mod.createDevice("sdc", 64L << 20);
-        mod.mkfs(dev);
-        mod.mount(dev, "").umount();
-        List<Thread> threads = mod.liveThreads();
-        assertTrue(!threads.isEmpty(), "the pools are alive while the module is loaded");
-        UnloadReport rep = mod.unload();
-        assertEquals(List.of(), rep.threadsAlive());
-        for (Thread t : threads) {
-            // back in the JVM-wide pool (renamed idle) or retired: either way no longer the module's
-            assertTrue(!t.isAlive() || t.getName().startsWith("jbtrfs-idle/"), t.getName() + " still serves the module after rmmod");
+        try (BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults())) {
+            var dev = mod.createDevice("sdc", 64L << 20);
+            mod.mkfs(dev);
+            mod.mount(dev, "").umount();
+            List<Thread> threads = mod.liveThreads();
+            assertTrue(!threads.isEmpty(), "the pools are alive while the module is loaded");
+            UnloadReport rep = mod.unload();
+            assertEquals(List.of(), rep.threadsAlive());
+            for (Thread t : threads) {
+                // back in the JVM-wide pool (renamed idle) or retired: either way no longer the module's
+                assertTrue(!t.isAlive() || t.getName().startsWith("jbtrfs-idle/"), t.getName() + " still serves the module after rmmod");
+            }
+            assertTrue(mod.liveThreads().isEmpty());
         }
-        assertTrue(mod.liveThreads().isEmpty());
     }
 }

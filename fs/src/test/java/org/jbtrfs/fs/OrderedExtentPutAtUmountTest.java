@@ -6,12 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.HookAction;
 import org.jbtrfs.core.KernelBug;
+import org.jbtrfs.testsupport.TestThread;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -83,14 +83,14 @@ class OrderedExtentPutAtUmountTest {
             long ino = dirtyClosedFile(fs);
             r.mod.hooks().parkAt(Hook.ORDERED_EXTENT_AFTER_REMOVE);
             r.mod.hooks().parkAt(Hook.UMOUNT_BEFORE_STOP_KTHREADS);
-            CompletableFuture<Void> umount = Repro.async("umount", fs::umount);
+            TestThread<Void> umount = TestThread.run("umount", fs::umount);
             r.mod.hooks().awaitParked(Hook.ORDERED_EXTENT_AFTER_REMOVE, Repro.WAIT);
             r.mod.hooks().awaitParked(Hook.UMOUNT_BEFORE_STOP_KTHREADS, Repro.WAIT); // past btrfs_commit_super
             r.mod.hooks().release(Hook.ORDERED_EXTENT_AFTER_REMOVE);
             fs.fsInfo().workqueues().endioWriteWorkers.flush(); // its puts and btrfs_add_delayed_iput are done
             assertEquals(List.of(ino), fs.inspect().delayedIputs());
             r.mod.hooks().release(Hook.UMOUNT_BEFORE_STOP_KTHREADS);
-            KernelBug bug = assertThrows(KernelBug.class, () -> Repro.join(umount));
+            KernelBug bug = assertThrows(KernelBug.class, () -> umount.join());
             assertTrue(bug.getMessage().contains("list_empty(&fs_info->delayed_iputs)"), bug.getMessage());
             assertEquals(1, r.mod.unload().remaining("btrfs_inode"));
         }
@@ -105,7 +105,7 @@ class OrderedExtentPutAtUmountTest {
             long ino = dirtyClosedFile(fs);
             r.mod.hooks().parkAt(Hook.ORDERED_EXTENT_AFTER_REMOVE);
             r.mod.hooks().parkAt(Hook.UMOUNT_BEFORE_STOP_WORKERS);
-            CompletableFuture<Void> umount = Repro.async("umount", fs::umount);
+            TestThread<Void> umount = TestThread.run("umount", fs::umount);
             r.mod.hooks().awaitParked(Hook.ORDERED_EXTENT_AFTER_REMOVE, Repro.WAIT);
             r.mod.hooks().awaitParked(Hook.UMOUNT_BEFORE_STOP_WORKERS, Repro.WAIT); // the assertion passed
             r.mod.hooks().release(Hook.ORDERED_EXTENT_AFTER_REMOVE);
@@ -114,7 +114,7 @@ class OrderedExtentPutAtUmountTest {
             // btrfs_add_delayed_iput woke the cleaner kthread close_ctree had already stopped: its task_struct
             assertTrue(r.logged("use-after-free in wake_up_process"), r.mod.log().dmesg());
             r.mod.hooks().release(Hook.UMOUNT_BEFORE_STOP_WORKERS);
-            Repro.join(umount);
+            umount.join();
             assertTrue(r.logged("VFS: Busy inodes after unmount of sdc"));
             assertFalse(r.logged("assertion failed"));
             UnloadReport rep = r.mod.unload();
@@ -144,7 +144,7 @@ class OrderedExtentPutAtUmountTest {
             }));
             r.mod.hooks().arm(Hook.CLEANER_BEFORE_DELAYED_IPUT, HookAction.run(() -> ranByCloseCtree.set(
                 Thread.currentThread().getName().equals("umount") && !fs.fsInfo().cleanerMutex.isHeldByCurrentThread())));
-            Repro.join(Repro.async("umount", fs::umount));
+            TestThread.run("umount", fs::umount).join();
             assertTrue(heldAfterSync.get(), "the worker was still inside its window when sync_filesystem returned");
             assertTrue(ranByCloseCtree.get(), "inode " + ino + "'s delayed iput was run by close_ctree");
             assertFalse(r.logged("Busy inodes"));

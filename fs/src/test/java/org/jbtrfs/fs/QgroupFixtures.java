@@ -8,7 +8,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.atomic.AtomicReference;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.HookAction;
@@ -53,32 +52,33 @@ final class QgroupFixtures {
      */
     static synchronized Map<Long, byte[]> image() {
         if (image == null) {
-            BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults());
-            BlockDevice dev = mod.createDevice("tmpl", DEVICE_SIZE);
-            mod.mkfs(dev);
-            Btrfs fs = mod.mount(dev, "");
-            for (int i = 0; i < IMAGE_FILES; i++) {
-                fs.createFile("f" + i);
-                fs.writeFile("f" + i, new byte[100]);
-            }
-            fs.createSubvolume("sv");
-            for (int i = 0; i < IMAGE_SV_FILES; i++) {
-                fs.createFile("sv/g" + i);
-                fs.writeFile("sv/g" + i, new byte[5000]);
-            }
-            fs.umount();
-            Map<Long, byte[]> m = new LinkedHashMap<>();
-            byte[] buf = new byte[CHUNK];
-            for (long off = 0; off < DEVICE_SIZE; off += CHUNK) {
-                dev.read(off, buf, 0, CHUNK);
-                if (!allZero(buf)) {
-                    m.put(off, buf.clone());
+            try (BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults())) {
+                BlockDevice dev = mod.createDevice("tmpl", DEVICE_SIZE);
+                mod.mkfs(dev);
+                Btrfs fs = mod.mount(dev, "");
+                for (int i = 0; i < IMAGE_FILES; i++) {
+                    fs.createFile("f" + i);
+                    fs.writeFile("f" + i, new byte[100]);
                 }
+                fs.createSubvolume("sv");
+                for (int i = 0; i < IMAGE_SV_FILES; i++) {
+                    fs.createFile("sv/g" + i);
+                    fs.writeFile("sv/g" + i, new byte[5000]);
+                }
+                fs.umount();
+                Map<Long, byte[]> m = new LinkedHashMap<>();
+                byte[] buf = new byte[CHUNK];
+                for (long off = 0; off < DEVICE_SIZE; off += CHUNK) {
+                    dev.read(off, buf, 0, CHUNK);
+                    if (!allZero(buf)) {
+                        m.put(off, buf.clone());
+                    }
+                }
+                if (!mod.unload().clean()) {
+                    throw new IllegalStateException("template module leaked:\n" + mod.log().dmesg());
+                }
+                image = m;
             }
-            if (!mod.unload().clean()) {
-                throw new IllegalStateException("template module leaked:\n" + mod.log().dmesg());
-            }
-            image = m;
         }
         return image;
     }
@@ -221,38 +221,6 @@ final class QgroupFixtures {
 
     static void awaitParked(Hooks hooks, Hook hook) {
         Waits.within().until(() -> hooks.isParked(hook));
-    }
-
-    /** A named thread running one operation, keeping what it threw. */
-    static final class Op {
-        final Thread thread;
-        final AtomicReference<Throwable> failure = new AtomicReference<>();
-
-        Op(String name, Runnable r) {
-            thread = new Thread(() -> {
-                try {
-                    r.run();
-                } catch (Throwable t) {
-                    failure.set(t);
-                }
-            }, name);
-            thread.setDaemon(true);
-            thread.start();
-        }
-
-        boolean done() { return !thread.isAlive(); }
-
-        /** Joins (bounded) and rethrows what the operation threw. */
-        void join() {
-            Waits.within().until(this::done);
-            Throwable t = failure.get();
-            if (t instanceof RuntimeException re) {
-                throw re;
-            }
-            if (t instanceof Error er) {
-                throw er;
-            }
-        }
     }
 
     static final long ON = QgroupStatusItem.FLAG_ON;

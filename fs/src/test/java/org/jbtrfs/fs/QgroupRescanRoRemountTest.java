@@ -29,6 +29,7 @@ import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.ManualClock;
 import org.jbtrfs.core.disk.QgroupStatusItem;
 import org.jbtrfs.qgroup.Qgroups;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -73,8 +74,13 @@ class QgroupRescanRoRemountTest {
 
         Scenario(KernelConfig cfg) {
             mod = BtrfsModule.load(cfg.clock(new ManualClock()));
-            dev = imageDevice(mod);
-            fs = mod.mount(dev, "");
+            try {
+                dev = imageDevice(mod);
+                fs = mod.mount(dev, "");
+            } catch (RuntimeException | Error e) {
+                mod.close(); // the constructor failed: no try-with-resources owns the module yet
+                throw e;
+            }
             log = mod.log();
         }
 
@@ -113,7 +119,7 @@ class QgroupRescanRoRemountTest {
 
             // 2) remount RO: REMOUNTING is set, and the remount blocks in btrfs_qgroup_wait_for_completion
             //    (before btrfs_commit_super) for as long as the worker runs
-            QgroupFixtures.Op remount = new QgroupFixtures.Op("remount-ro", () -> s.fs.remount("ro"));
+            TestThread<Void> remount = TestThread.run("remount-ro", () -> s.fs.remount("ro"));
             Waits.within().until(() -> s.qgroups().rescanWaiters() == 1 && "wait_for_completion(qgroup_rescan_completion)"
                 .equals(s.mod.kernel().sched().blocked().get("remount-ro")));
             assertTrue(s.fs.qgroupRescanRunning());
@@ -186,7 +192,7 @@ class QgroupRescanRoRemountTest {
 
             // 2) remount RO neither stops nor waits for the worker: it commits and returns while the
             //    worker is still parked between two leaves
-            QgroupFixtures.Op remount = new QgroupFixtures.Op("remount-ro", () -> s.fs.remount("ro"));
+            TestThread<Void> remount = TestThread.run("remount-ro", () -> s.fs.remount("ro"));
             remount.join();
             assertTrue(s.fs.isReadOnly());
             assertTrue(s.mod.hooks().isParked(Hook.QGROUP_RESCAN_BEFORE_LEAF));
@@ -256,7 +262,7 @@ class QgroupRescanRoRemountTest {
         try (Scenario s = new Scenario(KernelConfig.v5_11().crc32c(crc))) {
             s.rescanParkedBetweenLeaves();
             // 1) paused by an RO remount that waits for it
-            QgroupFixtures.Op ro = new QgroupFixtures.Op("remount-ro", () -> s.fs.remount("ro"));
+            TestThread<Void> ro = TestThread.run("remount-ro", () -> s.fs.remount("ro"));
             Waits.within().until(() -> s.qgroups().rescanWaiters() == 1);
             s.mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
             ro.join();

@@ -37,6 +37,7 @@ import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.core.disk.QgroupInfoItem;
 import org.jbtrfs.core.disk.QgroupStatusItem;
 import org.jbtrfs.qgroup.Qgroup;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.Trees;
 import org.jbtrfs.testsupport.Waits;
@@ -357,7 +358,7 @@ class QgroupTest {
         fs.quotaEnable();
         awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
 
-        QgroupFixtures.Op umount = new QgroupFixtures.Op("umount", fs::umount);
+        TestThread<Void> umount = TestThread.run("umount", fs::umount);
         Waits.within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1
             && "wait_for_completion(qgroup_rescan_completion)".equals(mod.kernel().sched().blocked().get("umount")));
         assertFalse(umount.done());
@@ -392,7 +393,7 @@ class QgroupTest {
         fs.quotaEnable();
         awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
         // btrfs_quota_disable clears QUOTA_ENABLED, then waits for the worker (with or without its handle)
-        QgroupFixtures.Op disable = new QgroupFixtures.Op("quota-disable", fs::quotaDisable);
+        TestThread<Void> disable = TestThread.run("quota-disable", fs::quotaDisable);
         Waits.within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
         mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
         disable.join();
@@ -438,7 +439,7 @@ class QgroupTest {
         parkAtArrival(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF, 2);
         fs.quotaEnable();
         awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
-        QgroupFixtures.Op ro = new QgroupFixtures.Op("remount-ro", () -> fs.remount("ro"));
+        TestThread<Void> ro = TestThread.run("remount-ro", () -> fs.remount("ro"));
         Waits.within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
         mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
         ro.join();

@@ -11,7 +11,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -23,6 +22,8 @@ import org.jbtrfs.core.KernelConfig;
 import org.jbtrfs.core.KernelPanic;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.ManualClock;
+import org.jbtrfs.testsupport.Blocked;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.TransState;
 import org.jbtrfs.transaction.Transaction;
@@ -65,8 +66,7 @@ class QuotaDisableRescanDeadlockTest {
     void quotaDisableWaitingForTheWorkerWithAHandleDeadlocksWithACommitUnlessFixed(Crc32cImpl crc, boolean fixed) {
         ManualClock clock = new ManualClock();
         KernelConfig cfg = KernelConfig.defaults().crc32c(crc).clock(clock);
-        BtrfsModule mod = BtrfsModule.load(fixed ? cfg : cfg.revert(FixSwitch.QUOTA_DISABLE_RESCAN_DEADLOCK));
-        try {
+        try (BtrfsModule mod = BtrfsModule.load(fixed ? cfg : cfg.revert(FixSwitch.QUOTA_DISABLE_RESCAN_DEADLOCK))) {
             Btrfs fs = mod.mount(imageDevice(mod), "");
             FsInfo fi = fs.fsInfo();
 
@@ -79,11 +79,11 @@ class QuotaDisableRescanDeadlockTest {
             assertNotNull(t);
 
             // 2) quota disable: QUOTA_ENABLED cleared, waiting for the worker
-            QgroupFixtures.Op disable = new QgroupFixtures.Op("quota-disable", fs::quotaDisable);
+            TestThread<Void> disable = TestThread.run("quota-disable", fs::quotaDisable);
             Waits.within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1
                 && "wait_for_completion(qgroup_rescan_completion)".equals(sleepingOn(mod, "quota-disable")));
             assertFalse(fi.flags.test(FsFlag.QUOTA_ENABLED));
-            assertTrue(stackHas(disable.thread, "Qgroups", "quotaDisable") && stackHas(disable.thread, "Completion", "await"));
+            assertTrue(Blocked.onStack(disable.thread(), "Qgroups", "quotaDisable") && Blocked.onStack(disable.thread(), "Completion", "await"));
             assertEquals(fixed ? 0 : 1, extwriters(fi, t), "quota disable's TRANS_START handle, held while it waits");
             assertEquals(fixed ? List.of() : List.of("btrfs_quota_disable [START] in quota-disable"), handlesOf(t, "btrfs_quota_disable"));
 
@@ -115,9 +115,9 @@ class QuotaDisableRescanDeadlockTest {
 
             // 5) the cycle: each waits for the next, nothing else can release any of them
             assertEquals(1, fs.ctx().qgroups.rescanWaiters(), "quota disable waits for the worker's complete_all");
-            assertTrue(stackHas(disable.thread, "QgroupRescan", "waitForCompletion"));
+            assertTrue(Blocked.onStack(disable.thread(), "QgroupRescan", "waitForCompletion"));
             assertTrue(fs.ctx().qgroups.rescanRunning());
-            assertTrue(stackHas(worker, "QgroupRescan", "worker") && stackHas(worker, "Transactions", "startTransaction"),
+            assertTrue(Blocked.onStack(worker, "QgroupRescan", "worker") && Blocked.onStack(worker, "Transactions", "startTransaction"),
                 "the worker waits in wait_current_trans (btrfs_start_transaction) for T");
             assertEquals(TransState.COMMIT_START, t.state(), "T blocks TRANS_START until it completes");
             assertEquals(1, extwriters(fi, t), "T's commit waits for the one external writer, quota disable");
@@ -128,14 +128,12 @@ class QuotaDisableRescanDeadlockTest {
             mod.kernel().panic("hung task: btrfs blocked for more than 120 seconds (quota disable, "
                 + "qgroup rescan worker, btrfs-transaction)");
             Waits.within().until(disable::done);
-            assertInstanceOf(KernelPanic.class, disable.failure.get());
-            Waits.within().until(() -> !worker.isAlive() || !stackHas(worker, "QgroupRescan", "worker"));
+            assertInstanceOf(KernelPanic.class, disable.failure());
+            Waits.within().until(() -> !worker.isAlive() || !Blocked.onStack(worker, "QgroupRescan", "worker"));
             assertEquals(1, mod.log().count(LogEntry.Kind.PANIC));
             assertThrows(KernelPanic.class, fs::umount);
             UnloadReport r = mod.unload();
             assertEquals(List.of(), r.threadsAlive(), "no thread of the module survives the panic and the unload");
-        } finally {
-            mod.close();
         }
     }
 
@@ -156,13 +154,7 @@ class QuotaDisableRescanDeadlockTest {
     /** The module's thread running {@code cls.method} now. */
     private static Thread threadIn(BtrfsModule mod, String cls, String method) {
         return Thread.getAllStackTraces().keySet().stream()
-            .filter(th -> th.getName().startsWith(mod.kernel().name() + "-") && stackHas(th, cls, method))
+            .filter(th -> th.getName().startsWith(mod.kernel().name() + "-") && Blocked.onStack(th, cls, method))
             .findFirst().orElseThrow(() -> new AssertionError("no thread in " + cls + "." + method));
-    }
-
-    /** True if a frame of {@code t}'s stack is {@code cls.method} (simple class name). */
-    private static boolean stackHas(Thread t, String cls, String method) {
-        return Arrays.stream(t.getStackTrace()).anyMatch(f -> f.getMethodName().equals(method)
-            && (f.getClassName().endsWith("." + cls) || f.getClassName().endsWith("$" + cls)));
     }
 }

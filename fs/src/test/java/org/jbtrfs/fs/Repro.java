@@ -1,10 +1,6 @@
 package org.jbtrfs.fs;
 
 import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
@@ -15,8 +11,8 @@ import org.jbtrfs.testsupport.Waits;
 
 /**
  * Shared scaffolding of the reproducers: a module on a manual clock (the transaction kthread never
- * commits on its own, so a leaked transaction stays leaked), one device, helpers to run an operation
- * on another thread and to wait for the cleaner to finish its pass.
+ * commits on its own, so a leaked transaction stays leaked), one device, and the fs-aware waits (where a
+ * thread sleeps, the cleaner parked at a hook). Threads: {@link org.jbtrfs.testsupport.TestThread}.
  */
 final class Repro implements AutoCloseable {
     static final Duration WAIT = Duration.ofSeconds(10);
@@ -41,56 +37,27 @@ final class Repro implements AutoCloseable {
     /** The same on a device of {@code deviceSize} bytes (1 GiB and more: kernel-sized chunks, v1 cache inodes). */
     Repro(long deviceSize, java.util.function.UnaryOperator<KernelConfig> config) {
         mod = BtrfsModule.load(config.apply(KernelConfig.defaults()).clock(clock));
-        dev = mod.createDevice("sdc", deviceSize);
-        mod.mkfs(dev);
+        try {
+            dev = mod.createDevice("sdc", deviceSize);
+            mod.mkfs(dev);
+        } catch (RuntimeException | Error e) {
+            mod.close(); // the constructor failed: no try-with-resources owns the module yet
+            throw e;
+        }
     }
 
     Btrfs mount(String opts) { return mod.mount(dev, opts); }
 
-    /** Runs {@code op} on its own thread (the "other side" of a race). */
-    static CompletableFuture<Void> async(String name, Runnable op) {
-        CompletableFuture<Void> f = new CompletableFuture<>();
-        Thread t = new Thread(() -> {
-            try {
-                op.run();
-                f.complete(null);
-            } catch (Throwable e) {
-                f.completeExceptionally(e);
-            }
-        }, name);
-        t.start();
-        return f;
-    }
-
-    static void join(CompletableFuture<Void> f) {
-        try {
-            f.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException re) {
-                throw re;
-            }
-            throw new AssertionError(e.getCause());
-        } catch (InterruptedException | TimeoutException e) {
-            throw new AssertionError("operation did not finish within " + WAIT, e);
+    /**
+     * Waits until the cleaner sleeps in TASK_INTERRUPTIBLE (or parks: an umount), on the cleaner's own event —
+     * {@code Cleaner.awaitAsleep}, notified when it goes to sleep; nothing polls. After a hook the cleaner was
+     * parked at is released, this is the end of that pass. To wake the cleaner and wait for a whole pass, use
+     * {@link Btrfs#runCleanerPass}.
+     */
+    static void awaitCleanerAsleep(Btrfs fs) {
+        if (!fs.ctx().cleaner.awaitAsleep(WAIT.toNanos())) {
+            throw new AssertionError("the cleaner did not go to sleep within " + WAIT + "; blocked: " + fs.inspect().blockedOn());
         }
-    }
-
-    /** Runs {@code op} on its own thread; true if it returned (or threw) within {@link #WAIT}. */
-    static boolean finishes(Runnable op) {
-        CompletableFuture<Void> f = async("op", op);
-        try {
-            f.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (ExecutionException e) {
-            return true;
-        } catch (InterruptedException | TimeoutException e) {
-            return false;
-        }
-        return true;
-    }
-
-    /** Waits until the cleaner kthread has finished its pass and sleeps with no wake-up pending. */
-    static void awaitCleanerIdle(Btrfs fs) {
-        Waits.within(WAIT).until(() -> !fs.inspect().cleanerRunning() && fs.fsInfo().cleanerKthread().isSleeping());
     }
 
     /**
@@ -101,7 +68,7 @@ final class Repro implements AutoCloseable {
     Btrfs mountSettled(String opts) {
         Btrfs fs = mount(opts);
         Waits.within(WAIT).until(() -> clock.sleepers() > 0);
-        awaitCleanerIdle(fs);
+        awaitCleanerAsleep(fs);
         return fs;
     }
 
@@ -121,7 +88,7 @@ final class Repro implements AutoCloseable {
      * remount) got there first and that pass started after this call just the same.
      */
     static void wakeCleaner(Btrfs fs) {
-        awaitCleanerIdle(fs);
+        awaitCleanerAsleep(fs);
         fs.wakeCleaner();
     }
 
@@ -136,27 +103,18 @@ final class Repro implements AutoCloseable {
     }
 
     /**
-     * Makes the cleaner reach {@code hook} (armed to park) in a pass. A queueing's wake-up that lands on a
-     * running cleaner is lost, as in the kernel — after a remount, say, the transaction kthread's loop may
-     * have the cleaner in a pass just then — so whenever the cleaner is asleep without having parked there,
-     * it is woken again: an explicit wake for every pass, and a wait for the park.
+     * Makes the cleaner reach {@code hook} (armed to park) in a pass, with work queued that the pass reaches the hook
+     * for. A queueing's wake-up that lands on a running cleaner is lost, as in the kernel — after a remount, say,
+     * the transaction kthread's loop may have the cleaner in a pass just then — so: wait until it is parked there
+     * or asleep; if asleep, wake it (an explicit wake; if another waker got there first, its pass is as good); then
+     * the pass reaches the hook: {@code awaitParked}.
      */
     static void awaitCleanerParkedAt(Repro r, Btrfs fs, org.jbtrfs.core.Hook hook) {
-        Waits.within(WAIT).until(() -> {
-            if (r.mod.hooks().isParked(hook)) {
-                return true;
-            }
-            if (fs.ctx().cleaner.isAsleep()) {
-                fs.wakeCleaner();
-            }
-            return false;
-        });
-    }
-
-    /** The live thread named {@code name} (an operation started with {@link #async}). */
-    static Thread threadNamed(String name) {
-        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals(name)).findFirst()
-            .orElseThrow(() -> new AssertionError("no thread named " + name));
+        Waits.within(WAIT).until(() -> r.mod.hooks().isParked(hook) || fs.ctx().cleaner.isAsleep());
+        if (!r.mod.hooks().isParked(hook)) {
+            fs.wakeCleaner();
+        }
+        r.mod.hooks().awaitParked(hook, WAIT);
     }
 
     /** What {@code thread} sleeps on in this module's kernel right now (Sched's name), without reading any tree. */
@@ -165,6 +123,20 @@ final class Repro implements AutoCloseable {
     long count(LogEntry.Kind kind) { return mod.log().count(kind); }
 
     boolean logged(String text) { return mod.log().contains(text); }
+
+    /**
+     * For an {@code @AfterEach} after failed mounts: asserts that no kthread of the module still runs, and closes
+     * the module whether or not that holds, so nothing leaks into the next test.
+     */
+    void closeCheckingNoKthreadSurvives() {
+        try {
+            if (!mod.kernel().kthreadd().busy().isEmpty()) {
+                throw new AssertionError("no kthread of a failed mount survives: " + mod.kernel().kthreadd().busy());
+            }
+        } finally {
+            close();
+        }
+    }
 
     @Override
     public void close() {

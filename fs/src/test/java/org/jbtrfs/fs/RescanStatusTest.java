@@ -16,6 +16,7 @@ import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.KernelConfig;
 import org.jbtrfs.core.ManualClock;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -57,7 +58,7 @@ class RescanStatusTest {
             assertEquals(Errno.ETIMEDOUT, busy.errno());
 
             // 2) RO remount: the worker stops ("qgroup scan paused"); RESCAN stays set for the resume
-            QgroupFixtures.Op ro = new QgroupFixtures.Op("remount-ro", () -> fs.remount("ro"));
+            TestThread<Void> ro = TestThread.run("remount-ro", () -> fs.remount("ro"));
             Waits.within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
             mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
             ro.join();
@@ -71,16 +72,16 @@ class RescanStatusTest {
             fs.remount("rw");
             awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
             assertEquals(new RescanStatus(1, progress, true, true), fs.rescanStatus());
-            QgroupFixtures.Op wait = new QgroupFixtures.Op("quota-rescan-wait", fs::quotaRescanWait);
+            TestThread<Void> wait = TestThread.run("quota-rescan-wait", fs::quotaRescanWait);
             if (rearm) {
                 Waits.within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1); // re-armed: it waits for the worker
             } else {
                 wait.join(); // the kernel's wait: the completion is still done from the pause
                 assertTrue(fs.rescanStatus().workerActive(), "quotaRescanWait returned while the worker runs");
             }
-            QgroupFixtures.Op idle = new QgroupFixtures.Op("await-rescan-idle", () -> fs.awaitRescanIdle(QgroupFixtures.TIMEOUT));
+            TestThread<Void> idle = TestThread.run("await-rescan-idle", () -> fs.awaitRescanIdle(QgroupFixtures.TIMEOUT));
             // sleeping in the worker's idle wait (a timed wait no Sched names: read from its stack)
-            Waits.within().until(() -> org.jbtrfs.core.Blocked.in(idle.thread, "QgroupRescan", "awaitIdle"));
+            Waits.within().until(() -> org.jbtrfs.testsupport.Blocked.in(idle.thread(), "QgroupRescan", "awaitIdle"));
             assertFalse(idle.done());
             mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
             idle.join();

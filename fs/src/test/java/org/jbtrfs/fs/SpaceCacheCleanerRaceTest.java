@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
@@ -15,8 +14,8 @@ import org.jbtrfs.core.KernelBug;
 import org.jbtrfs.core.KernelOops;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.disk.Key;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.transaction.space.BlockGroup;
-import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -65,15 +64,15 @@ class SpaceCacheCleanerRaceTest {
         Repro.wakeCleaner(fs);
         r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS, Repro.WAIT);
         assertEquals(0, fs.ctx().cleaner.inodes().removeCount(), "nothing unlinked yet: the VFS lets the remount in");
-        CompletableFuture<Void> remount = Repro.async(CleanerRoRemountRaceTest.REMOUNT, () -> fs.remount("ro"));
+        TestThread<Void> remount = TestThread.run(CleanerRoRemountRaceTest.REMOUNT, () -> fs.remount("ro"));
         if (applied) {
             CleanerRoRemountRaceTest.awaitRemountWaitsForThePass(fs, remount);
         } else {
             CleanerRoRemountRaceTest.awaitRemountPassesThePass(r, remount, Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
         }
         r.mod.hooks().release(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
-        Repro.join(remount);
-        Repro.awaitCleanerIdle(fs);
+        remount.join();
+        Repro.awaitCleanerAsleep(fs);
         assertTrue(SpaceCacheFixtures.bigDataGroups(fs).isEmpty(), "the cleaner removed the group");
         return ino;
     }
@@ -176,9 +175,8 @@ class SpaceCacheCleanerRaceTest {
             assertTrue(ro.inspect().rootOrphans().isEmpty());
             ro.umount();
             Btrfs again = r.mountSettled("");
-            Repro.wakeCleaner(again);
-            Waits.within(Repro.WAIT).until(() -> SpaceCacheFixtures.bigDataGroups(again).isEmpty());
-            Repro.awaitCleanerIdle(again);
+            again.runCleanerPass(Repro.WAIT);
+            assertTrue(SpaceCacheFixtures.bigDataGroups(again).isEmpty(), "the pass removed the group");
             again.umount(); // commit_super runs the cache inode's delayed iput
             Btrfs third = r.mount("ro");
             assertTrue(SpaceCacheFixtures.bigDataGroups(third).isEmpty());
@@ -207,7 +205,7 @@ class SpaceCacheCleanerRaceTest {
             r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_DROP_SNAPSHOT_TRANS);
             Repro.wakeCleaner(fs);
             r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_DROP_SNAPSHOT_TRANS, Repro.WAIT);
-            CompletableFuture<Void> remount = Repro.async(CleanerRoRemountRaceTest.REMOUNT, () -> fs.remount("ro"));
+            TestThread<Void> remount = TestThread.run(CleanerRoRemountRaceTest.REMOUNT, () -> fs.remount("ro"));
             if (applied) {
                 CleanerRoRemountRaceTest.awaitRemountWaitsForThePass(fs, remount);
             } else {
@@ -217,12 +215,12 @@ class SpaceCacheCleanerRaceTest {
             r.mod.hooks().release(Hook.CLEANER_BEFORE_DROP_SNAPSHOT_TRANS);
             r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS, Repro.WAIT);
             if (!applied) {
-                Repro.join(remount); // its commit included the drop and emptied the group
+                remount.join(); // its commit included the drop and emptied the group
                 assertEquals(1, fs.fsInfo().space.unusedCount());
             }
             r.mod.hooks().release(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS);
-            Repro.join(remount);
-            Repro.awaitCleanerIdle(fs);
+            remount.join();
+            Repro.awaitCleanerAsleep(fs);
             if (applied) {
                 assertTrue(fs.inspect().openTransactions().isEmpty());
                 assertTrue(fs.inspect().delayedIputs().isEmpty());

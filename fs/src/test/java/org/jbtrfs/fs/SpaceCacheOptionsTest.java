@@ -15,7 +15,6 @@ import org.jbtrfs.core.disk.SuperBlock;
 import org.jbtrfs.transaction.FreeSpaceCache;
 import org.jbtrfs.transaction.FreeSpaceTree;
 import org.jbtrfs.transaction.space.BlockGroupType;
-import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -35,8 +34,7 @@ class SpaceCacheOptionsTest {
 
     @AfterEach
     void unload() {
-        assertTrue(r.mod.kernel().kthreadd().busy().isEmpty(), "no kthread of a failed mount survives");
-        r.close();
+        r.closeCheckingNoKthreadSurvives();
     }
 
     private int mark;
@@ -92,9 +90,8 @@ class SpaceCacheOptionsTest {
         assertEquals(0, FreeSpaceCache.headerCount(fsi), "no v1 cache inode under space_cache=v2 (5.11)");
         fs.unlink("a");
         fs.sync();
-        Repro.wakeCleaner(fs);
-        Waits.within(Repro.WAIT).until(() -> SpaceCacheFixtures.bigDataGroups(fs).isEmpty());
-        Repro.awaitCleanerIdle(fs);
+        fs.runCleanerPass(Repro.WAIT);
+        assertTrue(SpaceCacheFixtures.bigDataGroups(fs).isEmpty(), "the pass removed the group");
         assertEquals(groups, FreeSpaceTree.infoCount(fsi), "and it goes with the group");
         assertTrue(fs.inspect().delayedIputs().isEmpty(), "no cache inode, no delayed iput");
         fs.umount();

@@ -8,12 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.KernelConfig;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 
@@ -30,21 +30,22 @@ class StressFoundRegressionsTest {
      */
     @Test
     void aWriteThatAllocatesASecondDataChunkSucceeds() {
-        BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults());
-        BlockDevice dev = mod.createDevice("sdc", 64L << 20);
-        mod.mkfs(dev);
-        Btrfs fs = mod.mount(dev, "");
-        int chunks = fs.fsInfo().space.blockGroupCount(org.jbtrfs.transaction.space.BlockGroupType.DATA);
-        assertDoesNotThrow(() -> {
-            for (int i = 0; i < 9; i++) { // 8 MiB data chunks on a 64 MiB device: the 9th MiB needs a new one
-                fs.createFile("big" + i);
-                fs.writeFile("big" + i, new byte[1 << 20]);
-            }
-            fs.sync(); // writeback reserves the extents (cow_file_range): the allocator adds the chunk
-        });
-        assertEquals(chunks + 1, fs.fsInfo().space.blockGroupCount(org.jbtrfs.transaction.space.BlockGroupType.DATA));
-        fs.umount();
-        assertTrue(mod.unload().clean());
+        try (BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults())) {
+            BlockDevice dev = mod.createDevice("sdc", 64L << 20);
+            mod.mkfs(dev);
+            Btrfs fs = mod.mount(dev, "");
+            int chunks = fs.fsInfo().space.blockGroupCount(org.jbtrfs.transaction.space.BlockGroupType.DATA);
+            assertDoesNotThrow(() -> {
+                for (int i = 0; i < 9; i++) { // 8 MiB data chunks on a 64 MiB device: the 9th MiB needs a new one
+                    fs.createFile("big" + i);
+                    fs.writeFile("big" + i, new byte[1 << 20]);
+                }
+                fs.sync(); // writeback reserves the extents (cow_file_range): the allocator adds the chunk
+            });
+            assertEquals(chunks + 1, fs.fsInfo().space.blockGroupCount(org.jbtrfs.transaction.space.BlockGroupType.DATA));
+            fs.umount();
+            assertTrue(mod.unload().clean());
+        }
     }
 
     /**
@@ -56,40 +57,41 @@ class StressFoundRegressionsTest {
      */
     @Test
     void anRoRemountWaitsForAResumedRescan() {
-        BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults());
-        BlockDevice dev = mod.createDevice("sdc", 64L << 20);
-        mod.mkfs(dev);
-        Btrfs fs = mod.mount(dev, "");
-        fs.createFile("e");
-        try (FileHandle e = fs.open("e")) {
-            for (int i = 0; i < 700; i++) {                    // extent items for several extent-tree leaves:
-                e.write(new byte[1]);                          // each append written back on its own
-                e.syncFileRange();
+        try (BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults())) {
+            BlockDevice dev = mod.createDevice("sdc", 64L << 20);
+            mod.mkfs(dev);
+            Btrfs fs = mod.mount(dev, "");
+            fs.createFile("e");
+            try (FileHandle e = fs.open("e")) {
+                for (int i = 0; i < 700; i++) {                    // extent items for several extent-tree leaves:
+                    e.write(new byte[1]);                          // each append written back on its own
+                    e.syncFileRange();
+                }
             }
+            fs.quotaEnable();
+            fs.quotaRescanWait();
+            mod.hooks().parkAt(Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            fs.quotaRescan();
+            mod.hooks().awaitParked(Hook.QGROUP_RESCAN_BEFORE_LEAF, Duration.ofSeconds(5));
+            TestThread<Void> umount = TestThread.run("umount", fs::umount);
+            Waits.within().until(() -> fs.fsInfo().fsClosing() != 0);
+            mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);     // the worker sees closing and pauses:
+            umount.join();                                         // RESCAN stays in the status item
+            mod.hooks().parkAt(Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            Btrfs again = mod.mount(dev, "");                      // resumes it
+            mod.hooks().awaitParked(Hook.QGROUP_RESCAN_BEFORE_LEAF, Duration.ofSeconds(5));
+            TestThread<Void> remount = TestThread.run("remount-ro", () -> again.remount("ro"));
+            // the remount sleeps on the resumed rescan's completion (the bug: a spent completion, no wait at all)
+            Waits.within(Repro.WAIT).until(() -> "wait_for_completion(qgroup_rescan_completion)"
+                .equals(mod.kernel().sched().blocked().get("remount-ro")));
+            assertEquals(1, again.ctx().qgroups.rescanWaiters());
+            assertFalse(remount.done());
+            mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            remount.join();
+            assertEquals(List.of(), again.inspect().openTransactions());
+            again.umount();
+            assertTrue(mod.unload().clean());
         }
-        fs.quotaEnable();
-        fs.quotaRescanWait();
-        mod.hooks().parkAt(Hook.QGROUP_RESCAN_BEFORE_LEAF);
-        fs.quotaRescan();
-        mod.hooks().awaitParked(Hook.QGROUP_RESCAN_BEFORE_LEAF, Duration.ofSeconds(5));
-        CompletableFuture<Void> umount = CompletableFuture.runAsync(fs::umount);
-        Waits.within().until(() -> fs.fsInfo().fsClosing() != 0);
-        mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);     // the worker sees closing and pauses:
-        umount.join();                                         // RESCAN stays in the status item
-        mod.hooks().parkAt(Hook.QGROUP_RESCAN_BEFORE_LEAF);
-        Btrfs again = mod.mount(dev, "");                      // resumes it
-        mod.hooks().awaitParked(Hook.QGROUP_RESCAN_BEFORE_LEAF, Duration.ofSeconds(5));
-        CompletableFuture<Void> remount = Repro.async("remount-ro", () -> again.remount("ro"));
-        // the remount sleeps on the resumed rescan's completion (the bug: a spent completion, no wait at all)
-        Waits.within(Repro.WAIT).until(() -> "wait_for_completion(qgroup_rescan_completion)"
-            .equals(mod.kernel().sched().blocked().get("remount-ro")));
-        assertEquals(1, again.ctx().qgroups.rescanWaiters());
-        assertFalse(remount.isDone());
-        mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
-        Repro.join(remount);
-        assertEquals(List.of(), again.inspect().openTransactions());
-        again.umount();
-        assertTrue(mod.unload().clean());
     }
 
     /**
@@ -101,22 +103,23 @@ class StressFoundRegressionsTest {
      */
     @Test
     void aSubvolumeIdIsNotReusedAfterItsDrop() {
-        BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults());
-        BlockDevice dev = mod.createDevice("sdc", 64L << 20);
-        mod.mkfs(dev);
-        Btrfs fs = mod.mount(dev, "");
-        fs.quotaEnable();
-        fs.quotaRescanWait();
-        long first = fs.createSubvolume("a");
-        fs.deleteSubvolume("a");
-        // the cleaner drops it: an explicit wake and a wait for that pass (a delayed iput's wake-up, used here
-        // before, is lost while the cleaner is still in a pass the quota rescan's commits started)
-        fs.runCleanerPass(Duration.ofSeconds(10));
-        assertFalse(fs.inspect().rootItems().containsKey(first), "dropped");
-        long second = assertDoesNotThrow(() -> fs.createSubvolume("b"));
-        assertTrue(second > first, "id " + second + " reused");
-        fs.umount();
-        mod.unload();
+        try (BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults())) {
+            BlockDevice dev = mod.createDevice("sdc", 64L << 20);
+            mod.mkfs(dev);
+            Btrfs fs = mod.mount(dev, "");
+            fs.quotaEnable();
+            fs.quotaRescanWait();
+            long first = fs.createSubvolume("a");
+            fs.deleteSubvolume("a");
+            // the cleaner drops it: an explicit wake and a wait for that pass (a delayed iput's wake-up, used here
+            // before, is lost while the cleaner is still in a pass the quota rescan's commits started)
+            fs.runCleanerPass(Duration.ofSeconds(10));
+            assertFalse(fs.inspect().rootItems().containsKey(first), "dropped");
+            long second = assertDoesNotThrow(() -> fs.createSubvolume("b"));
+            assertTrue(second > first, "id " + second + " reused");
+            fs.umount();
+            mod.unload();
+        }
     }
 
     /**
@@ -127,18 +130,19 @@ class StressFoundRegressionsTest {
      */
     @Test
     void anRoRemountWithAnUnlinkedOpenFileIsRefused() {
-        BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults());
-        BlockDevice dev = mod.createDevice("sdc", 64L << 20);
-        mod.mkfs(dev);
-        Btrfs fs = mod.mount(dev, "");
-        fs.createFile("a");
-        FileHandle h = fs.open("a");
-        fs.unlink("a");
-        BtrfsException e = assertThrows(BtrfsException.class, () -> fs.remount("ro"));
-        assertEquals(Errno.EBUSY, e.errno());
-        h.close();
-        fs.umount();
-        mod.unload();
+        try (BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults())) {
+            BlockDevice dev = mod.createDevice("sdc", 64L << 20);
+            mod.mkfs(dev);
+            Btrfs fs = mod.mount(dev, "");
+            fs.createFile("a");
+            FileHandle h = fs.open("a");
+            fs.unlink("a");
+            BtrfsException e = assertThrows(BtrfsException.class, () -> fs.remount("ro"));
+            assertEquals(Errno.EBUSY, e.errno());
+            h.close();
+            fs.umount();
+            mod.unload();
+        }
     }
 
     /**
@@ -155,10 +159,8 @@ class StressFoundRegressionsTest {
             Btrfs again = r.mountSettled("");
             again.deleteSubvolume("sv");
             r.mod.faults().armOnce(org.jbtrfs.core.Fault.DEL_ORPHAN_ITEM_ENOMEM);
-            Repro.wakeCleaner(again);
-            Waits.within().until(() -> !again.inspect().rootItems().containsKey(id)
-                && again.inspect().deadRoots().isEmpty());
-            Repro.awaitCleanerIdle(again);
+            again.runCleanerPass(Repro.WAIT);
+            assertTrue(!again.inspect().rootItems().containsKey(id) && again.inspect().deadRoots().isEmpty(), "the pass dropped it");
             assertEquals(java.util.List.of(id), again.inspect().rootOrphans(), "the stray orphan item");
             long next = again.createSubvolume("b");
             assertTrue(next > id, "id " + next + " reused");

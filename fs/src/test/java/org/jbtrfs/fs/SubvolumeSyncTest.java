@@ -9,6 +9,7 @@ import java.time.Duration;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.Errno;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 
@@ -35,8 +36,8 @@ class SubvolumeSyncTest {
             assertEquals(Errno.ETIMEDOUT, e.errno());
             assertTrue(e.getMessage().contains("[" + a + ", " + b + "]"), e.getMessage());
 
-            QgroupFixtures.Op sync = new QgroupFixtures.Op("btrfs subvolume sync", () -> fs.subvolumeSync(Repro.WAIT));
-            Waits.within().until(() -> org.jbtrfs.core.Blocked.in(sync.thread, "Cleaner", "awaitEvent")); // waits for the cleaner
+            TestThread<Void> sync = TestThread.run("btrfs subvolume sync", () -> fs.subvolumeSync(Repro.WAIT));
+            Waits.within().until(() -> org.jbtrfs.testsupport.Blocked.in(sync.thread(), "Cleaner", "awaitEvent")); // waits for the cleaner
             assertFalse(sync.done());
             // one root per loop of the cleaner (btrfs_clean_one_deleted_snapshot), which goes again at once
             // after a drop and sleeps only when a loop found nothing: this returns with both dropped
@@ -54,8 +55,8 @@ class SubvolumeSyncTest {
             Btrfs fs = r.mountSettled("");
             fs.createSubvolume("a");
             fs.deleteSubvolume("a");
-            QgroupFixtures.Op sync = new QgroupFixtures.Op("btrfs subvolume sync", () -> fs.subvolumeSync(Repro.WAIT));
-            Waits.within().until(() -> org.jbtrfs.core.Blocked.in(sync.thread, "Cleaner", "awaitEvent")); // waits for the cleaner
+            TestThread<Void> sync = TestThread.run("btrfs subvolume sync", () -> fs.subvolumeSync(Repro.WAIT));
+            Waits.within().until(() -> org.jbtrfs.testsupport.Blocked.in(sync.thread(), "Cleaner", "awaitEvent")); // waits for the cleaner
             fs.umount(); // the waiter holds no s_umount: the umount is not blocked by it
             BtrfsException e = assertThrows(BtrfsException.class, sync::join);
             assertEquals(Errno.EINVAL, e.errno());

@@ -11,7 +11,6 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jbtrfs.core.Crc32cImpl;
@@ -20,6 +19,7 @@ import org.jbtrfs.core.HookAction;
 import org.jbtrfs.core.disk.InodeItem;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.transaction.BtreeInode;
 import org.jbtrfs.transaction.Trees;
 import org.jbtrfs.testsupport.Waits;
@@ -184,7 +184,7 @@ class WritebackTest {
             assertTrue(addedBy.get(0).contains("kworker"), addedBy.toString());
             r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_DELAYED_IPUT, Repro.WAIT); // woken, about to iput
             r.mod.hooks().release(Hook.CLEANER_BEFORE_DELAYED_IPUT);
-            Repro.awaitCleanerIdle(fs);
+            Repro.awaitCleanerAsleep(fs);
             assertEquals(4096, fs.fileSize("w"));
             fs.umount();
             assertTrue(r.mod.unload().clean());
@@ -287,14 +287,14 @@ class WritebackTest {
             r.mod.hooks().parkAt(Hook.ORDERED_EXTENT_BEFORE_FINISH);
             AtomicInteger pendingAtSetRo = new AtomicInteger(-1);
             r.mod.hooks().arm(Hook.REMOUNT_AFTER_SET_RO, HookAction.run(() -> pendingAtSetRo.set(fs.ctx().ordered.pending())));
-            CompletableFuture<Void> remount = Repro.async("remount", () -> fs.remount("ro"));
+            TestThread<Void> remount = TestThread.run("remount", () -> fs.remount("ro"));
             r.mod.hooks().awaitParked(Hook.ORDERED_EXTENT_BEFORE_FINISH, Repro.WAIT);
             assertEquals(1, fs.ctx().ordered.pending());
             // sync_filesystem waits in btrfs_wait_ordered_roots for the parked ordered extent (read from its stack)
-            Waits.within(Repro.WAIT).until(() -> org.jbtrfs.core.Blocked.in(Repro.threadNamed("remount"), "OrderedExtent", "waitComplete"));
-            assertFalse(remount.isDone(), "sync_filesystem cannot return while the ordered extent is in flight");
+            remount.awaitBlockedIn("OrderedExtent", "waitComplete");
+            assertFalse(remount.done(), "sync_filesystem cannot return while the ordered extent is in flight");
             r.mod.hooks().release(Hook.ORDERED_EXTENT_BEFORE_FINISH);
-            Repro.join(remount);
+            remount.join();
             assertEquals(0, pendingAtSetRo.get(), "every ordered extent completed before the RO flag was set");
             assertTrue(fs.inspect().openTransactions().isEmpty(), "btrfs_finish_ordered_io's transaction committed by the sync");
             fs.umount();

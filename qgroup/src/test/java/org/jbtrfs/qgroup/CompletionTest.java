@@ -8,30 +8,23 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
-import org.jbtrfs.core.Blocked;
+import org.jbtrfs.testsupport.Blocked;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 
 /** struct completion semantics the rescan relies on. */
 class CompletionTest {
-    private static Thread start(Runnable r) {
-        Thread t = new Thread(r, "waiter");
-        t.setDaemon(true);
-        t.start();
-        return t;
-    }
-
     @Test
     void completeAllWakesEveryWaiterAndLaterWaitsReturnAtOnceUntilReinit() throws Exception {
         Completion c = new Completion();
         assertFalse(c.isDone(), "init_completion: not done");
-        Thread a = start(() -> c.await(false));
-        Thread b = start(() -> c.await(true));
+        TestThread<Void> a = TestThread.run("waiter-a", () -> c.await(false));
+        TestThread<Void> b = TestThread.run("waiter-b", () -> c.await(true));
         Waits.within(Duration.ofSeconds(10)).until(() -> c.waiters() == 2);
         c.completeAll();
-        a.join(10_000);
-        b.join(10_000);
-        assertFalse(a.isAlive() || b.isAlive());
+        a.join();
+        b.join();
         assertEquals(0, c.waiters());
         assertTrue(c.await(false), "done stays done (UINT_MAX)");
         assertTrue(c.await(TimeUnit.MILLISECONDS.toNanos(1)));
@@ -45,22 +38,22 @@ class CompletionTest {
         Completion c = new Completion();
         AtomicReference<Boolean> interruptible = new AtomicReference<>();
         AtomicBoolean flagKept = new AtomicBoolean();
-        Thread i = start(() -> interruptible.set(c.await(true)));
-        Thread u = start(() -> {
+        TestThread<Void> i = TestThread.run("waiter-i", () -> interruptible.set(c.await(true)));
+        TestThread<Void> u = TestThread.run("waiter-u", () -> {
             c.await(false);
             flagKept.set(Thread.currentThread().isInterrupted());
         });
         Waits.within(Duration.ofSeconds(10)).until(() -> c.waiters() == 2);
-        i.interrupt();
-        u.interrupt();
-        i.join(10_000);
+        i.thread().interrupt();
+        u.thread().interrupt();
+        i.join();
         assertEquals(Boolean.FALSE, interruptible.get());
         // the uninterruptible waiter consumed its interrupt (its flag is clear again) and waits in await once more
         Waits.within(Duration.ofSeconds(10))
-            .until(() -> c.waiters() == 1 && !u.isInterrupted() && Blocked.in(u, "Completion", "await"));
-        assertTrue(u.isAlive(), "TASK_UNINTERRUPTIBLE: still waiting");
+            .until(() -> c.waiters() == 1 && !u.thread().isInterrupted() && Blocked.in(u.thread(), "Completion", "await"));
+        u.assertRunning(); // TASK_UNINTERRUPTIBLE: still waiting
         c.completeAll();
-        u.join(10_000);
+        u.join();
         assertTrue(flagKept.get(), "the interrupt is re-asserted on return");
     }
 }

@@ -11,7 +11,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.Errno;
@@ -25,6 +24,7 @@ import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.core.disk.QgroupInfoItem;
 import org.jbtrfs.core.disk.QgroupStatusItem;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.transaction.Extents;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.FsRoots;
@@ -84,19 +84,6 @@ class QgroupsTest {
     /** Parks the n-th arrival at {@code hook}: the first n-1 re-arm it. */
     private static void parkAtArrival(Hooks hooks, Hook hook, int n) {
         hooks.arm(hook, n == 1 ? HookAction.park() : HookAction.run(() -> parkAtArrival(hooks, hook, n - 1)));
-    }
-
-    private static Thread start(String name, Runnable r, AtomicReference<Throwable> failure) {
-        Thread th = new Thread(() -> {
-            try {
-                r.run();
-            } catch (Throwable e) {
-                failure.set(e);
-            }
-        }, name);
-        th.setDaemon(true);
-        th.start();
-        return th;
     }
 
     // ---- quota enable --------------------------------------------------------------------------------
@@ -165,8 +152,7 @@ class QgroupsTest {
             Waits.within().until(() -> f.hooks().isParked(Hook.QGROUP_RESCAN_BEFORE_LEAF));
             long committed = f.t.onDiskGeneration();
 
-            AtomicReference<Throwable> failure = new AtomicReference<>();
-            Thread disable = start("quota-disable", f.qg::quotaDisable, failure);
+            TestThread<Void> disable = TestThread.run("quota-disable", f.qg::quotaDisable);
             Waits.within().until(() -> f.qg.rescanWaiters() == 1);
             assertFalse(f.fs.flags.test(FsFlag.QUOTA_ENABLED), "cleared before the wait");
             assertTrue(f.qg.ioctlLockHeld(), "qgroup_ioctl_lock held across the wait in both orders");
@@ -186,8 +172,7 @@ class QgroupsTest {
             }
 
             f.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
-            Waits.within().until(() -> !disable.isAlive());
-            assertNull(failure.get());
+            disable.join();
             Waits.within().until(() -> f.t.kernel.log().contains("qgroup scan failed with -4"));
             assertNull(f.fs.quotaRoot());
             assertEquals(0, f.qg.statusFlags() & QgroupStatusItem.FLAG_ON);
@@ -237,7 +222,7 @@ class QgroupsTest {
             f.qg.rescanner().zeroTracking(); // every qgroup dirty, counters 0
             CountDownLatch held = new CountDownLatch(1);
             CountDownLatch done = new CountDownLatch(1);
-            Thread holder = new Thread(() -> {
+            TestThread<Void> holder = TestThread.run("holds-qgroup-mutexes", () -> {
                 f.qg.state().ioctlLock.lock();
                 f.qg.state().rescanLock.lock();
                 held.countDown();
@@ -249,8 +234,7 @@ class QgroupsTest {
                     f.qg.state().rescanLock.unlock();
                     f.qg.state().ioctlLock.unlock();
                 }
-            }, "holds-qgroup-mutexes");
-            holder.start();
+            });
             assertTrue(held.await(10, TimeUnit.SECONDS));
             try {
                 TransHandle h = Transactions.join(f.fs, f.fs.treeRoot(), "test");
@@ -260,7 +244,7 @@ class QgroupsTest {
                 assertEquals(h.transid(), info.generation());
             } finally {
                 done.countDown();
-                holder.join(10_000);
+                holder.join();
             }
         }
     }

@@ -14,6 +14,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
+import org.jbtrfs.testsupport.TestThread;
+import org.jbtrfs.testsupport.Waits;
 import org.jbtrfs.transaction.ctree.TreeChecker;
 import org.jbtrfs.transaction.space.BlockGroupType;
 import org.junit.jupiter.api.AfterEach;
@@ -42,7 +44,7 @@ class ConcurrentCommitTest {
         CountDownLatch committing = new CountDownLatch(1);
         // the committer runs first and keeps committing until the writers are done, so the writers
         // always meet commits in every state; how they interleave beyond that is up to the scheduler
-        Op<Integer> committer = Op.start("committer", () -> {
+        TestThread<Integer> committer = TestThread.call("committer", () -> {
             int commits = 0;
             do {
                 Transactions.commit(Transactions.join(fs, fs.treeRoot(), "test_committer"));
@@ -51,11 +53,11 @@ class ConcurrentCommitTest {
             } while (writing.get());
             return commits;
         });
-        assertTrue(committing.await(TestFs.TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
-        List<Op<Void>> writers = new ArrayList<>();
+        assertTrue(committing.await(Waits.BOUND.toMillis(), TimeUnit.MILLISECONDS));
+        List<TestThread<Void>> writers = new ArrayList<>();
         for (int w = 0; w < WRITERS; w++) {
             int base = w * PER_WRITER;
-            writers.add(Op.start("writer-" + w, () -> {
+            writers.add(TestThread.run("writer-" + w, () -> {
                 for (int i = 0; i < PER_WRITER; i += PER_HANDLE) {
                     TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test_writer");
                     for (int j = i; j < i + PER_HANDLE; j++) {
@@ -68,11 +70,11 @@ class ConcurrentCommitTest {
                 }
             }));
         }
-        for (Op<Void> w : writers) {
-            w.get();
+        for (TestThread<Void> w : writers) {
+            w.join();
         }
         writing.set(false);
-        assertTrue(committer.get() >= 1);
+        assertTrue(committer.join() >= 1);
         TransHandle last = Transactions.attach(fs, fs.treeRoot(), "test_last");
         if (last != null) {
             Transactions.commit(last);

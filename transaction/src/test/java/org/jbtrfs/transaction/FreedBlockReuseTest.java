@@ -14,6 +14,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.disk.Key;
+import org.jbtrfs.testsupport.TestThread;
+import org.jbtrfs.testsupport.Waits;
 import org.jbtrfs.transaction.ctree.TreeChecker;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -57,7 +59,7 @@ class FreedBlockReuseTest {
         AtomicBoolean stop = new AtomicBoolean();
         CountDownLatch writing = new CountDownLatch(1);
         // the writer owns the odd items and new keys from ITEMS * 2 on
-        Op<Integer> writer = Op.start("writer", () -> {
+        TestThread<Integer> writer = TestThread.call("writer", () -> {
             SplittableRandom rnd = new SplittableRandom(1);
             int n = 0;
             while (!stop.get()) {
@@ -74,7 +76,7 @@ class FreedBlockReuseTest {
             }
             return n;
         });
-        writing.await(TestFs.TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        writing.await(Waits.BOUND.toMillis(), TimeUnit.MILLISECONDS);
         // the committer owns the even items: each round COWs ~40 leaves, freed (pinned) by its commit
         SplittableRandom rnd = new SplittableRandom(2);
         for (int round = 1; round <= ROUNDS; round++) {
@@ -88,7 +90,7 @@ class FreedBlockReuseTest {
             Transactions.commit(h);
         }
         stop.set(true);
-        writer.get();
+        writer.join();
         t.closeClean(fs);
 
         FsInfo again = t.open();

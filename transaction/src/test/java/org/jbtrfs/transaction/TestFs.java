@@ -1,7 +1,6 @@
 package org.jbtrfs.transaction;
 
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -29,7 +28,6 @@ import org.jbtrfs.workqueue.WorkerPool;
  */
 public final class TestFs implements AutoCloseable {
     public static final long SIZE = 256L << 20;
-    public static final Duration TIMEOUT = Duration.ofSeconds(10);
     private static final AtomicInteger MODULES = new AtomicInteger();
 
     public final ManualClock clock = new ManualClock();
@@ -127,7 +125,7 @@ public final class TestFs implements AutoCloseable {
     /** Module unload: join the kworker pool and kthreadd, destroy the slab caches; what they still held. */
     public List<SlabLeak> unload() {
         if (leaks == null) {
-            pool.shutdown(TIMEOUT);
+            pool.shutdown(org.jbtrfs.testsupport.Waits.BOUND);
             leaks = kernel.shutdown();
         }
         return leaks;

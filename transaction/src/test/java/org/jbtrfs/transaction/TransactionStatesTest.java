@@ -16,6 +16,7 @@ import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Fault;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.kernel.Sched;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -33,7 +34,8 @@ class TransactionStatesTest {
     @BeforeEach
     void mount() { fs = t.open(); }
 
-    private Sched sched() { return t.kernel.sched(); }
+    /** What {@code thread} sleeps on in the module's kernel, as Sched names it ("wait_current_trans", ...). */
+    private String sleepingOn(String thread) { return t.kernel.sched().blocked().get(thread); }
 
     @AfterEach
     void unload() { t.close(); }
@@ -46,49 +48,49 @@ class TransactionStatesTest {
         Trees.insert(external, fs.fsRoot(), key(1), data(1, "a"));
 
         // 2. A committer joins and commits: COMMIT_START, waiting for the external writer.
-        Op<Void> committer = Op.start("committer", () -> Transactions.commit(Transactions.join(fs, fs.treeRoot(), "test_commit")));
+        TestThread<Void> committer = TestThread.run("committer", () -> Transactions.commit(Transactions.join(fs, fs.treeRoot(), "test_commit"))).describedBy(this::sleepingOn);
         Waits.within().until(() -> cur.state() == TransState.COMMIT_START);
-        committer.awaitSleepingOn(sched(), "commit: wait for external writers");
+        committer.awaitBlockedOn("commit: wait for external writers");
 
         // 3. In COMMIT_START, JOIN joins the committing transaction; START and ATTACH wait.
         TransHandle joined = Transactions.join(fs, fs.fsRoot(), "test_join_in_commit_start");
         assertSame(cur, joined.transaction());
-        Op<TransHandle> starter = Op.start("starter", () -> Transactions.start(fs, fs.fsRoot(), 1, "test_start"));
-        Op<TransHandle> attacher = Op.start("attacher", () -> Transactions.attach(fs, fs.fsRoot(), "test_attach"));
-        starter.awaitSleepingOn(sched(), "wait_current_trans");
-        attacher.awaitSleepingOn(sched(), "wait_current_trans");
+        TestThread<TransHandle> starter = TestThread.call("starter", () -> Transactions.start(fs, fs.fsRoot(), 1, "test_start")).describedBy(this::sleepingOn);
+        TestThread<TransHandle> attacher = TestThread.call("attacher", () -> Transactions.attach(fs, fs.fsRoot(), "test_attach")).describedBy(this::sleepingOn);
+        starter.awaitBlockedOn("wait_current_trans");
+        attacher.awaitBlockedOn("wait_current_trans");
         assertEquals(TransState.COMMIT_START, cur.state());
 
         // 4. The external writer ends: COMMIT_DOING, the commit now waits for the joined handle.
         Transactions.end(external);
         Waits.within().until(() -> cur.state() == TransState.COMMIT_DOING);
-        committer.awaitSleepingOn(sched(), "commit: wait for writers");
+        committer.awaitBlockedOn("commit: wait for writers");
 
         // 5. In COMMIT_DOING, JOIN and JOIN_NOSTART wait too; START and ATTACH still do.
-        Op<TransHandle> joiner = Op.start("joiner", () -> Transactions.join(fs, fs.fsRoot(), "test_join_in_commit_doing"));
-        Op<TransHandle> nostart = Op.start("nostart", () -> Transactions.joinNostart(fs, fs.fsRoot(), "test_join_nostart"));
-        joiner.awaitSleepingOn(sched(), "wait_current_trans");
-        nostart.awaitSleepingOn(sched(), "wait_current_trans");
+        TestThread<TransHandle> joiner = TestThread.call("joiner", () -> Transactions.join(fs, fs.fsRoot(), "test_join_in_commit_doing")).describedBy(this::sleepingOn);
+        TestThread<TransHandle> nostart = TestThread.call("nostart", () -> Transactions.joinNostart(fs, fs.fsRoot(), "test_join_nostart")).describedBy(this::sleepingOn);
+        joiner.awaitBlockedOn("wait_current_trans");
+        nostart.awaitBlockedOn("wait_current_trans");
         // still waiting (awaited, not sampled: a notifyAll on trans_lock wakes them to re-check for a moment)
-        starter.awaitSleepingOn(sched(), "wait_current_trans");
-        attacher.awaitSleepingOn(sched(), "wait_current_trans");
+        starter.awaitBlockedOn("wait_current_trans");
+        attacher.awaitBlockedOn("wait_current_trans");
         assertEquals(List.of(cur), fs.transList());
 
         // 6. The last other writer ends: the commit passes and lets everyone through.
         Transactions.end(joined);
-        committer.get();
+        committer.join();
         assertEquals(TransState.COMPLETED, cur.state());
         assertEquals(cur.transid, fs.lastTransCommitted());
         assertEquals(cur.transid, t.onDiskGeneration());
 
         // START and JOIN enter the next transaction; ATTACH and JOIN_NOSTART, having waited, report
         // -ENOENT (null) as start_transaction does after wait_current_trans.
-        TransHandle started = starter.get();
-        TransHandle joinedLater = joiner.get();
+        TransHandle started = starter.join();
+        TransHandle joinedLater = joiner.join();
         assertEquals(cur.transid + 1, started.transid());
         assertSame(started.transaction(), joinedLater.transaction());
-        assertNull(attacher.get());
-        assertNull(nostart.get());
+        assertNull(attacher.join());
+        assertNull(nostart.join());
         Transactions.end(joinedLater);
         Transactions.commit(started);
         assertEquals(List.of(), fs.transList());
@@ -101,14 +103,14 @@ class TransactionStatesTest {
         TransHandle external = Transactions.start(fs, fs.fsRoot(), 1, "test_external_writer");
         Transaction cur = external.transaction();
         Trees.insert(external, fs.fsRoot(), key(1), data(1, "a"));
-        Op<Void> first = Op.start("first-committer", () -> Transactions.commit(Transactions.join(fs, fs.treeRoot(), "test_commit")));
+        TestThread<Void> first = TestThread.run("first-committer", () -> Transactions.commit(Transactions.join(fs, fs.treeRoot(), "test_commit"))).describedBy(this::sleepingOn);
         Waits.within().until(() -> cur.state() == TransState.COMMIT_START);
-        first.awaitSleepingOn(sched(), "commit: wait for external writers");
+        first.awaitBlockedOn("commit: wait for external writers");
 
         // the external writer commits too: the transaction is already committing, so its commit
         // drops the handle (which lets the first one go on) and waits for that commit to complete
         Transactions.commit(external);
-        first.get();
+        first.join();
         assertEquals(TransState.COMPLETED, cur.state());
         assertEquals(cur.transid, t.onDiskGeneration());
         t.closeClean(fs);
@@ -195,19 +197,19 @@ class TransactionStatesTest {
         long gen = t.onDiskGeneration();
         t.kernel.faults().armOnce(Fault.COMMIT_TRANSACTION_EIO);
 
-        Op<Void> committer = Op.start("committer", () -> Transactions.commit(Transactions.join(fs, fs.treeRoot(), "test_commit")));
+        TestThread<Void> committer = TestThread.run("committer", () -> Transactions.commit(Transactions.join(fs, fs.treeRoot(), "test_commit"))).describedBy(this::sleepingOn);
         Waits.within().until(() -> cur.state() == TransState.COMMIT_START);
-        Op<TransHandle> starter = Op.start("starter", () -> Transactions.start(fs, fs.fsRoot(), 1, "test_start"));
-        starter.awaitSleepingOn(sched(), "wait_current_trans");
+        TestThread<TransHandle> starter = TestThread.call("starter", () -> Transactions.start(fs, fs.fsRoot(), 1, "test_start")).describedBy(this::sleepingOn);
+        starter.awaitBlockedOn("wait_current_trans");
         Transactions.end(external);
 
         // the commit fails writing: the transaction is aborted, the filesystem goes into error state
-        Exception e = assertThrows(Exception.class, committer::get);
-        assertEquals(Errno.EIO, ((BtrfsException) e.getCause()).errno());
+        BtrfsException e = assertThrows(BtrfsException.class, committer::join);
+        assertEquals(Errno.EIO, e.errno());
         assertTrue(cur.aborted && fs.fsState.test(FsState.ERROR) && fs.fsState.test(FsState.TRANS_ABORTED));
         assertTrue(t.kernel.log().contains("BTRFS critical (device sdc): Transaction aborted"), t.kernel.log().dmesg());
         // the START waiting for that commit is let go with -EROFS, and so is every later handle
-        assertEquals(Errno.EROFS, ((BtrfsException) assertThrows(Exception.class, starter::get).getCause()).errno());
+        assertEquals(Errno.EROFS, assertThrows(BtrfsException.class, starter::join).errno());
         assertEquals(Errno.EROFS, assertThrows(BtrfsException.class, () -> Transactions.join(fs, fs.treeRoot(), "x")).errno());
         assertEquals(gen, t.onDiskGeneration(), "nothing of it was written");
         assertEquals(List.of(cur), fs.transList());

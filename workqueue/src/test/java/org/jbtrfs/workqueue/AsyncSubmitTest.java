@@ -10,12 +10,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.IntStream;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.KernelOops;
 import org.jbtrfs.core.LogEntry;
+import org.jbtrfs.testsupport.TestThread;
 import org.junit.jupiter.api.Test;
 
 class AsyncSubmitTest extends PoolFixture {
@@ -57,7 +57,7 @@ class AsyncSubmitTest extends PoolFixture {
         CountDownLatch bio1Summed = new CountDownLatch(1);
         AsyncSubmit<Bio> async = submitter(bio -> {
             if (bio.id == 0) {
-                awaitGate(bio1Summed);
+                TestThread.await(bio1Summed);
             }
             bio.csum = kernel.crc32c().compute(bio.data);
             if (bio.id == 1) {
@@ -122,19 +122,12 @@ class AsyncSubmitTest extends PoolFixture {
         FsWorkqueues fs = FsWorkqueues.init(pool, "sdc", 4);
         AsyncSubmit<Bio> async = submitter(bio -> null);
         kernel.hooks().parkAt(Hook.ASYNC_SUBMIT_BEFORE_QUEUE);
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        Thread writeback = spawn("umount", () -> {
-            try {
-                async.submit(fs.workers, new Bio(1), false);
-            } catch (Throwable t) {
-                failure.set(t);
-            }
-        });
+        TestThread<Void> writeback = TestThread.run("umount", () -> async.submit(fs.workers, new Bio(1), false));
         kernel.hooks().awaitParked(Hook.ASYNC_SUBMIT_BEFORE_QUEUE, Duration.ofSeconds(10));
         fs.stopAll();
         kernel.hooks().release(Hook.ASYNC_SUBMIT_BEFORE_QUEUE);
-        join(writeback);
-        assertTrue(failure.get() instanceof KernelOops, String.valueOf(failure.get()));
+        Throwable failure = writeback.failure();
+        assertTrue(failure instanceof KernelOops, String.valueOf(failure));
         String report = kernel.log().matching(e -> e.kind() == LogEntry.Kind.USE_AFTER_FREE).get(0).message();
         assertTrue(report.startsWith("BUG: KASAN: use-after-free in btrfs_queue_work"), report);
         assertTrue(report.contains("btrfs-worker (device sdc)"), report);

@@ -17,6 +17,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 
@@ -49,7 +50,7 @@ class ConcurrencyTest extends PoolFixture {
             q.queueWork(new BtrfsWork(() -> {
                 gauge.enter();
                 started.add(id);
-                awaitGate(gates[id]);
+                TestThread.await(gates[id]);
                 gauge.exit();
             }));
         }
@@ -82,7 +83,7 @@ class ConcurrencyTest extends PoolFixture {
             for (BtrfsWorkqueue q : List.of(a, b)) {
                 q.queueWork(new BtrfsWork(() -> {
                     total.enter();
-                    awaitGate(gate);
+                    TestThread.await(gate);
                     total.exit();
                 }));
             }
@@ -114,7 +115,7 @@ class ConcurrencyTest extends PoolFixture {
             fs.qgroupRescanWorkers.queueWork(new BtrfsWork(() -> {
                 gauge.enter();
                 started.add(id);
-                awaitGate(gates[id]);
+                TestThread.await(gates[id]);
                 gauge.exit();
             }));
         }
@@ -151,9 +152,9 @@ class ConcurrencyTest extends PoolFixture {
         CountDownLatch plugged = new CountDownLatch(1);
         adaptive.queueWork(new BtrfsWork(() -> {
             plugged.countDown();
-            awaitGate(plug);
+            TestThread.await(plug);
         }));
-        awaitGate(plugged);
+        TestThread.await(plugged);
         // With the only slot taken, a backlog of 100 builds up.
         AtomicInteger maxLimit = new AtomicInteger();
         for (int i = 0; i < 100; i++) {
@@ -184,9 +185,9 @@ class ConcurrencyTest extends PoolFixture {
             CountDownLatch plugged = new CountDownLatch(1);
             q.queueWork(new BtrfsWork(() -> {
                 plugged.countDown();
-                awaitGate(plug);
+                TestThread.await(plug);
             }));
-            awaitGate(plugged);
+            TestThread.await(plugged);
             List<String> order = Collections.synchronizedList(new ArrayList<>());
             q.queueWork(new BtrfsWork(() -> order.add("normal 1")));
             q.queueWork(new BtrfsWork(() -> order.add("normal 2")));

@@ -13,19 +13,14 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import org.jbtrfs.core.Blocked;
 import org.jbtrfs.core.KernelOops;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.Taint;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 
 class LifecycleTest extends PoolFixture {
-
-    /** Waits until {@code t} sleeps inside InFlight.{@code method} (destroy's drain, or flush), read from its stack. */
-    private static void awaitBlockedIn(Thread t, String method) {
-        Waits.within(Duration.ofSeconds(10)).until(() -> Blocked.in(t, "InFlight", method));
-    }
 
     /**
      * destroy drains: it waits for every work queued before it (some still blocked), returns only when
@@ -40,17 +35,17 @@ class LifecycleTest extends PoolFixture {
             boolean blocks = i < 2;
             q.queueWork(new BtrfsWork(() -> {
                 if (blocks) {
-                    awaitGate(gate);
+                    TestThread.await(gate);
                 }
                 ran.incrementAndGet();
             }));
         }
-        Thread destroyer = spawn("umount", q::destroy);
-        awaitBlockedIn(destroyer, "drain");
+        TestThread<Void> destroyer = TestThread.run("umount", q::destroy);
+        destroyer.awaitBlockedIn("InFlight", "drain");
         assertFalse(q.isDestroyed(), "destroy must wait for the blocked works");
         assertTrue(ran.get() < 50);
         gate.countDown();
-        join(destroyer);
+        destroyer.join();
         assertTrue(q.isDestroyed());
         assertEquals(50, ran.get(), "everything queued before destroy ran");
         assertEquals(0, q.inFlight());
@@ -84,10 +79,10 @@ class LifecycleTest extends PoolFixture {
         AtomicInteger oopsed = new AtomicInteger();
         java.util.concurrent.atomic.AtomicBoolean destroyed = new java.util.concurrent.atomic.AtomicBoolean();
         CountDownLatch go = new CountDownLatch(1);
-        List<Thread> producers = new java.util.ArrayList<>();
+        List<TestThread<Void>> producers = new java.util.ArrayList<>();
         for (int p = 0; p < 4; p++) {
-            producers.add(spawn("producer-" + p, () -> {
-                awaitGate(go);
+            producers.add(TestThread.run("producer-" + p, () -> {
+                TestThread.await(go);
                 for (int i = 0; i < 300; i++) {
                     try {
                         q.queueWork(new BtrfsWork(() -> {
@@ -109,8 +104,8 @@ class LifecycleTest extends PoolFixture {
         q.destroy();
         destroyed.set(true);
         int ranAtDestroy = ran.get();
-        for (Thread t : producers) {
-            join(t);
+        for (TestThread<Void> t : producers) {
+            t.join();
         }
         BtrfsWorkqueue other = queue("endio-meta", 8, 4);
         for (int i = 0; i < 64; i++) {
@@ -166,11 +161,11 @@ class LifecycleTest extends PoolFixture {
         AtomicInteger chained = new AtomicInteger();
         AtomicInteger outsider = new AtomicInteger();
         q.queueWork(new BtrfsWork(() -> {
-            awaitGate(gate);
+            TestThread.await(gate);
             q.queueWork(new BtrfsWork(chained::incrementAndGet)); // from its own work: allowed while draining
         }));
-        Thread destroyer = spawn("umount", q::destroy);
-        awaitBlockedIn(destroyer, "drain");
+        TestThread<Void> destroyer = TestThread.run("umount", q::destroy);
+        destroyer.awaitBlockedIn("InFlight", "drain");
         long mark = kernel.log().mark();
         q.queueWork(new BtrfsWork(outsider::incrementAndGet));
         List<LogEntry> warns = kernel.log().since(mark);
@@ -179,7 +174,7 @@ class LifecycleTest extends PoolFixture {
         assertTrue(warns.get(0).message().contains("btrfs-delayed-meta (device sdc) is being destroyed"), warns.get(0).message());
         assertTrue(kernel.log().taints().contains(Taint.WARN));
         gate.countDown();
-        join(destroyer);
+        destroyer.join();
         assertEquals(1, chained.get(), "chained work ran before destroy returned");
         assertEquals(0, outsider.get(), "work queued from outside a draining queue never runs");
     }
@@ -191,17 +186,17 @@ class LifecycleTest extends PoolFixture {
         CountDownLatch gate = new CountDownLatch(1);
         AtomicInteger ordered = new AtomicInteger();
         for (int i = 0; i < 10; i++) {
-            q.queueWork(new BtrfsWork(() -> awaitGate(gate), ordered::incrementAndGet, null));
+            q.queueWork(new BtrfsWork(() -> TestThread.await(gate), ordered::incrementAndGet, null));
         }
         AtomicLong seenByFlusher = new AtomicLong(-1);
-        Thread flusher = spawn("sync", () -> {
+        TestThread<Void> flusher = TestThread.run("sync", () -> {
             q.flush();
             seenByFlusher.set(ordered.get());
         });
-        awaitBlockedIn(flusher, "flush");
+        flusher.awaitBlockedIn("InFlight", "flush");
         assertEquals(-1, seenByFlusher.get());
         gate.countDown();
-        join(flusher);
+        flusher.join();
         assertEquals(10, seenByFlusher.get());
         q.destroy();
     }
@@ -212,16 +207,16 @@ class LifecycleTest extends PoolFixture {
         BtrfsWorkqueue q = queue("endio-write", 4, 2);
         CountDownLatch early = new CountDownLatch(1);
         CountDownLatch late = new CountDownLatch(1);
-        q.queueWork(new BtrfsWork(() -> awaitGate(early)));
-        Thread flusher = spawn("sync", q::flush);
-        awaitBlockedIn(flusher, "flush");
+        q.queueWork(new BtrfsWork(() -> TestThread.await(early)));
+        TestThread<Void> flusher = TestThread.run("sync", q::flush);
+        flusher.awaitBlockedIn("InFlight", "flush");
         AtomicInteger lateDone = new AtomicInteger();
         q.queueWork(new BtrfsWork(() -> {
-            awaitGate(late);
+            TestThread.await(late);
             lateDone.incrementAndGet();
         }));
         early.countDown();
-        join(flusher);
+        flusher.join();
         assertEquals(0, lateDone.get(), "the late work is still blocked, yet flush returned");
         late.countDown();
         q.flush();

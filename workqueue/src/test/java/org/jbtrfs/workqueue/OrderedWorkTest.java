@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.stream.IntStream;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 
@@ -44,7 +45,7 @@ class OrderedWorkTest extends PoolFixture {
             q.queueWork(new BtrfsWork(
                 () -> {
                     started.add(id);
-                    awaitGate(gates[id]);
+                    TestThread.await(gates[id]);
                     funcDone.set(id, 1);
                 },
                 () -> {

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jbtrfs.core.kernel.Kernel;
 import org.jbtrfs.core.KernelConfig;
@@ -32,38 +30,17 @@ abstract class PoolFixture {
 
     @AfterEach
     void unloadModule() {
-        List<String> alive = pool.shutdown(Duration.ofSeconds(5));
+        List<String> alive;
+        try {
+            alive = pool.shutdown(Duration.ofSeconds(5));
+        } finally {
+            kernel.shutdown(); // even when the pool did not stop: the kernel's kthreads must not outlive the test
+        }
         assertEquals(List.of(), alive, "pool threads still alive after unload");
         assertTrue(pool.liveThreads().isEmpty());
-        kernel.shutdown();
     }
 
     BtrfsWorkqueue queue(String name, int maxActive, int thresh) {
         return BtrfsWorkqueue.alloc(pool, "sdc", name, java.util.Set.of(), maxActive, thresh);
-    }
-
-    /** Waits on a latch a test will open; fails the work (and so the test's counters) after 10 s. */
-    static void awaitGate(CountDownLatch latch) {
-        try {
-            if (!latch.await(10, TimeUnit.SECONDS)) {
-                throw new AssertionError("gate never opened");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
-        }
-    }
-
-    /** Runs {@code r} on a new plain thread (a "syscall" racing the workers). */
-    static Thread spawn(String name, Runnable r) {
-        Thread t = new Thread(r, name);
-        t.setDaemon(true);
-        t.start();
-        return t;
-    }
-
-    static void join(Thread t) throws InterruptedException {
-        t.join(10_000);
-        assertTrue(!t.isAlive(), t.getName() + " did not finish");
     }
 }

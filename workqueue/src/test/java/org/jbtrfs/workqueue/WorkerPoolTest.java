@@ -15,6 +15,7 @@ import org.jbtrfs.core.kernel.Kernel;
 import org.jbtrfs.core.KernelConfig;
 import org.jbtrfs.core.LatencyModel;
 import org.jbtrfs.core.LogEntry;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 
@@ -57,9 +58,9 @@ class WorkerPoolTest extends PoolFixture {
         q.queueWork(new BtrfsWork(() -> {
             runner.set(Thread.currentThread().getName());
             entered.countDown();
-            awaitGate(gate);
+            TestThread.await(gate);
         }));
-        awaitGate(entered);
+        TestThread.await(entered);
         List<String> stuck = pool.shutdown(Duration.ofMillis(200));
         // the stuck kworker is reported; the idle ones may need longer than 200 ms to return on a loaded
         // machine, so they are waited for here rather than expected in time
@@ -129,7 +130,7 @@ class WorkerPoolTest extends PoolFixture {
 
         CountDownLatch gate = new CountDownLatch(1);
         // An ordered work stays queued until its ordered_free returned (a plain one only until it starts).
-        BtrfsWork blocked = new BtrfsWork(() -> awaitGate(gate), () -> { }, null);
+        BtrfsWork blocked = new BtrfsWork(() -> TestThread.await(gate), () -> { }, null);
         q.queueWork(blocked);
         IllegalStateException twice = assertThrows(IllegalStateException.class, () -> q.queueWork(blocked));
         assertTrue(twice.getMessage().contains("already queued"), twice.getMessage());
@@ -145,9 +146,9 @@ class WorkerPoolTest extends PoolFixture {
     @Test
     void anIdleKworkerStartsAWorkAfterTheModelledWakeupLatency() throws Exception {
         long wakeup = TimeUnit.MILLISECONDS.toNanos(20);
-        Kernel k = new Kernel(kernel.name() + "-lat", KernelConfig.defaults().latency(LatencyModel.NONE.wakeup(Duration.ofNanos(wakeup))));
-        WorkerPool p = new WorkerPool(k, 2);
-        try {
+        try (Kernel k = new Kernel(kernel.name() + "-lat", KernelConfig.defaults().latency(LatencyModel.NONE.wakeup(Duration.ofNanos(wakeup))))) {
+            WorkerPool p = new WorkerPool(k, 2);
+            try {
             BtrfsWorkqueue q = BtrfsWorkqueue.alloc(p, "sdc", "qgroup-rescan", java.util.Set.of(), 1, 0);
             for (int i = 0; i < 3; i++) {
                 // idle: every pool thread blocked for a token (one that just finished a work and finds the
@@ -164,9 +165,9 @@ class WorkerPoolTest extends PoolFixture {
                 assertTrue(started[0] - queued >= wakeup, "started " + (started[0] - queued) + " ns after queueing");
             }
             q.destroy();
-        } finally {
-            assertEquals(List.of(), p.shutdown(Duration.ofSeconds(5)));
-            k.shutdown();
+            } finally {
+                assertEquals(List.of(), p.shutdown(Duration.ofSeconds(5)));
+            }
         }
     }
 }

@@ -18,7 +18,7 @@ import java.util.List;
  * crc32c driver and kthreadd. Every subsystem of a mounted filesystem reaches these through here, so
  * two modules loaded in one JVM share nothing.
  */
-public final class Kernel {
+public final class Kernel implements AutoCloseable {
     private final KernelConfig config;
     private final KernelLog log;
     private final Slabs slabs;
@@ -28,6 +28,7 @@ public final class Kernel {
     private final Kthreadd kthreadd;
     private final Crc32c crc32c;
     private final String name;
+    private volatile boolean shutDown;
 
     public Kernel(String name, KernelConfig config) {
         this.name = name;
@@ -79,10 +80,22 @@ public final class Kernel {
 
     /** Module unload, core part: release hooks, destroy slab caches (leak report), end kthreadd. */
     public List<SlabLeak> shutdown() {
+        shutDown = true;
         hooks.reset();
         faults.reset();
         List<SlabLeak> leaks = slabs.destroyAll();
         kthreadd.shutdown(5_000);
         return leaks;
+    }
+
+    /**
+     * {@link #shutdown()} unless it already ran (its leak report is then the caller's to read): a kernel used in a
+     * try-with-resources is unloaded however the block ends.
+     */
+    @Override
+    public void close() {
+        if (!shutDown) {
+            shutdown();
+        }
     }
 }

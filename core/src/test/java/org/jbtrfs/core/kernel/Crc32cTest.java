@@ -89,8 +89,8 @@ class Crc32cTest {
         assertTrue(AcceleratedCrc32c.INSTANCE.isFast());
         assertSame(GenericCrc32c.INSTANCE, Crc32c.of(Crc32cImpl.GENERIC));
         assertSame(AcceleratedCrc32c.INSTANCE, Crc32c.of(Crc32cImpl.ACCELERATED));
-        Kernel k = new Kernel("slowcpu", KernelConfig.defaults().crc32c(Crc32cImpl.GENERIC));
-        assertFalse(k.crc32c().isFast());
-        k.shutdown();
+        try (Kernel k = new Kernel("slowcpu", KernelConfig.defaults().crc32c(Crc32cImpl.GENERIC))) {
+            assertFalse(k.crc32c().isFast());
+        }
     }
 }

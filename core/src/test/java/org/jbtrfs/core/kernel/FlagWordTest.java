@@ -1,9 +1,5 @@
 package org.jbtrfs.core.kernel;
 
-import org.jbtrfs.core.Blocked;
-import org.jbtrfs.core.TestSupport;
-import static org.jbtrfs.core.TestSupport.join;
-import static org.jbtrfs.core.TestSupport.start;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
@@ -12,7 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.jbtrfs.core.TestSupport.Bit;
+import org.jbtrfs.testsupport.Blocked;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 
@@ -54,7 +51,7 @@ class FlagWordTest {
     void clearAndWakeUpBitReleasesABlockedWaiter() throws Exception {
         word.set(Bit.A);
         AtomicBoolean returned = new AtomicBoolean();
-        Thread waiter = start("waiter", () -> {
+        TestThread<Void> waiter = TestThread.run("waiter", () -> {
             word.waitOnBit(Bit.A);
             returned.set(true);
         });
@@ -64,7 +61,7 @@ class FlagWordTest {
 
         word.clearAndWakeUpBit(Bit.A);
 
-        join(waiter);
+        waiter.join();
         assertTrue(returned.get());
         assertFalse(word.test(Bit.A));
     }
@@ -75,54 +72,54 @@ class FlagWordTest {
         // clear_and_wake_up_bit(). Only the positive half is asserted: once woken, the waiter
         // sees the already-clear bit and returns.
         word.set(Bit.A);
-        Thread waiter = start("waiter", () -> word.waitOnBit(Bit.A));
+        TestThread<Void> waiter = TestThread.run("waiter", () -> word.waitOnBit(Bit.A));
         Waits.within().until(() -> word.waiters(Bit.A) == 1);
 
         word.clear(Bit.A);
         assertFalse(word.test(Bit.A));
         word.clearAndWakeUpBit(Bit.A);
 
-        join(waiter);
+        waiter.join();
     }
 
     @Test
     void waitersOnDifferentBitsAreReleasedByTheirOwnBit() throws Exception {
         word.set(Bit.A);
         word.set(Bit.B);
-        Thread onA = start("on-a", () -> word.waitOnBit(Bit.A));
-        Thread onB = start("on-b", () -> word.waitOnBit(Bit.B));
+        TestThread<Void> onA = TestThread.run("on-a", () -> word.waitOnBit(Bit.A));
+        TestThread<Void> onB = TestThread.run("on-b", () -> word.waitOnBit(Bit.B));
         Waits.within().until(() -> word.waiters(Bit.A) == 1 && word.waiters(Bit.B) == 1);
 
         word.clearAndWakeUpBit(Bit.A);
-        join(onA);
+        onA.join();
         // onB was woken too (one wait queue per word, like the kernel's hashed bit wait queues) and went back to
         // sleep: it is still counted as B's waiter, A has none (FlagWordLincheckTest explores this interleaving-wise).
         assertEquals(0, word.waiters(Bit.A));
         assertEquals(1, word.waiters(Bit.B));
-        assertTrue(onB.isAlive());
+        onB.assertRunning();
 
         word.clearAndWakeUpBit(Bit.B);
-        join(onB);
+        onB.join();
     }
 
     @Test
     void waitOnBitIsUninterruptibleAndReassertsTheInterrupt() throws Exception {
         word.set(Bit.A);
         AtomicBoolean interruptedOnReturn = new AtomicBoolean();
-        Thread waiter = start("waiter", () -> {
+        TestThread<Void> waiter = TestThread.run("waiter", () -> {
             word.waitOnBit(Bit.A);
             interruptedOnReturn.set(Thread.currentThread().isInterrupted());
         });
         Waits.within().until(() -> word.waiters(Bit.A) == 1);
-        waiter.interrupt();
+        waiter.thread().interrupt();
         // The interrupt does not end the wait: the waiter consumed it (its flag is clear again) and is back in
         // Object.wait inside waitOnBit, still counted as A's waiter.
-        Waits.within().until(() -> !waiter.isInterrupted() && Blocked.in(waiter, "FlagWord", "waitPlain"));
+        Waits.within().until(() -> !waiter.thread().isInterrupted() && Blocked.in(waiter.thread(), "FlagWord", "waitPlain"));
         assertEquals(1, word.waiters(Bit.A));
         assertTrue(word.test(Bit.A));
 
         word.clearAndWakeUpBit(Bit.A);
-        join(waiter);
+        waiter.join();
         assertTrue(interruptedOnReturn.get(), "deferred interrupt re-asserted on return");
     }
 
@@ -141,7 +138,7 @@ class FlagWordTest {
         final int rounds = 100_000;
         AtomicInteger waited = new AtomicInteger();
         AtomicInteger wokenFromSleep = new AtomicInteger();
-        Thread waker = start("waker", () -> {
+        TestThread<Void> waker = TestThread.run("waker", () -> {
             for (int i = 0; i < rounds; i++) {
                 int spins = 0;
                 while (!word.test(Bit.A)) {
@@ -160,7 +157,7 @@ class FlagWordTest {
                 word.clearAndWakeUpBit(Bit.A);
             }
         });
-        Thread waiter = start("waiter", () -> {
+        TestThread<Void> waiter = TestThread.run("waiter", () -> {
             for (int i = 0; i < rounds; i++) {
                 word.set(Bit.A);
                 word.waitOnBit(Bit.A);
@@ -168,9 +165,12 @@ class FlagWordTest {
             }
         });
 
-        waiter.join(TestSupport.TIMEOUT.toMillis());
-        assertFalse(waiter.isAlive(), () -> "lost wake-up: waiter stuck in round " + waited.get() + ", word " + word);
-        join(waker);
+        try {
+            waiter.join();
+        } catch (AssertionError e) {
+            throw new AssertionError("lost wake-up: waiter stuck in round " + waited.get() + ", word " + word, e);
+        }
+        waker.join();
         assertEquals(rounds, waited.get());
         assertFalse(word.test(Bit.A));
         assertEquals((rounds + 63) / 64, wokenFromSleep.get(), "rounds whose waiter was asleep when woken");
@@ -180,22 +180,22 @@ class FlagWordTest {
     @Test
     void concurrentUpdatesOfDifferentBitsAreNotLost() throws Exception {
         final int rounds = 50_000;
-        Thread a = start("a", () -> {
+        TestThread<Void> a = TestThread.run("a", () -> {
             for (int i = 0; i < rounds; i++) {
                 word.set(Bit.A);
                 word.clear(Bit.A);
             }
             word.set(Bit.A);
         });
-        Thread b = start("b", () -> {
+        TestThread<Void> b = TestThread.run("b", () -> {
             for (int i = 0; i < rounds; i++) {
                 word.testAndSet(Bit.B);
                 word.testAndClear(Bit.B);
             }
             word.set(Bit.B);
         });
-        join(a);
-        join(b);
+        a.join();
+        b.join();
         assertEquals(0b011, word.raw());
     }
 }

@@ -1,7 +1,5 @@
 package org.jbtrfs.core.kernel;
 
-import static org.jbtrfs.core.TestSupport.join;
-import static org.jbtrfs.core.TestSupport.start;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -15,7 +13,7 @@ import org.jbtrfs.core.Hooks;
 import org.jbtrfs.core.KernelLog;
 import org.jbtrfs.core.ManualClock;
 import org.jbtrfs.core.Role;
-import org.jbtrfs.core.TestSupport;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import java.time.Duration;
 import java.util.List;
@@ -39,8 +37,8 @@ class HookRolesTest {
     void releaseEverything() { hooks.reset(); }
 
     /** A thread serving {@code role} that arrives at {@code hook} once, then counts its pass. */
-    private Thread arriveAs(Role role, Hook hook, AtomicInteger passed) {
-        return start(role.name().toLowerCase(), () -> {
+    private TestThread<Void> arriveAs(Role role, Hook hook, AtomicInteger passed) {
+        return TestThread.run(role.name().toLowerCase(), () -> {
             try (Role.Scope s = role.enter()) {
                 hooks.arrive(hook);
             }
@@ -66,7 +64,7 @@ class HookRolesTest {
     @Test
     void aScopeIsClosedByTheThreadThatEnteredIt() throws Exception {
         AtomicReference<Role.Scope> scope = new AtomicReference<>();
-        join(start("kthread", () -> scope.set(Role.KTHREAD.enter())));
+        TestThread.run("kthread", () -> scope.set(Role.KTHREAD.enter())).join();
         assertThrows(IllegalStateException.class, () -> scope.get().close());
     }
 
@@ -76,20 +74,20 @@ class HookRolesTest {
         AtomicInteger passed = new AtomicInteger();
 
         hooks.arrive(H); // the test thread: a user task, as a remount running btrfs_run_delayed_iputs
-        Thread worker = arriveAs(Role.WORKER, H, passed);
-        join(worker);
+        TestThread<Void> worker = arriveAs(Role.WORKER, H, passed);
+        worker.join();
 
         assertEquals(1, passed.get(), "the kworker passed too");
         assertFalse(hooks.isParked(H));
         assertEquals(2, hooks.arrivals(H), "both arrivals are seen");
         assertEquals(0, hooks.hits(H), "neither counts against the arm");
 
-        Thread cleaner = arriveAs(Role.CLEANER, H, passed);
-        hooks.awaitParked(H, TestSupport.TIMEOUT); // the arm (times = 1) was kept for the cleaner
+        TestThread<Void> cleaner = arriveAs(Role.CLEANER, H, passed);
+        hooks.awaitParked(H, Waits.BOUND); // the arm (times = 1) was kept for the cleaner
         assertEquals(1, passed.get());
         assertEquals(1, hooks.hits(H));
         hooks.release(H);
-        join(cleaner);
+        cleaner.join();
         assertEquals(2, passed.get());
     }
 
@@ -97,14 +95,14 @@ class HookRolesTest {
     void withoutARoleTheFirstCallerParksWhateverItServes() throws Exception {
         hooks.parkAt(H);
         AtomicInteger passed = new AtomicInteger();
-        Thread user = arriveAs(Role.USER, H, passed);
-        hooks.awaitParked(H, TestSupport.TIMEOUT);
-        Thread cleaner = arriveAs(Role.CLEANER, H, passed);
-        join(cleaner); // times = 1: used up by the user task, so the cleaner passes
+        TestThread<Void> user = arriveAs(Role.USER, H, passed);
+        hooks.awaitParked(H, Waits.BOUND);
+        TestThread<Void> cleaner = arriveAs(Role.CLEANER, H, passed);
+        cleaner.join(); // times = 1: used up by the user task, so the cleaner passes
         assertEquals(1, passed.get());
         assertTrue(hooks.isParked(H));
         hooks.release(H);
-        join(user);
+        user.join();
         assertEquals(2, passed.get());
         assertEquals(2, hooks.hits(H));
     }
@@ -123,7 +121,7 @@ class HookRolesTest {
         hooks.arm(H, HookAction.delay(delay).onlyFor(Role.CLEANER), -1);
         AtomicInteger passed = new AtomicInteger();
         long start = System.nanoTime();
-        join(arriveAs(Role.CLEANER, H, passed));
+        arriveAs(Role.CLEANER, H, passed).join();
         assertTrue(System.nanoTime() - start >= delay, "the cleaner was delayed");
         assertEquals(1, hooks.hits(H));
     }
@@ -132,7 +130,7 @@ class HookRolesTest {
     void aDelayForTheCleanerLeavesEveryOtherRoleAlone() {
         hooks.arm(H, HookAction.delay(TimeUnit.HOURS.toNanos(1)).onlyFor(Role.CLEANER), -1);
         // an hour if the restriction were ignored: the assertion's bound is not a race, only a guard
-        assertTimeoutPreemptively(TestSupport.TIMEOUT, () -> {
+        assertTimeoutPreemptively(Waits.BOUND, () -> {
             for (Role r : List.of(Role.USER, Role.WORKER, Role.TRANSACTION_KTHREAD, Role.RESCAN_WORKER, Role.KTHREAD)) {
                 try (Role.Scope s = r.enter()) {
                     hooks.arrive(H);
@@ -183,7 +181,7 @@ class HookRolesTest {
             @Override
             public void arrived(Hook hook, Thread thread, Role role) { seen.add(hook + "@" + role); }
         });
-        join(start("btrfs-transaction", Role.TRANSACTION_KTHREAD.wrap(() -> hooks.arrive(Hook.TRANS_KTHREAD_BEFORE_COMMIT))));
+        TestThread.run("btrfs-transaction", Role.TRANSACTION_KTHREAD.wrap(() -> hooks.arrive(Hook.TRANS_KTHREAD_BEFORE_COMMIT))::run).join();
         hooks.arrive(Hook.REMOUNT_AFTER_SET_RO);
         assertEquals(List.of("TRANS_KTHREAD_BEFORE_COMMIT@TRANSACTION_KTHREAD", "REMOUNT_AFTER_SET_RO@USER"), seen);
     }

@@ -1,6 +1,5 @@
 package org.jbtrfs.core.kernel;
 
-import org.jbtrfs.core.Blocked;
 import org.jbtrfs.core.KernelClock;
 import org.jbtrfs.core.KernelLog;
 import org.jbtrfs.core.KernelOops;
@@ -8,7 +7,6 @@ import org.jbtrfs.core.KernelPanic;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.ManualClock;
 import org.jbtrfs.core.Taint;
-import static org.jbtrfs.core.TestSupport.awaitLatch;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -25,6 +23,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jbtrfs.core.kernel.Kthread.TaskState;
+import org.jbtrfs.testsupport.Blocked;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -177,7 +177,7 @@ class KthreadTest {
             while (!self.shouldStop()) {
                 if (passes.incrementAndGet() == 1) {
                     running.countDown();
-                    awaitLatch(wakeDelivered); // mid-pass: TASK_RUNNING
+                    TestThread.await(wakeDelivered); // mid-pass: TASK_RUNNING
                 }
                 self.setCurrentState(TaskState.INTERRUPTIBLE);
                 if (self.shouldStop()) {
@@ -188,7 +188,7 @@ class KthreadTest {
             self.setCurrentState(TaskState.RUNNING);
             return 0;
         });
-        awaitLatch(running);
+        TestThread.await(running);
 
         assertFalse(k.wakeUpProcess(), "the task is running: nothing to wake");
         wakeDelivered.countDown();
@@ -208,18 +208,18 @@ class KthreadTest {
         Kthread k = kthreadd.run("btrfs-cleaner", self -> {
             self.setCurrentState(TaskState.INTERRUPTIBLE);
             stateSet.countDown();
-            awaitLatch(woken); // "decided to sleep" but not in schedule() yet
+            TestThread.await(woken); // "decided to sleep" but not in schedule() yet
             self.schedule();
             scheduleReturned.countDown();
             return sleepUntilStopped(self);
         });
-        awaitLatch(stateSet);
+        TestThread.await(stateSet);
 
         assertTrue(k.wakeUpProcess(), "INTERRUPTIBLE: this wake-up counts");
         assertFalse(k.wakeUpProcess(), "already RUNNING again: a second one is lost");
         woken.countDown();
 
-        awaitLatch(scheduleReturned); // only the wake-up could end that schedule()
+        TestThread.await(scheduleReturned); // only the wake-up could end that schedule()
         assertFalse(k.shouldStop() || k.shouldPark());
         k.stop();
     }
@@ -289,15 +289,15 @@ class KthreadTest {
                 }
                 if (first.getAndSet(false)) {
                     checked.countDown();
-                    awaitLatch(parkRequested); // the window between the checks and set_current_state
+                    TestThread.await(parkRequested); // the window between the checks and set_current_state
                 }
                 self.setCurrentState(TaskState.INTERRUPTIBLE);
                 self.schedule();
                 self.setCurrentState(TaskState.RUNNING);
             }
         });
-        awaitLatch(checked);
-        CompletableFuture<Integer> park = CompletableFuture.supplyAsync(k::park);
+        TestThread.await(checked);
+        TestThread<Integer> park = TestThread.call("umount", k::park);
         // kthread_park waits for the 'parked' completion only after its wake_up_process, which found the
         // kthread running (it sits in the window): that wake-up is spent before the kthread goes on
         Waits.within().until(() -> parkWaiting(k));
@@ -305,13 +305,13 @@ class KthreadTest {
 
         awaitState(k, TaskState.INTERRUPTIBLE);
         assertTrue(parkWaiting(k), "kthread_park's wake-up was lost: it still waits");
-        assertFalse(park.isDone());
+        park.assertRunning();
         // decisive: the kthread is still TASK_INTERRUPTIBLE in schedule(), not parked — nothing woke it
         Waits.within().until(() -> k.sleptThroughBy() != null); // the lost wake-up, as a state an explorer can read
         assertEquals(List.of("btrfs-cleaner sleeps in TASK_INTERRUPTIBLE through kthread_park: its wake-up came while it ran"),
             List.copyOf(kthreadd.sleptThroughRequests().values()));
         assertTrue(k.wakeUpProcess(), "the next waker (the transaction kthread in btrfs) ...");
-        assertEquals(0, park.get(10, TimeUnit.SECONDS), "... lets the park complete");
+        assertEquals(0, park.join(), "... lets the park complete");
         assertTrue(k.isParked());
         assertNull(k.sleptThroughBy(), "parked: nothing slept through");
         k.stop();
@@ -351,7 +351,7 @@ class KthreadTest {
             self.schedule(); // never woken: only the panic ends this
             return 0;
         });
-        awaitLatch(checked);
+        TestThread.await(checked);
         awaitState(k, TaskState.INTERRUPTIBLE);
         // a parker whose wake-up is delivered but whose kthread never parks (it left its loop)
         Kthread stuck = kthreadd.run("btrfs-stuck", self -> {
@@ -360,14 +360,14 @@ class KthreadTest {
             return 0;
         });
         awaitState(stuck, TaskState.INTERRUPTIBLE);
-        CompletableFuture<Integer> park = CompletableFuture.supplyAsync(stuck::park);
+        TestThread<Integer> park = TestThread.call("umount", stuck::park);
         Waits.within().until(() -> parkWaiting(stuck)); // the park sleeps on the 'parked' completion
 
         sched.panic("hung task");
         sched.interruptSleepers();
 
         Waits.within().until(k::hasExited);
-        Throwable t = assertThrows(java.util.concurrent.ExecutionException.class, () -> park.get(10, TimeUnit.SECONDS)).getCause();
+        Throwable t = park.failure();
         assertInstanceOf(KernelPanic.class, t);
         assertEquals(0, log.count(LogEntry.Kind.OOPS), "a panic is not reported again as an oops");
     }
@@ -469,7 +469,7 @@ class KthreadTest {
     }
 
     @Test
-    void scheduleTimeoutOnTheSystemClock() {
+    void scheduleTimeoutOnTheSystemClock() throws Exception {
         Kthreadd real = new Kthreadd(KernelClock.SYSTEM, log, sched, threads);
         try {
             CompletableFuture<Boolean> woken = new CompletableFuture<>();
@@ -478,7 +478,7 @@ class KthreadTest {
                 woken.complete(self.scheduleTimeoutInterruptible(TimeUnit.MILLISECONDS.toNanos(20)));
                 return sleepUntilStopped(self);
             });
-            assertFalse(woken.join());
+            assertFalse(woken.get(10, TimeUnit.SECONDS));
             assertTrue(System.nanoTime() - start >= TimeUnit.MILLISECONDS.toNanos(20));
             k.stop();
         } finally {
@@ -509,14 +509,17 @@ class KthreadTest {
     @Test
     void twoModulesShareThePoolsThreads() {
         Kthreadd other = new Kthreadd(clock, log, new Sched(), threads);
-        for (int i = 0; i < 20; i++) {
-            Kthreadd k = i % 2 == 0 ? kthreadd : other;
-            Kthread t = k.run("btrfs-cleaner", KthreadTest::sleepUntilStopped);
-            assertEquals(0, t.stop());
+        try {
+            for (int i = 0; i < 20; i++) {
+                Kthreadd k = i % 2 == 0 ? kthreadd : other;
+                Kthread t = k.run("btrfs-cleaner", KthreadTest::sleepUntilStopped);
+                assertEquals(0, t.stop());
+            }
+            assertEquals(1, threads.threadsCreated(), "one real thread served both modules' kthreads in turn");
+            assertEquals(10, other.kthreadsStarted());
+        } finally {
+            other.shutdown(5_000);
         }
-        assertEquals(1, threads.threadsCreated(), "one real thread served both modules' kthreads in turn");
-        assertEquals(10, other.kthreadsStarted());
-        other.shutdown(5_000);
         assertEquals(List.of(), other.liveThreads());
     }
 
@@ -642,18 +645,21 @@ class KthreadTest {
     void theLatencyModelsWakeUpCostDelaysAWokenKthread() throws Exception {
         long cost = TimeUnit.MILLISECONDS.toNanos(30);
         Kthreadd slow = new Kthreadd(clock, log, sched, threads, cost);
-        CompletableFuture<Long> ranAt = new CompletableFuture<>();
-        Kthread k = slow.run("btrfs-cleaner", self -> {
-            self.setCurrentState(TaskState.INTERRUPTIBLE);
-            self.schedule();
-            ranAt.complete(System.nanoTime());
-            return sleepUntilStopped(self);
-        });
-        awaitState(k, TaskState.INTERRUPTIBLE);
-        long wokenAt = System.nanoTime();
-        assertTrue(k.wakeUpProcess());
-        assertTrue(ranAt.get(10, TimeUnit.SECONDS) - wokenAt >= cost, "a woken kthread runs the modelled wake-up latency later");
-        k.stop();
-        slow.shutdown(5_000);
+        try {
+            CompletableFuture<Long> ranAt = new CompletableFuture<>();
+            Kthread k = slow.run("btrfs-cleaner", self -> {
+                self.setCurrentState(TaskState.INTERRUPTIBLE);
+                self.schedule();
+                ranAt.complete(System.nanoTime());
+                return sleepUntilStopped(self);
+            });
+            awaitState(k, TaskState.INTERRUPTIBLE);
+            long wokenAt = System.nanoTime();
+            assertTrue(k.wakeUpProcess());
+            assertTrue(ranAt.get(10, TimeUnit.SECONDS) - wokenAt >= cost, "a woken kthread runs the modelled wake-up latency later");
+            k.stop();
+        } finally {
+            slow.shutdown(5_000);
+        }
     }
 }

@@ -1,7 +1,5 @@
 package org.jbtrfs.core.kernel;
 
-import org.jbtrfs.core.TestSupport;
-import org.jbtrfs.testsupport.Waits;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -11,6 +9,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import org.jbtrfs.testsupport.TestThread;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 
 /** The JVM-wide pool of real threads that modules borrow for kthreads and kworkers. */
@@ -60,7 +60,7 @@ class LentThreadsTest {
     void awaitIsBoundedForAJobThatDoesNotReturn() throws Exception {
         LentThreads pool = new LentThreads("t-idle");
         CountDownLatch gate = new CountDownLatch(1);
-        LentThreads.Lease l = pool.lend("stuck", () -> TestSupport.awaitLatch(gate));
+        LentThreads.Lease l = pool.lend("stuck", () -> TestThread.await(gate));
         assertFalse(l.await(TimeUnit.MILLISECONDS.toNanos(50)));
         assertFalse(l.isDone());
         gate.countDown();

@@ -5,9 +5,6 @@ import org.jbtrfs.core.KernelOops;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.ManualClock;
 import org.jbtrfs.core.Taint;
-import static org.jbtrfs.core.TestSupport.join;
-import static org.jbtrfs.core.TestSupport.race;
-import static org.jbtrfs.core.TestSupport.start;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -17,6 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import org.jbtrfs.testsupport.TestThread;
 import org.junit.jupiter.api.Test;
 
 class LifetimeTest {
@@ -32,19 +30,19 @@ class LifetimeTest {
 
     @Test
     void useAfterFreeIsAKasanReportWithTheFreeStack() throws Exception {
-        Thread umount = start("umount", this::btrfsStopAllWorkers);
-        join(umount);
+        TestThread<Void> umount = TestThread.run("umount", this::btrfsStopAllWorkers);
+        umount.join();
         assertTrue(workers.isFreed());
 
         AtomicReference<KernelOops> oops = new AtomicReference<>();
-        Thread kworker = start("kworker/u8:3", () -> {
+        TestThread<Void> kworker = TestThread.run("kworker/u8:3", () -> {
             try {
                 workers.use("btrfs_queue_work");
             } catch (KernelOops e) {
                 oops.set(e);
             }
         });
-        join(kworker);
+        kworker.join();
 
         assertNotNull(oops.get(), "the use threw");
         assertEquals("BUG: KASAN: use-after-free in btrfs_queue_work", oops.get().getMessage());
@@ -80,7 +78,7 @@ class LifetimeTest {
         AtomicInteger oopses = new AtomicInteger();
         for (int round = 0; round < 200; round++) {
             Lifetime l = new Lifetime(log, "trans#" + round);
-            race(() -> {
+            TestThread.race(() -> {
                 try {
                     l.free();
                 } catch (KernelOops e) {

@@ -8,7 +8,6 @@ import org.jbtrfs.core.LogLevel;
 import org.jbtrfs.core.ManualClock;
 import org.jbtrfs.core.SlabLeak;
 import org.jbtrfs.core.Taint;
-import static org.jbtrfs.core.TestSupport.race;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -17,6 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
+import org.jbtrfs.testsupport.TestThread;
 import org.junit.jupiter.api.Test;
 
 class SlabsTest {
@@ -116,7 +116,7 @@ class SlabsTest {
         AtomicInteger oopses = new AtomicInteger();
         for (int round = 0; round < 200; round++) {
             SlabObject o = cache.alloc();
-            race(() -> {
+            TestThread.race(() -> {
                 try {
                     o.free();
                 } catch (KernelOops e) {
@@ -167,11 +167,12 @@ class SlabsTest {
 
     @Test
     void kernelShutdownReturnsTheLeaks() {
-        Kernel k = new Kernel("m", KernelConfig.defaults().slabDebug(true));
-        k.slabs().cache("btrfs_delayed_extent_op").alloc();
-        List<SlabLeak> leaks = k.shutdown();
-        assertEquals("btrfs_delayed_extent_op", leaks.get(0).cache());
-        assertTrue(k.log().contains("kmem_cache_destroy btrfs_delayed_extent_op: Slab cache still has objects"));
-        assertEquals(List.of(), k.kthreadd().liveThreads());
+        try (Kernel k = new Kernel("m", KernelConfig.defaults().slabDebug(true))) {
+            k.slabs().cache("btrfs_delayed_extent_op").alloc();
+            List<SlabLeak> leaks = k.shutdown(); // the subject; close() after it does nothing
+            assertEquals("btrfs_delayed_extent_op", leaks.get(0).cache());
+            assertTrue(k.log().contains("kmem_cache_destroy btrfs_delayed_extent_op: Slab cache still has objects"));
+            assertEquals(List.of(), k.kthreadd().liveThreads());
+        }
     }
 }

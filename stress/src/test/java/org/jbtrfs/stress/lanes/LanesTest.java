@@ -9,7 +9,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.Hook;
@@ -22,6 +21,7 @@ import org.jbtrfs.stress.classify.Observation;
 import org.jbtrfs.stress.engine.ModuleHost;
 import org.jbtrfs.stress.engine.StressRunner;
 import org.jbtrfs.stress.report.Summary;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 
@@ -69,7 +69,7 @@ class LanesTest {
                 @Override
                 String threadName() { return "lane:dev2:0"; }
             };
-            CompletableFuture<List<String>> run = CompletableFuture.supplyAsync(
+            TestThread<List<String>> run = TestThread.call("lanes",
                 () -> pool.runAll(List.of(lifecycle, dev2), () -> false, 0));
             Waits.within(Duration.ofSeconds(10)).until(() -> insideRemount.stream().anyMatch(s -> s.startsWith("dev2:umount")));
             assertTrue(mod.hooks().isParked(Hook.REMOUNT_AFTER_SET_RO), "the remount is still held");
