@@ -384,17 +384,16 @@ class KthreadTest {
     @Test
     void aPanicEndsASleepWithoutLeavingTheSleeperInterrupted() throws Exception {
         Object monitor = new Object();
-        CompletableFuture<Boolean> waitUntilLeftInterrupted = new CompletableFuture<>();
-        Thread sleeper = new Thread(() -> {
+        TestThread<Boolean> sleeper = TestThread.call("sleeper", () -> {
             try {
                 synchronized (monitor) {
                     sched.waitUntil(monitor, "wait_for_completion(test)", () -> false);
                 }
-                waitUntilLeftInterrupted.completeExceptionally(new AssertionError("returned without a panic"));
+                throw new AssertionError("returned without a panic");
             } catch (KernelPanic e) {
-                waitUntilLeftInterrupted.complete(Thread.currentThread().isInterrupted());
+                return Thread.currentThread().isInterrupted();
             }
-        }, "sleeper");
+        });
         CompletableFuture<Boolean> scheduleLeftInterrupted = new CompletableFuture<>();
         Kthread k = kthreadd.run("btrfs-cleaner", self -> {
             self.setCurrentState(TaskState.INTERRUPTIBLE);
@@ -406,16 +405,14 @@ class KthreadTest {
             }
             return 0;
         });
-        sleeper.start();
         Waits.within().until(() -> sched.blocked().containsKey("sleeper"));
         awaitState(k, TaskState.INTERRUPTIBLE);
 
         sched.panic("hung task");
         sched.interruptSleepers();
 
-        assertFalse(waitUntilLeftInterrupted.get(10, TimeUnit.SECONDS), "Sched.waitUntil left the panic's interrupt set");
+        assertFalse(sleeper.join(), "Sched.waitUntil left the panic's interrupt set");
         assertFalse(scheduleLeftInterrupted.get(10, TimeUnit.SECONDS), "Kthread.schedule left the panic's interrupt set");
-        sleeper.join(10_000);
         Waits.within().until(k::hasExited);
     }
 

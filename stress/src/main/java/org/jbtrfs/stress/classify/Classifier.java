@@ -149,9 +149,10 @@ public final class Classifier {
             if (f != null) {
                 culprits.add(f);
             }
-            if (o.hang.frame() != null && o.hang.frame().contains("QgroupRescan.waitForCompletion") && o.hang.op().equals("quota disable")) {
+            if (quotaDisableWaitsForTheWorker(o.hang)) {
                 // quota disable waits for the rescan worker holding its transaction handle (5.11's order); the
-                // worker waits for the commit, the commit for that handle
+                // worker waits for the commit, the commit for that handle — and every task that needs the
+                // commit (a create, a remount, an umount) hangs behind them
                 culprits.add(FixSwitch.QUOTA_DISABLE_RESCAN_DEADLOCK);
             }
         }
@@ -189,6 +190,13 @@ public final class Classifier {
             }
         }
         return new Verdict(symptoms, bugs, evidence, culprits);
+    }
+
+    /** The hung task is quota disable waiting for the rescan worker, or its report shows one doing so. */
+    static boolean quotaDisableWaitsForTheWorker(Observation.Hang h) {
+        boolean self = h.frame() != null && h.frame().contains("QgroupRescan.waitForCompletion") && "quota disable".equals(h.op());
+        String r = h.report() == null ? "" : h.report();
+        return self || r.contains("QgroupRescan.waitForCompletion") && r.contains("Qgroups.quotaDisable");
     }
 
     /**

@@ -109,6 +109,13 @@ class ClassifierTest {
         hung.log = List.of();
         hung.hang = new Observation.Hang("quota", "quota disable", "Completion.await <- QgroupRescan.waitForCompletion", "");
         assertEquals(Set.of("quota-disable-rescan-deadlock"), Classifier.classify(hung, v512).bugs());
+        // a task hung behind them (a create waiting for the commit): the report's stacks show quota disable waiting
+        Observation behind = new Observation();
+        behind.log = List.of();
+        behind.hang = new Observation.Hang("subvol", "create", null, "task:lane:quota:0 state:WAITING\n"
+            + "    app//org.jbtrfs.qgroup.QgroupRescan.waitForCompletion(QgroupRescan.java:88)\n"
+            + "    app//org.jbtrfs.qgroup.Qgroups.quotaDisable(Qgroups.java:270)\n");
+        assertEquals(Set.of("quota-disable-rescan-deadlock"), Classifier.classify(behind, v512).bugs());
         // with every fix applied the same evidence is unexplained: a finding, not an attribution
         assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(hung, EnumSet.noneOf(FixSwitch.class)).bugs());
     }

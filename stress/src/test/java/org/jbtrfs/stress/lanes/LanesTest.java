@@ -118,20 +118,18 @@ class LanesTest {
                     cx.done.set(true);
                 }
             };
-            CompletableFuture<Boolean> doneWhenRunAllReturned = new CompletableFuture<>();
-            Thread driver = new Thread(() -> {
+            TestThread<Boolean> driver = TestThread.call("stress-driver-test", () -> {
                 pool.runAll(List.of(lane), () -> false, 0);
-                doneWhenRunAllReturned.complete(laneDone.get());
-            }, "stress-driver-test");
-            driver.start();
+                return laneDone.get(); // whether the lane had ended when runAll returned
+            });
             assertTrue(started.await(10, java.util.concurrent.TimeUnit.SECONDS));
-            driver.interrupt(); // the stray interrupt, while runAll waits for the lane
+            driver.thread().interrupt(); // the stray interrupt, while runAll waits for the lane
             // runAll must still be waiting: the lane cannot finish until the latch opens
-            Waits.within(Duration.ofSeconds(10)).until(() -> driver.getState() == Thread.State.TIMED_WAITING && !driver.isInterrupted());
-            assertFalse(doneWhenRunAllReturned.isDone(), "runAll returned while its lane was still running");
+            Waits.within(Duration.ofSeconds(10)).until(
+                () -> driver.thread().getState() == Thread.State.TIMED_WAITING && !driver.thread().isInterrupted());
+            driver.assertRunning();
             finish.countDown();
-            assertTrue(doneWhenRunAllReturned.get(10, java.util.concurrent.TimeUnit.SECONDS), "runAll returned before its lane ended");
-            driver.join(10_000);
+            assertTrue(driver.join(), "runAll returned before its lane ended");
         } finally {
             pool.close();
             mod.close();
