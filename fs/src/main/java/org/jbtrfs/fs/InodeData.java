@@ -168,9 +168,7 @@ final class InodeData implements Inode.Mapping {
 
     /** kernel: filemap_fdatawait() — wait until no page of this inode is under writeback. */
     synchronized void waitWriteback() {
-        while (writebackBytes > 0) {
-            waitUninterruptibly();
-        }
+        fs.kernel.sched().waitUntil(this, "filemap_fdatawait", () -> writebackBytes == 0);
     }
 
     synchronized boolean isDirty() { return !delalloc.isEmpty(); }
@@ -273,22 +271,12 @@ final class InodeData implements Inode.Mapping {
      */
     @Override
     public synchronized void truncateFinal() {
-        while (writebackBytes > 0) {
-            waitUninterruptibly();
-        }
+        fs.kernel.sched().waitUntil(this, "truncate_inode_pages_final: page writeback", () -> writebackBytes == 0);
         delalloc.clear();
         updatePins();
     }
 
     private void updatePins() { pins = !delalloc.isEmpty() || writebackBytes > 0; }
-
-    private void waitUninterruptibly() {
-        try {
-            wait();
-        } catch (InterruptedException e) {
-            // TASK_UNINTERRUPTIBLE: the caller's loop re-checks
-        }
-    }
 
     @Override
     public String toString() { return inode.toString(); }

@@ -1,6 +1,7 @@
 package org.jbtrfs.fs;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jbtrfs.core.kernel.Sched;
 import org.jbtrfs.core.kernel.SlabObject;
 
 /**
@@ -21,6 +22,8 @@ final class OrderedExtent {
     /** refcount: 1 for the inode's ordered tree, plus one per user (finish, waiters). */
     final AtomicInteger refs = new AtomicInteger(1);
     final SlabObject slabObj;
+    /** The module's scheduler: waiters sleep through it, so a panic ends their wait and inspect() names it. */
+    private final Sched sched;
     /** The pages' contents: readers see them until the file extent item exists. */
     private final byte[] data;
 
@@ -37,7 +40,8 @@ final class OrderedExtent {
     private int[] sums;
 
     OrderedExtent(InodeData inode, long fileOffset, long numBytes, long diskBytenr, long diskNumBytes, byte[] data,
-                  SlabObject slabObj) {
+                  SlabObject slabObj, Sched sched) {
+        this.sched = sched;
         this.inode = inode;
         this.fileOffset = fileOffset;
         this.numBytes = numBytes;
@@ -75,9 +79,7 @@ final class OrderedExtent {
 
     /** kernel: btrfs_start_ordered_extent(entry, 1)'s wait_event(entry->wait, COMPLETE). */
     synchronized void waitComplete() {
-        while (!complete) {
-            waitUninterruptibly();
-        }
+        sched.waitUntil(this, "wait_event(ordered extent COMPLETE)", () -> complete);
     }
 
     synchronized void markReleased() {
@@ -87,17 +89,7 @@ final class OrderedExtent {
 
     /** Waits until the last reference is gone (and with it, the inode reference was handed on). */
     synchronized void waitReleased() {
-        while (!released) {
-            waitUninterruptibly();
-        }
-    }
-
-    private void waitUninterruptibly() {
-        try {
-            wait();
-        } catch (InterruptedException e) {
-            // TASK_UNINTERRUPTIBLE: the caller's loop re-checks
-        }
+        sched.waitUntil(this, "wait for the last btrfs_put_ordered_extent", () -> released);
     }
 
     @Override

@@ -59,7 +59,7 @@ final class OrderedExtents {
             throw fs.log().bug("ordered-data.c", 197, "igrab of " + d.inode + " failed during writeback");
         }
         OrderedExtent oe = new OrderedExtent(d, fileOffset, numBytes, diskBytenr, diskNumBytes, data,
-            fs.kernel.slabs().cache("btrfs_ordered_extent").alloc());
+            fs.kernel.slabs().cache("btrfs_ordered_extent").alloc(), fs.kernel.sched());
         live.incrementAndGet();
         d.addOrdered(oe);
         synchronized (this) {

@@ -209,9 +209,7 @@ public final class BtreeInode {
      */
     public void waitWriteback() {
         synchronized (writeback) {
-            while (!writeback.isEmpty()) {
-                waitUninterruptibly(writeback);
-            }
+            fs.kernel.sched().waitUntil(writeback, "filemap_fdatawait(btree inode)", writeback::isEmpty);
         }
     }
 
@@ -297,9 +295,7 @@ public final class BtreeInode {
     private void waitWriteback(Collection<Long> bytenrs) {
         synchronized (writeback) {
             for (long b : bytenrs) {
-                while (writeback.containsKey(b)) {
-                    waitUninterruptibly(writeback);
-                }
+                fs.kernel.sched().waitUntil(writeback, "wait_on_extent_buffer_writeback", () -> !writeback.containsKey(b));
             }
         }
     }
@@ -371,15 +367,6 @@ public final class BtreeInode {
             byte[] one = java.util.Arrays.copyOfRange(blocks, off, off + SuperBlock.NODESIZE);
             new ExtentBuffer(one).updateChecksum(fs.kernel.crc32c());
             System.arraycopy(one, 0, blocks, off, SuperBlock.NODESIZE);
-        }
-    }
-
-    /** TASK_UNINTERRUPTIBLE wait on a monitor the caller holds. */
-    private static void waitUninterruptibly(Object monitor) {
-        try {
-            monitor.wait();
-        } catch (InterruptedException e) {
-            // uninterruptible, as filemap_fdatawait: the caller's loop re-checks
         }
     }
 

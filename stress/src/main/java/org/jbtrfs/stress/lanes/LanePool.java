@@ -57,7 +57,7 @@ public final class LanePool {
                         if (panicSeen == 0) {
                             panicSeen = now;
                         } else if (now - panicSeen > graceNanos) {
-                            stuck.add(lanes.get(i).threadName());
+                            stuck.add(lanes.get(i).threadName() + where(lanes.get(i).threadName()));
                             break;
                         }
                     }
@@ -78,4 +78,19 @@ public final class LanePool {
     }
 
     public void close() { pool.shutdownNow(); }
+
+    /** Where a lane that outlived the panic is: a wait that no panic ends is a sleep outside Sched. */
+    private static String where(String threadName) {
+        for (var e : Thread.getAllStackTraces().entrySet()) {
+            if (e.getKey().getName().equals(threadName)) {
+                StringBuilder sb = new StringBuilder(" (" + e.getKey().getState());
+                StackTraceElement[] st = e.getValue();
+                for (int i = 0; i < Math.min(8, st.length); i++) {
+                    sb.append(i == 0 ? ": " : " <- ").append(st[i].getClassName().replaceAll(".*\\.", "")).append('.').append(st[i].getMethodName());
+                }
+                return sb.append(')').toString();
+            }
+        }
+        return "";
+    }
 }
