@@ -51,6 +51,14 @@ final class Completion {
                 waiters--;
             }
         }
+        if (interruptible && sched != null) {
+            waiters++;
+            try {
+                return sched.waitUntilInterruptible(this, "wait_for_completion_interruptible(qgroup_rescan_completion)", () -> done);
+            } finally {
+                waiters--;
+            }
+        }
         boolean interrupted = false;
         waiters++;
         try {

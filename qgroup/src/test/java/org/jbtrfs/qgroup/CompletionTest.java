@@ -56,4 +56,28 @@ class CompletionTest {
         u.join();
         assertTrue(flagKept.get(), "the interrupt is re-asserted on return");
     }
+
+    /**
+     * A module's completion: both waits sleep through Sched, so a panic ends them and the scheduler names them.
+     * The interruptible one (quota rescan-wait) slept on a plain monitor before: after a panic nothing ended it.
+     */
+    @Test
+    void aPanicEndsBothWaitsOfAModulesCompletionAnInterruptStillEndsTheInterruptibleOne() {
+        try (org.jbtrfs.core.kernel.Kernel kernel = new org.jbtrfs.core.kernel.Kernel("btrfs", org.jbtrfs.core.KernelConfig.defaults())) {
+            org.jbtrfs.core.kernel.Sched sched = kernel.sched();
+            Completion c = new Completion(sched);
+            TestThread<Boolean> interrupted = TestThread.call("rescan-wait-i", () -> c.await(true));
+            Waits.within(Duration.ofSeconds(10)).until(() -> sched.blocked().containsKey("rescan-wait-i"));
+            assertEquals("wait_for_completion_interruptible(qgroup_rescan_completion)", sched.blocked().get("rescan-wait-i"));
+            interrupted.thread().interrupt();
+            assertEquals(Boolean.FALSE, interrupted.join(), "-ERESTARTSYS");
+
+            TestThread<Boolean> i = TestThread.call("rescan-wait", () -> c.await(true));
+            TestThread<Boolean> u = TestThread.call("remount", () -> c.await(false));
+            Waits.within(Duration.ofSeconds(10)).until(() -> sched.blocked().size() == 2);
+            kernel.panic("test");
+            org.junit.jupiter.api.Assertions.assertInstanceOf(org.jbtrfs.core.KernelPanic.class, i.failure());
+            org.junit.jupiter.api.Assertions.assertInstanceOf(org.jbtrfs.core.KernelPanic.class, u.failure());
+        }
+    }
 }

@@ -129,6 +129,34 @@ public final class Sched {
     }
 
     /**
+     * TASK_INTERRUPTIBLE wait on {@code monitor}, which the caller holds, until {@code done} holds: returns
+     * true when it does, false when the thread was interrupted (the interrupt status set again: the kernel's
+     * -ERESTARTSYS); a panic throws {@link KernelPanic}. Named as {@link #blocked()} shows it.
+     */
+    public boolean waitUntilInterruptible(Object monitor, String what, BooleanSupplier done) {
+        if (done.getAsBoolean()) {
+            return true;
+        }
+        Thread self = Thread.currentThread();
+        enter(self, what);
+        try {
+            while (!done.getAsBoolean()) {
+                checkPanic();
+                try {
+                    monitor.wait();
+                } catch (InterruptedException e) {
+                    checkPanic(); // the panic's own interrupt ends the sleep with the panic
+                    self.interrupt();
+                    return false;
+                }
+            }
+            return true;
+        } finally {
+            leave(self);
+        }
+    }
+
+    /**
      * As {@link #waitUntil(Object, BooleanSupplier)} for at most {@code nanos} (real time); returns
      * whether {@code done} held.
      */
