@@ -161,14 +161,28 @@ public final class Inodes {
     /**
      * kernel: btrfs_evict_inode() in fs/btrfs/inode.c — evict_refill_and_join joins a transaction (no RO
      * check: this runs from the cleaner's delayed iputs too), truncates every extent, deletes the inode
-     * item and the orphan item, and ends the transaction without committing it.
+     * item and the orphan item, and ends the transaction without committing it. Every error goes to
+     * free_rsv / no_delete: a filesystem in error (the join fails with -EROFS) or a failed truncate leaves
+     * the items — the orphan item makes the next mount's orphan cleanup finish the job — and the inode is
+     * freed all the same (clear_inode); nothing reaches the iput's caller.
      */
     void evict(Inode inode) {
-        TransHandle h = Transactions.join(fs, inode.root, "btrfs_evict_inode");
+        TransHandle h;
+        try {
+            h = Transactions.join(fs, inode.root, "btrfs_evict_inode");
+        } catch (BtrfsException e) {
+            return; // evict_refill_and_join failed: goto free_rsv
+        }
         try {
             truncate(h, inode);
             Trees.delete(h, inode.root, new Key(inode.ino, ItemType.INODE_ITEM, 0));
             orphanDel(h, inode.root, inode.ino);
+        } catch (BtrfsException e) {
+            // btrfs_truncate_inode_items failed: it aborts the transaction (logged, the filesystem goes
+            // read-only, so the explorer still sees it); the handle is ended below, the orphan item stays
+            if (!fs.fsState.test(org.jbtrfs.core.FsState.TRANS_ABORTED)) {
+                Transactions.abort(fs, h.transaction(), e);
+            }
         } finally {
             Transactions.end(h);
         }
