@@ -186,10 +186,7 @@ final class FileOps {
         Dirs.Dir dir = p.dir();
         dir.lock(path);
         try {
-            DirItem d = namei.lookup(dir, p.name());
-            if (d == null) {
-                throw new BtrfsException(Errno.ENOENT, "no such file or directory: '" + path + "'");
-            }
+            DirItem d = namei.existing(dir, p.name(), path);
             if (Namei.isDir(d)) {
                 throw new BtrfsException(Errno.EISDIR, "is a directory: '" + path + "' (rmdir or deleteSubvolume removes it)");
             }
@@ -236,10 +233,7 @@ final class FileOps {
         Dirs.Dir dir = p.dir();
         dir.lock(path);
         try {
-            DirItem d = namei.lookup(dir, p.name());
-            if (d == null) {
-                throw new BtrfsException(Errno.ENOENT, "no such file or directory: '" + path + "'");
-            }
+            DirItem d = namei.existing(dir, p.name(), path);
             if (!Namei.isDir(d)) {
                 throw new BtrfsException(Errno.ENOTDIR, "not a directory: '" + path + "'");
             }

@@ -169,6 +169,15 @@ final class Namei {
         return d.name().equals(name) ? d : null;
     }
 
+    /** {@link #lookup} of the last component of {@code path} under its parent's lock: ENOENT when there is none. */
+    DirItem existing(Dirs.Dir dir, String name, String path) {
+        DirItem d = lookup(dir, name);
+        if (d == null) {
+            throw new BtrfsException(Errno.ENOENT, "no such file or directory: '" + path + "'");
+        }
+        return d;
+    }
+
     /**
      * Into a directory entry that must be a directory: a subdirectory of the same subvolume, or — when its
      * location is a ROOT_ITEM — the top directory of that subvolume (fixup_tree_root_location; a deleted

@@ -116,10 +116,7 @@ final class Subvolumes {
         Dirs.Dir dir = p.dir();
         dir.lock(path);
         try {
-            DirItem d = namei.lookup(dir, p.name());
-            if (d == null) {
-                throw new BtrfsException(Errno.ENOENT, "no such file or directory: '" + path + "'");
-            }
+            DirItem d = namei.existing(dir, p.name(), path);
             if (!Namei.isDir(d)) { // btrfs_may_delete(dir, dentry, isdir 1)
                 throw new BtrfsException(Errno.ENOTDIR, "not a directory: '" + path + "'");
             }

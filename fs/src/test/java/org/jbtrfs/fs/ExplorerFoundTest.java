@@ -149,6 +149,21 @@ class ExplorerFoundTest {
     }
 
     /**
+     * A quota rescan held between two leaves, then an RO remount that waits for it (patch 1/5): the worker
+     * stops at REMOUNTING, "qgroup scan paused", and complete_all leaves the rescan completion done.
+     */
+    private static void rescanPausedByAnRoRemount(BtrfsModule mod, Btrfs fs) {
+        parkAtArrival(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF, 2);
+        fs.quotaEnable();
+        awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
+        TestThread<Void> pause = TestThread.run("remount-ro", () -> fs.remount("ro"));
+        Waits.within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
+        mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
+        pause.join();
+        Waits.within().until(() -> mod.log().contains("qgroup scan paused"));
+    }
+
+    /**
      * The resumed rescan's completion (explorer class {@code leak:btrfs_qgroup_rescan_worker}, with patch
      * 1/5 applied): RO remount pauses a rescan (complete_all), RO→RW remount resumes it, the next RO
      * remount does not wait for the worker, whose status-update transaction is started after the remount's
@@ -176,14 +191,7 @@ class ExplorerFoundTest {
         }
         try (BtrfsModule mod = BtrfsModule.load(cfg.clock(new ManualClock()))) {
             Btrfs fs = mod.mount(imageDevice(mod), "");
-            parkAtArrival(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF, 2);
-            fs.quotaEnable();
-            awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
-            TestThread<Void> pause = TestThread.run("remount-ro", () -> fs.remount("ro"));
-            Waits.within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
-            mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
-            pause.join();
-            Waits.within().until(() -> mod.log().contains("qgroup scan paused"));
+            rescanPausedByAnRoRemount(mod, fs);
 
             mod.hooks().parkAt(Hook.QGROUP_RESCAN_BEFORE_LEAF);
             fs.remount("rw"); // btrfs_start_pre_rw_mount → btrfs_qgroup_rescan_resume
@@ -325,14 +333,7 @@ class ExplorerFoundTest {
         }
         try (BtrfsModule mod = BtrfsModule.load(cfg.clock(new ManualClock()))) {
             Btrfs fs = mod.mount(imageDevice(mod), "");
-            parkAtArrival(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF, 2);
-            fs.quotaEnable();
-            awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
-            TestThread<Void> pause = TestThread.run("remount-ro", () -> fs.remount("ro"));
-            Waits.within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
-            mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
-            pause.join();
-            Waits.within().until(() -> mod.log().contains("qgroup scan paused"));
+            rescanPausedByAnRoRemount(mod, fs);
 
             mod.hooks().parkAt(Hook.QGROUP_RESCAN_BEFORE_STATUS_UPDATE);
             fs.remount("rw"); // resumed: the worker runs its remaining leaves and is held before the status update

@@ -102,7 +102,8 @@ public final class Sched {
 
     /**
      * TASK_UNINTERRUPTIBLE wait on {@code monitor}, which the caller holds, until {@code done} holds.
-     * Interrupts are deferred and re-asserted on return; a panic throws {@link KernelPanic}.
+     * Interrupts are deferred and re-asserted on return (see {@link #leave(Thread, boolean)}); a panic throws
+     * {@link KernelPanic}.
      */
     public void waitUntil(Object monitor, BooleanSupplier done) { waitUntil(monitor, null, done); }
 

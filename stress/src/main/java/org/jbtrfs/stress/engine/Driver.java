@@ -105,9 +105,7 @@ final class Driver implements Runnable {
                 if (host.reloadRequested()) {
                     // another filesystem's failure replaces the module: this one's epoch ends too (unless
                     // it has not started: its first cycle makes the filesystem anyway)
-                    host.reloadBarrier();
-                    needsMkfs = true;
-                    cycle = cycle % Seeds.EPOCH == 0 ? cycle : range.nextEpoch(cycle);
+                    cycle = afterReload(cycle);
                     continue;
                 }
                 Thread.interrupted(); // a panic's interrupt that reached this thread after it left the kernel
@@ -115,11 +113,8 @@ final class Driver implements Runnable {
                 if (left != null) {
                     reporter.line("stress driver " + index + ", before cycle " + cycle + ": " + left + "; replacing the module");
                     host.note("before cycle " + cycle + " of driver " + index + ": " + left + "; the module was replaced");
-                    Thread.interrupted(); // a panic's interrupt meant for the old module's sleepers
                     host.requestReload();
-                    host.reloadBarrier();
-                    needsMkfs = true;
-                    cycle = cycle % Seeds.EPOCH == 0 ? cycle : range.nextEpoch(cycle);
+                    cycle = afterReload(cycle);
                     continue;
                 }
                 CycleResult r;
@@ -150,6 +145,17 @@ final class Driver implements Runnable {
         if (lanePool != null) {
             lanePool.close();
         }
+    }
+
+    /**
+     * Waits at the module host's barrier until the module is replaced; the filesystem is made anew, so the
+     * epoch of {@code cycle} ends (unless it has not started: its first cycle makes the filesystem anyway).
+     * Returns the cycle to run next.
+     */
+    private long afterReload(long cycle) {
+        host.reloadBarrier();
+        needsMkfs = true;
+        return cycle % Seeds.EPOCH == 0 ? cycle : range.nextEpoch(cycle);
     }
 
     /**
