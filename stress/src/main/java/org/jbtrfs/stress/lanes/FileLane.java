@@ -9,7 +9,7 @@ import org.jbtrfs.transaction.Mkfs;
 /**
  * The file lane: create and write files, unlink them, keep handles open across remounts, close them
  * (sometimes from a worker: a delayed iput the cleaner runs), unlink a file while it is open and drop
- * the last reference from a worker, fill a second data block group and empty it (the cleaner deletes it).
+ * the last reference from a worker, fill a second data block group (fsync) and empty it (the cleaner deletes it).
  */
 final class FileLane extends SteppingLane {
     private final List<String> files;
@@ -76,8 +76,15 @@ final class FileLane extends SteppingLane {
         }
     }
 
-    /** Past one data chunk with 1 MiB files, then unlink them: the second block group is unused. */
-    private void fillAndEmptyBlockGroup(Btrfs fs) {
+    /**
+     * Past one data chunk with 1 MiB files, each fsynced, then unlink them: once the unlinks' delayed refs
+     * run (the next commit — often the RO remount's own sync_filesystem) the second block group is unused,
+     * and whichever delete_unused_bgs comes next removes it in a transaction of its own: the cleaner's is
+     * patch 3/5's third window. The data must reach the disk: written and unlinked before writeback, it
+     * would never be allocated, the lane would never leave the first data block group (the last of its
+     * type, which btrfs_delete_unused_bgs keeps) and the window would stay out of the lanes' reach.
+     */
+    void fillAndEmptyBlockGroup(Btrfs fs) {
         int n = (int) (Mkfs.dataChunkSize(cx.device.size()) >> 20) + 1;
         byte[] mib = new byte[1 << 20];
         List<String> bigs = new ArrayList<>();
@@ -86,7 +93,10 @@ final class FileLane extends SteppingLane {
                 String b = prefix + "big" + next++;
                 fs.createFile(b);
                 bigs.add(b);
-                fs.writeFile(b, mib);
+                try (FileHandle h = fs.open(b)) {
+                    h.write(mib);
+                    h.fsync();
+                }
             }
         });
         run("empty block group", () -> bigs.forEach(fs::unlink));

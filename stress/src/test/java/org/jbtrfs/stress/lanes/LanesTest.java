@@ -153,6 +153,44 @@ class LanesTest {
         }
     }
 
+    /**
+     * The file lane's fill step leaves a second data block group for btrfs_delete_unused_bgs. Runner bug (port
+     * side, not kernel): the step wrote its 1 MiB files through the page cache and unlinked them before any
+     * writeback, so no data extent was ever allocated, the lane never left mkfs's data block group (the last of
+     * its type, which delete_unused_bgs keeps) and the cleaner never removed a group — patch 3/5's third window
+     * was out of the lanes' reach (0 of 10 seeds in docs/explorer.md's time-to-find table; instrumented, 1 real
+     * removal by the cleaner in 1,740 cycles). Fails on the old step: no second group, nothing unused.
+     */
+    @Test
+    void theFileLanesFillLeavesASecondDataBlockGroupTheCleanerRemoves() {
+        try (BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults())) {
+            BlockDevice sdc = mod.createDevice("sdc", ModuleHost.DEVICE_SIZE);
+            mod.mkfs(sdc);
+            Btrfs fs = mod.mount(sdc, "commit=1");
+            LanePlan plan = new LanePlan(java.util.EnumSet.of(LaneKind.LIFECYCLE, LaneKind.FILE), 1, 1, false, 8, 0, 0);
+            LaneContext cx = new LaneContext(mod, sdc, null, 0, 42, new Observation(), null, plan);
+            cx.fs = fs;
+            FileLane lane = new FileLane(cx, List.of(), 0);
+            assertEquals(1, dataGroups(fs).size(), "mkfs: one data block group");
+            long first = dataGroups(fs).get(0);
+            lane.fillAndEmptyBlockGroup(fs);
+            assertEquals(List.of(), cx.obs.laneErrors());
+            fs.sync(); // the unlinks' delayed refs run: the groups' used bytes drop to 0
+            List<Long> data = dataGroups(fs);
+            assertEquals(2, data.size(), "the fill allocated a second data block group");
+            long second = data.get(0) == first ? data.get(1) : data.get(0);
+            assertTrue(fs.inspect().unusedBlockGroups().contains(second), "and it is on unused_bgs: " + fs.inspect().unusedBlockGroups());
+            fs.runCleanerPass(Duration.ofSeconds(10));
+            assertEquals(1, dataGroups(fs).size(), "the cleaner removed one (the other is the last of its type)");
+            fs.umount();
+        }
+    }
+
+    private static List<Long> dataGroups(Btrfs fs) {
+        return fs.inspect().blockGroups().stream().filter(b -> b.type() == org.jbtrfs.fs.Inspection.BlockGroupType.DATA)
+            .map(org.jbtrfs.fs.Inspection.BlockGroup::start).toList();
+    }
+
     /** The same cycle seed gives the same plan, and each lane its own stream of choices. */
     @Test
     void aCyclesPlanAndLaneChoicesComeFromItsSeed() {
