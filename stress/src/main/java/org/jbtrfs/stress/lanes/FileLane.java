@@ -91,12 +91,15 @@ final class FileLane extends SteppingLane {
         run("fill block group", () -> {
             for (int i = 0; i < n; i++) {
                 String b = prefix + "big" + next++;
-                fs.createFile(b);
-                bigs.add(b);
-                try (FileHandle h = fs.open(b)) {
-                    h.write(mib);
-                    h.fsync();
-                }
+                // open for writing until closed: no RO remount meanwhile (mnt writers, see LaneContext.writers)
+                writing(fs, () -> {
+                    fs.createFile(b);
+                    bigs.add(b);
+                    try (FileHandle h = fs.open(b)) {
+                        h.write(mib);
+                        h.fsync();
+                    }
+                });
             }
         });
         run("empty block group", () -> bigs.forEach(fs::unlink));

@@ -59,7 +59,7 @@ abstract class LaneWorker implements Runnable {
             // the cycle is over for this lane
         } catch (RuntimeException | Error e) {
             cx.obs.laneError(kind.label, "lane", e);
-            cx.broken.set(true);
+            cx.breakCycle();
         } finally {
             try {
                 cleanup();
@@ -120,7 +120,7 @@ abstract class LaneWorker implements Runnable {
             throw new StopLane();
         } catch (KernelPanic e) {
             busy.outcome("KernelPanic");
-            cx.broken.set(true); // the watchdog panicked the module: the hang is the class
+            cx.breakCycle(); // the watchdog panicked the module: the hang is the class
             throw new StopLane();
         } catch (StopLane e) {
             throw e;
@@ -151,7 +151,7 @@ abstract class LaneWorker implements Runnable {
 
     private void fail(String name, Throwable e) {
         cx.obs.laneError(kind.label, name, e);
-        cx.broken.set(true);
+        cx.breakCycle();
     }
 
     /** At the end of the lane, the cycle possibly broken: close {@code h} in this thread, whatever happens. */

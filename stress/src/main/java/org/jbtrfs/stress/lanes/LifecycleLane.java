@@ -45,7 +45,7 @@ final class LifecycleLane extends LaneWorker {
                 }
             }
         } finally {
-            cx.done.set(true);
+            cx.finish();
         }
     }
 
@@ -54,7 +54,7 @@ final class LifecycleLane extends LaneWorker {
         String opts = (ro ? "ro," : "") + "commit=" + cx.plan.commit();
         Btrfs m = op(ro ? "mount -o ro" : "mount", () -> cx.module.mount(cx.device, opts));
         if (m != null) {
-            cx.fs = m;
+            cx.mounted(m);
         }
     }
 
@@ -74,7 +74,7 @@ final class LifecycleLane extends LaneWorker {
             umounted(fs, e);
             return false;
         } catch (KernelPanic e) {
-            cx.broken.set(true);
+            cx.breakCycle();
             throw new StopLane();
         } catch (RuntimeException | Error e) {
             umounted(fs, e);
@@ -91,7 +91,7 @@ final class LifecycleLane extends LaneWorker {
         Inspection after = fs.inspect();
         cx.obs.umounted(kind.label, after, error);
         if (error != null || !after.openTransactions().isEmpty()) {
-            cx.broken.set(true);
+            cx.breakCycle();
             throw new StopLane();
         }
         return true;

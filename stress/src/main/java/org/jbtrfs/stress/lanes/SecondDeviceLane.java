@@ -65,7 +65,7 @@ final class SecondDeviceLane extends LaneWorker {
             }
             err = e;
         } catch (KernelPanic e) {
-            cx.broken.set(true);
+            cx.breakCycle();
             throw new StopLane();
         } catch (RuntimeException | Error e) {
             err = e;
@@ -77,7 +77,7 @@ final class SecondDeviceLane extends LaneWorker {
         Inspection after = m.inspect();
         cx.obs.umounted(kind.label, after, err);
         if (err != null || !after.openTransactions().isEmpty()) {
-            cx.broken.set(true);
+            cx.breakCycle();
             throw new StopLane();
         }
     }

@@ -7,7 +7,8 @@ import org.jbtrfs.fs.FileHandle;
 
 /**
  * A lane that takes up to the plan's number of steps on the main device's current mount: a seeded pause,
- * then one step chosen by a draw from the lane's stream (none while the filesystem is unmounted). The
+ * then one step chosen by a draw from the lane's stream; while the device is unmounted the lane waits for
+ * the lifecycle lane's next mount ({@link LaneContext#awaitMounted}). The
  * files it holds open across steps are closed when it ends.
  */
 abstract class SteppingLane extends LaneWorker {
@@ -20,9 +21,9 @@ abstract class SteppingLane extends LaneWorker {
     final void body() {
         for (int i = 0; i < cx.plan.maxLaneSteps() && going(); i++) {
             pause();
-            Btrfs fs = fs();
+            Btrfs fs = cx.awaitMounted();
             if (fs == null) {
-                continue;
+                return;
             }
             step(fs, r.nextDouble());
         }
