@@ -73,8 +73,9 @@ public final class Classifier {
                     symptoms.add(Symptom.ERROR);
                     if (e.message().contains("in btrfs-qgroup-rescan") && e.message().contains("NullPointerException")) {
                         // the rescan worker's status update after quota disable freed the quota root: the
-                        // disable's wait returned at once, the resumed rescan's completion not re-armed
-                        culprits.add(FixSwitch.QGROUP_RESCAN_RESUME_REARM);
+                        // disable's wait returned while a worker ran — one the RO remount let run on (1/5
+                        // reverted), or a resumed rescan whose completion was not re-armed
+                        culprits.add(rescanWorkerFix(reverted));
                     }
                 }
                 case TEXT -> {
@@ -250,10 +251,20 @@ public final class Classifier {
         if (f == null) {
             return Set.of();
         }
-        if (f == FixSwitch.QGROUP_RESCAN_RO_REMOUNT && !reverted.contains(f)) {
-            return Set.of(FixSwitch.QGROUP_RESCAN_RESUME_REARM);
+        if (f == FixSwitch.QGROUP_RESCAN_RO_REMOUNT) {
+            return Set.of(rescanWorkerFix(reverted));
         }
         return Set.of(f);
+    }
+
+    /**
+     * The fix that keeps the qgroup rescan worker from running past a wait that should have outlasted it: patch
+     * 1/5 (the RO remount stops and waits for it) when reverted, otherwise the proposed re-arm of a resumed
+     * rescan's completion.
+     */
+    static FixSwitch rescanWorkerFix(Set<FixSwitch> reverted) {
+        return reverted.contains(FixSwitch.QGROUP_RESCAN_RO_REMOUNT) ? FixSwitch.QGROUP_RESCAN_RO_REMOUNT
+            : FixSwitch.QGROUP_RESCAN_RESUME_REARM;
     }
 
     private static boolean afterAssertion(List<LogEntry> log, LogEntry bug) {
