@@ -194,8 +194,8 @@ class LanesTest {
     /**
      * A stepping lane does not spend its steps while the main device is unmounted: it waits for the lifecycle
      * lane's next mount, and the cycle's end or a break releases it. Runner change (not kernel): before it, the
-     * lanes took most of their steps between an umount and the next mount, each ending in EINVAL at once (456 of
-     * 616 cycles' fill steps in a 10 s run), so their operations rarely overlapped a remount.
+     * lanes took most of their steps between an umount and the next mount, each ending in EINVAL at once (in a 10 s
+     * run of 616 cycles, 456 fill steps alone), so their operations rarely overlapped a remount.
      */
     @Test
     void aLaneWaitsForTheNextMountAndTheCyclesEndReleasesIt() {
