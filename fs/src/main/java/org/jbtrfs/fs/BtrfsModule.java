@@ -55,6 +55,8 @@ public final class BtrfsModule implements AutoCloseable {
     private final Map<String, BlockDevice> devices = new ConcurrentHashMap<>();
     /** The superblocks by device name (the kernel's super_blocks list); its monitor is sb_lock. */
     private final Map<String, VfsSuper> supers = new java.util.HashMap<>();
+    /** The superblocks of {@link #supers}, readable without sb_lock: a hang report must not wait for a hung mount. */
+    private final java.util.Set<VfsSuper> liveSupers = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile UnloadReport unloaded;
     /** What {@link #close()}'s umounts threw: surfaced in the UnloadReport, never swallowed. */
     private final List<Throwable> cleanupErrors = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -234,6 +236,7 @@ public final class BtrfsModule implements AutoCloseable {
             MountOptions opts = MountOptions.parse(options, log(), dev.name());
             sb = new VfsSuper(this, dev, OpenCtree.openCtree(this, dev, opts));
             supers.put(dev.name(), sb);
+            liveSupers.add(sb);
             return sb;
         }
     }
@@ -262,6 +265,7 @@ public final class BtrfsModule implements AutoCloseable {
     private void superGone(VfsSuper sb) {
         synchronized (supers) {
             supers.remove(sb.device.name(), sb);
+            liveSupers.remove(sb);
             supers.notifyAll();
         }
     }
@@ -275,10 +279,20 @@ public final class BtrfsModule implements AutoCloseable {
                 if (--sb.active == 0) {
                     sb.state = VfsSuper.State.CRASHED;
                     supers.remove(sb.device.name(), sb);
+                    liveSupers.remove(sb);
                     supers.notifyAll();
                 }
             }
         }
+    }
+
+    /** The mounted filesystems' fs_info and device, without taking sb_lock (hang reports). */
+    java.util.Map<String, org.jbtrfs.transaction.FsInfo> liveFilesystems() {
+        java.util.Map<String, org.jbtrfs.transaction.FsInfo> m = new java.util.TreeMap<>();
+        for (VfsSuper sb : liveSupers) {
+            m.put(sb.device.name(), sb.ctx.fs);
+        }
+        return m;
     }
 
     /** Every mount point of every filesystem of this module. */
@@ -308,6 +322,7 @@ public final class BtrfsModule implements AutoCloseable {
                 // after a panic nothing unmounts: what the filesystems hold is reported as leaked
                 supers.values().forEach(VfsSuper::crashed);
                 supers.clear();
+                liveSupers.clear();
             }
             if (!supers.isEmpty()) {
                 throw new BtrfsException(Errno.EBUSY, "module btrfs is in use by mounted filesystems " + supers.keySet());

@@ -13,4 +13,10 @@ final class InternalsDoor implements Internals.Door {
     @Override public FsInfo fsInfo(Btrfs fs) { return fs.fsInfo(); }
 
     @Override public Kernel kernel(BtrfsModule module) { return module.kernel(); }
+
+    @Override public String debugState(BtrfsModule module) {
+        StringBuilder sb = new StringBuilder(module.workerPool().debugState());
+        module.liveFilesystems().forEach((dev, fs) -> sb.append('\n').append(dev).append(": ").append(fs.btreeInode.writebackState()));
+        return sb.toString();
+    }
 }

@@ -156,6 +156,21 @@ public final class BtreeInode {
         }
     }
 
+    /** The tree blocks under writeback (bytenr → pages' writebacks), for a hang report. */
+    public String writebackState() {
+        synchronized (writeback) {
+            StringBuilder sb = new StringBuilder("btree inode writeback " + writeback + ", dirty " + dirty.size() + ", sync writers "
+                + syncWriters.get());
+            for (Long b : writeback.keySet()) {
+                Throwable t = startedBy.get(b);
+                if (t != null) {
+                    sb.append('\n').append(org.jbtrfs.core.KernelLog.callTrace(t, 0));
+                }
+            }
+            return sb.toString();
+        }
+    }
+
     /** How this mount's metadata bios were submitted so far. */
     public WriteStats writeStats() { return new WriteStats(syncBios.sum(), asyncBios.sum(), asyncHighBios.sum()); }
 
@@ -241,8 +256,16 @@ public final class BtreeInode {
     private void startWriteback(long bytenr) {
         synchronized (writeback) {
             writeback.merge(bytenr, 1, Integer::sum);
+            if (TRACE_WRITEBACK) {
+                startedBy.put(bytenr, new Throwable("writeback of " + bytenr + " started by " + Thread.currentThread().getName()));
+            }
         }
     }
+
+    /** -Djbtrfs.debug.writeback=true: hang reports name who started each tree block's writeback (a stack each: slow). */
+    private static final boolean TRACE_WRITEBACK = Boolean.getBoolean("jbtrfs.debug.writeback");
+    /** Guarded by {@link #writeback}; only with {@link #TRACE_WRITEBACK}. */
+    private final Map<Long, Throwable> startedBy = new HashMap<>();
 
     /** end_page_writeback() for the pages of one tree block (end_bio_extent_buffer_writepage). */
     private void endWriteback(long bytenr) {

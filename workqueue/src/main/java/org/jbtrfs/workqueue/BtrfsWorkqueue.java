@@ -183,6 +183,11 @@ public final class BtrfsWorkqueue {
     /** Works queued and not complete yet, both sub-queues. */
     public long inFlight() { return normal.inFlightCount() + (high != null ? high.inFlightCount() : 0); }
 
+    /** The state of its sub-queues, one line each, for a hang report. */
+    public String debugState() {
+        return normal.debugState() + (high == null ? "" : "\n" + high.debugState());
+    }
+
     SubQueue normal() { return normal; }
 
     SubQueue high() { return high; }

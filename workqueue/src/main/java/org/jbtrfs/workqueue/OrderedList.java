@@ -21,6 +21,13 @@ final class OrderedList {
 
     synchronized int size() { return list.size(); }
 
+    /** "3 (head: func done, ordered running)": the list's length and its head's state, for a hang report. */
+    synchronized String debugState() {
+        BtrfsWork head = list.peekFirst();
+        return list.size() + (head == null ? "" : " (head: func " + (head.done ? "done" : "not done") + ", ordered "
+            + (head.orderDone ? "running" : "waiting") + ")");
+    }
+
     /**
      * kernel: run_ordered_work() in fs/btrfs/async-thread.c — called by the worker whose func just
      * finished: runs the ordered parts of every leading work whose func is done, oldest first.

@@ -208,4 +208,14 @@ final class SubQueue {
     int running() { return ctl.get() >>> 1; }
 
     long inFlightCount() { return inFlight.total(); }
+
+    /**
+     * One line for a hang report: pending works, running ones, whether the token is out, the concurrency
+     * limit, works in flight and the ordered list's head — what tells a lost schedule from a blocked order.
+     */
+    String debugState() {
+        int c = ctl.get();
+        return describe() + ": pending " + pending.size() + ", running " + (c >>> 1) + ", token " + ((c & SCHED) != 0 ? "out" : "home")
+            + ", current_active " + threshold.currentActive() + ", in flight " + inFlight.total() + ", ordered " + ordered.debugState();
+    }
 }

@@ -166,6 +166,21 @@ public final class WorkerPool {
         tokens.release(); // after the offer: a permit always finds its token (see the class invariant)
     }
 
+    /**
+     * The pool and every live workqueue, for a hang report (the kernel's sysrq-t / show_workqueue_state):
+     * free permits, queued tokens, idle kworkers, then one line per sub-queue.
+     */
+    public String debugState() {
+        StringBuilder sb = new StringBuilder("workqueues: pool permits " + tokens.availablePermits() + ", tokens " + queuedTokens()
+            + ", idle kworkers " + idle.get() + " of " + workers.length);
+        for (BtrfsWorkqueue q : liveQueues) {
+            for (String line : q.debugState().split("\n")) {
+                sb.append("\n  ").append(line);
+            }
+        }
+        return sb.toString();
+    }
+
     /** Permits of {@link #tokens} free right now (the class invariant compares them with {@link #queuedTokens}). */
     int tokenPermits() { return tokens.availablePermits(); }
 

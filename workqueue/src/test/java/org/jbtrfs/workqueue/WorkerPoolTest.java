@@ -24,6 +24,30 @@ class WorkerPoolTest extends PoolFixture {
     @Override
     int poolThreads() { return 3; }
 
+    /**
+     * The hang report's workqueue lines (the explorer prints them when its watchdog fires): a work whose func
+     * does not return shows as running and in flight, and an ordered work queued behind it as pending on the
+     * ordered list; the line names the queue and its device.
+     */
+    @Test
+    void debugStateShowsAWorkThatDoesNotReturnAndTheOrderedWorkBehindIt() {
+        BtrfsWorkqueue q = queue("worker", 1, 0);
+        CountDownLatch gate = new CountDownLatch(1);
+        CountDownLatch started = new CountDownLatch(1);
+        q.queueWork(new BtrfsWork(() -> {
+            started.countDown();
+            TestThread.await(gate);
+        }, () -> { }, null));
+        TestThread.await(started);
+        q.queueWork(new BtrfsWork(() -> { }, () -> { }, null));
+        String s = pool.debugState();
+        assertTrue(s.contains("btrfs-worker (device sdc): pending 1, running 1, token home, current_active 1, in flight 2, ordered 2"
+            + " (head: func not done, ordered waiting)"), s);
+        gate.countDown();
+        q.destroy();
+        assertFalse(pool.debugState().contains("btrfs-worker"), "a destroyed queue is not listed");
+    }
+
     @Test
     void threadsAreNamedKworkersOfTheModule() {
         List<String> names = pool.liveThreads().stream().map(Thread::getName).sorted().toList();

@@ -20,6 +20,8 @@ public final class Internals {
         FsInfo fsInfo(Btrfs fs);
 
         Kernel kernel(BtrfsModule module);
+
+        String debugState(BtrfsModule module);
     }
 
     private static volatile Door door;
@@ -41,6 +43,14 @@ public final class Internals {
     /** The loaded module's kernel context: config, log, slabs, kthreadd, sched, crc32c, panic. */
     public static Kernel kernel(BtrfsModule module) {
         return door().kernel(module);
+    }
+
+    /**
+     * What a hang report adds to the threads' stacks: the module's workqueues (pool permits and tokens, each
+     * sub-queue's pending, running and ordered works) and each mount's tree blocks under writeback.
+     */
+    public static String debugState(BtrfsModule module) {
+        return door().debugState(module);
     }
 
     private static Door door() {

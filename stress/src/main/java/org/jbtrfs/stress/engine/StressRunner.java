@@ -143,6 +143,7 @@ public final class StressRunner {
         mod.log().log(LogLevel.ERR, LogEntry.Kind.HUNG_TASK, h.report());
         if (o != null && o.hang == null) {
             o.hang = new Observation.Hang(h.driver().driverName, h.driver().op(), h.frame(), h.report());
+            o.note("state at the hang: " + Internals.debugState(mod));
         }
         Internals.kernel(mod).panic("hung task: " + h.driver().driverName + " blocked in '" + h.driver().op() + "'");
     }
