@@ -73,6 +73,22 @@ public enum Hook {
     TRANS_KTHREAD_BEFORE_SLEEP,
     /** btrfs_wq_submit_bio is about to queue the async checksum work on fs_info->workers (metadata or data bio). */
     ASYNC_SUBMIT_BEFORE_QUEUE,
+    // the metadata write path against tree modifications
+    /**
+     * btrfs_alloc_tree_block returned a new tree block, already in its transaction's dirty pages; the caller
+     * (__btrfs_cow_block) has not filled it yet. The kernel's btrfs_init_new_buffer returns it tree-locked.
+     */
+    TREE_BLOCK_ALLOCATED,
+    /**
+     * __btrfs_cow_block copied the old block into the new one (copy_extent_buffer_full), whose header still
+     * says the old block's bytenr, and is about to write its own (btrfs_set_header_bytenr(cow, cow->start)).
+     */
+    COW_BLOCK_COPIED,
+    /**
+     * btree_write_cache_pages locked a tree block for I/O (lock_extent_buffer_for_io: dirty cleared, WRITTEN
+     * set, writeback started) and is about to add it to the bio being built (write_one_eb).
+     */
+    BTREE_LOCKED_FOR_IO,
     // data writeback and ordered extents
     /**
      * finish_ordered_fn on an endio-write worker is about to run btrfs_finish_ordered_io (join a

@@ -186,6 +186,75 @@ class QgroupsTest {
     }
 
     /**
+     * The explorer's "sync hung in BtreeInode.waitWriteback" (lanes: quota lane against sync lane). Quota
+     * disable unpublishes quota_root and then deletes the tree's items through its own reference: the first
+     * delete COWs the committed quota leaf. A sync's btree writeback (sync_inodes_sb, WB_SYNC_ALL) used to
+     * find the lock of a block's tree through FsInfo.rootOf(owner), null for the unpublished quota tree, so
+     * it locked nothing: it started the new block's writeback at its bytenr, __btrfs_cow_block then copied
+     * the old leaf into it (the header says the old bytenr), and the bio was submitted and ended at the old
+     * bytenr — the new block's writeback never ended and the next filemap_fdatawait hung; the old leaf's
+     * location (the commit root's) was overwritten. v5.11's lock_extent_buffer_for_io takes the buffer's own
+     * lock, held by the COWer from btrfs_init_new_buffer on, and write_one_eb / end_bio_extent_buffer_writepage
+     * use eb->start: the writeback now takes the lock of the tree the block was dirtied under and keys the
+     * block by the bytenr it was dirtied at. See the transaction module's CowWritebackRaceTest.
+     */
+    @Test
+    void syncWritebackWaitsForQuotaDisablesCowOfTheUnpublishedQuotaTree() {
+        Fixture f = new Fixture(new TestFs(Crc32cImpl.GENERIC));
+        boolean passed = false;
+        try {
+            f.qg.quotaEnable();
+            f.qg.waitForCompletion(false);
+            Transactions.commit(Transactions.join(f.fs, f.fs.treeRoot(), "test_commit"));
+            org.jbtrfs.transaction.Root quota = f.fs.quotaRoot();
+            long oldLeaf = quota.node().bytenr();
+            byte[] oldOnDisk = new byte[org.jbtrfs.core.disk.SuperBlock.NODESIZE];
+            f.t.dev.read(oldLeaf, oldOnDisk, 0, oldOnDisk.length);
+            assertEquals(0, f.fs.btreeInode.dirtyCount(), "committed: nothing dirty");
+            Hooks hooks = f.hooks();
+
+            hooks.parkAt(Hook.TREE_BLOCK_ALLOCATED);
+            hooks.parkAt(Hook.BTREE_LOCKED_FOR_IO);
+            TestThread<Void> disable = TestThread.run("quota-disable", f.qg::quotaDisable);
+            hooks.awaitParked(Hook.TREE_BLOCK_ALLOCATED, Waits.BOUND);
+            assertNull(f.fs.quotaRoot(), "quota_root unpublished before the tree is deleted");
+            assertEquals(1, f.fs.btreeInode.dirtyCount(), "only the new, still empty copy of the quota leaf is dirty");
+
+            TestThread<Void> sync = TestThread.run("sync_inodes_sb",
+                () -> f.fs.btreeInode.writepages(org.jbtrfs.transaction.WbSyncMode.ALL));
+            Waits.within().until(() -> hooks.isParked(Hook.BTREE_LOCKED_FOR_IO) || quota.treeLock.hasQueuedThread(sync.thread()));
+            hooks.parkAt(Hook.COW_BLOCK_COPIED);
+            hooks.disarm(Hook.TREE_BLOCK_ALLOCATED);
+            hooks.awaitParked(Hook.COW_BLOCK_COPIED, Waits.BOUND);
+            hooks.disarm(Hook.BTREE_LOCKED_FOR_IO);
+            Waits.within().until(() -> sync.done() || quota.treeLock.hasQueuedThread(sync.thread()));
+            hooks.disarm(Hook.COW_BLOCK_COPIED);
+            disable.join();
+            sync.join();
+
+            try {
+                Waits.within().until(() -> f.fs.btreeInode.writebackCount() == 0);
+            } catch (org.awaitility.core.ConditionTimeoutException e) {
+                throw new AssertionError("a writeback never ended (old quota leaf " + oldLeaf + "): "
+                    + f.fs.btreeInode.writebackState(), e);
+            }
+            f.fs.btreeInode.waitWriteback();
+            byte[] now = new byte[oldOnDisk.length];
+            f.t.dev.read(oldLeaf, now, 0, now.length);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(oldOnDisk, now,
+                "the old quota leaf's location (the commit root's) was not written");
+            Transactions.commit(Transactions.join(f.fs, f.fs.treeRoot(), "test_commit"));
+            passed = true;
+        } finally {
+            if (passed) {
+                f.close();
+            } else {
+                f.t.close(); // no close_ctree: its commit would wait for the writeback that never ends
+            }
+        }
+    }
+
+    /**
      * A transaction start that fails in quota disable: v5.11 had cleared nothing yet; with the fix the
      * disable has already cleared QUOTA_ENABLED (and waited) and sets it again. Either way quotas stay on.
      */

@@ -11,6 +11,7 @@ import java.util.concurrent.atomic.LongAdder;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.FsFlag;
+import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.kernel.SlabObject;
 import org.jbtrfs.core.disk.SuperBlock;
 import org.jbtrfs.transaction.ctree.ExtentBuffer;
@@ -47,7 +48,18 @@ public final class BtreeInode {
 
     private final FsInfo fs;
     private final Map<Long, ExtentBuffer> pageCache = new ConcurrentHashMap<>();
+    /**
+     * Dirty tree blocks by their bytenr at allocation (eb->start). The key, never the header, is a block's
+     * identity on the write path: __btrfs_cow_block overwrites the new block's header with the old one's
+     * before it sets its own bytenr back.
+     */
     private final Map<Long, ExtentBuffer> dirty = new ConcurrentHashMap<>();
+    /**
+     * The tree whose lock the last modifier of each dirty block held (the port's stand-in for the buffer's
+     * own lock, which lock_extent_buffer_for_io takes): also trees FsInfo.rootOf does not know — the free
+     * space tree, a quota tree being created or deleted, a subvolume not yet in fs_roots_radix.
+     */
+    private final Map<Long, Root> lockedBy = new ConcurrentHashMap<>();
     /** Tree blocks under writeback (PageWriteback): bytenr → bios in flight. Guarded by itself. */
     private final Map<Long, Integer> writeback = new HashMap<>();
     /** BTRFS_I(btree_inode)->sync_writers: > 0 while a commit writes its marked extents. */
@@ -125,12 +137,23 @@ public final class BtreeInode {
 
     /**
      * kernel: btrfs_mark_buffer_dirty() + set_extent_dirty() on the transaction's dirty_pages — the
-     * first dirtying in a transaction allocates the extent_state recording the range.
+     * first dirtying in a transaction allocates the extent_state recording the range. {@code tree} is the
+     * tree whose lock the caller holds (null: none, a block no other thread can reach yet); writeback takes
+     * it before it writes the block, as lock_extent_buffer_for_io takes the buffer's lock, which the kernel's
+     * modifier holds from btrfs_init_new_buffer or btrfs_search_slot until it is done with the block.
      */
-    void markDirty(ExtentBuffer eb, Transaction trans) {
-        dirty.put(eb.bytenr(), eb);
+    void markDirty(ExtentBuffer eb, Transaction trans, Root tree) {
+        long start = eb.bytenr();
+        // before the block is visible as dirty, so writeback finds the lock first; without a tree, drop what an
+        // earlier block at this bytenr recorded
+        if (tree != null) {
+            lockedBy.put(start, tree);
+        } else {
+            lockedBy.remove(start);
+        }
+        dirty.put(start, eb);
         synchronized (trans) {
-            trans.dirtyPages.computeIfAbsent(eb.bytenr(), b -> fs.kernel.slabs().cache("extent_state").alloc()
+            trans.dirtyPages.computeIfAbsent(start, b -> fs.kernel.slabs().cache("extent_state").alloc()
                 .tag(new StateRange(b, b + SuperBlock.NODESIZE - 1)));
         }
     }
@@ -142,6 +165,7 @@ public final class BtreeInode {
     void forget(long bytenr) {
         pageCache.remove(bytenr);
         dirty.remove(bytenr);
+        lockedBy.remove(bytenr);
     }
 
     public int dirtyCount() { return dirty.size(); }
@@ -193,23 +217,26 @@ public final class BtreeInode {
         if (mode == WbSyncMode.NONE && dirtyMetadataBytes() < DIRTY_METADATA_THRESH) {
             return;
         }
-        List<ExtentBuffer> toWrite = new ArrayList<>(dirty.values());
-        toWrite.sort((a, b) -> Long.compare(a.bytenr(), b.bytenr()));
+        // the page cache's index order: by eb->start, which the header may not say right now (see dirty)
+        List<Map.Entry<Long, ExtentBuffer>> toWrite = new ArrayList<>(dirty.entrySet());
+        toWrite.sort(Map.Entry.comparingByKey());
         // btree_write_cache_pages → write_one_eb → submit_extent_page: a block that follows the previous one
         // joins its bio, anything else submits the bio and starts a new one
         long start = -1;
         java.io.ByteArrayOutputStream bio = new java.io.ByteArrayOutputStream();
-        for (ExtentBuffer eb : toWrite) {
-            byte[] copy = lockForIo(eb);
+        for (Map.Entry<Long, ExtentBuffer> e : toWrite) {
+            long ebStart = e.getKey();
+            byte[] copy = lockForIo(ebStart, e.getValue());
             if (copy == null) {
                 continue;
             }
-            if (start >= 0 && (eb.bytenr() != start + bio.size() || bio.size() / SuperBlock.NODESIZE == MAX_BIO_BLOCKS)) {
+            fs.kernel.hooks().arrive(Hook.BTREE_LOCKED_FOR_IO);
+            if (start >= 0 && (ebStart != start + bio.size() || bio.size() / SuperBlock.NODESIZE == MAX_BIO_BLOCKS)) {
                 submitMetadataBio(start, bio.toByteArray(), mode == WbSyncMode.ALL);
                 bio.reset();
             }
             if (bio.size() == 0) {
-                start = eb.bytenr();
+                start = ebStart;
             }
             bio.writeBytes(copy);
         }
@@ -229,22 +256,27 @@ public final class BtreeInode {
     }
 
     /**
-     * kernel: lock_extent_buffer_for_io() in fs/btrfs/extent_io.c — under the tree lock (the port's lock
-     * of the owning tree, which every modification of its blocks holds): if the buffer is still dirty,
-     * clear the dirty bit, set BTRFS_HEADER_FLAG_WRITTEN (so any later change COWs it) and set
-     * writeback; returns the bytes to write, or null if someone else wrote or cleaned it first.
+     * kernel: lock_extent_buffer_for_io() in fs/btrfs/extent_io.c — under the buffer's lock (the port's
+     * stand-in: the lock of the tree its last modifier held, see {@link #lockedBy}; else the owning tree's):
+     * if the buffer at {@code start} is still dirty, clear the dirty bit, set BTRFS_HEADER_FLAG_WRITTEN (so
+     * any later change COWs it) and set writeback; returns the bytes to write, or null if someone else
+     * wrote or cleaned it first. The writeback is counted at {@code start} (eb->start), the bytenr its bio
+     * is submitted and ended at.
      */
-    private byte[] lockForIo(ExtentBuffer eb) {
-        Root tree = fs.rootOf(eb.owner());
+    private byte[] lockForIo(long start, ExtentBuffer eb) {
+        Root tree = lockedBy.get(start);
+        if (tree == null) {
+            tree = fs.rootOf(eb.owner());
+        }
         if (tree != null) {
             tree.treeLock.lock();
         }
         try {
-            if (!dirty.remove(eb.bytenr(), eb)) {
+            if (!dirty.remove(start, eb)) {
                 return null;
             }
             eb.setHeaderFlag(ExtentBuffer.HEADER_FLAG_WRITTEN);
-            startWriteback(eb.bytenr());
+            startWriteback(start);
             return eb.array().clone();
         } finally {
             if (tree != null) {
@@ -300,10 +332,11 @@ public final class BtreeInode {
         syncWriters.incrementAndGet();
         try {
             for (Map.Entry<Long, SlabObject> r : ranges) {
-                ExtentBuffer eb = dirty.get(r.getKey());
-                byte[] copy = eb == null ? null : lockForIo(eb);
+                long start = r.getKey();
+                ExtentBuffer eb = dirty.get(start);
+                byte[] copy = eb == null ? null : lockForIo(start, eb);
                 if (copy != null) {
-                    submitMetadataBio(eb.bytenr(), copy, true);
+                    submitMetadataBio(start, copy, true);
                 }
             }
         } finally {
@@ -329,7 +362,8 @@ public final class BtreeInode {
             for (Map.Entry<Long, SlabObject> r : trans.dirtyPages.entrySet()) {
                 ExtentBuffer eb = dirty.remove(r.getKey());
                 if (eb != null) {
-                    pageCache.remove(eb.bytenr());
+                    pageCache.remove(r.getKey());
+                    lockedBy.remove(r.getKey());
                 }
                 r.getValue().free();
             }
@@ -349,6 +383,7 @@ public final class BtreeInode {
         evicted = true;
         writepages(WbSyncMode.ALL);
         pageCache.clear();
+        lockedBy.clear();
     }
 
     /**

@@ -312,8 +312,9 @@ public final class FsInfo {
 
     /**
      * The tree whose blocks carry {@code owner} in their header: the root tree, the extent tree, the quota
-     * tree or a subvolume in fs_roots_radix; null for a tree not (or no longer) reachable. Metadata
-     * writeback takes that tree's lock as lock_extent_buffer_for_io takes the buffer's.
+     * tree, the free space tree or a subvolume in fs_roots_radix; null for a tree not (or no longer)
+     * reachable. Metadata writeback takes that tree's lock, as lock_extent_buffer_for_io takes the buffer's,
+     * for a block dirtied without a tree lock recorded (BtreeInode.markDirty).
      */
     Root rootOf(long owner) {
         if (owner == org.jbtrfs.core.disk.ItemType.ROOT_TREE_OBJECTID) {
@@ -324,6 +325,9 @@ public final class FsInfo {
         }
         if (owner == org.jbtrfs.core.disk.ItemType.QUOTA_TREE_OBJECTID) {
             return quotaRoot;
+        }
+        if (owner == org.jbtrfs.core.disk.ItemType.FREE_SPACE_TREE_OBJECTID) {
+            return freeSpaceRoot;
         }
         return fsRootsRadix.get(owner);
     }

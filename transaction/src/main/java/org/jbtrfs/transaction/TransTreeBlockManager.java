@@ -2,6 +2,7 @@ package org.jbtrfs.transaction;
 
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.Hook;
 import org.jbtrfs.transaction.ctree.ExtentBuffer;
 import org.jbtrfs.transaction.ctree.TreeBlockManager;
 
@@ -12,10 +13,19 @@ import org.jbtrfs.transaction.ctree.TreeBlockManager;
 final class TransTreeBlockManager implements TreeBlockManager {
     private final TransHandle h;
     private final FsInfo fs;
+    /** The tree whose lock the caller holds while it modifies blocks through this manager, or null. */
+    private final Root tree;
 
+    /** For blocks no other thread reaches yet (a new tree's root leaf) or frees only: no tree lock held. */
     TransTreeBlockManager(TransHandle h) {
+        this(h, null);
+    }
+
+    /** For a modification of {@code tree} under its tree lock (Trees): writeback of its blocks takes that lock. */
+    TransTreeBlockManager(TransHandle h, Root tree) {
         this.h = h;
         this.fs = h.fsInfo;
+        this.tree = tree;
     }
 
     @Override public ExtentBuffer read(long bytenr) { return fs.btreeInode.readTreeBlock(bytenr); }
@@ -35,9 +45,10 @@ final class TransTreeBlockManager implements TreeBlockManager {
         eb.setLevel(level);
         eb.setFsid(fs.superCopyFsid());
         fs.btreeInode.add(eb);
-        fs.btreeInode.markDirty(eb, h.transaction);
+        fs.btreeInode.markDirty(eb, h.transaction, tree);
         h.transaction.delayedRefs.addTreeRef(bytenr, owner, level, +1, true);
         h.blocksTouched++;
+        fs.kernel.hooks().arrive(Hook.TREE_BLOCK_ALLOCATED);
         return eb;
     }
 
@@ -58,10 +69,12 @@ final class TransTreeBlockManager implements TreeBlockManager {
      */
     @Override public void markDirty(ExtentBuffer eb) {
         checkUsable();
-        fs.btreeInode.markDirty(eb, h.transaction);
+        fs.btreeInode.markDirty(eb, h.transaction, tree);
     }
 
     @Override public long transid() { return h.transaction.transid; }
+
+    @Override public void arrive(Hook hook) { fs.kernel.hooks().arrive(hook); }
 
     private void checkUsable() {
         if (h.isEnded()) {

@@ -19,7 +19,7 @@ public final class Trees {
     public static void insert(TransHandle h, Root root, Key key, byte[] data) {
         root.treeLock.lock();
         try {
-            Ctree.insertItem(new TransTreeBlockManager(h), root, key, data);
+            Ctree.insertItem(new TransTreeBlockManager(h, root), root, key, data);
         } finally {
             root.treeLock.unlock();
         }
@@ -29,7 +29,7 @@ public final class Trees {
     public static void update(TransHandle h, Root root, Key key, byte[] data) {
         root.treeLock.lock();
         try {
-            Ctree.updateItem(new TransTreeBlockManager(h), root, key, data);
+            Ctree.updateItem(new TransTreeBlockManager(h, root), root, key, data);
         } finally {
             root.treeLock.unlock();
         }
@@ -39,7 +39,7 @@ public final class Trees {
     public static void put(TransHandle h, Root root, Key key, byte[] data) {
         root.treeLock.lock();
         try {
-            TransTreeBlockManager mgr = new TransTreeBlockManager(h);
+            TransTreeBlockManager mgr = new TransTreeBlockManager(h, root);
             if (Ctree.lookup(mgr::read, root.node(), key) == null) {
                 Ctree.insertItem(mgr, root, key, data);
             } else {
@@ -54,7 +54,7 @@ public final class Trees {
     public static void delete(TransHandle h, Root root, Key key) {
         root.treeLock.lock();
         try {
-            Ctree.deleteItem(new TransTreeBlockManager(h), root, key);
+            Ctree.deleteItem(new TransTreeBlockManager(h, root), root, key);
         } finally {
             root.treeLock.unlock();
         }

@@ -1,5 +1,7 @@
 package org.jbtrfs.transaction.ctree;
 
+import org.jbtrfs.core.Hook;
+
 /** Copy-on-write of one tree block (kernel: btrfs_cow_block() and __btrfs_cow_block() in fs/btrfs/ctree.c). */
 final class CowBlock {
     private CowBlock() { }
@@ -30,6 +32,7 @@ final class CowBlock {
         byte[] chunkTreeUuid = cow.chunkTreeUuid();
 
         cow.copyContentsFrom(buf);
+        mgr.arrive(Hook.COW_BLOCK_COPIED);
         cow.setBytenr(bytenr);
         cow.setGeneration(mgr.transid());
         // The copy has not been written, and is not a relocation block even if the source was.

@@ -1,5 +1,7 @@
 package org.jbtrfs.transaction.ctree;
 
+import org.jbtrfs.core.Hook;
+
 /**
  * What the B-tree algorithms need from the transaction layer: reading verified tree blocks, the COW
  * decision, allocating and freeing tree blocks, and dirtying them. One instance serves one
@@ -27,4 +29,7 @@ public interface TreeBlockManager {
 
     /** Current transaction id (the generation new and COWed blocks get). */
     long transid();
+
+    /** Arrives at a named race window ({@link org.jbtrfs.core.Hooks#arrive}); a manager without a kernel has none. */
+    default void arrive(Hook hook) { }
 }
