@@ -72,13 +72,13 @@ public final class Schedule {
     boolean quiet() { return quiet; }
 
     /**
-     * Hooks reached once per bio or per ordered extent: since issue 10 (data writeback, sync_inodes_sb)
-     * hundreds of times in some cycles, and every sync waits for them. They get a tenth of the perturbation,
-     * so that one cycle's delay budget stays in proportion with the other windows; the draws are the same,
-     * so a role's decisions still come in order from its own stream.
+     * Hooks reached once per bio, per ordered extent or per tree block (a COW, a block locked for writeback):
+     * since issue 10 (data writeback, sync_inodes_sb) hundreds of times in some cycles, and every sync waits
+     * for them. They get a tenth of the perturbation, so that one cycle's delay budget stays in proportion with
+     * the other windows; the draws are the same, so a role's decisions still come in order from its own stream.
      */
     private static final Set<Hook> PER_BIO = EnumSet.of(Hook.ASYNC_SUBMIT_BEFORE_QUEUE, Hook.ORDERED_EXTENT_BEFORE_FINISH,
-        Hook.ORDERED_EXTENT_AFTER_REMOVE);
+        Hook.ORDERED_EXTENT_AFTER_REMOVE, Hook.TREE_BLOCK_ALLOCATED, Hook.COW_BLOCK_COPIED, Hook.BTREE_LOCKED_FOR_IO);
     private static final double PER_BIO_SCALE = 0.1;
 
     Decision decide(String role, Hook hook) {
