@@ -168,9 +168,7 @@ class LanesTest {
             mod.mkfs(sdc);
             // commit=300: no transaction kthread commit in the test; the group becomes unused at the sync below
             Btrfs fs = mod.mount(sdc, "commit=300");
-            LanePlan plan = new LanePlan(java.util.EnumSet.of(LaneKind.LIFECYCLE, LaneKind.FILE), 1, 1, false, 8, 0, 0);
-            LaneContext cx = new LaneContext(mod, sdc, null, 0, 42, new Observation(), null, plan);
-            cx.fs = fs;
+            LaneContext cx = fileLaneContext(mod, sdc, fs);
             FileLane lane = new FileLane(cx, List.of(), 0);
             assertEquals(1, dataGroups(fs).size(), "mkfs: one data block group");
             lane.fillAndEmptyBlockGroup(fs);
@@ -183,6 +181,14 @@ class LanesTest {
             assertEquals(1, dataGroups(fs).size(), "the cleaner removed it (the other one is the last of its type)");
             fs.umount();
         }
+    }
+
+    /** A cycle's context with the lifecycle and file lanes on {@code sdc}, mounted as {@code fs}. */
+    private static LaneContext fileLaneContext(BtrfsModule mod, BlockDevice sdc, Btrfs fs) {
+        LanePlan plan = new LanePlan(java.util.EnumSet.of(LaneKind.LIFECYCLE, LaneKind.FILE), 1, 1, false, 8, 0, 0);
+        LaneContext cx = new LaneContext(mod, sdc, null, 0, 42, new Observation(), null, plan);
+        cx.fs = fs;
+        return cx;
     }
 
     private static List<Long> dataGroups(Btrfs fs) {
@@ -202,9 +208,7 @@ class LanesTest {
             BlockDevice sdc = mod.createDevice("sdc", ModuleHost.DEVICE_SIZE);
             mod.mkfs(sdc);
             Btrfs first = mod.mount(sdc, "commit=1");
-            LanePlan plan = new LanePlan(java.util.EnumSet.of(LaneKind.LIFECYCLE, LaneKind.FILE), 1, 1, false, 8, 0, 0);
-            LaneContext cx = new LaneContext(mod, sdc, null, 0, 42, new Observation(), null, plan);
-            cx.fs = first;
+            LaneContext cx = fileLaneContext(mod, sdc, first);
             assertEquals(first, cx.awaitMounted(), "mounted: at once");
             first.umount();
             TestThread<Btrfs> waiter = TestThread.call("lane:file:0", cx::awaitMounted);
