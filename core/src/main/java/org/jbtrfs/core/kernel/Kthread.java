@@ -60,19 +60,25 @@ public final class Kthread {
     private volatile Thread requester;
     private volatile long sleeps;
     private final Object completions = new Object();
-    /** kthread->parked: completed by {@link #parkme()}, re-armed by {@link #unpark()}. Guarded by completions. */
-    private boolean parkedDone;
-    /** kthread->exited. Guarded by completions. */
-    private boolean exited;
+    /**
+     * kthread->parked: completed by {@link #parkme()}, re-armed by {@link #unpark()}. Written under
+     * completions; volatile so the requester's {@link IdlePoll} can watch it without the monitor.
+     */
+    private volatile boolean parkedDone;
+    /** kthread->exited. Written under completions; volatile for the requester's {@link IdlePoll}. */
+    private volatile boolean exited;
     private int exitCode;
 
     /** LatencyModel's wake-up cost: a woken kthread starts running this much later (0: the port's own speed). */
     private final long wakeupNanos;
+    /** How long this kthread, and a task waiting for its park or exit, poll before blocking ({@link IdlePoll}). */
+    private final long pollNanos;
 
     Kthread(String name, KernelClock clock, Sched sched, KernelLog log) { this(name, clock, sched, log, 0); }
 
     Kthread(String name, KernelClock clock, Sched sched, KernelLog log, long wakeupNanos) {
         this.wakeupNanos = wakeupNanos;
+        this.pollNanos = IdlePoll.forWakeup(wakeupNanos);
         this.name = name;
         this.clock = clock;
         this.sched = sched;
@@ -144,6 +150,7 @@ public final class Kthread {
         try {
             sleeps++;
             blocked = true;
+            IdlePoll.poll(() -> state.get() == TaskState.RUNNING, pollNanos);
             while (state.get() != TaskState.RUNNING) {
                 sched.checkPanic();
                 LockSupport.park(this);
@@ -183,6 +190,7 @@ public final class Kthread {
         try {
             sleeps++;
             blocked = true;
+            IdlePoll.poll(() -> state.get() == TaskState.RUNNING, Math.min(pollNanos, nanos));
             while (state.get() != TaskState.RUNNING) {
                 sched.checkPanic();
                 if (clock.nanoTime() - deadline >= 0) {
@@ -272,6 +280,7 @@ public final class Kthread {
         if (Thread.currentThread() != thread) {
             wakeUpProcess();
             requester = Thread.currentThread(); // after the wake-up: see sleepsThroughRequest()
+            IdlePoll.poll(() -> parkedDone, pollNanos);
             synchronized (completions) {
                 sched.waitUntil(completions, "kthread_park(" + name + ")", () -> parkedDone);
             }
@@ -320,6 +329,7 @@ public final class Kthread {
         tryToWakeUp(TaskState.PARKED);
         wakeUpProcess();
         requester = Thread.currentThread();
+        IdlePoll.poll(() -> exited, pollNanos);
         int code;
         synchronized (completions) {
             sched.waitUntil(completions, "kthread_stop(" + name + ")", () -> exited);

@@ -81,7 +81,7 @@ public final class Kthreadd {
                 // the thread is back in the pool before kthread_stop returns: the next kthread_run reuses it
                 live.remove(k);
                 k.exited(code[0]);
-            });
+            }, IdlePoll.forWakeup(wakeupNanos));
             k.bind(lease.thread());
             live.put(k, lease);
         }

@@ -104,7 +104,14 @@ public final class LentThreads {
      * pool (renamed, interrupt cleared) and before the lease completes: whoever waits for the job's end
      * through {@code returned} then finds the thread ready for its next job.
      */
-    public Lease lend(String name, Runnable job, Runnable returned) {
+    public Lease lend(String name, Runnable job, Runnable returned) { return lend(name, job, returned, 0); }
+
+    /**
+     * {@link #lend(String, Runnable, Runnable)}; once back in the pool the thread polls for its next job for
+     * {@code pollNanos} before it blocks ({@link IdlePoll}): a module that models no wake-up cost unmounts
+     * and mounts again within microseconds, and its next kthread_run then finds the thread still polling.
+     */
+    public Lease lend(String name, Runnable job, Runnable returned, long pollNanos) {
         Worker w = idle.pollFirst(); // LIFO: the most recently parked thread is the warmest
         if (w == null) {
             w = new Worker(idlePrefix + "/" + created.incrementAndGet());
@@ -112,7 +119,7 @@ public final class LentThreads {
         }
         Lease lease = new Lease(w);
         w.setName(name); // named for the job before this returns, so the lender sees its thread by name at once
-        w.hand(new Job(job, returned, lease));
+        w.hand(new Job(job, returned, lease, pollNanos));
         return lease;
     }
 
@@ -122,7 +129,7 @@ public final class LentThreads {
     /** Threads parked here now. */
     public int idleThreads() { return idle.size(); }
 
-    private record Job(Runnable body, Runnable returned, Lease lease) { }
+    private record Job(Runnable body, Runnable returned, Lease lease, long pollNanos) { }
 
     private final class Worker extends Thread {
         private final String idleName;
@@ -141,12 +148,14 @@ public final class LentThreads {
 
         @Override
         public void run() {
+            long pollNanos = 0;
             while (true) {
-                Job j = awaitJob();
+                Job j = awaitJob(pollNanos);
                 if (j == null) {
                     return; // retired
                 }
                 job = null;
+                pollNanos = j.pollNanos();
                 try {
                     j.body().run();
                 } catch (Throwable t) {
@@ -169,7 +178,8 @@ public final class LentThreads {
         }
 
         /** The next job, or null once idle too long (and removed from the pool). */
-        private Job awaitJob() {
+        private Job awaitJob(long pollNanos) {
+            IdlePoll.poll(() -> job != null, pollNanos);
             long deadline = System.nanoTime() + idleRetireNanos;
             while (true) {
                 Job j = job;

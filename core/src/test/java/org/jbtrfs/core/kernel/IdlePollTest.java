@@ -1,0 +1,75 @@
+package org.jbtrfs.core.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jbtrfs.testsupport.Waits;
+import org.junit.jupiter.api.Test;
+
+/**
+ * kernel: poll_idle() — the bounded poll a thread does before it blocks, where the module models no
+ * wake-up cost. It changes what a wake-up costs, never what wakes a thread.
+ */
+class IdlePollTest {
+    private static final long SECOND = TimeUnit.SECONDS.toNanos(1);
+
+    @Test
+    void aConditionThatHoldsReturnsAtOnceWithoutEvaluatingAgain() {
+        AtomicInteger tests = new AtomicInteger();
+        assertTrue(IdlePoll.poll(() -> tests.incrementAndGet() > 0, 10 * SECOND));
+        assertEquals(1, tests.get());
+    }
+
+    @Test
+    void noPollMeansOneTestAndNoWait() {
+        AtomicInteger tests = new AtomicInteger();
+        assertFalse(IdlePoll.poll(() -> tests.incrementAndGet() < 0, 0));
+        assertEquals(1, tests.get());
+    }
+
+    @Test
+    void aPollThatIsNeverWokenGivesUpAfterItsTime() {
+        long poll = TimeUnit.MILLISECONDS.toNanos(5);
+        long t0 = System.nanoTime();
+        assertFalse(IdlePoll.poll(() -> false, poll));
+        assertTrue(System.nanoTime() - t0 >= poll, "polled its whole time");
+    }
+
+    @Test
+    void aWakeUpFromAnotherThreadEndsALongPoll() throws Exception {
+        AtomicBoolean woken = new AtomicBoolean();
+        AtomicBoolean seen = new AtomicBoolean();
+        Thread poller = new Thread(() -> seen.set(IdlePoll.poll(woken::get, 60 * SECOND)), "poller");
+        poller.start();
+        woken.set(true);
+        poller.join(TimeUnit.SECONDS.toMillis(30));
+        assertFalse(poller.isAlive(), "the poll ended on the wake-up, not on its 60 s bound");
+        assertTrue(seen.get());
+    }
+
+    @Test
+    void onlyAModuleWithoutAWakeUpCostPolls() {
+        assertEquals(IdlePoll.NANOS, IdlePoll.forWakeup(0));
+        assertEquals(0, IdlePoll.forWakeup(TimeUnit.MICROSECONDS.toNanos(200)), "virtio's modelled wake-up: block at once");
+    }
+
+    @Test
+    void aPooledThreadThatPollsForItsNextJobServesIt() {
+        LentThreads pool = new LentThreads("t-idle");
+        AtomicBoolean second = new AtomicBoolean();
+        LentThreads.Lease a = pool.lend("first", () -> { }, null, 60 * SECOND);
+        assertTrue(a.await(10 * SECOND));
+        // the thread now polls for up to 60 s: a job handed meanwhile is seen by the poll
+        Waits.within().until(() -> a.thread().getState() == Thread.State.RUNNABLE && pool.idleThreads() == 1);
+        LentThreads.Lease b = pool.lend("second", () -> second.set(true));
+        assertTrue(b.await(10 * SECOND));
+        assertTrue(second.get());
+        assertSame(a.thread(), b.thread());
+        assertEquals(1, pool.threadsCreated());
+    }
+}
