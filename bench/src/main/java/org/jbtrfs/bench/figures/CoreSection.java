@@ -85,8 +85,11 @@ final class CoreSection extends JmhSection {
             + "exit notification back), so its cost is mostly wake-up latency (on an idle VM, the wake-up of a\n"
             + "halted vCPU) and depends on how busy the CPUs are: compare the load averages in the header before\n"
             + "comparing runs.\n"
-            + "A short spin before parking in `Kthread.stop` and in the worker's inbox would cut the idle cost;\n"
-            + "that has not been tried.\n\n"
+            + "Where no wake-up cost is modelled (`LatencyModel.NONE`, as here), a thread about to block first polls\n"
+            + "its wake-up for up to 50 µs, yielding the CPU each round (`IdlePoll`, the kernel's `poll_idle`): the\n"
+            + "kthread in `schedule()`, the task waiting in `kthread_park`/`kthread_stop`, the pooled thread waiting\n"
+            + "for its next job. A blocked Java ping-pong costs ~35 µs round trip on a 2-vCPU VM; the poll is what\n"
+            + "took the minimal cycle from ~5,300 to ~10,000 cycles/s.\n\n"
             + table(threads) + "\n"
             + derived(v -> "The pool is " + Fmt.times(v[1] / v[0]) + " cheaper than a fresh thread in this run.\n\n", List.of(pool, fresh))
             + "### Workqueues (`WorkqueueBenchmark`)\n\n"
