@@ -17,15 +17,8 @@ mkdir -p "$FIGURES_DIR/before-after" "$FIGURES_DIR/sections"
 # absolute: the build of the old revision runs in its own worktree
 raw=$(cd "$FIGURES_DIR/before-after" && pwd)
 
-before_jar=$raw/before-$rev.jar
-if [ ! -f "$before_jar" ]; then
-  wt=$(mktemp -d)
-  trap 'git worktree remove --force "$wt" >/dev/null 2>&1; rm -rf "$wt"' EXIT
-  git worktree add --detach "$wt" "$rev" >/dev/null 2>&1 || { echo "cannot check out $rev" >&2; exit 1; }
-  (cd "$wt" && mvn -B -q -o package -DskipTests >"$raw/build-$rev.log" 2>&1 || mvn -B -q package -DskipTests >>"$raw/build-$rev.log" 2>&1) \
-    || { echo "cannot build $rev (see $raw/build-$rev.log)" >&2; exit 1; }
-  cp "$wt/stress/target/jbtrfs-stress.jar" "$before_jar"
-fi
+. scripts/figures.d/lib/before-jar.sh
+before_jar=$(before_jar "$rev" "$raw") || exit 1
 
 # one measurement: prints cycles/s from the runner's first line
 rate() {
