@@ -17,7 +17,7 @@ mkdir -p "$FIGURES_DIR/before-after" "$FIGURES_DIR/sections"
 # absolute: the build of the old revision runs in its own worktree
 raw=$(cd "$FIGURES_DIR/before-after" && pwd)
 
-. scripts/figures.d/lib/before-jar.sh
+. scripts/figures.d/lib/common.sh
 before_jar=$(before_jar "$rev" "$raw") || exit 1
 
 # one measurement: prints cycles/s from the runner's first line
@@ -38,7 +38,6 @@ for r in $(seq 1 "$rounds"); do
   done
 done
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR==0) print "n/a"; else if (NR%2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a+0 > 0) printf "%.2f", b/a; else print "n/a" }'; }
 
 sec=$FIGURES_DIR/sections/before-after.md

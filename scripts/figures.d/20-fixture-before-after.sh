@@ -17,7 +17,7 @@ measured=${MEASURED:-3000}
 if [ "${QUICK:-0}" = 1 ]; then rounds=1; warmup=200; measured=300; fi
 mkdir -p "$FIGURES_DIR/before-after" "$FIGURES_DIR/sections"
 raw=$(cd "$FIGURES_DIR/before-after" && pwd)
-. scripts/figures.d/lib/before-jar.sh
+. scripts/figures.d/lib/common.sh
 before=$(before_jar "$rev" "$raw") || exit 1
 after=$STRESS_JAR
 
@@ -41,7 +41,6 @@ for r in $(seq 1 "$rounds"); do
   read -r m p _ < <(run before "$r"); bm+="$m "; bp+="$p "
   read -r m p _ < <(run after "$r"); am+="$m "; ap+="$p "
 done
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR==0) print "n/a"; else if (NR%2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
 sec=$FIGURES_DIR/sections/fixture-before-after.md
 rows=$FIGURES_DIR/sections/fixture-before-after.rows.md

@@ -1,4 +1,4 @@
-# Sourced by scripts/figures.d/*.sh: before_jar REV DIR — prints the path of the stress jar of revision REV,
+# Sourced by scripts/figures.d/*.sh. before_jar REV DIR — prints the path of the stress jar of revision REV,
 # built once in a temporary worktree and kept in DIR (absolute) as before-REV.jar.
 before_jar() {
   local rev=$1 raw=$2 jar wt
@@ -16,3 +16,6 @@ before_jar() {
   fi
   echo "$jar"
 }
+
+# median of the numbers on stdin (space- or newline-separated); "n/a" for none
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR==0) print "n/a"; else if (NR%2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
