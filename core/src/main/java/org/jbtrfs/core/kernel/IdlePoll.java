@@ -37,8 +37,9 @@ public final class IdlePoll {
     public static long forWakeup(long wakeupNanos) { return wakeupNanos == 0 ? NANOS : 0; }
 
     /**
-     * Polls {@code woken} until it holds or {@code nanos} passed, yielding the CPU each round; returns
-     * whether it holds. The caller then blocks as before if it does not.
+     * Polls {@code woken} until it holds, {@code nanos} passed or the thread is interrupted (a panic ends
+     * sleeps by interrupting them), yielding the CPU each round; returns whether it holds. The caller then
+     * blocks as before if it does not, and applies its own interrupt policy (the interrupt is left set).
      */
     public static boolean poll(BooleanSupplier woken, long nanos) {
         if (woken.getAsBoolean()) {
@@ -53,7 +54,7 @@ public final class IdlePoll {
             if (woken.getAsBoolean()) {
                 return true;
             }
-        } while (System.nanoTime() - deadline < 0);
+        } while (System.nanoTime() - deadline < 0 && !Thread.currentThread().isInterrupted());
         return false;
     }
 }

@@ -77,8 +77,13 @@ public final class Kthread {
     Kthread(String name, KernelClock clock, Sched sched, KernelLog log) { this(name, clock, sched, log, 0); }
 
     Kthread(String name, KernelClock clock, Sched sched, KernelLog log, long wakeupNanos) {
+        this(name, clock, sched, log, wakeupNanos, IdlePoll.forWakeup(wakeupNanos));
+    }
+
+    /** With an explicit {@link IdlePoll} time (tests hold a kthread inside its poll). */
+    Kthread(String name, KernelClock clock, Sched sched, KernelLog log, long wakeupNanos, long pollNanos) {
         this.wakeupNanos = wakeupNanos;
-        this.pollNanos = IdlePoll.forWakeup(wakeupNanos);
+        this.pollNanos = pollNanos;
         this.name = name;
         this.clock = clock;
         this.sched = sched;
@@ -151,6 +156,8 @@ public final class Kthread {
             sleeps++;
             blocked = true;
             IdlePoll.poll(() -> state.get() == TaskState.RUNNING, pollNanos);
+            // an interrupt during the poll (a panic's among them) is consumed here, as park() would have
+            interrupted = Thread.interrupted();
             while (state.get() != TaskState.RUNNING) {
                 sched.checkPanic();
                 LockSupport.park(this);
@@ -191,6 +198,7 @@ public final class Kthread {
             sleeps++;
             blocked = true;
             IdlePoll.poll(() -> state.get() == TaskState.RUNNING, Math.min(pollNanos, nanos));
+            interrupted = Thread.interrupted(); // as in schedule()
             while (state.get() != TaskState.RUNNING) {
                 sched.checkPanic();
                 if (clock.nanoTime() - deadline >= 0) {

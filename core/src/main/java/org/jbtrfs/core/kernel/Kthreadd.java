@@ -33,6 +33,8 @@ public final class Kthreadd {
     private final AtomicInteger started = new AtomicInteger();
     private volatile boolean shutdown;
     private final long wakeupNanos;
+    /** How long its kthreads and their pooled threads poll before blocking ({@link IdlePoll}). */
+    private final long pollNanos;
 
     public Kthreadd(KernelClock clock, KernelLog log, Sched sched) {
         this(clock, log, sched, LentThreads.SHARED, 0);
@@ -46,6 +48,12 @@ public final class Kthreadd {
     Kthreadd(KernelClock clock, KernelLog log, Sched sched, LentThreads threads) { this(clock, log, sched, threads, 0); }
 
     Kthreadd(KernelClock clock, KernelLog log, Sched sched, LentThreads threads, long wakeupNanos) {
+        this(clock, log, sched, threads, wakeupNanos, IdlePoll.forWakeup(wakeupNanos));
+    }
+
+    /** With an explicit {@link IdlePoll} time (tests). */
+    Kthreadd(KernelClock clock, KernelLog log, Sched sched, LentThreads threads, long wakeupNanos, long pollNanos) {
+        this.pollNanos = pollNanos;
         this.wakeupNanos = wakeupNanos;
         this.clock = clock;
         this.log = log;
@@ -64,7 +72,7 @@ public final class Kthreadd {
         if (shutdown) {
             throw new IllegalStateException("kthreadd is shut down (module unloaded)");
         }
-        Kthread k = new Kthread(name, clock, sched, log, wakeupNanos);
+        Kthread k = new Kthread(name, clock, sched, log, wakeupNanos, pollNanos);
         started.incrementAndGet();
         int[] code = new int[1];
         // the function may call k.thread() at once: it runs only after run() bound it (run holds the gate)
@@ -81,7 +89,7 @@ public final class Kthreadd {
                 // the thread is back in the pool before kthread_stop returns: the next kthread_run reuses it
                 live.remove(k);
                 k.exited(code[0]);
-            }, IdlePoll.forWakeup(wakeupNanos));
+            }, pollNanos);
             k.bind(lease.thread());
             live.put(k, lease);
         }

@@ -53,6 +53,22 @@ class IdlePollTest {
     }
 
     @Test
+    void anInterruptEndsThePollAndStaysSet() throws Exception {
+        AtomicBoolean seen = new AtomicBoolean(true);
+        AtomicBoolean stillInterrupted = new AtomicBoolean();
+        Thread poller = new Thread(() -> {
+            seen.set(IdlePoll.poll(() -> false, 60 * SECOND));
+            stillInterrupted.set(Thread.currentThread().isInterrupted());
+        }, "poller");
+        poller.start();
+        poller.interrupt();
+        poller.join(TimeUnit.SECONDS.toMillis(30));
+        assertFalse(poller.isAlive(), "the interrupt ended the 60 s poll");
+        assertFalse(seen.get());
+        assertTrue(stillInterrupted.get(), "the caller's wait applies its own interrupt policy");
+    }
+
+    @Test
     void onlyAModuleWithoutAWakeUpCostPolls() {
         assertEquals(IdlePoll.NANOS, IdlePoll.forWakeup(0));
         assertEquals(0, IdlePoll.forWakeup(TimeUnit.MICROSECONDS.toNanos(200)), "virtio's modelled wake-up: block at once");

@@ -416,6 +416,58 @@ class KthreadTest {
         Waits.within().until(k::hasExited);
     }
 
+    /**
+     * Regression: with {@link IdlePoll} a sleeping kthread first polls; a panic's interrupt that came during
+     * the poll was left set when schedule() threw {@link KernelPanic} (park() would have consumed it) — the
+     * clean-clone CI caught it by chance in {@link #aPanicEndsASleepWithoutLeavingTheSleeperInterrupted}. Here
+     * the kthread is held inside a 60 s poll, so the interrupt always lands in it.
+     */
+    @Test
+    void aPanicDuringTheIdlePollEndsTheSleepWithoutLeavingTheInterrupt() throws Exception {
+        Kthreadd polling = new Kthreadd(clock, log, sched, threads, 0, TimeUnit.SECONDS.toNanos(60));
+        CompletableFuture<Boolean> leftInterrupted = new CompletableFuture<>();
+        Kthread k = polling.run("btrfs-cleaner", self -> {
+            self.setCurrentState(TaskState.INTERRUPTIBLE);
+            try {
+                self.schedule();
+            } catch (KernelPanic e) {
+                leftInterrupted.complete(Thread.currentThread().isInterrupted());
+                throw e;
+            }
+            return 0;
+        });
+        awaitState(k, TaskState.INTERRUPTIBLE);
+        assertEquals(Thread.State.RUNNABLE, k.thread().getState(), "inside its poll, not parked");
+        sched.panic("hung task");
+        sched.interruptSleepers();
+        assertFalse(leftInterrupted.get(10, TimeUnit.SECONDS), "Kthread.schedule left the panic's interrupt set");
+        Waits.within().until(k::hasExited);
+        polling.shutdown(5_000);
+    }
+
+    /** An interrupt (no panic) during the poll is deferred like one during the park: re-asserted once woken. */
+    @Test
+    void anInterruptDuringTheIdlePollIsDeferredAndReasserted() throws Exception {
+        Kthreadd polling = new Kthreadd(clock, log, sched, threads, 0, TimeUnit.SECONDS.toNanos(60));
+        CompletableFuture<Boolean> interruptedAfter = new CompletableFuture<>();
+        AtomicBoolean woken = new AtomicBoolean();
+        Kthread k = polling.run("btrfs-cleaner", self -> {
+            self.setCurrentState(TaskState.INTERRUPTIBLE);
+            self.schedule();
+            interruptedAfter.complete(Thread.currentThread().isInterrupted() && woken.get());
+            Thread.interrupted();
+            return 0;
+        });
+        awaitState(k, TaskState.INTERRUPTIBLE);
+        k.thread().interrupt();
+        assertEquals(TaskState.INTERRUPTIBLE, k.taskState(), "the interrupt does not end the sleep");
+        woken.set(true);
+        assertTrue(k.wakeUpProcess());
+        assertTrue(interruptedAfter.get(10, TimeUnit.SECONDS));
+        assertEquals(0, k.stop());
+        polling.shutdown(5_000);
+    }
+
     @Test
     void scheduleTimeoutTimesOutOnlyWhenTheClockPassesTheDeadline() throws Exception {
         CompletableFuture<Boolean> woken = new CompletableFuture<>();
