@@ -5,9 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
 
@@ -43,28 +45,23 @@ class IdlePollTest {
     @Test
     void aWakeUpFromAnotherThreadEndsALongPoll() throws Exception {
         AtomicBoolean woken = new AtomicBoolean();
-        AtomicBoolean seen = new AtomicBoolean();
-        Thread poller = new Thread(() -> seen.set(IdlePoll.poll(woken::get, 60 * SECOND)), "poller");
-        poller.start();
+        TestThread<Boolean> poller = TestThread.call("poller", () -> IdlePoll.poll(woken::get, 60 * SECOND));
         woken.set(true);
-        poller.join(TimeUnit.SECONDS.toMillis(30));
-        assertFalse(poller.isAlive(), "the poll ended on the wake-up, not on its 60 s bound");
-        assertTrue(seen.get());
+        // the poll ends on the wake-up, not on its 60 s bound (join's bound is shorter)
+        assertTrue(poller.join(Duration.ofSeconds(30)));
     }
 
     @Test
     void anInterruptEndsThePollAndStaysSet() throws Exception {
-        AtomicBoolean seen = new AtomicBoolean(true);
         AtomicBoolean stillInterrupted = new AtomicBoolean();
-        Thread poller = new Thread(() -> {
-            seen.set(IdlePoll.poll(() -> false, 60 * SECOND));
+        TestThread<Boolean> poller = TestThread.call("poller", () -> {
+            boolean woken = IdlePoll.poll(() -> false, 60 * SECOND);
             stillInterrupted.set(Thread.currentThread().isInterrupted());
-        }, "poller");
-        poller.start();
-        poller.interrupt();
-        poller.join(TimeUnit.SECONDS.toMillis(30));
-        assertFalse(poller.isAlive(), "the interrupt ended the 60 s poll");
-        assertFalse(seen.get());
+            return woken;
+        });
+        poller.thread().interrupt();
+        // the interrupt ends the 60 s poll (join's bound is shorter)
+        assertFalse(poller.join(Duration.ofSeconds(30)));
         assertTrue(stillInterrupted.get(), "the caller's wait applies its own interrupt policy");
     }
 
