@@ -61,6 +61,16 @@ final class CleanerFs implements AutoCloseable {
     }
 
     /**
+     * The cleaner's sleep count once it reached {@code atLeast}: "asleep" (TASK_INTERRUPTIBLE, what
+     * {@link #runPass} waits for) is set before schedule() counts the sleep, so a count read right after a
+     * pass may lag by the one sleep being entered. A count above {@code atLeast} is returned as it is.
+     */
+    static long sleepsOnce(Kthread k, long atLeast) {
+        org.jbtrfs.testsupport.Waits.within().until(() -> k.sleeps() >= atLeast);
+        return k.sleeps();
+    }
+
+    /**
      * wake_up_process(cleaner_kthread) and the pass it starts: an explicit wake of a sleeping cleaner (a
      * wake-up of a running one would be lost) and a wait for the passes it ran until it slept again (a pass
      * that dropped a dead root goes round again without sleeping).
