@@ -89,7 +89,10 @@ final class CoreSection extends JmhSection {
             + "its wake-up for up to 50 µs, yielding the CPU each round (`IdlePoll`, the kernel's `poll_idle`): the\n"
             + "kthread in `schedule()`, the task waiting in `kthread_park`/`kthread_stop`, the pooled thread waiting\n"
             + "for its next job. A blocked Java ping-pong costs ~35 µs round trip on a 2-vCPU VM; the poll is what\n"
-            + "took the minimal cycle from ~5,300 to ~10,000 cycles/s.\n\n"
+            + "took the minimal cycle from ~5,300 to ~10,000 cycles/s. While other processes keep the CPUs busy\n"
+            + "(`ForeignLoad`, sampled from /proc every 100 ms) nothing polls: a yield next to a CPU-bound process\n"
+            + "gives it a whole time slice (the minimal cycle fell to ~90–180 cycles/s next to two spinning shells\n"
+            + "before that check, ~1,700 without polling).\n\n"
             + table(threads) + "\n"
             + derived(v -> "The pool is " + Fmt.times(v[1] / v[0]) + " cheaper than a fresh thread in this run.\n\n", List.of(pool, fresh))
             + "### Workqueues (`WorkqueueBenchmark`)\n\n"

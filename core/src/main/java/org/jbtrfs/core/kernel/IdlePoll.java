@@ -18,8 +18,9 @@ import java.util.function.BooleanSupplier;
  * bounded the lifecycle rate.
  *
  * <p>So a thread about to block first polls its wake condition for up to {@link #NANOS}, giving its CPU
- * to any runnable thread each round ({@code Thread.yield()}, as the kernel's poll loop breaks out on
- * {@code need_resched()}): an idle CPU polls, a busy one runs what is runnable. Ordering is unchanged —
+ * to any runnable thread of this JVM each round ({@code Thread.yield()}). While other processes keep the
+ * CPUs busy ({@link ForeignLoad}) there is no idle CPU to poll on and the thread blocks at once, as the
+ * kernel's poll loop leaves on {@code need_resched()}. Ordering is unchanged —
  * the thread still sleeps until the same condition holds; only the cost of noticing it changes. The poll
  * applies only where the module models no wake-up cost ({@code LatencyModel.wakeupNanos() == 0}): a
  * model with a wake-up latency (virtio's 200 µs) makes every wake-up slow on purpose, and its threads
@@ -47,6 +48,9 @@ public final class IdlePoll {
         }
         if (nanos <= 0) {
             return false;
+        }
+        if (ForeignLoad.busy()) {
+            return false; // no idle CPU to poll on: block at once, the wake-up then preempts
         }
         long deadline = System.nanoTime() + nanos;
         do {

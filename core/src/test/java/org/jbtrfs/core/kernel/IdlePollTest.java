@@ -11,6 +11,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -19,6 +21,34 @@ import org.junit.jupiter.api.Test;
  */
 class IdlePollTest {
     private static final long SECOND = TimeUnit.SECONDS.toNanos(1);
+    private Boolean was;
+
+    /** These tests poll on purpose: whatever else the machine runs (ForeignLoad would turn polling off). */
+    @BeforeEach
+    void assumeIdleCpus() { was = ForeignLoad.override(false); }
+
+    @AfterEach
+    void restore() { ForeignLoad.override(was); }
+
+    @Test
+    void otherProcessesShareIsWhatIsNeitherIdleNorOurs() {
+        assertEquals(0.4, ForeignLoad.share(100, 50, 10), 1e-9);
+        assertEquals(0.0, ForeignLoad.share(100, 95, 10), 1e-9, "tick rounding never makes it negative");
+    }
+
+    @Test
+    void noPollWhileOtherProcessesKeepTheCpusBusy() {
+        ForeignLoad.override(true);
+        try {
+            AtomicInteger tests = new AtomicInteger();
+            long t0 = System.nanoTime();
+            assertFalse(IdlePoll.poll(() -> tests.incrementAndGet() < 0, 60 * SECOND));
+            assertEquals(1, tests.get());
+            assertTrue(System.nanoTime() - t0 < 30 * SECOND, "returned at once, not after its 60 s");
+        } finally {
+            ForeignLoad.override(false);
+        }
+    }
 
     @Test
     void aConditionThatHoldsReturnsAtOnceWithoutEvaluatingAgain() {

@@ -424,48 +424,58 @@ class KthreadTest {
      */
     @Test
     void aPanicDuringTheIdlePollEndsTheSleepWithoutLeavingTheInterrupt() throws Exception {
-        Kthreadd polling = new Kthreadd(clock, log, sched, threads, 0, TimeUnit.SECONDS.toNanos(60));
-        CompletableFuture<Boolean> leftInterrupted = new CompletableFuture<>();
-        Kthread k = polling.run("btrfs-cleaner", self -> {
-            self.setCurrentState(TaskState.INTERRUPTIBLE);
-            try {
-                self.schedule();
-            } catch (KernelPanic e) {
-                leftInterrupted.complete(Thread.currentThread().isInterrupted());
-                throw e;
-            }
-            return 0;
-        });
-        awaitState(k, TaskState.INTERRUPTIBLE);
-        assertEquals(Thread.State.RUNNABLE, k.thread().getState(), "inside its poll, not parked");
-        sched.panic("hung task");
-        sched.interruptSleepers();
-        assertFalse(leftInterrupted.get(10, TimeUnit.SECONDS), "Kthread.schedule left the panic's interrupt set");
-        Waits.within().until(k::hasExited);
-        polling.shutdown(5_000);
+        Boolean was = ForeignLoad.override(false); // held inside its poll whatever else the machine runs
+        try {
+            Kthreadd polling = new Kthreadd(clock, log, sched, threads, 0, TimeUnit.SECONDS.toNanos(60));
+            CompletableFuture<Boolean> leftInterrupted = new CompletableFuture<>();
+            Kthread k = polling.run("btrfs-cleaner", self -> {
+                self.setCurrentState(TaskState.INTERRUPTIBLE);
+                try {
+                    self.schedule();
+                } catch (KernelPanic e) {
+                    leftInterrupted.complete(Thread.currentThread().isInterrupted());
+                    throw e;
+                }
+                return 0;
+            });
+            awaitState(k, TaskState.INTERRUPTIBLE);
+            assertEquals(Thread.State.RUNNABLE, k.thread().getState(), "inside its poll, not parked");
+            sched.panic("hung task");
+            sched.interruptSleepers();
+            assertFalse(leftInterrupted.get(10, TimeUnit.SECONDS), "Kthread.schedule left the panic's interrupt set");
+            Waits.within().until(k::hasExited);
+            polling.shutdown(5_000);
+        } finally {
+            ForeignLoad.override(was);
+        }
     }
 
     /** An interrupt (no panic) during the poll is deferred like one during the park: re-asserted once woken. */
     @Test
     void anInterruptDuringTheIdlePollIsDeferredAndReasserted() throws Exception {
-        Kthreadd polling = new Kthreadd(clock, log, sched, threads, 0, TimeUnit.SECONDS.toNanos(60));
-        CompletableFuture<Boolean> interruptedAfter = new CompletableFuture<>();
-        AtomicBoolean woken = new AtomicBoolean();
-        Kthread k = polling.run("btrfs-cleaner", self -> {
-            self.setCurrentState(TaskState.INTERRUPTIBLE);
-            self.schedule();
-            interruptedAfter.complete(Thread.currentThread().isInterrupted() && woken.get());
-            Thread.interrupted();
-            return 0;
-        });
-        awaitState(k, TaskState.INTERRUPTIBLE);
-        k.thread().interrupt();
-        assertEquals(TaskState.INTERRUPTIBLE, k.taskState(), "the interrupt does not end the sleep");
-        woken.set(true);
-        assertTrue(k.wakeUpProcess());
-        assertTrue(interruptedAfter.get(10, TimeUnit.SECONDS));
-        Waits.within().until(k::hasExited); // it returns on its own (kthreadd reaps it: no kthread_stop)
-        polling.shutdown(5_000);
+        Boolean was = ForeignLoad.override(false); // held inside its poll whatever else the machine runs
+        try {
+            Kthreadd polling = new Kthreadd(clock, log, sched, threads, 0, TimeUnit.SECONDS.toNanos(60));
+            CompletableFuture<Boolean> interruptedAfter = new CompletableFuture<>();
+            AtomicBoolean woken = new AtomicBoolean();
+            Kthread k = polling.run("btrfs-cleaner", self -> {
+                self.setCurrentState(TaskState.INTERRUPTIBLE);
+                self.schedule();
+                interruptedAfter.complete(Thread.currentThread().isInterrupted() && woken.get());
+                Thread.interrupted();
+                return 0;
+            });
+            awaitState(k, TaskState.INTERRUPTIBLE);
+            k.thread().interrupt();
+            assertEquals(TaskState.INTERRUPTIBLE, k.taskState(), "the interrupt does not end the sleep");
+            woken.set(true);
+            assertTrue(k.wakeUpProcess());
+            assertTrue(interruptedAfter.get(10, TimeUnit.SECONDS));
+            Waits.within().until(k::hasExited); // it returns on its own (kthreadd reaps it: no kthread_stop)
+            polling.shutdown(5_000);
+        } finally {
+            ForeignLoad.override(was);
+        }
     }
 
     @Test
