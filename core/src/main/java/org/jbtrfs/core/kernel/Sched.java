@@ -67,14 +67,35 @@ public final class Sched {
     /** After {@link #panic}: every registered sleeper is interrupted and sees the panic. */
     void interruptSleepers() {
         for (Thread t : sleepers.keySet()) {
-            t.interrupt();
+            // only while still registered, atomically with its leave(): an interrupt can then not land after
+            // the sleeper left and consumed the panic's interrupts (see leave)
+            sleepers.computeIfPresent(t, (th, what) -> {
+                th.interrupt();
+                return what;
+            });
         }
     }
 
     /** Registers the calling thread as sleeping in this kernel on {@code what} (paired with {@link #leave}). */
     public void enter(Thread self, String what) { sleepers.put(self, what == null ? "uninterruptible sleep" : what); }
 
-    public void leave(Thread self) { sleepers.remove(self); }
+    public void leave(Thread self) {
+        sleepers.remove(self);
+        consumePanicInterrupt(self);
+    }
+
+    /**
+     * After a panic, an interrupt of {@code self} is the panic's own ({@link #interruptSleepers}, which
+     * interrupts only registered sleepers, atomically with their removal): consumed here, so a thread that
+     * goes on after the panic does not carry it into its next blocking call — whether it landed while the
+     * thread blocked, or in the instant between the panic flag and the interrupt, after the sleeper had seen
+     * the flag and begun to raise {@link KernelPanic}.
+     */
+    private void consumePanicInterrupt(Thread self) {
+        if (panic != null && self == Thread.currentThread()) {
+            Thread.interrupted();
+        }
+    }
 
     /**
      * Ends a sleep of {@code self} ({@link #leave}) and applies the interrupt policy: an interrupt that
@@ -85,7 +106,9 @@ public final class Sched {
      */
     public void leave(Thread self, boolean interrupted) {
         sleepers.remove(self);
-        if (interrupted && panic == null) {
+        if (panic != null) {
+            consumePanicInterrupt(self);
+        } else if (interrupted) {
             self.interrupt();
         }
     }
