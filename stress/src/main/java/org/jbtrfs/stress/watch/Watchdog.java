@@ -87,7 +87,8 @@ public final class Watchdog implements AutoCloseable {
     }
 
     /** The kernel sleep primitives an operation can block in. */
-    private static final List<String> SLEEPS = List.of("org.jbtrfs.core.kernel.Kthread", "org.jbtrfs.core.kernel.Sched", "org.jbtrfs.core.kernel.FlagWord",
+    private static final List<String> SLEEPS = List.of("org.jbtrfs.core.kernel.Kthread", "org.jbtrfs.core.kernel.Sched",
+        "org.jbtrfs.core.kernel.IdlePoll", "org.jbtrfs.core.kernel.FlagWord",
         "org.jbtrfs.qgroup.Completion", "org.jbtrfs.core.Hooks", "org.jbtrfs.workqueue.InFlight");
 
     /**
@@ -99,10 +100,10 @@ public final class Watchdog implements AutoCloseable {
             return null;
         }
         Thread.State st = t.getState();
-        if (st != Thread.State.WAITING && st != Thread.State.TIMED_WAITING) {
+        StackTraceElement[] stack = t.getStackTrace();
+        if (st != Thread.State.WAITING && st != Thread.State.TIMED_WAITING && !polling(stack)) {
             return null;
         }
-        StackTraceElement[] stack = t.getStackTrace();
         String sleep = null;
         for (StackTraceElement e : stack) {
             String c = e.getClassName();
@@ -122,6 +123,19 @@ public final class Watchdog implements AutoCloseable {
             }
         }
         return sleep;
+    }
+
+    /**
+     * True when the innermost jbtrfs frame is {@code IdlePoll.poll}: the thread runs (it yields) but is in the
+     * first phase of a kernel sleep, polling its wake-up before it blocks.
+     */
+    private static boolean polling(StackTraceElement[] stack) {
+        for (StackTraceElement e : stack) {
+            if (e.getClassName().startsWith("org.jbtrfs.")) {
+                return e.getClassName().equals("org.jbtrfs.core.kernel.IdlePoll");
+            }
+        }
+        return false;
     }
 
     /** The kernel threads' and lanes' innermost jbtrfs frames: what a stall was waiting for. */
