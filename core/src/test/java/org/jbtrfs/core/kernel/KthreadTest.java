@@ -417,16 +417,29 @@ class KthreadTest {
     }
 
     /**
+     * Runs {@code test} with a kthreadd whose kthreads poll for 60 s before they block, held inside their poll
+     * whatever else the machine runs ({@link ForeignLoad} overridden), and shuts it down after.
+     */
+    private void withLongPoll(org.junit.jupiter.api.function.ThrowingConsumer<Kthreadd> test) throws Throwable {
+        Boolean was = ForeignLoad.override(false);
+        Kthreadd polling = new Kthreadd(clock, log, sched, threads, 0, TimeUnit.SECONDS.toNanos(60));
+        try {
+            test.accept(polling);
+        } finally {
+            polling.shutdown(5_000);
+            ForeignLoad.override(was);
+        }
+    }
+
+    /**
      * Regression: with {@link IdlePoll} a sleeping kthread first polls; a panic's interrupt that came during
      * the poll was left set when schedule() threw {@link KernelPanic} (park() would have consumed it) — the
      * clean-clone CI caught it by chance in {@link #aPanicEndsASleepWithoutLeavingTheSleeperInterrupted}. Here
      * the kthread is held inside a 60 s poll, so the interrupt always lands in it.
      */
     @Test
-    void aPanicDuringTheIdlePollEndsTheSleepWithoutLeavingTheInterrupt() throws Exception {
-        Boolean was = ForeignLoad.override(false); // held inside its poll whatever else the machine runs
-        try {
-            Kthreadd polling = new Kthreadd(clock, log, sched, threads, 0, TimeUnit.SECONDS.toNanos(60));
+    void aPanicDuringTheIdlePollEndsTheSleepWithoutLeavingTheInterrupt() throws Throwable {
+        withLongPoll(polling -> {
             CompletableFuture<Boolean> leftInterrupted = new CompletableFuture<>();
             Kthread k = polling.run("btrfs-cleaner", self -> {
                 self.setCurrentState(TaskState.INTERRUPTIBLE);
@@ -444,18 +457,13 @@ class KthreadTest {
             sched.interruptSleepers();
             assertFalse(leftInterrupted.get(10, TimeUnit.SECONDS), "Kthread.schedule left the panic's interrupt set");
             Waits.within().until(k::hasExited);
-            polling.shutdown(5_000);
-        } finally {
-            ForeignLoad.override(was);
-        }
+        });
     }
 
     /** An interrupt (no panic) during the poll is deferred like one during the park: re-asserted once woken. */
     @Test
-    void anInterruptDuringTheIdlePollIsDeferredAndReasserted() throws Exception {
-        Boolean was = ForeignLoad.override(false); // held inside its poll whatever else the machine runs
-        try {
-            Kthreadd polling = new Kthreadd(clock, log, sched, threads, 0, TimeUnit.SECONDS.toNanos(60));
+    void anInterruptDuringTheIdlePollIsDeferredAndReasserted() throws Throwable {
+        withLongPoll(polling -> {
             CompletableFuture<Boolean> interruptedAfter = new CompletableFuture<>();
             AtomicBoolean woken = new AtomicBoolean();
             Kthread k = polling.run("btrfs-cleaner", self -> {
@@ -472,10 +480,7 @@ class KthreadTest {
             assertTrue(k.wakeUpProcess());
             assertTrue(interruptedAfter.get(10, TimeUnit.SECONDS));
             Waits.within().until(k::hasExited); // it returns on its own (kthreadd reaps it: no kthread_stop)
-            polling.shutdown(5_000);
-        } finally {
-            ForeignLoad.override(was);
-        }
+        });
     }
 
     @Test
