@@ -25,7 +25,7 @@ final class ForeignLoad {
     private static final Path SELF = Path.of("/proc/self/stat");
     private static final AtomicLong nextSample = new AtomicLong(System.nanoTime());
     private static volatile boolean busy;
-    /** The last sample (guarded by the thread that won nextSample's CAS). */
+    /** The last sample (guarded by the class: {@link #sample} is synchronized, once per period). */
     private static long lastTotal = -1;
     private static long lastIdle;
     private static long lastSelf;
@@ -56,7 +56,7 @@ final class ForeignLoad {
         return busy;
     }
 
-    private static void sample() {
+    private static synchronized void sample() {
         long[] cpu = cpuTicks();
         long self = selfTicks();
         if (cpu == null || self < 0) {

@@ -155,9 +155,9 @@ public final class Kthread {
         try {
             sleeps++;
             blocked = true;
+            // an interrupt ends the poll and is seen below (park returns at once) or, after a panic, consumed
+            // by Sched.leave
             IdlePoll.poll(() -> state.get() == TaskState.RUNNING, pollNanos);
-            // an interrupt during the poll (a panic's among them) is consumed here, as park() would have
-            interrupted = Thread.interrupted();
             while (state.get() != TaskState.RUNNING) {
                 sched.checkPanic();
                 LockSupport.park(this);
@@ -197,8 +197,7 @@ public final class Kthread {
         try {
             sleeps++;
             blocked = true;
-            IdlePoll.poll(() -> state.get() == TaskState.RUNNING, Math.min(pollNanos, nanos));
-            interrupted = Thread.interrupted(); // as in schedule()
+            IdlePoll.poll(() -> state.get() == TaskState.RUNNING, Math.min(pollNanos, nanos)); // as in schedule()
             while (state.get() != TaskState.RUNNING) {
                 sched.checkPanic();
                 if (clock.nanoTime() - deadline >= 0) {
