@@ -21,7 +21,8 @@ dead-roots-before-orphan-cleanup:dead-roots-before-orphan-cleanup
 cleaner-lost-park-wakeup:cleaner-lost-park-wakeup
 trans-kthread-lost-stop-wakeup:trans-kthread-lost-stop-wakeup
 qgroup-rescan-resume-rearm:qgroup-rescan-resume-rearm
-orphan-roots-inodes-in-memory:orphan-roots-inodes-in-memory"}
+orphan-roots-inodes-in-memory:orphan-roots-inodes-in-memory
+quota-rescan-disable-null-deref:quota-rescan-disable-null-deref"}
 tmp=${KEEP:-$(mktemp -d)}
 mkdir -p "$tmp"
 echo "# $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/') workload=$workload limit=${limit}s"

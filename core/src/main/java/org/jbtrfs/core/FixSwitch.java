@@ -83,7 +83,21 @@ public enum FixSwitch {
      * aborted. The fix leaves a root with inodes in memory to inode_tree_del() (root-tree.c and inode.c,
      * v5.11, v5.12 and 6.x alike).
      */
-    ORPHAN_ROOTS_INODES_IN_MEMORY(Origin.PROPOSED);
+    ORPHAN_ROOTS_INODES_IN_MEMORY(Origin.PROPOSED),
+    /**
+     * NOT one of the six seed patches: upstream later, b7adbf9ada35 "btrfs: fix race between quota rescan and
+     * disable leading to NULL pointer deref" (Filipe Manana, v6.2, in the 5.4+ stable trees; Fixes:
+     * e804861bd4e6): btrfs_qgroup_rescan_worker() starts its status-update transaction only if it rescanned
+     * at least one leaf. Reverted (v5.11, v5.12 and every kernel before it): a rescan whose worker is queued
+     * after btrfs_quota_disable() waited for the worker — the rescan ioctl passed qgroup_rescan_init() (the
+     * ON status bit is still set) while qgroup_rescan_running was false, so the disable's wait returned at
+     * once — runs with QUOTA_ENABLED clear: no leaf (-EINTR in 5.11's loop; rescan_should_stop() later),
+     * then btrfs_start_transaction(fs_info->quota_root, 1) on the quota root the disable has set to NULL:
+     * a NULL pointer dereference in start_transaction(), the kworker dies before complete_all(), and the next
+     * wait for the rescan (close_ctree at umount) waits for ever. Found by the explorer's quota lane
+     * ({@code --latency off --filesystems 2}, seed 8008).
+     */
+    QUOTA_RESCAN_DISABLE_NULL_DEREF(Origin.LATER_UPSTREAM);
 
     private final Origin origin;
 

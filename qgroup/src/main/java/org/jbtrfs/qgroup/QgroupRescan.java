@@ -287,6 +287,11 @@ final class QgroupRescan {
      * condition once per iteration into {@code stopped} and uses that value for both the RESCAN decision
      * and the final message (Sterba's remark and Filipe's answer in the thread).
      *
+     * <p>{@link FixSwitch#QUOTA_RESCAN_DISABLE_NULL_DEREF} (b7adbf9ada35, v6.2): the status update only after
+     * at least one leaf was rescanned ({@code did_leaf_rescans}; in 5.11's loop, a leaf the QUOTA_ENABLED test
+     * let through). Reverted, a worker that found quotas disabled before its first leaf starts the status
+     * update on {@code fs_info->quota_root}, which quota disable may have set to NULL meanwhile.
+     *
      * <p>Hooks: {@link Hook#QGROUP_RESCAN_BEFORE_LEAF} comes before every stop check (so also before the
      * check that ends the loop; not after the last leaf, where err &gt; 0 ends it), and
      * {@link Hook#QGROUP_RESCAN_BEFORE_STATUS_UPDATE} after the loop.
@@ -300,6 +305,7 @@ final class QgroupRescan {
     private void worker() {
         int err = 0;
         boolean stopped = false;
+        boolean didLeafRescans = false;
         boolean p1 = fs.applied(FixSwitch.QGROUP_RESCAN_RO_REMOUNT);
         // kernel: while (!err && !(stopped = rescan_should_stop(fs_info))) — written out so that the hook
         // comes before the stop check: a worker parked there decides whether to go on only when
@@ -324,6 +330,7 @@ final class QgroupRescan {
                 } catch (BtrfsException e) {
                     err = e.errno().ret();
                 }
+                didLeafRescans = true;
             }
             if (err > 0) {
                 try {
@@ -346,13 +353,17 @@ final class QgroupRescan {
             q.rescanLock.unlock();
         }
         fs.kernel.hooks().arrive(Hook.QGROUP_RESCAN_BEFORE_STATUS_UPDATE);
-        // "only update status, since the previous part has already updated the qgroup info"
+        // "only update status, since the previous part has already updated the qgroup info" — reverted
+        // b7adbf9ada35, also when no leaf was rescanned: a worker queued after quota disable's wait finds
+        // quota_root NULL here and oopses in start_transaction; applied, such a worker starts nothing
         TransHandle h = null;
-        try {
-            h = Transactions.start(fs, fs.quotaRoot(), 1, "btrfs_qgroup_rescan_worker");
-        } catch (BtrfsException e) {
-            err = e.errno().ret();
-            fs.log().error(fs.sbId(), "fail to start transaction for status update: " + err);
+        if (didLeafRescans || !fs.applied(FixSwitch.QUOTA_RESCAN_DISABLE_NULL_DEREF)) {
+            try {
+                h = Transactions.start(fs, fs.quotaRoot(), 1, "btrfs_qgroup_rescan_worker");
+            } catch (BtrfsException e) {
+                err = e.errno().ret();
+                fs.log().error(fs.sbId(), "fail to start transaction for status update: " + err);
+            }
         }
         q.mutexLock(q.rescanLock, "qgroup_rescan_lock");
         try {

@@ -99,7 +99,7 @@ public final class Mkfs {
             space.addBlockGroup(dataStart, data, BlockGroupType.DATA, 0),
         };
         FsInfo fs = new FsInfo(kernel, dev, sb, space);
-        TransHandle h = Transactions.join(fs, null, "mkfs");
+        TransHandle h = Transactions.joinForMkfs(fs);
         TransTreeBlockManager mgr = new TransTreeBlockManager(h);
         fs.setTreeRoot(new Root(ItemType.ROOT_TREE_OBJECTID, mgr.allocTreeBlock(ItemType.ROOT_TREE_OBJECTID, 0), null));
         var extentNode = mgr.allocTreeBlock(ItemType.EXTENT_TREE_OBJECTID, 0);

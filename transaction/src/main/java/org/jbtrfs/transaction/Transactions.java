@@ -47,6 +47,30 @@ public final class Transactions {
      * -ENOENT for ATTACH / JOIN_NOSTART with nothing to attach to.
      */
     static TransHandle startTransaction(FsInfo fs, Root root, int numItems, TransType type, String function) {
+        if (root == null) {
+            throw nullRoot(fs, function);
+        }
+        return begin(fs, root, numItems, type, function);
+    }
+
+    /**
+     * start_transaction()'s first statement reads {@code root->fs_info}: a caller passing a NULL root (the qgroup
+     * rescan worker's {@code fs_info->quota_root} after quota disable cleared it) oopses there, before any
+     * reservation, lock or handle — the task dies holding nothing.
+     */
+    private static org.jbtrfs.core.KernelOops nullRoot(FsInfo fs, String function) {
+        return fs.log().oops(org.jbtrfs.core.LogEntry.Kind.OOPS,
+            "BUG: kernel NULL pointer dereference, address: 0000000000000000\n"
+                + "RIP: 0010:start_transaction+0x48/0x10f0 [btrfs]\n"
+                + "Call Trace:\n " + function + " [btrfs]");
+    }
+
+    /** The port's mkfs (user space, not the kernel) joins its first transaction before any root exists. */
+    static TransHandle joinForMkfs(FsInfo fs) {
+        return begin(fs, null, 0, TransType.JOIN, "mkfs");
+    }
+
+    private static TransHandle begin(FsInfo fs, Root root, int numItems, TransType type, String function) {
         if (fs.fsState.test(FsState.ERROR)) {
             throw new BtrfsException(Errno.EROFS, "filesystem " + fs.sbId() + " is in error state");
         }

@@ -71,11 +71,14 @@ public final class Classifier {
                 }
                 case OOPS, DOUBLE_FREE -> {
                     symptoms.add(Symptom.ERROR);
-                    if (e.message().contains("in btrfs-qgroup-rescan") && e.message().contains("NullPointerException")) {
-                        // the rescan worker's status update after quota disable freed the quota root: the
+                    if (rescanWorkerNullQuotaRoot(e.message())) {
+                        // the rescan worker's status update after quota disable set quota_root to NULL: the
                         // disable's wait returned while a worker ran — one the RO remount let run on (1/5
-                        // reverted), or a resumed rescan whose completion was not re-armed
+                        // reverted), or a resumed rescan whose completion was not re-armed — or the worker was
+                        // queued after that wait and rescanned nothing (b7adbf9ada35's race); the oops alone
+                        // does not tell them apart
                         culprits.add(rescanWorkerFix(reverted));
+                        culprits.add(FixSwitch.QUOTA_RESCAN_DISABLE_NULL_DEREF);
                     }
                 }
                 case TEXT -> {
@@ -191,6 +194,15 @@ public final class Classifier {
             }
         }
         return new Verdict(symptoms, bugs, evidence, culprits);
+    }
+
+    /**
+     * The rescan worker's btrfs_start_transaction(fs_info->quota_root, 1) on a NULL quota root: the oops in
+     * start_transaction with the worker in its call trace.
+     */
+    static boolean rescanWorkerNullQuotaRoot(String oops) {
+        return oops.contains("NULL pointer dereference") && oops.contains("start_transaction")
+            && oops.contains("btrfs_qgroup_rescan_worker");
     }
 
     /** The hung task is quota disable waiting for the rescan worker, or its report shows one doing so. */
