@@ -88,14 +88,15 @@ public enum FixSwitch {
      * NOT one of the six seed patches: upstream later, b7adbf9ada35 "btrfs: fix race between quota rescan and
      * disable leading to NULL pointer deref" (Filipe Manana, v6.2, in the 5.4+ stable trees; Fixes:
      * e804861bd4e6): btrfs_qgroup_rescan_worker() starts its status-update transaction only if it rescanned
-     * at least one leaf. Reverted (v5.11, v5.12 and every kernel before it): a rescan whose worker is queued
-     * after btrfs_quota_disable() waited for the worker — the rescan ioctl passed qgroup_rescan_init() (the
-     * ON status bit is still set) while qgroup_rescan_running was false, so the disable's wait returned at
-     * once — runs with QUOTA_ENABLED clear: no leaf (-EINTR in 5.11's loop; rescan_should_stop() later),
-     * then btrfs_start_transaction(fs_info->quota_root, 1) on the quota root the disable has set to NULL:
-     * a NULL pointer dereference in start_transaction(), the kworker dies before complete_all(), and the next
-     * wait for the rescan (close_ctree at umount) waits for ever. Found by the explorer's quota lane
-     * ({@code --latency off --filesystems 2}, seed 8008).
+     * at least one leaf. Reverted (v5.11, v5.12 and every kernel before it): a worker queued after
+     * btrfs_quota_disable() rescans no leaf (-EINTR in 5.11's loop with QUOTA_ENABLED clear, or stopped by
+     * REMOUNTING) and calls btrfs_start_transaction(fs_info->quota_root, 1) on the quota root the disable set to
+     * NULL: a NULL pointer dereference in start_transaction(), the kworker dies before complete_all(), and the
+     * next wait for the rescan (an RO remount, close_ctree) waits for ever. Two ways there: an RO→RW remount's
+     * btrfs_qgroup_rescan_resume() (tests only RESCAN, which quota disable leaves set for a rescan paused on a
+     * read-write filesystem) — how the explorer found it ({@code --latency off --filesystems 2}, seed 8008) — or
+     * a rescan ioctl that passed qgroup_rescan_init() (tests ON, not QUOTA_ENABLED) and queued its worker after
+     * the disable's wait returned at once (qgroup_rescan_running not yet set) — the upstream report's.
      */
     QUOTA_RESCAN_DISABLE_NULL_DEREF(Origin.LATER_UPSTREAM);
 

@@ -101,5 +101,12 @@ public enum Hook {
      * set, waiters woken: btrfs_wait_ordered_roots returns) and is about to drop its two references; the
      * last one drops the ordered extent's inode reference with btrfs_add_delayed_iput.
      */
-    ORDERED_EXTENT_AFTER_REMOVE
+    ORDERED_EXTENT_AFTER_REMOVE,
+    // added after the explorer's schedules were fixed: not perturbed by it (the stress runner's Schedule)
+    /**
+     * An RO→RW remount ran btrfs_start_pre_rw_mount() — the qgroup rescan it resumed is queued — and has not
+     * cleared BTRFS_FS_STATE_REMOUNTING yet: a resumed rescan worker that checks rescan_should_stop() now stops
+     * at once ("qgroup scan paused") and the rescan stays paused on a read-write filesystem.
+     */
+    REMOUNT_RW_AFTER_PRE_RW_MOUNT
 }

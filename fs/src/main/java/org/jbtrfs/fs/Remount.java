@@ -103,6 +103,7 @@ final class Remount {
         } else {
             OpenCtree.startPreRwMount(ctx);
         }
+        fs.kernel.hooks().arrive(Hook.REMOUNT_RW_AFTER_PRE_RW_MOUNT);
         fs.clearSbRdonly();
         fs.flags.set(FsFlag.OPEN);
     }

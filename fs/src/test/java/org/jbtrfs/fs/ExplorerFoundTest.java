@@ -455,6 +455,77 @@ class ExplorerFoundTest {
     }
 
     /**
+     * The path the explorer took to the same kernel bug ({@link FixSwitch#QUOTA_RESCAN_DISABLE_NULL_DEREF}; its
+     * class {@code oops:BUG: kernel NULL pointer dereference, address: N at btrfs_qgroup_rescan_worker [btrfs]}
+     * re-hit 3/40 by {@code replay 8008:117294 --revert quota-rescan-disable-null-deref --latency off --filesystems 2
+     * --crc32c accelerated}, whose timeline shows these steps). No two quota ioctls race: quota disable leaves a
+     * paused rescan's RESCAN bit in fs_info->qgroup_flags, and a later RO→RW remount resumes it.
+     *
+     * <p>Decision: <b>kernel bug</b>, the same upstream fix. Read (v5.11): btrfs_quota_disable() clears only the
+     * ON bit of qgroup_flags; btrfs_qgroup_rescan_resume() (from btrfs_start_pre_rw_mount) tests only RESCAN; the
+     * worker's loop stops at once (REMOUNTING, patch 1/5) or rescans nothing (QUOTA_ENABLED clear) and starts its
+     * status update on fs_info->quota_root, NULL since the disable. With b7adbf9ada35 the worker starts nothing.
+     *
+     * <p>1. A rescan is paused by an RO remount; 2. RO→RW remount resumes it, and the worker checks
+     * rescan_should_stop() before the remount clears REMOUNTING ({@link Hook#REMOUNT_RW_AFTER_PRE_RW_MOUNT}): paused
+     * again, RESCAN stays set on a read-write filesystem with no worker running; 3. quota disable (nothing to wait
+     * for): quota_root NULL; 4. RO remount, RO→RW remount: the rescan is resumed once more; reverted, the worker's
+     * status update oopses in start_transaction; applied, it starts no transaction and umount is clean.
+     */
+    @ParameterizedTest(name = "fix applied={0}")
+    @ValueSource(booleans = {true, false})
+    void aRescanResumedAfterQuotaDisableFindsNoQuotaRoot(boolean applied) {
+        KernelConfig cfg = KernelConfig.defaults().crc32c(Crc32cImpl.ACCELERATED);
+        if (!applied) {
+            cfg = cfg.revert(FixSwitch.QUOTA_RESCAN_DISABLE_NULL_DEREF);
+        }
+        try (BtrfsModule mod = BtrfsModule.load(cfg.clock(new ManualClock()))) {
+            Btrfs fs = mod.mount(imageDevice(mod), "");
+            rescanPausedByAnRoRemount(mod, fs);
+
+            mod.hooks().arm(Hook.QGROUP_RESCAN_BEFORE_LEAF, HookAction.count());
+            mod.hooks().arm(Hook.QGROUP_RESCAN_BEFORE_STATUS_UPDATE, HookAction.count());
+            mod.hooks().parkAt(Hook.REMOUNT_RW_AFTER_PRE_RW_MOUNT);
+            TestThread<Void> rw = TestThread.run("remount-rw", () -> fs.remount("rw"));
+            mod.hooks().awaitParked(Hook.REMOUNT_RW_AFTER_PRE_RW_MOUNT, Repro.WAIT);
+            // the resumed worker sees REMOUNTING and stops before its first leaf: one stop check, no leaf
+            Waits.within(Repro.WAIT).until(() -> mod.hooks().hits(Hook.QGROUP_RESCAN_BEFORE_STATUS_UPDATE) == 1
+                && !fs.ctx().qgroups.rescanRunning());
+            assertEquals(1, mod.hooks().hits(Hook.QGROUP_RESCAN_BEFORE_LEAF));
+            mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_STATUS_UPDATE);
+            mod.hooks().release(Hook.REMOUNT_RW_AFTER_PRE_RW_MOUNT);
+            rw.join();
+            assertEquals(1, fs.rescanStatus().flags(), "paused on a read-write filesystem");
+
+            fs.quotaDisable(); // no worker runs: nothing to wait for
+            assertEquals(null, fs.fsInfo().quotaRoot());
+            assertEquals(1, fs.rescanStatus().flags(), "quota disable clears ON, not RESCAN");
+
+            fs.remount("ro");
+            fs.remount("rw"); // btrfs_qgroup_rescan_resume: RESCAN is set
+            if (applied) {
+                fs.awaitRescanIdle(Repro.WAIT);
+                assertFalse(fs.qgroupRescanRunning());
+                assertEquals(0, mod.log().count(LogEntry.Kind.OOPS), mod.log().dmesg());
+                fs.umount();
+                UnloadReport rep = mod.unload();
+                assertTrue(rep.clean(), rep.toString());
+            } else {
+                try {
+                    Waits.within(Repro.WAIT).until(() -> mod.log().count(LogEntry.Kind.OOPS) >= 1);
+                    assertTrue(mod.log().contains("BUG: kernel NULL pointer dereference"), mod.log().dmesg());
+                    assertTrue(mod.log().contains("btrfs_qgroup_rescan_worker"), mod.log().dmesg());
+                    assertTrue(fs.qgroupRescanRunning(), "the worker died before complete_all");
+                } finally {
+                    mod.kernel().panic("test: the rescan worker died before complete_all");
+                    mod.unload();
+                }
+            }
+        }
+    }
+
+    /**
      * A subvolume created while quotas are disabled (explorer class
      * {@code error:subvolume create:NullPointerException at Trees.put@subvol}, a 10-minute run with every fix).
      *
