@@ -38,12 +38,19 @@ public final class FileHandle implements AutoCloseable {
 
     Inode inode() { return inode; }
 
-    /** close(2): iput in the caller's thread. EBADF if already closed. */
+    /**
+     * close(2) — kernel: __fput(): the iput in the caller's thread (an unlinked file's last one evicts it, and
+     * btrfs_evict_inode joins a transaction), then the mount reference (mntput): until then umount(2) finds
+     * the mount busy (EBUSY), so no close_ctree runs under the eviction. EBADF if already closed.
+     */
     @Override
     public void close() {
         markClosed();
-        fs.releaseHandle(this);
-        fs.ctx().cleaner.inodes().iput(inode);
+        try {
+            fs.ctx().cleaner.inodes().iput(inode);
+        } finally {
+            fs.releaseHandle(this);
+        }
     }
 
     /** write(2) at the end of the file: into the page cache (see {@link Btrfs#writeFile}). */

@@ -526,6 +526,50 @@ class ExplorerFoundTest {
     }
 
     /**
+     * A last close racing umount (explorer class {@code leak:btrfs_evict_inode@file,lifecycle}: the trans_list
+     * assertion at umount, a transaction opened by btrfs_evict_inode in the file lane after close_ctree's last
+     * commit — {@code --latency off --filesystems 2 --crc32c generic}, seed 9009, every fix applied).
+     *
+     * <p>Decision: <b>port bug</b>, fixed. Read (v5.11): __fput() (fs/file_table.c) drops the dentry — dput, iput,
+     * for an unlinked file evict() and btrfs_evict_inode(), which joins a transaction to truncate it and delete
+     * its inode item — and only then mntput(); do_umount() (fs/namespace.c) refuses a mount still referenced
+     * (propagate_mount_busy: EBUSY). The port's close released the handle — its mount reference — before the
+     * iput, so an umount could find the mount idle and run close_ctree while the eviction held its handle.
+     *
+     * <p>1. A file is written, synced, opened and unlinked; 2. its last close evicts it and is held after the
+     * eviction's join created a transaction ({@link Hook#TRANSACTION_CREATED}); 3. umount: EBUSY; 4. the close
+     * completes and umount is clean. crc32c-independent: generic only.
+     */
+    @Test
+    void anUmountDuringTheLastCloseIsRefused() {
+        try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
+            Btrfs fs = r.mountSettled("");
+            fs.createFile("x");
+            fs.writeFile("x", new byte[4096]);
+            fs.sync();
+            Repro.awaitOrderedExtentsReleased(fs);
+            FileHandle h = fs.open("x");
+            fs.unlink("x");
+            fs.sync(); // nothing running: the eviction's join creates the next transaction
+
+            r.mod.hooks().parkAt(Hook.TRANSACTION_CREATED, org.jbtrfs.core.Role.USER);
+            TestThread<Void> close = TestThread.run("close", h::close);
+            r.mod.hooks().awaitParked(Hook.TRANSACTION_CREATED, Repro.WAIT);
+            assertEquals(List.of("btrfs_evict_inode"), fs.inspect().openTransactions().get(0).functions());
+            TestThread<Void> umount = TestThread.run("umount", fs::umount);
+            org.jbtrfs.core.BtrfsException busy = assertThrows(org.jbtrfs.core.BtrfsException.class, umount::join);
+            assertEquals(org.jbtrfs.core.Errno.EBUSY, busy.errno());
+
+            r.mod.hooks().release(Hook.TRANSACTION_CREATED);
+            close.join();
+            fs.umount();
+            UnloadReport rep = r.mod.unload();
+            assertTrue(rep.clean(), rep.toString());
+            assertFalse(r.mod.log().tainted(), r.mod.log().dmesg());
+        }
+    }
+
+    /**
      * A subvolume created while quotas are disabled (explorer class
      * {@code error:subvolume create:NullPointerException at Trees.put@subvol}, a 10-minute run with every fix).
      *

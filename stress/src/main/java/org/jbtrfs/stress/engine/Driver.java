@@ -316,7 +316,7 @@ final class Driver implements Runnable {
     }
 
     private java.util.List<org.jbtrfs.core.LogEntry> scope(java.util.List<org.jbtrfs.core.LogEntry> l, BlockDevice dev) {
-        return LogScope.untilPanic(opt.filesystems() == 1 ? l : LogScope.forFilesystem(l, Thread.currentThread().getName(), dev.name()));
+        return LogScope.untilPanic(opt.filesystems() == 1 ? l : LogScope.forFilesystem(l, Thread.currentThread().getName(), dev.name(), index));
     }
 
     /** A cycle that broke off: close what it held and umount, noting what went wrong. */

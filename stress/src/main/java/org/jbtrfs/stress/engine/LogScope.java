@@ -7,7 +7,7 @@ import org.jbtrfs.core.LogEntry;
 /**
  * With several filesystems in one module the kernel log is shared: a cycle's verdict must not take
  * another filesystem's BUG for its own. A line belongs to this filesystem's cycle unless it names
- * another device ("(device sdd)") or was logged by another driver thread; lines of shared threads
+ * another device ("(device sdd)") or was logged by another driver thread or lane; lines of shared threads
  * (kworkers, which serve every filesystem) stay, as the conservative choice.
  */
 final class LogScope {
@@ -26,7 +26,13 @@ final class LogScope {
         return l;
     }
 
-    static List<LogEntry> forFilesystem(List<LogEntry> all, String myDriverThread, String myDevice) {
+    /**
+     * The lines of filesystem {@code myIndex}'s cycle: not those naming another device, nor those logged by another
+     * filesystem's driver thread or lanes ("lane:lifecycle:1": a BUG in another filesystem's umount names no
+     * device, and was taken for this one's).
+     */
+    static List<LogEntry> forFilesystem(List<LogEntry> all, String myDriverThread, String myDevice, int myIndex) {
+        String myLanes = ":" + myIndex;
         List<LogEntry> out = new ArrayList<>();
         for (LogEntry e : all) {
             String m = e.message();
@@ -36,7 +42,8 @@ final class LogScope {
                 if (end > at && !m.substring(at + 8, end).equals(myDevice)) {
                     continue;
                 }
-            } else if (e.thread().startsWith("stress-driver-") && !e.thread().equals(myDriverThread)) {
+            } else if (e.thread().startsWith("stress-driver-") && !e.thread().equals(myDriverThread)
+                || e.thread().startsWith("lane:") && !e.thread().endsWith(myLanes)) {
                 continue;
             }
             out.add(e);
