@@ -40,6 +40,26 @@ class TransactionStatesTest {
     @AfterEach
     void unload() { t.close(); }
 
+    /**
+     * start_transaction() reads root->fs_info first: a NULL root (the qgroup rescan worker's quota_root after quota
+     * disable, {@code FixSwitch.QUOTA_RESCAN_DISABLE_NULL_DEREF}) is an oops there, before any reservation, lock or
+     * handle. The port once let it through, and its caller died later holding a handle: every later commit waited
+     * for it (the explorer's seed-8008 hang, a port bug).
+     */
+    @Test
+    void aNullRootOopsBeforeAnyHandleOrTransaction() {
+        Transactions.commit(Transactions.join(fs, fs.treeRoot(), "test_settle"));
+        long mark = t.kernel.log().mark();
+        org.jbtrfs.core.KernelOops oops = org.junit.jupiter.api.Assertions.assertThrows(org.jbtrfs.core.KernelOops.class,
+            () -> Transactions.start(fs, null, 1, "btrfs_qgroup_rescan_worker"));
+        assertEquals("BUG: kernel NULL pointer dereference, address: 0000000000000000", oops.getMessage());
+        assertEquals(1, t.kernel.log().since(mark).stream().filter(e -> e.kind() == org.jbtrfs.core.LogEntry.Kind.OOPS).count());
+        synchronized (fs.transLock) {
+            assertEquals(null, fs.runningTransaction, "nothing joined, nothing created");
+        }
+        Transactions.commit(Transactions.join(fs, fs.treeRoot(), "test_after")); // no handle left behind to wait for
+    }
+
     @Test
     void commitStartBlocksStartAndAttachAdmitsJoinThenCommitDoingBlocksJoinToo() throws Exception {
         // 1. An external writer (TRANS_START) holds the running transaction.
