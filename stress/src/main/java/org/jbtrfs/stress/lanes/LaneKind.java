@@ -13,7 +13,13 @@ enum LaneKind {
     /** sync, and explicit cleaner passes (what the transaction kthread's wake-up gives). */
     SYNC("sync"),
     /** a second device in the same module with its own mount / work / umount loop (btrfs/326's shape). */
-    DEVICE2("dev2");
+    DEVICE2("dev2"),
+    /**
+     * a second process issuing quota commands (rescan, disable, enable, rescan -w) while the quota lane issues its
+     * own: two `btrfs quota` commands racing, as users' scripts and syzbot run them (a rescan ioctl against quota
+     * disable is the upstream report of QUOTA_RESCAN_DISABLE_NULL_DEREF). Only with the quota lane.
+     */
+    QUOTA2("quota2");
 
     public final String label;
 

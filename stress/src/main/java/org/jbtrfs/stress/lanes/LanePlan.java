@@ -47,6 +47,10 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
         boolean ro = epochCycle > 0 && r.nextDouble() < 0.15;
         // drop_snapshot's ignored btrfs_del_orphan_item failure (patch 2/5's stray orphan item), some cycles
         double fault = r.nextDouble() < 0.4 ? 0.5 : 0;
+        // drawn from a stream of its own (added after the plans above were fixed: every seed's other choices stay)
+        if (l.contains(LaneKind.QUOTA) && Seeds.stream(cycleSeed, "lanes:quota2").nextDouble() < 0.5) {
+            l.add(LaneKind.QUOTA2);
+        }
         l.removeIf(k -> !allowed.contains(k.label) && k != LaneKind.LIFECYCLE);
         return new LanePlan(l, steps, commit, ro, 6 + r.nextInt(18), fault, r.nextLong());
     }

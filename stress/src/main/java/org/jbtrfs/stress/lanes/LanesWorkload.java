@@ -95,6 +95,9 @@ public final class LanesWorkload {
         if (plan.lanes().contains(LaneKind.QUOTA)) {
             lanes.add(new QuotaLane(cx, env.model.extents));
         }
+        if (plan.lanes().contains(LaneKind.QUOTA2)) {
+            lanes.add(new QuotaLane(cx));
+        }
         if (plan.lanes().contains(LaneKind.SYNC)) {
             lanes.add(new SyncLane(cx));
         }

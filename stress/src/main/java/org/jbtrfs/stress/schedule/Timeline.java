@@ -18,7 +18,7 @@ public final class Timeline {
     static final List<String> COLUMNS = List.of("driver (mount/remount/umount)", "btrfs-cleaner", "btrfs-transaction",
         "rescan worker (kworker)", "other workers");
     /** A lanes cycle's columns: one per lane, then the kernel threads. */
-    static final List<String> LANE_COLUMNS = List.of("driver", "lifecycle", "file", "subvol", "quota", "sync", "dev2",
+    static final List<String> LANE_COLUMNS = List.of("driver", "lifecycle", "file", "subvol", "quota", "quota2", "sync", "dev2",
         "btrfs-cleaner", "btrfs-transaction", "rescan worker", "other");
 
     /** A hook arrival, {@code nanos} after the cycle started. */
@@ -82,12 +82,12 @@ public final class Timeline {
         if (i >= 0) {
             return i;
         }
-        return role.equals(Roles.RESCAN) ? 9 : LANE_COLUMNS.size() - 1;
+        return role.equals(Roles.RESCAN) ? LANE_COLUMNS.indexOf("rescan worker") : LANE_COLUMNS.size() - 1;
     }
 
     /** True if some arrival came from a lane thread (the lanes layout is used). */
     private boolean lanes(List<Arrival> all) {
-        return all.stream().anyMatch(a -> LANE_COLUMNS.indexOf(a.role()) >= 1 && LANE_COLUMNS.indexOf(a.role()) <= 6);
+        return all.stream().anyMatch(a -> Roles.LANES.contains(a.role()));
     }
 
     /**

@@ -234,6 +234,36 @@ class LanesTest {
         assertTrue(Seeds.stream(seed, "lane:file").nextLong() != Seeds.stream(seed, "lane:subvol").nextLong());
     }
 
+    /**
+     * The second quota process comes only with the quota lane, in about half of those cycles, from a stream of its own:
+     * without it, a plan is what it was before the lane existed (its record's other fields do not depend on it).
+     */
+    @Test
+    void theSecondQuotaProcessJoinsHalfTheQuotaCyclesAndChangesNoOtherChoice() {
+        int quota = 0;
+        int both = 0;
+        for (int c = 0; c < 400; c++) {
+            long seed = Seeds.cycleSeed(7, 0, c);
+            LanePlan p = LanePlan.of(seed, 1);
+            if (p.lanes().contains(LaneKind.QUOTA2)) {
+                assertTrue(p.lanes().contains(LaneKind.QUOTA), "quota2 without quota in cycle " + c);
+                both++;
+            }
+            if (p.lanes().contains(LaneKind.QUOTA)) {
+                quota++;
+            }
+            LanePlan without = LanePlan.of(seed, 1, org.jbtrfs.stress.StressOptions.LANES.stream()
+                .filter(l -> !l.equals("quota2")).toList());
+            java.util.Set<LaneKind> rest = java.util.EnumSet.copyOf(p.lanes());
+            rest.remove(LaneKind.QUOTA2);
+            assertEquals(rest, without.lanes());
+            assertEquals(p.lifecycleSteps(), without.lifecycleSteps());
+            assertEquals(p.faultSeed(), without.faultSeed());
+        }
+        // seeds 0..399 of run 7: a fixed count, not a chance check
+        assertTrue(both > quota / 4 && both < quota * 3 / 4, both + " of " + quota);
+    }
+
     /** Signatures and the timeline know the lanes by label (Roles.LANES), below this package: the same labels. */
     @Test
     void theLaneLabelsAreTheRolesLanes() {
