@@ -84,8 +84,15 @@ final class QgroupRescan {
         } finally {
             q.rescanLock.unlock();
         }
-        // the kworker that runs it is the rescan worker (Role.RESCAN_WORKER) while it does, for hooks to tell
-        q.rescanWork = new BtrfsWork(org.jbtrfs.core.Role.RESCAN_WORKER.wrap(this::runWorker));
+        // btrfs_init_work(&fs_info->qgroup_rescan_work, ...): the one work item of this fs_info, re-initialised
+        // with the same function — so queueing it while it is still pending is a no-op, as queue_work is. The port
+        // once made a new work per init: a rescan ioctl and a quota enable racing (quota enable clears the RESCAN
+        // bit the ioctl set, so both pass qgroup_rescan_init) then ran the worker twice where the kernel runs it
+        // once, and the first run's end left the second unwaited (explorer, seed 15015, with quota2).
+        // The kworker that runs it is the rescan worker (Role.RESCAN_WORKER) while it does, for hooks to tell.
+        if (q.rescanWork == null) {
+            q.rescanWork = new BtrfsWork(org.jbtrfs.core.Role.RESCAN_WORKER.wrap(this::runWorker));
+        }
     }
 
     // ---- the worker's real end (the port's own bookkeeping: nothing in the kernel waits on it) ---------

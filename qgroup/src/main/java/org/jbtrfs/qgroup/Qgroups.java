@@ -444,6 +444,9 @@ public final class Qgroups implements QgroupHooks {
 
     // ---- the rescan (see QgroupRescan) ----------------------------------------------------------------
 
+    /** fs_info->qgroup_rescan_work, for the qgroup tests (null until the first qgroup_rescan_init). */
+    org.jbtrfs.workqueue.BtrfsWork rescanWork() { return q.rescanWork; }
+
     /** kernel: btrfs_qgroup_rescan() — the BTRFS_IOC_QUOTA_RESCAN ioctl. */
     public void rescan() { rescan.rescan(); }
 

@@ -89,6 +89,29 @@ class QgroupsTest {
     // ---- quota enable --------------------------------------------------------------------------------
 
     /**
+     * qgroup_rescan_init() re-initialises fs_info->qgroup_rescan_work (btrfs_init_work): one work item for every
+     * rescan of the mount, so a queueing while it is still pending adds no run (queue_work on a pending work). A port
+     * bug, fixed: each init made a new work, and a rescan ioctl and a quota enable that both passed
+     * qgroup_rescan_init (quota enable assigns qgroup_flags, clearing the RESCAN bit of the ioctl's rescan) ran the
+     * worker twice; the first run's end cleared qgroup_rescan_running and completed the completion while the
+     * second ran, unwaited — the trans_list assertion at umount and the NULL quota root oops the explorer found
+     * with a second quota process (seed 15015).
+     */
+    @Test
+    void everyRescanOfAMountUsesTheOneWorkItem() {
+        try (Fixture f = new Fixture(new TestFs())) {
+            f.qg.quotaEnable();
+            org.jbtrfs.workqueue.BtrfsWork first = f.qg.rescanWork();
+            f.qg.waitForCompletion(false);
+            assertTrue(f.qg.awaitRescanIdle(java.util.concurrent.TimeUnit.SECONDS.toNanos(10)));
+            f.qg.rescan();
+            org.junit.jupiter.api.Assertions.assertSame(first, f.qg.rescanWork());
+            f.qg.waitForCompletion(false);
+            assertTrue(f.qg.awaitRescanIdle(java.util.concurrent.TimeUnit.SECONDS.toNanos(10)));
+        }
+    }
+
+    /**
      * v5.11's btrfs_quota_enable sets quota_root and QUOTA_ENABLED only after its commit ("to avoid
      * deadlocks on fs_info->qgroup_ioctl_lock with concurrent snapshot creation"): the commit's own
      * btrfs_run_qgroups sees neither, and writes no status item (it returns at once without quota_root);
