@@ -6,7 +6,7 @@ set -u
 jar=${JAR:-stress/target/jbtrfs-stress.jar}
 repeat=${1:-10}; seed=${2:-1}
 workload=${WORKLOAD:-lanes}; crc=${CRC:-generic}; limit=${LIMIT:-20}
-cases=${CASES:-"qgroup-rescan-ro-remount orphan-roots-ro-mount cleaner-ro-remount-race dead-roots-before-orphan-cleanup cleaner-lost-park-wakeup trans-kthread-lost-stop-wakeup qgroup-rescan-resume-rearm orphan-roots-inodes-in-memory quota-rescan-disable-null-deref"}
+cases=${CASES:-"qgroup-rescan-ro-remount orphan-roots-ro-mount cleaner-ro-remount-race dead-roots-before-orphan-cleanup cleaner-lost-park-wakeup trans-kthread-lost-stop-wakeup qgroup-rescan-resume-rearm orphan-roots-inodes-in-memory quota-rescan-disable-null-deref qgroup-rescan-requeue-waited"}
 tmp=$(mktemp -d)
 echo "# $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/') workload=$workload crc32c=$crc seed=$seed repeat=$repeat"
 for want in $cases; do

@@ -98,7 +98,20 @@ public enum FixSwitch {
      * a rescan ioctl that passed qgroup_rescan_init() (tests ON, not QUOTA_ENABLED) and queued its worker after
      * the disable's wait returned at once (qgroup_rescan_running not yet set) — the upstream report's.
      */
-    QUOTA_RESCAN_DISABLE_NULL_DEREF(Origin.LATER_UPSTREAM);
+    QUOTA_RESCAN_DISABLE_NULL_DEREF(Origin.LATER_UPSTREAM),
+    /**
+     * Proposed, not upstream: a rescan whose work is queued again while it executes runs twice under one
+     * qgroup_rescan_running and one qgroup_rescan_completion, and the first run's end (running false,
+     * complete_all) leaves the second waited for by nobody. It happens when a rescan ioctl is in flight across
+     * quota disable and enable: btrfs_quota_enable() assigns qgroup_flags = ON | INCONSISTENT, dropping the ioctl's
+     * RESCAN bit, so its own qgroup_rescan_init() passes and both queue the work. The second run's status update
+     * then starts after close_ctree's commit (the trans_list assertion) or on the NULL quota root of a later
+     * disable. The fix: btrfs_quota_enable sets qgroup_rescan_running and queues under qgroup_rescan_lock, as the
+     * ioctl and the resume do, and the worker ends the rescan (running false, complete_all) only if its work is not
+     * pending again (work_pending). Found by the explorer's second quota process (qgroup.c v5.11; mainline's
+     * btrfs_quota_enable assigns qgroup_flags alike).
+     */
+    QGROUP_RESCAN_REQUEUE_WAITED(Origin.PROPOSED);
 
     private final Origin origin;
 

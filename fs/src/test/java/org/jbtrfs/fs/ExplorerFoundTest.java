@@ -526,6 +526,84 @@ class ExplorerFoundTest {
     }
 
     /**
+     * A rescan ioctl in flight across quota disable and enable (explorer classes {@code
+     * leak:btrfs_qgroup_rescan_worker@kworker,lifecycle}, {@code …@driver,kworker} and the NULL quota root oops, every
+     * fix applied, with the lanes' second quota process: seed 15015, 7 failing in 36,163 cycles; seed 16016, 3 in
+     * 320,035).
+     *
+     * <p>Decision: <b>kernel bug</b>, kept; proposed fix {@link FixSwitch#QGROUP_RESCAN_REQUEUE_WAITED}. Read (v5.11
+     * qgroup.c; mainline's btrfs_quota_enable assigns qgroup_flags alike): btrfs_qgroup_rescan() sets RESCAN in
+     * qgroup_rescan_init(), commits, then sets qgroup_rescan_running and queues fs_info->qgroup_rescan_work;
+     * btrfs_quota_disable() waits only if qgroup_rescan_running; btrfs_quota_enable() assigns
+     * qgroup_flags = ON | INCONSISTENT (the ioctl's RESCAN bit is lost), so its own qgroup_rescan_init() passes,
+     * re-arms the completion and queues the same work; queue_work() on a work that is executing queues it again: a
+     * second run. The first run's end sets qgroup_rescan_running false and calls complete_all(): the second runs
+     * with nobody waiting — close_ctree's btrfs_qgroup_wait_for_completion returns, commits, and the second run's
+     * status update leaks its transaction (patch 4/5's assertion).
+     *
+     * <p>1. Quotas on, idle; the rescan ioctl is held after its join created a transaction (RESCAN set); 2. quota
+     * disable: nothing to wait for; 3. the ioctl commits and queues the work, whose run is held before its first
+     * leaf; quota enable clears RESCAN, passes qgroup_rescan_init and queues the work again while it executes;
+     * 4. the first run ends; the second is held before its status update: reverted, qgroup_rescan_running is false
+     * and umount's close_ctree commits without waiting, the second run's transaction is left for the trans_list
+     * assertion; applied, the first run saw its work pending again and left the rescan running: umount waits for the
+     * second run and is clean. Not crc32c-dependent: accelerated only.
+     */
+    @ParameterizedTest(name = "proposed fix applied={0}")
+    @ValueSource(booleans = {true, false})
+    void aRescanQueuedAgainWhileItRunsIsWaitedFor(boolean applied) {
+        KernelConfig cfg = KernelConfig.defaults().crc32c(Crc32cImpl.ACCELERATED);
+        if (!applied) {
+            cfg = cfg.revert(FixSwitch.QGROUP_RESCAN_REQUEUE_WAITED);
+        }
+        try (BtrfsModule mod = BtrfsModule.load(cfg.clock(new ManualClock()))) {
+            Btrfs fs = mod.mount(imageDevice(mod), "");
+            fs.quotaEnable();
+            fs.quotaRescanWait();
+            fs.awaitRescanIdle(Repro.WAIT);
+            fs.sync(); // nothing running: the ioctl's join creates the next transaction
+
+            mod.hooks().parkAt(Hook.TRANSACTION_CREATED, org.jbtrfs.core.Role.USER);
+            TestThread<Void> rescan = TestThread.run("quota-rescan", fs::quotaRescan);
+            mod.hooks().awaitParked(Hook.TRANSACTION_CREATED, Repro.WAIT); // an arm of one arrival: it parks once
+            TestThread.run("quota-disable", fs::quotaDisable).join(); // joined the ioctl's transaction, ended
+            assertEquals(null, fs.fsInfo().quotaRoot());
+
+            mod.hooks().parkAt(Hook.QGROUP_RESCAN_BEFORE_LEAF); // the first run, executing, before its first leaf
+            mod.hooks().release(Hook.TRANSACTION_CREATED);
+            rescan.join(); // committed, set qgroup_rescan_running, queued the work
+            awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            TestThread.run("quota-enable", fs::quotaEnable).join(); // qgroup_flags = ON | INCONSISTENT: RESCAN gone
+            assertTrue(fs.ctx().qgroups.rescanWork().isQueued(), "queued again while the first run executes");
+
+            parkAtArrival(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_STATUS_UPDATE, 2);
+            mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_STATUS_UPDATE); // the second run, after its leaves
+            if (applied) {
+                assertTrue(fs.qgroupRescanRunning(), "the first run left the rescan running");
+                TestThread<Void> umount = TestThread.run("umount", fs::umount);
+                Waits.within(Repro.WAIT).until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
+                mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_STATUS_UPDATE);
+                umount.join();
+                assertEquals(0, mod.log().count(LogEntry.Kind.OOPS), mod.log().dmesg());
+                UnloadReport rep = mod.unload();
+                assertTrue(rep.clean(), rep.toString());
+            } else {
+                assertFalse(fs.qgroupRescanRunning(), "the first run's end: nobody waits for the second");
+                mod.hooks().parkAt(Hook.UMOUNT_BEFORE_STOP_KTHREADS); // after close_ctree's commit
+                TestThread<Void> umount = TestThread.run("umount", fs::umount);
+                mod.hooks().awaitParked(Hook.UMOUNT_BEFORE_STOP_KTHREADS, Repro.WAIT);
+                mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_STATUS_UPDATE);
+                fs.ctx().qgroups.awaitRescanIdle(java.util.concurrent.TimeUnit.SECONDS.toNanos(10));
+                mod.hooks().release(Hook.UMOUNT_BEFORE_STOP_KTHREADS);
+                assertThrows(KernelBug.class, umount::join); // list_empty(&fs_info->trans_list)
+                assertTrue(mod.log().contains("assertion failed: list_empty(&fs_info->trans_list)"), mod.log().dmesg());
+                mod.unload();
+            }
+        }
+    }
+
+    /**
      * A last close racing umount (explorer class {@code leak:btrfs_evict_inode@file,lifecycle}: the trans_list
      * assertion at umount, a transaction opened by btrfs_evict_inode in the file lane after close_ctree's last
      * commit — {@code --latency off --filesystems 2 --crc32c generic}, seed 9009, every fix applied).

@@ -386,8 +386,13 @@ final class QgroupRescan {
                     fs.log().error(fs.sbId(), "fail to update qgroup status: " + err);
                 }
             }
-            q.rescanRunning = false;
-            q.rescanCompletion.completeAll();
+            if (fs.applied(FixSwitch.QGROUP_RESCAN_REQUEUE_WAITED) && q.rescanWork.isQueued()) {
+                // proposed fix: queued again while this run executed (work_pending): the rescan goes on in the
+                // next run, which ends it — its waiters wait for that one
+            } else {
+                q.rescanRunning = false;
+                q.rescanCompletion.completeAll();
+            }
         } finally {
             q.rescanLock.unlock();
         }

@@ -162,8 +162,19 @@ public final class Qgroups implements QgroupHooks {
             }
             rescan.init(true, 0);
             rescan.zeroTracking();
-            q.rescanRunning = true; // set without qgroup_rescan_lock, as v5.11 does here
-            rescan.queue();
+            if (fs.applied(FixSwitch.QGROUP_RESCAN_REQUEUE_WAITED)) {
+                // proposed fix: running and the queueing one step under qgroup_rescan_lock, as the ioctl does
+                q.mutexLock(q.rescanLock, "qgroup_rescan_lock");
+                try {
+                    q.rescanRunning = true;
+                    rescan.queue();
+                } finally {
+                    q.rescanLock.unlock();
+                }
+            } else {
+                q.rescanRunning = true; // set without qgroup_rescan_lock, as v5.11 does here
+                rescan.queue();
+            }
         } finally {
             if (locked) {
                 q.ioctlLock.unlock();
@@ -445,7 +456,7 @@ public final class Qgroups implements QgroupHooks {
     // ---- the rescan (see QgroupRescan) ----------------------------------------------------------------
 
     /** fs_info->qgroup_rescan_work, for the qgroup tests (null until the first qgroup_rescan_init). */
-    org.jbtrfs.workqueue.BtrfsWork rescanWork() { return q.rescanWork; }
+    public org.jbtrfs.workqueue.BtrfsWork rescanWork() { return q.rescanWork; }
 
     /** kernel: btrfs_qgroup_rescan() — the BTRFS_IOC_QUOTA_RESCAN ioctl. */
     public void rescan() { rescan.rescan(); }

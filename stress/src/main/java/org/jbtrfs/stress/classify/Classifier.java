@@ -79,6 +79,7 @@ public final class Classifier {
                         // does not tell them apart
                         culprits.add(rescanWorkerFix(reverted));
                         culprits.add(FixSwitch.QUOTA_RESCAN_DISABLE_NULL_DEREF);
+                        culprits.add(FixSwitch.QGROUP_RESCAN_REQUEUE_WAITED); // a re-queued run nobody waited for
                     }
                 }
                 case TEXT -> {
@@ -264,7 +265,8 @@ public final class Classifier {
             return Set.of();
         }
         if (f == FixSwitch.QGROUP_RESCAN_RO_REMOUNT) {
-            return Set.of(rescanWorkerFix(reverted));
+            // or a run queued again while the previous one executed, which nobody waited for
+            return Set.of(rescanWorkerFix(reverted), FixSwitch.QGROUP_RESCAN_REQUEUE_WAITED);
         }
         return Set.of(f);
     }

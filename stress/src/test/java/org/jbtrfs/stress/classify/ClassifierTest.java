@@ -104,12 +104,15 @@ class ClassifierTest {
         o.log = List.of(uaf);
         assertEquals(Set.of("endio-write-flush-at-umount"), Classifier.classify(o, v512).bugs());
         o.log = List.of(oops);
-        // the NULL quota root in the worker's status update: a resumed rescan not waited for, or a worker queued
-        // after quota disable's wait that rescanned nothing — both reverted in 5.12, and the oops alone does not
-        // tell which
-        assertEquals(Set.of("qgroup-rescan-resume-rearm", "quota-rescan-disable-null-deref"), Classifier.classify(o, v512).bugs());
+        // the NULL quota root in the worker's status update: a resumed rescan not waited for, a worker queued
+        // after quota disable's wait that rescanned nothing, or a run queued again while the previous one executed —
+        // all reverted in 5.12, and the oops alone does not tell which
+        assertEquals(Set.of("qgroup-rescan-resume-rearm", "quota-rescan-disable-null-deref", "qgroup-rescan-requeue-waited"),
+            Classifier.classify(o, v512).bugs());
         assertEquals(Set.of("quota-rescan-disable-null-deref"),
             Classifier.classify(o, EnumSet.of(FixSwitch.QUOTA_RESCAN_DISABLE_NULL_DEREF)).bugs());
+        assertEquals(Set.of("qgroup-rescan-requeue-waited"),
+            Classifier.classify(o, EnumSet.of(FixSwitch.QGROUP_RESCAN_REQUEUE_WAITED)).bugs());
         assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).bugs());
         // the same oops with patch 1/5 reverted (time-to-find's trans-list-assert,qgroup-rescan-ro-remount row, seed
         // 4: "the evidence points at qgroup-rescan-resume-rearm, which is applied"): the worker the RO remount let
