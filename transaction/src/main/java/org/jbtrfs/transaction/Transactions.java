@@ -7,6 +7,8 @@ import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Fault;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.KernelOops;
+import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.disk.BlockGroupItem;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
@@ -58,8 +60,8 @@ public final class Transactions {
      * rescan worker's {@code fs_info->quota_root} after quota disable cleared it) oopses there, before any
      * reservation, lock or handle — the task dies holding nothing.
      */
-    private static org.jbtrfs.core.KernelOops nullRoot(FsInfo fs, String function) {
-        return fs.log().oops(org.jbtrfs.core.LogEntry.Kind.OOPS,
+    private static KernelOops nullRoot(FsInfo fs, String function) {
+        return fs.log().oops(LogEntry.Kind.OOPS,
             "BUG: kernel NULL pointer dereference, address: 0000000000000000\n"
                 + "RIP: 0010:start_transaction+0x48/0x10f0 [btrfs]\n"
                 + "Call Trace:\n " + function + " [btrfs]");
