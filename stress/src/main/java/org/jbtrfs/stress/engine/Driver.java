@@ -120,6 +120,17 @@ final class Driver implements Runnable {
                 CycleResult r;
                 try {
                     r = runCycle(cycle);
+                } catch (org.jbtrfs.core.KernelPanic e) {
+                    // the module panicked between leftBehind() and this cycle's first call into it (mkfs): a lane of an
+                    // earlier cycle that outlived it hung and the watchdog panicked the module meanwhile (the
+                    // --kernel 5.12 run at 571.9 s, seed 1001, was aborted here). The same case as leftBehind's:
+                    // replace the module and go on
+                    String why = "the module panicked before cycle " + cycle + " began (a lane that outlived its cycle: " + e.getMessage() + ")";
+                    reporter.line("stress driver " + index + ": " + why + "; replacing the module");
+                    host.note("driver " + index + ": " + why + "; the module was replaced");
+                    host.requestReload();
+                    cycle = afterReload(cycle);
+                    continue;
                 } catch (RuntimeException | Error e) {
                     // the runner's own failure (not the kernel's): say so and end the run with a summary
                     reporter.line("stress runner error in driver " + index + ", cycle " + cycle + ": " + Classifier.stack(e));
