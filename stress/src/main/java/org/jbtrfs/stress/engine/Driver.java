@@ -121,8 +121,9 @@ final class Driver implements Runnable {
                 try {
                     r = runCycle(cycle);
                 } catch (org.jbtrfs.core.KernelPanic e) {
-                    // the module panicked between leftBehind() and this cycle's first call into it (mkfs): a lane of an
-                    // earlier cycle that outlived it hung and the watchdog panicked the module meanwhile (the
+                    // the module panicked between leftBehind() and this cycle's first call into it (mkfs, before the
+                    // workload, whose panics runCycle takes as its verdict): a lane of an earlier cycle that outlived
+                    // it hung and the watchdog panicked the module meanwhile (the
                     // --kernel 5.12 run at 571.9 s, seed 1001, was aborted here). The same case as leftBehind's:
                     // replace the module and go on
                     String why = "the module panicked before cycle " + cycle + " began (a lane that outlived its cycle: " + e.getMessage() + ")";

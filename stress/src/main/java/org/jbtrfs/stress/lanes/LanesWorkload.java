@@ -96,7 +96,7 @@ public final class LanesWorkload {
             lanes.add(new QuotaLane(cx, env.model.extents));
         }
         if (plan.lanes().contains(LaneKind.QUOTA2)) {
-            lanes.add(new QuotaLane(cx));
+            lanes.add(new SecondQuotaLane(cx));
         }
         if (plan.lanes().contains(LaneKind.SYNC)) {
             lanes.add(new SyncLane(cx));

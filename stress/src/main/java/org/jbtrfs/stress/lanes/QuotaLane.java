@@ -16,18 +16,8 @@ final class QuotaLane extends SteppingLane {
         this.extents = extents;
     }
 
-    /** The second quota process ({@link LaneKind#QUOTA2}): quota commands only, the files are the quota lane's. */
-    QuotaLane(LaneContext cx) {
-        super(LaneKind.QUOTA2, cx);
-        this.extents = -1;
-    }
-
     @Override
     void step(Btrfs fs, double u) {
-        if (kind == LaneKind.QUOTA2) {
-            command(fs, u);
-            return;
-        }
         if (u < 0.2) {
             run("quota enable", fs::quotaEnable);
         } else if (u < 0.55) {
@@ -40,19 +30,6 @@ final class QuotaLane extends SteppingLane {
             populate(fs);
         } else {
             run("quota disable", fs::quotaDisable);
-        }
-    }
-
-    /** The second process: `btrfs quota rescan` most often, against the quota lane's disable and enable. */
-    private void command(Btrfs fs, double u) {
-        if (u < 0.45) {
-            run("quota rescan", fs::quotaRescan);
-        } else if (u < 0.65) {
-            run("quota disable", fs::quotaDisable);
-        } else if (u < 0.8) {
-            run("quota enable", fs::quotaEnable);
-        } else {
-            run("quota rescan wait", fs::quotaRescanWait);
         }
     }
 
