@@ -106,10 +106,13 @@ public enum FixSwitch {
      * quota disable and enable: btrfs_quota_enable() assigns qgroup_flags = ON | INCONSISTENT, dropping the ioctl's
      * RESCAN bit, so its own qgroup_rescan_init() passes and both queue the work. The second run's status update
      * then starts after close_ctree's commit (the trans_list assertion) or on the NULL quota root of a later
-     * disable. The fix: btrfs_quota_enable sets qgroup_rescan_running and queues under qgroup_rescan_lock, as the
-     * ioctl and the resume do, and the worker ends the rescan (running false, complete_all) only if its work is not
-     * pending again (work_pending). Found by the explorer's second quota process (qgroup.c v5.11; mainline's
-     * btrfs_quota_enable assigns qgroup_flags alike).
+     * disable. By the other order, the enable's own rescan runs to its end (complete_all) between the ioctl's
+     * qgroup_rescan_init, which re-armed the completion, and the ioctl's queueing: the ioctl's run starts with
+     * qgroup_rescan_running set and the completion done, and an RO remount's or close_ctree's wait returns at once.
+     * The fix: whoever marks a rescan running and queues it (the ioctl, btrfs_quota_enable) does so under
+     * qgroup_rescan_lock and re-arms the completion there (reinit_completion), and the worker ends the rescan
+     * (running false, complete_all) only if its work is not pending again (work_pending). Found by the explorer's
+     * second quota process (qgroup.c v5.11; mainline's btrfs_quota_enable assigns qgroup_flags alike).
      */
     QGROUP_RESCAN_REQUEUE_WAITED(Origin.PROPOSED);
 

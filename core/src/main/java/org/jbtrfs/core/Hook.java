@@ -108,5 +108,11 @@ public enum Hook {
      * cleared BTRFS_FS_STATE_REMOUNTING yet: a resumed rescan worker that checks rescan_should_stop() now stops
      * at once ("qgroup scan paused") and the rescan stays paused on a read-write filesystem.
      */
-    REMOUNT_RW_AFTER_PRE_RW_MOUNT
+    REMOUNT_RW_AFTER_PRE_RW_MOUNT,
+    /**
+     * The rescan ioctl (btrfs_qgroup_rescan) committed and zeroed the qgroups and is about to take
+     * qgroup_rescan_lock, set qgroup_rescan_running and queue the worker: its qgroup_rescan_init re-armed the
+     * completion long before, and another rescan may have completed it since.
+     */
+    QGROUP_RESCAN_IOCTL_BEFORE_QUEUE
 }

@@ -161,13 +161,29 @@ final class QgroupRescan {
             throw e;
         }
         zeroTracking();
+        fs.kernel.hooks().arrive(Hook.QGROUP_RESCAN_IOCTL_BEFORE_QUEUE);
         q.mutexLock(q.rescanLock, "qgroup_rescan_lock");
         try {
             q.rescanRunning = true;
+            if (fs.applied(FixSwitch.QGROUP_RESCAN_REQUEUE_WAITED)) {
+                armQueuedRescan();
+            }
             queue();
         } finally {
             q.rescanLock.unlock();
         }
+    }
+
+    /**
+     * Proposed fix {@link FixSwitch#QGROUP_RESCAN_REQUEUE_WAITED}: reinit_completion() where a rescan is marked
+     * running and queued (under qgroup_rescan_lock), not only in qgroup_rescan_init. Between the ioctl's init and its
+     * queueing, quota disable and enable can run a whole rescan of their own whose end calls complete_all(); the
+     * ioctl's run would then start with qgroup_rescan_running set and the completion already done, and every wait
+     * for it would return at once. reinit_completion keeps the waiters of a run still executing (it only clears
+     * {@code done}); that run sees its work pending again and leaves the completion to the next run.
+     */
+    void armQueuedRescan() {
+        q.rescanCompletion.reinit();
     }
 
     /**

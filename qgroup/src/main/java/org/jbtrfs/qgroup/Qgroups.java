@@ -163,10 +163,11 @@ public final class Qgroups implements QgroupHooks {
             rescan.init(true, 0);
             rescan.zeroTracking();
             if (fs.applied(FixSwitch.QGROUP_RESCAN_REQUEUE_WAITED)) {
-                // proposed fix: running and the queueing one step under qgroup_rescan_lock, as the ioctl does
+                // proposed fix: running, the completion and the queueing one step under qgroup_rescan_lock
                 q.mutexLock(q.rescanLock, "qgroup_rescan_lock");
                 try {
                     q.rescanRunning = true;
+                    rescan.armQueuedRescan();
                     rescan.queue();
                 } finally {
                     q.rescanLock.unlock();

@@ -145,11 +145,18 @@ class KthreadTest {
     void wakeUpProcessWakesAnInterruptibleTaskAndReportsIt() {
         AtomicInteger wakes = new AtomicInteger();
         Kthread k = kthreadd.run("btrfs-cleaner", self -> {
-            while (!self.shouldStop()) {
+            // the kernel's sleep loop: the state is set before kthread_should_stop() is tested, so a kthread_stop()
+            // in between finds the task INTERRUPTIBLE and wakes it (testing first, as this test once did, loses
+            // that wake-up and kthread_stop() waits for ever — it hung a build)
+            while (true) {
                 self.setCurrentState(TaskState.INTERRUPTIBLE);
+                if (self.shouldStop()) {
+                    break;
+                }
                 self.schedule();
                 wakes.incrementAndGet();
             }
+            self.setCurrentState(TaskState.RUNNING);
             return 0;
         });
         for (int i = 1; i <= 3; i++) {
@@ -321,11 +328,18 @@ class KthreadTest {
     void anInterruptNeitherEndsScheduleNorMakesItSpin() {
         AtomicInteger wakes = new AtomicInteger();
         Kthread k = kthreadd.run("btrfs-cleaner", self -> {
-            while (!self.shouldStop()) {
+            // the kernel's sleep loop: the state is set before kthread_should_stop() is tested, so a kthread_stop()
+            // in between finds the task INTERRUPTIBLE and wakes it (testing first, as this test once did, loses
+            // that wake-up and kthread_stop() waits for ever — it hung a build)
+            while (true) {
                 self.setCurrentState(TaskState.INTERRUPTIBLE);
+                if (self.shouldStop()) {
+                    break;
+                }
                 self.schedule();
                 wakes.incrementAndGet();
             }
+            self.setCurrentState(TaskState.RUNNING);
             return 0;
         });
         awaitState(k, TaskState.INTERRUPTIBLE);
