@@ -23,6 +23,9 @@ public final class Watchdog implements AutoCloseable {
     /** Lost wake-ups right now: requester → what it waits for (see {@link #lostWakeups}); null: not watched. */
     private volatile java.util.function.Supplier<Map<Thread, String>> lostWakeups;
     private volatile Consumer<Hung> onLostWakeup;
+    /** The module has a dead task (an oops or BUG tainted it D) and is not panicked yet; null: not watched. */
+    private volatile java.util.function.BooleanSupplier deadTask;
+    private volatile long deadTaskLimitNanos = Long.MAX_VALUE;
 
     public record Hung(Busy driver, String frame, String report) { }
 
@@ -56,6 +59,23 @@ public final class Watchdog implements AutoCloseable {
         java.util.concurrent.locks.LockSupport.unpark(thread);
     }
 
+    /**
+     * Also shortens the hung-task limit to {@code limitNanos} while {@code probe} says the module has a dead task:
+     * an oops or a BUG killed a kthread, a worker or a syscall (taint D), and what it held — a transaction handle, a
+     * completion it never completes, a lock — is never given back, so an operation that now blocks in a kernel sleep
+     * past this shorter limit is almost always blocked on the dead task. The kernel's khungtaskd would name it only
+     * after hung_task_timeout_secs; the verdict is the same, the cycle ends sooner. Only operations waiting in a
+     * kernel sleep count (see {@link #blockingFrame}); a merely slow one runs on to the full limit.
+     */
+    public void deadTask(java.util.function.BooleanSupplier probe, long limitNanos) {
+        if (limitNanos <= 0) {
+            throw new IllegalArgumentException("limitNanos must be positive: " + limitNanos);
+        }
+        this.deadTaskLimitNanos = limitNanos;
+        this.deadTask = probe;
+        java.util.concurrent.locks.LockSupport.unpark(thread);
+    }
+
     /** Watches {@code b} too (a lane's). */
     public void watch(Busy b) { watched.add(b); }
 
@@ -67,6 +87,8 @@ public final class Watchdog implements AutoCloseable {
             long now = System.nanoTime();
             var probe = lostWakeups;
             Map<Thread, String> lost = probe == null ? Map.of() : probe.get();
+            var deadProbe = deadTask;
+            boolean dead = deadProbe != null && deadProbe.getAsBoolean();
             for (Busy b : watched) {
                 long t = b.runningFor(now);
                 String why = t < 0 ? null : lost.get(b.thread());
@@ -80,9 +102,15 @@ public final class Watchdog implements AutoCloseable {
                 }
                 if (t > limitNanos && b.markHung()) {
                     onHung.accept(new Hung(b, blockingFrame(b.thread()), report(b, t)));
+                } else if (t > deadTaskLimitNanos && dead) {
+                    String f = blockingFrame(b.thread());
+                    if (f != null && b.markHung()) {
+                        onHung.accept(new Hung(b, f, reportAfterDeadTask(b, t)));
+                    }
                 }
             }
-            java.util.concurrent.locks.LockSupport.parkNanos(lostWakeups == null ? period : Math.min(period, LOST_WAKEUP_PERIOD));
+            long next = lostWakeups == null && deadTask == null ? period : Math.min(period, LOST_WAKEUP_PERIOD);
+            java.util.concurrent.locks.LockSupport.parkNanos(next);
         }
     }
 
@@ -165,9 +193,18 @@ public final class Watchdog implements AutoCloseable {
     }
 
     static String report(Busy b, long nanos) {
+        return report("INFO: task " + b.driverName + " blocked for more than " + nanos / 1_000_000_000L + " seconds in '" + b.op()
+            + "'.");
+    }
+
+    static String reportAfterDeadTask(Busy b, long nanos) {
+        return report("INFO: task " + b.driverName + " blocked for " + nanos / 1_000_000L + " ms in '" + b.op()
+            + "' on a module with a dead task (tainted D: an oops or BUG killed the task that would wake it).");
+    }
+
+    private static String report(String headline) {
         StringBuilder sb = new StringBuilder();
-        sb.append("INFO: task ").append(b.driverName).append(" blocked for more than ").append(nanos / 1_000_000_000L)
-            .append(" seconds in '").append(b.op()).append("'.\n");
+        sb.append(headline).append('\n');
         sb.append("Showing all threads:\n");
         for (Map.Entry<Thread, StackTraceElement[]> e : Thread.getAllStackTraces().entrySet()) {
             Thread t = e.getKey();

@@ -134,4 +134,40 @@ class WatchdogTest {
             ModuleHost.onLoad = null;
         }
     }
+
+    /**
+     * A dead task shortens the hung-task limit: the first module's qgroup rescan worker dies before its status
+     * update (an exception thrown at a hook: an oops in the kworker, taint D), so it never calls complete_all().
+     * The next wait for the rescan (an RO remount's or umount's) waits for ever; the watchdog names it a hung task after {@link
+     * StressRunner#DEAD_TASK_LIMIT_NANOS}, not after the 60 s hung-task limit, and its report says why. The cycle's
+     * class is the oops (it ranks before the hang), the module is reloaded and the run goes on.
+     */
+    @Test
+    void anOperationBlockedOnADeadTaskIsHungAfterTheShortLimit() {
+        java.util.concurrent.atomic.AtomicInteger loads = new java.util.concurrent.atomic.AtomicInteger();
+        ModuleHost.onLoad = m -> {
+            if (loads.incrementAndGet() == 1) {
+                m.hooks().arm(org.jbtrfs.core.Hook.QGROUP_RESCAN_BEFORE_STATUS_UPDATE, org.jbtrfs.core.HookAction.run(() -> {
+                    throw new IllegalStateException("test: the rescan worker dies before complete_all");
+                }), 1);
+            }
+        };
+        try {
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            Summary s = StressRunner.run(StressOptions.defaults().withWorkload(StressOptions.Workload.FULL).withSeed(4)
+                    .withHungTaskNanos(60_000_000_000L).withCycles(org.jbtrfs.stress.Seeds.EPOCH + 2)
+                    .withDurationNanos(120_000_000_000L),
+                new java.io.PrintStream(out, true), false);
+            String text = out.toString();
+            assertTrue(s.aborted() == null, "the run is not aborted: " + s.aborted());
+            assertTrue(s.symptoms().get(Symptom.HUNG_TASK) == 1, s.symptoms() + "\n" + text);
+            assertTrue(text.contains("ms in '") && text.contains("on a module with a dead task"), text);
+            FailureClass oops = s.classes().stream().filter(c -> c.kind().equals("oops")).findFirst().orElseThrow();
+            assertTrue(oops.signature().startsWith("oops:"), oops.signature());
+            assertTrue(s.classes().size() == 1, text);
+            assertTrue(s.moduleReloads() >= 1);
+        } finally {
+            ModuleHost.onLoad = null;
+        }
+    }
 }
