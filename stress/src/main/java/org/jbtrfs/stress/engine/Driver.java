@@ -262,6 +262,15 @@ final class Driver implements Runnable {
         } finally {
             lane.end();
         }
+        synchronized (obs) {
+            for (String n : obs.notes) {
+                if (n.startsWith(org.jbtrfs.stress.lanes.LanesWorkload.ABANDONED)) {
+                    // a lane no panic ended sleeps outside the module's kernel: the run's summary names it with its
+                    // stack, whatever this cycle's class (only a class's first cycle is printed in full)
+                    host.note("cycle " + c + " of driver " + index + ": " + n);
+                }
+            }
+        }
         java.util.function.BiFunction<Integer, Long, RuntimeException> fault = testFault;
         RuntimeException injected = fault == null ? null : fault.apply(index, c);
         if (injected != null && obs.workloadError == null) {

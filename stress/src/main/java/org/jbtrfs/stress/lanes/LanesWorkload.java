@@ -21,6 +21,9 @@ import org.jbtrfs.stress.workload.DeadRootCheck;
  * an outcome, a failure is a finding.
  */
 public final class LanesWorkload {
+    /** The start of the note for lanes no panic ended (the driver copies it into the run's notes). */
+    public static final String ABANDONED = "lanes that did not end after the module panicked (abandoned): ";
+
     private final CycleEnv env;
     private final Observation obs;
     private final LanePool pool;
@@ -106,7 +109,7 @@ public final class LanesWorkload {
         }
         List<String> stuck = pool.runAll(lanes, Internals.kernel(env.module)::panicked, graceNanos);
         if (!stuck.isEmpty()) {
-            obs.note("lanes that did not end after the module panicked (abandoned): " + stuck);
+            obs.note(ABANDONED + stuck);
         }
         if (cx.broken.get()) {
             return; // the driver cleans up and reloads

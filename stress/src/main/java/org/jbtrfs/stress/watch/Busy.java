@@ -73,6 +73,9 @@ public final class Busy {
         return s == 0 ? -1 : now - s;
     }
 
+    /** When the current operation started (System.nanoTime), or 0 when idle: it names one operation. */
+    long startedAt() { return since; }
+
     public String op() { return op; }
 
     Thread thread() { return thread; }

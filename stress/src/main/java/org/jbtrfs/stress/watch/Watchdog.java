@@ -90,10 +90,11 @@ public final class Watchdog implements AutoCloseable {
             var deadProbe = deadTask;
             boolean dead = deadProbe != null && deadProbe.getAsBoolean();
             for (Busy b : watched) {
-                long t = b.runningFor(now);
+                long started = b.startedAt();
+                long t = started == 0 ? -1 : now - started;
                 String why = t < 0 ? null : lost.get(b.thread());
                 if (why != null && b.markHung()) {
-                    onLostWakeup.accept(new Hung(b, blockingFrame(b.thread()), why));
+                    deliver(onLostWakeup, b, started, new Hung(b, blockingFrame(b.thread()), why));
                     continue;
                 }
                 if (t > stallNanos && !b.sampled()) {
@@ -101,16 +102,30 @@ public final class Watchdog implements AutoCloseable {
                     b.sample(f, f == null ? null : kernelThreads());
                 }
                 if (t > limitNanos && b.markHung()) {
-                    onHung.accept(new Hung(b, blockingFrame(b.thread()), report(b, t)));
+                    deliver(onHung, b, started, new Hung(b, blockingFrame(b.thread()), report(b, t)));
                 } else if (t > deadTaskLimitNanos && dead) {
                     String f = blockingFrame(b.thread());
                     if (f != null && b.markHung()) {
-                        onHung.accept(new Hung(b, f, reportAfterDeadTask(b, t)));
+                        deliver(onHung, b, started, new Hung(b, f, reportAfterDeadTask(b, t)));
                     }
                 }
             }
             long next = lostWakeups == null && deadTask == null ? period : Math.min(period, LOST_WAKEUP_PERIOD);
             java.util.concurrent.locks.LockSupport.parkNanos(next);
+        }
+    }
+
+    /**
+     * Hands {@code h} on only if {@code b} is still in the operation that started at {@code started}: building the
+     * report (every thread's stack) takes milliseconds, in which the operation may end — the panic of an earlier
+     * report unwinds it, and its cycle's verdict, the module's replacement and the next cycle may all follow. A
+     * report delivered then panicked the next cycle's fresh module for an operation of the last one (the
+     * {@code --kernel 5.12} runs' {@code hang:remount ro in ?@lifecycle}: an epoch's first cycle panicked in its
+     * mount, the frame '?' because the reported thread had left the kernel).
+     */
+    static void deliver(Consumer<Hung> to, Busy b, long started, Hung h) {
+        if (b.startedAt() == started) {
+            to.accept(h);
         }
     }
 
