@@ -94,7 +94,7 @@ public final class Watchdog implements AutoCloseable {
                 long t = started == 0 ? -1 : now - started;
                 String why = t < 0 ? null : lost.get(b.thread());
                 if (why != null && b.markHung()) {
-                    deliver(onLostWakeup, b, started, new Hung(b, blockingFrame(b.thread()), why));
+                    deliver(onLostWakeup, b, started, new Hung(b, frameOfRequester(b, started), why));
                     continue;
                 }
                 if (t > stallNanos && !b.sampled()) {
@@ -113,6 +113,23 @@ public final class Watchdog implements AutoCloseable {
             long next = lostWakeups == null && deadTask == null ? period : Math.min(period, LOST_WAKEUP_PERIOD);
             java.util.concurrent.locks.LockSupport.parkNanos(next);
         }
+    }
+
+    /**
+     * Where the requester of a slept-through kthread_park()/kthread_stop() waits. The oracle names the request as
+     * soon as the kthread went to sleep through it, which can be before the requester itself blocks (it is still
+     * running towards its wait_for_completion, or between two polls): its stack then shows no kernel sleep yet, and
+     * the class would be named "in null" instead of the wait. Sampled again for up to 2 ms while the same operation
+     * runs — the requester cannot get past the wait the kthread will never complete.
+     */
+    private static String frameOfRequester(Busy b, long started) {
+        long until = System.nanoTime() + 2_000_000L;
+        String f = blockingFrame(b.thread());
+        while (f == null && b.startedAt() == started && System.nanoTime() < until) {
+            Thread.onSpinWait();
+            f = blockingFrame(b.thread());
+        }
+        return f;
     }
 
     /**
