@@ -552,15 +552,8 @@ class ExplorerFoundTest {
     @ParameterizedTest(name = "proposed fix applied={0}")
     @ValueSource(booleans = {true, false})
     void aRescanQueuedAgainWhileItRunsIsWaitedFor(boolean applied) {
-        KernelConfig cfg = KernelConfig.defaults().crc32c(Crc32cImpl.ACCELERATED);
-        if (!applied) {
-            cfg = cfg.revert(FixSwitch.QGROUP_RESCAN_REQUEUE_WAITED);
-        }
-        try (BtrfsModule mod = BtrfsModule.load(cfg.clock(new ManualClock()))) {
-            Btrfs fs = mod.mount(imageDevice(mod), "");
-            fs.quotaEnable();
-            fs.quotaRescanWait();
-            fs.awaitRescanIdle(Repro.WAIT);
+        try (BtrfsModule mod = loadWithRequeueWaited(applied)) {
+            Btrfs fs = mountWithQuotasIdle(mod);
             fs.sync(); // nothing running: the ioctl's join creates the next transaction
 
             mod.hooks().parkAt(Hook.TRANSACTION_CREATED, org.jbtrfs.core.Role.USER);
@@ -616,15 +609,8 @@ class ExplorerFoundTest {
     @ParameterizedTest(name = "proposed fix applied={0}")
     @ValueSource(booleans = {true, false})
     void aRescanWhoseCompletionAnotherRescanCompletedIsWaitedFor(boolean applied) {
-        KernelConfig cfg = KernelConfig.defaults().crc32c(Crc32cImpl.ACCELERATED);
-        if (!applied) {
-            cfg = cfg.revert(FixSwitch.QGROUP_RESCAN_REQUEUE_WAITED);
-        }
-        try (BtrfsModule mod = BtrfsModule.load(cfg.clock(new ManualClock()))) {
-            Btrfs fs = mod.mount(imageDevice(mod), "");
-            fs.quotaEnable();
-            fs.quotaRescanWait();
-            fs.awaitRescanIdle(Repro.WAIT);
+        try (BtrfsModule mod = loadWithRequeueWaited(applied)) {
+            Btrfs fs = mountWithQuotasIdle(mod);
 
             mod.hooks().parkAt(Hook.QGROUP_RESCAN_IOCTL_BEFORE_QUEUE);
             TestThread<Void> rescan = TestThread.run("quota-rescan", fs::quotaRescan);
@@ -646,6 +632,24 @@ class ExplorerFoundTest {
                 umountDoesNotWaitForTheHeldRun(mod, fs);
             }
         }
+    }
+
+    /** A module (accelerated crc32c, a manual clock) with {@link FixSwitch#QGROUP_RESCAN_REQUEUE_WAITED} as asked. */
+    private static BtrfsModule loadWithRequeueWaited(boolean applied) {
+        KernelConfig cfg = KernelConfig.defaults().crc32c(Crc32cImpl.ACCELERATED);
+        if (!applied) {
+            cfg = cfg.revert(FixSwitch.QGROUP_RESCAN_REQUEUE_WAITED);
+        }
+        return BtrfsModule.load(cfg.clock(new ManualClock()));
+    }
+
+    /** Mounted, quotas enabled, their first rescan over and its worker idle. */
+    private static Btrfs mountWithQuotasIdle(BtrfsModule mod) {
+        Btrfs fs = mod.mount(imageDevice(mod), "");
+        fs.quotaEnable();
+        fs.quotaRescanWait();
+        fs.awaitRescanIdle(Repro.WAIT);
+        return fs;
     }
 
     /** A rescan run held before its status update, waited for: umount waits for it and is clean. */
