@@ -102,9 +102,9 @@ public final class Watchdog implements AutoCloseable {
                     b.sample(f, f == null ? null : kernelThreads());
                 }
                 if (t > limitNanos && b.markHung()) {
-                    deliver(onHung, b, started, new Hung(b, blockingFrame(b.thread()), report(b, t)));
+                    deliver(onHung, b, started, new Hung(b, hungFrame(b.thread()), report(b, t)));
                 } else if (t > deadTaskLimitNanos && dead) {
-                    String f = blockingFrame(b.thread());
+                    String f = hungFrame(b.thread());
                     if (f != null && b.markHung()) {
                         deliver(onHung, b, started, new Hung(b, f, reportAfterDeadTask(b, t)));
                     }
@@ -183,6 +183,40 @@ public final class Watchdog implements AutoCloseable {
             }
         }
         return sleep;
+    }
+
+    /**
+     * Where a hung task blocks: its kernel sleep ({@link #blockingFrame}), or else the kernel lock it waits for — a
+     * mutex or rwsem (the port's {@code ReentrantLock}s and {@code ReentrantReadWriteLock}s: s_umount, subvol_sem,
+     * qgroup_ioctl_lock, …), named {@code lock <- Caller.method} by the first jbtrfs frame that waits for it. A hang
+     * behind a lock was named '?' before; stall sampling still ignores lock waits (a slow remount holding s_umount
+     * would make every operation behind it a stall class).
+     */
+    static String hungFrame(Thread t) {
+        String f = blockingFrame(t);
+        return f != null ? f : lockFrame(t);
+    }
+
+    /** {@code "lock <- Caller.method"} when {@code t} is parked acquiring a java.util.concurrent lock for jbtrfs code. */
+    static String lockFrame(Thread t) {
+        if (t == null || t.getState() != Thread.State.WAITING && t.getState() != Thread.State.TIMED_WAITING) {
+            return null;
+        }
+        boolean acquiring = false;
+        for (StackTraceElement e : t.getStackTrace()) {
+            String c = e.getClassName();
+            if (c.startsWith("java.util.concurrent.locks.")) {
+                acquiring |= e.getMethodName().equals("lock") || e.getMethodName().startsWith("acquire");
+                continue;
+            }
+            if (c.startsWith("org.jbtrfs.") && !c.startsWith("org.jbtrfs.stress")) {
+                return acquiring ? "lock <- " + simple(c) + "." + e.getMethodName() : null;
+            }
+            if (!c.startsWith("java.") && !c.startsWith("jdk.")) {
+                return null;
+            }
+        }
+        return null;
     }
 
     /**
