@@ -23,7 +23,8 @@ trans-kthread-lost-stop-wakeup:trans-kthread-lost-stop-wakeup
 qgroup-rescan-resume-rearm:qgroup-rescan-resume-rearm
 orphan-roots-inodes-in-memory:orphan-roots-inodes-in-memory
 quota-rescan-disable-null-deref:quota-rescan-disable-null-deref
-qgroup-rescan-requeue-waited:qgroup-rescan-requeue-waited"}
+qgroup-rescan-requeue-waited:qgroup-rescan-requeue-waited
+quota-enable-rescan-einprogress:quota-enable-rescan-einprogress"}
 tmp=${KEEP:-$(mktemp -d)}
 mkdir -p "$tmp"
 echo "# $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/') workload=$workload limit=${limit}s"

@@ -114,7 +114,18 @@ public enum FixSwitch {
      * (running false, complete_all) only if its work is not pending again (work_pending). Found by the explorer's
      * second quota process (qgroup.c v5.11; mainline's btrfs_quota_enable assigns qgroup_flags alike).
      */
-    QGROUP_RESCAN_REQUEUE_WAITED(Origin.PROPOSED);
+    QGROUP_RESCAN_REQUEUE_WAITED(Origin.PROPOSED),
+    /**
+     * 331cd9461412 "btrfs: fix race between quota enable and quota rescan ioctl" (v6.1; CVE-2022-50379). 5.11's
+     * btrfs_quota_enable() publishes fs_info->quota_root and sets QUOTA_ENABLED after its commit, then calls
+     * qgroup_rescan_init(); a rescan ioctl that ran in between (ON was already set in memory) makes it fail with
+     * -EINPROGRESS, and the enable's error path then btrfs_put_root()s the quota root it has published — quotas stay
+     * enabled on a freed root, and the next commit's btrfs_run_qgroups (or the rescan worker) uses it: a
+     * use-after-free. Applied (6.1): -EINPROGRESS is ignored — the ioctl's rescan fills the numbers in. Found reading
+     * upstream while triaging the explorer's quota finds, not by the explorer; the port had thrown EINPROGRESS with
+     * the root intact, which is neither kernel.
+     */
+    QUOTA_ENABLE_RESCAN_EINPROGRESS(Origin.LATER_UPSTREAM);
 
     private final Origin origin;
 

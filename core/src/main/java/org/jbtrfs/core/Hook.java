@@ -114,5 +114,10 @@ public enum Hook {
      * qgroup_rescan_lock, set qgroup_rescan_running and queue the worker: its qgroup_rescan_init re-armed the
      * completion long before, and another rescan may have completed it since.
      */
-    QGROUP_RESCAN_IOCTL_BEFORE_QUEUE
+    QGROUP_RESCAN_IOCTL_BEFORE_QUEUE,
+    /**
+     * Quota enable committed, published the quota root and set QUOTA_ENABLED, and is about to call
+     * qgroup_rescan_init(): a rescan ioctl now passes its own init first (331cd9461412's window).
+     */
+    QGROUP_ENABLE_BEFORE_RESCAN_INIT
 }

@@ -201,6 +201,61 @@ class QgroupTest {
         assertCleanUnload();
     }
 
+    /**
+     * 331cd9461412 (v6.1, CVE-2022-50379), {@link FixSwitch#QUOTA_ENABLE_RESCAN_EINPROGRESS}: a rescan ioctl between
+     * quota enable's commit and its qgroup_rescan_init(). Read (5.11 btrfs_quota_enable, qgroup_rescan_init,
+     * btrfs_qgroup_rescan; 6.1's btrfs_quota_enable): the enable sets ON in memory inside its transaction, commits,
+     * publishes fs_info->quota_root and sets QUOTA_ENABLED, then inits the rescan; the ioctl's init needs only ON, so
+     * it can win, and the enable's init fails with -EINPROGRESS. 5.11 returns the error through out_free_root:
+     * btrfs_put_root(quota_root) on the root it published — quotas stay on over a freed root, and the next commit's
+     * btrfs_run_qgroups searches it (KASAN: use-after-free). 6.1 ignores -EINPROGRESS.
+     *
+     * <p>1. Quotas off; quota enable held after its commit and publication, before its rescan init
+     * ({@link Hook#QGROUP_ENABLE_BEFORE_RESCAN_INIT}); 2. the rescan ioctl passes its init and commits (held before it
+     * queues its worker); 3. the enable's init: EINPROGRESS; 4. a sync commits. Reverted: the enable fails and the
+     * sync's commit reports the use-after-free of the quota root; applied: the enable succeeds, the numbers are the
+     * ioctl's rescan's, and the filesystem unmounts clean. Not crc32c-dependent.
+     */
+    @ParameterizedTest(name = "later-upstream fix applied={0}")
+    @ValueSource(booleans = {true, false})
+    void aRescanIoctlBetweenQuotaEnablesCommitAndItsRescanInit(boolean applied) {
+        KernelConfig cfg = KernelConfig.defaults();
+        Btrfs fs = fresh(applied ? cfg : cfg.revert(FixSwitch.QUOTA_ENABLE_RESCAN_EINPROGRESS));
+        write(fs, "a", 8192);
+        fs.sync();
+
+        mod.hooks().parkAt(Hook.QGROUP_ENABLE_BEFORE_RESCAN_INIT);
+        TestThread<Void> enable = TestThread.run("quota-enable", fs::quotaEnable);
+        mod.hooks().awaitParked(Hook.QGROUP_ENABLE_BEFORE_RESCAN_INIT, Repro.WAIT); // quota_root published, ON set
+        mod.hooks().parkAt(Hook.QGROUP_RESCAN_IOCTL_BEFORE_QUEUE);
+        TestThread<Void> rescan = TestThread.run("quota-rescan", fs::quotaRescan);
+        mod.hooks().awaitParked(Hook.QGROUP_RESCAN_IOCTL_BEFORE_QUEUE, Repro.WAIT); // its init passed first: RESCAN
+        mod.hooks().release(Hook.QGROUP_ENABLE_BEFORE_RESCAN_INIT);
+
+        if (applied) {
+            enable.join();
+            mod.hooks().release(Hook.QGROUP_RESCAN_IOCTL_BEFORE_QUEUE);
+            rescan.join();
+            fs.quotaRescanWait();
+            fs.awaitRescanIdle(Repro.WAIT);
+            fs.sync();
+            assertTrue(fs.inspect().flags().contains(FsFlag.QUOTA_ENABLED));
+            assertFalse(log().contains("use-after-free"), log().dmesg());
+            fs.umount();
+            assertCleanUnload();
+            return;
+        }
+        BtrfsException busy = assertThrows(BtrfsException.class, enable::join);
+        assertEquals(Errno.EINPROGRESS, busy.errno());
+        assertTrue(fs.inspect().flags().contains(FsFlag.QUOTA_ENABLED), "quotas stay enabled on the put root");
+        write(fs, "b", 4096); // something for the next commit to write
+        assertThrows(org.jbtrfs.core.KernelOops.class, fs::sync); // btrfs_run_qgroups searches the freed quota root
+        assertTrue(log().contains("BUG: KASAN: use-after-free in btrfs_search_slot"), log().dmesg());
+        mod.kernel().panic("test: the commit died on a freed quota root");
+        mod.hooks().release(Hook.QGROUP_RESCAN_IOCTL_BEFORE_QUEUE);
+        Waits.within(Repro.WAIT).until(rescan::done); // the ioctl ends (its queueing refused by the panicked module)
+    }
+
     // ---- btrfs_qgroup_rescan errors --------------------------------------------------------------
 
     @Test

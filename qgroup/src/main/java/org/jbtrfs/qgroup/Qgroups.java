@@ -129,7 +129,9 @@ public final class Qgroups implements QgroupHooks {
      * with its info item per existing subvolume; commit, still holding the lock; only then publish
      * quota_root and set QUOTA_ENABLED (under the qgroup spinlock), and start a rescan to fill in the
      * numbers. Quotas already on: nothing. A rescan init that fails after the commit (a rescan ioctl won
-     * the race: ON was set in memory before the commit) is returned to the caller with quotas enabled.
+     * the race: ON was set in memory before the commit; -EINPROGRESS) is, as 5.11 has it, returned to the caller
+     * after putting the quota root it has published — quotas stay enabled on a freed root (a use-after-free at its
+     * next use); with {@link FixSwitch#QUOTA_ENABLE_RESCAN_EINPROGRESS} (331cd9461412, v6.1) it is ignored.
      */
     public void quotaEnable() {
         q.mutexLock(q.ioctlLock, "qgroup_ioctl_lock");
@@ -160,7 +162,19 @@ public final class Qgroups implements QgroupHooks {
             } finally {
                 q.lock.unlock();
             }
-            rescan.init(true, 0);
+            fs.kernel.hooks().arrive(org.jbtrfs.core.Hook.QGROUP_ENABLE_BEFORE_RESCAN_INIT);
+            try {
+                rescan.init(true, 0);
+            } catch (BtrfsException e) {
+                // ON and QUOTA_ENABLED are set: only a rescan ioctl that passed its own init meanwhile gets here
+                // (-EINPROGRESS)
+                if (fs.applied(FixSwitch.QUOTA_ENABLE_RESCAN_EINPROGRESS)) {
+                    return; // 331cd9461412: ignored — the ioctl's rescan fills the numbers in
+                }
+                // 5.11's error path: out_free_root puts the quota root it has already published
+                quota.putLast(fs.log());
+                throw e;
+            }
             rescan.zeroTracking();
             if (fs.applied(FixSwitch.QGROUP_RESCAN_REQUEUE_WAITED)) {
                 // proposed fix: running, the completion and the queueing one step under qgroup_rescan_lock

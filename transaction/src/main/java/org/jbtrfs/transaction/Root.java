@@ -31,6 +31,8 @@ public final class Root implements TreeRoot {
     public final java.util.concurrent.atomic.AtomicBoolean orphanCleanupDone = new java.util.concurrent.atomic.AtomicBoolean();
     /** The transaction this root was last modified in (root->last_trans). */
     volatile long lastTrans;
+    /** Set when the last reference was put (btrfs_put_root): every later use is a use-after-free. */
+    private volatile org.jbtrfs.core.kernel.Lifetime freed;
 
     public Root(long objectid, ExtentBuffer node, RootItem item) {
         this.objectid = objectid;
@@ -40,6 +42,26 @@ public final class Root implements TreeRoot {
     }
 
     @Override public long objectid() { return objectid; }
+
+    /**
+     * kernel: btrfs_put_root() dropping the last reference — the struct is freed (its node released, the memory
+     * poisoned). The port keeps no count for the roots it publishes; a path that puts a root it did not take is the
+     * bug this models (5.11's btrfs_quota_enable putting the quota root it had already published). A later
+     * {@link #use} reports the use-after-free.
+     */
+    public void putLast(org.jbtrfs.core.KernelLog log) {
+        org.jbtrfs.core.kernel.Lifetime l = new org.jbtrfs.core.kernel.Lifetime(log, "struct btrfs_root of tree " + objectid);
+        l.free();
+        freed = l;
+    }
+
+    /** Checks the root is not freed before {@code function} dereferences it (KASAN's use-after-free report if it is). */
+    public void use(String function) {
+        org.jbtrfs.core.kernel.Lifetime l = freed;
+        if (l != null) {
+            l.use(function);
+        }
+    }
 
     @Override public ExtentBuffer node() { return node; }
 

@@ -52,6 +52,7 @@ public final class Transactions {
         if (root == null) {
             throw nullRoot(fs, function);
         }
+        root.use("start_transaction"); // root->fs_info of a freed root
         return begin(fs, root, numItems, type, function);
     }
 

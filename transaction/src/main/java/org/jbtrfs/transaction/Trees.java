@@ -17,6 +17,7 @@ public final class Trees {
 
     /** Insert a new item (EEXIST if present). */
     public static void insert(TransHandle h, Root root, Key key, byte[] data) {
+        root.use("btrfs_insert_item");
         root.treeLock.lock();
         try {
             Ctree.insertItem(new TransTreeBlockManager(h, root), root, key, data);
@@ -27,6 +28,7 @@ public final class Trees {
 
     /** Replace an item's data (ENOENT if absent). */
     public static void update(TransHandle h, Root root, Key key, byte[] data) {
+        root.use("btrfs_search_slot");
         root.treeLock.lock();
         try {
             Ctree.updateItem(new TransTreeBlockManager(h, root), root, key, data);
@@ -37,6 +39,7 @@ public final class Trees {
 
     /** Insert or replace. */
     public static void put(TransHandle h, Root root, Key key, byte[] data) {
+        root.use("btrfs_search_slot");
         root.treeLock.lock();
         try {
             TransTreeBlockManager mgr = new TransTreeBlockManager(h, root);
@@ -52,6 +55,7 @@ public final class Trees {
 
     /** Delete an item (ENOENT if absent). */
     public static void delete(TransHandle h, Root root, Key key) {
+        root.use("btrfs_search_slot");
         root.treeLock.lock();
         try {
             Ctree.deleteItem(new TransTreeBlockManager(h, root), root, key);
@@ -62,6 +66,7 @@ public final class Trees {
 
     /** The item's data in the live tree, or null. */
     public static byte[] lookup(FsInfo fs, Root root, Key key) {
+        root.use("btrfs_search_slot");
         root.treeLock.lock();
         try {
             return Ctree.lookup(fs.btreeInode::readTreeBlock, root.node(), key);
@@ -72,6 +77,7 @@ public final class Trees {
 
     /** Items with {@code from <= key <= to} in the live tree, in key order. */
     public static List<TreeItem> range(FsInfo fs, Root root, Key from, Key to) {
+        root.use("btrfs_search_slot");
         List<TreeItem> out = new ArrayList<>();
         root.treeLock.lock();
         try {

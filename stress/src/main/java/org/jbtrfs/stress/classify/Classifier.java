@@ -47,6 +47,10 @@ public final class Classifier {
                         // stopped: the ordered extents nobody flushed after the cleaner was parked
                         culprits.add(FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT);
                     }
+                    if (e.message().contains("(struct btrfs_root of tree " + org.jbtrfs.core.disk.ItemType.QUOTA_TREE_OBJECTID + ")")) {
+                        // the quota root quota enable put after publishing it (its rescan init lost to a rescan ioctl)
+                        culprits.add(FixSwitch.QUOTA_ENABLE_RESCAN_EINPROGRESS);
+                    }
                 }
                 case WARNING -> symptoms.add(Symptom.WARNING);
                 case SLAB_LEAK, STATE_LEAK -> symptoms.add(Symptom.SLAB_LEAK);

@@ -88,7 +88,7 @@ public final class Schedule {
      * through the hooks around them.
      */
     static final Set<Hook> UNPERTURBED = EnumSet.of(Hook.REMOUNT_RW_AFTER_PRE_RW_MOUNT,
-        Hook.QGROUP_RESCAN_IOCTL_BEFORE_QUEUE);
+        Hook.QGROUP_RESCAN_IOCTL_BEFORE_QUEUE, Hook.QGROUP_ENABLE_BEFORE_RESCAN_INIT);
     /** The focus candidates, in declaration order (the hooks the explorer had when its schedules were fixed). */
     private static final Hook[] PERTURBED = java.util.Arrays.stream(Hook.values()).filter(h -> !UNPERTURBED.contains(h))
         .toArray(Hook[]::new);

@@ -99,6 +99,19 @@ class ClassifierTest {
      * {@code leak:btrfs_finish_ordered_io+btrfs_qgroup_rescan_worker+btrfs_sync_fs@driver,kworker} was left
      * unattributed). With the switch applied the same abort stays unexplained: a finding.
      */
+    /** A use of the quota root quota enable put after publishing it is 331cd9461412's (QUOTA_ENABLE_RESCAN_EINPROGRESS). */
+    @Test
+    void aUseOfTheFreedQuotaRootIsQuotaEnablesPut() {
+        LogEntry uaf = new LogEntry(1, LogLevel.EMERG, 0, "stress-driver-0", LogEntry.Kind.USE_AFTER_FREE,
+            "BUG: KASAN: use-after-free in btrfs_search_slot\nRead of size 8 at addr 6b6b6b6b6b6b6b6b (struct btrfs_root of tree 8)"
+                + " by task stress-driver-0");
+        Observation o = new Observation();
+        o.log = List.of(uaf);
+        assertEquals(Set.of("quota-enable-rescan-einprogress"),
+            Classifier.classify(o, EnumSet.of(FixSwitch.QUOTA_ENABLE_RESCAN_EINPROGRESS)).bugs());
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).bugs());
+    }
+
     @Test
     void aTreeBlockFreedTwiceIsTheDoubleDrop() {
         LogEntry abort = new LogEntry(1, LogLevel.CRIT, 0, "stress-driver-0", LogEntry.Kind.TEXT,
