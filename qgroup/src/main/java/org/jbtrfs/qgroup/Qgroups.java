@@ -167,7 +167,10 @@ public final class Qgroups implements QgroupHooks {
                 rescan.init(true, 0);
             } catch (BtrfsException e) {
                 // ON and QUOTA_ENABLED are set: only a rescan ioctl that passed its own init meanwhile gets here
-                // (-EINPROGRESS)
+                // (-EINPROGRESS; 6.1 asserts it)
+                if (e.errno() != Errno.EINPROGRESS) {
+                    throw e;
+                }
                 if (fs.applied(FixSwitch.QUOTA_ENABLE_RESCAN_EINPROGRESS)) {
                     return; // 331cd9461412: ignored — the ioctl's rescan fills the numbers in
                 }

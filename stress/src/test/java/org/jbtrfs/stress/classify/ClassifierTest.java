@@ -86,12 +86,14 @@ class ClassifierTest {
         assertEquals(Set.of("endio-write-flush-at-umount"), v.bugs());
     }
 
-    /**
-     * Classes the 10-minute --kernel 5.12 run left "unexplained", each the known symptom of a switch that profile
-     * reverts: a kworker waking the stopped cleaner (an ordered extent's put after close_ctree stopped it), the
-     * rescan worker's NULL quota root after quota disable (the resumed rescan's completion not re-armed), and quota
-     * disable hung waiting for the worker while it holds its handle (the v5.17 deadlock fix).
-     */
+    /** A use of the quota root quota enable put after publishing it is 331cd9461412's (QUOTA_ENABLE_RESCAN_EINPROGRESS). */
+    @Test
+    void aUseOfTheFreedQuotaRootIsQuotaEnablesPut() {
+        assertAttributedOnlyWhileReverted(new LogEntry(1, LogLevel.EMERG, 0, "stress-driver-0", LogEntry.Kind.USE_AFTER_FREE,
+            "BUG: KASAN: use-after-free in btrfs_search_slot\nRead of size 8 at addr 6b6b6b6b6b6b6b6b (struct btrfs_root of tree 8)"
+                + " by task stress-driver-0"), FixSwitch.QUOTA_ENABLE_RESCAN_EINPROGRESS);
+    }
+
     /**
      * A root dropped twice (ORPHAN_ROOTS_INODES_IN_MEMORY reverted) shows either as the second drop's failed root-item
      * deletion or — when the second drop runs its delayed refs first — as the tree blocks freed a second time: the
@@ -99,30 +101,27 @@ class ClassifierTest {
      * {@code leak:btrfs_finish_ordered_io+btrfs_qgroup_rescan_worker+btrfs_sync_fs@driver,kworker} was left
      * unattributed). With the switch applied the same abort stays unexplained: a finding.
      */
-    /** A use of the quota root quota enable put after publishing it is 331cd9461412's (QUOTA_ENABLE_RESCAN_EINPROGRESS). */
-    @Test
-    void aUseOfTheFreedQuotaRootIsQuotaEnablesPut() {
-        LogEntry uaf = new LogEntry(1, LogLevel.EMERG, 0, "stress-driver-0", LogEntry.Kind.USE_AFTER_FREE,
-            "BUG: KASAN: use-after-free in btrfs_search_slot\nRead of size 8 at addr 6b6b6b6b6b6b6b6b (struct btrfs_root of tree 8)"
-                + " by task stress-driver-0");
-        Observation o = new Observation();
-        o.log = List.of(uaf);
-        assertEquals(Set.of("quota-enable-rescan-einprogress"),
-            Classifier.classify(o, EnumSet.of(FixSwitch.QUOTA_ENABLE_RESCAN_EINPROGRESS)).bugs());
-        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).bugs());
-    }
-
     @Test
     void aTreeBlockFreedTwiceIsTheDoubleDrop() {
-        LogEntry abort = new LogEntry(1, LogLevel.CRIT, 0, "stress-driver-0", LogEntry.Kind.TEXT,
-            "BTRFS critical (device sdc): Transaction aborted (error __btrfs_free_extent: extent (2342912 METADATA_ITEM 0) not found)");
+        assertAttributedOnlyWhileReverted(new LogEntry(1, LogLevel.CRIT, 0, "stress-driver-0", LogEntry.Kind.TEXT,
+            "BTRFS critical (device sdc): Transaction aborted (error __btrfs_free_extent: extent (2342912 METADATA_ITEM 0) not found)"),
+            FixSwitch.ORPHAN_ROOTS_INODES_IN_MEMORY);
+    }
+
+    /** {@code line} alone is attributed to {@code fix} while it is reverted; with every fix applied it is unexplained. */
+    private static void assertAttributedOnlyWhileReverted(LogEntry line, FixSwitch fix) {
         Observation o = new Observation();
-        o.log = List.of(abort);
-        assertEquals(Set.of("orphan-roots-inodes-in-memory"),
-            Classifier.classify(o, EnumSet.of(FixSwitch.ORPHAN_ROOTS_INODES_IN_MEMORY)).bugs());
+        o.log = List.of(line);
+        assertEquals(Set.of(fix.kebab()), Classifier.classify(o, EnumSet.of(fix)).bugs());
         assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).bugs());
     }
 
+    /**
+     * Classes the 10-minute --kernel 5.12 run left "unexplained", each the known symptom of a switch that profile
+     * reverts: a kworker waking the stopped cleaner (an ordered extent's put after close_ctree stopped it), the
+     * rescan worker's NULL quota root after quota disable (the resumed rescan's completion not re-armed), and quota
+     * disable hung waiting for the worker while it holds its handle (the v5.17 deadlock fix).
+     */
     @Test
     void theReverted512FixesExplainTheirOtherSymptoms() {
         LogEntry uaf = new LogEntry(1, LogLevel.ERR, 0, "kworker/u4:1", LogEntry.Kind.USE_AFTER_FREE,
