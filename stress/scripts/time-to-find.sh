@@ -4,7 +4,7 @@
 # usage: stress/scripts/time-to-find.sh [SECONDS] [SEEDS...]   (from the repository root, after
 #        mvn -B -o -q -pl stress -am package -DskipTests)
 # env: WORKLOAD=lanes|full (default lanes), CRC="generic accelerated", KEEP=dir keeps outputs and JSON,
-#      CASES="revert:attributed ..." to run only some rows
+#      CASES="revert:attributed ..." to run only some rows, ARGS="--filesystems 3 ..." extra flags for every run
 set -u
 jar=${JAR:-stress/target/jbtrfs-stress.jar}
 limit=${1:-20}; shift || true
@@ -27,7 +27,7 @@ qgroup-rescan-requeue-waited:qgroup-rescan-requeue-waited
 quota-enable-rescan-einprogress:quota-enable-rescan-einprogress"}
 tmp=${KEEP:-$(mktemp -d)}
 mkdir -p "$tmp"
-echo "# $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/') workload=$workload limit=${limit}s"
+echo "# $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/') workload=$workload limit=${limit}s ${ARGS:-}"
 printf '%-45s %-12s %-5s %-10s %-8s %s\n' reverted crc32c seed found_s cycles classes
 for crc in $crcs; do
 for c in $cases; do
@@ -35,7 +35,7 @@ for c in $cases; do
   for s in $seeds; do
     base=$tmp/$revert.$crc.$s
     java -jar "$jar" --workload "$workload" --crc32c "$crc" --duration "$limit" --seed "$s" --revert "$revert" \
-      --stop-when-found "$want" --json "$base.json" > "$base.out" 2>&1
+      --stop-when-found "$want" ${ARGS:-} --json "$base.json" > "$base.out" 2>&1
     read -r found cyc cls < <(python3 - "$base.json" "$want" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1])); f = d['first'].get(sys.argv[2])

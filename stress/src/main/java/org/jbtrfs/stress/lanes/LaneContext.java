@@ -51,6 +51,8 @@ final class LaneContext {
         this.plan = plan;
     }
 
+    /** Called with every mount a lane makes (the lifecycle lane's, the second device's), before the mount is used. */
+    volatile java.util.function.Consumer<Btrfs> onMount = m -> { };
     /** The cycle's timeline, where the lanes' operations go (null: not recorded). */
     volatile Timeline timeline;
     /** Tests: told "lane:op" after each operation that completed (null: nobody listens). */
@@ -63,6 +65,7 @@ final class LaneContext {
 
     /** The lifecycle lane mounted the main device: {@code m} is the current mount now. */
     void mounted(Btrfs m) {
+        onMount.accept(m);
         synchronized (mountEvents) {
             fs = m;
             mountEvents.notifyAll();

@@ -79,6 +79,7 @@ public final class LanesWorkload {
         }
         String opts = (plan.startRo() ? "ro," : "") + "commit=" + plan.commit();
         Btrfs fs = env.op(plan.startRo() ? "mount -o ro" : "mount", () -> env.module.mount(env.device, opts));
+        env.registerKthreads(fs);
         env.model.refresh(fs);
         if (env.epochCycle == 0 && !plan.startRo()) {
             prepare(fs, r);
@@ -86,6 +87,7 @@ public final class LanesWorkload {
         cx = new LaneContext(env.module, env.device, env.device2, env.fsIndex, env.cycleSeed, obs, watchdog,
             plan);
         cx.fs = fs;
+        cx.onMount = env::registerKthreads;
         cx.timeline = env.lane.timeline();
         List<LaneWorker> lanes = new ArrayList<>();
         lanes.add(new LifecycleLane(cx));

@@ -22,6 +22,7 @@ public final class Perturbation implements HookListener {
     }
 
     public void register(Thread t, ScheduleScope lane) {
+        byThread.keySet().removeIf(old -> !old.isAlive()); // the kthreads of earlier mounts (a map per mount would grow)
         if (t != null) {
             byThread.put(t, lane);
         }

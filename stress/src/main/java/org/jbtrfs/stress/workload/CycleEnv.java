@@ -94,8 +94,11 @@ public final class CycleEnv {
         }
     }
 
-    /** With several filesystems, the kthreads of this mount belong to this driver's lane. */
-    void registerKthreads(Btrfs fs) {
+    /**
+     * With several filesystems, the kthreads of this mount belong to this driver's lane (its schedule perturbs them and
+     * its timeline records them); every mount of the cycle's devices registers its own.
+     */
+    public void registerKthreads(Btrfs fs) {
         if (perturbation != null && !singleFilesystem) {
             var ck = Internals.fsInfo(fs).cleanerKthread();
             var tk = Internals.fsInfo(fs).transactionKthread();
