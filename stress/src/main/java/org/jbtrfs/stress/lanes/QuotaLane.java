@@ -1,6 +1,8 @@
 package org.jbtrfs.stress.lanes;
 
+import java.util.SplittableRandom;
 import org.jbtrfs.fs.Btrfs;
+import org.jbtrfs.stress.Seeds;
 import org.jbtrfs.stress.workload.FullWorkload;
 
 /**
@@ -11,8 +13,12 @@ import org.jbtrfs.stress.workload.FullWorkload;
 final class QuotaLane extends SteppingLane {
     private long extents;
 
+    /** As {@link SecondQuotaLane}'s: whether a disable is followed at once by an enable (a stream of its own). */
+    private final SplittableRandom requota;
+
     QuotaLane(LaneContext cx, long extents) {
         super(LaneKind.QUOTA, cx);
+        requota = Seeds.stream(cx.cycleSeed, "lane:quota:requota");
         this.extents = extents;
     }
 
@@ -28,8 +34,8 @@ final class QuotaLane extends SteppingLane {
             op("qgroup show", fs::qgroupUsage);
         } else if (u < 0.92) {
             populate(fs);
-        } else {
-            run("quota disable", fs::quotaDisable);
+        } else if (run("quota disable", fs::quotaDisable) && requota.nextDouble() < 0.5) {
+            run("quota enable", fs::quotaEnable); // `btrfs quota disable && btrfs quota enable`: a reset
         }
     }
 

@@ -1,6 +1,8 @@
 package org.jbtrfs.stress.lanes;
 
+import java.util.SplittableRandom;
 import org.jbtrfs.fs.Btrfs;
+import org.jbtrfs.stress.Seeds;
 
 /**
  * The second quota process ({@link LaneKind#QUOTA2}, only beside the {@link QuotaLane}): quota commands only —
@@ -8,14 +10,25 @@ import org.jbtrfs.fs.Btrfs;
  * they do from two users' shells. The files the rescans walk are the quota lane's.
  */
 final class SecondQuotaLane extends SteppingLane {
-    SecondQuotaLane(LaneContext cx) { super(LaneKind.QUOTA2, cx); }
+    /**
+     * Whether a disable is followed at once by an enable, as a script resetting quotas does: drawn from a stream of
+     * its own (added after the lane's choices were fixed), so the lane's other choices stay what they were.
+     */
+    private final SplittableRandom requota;
+
+    SecondQuotaLane(LaneContext cx) {
+        super(LaneKind.QUOTA2, cx);
+        requota = Seeds.stream(cx.cycleSeed, "lane:quota2:requota");
+    }
 
     @Override
     void step(Btrfs fs, double u) {
         if (u < 0.45) {
             run("quota rescan", fs::quotaRescan);
         } else if (u < 0.65) {
-            run("quota disable", fs::quotaDisable);
+            if (run("quota disable", fs::quotaDisable) && requota.nextDouble() < 0.5) {
+                run("quota enable", fs::quotaEnable); // `btrfs quota disable && btrfs quota enable`: a reset
+            }
         } else if (u < 0.8) {
             run("quota enable", fs::quotaEnable);
         } else {

@@ -40,6 +40,7 @@ public final class Schedule {
     private final double pYield;
     private final Set<Hook> focus = EnumSet.noneOf(Hook.class);
     private final double pFocus;
+    private final Set<Hook> laterFocus = EnumSet.noneOf(Hook.class);
     private final Map<String, SplittableRandom> streams = new ConcurrentHashMap<>();
 
     public Schedule(long cycleSeed) {
@@ -54,6 +55,12 @@ public final class Schedule {
             focus.add(all[plan.nextInt(all.length)]);
         }
         pFocus = 0.4 + 0.5 * plan.nextDouble();
+        SplittableRandom later = Seeds.stream(cycleSeed, "plan:later-hooks");
+        for (Hook h : LATER_HOOKS) {
+            if (!quiet && later.nextDouble() < P_LATER_FOCUS) {
+                laterFocus.add(h);
+            }
+        }
     }
 
     /** No perturbation at all (the minimal workload, and quiet cycles). */
@@ -69,6 +76,9 @@ public final class Schedule {
 
     Set<Hook> focus() { return focus; }
 
+    /** The hooks added after the schedules were fixed that this cycle focuses on. */
+    Set<Hook> laterFocus() { return laterFocus; }
+
     boolean quiet() { return quiet; }
 
     /**
@@ -82,22 +92,39 @@ public final class Schedule {
     private static final double PER_BIO_SCALE = 0.1;
 
     /**
-     * Hooks added for reproducers after the explorer's schedules were fixed. The explorer neither delays at them nor
-     * draws for them, so every seed's focus set and every role's stream of decisions — and with them the replay
-     * tokens and the measured tables in the docs — stay what they were; the windows they mark are perturbed
-     * through the hooks around them.
+     * Hooks added for reproducers after the explorer's schedules were fixed. They are drawn and decided from streams
+     * of their own ("plan:later-hooks", "later:" + role), so every seed's focus set and every role's stream of
+     * decisions at the other hooks stay what they were (a replay token of an earlier run still replays its choices).
+     * Each is a focus of a non-quiet cycle with probability {@link #P_LATER_FOCUS}, and only a focus delays there:
+     * they mark windows no other hook opens — the rescan ioctl between its commit and its queueing (a whole quota
+     * disable and enable of another process must fit there), quota enable between its commit and its rescan's
+     * init, an RO→RW remount between btrfs_start_pre_rw_mount and clearing REMOUNTING. Until the explorer delayed
+     * at them (measured: seeds 1–5, 10 s each) the first window was never found.
      */
-    static final Set<Hook> UNPERTURBED = EnumSet.of(Hook.REMOUNT_RW_AFTER_PRE_RW_MOUNT,
+    static final Set<Hook> LATER_HOOKS = EnumSet.of(Hook.REMOUNT_RW_AFTER_PRE_RW_MOUNT,
         Hook.QGROUP_RESCAN_IOCTL_BEFORE_QUEUE, Hook.QGROUP_ENABLE_BEFORE_RESCAN_INIT);
+    /** How often a non-quiet cycle focuses on each hook of {@link #LATER_HOOKS}. */
+    static final double P_LATER_FOCUS = 0.3;
+    /**
+     * The longest delay at a focused later hook. Their windows are another process's whole command (a quota disable
+     * and enable, each committing a transaction; a remount's remaining steps), longer than the 3 ms of the other
+     * focus hooks: a task preempted in kernel code on a loaded CPU waits as long.
+     */
+    static final long LATER_FOCUS_MAX_NANOS = 20_000_000;
     /** The focus candidates, in declaration order (the hooks the explorer had when its schedules were fixed). */
-    private static final Hook[] PERTURBED = java.util.Arrays.stream(Hook.values()).filter(h -> !UNPERTURBED.contains(h))
+    private static final Hook[] PERTURBED = java.util.Arrays.stream(Hook.values()).filter(h -> !LATER_HOOKS.contains(h))
         .toArray(Hook[]::new);
 
     Decision decide(String role, Hook hook) {
-        if (quiet || UNPERTURBED.contains(hook)) {
+        if (quiet) {
             return Decision.NONE;
         }
-        SplittableRandom r = streams.computeIfAbsent(role, k -> Seeds.stream(cycleSeed, "role:" + k));
+        boolean later = LATER_HOOKS.contains(hook);
+        if (later && !laterFocus.contains(hook)) {
+            return Decision.NONE;
+        }
+        String stream = (later ? "later:" : "role:") + role;
+        SplittableRandom r = streams.computeIfAbsent(stream, k -> Seeds.stream(cycleSeed, k));
         double u;
         double v;
         synchronized (r) {
@@ -105,6 +132,9 @@ public final class Schedule {
             v = r.nextDouble();
         }
         double scale = PER_BIO.contains(hook) ? PER_BIO_SCALE : 1.0;
+        if (later) {
+            return u < pFocus ? new Decision(logUniform(v, 200_000, LATER_FOCUS_MAX_NANOS), false) : Decision.NONE;
+        }
         if (focus.contains(hook) && u < pFocus * scale) {
             return new Decision(logUniform(v, 200_000, 3_000_000), false);
         }
@@ -123,6 +153,11 @@ public final class Schedule {
 
     @Override
     public String toString() {
-        return quiet ? "quiet" : String.format(Locale.ROOT, "delay %.2f yield %.2f focus %s at %.2f", pDelay, pYield, focus, pFocus);
+        if (quiet) {
+            return "quiet";
+        }
+        java.util.Set<Hook> all = EnumSet.copyOf(focus);
+        all.addAll(laterFocus);
+        return String.format(Locale.ROOT, "delay %.2f yield %.2f focus %s at %.2f", pDelay, pYield, all, pFocus);
     }
 }
