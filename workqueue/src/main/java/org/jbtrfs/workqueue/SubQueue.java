@@ -1,5 +1,7 @@
 package org.jbtrfs.workqueue;
 
+import org.jbtrfs.core.WorkOwner;
+
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import org.jbtrfs.core.KernelLog;
@@ -151,8 +153,15 @@ final class SubQueue {
         }
     }
 
-    /** kernel: btrfs_work_helper() in fs/btrfs/async-thread.c — run one work on a pool thread. */
+    /**
+     * kernel: btrfs_work_helper() in fs/btrfs/async-thread.c — run one work on a pool thread, marked as serving
+     * this queue's device ({@link WorkOwner}) while it runs.
+     */
     private void workHelper(BtrfsWork work) {
+        WorkOwner.run(device, () -> helper(work));
+    }
+
+    private void helper(BtrfsWork work) {
         // Saved before func runs: a plain work may be queued again (or dropped) by its own func.
         boolean needOrder = work.isOrdered();
         int color = work.color;

@@ -197,6 +197,12 @@ final class Driver implements Runnable {
         BtrfsModule mod = host.module();
         BlockDevice dev = host.device(index);
         BlockDevice dev2 = host.device2(index);
+        if (perturbation != null && opt.filesystems() > 1) {
+            perturbation.registerDevice(dev.name(), lane);
+            if (dev2 != null) {
+                perturbation.registerDevice(dev2.name(), lane);
+            }
+        }
         StressOptions.Workload w = opt.workload();
         boolean perturbed = w != StressOptions.Workload.MINIMAL;
         Observation obs = new Observation();

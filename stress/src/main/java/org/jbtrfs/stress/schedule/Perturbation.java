@@ -4,17 +4,20 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.HookListener;
+import org.jbtrfs.core.WorkOwner;
 
 /**
  * The module's hook listener: routes each arrival to the lane of the filesystem the arriving thread
- * works for. With one filesystem every thread belongs to it. With several, drivers and kthreads are
- * registered at mount; pooled kworkers cannot be told apart and share one extra lane, whose decisions
- * are not replayable.
+ * works for. With one filesystem every thread belongs to it. With several, kthreads are registered at
+ * mount, a lane's thread is known by its name, and a pooled kworker by the device of the work it runs
+ * ({@link WorkOwner}, set by the workqueue); an arrival of any other thread goes to the shared scope,
+ * which perturbs nothing.
  */
 public final class Perturbation implements HookListener {
     private final ScheduleScope[] lanes;
     private final ScheduleScope shared;
     private final Map<Thread, ScheduleScope> byThread = new ConcurrentHashMap<>();
+    private final Map<String, ScheduleScope> byDevice = new ConcurrentHashMap<>();
 
     public Perturbation(ScheduleScope[] lanes, ScheduleScope shared) {
         this.lanes = lanes;
@@ -26,6 +29,11 @@ public final class Perturbation implements HookListener {
         if (t != null) {
             byThread.put(t, lane);
         }
+    }
+
+    /** The works queued for {@code device}'s filesystem belong to {@code lane} (its driver's). */
+    public void registerDevice(String device, ScheduleScope lane) {
+        byDevice.put(device, lane);
     }
 
     /** A lane's thread ("lane:file:2") belongs to its filesystem's scope; anything else unknown to the shared one. */
@@ -46,10 +54,22 @@ public final class Perturbation implements HookListener {
 
     @Override
     public void arrived(Hook hook, Thread thread) {
-        ScheduleScope lane = lanes.length == 1 ? lanes[0] : byThread.getOrDefault(thread, null);
-        if (lane == null) {
-            lane = laneScope(thread.getName());
+        lane(thread).arrive(hook, thread);
+    }
+
+    /**
+     * The arriving thread's filesystem: a work's device first (pool threads are lent again and again, also to
+     * kthreads, so a work's mark beats a stale registration), then a registered kthread, then a lane's name.
+     */
+    private ScheduleScope lane(Thread thread) {
+        if (lanes.length == 1) {
+            return lanes[0];
         }
-        lane.arrive(hook, thread);
+        String device = WorkOwner.device();
+        if (device != null) {
+            return byDevice.getOrDefault(device, shared);
+        }
+        ScheduleScope lane = byThread.get(thread);
+        return lane != null ? lane : laneScope(thread.getName());
     }
 }

@@ -57,7 +57,7 @@ public final class Schedule {
         pFocus = 0.4 + 0.5 * plan.nextDouble();
         SplittableRandom later = Seeds.stream(cycleSeed, "plan:later-hooks");
         for (Hook h : LATER_HOOKS) {
-            if (!quiet && later.nextDouble() < P_LATER_FOCUS) {
+            if (!quiet && later.nextDouble() < P_LATER_FOCUS && h != Hook.REMOUNT_RW_AFTER_PRE_RW_MOUNT) {
                 laterFocus.add(h);
             }
         }
@@ -98,8 +98,10 @@ public final class Schedule {
      * Each is a focus of a non-quiet cycle with probability {@link #P_LATER_FOCUS}, and only a focus delays there:
      * they mark windows no other hook opens — the rescan ioctl between its commit and its queueing (a whole quota
      * disable and enable of another process must fit there), quota enable between its commit and its rescan's
-     * init, an RO→RW remount between btrfs_start_pre_rw_mount and clearing REMOUNTING. Until the explorer delayed
-     * at them (measured: seeds 1–5, 10 s each) the first window was never found.
+     * init. Both follow a commit the thread slept in, so a delay there is the run-queue wait of a woken task. Not
+     * REMOUNT_RW_AFTER_PRE_RW_MOUNT: between btrfs_qgroup_rescan_resume's queueing and clearing REMOUNTING the remount
+     * does not sleep, and a PREEMPT_NONE kernel does not deschedule it there (docs/latency-model.md, measured), so a
+     * delay would make the resumed rescan pause again by an order the kernel does not take.
      */
     static final Set<Hook> LATER_HOOKS = EnumSet.of(Hook.REMOUNT_RW_AFTER_PRE_RW_MOUNT,
         Hook.QGROUP_RESCAN_IOCTL_BEFORE_QUEUE, Hook.QGROUP_ENABLE_BEFORE_RESCAN_INIT);
