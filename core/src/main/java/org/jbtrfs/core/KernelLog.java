@@ -118,7 +118,9 @@ public final class KernelLog {
     /** Records an oops report (already formatted), taints D and returns the throwable to raise. */
     public KernelOops oops(LogEntry.Kind kind, String report) {
         taint(Taint.DIE);
-        log(LogLevel.EMERG, kind, report + "\n" + taintLine());
+        // the kernel's oops of a kworker prints "Workqueue: <name> <function>"; the device says whose work it was
+        String device = WorkOwner.device();
+        log(LogLevel.EMERG, kind, report + "\n" + taintLine() + (device == null ? "" : "\nWorkqueue: btrfs_work_helper (device " + device + ")"));
         return new KernelOops(report.lines().findFirst().orElse(report));
     }
 

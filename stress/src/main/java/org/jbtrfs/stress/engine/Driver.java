@@ -79,7 +79,7 @@ final class Driver implements Runnable {
         this.control = control;
         this.reporter = reporter;
         this.fillBlockGroups = fillBlockGroups;
-        this.busy = new Busy("driver-" + index);
+        this.busy = new Busy("driver-" + index, index);
         this.range = opt.cycleRange(index);
         this.cycle = range.first();
         this.lanePool = opt.workload() == StressOptions.Workload.LANES ? new LanePool(index) : null;

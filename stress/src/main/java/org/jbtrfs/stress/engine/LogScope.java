@@ -31,6 +31,12 @@ final class LogScope {
      * filesystem's driver thread or lanes ("lane:lifecycle:1": a BUG in another filesystem's umount names no
      * device, and was taken for this one's).
      */
+    /** Whether filesystem {@code myIndex}'s lines ({@link #forFilesystem}) report a task killed: an oops or a BUG. */
+    static boolean hasDeadTask(List<LogEntry> all, String myDriverThread, String myDevice, int myIndex) {
+        return forFilesystem(all, myDriverThread, myDevice, myIndex).stream()
+            .anyMatch(e -> e.kind() == LogEntry.Kind.OOPS || e.kind() == LogEntry.Kind.BUG);
+    }
+
     static List<LogEntry> forFilesystem(List<LogEntry> all, String myDriverThread, String myDevice, int myIndex) {
         String myLanes = ":" + myIndex;
         List<LogEntry> out = new ArrayList<>();

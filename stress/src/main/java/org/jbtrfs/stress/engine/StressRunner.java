@@ -69,6 +69,8 @@ public final class StressRunner {
             wd.lostWakeups(() -> Internals.kernel(host.module()).kthreadd().sleptThroughRequests(), h -> lostWakeup(h, drivers, host));
             if (opt.filesystems() == 1) {
                 wd.deadTask(() -> hasDeadTask(host), deadTaskLimit(opt));
+            } else {
+                wd.deadTask(b -> hasDeadTask(host, b.filesystem()), deadTaskLimit(opt));
             }
             for (Driver d : drivers) {
                 d.watchdog(wd);
@@ -154,14 +156,27 @@ public final class StressRunner {
     /**
      * How long an operation may block in a kernel sleep once its module has a dead task before it is a hung task
      * ({@link Watchdog#deadTask}): a quarter of a second, far above any wait of a healthy cycle's kernel sleeps on
-     * this port except a commit behind an injected latency, and never above the hung-task limit. Only with one
-     * filesystem: with several, another filesystem's slow wait would be declared hung for this one's dead task.
+     * this port except a commit behind an injected latency, and never above the hung-task limit. With several
+     * filesystems only for the filesystem the dead task's report concerns ({@link #hasDeadTask(ModuleHost, int)}):
+     * another filesystem's merely slow wait must not be declared hung for this one's dead task.
      */
     static long deadTaskLimit(StressOptions o) {
         return Math.min(DEAD_TASK_LIMIT_NANOS, o.hungTaskNanos());
     }
 
     static final long DEAD_TASK_LIMIT_NANOS = 250_000_000L;
+
+    /**
+     * With several filesystems: as {@link #hasDeadTask(ModuleHost)}, and the oops or BUG concerns filesystem
+     * {@code fs} — its report names fs's device (a kworker's names the device of its work), or was logged by fs's
+     * driver or lanes, or names no filesystem at all (a kthread's unattributed oops: every filesystem's, as before).
+     */
+    static boolean hasDeadTask(ModuleHost host, int fs) {
+        if (!hasDeadTask(host)) {
+            return false;
+        }
+        return fs < 0 || LogScope.hasDeadTask(host.module().log().entries(), "stress-driver-" + fs, host.device(fs).name(), fs);
+    }
 
     /** An oops or BUG killed a task of the module (taint D) and the module has not been panicked yet. */
     static boolean hasDeadTask(ModuleHost host) {

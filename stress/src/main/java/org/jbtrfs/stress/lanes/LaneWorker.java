@@ -35,7 +35,7 @@ abstract class LaneWorker implements Runnable {
         this.kind = kind;
         this.cx = cx;
         this.r = Seeds.stream(cx.cycleSeed, "lane:" + kind.label);
-        this.busy = new Busy(kind.label);
+        this.busy = new Busy(kind.label, cx.fsIndex);
         busy.stallSink(cx.obs::stall);
         Timeline t = cx.timeline;
         busy.opSink(t == null ? null : t::op);

@@ -27,7 +27,18 @@ public final class Busy {
         void op(String who, String name, long startNanos, long endNanos, String outcome);
     }
 
-    public Busy(String driverName) { this.driverName = driverName; }
+    private final int filesystem;
+
+    public Busy(String driverName) { this(driverName, -1); }
+
+    /** A driver's or lane's of filesystem {@code filesystem} (the index of {@code --filesystems}; -1: not said). */
+    public Busy(String driverName, int filesystem) {
+        this.driverName = driverName;
+        this.filesystem = filesystem;
+    }
+
+    /** The filesystem whose driver or lane this is, or -1. */
+    public int filesystem() { return filesystem; }
 
     /** Where completed stalls go (the current cycle's observation), or null. */
     public void stallSink(Consumer<Observation.Stall> sink) { this.stallSink = sink; }

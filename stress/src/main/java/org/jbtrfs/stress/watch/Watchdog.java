@@ -24,7 +24,7 @@ public final class Watchdog implements AutoCloseable {
     private volatile java.util.function.Supplier<Map<Thread, String>> lostWakeups;
     private volatile Consumer<Hung> onLostWakeup;
     /** The module has a dead task (an oops or BUG tainted it D) and is not panicked yet; null: not watched. */
-    private volatile java.util.function.BooleanSupplier deadTask;
+    private volatile java.util.function.Predicate<Busy> deadTask;
     private volatile long deadTaskLimitNanos = Long.MAX_VALUE;
 
     public record Hung(Busy driver, String frame, String report) { }
@@ -68,6 +68,15 @@ public final class Watchdog implements AutoCloseable {
      * kernel sleep count (see {@link #blockingFrame}); a merely slow one runs on to the full limit.
      */
     public void deadTask(java.util.function.BooleanSupplier probe, long limitNanos) {
+        deadTask(b -> probe.getAsBoolean(), limitNanos);
+    }
+
+    /**
+     * As {@link #deadTask(java.util.function.BooleanSupplier, long)}, asked per operation: does the module have a
+     * dead task that {@code b}'s filesystem's operations may be blocked on (with several filesystems, one whose
+     * report names this filesystem's device or thread, or no filesystem at all)?
+     */
+    public void deadTask(java.util.function.Predicate<Busy> probe, long limitNanos) {
         if (limitNanos <= 0) {
             throw new IllegalArgumentException("limitNanos must be positive: " + limitNanos);
         }
@@ -88,7 +97,6 @@ public final class Watchdog implements AutoCloseable {
             var probe = lostWakeups;
             Map<Thread, String> lost = probe == null ? Map.of() : probe.get();
             var deadProbe = deadTask;
-            boolean dead = deadProbe != null && deadProbe.getAsBoolean();
             for (Busy b : watched) {
                 long started = b.startedAt();
                 long t = started == 0 ? -1 : now - started;
@@ -103,7 +111,7 @@ public final class Watchdog implements AutoCloseable {
                 }
                 if (t > limitNanos && b.markHung()) {
                     deliver(onHung, b, started, new Hung(b, hungFrame(b.thread()), report(b, t)));
-                } else if (t > deadTaskLimitNanos && dead) {
+                } else if (t > deadTaskLimitNanos && deadProbe != null && deadProbe.test(b)) {
                     String f = hungFrame(b.thread());
                     if (f != null && b.markHung()) {
                         deliver(onHung, b, started, new Hung(b, f, reportAfterDeadTask(b, t)));

@@ -31,4 +31,23 @@ class LogScopeTest {
         assertEquals(List.of(otherLane, otherDevice, otherDriver, shared),
             LogScope.forFilesystem(all, "stress-driver-1", "sdd", 1));
     }
+
+    /**
+     * With several filesystems, the watchdog's dead-task limit (an operation blocked 250 ms in a kernel sleep on a
+     * module an oops tainted D is hung) applies to the filesystem the oops concerns: a kworker's oops names the
+     * device of the work it ran, so the other filesystem's slow waits keep the full limit; an oops naming no
+     * filesystem counts for every one.
+     */
+    @Test
+    void aKworkersOopsIsADeadTaskOfItsWorksFilesystemOnly() {
+        LogEntry kworker = new LogEntry(1, LogLevel.EMERG, 0, "btrfs3-kworker/u4:1", LogEntry.Kind.OOPS,
+            "BUG: kernel NULL pointer dereference, address: 0000000000000000\nTainted: G      D\n"
+                + "Workqueue: btrfs_work_helper (device sdd)");
+        assertEquals(false, LogScope.hasDeadTask(List.of(kworker), "stress-driver-0", "sdc", 0));
+        assertEquals(true, LogScope.hasDeadTask(List.of(kworker), "stress-driver-1", "sdd", 1));
+        LogEntry kthread = new LogEntry(2, LogLevel.EMERG, 0, "btrfs-cleaner", LogEntry.Kind.OOPS, "Oops: unexpected exception");
+        assertEquals(true, LogScope.hasDeadTask(List.of(kthread), "stress-driver-0", "sdc", 0));
+        assertEquals(false, LogScope.hasDeadTask(List.of(line(3, "lane:file:0", "assertion failed: x")), "stress-driver-0", "sdc", 0),
+            "an assertion alone is not a dead task (its BUG line is)");
+    }
 }

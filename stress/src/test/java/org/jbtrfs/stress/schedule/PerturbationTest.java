@@ -14,22 +14,14 @@ import org.junit.jupiter.api.Test;
  * told apart by the device of the work they run ({@link WorkOwner}, set by the workqueue).
  */
 class PerturbationTest {
-    private static long quietFree() {
-        for (long s = 1; ; s++) {
-            if (!new Schedule(s).quiet()) {
-                return s;
-            }
-        }
-    }
-
     @Test
     void aKworkerArrivalGoesToTheFilesystemOfItsWork() {
         ScheduleScope sdc = new ScheduleScope(0);
         ScheduleScope sdd = new ScheduleScope(1);
         Timeline first = new Timeline(System.nanoTime());
         Timeline second = new Timeline(System.nanoTime());
-        sdc.begin(new Schedule(quietFree()), first);
-        sdd.begin(new Schedule(quietFree()), second);
+        sdc.begin(new Schedule(ScheduleTest.findNonQuietSeed()), first);
+        sdd.begin(new Schedule(ScheduleTest.findNonQuietSeed()), second);
         Perturbation p = new Perturbation(new ScheduleScope[] {sdc, sdd}, new ScheduleScope(-1));
         p.registerDevice("sdc", sdc);
         p.registerDevice("sdd", sdd);

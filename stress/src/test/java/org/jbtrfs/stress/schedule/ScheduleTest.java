@@ -88,7 +88,8 @@ class ScheduleTest {
         }
     }
 
-    private static long findNonQuietSeed() {
+    /** The first seed whose cycle is not quiet (its schedule perturbs). */
+    static long findNonQuietSeed() {
         for (long s = 1; ; s++) {
             if (!new Schedule(s).quiet()) {
                 return s;
