@@ -49,5 +49,9 @@ class LogScopeTest {
         assertEquals(true, LogScope.hasDeadTask(List.of(kthread), "stress-driver-0", "sdc", 0));
         assertEquals(false, LogScope.hasDeadTask(List.of(line(3, "lane:file:0", "assertion failed: x")), "stress-driver-0", "sdc", 0),
             "an assertion alone is not a dead task (its BUG line is)");
+        LogEntry kasan = new LogEntry(4, LogLevel.EMERG, 0, "lane:quota2:1", LogEntry.Kind.USE_AFTER_FREE,
+            "BUG: KASAN: use-after-free in btrfs_search_slot");
+        assertEquals(true, LogScope.hasDeadTask(List.of(kasan), "stress-driver-1", "sdd", 1), "the port's KASAN report oopses");
+        assertEquals(false, LogScope.hasDeadTask(List.of(kasan), "stress-driver-0", "sdc", 0));
     }
 }
