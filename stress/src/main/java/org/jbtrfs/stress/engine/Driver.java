@@ -197,6 +197,9 @@ final class Driver implements Runnable {
         BtrfsModule mod = host.module();
         BlockDevice dev = host.device(index);
         BlockDevice dev2 = host.device2(index);
+        if (opt.filesystems() > 1) {
+            busy.device(dev.name()); // its hung-task reports are this filesystem's (LogScope), not every one's
+        }
         if (perturbation != null && opt.filesystems() > 1) {
             perturbation.registerDevice(dev.name(), lane);
             if (dev2 != null) {

@@ -51,6 +51,8 @@ final class LaneContext {
         this.plan = plan;
     }
 
+    /** Several filesystems share the module: a lane's hung-task report names its filesystem's device (LogScope). */
+    volatile boolean severalFilesystems;
     /** Called with every mount a lane makes (the lifecycle lane's, the second device's), before the mount is used. */
     volatile java.util.function.Consumer<Btrfs> onMount = m -> { };
     /** The cycle's timeline, where the lanes' operations go (null: not recorded). */

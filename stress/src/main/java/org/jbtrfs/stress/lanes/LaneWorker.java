@@ -36,6 +36,9 @@ abstract class LaneWorker implements Runnable {
         this.cx = cx;
         this.r = Seeds.stream(cx.cycleSeed, "lane:" + kind.label);
         this.busy = new Busy(kind.label, cx.fsIndex);
+        if (cx.severalFilesystems) {
+            busy.device(cx.device.name()); // the main device: the filesystem's, also for the second device's lane
+        }
         busy.stallSink(cx.obs::stall);
         Timeline t = cx.timeline;
         busy.opSink(t == null ? null : t::op);

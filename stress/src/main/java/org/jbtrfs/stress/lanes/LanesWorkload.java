@@ -88,6 +88,7 @@ public final class LanesWorkload {
             plan);
         cx.fs = fs;
         cx.onMount = env::registerKthreads;
+        cx.severalFilesystems = !env.singleFilesystem;
         cx.timeline = env.lane.timeline();
         List<LaneWorker> lanes = new ArrayList<>();
         lanes.add(new LifecycleLane(cx));

@@ -40,6 +40,17 @@ public final class Busy {
     /** The filesystem whose driver or lane this is, or -1. */
     public int filesystem() { return filesystem; }
 
+    private volatile String device;
+
+    /** The device of the filesystem this driver or lane works on, named in its hung-task reports (null: not said). */
+    public void device(String d) { this.device = d; }
+
+    /** " (device sdc)" for a report, or "" (with several filesystems a report must say whose task hung). */
+    String deviceTag() {
+        String d = device;
+        return d == null ? "" : " (device " + d + ")";
+    }
+
     /** Where completed stalls go (the current cycle's observation), or null. */
     public void stallSink(Consumer<Observation.Stall> sink) { this.stallSink = sink; }
 
