@@ -34,8 +34,8 @@ final class QuotaLane extends SteppingLane {
             op("qgroup show", fs::qgroupUsage);
         } else if (u < 0.92) {
             populate(fs);
-        } else if (run("quota disable", fs::quotaDisable) && requota.nextDouble() < 0.5) {
-            run("quota enable", fs::quotaEnable); // `btrfs quota disable && btrfs quota enable`: a reset
+        } else {
+            disableQuotas(fs, requota);
         }
     }
 

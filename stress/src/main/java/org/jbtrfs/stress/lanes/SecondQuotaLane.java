@@ -26,9 +26,7 @@ final class SecondQuotaLane extends SteppingLane {
         if (u < 0.45) {
             run("quota rescan", fs::quotaRescan);
         } else if (u < 0.65) {
-            if (run("quota disable", fs::quotaDisable) && requota.nextDouble() < 0.5) {
-                run("quota enable", fs::quotaEnable); // `btrfs quota disable && btrfs quota enable`: a reset
-            }
+            disableQuotas(fs, requota);
         } else if (u < 0.8) {
             run("quota enable", fs::quotaEnable);
         } else {

@@ -32,6 +32,16 @@ abstract class SteppingLane extends LaneWorker {
     /** One operation on {@code fs}, chosen by {@code u} (uniform in [0, 1)). */
     abstract void step(Btrfs fs, double u);
 
+    /**
+     * quota disable; half the time (drawn from {@code requota}) followed at once by quota enable, as a script
+     * resetting quotas does ({@code btrfs quota disable && btrfs quota enable}).
+     */
+    void disableQuotas(Btrfs fs, java.util.SplittableRandom requota) {
+        if (run("quota disable", fs::quotaDisable) && requota.nextDouble() < 0.5) {
+            run("quota enable", fs::quotaEnable);
+        }
+    }
+
     @Override
     void cleanup() {
         for (FileHandle h : held) {

@@ -25,7 +25,7 @@ public final class Perturbation implements HookListener {
     }
 
     public void register(Thread t, ScheduleScope lane) {
-        byThread.keySet().removeIf(old -> !old.isAlive()); // the kthreads of earlier mounts (a map per mount would grow)
+        byThread.keySet().removeIf(old -> !old.isAlive()); // threads that ended (a lent one stays, and is registered again)
         if (t != null) {
             byThread.put(t, lane);
         }
