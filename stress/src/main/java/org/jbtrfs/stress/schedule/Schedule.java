@@ -109,8 +109,8 @@ public final class Schedule {
     static final double P_LATER_FOCUS = 0.3;
     /**
      * The longest delay at a focused later hook. Their windows are another process's whole command (a quota disable
-     * and enable, each committing a transaction; a remount's remaining steps), longer than the 3 ms of the other
-     * focus hooks: a task preempted in kernel code on a loaded CPU waits as long.
+     * and enable, each committing a transaction), longer than the 3 ms of the other focus hooks: a task woken at the
+     * end of its commit can wait as long for a CPU on a loaded machine.
      */
     static final long LATER_FOCUS_MAX_NANOS = 20_000_000;
     /** The focus candidates, in declaration order (the hooks the explorer had when its schedules were fixed). */
