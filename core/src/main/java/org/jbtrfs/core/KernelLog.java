@@ -120,7 +120,8 @@ public final class KernelLog {
         taint(Taint.DIE);
         // the kernel's oops of a kworker prints "Workqueue: <name> <function>"; the device says whose work it was
         String device = WorkOwner.device();
-        log(LogLevel.EMERG, kind, report + "\n" + taintLine() + (device == null ? "" : "\nWorkqueue: btrfs_work_helper (device " + device + ")"));
+        String workqueue = device == null ? "" : "\nWorkqueue: btrfs_work_helper (device " + device + ")";
+        log(LogLevel.EMERG, kind, report + "\n" + taintLine() + workqueue);
         return new KernelOops(report.lines().findFirst().orElse(report));
     }
 

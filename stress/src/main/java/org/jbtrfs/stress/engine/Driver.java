@@ -199,11 +199,11 @@ final class Driver implements Runnable {
         BlockDevice dev2 = host.device2(index);
         if (opt.filesystems() > 1) {
             busy.device(dev.name()); // its hung-task reports are this filesystem's (LogScope), not every one's
-        }
-        if (perturbation != null && opt.filesystems() > 1) {
-            perturbation.registerDevice(dev.name(), lane);
-            if (dev2 != null) {
-                perturbation.registerDevice(dev2.name(), lane);
+            if (perturbation != null) { // the works queued for its devices are perturbed by its schedule
+                perturbation.registerDevice(dev.name(), lane);
+                if (dev2 != null) {
+                    perturbation.registerDevice(dev2.name(), lane);
+                }
             }
         }
         StressOptions.Workload w = opt.workload();

@@ -31,17 +31,6 @@ final class LogScope {
      * filesystem's driver thread or lanes ("lane:lifecycle:1": a BUG in another filesystem's umount names no
      * device, and was taken for this one's).
      */
-    /**
-     * Whether filesystem {@code myIndex}'s lines ({@link #forFilesystem}) report a task killed — the reports that taint
-     * the module D: an oops, a BUG, and the port's KASAN reports (use-after-free, double free), raised as oopses.
-     */
-    static boolean hasDeadTask(List<LogEntry> all, String myDriverThread, String myDevice, int myIndex) {
-        return forFilesystem(all, myDriverThread, myDevice, myIndex).stream().anyMatch(e -> DEAD.contains(e.kind()));
-    }
-
-    private static final java.util.Set<LogEntry.Kind> DEAD = java.util.EnumSet.of(LogEntry.Kind.OOPS, LogEntry.Kind.BUG,
-        LogEntry.Kind.USE_AFTER_FREE, LogEntry.Kind.DOUBLE_FREE);
-
     static List<LogEntry> forFilesystem(List<LogEntry> all, String myDriverThread, String myDevice, int myIndex) {
         String myLanes = ":" + myIndex;
         List<LogEntry> out = new ArrayList<>();
@@ -61,4 +50,15 @@ final class LogScope {
         }
         return out;
     }
+
+    /**
+     * Whether filesystem {@code myIndex}'s lines ({@link #forFilesystem}) report a task killed — the reports that taint
+     * the module D: an oops, a BUG, and the port's KASAN reports (use-after-free, double free), raised as oopses.
+     */
+    static boolean hasDeadTask(List<LogEntry> all, String myDriverThread, String myDevice, int myIndex) {
+        return forFilesystem(all, myDriverThread, myDevice, myIndex).stream().anyMatch(e -> DEAD.contains(e.kind()));
+    }
+
+    private static final java.util.Set<LogEntry.Kind> DEAD = java.util.EnumSet.of(LogEntry.Kind.OOPS, LogEntry.Kind.BUG,
+        LogEntry.Kind.USE_AFTER_FREE, LogEntry.Kind.DOUBLE_FREE);
 }

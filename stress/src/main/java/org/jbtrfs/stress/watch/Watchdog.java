@@ -124,13 +124,6 @@ public final class Watchdog implements AutoCloseable {
     }
 
     /**
-     * Where the requester of a slept-through kthread_park()/kthread_stop() waits. The oracle names the request as
-     * soon as the kthread went to sleep through it, which can be before the requester itself blocks (it is still
-     * running towards its wait_for_completion, or between two polls): its stack then shows no kernel sleep yet, and
-     * the class would be named "in null" instead of the wait. Sampled again for up to {@link #REQUESTER_SAMPLING_NANOS} while the same operation
-     * runs — the requester cannot get past the wait the kthread will never complete.
-     */
-    /**
      * How long the requester of a slept-through request is sampled until it shows its wait: 2 ms sufficed with one
      * filesystem; with four on two CPUs (`--kernel 5.12 --filesystems 4`) a requester was still not blocked after
      * them five times in 300 s ("stall:umount in null"). It cannot get past the wait, so a longer bound only delays
@@ -138,11 +131,19 @@ public final class Watchdog implements AutoCloseable {
      */
     static final long REQUESTER_SAMPLING_NANOS = 50_000_000L;
 
+    /**
+     * Where the requester of a slept-through kthread_park()/kthread_stop() waits. The oracle names the request as
+     * soon as the kthread went to sleep through it, which can be before the requester itself blocks (it is still
+     * running towards its wait_for_completion, or between two polls): its stack then shows no kernel sleep yet, and
+     * the class would be named "in null" instead of the wait. Sampled again, every 100 µs (parked: on a loaded
+     * machine a spin would take the CPU the requester needs to get there), for up to {@link #REQUESTER_SAMPLING_NANOS}
+     * while the same operation runs — the requester cannot get past the wait the kthread will never complete.
+     */
     private static String frameOfRequester(Busy b, long started) {
         long until = System.nanoTime() + REQUESTER_SAMPLING_NANOS;
         String f = blockingFrame(b.thread());
         while (f == null && b.startedAt() == started && System.nanoTime() < until) {
-            Thread.onSpinWait();
+            java.util.concurrent.locks.LockSupport.parkNanos(100_000L);
             f = blockingFrame(b.thread());
         }
         return f;
@@ -275,12 +276,14 @@ public final class Watchdog implements AutoCloseable {
     }
 
     static String report(Busy b, long nanos) {
-        return report("INFO: task " + b.driverName + b.deviceTag() + " blocked for more than " + nanos / 1_000_000_000L + " seconds in '" + b.op()
+        return report("INFO: task " + b.driverName + b.deviceTag()
+            + " blocked for more than " + nanos / 1_000_000_000L + " seconds in '" + b.op()
             + "'.");
     }
 
     static String reportAfterDeadTask(Busy b, long nanos) {
-        return report("INFO: task " + b.driverName + b.deviceTag() + " blocked for " + nanos / 1_000_000L + " ms in '" + b.op()
+        return report("INFO: task " + b.driverName + b.deviceTag()
+            + " blocked for " + nanos / 1_000_000L + " ms in '" + b.op()
             + "' on a module with a dead task (tainted D: an oops or BUG killed the task that would wake it).");
     }
 

@@ -182,7 +182,8 @@ class LanesTest {
             // (btrfs_put_ordered_extent, as in the kernel): when that comes after the unlink, the inode's eviction is a
             // delayed iput, which the pass runs — freeing the extents in a transaction the pass's own
             // delete_unused_bgs does not see committed. The next sync + pass then removes the group (1 of 12 runs
-            // failed on a single sync + pass, a clean clone's CI among them; each step here is an event, not a sleep).
+            // failed on a single sync + pass, a clean clone's CI among them). Both orders are the kernel's; the test asserts
+            // the outcome of either, each step an event (a commit, a cleaner pass), not a sleep.
             Waits.within(Duration.ofSeconds(10)).until(() -> {
                 fs.sync();
                 fs.runCleanerPass(Duration.ofSeconds(10));
