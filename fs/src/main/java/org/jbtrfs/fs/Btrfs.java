@@ -214,12 +214,18 @@ public final class Btrfs {
      * (data through btrfs_wq_submit_bio) and the btree inode (WB_SYNC_ALL, through btrfs_wq_submit_bio
      * unless the crc32c driver is fast), wait for it all and for the ordered extents, then commit
      * (btrfs_sync_fs). A no-op on a read-only superblock. File operations may run meanwhile.
+     *
+     * @throws BtrfsException the commit's error (EIO when it could not write, the transaction aborted):
+     *         as syncfs(2) reports it since v5.17 (5679897eb104); 5.11's syncfs returned 0 there
      */
     public void sync() {
         sb.sUmount.readLock().lock();
         try {
             checkMounted();
-            Vfs.syncFilesystem(ctx);
+            BtrfsException e = Vfs.syncFilesystem(ctx);
+            if (e != null) {
+                throw e;
+            }
         } finally {
             sb.sUmount.readLock().unlock();
         }

@@ -25,7 +25,8 @@ final class Remount {
     static void remount(FsContext ctx, String options) {
         FsInfo fs = ctx.fs;
         // sync_filesystem(sb): write back and wait for all data and metadata, wait for the ordered extents,
-        // commit; a no-op on a read-only superblock
+        // commit; a no-op on a read-only superblock. btrfs_remount ignores its result: after a failed
+        // commit (aborted, forced RO) the remount goes on and finds the filesystem read-only
         Vfs.syncFilesystem(ctx);
         fs.fsState.set(FsState.REMOUNTING);
         boolean oldRo = fs.sbRdonly();

@@ -14,15 +14,33 @@ final class Vfs {
      * (sync_inodes_sb — WB_SYNC_ALL, the btree inode's dirty pages through btrfs_submit_metadata_bio —
      * then sync_fs(sb, 1)). syncfs(2), every RW umount (generic_shutdown_super) and every remount of an RW
      * superblock (btrfs_remount, before BTRFS_FS_STATE_REMOUNTING is set) run it.
+     *
+     * <p>5.11's __sync_filesystem() drops what ->sync_fs returns (v5.17's 5679897eb104 forwards it): a
+     * commit that fails in btrfs_sync_fs — its transaction aborted, the filesystem forced read-only — does
+     * not stop the umount or the remount that called it. The port returns that error instead of dropping
+     * it, for syncfs(2) (see {@link Btrfs#sync()}); generic_shutdown_super and btrfs_remount ignore it.
+     *
+     * @return the error btrfs_sync_fs returned, or null
      */
-    static void syncFilesystem(FsContext ctx) {
+    static org.jbtrfs.core.BtrfsException syncFilesystem(FsContext ctx) {
         if (ctx.fs.sbRdonly()) {
-            return;
+            return null;
         }
         ctx.writeback.writebackInodesSb();
-        syncFs(ctx, false);
+        org.jbtrfs.core.BtrfsException first = syncFsReturning(ctx, false);
         ctx.writeback.syncInodesSb();
-        syncFs(ctx, true);
+        org.jbtrfs.core.BtrfsException second = syncFsReturning(ctx, true);
+        return first != null ? first : second;
+    }
+
+    /** ->sync_fs(sb, wait), its error returned (as the kernel's callers see a return value) instead of thrown. */
+    private static org.jbtrfs.core.BtrfsException syncFsReturning(FsContext ctx, boolean wait) {
+        try {
+            syncFs(ctx, wait);
+            return null;
+        } catch (org.jbtrfs.core.BtrfsException e) {
+            return e;
+        }
     }
 
     /**

@@ -7,6 +7,7 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.TreeSet;
 import org.jbtrfs.core.Crc32cImpl;
+import org.jbtrfs.core.Fault;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.KernelConfig;
 import org.jbtrfs.core.KernelVersion;
@@ -40,12 +41,14 @@ import org.jbtrfs.core.LatencyModel;
  * @param lanes           the lanes a lanes cycle may run ({@link #LANES}; the lifecycle lane always runs)
  * @param latency         the module's device and wake-up latency model, or null for the workload's default
  *                        ({@link #defaultLatency})
+ * @param faults          the fault-injection sites a cycle may arm ({@link #DEFAULT_FAULTS}: the one every earlier run
+ *                        armed; {@code --faults all} explores the error paths too)
  */
 public record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiven, Set<FixSwitch> reverted,
                             Crc32cImpl crc32c, int filesystems, Workload workload, Path json, ReplayToken replay,
                             long hungTaskNanos, long stopAfterFailures, KernelVersion kernel, int repeat, String expectClass,
                             long stallNanos, Set<String> stopWhenFound, Shard shard, Path report, List<String> lanes,
-                            LatencyModel latency) {
+                            LatencyModel latency, Set<Fault> faults) {
 
     /**
      * lanes (the default): concurrent lanes per filesystem, the explorer; full: the single-driver seeded
@@ -69,6 +72,56 @@ public record StressOptions(long durationNanos, long cycles, long seed, boolean 
         reverted = reverted.isEmpty() ? EnumSet.noneOf(FixSwitch.class) : EnumSet.copyOf(reverted);
         stopWhenFound = Set.copyOf(stopWhenFound);
         lanes = LANES.stream().filter(lanes::contains).toList();
+        faults = faults.isEmpty() ? EnumSet.noneOf(Fault.class) : EnumSet.copyOf(faults);
+    }
+
+    /**
+     * The faults a cycle may inject unless {@code --faults} says otherwise: drop_snapshot's ignored
+     * btrfs_del_orphan_item failure (patch 2/5), which the lanes and the full workload have always armed.
+     */
+    public static final Set<Fault> DEFAULT_FAULTS = Set.of(Fault.DEL_ORPHAN_ITEM_ENOMEM);
+
+    /**
+     * A list of faults as {@code --faults} takes it: kebab names ({@code commit-transaction-eio}),
+     * comma-separated, or {@code all}, or {@code none}.
+     *
+     * @throws IllegalArgumentException naming the unknown fault and the valid ones
+     */
+    public static Set<Fault> faults(String v) {
+        String s = v.trim().toLowerCase(Locale.ROOT);
+        if (s.equals("all")) {
+            return EnumSet.allOf(Fault.class);
+        }
+        Set<Fault> out = EnumSet.noneOf(Fault.class);
+        if (s.equals("none") || s.isEmpty()) {
+            return out;
+        }
+        for (String part : s.split(",")) {
+            String p = part.trim();
+            if (p.isEmpty()) {
+                continue;
+            }
+            Fault f = null;
+            for (Fault x : Fault.values()) {
+                if (faultName(x).equals(p)) {
+                    f = x;
+                }
+            }
+            if (f == null) {
+                throw new IllegalArgumentException("unknown fault '" + p + "': the faults are "
+                    + String.join(", ", java.util.Arrays.stream(Fault.values()).map(StressOptions::faultName).toList()) + " (or all, or none)");
+            }
+            out.add(f);
+        }
+        return out;
+    }
+
+    /** A fault's name as {@code --faults} and the JSON summary write it: "commit-transaction-eio". */
+    public static String faultName(Fault f) { return f.name().toLowerCase(Locale.ROOT).replace('_', '-'); }
+
+    /** {@code faults}' names in declaration order, as the JSON summary lists them. */
+    public static List<String> faultNames(Set<Fault> faults) {
+        return java.util.Arrays.stream(Fault.values()).filter(faults::contains).map(StressOptions::faultName).toList();
     }
 
     /**
@@ -135,6 +188,8 @@ public record StressOptions(long durationNanos, long cycles, long seed, boolean 
     public StressOptions withLanes(List<String> l) { return toBuilder().lanes(l).build(); }
 
     public StressOptions withLatency(LatencyModel l) { return toBuilder().latency(l).build(); }
+
+    public StressOptions withFaults(Set<Fault> f) { return toBuilder().faults(f).build(); }
 
     /**
      * The latency model a workload runs with unless {@code --latency} says otherwise: the explorer's workloads
@@ -222,6 +277,7 @@ public record StressOptions(long durationNanos, long cycles, long seed, boolean 
         private Path report;
         private List<String> lanes = LANES;
         private LatencyModel latency;
+        private Set<Fault> faults = DEFAULT_FAULTS;
 
         public Builder() { }
 
@@ -247,6 +303,7 @@ public record StressOptions(long durationNanos, long cycles, long seed, boolean 
             report = o.report;
             lanes = o.lanes;
             latency = o.latency;
+            faults = o.faults;
         }
 
         public Builder durationNanos(long v) { durationNanos = v; return this; }
@@ -291,9 +348,12 @@ public record StressOptions(long durationNanos, long cycles, long seed, boolean 
 
         public Builder latency(LatencyModel v) { latency = v; return this; }
 
+        public Builder faults(Set<Fault> v) { faults = v; return this; }
+
         public StressOptions build() {
             return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, replay,
-                hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound, shard, report, lanes, latency);
+                hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound, shard, report, lanes, latency,
+                faults);
         }
     }
 }

@@ -51,6 +51,15 @@ public final class Observation {
     public volatile Hang hang;
     /** The watchdog named a lost wake-up and panicked the module to end this cycle's stall. */
     public volatile boolean lostWakeup;
+    /**
+     * The errors this cycle's armed fault-injection sites return ({@code --faults}): the kernel's reports of
+     * such an error (a transaction aborted, "error ... errno=-5", "commit super ret -5") are what the
+     * injected fault does, not a failure.
+     */
+    public volatile java.util.Set<org.jbtrfs.core.Errno> injected = java.util.Set.of();
+
+    /** The cycle armed fault-injection sites that return {@code errnos}. */
+    public void injected(java.util.Set<org.jbtrfs.core.Errno> errnos) { injected = java.util.Set.copyOf(errnos); }
 
     public synchronized void laneError(String lane, String op, Throwable t) {
         if (!endedByWatchdog()) {

@@ -107,7 +107,7 @@ public record Signature(String kind, String site, List<String> lanes) {
                 List.of());
         }
         for (LogEntry e : o.log) {
-            if (e.level().ordinal() <= org.jbtrfs.core.LogLevel.ERR.ordinal()) {
+            if (Classifier.errorLine(e, o)) {
                 return new Signature("error", normalise(firstLine(e.message())), List.of(role(e.thread())));
             }
         }

@@ -65,6 +65,9 @@ final class Converters {
     /** A list of lanes. */
     record LaneList(java.util.List<String> value) { }
 
+    /** A list of fault-injection sites. */
+    record FaultSet(Set<org.jbtrfs.core.Fault> value) { }
+
     /** A list of fix switches, or all, or none. */
     static final class Switches extends Parsed<SwitchSet> {
         @Override
@@ -123,5 +126,10 @@ final class Converters {
     static final class Lanes extends Parsed<LaneList> {
         @Override
         LaneList parse(String v) { return new LaneList(StressOptions.lanes(v)); }
+    }
+
+    static final class Faults extends Parsed<FaultSet> {
+        @Override
+        FaultSet parse(String v) { return new FaultSet(StressOptions.faults(v)); }
     }
 }

@@ -30,6 +30,12 @@ final class EngineOptions {
         description = "the lanes a lanes cycle may run: lifecycle,file,subvol,quota,sync,dev2,quota2 or all (default all; lifecycle always runs; quota2 only with quota)")
     Converters.LaneList lanes;
 
+    @Option(names = "--faults", paramLabel = "LIST", converter = Converters.Faults.class,
+        description = "the fault-injection sites a cycle may arm, comma-separated: del-orphan-item-enomem (the default), "
+            + "start-transaction-enospc, commit-transaction-eio, orphan-cleanup-enomem, or all, or none; a fault's errno is then "
+            + "a normal outcome of an operation and its error reports are not failures (one filesystem only: faults are module-wide)")
+    Converters.FaultSet faults;
+
     @Option(names = "--latency", paramLabel = "MODEL", converter = Converters.Latency.class,
         description = "device and kworker wake-up latency: virtio (default for lanes and full: a virtio disk's read 60 us, flush 300 us,"
             + " wake-up 200 us), off (default for minimal), or read,write,flush,wakeup in microseconds")
@@ -69,6 +75,14 @@ final class EngineOptions {
         }
         if (lanes != null) {
             b.lanes(lanes.value());
+        }
+        if (faults != null) {
+            boolean errorPaths = faults.value().stream().anyMatch(f -> f != org.jbtrfs.core.Fault.DEL_ORPHAN_ITEM_ENOMEM);
+            if (errorPaths && (workload != StressOptions.Workload.LANES || filesystems != 1)) {
+                throw Cli.usage("--faults " + String.join(",", StressOptions.faultNames(faults.value()))
+                    + " needs the lanes workload and one filesystem (faults are module-wide, armed per cycle)");
+            }
+            b.faults(faults.value());
         }
         return b;
     }

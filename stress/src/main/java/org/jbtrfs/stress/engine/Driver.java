@@ -230,7 +230,7 @@ final class Driver implements Runnable {
         }
         long mark = mod.log().mark();
         CycleEnv env = new CycleEnv(mod, dev, dev2, index, seed, epochCycle, model, busy, lane, perturbation, opt.filesystems() == 1,
-            fillBlockGroups, opt.lanes());
+            fillBlockGroups, opt.lanes(), opt.faults());
         Btrfs fs = null;
         List<FileHandle> held = List.of();
         String plan = schedule == null ? "none" : schedule.toString();
@@ -245,8 +245,8 @@ final class Driver implements Runnable {
                         lw.run();
                     } finally {
                         fs = lw.fs();
-                        if (lw.plan() != null) {
-                            plan = lw.plan() + "; " + plan;
+                        if (lw.planText() != null) {
+                            plan = lw.planText() + "; " + plan;
                         }
                     }
                 }

@@ -32,6 +32,8 @@ public final class ModuleHost {
     private final Perturbation perturbation;
     private final RunStats stats;
     private final long seed;
+    /** {@code --faults} has drop_snapshot's ENOMEM (with several filesystems it is armed module-wide). */
+    private final boolean orphanItemFault;
     /** Volatile so the watchdog and the final report can read it while a driver holds the lock. */
     private volatile BtrfsModule module;
     private volatile BlockDevice[] devices;
@@ -43,7 +45,8 @@ public final class ModuleHost {
     private boolean reloadRequested;
     private UnloadReport lastReport;
 
-    ModuleHost(KernelConfig config, int filesystems, Perturbation perturbation, RunStats stats, long seed) {
+    ModuleHost(KernelConfig config, int filesystems, Perturbation perturbation, RunStats stats, long seed, boolean orphanItemFault) {
+        this.orphanItemFault = orphanItemFault;
         this.config = config;
         this.filesystems = filesystems;
         this.perturbation = perturbation;
@@ -72,7 +75,7 @@ public final class ModuleHost {
         }
         if (perturbation != null) {
             module.hooks().setListener(perturbation);
-            if (filesystems > 1) {
+            if (filesystems > 1 && orphanItemFault) {
                 // faults are module-wide: with several drivers they cannot be armed per cycle
                 module.faults().armProbability(Fault.DEL_ORPHAN_ITEM_ENOMEM, 0.3,
                     new SplittableRandom(Seeds.mix(seed + generation)).nextLong());

@@ -53,7 +53,8 @@ public final class StressRunner {
             lanes[i] = new ScheduleScope(i);
         }
         Perturbation perturbation = perturbed ? new Perturbation(lanes, new ScheduleScope(-1)) : null;
-        ModuleHost host = new ModuleHost(config(opt), opt.filesystems(), perturbation, stats, opt.seed());
+        ModuleHost host = new ModuleHost(config(opt), opt.filesystems(), perturbation, stats, opt.seed(),
+            opt.faults().contains(org.jbtrfs.core.Fault.DEL_ORPHAN_ITEM_ENOMEM));
         List<Driver> drivers = new ArrayList<>();
         List<Thread> threads = new ArrayList<>();
         for (int i = 0; i < lanes.length; i++) {
@@ -279,7 +280,8 @@ public final class StressRunner {
             scopes[i] = i == t.fs() ? lane : new ScheduleScope(i);
         }
         Perturbation perturbation = perturbed ? new Perturbation(scopes, new ScheduleScope(-1)) : null;
-        ModuleHost host = new ModuleHost(config(o), t.fs() + 1, perturbation, stats, o.seed());
+        ModuleHost host = new ModuleHost(config(o), t.fs() + 1, perturbation, stats, o.seed(),
+            o.faults().contains(org.jbtrfs.core.Fault.DEL_ORPHAN_ITEM_ENOMEM));
         for (int i = 0; i < t.fs(); i++) {
             host.leave();
         }

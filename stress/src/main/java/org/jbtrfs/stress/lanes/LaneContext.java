@@ -57,6 +57,8 @@ final class LaneContext {
     volatile java.util.function.Consumer<Btrfs> onMount = m -> { };
     /** The cycle's timeline, where the lanes' operations go (null: not recorded). */
     volatile Timeline timeline;
+    /** The errors the cycle's injected faults return ({@link FaultPlan#errnos()}): normal outcomes for a lane. */
+    volatile java.util.Set<org.jbtrfs.core.Errno> injected = java.util.Set.of();
     /** Tests: told "lane:op" after each operation that completed (null: nobody listens). */
     volatile java.util.function.Consumer<String> opListener;
 

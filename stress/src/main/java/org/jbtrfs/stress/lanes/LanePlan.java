@@ -56,12 +56,15 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
     }
 
     @Override
-    public String toString() {
+    public String toString() { return describe(orphanItemFault > 0); }
+
+    /** The plan's text; {@code orphanFault}: whether drop_snapshot's ENOMEM is armed (not with several filesystems or --faults without it). */
+    String describe(boolean orphanFault) {
         StringBuilder sb = new StringBuilder();
         for (LaneKind k : lanes) {
             sb.append(sb.length() == 0 ? "" : "+").append(k.label);
         }
         return String.format(Locale.ROOT, "lanes %s, %d lifecycle steps, commit=%d%s%s", sb, lifecycleSteps, commit,
-            startRo ? ", mount -o ro" : "", orphanItemFault > 0 ? ", DEL_ORPHAN_ITEM_ENOMEM p=" + orphanItemFault : "");
+            startRo ? ", mount -o ro" : "", orphanFault ? ", DEL_ORPHAN_ITEM_ENOMEM p=" + orphanItemFault : "");
     }
 }

@@ -104,6 +104,12 @@ abstract class LaneWorker implements Runnable {
         };
     }
 
+    /**
+     * A normal outcome in this cycle: one of the kernel's rules ({@link #normal(Errno)}) or the error an
+     * armed fault-injection site returns ({@code --faults}: a commit's EIO, a reservation's ENOSPC).
+     */
+    boolean expected(Errno e) { return normal(e) || cx.injected.contains(e); }
+
     /** Runs one operation under the watchdog's eye; null when the kernel refused it (a normal outcome). */
     <T> T op(String name, Supplier<T> s) {
         if (cx.broken.get()) {
@@ -116,7 +122,7 @@ abstract class LaneWorker implements Runnable {
             return v;
         } catch (BtrfsException e) {
             busy.outcome(e.errno().name());
-            if (normal(e.errno())) {
+            if (expected(e.errno())) {
                 return null;
             }
             fail(name, e);

@@ -31,6 +31,7 @@ public final class LanesWorkload {
     private final long cycle;
     private final long graceNanos;
     private LanePlan plan;
+    private FaultPlan faults = FaultPlan.NONE;
     private LaneContext cx;
 
     public LanesWorkload(CycleEnv env, Observation obs, LanePool pool, Watchdog watchdog, long cycle, long graceNanos) {
@@ -43,6 +44,15 @@ public final class LanesWorkload {
     }
 
     public LanePlan plan() { return plan; }
+
+    /** The cycle's plan as the report's schedule line gives it: the lanes', then the armed faults (null before). */
+    public String planText() {
+        if (plan == null) {
+            return null;
+        }
+        boolean orphanFault = plan.orphanItemFault() > 0 && env.singleFilesystem && env.faults.contains(org.jbtrfs.core.Fault.DEL_ORPHAN_ITEM_ENOMEM);
+        return plan.describe(orphanFault) + faults;
+    }
 
     /**
      * A fresh filesystem (the epoch's first cycle) gets the state the windows need from the start: "ext"
@@ -68,10 +78,21 @@ public final class LanesWorkload {
     public Btrfs fs() { return cx == null ? null : cx.fs; }
 
     public void run() {
+        try {
+            cycle();
+        } finally {
+            if (env.singleFilesystem) {
+                FaultPlan.NONE.apply(env.module.faults()); // the driver's cleanup and the next mkfs run without
+            }
+        }
+    }
+
+    private void cycle() {
         plan = LanePlan.of(env.cycleSeed, env.epochCycle, env.lanes);
         SplittableRandom r = Seeds.stream(env.cycleSeed, "lanes-driver");
         if (env.singleFilesystem) { // faults are module-wide: per cycle only with one filesystem
-            if (plan.orphanItemFault() > 0) {
+            faults = FaultPlan.of(env.cycleSeed, env.faults);
+            if (plan.orphanItemFault() > 0 && env.faults.contains(org.jbtrfs.core.Fault.DEL_ORPHAN_ITEM_ENOMEM)) {
                 env.module.faults().armProbability(org.jbtrfs.core.Fault.DEL_ORPHAN_ITEM_ENOMEM, plan.orphanItemFault(), plan.faultSeed());
             } else {
                 env.module.faults().disarm(org.jbtrfs.core.Fault.DEL_ORPHAN_ITEM_ENOMEM);
@@ -84,11 +105,17 @@ public final class LanesWorkload {
         if (env.epochCycle == 0 && !plan.startRo()) {
             prepare(fs, r);
         }
+        // the error paths from here on: the cycle's mount and the epoch's setup run without injected faults
+        if (env.singleFilesystem) {
+            faults.apply(env.module.faults());
+            obs.injected(faults.errnos());
+        }
         cx = new LaneContext(env.module, env.device, env.device2, env.fsIndex, env.cycleSeed, obs, watchdog,
             plan);
         cx.fs = fs;
         cx.onMount = env::registerKthreads;
         cx.severalFilesystems = !env.singleFilesystem;
+        cx.injected = faults.errnos();
         cx.timeline = env.lane.timeline();
         List<LaneWorker> lanes = new ArrayList<>();
         lanes.add(new LifecycleLane(cx));
@@ -128,7 +155,7 @@ public final class LanesWorkload {
             try {
                 env.op("remount ro", () -> end.remount("ro"));
             } catch (org.jbtrfs.core.BtrfsException e) {
-                if (!LaneWorker.normal(e.errno())) {
+                if (!LaneWorker.normal(e.errno()) && !faults.errnos().contains(e.errno())) {
                     throw e;
                 }
             }

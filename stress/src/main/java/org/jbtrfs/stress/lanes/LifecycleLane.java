@@ -68,7 +68,7 @@ final class LifecycleLane extends LaneWorker {
             fs.umount();
         } catch (BtrfsException e) {
             busy.outcome(e.errno().name());
-            if (normal(e.errno())) {
+            if (expected(e.errno())) {
                 return false;
             }
             umounted(fs, e);

@@ -61,7 +61,7 @@ final class SecondDeviceLane extends LaneWorker {
             m.umount();
         } catch (BtrfsException e) {
             busy.outcome(e.errno().name());
-            if (normal(e.errno())) {
+            if (expected(e.errno())) {
                 return;
             }
             err = e;

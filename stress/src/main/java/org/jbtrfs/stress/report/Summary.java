@@ -77,15 +77,22 @@ public record Summary(Version version, Config config, Range range, long cycles, 
      * @param filesystems            filesystems driven concurrently
      * @param stallThresholdSeconds  the stall threshold
      * @param hungTaskTimeoutSeconds the hung-task limit
+     * @param faults                 the fault-injection sites a cycle may arm ({@code --faults}; a summary written
+     *                               before the option had the default's)
      */
     public record Config(String kernel, List<String> reverted, String crc32c, String workload, List<String> lanes,
-                         String latencyModel, int filesystems, double stallThresholdSeconds, double hungTaskTimeoutSeconds) {
+                         String latencyModel, int filesystems, double stallThresholdSeconds, double hungTaskTimeoutSeconds,
+                         List<String> faults) {
+        public Config {
+            faults = faults == null ? StressOptions.faultNames(StressOptions.DEFAULT_FAULTS) : List.copyOf(faults);
+        }
+
         static Config of(StressOptions o) {
             LatencyModel latency = o.effectiveLatency();
             return new Config(o.kernelName(), List.copyOf(StressOptions.kebabNames(o.effectiveReverted())),
                 o.crc32c().name().toLowerCase(Locale.ROOT), o.workload().label(),
                 o.workload() == StressOptions.Workload.LANES ? o.lanes() : List.of(), latency.spec(), o.filesystems(),
-                o.stallNanos() / 1e9, o.hungTaskNanos() / 1e9);
+                o.stallNanos() / 1e9, o.hungTaskNanos() / 1e9, StressOptions.faultNames(o.faults()));
         }
 
         /**
@@ -104,6 +111,9 @@ public record Summary(Version version, Config config, Range range, long cycles, 
             StressOptions.Workload w = StressOptions.Workload.valueOf(workload.toUpperCase(Locale.ROOT));
             if (!latencyModel.equals(StressOptions.defaultLatency(w).spec())) {
                 sb.append(" --latency ").append(latencyModel);
+            }
+            if (!faults.equals(StressOptions.faultNames(StressOptions.DEFAULT_FAULTS))) {
+                sb.append(" --faults ").append(faults.isEmpty() ? "none" : String.join(",", faults));
             }
             if (stallThresholdSeconds != StressOptions.DEFAULT_STALL_NANOS / 1e9) {
                 sb.append(String.format(Locale.ROOT, " --stall-threshold %s", trim(stallThresholdSeconds)));

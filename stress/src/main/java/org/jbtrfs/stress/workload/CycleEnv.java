@@ -30,9 +30,12 @@ public final class CycleEnv {
     final boolean fillBlockGroups;
     /** The lanes a lanes cycle may run ({@code --lanes}). */
     public final java.util.List<String> lanes;
+    /** The fault-injection sites a cycle may arm ({@code --faults}). */
+    public final java.util.Set<org.jbtrfs.core.Fault> faults;
 
     public CycleEnv(BtrfsModule module, BlockDevice device, BlockDevice device2, int fsIndex, long cycleSeed, long epochCycle, FsModel model, Busy busy, ScheduleScope lane,
-             Perturbation perturbation, boolean singleFilesystem, boolean fillBlockGroups, java.util.List<String> lanes) {
+             Perturbation perturbation, boolean singleFilesystem, boolean fillBlockGroups, java.util.List<String> lanes,
+             java.util.Set<org.jbtrfs.core.Fault> faults) {
         this.module = module;
         this.device = device;
         this.device2 = device2;
@@ -46,6 +49,7 @@ public final class CycleEnv {
         this.singleFilesystem = singleFilesystem;
         this.fillBlockGroups = fillBlockGroups;
         this.lanes = lanes;
+        this.faults = faults;
     }
 
     /** Runs one lifecycle operation under the watchdog's eye. */

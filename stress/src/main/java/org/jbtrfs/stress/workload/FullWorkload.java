@@ -86,8 +86,9 @@ public final class FullWorkload {
         if (!env.singleFilesystem) {
             return;
         }
-        if (r.nextDouble() < 0.4) {
-            env.module.faults().armProbability(Fault.DEL_ORPHAN_ITEM_ENOMEM, 0.5, r.nextLong());
+        long faultSeed = r.nextDouble() < 0.4 ? r.nextLong() : 0; // drawn whatever --faults says: the cycle's other choices stay
+        if (faultSeed != 0 && env.faults.contains(Fault.DEL_ORPHAN_ITEM_ENOMEM)) {
+            env.module.faults().armProbability(Fault.DEL_ORPHAN_ITEM_ENOMEM, 0.5, faultSeed);
         } else {
             env.module.faults().disarm(Fault.DEL_ORPHAN_ITEM_ENOMEM);
         }

@@ -45,6 +45,28 @@ class ClassifierTest {
     }
 
     @Test
+    void anInjectedFaultsReportsAreNotFailuresButWhatFollowsStillIs() {
+        KernelLog log = new KernelLog(64, new ManualClock());
+        log.btrfs(LogLevel.CRIT, "sdc", "Transaction aborted (error EIO: error writing tree blocks of transaction 9 (injected))");
+        log.btrfs(LogLevel.ERR, "sdc", "commit super ret -5");
+        log.btrfs(LogLevel.ERR, "sdc", "Remounting read-write after error is not allowed");
+        log.btrfs(LogLevel.ERR, "sdc", "fail to start transaction for status update: -30");
+        Observation o = new Observation();
+        o.log = log.entries();
+        assertEquals(EnumSet.of(Symptom.ERROR), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms(),
+            "without --faults an abort is an error");
+        o.injected(EnumSet.of(org.jbtrfs.core.Errno.EIO));
+        assertEquals(EnumSet.noneOf(Symptom.class), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms(),
+            "the abort of an injected EIO and its consequences are outcomes");
+        log.btrfs(LogLevel.CRIT, "sdc", "Transaction aborted (error ENOENT: item (257 ROOT_ITEM 0) not found in tree 1)");
+        o.log = log.entries();
+        assertEquals(EnumSet.of(Symptom.ERROR), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms(),
+            "an abort with another errno still fails the cycle");
+        assertEquals("error", Signature.of(o, EnumSet.of(Symptom.ERROR)).kind());
+        assertTrue(Signature.of(o, EnumSet.of(Symptom.ERROR)).site().contains("ENOENT"), "the class names the real error, not the injected one");
+    }
+
+    @Test
     void theCleanerCountsOnlyWhenItWasTheCleaner() {
         assertEquals(FixSwitch.CLEANER_RO_REMOUNT_RACE, Classifier.opener(
             new Inspection.Handle("btrfs-cleaner", "btrfs_start_trans_remove_block_group", "START")));

@@ -274,6 +274,48 @@ class LanesTest {
         assertTrue(both > quota / 4 && both < quota * 3 / 4, both + " of " + quota);
     }
 
+    /**
+     * {@code --faults}: each error-path site is armed in about {@link FaultPlan#P_ARMED} of the cycles, from a stream of
+     * its own; without the option (drop_snapshot's ENOMEM only) no other site is ever armed, and the lane plan is the
+     * same either way.
+     */
+    @Test
+    void faultPlansComeFromStreamsOfTheirOwn() {
+        int armed = 0;
+        for (int c = 0; c < 400; c++) {
+            long seed = Seeds.cycleSeed(7, 0, c);
+            assertEquals(FaultPlan.NONE.probabilities(), FaultPlan.of(seed, org.jbtrfs.stress.StressOptions.DEFAULT_FAULTS).probabilities());
+            FaultPlan all = FaultPlan.of(seed, java.util.EnumSet.allOf(org.jbtrfs.core.Fault.class));
+            assertTrue(!all.probabilities().containsKey(org.jbtrfs.core.Fault.DEL_ORPHAN_ITEM_ENOMEM), "patch 2/5's fault stays the lane plan's");
+            if (all.probabilities().containsKey(org.jbtrfs.core.Fault.COMMIT_TRANSACTION_EIO)) {
+                armed++;
+                assertTrue(all.errnos().contains(org.jbtrfs.core.Errno.EIO));
+            }
+            assertEquals(all, FaultPlan.of(seed, java.util.EnumSet.allOf(org.jbtrfs.core.Fault.class)));
+        }
+        // seeds 0..399 of run 7: a fixed count, not a chance check
+        assertTrue(armed > 400 * FaultPlan.P_ARMED * 0.6 && armed < 400 * FaultPlan.P_ARMED * 1.4, "armed in " + armed + " of 400");
+    }
+
+    /**
+     * With {@code --faults commit-transaction-eio} the lanes' commits fail now and then (transactions aborted, the
+     * filesystem forced read-only): the fault fires, and neither its abort report nor the EIO an operation returns
+     * for it is ever a failure class — whatever else the run finds is.
+     */
+    @Test
+    void injectedCommitFailuresAreOutcomesNotClasses() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        Summary s = StressRunner.run(StressOptions.defaults().withSeed(7).withCycles(48)
+                .withFaults(java.util.EnumSet.of(org.jbtrfs.core.Fault.COMMIT_TRANSACTION_EIO)),
+            new PrintStream(out, true, StandardCharsets.UTF_8), false);
+        assertTrue(s.faults().get(org.jbtrfs.core.Fault.COMMIT_TRANSACTION_EIO) > 0, "fired: " + s.faults());
+        for (var c : s.classes()) {
+            assertTrue(!c.signature().contains("(injected)") && !c.signature().contains("EIO"), c.signature() + "\n" + out);
+        }
+        assertEquals(List.of("commit-transaction-eio"), s.config().faults());
+        assertTrue(s.config().replayOptions().contains(" --faults commit-transaction-eio"), s.config().replayOptions());
+    }
+
     /** Signatures and the timeline know the lanes by label (Roles.LANES), below this package: the same labels. */
     @Test
     void theLaneLabelsAreTheRolesLanes() {
