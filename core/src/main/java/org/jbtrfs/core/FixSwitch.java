@@ -125,7 +125,19 @@ public enum FixSwitch {
      * upstream while triaging the explorer's quota finds, not by the explorer; the port had thrown EINPROGRESS with
      * the root intact, which is neither kernel.
      */
-    QUOTA_ENABLE_RESCAN_EINPROGRESS(Origin.LATER_UPSTREAM);
+    QUOTA_ENABLE_RESCAN_EINPROGRESS(Origin.LATER_UPSTREAM),
+    /**
+     * Proposed, not upstream: a qgroup status item with RESCAN and without ON resumes a rescan nobody
+     * initialised. e804861bd4e6 (v5.17, {@link #QUOTA_DISABLE_RESCAN_DEADLOCK}) clears QUOTA_ENABLED and waits for
+     * the rescan worker before quota disable starts its transaction; a commit meanwhile (the transaction kthread)
+     * runs btrfs_run_qgroups() with quota_root still set, which clears ON and writes the status item with the
+     * worker's RESCAN bit. After a power cut (or an abort) before the disable's own commit, the next mount's
+     * btrfs_read_qgroup_config() clears QUOTA_ENABLED and skips qgroup_rescan_init() — the only btrfs_init_work()
+     * of qgroup_rescan_work — but keeps RESCAN, and btrfs_qgroup_rescan_resume() (btrfs_start_pre_rw_mount) queues
+     * the uninitialised work: a NULL function call in a kworker, and every later wait for the rescan hangs. The
+     * fix drops RESCAN at mount when ON is clear. Found by the explorer's error paths ({@code --faults}).
+     */
+    QGROUP_STATUS_RESCAN_WITHOUT_ON(Origin.PROPOSED);
 
     private final Origin origin;
 

@@ -83,7 +83,8 @@ class KernelConfigTest {
         assertEquals("unknown fix switch 'cleaner-race'; valid: qgroup-rescan-ro-remount, orphan-roots-ro-mount, "
             + "cleaner-ro-remount-race, trans-list-assert, delayed-iputs-ro-remount, dead-roots-before-orphan-cleanup, "
             + "cleaner-lost-park-wakeup, trans-kthread-lost-stop-wakeup, quota-disable-rescan-deadlock, "
-            + "endio-write-flush-at-umount, qgroup-rescan-resume-rearm, orphan-roots-inodes-in-memory, quota-rescan-disable-null-deref, qgroup-rescan-requeue-waited, quota-enable-rescan-einprogress",
+            + "endio-write-flush-at-umount, qgroup-rescan-resume-rearm, orphan-roots-inodes-in-memory, quota-rescan-disable-null-deref, qgroup-rescan-requeue-waited, quota-enable-rescan-einprogress, "
+            + "qgroup-status-rescan-without-on",
             e.getMessage());
     }
 

@@ -634,6 +634,96 @@ class ExplorerFoundTest {
         }
     }
 
+    /**
+     * A power cut while quota disable waits for the rescan worker (explorer class {@code oops:BUG: kernel NULL
+     * pointer dereference, address: N@driver}, "btrfs_qgroup_rescan_resume queued qgroup_rescan_work, never
+     * initialised": {@code --faults all}, seed 7, 60 s, every fix applied — an injected commit EIO stood in for
+     * the power cut; its replay re-hit 0/5, the steps below are what its epoch's timelines show).
+     *
+     * <p>Decision: <b>kernel bug</b>, kept bug-for-bug; proposed fix {@link FixSwitch#QGROUP_STATUS_RESCAN_WITHOUT_ON}
+     * (not upstream). Read (v5.11 qgroup.c, e804861bd4e6 for the v5.17 order of btrfs_quota_disable, and
+     * disk-io.c): e804861bd4e6 clears QUOTA_ENABLED and waits for the rescan worker <em>before</em> starting its
+     * transaction and unpublishing quota_root; btrfs_run_qgroups(), in every commit while quota_root is set, clears
+     * the ON status bit when QUOTA_ENABLED is clear and writes the status item with the RESCAN bit still set (the
+     * worker clears it only after its loop); btrfs_read_qgroup_config() clears QUOTA_ENABLED for a status without
+     * ON and calls qgroup_rescan_init() — the only btrfs_init_work() of qgroup_rescan_work — only with ON, leaving
+     * RESCAN in qgroup_flags; btrfs_start_pre_rw_mount() calls btrfs_qgroup_rescan_resume(), which tests RESCAN only
+     * and queues the never-initialised work: the kworker calls a NULL function. In v5.11's order the disable holds
+     * its handle while QUOTA_ENABLED is clear, so no commit can write the status item before quota_root is NULL;
+     * the window came with the fix for the deadlock. Mainline's read_qgroup_config and rescan_resume were not
+     * checked line by line against this sequence (the port models v5.11/v5.12 plus the upstream fixes it names).
+     *
+     * <p>1. Quotas enabled on a filesystem whose extent tree spans leaves, the enable's rescan worker held between
+     * two leaves; 2. quota disable clears QUOTA_ENABLED and waits for the worker; 3. the transaction kthread
+     * commits: the status item on disk has RESCAN and not ON; 4. power cut (dm-flakey's drop_writes): the worker's
+     * -EINTR, the disable and the umount reach nothing; 5. the next RW mount resumes a rescan it never initialised:
+     * reverted, the NULL function call (and every later wait for the rescan hangs: the module is panicked to be
+     * unloaded); applied, the status without ON drops RESCAN at mount and the filesystem mounts and unmounts clean.
+     */
+    @ParameterizedTest(name = "proposed fix applied={0}")
+    @ValueSource(booleans = {true, false})
+    void aStatusWithoutOnLeftByAPowerCutDuringQuotaDisableResumesNoRescan(boolean applied) {
+        ManualClock clock = new ManualClock();
+        KernelConfig cfg = KernelConfig.defaults().crc32c(Crc32cImpl.ACCELERATED).clock(clock);
+        if (!applied) {
+            cfg = cfg.revert(FixSwitch.QGROUP_STATUS_RESCAN_WITHOUT_ON);
+        }
+        try (BtrfsModule mod = BtrfsModule.load(cfg)) {
+            org.jbtrfs.core.FlakeyBlockDevice flakey = mod.createFlakeyDevice("flakey-sdc", imageDevice(mod));
+            Btrfs fs = mod.mount(flakey, "");
+            org.jbtrfs.transaction.FsInfo fi = fs.fsInfo();
+            // 1) the enable's rescan worker between two leaves
+            parkAtArrival(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF, 2);
+            fs.quotaEnable();
+            awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            // 2) quota disable waits for it, QUOTA_ENABLED clear, quota_root still published
+            TestThread<Void> disable = TestThread.run("quota-disable", fs::quotaDisable);
+            Waits.within(Repro.WAIT).until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
+            assertFalse(fi.flags.test(org.jbtrfs.core.FsFlag.QUOTA_ENABLED));
+            // 3) the transaction kthread commits the running transaction
+            org.jbtrfs.transaction.Transaction t = fi.runningTransaction();
+            clock.advance(org.jbtrfs.transaction.FsInfo.DEFAULT_COMMIT_INTERVAL + 1, java.util.concurrent.TimeUnit.SECONDS);
+            Waits.within(Repro.WAIT).until(() -> fi.lastTransCommitted() >= t.transid);
+            assertEquals(QgroupFixtures.RESCAN, statusFlagsOnDisk(flakey) & (QgroupFixtures.RESCAN | QgroupFixtures.ON),
+                "on disk: RESCAN without ON");
+            // 4) power cut: the rest reaches nothing
+            flakey.dropWrites();
+            mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            disable.join();
+            fs.umount();
+            flakey.allowWrites();
+            // 5) the next RW mount
+            Btrfs again = mod.mount(flakey, "");
+            if (applied) {
+                assertEquals(0, mod.log().count(LogEntry.Kind.OOPS), mod.log().dmesg());
+                assertFalse(again.qgroupRescanRunning());
+                assertEquals(0, again.rescanStatus().flags(), "no rescan in progress");
+                again.umount();
+                UnloadReport rep = mod.unload();
+                assertTrue(rep.clean(), rep.toString());
+                assertFalse(mod.log().tainted(), mod.log().dmesg());
+            } else {
+                try {
+                    assertEquals(1, mod.log().count(LogEntry.Kind.OOPS), mod.log().dmesg());
+                    assertTrue(mod.log().contains("btrfs_qgroup_rescan_resume queued qgroup_rescan_work, never initialised"),
+                        mod.log().dmesg());
+                    assertTrue(again.qgroupRescanRunning(), "qgroup_rescan_running set, no worker will complete it");
+                } finally {
+                    mod.kernel().panic("test: the rescan work oopsed, close_ctree would wait for it for ever");
+                    mod.unload();
+                }
+            }
+        }
+    }
+
+    /** The qgroup status item's flags in the last committed quota tree on {@code dev}. */
+    private static long statusFlagsOnDisk(org.jbtrfs.core.BlockDevice dev) {
+        return org.jbtrfs.fs.tools.DumpTree.read(dev).items(org.jbtrfs.core.disk.ItemType.QUOTA_TREE_OBJECTID).stream()
+            .filter(i -> i.key().type() == org.jbtrfs.core.disk.ItemType.QGROUP_STATUS)
+            .mapToLong(i -> ((org.jbtrfs.core.disk.QgroupStatusItem) i.value()).flags())
+            .findFirst().orElseThrow(() -> new AssertionError("no qgroup status item on disk"));
+    }
+
     /** A module (accelerated crc32c, a manual clock) with {@link FixSwitch#QGROUP_RESCAN_REQUEUE_WAITED} as asked. */
     private static BtrfsModule loadWithRequeueWaited(boolean applied) {
         KernelConfig cfg = KernelConfig.defaults().crc32c(Crc32cImpl.ACCELERATED);

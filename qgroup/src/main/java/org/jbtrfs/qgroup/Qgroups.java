@@ -100,6 +100,11 @@ public final class Qgroups implements QgroupHooks {
         q.setFlag(flags);
         if (!q.testFlag(QgroupStatusItem.FLAG_ON)) {
             fs.flags.clear(FsFlag.QUOTA_ENABLED);
+            if (fs.applied(FixSwitch.QGROUP_STATUS_RESCAN_WITHOUT_ON)) {
+                // proposed fix: quotas are off, there is no rescan to resume (btrfs_qgroup_rescan_resume would
+                // queue a work qgroup_rescan_init never initialised)
+                q.clearFlag(QgroupStatusItem.FLAG_RESCAN);
+            }
         } else if (q.testFlag(QgroupStatusItem.FLAG_RESCAN)) {
             try {
                 rescan.init(false, savedProgress);

@@ -75,6 +75,12 @@ public final class Classifier {
                 }
                 case OOPS, DOUBLE_FREE -> {
                     symptoms.add(Symptom.ERROR);
+                    if (e.message().contains("never initialised: RESCAN without ON")) {
+                        // a status item written while quota disable waited for the worker (QUOTA_ENABLED clear,
+                        // quota_root still set), left on disk by a power cut or an abort: the mount resumes a
+                        // rescan it never initialised
+                        culprits.add(FixSwitch.QGROUP_STATUS_RESCAN_WITHOUT_ON);
+                    }
                     if (rescanWorkerNullQuotaRoot(e.message())) {
                         // the rescan worker's status update after quota disable set quota_root to NULL: the
                         // disable's wait returned while a worker ran — one the RO remount let run on (1/5

@@ -67,6 +67,19 @@ class ClassifierTest {
     }
 
     @Test
+    void aResumedRescanNobodyInitialisedIsTheStatusWithoutOn() {
+        KernelLog log = new KernelLog(64, new ManualClock());
+        log.oops(LogEntry.Kind.OOPS, "BUG: kernel NULL pointer dereference, address: 0000000000000000\n"
+            + "Workqueue: btrfs-qgroup-rescan btrfs_work_helper [btrfs]\n"
+            + "RIP: 0010:0x0 (btrfs_qgroup_rescan_resume queued qgroup_rescan_work, never initialised: RESCAN without ON in the qgroup status)");
+        Observation o = new Observation();
+        o.log = log.entries();
+        assertEquals(Set.of("qgroup-status-rescan-without-on"),
+            Classifier.classify(o, EnumSet.of(FixSwitch.QGROUP_STATUS_RESCAN_WITHOUT_ON)).bugs());
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).bugs());
+    }
+
+    @Test
     void theCleanerCountsOnlyWhenItWasTheCleaner() {
         assertEquals(FixSwitch.CLEANER_RO_REMOUNT_RACE, Classifier.opener(
             new Inspection.Handle("btrfs-cleaner", "btrfs_start_trans_remove_block_group", "START")));
