@@ -26,20 +26,37 @@ public final class UnusedBlockGroups {
      * caller can see it: the third patch 3/5 variant), re-check it under delete_unused_bgs_mutex, mark it
      * read-only, start the remove-block-group transaction, remove the chunk, and end the transaction
      * without committing it. Runs from the cleaner, from remount RO and from close_ctree.
+     *
+     * <p>Errors are the function's own, as the kernel's: a transaction that cannot start (ENOSPC, or EROFS on a
+     * filesystem in error) makes the group writable again and stops the removals — every group still on the
+     * list is taken off and put ({@code if (ret || ...) continue}); a failed removal aborts its transaction
+     * (btrfs_remove_chunk). Nothing is thrown to the cleaner, the remount or close_ctree, which return void.
      */
     public void deleteUnusedBgs() {
         if (!fs.flags.test(FsFlag.OPEN)) {
             return;
         }
         BlockGroup bg;
+        boolean failed = false;
         while ((bg = fs.space.pollUnused()) != null) {
+            if (failed) {
+                fs.space.putBlockGroup(bg);
+                continue;
+            }
             fs.kernel.hooks().arrive(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
             fs.deleteUnusedBgsMutex.lock();
             try {
                 if (!fs.space.tryMarkRoForRemoval(bg)) {
                     continue;
                 }
-                TransHandle h = Transactions.start(fs, fs.extentRoot(), 3 + 1, "btrfs_start_trans_remove_block_group");
+                TransHandle h;
+                try {
+                    h = Transactions.start(fs, fs.extentRoot(), 3 + 1, "btrfs_start_trans_remove_block_group");
+                } catch (org.jbtrfs.core.BtrfsException e) {
+                    fs.space.decBlockGroupRo(bg);
+                    failed = true;
+                    continue;
+                }
                 try {
                     // btrfs_remove_chunk() → btrfs_remove_block_group(): the group's v1 cache inode is
                     // orphaned and handed to a delayed iput (none wakes us: we are the running cleaner), its
@@ -49,6 +66,9 @@ public final class UnusedBlockGroups {
                     Trees.delete(h, fs.extentRoot(), new Key(bg.start(), ItemType.BLOCK_GROUP_ITEM, bg.length()));
                     fs.space.removeBlockGroup(bg);
                     Transactions.addDeletedBlockGroup(h, bg);
+                } catch (org.jbtrfs.core.BtrfsException e) {
+                    Transactions.abort(fs, h.transaction(), e); // btrfs_remove_chunk: btrfs_abort_transaction
+                    failed = true;
                 } finally {
                     Transactions.end(h);
                 }

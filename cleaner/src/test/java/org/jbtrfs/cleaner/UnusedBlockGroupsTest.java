@@ -53,6 +53,32 @@ class UnusedBlockGroupsTest {
         }
     }
 
+    /**
+     * A remove-block-group transaction that cannot start ends the call, not the cleaner. Port bug found by the
+     * explorer's error paths ({@code --faults all}, seed 31031: classes {@code oops:Oops: unexpected exception in
+     * kthread btrfs-cleaner: ... ENOSPC ... (injected) at transaction.Transactions.begin} and {@code error:umount:
+     * BtrfsException(ENOSPC)} out of close_ctree's call): the port threw start_transaction's error out of
+     * btrfs_delete_unused_bgs, killing the cleaner (the next umount then parked a dead kthread) or stopping an
+     * umount halfway. Decision: port bug. Kernel functions read (v5.11 block-group.c): btrfs_delete_unused_bgs —
+     * IS_ERR(trans): btrfs_dec_block_group_ro, ret = PTR_ERR(trans), goto next; every later group is taken off the
+     * list and put ({@code if (ret || btrfs_mixed_space_info(...))}); the function returns void; btrfs_remove_chunk
+     * aborts the transaction on its own errors.
+     */
+    @Test
+    void aTransactionThatCannotStartLeavesTheGroupWritableAndStopsTheRemovals() {
+        try (CleanerFs f = new CleanerFs().open()) {
+            f.c.unusedBlockGroups().deleteUnusedBgs(); // mkfs's empty data group is the last of its type: off the list
+            BlockGroup bg = f.unusedDataGroup();
+            f.t.kernel.faults().armOnce(org.jbtrfs.core.Fault.START_TRANSACTION_ENOSPC);
+            f.c.unusedBlockGroups().deleteUnusedBgs(); // returns: the error is the function's own
+            assertEquals(1, f.t.kernel.faults().fired(org.jbtrfs.core.Fault.START_TRANSACTION_ENOSPC));
+            assertTrue(f.fs.space.blockGroups().contains(bg), "not removed");
+            assertFalse(f.fs.space.isReadOnly(bg), "btrfs_dec_block_group_ro: writable again");
+            assertEquals(0, f.fs.space.unusedCount(), "taken off the list, as the kernel's loop does");
+            assertEquals(List.of(), f.fs.transList());
+        }
+    }
+
     @Test
     void nothingBeforeTheFilesystemIsOpen() {
         try (CleanerFs f = new CleanerFs()) {

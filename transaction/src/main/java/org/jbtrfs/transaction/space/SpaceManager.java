@@ -364,6 +364,14 @@ public final class SpaceManager {
         return true;
     }
 
+    /** kernel: btrfs_dec_block_group_ro() — undo {@link #tryMarkRoForRemoval} (the removal could not start). */
+    public synchronized void decBlockGroupRo(BlockGroup bg) {
+        if (bg.readOnly && !bg.removed) {
+            bg.readOnly = false;
+            spaceInfos.get(bg.type).bytesReadonly -= bg.length;
+        }
+    }
+
     /** kernel: btrfs_remove_block_group() — the group leaves the space_info; its chunk is freed at commit. */
     public synchronized void removeBlockGroup(BlockGroup bg) {
         SpaceInfo si = spaceInfos.get(bg.type);
