@@ -137,7 +137,19 @@ public enum FixSwitch {
      * the uninitialised work: a NULL function call in a kworker, and every later wait for the rescan hangs. The
      * fix drops RESCAN at mount when ON is clear. Found by the explorer's error paths ({@code --faults}).
      */
-    QGROUP_STATUS_RESCAN_WITHOUT_ON(Origin.PROPOSED);
+    QGROUP_STATUS_RESCAN_WITHOUT_ON(Origin.PROPOSED),
+    /**
+     * Proposed, not upstream: an RO→RW remount whose btrfs_start_pre_rw_mount() fails part-way leaves the
+     * transaction that function's earlier steps joined on a filesystem that stays read-only — patch 2/5's leak
+     * through the remount's error path. btrfs_find_orphan_roots() (moved there by patch 2/5) joins a transaction
+     * to delete a stray orphan item; when btrfs_orphan_cleanup() or a later step then fails, btrfs_remount()'s
+     * restore label keeps SB_RDONLY and returns; close_ctree() commits nothing on a read-only superblock, so a
+     * prompt umount leaves the transaction on trans_list (patch 4/5's assertion, a WARN in mainline's
+     * warn_about_uncommitted_trans), and a slower one has the transaction kthread commit it on the read-only
+     * filesystem. The fix commits what btrfs_start_pre_rw_mount() did (btrfs_commit_super) before the restore.
+     * Found by the explorer's error paths ({@code --faults}; super.c v5.11 with the seed's patches).
+     */
+    REMOUNT_RW_FAILURE_COMMIT(Origin.PROPOSED);
 
     private final Origin origin;
 

@@ -102,7 +102,21 @@ final class Remount {
             OpenCtree.cleanupFsRoots(ctx);
             ctx.qgroups.rescanResume();
         } else {
-            OpenCtree.startPreRwMount(ctx);
+            try {
+                OpenCtree.startPreRwMount(ctx);
+            } catch (BtrfsException e) {
+                if (fs.applied(FixSwitch.REMOUNT_RW_FAILURE_COMMIT)) {
+                    // proposed fix: what btrfs_start_pre_rw_mount did before failing (btrfs_find_orphan_roots
+                    // deleting a stray orphan item) is committed before the restore keeps SB_RDONLY; otherwise its
+                    // transaction stays on a read-only filesystem that close_ctree does not commit
+                    try {
+                        DiskIo.commitSuper(fs);
+                    } catch (BtrfsException commitError) {
+                        // aborted: the filesystem is in error, close_ctree's btrfs_error_commit_super cleans up
+                    }
+                }
+                throw e;
+            }
         }
         fs.kernel.hooks().arrive(Hook.REMOUNT_RW_AFTER_PRE_RW_MOUNT);
         fs.clearSbRdonly();

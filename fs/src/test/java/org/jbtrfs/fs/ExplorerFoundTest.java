@@ -716,6 +716,61 @@ class ExplorerFoundTest {
         }
     }
 
+    /**
+     * An RO→RW remount that fails after btrfs_find_orphan_roots joined a transaction (explorer class {@code
+     * leak:btrfs_find_orphan_roots@driver,lifecycle}: patch 4/5's trans_list assertion at the driver's umount, the
+     * leaked transaction opened by btrfs_find_orphan_roots in the lifecycle lane; {@code --faults all}, seed 31031,
+     * 300 s, every fix applied; the lane's remount failed with the injected "could not do orphan cleanup -12").
+     *
+     * <p>Decision: <b>kernel bug</b>, kept bug-for-bug; proposed fix {@link FixSwitch#REMOUNT_RW_FAILURE_COMMIT} (not
+     * upstream). Read (v5.11 super.c, disk-io.c, root-tree.c, inode.c, with the seed's patches 2/5 and 4/5):
+     * btrfs_remount() calls btrfs_start_pre_rw_mount() before clearing SB_RDONLY and on its error goes to restore,
+     * which keeps SB_RDONLY ("don't reset SB_RDONLY on error") and returns — nothing commits or ends what was done;
+     * btrfs_start_pre_rw_mount() runs btrfs_find_orphan_roots() (patch 2/5 moved it there), which for an orphan item
+     * whose root is gone joins a transaction, deletes the item and ends the handle, then btrfs_orphan_cleanup() of
+     * the fs and tree roots, whose failure ("could not do orphan cleanup %d") is returned; close_ctree() commits only
+     * when !sb_rdonly, and runs btrfs_error_commit_super() only in error state (an ENOMEM sets none), so the
+     * transaction is still on trans_list at ASSERT(list_empty(&fs_info->trans_list)). Mainline's reconfigure path
+     * (btrfs_remount_rw) and close_ctree (warn_about_uncommitted_trans: a WARN, the transaction freed) were read in
+     * outline, not line by line: the same order, a warning instead of the assertion.
+     *
+     * <p>1. A stray orphan item (drop_snapshot's ignored btrfs_del_orphan_item ENOMEM, patch 2/5's fault); 2. mount -o
+     * ro; 3. remount rw: btrfs_find_orphan_roots joins and deletes the item, then the fs root's orphan cleanup fails
+     * with ENOMEM: the remount fails, the filesystem stays read-only; 4. reverted: the transaction is open and a prompt
+     * umount hits the assertion; applied: the remount committed it, nothing is open, the orphan item is gone on disk
+     * and the umount is clean.
+     */
+    @ParameterizedTest(name = "proposed fix applied={0}")
+    @ValueSource(booleans = {true, false})
+    void aFailedRoToRwRemountLeavesNoTransactionOnTheReadOnlyFilesystem(boolean applied) {
+        try (Repro r = applied ? new Repro(Crc32cImpl.ACCELERATED) : new Repro(Crc32cImpl.ACCELERATED, FixSwitch.REMOUNT_RW_FAILURE_COMMIT)) {
+            long id = OrphanRootsRoMountTest.strayOrphanItem(r);
+            Btrfs fs = r.mount("ro");
+            assertEquals(List.of(), fs.inspect().openTransactions());
+            r.mod.faults().armOnce(org.jbtrfs.core.Fault.ORPHAN_CLEANUP_ENOMEM);
+            org.jbtrfs.core.BtrfsException e = assertThrows(org.jbtrfs.core.BtrfsException.class, () -> fs.remount("rw"));
+            assertEquals(org.jbtrfs.core.Errno.ENOMEM, e.errno());
+            assertTrue(fs.isReadOnly(), "the restore keeps SB_RDONLY");
+            assertTrue(r.logged("could not do orphan cleanup -12"));
+            if (applied) {
+                assertEquals(List.of(), fs.inspect().openTransactions(), "committed before the restore");
+                assertEquals(List.of(), fs.inspect().rootOrphans(), "the stray orphan item's deletion is on disk");
+                fs.umount();
+                UnloadReport rep = r.mod.unload();
+                assertTrue(rep.clean(), rep.toString());
+                assertFalse(r.mod.log().tainted(), r.mod.log().dmesg());
+            } else {
+                var open = fs.inspect().openTransactions();
+                assertEquals(1, open.size(), "find_orphan_roots' transaction on the read-only filesystem");
+                assertEquals(List.of("btrfs_find_orphan_roots"), open.get(0).functions());
+                KernelBug bug = assertThrows(KernelBug.class, fs::umount);
+                assertTrue(bug.getMessage().contains("list_empty(&fs_info->trans_list)"), bug.getMessage());
+                assertTrue(r.mod.unload().remaining("btrfs_delayed_ref_head") > 0, "the leaked transaction's delayed refs");
+            }
+            assertTrue(id > 0);
+        }
+    }
+
     /** The qgroup status item's flags in the last committed quota tree on {@code dev}. */
     private static long statusFlagsOnDisk(org.jbtrfs.core.BlockDevice dev) {
         return org.jbtrfs.fs.tools.DumpTree.read(dev).items(org.jbtrfs.core.disk.ItemType.QUOTA_TREE_OBJECTID).stream()

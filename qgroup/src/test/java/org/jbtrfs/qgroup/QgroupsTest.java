@@ -345,13 +345,16 @@ class QgroupsTest {
 
     /**
      * btrfs_qgroup_rescan_resume tests only the RESCAN status bit (the port used to test QUOTA_ENABLED
-     * too). A status item with RESCAN but not ON — not something v5.11 writes in a clean run — makes
-     * btrfs_read_qgroup_config clear QUOTA_ENABLED and skip qgroup_rescan_init, so the resume at the RW
-     * mount queues a work item nobody initialised: the kworker calls a NULL function.
+     * too). A status item with RESCAN but not ON — written by a commit while e804861bd4e6's quota disable waits
+     * for the worker, and left on disk by a power cut (fs module: ExplorerFoundTest, {@link
+     * FixSwitch#QGROUP_STATUS_RESCAN_WITHOUT_ON}) — makes btrfs_read_qgroup_config clear QUOTA_ENABLED and skip
+     * qgroup_rescan_init, so the resume at the RW mount queues a work item nobody initialised: the kworker calls a
+     * NULL function. With the proposed fix the RESCAN bit goes at mount and nothing is queued.
      */
-    @Test
-    void resumeTestsOnlyTheRescanBitAndQueuesAWorkNobodyInitialised() {
-        TestFs t = new TestFs();
+    @ParameterizedTest(name = "proposed fix applied={0}")
+    @ValueSource(booleans = {true, false})
+    void resumeTestsOnlyTheRescanBitAndQueuesAWorkNobodyInitialised(boolean applied) {
+        TestFs t = applied ? new TestFs() : new TestFs(Crc32cImpl.ACCELERATED, FixSwitch.QGROUP_STATUS_RESCAN_WITHOUT_ON);
         try {
             FsInfo fs = t.open();
             Qgroups qg = new Qgroups(fs);
@@ -372,6 +375,14 @@ class QgroupsTest {
             Qgroups qg2 = new Qgroups(again);
             qg2.readConfig();
             assertFalse(again.flags.test(FsFlag.QUOTA_ENABLED), "not ON: quotas off");
+            if (applied) {
+                assertEquals(QgroupStatusItem.FLAG_INCONSISTENT, qg2.statusFlags() & ~QgroupStatusItem.FLAG_ON, "RESCAN dropped");
+                qg2.rescanResume();
+                assertFalse(t.kernel.log().contains("BUG: kernel NULL pointer dereference"), t.kernel.log().dmesg());
+                assertFalse(qg2.rescanRunning(), "nothing queued");
+                t.abandon(again);
+                return;
+            }
             assertEquals(QgroupStatusItem.FLAG_RESCAN | QgroupStatusItem.FLAG_INCONSISTENT,
                 qg2.statusFlags() & ~QgroupStatusItem.FLAG_ON);
             qg2.rescanResume();

@@ -321,6 +321,11 @@ public final class Classifier {
             // or a run queued again while the previous one executed, which nobody waited for
             return Set.of(rescanWorkerFix(reverted), FixSwitch.QGROUP_RESCAN_REQUEUE_WAITED);
         }
+        if (f == FixSwitch.ORPHAN_ROOTS_RO_MOUNT) {
+            // on an RO mount (2/5 reverted), or left by an RO→RW remount that failed after it (the restore keeps
+            // SB_RDONLY and commits nothing)
+            return Set.of(f, FixSwitch.REMOUNT_RW_FAILURE_COMMIT);
+        }
         return Set.of(f);
     }
 
