@@ -23,6 +23,7 @@ final class FsContext {
         this.qgroups = new Qgroups(fs);
         this.dcache = new Dcache(cleaner.inodes());
         this.ordered = new OrderedExtents(this);
+        fs.installOrderedExtentsDestroyer(ordered::destroyAll);
         this.writeback = new Writeback(this);
     }
 }

@@ -65,6 +65,9 @@ final class OrderedExtent {
 
     synchronized boolean ioerr() { return ioerr; }
 
+    /** set_bit(BTRFS_ORDERED_IOERR) (btrfs_destroy_ordered_extents). */
+    synchronized void setIoerr() { ioerr = true; }
+
     synchronized void setSums(int[] s) { sums = s; }
 
     synchronized int[] sums() { return sums; }

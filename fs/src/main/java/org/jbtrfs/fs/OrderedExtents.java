@@ -197,6 +197,21 @@ final class OrderedExtents {
         }
     }
 
+    /**
+     * kernel: btrfs_destroy_all_ordered_extents() in fs/btrfs/disk-io.c (from btrfs_cleanup_transaction, after a
+     * transaction abort) — mark every ordered extent IOERR ("just short circuit the ordered completion stuff":
+     * its completion inserts nothing and frees its reserved extent), then btrfs_wait_ordered_roots: a filesystem
+     * flipped read-only gets no sync() from the umount, so the writeback still in flight is waited for here.
+     */
+    void destroyAll() {
+        synchronized (this) {
+            for (OrderedExtent oe : all) {
+                oe.setIoerr();
+            }
+        }
+        waitOrderedRoots();
+    }
+
     /** Ordered extents not yet removed: btrfs_wait_ordered_roots waits for these (inspection). */
     synchronized int pending() { return all.size(); }
 

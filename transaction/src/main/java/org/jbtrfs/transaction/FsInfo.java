@@ -56,7 +56,8 @@ import org.jbtrfs.workqueue.FsWorkqueues;
  * Everything that changes after mount is private and written only through a named method whose Javadoc names the
  * kernel step and the module that calls it: SB_RDONLY ({@link #setSbRdonly()}, {@link #clearSbRdonly()},
  * {@link #setSbRdonlyFlag}), the commit interval, the workqueues, the roots (tree, extent, fs, quota, free space),
- * the two kthreads and the two upcalls ({@link #installDelayedIputRunner}, {@link #installQgroupHooks}). The
+ * the two kthreads and the three upcalls ({@link #installDelayedIputRunner}, {@link #installQgroupHooks},
+ * {@link #installOrderedExtentsDestroyer}). The
  * transaction state (running transaction, trans_list, generation, last committed, dead_roots, super_copy) is
  * package-private to transaction and changes only under {@link #transLock}. docs/api.md lists the change.
  */
@@ -127,6 +128,8 @@ public final class FsInfo {
     private volatile Runnable delayedIputRunner = () -> { };
     /** qgroup accounting at commit; null while quotas are off. */
     private volatile QgroupHooks qgroupHooks;
+    /** btrfs_destroy_all_ordered_extents(), installed by the fs layer (btrfs_cleanup_transaction calls it). */
+    private volatile Runnable orderedExtentsDestroyer = () -> { };
 
     private final byte[] fsid;
 
@@ -219,6 +222,12 @@ public final class FsInfo {
 
     /** The commit's upcall into qgroup accounting (btrfs_run_qgroups). Owner: qgroup, at mount. */
     public void installQgroupHooks(QgroupHooks h) { qgroupHooks = h; }
+
+    /** btrfs_destroy_all_ordered_extents(), as the fs layer installed it (a no-op before). */
+    public Runnable orderedExtentsDestroyer() { return orderedExtentsDestroyer; }
+
+    /** btrfs_cleanup_transaction's upcall into the data write path. Owner: fs, at mount. */
+    public void installOrderedExtentsDestroyer(Runnable r) { orderedExtentsDestroyer = r; }
 
     public KernelLog log() { return kernel.log(); }
 

@@ -272,7 +272,9 @@ public final class Transactions {
 
     /**
      * kernel: btrfs_cleanup_transaction() — tear down every transaction on trans_list without writing it
-     * (error or abort at unmount): free its delayed refs, reserved extents and dirty-page records.
+     * (error or abort at unmount): free its delayed refs, reserved extents and dirty-page records; then
+     * btrfs_destroy_all_ordered_extents() (every ordered extent marked IOERR, then btrfs_wait_ordered_roots:
+     * "if we've been flipped read-only we won't get sync() from the umount"), through the fs layer's upcall.
      */
     public static void cleanupTransaction(FsInfo fs) {
         List<Transaction> all;
@@ -296,6 +298,7 @@ public final class Transactions {
                 fs.transLock.notifyAll();
             }
         }
+        fs.orderedExtentsDestroyer().run();
     }
 
 }

@@ -226,7 +226,7 @@ final class Driver implements Runnable {
             } finally {
                 busy.exit();
             }
-            model.reset();
+            model.newFilesystem();
         }
         long mark = mod.log().mark();
         CycleEnv env = new CycleEnv(mod, dev, dev2, index, seed, epochCycle, model, busy, lane, perturbation, opt.filesystems() == 1,

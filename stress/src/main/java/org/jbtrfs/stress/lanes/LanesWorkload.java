@@ -108,7 +108,8 @@ public final class LanesWorkload {
         // the error paths from here on: the cycle's mount and the epoch's setup run without injected faults
         if (env.singleFilesystem) {
             faults.apply(env.module.faults());
-            obs.injected(faults.errnos());
+            env.model.injectedSinceMkfs.addAll(faults.errnos());
+            obs.injected(env.model.injectedSinceMkfs); // what earlier cycles' aborts left is an outcome too
         }
         cx = new LaneContext(env.module, env.device, env.device2, env.fsIndex, env.cycleSeed, obs, watchdog,
             plan);

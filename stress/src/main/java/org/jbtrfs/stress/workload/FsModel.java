@@ -16,6 +16,18 @@ public final class FsModel {
     public long extents;
     public boolean quota;
     long nextId;
+    /**
+     * The errors the faults armed in this filesystem's cycles so far returned ({@code --faults}): an abort stops
+     * the commits at an arbitrary point, and a later mount of the same filesystem meets what that left (a
+     * qgroup status item older than the superblock: "qgroup generation mismatch") — an outcome, as after a crash.
+     */
+    public final java.util.Set<org.jbtrfs.core.Errno> injectedSinceMkfs = java.util.EnumSet.noneOf(org.jbtrfs.core.Errno.class);
+
+    /** A new filesystem (mkfs): nothing known, nothing injected yet. */
+    public void newFilesystem() {
+        reset();
+        injectedSinceMkfs.clear();
+    }
 
     public void reset() {
         files.clear();
