@@ -39,10 +39,18 @@ class InspectionTest {
     void kthreadsAndDelayedIputsWithTheirSubvolume() {
         try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
             Btrfs fs = r.mountSettled("");
-            Inspection idle = fs.inspect();
+            // the cleaner sets TASK_INTERRUPTIBLE before the scheduler records its sleep, and a wake-up after the mount
+            // (the transaction kthread's) can start one more pass: wait for an inspection that shows it asleep (a
+            // clean-clone CI run once read the state between the two steps)
+            java.util.concurrent.atomic.AtomicReference<Inspection> seen = new java.util.concurrent.atomic.AtomicReference<>();
+            org.jbtrfs.testsupport.Waits.within(Repro.WAIT).until(() -> {
+                Inspection in = fs.inspect();
+                seen.set(in);
+                return "schedule() in INTERRUPTIBLE".equals(in.blockedOn().get("btrfs-cleaner"));
+            });
+            Inspection idle = seen.get();
             assertEquals(List.of("btrfs-cleaner", "btrfs-transaction"), idle.kthreads().stream().map(Inspection.KthreadInfo::name).toList());
             assertEquals(Inspection.TaskState.INTERRUPTIBLE, idle.kthreads().get(0).state());
-            assertEquals("schedule() in INTERRUPTIBLE", idle.blockedOn().get("btrfs-cleaner"));
             // a delayed iput queued while the cleaner is mid-pass (no wake-up for it)
             long sv = fs.createSubvolume("sv");
             fs.createFile("sv/f");
