@@ -168,7 +168,7 @@ public final class DeadRoots {
             // the tree is gone: delete the root item, then the orphan item (error ignored)
             Trees.delete(h, fs.treeRoot(), new Key(root.objectid(), ItemType.ROOT_ITEM, 0));
             try {
-                if (fs.kernel.faults().shouldFail(Fault.DEL_ORPHAN_ITEM_ENOMEM)) {
+                if (fs.kernel.faults().shouldFail(Fault.DEL_ORPHAN_ITEM_ENOMEM, fs.sbId())) {
                     throw new BtrfsException(Errno.ENOMEM, "btrfs_del_orphan_item: cannot allocate path (injected)");
                 }
                 Trees.delete(h, fs.treeRoot(), OrphanItems.key(root.objectid()));

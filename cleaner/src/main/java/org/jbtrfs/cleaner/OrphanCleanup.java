@@ -35,7 +35,7 @@ public final class OrphanCleanup {
         if (!root.orphanCleanupDone.compareAndSet(false, true)) {
             return;
         }
-        if (fs.kernel.faults().shouldFail(Fault.ORPHAN_CLEANUP_ENOMEM)) {
+        if (fs.kernel.faults().shouldFail(Fault.ORPHAN_CLEANUP_ENOMEM, fs.sbId())) {
             fs.log().error(fs.sbId(), "could not do orphan cleanup -12");
             throw new BtrfsException(Errno.ENOMEM, "orphan cleanup of root " + root.objectid() + " failed (injected)");
         }

@@ -4,9 +4,15 @@ import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
-/** The fault-injection sites of one loaded module: armed once, n times, or with a seeded probability. */
+/**
+ * The fault-injection sites of one loaded module: armed once, n times, or with a seeded probability —
+ * module-wide, or for one device's filesystem only (as a dm-flakey or fail_make_request target sits under one
+ * device): a call site that names its device meets that device's arm first, then the module-wide one.
+ */
 public final class Faults {
     private final AtomicReferenceArray<Arm> arms = new AtomicReferenceArray<>(Fault.values().length);
+    /** Per-device arms: device name → one slot per fault. */
+    private final java.util.Map<String, AtomicReferenceArray<Arm>> byDevice = new java.util.concurrent.ConcurrentHashMap<>();
     private final AtomicLong[] fired = new AtomicLong[Fault.values().length];
     private volatile int active;
 
@@ -53,6 +59,34 @@ public final class Faults {
         set(fault, null);
     }
 
+    /**
+     * Fail each call at {@code fault} made for {@code device}'s filesystem with {@code probability}, from a generator
+     * seeded with {@code seed}; calls for other devices are not affected.
+     */
+    public synchronized void armProbability(Fault fault, double probability, long seed, String device) {
+        requireFault(fault);
+        if (!(probability >= 0 && probability <= 1)) {
+            throw new IllegalArgumentException("probability must be in [0,1]: " + probability);
+        }
+        if (device == null || device.isEmpty()) {
+            throw new IllegalArgumentException("device must name a device");
+        }
+        setFor(device, fault, new Arm(-1, probability, seed));
+    }
+
+    /** Disarm {@code fault} for {@code device} (its module-wide arm, if any, stays). */
+    public synchronized void disarm(Fault fault, String device) {
+        requireFault(fault);
+        if (device != null && byDevice.containsKey(device)) {
+            setFor(device, fault, null);
+        }
+    }
+
+    private void setFor(String device, Fault f, Arm a) {
+        Arm old = byDevice.computeIfAbsent(device, d -> new AtomicReferenceArray<>(Fault.values().length)).getAndSet(f.ordinal(), a);
+        active += (a != null ? 1 : 0) - (old != null ? 1 : 0);
+    }
+
     private static void requireFault(Fault fault) {
         if (fault == null) {
             throw new IllegalArgumentException("fault must not be null");
@@ -62,6 +96,9 @@ public final class Faults {
     public synchronized void reset() {
         for (Fault f : Fault.values()) {
             set(f, null);
+            for (String d : byDevice.keySet()) {
+                setFor(d, f, null);
+            }
         }
     }
 
@@ -71,11 +108,24 @@ public final class Faults {
     }
 
     /** The injection point: true if this call must fail with {@link Fault#errno()}. */
-    public boolean shouldFail(Fault fault) {
+    public boolean shouldFail(Fault fault) { return shouldFail(fault, null); }
+
+    /**
+     * The injection point of a call made for {@code device}'s filesystem (null: none named): its device's arm
+     * if there is one, else the module-wide arm.
+     */
+    public boolean shouldFail(Fault fault, String device) {
         if (active == 0) {
             return false;
         }
-        Arm a = arms.get(fault.ordinal());
+        Arm a = null;
+        if (device != null) {
+            AtomicReferenceArray<Arm> mine = byDevice.get(device);
+            a = mine == null ? null : mine.get(fault.ordinal());
+        }
+        if (a == null) {
+            a = arms.get(fault.ordinal());
+        }
         if (a == null) {
             return false;
         }

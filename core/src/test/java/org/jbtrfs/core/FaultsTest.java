@@ -32,6 +32,24 @@ class FaultsTest {
         assertEquals(1, faults.fired(F));
     }
 
+    /** A device's arm fails only the calls made for that device; the module-wide arm is the fallback for the others. */
+    @Test
+    void aDevicesArmFailsOnlyThatDevicesCalls() {
+        faults.armProbability(Fault.COMMIT_TRANSACTION_EIO, 1.0, 7, "sdc");
+        assertTrue(faults.shouldFail(Fault.COMMIT_TRANSACTION_EIO, "sdc"));
+        assertFalse(faults.shouldFail(Fault.COMMIT_TRANSACTION_EIO, "sdd"), "another filesystem's calls");
+        assertFalse(faults.shouldFail(Fault.COMMIT_TRANSACTION_EIO), "a call that names no device");
+        faults.armOnce(Fault.COMMIT_TRANSACTION_EIO);
+        assertTrue(faults.shouldFail(Fault.COMMIT_TRANSACTION_EIO, "sdd"), "the module-wide arm, for a device without its own");
+        faults.disarm(Fault.COMMIT_TRANSACTION_EIO, "sdc");
+        assertFalse(faults.shouldFail(Fault.COMMIT_TRANSACTION_EIO, "sdc"), "disarmed; the module-wide arm was used up");
+        assertEquals(2, faults.fired(Fault.COMMIT_TRANSACTION_EIO));
+        assertThrows(IllegalArgumentException.class, () -> faults.armProbability(Fault.COMMIT_TRANSACTION_EIO, 0.5, 1, ""));
+        faults.armProbability(Fault.START_TRANSACTION_ENOSPC, 1.0, 7, "sdc");
+        faults.reset();
+        assertFalse(faults.shouldFail(Fault.START_TRANSACTION_ENOSPC, "sdc"), "reset disarms the devices' arms too");
+    }
+
     @Test
     void nTimesFailsTheNextNCalls() {
         faults.arm(F, 3);

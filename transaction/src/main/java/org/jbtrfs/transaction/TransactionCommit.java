@@ -69,7 +69,7 @@ final class TransactionCommit {
             fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for writers", () -> cur.numWriters <= 1);
         }
         try {
-            if (fs.kernel.faults().shouldFail(Fault.COMMIT_TRANSACTION_EIO)) {
+            if (fs.kernel.faults().shouldFail(Fault.COMMIT_TRANSACTION_EIO, fs.sbId())) {
                 throw new BtrfsException(Errno.EIO, "error writing tree blocks of transaction " + cur.transid + " (injected)");
             }
             commitCowonlyRoots(h);

@@ -79,7 +79,7 @@ public final class Transactions {
         }
         long reserved = 0;
         if (numItems > 0) {
-            if (fs.kernel.faults().shouldFail(Fault.START_TRANSACTION_ENOSPC)) {
+            if (fs.kernel.faults().shouldFail(Fault.START_TRANSACTION_ENOSPC, fs.sbId())) {
                 throw new BtrfsException(Errno.ENOSPC, "cannot reserve metadata for " + numItems + " items (injected)");
             }
             reserved = fs.space.rsvs.reserveMetadataItems(numItems);

@@ -33,7 +33,8 @@ final class EngineOptions {
     @Option(names = "--faults", paramLabel = "LIST", converter = Converters.Faults.class,
         description = "the fault-injection sites a cycle may arm, comma-separated: del-orphan-item-enomem (the default), "
             + "start-transaction-enospc, commit-transaction-eio, orphan-cleanup-enomem, or all, or none; a fault's errno is then "
-            + "a normal outcome of an operation and its error reports are not failures (one filesystem only: faults are module-wide)")
+            + "a normal outcome of an operation and its error reports are not failures (lanes workload; with several filesystems each "
+            + "cycle arms its own filesystem's devices)")
     Converters.FaultSet faults;
 
     @Option(names = "--latency", paramLabel = "MODEL", converter = Converters.Latency.class,
@@ -78,9 +79,9 @@ final class EngineOptions {
         }
         if (faults != null) {
             boolean errorPaths = faults.value().stream().anyMatch(f -> f != org.jbtrfs.core.Fault.DEL_ORPHAN_ITEM_ENOMEM);
-            if (errorPaths && (workload != StressOptions.Workload.LANES || filesystems != 1)) {
+            if (errorPaths && workload != StressOptions.Workload.LANES) {
                 throw Cli.usage("--faults " + String.join(",", StressOptions.faultNames(faults.value()))
-                    + " needs the lanes workload and one filesystem (faults are module-wide, armed per cycle)");
+                    + " needs the lanes workload (its cycles arm the faults)");
             }
             b.faults(faults.value());
         }

@@ -81,17 +81,31 @@ public final class LanesWorkload {
         try {
             cycle();
         } finally {
-            if (env.singleFilesystem) {
-                FaultPlan.NONE.apply(env.module.faults()); // the driver's cleanup and the next mkfs run without
+            applyFaults(FaultPlan.NONE); // the driver's cleanup and the next mkfs run without
+        }
+    }
+
+    /**
+     * Arms {@code p}: module-wide with one filesystem (as every earlier run did), for this filesystem's two devices
+     * only with several.
+     */
+    private void applyFaults(FaultPlan p) {
+        if (env.singleFilesystem) {
+            p.apply(env.module.faults());
+        } else {
+            List<String> devices = new ArrayList<>(List.of(env.device.name()));
+            if (env.device2 != null) {
+                devices.add(env.device2.name());
             }
+            p.apply(env.module.faults(), devices);
         }
     }
 
     private void cycle() {
         plan = LanePlan.of(env.cycleSeed, env.epochCycle, env.lanes);
         SplittableRandom r = Seeds.stream(env.cycleSeed, "lanes-driver");
-        if (env.singleFilesystem) { // faults are module-wide: per cycle only with one filesystem
-            faults = FaultPlan.of(env.cycleSeed, env.faults);
+        faults = FaultPlan.of(env.cycleSeed, env.faults);
+        if (env.singleFilesystem) { // drop_snapshot's ENOMEM, module-wide: per cycle only with one filesystem
             if (plan.orphanItemFault() > 0 && env.faults.contains(org.jbtrfs.core.Fault.DEL_ORPHAN_ITEM_ENOMEM)) {
                 env.module.faults().armProbability(org.jbtrfs.core.Fault.DEL_ORPHAN_ITEM_ENOMEM, plan.orphanItemFault(), plan.faultSeed());
             } else {
@@ -106,11 +120,9 @@ public final class LanesWorkload {
             prepare(fs, r);
         }
         // the error paths from here on: the cycle's mount and the epoch's setup run without injected faults
-        if (env.singleFilesystem) {
-            faults.apply(env.module.faults());
-            env.model.injectedSinceMkfs.addAll(faults.errnos());
-            obs.injected(env.model.injectedSinceMkfs); // what earlier cycles' aborts left is an outcome too
-        }
+        applyFaults(faults);
+        env.model.injectedSinceMkfs.addAll(faults.errnos());
+        obs.injected(env.model.injectedSinceMkfs); // what earlier cycles' aborts left is an outcome too
         cx = new LaneContext(env.module, env.device, env.device2, env.fsIndex, env.cycleSeed, obs, watchdog,
             plan);
         cx.fs = fs;
