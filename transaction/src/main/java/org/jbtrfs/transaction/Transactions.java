@@ -274,31 +274,40 @@ public final class Transactions {
      * kernel: btrfs_cleanup_transaction() — tear down every transaction on trans_list without writing it
      * (error or abort at unmount): free its delayed refs, reserved extents and dirty-page records; then
      * btrfs_destroy_all_ordered_extents() (every ordered extent marked IOERR, then btrfs_wait_ordered_roots:
-     * "if we've been flipped read-only we won't get sync() from the umount"), through the fs layer's upcall.
+     * "if we've been flipped read-only we won't get sync() from the umount"), through the fs layer's upcall —
+     * all under transaction_kthread_mutex, as the kernel takes it for the whole function.
      */
     public static void cleanupTransaction(FsInfo fs) {
-        List<Transaction> all;
-        synchronized (fs.transLock) {
-            all = new ArrayList<>(fs.transList);
-        }
-        for (Transaction t : all) {
-            for (DelayedRefHead head : t.delayedRefs.takeAll()) {
-                if (head.mustInsertReserved) {
-                    fs.space.freeReserved(head.bytenr, head.numBytes);
-                }
-                t.delayedRefs.release(head);
-            }
-            fs.btreeInode.destroyMarkedExtents(t);
+        // serialised with the transaction kthread's loop and its own cleanup by transaction_kthread_mutex: close_ctree's
+        // btrfs_error_commit_super waits here until a cleanup the kthread started (its wait for the ordered extents,
+        // its last puts of them) is over, and only then runs the delayed iputs
+        fs.transactionKthreadMutex.lock();
+        try {
+            List<Transaction> all;
             synchronized (fs.transLock) {
-                t.state = TransState.COMPLETED;
-                fs.transList.remove(t);
-                if (fs.runningTransaction == t) {
-                    fs.runningTransaction = null;
-                }
-                fs.transLock.notifyAll();
+                all = new ArrayList<>(fs.transList);
             }
+            for (Transaction t : all) {
+                for (DelayedRefHead head : t.delayedRefs.takeAll()) {
+                    if (head.mustInsertReserved) {
+                        fs.space.freeReserved(head.bytenr, head.numBytes);
+                    }
+                    t.delayedRefs.release(head);
+                }
+                fs.btreeInode.destroyMarkedExtents(t);
+                synchronized (fs.transLock) {
+                    t.state = TransState.COMPLETED;
+                    fs.transList.remove(t);
+                    if (fs.runningTransaction == t) {
+                        fs.runningTransaction = null;
+                    }
+                    fs.transLock.notifyAll();
+                }
+            }
+            fs.orderedExtentsDestroyer().run();
+        } finally {
+            fs.transactionKthreadMutex.unlock();
         }
-        fs.orderedExtentsDestroyer().run();
     }
 
 }

@@ -246,4 +246,30 @@ class TransactionStatesTest {
         assertEquals(0, t.kernel.log().count(org.jbtrfs.core.LogEntry.Kind.WARNING), t.kernel.log().dmesg());
         assertEquals(List.of(), t.unload());
     }
+
+    /**
+     * btrfs_cleanup_transaction runs under transaction_kthread_mutex, so close_ctree's btrfs_error_commit_super waits
+     * for a cleanup the transaction kthread started (after an abort, its loop calls btrfs_cleanup_transaction too) to
+     * end — its wait for the ordered extents and its last puts of them — before it runs the delayed iputs. Port bug
+     * found by the explorer's error paths ({@code --faults all --filesystems 4}, seed 34034, class {@code
+     * assert:list_empty(&fs_info->delayed_iputs)@lifecycle}: the transaction kthread, still in its cleanup's wait,
+     * dropped an ordered extent's last reference after close_ctree had run the delayed iputs). Decision: port bug.
+     * Kernel functions read (v5.11 disk-io.c): btrfs_cleanup_transaction takes transaction_kthread_mutex first and
+     * releases it after btrfs_destroy_all_ordered_extents; transaction_kthread calls it when BTRFS_FS_STATE_ERROR
+     * is set; btrfs_error_commit_super calls it before btrfs_run_delayed_iputs.
+     */
+    @Test
+    void theCleanupWaitsForTheTransactionKthreadMutex() throws Exception {
+        fs.transactionKthreadMutex.lock(); // the transaction kthread inside its own cleanup
+        TestThread<Void> errorCommit = TestThread.run("umount", () -> DiskIo.errorCommitSuper(fs));
+        try {
+            Waits.within().until(() -> fs.transactionKthreadMutex.hasQueuedThread(errorCommit.thread()));
+            assertFalse(errorCommit.done(), "close_ctree's cleanup waits for the kthread's");
+        } finally {
+            fs.transactionKthreadMutex.unlock();
+        }
+        errorCommit.join();
+        t.closeTail(fs);
+        assertEquals(List.of(), t.unload());
+    }
 }
