@@ -16,7 +16,13 @@ final class InternalsDoor implements Internals.Door {
 
     @Override public String debugState(BtrfsModule module) {
         StringBuilder sb = new StringBuilder(module.workerPool().debugState());
-        module.liveFilesystems().forEach((dev, fs) -> sb.append('\n').append(dev).append(": ").append(fs.btreeInode.writebackState()));
+        module.liveFilesystems().forEach((dev, fs) -> {
+            sb.append('\n').append(dev).append(": ").append(fs.btreeInode.writebackState());
+            org.jbtrfs.transaction.QgroupHooks q = fs.qgroupHooks();
+            if (q != null && !q.debugState().isEmpty()) {
+                sb.append('\n').append(dev).append(": ").append(q.debugState());
+            }
+        });
         return sb.toString();
     }
 }

@@ -113,6 +113,19 @@ final class QgroupRescan {
         }
     }
 
+    /** The state {@link Qgroups#debugState()} reports, read without qgroup_rescan_lock. */
+    String debugState() {
+        int runs;
+        synchronized (idle) {
+            runs = outstanding;
+        }
+        BtrfsWork w = q.rescanWork;
+        return "qgroup: status flags 0x" + Long.toHexString(q.flags()) + ", qgroup_rescan_running " + q.rescanRunning
+            + ", completion done " + q.rescanCompletion.isDone() + " (waiters " + q.rescanCompletion.waiters() + ")"
+            + ", work " + (w == null ? "never initialised" : w.isQueued() ? "queued" : "not queued")
+            + ", runs not returned " + runs + ", quota_root " + (fs.quotaRoot() == null ? "NULL" : "set");
+    }
+
     /** The worker is queued or executing. */
     boolean workerActive() {
         synchronized (idle) {

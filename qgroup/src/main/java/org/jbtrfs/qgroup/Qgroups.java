@@ -481,6 +481,16 @@ public final class Qgroups implements QgroupHooks {
     /** fs_info->qgroup_rescan_work, for the qgroup tests (null until the first qgroup_rescan_init). */
     public org.jbtrfs.workqueue.BtrfsWork rescanWork() { return q.rescanWork; }
 
+    /**
+     * For a hang report (no lock taken: a hung task may hold one): the status flags, qgroup_rescan_running, the
+     * completion (done, waiters), whether the rescan work is queued, how many queued runs have not returned, and
+     * whether quota_root is set — what tells a wait for the rescan nobody will end from one that is merely slow.
+     */
+    @Override
+    public String debugState() {
+        return rescan.debugState();
+    }
+
     /** kernel: btrfs_qgroup_rescan() — the BTRFS_IOC_QUOTA_RESCAN ioctl. */
     public void rescan() { rescan.rescan(); }
 

@@ -112,6 +112,28 @@ class QgroupsTest {
     }
 
     /**
+     * A hang report names the state a wait for the rescan depends on (the explorer's open class of a quota rescan
+     * wait no worker ends had none of it: docs/explorer.md): flags, qgroup_rescan_running, the completion, the work.
+     */
+    @Test
+    void theDebugStateNamesWhatARescanWaitDependsOn() {
+        try (Fixture f = new Fixture(new TestFs())) {
+            QgroupHooks plain = new QgroupHooks() {
+                @Override public void accountExtent(long ownerRoot, long bytenr, long numBytes, boolean add) { }
+
+                @Override public boolean runQgroups(TransHandle h) { return false; }
+            };
+            assertEquals("", plain.debugState(), "the default: nothing to say");
+            f.qg.quotaEnable();
+            f.qg.waitForCompletion(false);
+            assertTrue(f.qg.awaitRescanIdle(java.util.concurrent.TimeUnit.SECONDS.toNanos(10)));
+            String s = f.qg.debugState();
+            assertTrue(s.contains("qgroup_rescan_running false") && s.contains("completion done true (waiters 0)")
+                && s.contains("work not queued") && s.contains("runs not returned 0") && s.contains("quota_root set"), s);
+        }
+    }
+
+    /**
      * v5.11's btrfs_quota_enable sets quota_root and QUOTA_ENABLED only after its commit ("to avoid
      * deadlocks on fs_info->qgroup_ioctl_lock with concurrent snapshot creation"): the commit's own
      * btrfs_run_qgroups sees neither, and writes no status item (it returns at once without quota_root);

@@ -11,4 +11,7 @@ public interface QgroupHooks {
 
     /** kernel: btrfs_run_qgroups() — write dirty qgroup info items and the status item; true if it changed anything. */
     boolean runQgroups(TransHandle h);
+
+    /** For a hang report: the qgroup state a waiter for the rescan depends on (the port's diagnostics; empty by default). */
+    default String debugState() { return ""; }
 }
