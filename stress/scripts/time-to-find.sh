@@ -5,6 +5,8 @@
 #        mvn -B -o -q -pl stress -am package -DskipTests)
 # env: WORKLOAD=lanes|full (default lanes), CRC="generic accelerated", KEEP=dir keeps outputs and JSON,
 #      CASES="revert:attributed ..." to run only some rows, ARGS="--filesystems 3 ..." extra flags for every run
+# the error-path switches are reachable only with --faults: ARGS="--faults all"
+#      CASES="remount-rw-failure-commit:remount-rw-failure-commit qgroup-status-rescan-without-on:qgroup-status-rescan-without-on"
 set -u
 jar=${JAR:-stress/target/jbtrfs-stress.jar}
 limit=${1:-20}; shift || true
