@@ -87,31 +87,32 @@ public record StressOptions(long durationNanos, long cycles, long seed, boolean 
      *
      * @throws IllegalArgumentException naming the unknown fault and the valid ones
      */
-    public static Set<Fault> faults(String v) {
+    public static Set<Fault> faults(String v) { return enumList(v, Fault.class, StressOptions::faultByName); }
+
+    private static Fault faultByName(String p) {
+        for (Fault x : Fault.values()) {
+            if (faultName(x).equals(p)) {
+                return x;
+            }
+        }
+        throw new IllegalArgumentException("unknown fault '" + p + "': the faults are "
+            + String.join(", ", java.util.Arrays.stream(Fault.values()).map(StressOptions::faultName).toList()) + " (or all, or none)");
+    }
+
+    /** A comma-separated list of {@code type}'s constants as the CLI takes it: names, or {@code all}, or {@code none}. */
+    private static <E extends Enum<E>> Set<E> enumList(String v, Class<E> type, java.util.function.Function<String, E> one) {
         String s = v.trim().toLowerCase(Locale.ROOT);
         if (s.equals("all")) {
-            return EnumSet.allOf(Fault.class);
+            return EnumSet.allOf(type);
         }
-        Set<Fault> out = EnumSet.noneOf(Fault.class);
+        Set<E> out = EnumSet.noneOf(type);
         if (s.equals("none") || s.isEmpty()) {
             return out;
         }
         for (String part : s.split(",")) {
-            String p = part.trim();
-            if (p.isEmpty()) {
-                continue;
+            if (!part.isBlank()) {
+                out.add(one.apply(part.trim()));
             }
-            Fault f = null;
-            for (Fault x : Fault.values()) {
-                if (faultName(x).equals(p)) {
-                    f = x;
-                }
-            }
-            if (f == null) {
-                throw new IllegalArgumentException("unknown fault '" + p + "': the faults are "
-                    + String.join(", ", java.util.Arrays.stream(Fault.values()).map(StressOptions::faultName).toList()) + " (or all, or none)");
-            }
-            out.add(f);
         }
         return out;
     }
@@ -230,22 +231,7 @@ public record StressOptions(long durationNanos, long cycles, long seed, boolean 
      *
      * @throws IllegalArgumentException naming the unknown switch and the valid ones
      */
-    public static Set<FixSwitch> switches(String v) {
-        String s = v.trim().toLowerCase(Locale.ROOT);
-        if (s.equals("all")) {
-            return EnumSet.allOf(FixSwitch.class);
-        }
-        Set<FixSwitch> out = EnumSet.noneOf(FixSwitch.class);
-        if (s.equals("none") || s.isEmpty()) {
-            return out;
-        }
-        for (String part : s.split(",")) {
-            if (!part.isBlank()) {
-                out.add(FixSwitch.parse(part));
-            }
-        }
-        return out;
-    }
+    public static Set<FixSwitch> switches(String v) { return enumList(v, FixSwitch.class, FixSwitch::parse); }
 
     /** The kebab names of {@code switches}, sorted. */
     public static Set<String> kebabNames(Set<FixSwitch> switches) {
