@@ -39,7 +39,14 @@ import org.jbtrfs.stress.watch.Watchdog;
 public final class StressRunner {
     private StressRunner() { }
 
-    static KernelConfig config(StressOptions opt) { return opt.config(); }
+    /**
+     * {@code -Djbtrfs.stress.slabDebug=true}: the module boots as with slub_debug — every leak report names where
+     * each remaining object was allocated (a stack per allocation: slower). For hunting a leak the verdicts do not
+     * pin to a cycle, such as one found only by the run's final rmmod.
+     */
+    static final boolean SLAB_DEBUG = Boolean.getBoolean("jbtrfs.stress.slabDebug");
+
+    static KernelConfig config(StressOptions opt) { return SLAB_DEBUG ? opt.config().slabDebug(true) : opt.config(); }
 
     public static Summary run(StressOptions opt, PrintStream out, boolean progress) {
         boolean perturbed = opt.workload() != StressOptions.Workload.MINIMAL;
