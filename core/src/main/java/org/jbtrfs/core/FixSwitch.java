@@ -149,7 +149,19 @@ public enum FixSwitch {
      * filesystem. The fix commits what btrfs_start_pre_rw_mount() did (btrfs_commit_super) before the restore.
      * Found by the explorer's error paths ({@code --faults}; super.c v5.11 with the seed's patches).
      */
-    REMOUNT_RW_FAILURE_COMMIT(Origin.PROPOSED);
+    REMOUNT_RW_FAILURE_COMMIT(Origin.PROPOSED),
+    /**
+     * Proposed, not upstream: a rescan ioctl that fails after its qgroup_rescan_init() — btrfs_join_transaction or
+     * btrfs_commit_transaction failing (an aborted filesystem: -EROFS, -EIO) — leaves qgroup_rescan_completion
+     * re-armed (init_completion) with no rescan to complete it. A btrfs_qgroup_wait_for_completion() that saw the
+     * previous rescan running and had not slept yet (or a waiter that complete_all() woke but that has not run:
+     * do_wait_for_common re-tests x->done) then sleeps for ever with qgroup_rescan_running false: a quota disable or
+     * an RO remount hangs in D state, {@code btrfs quota rescan -w} until a signal. The fix re-arms the completion
+     * where the worker is queued (under qgroup_rescan_lock, with qgroup_rescan_running), not in a fresh
+     * qgroup_rescan_init. Found by the explorer's error paths ({@code --faults}), named by its hang report's qgroup
+     * state (qgroup.c v5.11; kernel/sched/completion.c).
+     */
+    QGROUP_RESCAN_FAILED_INIT_REARM(Origin.PROPOSED);
 
     private final Origin origin;
 

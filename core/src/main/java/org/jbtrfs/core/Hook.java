@@ -119,5 +119,11 @@ public enum Hook {
      * Quota enable committed, published the quota root and set QUOTA_ENABLED, and is about to call
      * qgroup_rescan_init(): a rescan ioctl now passes its own init first (331cd9461412's window).
      */
-    QGROUP_ENABLE_BEFORE_RESCAN_INIT
+    QGROUP_ENABLE_BEFORE_RESCAN_INIT,
+    /**
+     * btrfs_qgroup_wait_for_completion() found qgroup_rescan_running set and is about to wait for the completion: the
+     * rescan it saw may end (complete_all) and another rescan's qgroup_rescan_init re-arm the completion meanwhile —
+     * the same window as a waiter woken by complete_all that has not run yet.
+     */
+    QGROUP_WAIT_BEFORE_SLEEP
 }

@@ -771,6 +771,78 @@ class ExplorerFoundTest {
         }
     }
 
+    /**
+     * A rescan ioctl that fails after its qgroup_rescan_init (explorer classes {@code hang:quota rescan wait in
+     * Completion.await <- QgroupRescan.waitForCompletion@quota} / {@code @quota2} and {@code hang:quota disable ...}:
+     * {@code --faults all}, seeds 31031, 33033 and 34034, every fix applied; none re-hit by replay — the hang report's
+     * qgroup state, added this stop, named it: {@code qgroup_rescan_running false, completion done false (waiters 1),
+     * work not queued}).
+     *
+     * <p>Decision: <b>kernel bug</b>, kept bug-for-bug; proposed fix {@link FixSwitch#QGROUP_RESCAN_FAILED_INIT_REARM}
+     * (not upstream). Read (v5.11 qgroup.c, kernel/sched/completion.c): qgroup_rescan_init() re-arms
+     * qgroup_rescan_completion (init_completion) for every fresh rescan, before btrfs_qgroup_rescan() joins and commits a
+     * transaction; when either fails (-EROFS or -EIO after an abort, -ENOMEM) the ioctl clears RESCAN and returns —
+     * no worker is queued to complete the completion; btrfs_qgroup_wait_for_completion() tests
+     * qgroup_rescan_running under qgroup_rescan_lock and then waits, and do_wait_for_common() re-tests x->done after
+     * every wake-up — so a waiter that saw the previous rescan running, or that its complete_all() woke but that had
+     * not run yet, sleeps for ever once the failed init has re-armed the completion. quota disable and an RO remount
+     * wait uninterruptibly (a hung task), {@code btrfs quota rescan -w} until a signal.
+     *
+     * <p>1. A rescan runs (its worker held between two leaves); 2. {@code btrfs quota rescan -w} finds it running and
+     * is held before it sleeps ({@link Hook#QGROUP_WAIT_BEFORE_SLEEP}); 3. the rescan ends: qgroup_rescan_running
+     * false, complete_all; 4. another rescan ioctl: its init passes, its commit fails with EIO (injected: the
+     * transaction is aborted); 5. the waiter sleeps — reverted, on a completion nobody will complete; applied, the
+     * fresh init did not re-arm it and the wait returns.
+     */
+    @ParameterizedTest(name = "proposed fix applied={0}")
+    @ValueSource(booleans = {true, false})
+    void aRescanIoctlThatFailsAfterItsInitLeavesNoWaiterAsleep(boolean applied) {
+        KernelConfig cfg = KernelConfig.defaults().crc32c(Crc32cImpl.ACCELERATED);
+        if (!applied) {
+            cfg = cfg.revert(FixSwitch.QGROUP_RESCAN_FAILED_INIT_REARM);
+        }
+        try (BtrfsModule mod = BtrfsModule.load(cfg.clock(new ManualClock()))) {
+            Btrfs fs = mountWithQuotasIdle(mod);
+            // 1) a rescan runs, its worker between two leaves
+            parkAtArrival(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF, 2);
+            fs.quotaRescan();
+            awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            // 2) a waiter saw it running, not asleep yet
+            mod.hooks().parkAt(Hook.QGROUP_WAIT_BEFORE_SLEEP);
+            TestThread<Void> waiter = TestThread.run("quota-rescan-wait", fs::quotaRescanWait);
+            mod.hooks().awaitParked(Hook.QGROUP_WAIT_BEFORE_SLEEP, Repro.WAIT);
+            // 3) the rescan ends
+            mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            fs.awaitRescanIdle(Repro.WAIT);
+            assertFalse(fs.qgroupRescanRunning());
+            // 4) another rescan ioctl: init passes, the commit fails
+            mod.faults().armOnce(org.jbtrfs.core.Fault.COMMIT_TRANSACTION_EIO);
+            org.jbtrfs.core.BtrfsException e = assertThrows(org.jbtrfs.core.BtrfsException.class, fs::quotaRescan);
+            assertEquals(org.jbtrfs.core.Errno.EIO, e.errno());
+            assertFalse(fs.qgroupRescanRunning(), "nothing was queued");
+            // 5) the waiter goes to sleep
+            mod.hooks().release(Hook.QGROUP_WAIT_BEFORE_SLEEP);
+            if (applied) {
+                waiter.join();
+                assertEquals(0, mod.log().count(LogEntry.Kind.OOPS), mod.log().dmesg());
+                fs.umount(); // the aborted filesystem: close_ctree's error commit
+                UnloadReport rep = mod.unload();
+                assertTrue(rep.clean(), rep.toString());
+            } else {
+                try {
+                    Waits.within(Repro.WAIT).until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
+                    assertFalse(waiter.done(), "asleep on a completion nobody will complete");
+                    assertFalse(fs.qgroupRescanRunning());
+                    assertTrue(fs.ctx().qgroups.debugState().contains("qgroup_rescan_running false, completion done false (waiters 1)"),
+                        fs.ctx().qgroups.debugState());
+                } finally {
+                    mod.kernel().panic("test: the rescan waiter sleeps for ever");
+                    mod.unload();
+                }
+            }
+        }
+    }
+
     /** The qgroup status item's flags in the last committed quota tree on {@code dev}. */
     private static long statusFlagsOnDisk(org.jbtrfs.core.BlockDevice dev) {
         return org.jbtrfs.fs.tools.DumpTree.read(dev).items(org.jbtrfs.core.disk.ItemType.QUOTA_TREE_OBJECTID).stream()

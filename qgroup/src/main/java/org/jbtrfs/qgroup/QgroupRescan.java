@@ -80,7 +80,11 @@ final class QgroupRescan {
                 q.setFlag(QgroupStatusItem.FLAG_RESCAN);
             }
             q.rescanProgress = progressObjectid;
-            q.rescanCompletion.reinit();
+            if (!(fresh && fs.applied(FixSwitch.QGROUP_RESCAN_FAILED_INIT_REARM))) {
+                // proposed fix applied: a fresh rescan's completion is re-armed where its worker is queued
+                // (armQueuedRescan), so an ioctl that fails after this init leaves the previous rescan's done
+                q.rescanCompletion.reinit();
+            }
         } finally {
             q.rescanLock.unlock();
         }
@@ -178,7 +182,7 @@ final class QgroupRescan {
         q.mutexLock(q.rescanLock, "qgroup_rescan_lock");
         try {
             q.rescanRunning = true;
-            if (fs.applied(FixSwitch.QGROUP_RESCAN_REQUEUE_WAITED)) {
+            if (fs.applied(FixSwitch.QGROUP_RESCAN_REQUEUE_WAITED) || fs.applied(FixSwitch.QGROUP_RESCAN_FAILED_INIT_REARM)) {
                 armQueuedRescan();
             }
             queue();
@@ -287,6 +291,7 @@ final class QgroupRescan {
         if (!running()) {
             return true;
         }
+        fs.kernel.hooks().arrive(Hook.QGROUP_WAIT_BEFORE_SLEEP);
         q.lock.mightSleep("wait_for_completion");
         return q.rescanCompletion.await(interruptible);
     }

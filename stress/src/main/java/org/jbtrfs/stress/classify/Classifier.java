@@ -169,6 +169,12 @@ public final class Classifier {
             if (f != null) {
                 culprits.add(f);
             }
+            if (o.notes.stream().anyMatch(n -> n.contains("qgroup_rescan_running false, completion done false"))
+                && o.hang.frame() != null && o.hang.frame().contains("waitForCompletion")) {
+                // a wait for the rescan asleep on a completion no worker will complete: a fresh qgroup_rescan_init
+                // re-armed it and its ioctl failed before queueing (the hang report's qgroup state says so)
+                culprits.add(FixSwitch.QGROUP_RESCAN_FAILED_INIT_REARM);
+            }
             if (quotaDisableWaitsForTheWorker(o.hang)) {
                 // quota disable waits for the rescan worker holding its transaction handle (5.11's order); the
                 // worker waits for the commit, the commit for that handle — and every task that needs the

@@ -98,13 +98,15 @@ public final class Schedule {
      * Each is a focus of a non-quiet cycle with probability {@link #P_LATER_FOCUS}, and only a focus delays there:
      * they mark windows no other hook opens — the rescan ioctl between its commit and its queueing (a whole quota
      * disable and enable of another process must fit there), quota enable between its commit and its rescan's
-     * init. Both follow a commit the thread slept in, so a delay there is the run-queue wait of a woken task. Not
+     * init, a wait for the rescan between its test of qgroup_rescan_running and its sleep (stop 21: drawn after the
+     * others, so their draws stay). Each follows a lock or a commit the thread slept in, so a delay there is the
+     * run-queue wait of a woken task. Not
      * REMOUNT_RW_AFTER_PRE_RW_MOUNT: between btrfs_qgroup_rescan_resume's queueing and clearing REMOUNTING the remount
      * does not sleep, and a PREEMPT_NONE kernel does not deschedule it there (docs/latency-model.md, measured), so a
      * delay would make the resumed rescan pause again by an order the kernel does not take.
      */
     static final Set<Hook> LATER_HOOKS = EnumSet.of(Hook.REMOUNT_RW_AFTER_PRE_RW_MOUNT,
-        Hook.QGROUP_RESCAN_IOCTL_BEFORE_QUEUE, Hook.QGROUP_ENABLE_BEFORE_RESCAN_INIT);
+        Hook.QGROUP_RESCAN_IOCTL_BEFORE_QUEUE, Hook.QGROUP_ENABLE_BEFORE_RESCAN_INIT, Hook.QGROUP_WAIT_BEFORE_SLEEP);
     /** How often a non-quiet cycle focuses on each hook of {@link #LATER_HOOKS}. */
     static final double P_LATER_FOCUS = 0.3;
     /**

@@ -80,6 +80,21 @@ class ClassifierTest {
     }
 
     @Test
+    void aRescanWaitAsleepOnACompletionNobodyCompletesIsTheFailedInitsRearm() {
+        Observation o = new Observation();
+        o.hang = new Observation.Hang("quota", "quota rescan wait", "Completion.await <- QgroupRescan.waitForCompletion", "report");
+        o.note("state at the hang: sdc: qgroup: status flags 0x1, qgroup_rescan_running false, completion done false (waiters 1), "
+            + "work not queued, runs not returned 0, quota_root set");
+        assertEquals(Set.of("qgroup-rescan-failed-init-rearm"),
+            Classifier.classify(o, EnumSet.of(FixSwitch.QGROUP_RESCAN_FAILED_INIT_REARM)).bugs());
+        Observation running = new Observation();
+        running.hang = o.hang;
+        running.note("state at the hang: sdc: qgroup: status flags 0x3, qgroup_rescan_running true, completion done false (waiters 1)");
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(running, EnumSet.of(FixSwitch.QGROUP_RESCAN_FAILED_INIT_REARM)).bugs(),
+            "a rescan still running is another story");
+    }
+
+    @Test
     void theCleanerCountsOnlyWhenItWasTheCleaner() {
         assertEquals(FixSwitch.CLEANER_RO_REMOUNT_RACE, Classifier.opener(
             new Inspection.Handle("btrfs-cleaner", "btrfs_start_trans_remove_block_group", "START")));
