@@ -851,11 +851,15 @@ class ExplorerFoundTest {
             .findFirst().orElseThrow(() -> new AssertionError("no qgroup status item on disk"));
     }
 
-    /** A module (accelerated crc32c, a manual clock) with {@link FixSwitch#QGROUP_RESCAN_REQUEUE_WAITED} as asked. */
+    /**
+     * A module (accelerated crc32c, a manual clock) with {@link FixSwitch#QGROUP_RESCAN_REQUEUE_WAITED} as asked; reverted,
+     * {@link FixSwitch#QGROUP_RESCAN_FAILED_INIT_REARM} too — it moves the completion's re-arm from qgroup_rescan_init to
+     * the queueing as well, which alone closes the order where another rescan completes a re-armed completion first.
+     */
     private static BtrfsModule loadWithRequeueWaited(boolean applied) {
         KernelConfig cfg = KernelConfig.defaults().crc32c(Crc32cImpl.ACCELERATED);
         if (!applied) {
-            cfg = cfg.revert(FixSwitch.QGROUP_RESCAN_REQUEUE_WAITED);
+            cfg = cfg.revert(FixSwitch.QGROUP_RESCAN_REQUEUE_WAITED, FixSwitch.QGROUP_RESCAN_FAILED_INIT_REARM);
         }
         return BtrfsModule.load(cfg.clock(new ManualClock()));
     }
