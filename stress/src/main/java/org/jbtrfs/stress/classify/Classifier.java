@@ -235,10 +235,6 @@ public final class Classifier {
     }
 
     /**
-     * Error-level lines the kernel prints as the normal result of a user's racing request, not of a bug:
-     * "qgroup scan failed with -4" is the rescan worker seeing quota disable (-EINTR).
-     */
-    /**
      * A log line that makes the cycle fail as an error: at KERN_ERR or above, and not the report of a
      * normal outcome or of an injected fault.
      */
@@ -282,6 +278,10 @@ public final class Classifier {
         return false;
     }
 
+    /**
+     * Error-level lines the kernel prints as the normal result of a user's racing request, not of a bug:
+     * "qgroup scan failed with -4" is the rescan worker seeing quota disable (-EINTR).
+     */
     static boolean outcome(String message) {
         return message.endsWith("qgroup scan failed with -4");
     }

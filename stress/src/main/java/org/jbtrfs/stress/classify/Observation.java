@@ -15,7 +15,6 @@ public final class Observation {
     /** An operation of a lane that failed in a way the kernel's rules do not explain. */
     record LaneError(String lane, String op, Throwable error) { }
 
-    /** An operation blocked in a kernel sleep past the stall threshold that then completed. */
     /**
      * An operation that blocked past the stall threshold in a kernel sleep and then completed — or, with
      * {@code lostWakeup} set, one waiting for a kthread that sleeps through its request (the module was
