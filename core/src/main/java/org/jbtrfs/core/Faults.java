@@ -48,9 +48,7 @@ public final class Faults {
     /** Fail each call at {@code fault} with {@code probability}, from a generator seeded with {@code seed}. */
     public synchronized void armProbability(Fault fault, double probability, long seed) {
         requireFault(fault);
-        if (!(probability >= 0 && probability <= 1)) {
-            throw new IllegalArgumentException("probability must be in [0,1]: " + probability);
-        }
+        requireProbability(probability);
         set(fault, new Arm(-1, probability, seed));
     }
 
@@ -61,23 +59,30 @@ public final class Faults {
 
     /**
      * Fail each call at {@code fault} made for {@code device}'s filesystem with {@code probability}, from a generator
-     * seeded with {@code seed}; calls for other devices are not affected.
+     * seeded with {@code seed}; calls for other devices are not affected. A null device: module-wide, as
+     * {@link #armProbability(Fault, double, long)}.
      */
     public synchronized void armProbability(Fault fault, double probability, long seed, String device) {
-        requireFault(fault);
-        if (!(probability >= 0 && probability <= 1)) {
-            throw new IllegalArgumentException("probability must be in [0,1]: " + probability);
+        if (device == null) {
+            armProbability(fault, probability, seed);
+            return;
         }
-        if (device == null || device.isEmpty()) {
+        requireFault(fault);
+        requireProbability(probability);
+        if (device.isEmpty()) {
             throw new IllegalArgumentException("device must name a device");
         }
         setFor(device, fault, new Arm(-1, probability, seed));
     }
 
-    /** Disarm {@code fault} for {@code device} (its module-wide arm, if any, stays). */
+    /** Disarm {@code fault} for {@code device} (its module-wide arm, if any, stays); a null device: module-wide. */
     public synchronized void disarm(Fault fault, String device) {
+        if (device == null) {
+            disarm(fault);
+            return;
+        }
         requireFault(fault);
-        if (device != null && byDevice.containsKey(device)) {
+        if (byDevice.containsKey(device)) {
             setFor(device, fault, null);
         }
     }
@@ -85,6 +90,12 @@ public final class Faults {
     private void setFor(String device, Fault f, Arm a) {
         Arm old = byDevice.computeIfAbsent(device, d -> new AtomicReferenceArray<>(Fault.values().length)).getAndSet(f.ordinal(), a);
         active += (a != null ? 1 : 0) - (old != null ? 1 : 0);
+    }
+
+    private static void requireProbability(double probability) {
+        if (!(probability >= 0 && probability <= 1)) {
+            throw new IllegalArgumentException("probability must be in [0,1]: " + probability);
+        }
     }
 
     private static void requireFault(Fault fault) {

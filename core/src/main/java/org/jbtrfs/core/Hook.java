@@ -102,7 +102,8 @@ public enum Hook {
      * last one drops the ordered extent's inode reference with btrfs_add_delayed_iput.
      */
     ORDERED_EXTENT_AFTER_REMOVE,
-    // added after the explorer's schedules were fixed: not perturbed by it (the stress runner's Schedule)
+    // added after the explorer's schedules were fixed: focused from streams of their own (the stress runner's
+    // Schedule.LATER_HOOKS), so the older hooks' draws stay
     /**
      * An RO→RW remount ran btrfs_start_pre_rw_mount() — the qgroup rescan it resumed is queued — and has not
      * cleared BTRFS_FS_STATE_REMOUNTING yet: a resumed rescan worker that checks rescan_should_stop() now stops

@@ -45,6 +45,11 @@ class FaultsTest {
         assertFalse(faults.shouldFail(Fault.COMMIT_TRANSACTION_EIO, "sdc"), "disarmed; the module-wide arm was used up");
         assertEquals(2, faults.fired(Fault.COMMIT_TRANSACTION_EIO));
         assertThrows(IllegalArgumentException.class, () -> faults.armProbability(Fault.COMMIT_TRANSACTION_EIO, 0.5, 1, ""));
+        assertThrows(IllegalArgumentException.class, () -> faults.armProbability(Fault.COMMIT_TRANSACTION_EIO, 2, 1, "sdc"));
+        faults.armProbability(Fault.ORPHAN_CLEANUP_ENOMEM, 1.0, 7, null); // a null device: module-wide
+        assertTrue(faults.shouldFail(Fault.ORPHAN_CLEANUP_ENOMEM, "sde"));
+        faults.disarm(Fault.ORPHAN_CLEANUP_ENOMEM, null);
+        assertFalse(faults.shouldFail(Fault.ORPHAN_CLEANUP_ENOMEM, "sde"));
         faults.armProbability(Fault.START_TRANSACTION_ENOSPC, 1.0, 7, "sdc");
         faults.reset();
         assertFalse(faults.shouldFail(Fault.START_TRANSACTION_ENOSPC, "sdc"), "reset disarms the devices' arms too");

@@ -182,12 +182,21 @@ final class QgroupRescan {
         q.mutexLock(q.rescanLock, "qgroup_rescan_lock");
         try {
             q.rescanRunning = true;
-            if (fs.applied(FixSwitch.QGROUP_RESCAN_REQUEUE_WAITED) || fs.applied(FixSwitch.QGROUP_RESCAN_FAILED_INIT_REARM)) {
-                armQueuedRescan();
-            }
+            armAtQueueIfFixed();
             queue();
         } finally {
             q.rescanLock.unlock();
+        }
+    }
+
+    /**
+     * The proposed fixes' re-arm where the worker is queued ({@link FixSwitch#QGROUP_RESCAN_REQUEUE_WAITED},
+     * {@link FixSwitch#QGROUP_RESCAN_FAILED_INIT_REARM}: with the latter a fresh qgroup_rescan_init no longer re-arms);
+     * with both reverted the kernel's init re-armed it already.
+     */
+    void armAtQueueIfFixed() {
+        if (fs.applied(FixSwitch.QGROUP_RESCAN_REQUEUE_WAITED) || fs.applied(FixSwitch.QGROUP_RESCAN_FAILED_INIT_REARM)) {
+            armQueuedRescan();
         }
     }
 

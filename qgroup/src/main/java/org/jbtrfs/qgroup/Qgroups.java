@@ -196,9 +196,7 @@ public final class Qgroups implements QgroupHooks {
                 }
             } else {
                 q.rescanRunning = true; // set without qgroup_rescan_lock, as v5.11 does here
-                if (fs.applied(FixSwitch.QGROUP_RESCAN_FAILED_INIT_REARM)) {
-                    rescan.armQueuedRescan(); // the fresh init did not re-arm: the queueing does
-                }
+                rescan.armAtQueueIfFixed(); // the failed-init fix: the fresh init did not re-arm, the queueing does
                 rescan.queue();
             }
         } finally {

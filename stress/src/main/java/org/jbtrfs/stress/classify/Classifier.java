@@ -169,7 +169,7 @@ public final class Classifier {
             if (f != null) {
                 culprits.add(f);
             }
-            if (o.notes.stream().anyMatch(n -> n.contains("qgroup_rescan_running false, completion done false"))
+            if (o.notes.stream().anyMatch(n -> ASLEEP_ON_NOTHING.matcher(n).find())
                 && o.hang.frame() != null && o.hang.frame().contains("waitForCompletion")) {
                 // a wait for the rescan asleep on a completion no worker will complete: a fresh qgroup_rescan_init
                 // re-armed it and its ioctl failed before queueing (the hang report's qgroup state says so)
@@ -226,6 +226,13 @@ public final class Classifier {
         return oops.contains("NULL pointer dereference") && oops.contains("start_transaction")
             && oops.contains("btrfs_qgroup_rescan_worker");
     }
+
+    /**
+     * A filesystem's qgroup state in a hang report with a waiter on the rescan completion, no rescan running and the
+     * completion not done (an idle filesystem shows the same with no waiter: "(waiters 0)").
+     */
+    private static final java.util.regex.Pattern ASLEEP_ON_NOTHING =
+        java.util.regex.Pattern.compile("qgroup_rescan_running false, completion done false \\(waiters [1-9]");
 
     /** The hung task is quota disable waiting for the rescan worker, or its report shows one doing so. */
     static boolean quotaDisableWaitsForTheWorker(Observation.Hang h) {

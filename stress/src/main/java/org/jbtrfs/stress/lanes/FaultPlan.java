@@ -45,24 +45,10 @@ record FaultPlan(Map<Fault, Double> probabilities, long seed) {
         return new FaultPlan(p, Seeds.stream(cycleSeed, "fault-seed").nextLong());
     }
 
-    /** Arms the plan's sites module-wide (one filesystem) and disarms the other sites it may arm. */
-    void apply(Faults faults) {
-        for (Fault f : Fault.values()) {
-            if (f == Fault.DEL_ORPHAN_ITEM_ENOMEM) {
-                continue;
-            }
-            Double prob = probabilities.get(f);
-            if (prob == null) {
-                faults.disarm(f);
-            } else {
-                faults.armProbability(f, prob, seed + f.ordinal());
-            }
-        }
-    }
-
     /**
-     * Arms the plan's sites for {@code devices}' filesystems only (several filesystems share the module: the others'
-     * cycles draw their own plans) and disarms the other sites there.
+     * Arms the plan's sites for {@code devices}' filesystems — a null device: module-wide (one filesystem, as every
+     * earlier run did; with several, each cycle arms its own filesystem's devices and the others draw their own
+     * plans) — and disarms the other sites it may arm there.
      */
     void apply(Faults faults, java.util.List<String> devices) {
         for (String d : devices) {
@@ -74,7 +60,7 @@ record FaultPlan(Map<Fault, Double> probabilities, long seed) {
                 if (prob == null) {
                     faults.disarm(f, d);
                 } else {
-                    faults.armProbability(f, prob, seed + f.ordinal() + 31L * d.hashCode(), d);
+                    faults.armProbability(f, prob, seed + f.ordinal() + (d == null ? 0 : 31L * d.hashCode()), d);
                 }
             }
         }

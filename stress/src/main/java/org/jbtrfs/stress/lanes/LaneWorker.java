@@ -108,7 +108,10 @@ abstract class LaneWorker implements Runnable {
      * A normal outcome in this cycle: one of the kernel's rules ({@link #normal(Errno)}) or the error an
      * armed fault-injection site returns ({@code --faults}: a commit's EIO, a reservation's ENOSPC).
      */
-    boolean expected(Errno e) { return normal(e) || cx.injected.contains(e); }
+    boolean expected(Errno e) { return expected(e, cx.injected); }
+
+    /** A kernel rule's refusal, or an error {@code injected} (the cycle's armed faults) returns. */
+    static boolean expected(Errno e, java.util.Set<Errno> injected) { return normal(e) || injected.contains(e); }
 
     /** Runs one operation under the watchdog's eye; null when the kernel refused it (a normal outcome). */
     <T> T op(String name, Supplier<T> s) {

@@ -90,15 +90,16 @@ public final class LanesWorkload {
      * only with several.
      */
     private void applyFaults(FaultPlan p) {
+        List<String> devices = new ArrayList<>();
         if (env.singleFilesystem) {
-            p.apply(env.module.faults());
+            devices.add(null); // module-wide
         } else {
-            List<String> devices = new ArrayList<>(List.of(env.device.name()));
+            devices.add(env.device.name());
             if (env.device2 != null) {
                 devices.add(env.device2.name());
             }
-            p.apply(env.module.faults(), devices);
         }
+        p.apply(env.module.faults(), devices);
     }
 
     private void cycle() {
@@ -168,7 +169,7 @@ public final class LanesWorkload {
             try {
                 env.op("remount ro", () -> end.remount("ro"));
             } catch (org.jbtrfs.core.BtrfsException e) {
-                if (!LaneWorker.normal(e.errno()) && !faults.errnos().contains(e.errno())) {
+                if (!LaneWorker.expected(e.errno(), faults.errnos())) {
                     throw e;
                 }
             }

@@ -86,8 +86,9 @@ public final class FullWorkload {
         if (!env.singleFilesystem) {
             return;
         }
-        long faultSeed = r.nextDouble() < 0.4 ? r.nextLong() : 0; // drawn whatever --faults says: the cycle's other choices stay
-        if (faultSeed != 0 && env.faults.contains(Fault.DEL_ORPHAN_ITEM_ENOMEM)) {
+        boolean drawn = r.nextDouble() < 0.4;
+        long faultSeed = drawn ? r.nextLong() : 0; // drawn whatever --faults says: the cycle's other choices stay
+        if (drawn && env.faults.contains(Fault.DEL_ORPHAN_ITEM_ENOMEM)) {
             env.module.faults().armProbability(Fault.DEL_ORPHAN_ITEM_ENOMEM, 0.5, faultSeed);
         } else {
             env.module.faults().disarm(Fault.DEL_ORPHAN_ITEM_ENOMEM);

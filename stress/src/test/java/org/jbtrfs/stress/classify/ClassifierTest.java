@@ -92,6 +92,12 @@ class ClassifierTest {
         running.note("state at the hang: sdc: qgroup: status flags 0x3, qgroup_rescan_running true, completion done false (waiters 1)");
         assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(running, EnumSet.of(FixSwitch.QGROUP_RESCAN_FAILED_INIT_REARM)).bugs(),
             "a rescan still running is another story");
+        Observation idle = new Observation();
+        idle.hang = o.hang;
+        idle.note("state at the hang: sdc: qgroup: status flags 0x3, qgroup_rescan_running true, completion done false (waiters 1)\n"
+            + "sdd: qgroup: status flags 0x1, qgroup_rescan_running false, completion done false (waiters 0), work never initialised");
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(idle, EnumSet.of(FixSwitch.QGROUP_RESCAN_FAILED_INIT_REARM)).bugs(),
+            "another filesystem idle (never rescanned, nobody waiting) is not the evidence");
     }
 
     @Test
