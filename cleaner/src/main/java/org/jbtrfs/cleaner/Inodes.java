@@ -25,6 +25,8 @@ import org.jbtrfs.transaction.Trees;
 public final class Inodes {
     private final FsInfo fs;
     private final Map<InodeKey, Inode> cache = new ConcurrentHashMap<>();
+    /** SB_ACTIVE: cleared by generic_shutdown_super; from then on iput_final keeps nothing on the LRU. */
+    private volatile boolean sbActive = true;
 
     public Inodes(FsInfo fs) { this.fs = fs; }
 
@@ -79,8 +81,9 @@ public final class Inodes {
     /**
      * kernel: iput() — drop a reference. The last one (iput_final) evicts an unlinked inode
      * (btrfs_evict_inode: a transaction that truncates it and deletes its inode and orphan items); a
-     * linked one whose page cache still pins it stays cached at i_count 0 (the LRU); otherwise it is
-     * released.
+     * linked one whose page cache still pins it stays cached at i_count 0 (the LRU) while the superblock is
+     * SB_ACTIVE; otherwise it is released (truncate_inode_pages_final waits for its writeback and drops its
+     * dirty pages).
      */
     public void iput(Inode inode) {
         int c = inode.count.decrementAndGet();
@@ -92,7 +95,7 @@ public final class Inodes {
         }
         synchronized (inode) {
             // an igrab may have revived it from i_count 0, or a racing iput_final already decided
-            if (inode.count.get() != 0 || inode.freeing || inode.keepOnLru()) {
+            if (inode.count.get() != 0 || inode.freeing || sbActive && inode.keepOnLru()) {
                 return;
             }
             inode.freeing = true;
@@ -116,6 +119,13 @@ public final class Inodes {
             inodeTreeDel(inode.root);
         }
     }
+
+    /**
+     * generic_shutdown_super() clears SB_ACTIVE (after sync_filesystem, before evict_inodes): a final iput from
+     * now on — a delayed iput close_ctree runs, an ordered extent's last put — evicts the inode at once instead
+     * of leaving it on the LRU, where nothing would free it.
+     */
+    public void deactivate() { sbActive = false; }
 
     /**
      * kernel: evict_inodes() in fs/inode.c — generic_shutdown_super, after sync_filesystem: every cached

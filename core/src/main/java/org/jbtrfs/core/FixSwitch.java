@@ -161,7 +161,21 @@ public enum FixSwitch {
      * qgroup_rescan_init. Found by the explorer's error paths ({@code --faults}), named by its hang report's qgroup
      * state (qgroup.c v5.11; kernel/sched/completion.c).
      */
-    QGROUP_RESCAN_FAILED_INIT_REARM(Origin.PROPOSED);
+    QGROUP_RESCAN_FAILED_INIT_REARM(Origin.PROPOSED),
+    /**
+     * df94a342efb4 "btrfs: run btrfs_error_commit_super() early" (Qu Wenruo, v6.15, in the stable trees): on a
+     * filesystem in error close_ctree runs btrfs_error_commit_super() before the flushes of
+     * {@link #ENDIO_WRITE_FLUSH_AT_UMOUNT} (and without its own btrfs_run_delayed_iputs), not after
+     * btrfs_commit_super's place. Reverted (5.11 and every kernel before it): after an abort SB_RDONLY makes
+     * sync_filesystem return at once, so data writeback still in flight at umount is first waited for by
+     * btrfs_error_commit_super's btrfs_destroy_all_ordered_extents → btrfs_wait_ordered_roots, which returns at
+     * BTRFS_ORDERED_COMPLETE; the finisher's last btrfs_put_ordered_extent comes after, its
+     * btrfs_add_delayed_iput after btrfs_error_commit_super's btrfs_run_delayed_iputs: the delayed_iputs
+     * assertion, or a busy inode. With the flushes after it, they wait for those puts and run the delayed iput.
+     * A patch on top of {@link #ENDIO_WRITE_FLUSH_AT_UMOUNT}'s block: applied alone it changes nothing. Found by
+     * the explorer's error paths ({@code --faults all}, seed 39039) before the upstream fix was read.
+     */
+    ERROR_COMMIT_SUPER_EARLY(Origin.LATER_UPSTREAM);
 
     private final Origin origin;
 

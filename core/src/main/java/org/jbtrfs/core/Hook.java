@@ -126,5 +126,18 @@ public enum Hook {
      * rescan it saw may end (complete_all) and another rescan's qgroup_rescan_init re-arm the completion meanwhile —
      * the same window as a waiter woken by complete_all that has not run yet.
      */
-    QGROUP_WAIT_BEFORE_SLEEP
+    QGROUP_WAIT_BEFORE_SLEEP,
+    /**
+     * run_one_async_start on a worker of fs_info->workers is about to checksum a data bio (btrfs_submit_bio_start):
+     * the bio's ordered extent is in flight and nothing has queued its completion yet, so a flush of
+     * endio_write_workers does not wait for it (close_ctree's) — only btrfs_wait_ordered_roots does.
+     */
+    DATA_BIO_BEFORE_CSUM,
+    /**
+     * close_ctree found the filesystem in error (an abort, BTRFS_FS_STATE_ERROR) and is about to run
+     * btrfs_error_commit_super() — after btrfs_commit_super's place in 5.11, before the workqueue flushes with
+     * {@link FixSwitch#ERROR_COMMIT_SUPER_EARLY}. sync_filesystem skipped the read-only superblock, so data writeback
+     * may still be in flight: btrfs_destroy_all_ordered_extents is the first to wait for it.
+     */
+    UMOUNT_BEFORE_ERROR_COMMIT_SUPER
 }

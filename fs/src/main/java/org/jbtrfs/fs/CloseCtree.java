@@ -33,6 +33,12 @@ final class CloseCtree {
         // wait for the qgroup rescan worker (uninterruptible)
         ctx.qgroups.waitForCompletion(false);
         // uuid scan, balance, dev-replace, scrub, defrag: not modelled
+        // df94a342efb4: the error cleanup waits for every ordered extent first, so the flushes below wait for
+        // their last puts and run the delayed iputs those queue (a patch on top of the flush block)
+        boolean errorCleanupEarly = DiskIo.errorCommitSuperEarly(fs);
+        if (errorCleanupEarly && inError(fs)) {
+            errorCommitSuper(fs);
+        }
         if (fs.applied(FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT)) {
             // later kernels: an ordered extent may have completed after sync_filesystem's wait and dropped its
             // last inode reference with btrfs_add_delayed_iput — btrfs_wait_ordered_roots only waits for
@@ -57,8 +63,8 @@ final class CloseCtree {
                         + "\n" + KernelLog.callTrace(e, 0));
             }
         }
-        if (fs.fsState.test(FsState.ERROR) || fs.fsState.test(FsState.TRANS_ABORTED)) {
-            DiskIo.errorCommitSuper(fs);
+        if (!errorCleanupEarly && inError(fs)) {
+            errorCommitSuper(fs);
         }
         fs.kernel.hooks().arrive(Hook.UMOUNT_BEFORE_STOP_KTHREADS);
         fs.transactionKthread().stop();
@@ -83,5 +89,16 @@ final class CloseCtree {
         // when crc32c is not accelerated
         fs.btreeInode.finalIput();
         // close_fs_devices(): the in-memory devices stay with the module
+    }
+
+    /** 5.11's test before btrfs_error_commit_super: BTRFS_FS_STATE_ERROR or BTRFS_FS_STATE_TRANS_ABORTED. */
+    private static boolean inError(FsInfo fs) {
+        return fs.fsState.test(FsState.ERROR) || fs.fsState.test(FsState.TRANS_ABORTED);
+    }
+
+    /** kernel: btrfs_error_commit_super(), announced at {@link Hook#UMOUNT_BEFORE_ERROR_COMMIT_SUPER}. */
+    private static void errorCommitSuper(FsInfo fs) {
+        fs.kernel.hooks().arrive(Hook.UMOUNT_BEFORE_ERROR_COMMIT_SUPER);
+        DiskIo.errorCommitSuper(fs);
     }
 }

@@ -52,6 +52,7 @@ final class VfsSuper {
         ctx.dcache.shrink(); // shrink_dcache_for_umount()
         Vfs.syncFilesystem(ctx); // its error is ignored: the umount goes on (a failed commit aborted, forcing RO)
         // SB_ACTIVE is cleared: from now on a final iput releases a linked inode at once
+        ctx.cleaner.inodes().deactivate();
         ctx.cleaner.inodes().evictInodes();
         CloseCtree.closeCtree(ctx);
         int busy = ctx.cleaner.inodes().cachedCount();

@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.LongAdder;
 import org.jbtrfs.cleaner.Inodes;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.Hook;
 import org.jbtrfs.transaction.Extents;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.WbSyncMode;
@@ -51,7 +52,11 @@ final class Writeback {
         this.ctx = ctx;
         this.fs = ctx.fs;
         this.asyncSubmit = new AsyncSubmit<>(fs.kernel,
-            bio -> { csumOneBio(bio); return null; },       // btrfs_submit_bio_start
+            bio -> {                                          // btrfs_submit_bio_start
+                fs.kernel.hooks().arrive(Hook.DATA_BIO_BEFORE_CSUM);
+                csumOneBio(bio);
+                return null;
+            },
             bio -> { mapBio(bio); return null; },           // btrfs_map_bio
             (bio, status) -> {
                 fs.log().error(fs.sbId(), "data write error " + status.ret() + " at " + bio.oe().diskBytenr);

@@ -2,6 +2,7 @@ package org.jbtrfs.transaction;
 
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.kernel.Kthread;
 import org.jbtrfs.core.disk.SuperBlock;
 
@@ -52,16 +53,28 @@ public final class DiskIo {
     }
 
     /**
+     * Whether close_ctree runs btrfs_error_commit_super before its workqueue flushes: df94a342efb4 moved it there,
+     * in front of the later kernels' flush block ({@link FixSwitch#ENDIO_WRITE_FLUSH_AT_UMOUNT}), which it needs.
+     */
+    public static boolean errorCommitSuperEarly(FsInfo fs) {
+        return fs.applied(FixSwitch.ERROR_COMMIT_SUPER_EARLY) && fs.applied(FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT);
+    }
+
+    /**
      * kernel: btrfs_error_commit_super() — on error or abort at unmount: tear down the transactions
-     * without writing, run delayed iputs under cleaner_mutex, cleanup_work_sem barrier.
+     * without writing (btrfs_cleanup_transaction, which waits for the ordered extents), run delayed iputs
+     * under cleaner_mutex, cleanup_work_sem barrier. With {@link FixSwitch#ERROR_COMMIT_SUPER_EARLY}
+     * (df94a342efb4) close_ctree calls it before its flushes, and those run the delayed iputs instead.
      */
     public static void errorCommitSuper(FsInfo fs) {
         Transactions.cleanupTransaction(fs);
-        fs.cleanerMutex.lock();
-        try {
-            fs.delayedIputRunner().run();
-        } finally {
-            fs.cleanerMutex.unlock();
+        if (!errorCommitSuperEarly(fs)) {
+            fs.cleanerMutex.lock();
+            try {
+                fs.delayedIputRunner().run();
+            } finally {
+                fs.cleanerMutex.unlock();
+            }
         }
         fs.cleanupWorkSem.writeLock().lock();
         fs.cleanupWorkSem.writeLock().unlock();

@@ -63,6 +63,10 @@ public final class Classifier {
                         culprits.add(FixSwitch.DELAYED_IPUTS_RO_REMOUNT);
                         // an ordered extent's last put after the last btrfs_run_delayed_iputs
                         culprits.add(FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT);
+                        if (abortedBefore(o.log, e)) {
+                            // after an abort: btrfs_error_commit_super's wait returned before the last put
+                            culprits.add(FixSwitch.ERROR_COMMIT_SUPER_EARLY);
+                        }
                     } else {
                         symptoms.add(Symptom.ERROR);
                     }
@@ -108,6 +112,9 @@ public final class Classifier {
                         // an inode reference outlived close_ctree: an ordered extent's last put queued a
                         // delayed iput after the cleaner was stopped
                         culprits.add(FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT);
+                        if (abortedBefore(o.log, e)) {
+                            culprits.add(FixSwitch.ERROR_COMMIT_SUPER_EARLY);
+                        }
                     }
                 }
                 default -> { }
@@ -356,6 +363,16 @@ public final class Classifier {
     static FixSwitch rescanWorkerFix(Set<FixSwitch> reverted) {
         return reverted.contains(FixSwitch.QGROUP_RESCAN_RO_REMOUNT) ? FixSwitch.QGROUP_RESCAN_RO_REMOUNT
             : FixSwitch.QGROUP_RESCAN_RESUME_REARM;
+    }
+
+    /** A transaction abort logged before {@code e}: the umount went through btrfs_error_commit_super. */
+    private static boolean abortedBefore(List<LogEntry> log, LogEntry e) {
+        for (LogEntry l : log) {
+            if (l.seq() < e.seq() && l.message().contains("Transaction aborted")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean afterAssertion(List<LogEntry> log, LogEntry bug) {

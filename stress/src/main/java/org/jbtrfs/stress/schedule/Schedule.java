@@ -87,7 +87,8 @@ public final class Schedule {
      * for them. They get a tenth of the perturbation, so that one cycle's delay budget stays in proportion with
      * the other windows; the draws are the same, so a role's decisions still come in order from its own stream.
      */
-    private static final Set<Hook> PER_BIO = EnumSet.of(Hook.ASYNC_SUBMIT_BEFORE_QUEUE, Hook.ORDERED_EXTENT_BEFORE_FINISH,
+    private static final Set<Hook> PER_BIO = EnumSet.of(Hook.ASYNC_SUBMIT_BEFORE_QUEUE, Hook.DATA_BIO_BEFORE_CSUM,
+        Hook.ORDERED_EXTENT_BEFORE_FINISH,
         Hook.ORDERED_EXTENT_AFTER_REMOVE, Hook.TREE_BLOCK_ALLOCATED, Hook.COW_BLOCK_COPIED, Hook.BTREE_LOCKED_FOR_IO);
     private static final double PER_BIO_SCALE = 0.1;
 
@@ -99,14 +100,17 @@ public final class Schedule {
      * they mark windows no other hook opens — the rescan ioctl between its commit and its queueing (a whole quota
      * disable and enable of another process must fit there), quota enable between its commit and its rescan's
      * init, a wait for the rescan between its test of qgroup_rescan_running and its sleep (stop 21: drawn after the
-     * others, so their draws stay). Each follows a lock or a commit the thread slept in, so a delay there is the
+     * others, so their draws stay), a data bio's checksum step on fs_info->workers (a kworker waiting for a CPU:
+     * its ordered extent outlives close_ctree's flushes) and close_ctree's btrfs_error_commit_super (stop 22). Each
+     * follows a lock or a commit the thread slept in, so a delay there is the
      * run-queue wait of a woken task. Not
      * REMOUNT_RW_AFTER_PRE_RW_MOUNT: between btrfs_qgroup_rescan_resume's queueing and clearing REMOUNTING the remount
      * does not sleep, and a PREEMPT_NONE kernel does not deschedule it there (docs/latency-model.md, measured), so a
      * delay would make the resumed rescan pause again by an order the kernel does not take.
      */
     static final Set<Hook> LATER_HOOKS = EnumSet.of(Hook.REMOUNT_RW_AFTER_PRE_RW_MOUNT,
-        Hook.QGROUP_RESCAN_IOCTL_BEFORE_QUEUE, Hook.QGROUP_ENABLE_BEFORE_RESCAN_INIT, Hook.QGROUP_WAIT_BEFORE_SLEEP);
+        Hook.QGROUP_RESCAN_IOCTL_BEFORE_QUEUE, Hook.QGROUP_ENABLE_BEFORE_RESCAN_INIT, Hook.QGROUP_WAIT_BEFORE_SLEEP,
+        Hook.DATA_BIO_BEFORE_CSUM, Hook.UMOUNT_BEFORE_ERROR_COMMIT_SUPER);
     /** How often a non-quiet cycle focuses on each hook of {@link #LATER_HOOKS}. */
     static final double P_LATER_FOCUS = 0.3;
     /**
@@ -137,7 +141,7 @@ public final class Schedule {
         }
         double scale = PER_BIO.contains(hook) ? PER_BIO_SCALE : 1.0;
         if (later) {
-            return u < pFocus ? new Decision(logUniform(v, 200_000, LATER_FOCUS_MAX_NANOS), false) : Decision.NONE;
+            return u < pFocus * scale ? new Decision(logUniform(v, 200_000, LATER_FOCUS_MAX_NANOS), false) : Decision.NONE;
         }
         if (focus.contains(hook) && u < pFocus * scale) {
             return new Decision(logUniform(v, 200_000, 3_000_000), false);

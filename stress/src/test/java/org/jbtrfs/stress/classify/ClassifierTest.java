@@ -142,6 +142,29 @@ class ClassifierTest {
         assertEquals(Set.of("endio-write-flush-at-umount"), v.bugs());
     }
 
+    /**
+     * After a transaction abort the delayed_iputs assertion is also df94a342efb4's (ERROR_COMMIT_SUPER_EARLY): the
+     * error cleanup's wait for the ordered extents returned before the last put. Without an abort it is not.
+     */
+    @Test
+    void theDelayedIputsAssertionAfterAnAbortPointsAtTheEarlyErrorCleanup() {
+        KernelLog log = new KernelLog(64, new ManualClock());
+        log.log(LogLevel.CRIT, LogEntry.Kind.TEXT, "BTRFS critical (device sdc): Transaction aborted (error EIO: error writing"
+            + " tree blocks of transaction 31 (injected))");
+        try {
+            log.assertThat(false, "list_empty(&fs_info->delayed_iputs)", "disk-io.c", 4049);
+        } catch (KernelBug expected) {
+            // the BUG line follows the assertion line
+        }
+        Observation o = new Observation();
+        o.log = log.entries();
+        var v = Classifier.classify(o, EnumSet.of(FixSwitch.ERROR_COMMIT_SUPER_EARLY));
+        assertEquals(Set.of("error-commit-super-early"), v.bugs());
+        Observation noAbort = new Observation();
+        noAbort.log = assertionLog("list_empty(&fs_info->delayed_iputs)");
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(noAbort, EnumSet.of(FixSwitch.ERROR_COMMIT_SUPER_EARLY)).bugs());
+    }
+
     /** A use of the quota root quota enable put after publishing it is 331cd9461412's (QUOTA_ENABLE_RESCAN_EINPROGRESS). */
     @Test
     void aUseOfTheFreedQuotaRootIsQuotaEnablesPut() {
