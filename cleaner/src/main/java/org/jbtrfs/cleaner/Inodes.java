@@ -51,6 +51,7 @@ public final class Inodes {
                 throw new BtrfsException(Errno.ENOENT, "inode " + ino + " not found in root " + root.objectid());
             }
             Inode fresh = new Inode(root, ino, InodeItem.decode(item).nlink(), fs.kernel.slabs().cache("btrfs_inode").alloc());
+            fresh.slabObj.tag(new LeakState(fresh, k));
             if (cache.putIfAbsent(k, fresh) == null) {
                 root.openInodes.incrementAndGet();
                 return fresh;
@@ -151,6 +152,26 @@ public final class Inodes {
         for (Inode in : List.copyOf(cache.values())) {
             if (in.root == root && grab(in)) {
                 iput(in);
+            }
+        }
+    }
+
+    /** What a leak report says of a btrfs_inode object still allocated: its state and whether its cache holds it. */
+    private final class LeakState {
+        private final Inode inode;
+        private final InodeKey key;
+
+        LeakState(Inode inode, InodeKey key) {
+            this.inode = inode;
+            this.key = key;
+        }
+
+        @Override
+        public String toString() {
+            synchronized (inode) {
+                return inode + " of " + fs.device.name() + ": i_count " + inode.count.get() + ", nlink " + inode.nlink
+                    + (inode.freeing ? ", I_FREEING" : "") + (cache.get(key) == inode ? ", in the inode cache" : ", not in the inode cache")
+                    + (sbActive ? ", superblock active" : ", superblock shut down");
             }
         }
     }

@@ -150,4 +150,30 @@ class ErrorCommitSuperEarlyTest {
             assertTrue(rep.clean(), rep.toString());
         }
     }
+
+    /**
+     * With the switch applied close_ctree no longer calls btrfs_error_commit_super after its own btrfs_commit_super,
+     * so a commit failing there must tear its transaction down itself, as the kernel's cleanup_transaction does (off
+     * trans_list, btrfs_cleanup_one_transaction). Port bug found by the explorer right after the switch landed (seed
+     * 39039 at f233a22: {@code leak:btrfs_commit_super@dev2}, patch 4/5's assertion, 12 classes in 300 s): the port's
+     * failed commit had left the aborted transaction on trans_list for btrfs_error_commit_super to remove. Kernel
+     * functions read: btrfs_commit_transaction's error path and cleanup_transaction (transaction.c),
+     * btrfs_cleanup_one_transaction (disk-io.c), v5.11.
+     */
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void aCommitThatFailsInCloseCtreeLeavesNoTransactionBehind(Crc32cImpl crc) {
+        try (Repro r = new Repro(crc)) {
+            Btrfs fs = r.mountSettled("");
+            fs.createFile("f");
+            r.mod.hooks().arm(Hook.UMOUNT_AFTER_PARK_CLEANER,
+                HookAction.run(() -> r.mod.faults().armOnce(Fault.COMMIT_TRANSACTION_EIO))); // after sync_filesystem
+            fs.umount();
+            assertEquals(1, r.mod.faults().fired(Fault.COMMIT_TRANSACTION_EIO));
+            assertTrue(r.logged("commit super ret -5"), r.mod.log().dmesg());
+            assertFalse(r.logged("assertion failed"), r.mod.log().dmesg());
+            UnloadReport rep = r.mod.unload();
+            assertTrue(rep.clean(), rep.toString());
+        }
+    }
 }

@@ -98,14 +98,44 @@ final class TransactionCommit {
             DiskIo.writeSuper(fs);
             ExtentCommit.finishExtentCommit(fs, cur);
         } catch (RuntimeException e) {
-            Transactions.abort(fs, cur, e);
-            Transactions.releaseHandle(fs, h);
+            cleanupTransaction(h, e);
             throw e;
         }
         synchronized (fs.transLock) {
             cur.state = TransState.COMPLETED;
             fs.transList.remove(cur);
             fs.lastTransCommitted = cur.transid;
+            cur.numWriters--;
+            cur.useCount--;
+            fs.transLock.notifyAll();
+        }
+        h.markEnded();
+        Transactions.releaseHandle(fs, h);
+    }
+
+    /**
+     * kernel: cleanup_transaction() in fs/btrfs/transaction.c (v5.11) — a commit that failed: abort the transaction,
+     * take it off trans_list, wait until this handle is its only writer (when it is still the running transaction),
+     * tear it down (btrfs_cleanup_one_transaction), clear running_transaction and drop the commit's references. The
+     * failed transaction is not left for close_ctree's btrfs_error_commit_super.
+     */
+    private static void cleanupTransaction(TransHandle h, RuntimeException err) {
+        FsInfo fs = h.fsInfo;
+        Transaction cur = h.transaction;
+        Transactions.abort(fs, cur, err);
+        synchronized (fs.transLock) {
+            fs.transList.remove(cur); // list_del_init: "BUG_ON(list_empty(&cur_trans->list))" holds, the commit owns it
+            if (cur == fs.runningTransaction) {
+                cur.state = TransState.COMMIT_DOING;
+                fs.transLock.notifyAll();
+                fs.kernel.sched().waitUntil(fs.transLock, "cleanup_transaction: wait for writers", () -> cur.numWriters <= 1);
+            }
+        }
+        Transactions.cleanupOneTransaction(fs, cur);
+        synchronized (fs.transLock) {
+            if (cur == fs.runningTransaction) {
+                fs.runningTransaction = null;
+            }
             cur.numWriters--;
             cur.useCount--;
             fs.transLock.notifyAll();

@@ -271,6 +271,25 @@ public final class Transactions {
     }
 
     /**
+     * kernel: btrfs_cleanup_one_transaction() in fs/btrfs/disk-io.c — tear one aborted transaction down without
+     * writing it: its delayed refs (and the extents reserved for them), its dirty-page records; COMPLETED, waiters
+     * woken. Dirty block groups, device updates, delayed inodes and pinned extents are not modelled here.
+     */
+    static void cleanupOneTransaction(FsInfo fs, Transaction t) {
+        for (DelayedRefHead head : t.delayedRefs.takeAll()) {
+            if (head.mustInsertReserved) {
+                fs.space.freeReserved(head.bytenr, head.numBytes);
+            }
+            t.delayedRefs.release(head);
+        }
+        fs.btreeInode.destroyMarkedExtents(t);
+        synchronized (fs.transLock) {
+            t.state = TransState.COMPLETED;
+            fs.transLock.notifyAll();
+        }
+    }
+
+    /**
      * kernel: btrfs_cleanup_transaction() — tear down every transaction on trans_list without writing it
      * (error or abort at unmount): free its delayed refs, reserved extents and dirty-page records; then
      * btrfs_destroy_all_ordered_extents() (every ordered extent marked IOERR, then btrfs_wait_ordered_roots:
@@ -288,15 +307,8 @@ public final class Transactions {
                 all = new ArrayList<>(fs.transList);
             }
             for (Transaction t : all) {
-                for (DelayedRefHead head : t.delayedRefs.takeAll()) {
-                    if (head.mustInsertReserved) {
-                        fs.space.freeReserved(head.bytenr, head.numBytes);
-                    }
-                    t.delayedRefs.release(head);
-                }
-                fs.btreeInode.destroyMarkedExtents(t);
+                cleanupOneTransaction(fs, t);
                 synchronized (fs.transLock) {
-                    t.state = TransState.COMPLETED;
                     fs.transList.remove(t);
                     if (fs.runningTransaction == t) {
                         fs.runningTransaction = null;

@@ -103,7 +103,9 @@ public final class SlabCache {
         for (SlabObject o : remaining) {
             String site = allocatedIn(o, now);
             sites.add(site);
-            sb.append("INFO: Object ").append(o).append(" @offset=0\n").append(site).append('\n');
+            // slub_debug's object dump, as what the object describes (its tag) at the time of the report
+            sb.append("INFO: Object ").append(o).append(" @offset=0").append(o.tag() == null ? "" : " (" + o.tag() + ")")
+                .append('\n').append(site).append('\n');
         }
         log.log(LogLevel.ERR, LogEntry.Kind.SLAB_LEAK, sb.toString().stripTrailing());
         log.log(LogLevel.ERR, LogEntry.Kind.SLAB_LEAK, "kmem_cache_destroy " + name + ": Slab cache still has objects");
