@@ -175,7 +175,21 @@ public enum FixSwitch {
      * A patch on top of {@link #ENDIO_WRITE_FLUSH_AT_UMOUNT}'s block: applied alone it changes nothing. Found by
      * the explorer's error paths ({@code --faults all}, seed 39039) before the upstream fix was read.
      */
-    ERROR_COMMIT_SUPER_EARLY(Origin.LATER_UPSTREAM);
+    ERROR_COMMIT_SUPER_EARLY(Origin.LATER_UPSTREAM),
+    /**
+     * Proposed, not upstream: the qgroup rescan worker marks the rescan over (qgroup_rescan_running false,
+     * complete_all, under qgroup_rescan_lock) before it ends its status-update transaction, which it does after the
+     * unlock (5.11 and mainline alike). close_ctree's btrfs_qgroup_wait_for_completion returns at the complete_all; its
+     * btrfs_commit_super waits for the worker's handle only until __btrfs_end_transaction drops num_writers — and when
+     * that commit fails (an I/O error at umount: the transaction aborted, the filesystem in error) the worker, still
+     * inside __btrfs_end_transaction, tests the error state after close_ctree has run on to
+     * kthread_stop(transaction_kthread): its wake_up_process(fs_info->transaction_kthread) is a use-after-free of the
+     * exited kthread's task_struct. The fix ends the transaction under the lock, before the rescan is marked over, so a
+     * wait for the rescan returns only when the worker holds no handle. Found by the explorer's error paths
+     * ({@code --faults all --latency off --filesystems 4}, seed 39039):
+     * {@code uaf:BUG: KASAN: use-after-free in wake_up_process@kworker} on the transaction kthread.
+     */
+    QGROUP_RESCAN_END_BEFORE_COMPLETE(Origin.PROPOSED);
 
     private final Origin origin;
 

@@ -139,5 +139,11 @@ public enum Hook {
      * {@link FixSwitch#ERROR_COMMIT_SUPER_EARLY}. sync_filesystem skipped the read-only superblock, so data writeback
      * may still be in flight: btrfs_destroy_all_ordered_extents is the first to wait for it.
      */
-    UMOUNT_BEFORE_ERROR_COMMIT_SUPER
+    UMOUNT_BEFORE_ERROR_COMMIT_SUPER,
+    /**
+     * btrfs_end_transaction dropped the handle's writer count and woke writer_wait — a commit waiting for it goes on —
+     * and is about to test TRANS_ABORTED / BTRFS_FS_STATE_ERROR, on which it wakes fs_info->transaction_kthread: a
+     * commit that fails meanwhile makes it wake a kthread close_ctree may have stopped by then.
+     */
+    TRANS_END_BEFORE_KTHREAD_WAKE
 }

@@ -843,6 +843,75 @@ class ExplorerFoundTest {
         }
     }
 
+    /**
+     * Found by the explorer's error paths ({@code --faults all --latency off --filesystems 4}, seed 39039, at d03ba7f:
+     * {@code uaf:BUG: KASAN: use-after-free in wake_up_process@kworker}, the task_struct of btrfs-transaction, from the
+     * rescan worker's btrfs_end_transaction; replay 0/10). The rescan worker marks the rescan over — qgroup_rescan_running
+     * false, complete_all, under qgroup_rescan_lock — and only then ends its status-update transaction. close_ctree's
+     * btrfs_qgroup_wait_for_completion returns at the complete_all; its btrfs_commit_super waits for the worker's handle
+     * only until __btrfs_end_transaction drops num_writers. When that commit fails (an I/O error at umount: aborted, the
+     * filesystem in error), close_ctree runs on to kthread_stop(transaction_kthread) while the worker, between its
+     * num_writers drop and its test of the error state, has not yet called wake_up_process(fs_info->transaction_kthread):
+     * a use-after-free of the exited kthread (on a preemptible kernel, or a vCPU preempted there).
+     *
+     * <p>Decision: <b>kernel bug</b>, kept bug-for-bug; proposed fix {@link FixSwitch#QGROUP_RESCAN_END_BEFORE_COMPLETE}
+     * (not upstream): the worker ends its transaction under qgroup_rescan_lock, before it marks the rescan over, so a
+     * wait for the rescan returns only when the worker holds no handle. Read (v5.11 qgroup.c btrfs_qgroup_rescan_worker,
+     * btrfs_qgroup_wait_for_completion; transaction.c __btrfs_end_transaction; disk-io.c close_ctree; kernel/kthread.c
+     * kthread_stop — it drops its task_struct reference before returning): mainline's worker ends the same way
+     * (complete_all under the lock, btrfs_end_transaction after the unlock) and its __btrfs_end_transaction still wakes
+     * the transaction kthread on an aborted transaction or a filesystem in error. (A flush of qgroup_rescan_workers in
+     * close_ctree would close it too, but would also hide {@link FixSwitch#QGROUP_RESCAN_REQUEUE_WAITED}'s umount leak.)
+     *
+     * <p>1. A rescan's worker updates the status item, marks the rescan over and ends its handle — held after the
+     * num_writers drop ({@link Hook#TRANS_END_BEFORE_KTHREAD_WAKE}); 2. umount: sync_filesystem commits, close_ctree's wait
+     * for the rescan returns, its btrfs_commit_super fails (injected EIO): aborted, the filesystem in error; the
+     * kthreads are stopped; 3. the worker tests the error state and wakes the stopped transaction kthread. Applied, the
+     * rescan is still marked running when the worker ends its handle: the same umount is clean.
+     */
+    @ParameterizedTest(name = "proposed fix applied={0}")
+    @ValueSource(booleans = {true, false})
+    void aRescanWorkerEndingItsTransactionAfterCompleteWakesNoStoppedKthread(boolean applied) {
+        KernelConfig cfg = KernelConfig.defaults().crc32c(Crc32cImpl.ACCELERATED);
+        if (!applied) {
+            cfg = cfg.revert(FixSwitch.QGROUP_RESCAN_END_BEFORE_COMPLETE);
+        }
+        try (BtrfsModule mod = BtrfsModule.load(cfg.clock(new ManualClock()))) {
+            Btrfs fs = mountWithQuotasIdle(mod);
+            // 1) the worker's end of its status-update transaction: is the rescan still marked running? (reverted: held)
+            java.util.concurrent.atomic.AtomicReference<Boolean> runningAtEnd = new java.util.concurrent.atomic.AtomicReference<>();
+            HookAction atEnd = HookAction.run(() -> runningAtEnd.set(fs.qgroupRescanRunning()));
+            mod.hooks().arm(Hook.QGROUP_RESCAN_BEFORE_STATUS_UPDATE, HookAction.run(() -> mod.hooks().arm(
+                Hook.TRANS_END_BEFORE_KTHREAD_WAKE, (applied ? atEnd : HookAction.park()).onlyFor(org.jbtrfs.core.Role.RESCAN_WORKER))));
+            fs.quotaRescan();
+            // 2) umount: close_ctree's own commit fails after sync_filesystem
+            mod.hooks().arm(Hook.UMOUNT_AFTER_PARK_CLEANER,
+                HookAction.run(() -> mod.faults().armOnce(org.jbtrfs.core.Fault.COMMIT_TRANSACTION_EIO)));
+            if (applied) {
+                fs.quotaRescanWait();
+                assertEquals(Boolean.TRUE, runningAtEnd.get(), "the worker ended its handle before marking the rescan over");
+                fs.umount();
+                assertTrue(mod.log().dmesg().contains("commit super ret -5"), mod.log().dmesg());
+                assertEquals(0, mod.log().count(LogEntry.Kind.USE_AFTER_FREE), mod.log().dmesg());
+                UnloadReport rep = mod.unload();
+                assertTrue(rep.clean(), rep.toString());
+                return;
+            }
+            awaitParked(mod.hooks(), Hook.TRANS_END_BEFORE_KTHREAD_WAKE);
+            assertFalse(fs.qgroupRescanRunning(), "the rescan is marked over before its worker's end");
+            mod.hooks().parkAt(Hook.UMOUNT_BEFORE_STOP_WORKERS);
+            TestThread<Void> umount = TestThread.run("umount", fs::umount);
+            mod.hooks().awaitParked(Hook.UMOUNT_BEFORE_STOP_WORKERS, Repro.WAIT); // the kthreads are stopped
+            assertTrue(mod.log().dmesg().contains("commit super ret -5"), mod.log().dmesg());
+            // 3) the worker tests the error state and wakes the stopped transaction kthread
+            mod.hooks().release(Hook.TRANS_END_BEFORE_KTHREAD_WAKE);
+            Waits.within(Repro.WAIT).until(() -> mod.log().count(LogEntry.Kind.USE_AFTER_FREE) > 0);
+            assertTrue(mod.log().dmesg().contains("task_struct of btrfs-transaction"), mod.log().dmesg());
+            mod.hooks().release(Hook.UMOUNT_BEFORE_STOP_WORKERS);
+            umount.join();
+        }
+    }
+
     /** The qgroup status item's flags in the last committed quota tree on {@code dev}. */
     private static long statusFlagsOnDisk(org.jbtrfs.core.BlockDevice dev) {
         return org.jbtrfs.fs.tools.DumpTree.read(dev).items(org.jbtrfs.core.disk.ItemType.QUOTA_TREE_OBJECTID).stream()

@@ -407,6 +407,7 @@ final class QgroupRescan {
         // b7adbf9ada35, also when no leaf was rescanned: a worker queued after quota disable's wait finds
         // quota_root NULL here and oopses in start_transaction; applied, such a worker starts nothing
         TransHandle h = null;
+        boolean ended = false;
         if (didLeafRescans || !fs.applied(FixSwitch.QUOTA_RESCAN_DISABLE_NULL_DEREF)) {
             try {
                 h = Transactions.start(fs, fs.quotaRoot(), 1, "btrfs_qgroup_rescan_worker");
@@ -429,6 +430,12 @@ final class QgroupRescan {
                     fs.log().error(fs.sbId(), "fail to update qgroup status: " + err);
                 }
             }
+            if (h != null && fs.applied(FixSwitch.QGROUP_RESCAN_END_BEFORE_COMPLETE)) {
+                // proposed fix: no handle left when a wait for the rescan returns (close_ctree's, before kthread_stop)
+                Transactions.end(h);
+                h = null;
+                ended = true;
+            }
             if (fs.applied(FixSwitch.QGROUP_RESCAN_REQUEUE_WAITED) && q.rescanWork.isQueued()) {
                 // proposed fix: queued again while this run executed (work_pending): the rescan goes on in the
                 // next run, which ends it — its waiters wait for that one
@@ -439,11 +446,14 @@ final class QgroupRescan {
         } finally {
             q.rescanLock.unlock();
         }
-        if (h == null) {
+        if (h == null && !ended) {
             return;
         }
-        // ended, not committed: whoever commits next (transaction kthread, sync, commit_super) writes it
-        Transactions.end(h);
+        // ended, not committed: whoever commits next (transaction kthread, sync, commit_super) writes it. Reverted
+        // QGROUP_RESCAN_END_BEFORE_COMPLETE, the rescan is already marked over: close_ctree may be past its wait
+        if (h != null) {
+            Transactions.end(h);
+        }
         boolean paused = p1 ? stopped : fs.fsClosing() != 0;
         if (paused) {
             fs.log().info(fs.sbId(), "qgroup scan paused");

@@ -43,9 +43,15 @@ public final class Classifier {
                 case USE_AFTER_FREE -> {
                     symptoms.add(Symptom.USE_AFTER_FREE);
                     if (e.message().contains("in wake_up_process") && e.thread() != null && e.thread().contains("kworker")) {
-                        // an endio-write worker's btrfs_add_delayed_iput woke the cleaner close_ctree had already
-                        // stopped: the ordered extents nobody flushed after the cleaner was parked
-                        culprits.add(FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT);
+                        if (e.message().contains("task_struct of btrfs-transaction")) {
+                            // a rescan worker's btrfs_end_transaction after its complete_all woke the transaction
+                            // kthread close_ctree had stopped meanwhile (its commit failed: the error state)
+                            culprits.add(FixSwitch.QGROUP_RESCAN_END_BEFORE_COMPLETE);
+                        } else {
+                            // an endio-write worker's btrfs_add_delayed_iput woke the cleaner close_ctree had already
+                            // stopped: the ordered extents nobody flushed after the cleaner was parked
+                            culprits.add(FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT);
+                        }
                     }
                     if (e.message().contains("(struct btrfs_root of tree " + org.jbtrfs.core.disk.ItemType.QUOTA_TREE_OBJECTID + ")")) {
                         // the quota root quota enable put after publishing it (its rescan init lost to a rescan ioctl)

@@ -88,6 +88,7 @@ public final class Schedule {
      * the other windows; the draws are the same, so a role's decisions still come in order from its own stream.
      */
     private static final Set<Hook> PER_BIO = EnumSet.of(Hook.ASYNC_SUBMIT_BEFORE_QUEUE, Hook.DATA_BIO_BEFORE_CSUM,
+        Hook.TRANS_END_BEFORE_KTHREAD_WAKE,
         Hook.ORDERED_EXTENT_BEFORE_FINISH,
         Hook.ORDERED_EXTENT_AFTER_REMOVE, Hook.TREE_BLOCK_ALLOCATED, Hook.COW_BLOCK_COPIED, Hook.BTREE_LOCKED_FOR_IO);
     private static final double PER_BIO_SCALE = 0.1;
@@ -101,7 +102,8 @@ public final class Schedule {
      * disable and enable of another process must fit there), quota enable between its commit and its rescan's
      * init, a wait for the rescan between its test of qgroup_rescan_running and its sleep (stop 21: drawn after the
      * others, so their draws stay), a data bio's checksum step on fs_info->workers (a kworker waiting for a CPU:
-     * its ordered extent outlives close_ctree's flushes) and close_ctree's btrfs_error_commit_super (stop 22). Each
+     * its ordered extent outlives close_ctree's flushes), close_ctree's btrfs_error_commit_super and
+     * btrfs_end_transaction between dropping its writer count and testing for an abort (stop 22). Each
      * follows a lock or a commit the thread slept in, so a delay there is the
      * run-queue wait of a woken task. Not
      * REMOUNT_RW_AFTER_PRE_RW_MOUNT: between btrfs_qgroup_rescan_resume's queueing and clearing REMOUNTING the remount
@@ -110,7 +112,7 @@ public final class Schedule {
      */
     static final Set<Hook> LATER_HOOKS = EnumSet.of(Hook.REMOUNT_RW_AFTER_PRE_RW_MOUNT,
         Hook.QGROUP_RESCAN_IOCTL_BEFORE_QUEUE, Hook.QGROUP_ENABLE_BEFORE_RESCAN_INIT, Hook.QGROUP_WAIT_BEFORE_SLEEP,
-        Hook.DATA_BIO_BEFORE_CSUM, Hook.UMOUNT_BEFORE_ERROR_COMMIT_SUPER);
+        Hook.DATA_BIO_BEFORE_CSUM, Hook.UMOUNT_BEFORE_ERROR_COMMIT_SUPER, Hook.TRANS_END_BEFORE_KTHREAD_WAKE);
     /** How often a non-quiet cycle focuses on each hook of {@link #LATER_HOOKS}. */
     static final double P_LATER_FOCUS = 0.3;
     /**

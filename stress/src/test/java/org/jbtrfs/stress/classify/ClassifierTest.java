@@ -187,6 +187,14 @@ class ClassifierTest {
             FixSwitch.ORPHAN_ROOTS_INODES_IN_MEMORY);
     }
 
+    /** A kworker waking the stopped transaction kthread (not the cleaner) is the rescan worker's late end. */
+    @Test
+    void aKworkerWakingTheStoppedTransactionKthreadIsTheRescanWorkersLateEnd() {
+        assertAttributedOnlyWhileReverted(new LogEntry(1, LogLevel.EMERG, 0, "btrfs1-kworker/u4:0", LogEntry.Kind.USE_AFTER_FREE,
+            "BUG: KASAN: use-after-free in wake_up_process\nRead of size 8 at addr 6b6b6b6b6b6b6b6b (task_struct of"
+                + " btrfs-transaction) by task btrfs1-kworker/u4:0"), FixSwitch.QGROUP_RESCAN_END_BEFORE_COMPLETE);
+    }
+
     /** {@code line} alone is attributed to {@code fix} while it is reverted; with every fix applied it is unexplained. */
     private static void assertAttributedOnlyWhileReverted(LogEntry line, FixSwitch fix) {
         Observation o = new Observation();
