@@ -188,6 +188,15 @@ public final class Classifier {
                 // re-armed it and its ioctl failed before queueing (the hang report's qgroup state says so)
                 culprits.add(FixSwitch.QGROUP_RESCAN_FAILED_INIT_REARM);
             }
+            if (o.notes.stream().anyMatch(n -> DEAD_RESCAN_WORKER.matcher(n).find())
+                && o.hang.frame() != null && o.hang.frame().contains("waitForCompletion")) {
+                // a wait for a rescan marked running whose worker is neither queued nor executing, quota_root NULL: the
+                // worker oopsed on the NULL quota root (in an earlier cycle of this filesystem) and never completed —
+                // queued after quota disable's wait, as the oops's own attribution says
+                culprits.add(rescanWorkerFix(reverted));
+                culprits.add(FixSwitch.QUOTA_RESCAN_DISABLE_NULL_DEREF);
+                culprits.add(FixSwitch.QGROUP_RESCAN_REQUEUE_WAITED);
+            }
             if (quotaDisableWaitsForTheWorker(o.hang)) {
                 // quota disable waits for the rescan worker holding its transaction handle (5.11's order); the
                 // worker waits for the commit, the commit for that handle — and every task that needs the
@@ -246,6 +255,13 @@ public final class Classifier {
      */
     private static final java.util.regex.Pattern ASLEEP_ON_NOTHING =
         java.util.regex.Pattern.compile("qgroup_rescan_running false, completion done false \\(waiters [1-9]");
+
+    /**
+     * A filesystem's qgroup state in a hang report with a waiter on a rescan marked running whose worker is neither
+     * queued nor executing, and no quota root: the worker died (its oops on the NULL quota root).
+     */
+    private static final java.util.regex.Pattern DEAD_RESCAN_WORKER = java.util.regex.Pattern.compile(
+        "qgroup_rescan_running true, completion done false \\(waiters [1-9][0-9]*\\), work not queued, runs not returned 0, quota_root NULL");
 
     /** The hung task is quota disable waiting for the rescan worker, or its report shows one doing so. */
     static boolean quotaDisableWaitsForTheWorker(Observation.Hang h) {

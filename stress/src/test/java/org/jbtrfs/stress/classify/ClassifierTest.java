@@ -79,6 +79,28 @@ class ClassifierTest {
         assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).bugs());
     }
 
+    /**
+     * The class the 5.12 profile left unexplained in stop 22 (seed 1001, {@code --faults all --filesystems 4}, at 0895f81:
+     * {@code hang:umount in Completion.await <- QgroupRescan.waitForCompletion@lifecycle}): a rescan marked running,
+     * its worker neither queued nor executing, quota_root NULL — the worker that oopsed on the NULL quota root.
+     */
+    @Test
+    void aWaitForARescanWhoseWorkerDiedOnTheNullQuotaRootIsTheDisablesRace() {
+        Observation o = new Observation();
+        o.hang = new Observation.Hang("lifecycle", "umount", "Completion.await <- QgroupRescan.waitForCompletion", "report");
+        o.note("state at the hang: sdd: qgroup: status flags 0x6, qgroup_rescan_running true, completion done false (waiters 1), "
+            + "work not queued, runs not returned 0, quota_root NULL");
+        assertTrue(Classifier.classify(o, EnumSet.of(FixSwitch.QUOTA_RESCAN_DISABLE_NULL_DEREF)).bugs()
+            .contains("quota-rescan-disable-null-deref"));
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).bugs());
+        Observation live = new Observation();
+        live.hang = o.hang;
+        live.note("state at the hang: sdd: qgroup: status flags 0x6, qgroup_rescan_running true, completion done false (waiters 1), "
+            + "work not queued, runs not returned 1, quota_root NULL");
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(live, EnumSet.of(FixSwitch.QUOTA_RESCAN_DISABLE_NULL_DEREF)).bugs(),
+            "a worker still executing is another story");
+    }
+
     @Test
     void aRescanWaitAsleepOnACompletionNobodyCompletesIsTheFailedInitsRearm() {
         Observation o = new Observation();
