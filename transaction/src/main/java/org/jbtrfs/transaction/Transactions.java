@@ -187,7 +187,7 @@ public final class Transactions {
                 fs.transLock.notifyAll();
             }
             h.slabObj.free();
-            fs.kernel.hooks().arrive(org.jbtrfs.core.Hook.TRANS_END_BEFORE_KTHREAD_WAKE);
+            fs.kernel.hooks().arrive(Hook.TRANS_END_BEFORE_KTHREAD_WAKE);
             if (cur.aborted || fs.fsState.test(FsState.ERROR)) {
                 var k = fs.transactionKthread();
                 if (k != null) {
