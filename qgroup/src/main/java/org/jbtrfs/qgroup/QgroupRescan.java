@@ -407,7 +407,7 @@ final class QgroupRescan {
         // b7adbf9ada35, also when no leaf was rescanned: a worker queued after quota disable's wait finds
         // quota_root NULL here and oopses in start_transaction; applied, such a worker starts nothing
         TransHandle h = null;
-        boolean ended = false;
+        boolean endedUnderLock = false;
         if (didLeafRescans || !fs.applied(FixSwitch.QUOTA_RESCAN_DISABLE_NULL_DEREF)) {
             try {
                 h = Transactions.start(fs, fs.quotaRoot(), 1, "btrfs_qgroup_rescan_worker");
@@ -433,8 +433,7 @@ final class QgroupRescan {
             if (h != null && fs.applied(FixSwitch.QGROUP_RESCAN_END_BEFORE_COMPLETE)) {
                 // proposed fix: no handle left when a wait for the rescan returns (close_ctree's, before kthread_stop)
                 Transactions.end(h);
-                h = null;
-                ended = true;
+                endedUnderLock = true;
             }
             if (fs.applied(FixSwitch.QGROUP_RESCAN_REQUEUE_WAITED) && q.rescanWork.isQueued()) {
                 // proposed fix: queued again while this run executed (work_pending): the rescan goes on in the
@@ -446,12 +445,12 @@ final class QgroupRescan {
         } finally {
             q.rescanLock.unlock();
         }
-        if (h == null && !ended) {
+        if (h == null) {
             return;
         }
         // ended, not committed: whoever commits next (transaction kthread, sync, commit_super) writes it. Reverted
         // QGROUP_RESCAN_END_BEFORE_COMPLETE, the rescan is already marked over: close_ctree may be past its wait
-        if (h != null) {
+        if (!endedUnderLock) {
             Transactions.end(h);
         }
         boolean paused = p1 ? stopped : fs.fsClosing() != 0;
