@@ -4,7 +4,8 @@
 # usage: stress/scripts/time-to-find.sh [SECONDS] [SEEDS...]   (from the repository root, after
 #        mvn -B -o -q -pl stress -am package -DskipTests)
 # env: WORKLOAD=lanes|full (default lanes), CRC="generic accelerated", KEEP=dir keeps outputs and JSON,
-#      CASES="revert:attributed ..." to run only some rows, ARGS="--filesystems 3 ..." extra flags for every run
+#      CASES="revert:attributed ..." to run only some rows, ARGS="--filesystems 3 ..." extra flags for every run,
+#      JAVA_OPTS="-XX:+UseSerialGC ..." flags for the JVM
 # the error-path switches are reachable only with --faults: ARGS="--faults all"
 #      CASES="remount-rw-failure-commit:remount-rw-failure-commit qgroup-status-rescan-without-on:qgroup-status-rescan-without-on"
 set -u
@@ -29,14 +30,14 @@ qgroup-rescan-requeue-waited:qgroup-rescan-requeue-waited
 quota-enable-rescan-einprogress:quota-enable-rescan-einprogress"}
 tmp=${KEEP:-$(mktemp -d)}
 mkdir -p "$tmp"
-echo "# $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/') workload=$workload limit=${limit}s ${ARGS:-}"
+echo "# $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/') workload=$workload limit=${limit}s ${ARGS:-} java ${JAVA_OPTS:-}"
 printf '%-45s %-12s %-5s %-10s %-8s %s\n' reverted crc32c seed found_s cycles classes
 for crc in $crcs; do
 for c in $cases; do
   revert=${c%%:*}; want=${c##*:}
   for s in $seeds; do
     base=$tmp/$revert.$crc.$s
-    java -jar "$jar" --workload "$workload" --crc32c "$crc" --duration "$limit" --seed "$s" --revert "$revert" \
+    java ${JAVA_OPTS:-} -jar "$jar" --workload "$workload" --crc32c "$crc" --duration "$limit" --seed "$s" --revert "$revert" \
       --stop-when-found "$want" ${ARGS:-} --json "$base.json" > "$base.out" 2>&1
     read -r found cyc cls < <(python3 - "$base.json" "$want" <<'PY'
 import json, sys

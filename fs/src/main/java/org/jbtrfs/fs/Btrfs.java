@@ -520,10 +520,10 @@ public final class Btrfs {
         } else if (sb.state == VfsSuper.State.DEAD) {
             // read as an offline tool reads an image (btrfs inspect-internal dump-tree): the latency model prices the
             // kernel's own I/O, and this is not kernel I/O — through the modelled disk it was a fifth of the full
-            // workload's driver time (a read per tree block after every umount)
+            // workload's driver time (a read per tree block after every umount); only the root tree, and no dump text,
+            // whose formatting was most of what remained
             BlockDevice dev = device() instanceof org.jbtrfs.core.kernel.LatencyBlockDevice l ? l.device() : device();
-            org.jbtrfs.fs.tools.DumpTree dump = org.jbtrfs.fs.tools.DumpTree.read(dev, module.config().crc32c());
-            for (var it : dump.items(ItemType.ROOT_TREE_OBJECTID)) {
+            for (var it : org.jbtrfs.fs.tools.DumpTree.rootTreeItems(dev, module.config().crc32c())) {
                 if (it.value() instanceof RootItem ri) {
                     rootTreeItem(it.key(), ri.encode(), orphans, roots);
                 } else {

@@ -102,14 +102,20 @@ public final class DumpTree {
     private final List<TreeInfo> trees = new ArrayList<>();
     private final Map<Long, List<Item>> items = new LinkedHashMap<>();
     private final Map<Long, String> text = new LinkedHashMap<>();
+    /** False for {@link #rootTreeItems}: no text is built (and only the root tree is walked). */
+    private final boolean withText;
 
-    private DumpTree(BlockDevice dev, Crc32c crc) {
+    private DumpTree(BlockDevice dev, Crc32c crc, boolean everyTree) {
         this.dev = dev;
         this.crc = crc;
         this.sb = DiskIo.readSuper(dev, crc);
+        this.withText = everyTree;
         // the root tree first: an unreadable root tree root is an error of the whole dump
         TreeInfo root = new TreeInfo(ItemType.ROOT_TREE_OBJECTID, sb.root, sb.rootLevel, 1, null);
         walk(root, true);
+        if (!everyTree) {
+            return;
+        }
         for (Item it : items.get(ItemType.ROOT_TREE_OBJECTID)) {
             if (it.key().type() == ItemType.ROOT_ITEM && it.key().offset() == 0 && it.value() instanceof RootItem ri) {
                 walk(new TreeInfo(it.key().objectid(), ri.bytenr(), ri.level(), ri.refs(), null), false);
@@ -125,7 +131,18 @@ public final class DumpTree {
         if (dev == null || crc == null) {
             throw new IllegalArgumentException((dev == null ? "dev" : "crc") + " must not be null");
         }
-        return new DumpTree(dev, Crc32c.of(crc));
+        return new DumpTree(dev, Crc32c.of(crc), true);
+    }
+
+    /**
+     * The root tree's items only, in key order, checksums verified with {@code crc}: no other tree is read and no text
+     * is built — what {@code Btrfs.inspect} needs after umount, where the whole dump's formatting was most of its cost.
+     */
+    public static List<Item> rootTreeItems(BlockDevice dev, Crc32cImpl crc) {
+        if (dev == null || crc == null) {
+            throw new IllegalArgumentException((dev == null ? "dev" : "crc") + " must not be null");
+        }
+        return new DumpTree(dev, Crc32c.of(crc), false).items(ItemType.ROOT_TREE_OBJECTID);
     }
 
     public SuperBlock superBlock() { return sb.copy(); }
@@ -174,8 +191,10 @@ public final class DumpTree {
 
     private void walk(TreeInfo tree, boolean mustRead) {
         List<Item> out = new ArrayList<>();
-        StringBuilder sbuf = new StringBuilder();
-        sbuf.append(DumpTreeNames.treeHeading(tree.id())).append('\n');
+        StringBuilder sbuf = withText ? new StringBuilder() : null;
+        if (sbuf != null) {
+            sbuf.append(DumpTreeNames.treeHeading(tree.id())).append('\n');
+        }
         String error = null;
         try {
             walkBlock(tree.id(), tree.bytenr(), tree.level(), out, sbuf);
@@ -185,11 +204,15 @@ public final class DumpTree {
             }
             error = e.getMessage();
             out.clear();
-            sbuf.append("ERROR: cannot read tree ").append(Long.toUnsignedString(tree.id())).append(": ").append(error).append('\n');
+            if (sbuf != null) {
+                sbuf.append("ERROR: cannot read tree ").append(Long.toUnsignedString(tree.id())).append(": ").append(error).append('\n');
+            }
         }
         trees.add(error == null ? tree : new TreeInfo(tree.id(), tree.bytenr(), tree.level(), tree.refs(), error));
         items.put(tree.id(), out);
-        text.put(tree.id(), sbuf.toString());
+        if (sbuf != null) {
+            text.put(tree.id(), sbuf.toString());
+        }
     }
 
     private ExtentBuffer readBlock(long bytenr) {
@@ -203,7 +226,7 @@ public final class DumpTree {
         return eb;
     }
 
-    /** Depth first, a node before its children, as dump-tree prints (without --bfs). */
+    /** Depth first, a node before its children, as dump-tree prints (without --bfs); {@code t} null: no text. */
     private void walkBlock(long tree, long bytenr, int expectedLevel, List<Item> out, StringBuilder t) {
         ExtentBuffer eb = readBlock(bytenr);
         if (eb.level() != expectedLevel) {
@@ -214,9 +237,11 @@ public final class DumpTree {
             if ((long) nr * ExtentBuffer.ITEM_SIZE > ExtentBuffer.LEAF_DATA_SIZE) {
                 throw new BtrfsException(Errno.EUCLEAN, "leaf " + bytenr + " claims " + nr + " items");
             }
-            t.append(String.format(Locale.ROOT, "leaf %d items %d free space %d generation %d owner %s%n", bytenr, nr,
-                eb.leafFreeSpace(), eb.generation(), DumpTreeNames.objectid(eb.owner(), -1)));
-            blockHeader(eb, "leaf", t);
+            if (t != null) {
+                t.append(String.format(Locale.ROOT, "leaf %d items %d free space %d generation %d owner %s%n", bytenr, nr,
+                    eb.leafFreeSpace(), eb.generation(), DumpTreeNames.objectid(eb.owner(), -1)));
+                blockHeader(eb, "leaf", t);
+            }
             for (int slot = 0; slot < nr; slot++) {
                 Key k = eb.itemKey(slot);
                 int off = eb.itemOffset(slot);
@@ -226,20 +251,24 @@ public final class DumpTree {
                 }
                 Item it = new Item(tree, k, bytenr, slot, off, size, decode(k, eb.itemData(slot)));
                 out.add(it);
-                t.append(String.format(Locale.ROOT, "\titem %d key %s itemoff %d itemsize %d%n", slot, DumpTreeNames.key(k), off, size));
-                DumpTreeNames.body(it, t);
+                if (t != null) {
+                    t.append(String.format(Locale.ROOT, "\titem %d key %s itemoff %d itemsize %d%n", slot, DumpTreeNames.key(k), off, size));
+                    DumpTreeNames.body(it, t);
+                }
             }
             return;
         }
         if (nr == 0 || nr > ExtentBuffer.NODEPTRS_PER_BLOCK) {
             throw new BtrfsException(Errno.EUCLEAN, "node " + bytenr + " claims " + nr + " pointers");
         }
-        t.append(String.format(Locale.ROOT, "node %d level %d items %d free space %d generation %d owner %s%n", bytenr,
-            eb.level(), nr, ExtentBuffer.NODEPTRS_PER_BLOCK - nr, eb.generation(), DumpTreeNames.objectid(eb.owner(), -1)));
-        blockHeader(eb, "node", t);
-        for (int slot = 0; slot < nr; slot++) {
-            t.append(String.format(Locale.ROOT, "\tkey %s block %d gen %d%n", DumpTreeNames.key(eb.nodeKey(slot)),
-                eb.blockPtr(slot), eb.ptrGeneration(slot)));
+        if (t != null) {
+            t.append(String.format(Locale.ROOT, "node %d level %d items %d free space %d generation %d owner %s%n", bytenr,
+                eb.level(), nr, ExtentBuffer.NODEPTRS_PER_BLOCK - nr, eb.generation(), DumpTreeNames.objectid(eb.owner(), -1)));
+            blockHeader(eb, "node", t);
+            for (int slot = 0; slot < nr; slot++) {
+                t.append(String.format(Locale.ROOT, "\tkey %s block %d gen %d%n", DumpTreeNames.key(eb.nodeKey(slot)),
+                    eb.blockPtr(slot), eb.ptrGeneration(slot)));
+            }
         }
         for (int slot = 0; slot < nr; slot++) {
             walkBlock(tree, eb.blockPtr(slot), eb.level() - 1, out, t);

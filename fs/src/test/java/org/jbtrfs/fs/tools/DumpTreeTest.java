@@ -89,6 +89,8 @@ class DumpTreeTest {
             dev.allowWrites();
 
             DumpTree d = DumpTree.read(disk);
+            // the root-tree-only read (Btrfs.inspect's after umount) sees the same items as the whole dump
+            assertEquals(d.items(ROOT), DumpTree.rootTreeItems(disk, org.jbtrfs.core.Crc32cImpl.GENERIC));
             assertEquals(List.of(new Key(ItemType.ORPHAN_OBJECTID, ItemType.ORPHAN_ITEM, id)),
                 ofType(d, ROOT, ItemType.ORPHAN_ITEM).stream().map(DumpTree.Item::key).toList());
             assertEquals(new DumpTree.Orphan(), ofType(d, ROOT, ItemType.ORPHAN_ITEM).get(0).value());
@@ -138,6 +140,9 @@ class DumpTreeTest {
         try (BtrfsModule mod = load()) {
             BlockDevice dev = mod.createDevice("sdd", 32L << 20);
             assertEquals(Errno.EINVAL, assertThrows(BtrfsException.class, () -> DumpTree.read(dev)).errno());
+            assertEquals(Errno.EINVAL, assertThrows(BtrfsException.class,
+                () -> DumpTree.rootTreeItems(dev, org.jbtrfs.core.Crc32cImpl.GENERIC)).errno());
+            assertThrows(IllegalArgumentException.class, () -> DumpTree.rootTreeItems(dev, null));
             mod.mkfs(dev);
             DumpTree d = DumpTree.read(dev);
             assertEquals(Errno.ENOENT, assertThrows(BtrfsException.class, () -> d.items(4242)).errno());
