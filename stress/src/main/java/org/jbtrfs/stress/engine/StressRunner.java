@@ -210,15 +210,26 @@ public final class StressRunner {
 
     /** The observation of the cycle {@code h}'s operation belongs to: its driver's, or a lane's driver's. */
     private static Observation observationOf(Watchdog.Hung h, List<Driver> drivers) {
+        Busy b = h.driver();
         for (Driver d : drivers) {
-            if (d.busy == h.driver() || h.driver().driverName.equals(d.busy.driverName)) {
+            if (d.busy == b || b.driverName.equals(d.busy.driverName)) {
                 Observation o = d.current();
                 if (o != null) {
                     return o;
                 }
             }
         }
-        // a lane's Busy: the lane's cycle is the one whose observation it reports stalls to
+        // a lane's Busy: the cycle of its own filesystem's driver (with several filesystems the first driver with a
+        // cycle in progress was another filesystem's: its log, replay token and verdict, and the class unexplained)
+        for (Driver d : drivers) {
+            if (b.filesystem() >= 0 && d.busy.filesystem() == b.filesystem()) {
+                Observation o = d.current();
+                if (o != null) {
+                    return o;
+                }
+            }
+        }
+        // a Busy of no filesystem: the first cycle in progress
         for (Driver d : drivers) {
             Observation c = d.current();
             if (c != null) {

@@ -170,4 +170,51 @@ class WatchdogTest {
             ModuleHost.onLoad = null;
         }
     }
+
+    /**
+     * With several filesystems a lane's hang belongs to its own filesystem's cycle. On the first module, every
+     * operation of filesystem 1's lanes blocks for ever in a kernel sleep at its first hook (a deadlock, as a dead
+     * worker leaves one); filesystem 0 runs on, so a cycle of it is in progress when the hang is reported (the cycle
+     * bound is far off: 3 of 3 runs failed without the fix, naming filesystem 0's cycle 6 or 7). The hung task is a lane of filesystem 1, so its class's replay token
+     * names filesystem 1 and the verdict reads that filesystem's cycle. Before the fix (stop 23) the hang went to the
+     * first driver with a cycle in progress — filesystem 0's: another cycle's log, replay token and timeline, which
+     * left the `qgroup-status-rescan-without-on` time-to-find runs' hangs unexplained (the resumed rescan's oops was in
+     * filesystem 1's log, the verdict read filesystem 0's).
+     */
+    @Test
+    void aLanesHangWithSeveralFilesystemsIsItsOwnFilesystemsCycle() {
+        java.util.concurrent.atomic.AtomicInteger loads = new java.util.concurrent.atomic.AtomicInteger();
+        ModuleHost.onLoad = m -> {
+            if (loads.incrementAndGet() == 1) {
+                Runnable deadlock = () -> {
+                    String n = Thread.currentThread().getName();
+                    if (n.startsWith("lane:") && n.endsWith(":1")) {
+                        Object never = new Object();
+                        synchronized (never) {
+                            Internals.kernel(m).sched().waitUntil(never, "a test's deadlock", () -> false);
+                        }
+                    }
+                };
+                for (org.jbtrfs.core.Hook h : List.of(org.jbtrfs.core.Hook.UMOUNT_START, org.jbtrfs.core.Hook.REMOUNT_AFTER_SET_RO,
+                        org.jbtrfs.core.Hook.MOUNT_BEFORE_FS_OPEN, org.jbtrfs.core.Hook.TRANSACTION_CREATED)) {
+                    m.hooks().arm(h, org.jbtrfs.core.HookAction.run(deadlock), -1);
+                }
+            }
+        };
+        try {
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            Summary s = StressRunner.run(StressOptions.defaults().withSeed(4).withFilesystems(2)
+                    .withHungTaskNanos(300_000_000L).withCycles(120).withDurationNanos(60_000_000_000L),
+                new java.io.PrintStream(out, true), false);
+            String text = out.toString();
+            assertTrue(s.aborted() == null, "the run is not aborted: " + s.aborted());
+            assertTrue(s.symptoms().get(Symptom.HUNG_TASK) == 1, s.symptoms() + "\n" + text);
+            FailureClass hang = s.classes().stream().filter(c -> c.kind().equals("hang")).findFirst().orElseThrow();
+            assertTrue(hang.signature().startsWith("hang:"), hang.signature());
+            assertTrue(hang.firstToken().fs() == 1, "the hung lane's filesystem: " + hang.firstReplay() + "\n" + text);
+            assertTrue(s.moduleReloads() >= 1);
+        } finally {
+            ModuleHost.onLoad = null;
+        }
+    }
 }
