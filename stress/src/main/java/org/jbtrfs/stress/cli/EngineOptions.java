@@ -79,9 +79,9 @@ final class EngineOptions {
         }
         if (faults != null) {
             boolean errorPaths = faults.value().stream().anyMatch(f -> f != org.jbtrfs.core.Fault.DEL_ORPHAN_ITEM_ENOMEM);
-            if (errorPaths && workload != StressOptions.Workload.LANES) {
+            if (errorPaths && workload == StressOptions.Workload.MINIMAL) {
                 throw Cli.usage("--faults " + String.join(",", StressOptions.faultNames(faults.value()))
-                    + " needs the lanes workload (its cycles arm the faults)");
+                    + " needs the lanes or the full workload (their cycles arm the faults)");
             }
             b.faults(faults.value());
         }

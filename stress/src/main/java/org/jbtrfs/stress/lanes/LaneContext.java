@@ -1,5 +1,6 @@
 package org.jbtrfs.stress.lanes;
 
+import org.jbtrfs.stress.workload.FaultPlan;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.fs.Btrfs;

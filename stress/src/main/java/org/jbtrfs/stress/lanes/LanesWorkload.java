@@ -1,5 +1,6 @@
 package org.jbtrfs.stress.lanes;
 
+import org.jbtrfs.stress.workload.FaultPlan;
 import org.jbtrfs.fs.internal.Internals;
 import java.util.ArrayList;
 import java.util.List;

@@ -56,6 +56,30 @@ public final class FullWorkload {
         fs = env.op(ro ? "mount -o ro" : "mount", () -> env.module.mount(env.device, ro ? "ro" : ""));
         env.registerKthreads(fs);
         model.refresh(fs);
+        // the error paths from here on (--faults): the cycle's mount runs without them, as the lanes' does
+        FaultPlan plan = FaultPlan.of(env.cycleSeed, env.faults);
+        try {
+            applyFaults(plan);
+            model.injectedSinceMkfs.addAll(plan.errnos());
+            obs.injected(model.injectedSinceMkfs);
+            try {
+                operations(ro);
+            } catch (BtrfsException e) {
+                if (!endedByInjectedFault(plan, e)) {
+                    throw e;
+                }
+                // a failing disk's answer (or the read-only filesystem its abort left): a user's script stops here
+                // and unmounts; what must hold still holds — the umount completes, nothing leaks or hangs
+                obs.notes.add("an injected fault ended the cycle's operations: " + CycleEnv.outcome(e) + " in '" + e.getMessage() + "'");
+                closeHeldAfterFault(plan);
+            }
+            env.lastUmount(fs, obs);
+        } finally {
+            applyFaults(FaultPlan.NONE); // the driver's cleanup and the next mkfs run without
+        }
+    }
+
+    private void operations(boolean ro) {
         if (ro) {
             // An RO mount: look around, then usually umount at once (patch 2/5's prompt umount)
             if (r.nextDouble() < 0.5) {
@@ -78,7 +102,39 @@ public final class FullWorkload {
                 remountRo();
             }
         }
-        env.lastUmount(fs, obs);
+    }
+
+    /**
+     * An error the cycle's armed faults return, or what their abort leaves: EROFS from the filesystem it forced
+     * read-only, EINVAL from a remount read-write after the error. Never with no fault armed (the default).
+     */
+    static boolean endedByInjectedFault(FaultPlan plan, BtrfsException e) {
+        if (plan.probabilities().isEmpty()) {
+            return false;
+        }
+        return plan.errnos().contains(e.errno()) || e.errno() == Errno.EROFS || e.errno() == Errno.EINVAL;
+    }
+
+    /** Closes what the cycle held open; a close after the abort may answer an injected fault's error too. */
+    private void closeHeldAfterFault(FaultPlan plan) {
+        for (FileHandle h : held) {
+            try {
+                env.op("close", h::close);
+            } catch (BtrfsException e) {
+                if (!endedByInjectedFault(plan, e)) {
+                    throw e;
+                }
+            }
+        }
+        held.clear();
+    }
+
+    /**
+     * Arms {@code p} for this cycle's filesystem: module-wide with one filesystem, its device only with several (each
+     * cycle of the others draws its own plan), as the lanes do.
+     */
+    private void applyFaults(FaultPlan p) {
+        p.apply(env.module.faults(), java.util.Collections.singletonList(env.singleFilesystem ? null : env.device.name()));
     }
 
     /** Per-cycle fault arming (one filesystem only: faults are module-wide). */
@@ -226,7 +282,9 @@ public final class FullWorkload {
         env.op("create", () -> fs.createFile(f));
         env.op("write", () -> fs.writeFile(f, new byte[1 + r.nextInt(4096)]));
         FileHandle h = env.op("open", () -> fs.open(f));
+        held.add(h); // closed by the cycle's end if the unlink fails (an injected fault)
         env.op("unlink", () -> fs.unlink(f));
+        held.remove(h);
         env.op("close from worker", h::closeFromWorker);
     }
 
