@@ -41,6 +41,10 @@ class FullWorkloadFaultsTest {
         assertFalse(FullWorkload.endedByInjectedFault(eio, e(Errno.ENOSPC)), "no ENOSPC site armed");
         assertFalse(FullWorkload.endedByInjectedFault(eio, e(Errno.ENOENT)), "a vanished name is the workload's bug");
         assertFalse(FullWorkload.endedByInjectedFault(eio, e(Errno.EBUSY)));
+        // a read of a block the aborted transaction never wrote (its buffer dropped by btrfs_destroy_marked_extents)
+        // answers what the disk holds: accepted only on an aborted filesystem, which the workload asks the kernel
+        assertTrue(FullWorkload.unwrittenBlockRead(e(Errno.EUCLEAN)) && FullWorkload.unwrittenBlockRead(e(Errno.EIO)));
+        assertFalse(FullWorkload.unwrittenBlockRead(e(Errno.ENOENT)));
         FaultPlan enospc = new FaultPlan(Map.of(Fault.START_TRANSACTION_ENOSPC, 0.02), 1);
         assertTrue(FullWorkload.endedByInjectedFault(enospc, e(Errno.ENOSPC)));
         assertEquals(EnumSet.of(Errno.ENOSPC), enospc.errnos());
