@@ -133,6 +133,13 @@ public final class Classifier {
                 evidence.add("leaked transaction " + t.transid() + " (" + t.state() + ") opened by " + t.handles());
                 for (Inspection.Handle h : t.handles()) {
                     culprits.addAll(openers(h, reverted));
+                    if (h.function().equals("btrfs_evict_inode") && !h.thread().equals(Roles.CLEANER)
+                        && o.log.stream().anyMatch(e -> e.message().contains("could not do orphan cleanup"))) {
+                        // an orphan's iput in the RO->RW remount's btrfs_orphan_cleanup (start_pre_rw_mount) joined the
+                        // transaction, then the cleanup failed: the remount restores SB_RDONLY and commits nothing — the
+                        // same leak as btrfs_find_orphan_roots' (time-to-find, remount-rw-failure-commit, seed 5)
+                        culprits.add(FixSwitch.REMOUNT_RW_FAILURE_COMMIT);
+                    }
                 }
             }
         }

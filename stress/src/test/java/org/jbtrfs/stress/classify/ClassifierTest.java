@@ -44,6 +44,27 @@ class ClassifierTest {
         assertEquals(Set.of("qgroup-rescan-ro-remount"), v.bugs());
     }
 
+    /**
+     * A failed RO->RW remount's transaction can be opened by its orphan cleanup's eviction instead of
+     * btrfs_find_orphan_roots (the lifecycle lane's remount, ENOMEM in btrfs_orphan_cleanup): the same switch. An
+     * eviction's leak in a cycle without a failed orphan cleanup is not attributed to it.
+     */
+    @Test
+    void aFailedRemountsOrphanCleanupEvictionLeakIsTheRemountFailureCommit() {
+        Observation o = new Observation();
+        KernelLog log = new KernelLog(64, new ManualClock());
+        log.btrfs(LogLevel.ERR, "sde", "could not do orphan cleanup -12");
+        List<LogEntry> entries = new java.util.ArrayList<>(log.entries());
+        entries.addAll(assertionLog("list_empty(&fs_info->trans_list)"));
+        o.log = entries;
+        o.injected(EnumSet.of(org.jbtrfs.core.Errno.ENOMEM));
+        o.afterUmount = leakedBy("lane:lifecycle:2", "btrfs_evict_inode");
+        assertEquals(Set.of("remount-rw-failure-commit"),
+            Classifier.classify(o, EnumSet.of(FixSwitch.REMOUNT_RW_FAILURE_COMMIT)).bugs());
+        o.log = assertionLog("list_empty(&fs_info->trans_list)");
+        assertEquals(Set.of("unknown"), Classifier.classify(o, EnumSet.of(FixSwitch.REMOUNT_RW_FAILURE_COMMIT)).bugs());
+    }
+
     @Test
     void anInjectedFaultsReportsAreNotFailuresButWhatFollowsStillIs() {
         KernelLog log = new KernelLog(64, new ManualClock());
