@@ -1,6 +1,5 @@
 package org.jbtrfs.stress.lanes;
 
-import org.jbtrfs.stress.workload.FaultPlan;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.fs.Btrfs;
@@ -8,6 +7,7 @@ import org.jbtrfs.fs.BtrfsModule;
 import org.jbtrfs.stress.classify.Observation;
 import org.jbtrfs.stress.schedule.Timeline;
 import org.jbtrfs.stress.watch.Watchdog;
+import org.jbtrfs.stress.workload.FaultPlan;
 
 /**
  * What the lanes of one cycle share: the module, the current mount of the main device (the lifecycle

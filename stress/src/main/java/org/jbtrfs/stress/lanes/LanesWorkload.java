@@ -1,6 +1,5 @@
 package org.jbtrfs.stress.lanes;
 
-import org.jbtrfs.stress.workload.FaultPlan;
 import org.jbtrfs.fs.internal.Internals;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,6 +10,7 @@ import org.jbtrfs.stress.classify.Observation;
 import org.jbtrfs.stress.watch.Watchdog;
 import org.jbtrfs.stress.workload.CycleEnv;
 import org.jbtrfs.stress.workload.DeadRootCheck;
+import org.jbtrfs.stress.workload.FaultPlan;
 
 /**
  * The explorer's cycle: mount, then several lanes on real threads racing each other the way users'

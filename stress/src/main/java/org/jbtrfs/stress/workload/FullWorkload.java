@@ -1,11 +1,13 @@
 package org.jbtrfs.stress.workload;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Fault;
+import org.jbtrfs.core.FsState;
 import org.jbtrfs.fs.Btrfs;
 import org.jbtrfs.fs.FileHandle;
 import org.jbtrfs.stress.Seeds;
@@ -132,12 +134,15 @@ public final class FullWorkload {
 
     /** An error that ends the cycle's operations as a user's script stops at a failing disk's answer. */
     private boolean quietEnd(FaultPlan plan, BtrfsException e) {
-        return endedByInjectedFault(plan, e) || !plan.probabilities().isEmpty() && unwrittenBlockRead(e) && aborted();
+        if (plan.probabilities().isEmpty()) {
+            return false; // no fault armed: every error is the cycle's failure
+        }
+        return endedByInjectedFault(plan, e) || unwrittenBlockRead(e) && aborted();
     }
 
     /** The filesystem's transaction was aborted (an injected fault's commit or reservation failed in it). */
     private boolean aborted() {
-        return fs.inspect().state().contains(org.jbtrfs.core.FsState.TRANS_ABORTED);
+        return fs.inspect().state().contains(FsState.TRANS_ABORTED);
     }
 
     /** Closes what the cycle held open; a close after the abort may answer an injected fault's error too. */
@@ -162,7 +167,7 @@ public final class FullWorkload {
      * cycle of the others draws its own plan), as the lanes do.
      */
     private void applyFaults(FaultPlan p) {
-        p.apply(env.module.faults(), java.util.Collections.singletonList(env.singleFilesystem ? null : env.device.name()));
+        p.apply(env.module.faults(), Collections.singletonList(env.singleFilesystem ? null : env.device.name()));
     }
 
     /** Per-cycle fault arming (one filesystem only: faults are module-wide). */

@@ -62,7 +62,7 @@ class ClassifierTest {
         assertEquals(Set.of("remount-rw-failure-commit"),
             Classifier.classify(o, EnumSet.of(FixSwitch.REMOUNT_RW_FAILURE_COMMIT)).bugs());
         o.log = assertionLog("list_empty(&fs_info->trans_list)");
-        assertEquals(Set.of("unknown"), Classifier.classify(o, EnumSet.of(FixSwitch.REMOUNT_RW_FAILURE_COMMIT)).bugs());
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.of(FixSwitch.REMOUNT_RW_FAILURE_COMMIT)).bugs());
     }
 
     @Test

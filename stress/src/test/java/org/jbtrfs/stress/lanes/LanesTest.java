@@ -1,6 +1,5 @@
 package org.jbtrfs.stress.lanes;
 
-import org.jbtrfs.stress.workload.FaultPlan;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -22,6 +21,7 @@ import org.jbtrfs.stress.classify.Observation;
 import org.jbtrfs.stress.engine.ModuleHost;
 import org.jbtrfs.stress.engine.StressRunner;
 import org.jbtrfs.stress.report.Summary;
+import org.jbtrfs.stress.workload.FaultPlan;
 import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
