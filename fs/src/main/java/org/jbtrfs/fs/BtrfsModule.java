@@ -213,17 +213,21 @@ public final class BtrfsModule implements AutoCloseable {
 
     /**
      * kernel: btrfs_mount_root() — sget(): the device's superblock with one more s_active reference, or a new
-     * one filled by open_ctree (btrfs_fill_super; the options are parsed for it: btrfs_parse_options). A
-     * superblock whose last umount is still running is waited for, then replaced (grab_super). The caller
-     * drops its reference with {@link #deactivateSuper} if its mount fails.
+     * one filled by open_ctree (btrfs_fill_super; the options are parsed for it: btrfs_parse_options). As sget,
+     * the new superblock goes on the list under sb_lock and open_ctree runs after sb_lock is dropped, so other
+     * devices' mounts and umounts go on meanwhile; a mount of the same device waits for the fill, as grab_super
+     * waits for s_umount and SB_BORN, and looks again if the fill failed. A superblock whose last umount is still
+     * running is waited for, then replaced (grab_super). The caller drops its reference with
+     * {@link #deactivateSuper} if its mount fails.
      */
     VfsSuper mountRoot(BlockDevice dev, String options) {
+        VfsSuper sb;
+        MountOptions opts;
         synchronized (supers) {
-            VfsSuper sb = supers.get(dev.name());
-            while (sb != null && sb.dying) {
-                VfsSuper dying = sb;
-                kernel.sched().waitUntil(supers, "sget: grab_super", () -> supers.get(dev.name()) != dying);
-                sb = supers.get(dev.name());
+            while ((sb = supers.get(dev.name())) != null && (sb.dying || !sb.born())) {
+                VfsSuper busy = sb;
+                kernel.sched().waitUntil(supers, "sget: grab_super",
+                    () -> supers.get(dev.name()) != busy || busy.born() && !busy.dying);
             }
             checkLoaded();
             if (sb != null) {
@@ -233,12 +237,39 @@ public final class BtrfsModule implements AutoCloseable {
                 sb.active++;
                 return sb;
             }
-            MountOptions opts = MountOptions.parse(options, log(), dev.name());
-            sb = new VfsSuper(this, dev, OpenCtree.openCtree(this, dev, opts));
+            opts = MountOptions.parse(options, log(), dev.name());
+            sb = new VfsSuper(this, dev);
             supers.put(dev.name(), sb);
-            liveSupers.add(sb);
-            return sb;
         }
+        return fillSuper(sb, opts);
+    }
+
+    /**
+     * kernel: btrfs_fill_super() → open_ctree(), outside sb_lock; then SB_BORN (under sb_lock here: it is what a
+     * waiting sget tests). A failed fill takes the superblock off the list again (deactivate_locked_super).
+     */
+    private VfsSuper fillSuper(VfsSuper sb, MountOptions opts) {
+        FsContext ctx;
+        try {
+            ctx = OpenCtree.openCtree(this, sb.device, opts);
+        } catch (RuntimeException | Error e) {
+            synchronized (supers) {
+                supers.remove(sb.device.name(), sb);
+                supers.notifyAll();
+            }
+            throw e;
+        }
+        synchronized (supers) {
+            sb.born(ctx);
+            if (supers.get(sb.device.name()) != sb) {
+                // a panicked module's unload took every superblock off meanwhile: this one is as lost as they are
+                sb.crashed();
+                checkLoaded();
+            }
+            liveSupers.add(sb);
+            supers.notifyAll();
+        }
+        return sb;
     }
 
     /**

@@ -19,7 +19,8 @@ final class VfsSuper {
 
     final BtrfsModule module;
     final BlockDevice device;
-    final FsContext ctx;
+    /** Set once, when open_ctree filled the superblock ({@link #born}), before anyone but its mounter can reach it. */
+    FsContext ctx;
     /** sb->s_umount: remount, umount and sync exclusive (sync shared in the kernel: see Btrfs#sync); file operations shared. */
     final ReentrantReadWriteLock sUmount = new ReentrantReadWriteLock();
     /**
@@ -33,11 +34,17 @@ final class VfsSuper {
     final List<Btrfs> mounts = new CopyOnWriteArrayList<>();
     volatile State state = State.ACTIVE;
 
-    VfsSuper(BtrfsModule module, BlockDevice device, FsContext ctx) {
+    /** A superblock sget put on the list, not filled yet (SB_BORN clear). */
+    VfsSuper(BtrfsModule module, BlockDevice device) {
         this.module = module;
         this.device = device;
-        this.ctx = ctx;
     }
+
+    /** SB_BORN: open_ctree filled it. Guarded by sb_lock. */
+    boolean born() { return ctx != null; }
+
+    /** open_ctree succeeded: the superblock is usable (SB_BORN). Called under sb_lock. */
+    void born(FsContext filled) { ctx = filled; }
 
     /**
      * kernel: btrfs_kill_super() → generic_shutdown_super(): shrink_dcache_for_umount, sync_filesystem
