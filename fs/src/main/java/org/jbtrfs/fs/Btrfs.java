@@ -54,6 +54,11 @@ public final class Btrfs {
     /** MNT_READONLY of this mount point (the superblock's SB_RDONLY is {@code fsInfo().sbRdonly()}). */
     private volatile boolean mntReadonly;
     private final Set<FileHandle> openFiles = ConcurrentHashMap.newKeySet();
+    /**
+     * The mount's count of syscalls in flight (mnt_count: a path walk holds the mount): each file operation holds
+     * the read side; umount takes the write side, so it runs once the syscalls through this mount are done.
+     */
+    private final java.util.concurrent.locks.ReentrantReadWriteLock mntCount = new java.util.concurrent.locks.ReentrantReadWriteLock();
     private final FileOps files;
     private volatile State state = State.MOUNTED;
 
@@ -164,15 +169,45 @@ public final class Btrfs {
             // reconfigure_super(): shrink_dcache_sb — every unused dentry lets go of its inode
             ctx.dcache.shrink();
             boolean ro = MountOptions.wantsReadOnly(options);
-            if (!ctx.fs.sbRdonly() && ro && ctx.cleaner.inodes().removeCount() > 0) {
-                throw new BtrfsException(Errno.EBUSY, "mount point busy: " + ctx.cleaner.inodes().removeCount()
-                    + " unlinked inodes still in use on " + device().name());
+            if (!ctx.fs.sbRdonly() && ro) {
+                prepareRemountReadonly();
             }
-            Remount.remount(ctx, options);
+            try {
+                Remount.remount(ctx, options);
+            } finally {
+                sb.readonlyRemount = false; // reconfigure_super: after the new flags, or cancel_readonly
+            }
             mntReadonly = ro;
         } finally {
             sb.sUmount.writeLock().unlock();
         }
+    }
+
+    /**
+     * kernel: sb_prepare_remount_readonly() — EBUSY while an unlinked file is still alive (s_remove_count: its last
+     * iput would evict it, starting a transaction on a read-only filesystem); else MNT_WRITE_HOLD, and with no
+     * writer in flight s_readonly_remount: every mnt_want_write() from now on is EROFS. The kernel refuses a
+     * writer in flight with EBUSY; the port waits for the writers in flight to finish (new ones wait behind it),
+     * as {@code mount -o remount,ro} retried until it succeeds does — the same interleaving, without the refusals.
+     */
+    private void prepareRemountReadonly() {
+        if (ctx.cleaner.inodes().removeCount() > 0) {
+            throw busyUnlinked();
+        }
+        sb.writers.writeLock().lock();
+        try {
+            if (ctx.cleaner.inodes().removeCount() > 0) {
+                throw busyUnlinked();
+            }
+            sb.readonlyRemount = true;
+        } finally {
+            sb.writers.writeLock().unlock();
+        }
+    }
+
+    private BtrfsException busyUnlinked() {
+        return new BtrfsException(Errno.EBUSY, "mount point busy: " + ctx.cleaner.inodes().removeCount()
+            + " unlinked inodes still in use on " + device().name());
     }
 
     /**
@@ -184,6 +219,8 @@ public final class Btrfs {
      * reports what leaked).
      */
     public void umount() {
+        // the syscalls in flight through this mount first (the kernel's umount would be EBUSY: see prepareRemountReadonly)
+        mntCount.writeLock().lock();
         sb.sUmount.writeLock().lock();
         try {
             checkMounted();
@@ -206,6 +243,7 @@ public final class Btrfs {
             }
         } finally {
             sb.sUmount.writeLock().unlock();
+            mntCount.writeLock().unlock();
         }
     }
 
@@ -219,16 +257,19 @@ public final class Btrfs {
      *         as syncfs(2) reports it since v5.17 (5679897eb104); 5.11's syncfs returned 0 there
      */
     public void sync() {
-        sb.sUmount.readLock().lock();
-        try {
-            checkMounted();
-            BtrfsException e = Vfs.syncFilesystem(ctx);
-            if (e != null) {
-                throw e;
+        read(() -> {
+            sb.sUmount.readLock().lock();
+            try {
+                checkMounted();
+                BtrfsException e = Vfs.syncFilesystem(ctx);
+                if (e != null) {
+                    throw e;
+                }
+                return null;
+            } finally {
+                sb.sUmount.readLock().unlock();
             }
-        } finally {
-            sb.sUmount.readLock().unlock();
-        }
+        });
     }
 
     // ---- files and directories ------------------------------------------------------------------------
@@ -444,8 +485,9 @@ public final class Btrfs {
      * check and going to sleep) and does not start another pass for it.
      */
     public boolean wakeCleaner() {
-        // under s_umount, like every user entry point: close_ctree frees the cleaner's task_struct, and a
-        // wake-up after that would be the port's own use-after-free, not the kernel's
+        // holding the mount, like every user entry point: close_ctree frees the cleaner's task_struct, and a
+        // wake-up after that would be the port's own use-after-free, not the kernel's; a remount may run meanwhile,
+        // as the transaction kthread's wake-ups do
         return read(() -> ctx.fs.cleanerKthread().wakeUpProcess());
     }
 
@@ -461,7 +503,7 @@ public final class Btrfs {
      */
     public void runCleanerPass(Duration timeout) {
         long nanos = nanos(timeout, "timeout");
-        // under s_umount (shared): an umount waits for the pass instead of freeing the cleaner under it
+        // holding the mount: an umount waits for the pass instead of freeing the cleaner under it
         read(() -> {
             cleanerPass(timeout, nanos);
             return null;
@@ -594,21 +636,25 @@ public final class Btrfs {
     }
 
     /**
-     * A modifying operation: mnt_want_write() refuses with EROFS when this mount is read-only (MNT_READONLY)
-     * or the superblock is (SB_RDONLY).
+     * A modifying operation: a syscall in flight through this mount, between mnt_want_write() — EROFS when this
+     * mount is read-only (MNT_READONLY), the superblock is (SB_RDONLY) or an RO remount is under way
+     * (s_readonly_remount) — and mnt_drop_write(). No s_umount: it runs beside a remount's own work where the
+     * kernel lets it (an RO→RW remount once SB_RDONLY is clear).
      */
     private void write(Runnable op) {
-        sb.sUmount.readLock().lock();
-        try {
-            checkMounted();
-            if (isReadOnly()) {
-                throw new BtrfsException(Errno.EROFS, "Read-only file system (" + device().name()
-                    + (mntReadonly && !ctx.fs.sbRdonly() ? ", this mount point is read-only" : "") + ")");
+        read(() -> {
+            sb.writers.readLock().lock();
+            try {
+                if (isReadOnly() || sb.readonlyRemount) {
+                    throw new BtrfsException(Errno.EROFS, "Read-only file system (" + device().name()
+                        + (mntReadonly && !ctx.fs.sbRdonly() ? ", this mount point is read-only" : "") + ")");
+                }
+                op.run();
+                return null;
+            } finally {
+                sb.writers.readLock().unlock();
             }
-            op.run();
-        } finally {
-            sb.sUmount.readLock().unlock();
-        }
+        });
     }
 
     /** down_write of fs_info->subvol_sem around {@code op} (btrfs_ioctl_quota_ctl). */
@@ -622,13 +668,14 @@ public final class Btrfs {
         }
     }
 
+    /** A syscall in flight through this mount (it holds the mount: umount waits for it); EINVAL once unmounted. */
     private <T> T read(java.util.function.Supplier<T> op) {
-        sb.sUmount.readLock().lock();
+        mntCount.readLock().lock();
         try {
             checkMounted();
             return op.get();
         } finally {
-            sb.sUmount.readLock().unlock();
+            mntCount.readLock().unlock();
         }
     }
 

@@ -21,8 +21,23 @@ final class VfsSuper {
     final BlockDevice device;
     /** Set once, when open_ctree filled the superblock ({@link #born}), before anyone but its mounter can reach it. */
     FsContext ctx;
-    /** sb->s_umount: remount, umount and sync exclusive (sync shared in the kernel: see Btrfs#sync); file operations shared. */
+    /**
+     * sb->s_umount: remount and umount exclusive, syncfs shared. File operations do not take it (the kernel's
+     * syscalls do not): they meet a remount only through {@link #writers} and {@link #readonlyRemount}.
+     */
     final ReentrantReadWriteLock sUmount = new ReentrantReadWriteLock();
+    /**
+     * The writer counts of the superblock's mounts (mnt_get_writers) as one lock: a modifying syscall holds the
+     * read side from mnt_want_write() to mnt_drop_write(); sb_prepare_remount_readonly() takes the write side
+     * (MNT_WRITE_HOLD on every mount) to test that none is in flight.
+     */
+    final ReentrantReadWriteLock writers = new ReentrantReadWriteLock();
+    /**
+     * sb->s_readonly_remount: set by sb_prepare_remount_readonly() once no writer is in flight, until
+     * reconfigure_super() has set the new flags (or cancelled): a mnt_want_write() meanwhile is EROFS. 5.11 sets it
+     * for RO remounts only (an RO→RW remount's writes race the rest of btrfs_remount once SB_RDONLY is clear).
+     */
+    volatile boolean readonlyRemount;
     /**
      * sb->s_active: one reference per mount and per mount in progress (btrfs_mount holds one from sget until
      * it returns). Guarded by the module's sb_lock ({@link BtrfsModule} supers monitor).

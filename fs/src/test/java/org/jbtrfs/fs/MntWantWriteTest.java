@@ -1,0 +1,124 @@
+package org.jbtrfs.fs;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Crc32cImpl;
+import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.Role;
+import org.jbtrfs.testsupport.TestThread;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * File operations meet a remount the way the VFS has them (fs/namespace.c, fs/super.c, 5.11), not through
+ * s_umount, which no file syscall takes: a read — open, read, readdir — runs beside a remount's whole work; a
+ * modifying syscall is between mnt_want_write() and mnt_drop_write(): sb_prepare_remount_readonly() tests that
+ * no writer is in flight and sets s_readonly_remount, so every write during an RO remount is EROFS at once; 5.11
+ * sets nothing for an RO→RW remount, so a write is EROFS until btrfs_remount clears SB_RDONLY and runs beside the
+ * rest of it after.
+ *
+ * <p>A port simplification, replaced in stop 24: every file operation held s_umount shared, so none ran during a
+ * remount and each waited for the remount to end — interleavings the kernel has (an open or readdir during a
+ * remount's commit, a write racing the end of an RO→RW remount) were out of the explorer's reach. Read:
+ * fs/namespace.c __mnt_want_write, mnt_is_readonly, sb_prepare_remount_readonly; fs/super.c reconfigure_super
+ * (5.11; s_readonly_remount for RW remounts came with 6.5). Where the kernel refuses (an RO remount with a write
+ * in flight: EBUSY) the port waits for the writer, as a remount retried until it succeeds does.
+ */
+class MntWantWriteTest {
+
+    private static Btrfs withFile(Repro r) {
+        Btrfs fs = r.mountSettled("");
+        fs.createFile("f");
+        fs.writeFile("f", new byte[] {1, 2, 3});
+        fs.sync();
+        return fs;
+    }
+
+    @ParameterizedTest
+    @EnumSource(Crc32cImpl.class)
+    void readsRunDuringAnRoRemountsCommitAndWritesAreReadOnlyAtOnce(Crc32cImpl crc) {
+        try (Repro r = new Repro(crc)) {
+            Btrfs fs = withFile(r);
+            r.mod.hooks().parkAt(Hook.REMOUNT_BEFORE_COMMIT_SUPER);
+            TestThread<Void> remount = TestThread.run("remount-ro", () -> fs.remount("ro"));
+            r.mod.hooks().awaitParked(Hook.REMOUNT_BEFORE_COMMIT_SUPER, Repro.WAIT);
+            try {
+                // before: each of these waited for s_umount, held by the remount
+                TestThread<Void> reader = TestThread.run("reader", () -> {
+                    assertArrayEquals(new byte[] {1, 2, 3}, fs.readFile("f"));
+                    assertEquals(List.of("f"), fs.list(""));
+                    fs.open("f").close();
+                });
+                reader.join(Repro.WAIT);
+                TestThread<Void> writer = TestThread.run("writer", () -> fs.createFile("g"));
+                BtrfsException e = (BtrfsException) writer.failure();
+                assertEquals(Errno.EROFS, e.errno(), "s_readonly_remount: mnt_want_write is EROFS during the RO remount");
+                remount.assertRunning();
+            } finally {
+                r.mod.hooks().release(Hook.REMOUNT_BEFORE_COMMIT_SUPER);
+            }
+            remount.join();
+            assertTrue(fs.isReadOnly());
+            fs.umount();
+            assertTrue(r.mod.unload().clean(), r.mod.log().dmesg());
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Crc32cImpl.class)
+    void anRoRemountWaitsForTheWriteInFlightAndCommitsIt(Crc32cImpl crc) {
+        try (Repro r = new Repro(crc)) {
+            Btrfs fs = withFile(r);
+            // the create's own COW, in the user's thread (the remount arrives later: the park is used up)
+            r.mod.hooks().parkAt(Hook.TREE_BLOCK_ALLOCATED, Role.USER);
+            TestThread<Void> create = TestThread.run("create", () -> fs.createFile("g"));
+            r.mod.hooks().awaitParked(Hook.TREE_BLOCK_ALLOCATED, Repro.WAIT);
+            TestThread<Void> remount = TestThread.run("remount-ro", () -> fs.remount("ro"));
+            try {
+                remount.awaitBlockedIn("Btrfs", "prepareRemountReadonly");
+            } finally {
+                r.mod.hooks().release(Hook.TREE_BLOCK_ALLOCATED);
+            }
+            create.join();
+            remount.join();
+            assertTrue(fs.isReadOnly());
+            fs.umount();
+            Btrfs again = r.mount("ro");
+            assertEquals(List.of("f", "g"), again.list(""), "the remount's commit has the create");
+            again.umount();
+            assertTrue(r.mod.unload().clean(), r.mod.log().dmesg());
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Crc32cImpl.class)
+    void duringAnRoToRwRemountAWriteIsReadOnlyUntilSbRdonlyIsClearAndAReadRuns(Crc32cImpl crc) {
+        try (Repro r = new Repro(crc)) {
+            Btrfs fs = withFile(r);
+            fs.remount("ro");
+            r.mod.hooks().parkAt(Hook.REMOUNT_RW_AFTER_PRE_RW_MOUNT);
+            TestThread<Void> remount = TestThread.run("remount-rw", () -> fs.remount("rw"));
+            r.mod.hooks().awaitParked(Hook.REMOUNT_RW_AFTER_PRE_RW_MOUNT, Repro.WAIT);
+            try {
+                TestThread<Void> writer = TestThread.run("writer", () -> fs.createFile("g"));
+                BtrfsException e = (BtrfsException) writer.failure();
+                assertEquals(Errno.EROFS, e.errno(), "SB_RDONLY is still set: btrfs_start_pre_rw_mount runs first");
+                TestThread<byte[]> reader = TestThread.call("reader", () -> fs.readFile("f"));
+                assertArrayEquals(new byte[] {1, 2, 3}, reader.join(Repro.WAIT));
+                remount.assertRunning();
+            } finally {
+                r.mod.hooks().release(Hook.REMOUNT_RW_AFTER_PRE_RW_MOUNT);
+            }
+            remount.join();
+            fs.createFile("g");
+            assertEquals(List.of("f", "g"), fs.list(""));
+            fs.umount();
+            assertTrue(r.mod.unload().clean(), r.mod.log().dmesg());
+        }
+    }
+}
