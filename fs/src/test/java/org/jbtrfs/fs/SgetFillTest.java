@@ -39,6 +39,23 @@ class SgetFillTest {
         return sdd;
     }
 
+    /**
+     * Two mounts of the device: the first held in its fill, the second seen waiting for it in grab_super; then the
+     * fill goes on. Returns both.
+     */
+    private static List<TestThread<Btrfs>> twoMountsOneFilling(Repro r) {
+        r.mod.hooks().parkAt(Hook.FIND_ORPHAN_ROOTS_BEFORE_JOIN);
+        TestThread<Btrfs> first = TestThread.call("mount-1", () -> r.mount(""));
+        r.mod.hooks().awaitParked(Hook.FIND_ORPHAN_ROOTS_BEFORE_JOIN, Repro.WAIT);
+        TestThread<Btrfs> second = TestThread.call("mount-2", () -> r.mount("")).describedBy(r::sleepingOn);
+        try {
+            second.awaitBlockedOn("sget: grab_super"); // before the fix: blocked on sb_lock, in no kernel wait
+        } finally {
+            r.mod.hooks().release(Hook.FIND_ORPHAN_ROOTS_BEFORE_JOIN);
+        }
+        return List.of(first, second);
+    }
+
     @Test
     void anotherDevicesUmountAndMountGoOnWhileAFillIsInOpenCtree() {
         try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
@@ -71,15 +88,9 @@ class SgetFillTest {
     void aMountOfTheSameDeviceWaitsForTheFillAndSharesItsSuperblock() {
         try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
             OrphanRootsRoMountTest.strayOrphanItem(r);
-            r.mod.hooks().parkAt(Hook.FIND_ORPHAN_ROOTS_BEFORE_JOIN);
-            TestThread<Btrfs> first = TestThread.call("mount-1", () -> r.mount(""));
-            r.mod.hooks().awaitParked(Hook.FIND_ORPHAN_ROOTS_BEFORE_JOIN, Repro.WAIT);
-            TestThread<Btrfs> second = TestThread.call("mount-2", () -> r.mount("")).describedBy(r::sleepingOn);
-            try {
-                second.awaitBlockedOn("sget: grab_super"); // before the fix: blocked on sb_lock, in no kernel wait
-            } finally {
-                r.mod.hooks().release(Hook.FIND_ORPHAN_ROOTS_BEFORE_JOIN);
-            }
+            List<TestThread<Btrfs>> mounts = twoMountsOneFilling(r);
+            TestThread<Btrfs> first = mounts.get(0);
+            TestThread<Btrfs> second = mounts.get(1);
             Btrfs a = first.join();
             Btrfs b = second.join();
             assertSame(a.fsInfo(), b.fsInfo(), "one superblock: the second mount took a reference on the filled one");
@@ -95,15 +106,9 @@ class SgetFillTest {
         try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
             OrphanRootsRoMountTest.strayOrphanItem(r);
             r.mod.faults().armOnce(Fault.ORPHAN_CLEANUP_ENOMEM);
-            r.mod.hooks().parkAt(Hook.FIND_ORPHAN_ROOTS_BEFORE_JOIN);
-            TestThread<Btrfs> first = TestThread.call("mount-1", () -> r.mount(""));
-            r.mod.hooks().awaitParked(Hook.FIND_ORPHAN_ROOTS_BEFORE_JOIN, Repro.WAIT);
-            TestThread<Btrfs> second = TestThread.call("mount-2", () -> r.mount("")).describedBy(r::sleepingOn);
-            try {
-                second.awaitBlockedOn("sget: grab_super"); // before the fix: blocked on sb_lock, in no kernel wait
-            } finally {
-                r.mod.hooks().release(Hook.FIND_ORPHAN_ROOTS_BEFORE_JOIN);
-            }
+            List<TestThread<Btrfs>> mounts = twoMountsOneFilling(r);
+            TestThread<Btrfs> first = mounts.get(0);
+            TestThread<Btrfs> second = mounts.get(1);
             BtrfsException e = (BtrfsException) first.failure();
             assertEquals(Errno.ENOMEM, e.errno(), "open_ctree failed in its orphan cleanup");
             Btrfs b = second.join();
