@@ -261,7 +261,6 @@ public final class Btrfs {
         read(() -> {
             sb.sUmount.readLock().lock();
             try {
-                checkMounted();
                 BtrfsException e = Vfs.syncFilesystem(ctx);
                 if (e != null) {
                     throw e;
@@ -402,9 +401,13 @@ public final class Btrfs {
         }
     }
 
-    /** Every id's ROOT_ITEM is gone; false when s_umount is not free right now (tested again at the next event). */
+    /**
+     * Every id's ROOT_ITEM is gone; false while this mount's umount runs (tested again at the next event: the umount
+     * kicks the waiters). Holding the mount, not s_umount: a remount, which holds s_umount while it waits for the
+     * cleaner's pass, must not hide the pass's end from this test.
+     */
     private boolean noneLeft(List<Long> ids) {
-        if (!sb.sUmount.readLock().tryLock()) {
+        if (!mntCount.readLock().tryLock()) {
             return false;
         }
         try {
@@ -418,7 +421,7 @@ public final class Btrfs {
             }
             return true;
         } finally {
-            sb.sUmount.readLock().unlock();
+            mntCount.readLock().unlock();
         }
     }
 

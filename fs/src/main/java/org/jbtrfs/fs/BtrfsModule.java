@@ -260,7 +260,7 @@ public final class BtrfsModule implements AutoCloseable {
             throw e;
         }
         synchronized (supers) {
-            sb.born(ctx);
+            sb.setBorn(ctx);
             if (supers.get(sb.device.name()) != sb) {
                 // a panicked module's unload took every superblock off meanwhile: this one is as lost as they are
                 sb.crashed();

@@ -19,7 +19,7 @@ final class VfsSuper {
 
     final BtrfsModule module;
     final BlockDevice device;
-    /** Set once, when open_ctree filled the superblock ({@link #born}), before anyone but its mounter can reach it. */
+    /** Set once, when open_ctree filled the superblock ({@link #setBorn}), before anyone but its mounter can reach it. */
     FsContext ctx;
     /**
      * sb->s_umount: remount and umount exclusive, syncfs shared. File operations do not take it (the kernel's
@@ -59,7 +59,7 @@ final class VfsSuper {
     boolean born() { return ctx != null; }
 
     /** open_ctree succeeded: the superblock is usable (SB_BORN). Called under sb_lock. */
-    void born(FsContext filled) { ctx = filled; }
+    void setBorn(FsContext filled) { ctx = filled; }
 
     /**
      * kernel: btrfs_kill_super() → generic_shutdown_super(): shrink_dcache_for_umount, sync_filesystem

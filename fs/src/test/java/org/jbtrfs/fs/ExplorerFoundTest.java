@@ -284,10 +284,11 @@ class ExplorerFoundTest {
      * the sync lane's {@link Btrfs#wakeCleaner()} raced an umount, passed its mounted check, and woke the
      * cleaner after close_ctree's kthread_stop freed its task.
      *
-     * <p>Decision: <b>port bug</b>, fixed. No user entry point of the kernel wakes the cleaner without
-     * s_umount (sync_filesystem, the ioctls and remount all run under it, and close_ctree runs with it held
-     * exclusively by the umount), so the port's wake and pass entry points now run under s_umount shared: an
-     * umount in progress finishes first and the wake then finds the filesystem unmounted (EINVAL).
+     * <p>Decision: <b>port bug</b>, fixed. No user entry point of the kernel wakes the cleaner after close_ctree: a
+     * syscall holds its mount (umount(2) is EBUSY while one is in flight) and sync_filesystem holds s_umount, which
+     * the umount holds exclusively around close_ctree. The port's wake and pass entry points hold the mount's count
+     * of syscalls in flight (since stop 24; s_umount shared before), which umount waits for: an umount in progress
+     * finishes first and the wake then finds the filesystem unmounted (EINVAL).
      */
     @Test
     void aCleanerWakeUpDuringUmountWaitsForItAndFindsTheFilesystemGone() {

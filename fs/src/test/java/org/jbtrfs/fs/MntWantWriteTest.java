@@ -121,4 +121,32 @@ class MntWantWriteTest {
             assertTrue(r.mod.unload().clean(), r.mod.log().dmesg());
         }
     }
+
+    /**
+     * {@code btrfs subvolume sync} is a reader too: it answers during a remount. Before, its test of the root tree
+     * took s_umount with tryLock and deferred to the cleaner's next event while a remount held it — an RO remount
+     * holds it while it waits for the cleaner's pass, so the pass's end could go untested and the sync time out.
+     */
+    @ParameterizedTest
+    @EnumSource(Crc32cImpl.class)
+    void aSubvolumeSyncAnswersDuringAnRoRemount(Crc32cImpl crc) {
+        try (Repro r = new Repro(crc)) {
+            Btrfs fs = withFile(r);
+            fs.createSubvolume("sv");
+            fs.deleteSubvolume("sv");
+            fs.runCleanerPass(Repro.WAIT);
+            r.mod.hooks().parkAt(Hook.REMOUNT_BEFORE_COMMIT_SUPER);
+            TestThread<Void> remount = TestThread.run("remount-ro", () -> fs.remount("ro"));
+            r.mod.hooks().awaitParked(Hook.REMOUNT_BEFORE_COMMIT_SUPER, Repro.WAIT);
+            try {
+                TestThread.run("subvolume-sync", () -> fs.subvolumeSync(Repro.WAIT)).join(Repro.WAIT);
+                remount.assertRunning();
+            } finally {
+                r.mod.hooks().release(Hook.REMOUNT_BEFORE_COMMIT_SUPER);
+            }
+            remount.join();
+            fs.umount();
+            assertTrue(r.mod.unload().clean(), r.mod.log().dmesg());
+        }
+    }
 }

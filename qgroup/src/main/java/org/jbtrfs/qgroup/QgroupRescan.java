@@ -255,8 +255,9 @@ final class QgroupRescan {
      * set rescanRunning first. There is one work item: queueing it while it is still pending (queued, its
      * function not started: e.g. an RO→RW remount resuming a rescan that a remount without patch 1/5 did
      * not wait for) does nothing, as queue_work() on a work with WORK_STRUCT_PENDING set does; queued
-     * while it runs, it runs once more afterwards. Callers are serialised (qgroup_rescan_lock, or quota
-     * enable under s_umount against the remounts).
+     * while it runs, it runs once more afterwards. Callers are serialised (qgroup_rescan_lock, or, for quota
+     * enable against an RO→RW remount's resume, write access: EROFS until the remount clears SB_RDONLY, which it
+     * does after btrfs_start_pre_rw_mount queued the resumed rescan).
      */
     void queue() {
         BtrfsWork w = q.rescanWork;

@@ -29,7 +29,8 @@ final class LaneContext {
     /** The lifecycle lane finished its steps: the other lanes finish their current operation and stop. */
     final AtomicBoolean done = new AtomicBoolean();
     /**
-     * The VFS's count of writers (mnt_get_writers), which the port's file handles do not model: a lane
+     * The VFS's count of writers (mnt_get_writers) across several syscalls, which the port's file handles do not
+     * model (the port counts one syscall's write itself, {@code mnt_want_write} to {@code mnt_drop_write}): a lane
      * whose write is still in flight — a file it wrote and whose last reference the write path's worker
      * drops (closeFromWorker) — holds the read side; an RO remount takes the write side with tryLock and
      * is refused with EBUSY while there are writers, as sb_prepare_remount_readonly() refuses it. So a
