@@ -156,7 +156,7 @@ public final class Btrfs {
      * btrfs_remount(); on success this mount's MNT_READONLY follows the options (set_mount_attributes), the
      * others keep theirs. The superblock's state is shared: going read-only makes every mount of it read-only.
      * Refused with EBUSY while an unlinked file is still alive (sb_prepare_remount_readonly: its last iput
-     * would evict it, starting a transaction on a read-only filesystem); going read-only waits for the writes in
+     * would evict it, starting a transaction on a read-only filesystem) or a file is open for writing; going read-only waits for the writes in
      * flight, and every write until it ends is EROFS (s_readonly_remount). Reads run meanwhile. subvol= and subvolid= are ignored
      * here, as btrfs_parse_options does.
      *
@@ -188,8 +188,10 @@ public final class Btrfs {
      * kernel: sb_prepare_remount_readonly() — EBUSY while an unlinked file is still alive (s_remove_count: its last
      * iput would evict it, starting a transaction on a read-only filesystem); else MNT_WRITE_HOLD, and with no
      * writer in flight s_readonly_remount: every mnt_want_write() from now on is EROFS. The kernel refuses a
-     * writer in flight with EBUSY; the port waits for the writers in flight to finish (new ones wait behind it),
-     * as {@code mount -o remount,ro} retried until it succeeds does — the same interleaving, without the refusals.
+     * writer in flight with EBUSY; the port waits for the syscalls writing in flight to finish (new ones wait behind
+     * it), as {@code mount -o remount,ro} retried until it succeeds does — the same interleaving, without the
+     * refusals — and refuses with EBUSY, as the kernel, while a file is open for writing (FMODE_WRITER), which no
+     * wait would end.
      */
     private void prepareRemountReadonly() {
         if (ctx.cleaner.inodes().removeCount() > 0) {
@@ -199,6 +201,11 @@ public final class Btrfs {
         try {
             if (ctx.cleaner.inodes().removeCount() > 0) {
                 throw busyUnlinked();
+            }
+            int open = sb.openWriters.get();
+            if (open > 0) {
+                throw new BtrfsException(Errno.EBUSY, "mount point busy: " + open + " files open for writing on "
+                    + device().name());
             }
             sb.readonlyRemount = true;
         } finally {
@@ -311,7 +318,8 @@ public final class Btrfs {
 
     List<OrderedExtent> handleSyncFileRange(FileHandle fh, Runnable beforeSubmit) {
         List<List<OrderedExtent>> out = new ArrayList<>(1);
-        write(() -> out.add(files.syncFileRange(fh.inode(), beforeSubmit)));
+        // ksys_sync_file_range takes no write access: any descriptor, any mount (a clean file writes nothing)
+        read(() -> out.add(files.syncFileRange(fh.inode(), beforeSubmit)));
         return out.get(0);
     }
 
@@ -321,14 +329,44 @@ public final class Btrfs {
      */
     public void unlink(String path) { write(() -> files.unlink(path)); }
 
-    /** open(2) of an existing file, read-write. Works on a read-only mount. EISDIR for a directory or subvolume. */
-    public FileHandle open(String path) {
+    /**
+     * open(2) of an existing file with O_RDWR: {@link #open(String, OpenMode)} with {@link OpenMode#READ_WRITE} — EROFS
+     * on a read-only mount (open it {@link OpenMode#READ_ONLY} there).
+     */
+    public FileHandle open(String path) { return open(path, OpenMode.READ_WRITE); }
+
+    /**
+     * open(2) of an existing file — kernel: path_openat(): the lookup (ENOENT, ENOTDIR; EISDIR for a directory or
+     * subvolume), then for a mode that writes may_open() and do_dentry_open(): EROFS on a read-only mount or during an
+     * RO remount (inode_permission, mnt_want_write), else the descriptor holds the mount's write access until it is
+     * closed (FMODE_WRITER), and an RO remount is EBUSY meanwhile. {@link OpenMode#READ_ONLY} works on any mount.
+     *
+     * @throws IllegalArgumentException if {@code mode} is null
+     */
+    public FileHandle open(String path, OpenMode mode) {
+        requireNonNull(mode, "mode");
         return read(() -> {
-            FileHandle fh = new FileHandle(this, files.open(path), path);
+            Inode inode = files.open(path);
+            if (mode.writes()) {
+                sb.writers.readLock().lock();
+                try {
+                    if (isReadOnly() || sb.readonlyRemount) {
+                        ctx.cleaner.inodes().iput(inode);
+                        throw erofs();
+                    }
+                    sb.openWriters.incrementAndGet(); // FMODE_WRITER: dropped by the last fput
+                } finally {
+                    sb.writers.readLock().unlock();
+                }
+            }
+            FileHandle fh = new FileHandle(this, inode, path, mode);
             openFiles.add(fh);
             return fh;
         });
     }
+
+    /** __fput() of a descriptor opened for writing: __mnt_drop_write (before the dput's iput, as the kernel orders it). */
+    void dropWriteAccess() { sb.openWriters.decrementAndGet(); }
 
     void releaseHandle(FileHandle fh) { openFiles.remove(fh); }
 
@@ -650,8 +688,7 @@ public final class Btrfs {
             sb.writers.readLock().lock();
             try {
                 if (isReadOnly() || sb.readonlyRemount) {
-                    throw new BtrfsException(Errno.EROFS, "Read-only file system (" + device().name()
-                        + (mntReadonly && !ctx.fs.sbRdonly() ? ", this mount point is read-only" : "") + ")");
+                    throw erofs();
                 }
                 op.run();
                 return null;
@@ -659,6 +696,11 @@ public final class Btrfs {
                 sb.writers.readLock().unlock();
             }
         });
+    }
+
+    private BtrfsException erofs() {
+        return new BtrfsException(Errno.EROFS, "Read-only file system (" + device().name()
+            + (mntReadonly && !ctx.fs.sbRdonly() ? ", this mount point is read-only" : "") + ")");
     }
 
     /** down_write of fs_info->subvol_sem around {@code op} (btrfs_ioctl_quota_ctl). */

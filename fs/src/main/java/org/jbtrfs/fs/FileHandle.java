@@ -13,9 +13,10 @@ import org.jbtrfs.core.Errno;
  * extent that holds its own inode reference until its completion on an endio-write worker drops it —
  * {@link #closeFromWorker()} is the close that leaves that worker the last reference.
  *
- * <p>The handle is open for reading and writing; write and sync_file_range fail with EROFS on a
- * read-only mount. The port does not count open writers on the mount, so an RO remount is not refused
- * while a handle is open (the kernel refuses it with EBUSY while a file is open for writing).
+ * <p>Its {@link OpenMode} is open(2)'s: a handle that writes holds the mount's write access until it is closed
+ * (FMODE_WRITER), so it cannot be opened on a read-only mount (EROFS) and an RO remount is refused with EBUSY while
+ * it is open; a read-only handle can be kept across any remount, and write(2) on it is EBADF. fsync and
+ * sync_file_range take no write access, on any handle.
  */
 public final class FileHandle implements AutoCloseable {
     /** One block: more than max_inline (2048), so in the kernel too the write becomes a regular extent. */
@@ -24,28 +25,37 @@ public final class FileHandle implements AutoCloseable {
     private final Btrfs fs;
     private final Inode inode;
     private final String path;
+    private final OpenMode mode;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    FileHandle(Btrfs fs, Inode inode, String path) {
+    FileHandle(Btrfs fs, Inode inode, String path, OpenMode mode) {
         this.fs = fs;
         this.inode = inode;
         this.path = path;
+        this.mode = mode;
     }
 
     public String path() { return path; }
+
+    /** The access mode it was opened with. */
+    public OpenMode mode() { return mode; }
 
     public long ino() { return inode.ino(); }
 
     Inode inode() { return inode; }
 
     /**
-     * close(2) — kernel: __fput(): the iput in the caller's thread (an unlinked file's last one evicts it, and
-     * btrfs_evict_inode joins a transaction), then the mount reference (mntput): until then umount(2) finds
-     * the mount busy (EBUSY), so no close_ctree runs under the eviction. EBADF if already closed.
+     * close(2) — kernel: __fput(): the write access of a handle that writes (__mnt_drop_write), then the iput in the
+     * caller's thread (an unlinked file's last one evicts it, and btrfs_evict_inode joins a transaction), then the
+     * mount reference (mntput): until then umount(2) finds the mount busy (EBUSY), so no close_ctree runs under the
+     * eviction. EBADF if already closed.
      */
     @Override
     public void close() {
         markClosed();
+        if (mode.writes()) {
+            fs.dropWriteAccess();
+        }
         try {
             fs.ctx().cleaner.inodes().iput(inode);
         } finally {
@@ -53,10 +63,13 @@ public final class FileHandle implements AutoCloseable {
         }
     }
 
-    /** write(2) at the end of the file: into the page cache (see {@link Btrfs#writeFile}). */
+    /**
+     * write(2) at the end of the file: into the page cache (see {@link Btrfs#writeFile}). EBADF on a handle opened
+     * {@link OpenMode#READ_ONLY}; EROFS once the filesystem was forced read-only by an error.
+     */
     public void write(byte[] data) {
         Btrfs.requireNonNull(data, "data");
-        checkOpen();
+        checkWritable();
         fs.handleWrite(this, data);
     }
 
@@ -64,8 +77,8 @@ public final class FileHandle implements AutoCloseable {
      * fsync(2) — kernel: btrfs_sync_file(): writes the file's dirty pages with sync_writers raised (so
      * they are checksummed inline, not through btrfs_wq_submit_bio), waits for them and for the file's
      * ordered extents, then commits the transaction if the inode changed since the last commit (the tree
-     * log is not modelled). A writeback error is thrown once (EIO, ENOSPC). Works on a read-only mount
-     * (nothing to write, nothing to commit).
+     * log is not modelled). A writeback error is thrown once (EIO, ENOSPC). Works on any handle and on a
+     * read-only mount (nothing to write, nothing to commit).
      */
     public void fsync() {
         checkOpen();
@@ -98,10 +111,11 @@ public final class FileHandle implements AutoCloseable {
      * dcache shrinker does under memory pressure (remount and umount prune every dentry themselves). An
      * unlinked file has no dentry left: that is the kernel's situation as is.
      *
-     * @throws BtrfsException EROFS on a read-only mount (the handle stays open), EBADF if closed
+     * @throws BtrfsException EROFS on a read-only mount (the handle stays open), EBADF if closed or opened
+     *         {@link OpenMode#READ_ONLY} (it writes)
      */
     public void closeFromWorker() {
-        checkOpen();
+        checkWritable();
         fs.handleWrite(this, new byte[CLOSE_FROM_WORKER_BYTES]);
         List<OrderedExtent> inFlight = fs.handleSyncFileRange(this, () -> {
             close();
@@ -116,6 +130,14 @@ public final class FileHandle implements AutoCloseable {
     private void checkOpen() {
         if (closed.get()) {
             throw new BtrfsException(Errno.EBADF, "bad file descriptor: " + path + " is closed");
+        }
+    }
+
+    /** write(2)'s test: an open descriptor with FMODE_WRITE, else EBADF. */
+    private void checkWritable() {
+        checkOpen();
+        if (!mode.writes()) {
+            throw new BtrfsException(Errno.EBADF, "bad file descriptor: " + path + " is not open for writing");
         }
     }
 

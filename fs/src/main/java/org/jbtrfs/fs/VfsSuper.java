@@ -39,6 +39,12 @@ final class VfsSuper {
      */
     volatile boolean readonlyRemount;
     /**
+     * Files open for writing on the superblock's mounts: each holds the write access do_dentry_open() took until its
+     * last fput drops it (FMODE_WRITER), so mnt_get_writers() counts it as long as it is open. Raised under the read
+     * side of {@link #writers} (as mnt_want_write), tested under its write side by sb_prepare_remount_readonly().
+     */
+    final java.util.concurrent.atomic.AtomicInteger openWriters = new java.util.concurrent.atomic.AtomicInteger();
+    /**
      * sb->s_active: one reference per mount and per mount in progress (btrfs_mount holds one from sget until
      * it returns). Guarded by the module's sb_lock ({@link BtrfsModule} supers monitor).
      */

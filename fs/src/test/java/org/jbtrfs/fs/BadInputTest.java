@@ -98,7 +98,10 @@ class BadInputTest {
         assertErrno(Errno.EROFS, "Read-only file system", assertThrows(BtrfsException.class, () -> fs.createFile("b")));
         assertErrno(Errno.EROFS, "Read-only file system", assertThrows(BtrfsException.class, () -> fs.unlink("a")));
         assertErrno(Errno.EROFS, "Read-only file system", assertThrows(BtrfsException.class, () -> fs.createSubvolume("s")));
-        fs.open("a").close(); // reading is fine
+        // open(2) O_RDWR is EROFS (the lookup first: a missing file is ENOENT); O_RDONLY is fine
+        assertErrno(Errno.EROFS, "Read-only file system", assertThrows(BtrfsException.class, () -> fs.open("a")));
+        assertErrno(Errno.ENOENT, "", assertThrows(BtrfsException.class, () -> fs.open("nope", OpenMode.WRITE_ONLY)));
+        fs.open("a", OpenMode.READ_ONLY).close();
         fs.remount("rw");
         fs.createFile("b");
         fs.umount();

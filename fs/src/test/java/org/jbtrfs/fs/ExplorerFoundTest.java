@@ -249,7 +249,7 @@ class ExplorerFoundTest {
             long id = fs.createSubvolume("sv");
             fs.createFile("sv/x");
             fs.writeFile("sv/x", new byte[4096]);
-            FileHandle held = fs.open("sv/x");
+            FileHandle held = fs.open("sv/x", OpenMode.READ_ONLY); // open for writing, the RO remount would be EBUSY
             fs.deleteSubvolume("sv");
             assertEquals(List.of(), fs.inspect().deadRoots(), "pinned by the open file");
             fs.remount("ro");

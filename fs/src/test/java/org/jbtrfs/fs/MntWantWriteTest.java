@@ -52,12 +52,14 @@ class MntWantWriteTest {
                 TestThread<Void> reader = TestThread.run("reader", () -> {
                     assertArrayEquals(new byte[] {1, 2, 3}, fs.readFile("f"));
                     assertEquals(List.of("f"), fs.list(""));
-                    fs.open("f").close();
+                    fs.open("f", OpenMode.READ_ONLY).close();
                 });
                 reader.join(Repro.WAIT);
                 TestThread<Void> writer = TestThread.run("writer", () -> fs.createFile("g"));
                 BtrfsException e = (BtrfsException) writer.failure();
                 assertEquals(Errno.EROFS, e.errno(), "s_readonly_remount: mnt_want_write is EROFS during the RO remount");
+                TestThread<FileHandle> opener = TestThread.call("opener", () -> fs.open("f", OpenMode.WRITE_ONLY));
+                assertEquals(Errno.EROFS, ((BtrfsException) opener.failure()).errno(), "do_dentry_open: mnt_want_write");
                 remount.assertRunning();
             } finally {
                 r.mod.hooks().release(Hook.REMOUNT_BEFORE_COMMIT_SUPER);

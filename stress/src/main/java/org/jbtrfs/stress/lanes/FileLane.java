@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.jbtrfs.fs.Btrfs;
 import org.jbtrfs.fs.FileHandle;
+import org.jbtrfs.fs.OpenMode;
 import org.jbtrfs.transaction.Mkfs;
 
 /**
@@ -40,14 +41,15 @@ final class FileLane extends SteppingLane {
             run("unlink", () -> fs.unlink(f));
         } else if (u < 0.56 && !files.isEmpty() && held.size() < 3) {
             String f = pick(files);
-            FileHandle h = op("open", () -> fs.open(f));
+            OpenMode mode = heldMode();
+            FileHandle h = op("open", () -> fs.open(f, mode));
             if (h != null) {
                 held.add(h);
             }
         } else if (u < 0.70 && !held.isEmpty()) {
             close(held.remove(r.nextInt(held.size())), fs);
         } else if (u < 0.84) {
-            writing(fs, () -> unlinkedDelayedIput(fs));
+            unlinkedDelayedIput(fs);
         } else if (u < 0.92) {
             fillAndEmptyBlockGroup(fs);
         } else if (!held.isEmpty()) {
@@ -91,15 +93,12 @@ final class FileLane extends SteppingLane {
         run("fill block group", () -> {
             for (int i = 0; i < n; i++) {
                 String b = prefix + "big" + next++;
-                // open for writing until closed: no RO remount meanwhile (mnt writers, see LaneContext.writers)
-                writing(fs, () -> {
-                    fs.createFile(b);
-                    bigs.add(b);
-                    try (FileHandle h = fs.open(b)) {
-                        h.write(mib);
-                        h.fsync();
-                    }
-                });
+                fs.createFile(b);
+                bigs.add(b);
+                try (FileHandle h = fs.open(b)) { // open for writing until closed: an RO remount meanwhile is EBUSY
+                    h.write(mib);
+                    h.fsync();
+                }
             }
         });
         run("empty block group", () -> bigs.forEach(fs::unlink));

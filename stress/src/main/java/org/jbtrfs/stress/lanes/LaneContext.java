@@ -28,16 +28,6 @@ final class LaneContext {
     volatile Btrfs fs;
     /** The lifecycle lane finished its steps: the other lanes finish their current operation and stop. */
     final AtomicBoolean done = new AtomicBoolean();
-    /**
-     * The VFS's count of writers (mnt_get_writers) across several syscalls, which the port's file handles do not
-     * model (the port counts one syscall's write itself, {@code mnt_want_write} to {@code mnt_drop_write}): a lane
-     * whose write is still in flight — a file it wrote and whose last reference the write path's worker
-     * drops (closeFromWorker) — holds the read side; an RO remount takes the write side with tryLock and
-     * is refused with EBUSY while there are writers, as sb_prepare_remount_readonly() refuses it. So a
-     * worker's iput, which the kernel's remount waits for (sync_filesystem), never lands on a read-only
-     * filesystem.
-     */
-    final java.util.concurrent.locks.ReentrantReadWriteLock writers = new java.util.concurrent.locks.ReentrantReadWriteLock();
     /** Something broke the module (an oops, a BUG, a panic): every lane stops at once. */
     final AtomicBoolean broken = new AtomicBoolean();
 

@@ -7,6 +7,7 @@ import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.KernelPanic;
 import org.jbtrfs.fs.Btrfs;
 import org.jbtrfs.fs.FileHandle;
+import org.jbtrfs.fs.OpenMode;
 import org.jbtrfs.stress.Seeds;
 import org.jbtrfs.stress.schedule.ScheduleScope;
 import org.jbtrfs.stress.schedule.Timeline;
@@ -185,21 +186,24 @@ abstract class LaneWorker implements Runnable {
     }
 
     /**
-     * Closes {@code h}: from the write path's worker (a delayed iput for the cleaner) half the time —
-     * while the filesystem is read-write, as a writer — else in this thread.
+     * Closes {@code h}: a handle open for writing from the write path's worker (a delayed iput for the cleaner)
+     * half the time, else in this thread. (A handle open for writing keeps the filesystem read-write: an RO
+     * remount is EBUSY meanwhile.)
      */
     void close(FileHandle h, Btrfs fs) {
-        if (r.nextBoolean()) {
-            writing(fs, () -> {
-                if (fs.isMounted() && !fs.isReadOnly()) {
-                    closeFromWorker(h);
-                } else {
-                    run("close", h::close);
-                }
-            });
+        if (h.mode().writes() && r.nextBoolean()) {
+            closeFromWorker(h);
         } else {
             run("close", h::close);
         }
+    }
+
+    /**
+     * The mode of a handle a lane keeps for a while: mostly O_RDONLY — kept across remounts, as a reader's — else
+     * O_RDWR, which makes every RO remount meanwhile EBUSY and is EROFS on a read-only filesystem.
+     */
+    OpenMode heldMode() {
+        return r.nextInt(3) == 0 ? OpenMode.READ_WRITE : OpenMode.READ_ONLY;
     }
 
     /**
@@ -211,21 +215,6 @@ abstract class LaneWorker implements Runnable {
     void closeFromWorker(FileHandle h) {
         if (!run("close from worker", h::closeFromWorker) && !h.isClosed()) {
             run("close", h::close);
-        }
-    }
-
-    /** Runs {@code op} as a writer: no RO remount of the main filesystem meanwhile (see {@link LaneContext#writers}). */
-    void writing(Btrfs fs, Runnable op) {
-        boolean main = fs == cx.fs;
-        if (main) {
-            cx.writers.readLock().lock();
-        }
-        try {
-            op.run();
-        } finally {
-            if (main) {
-                cx.writers.readLock().unlock();
-            }
         }
     }
 

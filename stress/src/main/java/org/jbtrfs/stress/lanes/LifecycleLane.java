@@ -28,13 +28,10 @@ final class LifecycleLane extends LaneWorker {
                 if (u < 0.45) {
                     if (fs.isReadOnly()) {
                         run("remount rw", () -> fs.remount("rw"));
-                    } else if (cx.writers.writeLock().tryLock()) {
-                        try {
-                            run("remount ro", () -> fs.remount("ro"));
-                        } finally {
-                            cx.writers.writeLock().unlock();
-                        }
-                    } // else: EBUSY, files open for writing (sb_prepare_remount_readonly)
+                    } else {
+                        // EBUSY while a file is open for writing or an unlinked one alive (sb_prepare_remount_readonly)
+                        run("remount ro", () -> fs.remount("ro"));
+                    }
                 } else if (u < 0.6) {
                     String opt = "commit=" + (1 + r.nextInt(3));
                     run("remount " + opt, () -> fs.remount(opt));

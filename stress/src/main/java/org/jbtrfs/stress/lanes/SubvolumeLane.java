@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.jbtrfs.fs.Btrfs;
 import org.jbtrfs.fs.FileHandle;
+import org.jbtrfs.fs.OpenMode;
 import org.jbtrfs.stress.workload.SubvolumeSync;
 
 /**
@@ -35,7 +36,8 @@ final class SubvolumeLane extends SteppingLane {
         } else if (u < 0.65 && !subvolumes.isEmpty()) {
             String s = subvolumes.remove(r.nextInt(subvolumes.size()));
             if (r.nextDouble() < 0.4) {
-                FileHandle h = op("open", () -> fs.open(s + "/x"));
+                OpenMode mode = heldMode();
+                FileHandle h = op("open", () -> fs.open(s + "/x", mode));
                 if (h != null) {
                     held.add(h);
                 }

@@ -10,6 +10,7 @@ import org.jbtrfs.core.Fault;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.fs.Btrfs;
 import org.jbtrfs.fs.FileHandle;
+import org.jbtrfs.fs.OpenMode;
 import org.jbtrfs.stress.Seeds;
 import org.jbtrfs.stress.classify.Observation;
 
@@ -264,7 +265,7 @@ public final class FullWorkload {
             return;
         }
         String f = pick(model.files);
-        FileHandle h = env.op("open", () -> fs.open(f));
+        FileHandle h = env.op("open", () -> fs.open(f, OpenMode.READ_ONLY));
         env.op("close", h::close);
     }
 
@@ -282,13 +283,13 @@ public final class FullWorkload {
             double u = r.nextDouble();
             if (writes > 0 && u < 0.2) {
                 env.op("fsync", () -> {
-                    try (FileHandle h = fs.open(f)) {
+                    try (FileHandle h = fs.open(f, OpenMode.READ_ONLY)) {
                         h.fsync();
                     }
                 });
             } else if (writes > 0 && u < 0.4) {
                 env.op("sync_file_range", () -> {
-                    try (FileHandle h = fs.open(f)) {
+                    try (FileHandle h = fs.open(f, OpenMode.READ_ONLY)) {
                         h.syncFileRange();
                     }
                 });
@@ -349,7 +350,7 @@ public final class FullWorkload {
         String s = model.subvolumes.remove(r.nextInt(n));
         // an injected fault may have ended an earlier cycle between the subvolume's create and its file's
         if (holdFile && (model.injectedSinceMkfs.isEmpty() || fs.list(s).contains("x"))) {
-            held.add(env.op("open", () -> fs.open(s + "/x")));
+            held.add(env.op("open", () -> fs.open(s + "/x", OpenMode.READ_ONLY)));
         }
         env.op("subvolume delete", () -> fs.deleteSubvolume(s));
     }
