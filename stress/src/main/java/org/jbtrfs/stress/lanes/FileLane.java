@@ -8,7 +8,8 @@ import org.jbtrfs.fs.OpenMode;
 import org.jbtrfs.transaction.Mkfs;
 
 /**
- * The file lane: create and write files, unlink them, keep handles open across remounts, close them
+ * The file lane: create and write files, unlink them, keep handles open (read-only ones across remounts), fsync
+ * them, close them
  * (sometimes from a worker: a delayed iput the cleaner runs), unlink a file while it is open and drop
  * the last reference from a worker, fill a second data block group (fsync) and empty it (the cleaner deletes it).
  */
@@ -46,7 +47,9 @@ final class FileLane extends SteppingLane {
             if (h != null) {
                 held.add(h);
             }
-        } else if (u < 0.70 && !held.isEmpty()) {
+        } else if (u < 0.62 && !held.isEmpty()) {
+            syncHeld(held.get(r.nextInt(held.size())));
+        } else if (u < 0.72 && !held.isEmpty()) {
             close(held.remove(r.nextInt(held.size())), fs);
         } else if (u < 0.84) {
             unlinkedDelayedIput(fs);
@@ -59,6 +62,17 @@ final class FileLane extends SteppingLane {
                 run("unlink open file", () -> fs.unlink(f));
             }
         }
+    }
+
+    /**
+     * A process with the file open: fsync (a read-only handle too — fsync takes no write access, so it runs beside
+     * any remount, an RO one's commit included), after a write when the handle writes.
+     */
+    private void syncHeld(FileHandle h) {
+        if (h.mode().writes() && r.nextBoolean()) {
+            run("write", () -> h.write(new byte[1 + r.nextInt(4096)]));
+        }
+        run("fsync", h::fsync);
     }
 
     /** A file unlinked while open, its last reference dropped by a worker: a delayed iput for the cleaner. */
