@@ -234,7 +234,7 @@ public final class Btrfs {
             checkMounted();
             if (!openFiles.isEmpty()) {
                 throw new BtrfsException(Errno.EBUSY, "umount: " + device().name() + ": target is busy ("
-                    + openFiles.size() + " open files)");
+                    + openFiles.size() + " open files: " + openFiles.stream().limit(3).map(f -> f.path() + " " + f.mode()).toList() + ")");
             }
             // the mount is detached; cleanup_mnt's dput of its root, then deactivate_super
             state = State.UNMOUNTED;

@@ -143,6 +143,16 @@ public final class Classifier {
                 }
             }
         }
+        if (o.roLeak != null) {
+            symptoms.add(Symptom.RO_LEAK);
+            for (Inspection.TransactionInfo t : o.roLeak.openTransactions()) {
+                evidence.add("transaction " + t.transid() + " (" + t.state() + ") open on the read-only filesystem at its RW remount ("
+                    + o.roLeakLane + "), opened by " + t.handles());
+                for (Inspection.Handle h : t.handles()) {
+                    culprits.addAll(openers(h, reverted));
+                }
+            }
+        }
         if (leaked != null && !leaked.delayedIputs().isEmpty()) {
             evidence.add("delayed iputs still queued: inodes " + leaked.delayedIputs());
         }

@@ -77,6 +77,18 @@ public final class Observation {
 
     public synchronized void note(String s) { notes.add(s); }
 
+    /** The first RO→RW remount that found a transaction open on the read-only filesystem (null: none), and its lane. */
+    public Inspection roLeak;
+    public String roLeakLane;
+
+    /** {@code lane} is about to remount read-write a read-only filesystem with transactions open ({@code before}). */
+    public synchronized void roLeak(String lane, Inspection before) {
+        if (roLeak == null) {
+            roLeak = before;
+            roLeakLane = lane;
+        }
+    }
+
     /**
      * An umount of a lanes cycle: the first one that left transactions open or threw is the one the
      * verdict reads; clean ones are not kept.

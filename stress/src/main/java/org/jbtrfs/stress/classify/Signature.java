@@ -43,16 +43,11 @@ public record Signature(String kind, String site, List<String> lanes) {
     public static Signature of(Observation o, Set<Symptom> symptoms) {
         Inspection leaked = o.afterUmount != null ? o.afterUmount : o.beforeUmount;
         if (leaked != null && !leaked.openTransactions().isEmpty()) {
-            Set<String> fns = new TreeSet<>();
-            Set<String> who = new TreeSet<>();
-            who.add(role(o.umountLane));
-            for (Inspection.TransactionInfo t : leaked.openTransactions()) {
-                for (Inspection.Handle h : t.handles()) {
-                    fns.add(h.function());
-                    who.add(role(h.thread()));
-                }
-            }
-            return new Signature("leak", String.join("+", fns), new ArrayList<>(who));
+            return leak(leaked, o.umountLane);
+        }
+        if (o.roLeak != null) {
+            // the same leak, seen at the RO→RW remount that would have committed it
+            return leak(o.roLeak, o.roLeakLane);
         }
         for (LogEntry e : o.log) {
             if (e.kind() == LogEntry.Kind.OOPS || e.kind() == LogEntry.Kind.USE_AFTER_FREE || e.kind() == LogEntry.Kind.DOUBLE_FREE) {
@@ -117,6 +112,20 @@ public record Signature(String kind, String site, List<String> lanes) {
     private static String orNone(String s) { return s == null ? "?" : s; }
 
     /** "btrfs-cleaner" for kthreads, the lane's name for lanes ("lane:file:0" -> "file"), else the role. */
+    /** A leaked transaction, named by the functions that opened it; the lane that found it and the openers' roles. */
+    private static Signature leak(Inspection leaked, String lane) {
+        Set<String> fns = new TreeSet<>();
+        Set<String> who = new TreeSet<>();
+        who.add(role(lane));
+        for (Inspection.TransactionInfo t : leaked.openTransactions()) {
+            for (Inspection.Handle h : t.handles()) {
+                fns.add(h.function());
+                who.add(role(h.thread()));
+            }
+        }
+        return new Signature("leak", String.join("+", fns), new ArrayList<>(who));
+    }
+
     public static String role(String thread) {
         if (Roles.LANES.contains(thread)) {
             return thread;

@@ -8,6 +8,13 @@ public enum Symptom {
     TRANS_LIST_ASSERT,
     /** assertion failed: list_empty(&fs_info->delayed_iputs) (patch 5/5's symptom). */
     DELAYED_IPUTS_ASSERT,
+    /**
+     * A transaction open on a read-only filesystem when it is remounted read-write: opened after an RO remount's
+     * btrfs_commit_super or on an RO mount — the leak patch 4/5's assertion catches at umount, seen before the
+     * RO→RW remount's own transactions would commit it (patch 3/5's comment: after the remount's commit nothing may
+     * start a transaction).
+     */
+    RO_LEAK,
     /** Any WARN_ON (block-group.c, block-rsv.c, ...). */
     WARNING,
     /** Slab objects left after umount or at rmmod, or a "BTRFS: state leak". */

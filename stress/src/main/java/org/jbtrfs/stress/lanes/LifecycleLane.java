@@ -1,5 +1,6 @@
 package org.jbtrfs.stress.lanes;
 
+import org.jbtrfs.stress.workload.RoLeakCheck;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.KernelPanic;
 import org.jbtrfs.fs.Btrfs;
@@ -27,6 +28,7 @@ final class LifecycleLane extends LaneWorker {
                 double u = r.nextDouble();
                 if (u < 0.45) {
                     if (fs.isReadOnly()) {
+                        RoLeakCheck.check(() -> op("inspect", fs::inspect), cx.obs, kind.label);
                         run("remount rw", () -> fs.remount("rw"));
                     } else {
                         // EBUSY while a file is open for writing or an unlinked one alive (sb_prepare_remount_readonly)

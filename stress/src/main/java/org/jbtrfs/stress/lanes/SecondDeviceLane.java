@@ -1,5 +1,6 @@
 package org.jbtrfs.stress.lanes;
 
+import org.jbtrfs.stress.workload.RoLeakCheck;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.KernelPanic;
 import org.jbtrfs.fs.Btrfs;
@@ -46,6 +47,9 @@ final class SecondDeviceLane extends LaneWorker {
                     }
                 } else {
                     String to = m.isReadOnly() ? "rw" : "ro";
+                    if (m.isReadOnly()) {
+                        RoLeakCheck.check(() -> op("inspect", m::inspect), cx.obs, kind.label);
+                    }
                     run("remount " + to, () -> m.remount(to));
                 }
             }

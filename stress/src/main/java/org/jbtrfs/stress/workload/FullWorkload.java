@@ -13,6 +13,7 @@ import org.jbtrfs.fs.FileHandle;
 import org.jbtrfs.fs.OpenMode;
 import org.jbtrfs.stress.Seeds;
 import org.jbtrfs.stress.classify.Observation;
+import org.jbtrfs.stress.schedule.Roles;
 
 /**
  * The seeded stress cycle: mount (RW, sometimes RO), a random mix of what makes kthreads open
@@ -89,6 +90,7 @@ public final class FullWorkload {
                 peek();
             }
             if (r.nextDouble() < 0.5) {
+                RoLeakCheck.check(() -> env.op("inspect", fs::inspect), obs, Roles.DRIVER);
                 env.op("remount rw", () -> fs.remount("rw"));
                 deadRootCheck();
                 rwPhase(1 + r.nextInt(6));
@@ -99,6 +101,7 @@ public final class FullWorkload {
             rwPhase(2 + r.nextInt(7));
             remountRo();
             if (r.nextDouble() < 0.3) {
+                RoLeakCheck.check(() -> env.op("inspect", fs::inspect), obs, Roles.DRIVER);
                 env.op("remount rw", () -> fs.remount("rw"));
                 deadRootCheck();
                 rwPhase(1 + r.nextInt(3));
