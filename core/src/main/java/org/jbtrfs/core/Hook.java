@@ -145,5 +145,11 @@ public enum Hook {
      * and is about to test TRANS_ABORTED / BTRFS_FS_STATE_ERROR, on which it wakes fs_info->transaction_kthread: a
      * commit that fails meanwhile makes it wake a kthread close_ctree may have stopped by then.
      */
-    TRANS_END_BEFORE_KTHREAD_WAKE
+    TRANS_END_BEFORE_KTHREAD_WAKE,
+    /**
+     * A lookup added the dentry of a file it read into memory (d_add) and is about to return the inode to its caller:
+     * a remount's shrink_dcache_sb may drop that dentry now (stop 25: the port's lookup took the caller's reference
+     * only here, after the dentry's, and could hand out an inode the shrink had freed).
+     */
+    DENTRY_ADDED
 }

@@ -23,9 +23,13 @@ final class Dcache {
     private record DentryKey(long root, long ino) { }
 
     private final Inodes inodes;
+    private final org.jbtrfs.core.Hooks hooks;
     private final Map<DentryKey, Inode> dentries = new ConcurrentHashMap<>();
 
-    Dcache(Inodes inodes) { this.inodes = inodes; }
+    Dcache(Inodes inodes, org.jbtrfs.core.Hooks hooks) {
+        this.inodes = inodes;
+        this.hooks = hooks;
+    }
 
     /**
      * kernel: lookup_fast / btrfs_lookup() + d_add() — the inode behind a name, its dentry cached (holding
@@ -41,12 +45,16 @@ final class Dcache {
                 }
                 continue; // pruned and being freed meanwhile: look again
             }
+            // the caller's reference first (the kernel's caller holds the dentry, which no shrink frees): taken after
+            // the dentry's insertion, a remount's shrink_dcache_sb could drop the dentry and free the inode in between
             Inode fresh = inodes.iget(root, ino);
+            inodes.igrab(fresh); // the dentry's: cannot fail, the caller's reference holds the inode
             if (dentries.putIfAbsent(k, fresh) == null) {
-                inodes.igrab(fresh); // the caller's reference; the iget's stays with the dentry
+                hooks.arrive(org.jbtrfs.core.Hook.DENTRY_ADDED);
                 return fresh;
             }
-            inodes.iput(fresh);
+            inodes.iput(fresh); // another lookup added the dentry meanwhile: it holds its own reference
+            return fresh;
         }
     }
 

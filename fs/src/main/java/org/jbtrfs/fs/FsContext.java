@@ -21,7 +21,7 @@ final class FsContext {
         this.fs = fs;
         this.cleaner = new Cleaner(fs);
         this.qgroups = new Qgroups(fs);
-        this.dcache = new Dcache(cleaner.inodes());
+        this.dcache = new Dcache(cleaner.inodes(), fs.kernel.hooks());
         this.ordered = new OrderedExtents(this);
         fs.installOrderedExtentsDestroyer(ordered::destroyAll);
         this.writeback = new Writeback(this);
