@@ -189,7 +189,22 @@ public enum FixSwitch {
      * ({@code --faults all --latency off --filesystems 4}, seed 39039):
      * {@code uaf:BUG: KASAN: use-after-free in wake_up_process@kworker} on the transaction kthread.
      */
-    QGROUP_RESCAN_END_BEFORE_COMPLETE(Origin.PROPOSED);
+    QGROUP_RESCAN_END_BEFORE_COMPLETE(Origin.PROPOSED),
+    /**
+     * Proposed, not upstream (found by the explorer in stop 25; v5.11, v5.12 and mainline's btrfs_sync_file alike):
+     * fsync takes no write access, so neither sb_prepare_remount_readonly() nor btrfs_remount() waits for it. An
+     * fsync that passed skip_inode_logging() before an RO remount's sync_filesystem commit and reaches
+     * btrfs_start_transaction() only after the remount's btrfs_commit_super (preempted in between, or woken from
+     * wait_current_trans as that commit unblocks) starts a transaction on the read-only filesystem — the leak of
+     * patches 1–3/5 through a user's fsync: with the tree log it syncs the log and only ends its handle, and
+     * close_ctree of the read-only filesystem commits nothing (patch 4/5's assertion; the use-after-free with
+     * generic crc32c); without it (notreelog, or a forced full commit) it commits on the read-only filesystem. The
+     * fix, in patch 3/5's manner: btrfs_sync_file counts itself in fs_info (before its test of BTRFS_FS_STATE_RO)
+     * while it may start a transaction, and returns 0 when the filesystem went read-only — the remount's
+     * sync_filesystem committed the inode; btrfs_remount waits for the count to drop to 0 after setting RO, before
+     * btrfs_commit_super.
+     */
+    FSYNC_RO_REMOUNT_RACE(Origin.PROPOSED);
 
     private final Origin origin;
 

@@ -151,5 +151,11 @@ public enum Hook {
      * a remount's shrink_dcache_sb may drop that dentry now (stop 25: the port's lookup took the caller's reference
      * only here, after the dentry's, and could hand out an inode the shrink had freed).
      */
-    DENTRY_ADDED
+    DENTRY_ADDED,
+    /**
+     * btrfs_sync_file() found the inode changed since the last committed transaction (skip_inode_logging said no)
+     * and is about to call btrfs_start_transaction(): an fsync preempted here may start its transaction after an RO
+     * remount's btrfs_commit_super ({@link FixSwitch#FSYNC_RO_REMOUNT_RACE}).
+     */
+    FSYNC_BEFORE_START_TRANSACTION
 }

@@ -5,6 +5,8 @@ import java.util.List;
 import org.jbtrfs.cleaner.Inode;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.disk.DirItem;
 import org.jbtrfs.core.disk.FileExtentItem;
 import org.jbtrfs.core.disk.InodeItem;
@@ -141,7 +143,9 @@ final class FileOps {
      * sync_writers raised: its bios are checksummed inline, not through btrfs_wq_submit_bio), wait for the
      * writeback and for the ordered extents (btrfs_wait_ordered_range), report a writeback error; then,
      * unless the inode was last changed in a committed transaction (skip_inode_logging), log it — the tree
-     * log is not modelled, so this is btrfs_sync_file's fallback: commit the transaction.
+     * log is not modelled, so this is btrfs_sync_file's fallback: commit the transaction. No write access is taken,
+     * so an RO remount may run meanwhile: a transaction started after its commit is the leak of
+     * {@link FixSwitch#FSYNC_RO_REMOUNT_RACE} (proposed; with the tree log the kernel would only end its handle).
      */
     void fsync(Inode inode) {
         InodeData d = InodeData.of(fs, inode);
@@ -160,8 +164,24 @@ final class FileOps {
         if (d.lastTrans() <= fs.lastTransCommitted()) {
             return;
         }
-        TransHandle h = Transactions.start(fs, inode.root(), 0, "btrfs_sync_file");
-        Transactions.commit(h);
+        fs.kernel.hooks().arrive(Hook.FSYNC_BEFORE_START_TRANSACTION);
+        if (!fs.applied(FixSwitch.FSYNC_RO_REMOUNT_RACE)) {
+            TransHandle h = Transactions.start(fs, inode.root(), 0, "btrfs_sync_file");
+            Transactions.commit(h);
+            return;
+        }
+        // the proposed fix: counted before the test, so an RO remount either waits for this fsync's transaction or
+        // this fsync sees RO — whose remount's sync_filesystem committed the inode already
+        fs.fsyncsInFlight.incrementAndGet();
+        try {
+            if (fs.readOnlyState()) {
+                return;
+            }
+            TransHandle h = Transactions.start(fs, inode.root(), 0, "btrfs_sync_file");
+            Transactions.commit(h);
+        } finally {
+            fs.fsyncDone();
+        }
     }
 
     /**

@@ -74,6 +74,10 @@ final class Remount {
             // commit below includes it
             fs.flags.waitOnBit(FsFlag.CLEANER_RUNNING);
         }
+        if (fs.applied(FixSwitch.FSYNC_RO_REMOUNT_RACE)) {
+            // proposed: an fsync past its test may still start a transaction; the commit below must include it
+            fs.waitForFsyncs();
+        }
         if (fs.applied(FixSwitch.DELAYED_IPUTS_RO_REMOUNT)) {
             // patch 5/5: the cleaner now sleeps for as long as we are RO and would never run these
             ctx.cleaner.delayedIputs().run();

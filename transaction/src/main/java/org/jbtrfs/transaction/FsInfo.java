@@ -252,8 +252,33 @@ public final class FsInfo {
      * BTRFS_FS_STATE_RO; before it, the superblock's plain SB_RDONLY.
      */
     public boolean needCleanerSleep() {
-        boolean ro = applied(FixSwitch.CLEANER_RO_REMOUNT_RACE) ? fsState.test(FsState.RO) : sbRdonly;
-        return ro || fsClosing() != 0;
+        return readOnlyState() || fsClosing() != 0;
+    }
+
+    /** The filesystem is read-only as a kthread tests it: BTRFS_FS_STATE_RO with patch 3/5, else SB_RDONLY. */
+    public boolean readOnlyState() {
+        return applied(FixSwitch.CLEANER_RO_REMOUNT_RACE) ? fsState.test(FsState.RO) : sbRdonly;
+    }
+
+    /**
+     * fsyncs that may start a transaction ({@link FixSwitch#FSYNC_RO_REMOUNT_RACE}, proposed): raised by btrfs_sync_file
+     * before it tests the read-only state, dropped when it is done; an RO remount waits for 0 after setting RO.
+     * Its monitor is the wait queue (wait_var_event / wake_up_var).
+     */
+    public final java.util.concurrent.atomic.AtomicInteger fsyncsInFlight = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** kernel (proposed fix): atomic_dec_and_test + wake_up_var of the fsync count. */
+    public void fsyncDone() {
+        if (fsyncsInFlight.decrementAndGet() == 0) {
+            synchronized (fsyncsInFlight) {
+                fsyncsInFlight.notifyAll();
+            }
+        }
+    }
+
+    /** kernel (proposed fix): wait_var_event(&fs_info->fsyncs, !atomic_read(...)) in btrfs_remount. */
+    public void waitForFsyncs() {
+        kernel.sched().waitUntil(fsyncsInFlight, "wait_var_event(fsyncs in flight)", () -> fsyncsInFlight.get() == 0);
     }
 
     /** kernel: btrfs_set_sb_rdonly() (patch 3/5); before it, only {@code sb->s_flags |= SB_RDONLY}. */

@@ -365,6 +365,7 @@ public final class Classifier {
         return switch (h.function()) {
             case "btrfs_find_orphan_roots" -> FixSwitch.ORPHAN_ROOTS_RO_MOUNT;
             case "btrfs_qgroup_rescan_worker" -> FixSwitch.QGROUP_RESCAN_RO_REMOUNT;
+            case "btrfs_sync_file" -> FixSwitch.FSYNC_RO_REMOUNT_RACE; // an fsync past its test across an RO remount
             case "btrfs_start_trans_remove_block_group", "btrfs_evict_inode", "btrfs_drop_snapshot" ->
                 h.thread().equals(Roles.CLEANER) ? FixSwitch.CLEANER_RO_REMOUNT_RACE : null;
             default -> null;

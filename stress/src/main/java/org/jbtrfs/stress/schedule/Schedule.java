@@ -104,7 +104,8 @@ public final class Schedule {
      * others, so their draws stay), a data bio's checksum step on fs_info->workers (a kworker waiting for a CPU:
      * its ordered extent outlives close_ctree's flushes), close_ctree's btrfs_error_commit_super and
      * btrfs_end_transaction between dropping its writer count and testing for an abort (stop 22), a lookup between
-     * adding a dentry and returning its inode (stop 25: a remount's dcache shrink meets it there). Each
+     * adding a dentry and returning its inode (stop 25: a remount's dcache shrink meets it there), an fsync between its
+     * test of the inode and its transaction (stop 25). Each
      * follows a lock or a commit the thread slept in, so a delay there is the
      * run-queue wait of a woken task. Not
      * REMOUNT_RW_AFTER_PRE_RW_MOUNT: between btrfs_qgroup_rescan_resume's queueing and clearing REMOUNTING the remount
@@ -113,7 +114,8 @@ public final class Schedule {
      */
     static final Set<Hook> LATER_HOOKS = EnumSet.of(Hook.REMOUNT_RW_AFTER_PRE_RW_MOUNT,
         Hook.QGROUP_RESCAN_IOCTL_BEFORE_QUEUE, Hook.QGROUP_ENABLE_BEFORE_RESCAN_INIT, Hook.QGROUP_WAIT_BEFORE_SLEEP,
-        Hook.DATA_BIO_BEFORE_CSUM, Hook.UMOUNT_BEFORE_ERROR_COMMIT_SUPER, Hook.TRANS_END_BEFORE_KTHREAD_WAKE, Hook.DENTRY_ADDED);
+        Hook.DATA_BIO_BEFORE_CSUM, Hook.UMOUNT_BEFORE_ERROR_COMMIT_SUPER, Hook.TRANS_END_BEFORE_KTHREAD_WAKE, Hook.DENTRY_ADDED,
+        Hook.FSYNC_BEFORE_START_TRANSACTION);
     /** How often a non-quiet cycle focuses on each hook of {@link #LATER_HOOKS}. */
     static final double P_LATER_FOCUS = 0.3;
     /**

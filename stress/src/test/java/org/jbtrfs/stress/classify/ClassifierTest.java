@@ -150,6 +150,19 @@ class ClassifierTest {
         assertEquals(null, Classifier.opener(new Inspection.Handle("stress-driver-0", "btrfs_evict_inode", "JOIN")));
         assertEquals(FixSwitch.ORPHAN_ROOTS_RO_MOUNT, Classifier.opener(
             new Inspection.Handle("stress-driver-0", "btrfs_find_orphan_roots", "JOIN")));
+        assertEquals(FixSwitch.FSYNC_RO_REMOUNT_RACE, Classifier.opener(new Inspection.Handle("lane:file:0", "btrfs_sync_file", "START")));
+    }
+
+    @Test
+    void aTransactionOpenOnTheReadOnlyFilesystemAtItsRwRemountIsALeakNamedByItsOpener() {
+        Observation o = new Observation();
+        o.roLeak("lifecycle", leakedBy("lane:file:3", "btrfs_sync_file"));
+        var v = Classifier.classify(o, EnumSet.of(FixSwitch.FSYNC_RO_REMOUNT_RACE));
+        assertEquals(EnumSet.of(Symptom.RO_LEAK), v.symptoms());
+        assertEquals(Set.of("fsync-ro-remount-race"), v.bugs());
+        assertEquals("leak:btrfs_sync_file@file,lifecycle", Signature.of(o, v.symptoms()).text());
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).bugs(),
+            "with the fix applied: unexplained");
     }
 
     @Test

@@ -101,6 +101,17 @@ class WatchdogTest {
                 // and the umount begins only once the cleaner is held there (its first pass may still run)
                 m.hooks().arm(org.jbtrfs.core.Hook.UMOUNT_START, org.jbtrfs.core.HookAction.run(
                     () -> Waits.within(Duration.ofSeconds(30)).untilTrue(held)), -1);
+                // the transaction kthread wakes the cleaner on every loop: once the cleaner is held, a loop of it during
+                // the umount would end the stall before the watchdog's probe names it (a build under load failed so
+                // once: cycle 0 parked, cycle 1 stalled). It waits in its loop until close_ctree stops it (applied: the
+                // cleaner parked) or the watchdog panicked the module (reverted)
+                m.hooks().arm(org.jbtrfs.core.Hook.TRANS_KTHREAD_BEFORE_SLEEP, org.jbtrfs.core.HookAction.run(() -> {
+                    var k = Internals.kernel(m);
+                    org.jbtrfs.core.kernel.Kthread trans = k.kthreadd().current();
+                    if (held.get()) {
+                        Waits.within(Duration.ofSeconds(30)).until(() -> k.sched().panicked() || trans.shouldStop());
+                    }
+                }), -1);
             }
         };
         try {
