@@ -155,7 +155,8 @@ public enum Hook {
     /**
      * btrfs_sync_file() found the inode changed since the last committed transaction (skip_inode_logging said no)
      * and is about to call btrfs_start_transaction(): an fsync preempted here may start its transaction after an RO
-     * remount's btrfs_commit_super ({@link FixSwitch#FSYNC_RO_REMOUNT_RACE}).
+     * remount's btrfs_commit_super ({@link FixSwitch#FSYNC_RO_REMOUNT_RACE}; with that fix it has counted itself
+     * already, and an RO remount meanwhile waits for it).
      */
     FSYNC_BEFORE_START_TRANSACTION
 }

@@ -164,23 +164,23 @@ final class FileOps {
         if (d.lastTrans() <= fs.lastTransCommitted()) {
             return;
         }
-        fs.kernel.hooks().arrive(Hook.FSYNC_BEFORE_START_TRANSACTION);
-        if (!fs.applied(FixSwitch.FSYNC_RO_REMOUNT_RACE)) {
-            TransHandle h = Transactions.start(fs, inode.root(), 0, "btrfs_sync_file");
-            Transactions.commit(h);
-            return;
-        }
         // the proposed fix: counted before the test, so an RO remount either waits for this fsync's transaction or
         // this fsync sees RO — whose remount's sync_filesystem committed the inode already
-        fs.fsyncsInFlight.incrementAndGet();
+        boolean counted = fs.applied(FixSwitch.FSYNC_RO_REMOUNT_RACE);
+        if (counted) {
+            fs.fsyncsInFlight.incrementAndGet();
+        }
         try {
-            if (fs.readOnlyState()) {
+            fs.kernel.hooks().arrive(Hook.FSYNC_BEFORE_START_TRANSACTION);
+            if (counted && fs.readOnlyState()) {
                 return;
             }
             TransHandle h = Transactions.start(fs, inode.root(), 0, "btrfs_sync_file");
             Transactions.commit(h);
         } finally {
-            fs.fsyncDone();
+            if (counted) {
+                fs.fsyncDone();
+            }
         }
     }
 

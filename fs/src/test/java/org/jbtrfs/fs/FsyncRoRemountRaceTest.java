@@ -35,10 +35,16 @@ import org.junit.jupiter.params.provider.CsvSource;
  *   <li>a file is written (its inode changed in the running transaction) and opened O_RDONLY;</li>
  *   <li>fsync writes it back, finds it changed since the last commit, and is preempted before
  *       btrfs_start_transaction ({@link Hook#FSYNC_BEFORE_START_TRANSACTION});</li>
- *   <li>mount -o remount,ro runs to the end: sync_filesystem commits the inode, btrfs_commit_super;</li>
+ *   <li>mount -o remount,ro: sync_filesystem commits the inode, SB_RDONLY. Reverted: it runs to the end,
+ *       btrfs_commit_super included. Applied: the fsync counted itself before the hook, so the remount waits for it
+ *       after setting RO, before btrfs_commit_super;</li>
  *   <li>the fsync goes on. Reverted: it starts a transaction on the read-only filesystem (and commits it).
- *       Applied: it counts itself, sees the filesystem read-only and returns — the remount's commit has the inode.</li>
+ *       Applied: it sees the filesystem read-only and returns — the remount's sync_filesystem committed the inode —
+ *       and the remount's btrfs_commit_super follows.</li>
  * </ol>
+ * The first version of the fix never waited in this test (the fsync was held before counting itself) and a run of
+ * the explorer found its wait broken at once (IllegalMonitorStateException): the applied direction now holds the
+ * fsync counted, so the remount's wait is exercised.
  */
 class FsyncRoRemountRaceTest {
 
@@ -55,17 +61,25 @@ class FsyncRoRemountRaceTest {
             r.mod.hooks().parkAt(Hook.FSYNC_BEFORE_START_TRANSACTION);
             TestThread<Void> fsync = TestThread.run("fsync", h::fsync); // 2.
             r.mod.hooks().awaitParked(Hook.FSYNC_BEFORE_START_TRANSACTION, Repro.WAIT);
-            fs.remount("ro"); // 3. not refused, not waiting: the fsync holds no write access
-            long generation = fs.inspect().generation();
-            long created = r.mod.hooks().arrivals(Hook.TRANSACTION_CREATED);
-            r.mod.hooks().parkAt(Hook.TRANSACTION_CREATED, Role.USER);
-            r.mod.hooks().release(Hook.FSYNC_BEFORE_START_TRANSACTION); // 4.
+            long created;
+            long generation;
             if (applied) {
+                // 3. not refused (the fsync holds no write access), but the remount waits for the counted fsync
+                TestThread<Void> remount = TestThread.run("remount-ro", () -> fs.remount("ro"))
+                    .describedBy(r::sleepingOn).awaitBlockedOn("wait_var_event(fsyncs in flight)");
+                assertTrue(fs.inspect().sbRdonly(), "RO is set before the wait");
+                created = r.mod.hooks().arrivals(Hook.TRANSACTION_CREATED);
+                r.mod.hooks().release(Hook.FSYNC_BEFORE_START_TRANSACTION); // 4.
                 fsync.join();
-                assertEquals(created, r.mod.hooks().arrivals(Hook.TRANSACTION_CREATED), "no transaction");
-                assertEquals(generation, fs.inspect().generation(), "nothing written to the read-only filesystem");
-                r.mod.hooks().disarm(Hook.TRANSACTION_CREATED);
+                assertEquals(created, r.mod.hooks().arrivals(Hook.TRANSACTION_CREATED), "no transaction by the fsync");
+                remount.join();
+                generation = fs.inspect().generation();
+                assertTrue(fs.inspect().openTransactions().isEmpty());
             } else {
+                fs.remount("ro"); // 3. not refused, not waiting: the fsync holds no write access
+                generation = fs.inspect().generation();
+                r.mod.hooks().parkAt(Hook.TRANSACTION_CREATED, Role.USER);
+                r.mod.hooks().release(Hook.FSYNC_BEFORE_START_TRANSACTION); // 4.
                 r.mod.hooks().awaitParked(Hook.TRANSACTION_CREATED, Repro.WAIT);
                 Inspection in = fs.inspect();
                 assertTrue(in.sbRdonly());
@@ -74,7 +88,9 @@ class FsyncRoRemountRaceTest {
                 r.mod.hooks().release(Hook.TRANSACTION_CREATED);
                 fsync.join();
                 assertTrue(fs.inspect().generation() > generation, "the fallback's commit wrote the read-only filesystem");
+                generation = fs.inspect().generation();
             }
+            assertEquals(generation, fs.inspect().generation(), "nothing more written to the read-only filesystem");
             h.close();
             assertArrayEquals(new byte[] {1, 2, 3}, fs.readFile("f"));
             fs.umount();

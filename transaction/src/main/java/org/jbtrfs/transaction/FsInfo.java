@@ -278,7 +278,9 @@ public final class FsInfo {
 
     /** kernel (proposed fix): wait_var_event(&fs_info->fsyncs, !atomic_read(...)) in btrfs_remount. */
     public void waitForFsyncs() {
-        kernel.sched().waitUntil(fsyncsInFlight, "wait_var_event(fsyncs in flight)", () -> fsyncsInFlight.get() == 0);
+        synchronized (fsyncsInFlight) {
+            kernel.sched().waitUntil(fsyncsInFlight, "wait_var_event(fsyncs in flight)", () -> fsyncsInFlight.get() == 0);
+        }
     }
 
     /** kernel: btrfs_set_sb_rdonly() (patch 3/5); before it, only {@code sb->s_flags |= SB_RDONLY}. */
