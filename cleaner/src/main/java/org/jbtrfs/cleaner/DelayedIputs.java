@@ -3,9 +3,9 @@ package org.jbtrfs.cleaner;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.kernel.AtomicVar;
 import org.jbtrfs.core.kernel.Kthread;
 import org.jbtrfs.transaction.FsInfo;
 
@@ -16,11 +16,12 @@ public final class DelayedIputs {
     /** fs_info->delayed_iputs, guarded by itself (delayed_iput_lock). */
     private final ArrayDeque<Inode> list = new ArrayDeque<>();
     /** fs_info->nr_delayed_iputs */
-    private final AtomicInteger nr = new AtomicInteger();
+    private final AtomicVar nr;
 
     public DelayedIputs(FsInfo fs, Inodes inodes) {
         this.fs = fs;
         this.inodes = inodes;
+        this.nr = new AtomicVar(fs.kernel.sched());
     }
 
     /**
@@ -40,7 +41,7 @@ public final class DelayedIputs {
         if (c > 1) {
             return;
         }
-        nr.incrementAndGet();
+        nr.inc();
         synchronized (list) {
             list.addLast(inode);
         }
@@ -68,20 +69,14 @@ public final class DelayedIputs {
             try {
                 inodes.iput(inode);
             } finally {
-                if (nr.decrementAndGet() == 0) {
-                    synchronized (nr) {
-                        nr.notifyAll();
-                    }
-                }
+                nr.dec();
             }
         }
     }
 
     /** kernel: btrfs_wait_on_delayed_iputs() (killable in the kernel; uninterruptible here, ended by a panic). */
     public void waitOnDelayedIputs() {
-        synchronized (nr) {
-            fs.kernel.sched().waitUntil(nr, "btrfs_wait_on_delayed_iputs", () -> nr.get() == 0);
-        }
+        nr.waitForZero("btrfs_wait_on_delayed_iputs");
     }
 
     /** list_empty(&fs_info->delayed_iputs) */

@@ -156,9 +156,9 @@ public final class Btrfs {
      * btrfs_remount(); on success this mount's MNT_READONLY follows the options (set_mount_attributes), the
      * others keep theirs. The superblock's state is shared: going read-only makes every mount of it read-only.
      * Refused with EBUSY while an unlinked file is still alive (sb_prepare_remount_readonly: its last iput
-     * would evict it, starting a transaction on a read-only filesystem) or a file is open for writing; going read-only waits for the writes in
-     * flight, and every write until it ends is EROFS (s_readonly_remount). Reads run meanwhile. subvol= and subvolid= are ignored
-     * here, as btrfs_parse_options does.
+     * would evict it, starting a transaction on a read-only filesystem) or a file is open for writing; going
+     * read-only waits for the writes in flight, and every write until it ends is EROFS (s_readonly_remount). Reads
+     * run meanwhile. subvol= and subvolid= are ignored here, as btrfs_parse_options does.
      *
      * @throws IllegalArgumentException if {@code options} is null ("" for none)
      */

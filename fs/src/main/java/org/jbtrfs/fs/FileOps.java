@@ -168,7 +168,7 @@ final class FileOps {
         // this fsync sees RO — whose remount's sync_filesystem committed the inode already
         boolean counted = fs.applied(FixSwitch.FSYNC_RO_REMOUNT_RACE);
         if (counted) {
-            fs.fsyncsInFlight.incrementAndGet();
+            fs.fsyncsInFlight.inc();
         }
         try {
             fs.kernel.hooks().arrive(Hook.FSYNC_BEFORE_START_TRANSACTION);
@@ -179,7 +179,7 @@ final class FileOps {
             Transactions.commit(h);
         } finally {
             if (counted) {
-                fs.fsyncDone();
+                fs.fsyncsInFlight.dec();
             }
         }
     }

@@ -76,7 +76,7 @@ final class Remount {
         }
         if (fs.applied(FixSwitch.FSYNC_RO_REMOUNT_RACE)) {
             // proposed: an fsync past its test may still start a transaction; the commit below must include it
-            fs.waitForFsyncs();
+            fs.fsyncsInFlight.waitForZero("wait_var_event(fsyncs in flight)");
         }
         if (fs.applied(FixSwitch.DELAYED_IPUTS_RO_REMOUNT)) {
             // patch 5/5: the cleaner now sleeps for as long as we are RO and would never run these

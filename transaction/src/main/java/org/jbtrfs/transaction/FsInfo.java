@@ -8,6 +8,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.kernel.AtomicVar;
 import org.jbtrfs.core.kernel.FlagWord;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.FsState;
@@ -137,6 +138,7 @@ public final class FsInfo {
         this.kernel = kernel;
         this.flags = new FlagWord<>(kernel.sched());
         this.fsState = new FlagWord<>(kernel.sched());
+        this.fsyncsInFlight = new AtomicVar(kernel.sched());
         this.fsid = sb.fsid.clone();
         this.device = device;
         this.superCopy = sb;
@@ -263,25 +265,8 @@ public final class FsInfo {
     /**
      * fsyncs that may start a transaction ({@link FixSwitch#FSYNC_RO_REMOUNT_RACE}, proposed): raised by btrfs_sync_file
      * before it tests the read-only state, dropped when it is done; an RO remount waits for 0 after setting RO.
-     * Its monitor is the wait queue (wait_var_event / wake_up_var).
      */
-    public final java.util.concurrent.atomic.AtomicInteger fsyncsInFlight = new java.util.concurrent.atomic.AtomicInteger();
-
-    /** kernel (proposed fix): atomic_dec_and_test + wake_up_var of the fsync count. */
-    public void fsyncDone() {
-        if (fsyncsInFlight.decrementAndGet() == 0) {
-            synchronized (fsyncsInFlight) {
-                fsyncsInFlight.notifyAll();
-            }
-        }
-    }
-
-    /** kernel (proposed fix): wait_var_event(&fs_info->fsyncs, !atomic_read(...)) in btrfs_remount. */
-    public void waitForFsyncs() {
-        synchronized (fsyncsInFlight) {
-            kernel.sched().waitUntil(fsyncsInFlight, "wait_var_event(fsyncs in flight)", () -> fsyncsInFlight.get() == 0);
-        }
-    }
+    public final AtomicVar fsyncsInFlight;
 
     /** kernel: btrfs_set_sb_rdonly() (patch 3/5); before it, only {@code sb->s_flags |= SB_RDONLY}. */
     public void setSbRdonly() {

@@ -111,7 +111,6 @@ public record Signature(String kind, String site, List<String> lanes) {
 
     private static String orNone(String s) { return s == null ? "?" : s; }
 
-    /** "btrfs-cleaner" for kthreads, the lane's name for lanes ("lane:file:0" -> "file"), else the role. */
     /** A leaked transaction, named by the functions that opened it; the lane that found it and the openers' roles. */
     private static Signature leak(Inspection leaked, String lane) {
         Set<String> fns = new TreeSet<>();
@@ -126,6 +125,7 @@ public record Signature(String kind, String site, List<String> lanes) {
         return new Signature("leak", String.join("+", fns), new ArrayList<>(who));
     }
 
+    /** "btrfs-cleaner" for kthreads, the lane's name for lanes ("lane:file:0" -> "file"), else the role. */
     public static String role(String thread) {
         if (Roles.LANES.contains(thread)) {
             return thread;

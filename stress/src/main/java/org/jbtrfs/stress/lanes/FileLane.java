@@ -9,9 +9,9 @@ import org.jbtrfs.transaction.Mkfs;
 
 /**
  * The file lane: create and write files, unlink them, keep handles open (read-only ones across remounts), fsync
- * them, close them
- * (sometimes from a worker: a delayed iput the cleaner runs), unlink a file while it is open and drop
- * the last reference from a worker, fill a second data block group (fsync) and empty it (the cleaner deletes it).
+ * them, close them (sometimes from a worker: a delayed iput the cleaner runs), unlink a file while it is open and
+ * drop the last reference from a worker, fill a second data block group (fsync) and empty it (the cleaner deletes
+ * it).
  */
 final class FileLane extends SteppingLane {
     private final List<String> files;
@@ -50,7 +50,7 @@ final class FileLane extends SteppingLane {
         } else if (u < 0.62 && !held.isEmpty()) {
             syncHeld(held.get(r.nextInt(held.size())));
         } else if (u < 0.72 && !held.isEmpty()) {
-            close(held.remove(r.nextInt(held.size())), fs);
+            close(held.remove(r.nextInt(held.size())));
         } else if (u < 0.84) {
             unlinkedDelayedIput(fs);
         } else if (u < 0.92) {

@@ -176,7 +176,7 @@ abstract class LaneWorker implements Runnable {
             if (cx.broken.get()) {
                 h.close();
             } else {
-                close(h, cx.fs);
+                close(h);
             }
         } catch (StopLane | KernelPanic e) {
             // nothing more to do
@@ -190,7 +190,7 @@ abstract class LaneWorker implements Runnable {
      * half the time, else in this thread. (A handle open for writing keeps the filesystem read-write: an RO
      * remount is EBUSY meanwhile.)
      */
-    void close(FileHandle h, Btrfs fs) {
+    void close(FileHandle h) {
         if (h.mode().writes() && r.nextBoolean()) {
             closeFromWorker(h);
         } else {

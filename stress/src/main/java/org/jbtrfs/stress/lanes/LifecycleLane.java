@@ -1,10 +1,10 @@
 package org.jbtrfs.stress.lanes;
 
-import org.jbtrfs.stress.workload.RoLeakCheck;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.KernelPanic;
 import org.jbtrfs.fs.Btrfs;
 import org.jbtrfs.fs.Inspection;
+import org.jbtrfs.stress.workload.RoLeakCheck;
 
 /**
  * The lifecycle lane: remount RO and RW, remounts that change an option (commit=N), umount and mount

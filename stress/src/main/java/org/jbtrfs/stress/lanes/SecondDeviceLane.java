@@ -1,11 +1,11 @@
 package org.jbtrfs.stress.lanes;
 
-import org.jbtrfs.stress.workload.RoLeakCheck;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.KernelPanic;
 import org.jbtrfs.fs.Btrfs;
 import org.jbtrfs.fs.FileHandle;
 import org.jbtrfs.fs.Inspection;
+import org.jbtrfs.stress.workload.RoLeakCheck;
 
 /**
  * The second-device lane: in the same module, its own loop of mount (sometimes -o ro), a little work

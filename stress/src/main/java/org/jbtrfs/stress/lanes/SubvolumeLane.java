@@ -44,7 +44,7 @@ final class SubvolumeLane extends SteppingLane {
             }
             run("subvolume delete", () -> fs.deleteSubvolume(s));
         } else if (u < 0.8 && !held.isEmpty()) {
-            close(held.remove(r.nextInt(held.size())), fs);
+            close(held.remove(r.nextInt(held.size())));
         } else {
             run("subvolume sync", () -> SubvolumeSync.drive(fs));
         }

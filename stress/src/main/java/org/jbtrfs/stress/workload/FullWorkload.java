@@ -90,8 +90,7 @@ public final class FullWorkload {
                 peek();
             }
             if (r.nextDouble() < 0.5) {
-                RoLeakCheck.check(() -> env.op("inspect", fs::inspect), obs, Roles.DRIVER);
-                env.op("remount rw", () -> fs.remount("rw"));
+                remountRw();
                 deadRootCheck();
                 rwPhase(1 + r.nextInt(6));
                 remountRo();
@@ -101,8 +100,7 @@ public final class FullWorkload {
             rwPhase(2 + r.nextInt(7));
             remountRo();
             if (r.nextDouble() < 0.3) {
-                RoLeakCheck.check(() -> env.op("inspect", fs::inspect), obs, Roles.DRIVER);
-                env.op("remount rw", () -> fs.remount("rw"));
+                remountRw();
                 deadRootCheck();
                 rwPhase(1 + r.nextInt(3));
                 remountRo();
@@ -186,6 +184,12 @@ public final class FullWorkload {
         } else {
             env.module.faults().disarm(Fault.DEL_ORPHAN_ITEM_ENOMEM);
         }
+    }
+
+    /** remount RW, after the RO-leak oracle's look at the read-only filesystem ({@link RoLeakCheck}). */
+    private void remountRw() {
+        RoLeakCheck.check(() -> env.op("inspect", fs::inspect), obs, Roles.DRIVER);
+        env.op("remount rw", () -> fs.remount("rw"));
     }
 
     private void remountRo() {
