@@ -588,8 +588,7 @@ public final class Btrfs {
         FsInfo fs = ctx.fs;
         List<Inspection.TransactionInfo> trans = new ArrayList<>();
         for (Transaction t : fs.transList()) {
-            trans.add(new Inspection.TransactionInfo(t.transid, t.state().name(), t.handles().stream()
-                .map(h -> new Inspection.Handle(h.thread(), h.function(), h.type().name())).toList()));
+            trans.add(transactionInfo(t));
         }
         List<Inode> pending = ctx.cleaner.delayedIputs().pending();
         List<Long> iputs = pending.stream().map(Inode::ino).toList();
@@ -640,7 +639,14 @@ public final class Btrfs {
             }
         }
         return new Inspection(trans, iputs, fs.deadRootIds(), orphans, roots, fs.flags.test(FsFlag.CLEANER_RUNNING), flags,
-            st, fs.sbRdonly(), fs.lastTransCommitted(), blockGroups(fs), spaceInfos(fs), iputInodes, kthreads, blocked);
+            st, fs.sbRdonly(), fs.lastTransCommitted(), blockGroups(fs), spaceInfos(fs), iputInodes, kthreads, blocked,
+            fs.readOnlyWrites.transactions().stream().map(Btrfs::transactionInfo).toList());
+    }
+
+    /** A transaction and who opened handles on it, copied into the API's record. */
+    private static Inspection.TransactionInfo transactionInfo(Transaction t) {
+        return new Inspection.TransactionInfo(t.transid, t.state().name(), t.handles().stream()
+            .map(h -> new Inspection.Handle(h.thread(), h.function(), h.type().name())).toList());
     }
 
     /** The block groups, copied into the API's records. */

@@ -27,6 +27,10 @@ import org.jbtrfs.core.FsState;
  * @param blockedOn         thread name → what it sleeps on in this module right now ("wait_on_bit(CLEANER_RUNNING)",
  *                          "kthread_park(btrfs-cleaner)", "wait_for_completion(qgroup_rescan_completion)",
  *                          "mutex_lock(cleaner_mutex) held by btrfs-cleaner", "schedule() in INTERRUPTIBLE")
+ * @param committedReadOnly the transactions committed while the filesystem was settled read-only (its RO remount or
+ *                          RO mount had returned, no RW remount had begun), with who opened handles on them: writes to
+ *                          a read-only filesystem, which has none (port instrumentation, no kernel counterpart; at most
+ *                          16, oldest first)
  *
  * <p>Once unmounted, {@code rootOrphans} and {@code rootItems} are read from the device (what the last
  * commit wrote); the in-memory parts describe what the umount left.
@@ -35,7 +39,8 @@ public record Inspection(List<TransactionInfo> openTransactions, List<Long> dela
                          List<Long> rootOrphans, Map<Long, Integer> rootItems, boolean cleanerRunning,
                          Set<FsFlag> flags, Set<FsState> state, boolean sbRdonly, long generation,
                          List<BlockGroup> blockGroups, Map<BlockGroupType, SpaceCounters> spaceInfos,
-                         List<DelayedIput> delayedIputInodes, List<KthreadInfo> kthreads, Map<String, String> blockedOn) {
+                         List<DelayedIput> delayedIputInodes, List<KthreadInfo> kthreads, Map<String, String> blockedOn,
+                         List<TransactionInfo> committedReadOnly) {
 
     /** One queued delayed iput: the inode and its subvolume. */
     public record DelayedIput(long root, long ino) { }

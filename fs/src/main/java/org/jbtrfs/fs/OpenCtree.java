@@ -112,6 +112,7 @@ final class OpenCtree {
         // an RO mount returns here (clear_oneshot): BTRFS_FS_OPEN is never set, so the cleaner never works
         if (opts.readOnly()) {
             SpaceCacheOptions.clearOneshot(fs);
+            fs.readOnlyWrites.settle(); // instrumentation: nothing may commit from here on
             return ctx;
         }
         try {

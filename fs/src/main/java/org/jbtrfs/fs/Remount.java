@@ -89,6 +89,7 @@ final class Remount {
         }
         fs.kernel.hooks().arrive(Hook.REMOUNT_BEFORE_COMMIT_SUPER);
         DiskIo.commitSuper(fs);
+        fs.readOnlyWrites.settle(); // instrumentation: the last commit of the read-only filesystem
         fs.kernel.hooks().arrive(Hook.REMOUNT_AFTER_COMMIT_SUPER);
     }
 
@@ -98,6 +99,7 @@ final class Remount {
             fs.log().error(fs.sbId(), "Remounting read-write after error is not allowed");
             throw new BtrfsException(Errno.EINVAL, "Remounting read-write after error is not allowed");
         }
+        fs.readOnlyWrites.unsettle(); // instrumentation: the commits from here on are the remount's own
         // rw_devices == 0, too many missing devices, log root present: single healthy device here
         if (OpenCtree.v510(fs)) {
             // 5.10: no btrfs_start_pre_rw_mount — cleanup_fs_roots, relocation recovery, balance and

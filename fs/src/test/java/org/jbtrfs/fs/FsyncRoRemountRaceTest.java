@@ -75,6 +75,7 @@ class FsyncRoRemountRaceTest {
                 remount.join();
                 generation = fs.inspect().generation();
                 assertTrue(fs.inspect().openTransactions().isEmpty());
+                assertEquals(List.of(), fs.inspect().committedReadOnly(), "the remount's own commit is not a write while read-only");
             } else {
                 fs.remount("ro"); // 3. not refused, not waiting: the fsync holds no write access
                 generation = fs.inspect().generation();
@@ -89,6 +90,9 @@ class FsyncRoRemountRaceTest {
                 fsync.join();
                 assertTrue(fs.inspect().generation() > generation, "the fallback's commit wrote the read-only filesystem");
                 generation = fs.inspect().generation();
+                List<Inspection.TransactionInfo> written = fs.inspect().committedReadOnly();
+                assertEquals(1, written.size(), "the instrumentation names the write: " + written);
+                assertEquals(List.of("btrfs_sync_file"), written.get(0).functions());
             }
             assertEquals(generation, fs.inspect().generation(), "nothing more written to the read-only filesystem");
             h.close();

@@ -103,4 +103,42 @@ class InspectionTest {
             assertFalse(after.flags().contains(org.jbtrfs.core.FsFlag.OPEN));
         }
     }
+
+    /**
+     * {@link Inspection#committedReadOnly()}: a read-only filesystem writes nothing, so the lifecycle's own commits —
+     * the RO remount's btrfs_commit_super, the RW remount's btrfs_start_pre_rw_mount, the commits of a read-write
+     * mount — are not on it, and sync(2), fsync and a cleaner pass on a read-only filesystem commit nothing. (The one
+     * way the port commits there with every fix reverted is FsyncRoRemountRaceTest's.)
+     */
+    @Test
+    void theLifecyclesOwnCommitsAreNoWritesWhileReadOnly() {
+        try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
+            Btrfs fs = r.mountSettled("");
+            fs.createFile("f");
+            fs.writeFile("f", new byte[] {1});
+            fs.sync();
+            assertEquals(List.of(), fs.inspect().committedReadOnly(), "read-write: nothing is recorded");
+            fs.writeFile("f", new byte[] {2}); // dirty: the RO remount's sync_filesystem commits it
+            long before = fs.inspect().generation();
+            fs.remount("ro");
+            Inspection ro = fs.inspect();
+            assertTrue(ro.generation() > before, "the RO remount committed");
+            assertEquals(List.of(), ro.committedReadOnly(), "the RO remount's own commits");
+            fs.sync();
+            try (FileHandle h = fs.open("f", OpenMode.READ_ONLY)) {
+                h.fsync();
+            }
+            fs.runCleanerPass(java.time.Duration.ofSeconds(10)); // a wake-up and the end of its pass
+            assertEquals(ro.generation(), fs.inspect().generation(), "sync, fsync and a cleaner pass write nothing");
+            assertEquals(List.of(), fs.inspect().committedReadOnly());
+            fs.remount("rw");
+            fs.writeFile("f", new byte[] {3});
+            fs.sync();
+            assertEquals(List.of(), fs.inspect().committedReadOnly(), "the RW remount's commits and later ones");
+            fs.umount();
+            Btrfs rom = r.mod.mount(r.dev, "ro");
+            assertEquals(List.of(), rom.inspect().committedReadOnly(), "an RO mount commits nothing");
+            rom.umount();
+        }
+    }
 }

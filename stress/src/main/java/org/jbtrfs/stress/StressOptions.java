@@ -43,12 +43,14 @@ import org.jbtrfs.core.LatencyModel;
  *                        ({@link #defaultLatency})
  * @param faults          the fault-injection sites a cycle may arm ({@link #DEFAULT_FAULTS}: the one every earlier run
  *                        armed; {@code --faults all} explores the error paths too)
+ * @param swarm           how often a lane's operation mix in a lanes cycle leaves some operations out (swarm testing,
+ *                        {@code --swarm}; 0, the default: never, every cycle draws as before the option existed)
  */
 public record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiven, Set<FixSwitch> reverted,
                             Crc32cImpl crc32c, int filesystems, Workload workload, Path json, ReplayToken replay,
                             long hungTaskNanos, long stopAfterFailures, KernelVersion kernel, int repeat, String expectClass,
                             long stallNanos, Set<String> stopWhenFound, Shard shard, Path report, List<String> lanes,
-                            LatencyModel latency, Set<Fault> faults) {
+                            LatencyModel latency, Set<Fault> faults, double swarm) {
 
     /**
      * lanes (the default): concurrent lanes per filesystem, the explorer; full: the single-driver seeded
@@ -73,6 +75,9 @@ public record StressOptions(long durationNanos, long cycles, long seed, boolean 
         stopWhenFound = Set.copyOf(stopWhenFound);
         lanes = LANES.stream().filter(lanes::contains).toList();
         faults = faults.isEmpty() ? EnumSet.noneOf(Fault.class) : EnumSet.copyOf(faults);
+        if (!(swarm >= 0 && swarm <= 1)) {
+            throw new IllegalArgumentException("swarm " + swarm + " is not a probability in [0, 1]");
+        }
     }
 
     /**
@@ -192,6 +197,8 @@ public record StressOptions(long durationNanos, long cycles, long seed, boolean 
 
     public StressOptions withFaults(Set<Fault> f) { return toBuilder().faults(f).build(); }
 
+    public StressOptions withSwarm(double p) { return toBuilder().swarm(p).build(); }
+
     /**
      * The latency model a workload runs with unless {@code --latency} says otherwise: the explorer's workloads
      * (lanes, full) run with {@link LatencyModel#VIRTIO_BLK}, so that the port's relative speeds of device I/O,
@@ -264,6 +271,7 @@ public record StressOptions(long durationNanos, long cycles, long seed, boolean 
         private List<String> lanes = LANES;
         private LatencyModel latency;
         private Set<Fault> faults = DEFAULT_FAULTS;
+        private double swarm;
 
         public Builder() { }
 
@@ -290,6 +298,7 @@ public record StressOptions(long durationNanos, long cycles, long seed, boolean 
             lanes = o.lanes;
             latency = o.latency;
             faults = o.faults;
+            swarm = o.swarm;
         }
 
         public Builder durationNanos(long v) { durationNanos = v; return this; }
@@ -336,10 +345,12 @@ public record StressOptions(long durationNanos, long cycles, long seed, boolean 
 
         public Builder faults(Set<Fault> v) { faults = v; return this; }
 
+        public Builder swarm(double v) { swarm = v; return this; }
+
         public StressOptions build() {
             return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, replay,
                 hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound, shard, report, lanes, latency,
-                faults);
+                faults, swarm);
         }
     }
 }

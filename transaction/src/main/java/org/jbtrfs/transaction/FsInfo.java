@@ -268,6 +268,9 @@ public final class FsInfo {
      */
     public final AtomicVar fsyncsInFlight;
 
+    /** Port instrumentation: the transactions committed while the filesystem was settled read-only (the explorer's oracle). */
+    public final ReadOnlyWrites readOnlyWrites = new ReadOnlyWrites();
+
     /** kernel: btrfs_set_sb_rdonly() (patch 3/5); before it, only {@code sb->s_flags |= SB_RDONLY}. */
     public void setSbRdonly() {
         sbRdonly = true;

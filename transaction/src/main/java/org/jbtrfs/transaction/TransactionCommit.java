@@ -105,6 +105,7 @@ final class TransactionCommit {
             cur.state = TransState.COMPLETED;
             fs.transList.remove(cur);
             fs.lastTransCommitted = cur.transid;
+            fs.readOnlyWrites.committed(cur);
             cur.numWriters--;
             cur.useCount--;
             fs.transLock.notifyAll();

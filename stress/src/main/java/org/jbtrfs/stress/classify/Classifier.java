@@ -128,6 +128,9 @@ public final class Classifier {
         }
         // the leaked transactions and who opened them
         Inspection leaked = o.afterUmount != null ? o.afterUmount : o.beforeUmount;
+        if (leaked != null) {
+            readOnlyWrites(leaked, "at its umount (" + o.umountLane + ")", symptoms, evidence, culprits, reverted);
+        }
         if (leaked != null && !leaked.openTransactions().isEmpty()) {
             for (Inspection.TransactionInfo t : leaked.openTransactions()) {
                 evidence.add("leaked transaction " + t.transid() + " (" + t.state() + ") opened by " + t.handles());
@@ -144,6 +147,9 @@ public final class Classifier {
             }
         }
         if (o.roLeak != null) {
+            readOnlyWrites(o.roLeak, "before its RW remount (" + o.roLeakLane + ")", symptoms, evidence, culprits, reverted);
+        }
+        if (o.roLeak != null && !o.roLeak.openTransactions().isEmpty()) {
             symptoms.add(Symptom.RO_LEAK);
             for (Inspection.TransactionInfo t : o.roLeak.openTransactions()) {
                 evidence.add("transaction " + t.transid() + " (" + t.state() + ") open on the read-only filesystem at its RW remount ("
@@ -329,6 +335,19 @@ public final class Classifier {
             }
         }
         return false;
+    }
+
+    /** The transactions {@code in} shows committed on the read-only filesystem ({@code when}): RO_WRITE, named by their openers. */
+    private static void readOnlyWrites(Inspection in, String when, Set<Symptom> symptoms, List<String> evidence,
+                                       Set<FixSwitch> culprits, Set<FixSwitch> reverted) {
+        for (Inspection.TransactionInfo t : in.committedReadOnly()) {
+            symptoms.add(Symptom.RO_WRITE);
+            evidence.add("transaction " + t.transid() + " committed on the read-only filesystem, seen " + when + ", opened by "
+                + t.handles());
+            for (Inspection.Handle h : t.handles()) {
+                culprits.addAll(openers(h, reverted));
+            }
+        }
     }
 
     /**

@@ -77,7 +77,10 @@ public final class Observation {
 
     public synchronized void note(String s) { notes.add(s); }
 
-    /** The first RO→RW remount that found a transaction open on the read-only filesystem (null: none), and its lane. */
+    /**
+     * The first RO→RW remount that found a transaction open on the read-only filesystem, or committed on it since it
+     * went read-only (null: none), and its lane.
+     */
     public Inspection roLeak;
     public String roLeakLane;
 
@@ -97,8 +100,8 @@ public final class Observation {
         if (error instanceof org.jbtrfs.core.KernelPanic || endedByWatchdog()) {
             error = null; // the watchdog's panic (a hang, a lost wake-up): its evidence is recorded there
         }
-        boolean failed = error != null || after != null && !after.openTransactions().isEmpty();
-        if (!failed || afterUmount != null && !afterUmount.openTransactions().isEmpty() || umountError != null) {
+        boolean failed = error != null || leaked(after);
+        if (!failed || leaked(afterUmount) || umountError != null) {
             return;
         }
         afterUmount = after;
@@ -114,6 +117,14 @@ public final class Observation {
         if (!(e instanceof org.jbtrfs.core.KernelPanic) && !endedByWatchdog()) {
             umountError = e;
         }
+    }
+
+    /**
+     * Whether {@code in} shows a transaction started after the last commit of a read-only filesystem or of an umount:
+     * one still open, or one committed while the filesystem was settled read-only.
+     */
+    public static boolean leaked(Inspection in) {
+        return in != null && (!in.openTransactions().isEmpty() || !in.committedReadOnly().isEmpty());
     }
 
     public synchronized List<LaneError> laneErrors() { return new ArrayList<>(laneErrors); }

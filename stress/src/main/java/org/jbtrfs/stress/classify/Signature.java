@@ -42,7 +42,7 @@ public record Signature(String kind, String site, List<String> lanes) {
      */
     public static Signature of(Observation o, Set<Symptom> symptoms) {
         Inspection leaked = o.afterUmount != null ? o.afterUmount : o.beforeUmount;
-        if (leaked != null && !leaked.openTransactions().isEmpty()) {
+        if (Observation.leaked(leaked)) {
             return leak(leaked, o.umountLane);
         }
         if (o.roLeak != null) {
@@ -116,10 +116,13 @@ public record Signature(String kind, String site, List<String> lanes) {
         Set<String> fns = new TreeSet<>();
         Set<String> who = new TreeSet<>();
         who.add(role(lane));
-        for (Inspection.TransactionInfo t : leaked.openTransactions()) {
-            for (Inspection.Handle h : t.handles()) {
-                fns.add(h.function());
-                who.add(role(h.thread()));
+        // committed on the read-only filesystem: the same transaction the kernel's tree log would leave open
+        for (List<Inspection.TransactionInfo> l : List.of(leaked.openTransactions(), leaked.committedReadOnly())) {
+            for (Inspection.TransactionInfo t : l) {
+                for (Inspection.Handle h : t.handles()) {
+                    fns.add(h.function());
+                    who.add(role(h.thread()));
+                }
             }
         }
         return new Signature("leak", String.join("+", fns), new ArrayList<>(who));

@@ -15,6 +15,13 @@ public enum Symptom {
      * start a transaction).
      */
     RO_LEAK,
+    /**
+     * A transaction committed on a read-only filesystem after its RO remount or RO mount returned (the port's
+     * instrumentation, {@code Inspection.committedReadOnly}): the same start of a transaction after the last commit
+     * as {@link #RO_LEAK}, which the port's fsync commits where the kernel's tree log leaves it open — a write to the
+     * device of a read-only mount either way.
+     */
+    RO_WRITE,
     /** Any WARN_ON (block-group.c, block-rsv.c, ...). */
     WARNING,
     /** Slab objects left after umount or at rmmod, or a "BTRFS: state leak". */

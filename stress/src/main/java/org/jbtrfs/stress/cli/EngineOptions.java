@@ -37,6 +37,11 @@ final class EngineOptions {
             + "cycle arms its own filesystem's devices)")
     Converters.FaultSet faults;
 
+    @Option(names = "--swarm", paramLabel = "P",
+        description = "swarm testing: the probability that a lane of a lanes cycle leaves some of its operations out, each with "
+            + "probability 1/2 (0 to 1; default 0: every cycle draws as before the option existed, so earlier replay tokens replay)")
+    double swarm;
+
     @Option(names = "--latency", paramLabel = "MODEL", converter = Converters.Latency.class,
         description = "device and kworker wake-up latency: virtio (default for lanes and full: a virtio disk's read 60 us, flush 300 us,"
             + " wake-up 200 us), off (default for minimal), or read,write,flush,wakeup in microseconds")
@@ -63,6 +68,12 @@ final class EngineOptions {
     /** The builder with these options; a range error is the caller's usage error. */
     StressOptions.Builder builder() {
         Cli.range("--filesystems", filesystems, 1, 64);
+        if (!(swarm >= 0 && swarm <= 1)) {
+            throw Cli.usage("--swarm must be a probability from 0 to 1, not " + swarm);
+        }
+        if (swarm > 0 && workload != StressOptions.Workload.LANES) {
+            throw Cli.usage("--swarm needs the lanes workload (its lanes' operation mixes)");
+        }
         if (stallSeconds == 0) {
             throw Cli.usage("--stall-threshold must be positive");
         }
@@ -70,7 +81,7 @@ final class EngineOptions {
             throw Cli.usage("--hung-task-timeout must be positive");
         }
         StressOptions.Builder b = new StressOptions.Builder().kernel(kernel).crc32c(crc32c).workload(workload).filesystems(filesystems)
-            .hungTaskNanos((long) (hungTaskSeconds * 1e9)).stallNanos((long) (stallSeconds * 1e9)).json(json).report(report).latency(latency);
+            .hungTaskNanos((long) (hungTaskSeconds * 1e9)).stallNanos((long) (stallSeconds * 1e9)).json(json).report(report).latency(latency).swarm(swarm);
         if (revert != null) {
             b.reverted(revert.value());
         }

@@ -230,7 +230,7 @@ final class Driver implements Runnable {
         }
         long mark = mod.log().mark();
         CycleEnv env = new CycleEnv(mod, dev, dev2, index, seed, epochCycle, model, busy, lane, perturbation, opt.filesystems() == 1,
-            fillBlockGroups, opt.lanes(), opt.faults());
+            fillBlockGroups, opt.lanes(), opt.faults(), opt.swarm());
         Btrfs fs = null;
         List<FileHandle> held = List.of();
         String plan = schedule == null ? "none" : schedule.toString();

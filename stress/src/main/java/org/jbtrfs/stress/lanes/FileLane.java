@@ -2,13 +2,15 @@ package org.jbtrfs.stress.lanes;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SplittableRandom;
 import org.jbtrfs.fs.Btrfs;
 import org.jbtrfs.fs.FileHandle;
 import org.jbtrfs.fs.OpenMode;
+import org.jbtrfs.stress.Seeds;
 import org.jbtrfs.transaction.Mkfs;
 
 /**
- * The file lane: create and write files, unlink them, keep handles open (read-only ones across remounts), fsync
+ * The file lane: create and write files (sometimes then {@code sync FILE}), unlink them, keep handles open (read-only ones across remounts), fsync
  * them, close them (sometimes from a worker: a delayed iput the cleaner runs), unlink a file while it is open and
  * drop the last reference from a worker, fill a second data block group (fsync) and empty it (the cleaner deletes
  * it).
@@ -17,11 +19,17 @@ final class FileLane extends SteppingLane {
     private final List<String> files;
     private final String prefix;
     private int next;
+    /**
+     * Whether a write is followed by {@code sync FILE}: drawn from a stream of its own (added after the lane's
+     * choices were fixed), so the lane's other choices stay what they were.
+     */
+    private final SplittableRandom syncAfterWrite;
 
     FileLane(LaneContext cx, List<String> files, long cycle) {
-        super(LaneKind.FILE, cx);
+        super(LaneKind.FILE, cx, 0.22, 0.34, 0.44, 0.56, 0.62, 0.72, 0.84, 0.92, 1.0);
         this.files = new ArrayList<>(files);
         this.prefix = "f" + cycle + "x";
+        this.syncAfterWrite = Seeds.stream(cx.cycleSeed, "lane:file:sync");
     }
 
     @Override
@@ -31,12 +39,12 @@ final class FileLane extends SteppingLane {
             if (run("create", () -> fs.createFile(f))) {
                 files.add(f);
                 byte[] data = new byte[512 + r.nextInt(8192)];
-                run("write", () -> fs.writeFile(f, data));
+                write(fs, f, data);
             }
         } else if (u < 0.34 && !files.isEmpty()) {
             String f = pick(files);
             byte[] data = new byte[1 + r.nextInt(4096)];
-            run("write", () -> fs.writeFile(f, data));
+            write(fs, f, data);
         } else if (u < 0.44 && !files.isEmpty()) {
             String f = files.remove(r.nextInt(files.size()));
             run("unlink", () -> fs.unlink(f));
@@ -61,6 +69,21 @@ final class FileLane extends SteppingLane {
             if (files.remove(f)) {
                 run("unlink open file", () -> fs.unlink(f));
             }
+        }
+    }
+
+    /**
+     * A write, then a third of the time {@code sync FILE} as coreutils' sync(1) does it — open O_RDONLY, fsync, close
+     * — as scripts do after copying a file: an fsync of a dirty inode that holds no write access, so an RO remount
+     * neither refuses nor waits for it.
+     */
+    private void write(Btrfs fs, String f, byte[] data) {
+        if (run("write", () -> fs.writeFile(f, data)) && syncAfterWrite.nextDouble() < 1.0 / 3) {
+            run("sync file", () -> {
+                try (FileHandle h = fs.open(f, OpenMode.READ_ONLY)) {
+                    h.fsync();
+                }
+            });
         }
     }
 

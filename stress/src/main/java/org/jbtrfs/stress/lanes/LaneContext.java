@@ -24,6 +24,8 @@ final class LaneContext {
     final Observation obs;
     final Watchdog watchdog;
     final LanePlan plan;
+    /** The probability that a lane's operation mix this cycle is a swarm one ({@link OpMix}; {@code --swarm}). */
+    final double swarm;
     /** The main device's current mount (null between an umount and the next mount). */
     volatile Btrfs fs;
     /** The lifecycle lane finished its steps: the other lanes finish their current operation and stop. */
@@ -32,7 +34,7 @@ final class LaneContext {
     final AtomicBoolean broken = new AtomicBoolean();
 
     LaneContext(BtrfsModule module, BlockDevice device, BlockDevice device2, int fsIndex, long cycleSeed, Observation obs,
-                Watchdog watchdog, LanePlan plan) {
+                Watchdog watchdog, LanePlan plan, double swarm) {
         this.module = module;
         this.device = device;
         this.device2 = device2;
@@ -41,6 +43,7 @@ final class LaneContext {
         this.obs = obs;
         this.watchdog = watchdog;
         this.plan = plan;
+        this.swarm = swarm;
     }
 
     /** Several filesystems share the module: a lane's hung-task report names its filesystem's device (LogScope). */

@@ -30,12 +30,19 @@ abstract class LaneWorker implements Runnable {
     final LaneContext cx;
     final SplittableRandom r;
     final Busy busy;
+    /** The cycle's mix of the lane's operations (swarm testing): which of its step chain's operations are in. */
+    final OpMix mix;
     private String threadName;
 
-    LaneWorker(LaneKind kind, LaneContext cx) {
+    /**
+     * A lane whose step is a chain of tests of one draw against {@code chain}'s ascending bounds (the last 1.0),
+     * the operations the cycle's {@link OpMix} leaves some of out; no chain: every operation, always.
+     */
+    LaneWorker(LaneKind kind, LaneContext cx, double... chain) {
         this.kind = kind;
         this.cx = cx;
         this.r = Seeds.stream(cx.cycleSeed, "lane:" + kind.label);
+        this.mix = chain.length == 0 ? OpMix.ALL : OpMix.of(kind.label, cx.cycleSeed, cx.swarm, chain);
         this.busy = new Busy(kind.label, cx.fsIndex);
         if (cx.severalFilesystems) {
             busy.device(cx.device.name()); // the main device: the filesystem's, also for the second device's lane

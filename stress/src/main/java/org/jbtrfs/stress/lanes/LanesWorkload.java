@@ -126,7 +126,7 @@ public final class LanesWorkload {
         env.model.injectedSinceMkfs.addAll(faults.errnos());
         obs.injected(env.model.injectedSinceMkfs); // what earlier cycles' aborts left is an outcome too
         cx = new LaneContext(env.module, env.device, env.device2, env.fsIndex, env.cycleSeed, obs, watchdog,
-            plan);
+            plan, env.swarm);
         cx.fs = fs;
         cx.onMount = env::registerKthreads;
         cx.severalFilesystems = !env.singleFilesystem;

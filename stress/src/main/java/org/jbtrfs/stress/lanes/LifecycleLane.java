@@ -13,7 +13,7 @@ import org.jbtrfs.stress.workload.RoLeakCheck;
  * a transaction left open, or a BUG out of close_ctree, fails the cycle.
  */
 final class LifecycleLane extends LaneWorker {
-    LifecycleLane(LaneContext cx) { super(LaneKind.LIFECYCLE, cx); }
+    LifecycleLane(LaneContext cx) { super(LaneKind.LIFECYCLE, cx, 0.45, 0.6, 1.0); }
 
     @Override
     void body() {
@@ -25,7 +25,7 @@ final class LifecycleLane extends LaneWorker {
                     mount();
                     continue;
                 }
-                double u = r.nextDouble();
+                double u = mix.remap(r.nextDouble());
                 if (u < 0.45) {
                     if (fs.isReadOnly()) {
                         RoLeakCheck.check(() -> op("inspect", fs::inspect), cx.obs, kind.label);

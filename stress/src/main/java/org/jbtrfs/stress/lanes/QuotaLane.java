@@ -17,7 +17,7 @@ final class QuotaLane extends SteppingLane {
     private final SplittableRandom requota;
 
     QuotaLane(LaneContext cx, long extents) {
-        super(LaneKind.QUOTA, cx);
+        super(LaneKind.QUOTA, cx, 0.2, 0.55, 0.65, 0.7, 0.92, 1.0);
         requota = Seeds.stream(cx.cycleSeed, "lane:quota:requota");
         this.extents = extents;
     }

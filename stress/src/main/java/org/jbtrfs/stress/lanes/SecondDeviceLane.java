@@ -16,7 +16,7 @@ final class SecondDeviceLane extends LaneWorker {
     private Btrfs fs;
     private int next;
 
-    SecondDeviceLane(LaneContext cx) { super(LaneKind.DEVICE2, cx); }
+    SecondDeviceLane(LaneContext cx) { super(LaneKind.DEVICE2, cx, 0.5, 0.8, 1.0); }
 
     @Override
     void body() {
@@ -32,7 +32,7 @@ final class SecondDeviceLane extends LaneWorker {
             Btrfs m = fs;
             int ops = 1 + r.nextInt(4);
             for (int k = 0; k < ops; k++) {
-                double u = r.nextDouble();
+                double u = mix.remap(r.nextDouble());
                 String f = "d" + cx.cycleSeed % 1000 + "x" + next++;
                 if (u < 0.5) {
                     run("create", () -> m.createFile(f));

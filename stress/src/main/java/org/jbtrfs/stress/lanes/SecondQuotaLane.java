@@ -17,7 +17,7 @@ final class SecondQuotaLane extends SteppingLane {
     private final SplittableRandom requota;
 
     SecondQuotaLane(LaneContext cx) {
-        super(LaneKind.QUOTA2, cx);
+        super(LaneKind.QUOTA2, cx, 0.45, 0.65, 0.8, 1.0);
         requota = Seeds.stream(cx.cycleSeed, "lane:quota2:requota");
     }
 

@@ -15,7 +15,8 @@ abstract class SteppingLane extends LaneWorker {
     /** Files the lane holds open across its steps (and across remounts). */
     final List<FileHandle> held = new ArrayList<>();
 
-    SteppingLane(LaneKind kind, LaneContext cx) { super(kind, cx); }
+    /** {@code chain}: the upper bounds of {@link #step}'s tests of its draw, ascending, the last 1.0 (its else). */
+    SteppingLane(LaneKind kind, LaneContext cx, double... chain) { super(kind, cx, chain); }
 
     @Override
     final void body() {
@@ -25,11 +26,11 @@ abstract class SteppingLane extends LaneWorker {
             if (fs == null) {
                 return;
             }
-            step(fs, r.nextDouble());
+            step(fs, mix.remap(r.nextDouble()));
         }
     }
 
-    /** One operation on {@code fs}, chosen by {@code u} (uniform in [0, 1)). */
+    /** One operation on {@code fs}, chosen by {@code u} (uniform over the cycle's mix of the chain's intervals). */
     abstract void step(Btrfs fs, double u);
 
     /**

@@ -19,7 +19,7 @@ final class SubvolumeLane extends SteppingLane {
     private int next;
 
     SubvolumeLane(LaneContext cx, List<String> subvolumes, long cycle) {
-        super(LaneKind.SUBVOLUME, cx);
+        super(LaneKind.SUBVOLUME, cx, 0.35, 0.65, 0.8, 1.0);
         this.subvolumes = new ArrayList<>(subvolumes);
         this.prefix = "sv" + cycle + "0";
     }

@@ -5,7 +5,7 @@ import org.jbtrfs.fs.Btrfs;
 
 /** The sync lane: sync(2), and cleaner passes as the transaction kthread's wake-up starts them. */
 final class SyncLane extends SteppingLane {
-    SyncLane(LaneContext cx) { super(LaneKind.SYNC, cx); }
+    SyncLane(LaneContext cx) { super(LaneKind.SYNC, cx, 0.5, 0.8, 1.0); }
 
     @Override
     void step(Btrfs fs, double u) {

@@ -166,6 +166,7 @@ public final class Merge {
         diff(d, "lanes", a.lanes(), b.lanes());
         diff(d, "latency model", a.latencyModel(), b.latencyModel());
         diff(d, "faults", a.faults(), b.faults());
+        diff(d, "swarm", a.swarm(), b.swarm());
         diff(d, "filesystems", a.filesystems(), b.filesystems());
         diff(d, "stall threshold", a.stallThresholdSeconds(), b.stallThresholdSeconds());
         diff(d, "hung-task timeout", a.hungTaskTimeoutSeconds(), b.hungTaskTimeoutSeconds());

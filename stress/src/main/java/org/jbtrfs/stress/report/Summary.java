@@ -79,10 +79,12 @@ public record Summary(Version version, Config config, Range range, long cycles, 
      * @param hungTaskTimeoutSeconds the hung-task limit
      * @param faults                 the fault-injection sites a cycle may arm ({@code --faults}; a summary written
      *                               before the option had the default's)
+     * @param swarm                  {@code --swarm}: how often a lane's operation mix leaves operations out (a summary
+     *                               written before the option: 0, as every such run drew)
      */
     public record Config(String kernel, List<String> reverted, String crc32c, String workload, List<String> lanes,
                          String latencyModel, int filesystems, double stallThresholdSeconds, double hungTaskTimeoutSeconds,
-                         List<String> faults) {
+                         List<String> faults, double swarm) {
         public Config {
             faults = faults == null ? StressOptions.faultNames(StressOptions.DEFAULT_FAULTS) : List.copyOf(faults);
         }
@@ -92,7 +94,7 @@ public record Summary(Version version, Config config, Range range, long cycles, 
             return new Config(o.kernelName(), List.copyOf(StressOptions.kebabNames(o.effectiveReverted())),
                 o.crc32c().name().toLowerCase(Locale.ROOT), o.workload().label(),
                 o.workload() == StressOptions.Workload.LANES ? o.lanes() : List.of(), latency.spec(), o.filesystems(),
-                o.stallNanos() / 1e9, o.hungTaskNanos() / 1e9, StressOptions.faultNames(o.faults()));
+                o.stallNanos() / 1e9, o.hungTaskNanos() / 1e9, StressOptions.faultNames(o.faults()), o.swarm());
         }
 
         /**
@@ -114,6 +116,9 @@ public record Summary(Version version, Config config, Range range, long cycles, 
             }
             if (!faults.equals(StressOptions.faultNames(StressOptions.DEFAULT_FAULTS))) {
                 sb.append(" --faults ").append(faults.isEmpty() ? "none" : String.join(",", faults));
+            }
+            if (swarm != 0) {
+                sb.append(" --swarm ").append(trim(swarm));
             }
             if (stallThresholdSeconds != StressOptions.DEFAULT_STALL_NANOS / 1e9) {
                 sb.append(String.format(Locale.ROOT, " --stall-threshold %s", trim(stallThresholdSeconds)));

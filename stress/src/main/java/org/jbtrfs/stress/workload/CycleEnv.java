@@ -32,10 +32,12 @@ public final class CycleEnv {
     public final java.util.List<String> lanes;
     /** The fault-injection sites a cycle may arm ({@code --faults}). */
     public final java.util.Set<org.jbtrfs.core.Fault> faults;
+    /** How often a lane's operation mix leaves operations out ({@code --swarm}). */
+    public final double swarm;
 
     public CycleEnv(BtrfsModule module, BlockDevice device, BlockDevice device2, int fsIndex, long cycleSeed, long epochCycle, FsModel model, Busy busy, ScheduleScope lane,
              Perturbation perturbation, boolean singleFilesystem, boolean fillBlockGroups, java.util.List<String> lanes,
-             java.util.Set<org.jbtrfs.core.Fault> faults) {
+             java.util.Set<org.jbtrfs.core.Fault> faults, double swarm) {
         this.module = module;
         this.device = device;
         this.device2 = device2;
@@ -50,6 +52,7 @@ public final class CycleEnv {
         this.fillBlockGroups = fillBlockGroups;
         this.lanes = lanes;
         this.faults = faults;
+        this.swarm = swarm;
     }
 
     /** Runs one lifecycle operation under the watchdog's eye. */

@@ -5,7 +5,10 @@ import org.jbtrfs.fs.Inspection;
 import org.jbtrfs.stress.classify.Observation;
 
 /**
- * Right before an RO→RW remount: a transaction open on the read-only filesystem is a leak. Nothing may start one
+ * Right before an RO→RW remount: a transaction open on the read-only filesystem is a leak, and one committed on it
+ * since its RO remount or RO mount returned ({@code Inspection.committedReadOnly}) the same leak committed — the port's
+ * fsync commits where the kernel's tree log leaves the transaction open; either way the device of a read-only mount
+ * was written. Nothing may start one
  * after an RO remount's btrfs_commit_super (patch 3/5's comment in btrfs_remount) or on an RO mount (patch 2/5), and
  * close_ctree of a read-only filesystem commits nothing, so an umount would leave it to patch 4/5's assertion (or
  * the seed's use-after-free) — but the RW remount's own transactions commit it, and the cycle would look clean. The
@@ -19,7 +22,7 @@ public final class RoLeakCheck {
     /** Inspects {@code fs} (through {@code inspect}, so a workload can time it) and records a leak; true if it found one. */
     public static boolean check(java.util.function.Supplier<Inspection> inspect, Observation obs, String lane) {
         Inspection in = inspect.get();
-        if (in == null || !in.sbRdonly() || in.openTransactions().isEmpty() || in.state().contains(FsState.ERROR)
+        if (in == null || !in.sbRdonly() || !Observation.leaked(in) || in.state().contains(FsState.ERROR)
             || in.state().contains(FsState.TRANS_ABORTED)) {
             return false;
         }

@@ -21,7 +21,7 @@ class ClassifierTest {
     private static Inspection leakedBy(String thread, String function) {
         var t = new Inspection.TransactionInfo(42, "RUNNING", List.of(new Inspection.Handle(thread, function, "START")));
         return new Inspection(List.of(t), List.of(), List.of(), List.of(), Map.of(), false, Set.of(), Set.of(), true, 41,
-            List.of(), Map.of(), List.of(), List.of(), Map.of());
+            List.of(), Map.of(), List.of(), List.of(), Map.of(), List.of());
     }
 
     private static List<LogEntry> assertionLog(String expr) {
@@ -163,6 +163,27 @@ class ClassifierTest {
         assertEquals("leak:btrfs_sync_file@file,lifecycle", Signature.of(o, v.symptoms()).text());
         assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).bugs(),
             "with the fix applied: unexplained");
+    }
+
+    /** A transaction committed on the read-only filesystem: the same class as the open one, symptom RO_WRITE; at umount too. */
+    @Test
+    void aTransactionCommittedOnTheReadOnlyFilesystemIsTheSameLeakCommitted() {
+        var t = new Inspection.TransactionInfo(42, "COMPLETED", List.of(new Inspection.Handle("lane:file:3", "btrfs_sync_file", "START")));
+        Inspection written = new Inspection(List.of(), List.of(), List.of(), List.of(), Map.of(), false, Set.of(), Set.of(), true, 42,
+            List.of(), Map.of(), List.of(), List.of(), Map.of(), List.of(t));
+        Observation before = new Observation();
+        before.roLeak("lifecycle", written);
+        var v = Classifier.classify(before, EnumSet.of(FixSwitch.FSYNC_RO_REMOUNT_RACE));
+        assertEquals(EnumSet.of(Symptom.RO_WRITE), v.symptoms());
+        assertEquals(Set.of("fsync-ro-remount-race"), v.bugs());
+        assertEquals("leak:btrfs_sync_file@file,lifecycle", Signature.of(before, v.symptoms()).text());
+        Observation atUmount = new Observation();
+        atUmount.umounted("lifecycle", written, null);
+        var u = Classifier.classify(atUmount, EnumSet.of(FixSwitch.FSYNC_RO_REMOUNT_RACE));
+        assertEquals(EnumSet.of(Symptom.RO_WRITE), u.symptoms());
+        assertEquals("leak:btrfs_sync_file@file,lifecycle", Signature.of(atUmount, u.symptoms()).text());
+        assertTrue(u.evidence().stream().anyMatch(e -> e.contains("committed on the read-only filesystem, seen at its umount")),
+            u.evidence().toString());
     }
 
     @Test

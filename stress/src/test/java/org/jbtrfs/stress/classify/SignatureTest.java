@@ -22,7 +22,7 @@ class SignatureTest {
     private static Inspection leaked(long transid, String function, String thread) {
         return new Inspection(List.of(new Inspection.TransactionInfo(transid, "RUNNING",
             List.of(new Inspection.Handle(thread, function, "START")))), List.of(), List.of(), List.of(), Map.of(), false,
-            Set.of(), Set.of(), true, transid - 1, List.of(), Map.of(), List.of(), List.of(), Map.of());
+            Set.of(), Set.of(), true, transid - 1, List.of(), Map.of(), List.of(), List.of(), Map.of(), List.of());
     }
 
     private static Signature leak(long transid, String lane) {

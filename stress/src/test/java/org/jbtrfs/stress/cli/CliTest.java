@@ -129,6 +129,7 @@ class CliTest {
         "--crc32c fast", "--filesystems 0", "--workload heavy", "--cycles", "stray", "--shard 3/2", "--shard 0/0", "--shard 1/0",
         "--shard x/y", "--shard 2", "--shard 1/", "--lanes file,disk", "--faults disk-full", "--faults all --workload minimal",
         "--faults commit-transaction-eio --workload minimal", "--latency slow", "--latency 1,2,3", "--stall-threshold 0", "--repeat 0", "--kernel 4.19",
+        "--swarm 2", "--swarm -0.1", "--swarm x", "--swarm 0.5 --workload full",
         "replay", "replay 1:x", "merge", "report a.json"})
     void usageErrorsExitWithTwoAndOneClearLine(String args) {
         Result r = main(args);
@@ -148,6 +149,8 @@ class CliTest {
         assertTrue(main("--faults disk-full").err().contains("unknown fault 'disk-full': the faults are del-orphan-item-enomem, "
             + "start-transaction-enospc, commit-transaction-eio, orphan-cleanup-enomem"));
         assertTrue(main("--faults all --workload minimal").err().contains("needs the lanes or the full workload"));
+        assertTrue(main("--swarm 2").err().contains("--swarm must be a probability from 0 to 1, not 2.0"));
+        assertTrue(main("--swarm 0.5 --workload full").err().contains("--swarm needs the lanes workload"));
     }
 
     @Test

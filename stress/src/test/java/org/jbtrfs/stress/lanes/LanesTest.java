@@ -44,7 +44,7 @@ class LanesTest {
             mod.mkfs(sdd);
             Btrfs fs = mod.mount(sdc, "commit=1");
             LanePlan plan = new LanePlan(java.util.EnumSet.of(LaneKind.LIFECYCLE, LaneKind.DEVICE2), 1, 1, false, 8, 0, 0);
-            LaneContext cx = new LaneContext(mod, sdc, sdd, 0, 42, new Observation(), null, plan);
+            LaneContext cx = new LaneContext(mod, sdc, sdd, 0, 42, new Observation(), null, plan, 0);
             cx.fs = fs;
             List<String> insideRemount = new CopyOnWriteArrayList<>();
             cx.opListener = op -> {
@@ -102,7 +102,7 @@ class LanesTest {
         LanePool pool = new LanePool(0);
         try {
             LaneContext cx = new LaneContext(mod, null, null, 0, 42, new Observation(), null,
-                new LanePlan(java.util.EnumSet.of(LaneKind.LIFECYCLE), 1, 1, false, 8, 0, 0));
+                new LanePlan(java.util.EnumSet.of(LaneKind.LIFECYCLE), 1, 1, false, 8, 0, 0), 0);
             java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
             java.util.concurrent.CountDownLatch finish = new java.util.concurrent.CountDownLatch(1);
             java.util.concurrent.atomic.AtomicBoolean laneDone = new java.util.concurrent.atomic.AtomicBoolean();
@@ -197,7 +197,7 @@ class LanesTest {
     /** A cycle's context with the lifecycle and file lanes on {@code sdc}, mounted as {@code fs}. */
     private static LaneContext fileLaneContext(BtrfsModule mod, BlockDevice sdc, Btrfs fs) {
         LanePlan plan = new LanePlan(java.util.EnumSet.of(LaneKind.LIFECYCLE, LaneKind.FILE), 1, 1, false, 8, 0, 0);
-        LaneContext cx = new LaneContext(mod, sdc, null, 0, 42, new Observation(), null, plan);
+        LaneContext cx = new LaneContext(mod, sdc, null, 0, 42, new Observation(), null, plan, 0);
         cx.fs = fs;
         return cx;
     }
@@ -315,6 +315,20 @@ class LanesTest {
         }
         assertEquals(List.of("commit-transaction-eio"), s.config().faults());
         assertTrue(s.config().replayOptions().contains(" --faults commit-transaction-eio"), s.config().replayOptions());
+    }
+
+    /**
+     * {@code --swarm 1}: every lane of every cycle draws from a mix that leaves operations out (OpMixTest: which, and
+     * the draws over the rest); with every fix applied the run stays clean, and a replay's options carry the mix.
+     */
+    @Test
+    void swarmCyclesRunCleanAndTheirReplayCarriesTheOption() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        Summary s = StressRunner.run(StressOptions.defaults().withSeed(7).withCycles(48).withSwarm(1),
+            new PrintStream(out, true, StandardCharsets.UTF_8), false);
+        assertEquals(0, s.failingCycles(), out.toString());
+        assertEquals(1.0, s.config().swarm());
+        assertTrue(s.config().replayOptions().contains(" --swarm 1"), s.config().replayOptions());
     }
 
     /** Signatures and the timeline know the lanes by label (Roles.LANES), below this package: the same labels. */

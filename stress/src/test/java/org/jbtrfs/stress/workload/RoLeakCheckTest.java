@@ -10,13 +10,18 @@ import java.util.EnumSet;
 import java.util.Set;
 import org.jbtrfs.core.Fault;
 import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.KernelConfig;
 import org.jbtrfs.fs.Btrfs;
 import org.jbtrfs.fs.BtrfsModule;
+import org.jbtrfs.fs.FileHandle;
+import org.jbtrfs.fs.OpenMode;
 import org.jbtrfs.stress.classify.Classifier;
 import org.jbtrfs.stress.classify.Observation;
 import org.jbtrfs.stress.classify.Signature;
 import org.jbtrfs.stress.classify.Symptom;
+import org.jbtrfs.testsupport.TestThread;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -61,6 +66,54 @@ class RoLeakCheckTest {
             assertTrue(ro.inspect().openTransactions().isEmpty(), "nothing left for an umount to see");
             assertFalse(RoLeakCheck.check(ro::inspect, new Observation(), "lifecycle"), "read-write: not asked");
             ro.umount();
+            assertTrue(mod.unload().clean(), mod.log().dmesg());
+        }
+    }
+
+    /**
+     * The oracle on the fsync's window (FsyncRoRemountRaceTest's steps): with the proposed fix reverted the fsync past
+     * its test starts a transaction after the RO remount's last commit and — the port has no tree log — commits it on
+     * the read-only filesystem. Nothing is left open, so a check of open transactions alone saw nothing; the write is
+     * seen ({@code RO_WRITE}), in the same class the kernel's open transaction would give, named by the fsync.
+     */
+    @ParameterizedTest(name = "proposed fix applied={0}")
+    @ValueSource(booleans = {true, false})
+    void aTransactionCommittedOnTheReadOnlyFilesystemIsTheSameLeakCommitted(boolean applied) {
+        KernelConfig c = applied ? KernelConfig.defaults() : KernelConfig.defaults().revert(FixSwitch.FSYNC_RO_REMOUNT_RACE);
+        try (BtrfsModule mod = BtrfsModule.load(c)) {
+            var dev = mod.createDevice("sdb", 64L << 20);
+            mod.mkfs(dev);
+            Btrfs fs = mod.mount(dev, "");
+            fs.createFile("f");
+            fs.sync();
+            fs.writeFile("f", new byte[] {1});
+            FileHandle h = fs.open("f", OpenMode.READ_ONLY);
+            mod.hooks().parkAt(Hook.FSYNC_BEFORE_START_TRANSACTION);
+            TestThread<Void> fsync = TestThread.run("lane:file:0", h::fsync);
+            mod.hooks().awaitParked(Hook.FSYNC_BEFORE_START_TRANSACTION, Duration.ofSeconds(10));
+            TestThread<Void> remount = TestThread.run("lane:lifecycle:0", () -> fs.remount("ro"));
+            if (applied) {
+                // the remount waits for the counted fsync after setting RO
+                Waits.within(Duration.ofSeconds(10)).until(() -> fs.inspect().sbRdonly());
+            } else {
+                remount.join();
+            }
+            mod.hooks().release(Hook.FSYNC_BEFORE_START_TRANSACTION);
+            fsync.join();
+            remount.join();
+            h.close();
+            assertTrue(fs.inspect().openTransactions().isEmpty(), "nothing open: the fsync committed or never started");
+            Observation obs = new Observation();
+            assertEquals(!applied, RoLeakCheck.check(fs::inspect, obs, "lifecycle"));
+            if (!applied) {
+                Classifier.Verdict v = Classifier.classify(obs, EnumSet.of(FixSwitch.FSYNC_RO_REMOUNT_RACE));
+                assertEquals(Set.of(Symptom.RO_WRITE), v.symptoms());
+                assertEquals(Set.of(FixSwitch.FSYNC_RO_REMOUNT_RACE.kebab()), v.bugs());
+                assertEquals("leak:btrfs_sync_file@file,lifecycle", Signature.of(obs, v.symptoms()).text());
+            }
+            fs.remount("rw");
+            assertEquals(java.util.List.of(), fs.inspect().committedReadOnly(), "an RW remount starts afresh");
+            fs.umount();
             assertTrue(mod.unload().clean(), mod.log().dmesg());
         }
     }
