@@ -158,5 +158,12 @@ public enum Hook {
      * remount's btrfs_commit_super ({@link FixSwitch#FSYNC_RO_REMOUNT_RACE}; with that fix it has counted itself
      * already, and an RO remount meanwhile waits for it).
      */
-    FSYNC_BEFORE_START_TRANSACTION
+    FSYNC_BEFORE_START_TRANSACTION,
+    /**
+     * Data writeback took an inode's dirty ranges (its pages locked, their dirty bits cleared) and is about to reserve
+     * their extent and add the ordered extent (cow_file_range: btrfs_reserve_extent may sleep): a sync meanwhile must
+     * still wait for these pages — the kernel's sync_inodes_sb waits on their page lock (stop 26: the port's sync
+     * could miss them, and an RO remount committed before the fsync's ordered extent existed).
+     */
+    DATA_WRITEBACK_BEFORE_ORDERED_EXTENT
 }

@@ -126,9 +126,19 @@ final class Writeback {
         }
         List<DataBio> bios = new ArrayList<>();
         try {
-            List<InodeData.DirtyRange> ranges = d.takeDelallocForWriteback();
+            List<InodeData.DirtyRange> ranges;
+            synchronized (d) {
+                // on s_inodes_wb in the same step as the pages leave the dirty ranges: from here until their ordered
+                // extent exists the kernel's pages are locked (clear_page_dirty_for_io under lock_page in
+                // extent_write_cache_pages) and still tagged dirty, so sync_inodes_sb waits for them; a sync that
+                // found neither dirty ranges nor writeback here would commit before the ordered extent was added
+                ranges = d.takeDelallocForWriteback();
+                if (!ranges.isEmpty()) {
+                    inodesWb.add(d);
+                }
+            }
             if (!ranges.isEmpty()) {
-                inodesWb.add(d);
+                fs.kernel.hooks().arrive(Hook.DATA_WRITEBACK_BEFORE_ORDERED_EXTENT);
             }
             for (InodeData.DirtyRange r : ranges) {
                 OrderedExtent oe = cowFileRange(d, r);

@@ -90,7 +90,8 @@ public final class Schedule {
     private static final Set<Hook> PER_BIO = EnumSet.of(Hook.ASYNC_SUBMIT_BEFORE_QUEUE, Hook.DATA_BIO_BEFORE_CSUM,
         Hook.TRANS_END_BEFORE_KTHREAD_WAKE,
         Hook.ORDERED_EXTENT_BEFORE_FINISH,
-        Hook.ORDERED_EXTENT_AFTER_REMOVE, Hook.TREE_BLOCK_ALLOCATED, Hook.COW_BLOCK_COPIED, Hook.BTREE_LOCKED_FOR_IO);
+        Hook.ORDERED_EXTENT_AFTER_REMOVE, Hook.TREE_BLOCK_ALLOCATED, Hook.COW_BLOCK_COPIED, Hook.BTREE_LOCKED_FOR_IO,
+        Hook.DATA_WRITEBACK_BEFORE_ORDERED_EXTENT);
     private static final double PER_BIO_SCALE = 0.1;
 
     /**
@@ -105,7 +106,8 @@ public final class Schedule {
      * its ordered extent outlives close_ctree's flushes), close_ctree's btrfs_error_commit_super and
      * btrfs_end_transaction between dropping its writer count and testing for an abort (stop 22), a lookup between
      * adding a dentry and returning its inode (stop 25: a remount's dcache shrink meets it there), an fsync between its
-     * test of the inode and its transaction (stop 25). Each
+     * test of the inode and its transaction (stop 25), data writeback between taking an inode's dirty pages and adding
+     * their ordered extent (stop 26: btrfs_reserve_extent may sleep there). Each
      * follows a lock or a commit the thread slept in, so a delay there is the
      * run-queue wait of a woken task. Not
      * REMOUNT_RW_AFTER_PRE_RW_MOUNT: between btrfs_qgroup_rescan_resume's queueing and clearing REMOUNTING the remount
@@ -115,7 +117,7 @@ public final class Schedule {
     static final Set<Hook> LATER_HOOKS = EnumSet.of(Hook.REMOUNT_RW_AFTER_PRE_RW_MOUNT,
         Hook.QGROUP_RESCAN_IOCTL_BEFORE_QUEUE, Hook.QGROUP_ENABLE_BEFORE_RESCAN_INIT, Hook.QGROUP_WAIT_BEFORE_SLEEP,
         Hook.DATA_BIO_BEFORE_CSUM, Hook.UMOUNT_BEFORE_ERROR_COMMIT_SUPER, Hook.TRANS_END_BEFORE_KTHREAD_WAKE, Hook.DENTRY_ADDED,
-        Hook.FSYNC_BEFORE_START_TRANSACTION);
+        Hook.FSYNC_BEFORE_START_TRANSACTION, Hook.DATA_WRITEBACK_BEFORE_ORDERED_EXTENT);
     /** How often a non-quiet cycle focuses on each hook of {@link #LATER_HOOKS}. */
     static final double P_LATER_FOCUS = 0.3;
     /**
