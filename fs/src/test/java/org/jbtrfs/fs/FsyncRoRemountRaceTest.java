@@ -54,13 +54,8 @@ class FsyncRoRemountRaceTest {
         FixSwitch[] reverted = applied ? new FixSwitch[0] : new FixSwitch[] {FixSwitch.FSYNC_RO_REMOUNT_RACE};
         try (Repro r = new Repro(crc, reverted)) {
             Btrfs fs = r.mountSettled("");
-            fs.createFile("f");
-            fs.sync();
-            fs.writeFile("f", new byte[] {1, 2, 3}); // 1.
-            FileHandle h = fs.open("f", OpenMode.READ_ONLY);
-            r.mod.hooks().parkAt(Hook.FSYNC_BEFORE_START_TRANSACTION);
-            TestThread<Void> fsync = TestThread.run("fsync", h::fsync); // 2.
-            r.mod.hooks().awaitParked(Hook.FSYNC_BEFORE_START_TRANSACTION, Repro.WAIT);
+            // 1., 2.
+            TestThread<Void> fsync = r.fsyncOfAChangedFileParkedAt(fs, new byte[] {1, 2, 3}, Hook.FSYNC_BEFORE_START_TRANSACTION);
             long created;
             long generation;
             if (applied) {
@@ -95,7 +90,6 @@ class FsyncRoRemountRaceTest {
                 assertEquals(List.of("btrfs_sync_file"), written.get(0).functions());
             }
             assertEquals(generation, fs.inspect().generation(), "nothing more written to the read-only filesystem");
-            h.close();
             assertArrayEquals(new byte[] {1, 2, 3}, fs.readFile("f"));
             fs.umount();
             UnloadReport rep = r.mod.unload();

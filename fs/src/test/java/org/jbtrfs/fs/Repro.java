@@ -4,9 +4,11 @@ import java.time.Duration;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.KernelConfig;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.ManualClock;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 
 /**
@@ -58,6 +60,27 @@ final class Repro implements AutoCloseable {
         if (!fs.ctx().cleaner.awaitAsleep(WAIT.toNanos())) {
             throw new AssertionError("the cleaner did not go to sleep within " + WAIT + "; blocked: " + fs.inspect().blockedOn());
         }
+    }
+
+    /**
+     * A process's fsync of file "f", written since the last commit ({@code data}) and open O_RDONLY — no write access,
+     * so an RO remount neither refuses nor waits for it — held at {@code hook} on its way.
+     */
+    TestThread<Void> fsyncOfAChangedFileParkedAt(Btrfs fs, byte[] data, Hook hook) {
+        fs.createFile("f");
+        fs.sync();
+        fs.writeFile("f", data);
+        FileHandle h = fs.open("f", OpenMode.READ_ONLY);
+        mod.hooks().parkAt(hook);
+        TestThread<Void> fsync = TestThread.run("fsync", () -> {
+            try {
+                h.fsync();
+            } finally {
+                h.close();
+            }
+        });
+        mod.hooks().awaitParked(hook, WAIT);
+        return fsync;
     }
 
     /**

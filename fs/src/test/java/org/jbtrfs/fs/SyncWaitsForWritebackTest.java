@@ -52,13 +52,8 @@ class SyncWaitsForWritebackTest {
     void anRoRemountsSyncWaitsForAnFsyncsWritebackBeforeItsOrderedExtentExists(Crc32cImpl crc) {
         try (Repro r = new Repro(crc)) {
             Btrfs fs = r.mountSettled("");
-            fs.createFile("f");
-            fs.sync();
-            fs.writeFile("f", new byte[] {1, 2, 3}); // 1.
-            FileHandle h = fs.open("f", OpenMode.READ_ONLY);
-            r.mod.hooks().parkAt(Hook.DATA_WRITEBACK_BEFORE_ORDERED_EXTENT);
-            TestThread<Void> fsync = TestThread.run("fsync", h::fsync);
-            r.mod.hooks().awaitParked(Hook.DATA_WRITEBACK_BEFORE_ORDERED_EXTENT, Repro.WAIT);
+            // 1.
+            TestThread<Void> fsync = r.fsyncOfAChangedFileParkedAt(fs, new byte[] {1, 2, 3}, Hook.DATA_WRITEBACK_BEFORE_ORDERED_EXTENT);
             // 2. the remount's sync_inodes_sb waits for the pages the fsync holds (before the fix it ran to its end)
             TestThread<Void> remount = TestThread.run("remount-ro", () -> fs.remount("ro"))
                 .describedBy(r::sleepingOn).awaitBlockedOn("filemap_fdatawait");
@@ -70,7 +65,6 @@ class SyncWaitsForWritebackTest {
             assertTrue(in.sbRdonly());
             assertEquals(List.of(), in.openTransactions(), "nothing open on the read-only filesystem");
             assertEquals(List.of(), in.committedReadOnly(), "nothing committed on the read-only filesystem");
-            h.close();
             fs.umount();
             Btrfs again = r.mod.mount(r.dev, "ro");
             assertArrayEquals(new byte[] {1, 2, 3}, again.readFile("f"), "the remount's commit has the data");

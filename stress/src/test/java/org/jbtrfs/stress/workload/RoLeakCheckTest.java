@@ -37,10 +37,8 @@ class RoLeakCheckTest {
     @ParameterizedTest(name = "patch 2/5 applied={0}")
     @ValueSource(booleans = {true, false})
     void aTransactionOpenOnAnRoMountIsALeakBeforeTheRwRemountCommitsIt(boolean applied) {
-        KernelConfig c = applied ? KernelConfig.defaults() : KernelConfig.defaults().revert(FixSwitch.ORPHAN_ROOTS_RO_MOUNT);
-        try (BtrfsModule mod = BtrfsModule.load(c)) {
-            var dev = mod.createDevice("sdb", 64L << 20);
-            mod.mkfs(dev);
+        try (BtrfsModule mod = BtrfsModule.load(config(applied, FixSwitch.ORPHAN_ROOTS_RO_MOUNT))) {
+            var dev = formatted(mod);
             Btrfs fs = mod.mount(dev, "");
             fs.createSubvolume("sv");
             fs.deleteSubvolume("sv");
@@ -79,10 +77,8 @@ class RoLeakCheckTest {
     @ParameterizedTest(name = "proposed fix applied={0}")
     @ValueSource(booleans = {true, false})
     void aTransactionCommittedOnTheReadOnlyFilesystemIsTheSameLeakCommitted(boolean applied) {
-        KernelConfig c = applied ? KernelConfig.defaults() : KernelConfig.defaults().revert(FixSwitch.FSYNC_RO_REMOUNT_RACE);
-        try (BtrfsModule mod = BtrfsModule.load(c)) {
-            var dev = mod.createDevice("sdb", 64L << 20);
-            mod.mkfs(dev);
+        try (BtrfsModule mod = BtrfsModule.load(config(applied, FixSwitch.FSYNC_RO_REMOUNT_RACE))) {
+            var dev = formatted(mod);
             Btrfs fs = mod.mount(dev, "");
             fs.createFile("f");
             fs.sync();
@@ -116,5 +112,17 @@ class RoLeakCheckTest {
             fs.umount();
             assertTrue(mod.unload().clean(), mod.log().dmesg());
         }
+    }
+
+    /** Every fix applied, or all but {@code fix}. */
+    private static KernelConfig config(boolean applied, FixSwitch fix) {
+        return applied ? KernelConfig.defaults() : KernelConfig.defaults().revert(fix);
+    }
+
+    /** A 64 MiB device of {@code mod}, mkfs'd. */
+    private static org.jbtrfs.core.BlockDevice formatted(BtrfsModule mod) {
+        var dev = mod.createDevice("sdb", 64L << 20);
+        mod.mkfs(dev);
+        return dev;
     }
 }
