@@ -10,10 +10,10 @@ import org.jbtrfs.stress.Seeds;
 import org.jbtrfs.transaction.Mkfs;
 
 /**
- * The file lane: create and write files (sometimes then {@code sync FILE}), unlink them, keep handles open (read-only ones across remounts), fsync
- * them, close them (sometimes from a worker: a delayed iput the cleaner runs), unlink a file while it is open and
- * drop the last reference from a worker, fill a second data block group (fsync) and empty it (the cleaner deletes
- * it).
+ * The file lane: create and write files (sometimes then {@code sync FILE}), unlink them, keep handles open
+ * (read-only ones across remounts), fsync them, close them (sometimes from a worker: a delayed iput the cleaner
+ * runs), unlink a file while it is open and drop the last reference from a worker, fill a second data block group
+ * (fsync) and empty it (the cleaner deletes it).
  */
 final class FileLane extends SteppingLane {
     private final List<String> files;

@@ -24,10 +24,24 @@ final class OpMix {
 
     private final double[] bounds;
     private final boolean[] in;
+    /** Every operation is in: the draw is used as it is. */
+    private final boolean all;
+    /** The summed width of the intervals of the operations left in. */
+    private final double width;
 
     private OpMix(double[] bounds, boolean[] in) {
         this.bounds = bounds;
         this.in = in;
+        boolean every = true;
+        double w = 0;
+        double lo = 0;
+        for (int i = 0; i < bounds.length; i++) {
+            every &= in[i];
+            w += in[i] ? bounds[i] - lo : 0;
+            lo = bounds[i];
+        }
+        this.all = every;
+        this.width = w;
     }
 
     /**
@@ -73,14 +87,7 @@ final class OpMix {
     }
 
     /** Whether every operation is in (the draw is used as it is). */
-    boolean all() {
-        for (boolean b : in) {
-            if (!b) {
-                return false;
-            }
-        }
-        return true;
-    }
+    boolean all() { return all; }
 
     /** Whether the {@code i}-th operation of the chain is in. */
     boolean has(int i) { return in[i]; }
@@ -90,19 +97,11 @@ final class OpMix {
      * identity when every operation is in.
      */
     double remap(double u) {
-        if (all()) {
+        if (all) {
             return u;
         }
-        double total = 0;
+        double x = u * width;
         double lo = 0;
-        for (int i = 0; i < bounds.length; i++) {
-            if (in[i]) {
-                total += bounds[i] - lo;
-            }
-            lo = bounds[i];
-        }
-        double x = u * total;
-        lo = 0;
         int last = -1;
         for (int i = 0; i < bounds.length; i++) {
             if (in[i]) {
@@ -121,7 +120,7 @@ final class OpMix {
 
     @Override
     public String toString() {
-        if (all()) {
+        if (all) {
             return "all";
         }
         StringBuilder sb = new StringBuilder();
