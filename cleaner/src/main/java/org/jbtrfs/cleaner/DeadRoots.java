@@ -92,6 +92,8 @@ public final class DeadRoots {
         if (root == null) {
             return false;
         }
+        // btrfs_kill_all_delayed_nodes(): nothing still queued for the dead tree gets written
+        fs.delayedInodes.killAllDelayedNodes(root);
         fs.kernel.hooks().arrive(Hook.CLEANER_BEFORE_DROP_SNAPSHOT_TRANS);
         try {
             dropSnapshot(root);

@@ -46,7 +46,11 @@ public final class Inodes {
                 Thread.onSpinWait(); // I_FREEING: it leaves the cache shortly; look again
                 continue;
             }
-            byte[] item = Trees.lookup(fs, root, new Key(ino, ItemType.INODE_ITEM, 0));
+            // btrfs_read_locked_inode: btrfs_fill_inode takes the item queued in the delayed node first
+            byte[] item = fs.delayedInodes.inodeItem(root, ino);
+            if (item == null) {
+                item = Trees.lookup(fs, root, new Key(ino, ItemType.INODE_ITEM, 0));
+            }
             if (item == null) {
                 throw new BtrfsException(Errno.ENOENT, "inode " + ino + " not found in root " + root.objectid());
             }
@@ -190,7 +194,8 @@ public final class Inodes {
     }
 
     /**
-     * kernel: btrfs_evict_inode() in fs/btrfs/inode.c — evict_refill_and_join joins a transaction (no RO
+     * kernel: btrfs_evict_inode() in fs/btrfs/inode.c — btrfs_commit_inode_delayed_inode writes the inode item still
+     * queued in its delayed node (joining a transaction of its own); evict_refill_and_join joins a transaction (no RO
      * check: this runs from the cleaner's delayed iputs too), truncates every extent, deletes the inode
      * item and the orphan item, and ends the transaction without committing it. Every error goes to
      * free_rsv / no_delete: a filesystem in error (the join fails with -EROFS) or a failed truncate leaves
@@ -199,6 +204,12 @@ public final class Inodes {
      */
     void evict(Inode inode) {
         TransHandle h;
+        try {
+            // btrfs_commit_inode_delayed_inode: the inode item still queued is written first (its own transaction)
+            fs.delayedInodes.commitInodeDelayedInode(inode.root, inode.ino);
+        } catch (BtrfsException e) {
+            return; // goto no_delete
+        }
         try {
             h = Transactions.join(fs, inode.root, "btrfs_evict_inode");
         } catch (BtrfsException e) {
@@ -217,6 +228,7 @@ public final class Inodes {
         } finally {
             Transactions.end(h);
         }
+        fs.delayedInodes.balance(); // btrfs_btree_balance_dirty
     }
 
     /** kernel: btrfs_truncate_inode_items() to size 0 — drop every file extent and its data ref. */

@@ -204,7 +204,18 @@ public enum FixSwitch {
      * sync_filesystem committed the inode; btrfs_remount waits for the count to drop to 0 after setting RO, before
      * btrfs_commit_super.
      */
-    FSYNC_RO_REMOUNT_RACE(Origin.PROPOSED);
+    FSYNC_RO_REMOUNT_RACE(Origin.PROPOSED),
+    /**
+     * Proposed, not upstream (stop 27, with the port's delayed inodes; v5.11, v5.12 and mainline alike): a work of
+     * the delayed-meta workqueue (btrfs_async_run_delayed_root) tests the count of delayed items, takes a prepared
+     * node and only then joins a transaction. If the remount's commits write that node's items meanwhile and the work
+     * joins after btrfs_commit_super, the join creates a transaction on the read-only filesystem — nothing commits
+     * it: patch 4/5's assertion at umount, the seed's leak. close_ctree flushes fs_info->delayed_workers before its
+     * btrfs_commit_super for exactly this ("they can create a transaction"); btrfs_remount (btrfs_remount_ro in
+     * mainline) does not. The fix does the same there: flush the delayed-meta workqueue after the waits for the
+     * cleaner and the rescan, before btrfs_commit_super.
+     */
+    DELAYED_WORKERS_RO_REMOUNT(Origin.PROPOSED);
 
     private final Origin origin;
 

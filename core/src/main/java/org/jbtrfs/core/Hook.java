@@ -165,5 +165,12 @@ public enum Hook {
      * still wait for these pages — the kernel's sync_inodes_sb waits on their page lock (stop 26: the port's sync
      * could miss them, and an RO remount committed before the fsync's ordered extent existed).
      */
-    DATA_WRITEBACK_BEFORE_ORDERED_EXTENT
+    DATA_WRITEBACK_BEFORE_ORDERED_EXTENT,
+    /**
+     * A work of the delayed-meta workqueue (btrfs_async_run_delayed_root) found enough delayed items queued, took the
+     * first prepared delayed node, and is about to join a transaction for it (start_transaction allocates the handle
+     * with GFP_NOFS first, which may sleep in reclaim): a commit meanwhile writes that node's items itself, and the
+     * join then creates the next transaction — after an RO remount's btrfs_commit_super, on the read-only filesystem.
+     */
+    DELAYED_WORKER_BEFORE_JOIN
 }

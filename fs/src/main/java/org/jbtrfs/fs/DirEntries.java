@@ -23,8 +23,8 @@ import org.jbtrfs.transaction.Trees;
  * for a file or directory, ROOT_REF and ROOT_BACKREF in the root tree for a subvolume; and the parent
  * directory's i_size, which counts every name twice (once for each of its two entries): an empty directory
  * has i_size 0 (BTRFS_EMPTY_DIR_SIZE), which is how rmdir tells ENOTEMPTY. A directory's nlink is always 1:
- * btrfs counts neither "." nor the ".." of subdirectories. The DIR_INDEX is inserted directly (the kernel
- * queues it as a delayed item, written in the same transaction).
+ * btrfs counts neither "." nor the ".." of subdirectories. The DIR_INDEX and the directory's inode item are queued
+ * as delayed items ({@link org.jbtrfs.transaction.DelayedInodes}), written by the commit or a delayed-meta work.
  *
  * <p>Every method runs in the caller's transaction with the parent directory's i_rwsem held.
  */
@@ -53,9 +53,13 @@ final class DirEntries {
 
     /**
      * kernel: btrfs_set_inode_index() — the next DIR_INDEX offset of {@code dir}; on first use
-     * btrfs_set_inode_index_count: one past the highest DIR_INDEX item, or BTRFS_DIR_START_INDEX.
+     * btrfs_set_inode_index_count: the delayed node's count (btrfs_inode_delayed_dir_index_count), else one past the
+     * highest DIR_INDEX item in the tree, or BTRFS_DIR_START_INDEX.
      */
     long setInodeIndex(Dirs.Dir dir) {
+        if (dir.indexCnt < 0) {
+            dir.indexCnt = fs.delayedInodes.dirIndexCount(dir.root, dir.ino);
+        }
         if (dir.indexCnt < 0) {
             List<TreeItem> idx = Trees.range(fs, dir.root, new Key(dir.ino, ItemType.DIR_INDEX, 0), new Key(dir.ino, ItemType.DIR_INDEX, -1L));
             dir.indexCnt = idx.isEmpty() ? DIR_START_INDEX : idx.get(idx.size() - 1).key().offset() + 1;
@@ -81,7 +85,7 @@ final class DirEntries {
     void insertDirItem(TransHandle h, Dirs.Dir parent, Key location, int type, String name, long index) {
         byte[] entry = new DirItem(location, type, name).encode();
         Trees.insert(h, parent.root, Namei.dirItemKey(parent.ino, name), entry); // checkFree ran under the same lock
-        Trees.insert(h, parent.root, new Key(parent.ino, ItemType.DIR_INDEX, index), entry);
+        fs.delayedInodes.insertDirIndex(parent.root, parent.ino, index, entry); // btrfs_insert_delayed_dir_index
         growDir(h, parent, 2L * nameLen(name));
     }
 
@@ -110,7 +114,7 @@ final class DirEntries {
             throw abort(h, new BtrfsException(Errno.ENOENT, "no INODE_REF for inode " + ino + " in " + parent));
         }
         Trees.delete(h, parent.root, refKey);
-        Trees.delete(h, parent.root, new Key(parent.ino, ItemType.DIR_INDEX, InodeRef.decode(ref).index()));
+        fs.delayedInodes.deleteDirIndex(parent.root, parent.ino, InodeRef.decode(ref).index()); // btrfs_delete_delayed_dir_index
         growDir(h, parent, -2L * nameLen(name));
     }
 
@@ -127,13 +131,19 @@ final class DirEntries {
         }
         Trees.delete(h, fs.treeRoot(), refKey);
         Trees.delete(h, fs.treeRoot(), new Key(child, ItemType.ROOT_BACKREF, parent.root.objectid()));
-        Trees.delete(h, parent.root, new Key(parent.ino, ItemType.DIR_INDEX, RootRef.decode(ref).sequence()));
+        fs.delayedInodes.deleteDirIndex(parent.root, parent.ino, RootRef.decode(ref).sequence()); // btrfs_delete_delayed_dir_index
         growDir(h, parent, -2L * nameLen(name));
     }
 
-    /** The directory's inode item: i_size (u64, BTRFS_EMPTY_DIR_SIZE 0 when empty). */
+    /**
+     * The directory's inode item: i_size (u64, BTRFS_EMPTY_DIR_SIZE 0 when empty) — the copy queued in its delayed
+     * node if there is one (the port's stand-in for the in-memory inode), else the tree's.
+     */
     InodeItem dirItem(Dirs.Dir dir) {
-        byte[] b = Trees.lookup(fs, dir.root, new Key(dir.ino, ItemType.INODE_ITEM, 0));
+        byte[] b = fs.delayedInodes.inodeItem(dir.root, dir.ino);
+        if (b == null) {
+            b = Trees.lookup(fs, dir.root, new Key(dir.ino, ItemType.INODE_ITEM, 0));
+        }
         if (b == null) {
             throw new BtrfsException(Errno.ENOENT, "inode item of " + dir + " is gone");
         }
@@ -146,9 +156,9 @@ final class DirEntries {
         writeDirItem(h, dir, new InodeItem(i.generation(), h.transid(), i.size() + delta, i.nbytes(), i.nlink(), i.mode()));
     }
 
-    /** btrfs_update_inode() of a directory with new attributes. */
+    /** btrfs_update_inode() of a directory with new attributes: btrfs_delayed_update_inode. */
     void writeDirItem(TransHandle h, Dirs.Dir dir, InodeItem item) {
-        Trees.update(h, dir.root, new Key(dir.ino, ItemType.INODE_ITEM, 0), item.encode());
+        fs.delayedInodes.updateInode(dir.root, dir.ino, item.encode());
     }
 
     /** Children of a subvolume (may_destroy_subvol): its ROOT_REF items. */

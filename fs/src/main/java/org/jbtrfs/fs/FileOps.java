@@ -101,6 +101,7 @@ final class FileOps {
                 return ino;
             } finally {
                 Transactions.end(h);
+                fs.delayedInodes.balance(); // btrfs_btree_balance_dirty
             }
         } finally {
             dir.unlock();
@@ -227,6 +228,7 @@ final class FileOps {
                     }
                 } finally {
                     Transactions.end(h);
+                    fs.delayedInodes.balance(); // btrfs_btree_balance_dirty
                 }
                 ctx.dcache.drop(dir.root, ino); // d_delete(): the dentry lets go of the inode
             } finally {
@@ -278,6 +280,7 @@ final class FileOps {
                         ctx.cleaner.inodes().setNlink(inode, 0);
                     } finally {
                         Transactions.end(h);
+                        fs.delayedInodes.balance(); // btrfs_btree_balance_dirty
                     }
                     victim.dead = true; // S_DEAD
                     ctx.dirs.forget(victim);

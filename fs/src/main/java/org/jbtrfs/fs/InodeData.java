@@ -80,10 +80,16 @@ final class InodeData implements Inode.Mapping {
         this.lastTrans = item.transid();
     }
 
-    /** The data side of {@code inode}, read from its inode item on first use (btrfs_read_locked_inode). */
+    /**
+     * The data side of {@code inode}, read from its inode item on first use (btrfs_read_locked_inode: btrfs_fill_inode
+     * takes the copy still queued in the delayed node first).
+     */
     static InodeData of(FsInfo fs, Inode inode) {
         return (InodeData) inode.mapping(in -> {
-            byte[] b = Trees.lookup(fs, in.root(), itemKey(in.ino()));
+            byte[] b = fs.delayedInodes.inodeItem(in.root(), in.ino());
+            if (b == null) {
+                b = Trees.lookup(fs, in.root(), itemKey(in.ino()));
+            }
             if (b == null) {
                 throw new BtrfsException(Errno.ENOENT, "inode item " + in.ino() + " of root " + in.root().objectid() + " gone");
             }
@@ -225,8 +231,9 @@ final class InodeData implements Inode.Mapping {
     }
 
     /**
-     * kernel: btrfs_update_inode() — write the in-memory inode (disk_i_size, i_bytes, i_nlink) into its
-     * inode item in {@code h}'s transaction, and record the transaction in last_trans.
+     * kernel: btrfs_update_inode() — queue the in-memory inode (disk_i_size, i_bytes, i_nlink) as its inode item
+     * (btrfs_delayed_update_inode: the commit or a delayed-meta work writes it), and record {@code h}'s transaction
+     * in last_trans.
      */
     void updateInode(TransHandle h) {
         synchronized (updateLock) {
@@ -238,7 +245,7 @@ final class InodeData implements Inode.Mapping {
                 lastTrans = Math.max(lastTrans, h.transid());
             }
             int nlink = inode.nlink();
-            Trees.update(h, inode.root(), itemKey(inode.ino()), new InodeItem(generation, h.transid(), size, bytes, nlink, mode).encode());
+            fs.delayedInodes.updateInode(inode.root(), inode.ino(), new InodeItem(generation, h.transid(), size, bytes, nlink, mode).encode());
         }
     }
 

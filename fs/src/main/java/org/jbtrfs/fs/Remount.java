@@ -87,6 +87,11 @@ final class Remount {
             // patch 1/5: the worker sees REMOUNTING and stops; its status update is committed below
             ctx.qgroups.waitForCompletion(false);
         }
+        if (fs.applied(FixSwitch.DELAYED_WORKERS_RO_REMOUNT)) {
+            // proposed, as close_ctree before its commit: a delayed-meta work that took a node may still join a
+            // transaction (a new one, after the commit below, if we did not wait for it)
+            fs.workqueues().delayedWorkers.flush();
+        }
         fs.kernel.hooks().arrive(Hook.REMOUNT_BEFORE_COMMIT_SUPER);
         DiskIo.commitSuper(fs);
         fs.readOnlyWrites.settle(); // instrumentation: the last commit of the read-only filesystem

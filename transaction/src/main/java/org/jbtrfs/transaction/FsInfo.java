@@ -270,6 +270,8 @@ public final class FsInfo {
 
     /** Port instrumentation: the transactions committed while the filesystem was settled read-only (the explorer's oracle). */
     public final ReadOnlyWrites readOnlyWrites = new ReadOnlyWrites();
+    /** fs_info->delayed_root: inode items and directory indexes queued for the trees. */
+    public final DelayedInodes delayedInodes = new DelayedInodes(this);
 
     /** kernel: btrfs_set_sb_rdonly() (patch 3/5); before it, only {@code sb->s_flags |= SB_RDONLY}. */
     public void setSbRdonly() {

@@ -22,7 +22,8 @@ final class TransactionCommit {
 
     /**
      * kernel: btrfs_commit_transaction() in fs/btrfs/transaction.c (the 5.10/5.11 outline): COMMIT_START,
-     * wait for the previous transaction and for the other writers, COMMIT_DOING, run every delayed ref
+     * wait for the previous transaction, write the delayed inode items before and after the wait for the external
+     * writers, COMMIT_DOING, wait for the other writers, write the delayed items once more, run every delayed ref
      * into the extent tree and update root and block group items until nothing changes, switch commit
      * roots and the super's root, UNBLOCKED, write the dirty tree blocks synchronously, write the
      * superblock, unpin, COMPLETED and off trans_list.
@@ -62,13 +63,24 @@ final class TransactionCommit {
             if (h.type.isExtwriter()) {
                 cur.numExtwriters--;
             }
+        }
+        // btrfs_run_delayed_items() while the external writers finish, and again once they have: what they queued
+        // meanwhile (a failure goes to cleanup_transaction; a panic ending the wait does not)
+        runDelayedItems(h);
+        synchronized (fs.transLock) {
             fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for external writers", () -> cur.numExtwriters <= 0);
+        }
+        runDelayedItems(h);
+        synchronized (fs.transLock) {
             // COMMIT_DOING blocks JOIN too; wait until this handle is the only writer left
             cur.state = TransState.COMMIT_DOING;
             fs.transLock.notifyAll();
             fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for writers", () -> cur.numWriters <= 1);
         }
         try {
+            // create_pending_snapshots() (snapshots are not modelled), then btrfs_run_delayed_items() once more: a
+            // joiner that entered before COMMIT_DOING may have queued items (btrfs_assert_delayed_root_empty after)
+            fs.delayedInodes.runDelayedItems(h);
             if (fs.kernel.faults().shouldFail(Fault.COMMIT_TRANSACTION_EIO, fs.sbId())) {
                 throw new BtrfsException(Errno.EIO, "error writing tree blocks of transaction " + cur.transid + " (injected)");
             }
@@ -143,6 +155,16 @@ final class TransactionCommit {
         }
         h.markEnded();
         Transactions.releaseHandle(fs, h);
+    }
+
+    /** btrfs_run_delayed_items() of the commit: an error aborts the transaction and fails the commit. */
+    private static void runDelayedItems(TransHandle h) {
+        try {
+            h.fsInfo.delayedInodes.runDelayedItems(h);
+        } catch (BtrfsException e) {
+            cleanupTransaction(h, e);
+            throw e;
+        }
     }
 
     private static Transaction previous(FsInfo fs, Transaction cur) {

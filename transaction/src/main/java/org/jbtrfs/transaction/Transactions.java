@@ -274,9 +274,11 @@ public final class Transactions {
     /**
      * kernel: btrfs_cleanup_one_transaction() in fs/btrfs/disk-io.c — tear one aborted transaction down without
      * writing it: its delayed refs (and the extents reserved for them), its dirty-page records; COMPLETED, waiters
-     * woken. Dirty block groups, device updates, delayed inodes and pinned extents are not modelled here.
+     * woken; the delayed inode items still queued are thrown away (btrfs_destroy_delayed_inodes). Dirty block groups,
+     * device updates and pinned extents are not modelled here.
      */
     static void cleanupOneTransaction(FsInfo fs, Transaction t) {
+        fs.delayedInodes.destroyDelayedInodes();
         for (DelayedRefHead head : t.delayedRefs.takeAll()) {
             if (head.mustInsertReserved) {
                 fs.space.freeReserved(head.bytenr, head.numBytes);

@@ -100,6 +100,12 @@ public final class BtrfsWorkqueue {
     }
 
     /**
+     * kernel: btrfs_workqueue_normal_congested() in fs/btrfs/async-thread.c — the normal sub-queue has more than
+     * twice its threshold of works pending (false without thresholding).
+     */
+    public boolean normalCongested() { return normal.congested(); }
+
+    /**
      * kernel: btrfs_flush_workqueue() in fs/btrfs/async-thread.c — waits until every work queued
      * before the call completed, ordered parts included (high sub-queue first, then normal). Works
      * queued after the call do not delay it.

@@ -214,6 +214,8 @@ final class SubQueue {
 
     int currentActive() { return threshold.currentActive(); }
 
+    boolean congested() { return threshold.congested(); }
+
     int running() { return ctl.get() >>> 1; }
 
     long inFlightCount() { return inFlight.total(); }

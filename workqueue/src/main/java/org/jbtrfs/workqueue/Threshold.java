@@ -54,6 +54,14 @@ final class Threshold {
     /** The effective threshold, or {@link #NO_THRESHOLD}. */
     int thresh() { return thresh; }
 
+    /**
+     * kernel: btrfs_workqueue_normal_congested() — more than twice the threshold pending; never without
+     * thresholding.
+     */
+    boolean congested() {
+        return thresh != NO_THRESHOLD && pending.get() > thresh * 2;
+    }
+
     /** kernel: thresh_queue_hook() in fs/btrfs/async-thread.c — one more work pending. */
     void queueHook() {
         if (thresh != NO_THRESHOLD) {

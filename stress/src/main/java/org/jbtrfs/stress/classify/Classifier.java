@@ -385,7 +385,10 @@ public final class Classifier {
             case "btrfs_find_orphan_roots" -> FixSwitch.ORPHAN_ROOTS_RO_MOUNT;
             case "btrfs_qgroup_rescan_worker" -> FixSwitch.QGROUP_RESCAN_RO_REMOUNT;
             case "btrfs_sync_file" -> FixSwitch.FSYNC_RO_REMOUNT_RACE; // an fsync past its test across an RO remount
-            case "btrfs_start_trans_remove_block_group", "btrfs_evict_inode", "btrfs_drop_snapshot" ->
+            // a delayed-meta work that took its node before the remount's commits
+            case "btrfs_async_run_delayed_root" -> FixSwitch.DELAYED_WORKERS_RO_REMOUNT;
+            case "btrfs_start_trans_remove_block_group", "btrfs_evict_inode", "btrfs_commit_inode_delayed_inode",
+                "btrfs_drop_snapshot" ->
                 h.thread().equals(Roles.CLEANER) ? FixSwitch.CLEANER_RO_REMOUNT_RACE : null;
             default -> null;
         };

@@ -7,13 +7,14 @@ import org.jbtrfs.fs.Btrfs;
 import org.jbtrfs.fs.FileHandle;
 import org.jbtrfs.fs.OpenMode;
 import org.jbtrfs.stress.Seeds;
+import org.jbtrfs.transaction.DelayedInodes;
 import org.jbtrfs.transaction.Mkfs;
 
 /**
  * The file lane: create and write files (sometimes then {@code sync FILE}), unlink them, keep handles open
  * (read-only ones across remounts), fsync them, close them (sometimes from a worker: a delayed iput the cleaner
  * runs), unlink a file while it is open and drop the last reference from a worker, fill a second data block group
- * (fsync) and empty it (the cleaner deletes it).
+ * (fsync) and empty it (the cleaner deletes it); now and then unpack an archive of a few hundred files, or remove it.
  */
 final class FileLane extends SteppingLane {
     private final List<String> files;
@@ -24,16 +25,72 @@ final class FileLane extends SteppingLane {
      * choices were fixed), so the lane's other choices stay what they were.
      */
     private final SplittableRandom syncAfterWrite;
+    /**
+     * Whether a step is followed by an untar (or, with one unpacked, by its {@code rm -r}), and how many files it has:
+     * a stream of its own (stop 27), so the lane's other choices stay what they were.
+     */
+    private final SplittableRandom untar;
+    /** The unpacked archives not removed yet (this cycle's, and earlier cycles' the model found), oldest first. */
+    private final List<String> tarDirs;
+    /** How often a step is followed by an untar or its removal. */
+    static final double P_UNTAR = 0.03;
 
-    FileLane(LaneContext cx, List<String> files, long cycle) {
+    FileLane(LaneContext cx, List<String> files, List<String> tarDirs, long cycle) {
         super(LaneKind.FILE, cx, 0.22, 0.34, 0.44, 0.56, 0.62, 0.72, 0.84, 0.92, 1.0);
         this.files = new ArrayList<>(files);
+        this.tarDirs = new ArrayList<>(tarDirs);
         this.prefix = "f" + cycle + "x";
         this.syncAfterWrite = Seeds.stream(cx.cycleSeed, "lane:file:sync");
+        this.untar = Seeds.stream(cx.cycleSeed, "lane:file:untar");
     }
 
     @Override
     void step(Btrfs fs, double u) {
+        choose(fs, u);
+        if (untar.nextDouble() < P_UNTAR) {
+            untarOrRemove(fs);
+        }
+    }
+
+    /**
+     * {@code tar x}: a directory of {@value DelayedInodes#BACKGROUND} to twice as many empty files, one create each —
+     * more delayed items (their DIR_INDEX items) than btrfs_balance_delayed_items lets wait for the commit, so the
+     * creates queue delayed-meta works; or, with one unpacked, {@code rm -r} of it (a queued deletion and an inode
+     * item per file).
+     */
+    private void untarOrRemove(Btrfs fs) {
+        if (tarDirs.isEmpty()) {
+            String d = "tar" + prefix.substring(1) + next++;
+            int n = DelayedInodes.BACKGROUND + untar.nextInt(DelayedInodes.BACKGROUND + 1);
+            if (run("mkdir", () -> fs.mkdir(d))) {
+                tarDirs.add(d);
+                // one create(2) each, as tar does: the watchdog sees each, and the lane stops with the cycle
+                for (int i = 0; i < n && going(); i++) {
+                    String f = d + "/" + i;
+                    if (!run("untar: create", () -> fs.createFile(f))) {
+                        break;
+                    }
+                }
+            }
+            return;
+        }
+        String d = tarDirs.get(0);
+        List<String> entries = op("rm -r: readdir", () -> fs.list(d));
+        if (entries == null) {
+            return;
+        }
+        for (String e : entries) {
+            if (!going() || !run("rm -r: unlink", () -> fs.unlink(d + "/" + e))) {
+                return;
+            }
+        }
+        if (run("rm -r: rmdir", () -> fs.rmdir(d))) {
+            tarDirs.remove(0);
+        }
+    }
+
+    /** The lane's operation for the draw {@code u}. */
+    private void choose(Btrfs fs, double u) {
         if (u < 0.22) {
             String f = prefix + next++;
             if (run("create", () -> fs.createFile(f))) {

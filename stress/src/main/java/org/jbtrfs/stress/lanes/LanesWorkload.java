@@ -135,7 +135,7 @@ public final class LanesWorkload {
         List<LaneWorker> lanes = new ArrayList<>();
         lanes.add(new LifecycleLane(cx));
         if (plan.lanes().contains(LaneKind.FILE)) {
-            lanes.add(new FileLane(cx, env.model.files, cycle));
+            lanes.add(new FileLane(cx, env.model.files, env.model.tarDirs, cycle));
         }
         if (plan.lanes().contains(LaneKind.SUBVOLUME)) {
             lanes.add(new SubvolumeLane(cx, env.model.subvolumes, cycle));

@@ -7,12 +7,15 @@ import org.jbtrfs.fs.Btrfs;
 /**
  * What the workload knows about the filesystem's contents, re-read at every mount so a cycle that
  * failed half-way cannot make the next one act on names that do not exist. Names say what they are:
- * "fN" small files, "svN" subvolumes (each with a file "x"), "ext" the file of many one-byte extents
+ * "fN" small files, "svN" subvolumes (each with a file "x"), "tarN" unpacked archives (directories of empty files),
+ * "ext" the file of many one-byte extents
  * (qgroup rescans need several extent-tree leaves).
  */
 public final class FsModel {
     public final List<String> files = new ArrayList<>();
     public final List<String> subvolumes = new ArrayList<>();
+    /** "tarN" directories: an archive the file lane unpacked and has not removed yet. */
+    public final List<String> tarDirs = new ArrayList<>();
     public long extents;
     public boolean quota;
     long nextId;
@@ -32,6 +35,7 @@ public final class FsModel {
     public void reset() {
         files.clear();
         subvolumes.clear();
+        tarDirs.clear();
         extents = 0;
         quota = false;
     }
@@ -42,6 +46,8 @@ public final class FsModel {
             if (n.startsWith("sv")) {
                 subvolumes.add(n);
                 nextId = Math.max(nextId, Long.parseLong(n.substring(2)) + 1);
+            } else if (n.startsWith("tar")) {
+                tarDirs.add(n);
             } else if (n.equals("ext")) {
                 extents = fs.fileSize("ext");
             } else if (n.startsWith("f")) {

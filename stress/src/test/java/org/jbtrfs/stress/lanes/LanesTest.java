@@ -170,7 +170,7 @@ class LanesTest {
             // commit=300: no transaction kthread commit in the test; the group becomes unused at the sync below
             Btrfs fs = mod.mount(sdc, "commit=300");
             LaneContext cx = fileLaneContext(mod, sdc, fs);
-            FileLane lane = new FileLane(cx, List.of(), 0);
+            FileLane lane = new FileLane(cx, List.of(), List.of(), 0);
             assertEquals(1, dataGroups(fs).size(), "mkfs: one data block group");
             lane.fillAndEmptyBlockGroup(fs);
             assertEquals(List.of(), cx.obs.laneErrors());

@@ -1,0 +1,130 @@
+package org.jbtrfs.fs;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.jbtrfs.core.Crc32cImpl;
+import org.jbtrfs.core.disk.InodeItem;
+import org.jbtrfs.core.disk.ItemType;
+import org.jbtrfs.core.disk.Key;
+import org.jbtrfs.transaction.DelayedInodes;
+import org.jbtrfs.transaction.FsInfo;
+import org.jbtrfs.transaction.Root;
+import org.jbtrfs.transaction.TreeItem;
+import org.jbtrfs.transaction.Trees;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The delayed inodes (fs/btrfs/delayed-inode.c): what btrfs_update_inode and a directory entry's DIR_INDEX queue,
+ * and the two ways they reach the tree — the commit, and the delayed-meta works from
+ * {@value DelayedInodes#BACKGROUND} items on.
+ */
+class DelayedInodesTest {
+    private static final long TOP = ItemType.FIRST_FREE_OBJECTID;
+
+    private static List<TreeItem> dirIndexes(FsInfo fi) {
+        return Trees.range(fi, fi.fsRoot(), new Key(TOP, ItemType.DIR_INDEX, 0), new Key(TOP, ItemType.DIR_INDEX, -1L));
+    }
+
+    private static long dirSizeInTree(FsInfo fi) {
+        return InodeItem.decode(Trees.lookup(fi, fi.fsRoot(), new Key(TOP, ItemType.INODE_ITEM, 0))).size();
+    }
+
+    @Test
+    void aCreateQueuesItsDirIndexAndTheDirectorysInodeItemUntilTheCommit() {
+        try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
+            Btrfs fs = r.mountSettled("");
+            FsInfo fi = fs.fsInfo();
+            int indexes = dirIndexes(fi).size();
+            long size = dirSizeInTree(fi);
+            assertEquals(0, fi.delayedInodes.items());
+            fs.createFile("abc");
+            assertEquals(2, fi.delayedInodes.items(), "the DIR_INDEX and the directory's inode item");
+            assertEquals(indexes, dirIndexes(fi).size(), "not in the tree yet");
+            assertEquals(size, dirSizeInTree(fi), "nor the directory's new size");
+            assertEquals(List.of("abc"), fs.list(""), "the name is there (DIR_ITEM)");
+            fs.sync();
+            assertEquals(0, fi.delayedInodes.items());
+            assertEquals(indexes + 1, dirIndexes(fi).size());
+            assertEquals(size + 6, dirSizeInTree(fi), "the name counted twice");
+        }
+    }
+
+    @Test
+    void anUnlinkTakesBackADirIndexStillQueued() {
+        try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
+            Btrfs fs = r.mountSettled("");
+            FsInfo fi = fs.fsInfo();
+            int indexes = dirIndexes(fi).size();
+            fs.createFile("x");
+            fs.unlink("x");
+            // the index's insertion is gone (no deletion queued); the unlinked inode's item was written by its eviction
+            // (btrfs_commit_inode_delayed_inode) before the inode went: the directory's item is left
+            assertEquals(1, fi.delayedInodes.items());
+            fs.sync();
+            assertEquals(0, fi.delayedInodes.items());
+            assertEquals(indexes, dirIndexes(fi).size());
+            fs.createFile("y");
+            fs.sync();
+            assertEquals(indexes + 1, dirIndexes(fi).size());
+            fs.unlink("y");
+            assertEquals(2, fi.delayedInodes.items(), "a queued deletion now (the index is in the tree), and the directory's item");
+            fs.sync();
+            assertEquals(indexes, dirIndexes(fi).size());
+        }
+    }
+
+    @Test
+    void fromBackgroundItemsTheDelayedMetaWorksWriteThemWithoutACommit() {
+        try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
+            Btrfs fs = r.mountSettled("");
+            FsInfo fi = fs.fsInfo();
+            long generation = fs.inspect().generation();
+            int indexes = dirIndexes(fi).size();
+            int n = 0;
+            while (fi.delayedInodes.items() < DelayedInodes.BACKGROUND) {
+                fs.createFile("f" + n++);
+            }
+            // the last create's btrfs_balance_delayed_items queued a work: it writes the directory's node
+            await().atMost(Repro.WAIT).until(() -> fi.delayedInodes.items() == 0);
+            fi.workqueues().delayedWorkers.flush();
+            assertEquals(generation, fs.inspect().generation(), "no commit");
+            assertEquals(indexes + n, dirIndexes(fi).size(), "every DIR_INDEX in the running transaction's tree");
+            fs.umount();
+            assertTrue(r.mod.unload().clean());
+        }
+    }
+
+    @Test
+    void anInodeReadBackWhileItsItemIsQueuedSeesTheQueuedCopy() {
+        try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
+            Btrfs fs = r.mountSettled("");
+            FsInfo fi = fs.fsInfo();
+            Root root = fi.fsRoot();
+            fs.mkdir("d");
+            fs.sync();
+            fs.createFile("d/a");
+            fs.createFile("d/b");
+            long dir = Trees.range(fi, root, new Key(TOP, ItemType.DIR_INDEX, 0), new Key(TOP, ItemType.DIR_INDEX, -1L)).stream()
+                .map(it -> org.jbtrfs.core.disk.DirItem.decode(it.data()))
+                .filter(d -> d.name().equals("d")).findFirst().orElseThrow().location().objectid();
+            byte[] queued = fi.delayedInodes.inodeItem(root, dir);
+            assertNotNull(queued, "d's new size is queued");
+            assertEquals(2 * 2, InodeItem.decode(queued).size());
+            assertEquals(0, InodeItem.decode(Trees.lookup(fi, root, new Key(dir, ItemType.INODE_ITEM, 0))).size());
+            // rmdir reads the size it tests from the queued copy: not empty
+            assertEquals(org.jbtrfs.core.Errno.ENOTEMPTY,
+                org.junit.jupiter.api.Assertions.assertThrows(org.jbtrfs.core.BtrfsException.class, () -> fs.rmdir("d")).errno());
+            fs.unlink("d/a");
+            fs.unlink("d/b");
+            fs.rmdir("d");
+            fs.sync();
+            assertNull(fi.delayedInodes.inodeItem(root, dir));
+            assertEquals(0, fi.delayedInodes.items());
+        }
+    }
+}
