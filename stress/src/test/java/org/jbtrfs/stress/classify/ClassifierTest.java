@@ -151,6 +151,21 @@ class ClassifierTest {
         assertEquals(FixSwitch.ORPHAN_ROOTS_RO_MOUNT, Classifier.opener(
             new Inspection.Handle("stress-driver-0", "btrfs_find_orphan_roots", "JOIN")));
         assertEquals(FixSwitch.FSYNC_RO_REMOUNT_RACE, Classifier.opener(new Inspection.Handle("lane:file:0", "btrfs_sync_file", "START")));
+        assertEquals(FixSwitch.DELAYED_WORKERS_RO_REMOUNT, Classifier.opener(
+            new Inspection.Handle("btrfs1-kworker/u4:2", "btrfs_async_run_delayed_root", "JOIN")));
+    }
+
+    /** Stop 27: a delayed-meta work's transaction left on the read-only filesystem, found at umount (patch 4/5's assertion). */
+    @Test
+    void aDelayedMetaWorksTransactionAtUmountIsALeakOfTheKworker() {
+        Observation o = new Observation();
+        o.log = assertionLog("list_empty(&fs_info->trans_list)");
+        o.afterUmount = leakedBy("btrfs1-kworker/u4:2", "btrfs_async_run_delayed_root");
+        var v = Classifier.classify(o, EnumSet.of(FixSwitch.DELAYED_WORKERS_RO_REMOUNT));
+        assertTrue(v.symptoms().contains(Symptom.TRANS_LIST_ASSERT), v.symptoms().toString());
+        assertEquals(Set.of("delayed-workers-ro-remount"), v.bugs());
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).bugs(),
+            "with the fix applied: unexplained");
     }
 
     @Test
