@@ -579,6 +579,20 @@ public final class Btrfs {
     // ---- inspection -------------------------------------------------------------------------------
 
     /**
+     * The filesystem's BTRFS_FS_STATE bits now (ERROR, TRANS_ABORTED, REMOUNTING...): what {@link #inspect()} reports
+     * as {@code state()}, without reading any tree — usable on a filesystem whose trees an abort left unreadable.
+     */
+    public Set<FsState> fsState() {
+        Set<FsState> st = EnumSet.noneOf(FsState.class);
+        for (FsState s : FsState.values()) {
+            if (ctx.fs.fsState.test(s)) {
+                st.add(s);
+            }
+        }
+        return st;
+    }
+
+    /**
      * A read-only view of the lifecycle state of the filesystem (the superblock: the same for every mount of
      * it). Works after umount too: the in-memory parts show what the last umount left (leaked transactions,
      * queued delayed iputs); the root tree's orphan and root items are then read from the device, as the last
@@ -620,12 +634,7 @@ public final class Btrfs {
                 flags.add(f);
             }
         }
-        Set<FsState> st = EnumSet.noneOf(FsState.class);
-        for (FsState s : FsState.values()) {
-            if (fs.fsState.test(s)) {
-                st.add(s);
-            }
-        }
+        Set<FsState> st = fsState();
         List<Inspection.KthreadInfo> kthreads = new ArrayList<>();
         for (var k : new org.jbtrfs.core.kernel.Kthread[] {fs.cleanerKthread(), fs.transactionKthread()}) {
             if (k != null) {

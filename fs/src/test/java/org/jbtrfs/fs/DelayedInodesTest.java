@@ -99,6 +99,36 @@ class DelayedInodesTest {
         }
     }
 
+    /**
+     * A work held before its join keeps the delayed-meta queue's one active worker (thresholding starts at one): the
+     * works every later create queues (one per btrfs_balance_delayed_items from BACKGROUND items on) stay pending, and
+     * past twice the threshold the queue is congested (btrfs_workqueue_normal_congested) — from then on creates queue
+     * nothing and, past WRITEBACK items, do not wait either, as in the kernel.
+     */
+    @Test
+    void aHeldWorkCongestsTheQueueAndNothingWaitsForIt() {
+        try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
+            Btrfs fs = r.mountSettled("");
+            FsInfo fi = fs.fsInfo();
+            r.mod.hooks().parkAt(org.jbtrfs.core.Hook.DELAYED_WORKER_BEFORE_JOIN, org.jbtrfs.core.Role.WORKER);
+            int n = 0;
+            while (fi.delayedInodes.items() < DelayedInodes.BACKGROUND) {
+                fs.createFile("f" + n++);
+            }
+            r.mod.hooks().awaitParked(org.jbtrfs.core.Hook.DELAYED_WORKER_BEFORE_JOIN, Repro.WAIT);
+            while (fi.delayedInodes.items() <= DelayedInodes.WRITEBACK) {
+                fs.createFile("f" + n++); // would wait in btrfs_balance_delayed_items if the queue were not congested
+            }
+            assertTrue(fi.workqueues().delayedWorkers.normalCongested());
+            r.mod.hooks().release(org.jbtrfs.core.Hook.DELAYED_WORKER_BEFORE_JOIN);
+            await().atMost(Repro.WAIT).until(() -> fi.delayedInodes.items() == 0);
+            fi.workqueues().delayedWorkers.flush();
+            assertEquals(n, fs.list("").size(), "every name there");
+            fs.umount();
+            assertTrue(r.mod.unload().clean());
+        }
+    }
+
     @Test
     void anInodeReadBackWhileItsItemIsQueuedSeesTheQueuedCopy() {
         try (Repro r = new Repro(Crc32cImpl.GENERIC)) {

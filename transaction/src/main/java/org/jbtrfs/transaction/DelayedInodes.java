@@ -368,7 +368,9 @@ public final class DelayedInodes {
         if (n >= WRITEBACK) {
             int seq = itemsSeq.get();
             queueWork(0);
-            fs.kernel.sched().waitUntilInterruptible(lock, "btrfs_balance_delayed_items", () -> couldEndWait(seq));
+            synchronized (lock) {
+                fs.kernel.sched().waitUntilInterruptible(lock, "btrfs_balance_delayed_items", () -> couldEndWait(seq));
+            }
             return;
         }
         queueWork(BATCH);
