@@ -213,7 +213,9 @@ public enum FixSwitch {
      * it: patch 4/5's assertion at umount, the seed's leak. close_ctree flushes fs_info->delayed_workers before its
      * btrfs_commit_super for exactly this ("they can create a transaction"); btrfs_remount (btrfs_remount_ro in
      * mainline) does not. The fix does the same there: flush the delayed-meta workqueue after the waits for the
-     * cleaner and the rescan, before btrfs_commit_super.
+     * cleaner and the rescan, before btrfs_commit_super — not inside the commit, which close_ctree's comment warns could
+     * deadlock; a work waits for nothing the remount holds (s_umount, no transaction handle): at most for a commit of
+     * the transaction kthread, which takes neither.
      */
     DELAYED_WORKERS_RO_REMOUNT(Origin.PROPOSED);
 
