@@ -2,26 +2,39 @@ package org.jbtrfs.stress.lanes;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SplittableRandom;
 import org.jbtrfs.fs.Btrfs;
 import org.jbtrfs.fs.FileHandle;
 import org.jbtrfs.fs.OpenMode;
+import org.jbtrfs.stress.Seeds;
 import org.jbtrfs.stress.workload.SubvolumeSync;
+import org.jbtrfs.transaction.DelayedInodes;
 
 /**
  * The subvolume lane: create subvolumes (each with a file "x"), delete them — sometimes with "x" held
  * open, closed later (sometimes from a worker) — and wait for the drop (btrfs subvolume sync, which
- * runs whole cleaner passes). Snapshots are not modelled.
+ * runs whole cleaner passes); now and then unpack an archive into a new subvolume. Snapshots are not modelled.
  */
 final class SubvolumeLane extends SteppingLane {
     static final int MAX_SUBVOLUMES = 4;
     private final List<String> subvolumes;
     private final String prefix;
     private int next;
+    /**
+     * Whether a new subvolume gets an archive unpacked into it (128 to 256 empty files) and how big: a stream of its
+     * own (stop 27), so the lane's other choices stay what they were. Its delayed items are queued in the subvolume's
+     * tree: a delete soon after leaves them to btrfs_kill_all_delayed_nodes, or to a delayed-meta work that took
+     * their node before the drop.
+     */
+    private final SplittableRandom untar;
+    /** How often a new subvolume gets an archive. */
+    static final double P_UNTAR = 0.15;
 
     SubvolumeLane(LaneContext cx, List<String> subvolumes, long cycle) {
         super(LaneKind.SUBVOLUME, cx, 0.35, 0.65, 0.8, 1.0);
         this.subvolumes = new ArrayList<>(subvolumes);
         this.prefix = "sv" + cycle + "0";
+        this.untar = Seeds.stream(cx.cycleSeed, "lane:subvol:untar");
     }
 
     @Override
@@ -32,6 +45,15 @@ final class SubvolumeLane extends SteppingLane {
                 subvolumes.add(s);
                 run("create", () -> fs.createFile(s + "/x"));
                 run("write", () -> fs.writeFile(s + "/x", new byte[1 + r.nextInt(8192)]));
+                if (untar.nextDouble() < P_UNTAR) {
+                    int n = DelayedInodes.BACKGROUND + untar.nextInt(DelayedInodes.BACKGROUND + 1);
+                    for (int i = 0; i < n && going(); i++) {
+                        String f = s + "/t" + i;
+                        if (!run("untar: create", () -> fs.createFile(f))) {
+                            break;
+                        }
+                    }
+                }
             }
         } else if (u < 0.65 && !subvolumes.isEmpty()) {
             String s = subvolumes.remove(r.nextInt(subvolumes.size()));
