@@ -46,11 +46,7 @@ public final class Inodes {
                 Thread.onSpinWait(); // I_FREEING: it leaves the cache shortly; look again
                 continue;
             }
-            // btrfs_read_locked_inode: btrfs_fill_inode takes the item queued in the delayed node first
-            byte[] item = fs.delayedInodes.inodeItem(root, ino);
-            if (item == null) {
-                item = Trees.lookup(fs, root, new Key(ino, ItemType.INODE_ITEM, 0));
-            }
+            byte[] item = fs.delayedInodes.readInodeItem(root, ino);
             if (item == null) {
                 throw new BtrfsException(Errno.ENOENT, "inode " + ino + " not found in root " + root.objectid());
             }

@@ -140,10 +140,7 @@ final class DirEntries {
      * node if there is one (the port's stand-in for the in-memory inode), else the tree's.
      */
     InodeItem dirItem(Dirs.Dir dir) {
-        byte[] b = fs.delayedInodes.inodeItem(dir.root, dir.ino);
-        if (b == null) {
-            b = Trees.lookup(fs, dir.root, new Key(dir.ino, ItemType.INODE_ITEM, 0));
-        }
+        byte[] b = fs.delayedInodes.readInodeItem(dir.root, dir.ino);
         if (b == null) {
             throw new BtrfsException(Errno.ENOENT, "inode item of " + dir + " is gone");
         }

@@ -9,11 +9,8 @@ import org.jbtrfs.cleaner.Inode;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.disk.InodeItem;
-import org.jbtrfs.core.disk.ItemType;
-import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.TransHandle;
-import org.jbtrfs.transaction.Trees;
 
 /**
  * The data side of one in-memory inode: the struct btrfs_inode fields the data path keeps in memory
@@ -86,18 +83,13 @@ final class InodeData implements Inode.Mapping {
      */
     static InodeData of(FsInfo fs, Inode inode) {
         return (InodeData) inode.mapping(in -> {
-            byte[] b = fs.delayedInodes.inodeItem(in.root(), in.ino());
-            if (b == null) {
-                b = Trees.lookup(fs, in.root(), itemKey(in.ino()));
-            }
+            byte[] b = fs.delayedInodes.readInodeItem(in.root(), in.ino());
             if (b == null) {
                 throw new BtrfsException(Errno.ENOENT, "inode item " + in.ino() + " of root " + in.root().objectid() + " gone");
             }
             return new InodeData(in, fs, InodeItem.decode(b));
         });
     }
-
-    static Key itemKey(long ino) { return new Key(ino, ItemType.INODE_ITEM, 0); }
 
     // ---- buffered writes ------------------------------------------------------------------------
 

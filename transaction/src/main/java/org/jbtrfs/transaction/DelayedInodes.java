@@ -12,7 +12,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Hook;
-import org.jbtrfs.core.Role;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.core.kernel.Mutex;
@@ -159,6 +158,15 @@ public final class DelayedInodes {
 
     // ---- reading ----------------------------------------------------------------------------------------------
 
+    /**
+     * kernel: btrfs_read_locked_inode()'s item — the copy queued in the delayed node (btrfs_fill_inode), else the
+     * tree's; null if neither has one.
+     */
+    public byte[] readInodeItem(Root root, long ino) {
+        byte[] item = inodeItem(root, ino);
+        return item != null ? item : Trees.lookup(fs, root, new Key(ino, ItemType.INODE_ITEM, 0));
+    }
+
     /** kernel: btrfs_fill_inode() — the inode item queued for {@code ino}, or null: read it from the tree. */
     public byte[] inodeItem(Root root, long ino) {
         Node n = get(root, ino);
@@ -253,32 +261,26 @@ public final class DelayedInodes {
      * whatever is still queued for its tree is thrown away.
      */
     public void killAllDelayedNodes(Root root) {
-        List<Node> of;
-        synchronized (lock) {
-            of = new ArrayList<>();
-            for (Node n : nodes.values()) {
-                if (n.root.objectid() == root.objectid()) {
-                    n.refs++;
-                    of.add(n);
-                }
-            }
-        }
-        for (Node n : of) {
-            dropItems(n);
-            release(n, false);
-        }
+        dropAll(n -> n.root.objectid() == root.objectid());
     }
 
     /** kernel: btrfs_destroy_delayed_inodes() — an aborted transaction's cleanup: every queued item is thrown away. */
     public void destroyDelayedInodes() {
-        List<Node> all;
+        dropAll(n -> true);
+    }
+
+    /** Throws away the items of every node {@code which} selects, each node held meanwhile. */
+    private void dropAll(java.util.function.Predicate<Node> which) {
+        List<Node> held = new ArrayList<>();
         synchronized (lock) {
-            all = new ArrayList<>(nodeList);
-            for (Node n : all) {
-                n.refs++;
+            for (Node n : nodes.values()) {
+                if (which.test(n)) {
+                    n.refs++;
+                    held.add(n);
+                }
             }
         }
-        for (Node n : all) {
+        for (Node n : held) {
             dropItems(n);
             release(n, false);
         }
@@ -530,13 +532,6 @@ public final class DelayedInodes {
             if (--n.refs == 0) {
                 nodes.remove(new NodeKey(n.root.objectid(), n.ino), n);
             }
-        }
-    }
-
-    /** For tests and the umount's check: nodes still holding items. */
-    public int queuedNodes() {
-        synchronized (lock) {
-            return nodeList.size();
         }
     }
 }

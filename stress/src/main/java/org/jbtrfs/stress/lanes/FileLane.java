@@ -7,7 +7,6 @@ import org.jbtrfs.fs.Btrfs;
 import org.jbtrfs.fs.FileHandle;
 import org.jbtrfs.fs.OpenMode;
 import org.jbtrfs.stress.Seeds;
-import org.jbtrfs.transaction.DelayedInodes;
 import org.jbtrfs.transaction.Mkfs;
 
 /**
@@ -29,7 +28,7 @@ final class FileLane extends SteppingLane {
      * Whether a step is followed by an untar (or, with one unpacked, by its {@code rm -r}), and how many files it has:
      * a stream of its own (stop 27), so the lane's other choices stay what they were.
      */
-    private final SplittableRandom untar;
+    private final SplittableRandom untarDraws;
     /** The unpacked archives not removed yet (this cycle's, and earlier cycles' the model found), oldest first. */
     private final List<String> tarDirs;
     /** How often a step is followed by an untar or its removal. */
@@ -41,36 +40,27 @@ final class FileLane extends SteppingLane {
         this.tarDirs = new ArrayList<>(tarDirs);
         this.prefix = "f" + cycle + "x";
         this.syncAfterWrite = Seeds.stream(cx.cycleSeed, "lane:file:sync");
-        this.untar = Seeds.stream(cx.cycleSeed, "lane:file:untar");
+        this.untarDraws = Seeds.stream(cx.cycleSeed, "lane:file:untar");
     }
 
     @Override
     void step(Btrfs fs, double u) {
         choose(fs, u);
-        if (untar.nextDouble() < P_UNTAR) {
+        if (untarDraws.nextDouble() < P_UNTAR) {
             untarOrRemove(fs);
         }
     }
 
     /**
-     * {@code tar x}: a directory of {@value DelayedInodes#BACKGROUND} to twice as many empty files, one create each —
-     * more delayed items (their DIR_INDEX items) than btrfs_balance_delayed_items lets wait for the commit, so the
-     * creates queue delayed-meta works; or, with one unpacked, {@code rm -r} of it (a queued deletion and an inode
-     * item per file).
+     * {@code tar x} of a new directory ({@link #untar}), or, with one unpacked, {@code rm -r} of it (a queued deletion
+     * and an inode item per file).
      */
     private void untarOrRemove(Btrfs fs) {
         if (tarDirs.isEmpty()) {
             String d = "tar" + prefix.substring(1) + next++;
-            int n = DelayedInodes.BACKGROUND + untar.nextInt(DelayedInodes.BACKGROUND + 1);
             if (run("mkdir", () -> fs.mkdir(d))) {
                 tarDirs.add(d);
-                // one create(2) each, as tar does: the watchdog sees each, and the lane stops with the cycle
-                for (int i = 0; i < n && going(); i++) {
-                    String f = d + "/" + i;
-                    if (!run("untar: create", () -> fs.createFile(f))) {
-                        break;
-                    }
-                }
+                untar(fs, d, untarDraws);
             }
             return;
         }

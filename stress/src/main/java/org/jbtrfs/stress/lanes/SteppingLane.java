@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.jbtrfs.fs.Btrfs;
 import org.jbtrfs.fs.FileHandle;
+import org.jbtrfs.transaction.DelayedInodes;
 
 /**
  * A lane that takes up to the plan's number of steps on the main device's current mount: a seeded pause,
@@ -40,6 +41,22 @@ abstract class SteppingLane extends LaneWorker {
     void disableQuotas(Btrfs fs, java.util.SplittableRandom requota) {
         if (run("quota disable", fs::quotaDisable) && requota.nextDouble() < 0.5) {
             run("quota enable", fs::quotaEnable);
+        }
+    }
+
+    /**
+     * {@code tar x} into {@code dir}: {@value DelayedInodes#BACKGROUND} to twice as many empty files (the count drawn
+     * from {@code sizes}), one create(2) each as tar does — so the watchdog sees each and the lane stops with the cycle.
+     * More delayed items (their DIR_INDEX items) than btrfs_balance_delayed_items lets wait for the commit: the creates
+     * queue delayed-meta works.
+     */
+    void untar(Btrfs fs, String dir, java.util.SplittableRandom sizes) {
+        int n = DelayedInodes.BACKGROUND + sizes.nextInt(DelayedInodes.BACKGROUND + 1);
+        for (int i = 0; i < n && going(); i++) {
+            String f = dir + "/t" + i;
+            if (!run("untar: create", () -> fs.createFile(f))) {
+                return;
+            }
         }
     }
 

@@ -8,7 +8,6 @@ import org.jbtrfs.fs.FileHandle;
 import org.jbtrfs.fs.OpenMode;
 import org.jbtrfs.stress.Seeds;
 import org.jbtrfs.stress.workload.SubvolumeSync;
-import org.jbtrfs.transaction.DelayedInodes;
 
 /**
  * The subvolume lane: create subvolumes (each with a file "x"), delete them — sometimes with "x" held
@@ -21,12 +20,12 @@ final class SubvolumeLane extends SteppingLane {
     private final String prefix;
     private int next;
     /**
-     * Whether a new subvolume gets an archive unpacked into it (128 to 256 empty files) and how big: a stream of its
+     * Whether a new subvolume gets an archive unpacked into it ({@link #untar}) and how big: a stream of its
      * own (stop 27), so the lane's other choices stay what they were. Its delayed items are queued in the subvolume's
      * tree: a delete soon after leaves them to btrfs_kill_all_delayed_nodes, or to a delayed-meta work that took
      * their node before the drop.
      */
-    private final SplittableRandom untar;
+    private final SplittableRandom untarDraws;
     /** How often a new subvolume gets an archive. */
     static final double P_UNTAR = 0.15;
 
@@ -34,7 +33,7 @@ final class SubvolumeLane extends SteppingLane {
         super(LaneKind.SUBVOLUME, cx, 0.35, 0.65, 0.8, 1.0);
         this.subvolumes = new ArrayList<>(subvolumes);
         this.prefix = "sv" + cycle + "0";
-        this.untar = Seeds.stream(cx.cycleSeed, "lane:subvol:untar");
+        this.untarDraws = Seeds.stream(cx.cycleSeed, "lane:subvol:untar");
     }
 
     @Override
@@ -45,14 +44,8 @@ final class SubvolumeLane extends SteppingLane {
                 subvolumes.add(s);
                 run("create", () -> fs.createFile(s + "/x"));
                 run("write", () -> fs.writeFile(s + "/x", new byte[1 + r.nextInt(8192)]));
-                if (untar.nextDouble() < P_UNTAR) {
-                    int n = DelayedInodes.BACKGROUND + untar.nextInt(DelayedInodes.BACKGROUND + 1);
-                    for (int i = 0; i < n && going(); i++) {
-                        String f = s + "/t" + i;
-                        if (!run("untar: create", () -> fs.createFile(f))) {
-                            break;
-                        }
-                    }
+                if (untarDraws.nextDouble() < P_UNTAR) {
+                    untar(fs, s, untarDraws);
                 }
             }
         } else if (u < 0.65 && !subvolumes.isEmpty()) {
