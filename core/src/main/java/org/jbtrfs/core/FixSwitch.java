@@ -217,7 +217,32 @@ public enum FixSwitch {
      * deadlock; a work waits for nothing the remount holds (s_umount, no transaction handle): at most for a commit of
      * the transaction kthread, which takes neither.
      */
-    DELAYED_WORKERS_RO_REMOUNT(Origin.PROPOSED);
+    DELAYED_WORKERS_RO_REMOUNT(Origin.PROPOSED),
+    /**
+     * Later upstream, not in 5.10/5.11/5.12: "btrfs: flush delalloc workers queue before stopping cleaner kthread during
+     * unmount" (Filipe Manana, v6.13, syzbot): close_ctree flushes fs_info->delalloc_workers after parking the cleaner,
+     * before the flushes of {@link #ENDIO_WRITE_FLUSH_AT_UMOUNT}. With -o compress, writeback hands each range to async
+     * chunks on the delalloc workqueue (cow_file_range_async); the writer waits for the chunks only through the page
+     * locks of a range's later pages, so a one-page range's chunk outlives the umount's sync_filesystem. Reverted (5.11
+     * and every kernel before it): the chunk runs on into close_ctree — its async_cow_free's btrfs_add_delayed_iput
+     * wakes the cleaner after kthread_stop (the use-after-free syzbot reported), or its ordered extent completes after
+     * btrfs_commit_super (a transaction nothing commits: patch 4/5's assertion). Found with the port's compressed
+     * writeback (stop 28) and then read upstream.
+     */
+    DELALLOC_FLUSH_AT_UMOUNT(Origin.LATER_UPSTREAM),
+    /**
+     * Proposed, not upstream (stop 28, with the port's compressed writeback; v5.11, v5.12 and mainline's
+     * btrfs_remount_ro alike): the RO remount's sync_filesystem does not wait for a compressed write's async chunk
+     * that has not yet put its pages under writeback (a one-page range: its writer returned at once; sync_inodes_sb's
+     * wait_sb_inodes sees no page under writeback, btrfs_sync_fs's btrfs_wait_ordered_roots no ordered extent). The chunk
+     * then adds its ordered extent after the remount's btrfs_commit_super, and btrfs_finish_ordered_io joins a
+     * transaction on the read-only filesystem (patch 4/5's assertion at umount; the seed's use-after-free with generic
+     * crc32c), and its async_cow_free may queue a delayed iput the sleeping cleaner never runs. close_ctree flushes the
+     * queue since v6.13 ({@link #DELALLOC_FLUSH_AT_UMOUNT}); btrfs_remount does not. The fix: after the cleaner and
+     * fsync waits, flush fs_info->delalloc_workers and wait for the ordered extents (btrfs_wait_ordered_roots), before
+     * patch 5/5's delayed iputs and btrfs_commit_super.
+     */
+    DELALLOC_WORKERS_RO_REMOUNT(Origin.PROPOSED);
 
     private final Origin origin;
 

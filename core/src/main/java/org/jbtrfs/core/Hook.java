@@ -172,5 +172,14 @@ public enum Hook {
      * with GFP_NOFS first, which may sleep in reclaim): a commit meanwhile writes that node's items itself, and the
      * join then creates the next transaction — after an RO remount's btrfs_commit_super, on the read-only filesystem.
      */
-    DELAYED_WORKER_BEFORE_JOIN
+    DELAYED_WORKER_BEFORE_JOIN,
+    /**
+     * A compressed write's async chunk (async_cow_start on the delalloc workqueue) is about to compress its pages:
+     * compress_file_range takes a compression workspace first (get_workspace sleeps when every workspace is in use,
+     * as many as CPUs). The writer that queued the chunk has returned when its range was one page (it waits on the
+     * page locks of the others), and sync_filesystem waits neither for the chunk nor for pages it has not yet put
+     * under writeback: an RO remount or an umount may run its commits meanwhile
+     * ({@link FixSwitch#DELALLOC_WORKERS_RO_REMOUNT}, {@link FixSwitch#DELALLOC_FLUSH_AT_UMOUNT}).
+     */
+    ASYNC_COW_BEFORE_COMPRESS
 }

@@ -39,6 +39,12 @@ final class CloseCtree {
         if (errorCleanupEarly && inError(fs)) {
             errorCommitSuper(fs);
         }
+        if (fs.applied(FixSwitch.DELALLOC_FLUSH_AT_UMOUNT)) {
+            // v6.13: a compressed write's async chunk may still be running (sync_filesystem does not wait for one
+            // that has not yet put its pages under writeback); its async_cow_free's delayed iput would wake the
+            // cleaner after kthread_stop below
+            fs.workqueues().delallocWorkers.flush();
+        }
         if (fs.applied(FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT)) {
             // later kernels: an ordered extent may have completed after sync_filesystem's wait and dropped its
             // last inode reference with btrfs_add_delayed_iput — btrfs_wait_ordered_roots only waits for

@@ -153,6 +153,9 @@ final class FileOps {
         d.syncWriters.incrementAndGet();
         try {
             ctx.writeback.writeInode(d, WbSyncMode.ALL, null);
+            // btrfs_fdatawrite_range writes twice when the inode has async extents (compression): the second pass
+            // waits on the page locks until the chunks have put their pages under writeback
+            d.waitAsyncUnlocked();
         } finally {
             d.syncWriters.decrementAndGet();
         }

@@ -54,6 +54,8 @@ final class InodeData implements Inode.Mapping {
     private final TreeMap<Long, DirtyRange> delalloc = new TreeMap<>();
     /** Bytes of pages under writeback (PageWriteback), from submission to end_page_writeback. */
     private long writebackBytes;
+    /** Bytes of pages locked by a compressed write's async chunks, not yet under writeback. */
+    private long lockedBytes;
     /** The inode's ordered_tree: ordered extents not yet removed, by file offset. */
     private final TreeMap<Long, OrderedExtent> ordered = new TreeMap<>();
     /** BTRFS_I(inode)->last_trans: the transaction that last updated the inode item. */
@@ -164,6 +166,40 @@ final class InodeData implements Inode.Mapping {
 
     synchronized boolean underWriteback() { return writebackBytes > 0; }
 
+    /**
+     * The delalloc ranges, taken for a compressed write's async chunks (cow_file_range_async): EXTENT_DELALLOC
+     * cleared, the pages locked but not yet under writeback — filemap_fdatawait and wait_sb_inodes do not see them
+     * until the chunk's submit step ({@link #startWritebackOfLocked}).
+     */
+    synchronized List<DirtyRange> takeDelallocForAsync() {
+        List<DirtyRange> l = new ArrayList<>(delalloc.values());
+        delalloc.clear();
+        for (DirtyRange r : l) {
+            lockedBytes += r.len();
+        }
+        updatePins();
+        return l;
+    }
+
+    /**
+     * extent_clear_unlock_delalloc() of an async chunk's pages: {@code writeback} — set under writeback, then
+     * unlocked (the ordered extent exists); otherwise unlocked with writeback started and ended at once (the extent
+     * could not be reserved).
+     */
+    synchronized void unlockAsync(long len, boolean writeback) {
+        lockedBytes -= len;
+        if (writeback) {
+            writebackBytes += len;
+        }
+        updatePins();
+        notifyAll();
+    }
+
+    /** The second filemap_fdatawrite_range of btrfs_fdatawrite_range: lock_page waits until the async chunks let go. */
+    synchronized void waitAsyncUnlocked() {
+        fs.kernel.sched().waitUntil(this, "lock_page: async chunk", () -> lockedBytes == 0);
+    }
+
     /** kernel: filemap_fdatawait() — wait until no page of this inode is under writeback. */
     synchronized void waitWriteback() {
         fs.kernel.sched().waitUntil(this, "filemap_fdatawait", () -> writebackBytes == 0);
@@ -270,12 +306,13 @@ final class InodeData implements Inode.Mapping {
      */
     @Override
     public synchronized void truncateFinal() {
-        fs.kernel.sched().waitUntil(this, "truncate_inode_pages_final: page writeback", () -> writebackBytes == 0);
+        fs.kernel.sched().waitUntil(this, "truncate_inode_pages_final: page writeback",
+            () -> writebackBytes == 0 && lockedBytes == 0);
         delalloc.clear();
         updatePins();
     }
 
-    private void updatePins() { pins = !delalloc.isEmpty() || writebackBytes > 0; }
+    private void updatePins() { pins = !delalloc.isEmpty() || writebackBytes > 0 || lockedBytes > 0; }
 
     @Override
     public String toString() { return inode.toString(); }

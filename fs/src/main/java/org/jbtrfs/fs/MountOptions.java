@@ -16,8 +16,10 @@ import org.jbtrfs.transaction.FsInfo;
  * @param spaceCache     the free space cache options in the order given (space_cache, space_cache=v1,
  *                       space_cache=v2, nospace_cache, clear_cache); {@link SpaceCacheOptions} applies them
  *                       inside open_ctree / btrfs_remount, where the superblock is known
+ * @param compress       the compression options in the order given (compress, compress=TYPE, compress-force,
+ *                       compress-force=TYPE), each value already checked; {@link CompressOptions} applies them
  */
-record MountOptions(boolean readOnly, int commitInterval, String raw, List<String> spaceCache) {
+record MountOptions(boolean readOnly, int commitInterval, String raw, List<String> spaceCache, List<String> compress) {
     /** Options the VFS or btrfs accept but the port does not model; accepted and ignored. */
     private static final List<String> IGNORED = List.of("noatime", "relatime", "defaults",
         "nodiscard", "noautodefrag", "ssd", "nossd", "enospc_debug", "noenospc_debug");
@@ -44,6 +46,7 @@ record MountOptions(boolean readOnly, int commitInterval, String raw, List<Strin
         boolean ro = false;
         int commit = -1;
         List<String> spaceCache = new ArrayList<>();
+        List<String> compress = new ArrayList<>();
         String raw = options == null ? "" : options.trim();
         List<String> parts = new ArrayList<>();
         for (String p : raw.split(",")) {
@@ -86,6 +89,9 @@ record MountOptions(boolean readOnly, int commitInterval, String raw, List<Strin
                     throw new BtrfsException(Errno.EINVAL, "invalid space_cache version '" + v + "' (only v1 and v2)");
                 }
                 spaceCache.add(p);
+            } else if (CompressOptions.isCompressOption(p)) {
+                CompressOptions.check(p); // Opt_compress*: an unknown type is -EINVAL without a message
+                compress.add(p);
             } else if (p.startsWith("subvol=") && p.length() > "subvol=".length()
                 || p.startsWith("subvolid=") && p.length() > "subvolid=".length()) {
                 // Opt_subvol, Opt_subvolid: parsed by btrfs_parse_subvol_options (MountSubvol), ignored here
@@ -94,6 +100,6 @@ record MountOptions(boolean readOnly, int commitInterval, String raw, List<Strin
                 throw new BtrfsException(Errno.EINVAL, "unrecognized mount option '" + p + "'");
             }
         }
-        return new MountOptions(ro, commit, raw, List.copyOf(spaceCache));
+        return new MountOptions(ro, commit, raw, List.copyOf(spaceCache), List.copyOf(compress));
     }
 }

@@ -48,6 +48,7 @@ final class OpenCtree {
         // btrfs_parse_options(), the free space cache options: they need the superblock (EINVAL before
         // anything was started)
         SpaceCacheOptions.parse(fs, opts.spaceCache());
+        CompressOptions.apply(fs, opts.compress());
         // compat_ro features this kernel does not know refuse a read-write mount
         long unsupported = sb.compatRoFlags & ~SuperBlock.COMPAT_RO_SUPP;
         if (!opts.readOnly() && unsupported != 0) {

@@ -32,12 +32,14 @@ final class Remount {
         boolean oldRo = fs.sbRdonly();
         int oldCommit = fs.commitInterval();
         long oldOpts = fs.mountOpt.raw();
+        String oldCompressType = fs.compressType();
         try {
             MountOptions opts = MountOptions.parse(options, fs.log(), fs.sbId());
             if (opts.commitInterval() > 0) {
                 fs.setCommitInterval(opts.commitInterval());
             }
             SpaceCacheOptions.parse(fs, opts.spaceCache());
+            CompressOptions.apply(fs, opts.compress());
             SpaceCacheOptions.remountCheck(fs, fs.sbRdonly(), opts.readOnly());
             // btrfs_remount_begin(): only with autodefrag (not modelled) does going RO wait for the
             // defraggers and sync_filesystem again
@@ -50,6 +52,7 @@ final class Remount {
             }
         } catch (RuntimeException e) {
             restore(fs, oldRo, oldCommit, oldOpts);
+            fs.setCompressType(oldCompressType); // fs_info->compress_type = old_compress_type
             throw e;
         }
         // out:
@@ -77,6 +80,13 @@ final class Remount {
         if (fs.applied(FixSwitch.FSYNC_RO_REMOUNT_RACE)) {
             // proposed: an fsync past its test may still start a transaction; the commit below must include it
             fs.fsyncsInFlight.waitForZero("wait_var_event(fsyncs in flight)");
+        }
+        if (fs.applied(FixSwitch.DELALLOC_WORKERS_RO_REMOUNT)) {
+            // proposed: a compressed write's async chunk that sync_filesystem did not wait for may still add its
+            // ordered extent, whose completion joins a transaction; let the chunks run, then wait for their ordered
+            // extents, so the commit below includes them (and the delayed iputs below run the chunks' puts)
+            fs.workqueues().delallocWorkers.flush();
+            ctx.ordered.waitOrderedRoots();
         }
         if (fs.applied(FixSwitch.DELAYED_IPUTS_RO_REMOUNT)) {
             // patch 5/5: the cleaner now sleeps for as long as we are RO and would never run these

@@ -13,7 +13,9 @@ import org.jbtrfs.core.Hook;
 import org.jbtrfs.transaction.Extents;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.WbSyncMode;
+import org.jbtrfs.core.kernel.MountOpt;
 import org.jbtrfs.workqueue.AsyncSubmit;
+import org.jbtrfs.workqueue.BtrfsWork;
 
 /**
  * Writeback of one mounted filesystem, as the VFS drives it and btrfs carries it out: the superblock's
@@ -23,12 +25,23 @@ import org.jbtrfs.workqueue.AsyncSubmit;
  * {@code fs_info->workers} unless the inode has sync_writers — fsync — whatever the crc32c driver) and
  * end (end_bio_extent_writepage: btrfs_writepage_endio_finish_ordered, then end_page_writeback).
  *
+ * <p>With {@code -o compress} writeback hands each range to async chunks on {@code fs_info->delalloc_workers}
+ * (cow_file_range_async): compress (async_cow_start), then in queueing order reserve the extent, add the ordered
+ * extent, put the pages under writeback and submit (async_cow_submit), then drop the chunk's inode reference with
+ * btrfs_add_delayed_iput (async_cow_free). The writer waits for the chunks only through the page locks of its range's
+ * later pages: a one-page range's chunk outlives the writer, and sync_filesystem does not wait for it (its page is
+ * locked, not under writeback, and has no ordered extent yet). The port compresses each chunk with zlib for the cost
+ * and writes the data as given — the kernel's path for data that does not compress (submit_uncompressed_range);
+ * compressed extents on disk, the heuristics and NOCOMPRESS are not modelled.
+ *
  * <p>Not modelled: the flusher threads (periodic and background writeback: dirty data is written only by
  * sync, fsync, sync_file_range, RW umount and remount), data space reservation at write time (the extent
- * is reserved at writeback), compression, NOCOW and NODATASUM, inline extents.
+ * is reserved at writeback), compressed extents, NOCOW and NODATASUM, inline extents.
  */
 final class Writeback {
     private static final int SECTOR = 4096;
+    /** cow_file_range_async: one async chunk per 512 KiB of a range. */
+    private static final int ASYNC_CHUNK = 512 * 1024;
 
     private final FsContext ctx;
     private final FsInfo fs;
@@ -41,6 +54,8 @@ final class Writeback {
     private final LongAdder inlineBios = new LongAdder();
     private final LongAdder asyncBios = new LongAdder();
     private final LongAdder asyncHighBios = new LongAdder();
+    /** fs_info->async_delalloc_pages: pages of async chunks queued and not yet submitted. */
+    private final java.util.concurrent.atomic.AtomicLong asyncDelallocPages = new java.util.concurrent.atomic.AtomicLong();
 
     /** A data write bio: the pages of one ordered extent. */
     record DataBio(OrderedExtent oe, byte[] data) { }
@@ -124,6 +139,8 @@ final class Writeback {
         if (!inodes.igrab(d.inode)) {
             return List.of(); // I_FREEING: eviction drops its pages
         }
+        // btrfs_run_delalloc_range: inode_need_compress (the heuristics and NOCOMPRESS are not modelled)
+        boolean compress = fs.mountOpt.test(MountOpt.COMPRESS);
         List<DataBio> bios = new ArrayList<>();
         try {
             List<InodeData.DirtyRange> ranges;
@@ -131,19 +148,26 @@ final class Writeback {
                 // on s_inodes_wb in the same step as the pages leave the dirty ranges: from here until their ordered
                 // extent exists the kernel's pages are locked (clear_page_dirty_for_io under lock_page in
                 // extent_write_cache_pages) and still tagged dirty, so sync_inodes_sb waits for them; a sync that
-                // found neither dirty ranges nor writeback here would commit before the ordered extent was added
-                ranges = d.takeDelallocForWriteback();
-                if (!ranges.isEmpty()) {
+                // found neither dirty ranges nor writeback here would commit before the ordered extent was added.
+                // An async chunk's pages go under writeback only in its submit step.
+                ranges = compress ? d.takeDelallocForAsync() : d.takeDelallocForWriteback();
+                if (!ranges.isEmpty() && !compress) {
                     inodesWb.add(d);
                 }
             }
-            if (!ranges.isEmpty()) {
-                fs.kernel.hooks().arrive(Hook.DATA_WRITEBACK_BEFORE_ORDERED_EXTENT);
-            }
-            for (InodeData.DirtyRange r : ranges) {
-                OrderedExtent oe = cowFileRange(d, r);
-                if (oe != null) {
-                    bios.add(new DataBio(oe, oe.data()));
+            if (compress) {
+                for (InodeData.DirtyRange r : ranges) {
+                    cowFileRangeAsync(d, r);
+                }
+            } else {
+                if (!ranges.isEmpty()) {
+                    fs.kernel.hooks().arrive(Hook.DATA_WRITEBACK_BEFORE_ORDERED_EXTENT);
+                }
+                for (InodeData.DirtyRange r : ranges) {
+                    OrderedExtent oe = cowFileRange(d, r);
+                    if (oe != null) {
+                        bios.add(new DataBio(oe, oe.data()));
+                    }
                 }
             }
             if (beforeSubmit != null) {
@@ -158,6 +182,120 @@ final class Writeback {
             submitDataBio(d, bio, mode == WbSyncMode.ALL);
         }
         return added;
+    }
+
+    // ---- compressed writes: async chunks on the delalloc workqueue ---------------------------------
+
+    /** One async_chunk: a piece of at most 512 KiB of a range, with its own inode reference (ihold). */
+    private static final class AsyncChunk {
+        final InodeData d;
+        final long start;
+        final byte[] data;
+        /** Its pages left the lock (extent_clear_unlock_delalloc in the submit step, or the error path). */
+        private boolean unlocked;
+
+        AsyncChunk(InodeData d, long start, byte[] data) {
+            this.d = d;
+            this.start = start;
+            this.data = data;
+        }
+
+        synchronized void markUnlocked() {
+            unlocked = true;
+            notifyAll();
+        }
+    }
+
+    /**
+     * kernel: cow_file_range_async() in fs/btrfs/inode.c — split the range into 512 KiB chunks, each with an
+     * inode reference, counted in async_delalloc_pages and queued on the delalloc workqueue (ordered: the submit
+     * steps run in queueing order). extent_write_cache_pages then goes on to the range's later pages: lock_page
+     * waits until each chunk's submit step unlocked them — so a range of more than one page returns only when its
+     * chunks have put everything under writeback, and a one-page range returns at once.
+     */
+    private void cowFileRangeAsync(InodeData d, InodeData.DirtyRange r) {
+        byte[] all = r.data();
+        List<AsyncChunk> chunks = new ArrayList<>();
+        for (int off = 0; off < all.length; off += ASYNC_CHUNK) {
+            int n = Math.min(ASYNC_CHUNK, all.length - off);
+            if (!ctx.cleaner.inodes().igrab(d.inode)) {
+                // ihold: the writer holds a reference, the inode cannot be I_FREEING
+                throw fs.log().bug("inode.c", 1385, "ihold of " + d.inode + " failed during writeback");
+            }
+            AsyncChunk c = new AsyncChunk(d, r.start + off, java.util.Arrays.copyOfRange(all, off, off + n));
+            asyncDelallocPages.addAndGet(pages(c.start, n));
+            chunks.add(c);
+            fs.workqueues().delallocWorkers.queueWork(new BtrfsWork(() -> asyncCowStart(c), () -> asyncCowSubmit(c),
+                () -> asyncCowFree(c)));
+        }
+        if (pages(r.start, all.length) > 1) {
+            for (AsyncChunk c : chunks) {
+                synchronized (c) {
+                    fs.kernel.sched().waitUntil(c, "lock_page", () -> c.unlocked);
+                }
+            }
+        }
+    }
+
+    /** The pages [start, start + len) spans. */
+    private static long pages(long start, long len) {
+        return len == 0 ? 0 : (start + len - 1) / SECTOR - start / SECTOR + 1;
+    }
+
+    /**
+     * kernel: async_cow_start() → compress_file_range() — take a compression workspace (which may sleep) and
+     * compress the chunk. The port spends the CPU time of a zlib compression and keeps the data as given.
+     */
+    private void asyncCowStart(AsyncChunk c) {
+        fs.kernel.hooks().arrive(Hook.ASYNC_COW_BEFORE_COMPRESS);
+        java.util.zip.Deflater z = new java.util.zip.Deflater(3);
+        try {
+            z.setInput(c.data);
+            z.finish();
+            byte[] out = new byte[4096];
+            while (!z.finished()) {
+                z.deflate(out);
+            }
+        } finally {
+            z.end();
+        }
+    }
+
+    /**
+     * kernel: async_cow_submit() → submit_compressed_extents(), for an extent that did not compress
+     * (submit_uncompressed_range: cow_file_range, then extent_write_locked_range with WB_SYNC_ALL) — reserve the
+     * extent, add the ordered extent, put the pages under writeback and unlock them, submit the bio; then
+     * async_delalloc_pages drops by the chunk's pages.
+     */
+    private void asyncCowSubmit(AsyncChunk c) {
+        InodeData d = c.d;
+        InodeData.DirtyRange r = new InodeData.DirtyRange(c.start, c.data.length);
+        r.append(c.data);
+        OrderedExtent oe = null;
+        long bytenr;
+        try {
+            bytenr = Extents.reserveDataExtent(fs, d.inode.root(), r.len());
+            long diskNumBytes = ((r.len() + (long) SECTOR - 1) / SECTOR) * SECTOR;
+            oe = ctx.ordered.add(d, r.start, r.len(), bytenr, diskNumBytes, r.data());
+        } catch (BtrfsException e) {
+            d.setError(e.errno());
+        }
+        synchronized (d) {
+            d.unlockAsync(r.len(), oe != null);
+            if (oe != null) {
+                inodesWb.add(d);
+            }
+        }
+        c.markUnlocked();
+        if (oe != null) {
+            submitDataBio(d, new DataBio(oe, oe.data()), true);
+        }
+        asyncDelallocPages.addAndGet(-pages(c.start, c.data.length));
+    }
+
+    /** kernel: async_cow_free() — the chunk's inode reference goes to btrfs_add_delayed_iput. */
+    private void asyncCowFree(AsyncChunk c) {
+        ctx.cleaner.delayedIputs().add(c.d.inode);
     }
 
     /**

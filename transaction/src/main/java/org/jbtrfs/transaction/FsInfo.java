@@ -80,6 +80,8 @@ public final class FsInfo {
     private boolean sbRdonly;
     /** fs_info->commit_interval, seconds: btrfs_parse_options sets it (commit=N), the transaction kthread reads it. */
     private volatile int commitInterval = DEFAULT_COMMIT_INTERVAL;
+    /** fs_info->compress_type, by name ("zlib", "lzo", "zstd"); meaningful while {@link MountOpt#COMPRESS} is set. */
+    private volatile String compressType = "zlib";
     public final int threadPoolSize;
 
     /** super_copy: the in-memory superblock the next commit writes. Guarded by {@link #transLock}. */
@@ -166,6 +168,11 @@ public final class FsInfo {
     public void setSbRdonlyFlag(boolean ro) { sbRdonly = ro; }
 
     public int commitInterval() { return commitInterval; }
+
+    /** fs_info->compress_type. */
+    public String compressType() { return compressType; }
+
+    public void setCompressType(String type) { compressType = type; }
 
     /** kernel: btrfs_parse_options() "commit=N" (and remount's restore). Owner: fs. */
     public void setCommitInterval(int seconds) { commitInterval = seconds; }

@@ -1,11 +1,15 @@
 package org.jbtrfs.core.kernel;
 
-/** Bits of {@code fs_info->mount_opt} (BTRFS_MOUNT_*) that the port models: the free space cache choice. */
+/** Bits of {@code fs_info->mount_opt} (BTRFS_MOUNT_*) that the port models: the free space cache choice, compression. */
 public enum MountOpt {
     /** space_cache / space_cache=v1: the v1 free space cache (cache inodes in the root tree). */
     SPACE_CACHE,
     /** space_cache=v2: the free space tree. */
     FREE_SPACE_TREE,
     /** clear_cache: rebuild the caches (a one-shot option). */
-    CLEAR_CACHE
+    CLEAR_CACHE,
+    /** compress, compress=TYPE: data writeback goes through async chunks on the delalloc workqueue. */
+    COMPRESS,
+    /** compress-force, compress-force=TYPE: compress even what the heuristics would not (not modelled apart). */
+    FORCE_COMPRESS
 }
