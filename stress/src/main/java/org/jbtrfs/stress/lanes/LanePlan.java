@@ -11,10 +11,25 @@ import org.jbtrfs.stress.StressOptions;
  * A lanes cycle's plan, drawn from the cycle seed: which lanes run besides the lifecycle lane, how many
  * lifecycle steps, the commit interval of the mount (small, the kernel's own commit=N: a stall that waits
  * for the transaction kthread's next loop then lasts at most N seconds, and a hang stays a hang), and
- * whether the cycle starts with an RO mount.
+ * whether the cycle starts with an RO mount, and whether its mounts compress (-o compress: data writeback through the
+ * delalloc workqueue's async chunks).
  */
 record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean startRo, int maxLaneSteps, double orphanItemFault,
-                long faultSeed) {
+                long faultSeed, boolean compress) {
+
+    /** A plan without compression (tests). */
+    LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean startRo, int maxLaneSteps, double orphanItemFault,
+             long faultSeed) {
+        this(lanes, lifecycleSteps, commit, startRo, maxLaneSteps, orphanItemFault, faultSeed, false);
+    }
+
+    /** How often a cycle mounts with -o compress. */
+    static final double P_COMPRESS = 0.3;
+
+    /** The mount options of this cycle's mounts: ro or not, its commit interval, compression. */
+    String mountOptions(boolean ro) {
+        return (ro ? "ro," : "") + "commit=" + commit + (compress ? ",compress" : "");
+    }
 
     /** Every lane allowed. */
     static LanePlan of(long cycleSeed, long epochCycle) { return of(cycleSeed, epochCycle, StressOptions.LANES); }
@@ -52,7 +67,9 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
             l.add(LaneKind.QUOTA2);
         }
         l.removeIf(k -> !allowed.contains(k.label) && k != LaneKind.LIFECYCLE);
-        return new LanePlan(l, steps, commit, ro, 6 + r.nextInt(18), fault, r.nextLong());
+        // stop 28, its own stream as well
+        boolean compress = Seeds.stream(cycleSeed, "lanes:compress").nextDouble() < P_COMPRESS;
+        return new LanePlan(l, steps, commit, ro, 6 + r.nextInt(18), fault, r.nextLong(), compress);
     }
 
     @Override
@@ -64,7 +81,7 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
         for (LaneKind k : lanes) {
             sb.append(sb.length() == 0 ? "" : "+").append(k.label);
         }
-        return String.format(Locale.ROOT, "lanes %s, %d lifecycle steps, commit=%d%s%s", sb, lifecycleSteps, commit,
-            startRo ? ", mount -o ro" : "", orphanFault ? ", DEL_ORPHAN_ITEM_ENOMEM p=" + orphanItemFault : "");
+        return String.format(Locale.ROOT, "lanes %s, %d lifecycle steps, commit=%d%s%s%s", sb, lifecycleSteps, commit,
+            compress ? ", compress" : "", startRo ? ", mount -o ro" : "", orphanFault ? ", DEL_ORPHAN_ITEM_ENOMEM p=" + orphanItemFault : "");
     }
 }

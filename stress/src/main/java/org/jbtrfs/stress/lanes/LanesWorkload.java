@@ -114,7 +114,7 @@ public final class LanesWorkload {
                 env.module.faults().disarm(org.jbtrfs.core.Fault.DEL_ORPHAN_ITEM_ENOMEM);
             }
         }
-        String opts = (plan.startRo() ? "ro," : "") + "commit=" + plan.commit();
+        String opts = plan.mountOptions(plan.startRo());
         Btrfs fs = env.op(plan.startRo() ? "mount -o ro" : "mount", () -> env.module.mount(env.device, opts));
         env.registerKthreads(fs);
         env.model.refresh(fs);

@@ -50,7 +50,7 @@ final class LifecycleLane extends LaneWorker {
 
     private void mount() {
         boolean ro = r.nextDouble() < 0.2;
-        String opts = (ro ? "ro," : "") + "commit=" + cx.plan.commit();
+        String opts = cx.plan.mountOptions(ro);
         Btrfs m = op(ro ? "mount -o ro" : "mount", () -> cx.module.mount(cx.device, opts));
         if (m != null) {
             cx.mounted(m);

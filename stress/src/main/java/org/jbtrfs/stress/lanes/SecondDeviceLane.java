@@ -23,7 +23,7 @@ final class SecondDeviceLane extends LaneWorker {
         for (int i = 0; i < Math.max(1, cx.plan.maxLaneSteps() / 4) && going(); i++) {
             pause();
             boolean ro = r.nextDouble() < 0.2;
-            String opts = (ro ? "ro," : "") + "commit=" + cx.plan.commit();
+            String opts = cx.plan.mountOptions(ro);
             fs = op(ro ? "mount -o ro" : "mount", () -> cx.module.mount(cx.device2, opts));
             if (fs == null) {
                 continue;
