@@ -155,6 +155,22 @@ class ClassifierTest {
             new Inspection.Handle("btrfs1-kworker/u4:2", "btrfs_async_run_delayed_root", "JOIN")));
     }
 
+    /**
+     * Stop 28: a compressed write's ordered extent completing after the last commit — after an RO remount's
+     * (delalloc-workers-ro-remount) or close_ctree's (delalloc-flush-at-umount): the one reverted is the attribution.
+     */
+    @Test
+    void aCompressedWritesOrderedExtentTransactionAtUmountIsAttributedToTheDelallocFix() {
+        Observation o = new Observation();
+        o.log = assertionLog("list_empty(&fs_info->trans_list)");
+        o.afterUmount = leakedBy("btrfs1-kworker/u4:3", "btrfs_finish_ordered_io");
+        assertEquals(Set.of("delalloc-workers-ro-remount"),
+            Classifier.classify(o, EnumSet.of(FixSwitch.DELALLOC_WORKERS_RO_REMOUNT)).bugs());
+        assertEquals(Set.of("delalloc-flush-at-umount"), Classifier.classify(o, EnumSet.of(FixSwitch.DELALLOC_FLUSH_AT_UMOUNT)).bugs());
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).bugs(),
+            "with both fixes applied: unexplained");
+    }
+
     /** Stop 27: a delayed-meta work's transaction left on the read-only filesystem, found at umount (patch 4/5's assertion). */
     @Test
     void aDelayedMetaWorksTransactionAtUmountIsALeakOfTheKworker() {
