@@ -51,8 +51,8 @@ public enum FixSwitch {
      */
     QUOTA_DISABLE_RESCAN_DEADLOCK(Origin.LATER_UPSTREAM),
     /**
-     * Later upstream, not in 5.10/5.11/5.12 (close_ctree of v6.x; extended by cda76788f8b0 "btrfs: fix
-     * non-empty delayed iputs list on unmount due to async workers"): after parking the cleaner, flush
+     * Later upstream, not in 5.10/5.11/5.12 (close_ctree of v6.x; extended by cda76788f8b0, the port's
+     * {@link #WORKERS_FLUSH_AT_UMOUNT}): after parking the cleaner, flush
      * endio_write_workers and endio_freespace_worker and run the delayed iputs. Without it, an ordered
      * extent whose completion drops its last reference after sync_filesystem's btrfs_wait_ordered_roots
      * returned (it waits for BTRFS_ORDERED_COMPLETE, which btrfs_finish_ordered_io sets before its puts)
@@ -242,7 +242,19 @@ public enum FixSwitch {
      * fsync waits, flush fs_info->delalloc_workers and wait for the ordered extents (btrfs_wait_ordered_roots), before
      * patch 5/5's delayed iputs and btrfs_commit_super.
      */
-    DELALLOC_WORKERS_RO_REMOUNT(Origin.PROPOSED);
+    DELALLOC_WORKERS_RO_REMOUNT(Origin.PROPOSED),
+    /**
+     * Later upstream, not in 5.10/5.11/5.12: cda76788f8b0 "btrfs: fix non-empty delayed iputs list on unmount due to
+     * async workers" (Filipe Manana, v6.15, in the 6.12 stable tree; generic/648): close_ctree flushes fs_info->workers
+     * after the delalloc workqueue, before {@link #ENDIO_WRITE_FLUSH_AT_UMOUNT}'s flushes — a data bio's
+     * run_one_async_done there may still end it and drop an ordered extent's reference. In the port a data bio also
+     * completes there (its device write returns inside run_one_async_done; the kernel's completes later from the
+     * device, a window past this flush the port does not model), so a bio a compressed write's chunk submitted in
+     * close_ctree's delalloc flush queues its ordered extent's completion only after the endio-write flush: it joins
+     * a transaction after btrfs_commit_super. Found by the explorer with {@link #DELALLOC_FLUSH_AT_UMOUNT} applied
+     * (stop 28, seed 28001), then read upstream.
+     */
+    WORKERS_FLUSH_AT_UMOUNT(Origin.LATER_UPSTREAM);
 
     private final Origin origin;
 

@@ -45,15 +45,18 @@ final class CloseCtree {
             // cleaner after kthread_stop below
             fs.workqueues().delallocWorkers.flush();
         }
+        if (fs.applied(FixSwitch.WORKERS_FLUSH_AT_UMOUNT)) {
+            // cda76788f8b0: a data bio's run_one_async_done on fs_info->workers may end it and drop an ordered
+            // extent's reference (the port's bio also completes there: its device write returns inside
+            // run_one_async_done, where the kernel's completes later from the device — the kernel's window past
+            // this flush is not modelled)
+            fs.workqueues().workers.flush();
+        }
         if (fs.applied(FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT)) {
             // later kernels: an ordered extent may have completed after sync_filesystem's wait and dropped its
             // last inode reference with btrfs_add_delayed_iput — btrfs_wait_ordered_roots only waits for
             // BTRFS_ORDERED_COMPLETE, the final put comes after. Flush the queues those completions run on,
-            // then run the delayed iputs the parked cleaner will not. cda76788f8b0 first flushes fs_info->workers: a
-            // data bio's run_one_async_done there may end it and drop an ordered extent's reference (the port's
-            // bio also completes there: its device write returns inside run_one_async_done, where the kernel's
-            // completes later from the device — the kernel's window past this flush is not modelled)
-            fs.workqueues().workers.flush();
+            // then run the delayed iputs the parked cleaner will not.
             fs.workqueues().endioWriteWorkers.flush();
             fs.workqueues().endioFreespaceWorker.flush();
             ctx.cleaner.delayedIputs().run();

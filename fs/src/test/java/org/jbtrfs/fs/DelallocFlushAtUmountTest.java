@@ -70,4 +70,54 @@ class DelallocFlushAtUmountTest {
             }
         }
     }
+
+    /**
+     * Then the chunk's data bio: close_ctree's delalloc flush waits for the chunk, whose submit step hands the bio to
+     * fs_info->workers for its checksum ({@link Hook#DATA_BIO_BEFORE_CSUM}, held here) and returns.
+     *
+     * <p>Decision: <b>kernel bug, fixed upstream later</b> — cda76788f8b0 "btrfs: fix non-empty delayed iputs list on
+     * unmount due to async workers" (v6.15; the 6.12 stable tree): close_ctree flushes fs_info->workers after the
+     * delalloc workqueue ({@link FixSwitch#WORKERS_FLUSH_AT_UMOUNT}). Upstream's reason is a failed bio, whose
+     * run_one_async_done drops the ordered extent's last reference; in the port every data bio completes there (its
+     * device write returns inside run_one_async_done), so without the flush the ordered extent's completion is queued
+     * after the endio-write flush and joins a transaction after btrfs_commit_super. Found by the explorer with
+     * {@link FixSwitch#DELALLOC_FLUSH_AT_UMOUNT} applied (seed 28001, 60 s, all other fixes applied), then read.
+     * Applied: the flush of fs_info->workers waits for the held bio; reverted: close_ctree commits and stops the
+     * kthreads first, and the bio's completion joins a transaction nothing commits — patch 4/5's assertion.
+     */
+    @ParameterizedTest(name = "upstream fix applied={0}, crc32c {1}")
+    @CsvSource({"true,GENERIC", "false,GENERIC", "true,ACCELERATED", "false,ACCELERATED"})
+    void aCompressedWritesBioStillOnTheWorkersQueueAtCloseCtree(boolean applied, Crc32cImpl crc) {
+        FixSwitch[] reverted = applied ? new FixSwitch[0] : new FixSwitch[] {FixSwitch.WORKERS_FLUSH_AT_UMOUNT};
+        try (Repro r = new Repro(crc, reverted)) {
+            Btrfs fs = r.mountSettled("compress");
+            fs.createFile("f");
+            fs.writeFile("f", new byte[1000]);
+            r.mod.hooks().parkAt(Hook.ASYNC_COW_BEFORE_COMPRESS, Role.WORKER);
+            TestThread<Void> umount = TestThread.run("umount", fs::umount);
+            r.mod.hooks().awaitParked(Hook.ASYNC_COW_BEFORE_COMPRESS, Repro.WAIT);
+            // close_ctree's delalloc flush waits for the held chunk (sync_filesystem is over)
+            Waits.within().until(() -> Blocked.onStack(umount.thread(), "BtrfsWorkqueue", "flush")
+                && Blocked.onStack(umount.thread(), "CloseCtree", "closeCtree"));
+            r.mod.hooks().parkAt(Hook.DATA_BIO_BEFORE_CSUM, Role.WORKER);
+            r.mod.hooks().release(Hook.ASYNC_COW_BEFORE_COMPRESS);
+            r.mod.hooks().awaitParked(Hook.DATA_BIO_BEFORE_CSUM, Repro.WAIT);
+            // the chunk is done (its submit step queued the bio); close_ctree waits for the bio where the fix flushes
+            // fs_info->workers, or in btrfs_stop_all_workers past the last commit
+            Waits.within().until(() -> applied
+                ? fs.fsInfo().workqueues().delallocWorkers.inFlight() == 0
+                    && Blocked.onStack(umount.thread(), "BtrfsWorkqueue", "flush") && Blocked.onStack(umount.thread(), "CloseCtree", "closeCtree")
+                : Blocked.onStack(umount.thread(), "FsWorkqueues", "stopAll"));
+            r.mod.hooks().release(Hook.DATA_BIO_BEFORE_CSUM);
+            if (applied) {
+                umount.join();
+                UnloadReport rep = r.mod.unload();
+                assertTrue(rep.clean(), rep.toString());
+                assertFalse(r.mod.log().tainted(), r.mod.log().dmesg());
+            } else {
+                assertInstanceOf(KernelBug.class, umount.failure());
+                assertTrue(r.logged("assertion failed: list_empty(&fs_info->trans_list)"), r.mod.log().dmesg());
+            }
+        }
+    }
 }

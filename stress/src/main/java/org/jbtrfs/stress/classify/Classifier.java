@@ -421,7 +421,8 @@ public final class Classifier {
         if (f == FixSwitch.DELALLOC_WORKERS_RO_REMOUNT) {
             // a compressed write's ordered extent completing after the last commit: after an RO remount's, or after
             // close_ctree's when it did not flush the delalloc workqueue
-            return Set.of(f, FixSwitch.DELALLOC_FLUSH_AT_UMOUNT);
+            // (or after it, the chunk's bio still on fs_info->workers when close_ctree's flushes ran)
+            return Set.of(f, FixSwitch.DELALLOC_FLUSH_AT_UMOUNT, FixSwitch.WORKERS_FLUSH_AT_UMOUNT);
         }
         if (f == FixSwitch.ORPHAN_ROOTS_RO_MOUNT) {
             // on an RO mount (2/5 reverted), or left by an RO→RW remount that failed after it (the restore keeps
