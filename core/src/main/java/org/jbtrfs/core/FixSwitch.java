@@ -238,8 +238,11 @@ public enum FixSwitch {
      * then adds its ordered extent after the remount's btrfs_commit_super, and btrfs_finish_ordered_io joins a
      * transaction on the read-only filesystem (patch 4/5's assertion at umount; the seed's use-after-free with generic
      * crc32c), and its async_cow_free may queue a delayed iput the sleeping cleaner never runs. close_ctree flushes the
-     * queue since v6.13 ({@link #DELALLOC_FLUSH_AT_UMOUNT}); btrfs_remount does not. The fix: after the cleaner and
-     * fsync waits, flush fs_info->delalloc_workers and wait for the ordered extents (btrfs_wait_ordered_roots), before
+     * queue since v6.13 ({@link #DELALLOC_FLUSH_AT_UMOUNT}); btrfs_remount does not. The same chunk may be queued by
+     * writeback the remount did not start and cannot see — an fsync or sync_file_range (no write access) that has
+     * locked its one page and not yet queued the chunk. The fix, in patch 3/5's manner: btrfs_writepages counts itself
+     * in fs_info while it runs; after setting RO and the cleaner and fsync waits, the RO remount waits for that count
+     * to reach 0, flushes fs_info->delalloc_workers and waits for the ordered extents (btrfs_wait_ordered_roots), before
      * patch 5/5's delayed iputs and btrfs_commit_super.
      */
     DELALLOC_WORKERS_RO_REMOUNT(Origin.PROPOSED),

@@ -163,7 +163,9 @@ public enum Hook {
      * Data writeback took an inode's dirty ranges (its pages locked, their dirty bits cleared) and is about to reserve
      * their extent and add the ordered extent (cow_file_range: btrfs_reserve_extent may sleep): a sync meanwhile must
      * still wait for these pages — the kernel's sync_inodes_sb waits on their page lock (stop 26: the port's sync
-     * could miss them, and an RO remount committed before the fsync's ordered extent existed).
+     * could miss them, and an RO remount committed before the fsync's ordered extent existed). With -o compress it is
+     * about to queue the async chunks instead (cow_file_range_async: its GFP_NOFS allocation may sleep in reclaim), and
+     * nothing waits for a one-page range's locked page: an RO remount meanwhile is {@link FixSwitch#DELALLOC_WORKERS_RO_REMOUNT}.
      */
     DATA_WRITEBACK_BEFORE_ORDERED_EXTENT,
     /**

@@ -83,8 +83,11 @@ final class Remount {
         }
         if (fs.applied(FixSwitch.DELALLOC_WORKERS_RO_REMOUNT)) {
             // proposed: a compressed write's async chunk that sync_filesystem did not wait for may still add its
-            // ordered extent, whose completion joins a transaction; let the chunks run, then wait for their ordered
-            // extents, so the commit below includes them (and the delayed iputs below run the chunks' puts)
+            // ordered extent, whose completion joins a transaction — one queued by the remount's own writeback, or by
+            // an fsync's or sync_file_range's (no write access) still between locking its page and queueing its
+            // chunk. Wait for the writeback in progress, let the chunks run, then wait for their ordered extents,
+            // so the commit below includes them (and the delayed iputs below run the chunks' puts)
+            fs.writepagesInFlight.waitForZero("wait_var_event(writepages in flight)");
             fs.workqueues().delallocWorkers.flush();
             ctx.ordered.waitOrderedRoots();
         }

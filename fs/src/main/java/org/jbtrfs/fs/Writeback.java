@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.LongAdder;
 import org.jbtrfs.cleaner.Inodes;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.transaction.Extents;
 import org.jbtrfs.transaction.FsInfo;
@@ -142,6 +143,11 @@ final class Writeback {
         // btrfs_run_delalloc_range: inode_need_compress (the heuristics and NOCOMPRESS are not modelled)
         boolean compress = fs.mountOpt.test(MountOpt.COMPRESS);
         List<DataBio> bios = new ArrayList<>();
+        // the proposed fix: writeback in progress is counted, so an RO remount waits for it (see FsInfo)
+        boolean counted = fs.applied(FixSwitch.DELALLOC_WORKERS_RO_REMOUNT);
+        if (counted) {
+            fs.writepagesInFlight.inc();
+        }
         try {
             List<InodeData.DirtyRange> ranges;
             synchronized (d) {
@@ -155,14 +161,14 @@ final class Writeback {
                     inodesWb.add(d);
                 }
             }
+            if (!ranges.isEmpty()) {
+                fs.kernel.hooks().arrive(Hook.DATA_WRITEBACK_BEFORE_ORDERED_EXTENT);
+            }
             if (compress) {
                 for (InodeData.DirtyRange r : ranges) {
                     cowFileRangeAsync(d, r);
                 }
             } else {
-                if (!ranges.isEmpty()) {
-                    fs.kernel.hooks().arrive(Hook.DATA_WRITEBACK_BEFORE_ORDERED_EXTENT);
-                }
                 for (InodeData.DirtyRange r : ranges) {
                     OrderedExtent oe = cowFileRange(d, r);
                     if (oe != null) {
@@ -175,6 +181,9 @@ final class Writeback {
             }
         } finally {
             inodes.iput(d.inode);
+            if (counted) {
+                fs.writepagesInFlight.dec(); // the pages are under writeback, or with async chunks queued
+            }
         }
         List<OrderedExtent> added = new ArrayList<>(bios.size());
         for (DataBio bio : bios) {

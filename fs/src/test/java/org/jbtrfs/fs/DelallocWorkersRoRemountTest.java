@@ -94,4 +94,65 @@ class DelallocWorkersRoRemountTest {
             }
         }
     }
+
+    /**
+     * The same leak through writeback the remount did not start: an fsync of a file open O_RDONLY (no write access,
+     * so neither the VFS nor btrfs_remount waits for it) has locked its one page and not yet queued the chunk
+     * ({@link Hook#DATA_WRITEBACK_BEFORE_ORDERED_EXTENT}: cow_file_range_async's GFP_NOFS allocation may sleep in
+     * reclaim) when the remount's sync_filesystem runs — which writes nothing for the page (not dirty any more) and
+     * waits for nothing (not under writeback). A flush of the delalloc workqueue alone would not see the chunk; the
+     * proposed fix also counts writeback in progress (btrfs_writepages) and the remount waits for it after setting RO.
+     * Suspected from the explorer's one failing cycle with the first version of the fix (the flush alone) applied —
+     * {@code leak:btrfs_finish_ordered_io@kworker,lifecycle}, seed 82082, {@code --faults all --filesystems 4}, 1 of
+     * 29,685 cycles, not re-hit by its replay — then read: btrfs_sync_file's start_ordered_ops →
+     * btrfs_fdatawrite_range → extent_write_cache_pages (the page locked, its dirty bit cleared, then
+     * writepage_delalloc → cow_file_range_async) against sync_filesystem as above. Reverted: the chunk's completion
+     * joins a transaction on the read-only filesystem; applied: the remount waits for the fsync's writeback, then for
+     * the chunk and its ordered extent.
+     */
+    @ParameterizedTest(name = "proposed fix applied={0}, crc32c {1}")
+    @CsvSource({"true,GENERIC", "false,GENERIC", "true,ACCELERATED", "false,ACCELERATED"})
+    void anFsyncsChunkQueuedAfterAnRoRemountsFlush(boolean applied, Crc32cImpl crc) {
+        FixSwitch[] reverted = applied ? new FixSwitch[0] : new FixSwitch[] {FixSwitch.DELALLOC_WORKERS_RO_REMOUNT};
+        try (Repro r = new Repro(crc, reverted)) {
+            Btrfs fs = r.mountSettled("compress");
+            fs.createFile("f");
+            fs.writeFile("f", new byte[1000]);
+            FileHandle fh = fs.open("f", OpenMode.READ_ONLY);
+            r.mod.hooks().parkAt(Hook.DATA_WRITEBACK_BEFORE_ORDERED_EXTENT);
+            TestThread<Void> fsync = TestThread.run("fsync", fh::fsync);
+            r.mod.hooks().awaitParked(Hook.DATA_WRITEBACK_BEFORE_ORDERED_EXTENT, Repro.WAIT);
+            long generation;
+            if (applied) {
+                TestThread<Void> remount = TestThread.run("remount-ro", () -> fs.remount("ro"));
+                Waits.within().until(() -> Blocked.onStack(remount.thread(), "AtomicVar", "waitForZero"));
+                assertTrue(fs.inspect().sbRdonly(), "RO is set before the wait");
+                r.mod.hooks().release(Hook.DATA_WRITEBACK_BEFORE_ORDERED_EXTENT);
+                remount.join();
+                fsync.join();
+                assertTrue(fs.inspect().openTransactions().isEmpty(), "the chunk's completion was committed by the remount");
+                assertEquals(List.of(), fs.inspect().committedReadOnly());
+                generation = fs.inspect().generation();
+            } else {
+                fs.remount("ro"); // nothing waits for the fsync's writeback
+                generation = fs.inspect().generation();
+                r.mod.hooks().release(Hook.DATA_WRITEBACK_BEFORE_ORDERED_EXTENT);
+                fsync.join(); // it waits for its ordered extent; FSYNC_RO_REMOUNT_RACE's fix then sees RO
+                Inspection in = fs.inspect();
+                assertEquals(1, in.openTransactions().size(), "a transaction on the read-only filesystem");
+                assertEquals(List.of("btrfs_finish_ordered_io"), in.openTransactions().get(0).functions());
+            }
+            assertEquals(generation, fs.inspect().generation(), "nothing more committed on the read-only filesystem");
+            fh.close();
+            if (applied) {
+                fs.umount();
+                UnloadReport rep = r.mod.unload();
+                assertTrue(rep.clean(), rep.toString());
+                assertFalse(r.mod.log().tainted(), r.mod.log().dmesg());
+            } else {
+                assertThrows(KernelBug.class, fs::umount);
+                assertTrue(r.logged("assertion failed: list_empty(&fs_info->trans_list)"), r.mod.log().dmesg());
+            }
+        }
+    }
 }
