@@ -46,9 +46,7 @@ class DelallocFlushAtUmountTest {
     void aCompressedWritesChunkStillRunningAtCloseCtree(boolean applied, Crc32cImpl crc) {
         FixSwitch[] reverted = applied ? new FixSwitch[0] : new FixSwitch[] {FixSwitch.DELALLOC_FLUSH_AT_UMOUNT};
         try (Repro r = new Repro(crc, reverted)) {
-            Btrfs fs = r.mountSettled("compress");
-            fs.createFile("f");
-            fs.writeFile("f", new byte[1000]); // 1.
+            Btrfs fs = r.mountCompressedWithOneDirtyPage(); // 1.
             r.mod.hooks().parkAt(Hook.ASYNC_COW_BEFORE_COMPRESS, Role.WORKER);
             TestThread<Void> umount = TestThread.run("umount", fs::umount);
             r.mod.hooks().awaitParked(Hook.ASYNC_COW_BEFORE_COMPRESS, Repro.WAIT); // 2.
@@ -90,9 +88,7 @@ class DelallocFlushAtUmountTest {
     void aCompressedWritesBioStillOnTheWorkersQueueAtCloseCtree(boolean applied, Crc32cImpl crc) {
         FixSwitch[] reverted = applied ? new FixSwitch[0] : new FixSwitch[] {FixSwitch.WORKERS_FLUSH_AT_UMOUNT};
         try (Repro r = new Repro(crc, reverted)) {
-            Btrfs fs = r.mountSettled("compress");
-            fs.createFile("f");
-            fs.writeFile("f", new byte[1000]);
+            Btrfs fs = r.mountCompressedWithOneDirtyPage();
             r.mod.hooks().parkAt(Hook.ASYNC_COW_BEFORE_COMPRESS, Role.WORKER);
             TestThread<Void> umount = TestThread.run("umount", fs::umount);
             r.mod.hooks().awaitParked(Hook.ASYNC_COW_BEFORE_COMPRESS, Repro.WAIT);

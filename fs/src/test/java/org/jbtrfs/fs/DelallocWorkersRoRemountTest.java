@@ -1,15 +1,12 @@
 package org.jbtrfs.fs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
-import org.jbtrfs.core.KernelBug;
 import org.jbtrfs.core.Role;
 import org.jbtrfs.testsupport.Blocked;
 import org.jbtrfs.testsupport.TestThread;
@@ -56,9 +53,7 @@ class DelallocWorkersRoRemountTest {
     void aCompressedWritesChunkCompletingAfterAnRoRemountsCommit(boolean applied, Crc32cImpl crc) {
         FixSwitch[] reverted = applied ? new FixSwitch[0] : new FixSwitch[] {FixSwitch.DELALLOC_WORKERS_RO_REMOUNT};
         try (Repro r = new Repro(crc, reverted)) {
-            Btrfs fs = r.mountSettled("compress");
-            fs.createFile("f");
-            fs.writeFile("f", new byte[1000]); // 1.
+            Btrfs fs = r.mountCompressedWithOneDirtyPage(); // 1.
             r.mod.hooks().parkAt(Hook.ASYNC_COW_BEFORE_COMPRESS, Role.WORKER);
             TestThread<Void> remount = TestThread.run("remount-ro", () -> fs.remount("ro"));
             r.mod.hooks().awaitParked(Hook.ASYNC_COW_BEFORE_COMPRESS, Repro.WAIT); // 2.
@@ -83,15 +78,7 @@ class DelallocWorkersRoRemountTest {
                 assertEquals(List.of("btrfs_finish_ordered_io"), in.openTransactions().get(0).functions());
             }
             assertEquals(generation, fs.inspect().generation(), "nothing more committed on the read-only filesystem");
-            if (applied) {
-                fs.umount();
-                UnloadReport rep = r.mod.unload();
-                assertTrue(rep.clean(), rep.toString());
-                assertFalse(r.mod.log().tainted(), r.mod.log().dmesg());
-            } else {
-                assertThrows(KernelBug.class, fs::umount);
-                assertTrue(r.logged("assertion failed: list_empty(&fs_info->trans_list)"), r.mod.log().dmesg());
-            }
+            r.umountCleanOrTransListAssertion(fs, applied);
         }
     }
 
@@ -115,9 +102,7 @@ class DelallocWorkersRoRemountTest {
     void anFsyncsChunkQueuedAfterAnRoRemountsFlush(boolean applied, Crc32cImpl crc) {
         FixSwitch[] reverted = applied ? new FixSwitch[0] : new FixSwitch[] {FixSwitch.DELALLOC_WORKERS_RO_REMOUNT};
         try (Repro r = new Repro(crc, reverted)) {
-            Btrfs fs = r.mountSettled("compress");
-            fs.createFile("f");
-            fs.writeFile("f", new byte[1000]);
+            Btrfs fs = r.mountCompressedWithOneDirtyPage();
             FileHandle fh = fs.open("f", OpenMode.READ_ONLY);
             r.mod.hooks().parkAt(Hook.DATA_WRITEBACK_BEFORE_ORDERED_EXTENT);
             TestThread<Void> fsync = TestThread.run("fsync", fh::fsync);
@@ -144,15 +129,7 @@ class DelallocWorkersRoRemountTest {
             }
             assertEquals(generation, fs.inspect().generation(), "nothing more committed on the read-only filesystem");
             fh.close();
-            if (applied) {
-                fs.umount();
-                UnloadReport rep = r.mod.unload();
-                assertTrue(rep.clean(), rep.toString());
-                assertFalse(r.mod.log().tainted(), r.mod.log().dmesg());
-            } else {
-                assertThrows(KernelBug.class, fs::umount);
-                assertTrue(r.logged("assertion failed: list_empty(&fs_info->trans_list)"), r.mod.log().dmesg());
-            }
+            r.umountCleanOrTransListAssertion(fs, applied);
         }
     }
 }

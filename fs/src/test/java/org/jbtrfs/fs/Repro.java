@@ -96,6 +96,34 @@ final class Repro implements AutoCloseable {
     }
 
     /**
+     * A settled {@code -o compress} mount with one file of one page of dirty data, closed: its writeback queues one
+     * async chunk on the delalloc workqueue and nothing waits for it (DelallocWorkersRoRemountTest).
+     */
+    Btrfs mountCompressedWithOneDirtyPage() {
+        Btrfs fs = mountSettled("compress");
+        fs.createFile("f");
+        fs.writeFile("f", new byte[1000]);
+        return fs;
+    }
+
+    /**
+     * The end of a leak reproducer: applied, the umount and the unload are clean; reverted, the umount trips patch
+     * 4/5's assertion on the transaction left open.
+     */
+    void umountCleanOrTransListAssertion(Btrfs fs, boolean applied) {
+        if (applied) {
+            fs.umount();
+            UnloadReport rep = mod.unload();
+            org.junit.jupiter.api.Assertions.assertTrue(rep.clean(), rep.toString());
+            org.junit.jupiter.api.Assertions.assertFalse(mod.log().tainted(), mod.log().dmesg());
+        } else {
+            org.junit.jupiter.api.Assertions.assertThrows(org.jbtrfs.core.KernelBug.class, fs::umount);
+            org.junit.jupiter.api.Assertions.assertTrue(logged("assertion failed: list_empty(&fs_info->trans_list)"),
+                mod.log().dmesg());
+        }
+    }
+
+    /**
      * Waits until every ordered extent is freed: a sync returns once they are complete, but the endio-write
      * worker that completed one may still hold its inode reference for a moment (after
      * btrfs_remove_ordered_extent). Setups that need "only the dentry holds the file" wait for this.
