@@ -32,7 +32,6 @@ qgroup-rescan-requeue-waited:qgroup-rescan-requeue-waited
 quota-enable-rescan-einprogress:quota-enable-rescan-einprogress
 fsync-ro-remount-race:fsync-ro-remount-race
 delayed-workers-ro-remount:delayed-workers-ro-remount
-delalloc-workers-ro-remount:delalloc-workers-ro-remount
 delalloc-flush-at-umount:delalloc-flush-at-umount"}
 tmp=${KEEP:-$(mktemp -d)}
 mkdir -p "$tmp"

@@ -51,8 +51,8 @@ public enum FixSwitch {
      */
     QUOTA_DISABLE_RESCAN_DEADLOCK(Origin.LATER_UPSTREAM),
     /**
-     * Later upstream, not in 5.10/5.11/5.12 (close_ctree of v6.x; extended by cda76788f8b0, the port's
-     * {@link #WORKERS_FLUSH_AT_UMOUNT}): after parking the cleaner, flush
+     * Later upstream, not in 5.10/5.11/5.12 (close_ctree of v6.x; extended by cda76788f8b0 "btrfs: fix
+     * non-empty delayed iputs list on unmount due to async workers"): after parking the cleaner, flush
      * endio_write_workers and endio_freespace_worker and run the delayed iputs. Without it, an ordered
      * extent whose completion drops its last reference after sync_filesystem's btrfs_wait_ordered_roots
      * returned (it waits for BTRFS_ORDERED_COMPLETE, which btrfs_finish_ordered_io sets before its puts)
@@ -222,42 +222,14 @@ public enum FixSwitch {
      * Later upstream, not in 5.10/5.11/5.12: "btrfs: flush delalloc workers queue before stopping cleaner kthread during
      * unmount" (Filipe Manana, v6.13, syzbot): close_ctree flushes fs_info->delalloc_workers after parking the cleaner,
      * before the flushes of {@link #ENDIO_WRITE_FLUSH_AT_UMOUNT}. With -o compress, writeback hands each range to async
-     * chunks on the delalloc workqueue (cow_file_range_async); the writer waits for the chunks only through the page
-     * locks of a range's later pages, so a one-page range's chunk outlives the umount's sync_filesystem. Reverted (5.11
-     * and every kernel before it): the chunk runs on into close_ctree — its async_cow_free's btrfs_add_delayed_iput
-     * wakes the cleaner after kthread_stop (the use-after-free syzbot reported), or its ordered extent completes after
-     * btrfs_commit_super (a transaction nothing commits: patch 4/5's assertion). Found with the port's compressed
-     * writeback (stop 28) and then read upstream.
+     * chunks on the delalloc workqueue (cow_file_range_async); the umount's sync_filesystem waits for a chunk's pages
+     * (locked and still tagged dirty until the chunk puts them under writeback) but not for the chunk's last step,
+     * async_cow_free's btrfs_add_delayed_iput of its inode reference. Reverted (5.11 and every kernel before it): when
+     * that step comes after close_ctree's kthread_stop(cleaner) — the umount has pruned the dentries, so the chunk's
+     * reference is the inode's last — its wake of the cleaner is a use-after-free of the exited task (the KASAN report
+     * syzbot sent), and the inode is left busy. Ported with compressed writeback (stop 28).
      */
-    DELALLOC_FLUSH_AT_UMOUNT(Origin.LATER_UPSTREAM),
-    /**
-     * Proposed, not upstream (stop 28, with the port's compressed writeback; v5.11, v5.12 and mainline's
-     * btrfs_remount_ro alike): the RO remount's sync_filesystem does not wait for a compressed write's async chunk
-     * that has not yet put its pages under writeback (a one-page range: its writer returned at once; sync_inodes_sb's
-     * wait_sb_inodes sees no page under writeback, btrfs_sync_fs's btrfs_wait_ordered_roots no ordered extent). The chunk
-     * then adds its ordered extent after the remount's btrfs_commit_super, and btrfs_finish_ordered_io joins a
-     * transaction on the read-only filesystem (patch 4/5's assertion at umount; the seed's use-after-free with generic
-     * crc32c), and its async_cow_free may queue a delayed iput the sleeping cleaner never runs. close_ctree flushes the
-     * queue since v6.13 ({@link #DELALLOC_FLUSH_AT_UMOUNT}); btrfs_remount does not. The same chunk may be queued by
-     * writeback the remount did not start and cannot see — an fsync or sync_file_range (no write access) that has
-     * locked its one page and not yet queued the chunk. The fix, in patch 3/5's manner: btrfs_writepages counts itself
-     * in fs_info while it runs; after setting RO and the cleaner and fsync waits, the RO remount waits for that count
-     * to reach 0, flushes fs_info->delalloc_workers and waits for the ordered extents (btrfs_wait_ordered_roots), before
-     * patch 5/5's delayed iputs and btrfs_commit_super.
-     */
-    DELALLOC_WORKERS_RO_REMOUNT(Origin.PROPOSED),
-    /**
-     * Later upstream, not in 5.10/5.11/5.12: cda76788f8b0 "btrfs: fix non-empty delayed iputs list on unmount due to
-     * async workers" (Filipe Manana, v6.15, in the 6.12 stable tree; generic/648): close_ctree flushes fs_info->workers
-     * after the delalloc workqueue, before {@link #ENDIO_WRITE_FLUSH_AT_UMOUNT}'s flushes — a data bio's
-     * run_one_async_done there may still end it and drop an ordered extent's reference. In the port a data bio also
-     * completes there (its device write returns inside run_one_async_done; the kernel's completes later from the
-     * device, a window past this flush the port does not model), so a bio a compressed write's chunk submitted in
-     * close_ctree's delalloc flush queues its ordered extent's completion only after the endio-write flush: it joins
-     * a transaction after btrfs_commit_super. Found by the explorer with {@link #DELALLOC_FLUSH_AT_UMOUNT} applied
-     * (stop 28, seed 28001), then read upstream.
-     */
-    WORKERS_FLUSH_AT_UMOUNT(Origin.LATER_UPSTREAM);
+    DELALLOC_FLUSH_AT_UMOUNT(Origin.LATER_UPSTREAM);
 
     private final Origin origin;
 

@@ -164,8 +164,7 @@ public enum Hook {
      * their extent and add the ordered extent (cow_file_range: btrfs_reserve_extent may sleep): a sync meanwhile must
      * still wait for these pages — the kernel's sync_inodes_sb waits on their page lock (stop 26: the port's sync
      * could miss them, and an RO remount committed before the fsync's ordered extent existed). With -o compress it is
-     * about to queue the async chunks instead (cow_file_range_async: its GFP_NOFS allocation may sleep in reclaim), and
-     * nothing waits for a one-page range's locked page: an RO remount meanwhile is {@link FixSwitch#DELALLOC_WORKERS_RO_REMOUNT}.
+     * about to queue the async chunks instead (cow_file_range_async: its GFP_NOFS allocation may sleep in reclaim).
      */
     DATA_WRITEBACK_BEFORE_ORDERED_EXTENT,
     /**
@@ -179,9 +178,15 @@ public enum Hook {
      * A compressed write's async chunk (async_cow_start on the delalloc workqueue) is about to compress its pages:
      * compress_file_range takes a compression workspace first (get_workspace sleeps when every workspace is in use,
      * as many as CPUs). The writer that queued the chunk has returned when its range was one page (it waits on the
-     * page locks of the others), and sync_filesystem waits neither for the chunk nor for pages it has not yet put
-     * under writeback: an RO remount or an umount may run its commits meanwhile
-     * ({@link FixSwitch#DELALLOC_WORKERS_RO_REMOUNT}, {@link FixSwitch#DELALLOC_FLUSH_AT_UMOUNT}).
+     * page locks of the others); a sync meanwhile waits on the chunk's page locks (the pages stay tagged dirty until
+     * the chunk puts them under writeback — stop 28: the port's sync first missed them).
      */
-    ASYNC_COW_BEFORE_COMPRESS
+    ASYNC_COW_BEFORE_COMPRESS,
+    /**
+     * A compressed write's async chunk has submitted its pages (async_cow_submit) and is about to run async_cow_free,
+     * whose btrfs_add_delayed_iput drops its inode reference — a wait for a CPU of the kworker. A sync waited for the
+     * pages, not for this step: at umount, once the dentries are pruned, that reference is the inode's last, and the
+     * delayed iput after close_ctree's kthread_stop(cleaner) wakes a freed task ({@link FixSwitch#DELALLOC_FLUSH_AT_UMOUNT}).
+     */
+    ASYNC_COW_BEFORE_FREE
 }

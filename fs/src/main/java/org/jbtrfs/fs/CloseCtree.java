@@ -40,17 +40,10 @@ final class CloseCtree {
             errorCommitSuper(fs);
         }
         if (fs.applied(FixSwitch.DELALLOC_FLUSH_AT_UMOUNT)) {
-            // v6.13: a compressed write's async chunk may still be running (sync_filesystem does not wait for one
-            // that has not yet put its pages under writeback); its async_cow_free's delayed iput would wake the
-            // cleaner after kthread_stop below
+            // v6.13: a compressed write's async chunk may still be running its last step (sync_filesystem waited
+            // for its pages, not for it): its async_cow_free's delayed iput would wake the cleaner after
+            // kthread_stop below
             fs.workqueues().delallocWorkers.flush();
-        }
-        if (fs.applied(FixSwitch.WORKERS_FLUSH_AT_UMOUNT)) {
-            // cda76788f8b0: a data bio's run_one_async_done on fs_info->workers may end it and drop an ordered
-            // extent's reference (the port's bio also completes there: its device write returns inside
-            // run_one_async_done, where the kernel's completes later from the device — the kernel's window past
-            // this flush is not modelled)
-            fs.workqueues().workers.flush();
         }
         if (fs.applied(FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT)) {
             // later kernels: an ordered extent may have completed after sync_filesystem's wait and dropped its

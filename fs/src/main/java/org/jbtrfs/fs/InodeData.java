@@ -156,12 +156,15 @@ final class InodeData implements Inode.Mapping {
         return l;
     }
 
-    /** end_page_writeback() for {@code len} bytes; returns true when no page of the inode is under writeback. */
+    /**
+     * end_page_writeback() for {@code len} bytes; returns true when no page of the inode is under writeback or locked
+     * by an async chunk (the inode leaves s_inodes_wb).
+     */
     synchronized boolean endWriteback(long len) {
         writebackBytes -= len;
         updatePins();
         notifyAll();
-        return writebackBytes == 0;
+        return writebackBytes == 0 && lockedBytes == 0;
     }
 
     synchronized boolean underWriteback() { return writebackBytes > 0; }
@@ -184,15 +187,25 @@ final class InodeData implements Inode.Mapping {
     /**
      * extent_clear_unlock_delalloc() of an async chunk's pages: {@code writeback} — set under writeback, then
      * unlocked (the ordered extent exists); otherwise unlocked with writeback started and ended at once (the extent
-     * could not be reserved).
+     * could not be reserved). Returns true when no page is left under writeback or locked.
      */
-    synchronized void unlockAsync(long len, boolean writeback) {
+    synchronized boolean unlockAsync(long len, boolean writeback) {
         lockedBytes -= len;
         if (writeback) {
             writebackBytes += len;
         }
         updatePins();
         notifyAll();
+        return writebackBytes == 0 && lockedBytes == 0;
+    }
+
+    /**
+     * A sync's wait for this inode (sync_inodes_sb): write_cache_pages' lock_page on the pages still tagged dirty —
+     * an async chunk's, locked until its submit step put them under writeback — then wait_sb_inodes' wait for
+     * writeback.
+     */
+    synchronized void waitLockedAndWriteback() {
+        fs.kernel.sched().waitUntil(this, "filemap_fdatawait", () -> lockedBytes == 0 && writebackBytes == 0);
     }
 
     /** The second filemap_fdatawrite_range of btrfs_fdatawrite_range: lock_page waits until the async chunks let go. */

@@ -81,16 +81,6 @@ final class Remount {
             // proposed: an fsync past its test may still start a transaction; the commit below must include it
             fs.fsyncsInFlight.waitForZero("wait_var_event(fsyncs in flight)");
         }
-        if (fs.applied(FixSwitch.DELALLOC_WORKERS_RO_REMOUNT)) {
-            // proposed: a compressed write's async chunk that sync_filesystem did not wait for may still add its
-            // ordered extent, whose completion joins a transaction — one queued by the remount's own writeback, or by
-            // an fsync's or sync_file_range's (no write access) still between locking its page and queueing its
-            // chunk. Wait for the writeback in progress, let the chunks run, then wait for their ordered extents,
-            // so the commit below includes them (and the delayed iputs below run the chunks' puts)
-            fs.writepagesInFlight.waitForZero("wait_var_event(writepages in flight)");
-            fs.workqueues().delallocWorkers.flush();
-            ctx.ordered.waitOrderedRoots();
-        }
         if (fs.applied(FixSwitch.DELAYED_IPUTS_RO_REMOUNT)) {
             // patch 5/5: the cleaner now sleeps for as long as we are RO and would never run these
             ctx.cleaner.delayedIputs().run();

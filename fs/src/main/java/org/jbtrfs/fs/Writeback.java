@@ -9,7 +9,6 @@ import java.util.concurrent.atomic.LongAdder;
 import org.jbtrfs.cleaner.Inodes;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
-import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.transaction.Extents;
 import org.jbtrfs.transaction.FsInfo;
@@ -30,8 +29,10 @@ import org.jbtrfs.workqueue.BtrfsWork;
  * (cow_file_range_async): compress (async_cow_start), then in queueing order reserve the extent, add the ordered
  * extent, put the pages under writeback and submit (async_cow_submit), then drop the chunk's inode reference with
  * btrfs_add_delayed_iput (async_cow_free). The writer waits for the chunks only through the page locks of its range's
- * later pages: a one-page range's chunk outlives the writer, and sync_filesystem does not wait for it (its page is
- * locked, not under writeback, and has no ordered extent yet). The port compresses each chunk with zlib for the cost
+ * later pages: a one-page range's chunk outlives the writer. A sync waits for every chunk's pages — they stay locked
+ * and tagged dirty until the submit step puts them under writeback (clear_page_dirty_for_io clears the page flag, not
+ * the mapping's tag), so sync_inodes_sb finds the inode dirty again and its lock_page waits — but not for the chunk's
+ * last step. The port compresses each chunk with zlib for the cost
  * and writes the data as given — the kernel's path for data that does not compress (submit_uncompressed_range);
  * compressed extents on disk, the heuristics and NOCOMPRESS are not modelled.
  *
@@ -121,7 +122,7 @@ final class Writeback {
             writeInode(d, WbSyncMode.ALL, null);
         }
         for (InodeData d : List.copyOf(inodesWb)) {
-            d.waitWriteback();
+            d.waitLockedAndWriteback(); // write_cache_pages' lock_page on pages still tagged dirty, then wait_sb_inodes
         }
         fs.btreeInode.waitWriteback();
     }
@@ -143,11 +144,6 @@ final class Writeback {
         // btrfs_run_delalloc_range: inode_need_compress (the heuristics and NOCOMPRESS are not modelled)
         boolean compress = fs.mountOpt.test(MountOpt.COMPRESS);
         List<DataBio> bios = new ArrayList<>();
-        // the proposed fix: writeback in progress is counted, so an RO remount waits for it (see FsInfo)
-        boolean counted = fs.applied(FixSwitch.DELALLOC_WORKERS_RO_REMOUNT);
-        if (counted) {
-            fs.writepagesInFlight.inc();
-        }
         try {
             List<InodeData.DirtyRange> ranges;
             synchronized (d) {
@@ -155,9 +151,10 @@ final class Writeback {
                 // extent exists the kernel's pages are locked (clear_page_dirty_for_io under lock_page in
                 // extent_write_cache_pages) and still tagged dirty, so sync_inodes_sb waits for them; a sync that
                 // found neither dirty ranges nor writeback here would commit before the ordered extent was added.
-                // An async chunk's pages go under writeback only in its submit step.
+                // An async chunk's pages too: locked and tagged dirty until its submit step puts them under
+                // writeback, so the sync's lock_page waits for that step (stop 28: the port's sync missed them)
                 ranges = compress ? d.takeDelallocForAsync() : d.takeDelallocForWriteback();
-                if (!ranges.isEmpty() && !compress) {
+                if (!ranges.isEmpty()) {
                     inodesWb.add(d);
                 }
             }
@@ -181,9 +178,6 @@ final class Writeback {
             }
         } finally {
             inodes.iput(d.inode);
-            if (counted) {
-                fs.writepagesInFlight.dec(); // the pages are under writeback, or with async chunks queued
-            }
         }
         List<OrderedExtent> added = new ArrayList<>(bios.size());
         for (DataBio bio : bios) {
@@ -290,9 +284,8 @@ final class Writeback {
             d.setError(e.errno());
         }
         synchronized (d) {
-            d.unlockAsync(r.len(), oe != null);
-            if (oe != null) {
-                inodesWb.add(d);
+            if (d.unlockAsync(r.len(), oe != null)) {
+                inodesWb.remove(d);
             }
         }
         c.markUnlocked();
@@ -304,6 +297,7 @@ final class Writeback {
 
     /** kernel: async_cow_free() — the chunk's inode reference goes to btrfs_add_delayed_iput. */
     private void asyncCowFree(AsyncChunk c) {
+        fs.kernel.hooks().arrive(Hook.ASYNC_COW_BEFORE_FREE);
         ctx.cleaner.delayedIputs().add(c.d.inode);
     }
 

@@ -88,9 +88,7 @@ class ErrorCommitSuperEarlyTest {
     @ParameterizedTest(name = "crc32c {0}")
     @EnumSource(Crc32cImpl.class)
     void revertedTheLastPutAfterTheErrorCleanupsDelayedIputsHitsTheAssertion(Crc32cImpl crc) {
-        // a kernel between the flush block and df94a342efb4 without cda76788f8b0's flush of fs_info->workers, which
-        // would wait here for the bio this test holds on it
-        try (Repro r = new Repro(crc, FixSwitch.ERROR_COMMIT_SUPER_EARLY, FixSwitch.WORKERS_FLUSH_AT_UMOUNT)) {
+        try (Repro r = new Repro(crc, FixSwitch.ERROR_COMMIT_SUPER_EARLY)) {
             Btrfs fs = r.mountSettled("");
             long ino = abortWithWritebackInFlight(r, fs);
             r.mod.hooks().parkAt(Hook.UMOUNT_BEFORE_STOP_KTHREADS);

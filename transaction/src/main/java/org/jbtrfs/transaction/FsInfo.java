@@ -141,7 +141,6 @@ public final class FsInfo {
         this.flags = new FlagWord<>(kernel.sched());
         this.fsState = new FlagWord<>(kernel.sched());
         this.fsyncsInFlight = new AtomicVar(kernel.sched());
-        this.writepagesInFlight = new AtomicVar(kernel.sched());
         this.fsid = sb.fsid.clone();
         this.device = device;
         this.superCopy = sb;
@@ -275,12 +274,6 @@ public final class FsInfo {
      * before it tests the read-only state, dropped when it is done; an RO remount waits for 0 after setting RO.
      */
     public final AtomicVar fsyncsInFlight;
-    /**
-     * The proposed fix {@code DELALLOC_WORKERS_RO_REMOUNT}: data writeback (btrfs_writepages) in progress — raised on
-     * entry, dropped on return, when its pages are under writeback or handed to async chunks; an RO remount waits for 0
-     * after setting RO, before it flushes the delalloc workqueue.
-     */
-    public final AtomicVar writepagesInFlight;
 
     /** Port instrumentation: the transactions committed while the filesystem was settled read-only (the explorer's oracle). */
     public final ReadOnlyWrites readOnlyWrites = new ReadOnlyWrites();

@@ -51,8 +51,7 @@ public final class Classifier {
                             // an endio-write worker's btrfs_add_delayed_iput woke the cleaner close_ctree had already
                             // stopped: the ordered extents nobody flushed after the cleaner was parked
                             culprits.add(FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT);
-                            // or a compressed write's async chunk (its async_cow_free, or its ordered extent's last
-                            // put) that close_ctree did not flush
+                            // or a compressed write's async chunk (its async_cow_free) that close_ctree did not flush
                             culprits.add(FixSwitch.DELALLOC_FLUSH_AT_UMOUNT);
                         }
                     }
@@ -74,7 +73,6 @@ public final class Classifier {
                         culprits.add(FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT);
                         // a compressed write's async chunk still running: its delayed iput after the last run
                         culprits.add(FixSwitch.DELALLOC_FLUSH_AT_UMOUNT);
-                        culprits.add(FixSwitch.DELALLOC_WORKERS_RO_REMOUNT);
                         if (abortedBefore(o.log, e)) {
                             // after an abort: btrfs_error_commit_super's wait returned before the last put
                             culprits.add(FixSwitch.ERROR_COMMIT_SUPER_EARLY);
@@ -394,8 +392,6 @@ public final class Classifier {
             case "btrfs_sync_file" -> FixSwitch.FSYNC_RO_REMOUNT_RACE; // an fsync past its test across an RO remount
             // a delayed-meta work that took its node before the remount's commits
             case "btrfs_async_run_delayed_root" -> FixSwitch.DELAYED_WORKERS_RO_REMOUNT;
-            // a compressed write's async chunk that sync_filesystem did not wait for (stop 28)
-            case "btrfs_finish_ordered_io" -> FixSwitch.DELALLOC_WORKERS_RO_REMOUNT;
             case "btrfs_start_trans_remove_block_group", "btrfs_evict_inode", "btrfs_commit_inode_delayed_inode",
                 "btrfs_drop_snapshot" ->
                 h.thread().equals(Roles.CLEANER) ? FixSwitch.CLEANER_RO_REMOUNT_RACE : null;
@@ -417,12 +413,6 @@ public final class Classifier {
         if (f == FixSwitch.QGROUP_RESCAN_RO_REMOUNT) {
             // or a run queued again while the previous one executed, which nobody waited for
             return Set.of(rescanWorkerFix(reverted), FixSwitch.QGROUP_RESCAN_REQUEUE_WAITED);
-        }
-        if (f == FixSwitch.DELALLOC_WORKERS_RO_REMOUNT) {
-            // a compressed write's ordered extent completing after the last commit: after an RO remount's, or after
-            // close_ctree's when it did not flush the delalloc workqueue
-            // (or after it, the chunk's bio still on fs_info->workers when close_ctree's flushes ran)
-            return Set.of(f, FixSwitch.DELALLOC_FLUSH_AT_UMOUNT, FixSwitch.WORKERS_FLUSH_AT_UMOUNT);
         }
         if (f == FixSwitch.ORPHAN_ROOTS_RO_MOUNT) {
             // on an RO mount (2/5 reverted), or left by an RO→RW remount that failed after it (the restore keeps

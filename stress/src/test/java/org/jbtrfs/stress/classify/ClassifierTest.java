@@ -155,22 +155,6 @@ class ClassifierTest {
             new Inspection.Handle("btrfs1-kworker/u4:2", "btrfs_async_run_delayed_root", "JOIN")));
     }
 
-    /**
-     * Stop 28: a compressed write's ordered extent completing after the last commit — after an RO remount's
-     * (delalloc-workers-ro-remount) or close_ctree's (delalloc-flush-at-umount): the one reverted is the attribution.
-     */
-    @Test
-    void aCompressedWritesOrderedExtentTransactionAtUmountIsAttributedToTheDelallocFix() {
-        Observation o = new Observation();
-        o.log = assertionLog("list_empty(&fs_info->trans_list)");
-        o.afterUmount = leakedBy("btrfs1-kworker/u4:3", "btrfs_finish_ordered_io");
-        assertEquals(Set.of("delalloc-workers-ro-remount"),
-            Classifier.classify(o, EnumSet.of(FixSwitch.DELALLOC_WORKERS_RO_REMOUNT)).bugs());
-        assertEquals(Set.of("delalloc-flush-at-umount"), Classifier.classify(o, EnumSet.of(FixSwitch.DELALLOC_FLUSH_AT_UMOUNT)).bugs());
-        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).bugs(),
-            "with both fixes applied: unexplained");
-    }
-
     /** Stop 27: a delayed-meta work's transaction left on the read-only filesystem, found at umount (patch 4/5's assertion). */
     @Test
     void aDelayedMetaWorksTransactionAtUmountIsALeakOfTheKworker() {
@@ -235,9 +219,9 @@ class ClassifierTest {
         var v = Classifier.classify(o, EnumSet.allOf(FixSwitch.class));
         assertEquals(EnumSet.of(Symptom.DELAYED_IPUTS_ASSERT, Symptom.DEAD_ROOT_LEAK), v.symptoms());
         // the assertion is any of these fixes': 5/5, the later close_ctree flush of endio_write_workers, or (stop 28) a
-        // compressed write's async chunk still running after an RO remount or into close_ctree
+        // compressed write's async chunk still running into close_ctree
         assertEquals(Set.of("delayed-iputs-ro-remount", "endio-write-flush-at-umount", "dead-roots-before-orphan-cleanup",
-            "delalloc-flush-at-umount", "delalloc-workers-ro-remount"), v.bugs());
+            "delalloc-flush-at-umount"), v.bugs());
     }
 
     @Test
