@@ -246,6 +246,25 @@ final class Writeback {
     }
 
     /**
+     * kernel: btrfs_init_compress() in init_btrfs_fs — the module's first compression workspace of each type, allocated
+     * at insmod, so a mount's first compressed write does not pay for it. The port loads and runs zlib once (the JVM's
+     * native library and its code paths), which a first chunk would otherwise pay for in the middle of a sync.
+     */
+    static void initCompress() {
+        java.util.zip.Deflater z = new java.util.zip.Deflater(3);
+        try {
+            z.setInput(new byte[SECTOR]);
+            z.finish();
+            byte[] out = new byte[SECTOR];
+            while (!z.finished()) {
+                z.deflate(out);
+            }
+        } finally {
+            z.end();
+        }
+    }
+
+    /**
      * kernel: async_cow_start() → compress_file_range() — take a compression workspace (which may sleep) and
      * compress the chunk. The port spends the CPU time of a zlib compression and keeps the data as given.
      */
