@@ -64,7 +64,7 @@ public final class BtrfsModule implements AutoCloseable {
     private BtrfsModule(KernelConfig config) {
         this.kernel = new Kernel("btrfs" + LOADED.incrementAndGet(), config);
         this.workerPool = new WorkerPool(kernel, config.workerThreads());
-        Writeback.initCompress();
+        AsyncCow.initCompress();
     }
 
     /** kernel: init_btrfs_fs() — insmod: create the slab caches and the module's thread pools. */

@@ -10,12 +10,11 @@ import org.jbtrfs.cleaner.Inodes;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.kernel.MountOpt;
 import org.jbtrfs.transaction.Extents;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.WbSyncMode;
-import org.jbtrfs.core.kernel.MountOpt;
 import org.jbtrfs.workqueue.AsyncSubmit;
-import org.jbtrfs.workqueue.BtrfsWork;
 
 /**
  * Writeback of one mounted filesystem, as the VFS drives it and btrfs carries it out: the superblock's
@@ -42,8 +41,6 @@ import org.jbtrfs.workqueue.BtrfsWork;
  */
 final class Writeback {
     private static final int SECTOR = 4096;
-    /** cow_file_range_async: one async chunk per 512 KiB of a range. */
-    private static final int ASYNC_CHUNK = 512 * 1024;
 
     private final FsContext ctx;
     private final FsInfo fs;
@@ -56,8 +53,8 @@ final class Writeback {
     private final LongAdder inlineBios = new LongAdder();
     private final LongAdder asyncBios = new LongAdder();
     private final LongAdder asyncHighBios = new LongAdder();
-    /** fs_info->async_delalloc_pages: pages of async chunks queued and not yet submitted. */
-    private final java.util.concurrent.atomic.AtomicLong asyncDelallocPages = new java.util.concurrent.atomic.AtomicLong();
+    /** -o compress: the async chunks on the delalloc workqueue. */
+    private final AsyncCow asyncCow;
 
     /** A data write bio: the pages of one ordered extent. */
     record DataBio(OrderedExtent oe, byte[] data) { }
@@ -68,6 +65,7 @@ final class Writeback {
     Writeback(FsContext ctx) {
         this.ctx = ctx;
         this.fs = ctx.fs;
+        this.asyncCow = new AsyncCow(ctx, this);
         this.asyncSubmit = new AsyncSubmit<>(fs.kernel,
             bio -> {                                          // btrfs_submit_bio_start
                 fs.kernel.hooks().arrive(Hook.DATA_BIO_BEFORE_CSUM);
@@ -163,7 +161,7 @@ final class Writeback {
             }
             if (compress) {
                 for (InodeData.DirtyRange r : ranges) {
-                    cowFileRangeAsync(d, r);
+                    asyncCow.cowFileRangeAsync(d, r);
                 }
             } else {
                 for (InodeData.DirtyRange r : ranges) {
@@ -187,139 +185,6 @@ final class Writeback {
         return added;
     }
 
-    // ---- compressed writes: async chunks on the delalloc workqueue ---------------------------------
-
-    /** One async_chunk: a piece of at most 512 KiB of a range, with its own inode reference (ihold). */
-    private static final class AsyncChunk {
-        final InodeData d;
-        final long start;
-        final byte[] data;
-        /** Its pages left the lock (extent_clear_unlock_delalloc in the submit step, or the error path). */
-        private boolean unlocked;
-
-        AsyncChunk(InodeData d, long start, byte[] data) {
-            this.d = d;
-            this.start = start;
-            this.data = data;
-        }
-
-        synchronized void markUnlocked() {
-            unlocked = true;
-            notifyAll();
-        }
-    }
-
-    /**
-     * kernel: cow_file_range_async() in fs/btrfs/inode.c — split the range into 512 KiB chunks, each with an
-     * inode reference, counted in async_delalloc_pages and queued on the delalloc workqueue (ordered: the submit
-     * steps run in queueing order). extent_write_cache_pages then goes on to the range's later pages: lock_page
-     * waits until each chunk's submit step unlocked them — so a range of more than one page returns only when its
-     * chunks have put everything under writeback, and a one-page range returns at once.
-     */
-    private void cowFileRangeAsync(InodeData d, InodeData.DirtyRange r) {
-        byte[] all = r.data();
-        List<AsyncChunk> chunks = new ArrayList<>();
-        for (int off = 0; off < all.length; off += ASYNC_CHUNK) {
-            int n = Math.min(ASYNC_CHUNK, all.length - off);
-            if (!ctx.cleaner.inodes().igrab(d.inode)) {
-                // ihold: the writer holds a reference, the inode cannot be I_FREEING
-                throw fs.log().bug("inode.c", 1385, "ihold of " + d.inode + " failed during writeback");
-            }
-            AsyncChunk c = new AsyncChunk(d, r.start + off, java.util.Arrays.copyOfRange(all, off, off + n));
-            asyncDelallocPages.addAndGet(pages(c.start, n));
-            chunks.add(c);
-            fs.workqueues().delallocWorkers.queueWork(new BtrfsWork(() -> asyncCowStart(c), () -> asyncCowSubmit(c),
-                () -> asyncCowFree(c)));
-        }
-        if (pages(r.start, all.length) > 1) {
-            for (AsyncChunk c : chunks) {
-                synchronized (c) {
-                    fs.kernel.sched().waitUntil(c, "lock_page", () -> c.unlocked);
-                }
-            }
-        }
-    }
-
-    /** The pages [start, start + len) spans. */
-    private static long pages(long start, long len) {
-        return len == 0 ? 0 : (start + len - 1) / SECTOR - start / SECTOR + 1;
-    }
-
-    /**
-     * kernel: btrfs_init_compress() in init_btrfs_fs — the module's first compression workspace of each type, allocated
-     * at insmod, so a mount's first compressed write does not pay for it. The port loads and runs zlib once (the JVM's
-     * native library and its code paths), which a first chunk would otherwise pay for in the middle of a sync.
-     */
-    static void initCompress() {
-        java.util.zip.Deflater z = new java.util.zip.Deflater(3);
-        try {
-            z.setInput(new byte[SECTOR]);
-            z.finish();
-            byte[] out = new byte[SECTOR];
-            while (!z.finished()) {
-                z.deflate(out);
-            }
-        } finally {
-            z.end();
-        }
-    }
-
-    /**
-     * kernel: async_cow_start() → compress_file_range() — take a compression workspace (which may sleep) and
-     * compress the chunk. The port spends the CPU time of a zlib compression and keeps the data as given.
-     */
-    private void asyncCowStart(AsyncChunk c) {
-        fs.kernel.hooks().arrive(Hook.ASYNC_COW_BEFORE_COMPRESS);
-        java.util.zip.Deflater z = new java.util.zip.Deflater(3);
-        try {
-            z.setInput(c.data);
-            z.finish();
-            byte[] out = new byte[4096];
-            while (!z.finished()) {
-                z.deflate(out);
-            }
-        } finally {
-            z.end();
-        }
-    }
-
-    /**
-     * kernel: async_cow_submit() → submit_compressed_extents(), for an extent that did not compress
-     * (submit_uncompressed_range: cow_file_range, then extent_write_locked_range with WB_SYNC_ALL) — reserve the
-     * extent, add the ordered extent, put the pages under writeback and unlock them, submit the bio; then
-     * async_delalloc_pages drops by the chunk's pages.
-     */
-    private void asyncCowSubmit(AsyncChunk c) {
-        InodeData d = c.d;
-        InodeData.DirtyRange r = new InodeData.DirtyRange(c.start, c.data.length);
-        r.append(c.data);
-        OrderedExtent oe = null;
-        long bytenr;
-        try {
-            bytenr = Extents.reserveDataExtent(fs, d.inode.root(), r.len());
-            long diskNumBytes = ((r.len() + (long) SECTOR - 1) / SECTOR) * SECTOR;
-            oe = ctx.ordered.add(d, r.start, r.len(), bytenr, diskNumBytes, r.data());
-        } catch (BtrfsException e) {
-            d.setError(e.errno());
-        }
-        synchronized (d) {
-            if (d.unlockAsync(r.len(), oe != null)) {
-                inodesWb.remove(d);
-            }
-        }
-        c.markUnlocked();
-        if (oe != null) {
-            submitDataBio(d, new DataBio(oe, oe.data()), true);
-        }
-        asyncDelallocPages.addAndGet(-pages(c.start, c.data.length));
-    }
-
-    /** kernel: async_cow_free() — the chunk's inode reference goes to btrfs_add_delayed_iput. */
-    private void asyncCowFree(AsyncChunk c) {
-        fs.kernel.hooks().arrive(Hook.ASYNC_COW_BEFORE_FREE);
-        ctx.cleaner.delayedIputs().add(c.d.inode);
-    }
-
     /**
      * kernel: cow_file_range() in fs/btrfs/inode.c — reserve the data extent (btrfs_reserve_extent, which
      * may allocate a chunk) and add the ordered extent. On failure the pages end writeback with the error
@@ -336,6 +201,23 @@ final class Writeback {
         }
         long diskNumBytes = ((r.len() + (long) SECTOR - 1) / SECTOR) * SECTOR;
         return ctx.ordered.add(d, r.start, r.len(), bytenr, diskNumBytes, r.data());
+    }
+
+    /**
+     * An async chunk's extent_clear_unlock_delalloc: its {@code len} bytes of pages under writeback ({@code writeback})
+     * or, after a failed reservation, just unlocked.
+     */
+    void asyncPagesUnlocked(InodeData d, long len, boolean writeback) {
+        synchronized (d) {
+            if (d.unlockAsync(len, writeback)) {
+                inodesWb.remove(d);
+            }
+        }
+    }
+
+    /** An async chunk's bio (extent_write_locked_range: WB_SYNC_ALL). */
+    void submitAsyncBio(OrderedExtent oe) {
+        submitDataBio(oe.inode, new DataBio(oe, oe.data()), true);
     }
 
     /**
