@@ -3,11 +3,9 @@ package org.jbtrfs.fs;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.zip.Deflater;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Hook;
-import org.jbtrfs.transaction.Extents;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.workqueue.BtrfsWork;
 
@@ -29,8 +27,6 @@ final class AsyncCow {
     private final FsContext ctx;
     private final FsInfo fs;
     private final Writeback writeback;
-    /** fs_info->async_delalloc_pages: pages of async chunks queued and not yet submitted. */
-    private final AtomicLong asyncDelallocPages = new AtomicLong();
 
     AsyncCow(FsContext ctx, Writeback writeback) {
         this.ctx = ctx;
@@ -60,7 +56,7 @@ final class AsyncCow {
 
     /**
      * kernel: cow_file_range_async() in fs/btrfs/inode.c — split the range into 512 KiB chunks, each with an
-     * inode reference, counted in async_delalloc_pages and queued on the delalloc workqueue (ordered: the submit
+     * inode reference, queued on the delalloc workqueue (ordered: the submit
      * steps run in queueing order). extent_write_cache_pages then goes on to the range's later pages: lock_page
      * waits until each chunk's submit step unlocked them — so a range of more than one page returns only when its
      * chunks have put everything under writeback, and a one-page range returns at once.
@@ -75,7 +71,6 @@ final class AsyncCow {
                 throw fs.log().bug("inode.c", 1385, "ihold of " + d.inode + " failed during writeback");
             }
             AsyncChunk c = new AsyncChunk(d, r.start + off, Arrays.copyOfRange(all, off, off + n));
-            asyncDelallocPages.addAndGet(pages(c.start, n));
             chunks.add(c);
             fs.workqueues().delallocWorkers.queueWork(new BtrfsWork(() -> asyncCowStart(c), () -> asyncCowSubmit(c),
                 () -> asyncCowFree(c)));
@@ -130,26 +125,22 @@ final class AsyncCow {
     /**
      * kernel: async_cow_submit() → submit_compressed_extents(), for an extent that did not compress
      * (submit_uncompressed_range: cow_file_range, then extent_write_locked_range with WB_SYNC_ALL) — reserve the
-     * extent, add the ordered extent, put the pages under writeback and unlock them, submit the bio; then
-     * async_delalloc_pages drops by the chunk's pages.
+     * extent, add the ordered extent, put the pages under writeback and unlock them, submit the bio.
+     * async_delalloc_pages, which only throttles writers, is not modelled.
      */
     private void asyncCowSubmit(AsyncChunk c) {
         InodeData d = c.d;
-        int len = c.data.length;
         OrderedExtent oe = null;
         try {
-            long bytenr = Extents.reserveDataExtent(fs, d.inode.root(), len);
-            long diskNumBytes = ((len + (long) SECTOR - 1) / SECTOR) * SECTOR;
-            oe = ctx.ordered.add(d, c.start, len, bytenr, diskNumBytes, c.data);
+            oe = writeback.reserveAndAddOrdered(d, c.start, c.data);
         } catch (BtrfsException e) {
             d.setError(e.errno());
         }
-        writeback.asyncPagesUnlocked(d, len, oe != null);
+        writeback.asyncPagesUnlocked(d, c.data.length, oe != null);
         c.markUnlocked();
         if (oe != null) {
             writeback.submitAsyncBio(oe);
         }
-        asyncDelallocPages.addAndGet(-pages(c.start, len));
     }
 
     /** kernel: async_cow_free() — the chunk's inode reference goes to btrfs_add_delayed_iput. */

@@ -147,11 +147,8 @@ final class InodeData implements Inode.Mapping {
      * (extent_write_cache_pages → writepage_delalloc / extent_clear_unlock_delalloc).
      */
     synchronized List<DirtyRange> takeDelallocForWriteback() {
-        List<DirtyRange> l = new ArrayList<>(delalloc.values());
-        delalloc.clear();
-        for (DirtyRange r : l) {
-            writebackBytes += r.len();
-        }
+        List<DirtyRange> l = takeDelalloc();
+        writebackBytes += bytes(l);
         updatePins();
         return l;
     }
@@ -171,17 +168,24 @@ final class InodeData implements Inode.Mapping {
 
     /**
      * The delalloc ranges, taken for a compressed write's async chunks (cow_file_range_async): EXTENT_DELALLOC
-     * cleared, the pages locked but not yet under writeback — filemap_fdatawait and wait_sb_inodes do not see them
-     * until the chunk's submit step ({@link #startWritebackOfLocked}).
+     * cleared, the pages locked (and still tagged dirty) until the chunk's submit step puts them under writeback
+     * ({@link #unlockAsync}): filemap_fdatawait does not wait for them, a sync does ({@link #waitLockedAndWriteback}).
      */
     synchronized List<DirtyRange> takeDelallocForAsync() {
-        List<DirtyRange> l = new ArrayList<>(delalloc.values());
-        delalloc.clear();
-        for (DirtyRange r : l) {
-            lockedBytes += r.len();
-        }
+        List<DirtyRange> l = takeDelalloc();
+        lockedBytes += bytes(l);
         updatePins();
         return l;
+    }
+
+    private List<DirtyRange> takeDelalloc() {
+        List<DirtyRange> l = new ArrayList<>(delalloc.values());
+        delalloc.clear();
+        return l;
+    }
+
+    private static long bytes(List<DirtyRange> ranges) {
+        return ranges.stream().mapToLong(DirtyRange::len).sum();
     }
 
     /**

@@ -51,8 +51,7 @@ final class Remount {
                 }
             }
         } catch (RuntimeException e) {
-            restore(fs, oldRo, oldCommit, oldOpts);
-            fs.setCompressType(oldCompressType); // fs_info->compress_type = old_compress_type
+            restore(fs, oldRo, oldCommit, oldOpts, oldCompressType);
             throw e;
         }
         // out:
@@ -141,7 +140,7 @@ final class Remount {
      * The restore label: a filesystem that is read-only now stays read-only ("don't reset SB_RDONLY on
      * error"); patch 3/5 also clears BTRFS_FS_STATE_RO when the saved flags were read-write.
      */
-    private static void restore(FsInfo fs, boolean oldRo, int oldCommit, long oldOpts) {
+    private static void restore(FsInfo fs, boolean oldRo, int oldCommit, long oldOpts, String oldCompressType) {
         boolean ro = oldRo || fs.sbRdonly();
         fs.setSbRdonlyFlag(ro);
         if (fs.applied(FixSwitch.CLEANER_RO_REMOUNT_RACE) && !ro) {
@@ -149,6 +148,7 @@ final class Remount {
         }
         fs.setCommitInterval(oldCommit);
         restoreMountOpt(fs, oldOpts); // fs_info->mount_opt = old_opts
+        fs.setCompressType(oldCompressType); // fs_info->compress_type = old_compress_type
         fs.fsState.clear(FsState.REMOUNTING);
     }
 

@@ -191,16 +191,23 @@ final class Writeback {
      * (extent_clear_unlock_delalloc, mapping_set_error) and null is returned.
      */
     private OrderedExtent cowFileRange(InodeData d, InodeData.DirtyRange r) {
-        long bytenr;
         try {
-            bytenr = Extents.reserveDataExtent(fs, d.inode.root(), r.len());
+            return reserveAndAddOrdered(d, r.start, r.data());
         } catch (BtrfsException e) {
             d.setError(e.errno());
             endPageWriteback(d, r.len());
             return null;
         }
-        long diskNumBytes = ((r.len() + (long) SECTOR - 1) / SECTOR) * SECTOR;
-        return ctx.ordered.add(d, r.start, r.len(), bytenr, diskNumBytes, r.data());
+    }
+
+    /**
+     * The two steps of cow_file_range for {@code data} at file offset {@code start}: btrfs_reserve_extent (which may
+     * allocate a chunk; a BtrfsException when it fails), then btrfs_add_ordered_extent over the sectors it covers.
+     */
+    OrderedExtent reserveAndAddOrdered(InodeData d, long start, byte[] data) {
+        long bytenr = Extents.reserveDataExtent(fs, d.inode.root(), data.length);
+        long diskNumBytes = ((data.length + (long) SECTOR - 1) / SECTOR) * SECTOR;
+        return ctx.ordered.add(d, start, data.length, bytenr, diskNumBytes, data);
     }
 
     /**

@@ -119,6 +119,7 @@ class BadInputTableTest {
         l.add(iae("mount(null, options)", "dev must not be null", c -> c.mod().mount(null, "")));
         l.add(row("mount(dev, \"nosuchopt\")", Errno.EINVAL, "unrecognized mount option 'nosuchopt'", c -> c.mod().mount(c.dev(), "nosuchopt")));
         l.add(row("mount(dev, \"commit=abc\")", Errno.EINVAL, "unrecognized commit_interval value 'abc'", c -> c.mod().mount(c.dev(), "commit=abc")));
+        l.add(row("mount(dev, \"compress=lz4\")", Errno.EINVAL, "unrecognized compression value 'lz4'", c -> c.mod().mount(c.dev(), "compress=lz4")));
         l.add(row("mount(blank device)", Errno.EINVAL, "no valid btrfs found on sdd",
             c -> c.mod().mount(c.mod().createDevice("sdd", 64L << 20), "")));
         l.add(row("mount(dev, \"subvol=nosuch\")", Errno.ENOENT, "no such file or directory: 'nosuch'", c -> c.mod().mount(c.dev(), "subvol=nosuch")));

@@ -1,6 +1,7 @@
 package org.jbtrfs.fs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -61,6 +62,30 @@ class BadInputTest {
         assertErrno(Errno.EINVAL, "commit_interval", e);
         assertEquals(400, fs.fsInfo().commitInterval(), "a failed remount restores the options");
         assertTrue(!fs.inspect().state().contains(FsState.REMOUNTING), "REMOUNTING is cleared on the error path");
+        fs.umount();
+    }
+
+    /**
+     * btrfs_parse_options' compression cases: an unknown type is EINVAL (the kernel prints nothing); "compress" is zlib,
+     * a change is logged, compress=no clears it, and a remount that fails restores mount_opt and compress_type.
+     */
+    @Test
+    void compressionOptions() {
+        assertErrno(Errno.EINVAL, "unrecognized compression value 'lz4'", assertThrows(BtrfsException.class, () -> r.mount("compress=lz4")));
+        assertStillUsable();
+        Btrfs fs = r.mount("compress");
+        assertTrue(fs.fsInfo().mountOpt.test(org.jbtrfs.core.kernel.MountOpt.COMPRESS));
+        assertEquals("zlib", fs.fsInfo().compressType());
+        assertTrue(r.logged("use zlib compression, level 3"));
+        fs.remount("compress-force=zstd:5");
+        assertTrue(r.logged("force zstd compression, level 5"));
+        BtrfsException e = assertThrows(BtrfsException.class, () -> fs.remount("compress=lzo,commit=-1"));
+        assertErrno(Errno.EINVAL, "commit_interval", e);
+        assertEquals("zstd", fs.fsInfo().compressType(), "a failed remount restores compress_type");
+        assertTrue(fs.fsInfo().mountOpt.test(org.jbtrfs.core.kernel.MountOpt.FORCE_COMPRESS), "and mount_opt");
+        fs.remount("compress=no");
+        assertTrue(r.logged("use no compression"));
+        assertFalse(fs.fsInfo().mountOpt.test(org.jbtrfs.core.kernel.MountOpt.COMPRESS));
         fs.umount();
     }
 

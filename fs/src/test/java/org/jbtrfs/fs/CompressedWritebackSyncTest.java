@@ -92,6 +92,9 @@ class CompressedWritebackSyncTest {
         assertTrue(in.sbRdonly());
         assertTrue(in.openTransactions().isEmpty(), "the chunk's ordered extent was committed before RO");
         assertEquals(List.of(), in.committedReadOnly());
-        r.umountCleanOrTransListAssertion(fs, true);
+        fs.umount();
+        UnloadReport rep = r.mod.unload();
+        assertTrue(rep.clean(), rep.toString());
+        assertFalse(r.mod.log().tainted(), r.mod.log().dmesg());
     }
 }

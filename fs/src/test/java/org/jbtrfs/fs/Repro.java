@@ -106,22 +106,6 @@ final class Repro implements AutoCloseable {
         return fs;
     }
 
-    /**
-     * The end of a leak reproducer: applied, the umount and the unload are clean; reverted, the umount trips patch
-     * 4/5's assertion on the transaction left open.
-     */
-    void umountCleanOrTransListAssertion(Btrfs fs, boolean applied) {
-        if (applied) {
-            fs.umount();
-            UnloadReport rep = mod.unload();
-            org.junit.jupiter.api.Assertions.assertTrue(rep.clean(), rep.toString());
-            org.junit.jupiter.api.Assertions.assertFalse(mod.log().tainted(), mod.log().dmesg());
-        } else {
-            org.junit.jupiter.api.Assertions.assertThrows(org.jbtrfs.core.KernelBug.class, fs::umount);
-            org.junit.jupiter.api.Assertions.assertTrue(logged("assertion failed: list_empty(&fs_info->trans_list)"),
-                mod.log().dmesg());
-        }
-    }
 
     /**
      * Waits until every ordered extent is freed: a sync returns once they are complete, but the endio-write
