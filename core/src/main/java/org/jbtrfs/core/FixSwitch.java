@@ -229,7 +229,19 @@ public enum FixSwitch {
      * reference is the inode's last — its wake of the cleaner is a use-after-free of the exited task (the KASAN report
      * syzbot sent), and the inode is left busy. Ported with compressed writeback (stop 28).
      */
-    DELALLOC_FLUSH_AT_UMOUNT(Origin.LATER_UPSTREAM);
+    DELALLOC_FLUSH_AT_UMOUNT(Origin.LATER_UPSTREAM),
+    /**
+     * Proposed, not upstream (stop 29, with the port's freeze; v5.11, v5.12 and mainline alike — 6.8's
+     * btrfs_reconfigure_for_mount still calls btrfs_reconfigure itself): the VFS refuses to remount a frozen superblock
+     * (reconfigure_super: EBUSY while s_writers.frozen is not SB_UNFROZEN), but btrfs_mount, asked for a read-write
+     * mount of a device whose superblock is read-only, remounts it read-write by calling btrfs_remount directly. A
+     * superblock frozen read-only (freeze_super: SB_FREEZE_COMPLETE at once, no freeze level taken) thus becomes
+     * read-write while frozen; thaw_super then finds it read-write and runs sb_freeze_unlock — percpu_up_write of three
+     * levels never taken: rcu_sync_exit warns (kernel/rcu/sync.c:154, :155) and its gp_count goes negative, so every
+     * later freeze of that superblock keeps no writer out. The fix: btrfs_mount refuses that remount with EBUSY while
+     * the superblock is frozen, as reconfigure_super does.
+     */
+    MOUNT_RW_FROZEN(Origin.PROPOSED);
 
     private final Origin origin;
 

@@ -89,6 +89,12 @@ public final class Btrfs {
             if (!ro && sb.ctx.fs.sbRdonly()) {
                 sb.sUmount.writeLock().lock();
                 try {
+                    // btrfs_remount called directly: reconfigure_super's test of a frozen superblock is not on this path
+                    if (sb.ctx.fs.applied(org.jbtrfs.core.FixSwitch.MOUNT_RW_FROZEN)
+                        && sb.ctx.fs.sbWriters.frozen() != org.jbtrfs.transaction.SbWriters.Frozen.UNFROZEN) {
+                        // proposed fix: as reconfigure_super, no read-write remount of a frozen superblock
+                        throw new BtrfsException(Errno.EBUSY, "mount: " + dev.name() + " is frozen read-only");
+                    }
                     Remount.remount(sb.ctx, "rw");
                 } finally {
                     sb.sUmount.writeLock().unlock();
@@ -167,6 +173,9 @@ public final class Btrfs {
         sb.sUmount.writeLock().lock();
         try {
             checkMounted();
+            if (ctx.fs.sbWriters.frozen() != org.jbtrfs.transaction.SbWriters.Frozen.UNFROZEN) {
+                throw new BtrfsException(Errno.EBUSY, "remount: " + device().name() + " is frozen"); // reconfigure_super
+            }
             // reconfigure_super(): shrink_dcache_sb — every unused dentry lets go of its inode
             ctx.dcache.shrink();
             boolean ro = MountOptions.wantsReadOnly(options);
@@ -216,6 +225,41 @@ public final class Btrfs {
     private BtrfsException busyUnlinked() {
         return new BtrfsException(Errno.EBUSY, "mount point busy: " + ctx.cleaner.inodes().removeCount()
             + " unlinked inodes still in use on " + device().name());
+    }
+
+    /**
+     * fsfreeze -f through this mount point — ioctl FIFREEZE, the VFS's freeze_super() with btrfs_freeze(): new writes
+     * (syscalls that modify, writes through open files) block until the thaw, the writes in flight finish, the
+     * filesystem is synced, the freezable transaction handles end (the cleaner, the rescan worker and the workers block
+     * at their next one), the running transaction is committed. A read-only superblock is marked frozen at once. While
+     * frozen a remount is EBUSY, and an umount only detaches its mount: the freeze holds the superblock until
+     * {@link #thaw()}.
+     *
+     * @throws BtrfsException EBUSY if already frozen; EINVAL when this mount is gone
+     */
+    public void freeze() {
+        read(() -> {
+            Freeze.freezeSuper(module, sb);
+            return null;
+        });
+    }
+
+    /**
+     * fsfreeze -u through this mount point — ioctl FITHAW, thaw_super(): the blocked writers go on. If the last umount
+     * happened while frozen, the filesystem closes here.
+     *
+     * @throws BtrfsException EINVAL if not frozen or this mount is gone
+     */
+    public void thaw() {
+        read(() -> {
+            Freeze.thawSuper(module, sb);
+            return null;
+        });
+    }
+
+    /** Whether the superblock is frozen (sb->s_writers.frozen is not SB_UNFROZEN): a freeze in progress counts. */
+    public boolean isFrozen() {
+        return query(() -> ctx.fs.sbWriters.frozen() != org.jbtrfs.transaction.SbWriters.Frozen.UNFROZEN);
     }
 
     /**
@@ -700,15 +744,21 @@ public final class Btrfs {
      */
     private void write(Runnable op) {
         read(() -> {
-            sb.writers.readLock().lock();
+            // mnt_want_write() / file_start_write(): sb_start_write first — a frozen superblock blocks here until thawed
+            ctx.fs.sbWriters.startWrite();
             try {
-                if (isReadOnly() || sb.readonlyRemount) {
-                    throw erofs();
+                sb.writers.readLock().lock();
+                try {
+                    if (isReadOnly() || sb.readonlyRemount) {
+                        throw erofs();
+                    }
+                    op.run();
+                    return null;
+                } finally {
+                    sb.writers.readLock().unlock();
                 }
-                op.run();
-                return null;
             } finally {
-                sb.writers.readLock().unlock();
+                ctx.fs.sbWriters.endWrite();
             }
         });
     }

@@ -273,6 +273,13 @@ public final class BtrfsModule implements AutoCloseable {
         return sb;
     }
 
+    /** atomic_inc(&sb->s_active) of a superblock already active (a freeze's reference): under sb_lock here. */
+    void activateSuper(VfsSuper sb) {
+        synchronized (supers) {
+            sb.active++;
+        }
+    }
+
     /**
      * kernel: deactivate_super() — drop one s_active reference; the last one runs kill_sb
      * ({@link VfsSuper#killSb()}) under s_umount, and the superblock leaves the list even if close_ctree

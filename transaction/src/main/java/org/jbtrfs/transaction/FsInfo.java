@@ -83,6 +83,8 @@ public final class FsInfo {
     /** fs_info->compress_type, by name ("zlib", "lzo", "zstd"); meaningful while {@link MountOpt#COMPRESS} is set. */
     private volatile String compressType = "zlib";
     public final int threadPoolSize;
+    /** sb->s_writers: the freeze levels (sb_start_write, sb_start_intwrite) and sb->s_writers.frozen. */
+    public final SbWriters sbWriters;
 
     /** super_copy: the in-memory superblock the next commit writes. Guarded by {@link #transLock}. */
     SuperBlock superCopy;
@@ -148,6 +150,7 @@ public final class FsInfo {
         this.generation = sb.generation;
         this.lastTransCommitted = sb.generation;
         this.threadPoolSize = Math.min(Runtime.getRuntime().availableProcessors() + 2, 8);
+        this.sbWriters = new SbWriters(kernel.sched());
         this.btreeInode = new BtreeInode(this);
         flags.set(FsFlag.BARRIER);
         if (kernel.crc32c().isFast()) {

@@ -4,6 +4,11 @@ package org.jbtrfs.transaction;
 public enum TransType {
     START, ATTACH, JOIN, JOIN_NOSTART, JOIN_NOLOCK;
 
+    /** kernel: __TRANS_FREEZABLE — handles that hold sb_start_intwrite from start to end (or to their commit's end). */
+    boolean isFreezable() {
+        return this == START || this == JOIN; // TRANS_START and TRANS_JOIN carry __TRANS_FREEZABLE
+    }
+
     /** kernel: TRANS_EXTWRITERS = __TRANS_START | __TRANS_ATTACH — handles a commit waits for in COMMIT_START. */
     boolean isExtwriter() {
         return this == START || this == ATTACH;

@@ -49,6 +49,7 @@ final class TransactionCommit {
                 cur.useCount--;
                 fs.transLock.notifyAll();
                 h.markEnded();
+                Transactions.endIntwrite(h); // btrfs_end_transaction() before waiting for that commit
                 fs.kernel.sched().waitUntil(fs.transLock, "wait_for_commit", () -> cur.state == TransState.COMPLETED || cur.aborted);
                 Transactions.releaseHandle(fs, h);
                 return;

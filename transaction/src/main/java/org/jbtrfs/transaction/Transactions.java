@@ -84,13 +84,21 @@ public final class Transactions {
             }
             reserved = fs.space.rsvs.reserveMetadataItems(numItems);
         }
+        // sb_start_intwrite() for TRANS_START and TRANS_JOIN: a frozen filesystem (SB_FREEZE_FS) blocks here until thawed
+        boolean intwrite = root != null && type.isFreezable();
         Transaction cur;
         boolean created;
         try {
+            if (intwrite) {
+                fs.sbWriters.startIntwrite();
+            }
             Joined r = joinTransaction(fs, type);
             if (r == null) {
                 if (reserved > 0) {
                     fs.space.rsvs.releaseMetadata(reserved);
+                }
+                if (intwrite) {
+                    fs.sbWriters.endIntwrite();
                 }
                 return null;
             }
@@ -100,9 +108,13 @@ public final class Transactions {
             if (reserved > 0) {
                 fs.space.rsvs.releaseMetadata(reserved);
             }
+            if (intwrite) {
+                fs.sbWriters.endIntwrite(); // join_fail: sb_end_intwrite
+            }
             throw e;
         }
         TransHandle h = new TransHandle(fs, cur, root, type, fs.kernel.slabs().cache("btrfs_trans_handle").alloc());
+        h.intwrite = intwrite;
         h.bytesReserved = reserved;
         cur.record(new Transaction.HandleRecord(Thread.currentThread().getName(), function, type));
         if (created) {
@@ -178,6 +190,7 @@ public final class Transactions {
                 h.bytesReserved = 0;
             }
             Transaction cur = h.transaction;
+            endIntwrite(h);
             synchronized (fs.transLock) {
                 if (h.type.isExtwriter()) {
                     cur.numExtwriters--; // extwriter_counter_dec()
@@ -224,7 +237,16 @@ public final class Transactions {
      */
     public static void commit(TransHandle h) { TransactionCommit.commit(h); }
 
+    /** kernel: {@code if (trans->type & __TRANS_FREEZABLE) sb_end_intwrite(fs_info->sb)} — once per handle. */
+    static void endIntwrite(TransHandle h) {
+        if (h.intwrite) {
+            h.intwrite = false;
+            h.fsInfo.sbWriters.endIntwrite();
+        }
+    }
+
     static void releaseHandle(FsInfo fs, TransHandle h) {
+        endIntwrite(h);
         if (h.bytesReserved > 0) {
             fs.space.rsvs.releaseMetadata(h.bytesReserved);
             h.bytesReserved = 0;
