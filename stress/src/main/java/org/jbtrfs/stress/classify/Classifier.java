@@ -60,7 +60,14 @@ public final class Classifier {
                         culprits.add(FixSwitch.QUOTA_ENABLE_RESCAN_EINPROGRESS);
                     }
                 }
-                case WARNING -> symptoms.add(Symptom.WARNING);
+                case WARNING -> {
+                    symptoms.add(Symptom.WARNING);
+                    if (e.message().contains("rcu_sync_exit")) {
+                        // a thaw released freeze levels the freeze never took: a superblock frozen read-only was
+                        // remounted read-write by btrfs_mount meanwhile
+                        culprits.add(FixSwitch.MOUNT_RW_FROZEN);
+                    }
+                }
                 case SLAB_LEAK, STATE_LEAK -> symptoms.add(Symptom.SLAB_LEAK);
                 case HUNG_TASK -> symptoms.add(Symptom.HUNG_TASK);
                 case ASSERTION -> {

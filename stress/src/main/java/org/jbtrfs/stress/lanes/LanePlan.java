@@ -15,13 +15,16 @@ import org.jbtrfs.stress.StressOptions;
  * delalloc workqueue's async chunks).
  */
 record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean startRo, int maxLaneSteps, double orphanItemFault,
-                long faultSeed, boolean compress) {
+                long faultSeed, boolean compress, boolean freeze) {
 
-    /** A plan without compression (tests). */
+    /** A plan without compression or freezes (tests). */
     LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean startRo, int maxLaneSteps, double orphanItemFault,
              long faultSeed) {
-        this(lanes, lifecycleSteps, commit, startRo, maxLaneSteps, orphanItemFault, faultSeed, false);
+        this(lanes, lifecycleSteps, commit, startRo, maxLaneSteps, orphanItemFault, faultSeed, false, false);
     }
+
+    /** How often a cycle's lifecycle lane may freeze the filesystem (fsfreeze -f ... -u: generic/068's shape). */
+    static final double P_FREEZE = 0.3;
 
     /** How often a cycle mounts with -o compress. */
     static final double P_COMPRESS = 0.3;
@@ -69,7 +72,9 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
         l.removeIf(k -> !allowed.contains(k.label) && k != LaneKind.LIFECYCLE);
         // stop 28, its own stream as well
         boolean compress = Seeds.stream(cycleSeed, "lanes:compress").nextDouble() < P_COMPRESS;
-        return new LanePlan(l, steps, commit, ro, 6 + r.nextInt(18), fault, r.nextLong(), compress);
+        // stop 29, its own stream as well
+        boolean freeze = Seeds.stream(cycleSeed, "lanes:freeze").nextDouble() < P_FREEZE;
+        return new LanePlan(l, steps, commit, ro, 6 + r.nextInt(18), fault, r.nextLong(), compress, freeze);
     }
 
     @Override
@@ -81,7 +86,7 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
         for (LaneKind k : lanes) {
             sb.append(sb.length() == 0 ? "" : "+").append(k.label);
         }
-        return String.format(Locale.ROOT, "lanes %s, %d lifecycle steps, commit=%d%s%s%s", sb, lifecycleSteps, commit,
-            compress ? ", compress" : "", startRo ? ", mount -o ro" : "", orphanFault ? ", DEL_ORPHAN_ITEM_ENOMEM p=" + orphanItemFault : "");
+        return String.format(Locale.ROOT, "lanes %s, %d lifecycle steps, commit=%d%s%s%s%s", sb, lifecycleSteps, commit,
+            compress ? ", compress" : "", freeze ? ", fsfreeze" : "", startRo ? ", mount -o ro" : "", orphanFault ? ", DEL_ORPHAN_ITEM_ENOMEM p=" + orphanItemFault : "");
     }
 }

@@ -4,16 +4,25 @@ import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.KernelPanic;
 import org.jbtrfs.fs.Btrfs;
 import org.jbtrfs.fs.Inspection;
+import org.jbtrfs.stress.schedule.ScheduleScope;
 import org.jbtrfs.stress.workload.RoLeakCheck;
 
 /**
  * The lifecycle lane: remount RO and RW, remounts that change an option (commit=N), umount and mount
  * again (sometimes -o ro), while the other lanes work on the filesystem. A refused remount or umount
  * (EBUSY: open files, unlinked inodes alive) is normal. Every umount is checked like the cycle's last:
- * a transaction left open, or a BUG out of close_ctree, fails the cycle.
+ * a transaction left open, or a BUG out of close_ctree, fails the cycle. In a cycle whose plan says so, a step may
+ * first freeze the filesystem (fsfreeze -f; the other lanes' writes and the kthreads' transactions block), sometimes
+ * mount the device at a second mount point meanwhile (as a backup script does) and unmount it, then thaw it.
  */
 final class LifecycleLane extends LaneWorker {
-    LifecycleLane(LaneContext cx) { super(LaneKind.LIFECYCLE, cx, 0.45, 0.6, 1.0); }
+    /** The freeze steps' own draws: a cycle without freezes makes the choices it made before them. */
+    private final java.util.SplittableRandom freezeDraw;
+
+    LifecycleLane(LaneContext cx) {
+        super(LaneKind.LIFECYCLE, cx, 0.45, 0.6, 1.0);
+        freezeDraw = org.jbtrfs.stress.Seeds.stream(cx.cycleSeed, "lane:lifecycle:freeze");
+    }
 
     @Override
     void body() {
@@ -24,6 +33,9 @@ final class LifecycleLane extends LaneWorker {
                 if (fs == null || !fs.isMounted()) {
                     mount();
                     continue;
+                }
+                if (cx.plan.freeze() && freezeDraw.nextDouble() < 0.25) {
+                    freezeAndThaw(fs);
                 }
                 double u = mix.remap(r.nextDouble());
                 if (u < 0.45) {
@@ -46,6 +58,25 @@ final class LifecycleLane extends LaneWorker {
         } finally {
             cx.finish();
         }
+    }
+
+    /**
+     * fsfreeze -f, a short hold, sometimes a mount of the device elsewhere (the cycle's options, read-write unless the
+     * cycle mounts -o ro) listed and unmounted, fsfreeze -u. A refused freeze (EBUSY) ends the step.
+     */
+    private void freezeAndThaw(Btrfs fs) {
+        if (!run("fsfreeze -f", fs::freeze)) {
+            return;
+        }
+        ScheduleScope.sleep(20_000 + freezeDraw.nextInt(280_000));
+        if (freezeDraw.nextBoolean()) {
+            Btrfs elsewhere = op("mount elsewhere", () -> cx.module.mount(cx.device, cx.plan.mountOptions(false)));
+            if (elsewhere != null) {
+                op("list elsewhere", () -> elsewhere.list(""));
+                run("umount elsewhere", elsewhere::umount);
+            }
+        }
+        run("fsfreeze -u", fs::thaw);
     }
 
     private void mount() {
