@@ -84,6 +84,27 @@ class FreezeTest {
         }
     }
 
+    /**
+     * A commit of the freeze fails (an injected EIO in sync_filesystem's commit, whose error 5.11 ignores: the
+     * transaction aborts, the filesystem goes read-only), so btrfs_freeze's attach answers EROFS: freeze_super logs "VFS:Filesystem freeze failed", releases the levels it took and drops its reference — the
+     * freeze returns the error, nothing stays frozen, a write is EROFS at once instead of blocking. Seed 91091 met
+     * this with --faults all; the classifier counts that line as the injected fault's report.
+     */
+    @Test
+    void aFreezeWhoseCommitFailsLeavesNothingFrozen() {
+        try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
+            Btrfs fs = r.mountSettled("");
+            fs.createFile("a"); // a running transaction for btrfs_freeze to commit
+            r.mod.faults().armOnce(org.jbtrfs.core.Fault.COMMIT_TRANSACTION_EIO);
+            assertEquals(Errno.EROFS, assertThrows(BtrfsException.class, fs::freeze).errno());
+            assertTrue(r.logged("VFS:Filesystem freeze failed"), r.mod.log().dmesg());
+            assertFalse(fs.isFrozen());
+            assertFalse(fs.fsInfo().sbWriters.unbalanced());
+            assertEquals(Errno.EROFS, assertThrows(BtrfsException.class, () -> fs.createFile("b")).errno());
+            fs.umount();
+        }
+    }
+
     @ParameterizedTest(name = "proposed fix applied={0}, crc32c {1}")
     @CsvSource({"true,GENERIC", "false,GENERIC", "true,ACCELERATED", "false,ACCELERATED"})
     void aReadOnlyFrozenSuperblockMountedReadWriteThenThawed(boolean applied, Crc32cImpl crc) {

@@ -327,6 +327,10 @@ public final class Classifier {
         if (message.endsWith("Remounting read-write after error is not allowed")) {
             return true; // the filesystem an injected error forced read-only refuses to go back (EINVAL)
         }
+        if (message.equals("VFS:Filesystem freeze failed")) {
+            // freeze_super's report of ->freeze_fs's error: btrfs_freeze's commit failed (seed 91091: its injected EIO)
+            return true;
+        }
         if (message.endsWith("qgroup generation mismatch, marked as inconsistent")) {
             // an abort stopped the commits between quota enable's commit and its publishing of quota_root (the
             // next commit skips btrfs_run_qgroups): the next mount finds the status older than the superblock, as

@@ -72,6 +72,8 @@ class ClassifierTest {
         log.btrfs(LogLevel.ERR, "sdc", "commit super ret -5");
         log.btrfs(LogLevel.ERR, "sdc", "Remounting read-write after error is not allowed");
         log.btrfs(LogLevel.ERR, "sdc", "fail to start transaction for status update: -30");
+        // freeze_super's printk when btrfs_freeze's commit failed (seed 91091, --faults all; FreezeTest)
+        log.log(LogLevel.ERR, LogEntry.Kind.TEXT, "VFS:Filesystem freeze failed");
         Observation o = new Observation();
         o.log = log.entries();
         assertEquals(EnumSet.of(Symptom.ERROR), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms(),
