@@ -745,7 +745,7 @@ public final class Btrfs {
     private void write(Runnable op) {
         read(() -> {
             // mnt_want_write() / file_start_write(): sb_start_write first — a frozen superblock blocks here until thawed
-            ctx.fs.sbWriters.startWrite();
+            Object hold = ctx.fs.sbWriters.startWrite();
             try {
                 sb.writers.readLock().lock();
                 try {
@@ -758,7 +758,7 @@ public final class Btrfs {
                     sb.writers.readLock().unlock();
                 }
             } finally {
-                ctx.fs.sbWriters.endWrite();
+                ctx.fs.sbWriters.endWrite(hold);
             }
         });
     }

@@ -224,11 +224,29 @@ class BadInputTableTest {
             fs.subvolumeSync(Duration.ZERO);
         }));
         l.add(iae("runCleanerPass(null)", "timeout must not be null", c -> c.fs().runCleanerPass(null)));
+        l.add(row("freeze() of a frozen filesystem", Errno.EBUSY, "sdc is already frozen", c -> {
+            c.fs().freeze();
+            try {
+                c.fs().freeze();
+            } finally {
+                c.fs().thaw();
+            }
+        }));
+        l.add(row("thaw() of a filesystem not frozen", Errno.EINVAL, "sdc is not frozen", c -> c.fs().thaw()));
+        l.add(row("remount() of a frozen filesystem", Errno.EBUSY, "sdc is frozen", c -> {
+            c.fs().freeze();
+            try {
+                c.fs().remount("ro");
+            } finally {
+                c.fs().thaw();
+            }
+        }));
         l.add(iae("subvolumeSync(negative)", "timeout must not be negative", c -> c.fs().subvolumeSync(Duration.ofSeconds(-1))));
         // after umount: every operation but the introspection
         for (String op : List.of("createFile", "mkdir", "unlink", "open", "list", "fileSize", "readFile", "sync", "remount", "umount",
             "createSubvolume", "deleteSubvolume", "subvolumeSync", "quotaEnable", "quotaRescan", "quotaRescanWait", "rescanStatus",
-            "awaitRescanIdle", "qgroupUsage", "qgroupStatusFlags", "qgroupRescanRunning", "wakeCleaner", "runCleanerPass")) {
+            "awaitRescanIdle", "qgroupUsage", "qgroupStatusFlags", "qgroupRescanRunning", "wakeCleaner", "runCleanerPass",
+            "freeze", "thaw", "isFrozen")) {
             l.add(row(op + " after umount", Errno.EINVAL, "sdc is not mounted", c -> afterUmount(c.gone(), op)));
         }
         // after unload
@@ -290,6 +308,9 @@ class BadInputTableTest {
             case "sync" -> fs.sync();
             case "remount" -> fs.remount("ro");
             case "umount" -> fs.umount();
+            case "freeze" -> fs.freeze();
+            case "thaw" -> fs.thaw();
+            case "isFrozen" -> fs.isFrozen();
             case "createSubvolume" -> fs.createSubvolume("x");
             case "deleteSubvolume" -> fs.deleteSubvolume("x");
             case "subvolumeSync" -> fs.subvolumeSync(Duration.ZERO);

@@ -35,20 +35,17 @@ public final class SbWriters {
     /** Called by the VFS's freeze_super / thaw_super, holding s_umount exclusively. */
     public void setFrozen(Frozen f) { frozen = f; }
 
-    /** kernel: sb_start_write() — blocks while the superblock is frozen (from SB_FREEZE_WRITE on). */
-    public void startWrite() { rwSem[Level.WRITE.ordinal()].downRead(); }
-
-    /** kernel: sb_start_write_trylock() */
-    public boolean tryStartWrite() { return rwSem[Level.WRITE.ordinal()].tryDownRead(); }
+    /** kernel: sb_start_write() — blocks while the superblock is frozen (from SB_FREEZE_WRITE on); the hold for {@link #endWrite}. */
+    public Object startWrite() { return rwSem[Level.WRITE.ordinal()].downRead(); }
 
     /** kernel: sb_end_write() */
-    public void endWrite() { rwSem[Level.WRITE.ordinal()].upRead(); }
+    public void endWrite(Object hold) { rwSem[Level.WRITE.ordinal()].upRead(hold); }
 
-    /** kernel: sb_start_intwrite() — blocks from SB_FREEZE_FS on. */
-    public void startIntwrite() { rwSem[Level.FS.ordinal()].downRead(); }
+    /** kernel: sb_start_intwrite() — blocks from SB_FREEZE_FS on; the hold for {@link #endIntwrite}. */
+    public Object startIntwrite() { return rwSem[Level.FS.ordinal()].downRead(); }
 
     /** kernel: sb_end_intwrite() */
-    public void endIntwrite() { rwSem[Level.FS.ordinal()].upRead(); }
+    public void endIntwrite(Object hold) { rwSem[Level.FS.ordinal()].upRead(hold); }
 
     /** kernel: sb_wait_write() — percpu_down_write of one level: no new holders, wait for those inside. */
     public void waitWrite(Level l) { rwSem[l.ordinal()].downWrite(); }

@@ -14,8 +14,8 @@ public final class TransHandle {
     /** Tree blocks freed or COWed through this handle, for btrfs_should_end_transaction. */
     int blocksTouched;
     private boolean ended;
-    /** The handle holds sb_start_intwrite (a freezable handle, until sb_end_intwrite). */
-    boolean intwrite;
+    /** The handle's sb_start_intwrite hold (a freezable handle), until sb_end_intwrite; null if none. */
+    Object intwrite;
 
     TransHandle(FsInfo fsInfo, Transaction transaction, Root root, TransType type, SlabObject slabObj) {
         this.fsInfo = fsInfo;

@@ -85,20 +85,20 @@ public final class Transactions {
             reserved = fs.space.rsvs.reserveMetadataItems(numItems);
         }
         // sb_start_intwrite() for TRANS_START and TRANS_JOIN: a frozen filesystem (SB_FREEZE_FS) blocks here until thawed
-        boolean intwrite = root != null && type.isFreezable();
+        Object intwrite = null;
         Transaction cur;
         boolean created;
         try {
-            if (intwrite) {
-                fs.sbWriters.startIntwrite();
+            if (root != null && type.isFreezable()) {
+                intwrite = fs.sbWriters.startIntwrite();
             }
             Joined r = joinTransaction(fs, type);
             if (r == null) {
                 if (reserved > 0) {
                     fs.space.rsvs.releaseMetadata(reserved);
                 }
-                if (intwrite) {
-                    fs.sbWriters.endIntwrite();
+                if (intwrite != null) {
+                    fs.sbWriters.endIntwrite(intwrite);
                 }
                 return null;
             }
@@ -108,8 +108,8 @@ public final class Transactions {
             if (reserved > 0) {
                 fs.space.rsvs.releaseMetadata(reserved);
             }
-            if (intwrite) {
-                fs.sbWriters.endIntwrite(); // join_fail: sb_end_intwrite
+            if (intwrite != null) {
+                fs.sbWriters.endIntwrite(intwrite); // join_fail: sb_end_intwrite
             }
             throw e;
         }
@@ -239,9 +239,9 @@ public final class Transactions {
 
     /** kernel: {@code if (trans->type & __TRANS_FREEZABLE) sb_end_intwrite(fs_info->sb)} — once per handle. */
     static void endIntwrite(TransHandle h) {
-        if (h.intwrite) {
-            h.intwrite = false;
-            h.fsInfo.sbWriters.endIntwrite();
+        if (h.intwrite != null) {
+            h.fsInfo.sbWriters.endIntwrite(h.intwrite);
+            h.intwrite = null;
         }
     }
 

@@ -38,33 +38,35 @@ public final class PercpuRwSemaphore {
         this.reentrant = reentrant;
     }
 
-    /** percpu_down_read(): waits while a writer holds the semaphore (readers on the slow path). */
-    public synchronized void downRead() {
+    /**
+     * percpu_down_read(): waits while a writer holds the semaphore (readers on the slow path). Returns the hold, which
+     * {@link #upRead(Object)} takes back — from any thread: the nesting count it keeps is the taking task's.
+     */
+    public synchronized Object downRead() {
         int[] d = depth.get();
         if (!(reentrant && d[0] > 0)) {
             sched.waitUntil(this, name + ": percpu_down_read", () -> !block || !excludesReaders());
         }
         readers++;
         d[0]++;
+        return d;
     }
 
-    /** percpu_down_read_trylock(): false, at once, while a writer holds the semaphore. */
-    public synchronized boolean tryDownRead() {
-        if (block && excludesReaders() && !(reentrant && depth.get()[0] > 0)) {
-            return false;
+    /** percpu_down_read_trylock(): null, at once, while a writer holds the semaphore; else the hold. */
+    public synchronized Object tryDownRead() {
+        int[] d = depth.get();
+        if (block && excludesReaders() && !(reentrant && d[0] > 0)) {
+            return null;
         }
         readers++;
-        depth.get()[0]++;
-        return true;
+        d[0]++;
+        return d;
     }
 
-    /** percpu_up_read() — from any thread. */
-    public synchronized void upRead() {
+    /** percpu_up_read() of a hold {@link #downRead()} returned. */
+    public synchronized void upRead(Object hold) {
         readers--;
-        int[] d = depth.get();
-        if (d[0] > 0) {
-            d[0]--;
-        }
+        ((int[]) hold)[0]--;
         notifyAll();
     }
 
