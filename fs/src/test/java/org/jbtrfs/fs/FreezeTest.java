@@ -65,6 +65,29 @@ class FreezeTest {
         }
     }
 
+    /**
+     * The kthreads meet a freeze at their next freezable transaction: the cleaner, woken to drop a deleted subvolume,
+     * blocks in btrfs_drop_snapshot's btrfs_start_transaction (sb_start_intwrite, SB_FREEZE_FS held by the freeze) and
+     * finishes the drop after the thaw.
+     */
+    @Test
+    void theCleanerBlocksAtItsTransactionWhileFrozen() {
+        try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
+            Btrfs fs = r.mountSettled("");
+            fs.createSubvolume("sv");
+            fs.deleteSubvolume("sv");
+            fs.freeze();
+            long generation = fs.inspect().generation();
+            assertTrue(fs.wakeCleaner());
+            Waits.within().until(() -> String.valueOf(r.sleepingOn("btrfs-cleaner")).contains("sb_writers.fs"));
+            assertEquals(generation, fs.inspect().generation(), "nothing written while frozen");
+            fs.thaw();
+            fs.subvolumeSync(Repro.WAIT);
+            fs.umount();
+            assertTrue(r.mod.unload().clean());
+        }
+    }
+
     @Test
     void anUmountWhileFrozenLeavesTheSuperblockToTheThaw() {
         try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
