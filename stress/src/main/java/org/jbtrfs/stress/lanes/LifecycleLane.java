@@ -62,21 +62,43 @@ final class LifecycleLane extends LaneWorker {
 
     /**
      * fsfreeze -f, a short hold, sometimes a mount of the device elsewhere (the cycle's options, read-write unless the
-     * cycle mounts -o ro) listed and unmounted, fsfreeze -u. A refused freeze (EBUSY) ends the step.
+     * cycle mounts -o ro) listed and unmounted, fsfreeze -u. A refused freeze (EBUSY) ends the step. The thaw and the
+     * umount elsewhere happen even when the cycle breaks meanwhile (another lane failed): a filesystem left frozen
+     * would hold every other lane's write, and the cycle's end, until the watchdog's panic.
      */
-    private void freezeAndThaw(Btrfs fs) {
+    void freezeAndThaw(Btrfs fs) {
         if (!run("fsfreeze -f", fs::freeze)) {
             return;
         }
-        ScheduleScope.sleep(20_000 + freezeDraw.nextInt(280_000));
-        if (freezeDraw.nextBoolean()) {
-            Btrfs elsewhere = op("mount elsewhere", () -> cx.module.mount(cx.device, cx.plan.mountOptions(false)));
-            if (elsewhere != null) {
-                op("list elsewhere", () -> elsewhere.list(""));
-                run("umount elsewhere", elsewhere::umount);
+        Btrfs[] elsewhere = new Btrfs[1];
+        try {
+            ScheduleScope.sleep(20_000 + freezeDraw.nextInt(280_000));
+            if (freezeDraw.nextBoolean()) {
+                elsewhere[0] = op("mount elsewhere", () -> cx.module.mount(cx.device, cx.plan.mountOptions(false)));
+                if (elsewhere[0] != null) {
+                    op("list elsewhere", () -> elsewhere[0].list(""));
+                    run("umount elsewhere", elsewhere[0]::umount);
+                }
+            }
+        } finally {
+            if (elsewhere[0] != null && elsewhere[0].isMounted()) {
+                quietly(elsewhere[0]::umount);
+            }
+            if (cx.broken.get()) {
+                quietly(fs::thaw);
+            } else {
+                run("fsfreeze -u", fs::thaw);
             }
         }
-        run("fsfreeze -u", fs::thaw);
+    }
+
+    /** An undo step of a cycle that already failed: its own error adds nothing to the verdict. */
+    private static void quietly(Runnable undo) {
+        try {
+            undo.run();
+        } catch (RuntimeException e) {
+            // the cycle's failure is already recorded; a panicked module or a gone mount refuses this too
+        }
     }
 
     private void mount() {

@@ -225,6 +225,42 @@ class LanesTest {
         }
     }
 
+    /**
+     * The lifecycle lane's freeze step: fsfreeze -f, a hold, fsfreeze -u — and the thaw also when the cycle breaks
+     * during the hold (another lane failed): a filesystem left frozen would hold the other lanes' writes and the
+     * cycle's end until the watchdog panicked the module (runner behaviour, not the kernel's).
+     */
+    @Test
+    void theFreezeStepThawsEvenWhenTheCycleBreaksDuringTheHold() {
+        try (BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults())) {
+            BlockDevice sdc = mod.createDevice("sdc", ModuleHost.DEVICE_SIZE);
+            mod.mkfs(sdc);
+            Btrfs fs = mod.mount(sdc, "commit=1");
+            LaneContext cx = fileLaneContext(mod, sdc, fs);
+            List<String> ops = new java.util.concurrent.CopyOnWriteArrayList<>();
+            cx.opListener = ops::add;
+            LifecycleLane lane = new LifecycleLane(cx);
+            lane.freezeAndThaw(fs);
+            assertEquals("lifecycle:fsfreeze -f", ops.get(0));
+            assertEquals("lifecycle:fsfreeze -u", ops.get(ops.size() - 1));
+            assertFalse(fs.isFrozen());
+
+            cx.opListener = op -> {
+                if (op.equals("lifecycle:fsfreeze -f")) {
+                    cx.breakCycle(); // as another lane's failure would, while the filesystem is frozen
+                }
+            };
+            try {
+                lane.freezeAndThaw(fs);
+            } catch (LaneWorker.StopLane expected) {
+                // the mount elsewhere, if drawn, sees the broken cycle
+            }
+            assertFalse(fs.isFrozen(), "thawed on the way out");
+            fs.createFile("after"); // a write does not block
+            fs.umount();
+        }
+    }
+
     /** A cycle's context with the lifecycle and file lanes on {@code sdc}, mounted as {@code fs}. */
     private static LaneContext fileLaneContext(BtrfsModule mod, BlockDevice sdc, Btrfs fs) {
         LanePlan plan = new LanePlan(java.util.EnumSet.of(LaneKind.LIFECYCLE, LaneKind.FILE), 1, 1, false, 8, 0, 0);
