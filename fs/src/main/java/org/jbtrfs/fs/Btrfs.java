@@ -263,7 +263,8 @@ public final class Btrfs {
     }
 
     /**
-     * umount(2) of this mount point: EBUSY while files opened through it are open; EINVAL when not mounted.
+     * umount(2) of this mount point: EBUSY while files opened through it are open, or while the filesystem is frozen
+     * and a syscall through this mount is in flight (otherwise the port waits for those syscalls); EINVAL when not mounted.
      * The superblock stays while another mount of it remains (s_active); the last umount runs
      * generic_shutdown_super — sync_filesystem, evict_inodes, close_ctree, the "Busy inodes" check (see
      * {@link VfsSuper#killSb()}). A kernel BUG or oops inside close_ctree is thrown to the caller, as the
@@ -272,7 +273,15 @@ public final class Btrfs {
      */
     public void umount() {
         // the syscalls in flight through this mount first (the kernel's umount would be EBUSY: see prepareRemountReadonly)
-        mntCount.writeLock().lock();
+        if (!mntCount.writeLock().tryLock()) {
+            if (ctx.fs.sbWriters.frozen() != org.jbtrfs.transaction.SbWriters.Frozen.UNFROZEN) {
+                // the kernel's EBUSY, not the port's wait: a syscall in flight may be blocked by the freeze, and the thaw
+                // that would release it (FITHAW through this mount) would queue behind this umount
+                throw new BtrfsException(Errno.EBUSY, "umount: " + device().name() + ": target is busy (a syscall in flight"
+                    + " on a frozen filesystem)");
+            }
+            mntCount.writeLock().lock();
+        }
         sb.sUmount.writeLock().lock();
         try {
             checkMounted();

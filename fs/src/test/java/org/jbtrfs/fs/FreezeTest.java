@@ -88,6 +88,26 @@ class FreezeTest {
         }
     }
 
+    /**
+     * A write blocked by the freeze is a syscall in flight through its mount: umount is EBUSY ("target is busy", as the
+     * kernel's do_umount answers for a mount a syscall holds), not a wait — the port otherwise waits for in-flight
+     * syscalls, and this one would wait for a thaw queued behind the umount. Port behaviour (a deadlock otherwise).
+     */
+    @Test
+    void anUmountWithAWriteBlockedByTheFreezeIsBusy() {
+        try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
+            Btrfs fs = r.mountSettled("");
+            fs.freeze();
+            TestThread<Void> writer = TestThread.run("writer", () -> fs.createFile("b"));
+            Waits.within().until(() -> String.valueOf(r.sleepingOn("writer")).contains("sb_writers.write"));
+            assertEquals(Errno.EBUSY, assertThrows(BtrfsException.class, fs::umount).errno());
+            fs.thaw();
+            writer.join();
+            fs.umount();
+            assertTrue(r.mod.unload().clean());
+        }
+    }
+
     @Test
     void anUmountWhileFrozenLeavesTheSuperblockToTheThaw() {
         try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
