@@ -171,6 +171,10 @@ public final class PortTarget implements Target {
         Internals.fsInfo(f).transactionKthread().wakeUpProcess();
     }
 
+    @Override public void freeze() { call(() -> fs().freeze()); }
+
+    @Override public void thaw() { call(() -> fs().thaw()); }
+
     @Override public void crash() { dev.dropWrites(); }
 
     @Override public void recover() {

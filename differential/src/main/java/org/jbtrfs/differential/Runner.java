@@ -82,6 +82,8 @@ public final class Runner {
                 case QUOTA_RESCAN_WAIT -> target.quotaRescanWait();
                 case SYNC -> target.sync();
                 case FS_SYNC -> target.fsSync();
+                case FREEZE -> target.freeze();
+                case THAW -> target.thaw();
                 case CRASH -> target.crash();
                 case RECOVER -> target.recover();
                 case REPEAT -> {

@@ -62,6 +62,12 @@ public interface Target extends AutoCloseable {
     /** btrfs filesystem sync: commit, then wake the transaction kthread (which wakes the cleaner). */
     void fsSync();
 
+    /** fsfreeze -f: FIFREEZE on the mount point. */
+    void freeze();
+
+    /** fsfreeze -u: FITHAW on the mount point. */
+    void thaw();
+
     /** From now on nothing written reaches the device. */
     void crash();
 

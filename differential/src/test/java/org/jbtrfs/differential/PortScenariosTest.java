@@ -47,6 +47,16 @@ class PortScenariosTest {
         assertEquals("0", o.get("after the last umount: open transactions"));
     }
 
+    /** freeze_super syncs and btrfs_freeze commits: the deletion is on the device a power cut while frozen left. */
+    @Test
+    void aFreezeCommitsTheDeletionBeforeAPowerCut() {
+        Map<String, String> o = run("freeze-commits");
+        assertEquals("refs 0", o.get("after the power cut while frozen: root item 256"), o.toString());
+        assertEquals("present", o.get("after the power cut while frozen: orphan item 256"));
+        assertEquals("absent", o.get("after a mount and subvolume sync: root item 256"));
+        assertEquals("0", o.get("after the last umount: open transactions"));
+    }
+
     @Test
     void btrfs233RoMountChangesNothing() {
         Map<String, String> o = run("btrfs-233-ro");

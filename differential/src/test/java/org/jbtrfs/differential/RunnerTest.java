@@ -43,6 +43,8 @@ class RunnerTest {
         @Override public void quotaRescanWait() { }
         @Override public void sync() { }
         @Override public void fsSync() { }
+        @Override public void freeze() { }
+        @Override public void thaw() { }
         @Override public void crash() { }
         @Override public void recover() { }
         @Override public RootTreeFacts rootTree() {

@@ -224,6 +224,10 @@ public final class KernelTarget implements Target {
      */
     @Override public void fsSync() { mntIoctl("BTRFS_IOC_SYNC", Libc.BTRFS_IOC_SYNC, null); }
 
+    @Override public void freeze() { mntIoctl("FIFREEZE", Libc.FIFREEZE, null); }
+
+    @Override public void thaw() { mntIoctl("FITHAW", Libc.FITHAW, null); }
+
     /** The image file as the loop device has written it so far (its page cache), copied sparse. */
     @Override public void crash() { Shell.run("cp", "--sparse=always", image.toString(), crashCopy.toString()); }
 

@@ -30,6 +30,10 @@ interface Libc extends Library {
     long BTRFS_IOC_QUOTA_RESCAN_STATUS = 0x8040942dL;
     /** BTRFS_IOC_QUOTA_RESCAN_WAIT = _IO(0x94, 46): `btrfs quota rescan -W`. */
     long BTRFS_IOC_QUOTA_RESCAN_WAIT = 0x942e;
+    /** FIFREEZE = _IOWR('X', 119, int): what `fsfreeze -f` calls (the argument is not read). */
+    long FIFREEZE = 0xc0045877L;
+    /** FITHAW = _IOWR('X', 120, int): what `fsfreeze -u` calls. */
+    long FITHAW = 0xc0045878L;
     /** sizeof(struct btrfs_ioctl_quota_rescan_args): flags, progress, reserved[6] (u64 each). */
     int QUOTA_RESCAN_ARGS_SIZE = 64;
 

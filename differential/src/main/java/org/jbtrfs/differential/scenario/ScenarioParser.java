@@ -367,6 +367,7 @@ public final class ScenarioParser {
         boolean mounted;
         boolean ro;
         boolean crashed;
+        boolean frozen;
         final Set<String> handles = new HashSet<>();
 
         void check(List<Step> steps) {
@@ -386,7 +387,7 @@ public final class ScenarioParser {
 
         private String state() {
             return (mounted ? (ro ? "mounted ro" : "mounted rw") : "not mounted") + (handles.isEmpty() ? "" : ", open " + handles)
-                + (crashed ? ", crashed" : "");
+                + (crashed ? ", crashed" : "") + (frozen ? ", frozen" : "");
         }
 
         private void step(Step s) {
@@ -411,11 +412,17 @@ public final class ScenarioParser {
                 }
                 case REMOUNT -> {
                     needMount(ln);
+                    if (frozen) {
+                        throw err(ln, "remount while frozen (thaw first: the remount would fail with EBUSY)");
+                    }
                     // an open file does not block an RO remount (only an unlinked, still open one would: EBUSY)
                     ro = lastRoRw(s.arg(0), ro);
                 }
                 case UMOUNT -> {
                     needMount(ln);
+                    if (frozen) {
+                        throw err(ln, "umount while frozen (thaw first: the superblock would stay, frozen, after it)");
+                    }
                     if (!handles.isEmpty()) {
                         throw err(ln, "umount with open handles " + handles + " (close them first: umount would fail with EBUSY)");
                     }
@@ -434,6 +441,20 @@ public final class ScenarioParser {
                     if (!handles.remove(s.arg(0))) {
                         throw err(ln, "handle '" + s.arg(0) + "' is not open");
                     }
+                }
+                case FREEZE -> {
+                    needMount(ln);
+                    if (frozen) {
+                        throw err(ln, "already frozen");
+                    }
+                    frozen = true;
+                }
+                case THAW -> {
+                    needMount(ln);
+                    if (!frozen) {
+                        throw err(ln, "thaw without freeze");
+                    }
+                    frozen = false;
                 }
                 case CRASH -> {
                     if (!formatted || crashed) {
@@ -486,6 +507,9 @@ public final class ScenarioParser {
             needMount(ln);
             if (ro) {
                 throw err(ln, "'" + s.verb().words() + "' on a read-only mount");
+            }
+            if (frozen) {
+                throw err(ln, "'" + s.verb().words() + "' while frozen (it would wait for a thaw that never comes)");
             }
         }
     }

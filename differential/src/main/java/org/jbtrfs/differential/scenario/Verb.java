@@ -43,6 +43,10 @@ public enum Verb {
     SYNC("sync", 0, 0, ""),
     /** {@code fs-sync}: btrfs filesystem sync — commit, then wake the transaction kthread, which wakes the cleaner. */
     FS_SYNC("fs-sync", 0, 0, ""),
+    /** {@code freeze}: fsfreeze -f (FIFREEZE): writes block, the running transaction is committed, until {@code thaw}. */
+    FREEZE("freeze", 0, 0, ""),
+    /** {@code thaw}: fsfreeze -u (FITHAW). */
+    THAW("thaw", 0, 0, ""),
     /** {@code crash}: from here on nothing written reaches the device (dm-flakey drop_writes; kernel: an image copy). */
     CRASH("crash", 0, 0, ""),
     /** {@code recover}: the device is back as it was at the crash, and writes reach it again (needs no mount). */

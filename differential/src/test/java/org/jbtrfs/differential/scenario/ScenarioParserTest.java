@@ -18,7 +18,7 @@ class ScenarioParserTest {
 
     @Test
     void everyShippedScenarioParses() {
-        assertEquals(8, Scenarios.names().size());
+        assertEquals(9, Scenarios.names().size());
         for (String n : Scenarios.names()) {
             Scenario s = Scenarios.load(n, Map.of());
             assertEquals(n, s.name());
@@ -105,5 +105,10 @@ class ScenarioParserTest {
         assertTrue(error("mkfs 256M\nrecover").contains("recover without crash"));
         assertTrue(error("mkfs 256M\nobserve rescan").contains("nothing is mounted"));
         assertTrue(error("mkfs 256M\nmount\nlifecycle-latency 5").contains("not mounted"));
+        assertTrue(error("mkfs 256M\nmount\nfreeze\nfreeze").contains("already frozen"));
+        assertTrue(error("mkfs 256M\nmount\nthaw").contains("thaw without freeze"));
+        assertTrue(error("mkfs 256M\nmount\nfreeze\ncreate a").contains("'create' while frozen"));
+        assertTrue(error("mkfs 256M\nmount\nfreeze\nremount ro").contains("remount while frozen"));
+        assertTrue(error("mkfs 256M\nmount\nfreeze\numount").contains("umount while frozen"));
     }
 }
