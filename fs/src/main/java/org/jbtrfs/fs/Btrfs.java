@@ -91,7 +91,7 @@ public final class Btrfs {
                 try {
                     // btrfs_remount called directly: reconfigure_super's test of a frozen superblock is not on this path
                     if (sb.ctx.fs.applied(org.jbtrfs.core.FixSwitch.MOUNT_RW_FROZEN)
-                        && sb.ctx.fs.sbWriters.frozen() != org.jbtrfs.transaction.SbWriters.Frozen.UNFROZEN) {
+                        && sb.ctx.fs.sbWriters.isFrozen()) {
                         // proposed fix: as reconfigure_super, no read-write remount of a frozen superblock
                         throw new BtrfsException(Errno.EBUSY, "mount: " + dev.name() + " is frozen read-only");
                     }
@@ -173,7 +173,7 @@ public final class Btrfs {
         sb.sUmount.writeLock().lock();
         try {
             checkMounted();
-            if (ctx.fs.sbWriters.frozen() != org.jbtrfs.transaction.SbWriters.Frozen.UNFROZEN) {
+            if (ctx.fs.sbWriters.isFrozen()) {
                 throw new BtrfsException(Errno.EBUSY, "remount: " + device().name() + " is frozen"); // reconfigure_super
             }
             // reconfigure_super(): shrink_dcache_sb — every unused dentry lets go of its inode
@@ -259,7 +259,7 @@ public final class Btrfs {
 
     /** Whether the superblock is frozen (sb->s_writers.frozen is not SB_UNFROZEN): a freeze in progress counts. */
     public boolean isFrozen() {
-        return query(() -> ctx.fs.sbWriters.frozen() != org.jbtrfs.transaction.SbWriters.Frozen.UNFROZEN);
+        return query(() -> ctx.fs.sbWriters.isFrozen());
     }
 
     /**
@@ -274,7 +274,7 @@ public final class Btrfs {
     public void umount() {
         // the syscalls in flight through this mount first (the kernel's umount would be EBUSY: see prepareRemountReadonly)
         if (!mntCount.writeLock().tryLock()) {
-            if (ctx.fs.sbWriters.frozen() != org.jbtrfs.transaction.SbWriters.Frozen.UNFROZEN) {
+            if (ctx.fs.sbWriters.isFrozen()) {
                 // the kernel's EBUSY, not the port's wait: a syscall in flight may be blocked by the freeze, and the thaw
                 // that would release it (FITHAW through this mount) would queue behind this umount
                 throw new BtrfsException(Errno.EBUSY, "umount: " + device().name() + ": target is busy (a syscall in flight"

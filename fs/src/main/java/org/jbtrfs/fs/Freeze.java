@@ -30,7 +30,7 @@ final class Freeze {
         SbWriters w = sb.ctx.fs.sbWriters;
         sb.sUmount.writeLock().lock();
         try {
-            if (w.frozen() != Frozen.UNFROZEN) {
+            if (w.isFrozen()) {
                 module.deactivateSuper(sb); // deactivate_locked_super
                 throw new BtrfsException(Errno.EBUSY, "freeze: " + sb.device.name() + " is already frozen");
             }

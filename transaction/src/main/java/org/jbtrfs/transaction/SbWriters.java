@@ -32,6 +32,9 @@ public final class SbWriters {
 
     public Frozen frozen() { return frozen; }
 
+    /** sb->s_writers.frozen != SB_UNFROZEN: frozen, or a freeze under way. */
+    public boolean isFrozen() { return frozen != Frozen.UNFROZEN; }
+
     /** Called by the VFS's freeze_super / thaw_super, holding s_umount exclusively. */
     public void setFrozen(Frozen f) { frozen = f; }
 
