@@ -21,6 +21,7 @@ import org.jbtrfs.stress.classify.Symptom;
 import org.jbtrfs.stress.lanes.LanePool;
 import org.jbtrfs.stress.lanes.LanesWorkload;
 import org.jbtrfs.stress.report.Reporter;
+import org.jbtrfs.stress.schedule.InterleavingCoverage;
 import org.jbtrfs.stress.schedule.Perturbation;
 import org.jbtrfs.stress.schedule.Schedule;
 import org.jbtrfs.stress.schedule.ScheduleScope;
@@ -66,12 +67,16 @@ final class Driver implements Runnable {
      */
     static volatile java.util.function.BiFunction<Integer, Long, RuntimeException> testFault;
 
+    /** The run's interleaving coverage: every cycle's timeline is counted into it. */
+    private final InterleavingCoverage coverage;
+
     /** The observation of the cycle running now (the watchdog's hang report goes there). */
     private volatile Observation current;
 
     Driver(int index, ScheduleScope lane, ModuleHost host, Perturbation perturbation, StressOptions opt, RunControl control,
-           Reporter reporter, boolean fillBlockGroups) {
+           Reporter reporter, boolean fillBlockGroups, InterleavingCoverage coverage) {
         this.index = index;
+        this.coverage = coverage;
         this.lane = lane;
         this.host = host;
         this.perturbation = perturbation;
@@ -336,6 +341,7 @@ final class Driver implements Runnable {
             }
             v = Classifier.classify(obs, reverted);
         }
+        coverage.observe(timeline);
         current = null;
         busy.stallSink(null);
         busy.opSink(null);

@@ -23,6 +23,7 @@ import org.jbtrfs.stress.classify.Symptom;
 import org.jbtrfs.stress.report.Reporter;
 import org.jbtrfs.stress.report.RunStats;
 import org.jbtrfs.stress.report.Summary;
+import org.jbtrfs.stress.schedule.InterleavingCoverage;
 import org.jbtrfs.stress.schedule.Perturbation;
 import org.jbtrfs.stress.schedule.ScheduleScope;
 import org.jbtrfs.stress.watch.Busy;
@@ -64,8 +65,9 @@ public final class StressRunner {
             opt.faults().contains(org.jbtrfs.core.Fault.DEL_ORPHAN_ITEM_ENOMEM));
         List<Driver> drivers = new ArrayList<>();
         List<Thread> threads = new ArrayList<>();
+        InterleavingCoverage coverage = new InterleavingCoverage();
         for (int i = 0; i < lanes.length; i++) {
-            Driver d = new Driver(i, lanes[i], host, perturbation, opt, control, reporter, fill);
+            Driver d = new Driver(i, lanes[i], host, perturbation, opt, control, reporter, fill, coverage);
             drivers.add(d);
             Thread t = new Thread(d, "stress-driver-" + i);
             t.setDaemon(true);
@@ -109,6 +111,9 @@ public final class StressRunner {
             stats.addHookCounts(host.module().hooks().arrivalCounts());
         }
         notes.addAll(stats.hostNotes);
+        if (perturbed) {
+            notes.add(coverage.describe()); // the minimal workload keeps no timeline
+        }
         return Summary.of(opt, stats, seconds, notes, control.abortReason(), stats.bugs(), stats.failing.get(), null);
     }
 
@@ -303,7 +308,7 @@ public final class StressRunner {
         for (int i = 0; i < t.fs(); i++) {
             host.leave();
         }
-        Driver d = new Driver(t.fs(), lane, host, perturbation, o, control, reporter, perturbed);
+        Driver d = new Driver(t.fs(), lane, host, perturbation, o, control, reporter, perturbed, new InterleavingCoverage());
         List<Driver> drivers = List.of(d);
         CycleResult target = null;
         try (Watchdog wd = new Watchdog(List.of(d.busy), o.hungTaskNanos(), o.stallNanos(), h -> hung(h, drivers, host))) {

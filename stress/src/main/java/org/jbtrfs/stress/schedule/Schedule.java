@@ -87,7 +87,7 @@ public final class Schedule {
      * for them. They get a tenth of the perturbation, so that one cycle's delay budget stays in proportion with
      * the other windows; the draws are the same, so a role's decisions still come in order from its own stream.
      */
-    private static final Set<Hook> PER_BIO = EnumSet.of(Hook.ASYNC_SUBMIT_BEFORE_QUEUE, Hook.DATA_BIO_BEFORE_CSUM,
+    static final Set<Hook> PER_BIO = EnumSet.of(Hook.ASYNC_SUBMIT_BEFORE_QUEUE, Hook.DATA_BIO_BEFORE_CSUM,
         Hook.TRANS_END_BEFORE_KTHREAD_WAKE,
         Hook.ORDERED_EXTENT_BEFORE_FINISH,
         Hook.ORDERED_EXTENT_AFTER_REMOVE, Hook.TREE_BLOCK_ALLOCATED, Hook.COW_BLOCK_COPIED, Hook.BTREE_LOCKED_FOR_IO,

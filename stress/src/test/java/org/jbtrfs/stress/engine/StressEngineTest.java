@@ -48,6 +48,8 @@ class StressEngineTest {
         assertTrue(s.hooks().get(Hook.REMOUNT_BEFORE_COMMIT_SUPER) > 0, s.hooks().toString());
         assertTrue(s.hooks().get(Hook.UMOUNT_BEFORE_STOP_WORKERS) >= 100, s.hooks().toString());
         assertEquals(0, s.exitCode());
+        // the driver hands over to the cleaner and the transaction kthread at the least (InterleavingCoverage)
+        assertTrue(s.notes().stream().anyMatch(n -> n.matches("interleaving coverage: [1-9][0-9,]* distinct edges .*")), s.notes().toString());
     }
 
     /** A rate (cycles in 3 s) and windows reached by chance: timing. */
