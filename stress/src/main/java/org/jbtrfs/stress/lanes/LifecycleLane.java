@@ -18,10 +18,15 @@ import org.jbtrfs.stress.workload.RoLeakCheck;
 final class LifecycleLane extends LaneWorker {
     /** The freeze steps' own draws: a cycle without freezes makes the choices it made before them. */
     private final java.util.SplittableRandom freezeDraw;
+    /** Whether a freeze step unmounts the frozen filesystem (stop 30): a stream of its own, the others' draws stay. */
+    private final java.util.SplittableRandom frozenUmountDraw;
+    /** How often a freeze step unmounts the frozen filesystem and mounts it again to thaw it. */
+    static final double P_UMOUNT_FROZEN = 0.3;
 
     LifecycleLane(LaneContext cx) {
         super(LaneKind.LIFECYCLE, cx, 0.45, 0.6, 1.0);
         freezeDraw = org.jbtrfs.stress.Seeds.stream(cx.cycleSeed, "lane:lifecycle:freeze");
+        frozenUmountDraw = org.jbtrfs.stress.Seeds.stream(cx.cycleSeed, "lane:lifecycle:freeze-umount");
     }
 
     @Override
@@ -62,15 +67,22 @@ final class LifecycleLane extends LaneWorker {
 
     /**
      * fsfreeze -f, a short hold, sometimes a mount of the device elsewhere (the cycle's options, read-write unless the
-     * cycle mounts -o ro) listed and unmounted, fsfreeze -u. A refused freeze (EBUSY) ends the step. The thaw and the
-     * umount elsewhere happen even when the cycle breaks meanwhile (another lane failed): a filesystem left frozen
-     * would hold every other lane's write, and the cycle's end, until the watchdog's panic.
+     * cycle mounts -o ro) listed and unmounted, sometimes an umount of the frozen filesystem itself and a mount of it
+     * again, fsfreeze -u (through that mount, then). A refused freeze (EBUSY) ends the step. The thaw and the umount
+     * elsewhere happen even when the cycle breaks meanwhile (another lane failed): a filesystem left frozen would hold
+     * every other lane's write, and the cycle's end, until the watchdog's panic.
+     *
+     * <p>The umount of a frozen filesystem (stop 30) is the kernel's: EBUSY while a syscall is in flight through the
+     * mount (another lane's write blocked by the freeze); otherwise the mount goes and the superblock stays, frozen,
+     * held by the freeze's s_active (freeze_super), no close_ctree; a mount of the device then finds that superblock
+     * (sget), as it is — read-only or not — and FITHAW through it thaws it (thaw_super drops the freeze's reference).
      */
     void freezeAndThaw(Btrfs fs) {
         if (!run("fsfreeze -f", fs::freeze)) {
             return;
         }
         Btrfs[] elsewhere = new Btrfs[1];
+        Btrfs[] thawVia = {fs};
         try {
             ScheduleScope.sleep(20_000 + freezeDraw.nextInt(280_000));
             if (freezeDraw.nextBoolean()) {
@@ -80,16 +92,41 @@ final class LifecycleLane extends LaneWorker {
                     run("umount elsewhere", elsewhere[0]::umount);
                 }
             }
+            if (frozenUmountDraw.nextDouble() < P_UMOUNT_FROZEN) {
+                thawVia[0] = umountFrozenAndMountAgain(fs);
+            }
         } finally {
             if (elsewhere[0] != null && elsewhere[0].isMounted()) {
                 quietly(elsewhere[0]::umount);
             }
+            Btrfs t = thawVia[0];
             if (cx.broken.get()) {
-                quietly(fs::thaw);
+                quietly(t::thaw);
             } else {
-                run("fsfreeze -u", fs::thaw);
+                run("fsfreeze -u", t::thaw);
             }
         }
+    }
+
+    /**
+     * umount of the frozen filesystem, then a mount of it again with the cycle's options, read-only if it is: the mount
+     * to thaw through — the new one, or {@code fs} when the umount was refused (EBUSY: a syscall in flight). A mount
+     * refused after the umount leaves a frozen superblock no one can thaw: the cycle fails with it.
+     */
+    private Btrfs umountFrozenAndMountAgain(Btrfs fs) {
+        boolean ro = fs.isReadOnly();
+        if (!run("umount frozen", fs::umount)) {
+            return fs;
+        }
+        Btrfs m = op("mount frozen", () -> cx.module.mount(cx.device, cx.plan.mountOptions(ro)));
+        if (m == null) {
+            cx.obs.laneError(kind.label, "mount frozen", new IllegalStateException(
+                "a frozen superblock left without a mount: the mount of " + cx.device.name() + " again was refused"));
+            cx.breakCycle();
+            throw new StopLane();
+        }
+        cx.mounted(m);
+        return m;
     }
 
     /** An undo step of a cycle that already failed: its own error adds nothing to the verdict. */

@@ -243,7 +243,8 @@ class LanesTest {
             lane.freezeAndThaw(fs);
             assertEquals("lifecycle:fsfreeze -f", ops.get(0));
             assertEquals("lifecycle:fsfreeze -u", ops.get(ops.size() - 1));
-            assertFalse(fs.isFrozen());
+            Btrfs cur = cx.fs; // the step may have unmounted the frozen filesystem and mounted it again
+            assertFalse(cur.isFrozen());
 
             cx.opListener = op -> {
                 if (op.equals("lifecycle:fsfreeze -f")) {
@@ -251,13 +252,57 @@ class LanesTest {
                 }
             };
             try {
-                lane.freezeAndThaw(fs);
+                lane.freezeAndThaw(cur);
             } catch (LaneWorker.StopLane expected) {
-                // the mount elsewhere, if drawn, sees the broken cycle
+                // the mount elsewhere or the umount of the frozen filesystem, if drawn, sees the broken cycle
             }
-            assertFalse(fs.isFrozen(), "thawed on the way out");
-            fs.createFile("after"); // a write does not block
-            fs.umount();
+            assertTrue(cur.isMounted(), "a broken cycle unmounts nothing more");
+            assertFalse(cur.isFrozen(), "thawed on the way out");
+            cur.createFile("after"); // a write does not block
+            cur.umount();
+        }
+    }
+
+    /**
+     * The freeze step may unmount the frozen filesystem and mount it again to thaw it (stop 30): the superblock outlives
+     * the umount, frozen (the freeze's s_active, no close_ctree), the mount again finds it still frozen, the thaw goes
+     * through the new mount, which the other lanes use from then on; the filesystem is whole afterwards (a write, an
+     * umount that commits, a mount that reads it back).
+     */
+    @Test
+    void theFreezeStepMayUnmountTheFrozenFilesystemAndThawItThroughAMountAgain() {
+        long seed = 1;
+        while (org.jbtrfs.stress.Seeds.stream(seed, "lane:lifecycle:freeze-umount").nextDouble() >= LifecycleLane.P_UMOUNT_FROZEN) {
+            seed++;
+        }
+        try (BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults())) {
+            BlockDevice sdc = mod.createDevice("sdc", ModuleHost.DEVICE_SIZE);
+            mod.mkfs(sdc);
+            Btrfs fs = mod.mount(sdc, "commit=1");
+            fs.createFile("before");
+            LanePlan plan = new LanePlan(java.util.EnumSet.of(LaneKind.LIFECYCLE), 1, 1, false, 8, 0, 0);
+            LaneContext cx = new LaneContext(mod, sdc, null, 0, seed, new Observation(), null, plan, 0);
+            cx.fs = fs;
+            List<String> ops = new java.util.concurrent.CopyOnWriteArrayList<>();
+            boolean[] frozenAgain = new boolean[1];
+            cx.opListener = op -> {
+                ops.add(op);
+                if (op.equals("lifecycle:mount frozen")) {
+                    frozenAgain[0] = cx.fs == fs && mod.mounts().stream().anyMatch(m -> m != fs && m.isFrozen());
+                }
+            };
+            new LifecycleLane(cx).freezeAndThaw(fs);
+            assertTrue(ops.containsAll(List.of("lifecycle:fsfreeze -f", "lifecycle:umount frozen", "lifecycle:mount frozen")), ops.toString());
+            assertEquals("lifecycle:fsfreeze -u", ops.get(ops.size() - 1));
+            assertTrue(frozenAgain[0], "the mount again found the superblock still frozen");
+            Btrfs again = cx.fs;
+            assertTrue(again != fs && again.isMounted() && !fs.isMounted(), "the lanes go on with the new mount");
+            assertFalse(again.isFrozen());
+            again.createFile("after"); // a write does not block
+            again.umount();
+            Btrfs check = mod.mount(sdc, "ro");
+            assertTrue(check.list("").containsAll(List.of("before", "after")), check.list("").toString());
+            check.umount();
         }
     }
 
