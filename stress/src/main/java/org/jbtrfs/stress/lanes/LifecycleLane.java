@@ -83,6 +83,7 @@ final class LifecycleLane extends LaneWorker {
         }
         Btrfs[] elsewhere = new Btrfs[1];
         Btrfs[] thawVia = {fs};
+        boolean ro = fs.isReadOnly();
         try {
             ScheduleScope.sleep(20_000 + freezeDraw.nextInt(280_000));
             if (freezeDraw.nextBoolean()) {
@@ -93,13 +94,22 @@ final class LifecycleLane extends LaneWorker {
                 }
             }
             if (frozenUmountDraw.nextDouble() < P_UMOUNT_FROZEN) {
-                thawVia[0] = umountFrozenAndMountAgain(fs);
+                thawVia[0] = umountFrozenAndMountAgain(fs, ro);
             }
         } finally {
             if (elsewhere[0] != null && elsewhere[0].isMounted()) {
                 quietly(elsewhere[0]::umount);
             }
             Btrfs t = thawVia[0];
+            if (!t.isMounted()) {
+                // unmounted while frozen and not mounted again (the cycle broke in between): the superblock would stay
+                // frozen, held by the freeze, with no mount to thaw through (and the module's unload EBUSY)
+                Btrfs m = mountQuietly(ro);
+                if (m != null) {
+                    cx.mounted(m);
+                    t = m;
+                }
+            }
             if (cx.broken.get()) {
                 quietly(t::thaw);
             } else {
@@ -113,8 +123,7 @@ final class LifecycleLane extends LaneWorker {
      * to thaw through — the new one, or {@code fs} when the umount was refused (EBUSY: a syscall in flight). A mount
      * refused after the umount leaves a frozen superblock no one can thaw: the cycle fails with it.
      */
-    private Btrfs umountFrozenAndMountAgain(Btrfs fs) {
-        boolean ro = fs.isReadOnly();
+    private Btrfs umountFrozenAndMountAgain(Btrfs fs, boolean ro) {
         if (!run("umount frozen", fs::umount)) {
             return fs;
         }
@@ -127,6 +136,15 @@ final class LifecycleLane extends LaneWorker {
         }
         cx.mounted(m);
         return m;
+    }
+
+    /** A mount of the cycle's device as an undo step (read-only if {@code ro}), or null if refused. */
+    private Btrfs mountQuietly(boolean ro) {
+        try {
+            return cx.module.mount(cx.device, cx.plan.mountOptions(ro));
+        } catch (RuntimeException e) {
+            return null; // a panicked module refuses it too: the module is replaced with the failing cycle
+        }
     }
 
     /** An undo step of a cycle that already failed: its own error adds nothing to the verdict. */
