@@ -280,9 +280,7 @@ class LanesTest {
             mod.mkfs(sdc);
             Btrfs fs = mod.mount(sdc, "commit=1");
             fs.createFile("before");
-            LanePlan plan = new LanePlan(java.util.EnumSet.of(LaneKind.LIFECYCLE), 1, 1, false, 8, 0, 0);
-            LaneContext cx = new LaneContext(mod, sdc, null, 0, seed, new Observation(), null, plan, 0);
-            cx.fs = fs;
+            LaneContext cx = fileLaneContext(mod, sdc, fs, seed);
             List<String> ops = new java.util.concurrent.CopyOnWriteArrayList<>();
             boolean[] frozenAgain = new boolean[1];
             cx.opListener = op -> {
@@ -323,8 +321,13 @@ class LanesTest {
 
     /** A cycle's context with the lifecycle and file lanes on {@code sdc}, mounted as {@code fs}. */
     private static LaneContext fileLaneContext(BtrfsModule mod, BlockDevice sdc, Btrfs fs) {
+        return fileLaneContext(mod, sdc, fs, 42);
+    }
+
+    /** The same, for the cycle of seed {@code cycleSeed} (whose lanes' draws the test chose it for). */
+    private static LaneContext fileLaneContext(BtrfsModule mod, BlockDevice sdc, Btrfs fs, long cycleSeed) {
         LanePlan plan = new LanePlan(java.util.EnumSet.of(LaneKind.LIFECYCLE, LaneKind.FILE), 1, 1, false, 8, 0, 0);
-        LaneContext cx = new LaneContext(mod, sdc, null, 0, 42, new Observation(), null, plan, 0);
+        LaneContext cx = new LaneContext(mod, sdc, null, 0, cycleSeed, new Observation(), null, plan, 0);
         cx.fs = fs;
         return cx;
     }
