@@ -52,8 +52,10 @@ public final class CleanerKthread {
                 } finally {
                     fs.cleanerMutex.unlock();
                 }
-                // btrfs_run_defrag_inodes(): autodefrag is not modelled.
+                // btrfs_run_defrag_inodes(): "the defragger has dealt with the R/O remount and umount" — it stops at
+                // REMOUNTING and when closing, and btrfs_remount_begin / close_ctree wait for defrag_running.
                 // No RO re-check before this, as in the kernel: a pass that got here runs to the end.
+                fs.defragRunner().run();
                 fs.kernel.hooks().arrive(Hook.CLEANER_BEFORE_DELETE_UNUSED_BGS);
                 c.unusedBlockGroups().deleteUnusedBgs();
             }

@@ -128,6 +128,9 @@ public final class Inodes {
      */
     public void deactivate() { sbActive = false; }
 
+    /** SB_ACTIVE (sb->s_flags): true until generic_shutdown_super clears it (btrfs_defrag_file stops then). */
+    public boolean sbActive() { return sbActive; }
+
     /**
      * kernel: evict_inodes() in fs/inode.c — generic_shutdown_super, after sync_filesystem: every cached
      * inode nobody references (the LRU) is evicted; busy ones stay (and are reported after put_super).

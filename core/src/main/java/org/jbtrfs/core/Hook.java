@@ -188,5 +188,13 @@ public enum Hook {
      * pages, not for this step: at umount, once the dentries are pruned, that reference is the inode's last, and the
      * delayed iput after close_ctree's kthread_stop(cleaner) wakes a freed task ({@link FixSwitch#DELALLOC_FLUSH_AT_UMOUNT}).
      */
-    ASYNC_COW_BEFORE_FREE
+    ASYNC_COW_BEFORE_FREE,
+    /**
+     * The cleaner's autodefrag (btrfs_run_defrag_inodes → btrfs_defrag_file, under sb_start_write) chose a cluster of
+     * small recent extents of a queued inode and is about to re-dirty it (cluster_pages_for_defrag: the delalloc
+     * reservation, which may flush, and the reads of the pages not cached). CLEANER_RUNNING is set and defrag_running
+     * counted: an RO remount's btrfs_remount_begin waits here for the defragger, then writes its pages with a second
+     * sync_filesystem.
+     */
+    DEFRAG_BEFORE_CLUSTER
 }

@@ -119,6 +119,7 @@ final class AsyncCow {
      */
     private void asyncCowStart(AsyncChunk c) {
         fs.kernel.hooks().arrive(Hook.ASYNC_COW_BEFORE_COMPRESS);
+        ctx.defrag.inodeShouldDefrag(c.d, c.start, c.data.length, AutoDefrag.SMALL_WRITE_COMPRESSED);
         deflate(c.data);
     }
 
@@ -131,6 +132,7 @@ final class AsyncCow {
     private void asyncCowSubmit(AsyncChunk c) {
         InodeData d = c.d;
         OrderedExtent oe = null;
+        ctx.defrag.inodeShouldDefrag(d, c.start, c.data.length, AutoDefrag.SMALL_WRITE); // cow_file_range's
         try {
             oe = writeback.reserveAndAddOrdered(d, c.start, c.data);
         } catch (BtrfsException e) {

@@ -32,7 +32,11 @@ final class CloseCtree {
         fs.kernel.hooks().arrive(Hook.UMOUNT_AFTER_PARK_CLEANER);
         // wait for the qgroup rescan worker (uninterruptible)
         ctx.qgroups.waitForCompletion(false);
-        // uuid scan, balance, dev-replace, scrub, defrag: not modelled
+        // uuid scan, balance, dev-replace, scrub: not modelled
+        // wait for any defraggers to finish (the parked cleaner ran its last btrfs_run_defrag_inodes), then clear out
+        // the tree of defraggable inodes
+        ctx.defrag.waitForDefraggers();
+        ctx.defrag.cleanupDefragInodes();
         // df94a342efb4: the error cleanup waits for every ordered extent first, so the flushes below wait for
         // their last puts and run the delayed iputs those queue (a patch on top of the flush block)
         boolean errorCleanupEarly = DiskIo.errorCommitSuperEarly(fs);

@@ -13,6 +13,8 @@ final class FsContext {
     final Dcache dcache;
     final OrderedExtents ordered;
     final Writeback writeback;
+    /** -o autodefrag: the inodes queued by small writes and the cleaner's pass over them. */
+    final AutoDefrag defrag;
     /** The directory inodes the port keeps in memory (i_rwsem, index_cnt, S_DEAD). */
     final Dirs dirs = new Dirs();
 
@@ -25,5 +27,7 @@ final class FsContext {
         this.ordered = new OrderedExtents(this);
         fs.installOrderedExtentsDestroyer(ordered::destroyAll);
         this.writeback = new Writeback(this);
+        this.defrag = new AutoDefrag(this);
+        fs.installDefragRunner(defrag::runDefragInodes);
     }
 }

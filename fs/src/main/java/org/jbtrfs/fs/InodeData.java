@@ -20,8 +20,10 @@ import org.jbtrfs.transaction.TransHandle;
  * inode with dirty or writeback pages stays cached after its last iput (the VFS's inode LRU).
  *
  * <p>Granularity: the port appends bytes. A delalloc range starts at the byte the append started, not at
- * a page boundary, so writeback never rewrites a block already written and btrfs_drop_extents is not
- * needed; in the kernel an append into a partly written page COWs that page. Inline extents
+ * a page boundary, so an append never rewrites a block already written; in the kernel an append into a partly
+ * written page COWs that page. Autodefrag is the one rewrite: it re-dirties whole extents
+ * ({@link #redirtyForDefrag}), and the ordered extent's completion drops the items it replaces (btrfs_drop_extents,
+ * never splitting one). Inline extents
  * (max_inline) are not modelled: every range becomes a regular extent.
  *
  * <p>Locking: the fields are guarded by this object. Never take the inode's own lock while holding it
@@ -36,6 +38,8 @@ final class InodeData implements Inode.Mapping {
     private final int mode;
     /** BTRFS_I(inode)->sync_writers: fsync's writeback checksums inline, not through btrfs_wq_submit_bio. */
     final AtomicInteger syncWriters = new AtomicInteger();
+    /** BTRFS_INODE_IN_DEFRAG: queued for autodefrag; set and tested under {@link AutoDefrag}'s lock, cleared by its run. */
+    volatile boolean inDefrag;
     /** Serialises btrfs_update_inode of this inode (the port's stand-in for the leaf lock). */
     private final Object updateLock = new Object();
 
@@ -223,6 +227,49 @@ final class InodeData implements Inode.Mapping {
     }
 
     synchronized boolean isDirty() { return !delalloc.isEmpty(); }
+
+    /** What {@link #redirtyForDefrag} did. */
+    enum Redirtied { WAS_CLEAN, WAS_DIRTY, OVERLAP }
+
+    /**
+     * Autodefrag's cluster_pages_for_defrag(): the bytes of whole extents at {@code start}, read back, marked delalloc and
+     * dirty again (set_extent_defrag) so writeback rewrites them as one extent. Nothing is done (OVERLAP) when part of
+     * the range is dirty already or under an ordered extent: that writeback rewrites it anyway.
+     */
+    synchronized Redirtied redirtyForDefrag(long start, byte[] data) {
+        long end = start + data.length;
+        Map.Entry<Long, DirtyRange> before = delalloc.floorEntry(start);
+        Map.Entry<Long, DirtyRange> after = delalloc.ceilingEntry(start);
+        if (before != null && before.getValue().end() > start || after != null && after.getKey() < end) {
+            return Redirtied.OVERLAP;
+        }
+        for (OrderedExtent oe : ordered.values()) {
+            if (oe.fileOffset < end && oe.fileOffset + oe.numBytes > start) {
+                return Redirtied.OVERLAP;
+            }
+        }
+        boolean wasClean = delalloc.isEmpty();
+        DirtyRange r = new DirtyRange(start, data.length);
+        r.append(data);
+        delalloc.put(start, r);
+        updatePins();
+        return wasClean ? Redirtied.WAS_CLEAN : Redirtied.WAS_DIRTY;
+    }
+
+    /** The file_extent_tree's view: do file extent items exist within [start, end)? (a rewrite's drop finds them) */
+    synchronized boolean hasFileExtentsIn(long start, long end) {
+        if (start < extentsEnd) {
+            return true;
+        }
+        Map.Entry<Long, Long> e = extentsAfterGap.lowerEntry(end);
+        return e != null && e.getValue() > start;
+    }
+
+    /** btrfs_drop_extents()' inode_sub_bytes() for the file extents a rewrite replaced. */
+    synchronized void fileExtentsDropped(long diskBytes) { nbytes -= diskBytes; }
+
+    /** disk_i_size. */
+    synchronized long diskISize() { return diskISize; }
 
     synchronized long isize() { return isize; }
 

@@ -18,11 +18,31 @@ import org.jbtrfs.transaction.FsInfo;
  *                       inside open_ctree / btrfs_remount, where the superblock is known
  * @param compress       the compression options in the order given (compress, compress=TYPE, compress-force,
  *                       compress-force=TYPE), each value already checked; {@link CompressOptions} applies them
+ * @param autodefrag     "autodefrag" (true) or "noautodefrag" (false), the last one given; null when neither
  */
-record MountOptions(boolean readOnly, int commitInterval, String raw, List<String> spaceCache, List<String> compress) {
+record MountOptions(boolean readOnly, int commitInterval, String raw, List<String> spaceCache, List<String> compress,
+                    Boolean autodefrag) {
     /** Options the VFS or btrfs accept but the port does not model; accepted and ignored. */
     private static final List<String> IGNORED = List.of("noatime", "relatime", "defaults",
-        "nodiscard", "noautodefrag", "ssd", "nossd", "enospc_debug", "noenospc_debug");
+        "nodiscard", "ssd", "nossd", "enospc_debug", "noenospc_debug");
+
+    /**
+     * kernel: btrfs_parse_options()' Opt_defrag / Opt_nodefrag — btrfs_set_and_info(AUTO_DEFRAG, "enabling auto defrag")
+     * or btrfs_clear_and_info(AUTO_DEFRAG, "disabling auto defrag"): the message only when the bit changes.
+     */
+    static void applyAutodefrag(FsInfo fs, Boolean autodefrag) {
+        if (autodefrag == null) {
+            return;
+        }
+        boolean was = fs.mountOpt.test(org.jbtrfs.core.kernel.MountOpt.AUTO_DEFRAG);
+        if (autodefrag && !was) {
+            fs.log().info(fs.sbId(), "enabling auto defrag");
+            fs.mountOpt.set(org.jbtrfs.core.kernel.MountOpt.AUTO_DEFRAG);
+        } else if (!autodefrag && was) {
+            fs.log().info(fs.sbId(), "disabling auto defrag");
+            fs.mountOpt.clear(org.jbtrfs.core.kernel.MountOpt.AUTO_DEFRAG);
+        }
+    }
 
     /** The VFS's view of an option string: does it ask for a read-only superblock (the last ro/rw wins)? */
     static boolean wantsReadOnly(String options) {
@@ -47,6 +67,7 @@ record MountOptions(boolean readOnly, int commitInterval, String raw, List<Strin
         int commit = -1;
         List<String> spaceCache = new ArrayList<>();
         List<String> compress = new ArrayList<>();
+        Boolean autodefrag = null;
         String raw = options == null ? "" : options.trim();
         List<String> parts = new ArrayList<>();
         for (String p : raw.split(",")) {
@@ -89,6 +110,8 @@ record MountOptions(boolean readOnly, int commitInterval, String raw, List<Strin
                     throw new BtrfsException(Errno.EINVAL, "invalid space_cache version '" + v + "' (only v1 and v2)");
                 }
                 spaceCache.add(p);
+            } else if (p.equals("autodefrag") || p.equals("noautodefrag")) {
+                autodefrag = p.equals("autodefrag"); // Opt_defrag, Opt_nodefrag
             } else if (CompressOptions.isCompressOption(p)) {
                 CompressOptions.check(p); // Opt_compress*: an unknown type is -EINVAL without a message
                 compress.add(p);
@@ -100,6 +123,6 @@ record MountOptions(boolean readOnly, int commitInterval, String raw, List<Strin
                 throw new BtrfsException(Errno.EINVAL, "unrecognized mount option '" + p + "'");
             }
         }
-        return new MountOptions(ro, commit, raw, List.copyOf(spaceCache), List.copyOf(compress));
+        return new MountOptions(ro, commit, raw, List.copyOf(spaceCache), List.copyOf(compress), autodefrag);
     }
 }

@@ -49,6 +49,7 @@ final class OpenCtree {
         // anything was started)
         SpaceCacheOptions.parse(fs, opts.spaceCache());
         CompressOptions.apply(fs, opts.compress());
+        MountOptions.applyAutodefrag(fs, opts.autodefrag());
         // compat_ro features this kernel does not know refuse a read-write mount
         long unsupported = sb.compatRoFlags & ~SuperBlock.COMPAT_RO_SUPP;
         if (!opts.readOnly() && unsupported != 0) {

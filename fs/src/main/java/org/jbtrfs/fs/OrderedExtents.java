@@ -15,6 +15,7 @@ import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.Root;
 import org.jbtrfs.transaction.TransHandle;
 import org.jbtrfs.transaction.Transactions;
+import org.jbtrfs.transaction.TreeItem;
 import org.jbtrfs.transaction.Trees;
 import org.jbtrfs.workqueue.BtrfsWork;
 
@@ -100,6 +101,9 @@ final class OrderedExtents {
         try {
             if (!failed) {
                 h = Transactions.join(fs, root, "btrfs_finish_ordered_io");
+                if (d.hasFileExtentsIn(oe.fileOffset, oe.fileOffset + oe.numBytes)) {
+                    dropExtents(h, d, oe.fileOffset, oe.fileOffset + oe.numBytes); // an autodefrag rewrite
+                }
                 Trees.insert(h, root, new Key(d.inode.ino(), ItemType.EXTENT_DATA, oe.fileOffset),
                     new FileExtentItem(oe.diskBytenr, oe.diskNumBytes, oe.numBytes, h.transid()).encode());
                 d.fileExtentInserted(oe);
@@ -131,6 +135,26 @@ final class OrderedExtents {
         fs.kernel.hooks().arrive(Hook.ORDERED_EXTENT_AFTER_REMOVE);
         put(oe); // once for us
         put(oe); // once for the tree
+    }
+
+    /**
+     * kernel: btrfs_drop_extents() from insert_reserved_file_extent() — the file extent items a rewrite replaces are
+     * deleted, their data extents' references dropped (btrfs_free_extent) and their bytes taken from i_bytes. The port
+     * rewrites whole extents only (autodefrag's clusters), so no item is split.
+     */
+    private void dropExtents(TransHandle h, InodeData d, long start, long end) {
+        Root root = d.inode.root();
+        long ino = d.inode.ino();
+        for (TreeItem it : Trees.range(fs, root, new Key(ino, ItemType.EXTENT_DATA, start), new Key(ino, ItemType.EXTENT_DATA, end - 1))) {
+            FileExtentItem fe = FileExtentItem.decode(it.data());
+            if (it.key().offset() + fe.numBytes() > end) {
+                throw fs.log().bug("file.c", 880, "btrfs_drop_extents would split the extent at " + it.key().offset()
+                    + " of inode " + ino + " (the port rewrites whole extents only)");
+            }
+            Trees.delete(h, root, it.key());
+            Extents.freeDataExtent(h, root.objectid(), fe.diskBytenr(), fe.diskNumBytes());
+            d.fileExtentsDropped(fe.diskNumBytes());
+        }
     }
 
     /**

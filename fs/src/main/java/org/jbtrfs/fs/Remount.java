@@ -7,6 +7,7 @@ import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.kernel.Kthread;
+import org.jbtrfs.core.kernel.MountOpt;
 import org.jbtrfs.transaction.DiskIo;
 import org.jbtrfs.transaction.FsInfo;
 
@@ -17,7 +18,9 @@ final class Remount {
     /**
      * kernel: btrfs_remount() in fs/btrfs/super.c (5.11 with patches 1, 3 and 5), in order. REMOUNTING is
      * set for every remount and cleared on every exit, including the error path that restores the old
-     * flags. Going RO: set the RO flag(s), delete unused block groups, wait for the cleaner's pass to end
+     * flags. After the options: btrfs_remount_begin (with autodefrag on before: wait for the defragger, and going
+     * RO sync again); on every exit btrfs_remount_cleanup (empty the defrag tree when autodefrag went off or the
+     * filesystem is RO). Going RO: set the RO flag(s), delete unused block groups, wait for the cleaner's pass to end
      * (3/5), run the delayed iputs the sleeping cleaner will never run (5/5), wait for the qgroup rescan
      * worker, which stops because of REMOUNTING (1/5), then commit everything with btrfs_commit_super.
      * Going RW: the checks, btrfs_start_pre_rw_mount, clear the RO flag(s), set FS_OPEN.
@@ -40,9 +43,9 @@ final class Remount {
             }
             SpaceCacheOptions.parse(fs, opts.spaceCache());
             CompressOptions.apply(fs, opts.compress());
+            MountOptions.applyAutodefrag(fs, opts.autodefrag());
+            remountBegin(ctx, oldOpts, opts.readOnly());
             SpaceCacheOptions.remountCheck(fs, fs.sbRdonly(), opts.readOnly());
-            // btrfs_remount_begin(): only with autodefrag (not modelled) does going RO wait for the
-            // defraggers and sync_filesystem again
             if (opts.readOnly() != fs.sbRdonly()) {
                 if (opts.readOnly()) {
                     remountRo(ctx);
@@ -51,7 +54,7 @@ final class Remount {
                 }
             }
         } catch (RuntimeException e) {
-            restore(fs, oldRo, oldCommit, oldOpts, oldCompressType);
+            restore(ctx, oldRo, oldCommit, oldOpts, oldCompressType);
             throw e;
         }
         // out:
@@ -59,7 +62,7 @@ final class Remount {
         if (trans != null) {
             trans.wakeUpProcess();
         }
-        // btrfs_remount_cleanup(): nothing modelled
+        remountCleanup(ctx, oldOpts);
         SpaceCacheOptions.clearOneshot(fs);
         fs.fsState.clear(FsState.REMOUNTING);
     }
@@ -140,7 +143,37 @@ final class Remount {
      * The restore label: a filesystem that is read-only now stays read-only ("don't reset SB_RDONLY on
      * error"); patch 3/5 also clears BTRFS_FS_STATE_RO when the saved flags were read-write.
      */
-    private static void restore(FsInfo fs, boolean oldRo, int oldCommit, long oldOpts, String oldCompressType) {
+    /**
+     * kernel: btrfs_remount_begin() in fs/btrfs/super.c — when autodefrag was on and is being turned off or the
+     * filesystem goes read-only, wait for the defragger (the cleaner's btrfs_run_defrag_inodes, which stops at
+     * REMOUNTING) and, going read-only, sync_filesystem again: the pages it re-dirtied after the first sync.
+     */
+    private static void remountBegin(FsContext ctx, long oldOpts, boolean readOnly) {
+        FsInfo fs = ctx.fs;
+        if (rawTest(oldOpts, MountOpt.AUTO_DEFRAG) && (!fs.mountOpt.test(MountOpt.AUTO_DEFRAG) || readOnly)) {
+            ctx.defrag.waitForDefraggers();
+            if (readOnly) {
+                Vfs.syncFilesystem(ctx);
+            }
+        }
+    }
+
+    /**
+     * kernel: btrfs_remount_cleanup() in fs/btrfs/super.c — "cleanup all defragable inodes if the autodefragment is
+     * close or the filesystem is read only".
+     */
+    private static void remountCleanup(FsContext ctx, long oldOpts) {
+        FsInfo fs = ctx.fs;
+        if (rawTest(oldOpts, MountOpt.AUTO_DEFRAG) && (!fs.mountOpt.test(MountOpt.AUTO_DEFRAG) || fs.sbRdonly())) {
+            ctx.defrag.cleanupDefragInodes();
+        }
+    }
+
+    /** btrfs_raw_test_opt(): a bit of a saved mount_opt word. */
+    private static boolean rawTest(long raw, MountOpt o) { return (raw & (1L << o.ordinal())) != 0; }
+
+    private static void restore(FsContext ctx, boolean oldRo, int oldCommit, long oldOpts, String oldCompressType) {
+        FsInfo fs = ctx.fs;
         boolean ro = oldRo || fs.sbRdonly();
         fs.setSbRdonlyFlag(ro);
         if (fs.applied(FixSwitch.CLEANER_RO_REMOUNT_RACE) && !ro) {
@@ -149,11 +182,12 @@ final class Remount {
         fs.setCommitInterval(oldCommit);
         restoreMountOpt(fs, oldOpts); // fs_info->mount_opt = old_opts
         fs.setCompressType(oldCompressType); // fs_info->compress_type = old_compress_type
+        remountCleanup(ctx, oldOpts);
         fs.fsState.clear(FsState.REMOUNTING);
     }
 
     private static void restoreMountOpt(FsInfo fs, long raw) {
-        for (org.jbtrfs.core.kernel.MountOpt o : org.jbtrfs.core.kernel.MountOpt.values()) {
+        for (MountOpt o : MountOpt.values()) {
             if ((raw & (1L << o.ordinal())) != 0) {
                 fs.mountOpt.set(o);
             } else {

@@ -191,6 +191,7 @@ final class Writeback {
      * (extent_clear_unlock_delalloc, mapping_set_error) and null is returned.
      */
     private OrderedExtent cowFileRange(InodeData d, InodeData.DirtyRange r) {
+        ctx.defrag.inodeShouldDefrag(d, r.start, ((r.len() + (long) SECTOR - 1) / SECTOR) * SECTOR, AutoDefrag.SMALL_WRITE);
         try {
             return reserveAndAddOrdered(d, r.start, r.data());
         } catch (BtrfsException e) {

@@ -57,8 +57,8 @@ import org.jbtrfs.workqueue.FsWorkqueues;
  * Everything that changes after mount is private and written only through a named method whose Javadoc names the
  * kernel step and the module that calls it: SB_RDONLY ({@link #setSbRdonly()}, {@link #clearSbRdonly()},
  * {@link #setSbRdonlyFlag}), the commit interval, the workqueues, the roots (tree, extent, fs, quota, free space),
- * the two kthreads and the three upcalls ({@link #installDelayedIputRunner}, {@link #installQgroupHooks},
- * {@link #installOrderedExtentsDestroyer}). The
+ * the two kthreads and the four upcalls ({@link #installDelayedIputRunner}, {@link #installQgroupHooks},
+ * {@link #installOrderedExtentsDestroyer}, {@link #installDefragRunner}). The
  * transaction state (running transaction, trans_list, generation, last committed, dead_roots, super_copy) is
  * package-private to transaction and changes only under {@link #transLock}. docs/api.md lists the change.
  */
@@ -131,6 +131,8 @@ public final class FsInfo {
     private volatile Kthread transactionKthread;
     /** btrfs_run_delayed_iputs(), installed by the cleaner layer (commit_super calls it). */
     private volatile Runnable delayedIputRunner = () -> { };
+    /** btrfs_run_defrag_inodes(), installed by the fs layer (the cleaner's pass calls it). */
+    private volatile Runnable defragRunner = () -> { };
     /** qgroup accounting at commit; null while quotas are off. */
     private volatile QgroupHooks qgroupHooks;
     /** btrfs_destroy_all_ordered_extents(), installed by the fs layer (btrfs_cleanup_transaction calls it). */
@@ -229,6 +231,12 @@ public final class FsInfo {
 
     /** The upcall commit_super makes into the cleaner layer. Owner: cleaner, at mount. */
     public void installDelayedIputRunner(Runnable r) { delayedIputRunner = r; }
+
+    /** btrfs_run_defrag_inodes(), as the fs layer installed it (a no-op before). */
+    public Runnable defragRunner() { return defragRunner; }
+
+    /** The upcall the cleaner's pass makes into the fs layer's autodefrag (file.c). Owner: fs, at mount. */
+    public void installDefragRunner(Runnable r) { defragRunner = r; }
 
     public QgroupHooks qgroupHooks() { return qgroupHooks; }
 

@@ -31,6 +31,9 @@ public final class Root implements TreeRoot {
     public final java.util.concurrent.atomic.AtomicBoolean orphanCleanupDone = new java.util.concurrent.atomic.AtomicBoolean();
     /** The transaction this root was last modified in (root->last_trans). */
     volatile long lastTrans;
+
+    /** root->last_trans (btrfs_add_inode_defrag queues an inode with it). */
+    public long lastTrans() { return lastTrans; }
     /** Set when the last reference was put (btrfs_put_root): every later use is a use-after-free. */
     private volatile org.jbtrfs.core.kernel.Lifetime freed;
 

@@ -1,6 +1,6 @@
 package org.jbtrfs.core.kernel;
 
-/** Bits of {@code fs_info->mount_opt} (BTRFS_MOUNT_*) that the port models: the free space cache choice, compression. */
+/** Bits of {@code fs_info->mount_opt} (BTRFS_MOUNT_*) that the port models: the free space cache choice, compression, autodefrag. */
 public enum MountOpt {
     /** space_cache / space_cache=v1: the v1 free space cache (cache inodes in the root tree). */
     SPACE_CACHE,
@@ -11,5 +11,11 @@ public enum MountOpt {
     /** compress, compress=TYPE: data writeback goes through async chunks on the delalloc workqueue. */
     COMPRESS,
     /** compress-force, compress-force=TYPE: compress even what the heuristics would not (not modelled apart). */
-    FORCE_COMPRESS
+    FORCE_COMPRESS,
+    /**
+     * autodefrag: small writes queue their inode (btrfs_add_inode_defrag), the cleaner re-dirties its small recent
+     * extents so writeback rewrites them as one (btrfs_run_defrag_inodes). Appended last: the raw word's other bits
+     * keep their values.
+     */
+    AUTO_DEFRAG
 }

@@ -22,7 +22,8 @@ public final class Slabs {
     public static final List<String> BTRFS_CACHES = List.of(
         "btrfs_trans_handle", "btrfs_inode", "btrfs_path", "btrfs_free_space",
         "btrfs_delayed_ref_head", "btrfs_delayed_tree_ref", "btrfs_delayed_data_ref", "btrfs_delayed_extent_op",
-        "extent_state", "extent_buffer", "btrfs_delayed_iput", "btrfs_ordered_extent", "btrfs_delayed_node");
+        "extent_state", "extent_buffer", "btrfs_delayed_iput", "btrfs_ordered_extent", "btrfs_delayed_node",
+        "btrfs_inode_defrag");
 
     private final Map<String, SlabCache> caches = new ConcurrentHashMap<>();
     private final KernelLog log;

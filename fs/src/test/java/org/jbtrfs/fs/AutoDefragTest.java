@@ -1,0 +1,173 @@
+package org.jbtrfs.fs;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.util.Arrays;
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Crc32cImpl;
+import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.Role;
+import org.jbtrfs.core.disk.ItemType;
+import org.jbtrfs.core.disk.Key;
+import org.jbtrfs.fs.tools.Check;
+import org.jbtrfs.testsupport.Blocked;
+import org.jbtrfs.testsupport.TestThread;
+import org.jbtrfs.testsupport.Waits;
+import org.jbtrfs.transaction.FsRoots;
+import org.jbtrfs.transaction.Trees;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Autodefrag (v5.11, stop 31): {@code -o autodefrag}, the inodes small writes queue, the cleaner's pass over them,
+ * and what remount and umount do about it. Kernel functions read: fs/btrfs/file.c (btrfs_add_inode_defrag,
+ * __btrfs_add_inode_defrag, btrfs_requeue_inode_defrag, btrfs_pick_defrag_inode, btrfs_cleanup_defrag_inodes,
+ * __btrfs_run_defrag_inode, btrfs_run_defrag_inodes), fs/btrfs/ioctl.c (btrfs_defrag_file, find_new_extents,
+ * should_defrag_range, defrag_check_next_extent, cluster_pages_for_defrag), fs/btrfs/inode.c (inode_should_defrag
+ * from cow_file_range and compress_file_range, insert_reserved_file_extent → btrfs_drop_extents), fs/btrfs/super.c
+ * (btrfs_parse_options' Opt_defrag/Opt_nodefrag, btrfs_remount_begin, btrfs_remount_cleanup, btrfs_remount's order),
+ * fs/btrfs/disk-io.c (cleaner_kthread, close_ctree's wait for defrag_running and cleanup).
+ *
+ * <p>No kernel bug was found here: the kernel's remount and umount wait for the defragger and write or drop what it
+ * queued. These tests pin that behaviour down so the explorer's lanes can race it.
+ */
+class AutoDefragTest {
+    private static final int BLOCK = 4096;
+
+    /** Four small appends, each written and committed by its own sync: four extents, the inode queued. */
+    private static byte[] fourSmallWrites(Btrfs fs) {
+        fs.createFile("f");
+        ByteArrayOutputStream all = new ByteArrayOutputStream();
+        for (int k = 0; k < 4; k++) {
+            byte[] b = new byte[BLOCK];
+            Arrays.fill(b, (byte) ('a' + k));
+            fs.writeFile("f", b);
+            all.writeBytes(b);
+            fs.sync();
+        }
+        return all.toByteArray();
+    }
+
+    private static int extentsOf(Btrfs fs, String path) {
+        long ino;
+        try (FileHandle h = fs.open(path, OpenMode.READ_ONLY)) {
+            ino = h.ino();
+        }
+        var info = fs.ctx().fs;
+        return Trees.range(info, FsRoots.getFsRoot(info, 5, true), new Key(ino, ItemType.EXTENT_DATA, 0),
+            new Key(ino, ItemType.EXTENT_DATA, -1L)).size();
+    }
+
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void theCleanerRewritesAQueuedInodesSmallExtentsAsOne(Crc32cImpl crc) {
+        try (Repro r = new Repro(crc)) {
+            Btrfs fs = r.mount("autodefrag");
+            assertTrue(r.logged("enabling auto defrag"), r.mod.log().dmesg());
+            byte[] data = fourSmallWrites(fs);
+            assertEquals(4, extentsOf(fs, "f"));
+            assertEquals(1, fs.ctx().defrag.queued(), "cow_file_range's inode_should_defrag queued the inode");
+            fs.runCleanerPass(Repro.WAIT); // btrfs_run_defrag_inodes re-dirties the cluster
+            assertEquals(0, fs.ctx().defrag.queued());
+            fs.sync(); // writeback rewrites it; btrfs_drop_extents replaces the four items
+            assertEquals(1, extentsOf(fs, "f"));
+            assertArrayEquals(data, fs.readFile("f"));
+            fs.umount();
+            Check.Report rep = Check.check(r.dev, crc);
+            assertTrue(rep.clean(), rep.toString());
+            UnloadReport u = r.mod.unload();
+            assertTrue(u.clean(), u.toString());
+            assertFalse(r.mod.log().tainted(), r.mod.log().dmesg());
+        }
+    }
+
+    @Test
+    void withoutAutodefragNothingIsQueued() {
+        try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
+            Btrfs fs = r.mount("");
+            fourSmallWrites(fs);
+            assertEquals(0, fs.ctx().defrag.queued());
+            fs.runCleanerPass(Repro.WAIT);
+            fs.sync();
+            assertEquals(4, extentsOf(fs, "f"));
+            fs.umount();
+        }
+    }
+
+    /**
+     * btrfs_remount_begin: going read-only with autodefrag on, the remount waits for the defragger (the cleaner held
+     * while it re-dirties a cluster) before it sets RO, and writes what it re-dirtied with a second sync_filesystem —
+     * after the first one and after REMOUNTING, which the defragger's loop stops at.
+     */
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void anRoRemountWaitsForTheDefraggerAndWritesWhatItRedirtied(Crc32cImpl crc) {
+        try (Repro r = new Repro(crc)) {
+            Btrfs fs = r.mount("autodefrag");
+            byte[] data = fourSmallWrites(fs);
+            r.mod.hooks().parkAt(Hook.DEFRAG_BEFORE_CLUSTER, Role.CLEANER);
+            fs.wakeCleaner(); // its pass reaches the queued inode and is held there
+            r.mod.hooks().awaitParked(Hook.DEFRAG_BEFORE_CLUSTER, Repro.WAIT);
+            TestThread<Void> remount = TestThread.run("remount ro", () -> fs.remount("ro"));
+            Waits.within().until(() -> Blocked.onStack(remount.thread(), "AutoDefrag", "waitForDefraggers"));
+            assertFalse(fs.isReadOnly(), "RO is set only after the defragger stopped");
+            r.mod.hooks().release(Hook.DEFRAG_BEFORE_CLUSTER);
+            remount.join();
+            assertTrue(fs.isReadOnly());
+            assertEquals(1, extentsOf(fs, "f"), "the second sync_filesystem wrote the re-dirtied cluster");
+            assertEquals(0, fs.ctx().defrag.queued(), "btrfs_remount_cleanup: read-only, the tree is emptied");
+            assertArrayEquals(data, fs.readFile("f"));
+            fs.umount();
+            UnloadReport u = r.mod.unload();
+            assertTrue(u.clean(), u.toString());
+            assertFalse(r.mod.log().tainted(), r.mod.log().dmesg());
+        }
+    }
+
+    @Test
+    void aNoautodefragRemountEmptiesTheQueue() {
+        try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
+            Btrfs fs = r.mount("autodefrag");
+            fourSmallWrites(fs);
+            assertEquals(1, fs.ctx().defrag.queued());
+            fs.remount("noautodefrag");
+            assertTrue(r.logged("disabling auto defrag"), r.mod.log().dmesg());
+            assertEquals(0, fs.ctx().defrag.queued());
+            fs.runCleanerPass(Repro.WAIT);
+            fs.sync();
+            assertEquals(4, extentsOf(fs, "f"));
+            fs.umount();
+            assertTrue(r.mod.unload().clean());
+        }
+    }
+
+    /** close_ctree frees the queued records (btrfs_cleanup_defrag_inodes): no btrfs_inode_defrag object at rmmod. */
+    @Test
+    void anUmountWithInodesQueuedFreesTheirRecords() {
+        try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
+            Btrfs fs = r.mount("autodefrag");
+            fourSmallWrites(fs);
+            assertEquals(1, fs.ctx().defrag.queued());
+            fs.umount();
+            UnloadReport u = r.mod.unload();
+            assertTrue(u.clean(), u.toString());
+        }
+    }
+
+    @Test
+    void autodefragTakesNoValue() {
+        try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
+            BtrfsException e = assertThrows(BtrfsException.class, () -> r.mount("autodefrag=1"));
+            assertEquals(Errno.EINVAL, e.errno());
+            assertTrue(r.logged("unrecognized mount option 'autodefrag=1'"), r.mod.log().dmesg());
+            r.mount("autodefrag").umount(); // the module stays usable
+        }
+    }
+}
