@@ -95,10 +95,10 @@ final class AutoDefrag {
 
     /**
      * kernel: inode_should_defrag() in fs/btrfs/inode.c, from cow_file_range (and compress_file_range, with a 16 KiB
-     * threshold) — a write smaller than {@code smallWrite} that does not cover the whole file queues the inode.
+     * threshold) — with autodefrag on, a write smaller than {@code smallWrite} that does not cover the whole file queues the inode.
      */
     void inodeShouldDefrag(InodeData d, long start, long numBytes, long smallWrite) {
-        if (numBytes < smallWrite && (start > 0 || start + numBytes < d.diskISize())) {
+        if (fs.mountOpt.test(MountOpt.AUTO_DEFRAG) && numBytes < smallWrite && (start > 0 || start + numBytes < d.diskISize())) {
             addInodeDefrag(d, d.inode.root().lastTrans());
         }
     }

@@ -12,16 +12,20 @@ import org.jbtrfs.stress.StressOptions;
  * lifecycle steps, the commit interval of the mount (small, the kernel's own commit=N: a stall that waits
  * for the transaction kthread's next loop then lasts at most N seconds, and a hang stays a hang), and
  * whether the cycle starts with an RO mount, and whether its mounts compress (-o compress: data writeback through the
- * delalloc workqueue's async chunks).
+ * delalloc workqueue's async chunks) and defragment (-o autodefrag: small writes queue their inode, the cleaner
+ * re-dirties its small extents).
  */
 record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean startRo, int maxLaneSteps, double orphanItemFault,
-                long faultSeed, boolean compress, boolean freeze) {
+                long faultSeed, boolean compress, boolean freeze, boolean autodefrag) {
 
-    /** A plan without compression or freezes (tests). */
+    /** A plan without compression, freezes or autodefrag (tests). */
     LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean startRo, int maxLaneSteps, double orphanItemFault,
              long faultSeed) {
-        this(lanes, lifecycleSteps, commit, startRo, maxLaneSteps, orphanItemFault, faultSeed, false, false);
+        this(lanes, lifecycleSteps, commit, startRo, maxLaneSteps, orphanItemFault, faultSeed, false, false, false);
     }
+
+    /** How often a cycle mounts with -o autodefrag. */
+    static final double P_AUTODEFRAG = 0.3;
 
     /** How often a cycle's lifecycle lane may freeze the filesystem (fsfreeze -f ... -u: generic/068's shape). */
     static final double P_FREEZE = 0.3;
@@ -29,9 +33,9 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
     /** How often a cycle mounts with -o compress. */
     static final double P_COMPRESS = 0.3;
 
-    /** The mount options of this cycle's mounts: ro or not, its commit interval, compression. */
+    /** The mount options of this cycle's mounts: ro or not, its commit interval, compression, autodefrag. */
     String mountOptions(boolean ro) {
-        return (ro ? "ro," : "") + "commit=" + commit + (compress ? ",compress" : "");
+        return (ro ? "ro," : "") + "commit=" + commit + (compress ? ",compress" : "") + (autodefrag ? ",autodefrag" : "");
     }
 
     /** Every lane allowed. */
@@ -74,7 +78,9 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
         boolean compress = Seeds.stream(cycleSeed, "lanes:compress").nextDouble() < P_COMPRESS;
         // stop 29, its own stream as well
         boolean freeze = Seeds.stream(cycleSeed, "lanes:freeze").nextDouble() < P_FREEZE;
-        return new LanePlan(l, steps, commit, ro, 6 + r.nextInt(18), fault, r.nextLong(), compress, freeze);
+        // stop 31, its own stream as well
+        boolean autodefrag = Seeds.stream(cycleSeed, "lanes:autodefrag").nextDouble() < P_AUTODEFRAG;
+        return new LanePlan(l, steps, commit, ro, 6 + r.nextInt(18), fault, r.nextLong(), compress, freeze, autodefrag);
     }
 
     @Override
@@ -86,7 +92,7 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
         for (LaneKind k : lanes) {
             sb.append(sb.length() == 0 ? "" : "+").append(k.label);
         }
-        return String.format(Locale.ROOT, "lanes %s, %d lifecycle steps, commit=%d%s%s%s%s", sb, lifecycleSteps, commit,
-            compress ? ", compress" : "", freeze ? ", fsfreeze" : "", startRo ? ", mount -o ro" : "", orphanFault ? ", DEL_ORPHAN_ITEM_ENOMEM p=" + orphanItemFault : "");
+        return String.format(Locale.ROOT, "lanes %s, %d lifecycle steps, commit=%d%s%s%s%s%s", sb, lifecycleSteps, commit,
+            compress ? ", compress" : "", autodefrag ? ", autodefrag" : "", freeze ? ", fsfreeze" : "", startRo ? ", mount -o ro" : "", orphanFault ? ", DEL_ORPHAN_ITEM_ENOMEM p=" + orphanItemFault : "");
     }
 }

@@ -8,7 +8,7 @@ import org.jbtrfs.stress.schedule.ScheduleScope;
 import org.jbtrfs.stress.workload.RoLeakCheck;
 
 /**
- * The lifecycle lane: remount RO and RW, remounts that change an option (commit=N), umount and mount
+ * The lifecycle lane: remount RO and RW, remounts that change an option (commit=N, autodefrag, noautodefrag), umount and mount
  * again (sometimes -o ro), while the other lanes work on the filesystem. A refused remount or umount
  * (EBUSY: open files, unlinked inodes alive) is normal. Every umount is checked like the cycle's last:
  * a transaction left open, or a BUG out of close_ctree, fails the cycle. In a cycle whose plan says so, a step may
@@ -18,6 +18,8 @@ import org.jbtrfs.stress.workload.RoLeakCheck;
 final class LifecycleLane extends LaneWorker {
     /** The freeze steps' own draws: a cycle without freezes makes the choices it made before them. */
     private final java.util.SplittableRandom freezeDraw;
+    /** Which option a remount changes (stop 31): commit=N, autodefrag or noautodefrag. */
+    private final java.util.SplittableRandom optionDraw;
     /** Whether a freeze step unmounts the frozen filesystem (stop 30): a stream of its own, the others' draws stay. */
     private final java.util.SplittableRandom frozenUmountDraw;
     /** How often a freeze step unmounts the frozen filesystem and mounts it again to thaw it. */
@@ -26,6 +28,7 @@ final class LifecycleLane extends LaneWorker {
     LifecycleLane(LaneContext cx) {
         super(LaneKind.LIFECYCLE, cx, 0.45, 0.6, 1.0);
         freezeDraw = org.jbtrfs.stress.Seeds.stream(cx.cycleSeed, "lane:lifecycle:freeze");
+        optionDraw = org.jbtrfs.stress.Seeds.stream(cx.cycleSeed, "lane:lifecycle:option");
         frozenUmountDraw = org.jbtrfs.stress.Seeds.stream(cx.cycleSeed, "lane:lifecycle:freeze-umount");
     }
 
@@ -53,7 +56,11 @@ final class LifecycleLane extends LaneWorker {
                     }
                 } else if (u < 0.6) {
                     String opt = "commit=" + (1 + r.nextInt(3));
-                    run("remount " + opt, () -> fs.remount(opt));
+                    // stop 31: a third of these toggle autodefrag instead (btrfs_remount_begin waits for the defragger
+                    // when it goes off, btrfs_remount_cleanup empties its tree); drawn from a stream of its own
+                    double t = optionDraw.nextDouble();
+                    String change = t < 2.0 / 3 ? opt : t < 5.0 / 6 ? "autodefrag" : "noautodefrag";
+                    run("remount " + change, () -> fs.remount(change));
                 } else {
                     if (umount(fs)) {
                         mount();
