@@ -246,6 +246,11 @@ final class AutoDefrag {
             Object write = fs.sbWriters.startWrite(); // sb_start_write: a frozen filesystem blocks the cleaner here
             try {
                 numDefrag = defragFile(d, defrag.transid, rangeStart);
+            } catch (BtrfsException e) {
+                // a search or read error ends btrfs_defrag_file with that error (find_new_extents: "none"; a page not
+                // uptodate: -EIO); the record is requeued or freed as for any short run (stop 31: the port's first
+                // version let it out of the cleaner, a dead kthread — AutoDefragTest)
+                numDefrag = e.errno().ret();
             } finally {
                 fs.sbWriters.endWrite(write);
             }
@@ -297,7 +302,7 @@ final class AutoDefrag {
         }
         long newerOff = findNewExtents(d, newerThan, rangeStart[0]);
         if (newerOff < 0) {
-            return 0;
+            return org.jbtrfs.core.Errno.ENOENT.ret(); // find_new_extents' -ENOENT, returned as it is ("goto out_ra")
         }
         rangeStart[0] = newerOff;
         long i = newerOff & ~(NEW_ALIGN - 1);

@@ -161,6 +161,43 @@ class AutoDefragTest {
         }
     }
 
+    /**
+     * Port bug found by the explorer (stop 31, seed 31031 with {@code --faults all}, every fix applied): a transaction
+     * aborted by a failed tree-block write while the cleaner's defragger was between two clusters; its next search of
+     * the file's extents read a block the abort left stale ("parent transid verify failed") and the port let the EIO
+     * out of the cleaner — an oops of the kthread, its record and inode leaked at rmmod. Decision: <b>port bug</b>. The
+     * kernel's find_new_extents treats a failed btrfs_search_forward as "no more" and btrfs_defrag_file returns the
+     * error, which __btrfs_run_defrag_inode only uses to choose between requeueing and freeing the record (fs/btrfs/
+     * ioctl.c and file.c of 5.11 read). Fixed: the error ends the run, not the cleaner.
+     */
+    @Test
+    void aReadErrorEndsTheDefragRunNotTheCleaner() {
+        try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
+            Btrfs fs = r.mount("autodefrag");
+            for (int k = 0; k < 300; k++) {
+                fs.createFile("g" + k); // enough items that the subvolume's tree has a node above its leaves
+            }
+            fourSmallWrites(fs);
+            r.mod.hooks().parkAt(Hook.DEFRAG_BEFORE_CLUSTER, Role.CLEANER);
+            fs.wakeCleaner();
+            r.mod.hooks().awaitParked(Hook.DEFRAG_BEFORE_CLUSTER, Repro.WAIT);
+            // an fsync commits without writing the btree first (no sync_filesystem): the file's leaf, COWed for its new
+            // extent, is still dirty when the commit's tree-block writes fail, and the abort drops it from the cache
+            try (FileHandle h = fs.open("f")) {
+                h.write(new byte[BLOCK]);
+                r.mod.faults().armOnce(org.jbtrfs.core.Fault.COMMIT_TRANSACTION_EIO);
+                assertThrows(BtrfsException.class, h::fsync);
+            }
+            assertTrue(r.logged("Transaction aborted"), r.mod.log().dmesg());
+            r.mod.hooks().release(Hook.DEFRAG_BEFORE_CLUSTER);
+            Repro.awaitCleanerAsleep(fs);
+            assertFalse(r.logged("unexpected exception in kthread btrfs-cleaner"), r.mod.log().dmesg());
+            fs.umount();
+            UnloadReport u = r.mod.unload();
+            assertTrue(u.clean(), u.toString());
+        }
+    }
+
     @Test
     void autodefragTakesNoValue() {
         try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
