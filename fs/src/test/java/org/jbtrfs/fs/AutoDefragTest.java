@@ -55,6 +55,20 @@ class AutoDefragTest {
         return all.toByteArray();
     }
 
+    /**
+     * Runs {@code setup} with the cleaner's passes held at their start ({@link Hook#CLEANER_AFTER_SET_RUNNING}, before any
+     * of its work) and returns with the cleaner held there: the transaction kthread wakes the cleaner on its own, and a
+     * pass of its own between two writes would defragment a half-written file. Release the hook to let the pass run.
+     */
+    private static <T> T withCleanerHeld(Repro r, Btrfs fs, java.util.function.Supplier<T> setup) {
+        Repro.awaitCleanerAsleep(fs);
+        r.mod.hooks().parkAt(Hook.CLEANER_AFTER_SET_RUNNING, Role.CLEANER);
+        T t = setup.get();
+        fs.wakeCleaner();
+        r.mod.hooks().awaitParked(Hook.CLEANER_AFTER_SET_RUNNING, Repro.WAIT);
+        return t;
+    }
+
     private static int extentsOf(Btrfs fs, String path) {
         long ino;
         try (FileHandle h = fs.open(path, OpenMode.READ_ONLY)) {
@@ -71,10 +85,11 @@ class AutoDefragTest {
         try (Repro r = new Repro(crc)) {
             Btrfs fs = r.mount("autodefrag");
             assertTrue(r.logged("enabling auto defrag"), r.mod.log().dmesg());
-            byte[] data = fourSmallWrites(fs);
+            byte[] data = withCleanerHeld(r, fs, () -> fourSmallWrites(fs));
             assertEquals(4, extentsOf(fs, "f"));
             assertEquals(1, fs.ctx().defrag.queued(), "cow_file_range's inode_should_defrag queued the inode");
-            fs.runCleanerPass(Repro.WAIT); // btrfs_run_defrag_inodes re-dirties the cluster
+            r.mod.hooks().release(Hook.CLEANER_AFTER_SET_RUNNING);
+            Repro.awaitCleanerAsleep(fs); // the pass ran btrfs_run_defrag_inodes: the cluster is re-dirtied
             assertEquals(0, fs.ctx().defrag.queued());
             fs.sync(); // writeback rewrites it; btrfs_drop_extents replaces the four items
             assertEquals(1, extentsOf(fs, "f"));
@@ -111,9 +126,9 @@ class AutoDefragTest {
     void anRoRemountWaitsForTheDefraggerAndWritesWhatItRedirtied(Crc32cImpl crc) {
         try (Repro r = new Repro(crc)) {
             Btrfs fs = r.mount("autodefrag");
-            byte[] data = fourSmallWrites(fs);
+            byte[] data = withCleanerHeld(r, fs, () -> fourSmallWrites(fs));
             r.mod.hooks().parkAt(Hook.DEFRAG_BEFORE_CLUSTER, Role.CLEANER);
-            fs.wakeCleaner(); // its pass reaches the queued inode and is held there
+            r.mod.hooks().release(Hook.CLEANER_AFTER_SET_RUNNING); // its pass reaches the queued inode and is held there
             r.mod.hooks().awaitParked(Hook.DEFRAG_BEFORE_CLUSTER, Repro.WAIT);
             TestThread<Void> remount = TestThread.run("remount ro", () -> fs.remount("ro"));
             Waits.within().until(() -> Blocked.onStack(remount.thread(), "AutoDefrag", "waitForDefraggers"));
@@ -135,11 +150,13 @@ class AutoDefragTest {
     void aNoautodefragRemountEmptiesTheQueue() {
         try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
             Btrfs fs = r.mount("autodefrag");
-            fourSmallWrites(fs);
+            withCleanerHeld(r, fs, () -> fourSmallWrites(fs));
             assertEquals(1, fs.ctx().defrag.queued());
-            fs.remount("noautodefrag");
+            fs.remount("noautodefrag"); // the held pass has not reached the defragger: nothing to wait for
             assertTrue(r.logged("disabling auto defrag"), r.mod.log().dmesg());
             assertEquals(0, fs.ctx().defrag.queued());
+            r.mod.hooks().release(Hook.CLEANER_AFTER_SET_RUNNING);
+            Repro.awaitCleanerAsleep(fs);
             fs.runCleanerPass(Repro.WAIT);
             fs.sync();
             assertEquals(4, extentsOf(fs, "f"));
@@ -153,9 +170,14 @@ class AutoDefragTest {
     void anUmountWithInodesQueuedFreesTheirRecords() {
         try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
             Btrfs fs = r.mount("autodefrag");
-            fourSmallWrites(fs);
+            withCleanerHeld(r, fs, () -> fourSmallWrites(fs));
             assertEquals(1, fs.ctx().defrag.queued());
-            fs.umount();
+            TestThread<Void> umount = TestThread.run("umount", fs::umount);
+            // close_ctree set CLOSING_START and waits for the cleaner to park: the held pass now finds the filesystem
+            // closing and does nothing, so the record is still queued when close_ctree's cleanup runs
+            Waits.within().until(() -> Blocked.onStack(umount.thread(), "Kthread", "park"));
+            r.mod.hooks().release(Hook.CLEANER_AFTER_SET_RUNNING);
+            umount.join();
             UnloadReport u = r.mod.unload();
             assertTrue(u.clean(), u.toString());
         }
@@ -177,9 +199,9 @@ class AutoDefragTest {
             for (int k = 0; k < 300; k++) {
                 fs.createFile("g" + k); // enough items that the subvolume's tree has a node above its leaves
             }
-            fourSmallWrites(fs);
+            withCleanerHeld(r, fs, () -> fourSmallWrites(fs));
             r.mod.hooks().parkAt(Hook.DEFRAG_BEFORE_CLUSTER, Role.CLEANER);
-            fs.wakeCleaner();
+            r.mod.hooks().release(Hook.CLEANER_AFTER_SET_RUNNING);
             r.mod.hooks().awaitParked(Hook.DEFRAG_BEFORE_CLUSTER, Repro.WAIT);
             // an fsync commits without writing the btree first (no sync_filesystem): the file's leaf, COWed for its new
             // extent, is still dirty when the commit's tree-block writes fail, and the abort drops it from the cache
