@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.jbtrfs.cleaner.Inode;
 import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.disk.FileExtentItem;
@@ -298,11 +299,11 @@ final class AutoDefrag {
             return 0;
         }
         if (rangeStart[0] >= isize) {
-            return org.jbtrfs.core.Errno.EINVAL.ret(); // -EINVAL: neither a full batch nor a requeue from 0
+            return Errno.EINVAL.ret(); // -EINVAL: neither a full batch nor a requeue from 0
         }
         long newerOff = findNewExtents(d, newerThan, rangeStart[0]);
         if (newerOff < 0) {
-            return org.jbtrfs.core.Errno.ENOENT.ret(); // find_new_extents' -ENOENT, returned as it is ("goto out_ra")
+            return Errno.ENOENT.ret(); // find_new_extents' -ENOENT, returned as it is ("goto out_ra")
         }
         rangeStart[0] = newerOff;
         long i = newerOff & ~(NEW_ALIGN - 1);
@@ -323,11 +324,12 @@ final class AutoDefrag {
                 continue;
             }
             prevMergeable = true;
+            List<Extent> cluster = cluster(all, em);
             fs.kernel.hooks().arrive(Hook.DEFRAG_BEFORE_CLUSTER);
-            int pages = clusterPagesForDefrag(d, all, em);
+            int pages = clusterPagesForDefrag(d, cluster);
             defragCount += pages;
             if (pages > 0) {
-                i = Math.max(i + (long) pages * PAGE, clusterEnd(all, em));
+                i = Math.max(i + (long) pages * PAGE, cluster.get(cluster.size() - 1).end());
             }
             newerOff = Math.max(newerOff + 1, i);
             newerOff = findNewExtents(d, newerThan, newerOff);
@@ -397,19 +399,13 @@ final class AutoDefrag {
         return c;
     }
 
-    private static long clusterEnd(List<Extent> all, Extent em) {
-        List<Extent> c = cluster(all, em);
-        return c.get(c.size() - 1).end();
-    }
-
     /**
      * kernel: cluster_pages_for_defrag() — wait for the inode's ordered extents, read the cluster's pages and mark them
      * delalloc and dirty again (set_extent_defrag, set_page_dirty); the inode goes on the superblock's dirty list.
      * Pages already dirty are left to their own writeback. Returns the pages re-dirtied.
      */
-    private int clusterPagesForDefrag(InodeData d, List<Extent> all, Extent em) {
+    private int clusterPagesForDefrag(InodeData d, List<Extent> c) {
         ctx.ordered.waitOrderedRange(d);
-        List<Extent> c = cluster(all, em);
         long start = c.get(0).offset();
         long len = c.get(c.size() - 1).end() - start;
         byte[] data = new byte[(int) len];

@@ -5,6 +5,7 @@ import java.util.List;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.KernelLog;
+import org.jbtrfs.core.kernel.MountOpt;
 import org.jbtrfs.transaction.FsInfo;
 
 /**
@@ -34,13 +35,13 @@ record MountOptions(boolean readOnly, int commitInterval, String raw, List<Strin
         if (autodefrag == null) {
             return;
         }
-        boolean was = fs.mountOpt.test(org.jbtrfs.core.kernel.MountOpt.AUTO_DEFRAG);
+        boolean was = fs.mountOpt.test(MountOpt.AUTO_DEFRAG);
         if (autodefrag && !was) {
             fs.log().info(fs.sbId(), "enabling auto defrag");
-            fs.mountOpt.set(org.jbtrfs.core.kernel.MountOpt.AUTO_DEFRAG);
+            fs.mountOpt.set(MountOpt.AUTO_DEFRAG);
         } else if (!autodefrag && was) {
             fs.log().info(fs.sbId(), "disabling auto defrag");
-            fs.mountOpt.clear(org.jbtrfs.core.kernel.MountOpt.AUTO_DEFRAG);
+            fs.mountOpt.clear(MountOpt.AUTO_DEFRAG);
         }
     }
 

@@ -140,10 +140,6 @@ final class Remount {
     }
 
     /**
-     * The restore label: a filesystem that is read-only now stays read-only ("don't reset SB_RDONLY on
-     * error"); patch 3/5 also clears BTRFS_FS_STATE_RO when the saved flags were read-write.
-     */
-    /**
      * kernel: btrfs_remount_begin() in fs/btrfs/super.c — when autodefrag was on and is being turned off or the
      * filesystem goes read-only, wait for the defragger (the cleaner's btrfs_run_defrag_inodes, which stops at
      * REMOUNTING) and, going read-only, sync_filesystem again: the pages it re-dirtied after the first sync.
@@ -172,6 +168,10 @@ final class Remount {
     /** btrfs_raw_test_opt(): a bit of a saved mount_opt word. */
     private static boolean rawTest(long raw, MountOpt o) { return (raw & (1L << o.ordinal())) != 0; }
 
+    /**
+     * The restore label: a filesystem that is read-only now stays read-only ("don't reset SB_RDONLY on
+     * error"); patch 3/5 also clears BTRFS_FS_STATE_RO when the saved flags were read-write.
+     */
     private static void restore(FsContext ctx, boolean oldRo, int oldCommit, long oldOpts, String oldCompressType) {
         FsInfo fs = ctx.fs;
         boolean ro = oldRo || fs.sbRdonly();
@@ -188,7 +188,7 @@ final class Remount {
 
     private static void restoreMountOpt(FsInfo fs, long raw) {
         for (MountOpt o : MountOpt.values()) {
-            if ((raw & (1L << o.ordinal())) != 0) {
+            if (rawTest(raw, o)) {
                 fs.mountOpt.set(o);
             } else {
                 fs.mountOpt.clear(o);

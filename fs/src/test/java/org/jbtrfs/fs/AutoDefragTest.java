@@ -69,6 +69,12 @@ class AutoDefragTest {
         return t;
     }
 
+    /** rmmod: no slab object (a btrfs_inode_defrag record among them), no state, no thread left. */
+    private static void assertUnloadsClean(Repro r) {
+        UnloadReport u = r.mod.unload();
+        assertTrue(u.clean(), u.toString());
+    }
+
     private static int extentsOf(Btrfs fs, String path) {
         long ino;
         try (FileHandle h = fs.open(path, OpenMode.READ_ONLY)) {
@@ -97,8 +103,7 @@ class AutoDefragTest {
             fs.umount();
             Check.Report rep = Check.check(r.dev, crc);
             assertTrue(rep.clean(), rep.toString());
-            UnloadReport u = r.mod.unload();
-            assertTrue(u.clean(), u.toString());
+            assertUnloadsClean(r);
             assertFalse(r.mod.log().tainted(), r.mod.log().dmesg());
         }
     }
@@ -140,8 +145,7 @@ class AutoDefragTest {
             assertEquals(0, fs.ctx().defrag.queued(), "btrfs_remount_cleanup: read-only, the tree is emptied");
             assertArrayEquals(data, fs.readFile("f"));
             fs.umount();
-            UnloadReport u = r.mod.unload();
-            assertTrue(u.clean(), u.toString());
+            assertUnloadsClean(r);
             assertFalse(r.mod.log().tainted(), r.mod.log().dmesg());
         }
     }
@@ -161,7 +165,7 @@ class AutoDefragTest {
             fs.sync();
             assertEquals(4, extentsOf(fs, "f"));
             fs.umount();
-            assertTrue(r.mod.unload().clean());
+            assertUnloadsClean(r);
         }
     }
 
@@ -178,8 +182,7 @@ class AutoDefragTest {
             Waits.within().until(() -> Blocked.onStack(umount.thread(), "Kthread", "park"));
             r.mod.hooks().release(Hook.CLEANER_AFTER_SET_RUNNING);
             umount.join();
-            UnloadReport u = r.mod.unload();
-            assertTrue(u.clean(), u.toString());
+            assertUnloadsClean(r);
         }
     }
 
@@ -215,8 +218,7 @@ class AutoDefragTest {
             Repro.awaitCleanerAsleep(fs);
             assertFalse(r.logged("unexpected exception in kthread btrfs-cleaner"), r.mod.log().dmesg());
             fs.umount();
-            UnloadReport u = r.mod.unload();
-            assertTrue(u.clean(), u.toString());
+            assertUnloadsClean(r);
         }
     }
 

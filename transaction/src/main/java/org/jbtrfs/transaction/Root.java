@@ -31,9 +31,6 @@ public final class Root implements TreeRoot {
     public final java.util.concurrent.atomic.AtomicBoolean orphanCleanupDone = new java.util.concurrent.atomic.AtomicBoolean();
     /** The transaction this root was last modified in (root->last_trans). */
     volatile long lastTrans;
-
-    /** root->last_trans (btrfs_add_inode_defrag queues an inode with it). */
-    public long lastTrans() { return lastTrans; }
     /** Set when the last reference was put (btrfs_put_root): every later use is a use-after-free. */
     private volatile org.jbtrfs.core.kernel.Lifetime freed;
 
@@ -45,6 +42,9 @@ public final class Root implements TreeRoot {
     }
 
     @Override public long objectid() { return objectid; }
+
+    /** root->last_trans (btrfs_add_inode_defrag queues an inode with it). */
+    public long lastTrans() { return lastTrans; }
 
     /**
      * kernel: btrfs_put_root() dropping the last reference — the struct is freed (its node released, the memory
