@@ -241,7 +241,18 @@ public enum FixSwitch {
      * later freeze of that superblock keeps no writer out. The fix: btrfs_mount refuses that remount with EBUSY while
      * the superblock is frozen, as reconfigure_super does.
      */
-    MOUNT_RW_FROZEN(Origin.PROPOSED);
+    MOUNT_RW_FROZEN(Origin.PROPOSED),
+    /**
+     * Later upstream, not in 5.11/5.12: e70e3f858e08 "btrfs: use BTRFS_FS_UPDATE_UUID_TREE_GEN flag for UUID tree
+     * rescan check" (Dave Chen, Robbie Ko; 2026, the 7.0 cycle, queued for the 5.15+ stable trees). open_ctree decides
+     * whether to rescan the UUID tree by comparing fs_info->generation with the superblock's uuid_tree_generation,
+     * after btrfs_start_pre_rw_mount — whose orphan cleanup, space cache v1 removal and resumed qgroup rescan start
+     * transactions that bump fs_info->generation (join_transaction) without committing. So a filesystem whose UUID
+     * tree is current (BTRFS_FS_UPDATE_UUID_TREE_GEN set early in open_ctree because the generations matched) gets
+     * "checking UUID tree" and a btrfs-uuid kthread rescanning it, walking every subvolume, racing the mount's users.
+     * The fix tests the flag instead. Since 44c0ca211a4d (5.11) moved that setup before the check.
+     */
+    UUID_RESCAN_GENERATION_CHECK(Origin.LATER_UPSTREAM);
 
     private final Origin origin;
 

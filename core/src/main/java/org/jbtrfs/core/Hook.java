@@ -196,5 +196,12 @@ public enum Hook {
      * counted: an RO remount's btrfs_remount_begin waits here for the defragger, then writes its pages with a second
      * sync_filesystem.
      */
-    DEFRAG_BEFORE_CLUSTER
+    DEFRAG_BEFORE_CLUSTER,
+    /**
+     * The btrfs-uuid kthread (btrfs_uuid_scan_kthread) is at the top of its loop, holding no transaction handle, about
+     * to test btrfs_fs_closing and search for the next root item: a scan a mount started (a fresh filesystem's first
+     * read-write mount creating the tree, or a rescan) still runs, and an RO remount or umount waits for it on
+     * uuid_tree_rescan_sem.
+     */
+    UUID_SCAN_NEXT_ROOT
 }

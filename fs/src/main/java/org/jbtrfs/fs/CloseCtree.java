@@ -9,6 +9,7 @@ import org.jbtrfs.core.KernelLog;
 import org.jbtrfs.transaction.DiskIo;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.FsRoots;
+import org.jbtrfs.transaction.UuidScan;
 
 /** Unmounting: close_ctree() in fs/btrfs/disk-io.c. */
 final class CloseCtree {
@@ -32,7 +33,9 @@ final class CloseCtree {
         fs.kernel.hooks().arrive(Hook.UMOUNT_AFTER_PARK_CLEANER);
         // wait for the qgroup rescan worker (uninterruptible)
         ctx.qgroups.waitForCompletion(false);
-        // uuid scan, balance, dev-replace, scrub: not modelled
+        // wait for the uuid_scan task to finish (it stops early: we are closing)
+        UuidScan.waitForScan(fs);
+        // balance, dev-replace, scrub: not modelled
         // wait for any defraggers to finish (the parked cleaner ran its last btrfs_run_defrag_inodes), then clear out
         // the tree of defraggable inodes
         ctx.defrag.waitForDefraggers();

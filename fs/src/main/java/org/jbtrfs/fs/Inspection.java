@@ -31,6 +31,9 @@ import org.jbtrfs.core.FsState;
  *                          RO mount had returned, no RW remount had begun), with who opened handles on them: writes to
  *                          a read-only filesystem, which has none (port instrumentation, no kernel counterpart; at most
  *                          16, oldest first)
+ * @param needlessUuidRescan whether this mount's open_ctree started a UUID tree rescan the fixed test would not have
+ *                          started (the tree was current: {@code FixSwitch.UUID_RESCAN_GENERATION_CHECK} reverted; port
+ *                          instrumentation)
  *
  * <p>Once unmounted, {@code rootOrphans} and {@code rootItems} are read from the device (what the last
  * commit wrote); the in-memory parts describe what the umount left.
@@ -40,7 +43,18 @@ public record Inspection(List<TransactionInfo> openTransactions, List<Long> dela
                          Set<FsFlag> flags, Set<FsState> state, boolean sbRdonly, long generation,
                          List<BlockGroup> blockGroups, Map<BlockGroupType, SpaceCounters> spaceInfos,
                          List<DelayedIput> delayedIputInodes, List<KthreadInfo> kthreads, Map<String, String> blockedOn,
-                         List<TransactionInfo> committedReadOnly) {
+                         List<TransactionInfo> committedReadOnly, boolean needlessUuidRescan) {
+
+    /** The inspection without the UUID rescan instrumentation (the record's shape before it; false). */
+    public Inspection(List<TransactionInfo> openTransactions, List<Long> delayedIputs, List<Long> deadRoots,
+                      List<Long> rootOrphans, Map<Long, Integer> rootItems, boolean cleanerRunning,
+                      Set<FsFlag> flags, Set<FsState> state, boolean sbRdonly, long generation,
+                      List<BlockGroup> blockGroups, Map<BlockGroupType, SpaceCounters> spaceInfos,
+                      List<DelayedIput> delayedIputInodes, List<KthreadInfo> kthreads, Map<String, String> blockedOn,
+                      List<TransactionInfo> committedReadOnly) {
+        this(openTransactions, delayedIputs, deadRoots, rootOrphans, rootItems, cleanerRunning, flags, state, sbRdonly,
+            generation, blockGroups, spaceInfos, delayedIputInodes, kthreads, blockedOn, committedReadOnly, false);
+    }
 
     /** One queued delayed iput: the inode and its subvolume. */
     public record DelayedIput(long root, long ino) { }

@@ -20,9 +20,10 @@ import org.jbtrfs.transaction.FsInfo;
  * @param compress       the compression options in the order given (compress, compress=TYPE, compress-force,
  *                       compress-force=TYPE), each value already checked; {@link CompressOptions} applies them
  * @param autodefrag     "autodefrag" (true) or "noautodefrag" (false), the last one given; null when neither
+ * @param rescanUuidTree "rescan_uuid_tree": the next open_ctree checks the UUID tree whatever its generation says
  */
 record MountOptions(boolean readOnly, int commitInterval, String raw, List<String> spaceCache, List<String> compress,
-                    Boolean autodefrag) {
+                    Boolean autodefrag, boolean rescanUuidTree) {
     /** Options the VFS or btrfs accept but the port does not model; accepted and ignored. */
     private static final List<String> IGNORED = List.of("noatime", "relatime", "defaults",
         "nodiscard", "ssd", "nossd", "enospc_debug", "noenospc_debug");
@@ -42,6 +43,13 @@ record MountOptions(boolean readOnly, int commitInterval, String raw, List<Strin
         } else if (!autodefrag && was) {
             fs.log().info(fs.sbId(), "disabling auto defrag");
             fs.mountOpt.clear(MountOpt.AUTO_DEFRAG);
+        }
+    }
+
+    /** kernel: btrfs_parse_options()' Opt_rescan_uuid_tree — btrfs_set_opt(RESCAN_UUID_TREE), no message. */
+    static void applyRescanUuidTree(FsInfo fs, boolean rescan) {
+        if (rescan) {
+            fs.mountOpt.set(MountOpt.RESCAN_UUID_TREE);
         }
     }
 
@@ -69,6 +77,7 @@ record MountOptions(boolean readOnly, int commitInterval, String raw, List<Strin
         List<String> spaceCache = new ArrayList<>();
         List<String> compress = new ArrayList<>();
         Boolean autodefrag = null;
+        boolean rescanUuidTree = false;
         String raw = options == null ? "" : options.trim();
         List<String> parts = new ArrayList<>();
         for (String p : raw.split(",")) {
@@ -111,6 +120,8 @@ record MountOptions(boolean readOnly, int commitInterval, String raw, List<Strin
                     throw new BtrfsException(Errno.EINVAL, "invalid space_cache version '" + v + "' (only v1 and v2)");
                 }
                 spaceCache.add(p);
+            } else if (p.equals("rescan_uuid_tree")) {
+                rescanUuidTree = true; // Opt_rescan_uuid_tree
             } else if (p.equals("autodefrag") || p.equals("noautodefrag")) {
                 autodefrag = p.equals("autodefrag"); // Opt_defrag, Opt_nodefrag
             } else if (CompressOptions.isCompressOption(p)) {
@@ -124,6 +135,7 @@ record MountOptions(boolean readOnly, int commitInterval, String raw, List<Strin
                 throw new BtrfsException(Errno.EINVAL, "unrecognized mount option '" + p + "'");
             }
         }
-        return new MountOptions(ro, commit, raw, List.copyOf(spaceCache), List.copyOf(compress), autodefrag);
+        return new MountOptions(ro, commit, raw, List.copyOf(spaceCache), List.copyOf(compress), autodefrag,
+            rescanUuidTree);
     }
 }

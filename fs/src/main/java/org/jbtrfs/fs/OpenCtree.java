@@ -21,6 +21,7 @@ import org.jbtrfs.transaction.FsRoots;
 import org.jbtrfs.transaction.Mkfs;
 import org.jbtrfs.transaction.Root;
 import org.jbtrfs.transaction.TransactionKthread;
+import org.jbtrfs.transaction.UuidScan;
 import org.jbtrfs.transaction.Transactions;
 import org.jbtrfs.transaction.space.SpaceManager;
 import org.jbtrfs.workqueue.FsWorkqueues;
@@ -50,6 +51,7 @@ final class OpenCtree {
         SpaceCacheOptions.parse(fs, opts.spaceCache());
         CompressOptions.apply(fs, opts.compress());
         MountOptions.applyAutodefrag(fs, opts.autodefrag());
+        MountOptions.applyRescanUuidTree(fs, opts.rescanUuidTree());
         // compat_ro features this kernel does not know refuse a read-write mount
         long unsupported = sb.compatRoFlags & ~SuperBlock.COMPAT_RO_SUPP;
         if (!opts.readOnly() && unsupported != 0) {
@@ -84,12 +86,16 @@ final class OpenCtree {
                 throw new BtrfsException(Errno.EUCLEAN, "failed to read extent root on " + dev.name());
             }
             fs.setQuotaRoot(FsRoots.readRoot(fs, ItemType.QUOTA_TREE_OBJECTID));
+            // the UUID tree, if a read-write mount made one (ENOENT is no error)
+            fs.setUuidRoot(FsRoots.readRoot(fs, ItemType.UUID_TREE_OBJECTID));
             if (fs.compatRo(SuperBlock.COMPAT_RO_FREE_SPACE_TREE)) {
                 fs.setFreeSpaceRoot(FsRoots.readRoot(fs, ItemType.FREE_SPACE_TREE_OBJECTID));
                 if (fs.freeSpaceRoot() == null) {
                     throw new BtrfsException(Errno.EUCLEAN, "failed to read free space tree root on " + dev.name());
                 }
             }
+            // after init_tree_roots: a UUID tree whose generation is the superblock's is current (75ec1db8717a)
+            UuidScan.markCurrentIfGenerationsMatch(fs);
             // btrfs_read_block_groups()
             BlockGroups.readBlockGroups(fs);
             // the cleaner and then the transaction kthread; the cleaner finds FS_OPEN clear and sleeps
@@ -124,7 +130,13 @@ final class OpenCtree {
             CloseCtree.closeCtree(ctx);
             throw e;
         }
-        // btrfs_discard_resume(), the uuid tree check kthread: not modelled
+        // btrfs_discard_resume(): not modelled
+        try {
+            uuidTreeAtMount(ctx);
+        } catch (RuntimeException e) {
+            CloseCtree.closeCtree(ctx);
+            throw e;
+        }
         kernel.hooks().arrive(Hook.MOUNT_BEFORE_FS_OPEN);
         fs.flags.set(FsFlag.OPEN);
         SpaceCacheOptions.clearOneshot(fs);
@@ -186,9 +198,43 @@ final class OpenCtree {
         }
         // balance / dev-replace resume: not modelled
         ctx.qgroups.rescanResume();
-        // the uuid tree: not modelled
+        // 5.11: a filesystem that never had a read-write mount gets its UUID tree here, on a mount or an RO->RW remount
+        // (5.10's open_ctree did it itself, and its remount not at all)
+        if (!v510(fs) && fs.uuidRoot() == null) {
+            fs.log().info(fs.sbId(), "creating UUID tree");
+            try {
+                UuidScan.createUuidTree(fs);
+            } catch (BtrfsException e) {
+                fs.log().warn(fs.sbId(), "failed to create the UUID tree " + e.errno().ret());
+                throw e;
+            }
+        }
         if (orphanRootsHere && !deadRootsFirst) {
             ctx.cleaner.deadRoots().findOrphanRoots();
+        }
+    }
+
+    /**
+     * The UUID tree step of open_ctree after btrfs_start_pre_rw_mount (a read-write mount only). 5.11: with a UUID
+     * tree, "checking UUID tree" and the rescan kthread when {@link UuidScan#checkNeeded} says so (the tree itself was
+     * created in start_pre_rw_mount). 5.10: create it when missing ("creating UUID tree"), else check it when asked or
+     * when the generations differ, else mark it current.
+     */
+    private static void uuidTreeAtMount(FsContext ctx) {
+        FsInfo fs = ctx.fs;
+        if (v510(fs) && fs.uuidRoot() == null) {
+            fs.log().info(fs.sbId(), "creating UUID tree");
+            try {
+                UuidScan.createUuidTree(fs);
+            } catch (BtrfsException e) {
+                fs.log().warn(fs.sbId(), "failed to create the UUID tree: " + e.errno().ret());
+                throw e;
+            }
+        } else if (fs.uuidRoot() != null && UuidScan.checkNeeded(fs)) {
+            fs.log().info(fs.sbId(), "checking UUID tree");
+            UuidScan.checkUuidTree(fs);
+        } else if (v510(fs)) {
+            fs.flags.set(FsFlag.UPDATE_UUID_TREE_GEN);
         }
     }
 

@@ -10,6 +10,7 @@ import org.jbtrfs.core.kernel.Kthread;
 import org.jbtrfs.core.kernel.MountOpt;
 import org.jbtrfs.transaction.DiskIo;
 import org.jbtrfs.transaction.FsInfo;
+import org.jbtrfs.transaction.UuidScan;
 
 /** kernel: btrfs_remount() in fs/btrfs/super.c */
 final class Remount {
@@ -20,7 +21,7 @@ final class Remount {
      * set for every remount and cleared on every exit, including the error path that restores the old
      * flags. After the options: btrfs_remount_begin (with autodefrag on before: wait for the defragger, and going
      * RO sync again); on every exit btrfs_remount_cleanup (empty the defrag tree when autodefrag went off or the
-     * filesystem is RO). Going RO: set the RO flag(s), delete unused block groups, wait for the cleaner's pass to end
+     * filesystem is RO). Going RO: wait for the UUID tree scan, set the RO flag(s), delete unused block groups, wait for the cleaner's pass to end
      * (3/5), run the delayed iputs the sleeping cleaner will never run (5/5), wait for the qgroup rescan
      * worker, which stops because of REMOUNTING (1/5), then commit everything with btrfs_commit_super.
      * Going RW: the checks, btrfs_start_pre_rw_mount, clear the RO flag(s), set FS_OPEN.
@@ -44,6 +45,7 @@ final class Remount {
             SpaceCacheOptions.parse(fs, opts.spaceCache());
             CompressOptions.apply(fs, opts.compress());
             MountOptions.applyAutodefrag(fs, opts.autodefrag());
+            MountOptions.applyRescanUuidTree(fs, opts.rescanUuidTree());
             remountBegin(ctx, oldOpts, opts.readOnly());
             SpaceCacheOptions.remountCheck(fs, fs.sbRdonly(), opts.readOnly());
             if (opts.readOnly() != fs.sbRdonly()) {
@@ -69,7 +71,9 @@ final class Remount {
 
     private static void remountRo(FsContext ctx) {
         FsInfo fs = ctx.fs;
-        // cancel async reclaim, discard cleanup, uuid scan semaphore: not modelled
+        // cancel async reclaim, discard cleanup: not modelled
+        // wait for the uuid_scan task to finish (down and up uuid_tree_rescan_sem)
+        UuidScan.waitForScan(fs);
         fs.setSbRdonly();
         fs.kernel.hooks().arrive(Hook.REMOUNT_AFTER_SET_RO);
         // the cleaner is about to sleep: delete unused block groups now

@@ -20,6 +20,7 @@ import org.jbtrfs.transaction.RootState;
 import org.jbtrfs.transaction.TransHandle;
 import org.jbtrfs.transaction.Transactions;
 import org.jbtrfs.transaction.Trees;
+import org.jbtrfs.transaction.UuidTree;
 
 /**
  * Subvolume creation and deletion (fs/btrfs/ioctl.c, inode.c). A subvolume is a directory entry of its
@@ -76,7 +77,10 @@ final class Subvolumes {
         try {
             id = FsRoots.getFreeObjectid(fs.treeRoot()); // btrfs_get_free_objectid(fs_info->tree_root)
             var leaf = Extents.allocRootLeaf(h, id);
-            RootItem item = Mkfs.newRootItem(leaf.bytenr(), ItemType.FIRST_FREE_OBJECTID, 1);
+            // generate_random_guid(root_item->uuid)
+            byte[] uuid = new byte[RootItem.UUID_SIZE];
+            java.util.concurrent.ThreadLocalRandom.current().nextBytes(uuid);
+            RootItem item = Mkfs.newRootItem(leaf.bytenr(), ItemType.FIRST_FREE_OBJECTID, 1).withUuid(uuid);
             Trees.insert(h, fs.treeRoot(), new Key(id, ItemType.ROOT_ITEM, 0), item.encode());
             Root root = new Root(id, leaf, item);
             // btrfs_create_subvol_root(): the top directory, its ".." reference to itself (index 0)
@@ -88,6 +92,14 @@ final class Subvolumes {
             long index = entries.setInodeIndex(dir);
             entries.insertDirItem(h, dir, new Key(id, ItemType.ROOT_ITEM, -1L), DirItem.FT_DIR, name, index);
             entries.addRootRef(h, id, dir, index, name);
+            // btrfs_uuid_tree_add(): a failure (no UUID tree: a 5.10 filesystem never mounted read-write before this
+            // RO->RW remount) aborts the transaction
+            try {
+                UuidTree.add(h, uuid, ItemType.UUID_KEY_SUBVOL, id);
+            } catch (BtrfsException e) {
+                Transactions.abort(fs, h.transaction(), e);
+                throw e;
+            }
             // btrfs_get_root_ref(): a stray orphan item of an earlier subvolume with this id is adopted
             if (Trees.lookup(fs, fs.treeRoot(), OrphanItems.key(id)) != null) {
                 root.state.set(RootState.ORPHAN_ITEM_INSERTED);
@@ -176,6 +188,21 @@ final class Subvolumes {
         }
     }
 
+    /** One btrfs_uuid_tree_remove of btrfs_delete_subvolume (the subvolume uuid is removed even when empty). */
+    private void uuidRemove(TransHandle h, byte[] uuid, boolean present, int type, long id) {
+        if (type == ItemType.UUID_KEY_RECEIVED_SUBVOL && !present) {
+            return;
+        }
+        try {
+            UuidTree.remove(h, uuid, type, id);
+        } catch (BtrfsException e) {
+            if (e.errno() != Errno.ENOENT) {
+                Transactions.abort(fs, h.transaction(), e);
+                throw e;
+            }
+        }
+    }
+
     private void deleteSubvolume(Dirs.Dir parent, String name, Root root) {
         TransHandle h = Transactions.start(fs, parent.root, 5, "btrfs_delete_subvolume");
         try {
@@ -186,6 +213,10 @@ final class Subvolumes {
             if (!root.state.testAndSet(RootState.ORPHAN_ITEM_INSERTED)) {
                 Trees.insert(h, fs.treeRoot(), OrphanItems.key(root.objectid()), new byte[0]);
             }
+            // btrfs_uuid_tree_remove() of its uuid (and received_uuid): ENOENT is fine (a stale tree), anything else
+            // aborts
+            uuidRemove(h, dead.uuid(), dead.hasUuid(), ItemType.UUID_KEY_SUBVOL, root.objectid());
+            uuidRemove(h, dead.receivedUuid(), dead.hasReceivedUuid(), ItemType.UUID_KEY_RECEIVED_SUBVOL, root.objectid());
         } finally {
             Transactions.end(h);
         }

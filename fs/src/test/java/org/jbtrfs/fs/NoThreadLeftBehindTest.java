@@ -37,7 +37,10 @@ class NoThreadLeftBehindTest {
             }
             int created = r.mod.kernel().kthreadd().threadsCreated() - createdBefore;
             assertTrue(created <= 3, "kthreads are lent by the shared pool, not created per mount: " + created);
-            assertEquals(100, r.mod.kernel().kthreadd().kthreadsStarted(), "a cleaner and a transaction kthread per mount");
+            int uuidKthreads = r.mod.kernel().kthreadd().kthreadsStarted() - 100;
+            assertTrue(uuidKthreads == 1 || uuidKthreads == 2, "a cleaner and a transaction kthread per mount, and the first "
+                + "read-write mount's btrfs-uuid kthreads: the new tree's scan, and open_ctree's check unless the scan ended "
+                + "first: " + uuidKthreads);
             UnloadReport rep = r.mod.unload();
             assertTrue(rep.clean(), rep.toString());
         }

@@ -123,6 +123,8 @@ public final class FsInfo {
     private volatile Root quotaRoot;
     /** fs_info->free_space_root: the free space tree (space_cache=v2), or null. */
     private volatile Root freeSpaceRoot;
+    /** fs_info->uuid_root: the UUID tree, or null until btrfs_create_uuid_tree made it (or on a fresh RO mount). */
+    private volatile Root uuidRoot;
     /** fs_roots_radix: subvolume id → root (holding a reference). */
     public final Map<Long, Root> fsRootsRadix = new ConcurrentHashMap<>();
 
@@ -215,6 +217,31 @@ public final class FsInfo {
 
     /** fs_info->free_space_root: btrfs_read_roots (fs), btrfs_create/delete_free_space_tree (transaction). */
     public void setFreeSpaceRoot(Root r) { freeSpaceRoot = r; }
+
+    public Root uuidRoot() { return uuidRoot; }
+
+    /** fs_info->uuid_root: btrfs_read_roots at mount, btrfs_create_uuid_tree (fs). */
+    public void setUuidRoot(Root r) { uuidRoot = r; }
+
+    /**
+     * fs_info->uuid_tree_rescan_sem (a semaphore of one): held by the btrfs-uuid kthread from before it is started
+     * until its scan ends — the kthread releases what the mount took. An RO remount and close_ctree wait for the
+     * scan by taking and giving it back. A plain counting semaphore, not a lock: the releasing thread is not the
+     * acquiring one.
+     */
+    public final java.util.concurrent.Semaphore uuidTreeRescanSem = new java.util.concurrent.Semaphore(1);
+
+    /**
+     * Port instrumentation for {@link FixSwitch#UUID_RESCAN_GENERATION_CHECK}'s oracle: set when this mount's
+     * open_ctree started a UUID tree rescan although BTRFS_FS_UPDATE_UUID_TREE_GEN was set early (the generations
+     * matched when the superblock was read) and rescan_uuid_tree was not asked for — what the fixed kernel never does.
+     */
+    private volatile boolean needlessUuidRescan;
+
+    public boolean needlessUuidRescan() { return needlessUuidRescan; }
+
+    /** Records a needless UUID tree rescan (instrumentation, see {@link #needlessUuidRescan()}). Owner: fs. */
+    public void markNeedlessUuidRescan() { needlessUuidRescan = true; }
 
     public Kthread cleanerKthread() { return cleanerKthread; }
 
@@ -372,6 +399,9 @@ public final class FsInfo {
         }
         if (owner == org.jbtrfs.core.disk.ItemType.FREE_SPACE_TREE_OBJECTID) {
             return freeSpaceRoot;
+        }
+        if (owner == org.jbtrfs.core.disk.ItemType.UUID_TREE_OBJECTID) {
+            return uuidRoot;
         }
         return fsRootsRadix.get(owner);
     }

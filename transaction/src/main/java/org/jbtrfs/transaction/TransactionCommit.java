@@ -5,6 +5,7 @@ import java.util.List;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Fault;
+import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.disk.BlockGroupItem;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
@@ -103,6 +104,10 @@ final class TransactionCommit {
                 // update_super_roots(): cache_generation follows space_cache (5.11)
                 fs.superCopy.cacheGeneration = FreeSpaceCache.superCacheGeneration(fs, fs.superCopy.cacheGeneration,
                     cur.transid);
+                // and uuid_tree_generation follows the tree root's generation once the UUID tree is known complete
+                if (fs.flags.test(FsFlag.UPDATE_UUID_TREE_GEN)) {
+                    fs.superCopy.uuidTreeGeneration = cur.transid;
+                }
                 cur.state = TransState.UNBLOCKED;
                 fs.runningTransaction = null;
                 fs.transLock.notifyAll();
@@ -250,6 +255,9 @@ final class TransactionCommit {
         }
         if (fs.freeSpaceRoot() != null) {
             l.add(fs.freeSpaceRoot());
+        }
+        if (fs.uuidRoot() != null) {
+            l.add(fs.uuidRoot());
         }
         l.addAll(fs.fsRootsRadix.values());
         return l;

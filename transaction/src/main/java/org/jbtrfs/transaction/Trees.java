@@ -94,6 +94,28 @@ public final class Trees {
         return out;
     }
 
+    /**
+     * kernel: btrfs_search_forward() (with min_trans BTRFS_OLDEST_GENERATION: every item) — the first item with
+     * {@code from <= key <= to} in the live tree, or null; the path is released at once (the callers drop it before
+     * they do anything that may sleep).
+     */
+    public static TreeItem next(FsInfo fs, Root root, Key from, Key to) {
+        root.use("btrfs_search_forward");
+        TreeItem[] found = new TreeItem[1];
+        root.treeLock.lock();
+        try {
+            Ctree.forEach(fs.btreeInode::readTreeBlock, root.node(), from, (k, d) -> {
+                if (k.compareTo(to) <= 0) {
+                    found[0] = new TreeItem(k, d);
+                }
+                return false;
+            });
+        } finally {
+            root.treeLock.unlock();
+        }
+        return found[0];
+    }
+
     /** One leaf of {@code root}'s commit root from {@code start} (qgroup rescan), under commit_root_sem. */
     public static Leaf commitRootLeaf(FsInfo fs, Root root, Key start) {
         fs.commitRootSem.readLock().lock();

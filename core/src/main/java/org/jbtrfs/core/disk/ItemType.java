@@ -27,6 +27,10 @@ public final class ItemType {
     public static final int QGROUP_INFO = 242;
     public static final int QGROUP_LIMIT = 244;
     public static final int ORPHAN_ITEM = 48;
+    /** BTRFS_UUID_KEY_SUBVOL: UUID tree, (first half of a subvolume's uuid, second half) → its subvolume ids. */
+    public static final int UUID_KEY_SUBVOL = 251;
+    /** BTRFS_UUID_KEY_RECEIVED_SUBVOL: UUID tree, a received_uuid → the subvolume ids carrying it. */
+    public static final int UUID_KEY_RECEIVED_SUBVOL = 252;
 
     // object ids
     public static final long ROOT_TREE_OBJECTID = 1;
@@ -36,6 +40,8 @@ public final class ItemType {
     public static final long FS_TREE_OBJECTID = 5;
     public static final long CSUM_TREE_OBJECTID = 7;
     public static final long QUOTA_TREE_OBJECTID = 8;
+    /** BTRFS_UUID_TREE_OBJECTID: the UUID tree (uuid → subvolume id), created by the kernel at the first RW mount. */
+    public static final long UUID_TREE_OBJECTID = 9;
     /** BTRFS_FREE_SPACE_TREE_OBJECTID: the free space tree (space_cache=v2). */
     public static final long FREE_SPACE_TREE_OBJECTID = 10;
     public static final long FIRST_FREE_OBJECTID = 256;
@@ -66,6 +72,8 @@ public final class ItemType {
             case QGROUP_INFO -> "QGROUP_INFO";
             case QGROUP_LIMIT -> "QGROUP_LIMIT";
             case ORPHAN_ITEM -> "ORPHAN_ITEM";
+            case UUID_KEY_SUBVOL -> "UUID_KEY_SUBVOL";
+            case UUID_KEY_RECEIVED_SUBVOL -> "UUID_KEY_RECEIVED_SUBVOL";
             case FREE_SPACE_INFO -> "FREE_SPACE_INFO";
             case FREE_SPACE_EXTENT -> "FREE_SPACE_EXTENT";
             case FREE_SPACE_BITMAP -> "FREE_SPACE_BITMAP";

@@ -29,6 +29,7 @@ public final class SuperBlock {
     private static final int LABEL_OFF = 0x12b;
     private static final int LABEL_LEN = 256;
     private static final int CACHE_GENERATION_OFF = 0x22b;
+    private static final int UUID_TREE_GENERATION_OFF = 0x233;
 
     public byte[] fsid = new byte[16];
     public long bytenr = OFFSET;
@@ -53,6 +54,8 @@ public final class SuperBlock {
      * ("invalid, rebuild"), 0 once v1 is not in use (5.11).
      */
     public long cacheGeneration;
+    /** uuid_tree_generation: the generation of the last commit that knew the UUID tree complete (update_super_roots). */
+    public long uuidTreeGeneration;
     public String label = "";
 
     public SuperBlock copy() {
@@ -89,6 +92,7 @@ public final class SuperBlock {
         byte[] l = label.getBytes(StandardCharsets.UTF_8);
         System.arraycopy(l, 0, b, LABEL_OFF, Math.min(l.length, LABEL_LEN - 1));
         Le.u64(b, CACHE_GENERATION_OFF, cacheGeneration);
+        Le.u64(b, UUID_TREE_GENERATION_OFF, uuidTreeGeneration);
         return b;
     }
 
@@ -137,6 +141,7 @@ public final class SuperBlock {
         s.csumType = Le.u16(b, 0xc4);
         s.compatRoFlags = Le.u64(b, 0xb4);
         s.cacheGeneration = Le.u64(b, CACHE_GENERATION_OFF);
+        s.uuidTreeGeneration = Le.u64(b, UUID_TREE_GENERATION_OFF);
         s.rootLevel = b[0xc6] & 0xff;
         int end = LABEL_OFF;
         while (end < LABEL_OFF + LABEL_LEN && b[end] != 0) {

@@ -1,6 +1,6 @@
 package org.jbtrfs.core.kernel;
 
-/** Bits of {@code fs_info->mount_opt} (BTRFS_MOUNT_*) that the port models: the free space cache choice, compression, autodefrag. */
+/** Bits of {@code fs_info->mount_opt} (BTRFS_MOUNT_*) that the port models: the free space cache choice, compression, autodefrag, the UUID tree rescan. */
 public enum MountOpt {
     /** space_cache / space_cache=v1: the v1 free space cache (cache inodes in the root tree). */
     SPACE_CACHE,
@@ -17,5 +17,7 @@ public enum MountOpt {
      * extents so writeback rewrites them as one (btrfs_run_defrag_inodes). Appended last: the raw word's other bits
      * keep their values.
      */
-    AUTO_DEFRAG
+    AUTO_DEFRAG,
+    /** rescan_uuid_tree: open_ctree checks and rebuilds the UUID tree whatever its generation says (no message). */
+    RESCAN_UUID_TREE
 }

@@ -170,7 +170,7 @@ public final class Check {
         }
         for (Map.Entry<Key, byte[]> e : items(ItemType.ROOT_TREE_OBJECTID).entrySet()) {
             Key k = e.getKey();
-            if (k.type() == ItemType.ROOT_ITEM && k.offset() == 0 && e.getValue().length >= RootItem.SIZE) {
+            if (k.type() == ItemType.ROOT_ITEM && k.offset() == 0 && e.getValue().length >= RootItem.LEGACY_SIZE) {
                 RootItem ri = RootItem.decode(e.getValue());
                 Key from = ri.refs() == 0 ? ri.dropProgress() : Key.MIN;
                 readTree(k.objectid(), ri.bytenr(), ri.level(), from);
@@ -426,7 +426,7 @@ public final class Check {
         for (Map.Entry<Key, byte[]> e : rootTree.entrySet()) {
             Key k = e.getKey();
             if (k.type() == ItemType.ROOT_ITEM && k.offset() == 0 && Long.compareUnsigned(k.objectid(), ItemType.FIRST_FREE_OBJECTID) >= 0
-                && e.getValue().length >= RootItem.SIZE && RootItem.decode(e.getValue()).refs() == 0
+                && e.getValue().length >= RootItem.LEGACY_SIZE && RootItem.decode(e.getValue()).refs() == 0
                 && !rootTree.containsKey(new Key(ItemType.ORPHAN_OBJECTID, ItemType.ORPHAN_ITEM, k.objectid()))) {
                 problems.add(new Problem(Kind.DELETED_ROOT_WITHOUT_ORPHAN, Severity.ERROR, "tree " + Long.toUnsignedString(k.objectid()),
                     "root " + Long.toUnsignedString(k.objectid()) + " has refs 0 but no orphan item: its deletion will never be resumed"));

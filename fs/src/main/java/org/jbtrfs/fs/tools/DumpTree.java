@@ -290,7 +290,7 @@ public final class DumpTree {
     /** The record for an item's data; anything unknown or of an unexpected size stays raw. */
     static Object decode(Key k, byte[] d) {
         return switch (k.type()) {
-            case ItemType.ROOT_ITEM -> d.length >= RootItem.SIZE ? RootItem.decode(d) : new Raw(d);
+            case ItemType.ROOT_ITEM -> d.length >= RootItem.LEGACY_SIZE ? RootItem.decode(d) : new Raw(d);
             case ItemType.ORPHAN_ITEM -> d.length == 0 ? new Orphan() : new Raw(d);
             case ItemType.INODE_ITEM -> d.length >= InodeItem.SIZE ? InodeItem.decode(d) : new Raw(d);
             case ItemType.DIR_ITEM, ItemType.DIR_INDEX -> decodeDir(d);

@@ -117,6 +117,7 @@ final class DumpTreeNames {
             case 5 -> "fs tree key (FS_TREE ROOT_ITEM 0) ";
             case 7 -> "checksum tree key (CSUM_TREE ROOT_ITEM 0) ";
             case 8 -> "quota tree key (QUOTA_TREE ROOT_ITEM 0) ";
+            case 9 -> "uuid tree key (UUID_TREE ROOT_ITEM 0) ";
             default -> "file tree key (" + objectid(id, ItemType.ROOT_ITEM) + " ROOT_ITEM 0) ";
         };
     }
@@ -129,6 +130,7 @@ final class DumpTreeNames {
             case 5 -> "fs tree";
             case 7 -> "checksum tree";
             case 8 -> "quota tree";
+            case 9 -> "uuid tree";
             default -> "file tree (" + Long.toUnsignedString(id) + ")";
         };
     }
@@ -148,6 +150,18 @@ final class DumpTreeNames {
                 (r.flags() & 1) != 0 ? "RDONLY" : "none", r.refs()));
             t.append(String.format(Locale.ROOT, "\t\tdrop_progress key %s drop_level %d%n", dropKey(r.dropProgress()), r.dropLevel()));
             t.append(String.format(Locale.ROOT, "\t\tlevel %d%n", r.level()));
+            if (r.hasUuid()) {
+                t.append("\t\tuuid ").append(uuid(r.uuid())).append('\n');
+            }
+            if (r.hasReceivedUuid()) {
+                t.append("\t\treceived_uuid ").append(uuid(r.receivedUuid())).append('\n');
+            }
+        } else if ((it.key().type() == ItemType.UUID_KEY_SUBVOL || it.key().type() == ItemType.UUID_KEY_RECEIVED_SUBVOL)
+            && v instanceof DumpTree.Raw raw && raw.data().length % 8 == 0) {
+            // print_uuid_item: one line per subvolume id
+            for (int off = 0; off < raw.data().length; off += 8) {
+                t.append("\t\tsubvol_id ").append(org.jbtrfs.core.disk.Le.u64(raw.data(), off)).append('\n');
+            }
         } else if (v instanceof DumpTree.Orphan) {
             t.append("\t\torphan item\n");
         } else if (v instanceof InodeItem i) {

@@ -55,7 +55,7 @@ class DumpTreeTest {
             assertNotNull(ofType(d, ItemType.EXTENT_TREE_OBJECTID, ItemType.BLOCK_GROUP_ITEM).get(0).as(BlockGroupItem.class));
             String text = d.text(ROOT);
             assertTrue(text.startsWith("root tree\nleaf "), text);
-            assertTrue(text.contains("\titem 0 key (EXTENT_TREE ROOT_ITEM 0) itemoff 16212 itemsize 71\n"), text);
+            assertTrue(text.contains("\titem 0 key (EXTENT_TREE ROOT_ITEM 0) itemoff 16180 itemsize 103\n"), text);
             assertTrue(text.contains("key (FS_TREE ROOT_ITEM 0)"), text);
             assertTrue(text.contains("\t\tlast_snapshot 0 flags 0x0(none) refs 1\n"), text);
             assertTrue(text.contains("\t\tdrop_progress key (0 UNKNOWN.0 0) drop_level 0\n"), text);

@@ -178,6 +178,13 @@ public final class Classifier {
             symptoms.add(Symptom.SLAB_LEAK);
             evidence.add("slab objects still in use after umount: " + o.slabsInUse);
         }
+        if (o.needlessUuidRescan != null) {
+            symptoms.add(Symptom.NEEDLESS_UUID_RESCAN);
+            culprits.add(FixSwitch.UUID_RESCAN_GENERATION_CHECK);
+            evidence.add("a mount rescanned its UUID tree although it was current (seen at the umount of "
+                + o.needlessUuidRescan + "): transactions started by the mount moved fs_info->generation past the "
+                + "superblock's uuid_tree_generation");
+        }
         if (!o.deadRootLeaks.isEmpty()) {
             symptoms.add(Symptom.DEAD_ROOT_LEAK);
             culprits.add(FixSwitch.DEAD_ROOTS_BEFORE_ORPHAN_CLEANUP);

@@ -41,6 +41,8 @@ public final class Observation {
     public final List<String> slabsInUse = new ArrayList<>();
     /** Subvolume ids found with refs 0, no orphan item, the cleaner idle. */
     public final List<Long> deadRootLeaks = new ArrayList<>();
+    /** The lane whose umount found its mount had rescanned a current UUID tree (the first), or null. */
+    public String needlessUuidRescan;
     /** The unload report, when the cycle failed and the module was reloaded. */
     public UnloadReport unload;
     /** Other notes for the report (cleanup errors). */
@@ -99,6 +101,9 @@ public final class Observation {
     public synchronized void umounted(String lane, Inspection after, Throwable error) {
         if (error instanceof org.jbtrfs.core.KernelPanic || endedByWatchdog()) {
             error = null; // the watchdog's panic (a hang, a lost wake-up): its evidence is recorded there
+        }
+        if (after != null && after.needlessUuidRescan() && needlessUuidRescan == null) {
+            needlessUuidRescan = lane;
         }
         boolean failed = error != null || leaked(after);
         if (!failed || leaked(afterUmount) || umountError != null) {

@@ -28,6 +28,12 @@ public enum Symptom {
     SLAB_LEAK,
     /** A deleted subvolume that will never be dropped (refs 0, no orphan item, the cleaner idle). */
     DEAD_ROOT_LEAK,
+    /**
+     * A mount started a UUID tree rescan ("checking UUID tree", the btrfs-uuid kthread walking every subvolume) although
+     * the tree was current — the generation test that transactions started during the mount defeat (the port's
+     * instrumentation, {@code Inspection.needlessUuidRescan}).
+     */
+    NEEDLESS_UUID_RESCAN,
     /** A driver or lane blocked in one operation past the watchdog's limit (a hang: the module was panicked). */
     HUNG_TASK,
     /** An operation blocked in a kernel sleep past the stall threshold, which then completed. */

@@ -13,16 +13,27 @@ import org.jbtrfs.stress.StressOptions;
  * for the transaction kthread's next loop then lasts at most N seconds, and a hang stays a hang), and
  * whether the cycle starts with an RO mount, and whether its mounts compress (-o compress: data writeback through the
  * delalloc workqueue's async chunks) and defragment (-o autodefrag: small writes queue their inode, the cleaner
- * re-dirties its small extents).
+ * re-dirties its small extents), and whether its mounts ask for a UUID tree rescan (-o rescan_uuid_tree, stop 32: the
+ * btrfs-uuid kthread then runs alongside the lanes after every read-write mount).
  */
 record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean startRo, int maxLaneSteps, double orphanItemFault,
-                long faultSeed, boolean compress, boolean freeze, boolean autodefrag) {
+                long faultSeed, boolean compress, boolean freeze, boolean autodefrag, boolean rescanUuid) {
+
+    /** A plan without the UUID rescan option. */
+    LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean startRo, int maxLaneSteps, double orphanItemFault,
+             long faultSeed, boolean compress, boolean freeze, boolean autodefrag) {
+        this(lanes, lifecycleSteps, commit, startRo, maxLaneSteps, orphanItemFault, faultSeed, compress, freeze, autodefrag,
+            false);
+    }
 
     /** A plan without compression, freezes or autodefrag (tests). */
     LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean startRo, int maxLaneSteps, double orphanItemFault,
              long faultSeed) {
         this(lanes, lifecycleSteps, commit, startRo, maxLaneSteps, orphanItemFault, faultSeed, false, false, false);
     }
+
+    /** How often a cycle mounts with -o rescan_uuid_tree. */
+    static final double P_RESCAN_UUID = 0.2;
 
     /** How often a cycle mounts with -o autodefrag. */
     static final double P_AUTODEFRAG = 0.3;
@@ -33,9 +44,10 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
     /** How often a cycle mounts with -o compress. */
     static final double P_COMPRESS = 0.3;
 
-    /** The mount options of this cycle's mounts: ro or not, its commit interval, compression, autodefrag. */
+    /** The mount options of this cycle's mounts: ro or not, its commit interval, compression, autodefrag, UUID rescan. */
     String mountOptions(boolean ro) {
-        return (ro ? "ro," : "") + "commit=" + commit + (compress ? ",compress" : "") + (autodefrag ? ",autodefrag" : "");
+        return (ro ? "ro," : "") + "commit=" + commit + (compress ? ",compress" : "") + (autodefrag ? ",autodefrag" : "")
+            + (rescanUuid ? ",rescan_uuid_tree" : "");
     }
 
     /** Every lane allowed. */
@@ -80,7 +92,10 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
         boolean freeze = Seeds.stream(cycleSeed, "lanes:freeze").nextDouble() < P_FREEZE;
         // stop 31, its own stream as well
         boolean autodefrag = Seeds.stream(cycleSeed, "lanes:autodefrag").nextDouble() < P_AUTODEFRAG;
-        return new LanePlan(l, steps, commit, ro, 6 + r.nextInt(18), fault, r.nextLong(), compress, freeze, autodefrag);
+        // stop 32, its own stream: the other draws (and earlier replay tokens' choices) stay what they were
+        boolean rescanUuid = Seeds.stream(cycleSeed, "lanes:rescan-uuid").nextDouble() < P_RESCAN_UUID;
+        return new LanePlan(l, steps, commit, ro, 6 + r.nextInt(18), fault, r.nextLong(), compress, freeze, autodefrag,
+            rescanUuid);
     }
 
     @Override
@@ -93,6 +108,6 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
             sb.append(sb.length() == 0 ? "" : "+").append(k.label);
         }
         return String.format(Locale.ROOT, "lanes %s, %d lifecycle steps, commit=%d%s%s%s%s%s", sb, lifecycleSteps, commit,
-            compress ? ", compress" : "", autodefrag ? ", autodefrag" : "", freeze ? ", fsfreeze" : "", startRo ? ", mount -o ro" : "", orphanFault ? ", DEL_ORPHAN_ITEM_ENOMEM p=" + orphanItemFault : "");
+            compress ? ", compress" : "", (autodefrag ? ", autodefrag" : "") + (rescanUuid ? ", rescan_uuid_tree" : ""), freeze ? ", fsfreeze" : "", startRo ? ", mount -o ro" : "", orphanFault ? ", DEL_ORPHAN_ITEM_ENOMEM p=" + orphanItemFault : "");
     }
 }

@@ -9,6 +9,7 @@ import org.jbtrfs.fs.BtrfsModule;
 import org.jbtrfs.fs.Inspection;
 import org.jbtrfs.stress.classify.Observation;
 import org.jbtrfs.stress.schedule.Perturbation;
+import org.jbtrfs.stress.schedule.Roles;
 import org.jbtrfs.stress.schedule.ScheduleScope;
 import org.jbtrfs.stress.watch.Busy;
 
@@ -95,6 +96,9 @@ public final class CycleEnv {
             Inspection after = fs.inspect();
             if (obs.afterUmount == null) {
                 obs.afterUmount = after;
+            }
+            if (after.needlessUuidRescan() && obs.needlessUuidRescan == null) {
+                obs.needlessUuidRescan = Roles.DRIVER;
             }
         } catch (RuntimeException e) {
             obs.note("inspect after umount failed: " + e);

@@ -363,6 +363,19 @@ class ClassifierTest {
         assertEquals(Set.of(Classifier.UNKNOWN), v.bugs());
     }
 
+    /** An umount whose mount rescanned a current UUID tree: its own symptom, the generation check's fix. */
+    @Test
+    void aNeedlessUuidRescanIsAttributedToTheGenerationCheck() {
+        Inspection after = new Inspection(List.of(), List.of(), List.of(), List.of(), Map.of(), false, Set.of(), Set.of(), false, 42,
+            List.of(), Map.of(), List.of(), List.of(), Map.of(), List.of(), true);
+        Observation o = new Observation();
+        o.umounted("lifecycle", after, null);
+        var v = Classifier.classify(o, EnumSet.of(FixSwitch.UUID_RESCAN_GENERATION_CHECK));
+        assertEquals(EnumSet.of(Symptom.NEEDLESS_UUID_RESCAN), v.symptoms());
+        assertEquals(Set.of("uuid-rescan-generation-check"), v.bugs());
+        assertTrue(Observation.leaked(after) == false, "not a leak: the class is the rescan alone");
+    }
+
     @Test
     void aCleanCycleHasNoVerdict() {
         var v = Classifier.classify(new Observation(), EnumSet.allOf(FixSwitch.class));
