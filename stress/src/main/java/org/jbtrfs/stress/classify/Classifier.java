@@ -179,8 +179,9 @@ public final class Classifier {
             evidence.add("slab objects still in use after umount: " + o.slabsInUse);
         }
         if (o.needlessUuidRescan != null) {
+            // explains this symptom only (bugs below): a cycle whose mount rescanned needlessly and that failed otherwise
+            // too must have that failure explained on its own
             symptoms.add(Symptom.NEEDLESS_UUID_RESCAN);
-            culprits.add(FixSwitch.UUID_RESCAN_GENERATION_CHECK);
             evidence.add("a mount rescanned its UUID tree although it was current (seen at the umount of "
                 + o.needlessUuidRescan + "): transactions started by the mount moved fs_info->generation past the "
                 + "superblock's uuid_tree_generation");
@@ -267,15 +268,31 @@ public final class Classifier {
         }
         evidence.addAll(o.notes);
         Set<String> bugs = new LinkedHashSet<>();
-        if (!symptoms.isEmpty()) {
+        Set<Symptom> others = EnumSet.copyOf(symptoms);
+        others.remove(Symptom.NEEDLESS_UUID_RESCAN);
+        if (symptoms.contains(Symptom.NEEDLESS_UUID_RESCAN)) {
+            culprits.add(FixSwitch.UUID_RESCAN_GENERATION_CHECK);
+            if (reverted.contains(FixSwitch.UUID_RESCAN_GENERATION_CHECK)) {
+                bugs.add(FixSwitch.UUID_RESCAN_GENERATION_CHECK.kebab());
+            } else {
+                evidence.add("the evidence points at " + FixSwitch.UUID_RESCAN_GENERATION_CHECK.kebab() + ", which is applied");
+                bugs.add(UNKNOWN);
+            }
+        }
+        if (!others.isEmpty()) {
+            boolean explained = false;
             for (FixSwitch f : culprits) {
+                if (f == FixSwitch.UUID_RESCAN_GENERATION_CHECK) {
+                    continue;
+                }
                 if (reverted.contains(f)) {
                     bugs.add(f.kebab());
+                    explained = true;
                 } else {
                     evidence.add("the evidence points at " + f.kebab() + ", which is applied");
                 }
             }
-            if (bugs.isEmpty()) {
+            if (!explained) {
                 bugs.add(UNKNOWN);
             }
         }

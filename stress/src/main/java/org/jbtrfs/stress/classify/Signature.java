@@ -41,6 +41,11 @@ public record Signature(String kind, String site, List<String> lanes) {
      * the rest.
      */
     public static Signature of(Observation o, Set<Symptom> symptoms) {
+        if (symptoms.equals(java.util.EnumSet.of(Symptom.NEEDLESS_UUID_RESCAN))) {
+            // nothing else went wrong: not the log's last error line (a panic of another filesystem's cycle, say). No
+            // lane: the umount that saw it is not the mount that did it (one class, whichever lane unmounted)
+            return new Signature("uuid", "needless rescan at mount", List.of());
+        }
         Inspection leaked = o.afterUmount != null ? o.afterUmount : o.beforeUmount;
         if (Observation.leaked(leaked)) {
             return leak(leaked, o.umountLane);
