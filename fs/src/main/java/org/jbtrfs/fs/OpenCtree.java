@@ -201,16 +201,24 @@ final class OpenCtree {
         // 5.11: a filesystem that never had a read-write mount gets its UUID tree here, on a mount or an RO->RW remount
         // (5.10's open_ctree did it itself, and its remount not at all)
         if (!v510(fs) && fs.uuidRoot() == null) {
-            fs.log().info(fs.sbId(), "creating UUID tree");
-            try {
-                UuidScan.createUuidTree(fs);
-            } catch (BtrfsException e) {
-                fs.log().warn(fs.sbId(), "failed to create the UUID tree " + e.errno().ret());
-                throw e;
-            }
+            createUuidTree(fs, "failed to create the UUID tree ");
         }
         if (orphanRootsHere && !deadRootsFirst) {
             ctx.cleaner.deadRoots().findOrphanRoots();
+        }
+    }
+
+    /**
+     * "creating UUID tree" and btrfs_create_uuid_tree(); a failure is warned about ({@code failed}: the caller's
+     * wording, 5.10's open_ctree and 5.11's start_pre_rw_mount differ by a colon) and fails the mount or remount.
+     */
+    private static void createUuidTree(FsInfo fs, String failed) {
+        fs.log().info(fs.sbId(), "creating UUID tree");
+        try {
+            UuidScan.createUuidTree(fs);
+        } catch (BtrfsException e) {
+            fs.log().warn(fs.sbId(), failed + e.errno().ret());
+            throw e;
         }
     }
 
@@ -223,13 +231,7 @@ final class OpenCtree {
     private static void uuidTreeAtMount(FsContext ctx) {
         FsInfo fs = ctx.fs;
         if (v510(fs) && fs.uuidRoot() == null) {
-            fs.log().info(fs.sbId(), "creating UUID tree");
-            try {
-                UuidScan.createUuidTree(fs);
-            } catch (BtrfsException e) {
-                fs.log().warn(fs.sbId(), "failed to create the UUID tree: " + e.errno().ret());
-                throw e;
-            }
+            createUuidTree(fs, "failed to create the UUID tree: ");
         } else if (fs.uuidRoot() != null && UuidScan.checkNeeded(fs)) {
             fs.log().info(fs.sbId(), "checking UUID tree");
             UuidScan.checkUuidTree(fs);
