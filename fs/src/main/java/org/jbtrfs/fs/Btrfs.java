@@ -629,6 +629,31 @@ public final class Btrfs {
     /** Cleaner passes finished since mount (a pass that found the filesystem read-only counts too). */
     public long cleanerPasses() { return ctx.cleaner.passes(); }
 
+    /**
+     * Waits until no UUID tree scan runs: the btrfs-uuid kthread a read-write mount started (a fresh filesystem's
+     * first, which creates the tree, or one that checks it) has ended — the wait an RO remount and umount make
+     * ("wait for the uuid_scan task to finish": down and up uuid_tree_rescan_sem), on its event, no polling. For a test
+     * that must see the filesystem without the scan's transactions in flight. Returns at once when none runs.
+     *
+     * @throws BtrfsException ETIMEDOUT if the scan did not end within {@code timeout} (stuck)
+     */
+    public void waitForUuidScan(Duration timeout) {
+        long nanos = nanos(timeout, "timeout");
+        read(() -> {
+            try {
+                if (!ctx.fs.uuidTreeRescanSem.tryAcquire(nanos, java.util.concurrent.TimeUnit.NANOSECONDS)) {
+                    throw new BtrfsException(Errno.ETIMEDOUT, "the UUID tree scan of " + device().name()
+                        + " did not end within " + timeout);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new BtrfsException(Errno.EINTR, "interrupted waiting for the UUID tree scan of " + device().name());
+            }
+            ctx.fs.uuidTreeRescanSem.release();
+            return null;
+        });
+    }
+
     // ---- inspection -------------------------------------------------------------------------------
 
     /**

@@ -72,7 +72,7 @@ class UuidTreeTest {
             List<String> first = info(r.mod, "sdc");
             assertEquals("creating UUID tree", first.get(0));
             assertTrue(first.size() == 1 || first.equals(List.of("creating UUID tree", "checking UUID tree")), first.toString());
-            UuidScan.waitForScan(fi);
+            fs.waitForUuidScan(Repro.WAIT);
             assertTrue(fi.flags.test(FsFlag.UPDATE_UUID_TREE_GEN), "the rescan ended: the tree is current");
             long a = fs.createSubvolume("a");
             long b = fs.createSubvolume("b");
@@ -201,6 +201,25 @@ class UuidTreeTest {
             assertEquals(List.of("checking UUID tree"), said.subList(before, said.size()));
             assertFalse(third.inspect().needlessUuidRescan(), "the tree was behind: a needed check");
             third.umount();
+            assertTrue(r.mod.unload().clean());
+        }
+    }
+
+    /** The public wait: ETIMEDOUT (module usable) while a scan is held; then it returns once the scan ended. */
+    @Test
+    void waitForUuidScanTimesOutOnAHeldScanAndReturnsOnceItEnds() {
+        try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
+            twoSubvolumesUnmounted(r);
+            r.mod.hooks().parkAt(Hook.UUID_SCAN_NEXT_ROOT);
+            Btrfs fs = r.mount("rescan_uuid_tree");
+            r.mod.hooks().awaitParked(Hook.UUID_SCAN_NEXT_ROOT, Repro.WAIT);
+            BtrfsException e = assertThrows(BtrfsException.class, () -> fs.waitForUuidScan(java.time.Duration.ofMillis(20)));
+            assertEquals(Errno.ETIMEDOUT, e.errno());
+            assertThrows(IllegalArgumentException.class, () -> fs.waitForUuidScan(null));
+            r.mod.hooks().release(Hook.UUID_SCAN_NEXT_ROOT);
+            fs.waitForUuidScan(Repro.WAIT);
+            assertTrue(fs.fsInfo().flags.test(FsFlag.UPDATE_UUID_TREE_GEN));
+            fs.umount();
             assertTrue(r.mod.unload().clean());
         }
     }
