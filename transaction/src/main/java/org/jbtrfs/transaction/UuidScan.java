@@ -319,7 +319,4 @@ public final class UuidScan {
             Transactions.end(h);
         }
     }
-
-    /** The running scan's kthread, for tests: none is tracked; a scan is running while the semaphore is taken. */
-    public static boolean scanRunning(FsInfo fs) { return fs.uuidTreeRescanSem.availablePermits() == 0; }
 }
