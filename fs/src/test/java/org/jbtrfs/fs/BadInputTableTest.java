@@ -348,7 +348,7 @@ class BadInputTableTest {
             for (Btrfs fs : r.mod.mounts()) {
                 fs.umount();
             }
-            assertTrue(r.mod.kernel().kthreadd().busy().isEmpty(), "nothing of " + row.call() + " keeps running");
+            assertTrue(Repro.noKthreadRuns(r.mod), "nothing of " + row.call() + " keeps running");
             Btrfs fs = r.mount("");
             fs.createFile("after");
             fs.umount();
