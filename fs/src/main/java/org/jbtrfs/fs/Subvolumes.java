@@ -1,5 +1,6 @@
 package org.jbtrfs.fs;
 
+import java.util.concurrent.ThreadLocalRandom;
 import org.jbtrfs.cleaner.Inode;
 import org.jbtrfs.cleaner.OrphanItems;
 import org.jbtrfs.core.BtrfsException;
@@ -79,7 +80,7 @@ final class Subvolumes {
             var leaf = Extents.allocRootLeaf(h, id);
             // generate_random_guid(root_item->uuid)
             byte[] uuid = new byte[RootItem.UUID_SIZE];
-            java.util.concurrent.ThreadLocalRandom.current().nextBytes(uuid);
+            ThreadLocalRandom.current().nextBytes(uuid);
             RootItem item = Mkfs.newRootItem(leaf.bytenr(), ItemType.FIRST_FREE_OBJECTID, 1).withUuid(uuid);
             Trees.insert(h, fs.treeRoot(), new Key(id, ItemType.ROOT_ITEM, 0), item.encode());
             Root root = new Root(id, leaf, item);
@@ -188,11 +189,8 @@ final class Subvolumes {
         }
     }
 
-    /** One btrfs_uuid_tree_remove of btrfs_delete_subvolume (the subvolume uuid is removed even when empty). */
-    private void uuidRemove(TransHandle h, byte[] uuid, boolean present, int type, long id) {
-        if (type == ItemType.UUID_KEY_RECEIVED_SUBVOL && !present) {
-            return;
-        }
+    /** One btrfs_uuid_tree_remove of btrfs_delete_subvolume: ENOENT is fine (a stale tree), anything else aborts. */
+    private void uuidRemove(TransHandle h, byte[] uuid, int type, long id) {
         try {
             UuidTree.remove(h, uuid, type, id);
         } catch (BtrfsException e) {
@@ -215,8 +213,10 @@ final class Subvolumes {
             }
             // btrfs_uuid_tree_remove() of its uuid (and received_uuid): ENOENT is fine (a stale tree), anything else
             // aborts
-            uuidRemove(h, dead.uuid(), dead.hasUuid(), ItemType.UUID_KEY_SUBVOL, root.objectid());
-            uuidRemove(h, dead.receivedUuid(), dead.hasReceivedUuid(), ItemType.UUID_KEY_RECEIVED_SUBVOL, root.objectid());
+            uuidRemove(h, dead.uuid(), ItemType.UUID_KEY_SUBVOL, root.objectid());
+            if (dead.hasReceivedUuid()) {
+                uuidRemove(h, dead.receivedUuid(), ItemType.UUID_KEY_RECEIVED_SUBVOL, root.objectid());
+            }
         } finally {
             Transactions.end(h);
         }

@@ -7,6 +7,7 @@ import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
+import org.jbtrfs.core.disk.Le;
 import org.jbtrfs.core.disk.RootItem;
 import org.jbtrfs.core.kernel.MountOpt;
 
@@ -127,7 +128,7 @@ public final class UuidScan {
      * current; and up(uuid_tree_rescan_sem).
      */
     static int scanKthread(FsInfo fs) {
-        Key key = Key.MIN;
+        Key key = new Key(0, ItemType.ROOT_ITEM, 0);
         TransHandle trans = null;
         int ret = 0;
         boolean closing = false;
@@ -213,7 +214,7 @@ public final class UuidScan {
         }
     }
 
-    /** The scan's key advance: offset + 1, else the next type's ROOT_ITEM, else the next objectid; null at the end. */
+    /** The scan's key advance: offset + 1, else the same objectid's ROOT_ITEM, else the next objectid's; null at the end. */
     private static Key nextKey(Key k) {
         if (k.offset() != -1L) {
             return new Key(k.objectid(), k.type(), k.offset() + 1);
@@ -222,7 +223,7 @@ public final class UuidScan {
             return new Key(k.objectid(), ItemType.ROOT_ITEM, 0);
         }
         if (k.objectid() != -1L) {
-            return new Key(k.objectid() + 1, 0, 0);
+            return new Key(k.objectid() + 1, ItemType.ROOT_ITEM, 0);
         }
         return null;
     }
@@ -252,7 +253,7 @@ public final class UuidScan {
                 } else if (uuidItem) {
                     byte[] uuid = UuidTree.uuidOf(key);
                     for (int off = 0; off < data.length; off += 8) {
-                        long subid = org.jbtrfs.core.disk.Le.u64(data, off);
+                        long subid = Le.u64(data, off);
                         if (stale(fs, uuid, key.type(), subid)) {
                             if (!iterRemove(fs, uuid, key.type(), subid)) {
                                 // ENOENT: someone removed it first; go on after this item
@@ -302,8 +303,8 @@ public final class UuidScan {
 
     /**
      * kernel: btrfs_uuid_iter_rem() — a transaction of the UUID tree (1 unit), btrfs_uuid_tree_remove, end. True when
-     * removed; false for ENOENT (someone removed it first: the iteration goes on with the next id); other errors
-     * end the iteration.
+     * removed; false for ENOENT (someone removed it first: the iteration goes on after this item); other errors end the
+     * iteration.
      */
     private static boolean iterRemove(FsInfo fs, byte[] uuid, int type, long subid) {
         TransHandle h = Transactions.start(fs, fs.uuidRoot(), 1, "btrfs_uuid_iter_rem");

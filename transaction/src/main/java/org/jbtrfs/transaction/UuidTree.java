@@ -11,7 +11,8 @@ import org.jbtrfs.core.disk.RootItem;
 /**
  * The UUID tree's items (fs/btrfs/uuid-tree.c): key (first eight bytes of a uuid, {@link ItemType#UUID_KEY_SUBVOL}
  * or {@link ItemType#UUID_KEY_RECEIVED_SUBVOL}, last eight bytes), data the little-endian u64 ids of the subvolumes
- * carrying that uuid. Stale entries are tolerated by design: the UUID tree rescan removes them.
+ * carrying that uuid. Stale entries are tolerated by design: the UUID tree rescan removes them. The WARN_ON_ONCE lines are
+ * uuid-tree.c's of the 5.10/5.11 code (read in a 5.10.y tree, whose uuid-tree.c has 5.11's lookup, add and remove).
  */
 public final class UuidTree {
     private UuidTree() { }
@@ -60,7 +61,7 @@ public final class UuidTree {
             return;
         }
         Root uuidRoot = fs.uuidRoot();
-        if (fs.log().warnOn(uuidRoot == null, "uuid-tree.c", 93, "btrfs_uuid_tree_add")) {
+        if (fs.log().warnOn(uuidRoot == null, "uuid-tree.c", 99, "btrfs_uuid_tree_add")) {
             throw new BtrfsException(Errno.EINVAL, "btrfs_uuid_tree_add: no UUID tree");
         }
         Key k = key(uuid, type);
@@ -83,7 +84,7 @@ public final class UuidTree {
     public static void remove(TransHandle h, byte[] uuid, int type, long subid) {
         FsInfo fs = h.fsInfo;
         Root uuidRoot = fs.uuidRoot();
-        if (fs.log().warnOn(uuidRoot == null, "uuid-tree.c", 148, "btrfs_uuid_tree_remove")) {
+        if (fs.log().warnOn(uuidRoot == null, "uuid-tree.c", 163, "btrfs_uuid_tree_remove")) {
             throw new BtrfsException(Errno.EINVAL, "btrfs_uuid_tree_remove: no UUID tree");
         }
         Key k = key(uuid, type);

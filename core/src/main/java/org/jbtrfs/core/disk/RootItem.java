@@ -1,6 +1,7 @@
 package org.jbtrfs.core.disk;
 
 import java.util.Arrays;
+import java.util.HexFormat;
 
 /**
  * struct btrfs_root_item (subset): where a tree's root block is, its refs (0 = deleted subvolume), drop progress,
@@ -108,19 +109,8 @@ public record RootItem(long generation, long rootDirid, long bytenr, long bytesU
     @Override public String toString() {
         return "RootItem[generation=" + generation + ", rootDirid=" + rootDirid + ", bytenr=" + bytenr + ", refs=" + refs
             + ", dropProgress=" + dropProgress + ", dropLevel=" + dropLevel + ", level=" + level
-            + (hasUuid() ? ", uuid=" + uuidString(uuid) : "") + (hasReceivedUuid() ? ", receivedUuid=" + uuidString(receivedUuid) : "")
+            + (hasUuid() ? ", uuid=" + HexFormat.of().formatHex(uuid) : "")
+            + (hasReceivedUuid() ? ", receivedUuid=" + HexFormat.of().formatHex(receivedUuid) : "")
             + "]";
-    }
-
-    /** The canonical 8-4-4-4-12 form (what btrfs subvolume show prints). */
-    public static String uuidString(byte[] u) {
-        StringBuilder s = new StringBuilder(36);
-        for (int i = 0; i < u.length; i++) {
-            if (i == 4 || i == 6 || i == 8 || i == 10) {
-                s.append('-');
-            }
-            s.append(String.format("%02x", u[i] & 0xff));
-        }
-        return s.toString();
     }
 }

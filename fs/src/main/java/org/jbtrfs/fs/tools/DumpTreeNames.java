@@ -10,6 +10,7 @@ import org.jbtrfs.core.disk.ExtentItem;
 import org.jbtrfs.core.disk.FileExtentItem;
 import org.jbtrfs.core.disk.InodeItem;
 import org.jbtrfs.core.disk.ItemType;
+import org.jbtrfs.core.disk.Le;
 import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.core.disk.QgroupInfoItem;
 import org.jbtrfs.core.disk.QgroupStatusItem;
@@ -160,7 +161,7 @@ final class DumpTreeNames {
             && v instanceof DumpTree.Raw raw && raw.data().length % 8 == 0) {
             // print_uuid_item: one line per subvolume id
             for (int off = 0; off < raw.data().length; off += 8) {
-                t.append("\t\tsubvol_id ").append(org.jbtrfs.core.disk.Le.u64(raw.data(), off)).append('\n');
+                t.append("\t\tsubvol_id ").append(Le.u64(raw.data(), off)).append('\n');
             }
         } else if (v instanceof DumpTree.Orphan) {
             t.append("\t\torphan item\n");

@@ -42,6 +42,9 @@ import org.jbtrfs.stress.workload.MinimalWorkload;
  * verdict; a hung lane is reported by the watchdog, which panics the module so the cycle unwinds.
  */
 final class Driver implements Runnable {
+    /** Failures that leave the module as it was: a stall that completed, a needless UUID rescan (its kthread ended). */
+    private static final java.util.Set<Symptom> MODULE_INTACT = java.util.EnumSet.of(Symptom.STALL, Symptom.NEEDLESS_UUID_RESCAN);
+
     private final int index;
     private final ScheduleScope lane;
     private final ModuleHost host;
@@ -150,8 +153,7 @@ final class Driver implements Runnable {
                 // a stall that completed (or a needless UUID rescan) leaves the module as it was; a stall the watchdog
                 // ended (a lost wake-up) replaced it, like every other failure: the epoch's later cycles would start
                 // from elsewhere
-                boolean moduleIntact = java.util.EnumSet.of(Symptom.STALL, Symptom.NEEDLESS_UUID_RESCAN).containsAll(r.symptoms())
-                    && !needsMkfs;
+                boolean moduleIntact = MODULE_INTACT.containsAll(r.symptoms()) && !needsMkfs;
                 cycle = r.failed() && !moduleIntact ? range.nextEpoch(cycle) : range.next(cycle);
             }
         } finally {
@@ -325,7 +327,7 @@ final class Driver implements Runnable {
         // kthread ended before the umount returned): no need to replace it. Replacing it anyway would take the leaks of a
         // panic for another filesystem's hang, landing during the reload, for this cycle's own (stop 32: a `slab-leak:`
         // class, unexplained, 109 cycles of a `--kernel 5.11 --filesystems 4 --faults all` run of 150 s)
-        boolean moduleIntact = java.util.EnumSet.of(Symptom.STALL, Symptom.NEEDLESS_UUID_RESCAN).containsAll(v.symptoms());
+        boolean moduleIntact = MODULE_INTACT.containsAll(v.symptoms());
         if (!v.symptoms().isEmpty() && !moduleIntact || panicked) {
             // a panic interrupts every sleeper of the module; one that had just left its sleep keeps the
             // interrupt. The module is about to be replaced (the machine rebooted): the interrupt was

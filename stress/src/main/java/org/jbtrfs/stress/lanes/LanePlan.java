@@ -19,17 +19,10 @@ import org.jbtrfs.stress.StressOptions;
 record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean startRo, int maxLaneSteps, double orphanItemFault,
                 long faultSeed, boolean compress, boolean freeze, boolean autodefrag, boolean rescanUuid) {
 
-    /** A plan without the UUID rescan option. */
-    LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean startRo, int maxLaneSteps, double orphanItemFault,
-             long faultSeed, boolean compress, boolean freeze, boolean autodefrag) {
-        this(lanes, lifecycleSteps, commit, startRo, maxLaneSteps, orphanItemFault, faultSeed, compress, freeze, autodefrag,
-            false);
-    }
-
-    /** A plan without compression, freezes or autodefrag (tests). */
+    /** A plan without compression, freezes, autodefrag or the UUID rescan option (tests). */
     LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean startRo, int maxLaneSteps, double orphanItemFault,
              long faultSeed) {
-        this(lanes, lifecycleSteps, commit, startRo, maxLaneSteps, orphanItemFault, faultSeed, false, false, false);
+        this(lanes, lifecycleSteps, commit, startRo, maxLaneSteps, orphanItemFault, faultSeed, false, false, false, false);
     }
 
     /** How often a cycle mounts with -o rescan_uuid_tree. */
@@ -107,7 +100,7 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
         for (LaneKind k : lanes) {
             sb.append(sb.length() == 0 ? "" : "+").append(k.label);
         }
-        return String.format(Locale.ROOT, "lanes %s, %d lifecycle steps, commit=%d%s%s%s%s%s", sb, lifecycleSteps, commit,
-            compress ? ", compress" : "", (autodefrag ? ", autodefrag" : "") + (rescanUuid ? ", rescan_uuid_tree" : ""), freeze ? ", fsfreeze" : "", startRo ? ", mount -o ro" : "", orphanFault ? ", DEL_ORPHAN_ITEM_ENOMEM p=" + orphanItemFault : "");
+        return String.format(Locale.ROOT, "lanes %s, %d lifecycle steps, commit=%d%s%s%s%s%s%s", sb, lifecycleSteps, commit,
+            compress ? ", compress" : "", autodefrag ? ", autodefrag" : "", rescanUuid ? ", rescan_uuid_tree" : "", freeze ? ", fsfreeze" : "", startRo ? ", mount -o ro" : "", orphanFault ? ", DEL_ORPHAN_ITEM_ENOMEM p=" + orphanItemFault : "");
     }
 }
