@@ -3,6 +3,7 @@ package org.jbtrfs.cleaner;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.disk.ItemType;
+import org.jbtrfs.core.kernel.MountOpt;
 import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.transaction.FreeSpaceTree;
 import org.jbtrfs.transaction.FsInfo;
@@ -43,9 +44,15 @@ public final class UnusedBlockGroups {
                 fs.space.putBlockGroup(bg);
                 continue;
             }
+            fs.discard.cancelWork(bg);
             fs.kernel.hooks().arrive(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
             fs.deleteUnusedBgsMutex.lock();
             try {
+                if (fs.mountOpt.test(MountOpt.DISCARD_ASYNC) && !fs.space.isFreeSpaceTrimmed(bg)) {
+                    // async discard discards a group before it is removed: not fully trimmed, back to its lists
+                    fs.discard.queueWork(bg);
+                    continue;
+                }
                 if (!fs.space.tryMarkRoForRemoval(bg)) {
                     continue;
                 }

@@ -252,7 +252,17 @@ public enum FixSwitch {
      * "checking UUID tree" and a btrfs-uuid kthread rescanning it, walking every subvolume, racing the mount's users.
      * The fix tests the flag instead. Since 44c0ca211a4d (5.11) moved that setup before the check.
      */
-    UUID_RESCAN_GENERATION_CHECK(Origin.LATER_UPSTREAM);
+    UUID_RESCAN_GENERATION_CHECK(Origin.LATER_UPSTREAM),
+    /**
+     * Later upstream (Filipe Manana, May 2025, "btrfs: fix discard worker infinite loop after disabling discard"; Fixes:
+     * 2bee7eb8bb81, 5.6): the async discard worker's peek_discard_list finds a block group on the unused discard list that
+     * got an extent since (used != 0) and moves it to a filtered list with __add_to_discard_list — which does nothing
+     * once BTRFS_FS_DISCARD_RUNNING is clear or the filesystem read-only, so the loop finds the same group again, for
+     * ever, holding discard_ctl->lock: a soft lockup of the kworker, and the umount or remount whose
+     * btrfs_discard_cleanup cleared the bit waits for it in cancel_delayed_work_sync. The fix moves the test from
+     * __add_to_discard_list to add_to_discard_list, so the group always leaves the unused list.
+     */
+    DISCARD_WORKER_INFINITE_LOOP(Origin.LATER_UPSTREAM);
 
     private final Origin origin;
 

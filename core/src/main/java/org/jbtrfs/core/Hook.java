@@ -203,5 +203,11 @@ public enum Hook {
      * read-write mount creating the tree, or a rescan) still runs, and an RO remount or umount waits for it on
      * uuid_tree_rescan_sem.
      */
-    UUID_SCAN_NEXT_ROOT
+    UUID_SCAN_NEXT_ROOT,
+    /**
+     * btrfs_discard_workfn is running (its delayed work fired; cancel_delayed_work_sync now waits for it) and is about
+     * to take discard_ctl->lock in peek_discard_list: a btrfs_discard_cleanup (umount, RO remount, a remount turning
+     * async discard off) or a transaction abort's btrfs_discard_stop may clear BTRFS_FS_DISCARD_RUNNING before it looks.
+     */
+    DISCARD_WORKFN_BEFORE_PEEK
 }

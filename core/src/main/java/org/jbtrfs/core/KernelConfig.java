@@ -19,9 +19,19 @@ public final class KernelConfig {
     private final int workerThreads;
     private final int logCapacity;
     private final LatencyModel latency;
+    private final int discardTimeDivisor;
+    private final long softLockupNanos;
 
     private KernelConfig(KernelVersion version, EnumSet<FixSwitch> applied, Crc32cImpl crc32c, boolean assertions,
                          KernelClock clock, boolean slabDebug, int workerThreads, int logCapacity, LatencyModel latency) {
+        this(version, applied, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency, 1, 20_000_000_000L);
+    }
+
+    private KernelConfig(KernelVersion version, EnumSet<FixSwitch> applied, Crc32cImpl crc32c, boolean assertions,
+                         KernelClock clock, boolean slabDebug, int workerThreads, int logCapacity, LatencyModel latency,
+                         int discardTimeDivisor, long softLockupNanos) {
+        this.discardTimeDivisor = discardTimeDivisor;
+        this.softLockupNanos = softLockupNanos;
         this.version = version;
         this.applied = applied;
         this.crc32c = crc32c;
@@ -78,7 +88,7 @@ public final class KernelConfig {
         if (v == null) {
             throw new IllegalArgumentException("version must not be null");
         }
-        return new KernelConfig(v, applied, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency);
+        return new KernelConfig(v, applied, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency, discardTimeDivisor, softLockupNanos);
     }
 
     public boolean applied(FixSwitch f) {
@@ -119,7 +129,7 @@ public final class KernelConfig {
         if (model == null) {
             throw new IllegalArgumentException("latency model must not be null: LatencyModel.NONE for none");
         }
-        return new KernelConfig(version, applied, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, model);
+        return new KernelConfig(version, applied, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, model, discardTimeDivisor, softLockupNanos);
     }
 
     /** A copy with {@code fixes} reverted (the kernel code before those patches). */
@@ -129,14 +139,14 @@ public final class KernelConfig {
         requireSwitches(fixes, "fixes to revert");
         EnumSet<FixSwitch> a = applied.isEmpty() ? EnumSet.noneOf(FixSwitch.class) : EnumSet.copyOf(applied);
         a.removeAll(fixes);
-        return new KernelConfig(version, a, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency);
+        return new KernelConfig(version, a, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency, discardTimeDivisor, softLockupNanos);
     }
 
     /** A copy with exactly {@code fixes} applied. */
     public KernelConfig withApplied(Collection<FixSwitch> fixes) {
         requireSwitches(fixes, "fixes to apply");
         EnumSet<FixSwitch> a = fixes.isEmpty() ? EnumSet.noneOf(FixSwitch.class) : EnumSet.copyOf(fixes);
-        return new KernelConfig(version, a, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency);
+        return new KernelConfig(version, a, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency, discardTimeDivisor, softLockupNanos);
     }
 
     /** A copy with {@code fixes} applied (the kernel code after those patches). */
@@ -146,7 +156,7 @@ public final class KernelConfig {
         requireSwitches(fixes, "fixes to apply");
         EnumSet<FixSwitch> a = EnumSet.copyOf(applied.isEmpty() ? EnumSet.noneOf(FixSwitch.class) : applied);
         a.addAll(fixes);
-        return new KernelConfig(version, a, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency);
+        return new KernelConfig(version, a, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency, discardTimeDivisor, softLockupNanos);
     }
 
     private static void requireSwitches(Collection<FixSwitch> fixes, String what) {
@@ -159,38 +169,70 @@ public final class KernelConfig {
         if (impl == null) {
             throw new IllegalArgumentException("crc32c must not be null: ACCELERATED or GENERIC");
         }
-        return new KernelConfig(version, applied, impl, assertions, clock, slabDebug, workerThreads, logCapacity, latency);
+        return new KernelConfig(version, applied, impl, assertions, clock, slabDebug, workerThreads, logCapacity, latency, discardTimeDivisor, softLockupNanos);
     }
 
     /** CONFIG_BTRFS_ASSERT on or off. */
     public KernelConfig assertions(boolean on) {
-        return new KernelConfig(version, applied, crc32c, on, clock, slabDebug, workerThreads, logCapacity, latency);
+        return new KernelConfig(version, applied, crc32c, on, clock, slabDebug, workerThreads, logCapacity, latency, discardTimeDivisor, softLockupNanos);
     }
 
     public KernelConfig clock(KernelClock c) {
         if (c == null) {
             throw new IllegalArgumentException("clock must not be null: KernelClock.SYSTEM or a ManualClock");
         }
-        return new KernelConfig(version, applied, crc32c, assertions, c, slabDebug, workerThreads, logCapacity, latency);
+        return new KernelConfig(version, applied, crc32c, assertions, c, slabDebug, workerThreads, logCapacity, latency, discardTimeDivisor, softLockupNanos);
     }
 
     /** slub_debug=U: record an allocation site per slab object (costs a stack walk per allocation). */
     public KernelConfig slabDebug(boolean on) {
-        return new KernelConfig(version, applied, crc32c, assertions, clock, on, workerThreads, logCapacity, latency);
+        return new KernelConfig(version, applied, crc32c, assertions, clock, on, workerThreads, logCapacity, latency, discardTimeDivisor, softLockupNanos);
     }
 
     public KernelConfig workerThreads(int n) {
         if (n < 1 || n > 64) {
             throw new IllegalArgumentException("worker threads must be 1..64: " + n);
         }
-        return new KernelConfig(version, applied, crc32c, assertions, clock, slabDebug, n, logCapacity, latency);
+        return new KernelConfig(version, applied, crc32c, assertions, clock, slabDebug, n, logCapacity, latency, discardTimeDivisor, softLockupNanos);
     }
 
     public KernelConfig logCapacity(int n) {
         if (n < 16) {
             throw new IllegalArgumentException("log capacity must be at least 16: " + n);
         }
-        return new KernelConfig(version, applied, crc32c, assertions, clock, slabDebug, workerThreads, n, latency);
+        return new KernelConfig(version, applied, crc32c, assertions, clock, slabDebug, workerThreads, n, latency, discardTimeDivisor, softLockupNanos);
+    }
+
+    /**
+     * Port only: async discard's delays (discard.c's BTRFS_DISCARD_DELAY 120 s, BTRFS_DISCARD_UNUSED_DELAY 10 s, and the
+     * base delay between two discards) divided by this (1: the kernel's). The kernel has no knob for the first two; the
+     * stress runner compresses them as commit=N compresses the commit interval, so that a freed block group reaches the
+     * discard worker within a cycle — the order of events is the kernel's, only the waits are shorter.
+     */
+    public int discardTimeDivisor() { return discardTimeDivisor; }
+
+    /** A copy whose async discard delays are the kernel's divided by {@code divisor} (1..1,000,000). */
+    public KernelConfig discardTimeDivisor(int divisor) {
+        if (divisor < 1 || divisor > 1_000_000) {
+            throw new IllegalArgumentException("discard time divisor must be 1..1000000: " + divisor);
+        }
+        return new KernelConfig(version, applied, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency, divisor,
+            softLockupNanos);
+    }
+
+    /**
+     * How long a CPU may spin without scheduling before the soft-lockup watchdog reports it ("watchdog: BUG: soft lockup"):
+     * the kernel's 2 × watchdog_thresh, 20 s by default.
+     */
+    public long softLockupNanos() { return softLockupNanos; }
+
+    /** A copy whose soft-lockup watchdog fires after {@code nanos} (positive). */
+    public KernelConfig softLockupNanos(long nanos) {
+        if (nanos <= 0) {
+            throw new IllegalArgumentException("soft lockup threshold must be positive: " + nanos);
+        }
+        return new KernelConfig(version, applied, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency,
+            discardTimeDivisor, nanos);
     }
 
     @Override

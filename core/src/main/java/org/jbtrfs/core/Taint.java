@@ -9,7 +9,9 @@ public enum Taint {
     /** TAINT_DIE: an oops or BUG killed a task. */
     DIE('D'),
     /** TAINT_WARN: a WARN_ON fired. */
-    WARN('W');
+    WARN('W'),
+    /** TAINT_SOFTLOCKUP: the soft-lockup watchdog saw a CPU spin without scheduling. */
+    SOFTLOCKUP('L');
 
     private final char letter;
 

@@ -61,7 +61,9 @@ final class CloseCtree {
             fs.workqueues().endioFreespaceWorker.flush();
             ctx.cleaner.delayedIputs().run();
         }
-        // async reclaim, discard: not modelled
+        // cancel async reclaim: not modelled
+        // cancel or finish ongoing discard work
+        fs.discard.cleanup();
         if (!fs.sbRdonly()) {
             // the cleaner is parked: delete unused block groups one last time, then commit everything
             ctx.cleaner.unusedBlockGroups().deleteUnusedBgs();

@@ -21,12 +21,13 @@ import org.jbtrfs.transaction.FsInfo;
  *                       compress-force=TYPE), each value already checked; {@link CompressOptions} applies them
  * @param autodefrag     "autodefrag" (true) or "noautodefrag" (false), the last one given; null when neither
  * @param rescanUuidTree "rescan_uuid_tree": the next open_ctree checks the UUID tree whatever its generation says
+ * @param discard        the discard options in the order given (discard, discard=sync, discard=async, nodiscard)
  */
 record MountOptions(boolean readOnly, int commitInterval, String raw, List<String> spaceCache, List<String> compress,
-                    Boolean autodefrag, boolean rescanUuidTree) {
+                    Boolean autodefrag, boolean rescanUuidTree, List<String> discard) {
     /** Options the VFS or btrfs accept but the port does not model; accepted and ignored. */
     private static final List<String> IGNORED = List.of("noatime", "relatime", "defaults",
-        "nodiscard", "ssd", "nossd", "enospc_debug", "noenospc_debug");
+        "ssd", "nossd", "enospc_debug", "noenospc_debug");
 
     /**
      * kernel: btrfs_parse_options()' Opt_defrag / Opt_nodefrag — btrfs_set_and_info(AUTO_DEFRAG, "enabling auto defrag")
@@ -50,6 +51,39 @@ record MountOptions(boolean readOnly, int commitInterval, String raw, List<Strin
     static void applyRescanUuidTree(FsInfo fs, boolean rescan) {
         if (rescan) {
             fs.mountOpt.set(MountOpt.RESCAN_UUID_TREE);
+        }
+    }
+
+    /**
+     * kernel: btrfs_parse_options()' Opt_discard, Opt_discard_mode, Opt_nodiscard — sync and async exclude each other;
+     * the messages only when a bit changes (btrfs_set_and_info / btrfs_clear_and_info).
+     */
+    static void applyDiscard(FsInfo fs, List<String> discard) {
+        for (String p : discard) {
+            if (p.equals("nodiscard")) {
+                clearAndInfo(fs, MountOpt.DISCARD_SYNC, "turning off discard");
+                clearAndInfo(fs, MountOpt.DISCARD_ASYNC, "turning off async discard");
+            } else if (p.equals("discard=async")) {
+                fs.mountOpt.clear(MountOpt.DISCARD_SYNC);
+                setAndInfo(fs, MountOpt.DISCARD_ASYNC, "turning on async discard");
+            } else {
+                fs.mountOpt.clear(MountOpt.DISCARD_ASYNC);
+                setAndInfo(fs, MountOpt.DISCARD_SYNC, "turning on sync discard");
+            }
+        }
+    }
+
+    private static void setAndInfo(FsInfo fs, MountOpt o, String message) {
+        if (!fs.mountOpt.test(o)) {
+            fs.log().info(fs.sbId(), message);
+            fs.mountOpt.set(o);
+        }
+    }
+
+    private static void clearAndInfo(FsInfo fs, MountOpt o, String message) {
+        if (fs.mountOpt.test(o)) {
+            fs.log().info(fs.sbId(), message);
+            fs.mountOpt.clear(o);
         }
     }
 
@@ -78,6 +112,7 @@ record MountOptions(boolean readOnly, int commitInterval, String raw, List<Strin
         List<String> compress = new ArrayList<>();
         Boolean autodefrag = null;
         boolean rescanUuidTree = false;
+        List<String> discard = new ArrayList<>();
         String raw = options == null ? "" : options.trim();
         List<String> parts = new ArrayList<>();
         for (String p : raw.split(",")) {
@@ -120,6 +155,13 @@ record MountOptions(boolean readOnly, int commitInterval, String raw, List<Strin
                     throw new BtrfsException(Errno.EINVAL, "invalid space_cache version '" + v + "' (only v1 and v2)");
                 }
                 spaceCache.add(p);
+            } else if (p.equals("discard") || p.equals("nodiscard") || p.startsWith("discard=")) {
+                if (p.startsWith("discard=") && !p.equals("discard=sync") && !p.equals("discard=async")) {
+                    // Opt_discard_mode with another value: -EINVAL without a message
+                    throw new BtrfsException(Errno.EINVAL, "invalid discard mode '" + p.substring("discard=".length())
+                        + "' (only sync and async)");
+                }
+                discard.add(p);
             } else if (p.equals("rescan_uuid_tree")) {
                 rescanUuidTree = true; // Opt_rescan_uuid_tree
             } else if (p.equals("autodefrag") || p.equals("noautodefrag")) {
@@ -136,6 +178,6 @@ record MountOptions(boolean readOnly, int commitInterval, String raw, List<Strin
             }
         }
         return new MountOptions(ro, commit, raw, List.copyOf(spaceCache), List.copyOf(compress), autodefrag,
-            rescanUuidTree);
+            rescanUuidTree, List.copyOf(discard));
     }
 }

@@ -52,6 +52,7 @@ final class OpenCtree {
         CompressOptions.apply(fs, opts.compress());
         MountOptions.applyAutodefrag(fs, opts.autodefrag());
         MountOptions.applyRescanUuidTree(fs, opts.rescanUuidTree());
+        MountOptions.applyDiscard(fs, opts.discard());
         // compat_ro features this kernel does not know refuse a read-write mount
         long unsupported = sb.compatRoFlags & ~SuperBlock.COMPAT_RO_SUPP;
         if (!opts.readOnly() && unsupported != 0) {
@@ -130,7 +131,8 @@ final class OpenCtree {
             CloseCtree.closeCtree(ctx);
             throw e;
         }
-        // btrfs_discard_resume(): not modelled
+        // an RW mount's async discard starts here (never on an RO mount: it returned above)
+        fs.discard.resume();
         try {
             uuidTreeAtMount(ctx);
         } catch (RuntimeException e) {

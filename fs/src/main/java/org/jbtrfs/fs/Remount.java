@@ -46,6 +46,7 @@ final class Remount {
             CompressOptions.apply(fs, opts.compress());
             MountOptions.applyAutodefrag(fs, opts.autodefrag());
             MountOptions.applyRescanUuidTree(fs, opts.rescanUuidTree());
+            MountOptions.applyDiscard(fs, opts.discard());
             remountBegin(ctx, oldOpts, opts.readOnly());
             SpaceCacheOptions.remountCheck(fs, fs.sbRdonly(), opts.readOnly());
             if (opts.readOnly() != fs.sbRdonly()) {
@@ -71,7 +72,9 @@ final class Remount {
 
     private static void remountRo(FsContext ctx) {
         FsInfo fs = ctx.fs;
-        // cancel async reclaim, discard cleanup: not modelled
+        // cancel async reclaim: not modelled
+        // "this also happens on 'umount -rf' or on shutdown, when the filesystem is busy": stop async discard
+        ctx.fs.discard.cleanup();
         // wait for the uuid_scan task to finish (down and up uuid_tree_rescan_sem)
         UuidScan.waitForScan(fs);
         fs.setSbRdonly();
@@ -160,12 +163,19 @@ final class Remount {
 
     /**
      * kernel: btrfs_remount_cleanup() in fs/btrfs/super.c — "cleanup all defragable inodes if the autodefragment is
-     * close or the filesystem is read only".
+     * close or the filesystem is read only"; async discard toggled on resumes it, toggled off cleans it up. (An
+     * RO→RW remount that does not toggle it does not resume it: 5.11's btrfs_remount has no btrfs_discard_resume, so
+     * async discard stays off after an RO remount until the next mount — upstream since 2023.)
      */
     private static void remountCleanup(FsContext ctx, long oldOpts) {
         FsInfo fs = ctx.fs;
         if (rawTest(oldOpts, MountOpt.AUTO_DEFRAG) && (!fs.mountOpt.test(MountOpt.AUTO_DEFRAG) || fs.sbRdonly())) {
             ctx.defrag.cleanupDefragInodes();
+        }
+        if (!rawTest(oldOpts, MountOpt.DISCARD_ASYNC) && fs.mountOpt.test(MountOpt.DISCARD_ASYNC)) {
+            fs.discard.resume();
+        } else if (rawTest(oldOpts, MountOpt.DISCARD_ASYNC) && !fs.mountOpt.test(MountOpt.DISCARD_ASYNC)) {
+            fs.discard.cleanup();
         }
     }
 

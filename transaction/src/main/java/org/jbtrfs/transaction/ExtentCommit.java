@@ -102,6 +102,7 @@ final class ExtentCommit {
             deleted = new ArrayList<>(cur.deletedBgs);
             cur.deletedBgs.clear();
         }
+        java.util.Set<BlockGroup> freed = new java.util.LinkedHashSet<>();
         fs.commitRootSem.writeLock().lock();
         try {
             for (Map.Entry<Long, Long> e : pinned.entrySet()) {
@@ -109,10 +110,19 @@ final class ExtentCommit {
                 // the next transaction already allocates (we are past UNBLOCKED), and a forget after the
                 // unpin could drop the buffer that transaction just created at the same bytenr.
                 fs.btreeInode.forget(e.getKey());
-                fs.space.unpin(e.getKey(), e.getValue());
+                freed.add(fs.space.unpin(e.getKey(), e.getValue()));
             }
         } finally {
             fs.commitRootSem.writeLock().unlock();
+        }
+        // btrfs_add_free_space of untrimmed space: btrfs_discard_queue_work per group; then the base delay is
+        // recomputed and the work rescheduled
+        for (BlockGroup bg : freed) {
+            fs.discard.queueWork(bg);
+        }
+        if (fs.mountOpt.test(org.jbtrfs.core.kernel.MountOpt.DISCARD_ASYNC)) {
+            fs.discard.calcDelay();
+            fs.discard.scheduleWork(true);
         }
         for (BlockGroup bg : deleted) {
             fs.space.releaseChunk(bg);

@@ -91,6 +91,8 @@ public final class FsInfo {
     private volatile FsWorkqueues workqueues;
     public final SpaceManager space;
     public final BtreeInode btreeInode;
+    /** fs_info->discard_ctl: async discard (discard=async); its work exists once the workqueues do. */
+    public final Discard discard = new Discard(this);
 
     // ---- transactions (trans_lock) ------------------------------------------------------------
     /** fs_info->trans_lock: running_transaction, trans_list, dead_roots. */
@@ -156,6 +158,7 @@ public final class FsInfo {
         this.threadPoolSize = Math.min(Runtime.getRuntime().availableProcessors() + 2, 8);
         this.sbWriters = new SbWriters(kernel.sched());
         this.btreeInode = new BtreeInode(this);
+        space.asyncDiscard(() -> mountOpt.test(MountOpt.DISCARD_ASYNC));
         flags.set(FsFlag.BARRIER);
         if (kernel.crc32c().isFast()) {
             flags.set(FsFlag.CSUM_IMPL_FAST);
@@ -188,7 +191,10 @@ public final class FsInfo {
     public FsWorkqueues workqueues() { return workqueues; }
 
     /** kernel: btrfs_init_workqueues() in open_ctree. Owner: fs (and transaction's test filesystem). */
-    public void setWorkqueues(FsWorkqueues wq) { workqueues = wq; }
+    public void setWorkqueues(FsWorkqueues wq) {
+        workqueues = wq;
+        discard.init();
+    }
 
     public Root treeRoot() { return treeRoot; }
 

@@ -275,7 +275,9 @@ public final class Transactions {
         fs.fsState.set(FsState.TRANS_ABORTED);
         fs.fsState.set(FsState.ERROR);
         fs.log().btrfs(org.jbtrfs.core.LogLevel.CRIT, fs.sbId(), "Transaction aborted (error " + why.getMessage() + ")");
-        // __btrfs_handle_fs_error(): the filesystem goes read-only (btrfs_set_sb_rdonly since patch 3/5)
+        // __btrfs_handle_fs_error(): async discard stops, the filesystem goes read-only (btrfs_set_sb_rdonly since
+        // patch 3/5)
+        fs.discard.stop();
         fs.setSbRdonly();
         fs.log().btrfs(org.jbtrfs.core.LogLevel.INFO, fs.sbId(), "forced readonly");
     }
@@ -289,6 +291,7 @@ public final class Transactions {
         fs.fsState.set(FsState.ERROR);
         fs.log().btrfs(org.jbtrfs.core.LogLevel.CRIT, fs.sbId(), "error (device " + fs.sbId() + ") in " + function
             + ": errno=" + errno.ret() + " " + errno.name());
+        fs.discard.stop();
         fs.setSbRdonly();
         fs.log().btrfs(org.jbtrfs.core.LogLevel.INFO, fs.sbId(), "forced readonly");
     }

@@ -1,6 +1,6 @@
 package org.jbtrfs.core.kernel;
 
-/** Bits of {@code fs_info->mount_opt} (BTRFS_MOUNT_*) that the port models: the free space cache choice, compression, autodefrag, the UUID tree rescan. */
+/** Bits of {@code fs_info->mount_opt} (BTRFS_MOUNT_*) that the port models: the free space cache choice, compression, autodefrag, the UUID tree rescan, discard. */
 public enum MountOpt {
     /** space_cache / space_cache=v1: the v1 free space cache (cache inodes in the root tree). */
     SPACE_CACHE,
@@ -19,5 +19,12 @@ public enum MountOpt {
      */
     AUTO_DEFRAG,
     /** rescan_uuid_tree: open_ctree checks and rebuilds the UUID tree whatever its generation says (no message). */
-    RESCAN_UUID_TREE
+    RESCAN_UUID_TREE,
+    /**
+     * discard=async: freed space is discarded later by the btrfs_discard delayed work (discard.c), one region per run,
+     * and an emptied block group reaches unused_bgs only once it is fully trimmed.
+     */
+    DISCARD_ASYNC,
+    /** discard, discard=sync: discards at transaction commit; accepted, no discard issued (the port's devices have none). */
+    DISCARD_SYNC
 }

@@ -30,13 +30,41 @@ public final class BlockGroup {
     long cacheGeneration;
     /** iref: the group holds a reference on its cache inode (block_group->inode). */
     boolean iref;
+    /**
+     * Free sectors whose trim state is BTRFS_TRIM_STATE_UNTRIMMED: freed by a commit's unpin since the async discard
+     * worker last trimmed them (space found at load or in a new group counts as trimmed, btrfs_add_free_space_async_trimmed).
+     * Guarded by the SpaceManager lock; only free sectors (clear in {@link #allocated}) count.
+     */
+    final BitSet untrimmed;
+
+    // ---- async discard (discard.c); guarded by the discard control's lock (discard_ctl->lock) ----
+    /** block_group->discard_index: which discard list, 0 the unused one. */
+    public int discardIndex = 1;
+    /** block_group->discard_eligible_time, on the module's clock. */
+    public long discardEligibleTime;
+    /** block_group->discard_state. */
+    public DiscardState discardState = DiscardState.RESET_CURSOR;
+    /** block_group->discard_cursor. */
+    public long discardCursor;
+    /** The discard list this group is linked on, or -1 (list_empty(&block_group->discard_list)). */
+    public int discardList = -1;
+
+    /** enum btrfs_discard_state. */
+    public enum DiscardState { EXTENTS, BITMAPS, RESET_CURSOR }
 
     BlockGroup(long start, long length, BlockGroupType type) {
         this.start = start;
         this.length = length;
         this.type = type;
         this.allocated = new BitSet((int) (length / SECTOR));
+        this.untrimmed = new BitSet((int) (length / SECTOR));
     }
+
+    /** btrfs_block_group_end(). */
+    public long end() { return start + length; }
+
+    /** btrfs_is_block_group_data_only(): data, and not a mixed group. */
+    public boolean dataOnly() { return type == BlockGroupType.DATA; }
 
     public long start() { return start; }
 

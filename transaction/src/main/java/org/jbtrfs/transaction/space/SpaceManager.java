@@ -1,6 +1,7 @@
 package org.jbtrfs.transaction.space;
 
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.EnumMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -209,17 +210,88 @@ public final class SpaceManager {
         SpaceInfo si = spaceInfos.get(bg.type);
         si.bytesUsed -= len;
         si.bytesPinned += len;
-        if (bg.used == 0 && bg.reserved == 0) {
+        if (bg.used == 0 && bg.reserved == 0 && !asyncDiscard.getAsBoolean()) {
+            // update_block_group: with discard=async an emptied group reaches unused_bgs through the discard worker
             markUnusedLocked(bg);
         }
     }
 
-    /** kernel: unpin_extent_range() — at the end of a commit, pinned bytes become free space. */
-    public synchronized void unpin(long bytenr, long len) {
+    /**
+     * kernel: unpin_extent_range() — at the end of a commit, pinned bytes become free space (btrfs_add_free_space:
+     * untrimmed). Returns the group, for btrfs_discard_queue_work.
+     */
+    public synchronized BlockGroup unpin(long bytenr, long len) {
         BlockGroup bg = need(bytenr);
         bg.pinned -= len;
         spaceInfos.get(bg.type).bytesPinned -= len;
         bg.mark(bytenr, len, false);
+        int from = (int) ((bytenr - bg.start) / BlockGroup.SECTOR);
+        bg.untrimmed.set(from, from + (int) (len / BlockGroup.SECTOR));
+        return bg;
+    }
+
+    /** Whether fs_info->mount_opt has DISCARD_ASYNC now (btrfs_update_block_group's test). */
+    private java.util.function.BooleanSupplier asyncDiscard = () -> false;
+
+    /** Installed by FsInfo: the mount option test update_block_group makes. */
+    public synchronized void asyncDiscard(java.util.function.BooleanSupplier test) { asyncDiscard = test; }
+
+    /** kernel: btrfs_is_free_space_trimmed() — no free space of the group is untrimmed. */
+    public synchronized boolean isFreeSpaceTrimmed(BlockGroup bg) {
+        BitSet u = (BitSet) bg.untrimmed.clone();
+        u.andNot(bg.allocated);
+        return u.isEmpty();
+    }
+
+    /**
+     * The search of btrfs_trim_block_group_extents / _bitmaps (async): from {@code cursor}, the first run of free
+     * untrimmed sectors at least {@code minlen} long (and shorter than {@code maxlen} when that is not 0), marked
+     * trimmed. Returns {start, length}, or null when there is none before the group's end. The port keeps free space
+     * as a bitmap, so the two passes differ only in their length filters.
+     */
+    public synchronized long[] trimNext(BlockGroup bg, long cursor, long minlen, long maxlen) {
+        int n = (int) (bg.length / BlockGroup.SECTOR);
+        int i = (int) (Math.max(0, cursor - bg.start) / BlockGroup.SECTOR);
+        while (i < n) {
+            int s = nextUntrimmedFree(bg, i, n);
+            if (s < 0) {
+                return null;
+            }
+            int e = s;
+            while (e < n && bg.untrimmed.get(e) && !bg.allocated.get(e)) {
+                e++;
+            }
+            long len = (long) (e - s) * BlockGroup.SECTOR;
+            if (len >= minlen && (maxlen == 0 || len < maxlen)) {
+                bg.untrimmed.clear(s, e);
+                return new long[] {bg.start + (long) s * BlockGroup.SECTOR, len};
+            }
+            i = e;
+        }
+        return null;
+    }
+
+    private static int nextUntrimmedFree(BlockGroup bg, int from, int n) {
+        for (int i = bg.untrimmed.nextSetBit(from); i >= 0 && i < n; i = bg.untrimmed.nextSetBit(i + 1)) {
+            if (!bg.allocated.get(i)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** kernel: btrfs_mark_bg_unused(), from the discard worker and btrfs_discard_purge_list. */
+    public synchronized void markUnused(BlockGroup bg) { markUnusedLocked(bg); }
+
+    /** Takes every group off fs_info->unused_bgs and drops the list's references (btrfs_discard_punt_unused_bgs_list). */
+    public synchronized List<BlockGroup> takeUnused() {
+        List<BlockGroup> out = new ArrayList<>(unusedBgs);
+        unusedBgs.clear();
+        for (BlockGroup bg : out) {
+            bg.onUnusedList = false;
+            bg.refs--; // btrfs_put_block_group: the list's reference
+        }
+        return out;
     }
 
     private BlockGroup need(long bytenr) {
@@ -324,7 +396,7 @@ public final class SpaceManager {
 
     // ---- unused block groups ------------------------------------------------------------------
 
-    /** kernel: btrfs_mark_bg_unused() */
+    /** kernel: btrfs_mark_bg_unused() (idempotent; a removed group stays off the list) */
     private void markUnusedLocked(BlockGroup bg) {
         if (!bg.onUnusedList && !bg.removed) {
             bg.onUnusedList = true;

@@ -1,0 +1,204 @@
+package org.jbtrfs.fs;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Crc32cImpl;
+import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.FsFlag;
+import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.kernel.MountOpt;
+import org.jbtrfs.testsupport.TestThread;
+import org.jbtrfs.testsupport.Waits;
+import org.jbtrfs.transaction.FsInfo;
+import org.jbtrfs.transaction.Mkfs;
+import org.jbtrfs.transaction.space.BlockGroupType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Async discard (discard=async, fs/btrfs/discard.c): an emptied block group is discarded whole by the btrfs_discard
+ * delayed work before the cleaner may remove it; umount, an RO remount and a remount turning it off clean it up. Kernel
+ * functions read (v5.11, and mainline for the fix): fs/btrfs/discard.c (__add_to_discard_list, add_to_discard_list,
+ * add_to_discard_unused_list, remove_from_discard_list, find_next_block_group, peek_discard_list,
+ * btrfs_discard_cancel_work, btrfs_discard_queue_work, btrfs_discard_schedule_work, btrfs_finish_discard_pass,
+ * btrfs_discard_workfn, btrfs_run_discard_work, btrfs_discard_calc_delay, btrfs_discard_punt_unused_bgs_list,
+ * btrfs_discard_resume, btrfs_discard_stop, btrfs_discard_purge_list, btrfs_discard_cleanup), fs/btrfs/block-group.c
+ * (btrfs_delete_unused_bgs' requeue of an untrimmed group, btrfs_update_block_group not marking it unused),
+ * fs/btrfs/extent-tree.c (btrfs_finish_extent_commit), fs/btrfs/super.c (btrfs_parse_options' Opt_discard*,
+ * btrfs_remount's RO path, btrfs_remount_cleanup, __btrfs_handle_fs_error), fs/btrfs/disk-io.c (open_ctree's
+ * btrfs_discard_resume, close_ctree's btrfs_discard_cleanup).
+ *
+ * <p><b>Kernel bug, upstream since 2025:</b> {@link #anUnusedGroupThatGotAnExtentMakesTheWorkerSpinOnceUmountStoppedDiscard}
+ * — decided kernel, not port: peek_discard_list moves a group of the unused list that got an extent with
+ * __add_to_discard_list, which returns at once when btrfs_run_discard_work is false; the group stays first and the
+ * loop takes it again, holding discard_ctl->lock, while close_ctree's btrfs_discard_cleanup waits for the work in
+ * cancel_delayed_work_sync (Filipe Manana, "btrfs: fix discard worker infinite loop after disabling discard", 2025,
+ * SUSE bug 1242012; {@link FixSwitch#DISCARD_WORKER_INFINITE_LOOP}).
+ */
+class DiscardTest {
+    /** Async discard's waits compressed a thousandfold (the kernel's 10 s and 120 s become 10 ms and 120 ms). */
+    private static Repro repro(Crc32cImpl crc, boolean fixed) {
+        return new Repro(c -> {
+            var k = c.crc32c(crc).discardTimeDivisor(1000).softLockupNanos(100_000_000L);
+            return fixed ? k : k.revert(FixSwitch.DISCARD_WORKER_INFINITE_LOOP);
+        });
+    }
+
+    /** Writes one more MiB than a data chunk holds and syncs: a second data block group exists and is used. */
+    private static List<String> fillTwoDataGroups(Btrfs fs, String prefix) {
+        int n = (int) (Mkfs.dataChunkSize(64L << 20) >> 20) + 1;
+        List<String> files = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            fs.createFile(prefix + i);
+            fs.writeFile(prefix + i, new byte[1 << 20]);
+            files.add(prefix + i);
+        }
+        fs.sync();
+        return files;
+    }
+
+    private static int dataGroups(FsInfo fi) { return fi.space.blockGroupCount(BlockGroupType.DATA); }
+
+    /** Moves the module's clock on by a second at each look until {@code done}: the discard work's timer runs on it. */
+    private static void advanceUntil(Repro r, java.util.function.BooleanSupplier done) {
+        Waits.within(Repro.WAIT).until(() -> {
+            if (done.getAsBoolean()) {
+                return true;
+            }
+            r.clock.advance(1, TimeUnit.SECONDS);
+            return false;
+        });
+    }
+
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void anEmptiedGroupIsDiscardedWholeBeforeTheCleanerRemovesIt(Crc32cImpl crc) {
+        try (Repro r = repro(crc, true)) {
+            Btrfs fs = r.mountSettled("discard=async");
+            FsInfo fi = fs.fsInfo();
+            assertTrue(r.logged("turning on async discard"));
+            assertTrue(fi.flags.test(FsFlag.DISCARD_RUNNING), "open_ctree: btrfs_discard_resume");
+            List<String> files = fillTwoDataGroups(fs, "big");
+            assertEquals(2, dataGroups(fi));
+            files.forEach(fs::unlink);
+            fs.sync();
+            // update_block_group did not mark the emptied groups unused: the commit's unpin queued them for discard
+            assertEquals(0, fi.space.unusedCount());
+            assertEquals(2, fi.discard.listSizes()[0], "both emptied data groups on the unused discard list");
+            fs.runCleanerPass(Repro.WAIT);
+            assertEquals(2, dataGroups(fi), "nothing for the cleaner yet");
+            // the work discards one region per run; a group discarded whole leaves the lists for unused_bgs (the clock
+            // moving on also runs the transaction kthread, whose wake-up of the cleaner may remove one at once)
+            advanceUntil(r, () -> java.util.Arrays.stream(fi.discard.listSizes()).sum() == 0);
+            assertTrue(fi.discard.discardedBytes() >= 9L << 20, "the freed space was discarded: " + fi.discard.discardedBytes());
+            fs.runCleanerPass(Repro.WAIT);
+            assertEquals(1, dataGroups(fi), "the cleaner removed the trimmed group (the last data group stays)");
+            fs.umount();
+            assertFalse(fi.discard.work().pending() || fi.discard.work().running(), "close_ctree cancelled the work");
+        }
+    }
+
+    @Test
+    void withoutAsyncDiscardTheCleanerRemovesAnEmptiedGroupAtOnce() {
+        try (Repro r = repro(Crc32cImpl.ACCELERATED, true)) {
+            Btrfs fs = r.mountSettled("");
+            FsInfo fi = fs.fsInfo();
+            fillTwoDataGroups(fs, "big").forEach(fs::unlink);
+            fs.sync();
+            assertArrayEquals(new int[3], fi.discard.listSizes());
+            fs.runCleanerPass(Repro.WAIT);
+            assertEquals(1, dataGroups(fi));
+            fs.umount();
+        }
+    }
+
+    @Test
+    void anRoRemountStopsAsyncDiscardAndAnRwRemountDoesNotResumeIt() {
+        try (Repro r = repro(Crc32cImpl.ACCELERATED, true)) {
+            Btrfs fs = r.mountSettled("discard=async");
+            FsInfo fi = fs.fsInfo();
+            fillTwoDataGroups(fs, "big").forEach(fs::unlink);
+            fs.sync();
+            assertEquals(2, fi.discard.listSizes()[0]);
+            fs.remount("ro");
+            // btrfs_discard_cleanup: stopped, the work cancelled, the lists purged — the empty groups back on unused_bgs
+            assertFalse(fi.flags.test(FsFlag.DISCARD_RUNNING));
+            assertArrayEquals(new int[3], fi.discard.listSizes());
+            assertFalse(fi.discard.work().pending());
+            fs.remount("rw");
+            // 5.11: no btrfs_discard_resume on this path (upstream since 2023): async discard stays off until the next mount
+            assertTrue(fi.mountOpt.test(MountOpt.DISCARD_ASYNC));
+            assertFalse(fi.flags.test(FsFlag.DISCARD_RUNNING));
+            fs.remount("nodiscard");
+            assertTrue(r.logged("turning off async discard"));
+            fs.remount("discard=async");
+            assertTrue(fi.flags.test(FsFlag.DISCARD_RUNNING), "btrfs_remount_cleanup: toggled on, resumed");
+            fs.umount();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"discard=", "discard=fast", "discard=async,discard=nope"})
+    void anUnknownDiscardModeIsEinvalAndTheModuleStaysUsable(String opts) {
+        try (Repro r = repro(Crc32cImpl.ACCELERATED, true)) {
+            BtrfsException e = assertThrows(BtrfsException.class, () -> r.mount(opts));
+            assertEquals(Errno.EINVAL, e.errno());
+            Btrfs fs = r.mount("discard");
+            assertTrue(fs.fsInfo().mountOpt.test(MountOpt.DISCARD_SYNC));
+            assertTrue(r.logged("turning on sync discard"));
+            fs.umount();
+        }
+    }
+
+    /**
+     * The 2025 bug in both directions. Both data groups are emptied (the unused discard list), then used again
+     * before the work looks at them; the work fires and is held on its way into peek_discard_list; umount's
+     * btrfs_discard_cleanup clears BTRFS_FS_DISCARD_RUNNING and waits for it in cancel_delayed_work_sync. Released:
+     * fixed, the groups leave the unused list and the work returns; reverted, it takes the same group for ever — the
+     * soft-lockup report names btrfs_discard_workfn and the umount stays blocked until the machine is rebooted (here
+     * the module panicked, which unwinds both).
+     */
+    @ParameterizedTest(name = "fixed {0}")
+    @ValueSource(booleans = {true, false})
+    void anUnusedGroupThatGotAnExtentMakesTheWorkerSpinOnceUmountStoppedDiscard(boolean fixed) {
+        try (Repro r = repro(Crc32cImpl.GENERIC, fixed)) {
+            Btrfs fs = r.mountSettled("discard=async");
+            FsInfo fi = fs.fsInfo();
+            fillTwoDataGroups(fs, "a").forEach(fs::unlink);
+            fs.sync();
+            assertEquals(2, fi.discard.listSizes()[0]);
+            fillTwoDataGroups(fs, "b"); // both groups used again, still on the unused discard list
+            assertEquals(2, fi.discard.listSizes()[0]);
+            r.mod.hooks().parkAt(Hook.DISCARD_WORKFN_BEFORE_PEEK);
+            advanceUntil(r, () -> r.mod.hooks().isParked(Hook.DISCARD_WORKFN_BEFORE_PEEK));
+            TestThread<Void> umount = TestThread.run("umount", fs::umount);
+            Waits.within(Repro.WAIT)
+                .until(() -> r.sleepingOn("umount") != null && r.sleepingOn("umount").startsWith("cancel_delayed_work_sync"));
+            assertFalse(fi.flags.test(FsFlag.DISCARD_RUNNING), "btrfs_discard_stop ran");
+            r.mod.hooks().release(Hook.DISCARD_WORKFN_BEFORE_PEEK);
+            if (fixed) {
+                umount.join(Repro.WAIT);
+                assertFalse(r.logged("soft lockup"));
+                return;
+            }
+            Waits.within(Repro.WAIT).until(() -> r.logged("watchdog: BUG: soft lockup"));
+            assertTrue(r.logged("RIP: btrfs_discard_workfn"));
+            umount.assertRunning();
+            assertTrue(r.sleepingOn("umount").startsWith("cancel_delayed_work_sync"), "umount still waits for the work");
+            r.mod.kernel().panic("the machine is rebooted");
+            assertTrue(umount.failure() != null, "the panic ended the umount");
+            assertTrue(r.mod.kernel().panicked());
+        }
+    }
+}

@@ -1,0 +1,176 @@
+package org.jbtrfs.workqueue;
+
+import java.util.Objects;
+import java.util.concurrent.locks.LockSupport;
+import org.jbtrfs.core.KernelClock;
+import org.jbtrfs.core.kernel.Kernel;
+import org.jbtrfs.core.kernel.LentThreads;
+
+/**
+ * kernel: struct delayed_work (include/linux/workqueue.h, kernel/workqueue.c) — a work and its timer: when the timer
+ * fires, the work is queued on its workqueue and runs on a kworker. The states the kernel keeps in the work's pending
+ * bit and the timer: idle, timer armed, queued, running (and armed or queued again while running); and CANCELING
+ * while a {@link #cancelSync()} waits, during which every queueing attempt is a no-op.
+ *
+ * <p>The timer runs on the module's clock ({@link KernelClock}; a test's {@code ManualClock} fires it by advancing
+ * time), on a thread lent only while it is armed: an idle delayed work holds no thread, so no thread of a filesystem
+ * outlives its cancel.
+ */
+public final class DelayedWork {
+    private final Kernel kernel;
+    private final BtrfsWorkqueue wq;
+    private final Runnable func;
+    private final String name;
+
+    // guarded by this
+    private long deadline;
+    private boolean armed;
+    private boolean queued;
+    private boolean running;
+    private boolean canceling;
+    private LentThreads.Lease timer;
+    /** A timer thread is lent and will look at {@link #armed} again before it leaves. */
+    private boolean timerActive;
+    private Thread timerThread;
+    /** Bumped by each cancel of a queued work: a queued BtrfsWork of an older generation does nothing when it runs. */
+    private long generation;
+
+    /** kernel: INIT_DELAYED_WORK(dwork, func), to be queued on {@code wq}. */
+    public DelayedWork(Kernel kernel, BtrfsWorkqueue wq, String name, Runnable func) {
+        this.kernel = Objects.requireNonNull(kernel, "kernel");
+        this.wq = Objects.requireNonNull(wq, "wq");
+        this.name = Objects.requireNonNull(name, "name");
+        this.func = Objects.requireNonNull(func, "func");
+    }
+
+    /**
+     * kernel: mod_delayed_work() — queue the work after {@code delayNanos}, or move its timer there if it is pending
+     * (armed or queued and not started). A running work is not pending: it runs again after. No-op while a cancel waits.
+     */
+    public void mod(long delayNanos) {
+        if (delayNanos < 0) {
+            throw new IllegalArgumentException("delay must not be negative: " + delayNanos);
+        }
+        synchronized (this) {
+            if (canceling) {
+                return; // try_to_grab_pending: -ENOENT while canceling, which mod_delayed_work reports as done
+            }
+            if (queued) {
+                queued = false; // grabbed off the worklist: the queued instance will do nothing
+                generation++;
+            }
+            deadline = kernel.clock().nanoTime() + delayNanos;
+            armed = true;
+            if (!timerActive) {
+                timerActive = true;
+                timer = LentThreads.SHARED.lend(kernel.name() + "-timer/" + name, this::timerLoop);
+            } else if (timerThread != null) {
+                LockSupport.unpark(timerThread);
+            }
+        }
+    }
+
+    /** kernel: delayed_work_pending() — armed or queued, not yet started. */
+    public synchronized boolean pending() { return armed || queued; }
+
+    /** The work's function is running right now. */
+    public synchronized boolean running() { return running; }
+
+    /**
+     * kernel: cancel_delayed_work_sync() — disarm the timer, take the work off the worklist, and wait until a running
+     * instance returned; queueing attempts meanwhile are no-ops. Returns whether the work was pending. An uninterruptible
+     * sleep: a module panic ends it.
+     */
+    public boolean cancelSync() {
+        boolean wasPending;
+        synchronized (this) {
+            wasPending = armed || queued;
+            canceling = true;
+            armed = false;
+            if (queued) {
+                queued = false;
+                generation++;
+            }
+            if (timerThread != null) {
+                LockSupport.unpark(timerThread);
+            }
+        }
+        synchronized (this) {
+            try {
+                kernel.sched().waitUntil(this, "cancel_delayed_work_sync(" + name + ")", () -> !running);
+            } finally {
+                canceling = false;
+            }
+        }
+        awaitTimerGone();
+        return wasPending;
+    }
+
+    /** The timer thread, disarmed, goes back to its pool before a cancel returns: nothing of the work runs after. */
+    private void awaitTimerGone() {
+        LentThreads.Lease t;
+        synchronized (this) {
+            t = timer;
+        }
+        if (t != null) {
+            t.await(5_000_000_000L);
+        }
+    }
+
+    private void timerLoop() {
+        KernelClock clock = kernel.clock();
+        synchronized (this) {
+            timerThread = Thread.currentThread();
+        }
+        while (true) {
+            long wait;
+            synchronized (this) {
+                if (!armed || kernel.panicked()) {
+                    leaveTimer();
+                    return;
+                }
+                wait = deadline;
+                if (clock.nanoTime() >= wait) {
+                    armed = false;
+                    queued = true;
+                    long gen = generation;
+                    leaveTimer();
+                    // delayed_work_timer_fn → __queue_work
+                    wq.queueWork(new BtrfsWork(() -> runQueued(gen)));
+                    return;
+                }
+            }
+            clock.parkUntil(wait);
+        }
+    }
+
+    /** The timer thread decides to leave (under the lock): a later {@link #mod} lends a new one. */
+    private void leaveTimer() {
+        timerActive = false;
+        timerThread = null;
+    }
+
+    private void runQueued(long gen) {
+        synchronized (this) {
+            if (!queued || gen != generation) {
+                return; // cancelled or re-armed after it was queued
+            }
+            queued = false;
+            running = true;
+        }
+        try {
+            func.run();
+        } finally {
+            synchronized (this) {
+                running = false;
+                notifyAll();
+            }
+        }
+    }
+
+    @Override
+    public synchronized String toString() {
+        return "delayed_work " + name + (armed ? ", armed" : "") + (queued ? ", queued" : "") + (running ? ", running" : "")
+            + (canceling ? ", canceling" : "");
+    }
+}
