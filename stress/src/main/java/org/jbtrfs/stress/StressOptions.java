@@ -211,10 +211,21 @@ public record StressOptions(long durationNanos, long cycles, long seed, boolean 
     /** The latency model this run's module has: {@code --latency}, or the workload's default. */
     public LatencyModel effectiveLatency() { return latency != null ? latency : defaultLatency(workload); }
 
-    /** The loaded module's config: the profile, then {@code --revert}, then the crc32c driver and the latency model. */
+    /**
+     * How much faster than the kernel's the runner's async discard waits are ({@link KernelConfig#discardTimeDivisor}):
+     * 10 ms for an emptied group instead of 10 s, as commit=1 shortens the commit interval — within a cycle.
+     */
+    public static final int DISCARD_TIME_DIVISOR = Integer.getInteger("jbtrfs.stress.discardDivisor", 1000);
+
+    /**
+     * The loaded module's config: the profile, then {@code --revert}, then the crc32c driver and the latency model; async
+     * discard's waits compressed, and the soft-lockup watchdog reporting within a quarter of the hung-task limit (a
+     * spinning kworker is named before the waiter it blocks is).
+     */
     public KernelConfig config() {
         KernelConfig base = kernel == null ? KernelConfig.defaults() : KernelConfig.profile(kernel);
-        return base.revert(reverted).crc32c(crc32c).latency(effectiveLatency());
+        return base.revert(reverted).crc32c(crc32c).latency(effectiveLatency()).discardTimeDivisor(DISCARD_TIME_DIVISOR)
+            .softLockupNanos(Math.max(1_000_000L, hungTaskNanos / 4));
     }
 
     /** Every fix the loaded module runs without: the profile's and {@code --revert}'s. */

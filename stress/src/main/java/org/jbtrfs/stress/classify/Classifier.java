@@ -93,6 +93,11 @@ public final class Classifier {
                     if (!afterAssertion(o.log, e)) {
                         symptoms.add(Symptom.ERROR);
                     }
+                    if (e.message().contains("soft lockup") && e.message().contains("RIP: btrfs_discard_workfn")) {
+                        // the discard worker taking the same group of the unused list for ever: async discard was
+                        // stopped (umount, RO remount, nodiscard, an abort) while it moved a group that got an extent
+                        culprits.add(FixSwitch.DISCARD_WORKER_INFINITE_LOOP);
+                    }
                 }
                 case OOPS, DOUBLE_FREE -> {
                     symptoms.add(Symptom.ERROR);
@@ -224,6 +229,10 @@ public final class Classifier {
             FixSwitch f = stallCause(o.hang.frame());
             if (f != null) {
                 culprits.add(f);
+            }
+            if (o.hang.frame() != null && o.hang.frame().startsWith("DelayedWork.cancelSync <- Discard.")) {
+                // btrfs_discard_cleanup waiting for a discard work that never returns: the same spin
+                culprits.add(FixSwitch.DISCARD_WORKER_INFINITE_LOOP);
             }
             if (o.notes.stream().anyMatch(n -> ASLEEP_ON_NOTHING.matcher(n).find())
                 && o.hang.frame() != null && o.hang.frame().contains("waitForCompletion")) {

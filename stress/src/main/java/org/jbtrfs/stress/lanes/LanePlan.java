@@ -14,16 +14,21 @@ import org.jbtrfs.stress.StressOptions;
  * whether the cycle starts with an RO mount, and whether its mounts compress (-o compress: data writeback through the
  * delalloc workqueue's async chunks) and defragment (-o autodefrag: small writes queue their inode, the cleaner
  * re-dirties its small extents), and whether its mounts ask for a UUID tree rescan (-o rescan_uuid_tree, stop 32: the
- * btrfs-uuid kthread then runs alongside the lanes after every read-write mount).
+ * btrfs-uuid kthread then runs alongside the lanes after every read-write mount), and whether they discard
+ * asynchronously (-o discard=async, stop 33: freed space goes to the btrfs_discard delayed work, emptied block groups
+ * reach the cleaner only once discarded, and umount and RO remounts stop it).
  */
 record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean startRo, int maxLaneSteps, double orphanItemFault,
-                long faultSeed, boolean compress, boolean freeze, boolean autodefrag, boolean rescanUuid) {
+                long faultSeed, boolean compress, boolean freeze, boolean autodefrag, boolean rescanUuid, boolean discard) {
 
     /** A plan without compression, freezes, autodefrag or the UUID rescan option (tests). */
     LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean startRo, int maxLaneSteps, double orphanItemFault,
              long faultSeed) {
-        this(lanes, lifecycleSteps, commit, startRo, maxLaneSteps, orphanItemFault, faultSeed, false, false, false, false);
+        this(lanes, lifecycleSteps, commit, startRo, maxLaneSteps, orphanItemFault, faultSeed, false, false, false, false, false);
     }
+
+    /** How often a cycle mounts with -o discard=async. */
+    static final double P_DISCARD = 0.3;
 
     /** How often a cycle mounts with -o rescan_uuid_tree. */
     static final double P_RESCAN_UUID = 0.2;
@@ -40,7 +45,7 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
     /** The mount options of this cycle's mounts: ro or not, its commit interval, compression, autodefrag, UUID rescan. */
     String mountOptions(boolean ro) {
         return (ro ? "ro," : "") + "commit=" + commit + (compress ? ",compress" : "") + (autodefrag ? ",autodefrag" : "")
-            + (rescanUuid ? ",rescan_uuid_tree" : "");
+            + (rescanUuid ? ",rescan_uuid_tree" : "") + (discard ? ",discard=async" : "");
     }
 
     /** Every lane allowed. */
@@ -87,8 +92,10 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
         boolean autodefrag = Seeds.stream(cycleSeed, "lanes:autodefrag").nextDouble() < P_AUTODEFRAG;
         // stop 32, its own stream: the other draws (and earlier replay tokens' choices) stay what they were
         boolean rescanUuid = Seeds.stream(cycleSeed, "lanes:rescan-uuid").nextDouble() < P_RESCAN_UUID;
+        // stop 33, its own stream as well
+        boolean discard = Seeds.stream(cycleSeed, "lanes:discard").nextDouble() < P_DISCARD;
         return new LanePlan(l, steps, commit, ro, 6 + r.nextInt(18), fault, r.nextLong(), compress, freeze, autodefrag,
-            rescanUuid);
+            rescanUuid, discard);
     }
 
     @Override
@@ -100,7 +107,8 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
         for (LaneKind k : lanes) {
             sb.append(sb.length() == 0 ? "" : "+").append(k.label);
         }
-        return String.format(Locale.ROOT, "lanes %s, %d lifecycle steps, commit=%d%s%s%s%s%s%s", sb, lifecycleSteps, commit,
-            compress ? ", compress" : "", autodefrag ? ", autodefrag" : "", rescanUuid ? ", rescan_uuid_tree" : "", freeze ? ", fsfreeze" : "", startRo ? ", mount -o ro" : "", orphanFault ? ", DEL_ORPHAN_ITEM_ENOMEM p=" + orphanItemFault : "");
+        return String.format(Locale.ROOT, "lanes %s, %d lifecycle steps, commit=%d%s%s%s%s%s%s%s", sb, lifecycleSteps, commit,
+            compress ? ", compress" : "", autodefrag ? ", autodefrag" : "", rescanUuid ? ", rescan_uuid_tree" : "",
+            discard ? ", discard=async" : "", freeze ? ", fsfreeze" : "", startRo ? ", mount -o ro" : "", orphanFault ? ", DEL_ORPHAN_ITEM_ENOMEM p=" + orphanItemFault : "");
     }
 }

@@ -20,6 +20,8 @@ final class LifecycleLane extends LaneWorker {
     private final java.util.SplittableRandom freezeDraw;
     /** Which option a remount changes (stop 31): commit=N, autodefrag or noautodefrag. */
     private final java.util.SplittableRandom optionDraw;
+    /** Whether an option-change remount of a discard=async cycle toggles async discard (stop 33): a stream of its own. */
+    private final java.util.SplittableRandom discardDraw;
     /** Whether a freeze step unmounts the frozen filesystem (stop 30): a stream of its own, the others' draws stay. */
     private final java.util.SplittableRandom frozenUmountDraw;
     /** How often a freeze step unmounts the frozen filesystem and mounts it again to thaw it. */
@@ -30,6 +32,7 @@ final class LifecycleLane extends LaneWorker {
         freezeDraw = org.jbtrfs.stress.Seeds.stream(cx.cycleSeed, "lane:lifecycle:freeze");
         optionDraw = org.jbtrfs.stress.Seeds.stream(cx.cycleSeed, "lane:lifecycle:option");
         frozenUmountDraw = org.jbtrfs.stress.Seeds.stream(cx.cycleSeed, "lane:lifecycle:freeze-umount");
+        discardDraw = org.jbtrfs.stress.Seeds.stream(cx.cycleSeed, "lane:lifecycle:discard");
     }
 
     @Override
@@ -59,7 +62,11 @@ final class LifecycleLane extends LaneWorker {
                     // stop 31: a third of these toggle autodefrag instead (btrfs_remount_begin waits for the defragger
                     // when it goes off, btrfs_remount_cleanup empties its tree); drawn from a stream of its own
                     double t = optionDraw.nextDouble();
-                    String change = t < 2.0 / 3 ? opt : t < 5.0 / 6 ? "autodefrag" : "noautodefrag";
+                    String toggle = t < 2.0 / 3 ? opt : t < 5.0 / 6 ? "autodefrag" : "noautodefrag";
+                    // stop 33: in a discard=async cycle a third of them turn async discard off or on again
+                    // (btrfs_remount_cleanup: btrfs_discard_cleanup or btrfs_discard_resume)
+                    String change = cx.plan.discard() && discardDraw.nextDouble() < 1.0 / 3
+                        ? (discardDraw.nextBoolean() ? "nodiscard" : "discard=async") : toggle;
                     run("remount " + change, () -> fs.remount(change));
                 } else {
                     if (umount(fs)) {

@@ -166,7 +166,8 @@ public final class Watchdog implements AutoCloseable {
     /** The kernel sleep primitives an operation can block in. */
     private static final List<String> SLEEPS = List.of("org.jbtrfs.core.kernel.Kthread", "org.jbtrfs.core.kernel.Sched",
         "org.jbtrfs.core.kernel.IdlePoll", "org.jbtrfs.core.kernel.FlagWord",
-        "org.jbtrfs.qgroup.Completion", "org.jbtrfs.core.Hooks", "org.jbtrfs.workqueue.InFlight");
+        "org.jbtrfs.qgroup.Completion", "org.jbtrfs.core.Hooks", "org.jbtrfs.workqueue.InFlight",
+        "org.jbtrfs.workqueue.DelayedWork");
 
     /**
      * "Kthread.park <- CloseCtree.closeCtree": the innermost kernel sleep {@code t} blocks in and the first
