@@ -33,7 +33,8 @@ quota-enable-rescan-einprogress:quota-enable-rescan-einprogress
 fsync-ro-remount-race:fsync-ro-remount-race
 delayed-workers-ro-remount:delayed-workers-ro-remount
 delalloc-flush-at-umount:delalloc-flush-at-umount
-uuid-rescan-generation-check:uuid-rescan-generation-check"}
+uuid-rescan-generation-check:uuid-rescan-generation-check
+discard-worker-infinite-loop:discard-worker-infinite-loop"}
 tmp=${KEEP:-$(mktemp -d)}
 mkdir -p "$tmp"
 echo "# $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/') workload=$workload limit=${limit}s ${ARGS:-} java $java_opts"

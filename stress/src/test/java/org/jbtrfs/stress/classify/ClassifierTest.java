@@ -363,6 +363,28 @@ class ClassifierTest {
         assertEquals(Set.of(Classifier.UNKNOWN), v.bugs());
     }
 
+    /**
+     * The discard worker spinning after umount stopped async discard (stop 33): the soft-lockup report naming
+     * btrfs_discard_workfn, and the umount hung in the work's cancel, each point at the 2025 fix; with it applied the
+     * same evidence is unexplained.
+     */
+    @Test
+    void theDiscardWorkersSoftLockupAndTheHangInItsCancelAreTheInfiniteLoopsFix() {
+        KernelLog log = new KernelLog(64, new ManualClock());
+        log.log(LogLevel.EMERG, LogEntry.Kind.BUG, "watchdog: BUG: soft lockup - CPU#0 stuck for 3s! [btrfs1-kworker/u4:2]\n"
+            + "RIP: btrfs_discard_workfn");
+        Observation o = new Observation();
+        o.log = log.entries();
+        o.hang = new Observation.Hang("lifecycle", "umount", "DelayedWork.cancelSync <- Discard.cleanup", "report");
+        var reverted = EnumSet.of(FixSwitch.DISCARD_WORKER_INFINITE_LOOP);
+        assertEquals(Set.of("discard-worker-infinite-loop"), Classifier.classify(o, reverted).bugs());
+        Observation hangOnly = new Observation();
+        hangOnly.log = List.of();
+        hangOnly.hang = o.hang;
+        assertEquals(Set.of("discard-worker-infinite-loop"), Classifier.classify(hangOnly, reverted).bugs());
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).bugs());
+    }
+
     /** An umount whose mount rescanned a current UUID tree: its own symptom, the generation check's fix. */
     @Test
     void aNeedlessUuidRescanIsAttributedToTheGenerationCheck() {
