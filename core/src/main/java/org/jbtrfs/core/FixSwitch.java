@@ -262,7 +262,16 @@ public enum FixSwitch {
      * btrfs_discard_cleanup cleared the bit waits for it in cancel_delayed_work_sync. The fix moves the test from
      * __add_to_discard_list to add_to_discard_list, so the group always leaves the unused list.
      */
-    DISCARD_WORKER_INFINITE_LOOP(Origin.LATER_UPSTREAM);
+    DISCARD_WORKER_INFINITE_LOOP(Origin.LATER_UPSTREAM),
+    /**
+     * Later upstream (Chris Mason, 981a37bab5e5, 6.4, "btrfs: properly enable async discard when switching from
+     * RO->RW"): btrfs_remount's RO→RW path never calls btrfs_discard_resume, and btrfs_remount_cleanup resumes async
+     * discard only when the remount turns the option on — so after {@code mount -o discard=async} and an RO remount (which
+     * stopped it), or an RO mount with discard=async (which never started it), async discard stays off on the read-write
+     * filesystem until the next mount: nothing is discarded and emptied block groups, which reach unused_bgs only once
+     * trimmed, are never removed. The fix resumes it after BTRFS_FS_OPEN is set.
+     */
+    DISCARD_RESUME_RO_TO_RW(Origin.LATER_UPSTREAM);
 
     private final Origin origin;
 

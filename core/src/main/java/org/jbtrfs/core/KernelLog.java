@@ -112,6 +112,8 @@ public final class KernelLog {
         taint(Taint.DIE);
         log(LogLevel.CRIT, LogEntry.Kind.BUG, "kernel BUG at fs/btrfs/" + file + ":" + line + "!\n" + taintLine()
             + "\nCall Trace:\n" + callTrace(new Throwable(), 2));
+        // the kernel's BUG() says no more; the port keeps its reason at debug level for whoever triages the report
+        log(LogLevel.DEBUG, LogEntry.Kind.TEXT, "BUG reason (" + file + ":" + line + "): " + why);
         return new KernelBug(why);
     }
 

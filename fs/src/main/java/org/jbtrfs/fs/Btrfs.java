@@ -727,7 +727,8 @@ public final class Btrfs {
         }
         return new Inspection(trans, iputs, fs.deadRootIds(), orphans, roots, fs.flags.test(FsFlag.CLEANER_RUNNING), flags,
             st, fs.sbRdonly(), fs.lastTransCommitted(), blockGroups(fs), spaceInfos(fs), iputInodes, kthreads, blocked,
-            fs.readOnlyWrites.transactions().stream().map(Btrfs::transactionInfo).toList(), fs.needlessUuidRescan());
+            fs.readOnlyWrites.transactions().stream().map(Btrfs::transactionInfo).toList(), fs.needlessUuidRescan(),
+            fs.asyncDiscardOff());
     }
 
     /** A transaction and who opened handles on it, copied into the API's record. */

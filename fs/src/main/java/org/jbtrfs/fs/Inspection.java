@@ -34,6 +34,8 @@ import org.jbtrfs.core.FsState;
  * @param needlessUuidRescan whether this mount's open_ctree started a UUID tree rescan the fixed test would not have
  *                          started (the tree was current: {@code FixSwitch.UUID_RESCAN_GENERATION_CHECK} reverted; port
  *                          instrumentation)
+ * @param asyncDiscardOff   whether a remount of this mount left it writable with discard=async asked for and its discard
+ *                          work stopped ({@code FixSwitch.DISCARD_RESUME_RO_TO_RW} reverted; port instrumentation)
  *
  * <p>Once unmounted, {@code rootOrphans} and {@code rootItems} are read from the device (what the last
  * commit wrote); the in-memory parts describe what the umount left.
@@ -43,7 +45,19 @@ public record Inspection(List<TransactionInfo> openTransactions, List<Long> dela
                          Set<FsFlag> flags, Set<FsState> state, boolean sbRdonly, long generation,
                          List<BlockGroup> blockGroups, Map<BlockGroupType, SpaceCounters> spaceInfos,
                          List<DelayedIput> delayedIputInodes, List<KthreadInfo> kthreads, Map<String, String> blockedOn,
-                         List<TransactionInfo> committedReadOnly, boolean needlessUuidRescan) {
+                         List<TransactionInfo> committedReadOnly, boolean needlessUuidRescan, boolean asyncDiscardOff) {
+
+    /** The inspection without the async discard instrumentation (the record's shape before stop 33; false). */
+    public Inspection(List<TransactionInfo> openTransactions, List<Long> delayedIputs, List<Long> deadRoots,
+                      List<Long> rootOrphans, Map<Long, Integer> rootItems, boolean cleanerRunning,
+                      Set<FsFlag> flags, Set<FsState> state, boolean sbRdonly, long generation,
+                      List<BlockGroup> blockGroups, Map<BlockGroupType, SpaceCounters> spaceInfos,
+                      List<DelayedIput> delayedIputInodes, List<KthreadInfo> kthreads, Map<String, String> blockedOn,
+                      List<TransactionInfo> committedReadOnly, boolean needlessUuidRescan) {
+        this(openTransactions, delayedIputs, deadRoots, rootOrphans, rootItems, cleanerRunning, flags, state, sbRdonly,
+            generation, blockGroups, spaceInfos, delayedIputInodes, kthreads, blockedOn, committedReadOnly, needlessUuidRescan,
+            false);
+    }
 
     /** The inspection without the UUID rescan instrumentation (the record's shape before it; false). */
     public Inspection(List<TransactionInfo> openTransactions, List<Long> delayedIputs, List<Long> deadRoots,
@@ -53,7 +67,7 @@ public record Inspection(List<TransactionInfo> openTransactions, List<Long> dela
                       List<DelayedIput> delayedIputInodes, List<KthreadInfo> kthreads, Map<String, String> blockedOn,
                       List<TransactionInfo> committedReadOnly) {
         this(openTransactions, delayedIputs, deadRoots, rootOrphans, rootItems, cleanerRunning, flags, state, sbRdonly,
-            generation, blockGroups, spaceInfos, delayedIputInodes, kthreads, blockedOn, committedReadOnly, false);
+            generation, blockGroups, spaceInfos, delayedIputInodes, kthreads, blockedOn, committedReadOnly, false, false);
     }
 
     /** One queued delayed iput: the inode and its subvolume. */

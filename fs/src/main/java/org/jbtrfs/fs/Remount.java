@@ -68,6 +68,12 @@ final class Remount {
         remountCleanup(ctx, oldOpts);
         SpaceCacheOptions.clearOneshot(fs);
         fs.fsState.clear(FsState.REMOUNTING);
+        // port instrumentation, the oracle of DISCARD_RESUME_RO_TO_RW: a writable filesystem asked to discard
+        // asynchronously whose discard work may not run
+        if (fs.mountOpt.test(MountOpt.DISCARD_ASYNC) && !fs.sbRdonly() && !fs.flags.test(FsFlag.DISCARD_RUNNING)
+            && !fs.fsState.test(FsState.ERROR)) {
+            fs.markAsyncDiscardOff();
+        }
     }
 
     private static void remountRo(FsContext ctx) {
@@ -144,6 +150,11 @@ final class Remount {
         fs.kernel.hooks().arrive(Hook.REMOUNT_RW_AFTER_PRE_RW_MOUNT);
         fs.clearSbRdonly();
         fs.flags.set(FsFlag.OPEN);
+        if (fs.applied(FixSwitch.DISCARD_RESUME_RO_TO_RW)) {
+            // 981a37bab5e5: "If we've gone from readonly -> read/write, we need to get our sync/async discard lists in
+            // the right state." (btrfs_discard_resume tests the option itself)
+            fs.discard.resume();
+        }
     }
 
     /**

@@ -45,6 +45,11 @@ import org.junit.jupiter.params.provider.ValueSource;
  * loop takes it again, holding discard_ctl->lock, while close_ctree's btrfs_discard_cleanup waits for the work in
  * cancel_delayed_work_sync (Filipe Manana, "btrfs: fix discard worker infinite loop after disabling discard", 2025,
  * SUSE bug 1242012; {@link FixSwitch#DISCARD_WORKER_INFINITE_LOOP}).
+ *
+ * <p><b>Kernel bug, upstream since 2023:</b> {@link #anRwRemountAfterAnRoRemountResumesAsyncDiscardOnlyWithTheFix} —
+ * decided kernel, not port: 5.11's btrfs_remount has no btrfs_discard_resume on its RO→RW path and btrfs_remount_cleanup
+ * resumes only when the option is toggled on (Chris Mason, 981a37bab5e5, 6.4, "btrfs: properly enable async discard when
+ * switching from RO->RW"; {@link FixSwitch#DISCARD_RESUME_RO_TO_RW}).
  */
 class DiscardTest {
     /** Async discard's waits compressed a thousandfold (the kernel's 10 s and 120 s become 10 ms and 120 ms). */
@@ -123,23 +128,49 @@ class DiscardTest {
         }
     }
 
-    @Test
-    void anRoRemountStopsAsyncDiscardAndAnRwRemountDoesNotResumeIt() {
-        try (Repro r = repro(Crc32cImpl.ACCELERATED, true)) {
+    /** A module with the RO→RW resume fix applied or reverted (the infinite loop's fix applied). */
+    private static Repro reproResume(boolean fixed) {
+        return new Repro(c -> {
+            var k = c.discardTimeDivisor(1000).softLockupNanos(100_000_000L);
+            return fixed ? k : k.revert(FixSwitch.DISCARD_RESUME_RO_TO_RW);
+        });
+    }
+
+    /**
+     * 981a37bab5e5 in both directions: an RO remount stops async discard (btrfs_discard_cleanup: the work cancelled, the
+     * lists purged); the RO→RW remount resumes it only with the fix. Reverted, the writable filesystem keeps
+     * BTRFS_FS_DISCARD_RUNNING clear: an emptied group is punted to a discard list that refuses it and is never removed,
+     * however long the clock runs and the cleaner passes — until the next mount; the port's instrumentation records it.
+     */
+    @ParameterizedTest(name = "fixed {0}")
+    @ValueSource(booleans = {true, false})
+    void anRwRemountAfterAnRoRemountResumesAsyncDiscardOnlyWithTheFix(boolean fixed) {
+        try (Repro r = reproResume(fixed)) {
             Btrfs fs = r.mountSettled("discard=async");
             FsInfo fi = fs.fsInfo();
-            fillTwoDataGroups(fs, "big").forEach(fs::unlink);
-            fs.sync();
-            assertEquals(2, fi.discard.listSizes()[0]);
             fs.remount("ro");
-            // btrfs_discard_cleanup: stopped, the work cancelled, the lists purged — the empty groups back on unused_bgs
             assertFalse(fi.flags.test(FsFlag.DISCARD_RUNNING));
             assertArrayEquals(new int[3], fi.discard.listSizes());
             assertFalse(fi.discard.work().pending());
             fs.remount("rw");
-            // 5.11: no btrfs_discard_resume on this path (upstream since 2023): async discard stays off until the next mount
             assertTrue(fi.mountOpt.test(MountOpt.DISCARD_ASYNC));
-            assertFalse(fi.flags.test(FsFlag.DISCARD_RUNNING));
+            assertEquals(fixed, fi.flags.test(FsFlag.DISCARD_RUNNING));
+            assertEquals(!fixed, fi.asyncDiscardOff(), "the instrumentation");
+            fillTwoDataGroups(fs, "big").forEach(fs::unlink);
+            fs.sync();
+            if (fixed) {
+                advanceUntil(r, () -> java.util.Arrays.stream(fi.discard.listSizes()).sum() == 0);
+                fs.runCleanerPass(Repro.WAIT);
+                assertEquals(1, dataGroups(fi), "discarded, then removed by the cleaner");
+            } else {
+                assertArrayEquals(new int[3], fi.discard.listSizes(), "add_to_discard_unused_list refuses: discard is off");
+                for (int i = 0; i < 3; i++) {
+                    r.clock.advance(31, TimeUnit.SECONDS);
+                    fs.runCleanerPass(Repro.WAIT);
+                }
+                assertEquals(2, dataGroups(fi), "the emptied group stays until the next mount");
+                assertEquals(0, fi.discard.discardedBytes());
+            }
             fs.remount("nodiscard");
             assertTrue(r.logged("turning off async discard"));
             fs.remount("discard=async");

@@ -249,6 +249,18 @@ public final class FsInfo {
     /** Records a needless UUID tree rescan (instrumentation, see {@link #needlessUuidRescan()}). Owner: fs. */
     public void markNeedlessUuidRescan() { needlessUuidRescan = true; }
 
+    /**
+     * Port instrumentation for {@link FixSwitch#DISCARD_RESUME_RO_TO_RW}'s oracle: set when a remount of this mount left
+     * it writable with discard=async asked for and BTRFS_FS_DISCARD_RUNNING clear — async discard off until the next
+     * mount, which the fixed kernel never leaves.
+     */
+    private volatile boolean asyncDiscardOff;
+
+    public boolean asyncDiscardOff() { return asyncDiscardOff; }
+
+    /** Records async discard left off by a remount (instrumentation, see {@link #asyncDiscardOff()}). Owner: fs. */
+    public void markAsyncDiscardOff() { asyncDiscardOff = true; }
+
     public Kthread cleanerKthread() { return cleanerKthread; }
 
     /** fs_info->cleaner_kthread: kthread_run in open_ctree. Owner: cleaner (Cleaner.start). */

@@ -25,6 +25,14 @@ import org.jbtrfs.transaction.Transaction;
 public final class Classifier {
     public static final String UNKNOWN = "unknown";
 
+    /**
+     * The port's instrumentation symptoms, each the oracle of one fix: it explains that symptom only — a cycle that also
+     * failed otherwise needs its own culprit for the rest (or is unexplained) — and the cycle keeps its module.
+     */
+    public static final java.util.Map<Symptom, FixSwitch> SELF_EXPLAINED = java.util.Map.of(
+        Symptom.NEEDLESS_UUID_RESCAN, FixSwitch.UUID_RESCAN_GENERATION_CHECK,
+        Symptom.ASYNC_DISCARD_OFF, FixSwitch.DISCARD_RESUME_RO_TO_RW);
+
     private Classifier() { }
 
     /** The verdict; {@code candidates}: every switch the evidence points at, applied or not. */
@@ -191,6 +199,12 @@ public final class Classifier {
                 + o.needlessUuidRescan + "): transactions started by the mount moved fs_info->generation past the "
                 + "superblock's uuid_tree_generation");
         }
+        if (o.asyncDiscardOff != null) {
+            // explains this symptom only, as the needless rescan
+            symptoms.add(Symptom.ASYNC_DISCARD_OFF);
+            evidence.add("a remount left the writable discard=async filesystem with BTRFS_FS_DISCARD_RUNNING clear (seen at the"
+                + " umount of " + o.asyncDiscardOff + "): async discard off until the next mount");
+        }
         if (!o.deadRootLeaks.isEmpty()) {
             symptoms.add(Symptom.DEAD_ROOT_LEAK);
             culprits.add(FixSwitch.DEAD_ROOTS_BEFORE_ORPHAN_CLEANUP);
@@ -278,20 +292,24 @@ public final class Classifier {
         evidence.addAll(o.notes);
         Set<String> bugs = new LinkedHashSet<>();
         Set<Symptom> others = EnumSet.copyOf(symptoms);
-        others.remove(Symptom.NEEDLESS_UUID_RESCAN);
-        if (symptoms.contains(Symptom.NEEDLESS_UUID_RESCAN)) {
-            culprits.add(FixSwitch.UUID_RESCAN_GENERATION_CHECK);
-            if (reverted.contains(FixSwitch.UUID_RESCAN_GENERATION_CHECK)) {
-                bugs.add(FixSwitch.UUID_RESCAN_GENERATION_CHECK.kebab());
+        others.removeAll(SELF_EXPLAINED.keySet());
+        for (var self : SELF_EXPLAINED.entrySet()) {
+            if (!symptoms.contains(self.getKey())) {
+                continue;
+            }
+            FixSwitch f = self.getValue();
+            culprits.add(f);
+            if (reverted.contains(f)) {
+                bugs.add(f.kebab());
             } else {
-                evidence.add("the evidence points at " + FixSwitch.UUID_RESCAN_GENERATION_CHECK.kebab() + ", which is applied");
+                evidence.add("the evidence points at " + f.kebab() + ", which is applied");
                 bugs.add(UNKNOWN);
             }
         }
         if (!others.isEmpty()) {
             boolean explained = false;
             for (FixSwitch f : culprits) {
-                if (f == FixSwitch.UUID_RESCAN_GENERATION_CHECK) {
+                if (SELF_EXPLAINED.containsValue(f)) {
                     continue;
                 }
                 if (reverted.contains(f)) {

@@ -43,6 +43,8 @@ public final class Observation {
     public final List<Long> deadRootLeaks = new ArrayList<>();
     /** The lane whose umount found its mount had rescanned a current UUID tree (the first), or null. */
     public String needlessUuidRescan;
+    /** The lane whose umount saw a mount whose async discard a remount left off ({@code Inspection.asyncDiscardOff}). */
+    public String asyncDiscardOff;
     /** The unload report, when the cycle failed and the module was reloaded. */
     public UnloadReport unload;
     /** Other notes for the report (cleanup errors). */
@@ -104,6 +106,9 @@ public final class Observation {
         }
         if (after != null && after.needlessUuidRescan() && needlessUuidRescan == null) {
             needlessUuidRescan = lane;
+        }
+        if (after != null && after.asyncDiscardOff() && asyncDiscardOff == null) {
+            asyncDiscardOff = lane;
         }
         boolean failed = error != null || leaked(after);
         if (!failed || leaked(afterUmount) || umountError != null) {

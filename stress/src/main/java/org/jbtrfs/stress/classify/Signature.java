@@ -46,6 +46,12 @@ public record Signature(String kind, String site, List<String> lanes) {
             // lane: the umount that saw it is not the mount that did it (one class, whichever lane unmounted)
             return new Signature("uuid", "needless rescan at mount", List.of());
         }
+        if (symptoms.equals(java.util.EnumSet.of(Symptom.ASYNC_DISCARD_OFF))) {
+            return new Signature("discard", "async discard off after remount", List.of()); // no lane, as above
+        }
+        if (Classifier.SELF_EXPLAINED.keySet().containsAll(symptoms) && !symptoms.isEmpty()) {
+            return new Signature("instrumentation", symptoms.toString().toLowerCase(java.util.Locale.ROOT), List.of());
+        }
         Inspection leaked = o.afterUmount != null ? o.afterUmount : o.beforeUmount;
         if (Observation.leaked(leaked)) {
             return leak(leaked, o.umountLane);

@@ -34,6 +34,12 @@ public enum Symptom {
      * instrumentation, {@code Inspection.needlessUuidRescan}).
      */
     NEEDLESS_UUID_RESCAN,
+    /**
+     * A remount left a writable discard=async filesystem with its async discard stopped (BTRFS_FS_DISCARD_RUNNING clear):
+     * nothing discarded, emptied block groups never removed until the next mount (the port's instrumentation,
+     * {@code Inspection.asyncDiscardOff}).
+     */
+    ASYNC_DISCARD_OFF,
     /** A driver or lane blocked in one operation past the watchdog's limit (a hang: the module was panicked). */
     HUNG_TASK,
     /** An operation blocked in a kernel sleep past the stall threshold, which then completed. */

@@ -43,7 +43,8 @@ import org.jbtrfs.stress.workload.MinimalWorkload;
  */
 final class Driver implements Runnable {
     /** Failures that leave the module as it was: a stall that completed, a needless UUID rescan (its kthread ended). */
-    private static final java.util.Set<Symptom> MODULE_INTACT = java.util.EnumSet.of(Symptom.STALL, Symptom.NEEDLESS_UUID_RESCAN);
+    private static final java.util.Set<Symptom> MODULE_INTACT = java.util.EnumSet.of(Symptom.STALL, Symptom.NEEDLESS_UUID_RESCAN,
+        Symptom.ASYNC_DISCARD_OFF);
 
     private final int index;
     private final ScheduleScope lane;

@@ -33,6 +33,10 @@ final class FileLane extends SteppingLane {
     private final List<String> tarDirs;
     /** How often a step is followed by an untar or its removal. */
     static final double P_UNTAR = 0.03;
+    /** Whether an emptied data group of a discard=async cycle is written into again at once (stop 33): its own stream. */
+    private final SplittableRandom refillDraws;
+    /** How often, in a discard=async cycle, the emptied groups are synced and written into again. */
+    static final double P_REFILL = 0.5;
 
     FileLane(LaneContext cx, List<String> files, List<String> tarDirs, long cycle) {
         super(LaneKind.FILE, cx, 0.22, 0.34, 0.44, 0.56, 0.62, 0.72, 0.84, 0.92, 1.0);
@@ -41,6 +45,7 @@ final class FileLane extends SteppingLane {
         this.prefix = "f" + cycle + "x";
         this.syncAfterWrite = Seeds.stream(cx.cycleSeed, "lane:file:sync");
         this.untarDraws = Seeds.stream(cx.cycleSeed, "lane:file:untar");
+        this.refillDraws = Seeds.stream(cx.cycleSeed, "lane:file:refill");
     }
 
     @Override
@@ -186,6 +191,31 @@ final class FileLane extends SteppingLane {
             }
         });
         run("empty block group", () -> bigs.forEach(fs::unlink));
+        if (cx.plan.discard() && refillDraws.nextDouble() < P_REFILL) {
+            refill(fs);
+        }
+    }
+
+    /**
+     * Under discard=async (stop 33): the unlinks committed — the emptied data groups go on the unused discard list,
+     * eligible 10 s (here 10 ms) later — then a new file written and fsynced at once lands in the first of them, as a
+     * user's next copy after a cleanup does: a group on the unused list with used bytes again, which the discard work
+     * moves to a filtered list when it looks (peek_discard_list).
+     */
+    private void refill(Btrfs fs) {
+        if (!run("sync", fs::sync)) {
+            return;
+        }
+        String f = prefix + "re" + next++;
+        if (run("create", () -> fs.createFile(f))) {
+            files.add(f);
+            run("write", () -> {
+                try (FileHandle h = fs.open(f)) {
+                    h.write(new byte[64 << 10]);
+                    h.fsync();
+                }
+            });
+        }
     }
 
     private String pick(List<String> l) { return l.get(r.nextInt(l.size())); }

@@ -100,6 +100,9 @@ public final class CycleEnv {
             if (after.needlessUuidRescan() && obs.needlessUuidRescan == null) {
                 obs.needlessUuidRescan = Roles.DRIVER;
             }
+            if (after.asyncDiscardOff() && obs.asyncDiscardOff == null) {
+                obs.asyncDiscardOff = Roles.DRIVER;
+            }
         } catch (RuntimeException e) {
             obs.note("inspect after umount failed: " + e);
         }

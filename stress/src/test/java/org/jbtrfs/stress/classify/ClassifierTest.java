@@ -385,6 +385,23 @@ class ClassifierTest {
         assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).bugs());
     }
 
+    /** An umount whose mount a remount left with async discard off (stop 33): its own symptom and class, 981a37bab5e5. */
+    @Test
+    void asyncDiscardLeftOffByARemountIsAttributedToTheResumeFix() {
+        Inspection after = new Inspection(List.of(), List.of(), List.of(), List.of(), Map.of(), false, Set.of(), Set.of(), false, 42,
+            List.of(), Map.of(), List.of(), List.of(), Map.of(), List.of(), false, true);
+        Observation o = new Observation();
+        o.umounted("lifecycle", after, null);
+        var v = Classifier.classify(o, EnumSet.of(FixSwitch.DISCARD_RESUME_RO_TO_RW));
+        assertEquals(EnumSet.of(Symptom.ASYNC_DISCARD_OFF), v.symptoms());
+        assertEquals(Set.of("discard-resume-ro-to-rw"), v.bugs());
+        assertEquals("discard", Signature.of(o, v.symptoms()).kind());
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).bugs());
+        o.slabsInUse.add("btrfs_delayed_ref_head: 1");
+        assertEquals(Set.of("discard-resume-ro-to-rw", Classifier.UNKNOWN),
+            Classifier.classify(o, EnumSet.of(FixSwitch.DISCARD_RESUME_RO_TO_RW)).bugs(), "it explains itself only");
+    }
+
     /** An umount whose mount rescanned a current UUID tree: its own symptom, the generation check's fix. */
     @Test
     void aNeedlessUuidRescanIsAttributedToTheGenerationCheck() {
