@@ -110,10 +110,9 @@ public final class KernelLog {
     /** kernel: BUG() — logs "kernel BUG at fs/btrfs/<file>:<line>!", taints D, returns the throwable. */
     public KernelBug bug(String file, int line, String why) {
         taint(Taint.DIE);
+        // the kernel's BUG() says no more; the port's report ends with its reason, for whoever triages it
         log(LogLevel.CRIT, LogEntry.Kind.BUG, "kernel BUG at fs/btrfs/" + file + ":" + line + "!\n" + taintLine()
-            + "\nCall Trace:\n" + callTrace(new Throwable(), 2));
-        // the kernel's BUG() says no more; the port keeps its reason at debug level for whoever triages the report
-        log(LogLevel.DEBUG, LogEntry.Kind.TEXT, "BUG reason (" + file + ":" + line + "): " + why);
+            + "\nCall Trace:\n" + callTrace(new Throwable(), 2) + "\n(port: " + why + ")");
         return new KernelBug(why);
     }
 

@@ -313,6 +313,7 @@ final class AutoDefrag {
             if (!ctx.cleaner.inodes().sbActive()) {
                 break; // "make sure we stop running if someone unmounts the FS"
             }
+            long seen = d.extentChanges(); // before the items are read: a change after this makes them stale
             List<Extent> all = extents(d);
             Extent em = at(all, i);
             if (em == null) {
@@ -326,7 +327,7 @@ final class AutoDefrag {
             prevMergeable = true;
             List<Extent> cluster = cluster(all, em);
             fs.kernel.hooks().arrive(Hook.DEFRAG_BEFORE_CLUSTER);
-            int pages = clusterPagesForDefrag(d, cluster);
+            int pages = clusterPagesForDefrag(d, cluster, seen);
             defragCount += pages;
             if (pages > 0) {
                 i = Math.max(i + (long) pages * PAGE, cluster.get(cluster.size() - 1).end());
@@ -404,7 +405,7 @@ final class AutoDefrag {
      * delalloc and dirty again (set_extent_defrag, set_page_dirty); the inode goes on the superblock's dirty list.
      * Pages already dirty are left to their own writeback. Returns the pages re-dirtied.
      */
-    private int clusterPagesForDefrag(InodeData d, List<Extent> c) {
+    private int clusterPagesForDefrag(InodeData d, List<Extent> c, long extentChangesSeen) {
         ctx.ordered.waitOrderedRange(d);
         long start = c.get(0).offset();
         long len = c.get(c.size() - 1).end() - start;
@@ -412,7 +413,7 @@ final class AutoDefrag {
         for (Extent e : c) {
             fs.device.read(e.diskBytenr(), data, (int) (e.offset() - start), (int) e.numBytes());
         }
-        InodeData.Redirtied r = d.redirtyForDefrag(start, data);
+        InodeData.Redirtied r = d.redirtyForDefrag(start, data, extentChangesSeen);
         if (r == InodeData.Redirtied.OVERLAP) {
             return 0;
         }

@@ -60,6 +60,11 @@ final class InodeData implements Inode.Mapping {
     private long writebackBytes;
     /** Bytes of pages locked by a compressed write's async chunks, not yet under writeback. */
     private long lockedBytes;
+    /**
+     * Changes to the inode's file extent items so far (inserted or dropped): the defragger reads the items, then
+     * re-dirties their range; a change in between makes what it read stale ({@link #redirtyForDefrag}).
+     */
+    private long extentChanges;
     /** The inode's ordered_tree: ordered extents not yet removed, by file offset. */
     private final TreeMap<Long, OrderedExtent> ordered = new TreeMap<>();
     /** BTRFS_I(inode)->last_trans: the transaction that last updated the inode item. */
@@ -236,8 +241,16 @@ final class InodeData implements Inode.Mapping {
      * dirty again (set_extent_defrag) so writeback rewrites them as one extent. Nothing is done (OVERLAP) when part of
      * the range is dirty already or under an ordered extent: that writeback rewrites it anyway.
      */
-    synchronized Redirtied redirtyForDefrag(long start, byte[] data) {
+    synchronized Redirtied redirtyForDefrag(long start, byte[] data, long extentChangesSeen) {
         long end = start + data.length;
+        if (extentChangesSeen != extentChanges || lockedBytes > 0 || writebackBytes > 0) {
+            // the cluster's file extent items changed since the defragger read them, or pages of the inode left the dirty
+            // ranges and are locked by an async chunk or under writeback — from before their ordered extent exists until
+            // its items replace what the defragger read: the kernel's cluster_pages_for_defrag would wait for those pages
+            // and rewrite its range anyway, btrfs_drop_extents splitting the newer items; the port rewrites whole
+            // extents only, so it leaves the cluster to a later pass
+            return Redirtied.OVERLAP;
+        }
         Map.Entry<Long, DirtyRange> before = delalloc.floorEntry(start);
         Map.Entry<Long, DirtyRange> after = delalloc.ceilingEntry(start);
         if (before != null && before.getValue().end() > start || after != null && after.getKey() < end) {
@@ -266,7 +279,13 @@ final class InodeData implements Inode.Mapping {
     }
 
     /** btrfs_drop_extents()' inode_sub_bytes() for the file extents a rewrite replaced. */
-    synchronized void fileExtentsDropped(long diskBytes) { nbytes -= diskBytes; }
+    synchronized void fileExtentsDropped(long diskBytes) {
+        nbytes -= diskBytes;
+        extentChanges++;
+    }
+
+    /** How many times the inode's file extent items changed so far (see {@link #redirtyForDefrag}). */
+    synchronized long extentChanges() { return extentChanges; }
 
     /** disk_i_size. */
     synchronized long diskISize() { return diskISize; }
@@ -305,6 +324,7 @@ final class InodeData implements Inode.Mapping {
     /** insert_reserved_file_extent(): inode_add_bytes() and btrfs_inode_set_file_extent_range(). */
     synchronized void fileExtentInserted(OrderedExtent oe) {
         nbytes += oe.diskNumBytes;
+        extentChanges++;
         extentsAfterGap.put(oe.fileOffset, oe.fileOffset + oe.numBytes);
         Map.Entry<Long, Long> next;
         while ((next = extentsAfterGap.firstEntry()) != null && next.getKey() <= extentsEnd) {

@@ -108,6 +108,56 @@ class AutoDefragTest {
         }
     }
 
+    /**
+     * Regression (stop 33's every-fix hunts, seeds 33031 and 33032, 1 in about 40,000 cycles): "kernel BUG at
+     * fs/btrfs/file.c:880" in an endio-write worker — btrfs_drop_extents would split the extent at 0. Decided port, not
+     * kernel. The steps: 1. a defrag pass re-dirties a file's small extents [0, 8K), the whole file; 2. an append merges
+     * into that dirty range, [0, 12K); 3. writeback takes it — neither dirty nor an ordered extent yet (an async chunk's
+     * locked pages with compress, the moment before cow_file_range adds the ordered extent without); 4. the next defrag
+     * pass reads the items, still [0, 4K) and [4K, 8K), sees no dirty or ordered range over them and re-dirties [0, 8K);
+     * 5. the first write's completion replaces them with [0, 12K); 6. the second's btrfs_drop_extents finds that item
+     * crossing its end. The kernel's cluster_pages_for_defrag waits for the locked and writeback pages, and
+     * btrfs_drop_extents splits whatever the rewrite overlaps (kernel functions read: cluster_pages_for_defrag and
+     * defrag_lookup_extent in fs/btrfs/ioctl.c, btrfs_drop_extents in fs/btrfs/file.c, v5.11). The port rewrites whole
+     * extents only: it now leaves a cluster whose items changed since it read them, or of an inode with pages under
+     * writeback or locked by an async chunk, to a later pass.
+     */
+    @Test
+    void aClusterReadBeforeItsItemsChangedOrWhilePagesAreInFlightIsLeftToALaterPass() {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
+            Btrfs fs = r.mountSettled(""); // no autodefrag: no pass of the cleaner's between the steps
+            byte[] data = fourSmallWrites(fs);
+            long ino;
+            try (FileHandle h = fs.open("f", OpenMode.READ_ONLY)) {
+                ino = h.ino();
+            }
+            org.jbtrfs.cleaner.Inode in = fs.ctx().dcache.lookup(fs.fsInfo().fsRoot(), ino);
+            try {
+                InodeData d = InodeData.of(fs.fsInfo(), in);
+                long seen = d.extentChanges();
+                fs.writeFile("f", new byte[BLOCK]);
+                fs.sync(); // a fifth item: what the defragger read is stale
+                assertEquals(InodeData.Redirtied.OVERLAP, d.redirtyForDefrag(0, data, seen));
+                fs.writeFile("f", new byte[BLOCK]);
+                r.mod.hooks().parkAt(Hook.DATA_WRITEBACK_BEFORE_ORDERED_EXTENT);
+                TestThread<Void> sync = TestThread.run("sync", fs::sync);
+                r.mod.hooks().awaitParked(Hook.DATA_WRITEBACK_BEFORE_ORDERED_EXTENT, Repro.WAIT);
+                assertEquals(InodeData.Redirtied.OVERLAP, d.redirtyForDefrag(0, data, d.extentChanges()),
+                    "pages taken for writeback, their ordered extent not added yet");
+                r.mod.hooks().release(Hook.DATA_WRITEBACK_BEFORE_ORDERED_EXTENT);
+                sync.join(Repro.WAIT);
+                assertEquals(InodeData.Redirtied.WAS_CLEAN, d.redirtyForDefrag(0, data, d.extentChanges()));
+                fs.ctx().writeback.markInodeDirty(d); // as cluster_pages_for_defrag's set_page_dirty
+                fs.sync(); // the rewrite replaces the four items with one
+                assertEquals(3, extentsOf(fs, "f"));
+            } finally {
+                fs.ctx().cleaner.inodes().iput(in);
+            }
+            fs.umount();
+            assertUnloadsClean(r);
+        }
+    }
+
     @Test
     void withoutAutodefragNothingIsQueued() {
         try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
