@@ -64,16 +64,31 @@ public final class UuidTree {
         if (fs.log().warnOn(uuidRoot == null, "uuid-tree.c", 99, "btrfs_uuid_tree_add")) {
             throw new BtrfsException(Errno.EINVAL, "btrfs_uuid_tree_add: no UUID tree");
         }
-        Key k = key(uuid, type);
-        byte[] old = Trees.lookup(fs, uuidRoot, k);
         byte[] id = new byte[8];
         Le.u64(id, 0, subid);
-        if (old == null) {
-            Trees.insert(h, uuidRoot, k, id);
-        } else {
-            byte[] grown = Arrays.copyOf(old, old.length + 8);
-            System.arraycopy(id, 0, grown, old.length, 8);
-            Trees.update(h, uuidRoot, k, grown);
+        insertOrExtend(h, uuidRoot, key(uuid, type), id);
+    }
+
+    /**
+     * btrfs_uuid_tree_add's btrfs_insert_empty_item: the item for the first subid of its type, or — the insert finding
+     * the key, -EEXIST — the existing item extended by {@code id} (btrfs_extend_item), one search holding the leaf
+     * locked. Its lookup before is a search of its own: two adders of the same uuid and subid (create_subvol and the
+     * btrfs-uuid scan finding the new root item) both pass it, and the second stores the subid a second time, as the
+     * kernel does. (Stop 32's port inserted after a lookup of its own and aborted the transaction with EEXIST.)
+     */
+    static void insertOrExtend(TransHandle h, Root uuidRoot, Key k, byte[] id) {
+        uuidRoot.treeLock.lock();
+        try {
+            byte[] old = Trees.lookup(h.fsInfo, uuidRoot, k);
+            if (old == null) {
+                Trees.insert(h, uuidRoot, k, id);
+            } else {
+                byte[] grown = Arrays.copyOf(old, old.length + id.length);
+                System.arraycopy(id, 0, grown, old.length, id.length);
+                Trees.update(h, uuidRoot, k, grown);
+            }
+        } finally {
+            uuidRoot.treeLock.unlock();
         }
     }
 
