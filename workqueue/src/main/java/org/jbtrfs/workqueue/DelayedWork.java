@@ -140,7 +140,9 @@ public final class DelayedWork {
                     return;
                 }
             }
-            clock.parkUntil(wait);
+            // at most 50 ms at a time: a module that panicked (nothing cancels its works then) gets its thread back soon
+            // even when the timer was armed for the kernel's 120 s
+            clock.parkUntil(Math.min(wait, clock.nanoTime() + 50_000_000L));
         }
     }
 

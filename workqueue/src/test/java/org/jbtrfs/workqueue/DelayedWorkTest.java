@@ -1,0 +1,91 @@
+package org.jbtrfs.workqueue;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jbtrfs.core.KernelConfig;
+import org.jbtrfs.core.ManualClock;
+import org.jbtrfs.core.kernel.Kernel;
+import org.jbtrfs.testsupport.TestThread;
+import org.jbtrfs.testsupport.Waits;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * kernel: struct delayed_work (kernel/workqueue.c) as async discard uses it: mod_delayed_work arms or moves the timer,
+ * delayed_work_pending is true while armed or queued, cancel_delayed_work_sync disarms and waits for a running instance,
+ * and nothing queues it while a cancel waits. The timer runs on the module's clock: a ManualClock fires it by advancing.
+ */
+class DelayedWorkTest {
+    private final ManualClock clock = new ManualClock();
+    private Kernel kernel;
+    private WorkerPool pool;
+    private BtrfsWorkqueue wq;
+
+    @BeforeEach
+    void load() {
+        kernel = new Kernel("dwt", KernelConfig.defaults().clock(clock));
+        pool = new WorkerPool(kernel, 2);
+        wq = BtrfsWorkqueue.allocPlain(pool, "sdc", "btrfs_discard", 1);
+    }
+
+    @AfterEach
+    void unload() {
+        wq.destroy();
+        assertEquals(java.util.List.of(), pool.shutdown(java.time.Duration.ofSeconds(5)));
+        kernel.shutdown();
+    }
+
+    @Test
+    void itRunsOnceItsTimerExpiresAndModMovesTheTimer() {
+        AtomicInteger runs = new AtomicInteger();
+        DelayedWork w = new DelayedWork(kernel, wq, "t", runs::incrementAndGet);
+        assertFalse(w.pending());
+        w.mod(TimeUnit.SECONDS.toNanos(10));
+        assertTrue(w.pending());
+        clock.advance(5, TimeUnit.SECONDS);
+        w.mod(TimeUnit.SECONDS.toNanos(10)); // moved: now 15 s after the start
+        clock.advance(6, TimeUnit.SECONDS);
+        assertEquals(0, runs.get());
+        assertTrue(w.pending());
+        clock.advance(5, TimeUnit.SECONDS);
+        Waits.within().until(() -> runs.get() == 1 && !w.pending());
+        assertFalse(w.cancelSync(), "nothing pending any more");
+    }
+
+    @Test
+    void cancelSyncDisarmsAPendingTimerAndWaitsForARunningInstance() throws Exception {
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicInteger runs = new AtomicInteger();
+        DelayedWork w = new DelayedWork(kernel, wq, "t", () -> {
+            runs.incrementAndGet();
+            entered.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        w.mod(TimeUnit.SECONDS.toNanos(1));
+        assertTrue(w.cancelSync(), "it was pending");
+        clock.advance(2, TimeUnit.SECONDS);
+        assertEquals(0, runs.get());
+        w.mod(0);
+        assertTrue(entered.await(10, TimeUnit.SECONDS));
+        assertTrue(w.running());
+        TestThread<Boolean> cancel = TestThread.call("cancel", w::cancelSync);
+        Waits.within().until(() -> "cancel_delayed_work_sync(t)".equals(kernel.sched().blocked().get("cancel")));
+        w.mod(0); // while a cancel waits: a no-op
+        assertFalse(w.pending());
+        release.countDown();
+        assertFalse(cancel.join(), "running is not pending");
+        assertEquals(1, runs.get());
+        assertFalse(w.running());
+    }
+}
