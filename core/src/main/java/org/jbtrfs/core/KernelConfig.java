@@ -88,7 +88,8 @@ public final class KernelConfig {
         if (v == null) {
             throw new IllegalArgumentException("version must not be null");
         }
-        return new KernelConfig(v, applied, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency, discardTimeDivisor, softLockupNanos);
+        return new KernelConfig(v, applied, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency,
+            discardTimeDivisor, softLockupNanos);
     }
 
     public boolean applied(FixSwitch f) {
@@ -129,7 +130,8 @@ public final class KernelConfig {
         if (model == null) {
             throw new IllegalArgumentException("latency model must not be null: LatencyModel.NONE for none");
         }
-        return new KernelConfig(version, applied, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, model, discardTimeDivisor, softLockupNanos);
+        return new KernelConfig(version, applied, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, model,
+            discardTimeDivisor, softLockupNanos);
     }
 
     /** A copy with {@code fixes} reverted (the kernel code before those patches). */
@@ -139,14 +141,16 @@ public final class KernelConfig {
         requireSwitches(fixes, "fixes to revert");
         EnumSet<FixSwitch> a = applied.isEmpty() ? EnumSet.noneOf(FixSwitch.class) : EnumSet.copyOf(applied);
         a.removeAll(fixes);
-        return new KernelConfig(version, a, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency, discardTimeDivisor, softLockupNanos);
+        return new KernelConfig(version, a, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency,
+            discardTimeDivisor, softLockupNanos);
     }
 
     /** A copy with exactly {@code fixes} applied. */
     public KernelConfig withApplied(Collection<FixSwitch> fixes) {
         requireSwitches(fixes, "fixes to apply");
         EnumSet<FixSwitch> a = fixes.isEmpty() ? EnumSet.noneOf(FixSwitch.class) : EnumSet.copyOf(fixes);
-        return new KernelConfig(version, a, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency, discardTimeDivisor, softLockupNanos);
+        return new KernelConfig(version, a, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency,
+            discardTimeDivisor, softLockupNanos);
     }
 
     /** A copy with {@code fixes} applied (the kernel code after those patches). */
@@ -156,7 +160,8 @@ public final class KernelConfig {
         requireSwitches(fixes, "fixes to apply");
         EnumSet<FixSwitch> a = EnumSet.copyOf(applied.isEmpty() ? EnumSet.noneOf(FixSwitch.class) : applied);
         a.addAll(fixes);
-        return new KernelConfig(version, a, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency, discardTimeDivisor, softLockupNanos);
+        return new KernelConfig(version, a, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency,
+            discardTimeDivisor, softLockupNanos);
     }
 
     private static void requireSwitches(Collection<FixSwitch> fixes, String what) {
@@ -169,38 +174,44 @@ public final class KernelConfig {
         if (impl == null) {
             throw new IllegalArgumentException("crc32c must not be null: ACCELERATED or GENERIC");
         }
-        return new KernelConfig(version, applied, impl, assertions, clock, slabDebug, workerThreads, logCapacity, latency, discardTimeDivisor, softLockupNanos);
+        return new KernelConfig(version, applied, impl, assertions, clock, slabDebug, workerThreads, logCapacity, latency,
+            discardTimeDivisor, softLockupNanos);
     }
 
     /** CONFIG_BTRFS_ASSERT on or off. */
     public KernelConfig assertions(boolean on) {
-        return new KernelConfig(version, applied, crc32c, on, clock, slabDebug, workerThreads, logCapacity, latency, discardTimeDivisor, softLockupNanos);
+        return new KernelConfig(version, applied, crc32c, on, clock, slabDebug, workerThreads, logCapacity, latency,
+            discardTimeDivisor, softLockupNanos);
     }
 
     public KernelConfig clock(KernelClock c) {
         if (c == null) {
             throw new IllegalArgumentException("clock must not be null: KernelClock.SYSTEM or a ManualClock");
         }
-        return new KernelConfig(version, applied, crc32c, assertions, c, slabDebug, workerThreads, logCapacity, latency, discardTimeDivisor, softLockupNanos);
+        return new KernelConfig(version, applied, crc32c, assertions, c, slabDebug, workerThreads, logCapacity, latency,
+            discardTimeDivisor, softLockupNanos);
     }
 
     /** slub_debug=U: record an allocation site per slab object (costs a stack walk per allocation). */
     public KernelConfig slabDebug(boolean on) {
-        return new KernelConfig(version, applied, crc32c, assertions, clock, on, workerThreads, logCapacity, latency, discardTimeDivisor, softLockupNanos);
+        return new KernelConfig(version, applied, crc32c, assertions, clock, on, workerThreads, logCapacity, latency,
+            discardTimeDivisor, softLockupNanos);
     }
 
     public KernelConfig workerThreads(int n) {
         if (n < 1 || n > 64) {
             throw new IllegalArgumentException("worker threads must be 1..64: " + n);
         }
-        return new KernelConfig(version, applied, crc32c, assertions, clock, slabDebug, n, logCapacity, latency, discardTimeDivisor, softLockupNanos);
+        return new KernelConfig(version, applied, crc32c, assertions, clock, slabDebug, n, logCapacity, latency,
+            discardTimeDivisor, softLockupNanos);
     }
 
     public KernelConfig logCapacity(int n) {
         if (n < 16) {
             throw new IllegalArgumentException("log capacity must be at least 16: " + n);
         }
-        return new KernelConfig(version, applied, crc32c, assertions, clock, slabDebug, workerThreads, n, latency, discardTimeDivisor, softLockupNanos);
+        return new KernelConfig(version, applied, crc32c, assertions, clock, slabDebug, workerThreads, n, latency,
+            discardTimeDivisor, softLockupNanos);
     }
 
     /**
