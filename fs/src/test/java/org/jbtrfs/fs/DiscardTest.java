@@ -52,6 +52,10 @@ import org.junit.jupiter.params.provider.ValueSource;
  * switching from RO->RW"; {@link FixSwitch#DISCARD_RESUME_RO_TO_RW}).
  */
 class DiscardTest {
+    // The tests mount with nospace_cache: a v1 free-space-cache writeout allocates data extents for its cache inodes at
+    // commit — in the emptied group, as the kernel's does — which moves a group off the unused discard list by chance
+    // and would make the lists' counts below a race.
+
     /** Async discard's waits compressed a thousandfold (the kernel's 10 s and 120 s become 10 ms and 120 ms). */
     private static Repro repro(Crc32cImpl crc, boolean fixed) {
         return new Repro(c -> {
@@ -90,7 +94,7 @@ class DiscardTest {
     @EnumSource(Crc32cImpl.class)
     void anEmptiedGroupIsDiscardedWholeBeforeTheCleanerRemovesIt(Crc32cImpl crc) {
         try (Repro r = repro(crc, true)) {
-            Btrfs fs = r.mountSettled("discard=async");
+            Btrfs fs = r.mountSettled("discard=async,nospace_cache");
             FsInfo fi = fs.fsInfo();
             assertTrue(r.logged("turning on async discard"));
             assertTrue(fi.flags.test(FsFlag.DISCARD_RUNNING), "open_ctree: btrfs_discard_resume");
@@ -146,7 +150,7 @@ class DiscardTest {
     @ValueSource(booleans = {true, false})
     void anRwRemountAfterAnRoRemountResumesAsyncDiscardOnlyWithTheFix(boolean fixed) {
         try (Repro r = reproResume(fixed)) {
-            Btrfs fs = r.mountSettled("discard=async");
+            Btrfs fs = r.mountSettled("discard=async,nospace_cache");
             FsInfo fi = fs.fsInfo();
             fs.remount("ro");
             assertFalse(fi.flags.test(FsFlag.DISCARD_RUNNING));
@@ -204,7 +208,7 @@ class DiscardTest {
     @ValueSource(booleans = {true, false})
     void anUnusedGroupThatGotAnExtentMakesTheWorkerSpinOnceUmountStoppedDiscard(boolean fixed) {
         try (Repro r = repro(Crc32cImpl.GENERIC, fixed)) {
-            Btrfs fs = r.mountSettled("discard=async");
+            Btrfs fs = r.mountSettled("discard=async,nospace_cache");
             FsInfo fi = fs.fsInfo();
             fillTwoDataGroups(fs, "a").forEach(fs::unlink);
             fs.sync();
@@ -228,7 +232,9 @@ class DiscardTest {
             umount.assertRunning();
             assertTrue(r.sleepingOn("umount").startsWith("cancel_delayed_work_sync"), "umount still waits for the work");
             r.mod.kernel().panic("the machine is rebooted");
-            assertTrue(umount.failure() != null, "the panic ended the umount");
+            // the panic ends the wait — with KernelPanic, or normally when the unwinding spinner cleared its running state
+            // before the waiter looked (after a panic nothing is kernel behaviour: either is fine)
+            Waits.within(Repro.WAIT).until(umount::done);
             assertTrue(r.mod.kernel().panicked());
         }
     }
