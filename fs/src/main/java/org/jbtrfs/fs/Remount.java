@@ -21,10 +21,12 @@ final class Remount {
      * set for every remount and cleared on every exit, including the error path that restores the old
      * flags. After the options: btrfs_remount_begin (with autodefrag on before: wait for the defragger, and going
      * RO sync again); on every exit btrfs_remount_cleanup (empty the defrag tree when autodefrag went off or the
-     * filesystem is RO). Going RO: wait for the UUID tree scan, set the RO flag(s), delete unused block groups, wait for the cleaner's pass to end
-     * (3/5), run the delayed iputs the sleeping cleaner will never run (5/5), wait for the qgroup rescan
-     * worker, which stops because of REMOUNTING (1/5), then commit everything with btrfs_commit_super.
-     * Going RW: the checks, btrfs_start_pre_rw_mount, clear the RO flag(s), set FS_OPEN.
+     * filesystem is RO; resume or clean up async discard when the remount toggled it). Going RO: stop async discard
+     * (btrfs_discard_cleanup), wait for the UUID tree scan, set the RO flag(s), delete unused block groups, wait for
+     * the cleaner's pass to end (3/5), run the delayed iputs the sleeping cleaner will never run (5/5), wait for the
+     * qgroup rescan worker, which stops because of REMOUNTING (1/5), then commit everything with btrfs_commit_super.
+     * Going RW: the checks, btrfs_start_pre_rw_mount, clear the RO flag(s), set FS_OPEN, and (981a37bab5e5, a switch)
+     * btrfs_discard_resume.
      */
     static void remount(FsContext ctx, String options) {
         FsInfo fs = ctx.fs;

@@ -68,16 +68,14 @@ public final class Discard {
     /** kernel: btrfs_run_discard_work() — the filesystem is writable and BTRFS_FS_DISCARD_RUNNING is set. */
     public boolean runDiscardWork() { return !fs.sbRdonly() && fs.flags.test(FsFlag.DISCARD_RUNNING); }
 
-    private void moveTo(BlockGroup bg, int list, boolean tail) {
-        if (bg.discardList >= 0) {
-            lists[bg.discardList].remove(bg);
-        }
+    /** list_move_tail(&bg->discard_list, list). */
+    private void moveTail(BlockGroup bg, int list) {
+        listDelInit(bg);
         bg.discardList = list;
-        if (tail) {
-            lists[list].addLast(bg);
-        }
+        lists[list].addLast(bg);
     }
 
+    /** list_del_init(&bg->discard_list). */
     private void listDelInit(BlockGroup bg) {
         if (bg.discardList >= 0) {
             lists[bg.discardList].remove(bg);
@@ -101,7 +99,7 @@ public final class Discard {
             bg.discardEligibleTime = now() + scaled(DELAY_NANOS);
             bg.discardState = BlockGroup.DiscardState.RESET_CURSOR;
         }
-        moveTo(bg, bg.discardIndex, true);
+        moveTail(bg, bg.discardIndex);
     }
 
     /** kernel: add_to_discard_list() — data-only groups only (2025's fix tests btrfs_run_discard_work here). */
@@ -122,11 +120,10 @@ public final class Discard {
         if (!runDiscardWork()) {
             return;
         }
-        listDelInit(bg);
         bg.discardIndex = INDEX_UNUSED;
         bg.discardEligibleTime = now() + scaled(UNUSED_DELAY_NANOS);
         bg.discardState = BlockGroup.DiscardState.RESET_CURSOR;
-        moveTo(bg, INDEX_UNUSED, true);
+        moveTail(bg, INDEX_UNUSED);
     }
 
     /** kernel: remove_from_discard_list() — true when the work is discarding this very group. */

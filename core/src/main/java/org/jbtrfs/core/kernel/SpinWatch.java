@@ -43,10 +43,4 @@ public final class SpinWatch {
         }
         Thread.yield(); // the port's spinner must not starve the threads that would panic it
     }
-
-    /** Passes so far. */
-    public long turns() { return turns; }
-
-    /** True once the report was printed. */
-    public boolean reported() { return reported; }
 }
