@@ -64,7 +64,10 @@ class DiscardTest {
         });
     }
 
-    /** Writes one more MiB than a data chunk holds and syncs: a second data block group exists and is used. */
+    /**
+     * Writes one more MiB than a data chunk holds and syncs: a second data block group exists and is used, and only the
+     * files' dentries hold their inodes.
+     */
     private static List<String> fillTwoDataGroups(Btrfs fs, String prefix) {
         int n = (int) (Mkfs.dataChunkSize(64L << 20) >> 20) + 1;
         List<String> files = new ArrayList<>();
@@ -74,6 +77,10 @@ class DiscardTest {
             files.add(prefix + i);
         }
         fs.sync();
+        // the sync returns once the ordered extents are complete; an endio worker still holding one would make the
+        // callers' unlink not the last iput, and the eviction freeing the extents a delayed iput of a later cleaner
+        // pass (btrfs_put_ordered_extent -> btrfs_add_delayed_iput) — after the callers' sync, as in the kernel
+        Repro.awaitOrderedExtentsReleased(fs);
         return files;
     }
 
