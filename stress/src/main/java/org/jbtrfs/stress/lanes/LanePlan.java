@@ -16,16 +16,39 @@ import org.jbtrfs.stress.StressOptions;
  * re-dirties its small extents), and whether its mounts ask for a UUID tree rescan (-o rescan_uuid_tree, stop 32: the
  * btrfs-uuid kthread then runs alongside the lanes after every read-write mount), and whether they discard
  * asynchronously (-o discard=async, stop 33: freed space goes to the btrfs_discard delayed work, emptied block groups
- * reach the cleaner only once discarded, and umount and RO remounts stop it).
+ * reach the cleaner only once discarded, and umount and RO remounts stop it), and which free-space cache they ask for
+ * ({@link #spaceCache}, stop 34).
  */
 record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean startRo, int maxLaneSteps, double orphanItemFault,
-                long faultSeed, boolean compress, boolean freeze, boolean autodefrag, boolean rescanUuid, boolean discard) {
+                long faultSeed, boolean compress, boolean freeze, boolean autodefrag, boolean rescanUuid, boolean discard,
+                String spaceCache) {
 
     /** A plan without compression, freezes, autodefrag or the UUID rescan option (tests). */
     LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean startRo, int maxLaneSteps, double orphanItemFault,
              long faultSeed) {
-        this(lanes, lifecycleSteps, commit, startRo, maxLaneSteps, orphanItemFault, faultSeed, false, false, false, false, false);
+        this(lanes, lifecycleSteps, commit, startRo, maxLaneSteps, orphanItemFault, faultSeed, false, false, false, false, false, "");
     }
+
+    /** As the canonical constructor, without a free-space cache option. */
+    LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean startRo, int maxLaneSteps, double orphanItemFault,
+             long faultSeed, boolean compress, boolean freeze, boolean autodefrag, boolean rescanUuid, boolean discard) {
+        this(lanes, lifecycleSteps, commit, startRo, maxLaneSteps, orphanItemFault, faultSeed, compress, freeze, autodefrag,
+            rescanUuid, discard, "");
+    }
+
+    /**
+     * How often a cycle's mounts ask for a free-space cache other than the one on disk. The epoch's filesystem lives on
+     * from cycle to cycle, so it goes back and forth between them as an administrator's would: space_cache=v2 creates the
+     * free space tree (a read-write mount, or in 5.11 an RO→RW remount: btrfs_start_pre_rw_mount) and marks every v1
+     * cache inode for removal (orphans, delayed iputs for the cleaner); clear_cache drops the tree or the v1 caches and
+     * rebuilds them; nospace_cache removes the v1 inodes (with clear_cache, so that a filesystem with the tree, which
+     * refuses to lose it otherwise, EINVAL, takes it too).
+     */
+    static final double P_SPACE_CACHE = 0.3;
+
+    /** The free-space cache options a cycle may ask for, equally often. */
+    static final java.util.List<String> SPACE_CACHE_OPTIONS = java.util.List.of("space_cache=v2", "clear_cache,space_cache=v1",
+        "clear_cache,nospace_cache", "clear_cache");
 
     /** How often a cycle mounts with -o discard=async. */
     static final double P_DISCARD = 0.3;
@@ -45,7 +68,8 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
     /** The mount options of this cycle's mounts: ro or not, its commit interval, compression, autodefrag, UUID rescan. */
     String mountOptions(boolean ro) {
         return (ro ? "ro," : "") + "commit=" + commit + (compress ? ",compress" : "") + (autodefrag ? ",autodefrag" : "")
-            + (rescanUuid ? ",rescan_uuid_tree" : "") + (discard ? ",discard=async" : "");
+            + (rescanUuid ? ",rescan_uuid_tree" : "") + (discard ? ",discard=async" : "")
+            + (spaceCache.isEmpty() ? "" : "," + spaceCache);
     }
 
     /** Every lane allowed. */
@@ -94,8 +118,11 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
         boolean rescanUuid = Seeds.stream(cycleSeed, "lanes:rescan-uuid").nextDouble() < P_RESCAN_UUID;
         // stop 33, its own stream as well
         boolean discard = Seeds.stream(cycleSeed, "lanes:discard").nextDouble() < P_DISCARD;
+        // stop 34, its own stream as well
+        SplittableRandom sc = Seeds.stream(cycleSeed, "lanes:space-cache");
+        String spaceCache = sc.nextDouble() < P_SPACE_CACHE ? SPACE_CACHE_OPTIONS.get(sc.nextInt(SPACE_CACHE_OPTIONS.size())) : "";
         return new LanePlan(l, steps, commit, ro, 6 + r.nextInt(18), fault, r.nextLong(), compress, freeze, autodefrag,
-            rescanUuid, discard);
+            rescanUuid, discard, spaceCache);
     }
 
     @Override
@@ -107,8 +134,8 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
         for (LaneKind k : lanes) {
             sb.append(sb.length() == 0 ? "" : "+").append(k.label);
         }
-        return String.format(Locale.ROOT, "lanes %s, %d lifecycle steps, commit=%d%s%s%s%s%s%s%s", sb, lifecycleSteps, commit,
+        return String.format(Locale.ROOT, "lanes %s, %d lifecycle steps, commit=%d%s%s%s%s%s%s%s%s", sb, lifecycleSteps, commit,
             compress ? ", compress" : "", autodefrag ? ", autodefrag" : "", rescanUuid ? ", rescan_uuid_tree" : "",
-            discard ? ", discard=async" : "", freeze ? ", fsfreeze" : "", startRo ? ", mount -o ro" : "", orphanFault ? ", DEL_ORPHAN_ITEM_ENOMEM p=" + orphanItemFault : "");
+            discard ? ", discard=async" : "", spaceCache.isEmpty() ? "" : ", " + spaceCache, freeze ? ", fsfreeze" : "", startRo ? ", mount -o ro" : "", orphanFault ? ", DEL_ORPHAN_ITEM_ENOMEM p=" + orphanItemFault : "");
     }
 }

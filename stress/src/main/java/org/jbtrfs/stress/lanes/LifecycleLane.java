@@ -8,7 +8,8 @@ import org.jbtrfs.stress.schedule.ScheduleScope;
 import org.jbtrfs.stress.workload.RoLeakCheck;
 
 /**
- * The lifecycle lane: remount RO and RW, remounts that change an option (commit=N, autodefrag, noautodefrag), umount and mount
+ * The lifecycle lane: remount RO and RW (in a cycle with a free-space cache option, RW sometimes with it), remounts that
+ * change an option (commit=N, autodefrag, noautodefrag, async discard), umount and mount
  * again (sometimes -o ro), while the other lanes work on the filesystem. A refused remount or umount
  * (EBUSY: open files, unlinked inodes alive) is normal. Every umount is checked like the cycle's last:
  * a transaction left open, or a BUG out of close_ctree, fails the cycle. In a cycle whose plan says so, a step may
@@ -22,6 +23,8 @@ final class LifecycleLane extends LaneWorker {
     private final java.util.SplittableRandom optionDraw;
     /** Whether an option-change remount of a discard=async cycle toggles async discard (stop 33): a stream of its own. */
     private final java.util.SplittableRandom discardDraw;
+    /** Whether an RO→RW remount of a cycle with a free-space cache option asks for it (stop 34): a stream of its own. */
+    private final java.util.SplittableRandom spaceCacheDraw;
     /** Whether a freeze step unmounts the frozen filesystem (stop 30): a stream of its own, the others' draws stay. */
     private final java.util.SplittableRandom frozenUmountDraw;
     /** How often a freeze step unmounts the frozen filesystem and mounts it again to thaw it. */
@@ -33,6 +36,7 @@ final class LifecycleLane extends LaneWorker {
         optionDraw = org.jbtrfs.stress.Seeds.stream(cx.cycleSeed, "lane:lifecycle:option");
         frozenUmountDraw = org.jbtrfs.stress.Seeds.stream(cx.cycleSeed, "lane:lifecycle:freeze-umount");
         discardDraw = org.jbtrfs.stress.Seeds.stream(cx.cycleSeed, "lane:lifecycle:discard");
+        spaceCacheDraw = org.jbtrfs.stress.Seeds.stream(cx.cycleSeed, "lane:lifecycle:space-cache");
     }
 
     @Override
@@ -52,7 +56,11 @@ final class LifecycleLane extends LaneWorker {
                 if (u < 0.45) {
                     if (fs.isReadOnly()) {
                         RoLeakCheck.check(() -> op("inspect", fs::inspect), cx.obs, kind.label);
-                        run("remount rw", () -> fs.remount("rw"));
+                        // stop 34: half the RO→RW remounts of a cycle with a free-space cache option ask for it again
+                        // (5.11's btrfs_start_pre_rw_mount creates the free space tree, clears it or the v1 caches)
+                        String rw = !cx.plan.spaceCache().isEmpty() && spaceCacheDraw.nextBoolean()
+                            ? "rw," + cx.plan.spaceCache() : "rw";
+                        run("remount rw", () -> fs.remount(rw));
                     } else {
                         // EBUSY while a file is open for writing or an unlinked one alive (sb_prepare_remount_readonly)
                         run("remount ro", () -> fs.remount("ro"));
