@@ -9,6 +9,7 @@
 #      find most rows sooner on 2 cores — README, "JVM flags"; JAVA_OPTS= for the JVM's defaults, as before stop 23)
 # the error-path switches are reachable only with --faults: ARGS="--faults all"
 #      CASES="remount-rw-failure-commit:remount-rw-failure-commit qgroup-status-rescan-without-on:qgroup-status-rescan-without-on"
+#      (and workers-flush-at-umount:workers-flush-at-umount, stop 34: an abort's umount with compressed writeback in flight)
 set -u
 jar=${JAR:-stress/target/jbtrfs-stress.jar}
 limit=${1:-20}; shift || true

@@ -179,6 +179,9 @@ public final class Inodes {
         }
     }
 
+    /** The inodes in the cache now (a snapshot), each with or without references. */
+    public List<Inode> cachedInodes() { return List.copyOf(cache.values()); }
+
     /** Inodes still in the cache (umount's "Busy inodes after unmount" check). */
     public int cachedCount() { return cache.size(); }
 

@@ -271,7 +271,21 @@ public enum FixSwitch {
      * filesystem until the next mount: nothing is discarded and emptied block groups, which reach unused_bgs only once
      * trimmed, are never removed. The fix resumes it after BTRFS_FS_OPEN is set.
      */
-    DISCARD_RESUME_RO_TO_RW(Origin.LATER_UPSTREAM);
+    DISCARD_RESUME_RO_TO_RW(Origin.LATER_UPSTREAM),
+    /**
+     * Later upstream (Filipe Manana, cda76788f8b0, v6.15, in the stable trees: "btrfs: fix non-empty delayed iputs list
+     * on unmount due to async workers"): close_ctree flushes fs_info->workers after fs_info->delalloc_workers, before the
+     * flushes of {@link #ENDIO_WRITE_FLUSH_AT_UMOUNT} and their btrfs_run_delayed_iputs. A data write bio goes through
+     * btrfs_wq_submit_bio: its checksum and submission run as a work on fs_info->workers, and its completion queues the
+     * ordered extent's finish, whose last btrfs_put_ordered_extent hands the inode reference to btrfs_add_delayed_iput.
+     * Reverted: on a filesystem an abort forced read-only sync_filesystem waits for nothing, and
+     * btrfs_cleanup_transaction waits for the ordered extents it finds and then for the inodes on the delalloc lists —
+     * writeback that added its ordered extent and cleared EXTENT_DELALLOC in between is waited for by neither; its bio's
+     * work then runs after the flushes, and the delayed iput comes after close_ctree's last run: the delayed_iputs
+     * assertion, or a busy inode. Found by the explorer (stop 34, seed 34034, {@code --faults all}) before the upstream
+     * fix was read; upstream describes the same queue, reached through an I/O error's btrfs_bio_end_io.
+     */
+    WORKERS_FLUSH_AT_UMOUNT(Origin.LATER_UPSTREAM);
 
     private final Origin origin;
 

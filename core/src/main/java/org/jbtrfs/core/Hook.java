@@ -209,5 +209,12 @@ public enum Hook {
      * to take discard_ctl->lock in peek_discard_list: a btrfs_discard_cleanup (umount, RO remount, a remount turning
      * async discard off) or a transaction abort's btrfs_discard_stop may clear BTRFS_FS_DISCARD_RUNNING before it looks.
      */
-    DISCARD_WORKFN_BEFORE_PEEK
+    DISCARD_WORKFN_BEFORE_PEEK,
+    /**
+     * btrfs_cleanup_transaction (an abort's cleanup: close_ctree's btrfs_error_commit_super, or the transaction kthread on
+     * a filesystem in error) has waited for every ordered extent (btrfs_destroy_all_ordered_extents) and is about to
+     * splice the roots' delalloc lists (btrfs_destroy_all_delalloc_inodes): writeback that adds its ordered extent now
+     * and clears EXTENT_DELALLOC is waited for by neither, and its data bio may still be on fs_info->workers.
+     */
+    CLEANUP_BEFORE_DELALLOC_INODES
 }

@@ -52,6 +52,12 @@ final class CloseCtree {
             // kthread_stop below
             fs.workqueues().delallocWorkers.flush();
         }
+        if (fs.applied(FixSwitch.WORKERS_FLUSH_AT_UMOUNT)) {
+            // cda76788f8b0 (v6.15): a data bio's checksum-and-submit work may still be queued on fs_info->workers (an
+            // aborted filesystem's umount waited for no writeback); its completion queues the ordered extent's finish,
+            // whose last put is a delayed iput — flush it before the endio flushes and their btrfs_run_delayed_iputs
+            fs.workqueues().workers.flush();
+        }
         if (fs.applied(FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT)) {
             // later kernels: an ordered extent may have completed after sync_filesystem's wait and dropped its
             // last inode reference with btrfs_add_delayed_iput — btrfs_wait_ordered_roots only waits for

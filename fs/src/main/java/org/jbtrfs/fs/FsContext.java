@@ -26,6 +26,7 @@ final class FsContext {
         this.dcache = new Dcache(cleaner.inodes(), fs.kernel.hooks());
         this.ordered = new OrderedExtents(this);
         fs.installOrderedExtentsDestroyer(ordered::destroyAll);
+        fs.installDelallocInodesDestroyer(new DelallocInodes(this)::destroyAll);
         this.writeback = new Writeback(this);
         this.defrag = new AutoDefrag(this);
         fs.installDefragRunner(defrag::runDefragInodes);

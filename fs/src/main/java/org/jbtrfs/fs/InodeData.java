@@ -61,6 +61,12 @@ final class InodeData implements Inode.Mapping {
     /** Bytes of pages locked by a compressed write's async chunks, not yet under writeback. */
     private long lockedBytes;
     /**
+     * Bytes taken for writeback whose ordered extent cow_file_range has not added yet: the kernel clears their
+     * EXTENT_DELALLOC only then (extent_clear_unlock_delalloc after btrfs_add_ordered_extent), so until then the inode
+     * is still on its root's delalloc list ({@link #onDelallocList}).
+     */
+    private long cowPendingBytes;
+    /**
      * Changes to the inode's file extent items so far (inserted or dropped): the defragger reads the items, then
      * re-dirties their range; a change in between makes what it read stale ({@link #redirtyForDefrag}).
      */
@@ -158,9 +164,20 @@ final class InodeData implements Inode.Mapping {
     synchronized List<DirtyRange> takeDelallocForWriteback() {
         List<DirtyRange> l = takeDelalloc();
         writebackBytes += bytes(l);
+        cowPendingBytes += bytes(l);
         updatePins();
         return l;
     }
+
+    /** cow_file_range's extent_clear_unlock_delalloc for {@code len} bytes: EXTENT_DELALLOC cleared (ordered extent added, or failed). */
+    synchronized void cowDone(long len) { cowPendingBytes -= len; }
+
+    /**
+     * Whether the kernel's inode would be on its root's delalloc_inodes list (delalloc bytes left): dirty ranges, pages
+     * taken by writeback before their ordered extent, or an async chunk's locked pages (EXTENT_DELALLOC stays set until
+     * the chunk's submit step runs cow_file_range). btrfs_destroy_all_delalloc_inodes visits exactly these.
+     */
+    synchronized boolean onDelallocList() { return !delalloc.isEmpty() || cowPendingBytes > 0 || lockedBytes > 0; }
 
     /**
      * end_page_writeback() for {@code len} bytes; returns true when no page of the inode is under writeback or locked

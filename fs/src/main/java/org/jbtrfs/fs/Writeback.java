@@ -198,6 +198,8 @@ final class Writeback {
             d.setError(e.errno());
             endPageWriteback(d, r.len());
             return null;
+        } finally {
+            d.cowDone(r.len());
         }
     }
 

@@ -57,8 +57,8 @@ import org.jbtrfs.workqueue.FsWorkqueues;
  * Everything that changes after mount is private and written only through a named method whose Javadoc names the
  * kernel step and the module that calls it: SB_RDONLY ({@link #setSbRdonly()}, {@link #clearSbRdonly()},
  * {@link #setSbRdonlyFlag}), the commit interval, the workqueues, the roots (tree, extent, fs, quota, free space),
- * the two kthreads and the four upcalls ({@link #installDelayedIputRunner}, {@link #installQgroupHooks},
- * {@link #installOrderedExtentsDestroyer}, {@link #installDefragRunner}). The
+ * the two kthreads and the five upcalls ({@link #installDelayedIputRunner}, {@link #installQgroupHooks},
+ * {@link #installOrderedExtentsDestroyer}, {@link #installDelallocInodesDestroyer}, {@link #installDefragRunner}). The
  * transaction state (running transaction, trans_list, generation, last committed, dead_roots, super_copy) is
  * package-private to transaction and changes only under {@link #transLock}. docs/api.md lists the change.
  */
@@ -141,6 +141,8 @@ public final class FsInfo {
     private volatile QgroupHooks qgroupHooks;
     /** btrfs_destroy_all_ordered_extents(), installed by the fs layer (btrfs_cleanup_transaction calls it). */
     private volatile Runnable orderedExtentsDestroyer = () -> { };
+    /** btrfs_destroy_all_delalloc_inodes(), installed by the fs layer (btrfs_cleanup_transaction calls it). */
+    private volatile Runnable delallocInodesDestroyer = () -> { };
 
     private final byte[] fsid;
 
@@ -293,6 +295,10 @@ public final class FsInfo {
 
     /** btrfs_cleanup_transaction's upcall into the data write path. Owner: fs, at mount. */
     public void installOrderedExtentsDestroyer(Runnable r) { orderedExtentsDestroyer = r; }
+
+    public Runnable delallocInodesDestroyer() { return delallocInodesDestroyer; }
+
+    public void installDelallocInodesDestroyer(Runnable r) { delallocInodesDestroyer = r; }
 
     public KernelLog log() { return kernel.log(); }
 

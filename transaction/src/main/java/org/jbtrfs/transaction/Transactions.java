@@ -321,8 +321,9 @@ public final class Transactions {
      * kernel: btrfs_cleanup_transaction() — tear down every transaction on trans_list without writing it
      * (error or abort at unmount): free its delayed refs, reserved extents and dirty-page records; then
      * btrfs_destroy_all_ordered_extents() (every ordered extent marked IOERR, then btrfs_wait_ordered_roots:
-     * "if we've been flipped read-only we won't get sync() from the umount"), through the fs layer's upcall —
-     * all under transaction_kthread_mutex, as the kernel takes it for the whole function.
+     * "if we've been flipped read-only we won't get sync() from the umount"), then btrfs_destroy_all_delalloc_inodes()
+     * (every inode still on a root's delalloc list: its pages locked and waited for, stop 34), through the fs layer's
+     * upcalls — all under transaction_kthread_mutex, as the kernel takes it for the whole function.
      */
     public static void cleanupTransaction(FsInfo fs) {
         // serialised with the transaction kthread's loop and its own cleanup by transaction_kthread_mutex: close_ctree's
@@ -345,6 +346,9 @@ public final class Transactions {
                 }
             }
             fs.orderedExtentsDestroyer().run();
+            // btrfs_destroy_delayed_inodes ran with each transaction's teardown above; the delalloc inodes last
+            fs.kernel.hooks().arrive(Hook.CLEANUP_BEFORE_DELALLOC_INODES);
+            fs.delallocInodesDestroyer().run();
         } finally {
             fs.transactionKthreadMutex.unlock();
         }

@@ -91,6 +91,8 @@ public final class Classifier {
                         if (abortedBefore(o.log, e)) {
                             // after an abort: btrfs_error_commit_super's wait returned before the last put
                             culprits.add(FixSwitch.ERROR_COMMIT_SUPER_EARLY);
+                            // or a data bio's work on fs_info->workers that none of the waits saw ran after the flushes
+                            culprits.add(FixSwitch.WORKERS_FLUSH_AT_UMOUNT);
                         }
                     } else {
                         symptoms.add(Symptom.ERROR);
@@ -145,6 +147,7 @@ public final class Classifier {
                         culprits.add(FixSwitch.DELALLOC_FLUSH_AT_UMOUNT);
                         if (abortedBefore(o.log, e)) {
                             culprits.add(FixSwitch.ERROR_COMMIT_SUPER_EARLY);
+                            culprits.add(FixSwitch.WORKERS_FLUSH_AT_UMOUNT);
                         }
                     }
                 }

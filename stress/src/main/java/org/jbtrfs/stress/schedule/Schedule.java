@@ -112,7 +112,9 @@ public final class Schedule {
      * async chunk before it compresses (stop 28: get_workspace sleeps while every workspace is in use) and before its last
      * step drops its inode reference (stop 28), the cleaner's autodefrag before it re-dirties a cluster (stop 31: the
      * delalloc reservation may flush, the pages not cached are read), and the btrfs-uuid kthread before its next root item
-     * (stop 32: its cond_resched between subvolumes, a search that reads a leaf). Each
+     * (stop 32: its cond_resched between subvolumes, a search that reads a leaf), and an abort's cleanup between its
+     * wait for the ordered extents and its delalloc inodes (stop 34: btrfs_wait_ordered_roots' flush works and waits
+     * end there). Each
      * follows a lock or a commit the thread slept in, so a delay there is the
      * run-queue wait of a woken task. Not
      * REMOUNT_RW_AFTER_PRE_RW_MOUNT: between btrfs_qgroup_rescan_resume's queueing and clearing REMOUNTING the remount
@@ -124,7 +126,7 @@ public final class Schedule {
         Hook.DATA_BIO_BEFORE_CSUM, Hook.UMOUNT_BEFORE_ERROR_COMMIT_SUPER, Hook.TRANS_END_BEFORE_KTHREAD_WAKE, Hook.DENTRY_ADDED,
         Hook.FSYNC_BEFORE_START_TRANSACTION, Hook.DATA_WRITEBACK_BEFORE_ORDERED_EXTENT, Hook.DELAYED_WORKER_BEFORE_JOIN,
         Hook.ASYNC_COW_BEFORE_COMPRESS, Hook.ASYNC_COW_BEFORE_FREE, Hook.DEFRAG_BEFORE_CLUSTER, Hook.UUID_SCAN_NEXT_ROOT,
-        Hook.DISCARD_WORKFN_BEFORE_PEEK);
+        Hook.DISCARD_WORKFN_BEFORE_PEEK, Hook.CLEANUP_BEFORE_DELALLOC_INODES);
     /** How often a non-quiet cycle focuses on each hook of {@link #LATER_HOOKS}. */
     static final double P_LATER_FOCUS = 0.3;
     /**

@@ -1,0 +1,43 @@
+package org.jbtrfs.fs;
+
+import java.util.List;
+import org.jbtrfs.cleaner.Inode;
+import org.jbtrfs.cleaner.Inodes;
+
+/**
+ * kernel: btrfs_destroy_all_delalloc_inodes() in fs/btrfs/disk-io.c — the last step of an abort's
+ * btrfs_cleanup_transaction. The port keeps no delalloc_inodes list: an inode is on it while it has delalloc bytes
+ * ({@link InodeData#onDelallocList}), which is what the list's splice finds.
+ */
+final class DelallocInodes {
+    private final FsContext ctx;
+
+    DelallocInodes(FsContext ctx) { this.ctx = ctx; }
+
+    /**
+     * kernel: btrfs_destroy_all_delalloc_inodes() → btrfs_destroy_delalloc_inodes() for every root — splice the list;
+     * for each inode on it: take it off, igrab it (one being freed is skipped), invalidate_inode_pages2 — lock_page on
+     * every page (an async chunk's pages, a writeback's pages before their ordered extent: the lock is held until they
+     * are under writeback) and wait_on_page_writeback; dirty pages are not dropped (btrfs has no launder_page, so
+     * invalidate_complete_page2 fails on them) — and iput it. Inodes that left the list before the splice, with their
+     * bios still in flight, are not waited for here.
+     */
+    void destroyAll() {
+        Inodes inodes = ctx.cleaner.inodes();
+        List<InodeData> spliced = inodes.cachedInodes().stream()
+            .filter(in -> in.mapping() instanceof InodeData d && d.onDelallocList())
+            .map(in -> (InodeData) in.mapping())
+            .toList();
+        for (InodeData d : spliced) {
+            Inode in = d.inode;
+            if (!inodes.igrab(in)) {
+                continue;
+            }
+            try {
+                d.waitLockedAndWriteback();
+            } finally {
+                inodes.iput(in);
+            }
+        }
+    }
+}
