@@ -56,21 +56,36 @@ class WorkersFlushAtUmountTest {
      * Returns the file's inode number.
      */
     private static long abortThenQueueAnAsyncChunk(Repro r, Btrfs fs) {
+        FileHandle h = unlinkedFileWithADirtyBlock(fs);
+        abort(r, fs);
+        Waits.within(Repro.WAIT).until(() -> "schedule_timeout() in INTERRUPTIBLE".equals(r.sleepingOn("btrfs-transaction"))
+            && !fs.fsInfo().transactionKthreadMutex.isLocked());
+        queueHeldAsyncChunkAndClose(r, h);
+        return h.ino();
+    }
+
+    /** An open file with one dirty block, unlinked: its last reference will be a kernel thread's. */
+    private static FileHandle unlinkedFileWithADirtyBlock(Btrfs fs) {
         fs.createFile("f");
         FileHandle h = fs.open("f");
-        long ino = h.ino();
         h.write(new byte[4096]);
         fs.unlink("f");
+        return h;
+    }
+
+    /** sync_file_range of {@code h}: its async chunk queued and held before it compresses; then the descriptor closed. */
+    private static void queueHeldAsyncChunkAndClose(Repro r, FileHandle h) {
+        r.mod.hooks().parkAt(Hook.ASYNC_COW_BEFORE_COMPRESS);
+        h.syncFileRange(); // the chunk is queued on the delalloc workqueue, its pages locked
+        r.mod.hooks().awaitParked(Hook.ASYNC_COW_BEFORE_COMPRESS, Repro.WAIT);
+        h.close(); // the chunk's reference holds the inode now, then its ordered extent's
+    }
+
+    /** A commit EIO: the transaction aborts, the filesystem is forced read-only. */
+    private static void abort(Repro r, Btrfs fs) {
         r.mod.faults().armOnce(Fault.COMMIT_TRANSACTION_EIO);
         assertThrows(BtrfsException.class, () -> fs.createSubvolume("s")); // its commit fails: aborted
         assertTrue(fs.isReadOnly(), "forced readonly");
-        Waits.within(Repro.WAIT).until(() -> "schedule_timeout() in INTERRUPTIBLE".equals(r.sleepingOn("btrfs-transaction"))
-            && !fs.fsInfo().transactionKthreadMutex.isLocked());
-        r.mod.hooks().parkAt(Hook.ASYNC_COW_BEFORE_COMPRESS);
-        h.syncFileRange();
-        r.mod.hooks().awaitParked(Hook.ASYNC_COW_BEFORE_COMPRESS, Repro.WAIT);
-        h.close(); // the chunk's reference holds the inode now, then its ordered extent's
-        return ino;
     }
 
     /**
@@ -154,18 +169,10 @@ class WorkersFlushAtUmountTest {
     void theErrorCleanupWaitsForAnAsyncChunksLockedPages(Crc32cImpl crc) {
         try (Repro r = new Repro(crc, FixSwitch.WORKERS_FLUSH_AT_UMOUNT)) {
             Btrfs fs = r.mountSettled("compress");
-            fs.createFile("f");
-            FileHandle h = fs.open("f");
+            FileHandle h = unlinkedFileWithADirtyBlock(fs);
             long ino = h.ino();
-            h.write(new byte[4096]);
-            fs.unlink("f");
-            r.mod.hooks().parkAt(Hook.ASYNC_COW_BEFORE_COMPRESS);
-            h.syncFileRange(); // the chunk is queued on the delalloc workqueue, its pages locked
-            r.mod.hooks().awaitParked(Hook.ASYNC_COW_BEFORE_COMPRESS, Repro.WAIT);
-            h.close();
-            r.mod.faults().armOnce(Fault.COMMIT_TRANSACTION_EIO);
-            assertThrows(BtrfsException.class, () -> fs.createSubvolume("s"));
-            assertTrue(fs.isReadOnly(), "forced readonly");
+            queueHeldAsyncChunkAndClose(r, h);
+            abort(r, fs);
             TestThread<Void> umount = TestThread.run("umount", fs::umount);
             Waits.within(Repro.WAIT).until(() -> r.sleepingOn("umount") != null && r.sleepingOn("umount").startsWith("filemap_fdatawait"));
             assertTrue(r.mod.hooks().isParked(Hook.ASYNC_COW_BEFORE_COMPRESS), "the cleanup waits for the chunk's pages");
