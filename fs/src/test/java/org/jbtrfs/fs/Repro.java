@@ -128,6 +128,18 @@ final class Repro implements AutoCloseable {
 
 
     /**
+     * Lets an umount held at {@link org.jbtrfs.core.Hook#UMOUNT_BEFORE_STOP_KTHREADS} go on with a delayed iput queued:
+     * patch 5/5's assertion fails in close_ctree (the umount's KernelBug), and the inode is the one btrfs_inode left at
+     * rmmod.
+     */
+    void releaseIntoTheDelayedIputsAssertion(org.jbtrfs.testsupport.TestThread<Void> umount) {
+        mod.hooks().release(org.jbtrfs.core.Hook.UMOUNT_BEFORE_STOP_KTHREADS);
+        org.jbtrfs.core.KernelBug bug = org.junit.jupiter.api.Assertions.assertThrows(org.jbtrfs.core.KernelBug.class, umount::join);
+        org.junit.jupiter.api.Assertions.assertTrue(bug.getMessage().contains("list_empty(&fs_info->delayed_iputs)"), bug.getMessage());
+        org.junit.jupiter.api.Assertions.assertEquals(1, mod.unload().remaining("btrfs_inode"));
+    }
+
+    /**
      * Waits until every ordered extent is freed: a sync returns once they are complete, but the endio-write
      * worker that completed one may still hold its inode reference for a moment (after
      * btrfs_remove_ordered_extent). Setups that need "only the dentry holds the file" wait for this.
