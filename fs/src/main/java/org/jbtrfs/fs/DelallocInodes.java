@@ -25,8 +25,9 @@ final class DelallocInodes {
     void destroyAll() {
         Inodes inodes = ctx.cleaner.inodes();
         List<InodeData> spliced = inodes.cachedInodes().stream()
-            .filter(in -> in.mapping() instanceof InodeData d && d.onDelallocList())
-            .map(in -> (InodeData) in.mapping())
+            .map(Inode::mapping)
+            .filter(m -> m instanceof InodeData d && d.onDelallocList())
+            .map(InodeData.class::cast)
             .toList();
         for (InodeData d : spliced) {
             Inode in = d.inode;

@@ -23,17 +23,10 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
                 long faultSeed, boolean compress, boolean freeze, boolean autodefrag, boolean rescanUuid, boolean discard,
                 String spaceCache) {
 
-    /** A plan without compression, freezes, autodefrag or the UUID rescan option (tests). */
+    /** A plan without compression, freezes, autodefrag, the UUID rescan, async discard or a free-space cache option (tests). */
     LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean startRo, int maxLaneSteps, double orphanItemFault,
              long faultSeed) {
         this(lanes, lifecycleSteps, commit, startRo, maxLaneSteps, orphanItemFault, faultSeed, false, false, false, false, false, "");
-    }
-
-    /** As the canonical constructor, without a free-space cache option. */
-    LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean startRo, int maxLaneSteps, double orphanItemFault,
-             long faultSeed, boolean compress, boolean freeze, boolean autodefrag, boolean rescanUuid, boolean discard) {
-        this(lanes, lifecycleSteps, commit, startRo, maxLaneSteps, orphanItemFault, faultSeed, compress, freeze, autodefrag,
-            rescanUuid, discard, "");
     }
 
     /**
@@ -65,7 +58,10 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
     /** How often a cycle mounts with -o compress. */
     static final double P_COMPRESS = 0.3;
 
-    /** The mount options of this cycle's mounts: ro or not, its commit interval, compression, autodefrag, UUID rescan. */
+    /**
+     * The mount options of this cycle's mounts: ro or not, its commit interval, compression, autodefrag, UUID rescan, async
+     * discard, the free-space cache option.
+     */
     String mountOptions(boolean ro) {
         return (ro ? "ro," : "") + "commit=" + commit + (compress ? ",compress" : "") + (autodefrag ? ",autodefrag" : "")
             + (rescanUuid ? ",rescan_uuid_tree" : "") + (discard ? ",discard=async" : "")
