@@ -216,5 +216,12 @@ public enum Hook {
      * splice the roots' delalloc lists (btrfs_destroy_all_delalloc_inodes): writeback that adds its ordered extent now
      * and clears EXTENT_DELALLOC is waited for by neither, and its data bio may still be on fs_info->workers.
      */
-    CLEANUP_BEFORE_DELALLOC_INODES
+    CLEANUP_BEFORE_DELALLOC_INODES,
+    /**
+     * A modifying syscall's mnt_want_write() counted its writer and found no RO remount under way (s_readonly_remount
+     * clear, mnt_is_readonly's first test) and is about to test MNT_READONLY and SB_RDONLY: an RO remount starting
+     * now meets the writer in flight (sb_prepare_remount_readonly: EBUSY; the port's remount waits for it), and one
+     * that ended meanwhile has set SB_RDONLY before it cleared s_readonly_remount.
+     */
+    MNT_IS_READONLY_AFTER_REMOUNT_TEST
 }

@@ -15,6 +15,7 @@ import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.FsState;
+import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.KernelLog;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
@@ -403,7 +404,7 @@ public final class Btrfs {
             if (mode.writes()) {
                 sb.writers.readLock().lock();
                 try {
-                    if (isReadOnly() || sb.readonlyRemount) {
+                    if (mntIsReadonly()) {
                         ctx.cleaner.inodes().iput(inode);
                         throw erofs();
                     }
@@ -784,7 +785,7 @@ public final class Btrfs {
             try {
                 sb.writers.readLock().lock();
                 try {
-                    if (isReadOnly() || sb.readonlyRemount) {
+                    if (mntIsReadonly()) {
                         throw erofs();
                     }
                     op.run();
@@ -796,6 +797,26 @@ public final class Btrfs {
                 ctx.fs.sbWriters.endWrite(hold);
             }
         });
+    }
+
+    /**
+     * kernel: mnt_is_readonly() in fs/namespace.c — s_readonly_remount first, then (after smp_rmb) MNT_READONLY and
+     * SB_RDONLY. The order matters: reconfigure_super sets SB_RDONLY before it clears s_readonly_remount (smp_wmb;
+     * here the volatile write after the plain one), so a writer that finds no RO remount under way finds the
+     * read-only flag that remount set. Called holding the read side of {@link VfsSuper#writers}, the writer already
+     * counted (mnt_inc_writers before the test).
+     *
+     * <p>A port bug found by the explorer (stop 35, {@code leak:btrfs_create@file,lifecycle}): the port tested SB_RDONLY
+     * first; a create preempted between its two reads — SB_RDONLY still clear, then the remount over and
+     * s_readonly_remount cleared — passed both and started its transaction on the read-only filesystem.
+     * {@code MntWantWriteTest.aWriterThatFindsNoRoRemountUnderWayFindsTheFlagItSet}.
+     */
+    private boolean mntIsReadonly() {
+        if (sb.readonlyRemount) {
+            return true;
+        }
+        module.hooks().arrive(Hook.MNT_IS_READONLY_AFTER_REMOUNT_TEST);
+        return isReadOnly();
     }
 
     private BtrfsException erofs() {

@@ -1,5 +1,6 @@
 package org.jbtrfs.fs;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -147,6 +148,53 @@ class MntWantWriteTest {
                 r.mod.hooks().release(Hook.REMOUNT_BEFORE_COMMIT_SUPER);
             }
             remount.join();
+            fs.umount();
+            assertTrue(r.mod.unload().clean(), r.mod.log().dmesg());
+        }
+    }
+
+    /**
+     * A port bug the explorer found with every fix applied (stop 34's {@code leak:btrfs_create@file,lifecycle}, token
+     * {@code 3:161:1} of {@code --filesystems 4 --faults all --revert workers-flush-at-umount}, seed 3): a create ran
+     * across an RO remount and started its transaction on the read-only filesystem. The port's mnt_want_write tested
+     * SB_RDONLY before s_readonly_remount: the create read SB_RDONLY clear (the remount had set s_readonly_remount but
+     * not yet the flag), was preempted, and read s_readonly_remount after the remount had ended and cleared it —
+     * neither test refused it.
+     *
+     * <p>Decision: a port bug. Read (5.11 and mainline): fs/namespace.c {@code mnt_is_readonly} tests
+     * s_readonly_remount first, then {@code smp_rmb()}, then MNT_READONLY / SB_RDONLY ({@code __mnt_is_readonly});
+     * fs/super.c {@code reconfigure_super} writes the new s_flags, {@code smp_wmb()}, then clears s_readonly_remount
+     * — so a writer that finds the remount over finds SB_RDONLY set. Fixed in {@code Btrfs.mntIsReadonly}. Here the
+     * create is parked between the two tests ({@link Hook#MNT_IS_READONLY_AFTER_REMOUNT_TEST}) while the RO remount
+     * ends; with the kernel's order it is refused at the first test and never gets there. Fails with the old order
+     * (checked, stop 35: the create succeeded, its transaction open on the read-only filesystem).
+     */
+    @ParameterizedTest
+    @EnumSource(Crc32cImpl.class)
+    void aWriterThatFindsNoRoRemountUnderWayFindsTheFlagItSet(Crc32cImpl crc) {
+        try (Repro r = new Repro(crc)) {
+            Btrfs fs = withFile(r);
+            // dirty data: the remount's sync_filesystem writes it back — in the remount's thread, after
+            // sb_prepare_remount_readonly set s_readonly_remount and before btrfs_remount sets SB_RDONLY
+            fs.writeFile("f", new byte[] {4});
+            r.mod.hooks().parkAt(Hook.DATA_WRITEBACK_BEFORE_ORDERED_EXTENT, Role.USER);
+            TestThread<Void> remount = TestThread.run("remount-ro", () -> fs.remount("ro"));
+            r.mod.hooks().awaitParked(Hook.DATA_WRITEBACK_BEFORE_ORDERED_EXTENT, Repro.WAIT);
+            TestThread<Void> create;
+            try {
+                r.mod.hooks().parkAt(Hook.MNT_IS_READONLY_AFTER_REMOUNT_TEST, Role.USER);
+                create = TestThread.run("create", () -> fs.createFile("g"));
+                await().atMost(Repro.WAIT)
+                    .until(() -> create.done() || r.mod.hooks().isParked(Hook.MNT_IS_READONLY_AFTER_REMOUNT_TEST));
+            } finally {
+                r.mod.hooks().release(Hook.DATA_WRITEBACK_BEFORE_ORDERED_EXTENT);
+            }
+            remount.join();
+            r.mod.hooks().release(Hook.MNT_IS_READONLY_AFTER_REMOUNT_TEST);
+            Throwable failure = create.failure();
+            assertTrue(failure instanceof BtrfsException e && e.errno() == Errno.EROFS,
+                "the create is EROFS, not a transaction on the read-only filesystem: " + failure);
+            assertEquals(List.of(), fs.inspect().openTransactions());
             fs.umount();
             assertTrue(r.mod.unload().clean(), r.mod.log().dmesg());
         }

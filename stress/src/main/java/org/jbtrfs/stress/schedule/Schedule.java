@@ -57,7 +57,7 @@ public final class Schedule {
         pFocus = 0.4 + 0.5 * plan.nextDouble();
         SplittableRandom later = Seeds.stream(cycleSeed, "plan:later-hooks");
         for (Hook h : LATER_HOOKS) {
-            if (!quiet && later.nextDouble() < P_LATER_FOCUS && h != Hook.REMOUNT_RW_AFTER_PRE_RW_MOUNT) {
+            if (!quiet && later.nextDouble() < P_LATER_FOCUS && !NEVER_FOCUSED.contains(h)) {
                 laterFocus.add(h);
             }
         }
@@ -119,14 +119,18 @@ public final class Schedule {
      * run-queue wait of a woken task. Not
      * REMOUNT_RW_AFTER_PRE_RW_MOUNT: between btrfs_qgroup_rescan_resume's queueing and clearing REMOUNTING the remount
      * does not sleep, and a PREEMPT_NONE kernel does not deschedule it there (docs/latency-model.md, measured), so a
-     * delay would make the resumed rescan pause again by an order the kernel does not take.
+     * delay would make the resumed rescan pause again by an order the kernel does not take. Nor
+     * MNT_IS_READONLY_AFTER_REMOUNT_TEST (stop 35): two loads apart in mnt_is_readonly, nothing sleeps there.
      */
     static final Set<Hook> LATER_HOOKS = EnumSet.of(Hook.REMOUNT_RW_AFTER_PRE_RW_MOUNT,
         Hook.QGROUP_RESCAN_IOCTL_BEFORE_QUEUE, Hook.QGROUP_ENABLE_BEFORE_RESCAN_INIT, Hook.QGROUP_WAIT_BEFORE_SLEEP,
         Hook.DATA_BIO_BEFORE_CSUM, Hook.UMOUNT_BEFORE_ERROR_COMMIT_SUPER, Hook.TRANS_END_BEFORE_KTHREAD_WAKE, Hook.DENTRY_ADDED,
         Hook.FSYNC_BEFORE_START_TRANSACTION, Hook.DATA_WRITEBACK_BEFORE_ORDERED_EXTENT, Hook.DELAYED_WORKER_BEFORE_JOIN,
         Hook.ASYNC_COW_BEFORE_COMPRESS, Hook.ASYNC_COW_BEFORE_FREE, Hook.DEFRAG_BEFORE_CLUSTER, Hook.UUID_SCAN_NEXT_ROOT,
-        Hook.DISCARD_WORKFN_BEFORE_PEEK, Hook.CLEANUP_BEFORE_DELALLOC_INODES);
+        Hook.DISCARD_WORKFN_BEFORE_PEEK, Hook.CLEANUP_BEFORE_DELALLOC_INODES, Hook.MNT_IS_READONLY_AFTER_REMOUNT_TEST);
+    /** Later hooks never focused: no sleep of the kernel's is there to lengthen ({@link #LATER_HOOKS}). */
+    private static final Set<Hook> NEVER_FOCUSED = EnumSet.of(Hook.REMOUNT_RW_AFTER_PRE_RW_MOUNT,
+        Hook.MNT_IS_READONLY_AFTER_REMOUNT_TEST);
     /** How often a non-quiet cycle focuses on each hook of {@link #LATER_HOOKS}. */
     static final double P_LATER_FOCUS = 0.3;
     /**
