@@ -255,26 +255,27 @@ final class QgroupRescan {
      * set rescanRunning first. There is one work item: queueing it while it is still pending (queued, its
      * function not started: e.g. an RO→RW remount resuming a rescan that a remount without patch 1/5 did
      * not wait for) does nothing, as queue_work() on a work with WORK_STRUCT_PENDING set does; queued
-     * while it runs, it runs once more afterwards. Callers are serialised (qgroup_rescan_lock, or, for quota
-     * enable against an RO→RW remount's resume, write access: EROFS until the remount clears SB_RDONLY, which it
-     * does after btrfs_start_pre_rw_mount queued the resumed rescan).
+     * while it runs, it runs once more afterwards. The test and the setting of the pending bit are one step
+     * ({@link org.jbtrfs.workqueue.BtrfsWorkqueue#queueWorkUnlessPending}): 5.11's quota enable queues without
+     * qgroup_rescan_lock while the rescan ioctl queues under it.
      */
     void queue() {
         BtrfsWork w = q.rescanWork;
-        if (w.isQueued()) {
-            return;
-        }
         synchronized (idle) {
             outstanding++;
         }
+        boolean queued = false;
         try {
-            fs.workqueues().qgroupRescanWorkers.queueWork(w);
-        } catch (RuntimeException e) {
-            synchronized (idle) {
-                outstanding--;
-                idle.notifyAll();
+            // one atomic test and set of the pending bit: quota enable queues without qgroup_rescan_lock (5.11), so
+            // it can race the rescan ioctl's queueing; the port once tested isQueued() first and the loser threw
+            queued = fs.workqueues().qgroupRescanWorkers.queueWorkUnlessPending(w);
+        } finally {
+            if (!queued) {
+                synchronized (idle) {
+                    outstanding--;
+                    idle.notifyAll();
+                }
             }
-            throw e;
         }
     }
 

@@ -195,8 +195,11 @@ public final class Qgroups implements QgroupHooks {
                     q.rescanLock.unlock();
                 }
             } else {
+                // the failed-init fix: the fresh init did not re-arm, the queueing does — before running is published,
+                // as 5.11's qgroup_rescan_init re-arms it before: a `quota rescan -w` that sees running must not find
+                // the previous rescan's completion done
+                rescan.armAtQueueIfFixed();
                 q.rescanRunning = true; // set without qgroup_rescan_lock, as v5.11 does here
-                rescan.armAtQueueIfFixed(); // the failed-init fix: the fresh init did not re-arm, the queueing does
                 rescan.queue();
             }
         } finally {

@@ -88,10 +88,13 @@ public final class BtrfsWork {
 
     /** Takes ownership for one queueing. */
     void claim(String queueName) {
-        if (!queued.compareAndSet(false, true)) {
+        if (!tryClaim()) {
             throw new IllegalStateException("btrfs_queue_work on " + queueName + ": work is already queued and not yet complete");
         }
     }
+
+    /** test_and_set_bit(WORK_STRUCT_PENDING_BIT): ownership for one queueing, or false if it is still queued. */
+    boolean tryClaim() { return queued.compareAndSet(false, true); }
 
     /** The work is complete (or was dropped): it may be queued again. */
     void release() { queued.set(false); }

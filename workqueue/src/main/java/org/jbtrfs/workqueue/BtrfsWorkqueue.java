@@ -100,6 +100,26 @@ public final class BtrfsWorkqueue {
     }
 
     /**
+     * kernel: btrfs_queue_work() with queue_work()'s answer, for a plain work queued from several places (the qgroup
+     * rescan's one work item): the test of WORK_STRUCT_PENDING and its setting are one atomic step, so of two
+     * callers racing for a work that is not queued exactly one queues it, and a work still pending (queued, its
+     * function not started) is left as it is — false, as queue_work() returns. Queued while its function runs, it
+     * runs once more afterwards.
+     *
+     * @throws IllegalArgumentException if {@code work} is ordered (btrfs never queues an ordered work twice)
+     */
+    public boolean queueWorkUnlessPending(BtrfsWork work) {
+        lifetime.use(queueFunction);
+        Objects.requireNonNull(work, "work");
+        if (work.isOrdered()) {
+            throw new IllegalArgumentException("work: an ordered work is queued once (btrfs_queue_work)");
+        }
+        refuseUnloaded("btrfs_queue_work");
+        SubQueue dest = work.isHighPriority() && high != null ? high : normal;
+        return dest.queueUnlessPending(work);
+    }
+
+    /**
      * kernel: btrfs_workqueue_normal_congested() in fs/btrfs/async-thread.c — the normal sub-queue has more than
      * twice its threshold of works pending (false without thresholding).
      */

@@ -74,6 +74,21 @@ final class SubQueue {
     void queue(BtrfsWork work) {
         lifetime.use(queueFunction);
         work.claim(name);
+        enqueue(work);
+    }
+
+    /** queue_work()'s test and set of the pending bit: false, nothing done, while {@code work} is still queued. */
+    boolean queueUnlessPending(BtrfsWork work) {
+        lifetime.use(queueFunction);
+        if (!work.tryClaim()) {
+            return false;
+        }
+        enqueue(work);
+        return true;
+    }
+
+    /** The queueing of a work this caller claimed. */
+    private void enqueue(BtrfsWork work) {
         // Counted in flight before reading `draining`: destroy sets `draining` before reading the
         // count, so either this sees the drain starting or the drain waits for this work.
         int color = inFlight.enter();

@@ -251,4 +251,38 @@ class LifecycleTest extends PoolFixture {
         q.destroy();
         assertTrue(q.isDestroyed());
     }
+
+    /**
+     * queue_work()'s answer: a plain work still pending (queued, its function not started) is not queued again —
+     * false, nothing done — and queued while its function runs it runs once more. The qgroup rescan's one work item
+     * is queued this way from quota enable and the rescan ioctl, which 5.11 does not serialise: the test and the
+     * setting of the pending bit are one step (stop 35; before, the port tested {@code isQueued()} first and the
+     * loser of the race threw).
+     */
+    @Test
+    void aPendingWorkIsNotQueuedAgainAndARunningOneRunsOnceMore() throws Exception {
+        BtrfsWorkqueue q = queue("qgroup-rescan", 1, 0);
+        CountDownLatch blocker = new CountDownLatch(1);
+        q.queueWork(new BtrfsWork(() -> TestThread.await(blocker)));
+        AtomicInteger runs = new AtomicInteger();
+        CountDownLatch running = new CountDownLatch(1);
+        CountDownLatch gate = new CountDownLatch(1);
+        BtrfsWork w = new BtrfsWork(() -> {
+            if (runs.incrementAndGet() == 1) {
+                running.countDown();
+                TestThread.await(gate);
+            }
+        });
+        assertTrue(q.queueWorkUnlessPending(w), "not queued: queued");
+        assertFalse(q.queueWorkUnlessPending(w), "pending behind the blocker (max_active 1): queue_work returns false");
+        blocker.countDown();
+        TestThread.await(running);
+        assertTrue(q.queueWorkUnlessPending(w), "running: queued again");
+        gate.countDown();
+        q.flush();
+        assertEquals(2, runs.get(), "once for the pending queueings, once more for the one while it ran");
+        BtrfsWork ordered = new BtrfsWork(() -> { }, () -> { }, null);
+        assertThrows(IllegalArgumentException.class, () -> q.queueWorkUnlessPending(ordered));
+        q.destroy();
+    }
 }

@@ -99,13 +99,15 @@ public final class Kthread {
     void bind(Thread t) { this.thread = t; }
 
     void exited(int code) {
+        boolean stopping;
         synchronized (completions) {
             exitCode = code;
             exited = true;
             state.set(TaskState.DEAD);
             completions.notifyAll();
+            stopping = shouldStop; // under the lock kthread_stop pins the task in
         }
-        if (!shouldStop) {
+        if (!stopping) {
             // died on its own (an oops): kthreadd reaps it, nobody holds the task any more
             task.free();
         }
@@ -323,11 +325,15 @@ public final class Kthread {
      * drop the task reference (the task_struct is freed) and return the exit code.
      */
     public int stop() {
-        task.use("kthread_stop");
         if (Thread.currentThread() == thread && !hasExited()) {
             throw new IllegalStateException("kthread_stop of self: " + name);
         }
-        shouldStop = true;
+        synchronized (completions) {
+            // get_task_struct() and the request as one step against the thread's own exit (which tests the request
+            // under this lock): a kthread dying on its own from now on is not reaped — this stop holds it
+            shouldStop = true;
+        }
+        task.use("kthread_stop"); // one that died before was reaped: the kernel's get_task_struct on a freed task
         // kthread_unpark()
         synchronized (completions) {
             parkedDone = false;
