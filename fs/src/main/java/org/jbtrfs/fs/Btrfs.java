@@ -252,7 +252,7 @@ public final class Btrfs {
      * @throws BtrfsException EINVAL if not frozen or this mount is gone
      */
     public void thaw() {
-        read(() -> {
+        readAheadOfUmount(() -> {
             Freeze.thawSuper(module, sb);
             return null;
         });
@@ -838,6 +838,26 @@ public final class Btrfs {
     /** A syscall in flight through this mount (it holds the mount: umount waits for it); EINVAL once unmounted. */
     private <T> T read(java.util.function.Supplier<T> op) {
         mntCount.readLock().lock();
+        try {
+            checkMounted();
+            return op.get();
+        } finally {
+            mntCount.readLock().unlock();
+        }
+    }
+
+    /**
+     * {@link #read} for FITHAW, the syscall that may be what the others in flight wait for: it takes the mount ahead
+     * of an umount waiting for them (the kernel's umount never waits — EBUSY — so nothing queues before a thaw there).
+     * Without it a write through this mount blocked by a freeze through another mount, this mount's umount waiting
+     * for that write, and a thaw through this mount waiting behind the umount, wait for each other for ever. Once the
+     * umount holds the mount (no syscall in flight) the thaw waits for it and finds the mount gone: EINVAL.
+     */
+    private <T> T readAheadOfUmount(java.util.function.Supplier<T> op) {
+        // ReadLock.tryLock barges past a queued writer; lock() would wait behind it
+        if (!mntCount.readLock().tryLock()) {
+            mntCount.readLock().lock();
+        }
         try {
             checkMounted();
             return op.get();

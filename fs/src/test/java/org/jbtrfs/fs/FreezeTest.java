@@ -9,6 +9,8 @@ import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.Role;
 import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
@@ -193,6 +195,45 @@ class FreezeTest {
                 ro.umount();
                 assertTrue(r.mod.log().tainted(), "the warnings taint the kernel");
             }
+        }
+    }
+
+    /**
+     * A port bug (stop 35, an audit of the port's waits, not a kernel behaviour): the port's umount waits for the
+     * syscalls in flight through its mount where the kernel's is EBUSY at once. An fsync through mount A past its test
+     * of the last commit, A's umount waiting for it, a freeze through mount B (the fsync takes no freeze level before
+     * its transaction: the freeze completes), and the fsync's transaction then waits for the thaw — which, through A,
+     * queued behind the waiting umount: three tasks waiting for each other for ever. The thaw now takes its mount ahead
+     * of a waiting umount ({@code Btrfs.readAheadOfUmount}); the kernel never gets here (do_umount's
+     * propagate_mount_busy: EBUSY while the fsync holds the mount). Fails without it (checked: the thaw hangs).
+     */
+    @Test
+    void aThawGoesAheadOfAnUmountWaitingForASyscallTheFreezeBlocks() {
+        try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
+            Btrfs a = r.mountSettled("");
+            Btrfs b = r.mount("");
+            a.createFile("f");
+            a.writeFile("f", new byte[] {1, 2, 3});
+            FileHandle h = a.open("f", OpenMode.READ_ONLY);
+            r.mod.hooks().parkAt(Hook.FSYNC_BEFORE_START_TRANSACTION, Role.USER);
+            TestThread<Void> fsync = TestThread.run("fsync", h::fsync);
+            r.mod.hooks().awaitParked(Hook.FSYNC_BEFORE_START_TRANSACTION, Repro.WAIT);
+            TestThread<Void> umount;
+            try {
+                umount = TestThread.run("umount-a", a::umount);
+                umount.awaitBlockedIn("Btrfs", "umount");
+                b.freeze();
+            } finally {
+                r.mod.hooks().release(Hook.FSYNC_BEFORE_START_TRANSACTION);
+            }
+            fsync.awaitBlockedIn("PercpuRwSemaphore", "downRead"); // sb_start_intwrite: frozen
+            TestThread.run("thaw-a", a::thaw).join(Repro.WAIT);
+            fsync.join();
+            assertEquals(Errno.EBUSY, ((BtrfsException) umount.failure()).errno(), "the handle is still open through A");
+            h.close();
+            a.umount();
+            b.umount();
+            assertTrue(r.mod.unload().clean(), r.mod.log().dmesg());
         }
     }
 }
