@@ -365,7 +365,19 @@ public final class Classifier {
      */
     static boolean errorLine(LogEntry e, Observation o) {
         return e.level().ordinal() <= LogLevel.ERR.ordinal()
-            && !(e.kind() == LogEntry.Kind.TEXT && (outcome(e.message()) || injectedReport(e.message(), o.injected)));
+            && !(e.kind() == LogEntry.Kind.TEXT && (outcome(e.message()) || injectedReport(e.message(), o.injected)
+                || o.powerCutSinceMkfs && afterAPowerCut(e.message())));
+    }
+
+    /**
+     * The kernel's report of what a power cut left, at a mount after it: "qgroup generation mismatch" — the cut came
+     * after a commit that ran with the quota tree on disk and quota_root not yet published (a rescan ioctl's commit
+     * between btrfs_quota_enable's commit and its publishing: btrfs_run_qgroups skips the status item), before any
+     * commit that updated it. btrfs_read_qgroup_config's check exists for a status older than the superblock; quota
+     * enable's status item is INCONSISTENT already, so marking it so changes nothing (stop 35; 5.11 and mainline).
+     */
+    static boolean afterAPowerCut(String message) {
+        return message.endsWith("qgroup generation mismatch, marked as inconsistent");
     }
 
     /**

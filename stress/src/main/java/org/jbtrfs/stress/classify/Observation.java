@@ -61,6 +61,12 @@ public final class Observation {
      */
     public volatile java.util.Set<org.jbtrfs.core.Errno> injected = java.util.Set.of();
 
+    /**
+     * A power cut ended one of this filesystem's cycles since its mkfs (stop 35, {@code _flakey_drop_and_remount}): the
+     * mounts after it meet what the last commit before the cut left.
+     */
+    public volatile boolean powerCutSinceMkfs;
+
     /** The cycle armed fault-injection sites that return {@code errnos}. */
     public void injected(java.util.Set<org.jbtrfs.core.Errno> errnos) { injected = java.util.Set.copyOf(errnos); }
 

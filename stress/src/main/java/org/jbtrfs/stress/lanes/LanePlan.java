@@ -17,17 +17,26 @@ import org.jbtrfs.stress.StressOptions;
  * btrfs-uuid kthread then runs alongside the lanes after every read-write mount), and whether they discard
  * asynchronously (-o discard=async, stop 33: freed space goes to the btrfs_discard delayed work, emptied block groups
  * reach the cleaner only once discarded, and umount and RO remounts stop it), and which free-space cache they ask for
- * ({@link #spaceCache}, stop 34).
+ * ({@link #spaceCache}, stop 34), and whether the cycle ends with a power cut ({@link #powerCut}, stop 35).
  */
 record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean startRo, int maxLaneSteps, double orphanItemFault,
                 long faultSeed, boolean compress, boolean freeze, boolean autodefrag, boolean rescanUuid, boolean discard,
-                String spaceCache) {
+                String spaceCache, boolean powerCut) {
 
     /** A plan without compression, freezes, autodefrag, the UUID rescan, async discard or a free-space cache option (tests). */
     LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean startRo, int maxLaneSteps, double orphanItemFault,
              long faultSeed) {
-        this(lanes, lifecycleSteps, commit, startRo, maxLaneSteps, orphanItemFault, faultSeed, false, false, false, false, false, "");
+        this(lanes, lifecycleSteps, commit, startRo, maxLaneSteps, orphanItemFault, faultSeed, false, false, false, false, false, "",
+            false);
     }
+
+    /**
+     * How often a cycle ends with a power cut instead of a clean umount: fstests' {@code _flakey_drop_and_remount}
+     * (dm-flakey's drop_writes, umount, allow writes), the next cycle of the epoch mounting what the last commit before
+     * the cut left — orphan items of files unlinked while open, deleted subvolumes not yet dropped, a qgroup rescan in
+     * progress, free-space caches and a UUID tree of an older generation — through open_ctree's recovery paths.
+     */
+    static final double P_POWER_CUT = 0.2;
 
     /**
      * How often a cycle's mounts ask for a free-space cache other than the one on disk. The epoch's filesystem lives on
@@ -117,8 +126,10 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
         // stop 34, its own stream as well
         SplittableRandom sc = Seeds.stream(cycleSeed, "lanes:space-cache");
         String spaceCache = sc.nextDouble() < P_SPACE_CACHE ? SPACE_CACHE_OPTIONS.get(sc.nextInt(SPACE_CACHE_OPTIONS.size())) : "";
+        // stop 35, its own stream as well
+        boolean powerCut = Seeds.stream(cycleSeed, "lanes:power-cut").nextDouble() < P_POWER_CUT;
         return new LanePlan(l, steps, commit, ro, 6 + r.nextInt(18), fault, r.nextLong(), compress, freeze, autodefrag,
-            rescanUuid, discard, spaceCache);
+            rescanUuid, discard, spaceCache, powerCut);
     }
 
     @Override
@@ -130,8 +141,9 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
         for (LaneKind k : lanes) {
             sb.append(sb.length() == 0 ? "" : "+").append(k.label);
         }
-        return String.format(Locale.ROOT, "lanes %s, %d lifecycle steps, commit=%d%s%s%s%s%s%s%s%s", sb, lifecycleSteps, commit,
+        return String.format(Locale.ROOT, "lanes %s, %d lifecycle steps, commit=%d%s%s%s%s%s%s%s%s%s", sb, lifecycleSteps, commit,
             compress ? ", compress" : "", autodefrag ? ", autodefrag" : "", rescanUuid ? ", rescan_uuid_tree" : "",
-            discard ? ", discard=async" : "", spaceCache.isEmpty() ? "" : ", " + spaceCache, freeze ? ", fsfreeze" : "", startRo ? ", mount -o ro" : "", orphanFault ? ", DEL_ORPHAN_ITEM_ENOMEM p=" + orphanItemFault : "");
+            discard ? ", discard=async" : "", spaceCache.isEmpty() ? "" : ", " + spaceCache, freeze ? ", fsfreeze" : "", startRo ? ", mount -o ro" : "",
+            powerCut ? ", power cut at the end" : "", orphanFault ? ", DEL_ORPHAN_ITEM_ENOMEM p=" + orphanItemFault : "");
     }
 }

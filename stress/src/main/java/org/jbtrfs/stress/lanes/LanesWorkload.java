@@ -4,6 +4,7 @@ import org.jbtrfs.fs.internal.Internals;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import org.jbtrfs.core.FlakeyBlockDevice;
 import org.jbtrfs.fs.Btrfs;
 import org.jbtrfs.stress.Seeds;
 import org.jbtrfs.stress.classify.Observation;
@@ -125,6 +126,7 @@ public final class LanesWorkload {
         applyFaults(faults);
         env.model.injectedSinceMkfs.addAll(faults.errnos());
         obs.injected(env.model.injectedSinceMkfs); // what earlier cycles' aborts left is an outcome too
+        obs.powerCutSinceMkfs = env.model.powerCutSinceMkfs; // and what a power cut left
         cx = new LaneContext(env.module, env.device, env.device2, env.fsIndex, env.cycleSeed, obs, watchdog,
             plan, env.swarm);
         cx.fs = fs;
@@ -166,6 +168,10 @@ public final class LanesWorkload {
         if (!end.isReadOnly() && r.nextDouble() < 0.5) {
             DeadRootCheck.check(env, end, obs);
         }
+        if (plan.powerCut() && env.device instanceof FlakeyBlockDevice flakey) {
+            powerCut(end, flakey);
+            return;
+        }
         if (!end.isReadOnly() && r.nextDouble() < 0.6) {
             try {
                 env.op("remount ro", () -> end.remount("ro"));
@@ -176,5 +182,21 @@ public final class LanesWorkload {
             }
         }
         env.lastUmount(end, obs);
+    }
+
+    /**
+     * The cycle's end as fstests' {@code _flakey_drop_and_remount} has it, the mount left to the next cycle: from the
+     * cut on nothing reaches the disk (dm-flakey's drop_writes: writes and flushes complete, discarded), then the
+     * umount — its sync and close_ctree's commit are lost, what it checks is checked as after any umount — and the
+     * writes allowed again. The next mount of the epoch reads what the last commit before the cut left.
+     */
+    private void powerCut(Btrfs end, FlakeyBlockDevice flakey) {
+        env.op("power cut", flakey::dropWrites);
+        env.model.powerCutSinceMkfs = true;
+        try {
+            env.lastUmount(end, obs);
+        } finally {
+            flakey.allowWrites();
+        }
     }
 }

@@ -27,9 +27,13 @@ public final class FsModel {
     public final java.util.Set<org.jbtrfs.core.Errno> injectedSinceMkfs = java.util.EnumSet.noneOf(org.jbtrfs.core.Errno.class);
 
     /** A new filesystem (mkfs): nothing known, nothing injected yet. */
+    /** A power cut ended one of this filesystem's cycles since its mkfs (stop 35). */
+    public boolean powerCutSinceMkfs;
+
     public void newFilesystem() {
         reset();
         injectedSinceMkfs.clear();
+        powerCutSinceMkfs = false;
     }
 
     public void reset() {
