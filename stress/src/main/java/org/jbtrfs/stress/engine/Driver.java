@@ -305,6 +305,13 @@ final class Driver implements Runnable {
                 }
             }
         }
+        if (dev instanceof org.jbtrfs.core.FlakeyBlockDevice flakey && flakey.mode() != org.jbtrfs.core.FlakeyBlockDevice.Mode.PASS
+            && mod.mounts().stream().noneMatch(m -> m.device() == dev)) {
+            // a power cut a broken cycle left (stop 35): the filesystem closed in the cut; a fresh one for the next cycle,
+            // the disk having lost what the cut dropped while the filesystem still ran
+            flakey.allowWrites();
+            needsMkfs = true;
+        }
         obs.log = scope(mod.log().since(mark), dev);
         if (opt.filesystems() == 1 && fs != null && !fs.isMounted() && obs.umountError == null && mod.mounts().isEmpty()
             && !Internals.kernel(mod).panicked()) {

@@ -54,6 +54,13 @@ final class LaneContext {
     volatile Timeline timeline;
     /** The errors the cycle's injected faults return ({@link FaultPlan#errnos()}): normal outcomes for a lane. */
     volatile java.util.Set<org.jbtrfs.core.Errno> injected = java.util.Set.of();
+    /**
+     * dm-flakey drops the main device's writes (stop 35): a power cut whose umount has not closed the filesystem yet.
+     * Only the lifecycle lane's umount (or the cycle's end) allows them again, once the superblock is gone.
+     */
+    volatile boolean dropping;
+    /** Told when a power cut starts: the workload records it for the classifier and the epoch's next cycles. */
+    volatile Runnable onPowerCut = () -> { };
     /** Tests: told "lane:op" after each operation that completed (null: nobody listens). */
     volatile java.util.function.Consumer<String> opListener;
 

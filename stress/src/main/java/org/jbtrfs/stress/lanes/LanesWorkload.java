@@ -131,6 +131,10 @@ public final class LanesWorkload {
             plan, env.swarm);
         cx.fs = fs;
         cx.onMount = env::registerKthreads;
+        cx.onPowerCut = () -> {
+            env.model.powerCutSinceMkfs = true;
+            obs.powerCutSinceMkfs = true; // a mount later in this cycle meets what the cut left too
+        };
         cx.severalFilesystems = !env.singleFilesystem;
         cx.injected = faults.errnos();
         cx.timeline = env.lane.timeline();
@@ -168,7 +172,7 @@ public final class LanesWorkload {
         if (!end.isReadOnly() && r.nextDouble() < 0.5) {
             DeadRootCheck.check(env, end, obs);
         }
-        if (plan.powerCut() && env.device instanceof FlakeyBlockDevice flakey) {
+        if ((plan.powerCut() || cx.dropping) && env.device instanceof FlakeyBlockDevice flakey) {
             powerCut(end, flakey);
             return;
         }
@@ -191,12 +195,18 @@ public final class LanesWorkload {
      * writes allowed again. The next mount of the epoch reads what the last commit before the cut left.
      */
     private void powerCut(Btrfs end, FlakeyBlockDevice flakey) {
-        env.op("power cut", flakey::dropWrites);
-        env.model.powerCutSinceMkfs = true;
+        if (!cx.dropping) { // a cut the lifecycle lane started and no umount ended goes on to the end
+            env.op("power cut", flakey::dropWrites);
+            cx.dropping = true;
+            cx.onPowerCut.run();
+        }
         try {
             env.lastUmount(end, obs);
         } finally {
-            flakey.allowWrites();
+            if (env.module.mounts().stream().noneMatch(m -> m.device() == env.device)) {
+                flakey.allowWrites();
+                cx.dropping = false;
+            } // else the umount failed: the driver's cleanup ends the cut (and the epoch)
         }
     }
 }

@@ -1,6 +1,7 @@
 package org.jbtrfs.stress.lanes;
 
 import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.FlakeyBlockDevice;
 import org.jbtrfs.core.KernelPanic;
 import org.jbtrfs.fs.Btrfs;
 import org.jbtrfs.fs.Inspection;
@@ -27,6 +28,10 @@ final class LifecycleLane extends LaneWorker {
     private final java.util.SplittableRandom spaceCacheDraw;
     /** Whether a freeze step unmounts the frozen filesystem (stop 30): a stream of its own, the others' draws stay. */
     private final java.util.SplittableRandom frozenUmountDraw;
+    /** Whether an umount step of a power-cut cycle cuts the power first (stop 35): a stream of its own. */
+    private final java.util.SplittableRandom powerCutDraw;
+    /** How often an umount step of a cycle whose plan cuts the power cuts it first. */
+    static final double P_POWER_CUT_STEP = 0.5;
     /** How often a freeze step unmounts the frozen filesystem and mounts it again to thaw it. */
     static final double P_UMOUNT_FROZEN = 0.3;
 
@@ -37,6 +42,7 @@ final class LifecycleLane extends LaneWorker {
         frozenUmountDraw = org.jbtrfs.stress.Seeds.stream(cx.cycleSeed, "lane:lifecycle:freeze-umount");
         discardDraw = org.jbtrfs.stress.Seeds.stream(cx.cycleSeed, "lane:lifecycle:discard");
         spaceCacheDraw = org.jbtrfs.stress.Seeds.stream(cx.cycleSeed, "lane:lifecycle:space-cache");
+        powerCutDraw = org.jbtrfs.stress.Seeds.stream(cx.cycleSeed, "lane:lifecycle:power-cut");
     }
 
     @Override
@@ -77,7 +83,16 @@ final class LifecycleLane extends LaneWorker {
                         ? (discardDraw.nextBoolean() ? "nodiscard" : "discard=async") : toggle;
                     run("remount " + change, () -> fs.remount(change));
                 } else {
+                    if (cx.plan.powerCut() && !cx.dropping && cx.device instanceof FlakeyBlockDevice flakey
+                        && powerCutDraw.nextDouble() < P_POWER_CUT_STEP) {
+                        // stop 35: _flakey_drop_and_remount among the lanes — they go on writing into the cut until an
+                        // umount closes the filesystem (a refused one, EBUSY, leaves the power cut)
+                        run("power cut", flakey::dropWrites);
+                        cx.dropping = true;
+                        cx.onPowerCut.run();
+                    }
                     if (umount(fs)) {
+                        allowWritesIfClosed();
                         mount();
                     }
                 }
@@ -158,6 +173,18 @@ final class LifecycleLane extends LaneWorker {
         }
         cx.mounted(m);
         return m;
+    }
+
+    /**
+     * The end of a power cut: writes reach the disk again once no mount of the device is left (the superblock closed:
+     * nothing written in the cut stays in memory to be written on top of what the disk lost).
+     */
+    private void allowWritesIfClosed() {
+        if (cx.dropping && cx.device instanceof FlakeyBlockDevice flakey
+            && cx.module.mounts().stream().noneMatch(m -> m.device() == cx.device)) {
+            flakey.allowWrites();
+            cx.dropping = false;
+        }
     }
 
     /** A mount of the cycle's device as an undo step (read-only if {@code ro}), or null if refused. */
