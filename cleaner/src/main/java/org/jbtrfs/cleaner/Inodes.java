@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.disk.FileExtentItem;
 import org.jbtrfs.core.disk.InodeItem;
 import org.jbtrfs.core.disk.ItemType;
@@ -198,11 +199,14 @@ public final class Inodes {
     /**
      * kernel: btrfs_evict_inode() in fs/btrfs/inode.c — btrfs_commit_inode_delayed_inode writes the inode item still
      * queued in its delayed node (joining a transaction of its own); evict_refill_and_join joins a transaction (no RO
-     * check: this runs from the cleaner's delayed iputs too), truncates every extent, deletes the inode
-     * item and the orphan item, and ends the transaction without committing it. Every error goes to
-     * free_rsv / no_delete: a filesystem in error (the join fails with -EROFS) or a failed truncate leaves
-     * the items — the orphan item makes the next mount's orphan cleanup finish the job — and the inode is
-     * freed all the same (clear_inode); nothing reaches the iput's caller.
+     * check: this runs from the cleaner's delayed iputs too), btrfs_truncate_inode_items with min_type 0 drops every
+     * extent and the inode item, and the handle ends without a commit; then a second evict_refill_and_join deletes the
+     * orphan item (btrfs_orphan_del) in a handle of its own — a commit between the two (the refill may flush and
+     * sleep) leaves an orphan item whose inode is gone, which a crash keeps for the next mount's orphan cleanup to
+     * delete ("Errors here aren't a big deal"). Every error goes to free_rsv / no_delete: a filesystem in error (the
+     * join fails with -EROFS) or a failed truncate leaves the items — the orphan item makes the next mount's orphan
+     * cleanup finish the job — and the inode is freed all the same (clear_inode); nothing reaches the iput's caller.
+     * (Before stop 35 the port did both in one handle: that orphan cleanup path was out of every run's reach.)
      */
     void evict(Inode inode) {
         TransHandle h;
@@ -220,17 +224,31 @@ public final class Inodes {
         try {
             truncate(h, inode);
             Trees.delete(h, inode.root, new Key(inode.ino, ItemType.INODE_ITEM, 0));
-            orphanDel(h, inode.root, inode.ino);
         } catch (BtrfsException e) {
             // btrfs_truncate_inode_items failed: it aborts the transaction (logged, the filesystem goes
             // read-only, so the explorer still sees it); the handle is ended below, the orphan item stays
             if (!fs.fsState.test(org.jbtrfs.core.FsState.TRANS_ABORTED)) {
                 Transactions.abort(fs, h.transaction(), e);
             }
+            return;
         } finally {
             Transactions.end(h);
+            fs.delayedInodes.balance(); // btrfs_btree_balance_dirty_nodelay
         }
-        fs.delayedInodes.balance(); // btrfs_btree_balance_dirty
+        fs.kernel.hooks().arrive(Hook.EVICT_BEFORE_ORPHAN_DEL);
+        TransHandle del;
+        try {
+            del = Transactions.join(fs, inode.root, "btrfs_evict_inode");
+        } catch (BtrfsException e) {
+            return; // the orphan item stays for the next mount
+        }
+        try {
+            orphanDel(del, inode.root, inode.ino);
+        } catch (BtrfsException e) {
+            // btrfs_orphan_del's error is ignored: the orphan item stays for the next mount's cleanup
+        } finally {
+            Transactions.end(del);
+        }
     }
 
     /** kernel: btrfs_truncate_inode_items() to size 0 — drop every file extent and its data ref. */

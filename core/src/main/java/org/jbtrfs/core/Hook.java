@@ -223,5 +223,11 @@ public enum Hook {
      * now meets the writer in flight (sb_prepare_remount_readonly: EBUSY; the port's remount waits for it), and one
      * that ended meanwhile has set SB_RDONLY before it cleared s_readonly_remount.
      */
-    MNT_IS_READONLY_AFTER_REMOUNT_TEST
+    MNT_IS_READONLY_AFTER_REMOUNT_TEST,
+    /**
+     * btrfs_evict_inode ended the handle that truncated the inode's items and deleted its inode item and is about to
+     * join another for btrfs_orphan_del (evict_refill_and_join's refill may flush and sleep): a commit now leaves the
+     * orphan item without its inode, and a crash before the next commit hands it to the next mount's orphan cleanup.
+     */
+    EVICT_BEFORE_ORPHAN_DEL
 }

@@ -114,7 +114,8 @@ public final class Schedule {
      * delalloc reservation may flush, the pages not cached are read), and the btrfs-uuid kthread before its next root item
      * (stop 32: its cond_resched between subvolumes, a search that reads a leaf), and an abort's cleanup between its
      * wait for the ordered extents and its delalloc inodes (stop 34: btrfs_wait_ordered_roots' flush works and waits
-     * end there). Each
+     * end there), an eviction between its truncate's handle and its orphan item's (stop 35: evict_refill_and_join's
+     * refill may flush). Each
      * follows a lock or a commit the thread slept in, so a delay there is the
      * run-queue wait of a woken task. Not
      * REMOUNT_RW_AFTER_PRE_RW_MOUNT: between btrfs_qgroup_rescan_resume's queueing and clearing REMOUNTING the remount
@@ -127,7 +128,8 @@ public final class Schedule {
         Hook.DATA_BIO_BEFORE_CSUM, Hook.UMOUNT_BEFORE_ERROR_COMMIT_SUPER, Hook.TRANS_END_BEFORE_KTHREAD_WAKE, Hook.DENTRY_ADDED,
         Hook.FSYNC_BEFORE_START_TRANSACTION, Hook.DATA_WRITEBACK_BEFORE_ORDERED_EXTENT, Hook.DELAYED_WORKER_BEFORE_JOIN,
         Hook.ASYNC_COW_BEFORE_COMPRESS, Hook.ASYNC_COW_BEFORE_FREE, Hook.DEFRAG_BEFORE_CLUSTER, Hook.UUID_SCAN_NEXT_ROOT,
-        Hook.DISCARD_WORKFN_BEFORE_PEEK, Hook.CLEANUP_BEFORE_DELALLOC_INODES, Hook.MNT_IS_READONLY_AFTER_REMOUNT_TEST);
+        Hook.DISCARD_WORKFN_BEFORE_PEEK, Hook.CLEANUP_BEFORE_DELALLOC_INODES, Hook.MNT_IS_READONLY_AFTER_REMOUNT_TEST,
+        Hook.EVICT_BEFORE_ORPHAN_DEL);
     /** Later hooks never focused: no sleep of the kernel's is there to lengthen ({@link #LATER_HOOKS}). */
     private static final Set<Hook> NEVER_FOCUSED = EnumSet.of(Hook.REMOUNT_RW_AFTER_PRE_RW_MOUNT,
         Hook.MNT_IS_READONLY_AFTER_REMOUNT_TEST);
