@@ -838,6 +838,11 @@ public final class Btrfs {
     /** A syscall in flight through this mount (it holds the mount: umount waits for it); EINVAL once unmounted. */
     private <T> T read(java.util.function.Supplier<T> op) {
         mntCount.readLock().lock();
+        return holdingTheMount(op);
+    }
+
+    /** A syscall's body once it holds the mount (EINVAL if the mount is gone); the mount is released after. */
+    private <T> T holdingTheMount(java.util.function.Supplier<T> op) {
         try {
             checkMounted();
             return op.get();
@@ -858,12 +863,7 @@ public final class Btrfs {
         if (!mntCount.readLock().tryLock()) {
             mntCount.readLock().lock();
         }
-        try {
-            checkMounted();
-            return op.get();
-        } finally {
-            mntCount.readLock().unlock();
-        }
+        return holdingTheMount(op);
     }
 
     /**
