@@ -2,6 +2,7 @@ package org.jbtrfs.stress.lanes;
 
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jbtrfs.core.BlockDevice;
+import org.jbtrfs.core.FlakeyBlockDevice;
 import org.jbtrfs.fs.Btrfs;
 import org.jbtrfs.fs.BtrfsModule;
 import org.jbtrfs.stress.classify.Observation;
@@ -61,6 +62,23 @@ final class LaneContext {
     volatile boolean dropping;
     /** Told when a power cut starts: the workload records it for the classifier and the epoch's next cycles. */
     volatile Runnable onPowerCut = () -> { };
+    /** A power cut started (the main device's writes are dropped from now on): noted, and told to the workload. */
+    void powerCutStarted() {
+        dropping = true;
+        onPowerCut.run();
+    }
+
+    /**
+     * The end of a power cut: writes reach the disk again once no mount of the main device is left (the superblock
+     * closed: nothing written in the cut stays in memory to be written on top of what the disk lost).
+     */
+    void endPowerCutIfClosed() {
+        if (dropping && device instanceof FlakeyBlockDevice flakey && module.mounts().stream().noneMatch(m -> m.device() == device)) {
+            flakey.allowWrites();
+            dropping = false;
+        }
+    }
+
     /** Tests: told "lane:op" after each operation that completed (null: nobody listens). */
     volatile java.util.function.Consumer<String> opListener;
 

@@ -197,16 +197,12 @@ public final class LanesWorkload {
     private void powerCut(Btrfs end, FlakeyBlockDevice flakey) {
         if (!cx.dropping) { // a cut the lifecycle lane started and no umount ended goes on to the end
             env.op("power cut", flakey::dropWrites);
-            cx.dropping = true;
-            cx.onPowerCut.run();
+            cx.powerCutStarted();
         }
         try {
             env.lastUmount(end, obs);
         } finally {
-            if (env.module.mounts().stream().noneMatch(m -> m.device() == env.device)) {
-                flakey.allowWrites();
-                cx.dropping = false;
-            } // else the umount failed: the driver's cleanup ends the cut (and the epoch)
+            cx.endPowerCutIfClosed(); // a failed umount leaves it: the driver's cleanup ends the cut (and the epoch)
         }
     }
 }

@@ -88,11 +88,10 @@ final class LifecycleLane extends LaneWorker {
                         // stop 35: _flakey_drop_and_remount among the lanes — they go on writing into the cut until an
                         // umount closes the filesystem (a refused one, EBUSY, leaves the power cut)
                         run("power cut", flakey::dropWrites);
-                        cx.dropping = true;
-                        cx.onPowerCut.run();
+                        cx.powerCutStarted();
                     }
                     if (umount(fs)) {
-                        allowWritesIfClosed();
+                        cx.endPowerCutIfClosed();
                         mount();
                     }
                 }
@@ -173,18 +172,6 @@ final class LifecycleLane extends LaneWorker {
         }
         cx.mounted(m);
         return m;
-    }
-
-    /**
-     * The end of a power cut: writes reach the disk again once no mount of the device is left (the superblock closed:
-     * nothing written in the cut stays in memory to be written on top of what the disk lost).
-     */
-    private void allowWritesIfClosed() {
-        if (cx.dropping && cx.device instanceof FlakeyBlockDevice flakey
-            && cx.module.mounts().stream().noneMatch(m -> m.device() == cx.device)) {
-            flakey.allowWrites();
-            cx.dropping = false;
-        }
     }
 
     /** A mount of the cycle's device as an undo step (read-only if {@code ro}), or null if refused. */
