@@ -32,6 +32,15 @@ public final class Kthreadd {
     private final Map<Kthread, LentThreads.Lease> live = new ConcurrentHashMap<>();
     private final AtomicInteger started = new AtomicInteger();
     private volatile boolean shutdown;
+    /**
+     * Orders {@link #run}'s test of {@link #shutdown} and its registration of the new kthread against {@link #shutdown}'s
+     * setting of the flag and its look at the live kthreads: a mount that raced a post-panic unload (its open_ctree
+     * starting the cleaner while rmmod runs) either is refused or starts a kthread the unload sees, asks to stop and
+     * waits for — never one that runs on after the module is gone.
+     */
+    private final Object registration = new Object();
+    /** Test seam: runs in {@link #run} between its test of the flag and the registration (null: nothing). */
+    volatile Runnable afterShutdownTest;
     private final long wakeupNanos;
     /** How long its kthreads and their pooled threads poll before blocking ({@link IdlePoll}). */
     private final long pollNanos;
@@ -69,9 +78,19 @@ public final class Kthreadd {
      * serves {@code role} (what hooks see it as) for as long as {@code fn} runs.
      */
     public Kthread run(String name, Role role, KthreadFunction fn) {
-        if (shutdown) {
-            throw new IllegalStateException("kthreadd is shut down (module unloaded)");
+        synchronized (registration) {
+            if (shutdown) {
+                throw new IllegalStateException("kthreadd is shut down (module unloaded)");
+            }
+            Runnable seam = afterShutdownTest;
+            if (seam != null) {
+                seam.run();
+            }
+            return start(name, role, fn);
         }
+    }
+
+    private Kthread start(String name, Role role, KthreadFunction fn) {
         Kthread k = new Kthread(name, clock, sched, log, wakeupNanos, pollNanos);
         started.incrementAndGet();
         int[] code = new int[1];
@@ -164,13 +183,18 @@ public final class Kthreadd {
      * (kthread_should_stop() turns true and they are woken) and waited for; their names are returned.
      */
     public List<String> shutdown(long timeoutMillis) {
-        shutdown = true;
-        List<String> stuck = busy();
-        for (Kthread k : live.keySet()) {
+        List<String> stuck;
+        Map<Kthread, LentThreads.Lease> running;
+        synchronized (registration) {
+            shutdown = true;
+            stuck = busy();
+            running = Map.copyOf(live);
+        }
+        for (Kthread k : running.keySet()) {
             k.requestStop();
         }
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-        for (LentThreads.Lease l : new ArrayList<>(live.values())) {
+        for (LentThreads.Lease l : running.values()) {
             l.await(Math.max(0, deadline - System.nanoTime()));
         }
         return stuck;

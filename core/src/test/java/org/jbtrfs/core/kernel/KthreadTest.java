@@ -693,6 +693,29 @@ class KthreadTest {
         assertTrue(e.getMessage().contains("shut down"), e.getMessage());
     }
 
+    /**
+     * Port bug (stop 36; kthreadd's bookkeeping, no kernel counterpart: the kernel's module refcount keeps rmmod out
+     * while a mount runs, the port's post-panic unload does not wait for one): a kthread_run that tested the flag
+     * before an unload and registered its kthread after it started a kthread the unload neither saw, asked to stop
+     * nor waited for — a thread serving the module after rmmod. The unload now waits for the registration, then
+     * stops that kthread with the others.
+     */
+    @Test
+    void aKthreadStartedAcrossTheUnloadIsStoppedByIt() {
+        AtomicReference<TestThread<List<String>>> unload = new AtomicReference<>();
+        kthreadd.afterShutdownTest = () -> {
+            unload.set(TestThread.call("rmmod", () -> kthreadd.shutdown(5_000)));
+            // the unload is past its first step: waiting for the registration (or, unordered, already done)
+            Waits.within().until(() -> unload.get().thread().getState() == Thread.State.BLOCKED || unload.get().done());
+        };
+        Kthread k = kthreadd.run("btrfs-cleaner", KthreadTest::sleepUntilStopped);
+        kthreadd.afterShutdownTest = null;
+
+        assertEquals(List.of("btrfs-cleaner"), unload.get().join(), "the unload saw the kthread the mount started");
+        assertTrue(k.hasExited(), "and stopped it");
+        assertEquals(List.of(), kthreadd.liveThreads());
+    }
+
     @Test
     void shutdownAsksAForgottenKthreadToStop() {
         AtomicBoolean returned = new AtomicBoolean();
