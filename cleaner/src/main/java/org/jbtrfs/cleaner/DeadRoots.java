@@ -119,13 +119,14 @@ public final class DeadRoots {
      * the origin of patch 2/5's stray orphan item.
      */
     void dropSnapshot(Root root) throws DropInterrupted {
+        boolean[] rootDropped = new boolean[1];
         try {
-            dropSnapshotWalk(root);
+            dropSnapshotWalk(root, rootDropped);
         } catch (BtrfsException e) {
             // out: a root not dropped goes back on dead_roots so a later pass (or mount) retries it, and an
             // error other than -EAGAIN is btrfs_handle_fs_error()'s (error state, read-only). Nothing of
             // it escapes the cleaner: cleaner_kthread() ignores btrfs_clean_one_deleted_snapshot's result.
-            if (fs.fsRootsRadix.get(root.objectid()) == root) {
+            if (!rootDropped[0]) {
                 FsRoots.addDeadRoot(fs, root);
             }
             Transactions.handleFsError(fs, "btrfs_drop_snapshot", e.errno());
@@ -134,7 +135,7 @@ public final class DeadRoots {
     }
 
     /** The walk of {@link #dropSnapshot}: errors inside a transaction abort it (btrfs_abort_transaction). */
-    private void dropSnapshotWalk(Root root) throws DropInterrupted {
+    private void dropSnapshotWalk(Root root, boolean[] rootDropped) throws DropInterrupted {
         TransHandle h = Transactions.start(fs, fs.treeRoot(), 0, "btrfs_drop_snapshot");
         root.state.set(RootState.DELETING);
         Key progress = root.rootItem().dropProgress();
@@ -177,8 +178,10 @@ public final class DeadRoots {
             } catch (BtrfsException ignored) {
                 // kernel: "if we fail to delete the orphan item this time around, it'll get picked up the next time"
             }
-            fs.fsRootsRadix.remove(root.objectid(), root);
-            root.state.clear(RootState.IN_RADIX);
+            if (root.state.test(RootState.IN_RADIX)) {
+                FsRoots.addDroppedRoot(h, root); // freed by this transaction's commit (switch_commit_roots)
+            }
+            rootDropped[0] = true; // from here on a failure does not put it back on dead_roots
             Transactions.endThrottle(h);
             h = null;
         } catch (BtrfsException e) {

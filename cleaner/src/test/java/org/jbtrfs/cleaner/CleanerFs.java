@@ -103,6 +103,11 @@ final class CleanerFs implements AutoCloseable {
         Transactions.commit(h);
     }
 
+    /** Commits the running transaction (joined, as a sync would). */
+    void commitRunning() {
+        Transactions.commit(Transactions.join(fs, fs.treeRoot(), "test_commit"));
+    }
+
     /** The functions that opened handles on the transactions still open (trans_list). */
     java.util.List<String> openTransactionFunctions() {
         return fs.transList().stream().flatMap(tr -> tr.handles().stream()).map(r -> r.function()).toList();

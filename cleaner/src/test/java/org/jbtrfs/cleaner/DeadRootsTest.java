@@ -79,10 +79,47 @@ class DeadRootsTest {
 
             assertNull(f.rootItem(ID));
             assertFalse(f.hasOrphanItem(f.fs.treeRoot(), ID));
-            assertNull(f.fs.fsRootsRadix.get(ID));
-            assertFalse(root.state.test(RootState.IN_RADIX));
             assertEquals(List.of(), f.fs.deadRootIds());
             assertFalse(f.c.deadRoots().cleanOneDeletedSnapshot(), "nothing left on dead_roots");
+            f.commitRunning();
+            assertNull(f.fs.fsRootsRadix.get(ID), "freed by the drop's commit");
+            assertFalse(root.state.test(RootState.IN_RADIX));
+        }
+    }
+
+    /**
+     * Audit item 8 (the maintainer's fidelity audit: "removes the dropped root from the radix at once; kernel defers via
+     * btrfs_add_dropped_root to the commit"), stop 36. Read: btrfs_drop_snapshot's end (extent-tree.c, 5.11: IN_RADIX →
+     * btrfs_add_dropped_root, root_dropped, out: re-add to dead_roots only when not dropped), btrfs_add_dropped_root and
+     * switch_commit_roots (transaction.c: dropped_roots freed with btrfs_drop_and_free_fs_root under commit_root_sem),
+     * btrfs_add_dead_root (list_empty(&root->root_list)), btrfs_cleanup_one_transaction (does not look at dropped_roots).
+     * Between the drop and its commit the root stays in fs_roots_radix, its refs 0: btrfs_get_fs_root without check_ref
+     * finds it, with it -ENOENT, btrfs_add_dead_root leaves it alone (it is on a list), and the commit neither writes its
+     * deleted root item back nor keeps it.
+     */
+    @Test
+    void aDroppedRootStaysInTheRadixUntilTheDropsCommitFreesIt() {
+        try (CleanerFs f = new CleanerFs()) {
+            Root root = f.deletedSubvolume(ID, 30);
+            FsRoots.addDeadRoot(f.fs, root);
+
+            assertTrue(f.c.deadRoots().cleanOneDeletedSnapshot());
+
+            assertNull(f.rootItem(ID), "the root item is gone");
+            assertEquals(root, f.fs.fsRootsRadix.get(ID), "still in fs_roots_radix");
+            assertTrue(root.state.test(RootState.DROPPED), "on the transaction's dropped_roots");
+            assertEquals(root, FsRoots.getFsRoot(f.fs, ID, false));
+            assertEquals(org.jbtrfs.core.Errno.ENOENT, org.junit.jupiter.api.Assertions.assertThrows(
+                org.jbtrfs.core.BtrfsException.class, () -> FsRoots.getFsRoot(f.fs, ID, true)).errno());
+            FsRoots.addDeadRoot(f.fs, root);
+            assertEquals(List.of(), f.fs.deadRootIds(), "btrfs_add_dead_root: its root_list is on dropped_roots");
+
+            f.commitRunning();
+
+            assertNull(f.rootItem(ID), "the commit did not write the deleted root item back");
+            assertNull(f.fs.fsRootsRadix.get(ID));
+            assertFalse(root.state.test(RootState.IN_RADIX));
+            assertFalse(root.state.test(RootState.DROPPED));
         }
     }
 
@@ -136,6 +173,7 @@ class DeadRootsTest {
             assertNull(f.rootItem(ID));
             assertTrue(f.hasOrphanItem(f.fs.treeRoot(), ID), "stray");
             assertEquals(1, f.t.kernel.faults().fired(Fault.DEL_ORPHAN_ITEM_ENOMEM));
+            f.commitRunning(); // the drop's commit frees the root (switch_commit_roots) before any later mount looks
 
             f.c.deadRoots().findOrphanRoots();
             assertFalse(f.hasOrphanItem(f.fs.treeRoot(), ID));

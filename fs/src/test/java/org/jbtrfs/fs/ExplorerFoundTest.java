@@ -236,9 +236,11 @@ class ExplorerFoundTest {
      * inode_tree_del.
      *
      * <p>1. a file of subvolume sv is open; sv is deleted (refs 0, orphan item; not queued: the file pins it);
-     * 2. remount RO, remount RW: btrfs_find_orphan_roots; 3. a cleaner pass; 4. the file is closed; 5. a pass.
-     * Reverted: 2 queues sv, 3 drops it, 4 queues it again, 5 aborts the transaction. Applied: 3 drops nothing,
-     * 4 queues it, 5 drops it once.
+     * 2. remount RO, remount RW: btrfs_find_orphan_roots; 3. a cleaner pass; 4. a commit; 5. the file is closed;
+     * 6. a pass. Reverted: 2 queues sv, 3 drops it (btrfs_add_dropped_root), 4 frees it from fs_roots_radix and takes
+     * it off dropped_roots, 5 queues it again, 6 aborts the transaction. Applied: 3 drops nothing, 5 queues it, 6
+     * drops it once. (Without 4, 5 finds the root's root_list still on dropped_roots and does not queue it: the
+     * kernel needs the drop's commit before the last close too — stop 36, btrfs_add_dropped_root.)
      */
     @ParameterizedTest(name = "proposed fix applied={0}")
     @ValueSource(booleans = {true, false})
@@ -259,6 +261,9 @@ class ExplorerFoundTest {
             fs.runCleanerPass(Repro.WAIT);
             assertEquals(!applied, !fs.inspect().rootItems().containsKey(id) ? true : false,
                 applied ? "nothing dropped under the open file" : "dropped under the open file");
+            // stop 36: the drop's transaction commits first (switch_commit_roots frees the dropped root); before that
+            // commit btrfs_add_dead_root finds the root's root_list on dropped_roots and leaves it alone
+            fs.sync();
             held.close(); // inode_tree_del: btrfs_add_dead_root
             assertEquals(List.of(id), fs.inspect().deadRoots());
             fs.runCleanerPass(Repro.WAIT);

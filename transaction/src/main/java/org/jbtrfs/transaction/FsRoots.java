@@ -73,10 +73,14 @@ public final class FsRoots {
         return root.highestObjectid.incrementAndGet();
     }
 
-    /** kernel: btrfs_add_dead_root() — put a deleted subvolume on dead_roots (idempotent). */
+    /**
+     * kernel: btrfs_add_dead_root() — put a deleted subvolume on dead_roots, unless its root_list is on a list already
+     * (dead_roots, or a transaction's dropped_roots until that commit frees it).
+     */
     public static void addDeadRoot(FsInfo fs, Root root) {
         synchronized (fs.transLock) {
-            if (!fs.deadRoots.contains(root)) {
+            // list_empty(&root->root_list): a root on a transaction's dropped_roots is on a list too
+            if (!fs.deadRoots.contains(root) && !root.state.test(RootState.DROPPED)) {
                 fs.deadRoots.add(root);
             }
         }
@@ -86,6 +90,31 @@ public final class FsRoots {
     public static Root popDeadRoot(FsInfo fs) {
         synchronized (fs.transLock) {
             return fs.deadRoots.isEmpty() ? null : fs.deadRoots.remove(0);
+        }
+    }
+
+    /**
+     * kernel: btrfs_add_dropped_root() in fs/btrfs/transaction.c — a subvolume whose tree btrfs_drop_snapshot freed goes
+     * on the transaction's dropped_roots, and its radix tag is cleared so the commit does not update its (deleted) root
+     * item; it stays in fs_roots_radix until that commit's switch_commit_roots frees it
+     * ({@link #dropAndFreeFsRoot}). A transaction that aborts instead leaves it there for close_ctree's
+     * btrfs_free_fs_roots (btrfs_cleanup_one_transaction does not look at dropped_roots).
+     */
+    public static void addDroppedRoot(TransHandle h, Root root) {
+        synchronized (h.transaction().droppedRoots) {
+            h.transaction().droppedRoots.add(root);
+        }
+        root.state.set(RootState.DROPPED);
+    }
+
+    /**
+     * switch_commit_roots' step for a root of dropped_roots: list_del_init, then kernel: btrfs_drop_and_free_fs_root() —
+     * off fs_roots_radix (and its reference dropped).
+     */
+    static void dropAndFreeFsRoot(FsInfo fs, Root root) {
+        root.state.clear(RootState.DROPPED);
+        if (fs.fsRootsRadix.remove(root.objectid(), root)) {
+            root.state.clear(RootState.IN_RADIX);
         }
     }
 

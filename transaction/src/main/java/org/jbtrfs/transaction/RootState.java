@@ -11,5 +11,10 @@ public enum RootState {
     /** drop_snapshot is working on it. */
     DELETING,
     /** Modified in the running transaction: its root item must be updated at commit. */
-    DIRTY
+    DIRTY,
+    /**
+     * On a transaction's dropped_roots (btrfs_add_dropped_root): its radix tag (BTRFS_ROOT_TRANS_TAG) cleared, so no
+     * commit updates its root item, which btrfs_drop_snapshot deleted.
+     */
+    DROPPED
 }

@@ -33,6 +33,11 @@ public final class Transaction {
     final DelayedRefs delayedRefs;
     /** Block groups removed in this transaction; their chunks are released at commit. Guarded by itself. */
     final List<BlockGroup> deletedBgs = new ArrayList<>();
+    /**
+     * The transaction's dropped_roots: subvolumes btrfs_drop_snapshot finished in it (btrfs_add_dropped_root), still in
+     * fs_roots_radix until the commit's switch_commit_roots frees them. Guarded by itself (dropped_roots_lock).
+     */
+    final List<Root> droppedRoots = new ArrayList<>();
     /** Every handle that used this transaction: who (thread, kernel function), for leak reports. */
     final List<HandleRecord> handles = new ArrayList<>();
 

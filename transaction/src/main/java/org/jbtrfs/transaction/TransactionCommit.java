@@ -94,6 +94,11 @@ final class TransactionCommit {
                 for (Root r : allRoots(fs)) {
                     r.switchCommitRoot();
                 }
+                // switch_commit_roots: the roots btrfs_drop_snapshot finished in this transaction are freed now
+                synchronized (cur.droppedRoots) {
+                    cur.droppedRoots.forEach(r -> FsRoots.dropAndFreeFsRoot(fs, r));
+                    cur.droppedRoots.clear();
+                }
             } finally {
                 fs.commitRootSem.writeLock().unlock();
             }
@@ -201,8 +206,8 @@ final class TransactionCommit {
                 changed = true;
             }
             for (Root r : allRoots(fs)) {
-                if (r == fs.treeRoot() || r.rootItem() == null) {
-                    continue;
+                if (r == fs.treeRoot() || r.rootItem() == null || r.state.test(RootState.DROPPED)) {
+                    continue; // a dropped root's tag is cleared: commit_fs_roots does not visit it
                 }
                 RootItem item = r.rootItem();
                 if (item.bytenr() != r.node().bytenr() || item.level() != r.node().level()) {
