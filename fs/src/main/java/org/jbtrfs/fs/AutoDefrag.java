@@ -33,8 +33,8 @@ import org.jbtrfs.transaction.Trees;
  * {@code transaction_wait}, and btrfs_remount_cleanup / close_ctree empty the tree.
  *
  * <p>What the port leaves out: the port's files are appended to, so a cluster is made of whole extents (the kernel's
- * cluster is 64 pages from an aligned start and btrfs_drop_extents splits what it cuts; the port cannot split an
- * extent); the extent map cache, readahead, the delalloc space reservation and compression of the cluster are not
+ * cluster is 64 pages from an aligned start, and btrfs_drop_extents splits what it cuts — the port's does too, see
+ * OrderedExtents.dropExtents, but its clusters never need it); the extent map cache, readahead, the delalloc space reservation and compression of the cluster are not
  * modelled; the defrag ioctl is not ported.
  */
 final class AutoDefrag {
@@ -270,8 +270,8 @@ final class AutoDefrag {
         }
     }
 
-    /** One file extent item: [offset, offset + numBytes), its generation. */
-    private record Extent(long offset, long numBytes, long generation, long diskBytenr) {
+    /** One file extent item: [offset, offset + numBytes), its generation, where its bytes are on disk (block_start). */
+    private record Extent(long offset, long numBytes, long generation, long blockStart) {
         long end() { return offset + numBytes; }
     }
 
@@ -280,7 +280,7 @@ final class AutoDefrag {
         List<Extent> l = new ArrayList<>();
         for (TreeItem it : Trees.range(fs, d.inode.root(), new Key(ino, ItemType.EXTENT_DATA, 0), new Key(ino, ItemType.EXTENT_DATA, -1L))) {
             FileExtentItem fe = FileExtentItem.decode(it.data());
-            l.add(new Extent(it.key().offset(), fe.numBytes(), fe.generation(), fe.diskBytenr()));
+            l.add(new Extent(it.key().offset(), fe.numBytes(), fe.generation(), fe.blockStart()));
         }
         return l;
     }
@@ -380,7 +380,7 @@ final class AutoDefrag {
         if (em.end() < isize && idx + 1 < all.size()) {
             Extent next = all.get(idx + 1);
             nextMergeable = next.offset() == em.end()
-                && !(em.diskBytenr() + em.numBytes() == next.diskBytenr() && em.numBytes() > 128 * 1024 && next.numBytes() > 128 * 1024);
+                && !(em.blockStart() + em.numBytes() == next.blockStart() && em.numBytes() > 128 * 1024 && next.numBytes() > 128 * 1024);
         }
         return nextMergeable || prevMergeable;
     }
@@ -411,7 +411,7 @@ final class AutoDefrag {
         long len = c.get(c.size() - 1).end() - start;
         byte[] data = new byte[(int) len];
         for (Extent e : c) {
-            fs.device.read(e.diskBytenr(), data, (int) (e.offset() - start), (int) e.numBytes());
+            fs.device.read(e.blockStart(), data, (int) (e.offset() - start), (int) e.numBytes());
         }
         InodeData.Redirtied r = d.redirtyForDefrag(start, data, extentChangesSeen);
         if (r == InodeData.Redirtied.OVERLAP) {

@@ -341,7 +341,7 @@ final class FileOps {
             long off = it.key().offset();
             int n = (int) Math.min(fe.numBytes(), size - off);
             if (n > 0) {
-                fs.device.read(fe.diskBytenr(), out, (int) off, n);
+                fs.device.read(fe.blockStart(), out, (int) off, n);
             }
         }
         for (InodeData.Pending p : pending) {

@@ -21,9 +21,9 @@ import org.jbtrfs.transaction.TransHandle;
  *
  * <p>Granularity: the port appends bytes. A delalloc range starts at the byte the append started, not at
  * a page boundary, so an append never rewrites a block already written; in the kernel an append into a partly
- * written page COWs that page. Autodefrag is the one rewrite: it re-dirties whole extents
- * ({@link #redirtyForDefrag}), and the ordered extent's completion drops the items it replaces (btrfs_drop_extents,
- * never splitting one). Inline extents
+ * written page COWs that page. Autodefrag rewrites: it re-dirties whole extents ({@link #redirtyForDefrag}); and
+ * after a power cut an append may write over items left beyond disk_i_size. The ordered extent's completion drops
+ * what its range replaces (btrfs_drop_extents: deleting, trimming or splitting items). Inline extents
  * (max_inline) are not modelled: every range becomes a regular extent.
  *
  * <p>Locking: the fields are guarded by this object. Never take the inode's own lock while holding it
@@ -264,8 +264,8 @@ final class InodeData implements Inode.Mapping {
             // the cluster's file extent items changed since the defragger read them, or pages of the inode left the dirty
             // ranges and are locked by an async chunk or under writeback — from before their ordered extent exists until
             // its items replace what the defragger read: the kernel's cluster_pages_for_defrag would wait for those pages
-            // and rewrite its range anyway, btrfs_drop_extents splitting the newer items; the port rewrites whole
-            // extents only, so it leaves the cluster to a later pass
+            // and rewrite its range anyway from the page cache; the port read the cluster's bytes from the items it
+            // saw, which are stale now, so it leaves the cluster to a later pass
             return Redirtied.OVERLAP;
         }
         Map.Entry<Long, DirtyRange> before = delalloc.floorEntry(start);
@@ -286,18 +286,9 @@ final class InodeData implements Inode.Mapping {
         return wasClean ? Redirtied.WAS_CLEAN : Redirtied.WAS_DIRTY;
     }
 
-    /** The file_extent_tree's view: do file extent items exist within [start, end)? (a rewrite's drop finds them) */
-    synchronized boolean hasFileExtentsIn(long start, long end) {
-        if (start < extentsEnd) {
-            return true;
-        }
-        Map.Entry<Long, Long> e = extentsAfterGap.lowerEntry(end);
-        return e != null && e.getValue() > start;
-    }
-
-    /** btrfs_drop_extents()' inode_sub_bytes() for the file extents a rewrite replaced. */
-    synchronized void fileExtentsDropped(long diskBytes) {
-        nbytes -= diskBytes;
+    /** btrfs_drop_extents()' inode_sub_bytes() for the file extent bytes a write replaced (the port's sector charge). */
+    synchronized void fileExtentsDropped(long bytes) {
+        nbytes -= bytes;
         extentChanges++;
     }
 

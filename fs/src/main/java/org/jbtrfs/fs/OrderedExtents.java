@@ -101,10 +101,8 @@ final class OrderedExtents {
         try {
             if (!failed) {
                 h = Transactions.join(fs, root, "btrfs_finish_ordered_io");
-                if (d.hasFileExtentsIn(oe.fileOffset, oe.fileOffset + oe.numBytes)) {
-                    dropExtents(h, d, oe.fileOffset, oe.fileOffset + oe.numBytes); // an autodefrag rewrite
-                }
-                Trees.insert(h, root, new Key(d.inode.ino(), ItemType.EXTENT_DATA, oe.fileOffset),
+                dropExtents(h, d, oe.fileOffset, oe.fileOffset + oe.numBytes);
+                Trees.insert(h, root, fileExtentKey(d.inode.ino(), oe.fileOffset),
                     new FileExtentItem(oe.diskBytenr, oe.diskNumBytes, oe.numBytes, h.transid()).encode());
                 d.fileExtentInserted(oe);
                 Extents.allocReservedFileExtent(h, root.objectid(), oe.diskBytenr, oe.numBytes);
@@ -138,24 +136,81 @@ final class OrderedExtents {
     }
 
     /**
-     * kernel: btrfs_drop_extents() from insert_reserved_file_extent() — the file extent items a rewrite replaces are
-     * deleted, their data extents' references dropped (btrfs_free_extent) and their bytes taken from i_bytes. The port
-     * rewrites whole extents only (autodefrag's clusters), so no item is split.
+     * kernel: __btrfs_drop_extents() in fs/btrfs/file.c, from insert_reserved_file_extent() — every file extent item of
+     * the inode that meets [start, end) gives that range up: one inside it is deleted and its data extent's reference
+     * dropped (btrfs_free_extent); one that sticks out at one end is trimmed (its tail: num_bytes; its front: the key
+     * moves to {@code end}, btrfs_set_item_key_safe, and the offset into the extent grows); one that sticks out at both
+     * is split first — btrfs_duplicate_item at {@code start} with btrfs_inc_extent_ref, the original keeping [key,
+     * start) — and the copy's front trimmed. i_bytes loses what was dropped (inode_sub_bytes). The search starts at the
+     * item before {@code start} (btrfs_lookup_file_extent, then the step back to slot - 1), which may reach into the
+     * range.
+     *
+     * <p>The kernel runs this for every ordered extent: items the inode's in-memory state does not know of can be
+     * there — after a power cut, those of ordered extents that finished ahead of an earlier one lie beyond disk_i_size,
+     * and the next write over them cuts them (stop 37: the port's first version searched only ranges its in-memory view
+     * said held items and never split, so such an item survived under the new data, or a BUG was raised —
+     * OrderedExtentsDropTest).
      */
     private void dropExtents(TransHandle h, InodeData d, long start, long end) {
         Root root = d.inode.root();
         long ino = d.inode.ino();
-        for (TreeItem it : Trees.range(fs, root, new Key(ino, ItemType.EXTENT_DATA, start), new Key(ino, ItemType.EXTENT_DATA, end - 1))) {
-            FileExtentItem fe = FileExtentItem.decode(it.data());
-            if (it.key().offset() + fe.numBytes() > end) {
-                throw fs.log().bug("file.c", 880, "btrfs_drop_extents would split the extent at " + it.key().offset()
-                    + " of inode " + ino + " (the port rewrites whole extents only)");
+        for (TreeItem it : Trees.rangeFromPrevious(fs, root, fileExtentKey(ino, start), fileExtentKey(ino, end - 1))) {
+            Key key = it.key();
+            if (key.objectid() != ino || key.type() != ItemType.EXTENT_DATA) {
+                continue; // the step back found an item of something else
             }
-            Trees.delete(h, root, it.key());
-            Extents.freeDataExtent(h, root.objectid(), fe.diskBytenr(), fe.diskNumBytes());
-            d.fileExtentsDropped(fe.diskNumBytes());
+            FileExtentItem fe = FileExtentItem.decode(it.data());
+            long keyOffset = key.offset();
+            long extentEnd = keyOffset + fe.numBytes();
+            boolean zeroLength = extentEnd == keyOffset && extentEnd >= start; // "Don't skip extent items representing 0 byte lengths"
+            if (extentEnd <= start && !zeroLength) {
+                continue;
+            }
+            if (!zeroLength && start > keyOffset && end < extentEnd) {
+                //     | - range to drop - |
+                //  | -------- extent -------- |
+                Trees.update(h, root, key, fe.withNumBytes(start - keyOffset).encode());
+                fe = fe.advance(start - keyOffset, extentEnd - start);
+                key = fileExtentKey(ino, start);
+                Trees.insert(h, root, key, fe.encode()); // btrfs_duplicate_item()
+                Extents.incDataExtentRef(h, root.objectid(), fe.diskBytenr(), fe.diskNumBytes());
+                d.fileExtentsDropped(charge(extentEnd - keyOffset) - charge(start - keyOffset) - charge(extentEnd - start));
+                keyOffset = start;
+            }
+            if (!zeroLength && start <= keyOffset && end < extentEnd) {
+                //  | ---- range to drop ----- |
+                //      | -------- extent -------- |
+                Trees.delete(h, root, key);
+                Trees.insert(h, root, fileExtentKey(ino, end), fe.advance(end - keyOffset, extentEnd - end).encode());
+                d.fileExtentsDropped(charge(extentEnd - keyOffset) - charge(extentEnd - end));
+                return;
+            }
+            if (!zeroLength && start > keyOffset) {
+                //       | ---- range to drop ----- |
+                //  | -------- extent -------- |
+                Trees.update(h, root, key, fe.withNumBytes(start - keyOffset).encode());
+                d.fileExtentsDropped(charge(extentEnd - keyOffset) - charge(start - keyOffset));
+            } else {
+                //  | ---- range to drop ----- |
+                //    | ------ extent ------ |
+                Trees.delete(h, root, key);
+                Extents.freeDataExtent(h, root.objectid(), fe.diskBytenr(), fe.diskNumBytes());
+                d.fileExtentsDropped(charge(extentEnd - keyOffset));
+            }
+            if (end == extentEnd) {
+                return;
+            }
         }
     }
+
+    private static Key fileExtentKey(long ino, long offset) { return new Key(ino, ItemType.EXTENT_DATA, offset); }
+
+    /**
+     * The i_bytes an item of {@code numBytes} counts for: the port's extents are byte-granular, its i_bytes counts whole
+     * sectors (what insert_reserved_file_extent added: the ordered extent's disk_num_bytes), so a drop takes away the
+     * difference of the sectors before and after.
+     */
+    private static long charge(long numBytes) { return (numBytes + Writeback.SECTOR - 1) / Writeback.SECTOR * Writeback.SECTOR; }
 
     /**
      * kernel: btrfs_remove_ordered_extent() in fs/btrfs/ordered-data.c — out of the inode's ordered tree

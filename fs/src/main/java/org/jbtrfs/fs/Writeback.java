@@ -40,7 +40,7 @@ import org.jbtrfs.workqueue.AsyncSubmit;
  * is reserved at writeback), compressed extents, NOCOW and NODATASUM, inline extents.
  */
 final class Writeback {
-    private static final int SECTOR = 4096;
+    static final int SECTOR = 4096;
 
     private final FsContext ctx;
     private final FsInfo fs;

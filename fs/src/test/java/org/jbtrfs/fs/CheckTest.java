@@ -87,6 +87,34 @@ class CheckTest {
     }
 
     @Test
+    void overlappingFileExtentItemsAreNamed() {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
+            Btrfs fs = r.mountSettled("");
+            fs.createFile("f");
+            fs.writeFile("f", new byte[8192]);
+            fs.sync();
+            long ino;
+            try (FileHandle h = fs.open("f")) {
+                ino = h.ino();
+            }
+            var info = fs.fsInfo();
+            TransHandle h = Transactions.start(info, info.fsRoot(), 2, "test_corrupt");
+            long bytenr = org.jbtrfs.transaction.Extents.allocDataExtent(h, info.fsRoot().objectid(), 8192);
+            Trees.insert(h, info.fsRoot(), new Key(ino, ItemType.EXTENT_DATA, 4096),
+                new org.jbtrfs.core.disk.FileExtentItem(bytenr, 8192, 8192, h.transid()).encode()); // a corruption: [4K, 12K) over [0, 8K)
+            Transactions.commit(h);
+            fs.umount();
+
+            Check.Report rep = Check.check(r.dev);
+
+            List<Check.Problem> overlap = rep.of(Check.Kind.FILE_EXTENT_OVERLAP);
+            assertEquals(1, overlap.size(), rep.text());
+            assertTrue(overlap.get(0).message().contains("inode " + ino + " errors 80, file extent overlap"), overlap.get(0).message());
+            assertEquals(List.of(), rep.of(Check.Kind.EXTENT_REFS), "the references themselves add up: " + rep.text());
+        }
+    }
+
+    @Test
     void aMissingExtentItemIsNamedWithItsBytenr() {
         try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
             Btrfs fs = r.mountSettled("");

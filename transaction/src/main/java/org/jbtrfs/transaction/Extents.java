@@ -63,6 +63,15 @@ public final class Extents {
         h.blocksTouched++;
     }
 
+    /**
+     * kernel: btrfs_inc_extent_ref() for a data extent — queue an add ref: one more file extent item points into it (the
+     * back part of an item btrfs_drop_extents split).
+     */
+    public static void incDataExtentRef(TransHandle h, long ownerRoot, long bytenr, long len) {
+        h.transaction.delayedRefs.addDataRef(bytenr, len, ownerRoot, +1, false);
+        h.blocksTouched++;
+    }
+
     /** kernel: btrfs_free_tree_block() of a block no longer referenced (drop_snapshot's walk). */
     public static void freeTreeBlock(TransHandle h, ExtentBuffer eb) {
         new TransTreeBlockManager(h).freeTreeBlock(eb);

@@ -5,6 +5,7 @@ import java.util.List;
 import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.transaction.ctree.Ctree;
 import org.jbtrfs.transaction.ctree.ExtentBuffer;
+import org.jbtrfs.transaction.ctree.ItemVisitor;
 import org.jbtrfs.transaction.ctree.Leaf;
 
 /**
@@ -77,11 +78,25 @@ public final class Trees {
 
     /** Items with {@code from <= key <= to} in the live tree, in key order. */
     public static List<TreeItem> range(FsInfo fs, Root root, Key from, Key to) {
+        return collect(fs, root, to, v -> Ctree.forEach(fs.btreeInode::readTreeBlock, root.node(), from, v));
+    }
+
+    /**
+     * Items with {@code key <= to} in the live tree from the item just before {@code from} (when {@code from} itself is
+     * absent) — the caller checks that item's key: btrfs_lookup_file_extent() and the step back of
+     * __btrfs_drop_extents() to an extent that starts before the range and may reach into it.
+     */
+    public static List<TreeItem> rangeFromPrevious(FsInfo fs, Root root, Key from, Key to) {
+        return collect(fs, root, to, v -> Ctree.forEachFromPrevious(fs.btreeInode::readTreeBlock, root.node(), from, v));
+    }
+
+    /** The items a walk of the live tree visits up to {@code to}, under the tree lock (one btrfs_search_slot). */
+    private static List<TreeItem> collect(FsInfo fs, Root root, Key to, java.util.function.Consumer<ItemVisitor> walk) {
         root.use("btrfs_search_slot");
         List<TreeItem> out = new ArrayList<>();
         root.treeLock.lock();
         try {
-            Ctree.forEach(fs.btreeInode::readTreeBlock, root.node(), from, (k, d) -> {
+            walk.accept((k, d) -> {
                 if (k.compareTo(to) > 0) {
                     return false;
                 }

@@ -74,6 +74,8 @@ public final class Check {
         DANGLING_DIR_ITEM,
         /** A directory whose i_size is not twice the length of its names ("errors 200, dir isize wrong"). */
         DIR_ISIZE_WRONG,
+        /** A file extent item that starts before the previous one of the same inode ends ("errors 80, file extent overlap"). */
+        FILE_EXTENT_OVERLAP,
         /** A linked file or directory without an INODE_REF to its parent, or one its parent has no entry for. */
         INODE_REF_WRONG,
         /** A subvolume's orphan item for an inode that is missing or still linked (orphan cleanup removes it). */
@@ -381,6 +383,7 @@ public final class Check {
      * INODE_REF against its parent's DIR_INDEX (the subvolume's top directory refers to itself as "..").
      */
     private void checkInode(long id, TreeMap<Key, byte[]> tree, long ino, InodeItem inode) {
+        checkFileExtents(id, tree, ino);
         if (inode.isDir()) {
             long names = 0;
             for (int type : new int[] {ItemType.DIR_ITEM, ItemType.DIR_INDEX}) {
@@ -416,6 +419,27 @@ public final class Check {
                     "root " + id + " inode " + ino + " INODE_REF '" + ref.name() + "' index " + ref.index()
                         + ": no matching DIR_INDEX in directory " + r.getKey().offset()));
             }
+        }
+    }
+
+    /**
+     * A file's extent items, in key order, against each other (btrfs check's process_file_extent: an item that starts
+     * before the end of the previous one is I_ERR_FILE_EXTENT_OVERLAP).
+     */
+    private void checkFileExtents(long id, TreeMap<Key, byte[]> tree, long ino) {
+        long end = 0;
+        for (Map.Entry<Key, byte[]> e : tree.subMap(new Key(ino, ItemType.EXTENT_DATA, 0), true,
+            new Key(ino, ItemType.EXTENT_DATA, -1L), true).entrySet()) {
+            if (e.getValue().length != FileExtentItem.SIZE) {
+                continue;
+            }
+            long start = e.getKey().offset();
+            if (start < end) {
+                problems.add(new Problem(Kind.FILE_EXTENT_OVERLAP, Severity.ERROR, "tree " + id + " key " + e.getKey(),
+                    String.format(Locale.ROOT, "root %d inode %d errors 80, file extent overlap (extent at %d starts before %d)",
+                        id, ino, start, end)));
+            }
+            end = Math.max(end, start + FileExtentItem.decode(e.getValue()).numBytes());
         }
     }
 

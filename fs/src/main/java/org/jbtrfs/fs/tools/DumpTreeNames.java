@@ -185,7 +185,7 @@ final class DumpTreeNames {
         } else if (v instanceof FileExtentItem f) {
             t.append(String.format(Locale.ROOT, "\t\tgeneration %d type 1 (regular)%n", f.generation()));
             t.append(String.format(Locale.ROOT, "\t\textent data disk byte %d nr %d%n", f.diskBytenr(), f.diskNumBytes()));
-            t.append(String.format(Locale.ROOT, "\t\textent data offset 0 nr %d ram %d%n", f.numBytes(), f.diskNumBytes()));
+            t.append(String.format(Locale.ROOT, "\t\textent data offset %d nr %d ram %d%n", f.offset(), f.numBytes(), f.diskNumBytes()));
         } else if (v instanceof ExtentItem e) {
             t.append(String.format(Locale.ROOT, "\t\trefs %d gen %d flags %s%n", e.refs(), e.generation(),
                 e.isTreeBlock() ? "TREE_BLOCK" : "DATA"));

@@ -309,7 +309,25 @@ public final class Ctree {
 
     /** Visits the items with key &gt;= {@code from} in key order, until the visitor returns false. */
     public static void forEach(LongFunction<ExtentBuffer> reader, ExtentBuffer rootNode, Key from, ItemVisitor visitor) {
+        walk(reader, search(reader, rootNode, from), visitor);
+    }
+
+    /**
+     * The same walk started one slot earlier when {@code from} is not in the tree and the leaf the search ends in has
+     * an item before the slot (the item at slot - 1, whatever its key) — btrfs_lookup_file_extent() followed by
+     * __btrfs_drop_extents' step back to the item that may reach into the range. A search never ends at slot 0 of a
+     * leaf other than the tree's first (a node's key is the lowest key below it), so the previous item is always in
+     * the same leaf.
+     */
+    public static void forEachFromPrevious(LongFunction<ExtentBuffer> reader, ExtentBuffer rootNode, Key from, ItemVisitor visitor) {
         BtrfsPath path = search(reader, rootNode, from);
+        if (!path.found() && path.slots[0] > 0) {
+            path.slots[0]--;
+        }
+        walk(reader, path, visitor);
+    }
+
+    private static void walk(LongFunction<ExtentBuffer> reader, BtrfsPath path, ItemVisitor visitor) {
         do {
             ExtentBuffer leaf = path.leaf();
             for (int slot = path.slot(); slot < leaf.nritems(); slot++) {
