@@ -368,6 +368,10 @@ public final class Btrfs {
 
     void handleWrite(FileHandle fh, byte[] data) { write(() -> files.append(fh.inode(), data)); }
 
+    void handlePwrite(FileHandle fh, long offset, byte[] data) { write(() -> files.writeAt(fh.inode(), offset, data)); }
+
+    long handleSize(FileHandle fh) { return read(() -> InodeData.of(fsInfo(), fh.inode()).isize()); }
+
     void handleFsync(FileHandle fh) { read(() -> { files.fsync(fh.inode()); return null; }); }
 
     List<OrderedExtent> handleSyncFileRange(FileHandle fh, Runnable beforeSubmit) {

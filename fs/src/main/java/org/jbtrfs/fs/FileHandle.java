@@ -73,6 +73,30 @@ public final class FileHandle implements AutoCloseable {
         fs.handleWrite(this, data);
     }
 
+    /** fstat(2)'s st_size: i_size, what the page cache holds included. EBADF if closed. */
+    public long size() {
+        checkOpen();
+        return fs.handleSize(this);
+    }
+
+    /**
+     * pwrite(2) at {@code offset}, over the bytes there and possibly past the end: into the page cache like
+     * {@link #write}, after waiting for writeback in flight on that range (its ordered extents). When the write is
+     * written back, its file extent item replaces the part of each item under it (btrfs_drop_extents trims or splits
+     * them). EBADF on a handle opened {@link OpenMode#READ_ONLY}; EROFS once the filesystem was forced read-only.
+     *
+     * @throws IllegalArgumentException if {@code data} is null, {@code offset} is negative, or {@code offset} is past
+     *                                  the end of the file (the port does not model holes)
+     */
+    public void pwrite(long offset, byte[] data) {
+        Btrfs.requireNonNull(data, "data");
+        if (offset < 0) {
+            throw new IllegalArgumentException("offset must not be negative: " + offset);
+        }
+        checkWritable();
+        fs.handlePwrite(this, offset, data);
+    }
+
     /**
      * fsync(2) — kernel: btrfs_sync_file(): writes the file's dirty pages with sync_writers raised (so
      * they are checksummed inline, not through btrfs_wq_submit_bio), waits for them and for the file's

@@ -140,6 +140,35 @@ final class FileOps {
     }
 
     /**
+     * kernel: btrfs_buffered_write() (v5.10) at {@code offset}, pwrite(2) — as {@link #append}, over bytes already
+     * there: prepare_pages locks the range's pages (and waits for their writeback), lock_and_cleanup_extent_if_need
+     * waits for an ordered extent in the range and starts over; then the bytes go to the page cache and the range is
+     * marked delalloc. The write's ordered extent replaces the items under it when it completes (btrfs_drop_extents).
+     */
+    void writeAt(Inode inode, long offset, byte[] data) {
+        if (data.length == 0) {
+            return;
+        }
+        InodeData d = InodeData.of(fs, inode);
+        while (true) {
+            InodeData.WriteAt w = d.writeAt(offset, data);
+            if (w.dirtied()) {
+                if (w.wasClean()) {
+                    ctx.writeback.markInodeDirty(d);
+                }
+                return;
+            }
+            if (w.waitFor().isEmpty()) {
+                d.waitPagesUnlocked();
+            }
+            for (OrderedExtent oe : w.waitFor()) {
+                oe.waitComplete(); // btrfs_start_ordered_extent(ordered, 1)
+                ctx.ordered.put(oe);
+            }
+        }
+    }
+
+    /**
      * kernel: btrfs_sync_file() in fs/btrfs/file.c — start_ordered_ops (writeback of the whole file with
      * sync_writers raised: its bios are checksummed inline, not through btrfs_wq_submit_bio), wait for the
      * writeback and for the ordered extents (btrfs_wait_ordered_range), report a writeback error; then,

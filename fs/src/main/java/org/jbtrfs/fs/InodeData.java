@@ -143,16 +143,83 @@ final class InodeData implements Inode.Mapping {
      * puts it on the superblock's dirty list: __mark_inode_dirty(I_DIRTY_PAGES)).
      */
     synchronized boolean append(byte[] data) {
-        boolean wasClean = delalloc.isEmpty();
-        Map.Entry<Long, DirtyRange> last = delalloc.lastEntry();
-        if (last != null && last.getValue().end() == isize) {
-            last.getValue().append(data);
-        } else {
-            DirtyRange r = new DirtyRange(isize, data.length);
-            r.append(data);
-            delalloc.put(r.start, r);
+        return dirty(isize, data);
+    }
+
+    /**
+     * The same at {@code offset} (at most i_size): the bytes are copied over what the page cache holds there — dirty
+     * ranges the write meets or touches become one (the io_tree merges adjacent EXTENT_DELALLOC states) — and i_size
+     * grows if the write ends beyond it. Nothing is dirtied while the range is not free yet: part of it is under an
+     * ordered extent (lock_and_cleanup_extent_if_need waits for it and retries: the ordered extents are returned, each
+     * with a reference for the caller), or pages of the inode are locked by writeback before their ordered extent exists
+     * or by an async chunk (prepare_pages' lock_page; the port does not track which pages, so the caller waits for all
+     * of them).
+     */
+    synchronized WriteAt writeAt(long offset, byte[] data) {
+        if (offset > isize) {
+            throw new IllegalArgumentException("offset " + offset + " is past the end of the file (" + isize
+                + " bytes): the port does not model holes");
         }
-        isize += data.length;
+        long end = offset + data.length;
+        List<OrderedExtent> in = new ArrayList<>();
+        for (OrderedExtent oe : ordered.values()) {
+            if (oe.fileOffset < end && oe.fileOffset + oe.numBytes > offset) {
+                oe.refs.incrementAndGet(); // btrfs_lookup_ordered_range
+                in.add(oe);
+            }
+        }
+        if (!in.isEmpty()) {
+            return new WriteAt(false, false, in);
+        }
+        if (cowPendingBytes > 0 || lockedBytes > 0) {
+            return new WriteAt(false, false, List.of());
+        }
+        return new WriteAt(true, dirty(offset, data), List.of());
+    }
+
+    /**
+     * What {@link #writeAt} did: dirtied the range ({@code wasClean}: the inode had no dirty range before), or found
+     * ordered extents to wait for (each with a reference), or, with none, locked pages to wait for.
+     */
+    record WriteAt(boolean dirtied, boolean wasClean, List<OrderedExtent> waitFor) { }
+
+    /** Waits until no page of the inode is locked by writeback before its ordered extent or by an async chunk. */
+    synchronized void waitPagesUnlocked() {
+        fs.kernel.sched().waitUntil(this, "lock_page", () -> cowPendingBytes == 0 && lockedBytes == 0);
+    }
+
+    /** btrfs_dirty_pages() for [offset, offset + data.length): the dirty ranges it meets or touches merged with it. */
+    private boolean dirty(long offset, byte[] data) {
+        boolean wasClean = delalloc.isEmpty();
+        long end = offset + data.length;
+        Map.Entry<Long, DirtyRange> last = delalloc.lastEntry();
+        if (offset == isize && last != null && last.getValue().end() == isize) {
+            last.getValue().append(data); // the common append: no copy of what is there
+        } else {
+            long start = offset;
+            long mergedEnd = end;
+            Map.Entry<Long, DirtyRange> e = delalloc.floorEntry(offset);
+            if (e == null || e.getValue().end() < offset) {
+                e = delalloc.ceilingEntry(offset);
+            }
+            List<DirtyRange> met = new ArrayList<>();
+            while (e != null && e.getKey() <= end) {
+                met.add(e.getValue());
+                start = Math.min(start, e.getKey());
+                mergedEnd = Math.max(mergedEnd, e.getValue().end());
+                e = delalloc.higherEntry(e.getKey());
+            }
+            byte[] bytes = new byte[(int) (mergedEnd - start)];
+            for (DirtyRange r : met) {
+                System.arraycopy(r.data(), 0, bytes, (int) (r.start - start), r.len());
+                delalloc.remove(r.start);
+            }
+            System.arraycopy(data, 0, bytes, (int) (offset - start), data.length);
+            DirtyRange merged = new DirtyRange(start, bytes.length);
+            merged.append(bytes);
+            delalloc.put(start, merged);
+        }
+        isize = Math.max(isize, end);
         updatePins();
         return wasClean;
     }
@@ -170,7 +237,10 @@ final class InodeData implements Inode.Mapping {
     }
 
     /** cow_file_range's extent_clear_unlock_delalloc for {@code len} bytes: EXTENT_DELALLOC cleared (ordered extent added, or failed). */
-    synchronized void cowDone(long len) { cowPendingBytes -= len; }
+    synchronized void cowDone(long len) {
+        cowPendingBytes -= len;
+        notifyAll(); // a write waiting in lock_page
+    }
 
     /**
      * Whether the kernel's inode would be on its root's delalloc_inodes list (delalloc bytes left): dirty ranges, pages

@@ -37,6 +37,13 @@ final class FileLane extends SteppingLane {
     private final SplittableRandom refillDraws;
     /** How often, in a discard=async cycle, the emptied groups are synced and written into again. */
     static final double P_REFILL = 0.5;
+    /**
+     * Whether a write into an existing file (or through a held handle) overwrites bytes inside it with pwrite instead of
+     * appending, where, and how much: a stream of its own (stop 37), so the lane's other choices stay what they were.
+     */
+    private final SplittableRandom overwriteDraws;
+    /** How often a write into an existing file is an overwrite. */
+    static final double P_OVERWRITE = 0.5;
 
     FileLane(LaneContext cx, List<String> files, List<String> tarDirs, long cycle) {
         super(LaneKind.FILE, cx, 0.22, 0.34, 0.44, 0.56, 0.62, 0.72, 0.84, 0.92, 1.0);
@@ -46,6 +53,7 @@ final class FileLane extends SteppingLane {
         this.syncAfterWrite = Seeds.stream(cx.cycleSeed, "lane:file:sync");
         this.untarDraws = Seeds.stream(cx.cycleSeed, "lane:file:untar");
         this.refillDraws = Seeds.stream(cx.cycleSeed, "lane:file:refill");
+        this.overwriteDraws = Seeds.stream(cx.cycleSeed, "lane:file:overwrite");
     }
 
     @Override
@@ -96,7 +104,11 @@ final class FileLane extends SteppingLane {
         } else if (u < 0.34 && !files.isEmpty()) {
             String f = pick(files);
             byte[] data = new byte[1 + r.nextInt(4096)];
-            write(fs, f, data);
+            if (overwriteDraws.nextDouble() < P_OVERWRITE) {
+                overwrite(fs, f, data);
+            } else {
+                write(fs, f, data);
+            }
         } else if (u < 0.44 && !files.isEmpty()) {
             String f = files.remove(r.nextInt(files.size()));
             run("unlink", () -> fs.unlink(f));
@@ -140,12 +152,31 @@ final class FileLane extends SteppingLane {
     }
 
     /**
+     * A write over bytes inside the file ({@code dd conv=notrunc seek=N}): open, pwrite at a drawn offset up to the
+     * file's size, close — the write's ordered extent trims or splits the file extent items under it.
+     */
+    private void overwrite(Btrfs fs, String f, byte[] data) {
+        double at = overwriteDraws.nextDouble();
+        run("pwrite", () -> {
+            try (FileHandle h = fs.open(f)) {
+                h.pwrite((long) (at * h.size()), data);
+            }
+        });
+    }
+
+    /**
      * A process with the file open: fsync (a read-only handle too — fsync takes no write access, so it runs beside
      * any remount, an RO one's commit included), after a write when the handle writes.
      */
     private void syncHeld(FileHandle h) {
         if (h.mode().writes() && r.nextBoolean()) {
-            run("write", () -> h.write(new byte[1 + r.nextInt(4096)]));
+            byte[] data = new byte[1 + r.nextInt(4096)];
+            if (overwriteDraws.nextDouble() < P_OVERWRITE) {
+                double at = overwriteDraws.nextDouble();
+                run("pwrite", () -> h.pwrite((long) (at * h.size()), data));
+            } else {
+                run("write", () -> h.write(data));
+            }
         }
         run("fsync", h::fsync);
     }
