@@ -1,11 +1,15 @@
 package org.jbtrfs.fs;
 
+import static org.jbtrfs.fs.FileExtentFixtures.filled;
+import static org.jbtrfs.fs.FileExtentFixtures.items;
+import static org.jbtrfs.fs.FileExtentFixtures.offsets;
+import static org.jbtrfs.fs.FileExtentFixtures.umountCheckedAndUnloaded;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.jbtrfs.core.Crc32cImpl;
@@ -48,11 +52,6 @@ import org.junit.jupiter.api.Test;
  */
 class OrderedExtentsDropTest {
 
-    private static byte[] filled(int n, char c) {
-        byte[] b = new byte[n];
-        Arrays.fill(b, (byte) c);
-        return b;
-    }
 
     /**
      * 1. an ordered extent for [0, 8K) is held before its completion; 2. the append of [8K, 16K) completes first: its item
@@ -93,16 +92,13 @@ class OrderedExtentsDropTest {
             again.sync();
 
             List<TreeItem> items = items(again, ino);
-            assertEquals(List.of(0L, 12288L), items.stream().map(it -> it.key().offset()).toList());
+            assertEquals(List.of(0L, 12288L), offsets(items));
             FileExtentItem back = FileExtentItem.decode(items.get(1).data());
             assertEquals(4096, back.offset(), "the kept part starts 4K into its extent");
             assertEquals(4096, back.numBytes());
             assertArrayEquals(filled(12288, 'C'), again.readFile("a"), "no stale byte under the new ones");
             assertEquals(0, r.mod.log().count(LogEntry.Kind.BUG), r.mod.log().dmesg());
-            again.umount();
-            Check.Report rep = Check.check(r.dev);
-            assertTrue(rep.clean(), rep.text());
-            assertTrue(r.mod.unload().clean(), r.mod.log().dmesg());
+            umountCheckedAndUnloaded(r, again);
         }
     }
 
@@ -138,7 +134,7 @@ class OrderedExtentsDropTest {
             again.sync();
 
             List<TreeItem> items = items(again, ino);
-            assertEquals(List.of(0L, 4096L, 8192L), items.stream().map(it -> it.key().offset()).toList());
+            assertEquals(List.of(0L, 4096L, 8192L), offsets(items));
             FileExtentItem front = FileExtentItem.decode(items.get(0).data());
             FileExtentItem back = FileExtentItem.decode(items.get(2).data());
             assertEquals(List.of(bytenr, 0L, 4096L), List.of(front.diskBytenr(), front.offset(), front.numBytes()));
@@ -160,8 +156,4 @@ class OrderedExtentsDropTest {
 
     private static FsInfo fi(Btrfs fs) { return fs.fsInfo(); }
 
-    private static List<TreeItem> items(Btrfs fs, long ino) {
-        FsInfo fi = fs.fsInfo();
-        return Trees.range(fi, fi.fsRoot(), new Key(ino, ItemType.EXTENT_DATA, 0), new Key(ino, ItemType.EXTENT_DATA, -1L));
-    }
 }

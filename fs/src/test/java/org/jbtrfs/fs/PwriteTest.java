@@ -1,5 +1,10 @@
 package org.jbtrfs.fs;
 
+import static org.jbtrfs.fs.FileExtentFixtures.filled;
+import static org.jbtrfs.fs.FileExtentFixtures.items;
+import static org.jbtrfs.fs.FileExtentFixtures.offsets;
+import static org.jbtrfs.fs.FileExtentFixtures.umountCheckedAndUnloaded;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -13,13 +18,9 @@ import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.disk.FileExtentItem;
-import org.jbtrfs.core.disk.ItemType;
-import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.fs.tools.Check;
 import org.jbtrfs.testsupport.TestThread;
-import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.TreeItem;
-import org.jbtrfs.transaction.Trees;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -31,11 +32,6 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 class PwriteTest {
 
-    private static byte[] filled(int n, char c) {
-        byte[] b = new byte[n];
-        Arrays.fill(b, (byte) c);
-        return b;
-    }
 
     private static byte[] expect(int size, Object... runs) {
         byte[] b = new byte[size];
@@ -45,12 +41,7 @@ class PwriteTest {
         return b;
     }
 
-    private static List<TreeItem> items(Btrfs fs, long ino) {
-        FsInfo fi = fs.fsInfo();
-        return Trees.range(fi, fi.fsRoot(), new Key(ino, ItemType.EXTENT_DATA, 0), new Key(ino, ItemType.EXTENT_DATA, -1L));
-    }
 
-    private static List<Long> offsets(List<TreeItem> items) { return items.stream().map(it -> it.key().offset()).toList(); }
 
     /** A write inside a written extent splits its item: [0, 4K) and [8K, 16K) of the old extent around the new [4K, 8K). */
     @ParameterizedTest(name = "crc32c {0}")
@@ -80,10 +71,7 @@ class PwriteTest {
             fs.umount();
             Btrfs again = r.mount("");
             assertArrayEquals(want, again.readFile("a"), "after a remount");
-            again.umount();
-            Check.Report rep = Check.check(r.dev);
-            assertTrue(rep.clean(), rep.text());
-            assertTrue(r.mod.unload().clean(), r.mod.log().dmesg());
+            umountCheckedAndUnloaded(r, again);
         }
     }
 
