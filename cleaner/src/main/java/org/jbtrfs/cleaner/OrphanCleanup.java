@@ -7,6 +7,7 @@ import org.jbtrfs.core.Fault;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.Root;
+import org.jbtrfs.transaction.RootState;
 import org.jbtrfs.transaction.TransHandle;
 import org.jbtrfs.transaction.Transactions;
 import org.jbtrfs.transaction.TreeItem;
@@ -29,7 +30,8 @@ public final class OrphanCleanup {
      * waiting for the cleaner, skipped; no inode item otherwise, or an inode still linked — the item is
      * considered stale and deleted ("find_dead_roots already ran before us": the March 2021 bug is that it
      * had not; and a free space inode whose clear_nlink never reached its inode item lands here too); an
-     * unlinked inode is evicted now, by its final iput.
+     * unlinked inode is evicted now, by its final iput. At the end, a root with ORPHAN_ITEM_INSERTED joins and ends a
+     * transaction.
      */
     public void orphanCleanup(Root root) {
         if (!root.orphanCleanupDone.compareAndSet(false, true)) {
@@ -71,6 +73,16 @@ public final class OrphanCleanup {
                 continue;
             }
             inodes.iput(inode); // final iput of an unlinked inode: evict (deletes the orphan item)
+        }
+        if (root.state.test(RootState.ORPHAN_ITEM_INSERTED)) {
+            // 5.11 ends with a join and an end at once for a root that has an orphan item of its own in the tree root
+            // (a subvolume that adopted a stray one at creation: btrfs_get_root_ref): a running transaction is there
+            // afterwards, for the transaction kthread to commit. An error (IS_ERR) is ignored.
+            try {
+                Transactions.end(Transactions.join(fs, root, "btrfs_orphan_cleanup"));
+            } catch (BtrfsException e) {
+                // nothing: "if (!IS_ERR(trans))"
+            }
         }
     }
 

@@ -76,6 +76,23 @@ class OrphanCleanupTest {
         }
     }
 
+    /**
+     * 5.11's last step (fidelity audit, item 8): a root with an orphan item of its own in the tree root
+     * (ORPHAN_ITEM_INSERTED) joins a transaction and ends it at once; a root without one does not.
+     */
+    @Test
+    void aRootWithItsOwnOrphanItemJoinsAndEndsATransactionAtTheEnd() {
+        try (CleanerFs f = new CleanerFs()) {
+            org.jbtrfs.transaction.Root sv = f.deletedSubvolume(5000, 12); // ORPHAN_ITEM_INSERTED, as the delete leaves it
+            f.c.orphanCleanup().orphanCleanup(f.fs.fsRoot());
+            assertEquals(List.of(), f.openTransactionFunctions(), "the fs root has no orphan item of its own");
+
+            f.c.orphanCleanup().orphanCleanup(sv);
+
+            assertEquals(List.of("btrfs_orphan_cleanup"), f.openTransactionFunctions(), "joined and ended: running, for the next commit");
+        }
+    }
+
     @Test
     void itRunsOncePerRoot() {
         try (CleanerFs f = new CleanerFs()) {

@@ -138,7 +138,7 @@ final class AsyncCow {
         } catch (BtrfsException e) {
             d.setError(e.errno());
         }
-        writeback.asyncPagesUnlocked(d, c.data.length, oe != null);
+        writeback.asyncPagesUnlocked(d, c.start, c.data.length, oe != null);
         c.markUnlocked();
         if (oe != null) {
             writeback.submitAsyncBio(oe);

@@ -159,7 +159,7 @@ final class FileOps {
                 return;
             }
             if (w.waitFor().isEmpty()) {
-                d.waitPagesUnlocked();
+                d.waitPagesUnlocked(offset, offset + data.length);
             }
             for (OrderedExtent oe : w.waitFor()) {
                 oe.waitComplete(); // btrfs_start_ordered_extent(ordered, 1)

@@ -67,6 +67,11 @@ final class InodeData implements Inode.Mapping {
      */
     private long cowPendingBytes;
     /**
+     * The file ranges of those pages and of an async chunk's locked pages, start to end: what lock_page would wait for
+     * (a write into them waits, {@link #writeAt}).
+     */
+    private final TreeMap<Long, Long> lockedRanges = new TreeMap<>();
+    /**
      * Changes to the inode's file extent items so far (inserted or dropped): the defragger reads the items, then
      * re-dirties their range; a change in between makes what it read stale ({@link #redirtyForDefrag}).
      */
@@ -151,9 +156,8 @@ final class InodeData implements Inode.Mapping {
      * ranges the write meets or touches become one (the io_tree merges adjacent EXTENT_DELALLOC states) — and i_size
      * grows if the write ends beyond it. Nothing is dirtied while the range is not free yet: part of it is under an
      * ordered extent (lock_and_cleanup_extent_if_need waits for it and retries: the ordered extents are returned, each
-     * with a reference for the caller), or pages of the inode are locked by writeback before their ordered extent exists
-     * or by an async chunk (prepare_pages' lock_page; the port does not track which pages, so the caller waits for all
-     * of them).
+     * with a reference for the caller), or pages of the range are locked by writeback before their ordered extent exists
+     * or by an async chunk (prepare_pages' lock_page: the caller waits for them, {@link #waitPagesUnlocked}).
      */
     synchronized WriteAt writeAt(long offset, byte[] data) {
         if (offset > isize) {
@@ -171,7 +175,7 @@ final class InodeData implements Inode.Mapping {
         if (!in.isEmpty()) {
             return new WriteAt(false, false, in);
         }
-        if (cowPendingBytes > 0 || lockedBytes > 0) {
+        if (locked(offset, end)) {
             return new WriteAt(false, false, List.of());
         }
         return new WriteAt(true, dirty(offset, data), List.of());
@@ -183,9 +187,9 @@ final class InodeData implements Inode.Mapping {
      */
     record WriteAt(boolean dirtied, boolean wasClean, List<OrderedExtent> waitFor) { }
 
-    /** Waits until no page of the inode is locked by writeback before its ordered extent or by an async chunk. */
-    synchronized void waitPagesUnlocked() {
-        fs.kernel.sched().waitUntil(this, "lock_page", () -> cowPendingBytes == 0 && lockedBytes == 0);
+    /** lock_page on [start, end): waits until writeback (before its ordered extent) or an async chunk let the pages go. */
+    synchronized void waitPagesUnlocked(long start, long end) {
+        fs.kernel.sched().waitUntil(this, "lock_page", () -> !locked(start, end));
     }
 
     /** btrfs_dirty_pages() for [offset, offset + data.length): the dirty ranges it meets or touches merged with it. */
@@ -236,9 +240,13 @@ final class InodeData implements Inode.Mapping {
         return l;
     }
 
-    /** cow_file_range's extent_clear_unlock_delalloc for {@code len} bytes: EXTENT_DELALLOC cleared (ordered extent added, or failed). */
-    synchronized void cowDone(long len) {
+    /**
+     * cow_file_range's extent_clear_unlock_delalloc for the {@code len} bytes at {@code start}: EXTENT_DELALLOC cleared
+     * (ordered extent added, or failed), the pages unlocked.
+     */
+    synchronized void cowDone(long start, long len) {
         cowPendingBytes -= len;
+        unlockRange(start, len);
         notifyAll(); // a write waiting in lock_page
     }
 
@@ -277,7 +285,32 @@ final class InodeData implements Inode.Mapping {
     private List<DirtyRange> takeDelalloc() {
         List<DirtyRange> l = new ArrayList<>(delalloc.values());
         delalloc.clear();
+        for (DirtyRange r : l) {
+            lockedRanges.put(r.start, r.end()); // locked (lock_page) from here until their extent_clear_unlock_delalloc
+        }
         return l;
+    }
+
+    /** The pages of [start, start + len) unlocked: cut out of {@link #lockedRanges} (a chunk unlocks part of a range). */
+    private void unlockRange(long start, long len) {
+        long end = start + len;
+        Map.Entry<Long, Long> e = lockedRanges.floorEntry(start);
+        if (e == null || e.getValue() <= start) {
+            return;
+        }
+        lockedRanges.remove(e.getKey());
+        if (e.getKey() < start) {
+            lockedRanges.put(e.getKey(), start);
+        }
+        if (end < e.getValue()) {
+            lockedRanges.put(end, e.getValue());
+        }
+    }
+
+    /** Whether a page of [start, end) is locked by writeback before its ordered extent or by an async chunk. */
+    private boolean locked(long start, long end) {
+        Map.Entry<Long, Long> e = lockedRanges.lowerEntry(end);
+        return e != null && e.getValue() > start;
     }
 
     private static long bytes(List<DirtyRange> ranges) {
@@ -289,8 +322,9 @@ final class InodeData implements Inode.Mapping {
      * unlocked (the ordered extent exists); otherwise unlocked with writeback started and ended at once (the extent
      * could not be reserved). Returns true when no page is left under writeback or locked.
      */
-    synchronized boolean unlockAsync(long len, boolean writeback) {
+    synchronized boolean unlockAsync(long start, long len, boolean writeback) {
         lockedBytes -= len;
+        unlockRange(start, len);
         if (writeback) {
             writebackBytes += len;
         }

@@ -199,7 +199,7 @@ final class Writeback {
             endPageWriteback(d, r.len());
             return null;
         } finally {
-            d.cowDone(r.len());
+            d.cowDone(r.start, r.len());
         }
     }
 
@@ -214,12 +214,12 @@ final class Writeback {
     }
 
     /**
-     * An async chunk's extent_clear_unlock_delalloc: its {@code len} bytes of pages under writeback ({@code writeback})
-     * or, after a failed reservation, just unlocked.
+     * An async chunk's extent_clear_unlock_delalloc: its {@code len} bytes of pages at {@code start} under writeback
+     * ({@code writeback}) or, after a failed reservation, just unlocked.
      */
-    void asyncPagesUnlocked(InodeData d, long len, boolean writeback) {
+    void asyncPagesUnlocked(InodeData d, long start, long len, boolean writeback) {
         synchronized (d) {
-            if (d.unlockAsync(len, writeback)) {
+            if (d.unlockAsync(start, len, writeback)) {
                 inodesWb.remove(d);
             }
         }

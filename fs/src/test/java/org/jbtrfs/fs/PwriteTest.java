@@ -128,6 +128,34 @@ class PwriteTest {
         }
     }
 
+    /**
+     * prepare_pages' lock_page: a compressed write's async chunk holds the pages it took until its submit step; a pwrite
+     * into them waits, one past them (an append at i_size) does not.
+     */
+    @Test
+    void aPwriteWaitsForTheLockedPagesOfItsRangeOnly() {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
+            Btrfs fs = r.mountSettled("compress");
+            fs.createFile("a");
+            try (FileHandle h = fs.open("a")) {
+                h.write(filled(8192, 'A'));
+                r.mod.hooks().parkAt(Hook.ASYNC_COW_BEFORE_COMPRESS, org.jbtrfs.core.Role.WORKER);
+                TestThread<Void> writeback = TestThread.run("sync_file_range", h::syncFileRange);
+                r.mod.hooks().awaitParked(Hook.ASYNC_COW_BEFORE_COMPRESS, Repro.WAIT);
+                h.pwrite(8192, filled(100, 'C')); // past the chunk's pages: no wait
+                TestThread<Void> into = TestThread.run("pwrite", () -> h.pwrite(4096, filled(100, 'B')));
+                into.awaitBlockedIn("InodeData", "waitPagesUnlocked");
+                assertFalse(into.done());
+                r.mod.hooks().release(Hook.ASYNC_COW_BEFORE_COMPRESS);
+                into.join();
+                writeback.join();
+            }
+            fs.sync();
+            assertArrayEquals(expect(8292, 0, 8192, 'A', 4096, 4196, 'B', 8192, 8292, 'C'), fs.readFile("a"));
+            umountCheckedAndUnloaded(r, fs);
+        }
+    }
+
     /** Bad input: a clear error, nothing written, the file and the module usable. */
     @Test
     void badOffsetsAndHandlesAreRefusedAndLoseNothing() {
