@@ -19,11 +19,11 @@ import org.jbtrfs.transaction.TransHandle;
  * mapping's error. Installed on the cleaner module's {@link Inode} as its {@link Inode.Mapping}, so an
  * inode with dirty or writeback pages stays cached after its last iput (the VFS's inode LRU).
  *
- * <p>Granularity: the port appends bytes. A delalloc range starts at the byte the append started, not at
- * a page boundary, so an append never rewrites a block already written; in the kernel an append into a partly
- * written page COWs that page. Autodefrag rewrites: it re-dirties whole extents ({@link #redirtyForDefrag}); and
- * after a power cut an append may write over items left beyond disk_i_size. The ordered extent's completion drops
- * what its range replaces (btrfs_drop_extents: deleting, trimming or splitting items). Inline extents
+ * <p>Granularity: bytes. A delalloc range starts at the byte the write started, not at a page boundary, so an
+ * append never rewrites a block already written; in the kernel an append into a partly written page COWs that page.
+ * Rewrites are pwrite ({@link #writeAt}), autodefrag's re-dirtied whole extents ({@link #redirtyForDefrag}), and an
+ * append over items a power cut left beyond disk_i_size. The ordered extent's completion drops what its range replaces
+ * (btrfs_drop_extents: deleting, trimming or splitting items, at any byte). Inline extents
  * (max_inline) are not modelled: every range becomes a regular extent.
  *
  * <p>Locking: the fields are guarded by this object. Never take the inode's own lock while holding it

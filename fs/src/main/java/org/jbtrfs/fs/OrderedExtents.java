@@ -162,11 +162,14 @@ final class OrderedExtents {
             FileExtentItem fe = FileExtentItem.decode(it.data());
             long keyOffset = key.offset();
             long extentEnd = keyOffset + fe.numBytes();
-            boolean zeroLength = extentEnd == keyOffset && extentEnd >= start; // "Don't skip extent items representing 0 byte lengths"
-            if (extentEnd <= start && !zeroLength) {
+            if (extentEnd == keyOffset && extentEnd >= start) {
+                deleteItem(h, d, key, fe); // "Don't skip extent items representing 0 byte lengths"
                 continue;
             }
-            if (!zeroLength && start > keyOffset && end < extentEnd) {
+            if (extentEnd <= start) {
+                continue;
+            }
+            if (start > keyOffset && end < extentEnd) {
                 //     | - range to drop - |
                 //  | -------- extent -------- |
                 Trees.update(h, root, key, fe.withNumBytes(start - keyOffset).encode());
@@ -177,7 +180,7 @@ final class OrderedExtents {
                 d.fileExtentsDropped(charge(extentEnd - keyOffset) - charge(start - keyOffset) - charge(extentEnd - start));
                 keyOffset = start;
             }
-            if (!zeroLength && start <= keyOffset && end < extentEnd) {
+            if (start <= keyOffset && end < extentEnd) {
                 //  | ---- range to drop ----- |
                 //      | -------- extent -------- |
                 Trees.delete(h, root, key);
@@ -185,7 +188,7 @@ final class OrderedExtents {
                 d.fileExtentsDropped(charge(extentEnd - keyOffset) - charge(extentEnd - end));
                 return;
             }
-            if (!zeroLength && start > keyOffset) {
+            if (start > keyOffset) {
                 //       | ---- range to drop ----- |
                 //  | -------- extent -------- |
                 Trees.update(h, root, key, fe.withNumBytes(start - keyOffset).encode());
@@ -193,14 +196,20 @@ final class OrderedExtents {
             } else {
                 //  | ---- range to drop ----- |
                 //    | ------ extent ------ |
-                Trees.delete(h, root, key);
-                Extents.freeDataExtent(h, root.objectid(), fe.diskBytenr(), fe.diskNumBytes());
-                d.fileExtentsDropped(charge(extentEnd - keyOffset));
+                deleteItem(h, d, key, fe);
             }
             if (end == extentEnd) {
                 return;
             }
         }
+    }
+
+    /** delete_extent_item: the item goes, its data extent loses a reference (btrfs_free_extent), i_bytes its bytes. */
+    private void deleteItem(TransHandle h, InodeData d, Key key, FileExtentItem fe) {
+        Root root = d.inode.root();
+        Trees.delete(h, root, key);
+        Extents.freeDataExtent(h, root.objectid(), fe.diskBytenr(), fe.diskNumBytes());
+        d.fileExtentsDropped(charge(fe.numBytes()));
     }
 
     private static Key fileExtentKey(long ino, long offset) { return new Key(ino, ItemType.EXTENT_DATA, offset); }
@@ -210,7 +219,7 @@ final class OrderedExtents {
      * sectors (what insert_reserved_file_extent added: the ordered extent's disk_num_bytes), so a drop takes away the
      * difference of the sectors before and after.
      */
-    private static long charge(long numBytes) { return (numBytes + Writeback.SECTOR - 1) / Writeback.SECTOR * Writeback.SECTOR; }
+    private static long charge(long numBytes) { return Writeback.sectorAligned(numBytes); }
 
     /**
      * kernel: btrfs_remove_ordered_extent() in fs/btrfs/ordered-data.c — out of the inode's ordered tree

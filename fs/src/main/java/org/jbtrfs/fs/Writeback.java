@@ -40,7 +40,7 @@ import org.jbtrfs.workqueue.AsyncSubmit;
  * is reserved at writeback), compressed extents, NOCOW and NODATASUM, inline extents.
  */
 final class Writeback {
-    static final int SECTOR = 4096;
+    private static final int SECTOR = 4096;
 
     private final FsContext ctx;
     private final FsInfo fs;
@@ -191,7 +191,7 @@ final class Writeback {
      * (extent_clear_unlock_delalloc, mapping_set_error) and null is returned.
      */
     private OrderedExtent cowFileRange(InodeData d, InodeData.DirtyRange r) {
-        ctx.defrag.inodeShouldDefrag(d, r.start, ((r.len() + (long) SECTOR - 1) / SECTOR) * SECTOR, AutoDefrag.SMALL_WRITE);
+        ctx.defrag.inodeShouldDefrag(d, r.start, sectorAligned(r.len()), AutoDefrag.SMALL_WRITE);
         try {
             return reserveAndAddOrdered(d, r.start, r.data());
         } catch (BtrfsException e) {
@@ -203,13 +203,16 @@ final class Writeback {
         }
     }
 
+    /** {@code len} rounded up to whole sectors: an extent's disk_num_bytes, what i_bytes counts for it. */
+    static long sectorAligned(long len) { return (len + SECTOR - 1) / SECTOR * SECTOR; }
+
     /**
      * The two steps of cow_file_range for {@code data} at file offset {@code start}: btrfs_reserve_extent (which may
      * allocate a chunk; a BtrfsException when it fails), then btrfs_add_ordered_extent over the sectors it covers.
      */
     OrderedExtent reserveAndAddOrdered(InodeData d, long start, byte[] data) {
         long bytenr = Extents.reserveDataExtent(fs, d.inode.root(), data.length);
-        long diskNumBytes = ((data.length + (long) SECTOR - 1) / SECTOR) * SECTOR;
+        long diskNumBytes = sectorAligned(data.length);
         return ctx.ordered.add(d, start, data.length, bytenr, diskNumBytes, data);
     }
 
