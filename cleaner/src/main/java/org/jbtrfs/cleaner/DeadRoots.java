@@ -201,6 +201,9 @@ public final class DeadRoots {
             Key k = leaf.itemKey(slot);
             if (k.type() == ItemType.EXTENT_DATA) {
                 FileExtentItem fe = FileExtentItem.decode(leaf.itemData(slot));
+                if (fe.isHole()) {
+                    continue; // btrfs_dec_ref skips disk_bytenr 0
+                }
                 Extents.freeDataExtent(h, root.objectid(), fe.diskBytenr(), fe.diskNumBytes());
             }
         }

@@ -251,14 +251,16 @@ public final class Inodes {
         }
     }
 
-    /** kernel: btrfs_truncate_inode_items() to size 0 — drop every file extent and its data ref. */
+    /** kernel: btrfs_truncate_inode_items() to size 0 — drop every file extent and its data ref (a hole has none). */
     private void truncate(TransHandle h, Inode inode) {
         List<TreeItem> extents = Trees.range(fs, inode.root, new Key(inode.ino, ItemType.EXTENT_DATA, 0),
             new Key(inode.ino, ItemType.EXTENT_DATA, -1L));
         for (TreeItem it : extents) {
             FileExtentItem fe = FileExtentItem.decode(it.data());
             Trees.delete(h, inode.root, it.key());
-            Extents.freeDataExtent(h, inode.root.objectid(), fe.diskBytenr(), fe.diskNumBytes());
+            if (!fe.isHole()) {
+                Extents.freeDataExtent(h, inode.root.objectid(), fe.diskBytenr(), fe.diskNumBytes());
+            }
         }
     }
 

@@ -270,8 +270,11 @@ final class AutoDefrag {
         }
     }
 
-    /** One file extent item: [offset, offset + numBytes), its generation, where its bytes are on disk (block_start). */
-    private record Extent(long offset, long numBytes, long generation, long blockStart) {
+    /**
+     * One file extent item: [offset, offset + numBytes), its generation, where its bytes are on disk (block_start), and
+     * whether it is a hole (an extent map with block_start EXTENT_MAP_HOLE: never defragged, never merged with).
+     */
+    private record Extent(long offset, long numBytes, long generation, long blockStart, boolean hole) {
         long end() { return offset + numBytes; }
     }
 
@@ -280,7 +283,7 @@ final class AutoDefrag {
         List<Extent> l = new ArrayList<>();
         for (TreeItem it : Trees.range(fs, d.inode.root(), new Key(ino, ItemType.EXTENT_DATA, 0), new Key(ino, ItemType.EXTENT_DATA, -1L))) {
             FileExtentItem fe = FileExtentItem.decode(it.data());
-            l.add(new Extent(it.key().offset(), fe.numBytes(), fe.generation(), fe.blockStart()));
+            l.add(new Extent(it.key().offset(), fe.numBytes(), fe.generation(), fe.blockStart(), fe.isHole()));
         }
         return l;
     }
@@ -345,7 +348,7 @@ final class AutoDefrag {
 
     /**
      * kernel: find_new_extents() — the offset of the first regular extent at or after {@code off} smaller than 64 KiB
-     * and written after transaction {@code newerThan}, or -1.
+     * and written after transaction {@code newerThan}, or -1. A hole is a regular item too (should_defrag_range skips it).
      */
     private long findNewExtents(InodeData d, long newerThan, long off) {
         for (Extent e : extents(d)) {
@@ -369,17 +372,18 @@ final class AutoDefrag {
     /**
      * kernel: should_defrag_range() with defrag_check_next_extent() — an extent of 256 KiB or more is left alone, and
      * so is one that is neither followed by a mergeable extent (the last one of the file is not; nor one physically
-     * contiguous with the next when both exceed 128 KiB) nor preceded by one being defragged.
+     * contiguous with the next when both exceed 128 KiB) nor preceded by one being defragged. A hole is left alone
+     * ("this will cover holes"), and an extent followed by one has no mergeable next.
      */
     private static boolean shouldDefrag(List<Extent> all, Extent em, long isize, boolean prevMergeable) {
-        if (em.numBytes() >= EXTENT_THRESH) {
+        if (em.hole() || em.numBytes() >= EXTENT_THRESH) {
             return false;
         }
         boolean nextMergeable = false;
         int idx = all.indexOf(em);
         if (em.end() < isize && idx + 1 < all.size()) {
             Extent next = all.get(idx + 1);
-            nextMergeable = next.offset() == em.end()
+            nextMergeable = next.offset() == em.end() && !next.hole()
                 && !(em.blockStart() + em.numBytes() == next.blockStart() && em.numBytes() > 128 * 1024 && next.numBytes() > 128 * 1024);
         }
         return nextMergeable || prevMergeable;
@@ -391,7 +395,7 @@ final class AutoDefrag {
         long len = 0;
         for (int k = all.indexOf(em); k < all.size(); k++) {
             Extent e = all.get(k);
-            if (!c.isEmpty() && (e.offset() != c.get(c.size() - 1).end() || len + e.numBytes() > MAX_CLUSTER)) {
+            if (!c.isEmpty() && (e.hole() || e.offset() != c.get(c.size() - 1).end() || len + e.numBytes() > MAX_CLUSTER)) {
                 break;
             }
             c.add(e);

@@ -363,12 +363,35 @@ public final class Btrfs {
         write(() -> files.write(path, data));
     }
 
+    /**
+     * truncate(2): sets the size of the file at {@code path} to {@code length} bytes, as {@link FileHandle#truncate}
+     * does through a descriptor — EROFS on a read-only mount, EISDIR for a directory or subvolume.
+     *
+     * @throws IllegalArgumentException if {@code length} is negative
+     */
+    public void truncate(String path, long length) {
+        FileHandle.requireLength(length);
+        write(() -> files.truncate(path, length));
+    }
+
     /** The file's contents as read(2) sees them: written extents with the page cache's dirty data on top. */
     public byte[] readFile(String path) { return read(() -> files.read(path)); }
 
     void handleWrite(FileHandle fh, byte[] data) { write(() -> files.append(fh.inode(), data)); }
 
     void handlePwrite(FileHandle fh, long offset, byte[] data) { write(() -> files.writeAt(fh.inode(), offset, data)); }
+
+    void handleTruncate(FileHandle fh, long length) { write(() -> files.truncate(fh.inode(), length)); }
+
+    /**
+     * __fput's f_op->release (btrfs_release_file), before the handle lets go of its inode and the mount: nothing after
+     * a panic (the module is dead; the close still releases the handle).
+     */
+    void handleRelease(FileHandle fh) {
+        if (!module.kernel().sched().panicked()) {
+            files.release(fh.inode());
+        }
+    }
 
     long handleSize(FileHandle fh) { return read(() -> InodeData.of(fsInfo(), fh.inode()).isize()); }
 

@@ -45,7 +45,8 @@ public final class FileHandle implements AutoCloseable {
     Inode inode() { return inode; }
 
     /**
-     * close(2) — kernel: __fput(): the write access of a handle that writes (__mnt_drop_write), then the iput in the
+     * close(2) — kernel: __fput(): btrfs_release_file (after a truncate to size 0 it starts writeback of what was
+     * written since: filemap_flush), the write access of a handle that writes (__mnt_drop_write), then the iput in the
      * caller's thread (an unlinked file's last one evicts it, and btrfs_evict_inode joins a transaction), then the
      * mount reference (mntput): until then umount(2) finds the mount busy (EBUSY), so no close_ctree runs under the
      * eviction. EBADF if already closed.
@@ -53,6 +54,7 @@ public final class FileHandle implements AutoCloseable {
     @Override
     public void close() {
         markClosed();
+        fs.handleRelease(this); // f_op->release: btrfs_release_file's flush after a truncate to 0
         if (mode.writes()) {
             fs.dropWriteAccess();
         }
@@ -83,10 +85,11 @@ public final class FileHandle implements AutoCloseable {
      * pwrite(2) at {@code offset}, over the bytes there and possibly past the end: into the page cache like
      * {@link #write}, after waiting for writeback in flight on that range (its ordered extents). When the write is
      * written back, its file extent item replaces the part of each item under it (btrfs_drop_extents trims or splits
-     * them). EBADF on a handle opened {@link OpenMode#READ_ONLY}; EROFS once the filesystem was forced read-only.
+     * them). An offset beyond the end first expands the file with a hole item up to it (btrfs_cont_expand: a
+     * transaction); the hole reads as zeros. EBADF on a handle opened {@link OpenMode#READ_ONLY}; EROFS once the
+     * filesystem was forced read-only.
      *
-     * @throws IllegalArgumentException if {@code data} is null, {@code offset} is negative, or {@code offset} is past
-     *                                  the end of the file (the port does not model holes)
+     * @throws IllegalArgumentException if {@code data} is null or {@code offset} is negative
      */
     public void pwrite(long offset, byte[] data) {
         Btrfs.requireNonNull(data, "data");
@@ -95,6 +98,33 @@ public final class FileHandle implements AutoCloseable {
         }
         checkWritable();
         fs.handlePwrite(this, offset, data);
+    }
+
+    /**
+     * ftruncate(2) — kernel: btrfs_setattr() → btrfs_setsize(): sets the file's size to {@code length}. Growing puts a
+     * hole item over the new range (btrfs_cont_expand) and updates the inode item; shrinking drops the page cache
+     * beyond the new end, writes back and waits for the sector holding it (btrfs_wait_ordered_range), then deletes the
+     * file extent items beyond it and cuts the one holding it (btrfs_truncate_inode_items), each dropped data extent
+     * losing its reference. A truncate to 0 makes the next close start writeback of what was written since
+     * (BTRFS_INODE_FLUSH_ON_CLOSE). EINVAL on a handle not opened for writing (as ftruncate(2)); EROFS once the
+     * filesystem was forced read-only; EBADF if closed. On a failure (EIO from writeback, an aborted transaction) the
+     * size falls back to what the inode item says.
+     *
+     * @throws IllegalArgumentException if {@code length} is negative
+     */
+    public void truncate(long length) {
+        requireLength(length);
+        checkOpen();
+        if (!mode.writes()) {
+            throw new BtrfsException(Errno.EINVAL, "invalid argument: " + path + " is not open for writing (ftruncate)");
+        }
+        fs.handleTruncate(this, length);
+    }
+
+    static void requireLength(long length) {
+        if (length < 0) {
+            throw new IllegalArgumentException("length must not be negative: " + length);
+        }
     }
 
     /**

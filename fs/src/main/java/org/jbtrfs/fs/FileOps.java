@@ -35,6 +35,7 @@ final class FileOps {
     private final Namei namei;
     private final DirEntries entries;
     private final Subvolumes subvolumes;
+    private final Truncate truncate;
 
     FileOps(FsContext ctx, Root mountRoot) {
         this.ctx = ctx;
@@ -42,6 +43,7 @@ final class FileOps {
         this.namei = new Namei(ctx, mountRoot);
         this.entries = new DirEntries(fs);
         this.subvolumes = new Subvolumes(ctx, namei, entries);
+        this.truncate = new Truncate(ctx);
     }
 
     Namei namei() { return namei; }
@@ -134,8 +136,13 @@ final class FileOps {
             return;
         }
         InodeData d = InodeData.of(fs, inode);
-        if (d.append(data)) {
-            ctx.writeback.markInodeDirty(d);
+        d.iRwsem.lock();
+        try {
+            if (d.append(data)) {
+                ctx.writeback.markInodeDirty(d);
+            }
+        } finally {
+            d.iRwsem.unlock();
         }
     }
 
@@ -144,12 +151,28 @@ final class FileOps {
      * there: prepare_pages locks the range's pages (and waits for their writeback), lock_and_cleanup_extent_if_need
      * waits for an ordered extent in the range and starts over; then the bytes go to the page cache and the range is
      * marked delalloc. The write's ordered extent replaces the items under it when it completes (btrfs_drop_extents).
+     * A write beginning beyond i_size first expands the file to it with a hole (btrfs_cont_expand). All under the
+     * inode's i_rwsem.
      */
     void writeAt(Inode inode, long offset, byte[] data) {
         if (data.length == 0) {
             return;
         }
         InodeData d = InodeData.of(fs, inode);
+        d.iRwsem.lock();
+        try {
+            long isize = d.isize();
+            if (offset > isize) {
+                truncate.contExpand(d, isize, offset);
+            }
+            dirtyAt(d, offset, data);
+        } finally {
+            d.iRwsem.unlock();
+        }
+    }
+
+    /** The page-cache part of {@link #writeAt}: wait until the range is free, then dirty it. */
+    private void dirtyAt(InodeData d, long offset, byte[] data) {
         while (true) {
             InodeData.WriteAt w = d.writeAt(offset, data);
             if (w.dirtied()) {
@@ -165,6 +188,32 @@ final class FileOps {
                 oe.waitComplete(); // btrfs_start_ordered_extent(ordered, 1)
                 ctx.ordered.put(oe);
             }
+        }
+    }
+
+    /**
+     * truncate(2) / ftruncate(2) of {@code inode} to {@code length} bytes: {@link Truncate#setsize}. The caller holds
+     * write access (an open descriptor that writes, or mnt_want_write for a path).
+     */
+    void truncate(Inode inode, long length) {
+        truncate.setsize(InodeData.of(fs, inode), length);
+    }
+
+    /** truncate(2) of the file at {@code path}: as {@link #truncate(Inode, long)} with the inode looked up. */
+    void truncate(String path, long length) {
+        Namei.Target t = namei.file(path, "path");
+        Inode inode = ctx.dcache.lookup(t.root(), t.ino());
+        try {
+            truncate(inode, length);
+        } finally {
+            ctx.cleaner.inodes().iput(inode);
+        }
+    }
+
+    /** The last close of a descriptor of {@code inode}: btrfs_release_file ({@link Truncate#release}). */
+    void release(Inode inode) {
+        if (inode.mapping() instanceof InodeData d) {
+            truncate.release(d);
         }
     }
 
@@ -369,7 +418,7 @@ final class FileOps {
             FileExtentItem fe = FileExtentItem.decode(it.data());
             long off = it.key().offset();
             int n = (int) Math.min(fe.numBytes(), size - off);
-            if (n > 0) {
+            if (n > 0 && !fe.isHole()) { // a hole reads as zeros
                 fs.device.read(fe.blockStart(), out, (int) off, n);
             }
         }

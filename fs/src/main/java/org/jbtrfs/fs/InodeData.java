@@ -9,6 +9,7 @@ import org.jbtrfs.cleaner.Inode;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.disk.InodeItem;
+import org.jbtrfs.core.kernel.Mutex;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.TransHandle;
 
@@ -42,6 +43,17 @@ final class InodeData implements Inode.Mapping {
     volatile boolean inDefrag;
     /** Serialises btrfs_update_inode of this inode (the port's stand-in for the leaf lock). */
     private final Object updateLock = new Object();
+    /**
+     * inode->i_rwsem, held exclusively by write(2), pwrite(2) and truncate (btrfs_file_write_iter's and do_truncate's
+     * inode_lock) across their waits for ordered extents and page locks. Taken before this object's monitor, never
+     * while holding it.
+     */
+    final Mutex iRwsem = new Mutex("i_rwsem");
+    /**
+     * BTRFS_INODE_FLUSH_ON_CLOSE: set by a truncate to size 0 (btrfs_setsize), tested and cleared by the last close of
+     * a descriptor (btrfs_release_file), which then starts writeback of what was written since (filemap_flush).
+     */
+    final java.util.concurrent.atomic.AtomicBoolean flushOnClose = new java.util.concurrent.atomic.AtomicBoolean();
 
     // ---- guarded by this ----
     /** i_size: what readers see, updated at write time. */
@@ -139,6 +151,13 @@ final class InodeData implements Inode.Mapping {
         long end() { return start + len; }
 
         byte[] data() { return buf.length == len ? buf : java.util.Arrays.copyOf(buf, len); }
+
+        /** The {@code n} bytes at {@code skip} into this range, as a range of their own. */
+        DirtyRange cut(long skip, long n) {
+            DirtyRange r = new DirtyRange(start + skip, (int) n);
+            r.append(java.util.Arrays.copyOfRange(buf, (int) skip, (int) (skip + n)));
+            return r;
+        }
     }
 
     /**
@@ -152,7 +171,7 @@ final class InodeData implements Inode.Mapping {
     }
 
     /**
-     * The same at {@code offset} (at most i_size): the bytes are copied over what the page cache holds there — dirty
+     * The same at {@code offset} (at most i_size: a write beyond it expands the file first, btrfs_cont_expand): the bytes are copied over what the page cache holds there — dirty
      * ranges the write meets or touches become one (the io_tree merges adjacent EXTENT_DELALLOC states) — and i_size
      * grows if the write ends beyond it. Nothing is dirtied while the range is not free yet: part of it is under an
      * ordered extent (lock_and_cleanup_extent_if_need waits for it and retries: the ordered extents are returned, each
@@ -160,10 +179,6 @@ final class InodeData implements Inode.Mapping {
      * or by an async chunk (prepare_pages' lock_page: the caller waits for them, {@link #waitPagesUnlocked}).
      */
     synchronized WriteAt writeAt(long offset, byte[] data) {
-        if (offset > isize) {
-            throw new IllegalArgumentException("offset " + offset + " is past the end of the file (" + isize
-                + " bytes): the port does not model holes");
-        }
         long end = offset + data.length;
         List<OrderedExtent> in = new ArrayList<>();
         for (OrderedExtent oe : ordered.values()) {
@@ -232,8 +247,8 @@ final class InodeData implements Inode.Mapping {
      * The delalloc ranges, taken for writeback: EXTENT_DELALLOC cleared and the pages set under writeback
      * (extent_write_cache_pages → writepage_delalloc / extent_clear_unlock_delalloc).
      */
-    synchronized List<DirtyRange> takeDelallocForWriteback() {
-        List<DirtyRange> l = takeDelalloc();
+    synchronized List<DirtyRange> takeDelallocForWriteback(long from) {
+        List<DirtyRange> l = takeDelalloc(from);
         writebackBytes += bytes(l);
         cowPendingBytes += bytes(l);
         updatePins();
@@ -275,16 +290,27 @@ final class InodeData implements Inode.Mapping {
      * cleared, the pages locked (and still tagged dirty) until the chunk's submit step puts them under writeback
      * ({@link #unlockAsync}): filemap_fdatawait does not wait for them, a sync does ({@link #waitLockedAndWriteback}).
      */
-    synchronized List<DirtyRange> takeDelallocForAsync() {
-        List<DirtyRange> l = takeDelalloc();
+    synchronized List<DirtyRange> takeDelallocForAsync(long from) {
+        List<DirtyRange> l = takeDelalloc(from);
         lockedBytes += bytes(l);
         updatePins();
         return l;
     }
 
-    private List<DirtyRange> takeDelalloc() {
-        List<DirtyRange> l = new ArrayList<>(delalloc.values());
-        delalloc.clear();
+    /**
+     * The dirty ranges from file offset {@code from} on (0: all): a range that starts before it is cut there, its front
+     * staying dirty (writeback of a file range, filemap_fdatawrite_range, starts at the page of {@code from}).
+     */
+    private List<DirtyRange> takeDelalloc(long from) {
+        List<DirtyRange> l = new ArrayList<>();
+        Map.Entry<Long, DirtyRange> before = delalloc.lowerEntry(from);
+        if (before != null && before.getValue().end() > from) {
+            DirtyRange r = before.getValue();
+            delalloc.put(r.start, r.cut(0, from - r.start));
+            l.add(r.cut(from - r.start, r.end() - from));
+        }
+        l.addAll(delalloc.tailMap(from, true).values());
+        delalloc.tailMap(from, true).clear();
         for (DirtyRange r : l) {
             lockedRanges.put(r.start, r.end()); // locked (lock_page) from here until their extent_clear_unlock_delalloc
         }
@@ -426,22 +452,79 @@ final class InodeData implements Inode.Mapping {
 
     /** The inode's ordered extents, each with a new reference for the caller (btrfs_lookup_first_ordered_extent). */
     synchronized List<OrderedExtent> orderedReferenced() {
-        List<OrderedExtent> l = new ArrayList<>(ordered.values());
-        for (OrderedExtent oe : l) {
-            oe.refs.incrementAndGet();
+        return orderedReferenced(0);
+    }
+
+    /** The same for those that end after file offset {@code from}. */
+    synchronized List<OrderedExtent> orderedReferenced(long from) {
+        List<OrderedExtent> l = new ArrayList<>();
+        for (OrderedExtent oe : ordered.values()) {
+            if (oe.fileOffset + oe.numBytes > from) {
+                oe.refs.incrementAndGet();
+                l.add(oe);
+            }
         }
         return l;
+    }
+
+    // ---- truncate -------------------------------------------------------------------------------
+
+    /**
+     * kernel: truncate_setsize() → truncate_pagecache() — i_size_write({@code newSize}), then the page cache beyond it
+     * goes: each page is locked first (lock_page waits for pages writeback took before their ordered extent and for an
+     * async chunk's), dirty ones are thrown away unwritten, and the dirty range holding the new end keeps its front.
+     * Pages under writeback beyond it belong to ordered extents btrfs_truncate waits for next.
+     */
+    synchronized void truncatePagecache(long newSize) {
+        isize = newSize;
+        fs.kernel.sched().waitUntil(this, "truncate_inode_pages: lock_page", () -> !locked(newSize, Long.MAX_VALUE));
+        Map.Entry<Long, DirtyRange> before = delalloc.lowerEntry(newSize);
+        if (before != null && before.getValue().end() > newSize) {
+            DirtyRange r = before.getValue();
+            delalloc.put(r.start, r.cut(0, newSize - r.start));
+        }
+        delalloc.tailMap(newSize, true).clear();
+        updatePins();
+    }
+
+    /** btrfs_setsize after a failed btrfs_truncate: i_size_write(inode, BTRFS_I(inode)->disk_i_size). */
+    synchronized void isizeFromDisk() {
+        isize = diskISize;
+    }
+
+    /** i_size_write() of an expanding truncate (btrfs_setsize, after btrfs_cont_expand put holes up to it). */
+    synchronized void expandISize(long newSize) {
+        isize = Math.max(isize, newSize);
     }
 
     /** insert_reserved_file_extent(): inode_add_bytes() and btrfs_inode_set_file_extent_range(). */
     synchronized void fileExtentInserted(OrderedExtent oe) {
         nbytes += oe.diskNumBytes;
+        fileExtentRangeSet(oe.fileOffset, oe.numBytes);
+    }
+
+    /** kernel: btrfs_inode_set_file_extent_range() — [start, start + len) has file extent items (a hole's too). */
+    synchronized void fileExtentRangeSet(long start, long len) {
         extentChanges++;
-        extentsAfterGap.put(oe.fileOffset, oe.fileOffset + oe.numBytes);
+        extentsAfterGap.merge(start, start + len, Math::max);
         Map.Entry<Long, Long> next;
         while ((next = extentsAfterGap.firstEntry()) != null && next.getKey() <= extentsEnd) {
             extentsEnd = Math.max(extentsEnd, next.getValue());
             extentsAfterGap.remove(next.getKey());
+        }
+    }
+
+    /**
+     * kernel: btrfs_inode_clear_file_extent_range(inode, from, (u64)-1) — btrfs_truncate_inode_items dropped the items
+     * from {@code from} on.
+     */
+    synchronized void fileExtentRangeClear(long from) {
+        extentChanges++;
+        extentsEnd = Math.min(extentsEnd, from);
+        extentsAfterGap.tailMap(from, true).clear();
+        Map.Entry<Long, Long> last = extentsAfterGap.lastEntry();
+        if (last != null && last.getValue() > from) {
+            extentsAfterGap.put(last.getKey(), from);
         }
     }
 
@@ -451,7 +534,12 @@ final class InodeData implements Inode.Mapping {
      * earlier one does not move it past the gap.
      */
     synchronized void safeDiskISizeWrite() {
-        diskISize = Math.min(isize, extentsEnd);
+        safeDiskISizeWrite(0);
+    }
+
+    /** The same with {@code newISize} instead of i_size (0: i_size), as btrfs_truncate_inode_items passes last_size. */
+    synchronized void safeDiskISizeWrite(long newISize) {
+        diskISize = Math.min(newISize == 0 ? isize : newISize, extentsEnd);
     }
 
     /**

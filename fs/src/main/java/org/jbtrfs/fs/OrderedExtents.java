@@ -151,7 +151,7 @@ final class OrderedExtents {
      * said held items and never split, so such an item survived under the new data, or a BUG was raised —
      * OrderedExtentsDropTest).
      */
-    private void dropExtents(TransHandle h, InodeData d, long start, long end) {
+    void dropExtents(TransHandle h, InodeData d, long start, long end) {
         Root root = d.inode.root();
         long ino = d.inode.ino();
         for (TreeItem it : Trees.rangeFromPrevious(fs, root, fileExtentKey(ino, start), fileExtentKey(ino, end - 1))) {
@@ -176,8 +176,10 @@ final class OrderedExtents {
                 fe = fe.advance(start - keyOffset, extentEnd - start);
                 key = fileExtentKey(ino, start);
                 Trees.insert(h, root, key, fe.encode()); // btrfs_duplicate_item()
-                Extents.incDataExtentRef(h, root.objectid(), fe.diskBytenr(), fe.diskNumBytes());
-                d.fileExtentsDropped(charge(extentEnd - keyOffset) - charge(start - keyOffset) - charge(extentEnd - start));
+                if (!fe.isHole()) { // "if (update_refs && disk_bytenr > 0)"
+                    Extents.incDataExtentRef(h, root.objectid(), fe.diskBytenr(), fe.diskNumBytes());
+                }
+                dropped(d, fe, charge(extentEnd - keyOffset) - charge(start - keyOffset) - charge(extentEnd - start));
                 keyOffset = start;
             }
             if (start <= keyOffset && end < extentEnd) {
@@ -185,14 +187,14 @@ final class OrderedExtents {
                 //      | -------- extent -------- |
                 Trees.delete(h, root, key);
                 Trees.insert(h, root, fileExtentKey(ino, end), fe.advance(end - keyOffset, extentEnd - end).encode());
-                d.fileExtentsDropped(charge(extentEnd - keyOffset) - charge(extentEnd - end));
+                dropped(d, fe, charge(extentEnd - keyOffset) - charge(extentEnd - end));
                 return;
             }
             if (start > keyOffset) {
                 //       | ---- range to drop ----- |
                 //  | -------- extent -------- |
                 Trees.update(h, root, key, fe.withNumBytes(start - keyOffset).encode());
-                d.fileExtentsDropped(charge(extentEnd - keyOffset) - charge(start - keyOffset));
+                dropped(d, fe, charge(extentEnd - keyOffset) - charge(start - keyOffset));
             } else {
                 //  | ---- range to drop ----- |
                 //    | ------ extent ------ |
@@ -204,12 +206,22 @@ final class OrderedExtents {
         }
     }
 
-    /** delete_extent_item: the item goes, its data extent loses a reference (btrfs_free_extent), i_bytes its bytes. */
+    /**
+     * delete_extent_item: the item goes, its data extent loses a reference (btrfs_free_extent), i_bytes its bytes — a
+     * hole has neither.
+     */
     private void deleteItem(TransHandle h, InodeData d, Key key, FileExtentItem fe) {
         Root root = d.inode.root();
         Trees.delete(h, root, key);
-        Extents.freeDataExtent(h, root.objectid(), fe.diskBytenr(), fe.diskNumBytes());
-        d.fileExtentsDropped(charge(fe.numBytes()));
+        if (!fe.isHole()) {
+            Extents.freeDataExtent(h, root.objectid(), fe.diskBytenr(), fe.diskNumBytes());
+        }
+        dropped(d, fe, charge(fe.numBytes()));
+    }
+
+    /** inode_sub_bytes() of what a drop took from an item: only an item with a data extent counts ("disk_bytenr > 0"). */
+    private static void dropped(InodeData d, FileExtentItem fe, long bytes) {
+        d.fileExtentsDropped(fe.isHole() ? 0 : bytes);
     }
 
     private static Key fileExtentKey(long ino, long offset) { return new Key(ino, ItemType.EXTENT_DATA, offset); }
@@ -260,6 +272,29 @@ final class OrderedExtents {
         for (OrderedExtent oe : d.orderedReferenced()) {
             oe.waitComplete();
             put(oe);
+        }
+    }
+
+    /**
+     * kernel: btrfs_wait_ordered_range(inode, from, (u64)-1) in fs/btrfs/ordered-data.c, whole — btrfs_fdatawrite_range
+     * (WB_SYNC_ALL writeback of the dirty pages from {@code from} on; its second pass waits for async chunks' page
+     * locks), filemap_fdatawait_range (the port waits for all the inode's pages under writeback) with its
+     * filemap_check_errors, then every ordered extent reaching past {@code from}: waited for, EIO if one failed.
+     */
+    void writeAndWaitOrderedRange(InodeData d, long from) {
+        ctx.writeback.writeInode(d, org.jbtrfs.transaction.WbSyncMode.ALL, from, null);
+        d.waitAsyncUnlocked();
+        d.waitWriteback();
+        Errno wbErr = d.takeError();
+        boolean ioerr = false;
+        for (OrderedExtent oe : d.orderedReferenced(from)) {
+            oe.waitComplete(); // btrfs_start_ordered_extent(ordered, 1)
+            ioerr |= oe.ioerr();
+            put(oe);
+        }
+        if (wbErr != null || ioerr) {
+            Errno e = wbErr != null ? wbErr : Errno.EIO;
+            throw new BtrfsException(e, "btrfs_wait_ordered_range of inode " + d.inode.ino() + ": writeback error");
         }
     }
 

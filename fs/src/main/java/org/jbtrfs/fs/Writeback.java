@@ -135,6 +135,15 @@ final class Writeback {
      * are in flight only the ordered extents hold it. Returns the ordered extents it added.
      */
     List<OrderedExtent> writeInode(InodeData d, WbSyncMode mode, Runnable beforeSubmit) {
+        return writeInode(d, mode, 0, beforeSubmit);
+    }
+
+    /**
+     * The same for the dirty pages from file offset {@code from} on (filemap_fdatawrite_range from there to the end):
+     * a dirty range starting before it keeps its front dirty, and the inode stays on the dirty list when anything is
+     * left.
+     */
+    List<OrderedExtent> writeInode(InodeData d, WbSyncMode mode, long from, Runnable beforeSubmit) {
         Inodes inodes = ctx.cleaner.inodes();
         if (!inodes.igrab(d.inode)) {
             return List.of(); // I_FREEING: eviction drops its pages
@@ -151,7 +160,7 @@ final class Writeback {
                 // found neither dirty ranges nor writeback here would commit before the ordered extent was added.
                 // An async chunk's pages too: locked and tagged dirty until its submit step puts them under
                 // writeback, so the sync's lock_page waits for that step (stop 28: the port's sync missed them)
-                ranges = compress ? d.takeDelallocForAsync() : d.takeDelallocForWriteback();
+                ranges = compress ? d.takeDelallocForAsync(from) : d.takeDelallocForWriteback(from);
                 if (!ranges.isEmpty()) {
                     inodesWb.add(d);
                 }
@@ -204,6 +213,9 @@ final class Writeback {
     }
 
     /** {@code len} rounded up to whole sectors: an extent's disk_num_bytes, what i_bytes counts for it. */
+    /** The start of the sector holding file offset {@code off} ({@code off & ~(sectorsize - 1)}). */
+    static long sectorStart(long off) { return off / SECTOR * SECTOR; }
+
     static long sectorAligned(long len) { return (len + SECTOR - 1) / SECTOR * SECTOR; }
 
     /**

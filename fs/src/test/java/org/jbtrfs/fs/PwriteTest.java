@@ -166,8 +166,6 @@ class PwriteTest {
             try (FileHandle h = fs.open("a")) {
                 IllegalArgumentException neg = assertThrows(IllegalArgumentException.class, () -> h.pwrite(-1, new byte[1]));
                 assertTrue(neg.getMessage().contains("offset"), neg.getMessage());
-                IllegalArgumentException past = assertThrows(IllegalArgumentException.class, () -> h.pwrite(101, new byte[1]));
-                assertTrue(past.getMessage().contains("offset 101 is past the end of the file (100 bytes)"), past.getMessage());
                 assertThrows(IllegalArgumentException.class, () -> h.pwrite(0, null));
                 h.pwrite(100, filled(1, 'B'));
             }

@@ -2,7 +2,8 @@ package org.jbtrfs.core.disk;
 
 /**
  * struct btrfs_file_extent_item (regular extents only): disk_bytenr, disk_num_bytes, offset, num_bytes, generation =
- * 40 bytes. {@code offset} is where the file's bytes start inside the data extent: 0 for a written extent, more for
+ * 40 bytes. A hole (without the NO_HOLES feature, btrfs_cont_expand's maybe_insert_hole) is a regular item with
+ * disk_bytenr 0: it references no data extent, reads as zeros and counts for no i_bytes. {@code offset} is where the file's bytes start inside the data extent: 0 for a written extent, more for
  * the back part of one btrfs_drop_extents split or trimmed; the item covers [key.offset, key.offset + num_bytes) of
  * the file with the disk bytes [disk_bytenr + offset, disk_bytenr + offset + num_bytes).
  */
@@ -13,6 +14,12 @@ public record FileExtentItem(long diskBytenr, long diskNumBytes, long offset, lo
     public FileExtentItem(long diskBytenr, long diskNumBytes, long numBytes, long generation) {
         this(diskBytenr, diskNumBytes, 0, numBytes, generation);
     }
+
+    /** A hole of {@code numBytes} written in transaction {@code generation} (btrfs_insert_file_extent with disk_bytenr 0). */
+    public static FileExtentItem hole(long numBytes, long generation) { return new FileExtentItem(0, 0, 0, numBytes, generation); }
+
+    /** Whether this item is a hole: disk_bytenr 0, no data extent behind it. */
+    public boolean isHole() { return diskBytenr == 0; }
 
     /** Where this item's file bytes are on disk: disk_bytenr + offset (an uncompressed extent map's block_start). */
     public long blockStart() { return diskBytenr + offset; }

@@ -1,0 +1,267 @@
+package org.jbtrfs.fs;
+
+import static org.jbtrfs.fs.FileExtentFixtures.filled;
+import static org.jbtrfs.fs.FileExtentFixtures.items;
+import static org.jbtrfs.fs.FileExtentFixtures.offsets;
+import static org.jbtrfs.fs.FileExtentFixtures.umountCheckedAndUnloaded;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Crc32cImpl;
+import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.disk.FileExtentItem;
+import org.jbtrfs.testsupport.TestThread;
+import org.jbtrfs.transaction.TreeItem;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * truncate / ftruncate (btrfs_setsize) and the holes a file gets when it grows over a range without data
+ * (btrfs_cont_expand's maybe_insert_hole, no NO_HOLES): the items on disk, what reads return, what a remount and
+ * btrfs check see, and that eviction and subvolume drop step over holes (they reference no data extent).
+ */
+class TruncateTest {
+
+    private static byte[] expect(int size, Object... runs) {
+        byte[] b = new byte[size];
+        for (int i = 0; i < runs.length; i += 3) {
+            Arrays.fill(b, (int) runs[i], (int) runs[i + 1], (byte) (char) runs[i + 2]);
+        }
+        return b;
+    }
+
+    private static FileExtentItem item(TreeItem it) { return FileExtentItem.decode(it.data()); }
+
+    /** A shrink deletes the items beyond the new size and cuts the one holding it; the dropped extent is freed. */
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void aShrinkDeletesTheItemsBeyondAndCutsTheOneHoldingTheNewEnd(Crc32cImpl crc) {
+        try (Repro r = new Repro(crc)) {
+            Btrfs fs = r.mountSettled("");
+            fs.createFile("a");
+            fs.writeFile("a", filled(8192, 'A'));
+            fs.sync();
+            fs.writeFile("a", filled(8192, 'B'));
+            fs.sync();
+            long ino;
+            try (FileHandle h = fs.open("a")) {
+                ino = h.ino();
+                assertEquals(List.of(0L, 8192L), offsets(items(fs, ino)));
+                h.truncate(5000);
+                assertEquals(5000, h.size());
+            }
+            List<TreeItem> items = items(fs, ino);
+            assertEquals(List.of(0L), offsets(items));
+            assertEquals(5000, item(items.get(0)).numBytes());
+            assertArrayEquals(filled(5000, 'A'), fs.readFile("a"));
+            fs.umount();
+            Btrfs again = r.mount("");
+            assertArrayEquals(filled(5000, 'A'), again.readFile("a"), "the inode item says 5000 bytes");
+            umountCheckedAndUnloaded(r, again); // the second extent's reference is gone, and with it the extent
+        }
+    }
+
+    /** Growing puts a hole item over the new range: it reads as zeros, survives a remount, and btrfs check is content. */
+    @Test
+    void anExpandingTruncateInsertsAHoleThatReadsAsZeros() {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
+            Btrfs fs = r.mountSettled("");
+            fs.createFile("a");
+            fs.writeFile("a", filled(3000, 'A'));
+            fs.sync();
+            long ino;
+            try (FileHandle h = fs.open("a")) {
+                ino = h.ino();
+                h.truncate(10000);
+                assertEquals(10000, h.size());
+            }
+            List<TreeItem> items = items(fs, ino);
+            assertEquals(List.of(0L, 3000L), offsets(items));
+            assertTrue(item(items.get(1)).isHole());
+            assertEquals(7000, item(items.get(1)).numBytes());
+            byte[] want = expect(10000, 0, 3000, 'A');
+            assertArrayEquals(want, fs.readFile("a"));
+            fs.umount();
+            Btrfs again = r.mount("");
+            assertArrayEquals(want, again.readFile("a"), "disk_i_size covers the hole");
+            umountCheckedAndUnloaded(r, again);
+        }
+    }
+
+    /** A pwrite beyond the end expands the file with a hole first; a later write into the hole splits it. */
+    @Test
+    void aWriteBeyondTheEndLeavesAHoleAndAWriteIntoTheHoleSplitsIt() {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
+            Btrfs fs = r.mountSettled("");
+            fs.createFile("a");
+            long ino;
+            try (FileHandle h = fs.open("a")) {
+                ino = h.ino();
+                h.write(filled(100, 'A'));
+                h.pwrite(5000, filled(100, 'B'));
+                assertEquals(5100, h.size());
+                fs.sync();
+                assertEquals(List.of(0L, 100L, 5000L), offsets(items(fs, ino)));
+                h.pwrite(2000, filled(1000, 'C'));
+            }
+            fs.sync();
+            List<TreeItem> items = items(fs, ino);
+            assertEquals(List.of(0L, 100L, 2000L, 3000L, 5000L), offsets(items));
+            assertTrue(item(items.get(1)).isHole());
+            assertTrue(item(items.get(3)).isHole());
+            assertEquals(2900, item(items.get(3)).offset(), "the back of the split hole");
+            byte[] want = expect(5100, 0, 100, 'A', 2000, 3000, 'C', 5000, 5100, 'B');
+            assertArrayEquals(want, fs.readFile("a"));
+            fs.umount();
+            Btrfs again = r.mount("");
+            assertArrayEquals(want, again.readFile("a"));
+            umountCheckedAndUnloaded(r, again);
+        }
+    }
+
+    /** Dirty pages beyond the new size are thrown away unwritten; the dirty range holding it keeps its front. */
+    @Test
+    void aShrinkThrowsAwayTheDirtyPagesBeyondTheNewSize() {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
+            Btrfs fs = r.mountSettled("");
+            fs.createFile("a");
+            long ino;
+            try (FileHandle h = fs.open("a")) {
+                ino = h.ino();
+                h.write(filled(8192, 'A'));
+                h.truncate(1000);
+                assertArrayEquals(filled(1000, 'A'), fs.readFile("a"));
+            }
+            fs.sync();
+            List<TreeItem> items = items(fs, ino);
+            assertEquals(List.of(0L), offsets(items));
+            assertEquals(1000, item(items.get(0)).numBytes(), "only what was left was written");
+            umountCheckedAndUnloaded(r, fs);
+        }
+    }
+
+    /**
+     * btrfs_truncate waits for the ordered extents reaching past the new size (btrfs_wait_ordered_range) before it
+     * deletes items: an ordered extent in flight finishes first, and its item is then cut.
+     */
+    @Test
+    void aShrinkWaitsForTheOrderedExtentInFlightBeyondTheNewSize() {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
+            Btrfs fs = r.mountSettled("");
+            fs.createFile("a");
+            try (FileHandle h = fs.open("a")) {
+                h.write(filled(8192, 'A'));
+                r.mod.hooks().parkAt(Hook.ORDERED_EXTENT_BEFORE_FINISH);
+                h.syncFileRange();
+                r.mod.hooks().awaitParked(Hook.ORDERED_EXTENT_BEFORE_FINISH, Repro.WAIT);
+                TestThread<Void> truncate = TestThread.run("ftruncate", () -> h.truncate(2048));
+                truncate.awaitBlockedIn("OrderedExtent", "waitComplete");
+                assertFalse(truncate.done());
+                r.mod.hooks().release(Hook.ORDERED_EXTENT_BEFORE_FINISH);
+                truncate.join();
+                List<TreeItem> items = items(fs, h.ino());
+                assertEquals(List.of(0L), offsets(items));
+                assertEquals(2048, item(items.get(0)).numBytes());
+            }
+            assertArrayEquals(filled(2048, 'A'), fs.readFile("a"));
+            umountCheckedAndUnloaded(r, fs);
+        }
+    }
+
+    /**
+     * BTRFS_INODE_FLUSH_ON_CLOSE: after a truncate to 0, the close starts writeback of what was written since
+     * (btrfs_release_file's filemap_flush); without the truncate, the close leaves the pages dirty.
+     */
+    @Test
+    void aCloseAfterATruncateToZeroStartsWriteback() {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
+            Btrfs fs = r.mountSettled("");
+            fs.createFile("a");
+            fs.writeFile("a", filled(4096, 'A'));
+            fs.sync();
+
+            FileHandle plain = fs.open("a");
+            plain.write(filled(100, 'B'));
+            InodeData d = InodeData.of(fs.fsInfo(), plain.inode());
+            plain.close();
+            assertTrue(d.isDirty(), "a plain close writes nothing");
+            fs.sync();
+
+            FileHandle h = fs.open("a");
+            h.truncate(0);
+            h.write(filled(100, 'C'));
+            assertTrue(d.isDirty());
+            h.close();
+            assertFalse(d.isDirty(), "the close took the dirty pages for writeback");
+            fs.sync();
+            assertArrayEquals(filled(100, 'C'), fs.readFile("a"));
+            umountCheckedAndUnloaded(r, fs);
+        }
+    }
+
+    /** Eviction and the cleaner's drop of a deleted subvolume step over hole items: no data extent, nothing to free. */
+    @Test
+    void evictionAndSubvolumeDropStepOverHoles() {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
+            Btrfs fs = r.mountSettled("");
+            fs.createFile("a");
+            fs.createSubvolume("s");
+            fs.createFile("s/b");
+            fs.truncate("a", 9000);
+            fs.truncate("s/b", 9000);
+            try (FileHandle h = fs.open("s/b")) {
+                h.pwrite(20000, filled(10, 'B'));
+            }
+            fs.sync();
+            fs.unlink("a");
+            fs.deleteSubvolume("s");
+            fs.sync();
+            fs.runCleanerPass(Repro.WAIT);
+            fs.subvolumeSync(Duration.ZERO);
+            umountCheckedAndUnloaded(r, fs);
+        }
+    }
+
+    /** Bad input: a clear error, the file as it was, the module usable. */
+    @Test
+    void badLengthsAndHandlesAreRefusedAndLoseNothing() {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
+            Btrfs fs = r.mountSettled("");
+            fs.createFile("a");
+            fs.mkdir("d");
+            fs.writeFile("a", filled(100, 'A'));
+            try (FileHandle h = fs.open("a")) {
+                IllegalArgumentException neg = assertThrows(IllegalArgumentException.class, () -> h.truncate(-1));
+                assertTrue(neg.getMessage().contains("length"), neg.getMessage());
+            }
+            assertThrows(IllegalArgumentException.class, () -> fs.truncate("a", -5));
+            assertEquals(Errno.EISDIR, assertThrows(BtrfsException.class, () -> fs.truncate("d", 0)).errno());
+            assertEquals(Errno.ENOENT, assertThrows(BtrfsException.class, () -> fs.truncate("nope", 0)).errno());
+            try (FileHandle ro = fs.open("a", OpenMode.READ_ONLY)) {
+                BtrfsException e = assertThrows(BtrfsException.class, () -> ro.truncate(0));
+                assertEquals(Errno.EINVAL, e.errno());
+                assertTrue(e.getMessage().contains("not open for writing"), e.getMessage());
+            }
+            FileHandle closed = fs.open("a");
+            closed.close();
+            assertEquals(Errno.EBADF, assertThrows(BtrfsException.class, () -> closed.truncate(0)).errno());
+            assertArrayEquals(filled(100, 'A'), fs.readFile("a"));
+            fs.remount("ro");
+            assertEquals(Errno.EROFS, assertThrows(BtrfsException.class, () -> fs.truncate("a", 0)).errno());
+            fs.remount("rw");
+            fs.truncate("a", 10);
+            assertArrayEquals(filled(10, 'A'), fs.readFile("a"));
+            umountCheckedAndUnloaded(r, fs);
+        }
+    }
+}
