@@ -10,7 +10,8 @@ import org.jbtrfs.stress.Seeds;
 import org.jbtrfs.transaction.Mkfs;
 
 /**
- * The file lane: create and write files (sometimes then {@code sync FILE}), unlink them, keep handles open
+ * The file lane: create and write files (sometimes then {@code sync FILE}; over bytes inside, beyond the end, or a
+ * truncate instead), unlink them, keep handles open
  * (read-only ones across remounts), fsync them, close them (sometimes from a worker: a delayed iput the cleaner
  * runs), unlink a file while it is open and drop the last reference from a worker, fill a second data block group
  * (fsync) and empty it (the cleaner deletes it); now and then unpack an archive of a few hundred files, or remove it.
@@ -44,6 +45,15 @@ final class FileLane extends SteppingLane {
     private final SplittableRandom overwriteDraws;
     /** How often a write into an existing file is an overwrite. */
     static final double P_OVERWRITE = 0.5;
+    /**
+     * Whether a write into an existing file (or through a held handle) is a truncate or a write beyond its end instead,
+     * and their sizes: a stream of its own (stop 38), so the lane's other choices stay what they were.
+     */
+    private final SplittableRandom truncateDraws;
+    /** How often a write into an existing file is a truncate (shrinking, to 0, or growing with a hole). */
+    static final double P_TRUNCATE = 0.2;
+    /** How often it is a pwrite beyond the end (the file expands with a hole first). */
+    static final double P_PAST_END = 0.1;
 
     FileLane(LaneContext cx, List<String> files, List<String> tarDirs, long cycle) {
         super(LaneKind.FILE, cx, 0.22, 0.34, 0.44, 0.56, 0.62, 0.72, 0.84, 0.92, 1.0);
@@ -54,6 +64,7 @@ final class FileLane extends SteppingLane {
         this.untarDraws = Seeds.stream(cx.cycleSeed, "lane:file:untar");
         this.refillDraws = Seeds.stream(cx.cycleSeed, "lane:file:refill");
         this.overwriteDraws = Seeds.stream(cx.cycleSeed, "lane:file:overwrite");
+        this.truncateDraws = Seeds.stream(cx.cycleSeed, "lane:file:truncate");
     }
 
     @Override
@@ -104,7 +115,21 @@ final class FileLane extends SteppingLane {
         } else if (u < 0.34 && !files.isEmpty()) {
             String f = pick(files);
             byte[] data = new byte[1 + r.nextInt(4096)];
-            if (overwriteDraws.nextDouble() < P_OVERWRITE) {
+            double t = truncateDraws.nextDouble();
+            if (t < P_TRUNCATE) {
+                run("truncate", () -> {
+                    try (FileHandle h = fs.open(f)) {
+                        h.truncate(newLength(h.size()));
+                    }
+                });
+            } else if (t < P_TRUNCATE + P_PAST_END) {
+                long gap = 1 + truncateDraws.nextInt(8192);
+                run("pwrite past end", () -> {
+                    try (FileHandle h = fs.open(f)) {
+                        h.pwrite(h.size() + gap, data);
+                    }
+                });
+            } else if (overwriteDraws.nextDouble() < P_OVERWRITE) {
                 overwrite(fs, f, data);
             } else {
                 write(fs, f, data);
@@ -171,7 +196,13 @@ final class FileLane extends SteppingLane {
     private void syncHeld(FileHandle h) {
         if (h.mode().writes() && r.nextBoolean()) {
             byte[] data = new byte[1 + r.nextInt(4096)];
-            if (overwriteDraws.nextDouble() < P_OVERWRITE) {
+            double t = truncateDraws.nextDouble();
+            if (t < P_TRUNCATE) {
+                run("truncate", () -> h.truncate(newLength(h.size())));
+            } else if (t < P_TRUNCATE + P_PAST_END) {
+                long gap = 1 + truncateDraws.nextInt(8192);
+                run("pwrite past end", () -> h.pwrite(h.size() + gap, data));
+            } else if (overwriteDraws.nextDouble() < P_OVERWRITE) {
                 double at = overwriteDraws.nextDouble();
                 run("pwrite", () -> h.pwrite((long) (at * h.size()), data));
             } else {
@@ -179,6 +210,21 @@ final class FileLane extends SteppingLane {
             }
         }
         run("fsync", h::fsync);
+    }
+
+    /**
+     * The length a truncate sets, drawn from the file's {@code size}: a tenth of the time 0 (the next close then starts
+     * writeback: FLUSH_ON_CLOSE), four tenths a shrink to a drawn point, half the time a growth by up to 16 KiB (a hole).
+     */
+    private long newLength(long size) {
+        double s = truncateDraws.nextDouble();
+        if (s < 0.1) {
+            return 0;
+        }
+        if (s < 0.5) {
+            return (long) ((s - 0.1) / 0.4 * size);
+        }
+        return size + 1 + truncateDraws.nextInt(16384);
     }
 
     /** A file unlinked while open, its last reference dropped by a worker: a delayed iput for the cleaner. */
