@@ -11,10 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.jbtrfs.core.Crc32cImpl;
-import org.jbtrfs.core.FlakeyBlockDevice;
-import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.disk.ExtentItem;
 import org.jbtrfs.core.disk.FileExtentItem;
@@ -22,7 +19,6 @@ import org.jbtrfs.core.disk.InodeItem;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.fs.tools.Check;
-import org.jbtrfs.testsupport.Waits;
 import org.jbtrfs.transaction.Extents;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.Root;
@@ -62,32 +58,9 @@ class OrderedExtentsDropTest {
     @Test
     void anAppendOverAnItemAPowerCutLeftBeyondDiskISizeTrimsIt() {
         try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
-            FlakeyBlockDevice flakey = r.mod.createFlakeyDevice("flakey-sdc", r.dev);
-            Btrfs fs = r.mod.mount(flakey, "");
-            fs.createFile("a");
-            long ino;
-            try (FileHandle h = fs.open("a")) {
-                ino = h.ino();
-                h.write(filled(8192, 'A'));
-                r.mod.hooks().parkAt(Hook.ORDERED_EXTENT_BEFORE_FINISH); // 1)
-                h.syncFileRange();
-                r.mod.hooks().awaitParked(Hook.ORDERED_EXTENT_BEFORE_FINISH, Repro.WAIT);
-                h.write(filled(8192, 'B'));
-                h.syncFileRange(); // 2)
-                Waits.within(Repro.WAIT).until(() -> fs.ctx().ordered.pending() == 1);
-                FsInfo fi = fs.fsInfo();
-                long transid = fi.runningTransaction().transid;
-                r.clock.advance(FsInfo.DEFAULT_COMMIT_INTERVAL + 1, TimeUnit.SECONDS); // 3)
-                Waits.within(Repro.WAIT).until(() -> fi.lastTransCommitted() >= transid);
-                flakey.dropWrites(); // 4)
-                r.mod.hooks().release(Hook.ORDERED_EXTENT_BEFORE_FINISH);
-            }
-            fs.umount();
-            flakey.allowWrites();
-
-            Btrfs again = r.mod.mount(flakey, ""); // 5)
-            assertEquals(0, again.fileSize("a"));
-            assertEquals(List.of(8192L), items(again, ino).stream().map(it -> it.key().offset()).toList(), "the item beyond i_size");
+            FileExtentFixtures.Remounted m = FileExtentFixtures.itemBeyondDiskISizeAfterPowerCut(r); // 1) to 5)
+            Btrfs again = m.fs();
+            long ino = m.ino();
             again.writeFile("a", filled(12288, 'C')); // 6)
             again.sync();
 

@@ -129,6 +129,26 @@ class TruncateTest {
         }
     }
 
+    /**
+     * maybe_insert_hole's btrfs_drop_extents: a file a power cut left with an item beyond disk_i_size (i_size 0, an item
+     * at [8K, 16K)) grows to 16K; the hole over [0, 16K) replaces that item — it is deleted and its extent freed — so the
+     * file reads as zeros and btrfs check finds no overlap and no stray extent. Without the drop the stale bytes would
+     * read back under the hole.
+     */
+    @Test
+    void aHoleDropsAnItemAPowerCutLeftBeyondDiskISize() {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
+            FileExtentFixtures.Remounted m = FileExtentFixtures.itemBeyondDiskISizeAfterPowerCut(r);
+            m.fs().truncate("a", 16384);
+            List<TreeItem> items = items(m.fs(), m.ino());
+            assertEquals(List.of(0L), offsets(items));
+            assertTrue(item(items.get(0)).isHole());
+            assertEquals(16384, item(items.get(0)).numBytes());
+            assertArrayEquals(new byte[16384], m.fs().readFile("a"), "zeros, not the stale item's bytes");
+            umountCheckedAndUnloaded(r, m.fs());
+        }
+    }
+
     /** Dirty pages beyond the new size are thrown away unwritten; the dirty range holding it keeps its front. */
     @Test
     void aShrinkThrowsAwayTheDirtyPagesBeyondTheNewSize() {
