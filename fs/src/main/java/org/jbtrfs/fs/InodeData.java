@@ -311,10 +311,19 @@ final class InodeData implements Inode.Mapping {
         }
         l.addAll(delalloc.tailMap(from, true).values());
         delalloc.tailMap(from, true).clear();
+        List<DirtyRange> taken = new ArrayList<>(l.size());
         for (DirtyRange r : l) {
-            lockedRanges.put(r.start, r.end()); // locked (lock_page) from here until their extent_clear_unlock_delalloc
+            // __extent_writepage: a page wholly beyond i_size is not written but invalidated, one holding it is written
+            // up to it — dirty bytes lie beyond i_size only while a truncate, which set i_size first, waits for the
+            // page locks before it drops them (truncatePagecache)
+            if (r.start >= isize) {
+                continue;
+            }
+            DirtyRange w = r.end() > isize ? r.cut(0, isize - r.start) : r;
+            lockedRanges.put(w.start, w.end()); // locked (lock_page) from here until their extent_clear_unlock_delalloc
+            taken.add(w);
         }
-        return l;
+        return taken;
     }
 
     /** The pages of [start, start + len) unlocked: cut out of {@link #lockedRanges} (a chunk unlocks part of a range). */

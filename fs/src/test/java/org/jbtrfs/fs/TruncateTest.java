@@ -199,6 +199,43 @@ class TruncateTest {
     }
 
     /**
+     * __extent_writepage does not write pages wholly beyond i_size: a truncate sets i_size, then waits for the page locks
+     * of an async chunk (compression); a sync meanwhile finds the dirty pages beyond the new size and leaves them to the
+     * truncate — only the chunk's ordered extent completes, no extent is written for bytes being truncated away.
+     */
+    @Test
+    void writebackDuringATruncateDoesNotWriteThePagesBeyondTheNewSize() {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
+            Btrfs fs = r.mountSettled("compress");
+            fs.createFile("a");
+            try (FileHandle h = fs.open("a")) {
+                h.write(filled(8192, 'A'));
+                r.mod.hooks().parkAt(Hook.ASYNC_COW_BEFORE_COMPRESS, org.jbtrfs.core.Role.WORKER);
+                TestThread<Void> writeback = TestThread.run("sync_file_range", h::syncFileRange);
+                r.mod.hooks().awaitParked(Hook.ASYNC_COW_BEFORE_COMPRESS, Repro.WAIT);
+                h.write(filled(8192, 'B')); // dirty [8K, 16K), not locked
+                TestThread<Void> truncate = TestThread.run("ftruncate", () -> h.truncate(4096));
+                truncate.awaitBlockedIn("InodeData", "truncatePagecache");
+                r.mod.hooks().arm(Hook.ORDERED_EXTENT_BEFORE_FINISH, org.jbtrfs.core.HookAction.count(), Integer.MAX_VALUE);
+                long finishedBefore = r.mod.hooks().arrivals(Hook.ORDERED_EXTENT_BEFORE_FINISH);
+                TestThread<Void> sync = TestThread.run("sync", fs::sync);
+                sync.awaitBlockedIn("InodeData", "waitLockedAndWriteback"); // past its writeback of the dirty pages
+                r.mod.hooks().release(Hook.ASYNC_COW_BEFORE_COMPRESS);
+                writeback.join();
+                truncate.join();
+                sync.join();
+                assertEquals(finishedBefore + 1, r.mod.hooks().arrivals(Hook.ORDERED_EXTENT_BEFORE_FINISH),
+                    "the chunk's ordered extent only");
+                List<TreeItem> items = items(fs, h.ino());
+                assertEquals(List.of(0L), offsets(items));
+                assertEquals(4096, item(items.get(0)).numBytes());
+            }
+            assertArrayEquals(filled(4096, 'A'), fs.readFile("a"));
+            umountCheckedAndUnloaded(r, fs);
+        }
+    }
+
+    /**
      * BTRFS_INODE_FLUSH_ON_CLOSE: after a truncate to 0, the close starts writeback of what was written since
      * (btrfs_release_file's filemap_flush); without the truncate, the close leaves the pages dirty.
      */
