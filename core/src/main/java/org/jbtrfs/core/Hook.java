@@ -229,5 +229,12 @@ public enum Hook {
      * join another for btrfs_orphan_del (evict_refill_and_join's refill may flush and sleep): a commit now leaves the
      * orphan item without its inode, and a crash before the next commit hands it to the next mount's orphan cleanup.
      */
-    EVICT_BEFORE_ORPHAN_DEL
+    EVICT_BEFORE_ORPHAN_DEL,
+    /**
+     * __btrfs_drop_extents (an ordered extent's completion, a hole's insertion) has searched the inode's file extent
+     * items its range meets and is about to delete, trim or split them — in the kernel with the leaf write-locked from
+     * the search on, so another drop of the same inode's items (a second ordered extent's completion on another
+     * endio-write worker, a truncate) waits for the lock and searches afresh.
+     */
+    DROP_EXTENTS_AFTER_SEARCH
 }

@@ -44,6 +44,15 @@ final class InodeData implements Inode.Mapping {
     /** Serialises btrfs_update_inode of this inode (the port's stand-in for the leaf lock). */
     private final Object updateLock = new Object();
     /**
+     * The port's stand-in for the leaf locks a search for write holds (btrfs_search_slot with a write-locked path):
+     * whoever reads this inode's file extent items to change them — __btrfs_drop_extents with the insert that follows
+     * it, btrfs_truncate_inode_items — holds it from the search to the last change, so a second one searches afresh.
+     * The port reads the items into a list first; without this, two ordered extents of one inode completing on two
+     * endio-write workers both split the same item they read (a port bug found while porting truncate, stop 38).
+     * Taken inside a transaction handle; nothing under it waits for a handle to end.
+     */
+    final Mutex fileExtentItemsLock = new Mutex("btrfs_tree_lock: file extent items");
+    /**
      * inode->i_rwsem, held exclusively by write(2), pwrite(2) and truncate (btrfs_file_write_iter's and do_truncate's
      * inode_lock) across their waits for ordered extents and page locks. Taken before this object's monitor, never
      * while holding it.

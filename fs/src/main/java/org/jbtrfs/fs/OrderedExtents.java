@@ -101,9 +101,14 @@ final class OrderedExtents {
         try {
             if (!failed) {
                 h = Transactions.join(fs, root, "btrfs_finish_ordered_io");
-                dropExtents(h, d, oe.fileOffset, oe.fileOffset + oe.numBytes);
-                Trees.insert(h, root, fileExtentKey(d.inode.ino(), oe.fileOffset),
-                    new FileExtentItem(oe.diskBytenr, oe.diskNumBytes, oe.numBytes, h.transid()).encode());
+                d.fileExtentItemsLock.lock(); // the drop leaves its path at the slot the insert uses
+                try {
+                    dropExtents(h, d, oe.fileOffset, oe.fileOffset + oe.numBytes);
+                    Trees.insert(h, root, fileExtentKey(d.inode.ino(), oe.fileOffset),
+                        new FileExtentItem(oe.diskBytenr, oe.diskNumBytes, oe.numBytes, h.transid()).encode());
+                } finally {
+                    d.fileExtentItemsLock.unlock();
+                }
                 d.fileExtentInserted(oe);
                 Extents.allocReservedFileExtent(h, root.objectid(), oe.diskBytenr, oe.numBytes);
                 inserted = true;
@@ -149,12 +154,15 @@ final class OrderedExtents {
      * there — after a power cut, those of ordered extents that finished ahead of an earlier one lie beyond disk_i_size,
      * and the next write over them cuts them (stop 37: the port's first version searched only ranges its in-memory view
      * said held items and never split, so such an item survived under the new data, or a BUG was raised —
-     * OrderedExtentsDropTest).
+     * OrderedExtentsDropTest). The caller holds the inode's {@link InodeData#fileExtentItemsLock} (the leaf lock).
      */
     void dropExtents(TransHandle h, InodeData d, long start, long end) {
+        assert d.fileExtentItemsLock.isHeldByCurrentThread();
         Root root = d.inode.root();
         long ino = d.inode.ino();
-        for (TreeItem it : Trees.rangeFromPrevious(fs, root, fileExtentKey(ino, start), fileExtentKey(ino, end - 1))) {
+        List<TreeItem> met = Trees.rangeFromPrevious(fs, root, fileExtentKey(ino, start), fileExtentKey(ino, end - 1));
+        fs.kernel.hooks().arrive(Hook.DROP_EXTENTS_AFTER_SEARCH);
+        for (TreeItem it : met) {
             Key key = it.key();
             if (key.objectid() != ino || key.type() != ItemType.EXTENT_DATA) {
                 continue; // the step back found an item of something else

@@ -110,8 +110,13 @@ final class Truncate {
         TransHandle h = Transactions.start(fs, root, 3, "maybe_insert_hole");
         try {
             try {
-                ctx.ordered.dropExtents(h, d, offset, offset + len);
-                Trees.insert(h, root, new Key(d.inode.ino(), ItemType.EXTENT_DATA, offset), FileExtentItem.hole(len, h.transid()).encode());
+                d.fileExtentItemsLock.lock();
+                try {
+                    ctx.ordered.dropExtents(h, d, offset, offset + len);
+                    Trees.insert(h, root, new Key(d.inode.ino(), ItemType.EXTENT_DATA, offset), FileExtentItem.hole(len, h.transid()).encode());
+                } finally {
+                    d.fileExtentItemsLock.unlock();
+                }
             } catch (BtrfsException e) {
                 Transactions.abort(fs, h.transaction(), e); // btrfs_abort_transaction(trans, ret)
                 throw e;
@@ -161,11 +166,22 @@ final class Truncate {
      * size (btrfs_inode_safe_disk_i_size_write(inode, last_size)), also after a failure.
      */
     private void truncateInodeItems(TransHandle h, InodeData d, long newSize) {
+        d.fileExtentRangeClear(newSize);
+        long[] lastSize = {Long.MAX_VALUE}; // (u64)-1
+        boolean ok = false;
+        try {
+            truncateItems(h, d, newSize, lastSize);
+            ok = true;
+        } finally {
+            d.safeDiskISizeWrite(ok && lastSize[0] > newSize ? newSize : lastSize[0]);
+        }
+    }
+
+    /** The walk of {@link #truncateInodeItems}, holding the items' leaf lock; {@code lastSize[0]}: the last item deleted. */
+    private void truncateItems(TransHandle h, InodeData d, long newSize, long[] lastSize) {
         Root root = d.inode.root();
         long ino = d.inode.ino();
-        d.fileExtentRangeClear(newSize);
-        long lastSize = Long.MAX_VALUE; // (u64)-1
-        boolean ok = false;
+        d.fileExtentItemsLock.lock();
         try {
             List<TreeItem> items = Trees.range(fs, root, new Key(ino, ItemType.EXTENT_DATA, 0), new Key(ino, ItemType.EXTENT_DATA, -1L));
             for (int i = items.size() - 1; i >= 0; i--) {
@@ -181,7 +197,7 @@ final class Truncate {
                         Extents.freeDataExtent(h, root.objectid(), fe.diskBytenr(), fe.diskNumBytes());
                         d.fileExtentsDropped(Writeback.sectorAligned(fe.numBytes()));
                     }
-                    lastSize = key.offset();
+                    lastSize[0] = key.offset();
                 } else {
                     Trees.update(h, root, key, fe.withNumBytes(newSize - key.offset()).encode());
                     if (!fe.isHole()) {
@@ -189,9 +205,8 @@ final class Truncate {
                     }
                 }
             }
-            ok = true;
         } finally {
-            d.safeDiskISizeWrite(ok && lastSize > newSize ? newSize : lastSize);
+            d.fileExtentItemsLock.unlock();
         }
     }
 

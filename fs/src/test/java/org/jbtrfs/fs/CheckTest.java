@@ -114,6 +114,46 @@ class CheckTest {
         }
     }
 
+    /**
+     * Without NO_HOLES a file's bytes below i_size are all covered by items, holes included: an inode item whose i_size
+     * reaches past its items is "errors 100, file extent discount"; the same file grown by truncate (a hole item) is
+     * clean.
+     */
+    @Test
+    void aGapBelowISizeIsAFileExtentDiscountAndAHoleItemIsNot() {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
+            Btrfs fs = r.mountSettled("");
+            fs.createFile("f");
+            fs.writeFile("f", new byte[4096]);
+            fs.createFile("g");
+            fs.writeFile("g", new byte[4096]);
+            fs.truncate("g", 10000); // a hole over [4096, 10000)
+            fs.sync();
+            long ino;
+            try (FileHandle h = fs.open("f")) {
+                ino = h.ino();
+            }
+            fs.umount();
+            Check.Report clean = Check.check(r.dev);
+            assertTrue(clean.clean(), clean.text());
+
+            Btrfs again = r.mount("");
+            var info = again.fsInfo();
+            TransHandle h = Transactions.start(info, info.fsRoot(), 1, "test_corrupt");
+            Key inodeKey = new Key(ino, ItemType.INODE_ITEM, 0);
+            org.jbtrfs.core.disk.InodeItem i = org.jbtrfs.core.disk.InodeItem.decode(Trees.lookup(info, info.fsRoot(), inodeKey));
+            Trees.update(h, info.fsRoot(), inodeKey,
+                new org.jbtrfs.core.disk.InodeItem(i.generation(), h.transid(), 10000, i.nbytes(), i.nlink(), i.mode()).encode());
+            Transactions.commit(h); // a corruption: i_size 10000 over items that end at 4096, no hole item
+            again.umount();
+
+            Check.Report rep = Check.check(r.dev);
+            List<Check.Problem> discount = rep.of(Check.Kind.FILE_EXTENT_DISCOUNT);
+            assertEquals(1, discount.size(), rep.text());
+            assertTrue(discount.get(0).message().contains("inode " + ino + " errors 100, file extent discount"), discount.get(0).message());
+        }
+    }
+
     @Test
     void aMissingExtentItemIsNamedWithItsBytenr() {
         try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {

@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import org.jbtrfs.core.Crc32cImpl;
+import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.disk.ExtentItem;
 import org.jbtrfs.core.disk.FileExtentItem;
@@ -19,6 +20,7 @@ import org.jbtrfs.core.disk.InodeItem;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.fs.tools.Check;
+import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.transaction.Extents;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.Root;
@@ -124,6 +126,47 @@ class OrderedExtentsDropTest {
             Check.Report rep = Check.check(r.dev);
             assertTrue(rep.clean(), rep.text());
             assertFalse(r.mod.log().tainted(), r.mod.log().dmesg());
+        }
+    }
+
+    /**
+     * <b>Port bug, found while porting truncate (stop 38); decided from the kernel, v5.11 and mainline:</b>
+     * __btrfs_drop_extents (file.c) and btrfs_truncate_inode_items (inode.c) search the inode's items with
+     * btrfs_search_slot for write and change them with the leaf write-locked from the search on, so a second changer
+     * waits and searches afresh. The port read the items into a list and changed them one Trees call at a time: an
+     * ordered extent's completion that read the item [0, 16K) and a truncate to 12K in between — the completion then
+     * split the item as it had read it and left [3K, 16K), an item reaching past i_size over bytes the truncate had
+     * cut (two completions inside one item on two endio-write workers: overlapping items). Fixed: both hold the inode's
+     * {@code fileExtentItemsLock} from their search to their last change. Steps: 1. item [0, 16K) on disk; 2. a pwrite
+     * of [2K, 3K) is written back and its completion parks after its search ({@code DROP_EXTENTS_AFTER_SEARCH}); 3. a
+     * truncate to 12K (it does not wait for that ordered extent: it ends below the new size) waits for the lock; 4.
+     * released: the split, then the cut — the last item ends at 12K.
+     */
+    @Test
+    void aTruncateWaitsForACompletionThatSearchedTheItemsItCuts() {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
+            Btrfs fs = r.mountSettled("");
+            fs.createFile("a");
+            fs.writeFile("a", filled(16384, 'O'));
+            fs.sync(); // 1)
+            try (FileHandle h = fs.open("a")) {
+                h.pwrite(2048, filled(1024, 'B'));
+                r.mod.hooks().parkAt(Hook.DROP_EXTENTS_AFTER_SEARCH);
+                h.syncFileRange(); // 2)
+                r.mod.hooks().awaitParked(Hook.DROP_EXTENTS_AFTER_SEARCH, Repro.WAIT);
+                TestThread<Void> truncate = TestThread.run("ftruncate", () -> h.truncate(12288)); // 3)
+                truncate.awaitBlockedIn("Truncate", "truncateItems");
+                r.mod.hooks().release(Hook.DROP_EXTENTS_AFTER_SEARCH); // 4)
+                truncate.join();
+                List<TreeItem> items = items(fs, h.ino());
+                assertEquals(List.of(0L, 2048L, 3072L), offsets(items));
+                FileExtentItem last = FileExtentItem.decode(items.get(2).data());
+                assertEquals(12288, 3072 + last.numBytes(), "the last item ends at the new size");
+            }
+            byte[] expect = filled(12288, 'O');
+            java.util.Arrays.fill(expect, 2048, 3072, (byte) 'B');
+            assertArrayEquals(expect, fs.readFile("a"));
+            umountCheckedAndUnloaded(r, fs);
         }
     }
 

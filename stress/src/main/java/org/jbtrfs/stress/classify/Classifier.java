@@ -208,6 +208,12 @@ public final class Classifier {
             evidence.add("a remount left the writable discard=async filesystem with BTRFS_FS_DISCARD_RUNNING clear (seen at the"
                 + " umount of " + o.asyncDiscardOff + "): async discard off until the next mount");
         }
+        if (!o.fsck.isEmpty()) {
+            symptoms.add(Symptom.FSCK);
+            for (String p : o.fsck) {
+                evidence.add("btrfs check after umount: " + p);
+            }
+        }
         if (!o.deadRootLeaks.isEmpty()) {
             symptoms.add(Symptom.DEAD_ROOT_LEAK);
             culprits.add(FixSwitch.DEAD_ROOTS_BEFORE_ORPHAN_CLEANUP);

@@ -45,6 +45,8 @@ public final class Observation {
     public String needlessUuidRescan;
     /** The lane whose umount saw a mount whose async discard a remount left off ({@code Inspection.asyncDiscardOff}). */
     public String asyncDiscardOff;
+    /** The errors btrfs check found in the image after the cycle's last umount, "KIND: message" ({@link Symptom#FSCK}). */
+    public final List<String> fsck = new ArrayList<>();
     /** The unload report, when the cycle failed and the module was reloaded. */
     public UnloadReport unload;
     /** Other notes for the report (cleanup errors). */

@@ -17,7 +17,7 @@ import org.jbtrfs.stress.schedule.Roles;
  * and which lanes or threads were involved. Built only from the cycle's evidence, never from timings or
  * ids, so the same bug gives the same signature in every run: {@code kind:site@lanes}.
  *
- * @param kind  leak, hang, oops, bug, assert, uaf, dead-root-leak, stall, warn, slab-leak, error
+ * @param kind  leak, hang, oops, bug, assert, uaf, dead-root-leak, fsck, stall, warn, slab-leak, error
  * @param site  kernel function, assertion expression or frame
  * @param lanes the lanes and kernel threads involved, sorted
  */
@@ -97,6 +97,11 @@ public record Signature(String kind, String site, List<String> lanes) {
             if (e.kind() == LogEntry.Kind.BUG) {
                 return new Signature("bug", normalise(firstLine(e.message())), List.of(role(e.thread())));
             }
+        }
+        if (!o.fsck.isEmpty()) {
+            // the image is damaged: named by what btrfs check found, not by which lane (the check runs after the cycle)
+            return new Signature("fsck", String.join("+", new TreeSet<>(o.fsck.stream().map(p -> p.replaceAll(":.*", "")).toList())),
+                List.of());
         }
         List<Observation.Stall> stalls = o.stalls();
         if (!stalls.isEmpty()) {

@@ -40,6 +40,12 @@ public enum Symptom {
      * {@code Inspection.asyncDiscardOff}).
      */
     ASYNC_DISCARD_OFF,
+    /**
+     * btrfs check of the image after the cycle's last umount found an error (an overlap of file extent items, a range
+     * below i_size no item covers, a reference count, a dangling entry...): what fstests' {@code _check_scratch_fs}
+     * reports after every test. Warnings the kernel heals at the next mount (stray orphan items) are not counted.
+     */
+    FSCK,
     /** A driver or lane blocked in one operation past the watchdog's limit (a hang: the module was panicked). */
     HUNG_TASK,
     /** An operation blocked in a kernel sleep past the stall threshold, which then completed. */

@@ -7,6 +7,7 @@ import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.fs.Btrfs;
 import org.jbtrfs.fs.BtrfsModule;
 import org.jbtrfs.fs.Inspection;
+import org.jbtrfs.fs.tools.Check;
 import org.jbtrfs.stress.classify.Observation;
 import org.jbtrfs.stress.schedule.Perturbation;
 import org.jbtrfs.stress.schedule.Roles;
@@ -87,10 +88,15 @@ public final class CycleEnv {
      */
     public void lastUmount(Btrfs fs, Observation obs) {
         obs.beforeUmount = op("inspect", fs::inspect);
+        boolean unmounted = false;
         try {
             op("umount", fs::umount);
+            unmounted = true;
         } catch (RuntimeException | Error e) {
             obs.umountFailed(e);
+        }
+        if (unmounted) {
+            fsck(obs);
         }
         try {
             Inspection after = fs.inspect();
@@ -105,6 +111,19 @@ public final class CycleEnv {
             }
         } catch (RuntimeException e) {
             obs.note("inspect after umount failed: " + e);
+        }
+    }
+
+    /**
+     * btrfs check of the unmounted image, as fstests' {@code _check_scratch_fs} after every test: its errors are the
+     * cycle's {@link org.jbtrfs.stress.classify.Symptom#FSCK}. Read-only, offline: the kernel is not involved.
+     */
+    private void fsck(Observation obs) {
+        Check.Report rep = op("btrfs check", () -> Check.check(device));
+        for (Check.Problem p : rep.problems()) {
+            if (p.severity() == Check.Severity.ERROR) {
+                obs.fsck.add(p.kind() + ": " + p.message());
+            }
         }
     }
 

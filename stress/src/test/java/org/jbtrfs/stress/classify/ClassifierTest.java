@@ -457,6 +457,23 @@ class ClassifierTest {
         assertEquals("slab-leak", Signature.of(o, v.symptoms()).kind());
     }
 
+    /**
+     * btrfs check after the cycle's umount found errors: the FSCK symptom, a class named by the problem kinds (sorted,
+     * without the numbers of the messages), unexplained — no fix is about a damaged image.
+     */
+    @Test
+    void errorsOfBtrfsCheckAfterUmountAreAnFsckClassNamedByTheirKinds() {
+        Observation o = new Observation();
+        o.fsck.add("FILE_EXTENT_OVERLAP: root 5 inode 257 errors 80, file extent overlap (extent at 4096 starts before 8192)");
+        o.fsck.add("EXTENT_REFS: extent 13631488 has 1 refs, 2 references found");
+        var v = Classifier.classify(o, EnumSet.noneOf(FixSwitch.class));
+        assertEquals(EnumSet.of(Symptom.FSCK), v.symptoms());
+        assertEquals(Set.of(Classifier.UNKNOWN), v.bugs());
+        assertTrue(v.evidence().get(0).startsWith("btrfs check after umount: FILE_EXTENT_OVERLAP"), v.evidence().toString());
+        Signature sig = Signature.of(o, v.symptoms());
+        assertEquals("fsck:EXTENT_REFS+FILE_EXTENT_OVERLAP", sig.text());
+    }
+
     @Test
     void aCleanCycleHasNoVerdict() {
         var v = Classifier.classify(new Observation(), EnumSet.allOf(FixSwitch.class));
