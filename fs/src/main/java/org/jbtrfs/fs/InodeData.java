@@ -540,10 +540,7 @@ final class InodeData implements Inode.Mapping {
         extentChanges++;
         extentsEnd = Math.min(extentsEnd, from);
         extentsAfterGap.tailMap(from, true).clear();
-        Map.Entry<Long, Long> last = extentsAfterGap.lastEntry();
-        if (last != null && last.getValue() > from) {
-            extentsAfterGap.put(last.getKey(), from);
-        }
+        extentsAfterGap.replaceAll((start, end) -> Math.min(end, from)); // ranges set separately may overlap
     }
 
     /**
