@@ -13,6 +13,7 @@ import org.jbtrfs.core.KernelOops;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.LogLevel;
 import org.jbtrfs.fs.Inspection;
+import org.jbtrfs.fs.tools.Check;
 import org.jbtrfs.stress.schedule.Roles;
 import org.jbtrfs.transaction.Transaction;
 
@@ -212,6 +213,11 @@ public final class Classifier {
             symptoms.add(Symptom.FSCK);
             for (String p : o.fsck) {
                 evidence.add("btrfs check after umount: " + p);
+            }
+            if (o.fsck.stream().allMatch(p -> p.startsWith(Check.Kind.DELETED_ROOT_WITHOUT_ORPHAN + ":"))) {
+                // a deleted subvolume no mount will drop: the dead-root leak, read from the image instead of the live
+                // filesystem (the lanes look at the live one only at some cycle ends)
+                culprits.add(FixSwitch.DEAD_ROOTS_BEFORE_ORPHAN_CLEANUP);
             }
         }
         if (!o.deadRootLeaks.isEmpty()) {

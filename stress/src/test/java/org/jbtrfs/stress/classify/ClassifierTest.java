@@ -474,6 +474,19 @@ class ClassifierTest {
         assertEquals("fsck:EXTENT_REFS+FILE_EXTENT_OVERLAP", sig.text());
     }
 
+    /** A deleted subvolume without its orphan item in the image is the dead-root leak, read offline: the same switch. */
+    @Test
+    void anImageWithADeletedRootWithoutOrphanIsTheDeadRootLeaksSwitch() {
+        Observation o = new Observation();
+        o.fsck.add("DELETED_ROOT_WITHOUT_ORPHAN: root 258 has refs 0 but no orphan item: its deletion will never be resumed");
+        assertEquals(Set.of("dead-roots-before-orphan-cleanup"),
+            Classifier.classify(o, EnumSet.of(FixSwitch.DEAD_ROOTS_BEFORE_ORPHAN_CLEANUP)).bugs());
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).bugs());
+        o.fsck.add("EXTENT_REFS: extent 13631488 has 1 refs, 2 references found");
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.of(FixSwitch.DEAD_ROOTS_BEFORE_ORPHAN_CLEANUP)).bugs(),
+            "another error in the image is not explained by it");
+    }
+
     @Test
     void aCleanCycleHasNoVerdict() {
         var v = Classifier.classify(new Observation(), EnumSet.allOf(FixSwitch.class));
