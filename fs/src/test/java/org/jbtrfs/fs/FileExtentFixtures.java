@@ -27,10 +27,34 @@ final class FileExtentFixtures {
         return b;
     }
 
+    /** {@code size} bytes of zeros with runs {start, end, char} filled in. */
+    static byte[] expect(int size, Object... runs) {
+        byte[] b = new byte[size];
+        for (int i = 0; i < runs.length; i += 3) {
+            Arrays.fill(b, (int) runs[i], (int) runs[i + 1], (byte) (char) runs[i + 2]);
+        }
+        return b;
+    }
+
+    /** Unmounts {@code fs}, mounts the device again, asserts file {@code path} reads {@code want}, then checks and unloads. */
+    static void remountReadsThenCheck(Repro r, Btrfs fs, String path, byte[] want, String why) {
+        fs.umount();
+        Btrfs again = r.mount("");
+        org.junit.jupiter.api.Assertions.assertArrayEquals(want, again.readFile(path), why);
+        umountCheckedAndUnloaded(r, again);
+    }
+
     /** The EXTENT_DATA items of inode {@code ino} in the filesystem's tree, in key order. */
     static List<TreeItem> items(Btrfs fs, long ino) {
         FsInfo fi = fs.fsInfo();
         return Trees.range(fi, fi.fsRoot(), new Key(ino, ItemType.EXTENT_DATA, 0), new Key(ino, ItemType.EXTENT_DATA, -1L));
+    }
+
+    /** Inode {@code ino} has one file extent item, [0, numBytes). */
+    static void assertOneItem(Btrfs fs, long ino, long numBytes) {
+        List<TreeItem> items = items(fs, ino);
+        assertEquals(List.of(0L), offsets(items));
+        assertEquals(numBytes, org.jbtrfs.core.disk.FileExtentItem.decode(items.get(0).data()).numBytes());
     }
 
     /** The file offsets the items start at. */

@@ -1,6 +1,8 @@
 package org.jbtrfs.fs;
 
+import static org.jbtrfs.fs.FileExtentFixtures.expect;
 import static org.jbtrfs.fs.FileExtentFixtures.filled;
+import static org.jbtrfs.fs.FileExtentFixtures.remountReadsThenCheck;
 import static org.jbtrfs.fs.FileExtentFixtures.items;
 import static org.jbtrfs.fs.FileExtentFixtures.offsets;
 import static org.jbtrfs.fs.FileExtentFixtures.umountCheckedAndUnloaded;
@@ -11,7 +13,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.Arrays;
 import java.util.List;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Crc32cImpl;
@@ -33,13 +34,6 @@ import org.junit.jupiter.params.provider.EnumSource;
 class PwriteTest {
 
 
-    private static byte[] expect(int size, Object... runs) {
-        byte[] b = new byte[size];
-        for (int i = 0; i < runs.length; i += 3) {
-            Arrays.fill(b, (int) runs[i], (int) runs[i + 1], (byte) (char) runs[i + 2]);
-        }
-        return b;
-    }
 
 
 
@@ -68,10 +62,7 @@ class PwriteTest {
             assertEquals(front.diskBytenr(), back.diskBytenr(), "both parts point into the old extent");
             assertEquals(8192, back.offset());
             assertArrayEquals(want, fs.readFile("a"), "the items");
-            fs.umount();
-            Btrfs again = r.mount("");
-            assertArrayEquals(want, again.readFile("a"), "after a remount");
-            umountCheckedAndUnloaded(r, again);
+            remountReadsThenCheck(r, fs, "a", want, "after a remount");
         }
     }
 

@@ -1,6 +1,9 @@
 package org.jbtrfs.fs;
 
+import static org.jbtrfs.fs.FileExtentFixtures.assertOneItem;
+import static org.jbtrfs.fs.FileExtentFixtures.expect;
 import static org.jbtrfs.fs.FileExtentFixtures.filled;
+import static org.jbtrfs.fs.FileExtentFixtures.remountReadsThenCheck;
 import static org.jbtrfs.fs.FileExtentFixtures.items;
 import static org.jbtrfs.fs.FileExtentFixtures.offsets;
 import static org.jbtrfs.fs.FileExtentFixtures.umountCheckedAndUnloaded;
@@ -12,7 +15,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Crc32cImpl;
@@ -32,13 +34,6 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 class TruncateTest {
 
-    private static byte[] expect(int size, Object... runs) {
-        byte[] b = new byte[size];
-        for (int i = 0; i < runs.length; i += 3) {
-            Arrays.fill(b, (int) runs[i], (int) runs[i + 1], (byte) (char) runs[i + 2]);
-        }
-        return b;
-    }
 
     private static FileExtentItem item(TreeItem it) { return FileExtentItem.decode(it.data()); }
 
@@ -60,14 +55,10 @@ class TruncateTest {
                 h.truncate(5000);
                 assertEquals(5000, h.size());
             }
-            List<TreeItem> items = items(fs, ino);
-            assertEquals(List.of(0L), offsets(items));
-            assertEquals(5000, item(items.get(0)).numBytes());
+            assertOneItem(fs, ino, 5000);
             assertArrayEquals(filled(5000, 'A'), fs.readFile("a"));
-            fs.umount();
-            Btrfs again = r.mount("");
-            assertArrayEquals(filled(5000, 'A'), again.readFile("a"), "the inode item says 5000 bytes");
-            umountCheckedAndUnloaded(r, again); // the second extent's reference is gone, and with it the extent
+            // the inode item says 5000 bytes; the second extent's reference is gone, and with it the extent
+            remountReadsThenCheck(r, fs, "a", filled(5000, 'A'), "the inode item says 5000 bytes");
         }
     }
 
@@ -91,10 +82,7 @@ class TruncateTest {
             assertEquals(7000, item(items.get(1)).numBytes());
             byte[] want = expect(10000, 0, 3000, 'A');
             assertArrayEquals(want, fs.readFile("a"));
-            fs.umount();
-            Btrfs again = r.mount("");
-            assertArrayEquals(want, again.readFile("a"), "disk_i_size covers the hole");
-            umountCheckedAndUnloaded(r, again);
+            remountReadsThenCheck(r, fs, "a", want, "disk_i_size covers the hole");
         }
     }
 
@@ -122,10 +110,7 @@ class TruncateTest {
             assertEquals(2900, item(items.get(3)).offset(), "the back of the split hole");
             byte[] want = expect(5100, 0, 100, 'A', 2000, 3000, 'C', 5000, 5100, 'B');
             assertArrayEquals(want, fs.readFile("a"));
-            fs.umount();
-            Btrfs again = r.mount("");
-            assertArrayEquals(want, again.readFile("a"));
-            umountCheckedAndUnloaded(r, again);
+            remountReadsThenCheck(r, fs, "a", want, "after a remount");
         }
     }
 
@@ -163,9 +148,7 @@ class TruncateTest {
                 assertArrayEquals(filled(1000, 'A'), fs.readFile("a"));
             }
             fs.sync();
-            List<TreeItem> items = items(fs, ino);
-            assertEquals(List.of(0L), offsets(items));
-            assertEquals(1000, item(items.get(0)).numBytes(), "only what was left was written");
+            assertOneItem(fs, ino, 1000);
             umountCheckedAndUnloaded(r, fs);
         }
     }
@@ -189,9 +172,7 @@ class TruncateTest {
                 assertFalse(truncate.done());
                 r.mod.hooks().release(Hook.ORDERED_EXTENT_BEFORE_FINISH);
                 truncate.join();
-                List<TreeItem> items = items(fs, h.ino());
-                assertEquals(List.of(0L), offsets(items));
-                assertEquals(2048, item(items.get(0)).numBytes());
+                assertOneItem(fs, h.ino(), 2048);
             }
             assertArrayEquals(filled(2048, 'A'), fs.readFile("a"));
             umountCheckedAndUnloaded(r, fs);
@@ -226,9 +207,7 @@ class TruncateTest {
                 sync.join();
                 assertEquals(finishedBefore + 1, r.mod.hooks().arrivals(Hook.ORDERED_EXTENT_BEFORE_FINISH),
                     "the chunk's ordered extent only");
-                List<TreeItem> items = items(fs, h.ino());
-                assertEquals(List.of(0L), offsets(items));
-                assertEquals(4096, item(items.get(0)).numBytes());
+                assertOneItem(fs, h.ino(), 4096);
             }
             assertArrayEquals(filled(4096, 'A'), fs.readFile("a"));
             umountCheckedAndUnloaded(r, fs);
