@@ -353,6 +353,36 @@ class LanesTest {
         }
     }
 
+    /**
+     * The file lane's writes into existing files are also truncates and writes past the end (stop 38, a stream of its
+     * own): every write past the end inserts a hole (disk_bytenr 0), truncates cut and delete items, and the image stays
+     * consistent — btrfs check finds no overlap, no range below i_size without an item, references that add up.
+     */
+    @Test
+    void theFileLaneTruncatesAndWritesPastTheEndAndTheImageStaysConsistent() {
+        try (BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults())) {
+            BlockDevice sdc = mod.createDevice("sdc", ModuleHost.DEVICE_SIZE);
+            mod.mkfs(sdc);
+            Btrfs fs = mod.mount(sdc, "commit=1");
+            fs.createFile("g");
+            fs.writeFile("g", new byte[64 << 10]);
+            fs.sync();
+            LaneContext cx = fileLaneContext(mod, sdc, fs);
+            List<String> ops = new java.util.concurrent.CopyOnWriteArrayList<>();
+            cx.opListener = ops::add;
+            FileLane lane = new FileLane(cx, List.of("g"), List.of(), 0);
+            for (int i = 0; i < 60; i++) {
+                lane.step(fs, 0.3); // a write into an existing file
+                fs.sync();
+            }
+            assertTrue(ops.contains("file:truncate") && ops.contains("file:pwrite past end"), ops.toString()); // seed 42's draws
+            fs.umount();
+            org.jbtrfs.fs.tools.Check.Report rep = org.jbtrfs.fs.tools.Check.check(sdc);
+            assertTrue(rep.clean(), rep.text());
+            assertTrue(mod.unload().clean());
+        }
+    }
+
     /** A cycle's context with the lifecycle and file lanes on {@code sdc}, mounted as {@code fs}. */
     private static LaneContext fileLaneContext(BtrfsModule mod, BlockDevice sdc, Btrfs fs) {
         return fileLaneContext(mod, sdc, fs, 42);
