@@ -139,6 +139,8 @@ public final class Check {
     private final List<Problem> problems = new ArrayList<>();
     /** Tree blocks reachable from the roots: bytenr → how many parents (or root pointers) reference it. */
     private final Map<Long, Integer> blockRefs = new HashMap<>();
+    /** Who points at each tree block: "tree T root" or "tree T node B" (named when the counts disagree). */
+    private final Map<Long, List<String>> blockReferrers = new HashMap<>();
     /** Data extents referenced by file extents: bytenr → [references, disk length]. */
     private final Map<Long, long[]> dataRefs = new HashMap<>();
     /** The items of every readable tree, by tree id. */
@@ -212,7 +214,7 @@ public final class Check {
             if (from.equals(Key.MIN)) {
                 TreeChecker.check(this::read, root);
             }
-            collect(root, tree, Key.MIN, from, out);
+            collect(root, tree, -1, Key.MIN, from, out);
             return true;
         } catch (BtrfsException e) {
             Kind kind = e.getMessage() != null && e.getMessage().contains("corrupt") ? Kind.TREE_STRUCTURE : Kind.UNREADABLE_BLOCK;
@@ -234,11 +236,13 @@ public final class Check {
     }
 
     /** Counts the blocks and keeps the items of a subtree whose keys start at {@code low}; skips leaves dropped before {@code from}. */
-    private void collect(ExtentBuffer eb, long tree, Key low, Key from, TreeMap<Key, byte[]> out) {
+    private void collect(ExtentBuffer eb, long tree, long parent, Key low, Key from, TreeMap<Key, byte[]> out) {
         if (eb.isLeaf() && !from.equals(Key.MIN) && low.compareTo(from) < 0) {
             return; // dropped by drop_snapshot already: not referenced any more
         }
         blockRefs.merge(eb.bytenr(), 1, Integer::sum);
+        blockReferrers.computeIfAbsent(eb.bytenr(), b -> new ArrayList<>()).add("tree " + Long.toUnsignedString(tree)
+            + (parent < 0 ? " root" : " node " + parent) + " level " + eb.level());
         if (eb.isLeaf()) {
             for (int slot = 0; slot < eb.nritems(); slot++) {
                 out.put(eb.itemKey(slot), eb.itemData(slot));
@@ -247,7 +251,7 @@ public final class Check {
         }
         for (int slot = 0; slot < eb.nritems(); slot++) {
             ExtentBuffer child = read(eb.blockPtr(slot));
-            collect(child, tree, eb.nodeKey(slot), from, out);
+            collect(child, tree, eb.bytenr(), eb.nodeKey(slot), from, out);
         }
     }
 
@@ -305,7 +309,8 @@ public final class Check {
                             + ") but no tree references it"));
                 } else if (refs != ei.refs()) {
                     problems.add(new Problem(Kind.EXTENT_REFS, Severity.ERROR, where, "tree block " + bytenr + " has "
-                        + refs + " references, its extent item says " + ei.refs()));
+                        + refs + " references, its extent item says " + ei.refs() + " (referenced by "
+                        + blockReferrers.getOrDefault(bytenr, List.of()) + ", extent item owner " + Long.toUnsignedString(ei.ownerRoot()) + ")"));
                 }
             } else {
                 dataExtents++;
