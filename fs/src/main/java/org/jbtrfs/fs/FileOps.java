@@ -115,10 +115,18 @@ final class FileOps {
      * (open, write, close): the data goes to the page cache only; writeback writes it later.
      */
     void write(String path, byte[] data) {
+        withFile(path, inode -> {
+            append(inode, data);
+            return null;
+        });
+    }
+
+    /** {@code op} on the inode of the file at {@code path}, held by a reference for its duration (lookup, iput). */
+    private <T> T withFile(String path, java.util.function.Function<Inode, T> op) {
         Namei.Target t = namei.file(path, "path");
         Inode inode = ctx.dcache.lookup(t.root(), t.ino());
         try {
-            append(inode, data);
+            return op.apply(inode);
         } finally {
             ctx.cleaner.inodes().iput(inode);
         }
@@ -201,13 +209,10 @@ final class FileOps {
 
     /** truncate(2) of the file at {@code path}: as {@link #truncate(Inode, long)} with the inode looked up. */
     void truncate(String path, long length) {
-        Namei.Target t = namei.file(path, "path");
-        Inode inode = ctx.dcache.lookup(t.root(), t.ino());
-        try {
+        withFile(path, inode -> {
             truncate(inode, length);
-        } finally {
-            ctx.cleaner.inodes().iput(inode);
-        }
+            return null;
+        });
     }
 
     /** The last close of a descriptor of {@code inode}: btrfs_release_file ({@link Truncate#release}). */
@@ -384,13 +389,7 @@ final class FileOps {
 
     /** stat(2)'s st_size: i_size of the in-memory inode, dirty data included. */
     long size(String path) {
-        Namei.Target t = namei.file(path, "path");
-        Inode inode = ctx.dcache.lookup(t.root(), t.ino());
-        try {
-            return InodeData.of(fs, inode).isize();
-        } finally {
-            ctx.cleaner.inodes().iput(inode);
-        }
+        return withFile(path, inode -> InodeData.of(fs, inode).isize());
     }
 
     /**

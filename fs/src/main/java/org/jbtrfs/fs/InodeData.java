@@ -180,8 +180,8 @@ final class InodeData implements Inode.Mapping {
     }
 
     /**
-     * The same at {@code offset} (at most i_size: a write beyond it expands the file first, btrfs_cont_expand): the bytes are copied over what the page cache holds there — dirty
-     * ranges the write meets or touches become one (the io_tree merges adjacent EXTENT_DELALLOC states) — and i_size
+     * The same at {@code offset} (at most i_size: a write beyond it expands the file first, btrfs_cont_expand): the
+     * bytes are copied over what the page cache holds there — dirty ranges the write meets or touches become one (the io_tree merges adjacent EXTENT_DELALLOC states) — and i_size
      * grows if the write ends beyond it. Nothing is dirtied while the range is not free yet: part of it is under an
      * ordered extent (lock_and_cleanup_extent_if_need waits for it and retries: the ordered extents are returned, each
      * with a reference for the caller), or pages of the range are locked by writeback before their ordered extent exists
@@ -311,14 +311,8 @@ final class InodeData implements Inode.Mapping {
      * staying dirty (writeback of a file range, filemap_fdatawrite_range, starts at the page of {@code from}).
      */
     private List<DirtyRange> takeDelalloc(long from) {
-        List<DirtyRange> l = new ArrayList<>();
-        Map.Entry<Long, DirtyRange> before = delalloc.lowerEntry(from);
-        if (before != null && before.getValue().end() > from) {
-            DirtyRange r = before.getValue();
-            delalloc.put(r.start, r.cut(0, from - r.start));
-            l.add(r.cut(from - r.start, r.end() - from));
-        }
-        l.addAll(delalloc.tailMap(from, true).values());
+        splitDirtyAt(from);
+        List<DirtyRange> l = new ArrayList<>(delalloc.tailMap(from, true).values());
         delalloc.tailMap(from, true).clear();
         List<DirtyRange> taken = new ArrayList<>(l.size());
         for (DirtyRange r : l) {
@@ -333,6 +327,16 @@ final class InodeData implements Inode.Mapping {
             taken.add(w);
         }
         return taken;
+    }
+
+    /** The dirty range holding file offset {@code at}, if any, becomes two: [start, at) and [at, end). */
+    private void splitDirtyAt(long at) {
+        Map.Entry<Long, DirtyRange> before = delalloc.lowerEntry(at);
+        if (before != null && before.getValue().end() > at) {
+            DirtyRange r = before.getValue();
+            delalloc.put(r.start, r.cut(0, at - r.start));
+            delalloc.put(at, r.cut(at - r.start, r.end() - at));
+        }
     }
 
     /** The pages of [start, start + len) unlocked: cut out of {@link #lockedRanges} (a chunk unlocks part of a range). */
@@ -496,11 +500,7 @@ final class InodeData implements Inode.Mapping {
     synchronized void truncatePagecache(long newSize) {
         isize = newSize;
         fs.kernel.sched().waitUntil(this, "truncate_inode_pages: lock_page", () -> !locked(newSize, Long.MAX_VALUE));
-        Map.Entry<Long, DirtyRange> before = delalloc.lowerEntry(newSize);
-        if (before != null && before.getValue().end() > newSize) {
-            DirtyRange r = before.getValue();
-            delalloc.put(r.start, r.cut(0, newSize - r.start));
-        }
+        splitDirtyAt(newSize);
         delalloc.tailMap(newSize, true).clear();
         updatePins();
     }

@@ -218,7 +218,7 @@ final class OrderedExtents {
      * delete_extent_item: the item goes, its data extent loses a reference (btrfs_free_extent), i_bytes its bytes — a
      * hole has neither.
      */
-    private void deleteItem(TransHandle h, InodeData d, Key key, FileExtentItem fe) {
+    void deleteItem(TransHandle h, InodeData d, Key key, FileExtentItem fe) {
         Root root = d.inode.root();
         Trees.delete(h, root, key);
         if (!fe.isHole()) {
@@ -228,7 +228,7 @@ final class OrderedExtents {
     }
 
     /** inode_sub_bytes() of what a drop took from an item: only an item with a data extent counts ("disk_bytenr > 0"). */
-    private static void dropped(InodeData d, FileExtentItem fe, long bytes) {
+    static void dropped(InodeData d, FileExtentItem fe, long bytes) {
         d.fileExtentsDropped(fe.isHole() ? 0 : bytes);
     }
 
@@ -239,7 +239,7 @@ final class OrderedExtents {
      * sectors (what insert_reserved_file_extent added: the ordered extent's disk_num_bytes), so a drop takes away the
      * difference of the sectors before and after.
      */
-    private static long charge(long numBytes) { return Writeback.sectorAligned(numBytes); }
+    static long charge(long numBytes) { return Writeback.sectorAligned(numBytes); }
 
     /**
      * kernel: btrfs_remove_ordered_extent() in fs/btrfs/ordered-data.c — out of the inode's ordered tree

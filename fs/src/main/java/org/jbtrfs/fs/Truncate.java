@@ -5,7 +5,6 @@ import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.disk.FileExtentItem;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
-import org.jbtrfs.transaction.Extents;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.Root;
 import org.jbtrfs.transaction.TransHandle;
@@ -192,17 +191,11 @@ final class Truncate {
                     break;
                 }
                 if (key.offset() >= newSize) {
-                    Trees.delete(h, root, key);
-                    if (!fe.isHole()) {
-                        Extents.freeDataExtent(h, root.objectid(), fe.diskBytenr(), fe.diskNumBytes());
-                        d.fileExtentsDropped(Writeback.sectorAligned(fe.numBytes()));
-                    }
+                    ctx.ordered.deleteItem(h, d, key, fe); // btrfs_free_extent unless a hole, inode_sub_bytes
                     lastSize[0] = key.offset();
                 } else {
                     Trees.update(h, root, key, fe.withNumBytes(newSize - key.offset()).encode());
-                    if (!fe.isHole()) {
-                        d.fileExtentsDropped(Writeback.sectorAligned(fe.numBytes()) - Writeback.sectorAligned(newSize - key.offset()));
-                    }
+                    OrderedExtents.dropped(d, fe, OrderedExtents.charge(fe.numBytes()) - OrderedExtents.charge(newSize - key.offset()));
                 }
             }
         } finally {

@@ -24,4 +24,7 @@ public record InodeItem(long generation, long transid, long size, long nbytes, i
     }
 
     public boolean isDir() { return (mode & 0170000) == S_IFDIR; }
+
+    /** A regular file (S_IFREG). */
+    public boolean isRegular() { return (mode & 0170000) == S_IFREG; }
 }

@@ -458,7 +458,7 @@ public final class Check {
         if (firstGap < 0) {
             firstGap = end;
         }
-        if ((inode.mode() & 0170000) == InodeItem.S_IFREG && inode.size() > 0 && firstGap < inode.size()) {
+        if (inode.isRegular() && inode.size() > 0 && firstGap < inode.size()) {
             problems.add(new Problem(Kind.FILE_EXTENT_DISCOUNT, Severity.ERROR, "tree " + id + " key " + new Key(ino, ItemType.INODE_ITEM, 0),
                 String.format(Locale.ROOT, "root %d inode %d errors 100, file extent discount (no item covers %d, i_size %d)",
                     id, ino, firstGap, inode.size())));
