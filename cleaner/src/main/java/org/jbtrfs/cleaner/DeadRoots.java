@@ -112,8 +112,8 @@ public final class DeadRoots {
     }
 
     /**
-     * kernel: btrfs_drop_snapshot() in fs/btrfs/extent-tree.c — free every block of a dead subvolume in
-     * as many transactions as it takes, recording progress in the root item so a later mount resumes;
+     * kernel: btrfs_drop_snapshot() in fs/btrfs/extent-tree.c — run the queued delayed items, then (ROOT_DELETING
+     * set: nothing may change the tree from here on) free every block of a dead subvolume in as many transactions as it takes, recording progress in the root item so a later mount resumes;
      * stop with -EAGAIN (re-queue on dead_roots) when the cleaner must sleep. At the end delete the root
      * item and then the orphan item, ignoring that deletion's error ("it will be picked up next time"):
      * the origin of patch 2/5's stray orphan item.
@@ -137,6 +137,14 @@ public final class DeadRoots {
     /** The walk of {@link #dropSnapshot}: errors inside a transaction abort it (btrfs_abort_transaction). */
     private void dropSnapshotWalk(Root root, boolean[] rootDropped) throws DropInterrupted {
         TransHandle h = Transactions.start(fs, fs.treeRoot(), 0, "btrfs_drop_snapshot");
+        try {
+            // btrfs_run_delayed_items(trans) before the walk: every queued dir index and inode item (of every tree) is
+            // written first; a failure aborts the transaction (goto out_end_trans, the root goes back on dead_roots)
+            fs.delayedInodes.runDelayedItems(h);
+        } catch (BtrfsException e) {
+            Transactions.end(h);
+            throw e;
+        }
         root.state.set(RootState.DELETING);
         Key progress = root.rootItem().dropProgress();
         List<ExtentBuffer> internal = new ArrayList<>();

@@ -35,6 +35,26 @@ final class TransTreeBlockManager implements TreeBlockManager {
         return !(eb.generation() == h.transaction.transid && !eb.isWritten());
     }
 
+    /**
+     * kernel: btrfs_cow_block()'s first checks (v5.11 ctree.c): "COW'ing blocks on a fs root that's being dropped"
+     * (btrfs_drop_snapshot sets BTRFS_ROOT_DELETING: its walk assumes nothing else changes the tree), and
+     * {@code WARN(1, "trans %llu running %llu")} when the handle's transaction is not the running one or its transid
+     * not the filesystem's generation — a change after the commit wrote the root items would not be committed.
+     */
+    @Override public void checkCow(org.jbtrfs.transaction.ctree.TreeRoot root) {
+        if (root instanceof Root r && r.state.test(RootState.DELETING)) {
+            fs.log().error(fs.sbId(), "COW'ing blocks on a fs root that's being dropped");
+        }
+        Transaction running = fs.runningTransaction;
+        if (h.transaction != running) {
+            fs.log().warnOn(true, "ctree.c", 1451, "btrfs_cow_block: trans " + h.transaction.transid + " running "
+                + (running == null ? "none" : Long.toString(running.transid)));
+        } else if (h.transaction.transid != fs.generation) {
+            fs.log().warnOn(true, "ctree.c", 1456, "btrfs_cow_block: trans " + h.transaction.transid + " running "
+                + fs.generation);
+        }
+    }
+
     /** kernel: btrfs_alloc_tree_block() in fs/btrfs/extent-tree.c */
     @Override public ExtentBuffer allocTreeBlock(long owner, int level) {
         checkUsable();

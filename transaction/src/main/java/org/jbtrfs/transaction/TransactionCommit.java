@@ -119,6 +119,7 @@ final class TransactionCommit {
             }
             fs.btreeInode.writeMarkedExtents(cur);
             DiskIo.writeSuper(fs);
+            CommitProbe.afterSuperWritten(fs, cur.transid);
             ExtentCommit.finishExtentCommit(fs, cur);
         } catch (RuntimeException e) {
             cleanupTransaction(h, e);

@@ -50,6 +50,7 @@ public final class StressRunner {
     static KernelConfig config(StressOptions opt) { return SLAB_DEBUG ? opt.config().slabDebug(true) : opt.config(); }
 
     public static Summary run(StressOptions opt, PrintStream out, boolean progress) {
+        CommitCheck.installIfAsked();
         boolean perturbed = opt.workload() != StressOptions.Workload.MINIMAL;
         List<String> notes = new ArrayList<>();
         boolean fill = perturbed;
@@ -252,6 +253,7 @@ public final class StressRunner {
      * replayed on its filesystem alone.
      */
     public static Summary replay(StressOptions opt, PrintStream out) {
+        CommitCheck.installIfAsked();
         ReplayToken t = opt.replay();
         StressOptions o = opt.withSeed(t.runSeed()).withFilesystems(1);
         List<String> notes = new ArrayList<>();

@@ -15,6 +15,7 @@ final class CowBlock {
      * @param parentSlot {@code buf}'s slot in {@code parent}
      */
     static ExtentBuffer cow(TreeBlockManager mgr, TreeRoot root, ExtentBuffer buf, ExtentBuffer parent, int parentSlot) {
+        mgr.checkCow(root);
         if (!mgr.shouldCow(buf)) {
             return buf;
         }

@@ -30,6 +30,13 @@ public interface TreeBlockManager {
     /** Current transaction id (the generation new and COWed blocks get). */
     long transid();
 
+    /**
+     * kernel: the checks btrfs_cow_block() makes before should_cow_block() (v5.11 ctree.c) — a COW of a tree being
+     * dropped is logged as an error, a COW through a handle that is not of the running transaction warns; neither
+     * stops the COW. A manager without a kernel checks nothing.
+     */
+    default void checkCow(TreeRoot root) { }
+
     /** Arrives at a named race window ({@link org.jbtrfs.core.Hooks#arrive}); a manager without a kernel has none. */
     default void arrive(Hook hook) { }
 }
