@@ -26,11 +26,22 @@ final class CommitCheck {
     }
 
     private static void probe(FsInfo fs, long transid) {
-        Check.Report rep = Check.check(fs.device);
-        String errors = rep.problems().stream().filter(p -> p.severity() == Check.Severity.ERROR)
-            .map(p -> p.kind() + ": " + p.message()).collect(Collectors.joining("; "));
-        if (!errors.isEmpty()) {
-            fs.log().warnOnAt(true, "port-debug/check-after-commit", 1, "transaction " + transid + ": " + errors);
+        String errors = errors(Check.check(fs.device));
+        if (errors.isEmpty()) {
+            return;
         }
+        // what was still in flight when the superblock went out, and whether the damage outlives it: a second check
+        // once every tree block write has ended (port debugging only — the commit itself never waits here)
+        String inFlight = fs.btreeInode.writebackState();
+        fs.btreeInode.waitWriteback();
+        String again = errors(Check.check(fs.device));
+        fs.log().warnOnAt(true, "port-debug/check-after-commit", 1, "transaction " + transid + ": " + errors
+            + "\n  in flight at the check: " + inFlight
+            + "\n  after every tree block write ended: " + (again.isEmpty() ? "clean" : again));
+    }
+
+    private static String errors(Check.Report rep) {
+        return rep.problems().stream().filter(p -> p.severity() == Check.Severity.ERROR)
+            .map(p -> p.kind() + ": " + p.message()).collect(Collectors.joining("; "));
     }
 }
