@@ -143,6 +143,8 @@ public final class Check {
     private final Map<Long, List<String>> blockReferrers = new HashMap<>();
     /** Data extents referenced by file extents: bytenr → [references, disk length]. */
     private final Map<Long, long[]> dataRefs = new HashMap<>();
+    /** Data extent bytenr → the file extent items pointing at it ("tree T inode I offset O"), for the messages. */
+    private final Map<Long, List<String>> dataReferrers = new HashMap<>();
     /** The items of every readable tree, by tree id. */
     private final Map<Long, TreeMap<Key, byte[]>> trees = new TreeMap<>(Long::compareUnsigned);
 
@@ -265,6 +267,8 @@ public final class Check {
                         continue; // a hole
                     }
                     long[] ref = dataRefs.computeIfAbsent(fe.diskBytenr(), b -> new long[] {0, fe.diskNumBytes()});
+                    dataReferrers.computeIfAbsent(fe.diskBytenr(), b -> new ArrayList<>()).add("tree "
+                        + Long.toUnsignedString(t.getKey()) + " inode " + e.getKey().objectid() + " offset " + e.getKey().offset());
                     ref[0]++;
                 }
             }
@@ -321,18 +325,20 @@ public final class Check {
                             + ") but no file extent references it"));
                 } else if (ref[0] != ei.refs() || ref[1] != len) {
                     problems.add(new Problem(Kind.EXTENT_REFS, Severity.ERROR, where, "data extent " + bytenr + " has "
-                        + ref[0] + " file extents of len " + ref[1] + ", its extent item says refs " + ei.refs() + " len " + len));
+                        + ref[0] + " file extents of len " + ref[1] + ", its extent item says refs " + ei.refs() + " len " + len
+                        + " (" + dataReferrers.getOrDefault(bytenr, List.of()) + ")"));
                 }
             }
         }
         for (long bytenr : new TreeMap<>(blocks).keySet()) {
             problems.add(new Problem(Kind.MISSING_EXTENT_ITEM, Severity.ERROR, "block " + bytenr,
-                "tree block " + bytenr + " is referenced but has no extent item"));
+                "tree block " + bytenr + " is referenced but has no extent item (referenced by "
+                    + blockReferrers.getOrDefault(bytenr, List.of()) + ")"));
         }
         for (Map.Entry<Long, long[]> d : new TreeMap<>(data).entrySet()) {
             problems.add(new Problem(Kind.MISSING_EXTENT_ITEM, Severity.ERROR, "extent " + d.getKey(),
                 "data extent " + d.getKey() + " len " + d.getValue()[1] + " is referenced by " + d.getValue()[0]
-                    + " file extents but has no extent item"));
+                    + " file extents but has no extent item (" + dataReferrers.getOrDefault(d.getKey(), List.of()) + ")"));
         }
         for (Map.Entry<Long, long[]> g : groups.entrySet()) {
             long[] v = g.getValue();

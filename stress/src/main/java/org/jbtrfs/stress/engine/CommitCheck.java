@@ -37,7 +37,26 @@ final class CommitCheck {
         String again = errors(Check.check(fs.device));
         fs.log().warnOnAt(true, "port-debug/check-after-commit", 1, "transaction " + transid + ": " + errors
             + "\n  in flight at the check: " + inFlight
+            + "\n  roots in memory: " + roots(fs)
             + "\n  after every tree block write ended: " + (again.isEmpty() ? "clean" : again));
+    }
+
+    /** Each root the commit knows (and its root item's view): where a stale root item would show. */
+    private static String roots(FsInfo fs) {
+        StringBuilder sb = new StringBuilder();
+        java.util.List<org.jbtrfs.transaction.Root> all = new java.util.ArrayList<>(java.util.Arrays.asList(fs.treeRoot(),
+            fs.extentRoot(), fs.quotaRoot(), fs.freeSpaceRoot(), fs.uuidRoot()));
+        all.addAll(fs.fsRootsRadix.values());
+        for (org.jbtrfs.transaction.Root r : all) {
+            if (r == null) {
+                continue;
+            }
+            var item = r.rootItem();
+            sb.append(r.objectid()).append(":node ").append(r.node().bytenr()).append("/gen ").append(r.node().generation())
+                .append(item == null ? "" : " item " + item.bytenr() + " refs " + item.refs() + " progress " + item.dropProgress())
+                .append(' ').append(r.state).append("; ");
+        }
+        return sb.toString();
     }
 
     private static String errors(Check.Report rep) {
