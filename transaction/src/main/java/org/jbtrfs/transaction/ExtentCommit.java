@@ -44,20 +44,20 @@ final class ExtentCommit {
                     head.level).encode());
                 fs.space.allocReserved(head.bytenr, head.numBytes);
                 account(fs, head.ownerRoot, head.bytenr, head.numBytes, true);
-            } else if (!head.isData && fs.btreeInode.isWrittenBuffer(head.bytenr)) {
-                // btrfs_free_tree_block(): a block of this transaction that writeback already wrote
-                // (BTRFS_HEADER_FLAG_WRITTEN, a sync's sync_inodes_sb) is pinned, not freed: its write may
-                // still be in flight; the commit waits for it and finishExtentCommit unpins it
+            } else if (head.isData || fs.btreeInode.isWrittenBuffer(head.bytenr)) {
+                // cleanup_ref_head(): a data extent allocated and freed in this transaction is pinned
+                // (btrfs_pin_extent with must_insert_reserved), free again once this transaction commits; so is a
+                // tree block of this transaction that writeback already wrote (btrfs_free_tree_block:
+                // BTRFS_HEADER_FLAG_WRITTEN, a sync's sync_inodes_sb) — its write may still be in flight; the
+                // commit waits for it and finishExtentCommit unpins it
                 fs.space.pinReserved(head.bytenr, head.numBytes);
                 synchronized (h.transaction) {
                     h.transaction.pinned.put(head.bytenr, head.numBytes);
                 }
             } else {
-                // allocated and freed in this very transaction: never reached the extent tree; its buffer
-                // leaves the page cache before the space is free again (see finishExtentCommit)
-                if (!head.isData) {
-                    fs.btreeInode.forget(head.bytenr);
-                }
+                // a tree block allocated and freed in this very transaction, never written: btrfs_free_tree_block
+                // frees it at once (check_ref_cleanup); its buffer leaves the page cache before the space is free
+                fs.btreeInode.forget(head.bytenr);
                 fs.space.freeReserved(head.bytenr, head.numBytes);
             }
             return;

@@ -189,8 +189,9 @@ public final class SpaceManager {
     }
 
     /**
-     * kernel: pin_down_extent() of a reserved extent (btrfs_free_tree_block of a block written in its own
-     * transaction) — reserved → pinned, free again once the commit unpins it.
+     * kernel: pin_down_extent() of a reserved extent (cleanup_ref_head of a data extent allocated and freed in one
+     * transaction; btrfs_free_tree_block of a block written in its own transaction) — reserved → pinned, free again
+     * once the commit unpins it.
      */
     public synchronized void pinReserved(long bytenr, long len) {
         BlockGroup bg = need(bytenr);
