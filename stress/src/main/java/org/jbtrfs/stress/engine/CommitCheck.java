@@ -35,7 +35,7 @@ final class CommitCheck {
         String inFlight = fs.btreeInode.writebackState();
         fs.btreeInode.waitWriteback();
         String again = errors(Check.check(fs.device));
-        fs.log().warnOnAt(true, "port-debug/check-after-commit", 1, "transaction " + transid + ": " + errors
+        fs.log().warnOnAt(true, "port-debug/check-after-commit", 1, "(device " + fs.sbId() + ") transaction " + transid + ": " + errors
             + "\n  in flight at the check: " + inFlight
             + "\n  roots in memory: " + roots(fs)
             + "\n  after every tree block write ended: " + (again.isEmpty() ? "clean" : again));
