@@ -113,10 +113,10 @@ public final class DeadRoots {
 
     /**
      * kernel: btrfs_drop_snapshot() in fs/btrfs/extent-tree.c — run the queued delayed items, then (ROOT_DELETING
-     * set: nothing may change the tree from here on) free every block of a dead subvolume in as many transactions as it takes, recording progress in the root item so a later mount resumes;
-     * stop with -EAGAIN (re-queue on dead_roots) when the cleaner must sleep. At the end delete the root
-     * item and then the orphan item, ignoring that deletion's error ("it will be picked up next time"):
-     * the origin of patch 2/5's stray orphan item.
+     * set: nothing may change the tree from here on) free every block of a dead subvolume in as many transactions as
+     * it takes, recording progress in the root item so a later mount resumes; stop with -EAGAIN (re-queue on
+     * dead_roots) when the cleaner must sleep. At the end delete the root item and then the orphan item, ignoring that
+     * deletion's error ("it will be picked up next time"): the origin of patch 2/5's stray orphan item.
      */
     void dropSnapshot(Root root) throws DropInterrupted {
         boolean[] rootDropped = new boolean[1];

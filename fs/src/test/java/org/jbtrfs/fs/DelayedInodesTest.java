@@ -157,12 +157,13 @@ class DelayedInodesTest {
             assertEquals(0, fi.delayedInodes.items());
         }
     }
+
     /**
      * btrfs_drop_snapshot() (v5.11 extent-tree.c; mainline alike) runs {@code btrfs_run_delayed_items(trans)} right after
      * starting its transaction, before it sets BTRFS_ROOT_DELETING and walks the dead tree: whatever any tree has queued
      * is written by the cleaner's drop transaction, not left for the next commit. The port's drop lacked the step
      * (found in stop 39 reading the drop against the kernel while triaging {@code fsck:EXTENT_REFS}): this fails on the
-     * old code with the four items still queued.
+     * old code with the items still queued.
      */
     @Test
     void aSnapshotDropWritesWhatIsQueuedBeforeItsWalk() {

@@ -33,10 +33,6 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 class PwriteTest {
 
-
-
-
-
     /** A write inside a written extent splits its item: [0, 4K) and [8K, 16K) of the old extent around the new [4K, 8K). */
     @ParameterizedTest(name = "crc32c {0}")
     @EnumSource(Crc32cImpl.class)

@@ -5,6 +5,7 @@ import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.transaction.ctree.ExtentBuffer;
 import org.jbtrfs.transaction.ctree.TreeBlockManager;
+import org.jbtrfs.transaction.ctree.TreeRoot;
 
 /**
  * The tree-block side of one transaction handle: COW decisions, tree block allocation and freeing
@@ -41,7 +42,7 @@ final class TransTreeBlockManager implements TreeBlockManager {
      * {@code WARN(1, "trans %llu running %llu")} when the handle's transaction is not the running one or its transid
      * not the filesystem's generation — a change after the commit wrote the root items would not be committed.
      */
-    @Override public void checkCow(org.jbtrfs.transaction.ctree.TreeRoot root) {
+    @Override public void checkCow(TreeRoot root) {
         if (root instanceof Root r && r.state.test(RootState.DELETING)) {
             fs.log().error(fs.sbId(), "COW'ing blocks on a fs root that's being dropped");
         }

@@ -1,9 +1,13 @@
 package org.jbtrfs.stress.engine;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.stream.Collectors;
 import org.jbtrfs.fs.tools.Check;
 import org.jbtrfs.transaction.CommitProbe;
 import org.jbtrfs.transaction.FsInfo;
+import org.jbtrfs.transaction.Root;
 
 /**
  * {@code -Djbtrfs.stress.checkEveryCommit=true}: btrfs check of the committed image inside every commit, right
@@ -35,7 +39,8 @@ final class CommitCheck {
         String inFlight = fs.btreeInode.writebackState();
         fs.btreeInode.waitWriteback();
         String again = errors(Check.check(fs.device));
-        fs.log().warnOnAt(true, "port-debug/check-after-commit", 1, "(device " + fs.sbId() + ") transaction " + transid + ": " + errors
+        fs.log().warnOnAt(true, "port-debug/check-after-commit", 1, "(device " + fs.sbId() + ") transaction " + transid
+            + ": " + errors
             + "\n  in flight at the check: " + inFlight
             + "\n  roots in memory: " + roots(fs)
             + "\n  after every tree block write ended: " + (again.isEmpty() ? "clean" : again));
@@ -44,10 +49,10 @@ final class CommitCheck {
     /** Each root the commit knows (and its root item's view): where a stale root item would show. */
     private static String roots(FsInfo fs) {
         StringBuilder sb = new StringBuilder();
-        java.util.List<org.jbtrfs.transaction.Root> all = new java.util.ArrayList<>(java.util.Arrays.asList(fs.treeRoot(),
-            fs.extentRoot(), fs.quotaRoot(), fs.freeSpaceRoot(), fs.uuidRoot()));
+        List<Root> all = new ArrayList<>(Arrays.asList(fs.treeRoot(), fs.extentRoot(), fs.quotaRoot(), fs.freeSpaceRoot(),
+            fs.uuidRoot()));
         all.addAll(fs.fsRootsRadix.values());
-        for (org.jbtrfs.transaction.Root r : all) {
+        for (Root r : all) {
             if (r == null) {
                 continue;
             }

@@ -328,22 +328,9 @@ class LanesTest {
     void theFileLaneOverwritesInsideFilesAndTheirItemsAreCutNotOverlapped() {
         try (BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults())) {
             BlockDevice sdc = mod.createDevice("sdc", ModuleHost.DEVICE_SIZE);
-            mod.mkfs(sdc);
-            Btrfs fs = mod.mount(sdc, "commit=1");
-            fs.createFile("g");
-            fs.writeFile("g", new byte[64 << 10]);
-            fs.sync();
-            LaneContext cx = fileLaneContext(mod, sdc, fs);
-            List<String> ops = new java.util.concurrent.CopyOnWriteArrayList<>();
-            cx.opListener = ops::add;
-            FileLane lane = new FileLane(cx, List.of("g"), List.of(), 0);
-            for (int i = 0; i < 40; i++) {
-                lane.step(fs, 0.3); // a write into an existing file
-                fs.sync();
-            }
+            List<String> ops = writesIntoAnExistingFile(mod, sdc, 40);
             long pwrites = ops.stream().filter("file:pwrite"::equals).count();
             assertTrue(pwrites >= 10 && ops.contains("file:write"), ops.toString()); // seed 42's draws: a fixed count
-            fs.umount();
             org.jbtrfs.fs.tools.Check.Report rep = org.jbtrfs.fs.tools.Check.check(sdc);
             assertTrue(rep.clean(), rep.text());
             long cut = org.jbtrfs.fs.tools.DumpTree.read(sdc, org.jbtrfs.core.Crc32cImpl.ACCELERATED).text().lines()
@@ -362,25 +349,34 @@ class LanesTest {
     void theFileLaneTruncatesAndWritesPastTheEndAndTheImageStaysConsistent() {
         try (BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults())) {
             BlockDevice sdc = mod.createDevice("sdc", ModuleHost.DEVICE_SIZE);
-            mod.mkfs(sdc);
-            Btrfs fs = mod.mount(sdc, "commit=1");
-            fs.createFile("g");
-            fs.writeFile("g", new byte[64 << 10]);
-            fs.sync();
-            LaneContext cx = fileLaneContext(mod, sdc, fs);
-            List<String> ops = new java.util.concurrent.CopyOnWriteArrayList<>();
-            cx.opListener = ops::add;
-            FileLane lane = new FileLane(cx, List.of("g"), List.of(), 0);
-            for (int i = 0; i < 60; i++) {
-                lane.step(fs, 0.3); // a write into an existing file
-                fs.sync();
-            }
+            List<String> ops = writesIntoAnExistingFile(mod, sdc, 60);
             assertTrue(ops.contains("file:truncate") && ops.contains("file:pwrite past end"), ops.toString()); // seed 42's draws
-            fs.umount();
             org.jbtrfs.fs.tools.Check.Report rep = org.jbtrfs.fs.tools.Check.check(sdc);
             assertTrue(rep.clean(), rep.text());
             assertTrue(mod.unload().clean());
         }
+    }
+
+    /**
+     * mkfs of {@code sdc}, a 64 KiB file "g" on disk, then {@code steps} of the file lane's writes into an existing file
+     * (seed 42's draws), each followed by a sync; unmounted at the end. Returns the lane's operations in order.
+     */
+    private static List<String> writesIntoAnExistingFile(BtrfsModule mod, BlockDevice sdc, int steps) {
+        mod.mkfs(sdc);
+        Btrfs fs = mod.mount(sdc, "commit=1");
+        fs.createFile("g");
+        fs.writeFile("g", new byte[64 << 10]);
+        fs.sync();
+        LaneContext cx = fileLaneContext(mod, sdc, fs);
+        List<String> ops = new java.util.concurrent.CopyOnWriteArrayList<>();
+        cx.opListener = ops::add;
+        FileLane lane = new FileLane(cx, List.of("g"), List.of(), 0);
+        for (int i = 0; i < steps; i++) {
+            lane.step(fs, 0.3); // a write into an existing file
+            fs.sync();
+        }
+        fs.umount();
+        return ops;
     }
 
     /** A cycle's context with the lifecycle and file lanes on {@code sdc}, mounted as {@code fs}. */
