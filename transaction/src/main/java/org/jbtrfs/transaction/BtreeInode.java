@@ -152,10 +152,42 @@ public final class BtreeInode {
             lockedBy.remove(start);
         }
         dirty.put(start, eb);
+        if (CommitProbe.tracing()) {
+            traceDirtying(start, eb, trans);
+        }
         synchronized (trans) {
             trans.dirtyPages.computeIfAbsent(start, b -> fs.kernel.slabs().cache("extent_state").alloc()
                 .tag(new StateRange(b, b + SuperBlock.NODESIZE - 1)));
         }
+    }
+
+    /** Under {@link CommitProbe}: who dirtied each tree block last (bytenr → a stack naming thread and transaction). */
+    private final Map<Long, Throwable> dirtiedBy = new ConcurrentHashMap<>();
+
+    private void traceDirtying(long start, ExtentBuffer eb, Transaction trans) {
+        TransState st = trans.state;
+        dirtiedBy.put(start, new Throwable("dirtied by " + Thread.currentThread().getName() + " in transaction "
+            + trans.transid + " (" + st + "), block gen " + eb.generation() + " owner " + eb.owner() + " level " + eb.level()));
+        fs.log().warnOnAt(st.compareTo(TransState.UNBLOCKED) >= 0, "port-debug/dirty-after-unblocked", 1,
+            "(device " + fs.sbId() + ") tree block " + start + " dirtied in transaction " + trans.transid + " (" + st + ")");
+    }
+
+    /**
+     * The dirty tree blocks (not yet under writeback): bytenr, owner, generation and, under {@link CommitProbe}, the
+     * stack that dirtied each last — for a report of a commit whose image lacks a change memory has.
+     */
+    public String dirtyState() {
+        StringBuilder sb = new StringBuilder("dirty tree blocks: " + dirty.size());
+        for (Map.Entry<Long, ExtentBuffer> e : new java.util.TreeMap<>(dirty).entrySet()) {
+            ExtentBuffer eb = e.getValue();
+            sb.append("\n  ").append(e.getKey()).append(": owner ").append(eb.owner()).append(" gen ").append(eb.generation())
+                .append(" level ").append(eb.level()).append(" written ").append(eb.isWritten());
+            Throwable t = dirtiedBy.get(e.getKey());
+            if (t != null) {
+                sb.append(", ").append(t.getMessage()).append('\n').append(org.jbtrfs.core.KernelLog.callTrace(t, 0));
+            }
+        }
+        return sb.toString();
     }
 
     /** kernel: btrfs_clean_tree_block() — a block freed in its own transaction need not be written. */
@@ -166,6 +198,7 @@ public final class BtreeInode {
         pageCache.remove(bytenr);
         dirty.remove(bytenr);
         lockedBy.remove(bytenr);
+        dirtiedBy.remove(bytenr);
     }
 
     public int dirtyCount() { return dirty.size(); }

@@ -11,11 +11,22 @@ import java.util.function.ObjLongConsumer;
  */
 public final class CommitProbe {
     private static volatile ObjLongConsumer<FsInfo> afterSuper;
+    private static volatile boolean traceDirtying;
 
     private CommitProbe() { }
 
-    /** Installs {@code probe} (null removes it) for every filesystem of this JVM. */
-    public static void install(ObjLongConsumer<FsInfo> probe) { afterSuper = probe; }
+    /**
+     * Installs {@code probe} (null removes it) for every filesystem of this JVM. With a probe installed the btree
+     * inode also records who dirtied each tree block ({@link BtreeInode#dirtyState()}, a stack per btrfs_mark_buffer_dirty:
+     * slow) and warns at {@code port-debug/dirty-after-unblocked} when a block is dirtied through a transaction whose
+     * commit already took its dirty_pages (UNBLOCKED or later): that change would not reach the image the commit writes.
+     */
+    public static void install(ObjLongConsumer<FsInfo> probe) {
+        afterSuper = probe;
+        traceDirtying = probe != null;
+    }
+
+    static boolean tracing() { return traceDirtying; }
 
     static void afterSuperWritten(FsInfo fs, long transid) {
         ObjLongConsumer<FsInfo> p = afterSuper;

@@ -37,11 +37,13 @@ final class CommitCheck {
         // what was still in flight when the superblock went out, and whether the damage outlives it: a second check
         // once every tree block write has ended (port debugging only — the commit itself never waits here)
         String inFlight = fs.btreeInode.writebackState();
+        String dirtyNow = fs.btreeInode.dirtyState();
         fs.btreeInode.waitWriteback();
         String again = errors(Check.check(fs.device));
         fs.log().warnOnAt(true, "port-debug/check-after-commit", 1, "(device " + fs.sbId() + ") transaction " + transid
             + ": " + errors
             + "\n  in flight at the check: " + inFlight
+            + "\n  " + dirtyNow
             + "\n  roots in memory: " + roots(fs)
             + "\n  after every tree block write ended: " + (again.isEmpty() ? "clean" : again));
     }
