@@ -132,7 +132,7 @@ final class CleanerFs implements AutoCloseable {
     Root deletedSubvolume(long id, int items) {
         TransHandle h = Transactions.start(fs, fs.treeRoot(), 8, "test_create_subvol");
         var leaf = Extents.allocRootLeaf(h, id);
-        RootItem item = Mkfs.newRootItem(leaf.bytenr(), ROOT_DIR, 1);
+        RootItem item = Mkfs.newRootItem(h.transid(), leaf.bytenr(), ROOT_DIR, 1);
         Trees.insert(h, fs.treeRoot(), rootKey(id), item.encode());
         Root root = new Root(id, leaf, item);
         fs.fsRootsRadix.put(id, root);

@@ -81,7 +81,7 @@ final class Subvolumes {
             // generate_random_guid(root_item->uuid)
             byte[] uuid = new byte[RootItem.UUID_SIZE];
             ThreadLocalRandom.current().nextBytes(uuid);
-            RootItem item = Mkfs.newRootItem(leaf.bytenr(), ItemType.FIRST_FREE_OBJECTID, 1).withUuid(uuid);
+            RootItem item = Mkfs.newRootItem(h.transid(), leaf.bytenr(), ItemType.FIRST_FREE_OBJECTID, 1).withUuid(uuid);
             Trees.insert(h, fs.treeRoot(), new Key(id, ItemType.ROOT_ITEM, 0), item.encode());
             Root root = new Root(id, leaf, item);
             // btrfs_create_subvol_root(): the top directory, its ".." reference to itself (index 0)

@@ -33,7 +33,7 @@ public final class FreeSpaceTree {
             fs.flags.set(FsFlag.CREATING_FREE_SPACE_TREE);
             // btrfs_create_tree(): a root leaf and a root item in the tree root
             ExtentBuffer leaf = Extents.allocRootLeaf(h, ItemType.FREE_SPACE_TREE_OBJECTID);
-            RootItem item = Mkfs.newRootItem(leaf.bytenr(), 0, 1);
+            RootItem item = Mkfs.newRootItem(h.transid(), leaf.bytenr(), 0, 1);
             Trees.insert(h, fs.treeRoot(), new Key(ItemType.FREE_SPACE_TREE_OBJECTID, ItemType.ROOT_ITEM, 0), item.encode());
             fs.setFreeSpaceRoot(new Root(ItemType.FREE_SPACE_TREE_OBJECTID, leaf, item));
             for (BlockGroup bg : fs.space.blockGroups()) {

@@ -103,9 +103,9 @@ public final class Mkfs {
         TransTreeBlockManager mgr = new TransTreeBlockManager(h);
         fs.setTreeRoot(new Root(ItemType.ROOT_TREE_OBJECTID, mgr.allocTreeBlock(ItemType.ROOT_TREE_OBJECTID, 0), null));
         var extentNode = mgr.allocTreeBlock(ItemType.EXTENT_TREE_OBJECTID, 0);
-        fs.setExtentRoot(new Root(ItemType.EXTENT_TREE_OBJECTID, extentNode, newRootItem(extentNode.bytenr(), 0, 1)));
+        fs.setExtentRoot(new Root(ItemType.EXTENT_TREE_OBJECTID, extentNode, newRootItem(h.transid(), extentNode.bytenr(), 0, 1)));
         var fsNode = mgr.allocTreeBlock(ItemType.FS_TREE_OBJECTID, 0);
-        fs.setFsRoot(new Root(ItemType.FS_TREE_OBJECTID, fsNode, newRootItem(fsNode.bytenr(), ItemType.FIRST_FREE_OBJECTID, 1)));
+        fs.setFsRoot(new Root(ItemType.FS_TREE_OBJECTID, fsNode, newRootItem(h.transid(), fsNode.bytenr(), ItemType.FIRST_FREE_OBJECTID, 1)));
         fs.fsRootsRadix.put(ItemType.FS_TREE_OBJECTID, fs.fsRoot());
         Trees.insert(h, fs.treeRoot(), new Key(ItemType.EXTENT_TREE_OBJECTID, ItemType.ROOT_ITEM, 0), fs.extentRoot().rootItem().encode());
         Trees.insert(h, fs.treeRoot(), new Key(ItemType.FS_TREE_OBJECTID, ItemType.ROOT_ITEM, 0), fs.fsRoot().rootItem().encode());
@@ -119,8 +119,12 @@ public final class Mkfs {
         return fs.superCopy();
     }
 
-    /** A root item for a fresh tree. */
-    public static RootItem newRootItem(long bytenr, long rootDirid, int refs) {
-        return new RootItem(0, rootDirid, bytenr, 0, 0, 0, refs, Key.MIN, 0, 0);
+    /**
+     * A root item for a fresh tree whose root node was allocated in transaction {@code generation}: the item records
+     * that generation (create_subvol's btrfs_set_root_generation, btrfs_create_tree's), which a reader of the root
+     * node checks the node's header against (btrfs_read_tree_root's read_tree_block).
+     */
+    public static RootItem newRootItem(long generation, long bytenr, long rootDirid, int refs) {
+        return new RootItem(generation, rootDirid, bytenr, 0, 0, 0, refs, Key.MIN, 0, 0);
     }
 }

@@ -192,11 +192,14 @@ final class TransactionCommit {
 
     /**
      * kernel: commit_cowonly_roots() with btrfs_run_delayed_refs() and btrfs_write_dirty_block_groups():
-     * applying refs and rewriting root / block group items COWs the extent and root trees, which
-     * queues more refs; loop until a pass changes nothing.
+     * first btrfs_cow_block of the tree root's node; then applying refs and rewriting root / block group items
+     * COWs the extent and root trees, which queues more refs; loop until a pass changes nothing.
      */
     private static void commitCowonlyRoots(TransHandle h) {
         FsInfo fs = h.fsInfo;
+        // its first step: COW the tree root's node, so the super written by this commit points at a tree root of this
+        // generation (open_ctree reads it with btrfs_super_generation as the parent transid)
+        Trees.cowRootNode(h, fs.treeRoot());
         for (int pass = 0; pass < 64; pass++) {
             boolean changed = ExtentCommit.runDelayedRefs(h) > 0;
             if (writeDirtyBlockGroups(h)) {

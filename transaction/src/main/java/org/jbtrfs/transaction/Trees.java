@@ -54,6 +54,20 @@ public final class Trees {
         }
     }
 
+    /**
+     * kernel: btrfs_lock_root_node() + btrfs_cow_block() of the root node + btrfs_tree_unlock() — what
+     * commit_cowonly_roots does to the tree root first, so every commit writes the tree root anew.
+     */
+    public static void cowRootNode(TransHandle h, Root root) {
+        root.use("btrfs_lock_root_node");
+        root.treeLock.lock();
+        try {
+            Ctree.cowRootNode(new TransTreeBlockManager(h, root), root);
+        } finally {
+            root.treeLock.unlock();
+        }
+    }
+
     /** Delete an item (ENOENT if absent). */
     public static void delete(TransHandle h, Root root, Key key) {
         root.use("btrfs_search_slot");

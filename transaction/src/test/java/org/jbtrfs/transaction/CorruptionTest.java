@@ -118,7 +118,7 @@ class CorruptionTest {
         // a root item for subvolume 300 whose node is an allocated-looking but never written address
         long bogus = fs.fsRoot().node().bytenr() + ExtentBuffer.NODESIZE * 512L;
         TransHandle h = Transactions.start(fs, fs.treeRoot(), 1, "test_bogus_root");
-        Trees.insert(h, fs.treeRoot(), new Key(300, ItemType.ROOT_ITEM, 0), Mkfs.newRootItem(bogus, 256, 1).encode());
+        Trees.insert(h, fs.treeRoot(), new Key(300, ItemType.ROOT_ITEM, 0), Mkfs.newRootItem(h.transid(), bogus, 256, 1).encode());
         Transactions.commit(h);
         BtrfsException e = assertThrows(BtrfsException.class, () -> FsRoots.getFsRoot(fs, 300, true));
         assertEquals(Errno.EUCLEAN, e.errno());

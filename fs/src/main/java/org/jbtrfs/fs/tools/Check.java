@@ -85,7 +85,14 @@ public final class Check {
         /** A root-tree orphan item for a subvolume whose root item is gone (the next RW mount deletes it). */
         STRAY_ROOT_ORPHAN,
         /** A deleted subvolume (root item refs 0) with no orphan item: no mount will ever drop it. */
-        DELETED_ROOT_WITHOUT_ORPHAN
+        DELETED_ROOT_WITHOUT_ORPHAN,
+        /**
+         * A tree block whose header generation is not the one its referrer recorded — the parent node's pointer,
+         * the root item, or the superblock for the tree root ("parent transid verify failed"): the block on disk is
+         * another life of that address than the one the committed tree meant (a write that never happened or was
+         * overwritten).
+         */
+        PARENT_TRANSID
     }
 
     /** Whether a problem is an error (the image is inconsistent) or a warning (the kernel repairs it itself). */
@@ -173,7 +180,7 @@ public final class Check {
             return new Report(dev.name(), List.copyOf(problems), 0, 0, 0);
         }
         // [1/7] checking root items, [2/7] checking extents: the trees themselves
-        if (!readTree(ItemType.ROOT_TREE_OBJECTID, sb.root, sb.rootLevel, Key.MIN)) {
+        if (!readTree(ItemType.ROOT_TREE_OBJECTID, sb.root, sb.rootLevel, sb.generation, Key.MIN)) {
             return new Report(dev.name(), List.copyOf(problems), blockRefs.size(), 0, 0);
         }
         for (Map.Entry<Key, byte[]> e : items(ItemType.ROOT_TREE_OBJECTID).entrySet()) {
@@ -181,7 +188,7 @@ public final class Check {
             if (k.type() == ItemType.ROOT_ITEM && k.offset() == 0 && e.getValue().length >= RootItem.LEGACY_SIZE) {
                 RootItem ri = RootItem.decode(e.getValue());
                 Key from = ri.refs() == 0 ? ri.dropProgress() : Key.MIN;
-                readTree(k.objectid(), ri.bytenr(), ri.level(), from);
+                readTree(k.objectid(), ri.bytenr(), ri.level(), ri.generation(), from);
             }
         }
         collectFileExtents();
@@ -199,9 +206,11 @@ public final class Check {
     /**
      * Reads one tree: checksums and structure (tree-checker's rules), its blocks counted as referenced,
      * its items kept. A dropping subvolume is read from {@code from} on (its earlier leaves are freed).
-     * Returns false when the tree could not be read.
+     * Returns false when the tree could not be read. {@code generation} is what the referrer recorded for its root
+     * block (the superblock's generation for the tree root, the root item's otherwise), as btrfs_read_tree_root and
+     * open_ctree pass it to read_tree_block.
      */
-    private boolean readTree(long tree, long bytenr, int level, Key from) {
+    private boolean readTree(long tree, long bytenr, int level, long generation, Key from) {
         TreeMap<Key, byte[]> out = new TreeMap<>();
         trees.put(tree, out);
         String where = "tree " + Long.toUnsignedString(tree);
@@ -213,6 +222,7 @@ public final class Check {
                         + ", its root item says " + level));
                 return false;
             }
+            verifyTransid(root, generation, where + " root");
             if (from.equals(Key.MIN)) {
                 TreeChecker.check(this::read, root);
             }
@@ -253,7 +263,16 @@ public final class Check {
         }
         for (int slot = 0; slot < eb.nritems(); slot++) {
             ExtentBuffer child = read(eb.blockPtr(slot));
+            verifyTransid(child, eb.ptrGeneration(slot), "tree " + Long.toUnsignedString(tree) + " node " + eb.bytenr());
             collect(child, tree, eb.bytenr(), eb.nodeKey(slot), from, out);
+        }
+    }
+
+    /** verify_parent_transid(): the block's header generation is the one its referrer recorded. */
+    private void verifyTransid(ExtentBuffer eb, long wanted, String referrer) {
+        if (eb.generation() != wanted) {
+            problems.add(new Problem(Kind.PARENT_TRANSID, Severity.ERROR, "block " + eb.bytenr(), "parent transid verify failed on "
+                + eb.bytenr() + " wanted " + wanted + " found " + eb.generation() + " (referrer: " + referrer + ")"));
         }
     }
 

@@ -36,6 +36,14 @@ public final class Ctree {
     }
 
     /**
+     * kernel: btrfs_cow_block(trans, root, root->node, NULL, 0, ...) on a locked root node (btrfs_lock_root_node) —
+     * the root node becomes a block of this transaction (itself when it already is one and not written yet).
+     */
+    public static ExtentBuffer cowRootNode(TreeBlockManager mgr, TreeRoot root) {
+        return CowBlock.cow(mgr, root, root.node(), null, 0);
+    }
+
+    /**
      * kernel: btrfs_search_slot() in fs/btrfs/ctree.c — walks from the root to the leaf where
      * {@code key} is or would be.
      *
