@@ -80,7 +80,7 @@ final class OpenCtree {
             // btrfs_init_workqueues()
             fs.setWorkqueues(FsWorkqueues.init(module.workerPool(), dev.name(), fs.threadPoolSize));
             // init_tree_roots(): the tree root, then btrfs_read_roots() (extent, quota → QUOTA_ENABLED)
-            fs.setTreeRoot(new Root(ItemType.ROOT_TREE_OBJECTID, fs.btreeInode.readTreeBlock(sb.root), null));
+            fs.setTreeRoot(new Root(ItemType.ROOT_TREE_OBJECTID, fs.btreeInode.readTreeBlock(sb.root, sb.generation), null));
             FsRoots.initRootFreeObjectid(fs, fs.treeRoot());
             fs.setExtentRoot(FsRoots.readRoot(fs, ItemType.EXTENT_TREE_OBJECTID));
             if (fs.extentRoot() == null) {

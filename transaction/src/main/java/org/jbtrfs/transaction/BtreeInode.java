@@ -132,6 +132,23 @@ public final class BtreeInode {
         return raced != null ? raced : eb;
     }
 
+    /**
+     * kernel: read_tree_block(fs_info, bytenr, owner, parent_transid, ...) — {@link #readTreeBlock(long)}, then
+     * verify_parent_transid: a block whose header generation is not the one its referrer recorded (the superblock for
+     * the tree root, the root item for the others) is another life of that address — "parent transid verify failed",
+     * EIO.
+     */
+    public ExtentBuffer readTreeBlock(long bytenr, long parentTransid) {
+        ExtentBuffer eb = readTreeBlock(bytenr);
+        if (eb.generation() != parentTransid) {
+            String msg = "parent transid verify failed on logical " + bytenr + " mirror 1 wanted " + parentTransid
+                + " found " + eb.generation();
+            fs.log().error(fs.sbId(), msg);
+            throw new BtrfsException(Errno.EIO, msg + " on " + fs.sbId());
+        }
+        return eb;
+    }
+
     /** A new buffer created by the allocator (btrfs_init_new_buffer): enters the page cache. */
     void add(ExtentBuffer eb) { pageCache.put(eb.bytenr(), eb); }
 

@@ -10,14 +10,17 @@ import org.jbtrfs.core.disk.RootItem;
 public final class FsRoots {
     private FsRoots() { }
 
-    /** Reads the root item of tree {@code id} from the root tree and its root node; null if no item. */
+    /**
+     * kernel: btrfs_read_tree_root() — the root item of tree {@code id} from the root tree and its root node, read with
+     * the item's generation as the parent transid; null if no item.
+     */
     public static Root readRoot(FsInfo fs, long id) {
         byte[] b = Trees.lookup(fs, fs.treeRoot(), new Key(id, ItemType.ROOT_ITEM, 0));
         if (b == null) {
             return null;
         }
         RootItem item = RootItem.decode(b);
-        return new Root(id, fs.btreeInode.readTreeBlock(item.bytenr()), item);
+        return new Root(id, fs.btreeInode.readTreeBlock(item.bytenr(), item.generation()), item);
     }
 
     /**
