@@ -2,10 +2,13 @@ package org.jbtrfs.fs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Crc32cImpl;
+import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
@@ -212,6 +215,12 @@ class CheckTest {
             assertEquals("parent transid verify failed on " + fsTreeRoot + " wanted " + gen + " found " + (gen - 1)
                 + " (referrer: tree 5 root)", p.get(0).message());
             assertEquals("block " + fsTreeRoot, p.get(0).where());
+            // and the kernel refuses to mount it: open_ctree's btrfs_read_tree_root reads the fs tree's root with its
+            // root item's generation
+            BtrfsException e = assertThrows(BtrfsException.class, () -> r.mount(""));
+            assertEquals(Errno.EIO, e.errno());
+            assertTrue(e.getMessage().contains("parent transid verify failed on logical " + fsTreeRoot + " mirror 1 wanted "
+                + gen + " found " + (gen - 1)), e.getMessage());
         }
     }
 

@@ -84,6 +84,35 @@ class CorruptionTest {
         t.closeClean(fs);
     }
 
+    /**
+     * A lost write leaves an earlier life of a block at its address: valid, checksummed, only its generation is not the
+     * one its referrer recorded. open_ctree reads the tree root with the superblock's generation, btrfs_read_tree_root
+     * a tree's root node with its root item's (read_tree_block → verify_parent_transid): EIO, "parent transid verify
+     * failed", and the open fails cleanly.
+     */
+    @ParameterizedTest(name = "an older generation at the {0}")
+    @ValueSource(strings = {"tree root", "fs tree root"})
+    void aRootBlockOfAnotherGenerationFailsTheOpenWithParentTransid(String which) {
+        long fsRootBytenr = committedFsTree();
+        long bytenr = which.equals("tree root") ? DiskIo.readSuper(t.dev, t.kernel.crc32c()).root : fsRootBytenr;
+        byte[] b = new byte[ExtentBuffer.NODESIZE];
+        t.dev.read(bytenr, b, 0, b.length);
+        ExtentBuffer eb = new ExtentBuffer(b);
+        long gen = eb.generation();
+        eb.setGeneration(gen - 1);
+        eb.updateChecksum(t.kernel.crc32c());
+        t.dev.write(bytenr, eb.array(), 0, b.length);
+
+        long mark = t.kernel.log().mark();
+        BtrfsException e = assertThrows(BtrfsException.class, t::open);
+        assertEquals(Errno.EIO, e.errno());
+        String msg = "parent transid verify failed on logical " + bytenr + " mirror 1 wanted " + gen + " found " + (gen - 1);
+        assertTrue(e.getMessage().contains(msg), e.getMessage());
+        assertTrue(t.kernel.log().since(mark).stream().anyMatch(l -> l.message().equals("BTRFS error (device sdc): " + msg)),
+            t.kernel.log().dmesg());
+        assertTrue(t.pool.liveQueues().isEmpty(), "the failed open destroyed its workqueues: " + t.pool.liveQueues());
+    }
+
     @Test
     void aWrongMagicIsNoValidBtrfs() {
         flip(SuperBlock.OFFSET + 0x40);

@@ -62,7 +62,7 @@ public final class TestFs implements AutoCloseable {
         fs.setWorkqueues(FsWorkqueues.init(pool, dev.name(), fs.threadPoolSize));
         opened.add(fs);
         try {
-            fs.setTreeRoot(new Root(ItemType.ROOT_TREE_OBJECTID, fs.btreeInode.readTreeBlock(sb.root), null));
+            fs.setTreeRoot(new Root(ItemType.ROOT_TREE_OBJECTID, fs.btreeInode.readTreeBlock(sb.root, sb.generation), null));
             fs.setExtentRoot(FsRoots.readRoot(fs, ItemType.EXTENT_TREE_OBJECTID));
             BlockGroups.readBlockGroups(fs);
             fs.setFsRoot(FsRoots.getFsRoot(fs, ItemType.FS_TREE_OBJECTID, true));
