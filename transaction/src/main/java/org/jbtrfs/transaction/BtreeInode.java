@@ -393,8 +393,30 @@ public final class BtreeInode {
             syncWriters.decrementAndGet();
         }
         waitWriteback(ranges.stream().map(Map.Entry::getKey).toList());
+        if (CommitProbe.tracing()) {
+            warnDirtyAfterWrite(trans, ranges);
+        }
         for (Map.Entry<Long, SlabObject> r : ranges) {
             r.getValue().free();
+        }
+    }
+
+    /**
+     * Under {@link CommitProbe}: a block of the commit's dirty set that is dirty again (or still), in the same life (its
+     * generation this transaction's), once the commit wrote and waited for its set — the superblock about to be written
+     * would point at content the disk does not have.
+     */
+    private void warnDirtyAfterWrite(Transaction trans, List<Map.Entry<Long, SlabObject>> ranges) {
+        for (Map.Entry<Long, SlabObject> r : ranges) {
+            ExtentBuffer eb = dirty.get(r.getKey());
+            // a block of a later transaction there is another life of the address (freed unwritten, allocated again)
+            if (eb != null && eb.generation() == trans.transid) {
+                Throwable t = dirtiedBy.get(r.getKey());
+                fs.log().warnOnAt(true, "port-debug/dirty-after-commit-write", 1, "(device " + fs.sbId() + ") tree block "
+                    + r.getKey() + " of transaction " + trans.transid + " dirty after its commit wrote it: owner " + eb.owner()
+                    + " gen " + eb.generation() + (pageCache.get(r.getKey()) == eb ? "" : " (not the page cache's buffer)")
+                    + (t == null ? "" : ", " + t.getMessage() + "\n" + org.jbtrfs.core.KernelLog.callTrace(t, 0)));
+            }
         }
     }
 
