@@ -40,12 +40,16 @@ final class CommitCheck {
         String dirtyNow = fs.btreeInode.dirtyState();
         fs.btreeInode.waitWriteback();
         String again = errors(Check.check(fs.device));
-        fs.log().warnOnAt(true, "port-debug/check-after-commit", 1, "(device " + fs.sbId() + ") transaction " + transid
+        String report = "(device " + fs.sbId() + ") transaction " + transid
             + ": " + errors
             + "\n  in flight at the check: " + inFlight
             + "\n  " + dirtyNow
             + "\n  roots in memory: " + roots(fs)
-            + "\n  after every tree block write ended: " + (again.isEmpty() ? "clean" : again));
+            + "\n  after every tree block write ended: " + (again.isEmpty() ? "clean" : again);
+        fs.log().warnOnAt(true, "port-debug/check-after-commit", 1, report);
+        // whole, with the committer's stack: a cycle report shows a log entry's first lines only
+        System.err.println("jbtrfs commit probe: " + report + "\n  committer:\n"
+            + org.jbtrfs.core.KernelLog.callTrace(new Throwable(), 0));
     }
 
     /** Each root the commit knows (and its root item's view): where a stale root item would show. */
