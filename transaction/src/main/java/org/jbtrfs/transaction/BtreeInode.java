@@ -168,23 +168,26 @@ public final class BtreeInode {
         } else {
             lockedBy.remove(start);
         }
-        dirty.put(start, eb);
         if (CommitProbe.tracing()) {
-            traceDirtying(start, eb, trans);
+            traceDirtying(start, eb, trans); // first: a check of the dirty map then finds this life's dirtier
         }
+        dirty.put(start, eb);
         synchronized (trans) {
             trans.dirtyPages.computeIfAbsent(start, b -> fs.kernel.slabs().cache("extent_state").alloc()
                 .tag(new StateRange(b, b + SuperBlock.NODESIZE - 1)));
         }
     }
 
-    /** Under {@link CommitProbe}: who dirtied each tree block last (bytenr → a stack naming thread and transaction). */
-    private final Map<Long, Throwable> dirtiedBy = new ConcurrentHashMap<>();
+    /** Under {@link CommitProbe}: who dirtied each tree block last (bytenr → its transaction and a stack naming both). */
+    private final Map<Long, Dirtier> dirtiedBy = new ConcurrentHashMap<>();
+
+    /** The last dirtying of a tree block: the transaction it went into and where it came from. */
+    private record Dirtier(long transid, Throwable trace) { }
 
     private void traceDirtying(long start, ExtentBuffer eb, Transaction trans) {
         TransState st = trans.state;
-        dirtiedBy.put(start, new Throwable("dirtied by " + Thread.currentThread().getName() + " in transaction "
-            + trans.transid + " (" + st + "), block gen " + eb.generation() + " owner " + eb.owner() + " level " + eb.level()));
+        dirtiedBy.put(start, new Dirtier(trans.transid, new Throwable("dirtied by " + Thread.currentThread().getName() + " in transaction "
+            + trans.transid + " (" + st + "), block gen " + eb.generation() + " owner " + eb.owner() + " level " + eb.level())));
         fs.log().warnOnAt(st.compareTo(TransState.UNBLOCKED) >= 0, "port-debug/dirty-after-unblocked", 1,
             "(device " + fs.sbId() + ") tree block " + start + " dirtied in transaction " + trans.transid + " (" + st + ")");
     }
@@ -199,9 +202,9 @@ public final class BtreeInode {
             ExtentBuffer eb = e.getValue();
             sb.append("\n  ").append(e.getKey()).append(": owner ").append(eb.owner()).append(" gen ").append(eb.generation())
                 .append(" level ").append(eb.level()).append(" written ").append(eb.isWritten());
-            Throwable t = dirtiedBy.get(e.getKey());
-            if (t != null) {
-                sb.append(", ").append(t.getMessage()).append('\n').append(org.jbtrfs.core.KernelLog.callTrace(t, 0));
+            Dirtier d = dirtiedBy.get(e.getKey());
+            if (d != null) {
+                sb.append(", ").append(d.trace().getMessage()).append('\n').append(org.jbtrfs.core.KernelLog.callTrace(d.trace(), 0));
             }
         }
         return sb.toString();
@@ -409,13 +412,14 @@ public final class BtreeInode {
     private void warnDirtyAfterWrite(Transaction trans, List<Map.Entry<Long, SlabObject>> ranges) {
         for (Map.Entry<Long, SlabObject> r : ranges) {
             ExtentBuffer eb = dirty.get(r.getKey());
-            // a block of a later transaction there is another life of the address (freed unwritten, allocated again)
-            if (eb != null && eb.generation() == trans.transid) {
-                Throwable t = dirtiedBy.get(r.getKey());
+            Dirtier d = dirtiedBy.get(r.getKey());
+            // dirtied through a later transaction: another life of the address (freed unwritten, allocated again; its
+            // header may be mid-COW, so the dirtier's transaction decides, not the header's generation)
+            if (eb != null && d != null && d.transid() == trans.transid) {
                 fs.log().warnOnAt(true, "port-debug/dirty-after-commit-write", 1, "(device " + fs.sbId() + ") tree block "
                     + r.getKey() + " of transaction " + trans.transid + " dirty after its commit wrote it: owner " + eb.owner()
                     + " gen " + eb.generation() + (pageCache.get(r.getKey()) == eb ? "" : " (not the page cache's buffer)")
-                    + (t == null ? "" : ", " + t.getMessage() + "\n" + org.jbtrfs.core.KernelLog.callTrace(t, 0)));
+                    + ", " + d.trace().getMessage() + "\n" + org.jbtrfs.core.KernelLog.callTrace(d.trace(), 0));
             }
         }
     }
