@@ -210,6 +210,22 @@ public final class BtreeInode {
         return sb.toString();
     }
 
+    /**
+     * Under {@link CommitProbe}: a tree block freed through a buffer that is not the page cache's buffer at its address
+     * (another one, or none: the address was freed already and maybe handed out again) — a free through a stale
+     * reference, whose delayed ref would drop another life of the address.
+     */
+    void warnStaleFree(ExtentBuffer eb, Transaction trans) {
+        ExtentBuffer cur = pageCache.get(eb.bytenr());
+        if (cur != eb) {
+            Dirtier d = dirtiedBy.get(eb.bytenr());
+            fs.log().warnOnAt(true, "port-debug/stale-free", 1, "(device " + fs.sbId() + ") tree block " + eb.bytenr()
+                + " (owner " + eb.owner() + " gen " + eb.generation() + ") freed in transaction " + trans.transid + " through a "
+                + "stale buffer: the page cache has " + (cur == null ? "none" : "owner " + cur.owner() + " gen " + cur.generation())
+                + (d == null ? "" : "; last " + d.trace().getMessage()));
+        }
+    }
+
     /** kernel: btrfs_clean_tree_block() — a block freed in its own transaction need not be written. */
     void clean(ExtentBuffer eb) { dirty.remove(eb.bytenr(), eb); }
 

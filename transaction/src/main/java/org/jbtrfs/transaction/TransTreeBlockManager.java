@@ -76,6 +76,9 @@ final class TransTreeBlockManager implements TreeBlockManager {
     /** kernel: btrfs_free_tree_block() — queue the drop ref; a block of this transaction is cleaned, not written. */
     @Override public void freeTreeBlock(ExtentBuffer eb) {
         checkUsable();
+        if (CommitProbe.tracing()) {
+            fs.btreeInode.warnStaleFree(eb, h.transaction);
+        }
         h.transaction.delayedRefs.addTreeRef(eb.bytenr(), eb.owner(), eb.level(), -1, false);
         if (eb.generation() == h.transaction.transid && !eb.isWritten()) {
             fs.btreeInode.clean(eb);
