@@ -236,5 +236,12 @@ public enum Hook {
      * the search on, so another drop of the same inode's items (a second ordered extent's completion on another
      * endio-write worker, a truncate) waits for the lock and searches afresh.
      */
-    DROP_EXTENTS_AFTER_SEARCH
+    DROP_EXTENTS_AFTER_SEARCH,
+    /**
+     * lock_extent_buffer_for_io, under the buffer's lock (the port: its tree's lock), has counted the tree block's
+     * writeback and is about to take it off the dirty set — the kernel sets EXTENT_BUFFER_WRITEBACK in the same step that
+     * clears EXTENT_BUFFER_DIRTY, so a commit's writer that finds the buffer not dirty finds it under writeback and
+     * waits for it. Nothing sleeps there.
+     */
+    BTREE_WRITEBACK_CLAIMED
 }

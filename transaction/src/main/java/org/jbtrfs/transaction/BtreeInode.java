@@ -341,11 +341,21 @@ public final class BtreeInode {
             tree.treeLock.lock();
         }
         try {
+            if (dirty.get(start) != eb) {
+                return null;
+            }
+            // the writeback is counted before the block leaves the dirty set, as the kernel sets EXTENT_BUFFER_WRITEBACK
+            // in the step that clears EXTENT_BUFFER_DIRTY: a commit that finds it not dirty (btrfs_write_marked_extents
+            // reads the dirty set without this lock) then finds it under writeback and waits for it. The other order
+            // let a commit write its superblock between the two, over a block another writer had claimed and not yet
+            // written (stop 40: the commit probe's lost tree roots).
+            startWriteback(start);
+            fs.kernel.hooks().arrive(Hook.BTREE_WRITEBACK_CLAIMED);
             if (!dirty.remove(start, eb)) {
+                endWriteback(start);
                 return null;
             }
             eb.setHeaderFlag(ExtentBuffer.HEADER_FLAG_WRITTEN);
-            startWriteback(start);
             return eb.array().clone();
         } finally {
             if (tree != null) {
