@@ -5,6 +5,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
@@ -12,6 +13,7 @@ import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.KernelLog;
 import org.jbtrfs.core.kernel.SlabObject;
 import org.jbtrfs.core.disk.SuperBlock;
 import org.jbtrfs.transaction.ctree.ExtentBuffer;
@@ -182,7 +184,10 @@ public final class BtreeInode {
     private final Map<Long, Dirtier> dirtiedBy = new ConcurrentHashMap<>();
 
     /** The last dirtying of a tree block: the transaction it went into and where it came from. */
-    private record Dirtier(long transid, Throwable trace) { }
+    private record Dirtier(long transid, Throwable trace) {
+        /** Who, in which transaction and state, and the stack. */
+        String describe() { return trace.getMessage() + "\n" + KernelLog.callTrace(trace, 0); }
+    }
 
     private void traceDirtying(long start, ExtentBuffer eb, Transaction trans) {
         TransState st = trans.state;
@@ -198,13 +203,13 @@ public final class BtreeInode {
      */
     public String dirtyState() {
         StringBuilder sb = new StringBuilder("dirty tree blocks: " + dirty.size());
-        for (Map.Entry<Long, ExtentBuffer> e : new java.util.TreeMap<>(dirty).entrySet()) {
+        for (Map.Entry<Long, ExtentBuffer> e : new TreeMap<>(dirty).entrySet()) {
             ExtentBuffer eb = e.getValue();
             sb.append("\n  ").append(e.getKey()).append(": owner ").append(eb.owner()).append(" gen ").append(eb.generation())
                 .append(" level ").append(eb.level()).append(" written ").append(eb.isWritten());
             Dirtier d = dirtiedBy.get(e.getKey());
             if (d != null) {
-                sb.append(", ").append(d.trace().getMessage()).append('\n').append(org.jbtrfs.core.KernelLog.callTrace(d.trace(), 0));
+                sb.append(", ").append(d.describe());
             }
         }
         return sb.toString();
@@ -257,7 +262,7 @@ public final class BtreeInode {
             for (Long b : writeback.keySet()) {
                 Throwable t = startedBy.get(b);
                 if (t != null) {
-                    sb.append('\n').append(org.jbtrfs.core.KernelLog.callTrace(t, 0));
+                    sb.append('\n').append(KernelLog.callTrace(t, 0));
                 }
             }
             return sb.toString();
@@ -431,9 +436,9 @@ public final class BtreeInode {
     }
 
     /**
-     * Under {@link CommitProbe}: a block of the commit's dirty set that is dirty again (or still), in the same life (its
-     * generation this transaction's), once the commit wrote and waited for its set — the superblock about to be written
-     * would point at content the disk does not have.
+     * Under {@link CommitProbe}: a block of the commit's dirty set that is dirty again (or still), in the same life (last
+     * dirtied through this transaction), once the commit wrote and waited for its set — the superblock about to be
+     * written would point at content the disk does not have.
      */
     private void warnDirtyAfterWrite(Transaction trans, List<Map.Entry<Long, SlabObject>> ranges) {
         for (Map.Entry<Long, SlabObject> r : ranges) {
@@ -445,7 +450,7 @@ public final class BtreeInode {
                 fs.log().warnOnAt(true, "port-debug/dirty-after-commit-write", 1, "(device " + fs.sbId() + ") tree block "
                     + r.getKey() + " of transaction " + trans.transid + " dirty after its commit wrote it: owner " + eb.owner()
                     + " gen " + eb.generation() + (pageCache.get(r.getKey()) == eb ? "" : " (not the page cache's buffer)")
-                    + ", " + d.trace().getMessage() + "\n" + org.jbtrfs.core.KernelLog.callTrace(d.trace(), 0));
+                    + ", " + d.describe());
             }
         }
     }

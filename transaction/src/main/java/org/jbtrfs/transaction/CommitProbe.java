@@ -19,7 +19,9 @@ public final class CommitProbe {
      * Installs {@code probe} (null removes it) for every filesystem of this JVM. With a probe installed the btree
      * inode also records who dirtied each tree block ({@link BtreeInode#dirtyState()}, a stack per btrfs_mark_buffer_dirty:
      * slow) and warns at {@code port-debug/dirty-after-unblocked} when a block is dirtied through a transaction whose
-     * commit already took its dirty_pages (UNBLOCKED or later): that change would not reach the image the commit writes.
+     * commit already took its dirty_pages (UNBLOCKED or later), at {@code port-debug/dirty-after-commit-write} when a
+     * block of a commit's set is dirty once the commit wrote it, and at {@code port-debug/stale-free} when a block is
+     * freed through a buffer that is not the page cache's: each a change that would miss the image a commit writes.
      */
     public static void install(ObjLongConsumer<FsInfo> probe) {
         afterSuper = probe;

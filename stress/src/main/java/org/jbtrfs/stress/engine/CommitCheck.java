@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Collectors;
+import org.jbtrfs.core.KernelLog;
 import org.jbtrfs.fs.tools.Check;
 import org.jbtrfs.transaction.CommitProbe;
 import org.jbtrfs.transaction.FsInfo;
@@ -49,7 +50,7 @@ final class CommitCheck {
         fs.log().warnOnAt(true, "port-debug/check-after-commit", 1, report);
         // whole, with the committer's stack: a cycle report shows a log entry's first lines only
         System.err.println("jbtrfs commit probe: " + report + "\n  committer:\n"
-            + org.jbtrfs.core.KernelLog.callTrace(new Throwable(), 0));
+            + KernelLog.callTrace(new Throwable(), 0));
     }
 
     /** Each root the commit knows (and its root item's view): where a stale root item would show. */
