@@ -1,15 +1,14 @@
 package org.jbtrfs.cleaner;
 
-import java.util.ArrayList;
 import java.util.List;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Fault;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
-import org.jbtrfs.core.disk.FileExtentItem;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
+import org.jbtrfs.core.disk.RootItem;
 import org.jbtrfs.transaction.Extents;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.FsRoots;
@@ -19,7 +18,6 @@ import org.jbtrfs.transaction.TransHandle;
 import org.jbtrfs.transaction.Transactions;
 import org.jbtrfs.transaction.TreeItem;
 import org.jbtrfs.transaction.Trees;
-import org.jbtrfs.transaction.ctree.ExtentBuffer;
 
 /**
  * Deleted subvolumes: btrfs_find_orphan_roots (root-tree.c), btrfs_clean_one_deleted_snapshot
@@ -101,7 +99,8 @@ public final class DeadRoots {
         } catch (DropInterrupted e) {
             return false;
         } catch (BtrfsException e) {
-            // "return (ret < 0) ? 0 : 1;": dropSnapshot already handled it (btrfs_handle_fs_error)
+            // "return (ret < 0) ? 0 : 1;": the drop put the root back on dead_roots (and aborted its transaction where
+            // the kernel does); cleaner_kthread ignores the result
             return false;
         }
     }
@@ -112,72 +111,64 @@ public final class DeadRoots {
     }
 
     /**
-     * kernel: btrfs_drop_snapshot() in fs/btrfs/extent-tree.c — run the queued delayed items, then (ROOT_DELETING
-     * set: nothing may change the tree from here on) free every block of a dead subvolume in as many transactions as
-     * it takes, recording progress in the root item so a later mount resumes; stop with -EAGAIN (re-queue on
-     * dead_roots) when the cleaner must sleep. At the end delete the root item and then the orphan item, ignoring that
-     * deletion's error ("it will be picked up next time"): the origin of patch 2/5's stray orphan item.
+     * kernel: btrfs_drop_snapshot() in fs/btrfs/extent-tree.c (v5.10, v5.11) — run the queued delayed items, then
+     * (ROOT_DELETING set: nothing may change the tree from here on) free every block of a dead subvolume in walk steps
+     * ({@link DropWalk}), recording progress in the root item after each; between steps, when the transaction should
+     * end or the cleaner must sleep, write the root item, end the transaction, and stop with -EAGAIN or go on in a new
+     * one. At the end delete the root item and then the orphan item, ignoring that deletion's error ("it will be
+     * picked up next time"): the origin of patch 2/5's stray orphan item.
+     *
+     * <p>Errors as 5.10 and 5.11 have them: a failed root item update or deletion aborts the transaction
+     * (btrfs_abort_transaction, whose __btrfs_handle_fs_error puts the filesystem in error state and read-only); an
+     * error of the walk itself (a tree block that does not read), of btrfs_run_delayed_items or of starting a
+     * transaction ends the transaction and returns it, and nothing else — no abort, no error state. Whatever the
+     * outcome, a root not dropped goes back on dead_roots ("out:"), so a later pass or mount retries it. Nothing
+     * escapes the cleaner: btrfs_clean_one_deleted_snapshot returns 0 for any error and cleaner_kthread goes on.
      */
     void dropSnapshot(Root root) throws DropInterrupted {
-        boolean[] rootDropped = new boolean[1];
+        boolean rootDropped = false;
+        TransHandle h = null;
         try {
-            dropSnapshotWalk(root, rootDropped);
-        } catch (BtrfsException e) {
-            // out: a root not dropped goes back on dead_roots so a later pass (or mount) retries it, and an
-            // error other than -EAGAIN is btrfs_handle_fs_error()'s (error state, read-only). Nothing of
-            // it escapes the cleaner: cleaner_kthread() ignores btrfs_clean_one_deleted_snapshot's result.
-            if (!rootDropped[0]) {
-                FsRoots.addDeadRoot(fs, root);
-            }
-            Transactions.handleFsError(fs, "btrfs_drop_snapshot", e.errno());
-            throw e;
-        }
-    }
-
-    /** The walk of {@link #dropSnapshot}: errors inside a transaction abort it (btrfs_abort_transaction). */
-    private void dropSnapshotWalk(Root root, boolean[] rootDropped) throws DropInterrupted {
-        TransHandle h = Transactions.start(fs, fs.treeRoot(), 0, "btrfs_drop_snapshot");
-        try {
+            h = Transactions.start(fs, fs.treeRoot(), 0, "btrfs_drop_snapshot");
             // btrfs_run_delayed_items(trans) before the walk: every queued dir index and inode item (of every tree) is
-            // written first; a failure aborts the transaction (goto out_end_trans, the root goes back on dead_roots)
+            // written first; a failure ends the transaction (goto out_end_trans)
             fs.delayedInodes.runDelayedItems(h);
-        } catch (BtrfsException e) {
-            Transactions.end(h);
-            throw e;
-        }
-        root.state.set(RootState.DELETING);
-        Key progress = root.rootItem().dropProgress();
-        List<ExtentBuffer> internal = new ArrayList<>();
-        List<Long> leaves = new ArrayList<>();
-        List<Key> leafKeys = new ArrayList<>();
-        collect(root.node(), Key.MIN, internal, leaves, leafKeys);
-        try {
-            for (int i = 0; i < leaves.size(); i++) {
-                if (leafKeys.get(i).compareTo(progress) < 0 && !progress.equals(Key.MIN)) {
-                    continue; // dropped by an earlier pass
+            root.state.set(RootState.DELETING);
+            RootItem item = root.rootItem();
+            DropWalk wc = item.dropProgress().objectid() == 0 ? DropWalk.fromRoot(fs, root)
+                : DropWalk.resume(fs, root, item.dropProgress(), item.dropLevel());
+            while (true) {
+                wc.walkDownTree();
+                if (wc.walkUpTree(h)) {
+                    break;
                 }
-                dropLeaf(h, root, Extents.readTreeBlock(fs, leaves.get(i)));
-                boolean more = i + 1 < leaves.size();
-                // between walk steps, as the kernel: end the transaction when asked to, stop when going RO
-                if (more && (Transactions.shouldEnd(h) || fs.needCleanerSleep())) {
-                    Key next = leafKeys.get(i + 1);
-                    root.setRootItem(root.rootItem().withDropProgress(next, 0));
-                    Trees.update(h, fs.treeRoot(), new Key(root.objectid(), ItemType.ROOT_ITEM, 0), root.rootItem().encode());
-                    Transactions.endThrottle(h);
+                // the in-memory root item follows every step; the tree gets it when the transaction ends
+                root.setRootItem(root.rootItem().withDropProgress(wc.dropProgress(), wc.dropLevel()));
+                if (wc.dropLevel() == 0) {
+                    throw fs.log().bug("extent-tree.c", 5507, "btrfs_drop_snapshot: a walk step stopped at a leaf");
+                }
+                if (Transactions.shouldEnd(h) || fs.needCleanerSleep()) {
+                    try {
+                        Trees.update(h, fs.treeRoot(), new Key(root.objectid(), ItemType.ROOT_ITEM, 0), root.rootItem().encode());
+                    } catch (BtrfsException e) {
+                        throw abort(h, e);
+                    }
+                    TransHandle ended = h;
                     h = null;
+                    Transactions.endThrottle(ended);
                     if (fs.needCleanerSleep()) {
                         fs.log().btrfs(org.jbtrfs.core.LogLevel.DEBUG, fs.sbId(), "drop snapshot early exit");
-                        FsRoots.addDeadRoot(fs, root);
-                        throw new DropInterrupted();
+                        throw new DropInterrupted(); // -EAGAIN, goto out_free
                     }
                     h = Transactions.start(fs, fs.treeRoot(), 0, "btrfs_drop_snapshot");
                 }
             }
-            for (ExtentBuffer node : internal) {
-                Extents.freeTreeBlock(h, node);
+            // the tree is gone: delete the root item (failure aborts), then the orphan item (error ignored)
+            try {
+                Trees.delete(h, fs.treeRoot(), new Key(root.objectid(), ItemType.ROOT_ITEM, 0));
+            } catch (BtrfsException e) {
+                throw abort(h, e);
             }
-            // the tree is gone: delete the root item, then the orphan item (error ignored)
-            Trees.delete(h, fs.treeRoot(), new Key(root.objectid(), ItemType.ROOT_ITEM, 0));
             try {
                 if (fs.kernel.faults().shouldFail(Fault.DEL_ORPHAN_ITEM_ENOMEM, fs.sbId())) {
                     throw new BtrfsException(Errno.ENOMEM, "btrfs_del_orphan_item: cannot allocate path (injected)");
@@ -189,54 +180,26 @@ public final class DeadRoots {
             if (root.state.test(RootState.IN_RADIX)) {
                 FsRoots.addDroppedRoot(h, root); // freed by this transaction's commit (switch_commit_roots)
             }
-            rootDropped[0] = true; // from here on a failure does not put it back on dead_roots
-            Transactions.endThrottle(h);
-            h = null;
-        } catch (BtrfsException e) {
-            if (h != null) {
-                Transactions.abort(fs, h.transaction(), e); // btrfs_abort_transaction(trans, ret)
-            }
-            throw e;
+            rootDropped = true;
         } finally {
             if (h != null) {
-                Transactions.end(h);
+                Transactions.endThrottle(h); // out_end_trans
+            }
+            if (!rootDropped) {
+                FsRoots.addDeadRoot(fs, root); // out: "keep trying to do the work later"
             }
         }
-    }
-
-    private void dropLeaf(TransHandle h, Root root, ExtentBuffer leaf) {
-        for (int slot = 0; slot < leaf.nritems(); slot++) {
-            Key k = leaf.itemKey(slot);
-            if (k.type() == ItemType.EXTENT_DATA) {
-                FileExtentItem fe = FileExtentItem.decode(leaf.itemData(slot));
-                if (fe.isHole()) {
-                    continue; // btrfs_dec_ref skips disk_bytenr 0
-                }
-                Extents.freeDataExtent(h, root.objectid(), fe.diskBytenr(), fe.diskNumBytes());
-            }
-        }
-        Extents.freeTreeBlock(h, leaf);
     }
 
     /**
-     * walk_down_tree: leaves (with the key their parent records, which drop_progress is compared to)
-     * in key order, and the internal nodes, without reading leaves that an earlier pass dropped.
+     * kernel: btrfs_abort_transaction(trans, ret) in btrfs_drop_snapshot — the transaction aborted, and
+     * __btrfs_abort_transaction's __btrfs_handle_fs_error: "error (device X) in btrfs_drop_snapshot", error state,
+     * read-only. Returns {@code e} to rethrow.
      */
-    private void collect(ExtentBuffer node, Key lowKey, List<ExtentBuffer> internal, List<Long> leaves, List<Key> keys) {
-        if (node.level() == 0) {
-            leaves.add(node.bytenr());
-            keys.add(lowKey);
-            return;
-        }
-        internal.add(node);
-        for (int slot = 0; slot < node.nritems(); slot++) {
-            Key k = node.nodeKey(slot);
-            if (node.level() == 1) {
-                leaves.add(node.blockPtr(slot));
-                keys.add(k);
-            } else {
-                collect(Extents.readTreeBlock(fs, node.blockPtr(slot)), k, internal, leaves, keys);
-            }
-        }
+    private BtrfsException abort(TransHandle h, BtrfsException e) {
+        Transactions.abort(fs, h.transaction(), e);
+        Transactions.handleFsError(fs, "btrfs_drop_snapshot", e.errno());
+        return e;
     }
+
 }

@@ -129,7 +129,10 @@ final class CleanerFs implements AutoCloseable {
      * above several leaves), deleted as btrfs_delete_subvolume leaves it: root item refs 0 and an orphan item
      * in the tree root, both committed, the root still in fs_roots_radix. Not on dead_roots yet.
      */
-    Root deletedSubvolume(long id, int items) {
+    Root deletedSubvolume(long id, int items) { return deletedSubvolume(id, items, 1); }
+
+    /** {@link #deletedSubvolume(long, int)} with a root node at {@code level} (1500-byte items: ten to a leaf). */
+    Root deletedSubvolume(long id, int items, int level) {
         TransHandle h = Transactions.start(fs, fs.treeRoot(), 8, "test_create_subvol");
         var leaf = Extents.allocRootLeaf(h, id);
         RootItem item = Mkfs.newRootItem(h.transid(), leaf.bytenr(), ROOT_DIR, 1);
@@ -148,7 +151,7 @@ final class CleanerFs implements AutoCloseable {
         Trees.insert(h, fs.treeRoot(), OrphanItems.key(id), new byte[0]);
         root.state.set(RootState.ORPHAN_ITEM_INSERTED);
         Transactions.commit(h);
-        assertEquals(1, root.node().level(), "a node above several leaves");
+        assertEquals(level, root.node().level(), "the root node's level");
         return root;
     }
 

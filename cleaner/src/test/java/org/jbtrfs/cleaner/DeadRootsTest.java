@@ -125,7 +125,7 @@ class DeadRootsTest {
 
     /**
      * The filesystem goes read-only while the drop runs (here: as it starts its transaction): after the first
-     * leaf it records the next leaf's key as drop_progress in the root item, ends its transaction, says "drop
+     * leaf it records the next leaf's key as drop_progress, and its node's level as drop_level, in the root item, ends its transaction, says "drop
      * snapshot early exit" and returns -EAGAIN; the root goes back on dead_roots. Writable again, the next
      * drop starts at drop_progress (the first leaf, already freed, is not freed twice) and finishes.
      */
@@ -144,6 +144,7 @@ class DeadRootsTest {
             assertNotNull(item, "the root item stays");
             assertEquals(0, item.refs());
             assertEquals(secondLeaf, item.dropProgress(), "progress: the next leaf to drop");
+            assertEquals(1, item.dropLevel(), "the level of the node whose slot it is (walk_up_tree stops there)");
             assertEquals(secondLeaf, root.rootItem().dropProgress());
             assertTrue(f.hasOrphanItem(f.fs.treeRoot(), ID));
             assertTrue(f.t.kernel.log().contains("drop snapshot early exit"), f.t.kernel.log().dmesg());

@@ -116,12 +116,14 @@ class ExplorerFoundTest {
      * CLEANER_RUNNING set.
      *
      * <p>Decision: <b>port bug</b>, fixed. Read (v5.11): btrfs_drop_snapshot() (extent-tree.c) aborts the
-     * transaction on an error inside the walk, and at "out:" puts a root it did not drop back on
-     * dead_roots and calls btrfs_handle_fs_error() for any error but -EAGAIN;
-     * btrfs_clean_one_deleted_snapshot() (transaction.c) returns 0 for an error and cleaner_kthread()
-     * goes on. Here the root item is already gone when the drop reaches it (what the double drop above
-     * did): the deletion fails with -ENOENT inside the walk, the transaction is aborted, the filesystem
-     * goes into error state and read-only, the cleaner lives, the umount does not hang.
+     * transaction when the root item's update or deletion fails (btrfs_abort_transaction, whose
+     * __btrfs_handle_fs_error logs "error (device X) in btrfs_drop_snapshot" and forces read-only), and at "out:"
+     * puts a root it did not drop back on dead_roots; btrfs_clean_one_deleted_snapshot() (transaction.c) returns 0
+     * for an error and cleaner_kthread() goes on. Here the root item is already gone when the drop reaches it
+     * (what the double drop above did): its deletion fails with -ENOENT, the transaction is aborted, the
+     * filesystem goes into error state and read-only, the cleaner lives, the umount does not hang. (Stop 41
+     * corrected the port's reading of "out:": it has no btrfs_handle_fs_error in 5.10 or 5.11 — an error of the
+     * walk itself only ends the transaction; cleaner's {@code DropWalkTest}.)
      */
     @Test
     void aDropSnapshotErrorIsHandledByTheFilesystemNotAnOops() {

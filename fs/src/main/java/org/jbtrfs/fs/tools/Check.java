@@ -205,7 +205,7 @@ public final class Check {
 
     /**
      * Reads one tree: checksums and structure (tree-checker's rules), its blocks counted as referenced,
-     * its items kept. A dropping subvolume is read from {@code from} on (its earlier leaves are freed).
+     * its items kept. A dropping subvolume is read from {@code from} on (what its drop freed before that key is not read).
      * Returns false when the tree could not be read. {@code generation} is what the referrer recorded for its root
      * block (the superblock's generation for the tree root, the root item's otherwise), as btrfs_read_tree_root and
      * open_ctree pass it to read_tree_block.
@@ -226,7 +226,7 @@ public final class Check {
             if (from.equals(Key.MIN)) {
                 TreeChecker.check(this::read, root);
             }
-            collect(root, tree, -1, Key.MIN, from, out);
+            collect(root, tree, -1, null, from, out);
             return true;
         } catch (BtrfsException e) {
             Kind kind = e.getMessage() != null && e.getMessage().contains("corrupt") ? Kind.TREE_STRUCTURE : Kind.UNREADABLE_BLOCK;
@@ -247,11 +247,10 @@ public final class Check {
         return eb;
     }
 
-    /** Counts the blocks and keeps the items of a subtree whose keys start at {@code low}; skips leaves dropped before {@code from}. */
-    private void collect(ExtentBuffer eb, long tree, long parent, Key low, Key from, TreeMap<Key, byte[]> out) {
-        if (eb.isLeaf() && droppedLeaf(low, from)) {
-            return; // dropped by drop_snapshot already: not referenced any more
-        }
+    /**
+     * Counts the blocks and keeps the items of a subtree whose keys end before {@code high} (null: no bound); skips the subtrees a drop that has got to {@code from} has freed.
+     */
+    private void collect(ExtentBuffer eb, long tree, long parent, Key high, Key from, TreeMap<Key, byte[]> out) {
         blockRefs.merge(eb.bytenr(), 1, Integer::sum);
         blockReferrers.computeIfAbsent(eb.bytenr(), b -> new ArrayList<>()).add("tree " + Long.toUnsignedString(tree)
             + (parent < 0 ? " root" : " node " + parent) + " level " + eb.level());
@@ -262,20 +261,25 @@ public final class Check {
             return;
         }
         for (int slot = 0; slot < eb.nritems(); slot++) {
-            if (eb.level() == 1 && droppedLeaf(eb.nodeKey(slot), from)) {
+            Key childHigh = slot + 1 < eb.nritems() ? eb.nodeKey(slot + 1) : high;
+            if (dropped(childHigh, from)) {
                 continue; // not read: freed, its address may hold another block by now
             }
             ExtentBuffer child = read(eb.blockPtr(slot));
             verifyTransid(child, eb.ptrGeneration(slot), "tree " + Long.toUnsignedString(tree) + " node " + eb.bytenr());
-            collect(child, tree, eb.bytenr(), eb.nodeKey(slot), from, out);
+            collect(child, tree, eb.bytenr(), childHigh, from, out);
         }
     }
 
     /**
-     * Whether the leaf whose parent records key {@code low} was freed by a drop that has got to {@code from} (the port's
-     * btrfs_drop_snapshot frees leaves in key order and records the next leaf's key; its nodes go last).
+     * Whether the subtree whose keys end before {@code high} was freed by a drop that has got to {@code from}.
+     * btrfs_drop_snapshot's walk frees a block when it leaves it past its last slot and records the key of the slot
+     * it stopped at (walk_down_tree / walk_up_tree), so every subtree wholly before that key is gone and every other
+     * one — the nodes on the walk's path among them — is still there.
      */
-    private static boolean droppedLeaf(Key low, Key from) { return !from.equals(Key.MIN) && low.compareTo(from) < 0; }
+    private static boolean dropped(Key high, Key from) {
+        return !from.equals(Key.MIN) && high != null && high.compareTo(from) <= 0;
+    }
 
     /** verify_parent_transid(): the block's header generation is the one its referrer recorded. */
     private void verifyTransid(ExtentBuffer eb, long wanted, String referrer) {
