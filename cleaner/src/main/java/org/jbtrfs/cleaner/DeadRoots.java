@@ -136,9 +136,9 @@ public final class DeadRoots {
             root.state.set(RootState.DELETING);
             RootItem item = root.rootItem();
             DropWalk wc = item.dropProgress().objectid() == 0 ? DropWalk.fromRoot(fs, root)
-                : DropWalk.resume(fs, root, item.dropProgress(), item.dropLevel());
+                : DropWalk.resume(fs, h, root, item.dropProgress(), item.dropLevel());
             while (true) {
-                wc.walkDownTree();
+                wc.walkDownTree(h);
                 if (wc.walkUpTree(h)) {
                     break;
                 }

@@ -22,12 +22,12 @@ import org.jbtrfs.transaction.ctree.ExtentBuffer;
  * progress is recorded ({@link #dropLevel()} at least 1, {@link #dropProgress()} the key of that slot). A drop resumed
  * from the root item searches that key down to that level ({@link #resume}).
  *
- * <p>The port has no snapshots, so every block of a subvolume's tree has one reference: the shared-block branches
- * (UPDATE_BACKREF, dropping a reference to a shared child, {@code check_ref_exists} of a restarted drop) have nothing
- * to act on and are not ported, nor is btrfs_lookup_extent_info's read of each block's extent item (whose only
- * outcome here would be 1; its "Missing references." EIO would need the delayed ref heads' mutex the port does not
- * model). Tree locks are not taken: BTRFS_ROOT_DELETING keeps every other writer out of a dropping tree, as the
- * kernel's own comment relies on.
+ * <p>Each block's reference count is looked up as the kernel does (btrfs_lookup_extent_info: the extent tree and the
+ * transaction's delayed refs) — the root's by the first walk_down_proc, every child's by do_walk_down before it is read;
+ * a child with none is "Missing references.", EIO. The port has no snapshots, so every count is 1: the shared-block
+ * branches (UPDATE_BACKREF, dropping a reference to a shared child, {@code check_ref_exists} of a restarted drop) have
+ * nothing to act on and are not ported; a count above 1 is a port error. Tree locks are not taken:
+ * BTRFS_ROOT_DELETING keeps every other writer out of a dropping tree, as the kernel's own comment relies on.
  */
 final class DropWalk {
     private final FsInfo fs;
@@ -35,6 +35,8 @@ final class DropWalk {
     /** path->nodes, path->slots. */
     private final ExtentBuffer[] nodes = new ExtentBuffer[BtrfsPath.MAX_LEVEL];
     private final int[] slots = new int[BtrfsPath.MAX_LEVEL];
+    /** wc->refs: each path block's reference count, 0 until looked up. */
+    private final long[] refs = new long[BtrfsPath.MAX_LEVEL];
     /** wc->level. */
     private int level;
 
@@ -59,7 +61,7 @@ final class DropWalk {
      * at drop_level; otherwise WARN_ON(ret > 0)). A drop_level of 0 is BUG_ON(level == 0): the kernel never records
      * one (a step always stops at a node).
      */
-    static DropWalk resume(FsInfo fs, Root root, Key progress, int dropLevel) {
+    static DropWalk resume(FsInfo fs, TransHandle h, Root root, Key progress, int dropLevel) {
         if (dropLevel == 0) {
             throw fs.log().bug("extent-tree.c", 5429, "btrfs_drop_snapshot: drop_progress " + progress + " with drop_level 0");
         }
@@ -76,6 +78,16 @@ final class DropWalk {
             }
         }
         fs.log().warnOn(!exact, "extent-tree.c", 5437, "btrfs_drop_snapshot");
+        // the path's blocks from the root down to drop_level: their counts (BUG_ON 0; WARN_ON not 1 above drop_level)
+        for (int l = root.node().level(); l >= dropLevel; l--) {
+            wc.refs[l] = Extents.lookupTreeBlockRefs(h, wc.nodes[l].bytenr(), l);
+            if (wc.refs[l] == 0) {
+                throw fs.log().bug("extent-tree.c", 5458, "btrfs_drop_snapshot: block " + wc.nodes[l].bytenr() + " has no references");
+            }
+            if (l > dropLevel) {
+                fs.log().warnOn(wc.refs[l] != 1, "extent-tree.c", 5465, "btrfs_drop_snapshot");
+            }
+        }
         wc.level = dropLevel;
         return wc;
     }
@@ -103,23 +115,53 @@ final class DropWalk {
      * kernel: walk_down_tree() — from wc->level down to a leaf: walk_down_proc (a block with one reference: go on),
      * then do_walk_down into the child at the node's slot, until a leaf, or a node with no slot left.
      */
-    void walkDownTree() {
+    void walkDownTree(TransHandle h) {
         while (level >= 0) {
+            walkDownProc(h);
             if (level == 0) {
                 break;
             }
             if (slots[level] >= nodes[level].nritems()) {
                 break;
             }
-            doWalkDown();
+            doWalkDown(h);
         }
     }
 
     /**
-     * kernel: do_walk_down() — read the child the slot points to (read_tree_block with the pointer's generation:
-     * "parent transid verify failed" is EIO), check its level ("mismatched level", EIO), and put it on the path.
+     * kernel: walk_down_proc() in the DROP_REFERENCE stage — a block whose count is not known yet (the root of a drop
+     * from the start) is looked up (BUG_ON 0); a block with one reference is walked into.
      */
-    private void doWalkDown() {
+    private void walkDownProc(TransHandle h) {
+        if (refs[level] != 1) {
+            refs[level] = Extents.lookupTreeBlockRefs(h, nodes[level].bytenr(), level);
+            if (refs[level] == 0) {
+                throw fs.log().bug("extent-tree.c", 4888, "walk_down_proc: block " + nodes[level].bytenr() + " has no references");
+            }
+        }
+        requireUnshared(nodes[level].bytenr(), refs[level]);
+    }
+
+    /** A shared block (a count above 1) needs snapshots, which the port does not have: its walk would be wrong. */
+    private static void requireUnshared(long bytenr, long count) {
+        if (count > 1) {
+            throw new IllegalStateException("tree block " + bytenr + " has " + count + " references: the port has no snapshots");
+        }
+    }
+
+    /**
+     * kernel: do_walk_down() — look up the count of the child the slot points to ("Missing references." and EIO when it
+     * has none), read it (read_tree_block with the pointer's generation: "parent transid verify failed" is EIO), check its
+     * level ("mismatched level", EIO), and put it on the path.
+     */
+    private void doWalkDown(TransHandle h) {
+        long bytenr = nodes[level].blockPtr(slots[level]);
+        refs[level - 1] = Extents.lookupTreeBlockRefs(h, bytenr, level - 1);
+        if (refs[level - 1] == 0) {
+            fs.log().error(fs.sbId(), "Missing references.");
+            throw new BtrfsException(Errno.EIO, "Missing references. (tree block " + bytenr + ")");
+        }
+        requireUnshared(bytenr, refs[level - 1]);
         ExtentBuffer next = readChild(fs, nodes[level], slots[level]);
         if (next.level() != level - 1) {
             fs.log().error(fs.sbId(), "mismatched level");
@@ -149,6 +191,7 @@ final class DropWalk {
             }
             walkUpProc(h);
             nodes[level] = null;
+            refs[level] = 0; // wc->refs[level] = 0 at walk_up_proc's end
             level++;
         }
         return true;

@@ -102,6 +102,30 @@ class DropWalkTest {
         }
     }
 
+    /**
+     * A block the tree points at without a reference in the extent tree (its METADATA_ITEM deleted here): do_walk_down's
+     * btrfs_lookup_extent_info finds 0, "Missing references.", EIO — a walk error, so no abort and no error state;
+     * the root goes back on dead_roots. The old walk looked nothing up and freed the block.
+     */
+    @Test
+    void aBlockWithoutReferencesIsMissingReferencesAndStopsTheDrop() {
+        try (CleanerFs f = new CleanerFs()) {
+            Root root = f.deletedSubvolume(ID, 30);
+            long leaf = root.node().blockPtr(1);
+            var h = org.jbtrfs.transaction.Transactions.start(f.fs, f.fs.treeRoot(), 1, "test_corrupt");
+            Trees.delete(h, f.fs.extentRoot(), new Key(leaf, ItemType.METADATA_ITEM, 0));
+            org.jbtrfs.transaction.Transactions.commit(h);
+            org.jbtrfs.transaction.FsRoots.addDeadRoot(f.fs, root);
+
+            assertFalse(f.c.deadRoots().cleanOneDeletedSnapshot());
+
+            assertTrue(f.t.kernel.log().contains("Missing references."), f.t.kernel.log().dmesg());
+            assertFalse(f.fs.fsState.test(FsState.ERROR));
+            assertEquals(List.of(ID), f.fs.deadRootIds());
+            assertNotNull(f.rootItem(ID));
+        }
+    }
+
     private static int leavesUnder(CleanerFs f, ExtentBuffer node) {
         if (node.level() == 0) {
             return 1;

@@ -79,8 +79,9 @@ public enum FixSwitch {
      * on an RO→RW remount too, where a subvolume deleted during this mount may still have a file open: the
      * cleaner drops the tree under the open inode, and at its last iput inode_tree_del() adds the root
      * again (btrfs_add_dead_root() only checks that it is not on the list) — a second
-     * btrfs_drop_snapshot() of a dropped tree: btrfs_del_root() fails with -ENOENT, the transaction is
-     * aborted. The fix leaves a root with inodes in memory to inode_tree_del() (root-tree.c and inode.c,
+     * btrfs_drop_snapshot() of a dropped tree: walk_down_proc() finds no reference for the freed root block,
+     * BUG_ON(wc->refs[level] == 0), and the cleaner dies (before stop 41 the port's walk looked no count up and
+     * failed at btrfs_del_root() with -ENOENT, a transaction abort). The fix leaves a root with inodes in memory to inode_tree_del() (root-tree.c and inode.c,
      * v5.11, v5.12 and 6.x alike).
      */
     ORPHAN_ROOTS_INODES_IN_MEMORY(Origin.PROPOSED),

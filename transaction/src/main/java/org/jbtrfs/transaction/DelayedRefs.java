@@ -18,6 +18,11 @@ final class DelayedRefs {
     private final Slabs slabs;
     private final SpaceManager space;
     private final Map<Long, DelayedRefHead> heads = new LinkedHashMap<>();
+    /**
+     * Heads a btrfs_run_delayed_refs has taken and not yet released: in the kernel they stay in the rbtree, their mutex
+     * held while they run, and btrfs_lookup_extent_info waits for that mutex before it believes the extent tree.
+     */
+    private final Map<Long, DelayedRefHead> running = new java.util.HashMap<>();
 
     DelayedRefs(Slabs slabs, SpaceManager space) {
         this.slabs = slabs;
@@ -64,13 +69,53 @@ final class DelayedRefs {
     synchronized List<DelayedRefHead> takeAll() {
         List<DelayedRefHead> l = new ArrayList<>(heads.values());
         heads.clear();
+        for (DelayedRefHead h : l) {
+            running.put(h.bytenr, h);
+        }
         return l;
+    }
+
+    /**
+     * For btrfs_lookup_extent_info, under the extent tree's lock: the net reference change queued for {@code bytenr}
+     * (0 without a head), or null while a head of it is being run (the caller lets go of the tree and
+     * {@link #awaitRun}s, then searches again — the kernel's mutex_lock on the head, "goto search_again").
+     */
+    synchronized Integer queuedRefMod(long bytenr) {
+        if (running.containsKey(bytenr)) {
+            return null;
+        }
+        DelayedRefHead h = heads.get(bytenr);
+        return h == null ? 0 : h.refMod;
+    }
+
+    /** Waits until no head of {@code bytenr} is being run. */
+    synchronized void awaitRun(long bytenr) {
+        while (running.containsKey(bytenr)) {
+            try {
+                wait();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new org.jbtrfs.core.BtrfsException(org.jbtrfs.core.Errno.EINTR, "interrupted waiting for a delayed ref head");
+            }
+        }
+    }
+
+    /** The heads of a run that stopped (an error): no longer running, whoever waits for them goes on. */
+    synchronized void stopRunning(List<DelayedRefHead> l) {
+        for (DelayedRefHead h : l) {
+            running.remove(h.bytenr, h);
+        }
+        notifyAll();
     }
 
     synchronized int size() { return heads.size(); }
 
-    /** Frees a run head's slab objects and its share of delayed_refs_rsv. */
+    /** Frees a run head's slab objects and its share of delayed_refs_rsv; it is no longer running. */
     void release(DelayedRefHead h) {
+        synchronized (this) {
+            running.remove(h.bytenr, h);
+            notifyAll();
+        }
         for (var o : h.refObjs) {
             o.free();
         }

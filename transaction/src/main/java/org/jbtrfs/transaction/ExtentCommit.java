@@ -23,10 +23,14 @@ final class ExtentCommit {
         int run = 0;
         List<DelayedRefHead> heads;
         while (!(heads = refs.takeAll()).isEmpty()) {
-            for (DelayedRefHead head : heads) {
-                runOneHead(h, head);
-                refs.release(head);
-                run++;
+            try {
+                for (DelayedRefHead head : heads) {
+                    runOneHead(h, head);
+                    refs.release(head);
+                    run++;
+                }
+            } finally {
+                refs.stopRunning(heads); // after an error too: a lookup waiting for one of them goes on
             }
         }
         return run;

@@ -2,6 +2,10 @@ package org.jbtrfs.transaction;
 
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.disk.ExtentItem;
+import org.jbtrfs.core.disk.ItemType;
+import org.jbtrfs.core.disk.Key;
+import org.jbtrfs.transaction.ctree.Ctree;
 import org.jbtrfs.transaction.ctree.ExtentBuffer;
 
 /** Extent allocation and freeing for the layers above (extent-tree.c entry points). */
@@ -75,6 +79,36 @@ public final class Extents {
     /** kernel: btrfs_free_tree_block() of a block no longer referenced (drop_snapshot's walk). */
     public static void freeTreeBlock(TransHandle h, ExtentBuffer eb) {
         new TransTreeBlockManager(h).freeTreeBlock(eb);
+    }
+
+    /**
+     * kernel: btrfs_lookup_extent_info(trans, fs_info, bytenr, level, metadata = 1, &refs, NULL) — a tree block's
+     * reference count: its METADATA_ITEM's refs in the extent tree plus what the handle's transaction has queued for it
+     * (a block allocated in this transaction has no item yet, only its head's +1). The search holds the extent tree
+     * while it looks at the delayed refs, as the kernel's path holds the leaf; a head being run is waited for and the
+     * search made again ("goto search_again").
+     */
+    public static long lookupTreeBlockRefs(TransHandle h, long bytenr, int level) {
+        FsInfo fs = h.fsInfo;
+        Root extentRoot = fs.extentRoot();
+        Key key = new Key(bytenr, ItemType.METADATA_ITEM, level);
+        while (true) {
+            long refs;
+            Integer queued;
+            extentRoot.use("btrfs_search_slot");
+            extentRoot.treeLock.lock();
+            try {
+                byte[] item = Ctree.lookup(fs.btreeInode::readTreeBlock, extentRoot.node(), key);
+                refs = item == null ? 0 : ExtentItem.decode(item).refs();
+                queued = h.transaction.delayedRefs.queuedRefMod(bytenr);
+            } finally {
+                extentRoot.treeLock.unlock();
+            }
+            if (queued != null) {
+                return refs + queued;
+            }
+            h.transaction.delayedRefs.awaitRun(bytenr);
+        }
     }
 
     /** Reads a tree block through the btree inode (verified). */
