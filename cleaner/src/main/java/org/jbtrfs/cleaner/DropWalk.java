@@ -10,6 +10,7 @@ import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.Root;
 import org.jbtrfs.transaction.TransHandle;
 import org.jbtrfs.transaction.ctree.BtrfsPath;
+import org.jbtrfs.transaction.ctree.Ctree;
 import org.jbtrfs.transaction.ctree.ExtentBuffer;
 
 /**
@@ -57,29 +58,21 @@ final class DropWalk {
 
     /**
      * A drop resumed from the root item's drop_progress and drop_level: btrfs_search_slot with lowest_level =
-     * drop_level from the root down, the path at each level on the slot whose subtree holds the key (an exact match
-     * at drop_level; otherwise WARN_ON(ret > 0)). A drop_level of 0 is BUG_ON(level == 0): the kernel never records
-     * one (a step always stops at a node).
+     * drop_level ({@link Ctree#search(java.util.function.LongFunction, ExtentBuffer, Key, int)}: each child read and
+     * checked against its pointer), WARN_ON(ret > 0) if the key is not there, then the counts of the path's blocks from
+     * the root down (BUG_ON 0; WARN_ON not 1 above drop_level). A drop_level of 0 is BUG_ON(level == 0): the kernel
+     * never records one (a step always stops at a node).
      */
     static DropWalk resume(FsInfo fs, TransHandle h, Root root, Key progress, int dropLevel) {
         if (dropLevel == 0) {
             throw fs.log().bug("extent-tree.c", 5429, "btrfs_drop_snapshot: drop_progress " + progress + " with drop_level 0");
         }
+        BtrfsPath path = Ctree.search(fs.btreeInode::readTreeBlock, root.node(), progress, dropLevel);
+        fs.log().warnOn(path.searchResult() > 0, "extent-tree.c", 5437, "btrfs_drop_snapshot");
         DropWalk wc = new DropWalk(fs, root);
-        ExtentBuffer node = root.node();
-        boolean exact = false;
-        for (int l = node.level(); l >= dropLevel; l--) {
-            int slot = slotOf(node, progress);
-            exact = slot < node.nritems() && node.nodeKey(slot).equals(progress);
-            wc.nodes[l] = node;
-            wc.slots[l] = slot;
-            if (l > dropLevel) {
-                node = readChild(fs, node, slot);
-            }
-        }
-        fs.log().warnOn(!exact, "extent-tree.c", 5437, "btrfs_drop_snapshot");
-        // the path's blocks from the root down to drop_level: their counts (BUG_ON 0; WARN_ON not 1 above drop_level)
         for (int l = root.node().level(); l >= dropLevel; l--) {
+            wc.nodes[l] = path.node(l);
+            wc.slots[l] = path.slot(l);
             wc.refs[l] = Extents.lookupTreeBlockRefs(h, wc.nodes[l].bytenr(), l);
             if (wc.refs[l] == 0) {
                 throw fs.log().bug("extent-tree.c", 5458, "btrfs_drop_snapshot: block " + wc.nodes[l].bytenr() + " has no references");
@@ -90,25 +83,6 @@ final class DropWalk {
         }
         wc.level = dropLevel;
         return wc;
-    }
-
-    /** btrfs_bin_search in a node for a search: the key's own slot, else the slot before the first greater key. */
-    private static int slotOf(ExtentBuffer node, Key key) {
-        int lo = 0;
-        int hi = node.nritems();
-        while (lo < hi) {
-            int mid = (lo + hi) >>> 1;
-            int c = node.compareNodeKey(mid, key);
-            if (c == 0) {
-                return mid;
-            }
-            if (c < 0) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        return Math.max(0, lo - 1);
     }
 
     /**
@@ -162,7 +136,7 @@ final class DropWalk {
             throw new BtrfsException(Errno.EIO, "Missing references. (tree block " + bytenr + ")");
         }
         requireUnshared(bytenr, refs[level - 1]);
-        ExtentBuffer next = readChild(fs, nodes[level], slots[level]);
+        ExtentBuffer next = fs.btreeInode.readTreeBlock(bytenr, nodes[level].ptrGeneration(slots[level]));
         if (next.level() != level - 1) {
             fs.log().error(fs.sbId(), "mismatched level");
             throw new BtrfsException(Errno.EIO, "mismatched level: block " + next.bytenr() + " has level " + next.level()
@@ -171,10 +145,6 @@ final class DropWalk {
         level--;
         nodes[level] = next;
         slots[level] = 0;
-    }
-
-    private static ExtentBuffer readChild(FsInfo fs, ExtentBuffer parent, int slot) {
-        return fs.btreeInode.readTreeBlock(parent.blockPtr(slot), parent.ptrGeneration(slot));
     }
 
     /**

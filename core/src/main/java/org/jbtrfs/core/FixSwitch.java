@@ -81,8 +81,8 @@ public enum FixSwitch {
      * again (btrfs_add_dead_root() only checks that it is not on the list) — a second
      * btrfs_drop_snapshot() of a dropped tree: walk_down_proc() finds no reference for the freed root block,
      * BUG_ON(wc->refs[level] == 0), and the cleaner dies (before stop 41 the port's walk looked no count up and
-     * failed at btrfs_del_root() with -ENOENT, a transaction abort). The fix leaves a root with inodes in memory to inode_tree_del() (root-tree.c and inode.c,
-     * v5.11, v5.12 and 6.x alike).
+     * failed at btrfs_del_root() with -ENOENT, a transaction abort). The fix leaves a root with inodes in memory
+     * to inode_tree_del() (root-tree.c and inode.c, v5.11, v5.12 and 6.x alike).
      */
     ORPHAN_ROOTS_INODES_IN_MEMORY(Origin.PROPOSED),
     /**

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.jbtrfs.core.kernel.Sched;
 import org.jbtrfs.core.kernel.Slabs;
 import org.jbtrfs.transaction.space.SpaceManager;
 
@@ -88,16 +89,12 @@ final class DelayedRefs {
         return h == null ? 0 : h.refMod;
     }
 
-    /** Waits until no head of {@code bytenr} is being run. */
-    synchronized void awaitRun(long bytenr) {
-        while (running.containsKey(bytenr)) {
-            try {
-                wait();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new org.jbtrfs.core.BtrfsException(org.jbtrfs.core.Errno.EINTR, "interrupted waiting for a delayed ref head");
-            }
-        }
+    /**
+     * Waits until no head of {@code bytenr} is being run: the kernel's uninterruptible mutex_lock on the head, a sleep
+     * {@code sched} names in hang reports and a panic ends.
+     */
+    synchronized void awaitRun(long bytenr, Sched sched) {
+        sched.waitUntil(this, "btrfs_lookup_extent_info: delayed ref head " + bytenr, () -> !running.containsKey(bytenr));
     }
 
     /** The heads of a run that stopped (an error): no longer running, whoever waits for them goes on. */

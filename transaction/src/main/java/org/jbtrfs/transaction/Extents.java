@@ -107,7 +107,7 @@ public final class Extents {
             if (queued != null) {
                 return refs + queued;
             }
-            h.transaction.delayedRefs.awaitRun(bytenr);
+            h.transaction.delayedRefs.awaitRun(bytenr, fs.kernel.sched());
         }
     }
 

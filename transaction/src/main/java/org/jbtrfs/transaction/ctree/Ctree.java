@@ -120,6 +120,15 @@ public final class Ctree {
      * (path->search_commit_root) — a read-only walk from {@code rootNode}.
      */
     public static BtrfsPath search(LongFunction<ExtentBuffer> reader, ExtentBuffer rootNode, Key key) {
+        return search(reader, rootNode, key, 0);
+    }
+
+    /**
+     * {@link #search(LongFunction, ExtentBuffer, Key)} with path->lowest_level: the walk stops at {@code lowestLevel},
+     * where the slot is the key's own (search result 0) or, as at a leaf, where it would go (1) — btrfs_drop_snapshot's
+     * resume from drop_progress at drop_level.
+     */
+    public static BtrfsPath search(LongFunction<ExtentBuffer> reader, ExtentBuffer rootNode, Key key, int lowestLevel) {
         BtrfsPath p = new BtrfsPath();
         ExtentBuffer b = rootNode;
         while (true) {
@@ -127,8 +136,8 @@ public final class Ctree {
             p.nodes[level] = b;
             int found = binSearch(b, key);
             int slot = slotOf(found);
-            if (level == 0) {
-                p.slots[0] = slot;
+            if (level <= lowestLevel) {
+                p.slots[level] = slot;
                 p.searchResult = found >= 0 ? 0 : 1;
                 return p;
             }
