@@ -60,7 +60,11 @@ public final class Busy {
     /** How the current operation ended, when not plainly ("EBUSY", "KernelBug"); reset by {@link #enter}. */
     public void outcome(String o) { this.outcome = o; }
 
-    public void enter(String operation) {
+    /**
+     * Starts an operation. Synchronized with {@link #sample} and {@link #markHung}: the watchdog decides about the
+     * operation it read the start of, and what it then writes must not land on the next one (see {@link #sample}).
+     */
+    public synchronized void enter(String operation) {
         op = operation;
         thread = Thread.currentThread();
         stallFrame = null;
@@ -71,7 +75,15 @@ public final class Busy {
     }
 
     public void exit() {
-        long s = since;
+        long s;
+        String frame;
+        String context;
+        synchronized (this) {
+            s = since;
+            frame = stallFrame;
+            context = stallContext;
+            since = 0;
+        }
         long end = System.nanoTime();
         long took = end - s;
         OpSink ops = opSink;
@@ -81,11 +93,9 @@ public final class Busy {
         if (Profile.ON) {
             Profile.op(op, took);
         }
-        since = 0;
-        String frame = stallFrame;
         Consumer<Observation.Stall> sink = stallSink;
         if (frame != null && sink != null && !hungReported) {
-            sink.accept(new Observation.Stall(driverName, op, took, frame, stallContext, null));
+            sink.accept(new Observation.Stall(driverName, op, took, frame, context, null));
         }
     }
 
@@ -106,20 +116,33 @@ public final class Busy {
 
     private volatile String stallContext;
 
-    /** The watchdog's sample: {@code frame} is the kernel sleep the operation is blocked in, or null. */
-    void sample(String frame, String context) {
+    /**
+     * The watchdog's sample of the operation that started at {@code started}: {@code frame} is the kernel sleep it is
+     * blocked in, or null. Kept only if that operation still runs — then it ran from before the stack was taken until
+     * now, so the frame is its own. Returns whether it was kept. Without the check a sample taken just as the
+     * operation ended and the next began was written onto the next one: a 0.03 s `mount -o ro` reported as a
+     * stall past the 0.4 s threshold, in the kthread_stop its predecessor's sample never saw (seed 41004).
+     */
+    synchronized boolean sample(long started, String frame, String context) {
+        if (since != started || started == 0) {
+            return false;
+        }
         stallFrame = frame;
         stallContext = context;
         sampled = true;
+        return true;
     }
 
     String stallContext() { return stallContext; }
 
     String stallFrame() { return stallFrame; }
 
-    /** Marks the current operation as reported hung (once); false if it already was. */
-    boolean markHung() {
-        if (hungReported) {
+    /**
+     * Marks the operation that started at {@code started} as reported hung (once); false if it already was, or if it
+     * is no longer the current one (whose own reports the mark would silence).
+     */
+    synchronized boolean markHung(long started) {
+        if (since != started || started == 0 || hungReported) {
             return false;
         }
         hungReported = true;

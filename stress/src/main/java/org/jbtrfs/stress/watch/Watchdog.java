@@ -101,19 +101,19 @@ public final class Watchdog implements AutoCloseable {
                 long started = b.startedAt();
                 long t = started == 0 ? -1 : now - started;
                 String why = t < 0 ? null : lost.get(b.thread());
-                if (why != null && b.markHung()) {
+                if (why != null && b.markHung(started)) {
                     deliver(onLostWakeup, b, started, new Hung(b, frameOfRequester(b, started), why));
                     continue;
                 }
                 if (t > stallNanos && !b.sampled()) {
                     String f = blockingFrame(b.thread());
-                    b.sample(f, f == null ? null : kernelThreads());
+                    b.sample(started, f, f == null ? null : kernelThreads());
                 }
-                if (t > limitNanos && b.markHung()) {
+                if (t > limitNanos && b.markHung(started)) {
                     deliver(onHung, b, started, new Hung(b, hungFrame(b.thread()), report(b, t)));
                 } else if (t > deadTaskLimitNanos && deadProbe != null && deadProbe.test(b)) {
                     String f = hungFrame(b.thread());
-                    if (f != null && b.markHung()) {
+                    if (f != null && b.markHung(started)) {
                         deliver(onHung, b, started, new Hung(b, f, reportAfterDeadTask(b, t)));
                     }
                 }

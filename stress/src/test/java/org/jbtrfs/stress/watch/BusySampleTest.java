@@ -1,0 +1,63 @@
+package org.jbtrfs.stress.watch;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.jbtrfs.stress.classify.Observation;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The watchdog's stall sample and hung mark belong to the operation whose start it read. Port bug of the runner
+ * (not a kernel behaviour), found triaging seed 41004's {@code stall:mount -o ro in Kthread.stop <-
+ * CloseCtree.closeCtree@lifecycle}: the report said the operation was blocked 0.03 s — under the 0.4 s stall
+ * threshold the watchdog must have seen passed — and no lost-wake-up report or panic was in the kernel log. The
+ * watchdog had read the start of the lane's previous operation (past the threshold), taken the thread's stack as
+ * that operation ended and the next, a {@code mount -o ro} whose failure ran close_ctree, began, and written the
+ * frame onto the new one. Nothing in the kernel's or the port's kthread code was involved.
+ */
+class BusySampleTest {
+    @Test
+    void aSampleOfAnOperationThatEndedIsNotWrittenOntoTheNext() {
+        List<Observation.Stall> stalls = new ArrayList<>();
+        Busy b = new Busy("lifecycle");
+        b.stallSink(stalls::add);
+        b.enter("mount");
+        long previous = b.startedAt();
+        b.exit();
+        b.enter("mount -o ro");
+
+        assertFalse(b.sample(previous, "Kthread.stop <- CloseCtree.closeCtree", null), "the sampled operation ended");
+        assertFalse(b.markHung(previous), "nor is the next one marked hung for it");
+        b.exit();
+
+        assertEquals(List.of(), stalls, "a short operation is no stall");
+    }
+
+    @Test
+    void aSampleOfTheRunningOperationIsItsStall() {
+        List<Observation.Stall> stalls = new ArrayList<>();
+        Busy b = new Busy("lifecycle");
+        b.stallSink(stalls::add);
+        b.enter("umount");
+
+        assertTrue(b.sample(b.startedAt(), "Kthread.stop <- CloseCtree.closeCtree", null));
+        b.exit();
+
+        assertEquals(1, stalls.size());
+        assertEquals("Kthread.stop <- CloseCtree.closeCtree", stalls.get(0).frame());
+        assertEquals("umount", stalls.get(0).op());
+    }
+
+    @Test
+    void theRunningOperationIsMarkedHungOnce() {
+        Busy b = new Busy("lifecycle");
+        b.enter("remount ro");
+        long started = b.startedAt();
+
+        assertTrue(b.markHung(started));
+        assertFalse(b.markHung(started), "once");
+    }
+}
