@@ -89,6 +89,15 @@ public final class Observation {
 
     public synchronized void note(String s) { notes.add(s); }
 
+    /** Operations of this cycle that waited past the stall threshold while the JIT compiled ({@link #warmUp}). */
+    public final java.util.concurrent.atomic.AtomicInteger warmUps = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** A would-be stall during the JVM's warm-up (the watchdog's {@code Busy}): a note, counted, not a symptom. */
+    public void warmUp(String line) {
+        warmUps.incrementAndGet();
+        note(line);
+    }
+
     /**
      * The first RO→RW remount that found a transaction open on the read-only filesystem, or committed on it since it
      * went read-only (null: none), and its lane.

@@ -221,6 +221,7 @@ final class Driver implements Runnable {
         Observation obs = new Observation();
         current = obs;
         busy.stallSink(obs::stall);
+        busy.warmUpSink(obs::warmUp);
         Timeline timeline = perturbed ? new Timeline(System.nanoTime()) : null;
         busy.opSink(timeline == null ? null : timeline::op);
         Schedule schedule = perturbed ? new Schedule(seed) : null;
@@ -359,7 +360,9 @@ final class Driver implements Runnable {
         coverage.observe(timeline);
         current = null;
         busy.stallSink(null);
+        busy.warmUpSink(null);
         busy.opSink(null);
+        host.warmUps(obs.warmUps.get());
         if (collateral) {
             // another driver's hung task panicked the shared module: this cycle says nothing
             return new CycleResult(index, c, seed, new ReplayToken(opt.seed(), c, index), java.util.EnumSet.noneOf(Symptom.class),

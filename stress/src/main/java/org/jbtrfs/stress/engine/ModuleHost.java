@@ -100,6 +100,9 @@ public final class ModuleHost {
     /** A line for the run's summary: something the host had to do that a reader must know. */
     void note(String line) { stats.hostNotes.add(line); }
 
+    /** {@code n} operations of a cycle waited past the stall threshold during the JVM's warm-up ({@code Busy.warmUpSink}). */
+    void warmUps(int n) { stats.warmUps.addAndGet(n); }
+
     /**
      * Waits until every remaining driver arrived, then unloads and reloads the module; returns the
      * unload report. Callers must have nothing mounted.

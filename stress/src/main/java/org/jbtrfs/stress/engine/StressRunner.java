@@ -112,6 +112,10 @@ public final class StressRunner {
             stats.addHookCounts(host.module().hooks().arrivalCounts());
         }
         notes.addAll(stats.hostNotes);
+        if (stats.warmUps.get() > 0) {
+            notes.add(stats.warmUps.get() + " operation(s) waited past the stall threshold while the JIT compiled (the JVM's"
+                + " warm-up): not counted as stalls");
+        }
         if (perturbed) {
             notes.add(coverage.describe()); // the minimal workload keeps no timeline
         }

@@ -48,6 +48,7 @@ abstract class LaneWorker implements Runnable {
             busy.device(cx.device.name()); // the main device: the filesystem's, also for the second device's lane
         }
         busy.stallSink(cx.obs::stall);
+        busy.warmUpSink(cx.obs::warmUp);
         Timeline t = cx.timeline;
         busy.opSink(t == null ? null : t::op);
     }

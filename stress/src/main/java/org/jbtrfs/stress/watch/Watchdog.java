@@ -40,6 +40,7 @@ public final class Watchdog implements AutoCloseable {
         this.watched.addAll(drivers);
         this.limitNanos = limitNanos;
         this.stallNanos = stallNanos;
+        drivers.forEach(b -> b.stallThreshold(stallNanos));
         this.onHung = onHung;
         this.thread = new Thread(this::loop, "stress-watchdog");
         thread.setDaemon(true);
@@ -86,7 +87,10 @@ public final class Watchdog implements AutoCloseable {
     }
 
     /** Watches {@code b} too (a lane's). */
-    public void watch(Busy b) { watched.add(b); }
+    public void watch(Busy b) {
+        b.stallThreshold(stallNanos);
+        watched.add(b);
+    }
 
     public void unwatch(Busy b) { watched.remove(b); }
 

@@ -60,4 +60,50 @@ class BusySampleTest {
         assertTrue(b.markHung(started));
         assertFalse(b.markHung(started), "once");
     }
+
+    /**
+     * An operation sampled past the threshold that, less the JIT's compile time meanwhile, waited less than the threshold
+     * is a note, not a stall: the known "load stall" of every hunt (`stall:fill block group …
+     * AsyncCow.cowFileRangeAsync@file`, stops 28 to 42) came mostly in a cold JVM's first cycles, where the compilers
+     * take most of two CPUs — a cost the kernel, which has no JIT, does not pay (docs/explorer.md, *Stop 42*).
+     */
+    @Test
+    void anOperationThatWaitedWhileTheJitCompiledIsANoteNotAStall() {
+        List<Observation.Stall> stalls = new ArrayList<>();
+        List<String> notes = new ArrayList<>();
+        java.util.concurrent.atomic.AtomicLong jit = new java.util.concurrent.atomic.AtomicLong(1_000);
+        Busy b = new Busy("file");
+        b.jitClock(jit::get);
+        b.stallThreshold(400_000_000L);
+        b.stallSink(stalls::add);
+        b.warmUpSink(notes::add);
+        b.enter("fill block group");
+        b.sample(b.startedAt(), "Sched.waitUntil <- AsyncCow.cowFileRangeAsync", null);
+        jit.addAndGet(60_000); // a minute of compiling: more than the operation took, however long the test ran
+
+        b.exit();
+
+        assertEquals(List.of(), stalls);
+        assertEquals(1, notes.size());
+        assertTrue(notes.get(0).startsWith("not a stall: file 'fill block group' blocked"), notes.get(0));
+        assertTrue(notes.get(0).contains("while the JIT compiled for 60000 ms"), notes.get(0));
+    }
+
+    @Test
+    void withoutCompilingMeanwhileItIsAStall() {
+        List<Observation.Stall> stalls = new ArrayList<>();
+        List<String> notes = new ArrayList<>();
+        Busy b = new Busy("file");
+        b.jitClock(() -> 1_000); // the JIT did nothing during the operation
+        b.stallThreshold(1); // and the operation took longer than that
+        b.stallSink(stalls::add);
+        b.warmUpSink(notes::add);
+        b.enter("fill block group");
+        b.sample(b.startedAt(), "Sched.waitUntil <- AsyncCow.cowFileRangeAsync", null);
+
+        b.exit();
+
+        assertEquals(1, stalls.size());
+        assertEquals(List.of(), notes);
+    }
 }
