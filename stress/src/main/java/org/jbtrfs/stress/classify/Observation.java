@@ -89,8 +89,10 @@ public final class Observation {
 
     public synchronized void note(String s) { notes.add(s); }
 
+    private final java.util.concurrent.atomic.AtomicInteger warmUps = new java.util.concurrent.atomic.AtomicInteger();
+
     /** Operations of this cycle that waited past the stall threshold while the JIT compiled ({@link #warmUp}). */
-    public final java.util.concurrent.atomic.AtomicInteger warmUps = new java.util.concurrent.atomic.AtomicInteger();
+    public int warmUps() { return warmUps.get(); }
 
     /** A would-be stall during the JVM's warm-up (the watchdog's {@code Busy}): a note, counted, not a symptom. */
     public void warmUp(String line) {

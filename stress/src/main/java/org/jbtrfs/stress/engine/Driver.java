@@ -362,7 +362,7 @@ final class Driver implements Runnable {
         busy.stallSink(null);
         busy.warmUpSink(null);
         busy.opSink(null);
-        host.warmUps(obs.warmUps.get());
+        host.warmUps(obs.warmUps());
         if (collateral) {
             // another driver's hung task panicked the shared module: this cycle says nothing
             return new CycleResult(index, c, seed, new ReplayToken(opt.seed(), c, index), java.util.EnumSet.noneOf(Symptom.class),

@@ -37,10 +37,9 @@ public final class Watchdog implements AutoCloseable {
     }
 
     public Watchdog(List<Busy> drivers, long limitNanos, long stallNanos, Consumer<Hung> onHung) {
-        this.watched.addAll(drivers);
         this.limitNanos = limitNanos;
         this.stallNanos = stallNanos;
-        drivers.forEach(b -> b.stallThreshold(stallNanos));
+        drivers.forEach(this::watch);
         this.onHung = onHung;
         this.thread = new Thread(this::loop, "stress-watchdog");
         thread.setDaemon(true);
