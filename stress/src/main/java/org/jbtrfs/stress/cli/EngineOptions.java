@@ -56,8 +56,9 @@ final class EngineOptions {
     double hungTaskSeconds = StressOptions.DEFAULT_HUNG_TASK_NANOS / 1e9;
 
     @Option(names = "--stall-threshold", paramLabel = "SECONDS", converter = Converters.Seconds.class,
-        description = "an operation blocked in a kernel sleep this long that then completed is a stall (default 0.4)")
-    double stallSeconds = StressOptions.DEFAULT_STALL_NANOS / 1e9;
+        description = "an operation blocked in a kernel sleep this long that then completed is a stall (default 0.4; "
+            + "with a --latency model slower than virtio's, scaled by its I/O cost, at most half the hung-task timeout)")
+    Double stallSeconds;
 
     @Option(names = "--json", paramLabel = "FILE", description = "also write the summary as JSON")
     Path json;
@@ -74,14 +75,17 @@ final class EngineOptions {
         if (swarm > 0 && workload != StressOptions.Workload.LANES) {
             throw Cli.usage("--swarm needs the lanes workload (its lanes' operation mixes)");
         }
-        if (stallSeconds == 0) {
+        if (stallSeconds != null && stallSeconds == 0) {
             throw Cli.usage("--stall-threshold must be positive");
         }
         if (hungTaskSeconds == 0) {
             throw Cli.usage("--hung-task-timeout must be positive");
         }
         StressOptions.Builder b = new StressOptions.Builder().kernel(kernel).crc32c(crc32c).workload(workload).filesystems(filesystems)
-            .hungTaskNanos((long) (hungTaskSeconds * 1e9)).stallNanos((long) (stallSeconds * 1e9)).json(json).report(report).latency(latency).swarm(swarm);
+            .hungTaskNanos((long) (hungTaskSeconds * 1e9)).json(json).report(report).latency(latency).swarm(swarm);
+        LatencyModel effective = latency != null ? latency : StressOptions.defaultLatency(workload);
+        b.stallNanos(stallSeconds != null ? (long) (stallSeconds * 1e9)
+            : StressOptions.defaultStallNanos(effective, (long) (hungTaskSeconds * 1e9)));
         if (revert != null) {
             b.reverted(revert.value());
         }

@@ -71,6 +71,27 @@ class CliTest {
         assertEquals(250_000_000L, o.stallNanos());
     }
 
+
+    /**
+     * Stop 43, harness: a device model slower than virtio's made the 0.4 s stall threshold report the fill's own
+     * writes (hunt 43002: 36 "fill block group" stalls of 0.4–1.2 s on 2 ms reads, 0.5 ms writes, 8 ms flushes). The
+     * default scales with the model's cost of a read, a write and a flush, at most half the hung-task timeout; an
+     * explicit threshold is taken as given.
+     */
+    @Test
+    void theDefaultStallThresholdScalesWithASlowerDeviceModel() {
+        assertEquals(StressOptions.DEFAULT_STALL_NANOS, parse().stallNanos(), "virtio");
+        assertEquals(StressOptions.DEFAULT_STALL_NANOS, parse("--latency", "off").stallNanos());
+        assertEquals(StressOptions.DEFAULT_STALL_NANOS, parse("--latency", "20,20,50,50").stallNanos(), "faster than virtio");
+        assertEquals(StressOptions.DEFAULT_STALL_NANOS, parse("--workload", "minimal").stallNanos());
+        // 60+0+300 µs against 120+0+600: twice the cost, twice the threshold
+        assertEquals(800_000_000L, parse("--latency", "120,0,600,200").stallNanos());
+        assertEquals(5_000_000_000L, parse("--latency", "2000,500,8000,200").stallNanos(), "half the hung-task timeout");
+        assertEquals(1_500_000_000L, parse("--latency", "2000,500,8000,200", "--hung-task-timeout", "3").stallNanos());
+        assertEquals(StressOptions.DEFAULT_STALL_NANOS, parse("--latency", "2000,500,8000,200", "--hung-task-timeout", "0.5").stallNanos(),
+            "never below the default");
+        assertEquals(250_000_000L, parse("--latency", "2000,500,8000,200", "--stall-threshold", "0.25").stallNanos(), "as given");
+    }
     @Test
     void everyOptionParses() {
         StressOptions o = parse("--duration", "2.5", "--cycles", "9", "--seed", "0x10", "--revert", "qgroup-rescan-ro-remount,trans-list-assert",
