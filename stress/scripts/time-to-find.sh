@@ -6,7 +6,8 @@
 # env: WORKLOAD=lanes|full (default lanes), CRC="generic accelerated", KEEP=dir keeps outputs and JSON,
 #      CASES="revert:attributed ..." to run only some rows, ARGS="--filesystems 3 ..." extra flags for every run,
 #      JAVA_OPTS flags for the JVM (unset: the short-run flags "-XX:+UseSerialGC -XX:TieredStopAtLevel=1", which
-#      find most rows sooner on 2 cores — README, "JVM flags"; JAVA_OPTS= for the JVM's defaults, as before stop 23)
+#      find most rows sooner on 2 cores — README, "JVM flags"; JAVA_OPTS= for the JVM's defaults, as before stop 23),
+#      JAVA the launcher, AOT an ahead-of-time cache of the jar (JDK 25: stress/scripts/aot-cache.sh; jvm.sh)
 # the error-path switches are reachable only with --faults: ARGS="--faults all"
 #      CASES="remount-rw-failure-commit:remount-rw-failure-commit qgroup-status-rescan-without-on:qgroup-status-rescan-without-on"
 #      (and workers-flush-at-umount:workers-flush-at-umount, stop 34: an abort's umount with compressed writeback in flight)
@@ -15,7 +16,7 @@ jar=${JAR:-stress/target/jbtrfs-stress.jar}
 limit=${1:-20}; shift || true
 seeds=${*:-1 2 3 4 5}
 workload=${WORKLOAD:-lanes}
-java_opts=${JAVA_OPTS--XX:+UseSerialGC -XX:TieredStopAtLevel=1}
+. "$(dirname "$0")/jvm.sh" # java_bin, java_opts: JAVA, JAVA_OPTS, AOT
 crcs=${CRC:-generic accelerated}
 # each row: what to revert (from every fix applied), the switch the failure must be attributed to
 cases=${CASES:-"qgroup-rescan-ro-remount:qgroup-rescan-ro-remount
@@ -39,14 +40,14 @@ discard-worker-infinite-loop:discard-worker-infinite-loop
 discard-resume-ro-to-rw:discard-resume-ro-to-rw"}
 tmp=${KEEP:-$(mktemp -d)}
 mkdir -p "$tmp"
-echo "# $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/') workload=$workload limit=${limit}s ${ARGS:-} java $java_opts"
+echo "# $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/') workload=$workload limit=${limit}s ${ARGS:-} $java_bin $java_opts"
 printf '%-45s %-12s %-5s %-10s %-8s %s\n' reverted crc32c seed found_s cycles classes
 for crc in $crcs; do
 for c in $cases; do
   revert=${c%%:*}; want=${c##*:}
   for s in $seeds; do
     base=$tmp/$revert.$crc.$s
-    java $java_opts -jar "$jar" --workload "$workload" --crc32c "$crc" --duration "$limit" --seed "$s" --revert "$revert" \
+    "$java_bin" $java_opts -jar "$jar" --workload "$workload" --crc32c "$crc" --duration "$limit" --seed "$s" --revert "$revert" \
       --stop-when-found "$want" ${ARGS:-} --json "$base.json" > "$base.out" 2>&1
     read -r found cyc cls < <(python3 - "$base.json" "$want" <<'PY'
 import json, sys
