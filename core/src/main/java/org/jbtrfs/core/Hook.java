@@ -243,5 +243,12 @@ public enum Hook {
      * clears EXTENT_BUFFER_DIRTY, so a commit's writer that finds the buffer not dirty finds it under writeback and
      * waits for it. Nothing sleeps there.
      */
-    BTREE_WRITEBACK_CLAIMED
+    BTREE_WRITEBACK_CLAIMED,
+    /**
+     * lock_extent_buffer_for_io, under the buffer's lock (the port: its tree's lock), has taken the tree block off the
+     * dirty set and is about to set BTRFS_HEADER_FLAG_WRITTEN: a freer of the block (btrfs_clean_tree_block, then
+     * btrfs_free_tree_block's test of the flag) must not run in between, or it frees at once an address whose write is
+     * in flight (stop 44). Nothing sleeps there.
+     */
+    BTREE_WRITEBACK_BEFORE_WRITTEN_FLAG
 }

@@ -229,6 +229,34 @@ class CheckTest {
     }
 
     /**
+     * Stop 44's image: the extent root's block on disk was another tree's leaf (a late write of a freed block's old life,
+     * {@code FreedBlockClaimTest}); its checksum, bytenr and generation were right, so only its owner said so.
+     */
+    @Test
+    void aBlockOwnedByAnotherTreeIsAnOwnerMismatch() {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
+            Btrfs fs = r.mountSettled("");
+            fs.createFile("f");
+            var crc = fs.fsInfo().kernel.crc32c();
+            fs.umount();
+            long fsTreeRoot = DumpTree.read(r.dev).trees().stream().filter(t -> t.id() == ItemType.FS_TREE_OBJECTID)
+                .findFirst().orElseThrow().bytenr();
+            byte[] b = new byte[ExtentBuffer.NODESIZE];
+            r.dev.read(fsTreeRoot, b, 0, b.length);
+            ExtentBuffer eb = new ExtentBuffer(b);
+            eb.setOwner(ItemType.QUOTA_TREE_OBJECTID);
+            eb.updateChecksum(crc);
+            r.dev.write(fsTreeRoot, eb.array(), 0, b.length);
+
+            Check.Report rep = Check.check(r.dev);
+
+            List<Check.Problem> p = rep.of(Check.Kind.TREE_STRUCTURE);
+            assertEquals(1, p.size(), rep.text());
+            assertEquals("tree block " + fsTreeRoot + " of tree 5: owner mismatch, have 8 expect 5", p.get(0).message());
+        }
+    }
+
+    /**
      * A subvolume whose drop an RO remount interrupted keeps its nodes, and their pointers to the leaves the drop
      * already freed; the drop progress in its root item says where the live part starts. Once a later transaction
      * reuses a freed leaf's address for a block of another tree, check must not follow the stale pointer — it would

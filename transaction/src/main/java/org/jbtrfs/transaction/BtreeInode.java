@@ -9,6 +9,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.ReentrantLock;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.FsFlag;
@@ -231,8 +232,39 @@ public final class BtreeInode {
         }
     }
 
-    /** kernel: btrfs_clean_tree_block() — a block freed in its own transaction need not be written. */
-    void clean(ExtentBuffer eb) { dirty.remove(eb.bytenr(), eb); }
+    /**
+     * kernel: btrfs_clean_tree_block() — a block freed in its own transaction need not be written: under the buffer's
+     * lock (btrfs_assert_tree_locked; the port's stand-in, {@link #bufferLock}), so that when it returns the block is
+     * either off the dirty set unwritten or claimed by a writer that has also set BTRFS_HEADER_FLAG_WRITTEN — never in
+     * between, where btrfs_free_tree_block would free at once an address whose write is in flight (stop 44).
+     */
+    void clean(ExtentBuffer eb) {
+        long start = eb.bytenr();
+        ReentrantLock lock = bufferLock(start, eb);
+        lock.lock();
+        try {
+            dirty.remove(start, eb);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * The port's stand-in for a tree block's own lock (btrfs_tree_lock on the extent buffer), which the kernel's modifier
+     * holds while it changes or frees the block and lock_extent_buffer_for_io takes: the lock of the tree the block's last
+     * modifier held ({@link #lockedBy}), else the owning tree's, else — a block no tree the filesystem knows owns — one
+     * lock for all such blocks.
+     */
+    private ReentrantLock bufferLock(long start, ExtentBuffer eb) {
+        Root tree = lockedBy.get(start);
+        if (tree == null) {
+            tree = fs.rootOf(eb.owner());
+        }
+        return tree != null ? tree.treeLock : unownedLock;
+    }
+
+    /** {@link #bufferLock} of the blocks no known tree owns. */
+    private final ReentrantLock unownedLock = new ReentrantLock();
 
     /** Drops a freed (unpinned) block from the page cache so its bytenr can be reused. */
     void forget(long bytenr) {
@@ -331,20 +363,15 @@ public final class BtreeInode {
 
     /**
      * kernel: lock_extent_buffer_for_io() in fs/btrfs/extent_io.c — under the buffer's lock (the port's
-     * stand-in: the lock of the tree its last modifier held, see {@link #lockedBy}; else the owning tree's):
+     * stand-in, {@link #bufferLock}):
      * if the buffer at {@code start} is still dirty, clear the dirty bit, set BTRFS_HEADER_FLAG_WRITTEN (so
      * any later change COWs it) and set writeback; returns the bytes to write, or null if someone else
      * wrote or cleaned it first. The writeback is counted at {@code start} (eb->start), the bytenr its bio
      * is submitted and ended at.
      */
     private byte[] lockForIo(long start, ExtentBuffer eb) {
-        Root tree = lockedBy.get(start);
-        if (tree == null) {
-            tree = fs.rootOf(eb.owner());
-        }
-        if (tree != null) {
-            tree.treeLock.lock();
-        }
+        ReentrantLock lock = bufferLock(start, eb);
+        lock.lock();
         try {
             if (dirty.get(start) != eb) {
                 return null;
@@ -360,12 +387,11 @@ public final class BtreeInode {
                 endWriteback(start);
                 return null;
             }
+            fs.kernel.hooks().arrive(Hook.BTREE_WRITEBACK_BEFORE_WRITTEN_FLAG);
             eb.setHeaderFlag(ExtentBuffer.HEADER_FLAG_WRITTEN);
             return eb.array().clone();
         } finally {
-            if (tree != null) {
-                tree.treeLock.unlock();
-            }
+            lock.unlock();
         }
     }
 

@@ -107,6 +107,23 @@ final class DelayedRefs {
 
     synchronized int size() { return heads.size(); }
 
+    /**
+     * kernel: check_ref_cleanup() in fs/btrfs/extent-tree.c — btrfs_free_tree_block of a block of this transaction: if
+     * its queued head nets to nothing (the allocation's add and the free's drop cancelled) and nobody runs it, the head
+     * is deleted and its accounting released here, and true is returned when it was to insert the reserved extent
+     * (must_insert_reserved: the block was allocated in this transaction) — the caller then frees or pins the block
+     * itself. False: the drop stays queued and the commit runs it.
+     */
+    synchronized boolean cleanupRef(long bytenr) {
+        DelayedRefHead h = heads.get(bytenr);
+        if (h == null || h.isData || h.refMod != 0) {
+            return false;
+        }
+        heads.remove(bytenr);
+        release(h);
+        return h.mustInsertReserved;
+    }
+
     /** Frees a run head's slab objects and its share of delayed_refs_rsv; it is no longer running. */
     void release(DelayedRefHead h) {
         synchronized (this) {

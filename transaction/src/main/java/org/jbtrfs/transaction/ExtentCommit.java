@@ -59,8 +59,10 @@ final class ExtentCommit {
                     h.transaction.pinned.put(head.bytenr, head.numBytes);
                 }
             } else {
-                // a tree block allocated and freed in this very transaction, never written: btrfs_free_tree_block
-                // frees it at once (check_ref_cleanup); its buffer leaves the page cache before the space is free
+                // a tree block allocated and freed in this very transaction, never written, whose head
+                // btrfs_free_tree_block's check_ref_cleanup could not take (it was not yet queued as one): freed now,
+                // its buffer out of the page cache before the space is free (TransTreeBlockManager.freeTreeBlock frees
+                // the usual case at once)
                 fs.btreeInode.forget(head.bytenr);
                 fs.space.freeReserved(head.bytenr, head.numBytes);
             }

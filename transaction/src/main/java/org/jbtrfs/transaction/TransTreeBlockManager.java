@@ -6,6 +6,7 @@ import org.jbtrfs.core.Hook;
 import org.jbtrfs.transaction.ctree.ExtentBuffer;
 import org.jbtrfs.transaction.ctree.TreeBlockManager;
 import org.jbtrfs.transaction.ctree.TreeRoot;
+import org.jbtrfs.transaction.space.SpaceManager;
 
 /**
  * The tree-block side of one transaction handle: COW decisions, tree block allocation and freeing
@@ -73,15 +74,34 @@ final class TransTreeBlockManager implements TreeBlockManager {
         return eb;
     }
 
-    /** kernel: btrfs_free_tree_block() — queue the drop ref; a block of this transaction is cleaned, not written. */
+    /**
+     * kernel: btrfs_free_tree_block() — queue the drop ref; a block of this transaction is cleaned first (the callers'
+     * btrfs_clean_tree_block, under the buffer's lock) and, when its allocation is still queued (check_ref_cleanup),
+     * given back at once: pinned until the commit if writeback wrote it (BTRFS_HEADER_FLAG_WRITTEN: the write may still be
+     * in flight), else free space again — the next allocation of this transaction may take the address.
+     */
     @Override public void freeTreeBlock(ExtentBuffer eb) {
         checkUsable();
         if (CommitProbe.tracing()) {
             fs.btreeInode.warnStaleFree(eb, h.transaction);
         }
-        h.transaction.delayedRefs.addTreeRef(eb.bytenr(), eb.owner(), eb.level(), -1, false);
-        if (eb.generation() == h.transaction.transid && !eb.isWritten()) {
+        long bytenr = eb.bytenr();
+        h.transaction.delayedRefs.addTreeRef(bytenr, eb.owner(), eb.level(), -1, false);
+        if (eb.generation() == h.transaction.transid) {
             fs.btreeInode.clean(eb);
+            if (h.transaction.delayedRefs.cleanupRef(bytenr)) {
+                if (eb.isWritten()) {
+                    fs.space.pinReserved(bytenr, SpaceManager.NODESIZE); // pin_down_extent
+                    synchronized (h.transaction) {
+                        h.transaction.pinned.put(bytenr, (long) SpaceManager.NODESIZE);
+                    }
+                } else {
+                    // btrfs_add_free_space + btrfs_free_reserved_bytes; the buffer leaves the page cache before the space
+                    // is free, so a new life of the address gets a buffer of its own
+                    fs.btreeInode.forget(bytenr);
+                    fs.space.freeReserved(bytenr, SpaceManager.NODESIZE);
+                }
+            }
         }
         h.blocksTouched++;
     }

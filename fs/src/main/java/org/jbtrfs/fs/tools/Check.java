@@ -254,6 +254,13 @@ public final class Check {
         blockRefs.merge(eb.bytenr(), 1, Integer::sum);
         blockReferrers.computeIfAbsent(eb.bytenr(), b -> new ArrayList<>()).add("tree " + Long.toUnsignedString(tree)
             + (parent < 0 ? " root" : " node " + parent) + " level " + eb.level());
+        // as mainline's tree-checker (btrfs_check_eb_owner; not in 5.11): without snapshots (not modelled) every block of
+        // a tree is that tree's; another tree's block here is another life of the address written over this one (stop 44)
+        if (eb.owner() != tree) {
+            problems.add(new Problem(Kind.TREE_STRUCTURE, Severity.ERROR, "block " + eb.bytenr(), "tree block " + eb.bytenr()
+                + " of tree " + Long.toUnsignedString(tree) + ": owner mismatch, have " + Long.toUnsignedString(eb.owner())
+                + " expect " + Long.toUnsignedString(tree)));
+        }
         if (eb.isLeaf()) {
             for (int slot = 0; slot < eb.nritems(); slot++) {
                 out.put(eb.itemKey(slot), eb.itemData(slot));
