@@ -1,7 +1,9 @@
 package org.jbtrfs.transaction;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Fault;
@@ -299,8 +301,8 @@ public final class Transactions {
     /**
      * kernel: btrfs_cleanup_one_transaction() in fs/btrfs/disk-io.c — tear one aborted transaction down without
      * writing it: its delayed refs (and the extents reserved for them), its dirty-page records; COMPLETED, waiters
-     * woken; the delayed inode items still queued are thrown away (btrfs_destroy_delayed_inodes). Dirty block groups,
-     * device updates and pinned extents are not modelled here.
+     * woken; the delayed inode items still queued are thrown away (btrfs_destroy_delayed_inodes); what it pinned is
+     * free again (btrfs_destroy_pinned_extent). Dirty block groups and device updates are not modelled here.
      */
     static void cleanupOneTransaction(FsInfo fs, Transaction t) {
         fs.delayedInodes.destroyDelayedInodes();
@@ -311,9 +313,27 @@ public final class Transactions {
             t.delayedRefs.release(head);
         }
         fs.btreeInode.destroyMarkedExtents(t);
+        destroyPinnedExtent(fs, t);
         synchronized (fs.transLock) {
             t.state = TransState.COMPLETED;
             fs.transLock.notifyAll();
+        }
+    }
+
+    /**
+     * kernel: btrfs_destroy_pinned_extent() — every extent the aborted transaction pinned (a tree block written and freed
+     * in it, an extent whose last reference its delayed refs dropped) is free space again (btrfs_error_unpin_extent_range);
+     * a freed block's buffer leaves the page cache first, as at the end of a commit.
+     */
+    private static void destroyPinnedExtent(FsInfo fs, Transaction t) {
+        Map<Long, Long> pinned;
+        synchronized (t) {
+            pinned = new LinkedHashMap<>(t.pinned);
+            t.pinned.clear();
+        }
+        for (Map.Entry<Long, Long> e : pinned.entrySet()) {
+            fs.btreeInode.forget(e.getKey());
+            fs.space.unpin(e.getKey(), e.getValue());
         }
     }
 
