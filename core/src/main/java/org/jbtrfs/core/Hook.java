@@ -245,8 +245,8 @@ public enum Hook {
      */
     BTREE_WRITEBACK_CLAIMED,
     /**
-     * lock_extent_buffer_for_io, under the buffer's lock (the port: its tree's lock), has taken the tree block off the
-     * dirty set and is about to set BTRFS_HEADER_FLAG_WRITTEN: a freer of the block (btrfs_clean_tree_block, then
+     * lock_extent_buffer_for_io, under the buffer's lock (the port's stand-in: BtreeInode.bufferLock), has taken the tree
+     * block off the dirty set and is about to set BTRFS_HEADER_FLAG_WRITTEN: a freer of the block (btrfs_clean_tree_block, then
      * btrfs_free_tree_block's test of the flag) must not run in between, or it frees at once an address whose write is
      * in flight (stop 44). Nothing sleeps there.
      */

@@ -27,8 +27,9 @@ import org.junit.jupiter.params.provider.EnumSource;
  * at once), so a root item naming it would point at a leaf the next transaction may overwrite. A guard of kept kernel
  * behaviour, not a bug found: without the rewrite the enable's committed quota tree is the empty leaf the sync wrote
  * (no status item). The image is read with the enable parked after its commit, before its rescan (whose transactions
- * COW the quota tree again; the first version of this test compared memory with the root item and met them). Read: btrfs_quota_enable, btrfs_create_tree,
- * commit_cowonly_roots, btrfs_free_tree_block (v5.11 qgroup.c, disk-io.c, transaction.c, extent-tree.c).
+ * COW the quota tree again; the first version of this test compared memory with the root item and met them). Read:
+ * btrfs_quota_enable, btrfs_create_tree, commit_cowonly_roots, btrfs_free_tree_block (v5.11 qgroup.c, disk-io.c,
+ * transaction.c, extent-tree.c).
  */
 class QuotaTreeRootItemTest {
 
@@ -59,8 +60,8 @@ class QuotaTreeRootItemTest {
 
             List<Key> committed = DumpTree.read(r.dev, crc).items(ItemType.QUOTA_TREE_OBJECTID).stream()
                 .map(DumpTree.Item::key).toList();
-            assertTrue(committed.contains(new Key(0, ItemType.QGROUP_STATUS, 0)), "the committed quota tree (the leaf its root item names) "
-                + "has the status item: " + committed);
+            assertTrue(committed.contains(new Key(0, ItemType.QGROUP_STATUS, 0)),
+                "the committed quota tree (the leaf its root item names) has the status item: " + committed);
             r.mod.hooks().release(Hook.QGROUP_ENABLE_BEFORE_RESCAN_INIT);
             enable.join();
             fs.quotaRescanWait();

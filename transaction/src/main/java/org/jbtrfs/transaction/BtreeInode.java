@@ -304,14 +304,6 @@ public final class BtreeInode {
     /** How this mount's metadata bios were submitted so far. */
     public WriteStats writeStats() { return new WriteStats(syncBios.sum(), asyncBios.sum(), asyncHighBios.sum()); }
 
-    /**
-     * True when the buffer at {@code bytenr} was written outside its transaction's commit
-     * (BTRFS_HEADER_FLAG_WRITTEN): btrfs_free_tree_block pins such a block instead of freeing it.
-     */
-    boolean isWrittenBuffer(long bytenr) {
-        ExtentBuffer eb = pageCache.get(bytenr);
-        return eb != null && eb.isWritten();
-    }
 
     /**
      * kernel: btree_writepages() in fs/btrfs/disk-io.c — the btree inode's writepages: WB_SYNC_NONE

@@ -48,23 +48,11 @@ final class ExtentCommit {
                     head.level).encode());
                 fs.space.allocReserved(head.bytenr, head.numBytes);
                 account(fs, head.ownerRoot, head.bytenr, head.numBytes, true);
-            } else if (head.isData || fs.btreeInode.isWrittenBuffer(head.bytenr)) {
-                // cleanup_ref_head(): a data extent allocated and freed in this transaction is pinned
-                // (btrfs_pin_extent with must_insert_reserved), free again once this transaction commits; so is a
-                // tree block of this transaction that writeback already wrote (btrfs_free_tree_block:
-                // BTRFS_HEADER_FLAG_WRITTEN, a sync's sync_inodes_sb) — its write may still be in flight; the
-                // commit waits for it and finishExtentCommit unpins it
-                fs.space.pinReserved(head.bytenr, head.numBytes);
-                synchronized (h.transaction) {
-                    h.transaction.pinned.put(head.bytenr, head.numBytes);
-                }
             } else {
-                // a tree block allocated and freed in this very transaction, never written, whose head
-                // btrfs_free_tree_block's check_ref_cleanup could not take (it was not yet queued as one): freed now,
-                // its buffer out of the page cache before the space is free (TransTreeBlockManager.freeTreeBlock frees
-                // the usual case at once)
-                fs.btreeInode.forget(head.bytenr);
-                fs.space.freeReserved(head.bytenr, head.numBytes);
+                // cleanup_ref_head(): an extent allocated and freed in this transaction whose head btrfs_free_tree_block's
+                // check_ref_cleanup did not take (a data extent; TransTreeBlockManager.freeTreeBlock gives a tree block
+                // back at once) is pinned (btrfs_pin_extent with must_insert_reserved), free once this transaction commits
+                pinReserved(h, head.bytenr, head.numBytes);
             }
             return;
         }
@@ -88,6 +76,18 @@ final class ExtentCommit {
         account(fs, ei.ownerRoot(), head.bytenr, head.numBytes, false);
         synchronized (h.transaction) {
             h.transaction.pinned.put(head.bytenr, head.numBytes);
+        }
+    }
+
+    /**
+     * kernel: pin_down_extent() of a reserved extent (btrfs_pin_extent with reserved = 1) — its bytes move from
+     * reserved to pinned and it is recorded in the transaction's pinned extents, which the commit unpins
+     * ({@link #finishExtentCommit}) and an abort gives back (btrfs_destroy_pinned_extent).
+     */
+    static void pinReserved(TransHandle h, long bytenr, long len) {
+        h.fsInfo.space.pinReserved(bytenr, len);
+        synchronized (h.transaction) {
+            h.transaction.pinned.put(bytenr, len);
         }
     }
 

@@ -91,10 +91,7 @@ final class TransTreeBlockManager implements TreeBlockManager {
             fs.btreeInode.clean(eb);
             if (h.transaction.delayedRefs.cleanupRef(bytenr)) {
                 if (eb.isWritten()) {
-                    fs.space.pinReserved(bytenr, SpaceManager.NODESIZE); // pin_down_extent
-                    synchronized (h.transaction) {
-                        h.transaction.pinned.put(bytenr, (long) SpaceManager.NODESIZE);
-                    }
+                    ExtentCommit.pinReserved(h, bytenr, SpaceManager.NODESIZE);
                 } else {
                     // btrfs_add_free_space + btrfs_free_reserved_bytes; the buffer leaves the page cache before the space
                     // is free, so a new life of the address gets a buffer of its own

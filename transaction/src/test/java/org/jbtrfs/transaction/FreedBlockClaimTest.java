@@ -86,6 +86,7 @@ class FreedBlockClaimTest {
             assertEquals(List.of(), t.unload(), "slab objects left at unload (the freed block's delayed ref head)");
         }
     }
+
     /**
      * The pin above outlives an abort: btrfs_cleanup_one_transaction's btrfs_destroy_pinned_extent gives back what the
      * aborted transaction pinned. Port bug, found by the first hunts after the fix (stop 45, seeds 45001 and 45002: a
