@@ -42,7 +42,7 @@ public final class UuidScan {
             throw e;
         }
         Transactions.commit(h);
-        fs.uuidTreeRescanSem.acquireUninterruptibly();
+        down(fs);
         fs.kernel.kthreadd().run("btrfs-uuid", self -> scanKthread(fs));
     }
 
@@ -51,7 +51,7 @@ public final class UuidScan {
      * then scan as after creating the tree.
      */
     public static void checkUuidTree(FsInfo fs) {
-        fs.uuidTreeRescanSem.acquireUninterruptibly();
+        down(fs);
         fs.kernel.kthreadd().run("btrfs-uuid", self -> rescanKthread(fs));
     }
 
@@ -97,8 +97,38 @@ public final class UuidScan {
      * at once ("avoid complains from lockdep et al.").
      */
     public static void waitForScan(FsInfo fs) {
-        fs.uuidTreeRescanSem.acquireUninterruptibly();
+        down(fs);
         fs.uuidTreeRescanSem.release();
+    }
+
+    /**
+     * kernel: down(&fs_info->uuid_tree_rescan_sem) — an uninterruptible sleep of this module like every other: named in
+     * {@code Sched.blocked()} (so a hung-task report shows it) and ended by a panic with {@code KernelPanic}. A plain
+     * {@code Semaphore.acquireUninterruptibly} could not be ended: a btrfs-uuid kthread unwound by a panic never gives the
+     * semaphore back, and the remount or umount waiting for it kept s_umount held while the runner reloaded the module
+     * (stop 46: a {@code --kernel 5.11} run hung in its reload; {@code UuidScanPanicTest}).
+     */
+    static void down(FsInfo fs) {
+        if (fs.uuidTreeRescanSem.tryAcquire()) {
+            return;
+        }
+        org.jbtrfs.core.kernel.Sched sched = fs.kernel.sched();
+        Thread self = Thread.currentThread();
+        boolean interrupted = false;
+        sched.enter(self, "down(uuid_tree_rescan_sem)");
+        try {
+            while (true) {
+                sched.checkPanic();
+                try {
+                    fs.uuidTreeRescanSem.acquire();
+                    return;
+                } catch (InterruptedException e) {
+                    interrupted = true; // the panic's (checked above on the next turn), or deferred as every sleep defers it
+                }
+            }
+        } finally {
+            sched.leave(self, interrupted);
+        }
     }
 
     /**
