@@ -21,15 +21,17 @@ public final class KernelConfig {
     private final LatencyModel latency;
     private final int discardTimeDivisor;
     private final long softLockupNanos;
+    private final boolean lockdep;
 
     private KernelConfig(KernelVersion version, EnumSet<FixSwitch> applied, Crc32cImpl crc32c, boolean assertions,
                          KernelClock clock, boolean slabDebug, int workerThreads, int logCapacity, LatencyModel latency) {
-        this(version, applied, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency, 1, 20_000_000_000L);
+        this(version, applied, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency, 1, 20_000_000_000L, false);
     }
 
     private KernelConfig(KernelVersion version, EnumSet<FixSwitch> applied, Crc32cImpl crc32c, boolean assertions,
                          KernelClock clock, boolean slabDebug, int workerThreads, int logCapacity, LatencyModel latency,
-                         int discardTimeDivisor, long softLockupNanos) {
+                         int discardTimeDivisor, long softLockupNanos, boolean lockdep) {
+        this.lockdep = lockdep;
         this.discardTimeDivisor = discardTimeDivisor;
         this.softLockupNanos = softLockupNanos;
         this.version = version;
@@ -89,7 +91,7 @@ public final class KernelConfig {
             throw new IllegalArgumentException("version must not be null");
         }
         return new KernelConfig(v, applied, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency,
-            discardTimeDivisor, softLockupNanos);
+            discardTimeDivisor, softLockupNanos, lockdep);
     }
 
     public boolean applied(FixSwitch f) {
@@ -131,7 +133,7 @@ public final class KernelConfig {
             throw new IllegalArgumentException("latency model must not be null: LatencyModel.NONE for none");
         }
         return new KernelConfig(version, applied, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, model,
-            discardTimeDivisor, softLockupNanos);
+            discardTimeDivisor, softLockupNanos, lockdep);
     }
 
     /** A copy with {@code fixes} reverted (the kernel code before those patches). */
@@ -142,7 +144,7 @@ public final class KernelConfig {
         EnumSet<FixSwitch> a = applied.isEmpty() ? EnumSet.noneOf(FixSwitch.class) : EnumSet.copyOf(applied);
         a.removeAll(fixes);
         return new KernelConfig(version, a, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency,
-            discardTimeDivisor, softLockupNanos);
+            discardTimeDivisor, softLockupNanos, lockdep);
     }
 
     /** A copy with exactly {@code fixes} applied. */
@@ -150,7 +152,7 @@ public final class KernelConfig {
         requireSwitches(fixes, "fixes to apply");
         EnumSet<FixSwitch> a = fixes.isEmpty() ? EnumSet.noneOf(FixSwitch.class) : EnumSet.copyOf(fixes);
         return new KernelConfig(version, a, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency,
-            discardTimeDivisor, softLockupNanos);
+            discardTimeDivisor, softLockupNanos, lockdep);
     }
 
     /** A copy with {@code fixes} applied (the kernel code after those patches). */
@@ -161,7 +163,7 @@ public final class KernelConfig {
         EnumSet<FixSwitch> a = EnumSet.copyOf(applied.isEmpty() ? EnumSet.noneOf(FixSwitch.class) : applied);
         a.addAll(fixes);
         return new KernelConfig(version, a, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency,
-            discardTimeDivisor, softLockupNanos);
+            discardTimeDivisor, softLockupNanos, lockdep);
     }
 
     private static void requireSwitches(Collection<FixSwitch> fixes, String what) {
@@ -175,13 +177,13 @@ public final class KernelConfig {
             throw new IllegalArgumentException("crc32c must not be null: ACCELERATED or GENERIC");
         }
         return new KernelConfig(version, applied, impl, assertions, clock, slabDebug, workerThreads, logCapacity, latency,
-            discardTimeDivisor, softLockupNanos);
+            discardTimeDivisor, softLockupNanos, lockdep);
     }
 
     /** CONFIG_BTRFS_ASSERT on or off. */
     public KernelConfig assertions(boolean on) {
         return new KernelConfig(version, applied, crc32c, on, clock, slabDebug, workerThreads, logCapacity, latency,
-            discardTimeDivisor, softLockupNanos);
+            discardTimeDivisor, softLockupNanos, lockdep);
     }
 
     public KernelConfig clock(KernelClock c) {
@@ -189,13 +191,13 @@ public final class KernelConfig {
             throw new IllegalArgumentException("clock must not be null: KernelClock.SYSTEM or a ManualClock");
         }
         return new KernelConfig(version, applied, crc32c, assertions, c, slabDebug, workerThreads, logCapacity, latency,
-            discardTimeDivisor, softLockupNanos);
+            discardTimeDivisor, softLockupNanos, lockdep);
     }
 
     /** slub_debug=U: record an allocation site per slab object (costs a stack walk per allocation). */
     public KernelConfig slabDebug(boolean on) {
         return new KernelConfig(version, applied, crc32c, assertions, clock, on, workerThreads, logCapacity, latency,
-            discardTimeDivisor, softLockupNanos);
+            discardTimeDivisor, softLockupNanos, lockdep);
     }
 
     public KernelConfig workerThreads(int n) {
@@ -203,7 +205,7 @@ public final class KernelConfig {
             throw new IllegalArgumentException("worker threads must be 1..64: " + n);
         }
         return new KernelConfig(version, applied, crc32c, assertions, clock, slabDebug, n, logCapacity, latency,
-            discardTimeDivisor, softLockupNanos);
+            discardTimeDivisor, softLockupNanos, lockdep);
     }
 
     public KernelConfig logCapacity(int n) {
@@ -211,7 +213,7 @@ public final class KernelConfig {
             throw new IllegalArgumentException("log capacity must be at least 16: " + n);
         }
         return new KernelConfig(version, applied, crc32c, assertions, clock, slabDebug, workerThreads, n, latency,
-            discardTimeDivisor, softLockupNanos);
+            discardTimeDivisor, softLockupNanos, lockdep);
     }
 
     /**
@@ -228,7 +230,7 @@ public final class KernelConfig {
             throw new IllegalArgumentException("discard time divisor must be 1..1000000: " + divisor);
         }
         return new KernelConfig(version, applied, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency, divisor,
-            softLockupNanos);
+            softLockupNanos, lockdep);
     }
 
     /**
@@ -243,12 +245,24 @@ public final class KernelConfig {
             throw new IllegalArgumentException("soft lockup threshold must be positive: " + nanos);
         }
         return new KernelConfig(version, applied, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency,
-            discardTimeDivisor, nanos);
+            discardTimeDivisor, nanos, lockdep);
+    }
+
+    /**
+     * CONFIG_PROVE_LOCKING: the module's lockdep ({@link org.jbtrfs.core.kernel.Lockdep}) checks every kernel mutex,
+     * rwsem, freeze level and workqueue flush for a circular dependency. Off by default (a debug kernel's cost).
+     */
+    public boolean lockdep() { return lockdep; }
+
+    /** A copy with lockdep on or off. */
+    public KernelConfig lockdep(boolean on) {
+        return new KernelConfig(version, applied, crc32c, assertions, clock, slabDebug, workerThreads, logCapacity, latency,
+            discardTimeDivisor, softLockupNanos, on);
     }
 
     @Override
     public String toString() {
         return "KernelConfig{version=" + version.label() + ", reverted=" + revertedFixes() + ", crc32c=" + crc32c + ", assertions=" + assertions
-            + ", clock=" + clock + ", slabDebug=" + slabDebug + ", latency=" + latency + "}";
+            + ", clock=" + clock + ", slabDebug=" + slabDebug + (lockdep ? ", lockdep" : "") + ", latency=" + latency + "}";
     }
 }

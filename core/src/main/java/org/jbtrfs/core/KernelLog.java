@@ -20,6 +20,7 @@ public final class KernelLog {
     private final KernelClock clock;
     private final ArrayDeque<LogEntry> ring;
     private final EnumSet<Taint> taints = EnumSet.noneOf(Taint.class);
+    private volatile boolean died;
     private long nextSeq;
     private volatile boolean assertionsEnabled = true;
 
@@ -134,7 +135,18 @@ public final class KernelLog {
         oops(LogEntry.Kind.OOPS, "Oops: unexpected exception in " + where + ": " + t + "\nCall Trace:\n" + callTrace(t, 0));
     }
 
-    public synchronized void taint(Taint t) { taints.add(t); }
+    public synchronized void taint(Taint t) {
+        taints.add(t);
+        if (t == Taint.DIE) {
+            died = true;
+        }
+    }
+
+    /**
+     * Whether an oops, BUG or panic was reported (taint D), read without the log's lock: oops_enter()'s
+     * debug_locks_off() — lockdep trusts nothing after that.
+     */
+    public boolean died() { return died; }
 
     public synchronized Set<Taint> taints() { return EnumSet.copyOf(taints.isEmpty() ? EnumSet.noneOf(Taint.class) : taints); }
 

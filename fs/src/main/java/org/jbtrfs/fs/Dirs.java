@@ -1,8 +1,9 @@
 package org.jbtrfs.fs;
 
+import org.jbtrfs.core.kernel.Lockdep;
+import org.jbtrfs.core.kernel.Mutex;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.locks.ReentrantLock;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.disk.ItemType;
@@ -25,13 +26,14 @@ final class Dirs {
         final Root root;
         final long ino;
         /** inode->i_rwsem (held exclusively: the port has no shared lookups under it). */
-        private final ReentrantLock iRwsem = new ReentrantLock();
+        private final Mutex iRwsem;
         /** BTRFS_I(dir)->index_cnt: -1 until btrfs_set_inode_index_count read it from the tree. Guarded by iRwsem. */
         long indexCnt = -1;
         /** S_DEAD: removed (rmdir) or its subvolume deleted. Written under iRwsem. */
         volatile boolean dead;
 
-        Dir(Root root, long ino) {
+        Dir(Root root, long ino, Lockdep lockdep) {
+            this.iRwsem = new Mutex("i_rwsem", lockdep, "&type->i_mutex_dir_key");
             this.root = root;
             this.ino = ino;
         }
@@ -58,6 +60,9 @@ final class Dirs {
     private record DirKey(long root, long ino) { }
 
     private final Map<DirKey, Dir> dirs = new ConcurrentHashMap<>();
+    private final Lockdep lockdep;
+
+    Dirs(Lockdep lockdep) { this.lockdep = lockdep; }
 
     /**
      * The in-memory directory inode {@code (root, ino)} (igrab / btrfs_iget of a directory). A directory of a
@@ -66,7 +71,7 @@ final class Dirs {
      */
     Dir get(Root root, long ino) {
         return dirs.computeIfAbsent(new DirKey(root.objectid(), ino), k -> {
-            Dir d = new Dir(root, ino);
+            Dir d = new Dir(root, ino, lockdep);
             d.dead = root.refs() == 0;
             return d;
         });

@@ -63,6 +63,7 @@ final class Freeze {
                 throw e;
             }
             w.setFrozen(Frozen.COMPLETE);
+            w.lockdepFreezeRelease();
         } finally {
             sb.sUmount.writeLock().unlock();
         }
@@ -88,6 +89,7 @@ final class Freeze {
             if (sb.ctx.fs.sbRdonly()) {
                 w.setFrozen(Frozen.UNFROZEN);
             } else {
+                w.lockdepFreezeAcquire();
                 btrfsUnfreeze(sb.ctx);
                 w.setFrozen(Frozen.UNFROZEN);
                 w.freezeUnlock(sb.ctx.fs.log());

@@ -16,11 +16,12 @@ final class FsContext {
     /** -o autodefrag: the inodes queued by small writes and the cleaner's pass over them. */
     final AutoDefrag defrag;
     /** The directory inodes the port keeps in memory (i_rwsem, index_cnt, S_DEAD). */
-    final Dirs dirs = new Dirs();
+    final Dirs dirs;
 
     FsContext(BtrfsModule module, FsInfo fs) {
         this.module = module;
         this.fs = fs;
+        this.dirs = new Dirs(fs.kernel.lockdep());
         this.cleaner = new Cleaner(fs);
         this.qgroups = new Qgroups(fs);
         this.dcache = new Dcache(cleaner.inodes(), fs.kernel.hooks());

@@ -57,7 +57,7 @@ final class InodeData implements Inode.Mapping {
      * inode_lock) across their waits for ordered extents and page locks. Taken before this object's monitor, never
      * while holding it.
      */
-    final Mutex iRwsem = new Mutex("i_rwsem");
+    final Mutex iRwsem;
     /**
      * BTRFS_INODE_FLUSH_ON_CLOSE: set by a truncate to size 0 (btrfs_setsize), tested and cleared by the last close of
      * a descriptor (btrfs_release_file), which then starts writeback of what was written since (filemap_flush).
@@ -110,6 +110,7 @@ final class InodeData implements Inode.Mapping {
     private InodeData(Inode inode, FsInfo fs, InodeItem item) {
         this.inode = inode;
         this.fs = fs;
+        this.iRwsem = new Mutex("i_rwsem", fs.kernel.lockdep(), "&sb->s_type->i_mutex_key");
         this.generation = item.generation();
         this.mode = item.mode();
         this.isize = item.size();

@@ -1,5 +1,6 @@
 package org.jbtrfs.fs;
 
+import org.jbtrfs.core.kernel.RwSemaphore;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -25,7 +26,7 @@ final class VfsSuper {
      * sb->s_umount: remount and umount exclusive, syncfs shared. File operations do not take it (the kernel's
      * syscalls do not): they meet a remount only through {@link #writers} and {@link #readonlyRemount}.
      */
-    final ReentrantReadWriteLock sUmount = new ReentrantReadWriteLock();
+    final RwSemaphore sUmount;
     /**
      * The writer counts of the superblock's mounts (mnt_get_writers) as one lock: a modifying syscall holds the
      * read side from mnt_want_write() to mnt_drop_write(); sb_prepare_remount_readonly() takes the write side
@@ -59,6 +60,7 @@ final class VfsSuper {
     VfsSuper(BtrfsModule module, BlockDevice device) {
         this.module = module;
         this.device = device;
+        this.sUmount = new RwSemaphore("&type->s_umount_key", module.kernel().lockdep());
     }
 
     /** SB_BORN: open_ctree filled it. Guarded by sb_lock. */

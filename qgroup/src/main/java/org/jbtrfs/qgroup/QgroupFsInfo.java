@@ -1,5 +1,6 @@
 package org.jbtrfs.qgroup;
 
+import org.jbtrfs.core.kernel.Mutex;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -32,9 +33,9 @@ import org.jbtrfs.workqueue.BtrfsWork;
 final class QgroupFsInfo {
     final FsInfo fs;
     /** fs_info->qgroup_ioctl_lock */
-    final ReentrantLock ioctlLock = new ReentrantLock();
+    final Mutex ioctlLock;
     /** fs_info->qgroup_rescan_lock */
-    final ReentrantLock rescanLock = new ReentrantLock();
+    final Mutex rescanLock;
     /** fs_info->qgroup_lock */
     final SpinLock lock = new SpinLock("qgroup_lock");
 
@@ -64,6 +65,8 @@ final class QgroupFsInfo {
 
     QgroupFsInfo(FsInfo fs) {
         this.fs = fs;
+        this.ioctlLock = new Mutex("qgroup_ioctl_lock", fs.kernel.lockdep(), "&fs_info->qgroup_ioctl_lock");
+        this.rescanLock = new Mutex("qgroup_rescan_lock", fs.kernel.lockdep(), "&fs_info->qgroup_rescan_lock");
         this.rescanCompletion = new Completion(fs.kernel.sched()); // a panic ends an uninterruptible wait
     }
 

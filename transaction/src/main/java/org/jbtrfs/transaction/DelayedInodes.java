@@ -81,10 +81,10 @@ public final class DelayedInodes {
         int refs;
         boolean inList;
 
-        Node(Root root, long ino) {
+        Node(Root root, long ino, org.jbtrfs.core.kernel.Lockdep lockdep) {
             this.root = root;
             this.ino = ino;
-            this.mutex = new Mutex("delayed_node->mutex");
+            this.mutex = new Mutex("delayed_node->mutex", lockdep, "&delayed_node->mutex");
         }
     }
 
@@ -437,7 +437,7 @@ public final class DelayedInodes {
     /** kernel: btrfs_get_or_create_delayed_node() — the node, held. */
     private Node getOrCreate(Root root, long ino) {
         synchronized (lock) {
-            Node n = nodes.computeIfAbsent(new NodeKey(root.objectid(), ino), k -> new Node(root, ino));
+            Node n = nodes.computeIfAbsent(new NodeKey(root.objectid(), ino), k -> new Node(root, ino, fs.kernel.lockdep()));
             n.refs++;
             return n;
         }

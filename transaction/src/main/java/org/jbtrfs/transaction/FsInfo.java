@@ -5,7 +5,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.kernel.AtomicVar;
@@ -14,7 +13,9 @@ import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.kernel.Kernel;
 import org.jbtrfs.core.KernelLog;
+import org.jbtrfs.core.kernel.Lockdep;
 import org.jbtrfs.core.kernel.Mutex;
+import org.jbtrfs.core.kernel.RwSemaphore;
 import org.jbtrfs.core.kernel.Kthread;
 import org.jbtrfs.core.kernel.MountOpt;
 import org.jbtrfs.core.disk.SuperBlock;
@@ -104,18 +105,18 @@ public final class FsInfo {
     final List<Root> deadRoots = new ArrayList<>();
 
     // ---- locks -------------------------------------------------------------------------------
-    public final Mutex cleanerMutex = new Mutex("cleaner_mutex");
-    public final Mutex transactionKthreadMutex = new Mutex("transaction_kthread_mutex");
-    public final Mutex deleteUnusedBgsMutex = new Mutex("delete_unused_bgs_mutex");
+    public final Mutex cleanerMutex;
+    public final Mutex transactionKthreadMutex;
+    public final Mutex deleteUnusedBgsMutex;
     /**
      * fs_info->subvol_sem: subvolume creation takes it shared (btrfs_mksubvol), deletion and the quota
      * ioctl (enable / disable) exclusive. (The qgroup locks live with the qgroup state.)
      */
-    public final ReentrantReadWriteLock subvolSem = new ReentrantReadWriteLock();
+    public final RwSemaphore subvolSem;
     /** cleanup_work_sem: orphan cleanup takes it shared; commit_super takes it exclusively as a barrier. */
-    public final ReentrantReadWriteLock cleanupWorkSem = new ReentrantReadWriteLock();
+    public final RwSemaphore cleanupWorkSem;
     /** commit_root_sem: commit-root readers (qgroup rescan) vs the commit switching roots and unpinning. */
-    public final ReentrantReadWriteLock commitRootSem = new ReentrantReadWriteLock();
+    public final RwSemaphore commitRootSem;
 
     // ---- roots -------------------------------------------------------------------------------
     private volatile Root treeRoot;
@@ -148,6 +149,13 @@ public final class FsInfo {
 
     public FsInfo(Kernel kernel, BlockDevice device, SuperBlock sb, SpaceManager space) {
         this.kernel = kernel;
+        Lockdep ld = kernel.lockdep();
+        this.cleanerMutex = new Mutex("cleaner_mutex", ld, "&fs_info->cleaner_mutex");
+        this.transactionKthreadMutex = new Mutex("transaction_kthread_mutex", ld, "&fs_info->transaction_kthread_mutex");
+        this.deleteUnusedBgsMutex = new Mutex("delete_unused_bgs_mutex", ld, "&fs_info->delete_unused_bgs_mutex");
+        this.subvolSem = new RwSemaphore("&fs_info->subvol_sem", ld);
+        this.cleanupWorkSem = new RwSemaphore("&fs_info->cleanup_work_sem", ld);
+        this.commitRootSem = new RwSemaphore("&fs_info->commit_root_sem", ld);
         this.flags = new FlagWord<>(kernel.sched());
         this.fsState = new FlagWord<>(kernel.sched());
         this.fsyncsInFlight = new AtomicVar(kernel.sched());
@@ -158,7 +166,7 @@ public final class FsInfo {
         this.generation = sb.generation;
         this.lastTransCommitted = sb.generation;
         this.threadPoolSize = Math.min(Runtime.getRuntime().availableProcessors() + 2, 8);
-        this.sbWriters = new SbWriters(kernel.sched());
+        this.sbWriters = new SbWriters(kernel.sched(), ld);
         this.btreeInode = new BtreeInode(this);
         space.asyncDiscard(() -> mountOpt.test(MountOpt.DISCARD_ASYNC));
         flags.set(FsFlag.BARRIER);

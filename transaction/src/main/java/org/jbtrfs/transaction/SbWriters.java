@@ -1,6 +1,7 @@
 package org.jbtrfs.transaction;
 
 import org.jbtrfs.core.KernelLog;
+import org.jbtrfs.core.kernel.Lockdep;
 import org.jbtrfs.core.kernel.PercpuRwSemaphore;
 import org.jbtrfs.core.kernel.Sched;
 
@@ -23,10 +24,14 @@ public final class SbWriters {
     /** sb->s_writers.frozen: written under s_umount held exclusively. */
     private volatile Frozen frozen = Frozen.UNFROZEN;
 
-    SbWriters(Sched sched) {
+    /** The lockdep names of the levels (sb_writers_name[] in fs/super.c). */
+    private static final String[] LOCKDEP_NAMES = {"sb_writers", "sb_pagefaults", "sb_internal"};
+
+    SbWriters(Sched sched, Lockdep lockdep) {
         for (Level l : Level.values()) {
             // the internal level nests as transaction handles do (current->journal_info); the others do not nest
-            rwSem[l.ordinal()] = new PercpuRwSemaphore("sb_writers." + l.name().toLowerCase(), sched, l == Level.FS);
+            rwSem[l.ordinal()] = new PercpuRwSemaphore("sb_writers." + l.name().toLowerCase(), sched, l == Level.FS, lockdep,
+                LOCKDEP_NAMES[l.ordinal()]);
         }
     }
 
@@ -57,6 +62,20 @@ public final class SbWriters {
     public void freezeUnlock(KernelLog log) {
         for (int l = Level.values().length - 1; l >= 0; l--) {
             rwSem[l].upWrite(log);
+        }
+    }
+
+    /** kernel: lockdep_sb_freeze_release() — at the end of freeze_super: the levels stay taken, lockdep forgets them. */
+    public void lockdepFreezeRelease() {
+        for (int l = Level.values().length - 1; l >= 0; l--) {
+            rwSem[l].lockdepReleaseWrite();
+        }
+    }
+
+    /** kernel: lockdep_sb_freeze_acquire() — thaw_super tells lockdep it holds the levels again (as trylocks). */
+    public void lockdepFreezeAcquire() {
+        for (PercpuRwSemaphore s : rwSem) {
+            s.lockdepAcquireWrite();
         }
     }
 

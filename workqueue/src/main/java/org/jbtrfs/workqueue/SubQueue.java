@@ -1,5 +1,6 @@
 package org.jbtrfs.workqueue;
 
+import org.jbtrfs.core.kernel.Lockdep;
 import org.jbtrfs.core.WorkOwner;
 
 import java.util.concurrent.atomic.AtomicInteger;
@@ -56,6 +57,11 @@ final class SubQueue {
      */
     private volatile boolean draining;
     private final LongAdder executed = new LongAdder();
+    private final Lockdep lockdep;
+    /** The workqueue's lockdep map: a class of its own per workqueue (wq_init_lockdep), "(wq_completion)NAME". */
+    private final Lockdep.LockClass wqMap;
+    /** The works' lockdep map: one static class per INIT_WORK site. */
+    private final Lockdep.LockClass workMap;
 
     SubQueue(WorkerPool pool, String name, String device, boolean high, int limitActive, int thresh, String queueFunction) {
         this.pool = pool;
@@ -65,6 +71,11 @@ final class SubQueue {
         this.queueFunction = queueFunction;
         this.threshold = new Threshold(limitActive, thresh);
         this.lifetime = new Lifetime(pool.kernel().log(), "__btrfs_workqueue " + describe());
+        this.lockdep = pool.kernel().lockdep();
+        this.wqMap = lockdep.enabled() ? lockdep.dynamicClass("(wq_completion)" + name) : null;
+        // btrfs_init_work's INIT_WORK for every btrfs_work; btrfs_discard's own delayed work (its only plain work)
+        this.workMap = !lockdep.enabled() ? null : lockdep.staticClass("__queue_work".equals(queueFunction)
+            ? "(work_completion)(&(&discard_ctl->work)->work)" : "(work_completion)(&work->normal_work)");
     }
 
     /** "btrfs-worker-high (device sdc)": how reports name this sub-queue. */
@@ -187,12 +198,22 @@ final class SubQueue {
             work.release();
         }
         executed.increment();
-        runGuarded(work.func(), "func");
-        if (needOrder) {
-            work.done = true; // even if func threw: later ordered works must not wait forever
-            ordered.run();
-        } else {
-            completed(color);
+        // process_one_work: lock_map_acquire of the workqueue's map, then of the work's, around the whole helper
+        int depth = lockdep.depth();
+        Lockdep.Held wq = wqMap == null ? null : lockdep.acquire(wqMap, false);
+        Lockdep.Held w = workMap == null ? null : lockdep.acquire(workMap, false);
+        try {
+            runGuarded(work.func(), "func");
+            if (needOrder) {
+                work.done = true; // even if func threw: later ordered works must not wait forever
+                ordered.run();
+            } else {
+                completed(color);
+            }
+            lockdep.checkWorkLeak(depth, 2, "btrfs_work_helper (" + describe() + ")");
+        } finally {
+            lockdep.release(w);
+            lockdep.release(wq);
         }
     }
 
@@ -212,7 +233,17 @@ final class SubQueue {
     }
 
     /** kernel: flush_workqueue() on this sub-queue's workqueue (the caller refused its own works). */
-    void flush() { inFlight.flush(); }
+    void flush() {
+        waitsForEveryWork();
+        inFlight.flush();
+    }
+
+    /** flush_workqueue()'s lockdep annotation: the caller waits for every work, so it takes the workqueue's map. */
+    private void waitsForEveryWork() {
+        if (wqMap != null) {
+            lockdep.acquireRelease(wqMap);
+        }
+    }
 
     /**
      * kernel: __btrfs_destroy_workqueue() in fs/btrfs/async-thread.c — destroy_workqueue drains
@@ -221,6 +252,7 @@ final class SubQueue {
      */
     void destroy() {
         draining = true;
+        waitsForEveryWork(); // drain_workqueue → flush_workqueue
         inFlight.drain();
         lifetime.free();
     }

@@ -27,6 +27,7 @@ public final class Kernel implements AutoCloseable {
     private final Faults faults = new Faults();
     private final Kthreadd kthreadd;
     private final Crc32c crc32c;
+    private final Lockdep lockdep;
     private final String name;
     private volatile boolean shutDown;
 
@@ -37,6 +38,7 @@ public final class Kernel implements AutoCloseable {
         this.slabs = new Slabs(log, config.clock(), config.slabDebug());
         this.kthreadd = new Kthreadd(config.clock(), log, sched, config.latency().wakeupNanos());
         this.crc32c = Crc32c.of(config.crc32c());
+        this.lockdep = config.lockdep() ? new Lockdep(true, log) : Lockdep.OFF;
     }
 
     public String name() { return name; }
@@ -56,6 +58,9 @@ public final class Kernel implements AutoCloseable {
     public Kthreadd kthreadd() { return kthreadd; }
 
     public Crc32c crc32c() { return crc32c; }
+
+    /** This module's lockdep ({@link Lockdep#OFF} unless {@link KernelConfig#lockdep()}). */
+    public Lockdep lockdep() { return lockdep; }
 
     public boolean applied(FixSwitch f) { return config.applied(f); }
 

@@ -32,46 +32,81 @@ public final class PercpuRwSemaphore {
     private boolean warnedState;
     private boolean warnedCount;
 
-    public PercpuRwSemaphore(String name, Sched sched, boolean reentrant) {
+    private final Lockdep lockdep;
+    private final Lockdep.LockClass cls;
+    /** The writer's lockdep hold, from down_write until up_write or a freeze's lockdep release. Guarded by this. */
+    private Lockdep.Held writeHeld;
+
+    /** One hold of the read side: the taking task's nesting count and its lockdep hold. */
+    private record ReadHold(int[] depth, Lockdep.Held held) { }
+
+    public PercpuRwSemaphore(String name, Sched sched, boolean reentrant) { this(name, sched, reentrant, Lockdep.OFF, name); }
+
+    /** {@code lockdepClass}: its lockdep class ("sb_internal": one for every superblock of the type). */
+    public PercpuRwSemaphore(String name, Sched sched, boolean reentrant, Lockdep lockdep, String lockdepClass) {
         this.name = name;
         this.sched = sched;
         this.reentrant = reentrant;
+        this.lockdep = lockdep;
+        this.cls = lockdep.enabled() ? lockdep.staticClass(lockdepClass) : null;
     }
+
+    /** Whether this read is a new acquisition for lockdep (not a nested transaction handle's). */
+    private boolean tracksRead(int[] d) { return cls != null && !(reentrant && d[0] > 0); }
 
     /**
      * percpu_down_read(): waits while a writer holds the semaphore (readers on the slow path). Returns the hold, which
      * {@link #upRead(Object)} takes back — from any thread: the nesting count it keeps is the taking task's.
      */
-    public synchronized Object downRead() {
+    public Object downRead() {
         int[] d = depth.get();
-        if (!(reentrant && d[0] > 0)) {
-            sched.waitUntil(this, name + ": percpu_down_read", () -> !block || !excludesReaders());
+        // lockdep checks before the task may sleep, as rwsem_acquire_read in percpu_down_read
+        Lockdep.Held h = tracksRead(d) ? lockdep.acquire(cls, false) : null;
+        synchronized (this) {
+            if (!(reentrant && d[0] > 0)) {
+                sched.waitUntil(this, name + ": percpu_down_read", () -> !block || !excludesReaders());
+            }
+            readers++;
+            d[0]++;
         }
-        readers++;
-        d[0]++;
-        return d;
+        return new ReadHold(d, h);
     }
 
     /** percpu_down_read_trylock(): null, at once, while a writer holds the semaphore; else the hold. */
-    public synchronized Object tryDownRead() {
+    public Object tryDownRead() {
         int[] d = depth.get();
-        if (block && excludesReaders() && !(reentrant && d[0] > 0)) {
-            return null;
+        boolean track = tracksRead(d);
+        synchronized (this) {
+            if (block && excludesReaders() && !(reentrant && d[0] > 0)) {
+                return null;
+            }
+            readers++;
+            d[0]++;
         }
-        readers++;
-        d[0]++;
-        return d;
+        return new ReadHold(d, track ? lockdep.acquire(cls, true) : null);
     }
 
     /** percpu_up_read() of a hold {@link #downRead()} returned. */
-    public synchronized void upRead(Object hold) {
-        readers--;
-        ((int[]) hold)[0]--;
-        notifyAll();
+    public void upRead(Object hold) {
+        ReadHold h = (ReadHold) hold;
+        lockdep.release(h.held());
+        synchronized (this) {
+            readers--;
+            h.depth()[0]--;
+            notifyAll();
+        }
     }
 
     /** percpu_down_write(): rcu_sync_enter, then block new readers and wait for the readers inside. */
-    public synchronized void downWrite() {
+    public void downWrite() {
+        Lockdep.Held h = cls == null ? null : lockdep.acquire(cls, false);
+        synchronized (this) {
+            downWriteLocked();
+            writeHeld = h;
+        }
+    }
+
+    private void downWriteLocked() {
         gpCount++;
         sched.waitUntil(this, name + ": percpu_down_write", () -> !block);
         block = true;
@@ -86,6 +121,8 @@ public final class PercpuRwSemaphore {
         boolean idle;
         boolean zero;
         synchronized (this) {
+            lockdep.release(writeHeld);
+            writeHeld = null;
             idle = gpCount <= 0 && !block;
             zero = gpCount == 0;
             block = false;
@@ -99,6 +136,22 @@ public final class PercpuRwSemaphore {
         if (zero && !warnedCount) {
             warnedCount = true;
             log.warnOnAt(true, "kernel/rcu/sync.c", 155, "rcu_sync_exit");
+        }
+    }
+
+    /**
+     * kernel: percpu_rwsem_release() of the write side, which freeze_super's lockdep_sb_freeze_release does: the freeze
+     * stays, lockdep no longer counts it as held by the freezing task (it returns to user space holding it).
+     */
+    public synchronized void lockdepReleaseWrite() {
+        lockdep.release(writeHeld);
+        writeHeld = null;
+    }
+
+    /** kernel: percpu_rwsem_acquire() of the write side as a trylock (lockdep_sb_freeze_acquire, in thaw_super). */
+    public synchronized void lockdepAcquireWrite() {
+        if (cls != null) {
+            writeHeld = lockdep.acquire(cls, true);
         }
     }
 

@@ -109,6 +109,10 @@ public record Signature(String kind, String site, List<String> lanes) {
             return new Signature("stall", s.op() + " in " + s.frame(), List.of(role(s.lane())));
         }
         for (LogEntry e : o.log) {
+            if (e.kind() == LogEntry.Kind.WARNING && e.message().startsWith(LOCKDEP_CYCLE)) {
+                // a lockdep report is the cycle of lock classes, whichever task happened to close it
+                return new Signature("lockdep", firstLine(e.message()).substring(LOCKDEP_CYCLE.length()), List.of());
+            }
             if (e.kind() == LogEntry.Kind.WARNING) {
                 return new Signature("warn", normalise(firstLine(e.message())), List.of(role(e.thread())));
             }
@@ -192,6 +196,9 @@ public record Signature(String kind, String site, List<String> lanes) {
         }
         return name;
     }
+
+    /** The first line of a lockdep report, before its cycle ({@code org.jbtrfs.core.kernel.Lockdep}). */
+    static final String LOCKDEP_CYCLE = "WARNING: possible circular locking dependency detected: ";
 
     private static String firstLine(String s) {
         int nl = s.indexOf('\n');

@@ -47,7 +47,17 @@ public final class StressRunner {
      */
     static final boolean SLAB_DEBUG = Boolean.getBoolean("jbtrfs.stress.slabDebug");
 
-    static KernelConfig config(StressOptions opt) { return SLAB_DEBUG ? opt.config().slabDebug(true) : opt.config(); }
+    /**
+     * {@code -Djbtrfs.stress.lockdep=true}: the module boots as with CONFIG_PROVE_LOCKING — every kernel mutex, rwsem,
+     * freeze level and workqueue flush is checked for a circular dependency ({@code Lockdep}); the first report is a
+     * failing cycle of class {@code lockdep:A -> B ...} and turns lockdep off until the module is reloaded.
+     */
+    static final boolean LOCKDEP = Boolean.getBoolean("jbtrfs.stress.lockdep");
+
+    static KernelConfig config(StressOptions opt) {
+        KernelConfig c = SLAB_DEBUG ? opt.config().slabDebug(true) : opt.config();
+        return LOCKDEP ? c.lockdep(true) : c;
+    }
 
     public static Summary run(StressOptions opt, PrintStream out, boolean progress) {
         CommitCheck.installIfAsked();

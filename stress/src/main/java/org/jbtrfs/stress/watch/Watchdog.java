@@ -218,6 +218,10 @@ public final class Watchdog implements AutoCloseable {
         return f != null ? f : lockFrame(t);
     }
 
+    /** The port's kernel lock types, whose lock() wraps a java.util.concurrent lock's for lockdep. */
+    private static final java.util.List<String> LOCK_WRAPPERS = java.util.List.of("org.jbtrfs.core.kernel.Mutex",
+        "org.jbtrfs.core.kernel.RwSemaphore");
+
     /** {@code "lock <- Caller.method"} when {@code t} is parked acquiring a java.util.concurrent lock for jbtrfs code. */
     static String lockFrame(Thread t) {
         if (t == null || t.getState() != Thread.State.WAITING && t.getState() != Thread.State.TIMED_WAITING) {
@@ -229,6 +233,9 @@ public final class Watchdog implements AutoCloseable {
             if (c.startsWith("java.util.concurrent.locks.")) {
                 acquiring |= e.getMethodName().equals("lock") || e.getMethodName().startsWith("acquire");
                 continue;
+            }
+            if (LOCK_WRAPPERS.stream().anyMatch(c::startsWith)) {
+                continue; // the kernel lock types over those locks (lockdep's checks): the caller names the wait
             }
             if (c.startsWith("org.jbtrfs.") && !c.startsWith("org.jbtrfs.stress")) {
                 return acquiring ? "lock <- " + simple(c) + "." + e.getMethodName() : null;
