@@ -6,6 +6,7 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jbtrfs.core.KernelLog;
 import org.jbtrfs.core.LogEntry;
@@ -68,6 +69,8 @@ public final class Lockdep {
     /** The dependency graph: for each class, the classes taken while it was held. Guarded by this. */
     private final Map<LockClass, Map<LockClass, Dep>> after = new IdentityHashMap<>();
     private volatile String report;
+    /** The dependencies recorded, readable without this lock: the common case, a dependency seen before, takes none. */
+    private final Map<LockClass, Set<LockClass>> known = new ConcurrentHashMap<>();
 
     public Lockdep(boolean enabled, KernelLog log) {
         this.enabled = enabled;
@@ -107,11 +110,11 @@ public final class Lockdep {
         if (debugLocks && !trylock) {
             List<Held> snapshot;
             synchronized (hs) {
-                snapshot = new ArrayList<>(hs);
+                snapshot = hs.isEmpty() ? List.of() : new ArrayList<>(hs);
             }
             for (int i = snapshot.size() - 1; i >= 0; i--) {
                 Held prev = snapshot.get(i);
-                if (prev.cls != cls && !addDependency(prev.cls, cls, snapshot)) {
+                if (prev.cls != cls && !isKnown(prev.cls, cls) && !addDependency(prev.cls, cls, snapshot)) {
                     break;
                 }
                 if (!prev.trylock) {
@@ -186,6 +189,11 @@ public final class Lockdep {
     /** The report, or null. */
     public String report() { return report; }
 
+    private boolean isKnown(LockClass prev, LockClass next) {
+        Set<LockClass> s = known.get(prev);
+        return s != null && s.contains(next);
+    }
+
     /** check_prev_add(): records prev → next unless next already leads to prev. False when it reported. */
     private synchronized boolean addDependency(LockClass prev, LockClass next, List<Held> heldNow) {
         if (!debugLocks || log.died()) {
@@ -205,6 +213,7 @@ public final class Lockdep {
             return false;
         }
         out.put(next, new Dep(Thread.currentThread().getName(), trace()));
+        known.computeIfAbsent(prev, k -> ConcurrentHashMap.newKeySet()).add(next);
         return true;
     }
 
