@@ -254,6 +254,7 @@ final class SubQueue {
         draining = true;
         waitsForEveryWork(); // drain_workqueue → flush_workqueue
         inFlight.drain();
+        lockdep.unregister(wqMap); // wq_unregister_lockdep
         lifetime.free();
     }
 

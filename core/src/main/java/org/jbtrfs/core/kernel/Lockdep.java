@@ -99,6 +99,25 @@ public final class Lockdep {
     }
 
     /**
+     * lockdep_unregister_key(): a dynamic class's instance is gone (destroy_workqueue's wq_unregister_lockdep) — the class
+     * and every dependency through it are zapped, so that a new instance starts without them and the graph does not
+     * grow with every mount.
+     */
+    public synchronized void unregister(LockClass cls) {
+        if (cls == null) {
+            return;
+        }
+        after.remove(cls);
+        known.remove(cls);
+        for (Map<LockClass, Dep> m : after.values()) {
+            m.remove(cls);
+        }
+        for (Set<LockClass> k : known.values()) {
+            k.remove(cls);
+        }
+    }
+
+    /**
      * lock_acquire(): the calling task takes {@code cls} (read or write alike, see the class comment). Returns the
      * token {@link #release} takes, or null when lockdep is off.
      */

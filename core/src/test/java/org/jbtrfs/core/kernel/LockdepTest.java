@@ -118,6 +118,31 @@ class LockdepTest {
     }
 
     @Test
+    void aDestroyedWorkqueuesClassTakesItsDependenciesAlong() {
+        Kernel k = kernel();
+        Lockdep ld = k.lockdep();
+        Mutex m = new Mutex("m_mutex", ld, "&fs_info->m_mutex");
+        Lockdep.LockClass wq = ld.dynamicClass("(wq_completion)btrfs-test");
+        TestThread.run("flusher", () -> {
+            m.lock();
+            ld.acquireRelease(wq);
+            m.unlock();
+        }).join();
+        assertEquals(1, ld.dependencyCount());
+        ld.unregister(wq); // destroy_workqueue: lockdep_unregister_key
+        assertEquals(0, ld.dependencyCount());
+        // the next instance's work may take m: no cycle with the destroyed one's flush
+        Lockdep.LockClass wq2 = ld.dynamicClass("(wq_completion)btrfs-test");
+        TestThread.run("kworker", () -> {
+            Lockdep.Held h = ld.acquire(wq2, false);
+            m.lock();
+            m.unlock();
+            ld.release(h);
+        }).join();
+        assertFalse(ld.reported());
+    }
+
+    @Test
     void aPercpuReaderReleasedByAnotherTaskLeavesNothingHeld() {
         Kernel k = kernel();
         PercpuRwSemaphore s = new PercpuRwSemaphore("sb_writers.fs", k.sched(), true, k.lockdep(), "sb_internal");
