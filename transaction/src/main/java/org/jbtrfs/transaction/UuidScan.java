@@ -102,34 +102,11 @@ public final class UuidScan {
     }
 
     /**
-     * kernel: down(&fs_info->uuid_tree_rescan_sem) — an uninterruptible sleep of this module like every other: named in
-     * {@code Sched.blocked()} (so a hung-task report shows it) and ended by a panic with {@code KernelPanic}. A plain
-     * {@code Semaphore.acquireUninterruptibly} could not be ended: a btrfs-uuid kthread unwound by a panic never gives the
-     * semaphore back, and the remount or umount waiting for it kept s_umount held while the runner reloaded the module
-     * (stop 46: a {@code --kernel 5.11} run hung in its reload; {@code UuidScanPanicTest}).
+     * kernel: down(&fs_info->uuid_tree_rescan_sem) — a module sleep a panic ends ({@link org.jbtrfs.core.kernel.Sched#down}):
+     * a btrfs-uuid kthread unwound by a panic never gives the semaphore back, and a plain uninterruptible acquire kept
+     * the remount or umount waiting for it, s_umount held, through the runner's reload (stop 46, {@code UuidScanPanicTest}).
      */
-    static void down(FsInfo fs) {
-        if (fs.uuidTreeRescanSem.tryAcquire()) {
-            return;
-        }
-        org.jbtrfs.core.kernel.Sched sched = fs.kernel.sched();
-        Thread self = Thread.currentThread();
-        boolean interrupted = false;
-        sched.enter(self, "down(uuid_tree_rescan_sem)");
-        try {
-            while (true) {
-                sched.checkPanic();
-                try {
-                    fs.uuidTreeRescanSem.acquire();
-                    return;
-                } catch (InterruptedException e) {
-                    interrupted = true; // the panic's (checked above on the next turn), or deferred as every sleep defers it
-                }
-            }
-        } finally {
-            sched.leave(self, interrupted);
-        }
-    }
+    static void down(FsInfo fs) { fs.kernel.sched().down(fs.uuidTreeRescanSem, "down(uuid_tree_rescan_sem)"); }
 
     /**
      * kernel: btrfs_uuid_rescan_kthread() — btrfs_uuid_tree_iterate with btrfs_check_uuid_tree_entry (entries whose

@@ -3,10 +3,8 @@ package org.jbtrfs.core.kernel;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jbtrfs.core.KernelLog;
 import org.jbtrfs.core.LogEntry;
@@ -66,11 +64,12 @@ public final class Lockdep {
     private volatile boolean debugLocks = true;
     private final Map<String, LockClass> statics = new ConcurrentHashMap<>();
     private final ThreadLocal<List<Held>> held = ThreadLocal.withInitial(ArrayList::new);
-    /** The dependency graph: for each class, the classes taken while it was held. Guarded by this. */
-    private final Map<LockClass, Map<LockClass, Dep>> after = new IdentityHashMap<>();
+    /**
+     * The dependency graph: for each class, the classes taken while it was held. Changed under this; read without it
+     * for the common case, a dependency seen before (LockClass has identity equality).
+     */
+    private final Map<LockClass, Map<LockClass, Dep>> after = new ConcurrentHashMap<>();
     private volatile String report;
-    /** The dependencies recorded, readable without this lock: the common case, a dependency seen before, takes none. */
-    private final Map<LockClass, Set<LockClass>> known = new ConcurrentHashMap<>();
 
     public Lockdep(boolean enabled, KernelLog log) {
         this.enabled = enabled;
@@ -79,6 +78,9 @@ public final class Lockdep {
 
     /** A lockdep that checks nothing (a module without CONFIG_PROVE_LOCKING, and locks made outside a module). */
     public static final Lockdep OFF = new Lockdep(false, null);
+
+    /** The first line of a report, before its cycle ("A -> B -> C", from the least class name). */
+    public static final String CIRCULAR = "WARNING: possible circular locking dependency detected: ";
 
     public boolean enabled() { return enabled; }
 
@@ -108,12 +110,8 @@ public final class Lockdep {
             return;
         }
         after.remove(cls);
-        known.remove(cls);
         for (Map<LockClass, Dep> m : after.values()) {
             m.remove(cls);
-        }
-        for (Set<LockClass> k : known.values()) {
-            k.remove(cls);
         }
     }
 
@@ -209,8 +207,8 @@ public final class Lockdep {
     public String report() { return report; }
 
     private boolean isKnown(LockClass prev, LockClass next) {
-        Set<LockClass> s = known.get(prev);
-        return s != null && s.contains(next);
+        Map<LockClass, Dep> out = after.get(prev);
+        return out != null && out.containsKey(next);
     }
 
     /** check_prev_add(): records prev → next unless next already leads to prev. False when it reported. */
@@ -220,7 +218,7 @@ public final class Lockdep {
             debugLocks = false;
             return false;
         }
-        Map<LockClass, Dep> out = after.computeIfAbsent(prev, k -> new LinkedHashMap<>());
+        Map<LockClass, Dep> out = after.computeIfAbsent(prev, k -> new ConcurrentHashMap<>());
         if (out.containsKey(next)) {
             return true;
         }
@@ -232,7 +230,6 @@ public final class Lockdep {
             return false;
         }
         out.put(next, new Dep(Thread.currentThread().getName(), trace()));
-        known.computeIfAbsent(prev, k -> ConcurrentHashMap.newKeySet()).add(next);
         return true;
     }
 
@@ -273,7 +270,7 @@ public final class Lockdep {
             cycle.add(c.name());
         }
         StringBuilder sb = new StringBuilder();
-        sb.append("WARNING: possible circular locking dependency detected: ").append(canonical(cycle)).append('\n');
+        sb.append(CIRCULAR).append(canonical(cycle)).append('\n');
         sb.append("------------------------------------------------------\n");
         sb.append(Thread.currentThread().getName()).append(" is trying to acquire lock:\n  (").append(next).append(")\n\n");
         sb.append("but task is already holding lock:\n  (").append(prev).append(")\n\n");

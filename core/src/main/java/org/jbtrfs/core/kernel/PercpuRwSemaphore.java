@@ -101,16 +101,12 @@ public final class PercpuRwSemaphore {
     public void downWrite() {
         Lockdep.Held h = cls == null ? null : lockdep.acquire(cls, false);
         synchronized (this) {
-            downWriteLocked();
+            gpCount++;
+            sched.waitUntil(this, name + ": percpu_down_write", () -> !block);
+            block = true;
+            sched.waitUntil(this, name + ": percpu_down_write (readers)", () -> readers == 0);
             writeHeld = h;
         }
-    }
-
-    private void downWriteLocked() {
-        gpCount++;
-        sched.waitUntil(this, name + ": percpu_down_write", () -> !block);
-        block = true;
-        sched.waitUntil(this, name + ": percpu_down_write (readers)", () -> readers == 0);
     }
 
     /**
@@ -121,8 +117,7 @@ public final class PercpuRwSemaphore {
         boolean idle;
         boolean zero;
         synchronized (this) {
-            lockdep.release(writeHeld);
-            writeHeld = null;
+            lockdepReleaseWrite();
             idle = gpCount <= 0 && !block;
             zero = gpCount == 0;
             block = false;

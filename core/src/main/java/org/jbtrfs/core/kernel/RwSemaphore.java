@@ -7,7 +7,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * A kernel rw_semaphore with its name (down_read / down_write as the read and write locks of a
  * {@link ReentrantReadWriteLock}), whose acquisitions a module's {@link Lockdep} checks — down_read as a non-recursive
  * read (read = 1), down_write as a write; trylocks add no dependency. A re-entry of the port's (the Java lock is
- * reentrant, the kernel's is not) is not a new acquisition.
+ * reentrant, the kernel's is not) is not a new acquisition. The Java variants with no kernel counterpart the port uses
+ * (timed, interruptible) throw {@link UnsupportedOperationException}.
  */
 public final class RwSemaphore extends ReentrantReadWriteLock {
     private final String name;
@@ -69,15 +70,8 @@ public final class RwSemaphore extends ReentrantReadWriteLock {
         }
 
         @Override
-        public boolean tryLock(long timeout, TimeUnit unit) throws InterruptedException {
-            boolean outer = tracked() && getReadHoldCount() == 0;
-            if (!super.tryLock(timeout, unit)) {
-                return false;
-            }
-            if (outer) {
-                readHeld.set(lockdep.acquire(cls, true));
-            }
-            return true;
+        public boolean tryLock(long timeout, TimeUnit unit) {
+            throw new UnsupportedOperationException("an rw_semaphore has no timed down");
         }
 
         @Override
@@ -122,15 +116,8 @@ public final class RwSemaphore extends ReentrantReadWriteLock {
         }
 
         @Override
-        public boolean tryLock(long timeout, TimeUnit unit) throws InterruptedException {
-            boolean outer = tracked() && !isWriteLockedByCurrentThread();
-            if (!super.tryLock(timeout, unit)) {
-                return false;
-            }
-            if (outer) {
-                writeHeld = lockdep.acquire(cls, true);
-            }
-            return true;
+        public boolean tryLock(long timeout, TimeUnit unit) {
+            throw new UnsupportedOperationException("an rw_semaphore has no timed down");
         }
 
         @Override

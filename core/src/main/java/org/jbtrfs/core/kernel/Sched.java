@@ -153,6 +153,33 @@ public final class Sched {
     }
 
     /**
+     * kernel: down() — an uninterruptible wait for {@code sem} like {@link #waitUntil}: named {@code what} in
+     * {@link #blocked()}, interrupts deferred and re-asserted on return, a panic throws {@link KernelPanic} (a plain
+     * {@code acquireUninterruptibly} is a sleep no panic could end).
+     */
+    public void down(java.util.concurrent.Semaphore sem, String what) {
+        if (sem.tryAcquire()) {
+            return;
+        }
+        Thread self = Thread.currentThread();
+        boolean interrupted = false;
+        enter(self, what);
+        try {
+            while (true) {
+                checkPanic();
+                try {
+                    sem.acquire();
+                    return;
+                } catch (InterruptedException e) {
+                    interrupted = true; // the panic's (checked on the next turn), or deferred as every sleep defers it
+                }
+            }
+        } finally {
+            leave(self, interrupted);
+        }
+    }
+
+    /**
      * TASK_INTERRUPTIBLE wait on {@code monitor}, which the caller holds, until {@code done} holds: returns
      * true when it does, false when the thread was interrupted (the interrupt status set again: the kernel's
      * -ERESTARTSYS); a panic throws {@link KernelPanic}. Named as {@link #blocked()} shows it.

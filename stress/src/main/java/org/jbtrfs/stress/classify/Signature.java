@@ -109,9 +109,9 @@ public record Signature(String kind, String site, List<String> lanes) {
             return new Signature("stall", s.op() + " in " + s.frame(), List.of(role(s.lane())));
         }
         for (LogEntry e : o.log) {
-            if (e.kind() == LogEntry.Kind.WARNING && e.message().startsWith(LOCKDEP_CYCLE)) {
+            if (e.kind() == LogEntry.Kind.WARNING && e.message().startsWith(org.jbtrfs.core.kernel.Lockdep.CIRCULAR)) {
                 // a lockdep report is the cycle of lock classes, whichever task happened to close it
-                return new Signature("lockdep", firstLine(e.message()).substring(LOCKDEP_CYCLE.length()), List.of());
+                return new Signature("lockdep", firstLine(e.message()).substring(org.jbtrfs.core.kernel.Lockdep.CIRCULAR.length()), List.of());
             }
             if (e.kind() == LogEntry.Kind.WARNING) {
                 return new Signature("warn", normalise(firstLine(e.message())), List.of(role(e.thread())));
@@ -196,9 +196,6 @@ public record Signature(String kind, String site, List<String> lanes) {
         }
         return name;
     }
-
-    /** The first line of a lockdep report, before its cycle ({@code org.jbtrfs.core.kernel.Lockdep}). */
-    static final String LOCKDEP_CYCLE = "WARNING: possible circular locking dependency detected: ";
 
     private static String firstLine(String s) {
         int nl = s.indexOf('\n');
