@@ -196,6 +196,9 @@ public final class Watchdog implements AutoCloseable {
                 if (SLEEPS.stream().noneMatch(c::startsWith)) {
                     return null; // a jbtrfs frame that is no kernel sleep: not blocked in the kernel
                 }
+                if (semaphoreDown(e)) {
+                    return null; // a sleeping lock's wait, as a mutex's: see lockFrame
+                }
                 sleep = f;
             } else if (SLEEPS.stream().anyMatch(c::startsWith)) {
                 sleep = f; // the outermost primitive: Kthread.park rather than the Sched.waitUntil inside it
@@ -207,10 +210,21 @@ public final class Watchdog implements AutoCloseable {
     }
 
     /**
+     * True for {@code Sched.down}, the kernel's down() on a semaphore: a sleeping lock, held by a thread doing work (the
+     * btrfs-uuid kthread scanning the root tree holds uuid_tree_rescan_sem). Its wait is a lock wait, not a kernel sleep
+     * for an event: no wake-up can be lost, and a slow holder is not a stall. Stop 46 made down() a module sleep (a
+     * panic ends it); stall sampling then took an RO remount waiting 0.4 s for a scan slowed by a loaded CI machine for
+     * an unexplained stall class ({@code stall:mount in Sched.down <- UuidScan.down}, ShardProcessTest on CI).
+     */
+    private static boolean semaphoreDown(StackTraceElement e) {
+        return e.getClassName().equals("org.jbtrfs.core.kernel.Sched") && e.getMethodName().equals("down");
+    }
+
+    /**
      * Where a hung task blocks: its kernel sleep ({@link #blockingFrame}), or else the kernel lock it waits for — a
-     * mutex or rwsem (the port's {@code ReentrantLock}s and {@code ReentrantReadWriteLock}s: s_umount, subvol_sem,
-     * qgroup_ioctl_lock, …), named {@code lock <- Caller.method} by the first jbtrfs frame that waits for it. A hang
-     * behind a lock was named '?' before; stall sampling still ignores lock waits (a slow remount holding s_umount
+     * mutex, rwsem or semaphore (the port's {@code ReentrantLock}s, {@code ReentrantReadWriteLock}s and down()'s
+     * {@code Semaphore}: s_umount, subvol_sem, qgroup_ioctl_lock, uuid_tree_rescan_sem …), named
+     * {@code lock <- Caller.method} by the first jbtrfs frame that waits for it. A hang behind a lock was named '?' before; stall sampling still ignores lock waits (a slow remount holding s_umount
      * would make every operation behind it a stall class).
      */
     static String hungFrame(Thread t) {
@@ -234,8 +248,8 @@ public final class Watchdog implements AutoCloseable {
                 acquiring |= e.getMethodName().equals("lock") || e.getMethodName().startsWith("acquire");
                 continue;
             }
-            if (LOCK_WRAPPERS.stream().anyMatch(c::startsWith)) {
-                continue; // the kernel lock types over those locks (lockdep's checks): the caller names the wait
+            if (LOCK_WRAPPERS.stream().anyMatch(c::startsWith) || semaphoreDown(e)) {
+                continue; // the kernel lock types over those locks (lockdep's checks), down(): the caller names the wait
             }
             if (c.startsWith("org.jbtrfs.") && !c.startsWith("org.jbtrfs.stress")) {
                 return acquiring ? "lock <- " + simple(c) + "." + e.getMethodName() : null;
