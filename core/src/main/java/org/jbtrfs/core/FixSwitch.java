@@ -286,7 +286,18 @@ public enum FixSwitch {
      * assertion, or a busy inode. Found by the explorer (stop 34, seed 34034, {@code --faults all}) before the upstream
      * fix was read; upstream describes the same queue, reached through an I/O error's btrfs_bio_end_io.
      */
-    WORKERS_FLUSH_AT_UMOUNT(Origin.LATER_UPSTREAM);
+    WORKERS_FLUSH_AT_UMOUNT(Origin.LATER_UPSTREAM),
+    /**
+     * Later upstream (Filipe Manana, 232796df8c14, v5.16, in the stable trees: "btrfs: fix deadlock between quota enable
+     * and other quota operations"; reported by syzkaller, Hao Sun): 5.11's btrfs_quota_enable() commits its transaction
+     * while holding qgroup_ioctl_lock, and every other qgroup operation takes that mutex after it has joined a
+     * transaction — BTRFS_IOC_QGROUP_CREATE joins, then btrfs_create_qgroup() locks it. A create that joined the enable's
+     * transaction before its commit waits for the mutex; the commit waits for the create's handle to end: both hang. The
+     * fix commits with the mutex dropped (concurrent enables are serialised by subvol_sem). Found by the port's lockdep with
+     * btrfs' transaction-state annotations (stop 47: a subvolume create and a quota enable in one lifecycle made the cycle
+     * {@code &fs_info->qgroup_ioctl_lock -> btrfs_trans_num_extwriters}), before the upstream fix was read.
+     */
+    QUOTA_ENABLE_QGROUP_IOCTL_DEADLOCK(Origin.LATER_UPSTREAM);
 
     private final Origin origin;
 

@@ -555,6 +555,25 @@ public final class Btrfs {
     /** btrfs quota disable — kernel: btrfs_ioctl_quota_ctl(), subvol_sem exclusive around btrfs_quota_disable(). */
     public void quotaDisable() { write(() -> withSubvolSem(ctx.qgroups::quotaDisable)); }
 
+    /**
+     * btrfs qgroup create 0/{@code subvolid} — kernel: btrfs_ioctl_qgroup_create() (create = 1): mnt_want_write, EINVAL
+     * for qgroupid 0, btrfs_join_transaction on the mount's root, btrfs_create_qgroup() (ENOTCONN with quotas off, EEXIST
+     * for a qgroup already there), btrfs_end_transaction.
+     *
+     * @throws IllegalArgumentException for a qgroup above level 0 ({@code qgroupid >> 48 != 0}): the port models level 0 only
+     */
+    public void qgroupCreate(long qgroupid) {
+        if (qgroupid >>> 48 != 0) {
+            throw new IllegalArgumentException("qgroupid: only level-0 qgroups (0/N) are modelled, got level " + (qgroupid >>> 48));
+        }
+        write(() -> {
+            if (qgroupid == 0) {
+                throw new BtrfsException(Errno.EINVAL, "qgroupid must not be 0");
+            }
+            ctx.qgroups.qgroupCreateIoctl(qgroupid);
+        });
+    }
+
     /** btrfs quota rescan (EINPROGRESS if one runs, EINVAL if quotas are off). */
     public void quotaRescan() { write(ctx.qgroups::rescan); }
 

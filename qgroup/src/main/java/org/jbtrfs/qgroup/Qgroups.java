@@ -158,7 +158,18 @@ public final class Qgroups implements QgroupHooks {
             Root quota = createQuotaTree(h);
             TransHandle committing = h;
             h = null;
-            Transactions.commit(committing);
+            fs.kernel.hooks().arrive(org.jbtrfs.core.Hook.QGROUP_ENABLE_BEFORE_COMMIT);
+            if (fs.applied(FixSwitch.QUOTA_ENABLE_QGROUP_IOCTL_DEADLOCK)) {
+                // 232796df8c14: commit with qgroup_ioctl_lock dropped — every other qgroup operation takes it after
+                // joining a transaction; a concurrent enable is kept out by subvol_sem
+                q.ioctlLock.unlock();
+                locked = false;
+                Transactions.commit(committing);
+                q.mutexLock(q.ioctlLock, "qgroup_ioctl_lock");
+                locked = true;
+            } else {
+                Transactions.commit(committing); // v5.11: under qgroup_ioctl_lock
+            }
             // "Set quota enabled flag after committing the transaction"
             q.lock.lock();
             try {
@@ -360,6 +371,52 @@ public final class Qgroups implements QgroupHooks {
             q.lock.lock();
             try {
                 q.qgroups.computeIfAbsent(subvolId, Qgroup::new); // add_qgroup_rb() keeps an existing one
+            } finally {
+                q.lock.unlock();
+            }
+        } finally {
+            q.ioctlLock.unlock();
+        }
+    }
+
+    /**
+     * kernel: btrfs_ioctl_qgroup_create()'s transaction (create = 1) — btrfs_join_transaction on the fs tree,
+     * {@link #btrfsCreateQgroup btrfs_create_qgroup}, btrfs_end_transaction (also on an error).
+     */
+    public void qgroupCreateIoctl(long qgroupid) {
+        TransHandle h = Transactions.join(fs, fs.fsRoot(), "btrfs_ioctl_qgroup_create");
+        try {
+            btrfsCreateQgroup(h, qgroupid);
+        } finally {
+            Transactions.end(h);
+        }
+    }
+
+    /**
+     * kernel: btrfs_create_qgroup() (v5.11) — the caller has joined a transaction; under qgroup_ioctl_lock: ENOTCONN
+     * without a quota root, EEXIST for a qgroup already there, else its items (add_qgroup_item) and the in-memory
+     * qgroup.
+     */
+    private void btrfsCreateQgroup(TransHandle h, long qgroupid) {
+        fs.kernel.hooks().arrive(org.jbtrfs.core.Hook.QGROUP_CREATE_IOCTL_JOINED);
+        q.mutexLock(q.ioctlLock, "qgroup_ioctl_lock");
+        try {
+            Root quota = fs.quotaRoot();
+            if (quota == null) {
+                throw new BtrfsException(Errno.ENOTCONN, "quotas are not enabled");
+            }
+            q.lock.lock();
+            try {
+                if (q.qgroups.containsKey(qgroupid)) {
+                    throw new BtrfsException(Errno.EEXIST, "qgroup 0/" + qgroupid + " already exists");
+                }
+            } finally {
+                q.lock.unlock();
+            }
+            QgroupItems.addQgroupItem(q, h, quota, qgroupid);
+            q.lock.lock();
+            try {
+                q.qgroups.computeIfAbsent(qgroupid, Qgroup::new);
             } finally {
                 q.lock.unlock();
             }

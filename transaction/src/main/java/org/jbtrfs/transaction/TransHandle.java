@@ -16,6 +16,9 @@ public final class TransHandle {
     private boolean ended;
     /** The handle's sb_start_intwrite hold (a freezable handle), until sb_end_intwrite; null if none. */
     Object intwrite;
+    /** The handle's lockdep reads of btrfs_trans_num_writers / num_extwriters ({@link TransLockdep}); null when released. */
+    org.jbtrfs.core.kernel.Lockdep.Held lockdepWriters;
+    org.jbtrfs.core.kernel.Lockdep.Held lockdepExtwriters;
 
     TransHandle(FsInfo fsInfo, Transaction transaction, Root root, TransType type, SlabObject slabObj) {
         this.fsInfo = fsInfo;

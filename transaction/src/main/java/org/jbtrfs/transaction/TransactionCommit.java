@@ -39,7 +39,15 @@ final class TransactionCommit {
             Transactions.end(h);
             throw new BtrfsException(Errno.EROFS, "transaction " + cur.transid + " aborted");
         }
-        Transactions.createPendingBlockGroups(h);
+        // btrfs_trans_state_lockdep_acquire(COMMIT_START): 6.1 takes it first; taken after the abort test here, whose
+        // early return released it at once (nothing between)
+        var commitStart = TransLockdep.acquireState(fs, TransLockdep.COMMIT_START);
+        try {
+            Transactions.createPendingBlockGroups(h);
+        } catch (RuntimeException e) {
+            TransLockdep.releaseState(fs, commitStart);
+            throw e;
+        }
         synchronized (fs.transLock) {
             if (cur.state.compareTo(TransState.COMMIT_START) >= 0) {
                 // someone else is committing it: drop our handle (btrfs_end_transaction) and wait for that commit
@@ -50,14 +58,21 @@ final class TransactionCommit {
                 cur.useCount--;
                 fs.transLock.notifyAll();
                 h.markEnded();
+                TransLockdep.releaseState(fs, commitStart);
+                TransLockdep.releaseWriters(h);
                 Transactions.endIntwrite(h); // btrfs_end_transaction() before waiting for that commit
+                TransLockdep.mightWaitFor(fs, TransLockdep.COMPLETED); // wait_for_commit(COMPLETED)
                 fs.kernel.sched().waitUntil(fs.transLock, "wait_for_commit", () -> cur.state == TransState.COMPLETED || cur.aborted);
                 Transactions.releaseHandle(fs, h);
                 return;
             }
             cur.state = TransState.COMMIT_START;
             fs.transLock.notifyAll();
+            TransLockdep.releaseState(fs, commitStart);
             Transaction prev = previous(fs, cur);
+            if (prev != null && prev.state != TransState.COMPLETED && !prev.aborted) {
+                TransLockdep.mightWaitFor(fs, TransLockdep.COMPLETED); // wait_for_commit(prev_trans, COMPLETED)
+            }
             fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for the previous transaction",
                 () -> prev == null || prev.state == TransState.COMPLETED || prev.aborted);
             // extwriter_counter_dec(), then wait for the external writers (START / ATTACH handles) only:
@@ -69,6 +84,9 @@ final class TransactionCommit {
         // btrfs_run_delayed_items() while the external writers finish, and again once they have: what they queued
         // meanwhile (a failure goes to cleanup_transaction; a panic ending the wait does not)
         runDelayedItems(h);
+        // the committer holds num_extwriters as a reader (its handle's): released before it might wait as a writer
+        TransLockdep.releaseExtwriters(h);
+        TransLockdep.mightWaitFor(fs, TransLockdep.NUM_EXTWRITERS);
         synchronized (fs.transLock) {
             fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for external writers", () -> cur.numExtwriters <= 0);
         }
@@ -77,8 +95,15 @@ final class TransactionCommit {
             // COMMIT_DOING blocks JOIN too; wait until this handle is the only writer left
             cur.state = TransState.COMMIT_DOING;
             fs.transLock.notifyAll();
+        }
+        TransLockdep.releaseWriters(h);
+        TransLockdep.mightWaitFor(fs, TransLockdep.NUM_WRITERS);
+        synchronized (fs.transLock) {
             fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for writers", () -> cur.numWriters <= 1);
         }
+        // the state maps after num_writers is released (lockdep's reverse-order unlocking rule, as 6.1 says)
+        var completed = TransLockdep.acquireState(fs, TransLockdep.COMPLETED);
+        var unblocked = TransLockdep.acquireState(fs, TransLockdep.UNBLOCKED);
         try {
             // create_pending_snapshots() (snapshots are not modelled), then btrfs_run_delayed_items() once more: a
             // joiner that entered before COMMIT_DOING may have queued items (btrfs_assert_delayed_root_empty after)
@@ -117,11 +142,15 @@ final class TransactionCommit {
                 fs.runningTransaction = null;
                 fs.transLock.notifyAll();
             }
+            TransLockdep.releaseState(fs, unblocked);
+            unblocked = null;
             fs.btreeInode.writeMarkedExtents(cur);
             DiskIo.writeSuper(fs);
             CommitProbe.afterSuperWritten(fs, cur.transid);
             ExtentCommit.finishExtentCommit(fs, cur);
         } catch (RuntimeException e) {
+            TransLockdep.releaseState(fs, unblocked); // unlock_reloc / scrub_continue
+            TransLockdep.releaseState(fs, completed);
             cleanupTransaction(h, e);
             throw e;
         }
@@ -134,6 +163,7 @@ final class TransactionCommit {
             cur.useCount--;
             fs.transLock.notifyAll();
         }
+        TransLockdep.releaseState(fs, completed);
         h.markEnded();
         Transactions.releaseHandle(fs, h);
     }
@@ -153,6 +183,9 @@ final class TransactionCommit {
             if (cur == fs.runningTransaction) {
                 cur.state = TransState.COMMIT_DOING;
                 fs.transLock.notifyAll();
+                // "the thread has already released the lockdep map as reader" — here, whatever the failure left held
+                TransLockdep.releaseWriters(h);
+                TransLockdep.mightWaitFor(fs, TransLockdep.NUM_WRITERS);
                 fs.kernel.sched().waitUntil(fs.transLock, "cleanup_transaction: wait for writers", () -> cur.numWriters <= 1);
             }
         }

@@ -116,6 +116,7 @@ public final class Transactions {
             throw e;
         }
         TransHandle h = new TransHandle(fs, cur, root, type, fs.kernel.slabs().cache("btrfs_trans_handle").alloc());
+        TransLockdep.joined(h);
         h.intwrite = intwrite;
         h.bytesReserved = reserved;
         cur.record(new Transaction.HandleRecord(Thread.currentThread().getName(), function, type));
@@ -146,6 +147,7 @@ public final class Transactions {
                     }
                     if (type.blockedBy(cur.state)) {
                         // -EBUSY: wait_current_trans(), then ATTACH and JOIN_NOSTART report -ENOENT
+                        TransLockdep.mightWaitFor(fs, TransLockdep.UNBLOCKED);
                         fs.kernel.sched().waitUntil(fs.transLock, "wait_current_trans",
                             () -> fs.runningTransaction != cur || !type.blockedBy(cur.state) || cur.aborted);
                         waited = true;
@@ -201,6 +203,7 @@ public final class Transactions {
                 cur.useCount--;
                 fs.transLock.notifyAll();
             }
+            TransLockdep.releaseWriters(h);
             h.slabObj.free();
             fs.kernel.hooks().arrive(Hook.TRANS_END_BEFORE_KTHREAD_WAKE);
             if (cur.aborted || fs.fsState.test(FsState.ERROR)) {
@@ -248,6 +251,7 @@ public final class Transactions {
     }
 
     static void releaseHandle(FsInfo fs, TransHandle h) {
+        TransLockdep.releaseWriters(h);
         endIntwrite(h);
         if (h.bytesReserved > 0) {
             fs.space.rsvs.releaseMetadata(h.bytesReserved);

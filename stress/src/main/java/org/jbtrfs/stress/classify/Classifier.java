@@ -76,6 +76,9 @@ public final class Classifier {
                         // remounted read-write by btrfs_mount meanwhile
                         culprits.add(FixSwitch.MOUNT_RW_FROZEN);
                     }
+                    if (quotaEnableCommitUnderIoctlLock(e.message())) {
+                        culprits.add(FixSwitch.QUOTA_ENABLE_QGROUP_IOCTL_DEADLOCK);
+                    }
                 }
                 case SLAB_LEAK, STATE_LEAK -> symptoms.add(Symptom.SLAB_LEAK);
                 case HUNG_TASK -> symptoms.add(Symptom.HUNG_TASK);
@@ -285,6 +288,11 @@ public final class Classifier {
                 culprits.add(FixSwitch.QUOTA_RESCAN_DISABLE_NULL_DEREF);
                 culprits.add(FixSwitch.QGROUP_RESCAN_REQUEUE_WAITED);
             }
+            if (quotaEnableWaitsForAQgroupCreate(o.hang)) {
+                // quota enable commits holding qgroup_ioctl_lock; a qgroup create joined its transaction and waits for
+                // the mutex, the commit for the create's handle
+                culprits.add(FixSwitch.QUOTA_ENABLE_QGROUP_IOCTL_DEADLOCK);
+            }
             if (quotaDisableWaitsForTheWorker(o.hang)) {
                 // quota disable waits for the rescan worker holding its transaction handle (5.11's order); the
                 // worker waits for the commit, the commit for that handle — and every task that needs the
@@ -372,6 +380,27 @@ public final class Classifier {
         "qgroup_rescan_running true, completion done false \\(waiters [1-9][0-9]*\\), work not queued, runs not returned 0, quota_root NULL");
 
     /** The hung task is quota disable waiting for the rescan worker, or its report shows one doing so. */
+    /**
+     * A hang whose report shows quota enable committing (btrfs_quota_enable in btrfs_commit_transaction) and a qgroup
+     * create in btrfs_create_qgroup waiting for qgroup_ioctl_lock: {@link FixSwitch#QUOTA_ENABLE_QGROUP_IOCTL_DEADLOCK}.
+     */
+    static boolean quotaEnableWaitsForAQgroupCreate(Observation.Hang h) {
+        String r = h.report() == null ? "" : h.report();
+        return r.contains("Qgroups.btrfsCreateQgroup") && r.contains("Qgroups.quotaEnable") && r.contains("TransactionCommit.commit");
+    }
+
+    /**
+     * Lockdep's cycle between qgroup_ioctl_lock and a transaction's writers (btrfs' transaction-state annotations): quota
+     * enable's commit under the mutex against a handle that then takes it.
+     */
+    static boolean quotaEnableCommitUnderIoctlLock(String message) {
+        if (!message.startsWith(org.jbtrfs.core.kernel.Lockdep.CIRCULAR)) {
+            return false;
+        }
+        String cycle = message.lines().findFirst().orElse("");
+        return cycle.contains("&fs_info->qgroup_ioctl_lock") && cycle.contains("btrfs_trans_num_");
+    }
+
     static boolean quotaDisableWaitsForTheWorker(Observation.Hang h) {
         boolean self = h.frame() != null && h.frame().contains("QgroupRescan.waitForCompletion") && "quota disable".equals(h.op());
         String r = h.report() == null ? "" : h.report();

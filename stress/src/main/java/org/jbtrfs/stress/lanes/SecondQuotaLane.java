@@ -6,8 +6,8 @@ import org.jbtrfs.stress.Seeds;
 
 /**
  * The second quota process ({@link LaneKind#QUOTA2}, only beside the {@link QuotaLane}): quota commands only —
- * `btrfs quota rescan` most often, against the quota lane's disable and enable — so that two quota ioctls race as
- * they do from two users' shells. The files the rescans walk are the quota lane's.
+ * `btrfs quota rescan` most often, against the quota lane's disable and enable, and `btrfs qgroup create` — so that
+ * two quota ioctls race as they do from two users' shells. The files the rescans walk are the quota lane's.
  */
 final class SecondQuotaLane extends SteppingLane {
     /**
@@ -19,10 +19,21 @@ final class SecondQuotaLane extends SteppingLane {
     SecondQuotaLane(LaneContext cx) {
         super(LaneKind.QUOTA2, cx, 0.45, 0.65, 0.8, 1.0);
         requota = Seeds.stream(cx.cycleSeed, "lane:quota2:requota");
+        qgroupCreate = Seeds.stream(cx.cycleSeed, "lane:quota2:qgroup-create");
     }
+
+    /**
+     * Whether a step is preceded by {@code btrfs qgroup create 0/N} (BTRFS_IOC_QGROUP_CREATE: a joined transaction, then
+     * qgroup_ioctl_lock) and which N: a stream of its own (added in stop 47), so the lane's other choices stay.
+     */
+    private final SplittableRandom qgroupCreate;
 
     @Override
     void step(Btrfs fs, double u) {
+        if (qgroupCreate.nextDouble() < 0.3) {
+            long id = 256 + qgroupCreate.nextInt(8);
+            run("qgroup create", () -> fs.qgroupCreate(id));
+        }
         if (u < 0.45) {
             run("quota rescan", fs::quotaRescan);
         } else if (u < 0.65) {
