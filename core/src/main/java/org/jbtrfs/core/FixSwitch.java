@@ -297,7 +297,18 @@ public enum FixSwitch {
      * btrfs' transaction-state annotations (stop 47: a subvolume create and a quota enable in one lifecycle made the cycle
      * {@code &fs_info->qgroup_ioctl_lock -> btrfs_trans_num_extwriters}), before the upstream fix was read.
      */
-    QUOTA_ENABLE_QGROUP_IOCTL_DEADLOCK(Origin.LATER_UPSTREAM);
+    QUOTA_ENABLE_QGROUP_IOCTL_DEADLOCK(Origin.LATER_UPSTREAM),
+    /**
+     * Later upstream (Sidong Yang, d4aef1e122d8, v5.17-rc7, in the stable trees: "btrfs: qgroup: fix deadlock between
+     * rescan worker and remove qgroup"): {@link #QUOTA_DISABLE_RESCAN_DEADLOCK}'s e804861bd4e6 (v5.17-rc3) made quota
+     * disable wait for the rescan worker before its transaction — but still holding qgroup_ioctl_lock. A qgroup create
+     * (or remove) that joined the running transaction then waits for the mutex, holding its handle; a commit (the rescan
+     * worker's after a leaf, or any other) waits for that handle; the worker's next transaction waits for the commit, and
+     * quota disable for the worker. The fix drops the mutex before the wait. Only meaningful with
+     * {@code QUOTA_DISABLE_RESCAN_DEADLOCK} applied (5.11's order holds a handle as well: that switch's deadlock). Found by
+     * the explorer (stop 47, seed 47002: the second quota lane's new qgroup create) before the upstream fix was read.
+     */
+    QUOTA_DISABLE_QGROUP_IOCTL_DEADLOCK(Origin.LATER_UPSTREAM);
 
     private final Origin origin;
 

@@ -278,8 +278,8 @@ public final class Qgroups implements QgroupHooks {
      * (see the switch).
      *
      * <p>Applied (e804861bd4e6, v5.17): clear QUOTA_ENABLED and wait for the worker first, under the
-     * lock and without a handle; then unlock, start the transaction and relock; a failed start sets
-     * QUOTA_ENABLED again.
+     * lock and without a handle — with {@link FixSwitch#QUOTA_DISABLE_QGROUP_IOCTL_DEADLOCK} (d4aef1e122d8) the lock
+     * dropped before; then unlock, start the transaction and relock; a failed start sets QUOTA_ENABLED again.
      *
      * <p>Both: unpublish quota_root and clear ON (spinlock), free the in-memory config, delete every item
      * of the quota tree, its root item and its root block, and <em>end</em> the transaction — the
@@ -295,13 +295,21 @@ public final class Qgroups implements QgroupHooks {
                 return;
             }
             if (waitFirst) {
+                if (fs.applied(FixSwitch.QUOTA_DISABLE_QGROUP_IOCTL_DEADLOCK)) {
+                    // d4aef1e122d8: unlock before the wait — a qgroup create or remove takes the mutex holding a
+                    // handle, and the worker needs that transaction committed
+                    q.ioctlLock.unlock();
+                    locked = false;
+                }
                 // "This wait must be done before transaction start for quota disable since it may deadlock
                 // with transaction by the qgroup rescan worker."
                 fs.flags.clear(FsFlag.QUOTA_ENABLED);
                 rescan.waitForCompletion(false);
             }
-            q.ioctlLock.unlock();
-            locked = false;
+            if (locked) {
+                q.ioctlLock.unlock();
+                locked = false;
+            }
             try {
                 h = Transactions.start(fs, fs.treeRoot(), 1, "btrfs_quota_disable");
             } finally {

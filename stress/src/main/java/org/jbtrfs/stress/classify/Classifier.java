@@ -293,6 +293,12 @@ public final class Classifier {
                 // the mutex, the commit for the create's handle
                 culprits.add(FixSwitch.QUOTA_ENABLE_QGROUP_IOCTL_DEADLOCK);
             }
+            if (quotaDisableWaitsForTheWorker(o.hang) && o.hang.report() != null
+                && o.hang.report().contains("Qgroups.btrfsCreateQgroup") && !reverted.contains(FixSwitch.QUOTA_DISABLE_RESCAN_DEADLOCK)) {
+                // v5.17's quota disable waits for the worker without a handle but holding qgroup_ioctl_lock, which a
+                // qgroup create holding a handle waits for; a commit waits for the create, the worker for the commit
+                culprits.add(FixSwitch.QUOTA_DISABLE_QGROUP_IOCTL_DEADLOCK);
+            }
             if (quotaDisableWaitsForTheWorker(o.hang)) {
                 // quota disable waits for the rescan worker holding its transaction handle (5.11's order); the
                 // worker waits for the commit, the commit for that handle — and every task that needs the
