@@ -28,7 +28,8 @@ import org.jbtrfs.core.LogLevel;
  * <p>Not modelled (documented limits): spinlocks (the port's {@code synchronized} blocks), the recursive-locking check
  * (the same class taken twice is recorded once: the port does not annotate nesting subclasses such as
  * {@code lock_two_nondirectories}' I_MUTEX_PARENT/CHILD), btrfs tree locks, IRQ-safety states, completions and
- * wait_event (which 5.11's lockdep does not track either).
+ * wait_event (which 5.11's lockdep does not track either) — except the transaction's wait events, which btrfs itself
+ * annotates with lockdep maps since 6.1 (the transaction module's {@code TransLockdep}, applied with lockdep).
  */
 public final class Lockdep {
     /** A lock class: static per init site in the kernel (one for every fs_info's cleaner_mutex), or per instance (a workqueue). */
