@@ -237,6 +237,13 @@ final class QgroupFixtures {
         Waits.within().until(() -> hooks.isParked(hook));
     }
 
+    /** Quota enable with its rescan worker parked between its first and second leaf (no handle held). */
+    static void enableWithTheWorkerBetweenLeaves(BtrfsModule mod, Btrfs fs) {
+        parkAtArrival(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF, 2);
+        fs.quotaEnable();
+        awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
+    }
+
     static final long ON = QgroupStatusItem.FLAG_ON;
     static final long RESCAN = QgroupStatusItem.FLAG_RESCAN;
     static final long INCONSISTENT = QgroupStatusItem.FLAG_INCONSISTENT;

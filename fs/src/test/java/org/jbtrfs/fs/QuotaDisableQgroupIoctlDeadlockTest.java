@@ -1,8 +1,7 @@
 package org.jbtrfs.fs;
 
-import static org.jbtrfs.fs.QgroupFixtures.awaitParked;
+import static org.jbtrfs.fs.QgroupFixtures.enableWithTheWorkerBetweenLeaves;
 import static org.jbtrfs.fs.QgroupFixtures.imageDevice;
-import static org.jbtrfs.fs.QgroupFixtures.parkAtArrival;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -48,9 +47,7 @@ class QuotaDisableQgroupIoctlDeadlockTest {
             Btrfs fs = mod.mount(imageDevice(mod), "");
             FsInfo fi = fs.fsInfo();
             // 1) the worker between two leaves
-            parkAtArrival(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF, 2);
-            fs.quotaEnable();
-            awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            enableWithTheWorkerBetweenLeaves(mod, fs);
             // 2) quota disable waits for it
             TestThread<Void> disable = TestThread.run("quota-disable", fs::quotaDisable);
             Waits.within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);

@@ -1,8 +1,7 @@
 package org.jbtrfs.fs;
 
-import static org.jbtrfs.fs.QgroupFixtures.awaitParked;
+import static org.jbtrfs.fs.QgroupFixtures.enableWithTheWorkerBetweenLeaves;
 import static org.jbtrfs.fs.QgroupFixtures.imageDevice;
-import static org.jbtrfs.fs.QgroupFixtures.parkAtArrival;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -71,9 +70,7 @@ class QuotaDisableRescanDeadlockTest {
             FsInfo fi = fs.fsInfo();
 
             // 1) the worker between two leaves, no handle
-            parkAtArrival(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF, 2);
-            fs.quotaEnable();
-            awaitParked(mod.hooks(), Hook.QGROUP_RESCAN_BEFORE_LEAF);
+            enableWithTheWorkerBetweenLeaves(mod, fs);
             Thread worker = threadIn(mod, "QgroupRescan", "worker");
             Transaction t = fi.runningTransaction(); // started by the worker's first leaf, ended, not committed
             assertNotNull(t);
