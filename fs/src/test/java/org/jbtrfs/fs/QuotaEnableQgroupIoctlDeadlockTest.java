@@ -28,27 +28,30 @@ import org.junit.jupiter.api.Test;
  */
 class QuotaEnableQgroupIoctlDeadlockTest {
 
+    /** The two tasks: quota enable, and the qgroup create that joined its transaction. */
+    private record Racers(TestThread<Void> enable, TestThread<Void> create) { }
+
     /** Quota enable parked with its quota tree created (qgroup_ioctl_lock held); a qgroup create joins and waits for it. */
-    private static TestThread<Void> createBehindTheEnable(Repro r, Btrfs fs, TestThread<?>[] enable) {
+    private static Racers createBehindTheEnable(Repro r, Btrfs fs) {
         r.mod.hooks().parkAt(Hook.QGROUP_ENABLE_BEFORE_COMMIT);
-        enable[0] = TestThread.run("enable", fs::quotaEnable);
+        TestThread<Void> enable = TestThread.run("enable", fs::quotaEnable);
         r.mod.hooks().awaitParked(Hook.QGROUP_ENABLE_BEFORE_COMMIT, Repro.WAIT);
         TestThread<Void> create = TestThread.run("create", () -> fs.qgroupCreate(256));
         create.awaitBlockedIn("QgroupFsInfo", "mutexLock"); // joined the enable's transaction, then qgroup_ioctl_lock
         r.mod.hooks().release(Hook.QGROUP_ENABLE_BEFORE_COMMIT);
-        return create;
+        return new Racers(enable, create);
     }
 
     @Test
     void revertedTheEnablesCommitWaitsForTheCreateThatWaitsForItsMutex() {
         try (Repro r = new Repro(c -> c.revert(FixSwitch.QUOTA_ENABLE_QGROUP_IOCTL_DEADLOCK))) {
             Btrfs fs = r.mountSettled("");
-            TestThread<?>[] enable = new TestThread<?>[1];
-            TestThread<Void> create = createBehindTheEnable(r, fs, enable);
+            Racers racers = createBehindTheEnable(r, fs);
+            TestThread<Void> create = racers.create();
             Repro.awaitBlockedOn(fs, "enable", "commit: wait for writers");
             create.awaitBlockedIn("QgroupFsInfo", "mutexLock"); // still in mutex_lock(qgroup_ioctl_lock): the deadlock
             r.mod.kernel().panic("hung task: enable blocked in 'quota enable'");
-            assertInstanceOf(KernelPanic.class, enable[0].failure());
+            assertInstanceOf(KernelPanic.class, racers.enable().failure());
             // the create's mutex_lock is no sleep a panic ends: it gets the mutex the unwound enable gave back (ENOTCONN)
             assertInstanceOf(BtrfsException.class, create.failure());
         }
@@ -58,9 +61,9 @@ class QuotaEnableQgroupIoctlDeadlockTest {
     void appliedTheEnableCommitsWithoutTheMutexAndTheCreateFindsQuotasOff() {
         try (Repro r = new Repro(c -> c)) {
             Btrfs fs = r.mountSettled("");
-            TestThread<?>[] enable = new TestThread<?>[1];
-            TestThread<Void> create = createBehindTheEnable(r, fs, enable);
-            enable[0].join();
+            Racers racers = createBehindTheEnable(r, fs);
+            TestThread<Void> create = racers.create();
+            racers.enable().join();
             // the create took the mutex while the enable committed: quota_root is published only after the commit
             BtrfsException e = assertInstanceOf(BtrfsException.class, create.failure());
             assertEquals(Errno.ENOTCONN, e.errno());

@@ -13,6 +13,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.FsFlag;
+import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.KernelLog;
 import org.jbtrfs.core.kernel.SlabObject;
@@ -356,7 +357,7 @@ public final class BtreeInode {
      * it over that root; the next mount read generation 78 where the root item says 25.
      */
     private boolean flushWriteBio(long bytenr, byte[] blocks, boolean sync) {
-        if (fs.fsState.test(org.jbtrfs.core.FsState.ERROR)) {
+        if (fs.fsState.test(FsState.ERROR)) {
             endWriteback(new MetadataBio(bytenr, blocks)); // end_write_bio(&epd, -EROFS)
             return false;
         }

@@ -95,10 +95,8 @@ final class TransactionCommit {
             // COMMIT_DOING blocks JOIN too; wait until this handle is the only writer left
             cur.state = TransState.COMMIT_DOING;
             fs.transLock.notifyAll();
-        }
-        TransLockdep.releaseWriters(h);
-        TransLockdep.mightWaitFor(fs, TransLockdep.NUM_WRITERS);
-        synchronized (fs.transLock) {
+            TransLockdep.releaseWriters(h);
+            TransLockdep.mightWaitFor(fs, TransLockdep.NUM_WRITERS);
             fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for writers", () -> cur.numWriters <= 1);
         }
         // the state maps after num_writers is released (lockdep's reverse-order unlocking rule, as 6.1 says)

@@ -293,8 +293,8 @@ public final class Classifier {
                 // the mutex, the commit for the create's handle
                 culprits.add(FixSwitch.QUOTA_ENABLE_QGROUP_IOCTL_DEADLOCK);
             }
-            if (quotaDisableWaitsForTheWorker(o.hang) && o.hang.report() != null
-                && o.hang.report().contains("Qgroups.btrfsCreateQgroup") && !reverted.contains(FixSwitch.QUOTA_DISABLE_RESCAN_DEADLOCK)) {
+            if (quotaDisableWaitsForTheWorker(o.hang) && aQgroupCreateWaitsForTheMutex(o.hang)
+                && !reverted.contains(FixSwitch.QUOTA_DISABLE_RESCAN_DEADLOCK)) {
                 // v5.17's quota disable waits for the worker without a handle but holding qgroup_ioctl_lock, which a
                 // qgroup create holding a handle waits for; a commit waits for the create, the worker for the commit
                 culprits.add(FixSwitch.QUOTA_DISABLE_QGROUP_IOCTL_DEADLOCK);
@@ -392,7 +392,12 @@ public final class Classifier {
      */
     static boolean quotaEnableWaitsForAQgroupCreate(Observation.Hang h) {
         String r = h.report() == null ? "" : h.report();
-        return r.contains("Qgroups.btrfsCreateQgroup") && r.contains("Qgroups.quotaEnable") && r.contains("TransactionCommit.commit");
+        return aQgroupCreateWaitsForTheMutex(h) && r.contains("Qgroups.quotaEnable") && r.contains("TransactionCommit.commit");
+    }
+
+    /** The hang report shows a qgroup create (BTRFS_IOC_QGROUP_CREATE) in btrfs_create_qgroup, its handle held. */
+    private static boolean aQgroupCreateWaitsForTheMutex(Observation.Hang h) {
+        return h.report() != null && h.report().contains("Qgroups.btrfsCreateQgroup");
     }
 
     /**
@@ -403,7 +408,7 @@ public final class Classifier {
         if (!message.startsWith(org.jbtrfs.core.kernel.Lockdep.CIRCULAR)) {
             return false;
         }
-        String cycle = message.lines().findFirst().orElse("");
+        String cycle = message.lines().findFirst().orElse(""); // the report's first line names the cycle
         return cycle.contains("&fs_info->qgroup_ioctl_lock") && cycle.contains("btrfs_trans_num_");
     }
 
