@@ -62,7 +62,7 @@ public enum Hook {
     QGROUP_CREATE_BEFORE_ITEM,
     /** Quota enable has created the quota tree in its transaction and is about to commit it. */
     QGROUP_ENABLE_BEFORE_COMMIT,
-    /** BTRFS_IOC_QGROUP_CREATE has joined its transaction and is about to lock qgroup_ioctl_lock. */
+    /** BTRFS_IOC_QGROUP_CREATE (a create or a destroy) has joined its transaction and is about to lock qgroup_ioctl_lock. */
     QGROUP_CREATE_IOCTL_JOINED,
     // transactions
     /** join_transaction created a new running transaction. */

@@ -562,7 +562,20 @@ public final class Btrfs {
      *
      * @throws IllegalArgumentException for a qgroup above level 0 ({@code qgroupid >> 48 != 0}): the port models level 0 only
      */
-    public void qgroupCreate(long qgroupid) {
+    public void qgroupCreate(long qgroupid) { qgroupCreateIoctl(qgroupid, true); }
+
+    /**
+     * btrfs qgroup destroy 0/{@code subvolid} — kernel: btrfs_ioctl_qgroup_create() (create = 0): mnt_want_write, EINVAL
+     * for qgroupid 0, btrfs_join_transaction on the mount's root, btrfs_remove_qgroup() (ENOTCONN with quotas off, ENOENT
+     * for a qgroup not there), btrfs_end_transaction. As in 5.11, the qgroup of a live subvolume may be destroyed: its
+     * extents are no longer accounted.
+     *
+     * @throws IllegalArgumentException for a qgroup above level 0 ({@code qgroupid >> 48 != 0}): the port models level 0 only
+     */
+    public void qgroupDestroy(long qgroupid) { qgroupCreateIoctl(qgroupid, false); }
+
+    /** BTRFS_IOC_QGROUP_CREATE, both directions: the argument checks of btrfs_ioctl_qgroup_create, then the ioctl. */
+    private void qgroupCreateIoctl(long qgroupid, boolean create) {
         if (qgroupid >>> 48 != 0) {
             throw new IllegalArgumentException("qgroupid: only level-0 qgroups (0/N) are modelled, got level " + (qgroupid >>> 48));
         }
@@ -570,7 +583,7 @@ public final class Btrfs {
             if (qgroupid == 0) {
                 throw new BtrfsException(Errno.EINVAL, "qgroupid must not be 0");
             }
-            ctx.qgroups.qgroupCreateIoctl(qgroupid);
+            ctx.qgroups.qgroupCreateIoctl(qgroupid, create);
         });
     }
 

@@ -212,9 +212,10 @@ final class OpenCtree {
 
     /**
      * "creating UUID tree" and btrfs_create_uuid_tree(); a failure is warned about ({@code failed}: the caller's
-     * wording, 5.10's open_ctree and 5.11's start_pre_rw_mount differ by a colon) and fails the mount or remount.
+     * wording: 5.10's open_ctree has a colon, its btrfs_remount and 5.11's start_pre_rw_mount none) and fails the mount
+     * or remount.
      */
-    private static void createUuidTree(FsInfo fs, String failed) {
+    static void createUuidTree(FsInfo fs, String failed) {
         fs.log().info(fs.sbId(), "creating UUID tree");
         try {
             UuidScan.createUuidTree(fs);

@@ -132,6 +132,12 @@ final class Remount {
             // orphan cleanup of the tree root (open_ctree loaded the dead roots, even on an RO mount)
             OpenCtree.cleanupFsRoots(ctx);
             ctx.qgroups.rescanResume();
+            if (fs.uuidRoot() == null) {
+                // btrfs_remount's own "creating UUID tree" (since long before 5.10; 44c0ca211a4d moved it, with the
+                // rest of this block, into btrfs_start_pre_rw_mount): a filesystem first mounted read-only gets its
+                // tree here
+                OpenCtree.createUuidTree(fs, "failed to create the UUID tree ");
+            }
         } else {
             try {
                 OpenCtree.startPreRwMount(ctx);

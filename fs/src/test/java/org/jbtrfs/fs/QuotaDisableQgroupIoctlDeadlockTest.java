@@ -16,7 +16,7 @@ import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.jbtrfs.transaction.FsInfo;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * {@link FixSwitch#QUOTA_DISABLE_QGROUP_IOCTL_DEADLOCK} both ways — a kernel bug, kept: v5.17-rc3's quota disable
@@ -36,29 +36,42 @@ import org.junit.jupiter.params.provider.ValueSource;
  *   <li>the worker's next btrfs_start_transaction waits for that commit (wait_current_trans): nobody moves.</li>
  * </ol>
  * Fixed, the disable waits without the mutex: the create takes it at step 3, creates its qgroup and ends its handle.
+ * The same with `btrfs qgroup destroy` of an existing qgroup at step 3 (btrfs_remove_qgroup: the same ioctl, the same
+ * joined handle, the same mutex) — d4aef1e122d8's own report.
  */
 class QuotaDisableQgroupIoctlDeadlockTest {
 
-    @ParameterizedTest(name = "quota-disable-qgroup-ioctl-deadlock fix applied {0}")
-    @ValueSource(booleans = {false, true})
-    void quotaDisableWaitingForTheWorkerUnderTheMutexDeadlocksWithACreateAndACommitUnlessFixed(boolean fixed) {
+    @ParameterizedTest(name = "quota-disable-qgroup-ioctl-deadlock fix applied {0}, qgroup {1}")
+    @CsvSource({"false, create", "true, create", "false, destroy", "true, destroy"})
+    void quotaDisableWaitingForTheWorkerUnderTheMutexDeadlocksWithAQgroupIoctlAndACommitUnlessFixed(boolean fixed,
+                                                                                                   String op) {
+        boolean create = "create".equals(op);
         KernelConfig cfg = KernelConfig.defaults();
         try (BtrfsModule mod = BtrfsModule.load(fixed ? cfg : cfg.revert(FixSwitch.QUOTA_DISABLE_QGROUP_IOCTL_DEADLOCK))) {
             Btrfs fs = mod.mount(imageDevice(mod), "");
             FsInfo fi = fs.fsInfo();
-            // 1) the worker between two leaves
+            // 1) the worker between two leaves (with it parked there, 0/300 created for a destroy to remove)
             enableWithTheWorkerBetweenLeaves(mod, fs);
+            if (!create) {
+                fs.qgroupCreate(300);
+            }
             // 2) quota disable waits for it
             TestThread<Void> disable = TestThread.run("quota-disable", fs::quotaDisable);
             Waits.within().until(() -> fs.ctx().qgroups.rescanWaiters() == 1);
             assertEquals(!fixed, fs.ctx().qgroups.ioctlLockHeld(), "qgroup_ioctl_lock held across the wait");
-            // 3) a qgroup create joins the transaction, then wants the mutex
-            TestThread<Void> create = TestThread.run("qgroup-create", () -> fs.qgroupCreate(300));
+            // 3) a qgroup create (or destroy) joins the transaction, then wants the mutex
+            TestThread<Void> ioctl = TestThread.run("qgroup-" + op, () -> {
+                if (create) {
+                    fs.qgroupCreate(300);
+                } else {
+                    fs.qgroupDestroy(300);
+                }
+            });
             if (fixed) {
-                create.join(); // the mutex was free: 0/300 created, the handle ended
-                assertTrue(fs.qgroupUsage().stream().anyMatch(u -> u.qgroupid() == 300), fs.qgroupUsage().toString());
+                ioctl.join(); // the mutex was free: 0/300 created (or removed), the handle ended
+                assertEquals(create, fs.qgroupUsage().stream().anyMatch(u -> u.qgroupid() == 300), fs.qgroupUsage().toString());
             } else {
-                create.awaitBlockedIn("QgroupFsInfo", "mutexLock");
+                ioctl.awaitBlockedIn("QgroupFsInfo", "mutexLock");
             }
             // 4) a sync commits the running transaction
             TestThread<Void> sync = TestThread.run("sync", fs::sync);
@@ -80,15 +93,15 @@ class QuotaDisableQgroupIoctlDeadlockTest {
                 .filter(th -> th.getName().startsWith(mod.kernel().name() + "-") && Blocked.onStack(th, "QgroupRescan", "worker"))
                 .findFirst().orElseThrow();
             Waits.within().until(() -> "wait_current_trans".equals(mod.kernel().sched().blocked().get(worker.getName())));
-            create.awaitBlockedIn("QgroupFsInfo", "mutexLock");
+            ioctl.awaitBlockedIn("QgroupFsInfo", "mutexLock");
             sync.assertRunning();
             disable.assertRunning();
             assertEquals(1, fs.ctx().qgroups.rescanWaiters());
-            mod.kernel().panic("hung task: quota-disable, qgroup-create, sync and the rescan worker blocked");
+            mod.kernel().panic("hung task: quota-disable, qgroup-" + op + ", sync and the rescan worker blocked");
             assertInstanceOf(KernelPanic.class, disable.failure());
-            // the create's mutex_lock is no sleep a panic ends: it gets the mutex the unwound disable gave back, ends its
+            // the ioctl's mutex_lock is no sleep a panic ends: it gets the mutex the unwound disable gave back, ends its
             // handle, and the sync's commit goes on — what the port's panic leaves, not the kernel's
-            Waits.within().until(() -> create.done() && sync.done());
+            Waits.within().until(() -> ioctl.done() && sync.done());
         }
     }
 }

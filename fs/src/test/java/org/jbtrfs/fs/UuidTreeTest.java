@@ -100,10 +100,18 @@ class UuidTreeTest {
         }
     }
 
-    /** An RO mount of a fresh filesystem makes no tree; the RO→RW remount's start_pre_rw_mount does (5.11). */
-    @Test
-    void anRoToRwRemountCreatesTheTreeOfAFilesystemNeverMountedReadWrite() {
-        try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
+    /**
+     * An RO mount of a fresh filesystem makes no tree; the RO→RW remount does — 5.11's start_pre_rw_mount, and on 5.10
+     * btrfs_remount itself ("creating UUID tree" after btrfs_qgroup_rescan_resume; 44c0ca211a4d only moved the block).
+     * A <b>port bug</b> until stop 48: the 5.10 profile's remount created none, so the first subvolume created after it
+     * warned in btrfs_uuid_tree_add and aborted the transaction (found by a `--kernel 5.10` hunt in stop 47, seed 1247,
+     * and then wrongly kept as 5.10's behaviour — triaged from the port's own 5.10 path, not the source). Decision, read
+     * in stop 48: btrfs_remount of v5.10.13 (and of 4.x: the MS_RDONLY era) creates the tree; the port now does.
+     */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = KernelVersion.class, names = {"V5_10", "V5_11"})
+    void anRoToRwRemountCreatesTheTreeOfAFilesystemNeverMountedReadWrite(KernelVersion version) {
+        try (Repro r = new Repro(c -> c.version(version))) {
             Btrfs fs = r.mount("ro");
             assertNull(fs.fsInfo().uuidRoot());
             fs.remount("rw");
@@ -111,28 +119,7 @@ class UuidTreeTest {
             assertEquals(List.of("creating UUID tree"), info(r.mod, "sdc"), "open_ctree's check is not the remount's");
             long id = fs.createSubvolume("sv");
             assertTrue(UuidTree.lookup(fs.fsInfo(), uuidOf(fs.fsInfo(), id), ItemType.UUID_KEY_SUBVOL, id));
-            fs.umount();
-            assertTrue(r.mod.unload().clean());
-        }
-    }
-
-    /**
-     * 5.10 has no btrfs_start_pre_rw_mount: its RO→RW remount never creates the tree, so the first subvolume created
-     * after it finds none — btrfs_uuid_tree_lookup's and btrfs_uuid_tree_add's WARN_ON_ONCE(!uuid_root), EINVAL, and
-     * create_subvol aborts the transaction. Fixed by 44c0ca211a4d (5.11, "btrfs: lift read-write mount setup from
-     * mount and remount"); kept bug-for-bug on the 5.10 code paths.
-     */
-    @Test
-    void onFiveTenACreateAfterAnRoToRwRemountOfAFreshFilesystemAborts() {
-        try (Repro r = new Repro(c -> c.version(KernelVersion.V5_10))) {
-            Btrfs fs = r.mount("ro");
-            fs.remount("rw");
-            assertNull(fs.fsInfo().uuidRoot());
-            BtrfsException e = assertThrows(BtrfsException.class, () -> fs.createSubvolume("sv"));
-            assertEquals(Errno.EINVAL, e.errno());
-            assertTrue(r.logged("btrfs_uuid_tree_add"), r.mod.log().dmesg());
-            assertTrue(r.logged("Transaction aborted"), r.mod.log().dmesg());
-            assertTrue(fs.isReadOnly(), "forced readonly");
+            assertFalse(r.mod.log().tainted(), r.mod.log().dmesg());
             fs.umount();
             assertTrue(r.mod.unload().clean());
         }

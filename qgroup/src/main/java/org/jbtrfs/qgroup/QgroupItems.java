@@ -46,6 +46,21 @@ final class QgroupItems {
     }
 
     /**
+     * kernel: del_qgroup_item() — delete {@code qgroupid}'s info item; one already gone is tolerated (the kernel's
+     * caller ignores -ENOENT), as is the limit item the port never writes.
+     */
+    static void delQgroupItem(QgroupFsInfo q, TransHandle h, Root quota, long qgroupid) {
+        q.lock.mightSleep("del_qgroup_item");
+        try {
+            Trees.delete(h, quota, infoKey(qgroupid));
+        } catch (BtrfsException e) {
+            if (e.errno() != org.jbtrfs.core.Errno.ENOENT) {
+                throw e;
+            }
+        }
+    }
+
+    /**
      * kernel: update_qgroup_info_item() — rewrite one qgroup's info item with the counters given
      * (read under the qgroup spinlock by the caller); ENOENT (a {@link BtrfsException}) if it has none.
      */

@@ -388,13 +388,19 @@ public final class Qgroups implements QgroupHooks {
     }
 
     /**
-     * kernel: btrfs_ioctl_qgroup_create()'s transaction (create = 1) — btrfs_join_transaction on the fs tree,
-     * {@link #btrfsCreateQgroup btrfs_create_qgroup}, btrfs_end_transaction (also on an error).
+     * kernel: btrfs_ioctl_qgroup_create()'s transaction — btrfs_join_transaction on the fs tree, then with
+     * {@code create} {@link #btrfsCreateQgroup btrfs_create_qgroup}, without it {@link #btrfsRemoveQgroup
+     * btrfs_remove_qgroup} (`btrfs qgroup destroy`), btrfs_end_transaction (also on an error).
      */
-    public void qgroupCreateIoctl(long qgroupid) {
+    public void qgroupCreateIoctl(long qgroupid, boolean create) {
         TransHandle h = Transactions.join(fs, fs.fsRoot(), "btrfs_ioctl_qgroup_create");
         try {
-            btrfsCreateQgroup(h, qgroupid);
+            fs.kernel.hooks().arrive(org.jbtrfs.core.Hook.QGROUP_CREATE_IOCTL_JOINED);
+            if (create) {
+                btrfsCreateQgroup(h, qgroupid);
+            } else {
+                btrfsRemoveQgroup(h, qgroupid);
+            }
         } finally {
             Transactions.end(h);
         }
@@ -406,7 +412,6 @@ public final class Qgroups implements QgroupHooks {
      * qgroup.
      */
     private void btrfsCreateQgroup(TransHandle h, long qgroupid) {
-        fs.kernel.hooks().arrive(org.jbtrfs.core.Hook.QGROUP_CREATE_IOCTL_JOINED);
         q.mutexLock(q.ioctlLock, "qgroup_ioctl_lock");
         try {
             Root quota = fs.quotaRoot();
@@ -425,6 +430,41 @@ public final class Qgroups implements QgroupHooks {
             q.lock.lock();
             try {
                 q.qgroups.computeIfAbsent(qgroupid, Qgroup::new);
+            } finally {
+                q.lock.unlock();
+            }
+        } finally {
+            q.ioctlLock.unlock();
+        }
+    }
+
+    /**
+     * kernel: btrfs_remove_qgroup() (v5.11) — the caller has joined a transaction; under qgroup_ioctl_lock: ENOTCONN
+     * without a quota root, ENOENT for a qgroup not there (a level-0 qgroup has no members, so no EBUSY, and no parent
+     * relations to delete), then del_qgroup_item — the info item (its absence tolerated, as ENOENT is) and the limit item
+     * (the port writes none: the search's ENOENT, tolerated) — and the in-memory qgroup, off the dirty list with it
+     * (del_qgroup_rb under the qgroup spinlock). A live subvolume's qgroup may go: 5.11 allows it, and its extents are
+     * no longer accounted (btrfs_qgroup_account_extent finds no qgroup).
+     */
+    private void btrfsRemoveQgroup(TransHandle h, long qgroupid) {
+        q.mutexLock(q.ioctlLock, "qgroup_ioctl_lock");
+        try {
+            Root quota = fs.quotaRoot();
+            if (quota == null) {
+                throw new BtrfsException(Errno.ENOTCONN, "quotas are not enabled");
+            }
+            q.lock.lock();
+            try {
+                if (!q.qgroups.containsKey(qgroupid)) {
+                    throw new BtrfsException(Errno.ENOENT, "qgroup 0/" + qgroupid + " does not exist");
+                }
+            } finally {
+                q.lock.unlock();
+            }
+            QgroupItems.delQgroupItem(q, h, quota, qgroupid);
+            q.lock.lock();
+            try {
+                q.qgroups.remove(qgroupid);
             } finally {
                 q.lock.unlock();
             }

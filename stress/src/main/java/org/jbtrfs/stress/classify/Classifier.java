@@ -289,14 +289,14 @@ public final class Classifier {
                 culprits.add(FixSwitch.QGROUP_RESCAN_REQUEUE_WAITED);
             }
             if (quotaEnableWaitsForAQgroupCreate(o.hang)) {
-                // quota enable commits holding qgroup_ioctl_lock; a qgroup create joined its transaction and waits for
+                // quota enable commits holding qgroup_ioctl_lock; a qgroup create or destroy joined its transaction and waits for
                 // the mutex, the commit for the create's handle
                 culprits.add(FixSwitch.QUOTA_ENABLE_QGROUP_IOCTL_DEADLOCK);
             }
-            if (quotaDisableWaitsForTheWorker(o.hang) && aQgroupCreateWaitsForTheMutex(o.hang)
+            if (quotaDisableWaitsForTheWorker(o.hang) && aQgroupIoctlWaitsForTheMutex(o.hang)
                 && !reverted.contains(FixSwitch.QUOTA_DISABLE_RESCAN_DEADLOCK)) {
                 // v5.17's quota disable waits for the worker without a handle but holding qgroup_ioctl_lock, which a
-                // qgroup create holding a handle waits for; a commit waits for the create, the worker for the commit
+                // qgroup create or destroy holding a handle waits for; a commit waits for it, the worker for the commit
                 culprits.add(FixSwitch.QUOTA_DISABLE_QGROUP_IOCTL_DEADLOCK);
             }
             if (quotaDisableWaitsForTheWorker(o.hang)) {
@@ -385,19 +385,22 @@ public final class Classifier {
     private static final java.util.regex.Pattern DEAD_RESCAN_WORKER = java.util.regex.Pattern.compile(
         "qgroup_rescan_running true, completion done false \\(waiters [1-9][0-9]*\\), work not queued, runs not returned 0, quota_root NULL");
 
-    /** The hung task is quota disable waiting for the rescan worker, or its report shows one doing so. */
     /**
      * A hang whose report shows quota enable committing (btrfs_quota_enable in btrfs_commit_transaction) and a qgroup
-     * create in btrfs_create_qgroup waiting for qgroup_ioctl_lock: {@link FixSwitch#QUOTA_ENABLE_QGROUP_IOCTL_DEADLOCK}.
+     * create or destroy waiting for qgroup_ioctl_lock: {@link FixSwitch#QUOTA_ENABLE_QGROUP_IOCTL_DEADLOCK}.
      */
     static boolean quotaEnableWaitsForAQgroupCreate(Observation.Hang h) {
         String r = h.report() == null ? "" : h.report();
-        return aQgroupCreateWaitsForTheMutex(h) && r.contains("Qgroups.quotaEnable") && r.contains("TransactionCommit.commit");
+        return aQgroupIoctlWaitsForTheMutex(h) && r.contains("Qgroups.quotaEnable") && r.contains("TransactionCommit.commit");
     }
 
-    /** The hang report shows a qgroup create (BTRFS_IOC_QGROUP_CREATE) in btrfs_create_qgroup, its handle held. */
-    private static boolean aQgroupCreateWaitsForTheMutex(Observation.Hang h) {
-        return h.report() != null && h.report().contains("Qgroups.btrfsCreateQgroup");
+    /**
+     * The hang report shows a qgroup create or destroy (BTRFS_IOC_QGROUP_CREATE) in btrfs_create_qgroup or
+     * btrfs_remove_qgroup, its handle held.
+     */
+    private static boolean aQgroupIoctlWaitsForTheMutex(Observation.Hang h) {
+        String r = h.report();
+        return r != null && (r.contains("Qgroups.btrfsCreateQgroup") || r.contains("Qgroups.btrfsRemoveQgroup"));
     }
 
     /**
@@ -412,6 +415,7 @@ public final class Classifier {
         return cycle.contains("&fs_info->qgroup_ioctl_lock") && cycle.contains("btrfs_trans_num_");
     }
 
+    /** The hung task is quota disable waiting for the rescan worker, or its report shows one doing so. */
     static boolean quotaDisableWaitsForTheWorker(Observation.Hang h) {
         boolean self = h.frame() != null && h.frame().contains("QgroupRescan.waitForCompletion") && "quota disable".equals(h.op());
         String r = h.report() == null ? "" : h.report();

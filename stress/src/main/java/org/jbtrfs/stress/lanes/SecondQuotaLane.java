@@ -6,8 +6,9 @@ import org.jbtrfs.stress.Seeds;
 
 /**
  * The second quota process ({@link LaneKind#QUOTA2}, only beside the {@link QuotaLane}): quota commands only —
- * `btrfs quota rescan` most often, against the quota lane's disable and enable, and `btrfs qgroup create` — so that
- * two quota ioctls race as they do from two users' shells. The files the rescans walk are the quota lane's.
+ * `btrfs quota rescan` most often, against the quota lane's disable and enable, and `btrfs qgroup create` and
+ * `btrfs qgroup destroy` — so that two quota ioctls race as they do from two users' shells (the loop of enable, create,
+ * destroy and disable that d4aef1e122d8's message gives). The files the rescans walk are the quota lane's.
  */
 final class SecondQuotaLane extends SteppingLane {
     /**
@@ -20,6 +21,7 @@ final class SecondQuotaLane extends SteppingLane {
         super(LaneKind.QUOTA2, cx, 0.45, 0.65, 0.8, 1.0);
         requota = Seeds.stream(cx.cycleSeed, "lane:quota2:requota");
         qgroupCreate = Seeds.stream(cx.cycleSeed, "lane:quota2:qgroup-create");
+        qgroupDestroy = Seeds.stream(cx.cycleSeed, "lane:quota2:qgroup-destroy");
     }
 
     /**
@@ -28,11 +30,21 @@ final class SecondQuotaLane extends SteppingLane {
      */
     private final SplittableRandom qgroupCreate;
 
+    /**
+     * Whether a step is preceded by {@code btrfs qgroup destroy 0/N} (the same ioctl, create = 0) and which N — often a
+     * live subvolume's qgroup, as 5.11 allows: a stream of its own (added in stop 48), so the lane's other choices stay.
+     */
+    private final SplittableRandom qgroupDestroy;
+
     @Override
     void step(Btrfs fs, double u) {
         if (qgroupCreate.nextDouble() < 0.3) {
             long id = 256 + qgroupCreate.nextInt(8);
             run("qgroup create", () -> fs.qgroupCreate(id));
+        }
+        if (qgroupDestroy.nextDouble() < 0.2) {
+            long id = 256 + qgroupDestroy.nextInt(8);
+            run("qgroup destroy", () -> fs.qgroupDestroy(id));
         }
         if (u < 0.45) {
             run("quota rescan", fs::quotaRescan);

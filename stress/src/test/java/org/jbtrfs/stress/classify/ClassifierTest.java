@@ -386,6 +386,40 @@ class ClassifierTest {
         assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(hung, EnumSet.noneOf(FixSwitch.class)).bugs());
     }
 
+    /**
+     * The two qgroup ioctl deadlocks (stop 47, with `btrfs qgroup destroy` since stop 48): a hang whose report shows a
+     * qgroup create or destroy waiting for qgroup_ioctl_lock with its handle held, beside quota enable committing or beside
+     * quota disable waiting for the rescan worker, points at the fix whose switch is reverted; with every fix applied the
+     * same evidence is unexplained.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"btrfsCreateQgroup", "btrfsRemoveQgroup"})
+    void aQgroupIoctlWaitingForItsMutexBesideQuotaEnableOrDisableIsAttributed(String function) {
+        String ioctl = "task:lane:quota2:0 state:WAITING\n"
+            + "    app//org.jbtrfs.qgroup.QgroupFsInfo.mutexLock(QgroupFsInfo.java:60)\n"
+            + "    app//org.jbtrfs.qgroup.Qgroups." + function + "(Qgroups.java:420)\n"
+            + "    app//org.jbtrfs.qgroup.Qgroups.qgroupCreateIoctl(Qgroups.java:400)\n";
+        Observation enable = new Observation();
+        enable.log = List.of();
+        enable.hang = new Observation.Hang("quota", "quota enable", "Sched.waitUntil <- TransactionCommit.commit", ioctl
+            + "task:lane:quota:0 state:WAITING\n"
+            + "    app//org.jbtrfs.transaction.TransactionCommit.commit(TransactionCommit.java:89)\n"
+            + "    app//org.jbtrfs.qgroup.Qgroups.quotaEnable(Qgroups.java:171)\n");
+        assertEquals(Set.of("quota-enable-qgroup-ioctl-deadlock"),
+            Classifier.classify(enable, EnumSet.of(FixSwitch.QUOTA_ENABLE_QGROUP_IOCTL_DEADLOCK)).bugs());
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(enable, EnumSet.noneOf(FixSwitch.class)).bugs());
+
+        Observation disable = new Observation();
+        disable.log = List.of();
+        disable.hang = new Observation.Hang("file", "unlink", "Sched.waitUntil <- Transactions.joinTransaction", ioctl
+            + "task:lane:quota:0 state:WAITING\n"
+            + "    app//org.jbtrfs.qgroup.QgroupRescan.waitForCompletion(QgroupRescan.java:88)\n"
+            + "    app//org.jbtrfs.qgroup.Qgroups.quotaDisable(Qgroups.java:300)\n");
+        assertEquals(Set.of("quota-disable-qgroup-ioctl-deadlock"),
+            Classifier.classify(disable, EnumSet.of(FixSwitch.QUOTA_DISABLE_QGROUP_IOCTL_DEADLOCK)).bugs());
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(disable, EnumSet.noneOf(FixSwitch.class)).bugs());
+    }
+
     @Test
     void warningsErrorLinesAndStrayExceptionsAreSymptoms() {
         KernelLog log = new KernelLog(64, new ManualClock());
