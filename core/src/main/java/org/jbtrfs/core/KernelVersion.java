@@ -9,8 +9,9 @@ public enum KernelVersion {
      * v5.10: the transaction kthread re-polls a young transaction every 5 s (with a clock-went-backwards
      * test) instead of sleeping until it reaches commit_interval; the RO→RW remount has no
      * btrfs_start_pre_rw_mount (Boris Burkov's lift is 5.11): it runs btrfs_cleanup_fs_roots and
-     * btrfs_qgroup_rescan_resume but neither btrfs_find_orphan_roots nor the orphan cleanup of the
-     * tree root; an RW mount runs btrfs_cleanup_fs_roots before it reads the default subvolume.
+     * btrfs_qgroup_rescan_resume and creates a missing UUID tree, but neither btrfs_find_orphan_roots nor the
+     * orphan cleanup of the tree root; an RW mount runs btrfs_cleanup_fs_roots before it reads the default
+     * subvolume.
      */
     V5_10("5.10"),
     /** v5.11: btrfs_start_pre_rw_mount for RW mounts and RO→RW remounts; the 5.11 transaction kthread. */

@@ -224,50 +224,71 @@ final class FileOps {
 
     /**
      * kernel: btrfs_sync_file() in fs/btrfs/file.c — start_ordered_ops (writeback of the whole file with
-     * sync_writers raised: its bios are checksummed inline, not through btrfs_wq_submit_bio), wait for the
-     * writeback and for the ordered extents (btrfs_wait_ordered_range), report a writeback error; then,
-     * unless the inode was last changed in a committed transaction (skip_inode_logging), log it — the tree
-     * log is not modelled, so this is btrfs_sync_file's fallback: commit the transaction. No write access is taken,
-     * so an RO remount may run meanwhile: a transaction started after its commit is the leak of
-     * {@link FixSwitch#FSYNC_RO_REMOUNT_RACE} (proposed; with the tree log the kernel would only end its handle).
+     * sync_writers raised: its bios are checksummed inline, not through btrfs_wq_submit_bio) outside the inode lock;
+     * then under inode_lock: start_ordered_ops again (pages dirtied before the lock was taken), wait for the writeback
+     * and for the ordered extents (btrfs_wait_ordered_range), report a writeback error; then, unless the inode was
+     * last changed in a committed transaction (skip_inode_logging), log it — the tree log is not modelled, so this is
+     * btrfs_sync_file's fallback: btrfs_start_transaction under the lock, inode_unlock, commit the transaction. No
+     * write access is taken, so an RO remount may run meanwhile: a transaction started after its commit is the leak
+     * of {@link FixSwitch#FSYNC_RO_REMOUNT_RACE} (proposed; with the tree log the kernel would only end its handle).
+     * (Until stop 48 the port took no inode lock here; 5.11 takes it after the first start_ordered_ops.)
      */
     void fsync(Inode inode) {
         InodeData d = InodeData.of(fs, inode);
+        startOrderedOps(d);
+        d.iRwsem.lock(); // inode_lock(inode)
+        boolean locked = true;
+        try {
+            startOrderedOps(d);
+            d.waitWriteback();
+            ctx.ordered.waitOrderedRange(d);
+            Errno err = d.takeError();
+            if (err != null) {
+                throw new BtrfsException(err, "fsync of inode " + inode.ino() + ": writeback error");
+            }
+            if (d.lastTrans() <= fs.lastTransCommitted()) {
+                return;
+            }
+            // the proposed fix: counted before the test, so an RO remount either waits for this fsync's transaction or
+            // this fsync sees RO — whose remount's sync_filesystem committed the inode already
+            boolean counted = fs.applied(FixSwitch.FSYNC_RO_REMOUNT_RACE);
+            if (counted) {
+                fs.fsyncsInFlight.inc();
+            }
+            try {
+                fs.kernel.hooks().arrive(Hook.FSYNC_BEFORE_START_TRANSACTION);
+                if (counted && fs.readOnlyState()) {
+                    return;
+                }
+                TransHandle h = Transactions.start(fs, inode.root(), 0, "btrfs_sync_file");
+                // btrfs_log_dentry_safe would log here; then "inode_unlock(inode)" before syncing the log or committing
+                d.iRwsem.unlock();
+                locked = false;
+                Transactions.commit(h);
+            } finally {
+                if (counted) {
+                    fs.fsyncsInFlight.dec();
+                }
+            }
+        } finally {
+            if (locked) {
+                d.iRwsem.unlock();
+            }
+        }
+    }
+
+    /**
+     * kernel: start_ordered_ops() in fs/btrfs/file.c — btrfs_fdatawrite_range of the file with sync_writers raised; it
+     * writes twice when the inode has async extents (compression): the second pass waits on the page locks until the
+     * chunks have put their pages under writeback.
+     */
+    private void startOrderedOps(InodeData d) {
         d.syncWriters.incrementAndGet();
         try {
             ctx.writeback.writeInode(d, WbSyncMode.ALL, null);
-            // btrfs_fdatawrite_range writes twice when the inode has async extents (compression): the second pass
-            // waits on the page locks until the chunks have put their pages under writeback
             d.waitAsyncUnlocked();
         } finally {
             d.syncWriters.decrementAndGet();
-        }
-        d.waitWriteback();
-        ctx.ordered.waitOrderedRange(d);
-        Errno err = d.takeError();
-        if (err != null) {
-            throw new BtrfsException(err, "fsync of inode " + inode.ino() + ": writeback error");
-        }
-        if (d.lastTrans() <= fs.lastTransCommitted()) {
-            return;
-        }
-        // the proposed fix: counted before the test, so an RO remount either waits for this fsync's transaction or
-        // this fsync sees RO — whose remount's sync_filesystem committed the inode already
-        boolean counted = fs.applied(FixSwitch.FSYNC_RO_REMOUNT_RACE);
-        if (counted) {
-            fs.fsyncsInFlight.inc();
-        }
-        try {
-            fs.kernel.hooks().arrive(Hook.FSYNC_BEFORE_START_TRANSACTION);
-            if (counted && fs.readOnlyState()) {
-                return;
-            }
-            TransHandle h = Transactions.start(fs, inode.root(), 0, "btrfs_sync_file");
-            Transactions.commit(h);
-        } finally {
-            if (counted) {
-                fs.fsyncsInFlight.dec();
-            }
         }
     }
 

@@ -16,8 +16,8 @@ import org.jbtrfs.core.kernel.Lockdep;
  * <p>Applied with lockdep ({@link org.jbtrfs.core.KernelConfig#lockdep}) to every modelled version: they change no
  * behaviour, only what lockdep can see (5.11's btrfs has none, so its lockdep missed what these let it see). The 5.11
  * states have no SUPER_COMMITTED (6.0) and no COMMIT_PREP (6.5): the commit_start map is released when COMMIT_START is
- * set, as 6.1 does. Not annotated: btrfs_trans_pending_ordered and btrfs_ordered_extent (the port has no fast fsync
- * ordered-extent wait in the commit).
+ * set, as 6.1 does. The ordered extents' map ({@code btrfs_ordered_extent}) is the fs module's (OrderedExtents). Not
+ * annotated: btrfs_trans_pending_ordered (the port has no fast fsync ordered-extent wait in the commit).
  */
 final class TransLockdep {
     private TransLockdep() { }
