@@ -1,5 +1,7 @@
 package org.jbtrfs.fs;
 
+import static org.jbtrfs.fs.QgroupFixtures.info;
+import static org.jbtrfs.fs.QgroupFixtures.write;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -14,11 +16,7 @@ import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.KernelConfig;
 import org.jbtrfs.core.ManualClock;
-import org.jbtrfs.core.disk.ItemType;
-import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.fs.tools.Check;
-import org.jbtrfs.transaction.FsInfo;
-import org.jbtrfs.transaction.Trees;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -46,15 +44,6 @@ class QgroupDestroyTest {
         }
     }
 
-    private static void write(Btrfs fs, String path, int bytes) {
-        fs.createFile(path);
-        fs.writeFile(path, new byte[bytes]);
-    }
-
-    private static byte[] info(Btrfs fs, long qgroupid) {
-        FsInfo fi = fs.fsInfo();
-        return Trees.lookup(fi, fi.quotaRoot(), new Key(0, ItemType.QGROUP_INFO, qgroupid));
-    }
 
     private static List<Long> qgroups(Btrfs fs) { return fs.qgroupUsage().stream().map(QgroupUsage::qgroupid).toList(); }
 

@@ -158,6 +158,18 @@ final class QgroupFixtures {
         return ids;
     }
 
+    /** A new file {@code path} of {@code bytes} zero bytes. */
+    static void write(Btrfs fs, String path, int bytes) {
+        fs.createFile(path);
+        fs.writeFile(path, new byte[bytes]);
+    }
+
+    /** The info item of {@code qgroupid} in the live quota tree, or null. */
+    static byte[] info(Btrfs fs, long qgroupid) {
+        FsInfo fi = fs.fsInfo();
+        return Trees.lookup(fi, fi.quotaRoot(), new Key(0, ItemType.QGROUP_INFO, qgroupid));
+    }
+
     /** qgroup id → referenced bytes, as the filesystem reports them. */
     static Map<Long, Long> referenced(Btrfs fs) {
         Map<Long, Long> m = new TreeMap<>();

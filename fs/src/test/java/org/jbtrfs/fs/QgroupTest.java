@@ -12,6 +12,8 @@ import static org.jbtrfs.fs.QgroupFixtures.imageDevice;
 import static org.jbtrfs.fs.QgroupFixtures.parkAtArrival;
 import static org.jbtrfs.fs.QgroupFixtures.referenced;
 import static org.jbtrfs.fs.QgroupFixtures.statusItem;
+import static org.jbtrfs.fs.QgroupFixtures.info;
+import static org.jbtrfs.fs.QgroupFixtures.write;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -94,15 +96,6 @@ class QgroupTest {
         assertFalse(log().tainted(), log().dmesg());
     }
 
-    private static void write(Btrfs fs, String path, int bytes) {
-        fs.createFile(path);
-        fs.writeFile(path, new byte[bytes]);
-    }
-
-    private static byte[] info(Btrfs fs, long qgroupid) {
-        FsInfo fi = fs.fsInfo();
-        return Trees.lookup(fi, fi.quotaRoot(), new Key(0, ItemType.QGROUP_INFO, qgroupid));
-    }
 
     // ---- enable, config --------------------------------------------------------------------------
 

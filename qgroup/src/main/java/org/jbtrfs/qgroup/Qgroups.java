@@ -414,17 +414,9 @@ public final class Qgroups implements QgroupHooks {
     private void btrfsCreateQgroup(TransHandle h, long qgroupid) {
         q.mutexLock(q.ioctlLock, "qgroup_ioctl_lock");
         try {
-            Root quota = fs.quotaRoot();
-            if (quota == null) {
-                throw new BtrfsException(Errno.ENOTCONN, "quotas are not enabled");
-            }
-            q.lock.lock();
-            try {
-                if (q.qgroups.containsKey(qgroupid)) {
-                    throw new BtrfsException(Errno.EEXIST, "qgroup 0/" + qgroupid + " already exists");
-                }
-            } finally {
-                q.lock.unlock();
+            Root quota = quotaRootForIoctl();
+            if (qgroupExists(qgroupid)) {
+                throw new BtrfsException(Errno.EEXIST, "qgroup 0/" + qgroupid + " already exists");
             }
             QgroupItems.addQgroupItem(q, h, quota, qgroupid);
             q.lock.lock();
@@ -449,17 +441,9 @@ public final class Qgroups implements QgroupHooks {
     private void btrfsRemoveQgroup(TransHandle h, long qgroupid) {
         q.mutexLock(q.ioctlLock, "qgroup_ioctl_lock");
         try {
-            Root quota = fs.quotaRoot();
-            if (quota == null) {
-                throw new BtrfsException(Errno.ENOTCONN, "quotas are not enabled");
-            }
-            q.lock.lock();
-            try {
-                if (!q.qgroups.containsKey(qgroupid)) {
-                    throw new BtrfsException(Errno.ENOENT, "qgroup 0/" + qgroupid + " does not exist");
-                }
-            } finally {
-                q.lock.unlock();
+            Root quota = quotaRootForIoctl();
+            if (!qgroupExists(qgroupid)) {
+                throw new BtrfsException(Errno.ENOENT, "qgroup 0/" + qgroupid + " does not exist");
             }
             QgroupItems.delQgroupItem(q, h, quota, qgroupid);
             q.lock.lock();
@@ -470,6 +454,25 @@ public final class Qgroups implements QgroupHooks {
             }
         } finally {
             q.ioctlLock.unlock();
+        }
+    }
+
+    /** The qgroup ioctls' first test, under qgroup_ioctl_lock: "if (!fs_info->quota_root) return -ENOTCONN". */
+    private Root quotaRootForIoctl() {
+        Root quota = fs.quotaRoot();
+        if (quota == null) {
+            throw new BtrfsException(Errno.ENOTCONN, "quotas are not enabled");
+        }
+        return quota;
+    }
+
+    /** find_qgroup_rb() under the qgroup spinlock: whether {@code qgroupid} is in the in-memory tree. */
+    private boolean qgroupExists(long qgroupid) {
+        q.lock.lock();
+        try {
+            return q.qgroups.containsKey(qgroupid);
+        } finally {
+            q.lock.unlock();
         }
     }
 

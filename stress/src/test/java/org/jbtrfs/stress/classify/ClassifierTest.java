@@ -399,25 +399,25 @@ class ClassifierTest {
             + "    app//org.jbtrfs.qgroup.QgroupFsInfo.mutexLock(QgroupFsInfo.java:60)\n"
             + "    app//org.jbtrfs.qgroup.Qgroups." + function + "(Qgroups.java:420)\n"
             + "    app//org.jbtrfs.qgroup.Qgroups.qgroupCreateIoctl(Qgroups.java:400)\n";
-        Observation enable = new Observation();
-        enable.log = List.of();
-        enable.hang = new Observation.Hang("quota", "quota enable", "Sched.waitUntil <- TransactionCommit.commit", ioctl
-            + "task:lane:quota:0 state:WAITING\n"
-            + "    app//org.jbtrfs.transaction.TransactionCommit.commit(TransactionCommit.java:89)\n"
-            + "    app//org.jbtrfs.qgroup.Qgroups.quotaEnable(Qgroups.java:171)\n");
-        assertEquals(Set.of("quota-enable-qgroup-ioctl-deadlock"),
-            Classifier.classify(enable, EnumSet.of(FixSwitch.QUOTA_ENABLE_QGROUP_IOCTL_DEADLOCK)).bugs());
-        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(enable, EnumSet.noneOf(FixSwitch.class)).bugs());
+        assertAttributedOnlyWhenReverted(FixSwitch.QUOTA_ENABLE_QGROUP_IOCTL_DEADLOCK,
+            new Observation.Hang("quota", "quota enable", "Sched.waitUntil <- TransactionCommit.commit", ioctl
+                + "task:lane:quota:0 state:WAITING\n"
+                + "    app//org.jbtrfs.transaction.TransactionCommit.commit(TransactionCommit.java:89)\n"
+                + "    app//org.jbtrfs.qgroup.Qgroups.quotaEnable(Qgroups.java:171)\n"));
+        assertAttributedOnlyWhenReverted(FixSwitch.QUOTA_DISABLE_QGROUP_IOCTL_DEADLOCK,
+            new Observation.Hang("file", "unlink", "Sched.waitUntil <- Transactions.joinTransaction", ioctl
+                + "task:lane:quota:0 state:WAITING\n"
+                + "    app//org.jbtrfs.qgroup.QgroupRescan.waitForCompletion(QgroupRescan.java:88)\n"
+                + "    app//org.jbtrfs.qgroup.Qgroups.quotaDisable(Qgroups.java:300)\n"));
+    }
 
-        Observation disable = new Observation();
-        disable.log = List.of();
-        disable.hang = new Observation.Hang("file", "unlink", "Sched.waitUntil <- Transactions.joinTransaction", ioctl
-            + "task:lane:quota:0 state:WAITING\n"
-            + "    app//org.jbtrfs.qgroup.QgroupRescan.waitForCompletion(QgroupRescan.java:88)\n"
-            + "    app//org.jbtrfs.qgroup.Qgroups.quotaDisable(Qgroups.java:300)\n");
-        assertEquals(Set.of("quota-disable-qgroup-ioctl-deadlock"),
-            Classifier.classify(disable, EnumSet.of(FixSwitch.QUOTA_DISABLE_QGROUP_IOCTL_DEADLOCK)).bugs());
-        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(disable, EnumSet.noneOf(FixSwitch.class)).bugs());
+    /** A hang with nothing else observed: attributed to {@code fix} when it is reverted, unexplained with every fix applied. */
+    private static void assertAttributedOnlyWhenReverted(FixSwitch fix, Observation.Hang hang) {
+        Observation o = new Observation();
+        o.log = List.of();
+        o.hang = hang;
+        assertEquals(Set.of(fix.kebab()), Classifier.classify(o, EnumSet.of(fix)).bugs());
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).bugs());
     }
 
     @Test
