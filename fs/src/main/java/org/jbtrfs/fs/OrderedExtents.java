@@ -94,7 +94,8 @@ final class OrderedExtents {
      */
     void finishOrderedIo(OrderedExtent oe) {
         fs.kernel.hooks().arrive(Hook.ORDERED_EXTENT_BEFORE_FINISH);
-        Lockdep.Held oeMap = lockdepAcquire(); // held until btrfs_remove_ordered_extent has woken the waiters
+        // btrfs_lockdep_acquire(btrfs_ordered_extent), held until btrfs_remove_ordered_extent has woken the waiters
+        Lockdep.Held oeMap = fs.kernel.lockdep().acquireMap(ORDERED_EXTENT_MAP);
         try {
             finishAndRemove(oe);
         } finally {
@@ -162,20 +163,12 @@ final class OrderedExtents {
      */
     static final String ORDERED_EXTENT_MAP = "btrfs_ordered_extent";
 
-    private Lockdep.Held lockdepAcquire() {
-        Lockdep ld = fs.kernel.lockdep();
-        return ld.enabled() ? ld.acquire(ld.staticClass(ORDERED_EXTENT_MAP), false) : null;
-    }
-
     /**
      * btrfs_start_ordered_extent(entry, 1)'s btrfs_might_wait_for_event(btrfs_ordered_extent), then its wait_event for
      * COMPLETE.
      */
     private void startOrderedExtentWait(OrderedExtent oe) {
-        Lockdep ld = fs.kernel.lockdep();
-        if (ld.enabled()) {
-            ld.acquireRelease(ld.staticClass(ORDERED_EXTENT_MAP));
-        }
+        fs.kernel.lockdep().mightWaitFor(ORDERED_EXTENT_MAP);
         oe.waitComplete();
     }
 

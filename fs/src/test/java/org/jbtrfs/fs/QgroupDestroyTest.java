@@ -44,7 +44,6 @@ class QgroupDestroyTest {
         }
     }
 
-
     private static List<Long> qgroups(Btrfs fs) { return fs.qgroupUsage().stream().map(QgroupUsage::qgroupid).toList(); }
 
     @Test

@@ -1,6 +1,7 @@
 package org.jbtrfs.qgroup;
 
 import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.core.disk.QgroupInfoItem;
@@ -54,7 +55,7 @@ final class QgroupItems {
         try {
             Trees.delete(h, quota, infoKey(qgroupid));
         } catch (BtrfsException e) {
-            if (e.errno() != org.jbtrfs.core.Errno.ENOENT) {
+            if (e.errno() != Errno.ENOENT) {
                 throw e;
             }
         }

@@ -31,11 +31,8 @@ final class TransLockdep {
     /** join_transaction()'s btrfs_lockdep_acquire of num_writers and num_extwriters (every handle, as a reader). */
     static void joined(TransHandle h) {
         Lockdep ld = h.fsInfo.kernel.lockdep();
-        if (!ld.enabled()) {
-            return;
-        }
-        h.lockdepWriters = ld.acquire(ld.staticClass(NUM_WRITERS), false);
-        h.lockdepExtwriters = ld.acquire(ld.staticClass(NUM_EXTWRITERS), false);
+        h.lockdepWriters = ld.acquireMap(NUM_WRITERS);
+        h.lockdepExtwriters = ld.acquireMap(NUM_EXTWRITERS);
     }
 
     /** btrfs_lockdep_release(num_extwriters): the committer before its wait for the external writers. */
@@ -55,16 +52,12 @@ final class TransLockdep {
 
     /** btrfs_might_wait_for_event / btrfs_might_wait_for_state: the map taken as a writer and released at once. */
     static void mightWaitFor(FsInfo fs, String map) {
-        Lockdep ld = fs.kernel.lockdep();
-        if (ld.enabled()) {
-            ld.acquireRelease(ld.staticClass(map));
-        }
+        fs.kernel.lockdep().mightWaitFor(map);
     }
 
     /** btrfs_trans_state_lockdep_acquire: the committer holds a state's map (as a reader) until it reaches the state. */
     static Lockdep.Held acquireState(FsInfo fs, String state) {
-        Lockdep ld = fs.kernel.lockdep();
-        return ld.enabled() ? ld.acquire(ld.staticClass(state), false) : null;
+        return fs.kernel.lockdep().acquireMap(state);
     }
 
     /** btrfs_trans_state_lockdep_release. */

@@ -162,6 +162,21 @@ public final class Lockdep {
         }
     }
 
+    /**
+     * btrfs_lockdep_acquire() of one of btrfs' wait-event maps (6.1: the transaction states', the ordered extents'):
+     * the map named {@code name} taken as a reader by the side others wait for. Null when lockdep is off.
+     */
+    public Held acquireMap(String name) {
+        return enabled ? acquire(staticClass(name), false) : null;
+    }
+
+    /** btrfs_might_wait_for_event() / btrfs_might_wait_for_state(): the map taken as a writer and released at once. */
+    public void mightWaitFor(String name) {
+        if (enabled) {
+            acquireRelease(staticClass(name));
+        }
+    }
+
     /** lock_map_acquire() + lock_map_release() at once: flush_workqueue()'s annotation of waiting for every work. */
     public void acquireRelease(LockClass cls) {
         release(acquire(cls, false));
