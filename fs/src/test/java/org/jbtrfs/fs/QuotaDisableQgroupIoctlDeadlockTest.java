@@ -11,6 +11,7 @@ import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.KernelConfig;
 import org.jbtrfs.core.KernelPanic;
+import org.jbtrfs.core.kernel.WaitGraph;
 import org.jbtrfs.testsupport.Blocked;
 import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
@@ -78,6 +79,10 @@ class QuotaDisableQgroupIoctlDeadlockTest {
             if (!fixed) {
                 Waits.within().until(() -> "commit: wait for writers".equals(mod.kernel().sched().blocked().get("sync")));
             }
+            if (!fixed) {
+                // the wait-for graph has no deadlock yet: the worker parked at a hook is a sleep anyone may end
+                assertTrue(WaitGraph.find(mod.kernel().sched(), 0).isEmpty());
+            }
             // 5) the worker goes on
             mod.hooks().disarm(Hook.QGROUP_RESCAN_BEFORE_LEAF);
             if (fixed) {
@@ -97,6 +102,13 @@ class QuotaDisableQgroupIoctlDeadlockTest {
             sync.assertRunning();
             disable.assertRunning();
             assertEquals(1, fs.ctx().qgroups.rescanWaiters());
+            // the deadlock oracle names all four: disable -> worker (the completion), worker -> sync (wait_current_trans:
+            // its committer, or the ioctl's handle), sync -> ioctl (its handle), ioctl -> disable (qgroup_ioctl_lock)
+            WaitGraph.Deadlock d = WaitGraph.find(mod.kernel().sched(), 0).orElseThrow();
+            assertEquals(java.util.Set.of(disable.thread(), ioctl.thread(), sync.thread(), worker), d.stuck().keySet(),
+                d.describe());
+            assertTrue(d.describe().contains("quota-disable: wait_for_completion(qgroup_rescan_completion) -> "
+                + worker.getName()), d.describe());
             mod.kernel().panic("hung task: quota-disable, qgroup-" + op + ", sync and the rescan worker blocked");
             assertInstanceOf(KernelPanic.class, disable.failure());
             // the ioctl's mutex_lock is no sleep a panic ends: it gets the mutex the unwound disable gave back, ends its

@@ -15,12 +15,24 @@ final class Completion {
     private final org.jbtrfs.core.kernel.Sched sched;
     private boolean done; // guarded by this
     private int waiters; // guarded by this
+    /** Who completes it: the deadlock oracle's edge of an uninterruptible wait (null: not known). */
+    private final org.jbtrfs.core.kernel.Blockers completer;
 
     /** A completion outside any module (an uninterruptible wait is ended by nothing but completeAll). */
-    Completion() { this(null); }
+    Completion() { this(null, null); }
 
     /** A completion of a module: a panic of the module ends an uninterruptible wait with KernelPanic. */
-    Completion(org.jbtrfs.core.kernel.Sched sched) { this.sched = sched; }
+    Completion(org.jbtrfs.core.kernel.Sched sched) { this(sched, null); }
+
+    /**
+     * As {@link #Completion(org.jbtrfs.core.kernel.Sched)}; {@code completer}
+     * names the task that will complete it (the deadlock oracle's edge, {@link org.jbtrfs.core.kernel.WaitGraph}),
+     * answering null while none is known.
+     */
+    Completion(org.jbtrfs.core.kernel.Sched sched, java.util.function.Supplier<Thread> completer) {
+        this.sched = sched;
+        this.completer = completer == null ? null : org.jbtrfs.core.kernel.Blockers.thread(completer);
+    }
 
     /** kernel: reinit_completion() */
     synchronized void reinit() { done = false; }
@@ -45,7 +57,7 @@ final class Completion {
         if (!interruptible && sched != null) {
             waiters++;
             try {
-                sched.waitUntil(this, "wait_for_completion(qgroup_rescan_completion)", () -> done);
+                sched.waitUntil(this, "wait_for_completion(qgroup_rescan_completion)", completer, () -> done);
                 return true;
             } finally {
                 waiters--;

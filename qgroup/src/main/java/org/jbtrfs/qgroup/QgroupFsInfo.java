@@ -62,12 +62,18 @@ final class QgroupFsInfo {
      * Written under {@link #rescanLock}; volatile for btrfs_quota_enable, which queues it without.
      */
     volatile BtrfsWork rescanWork;
+    /**
+     * The kworker running btrfs_qgroup_rescan_worker right now, null between runs: who will complete
+     * {@link #rescanCompletion} (a run re-queued meanwhile completes it in the next run, which waits for this one).
+     */
+    volatile Thread rescanWorkerTask;
 
     QgroupFsInfo(FsInfo fs) {
         this.fs = fs;
         this.ioctlLock = new Mutex("qgroup_ioctl_lock", fs.kernel.lockdep(), "&fs_info->qgroup_ioctl_lock");
         this.rescanLock = new Mutex("qgroup_rescan_lock", fs.kernel.lockdep(), "&fs_info->qgroup_rescan_lock");
-        this.rescanCompletion = new Completion(fs.kernel.sched()); // a panic ends an uninterruptible wait
+        // a panic ends an uninterruptible wait; the worker running now is the one that completes it
+        this.rescanCompletion = new Completion(fs.kernel.sched(), () -> rescanWorkerTask);
     }
 
     long flags() { return flags.get(); }

@@ -107,9 +107,11 @@ final class QgroupRescan {
     private int outstanding;
 
     private void runWorker() {
+        q.rescanWorkerTask = Thread.currentThread();
         try {
             worker();
         } finally {
+            q.rescanWorkerTask = null;
             synchronized (idle) {
                 outstanding--;
                 idle.notifyAll();

@@ -40,6 +40,10 @@ public final class Transaction {
     final List<Root> droppedRoots = new ArrayList<>();
     /** Every handle that used this transaction: who (thread, kernel function), for leak reports. */
     final List<HandleRecord> handles = new ArrayList<>();
+    /** The handles not ended yet, for the deadlock oracle's edges ({@link TransWaits}); concurrent: read unlocked. */
+    final java.util.Set<TransHandle> live = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** The task committing it (set with COMMIT_START), for the deadlock oracle; null before. */
+    volatile Thread committer;
 
     Transaction(long transid, long startTime, DelayedRefs delayedRefs) {
         this.transid = transid;

@@ -62,18 +62,19 @@ final class TransactionCommit {
                 TransLockdep.releaseWriters(h);
                 Transactions.endIntwrite(h); // btrfs_end_transaction() before waiting for that commit
                 TransLockdep.mightWaitFor(fs, TransLockdep.COMPLETED); // wait_for_commit(COMPLETED)
-                fs.kernel.sched().waitUntil(fs.transLock, "wait_for_commit", () -> cur.state == TransState.COMPLETED || cur.aborted);
+                fs.kernel.sched().waitUntil(fs.transLock, "wait_for_commit", TransWaits.stateOf(fs, cur), () -> cur.state == TransState.COMPLETED || cur.aborted);
                 Transactions.releaseHandle(fs, h);
                 return;
             }
             cur.state = TransState.COMMIT_START;
+            cur.committer = Thread.currentThread();
             fs.transLock.notifyAll();
             TransLockdep.releaseState(fs, commitStart);
             Transaction prev = previous(fs, cur);
             if (prev != null && prev.state != TransState.COMPLETED && !prev.aborted) {
                 TransLockdep.mightWaitFor(fs, TransLockdep.COMPLETED); // wait_for_commit(prev_trans, COMPLETED)
             }
-            fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for the previous transaction",
+            fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for the previous transaction", TransWaits.stateOf(fs, prev),
                 () -> prev == null || prev.state == TransState.COMPLETED || prev.aborted);
             // extwriter_counter_dec(), then wait for the external writers (START / ATTACH handles) only:
             // joiners may still enter in COMMIT_START
@@ -88,7 +89,7 @@ final class TransactionCommit {
         TransLockdep.releaseExtwriters(h);
         TransLockdep.mightWaitFor(fs, TransLockdep.NUM_EXTWRITERS);
         synchronized (fs.transLock) {
-            fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for external writers", () -> cur.numExtwriters <= 0);
+            fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for external writers", TransWaits.extwriters(fs, h), () -> cur.numExtwriters <= 0);
         }
         runDelayedItems(h);
         synchronized (fs.transLock) {
@@ -97,7 +98,7 @@ final class TransactionCommit {
             fs.transLock.notifyAll();
             TransLockdep.releaseWriters(h);
             TransLockdep.mightWaitFor(fs, TransLockdep.NUM_WRITERS);
-            fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for writers", () -> cur.numWriters <= 1);
+            fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for writers", TransWaits.writers(fs, h), () -> cur.numWriters <= 1);
         }
         // the state maps after num_writers is released (lockdep's reverse-order unlocking rule, as 6.1 says)
         var completed = TransLockdep.acquireState(fs, TransLockdep.COMPLETED);
@@ -184,7 +185,8 @@ final class TransactionCommit {
                 // "the thread has already released the lockdep map as reader" — here, whatever the failure left held
                 TransLockdep.releaseWriters(h);
                 TransLockdep.mightWaitFor(fs, TransLockdep.NUM_WRITERS);
-                fs.kernel.sched().waitUntil(fs.transLock, "cleanup_transaction: wait for writers", () -> cur.numWriters <= 1);
+                fs.kernel.sched().waitUntil(fs.transLock, "cleanup_transaction: wait for writers", TransWaits.writers(fs, h),
+                    () -> cur.numWriters <= 1);
             }
         }
         Transactions.cleanupOneTransaction(fs, cur);

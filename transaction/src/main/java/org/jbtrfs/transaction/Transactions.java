@@ -116,6 +116,7 @@ public final class Transactions {
             throw e;
         }
         TransHandle h = new TransHandle(fs, cur, root, type, fs.kernel.slabs().cache("btrfs_trans_handle").alloc());
+        cur.live.add(h);
         TransLockdep.joined(h);
         h.intwrite = intwrite;
         h.bytesReserved = reserved;
@@ -148,7 +149,7 @@ public final class Transactions {
                     if (type.blockedBy(cur.state)) {
                         // -EBUSY: wait_current_trans(), then ATTACH and JOIN_NOSTART report -ENOENT
                         TransLockdep.mightWaitFor(fs, TransLockdep.UNBLOCKED);
-                        fs.kernel.sched().waitUntil(fs.transLock, "wait_current_trans",
+                        fs.kernel.sched().waitUntil(fs.transLock, "wait_current_trans", TransWaits.stateOf(fs, cur),
                             () -> fs.runningTransaction != cur || !type.blockedBy(cur.state) || cur.aborted);
                         waited = true;
                         if (type == TransType.ATTACH || type == TransType.JOIN_NOSTART) {

@@ -291,7 +291,7 @@ public final class Kthread {
             requester = Thread.currentThread(); // after the wake-up: see sleepsThroughRequest()
             IdlePoll.poll(() -> parkedDone, pollNanos);
             synchronized (completions) {
-                sched.waitUntil(completions, "kthread_park(" + name + ")", () -> parkedDone);
+                sched.waitUntil(completions, "kthread_park(" + name + ")", Blockers.thread(() -> thread), () -> parkedDone);
             }
         }
         return 0;
@@ -345,7 +345,7 @@ public final class Kthread {
         IdlePoll.poll(() -> exited, pollNanos);
         int code;
         synchronized (completions) {
-            sched.waitUntil(completions, "kthread_stop(" + name + ")", () -> exited);
+            sched.waitUntil(completions, "kthread_stop(" + name + ")", Blockers.thread(() -> thread), () -> exited);
             code = exitCode;
         }
         task.free(); // put_task_struct()

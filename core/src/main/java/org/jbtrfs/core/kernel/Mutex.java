@@ -43,12 +43,29 @@ public final class Mutex extends ReentrantLock {
     /** The names of the threads waiting for it. */
     public List<String> waiters() { return getQueuedThreads().stream().map(Thread::getName).sorted().toList(); }
 
+    /** The mutex each thread blocked in {@link #lock()} waits for: the deadlock oracle's edge to its owner. */
+    private static final java.util.Map<Thread, Mutex> WAITING = new java.util.concurrent.ConcurrentHashMap<>();
+
     @Override
     public void lock() {
         Lockdep.Held h = outermost() ? lockdep.acquire(cls, false) : null;
-        super.lock();
+        if (!super.tryLock()) { // the non-fair lock()'s own first attempt, then the wait, noted for WaitGraph
+            Thread self = Thread.currentThread();
+            WAITING.put(self, this);
+            try {
+                super.lock();
+            } finally {
+                WAITING.remove(self);
+            }
+        }
         keep(h);
     }
+
+    /** The mutex {@code t} waits for in {@link #lock()} right now, or null. */
+    static Mutex waitedForBy(Thread t) { return WAITING.get(t); }
+
+    /** The thread holding it, or null. */
+    Thread owner() { return getOwner(); }
 
     @Override
     public void lockInterruptibly() throws InterruptedException {

@@ -32,7 +32,16 @@ import java.util.function.BooleanSupplier;
  */
 public final class Sched {
     /** Threads sleeping in this kernel, each with what it waits for ("wait_on_bit CLEANER_RUNNING"). */
-    private final Map<Thread, String> sleepers = new ConcurrentHashMap<>();
+    private final Map<Thread, Sleep> sleepers = new ConcurrentHashMap<>();
+    /** Numbers the sleeps, so that the deadlock oracle tells one sleep of a thread from its next. */
+    private final java.util.concurrent.atomic.AtomicLong sleeps = new java.util.concurrent.atomic.AtomicLong();
+
+    /**
+     * One sleep of a thread: what it waits for, who can end it (null: not known) and when it began.
+     *
+     * @param serial numbers the sleeps of this kernel: the same sleep seen twice has the same serial
+     */
+    public record Sleep(String what, Blockers blockers, long since, long serial) { }
     private volatile String panic;
 
     /** The reason of the panic, or null while the module runs. */
@@ -77,7 +86,13 @@ public final class Sched {
     }
 
     /** Registers the calling thread as sleeping in this kernel on {@code what} (paired with {@link #leave}). */
-    public void enter(Thread self, String what) { sleepers.put(self, what == null ? "uninterruptible sleep" : what); }
+    public void enter(Thread self, String what) { enter(self, what, null); }
+
+    /** As {@link #enter(Thread, String)}, naming who can end the sleep ({@link WaitGraph}'s edges; null: not known). */
+    public void enter(Thread self, String what, Blockers blockers) {
+        sleepers.put(self, new Sleep(what == null ? "uninterruptible sleep" : what, blockers, System.nanoTime(),
+            sleeps.incrementAndGet()));
+    }
 
     public void leave(Thread self) {
         sleepers.remove(self);
@@ -119,9 +134,12 @@ public final class Sched {
     /** What each sleeping thread waits for, by thread name (a snapshot, for inspection and hung-task reports). */
     public Map<String, String> blocked() {
         Map<String, String> m = new TreeMap<>();
-        sleepers.forEach((t, w) -> m.put(t.getName(), w));
+        sleepers.forEach((t, w) -> m.put(t.getName(), w.what()));
         return m;
     }
+
+    /** The sleeps right now, by thread (a snapshot, for {@link WaitGraph}). */
+    public Map<Thread, Sleep> sleeps() { return Map.copyOf(sleepers); }
 
     /**
      * TASK_UNINTERRUPTIBLE wait on {@code monitor}, which the caller holds, until {@code done} holds.
@@ -131,13 +149,19 @@ public final class Sched {
     public void waitUntil(Object monitor, BooleanSupplier done) { waitUntil(monitor, null, done); }
 
     /** {@link #waitUntil(Object, BooleanSupplier)}, naming what is waited for ({@link #blocked()} shows it). */
-    public void waitUntil(Object monitor, String what, BooleanSupplier done) {
+    public void waitUntil(Object monitor, String what, BooleanSupplier done) { waitUntil(monitor, what, null, done); }
+
+    /**
+     * {@link #waitUntil(Object, String, BooleanSupplier)}, naming who can end the sleep too: the deadlock oracle's
+     * edges ({@link WaitGraph}; null: not known).
+     */
+    public void waitUntil(Object monitor, String what, Blockers blockers, BooleanSupplier done) {
         if (done.getAsBoolean()) {
             return;
         }
         Thread self = Thread.currentThread();
         boolean interrupted = false;
-        enter(self, what);
+        enter(self, what, blockers);
         try {
             while (!done.getAsBoolean()) {
                 checkPanic();

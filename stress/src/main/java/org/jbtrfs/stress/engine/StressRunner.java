@@ -1,5 +1,6 @@
 package org.jbtrfs.stress.engine;
 
+import org.jbtrfs.core.kernel.WaitGraph;
 import org.jbtrfs.fs.internal.Internals;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -57,6 +58,21 @@ public final class StressRunner {
      */
     static final boolean LOCKDEP = !"false".equalsIgnoreCase(System.getProperty("jbtrfs.stress.lockdep", "true"));
 
+    /**
+     * The deadlock oracle, on unless {@code -Djbtrfs.stress.deadlocks=false} (stop 49): the watchdog looks at the
+     * module's wait-for graph ({@code WaitGraph}) and names a deadlock of completions, commits and mutexes — what
+     * lockdep cannot see — once it has formed, instead of after the hung-task limit ({@link Watchdog#deadlocks}). Same
+     * report, same class; it changes no behaviour.
+     */
+    static final boolean DEADLOCK_ORACLE = !"false".equalsIgnoreCase(System.getProperty("jbtrfs.stress.deadlocks", "true"));
+
+    /** Watches {@code host}'s module for deadlocks, when {@link #DEADLOCK_ORACLE} is on. */
+    private static void watchDeadlocks(Watchdog wd, ModuleHost host) {
+        if (DEADLOCK_ORACLE) {
+            wd.deadlocks(() -> WaitGraph.find(Internals.kernel(host.module()).sched(), Watchdog.DEADLOCK_MIN_ASLEEP_NANOS));
+        }
+    }
+
     static KernelConfig config(StressOptions opt) {
         KernelConfig c = SLAB_DEBUG ? opt.config().slabDebug(true) : opt.config();
         return LOCKDEP ? c.lockdep(true) : c;
@@ -91,6 +107,7 @@ public final class StressRunner {
         Profile profile = Profile.ON ? new Profile(threads) : null;
         try (Watchdog wd = new Watchdog(List.of(), opt.hungTaskNanos(), opt.stallNanos(), h -> hung(h, drivers, host))) {
             wd.lostWakeups(() -> Internals.kernel(host.module()).kthreadd().sleptThroughRequests(), h -> lostWakeup(h, drivers, host));
+            watchDeadlocks(wd, host);
             if (opt.filesystems() == 1) {
                 wd.deadTask(() -> hasDeadTask(host), deadTaskLimit(opt));
             } else {
@@ -180,6 +197,7 @@ public final class StressRunner {
         if (o != null && o.hang == null) {
             o.hang = new Observation.Hang(h.driver().driverName, h.driver().op(), h.frame(), h.report());
             o.note("state at the hang: " + Internals.debugState(mod));
+            o.note("kernel sleeps at the hang:\n" + WaitGraph.describeSleeps(Internals.kernel(mod).sched()));
         }
         Internals.kernel(mod).panic("hung task: " + h.driver().driverName + " blocked in '" + h.driver().op() + "'");
     }
@@ -332,6 +350,7 @@ public final class StressRunner {
         CycleResult target = null;
         try (Watchdog wd = new Watchdog(List.of(d.busy), o.hungTaskNanos(), o.stallNanos(), h -> hung(h, drivers, host))) {
             wd.lostWakeups(() -> Internals.kernel(host.module()).kthreadd().sleptThroughRequests(), h -> lostWakeup(h, drivers, host));
+            watchDeadlocks(wd, host);
             wd.deadTask(() -> hasDeadTask(host), deadTaskLimit(o));
             d.watchdog(wd);
             long from = t.cycle() - t.cycle() % Seeds.EPOCH;

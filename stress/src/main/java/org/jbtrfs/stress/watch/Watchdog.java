@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
+import org.jbtrfs.core.kernel.WaitGraph;
 
 /**
  * The hung-task detector (khungtaskd) and stall sampler: a daemon thread that looks at every
@@ -26,6 +27,12 @@ public final class Watchdog implements AutoCloseable {
     /** The module has a dead task (an oops or BUG tainted it D) and is not panicked yet; null: not watched. */
     private volatile java.util.function.Predicate<Busy> deadTask;
     private volatile long deadTaskLimitNanos = Long.MAX_VALUE;
+    /** The module's deadlock right now ({@link WaitGraph}); null: not watched. */
+    private volatile java.util.function.Supplier<java.util.Optional<WaitGraph.Deadlock>> deadlocks;
+    /** The deadlock seen at the last look and when it was first seen (the watchdog thread's own). */
+    private Map<Thread, String> lastDeadlock = Map.of();
+    private long lastDeadlockSince;
+    private long lastDeadlockLook;
 
     public record Hung(Busy driver, String frame, String report) { }
 
@@ -85,6 +92,30 @@ public final class Watchdog implements AutoCloseable {
         java.util.concurrent.locks.LockSupport.unpark(thread);
     }
 
+    /**
+     * Also names deadlocks at once: when {@code probe} (the module's wait-for graph, {@link WaitGraph#find}) shows the
+     * same set of threads none of which can ever wake at two looks {@link #DEADLOCK_CONFIRM_NANOS} apart, the watched
+     * operation among them that began first is reported to the hung-task consumer — the one khungtaskd would name
+     * first, hung_task_timeout_secs later, with the same stacks, plus the cycle. This is a state, not a timeout: the
+     * members wait for each other, and nothing but a panic ends their sleeps. A deadlock of kthreads or workers alone,
+     * with no watched operation in it, is left to the hung-task limit (the operation that waits for them is not stuck
+     * by the graph's proof).
+     */
+    public void deadlocks(java.util.function.Supplier<java.util.Optional<WaitGraph.Deadlock>> probe) {
+        this.deadlocks = probe;
+        java.util.concurrent.locks.LockSupport.unpark(thread);
+    }
+
+    /** How often the wait-for graph is looked at (a few map reads; a ThreadMXBean call per lock waiter). */
+    static final long DEADLOCK_PERIOD = 20_000_000L;
+    /** How long a deadlock must stay the same before it is named: a look is not atomic, the second one confirms it. */
+    static final long DEADLOCK_CONFIRM_NANOS = 100_000_000L;
+    /**
+     * How long a sleep must have lasted before the graph counts it: one just entered may still be publishing what it
+     * waits for (a commit between COMMIT_DOING and the end of its own handle's count).
+     */
+    public static final long DEADLOCK_MIN_ASLEEP_NANOS = 50_000_000L;
+
     /** Watches {@code b} too (a lane's). */
     public void watch(Busy b) {
         b.stallThreshold(stallNanos);
@@ -121,8 +152,46 @@ public final class Watchdog implements AutoCloseable {
                     }
                 }
             }
-            long next = lostWakeups == null && deadTask == null ? period : Math.min(period, LOST_WAKEUP_PERIOD);
+            lookForDeadlock(now);
+            long next = lostWakeups == null && deadTask == null && deadlocks == null ? period
+                : Math.min(period, LOST_WAKEUP_PERIOD);
             java.util.concurrent.locks.LockSupport.parkNanos(next);
+        }
+    }
+
+    /** One look at the wait-for graph (every {@link #DEADLOCK_PERIOD}); see {@link #deadlocks}. */
+    private void lookForDeadlock(long now) {
+        var probe = deadlocks;
+        if (probe == null || now - lastDeadlockLook < DEADLOCK_PERIOD) {
+            return;
+        }
+        lastDeadlockLook = now;
+        WaitGraph.Deadlock d = probe.get().orElse(null);
+        if (d == null) {
+            lastDeadlock = Map.of();
+            return;
+        }
+        if (!d.stuck().equals(lastDeadlock)) {
+            lastDeadlock = d.stuck();
+            lastDeadlockSince = now;
+            return;
+        }
+        if (now - lastDeadlockSince < DEADLOCK_CONFIRM_NANOS) {
+            return;
+        }
+        Busy first = null;
+        for (Busy b : watched) {
+            long started = b.startedAt();
+            if (started != 0 && d.stuck().containsKey(b.thread()) && (first == null || started < first.startedAt())) {
+                first = b;
+            }
+        }
+        if (first == null) {
+            return;
+        }
+        long started = first.startedAt();
+        if (started != 0 && first.markHung(started)) {
+            deliver(onHung, first, started, new Hung(first, hungFrame(first.thread()), reportDeadlock(first, now - started, d)));
         }
     }
 
@@ -304,6 +373,12 @@ public final class Watchdog implements AutoCloseable {
         return report("INFO: task " + b.driverName + b.deviceTag()
             + " blocked for more than " + nanos / 1_000_000_000L + " seconds in '" + b.op()
             + "'.");
+    }
+
+    static String reportDeadlock(Busy b, long nanos, WaitGraph.Deadlock d) {
+        return report("INFO: task " + b.driverName + b.deviceTag() + " blocked for " + nanos / 1_000_000L + " ms in '"
+            + b.op() + "' in a deadlock (the wait-for graph: khungtaskd would name it after hung_task_timeout_secs), "
+            + d.describe());
     }
 
     static String reportAfterDeadTask(Busy b, long nanos) {
