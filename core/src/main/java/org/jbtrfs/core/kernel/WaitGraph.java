@@ -105,6 +105,10 @@ public final class WaitGraph {
                 }
                 continue;
             }
+            Thread.State st = t.getState();
+            if (st != Thread.State.WAITING && st != Thread.State.BLOCKED) {
+                continue; // running (or in a timed wait): free, and no ThreadMXBean call (a VM operation) for it
+            }
             ThreadInfo ti = MX.getThreadInfo(t.getId());
             if (ti == null || ti.getLockOwnerId() < 0
                 || ti.getThreadState() != Thread.State.WAITING && ti.getThreadState() != Thread.State.BLOCKED) {
