@@ -401,6 +401,23 @@ public final class BtrfsModule implements AutoCloseable {
         return l;
     }
 
+    /**
+     * The deadlock among this module's tasks right now, if there is one ({@link Deadlock}): the port's wait-for graph
+     * over its kernel sleeps ({@code org.jbtrfs.core.kernel.WaitGraph}), counting sleeps older than 50 ms (one just
+     * entered may still be publishing what it waits for). A proof, not a timeout: a reproducer of a deadlock can wait
+     * for it with Awaitility instead of asserting that threads are "still blocked". Sleeps whose waker is not known (a
+     * hook's park, a bit anyone may clear) are never part of one, so a test that parks a task at a hook sees none
+     * through it.
+     */
+    public java.util.Optional<Deadlock> deadlock() {
+        return org.jbtrfs.core.kernel.WaitGraph.find(kernel.sched(), DEADLOCK_MIN_ASLEEP_NANOS)
+            .map(d -> new Deadlock(d.stuck().keySet().stream().map(Thread::getName).sorted().toList(), d.cycle(),
+                d.describe()));
+    }
+
+    /** How old a sleep must be before {@link #deadlock()} counts it (the stress runner's watchdog uses the same). */
+    public static final long DEADLOCK_MIN_ASLEEP_NANOS = 50_000_000L;
+
     private void checkLoaded() {
         kernel.sched().checkPanic();
         if (unloaded != null) {

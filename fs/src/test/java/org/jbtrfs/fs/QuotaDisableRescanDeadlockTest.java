@@ -120,6 +120,12 @@ class QuotaDisableRescanDeadlockTest {
             assertEquals(1, extwriters(fi, t), "T's commit waits for the one external writer, quota disable");
             assertFalse(disable.done());
             assertTrue(fs.ctx().qgroups.ioctlLockHeld(), "quota disable also holds qgroup_ioctl_lock");
+            // the deadlock oracle proves it: a completion, wait_current_trans and a commit's wait for its extwriters
+            Deadlock d = Waits.within().until(mod::deadlock, java.util.Optional::isPresent).orElseThrow();
+            assertEquals(Stream.of(disable.thread(), worker, kthread).map(Thread::getName).sorted().toList(), d.tasks(),
+                d.description());
+            assertTrue(d.description().contains("quota-disable: wait_for_completion(qgroup_rescan_completion) -> "
+                + worker.getName()), d.description());
 
             // a hung machine is rebooted: every uninterruptible wait of the module ends with KernelPanic
             mod.kernel().panic("hung task: btrfs blocked for more than 120 seconds (quota disable, "

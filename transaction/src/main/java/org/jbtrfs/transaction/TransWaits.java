@@ -19,12 +19,12 @@ final class TransWaits {
     private TransWaits() { }
 
     /** "commit: wait for writers": every handle of {@code self}'s transaction but {@code self}. */
-    static Blockers writers(FsInfo fs, TransHandle self) {
+    static Blockers writers(TransHandle self) {
         return Blockers.allOf(() -> tasks(self.transaction, self, false));
     }
 
     /** "commit: wait for external writers": the START / ATTACH handles but {@code self}. */
-    static Blockers extwriters(FsInfo fs, TransHandle self) {
+    static Blockers extwriters(TransHandle self) {
         return Blockers.allOf(() -> tasks(self.transaction, self, true));
     }
 

@@ -89,7 +89,7 @@ final class TransactionCommit {
         TransLockdep.releaseExtwriters(h);
         TransLockdep.mightWaitFor(fs, TransLockdep.NUM_EXTWRITERS);
         synchronized (fs.transLock) {
-            fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for external writers", TransWaits.extwriters(fs, h), () -> cur.numExtwriters <= 0);
+            fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for external writers", TransWaits.extwriters(h), () -> cur.numExtwriters <= 0);
         }
         runDelayedItems(h);
         synchronized (fs.transLock) {
@@ -98,7 +98,7 @@ final class TransactionCommit {
             fs.transLock.notifyAll();
             TransLockdep.releaseWriters(h);
             TransLockdep.mightWaitFor(fs, TransLockdep.NUM_WRITERS);
-            fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for writers", TransWaits.writers(fs, h), () -> cur.numWriters <= 1);
+            fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for writers", TransWaits.writers(h), () -> cur.numWriters <= 1);
         }
         // the state maps after num_writers is released (lockdep's reverse-order unlocking rule, as 6.1 says)
         var completed = TransLockdep.acquireState(fs, TransLockdep.COMPLETED);
@@ -185,7 +185,7 @@ final class TransactionCommit {
                 // "the thread has already released the lockdep map as reader" — here, whatever the failure left held
                 TransLockdep.releaseWriters(h);
                 TransLockdep.mightWaitFor(fs, TransLockdep.NUM_WRITERS);
-                fs.kernel.sched().waitUntil(fs.transLock, "cleanup_transaction: wait for writers", TransWaits.writers(fs, h),
+                fs.kernel.sched().waitUntil(fs.transLock, "cleanup_transaction: wait for writers", TransWaits.writers(h),
                     () -> cur.numWriters <= 1);
             }
         }

@@ -12,6 +12,7 @@ import java.util.TreeMap;
 import org.jbtrfs.core.KernelConfig;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.LogLevel;
+import org.jbtrfs.fs.BtrfsModule;
 import org.jbtrfs.fs.UnloadReport;
 import org.jbtrfs.stress.ReplayToken;
 import org.jbtrfs.stress.Seeds;
@@ -69,7 +70,7 @@ public final class StressRunner {
     /** Watches {@code host}'s module for deadlocks, when {@link #DEADLOCK_ORACLE} is on. */
     private static void watchDeadlocks(Watchdog wd, ModuleHost host) {
         if (DEADLOCK_ORACLE) {
-            wd.deadlocks(() -> WaitGraph.find(Internals.kernel(host.module()).sched(), Watchdog.DEADLOCK_MIN_ASLEEP_NANOS));
+            wd.deadlocks(() -> WaitGraph.find(Internals.kernel(host.module()).sched(), BtrfsModule.DEADLOCK_MIN_ASLEEP_NANOS));
         }
     }
 

@@ -110,11 +110,6 @@ public final class Watchdog implements AutoCloseable {
     static final long DEADLOCK_PERIOD = 20_000_000L;
     /** How long a deadlock must stay the same before it is named: a look is not atomic, the second one confirms it. */
     static final long DEADLOCK_CONFIRM_NANOS = 100_000_000L;
-    /**
-     * How long a sleep must have lasted before the graph counts it: one just entered may still be publishing what it
-     * waits for (a commit between COMMIT_DOING and the end of its own handle's count).
-     */
-    public static final long DEADLOCK_MIN_ASLEEP_NANOS = 50_000_000L;
 
     /** Watches {@code b} too (a lane's). */
     public void watch(Busy b) {
