@@ -161,7 +161,14 @@ public final class Watchdog implements AutoCloseable {
             return;
         }
         lastDeadlockLook = now;
-        WaitGraph.Deadlock d = probe.get().orElse(null);
+        WaitGraph.Deadlock d;
+        try {
+            d = probe.get().orElse(null);
+        } catch (RuntimeException e) {
+            // a look while the runner replaces the module, or a sleep's blockers read mid-change: no proof this time —
+            // the watchdog thread must never die of it (the hung-task limit and the other probes depend on it)
+            d = null;
+        }
         if (d == null) {
             lastDeadlock = Map.of();
             return;
