@@ -92,7 +92,9 @@ final class Remount {
         if (fs.applied(FixSwitch.CLEANER_RO_REMOUNT_RACE)) {
             // patch 3/5: a cleaner pass in progress may still start a transaction; let it finish so the
             // commit below includes it
-            fs.flags.waitOnBit(FsFlag.CLEANER_RUNNING);
+            // (only the cleaner kthread sets and clears it: the deadlock oracle's edge to the cleaner's task)
+            fs.flags.waitOnBit(FsFlag.CLEANER_RUNNING,
+                org.jbtrfs.core.kernel.Blockers.thread(() -> fs.cleanerKthread() == null ? null : fs.cleanerKthread().thread()));
         }
         if (fs.applied(FixSwitch.FSYNC_RO_REMOUNT_RACE)) {
             // proposed: an fsync past its test may still start a transaction; the commit below must include it

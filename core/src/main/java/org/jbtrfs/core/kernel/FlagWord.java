@@ -94,7 +94,13 @@ public final class FlagWord<E extends Enum<E>> {
      * are deferred (uninterruptible sleep) and re-asserted on return; a panic of the module throws
      * {@link KernelPanic}.
      */
-    public void waitOnBit(E bit) {
+    public void waitOnBit(E bit) { waitOnBit(bit, null); }
+
+    /**
+     * As {@link #waitOnBit(Enum)}, naming who clears the bit ({@link Blockers}: the deadlock oracle's edge; null: not
+     * known) — a bit only its owner clears, as the cleaner kthread clears CLEANER_RUNNING.
+     */
+    public void waitOnBit(E bit, Blockers clearedBy) {
         if (!test(bit)) {
             return;
         }
@@ -103,7 +109,7 @@ public final class FlagWord<E extends Enum<E>> {
             bitWaiters[bit.ordinal()]++;
             try {
                 if (sched != null) {
-                    sched.waitUntil(waitQueue, "wait_on_bit(" + bit.name() + ")", () -> !test(bit));
+                    sched.waitUntil(waitQueue, "wait_on_bit(" + bit.name() + ")", clearedBy, () -> !test(bit));
                 } else {
                     waitPlain(bit);
                 }

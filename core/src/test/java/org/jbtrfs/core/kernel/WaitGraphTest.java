@@ -117,6 +117,25 @@ class WaitGraphTest {
         assertTrue(WaitGraph.find(sched, 0).isPresent());
     }
 
+    /**
+     * wait_on_bit of a bit only its owner clears (an RO remount waiting for CLEANER_RUNNING names the cleaner): the owner
+     * waiting for the waiter closes a cycle.
+     */
+    @Test
+    void aWaitOnBitNamingItsOwnerWhoWaitsForTheWaiterIsADeadlock() {
+        FlagWord<Bit> flags = new FlagWord<>(sched);
+        flags.set(Bit.A);
+        Thread[] owner = new Thread[1];
+        TestThread<Void> remount = TestThread.run("remount", () -> flags.waitOnBit(Bit.A, Blockers.thread(() -> owner[0])));
+        Waits.within().until(() -> sched.blocked().containsKey("remount"));
+        owner[0] = sleeper("cleaner", Blockers.thread(remount::thread)).thread();
+        WaitGraph.Deadlock d = WaitGraph.find(sched, 0).orElseThrow();
+        assertEquals(Set.of("remount", "cleaner"), names(d));
+        assertTrue(d.describe().contains("remount: wait_on_bit(A) -> cleaner"), d.describe());
+        flags.clearAndWakeUpBit(Bit.A);
+        remount.join();
+    }
+
     @Test
     void aSleepWhoseBlockersAnswerNobodyIsNotStuck() {
         sleeper("A", Blockers.anyOf(List::of));
