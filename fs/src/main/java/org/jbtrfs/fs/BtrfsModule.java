@@ -406,7 +406,7 @@ public final class BtrfsModule implements AutoCloseable {
      * over its kernel sleeps ({@code org.jbtrfs.core.kernel.WaitGraph}), counting sleeps older than 50 ms (one just
      * entered may still be publishing what it waits for). A proof, not a timeout: a reproducer of a deadlock can wait
      * for it with Awaitility instead of asserting that threads are "still blocked". Sleeps whose waker is not known (a
-     * hook's park, a bit anyone may clear) are never part of one, so a test that parks a task at a hook sees none
+     * hook's park, a page lock) are never part of one, so a test that parks a task at a hook sees none
      * through it.
      */
     public java.util.Optional<Deadlock> deadlock() {

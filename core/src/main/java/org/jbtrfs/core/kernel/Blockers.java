@@ -11,7 +11,7 @@ import java.util.function.Supplier;
  * a wait for a transaction's state for its committer or for a writer that aborts it ({@link #anyOf}: one of them is
  * enough), a kthread_park() for the kthread. The supplier is asked by the oracle's thread while the sleeper sleeps, so it
  * reads state that is safe to read without the sleeper's lock; an empty answer means "not known" and the sleep never
- * counts as stuck. Sleeps without blockers (a wait for a bit anyone may clear, a hook's park) are never part of a
+ * counts as stuck. Sleeps without blockers (a page lock, a hook's park) are never part of a
  * deadlock the oracle names: it only says what it can prove.
  *
  * @param all whether every thread named must act for the sleep to end (a count each of them holds), rather than any one
