@@ -93,8 +93,10 @@ final class Remount {
             // patch 3/5: a cleaner pass in progress may still start a transaction; let it finish so the
             // commit below includes it
             // (only the cleaner kthread sets and clears it: the deadlock oracle's edge to the cleaner's task)
-            fs.flags.waitOnBit(FsFlag.CLEANER_RUNNING,
-                org.jbtrfs.core.kernel.Blockers.thread(() -> fs.cleanerKthread() == null ? null : fs.cleanerKthread().thread()));
+            fs.flags.waitOnBit(FsFlag.CLEANER_RUNNING, org.jbtrfs.core.kernel.Blockers.thread(() -> {
+                var cleaner = fs.cleanerKthread();
+                return cleaner == null ? null : cleaner.thread();
+            }));
         }
         if (fs.applied(FixSwitch.FSYNC_RO_REMOUNT_RACE)) {
             // proposed: an fsync past its test may still start a transaction; the commit below must include it

@@ -114,14 +114,10 @@ public final class WaitGraph {
                 || ti.getThreadState() != Thread.State.WAITING && ti.getThreadState() != Thread.State.BLOCKED) {
                 continue;
             }
-            if (byId == null) {
-                byId = liveThreads();
+            if (byId == null || !byId.containsKey(ti.getLockOwnerId())) {
+                byId = liveThreads(); // first needed, or the owner started since the last enumeration
             }
             Thread owner = byId.get(ti.getLockOwnerId());
-            if (owner == null) {
-                byId = liveThreads(); // a thread started since
-                owner = byId.get(ti.getLockOwnerId());
-            }
             if (owner == null || owner == t) {
                 continue;
             }
