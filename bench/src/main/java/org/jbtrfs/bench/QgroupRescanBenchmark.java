@@ -45,8 +45,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <p>Throughput mode: rescans per second, and the secondary metric {@code extentItems}: extent items
  * accounted per second. This is the port's cost (leaf copies from the cached commit root, transaction
- * start/end, accounting by the extent item's owner), not a kernel prediction: the kernel resolves every
- * extent's roots with a backref walk (btrfs_find_all_roots). A fixed heap keeps G1 from shrinking and
+ * start/end, every extent's roots from the commit roots' backref walk, {@code Backref}, and their accounting),
+ * not a kernel prediction: the kernel's walk also allocates and may read uncached blocks. A fixed heap keeps G1 from shrinking and
  * growing again inside a measurement (the in-memory device holds the 10^5 blocks).
  */
 @State(Scope.Benchmark)

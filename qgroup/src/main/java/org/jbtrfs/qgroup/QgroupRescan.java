@@ -8,10 +8,10 @@ import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.LogEntry;
-import org.jbtrfs.core.disk.ExtentItem;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.core.disk.QgroupStatusItem;
+import org.jbtrfs.transaction.Backref;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.TransHandle;
 import org.jbtrfs.transaction.Transactions;
@@ -470,8 +470,8 @@ final class QgroupRescan {
     /**
      * kernel: qgroup_rescan_leaf() — under qgroup_rescan_lock only: find the extent tree's commit-root
      * leaf at the progress key, move the progress past its last item, take a private copy of it. Then,
-     * without the lock, account every extent item of the copy through btrfs_qgroup_account_extent (the
-     * port's btrfs_find_all_roots is the extent item's owner root). Returns 1 after the last leaf (the
+     * without the lock, account every extent item of the copy through btrfs_find_all_roots ({@link Backref}: the
+     * commit roots' backref walk) and btrfs_qgroup_account_extent. Returns 1 after the last leaf (the
      * progress becomes all-ones), else 0.
      */
     private int leaf() {
@@ -501,7 +501,11 @@ final class QgroupRescan {
             } else {
                 continue;
             }
-            accounting.accountExtent(ExtentItem.decode(it.data()).ownerRoot(), k.objectid(), numBytes, true);
+            // btrfs_find_all_roots, then btrfs_qgroup_account_extent(trans, bytenr, num_bytes, NULL, roots): an extent
+            // the commit roots no longer have (freed since the copy) has no roots and changes no qgroup
+            for (long root : Backref.findAllRoots(fs, k.objectid())) {
+                accounting.accountExtent(root, k.objectid(), numBytes, true);
+            }
         }
         if (done) {
             q.rescanProgress = -1L;

@@ -45,10 +45,11 @@ final class QgroupSection extends JmhSection {
             + "warm-up; a fixed heap keeps G1 from shrinking and growing again inside a measurement.\n\n"
             + Md.table(List.of("crc32c", "extent items per rescan", "rescans/s (99.9 % CI)", "ms per rescan", "extent items/s", "JMH settings"), t)
             + "\n"
-            + "This is the port's cost — leaf copies from the cached commit root, transaction start/end,\n"
-            + "accounting by the extent item's owner — not a kernel prediction: the kernel's rescan resolves every\n"
-            + "extent's roots with a backref walk (`btrfs_find_all_roots`) and reads leaves that may not be cached.\n"
-            + "For the race reproducers the point is the other way round: a full rescan here is short, so a\n"
+            + "This is the port's cost — leaf copies from the cached commit root, transaction start/end, every\n"
+            + "extent's roots resolved by the commit roots' backref walk (`btrfs_find_all_roots`: one extent-tree\n"
+            + "search and one search of the owning tree per level, `Backref`) and its accounting — not a kernel\n"
+            + "prediction: the kernel's walk also allocates its ulists and preliminary refs and reads blocks that may\n"
+            + "not be cached. For the race reproducers the point is the other way round: a full rescan here is short, so a\n"
             + "reproducer cannot rely on \"the rescan is still running\" without parking it (the tests park it with\n"
             + "`QGROUP_RESCAN_BEFORE_LEAF`).\n";
     }

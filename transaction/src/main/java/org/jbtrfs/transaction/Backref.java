@@ -1,0 +1,138 @@
+package org.jbtrfs.transaction;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.LongFunction;
+import org.jbtrfs.core.disk.ExtentItem;
+import org.jbtrfs.core.disk.ItemType;
+import org.jbtrfs.core.disk.Key;
+import org.jbtrfs.core.disk.RootItem;
+import org.jbtrfs.transaction.ctree.BtrfsPath;
+import org.jbtrfs.transaction.ctree.Ctree;
+import org.jbtrfs.transaction.ctree.ExtentBuffer;
+
+/**
+ * kernel: fs/btrfs/backref.c — the backref walk on the commit roots (a NULL transaction, no delayed refs), as the qgroup
+ * rescan worker runs it for every extent item it accounts.
+ *
+ * <p>Why the port walks at all: it keeps one inline backref per extent item (the owner root), so the answer is known
+ * before the walk starts. But the kernel's rescan resolves every extent this way — one extent-tree search and one
+ * search of the referencing tree per level, on the commit roots, holding commit_root_sem for reading, which a commit's
+ * switch_commit_roots waits for — and a rescan that read the owner instead skipped both the cost and that exclusion.
+ * The walk below does the kernel's searches on the real commit-root blocks (reading any that are not cached), and its
+ * result is what the rescan accounts.
+ *
+ * <p>One difference is left: the kernel's EXTENT_DATA_REF carries the file extent's key (inode, offset) and
+ * resolve_indirect_ref searches the subvolume for it; the port's extent item does not record it, so a data
+ * extent's search follows the subvolume's first key — the same height, as many blocks, not the same ones. Shared
+ * (full) backrefs do not exist without snapshots and relocation, which are not modelled.
+ */
+public final class Backref {
+    /** The search key of a data extent's indirect ref: see the class comment. */
+    private static final Key DATA_REF_KEY = Key.MIN;
+
+    private Backref() { }
+
+    /**
+     * kernel: btrfs_find_all_roots(NULL, fs_info, bytenr, 0, &roots, false) — under commit_root_sem (read),
+     * btrfs_find_all_roots_safe(): find_parent_nodes() for the extent, then for every tree block found to reference it,
+     * until only roots are left. An extent the commit roots no longer have (freed since the caller read it) has none.
+     */
+    public static List<Long> findAllRoots(FsInfo fs, long bytenr) {
+        fs.commitRootSem.readLock().lock();
+        try {
+            List<Long> roots = new ArrayList<>(1);
+            Ulist tmp = new Ulist(); // the parents: each walked once, in the order found
+            long next = bytenr;
+            for (int i = 0; ; i++) {
+                findParentNodes(fs, next, tmp, roots);
+                if (i == tmp.order.size()) {
+                    return roots;
+                }
+                next = tmp.order.get(i);
+            }
+        } finally {
+            fs.commitRootSem.readLock().unlock();
+        }
+    }
+
+    /**
+     * kernel: find_parent_nodes() with a NULL transaction — search the extent tree's commit root for the extent item of
+     * {@code bytenr}; its inline ref (add_inline_refs: EXTENT_DATA_REF at level 0, TREE_BLOCK_REF at the block's level
+     * + 1 with the block's first key, which add_missing_keys reads from the block) is an indirect ref, and
+     * resolve_indirect_ref() resolves it: a root whose commit root is right below the ref's level is one of the roots,
+     * otherwise the search of that root down to the level names the tree block that references the extent — a parent.
+     * A root that cannot be read (-ENOENT, tolerated by resolve_indirect_refs) stays a root.
+     */
+    private static void findParentNodes(FsInfo fs, long bytenr, Ulist parents, List<Long> roots) {
+        LongFunction<ExtentBuffer> reader = fs.btreeInode::readTreeBlock;
+        BtrfsPath path = Ctree.search(reader, fs.extentRoot().commitRoot(), new Key(bytenr, ItemType.METADATA_ITEM, -1L));
+        int slot = path.slot();
+        if (slot == 0) {
+            return; // "if (path->slots[0])": nothing before the search key in this leaf
+        }
+        ExtentBuffer leaf = path.leaf();
+        Key key = leaf.itemKey(slot - 1);
+        if (key.objectid() != bytenr || (key.type() != ItemType.EXTENT_ITEM && key.type() != ItemType.METADATA_ITEM)) {
+            return;
+        }
+        ExtentItem item = ExtentItem.decode(leaf.itemData(slot - 1));
+        int level;
+        Key searchKey;
+        if (item.isTreeBlock()) {
+            level = (key.type() == ItemType.METADATA_ITEM ? (int) key.offset() : item.level()) + 1;
+            ExtentBuffer block = reader.apply(bytenr); // add_missing_keys: read_tree_block for the first key
+            searchKey = block.nritems() == 0 ? Key.MIN : block.firstKey();
+        } else {
+            level = 0;
+            searchKey = DATA_REF_KEY;
+        }
+        long rootId = item.ownerRoot();
+        ExtentBuffer rootNode = commitRootOf(fs, rootId, reader);
+        if (rootNode == null || rootNode.level() + 1 == level) {
+            if (!roots.contains(rootId)) {
+                roots.add(rootId);
+            }
+            return;
+        }
+        // path->lowest_level = level; a tree lower than that since ends at its root node ("while (!eb) level--")
+        int reached = Math.min(level, rootNode.level());
+        BtrfsPath up = Ctree.search(reader, rootNode, searchKey, reached);
+        parents.add(up.node(reached).bytenr());
+    }
+
+    /** struct ulist: values in insertion order, each once. */
+    private static final class Ulist {
+        final List<Long> order = new ArrayList<>();
+        private final Set<Long> members = new HashSet<>();
+
+        void add(long v) {
+            if (members.add(v)) {
+                order.add(v);
+            }
+        }
+    }
+
+    /**
+     * kernel: btrfs_get_fs_root_commit_root() — a global root or one in fs_roots_radix, else the root item read from
+     * the root tree's commit root (read_tree_root_path); the tree's commit root node, or null (-ENOENT).
+     */
+    private static ExtentBuffer commitRootOf(FsInfo fs, long rootId, LongFunction<ExtentBuffer> reader) {
+        Root r = fs.rootOf(rootId);
+        if (r != null) {
+            return r.commitRoot();
+        }
+        BtrfsPath path = Ctree.search(reader, fs.treeRoot().commitRoot(), new Key(rootId, ItemType.ROOT_ITEM, -1L));
+        int slot = path.slot();
+        if (slot == 0) {
+            return null;
+        }
+        Key key = path.leaf().itemKey(slot - 1);
+        if (key.objectid() != rootId || key.type() != ItemType.ROOT_ITEM) {
+            return null;
+        }
+        return reader.apply(RootItem.decode(path.leaf().itemData(slot - 1)).bytenr());
+    }
+}

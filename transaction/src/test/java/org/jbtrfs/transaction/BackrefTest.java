@@ -1,0 +1,108 @@
+package org.jbtrfs.transaction;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.jbtrfs.core.disk.ExtentItem;
+import org.jbtrfs.core.disk.ItemType;
+import org.jbtrfs.core.disk.Key;
+import org.jbtrfs.testsupport.TestThread;
+import org.jbtrfs.testsupport.Waits;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * btrfs_find_all_roots with a NULL transaction (fs/btrfs/backref.c, v5.11) as {@link Backref} ports it for the qgroup
+ * rescan: the commit roots' answer, through the tree blocks above the extent, under commit_root_sem.
+ */
+class BackrefTest {
+    /** Items enough for a subvolume tree of two levels (a leaf holds a few hundred of these). */
+    private static final int ITEMS = 2000;
+    private static final int DATA_EXTENTS = 50;
+    private final TestFs t = new TestFs();
+
+    @AfterEach
+    void unload() { t.close(); }
+
+    /**
+     * Every extent item of the committed extent tree — data extents of the subvolume, its leaves and its node, the
+     * blocks of the root and extent trees — resolves to the tree that owns it, also where the walk has to climb from a
+     * leaf through a node to the root.
+     */
+    @Test
+    void everyCommittedExtentResolvesToItsOwner() {
+        FsInfo fs = t.open();
+        TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test");
+        for (int i = 0; i < ITEMS; i++) {
+            Trees.insert(h, fs.fsRoot(), TestFs.key(i), TestFs.data(i, "backref"));
+        }
+        for (int i = 0; i < DATA_EXTENTS; i++) {
+            Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, 4096);
+        }
+        Transactions.commit(h);
+        assertTrue(fs.fsRoot().commitRoot().level() >= 1, "the subvolume tree has a node above its leaves");
+
+        int data = 0;
+        int blocks = 0;
+        for (TreeItem it : Trees.range(fs, fs.extentRoot(), Key.MIN, Key.MAX)) {
+            int type = it.key().type();
+            if (type != ItemType.EXTENT_ITEM && type != ItemType.METADATA_ITEM) {
+                continue;
+            }
+            ExtentItem ei = ExtentItem.decode(it.data());
+            assertEquals(List.of(ei.ownerRoot()), Backref.findAllRoots(fs, it.key().objectid()), it.key().toString());
+            if (ei.isTreeBlock()) {
+                blocks++;
+            } else {
+                data++;
+            }
+        }
+        assertEquals(DATA_EXTENTS, data);
+        assertTrue(blocks > 3, "tree blocks of several trees and levels: " + blocks);
+    }
+
+    /**
+     * The walk reads the commit roots only: an extent freed and committed since the rescan copied its leaf has no
+     * roots (btrfs_qgroup_account_extent then changes nothing), and so has one of the running transaction.
+     */
+    @Test
+    void anExtentTheCommitRootsDoNotHoldHasNoRoots() {
+        FsInfo fs = t.open();
+        TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test");
+        long freed = Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, 4096);
+        Transactions.commit(h);
+        assertEquals(List.of(ItemType.FS_TREE_OBJECTID), Backref.findAllRoots(fs, freed));
+
+        h = Transactions.start(fs, fs.fsRoot(), 1, "test");
+        Extents.freeDataExtent(h, ItemType.FS_TREE_OBJECTID, freed, 4096);
+        Transactions.commit(h);
+        assertEquals(List.of(), Backref.findAllRoots(fs, freed), "freed and committed");
+
+        h = Transactions.start(fs, fs.fsRoot(), 1, "test");
+        long running = Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, 4096);
+        assertEquals(List.of(), Backref.findAllRoots(fs, running), "queued in the running transaction only");
+        Transactions.end(h);
+    }
+
+    /**
+     * btrfs_find_all_roots takes commit_root_sem for reading: a walk waits while a commit switches the commit roots
+     * (switch_commit_roots holds it for writing), so it never reads a half-switched set of roots.
+     */
+    @Test
+    void aWalkWaitsForACommitRootSwitch() {
+        FsInfo fs = t.open();
+        TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test");
+        long bytenr = Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, 4096);
+        Transactions.commit(h);
+        fs.commitRootSem.writeLock().lock();
+        TestThread<List<Long>> walk;
+        try {
+            walk = TestThread.call("rescan-walk", () -> Backref.findAllRoots(fs, bytenr));
+            Waits.within().until(() -> walk.thread().getState() == Thread.State.WAITING);
+        } finally {
+            fs.commitRootSem.writeLock().unlock();
+        }
+        assertEquals(List.of(ItemType.FS_TREE_OBJECTID), walk.join());
+    }
+}
