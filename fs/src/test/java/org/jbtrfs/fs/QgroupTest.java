@@ -250,6 +250,35 @@ class QgroupTest {
         Waits.within(Repro.WAIT).until(rescan::done); // the ioctl ends (its queueing refused by the panicked module)
     }
 
+    /**
+     * The same put quota root, met by the rescan ioctl's worker instead of a commit: qgroup_rescan_leaf resolves every
+     * extent item's roots with btrfs_find_all_roots, and the quota tree's own blocks name the quota tree, whose
+     * btrfs_get_fs_root_commit_root grabs fs_info->quota_root — the struct the enable freed (KASAN, and the kworker
+     * dies). Decision: kernel behaviour, kept — backref.c's resolve_indirect_ref and disk-io.c's btrfs_get_global_root
+     * (v5.11) grab whatever quota_root points at; the fix is the same later-upstream one (331cd9461412). Steps 1–3 as
+     * above, reverted; 4. the ioctl queues its worker.
+     */
+    @Test
+    void theRescanWorkersBackrefWalkMeetsTheQuotaRootTheEnablePut() {
+        Btrfs fs = fresh(KernelConfig.defaults().revert(FixSwitch.QUOTA_ENABLE_RESCAN_EINPROGRESS));
+        write(fs, "a", 8192);
+        fs.sync();
+        mod.hooks().parkAt(Hook.QGROUP_ENABLE_BEFORE_RESCAN_INIT);
+        TestThread<Void> enable = TestThread.run("quota-enable", fs::quotaEnable);
+        mod.hooks().awaitParked(Hook.QGROUP_ENABLE_BEFORE_RESCAN_INIT, Repro.WAIT);
+        mod.hooks().parkAt(Hook.QGROUP_RESCAN_IOCTL_BEFORE_QUEUE);
+        TestThread<Void> rescan = TestThread.run("quota-rescan", fs::quotaRescan);
+        mod.hooks().awaitParked(Hook.QGROUP_RESCAN_IOCTL_BEFORE_QUEUE, Repro.WAIT);
+        mod.hooks().release(Hook.QGROUP_ENABLE_BEFORE_RESCAN_INIT);
+        assertEquals(Errno.EINPROGRESS, assertThrows(BtrfsException.class, enable::join).errno());
+
+        mod.hooks().release(Hook.QGROUP_RESCAN_IOCTL_BEFORE_QUEUE);
+        rescan.join();
+        Waits.within(Repro.WAIT).until(() -> log().contains("BUG: KASAN: use-after-free in btrfs_get_fs_root_commit_root"));
+        assertTrue(log().contains("(struct btrfs_root of tree 8)"), log().dmesg());
+        mod.kernel().panic("test: the rescan worker died on a freed quota root");
+    }
+
     // ---- btrfs_qgroup_rescan errors --------------------------------------------------------------
 
     @Test

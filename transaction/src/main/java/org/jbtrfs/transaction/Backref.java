@@ -116,13 +116,21 @@ public final class Backref {
     }
 
     /**
-     * kernel: btrfs_get_fs_root_commit_root() — a global root or one in fs_roots_radix, else the root item read from
-     * the root tree's commit root (read_tree_root_path); the tree's commit root node, or null (-ENOENT).
+     * kernel: btrfs_get_fs_root_commit_root() — a global root or one in fs_roots_radix (btrfs_grab_root), else the root
+     * item read from the root tree's commit root (read_tree_root_path); the tree's commit root node, or null (-ENOENT).
      */
     private static ExtentBuffer commitRootOf(FsInfo fs, long rootId, LongFunction<ExtentBuffer> reader) {
         Root r = fs.rootOf(rootId);
         if (r != null) {
+            // btrfs_grab_root's refcount_inc_not_zero reads the struct: KASAN's report if it was freed (5.11's quota
+            // enable error path puts the quota root it published while a rescan ioctl's worker walks)
+            r.use("btrfs_get_fs_root_commit_root");
             return r.commitRoot();
+        }
+        if (rootId < ItemType.FS_TREE_OBJECTID || rootId == ItemType.CSUM_TREE_OBJECTID
+            || rootId == ItemType.QUOTA_TREE_OBJECTID || rootId == ItemType.UUID_TREE_OBJECTID
+            || rootId == ItemType.FREE_SPACE_TREE_OBJECTID) {
+            return null; // btrfs_get_global_root: a global tree not (or no longer) set up is -ENOENT, never read
         }
         BtrfsPath path = Ctree.search(reader, fs.treeRoot().commitRoot(), new Key(rootId, ItemType.ROOT_ITEM, -1L));
         int slot = path.slot();
