@@ -218,12 +218,9 @@ class QgroupTest {
         write(fs, "a", 8192);
         fs.sync();
 
-        mod.hooks().parkAt(Hook.QGROUP_ENABLE_BEFORE_RESCAN_INIT);
-        TestThread<Void> enable = TestThread.run("quota-enable", fs::quotaEnable);
-        mod.hooks().awaitParked(Hook.QGROUP_ENABLE_BEFORE_RESCAN_INIT, Repro.WAIT); // quota_root published, ON set
-        mod.hooks().parkAt(Hook.QGROUP_RESCAN_IOCTL_BEFORE_QUEUE);
-        TestThread<Void> rescan = TestThread.run("quota-rescan", fs::quotaRescan);
-        mod.hooks().awaitParked(Hook.QGROUP_RESCAN_IOCTL_BEFORE_QUEUE, Repro.WAIT); // its init passed first: RESCAN
+        EnableAndRescan held = enableAndRescanIoctlHeld(fs);
+        TestThread<Void> enable = held.enable();
+        TestThread<Void> rescan = held.rescan();
         mod.hooks().release(Hook.QGROUP_ENABLE_BEFORE_RESCAN_INIT);
 
         if (applied) {
@@ -263,20 +260,34 @@ class QgroupTest {
         Btrfs fs = fresh(KernelConfig.defaults().revert(FixSwitch.QUOTA_ENABLE_RESCAN_EINPROGRESS));
         write(fs, "a", 8192);
         fs.sync();
-        mod.hooks().parkAt(Hook.QGROUP_ENABLE_BEFORE_RESCAN_INIT);
-        TestThread<Void> enable = TestThread.run("quota-enable", fs::quotaEnable);
-        mod.hooks().awaitParked(Hook.QGROUP_ENABLE_BEFORE_RESCAN_INIT, Repro.WAIT);
-        mod.hooks().parkAt(Hook.QGROUP_RESCAN_IOCTL_BEFORE_QUEUE);
-        TestThread<Void> rescan = TestThread.run("quota-rescan", fs::quotaRescan);
-        mod.hooks().awaitParked(Hook.QGROUP_RESCAN_IOCTL_BEFORE_QUEUE, Repro.WAIT);
+        EnableAndRescan held = enableAndRescanIoctlHeld(fs);
+        TestThread<Void> rescan = held.rescan();
         mod.hooks().release(Hook.QGROUP_ENABLE_BEFORE_RESCAN_INIT);
-        assertEquals(Errno.EINPROGRESS, assertThrows(BtrfsException.class, enable::join).errno());
+        assertEquals(Errno.EINPROGRESS, assertThrows(BtrfsException.class, held.enable()::join).errno());
 
         mod.hooks().release(Hook.QGROUP_RESCAN_IOCTL_BEFORE_QUEUE);
         rescan.join();
         Waits.within(Repro.WAIT).until(() -> log().contains("BUG: KASAN: use-after-free in btrfs_get_fs_root_commit_root"));
         assertTrue(log().contains("(struct btrfs_root of tree 8)"), log().dmesg());
         mod.kernel().panic("test: the rescan worker died on a freed quota root");
+    }
+
+    /** A quota enable and a rescan ioctl, each held at a hook. */
+    private record EnableAndRescan(TestThread<Void> enable, TestThread<Void> rescan) { }
+
+    /**
+     * Steps 1–2 of the two tests above: quota enable held after its commit and publication (quota_root published, ON
+     * set), before its rescan init; then the rescan ioctl, whose init passes first (RESCAN), held before it queues its
+     * worker.
+     */
+    private EnableAndRescan enableAndRescanIoctlHeld(Btrfs fs) {
+        mod.hooks().parkAt(Hook.QGROUP_ENABLE_BEFORE_RESCAN_INIT);
+        TestThread<Void> enable = TestThread.run("quota-enable", fs::quotaEnable);
+        mod.hooks().awaitParked(Hook.QGROUP_ENABLE_BEFORE_RESCAN_INIT, Repro.WAIT);
+        mod.hooks().parkAt(Hook.QGROUP_RESCAN_IOCTL_BEFORE_QUEUE);
+        TestThread<Void> rescan = TestThread.run("quota-rescan", fs::quotaRescan);
+        mod.hooks().awaitParked(Hook.QGROUP_RESCAN_IOCTL_BEFORE_QUEUE, Repro.WAIT);
+        return new EnableAndRescan(enable, rescan);
     }
 
     // ---- btrfs_qgroup_rescan errors --------------------------------------------------------------

@@ -69,12 +69,10 @@ class BackrefTest {
     @Test
     void anExtentTheCommitRootsDoNotHoldHasNoRoots() {
         FsInfo fs = t.open();
-        TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test");
-        long freed = Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, 4096);
-        Transactions.commit(h);
+        long freed = committedDataExtent(fs);
         assertEquals(List.of(ItemType.FS_TREE_OBJECTID), Backref.findAllRoots(fs, freed));
 
-        h = Transactions.start(fs, fs.fsRoot(), 1, "test");
+        TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test");
         Extents.freeDataExtent(h, ItemType.FS_TREE_OBJECTID, freed, 4096);
         Transactions.commit(h);
         assertEquals(List.of(), Backref.findAllRoots(fs, freed), "freed and committed");
@@ -92,9 +90,7 @@ class BackrefTest {
     @Test
     void aWalkWaitsForACommitRootSwitch() {
         FsInfo fs = t.open();
-        TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test");
-        long bytenr = Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, 4096);
-        Transactions.commit(h);
+        long bytenr = committedDataExtent(fs);
         fs.commitRootSem.writeLock().lock();
         TestThread<List<Long>> walk;
         try {
@@ -104,5 +100,13 @@ class BackrefTest {
             fs.commitRootSem.writeLock().unlock();
         }
         assertEquals(List.of(ItemType.FS_TREE_OBJECTID), walk.join());
+    }
+
+    /** A 4 KiB data extent of the subvolume, allocated and committed: in the commit roots. */
+    private static long committedDataExtent(FsInfo fs) {
+        TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test");
+        long bytenr = Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, 4096);
+        Transactions.commit(h);
+        return bytenr;
     }
 }
