@@ -127,7 +127,7 @@ public final class Backref {
             r.use("btrfs_get_fs_root_commit_root");
             return r.commitRoot();
         }
-        if (rootId < ItemType.FS_TREE_OBJECTID || rootId == ItemType.CSUM_TREE_OBJECTID
+        if (Long.compareUnsigned(rootId, ItemType.FS_TREE_OBJECTID) < 0 || rootId == ItemType.CSUM_TREE_OBJECTID
             || rootId == ItemType.QUOTA_TREE_OBJECTID || rootId == ItemType.UUID_TREE_OBJECTID
             || rootId == ItemType.FREE_SPACE_TREE_OBJECTID) {
             return null; // btrfs_get_global_root: a global tree not (or no longer) set up is -ENOENT, never read

@@ -57,11 +57,10 @@ public final class Lockdep {
         }
     }
 
-    /** A dependency prev → next, with where it was first seen. */
     /**
-     * Where a dependency was first taken: save_trace()'s stack entries. The frames are captured (fillInStackTrace, a
-     * few microseconds, as save_trace is cheap) and turned into text only for a report: formatting them at every new
-     * dependency cost more than the lock operations it annotates.
+     * A dependency prev → next, with where it was first seen: save_trace()'s stack entries. The frames are captured
+     * (fillInStackTrace, a few microseconds, as save_trace is cheap) and turned into text only for a report: formatting
+     * them at every new dependency cost more than the lock operations it annotates.
      */
     private record Dep(String thread, Throwable where) {
         String trace() { return Lockdep.trace(where); }
