@@ -233,7 +233,7 @@ public final class Inodes {
             return;
         } finally {
             Transactions.end(h);
-            fs.delayedInodes.balance(); // btrfs_btree_balance_dirty_nodelay
+            fs.delayedInodes.balance(); // btrfs_btree_balance_dirty (5.11: with the delayed items)
         }
         fs.kernel.hooks().arrive(Hook.EVICT_BEFORE_ORPHAN_DEL);
         TransHandle del;
