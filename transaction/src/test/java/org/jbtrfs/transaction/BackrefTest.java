@@ -7,6 +7,7 @@ import java.util.List;
 import org.jbtrfs.core.disk.ExtentItem;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
+import org.jbtrfs.testsupport.Blocked;
 import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.AfterEach;
@@ -95,7 +96,9 @@ class BackrefTest {
         TestThread<List<Long>> walk;
         try {
             walk = TestThread.call("rescan-walk", () -> Backref.findAllRoots(fs, bytenr));
-            Waits.within().until(() -> walk.thread().getState() == Thread.State.WAITING);
+            // asleep in the read lock btrfs_find_all_roots takes, not anywhere else
+            Waits.within().until(() -> Blocked.in(walk.thread(), "Read", "lock")
+                && Blocked.onStack(walk.thread(), "Backref", "findAllRoots"));
         } finally {
             fs.commitRootSem.writeLock().unlock();
         }
