@@ -65,6 +65,29 @@ class ClassifierTest {
         assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.of(FixSwitch.REMOUNT_RW_FAILURE_COMMIT)).bugs());
     }
 
+    /**
+     * The same leak seen by the RO-leak oracle instead of the umount: the lifecycle lane remounts read-write again after
+     * the failed remount, and the look before that remount finds the evictions' transaction running on the read-only
+     * filesystem. Stop 51's 5.11 hunt (seed 51001, {@code --kernel 5.11 --filesystems 4 --faults all --swarm 0.5},
+     * replay 51001:11556:1) left it unexplained: the rule was on the umount's path only. Decision: not a new kernel
+     * behaviour — btrfs_remount's restore label after a failed btrfs_start_pre_rw_mount (v5.11 super.c, disk-io.c;
+     * btrfs_orphan_cleanup's iput → btrfs_evict_inode joins without an RO check), the proposed fix's mechanism.
+     */
+    @Test
+    void aFailedRemountsEvictionSeenBeforeTheNextRwRemountIsTheRemountFailureCommit() {
+        Observation o = new Observation();
+        KernelLog log = new KernelLog(64, new ManualClock());
+        log.btrfs(LogLevel.ERR, "sdd", "could not do orphan cleanup -12");
+        o.log = log.entries();
+        o.injected(EnumSet.of(org.jbtrfs.core.Errno.ENOMEM));
+        o.roLeak("lifecycle", leakedBy("lane:lifecycle:1", "btrfs_evict_inode"));
+        var v = Classifier.classify(o, EnumSet.of(FixSwitch.REMOUNT_RW_FAILURE_COMMIT));
+        assertTrue(v.symptoms().contains(Symptom.RO_LEAK), v.symptoms().toString());
+        assertEquals(Set.of("remount-rw-failure-commit"), v.bugs());
+        o.log = List.of();
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.of(FixSwitch.REMOUNT_RW_FAILURE_COMMIT)).bugs());
+    }
+
     @Test
     void anInjectedFaultsReportsAreNotFailuresButWhatFollowsStillIs() {
         KernelLog log = new KernelLog(64, new ManualClock());
