@@ -503,9 +503,7 @@ final class QgroupRescan {
             }
             // btrfs_find_all_roots, then btrfs_qgroup_account_extent(trans, bytenr, num_bytes, NULL, roots): an extent
             // the commit roots no longer have (freed since the copy) has no roots and changes no qgroup
-            for (long root : Backref.findAllRoots(fs, k.objectid())) {
-                accounting.accountExtent(root, k.objectid(), numBytes, true);
-            }
+            accounting.accountExtent(k.objectid(), numBytes, java.util.List.of(), Backref.findAllRoots(fs, k.objectid()));
         }
         if (done) {
             q.rescanProgress = -1L;

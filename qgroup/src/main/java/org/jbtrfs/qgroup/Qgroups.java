@@ -479,18 +479,29 @@ public final class Qgroups implements QgroupHooks {
     // ---- accounting (the commit calls up) ------------------------------------------------------------
 
     /**
-     * kernel: btrfs_qgroup_account_extent() — from the commit (btrfs_qgroup_account_extents) and from the
-     * rescan worker. Quotas off, or an owner that is no subvolume: nothing, before any lock. While a rescan is
-     * in progress, an extent at or beyond its progress is left to it (tested under qgroup_rescan_lock);
-     * otherwise the owner's counters change under the qgroup spinlock.
+     * kernel: btrfs_qgroup_account_extent() — from the commit (btrfs_qgroup_account_extents, with the roots that
+     * referenced the extent at the last commit and those that reference it now) and from the rescan worker (no old
+     * roots). Quotas off, or a root list whose first root is no subvolume (maybe_fs_roots): nothing. While a rescan
+     * is in progress, an extent at or beyond its progress is left to it (tested under qgroup_rescan_lock); otherwise,
+     * under the qgroup spinlock, qgroup_update_refcnt counts each qgroup's old and new roots and
+     * qgroup_update_counters moves referenced and exclusive bytes (the port's qgroups are level 0: a root's qgroup
+     * is its own, with no parents to visit).
      */
     @Override
-    public void accountExtent(long ownerRoot, long bytenr, long numBytes, boolean add) {
+    public void accountExtent(long bytenr, long numBytes, List<Long> oldRoots, List<Long> newRoots) {
         if (!fs.flags.test(FsFlag.QUOTA_ENABLED)) {
+            return; // "If quotas get disabled meanwhile, the resources need to be freed"
+        }
+        if (!maybeFsRoots(newRoots) || !maybeFsRoots(oldRoots)) {
             return;
         }
-        if (!isFsTree(ownerRoot)) {
-            return; // maybe_fs_roots(): a tree block of the tree root, extent tree or quota tree: no qgroup
+        int nrOld = oldRoots.size();
+        int nrNew = newRoots.size();
+        if (nrOld == 0 && nrNew == 0) {
+            return;
+        }
+        if (fs.quotaRoot() == null) {
+            throw fs.log().bug("qgroup.c", 2536, "btrfs_qgroup_account_extent: BUG_ON(!fs_info->quota_root)");
         }
         q.mutexLock(q.rescanLock, "qgroup_rescan_lock");
         try {
@@ -502,17 +513,74 @@ public final class Qgroups implements QgroupHooks {
         }
         q.lock.lock();
         try {
-            Qgroup g = q.qgroups.get(ownerRoot);
-            if (g == null) {
-                return;
+            java.util.Map<Qgroup, int[]> counts = new java.util.LinkedHashMap<>(); // qgroup -> {old refcnt, new refcnt}
+            for (long root : oldRoots) {
+                Qgroup g = q.qgroups.get(root);
+                if (g != null) {
+                    counts.computeIfAbsent(g, k -> new int[2])[0]++;
+                }
             }
-            long d = add ? numBytes : -numBytes;
-            g.rfer += d;
-            g.excl += d;
-            g.dirty = true;
+            for (long root : newRoots) {
+                Qgroup g = q.qgroups.get(root);
+                if (g != null) {
+                    counts.computeIfAbsent(g, k -> new int[2])[1]++;
+                }
+            }
+            counts.forEach((g, c) -> updateCounters(g, c[0], c[1], nrOld, nrNew, numBytes));
         } finally {
             q.lock.unlock();
         }
+    }
+
+    /** kernel: maybe_fs_roots() — no roots, or the first one a subvolume (a non-fs tree is never shared with one). */
+    private static boolean maybeFsRoots(List<Long> roots) {
+        return roots.isEmpty() || ItemType.isFsTree(roots.get(0));
+    }
+
+    /**
+     * kernel: qgroup_update_counters() for one qgroup — referenced bytes follow whether any of its roots referenced
+     * the extent before and after; exclusive bytes whether all of the extent's roots were (are) the qgroup's.
+     */
+    private static void updateCounters(Qgroup g, int curOld, int curNew, int nrOld, int nrNew, long numBytes) {
+        boolean dirty = false;
+        if (curOld == 0 && curNew > 0) {
+            g.rfer += numBytes;
+            dirty = true;
+        }
+        if (curOld > 0 && curNew == 0) {
+            g.rfer -= numBytes;
+            dirty = true;
+        }
+        if (curOld == nrOld && curNew < nrNew && curOld != 0) {
+            g.excl -= numBytes; // exclusive -> shared
+            dirty = true;
+        }
+        if (curOld < nrOld && curNew == nrNew && curNew != 0) {
+            g.excl += numBytes; // shared -> exclusive
+            dirty = true;
+        }
+        if (curOld == nrOld && curNew == nrNew) {
+            if (curOld == 0 && curNew != 0) {
+                g.excl += numBytes; // none -> exclusive
+                dirty = true;
+            } else if (curOld != 0 && curNew == 0) {
+                g.excl -= numBytes; // exclusive -> none
+                dirty = true;
+            }
+        }
+        if (dirty) {
+            g.dirty = true;
+        }
+    }
+
+    /**
+     * The failure of btrfs_qgroup_trace_extent_post's walk: the numbers can no longer be trusted — INCONSISTENT, and the
+     * kernel's warning.
+     */
+    @Override
+    public void traceExtentFailed(BtrfsException e) {
+        q.setFlag(QgroupStatusItem.FLAG_INCONSISTENT);
+        fs.log().warn(fs.sbId(), "error accounting new delayed refs extent (err code: " + e.errno().ret() + "), quota inconsistent");
     }
 
     /**
@@ -573,10 +641,6 @@ public final class Qgroups implements QgroupHooks {
         return changed;
     }
 
-    /** kernel: is_fstree() — the top subvolume or a subvolume id (what a level-0 qgroup can account). */
-    static boolean isFsTree(long rootid) {
-        return rootid == ItemType.FS_TREE_OBJECTID || rootid >= ItemType.FIRST_FREE_OBJECTID; // signed, as (s64)
-    }
 
     /** The first qgroup on the dirty list (the port keeps a dirty bit per qgroup). Caller holds the spinlock. */
     private Qgroup firstDirty() {

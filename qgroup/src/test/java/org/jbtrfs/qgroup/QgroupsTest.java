@@ -119,7 +119,7 @@ class QgroupsTest {
     void theDebugStateNamesWhatARescanWaitDependsOn() {
         try (Fixture f = new Fixture(new TestFs())) {
             QgroupHooks plain = new QgroupHooks() {
-                @Override public void accountExtent(long ownerRoot, long bytenr, long numBytes, boolean add) { }
+                @Override public void accountExtent(long bytenr, long numBytes, List<Long> oldRoots, List<Long> newRoots) { }
 
                 @Override public boolean runQgroups(TransHandle h) { return false; }
             };
@@ -146,8 +146,8 @@ class QgroupsTest {
             List<String> seenByCommit = new ArrayList<>();
             f.fs.installQgroupHooks(new QgroupHooks() {
                 @Override
-                public void accountExtent(long ownerRoot, long bytenr, long numBytes, boolean add) {
-                    real.accountExtent(ownerRoot, bytenr, numBytes, add);
+                public void accountExtent(long bytenr, long numBytes, List<Long> oldRoots, List<Long> newRoots) {
+                    real.accountExtent(bytenr, numBytes, oldRoots, newRoots);
                 }
 
                 @Override

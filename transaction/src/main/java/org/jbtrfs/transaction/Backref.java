@@ -15,7 +15,8 @@ import org.jbtrfs.transaction.ctree.ExtentBuffer;
 
 /**
  * kernel: fs/btrfs/backref.c — the backref walk on the commit roots (a NULL transaction, no delayed refs), as the qgroup
- * rescan worker runs it for every extent item it accounts.
+ * rescan worker runs it for every extent item it accounts and a task queueing a reference with quotas on runs it for the
+ * extent's old roots, and on the current roots (SEQ_LAST), as the commit's qgroup accounting runs it for the new ones.
  *
  * <p>Why the port walks at all: it keeps one inline backref per extent item (the owner root), so the answer is known
  * before the walk starts. But the kernel's rescan resolves every extent this way — one extent-tree search and one
@@ -43,32 +44,48 @@ public final class Backref {
     public static List<Long> findAllRoots(FsInfo fs, long bytenr) {
         fs.commitRootSem.readLock().lock();
         try {
-            List<Long> roots = new ArrayList<>(1);
-            Ulist tmp = new Ulist(); // the parents: each walked once, in the order found
-            long next = bytenr;
-            for (int i = 0; ; i++) {
-                findParentNodes(fs, next, tmp, roots);
-                if (i == tmp.order.size()) {
-                    return roots;
-                }
-                next = tmp.order.get(i);
-            }
+            return walk(fs, bytenr, true);
         } finally {
             fs.commitRootSem.readLock().unlock();
         }
     }
 
     /**
-     * kernel: find_parent_nodes() with a NULL transaction — search the extent tree's commit root for the extent item of
-     * {@code bytenr}; its inline ref (add_inline_refs: EXTENT_DATA_REF at level 0, TREE_BLOCK_REF at the block's level
-     * + 1 with the block's first key, which add_missing_keys reads from the block) is an indirect ref, and
-     * resolve_indirect_ref() resolves it: a root whose commit root is right below the ref's level is one of the roots,
-     * otherwise the search of that root down to the level names the tree block that references the extent — a parent.
-     * A root that cannot be read (-ENOENT, tolerated by resolve_indirect_refs) stays a root.
+     * kernel: btrfs_find_all_roots(trans, fs_info, bytenr, SEQ_LAST, &roots, false) — the commit's new roots
+     * (btrfs_qgroup_account_extents): the same walk on the current roots, "which doesn't lock tree or delayed_refs",
+     * safe only inside the commit (every writer has left and every delayed ref has run). A root is looked up with
+     * btrfs_get_fs_root (the radix, else its root item in the current root tree — the kernel then adds it to the
+     * radix, the port does not); a subvolume being deleted (BTRFS_ROOT_DELETING) is -ENOENT, and stays a root.
      */
-    private static void findParentNodes(FsInfo fs, long bytenr, Ulist parents, List<Long> roots) {
+    static List<Long> findAllRootsSeqLast(FsInfo fs, long bytenr) {
+        return walk(fs, bytenr, false);
+    }
+
+    private static List<Long> walk(FsInfo fs, long bytenr, boolean commitRoots) {
+        List<Long> roots = new ArrayList<>(1);
+        Ulist tmp = new Ulist(); // the parents: each walked once, in the order found
+        long next = bytenr;
+        for (int i = 0; ; i++) {
+            findParentNodes(fs, next, tmp, roots, commitRoots);
+            if (i == tmp.order.size()) {
+                return roots;
+            }
+            next = tmp.order.get(i);
+        }
+    }
+
+    /**
+     * kernel: find_parent_nodes() — search the extent tree (its commit root for a NULL transaction, else its current
+     * root) for the extent item of {@code bytenr}; its inline ref (add_inline_refs: EXTENT_DATA_REF at level 0,
+     * TREE_BLOCK_REF at the block's level + 1 with the block's first key, which add_missing_keys reads from the block) is
+     * an indirect ref, and resolve_indirect_ref() resolves it: a root whose (commit) root is right below the ref's level
+     * is one of the roots, otherwise the search of that root down to the level names the tree block that references the
+     * extent — a parent. A root that cannot be read (-ENOENT, tolerated by resolve_indirect_refs) stays a root.
+     */
+    private static void findParentNodes(FsInfo fs, long bytenr, Ulist parents, List<Long> roots, boolean commitRoots) {
         LongFunction<ExtentBuffer> reader = fs.btreeInode::readTreeBlock;
-        BtrfsPath path = Ctree.search(reader, fs.extentRoot().commitRoot(), new Key(bytenr, ItemType.METADATA_ITEM, -1L));
+        ExtentBuffer extentTop = commitRoots ? fs.extentRoot().commitRoot() : fs.extentRoot().node();
+        BtrfsPath path = Ctree.search(reader, extentTop, new Key(bytenr, ItemType.METADATA_ITEM, -1L));
         int slot = path.slot();
         if (slot == 0) {
             return; // "if (path->slots[0])": nothing before the search key in this leaf
@@ -90,7 +107,7 @@ public final class Backref {
             searchKey = DATA_REF_KEY;
         }
         long rootId = item.ownerRoot();
-        ExtentBuffer rootNode = commitRootOf(fs, rootId, reader);
+        ExtentBuffer rootNode = commitRoots ? commitRootOf(fs, rootId, reader) : currentRootOf(fs, rootId, reader);
         if (rootNode == null || rootNode.level() + 1 == level) {
             if (!roots.contains(rootId)) {
                 roots.add(rootId);
@@ -127,12 +144,31 @@ public final class Backref {
             r.use("btrfs_get_fs_root_commit_root");
             return r.commitRoot();
         }
+        return unloadedRoot(fs, rootId, reader, fs.treeRoot().commitRoot());
+    }
+
+    /**
+     * kernel: btrfs_get_fs_root(fs_info, id, false) as resolve_indirect_ref calls it for a current-root walk — a root
+     * in the radix (btrfs_grab_root: KASAN's check), null (-ENOENT) if it is being deleted; else as
+     * {@link #commitRootOf}, from the current root tree.
+     */
+    private static ExtentBuffer currentRootOf(FsInfo fs, long rootId, LongFunction<ExtentBuffer> reader) {
+        Root r = fs.rootOf(rootId);
+        if (r != null) {
+            r.use("btrfs_get_fs_root");
+            return r.state.test(RootState.DELETING) ? null : r.node();
+        }
+        return unloadedRoot(fs, rootId, reader, fs.treeRoot().node());
+    }
+
+    /** A root not in memory: a global tree not set up is -ENOENT (null), never read; else its root item in {@code rootTree}. */
+    private static ExtentBuffer unloadedRoot(FsInfo fs, long rootId, LongFunction<ExtentBuffer> reader, ExtentBuffer rootTree) {
         if (Long.compareUnsigned(rootId, ItemType.FS_TREE_OBJECTID) < 0 || rootId == ItemType.CSUM_TREE_OBJECTID
             || rootId == ItemType.QUOTA_TREE_OBJECTID || rootId == ItemType.UUID_TREE_OBJECTID
             || rootId == ItemType.FREE_SPACE_TREE_OBJECTID) {
             return null; // btrfs_get_global_root: a global tree not (or no longer) set up is -ENOENT, never read
         }
-        BtrfsPath path = Ctree.search(reader, fs.treeRoot().commitRoot(), new Key(rootId, ItemType.ROOT_ITEM, -1L));
+        BtrfsPath path = Ctree.search(reader, rootTree, new Key(rootId, ItemType.ROOT_ITEM, -1L));
         int slot = path.slot();
         if (slot == 0) {
             return null;

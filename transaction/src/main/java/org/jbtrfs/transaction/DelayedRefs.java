@@ -24,14 +24,36 @@ final class DelayedRefs {
      * held while they run, and btrfs_lookup_extent_info waits for that mutex before it believes the extent tree.
      */
     private final Map<Long, DelayedRefHead> running = new java.util.HashMap<>();
+    /** dirty_extent_root: the qgroup extent records of this transaction, by bytenr (unsigned, as the rbtree). */
+    private final java.util.TreeMap<Long, QgroupRecord> dirtyExtents = new java.util.TreeMap<>(Long::compareUnsigned);
 
     DelayedRefs(Slabs slabs, SpaceManager space) {
         this.slabs = slabs;
         this.space = space;
     }
 
-    /** kernel: btrfs_add_delayed_tree_ref() — {@code allocation} for a new block (with its extent op). */
-    synchronized void addTreeRef(long bytenr, long owner, int level, int mod, boolean allocation) {
+    /**
+     * kernel: btrfs_add_delayed_tree_ref() — {@code allocation} for a new block (with its extent op). With quotas on and
+     * a subvolume's block, a qgroup extent record is allocated first, inserted with the head (unless the extent has
+     * one) and, once the delayed refs' lock is dropped, given its old roots (btrfs_qgroup_trace_extent_post).
+     */
+    static void addTreeRef(TransHandle h, long bytenr, long owner, int level, int mod, boolean allocation) {
+        QgroupRecord rec = QgroupTrace.record(h.fsInfo, owner, bytenr, SpaceManager.NODESIZE);
+        if (h.transaction.delayedRefs.insertTreeRef(bytenr, owner, level, mod, allocation, rec)) {
+            QgroupTrace.post(h.fsInfo, rec);
+        }
+    }
+
+    /** kernel: btrfs_add_delayed_data_ref() — as {@link #addTreeRef}, for a data extent. */
+    static void addDataRef(TransHandle h, long bytenr, long numBytes, long owner, int mod, boolean allocation) {
+        QgroupRecord rec = QgroupTrace.record(h.fsInfo, owner, bytenr, numBytes);
+        if (h.transaction.delayedRefs.insertDataRef(bytenr, numBytes, owner, mod, allocation, rec)) {
+            QgroupTrace.post(h.fsInfo, rec);
+        }
+    }
+
+    /** add_delayed_ref_head() and the tree ref, under the lock; true if {@code rec} was inserted. */
+    private synchronized boolean insertTreeRef(long bytenr, long owner, int level, int mod, boolean allocation, QgroupRecord rec) {
         DelayedRefHead h = head(bytenr, SpaceManager.NODESIZE, false);
         h.refObjs.add(slabs.cache("btrfs_delayed_tree_ref").alloc());
         h.refMod += mod;
@@ -43,10 +65,11 @@ final class DelayedRefs {
                 h.extentOp = slabs.cache("btrfs_delayed_extent_op").alloc();
             }
         }
+        return traceExtentNolock(rec);
     }
 
-    /** kernel: btrfs_add_delayed_data_ref() */
-    synchronized void addDataRef(long bytenr, long numBytes, long owner, int mod, boolean allocation) {
+    /** add_delayed_ref_head() and the data ref, under the lock; true if {@code rec} was inserted. */
+    private synchronized boolean insertDataRef(long bytenr, long numBytes, long owner, int mod, boolean allocation, QgroupRecord rec) {
         DelayedRefHead h = head(bytenr, numBytes, true);
         h.refObjs.add(slabs.cache("btrfs_delayed_data_ref").alloc());
         h.refMod += mod;
@@ -54,6 +77,18 @@ final class DelayedRefs {
         if (allocation) {
             h.mustInsertReserved = true;
         }
+        return traceExtentNolock(rec);
+    }
+
+    /** kernel: btrfs_qgroup_trace_extent_nolock() — insert the record unless the extent has one already (then it is freed). */
+    private boolean traceExtentNolock(QgroupRecord rec) {
+        return rec != null && dirtyExtents.putIfAbsent(rec.bytenr, rec) == null;
+    }
+
+    /** The commit's rb_first + rb_erase of dirty_extent_root: the next record by bytenr, or null. */
+    synchronized QgroupRecord pollRecord() {
+        var e = dirtyExtents.pollFirstEntry();
+        return e == null ? null : e.getValue();
     }
 
     private DelayedRefHead head(long bytenr, long numBytes, boolean isData) {

@@ -10,7 +10,7 @@ import org.jbtrfs.transaction.space.BlockGroup;
 
 /**
  * The extent-tree side of a commit (fs/btrfs/extent-tree.c): btrfs_run_delayed_refs() applying queued
- * reference changes to the extent tree (charging qgroups), and btrfs_finish_extent_commit() unpinning
+ * reference changes to the extent tree (the qgroups are charged from the records instead: {@link QgroupTrace}), and btrfs_finish_extent_commit() unpinning
  * what the transaction freed once its superblock is written.
  */
 final class ExtentCommit {
@@ -47,7 +47,6 @@ final class ExtentCommit {
                 Trees.insert(h, fs.extentRoot(), key, new ExtentItem(head.refMod, h.transid(), flags, head.ownerRoot,
                     head.level).encode());
                 fs.space.allocReserved(head.bytenr, head.numBytes);
-                account(fs, head.ownerRoot, head.bytenr, head.numBytes, true);
             } else {
                 // cleanup_ref_head(): an extent allocated and freed in this transaction whose head btrfs_free_tree_block's
                 // check_ref_cleanup did not take (a data extent; TransTreeBlockManager.freeTreeBlock gives a tree block
@@ -73,7 +72,6 @@ final class ExtentCommit {
         // __btrfs_free_extent(): last ref gone — the extent is pinned until this transaction commits
         Trees.delete(h, fs.extentRoot(), key);
         fs.space.dropUsed(head.bytenr, head.numBytes);
-        account(fs, ei.ownerRoot(), head.bytenr, head.numBytes, false);
         synchronized (h.transaction) {
             h.transaction.pinned.put(head.bytenr, head.numBytes);
         }
@@ -88,13 +86,6 @@ final class ExtentCommit {
         h.fsInfo.space.pinReserved(bytenr, len);
         synchronized (h.transaction) {
             h.transaction.pinned.put(bytenr, len);
-        }
-    }
-
-    private static void account(FsInfo fs, long owner, long bytenr, long len, boolean add) {
-        QgroupHooks qg = fs.qgroupHooks();
-        if (qg != null) {
-            qg.accountExtent(owner, bytenr, len, add);
         }
     }
 

@@ -19,7 +19,7 @@ public final class Extents {
     public static long allocDataExtent(TransHandle h, long ownerRoot, long len) {
         long bytenr = h.fsInfo.space.reserveDataExtent(len);
         long rounded = ((len + 4095) / 4096) * 4096;
-        h.transaction.delayedRefs.addDataRef(bytenr, rounded, ownerRoot, +1, true);
+        DelayedRefs.addDataRef(h, bytenr, rounded, ownerRoot, +1, true);
         return bytenr;
     }
 
@@ -53,7 +53,7 @@ public final class Extents {
      */
     public static void allocReservedFileExtent(TransHandle h, long ownerRoot, long bytenr, long len) {
         long rounded = ((len + 4095) / 4096) * 4096;
-        h.transaction.delayedRefs.addDataRef(bytenr, rounded, ownerRoot, +1, true);
+        DelayedRefs.addDataRef(h, bytenr, rounded, ownerRoot, +1, true);
     }
 
     /** kernel: btrfs_free_reserved_extent() — an extent reserved at writeback whose ordered extent failed. */
@@ -63,7 +63,7 @@ public final class Extents {
 
     /** kernel: btrfs_free_extent() for a data extent — queue the drop ref. */
     public static void freeDataExtent(TransHandle h, long ownerRoot, long bytenr, long len) {
-        h.transaction.delayedRefs.addDataRef(bytenr, len, ownerRoot, -1, false);
+        DelayedRefs.addDataRef(h, bytenr, len, ownerRoot, -1, false);
         h.blocksTouched++;
     }
 
@@ -72,7 +72,7 @@ public final class Extents {
      * back part of an item btrfs_drop_extents split).
      */
     public static void incDataExtentRef(TransHandle h, long ownerRoot, long bytenr, long len) {
-        h.transaction.delayedRefs.addDataRef(bytenr, len, ownerRoot, +1, false);
+        DelayedRefs.addDataRef(h, bytenr, len, ownerRoot, +1, false);
         h.blocksTouched++;
     }
 

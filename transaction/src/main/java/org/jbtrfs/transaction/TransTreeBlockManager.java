@@ -68,7 +68,7 @@ final class TransTreeBlockManager implements TreeBlockManager {
         eb.setFsid(fs.superCopyFsid());
         fs.btreeInode.add(eb);
         fs.btreeInode.markDirty(eb, h.transaction, tree);
-        h.transaction.delayedRefs.addTreeRef(bytenr, owner, level, +1, true);
+        DelayedRefs.addTreeRef(h, bytenr, owner, level, +1, true);
         h.blocksTouched++;
         fs.kernel.hooks().arrive(Hook.TREE_BLOCK_ALLOCATED);
         return eb;
@@ -86,7 +86,7 @@ final class TransTreeBlockManager implements TreeBlockManager {
             fs.btreeInode.warnStaleFree(eb, h.transaction);
         }
         long bytenr = eb.bytenr();
-        h.transaction.delayedRefs.addTreeRef(bytenr, eb.owner(), eb.level(), -1, false);
+        DelayedRefs.addTreeRef(h, bytenr, eb.owner(), eb.level(), -1, false);
         if (eb.generation() == h.transaction.transid) {
             fs.btreeInode.clean(eb);
             if (h.transaction.delayedRefs.cleanupRef(bytenr)) {

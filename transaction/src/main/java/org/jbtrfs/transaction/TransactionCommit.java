@@ -110,6 +110,11 @@ final class TransactionCommit {
             if (fs.kernel.faults().shouldFail(Fault.COMMIT_TRANSACTION_EIO, fs.sbId())) {
                 throw new BtrfsException(Errno.EIO, "error writing tree blocks of transaction " + cur.transid + " (injected)");
             }
+            // btrfs_run_delayed_refs(trans, -1), commit_fs_roots (the port updates every root item in
+            // commitCowonlyRoots' loop), then the qgroup accounting: "Since fs roots are all committed, we can get a
+            // quite accurate new_roots"
+            ExtentCommit.runDelayedRefs(h);
+            QgroupTrace.accountExtents(h);
             commitCowonlyRoots(h);
             long rootBytenr = fs.treeRoot().node().bytenr();
             int rootLevel = fs.treeRoot().node().level();

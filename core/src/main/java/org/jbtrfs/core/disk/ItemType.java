@@ -80,4 +80,12 @@ public final class ItemType {
             default -> "TYPE_" + type;
         };
     }
+
+    /**
+     * kernel: is_fstree() — the top subvolume or a subvolume id (signed, as the kernel's (s64) test): the trees a
+     * level-0 qgroup accounts and whose reference changes get a qgroup extent record.
+     */
+    public static boolean isFsTree(long rootid) {
+        return rootid == FS_TREE_OBJECTID || rootid >= FIRST_FREE_OBJECTID;
+    }
 }
