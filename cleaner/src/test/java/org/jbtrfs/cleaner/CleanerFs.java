@@ -177,8 +177,8 @@ final class CleanerFs implements AutoCloseable {
     BlockGroup unusedDataGroup() {
         long chunk = Mkfs.dataChunkSize(TestFs.SIZE);
         TransHandle h = Transactions.start(fs, fs.fsRoot(), 2, "test_fill");
-        long first = Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, chunk);
-        long second = Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, chunk);
+        long first = Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, 257, 0, chunk);
+        long second = Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, 257, 0, chunk);
         Transactions.commit(h);
         h = Transactions.start(fs, fs.fsRoot(), 1, "test_free");
         Extents.freeDataExtent(h, ItemType.FS_TREE_OBJECTID, second, chunk);

@@ -125,7 +125,7 @@ final class OrderedExtents {
                     d.fileExtentItemsLock.unlock();
                 }
                 d.fileExtentInserted(oe);
-                Extents.allocReservedFileExtent(h, root.objectid(), oe.diskBytenr, oe.numBytes);
+                Extents.allocReservedFileExtent(h, root.objectid(), d.inode.ino(), oe.fileOffset, oe.diskBytenr, oe.numBytes);
                 inserted = true;
                 // add_pending_csums(): the sums are computed at submission; the csum tree is not modelled
                 d.safeDiskISizeWrite();

@@ -107,7 +107,7 @@ class CheckTest {
             }
             var info = fs.fsInfo();
             TransHandle h = Transactions.start(info, info.fsRoot(), 2, "test_corrupt");
-            long bytenr = org.jbtrfs.transaction.Extents.allocDataExtent(h, info.fsRoot().objectid(), 8192);
+            long bytenr = org.jbtrfs.transaction.Extents.allocDataExtent(h, info.fsRoot().objectid(), 257, 0, 8192);
             Trees.insert(h, info.fsRoot(), new Key(ino, ItemType.EXTENT_DATA, 4096),
                 new org.jbtrfs.core.disk.FileExtentItem(bytenr, 8192, 8192, h.transid()).encode()); // a corruption: [4K, 12K) over [0, 8K)
             Transactions.commit(h);

@@ -95,7 +95,7 @@ class OrderedExtentsDropTest {
             Root root = fi.fsRoot();
             byte[] old = filled(16384, 'O');
             TransHandle t = Transactions.start(fi, root, 2, "test_craft");
-            long bytenr = Extents.allocDataExtent(t, root.objectid(), old.length);
+            long bytenr = Extents.allocDataExtent(t, root.objectid(), 257, 0, old.length);
             fi.device.write(bytenr, old, 0, old.length);
             Trees.insert(t, root, new Key(ino, ItemType.EXTENT_DATA, 0), new FileExtentItem(bytenr, 16384, 16384, t.transid()).encode());
             Key inodeKey = new Key(ino, ItemType.INODE_ITEM, 0);

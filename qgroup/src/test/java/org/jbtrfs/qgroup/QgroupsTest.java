@@ -63,7 +63,7 @@ class QgroupsTest {
             qg.readConfig();
             TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test");
             for (int i = 0; i < EXTENTS; i++) {
-                Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, 4096);
+                Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, 257, 0, 4096);
             }
             Transactions.commit(h);
         }

@@ -25,15 +25,14 @@ import org.jbtrfs.transaction.ctree.ExtentBuffer;
  * The walk below does the kernel's searches on the real commit-root blocks (reading any that are not cached), and its
  * result is what the rescan accounts.
  *
- * <p>One difference is left: the kernel's EXTENT_DATA_REF carries the file extent's key (inode, offset) and
- * resolve_indirect_ref searches the subvolume for it; the port's extent item does not record it, so a data
- * extent's search follows the subvolume's first key — the same height, as many blocks, not the same ones. Shared
- * (full) backrefs do not exist without snapshots and relocation, which are not modelled.
+ * <p>A data extent's indirect ref is its EXTENT_DATA_REF's key (inode, EXTENT_DATA, file offset of the extent's start),
+ * which resolve_indirect_ref searches the subvolume for (stop 51; before, the port's extent item did not record it and
+ * the search followed the subvolume's first key — on a subvolume being dropped, a path the drop had already freed).
+ * The leaf the search lands in is the parent; the kernel's add_all_parents then also walks on to the next leaves for
+ * items of the extent, which one ref per extent never needs. Shared (full) backrefs do not exist without snapshots and
+ * relocation, which are not modelled.
  */
 public final class Backref {
-    /** The search key of a data extent's indirect ref: see the class comment. */
-    private static final Key DATA_REF_KEY = Key.MIN;
-
     private Backref() { }
 
     /**
@@ -104,7 +103,7 @@ public final class Backref {
             searchKey = block.nritems() == 0 ? Key.MIN : block.firstKey();
         } else {
             level = 0;
-            searchKey = DATA_REF_KEY;
+            searchKey = new Key(item.dataObjectid(), ItemType.EXTENT_DATA, item.dataOffset()); // the EXTENT_DATA_REF's key
         }
         long rootId = item.ownerRoot();
         ExtentBuffer rootNode = commitRoots ? commitRootOf(fs, rootId, reader) : currentRootOf(fs, rootId, reader);

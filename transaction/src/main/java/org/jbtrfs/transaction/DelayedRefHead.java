@@ -22,6 +22,9 @@ final class DelayedRefHead {
     boolean mustInsertReserved;
     long ownerRoot;
     int level;
+    /** A data extent's EXTENT_DATA_REF key (inode, file offset of the extent's start), recorded by its allocation. */
+    long dataObjectid;
+    long dataOffset;
 
     DelayedRefHead(long bytenr, long numBytes, boolean isData, SlabObject headObj) {
         this.bytenr = bytenr;

@@ -44,10 +44,14 @@ final class DelayedRefs {
         }
     }
 
-    /** kernel: btrfs_add_delayed_data_ref() — as {@link #addTreeRef}, for a data extent. */
-    static void addDataRef(TransHandle h, long bytenr, long numBytes, long owner, int mod, boolean allocation) {
+    /**
+     * kernel: btrfs_add_delayed_data_ref() — as {@link #addTreeRef}, for a data extent; {@code ino} and {@code offset} are
+     * the data ref's key (an allocation's become the extent item's inline ref; a later ref of the same extent, a split
+     * or a drop, has the same owner and key without snapshots and reflinks, and its callers pass 0).
+     */
+    static void addDataRef(TransHandle h, long bytenr, long numBytes, long owner, long ino, long offset, int mod, boolean allocation) {
         QgroupRecord rec = QgroupTrace.record(h.fsInfo, owner, bytenr, numBytes);
-        if (h.transaction.delayedRefs.insertDataRef(bytenr, numBytes, owner, mod, allocation, rec)) {
+        if (h.transaction.delayedRefs.insertDataRef(bytenr, numBytes, owner, ino, offset, mod, allocation, rec)) {
             QgroupTrace.post(h.fsInfo, rec);
         }
     }
@@ -69,13 +73,16 @@ final class DelayedRefs {
     }
 
     /** add_delayed_ref_head() and the data ref, under the lock; true if {@code rec} was inserted. */
-    private synchronized boolean insertDataRef(long bytenr, long numBytes, long owner, int mod, boolean allocation, QgroupRecord rec) {
+    private synchronized boolean insertDataRef(long bytenr, long numBytes, long owner, long ino, long offset, int mod,
+                                               boolean allocation, QgroupRecord rec) {
         DelayedRefHead h = head(bytenr, numBytes, true);
         h.refObjs.add(slabs.cache("btrfs_delayed_data_ref").alloc());
         h.refMod += mod;
         h.ownerRoot = owner;
         if (allocation) {
             h.mustInsertReserved = true;
+            h.dataObjectid = ino;
+            h.dataOffset = offset;
         }
         return traceExtentNolock(rec);
     }

@@ -45,7 +45,7 @@ final class ExtentCommit {
                 // alloc_reserved_tree_block() / alloc_reserved_file_extent()
                 long flags = head.isData ? ExtentItem.FLAG_DATA : ExtentItem.FLAG_TREE_BLOCK;
                 Trees.insert(h, fs.extentRoot(), key, new ExtentItem(head.refMod, h.transid(), flags, head.ownerRoot,
-                    head.level).encode());
+                    head.level, head.dataObjectid, head.dataOffset).encode());
                 fs.space.allocReserved(head.bytenr, head.numBytes);
             } else {
                 // cleanup_ref_head(): an extent allocated and freed in this transaction whose head btrfs_free_tree_block's
@@ -65,8 +65,7 @@ final class ExtentCommit {
         ExtentItem ei = ExtentItem.decode(cur);
         long refs = ei.refs() + head.refMod;
         if (refs > 0) {
-            Trees.update(h, fs.extentRoot(), key, new ExtentItem(refs, ei.generation(), ei.flags(), ei.ownerRoot(),
-                ei.level()).encode());
+            Trees.update(h, fs.extentRoot(), key, ei.withRefs(refs).encode());
             return;
         }
         // __btrfs_free_extent(): last ref gone — the extent is pinned until this transaction commits

@@ -14,12 +14,13 @@ public final class Extents {
 
     /**
      * kernel: btrfs_reserve_extent() + btrfs_alloc_reserved_file_extent() — reserve a data extent of
-     * {@code len} bytes for tree {@code ownerRoot} and queue its add ref; returns its bytenr.
+     * {@code len} bytes for inode {@code ino} of tree {@code ownerRoot}, its start at file offset {@code offset}, and
+     * queue its add ref; returns its bytenr.
      */
-    public static long allocDataExtent(TransHandle h, long ownerRoot, long len) {
+    public static long allocDataExtent(TransHandle h, long ownerRoot, long ino, long offset, long len) {
         long bytenr = h.fsInfo.space.reserveDataExtent(len);
         long rounded = ((len + 4095) / 4096) * 4096;
-        DelayedRefs.addDataRef(h, bytenr, rounded, ownerRoot, +1, true);
+        DelayedRefs.addDataRef(h, bytenr, rounded, ownerRoot, ino, offset, +1, true);
         return bytenr;
     }
 
@@ -49,11 +50,12 @@ public final class Extents {
 
     /**
      * kernel: btrfs_alloc_reserved_file_extent() (insert_reserved_file_extent, from
-     * btrfs_finish_ordered_io) — queue the add ref of an extent reserved at writeback.
+     * btrfs_finish_ordered_io) — queue the add ref of an extent reserved at writeback, for inode {@code ino}, its start
+     * at file offset {@code offset}.
      */
-    public static void allocReservedFileExtent(TransHandle h, long ownerRoot, long bytenr, long len) {
+    public static void allocReservedFileExtent(TransHandle h, long ownerRoot, long ino, long offset, long bytenr, long len) {
         long rounded = ((len + 4095) / 4096) * 4096;
-        DelayedRefs.addDataRef(h, bytenr, rounded, ownerRoot, +1, true);
+        DelayedRefs.addDataRef(h, bytenr, rounded, ownerRoot, ino, offset, +1, true);
     }
 
     /** kernel: btrfs_free_reserved_extent() — an extent reserved at writeback whose ordered extent failed. */
@@ -63,7 +65,7 @@ public final class Extents {
 
     /** kernel: btrfs_free_extent() for a data extent — queue the drop ref. */
     public static void freeDataExtent(TransHandle h, long ownerRoot, long bytenr, long len) {
-        DelayedRefs.addDataRef(h, bytenr, len, ownerRoot, -1, false);
+        DelayedRefs.addDataRef(h, bytenr, len, ownerRoot, 0, 0, -1, false);
         h.blocksTouched++;
     }
 
@@ -72,7 +74,7 @@ public final class Extents {
      * back part of an item btrfs_drop_extents split).
      */
     public static void incDataExtentRef(TransHandle h, long ownerRoot, long bytenr, long len) {
-        DelayedRefs.addDataRef(h, bytenr, len, ownerRoot, +1, false);
+        DelayedRefs.addDataRef(h, bytenr, len, ownerRoot, 0, 0, +1, false);
         h.blocksTouched++;
     }
 

@@ -100,7 +100,7 @@ public final class FreeSpaceCache {
             long numPages = Math.max(1, bg.length() / (256L << 20)) * 16 * PAGE;
             long bytenr;
             try {
-                bytenr = Extents.allocDataExtent(h, ItemType.ROOT_TREE_OBJECTID, numPages);
+                bytenr = Extents.allocDataExtent(h, ItemType.ROOT_TREE_OBJECTID, location.objectid(), 0, numPages);
             } catch (BtrfsException e) {
                 if (e.errno() != Errno.ENOSPC) {
                     throw e;

@@ -39,7 +39,7 @@ class BackrefTest {
             Trees.insert(h, fs.fsRoot(), TestFs.key(i), TestFs.data(i, "backref"));
         }
         for (int i = 0; i < DATA_EXTENTS; i++) {
-            Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, 4096);
+            Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, 257, 0, 4096);
         }
         Transactions.commit(h);
         assertTrue(fs.fsRoot().commitRoot().level() >= 1, "the subvolume tree has a node above its leaves");
@@ -79,7 +79,7 @@ class BackrefTest {
         assertEquals(List.of(), Backref.findAllRoots(fs, freed), "freed and committed");
 
         h = Transactions.start(fs, fs.fsRoot(), 1, "test");
-        long running = Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, 4096);
+        long running = Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, 257, 0, 4096);
         assertEquals(List.of(), Backref.findAllRoots(fs, running), "queued in the running transaction only");
         Transactions.end(h);
     }
@@ -108,7 +108,7 @@ class BackrefTest {
     /** A 4 KiB data extent of the subvolume, allocated and committed: in the commit roots. */
     private static long committedDataExtent(FsInfo fs) {
         TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test");
-        long bytenr = Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, 4096);
+        long bytenr = Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, 257, 0, 4096);
         Transactions.commit(h);
         return bytenr;
     }

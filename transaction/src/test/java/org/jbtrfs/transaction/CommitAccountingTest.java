@@ -50,7 +50,7 @@ class CommitAccountingTest {
         for (int i = 0; i < 3000; i += 2) {
             Trees.delete(h, fs.fsRoot(), key(i));
         }
-        long dataExtent = Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, 3 * 4096 + 1);
+        long dataExtent = Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, 257, 0, 3 * 4096 + 1);
 
         Map<String, Long> held = inUse();
         assertEquals(1, held.get("btrfs_trans_handle"));

@@ -64,7 +64,7 @@ class ConcurrentCommitTest {
                         Trees.insert(h, fs.fsRoot(), key(base + j), data(base + j, "c"));
                     }
                     // and some churn in the shared extent tree through the data allocator
-                    long bytenr = Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, 4096);
+                    long bytenr = Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, 257, 0, 4096);
                     Extents.freeDataExtent(h, ItemType.FS_TREE_OBJECTID, bytenr, 4096);
                     Transactions.end(h);
                 }

@@ -33,7 +33,7 @@ class DataExtentPinTest {
             }
         });
         TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test");
-        long bytenr = Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, 8192);
+        long bytenr = Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, 257, 0, 8192);
         Extents.freeDataExtent(h, ItemType.FS_TREE_OBJECTID, bytenr, 8192);
         Transactions.commit(h);
         assertEquals(8192, pinnedAtSuper.get(), "pinned while the commit writes its superblock");

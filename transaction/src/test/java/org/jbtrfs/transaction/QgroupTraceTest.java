@@ -60,7 +60,7 @@ class QgroupTraceTest {
         List<Accounted> seen = recordAccounting(fs);
         fs.flags.set(FsFlag.QUOTA_ENABLED);
         TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test");
-        long bytenr = Extents.allocDataExtent(h, FS, 4096);
+        long bytenr = Extents.allocDataExtent(h, FS, 257, 0, 4096);
         assertEquals(List.of(), of(seen, bytenr), "queued: nothing accounted before the commit");
         Transactions.commit(h);
         assertEquals(List.of(new Accounted(bytenr, 4096, List.of(), List.of(FS))), of(seen, bytenr));
@@ -88,9 +88,9 @@ class QgroupTraceTest {
         FsInfo fs = t.open();
         List<Accounted> seen = recordAccounting(fs);
         TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test");
-        long before = Extents.allocDataExtent(h, FS, 4096);
+        long before = Extents.allocDataExtent(h, FS, 257, 0, 4096);
         fs.flags.set(FsFlag.QUOTA_ENABLED);
-        long after = Extents.allocDataExtent(h, FS, 4096);
+        long after = Extents.allocDataExtent(h, FS, 257, 0, 4096);
         Transactions.commit(h);
         assertEquals(List.of(), of(seen, before));
         assertEquals(1, of(seen, after).size());
@@ -135,7 +135,7 @@ class QgroupTraceTest {
     /** A 4 KiB data extent of the subvolume, allocated and committed: in the commit roots. */
     private static long committedDataExtent(FsInfo fs) {
         TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test");
-        long bytenr = Extents.allocDataExtent(h, FS, 4096);
+        long bytenr = Extents.allocDataExtent(h, FS, 257, 0, 4096);
         Transactions.commit(h);
         return bytenr;
     }

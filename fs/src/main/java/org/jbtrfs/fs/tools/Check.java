@@ -68,6 +68,11 @@ public final class Check {
         UNREFERENCED_EXTENT_ITEM,
         /** An extent item whose reference count is not the number of its references. */
         EXTENT_REFS,
+        /**
+         * A data extent's backref (owner root, inode, file offset of its start) that no file extent item of the extent
+         * has ("data backref ... not found", stop 51: the backref walk searches for it).
+         */
+        DATA_BACKREF,
         /** A block group item whose used bytes are not the sum of the extents inside it. */
         BLOCK_GROUP_USED,
         /** A directory entry (DIR_ITEM or DIR_INDEX) that points at neither an inode nor a subvolume. */
@@ -152,6 +157,8 @@ public final class Check {
     private final Map<Long, long[]> dataRefs = new HashMap<>();
     /** Data extent bytenr → the file extent items pointing at it ("tree T inode I offset O"), for the messages. */
     private final Map<Long, List<String>> dataReferrers = new HashMap<>();
+    /** bytenr → the data backref keys its file extent items imply: (tree, inode, key offset − extent offset). */
+    private final Map<Long, java.util.Set<List<Long>>> dataBackrefs = new HashMap<>();
     /** The items of every readable tree, by tree id. */
     private final Map<Long, TreeMap<Key, byte[]>> trees = new TreeMap<>(Long::compareUnsigned);
 
@@ -309,6 +316,8 @@ public final class Check {
                     dataReferrers.computeIfAbsent(fe.diskBytenr(), b -> new ArrayList<>()).add("tree "
                         + Long.toUnsignedString(t.getKey()) + " inode " + e.getKey().objectid() + " offset " + e.getKey().offset());
                     ref[0]++;
+                    dataBackrefs.computeIfAbsent(fe.diskBytenr(), b -> new java.util.HashSet<>())
+                        .add(List.of(t.getKey(), e.getKey().objectid(), e.getKey().offset() - fe.offset()));
                 }
             }
         }
@@ -366,6 +375,11 @@ public final class Check {
                     problems.add(new Problem(Kind.EXTENT_REFS, Severity.ERROR, where, "data extent " + bytenr + " has "
                         + ref[0] + " file extents of len " + ref[1] + ", its extent item says refs " + ei.refs() + " len " + len
                         + " (" + dataReferrers.getOrDefault(bytenr, List.of()) + ")"));
+                } else if (!dataBackrefs.getOrDefault(bytenr, java.util.Set.of())
+                    .contains(List.of(ei.ownerRoot(), ei.dataObjectid(), ei.dataOffset()))) {
+                    problems.add(new Problem(Kind.DATA_BACKREF, Severity.ERROR, where, "data backref " + bytenr + " root "
+                        + Long.toUnsignedString(ei.ownerRoot()) + " owner " + ei.dataObjectid() + " offset " + ei.dataOffset()
+                        + " not found in extent items (" + dataReferrers.getOrDefault(bytenr, List.of()) + ")"));
                 }
             }
         }
