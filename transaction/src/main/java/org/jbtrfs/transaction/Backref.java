@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.function.LongFunction;
 import org.jbtrfs.core.disk.ExtentItem;
+import org.jbtrfs.core.disk.FileExtentItem;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.core.disk.RootItem;
@@ -28,8 +29,9 @@ import org.jbtrfs.transaction.ctree.ExtentBuffer;
  * <p>A data extent's indirect ref is its EXTENT_DATA_REF's key (inode, EXTENT_DATA, file offset of the extent's start),
  * which resolve_indirect_ref searches the subvolume for (stop 51; before, the port's extent item did not record it and
  * the search followed the subvolume's first key — on a subvolume being dropped, a path the drop had already freed).
- * The leaf the search lands in is the parent; the kernel's add_all_parents then also walks on to the next leaves for
- * items of the extent, which one ref per extent never needs. Shared (full) backrefs do not exist without snapshots and
+ * From where the search lands, add_all_parents walks the inode's file extent items on, across leaves, for the leaves
+ * holding the extent's items (stop 51: before, the landing leaf was taken for the parent — on a subvolume being dropped,
+ * where the ref's offset lies below its leaf's first key, a leaf the drop had already freed). Shared (full) backrefs do not exist without snapshots and
  * relocation, which are not modelled.
  */
 public final class Backref {
@@ -116,7 +118,71 @@ public final class Backref {
         // path->lowest_level = level; a tree lower than that since ends at its root node ("while (!eb) level--")
         int reached = Math.min(level, rootNode.level());
         BtrfsPath up = Ctree.search(reader, rootNode, searchKey, reached);
-        parents.add(up.node(reached).bytenr());
+        if (level == 0) {
+            if (addAllParents(reader, up, searchKey, bytenr, rootId, item.refs(), parents) == 0 && !roots.contains(rootId)) {
+                // no parent found: resolve_indirect_refs leaves ref->parent 0, and find_parent_nodes takes a ref with
+                // a root id and no parent for the root of its tree ("no parent == root of tree")
+                roots.add(rootId);
+            }
+        } else {
+            parents.add(up.node(reached).bytenr());
+        }
+    }
+
+    /**
+     * kernel: add_all_parents() for a data ref — from where the search for the ref's key landed, the file extent items
+     * of the ref's inode in key order, across leaves, until as many as the ref counts have been found: each leaf holding
+     * an item of the extent whose key offset minus extent offset is the ref's offset is a parent; returns how many items
+     * were found. A leaf of another
+     * tree, or a landing past the last slot (the ref's offset lies below its first item: a split's back part, or an
+     * extent partly overwritten at its front), goes on to the next leaf first.
+     */
+    private static long addAllParents(LongFunction<ExtentBuffer> reader, BtrfsPath path, Key keyForSearch, long wanted,
+                                      long rootId, long count, Ulist parents) {
+        ExtentBuffer eb = path.leaf();
+        boolean more = true;
+        if (path.slot() >= eb.nritems() || eb.owner() != rootId) {
+            more = Ctree.nextLeaf(reader, path);
+        }
+        long found = 0;
+        while (more && found < count) {
+            eb = path.leaf();
+            int slot = path.slot();
+            Key key = eb.itemKey(slot);
+            if (key.objectid() != keyForSearch.objectid() || key.type() != ItemType.EXTENT_DATA) {
+                break;
+            }
+            if (slot == 0 && eb.owner() != rootId) {
+                more = Ctree.nextLeaf(reader, path);
+                continue;
+            }
+            byte[] data = eb.itemData(slot);
+            if (data.length == FileExtentItem.SIZE) {
+                FileExtentItem fe = FileExtentItem.decode(data);
+                if (fe.diskBytenr() == wanted && keyForSearch.offset() == key.offset() - fe.offset()) {
+                    found++;
+                    parents.add(eb.bytenr());
+                }
+            }
+            more = Ctree.nextItem(reader, path);
+        }
+        return found;
+    }
+
+    /**
+     * One find_parent_nodes() step on the commit roots, for tests: the roots found directly, then the parent blocks to
+     * walk next, in the order found.
+     */
+    static List<List<Long>> parentNodesForTest(FsInfo fs, long bytenr) {
+        fs.commitRootSem.readLock().lock();
+        try {
+            Ulist parents = new Ulist();
+            List<Long> roots = new ArrayList<>();
+            findParentNodes(fs, bytenr, parents, roots, true);
+            return List.of(roots, parents.order);
+        } finally {
+            fs.commitRootSem.readLock().unlock();
+        }
     }
 
     /** struct ulist: values in insertion order, each once. */

@@ -5,9 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import org.jbtrfs.core.disk.ExtentItem;
+import org.jbtrfs.core.disk.FileExtentItem;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.testsupport.Blocked;
+import org.jbtrfs.transaction.ctree.Ctree;
+import org.jbtrfs.transaction.ctree.ExtentBuffer;
 import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.AfterEach;
@@ -103,6 +106,37 @@ class BackrefTest {
             fs.commitRootSem.writeLock().unlock();
         }
         assertEquals(List.of(ItemType.FS_TREE_OBJECTID), walk.join());
+    }
+
+    /**
+     * add_all_parents (backref.c, v5.11): a data ref's key is (inode, EXTENT_DATA, file offset of the extent's start); an
+     * item of the extent whose extent offset is not 0 lies at a later key — here several leaves later, past other items
+     * of the inode. The walk goes on from where the search landed, across leaves, to the leaf holding the extent's
+     * item: that leaf is the parent, not the one the search landed in (which the port took before stop 51; on a
+     * subvolume being dropped the landing leaf may be one the drop freed).
+     */
+    @Test
+    void aDataRefsParentIsTheLeafHoldingItsItemNotWhereTheSearchLanded() {
+        FsInfo fs = t.open();
+        long ino = 300;
+        int others = 700; // more file extent items of the inode than two leaves hold
+        TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test");
+        long extent = Extents.allocDataExtent(h, ItemType.FS_TREE_OBJECTID, ino, 4096, 4096);
+        for (int k = 1; k <= others; k++) {
+            Trees.insert(h, fs.fsRoot(), new Key(ino, ItemType.EXTENT_DATA, 4096L * k + 8192),
+                new FileExtentItem(0x7000_0000L + 4096L * k, 4096, 0, 4096, h.transid()).encode());
+        }
+        long itemOffset = 4096L * (others + 2) + 8192;
+        Key itemKey = new Key(ino, ItemType.EXTENT_DATA, itemOffset);
+        Trees.insert(h, fs.fsRoot(), itemKey, new FileExtentItem(extent, 4096, itemOffset - 4096, 4096, h.transid()).encode());
+        Transactions.commit(h);
+
+        var reader = (java.util.function.LongFunction<ExtentBuffer>) fs.btreeInode::readTreeBlock;
+        long landed = Ctree.search(reader, fs.fsRoot().commitRoot(), new Key(ino, ItemType.EXTENT_DATA, 4096)).leaf().bytenr();
+        long holder = Ctree.search(reader, fs.fsRoot().commitRoot(), itemKey).leaf().bytenr();
+        assertTrue(landed != holder, "the ref's key and the item are in different leaves");
+        assertEquals(List.of(List.of(), List.of(holder)), Backref.parentNodesForTest(fs, extent));
+        assertEquals(List.of(ItemType.FS_TREE_OBJECTID), Backref.findAllRoots(fs, extent));
     }
 
     /** A 4 KiB data extent of the subvolume, allocated and committed: in the commit roots. */

@@ -324,6 +324,18 @@ public final class Ctree {
         return false;
     }
 
+    /**
+     * kernel: btrfs_next_item() — the next slot of a read-only path's leaf, or slot 0 of the next leaf
+     * ({@link #nextLeaf}); false after the last item of the tree.
+     */
+    public static boolean nextItem(LongFunction<ExtentBuffer> reader, BtrfsPath path) {
+        if (path.slots[0] + 1 < path.nodes[0].nritems()) {
+            path.slots[0]++;
+            return true;
+        }
+        return nextLeaf(reader, path);
+    }
+
     /** Visits the items with key &gt;= {@code from} in key order, until the visitor returns false. */
     public static void forEach(LongFunction<ExtentBuffer> reader, ExtentBuffer rootNode, Key from, ItemVisitor visitor) {
         walk(reader, search(reader, rootNode, from), visitor);
