@@ -133,6 +133,20 @@ final class CleanerFs implements AutoCloseable {
 
     /** {@link #deletedSubvolume(long, int)} with a root node at {@code level} (1500-byte items: ten to a leaf). */
     Root deletedSubvolume(long id, int items, int level) {
+        Root root = deletedSubvolume(id, (h, r) -> {
+            for (int i = 0; i < items; i++) {
+                Trees.insert(h, r, inodeKey(ROOT_DIR + 1 + i), new byte[1500]);
+            }
+        });
+        assertEquals(level, root.node().level(), "the root node's level");
+        return root;
+    }
+
+    /**
+     * A subvolume {@code id} whose items {@code fill} inserts (committed),
+     * and deleted as btrfs_delete_subvolume leaves it: root item refs 0 and an orphan item, both committed.
+     */
+    Root deletedSubvolume(long id, java.util.function.BiConsumer<TransHandle, Root> fill) {
         TransHandle h = Transactions.start(fs, fs.treeRoot(), 8, "test_create_subvol");
         var leaf = Extents.allocRootLeaf(h, id);
         RootItem item = Mkfs.newRootItem(h.transid(), leaf.bytenr(), ROOT_DIR, 1);
@@ -140,9 +154,7 @@ final class CleanerFs implements AutoCloseable {
         Root root = new Root(id, leaf, item);
         fs.fsRootsRadix.put(id, root);
         root.state.set(RootState.IN_RADIX);
-        for (int i = 0; i < items; i++) {
-            Trees.insert(h, root, inodeKey(ROOT_DIR + 1 + i), new byte[1500]);
-        }
+        fill.accept(h, root);
         Transactions.commit(h);
         h = Transactions.start(fs, fs.treeRoot(), 2, "test_delete_subvol");
         RootItem dead = root.rootItem().withRefs(0);
@@ -151,7 +163,6 @@ final class CleanerFs implements AutoCloseable {
         Trees.insert(h, fs.treeRoot(), OrphanItems.key(id), new byte[0]);
         root.state.set(RootState.ORPHAN_ITEM_INSERTED);
         Transactions.commit(h);
-        assertEquals(level, root.node().level(), "the root node's level");
         return root;
     }
 

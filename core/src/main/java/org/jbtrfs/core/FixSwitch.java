@@ -308,7 +308,26 @@ public enum FixSwitch {
      * {@code QUOTA_DISABLE_RESCAN_DEADLOCK} applied (5.11's order holds a handle as well: that switch's deadlock). Found by
      * the explorer (stop 47, seed 47002: the second quota lane's new qgroup create) before the upstream fix was read.
      */
-    QUOTA_DISABLE_QGROUP_IOCTL_DEADLOCK(Origin.LATER_UPSTREAM);
+    QUOTA_DISABLE_QGROUP_IOCTL_DEADLOCK(Origin.LATER_UPSTREAM),
+    /**
+     * Proposed, not upstream: with quotas on, a subvolume drop frees each leaf's data references, and each reference
+     * queued leaves a qgroup extent record whose old roots btrfs_qgroup_trace_extent_post() looks up on the commit roots
+     * (btrfs_find_all_roots with a NULL transaction). For the dead root, resolve_indirect_ref() searches
+     * root->commit_root — which btrfs_drop_snapshot() never COWs or switches: it is the tree as it was before the drop —
+     * for the data ref's key (inode, EXTENT_DATA, file offset of the extent's start). When that key lies below its
+     * leaf's first key (the back part of a split extent, or one partly overwritten at its front, first in its leaf), the
+     * search descends into the previous leaf, which the drop freed; freed in an earlier, committed transaction of the
+     * same drop, its space may hold another tree's block now: "parent transid verify failed", -EIO. The walk's error
+     * marks the qgroups inconsistent ("error accounting new delayed refs extent (err code: -5)"); the record keeps no old
+     * roots, and btrfs_qgroup_account_extents() at the commit WARNs (qgroup.c:2619 in v5.11), walks again, fails again,
+     * and the commit fails: the transaction aborts and the filesystem goes read-only. resolve_indirect_ref() already
+     * treats a BTRFS_ROOT_DELETING root as -ENOENT (kept as a root) for a walk of the current roots; the fix does the
+     * same for a commit-root walk. Found while porting btrfs_qgroup_trace_extent_post (stop 51); read: backref.c
+     * resolve_indirect_ref, find_parent_nodes, add_all_parents; extent-tree.c btrfs_drop_snapshot, walk_up_proc,
+     * __btrfs_mod_ref; qgroup.c btrfs_qgroup_trace_extent_post, btrfs_qgroup_account_extents (v5.11; mainline's
+     * resolve_indirect_ref keeps the test for the current roots only). Not checked against a running kernel.
+     */
+    BACKREF_DELETING_COMMIT_ROOT(Origin.PROPOSED);
 
     private final Origin origin;
 

@@ -207,6 +207,11 @@ public final class Backref {
             // btrfs_grab_root's refcount_inc_not_zero reads the struct: KASAN's report if it was freed (5.11's quota
             // enable error path puts the quota root it published while a rescan ioctl's worker walks)
             r.use("btrfs_get_fs_root_commit_root");
+            if (fs.applied(org.jbtrfs.core.FixSwitch.BACKREF_DELETING_COMMIT_ROOT) && r.state.test(RootState.DELETING)) {
+                // proposed fix: a root being dropped is -ENOENT for a commit-root walk too (kept as a root) — its commit
+                // root is the tree before the drop, whose freed blocks the allocator may have reused
+                return null;
+            }
             return r.commitRoot();
         }
         return unloadedRoot(fs, rootId, reader, fs.treeRoot().commitRoot());

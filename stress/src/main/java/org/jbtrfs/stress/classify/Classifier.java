@@ -79,6 +79,11 @@ public final class Classifier {
                     if (quotaEnableCommitUnderIoctlLock(e.message())) {
                         culprits.add(FixSwitch.QUOTA_ENABLE_QGROUP_IOCTL_DEADLOCK);
                     }
+                    if (e.message().contains("btrfs_qgroup_account_extents")) {
+                        // a qgroup extent record without old roots: btrfs_qgroup_trace_extent_post's walk failed — a
+                        // subvolume drop's reference whose search descended into a leaf the drop had freed
+                        culprits.add(FixSwitch.BACKREF_DELETING_COMMIT_ROOT);
+                    }
                 }
                 case SLAB_LEAK, STATE_LEAK -> symptoms.add(Symptom.SLAB_LEAK);
                 case HUNG_TASK -> symptoms.add(Symptom.HUNG_TASK);

@@ -88,6 +88,18 @@ class ClassifierTest {
         assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.of(FixSwitch.REMOUNT_RW_FAILURE_COMMIT)).bugs());
     }
 
+    /** The commit's WARN for a qgroup extent record without old roots is the proposed fix for the dead root's walk. */
+    @Test
+    void aRecordWithoutOldRootsIsTheDeadRootsCommitRootWalk() {
+        Observation o = new Observation();
+        KernelLog log = new KernelLog(64, new ManualClock());
+        log.warnOn(true, "qgroup.c", 2619, "btrfs_qgroup_account_extents");
+        o.log = log.entries();
+        var v = Classifier.classify(o, EnumSet.of(FixSwitch.BACKREF_DELETING_COMMIT_ROOT));
+        assertTrue(v.symptoms().contains(Symptom.WARNING), v.symptoms().toString());
+        assertEquals(Set.of("backref-deleting-commit-root"), v.bugs());
+    }
+
     @Test
     void anInjectedFaultsReportsAreNotFailuresButWhatFollowsStillIs() {
         KernelLog log = new KernelLog(64, new ManualClock());
