@@ -30,9 +30,10 @@ import org.jbtrfs.transaction.ctree.ExtentBuffer;
  * which resolve_indirect_ref searches the subvolume for (stop 51; before, the port's extent item did not record it and
  * the search followed the subvolume's first key — on a subvolume being dropped, a path the drop had already freed).
  * From where the search lands, add_all_parents walks the inode's file extent items on, across leaves, for the leaves
- * holding the extent's items (stop 51: before, the landing leaf was taken for the parent — on a subvolume being dropped,
- * where the ref's offset lies below its leaf's first key, a leaf the drop had already freed). Shared (full) backrefs do not exist without snapshots and
- * relocation, which are not modelled.
+ * holding the extent's items (stop 51: before, the landing leaf was taken for the parent). Where the ref's offset lies
+ * below its leaf's first key the search still lands in the previous leaf — on a subvolume being dropped, possibly one the
+ * drop freed, as in the kernel ({@code FixSwitch.BACKREF_DELETING_COMMIT_ROOT}). Shared (full) backrefs do not exist
+ * without snapshots and relocation, which are not modelled.
  */
 public final class Backref {
     private Backref() { }
@@ -133,9 +134,8 @@ public final class Backref {
      * kernel: add_all_parents() for a data ref — from where the search for the ref's key landed, the file extent items
      * of the ref's inode in key order, across leaves, until as many as the ref counts have been found: each leaf holding
      * an item of the extent whose key offset minus extent offset is the ref's offset is a parent; returns how many items
-     * were found. A leaf of another
-     * tree, or a landing past the last slot (the ref's offset lies below its first item: a split's back part, or an
-     * extent partly overwritten at its front), goes on to the next leaf first.
+     * were found. A leaf of another tree, or a landing past the last slot (the ref's offset lies below its first item: a
+     * split's back part, or an extent partly overwritten at its front), goes on to the next leaf first.
      */
     private static long addAllParents(LongFunction<ExtentBuffer> reader, BtrfsPath path, Key keyForSearch, long wanted,
                                       long rootId, long count, Ulist parents) {
