@@ -321,8 +321,10 @@ public enum FixSwitch {
      * marks the qgroups inconsistent ("error accounting new delayed refs extent (err code: -5)"); the record keeps no old
      * roots, and btrfs_qgroup_account_extents() at the commit WARNs (qgroup.c:2619 in v5.11), walks again, fails again,
      * and the commit fails: the transaction aborts and the filesystem goes read-only. resolve_indirect_ref() already
-     * treats a BTRFS_ROOT_DELETING root as -ENOENT (kept as a root) for a walk of the current roots; the fix does the
-     * same for a commit-root walk. Found while porting btrfs_qgroup_trace_extent_post (stop 51); read: backref.c
+     * treats a BTRFS_ROOT_DELETING root as -ENOENT (kept as a root) for a walk of the current roots — Josef Bacik's
+     * "btrfs: do not resolve backrefs for roots that are being deleted" (March 2020), written for a deadlock on the
+     * dead root's tree locks, which a commit-root walk does not take, so it left that walk out; the fix does the same
+     * for a commit-root walk. Found while porting btrfs_qgroup_trace_extent_post (stop 51); read: backref.c
      * resolve_indirect_ref, find_parent_nodes, add_all_parents; extent-tree.c btrfs_drop_snapshot, walk_up_proc,
      * __btrfs_mod_ref; qgroup.c btrfs_qgroup_trace_extent_post, btrfs_qgroup_account_extents (v5.11; mainline's
      * resolve_indirect_ref keeps the test for the current roots only). Not checked against a running kernel.
