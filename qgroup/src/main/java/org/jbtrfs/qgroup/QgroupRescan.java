@@ -1,5 +1,6 @@
 package org.jbtrfs.qgroup;
 
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
@@ -503,7 +504,7 @@ final class QgroupRescan {
             }
             // btrfs_find_all_roots, then btrfs_qgroup_account_extent(trans, bytenr, num_bytes, NULL, roots): an extent
             // the commit roots no longer have (freed since the copy) has no roots and changes no qgroup
-            accounting.accountExtent(k.objectid(), numBytes, java.util.List.of(), Backref.findAllRoots(fs, k.objectid()));
+            accounting.accountExtent(k.objectid(), numBytes, List.of(), Backref.findAllRoots(fs, k.objectid()));
         }
         if (done) {
             q.rescanProgress = -1L;

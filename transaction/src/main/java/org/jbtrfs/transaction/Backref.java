@@ -5,6 +5,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.function.LongFunction;
+import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.disk.ExtentItem;
 import org.jbtrfs.core.disk.FileExtentItem;
 import org.jbtrfs.core.disk.ItemType;
@@ -207,7 +208,7 @@ public final class Backref {
             // btrfs_grab_root's refcount_inc_not_zero reads the struct: KASAN's report if it was freed (5.11's quota
             // enable error path puts the quota root it published while a rescan ioctl's worker walks)
             r.use("btrfs_get_fs_root_commit_root");
-            if (fs.applied(org.jbtrfs.core.FixSwitch.BACKREF_DELETING_COMMIT_ROOT) && r.state.test(RootState.DELETING)) {
+            if (fs.applied(FixSwitch.BACKREF_DELETING_COMMIT_ROOT) && r.state.test(RootState.DELETING)) {
                 // proposed fix: a root being dropped is -ENOENT for a commit-root walk too (kept as a root) — its commit
                 // root is the tree before the drop, whose freed blocks the allocator may have reused
                 return null;

@@ -4,8 +4,9 @@ package org.jbtrfs.core.disk;
  * struct btrfs_extent_item with one inline backref, keyed (bytenr, EXTENT_ITEM, num_bytes): refs, generation, flags
  * (DATA 1, TREE_BLOCK 2), the owner root, the level (tree blocks), and for a data extent its EXTENT_DATA_REF's objectid
  * (the inode) and offset (the file position of the extent's start: a file extent item's key offset minus its extent
- * offset) = 49 bytes. The owner root is what qgroup accounting charges the extent to; the data ref's (inode, offset) is
- * the key a backref walk searches the owner's tree for (resolve_indirect_ref). Without snapshots and reflinks an extent
+ * offset) = 49 bytes. The owner root is the inline ref's root, where a backref walk starts, and the data ref's (inode,
+ * offset) the key it searches the owner's tree for (resolve_indirect_ref); qgroup accounting charges the roots the walk
+ * finds. Without snapshots and reflinks an extent
  * has one such ref, whose count is the extent's refs.
  */
 public record ExtentItem(long refs, long generation, long flags, long ownerRoot, int level, long dataObjectid, long dataOffset) {
