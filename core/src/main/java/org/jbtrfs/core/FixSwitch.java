@@ -329,7 +329,18 @@ public enum FixSwitch {
      * __btrfs_mod_ref; qgroup.c btrfs_qgroup_trace_extent_post, btrfs_qgroup_account_extents (v5.11; mainline's
      * resolve_indirect_ref keeps the test for the current roots only). Not checked against a running kernel.
      */
-    BACKREF_DELETING_COMMIT_ROOT(Origin.PROPOSED);
+    BACKREF_DELETING_COMMIT_ROOT(Origin.PROPOSED),
+    /**
+     * Later upstream, not in 5.10/5.11/5.12: 2d192fc4c1ab (v5.17, Qu Wenruo, "btrfs: don't start transaction for scrub
+     * if the fs is mounted read-only", stable 5.4+). A read-only scrub ({@code btrfs scrub start -r}, documented to run
+     * on a read-only filesystem; it takes no write access) marks each block group read-only through
+     * btrfs_inc_block_group_ro(), whose first step is btrfs_join_transaction() — on a read-only filesystem no
+     * transaction runs, so it starts one, and nothing commits it: btrfs_sync_fs and close_ctree skip the commit of a
+     * read-only superblock. The umount leaks it (patch 4/5's assertion of an empty transaction list, which is how the
+     * upstream report found it). The fix: on a read-only superblock, mark the group read-only without a transaction.
+     * Ported with scrub in stop 52 (docs/explorer.md, *Stop 52*).
+     */
+    SCRUB_RO_MOUNT_TRANSACTION(Origin.LATER_UPSTREAM);
 
     private final Origin origin;
 

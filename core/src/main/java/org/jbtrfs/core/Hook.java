@@ -254,5 +254,15 @@ public enum Hook {
      * btrfs_free_tree_block's test of the flag) must not run in between, or it frees at once an address whose write is
      * in flight (stop 44). Nothing sleeps there.
      */
-    BTREE_WRITEBACK_BEFORE_WRITTEN_FLAG
+    BTREE_WRITEBACK_BEFORE_WRITTEN_FLAG,
+    /**
+     * Scrub, between a block group's reference and btrfs_inc_block_group_ro (its transaction join), counted as paused
+     * (scrub_enumerate_chunks, stop 52): a commit may run meanwhile, an RO remount may go by.
+     */
+    SCRUB_BEFORE_INC_BLOCK_GROUP_RO,
+    /**
+     * Scrub, at the start of a stripe after its cancel and pause tests (scrub_stripe, stop 52): the cond_resched and the
+     * commit-root search before its reads.
+     */
+    SCRUB_STRIPE
 }

@@ -587,6 +587,41 @@ public final class Btrfs {
         });
     }
 
+    /**
+     * {@code btrfs scrub start -B} (or {@code -Br} with {@code readonly}) — kernel: btrfs_ioctl_scrub(): a scrub that
+     * may repair takes write access (mnt_want_write_file: EROFS on a read-only mount, and an RO remount is EBUSY while it
+     * runs); a read-only one takes none, runs on a read-only filesystem too, and an RO remount cancels it. Then
+     * btrfs_scrub_dev() of the one device, returning when it is done: what it read and found
+     * ({@link ScrubProgress}).
+     *
+     * @throws BtrfsException EROFS (write access refused), EAGAIN (the filesystem is closing), EINPROGRESS (a scrub runs
+     *                        on the device), ECANCELED (an RO remount, umount or {@link #scrubCancel} stopped it), or
+     *                        the error of marking a block group read-only (an aborted filesystem)
+     */
+    public ScrubProgress scrub(boolean readonly) {
+        if (readonly) {
+            return read(() -> Scrub.scrubDev(ctx, true));
+        }
+        ScrubProgress[] out = new ScrubProgress[1];
+        write(() -> out[0] = Scrub.scrubDev(ctx, false));
+        return out[0];
+    }
+
+    /**
+     * {@code btrfs scrub cancel} — kernel: btrfs_ioctl_scrub_cancel() → btrfs_scrub_cancel(): ask every running scrub to
+     * stop and wait until none runs.
+     *
+     * @throws BtrfsException ENOTCONN when no scrub runs
+     */
+    public void scrubCancel() {
+        read(() -> {
+            if (!ctx.fs.scrub.cancel()) {
+                throw new BtrfsException(Errno.ENOTCONN, "no scrub running on " + ctx.fs.sbId());
+            }
+            return null;
+        });
+    }
+
     /** btrfs quota rescan (EINPROGRESS if one runs, EINVAL if quotas are off). */
     public void quotaRescan() { write(ctx.qgroups::rescan); }
 

@@ -106,7 +106,9 @@ final class Remount {
             // patch 5/5: the cleaner now sleeps for as long as we are RO and would never run these
             ctx.cleaner.delayedIputs().run();
         }
-        // dev-replace suspend, scrub cancel, balance pause: not modelled
+        // dev-replace suspend: not modelled; btrfs_scrub_cancel(): a scrub still reading stops (-ECANCELED to its ioctl)
+        fs.scrub.cancel();
+        // balance pause: not modelled
         if (fs.applied(FixSwitch.QGROUP_RESCAN_RO_REMOUNT)) {
             // patch 1/5: the worker sees REMOUNTING and stops; its status update is committed below
             ctx.qgroups.waitForCompletion(false);

@@ -1,5 +1,7 @@
 package org.jbtrfs.transaction;
 
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.kernel.MountOpt;
 import org.jbtrfs.core.disk.BlockGroupItem;
 import org.jbtrfs.core.disk.ItemType;
@@ -8,9 +10,44 @@ import org.jbtrfs.core.disk.SuperBlock;
 import org.jbtrfs.transaction.space.BlockGroup;
 import org.jbtrfs.transaction.space.BlockGroupType;
 
-/** Mount-time block group reading (block-group.c). */
+/** Mount-time block group reading, and marking a group read-only for scrub (block-group.c). */
 public final class BlockGroups {
     private BlockGroups() { }
+
+    /**
+     * kernel: btrfs_inc_block_group_ro(cache, do_chunk_alloc=false) in fs/btrfs/block-group.c (v5.11), as scrub calls
+     * it — mark {@code bg} read-only for one more holder (inc_block_group_ro(cache, 0)) under ro_block_group_mutex,
+     * inside a joined transaction: btrfs_join_transaction starts one when none runs, on a read-only filesystem too,
+     * where nothing will commit it. With {@link FixSwitch#SCRUB_RO_MOUNT_TRANSACTION} (2d192fc4c1ab, v5.17) a read-only
+     * superblock skips the transaction. Not modelled: the back-off when the transaction's dirty block groups are being
+     * written (BTRFS_TRANS_DIRTY_BG_RUN: the port writes them in commit_cowonly_roots, after COMMIT_DOING blocks
+     * joins, so a joined handle never sees it), and the chunk allocation, which scrub does not ask for.
+     *
+     * @return false for -ENOSPC (the space_info cannot spare the group's free bytes)
+     * @throws BtrfsException from the join (an aborted filesystem: EROFS)
+     */
+    public static boolean incBlockGroupRo(FsInfo fs, BlockGroup bg) {
+        if (fs.applied(FixSwitch.SCRUB_RO_MOUNT_TRANSACTION) && fs.sbRdonly()) {
+            // "read-only scrub on read-only mount ... we should not start a new transaction on read-only fs"
+            fs.roBlockGroupMutex.lock();
+            try {
+                return fs.space.incBlockGroupRo(bg);
+            } finally {
+                fs.roBlockGroupMutex.unlock();
+            }
+        }
+        TransHandle h = Transactions.join(fs, fs.extentRoot(), "btrfs_inc_block_group_ro");
+        try {
+            fs.roBlockGroupMutex.lock();
+            try {
+                return fs.space.incBlockGroupRo(bg);
+            } finally {
+                fs.roBlockGroupMutex.unlock();
+            }
+        } finally {
+            Transactions.end(h);
+        }
+    }
 
     /**
      * kernel: btrfs_read_block_groups() plus the free-space caching of caching_kthread — one block group

@@ -108,6 +108,10 @@ public final class FsInfo {
     public final Mutex cleanerMutex;
     public final Mutex transactionKthreadMutex;
     public final Mutex deleteUnusedBgsMutex;
+    /** fs_info->ro_block_group_mutex: btrfs_inc_block_group_ro against the commit's dirty block group writeout. */
+    public final Mutex roBlockGroupMutex;
+    /** The scrub state: scrub_lock, pause and cancel requests, the scrub workqueues. */
+    public final ScrubControl scrub;
     /**
      * fs_info->subvol_sem: subvolume creation takes it shared (btrfs_mksubvol), deletion and the quota
      * ioctl (enable / disable) exclusive. (The qgroup locks live with the qgroup state.)
@@ -153,6 +157,8 @@ public final class FsInfo {
         this.cleanerMutex = new Mutex("cleaner_mutex", ld, "&fs_info->cleaner_mutex");
         this.transactionKthreadMutex = new Mutex("transaction_kthread_mutex", ld, "&fs_info->transaction_kthread_mutex");
         this.deleteUnusedBgsMutex = new Mutex("delete_unused_bgs_mutex", ld, "&fs_info->delete_unused_bgs_mutex");
+        this.roBlockGroupMutex = new Mutex("ro_block_group_mutex", ld, "&fs_info->ro_block_group_mutex");
+        this.scrub = new ScrubControl(kernel.sched(), ld);
         this.subvolSem = new RwSemaphore("&fs_info->subvol_sem", ld);
         this.cleanupWorkSem = new RwSemaphore("&fs_info->cleanup_work_sem", ld);
         this.commitRootSem = new RwSemaphore("&fs_info->commit_root_sem", ld);
@@ -404,6 +410,13 @@ public final class FsInfo {
         }
         log().info(sbId(), (set ? "setting" : "clearing") + " compat-ro feature flag for " + name + " (0x"
             + Long.toHexString(bit) + ")");
+    }
+
+    /** btrfs_super_generation(fs_info->super_copy): the generation the last commit wrote (or is writing). */
+    public long superGeneration() {
+        synchronized (transLock) {
+            return superCopy.generation;
+        }
     }
 
     /** Generation of the last committed transaction. */

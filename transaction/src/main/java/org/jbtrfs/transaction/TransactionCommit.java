@@ -92,13 +92,20 @@ final class TransactionCommit {
             fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for external writers", TransWaits.extwriters(h), () -> cur.numExtwriters <= 0);
         }
         runDelayedItems(h);
-        synchronized (fs.transLock) {
-            // COMMIT_DOING blocks JOIN too; wait until this handle is the only writer left
-            cur.state = TransState.COMMIT_DOING;
-            fs.transLock.notifyAll();
-            TransLockdep.releaseWriters(h);
-            TransLockdep.mightWaitFor(fs, TransLockdep.NUM_WRITERS);
-            fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for writers", TransWaits.writers(h), () -> cur.numWriters <= 1);
+        // btrfs_scrub_pause(): every running scrub stops between stripes before the roots change under it
+        fs.scrub.pause();
+        try {
+            synchronized (fs.transLock) {
+                // COMMIT_DOING blocks JOIN too; wait until this handle is the only writer left
+                cur.state = TransState.COMMIT_DOING;
+                fs.transLock.notifyAll();
+                TransLockdep.releaseWriters(h);
+                TransLockdep.mightWaitFor(fs, TransLockdep.NUM_WRITERS);
+                fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for writers", TransWaits.writers(h), () -> cur.numWriters <= 1);
+            }
+        } catch (RuntimeException e) {
+            fs.scrub.continueScrubs();
+            throw e;
         }
         // the state maps after num_writers is released (lockdep's reverse-order unlocking rule, as 6.1 says)
         var completed = TransLockdep.acquireState(fs, TransLockdep.COMPLETED);
@@ -155,6 +162,7 @@ final class TransactionCommit {
         } catch (RuntimeException e) {
             TransLockdep.releaseState(fs, unblocked); // unlock_reloc / scrub_continue
             TransLockdep.releaseState(fs, completed);
+            fs.scrub.continueScrubs(); // scrub_continue:
             cleanupTransaction(h, e);
             throw e;
         }
@@ -168,6 +176,7 @@ final class TransactionCommit {
             fs.transLock.notifyAll();
         }
         TransLockdep.releaseState(fs, completed);
+        fs.scrub.continueScrubs(); // btrfs_scrub_continue() once the transaction is COMPLETED
         h.markEnded();
         Transactions.releaseHandle(fs, h);
     }

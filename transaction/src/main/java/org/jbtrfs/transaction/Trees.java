@@ -145,6 +145,30 @@ public final class Trees {
         return found[0];
     }
 
+    /**
+     * Items with {@code key <= to} of {@code root}'s commit root from the item just before {@code from} (when
+     * {@code from} itself is absent): scrub_stripe's btrfs_search_slot on the commit root and its
+     * btrfs_previous_extent_item step back to an extent that starts before the stripe. The kernel's search takes no
+     * lock (skip_locking; scrub is paused while a commit switches the roots); the port reads under commit_root_sem,
+     * which the commit's switch holds only after every scrub has paused.
+     */
+    public static List<TreeItem> commitRootRangeFromPrevious(FsInfo fs, Root root, Key from, Key to) {
+        List<TreeItem> out = new ArrayList<>();
+        fs.commitRootSem.readLock().lock();
+        try {
+            Ctree.forEachFromPrevious(fs.btreeInode::readTreeBlock, root.commitRoot(), from, (k, d) -> {
+                if (k.compareTo(to) > 0) {
+                    return false;
+                }
+                out.add(new TreeItem(k, d));
+                return true;
+            });
+        } finally {
+            fs.commitRootSem.readLock().unlock();
+        }
+        return out;
+    }
+
     /** One leaf of {@code root}'s commit root from {@code start} (qgroup rescan), under commit_root_sem. */
     public static Leaf commitRootLeaf(FsInfo fs, Root root, Key start) {
         fs.commitRootSem.readLock().lock();

@@ -115,7 +115,8 @@ public final class Schedule {
      * (stop 32: its cond_resched between subvolumes, a search that reads a leaf), and an abort's cleanup between its
      * wait for the ordered extents and its delalloc inodes (stop 34: btrfs_wait_ordered_roots' flush works and waits
      * end there), an eviction between its truncate's handle and its orphan item's (stop 35: evict_refill_and_join's
-     * refill may flush). Each
+     * refill may flush), and scrub before it marks a block group read-only (its join may wait for a commit) and
+     * between its stripes (stop 52: cond_resched, and a commit-root search that reads leaves). Each
      * follows a lock or a commit the thread slept in, so a delay there is the
      * run-queue wait of a woken task. Not
      * REMOUNT_RW_AFTER_PRE_RW_MOUNT: between btrfs_qgroup_rescan_resume's queueing and clearing REMOUNTING the remount
@@ -130,7 +131,7 @@ public final class Schedule {
         Hook.ASYNC_COW_BEFORE_COMPRESS, Hook.ASYNC_COW_BEFORE_FREE, Hook.DEFRAG_BEFORE_CLUSTER, Hook.UUID_SCAN_NEXT_ROOT,
         Hook.DISCARD_WORKFN_BEFORE_PEEK, Hook.CLEANUP_BEFORE_DELALLOC_INODES, Hook.MNT_IS_READONLY_AFTER_REMOUNT_TEST,
         Hook.EVICT_BEFORE_ORPHAN_DEL, Hook.DROP_EXTENTS_AFTER_SEARCH, Hook.BTREE_WRITEBACK_CLAIMED,
-        Hook.BTREE_WRITEBACK_BEFORE_WRITTEN_FLAG);
+        Hook.BTREE_WRITEBACK_BEFORE_WRITTEN_FLAG, Hook.SCRUB_BEFORE_INC_BLOCK_GROUP_RO, Hook.SCRUB_STRIPE);
     /** Later hooks never focused: no sleep of the kernel's is there to lengthen ({@link #LATER_HOOKS}). */
     private static final Set<Hook> NEVER_FOCUSED = EnumSet.of(Hook.REMOUNT_RW_AFTER_PRE_RW_MOUNT,
         Hook.MNT_IS_READONLY_AFTER_REMOUNT_TEST, Hook.DROP_EXTENTS_AFTER_SEARCH, Hook.BTREE_WRITEBACK_CLAIMED,

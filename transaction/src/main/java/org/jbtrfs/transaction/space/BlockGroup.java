@@ -15,7 +15,17 @@ public final class BlockGroup {
     long used;
     long reserved;
     long pinned;
-    boolean readOnly;
+    /**
+     * cache->ro: how many holders keep the group read-only (the cleaner removing it, a scrub reading it); 0 when
+     * allocations may use it.
+     */
+    int ro;
+    /**
+     * What the group's 0 → 1 step added to bytes_readonly. The kernel's btrfs_dec_block_group_ro subtracts the free
+     * bytes as they are then, and its unpin_extent_range adds the bytes freed in a read-only group to bytes_readonly
+     * meanwhile; the port's unpin does not, so the last decrement takes back what the first increment added.
+     */
+    long roBytes;
     boolean removed;
     /** true while linked on fs_info->unused_bgs (list_empty(&bg->bg_list) is false). */
     boolean onUnusedList;

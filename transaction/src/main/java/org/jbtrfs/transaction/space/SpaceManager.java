@@ -152,7 +152,7 @@ public final class SpaceManager {
     private long reserve(BlockGroupType type, long bytes, int alignSectors) {
         int sectors = (int) (bytes / BlockGroup.SECTOR);
         for (BlockGroup bg : blockGroups.values()) {
-            if (bg.type != type || bg.readOnly || bg.removed) {
+            if (bg.type != type || bg.ro > 0 || bg.removed) {
                 continue;
             }
             long at = bg.findFree(sectors, alignSectors);
@@ -350,7 +350,7 @@ public final class SpaceManager {
 
     public synchronized long used(BlockGroup bg) { return bg.used; }
 
-    public synchronized boolean isReadOnly(BlockGroup bg) { return bg.readOnly; }
+    public synchronized boolean isReadOnly(BlockGroup bg) { return bg.ro > 0; }
 
     /** The free ranges of {@code bg} in its free-space map, as (start, length) pairs in address order. */
     public synchronized List<long[]> freeRanges(BlockGroup bg) {
@@ -383,7 +383,7 @@ public final class SpaceManager {
     public synchronized List<BlockGroupState> snapshot() {
         List<BlockGroupState> l = new ArrayList<>();
         for (BlockGroup bg : blockGroups.values()) {
-            l.add(new BlockGroupState(bg.start, bg.length, bg.type, bg.used, bg.reserved, bg.pinned, bg.readOnly, bg.onUnusedList));
+            l.add(new BlockGroupState(bg.start, bg.length, bg.type, bg.used, bg.reserved, bg.pinned, bg.ro > 0, bg.onUnusedList));
         }
         return l;
     }
@@ -422,34 +422,92 @@ public final class SpaceManager {
 
     /**
      * The checks of btrfs_delete_unused_bgs under groups_sem: still unused, not read-only, not the last
-     * group of its type. On success marks it read-only (inc_block_group_ro).
+     * group of its type. On success marks it read-only (inc_block_group_ro(cache, 0), which for an empty group
+     * always finds the space).
      */
     public synchronized boolean tryMarkRoForRemoval(BlockGroup bg) {
-        if (bg.removed || bg.used > 0 || bg.reserved > 0 || bg.pinned > 0 || bg.readOnly) {
+        if (bg.removed || bg.used > 0 || bg.reserved > 0 || bg.pinned > 0 || bg.ro > 0) {
             return false;
         }
         long sameType = blockGroups.values().stream().filter(b -> b.type == bg.type && !b.removed).count();
         if (sameType <= 1) {
             return false;
         }
-        bg.readOnly = true;
-        spaceInfos.get(bg.type).bytesReadonly += bg.length;
+        markRoLocked(bg, bg.length);
         return true;
     }
 
-    /** kernel: btrfs_dec_block_group_ro() — undo {@link #tryMarkRoForRemoval} (the removal could not start). */
-    public synchronized void decBlockGroupRo(BlockGroup bg) {
-        if (bg.readOnly && !bg.removed) {
-            bg.readOnly = false;
-            spaceInfos.get(bg.type).bytesReadonly -= bg.length;
+    /**
+     * kernel: inc_block_group_ro(cache, 0) in fs/btrfs/block-group.c — one more holder of a group already read-only;
+     * else the group's free bytes go to bytes_readonly if the space_info can spare them: data never overcommits (what
+     * is used or promised plus them within the total), metadata may (btrfs_can_overcommit with
+     * BTRFS_RESERVE_NO_FLUSH: half the unallocated device space on top of the total, single profile). False:
+     * -ENOSPC.
+     */
+    public synchronized boolean incBlockGroupRo(BlockGroup bg) {
+        if (bg.ro > 0) {
+            bg.ro++;
+            return true;
         }
+        SpaceInfo si = spaceInfos.get(bg.type);
+        long numBytes = bg.length - bg.reserved - bg.pinned - bg.used;
+        long used = si.bytesUsed + si.bytesReserved + si.bytesPinned + si.bytesReadonly + si.bytesMayUse;
+        long limit = bg.type == BlockGroupType.DATA ? si.totalBytes : si.totalBytes + unallocatedBytes() / 2;
+        if (used + numBytes > limit) {
+            return false;
+        }
+        markRoLocked(bg, numBytes);
+        return true;
+    }
+
+    private void markRoLocked(BlockGroup bg, long numBytes) {
+        bg.ro = 1;
+        bg.roBytes = numBytes;
+        spaceInfos.get(bg.type).bytesReadonly += numBytes;
+    }
+
+    private long unallocatedBytes() {
+        return unallocated.values().stream().mapToLong(Long::longValue).sum();
+    }
+
+    /**
+     * kernel: btrfs_dec_block_group_ro() — one holder fewer; the last gives the group back to the allocator. A group
+     * the cleaner removed meanwhile keeps its count (btrfs_remove_block_group took its bytes out of the space_info).
+     */
+    public synchronized void decBlockGroupRo(BlockGroup bg) {
+        if (bg.ro <= 0) {
+            throw new IllegalStateException("BUG_ON(!cache->ro): block group " + bg.start + " is not read-only");
+        }
+        if (--bg.ro == 0 && !bg.removed) {
+            spaceInfos.get(bg.type).bytesReadonly -= bg.roBytes;
+            bg.roBytes = 0;
+        }
+    }
+
+    /** cache->removed: btrfs_remove_block_group took the group out (read under the group's lock by scrub). */
+    public synchronized boolean isRemoved(BlockGroup bg) { return bg.removed; }
+
+    /** The group holding {@code bytenr}, or null (btrfs_lookup_block_group), with a reference the caller puts. */
+    public synchronized BlockGroup lookupBlockGroup(long bytenr) {
+        for (BlockGroup bg : blockGroups.values()) {
+            if (bg.contains(bytenr) && !bg.removed) {
+                bg.refs++;
+                return bg;
+            }
+        }
+        return null;
+    }
+
+    /** Whether a free group would be put on unused_bgs now: not removed, not read-only, nothing reserved or used. */
+    public synchronized boolean isUnused(BlockGroup bg) {
+        return !bg.removed && bg.ro == 0 && bg.reserved == 0 && bg.used == 0;
     }
 
     /** kernel: btrfs_remove_block_group() — the group leaves the space_info; its chunk is freed at commit. */
     public synchronized void removeBlockGroup(BlockGroup bg) {
         SpaceInfo si = spaceInfos.get(bg.type);
         si.totalBytes -= bg.length;
-        si.bytesReadonly -= bg.length;
+        si.bytesReadonly -= bg.roBytes;
         bg.removed = true;
         blockGroups.remove(bg.start);
         bg.refs--;

@@ -1,0 +1,433 @@
+package org.jbtrfs.fs;
+
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.disk.ExtentItem;
+import org.jbtrfs.core.disk.ItemType;
+import org.jbtrfs.core.disk.Key;
+import org.jbtrfs.core.disk.SuperBlock;
+import org.jbtrfs.transaction.BlockGroups;
+import org.jbtrfs.transaction.FsInfo;
+import org.jbtrfs.transaction.ScrubControl;
+import org.jbtrfs.transaction.TreeItem;
+import org.jbtrfs.transaction.Trees;
+import org.jbtrfs.transaction.ctree.ExtentBuffer;
+import org.jbtrfs.transaction.space.BlockGroup;
+import org.jbtrfs.workqueue.BtrfsWork;
+import org.jbtrfs.workqueue.BtrfsWorkqueue;
+import org.jbtrfs.workqueue.WqFlag;
+
+/**
+ * One scrub of the filesystem's device: fs/btrfs/scrub.c (v5.11), the single-device, single-profile paths without
+ * dev-replace — every block group the device tree's commit root knows, one 64 KiB stripe at a time, each extent of
+ * the extent tree's commit root read from the device and checked (a tree block's checksum, bytenr and generation; data
+ * has no checksum to check here: the port does not model the csum tree, so its sectors count as {@code no_csum}), the
+ * reads submitted as bios whose completions run on the "btrfs-scrub" workqueue. Nothing is repaired (one copy).
+ *
+ * <p>What makes it a lifecycle actor: it pauses for every transaction commit ({@link ScrubControl#pause}), an RO
+ * remount and close_ctree cancel it, and it marks each block group read-only while it reads it —
+ * btrfs_inc_block_group_ro, which joins a transaction (see {@link BlockGroups#incBlockGroupRo}), and which keeps the
+ * cleaner from deleting the group meanwhile (scrub puts a group it found unused back on the unused list).
+ */
+final class Scrub {
+    /** BTRFS_STRIPE_LEN. */
+    static final long STRIPE_LEN = 64 * 1024;
+    /** SCRUB_PAGES_PER_RD_BIO: the sectors one read bio carries. */
+    static final int PAGES_PER_RD_BIO = 32;
+    private static final int SECTOR = 4096;
+    private static final Set<WqFlag> FLAGS = EnumSet.of(WqFlag.FREEZABLE, WqFlag.UNBOUND);
+
+    private final FsContext ctx;
+    private final FsInfo fs;
+    private final ScrubControl control;
+    private final boolean readonly;
+    /** sctx->bios_in_flight, and sctx->list_wait (this object's monitor). */
+    private final AtomicInteger biosInFlight = new AtomicInteger();
+    /** sctx->stat, guarded by this object (stat_lock). */
+    private final ScrubProgress.Counter stat = new ScrubProgress.Counter();
+    private BtrfsWorkqueue workers;
+    /** The bio being filled (scrub_add_page_to_rd_bio), submitted when full or at a flush point. */
+    private ReadBio current;
+
+    private Scrub(FsContext ctx, boolean readonly) {
+        this.ctx = ctx;
+        this.fs = ctx.fs;
+        this.control = ctx.fs.scrub;
+        this.readonly = readonly;
+    }
+
+    /**
+     * kernel: btrfs_scrub_dev(fs_info, devid, 0, (u64)-1, progress, readonly, 0) in fs/btrfs/scrub.c — the ioctl's
+     * scrub of the one device. -EAGAIN while closing; the workqueues (scrub_workers_get); -EINPROGRESS when the device
+     * is being scrubbed; then, having waited out a commit's pause request, it runs (scrubs_running): the superblock,
+     * every chunk, the last bios, and the progress it made. -ECANCELED when an RO remount, close_ctree or
+     * BTRFS_IOC_SCRUB_CANCEL stopped it.
+     */
+    static ScrubProgress scrubDev(FsContext ctx, boolean readonly) {
+        FsInfo fs = ctx.fs;
+        if (fs.fsClosing() != 0) {
+            throw new BtrfsException(Errno.EAGAIN, "scrub: the filesystem on " + fs.sbId() + " is closing");
+        }
+        Scrub sctx = new Scrub(ctx, readonly); // scrub_setup_ctx()
+        sctx.workersGet();
+        boolean started = false;
+        try {
+            if (!fs.scrub.startOnDevice(sctx)) {
+                throw new BtrfsException(Errno.EINPROGRESS, "scrub: a scrub is already running on devid 1 of " + fs.sbId());
+            }
+            started = true;
+            BtrfsException err = null;
+            fs.log().info(fs.sbId(), "scrub: started on devid 1");
+            try {
+                sctx.scrubSupers();
+                sctx.enumerateChunks();
+            } catch (BtrfsException e) {
+                err = e;
+            }
+            sctx.waitForBios();
+            fs.scrub.runningDec();
+            fs.log().info(fs.sbId(), "scrub: " + (err != null ? "not finished" : "finished") + " on devid 1 with status: "
+                + (err != null ? err.errno().ret() : 0));
+            if (err != null) {
+                throw err;
+            }
+            return sctx.progress();
+        } finally {
+            if (started) {
+                fs.scrub.endOnDevice(sctx); // dev->scrub_ctx = NULL under scrub_lock
+            }
+            sctx.workersPut();
+        }
+    }
+
+    /**
+     * kernel: scrub_workers_get() — the fast path takes a reference on the queues a running scrub made; otherwise
+     * allocate the three ("scrub", "scrubwrc", "scrubparity") outside scrub_lock and install them, unless another scrub
+     * raced in first (then destroy ours and use its).
+     */
+    private void workersGet() {
+        if (!control.workersGetIfAlive()) {
+            var pool = ctx.module.workerPool();
+            String dev = fs.sbId();
+            int maxActive = fs.threadPoolSize;
+            BtrfsWorkqueue scrub = BtrfsWorkqueue.alloc(pool, dev, "scrub", FLAGS, maxActive, 4);
+            BtrfsWorkqueue wrComp = BtrfsWorkqueue.alloc(pool, dev, "scrubwrc", FLAGS, maxActive, 2);
+            BtrfsWorkqueue parity = BtrfsWorkqueue.alloc(pool, dev, "scrubparity", FLAGS, maxActive, 2);
+            if (!control.workersInstall(scrub, wrComp, parity)) {
+                parity.destroy();
+                wrComp.destroy();
+                scrub.destroy();
+            }
+        }
+        workers = control.workers();
+    }
+
+    /** kernel: scrub_workers_put() — the last reference destroys the queues, outside scrub_lock. */
+    private void workersPut() {
+        BtrfsWorkqueue[] gone = control.workersPut();
+        if (gone != null) {
+            for (BtrfsWorkqueue wq : gone) {
+                wq.destroy();
+            }
+        }
+    }
+
+    /**
+     * kernel: scrub_supers() — read the superblock copies on the device (the port writes the primary copy only, at 64
+     * KiB) and check them as scrub_checksum_super does: its bytenr, its checksum, and its generation against the
+     * in-memory superblock's (a commit cannot write a new one meanwhile: it waits for this scrub to pause).
+     */
+    private void scrubSupers() {
+        long gen = fs.superGeneration();
+        submitRead(SuperBlock.OFFSET, SuperBlock.SIZE, data -> {
+            try {
+                SuperBlock sb = SuperBlock.decode(data, fs.kernel.crc32c(), fs.sbId());
+                if (sb.generation != gen) {
+                    superError();
+                }
+            } catch (BtrfsException e) {
+                superError();
+            }
+        });
+        submit();
+    }
+
+    private synchronized void superError() { stat.superErrors++; }
+
+    private synchronized ScrubProgress progress() { return stat.snapshot(); }
+
+    /**
+     * kernel: scrub_enumerate_chunks() — each block group of the device, in address order as the device tree's commit
+     * root lists its dev extents (the port's chunks map 1:1 onto the device): a reference on the group, skipped if
+     * removed; read-only for this scrub (btrfs_inc_block_group_ro with the scrub counted as paused, so a commit the
+     * join waits for can go on; -ENOSPC scrubs it writable); its stripes; the bios; then the group writable again, back
+     * on the unused list if it is unused and the cleaner had skipped it because this scrub held it read-only.
+     */
+    private void enumerateChunks() {
+        long cursor = 0;
+        while (true) {
+            BlockGroup bg = nextChunk(cursor);
+            if (bg == null) {
+                return;
+            }
+            cursor = bg.end();
+            boolean roSet;
+            control.pauseOn();
+            try {
+                fs.kernel.hooks().arrive(Hook.SCRUB_BEFORE_INC_BLOCK_GROUP_RO);
+                roSet = BlockGroups.incBlockGroupRo(fs, bg);
+            } catch (BtrfsException e) {
+                fs.log().warn(fs.sbId(), "failed setting block group ro: " + e.errno().ret());
+                fs.space.putBlockGroup(bg);
+                control.pauseOff();
+                throw e;
+            }
+            control.pauseOff();
+            BtrfsException err = null;
+            try {
+                scrubChunk(bg);
+            } catch (BtrfsException e) {
+                err = e;
+            }
+            submit();
+            waitForBios();
+            control.pauseOn();
+            control.pauseOff();
+            if (roSet) {
+                fs.space.decBlockGroupRo(bg);
+            }
+            // "We might have prevented the cleaner kthread from deleting this block group if it was already unused
+            // because we raced and set it to RO mode first. So add it back to the unused list"
+            if (fs.space.isUnused(bg)) {
+                if (fs.mountOpt.test(org.jbtrfs.core.kernel.MountOpt.DISCARD_ASYNC)) {
+                    fs.discard.queueWork(bg);
+                } else {
+                    fs.space.markUnused(bg);
+                }
+            }
+            fs.space.putBlockGroup(bg);
+            if (err != null) {
+                throw err;
+            }
+        }
+    }
+
+    /**
+     * The next dev extent from {@code cursor} in the device tree's commit root, and its block group
+     * (btrfs_lookup_block_group, with a reference): the port keeps no device tree; its commit-root view is the
+     * block group items of the extent tree's commit root, one chunk each. A group created since the last commit is
+     * not there yet; one removed since is skipped ("some chunks are removed but not committed to disk yet").
+     */
+    private BlockGroup nextChunk(long cursor) {
+        Key from = new Key(cursor, ItemType.BLOCK_GROUP_ITEM, 0);
+        while (true) {
+            List<TreeItem> items = Trees.commitRootRangeFromPrevious(fs, fs.extentRoot(), from, Key.MAX);
+            TreeItem found = null;
+            for (TreeItem it : items) {
+                if (it.key().type() == ItemType.BLOCK_GROUP_ITEM && it.key().objectid() >= cursor) {
+                    found = it;
+                    break;
+                }
+            }
+            if (found == null) {
+                return null;
+            }
+            BlockGroup bg = fs.space.lookupBlockGroup(found.key().objectid());
+            if (bg != null && !fs.space.isRemoved(bg)) {
+                return bg;
+            }
+            if (bg != null) {
+                fs.space.putBlockGroup(bg);
+            }
+            cursor = found.key().objectid() + found.key().offset();
+            from = new Key(cursor, ItemType.BLOCK_GROUP_ITEM, 0);
+        }
+    }
+
+    /**
+     * kernel: scrub_chunk() → scrub_stripe() for the single profile — stripe by stripe: stop when cancelled
+     * (-ECANCELED), let a commit that asked for a pause through (after the bios in flight), then every extent of the
+     * extent tree's commit root that reaches into the stripe, cut to it; a tree block that spans stripes is an
+     * uncorrectable error; a group removed meanwhile ends the chunk.
+     */
+    private void scrubChunk(BlockGroup bg) {
+        waitForBios();
+        control.blockedIfNeeded();
+        for (long logical = bg.start(); logical < bg.end(); logical += STRIPE_LEN) {
+            if (control.cancelRequested()) {
+                throw new BtrfsException(Errno.ECANCELED, "scrub cancelled on " + fs.sbId());
+            }
+            if (control.pauseRequested()) {
+                submit();
+                waitForBios();
+                control.blockedIfNeeded();
+            }
+            fs.kernel.hooks().arrive(Hook.SCRUB_STRIPE);
+            long stripeEnd = logical + STRIPE_LEN;
+            List<TreeItem> items = Trees.commitRootRangeFromPrevious(fs, fs.extentRoot(),
+                new Key(logical, ItemType.METADATA_ITEM, -1L), new Key(stripeEnd - 1, ItemType.METADATA_ITEM, -1L));
+            for (TreeItem it : items) {
+                Key k = it.key();
+                if (k.type() != ItemType.EXTENT_ITEM && k.type() != ItemType.METADATA_ITEM) {
+                    continue;
+                }
+                long bytes = k.type() == ItemType.METADATA_ITEM ? SuperBlock.NODESIZE : k.offset();
+                if (k.objectid() + bytes <= logical || k.objectid() >= stripeEnd) {
+                    continue;
+                }
+                if (fs.space.isRemoved(bg)) {
+                    return; // "our block group was removed in the meanwhile, just stop scrubbing"
+                }
+                ExtentItem ei = ExtentItem.decode(it.data());
+                boolean tree = k.type() == ItemType.METADATA_ITEM || ei.isTreeBlock();
+                if (tree && (k.objectid() < logical || k.objectid() + bytes > stripeEnd)) {
+                    fs.log().error(fs.sbId(), "scrub: tree block " + k.objectid() + " spanning stripes, ignored. logical="
+                        + logical);
+                    synchronized (this) {
+                        stat.uncorrectableErrors++;
+                    }
+                    continue;
+                }
+                long start = Math.max(k.objectid(), logical);
+                long len = Math.min(k.objectid() + bytes, stripeEnd) - start;
+                scrubExtent(start, len, tree, ei.generation());
+            }
+            synchronized (this) {
+                stat.lastPhysical = stripeEnd;
+            }
+        }
+    }
+
+    /**
+     * kernel: scrub_extent() → scrub_pages() — a tree block is one block of nodesize, data one block per sector; each
+     * goes into the read bio, which is submitted when full.
+     */
+    private void scrubExtent(long logical, long len, boolean tree, long generation) {
+        if (tree) {
+            synchronized (this) {
+                stat.treeExtentsScrubbed++;
+                stat.treeBytesScrubbed += len;
+            }
+            addToBio(logical, (int) len, data -> checkTreeBlock(logical, data, generation));
+            return;
+        }
+        synchronized (this) {
+            stat.dataExtentsScrubbed++;
+            stat.dataBytesScrubbed += len;
+        }
+        for (long off = 0; off < len; off += SECTOR) {
+            addToBio(logical + off, (int) Math.min(SECTOR, len - off), data -> {
+                synchronized (this) {
+                    stat.noCsum++; // no checksum to verify: the port does not model the csum tree
+                }
+            });
+        }
+    }
+
+    /**
+     * kernel: scrub_checksum_tree_block() — the header's bytenr and checksum (the port's tree-block validation) and
+     * its generation against the extent item's.
+     */
+    private void checkTreeBlock(long logical, byte[] data, long generation) {
+        ExtentBuffer eb = new ExtentBuffer(data);
+        boolean bad;
+        try {
+            eb.validate(fs.kernel.crc32c(), logical);
+            bad = eb.generation() != generation;
+        } catch (BtrfsException e) {
+            bad = true;
+        }
+        if (bad) {
+            synchronized (this) {
+                stat.verifyErrors++;
+                stat.uncorrectableErrors++;
+            }
+            fs.log().error(fs.sbId(), "unable to fixup (regular) error at logical " + logical + " on dev " + fs.sbId());
+        }
+    }
+
+    /** kernel: scrub_add_page_to_rd_bio() — a block joins the current bio unless it is full or not contiguous. */
+    private void addToBio(long logical, int len, java.util.function.Consumer<byte[]> check) {
+        if (current != null && (current.blocks.size() >= PAGES_PER_RD_BIO || current.end() != logical)) {
+            submit();
+        }
+        if (current == null) {
+            current = new ReadBio(logical);
+        }
+        current.blocks.add(new ReadBio.Block(logical, len, check));
+    }
+
+    /** scrub_pages for a single block read as a bio of its own (the superblock). */
+    private void submitRead(long logical, int len, java.util.function.Consumer<byte[]> check) {
+        submit();
+        addToBio(logical, len, check);
+    }
+
+    /**
+     * kernel: scrub_submit() — the current bio goes to the device (bios_in_flight + 1); its completion,
+     * scrub_bio_end_io_worker on the scrub workqueue, checks each block (scrub_block_complete) and drops the count.
+     * The port reads in the completion work: the device's latency is paid there, as the block layer would.
+     */
+    private void submit() {
+        ReadBio bio = current;
+        if (bio == null) {
+            return;
+        }
+        current = null;
+        biosInFlight.incrementAndGet();
+        workers.queueWork(new BtrfsWork(() -> {
+            try {
+                for (ReadBio.Block b : bio.blocks) {
+                    byte[] data = new byte[b.len()];
+                    boolean ok = true;
+                    try {
+                        fs.device.read(b.logical(), data, 0, data.length);
+                    } catch (BtrfsException e) {
+                        ok = false;
+                    }
+                    if (ok) {
+                        b.check().accept(data);
+                    } else {
+                        synchronized (this) {
+                            stat.readErrors++;
+                            stat.uncorrectableErrors++;
+                        }
+                    }
+                }
+            } finally {
+                synchronized (this) {
+                    biosInFlight.decrementAndGet();
+                    notifyAll(); // wake_up(&sctx->list_wait)
+                }
+            }
+        }));
+    }
+
+    /** wait_event(sctx->list_wait, atomic_read(&sctx->bios_in_flight) == 0), after submitting the current bio. */
+    private void waitForBios() {
+        submit();
+        synchronized (this) {
+            fs.kernel.sched().waitUntil(this, "scrub: wait for bios in flight", () -> biosInFlight.get() == 0);
+        }
+    }
+
+    /** struct scrub_bio for reads: contiguous blocks, each checked at completion. */
+    private static final class ReadBio {
+        record Block(long logical, int len, java.util.function.Consumer<byte[]> check) { }
+
+        final long start;
+        final java.util.List<Block> blocks = new java.util.ArrayList<>();
+
+        ReadBio(long start) { this.start = start; }
+
+        long end() {
+            Block last = blocks.get(blocks.size() - 1);
+            return last.logical() + last.len();
+        }
+    }
+}

@@ -1,0 +1,31 @@
+package org.jbtrfs.fs;
+
+/**
+ * What a scrub did (struct btrfs_scrub_progress, the fields a single-device scrub without repair fills): extents and
+ * bytes read, per kind; read errors, tree blocks that failed their checks ({@code verifyErrors}), data sectors without a
+ * checksum ({@code noCsum}: every data sector here, the port does not model the csum tree), bad superblocks, errors
+ * nothing could repair, and the device offset it reached.
+ */
+public record ScrubProgress(long dataExtentsScrubbed, long treeExtentsScrubbed, long dataBytesScrubbed, long treeBytesScrubbed,
+                            long readErrors, long verifyErrors, long noCsum, long superErrors, long uncorrectableErrors,
+                            long lastPhysical) {
+
+    /** sctx->stat while the scrub runs; the scrub's lock guards it. */
+    static final class Counter {
+        long dataExtentsScrubbed;
+        long treeExtentsScrubbed;
+        long dataBytesScrubbed;
+        long treeBytesScrubbed;
+        long readErrors;
+        long verifyErrors;
+        long noCsum;
+        long superErrors;
+        long uncorrectableErrors;
+        long lastPhysical;
+
+        ScrubProgress snapshot() {
+            return new ScrubProgress(dataExtentsScrubbed, treeExtentsScrubbed, dataBytesScrubbed, treeBytesScrubbed,
+                readErrors, verifyErrors, noCsum, superErrors, uncorrectableErrors, lastPhysical);
+        }
+    }
+}
