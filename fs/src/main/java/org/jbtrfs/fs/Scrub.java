@@ -138,12 +138,16 @@ final class Scrub {
     }
 
     /**
-     * kernel: scrub_supers() — read the superblock copies on the device (the port writes the primary copy only, at 64
-     * KiB) and check them as scrub_checksum_super does: its bytenr, its checksum, and its generation against the
-     * in-memory superblock's (a commit cannot write a new one meanwhile: it waits for this scrub to pause).
+     * kernel: scrub_supers() — -EROFS on a filesystem in error; else read the superblock copies on the device (the port
+     * writes the primary copy only, at 64 KiB) and wait for them; each is checked as scrub_checksum_super does: its
+     * checksum and its generation against the last committed transaction's (no commit can write a new one meanwhile: it
+     * waits for this scrub to pause).
      */
     private void scrubSupers() {
-        long gen = fs.superGeneration();
+        if (fs.fsState.test(org.jbtrfs.core.FsState.ERROR)) {
+            throw new BtrfsException(Errno.EROFS, "scrub: the filesystem on " + fs.sbId() + " is in error");
+        }
+        long gen = fs.lastTransCommitted();
         submitRead(SuperBlock.OFFSET, SuperBlock.SIZE, data -> {
             try {
                 SuperBlock sb = SuperBlock.decode(data, fs.kernel.crc32c(), fs.sbId());
@@ -154,7 +158,7 @@ final class Scrub {
                 superError();
             }
         });
-        submit();
+        waitForBios();
     }
 
     private synchronized void superError() { stat.superErrors++; }
@@ -335,18 +339,22 @@ final class Scrub {
      */
     private void checkTreeBlock(long logical, byte[] data, long generation) {
         ExtentBuffer eb = new ExtentBuffer(data);
-        boolean bad;
+        String error = null;
         try {
             eb.validate(fs.kernel.crc32c(), logical);
-            bad = eb.generation() != generation;
+            if (eb.generation() != generation) {
+                error = "header error: generation " + eb.generation() + ", expected " + generation;
+            }
         } catch (BtrfsException e) {
-            bad = true;
+            error = "checksum error: " + e.getMessage();
         }
-        if (bad) {
+        if (error != null) {
             synchronized (this) {
                 stat.verifyErrors++;
                 stat.uncorrectableErrors++;
             }
+            // scrub_print_warning(), then scrub_handle_errored_block's message for a block with one copy
+            fs.log().warn(fs.sbId(), error + " at logical " + logical + " on dev " + fs.sbId());
             fs.log().error(fs.sbId(), "unable to fixup (regular) error at logical " + logical + " on dev " + fs.sbId());
         }
     }
@@ -382,16 +390,18 @@ final class Scrub {
         biosInFlight.incrementAndGet();
         workers.queueWork(new BtrfsWork(() -> {
             try {
+                // the bio's one read of its contiguous range, then scrub_block_complete for each block in it
+                byte[] data = new byte[(int) (bio.end() - bio.start)];
+                boolean ok = true;
+                try {
+                    fs.device.read(bio.start, data, 0, data.length);
+                } catch (BtrfsException e) {
+                    ok = false;
+                }
                 for (ReadBio.Block b : bio.blocks) {
-                    byte[] data = new byte[b.len()];
-                    boolean ok = true;
-                    try {
-                        fs.device.read(b.logical(), data, 0, data.length);
-                    } catch (BtrfsException e) {
-                        ok = false;
-                    }
                     if (ok) {
-                        b.check().accept(data);
+                        int at = (int) (b.logical() - bio.start);
+                        b.check().accept(java.util.Arrays.copyOfRange(data, at, at + b.len()));
                     } else {
                         synchronized (this) {
                             stat.readErrors++;

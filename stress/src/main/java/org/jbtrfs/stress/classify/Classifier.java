@@ -440,7 +440,10 @@ public final class Classifier {
      * enable's status item is INCONSISTENT already, so marking it so changes nothing (stop 35; 5.11 and mainline).
      */
     static boolean afterAPowerCut(String message) {
-        return message.endsWith("qgroup generation mismatch, marked as inconsistent");
+        return message.endsWith("qgroup generation mismatch, marked as inconsistent")
+            // a scrub reading blocks whose writes the cut dropped (dm-flakey drop_writes: the commit roots say more than the
+            // disk holds); a scrub that finds errors with no cut on is the scrub lane's failure (ScrubLane)
+            || message.contains("unable to fixup (regular) error at logical");
     }
 
     /**
@@ -530,6 +533,8 @@ public final class Classifier {
             case "btrfs_find_orphan_roots" -> FixSwitch.ORPHAN_ROOTS_RO_MOUNT;
             case "btrfs_qgroup_rescan_worker" -> FixSwitch.QGROUP_RESCAN_RO_REMOUNT;
             case "btrfs_sync_file" -> FixSwitch.FSYNC_RO_REMOUNT_RACE; // an fsync past its test across an RO remount
+            // a read-only scrub marking a block group read-only on a read-only filesystem (2d192fc4c1ab)
+            case "btrfs_inc_block_group_ro" -> FixSwitch.SCRUB_RO_MOUNT_TRANSACTION;
             // a delayed-meta work that took its node before the remount's commits
             case "btrfs_async_run_delayed_root" -> FixSwitch.DELAYED_WORKERS_RO_REMOUNT;
             case "btrfs_start_trans_remove_block_group", "btrfs_evict_inode", "btrfs_commit_inode_delayed_inode",

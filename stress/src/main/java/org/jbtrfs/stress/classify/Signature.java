@@ -204,6 +204,7 @@ public record Signature(String kind, String site, List<String> lanes) {
 
     /** Numbers (transids, inode and subvolume ids, bytenrs) and device names vary between runs: drop them. */
     static String normalise(String s) {
-        return s.replaceAll("\\(device [^)]*\\)", "(device D)").replaceAll("0x[0-9a-fA-F]+", "N").replaceAll("[0-9]+", "N");
+        return s.replaceAll("\\(device [^)]*\\)", "(device D)").replaceAll(" on dev [^ ]+", " on dev D")
+            .replaceAll("0x[0-9a-fA-F]+", "N").replaceAll("[0-9]+", "N");
     }
 }

@@ -19,7 +19,9 @@ enum LaneKind {
      * own: two `btrfs quota` commands racing, as users' scripts and syzbot run them (a rescan ioctl against quota
      * disable is the upstream report of QUOTA_RESCAN_DISABLE_NULL_DEREF). Only with the quota lane.
      */
-    QUOTA2("quota2");
+    QUOTA2("quota2"),
+    /** scrub: read-only and repairing scrubs of the whole device, and scrub cancel (stop 52). */
+    SCRUB("scrub");
 
     public final String label;
 

@@ -64,6 +64,9 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
     /** How often a cycle's lifecycle lane may freeze the filesystem (fsfreeze -f ... -u: generic/068's shape). */
     static final double P_FREEZE = 0.3;
 
+    /** How often a cycle runs the scrub lane (stop 52). */
+    static final double P_SCRUB = 0.25;
+
     /** How often a cycle mounts with -o compress. */
     static final double P_COMPRESS = 0.3;
 
@@ -111,6 +114,10 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
         // drawn from a stream of its own (added after the plans above were fixed: every seed's other choices stay)
         if (l.contains(LaneKind.QUOTA) && Seeds.stream(cycleSeed, "lanes:quota2").nextDouble() < 0.5) {
             l.add(LaneKind.QUOTA2);
+        }
+        // stop 52, its own stream as well
+        if (Seeds.stream(cycleSeed, "lanes:scrub").nextDouble() < P_SCRUB) {
+            l.add(LaneKind.SCRUB);
         }
         l.removeIf(k -> !allowed.contains(k.label) && k != LaneKind.LIFECYCLE);
         // stop 28, its own stream as well

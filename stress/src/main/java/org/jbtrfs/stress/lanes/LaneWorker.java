@@ -108,7 +108,7 @@ abstract class LaneWorker implements Runnable {
     /** Errors the kernel's rules produce for a user: normal outcomes, not failures. */
     static boolean normal(Errno e) {
         return switch (e) {
-            case EBUSY, EROFS, EINVAL, ENOENT, EEXIST, EINPROGRESS, ENOSPC, EINTR, ENOTEMPTY, EAGAIN, ENOTCONN -> true;
+            case EBUSY, EROFS, EINVAL, ENOENT, EEXIST, EINPROGRESS, ENOSPC, EINTR, ENOTEMPTY, EAGAIN, ENOTCONN, ECANCELED -> true;
             default -> false;
         };
     }

@@ -155,6 +155,9 @@ public final class LanesWorkload {
         if (plan.lanes().contains(LaneKind.SYNC)) {
             lanes.add(new SyncLane(cx));
         }
+        if (plan.lanes().contains(LaneKind.SCRUB)) {
+            lanes.add(new ScrubLane(cx));
+        }
         if (plan.lanes().contains(LaneKind.DEVICE2) && env.device2 != null) {
             lanes.add(new SecondDeviceLane(cx));
         }

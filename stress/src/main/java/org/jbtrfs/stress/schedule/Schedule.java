@@ -115,8 +115,8 @@ public final class Schedule {
      * (stop 32: its cond_resched between subvolumes, a search that reads a leaf), and an abort's cleanup between its
      * wait for the ordered extents and its delalloc inodes (stop 34: btrfs_wait_ordered_roots' flush works and waits
      * end there), an eviction between its truncate's handle and its orphan item's (stop 35: evict_refill_and_join's
-     * refill may flush), and scrub before it marks a block group read-only (its join may wait for a commit) and
-     * between its stripes (stop 52: cond_resched, and a commit-root search that reads leaves). Each
+     * refill may flush), and scrub before it marks a block group read-only (stop 52: its join may wait for a commit).
+     * Each
      * follows a lock or a commit the thread slept in, so a delay there is the
      * run-queue wait of a woken task. Not
      * REMOUNT_RW_AFTER_PRE_RW_MOUNT: between btrfs_qgroup_rescan_resume's queueing and clearing REMOUNTING the remount
@@ -132,10 +132,14 @@ public final class Schedule {
         Hook.DISCARD_WORKFN_BEFORE_PEEK, Hook.CLEANUP_BEFORE_DELALLOC_INODES, Hook.MNT_IS_READONLY_AFTER_REMOUNT_TEST,
         Hook.EVICT_BEFORE_ORPHAN_DEL, Hook.DROP_EXTENTS_AFTER_SEARCH, Hook.BTREE_WRITEBACK_CLAIMED,
         Hook.BTREE_WRITEBACK_BEFORE_WRITTEN_FLAG, Hook.SCRUB_BEFORE_INC_BLOCK_GROUP_RO, Hook.SCRUB_STRIPE);
-    /** Later hooks never focused: no sleep of the kernel's is there to lengthen ({@link #LATER_HOOKS}). */
+    /**
+     * Later hooks never focused: no sleep of the kernel's is there to lengthen ({@link #LATER_HOOKS}); and scrub's stripe
+     * hook, reached once per 64 KiB of every block group (hundreds per scrub): its cond_resched is the kind of
+     * point the per-bio hooks are, and a focus there would hold one scrub for seconds.
+     */
     private static final Set<Hook> NEVER_FOCUSED = EnumSet.of(Hook.REMOUNT_RW_AFTER_PRE_RW_MOUNT,
         Hook.MNT_IS_READONLY_AFTER_REMOUNT_TEST, Hook.DROP_EXTENTS_AFTER_SEARCH, Hook.BTREE_WRITEBACK_CLAIMED,
-        Hook.BTREE_WRITEBACK_BEFORE_WRITTEN_FLAG);
+        Hook.BTREE_WRITEBACK_BEFORE_WRITTEN_FLAG, Hook.SCRUB_STRIPE);
     /** How often a non-quiet cycle focuses on each hook of {@link #LATER_HOOKS}. */
     static final double P_LATER_FOCUS = 0.3;
     /**

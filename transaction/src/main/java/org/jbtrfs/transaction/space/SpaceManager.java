@@ -440,9 +440,10 @@ public final class SpaceManager {
     /**
      * kernel: inc_block_group_ro(cache, 0) in fs/btrfs/block-group.c — one more holder of a group already read-only;
      * else the group's free bytes go to bytes_readonly if the space_info can spare them: data never overcommits (what
-     * is used or promised plus them within the total), metadata may (btrfs_can_overcommit with
-     * BTRFS_RESERVE_NO_FLUSH: half the unallocated device space on top of the total, single profile). False:
-     * -ENOSPC.
+     * is used or promised plus them within the total); metadata may, by btrfs_can_overcommit (BTRFS_RESERVE_NO_FLUSH):
+     * up to half the unallocated device space on top of the total, which a later chunk allocation turns into metadata
+     * space — but the port allocates no metadata or system chunk after mkfs, so none of that space can become theirs
+     * and their limit is the total. False: -ENOSPC.
      */
     public synchronized boolean incBlockGroupRo(BlockGroup bg) {
         if (bg.ro > 0) {
@@ -452,7 +453,7 @@ public final class SpaceManager {
         SpaceInfo si = spaceInfos.get(bg.type);
         long numBytes = bg.length - bg.reserved - bg.pinned - bg.used;
         long used = si.bytesUsed + si.bytesReserved + si.bytesPinned + si.bytesReadonly + si.bytesMayUse;
-        long limit = bg.type == BlockGroupType.DATA ? si.totalBytes : si.totalBytes + unallocatedBytes() / 2;
+        long limit = si.totalBytes;
         if (used + numBytes > limit) {
             return false;
         }
@@ -464,10 +465,6 @@ public final class SpaceManager {
         bg.ro = 1;
         bg.roBytes = numBytes;
         spaceInfos.get(bg.type).bytesReadonly += numBytes;
-    }
-
-    private long unallocatedBytes() {
-        return unallocated.values().stream().mapToLong(Long::longValue).sum();
     }
 
     /**
