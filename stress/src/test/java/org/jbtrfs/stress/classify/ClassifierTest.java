@@ -100,6 +100,21 @@ class ClassifierTest {
         assertEquals(Set.of("backref-deleting-commit-root"), v.bugs());
     }
 
+    /**
+     * Stop 52: scrub's "unable to fixup" while dm-flakey dropped the writes of a power cut is the cut's outcome (the disk
+     * holds less than the commit roots say); without a cut since mkfs it is an error.
+     */
+    @Test
+    void aScrubErrorIsAnOutcomeOnlyAfterAPowerCut() {
+        KernelLog log = new KernelLog(64, new ManualClock());
+        log.btrfs(LogLevel.ERR, "sdc", "unable to fixup (regular) error at logical 2162688 on dev sdc");
+        Observation o = new Observation();
+        o.log = log.entries();
+        assertEquals(EnumSet.of(Symptom.ERROR), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms());
+        o.powerCutSinceMkfs = true;
+        assertEquals(EnumSet.noneOf(Symptom.class), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms());
+    }
+
     @Test
     void anInjectedFaultsReportsAreNotFailuresButWhatFollowsStillIs() {
         KernelLog log = new KernelLog(64, new ManualClock());
@@ -209,6 +224,8 @@ class ClassifierTest {
         assertEquals(FixSwitch.ORPHAN_ROOTS_RO_MOUNT, Classifier.opener(
             new Inspection.Handle("stress-driver-0", "btrfs_find_orphan_roots", "JOIN")));
         assertEquals(FixSwitch.FSYNC_RO_REMOUNT_RACE, Classifier.opener(new Inspection.Handle("lane:file:0", "btrfs_sync_file", "START")));
+        assertEquals(FixSwitch.SCRUB_RO_MOUNT_TRANSACTION,
+            Classifier.opener(new Inspection.Handle("lane:scrub:0", "btrfs_inc_block_group_ro", "JOIN")));
         assertEquals(FixSwitch.DELAYED_WORKERS_RO_REMOUNT, Classifier.opener(
             new Inspection.Handle("btrfs1-kworker/u4:2", "btrfs_async_run_delayed_root", "JOIN")));
     }

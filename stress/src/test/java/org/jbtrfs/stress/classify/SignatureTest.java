@@ -59,6 +59,13 @@ class SignatureTest {
         assertEquals(true, a.site().endsWith(" at DeadRoots.dropSnapshot"), a.site());
     }
 
+    /** Stop 52: scrub names the device after "on dev" (the kernel's format); one class for every filesystem of a run. */
+    @Test
+    void aDeviceNamedOnDevIsDropped() {
+        assertEquals(Signature.normalise("BTRFS error (device sdd): unable to fixup (regular) error at logical 7 on dev sdd"),
+            Signature.normalise("BTRFS error (device sdc): unable to fixup (regular) error at logical 9 on dev sdc"));
+    }
+
     @Test
     void aStallIsNamedByTheSleepItWaitedInNotHowLong() {
         Observation o1 = new Observation();
