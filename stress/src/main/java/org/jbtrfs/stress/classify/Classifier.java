@@ -507,11 +507,17 @@ public final class Classifier {
     }
 
     /**
-     * The proposed fix whose absence makes close_ctree wait in {@code frame}: kthread_park of the cleaner
+     * The fix whose absence makes an umount or remount wait in {@code frame}: kthread_park of the cleaner
      * (its wake-up lost between should_park and set_current_state) or kthread_stop of the transaction
-     * kthread (lost before schedule_timeout). Other stalls are unexplained.
+     * kthread (lost before schedule_timeout) in close_ctree; btrfs_discard_cleanup's cancel_delayed_work_sync
+     * waiting for a discard worker that spins on one group (the hang's rule, for a spin that ended: stop 52,
+     * {@code --kernel 5.12}, seed 52006, a 1.00 s stall with the worker RUNNABLE in peek_discard_list). Other stalls
+     * are unexplained.
      */
     static FixSwitch stallCause(String frame) {
+        if (frame != null && frame.startsWith("DelayedWork.cancelSync <- Discard.")) {
+            return FixSwitch.DISCARD_WORKER_INFINITE_LOOP;
+        }
         if (frame == null || !frame.endsWith("CloseCtree.closeCtree")) {
             return null;
         }

@@ -100,6 +100,13 @@ class ClassifierTest {
         assertEquals(Set.of("backref-deleting-commit-root"), v.bugs());
     }
 
+    /** Stop 52, {@code --kernel 5.12} seed 52006: a discard worker's spin that ended is a stall of the same bug as its hang. */
+    @Test
+    void anUmountStalledBehindTheDiscardWorkersSpinIsTheDiscardWorkerLoop() {
+        assertEquals(FixSwitch.DISCARD_WORKER_INFINITE_LOOP, Classifier.stallCause("DelayedWork.cancelSync <- Discard.cleanup"));
+        assertEquals(null, Classifier.stallCause("DelayedWork.cancelSync <- Writeback.flush"));
+    }
+
     /**
      * Stop 52: scrub's "unable to fixup" while dm-flakey dropped the writes of a power cut is the cut's outcome (the disk
      * holds less than the commit roots say); without a cut since mkfs it is an error.
