@@ -42,10 +42,18 @@ public final class ScrubControl {
         }
     }
 
-    /** wait_event(fs_info->scrub_pause_wait, done) — an uninterruptible module sleep named {@code what}. */
-    private void waitEvent(String what, java.util.function.BooleanSupplier done) {
-        synchronized (pauseWait) {
-            sched.waitUntil(pauseWait, what, done);
+    /**
+     * With scrub_lock held: drop it, wait_event(fs_info->scrub_pause_wait, done) — an uninterruptible module sleep named
+     * {@code what} — and take it again (the callers test their condition again under it).
+     */
+    private void waitUnlocked(String what, java.util.function.BooleanSupplier done) {
+        scrubLock.unlock();
+        try {
+            synchronized (pauseWait) {
+                sched.waitUntil(pauseWait, what, done);
+            }
+        } finally {
+            scrubLock.lock();
         }
     }
 
@@ -58,12 +66,7 @@ public final class ScrubControl {
         try {
             scrubPauseReq.incrementAndGet();
             while (scrubsPaused.get() != scrubsRunning.get()) {
-                scrubLock.unlock();
-                try {
-                    waitEvent("btrfs_scrub_pause", () -> scrubsPaused.get() == scrubsRunning.get());
-                } finally {
-                    scrubLock.lock();
-                }
+                waitUnlocked("btrfs_scrub_pause", () -> scrubsPaused.get() == scrubsRunning.get());
             }
         } finally {
             scrubLock.unlock();
@@ -88,12 +91,7 @@ public final class ScrubControl {
             }
             scrubCancelReq.incrementAndGet();
             while (scrubsRunning.get() != 0) {
-                scrubLock.unlock();
-                try {
-                    waitEvent("btrfs_scrub_cancel", () -> scrubsRunning.get() == 0);
-                } finally {
-                    scrubLock.lock();
-                }
+                waitUnlocked("btrfs_scrub_cancel", () -> scrubsRunning.get() == 0);
             }
             scrubCancelReq.decrementAndGet();
             return true;
@@ -105,12 +103,7 @@ public final class ScrubControl {
     /** kernel: __scrub_blocked_if_needed() — with scrub_lock held: while a commit asks for a pause, wait it out. */
     public void blockedIfNeededLocked() {
         while (scrubPauseReq.get() != 0) {
-            scrubLock.unlock();
-            try {
-                waitEvent("__scrub_blocked_if_needed", () -> scrubPauseReq.get() == 0);
-            } finally {
-                scrubLock.lock();
-            }
+            waitUnlocked("__scrub_blocked_if_needed", () -> scrubPauseReq.get() == 0);
         }
     }
 
