@@ -194,6 +194,11 @@ class BadInputTableTest {
             }
         }));
         l.add(row("quotaRescan with quotas off", Errno.EINVAL, "qgroup is not enabled", c -> c.fs().quotaRescan()));
+        l.add(row("scrubCancel with no scrub running", Errno.ENOTCONN, "no scrub running on sdc", c -> c.fs().scrubCancel()));
+        l.add(row("scrub(false) on a read-only mount", Errno.EROFS, "Read-only file system (sdc)", c -> {
+            c.fs().umount();
+            c.mod().mount(c.dev(), "ro").scrub(false);
+        }));
         l.add(row("close() twice", Errno.EBADF, "already closed", c -> {
             c.fs().createFile("f");
             FileHandle fh = c.fs().open("f");
@@ -246,7 +251,7 @@ class BadInputTableTest {
         for (String op : List.of("createFile", "mkdir", "unlink", "open", "list", "fileSize", "readFile", "sync", "remount", "umount",
             "createSubvolume", "deleteSubvolume", "subvolumeSync", "quotaEnable", "quotaRescan", "quotaRescanWait", "rescanStatus",
             "awaitRescanIdle", "qgroupUsage", "qgroupStatusFlags", "qgroupRescanRunning", "wakeCleaner", "runCleanerPass",
-            "freeze", "thaw", "isFrozen")) {
+            "freeze", "thaw", "isFrozen", "scrub", "scrubCancel")) {
             l.add(row(op + " after umount", Errno.EINVAL, "sdc is not mounted", c -> afterUmount(c.gone(), op)));
         }
         // after unload
@@ -324,6 +329,8 @@ class BadInputTableTest {
             case "qgroupRescanRunning" -> fs.qgroupRescanRunning();
             case "wakeCleaner" -> fs.wakeCleaner();
             case "runCleanerPass" -> fs.runCleanerPass(Duration.ZERO);
+            case "scrub" -> fs.scrub(true);
+            case "scrubCancel" -> fs.scrubCancel();
             default -> throw new AssertionError(op);
         }
     }
