@@ -24,10 +24,11 @@ final class TransactionCommit {
     /**
      * kernel: btrfs_commit_transaction() in fs/btrfs/transaction.c (the 5.10/5.11 outline): COMMIT_START,
      * wait for the previous transaction, write the delayed inode items before and after the wait for the external
-     * writers, COMMIT_DOING, wait for the other writers, write the delayed items once more, run every delayed ref
-     * into the extent tree and update root and block group items until nothing changes, switch commit
-     * roots and the super's root, UNBLOCKED, write the dirty tree blocks synchronously, write the
-     * superblock, unpin, COMPLETED and off trans_list.
+     * writers, pause the running scrubs (btrfs_scrub_pause), COMMIT_DOING, wait for the other writers, write the
+     * delayed items once more, run every delayed ref into the extent tree and update root and block group items until
+     * nothing changes, switch commit roots and the super's root, UNBLOCKED, write the dirty tree blocks synchronously,
+     * write the superblock, unpin, COMPLETED and off trans_list, let the scrubs go on (btrfs_scrub_continue, on the
+     * error path too).
      */
     static void commit(TransHandle h) {
         FsInfo fs = h.fsInfo;
