@@ -600,10 +600,10 @@ public final class Btrfs {
      */
     public ScrubProgress scrub(boolean readonly) {
         if (readonly) {
-            return read(() -> Scrub.scrubDev(ctx, true));
+            return read(() -> Scrub.scrubDev(ctx));
         }
         ScrubProgress[] out = new ScrubProgress[1];
-        write(() -> out[0] = Scrub.scrubDev(ctx, false));
+        write(() -> out[0] = Scrub.scrubDev(ctx));
         return out[0];
     }
 

@@ -45,7 +45,6 @@ final class Scrub {
     private final FsContext ctx;
     private final FsInfo fs;
     private final ScrubControl control;
-    private final boolean readonly;
     /** sctx->bios_in_flight, and sctx->list_wait (this object's monitor). */
     private final AtomicInteger biosInFlight = new AtomicInteger();
     /** sctx->stat, guarded by this object (stat_lock). */
@@ -54,11 +53,10 @@ final class Scrub {
     /** The bio being filled (scrub_add_page_to_rd_bio), submitted when full or at a flush point. */
     private ReadBio current;
 
-    private Scrub(FsContext ctx, boolean readonly) {
+    private Scrub(FsContext ctx) {
         this.ctx = ctx;
         this.fs = ctx.fs;
         this.control = ctx.fs.scrub;
-        this.readonly = readonly;
     }
 
     /**
@@ -66,14 +64,15 @@ final class Scrub {
      * scrub of the one device. -EAGAIN while closing; the workqueues (scrub_workers_get); -EINPROGRESS when the device
      * is being scrubbed; then, having waited out a commit's pause request, it runs (scrubs_running): the superblock,
      * every chunk, the last bios, and the progress it made. -ECANCELED when an RO remount, close_ctree or
-     * BTRFS_IOC_SCRUB_CANCEL stopped it.
+     * BTRFS_IOC_SCRUB_CANCEL stopped it. The kernel's readonly argument only decides whether a bad copy is repaired;
+     * the port repairs nothing, so a read-only scrub differs from another only at the ioctl (no write access).
      */
-    static ScrubProgress scrubDev(FsContext ctx, boolean readonly) {
+    static ScrubProgress scrubDev(FsContext ctx) {
         FsInfo fs = ctx.fs;
         if (fs.fsClosing() != 0) {
             throw new BtrfsException(Errno.EAGAIN, "scrub: the filesystem on " + fs.sbId() + " is closing");
         }
-        Scrub sctx = new Scrub(ctx, readonly); // scrub_setup_ctx()
+        Scrub sctx = new Scrub(ctx); // scrub_setup_ctx()
         sctx.workersGet();
         boolean started = false;
         try {

@@ -29,23 +29,23 @@ public final class BlockGroups {
     public static boolean incBlockGroupRo(FsInfo fs, BlockGroup bg) {
         if (fs.applied(FixSwitch.SCRUB_RO_MOUNT_TRANSACTION) && fs.sbRdonly()) {
             // "read-only scrub on read-only mount ... we should not start a new transaction on read-only fs"
-            fs.roBlockGroupMutex.lock();
-            try {
-                return fs.space.incBlockGroupRo(bg);
-            } finally {
-                fs.roBlockGroupMutex.unlock();
-            }
+            return incUnderRoBlockGroupMutex(fs, bg);
         }
         TransHandle h = Transactions.join(fs, fs.extentRoot(), "btrfs_inc_block_group_ro");
         try {
-            fs.roBlockGroupMutex.lock();
-            try {
-                return fs.space.incBlockGroupRo(bg);
-            } finally {
-                fs.roBlockGroupMutex.unlock();
-            }
+            return incUnderRoBlockGroupMutex(fs, bg);
         } finally {
             Transactions.end(h);
+        }
+    }
+
+    /** inc_block_group_ro(cache, 0) under ro_block_group_mutex. */
+    private static boolean incUnderRoBlockGroupMutex(FsInfo fs, BlockGroup bg) {
+        fs.roBlockGroupMutex.lock();
+        try {
+            return fs.space.incBlockGroupRo(bg);
+        } finally {
+            fs.roBlockGroupMutex.unlock();
         }
     }
 

@@ -15,7 +15,7 @@ import org.jbtrfs.workqueue.BtrfsWorkqueue;
  */
 public final class ScrubControl {
     /** fs_info->scrub_lock. */
-    public final Mutex scrubLock;
+    private final Mutex scrubLock;
     private final Sched sched;
     /** scrub_pause_wait: every counter change below wakes it. */
     private final Object pauseWait = new Object();
@@ -101,7 +101,7 @@ public final class ScrubControl {
     }
 
     /** kernel: __scrub_blocked_if_needed() — with scrub_lock held: while a commit asks for a pause, wait it out. */
-    public void blockedIfNeededLocked() {
+    private void blockedIfNeededLocked() {
         while (scrubPauseReq.get() != 0) {
             waitUnlocked("__scrub_blocked_if_needed", () -> scrubPauseReq.get() == 0);
         }
@@ -175,9 +175,6 @@ public final class ScrubControl {
 
     /** atomic_read(&fs_info->scrub_pause_req). */
     public boolean pauseRequested() { return scrubPauseReq.get() != 0; }
-
-    /** How many scrubs run now (fs_info->scrubs_running). */
-    public int running() { return scrubsRunning.get(); }
 
     /**
      * The refcount_inc_not_zero() fast path of scrub_workers_get(): true if the queues exist and this scrub holds a

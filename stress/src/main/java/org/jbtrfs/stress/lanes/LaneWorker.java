@@ -185,7 +185,8 @@ abstract class LaneWorker implements Runnable {
         }
     }
 
-    private void fail(String name, Throwable e) {
+    /** Operation {@code name} failed with {@code e}: the lane's error, and the cycle breaks. */
+    void fail(String name, Throwable e) {
         cx.obs.laneError(kind.label, name, e);
         cx.breakCycle();
     }

@@ -34,8 +34,7 @@ final class ScrubLane extends SteppingLane {
         cut |= cx.dropping;
         if (p != null && !cut && cx.injected.isEmpty()
             && p.verifyErrors() + p.superErrors() + p.readErrors() + p.uncorrectableErrors() > 0) {
-            cx.obs.laneError(kind.label, name, new IllegalStateException("scrub found errors: " + p));
-            cx.breakCycle();
+            fail(name, new IllegalStateException("scrub found errors: " + p));
             throw new StopLane();
         }
     }

@@ -486,13 +486,11 @@ public final class SpaceManager {
 
     /** The group holding {@code bytenr}, or null (btrfs_lookup_block_group), with a reference the caller puts. */
     public synchronized BlockGroup lookupBlockGroup(long bytenr) {
-        for (BlockGroup bg : blockGroups.values()) {
-            if (bg.contains(bytenr) && !bg.removed) {
-                bg.refs++;
-                return bg;
-            }
+        BlockGroup bg = lookup(bytenr); // a removed group has left the map
+        if (bg != null) {
+            bg.refs++;
         }
-        return null;
+        return bg;
     }
 
     /** Whether a free group would be put on unused_bgs now: not removed, not read-only, nothing reserved or used. */
