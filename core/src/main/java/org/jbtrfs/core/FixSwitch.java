@@ -340,7 +340,22 @@ public enum FixSwitch {
      * upstream report found it). The fix: on a read-only superblock, mark the group read-only without a transaction.
      * Ported with scrub in stop 52 (docs/explorer.md, *Stop 52*).
      */
-    SCRUB_RO_MOUNT_TRANSACTION(Origin.LATER_UPSTREAM);
+    SCRUB_RO_MOUNT_TRANSACTION(Origin.LATER_UPSTREAM),
+    /**
+     * Later upstream, not in 5.10/5.11/5.12: fdfbf020664b (v5.17, Josef Bacik, "btrfs: rework async transaction
+     * committing", written as a cleanup). BTRFS_IOC_START_SYNC ({@code btrfs subvolume delete -c}, btrfs-progs'
+     * wait_for_commit) commits through btrfs_commit_transaction_async(), which in 5.10–5.16 hands a joined handle to a work
+     * on the kernel's system_wq and returns once the commit has started. That kworker holds no reference to the mount:
+     * the ioctl returns, the descriptor closes, the umount's sync waits for the commit to reach COMPLETED, and
+     * close_ctree goes on while the kworker is still in btrfs_commit_transaction's tail — between its wake-up of the
+     * commit's waiters and its list_del_init of the transaction, close_ctree finds the transaction on trans_list (patch
+     * 4/5's assertion), and past close_ctree the kworker's list_del_init, sb_end_intwrite and btrfs_scrub_continue touch
+     * a freed fs_info. Nothing in close_ctree flushes system_wq. The fix (upstream's rework): set BTRFS_FS_COMMIT_TRANS and
+     * wake the transaction kthread, which commits at once; close_ctree's kthread_stop waits for it. Found reading
+     * ioctl.c btrfs_ioctl_start_sync, transaction.c btrfs_commit_transaction_async, do_async_commit and the tail of
+     * btrfs_commit_transaction, disk-io.c close_ctree (v5.11), while porting START_SYNC / WAIT_SYNC (stop 53).
+     */
+    ASYNC_COMMIT_TRANSACTION_KTHREAD(Origin.LATER_UPSTREAM);
 
     private final Origin origin;
 

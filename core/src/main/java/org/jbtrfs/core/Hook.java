@@ -264,5 +264,18 @@ public enum Hook {
      * Scrub, at the start of a stripe after its cancel and pause tests (scrub_stripe, stop 52): the cond_resched and the
      * commit-root search before its reads.
      */
-    SCRUB_STRIPE
+    SCRUB_STRIPE,
+    /**
+     * btrfs_commit_transaction, the transaction UNBLOCKED (no longer running: new handles start the next one), before
+     * it writes its tree blocks and superblock (stop 53): a sync or a freeze arriving now finds nothing to attach to, and
+     * btrfs_attach_transaction_barrier waits here for the commit to complete. Nothing but the writes' IO waits there.
+     */
+    COMMIT_AFTER_UNBLOCKED,
+    /**
+     * btrfs_commit_transaction, after the transaction is COMPLETED and its commit_wait woken, before it takes the
+     * transaction off trans_list (list_del_init under trans_lock), drops its references, ends its freeze protection
+     * (sb_end_intwrite) and lets the scrubs go on (stop 53). The waiters it woke — an umount's sync among them — run
+     * from here; the committer, a woken task's waker, may wait for a CPU.
+     */
+    COMMIT_AFTER_COMPLETED
 }

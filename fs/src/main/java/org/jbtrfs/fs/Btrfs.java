@@ -333,6 +333,34 @@ public final class Btrfs {
         });
     }
 
+    /**
+     * {@code BTRFS_IOC_START_SYNC} — kernel: btrfs_ioctl_start_sync(): commit the running transaction asynchronously
+     * and return its id, once its commit has started (btrfs-progs' wait_for_commit, behind {@code btrfs subvolume
+     * delete -c}, issues it, then {@link #waitSync}). With no transaction running: the id of the last committed one.
+     * Takes no write access (a read-only mount answers too). In 5.10–5.16 the commit runs in a kworker of system_wq
+     * that nothing at umount waits for ({@link org.jbtrfs.core.FixSwitch#ASYNC_COMMIT_TRANSACTION_KTHREAD}).
+     *
+     * @return the id of the transaction committing, or of the last one committed
+     */
+    public long startSync() { return read(() -> SyncIoctls.startSync(ctx, root)); }
+
+    /**
+     * {@code BTRFS_IOC_WAIT_SYNC} — kernel: btrfs_ioctl_wait_sync() → btrfs_wait_for_commit(): wait until transaction
+     * {@code transid} is committed (at once if it is already); 0: the newest transaction committing, if any.
+     *
+     * @throws BtrfsException EINVAL for a transaction id that does not exist yet
+     * @throws IllegalArgumentException {@code transid} is negative (the kernel's is a u64)
+     */
+    public void waitSync(long transid) {
+        if (transid < 0) {
+            throw new IllegalArgumentException("transid must not be negative: " + transid);
+        }
+        read(() -> {
+            SyncIoctls.waitSync(ctx, transid);
+            return null;
+        });
+    }
+
     // ---- files and directories ------------------------------------------------------------------------
 
     /**

@@ -102,11 +102,11 @@ final class Freeze {
 
     /**
      * kernel: btrfs_freeze() — set BTRFS_FS_FROZEN, then commit the running transaction if there is one
-     * (btrfs_attach_transaction_barrier: nothing running, nothing to do).
+     * (btrfs_attach_transaction_barrier: with nothing running, wait for a transaction still committing to complete).
      */
     static void btrfsFreeze(FsContext ctx) {
         ctx.fs.flags.set(FsFlag.FROZEN);
-        TransHandle h = Transactions.attach(ctx.fs, ctx.fs.treeRoot(), "btrfs_freeze");
+        TransHandle h = Transactions.attachBarrier(ctx.fs, ctx.fs.treeRoot(), "btrfs_freeze");
         if (h != null) {
             Transactions.commit(h);
         }

@@ -47,7 +47,8 @@ final class Vfs {
      * kernel: btrfs_sync_fs() in fs/btrfs/super.c — wait=0: filemap_flush of the btree mapping
      * (WB_SYNC_NONE: nothing below the dirty metadata threshold). wait=1: wait for every ordered extent
      * (btrfs_wait_ordered_roots), then commit the running transaction, if there is one
-     * (btrfs_attach_transaction_barrier: nothing running, nothing to do; pending_changes is not modelled).
+     * (btrfs_attach_transaction_barrier: with nothing running, wait for a transaction still committing to complete;
+     * pending_changes is not modelled).
      */
     static void syncFs(FsContext ctx, boolean wait) {
         if (!wait) {
@@ -55,7 +56,7 @@ final class Vfs {
             return;
         }
         ctx.ordered.waitOrderedRoots();
-        TransHandle h = Transactions.attach(ctx.fs, ctx.fs.treeRoot(), "btrfs_sync_fs");
+        TransHandle h = Transactions.attachBarrier(ctx.fs, ctx.fs.treeRoot(), "btrfs_sync_fs");
         if (h != null) {
             Transactions.commit(h);
         }

@@ -14,8 +14,11 @@ public final class TransHandle {
     /** Tree blocks freed or COWed through this handle, for btrfs_should_end_transaction. */
     int blocksTouched;
     private boolean ended;
-    /** The task that started it (current->journal_info's task): who must end it. */
-    final Thread task = Thread.currentThread();
+    /**
+     * The task that started it (current->journal_info's task): who must end it — the kworker of an async commit once it
+     * has taken the handle over (do_async_commit sets current->journal_info).
+     */
+    volatile Thread task = Thread.currentThread();
     /** The handle's sb_start_intwrite hold (a freezable handle), until sb_end_intwrite; null if none. */
     Object intwrite;
     /** The handle's lockdep reads of btrfs_trans_num_writers / num_extwriters ({@link TransLockdep}); null when released. */

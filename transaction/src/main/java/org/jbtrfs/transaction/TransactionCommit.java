@@ -5,7 +5,9 @@ import java.util.List;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Fault;
+import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.FsFlag;
+import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.disk.BlockGroupItem;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
@@ -104,6 +106,9 @@ final class TransactionCommit {
                 TransLockdep.mightWaitFor(fs, TransLockdep.NUM_WRITERS);
                 fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for writers", TransWaits.writers(h), () -> cur.numWriters <= 1);
             }
+            // v5.17: the commit has started — clear the flag in case an async commit asked the transaction kthread but
+            // somebody else started the commit first
+            fs.flags.clear(FsFlag.COMMIT_TRANS);
         } catch (RuntimeException e) {
             fs.scrub.continueScrubs();
             throw e;
@@ -156,6 +161,7 @@ final class TransactionCommit {
             }
             TransLockdep.releaseState(fs, unblocked);
             unblocked = null;
+            fs.kernel.hooks().arrive(Hook.COMMIT_AFTER_UNBLOCKED);
             fs.btreeInode.writeMarkedExtents(cur);
             DiskIo.writeSuper(fs);
             CommitProbe.afterSuperWritten(fs, cur.transid);
@@ -168,18 +174,86 @@ final class TransactionCommit {
             throw e;
         }
         synchronized (fs.transLock) {
-            cur.state = TransState.COMPLETED;
-            fs.transList.remove(cur);
             fs.lastTransCommitted = cur.transid;
             fs.readOnlyWrites.committed(cur);
+            cur.state = TransState.COMPLETED;
+            fs.transLock.notifyAll(); // wake_up(&cur_trans->commit_wait)
+        }
+        TransLockdep.releaseState(fs, completed);
+        fs.kernel.hooks().arrive(Hook.COMMIT_AFTER_COMPLETED);
+        synchronized (fs.transLock) {
+            fs.transList.remove(cur); // list_del_init(&cur_trans->list), then the two btrfs_put_transaction()
             cur.numWriters--;
             cur.useCount--;
             fs.transLock.notifyAll();
         }
-        TransLockdep.releaseState(fs, completed);
+        Transactions.endIntwrite(h); // sb_end_intwrite()
         fs.scrub.continueScrubs(); // btrfs_scrub_continue() once the transaction is COMPLETED
         h.markEnded();
-        Transactions.releaseHandle(fs, h);
+        Transactions.releaseHandle(fs, h); // kmem_cache_free(btrfs_trans_handle_cachep, trans)
+    }
+
+    /**
+     * kernel: btrfs_commit_transaction_async(trans, 0) in fs/btrfs/transaction.c (v5.11), BTRFS_IOC_START_SYNC's commit:
+     * join a second handle, take a reference on the transaction, end {@code trans}, pass the second handle (and its
+     * freeze protection: __sb_writers_release) to a work on system_wq that commits it (do_async_commit), and wait for
+     * the commit to start (wait_current_trans_commit_start). The work belongs to no mount: nothing at umount waits for
+     * it. With {@link FixSwitch#ASYNC_COMMIT_TRANSACTION_KTHREAD} (fdfbf020664b, v5.17): set BTRFS_FS_COMMIT_TRANS and wake the
+     * transaction kthread instead, which commits at once.
+     *
+     * @throws BtrfsException the join's error (the caller ends {@code trans}, as the ioctl does)
+     */
+    static void commitAsync(TransHandle trans) {
+        FsInfo fs = trans.fsInfo;
+        Transaction cur = trans.transaction;
+        TransHandle newtrans = null;
+        if (fs.applied(FixSwitch.ASYNC_COMMIT_TRANSACTION_KTHREAD)) {
+            fs.flags.set(FsFlag.COMMIT_TRANS); // kick the transaction kthread
+            var k = fs.transactionKthread();
+            if (k != null) {
+                k.wakeUpProcess();
+            }
+        } else {
+            newtrans = Transactions.join(fs, trans.root, "btrfs_commit_transaction_async");
+        }
+        synchronized (fs.transLock) {
+            cur.useCount++; // take transaction reference
+        }
+        Transactions.end(trans);
+        if (newtrans != null) {
+            TransHandle handed = newtrans;
+            if (handed.intwrite != null) {
+                // tell lockdep we've released the freeze rwsem: the async commit's kworker is the one to end it
+                handed.intwrite = fs.sbWriters.releaseIntwriteToAnotherTask(handed.intwrite);
+            }
+            // schedule_work(&ac->work)
+            fs.workqueues().workers.pool().systemWq().queueWork(new org.jbtrfs.workqueue.BtrfsWork(() -> doAsyncCommit(handed)));
+        }
+        // wait for the commit to start and block later joins; the committer-to-be may be a work not running yet, so
+        // the wait names no task for the deadlock oracle
+        TransLockdep.mightWaitFor(fs, TransLockdep.COMMIT_START);
+        synchronized (fs.transLock) {
+            fs.kernel.sched().waitUntil(fs.transLock, "wait_current_trans_commit_start",
+                () -> cur.state.compareTo(TransState.COMMIT_START) >= 0 || cur.aborted);
+            cur.useCount--; // btrfs_put_transaction()
+        }
+    }
+
+    /**
+     * kernel: do_async_commit() in fs/btrfs/transaction.c (v5.11), a work on system_wq: take the handle over (the freeze
+     * protection: __sb_writers_acquired; current->journal_info) and commit it. Its return is ignored.
+     */
+    private static void doAsyncCommit(TransHandle newtrans) {
+        FsInfo fs = newtrans.fsInfo;
+        if (newtrans.intwrite != null) {
+            newtrans.intwrite = fs.sbWriters.acquireIntwriteFromAnotherTask(newtrans.intwrite);
+        }
+        newtrans.task = Thread.currentThread();
+        try {
+            commit(newtrans);
+        } catch (BtrfsException ignored) {
+            // btrfs_commit_transaction()'s error is not looked at; the abort has been reported
+        }
     }
 
     /**

@@ -2,6 +2,7 @@ package org.jbtrfs.transaction;
 
 import java.util.concurrent.TimeUnit;
 import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.KernelVersion;
@@ -50,7 +51,9 @@ public final class TransactionKthread {
                     if (cur != null) {
                         long now = fs.kernel.clock().seconds();
                         long delta = now - cur.startTime;
-                        boolean young = cur.state.compareTo(TransState.COMMIT_START) < 0;
+                        // v5.17: an async commit (BTRFS_FS_COMMIT_TRANS) wants it committed whatever its age
+                        boolean young = !fs.flags.testAndClear(FsFlag.COMMIT_TRANS)
+                            && cur.state.compareTo(TransState.COMMIT_START) < 0;
                         if (v510 && young && (now < cur.startTime || delta < fs.commitInterval())) {
                             delaySeconds = V5_10_POLL_SECONDS;
                             cur = null;

@@ -41,6 +41,75 @@ public final class Transactions {
         return startTransaction(fs, root, 0, TransType.ATTACH, function);
     }
 
+    /**
+     * kernel: btrfs_attach_transaction_barrier() — {@link #attach}; with nothing to attach to (-ENOENT, null here), wait
+     * first for the newest transaction still committing to complete (btrfs_wait_for_commit(fs_info, 0)): a commit that
+     * has let new handles in (UNBLOCKED) may not have written its superblock yet.
+     */
+    public static TransHandle attachBarrier(FsInfo fs, Root root, String function) {
+        TransHandle h = attach(fs, root, function);
+        if (h == null) {
+            waitForCommit(fs, 0);
+        }
+        return h;
+    }
+
+    /**
+     * kernel: btrfs_wait_for_commit() in fs/btrfs/transaction.c — {@code transid} 0: wait for the newest transaction
+     * that is committing (none, or the newest committed one complete: return at once); else wait for that
+     * transaction's commit to complete, at once if it is committed already.
+     *
+     * @throws BtrfsException EINVAL for a {@code transid} that does not exist yet (past the last committed one and not on
+     *         the transaction list)
+     */
+    public static void waitForCommit(FsInfo fs, long transid) {
+        Transaction cur = null;
+        synchronized (fs.transLock) {
+            if (transid != 0) {
+                if (transid <= fs.lastTransCommitted) {
+                    return;
+                }
+                for (Transaction t : fs.transList) {
+                    if (t.transid == transid) {
+                        cur = t;
+                        break;
+                    }
+                    if (t.transid > transid) {
+                        break;
+                    }
+                }
+                if (cur == null) {
+                    // the transaction does not exist, or we raced with its commit
+                    if (transid > fs.lastTransCommitted) {
+                        throw new BtrfsException(Errno.EINVAL, "transaction " + transid + " does not exist (last committed "
+                            + fs.lastTransCommitted + ")");
+                    }
+                    return;
+                }
+            } else {
+                // the newest transaction that is committing or committed
+                for (java.util.Iterator<Transaction> it = fs.transList.descendingIterator(); it.hasNext(); ) {
+                    Transaction t = it.next();
+                    if (t.state.compareTo(TransState.COMMIT_START) >= 0) {
+                        if (t.state != TransState.COMPLETED) {
+                            cur = t;
+                        }
+                        break;
+                    }
+                }
+                if (cur == null) {
+                    return; // nothing committing
+                }
+            }
+        }
+        Transaction t = cur;
+        TransLockdep.mightWaitFor(fs, TransLockdep.COMPLETED); // wait_for_commit(COMPLETED)
+        synchronized (fs.transLock) {
+            fs.kernel.sched().waitUntil(fs.transLock, "wait_for_commit", TransWaits.stateOf(fs, t),
+                () -> t.state == TransState.COMPLETED || t.aborted);
+        }
+    }
+
     /** kernel: btrfs_join_transaction_nostart() */
     public static TransHandle joinNostart(FsInfo fs, Root root, String function) {
         return startTransaction(fs, root, 0, TransType.JOIN_NOSTART, function);
@@ -242,6 +311,9 @@ public final class Transactions {
      * kernel: btrfs_commit_transaction() in fs/btrfs/transaction.c — see {@link TransactionCommit#commit}.
      */
     public static void commit(TransHandle h) { TransactionCommit.commit(h); }
+
+    /** kernel: btrfs_commit_transaction_async(trans, 0) — see {@link TransactionCommit#commitAsync}. */
+    public static void commitAsync(TransHandle h) { TransactionCommit.commitAsync(h); }
 
     /** kernel: {@code if (trans->type & __TRANS_FREEZABLE) sb_end_intwrite(fs_info->sb)} — once per handle. */
     static void endIntwrite(TransHandle h) {

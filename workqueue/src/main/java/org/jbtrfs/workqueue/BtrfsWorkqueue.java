@@ -188,6 +188,9 @@ public final class BtrfsWorkqueue {
     /** "btrfs-worker" — the workqueue's name as the kernel registers it. */
     public String name() { return name; }
 
+    /** The kworker pool it runs on (the module's). */
+    public WorkerPool pool() { return pool; }
+
     /** The filesystem's device ("sdc"). */
     public String device() { return device; }
 

@@ -54,6 +54,8 @@ public final class WorkerPool {
     private final AtomicInteger idle = new AtomicInteger();
     /** Written once by shutdown; workers read it after each acquire, which orders it (semaphore release/acquire). */
     private volatile boolean shutdown;
+    /** system_wq, made by its first user; the kernel's own, never destroyed. Guarded by this. */
+    private BtrfsWorkqueue systemWq;
 
     /** A pool of {@code kernel.config().workerThreads()} threads. */
     public WorkerPool(Kernel kernel) {
@@ -88,6 +90,20 @@ public final class WorkerPool {
 
     public Kernel kernel() { return kernel; }
 
+    /**
+     * kernel: system_wq (kernel/workqueue.c), what schedule_work() queues on — a queue of the kernel's, not of any
+     * filesystem: nothing btrfs tears down at umount flushes it, and module unload does not destroy it (its works
+     * still running then are waited for as every kworker is, and reported if they do not return).
+     *
+     * @throws IllegalStateException the pool is shut down (module unloaded)
+     */
+    public synchronized BtrfsWorkqueue systemWq() {
+        if (systemWq == null) {
+            systemWq = BtrfsWorkqueue.allocPlain(this, "", "events", 256);
+        }
+        return systemWq;
+    }
+
     public int threads() { return workers.length; }
 
     public boolean isShutdown() { return shutdown; }
@@ -107,8 +123,14 @@ public final class WorkerPool {
         return out;
     }
 
-    /** Workqueues allocated on this pool and not destroyed yet. */
-    public List<BtrfsWorkqueue> liveQueues() { return List.copyOf(liveQueues); }
+    /** Workqueues allocated on this pool and not destroyed yet, but {@link #systemWq()} (never destroyed). */
+    public List<BtrfsWorkqueue> liveQueues() {
+        BtrfsWorkqueue system;
+        synchronized (this) {
+            system = systemWq;
+        }
+        return liveQueues.stream().filter(q -> q != system).toList();
+    }
 
     /** Module unload with the default bounded wait of 5 s; see {@link #shutdown(Duration)}. */
     public List<String> shutdown() { return shutdown(Duration.ofSeconds(5)); }
@@ -124,6 +146,9 @@ public final class WorkerPool {
             if (!shutdown) {
                 shutdown = true;
                 for (BtrfsWorkqueue q : liveQueues) {
+                    if (q == systemWq) {
+                        continue; // the kernel's, never destroyed
+                    }
                     kernel.log().log(LogLevel.ERR, LogEntry.Kind.TEXT,
                         "workqueue: " + q.describe() + " was not destroyed before module unload");
                 }

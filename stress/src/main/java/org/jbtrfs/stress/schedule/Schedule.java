@@ -115,7 +115,9 @@ public final class Schedule {
      * (stop 32: its cond_resched between subvolumes, a search that reads a leaf), and an abort's cleanup between its
      * wait for the ordered extents and its delalloc inodes (stop 34: btrfs_wait_ordered_roots' flush works and waits
      * end there), an eviction between its truncate's handle and its orphan item's (stop 35: evict_refill_and_join's
-     * refill may flush), and scrub before it marks a block group read-only (stop 52: its join may wait for a commit).
+     * refill may flush), scrub before it marks a block group read-only (stop 52: its join may wait for a commit), and a
+     * commit between waking its waiters (COMPLETED) and taking the transaction off trans_list (stop 53: the waker of a
+     * woken task, preempted by it).
      * Each
      * follows a lock or a commit the thread slept in, so a delay there is the
      * run-queue wait of a woken task. Not
@@ -131,15 +133,17 @@ public final class Schedule {
         Hook.ASYNC_COW_BEFORE_COMPRESS, Hook.ASYNC_COW_BEFORE_FREE, Hook.DEFRAG_BEFORE_CLUSTER, Hook.UUID_SCAN_NEXT_ROOT,
         Hook.DISCARD_WORKFN_BEFORE_PEEK, Hook.CLEANUP_BEFORE_DELALLOC_INODES, Hook.MNT_IS_READONLY_AFTER_REMOUNT_TEST,
         Hook.EVICT_BEFORE_ORPHAN_DEL, Hook.DROP_EXTENTS_AFTER_SEARCH, Hook.BTREE_WRITEBACK_CLAIMED,
-        Hook.BTREE_WRITEBACK_BEFORE_WRITTEN_FLAG, Hook.SCRUB_BEFORE_INC_BLOCK_GROUP_RO, Hook.SCRUB_STRIPE);
+        Hook.BTREE_WRITEBACK_BEFORE_WRITTEN_FLAG, Hook.SCRUB_BEFORE_INC_BLOCK_GROUP_RO, Hook.SCRUB_STRIPE,
+        Hook.COMMIT_AFTER_UNBLOCKED, Hook.COMMIT_AFTER_COMPLETED);
     /**
-     * Later hooks never focused: no sleep of the kernel's is there to lengthen ({@link #LATER_HOOKS}); and scrub's stripe
+     * Later hooks never focused: no sleep of the kernel's is there to lengthen ({@link #LATER_HOOKS}; a commit after
+     * UNBLOCKED, stop 53, is the tests' window for the sync barrier: its IO waits are the device's); and scrub's stripe
      * hook, reached once per 64 KiB of every block group (hundreds per scrub): its cond_resched is the kind of
      * point the per-bio hooks are, and a focus there would hold one scrub for seconds.
      */
     private static final Set<Hook> NEVER_FOCUSED = EnumSet.of(Hook.REMOUNT_RW_AFTER_PRE_RW_MOUNT,
         Hook.MNT_IS_READONLY_AFTER_REMOUNT_TEST, Hook.DROP_EXTENTS_AFTER_SEARCH, Hook.BTREE_WRITEBACK_CLAIMED,
-        Hook.BTREE_WRITEBACK_BEFORE_WRITTEN_FLAG, Hook.SCRUB_STRIPE);
+        Hook.BTREE_WRITEBACK_BEFORE_WRITTEN_FLAG, Hook.SCRUB_STRIPE, Hook.COMMIT_AFTER_UNBLOCKED);
     /** How often a non-quiet cycle focuses on each hook of {@link #LATER_HOOKS}. */
     static final double P_LATER_FOCUS = 0.3;
     /**
