@@ -40,7 +40,8 @@ discard-worker-infinite-loop:discard-worker-infinite-loop
 discard-resume-ro-to-rw:discard-resume-ro-to-rw
 quota-enable-qgroup-ioctl-deadlock:quota-enable-qgroup-ioctl-deadlock
 quota-disable-qgroup-ioctl-deadlock:quota-disable-qgroup-ioctl-deadlock
-scrub-ro-mount-transaction:scrub-ro-mount-transaction"}
+scrub-ro-mount-transaction:scrub-ro-mount-transaction
+async-commit-transaction-kthread:async-commit-transaction-kthread"}
 tmp=${KEEP:-$(mktemp -d)}
 mkdir -p "$tmp"
 echo "# $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/') workload=$workload limit=${limit}s ${ARGS:-} $java_bin $java_opts"

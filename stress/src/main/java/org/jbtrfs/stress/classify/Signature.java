@@ -139,13 +139,25 @@ public record Signature(String kind, String site, List<String> lanes) {
         // committed on the read-only filesystem: the same transaction the kernel's tree log would leave open
         for (List<Inspection.TransactionInfo> l : List.of(leaked.openTransactions(), leaked.committedReadOnly())) {
             for (Inspection.TransactionInfo t : l) {
-                for (Inspection.Handle h : t.handles()) {
+                for (Inspection.Handle h : l == leaked.openTransactions() ? completedCommitter(t) : t.handles()) {
                     fns.add(h.function());
                     who.add(role(h.thread()));
                 }
             }
         }
         return new Signature("leak", String.join("+", fns), new ArrayList<>(who));
+    }
+
+    /**
+     * The handles that name {@code t}, a transaction of trans_list: all of them for one left open; for one COMPLETED but still on
+     * trans_list (its committer had not taken it off: stop 53) only the async commit's, whose kworker was that committer —
+     * what ran in the transaction before its commit says nothing of the failure.
+     */
+    static List<Inspection.Handle> completedCommitter(Inspection.TransactionInfo t) {
+        if (!t.state().equals("COMPLETED")) {
+            return t.handles();
+        }
+        return t.handles().stream().filter(h -> h.function().equals(Classifier.ASYNC_COMMIT)).toList();
     }
 
     /** "btrfs-cleaner" for kthreads, the lane's name for lanes ("lane:file:0" -> "file"), else the role. */

@@ -12,7 +12,8 @@ import org.jbtrfs.stress.workload.SubvolumeSync;
 /**
  * The subvolume lane: create subvolumes (each with a file "x"), delete them — sometimes with "x" held
  * open, closed later (sometimes from a worker) — and wait for the drop (btrfs subvolume sync, which
- * runs whole cleaner passes); now and then unpack an archive into a new subvolume. Snapshots are not modelled.
+ * runs whole cleaner passes); now and then unpack an archive into a new subvolume; half the deletes commit after
+ * ({@code delete -c}: START_SYNC and WAIT_SYNC). Snapshots are not modelled.
  */
 final class SubvolumeLane extends SteppingLane {
     static final int MAX_SUBVOLUMES = 4;
@@ -28,12 +29,21 @@ final class SubvolumeLane extends SteppingLane {
     private final SplittableRandom untarDraws;
     /** How often a new subvolume gets an archive. */
     static final double P_UNTAR = 0.15;
+    /**
+     * Whether a delete commits after it, as {@code btrfs subvolume delete -c} does (btrfs-progs' wait_for_commit:
+     * BTRFS_IOC_START_SYNC, then BTRFS_IOC_WAIT_SYNC for the transaction id it returned): a stream of its own (stop 53),
+     * so the lane's other choices stay what they were.
+     */
+    private final SplittableRandom commitAfterDraws;
+    /** How often a delete is {@code delete -c}. */
+    static final double P_COMMIT_AFTER = 0.5;
 
     SubvolumeLane(LaneContext cx, List<String> subvolumes, long cycle) {
         super(LaneKind.SUBVOLUME, cx, 0.35, 0.65, 0.8, 1.0);
         this.subvolumes = new ArrayList<>(subvolumes);
         this.prefix = "sv" + cycle + "0";
         this.untarDraws = Seeds.stream(cx.cycleSeed, "lane:subvol:untar");
+        this.commitAfterDraws = Seeds.stream(cx.cycleSeed, "lane:subvol:commit-after");
     }
 
     @Override
@@ -57,7 +67,12 @@ final class SubvolumeLane extends SteppingLane {
                     held.add(h);
                 }
             }
-            run("subvolume delete", () -> fs.deleteSubvolume(s));
+            if (run("subvolume delete", () -> fs.deleteSubvolume(s)) && commitAfterDraws.nextDouble() < P_COMMIT_AFTER) {
+                Long transid = op("start sync", fs::startSync);
+                if (transid != null) {
+                    run("wait sync", () -> fs.waitSync(transid));
+                }
+            }
         } else if (u < 0.8 && !held.isEmpty()) {
             close(held.remove(r.nextInt(held.size())));
         } else {

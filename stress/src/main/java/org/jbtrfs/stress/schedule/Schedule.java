@@ -117,7 +117,9 @@ public final class Schedule {
      * end there), an eviction between its truncate's handle and its orphan item's (stop 35: evict_refill_and_join's
      * refill may flush), scrub before it marks a block group read-only (stop 52: its join may wait for a commit), and a
      * commit between waking its waiters (COMPLETED) and taking the transaction off trans_list (stop 53: the waker of a
-     * woken task, preempted by it).
+     * woken task, preempted by it; a kworker's commit only — every other committer is waited for by whatever it
+     * committed for: its own umount, kthread_stop, s_umount, an open descriptor — so a delay of theirs there would only
+     * slow the cycle).
      * Each
      * follows a lock or a commit the thread slept in, so a delay there is the
      * run-queue wait of a woken task. Not
@@ -161,7 +163,7 @@ public final class Schedule {
             return Decision.NONE;
         }
         boolean later = LATER_HOOKS.contains(hook);
-        if (later && !laterFocus.contains(hook)) {
+        if (later && (!laterFocus.contains(hook) || hook == Hook.COMMIT_AFTER_COMPLETED && !role.equals(Roles.KWORKER))) {
             return Decision.NONE;
         }
         String stream = (later ? "later:" : "role:") + role;

@@ -250,6 +250,30 @@ class ClassifierTest {
             "with the fix applied: unexplained");
     }
 
+    /**
+     * Stop 53: a transaction committed (COMPLETED) but still on trans_list at close_ctree's assertion — its committer was
+     * the START_SYNC async commit's kworker. What ran in it (here a cleaner's eviction, whose opener alone would name
+     * patch 3/5) says nothing; the signature names the async commit only.
+     */
+    @Test
+    void aCompletedTransactionStillListedAtUmountIsTheAsyncCommitsKworker() {
+        Observation o = new Observation();
+        o.log = assertionLog("list_empty(&fs_info->trans_list)");
+        var t = new Inspection.TransactionInfo(42, "COMPLETED", List.of(
+            new Inspection.Handle("btrfs-cleaner", "btrfs_evict_inode", "JOIN"),
+            new Inspection.Handle("lane:subvolume:0", "btrfs_ioctl_start_sync", "ATTACH"),
+            new Inspection.Handle("lane:subvolume:0", Classifier.ASYNC_COMMIT, "JOIN")));
+        o.afterUmount = new Inspection(List.of(t), List.of(), List.of(), List.of(), Map.of(), false, Set.of(), Set.of(), true,
+            42, List.of(), Map.of(), List.of(), List.of(), Map.of(), List.of());
+        o.umountLane = "lifecycle";
+        var v = Classifier.classify(o, EnumSet.of(FixSwitch.ASYNC_COMMIT_TRANSACTION_KTHREAD, FixSwitch.CLEANER_RO_REMOUNT_RACE));
+        assertTrue(v.symptoms().contains(Symptom.TRANS_LIST_ASSERT), v.symptoms().toString());
+        assertEquals(Set.of("async-commit-transaction-kthread"), v.bugs());
+        assertEquals("leak:btrfs_commit_transaction_async@lifecycle,subvolume", Signature.of(o, v.symptoms()).text());
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).bugs(),
+            "with the fix applied: unexplained");
+    }
+
     @Test
     void aTransactionOpenOnTheReadOnlyFilesystemAtItsRwRemountIsALeakNamedByItsOpener() {
         Observation o = new Observation();
