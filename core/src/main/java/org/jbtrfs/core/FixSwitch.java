@@ -344,8 +344,8 @@ public enum FixSwitch {
     /**
      * Later upstream, not in 5.10/5.11/5.12: fdfbf020664b (v5.17, Josef Bacik, "btrfs: rework async transaction
      * committing", written as a cleanup). BTRFS_IOC_START_SYNC ({@code btrfs subvolume delete -c}, btrfs-progs'
-     * wait_for_commit) commits through btrfs_commit_transaction_async(), which in 5.10–5.16 hands a joined handle to a work
-     * on the kernel's system_wq and returns once the commit has started. That kworker holds no reference to the mount:
+     * wait_for_commit) commits through btrfs_commit_transaction_async(), which in 5.10–5.16 hands the ioctl's handle (its
+     * nested join returns that same handle) to a work on the kernel's system_wq and returns once the commit has started. That kworker holds no reference to the mount:
      * the ioctl returns, the descriptor closes, the umount's sync waits for the commit to reach COMPLETED, and
      * close_ctree goes on while the kworker is still in btrfs_commit_transaction's tail — between its wake-up of the
      * commit's waiters and its list_del_init of the transaction, close_ctree finds the transaction on trans_list (patch

@@ -20,9 +20,10 @@ import org.junit.jupiter.params.provider.EnumSource;
  *
  * <p>Decision: <b>kernel behaviour</b> of 5.10–5.16, kept bug-for-bug behind a later upstream change. Read (v5.11):
  * ioctl.c btrfs_ioctl_start_sync (btrfs_attach_transaction_barrier, then btrfs_commit_transaction_async(trans, 0), no
- * write access taken); transaction.c btrfs_commit_transaction_async (joins a second handle, ends the first, hands the
- * second and its freeze protection to a work queued with schedule_work — system_wq — and waits only for COMMIT_START),
- * do_async_commit, and the tail of btrfs_commit_transaction (state COMPLETED and wake_up(commit_wait) first; then
+ * write access taken); transaction.c btrfs_commit_transaction_async (its btrfs_join_transaction is nested in the
+ * ioctl's handle — start_transaction with current->journal_info set returns that handle, use_count 2 — so the
+ * btrfs_end_transaction after it only drops a count, and the ioctl's own TRANS_ATTACH handle goes to a work queued with
+ * schedule_work, system_wq; the ioctl waits only for COMMIT_START), do_async_commit, and the tail of btrfs_commit_transaction (state COMPLETED and wake_up(commit_wait) first; then
  * list_del_init under trans_lock, btrfs_put_transaction twice, sb_end_intwrite, btrfs_scrub_continue,
  * kmem_cache_free of the handle); btrfs_wait_for_commit; super.c btrfs_sync_fs (the umount's sync_filesystem returns
  * once the commit is COMPLETED); disk-io.c close_ctree (no flush of system_wq anywhere; its btrfs_commit_super's commit

@@ -55,11 +55,6 @@ public final class SbWriters {
     /** kernel: sb_end_intwrite() */
     public void endIntwrite(Object hold) { rwSem[Level.FS.ordinal()].upRead(hold); }
 
-    /** kernel: __sb_writers_release(sb, SB_FREEZE_FS) — an intwrite hold another task will end; see PercpuRwSemaphore. */
-    public Object releaseIntwriteToAnotherTask(Object hold) { return rwSem[Level.FS.ordinal()].readReleased(hold); }
-
-    /** kernel: __sb_writers_acquired(sb, SB_FREEZE_FS) — the calling task takes over a hold another task released. */
-    public Object acquireIntwriteFromAnotherTask(Object handed) { return rwSem[Level.FS.ordinal()].readAcquired(handed); }
 
     /** kernel: sb_wait_write() — percpu_down_write of one level: no new holders, wait for those inside. */
     public void waitWrite(Level l) { rwSem[l.ordinal()].downWrite(); }

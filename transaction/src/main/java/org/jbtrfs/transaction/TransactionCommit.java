@@ -194,40 +194,39 @@ final class TransactionCommit {
     }
 
     /**
-     * kernel: btrfs_commit_transaction_async(trans, 0) in fs/btrfs/transaction.c (v5.11), BTRFS_IOC_START_SYNC's commit:
-     * join a second handle, take a reference on the transaction, end {@code trans}, pass the second handle (and its
-     * freeze protection: __sb_writers_release) to a work on system_wq that commits it (do_async_commit), and wait for
-     * the commit to start (wait_current_trans_commit_start). The work belongs to no mount: nothing at umount waits for
-     * it. With {@link FixSwitch#ASYNC_COMMIT_TRANSACTION_KTHREAD} (fdfbf020664b, v5.17): set BTRFS_FS_COMMIT_TRANS and wake the
-     * transaction kthread instead, which commits at once.
-     *
-     * @throws BtrfsException the join's error (the caller ends {@code trans}, as the ioctl does)
+     * kernel: btrfs_commit_transaction_async(trans, 0) in fs/btrfs/transaction.c (v5.11), BTRFS_IOC_START_SYNC's commit of
+     * the handle btrfs_attach_transaction_barrier gave it. Its btrfs_join_transaction() is nested in that handle
+     * (current->journal_info): start_transaction returns the same handle with use_count 2, and the btrfs_end_transaction
+     * that follows only drops it back to 1 — so the handle that goes to the work on system_wq (do_async_commit) is the
+     * ioctl's own TRANS_ATTACH handle, an external writer, not freezable (no freeze protection changes hands). The
+     * ioctl takes a reference on the transaction and waits for the commit to start (wait_current_trans_commit_start). The
+     * work belongs to no mount: nothing at umount waits for it. With {@link FixSwitch#ASYNC_COMMIT_TRANSACTION_KTHREAD}
+     * (fdfbf020664b, v5.17): set BTRFS_FS_COMMIT_TRANS, wake the transaction kthread, which commits at once, and end
+     * the handle.
      */
     static void commitAsync(TransHandle trans) {
         FsInfo fs = trans.fsInfo;
         Transaction cur = trans.transaction;
-        TransHandle newtrans = null;
-        if (fs.applied(FixSwitch.ASYNC_COMMIT_TRANSACTION_KTHREAD)) {
+        boolean kthread = fs.applied(FixSwitch.ASYNC_COMMIT_TRANSACTION_KTHREAD);
+        if (kthread) {
             fs.flags.set(FsFlag.COMMIT_TRANS); // kick the transaction kthread
             var k = fs.transactionKthread();
             if (k != null) {
                 k.wakeUpProcess();
             }
-        } else {
-            newtrans = Transactions.join(fs, trans.root, "btrfs_commit_transaction_async");
         }
         synchronized (fs.transLock) {
             cur.useCount++; // take transaction reference
         }
-        Transactions.end(trans);
-        if (newtrans != null) {
-            TransHandle handed = newtrans;
-            if (handed.intwrite != null) {
-                // tell lockdep we've released the freeze rwsem: the async commit's kworker is the one to end it
-                handed.intwrite = fs.sbWriters.releaseIntwriteToAnotherTask(handed.intwrite);
-            }
-            // schedule_work(&ac->work)
-            fs.workqueues().workers.pool().systemWq().queueWork(new org.jbtrfs.workqueue.BtrfsWork(() -> doAsyncCommit(handed)));
+        if (kthread) {
+            Transactions.end(trans);
+        } else {
+            // the nested join's handle is trans itself; its btrfs_end_transaction drops use_count 2 -> 1 and returns.
+            // The port's lockdep maps of the handle (6.1's annotations) go with it to the kworker, as the freeze
+            // protection of a freezable handle would (__sb_writers_release / __sb_writers_acquired)
+            TransLockdep.releaseWriters(trans);
+            fs.workqueues().workers.pool().systemWq()
+                .queueWork(new org.jbtrfs.workqueue.BtrfsWork(() -> doAsyncCommit(trans))); // schedule_work(&ac->work)
         }
         // wait for the commit to start and block later joins; the committer-to-be may be a work not running yet, so
         // the wait names no task for the deadlock oracle
@@ -240,17 +239,14 @@ final class TransactionCommit {
     }
 
     /**
-     * kernel: do_async_commit() in fs/btrfs/transaction.c (v5.11), a work on system_wq: take the handle over (the freeze
-     * protection: __sb_writers_acquired; current->journal_info) and commit it. Its return is ignored.
+     * kernel: do_async_commit() in fs/btrfs/transaction.c (v5.11), a work on system_wq: take the handle over
+     * (current->journal_info) and commit it. Its return is ignored.
      */
-    private static void doAsyncCommit(TransHandle newtrans) {
-        FsInfo fs = newtrans.fsInfo;
-        if (newtrans.intwrite != null) {
-            newtrans.intwrite = fs.sbWriters.acquireIntwriteFromAnotherTask(newtrans.intwrite);
-        }
-        newtrans.task = Thread.currentThread();
+    private static void doAsyncCommit(TransHandle trans) {
+        trans.task = Thread.currentThread();
+        TransLockdep.joined(trans);
         try {
-            commit(newtrans);
+            commit(trans);
         } catch (BtrfsException ignored) {
             // btrfs_commit_transaction()'s error is not looked at; the abort has been reported
         }

@@ -86,36 +86,6 @@ public final class PercpuRwSemaphore {
         return new ReadHold(d, track ? lockdep.acquire(cls, true) : null);
     }
 
-    /**
-     * kernel: percpu_rwsem_release() of a read hold another task will release (__sb_writers_release in
-     * btrfs_commit_transaction_async): the calling task no longer holds it — for lockdep and for its own nesting — but
-     * the reader stays inside. Returns what that task takes over with {@link #readAcquired}.
-     */
-    public Object readReleased(Object hold) {
-        ReadHold h = (ReadHold) hold;
-        lockdep.release(h.held());
-        synchronized (this) {
-            h.depth()[0]--;
-        }
-        return new ReadHold(null, null);
-    }
-
-    /**
-     * kernel: percpu_rwsem_acquire(sem, 1, _RET_IP_) of a read hold handed over by another task (__sb_writers_acquired in
-     * do_async_commit): the calling task holds it from now on, without waiting; {@link #upRead} releases it.
-     */
-    public Object readAcquired(Object handed) {
-        if (((ReadHold) handed).depth() != null) {
-            throw new IllegalArgumentException("handed: not a hold readReleased returned");
-        }
-        int[] d = depth.get();
-        boolean track = tracksRead(d);
-        synchronized (this) {
-            d[0]++;
-        }
-        return new ReadHold(d, track ? lockdep.acquire(cls, true) : null);
-    }
-
     /** percpu_up_read() of a hold {@link #downRead()} returned. */
     public void upRead(Object hold) {
         ReadHold h = (ReadHold) hold;

@@ -181,7 +181,7 @@ public final class Classifier {
                 if (t.state().equals("COMPLETED")) {
                     // committed, not yet off trans_list: its committer's tail ran after close_ctree's assertion — the
                     // async commit's kworker, which nothing at umount waits for (fdfbf020664b)
-                    if (t.handles().stream().anyMatch(h -> h.function().equals(ASYNC_COMMIT))) {
+                    if (t.handles().stream().anyMatch(h -> h.function().equals(START_SYNC))) {
                         culprits.add(FixSwitch.ASYNC_COMMIT_TRANSACTION_KTHREAD);
                     }
                     continue;
@@ -538,8 +538,11 @@ public final class Classifier {
         return null;
     }
 
-    /** The function of the handle btrfs_commit_transaction_async() joins and hands to its kworker. */
-    static final String ASYNC_COMMIT = "btrfs_commit_transaction_async";
+    /**
+     * The function whose handle btrfs_commit_transaction_async() hands to its kworker: BTRFS_IOC_START_SYNC's attach (the
+     * async commit's nested join returns that same handle).
+     */
+    static final String START_SYNC = "btrfs_ioctl_start_sync";
 
     /**
      * The fix whose absence lets {@code h}'s opener start a transaction after the last commit: the

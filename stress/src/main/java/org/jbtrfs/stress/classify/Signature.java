@@ -150,14 +150,14 @@ public record Signature(String kind, String site, List<String> lanes) {
 
     /**
      * The handles that name {@code t}, a transaction of trans_list: all of them for one left open; for one COMPLETED but still on
-     * trans_list (its committer had not taken it off: stop 53) only the async commit's, whose kworker was that committer —
+     * trans_list (its committer had not taken it off: stop 53) only START_SYNC's, whose async commit's kworker was that committer —
      * what ran in the transaction before its commit says nothing of the failure.
      */
     static List<Inspection.Handle> completedCommitter(Inspection.TransactionInfo t) {
         if (!t.state().equals("COMPLETED")) {
             return t.handles();
         }
-        return t.handles().stream().filter(h -> h.function().equals(Classifier.ASYNC_COMMIT)).toList();
+        return t.handles().stream().filter(h -> h.function().equals(Classifier.START_SYNC)).toList();
     }
 
     /** "btrfs-cleaner" for kthreads, the lane's name for lanes ("lane:file:0" -> "file"), else the role. */

@@ -253,7 +253,7 @@ class ClassifierTest {
     /**
      * Stop 53: a transaction committed (COMPLETED) but still on trans_list at close_ctree's assertion — its committer was
      * the START_SYNC async commit's kworker. What ran in it (here a cleaner's eviction, whose opener alone would name
-     * patch 3/5) says nothing; the signature names the async commit only.
+     * patch 3/5) says nothing; the signature names START_SYNC's handle only.
      */
     @Test
     void aCompletedTransactionStillListedAtUmountIsTheAsyncCommitsKworker() {
@@ -261,15 +261,15 @@ class ClassifierTest {
         o.log = assertionLog("list_empty(&fs_info->trans_list)");
         var t = new Inspection.TransactionInfo(42, "COMPLETED", List.of(
             new Inspection.Handle("btrfs-cleaner", "btrfs_evict_inode", "JOIN"),
-            new Inspection.Handle("lane:subvolume:0", "btrfs_ioctl_start_sync", "ATTACH"),
-            new Inspection.Handle("lane:subvolume:0", Classifier.ASYNC_COMMIT, "JOIN")));
+            new Inspection.Handle("lane:subvolume:0", "btrfs_create", "START"),
+            new Inspection.Handle("lane:subvolume:0", Classifier.START_SYNC, "ATTACH")));
         o.afterUmount = new Inspection(List.of(t), List.of(), List.of(), List.of(), Map.of(), false, Set.of(), Set.of(), true,
             42, List.of(), Map.of(), List.of(), List.of(), Map.of(), List.of());
         o.umountLane = "lifecycle";
         var v = Classifier.classify(o, EnumSet.of(FixSwitch.ASYNC_COMMIT_TRANSACTION_KTHREAD, FixSwitch.CLEANER_RO_REMOUNT_RACE));
         assertTrue(v.symptoms().contains(Symptom.TRANS_LIST_ASSERT), v.symptoms().toString());
         assertEquals(Set.of("async-commit-transaction-kthread"), v.bugs());
-        assertEquals("leak:btrfs_commit_transaction_async@lifecycle,subvolume", Signature.of(o, v.symptoms()).text());
+        assertEquals("leak:btrfs_ioctl_start_sync@lifecycle,subvolume", Signature.of(o, v.symptoms()).text());
         assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).bugs(),
             "with the fix applied: unexplained");
     }
