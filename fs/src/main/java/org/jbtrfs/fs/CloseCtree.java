@@ -13,6 +13,8 @@ import org.jbtrfs.transaction.UuidScan;
 
 /** Unmounting: close_ctree() in fs/btrfs/disk-io.c. */
 final class CloseCtree {
+    /** The start of the debug line listing trans_list when patch 4/5's assertion is about to fail (the explorer reads it). */
+    private static final String TRANS_LIST_AT_ASSERT = "close_ctree: trans_list at the assertion: ";
     private CloseCtree() { }
 
     /**
@@ -100,6 +102,13 @@ final class CloseCtree {
         fs.workqueues().stopAll();
         if (fs.applied(FixSwitch.TRANS_LIST_ASSERT)) {
             // patch 4/5: "We shouldn't have any transaction open at this point."
+            if (!fs.transList().isEmpty()) {
+                // what a crash dump would show of trans_list at the BUG, at debug level: a committer still in its tail
+                // may take its transaction off the list before anyone inspects what the umount left
+                log.log(org.jbtrfs.core.LogLevel.DEBUG, org.jbtrfs.core.LogEntry.Kind.TEXT, TRANS_LIST_AT_ASSERT
+                    + fs.transList().stream().map(t -> "transaction " + t.transid + " (" + t.state() + ") handles "
+                        + t.handles().stream().map(h -> h.function() + "@" + h.thread()).toList()).toList());
+            }
             log.assertThat(fs.transList().isEmpty(), "list_empty(&fs_info->trans_list)", "disk-io.c", 4185);
         }
         fs.flags.clear(FsFlag.OPEN);

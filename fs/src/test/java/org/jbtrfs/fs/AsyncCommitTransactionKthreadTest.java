@@ -52,6 +52,10 @@ class AsyncCommitTransactionKthreadTest {
             assertEquals("COMPLETED", fs.inspect().openTransactions().get(0).state(), "committed, still on trans_list");
             KernelBug bug = assertThrows(KernelBug.class, fs::umount);
             assertTrue(bug.getMessage().contains("list_empty(&fs_info->trans_list)"), bug.getMessage());
+            // close_ctree's debug line of trans_list at the assertion (what the explorer classifies by)
+            assertTrue(r.mod.log().entries().stream().anyMatch(e -> e.message().contains(
+                "trans_list at the assertion: [transaction " + transid + " (COMPLETED) handles [")
+                && e.message().contains("btrfs_ioctl_start_sync@")), r.mod.log().dmesg());
             r.mod.hooks().disarm(Hook.COMMIT_AFTER_COMPLETED);
         }
     }

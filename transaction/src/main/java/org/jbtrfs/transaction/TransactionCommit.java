@@ -243,13 +243,17 @@ final class TransactionCommit {
      * (current->journal_info) and commit it. Its return is ignored.
      */
     private static void doAsyncCommit(TransHandle trans) {
-        trans.task = Thread.currentThread();
-        TransLockdep.joined(trans);
-        try {
-            commit(trans);
-        } catch (BtrfsException ignored) {
-            // btrfs_commit_transaction()'s error is not looked at; the abort has been reported
-        }
+        // a work of system_wq serves no filesystem's queue: it reaches its fs_info through its handle — say so to a
+        // listener telling filesystems apart (WorkOwner, instrumentation)
+        org.jbtrfs.core.WorkOwner.run(trans.fsInfo.workqueues().device(), () -> {
+            trans.task = Thread.currentThread();
+            TransLockdep.joined(trans);
+            try {
+                commit(trans);
+            } catch (BtrfsException ignored) {
+                // btrfs_commit_transaction()'s error is not looked at; the abort has been reported
+            }
+        });
     }
 
     /**

@@ -90,6 +90,10 @@ public final class Classifier {
                 case ASSERTION -> {
                     if (e.message().contains("list_empty(&fs_info->trans_list)")) {
                         symptoms.add(Symptom.TRANS_LIST_ASSERT);
+                        if (asyncCommitStillListed(o.log)) {
+                            // committed, its kworker not yet past list_del_init: what the umount left may not show it
+                            culprits.add(FixSwitch.ASYNC_COMMIT_TRANSACTION_KTHREAD);
+                        }
                     } else if (e.message().contains("list_empty(&fs_info->delayed_iputs)")) {
                         symptoms.add(Symptom.DELAYED_IPUTS_ASSERT);
                         culprits.add(FixSwitch.DELAYED_IPUTS_RO_REMOUNT);
@@ -536,6 +540,18 @@ public final class Classifier {
             return FixSwitch.TRANS_KTHREAD_LOST_STOP_WAKEUP;
         }
         return null;
+    }
+
+    /** The start of close_ctree's debug line listing trans_list at patch 4/5's assertion (CloseCtree). */
+    static final String TRANS_LIST_AT_ASSERT = "close_ctree: trans_list at the assertion: ";
+
+    /**
+     * Whether close_ctree's list of trans_list at the assertion shows a COMPLETED transaction of BTRFS_IOC_START_SYNC:
+     * its async commit's kworker had woken the waiters (the umount's sync among them) and not yet taken it off the list.
+     */
+    static boolean asyncCommitStillListed(List<LogEntry> log) {
+        return log.stream().anyMatch(e -> e.message().startsWith(TRANS_LIST_AT_ASSERT)
+            && java.util.regex.Pattern.compile("\\(COMPLETED\\) handles \\[[^\\]]*" + START_SYNC + "@").matcher(e.message()).find());
     }
 
     /**

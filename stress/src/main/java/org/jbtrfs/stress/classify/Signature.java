@@ -70,6 +70,10 @@ public record Signature(String kind, String site, List<String> lanes) {
             // after the leak and the oops: a hang is often what they leave behind (a dead worker's handle)
             return new Signature("hang", o.hang.op() + " in " + orNone(o.hang.frame()), List.of(role(o.hang.lane())));
         }
+        if (Classifier.asyncCommitStillListed(o.log)) {
+            // the kworker took the transaction off trans_list before the inspection: the same class as when it had not
+            return new Signature("leak", Classifier.START_SYNC, startSyncRoles(o));
+        }
         for (LogEntry e : o.log) {
             if (e.kind() == LogEntry.Kind.ASSERTION) {
                 String m = e.message();
@@ -158,6 +162,22 @@ public record Signature(String kind, String site, List<String> lanes) {
             return t.handles();
         }
         return t.handles().stream().filter(h -> h.function().equals(Classifier.START_SYNC)).toList();
+    }
+
+    /** The umount's lane and the roles of the START_SYNC callers close_ctree's debug line of trans_list names. */
+    private static List<String> startSyncRoles(Observation o) {
+        Set<String> who = new TreeSet<>();
+        who.add(role(o.umountLane));
+        java.util.regex.Pattern p = java.util.regex.Pattern.compile(Classifier.START_SYNC + "@([^,\\]]+)");
+        for (LogEntry e : o.log) {
+            if (e.message().startsWith(Classifier.TRANS_LIST_AT_ASSERT)) {
+                java.util.regex.Matcher m = p.matcher(e.message());
+                while (m.find()) {
+                    who.add(role(m.group(1).trim()));
+                }
+            }
+        }
+        return new ArrayList<>(who);
     }
 
     /** "btrfs-cleaner" for kthreads, the lane's name for lanes ("lane:file:0" -> "file"), else the role. */

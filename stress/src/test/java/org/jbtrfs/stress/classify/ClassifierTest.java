@@ -1,6 +1,7 @@
 package org.jbtrfs.stress.classify;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.EnumSet;
@@ -272,6 +273,29 @@ class ClassifierTest {
         assertEquals("leak:btrfs_ioctl_start_sync@lifecycle,subvolume", Signature.of(o, v.symptoms()).text());
         assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).bugs(),
             "with the fix applied: unexplained");
+    }
+
+    /**
+     * The same, when the kworker took the transaction off trans_list between the assertion and the inspection: close_ctree's
+     * debug line of trans_list at the assertion names it; one class either way.
+     */
+    @Test
+    void theAsyncCommitsTransactionGoneBeforeTheInspectionIsNamedByCloseCtreesDebugLine() {
+        KernelLog log = new KernelLog(64, new ManualClock());
+        log.log(LogLevel.DEBUG, LogEntry.Kind.TEXT, Classifier.TRANS_LIST_AT_ASSERT + "[transaction 42 (COMPLETED) handles "
+            + "[btrfs_create@lane:file:0, btrfs_ioctl_start_sync@lane:subvol:0]]");
+        List<LogEntry> entries = new java.util.ArrayList<>(log.entries());
+        entries.addAll(assertionLog("list_empty(&fs_info->trans_list)"));
+        Observation o = new Observation();
+        o.log = entries;
+        o.umountLane = "lifecycle";
+        var v = Classifier.classify(o, EnumSet.of(FixSwitch.ASYNC_COMMIT_TRANSACTION_KTHREAD));
+        assertEquals(Set.of("async-commit-transaction-kthread"), v.bugs());
+        assertEquals("leak:btrfs_ioctl_start_sync@lifecycle,subvol", Signature.of(o, v.symptoms()).text());
+        Observation running = new Observation();
+        running.log = List.of(new LogEntry(0, LogLevel.DEBUG, 0, "umount", LogEntry.Kind.TEXT, Classifier.TRANS_LIST_AT_ASSERT
+            + "[transaction 42 (RUNNING) handles [btrfs_ioctl_start_sync@lane:subvol:0]]"));
+        assertFalse(Classifier.asyncCommitStillListed(running.log), "a transaction still running is a leak of its openers");
     }
 
     @Test
