@@ -10,7 +10,8 @@ import org.jbtrfs.core.FsState;
  * A read-only snapshot of one filesystem's lifecycle state, for tests and the stress verdict. Every type it holds is
  * API (this record's nested types, core's FsFlag/FsState, the JDK's): it copies what the internals hold.
  *
- * @param openTransactions  trans_list: every transaction not yet completed, with who opened handles on it
+ * @param openTransactions  trans_list: every transaction not yet taken off it, with who opened handles on it — one
+ *                          COMPLETED while its committer is still in the tail of its commit, too
  * @param delayedIputs      inode numbers queued on delayed_iputs
  * @param deadRoots         subvolume ids on dead_roots
  * @param rootOrphans       orphan items of the tree root (subvolume ids whose deletion is pending)

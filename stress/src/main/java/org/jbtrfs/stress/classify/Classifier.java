@@ -202,6 +202,9 @@ public final class Classifier {
         if (o.roLeak != null && !o.roLeak.openTransactions().isEmpty()) {
             symptoms.add(Symptom.RO_LEAK);
             for (Inspection.TransactionInfo t : o.roLeak.openTransactions()) {
+                if (t.state().equals("COMPLETED")) {
+                    continue; // committed, its committer still in its tail (RoLeakCheck): not what leaked
+                }
                 evidence.add("transaction " + t.transid() + " (" + t.state() + ") open on the read-only filesystem at its RW remount ("
                     + o.roLeakLane + "), opened by " + t.handles());
                 for (Inspection.Handle h : t.handles()) {
