@@ -355,7 +355,21 @@ public enum FixSwitch {
      * ioctl.c btrfs_ioctl_start_sync, transaction.c btrfs_commit_transaction_async, do_async_commit and the tail of
      * btrfs_commit_transaction, disk-io.c close_ctree (v5.11), while porting START_SYNC / WAIT_SYNC (stop 53).
      */
-    ASYNC_COMMIT_TRANSACTION_KTHREAD(Origin.LATER_UPSTREAM);
+    ASYNC_COMMIT_TRANSACTION_KTHREAD(Origin.LATER_UPSTREAM),
+    /**
+     * NOT upstream — proposed (stop 53), on top of {@link #ASYNC_COMMIT_TRANSACTION_KTHREAD} (v5.17's path, mainline's
+     * today). BTRFS_IOC_START_SYNC sets BTRFS_FS_COMMIT_TRANS and wake_up_process()es the transaction kthread, then waits
+     * for the commit to start. The kthread tests and clears the flag at the top of its loop and sleeps at its bottom
+     * (schedule_timeout_interruptible(delay), the state set there): a kick that lands anywhere in between — while it
+     * commits another transaction, wakes the cleaner, tests for a blocked transaction — finds it TASK_RUNNING and is
+     * lost; the flag stays set and the kthread sleeps its whole delay (commit_interval: 30 s by default) before it looks
+     * again. The ioctl ({@code btrfs subvolume delete -c}) waits that long. The fix: test the flag again after setting
+     * the sleep's state (and do not sleep if it is set), as the kernel's wait loops do. Found by the explorer (stop 53,
+     * seed 53001, every fix applied: {@code stall:start sync in Sched.waitUntil <- TransactionCommit.commitAsync@subvol},
+     * blocked 1 s and 3 s with commit=1 and commit=3). Read: transaction.c btrfs_commit_transaction_async and disk-io.c
+     * transaction_kthread as fdfbf020664b left them (mainline alike, read in outline). Not checked on a running kernel.
+     */
+    COMMIT_TRANS_LOST_WAKEUP(Origin.PROPOSED);
 
     private final Origin origin;
 

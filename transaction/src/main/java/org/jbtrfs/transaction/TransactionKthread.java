@@ -100,10 +100,14 @@ public final class TransactionKthread {
             if (!self.shouldStop() && (!transactionBlocked(fs) || cannotCommit)) {
                 fs.kernel.hooks().arrive(Hook.TRANS_KTHREAD_BEFORE_SLEEP);
                 long nanos = TimeUnit.SECONDS.toNanos(Math.max(1, delaySeconds));
-                if (fs.applied(FixSwitch.TRANS_KTHREAD_LOST_STOP_WAKEUP)) {
-                    // proposed fix: set the state first, then test, so kthread_stop's wake-up is not lost
+                boolean stopFix = fs.applied(FixSwitch.TRANS_KTHREAD_LOST_STOP_WAKEUP);
+                boolean kickFix = fs.applied(FixSwitch.COMMIT_TRANS_LOST_WAKEUP);
+                if (stopFix || kickFix) {
+                    // proposed fixes: set the state first, then test what a wake-up since the tests above came to say —
+                    // kthread_stop's, or an async commit's kick (BTRFS_FS_COMMIT_TRANS is set before its wake_up_process)
                     self.setCurrentState(Kthread.TaskState.INTERRUPTIBLE);
-                    if (!self.shouldStop()) {
+                    boolean woken = stopFix && self.shouldStop() || kickFix && fs.flags.test(FsFlag.COMMIT_TRANS);
+                    if (!woken) {
                         self.scheduleTimeout(nanos);
                     }
                     self.setCurrentState(Kthread.TaskState.RUNNING);

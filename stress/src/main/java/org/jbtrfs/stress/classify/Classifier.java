@@ -533,6 +533,10 @@ public final class Classifier {
         if (frame != null && frame.startsWith("DelayedWork.cancelSync <- Discard.")) {
             return FixSwitch.DISCARD_WORKER_INFINITE_LOOP;
         }
+        if (frame != null && frame.endsWith("TransactionCommit.commitAsync")) {
+            // START_SYNC waiting for the commit its kick of the transaction kthread asked for: the kick was lost
+            return FixSwitch.COMMIT_TRANS_LOST_WAKEUP;
+        }
         if (frame == null || !frame.endsWith("CloseCtree.closeCtree")) {
             return null;
         }

@@ -224,6 +224,13 @@ class ClassifierTest {
             "another filesystem idle (never rescanned, nobody waiting) is not the evidence");
     }
 
+    /** Stop 53: START_SYNC waiting for the commit to start — its kick of the transaction kthread was lost. */
+    @Test
+    void aStartSyncStalledInItsWaitForTheCommitIsTheLostKick() {
+        assertEquals(FixSwitch.COMMIT_TRANS_LOST_WAKEUP, Classifier.stallCause("Sched.waitUntil <- TransactionCommit.commitAsync"));
+        assertEquals(null, Classifier.stallCause("Sched.waitUntil <- TransactionCommit.commit"));
+    }
+
     @Test
     void theCleanerCountsOnlyWhenItWasTheCleaner() {
         assertEquals(FixSwitch.CLEANER_RO_REMOUNT_RACE, Classifier.opener(
