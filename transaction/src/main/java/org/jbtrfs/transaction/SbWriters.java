@@ -55,7 +55,6 @@ public final class SbWriters {
     /** kernel: sb_end_intwrite() */
     public void endIntwrite(Object hold) { rwSem[Level.FS.ordinal()].upRead(hold); }
 
-
     /** kernel: sb_wait_write() — percpu_down_write of one level: no new holders, wait for those inside. */
     public void waitWrite(Level l) { rwSem[l.ordinal()].downWrite(); }
 
