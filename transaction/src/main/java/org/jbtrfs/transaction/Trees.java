@@ -18,6 +18,9 @@ public final class Trees {
 
     /** Insert a new item (EEXIST if present). */
     public static void insert(TransHandle h, Root root, Key key, byte[] data) {
+        if (root == null) {
+            throw nullRoot(h);
+        }
         root.use("btrfs_insert_item");
         root.treeLock.lock();
         try {
@@ -27,8 +30,23 @@ public final class Trees {
         }
     }
 
+    /**
+     * btrfs_search_slot() of a NULL root (a caller that read a root pointer another task cleared: the qgroup rescan
+     * worker's fs_info->quota_root after quota disable) dereferences it at once: an oops there, the caller in its trace,
+     * the task dead holding what it held — not a Java NullPointerException.
+     */
+    private static org.jbtrfs.core.KernelOops nullRoot(TransHandle h) {
+        return h.fsInfo.log().oops(org.jbtrfs.core.LogEntry.Kind.OOPS,
+            "BUG: kernel NULL pointer dereference, address: 0000000000000000\n"
+                + "RIP: 0010:btrfs_search_slot+0x3c/0xa50 [btrfs]\n"
+                + "Call Trace:\n" + org.jbtrfs.core.KernelLog.callTrace(new Throwable(), 1));
+    }
+
     /** Replace an item's data (ENOENT if absent). */
     public static void update(TransHandle h, Root root, Key key, byte[] data) {
+        if (root == null) {
+            throw nullRoot(h);
+        }
         root.use("btrfs_search_slot");
         root.treeLock.lock();
         try {
@@ -40,6 +58,9 @@ public final class Trees {
 
     /** Insert or replace. */
     public static void put(TransHandle h, Root root, Key key, byte[] data) {
+        if (root == null) {
+            throw nullRoot(h);
+        }
         root.use("btrfs_search_slot");
         root.treeLock.lock();
         try {

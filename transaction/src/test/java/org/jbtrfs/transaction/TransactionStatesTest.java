@@ -46,6 +46,20 @@ class TransactionStatesTest {
      * handle. The port once let it through, and its caller died later holding a handle: every later commit waited
      * for it (the explorer's seed-8008 hang, a port bug).
      */
+    /**
+     * A search of a NULL root through a live handle (the rescan worker's update_qgroup_status_item after quota disable
+     * cleared quota_root, stop 53) is the kernel's NULL-pointer oops in btrfs_search_slot, not a Java exception.
+     */
+    @Test
+    void aSearchOfANullRootIsAnOopsInBtrfsSearchSlot() {
+        TransHandle h = Transactions.join(fs, fs.treeRoot(), "test_search");
+        org.jbtrfs.core.KernelOops oops = org.junit.jupiter.api.Assertions.assertThrows(org.jbtrfs.core.KernelOops.class,
+            () -> Trees.update(h, null, new org.jbtrfs.core.disk.Key(1, org.jbtrfs.core.disk.ItemType.ROOT_ITEM, 0), new byte[0]));
+        assertEquals("BUG: kernel NULL pointer dereference, address: 0000000000000000", oops.getMessage());
+        assertTrue(t.kernel.log().contains("RIP: 0010:btrfs_search_slot"), t.kernel.log().dmesg());
+        Transactions.commit(h);
+    }
+
     @Test
     void aNullRootOopsBeforeAnyHandleOrTransaction() {
         Transactions.commit(Transactions.join(fs, fs.treeRoot(), "test_settle"));

@@ -379,11 +379,15 @@ public final class Classifier {
 
     /**
      * The rescan worker's btrfs_start_transaction(fs_info->quota_root, 1) on a NULL quota root: the oops in
-     * start_transaction with the worker in its call trace.
+     * start_transaction with the worker in its call trace — or, quota_root cleared between that start and its status
+     * update (stop 53, seed 53003 {@code --kernel 5.12}: a Java NullPointerException then, unexplained), the oops in
+     * update_qgroup_status_item's btrfs_search_slot.
      */
     static boolean rescanWorkerNullQuotaRoot(String oops) {
-        return oops.contains("NULL pointer dereference") && oops.contains("start_transaction")
-            && oops.contains("btrfs_qgroup_rescan_worker");
+        return oops.contains("NULL pointer dereference") && (oops.contains("start_transaction")
+            && oops.contains("btrfs_qgroup_rescan_worker")
+            || oops.contains("RIP: 0010:btrfs_search_slot") && oops.contains("QgroupItems.updateStatusItem")
+            && oops.contains("QgroupRescan.worker"));
     }
 
     /**

@@ -224,6 +224,16 @@ class ClassifierTest {
             "another filesystem idle (never rescanned, nobody waiting) is not the evidence");
     }
 
+    /** Stop 53: the rescan worker's status update on a quota_root quota disable cleared after its start_transaction. */
+    @Test
+    void theRescanWorkersStatusUpdateOnANullQuotaRootIsTheSameFamily() {
+        assertTrue(Classifier.rescanWorkerNullQuotaRoot("BUG: kernel NULL pointer dereference, address: 0000000000000000\n"
+            + "RIP: 0010:btrfs_search_slot+0x3c/0xa50 [btrfs]\nCall Trace:\n transaction.Trees.update:40\n"
+            + " qgroup.QgroupItems.updateStatusItem:37\n qgroup.QgroupRescan.worker:432"));
+        assertFalse(Classifier.rescanWorkerNullQuotaRoot("BUG: kernel NULL pointer dereference, address: 0000000000000000\n"
+            + "RIP: 0010:btrfs_search_slot+0x3c/0xa50 [btrfs]\nCall Trace:\n transaction.Trees.update:40\n fs.Subvolumes.create:12"));
+    }
+
     /** Stop 53: START_SYNC waiting for the commit to start — its kick of the transaction kthread was lost. */
     @Test
     void aStartSyncStalledInItsWaitForTheCommitIsTheLostKick() {
