@@ -247,11 +247,13 @@ class BadInputTableTest {
             }
         }));
         l.add(iae("subvolumeSync(negative)", "timeout must not be negative", c -> c.fs().subvolumeSync(Duration.ofSeconds(-1))));
+        l.add(iae("waitSync(negative)", "transid must not be negative", c -> c.fs().waitSync(-1)));
+        l.add(row("waitSync of a transaction that does not exist yet", Errno.EINVAL, "does not exist", c -> c.fs().waitSync(1_000_000)));
         // after umount: every operation but the introspection
         for (String op : List.of("createFile", "mkdir", "unlink", "open", "list", "fileSize", "readFile", "sync", "remount", "umount",
             "createSubvolume", "deleteSubvolume", "subvolumeSync", "quotaEnable", "quotaRescan", "quotaRescanWait", "rescanStatus",
             "awaitRescanIdle", "qgroupUsage", "qgroupStatusFlags", "qgroupRescanRunning", "wakeCleaner", "runCleanerPass",
-            "freeze", "thaw", "isFrozen", "scrub", "scrubCancel")) {
+            "freeze", "thaw", "isFrozen", "scrub", "scrubCancel", "startSync", "waitSync")) {
             l.add(row(op + " after umount", Errno.EINVAL, "sdc is not mounted", c -> afterUmount(c.gone(), op)));
         }
         // after unload
@@ -331,6 +333,8 @@ class BadInputTableTest {
             case "runCleanerPass" -> fs.runCleanerPass(Duration.ZERO);
             case "scrub" -> fs.scrub(true);
             case "scrubCancel" -> fs.scrubCancel();
+            case "startSync" -> fs.startSync();
+            case "waitSync" -> fs.waitSync(0);
             default -> throw new AssertionError(op);
         }
     }
