@@ -15,6 +15,7 @@ import org.jbtrfs.transaction.UuidScan;
 final class CloseCtree {
     /** The start of the debug line listing trans_list when patch 4/5's assertion is about to fail (the explorer reads it). */
     private static final String TRANS_LIST_AT_ASSERT = "close_ctree: trans_list at the assertion: ";
+
     private CloseCtree() { }
 
     /**
