@@ -89,6 +89,12 @@ public record Inspection(List<TransactionInfo> openTransactions, List<Long> dela
     public record TransactionInfo(long transid, String state, List<Handle> handles) {
         /** The functions (btrfs_find_orphan_roots, btrfs_evict_inode, ...) that opened handles on it. */
         public List<String> functions() { return handles.stream().map(Handle::function).toList(); }
+
+        /**
+         * Committed, its committer not yet past taking it off trans_list (the tail of btrfs_commit_transaction: the
+         * waiters are woken first): nothing of it is left open.
+         */
+        public boolean completed() { return state.equals("COMPLETED"); }
     }
 
     /**

@@ -14,7 +14,7 @@ import org.jbtrfs.core.Role;
 import org.jbtrfs.testsupport.TestThread;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * BTRFS_IOC_START_SYNC and BTRFS_IOC_WAIT_SYNC (v5.11 ioctl.c btrfs_ioctl_start_sync, btrfs_ioctl_wait_sync;
@@ -23,9 +23,10 @@ import org.junit.jupiter.params.provider.EnumSource;
 class SyncIoctlsTest {
 
     /** Both ways of committing: the 5.11 kworker (the switch reverted) and the v5.17 transaction kthread. */
-    @ParameterizedTest(name = "{0} reverted")
-    @EnumSource(value = FixSwitch.class, names = {"ASYNC_COMMIT_TRANSACTION_KTHREAD", "TRANS_LIST_ASSERT"})
-    void startSyncCommitsTheRunningTransactionAndWaitSyncWaitsForIt(FixSwitch reverted) {
+    @ParameterizedTest(name = "commit in a system_wq kworker (5.11)={0}")
+    @ValueSource(booleans = {true, false})
+    void startSyncCommitsTheRunningTransactionAndWaitSyncWaitsForIt(boolean kworker) {
+        FixSwitch[] reverted = kworker ? new FixSwitch[] {FixSwitch.ASYNC_COMMIT_TRANSACTION_KTHREAD} : new FixSwitch[0];
         try (Repro r = new Repro(Crc32cImpl.GENERIC, reverted)) {
             Btrfs fs = r.mountSettled("");
             long before = fs.inspect().generation();

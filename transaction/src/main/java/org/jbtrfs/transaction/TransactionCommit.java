@@ -8,11 +8,13 @@ import org.jbtrfs.core.Fault;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.WorkOwner;
 import org.jbtrfs.core.disk.BlockGroupItem;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.core.disk.RootItem;
 import org.jbtrfs.transaction.space.BlockGroup;
+import org.jbtrfs.workqueue.BtrfsWork;
 
 /**
  * The commit of a transaction: btrfs_commit_transaction() and its helpers in fs/btrfs/transaction.c
@@ -226,7 +228,7 @@ final class TransactionCommit {
             // protection of a freezable handle would (__sb_writers_release / __sb_writers_acquired)
             TransLockdep.releaseWriters(trans);
             fs.workqueues().workers.pool().systemWq()
-                .queueWork(new org.jbtrfs.workqueue.BtrfsWork(() -> doAsyncCommit(trans))); // schedule_work(&ac->work)
+                .queueWork(new BtrfsWork(() -> doAsyncCommit(trans))); // schedule_work(&ac->work)
         }
         // wait for the commit to start and block later joins; the committer-to-be may be a work not running yet, so
         // the wait names no task for the deadlock oracle
@@ -245,7 +247,7 @@ final class TransactionCommit {
     private static void doAsyncCommit(TransHandle trans) {
         // a work of system_wq serves no filesystem's queue: it reaches its fs_info through its handle — say so to a
         // listener telling filesystems apart (WorkOwner, instrumentation)
-        org.jbtrfs.core.WorkOwner.run(trans.fsInfo.workqueues().device(), () -> {
+        WorkOwner.run(trans.fsInfo.workqueues().device(), () -> {
             trans.task = Thread.currentThread();
             TransLockdep.joined(trans);
             try {

@@ -182,7 +182,7 @@ public final class Classifier {
         if (leaked != null && !leaked.openTransactions().isEmpty()) {
             for (Inspection.TransactionInfo t : leaked.openTransactions()) {
                 evidence.add("leaked transaction " + t.transid() + " (" + t.state() + ") opened by " + t.handles());
-                if (t.state().equals("COMPLETED")) {
+                if (t.completed()) {
                     // committed, not yet off trans_list: its committer's tail ran after close_ctree's assertion — the
                     // async commit's kworker, which nothing at umount waits for (fdfbf020664b)
                     if (t.handles().stream().anyMatch(h -> h.function().equals(START_SYNC))) {
@@ -202,7 +202,7 @@ public final class Classifier {
         if (o.roLeak != null && !o.roLeak.openTransactions().isEmpty()) {
             symptoms.add(Symptom.RO_LEAK);
             for (Inspection.TransactionInfo t : o.roLeak.openTransactions()) {
-                if (t.state().equals("COMPLETED")) {
+                if (t.completed()) {
                     continue; // committed, its committer still in its tail (RoLeakCheck): not what leaked
                 }
                 evidence.add("transaction " + t.transid() + " (" + t.state() + ") open on the read-only filesystem at its RW remount ("
@@ -562,7 +562,7 @@ public final class Classifier {
      */
     static boolean asyncCommitStillListed(List<LogEntry> log) {
         return log.stream().anyMatch(e -> e.message().startsWith(TRANS_LIST_AT_ASSERT)
-            && java.util.regex.Pattern.compile("\\(COMPLETED\\) handles \\[[^\\]]*" + START_SYNC + "@").matcher(e.message()).find());
+            && COMPLETED_START_SYNC.matcher(e.message()).find());
     }
 
     /**
@@ -570,6 +570,10 @@ public final class Classifier {
      * async commit's nested join returns that same handle).
      */
     static final String START_SYNC = "btrfs_ioctl_start_sync";
+
+    /** A COMPLETED transaction with a START_SYNC handle in close_ctree's debug line of trans_list. */
+    private static final java.util.regex.Pattern COMPLETED_START_SYNC =
+        java.util.regex.Pattern.compile("\\(COMPLETED\\) handles \\[[^\\]]*" + START_SYNC + "@");
 
     /**
      * The fix whose absence lets {@code h}'s opener start a transaction after the last commit: the

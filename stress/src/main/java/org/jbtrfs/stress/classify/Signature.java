@@ -141,13 +141,12 @@ public record Signature(String kind, String site, List<String> lanes) {
         Set<String> who = new TreeSet<>();
         who.add(role(lane));
         // committed on the read-only filesystem: the same transaction the kernel's tree log would leave open
-        for (List<Inspection.TransactionInfo> l : List.of(leaked.openTransactions(), leaked.committedReadOnly())) {
-            for (Inspection.TransactionInfo t : l) {
-                for (Inspection.Handle h : l == leaked.openTransactions() ? completedCommitter(t) : t.handles()) {
-                    fns.add(h.function());
-                    who.add(role(h.thread()));
-                }
-            }
+        List<Inspection.Handle> handles = new ArrayList<>();
+        leaked.openTransactions().forEach(t -> handles.addAll(completedCommitter(t)));
+        leaked.committedReadOnly().forEach(t -> handles.addAll(t.handles()));
+        for (Inspection.Handle h : handles) {
+            fns.add(h.function());
+            who.add(role(h.thread()));
         }
         return new Signature("leak", String.join("+", fns), new ArrayList<>(who));
     }
@@ -158,20 +157,23 @@ public record Signature(String kind, String site, List<String> lanes) {
      * what ran in the transaction before its commit says nothing of the failure.
      */
     static List<Inspection.Handle> completedCommitter(Inspection.TransactionInfo t) {
-        if (!t.state().equals("COMPLETED")) {
+        if (!t.completed()) {
             return t.handles();
         }
         return t.handles().stream().filter(h -> h.function().equals(Classifier.START_SYNC)).toList();
     }
 
+    /** A START_SYNC handle in close_ctree's debug line of trans_list: its thread. */
+    private static final java.util.regex.Pattern START_SYNC_CALLER =
+        java.util.regex.Pattern.compile(Classifier.START_SYNC + "@([^,\\]]+)");
+
     /** The umount's lane and the roles of the START_SYNC callers close_ctree's debug line of trans_list names. */
     private static List<String> startSyncRoles(Observation o) {
         Set<String> who = new TreeSet<>();
         who.add(role(o.umountLane));
-        java.util.regex.Pattern p = java.util.regex.Pattern.compile(Classifier.START_SYNC + "@([^,\\]]+)");
         for (LogEntry e : o.log) {
             if (e.message().startsWith(Classifier.TRANS_LIST_AT_ASSERT)) {
-                java.util.regex.Matcher m = p.matcher(e.message());
+                java.util.regex.Matcher m = START_SYNC_CALLER.matcher(e.message());
                 while (m.find()) {
                     who.add(role(m.group(1).trim()));
                 }

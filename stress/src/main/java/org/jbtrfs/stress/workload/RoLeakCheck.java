@@ -36,6 +36,6 @@ public final class RoLeakCheck {
      * RO remount's btrfs_commit_super waited for it to complete) — not open, nothing of it left to write.
      */
     static boolean leakedBeforeRemount(Inspection in) {
-        return in.openTransactions().stream().anyMatch(t -> !t.state().equals("COMPLETED")) || !in.committedReadOnly().isEmpty();
+        return in.openTransactions().stream().anyMatch(t -> !t.completed()) || !in.committedReadOnly().isEmpty();
     }
 }
