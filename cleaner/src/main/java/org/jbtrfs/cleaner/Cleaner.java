@@ -45,6 +45,7 @@ public final class Cleaner {
         this.unusedBlockGroups = new UnusedBlockGroups(fs, freeSpaceInodes);
         // btrfs_commit_super and btrfs_end_transaction_throttle run delayed iputs from the layer below
         fs.installDelayedIputRunner(delayedIputs::run);
+        fs.installDelayedIputsWaiter(delayedIputs::waitOnDelayedIputs);
     }
 
     /** Starts the btrfs-cleaner kthread and records it in fs_info (open_ctree). */

@@ -58,7 +58,7 @@ public final class UnusedBlockGroups {
                 }
                 TransHandle h;
                 try {
-                    h = Transactions.start(fs, fs.extentRoot(), 3 + 1, "btrfs_start_trans_remove_block_group");
+                    h = Transactions.startFallbackGlobalRsv(fs, fs.extentRoot(), 3 + 1, "btrfs_start_trans_remove_block_group");
                 } catch (org.jbtrfs.core.BtrfsException e) {
                     fs.space.decBlockGroupRo(bg);
                     failed = true;

@@ -277,5 +277,16 @@ public enum Hook {
      * (sb_end_intwrite) and lets the scrubs go on (stop 53). The waiters it woke — an umount's sync among them — run
      * from here; the committer, a woken task's waker, may wait for a CPU.
      */
-    COMMIT_AFTER_COMPLETED
+    COMMIT_AFTER_COMPLETED,
+    // async metadata reclaim (space-info.c; stop 54)
+    /**
+     * btrfs_async_reclaim_metadata_space, a work of system_unbound_wq, is about to run one flush state (flush_space):
+     * the work holds no reference on the mount, and only btrfs_remount's and close_ctree's cancel_work_sync wait for it.
+     */
+    ASYNC_RECLAIM_BEFORE_FLUSH,
+    /**
+     * btrfs_async_reclaim_metadata_space returned from one flush state and is about to look at the tickets again: a
+     * ticket the state granted has let its task go on — an umount's or a remount's among them — while the work runs.
+     */
+    ASYNC_RECLAIM_AFTER_FLUSH
 }

@@ -71,7 +71,9 @@ final class CloseCtree {
             fs.workqueues().endioFreespaceWorker.flush();
             ctx.cleaner.delayedIputs().run();
         }
-        // cancel async reclaim: not modelled
+        // cancel_work_sync(&fs_info->async_reclaim_work): a reclaim flushing now finishes its state first; a reservation
+        // made after this queues it again (async_data_reclaim_work: not modelled, the port reserves no data space)
+        fs.asyncReclaim().cancelSync();
         // cancel or finish ongoing discard work
         fs.discard.cleanup();
         if (!fs.sbRdonly()) {

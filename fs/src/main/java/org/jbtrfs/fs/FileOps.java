@@ -324,7 +324,7 @@ final class FileOps {
             long ino = d.location().objectid();
             Inode inode = ctx.dcache.lookup(dir.root, ino);
             try {
-                TransHandle h = Transactions.start(fs, dir.root, 5, "btrfs_unlink");
+                TransHandle h = Transactions.startFallbackGlobalRsv(fs, dir.root, 5, "btrfs_unlink");
                 try {
                     entries.unlinkInode(h, dir, p.name(), ino);
                     int nlink = inode.nlink() - 1;
@@ -378,7 +378,7 @@ final class FileOps {
                 }
                 Inode inode = ctx.cleaner.inodes().iget(dir.root, victim.ino); // the dentry's inode
                 try {
-                    TransHandle h = Transactions.start(fs, dir.root, 5, "btrfs_rmdir");
+                    TransHandle h = Transactions.startFallbackGlobalRsv(fs, dir.root, 5, "btrfs_rmdir");
                     try {
                         ctx.cleaner.inodes().orphanAdd(h, dir.root, victim.ino);
                         entries.unlinkInode(h, dir, p.name(), victim.ino);

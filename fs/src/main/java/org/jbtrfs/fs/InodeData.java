@@ -403,6 +403,15 @@ final class InodeData implements Inode.Mapping {
 
     synchronized boolean isDirty() { return !delalloc.isEmpty(); }
 
+    /** This inode's share of fs_info->delalloc_bytes: the bytes of its dirty ranges. */
+    synchronized long delallocBytes() {
+        long sum = 0;
+        for (DirtyRange r : delalloc.values()) {
+            sum += r.len();
+        }
+        return sum;
+    }
+
     /** What {@link #redirtyForDefrag} did. */
     enum Redirtied { WAS_CLEAN, WAS_DIRTY, OVERLAP }
 

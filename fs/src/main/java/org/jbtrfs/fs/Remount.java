@@ -80,7 +80,9 @@ final class Remount {
 
     private static void remountRo(FsContext ctx) {
         FsInfo fs = ctx.fs;
-        // cancel async reclaim: not modelled
+        // cancel_work_sync(&fs_info->async_reclaim_work): a reclaim flushing now finishes its state first; a reservation
+        // made after this queues it again (async_data_reclaim_work: not modelled, the port reserves no data space)
+        fs.asyncReclaim().cancelSync();
         // "this also happens on 'umount -rf' or on shutdown, when the filesystem is busy": stop async discard
         ctx.fs.discard.cleanup();
         // wait for the uuid_scan task to finish (down and up uuid_tree_rescan_sem)

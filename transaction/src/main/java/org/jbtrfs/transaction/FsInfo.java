@@ -210,7 +210,34 @@ public final class FsInfo {
     public void setWorkqueues(FsWorkqueues wq) {
         workqueues = wq;
         discard.init();
+        // btrfs_init_async_reclaim_work(): the work __reserve_bytes queues on system_unbound_wq
+        asyncReclaim = new AsyncReclaim(this, wq.workers.pool());
     }
+
+    private volatile AsyncReclaim asyncReclaim;
+
+    /** fs_info->async_reclaim_work (space-info.c); null before open_ctree's btrfs_init_workqueues. */
+    public AsyncReclaim asyncReclaim() { return asyncReclaim; }
+
+    /** shrink_delalloc() of the async reclaim work's FLUSH_DELALLOC states; the fs layer installs it. */
+    public interface DelallocShrinker {
+        /** kernel: shrink_delalloc(fs_info, space_info, to_reclaim, wait_ordered). */
+        void shrink(long toReclaim, boolean waitOrdered);
+    }
+
+    private volatile DelallocShrinker delallocShrinker = (toReclaim, waitOrdered) -> { };
+    private volatile Runnable delayedIputsWaiter = () -> { };
+
+    public DelallocShrinker delallocShrinker() { return delallocShrinker; }
+
+    /** Owner: fs (FsContext) — btrfs_start_delalloc_roots and btrfs_wait_ordered_roots live there. */
+    public void installDelallocShrinker(DelallocShrinker s) { delallocShrinker = s; }
+
+    /** kernel: btrfs_wait_on_delayed_iputs() (the reclaim work's RUN_DELAYED_IPUTS state). */
+    public Runnable delayedIputsWaiter() { return delayedIputsWaiter; }
+
+    /** Owner: cleaner (the delayed iputs are its). */
+    public void installDelayedIputsWaiter(Runnable r) { delayedIputsWaiter = r; }
 
     public Root treeRoot() { return treeRoot; }
 

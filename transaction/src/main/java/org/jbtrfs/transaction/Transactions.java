@@ -15,6 +15,7 @@ import org.jbtrfs.core.disk.BlockGroupItem;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.transaction.space.BlockGroup;
+import org.jbtrfs.transaction.space.Flush;
 
 /**
  * Transactions: fs/btrfs/transaction.c. Start, join, attach and end handles; commit.
@@ -28,17 +29,25 @@ public final class Transactions {
 
     /** kernel: btrfs_start_transaction() — TRANS_START with a reservation for {@code numItems} items. */
     public static TransHandle start(FsInfo fs, Root root, int numItems, String function) {
-        return startTransaction(fs, root, numItems, TransType.START, function);
+        return startTransaction(fs, root, numItems, TransType.START, Flush.FLUSH_ALL, function);
+    }
+
+    /**
+     * kernel: btrfs_start_transaction_fallback_global_rsv() — TRANS_START with BTRFS_RESERVE_FLUSH_ALL_STEAL: when the
+     * async reclaim gives up, the ticket takes its bytes from the global reserve (unlink, rmdir, removing a block group).
+     */
+    public static TransHandle startFallbackGlobalRsv(FsInfo fs, Root root, int numItems, String function) {
+        return startTransaction(fs, root, numItems, TransType.START, Flush.FLUSH_ALL_STEAL, function);
     }
 
     /** kernel: btrfs_join_transaction() — TRANS_JOIN, no reservation, creates a transaction if none runs. */
     public static TransHandle join(FsInfo fs, Root root, String function) {
-        return startTransaction(fs, root, 0, TransType.JOIN, function);
+        return startTransaction(fs, root, 0, TransType.JOIN, Flush.NO_FLUSH, function);
     }
 
     /** kernel: btrfs_attach_transaction() — only a running transaction; -ENOENT (null here) if none. */
     public static TransHandle attach(FsInfo fs, Root root, String function) {
-        return startTransaction(fs, root, 0, TransType.ATTACH, function);
+        return startTransaction(fs, root, 0, TransType.ATTACH, Flush.NO_FLUSH, function);
     }
 
     /**
@@ -112,19 +121,19 @@ public final class Transactions {
 
     /** kernel: btrfs_join_transaction_nostart() */
     public static TransHandle joinNostart(FsInfo fs, Root root, String function) {
-        return startTransaction(fs, root, 0, TransType.JOIN_NOSTART, function);
+        return startTransaction(fs, root, 0, TransType.JOIN_NOSTART, Flush.NO_FLUSH, function);
     }
 
     /**
      * kernel: start_transaction() in fs/btrfs/transaction.c. Returns null where the kernel returns
      * -ENOENT for ATTACH / JOIN_NOSTART with nothing to attach to.
      */
-    static TransHandle startTransaction(FsInfo fs, Root root, int numItems, TransType type, String function) {
+    static TransHandle startTransaction(FsInfo fs, Root root, int numItems, TransType type, Flush flush, String function) {
         if (root == null) {
             throw nullRoot(fs, function);
         }
         root.use("start_transaction"); // root->fs_info of a freed root
-        return begin(fs, root, numItems, type, function);
+        return begin(fs, root, numItems, type, flush, function);
     }
 
     /**
@@ -141,10 +150,10 @@ public final class Transactions {
 
     /** The port's mkfs (user space, not the kernel) joins its first transaction before any root exists. */
     static TransHandle joinForMkfs(FsInfo fs) {
-        return begin(fs, null, 0, TransType.JOIN, "mkfs");
+        return begin(fs, null, 0, TransType.JOIN, Flush.NO_FLUSH, "mkfs");
     }
 
-    private static TransHandle begin(FsInfo fs, Root root, int numItems, TransType type, String function) {
+    private static TransHandle begin(FsInfo fs, Root root, int numItems, TransType type, Flush flush, String function) {
         if (fs.fsState.test(FsState.ERROR)) {
             throw new BtrfsException(Errno.EROFS, "filesystem " + fs.sbId() + " is in error state");
         }
@@ -153,7 +162,9 @@ public final class Transactions {
             if (fs.kernel.faults().shouldFail(Fault.START_TRANSACTION_ENOSPC, fs.sbId())) {
                 throw new BtrfsException(Errno.ENOSPC, "cannot reserve metadata for " + numItems + " items (injected)");
             }
-            reserved = fs.space.rsvs.reserveMetadataItems(numItems);
+        }
+        if (root != null && type == TransType.START) {
+            reserved = SpaceReservation.reserveForStart(fs, numItems, flush);
         }
         // sb_start_intwrite() for TRANS_START and TRANS_JOIN: a frozen filesystem (SB_FREEZE_FS) blocks here until thawed
         Object intwrite = null;

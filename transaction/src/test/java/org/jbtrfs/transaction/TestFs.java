@@ -86,6 +86,7 @@ public final class TestFs implements AutoCloseable {
      * iput.
      */
     public void closeClean(FsInfo fs) {
+        fs.asyncReclaim().cancelSync(); // cancel_work_sync(&fs_info->async_reclaim_work)
         DiskIo.commitSuper(fs);
         closeTail(fs);
     }

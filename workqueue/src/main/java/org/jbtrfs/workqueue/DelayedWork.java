@@ -70,6 +70,25 @@ public final class DelayedWork {
         }
     }
 
+    /**
+     * kernel: queue_work() of the work itself, no timer (a plain work_struct: the async reclaim work) — false if it is
+     * pending already or a cancel waits; queued while its function runs, it runs once more after.
+     */
+    public boolean queue() {
+        synchronized (this) {
+            if (canceling || armed || queued) {
+                return false;
+            }
+            queued = true;
+            long gen = generation;
+            wq.queueWork(new BtrfsWork(() -> runQueued(gen)));
+            return true;
+        }
+    }
+
+    /** kernel: work_busy() — pending or running. */
+    public synchronized boolean busy() { return armed || queued || running; }
+
     /** kernel: delayed_work_pending() — armed or queued, not yet started. */
     public synchronized boolean pending() { return armed || queued; }
 

@@ -56,6 +56,7 @@ public final class WorkerPool {
     private volatile boolean shutdown;
     /** system_wq, made by its first user; the kernel's own, never destroyed. Guarded by this. */
     private BtrfsWorkqueue systemWq;
+    private BtrfsWorkqueue systemUnboundWq;
 
     /** A pool of {@code kernel.config().workerThreads()} threads. */
     public WorkerPool(Kernel kernel) {
@@ -104,6 +105,19 @@ public final class WorkerPool {
         return systemWq;
     }
 
+    /**
+     * kernel: system_unbound_wq ("events_unbound") — the kernel's queue for works bound to no CPU, such as btrfs' async
+     * metadata reclaim; like {@link #systemWq()} it belongs to no filesystem and is never destroyed.
+     *
+     * @throws IllegalStateException the pool is shut down (module unloaded)
+     */
+    public synchronized BtrfsWorkqueue systemUnboundWq() {
+        if (systemUnboundWq == null) {
+            systemUnboundWq = BtrfsWorkqueue.allocPlain(this, "", "events_unbound", 512);
+        }
+        return systemUnboundWq;
+    }
+
     public int threads() { return workers.length; }
 
     public boolean isShutdown() { return shutdown; }
@@ -123,13 +137,15 @@ public final class WorkerPool {
         return out;
     }
 
-    /** Workqueues allocated on this pool and not destroyed yet, but {@link #systemWq()} (never destroyed). */
+    /** Workqueues allocated on this pool and not destroyed yet, but the system ones (never destroyed). */
     public List<BtrfsWorkqueue> liveQueues() {
         BtrfsWorkqueue system;
+        BtrfsWorkqueue unbound;
         synchronized (this) {
             system = systemWq;
+            unbound = systemUnboundWq;
         }
-        return liveQueues.stream().filter(q -> q != system).toList();
+        return liveQueues.stream().filter(q -> q != system && q != unbound).toList();
     }
 
     /** Module unload with the default bounded wait of 5 s; see {@link #shutdown(Duration)}. */
@@ -146,7 +162,7 @@ public final class WorkerPool {
             if (!shutdown) {
                 shutdown = true;
                 for (BtrfsWorkqueue q : liveQueues) {
-                    if (q == systemWq) {
+                    if (q == systemWq || q == systemUnboundWq) {
                         continue; // the kernel's, never destroyed
                     }
                     kernel.log().log(LogLevel.ERR, LogEntry.Kind.TEXT,

@@ -5,6 +5,8 @@ public final class BlockRsv {
     final String name;
     long size;
     long reserved;
+    /** block_rsv->full: reserved has reached size (the delayed-refs reserve is refilled while it is not). */
+    boolean full;
 
     BlockRsv(String name) { this.name = name; }
 

@@ -37,23 +37,118 @@ public final class BlockRsvs {
         }
     }
 
-    /** kernel: btrfs_block_rsv_add() into trans_block_rsv for a handle's {@code items}; returns the bytes. */
-    public long reserveMetadataItems(int items) {
-        long bytes = items * METADATA_ITEM_SIZE;
+    /** The reservations' space_info side (tickets, overcommit); set by the SpaceManager once both exist. */
+    private SpaceReservations reservations;
+
+    void reservations(SpaceReservations r) { reservations = r; }
+
+    /**
+     * kernel: btrfs_block_rsv_add_bytes() — {@code bytes} already counted in bytes_may_use join {@code rsv}; with
+     * {@code updateSize} the reserve's size grows too, else it may become full.
+     */
+    public void addBytes(BlockRsv rsv, long bytes, boolean updateSize) {
         synchronized (space) {
-            metadata.bytesMayUse += bytes;
-            trans.size += bytes;
-            trans.reserved += bytes;
+            rsv.reserved += bytes;
+            if (updateSize) {
+                rsv.size += bytes;
+            } else if (rsv.reserved >= rsv.size) {
+                rsv.full = true;
+            }
         }
-        return bytes;
     }
 
-    /** kernel: btrfs_block_rsv_release() of a handle's reservation. */
-    public void releaseMetadata(long bytes) {
+    /**
+     * kernel: btrfs_block_rsv_release() → block_rsv_release_bytes() — shrink {@code rsv} by {@code bytes}; what it then
+     * holds beyond its size refills the delayed-refs reserve (a reserve other than the global one, while that is not
+     * full) or the global reserve (the delayed-refs reserve's own release), and the rest leaves bytes_may_use, where a
+     * waiting ticket may take it.
+     */
+    public void release(BlockRsv rsv, long bytes) {
         synchronized (space) {
-            metadata.bytesMayUse -= bytes;
-            trans.size -= bytes;
-            trans.reserved -= bytes;
+            BlockRsv target = rsv == delayedRefs ? global : rsv != global && !delayedRefs.full ? delayedRefs : null;
+            rsv.size -= bytes;
+            long free = 0;
+            if (rsv.reserved >= rsv.size) {
+                free = rsv.reserved - rsv.size;
+                rsv.reserved = rsv.size;
+                rsv.full = true;
+            }
+            if (free > 0 && target != null && !target.full) {
+                long add = Math.min(free, target.size - target.reserved);
+                target.reserved += add;
+                if (target.reserved >= target.size) {
+                    target.full = true;
+                }
+                free -= add;
+            }
+            if (free > 0) {
+                reservations.freeBytesMayUse(free);
+            }
+        }
+    }
+
+    /** kernel: btrfs_trans_release_metadata() — a handle gives back what is left of its trans_block_rsv bytes. */
+    public void releaseMetadata(long bytes) { release(trans, bytes); }
+
+    /**
+     * kernel: btrfs_migrate_to_delayed_refs_rsv() — start_transaction reserved twice its items: move {@code bytes} from
+     * {@code src} to the delayed-refs reserve up to what that reserve lacks; the rest leaves bytes_may_use.
+     */
+    public void migrateToDelayedRefs(BlockRsv src, long bytes) {
+        synchronized (space) {
+            src.reserved -= bytes;
+            src.size -= bytes;
+            long toFree = 0;
+            long add = bytes;
+            if (delayedRefs.size > delayedRefs.reserved) {
+                long delta = delayedRefs.size - delayedRefs.reserved;
+                if (add > delta) {
+                    toFree = add - delta;
+                    add = delta;
+                }
+            } else {
+                toFree = add;
+                add = 0;
+            }
+            delayedRefs.reserved += add;
+            if (delayedRefs.reserved >= delayedRefs.size) {
+                delayedRefs.full = true;
+            }
+            if (toFree > 0) {
+                reservations.freeBytesMayUse(toFree);
+            }
+        }
+    }
+
+    /**
+     * unpin_extent_range()'s refill of the global reserve (caller holds the lock): up to {@code len} of the unpinned
+     * bytes go back into it, counted in bytes_may_use, while it is not full (a ticket stole from it).
+     */
+    void refillGlobal(long len) {
+        if (!global.full && global.size > 0) {
+            long add = Math.min(len, global.size - global.reserved);
+            global.reserved += add;
+            metadata.bytesMayUse += add;
+            if (global.reserved >= global.size) {
+                global.full = true;
+            }
+        }
+    }
+
+    /** delayed_refs_rsv->full, start_transaction's test before doubling its reservation. */
+    public boolean delayedRefsFull() {
+        synchronized (space) {
+            return delayedRefs.full;
+        }
+    }
+
+    /**
+     * btrfs_delayed_refs_rsv_refill()'s amount — what the delayed-refs reserve lacks, at most one item; 0 when full.
+     */
+    public long delayedRefsRefillBytes() {
+        synchronized (space) {
+            return delayedRefs.reserved < delayedRefs.size
+                ? Math.min(delayedRefs.size - delayedRefs.reserved, METADATA_ITEM_SIZE) : 0;
         }
     }
 
@@ -61,15 +156,12 @@ public final class BlockRsvs {
     public void delayedRefsAddHead() {
         synchronized (space) {
             delayedRefs.size += METADATA_ITEM_SIZE;
+            delayedRefs.full = false;
         }
     }
 
-    /** kernel: btrfs_delayed_refs_rsv_release() — a head was run. */
-    public void delayedRefsReleaseHead() {
-        synchronized (space) {
-            delayedRefs.size -= METADATA_ITEM_SIZE;
-        }
-    }
+    /** kernel: btrfs_delayed_refs_rsv_release(fs_info, 1) — a head was run; its item's bytes refill the global rsv. */
+    public void delayedRefsReleaseHead() { release(delayedRefs, METADATA_ITEM_SIZE); }
 
     /** delayed_refs_rsv's size: one item per queued delayed ref head. */
     public long delayedRefsSize() {
@@ -84,6 +176,7 @@ public final class BlockRsvs {
             long want = Math.min(16L << 20, metadata.totalBytes / 8);
             global.size = want;
             global.reserved = want;
+            global.full = true;
             metadata.bytesMayUse += want;
         }
     }
@@ -97,6 +190,7 @@ public final class BlockRsvs {
         metadata.bytesMayUse -= global.reserved;
         global.size = 0;
         global.reserved = 0;
+        global.full = false;
         log.warnOn(trans.size > 0, "block-rsv.c", 452, "btrfs_release_global_block_rsv");
         log.warnOn(trans.reserved > 0, "block-rsv.c", 453, "btrfs_release_global_block_rsv");
         log.warnOn(chunk.size > 0, "block-rsv.c", 454, "btrfs_release_global_block_rsv");

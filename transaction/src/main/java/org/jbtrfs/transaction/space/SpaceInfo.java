@@ -13,10 +13,21 @@ public final class SpaceInfo {
     long bytesMayUse;
     long bytesReadonly;
     boolean full;
+    /** space_info->tickets: the FLUSH_ALL reservations waiting for the async reclaim work, oldest first. */
+    final java.util.ArrayDeque<Ticket> tickets = new java.util.ArrayDeque<>();
+    /** space_info->tickets_id: bumped whenever a ticket is granted (the reclaim work's measure of progress). */
+    long ticketsId;
+    /** space_info->flush: the async reclaim work is queued or running for this space_info. */
+    boolean flush;
+    /** space_info->reclaim_size: the bytes of the tickets on the list. */
+    long reclaimSize;
 
     SpaceInfo(BlockGroupType type) { this.type = type; }
 
     public BlockGroupType type() { return type; }
+
+    /** kernel: btrfs_space_info_used(space_info, true) — every byte counted against total_bytes. */
+    long usedWithMayUse() { return bytesUsed + bytesReserved + bytesPinned + bytesReadonly + bytesMayUse; }
 
     long free() { return totalBytes - bytesUsed - bytesPinned - bytesReserved - bytesMayUse - bytesReadonly; }
 

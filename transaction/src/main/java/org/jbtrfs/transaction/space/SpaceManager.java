@@ -33,6 +33,8 @@ public final class SpaceManager {
     private final TreeMap<Long, Long> unallocated = new TreeMap<>();
     /** The block reservations (block-rsv.c), under this manager's lock. */
     public final BlockRsvs rsvs;
+    /** The METADATA space_info's tickets and overcommit (space-info.c), under this manager's lock. */
+    public final SpaceReservations reservations;
     private final long dataChunkSize;
 
     public SpaceManager(long deviceSize, long firstChunkStart, long dataChunkSize) {
@@ -40,6 +42,8 @@ public final class SpaceManager {
             spaceInfos.put(t, new SpaceInfo(t));
         }
         this.rsvs = new BlockRsvs(this, spaceInfos.get(BlockGroupType.METADATA));
+        this.reservations = new SpaceReservations(this, spaceInfos.get(BlockGroupType.METADATA), rsvs);
+        rsvs.reservations(reservations);
         this.dataChunkSize = dataChunkSize;
         if (deviceSize > firstChunkStart) {
             unallocated.put(firstChunkStart, deviceSize - firstChunkStart);
@@ -60,6 +64,9 @@ public final class SpaceManager {
         carve(start, length);
         if (used == 0 && type == BlockGroupType.DATA) {
             markUnusedLocked(bg);
+        }
+        if (type == BlockGroupType.METADATA) {
+            reservations.tryGrantingTickets(); // btrfs_update_space_info(): a new metadata chunk may satisfy tickets
         }
         return bg;
     }
@@ -85,6 +92,15 @@ public final class SpaceManager {
         if (end > start + length) {
             unallocated.put(start + length, end - start - length);
         }
+    }
+
+    /** kernel: fs_info->free_chunk_space — device bytes in no chunk (caller holds the lock). */
+    long unallocatedBytes() {
+        long sum = 0;
+        for (long len : unallocated.values()) {
+            sum += len;
+        }
+        return sum;
     }
 
     private BlockGroup lookup(long bytenr) {
@@ -140,6 +156,27 @@ public final class SpaceManager {
         }
         spaceInfos.get(type).full = true;
         throw new BtrfsException(Errno.ENOSPC, "no space left for a new " + type + " chunk of " + size + " bytes");
+    }
+
+    /**
+     * kernel: btrfs_chunk_alloc() of a METADATA chunk from flush_space (ALLOC_CHUNK, ALLOC_CHUNK_FORCE): unless forced,
+     * only when the space_info is at least 80% used without counting bytes_may_use (should_alloc_chunk); -ENOSPC (no
+     * device space) marks it full. Returns whether a chunk was added (its item is inserted when the handle ends).
+     */
+    public synchronized boolean allocMetadataChunk(long size, boolean force) {
+        SpaceInfo si = spaceInfos.get(BlockGroupType.METADATA);
+        if (!force) {
+            long used = si.bytesUsed + si.bytesReserved + si.bytesPinned + si.bytesReadonly;
+            if (used + (2L << 20) < si.totalBytes * 8 / 10) {
+                return false;
+            }
+        }
+        try {
+            allocChunk(BlockGroupType.METADATA, size);
+            return true;
+        } catch (BtrfsException e) {
+            return false; // flush_space: "if (ret > 0 || ret == -ENOSPC) ret = 0"
+        }
     }
 
     /** Block groups created since the last call, whose items must be inserted. */
@@ -228,6 +265,12 @@ public final class SpaceManager {
         bg.mark(bytenr, len, false);
         int from = (int) ((bytenr - bg.start) / BlockGroup.SECTOR);
         bg.untrimmed.set(from, from + (int) (len / BlockGroup.SECTOR));
+        if (bg.type == BlockGroupType.METADATA && bg.ro == 0) {
+            // unpin_extent_range(): the freed bytes first refill a global reserve a ticket stole from, then go to the
+            // tickets
+            rsvs.refillGlobal(len);
+            reservations.tryGrantingTickets();
+        }
         return bg;
     }
 
@@ -552,6 +595,7 @@ public final class SpaceManager {
         }
         blockGroups.clear();
         rsvs.releaseGlobal(log);
+        reservations.freeSpaceInfos();
         for (SpaceInfo si : spaceInfos.values()) {
             if (log.warnOn(si.bytesPinned > 0 || si.bytesReserved > 0 || si.bytesMayUse > 0, "block-group.c", 3377,
                 "btrfs_free_block_groups")) {

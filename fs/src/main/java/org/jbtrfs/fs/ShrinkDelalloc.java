@@ -1,0 +1,94 @@
+package org.jbtrfs.fs;
+
+import java.util.List;
+import java.util.concurrent.locks.LockSupport;
+import org.jbtrfs.cleaner.Inode;
+import org.jbtrfs.cleaner.Inodes;
+import org.jbtrfs.transaction.WbSyncMode;
+
+/**
+ * kernel: shrink_delalloc() in fs/btrfs/space-info.c with btrfs_start_delalloc_roots(fs_info, nr, true) and
+ * start_delalloc_inodes() of fs/btrfs/inode.c (5.11) — the async reclaim work's FLUSH_DELALLOC states: write back up to
+ * twice the items' worth of delalloc, inode by inode (igrab, sync_inode WB_SYNC_NONE, then btrfs_add_delayed_iput: the
+ * work's reference is dropped by the cleaner), up to three rounds while tickets wait; FLUSH_DELALLOC_WAIT waits for the
+ * ordered extents after each round, FLUSH_DELALLOC sleeps a jiffy. The port keeps no delalloc_inodes list: an inode is
+ * on it while it has delalloc bytes ({@link InodeData#onDelallocList}).
+ */
+final class ShrinkDelalloc {
+    /** One jiffy at HZ=250: schedule_timeout_killable(1). */
+    private static final long JIFFY_NANOS = 4_000_000L;
+    private static final int PAGE_SHIFT = 12;
+    /** kernel: EXTENT_SIZE_PER_ITEM. */
+    private static final long EXTENT_SIZE_PER_ITEM = 256L << 10;
+
+    private final FsContext ctx;
+
+    ShrinkDelalloc(FsContext ctx) { this.ctx = ctx; }
+
+    void shrink(long toReclaim, boolean waitOrdered) {
+        long items = Math.max(1, toReclaim / org.jbtrfs.transaction.space.SpaceManager.METADATA_ITEM_SIZE) * 2;
+        long reclaimBytes = items * EXTENT_SIZE_PER_ITEM;
+        long delallocBytes = delallocBytes();
+        if (delallocBytes == 0) {
+            if (waitOrdered) {
+                ctx.ordered.waitOrderedRoots();
+            }
+            return;
+        }
+        int loops = 0;
+        while (delallocBytes > 0 && loops < 3) {
+            long nrPages = Math.min(delallocBytes, reclaimBytes) >> PAGE_SHIFT;
+            startDelallocRoots(Math.max(nrPages, 1));
+            loops++;
+            if (waitOrdered) {
+                ctx.ordered.waitOrderedRoots();
+            } else {
+                LockSupport.parkNanos(JIFFY_NANOS); // schedule_timeout_killable(1): nothing wakes it early
+            }
+            if (ctx.fs.space.reservations.ticketsWaiting() == 0) {
+                break;
+            }
+            delallocBytes = delallocBytes();
+        }
+    }
+
+    /**
+     * btrfs_start_delalloc_roots(fs_info, nr, in_reclaim_context = true) — not a full flush: each inode of the delalloc
+     * list written here and now (sync_inode, WB_SYNC_NONE), its reference handed to btrfs_add_delayed_iput, until
+     * {@code nrPages} pages are written.
+     */
+    private void startDelallocRoots(long nrPages) {
+        Inodes inodes = ctx.cleaner.inodes();
+        long nrToWrite = nrPages;
+        for (InodeData d : delallocInodes()) {
+            Inode in = d.inode;
+            if (!inodes.igrab(in)) {
+                continue;
+            }
+            long before = d.delallocBytes();
+            ctx.writeback.writeInode(d, WbSyncMode.NONE, null);
+            ctx.cleaner.delayedIputs().add(in);
+            nrToWrite -= (before + (1 << PAGE_SHIFT) - 1) >> PAGE_SHIFT;
+            if (nrToWrite <= 0) {
+                return;
+            }
+        }
+    }
+
+    private List<InodeData> delallocInodes() {
+        return ctx.cleaner.inodes().cachedInodes().stream()
+            .map(Inode::mapping)
+            .filter(m -> m instanceof InodeData d && d.onDelallocList())
+            .map(InodeData.class::cast)
+            .toList();
+    }
+
+    /** kernel: percpu_counter_sum_positive(&fs_info->delalloc_bytes). */
+    private long delallocBytes() {
+        long sum = 0;
+        for (InodeData d : delallocInodes()) {
+            sum += d.delallocBytes();
+        }
+        return sum;
+    }
+}

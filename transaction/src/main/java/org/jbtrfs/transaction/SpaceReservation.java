@@ -1,0 +1,65 @@
+package org.jbtrfs.transaction;
+
+import org.jbtrfs.transaction.space.Flush;
+import org.jbtrfs.transaction.space.SpaceManager;
+import org.jbtrfs.transaction.space.Ticket;
+
+/**
+ * The reserving task's side of fs/btrfs/space-info.c: btrfs_reserve_metadata_bytes() — reserve, or queue a ticket and
+ * sleep until the async reclaim work ({@link AsyncReclaim}) granted or failed it (handle_reserve_ticket,
+ * wait_reserve_ticket) — and start_transaction()'s use of it.
+ */
+final class SpaceReservation {
+    private SpaceReservation() { }
+
+    /**
+     * kernel: btrfs_reserve_metadata_bytes() — {@code bytes} of the METADATA space_info's bytes_may_use, waiting for the
+     * reclaim work when they do not fit. TASK_KILLABLE in the kernel; nothing kills here, a panic ends the sleep.
+     *
+     * @throws org.jbtrfs.core.BtrfsException ENOSPC when the reclaim work failed the ticket (or NO_FLUSH did not fit)
+     */
+    static void reserveMetadataBytes(FsInfo fs, long bytes, Flush flush) {
+        Ticket t = fs.space.reservations.reserve(bytes, flush);
+        if (t == null) {
+            return;
+        }
+        synchronized (t) {
+            fs.kernel.sched().waitUntil(t, "wait_reserve_ticket", t::done);
+        }
+        fs.space.reservations.finish(t);
+    }
+
+    /**
+     * start_transaction()'s reservation for {@code numItems} items (5.11): btrfs_calc_insert_metadata_size, twice that
+     * for a FLUSH_ALL start while the delayed-refs reserve is not full (btrfs_block_rsv_add into trans_block_rsv, then
+     * btrfs_migrate_to_delayed_refs_rsv of the second half); with no items, a FLUSH_ALL start refills the delayed-refs
+     * reserve by at most one item (btrfs_delayed_refs_rsv_refill). Returns the bytes the handle holds in
+     * trans_block_rsv (trans->bytes_reserved).
+     */
+    static long reserveForStart(FsInfo fs, int numItems, Flush flush) {
+        var rsvs = fs.space.rsvs;
+        if (numItems > 0) {
+            long bytes = numItems * SpaceManager.METADATA_ITEM_SIZE;
+            long delayedRefsBytes = 0;
+            if (flush == Flush.FLUSH_ALL && !rsvs.delayedRefsFull()) {
+                delayedRefsBytes = bytes;
+                bytes <<= 1;
+            }
+            reserveMetadataBytes(fs, bytes, flush);
+            rsvs.addBytes(rsvs.trans, bytes, true);
+            if (delayedRefsBytes > 0) {
+                rsvs.migrateToDelayedRefs(rsvs.trans, delayedRefsBytes);
+                bytes -= delayedRefsBytes;
+            }
+            return bytes;
+        }
+        if (flush == Flush.FLUSH_ALL && !rsvs.delayedRefsFull()) {
+            long refill = rsvs.delayedRefsRefillBytes();
+            if (refill > 0) {
+                reserveMetadataBytes(fs, refill, flush);
+                rsvs.addBytes(rsvs.delayedRefs, refill, false);
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,399 @@
+package org.jbtrfs.transaction.space;
+
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.KernelLog;
+import org.jbtrfs.core.kernel.Lifetime;
+
+/**
+ * The ticket side of fs/btrfs/space-info.c (5.11) for the METADATA space_info: __reserve_bytes, the tickets the async
+ * reclaim work flushes for, btrfs_try_granting_tickets, btrfs_can_overcommit, the reclaim-size arithmetic and the
+ * give-up path (maybe_fail_all_tickets, steal_from_global_rsv). Every method runs under the {@link SpaceManager}'s lock
+ * (space_info->lock); the task waiting for its ticket sleeps on the {@link Ticket} (transaction module,
+ * {@code SpaceReservation}), and the work's flush states are ported there too ({@code AsyncReclaim}).
+ *
+ * <p>Not modelled: the priority tickets (FLUSH_LIMIT, FLUSH_EVICT: the port has no caller), the data space_info's
+ * reservations (delalloc reserves nothing in the port), {@code total_bytes_pinned} apart from {@code bytes_pinned} (the
+ * port pins when the delayed ref runs), a profile factor (the port's metadata is single: factor 1).
+ */
+public final class SpaceReservations {
+    /** SZ_1M. */
+    private static final long MIB = 1L << 20;
+
+    /** The async reclaim work as __reserve_bytes sees it (fs_info->async_reclaim_work, system_unbound_wq). */
+    public interface ReclaimWork {
+        /** kernel: queue_work(system_unbound_wq, &fs_info->async_reclaim_work). */
+        void queue();
+
+        /** kernel: work_busy(&fs_info->async_reclaim_work) — queued or running. */
+        boolean busy();
+
+        /** need_do_async_reclaim's tail: {@code !btrfs_fs_closing(fs_info) && !test_bit(BTRFS_FS_STATE_REMOUNTING)}. */
+        boolean preemptAllowed();
+    }
+
+    private static final ReclaimWork NONE = new ReclaimWork() {
+        @Override public void queue() { }
+        @Override public boolean busy() { return false; }
+        @Override public boolean preemptAllowed() { return false; }
+    };
+
+    private final SpaceManager space;
+    private final SpaceInfo meta;
+    private final BlockRsvs rsvs;
+    private final int onlineCpus = Runtime.getRuntime().availableProcessors();
+    private ReclaimWork work = NONE;
+
+    SpaceReservations(SpaceManager space, SpaceInfo meta, BlockRsvs rsvs) {
+        this.space = space;
+        this.meta = meta;
+        this.rsvs = rsvs;
+    }
+
+    /**
+     * The space_infos' lifetime (freed by btrfs_free_block_groups at the end of close_ctree): the reclaim work touches
+     * them after it was cancelled only as a use-after-free.
+     */
+    private volatile Lifetime lifetime;
+
+    /** kernel: btrfs_init_async_reclaim_work() — open_ctree names the work __reserve_bytes queues. */
+    public void installReclaimWork(ReclaimWork w, KernelLog log) {
+        synchronized (space) {
+            work = w == null ? NONE : w;
+            lifetime = new Lifetime(log, "struct btrfs_space_info");
+        }
+    }
+
+    /** btrfs_free_block_groups() frees the space_infos (poisons them for the reclaim work). */
+    void freeSpaceInfos() {
+        Lifetime l = lifetime;
+        if (l != null && !l.isFreed()) {
+            l.free();
+        }
+    }
+
+    private void use(String function) {
+        Lifetime l = lifetime;
+        if (l != null) {
+            l.use(function);
+        }
+    }
+
+    // ---- reserving ---------------------------------------------------------------------------------------------------
+
+    /**
+     * kernel: __reserve_bytes() up to its wait — take {@code bytes} of bytes_may_use if they fit (or may be overcommitted)
+     * and no ticket waits; maybe queue the reclaim work early (need_do_async_reclaim). Otherwise a FLUSH_ALL(_STEAL)
+     * reservation queues a ticket, kicks the reclaim work if it is not flushing yet, and returns the ticket to wait on.
+     *
+     * @return null when reserved, else the ticket
+     * @throws BtrfsException ENOSPC for {@link Flush#NO_FLUSH} when it does not fit
+     */
+    public Ticket reserve(long bytes, Flush flush) {
+        if (bytes <= 0) {
+            throw new IllegalArgumentException("bytes must be positive: " + bytes);
+        }
+        synchronized (space) {
+            long used = meta.usedWithMayUse();
+            boolean pendingTickets = !meta.tickets.isEmpty();
+            if (!pendingTickets && (used + bytes <= meta.totalBytes || canOvercommit(bytes, flush))) {
+                meta.bytesMayUse += bytes;
+                if (needDoAsyncReclaim(used + bytes) && !work.busy()) {
+                    work.queue(); // "preempt"
+                }
+                return null;
+            }
+            if (flush == Flush.NO_FLUSH) {
+                throw new BtrfsException(Errno.ENOSPC, "cannot reserve " + bytes + " bytes of metadata without flushing");
+            }
+            Ticket t = new Ticket(bytes, flush == Flush.FLUSH_ALL_STEAL);
+            meta.reclaimSize += bytes;
+            meta.tickets.addLast(t);
+            t.listed = true;
+            if (!meta.flush) {
+                meta.flush = true;
+                work.queue(); // "enospc"
+            }
+            return t;
+        }
+    }
+
+    /**
+     * kernel: handle_reserve_ticket() after wait_reserve_ticket() — a ticket still holding bytes or failed leaves the
+     * list (the tickets behind it may fit now) and the reservation fails with its error, -ENOSPC if none.
+     */
+    public void finish(Ticket t) {
+        synchronized (space) {
+            Errno err = t.error;
+            if (t.bytes != 0 || err != null) {
+                if (t.listed) {
+                    removeTicket(t);
+                    tryGrantingTickets();
+                }
+                Errno e = err != null ? err : Errno.ENOSPC;
+                throw new BtrfsException(e, "no metadata space for a reservation the async reclaim could not satisfy");
+            }
+        }
+    }
+
+    /** kernel: btrfs_space_info_free_bytes_may_use() — give bytes back; a waiting ticket may fit now. */
+    void freeBytesMayUse(long bytes) {
+        meta.bytesMayUse -= bytes;
+        tryGrantingTickets();
+    }
+
+    /** kernel: btrfs_try_granting_tickets() (the normal list; caller holds the lock) — oldest first, while they fit. */
+    void tryGrantingTickets() {
+        while (!meta.tickets.isEmpty()) {
+            Ticket t = meta.tickets.peekFirst();
+            long used = meta.usedWithMayUse();
+            if (used + t.bytes <= meta.totalBytes || canOvercommit(t.bytes, Flush.FLUSH_ALL)) {
+                meta.bytesMayUse += t.bytes;
+                removeTicket(t);
+                t.bytes = 0;
+                meta.ticketsId++;
+                t.wake();
+            } else {
+                break;
+            }
+        }
+    }
+
+    /** kernel: remove_ticket(). */
+    private void removeTicket(Ticket t) {
+        if (t.listed) {
+            meta.tickets.remove(t);
+            t.listed = false;
+            meta.reclaimSize -= t.bytes;
+        }
+    }
+
+    // ---- overcommit and the reclaim size -----------------------------------------------------------------------------
+
+    /** kernel: calc_available_free_space() — unallocated device space, 1/8 of it for FLUSH_ALL, else 1/2. */
+    private long calcAvailableFreeSpace(Flush flush) {
+        long avail = space.unallocatedBytes();
+        return flush == Flush.FLUSH_ALL ? avail >> 3 : avail >> 1;
+    }
+
+    /** kernel: btrfs_can_overcommit(). */
+    private boolean canOvercommit(long bytes, Flush flush) {
+        return meta.usedWithMayUse() + bytes < meta.totalBytes + calcAvailableFreeSpace(flush);
+    }
+
+    /** kernel: btrfs_calc_reclaim_metadata_size() (caller holds the lock). */
+    long calcReclaimMetadataSize() {
+        long avail = calcAvailableFreeSpace(Flush.FLUSH_ALL);
+        long used = meta.usedWithMayUse();
+        long toReclaim = meta.reclaimSize;
+        if (meta.totalBytes + avail < used) {
+            toReclaim += used - (meta.totalBytes + avail);
+        }
+        if (toReclaim != 0) {
+            return toReclaim;
+        }
+        toReclaim = Math.min(onlineCpus * MIB, 16 * MIB);
+        if (canOvercommit(toReclaim, Flush.FLUSH_ALL)) {
+            return 0;
+        }
+        used = meta.usedWithMayUse();
+        long expected = canOvercommit(MIB, Flush.FLUSH_ALL) ? meta.totalBytes * 95 / 100 : meta.totalBytes * 90 / 100;
+        toReclaim = used > expected ? used - expected : 0;
+        return Math.min(toReclaim, meta.bytesMayUse + meta.bytesReserved);
+    }
+
+    /** kernel: need_do_async_reclaim() (caller holds the lock). */
+    private boolean needDoAsyncReclaim(long used) {
+        long thresh = meta.totalBytes * 98 / 100;
+        if (meta.bytesUsed + meta.bytesReserved >= thresh) {
+            return false; // "just plain full": async reclaim just slows us down
+        }
+        if (calcReclaimMetadataSize() == 0) {
+            return false;
+        }
+        return used >= thresh && work.preemptAllowed();
+    }
+
+    // ---- the reclaim work's view -------------------------------------------------------------------------------------
+
+    /**
+     * The async reclaim work's progress through its flush states (btrfs_async_reclaim_metadata_space's locals), advanced
+     * under the lock by {@link #start} and {@link #next}.
+     */
+    public static final class Progress {
+        long toReclaim;
+        long lastTicketsId;
+        int flushState;
+        int commitCycles;
+
+        /** The flush state to run next (enum btrfs_flush_state). */
+        public int flushState() { return flushState; }
+
+        /** The bytes the work is after (to_reclaim). */
+        public long toReclaim() { return toReclaim; }
+    }
+
+    /** kernel: enum btrfs_flush_state — FLUSH_DELAYED_ITEMS_NR = 1 … COMMIT_TRANS = 10. */
+    public static final int FLUSH_DELAYED_ITEMS_NR = 1;
+    public static final int ALLOC_CHUNK_FORCE = 8;
+    public static final int COMMIT_TRANS = 10;
+
+    /**
+     * btrfs_async_reclaim_metadata_space()'s head: nothing to reclaim clears space_info->flush and ends the work
+     * (null); else the first flush state.
+     */
+    public Progress start() {
+        use("btrfs_async_reclaim_metadata_space");
+        synchronized (space) {
+            long toReclaim = calcReclaimMetadataSize();
+            if (toReclaim == 0) {
+                meta.flush = false;
+                return null;
+            }
+            Progress p = new Progress();
+            p.toReclaim = toReclaim;
+            p.lastTicketsId = meta.ticketsId;
+            p.flushState = FLUSH_DELAYED_ITEMS_NR;
+            return p;
+        }
+    }
+
+    /**
+     * btrfs_async_reclaim_metadata_space()'s loop body after one flush_space(): no ticket left ends the work (flush
+     * cleared); progress restarts the states; no progress moves on, past ALLOC_CHUNK_FORCE on the first round, and after
+     * COMMIT_TRANS round again — after the third round failing the tickets it cannot satisfy. Returns false when the
+     * work returns.
+     */
+    public boolean next(Progress p) {
+        use("btrfs_async_reclaim_metadata_space");
+        synchronized (space) {
+            if (meta.tickets.isEmpty()) {
+                meta.flush = false;
+                return false;
+            }
+            p.toReclaim = calcReclaimMetadataSize();
+            if (p.lastTicketsId == meta.ticketsId) {
+                p.flushState++;
+            } else {
+                p.lastTicketsId = meta.ticketsId;
+                p.flushState = FLUSH_DELAYED_ITEMS_NR;
+                if (p.commitCycles > 0) {
+                    p.commitCycles--;
+                }
+            }
+            if (p.flushState == ALLOC_CHUNK_FORCE && p.commitCycles == 0) {
+                p.flushState++;
+            }
+            if (p.flushState > COMMIT_TRANS) {
+                p.commitCycles++;
+                if (p.commitCycles > 2) {
+                    if (maybeFailAllTickets()) {
+                        p.flushState = FLUSH_DELAYED_ITEMS_NR;
+                        p.commitCycles--;
+                    } else {
+                        meta.flush = false;
+                    }
+                } else {
+                    p.flushState = FLUSH_DELAYED_ITEMS_NR;
+                }
+            }
+            return p.flushState <= COMMIT_TRANS;
+        }
+    }
+
+    /** kernel: maybe_fail_all_tickets() (caller holds the lock). */
+    private boolean maybeFailAllTickets() {
+        long ticketsId = meta.ticketsId;
+        long firstTicketBytes = 0;
+        while (!meta.tickets.isEmpty() && ticketsId == meta.ticketsId) {
+            Ticket t = meta.tickets.peekFirst();
+            if (t.steal && stealFromGlobalRsv(t)) {
+                return true;
+            }
+            if (firstTicketBytes == 0) {
+                firstTicketBytes = t.bytes;
+            } else if (firstTicketBytes > t.bytes) {
+                return true;
+            }
+            removeTicket(t);
+            t.error = Errno.ENOSPC;
+            t.wake();
+            tryGrantingTickets();
+        }
+        return ticketsId != meta.ticketsId;
+    }
+
+    /** kernel: steal_from_global_rsv() — keep a tenth of the global reserve, hand the rest to the ticket. */
+    private boolean stealFromGlobalRsv(Ticket t) {
+        BlockRsv global = rsvs.global;
+        long minBytes = global.size / 10;
+        if (global.reserved < minBytes + t.bytes) {
+            return false;
+        }
+        global.reserved -= t.bytes;
+        removeTicket(t);
+        t.bytes = 0;
+        meta.ticketsId++;
+        t.wake();
+        if (global.reserved < global.size) {
+            global.full = false;
+        }
+        return true;
+    }
+
+    /**
+     * may_commit_transaction()'s first half: the bytes the first ticket still needs beyond the free space (0: nothing
+     * to commit for).
+     */
+    public long commitBytesNeeded() {
+        use("may_commit_transaction");
+        synchronized (space) {
+            long used = meta.usedWithMayUse();
+            long curFree = used < meta.totalBytes ? meta.totalBytes - used : 0;
+            Ticket t = meta.tickets.peekFirst();
+            long needed = t != null ? t.bytes : 0;
+            return needed > curFree ? needed - curFree : 0;
+        }
+    }
+
+    /**
+     * may_commit_transaction()'s test under a joined handle: a commit is worth it if the transaction frees block groups,
+     * if enough is pinned, or if enough sits in the delayed, delayed-refs and trans reserves plus what is pinned.
+     */
+    public boolean commitWorthIt(long bytesNeeded, boolean haveFreeBgs) {
+        synchronized (space) {
+            if (haveFreeBgs || meta.bytesPinned >= bytesNeeded) {
+                return true;
+            }
+            long reclaim = rsvs.delayed.reserved + rsvs.delayedRefs.reserved + rsvs.trans.reserved;
+            if (reclaim >= bytesNeeded) {
+                return true;
+            }
+            return meta.bytesPinned >= bytesNeeded - reclaim;
+        }
+    }
+
+    /**
+     * What a FLUSH_ALL reservation may still take without a ticket: total_bytes plus the overcommit allowance, less
+     * every byte counted (inspection and tests).
+     */
+    public long flushAllRoom() {
+        synchronized (space) {
+            return meta.totalBytes + calcAvailableFreeSpace(Flush.FLUSH_ALL) - meta.usedWithMayUse();
+        }
+    }
+
+    /** Tickets waiting now (space_info->tickets), for inspection and tests. */
+    public int ticketsWaiting() {
+        synchronized (space) {
+            return meta.tickets.size();
+        }
+    }
+
+    /** space_info->flush: the reclaim work is queued or running for the tickets (inspection and tests). */
+    public boolean flushing() {
+        synchronized (space) {
+            return meta.flush;
+        }
+    }
+}

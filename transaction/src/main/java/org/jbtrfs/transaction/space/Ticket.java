@@ -1,0 +1,35 @@
+package org.jbtrfs.transaction.space;
+
+import org.jbtrfs.core.Errno;
+
+/**
+ * kernel: struct reserve_ticket (fs/btrfs/space-info.h) — a metadata reservation waiting on space_info->tickets for
+ * the async reclaim work. {@link #bytes} drops to 0 when it is granted, {@link #error} is set when it is failed; both
+ * are written under the {@link SpaceManager}'s lock and then announced on this object's monitor (wake_up(&ticket->wait)),
+ * which is what the waiting task sleeps on.
+ */
+public final class Ticket {
+    volatile long bytes;
+    volatile Errno error;
+    final boolean steal;
+    /** On space_info->tickets (list_empty(&ticket->list) is false). Guarded by the SpaceManager lock. */
+    boolean listed;
+
+    Ticket(long bytes, boolean steal) {
+        this.bytes = bytes;
+        this.steal = steal;
+    }
+
+    /** The waiter's condition in wait_reserve_ticket(): granted or failed. */
+    public boolean done() { return bytes == 0 || error != null; }
+
+    /** wake_up(&ticket->wait), after the SpaceManager lock's holder wrote {@link #bytes} or {@link #error}. */
+    void wake() {
+        synchronized (this) {
+            notifyAll();
+        }
+    }
+
+    @Override
+    public String toString() { return "reserve_ticket{" + bytes + " bytes" + (error != null ? ", " + error : "") + "}"; }
+}
