@@ -16,7 +16,9 @@ import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.FsRoots;
 import org.jbtrfs.transaction.Root;
 import org.jbtrfs.transaction.TransHandle;
+import org.jbtrfs.transaction.SpaceReservation;
 import org.jbtrfs.transaction.Transactions;
+import org.jbtrfs.transaction.space.Flush;
 import org.jbtrfs.transaction.TreeItem;
 import org.jbtrfs.transaction.Trees;
 import org.jbtrfs.transaction.WbSyncMode;
@@ -137,7 +139,8 @@ final class FileOps {
      * times are updated in memory only (update_time_for_write: no transaction), the bytes are copied into
      * the page cache and marked delalloc, i_size grows (btrfs_dirty_pages). No extent, no transaction: the
      * extent is allocated at writeback (cow_file_range) and the file extent item inserted when its ordered
-     * extent completes. The delalloc space reservation (btrfs_delalloc_reserve_space) is not modelled.
+     * extent completes. The metadata for that is reserved first (btrfs_delalloc_reserve_metadata, FLUSH_ALL: a full
+     * filesystem waits for the async reclaim, or fails with ENOSPC); the data space reservation is not modelled.
      */
     void append(Inode inode, byte[] data) {
         if (data.length == 0) {
@@ -146,12 +149,27 @@ final class FileOps {
         InodeData d = InodeData.of(fs, inode);
         d.iRwsem.lock();
         try {
-            if (d.append(data)) {
-                ctx.writeback.markInodeDirty(d);
+            reserveMetadata(d, data.length);
+            try {
+                if (d.append(data)) {
+                    ctx.writeback.markInodeDirty(d);
+                }
+            } finally {
+                d.metaRsvWriteEnd(); // btrfs_delalloc_release_extents
             }
         } finally {
             d.iRwsem.unlock();
         }
+    }
+
+    /**
+     * kernel: btrfs_delalloc_reserve_metadata() (delalloc-space.c, 5.11) for a buffered write of {@code len} bytes —
+     * its extent, checksum leaves and inode update, with BTRFS_RESERVE_FLUSH_ALL; into the inode's block_rsv.
+     */
+    private void reserveMetadata(InodeData d, long len) {
+        long meta = InodeData.metaReserveForWrite(len);
+        SpaceReservation.reserveMetadataBytes(fs, meta, Flush.FLUSH_ALL);
+        d.metaRsvWriteStart(meta);
     }
 
     /**
@@ -173,7 +191,12 @@ final class FileOps {
             if (offset > isize) {
                 truncate.contExpand(d, isize, offset);
             }
-            dirtyAt(d, offset, data);
+            reserveMetadata(d, data.length);
+            try {
+                dirtyAt(d, offset, data);
+            } finally {
+                d.metaRsvWriteEnd(); // btrfs_delalloc_release_extents
+            }
         } finally {
             d.iRwsem.unlock();
         }

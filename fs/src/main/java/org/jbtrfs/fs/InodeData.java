@@ -480,7 +480,16 @@ final class InodeData implements Inode.Mapping {
 
     synchronized void addOrdered(OrderedExtent oe) { ordered.put(oe.fileOffset, oe); }
 
-    synchronized void removeOrdered(OrderedExtent oe) { ordered.remove(oe.fileOffset, oe); }
+    /**
+     * btrfs_remove_ordered_extent(): out of the ordered tree, then btrfs_delalloc_release_metadata of its bytes (its
+     * extent and checksums no longer count in the inode's reservation).
+     */
+    void removeOrdered(OrderedExtent oe) {
+        synchronized (this) {
+            ordered.remove(oe.fileOffset, oe);
+        }
+        releaseMetaExcess();
+    }
 
     /** The inode's ordered extents, each with a new reference for the caller (btrfs_lookup_first_ordered_extent). */
     synchronized List<OrderedExtent> orderedReferenced() {
@@ -507,12 +516,15 @@ final class InodeData implements Inode.Mapping {
      * async chunk's), dirty ones are thrown away unwritten, and the dirty range holding the new end keeps its front.
      * Pages under writeback beyond it belong to ordered extents btrfs_truncate waits for next.
      */
-    synchronized void truncatePagecache(long newSize) {
-        isize = newSize;
-        fs.kernel.sched().waitUntil(this, "truncate_inode_pages: lock_page", () -> !locked(newSize, Long.MAX_VALUE));
-        splitDirtyAt(newSize);
-        delalloc.tailMap(newSize, true).clear();
-        updatePins();
+    void truncatePagecache(long newSize) {
+        synchronized (this) {
+            isize = newSize;
+            fs.kernel.sched().waitUntil(this, "truncate_inode_pages: lock_page", () -> !locked(newSize, Long.MAX_VALUE));
+            splitDirtyAt(newSize);
+            delalloc.tailMap(newSize, true).clear();
+            updatePins();
+        }
+        releaseMetaExcess(); // btrfs_invalidatepage: EXTENT_CLEAR_META_RESV of the dropped delalloc
     }
 
     /** btrfs_setsize after a failed btrfs_truncate: i_size_write(inode, BTRFS_I(inode)->disk_i_size). */
@@ -614,12 +626,107 @@ final class InodeData implements Inode.Mapping {
      * dirty pages are thrown away unwritten; pages under writeback are waited for first.
      */
     @Override
-    public synchronized void truncateFinal() {
-        fs.kernel.sched().waitUntil(this, "truncate_inode_pages_final: page writeback",
-            () -> writebackBytes == 0 && lockedBytes == 0);
-        delalloc.clear();
-        updatePins();
+    public void truncateFinal() {
+        synchronized (this) {
+            fs.kernel.sched().waitUntil(this, "truncate_inode_pages_final: page writeback",
+                () -> writebackBytes == 0 && lockedBytes == 0);
+            delalloc.clear();
+            updatePins();
+        }
+        releaseMetaExcess(); // btrfs_invalidatepage: EXTENT_CLEAR_META_RESV of the dropped delalloc
     }
+
+    // ---- the inode's metadata reservation (delalloc-space.c, 5.11) ------------------------------------------------
+
+    /** BTRFS_I(inode)->block_rsv.size and .reserved: metadata reserved for its delalloc and ordered extents. Guarded by this. */
+    private long rsvSize;
+    private long rsvReserved;
+    /** Writes between btrfs_delalloc_reserve_metadata and btrfs_delalloc_release_extents (their extent counted). */
+    private int writesReserving;
+
+    /** kernel: btrfs_calc_metadata_size(fs_info, 1) — nodesize * BTRFS_MAX_LEVEL. */
+    static final long METADATA_SIZE_ONE = 16384L * 8;
+
+    /**
+     * kernel: btrfs_csum_bytes_to_leaves() — checksum leaves for {@code csumBytes} of data: 4-byte crc32c items in 16 KiB
+     * leaves (BTRFS_MAX_ITEM_SIZE / (csum_size + sizeof(struct btrfs_item)) sectors a leaf).
+     */
+    static long csumBytesToLeaves(long csumBytes) {
+        long perLeaf = (16384 - 101 - 25) / (4 + 25);
+        long csums = csumBytes / 4096;
+        return (csums + perLeaf - 1) / perLeaf;
+    }
+
+    /**
+     * kernel: calc_inode_reservations() — what btrfs_delalloc_reserve_metadata reserves for a write of {@code numBytes}:
+     * its extent and checksum leaves, plus the inode update btrfs_finish_ordered_io makes.
+     */
+    static long metaReserveForWrite(long numBytes) {
+        long aligned = (numBytes + 4095) & ~4095L;
+        return (1 + csumBytesToLeaves(aligned)) * org.jbtrfs.transaction.space.SpaceManager.METADATA_ITEM_SIZE
+            + METADATA_SIZE_ONE;
+    }
+
+    /**
+     * kernel: btrfs_calculate_inode_block_rsv_size() — from outstanding_extents and csum_bytes, which the port derives
+     * from the inode's state (no counter to drift): a write reserving, each delalloc range, the ranges being COWed, each
+     * ordered extent not yet removed; and their bytes.
+     */
+    private long rsvSizeLocked() {
+        long outstanding = writesReserving + delalloc.size() + (cowPendingBytes > 0 || lockedBytes > 0 ? 1 : 0) + ordered.size();
+        long csumBytes = cowPendingBytes + lockedBytes;
+        for (DirtyRange r : delalloc.values()) {
+            csumBytes += r.len();
+        }
+        for (OrderedExtent oe : ordered.values()) {
+            csumBytes += oe.numBytes;
+        }
+        long size = 0;
+        if (outstanding > 0) {
+            size = outstanding * org.jbtrfs.transaction.space.SpaceManager.METADATA_ITEM_SIZE + METADATA_SIZE_ONE;
+        }
+        return size + csumBytesToLeaves(csumBytes) * org.jbtrfs.transaction.space.SpaceManager.METADATA_ITEM_SIZE;
+    }
+
+    /**
+     * btrfs_delalloc_reserve_metadata()'s tail: {@code metaReserve} bytes, reserved by the caller, join the inode's
+     * block_rsv; the write's extent counts until {@link #metaRsvWriteEnd}.
+     */
+    synchronized void metaRsvWriteStart(long metaReserve) {
+        writesReserving++;
+        rsvReserved += metaReserve;
+        rsvSize = rsvSizeLocked();
+    }
+
+    /** kernel: btrfs_delalloc_release_extents() — the write's extent is accounted by its delalloc range now. */
+    void metaRsvWriteEnd() {
+        synchronized (this) {
+            writesReserving--;
+        }
+        releaseMetaExcess();
+    }
+
+    /**
+     * kernel: btrfs_inode_rsv_release() after btrfs_calculate_inode_block_rsv_size() — what the inode's block_rsv holds
+     * beyond its size goes back (to the delayed-refs reserve while it is not full, else to the space_info, where a
+     * waiting ticket may take it). Called where the size may have dropped: a write's end, an ordered extent removed, the
+     * page cache truncated.
+     */
+    void releaseMetaExcess() {
+        long excess;
+        synchronized (this) {
+            rsvSize = rsvSizeLocked();
+            excess = rsvReserved - rsvSize;
+            if (excess <= 0) {
+                return;
+            }
+            rsvReserved = rsvSize;
+        }
+        fs.space.rsvs.releaseExcess(excess);
+    }
+
+    /** The inode's block_rsv as (size, reserved), for tests and inspection. */
+    synchronized long[] metaRsv() { return new long[] {rsvSizeLocked(), rsvReserved}; }
 
     private void updatePins() { pins = !delalloc.isEmpty() || writebackBytes > 0 || lockedBytes > 0; }
 

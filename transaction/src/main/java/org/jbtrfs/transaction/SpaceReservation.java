@@ -9,7 +9,7 @@ import org.jbtrfs.transaction.space.Ticket;
  * sleep until the async reclaim work ({@link AsyncReclaim}) granted or failed it (handle_reserve_ticket,
  * wait_reserve_ticket) — and start_transaction()'s use of it.
  */
-final class SpaceReservation {
+public final class SpaceReservation {
     private SpaceReservation() { }
 
     /**
@@ -18,7 +18,7 @@ final class SpaceReservation {
      *
      * @throws org.jbtrfs.core.BtrfsException ENOSPC when the reclaim work failed the ticket (or NO_FLUSH did not fit)
      */
-    static void reserveMetadataBytes(FsInfo fs, long bytes, Flush flush) {
+    public static void reserveMetadataBytes(FsInfo fs, long bytes, Flush flush) {
         Ticket t = fs.space.reservations.reserve(bytes, flush);
         if (t == null) {
             return;

@@ -87,6 +87,29 @@ public final class BlockRsvs {
         }
     }
 
+    /**
+     * block_rsv_release_bytes()'s destination part for a private reserve (an inode's block_rsv): {@code bytes} it held
+     * beyond its size refill the delayed-refs reserve while that is not full; the rest leaves bytes_may_use.
+     */
+    public void releaseExcess(long bytes) {
+        synchronized (space) {
+            long free = bytes;
+            if (!delayedRefs.full) {
+                long add = Math.min(free, delayedRefs.size - delayedRefs.reserved);
+                if (add > 0) {
+                    delayedRefs.reserved += add;
+                    free -= add;
+                }
+                if (delayedRefs.reserved >= delayedRefs.size) {
+                    delayedRefs.full = true;
+                }
+            }
+            if (free > 0) {
+                reservations.freeBytesMayUse(free);
+            }
+        }
+    }
+
     /** kernel: btrfs_trans_release_metadata() — a handle gives back what is left of its trans_block_rsv bytes. */
     public void releaseMetadata(long bytes) { release(trans, bytes); }
 
