@@ -369,7 +369,24 @@ public enum FixSwitch {
      * blocked 1 s and 3 s with commit=1 and commit=3). Read: transaction.c btrfs_commit_transaction_async and disk-io.c
      * transaction_kthread as fdfbf020664b left them (mainline alike, read in outline). Not checked on a running kernel.
      */
-    COMMIT_TRANS_LOST_WAKEUP(Origin.PROPOSED);
+    COMMIT_TRANS_LOST_WAKEUP(Origin.PROPOSED),
+    /**
+     * NOT upstream — proposed (stop 54). close_ctree and btrfs_remount (going read-only) cancel the async metadata reclaim
+     * work (cancel_work_sync(&fs_info->async_reclaim_work)) before their own btrfs_delete_unused_bgs, whose
+     * btrfs_start_trans_remove_block_group reserves with BTRFS_RESERVE_FLUSH_ALL_STEAL: on a filesystem whose metadata
+     * is full it queues a ticket, and __reserve_bytes queues the work again — nothing tests that the filesystem is
+     * closing. The work satisfies the ticket (for a steal ticket in maybe_fail_all_tickets, after three rounds of its
+     * flush states) and the umount or remount goes on, while the work, its ticket list empty only from its next check,
+     * starts one more round: flush_space(FLUSH_DELAYED_ITEMS_NR) joins a transaction. A kworker delayed there joins
+     * after btrfs_commit_super: close_ctree meets the transaction on trans_list (patch 4/5's assertion) — past it, a
+     * kworker of a freed fs_info — and an RO remount leaves a transaction running on the read-only filesystem (the
+     * seed's own symptom). The fix: cancel the work again after the last reservation, right before btrfs_commit_super.
+     * Read: space-info.c __reserve_bytes, btrfs_async_reclaim_metadata_space, maybe_fail_all_tickets,
+     * steal_from_global_rsv; block-group.c btrfs_delete_unused_bgs, btrfs_start_trans_remove_block_group; transaction.c
+     * btrfs_start_transaction_fallback_global_rsv; disk-io.c close_ctree; super.c btrfs_remount (v5.11; mainline keeps the
+     * order and the loop). Found porting the async reclaim (stop 54). Not checked on a running kernel.
+     */
+    ASYNC_RECLAIM_REQUEUED_AFTER_CANCEL(Origin.PROPOSED);
 
     private final Origin origin;
 

@@ -79,6 +79,11 @@ final class CloseCtree {
         if (!fs.sbRdonly()) {
             // the cleaner is parked: delete unused block groups one last time, then commit everything
             ctx.cleaner.unusedBlockGroups().deleteUnusedBgs();
+            if (fs.applied(FixSwitch.ASYNC_RECLAIM_REQUEUED_AFTER_CANCEL)) {
+                // proposed: that pass's reservation may have queued the reclaim work again; let it finish before the
+                // commit below, so whatever it joins is committed
+                fs.asyncReclaim().cancelSync();
+            }
             fs.workqueues().delayedWorkers.flush();
             try {
                 DiskIo.commitSuper(fs);

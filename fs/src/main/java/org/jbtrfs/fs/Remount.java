@@ -120,6 +120,11 @@ final class Remount {
             // transaction (a new one, after the commit below, if we did not wait for it)
             fs.workqueues().delayedWorkers.flush();
         }
+        if (fs.applied(FixSwitch.ASYNC_RECLAIM_REQUEUED_AFTER_CANCEL)) {
+            // proposed: the reservations since the cancel above (our btrfs_delete_unused_bgs, the cleaner's pass) may
+            // have queued the reclaim work again; let it finish before the last commit of the read-only filesystem
+            fs.asyncReclaim().cancelSync();
+        }
         fs.kernel.hooks().arrive(Hook.REMOUNT_BEFORE_COMMIT_SUPER);
         DiskIo.commitSuper(fs);
         fs.readOnlyWrites.settle(); // instrumentation: the last commit of the read-only filesystem

@@ -588,6 +588,9 @@ public final class Classifier {
             case "btrfs_inc_block_group_ro" -> FixSwitch.SCRUB_RO_MOUNT_TRANSACTION;
             // a delayed-meta work that took its node before the remount's commits
             case "btrfs_async_run_delayed_root" -> FixSwitch.DELAYED_WORKERS_RO_REMOUNT;
+            // the async reclaim work queued again by a reservation after the umount's or remount's cancel_work_sync,
+            // joining in its next flush state after the last commit (stop 54)
+            case "flush_space" -> FixSwitch.ASYNC_RECLAIM_REQUEUED_AFTER_CANCEL;
             case "btrfs_start_trans_remove_block_group", "btrfs_evict_inode", "btrfs_commit_inode_delayed_inode",
                 "btrfs_drop_snapshot" ->
                 h.thread().equals(Roles.CLEANER) ? FixSwitch.CLEANER_RO_REMOUNT_RACE : null;

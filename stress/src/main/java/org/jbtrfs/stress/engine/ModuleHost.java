@@ -26,6 +26,12 @@ import org.jbtrfs.stress.schedule.Perturbation;
 public final class ModuleHost {
     /** Small, so that a second 8 MiB data chunk is cheap to allocate and to empty again. */
     public static final long DEVICE_SIZE = 64L << 20;
+    /**
+     * The last filesystem's device when a run has several (stop 54): the smallest the port's mkfs takes, an 8 MiB
+     * metadata chunk and 4 MiB data chunks — a filesystem where the lanes' transaction starts and buffered writes run out
+     * of metadata space, wait on tickets and the async reclaim work flushes for them (space-info.c).
+     */
+    public static final long SMALL_DEVICE_SIZE = 32L << 20;
 
     private final KernelConfig config;
     private final int filesystems;
@@ -70,7 +76,7 @@ public final class ModuleHost {
         for (int i = 0; i < filesystems; i++) {
             // behind a dm-flakey target, as fstests' power-cut tests have theirs: a lanes cycle may end with a power
             // cut (stop 35); the disk under it is never used directly
-            devices[i] = module.createFlakeyDevice(deviceName(i), module.createDevice(deviceName(i) + "-disk", DEVICE_SIZE));
+            devices[i] = module.createFlakeyDevice(deviceName(i), module.createDevice(deviceName(i) + "-disk", deviceSize(i)));
         }
         for (int i = 0; i < filesystems; i++) {
             devices2[i] = module.createDevice(deviceName(filesystems + i), DEVICE_SIZE);
@@ -84,6 +90,9 @@ public final class ModuleHost {
             }
         }
     }
+
+    /** {@link #SMALL_DEVICE_SIZE} for the last of several filesystems, else {@link #DEVICE_SIZE}. */
+    long deviceSize(int i) { return filesystems > 1 && i == filesystems - 1 ? SMALL_DEVICE_SIZE : DEVICE_SIZE; }
 
     static String deviceName(int i) { return i < 23 ? "sd" + (char) ('c' + i) : "sd" + i; }
 

@@ -70,10 +70,30 @@ public final class LanesWorkload {
             }
         });
         env.model.extents = n;
+        if (env.device.size() < org.jbtrfs.stress.engine.ModuleHost.DEVICE_SIZE) {
+            fill(fs, r);
+        }
         if (r.nextDouble() < 0.5) {
             env.op("quota enable", fs::quotaEnable);
             env.model.quota = true;
         }
+    }
+
+    /**
+     * The small device (ModuleHost.SMALL_DEVICE_SIZE) starts the epoch nearly full: a "fill" file of 12 to 15 MiB,
+     * written back, takes the data chunks — and with them the unallocated space the metadata reservations would
+     * overcommit into — so the lanes' transaction starts and buffered writes meet tickets and the async reclaim work.
+     */
+    private void fill(Btrfs fs, SplittableRandom r) {
+        int mib = 12 + r.nextInt(4);
+        env.op("fill " + mib + " MiB", () -> {
+            fs.createFile("fill");
+            byte[] chunk = new byte[1 << 20];
+            for (int i = 0; i < mib; i++) {
+                fs.writeFile("fill", chunk);
+            }
+            fs.sync();
+        });
     }
 
     /** The main device's mount at the end (unmounted unless the cycle broke off). */

@@ -136,7 +136,8 @@ public final class Schedule {
         Hook.DISCARD_WORKFN_BEFORE_PEEK, Hook.CLEANUP_BEFORE_DELALLOC_INODES, Hook.MNT_IS_READONLY_AFTER_REMOUNT_TEST,
         Hook.EVICT_BEFORE_ORPHAN_DEL, Hook.DROP_EXTENTS_AFTER_SEARCH, Hook.BTREE_WRITEBACK_CLAIMED,
         Hook.BTREE_WRITEBACK_BEFORE_WRITTEN_FLAG, Hook.SCRUB_BEFORE_INC_BLOCK_GROUP_RO, Hook.SCRUB_STRIPE,
-        Hook.COMMIT_AFTER_UNBLOCKED, Hook.COMMIT_AFTER_COMPLETED);
+        Hook.COMMIT_AFTER_UNBLOCKED, Hook.COMMIT_AFTER_COMPLETED, Hook.ASYNC_RECLAIM_BEFORE_FLUSH,
+        Hook.ASYNC_RECLAIM_AFTER_FLUSH);
     /**
      * Later hooks never focused: no sleep of the kernel's is there to lengthen ({@link #LATER_HOOKS}; a commit after
      * UNBLOCKED, stop 53, is the tests' window for the sync barrier: its IO waits are the device's); and scrub's stripe

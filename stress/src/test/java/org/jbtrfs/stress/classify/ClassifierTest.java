@@ -269,6 +269,24 @@ class ClassifierTest {
     }
 
     /**
+     * Stop 54: the async reclaim work, queued again by close_ctree's own btrfs_delete_unused_bgs after its cancel_work_sync,
+     * joined a transaction in its next flush state after btrfs_commit_super (AsyncReclaimRequeuedAfterCancelTest).
+     */
+    @Test
+    void aReclaimWorksTransactionAtUmountIsTheRequeuedWork() {
+        assertEquals(FixSwitch.ASYNC_RECLAIM_REQUEUED_AFTER_CANCEL,
+            Classifier.opener(new Inspection.Handle("kworker/u4:1", "flush_space", "JOIN")));
+        Observation o = new Observation();
+        o.log = assertionLog("list_empty(&fs_info->trans_list)");
+        o.afterUmount = leakedBy("kworker/u4:1", "flush_space");
+        var v = Classifier.classify(o, EnumSet.of(FixSwitch.ASYNC_RECLAIM_REQUEUED_AFTER_CANCEL));
+        assertTrue(v.symptoms().contains(Symptom.TRANS_LIST_ASSERT), v.symptoms().toString());
+        assertEquals(Set.of("async-reclaim-requeued-after-cancel"), v.bugs());
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).bugs(),
+            "with the fix applied: unexplained");
+    }
+
+    /**
      * Stop 53: a transaction committed (COMPLETED) but still on trans_list at close_ctree's assertion — its committer was
      * the START_SYNC async commit's kworker. What ran in it (here a cleaner's eviction, whose opener alone would name
      * patch 3/5) says nothing; the signature names START_SYNC's handle only.

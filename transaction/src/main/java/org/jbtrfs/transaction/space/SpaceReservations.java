@@ -374,12 +374,15 @@ public final class SpaceReservations {
     }
 
     /**
-     * What a FLUSH_ALL reservation may still take without a ticket: total_bytes plus the overcommit allowance, less
-     * every byte counted (inspection and tests).
+     * What a FLUSH_ALL reservation may still take without a ticket: total_bytes plus the overcommit allowance (an eighth
+     * of the unallocated space; half of it for the other flush modes), less every byte counted (inspection and tests).
      */
-    public long flushAllRoom() {
+    public long flushAllRoom() { return room(Flush.FLUSH_ALL); }
+
+    /** What a reservation with {@code flush} may still take without a ticket (inspection and tests). */
+    public long room(Flush flush) {
         synchronized (space) {
-            return meta.totalBytes + calcAvailableFreeSpace(Flush.FLUSH_ALL) - meta.usedWithMayUse();
+            return meta.totalBytes + calcAvailableFreeSpace(flush) - meta.usedWithMayUse();
         }
     }
 
