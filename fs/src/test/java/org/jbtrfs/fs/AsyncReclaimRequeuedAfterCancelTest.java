@@ -58,9 +58,12 @@ class AsyncReclaimRequeuedAfterCancelTest {
     }
 
     /** At close_ctree's start, reserve what the metadata space has left but 4 KiB: the steal ticket will not fit. */
-    private static AtomicLong holdMetadataAtUmount(Repro r, FsInfo info) {
+    private static AtomicLong holdMetadataAtUmount(Repro r, FsInfo info) { return holdMetadataAt(r, info, Hook.UMOUNT_AFTER_PARK_CLEANER); }
+
+    /** The same at {@code hook}, reached before the umount's or remount's own btrfs_delete_unused_bgs. */
+    private static AtomicLong holdMetadataAt(Repro r, FsInfo info, Hook hook) {
         AtomicLong held = new AtomicLong();
-        r.mod.hooks().arm(Hook.UMOUNT_AFTER_PARK_CLEANER, HookAction.run(() -> {
+        r.mod.hooks().arm(hook, HookAction.run(() -> {
             long bytes = info.space.reservations.room(Flush.FLUSH_ALL_STEAL) - 4096;
             assertNull(info.space.reservations.reserve(bytes, Flush.NO_FLUSH));
             info.space.rsvs.addBytes(info.space.rsvs.chunk, bytes, true);
@@ -75,7 +78,7 @@ class AsyncReclaimRequeuedAfterCancelTest {
         CountDownLatch release = new CountDownLatch(1);
         AtomicBoolean once = new AtomicBoolean();
         r.mod.hooks().arm(Hook.ASYNC_RECLAIM_BEFORE_FLUSH, HookAction.run(() -> {
-            if (info.space.reservations.ticketsWaiting() == 0 && info.flags.test(org.jbtrfs.core.FsFlag.CLOSING_START)
+            if (info.space.reservations.ticketsWaiting() == 0 && info.space.rsvs.counters(info.space.rsvs.chunk).reserved() > 0
                 && once.compareAndSet(false, true)) {
                 held.countDown();
                 TestThread.await(release);
@@ -122,6 +125,60 @@ class AsyncReclaimRequeuedAfterCancelTest {
             info.space.rsvs.release(info.space.rsvs.chunk, held.get());
             work[1].countDown();
             umount.join();
+            assertFalse(r.logged("assertion failed"), r.mod.log().dmesg());
+            UnloadReport rep = r.mod.unload();
+            assertTrue(rep.clean(), rep.toString());
+            assertFalse(r.mod.log().tainted(), r.mod.log().dmesg());
+        }
+    }
+
+    /**
+     * The RO remount: its btrfs_delete_unused_bgs runs after SB_RDONLY is set and after its cancel_work_sync. Reverted,
+     * the work joins after the remount's btrfs_commit_super — a transaction running on the read-only filesystem, which
+     * the umount (RO: close_ctree commits nothing) meets at patch 4/5's assertion. Applied, the remount waits for the work
+     * before its commit.
+     */
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void revertedAnRoRemountLeavesTheWorksTransactionOnTheReadOnlyFilesystem(Crc32cImpl crc) {
+        try (Repro r = new Repro(crc, FixSwitch.ASYNC_RECLAIM_REQUEUED_AFTER_CANCEL)) {
+            Btrfs fs = fullDevice(r);
+            FsInfo info = fs.fsInfo();
+            AtomicLong held = holdMetadataAt(r, info, Hook.REMOUNT_AFTER_SET_RO);
+            CountDownLatch[] work = holdWorkAfterTheSteal(r, info);
+            r.mod.hooks().parkAt(Hook.REMOUNT_AFTER_COMMIT_SUPER, Role.USER);
+            TestThread<Void> remount = TestThread.run("remount", () -> fs.remount("ro"));
+            TestThread.await(work[0]);
+            r.mod.hooks().awaitParked(Hook.REMOUNT_AFTER_COMMIT_SUPER, Repro.WAIT);
+            info.space.rsvs.release(info.space.rsvs.chunk, held.get());
+            work[1].countDown();
+            Waits.within(Repro.WAIT).until(() -> !info.asyncReclaim().busy());
+            r.mod.hooks().disarm(Hook.REMOUNT_AFTER_COMMIT_SUPER);
+            remount.join();
+            List<Inspection.TransactionInfo> open = fs.inspect().openTransactions();
+            assertEquals(1, open.size(), open.toString());
+            assertEquals(List.of("flush_space"), open.get(0).functions());
+            assertThrows(KernelBug.class, fs::umount);
+            assertTrue(r.logged("assertion failed: list_empty(&fs_info->trans_list)"), r.mod.log().dmesg());
+        }
+    }
+
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void appliedTheRoRemountWaitsForTheWorkBeforeItsCommit(Crc32cImpl crc) {
+        try (Repro r = new Repro(crc)) {
+            Btrfs fs = fullDevice(r);
+            FsInfo info = fs.fsInfo();
+            AtomicLong held = holdMetadataAt(r, info, Hook.REMOUNT_AFTER_SET_RO);
+            CountDownLatch[] work = holdWorkAfterTheSteal(r, info);
+            TestThread<Void> remount = TestThread.run("remount", () -> fs.remount("ro"));
+            TestThread.await(work[0]);
+            Repro.awaitBlockedOn(fs, "remount", "cancel_delayed_work_sync(async_reclaim_work)");
+            info.space.rsvs.release(info.space.rsvs.chunk, held.get());
+            work[1].countDown();
+            remount.join();
+            assertTrue(fs.inspect().openTransactions().isEmpty(), fs.inspect().openTransactions().toString());
+            fs.umount();
             assertFalse(r.logged("assertion failed"), r.mod.log().dmesg());
             UnloadReport rep = r.mod.unload();
             assertTrue(rep.clean(), rep.toString());
