@@ -51,8 +51,11 @@ public enum FixSwitch {
      */
     QUOTA_DISABLE_RESCAN_DEADLOCK(Origin.LATER_UPSTREAM),
     /**
-     * Later upstream, not in 5.10/5.11/5.12 (close_ctree of v6.x; extended by cda76788f8b0 "btrfs: fix
-     * non-empty delayed iputs list on unmount due to async workers"): after parking the cleaner, flush
+     * Later upstream, not in 5.10/5.11/5.12 (close_ctree of v6.x: a362bb864b8d "btrfs: fix hang during unmount when
+     * stopping a space reclaim worker", v6.0, whose title's hang — the async reclaim's RUN_DELAYED_IPUTS state waiting for
+     * a delayed iput only the parked cleaner would run — needs the async reclaim the port has since stop 54, not reproduced
+     * here; extended by
+     * cda76788f8b0 "btrfs: fix non-empty delayed iputs list on unmount due to async workers"): after parking the cleaner, flush
      * endio_write_workers and endio_freespace_worker and run the delayed iputs. Without it, an ordered
      * extent whose completion drops its last reference after sync_filesystem's btrfs_wait_ordered_roots
      * returned (it waits for BTRFS_ORDERED_COMPLETE, which btrfs_finish_ordered_io sets before its puts)
