@@ -288,5 +288,11 @@ public enum Hook {
      * btrfs_async_reclaim_metadata_space returned from one flush state and is about to look at the tickets again: a
      * ticket the state granted has let its task go on — an umount's or a remount's among them — while the work runs.
      */
-    ASYNC_RECLAIM_AFTER_FLUSH
+    ASYNC_RECLAIM_AFTER_FLUSH,
+    /**
+     * The async reclaim work's RUN_DELAYED_IPUTS state ran the delayed iputs and is about to wait for nr_delayed_iputs to
+     * reach 0 (btrfs_wait_on_delayed_iputs): an iput queued now — an ordered extent's last put — is run only by the
+     * cleaner, a user task's commit or the umount; with the cleaner parked or waiting on a ticket, nobody.
+     */
+    ASYNC_RECLAIM_BEFORE_WAIT_DELAYED_IPUTS
 }

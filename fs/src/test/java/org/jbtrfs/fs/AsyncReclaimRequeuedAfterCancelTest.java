@@ -45,7 +45,7 @@ class AsyncReclaimRequeuedAfterCancelTest {
     private static final long MIB = 1L << 20;
 
     /** A 64 MiB device whose unallocated space is below the 16 MiB of a metadata chunk, with one unused data chunk. */
-    private static Btrfs fullDevice(Repro r) {
+    static Btrfs fullDevice(Repro r) {
         Btrfs fs = r.mountSettled("");
         fs.createFile("big");
         for (int i = 0; i < 20; i++) {
@@ -61,9 +61,10 @@ class AsyncReclaimRequeuedAfterCancelTest {
     private static AtomicLong holdMetadataAtUmount(Repro r, FsInfo info) { return holdMetadataAt(r, info, Hook.UMOUNT_AFTER_PARK_CLEANER); }
 
     /** The same at {@code hook}, reached before the umount's or remount's own btrfs_delete_unused_bgs. */
-    private static AtomicLong holdMetadataAt(Repro r, FsInfo info, Hook hook) {
+    static AtomicLong holdMetadataAt(Repro r, FsInfo info, Hook hook) {
         AtomicLong held = new AtomicLong();
         r.mod.hooks().arm(hook, HookAction.run(() -> {
+            assertEquals(1, info.space.unusedCount(), "the unused group is left for the umount's or remount's own deletion");
             long bytes = info.space.reservations.room(Flush.FLUSH_ALL_STEAL) - 4096;
             assertNull(info.space.reservations.reserve(bytes, Flush.NO_FLUSH));
             info.space.rsvs.addBytes(info.space.rsvs.chunk, bytes, true);

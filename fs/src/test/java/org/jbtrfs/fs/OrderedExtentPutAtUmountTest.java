@@ -40,7 +40,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 class OrderedExtentPutAtUmountTest {
 
     /** A closed file with one dirty block: sync_filesystem's writeback makes it an ordered extent. */
-    private static long dirtyClosedFile(Btrfs fs) {
+    static long dirtyClosedFile(Btrfs fs) {
         fs.createFile("f");
         fs.writeFile("f", new byte[4096]);
         try (FileHandle h = fs.open("f")) {

@@ -98,6 +98,7 @@ public final class AsyncReclaim {
             }
             case 9 -> { // RUN_DELAYED_IPUTS: btrfs_run_delayed_iputs, btrfs_wait_on_delayed_iputs
                 fs.delayedIputRunner().run();
+                fs.kernel.hooks().arrive(Hook.ASYNC_RECLAIM_BEFORE_WAIT_DELAYED_IPUTS);
                 fs.delayedIputsWaiter().run();
             }
             case 10 -> mayCommitTransaction(); // COMMIT_TRANS
