@@ -32,6 +32,8 @@ public final class DelayedWork {
     /** A timer thread is lent and will look at {@link #armed} again before it leaves. */
     private boolean timerActive;
     private Thread timerThread;
+    /** Queued while its function ran: handed to the queue when it returns ({@link #enqueueLocked}). */
+    private boolean deferred;
     /** Bumped by each cancel of a queued work: a queued BtrfsWork of an older generation does nothing when it runs. */
     private long generation;
 
@@ -80,8 +82,7 @@ public final class DelayedWork {
                 return false;
             }
             queued = true;
-            long gen = generation;
-            wq.queueWork(new BtrfsWork(() -> runQueued(gen)));
+            enqueueLocked();
             return true;
         }
     }
@@ -152,10 +153,9 @@ public final class DelayedWork {
                 if (clock.nanoTime() >= wait) {
                     armed = false;
                     queued = true;
-                    long gen = generation;
                     leaveTimer();
                     // delayed_work_timer_fn → __queue_work
-                    wq.queueWork(new BtrfsWork(() -> runQueued(gen)));
+                    enqueueLocked();
                     return;
                 }
             }
@@ -171,6 +171,20 @@ public final class DelayedWork {
         timerThread = null;
     }
 
+    /**
+     * __queue_work() of the pending work (caller holds the lock, {@link #queued} set). A work item is non-reentrant: queued
+     * while its function runs, the kernel hands it to the worker already executing it (find_worker_executing_work), which
+     * runs it again after — never two instances at once. So while it runs the queueing is only remembered.
+     */
+    private void enqueueLocked() {
+        if (running) {
+            deferred = true;
+            return;
+        }
+        long gen = generation;
+        wq.queueWork(new BtrfsWork(() -> runQueued(gen)));
+    }
+
     private void runQueued(long gen) {
         synchronized (this) {
             if (!queued || gen != generation) {
@@ -184,6 +198,12 @@ public final class DelayedWork {
         } finally {
             synchronized (this) {
                 running = false;
+                if (deferred) {
+                    deferred = false;
+                    if (queued) {
+                        enqueueLocked(); // queued while it ran: its turn now
+                    }
+                }
                 notifyAll();
             }
         }

@@ -88,4 +88,36 @@ class DelayedWorkTest {
         assertEquals(1, runs.get());
         assertFalse(w.running());
     }
+
+    /**
+     * A port bug fixed in stop 54: queued again while its function ran, the work ran a second instance at once on another
+     * kworker — the async reclaim work, four instances deep, took every kworker of the pool waiting for ordered extents
+     * whose completions needed one (a hang of the fs suite's QgroupFixtures on a clean clone). The kernel's work items are
+     * non-reentrant: the second run comes after the first returns.
+     */
+    @Test
+    void queuedWhileItRunsItRunsAgainAfterNeverAlongside() throws Exception {
+        BtrfsWorkqueue unbound = pool.systemUnboundWq();
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicInteger runs = new AtomicInteger();
+        AtomicInteger concurrent = new AtomicInteger();
+        AtomicInteger maxConcurrent = new AtomicInteger();
+        DelayedWork w = new DelayedWork(kernel, unbound, "reclaim", () -> {
+            maxConcurrent.accumulateAndGet(concurrent.incrementAndGet(), Math::max);
+            if (runs.incrementAndGet() == 1) {
+                entered.countDown();
+                TestThread.await(release);
+            }
+            concurrent.decrementAndGet();
+        });
+        assertTrue(w.queue());
+        assertTrue(entered.await(10, TimeUnit.SECONDS));
+        assertTrue(w.queue(), "not pending while it runs: queued again");
+        assertFalse(w.queue(), "pending now");
+        assertTrue(w.busy());
+        release.countDown();
+        Waits.within().until(() -> runs.get() == 2 && !w.busy());
+        assertEquals(1, maxConcurrent.get(), "never two instances at once");
+    }
 }
