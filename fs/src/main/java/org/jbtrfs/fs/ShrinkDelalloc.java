@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.concurrent.locks.LockSupport;
 import org.jbtrfs.cleaner.Inode;
 import org.jbtrfs.cleaner.Inodes;
+import org.jbtrfs.transaction.AsyncReclaim;
 import org.jbtrfs.transaction.WbSyncMode;
 
 /**
@@ -26,7 +27,7 @@ final class ShrinkDelalloc {
     ShrinkDelalloc(FsContext ctx) { this.ctx = ctx; }
 
     void shrink(long toReclaim, boolean waitOrdered) {
-        long items = Math.max(1, toReclaim / org.jbtrfs.transaction.space.SpaceManager.METADATA_ITEM_SIZE) * 2;
+        long items = AsyncReclaim.calcReclaimItemsNr(toReclaim) * 2;
         long reclaimBytes = items * EXTENT_SIZE_PER_ITEM;
         long delallocBytes = delallocBytes();
         if (delallocBytes == 0) {

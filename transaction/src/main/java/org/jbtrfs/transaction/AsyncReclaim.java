@@ -16,9 +16,6 @@ import org.jbtrfs.workqueue.WorkerPool;
  * stops a reservation made after that cancel from queueing it again.
  */
 public final class AsyncReclaim {
-    /** kernel: EXTENT_SIZE_PER_ITEM (shrink_delalloc). */
-    static final long EXTENT_SIZE_PER_ITEM = 256L << 10;
-
     private final FsInfo fs;
     private final DelayedWork work;
 
@@ -145,8 +142,8 @@ public final class AsyncReclaim {
         }
     }
 
-    /** kernel: calc_reclaim_items_nr() — items of btrfs_calc_insert_metadata_size(fs_info, 1) in {@code toReclaim}. */
-    static long calcReclaimItemsNr(long toReclaim) {
+    /** kernel: calc_reclaim_items_nr() — items of btrfs_calc_insert_metadata_size(fs_info, 1) in {@code toReclaim}, at least 1. */
+    public static long calcReclaimItemsNr(long toReclaim) {
         long nr = toReclaim / org.jbtrfs.transaction.space.SpaceManager.METADATA_ITEM_SIZE;
         return nr == 0 ? 1 : nr;
     }

@@ -58,8 +58,10 @@ import org.jbtrfs.workqueue.FsWorkqueues;
  * Everything that changes after mount is private and written only through a named method whose Javadoc names the
  * kernel step and the module that calls it: SB_RDONLY ({@link #setSbRdonly()}, {@link #clearSbRdonly()},
  * {@link #setSbRdonlyFlag}), the commit interval, the workqueues, the roots (tree, extent, fs, quota, free space),
- * the two kthreads and the five upcalls ({@link #installDelayedIputRunner}, {@link #installQgroupHooks},
- * {@link #installOrderedExtentsDestroyer}, {@link #installDelallocInodesDestroyer}, {@link #installDefragRunner}). The
+ * the two kthreads and the seven upcalls ({@link #installDelayedIputRunner}, {@link #installQgroupHooks},
+ * {@link #installOrderedExtentsDestroyer}, {@link #installDelallocInodesDestroyer}, {@link #installDefragRunner},
+ * {@link #installDelallocShrinker}, {@link #installDelayedIputsWaiter}); the async reclaim work is made with the
+ * workqueues ({@link #setWorkqueues}). The
  * transaction state (running transaction, trans_list, generation, last committed, dead_roots, super_copy) is
  * package-private to transaction and changes only under {@link #transLock}. docs/api.md lists the change.
  */

@@ -73,17 +73,26 @@ public final class BlockRsvs {
                 rsv.reserved = rsv.size;
                 rsv.full = true;
             }
-            if (free > 0 && target != null && !target.full) {
-                long add = Math.min(free, target.size - target.reserved);
-                target.reserved += add;
-                if (target.reserved >= target.size) {
-                    target.full = true;
-                }
-                free -= add;
+            giveBack(free, target);
+        }
+    }
+
+    /**
+     * block_rsv_release_bytes()'s last part (caller holds the lock): {@code bytes} refill {@code target} up to its size
+     * while it is not full; the rest leaves bytes_may_use.
+     */
+    private void giveBack(long bytes, BlockRsv target) {
+        long free = bytes;
+        if (free > 0 && target != null && !target.full) {
+            long add = Math.max(0, Math.min(free, target.size - target.reserved));
+            target.reserved += add;
+            if (target.reserved >= target.size) {
+                target.full = true;
             }
-            if (free > 0) {
-                reservations.freeBytesMayUse(free);
-            }
+            free -= add;
+        }
+        if (free > 0) {
+            reservations.freeBytesMayUse(free);
         }
     }
 
@@ -93,20 +102,7 @@ public final class BlockRsvs {
      */
     public void releaseExcess(long bytes) {
         synchronized (space) {
-            long free = bytes;
-            if (!delayedRefs.full) {
-                long add = Math.min(free, delayedRefs.size - delayedRefs.reserved);
-                if (add > 0) {
-                    delayedRefs.reserved += add;
-                    free -= add;
-                }
-                if (delayedRefs.reserved >= delayedRefs.size) {
-                    delayedRefs.full = true;
-                }
-            }
-            if (free > 0) {
-                reservations.freeBytesMayUse(free);
-            }
+            giveBack(bytes, delayedRefs);
         }
     }
 
