@@ -14,6 +14,15 @@ final class DelallocInodes {
 
     DelallocInodes(FsContext ctx) { this.ctx = ctx; }
 
+    /** The roots' delalloc_inodes lists, as a splice would take them: the cached inodes with delalloc bytes. */
+    static List<InodeData> list(Inodes inodes) {
+        return inodes.cachedInodes().stream()
+            .map(Inode::mapping)
+            .filter(m -> m instanceof InodeData d && d.onDelallocList())
+            .map(InodeData.class::cast)
+            .toList();
+    }
+
     /**
      * kernel: btrfs_destroy_all_delalloc_inodes() → btrfs_destroy_delalloc_inodes() for every root — splice the list;
      * for each inode on it: take it off, igrab it (one being freed is skipped), invalidate_inode_pages2 — lock_page on
@@ -24,12 +33,7 @@ final class DelallocInodes {
      */
     void destroyAll() {
         Inodes inodes = ctx.cleaner.inodes();
-        List<InodeData> spliced = inodes.cachedInodes().stream()
-            .map(Inode::mapping)
-            .filter(m -> m instanceof InodeData d && d.onDelallocList())
-            .map(InodeData.class::cast)
-            .toList();
-        for (InodeData d : spliced) {
+        for (InodeData d : list(inodes)) {
             Inode in = d.inode;
             if (!inodes.igrab(in)) {
                 continue;

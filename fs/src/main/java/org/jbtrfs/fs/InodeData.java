@@ -12,6 +12,8 @@ import org.jbtrfs.core.disk.InodeItem;
 import org.jbtrfs.core.kernel.Mutex;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.TransHandle;
+import org.jbtrfs.transaction.space.BlockGroup;
+import org.jbtrfs.transaction.space.SpaceManager;
 
 /**
  * The data side of one in-memory inode: the struct btrfs_inode fields the data path keeps in memory
@@ -638,22 +640,24 @@ final class InodeData implements Inode.Mapping {
 
     // ---- the inode's metadata reservation (delalloc-space.c, 5.11) ------------------------------------------------
 
-    /** BTRFS_I(inode)->block_rsv.size and .reserved: metadata reserved for its delalloc and ordered extents. Guarded by this. */
-    private long rsvSize;
+    /**
+     * BTRFS_I(inode)->block_rsv.reserved: metadata reserved for its delalloc and ordered extents; its size is derived
+     * ({@link #rsvSizeLocked}). Guarded by this.
+     */
     private long rsvReserved;
     /** Writes between btrfs_delalloc_reserve_metadata and btrfs_delalloc_release_extents (their extent counted). */
     private int writesReserving;
 
     /** kernel: btrfs_calc_metadata_size(fs_info, 1) — nodesize * BTRFS_MAX_LEVEL. */
-    static final long METADATA_SIZE_ONE = 16384L * 8;
+    static final long METADATA_SIZE_ONE = SpaceManager.NODESIZE * 8L;
 
     /**
      * kernel: btrfs_csum_bytes_to_leaves() — checksum leaves for {@code csumBytes} of data: 4-byte crc32c items in 16 KiB
      * leaves (BTRFS_MAX_ITEM_SIZE / (csum_size + sizeof(struct btrfs_item)) sectors a leaf).
      */
     static long csumBytesToLeaves(long csumBytes) {
-        long perLeaf = (16384 - 101 - 25) / (4 + 25);
-        long csums = csumBytes / 4096;
+        long perLeaf = (SpaceManager.NODESIZE - 101 - 25) / (4 + 25);
+        long csums = csumBytes / BlockGroup.SECTOR;
         return (csums + perLeaf - 1) / perLeaf;
     }
 
@@ -662,8 +666,7 @@ final class InodeData implements Inode.Mapping {
      * its extent and checksum leaves, plus the inode update btrfs_finish_ordered_io makes.
      */
     static long metaReserveForWrite(long numBytes) {
-        long aligned = (numBytes + 4095) & ~4095L;
-        return (1 + csumBytesToLeaves(aligned)) * org.jbtrfs.transaction.space.SpaceManager.METADATA_ITEM_SIZE
+        return (1 + csumBytesToLeaves(Writeback.sectorAligned(numBytes))) * SpaceManager.METADATA_ITEM_SIZE
             + METADATA_SIZE_ONE;
     }
 
@@ -674,18 +677,15 @@ final class InodeData implements Inode.Mapping {
      */
     private long rsvSizeLocked() {
         long outstanding = writesReserving + delalloc.size() + (cowPendingBytes > 0 || lockedBytes > 0 ? 1 : 0) + ordered.size();
-        long csumBytes = cowPendingBytes + lockedBytes;
-        for (DirtyRange r : delalloc.values()) {
-            csumBytes += r.len();
-        }
+        long csumBytes = cowPendingBytes + lockedBytes + delallocBytes();
         for (OrderedExtent oe : ordered.values()) {
             csumBytes += oe.numBytes;
         }
         long size = 0;
         if (outstanding > 0) {
-            size = outstanding * org.jbtrfs.transaction.space.SpaceManager.METADATA_ITEM_SIZE + METADATA_SIZE_ONE;
+            size = outstanding * SpaceManager.METADATA_ITEM_SIZE + METADATA_SIZE_ONE;
         }
-        return size + csumBytesToLeaves(csumBytes) * org.jbtrfs.transaction.space.SpaceManager.METADATA_ITEM_SIZE;
+        return size + csumBytesToLeaves(csumBytes) * SpaceManager.METADATA_ITEM_SIZE;
     }
 
     /**
@@ -695,7 +695,6 @@ final class InodeData implements Inode.Mapping {
     synchronized void metaRsvWriteStart(long metaReserve) {
         writesReserving++;
         rsvReserved += metaReserve;
-        rsvSize = rsvSizeLocked();
     }
 
     /** kernel: btrfs_delalloc_release_extents() — the write's extent is accounted by its delalloc range now. */
@@ -715,18 +714,15 @@ final class InodeData implements Inode.Mapping {
     void releaseMetaExcess() {
         long excess;
         synchronized (this) {
-            rsvSize = rsvSizeLocked();
-            excess = rsvReserved - rsvSize;
+            long size = rsvSizeLocked();
+            excess = rsvReserved - size;
             if (excess <= 0) {
                 return;
             }
-            rsvReserved = rsvSize;
+            rsvReserved = size;
         }
         fs.space.rsvs.releaseExcess(excess);
     }
-
-    /** The inode's block_rsv as (size, reserved), for tests and inspection. */
-    synchronized long[] metaRsv() { return new long[] {rsvSizeLocked(), rsvReserved}; }
 
     private void updatePins() { pins = !delalloc.isEmpty() || writebackBytes > 0 || lockedBytes > 0; }
 

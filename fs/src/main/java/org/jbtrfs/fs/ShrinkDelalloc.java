@@ -76,13 +76,7 @@ final class ShrinkDelalloc {
         }
     }
 
-    private List<InodeData> delallocInodes() {
-        return ctx.cleaner.inodes().cachedInodes().stream()
-            .map(Inode::mapping)
-            .filter(m -> m instanceof InodeData d && d.onDelallocList())
-            .map(InodeData.class::cast)
-            .toList();
-    }
+    private List<InodeData> delallocInodes() { return DelallocInodes.list(ctx.cleaner.inodes()); }
 
     /** kernel: percpu_counter_sum_positive(&fs_info->delalloc_bytes). */
     private long delallocBytes() {

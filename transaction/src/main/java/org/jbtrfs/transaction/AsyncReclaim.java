@@ -4,6 +4,7 @@ import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.Hook;
+import org.jbtrfs.transaction.space.SpaceManager;
 import org.jbtrfs.transaction.space.SpaceReservations;
 import org.jbtrfs.workqueue.DelayedWork;
 import org.jbtrfs.workqueue.WorkerPool;
@@ -144,7 +145,7 @@ public final class AsyncReclaim {
 
     /** kernel: calc_reclaim_items_nr() — items of btrfs_calc_insert_metadata_size(fs_info, 1) in {@code toReclaim}, at least 1. */
     public static long calcReclaimItemsNr(long toReclaim) {
-        long nr = toReclaim / org.jbtrfs.transaction.space.SpaceManager.METADATA_ITEM_SIZE;
+        long nr = toReclaim / SpaceManager.METADATA_ITEM_SIZE;
         return nr == 0 ? 1 : nr;
     }
 }

@@ -42,7 +42,7 @@ class AsyncReclaimTest {
         List<TransHandle> held = new ArrayList<>();
         long room;
         while (true) {
-            room = r.flushAllRoom();
+            room = r.room(Flush.FLUSH_ALL);
             long factor = fs.space.rsvs.delayedRefsFull() ? 1 : 2;
             long items = room / (2 * factor * ITEM);
             if (items == 0) {
@@ -95,7 +95,7 @@ class AsyncReclaimTest {
         Transactions.end(Transactions.start(fs, fs.treeRoot(), 1, "test_usable"));
 
         // bytes of the delayed_block_rsv, taken without flushing, past what a FLUSH_ALL reservation may overcommit
-        long held = r.flushAllRoom() + (4L << 20);
+        long held = r.room(Flush.FLUSH_ALL) + (4L << 20);
         assertNull(r.reserve(held, Flush.NO_FLUSH));
         fs.space.rsvs.addBytes(fs.space.rsvs.delayed, held, true);
         assertThrows(BtrfsException.class, () -> Transactions.start(fs, fs.treeRoot(), 1, "test_enospc_again"));

@@ -29,7 +29,7 @@ public final class SpaceInfo {
     /** kernel: btrfs_space_info_used(space_info, true) — every byte counted against total_bytes. */
     long usedWithMayUse() { return bytesUsed + bytesReserved + bytesPinned + bytesReadonly + bytesMayUse; }
 
-    long free() { return totalBytes - bytesUsed - bytesPinned - bytesReserved - bytesMayUse - bytesReadonly; }
+    long free() { return totalBytes - usedWithMayUse(); }
 
     /** A snapshot of the counters, for tests and the inspection view. */
     public record Counters(long total, long used, long pinned, long reserved, long mayUse, long readonly) { }

@@ -109,7 +109,6 @@ public final class SpaceReservations {
             Ticket t = new Ticket(bytes, flush == Flush.FLUSH_ALL_STEAL);
             meta.reclaimSize += bytes;
             meta.tickets.addLast(t);
-            t.listed = true;
             if (!meta.flush) {
                 meta.flush = true;
                 work.queue(); // "enospc"
@@ -126,8 +125,7 @@ public final class SpaceReservations {
         synchronized (space) {
             Errno err = t.error;
             if (t.bytes != 0 || err != null) {
-                if (t.listed) {
-                    removeTicket(t);
+                if (removeTicket(t)) {
                     tryGrantingTickets();
                 }
                 Errno e = err != null ? err : Errno.ENOSPC;
@@ -159,13 +157,13 @@ public final class SpaceReservations {
         }
     }
 
-    /** kernel: remove_ticket(). */
-    private void removeTicket(Ticket t) {
-        if (t.listed) {
-            meta.tickets.remove(t);
-            t.listed = false;
-            meta.reclaimSize -= t.bytes;
+    /** kernel: remove_ticket() — whether it was still on the list (!list_empty(&ticket->list)). */
+    private boolean removeTicket(Ticket t) {
+        if (!meta.tickets.remove(t)) {
+            return false;
         }
+        meta.reclaimSize -= t.bytes;
+        return true;
     }
 
     // ---- overcommit and the reclaim size -----------------------------------------------------------------------------
@@ -374,12 +372,10 @@ public final class SpaceReservations {
     }
 
     /**
-     * What a FLUSH_ALL reservation may still take without a ticket: total_bytes plus the overcommit allowance (an eighth
-     * of the unallocated space; half of it for the other flush modes), less every byte counted (inspection and tests).
+     * What a reservation with {@code flush} may still take without a ticket: total_bytes plus the overcommit allowance (an
+     * eighth of the unallocated space for FLUSH_ALL, half of it for the others), less every byte counted (inspection and
+     * tests).
      */
-    public long flushAllRoom() { return room(Flush.FLUSH_ALL); }
-
-    /** What a reservation with {@code flush} may still take without a ticket (inspection and tests). */
     public long room(Flush flush) {
         synchronized (space) {
             return meta.totalBytes + calcAvailableFreeSpace(flush) - meta.usedWithMayUse();

@@ -12,8 +12,6 @@ public final class Ticket {
     volatile long bytes;
     volatile Errno error;
     final boolean steal;
-    /** On space_info->tickets (list_empty(&ticket->list) is false). Guarded by the SpaceManager lock. */
-    boolean listed;
 
     Ticket(long bytes, boolean steal) {
         this.bytes = bytes;
