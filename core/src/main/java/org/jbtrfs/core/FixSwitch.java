@@ -389,7 +389,26 @@ public enum FixSwitch {
      * btrfs_start_transaction_fallback_global_rsv; disk-io.c close_ctree; super.c btrfs_remount (v5.11; mainline keeps the
      * order and the loop). Found porting the async reclaim (stop 54). Not checked on a running kernel.
      */
-    ASYNC_RECLAIM_REQUEUED_AFTER_CANCEL(Origin.PROPOSED);
+    ASYNC_RECLAIM_REQUEUED_AFTER_CANCEL(Origin.PROPOSED),
+    /**
+     * NOT upstream — proposed (stop 55). space_info->flush says "the reclaim work is queued or running for the tickets":
+     * __reserve_bytes queues the work only when it finds the flag clear, and only the work clears it. btrfs_remount
+     * (going read-only) and close_ctree cancel the work with cancel_work_sync, which drops a queued work that has not
+     * started (and refuses a queue_work while it waits for a running one): the tickets that queued it stay on the list
+     * with the flag set, and no reservation will queue the work again. At an RO remount the cleaner can hold such a
+     * ticket — its btrfs_delete_unused_bgs reserves with FLUSH_ALL_STEAL on a full filesystem — and the remount then
+     * waits for it in wait_on_bit(BTRFS_FS_CLEANER_RUNNING) (patch 3/5): both sleep uninterruptibly until something
+     * happens to give back the bytes (nothing does on a filesystem being made read-only: the steal only the work makes
+     * is what the ticket waits for). Granted at last or not, the flag stays set for the mount's lifetime: every later
+     * ticket waits with no flusher. The fix: after cancelling, look at the tickets under the space_info's lock — none:
+     * clear the flag; some: queue the work again and wait for it (flush_work), as the tasks holding them are what the
+     * umount or remount waits for. Read: space-info.c __reserve_bytes, btrfs_async_reclaim_metadata_space,
+     * wait_reserve_ticket; workqueue.c cancel_work_sync (__cancel_work_timer, try_to_grab_pending), queue_work;
+     * super.c btrfs_remount; disk-io.c close_ctree, cleaner_kthread; block-group.c btrfs_delete_unused_bgs (v5.11;
+     * mainline's btrfs_remount_ro and __reserve_bytes alike, read in outline). Found reading the cancel's neighbourhood
+     * (stop 54's open lead). Not checked on a running kernel.
+     */
+    ASYNC_RECLAIM_CANCEL_STRANDS_TICKETS(Origin.PROPOSED);
 
     private final Origin origin;
 

@@ -294,5 +294,12 @@ public enum Hook {
      * reach 0 (btrfs_wait_on_delayed_iputs): an iput queued now — an ordered extent's last put — is run only by the
      * cleaner, a user task's commit or the umount; with the cleaner parked or waiting on a ticket, nobody.
      */
-    ASYNC_RECLAIM_BEFORE_WAIT_DELAYED_IPUTS
+    ASYNC_RECLAIM_BEFORE_WAIT_DELAYED_IPUTS,
+    /**
+     * A kworker of system_unbound_wq took the async reclaim work off the list and has not cleared its pending bit yet
+     * (process_one_work's set_work_pool_and_clear_pending): the work is still pending — the kernel's window while the
+     * woken kworker waits for a CPU. A cancel_work_sync now drops it (it will not run, whatever tickets wait for it) and
+     * a queue_work is refused. Stop 55.
+     */
+    ASYNC_RECLAIM_BEFORE_CLEAR_PENDING
 }

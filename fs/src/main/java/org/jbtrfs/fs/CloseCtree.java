@@ -72,7 +72,8 @@ final class CloseCtree {
             ctx.cleaner.delayedIputs().run();
         }
         // cancel_work_sync(&fs_info->async_reclaim_work): a reclaim flushing now finishes its state first; a reservation
-        // made after this queues it again (async_data_reclaim_work: not modelled, the port reserves no data space)
+        // made after this queues it again (async_data_reclaim_work: not modelled, the port reserves no data space); a
+        // queued work is dropped with its tickets waiting (proposed fix inside: ASYNC_RECLAIM_CANCEL_STRANDS_TICKETS)
         fs.asyncReclaim().cancelSync();
         // cancel or finish ongoing discard work
         fs.discard.cleanup();

@@ -18,6 +18,7 @@ final class InternalsDoor implements Internals.Door {
         StringBuilder sb = new StringBuilder(module.workerPool().debugState());
         module.liveFilesystems().forEach((dev, fs) -> {
             sb.append('\n').append(dev).append(": ").append(fs.btreeInode.writebackState());
+            sb.append('\n').append(dev).append(": ").append(fs.space.reservations.debugState(fs.asyncReclaim().busy()));
             org.jbtrfs.transaction.QgroupHooks q = fs.qgroupHooks();
             if (q != null && !q.debugState().isEmpty()) {
                 sb.append('\n').append(dev).append(": ").append(q.debugState());

@@ -81,7 +81,8 @@ final class Remount {
     private static void remountRo(FsContext ctx) {
         FsInfo fs = ctx.fs;
         // cancel_work_sync(&fs_info->async_reclaim_work): a reclaim flushing now finishes its state first; a reservation
-        // made after this queues it again (async_data_reclaim_work: not modelled, the port reserves no data space)
+        // made after this queues it again (async_data_reclaim_work: not modelled, the port reserves no data space); a
+        // queued work is dropped with its tickets waiting (proposed fix inside: ASYNC_RECLAIM_CANCEL_STRANDS_TICKETS)
         fs.asyncReclaim().cancelSync();
         // "this also happens on 'umount -rf' or on shutdown, when the filesystem is busy": stop async discard
         ctx.fs.discard.cleanup();

@@ -1,6 +1,7 @@
 package org.jbtrfs.transaction;
 
 import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.Hook;
@@ -22,7 +23,8 @@ public final class AsyncReclaim {
 
     AsyncReclaim(FsInfo fs, WorkerPool pool) {
         this.fs = fs;
-        this.work = new DelayedWork(fs.kernel, pool.systemUnboundWq(), "async_reclaim_work", this::reclaimMetadataSpace);
+        this.work = new DelayedWork(fs.kernel, pool.systemUnboundWq(), "async_reclaim_work", this::reclaimMetadataSpace,
+            Hook.ASYNC_RECLAIM_BEFORE_CLEAR_PENDING);
         fs.space.reservations.installReclaimWork(new SpaceReservations.ReclaimWork() {
             @Override public void queue() { work.queue(); }
             @Override public boolean busy() { return work.busy(); }
@@ -32,8 +34,18 @@ public final class AsyncReclaim {
         }, fs.log());
     }
 
-    /** kernel: cancel_work_sync(&fs_info->async_reclaim_work) — take it off the queue, wait for a running instance. */
-    public void cancelSync() { work.cancelSync(); }
+    /**
+     * kernel: cancel_work_sync(&fs_info->async_reclaim_work) — take it off the queue, wait for a running instance. A
+     * queued instance is dropped with the tickets that queued it still waiting and space_info->flush still set: no
+     * reservation queues the work again ({@link FixSwitch#ASYNC_RECLAIM_CANCEL_STRANDS_TICKETS}).
+     */
+    public void cancelSync() {
+        work.cancelSync();
+        if (fs.applied(FixSwitch.ASYNC_RECLAIM_CANCEL_STRANDS_TICKETS) && fs.space.reservations.requeueForStrandedTickets()) {
+            // proposed: the tickets' tasks are what the caller waits for (the cleaner, by wait_on_bit): serve them
+            work.flush();
+        }
+    }
 
     /** The work is queued or running (work_busy), for tests and inspection. */
     public boolean busy() { return work.busy(); }

@@ -2,6 +2,7 @@ package org.jbtrfs.workqueue;
 
 import java.util.Objects;
 import java.util.concurrent.locks.LockSupport;
+import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.KernelClock;
 import org.jbtrfs.core.kernel.Kernel;
 import org.jbtrfs.core.kernel.LentThreads;
@@ -21,6 +22,8 @@ public final class DelayedWork {
     private final BtrfsWorkqueue wq;
     private final Runnable func;
     private final String name;
+    /** Arrived at by the kworker that took the queued work, before it clears the pending bit; null: none. */
+    private final Hook pickup;
 
     // guarded by this
     private long deadline;
@@ -36,13 +39,25 @@ public final class DelayedWork {
     private boolean deferred;
     /** Bumped by each cancel of a queued work: a queued BtrfsWork of an older generation does nothing when it runs. */
     private long generation;
+    /** Runs of the function that returned, for {@link #flush}. */
+    private long completed;
 
     /** kernel: INIT_DELAYED_WORK(dwork, func), to be queued on {@code wq}. */
     public DelayedWork(Kernel kernel, BtrfsWorkqueue wq, String name, Runnable func) {
+        this(kernel, wq, name, func, null);
+    }
+
+    /**
+     * The same, with {@code pickup} arrived at by the kworker that took the queued work off the list, before the work
+     * stops being pending (process_one_work: set_work_pool_and_clear_pending) — a test's or the explorer's handle on the
+     * window while a woken kworker waits for a CPU.
+     */
+    public DelayedWork(Kernel kernel, BtrfsWorkqueue wq, String name, Runnable func, Hook pickup) {
         this.kernel = Objects.requireNonNull(kernel, "kernel");
         this.wq = Objects.requireNonNull(wq, "wq");
         this.name = Objects.requireNonNull(name, "name");
         this.func = Objects.requireNonNull(func, "func");
+        this.pickup = pickup;
     }
 
     /**
@@ -126,6 +141,22 @@ public final class DelayedWork {
         return wasPending;
     }
 
+    /**
+     * kernel: flush_work() of a plain work — wait until the instance queued or running now has returned (not for one
+     * queued after). Returns whether it waited. A cancel of the queued instance ends the wait too (it will not run). An
+     * uninterruptible sleep: a module panic ends it.
+     */
+    public boolean flush() {
+        synchronized (this) {
+            if (!queued && !running) {
+                return false;
+            }
+            long target = completed + (running && (queued || deferred) ? 2 : 1);
+            kernel.sched().waitUntil(this, "flush_work(" + name + ")", () -> completed >= target || (!queued && !running));
+            return true;
+        }
+    }
+
     /** The timer thread, disarmed, goes back to its pool before a cancel returns: nothing of the work runs after. */
     private void awaitTimerGone() {
         LentThreads.Lease t;
@@ -186,6 +217,9 @@ public final class DelayedWork {
     }
 
     private void runQueued(long gen) {
+        if (pickup != null) {
+            kernel.hooks().arrive(pickup);
+        }
         synchronized (this) {
             if (!queued || gen != generation) {
                 return; // cancelled or re-armed after it was queued
@@ -198,6 +232,7 @@ public final class DelayedWork {
         } finally {
             synchronized (this) {
                 running = false;
+                completed++;
                 if (deferred) {
                     deferred = false;
                     if (queued) {

@@ -120,4 +120,33 @@ class DelayedWorkTest {
         Waits.within().until(() -> runs.get() == 2 && !w.busy());
         assertEquals(1, maxConcurrent.get(), "never two instances at once");
     }
+
+    /**
+     * flush_work (stop 55: the proposed fix's wait for the work it queued again): it returns at once for an idle work,
+     * waits for a running instance and for the instance queued behind it, and not for one queued after it returned.
+     */
+    @Test
+    void flushWaitsForTheRunningAndTheQueuedInstanceOnly() throws Exception {
+        BtrfsWorkqueue unbound = pool.systemUnboundWq();
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicInteger runs = new AtomicInteger();
+        DelayedWork w = new DelayedWork(kernel, unbound, "reclaim", () -> {
+            if (runs.incrementAndGet() == 1) {
+                entered.countDown();
+                TestThread.await(release);
+            }
+        });
+        assertFalse(w.flush(), "idle: nothing to wait for");
+        assertTrue(w.queue());
+        assertTrue(entered.await(10, TimeUnit.SECONDS));
+        assertTrue(w.queue(), "queued behind the running instance");
+        TestThread<Boolean> flusher = TestThread.call("flush", w::flush);
+        Waits.within().until(() -> kernel.sched().blocked().values().stream().anyMatch(b -> b.contains("flush_work(reclaim)")));
+        assertFalse(flusher.done(), "the running instance holds it");
+        release.countDown();
+        assertTrue(flusher.join());
+        assertEquals(2, runs.get(), "it returned after the instance queued behind the running one");
+        assertFalse(w.busy());
+    }
 }

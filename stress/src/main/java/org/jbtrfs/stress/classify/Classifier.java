@@ -294,6 +294,11 @@ public final class Classifier {
                 // re-armed it and its ioctl failed before queueing (the hang report's qgroup state says so)
                 culprits.add(FixSwitch.QGROUP_RESCAN_FAILED_INIT_REARM);
             }
+            if (o.notes.stream().anyMatch(n -> STRANDED_TICKETS.matcher(n).find())) {
+                // tickets waiting under a set space_info->flush with the reclaim work neither queued nor running: a
+                // cancel_work_sync (RO remount, close_ctree) dropped the work they queued, and no reservation queues it again
+                culprits.add(FixSwitch.ASYNC_RECLAIM_CANCEL_STRANDS_TICKETS);
+            }
             if (o.notes.stream().anyMatch(n -> DEAD_RESCAN_WORKER.matcher(n).find())
                 && o.hang.frame() != null && o.hang.frame().contains("waitForCompletion")) {
                 // a wait for a rescan marked running whose worker is neither queued nor executing, quota_root NULL: the
@@ -396,6 +401,10 @@ public final class Classifier {
      */
     private static final java.util.regex.Pattern ASLEEP_ON_NOTHING =
         java.util.regex.Pattern.compile("qgroup_rescan_running false, completion done false \\(waiters [1-9]");
+
+    /** The hang report's space_info line (SpaceReservations.debugState) for tickets no work will flush for. */
+    private static final java.util.regex.Pattern STRANDED_TICKETS =
+        java.util.regex.Pattern.compile("metadata tickets [1-9][0-9]*, flush true, reclaim work idle");
 
     /**
      * A filesystem's qgroup state in a hang report with a waiter on a rescan marked running whose worker is neither

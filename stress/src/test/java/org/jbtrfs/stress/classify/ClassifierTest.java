@@ -269,6 +269,25 @@ class ClassifierTest {
     }
 
     /**
+     * Stop 55: an RO remount asleep in wait_on_bit(CLEANER_RUNNING), the cleaner on a metadata ticket whose work the
+     * remount's cancel_work_sync dropped — tickets under a set flag, the work idle (AsyncReclaimCancelStrandsTicketsTest).
+     */
+    @Test
+    void aHangWithTicketsUnderTheFlagAndNoWorkIsTheCancelThatStrandedThem() {
+        Observation o = new Observation();
+        o.hang = new Observation.Hang("lifecycle", "remount ro", "FlagWord.waitOnBit <- Remount.remountRo", "report");
+        o.note("state at the hang: pool\nsdd: btree writeback: none\nsdd: metadata tickets 1, flush true, reclaim work idle");
+        assertEquals(Set.of("async-reclaim-cancel-strands-tickets"),
+            Classifier.classify(o, EnumSet.of(FixSwitch.ASYNC_RECLAIM_CANCEL_STRANDS_TICKETS)).bugs());
+        Observation flushing = new Observation();
+        flushing.hang = o.hang;
+        flushing.note("state at the hang: sdd: metadata tickets 1, flush true, reclaim work busy");
+        assertEquals(Set.of(Classifier.UNKNOWN),
+            Classifier.classify(flushing, EnumSet.of(FixSwitch.ASYNC_RECLAIM_CANCEL_STRANDS_TICKETS)).bugs(),
+            "a work still flushing for the tickets is another story");
+    }
+
+    /**
      * Stop 54: the async reclaim work, queued again by close_ctree's own btrfs_delete_unused_bgs after its cancel_work_sync,
      * joined a transaction in its next flush state after btrfs_commit_super (AsyncReclaimRequeuedAfterCancelTest).
      */

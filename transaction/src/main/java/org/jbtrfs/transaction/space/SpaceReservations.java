@@ -237,6 +237,25 @@ public final class SpaceReservations {
     public static final int COMMIT_TRANS = 10;
 
     /**
+     * Proposed ({@code ASYNC_RECLAIM_CANCEL_STRANDS_TICKETS}), right after a cancel_work_sync of the reclaim work: with
+     * no ticket waiting, clear space_info->flush (a dropped work set it for tickets since granted: left set, no later
+     * ticket would queue the work); with tickets waiting, keep it set and queue the work for them again. Returns whether
+     * it queued the work (the caller then waits for it).
+     */
+    public boolean requeueForStrandedTickets() {
+        use("btrfs_cancel_async_reclaim");
+        synchronized (space) {
+            if (meta.tickets.isEmpty()) {
+                meta.flush = false;
+                return false;
+            }
+            meta.flush = true;
+            work.queue();
+            return true;
+        }
+    }
+
+    /**
      * btrfs_async_reclaim_metadata_space()'s head: nothing to reclaim clears space_info->flush and ends the work
      * (null); else the first flush state.
      */
@@ -379,6 +398,16 @@ public final class SpaceReservations {
     public long room(Flush flush) {
         synchronized (space) {
             return meta.totalBytes + calcAvailableFreeSpace(flush) - meta.usedWithMayUse();
+        }
+    }
+
+    /**
+     * The metadata space_info's tickets and flag for a hang report, with whether the reclaim work is queued or running
+     * ({@code workBusy}): tickets waiting, the flag set and the work idle is a ticket nothing will flush for.
+     */
+    public String debugState(boolean workBusy) {
+        synchronized (space) {
+            return "metadata tickets " + meta.tickets.size() + ", flush " + meta.flush + ", reclaim work " + (workBusy ? "busy" : "idle");
         }
     }
 
