@@ -301,5 +301,11 @@ public enum Hook {
      * woken kworker waits for a CPU. A cancel_work_sync now drops it (it will not run, whatever tickets wait for it) and
      * a queue_work is refused. Stop 55.
      */
-    ASYNC_RECLAIM_BEFORE_CLEAR_PENDING
+    ASYNC_RECLAIM_BEFORE_CLEAR_PENDING,
+    /**
+     * btrfs_async_reclaim_metadata_space is about to return, space_info->flush cleared (no ticket left, or all failed)
+     * but the work still running: a cancel_work_sync now waits for it, and a ticket queued meanwhile finds the flag
+     * clear, sets it and has its queue_work refused (the canceller holds the pending bit). Stop 55.
+     */
+    ASYNC_RECLAIM_BEFORE_RETURN
 }

@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Crc32cImpl;
+import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.Role;
@@ -38,6 +40,10 @@ import org.junit.jupiter.params.provider.EnumSource;
  * kernel would); the flag then stays set with no ticket, so a later reservation's ticket gets no flusher either.
  * Applied: the remount finds the ticket after its cancel, queues the work again and waits for it; the work steals for
  * the ticket, the cleaner removes the group, the remount commits it.
+ *
+ * <p>The running variant (stop 54's open lead): the cancel waits for an instance that has cleared the flag on its way
+ * out (held at {@code ASYNC_RECLAIM_BEFORE_RETURN}); the cleaner's ticket sets the flag and its queue_work is refused.
+ * The same two outcomes.
  */
 class AsyncReclaimCancelStrandsTicketsTest {
     private static final String REMOUNT = CleanerRoRemountRaceTest.REMOUNT;
@@ -74,12 +80,12 @@ class AsyncReclaimCancelStrandsTicketsTest {
             long[] held = new long[1];
             TestThread<Void> remount = remountWhileTheWorkIsPending(r, fs, held);
             try {
+                Repro.awaitBlockedOn(fs, REMOUNT, "wait_on_bit(CLEANER_RUNNING)");
+                // the kworker goes on: the cancel took the work, it does not run
+                r.mod.hooks().release(Hook.ASYNC_RECLAIM_BEFORE_CLEAR_PENDING);
                 strandedUntilTheBytesComeBack(r, fs, remount, held);
             } finally {
-                if (held[0] != 0) { // a failed check: end the hang, or the umount below waits for the remount forever
-                    r.mod.hooks().disarm(Hook.ASYNC_RECLAIM_BEFORE_CLEAR_PENDING);
-                    info.space.rsvs.release(info.space.rsvs.chunk, held[0]);
-                }
+                endTheHangOnFailure(r, info, held);
             }
             remount.join();
             assertEquals(0, info.space.reservations.ticketsWaiting());
@@ -88,12 +94,94 @@ class AsyncReclaimCancelStrandsTicketsTest {
         }
     }
 
+    /** A failed check leaves the hang: end it, or the umount of the test's cleanup waits for the remount for ever. */
+    private static void endTheHangOnFailure(Repro r, FsInfo info, long[] held) {
+        if (held[0] != 0) {
+            r.mod.hooks().disarm(Hook.ASYNC_RECLAIM_BEFORE_CLEAR_PENDING);
+            r.mod.hooks().disarm(Hook.ASYNC_RECLAIM_BEFORE_RETURN);
+            info.space.rsvs.release(info.space.rsvs.chunk, held[0]);
+        }
+    }
+
+    /**
+     * The running variant: the work, run for a ticket it then failed (ENOSPC: nothing frees metadata), has cleared the
+     * flag and is held before it returns; the remount's cancel waits for it; the cleaner's steal ticket finds the flag
+     * clear, sets it, and its queue_work is refused (the cancel holds the pending bit). Returns the remount, the work
+     * released and the cancel returned.
+     */
+    private static TestThread<Void> cleanersTicketQueuedWhileTheCancelWaits(Repro r, Btrfs fs, long[] held) {
+        FsInfo info = fs.fsInfo();
+        r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
+        Repro.wakeCleaner(fs);
+        r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS, Repro.WAIT);
+        held[0] = info.space.reservations.room(Flush.FLUSH_ALL_STEAL) - 4096;
+        assertNull(info.space.reservations.reserve(held[0], Flush.NO_FLUSH));
+        info.space.rsvs.addBytes(info.space.rsvs.chunk, held[0], true);
+        Waits.within(Repro.WAIT).until(() -> !info.asyncReclaim().busy()); // a "preempt" queueing of the hold, done
+        r.mod.hooks().parkAt(Hook.ASYNC_RECLAIM_BEFORE_RETURN, Role.WORKER);
+        TestThread<Void> reserver = TestThread.run("reserve", () -> {
+            try {
+                SpaceReservation.reserveMetadataBytes(info, 8192, Flush.FLUSH_ALL);
+                info.space.rsvs.addBytes(info.space.rsvs.chunk, 8192, true);
+                info.space.rsvs.release(info.space.rsvs.chunk, 8192);
+            } catch (BtrfsException e) {
+                assertEquals(Errno.ENOSPC, e.errno()); // failed after three rounds: the flush states free nothing
+            }
+        });
+        r.mod.hooks().awaitParked(Hook.ASYNC_RECLAIM_BEFORE_RETURN, Repro.WAIT);
+        reserver.join();
+        assertFalse(info.space.reservations.flushing(), "the returning work cleared the flag");
+        TestThread<Void> remount = TestThread.run(REMOUNT, () -> fs.remount("ro"));
+        Repro.awaitBlockedOn(fs, REMOUNT, "cancel_delayed_work_sync(async_reclaim_work)");
+        r.mod.hooks().release(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
+        Waits.within(Repro.WAIT).until(() -> info.space.reservations.ticketsWaiting() == 1);
+        assertTrue(info.space.reservations.flushing(), "the cleaner's ticket set the flag; its queue_work was refused");
+        r.mod.hooks().release(Hook.ASYNC_RECLAIM_BEFORE_RETURN);
+        return remount;
+    }
+
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void revertedATicketQueuedWhileTheCancelWaitsIsStrandedToo(Crc32cImpl crc) {
+        try (Repro r = new Repro(crc, FixSwitch.ASYNC_RECLAIM_CANCEL_STRANDS_TICKETS)) {
+            Btrfs fs = AsyncReclaimRequeuedAfterCancelTest.fullDevice(r);
+            FsInfo info = fs.fsInfo();
+            long[] held = new long[1];
+            try {
+                TestThread<Void> remount = cleanersTicketQueuedWhileTheCancelWaits(r, fs, held);
+                strandedUntilTheBytesComeBack(r, fs, remount, held);
+                remount.join();
+            } finally {
+                endTheHangOnFailure(r, info, held);
+            }
+            fs.umount();
+        }
+    }
+
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void appliedTheRemountQueuesTheWorkForATicketQueuedWhileItsCancelWaited(Crc32cImpl crc) {
+        try (Repro r = new Repro(crc)) {
+            Btrfs fs = AsyncReclaimRequeuedAfterCancelTest.fullDevice(r);
+            FsInfo info = fs.fsInfo();
+            long[] held = new long[1];
+            TestThread<Void> remount = cleanersTicketQueuedWhileTheCancelWaits(r, fs, held);
+            remount.join();
+            assertEquals(0, info.space.reservations.ticketsWaiting());
+            assertFalse(info.space.reservations.flushing());
+            assertEquals(0, info.space.unusedCount(), "the cleaner removed the group, the remount committed it");
+            info.space.rsvs.release(info.space.rsvs.chunk, held[0]);
+            fs.umount();
+            assertFalse(r.logged("assertion failed"), r.mod.log().dmesg());
+            UnloadReport rep = r.mod.unload();
+            assertTrue(rep.clean(), rep.toString());
+        }
+    }
+
     /** Reverted: the ticket and the remount wait with the work idle, until the test gives back the {@code held} bytes. */
     private static void strandedUntilTheBytesComeBack(Repro r, Btrfs fs, TestThread<Void> remount, long[] held) {
         FsInfo info = fs.fsInfo();
         Repro.awaitBlockedOn(fs, REMOUNT, "wait_on_bit(CLEANER_RUNNING)");
-        // the kworker goes on: the cancel took the work, it does not run
-        r.mod.hooks().release(Hook.ASYNC_RECLAIM_BEFORE_CLEAR_PENDING);
         Waits.within(Repro.WAIT).until(() -> !info.asyncReclaim().busy());
         assertEquals(1, info.space.reservations.ticketsWaiting());
         assertTrue(info.space.reservations.flushing(), "the flag still says a flusher is on its way");

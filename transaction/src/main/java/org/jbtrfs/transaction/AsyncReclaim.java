@@ -54,14 +54,14 @@ public final class AsyncReclaim {
     private void reclaimMetadataSpace() {
         SpaceReservations r = fs.space.reservations;
         SpaceReservations.Progress p = r.start();
-        if (p == null) {
-            return;
+        if (p != null) {
+            do {
+                fs.kernel.hooks().arrive(Hook.ASYNC_RECLAIM_BEFORE_FLUSH);
+                flushSpace(p.toReclaim(), p.flushState());
+                fs.kernel.hooks().arrive(Hook.ASYNC_RECLAIM_AFTER_FLUSH);
+            } while (r.next(p));
         }
-        do {
-            fs.kernel.hooks().arrive(Hook.ASYNC_RECLAIM_BEFORE_FLUSH);
-            flushSpace(p.toReclaim(), p.flushState());
-            fs.kernel.hooks().arrive(Hook.ASYNC_RECLAIM_AFTER_FLUSH);
-        } while (r.next(p));
+        fs.kernel.hooks().arrive(Hook.ASYNC_RECLAIM_BEFORE_RETURN);
     }
 
     /**
