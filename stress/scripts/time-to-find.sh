@@ -44,7 +44,8 @@ scrub-ro-mount-transaction:scrub-ro-mount-transaction
 async-commit-transaction-kthread:async-commit-transaction-kthread
 commit-trans-lost-wakeup:commit-trans-lost-wakeup
 async-reclaim-requeued-after-cancel:async-reclaim-requeued-after-cancel
-async-reclaim-cancel-strands-tickets:async-reclaim-cancel-strands-tickets"}
+async-reclaim-cancel-strands-tickets:async-reclaim-cancel-strands-tickets
+reclaim-delayed-iputs-cleaner-deadlock:reclaim-delayed-iputs-cleaner-deadlock"}
 tmp=${KEEP:-$(mktemp -d)}
 mkdir -p "$tmp"
 echo "# $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/') workload=$workload limit=${limit}s ${ARGS:-} $java_bin $java_opts"

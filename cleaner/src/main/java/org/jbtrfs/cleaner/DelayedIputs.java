@@ -3,6 +3,7 @@ package org.jbtrfs.cleaner;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.kernel.AtomicVar;
@@ -46,6 +47,9 @@ public final class DelayedIputs {
             list.addLast(inode);
         }
         fs.kernel.hooks().arrive(Hook.DELAYED_IPUT_ADDED);
+        if (fs.applied(FixSwitch.RECLAIM_DELAYED_IPUTS_CLEANER_DEADLOCK)) {
+            nr.wake(); // proposed: wake delayed_iputs_wait too — a reclaim work waiting there runs this one itself
+        }
         Kthread cleaner = fs.cleanerKthread();
         if (cleaner != null && !fs.flags.test(FsFlag.CLEANER_RUNNING)) {
             cleaner.wakeUpProcess();
@@ -74,9 +78,24 @@ public final class DelayedIputs {
         }
     }
 
-    /** kernel: btrfs_wait_on_delayed_iputs() (killable in the kernel; uninterruptible here, ended by a panic). */
+    /**
+     * kernel: btrfs_wait_on_delayed_iputs() (killable in the kernel; uninterruptible here, ended by a panic) — the
+     * async reclaim work's RUN_DELAYED_IPUTS state, after its btrfs_run_delayed_iputs. An iput queued after that run
+     * waits for the cleaner; a cleaner waiting on a metadata ticket (its btrfs_delete_unused_bgs) waits for this work:
+     * {@link FixSwitch#RECLAIM_DELAYED_IPUTS_CLEANER_DEADLOCK}. Applied, the wait runs what is queued meanwhile.
+     */
     public void waitOnDelayedIputs() {
-        nr.waitForZero("btrfs_wait_on_delayed_iputs");
+        if (!fs.applied(FixSwitch.RECLAIM_DELAYED_IPUTS_CLEANER_DEADLOCK)) {
+            nr.waitForZero("btrfs_wait_on_delayed_iputs");
+            return;
+        }
+        while (true) {
+            nr.waitForZeroOr("btrfs_wait_on_delayed_iputs", () -> !isEmpty());
+            if (isEmpty()) {
+                return; // nr_delayed_iputs reached 0
+            }
+            run();
+        }
     }
 
     /** list_empty(&fs_info->delayed_iputs) */

@@ -408,7 +408,27 @@ public enum FixSwitch {
      * mainline's btrfs_remount_ro and __reserve_bytes alike, read in outline). Found reading the cancel's neighbourhood
      * (stop 54's open lead). Not checked on a running kernel.
      */
-    ASYNC_RECLAIM_CANCEL_STRANDS_TICKETS(Origin.PROPOSED);
+    ASYNC_RECLAIM_CANCEL_STRANDS_TICKETS(Origin.PROPOSED),
+    /**
+     * NOT upstream — proposed (stop 55). The async reclaim work's RUN_DELAYED_IPUTS state (flush_space) runs the delayed
+     * iputs, then waits for nr_delayed_iputs to reach 0 (btrfs_wait_on_delayed_iputs). An ordered extent's last put
+     * (btrfs_put_ordered_extent → btrfs_add_delayed_iput) that lands between the two queues an iput the work will not
+     * run, and btrfs_add_delayed_iput wakes the cleaner only if BTRFS_FS_CLEANER_RUNNING is clear. A cleaner in its pass
+     * — btrfs_delete_unused_bgs' FLUSH_ALL_STEAL reservation on a full filesystem — is waiting on a ticket only this work
+     * serves: the work waits for the cleaner, the cleaner for the work. In 5.11 nothing else runs delayed iputs on a
+     * mounted read-write filesystem but btrfs_end_transaction_throttle, btrfs_commit_super (umount, remount) and a
+     * remount (which first waits for the cleaner); a release that happens to grant the cleaner's ticket (a transaction
+     * kthread commit unpinning enough) is the only other way out. Every later metadata reservation queues behind.
+     * The fix: the state's wait runs the iputs queued while it waits (btrfs_add_delayed_iput wakes delayed_iputs_wait
+     * too). Read: space-info.c flush_space (RUN_DELAYED_IPUTS), btrfs_async_reclaim_metadata_space; inode.c
+     * btrfs_add_delayed_iput, btrfs_run_delayed_iputs, btrfs_wait_on_delayed_iputs; ordered-data.c
+     * btrfs_put_ordered_extent; disk-io.c cleaner_kthread; block-group.c btrfs_delete_unused_bgs; transaction.c
+     * btrfs_commit_transaction (no delayed iputs since 5.x), __btrfs_end_transaction (v5.11; mainline's
+     * btrfs_add_delayed_iput, btrfs_wait_on_delayed_iputs and flush_space alike, read in outline). The umount variant
+     * is a362bb864b8d's (ENDIO_WRITE_FLUSH_AT_UMOUNT), which flushes at close_ctree only. Found reading the RUN_DELAYED_IPUTS
+     * state's neighbourhood (stop 54's second lead). Not checked on a running kernel.
+     */
+    RECLAIM_DELAYED_IPUTS_CLEANER_DEADLOCK(Origin.PROPOSED);
 
     private final Origin origin;
 

@@ -38,7 +38,7 @@ class ReclaimDelayedIputsAtUmountTest {
      * The full filesystem, with data space freed in a group before the unused one (a filler unlinked): the umount's
      * writeback of the dirty file allocates there, and the unused group stays unused for close_ctree to delete.
      */
-    private static Btrfs fullDeviceWithRoomForOneBlock(Repro r) {
+    static Btrfs fullDeviceWithRoomForOneBlock(Repro r) {
         Btrfs fs = AsyncReclaimRequeuedAfterCancelTest.fullDevice(r);
         fs.unlink("fill0");
         fs.sync();
@@ -49,7 +49,9 @@ class ReclaimDelayedIputsAtUmountTest {
     @ParameterizedTest(name = "crc32c {0}")
     @EnumSource(Crc32cImpl.class)
     void revertedTheReclaimWaitsForADelayedIputNobodyRuns(Crc32cImpl crc) {
-        try (Repro r = new Repro(crc, FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT)) {
+        // RECLAIM_DELAYED_IPUTS_CLEANER_DEADLOCK (proposed, stop 55) has the work's wait run the iput itself: the hang
+        // needs both reverted
+        try (Repro r = new Repro(crc, FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT, FixSwitch.RECLAIM_DELAYED_IPUTS_CLEANER_DEADLOCK)) {
             Btrfs fs = fullDeviceWithRoomForOneBlock(r);
             FsInfo info = fs.fsInfo();
             long ino = OrderedExtentPutAtUmountTest.dirtyClosedFile(fs);

@@ -32,8 +32,23 @@ public final class AtomicVar {
 
     /** wait_var_event(&v, !atomic_read(&v)); {@code what} names the sleep for the scheduler's bookkeeping. */
     public void waitForZero(String what) {
+        waitForZeroOr(what, () -> false);
+    }
+
+    /**
+     * wait_var_event(&v, !atomic_read(&v) || other()): the same sleep, ended also by {@code other}, whose changes
+     * {@link #wake} after they are made.
+     */
+    public void waitForZeroOr(String what, java.util.function.BooleanSupplier other) {
         synchronized (count) {
-            sched.waitUntil(count, what, () -> count.get() == 0);
+            sched.waitUntil(count, what, () -> count.get() == 0 || other.getAsBoolean());
+        }
+    }
+
+    /** wake_up_var(&v) without a change of the count: for a waiter of {@link #waitForZeroOr}. */
+    public void wake() {
+        synchronized (count) {
+            count.notifyAll();
         }
     }
 }

@@ -294,6 +294,12 @@ public final class Classifier {
                 // re-armed it and its ioctl failed before queueing (the hang report's qgroup state says so)
                 culprits.add(FixSwitch.QGROUP_RESCAN_FAILED_INIT_REARM);
             }
+            if (o.notes.stream().anyMatch(n -> RECLAIM_WAITS_FOR_IPUTS.matcher(n).find())
+                && o.notes.stream().anyMatch(n -> CLEANER_ON_A_TICKET.matcher(n).find())) {
+                // the reclaim work waits for a delayed iput only the cleaner would run, the cleaner for a ticket only
+                // the work serves
+                culprits.add(FixSwitch.RECLAIM_DELAYED_IPUTS_CLEANER_DEADLOCK);
+            }
             if (o.notes.stream().anyMatch(n -> STRANDED_TICKETS.matcher(n).find())) {
                 // tickets waiting under a set space_info->flush with the reclaim work neither queued nor running: a
                 // cancel_work_sync (RO remount, close_ctree) dropped the work they queued, and no reservation queues it again
@@ -401,6 +407,14 @@ public final class Classifier {
      */
     private static final java.util.regex.Pattern ASLEEP_ON_NOTHING =
         java.util.regex.Pattern.compile("qgroup_rescan_running false, completion done false \\(waiters [1-9]");
+
+    /** The hang report's kernel sleeps (WaitGraph.describeSleeps): a kworker in the reclaim's RUN_DELAYED_IPUTS wait. */
+    private static final java.util.regex.Pattern RECLAIM_WAITS_FOR_IPUTS =
+        java.util.regex.Pattern.compile("(?m)^\\S*kworker\\S*: btrfs_wait_on_delayed_iputs$");
+
+    /** The same report: the cleaner kthread asleep on a metadata reservation ticket. */
+    private static final java.util.regex.Pattern CLEANER_ON_A_TICKET =
+        java.util.regex.Pattern.compile("(?m)^\\S*cleaner\\S*: wait_reserve_ticket$");
 
     /** The hang report's space_info line (SpaceReservations.debugState) for tickets no work will flush for. */
     private static final java.util.regex.Pattern STRANDED_TICKETS =

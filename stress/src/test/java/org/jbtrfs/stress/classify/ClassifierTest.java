@@ -269,6 +269,27 @@ class ClassifierTest {
     }
 
     /**
+     * Stop 55: the reclaim work asleep in its RUN_DELAYED_IPUTS wait, the cleaner on a ticket
+     * (ReclaimDelayedIputsCleanerDeadlockTest); the umount variant (the cleaner parked, the umount on the ticket) is not it.
+     */
+    @Test
+    void aReclaimWaitingForIputsWithTheCleanerOnATicketIsTheCircularWait() {
+        Observation o = new Observation();
+        o.hang = new Observation.Hang("file", "unlink", "Sched.waitUntil <- SpaceReservation.reserveMetadataBytes", "report");
+        o.note("kernel sleeps at the hang:\nbtrfs7-btrfs-cleaner: wait_reserve_ticket\nbtrfs7-kworker/u4:1: btrfs_wait_on_delayed_iputs\n"
+            + "lane:file:0: wait_reserve_ticket");
+        assertEquals(Set.of("reclaim-delayed-iputs-cleaner-deadlock"),
+            Classifier.classify(o, EnumSet.of(FixSwitch.RECLAIM_DELAYED_IPUTS_CLEANER_DEADLOCK)).bugs());
+        Observation atUmount = new Observation();
+        atUmount.hang = o.hang;
+        atUmount.note("kernel sleeps at the hang:\nbtrfs7-btrfs-cleaner: kthread_parkme\nbtrfs7-kworker/u4:1: btrfs_wait_on_delayed_iputs\n"
+            + "lane:lifecycle:0: wait_reserve_ticket");
+        assertEquals(Set.of(Classifier.UNKNOWN),
+            Classifier.classify(atUmount, EnumSet.of(FixSwitch.RECLAIM_DELAYED_IPUTS_CLEANER_DEADLOCK)).bugs(),
+            "the cleaner parked: the umount variant, another story");
+    }
+
+    /**
      * Stop 55: an RO remount asleep in wait_on_bit(CLEANER_RUNNING), the cleaner on a metadata ticket whose work the
      * remount's cancel_work_sync dropped — tickets under a set flag, the work idle (AsyncReclaimCancelStrandsTicketsTest).
      */
