@@ -49,20 +49,31 @@ class AsyncReclaimCancelStrandsTicketsTest {
     private static final String REMOUNT = CleanerRoRemountRaceTest.REMOUNT;
 
     /**
+     * The cleaner's pass held where it took the unused group, before its removal's reservation; then all the metadata
+     * space's room but a page reserved into the chunk reserve (standing for what a full filesystem holds): the steal
+     * ticket will not fit. Returns the bytes held, for the test to give back.
+     */
+    static long cleanerAtItsRemovalWithTheMetadataHeld(Repro r, Btrfs fs) {
+        FsInfo info = fs.fsInfo();
+        r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
+        Repro.wakeCleaner(fs);
+        r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS, Repro.WAIT);
+        long held = info.space.reservations.room(Flush.FLUSH_ALL_STEAL) - 4096;
+        assertNull(info.space.reservations.reserve(held, Flush.NO_FLUSH));
+        info.space.rsvs.addBytes(info.space.rsvs.chunk, held, true);
+        return held;
+    }
+
+    /**
      * The cleaner's pass has taken the unused group and reserved for its removal (a steal ticket that does not fit:
      * the metadata space's room but a page is held), the work it queued is held where a kworker took it, still
      * pending; the remount runs on its own thread. Returns the remount and the bytes held.
      */
     private static TestThread<Void> remountWhileTheWorkIsPending(Repro r, Btrfs fs, long[] held) {
         FsInfo info = fs.fsInfo();
-        r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
-        Repro.wakeCleaner(fs);
-        r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS, Repro.WAIT);
-        // a kworker taking the work is held from here: this reservation, nearly full, queues it already ("preempt")
+        // a kworker taking the work is held from here: the hold below, nearly full, may queue it already ("preempt")
         r.mod.hooks().parkAt(Hook.ASYNC_RECLAIM_BEFORE_CLEAR_PENDING, Role.WORKER);
-        held[0] = info.space.reservations.room(Flush.FLUSH_ALL_STEAL) - 4096;
-        assertNull(info.space.reservations.reserve(held[0], Flush.NO_FLUSH));
-        info.space.rsvs.addBytes(info.space.rsvs.chunk, held[0], true);
+        held[0] = cleanerAtItsRemovalWithTheMetadataHeld(r, fs);
         r.mod.hooks().release(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
         // the cleaner's steal ticket sets the flag and finds the work pending (queued by it or by the preempt above)
         Waits.within(Repro.WAIT).until(() -> info.space.reservations.ticketsWaiting() == 1);
@@ -111,12 +122,7 @@ class AsyncReclaimCancelStrandsTicketsTest {
      */
     private static TestThread<Void> cleanersTicketQueuedWhileTheCancelWaits(Repro r, Btrfs fs, long[] held) {
         FsInfo info = fs.fsInfo();
-        r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
-        Repro.wakeCleaner(fs);
-        r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS, Repro.WAIT);
-        held[0] = info.space.reservations.room(Flush.FLUSH_ALL_STEAL) - 4096;
-        assertNull(info.space.reservations.reserve(held[0], Flush.NO_FLUSH));
-        info.space.rsvs.addBytes(info.space.rsvs.chunk, held[0], true);
+        held[0] = cleanerAtItsRemovalWithTheMetadataHeld(r, fs);
         Waits.within(Repro.WAIT).until(() -> !info.asyncReclaim().busy()); // a "preempt" queueing of the hold, done
         r.mod.hooks().parkAt(Hook.ASYNC_RECLAIM_BEFORE_RETURN, Role.WORKER);
         TestThread<Void> reserver = TestThread.run("reserve", () -> {

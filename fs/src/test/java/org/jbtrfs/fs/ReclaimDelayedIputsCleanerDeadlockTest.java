@@ -2,7 +2,6 @@ package org.jbtrfs.fs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
@@ -13,7 +12,6 @@ import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.Role;
 import org.jbtrfs.testsupport.Waits;
 import org.jbtrfs.transaction.FsInfo;
-import org.jbtrfs.transaction.space.Flush;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -48,12 +46,7 @@ class ReclaimDelayedIputsCleanerDeadlockTest {
         fs.sync(); // writes "f"; the finisher stops after removing its ordered extent, its last put not made
         r.mod.hooks().awaitParked(Hook.ORDERED_EXTENT_AFTER_REMOVE, Repro.WAIT);
         fs.unlink("f"); // a temporary file: the ordered extent now holds the inode's last reference
-        r.mod.hooks().parkAt(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS);
-        Repro.wakeCleaner(fs);
-        r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS, Repro.WAIT);
-        held[0] = info.space.reservations.room(Flush.FLUSH_ALL_STEAL) - 4096;
-        assertNull(info.space.reservations.reserve(held[0], Flush.NO_FLUSH));
-        info.space.rsvs.addBytes(info.space.rsvs.chunk, held[0], true);
+        held[0] = AsyncReclaimCancelStrandsTicketsTest.cleanerAtItsRemovalWithTheMetadataHeld(r, fs);
         r.mod.hooks().parkAt(Hook.ASYNC_RECLAIM_BEFORE_WAIT_DELAYED_IPUTS, Role.WORKER);
         r.mod.hooks().release(Hook.CLEANER_BEFORE_REMOVE_BG_TRANS); // its steal ticket queues the work
         r.mod.hooks().awaitParked(Hook.ASYNC_RECLAIM_BEFORE_WAIT_DELAYED_IPUTS, Repro.WAIT);
