@@ -387,7 +387,10 @@ public enum FixSwitch {
      * Read: space-info.c __reserve_bytes, btrfs_async_reclaim_metadata_space, maybe_fail_all_tickets,
      * steal_from_global_rsv; block-group.c btrfs_delete_unused_bgs, btrfs_start_trans_remove_block_group; transaction.c
      * btrfs_start_transaction_fallback_global_rsv; disk-io.c close_ctree; super.c btrfs_remount (v5.11; mainline keeps the
-     * order and the loop). Found porting the async reclaim (stop 54). Not checked on a running kernel.
+     * order and the loop, but its flush_space joins for delayed items and refs with btrfs_join_transaction_nostart — read
+     * in stop 55: after btrfs_commit_super the work finds no transaction there, so mainline does not show the symptom;
+     * the version that changed the join is not pinned). Found porting the async reclaim (stop 54). Not checked on a
+     * running kernel.
      */
     ASYNC_RECLAIM_REQUEUED_AFTER_CANCEL(Origin.PROPOSED),
     /**

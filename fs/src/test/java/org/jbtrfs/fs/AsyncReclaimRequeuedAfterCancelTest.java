@@ -32,7 +32,9 @@ import org.junit.jupiter.params.provider.EnumSource;
  * the tickets), maybe_fail_all_tickets, steal_from_global_rsv, flush_space (FLUSH_DELAYED_ITEMS_NR joins a
  * transaction); block-group.c btrfs_delete_unused_bgs → btrfs_start_trans_remove_block_group →
  * transaction.c btrfs_start_transaction_fallback_global_rsv; disk-io.c close_ctree (cancel_work_sync before
- * btrfs_delete_unused_bgs and btrfs_commit_super, nothing after). Mainline keeps the order and the loop (read in outline).
+ * btrfs_delete_unused_bgs and btrfs_commit_super, nothing after). Mainline keeps the order and the loop, but its
+ * flush_space joins for delayed items and refs without starting a transaction (btrfs_join_transaction_nostart; read in
+ * stop 55): there the work finds none after btrfs_commit_super, and the symptom is gone.
  *
  * <p>The filesystem: metadata full (a reservation stands for what a full filesystem holds — the steps the work can run
  * give none of it back) and no device space for a metadata chunk, one unused block group left for close_ctree to delete.
