@@ -14,7 +14,8 @@ import org.jbtrfs.transaction.Mkfs;
  * truncate instead), unlink them, keep handles open
  * (read-only ones across remounts), fsync them, close them (sometimes from a worker: a delayed iput the cleaner
  * runs), unlink a file while it is open and drop the last reference from a worker, fill a second data block group
- * (fsync) and empty it (the cleaner deletes it); now and then unpack an archive of a few hundred files, or remove it.
+ * (fsync) and empty it (the cleaner deletes it); now and then unpack an archive of a few hundred files, or remove it,
+ * or write a sparse file in scattered blocks (their delalloc metadata reservations fill the small filesystem's).
  */
 final class FileLane extends SteppingLane {
     private final List<String> files;
@@ -54,6 +55,15 @@ final class FileLane extends SteppingLane {
     static final double P_TRUNCATE = 0.2;
     /** How often it is a pwrite beyond the end (the file expands with a hole first). */
     static final double P_PAST_END = 0.1;
+    /**
+     * Whether a step is followed by a sparse file written in scattered blocks, and how many: a stream of its own (stop
+     * 55), so the lane's other choices stay what they were.
+     */
+    private final SplittableRandom scatterDraws;
+    /** How often a step is followed by a scattered write. */
+    static final double P_SCATTER = 0.04;
+    /** The scattered blocks' spacing: far enough apart that no two delalloc ranges merge. */
+    static final long SCATTER_STRIDE = 64 << 10;
 
     FileLane(LaneContext cx, List<String> files, List<String> tarDirs, long cycle) {
         super(LaneKind.FILE, cx, 0.22, 0.34, 0.44, 0.56, 0.62, 0.72, 0.84, 0.92, 1.0);
@@ -65,6 +75,7 @@ final class FileLane extends SteppingLane {
         this.refillDraws = Seeds.stream(cx.cycleSeed, "lane:file:refill");
         this.overwriteDraws = Seeds.stream(cx.cycleSeed, "lane:file:overwrite");
         this.truncateDraws = Seeds.stream(cx.cycleSeed, "lane:file:truncate");
+        this.scatterDraws = Seeds.stream(cx.cycleSeed, "lane:file:scatter");
     }
 
     @Override
@@ -73,6 +84,33 @@ final class FileLane extends SteppingLane {
         if (untarDraws.nextDouble() < P_UNTAR) {
             untarOrRemove(fs);
         }
+        if (scatterDraws.nextDouble() < P_SCATTER) {
+            scatter(fs);
+        }
+    }
+
+    /**
+     * A sparse file written in 8 to 32 blocks {@link #SCATTER_STRIDE} apart ({@code dd seek=N} into a new file, a
+     * database's or a download's pattern): each block past the end expands the file with a hole first, and each stays
+     * its own delalloc range until writeback — an outstanding extent, whose metadata reservation (an extent item, a
+     * checksum leaf and the inode update: 256 KiB with 16 KiB nodes) the inode holds meanwhile. On the small filesystem
+     * a few of these take most of the metadata space: the reservations behind them wait on tickets and the async
+     * reclaim flushes delalloc for them.
+     */
+    private void scatter(Btrfs fs) {
+        String f = prefix + next++;
+        if (!run("create", () -> fs.createFile(f))) {
+            return;
+        }
+        files.add(f);
+        int blocks = 8 + scatterDraws.nextInt(25);
+        run("scattered pwrite", () -> {
+            try (FileHandle h = fs.open(f)) {
+                for (int k = 0; k < blocks && going(); k++) {
+                    h.pwrite(k * SCATTER_STRIDE, new byte[4096]);
+                }
+            }
+        });
     }
 
     /**
