@@ -292,7 +292,9 @@ public enum Hook {
     /**
      * The async reclaim work's RUN_DELAYED_IPUTS state ran the delayed iputs and is about to wait for nr_delayed_iputs to
      * reach 0 (btrfs_wait_on_delayed_iputs): an iput queued now — an ordered extent's last put — is run only by the
-     * cleaner, a user task's commit or the umount; with the cleaner parked or waiting on a ticket, nobody.
+     * cleaner, a throttled transaction end or btrfs_commit_super (umount, remount; 5.11's commit runs none); with the
+     * cleaner parked or waiting on a ticket, nobody — unless {@code RECLAIM_DELAYED_IPUTS_CLEANER_DEADLOCK} (proposed)
+     * has this wait run it.
      */
     ASYNC_RECLAIM_BEFORE_WAIT_DELAYED_IPUTS,
     /**
