@@ -309,5 +309,19 @@ public enum Hook {
      * but the work still running: a cancel_work_sync now waits for it, and a ticket queued meanwhile finds the flag
      * clear, sets it and has its queue_work refused (the canceller holds the pending bit). Stop 55.
      */
-    ASYNC_RECLAIM_BEFORE_RETURN
+    ASYNC_RECLAIM_BEFORE_RETURN,
+    // async data reclaim (space-info.c; stop 56)
+    /**
+     * btrfs_async_reclaim_data_space is about to run one flush state (its forced chunk allocations first, then
+     * data_flush_states): a data ticket's task — a buffered write, the cleaner's autodefrag — waits for what it does.
+     */
+    ASYNC_DATA_RECLAIM_BEFORE_FLUSH,
+    /**
+     * A kworker of system_unbound_wq took async_data_reclaim_work off the list and has not cleared its pending bit yet:
+     * a cancel_work_sync now drops it with the data tickets that queued it still waiting (as
+     * {@link #ASYNC_RECLAIM_BEFORE_CLEAR_PENDING} for the metadata work).
+     */
+    ASYNC_DATA_RECLAIM_BEFORE_CLEAR_PENDING,
+    /** btrfs_async_reclaim_data_space is about to return, the data space_info's flush cleared or its tickets failed. */
+    ASYNC_DATA_RECLAIM_BEFORE_RETURN
 }

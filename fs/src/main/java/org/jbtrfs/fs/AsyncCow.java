@@ -134,9 +134,11 @@ final class AsyncCow {
         OrderedExtent oe = null;
         ctx.defrag.inodeShouldDefrag(d, c.start, c.data.length, AutoDefrag.SMALL_WRITE); // cow_file_range's
         try {
-            oe = writeback.reserveAndAddOrdered(d, c.start, c.data);
+            // the chunk as one extent (an async chunk is 512 KiB at most, a data chunk's free run rarely shorter)
+            oe = writeback.reserveAndAddOrdered(d, c.start, c.data, c.data.length);
         } catch (BtrfsException e) {
             d.setError(e.errno());
+            writeback.freeDataRsv(d, c.start, c.data.length);
         }
         writeback.asyncPagesUnlocked(d, c.start, c.data.length, oe != null);
         c.markUnlocked();

@@ -405,19 +405,33 @@ final class AutoDefrag {
     }
 
     /**
-     * kernel: cluster_pages_for_defrag() — wait for the inode's ordered extents, read the cluster's pages and mark them
+     * kernel: cluster_pages_for_defrag() — reserve the cluster's data and metadata space (btrfs_delalloc_reserve_space),
+     * wait for the inode's ordered extents, read the cluster's pages and mark them
      * delalloc and dirty again (set_extent_defrag, set_page_dirty); the inode goes on the superblock's dirty list.
      * Pages already dirty are left to their own writeback. Returns the pages re-dirtied.
      */
     private int clusterPagesForDefrag(InodeData d, List<Extent> c, long extentChangesSeen) {
-        ctx.ordered.waitOrderedRange(d);
         long start = c.get(0).offset();
         long len = c.get(c.size() - 1).end() - start;
-        byte[] data = new byte[(int) len];
-        for (Extent e : c) {
-            fs.device.read(e.blockStart(), data, (int) (e.offset() - start), (int) e.numBytes());
+        // btrfs_delalloc_reserve_space() over the cluster's pages, first (stop 56): data, then metadata — in the cleaner,
+        // a full filesystem's reservation waits on a ticket for the async reclaim works
+        long dataBytes = d.reserveData(start, len);
+        InodeData.Redirtied r = InodeData.Redirtied.OVERLAP;
+        try {
+            d.reserveDelallocMetadata(len);
+            try {
+                ctx.ordered.waitOrderedRange(d);
+                byte[] data = new byte[(int) len];
+                for (Extent e : c) {
+                    fs.device.read(e.blockStart(), data, (int) (e.offset() - start), (int) e.numBytes());
+                }
+                r = d.redirtyForDefrag(start, data, extentChangesSeen);
+            } finally {
+                d.metaRsvWriteEnd(); // btrfs_delalloc_release_extents (and the unused metadata back, if nothing was dirtied)
+            }
+        } finally {
+            d.releaseData(r != InodeData.Redirtied.OVERLAP, dataBytes);
         }
-        InodeData.Redirtied r = d.redirtyForDefrag(start, data, extentChangesSeen);
         if (r == InodeData.Redirtied.OVERLAP) {
             return 0;
         }

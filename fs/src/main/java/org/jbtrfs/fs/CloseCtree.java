@@ -71,10 +71,11 @@ final class CloseCtree {
             fs.workqueues().endioFreespaceWorker.flush();
             ctx.cleaner.delayedIputs().run();
         }
-        // cancel_work_sync(&fs_info->async_reclaim_work): a reclaim flushing now finishes its state first; a reservation
-        // made after this queues it again (async_data_reclaim_work: not modelled, the port reserves no data space); a
-        // queued work is dropped with its tickets waiting (proposed fix inside: ASYNC_RECLAIM_CANCEL_STRANDS_TICKETS)
+        // cancel_work_sync(&fs_info->async_reclaim_work), then async_data_reclaim_work's: a reclaim flushing now finishes
+        // its state first; a reservation made after this queues it again; a queued work is dropped with its tickets
+        // waiting (proposed fix inside: ASYNC_RECLAIM_CANCEL_STRANDS_TICKETS)
         fs.asyncReclaim().cancelSync();
+        fs.asyncDataReclaim().cancelSync();
         // cancel or finish ongoing discard work
         fs.discard.cleanup();
         if (!fs.sbRdonly()) {
@@ -84,6 +85,7 @@ final class CloseCtree {
                 // proposed: that pass's reservation may have queued the reclaim work again; let it finish before the
                 // commit below, so whatever it joins is committed
                 fs.asyncReclaim().cancelSync();
+                fs.asyncDataReclaim().cancelSync();
             }
             fs.workqueues().delayedWorkers.flush();
             try {

@@ -16,9 +16,7 @@ import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.FsRoots;
 import org.jbtrfs.transaction.Root;
 import org.jbtrfs.transaction.TransHandle;
-import org.jbtrfs.transaction.SpaceReservation;
 import org.jbtrfs.transaction.Transactions;
-import org.jbtrfs.transaction.space.Flush;
 import org.jbtrfs.transaction.TreeItem;
 import org.jbtrfs.transaction.Trees;
 import org.jbtrfs.transaction.WbSyncMode;
@@ -140,7 +138,8 @@ final class FileOps {
      * the page cache and marked delalloc, i_size grows (btrfs_dirty_pages). No extent, no transaction: the
      * extent is allocated at writeback (cow_file_range) and the file extent item inserted when its ordered
      * extent completes. The metadata for that is reserved first (btrfs_delalloc_reserve_metadata, FLUSH_ALL: a full
-     * filesystem waits for the async reclaim, or fails with ENOSPC); the data space reservation is not modelled.
+     * filesystem waits for the async reclaim, or fails with ENOSPC), after the data space (btrfs_check_data_free_space:
+     * the async data reclaim work allocates a chunk for it; since stop 56).
      */
     void append(Inode inode, byte[] data) {
         if (data.length == 0) {
@@ -149,28 +148,35 @@ final class FileOps {
         InodeData d = InodeData.of(fs, inode);
         d.iRwsem.lock();
         try {
-            reserveMetadata(d, data.length);
+            long dataBytes = reserveData(d, d.isize(), data.length);
+            boolean dirtied = false;
             try {
-                if (d.append(data)) {
-                    ctx.writeback.markInodeDirty(d);
+                reserveMetadata(d, data.length);
+                try {
+                    if (d.append(data)) {
+                        ctx.writeback.markInodeDirty(d);
+                    }
+                    dirtied = true;
+                } finally {
+                    d.metaRsvWriteEnd(); // btrfs_delalloc_release_extents
                 }
             } finally {
-                d.metaRsvWriteEnd(); // btrfs_delalloc_release_extents
+                releaseData(d, dirtied, dataBytes);
             }
         } finally {
             d.iRwsem.unlock();
         }
     }
 
+    private long reserveData(InodeData d, long offset, long len) { return d.reserveData(offset, len); }
+
+    private void releaseData(InodeData d, boolean dirtied, long reserved) { d.releaseData(dirtied, reserved); }
+
     /**
      * kernel: btrfs_delalloc_reserve_metadata() (delalloc-space.c, 5.11) for a buffered write of {@code len} bytes —
      * its extent, checksum leaves and inode update, with BTRFS_RESERVE_FLUSH_ALL; into the inode's block_rsv.
      */
-    private void reserveMetadata(InodeData d, long len) {
-        long meta = InodeData.metaReserveForWrite(len);
-        SpaceReservation.reserveMetadataBytes(fs, meta, Flush.FLUSH_ALL);
-        d.metaRsvWriteStart(meta);
-    }
+    private void reserveMetadata(InodeData d, long len) { d.reserveDelallocMetadata(len); }
 
     /**
      * kernel: btrfs_buffered_write() (v5.10) at {@code offset}, pwrite(2) — as {@link #append}, over bytes already
@@ -191,11 +197,18 @@ final class FileOps {
             if (offset > isize) {
                 truncate.contExpand(d, isize, offset);
             }
-            reserveMetadata(d, data.length);
+            long dataBytes = reserveData(d, offset, data.length);
+            boolean dirtied = false;
             try {
-                dirtyAt(d, offset, data);
+                reserveMetadata(d, data.length);
+                try {
+                    dirtyAt(d, offset, data);
+                    dirtied = true;
+                } finally {
+                    d.metaRsvWriteEnd(); // btrfs_delalloc_release_extents
+                }
             } finally {
-                d.metaRsvWriteEnd(); // btrfs_delalloc_release_extents
+                releaseData(d, dirtied, dataBytes);
             }
         } finally {
             d.iRwsem.unlock();

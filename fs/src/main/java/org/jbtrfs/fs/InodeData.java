@@ -11,6 +11,8 @@ import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.disk.InodeItem;
 import org.jbtrfs.core.kernel.Mutex;
 import org.jbtrfs.transaction.FsInfo;
+import org.jbtrfs.transaction.SpaceReservation;
+import org.jbtrfs.transaction.space.Flush;
 import org.jbtrfs.transaction.TransHandle;
 import org.jbtrfs.transaction.space.BlockGroup;
 import org.jbtrfs.transaction.space.SpaceManager;
@@ -79,6 +81,14 @@ final class InodeData implements Inode.Mapping {
     private final TreeMap<Long, Long> extentsAfterGap = new TreeMap<>();
     /** The io_tree's EXTENT_DELALLOC ranges with their dirty pages, by file offset. */
     private final TreeMap<Long, DirtyRange> delalloc = new TreeMap<>();
+    /**
+     * The sectors whose data reservation the inode holds (EXTENT_DELALLOC set with its data reservation, stop 56): set by
+     * a write or autodefrag's re-dirtying, cleared when cow_file_range takes them (the reservation becomes the extent's)
+     * or the page cache drops them (EXTENT_CLEAR_DATA_RESV). Guarded by this.
+     */
+    private final java.util.BitSet dataRsv = new java.util.BitSet();
+    /** Reserved bytes a re-dirtied sector held already (btrfs_dirty_pages' clear_extent_bit), for the writer to give back. */
+    private long dataRsvOverlap;
     /** Bytes of pages under writeback (PageWriteback), from submission to end_page_writeback. */
     private long writebackBytes;
     /** Bytes of pages locked by a compressed write's async chunks, not yet under writeback. */
@@ -222,6 +232,7 @@ final class InodeData implements Inode.Mapping {
     /** btrfs_dirty_pages() for [offset, offset + data.length): the dirty ranges it meets or touches merged with it. */
     private boolean dirty(long offset, byte[] data) {
         boolean wasClean = delalloc.isEmpty();
+        markDataReserved(offset, data.length);
         long end = offset + data.length;
         Map.Entry<Long, DirtyRange> last = delalloc.lastEntry();
         if (offset == isize && last != null && last.getValue().end() == isize) {
@@ -330,6 +341,92 @@ final class InodeData implements Inode.Mapping {
             taken.add(w);
         }
         return taken;
+    }
+
+    // ---- the data reservation of the delalloc sectors (delalloc-space.c, 5.11; stop 56) --------------------------------
+
+    /**
+     * kernel: btrfs_check_data_free_space()'s range — the sectors [round_down(start), round_up(start + len)) a write of
+     * {@code len} bytes at {@code start} reserves.
+     */
+    static long dataRsvBytes(long start, long len) {
+        return Writeback.sectorAligned(start + len) - Writeback.sectorStart(start);
+    }
+
+    /**
+     * btrfs_dirty_pages(): clear_extent_bit(EXTENT_DELALLOC | EXTENT_DO_ACCOUNTING) over the write's sectors — those
+     * reserved already give their reservation back ({@link #takeDataRsvOverlap}) — then set_extent_delalloc: the write's
+     * reservation is the sectors' now (caller holds this).
+     */
+    private void markDataReserved(long start, long len) {
+        int from = (int) (Writeback.sectorStart(start) / BlockGroup.SECTOR);
+        int to = (int) (Writeback.sectorAligned(start + len) / BlockGroup.SECTOR);
+        int already = dataRsv.get(from, to).cardinality();
+        dataRsvOverlap += (long) already * BlockGroup.SECTOR;
+        dataRsv.set(from, to);
+    }
+
+    /**
+     * kernel: btrfs_check_data_free_space() (delalloc-space.c, 5.11) for {@code len} bytes at {@code offset} — the
+     * sectors' bytes from the DATA space_info (BTRFS_RESERVE_FLUSH_DATA: a full data space waits for the async data
+     * reclaim work, which allocates a chunk or flushes; ENOSPC when nothing helps). Qgroup data reservations are not
+     * modelled. Returns the bytes reserved, for {@link #releaseData}.
+     */
+    long reserveData(long offset, long len) {
+        long bytes = dataRsvBytes(offset, len);
+        SpaceReservation.reserveDataBytes(fs, bytes);
+        return bytes;
+    }
+
+    /**
+     * After btrfs_dirty_pages (or set_extent_defrag): the reservation the sectors held already goes back
+     * (clear_extent_bit with EXTENT_DO_ACCOUNTING); nothing dirtied gives back all {@code reserved}
+     * (btrfs_free_reserved_data_space).
+     */
+    void releaseData(boolean dirtied, long reserved) {
+        freeDataRsv(dirtied ? takeDataRsvOverlap() : reserved);
+    }
+
+    /**
+     * kernel: btrfs_delalloc_reserve_metadata() (delalloc-space.c, 5.11) for {@code len} bytes — its extent, checksum
+     * leaves and inode update, with BTRFS_RESERVE_FLUSH_ALL; into the inode's block_rsv until {@link #metaRsvWriteEnd}.
+     */
+    void reserveDelallocMetadata(long len) {
+        long meta = metaReserveForWrite(len);
+        SpaceReservation.reserveMetadataBytes(fs, meta, Flush.FLUSH_ALL);
+        metaRsvWriteStart(meta);
+    }
+
+    /** The bytes of data reservation the last writes found already held by their sectors (to free; reset to 0). */
+    synchronized long takeDataRsvOverlap() {
+        long o = dataRsvOverlap;
+        dataRsvOverlap = 0;
+        return o;
+    }
+
+    /**
+     * cow_file_range for [start, start + len): the reservation its sectors hold is the extent's now (btrfs_add_reserved_bytes
+     * moves it to bytes_reserved; a failure frees it: EXTENT_CLEAR_DATA_RESV) — returns its bytes, the sectors cleared.
+     */
+    synchronized long takeDataRsv(long start, long len) {
+        return clearDataRsv(Writeback.sectorStart(start), Writeback.sectorAligned(start + len));
+    }
+
+    /** Clears the reserved sectors in [from, to) (byte offsets, sector aligned; caller holds this); returns their bytes. */
+    private long clearDataRsv(long from, long to) {
+        if (to <= from) {
+            return 0;
+        }
+        int a = (int) (from / BlockGroup.SECTOR);
+        int b = (int) Math.min(Integer.MAX_VALUE, to / BlockGroup.SECTOR);
+        long n = dataRsv.get(a, b).cardinality();
+        dataRsv.clear(a, b);
+        return n * BlockGroup.SECTOR;
+    }
+
+    /** btrfs_invalidatepage's EXTENT_CLEAR_DATA_RESV: the dropped sectors' data reservation back to the space_info. */
+    void freeDataRsv(long bytes) {
+        fs.space.reservations.freeDataBytesMayUse(bytes);
     }
 
     /** The dirty range holding file offset {@code at}, if any, becomes two: [start, at) and [at, end). */
@@ -443,6 +540,7 @@ final class InodeData implements Inode.Mapping {
             }
         }
         boolean wasClean = delalloc.isEmpty();
+        markDataReserved(start, data.length);
         DirtyRange r = new DirtyRange(start, data.length);
         r.append(data);
         delalloc.put(start, r);
@@ -519,13 +617,17 @@ final class InodeData implements Inode.Mapping {
      * Pages under writeback beyond it belong to ordered extents btrfs_truncate waits for next.
      */
     void truncatePagecache(long newSize) {
+        long dropped;
         synchronized (this) {
             isize = newSize;
             fs.kernel.sched().waitUntil(this, "truncate_inode_pages: lock_page", () -> !locked(newSize, Long.MAX_VALUE));
             splitDirtyAt(newSize);
             delalloc.tailMap(newSize, true).clear();
+            // the pages wholly beyond the new size go; the one holding it stays (zeroed past it), with its delalloc
+            dropped = clearDataRsv(Writeback.sectorAligned(newSize), Long.MAX_VALUE);
             updatePins();
         }
+        freeDataRsv(dropped); // btrfs_invalidatepage: EXTENT_CLEAR_DATA_RESV of the dropped delalloc
         releaseMetaExcess(); // btrfs_invalidatepage: EXTENT_CLEAR_META_RESV of the dropped delalloc
     }
 
@@ -629,12 +731,15 @@ final class InodeData implements Inode.Mapping {
      */
     @Override
     public void truncateFinal() {
+        long dropped;
         synchronized (this) {
             fs.kernel.sched().waitUntil(this, "truncate_inode_pages_final: page writeback",
                 () -> writebackBytes == 0 && lockedBytes == 0);
             delalloc.clear();
+            dropped = clearDataRsv(0, Long.MAX_VALUE);
             updatePins();
         }
+        freeDataRsv(dropped); // btrfs_invalidatepage: EXTENT_CLEAR_DATA_RESV of the dropped delalloc
         releaseMetaExcess(); // btrfs_invalidatepage: EXTENT_CLEAR_META_RESV of the dropped delalloc
     }
 

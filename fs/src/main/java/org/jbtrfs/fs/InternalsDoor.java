@@ -18,7 +18,8 @@ final class InternalsDoor implements Internals.Door {
         StringBuilder sb = new StringBuilder(module.workerPool().debugState());
         module.liveFilesystems().forEach((dev, fs) -> {
             sb.append('\n').append(dev).append(": ").append(fs.btreeInode.writebackState());
-            sb.append('\n').append(dev).append(": ").append(fs.space.reservations.debugState(fs.asyncReclaim().busy()));
+            sb.append('\n').append(dev).append(": ").append(fs.space.reservations.debugState(fs.asyncReclaim().busy()))
+                .append("; ").append(fs.space.reservations.dataDebugState(fs.asyncDataReclaim().busy()));
             org.jbtrfs.transaction.QgroupHooks q = fs.qgroupHooks();
             if (q != null && !q.debugState().isEmpty()) {
                 sb.append('\n').append(dev).append(": ").append(q.debugState());

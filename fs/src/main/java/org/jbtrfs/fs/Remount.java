@@ -80,10 +80,11 @@ final class Remount {
 
     private static void remountRo(FsContext ctx) {
         FsInfo fs = ctx.fs;
-        // cancel_work_sync(&fs_info->async_reclaim_work): a reclaim flushing now finishes its state first; a reservation
-        // made after this queues it again (async_data_reclaim_work: not modelled, the port reserves no data space); a
-        // queued work is dropped with its tickets waiting (proposed fix inside: ASYNC_RECLAIM_CANCEL_STRANDS_TICKETS)
+        // cancel_work_sync(&fs_info->async_reclaim_work), then async_data_reclaim_work's: a reclaim flushing now finishes
+        // its state first; a reservation made after this queues it again; a queued work is dropped with its tickets
+        // waiting (proposed fix inside: ASYNC_RECLAIM_CANCEL_STRANDS_TICKETS)
         fs.asyncReclaim().cancelSync();
+        fs.asyncDataReclaim().cancelSync();
         // "this also happens on 'umount -rf' or on shutdown, when the filesystem is busy": stop async discard
         ctx.fs.discard.cleanup();
         // wait for the uuid_scan task to finish (down and up uuid_tree_rescan_sem)
@@ -123,8 +124,9 @@ final class Remount {
         }
         if (fs.applied(FixSwitch.ASYNC_RECLAIM_REQUEUED_AFTER_CANCEL)) {
             // proposed: the reservations since the cancel above (our btrfs_delete_unused_bgs, the cleaner's pass) may
-            // have queued the reclaim work again; let it finish before the last commit of the read-only filesystem
+            // have queued the reclaim works again; let them finish before the last commit of the read-only filesystem
             fs.asyncReclaim().cancelSync();
+            fs.asyncDataReclaim().cancelSync();
         }
         fs.kernel.hooks().arrive(Hook.REMOUNT_BEFORE_COMMIT_SUPER);
         DiskIo.commitSuper(fs);

@@ -26,9 +26,10 @@ final class ShrinkDelalloc {
 
     ShrinkDelalloc(FsContext ctx) { this.ctx = ctx; }
 
-    void shrink(long toReclaim, boolean waitOrdered) {
-        long items = AsyncReclaim.calcReclaimItemsNr(toReclaim) * 2;
-        long reclaimBytes = items * EXTENT_SIZE_PER_ITEM;
+    void shrink(long toReclaim, boolean waitOrdered, boolean data) {
+        // U64_MAX (the data work): every page; else twice the items' worth
+        long reclaimBytes = toReclaim == Long.MAX_VALUE ? Long.MAX_VALUE
+            : AsyncReclaim.calcReclaimItemsNr(toReclaim) * 2 * EXTENT_SIZE_PER_ITEM;
         long delallocBytes = delallocBytes();
         if (delallocBytes == 0) {
             if (waitOrdered) {
@@ -46,7 +47,8 @@ final class ShrinkDelalloc {
             } else {
                 LockSupport.parkNanos(JIFFY_NANOS); // schedule_timeout_killable(1): nothing wakes it early
             }
-            if (ctx.fs.space.reservations.ticketsWaiting() == 0) {
+            var r = ctx.fs.space.reservations;
+            if ((data ? r.dataTicketsWaiting() : r.ticketsWaiting()) == 0) {
                 break;
             }
             delallocBytes = delallocBytes();

@@ -1,6 +1,7 @@
 package org.jbtrfs.fs;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -174,8 +175,7 @@ final class Writeback {
                 }
             } else {
                 for (InodeData.DirtyRange r : ranges) {
-                    OrderedExtent oe = cowFileRange(d, r);
-                    if (oe != null) {
+                    for (OrderedExtent oe : cowFileRange(d, r)) {
                         bios.add(new DataBio(oe, oe.data()));
                     }
                 }
@@ -195,21 +195,36 @@ final class Writeback {
     }
 
     /**
-     * kernel: cow_file_range() in fs/btrfs/inode.c — reserve the data extent (btrfs_reserve_extent, which
-     * may allocate a chunk) and add the ordered extent. On failure the pages end writeback with the error
-     * (extent_clear_unlock_delalloc, mapping_set_error) and null is returned.
+     * kernel: cow_file_range() in fs/btrfs/inode.c — reserve data extents for the range (btrfs_reserve_extent, which may
+     * allocate a chunk, and hands back less than asked when no block group has the range contiguous: the loop goes on
+     * with the rest) and add an ordered extent for each. On failure the pages not covered yet end writeback with the
+     * error (extent_clear_unlock_delalloc, mapping_set_error); the ordered extents added stay.
      */
-    private OrderedExtent cowFileRange(InodeData d, InodeData.DirtyRange r) {
+    private List<OrderedExtent> cowFileRange(InodeData d, InodeData.DirtyRange r) {
         ctx.defrag.inodeShouldDefrag(d, r.start, sectorAligned(r.len()), AutoDefrag.SMALL_WRITE);
+        List<OrderedExtent> added = new ArrayList<>(1);
+        byte[] all = r.data();
+        int off = 0;
         try {
-            return reserveAndAddOrdered(d, r.start, r.data());
+            while (off < all.length) {
+                OrderedExtent oe = reserveAndAddOrdered(d, r.start + off,
+                    off == 0 ? all : Arrays.copyOfRange(all, off, all.length), SECTOR);
+                added.add(oe);
+                off += (int) oe.numBytes;
+            }
         } catch (BtrfsException e) {
             d.setError(e.errno());
-            endPageWriteback(d, r.len());
-            return null;
+            freeDataRsv(d, r.start + off, all.length - off);
+            endPageWriteback(d, all.length - off);
         } finally {
             d.cowDone(r.start, r.len());
         }
+        return added;
+    }
+
+    /** extent_clear_unlock_delalloc(EXTENT_CLEAR_DATA_RESV) of a range whose extent could not be reserved. */
+    void freeDataRsv(InodeData d, long start, long len) {
+        d.freeDataRsv(d.takeDataRsv(start, len));
     }
 
     /** {@code len} rounded up to whole sectors: an extent's disk_num_bytes, what i_bytes counts for it. */
@@ -219,13 +234,16 @@ final class Writeback {
     static long sectorAligned(long len) { return (len + SECTOR - 1) / SECTOR * SECTOR; }
 
     /**
-     * The two steps of cow_file_range for {@code data} at file offset {@code start}: btrfs_reserve_extent (which may
-     * allocate a chunk; a BtrfsException when it fails), then btrfs_add_ordered_extent over the sectors it covers.
+     * The two steps of cow_file_range for {@code data} at file offset {@code start}: btrfs_reserve_extent for all of it or,
+     * when no block group has it contiguous, as much as fits (at least {@code minLen}; a BtrfsException when not even
+     * that does), then btrfs_add_ordered_extent over the sectors reserved — for the bytes the extent took, which the
+     * returned ordered extent's numBytes tells. The sectors' data reservation (EXTENT_DELALLOC's) becomes the extent's.
      */
-    OrderedExtent reserveAndAddOrdered(InodeData d, long start, byte[] data) {
-        long bytenr = Extents.reserveDataExtent(fs, d.inode.root(), data.length);
-        long diskNumBytes = sectorAligned(data.length);
-        return ctx.ordered.add(d, start, data.length, bytenr, diskNumBytes, data);
+    OrderedExtent reserveAndAddOrdered(InodeData d, long start, byte[] data, long minLen) {
+        Extents.Reserved ext = Extents.reserveDataExtent(fs, d.inode.root(), data.length, Math.min(minLen, data.length));
+        byte[] taken = ext.len() >= data.length ? data : Arrays.copyOf(data, (int) ext.len());
+        fs.space.dataMayUseToReserved(d.takeDataRsv(start, taken.length)); // btrfs_add_reserved_bytes
+        return ctx.ordered.add(d, start, taken.length, ext.bytenr(), sectorAligned(taken.length), taken);
     }
 
     /**

@@ -1,6 +1,5 @@
 package org.jbtrfs.transaction;
 
-import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.FsState;
@@ -57,102 +56,11 @@ public final class AsyncReclaim {
         if (p != null) {
             do {
                 fs.kernel.hooks().arrive(Hook.ASYNC_RECLAIM_BEFORE_FLUSH);
-                flushSpace(p.toReclaim(), p.flushState());
+                FlushSpace.flushSpace(fs, false, p.toReclaim(), p.flushState());
                 fs.kernel.hooks().arrive(Hook.ASYNC_RECLAIM_AFTER_FLUSH);
             } while (r.next(p));
         }
         fs.kernel.hooks().arrive(Hook.ASYNC_RECLAIM_BEFORE_RETURN);
-    }
-
-    /**
-     * kernel: flush_space() — one flush state; advisory: its errors are not looked at, the tickets tell. The port runs
-     * every delayed item and delayed ref where the kernel's _NR states run a number of them (the port has no partial
-     * run).
-     */
-    private void flushSpace(long toReclaim, int state) {
-        switch (state) {
-            case 1, 2 -> { // FLUSH_DELAYED_ITEMS_NR, FLUSH_DELAYED_ITEMS
-                TransHandle h = joinOrNull();
-                if (h != null) {
-                    try {
-                        fs.delayedInodes.runDelayedItems(h); // aborts the transaction itself on error
-                    } catch (BtrfsException ignored) {
-                        // the abort was reported
-                    } finally {
-                        Transactions.end(h);
-                    }
-                }
-            }
-            case 3, 4 -> { // FLUSH_DELAYED_REFS_NR, FLUSH_DELAYED_REFS
-                TransHandle h = joinOrNull();
-                if (h != null) {
-                    try {
-                        ExtentCommit.runDelayedRefs(h);
-                    } catch (BtrfsException e) {
-                        Transactions.abort(fs, h.transaction(), e); // btrfs_run_delayed_refs aborts on error
-                    } finally {
-                        Transactions.end(h);
-                    }
-                }
-            }
-            case 5, 6 -> fs.delallocShrinker().shrink(toReclaim, state == 6); // FLUSH_DELALLOC(_WAIT): shrink_delalloc
-            case 7, 8 -> { // ALLOC_CHUNK, ALLOC_CHUNK_FORCE
-                TransHandle h = joinOrNull();
-                if (h != null) {
-                    try {
-                        fs.space.allocMetadataChunk(Mkfs.metadataSize(fs.device.size()), state == 8);
-                    } finally {
-                        Transactions.end(h); // btrfs_create_pending_block_groups inserts the new chunk's item
-                    }
-                }
-            }
-            case 9 -> { // RUN_DELAYED_IPUTS: btrfs_run_delayed_iputs, btrfs_wait_on_delayed_iputs
-                fs.delayedIputRunner().run();
-                fs.kernel.hooks().arrive(Hook.ASYNC_RECLAIM_BEFORE_WAIT_DELAYED_IPUTS);
-                fs.delayedIputsWaiter().run();
-            }
-            case 10 -> mayCommitTransaction(); // COMMIT_TRANS
-            default -> { }
-        }
-    }
-
-    /** flush_space's btrfs_join_transaction(fs_info->extent_root); an error (IS_ERR) ends the state. */
-    private TransHandle joinOrNull() {
-        try {
-            return Transactions.join(fs, fs.extentRoot(), "flush_space");
-        } catch (BtrfsException e) {
-            return null;
-        }
-    }
-
-    /**
-     * kernel: may_commit_transaction() — commit only if it can satisfy the first ticket: the bytes it still needs
-     * beyond the free space are pinned, or sit in the delayed, delayed-refs and trans reserves, or the transaction
-     * frees block groups (BTRFS_TRANS_HAVE_FREE_BGS).
-     */
-    private void mayCommitTransaction() {
-        SpaceReservations r = fs.space.reservations;
-        long needed = r.commitBytesNeeded();
-        if (needed == 0) {
-            return;
-        }
-        TransHandle h = joinOrNull();
-        if (h == null) {
-            return;
-        }
-        boolean haveFreeBgs;
-        synchronized (h.transaction) {
-            haveFreeBgs = !h.transaction.deletedBgs.isEmpty();
-        }
-        if (!r.commitWorthIt(needed, haveFreeBgs)) {
-            Transactions.end(h);
-            return;
-        }
-        try {
-            Transactions.commit(h);
-        } catch (BtrfsException ignored) {
-            // flush_space only traces the error
-        }
     }
 
     /** kernel: calc_reclaim_items_nr() — items of btrfs_calc_insert_metadata_size(fs_info, 1) in {@code toReclaim}, at least 1. */

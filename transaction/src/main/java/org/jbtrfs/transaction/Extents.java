@@ -24,15 +24,38 @@ public final class Extents {
         return bytenr;
     }
 
+    /** A data extent reserved at writeback: its start and its length (the request, or less after halving). */
+    public record Reserved(long bytenr, long len) { }
+
     /**
-     * kernel: btrfs_reserve_extent() for data, from cow_file_range at writeback — no transaction handle:
-     * the bytes count as reserved until the ordered extent's completion queues the extent's ref
-     * ({@link #allocReservedFileExtent}). When no data block group has room, find_free_extent_update_loop
-     * joins a transaction before btrfs_chunk_alloc (LOOP_ALLOC_CHUNK) and ends it after: the handle keeps
-     * a commit from running before the new block group's item is inserted (btrfs_end_transaction →
-     * btrfs_create_pending_block_groups).
+     * kernel: btrfs_reserve_extent() for data, from cow_file_range at writeback — no transaction handle: the bytes count
+     * as reserved until the ordered extent's completion queues the extent's ref ({@link #allocReservedFileExtent}).
+     * find_free_extent looks in the data block groups; when none has {@code len} contiguous bytes, its LOOP_ALLOC_CHUNK
+     * joins a transaction, forces a chunk (btrfs_chunk_alloc, refused once the space_info is full) and ends the handle
+     * (btrfs_create_pending_block_groups: a commit cannot run before the new group's item is inserted), then looks again;
+     * still nothing, btrfs_reserve_extent halves the request — at most the longest free run found (ins->offset), at
+     * least {@code minLen} — and tries again. ENOSPC when not even {@code minLen} fits.
      */
-    public static long reserveDataExtent(FsInfo fs, Root root, long len) {
+    public static Reserved reserveDataExtent(FsInfo fs, Root root, long len, long minLen) {
+        long numBytes = len;
+        boolean finalTried = false;
+        while (true) {
+            try {
+                return new Reserved(findFreeDataExtent(fs, root, numBytes), numBytes);
+            } catch (BtrfsException e) {
+                long maxExtent = fs.space.maxDataFreeExtent();
+                if (e.errno() != Errno.ENOSPC || finalTried || maxExtent == 0) {
+                    throw e;
+                }
+                numBytes = Math.min(numBytes >> 1, maxExtent) / 4096 * 4096;
+                numBytes = Math.max(numBytes, minLen);
+                finalTried = numBytes == minLen;
+            }
+        }
+    }
+
+    /** find_free_extent() for {@code len} data bytes, with its LOOP_ALLOC_CHUNK (see {@link #reserveDataExtent}). */
+    private static long findFreeDataExtent(FsInfo fs, Root root, long len) {
         try {
             return fs.space.reserveDataExtentInExistingGroups(len);
         } catch (BtrfsException e) {
@@ -42,10 +65,11 @@ public final class Extents {
         }
         TransHandle h = Transactions.join(fs, root, "find_free_extent");
         try {
-            return fs.space.reserveDataExtent(len);
+            fs.space.allocDataChunkForced();
         } finally {
             Transactions.end(h);
         }
+        return fs.space.reserveDataExtentInExistingGroups(len);
     }
 
     /**

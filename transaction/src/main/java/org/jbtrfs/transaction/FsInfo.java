@@ -214,20 +214,28 @@ public final class FsInfo {
         discard.init();
         // btrfs_init_async_reclaim_work(): the work __reserve_bytes queues on system_unbound_wq
         asyncReclaim = new AsyncReclaim(this, wq.workers.pool());
+        asyncDataReclaim = new AsyncDataReclaim(this, wq.workers.pool());
     }
 
     private volatile AsyncReclaim asyncReclaim;
+    private volatile AsyncDataReclaim asyncDataReclaim;
 
     /** fs_info->async_reclaim_work (space-info.c); null before open_ctree's btrfs_init_workqueues. */
     public AsyncReclaim asyncReclaim() { return asyncReclaim; }
 
+    /** fs_info->async_data_reclaim_work (space-info.c, stop 56); null before open_ctree's btrfs_init_workqueues. */
+    public AsyncDataReclaim asyncDataReclaim() { return asyncDataReclaim; }
+
     /** shrink_delalloc() of the async reclaim work's FLUSH_DELALLOC states; the fs layer installs it. */
     public interface DelallocShrinker {
-        /** kernel: shrink_delalloc(fs_info, space_info, to_reclaim, wait_ordered). */
-        void shrink(long toReclaim, boolean waitOrdered);
+        /**
+         * kernel: shrink_delalloc(fs_info, space_info, to_reclaim, wait_ordered) — {@code data}: the space_info is the
+         * data one (its tickets end the loop early); {@code toReclaim} Long.MAX_VALUE is U64_MAX.
+         */
+        void shrink(long toReclaim, boolean waitOrdered, boolean data);
     }
 
-    private volatile DelallocShrinker delallocShrinker = (toReclaim, waitOrdered) -> { };
+    private volatile DelallocShrinker delallocShrinker = (toReclaim, waitOrdered, data) -> { };
     private volatile Runnable delayedIputsWaiter = () -> { };
 
     public DelallocShrinker delallocShrinker() { return delallocShrinker; }

@@ -30,6 +30,25 @@ public final class SpaceReservation {
     }
 
     /**
+     * kernel: btrfs_reserve_data_bytes(fs_info, bytes, BTRFS_RESERVE_FLUSH_DATA) (5.11, via btrfs_check_data_free_space and
+     * btrfs_alloc_data_chunk_ondemand) — {@code bytes} of the DATA space_info's bytes_may_use, waiting for the async data
+     * reclaim work ({@link AsyncDataReclaim}) when they do not fit. Stop 56.
+     *
+     * @throws org.jbtrfs.core.BtrfsException ENOSPC when the work failed the ticket (no device space for a data chunk,
+     *         nothing to flush or commit that frees enough)
+     */
+    public static void reserveDataBytes(FsInfo fs, long bytes) {
+        Ticket t = fs.space.reservations.reserveData(bytes);
+        if (t == null) {
+            return;
+        }
+        synchronized (t) {
+            fs.kernel.sched().waitUntil(t, "wait_reserve_ticket", t::done);
+        }
+        fs.space.reservations.finish(t);
+    }
+
+    /**
      * start_transaction()'s reservation for {@code numItems} items (5.11): btrfs_calc_insert_metadata_size, twice that
      * for a FLUSH_ALL start while the delayed-refs reserve is not full (btrfs_block_rsv_add into trans_block_rsv, then
      * btrfs_migrate_to_delayed_refs_rsv of the second half); with no items, a FLUSH_ALL start refills the delayed-refs

@@ -138,7 +138,8 @@ public final class Schedule {
         Hook.BTREE_WRITEBACK_BEFORE_WRITTEN_FLAG, Hook.SCRUB_BEFORE_INC_BLOCK_GROUP_RO, Hook.SCRUB_STRIPE,
         Hook.COMMIT_AFTER_UNBLOCKED, Hook.COMMIT_AFTER_COMPLETED, Hook.ASYNC_RECLAIM_BEFORE_FLUSH,
         Hook.ASYNC_RECLAIM_AFTER_FLUSH, Hook.ASYNC_RECLAIM_BEFORE_WAIT_DELAYED_IPUTS, Hook.ASYNC_RECLAIM_BEFORE_CLEAR_PENDING,
-        Hook.ASYNC_RECLAIM_BEFORE_RETURN);
+        Hook.ASYNC_RECLAIM_BEFORE_RETURN, Hook.ASYNC_DATA_RECLAIM_BEFORE_FLUSH, Hook.ASYNC_DATA_RECLAIM_BEFORE_CLEAR_PENDING,
+        Hook.ASYNC_DATA_RECLAIM_BEFORE_RETURN);
     /**
      * Later hooks never focused: no sleep of the kernel's is there to lengthen ({@link #LATER_HOOKS}; a commit after
      * UNBLOCKED, stop 53, is the tests' window for the sync barrier: its IO waits are the device's); and scrub's stripe

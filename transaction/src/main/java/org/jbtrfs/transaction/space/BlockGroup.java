@@ -108,6 +108,20 @@ public final class BlockGroup {
         return -1;
     }
 
+    /** The longest run of free sectors, in bytes (find_free_extent's max_extent_size for this group). */
+    long maxFreeExtent() {
+        int n = (int) (length / SECTOR);
+        int best = 0;
+        int i = allocated.nextClearBit(0);
+        while (i < n) {
+            int e = allocated.nextSetBit(i);
+            int end = e < 0 || e > n ? n : e;
+            best = Math.max(best, end - i);
+            i = allocated.nextClearBit(end);
+        }
+        return (long) best * SECTOR;
+    }
+
     void mark(long bytenr, long len, boolean value) {
         int from = (int) ((bytenr - start) / SECTOR);
         int to = (int) ((bytenr - start + len) / SECTOR);

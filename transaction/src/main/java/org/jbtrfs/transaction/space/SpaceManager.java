@@ -42,7 +42,8 @@ public final class SpaceManager {
             spaceInfos.put(t, new SpaceInfo(t));
         }
         this.rsvs = new BlockRsvs(this, spaceInfos.get(BlockGroupType.METADATA));
-        this.reservations = new SpaceReservations(this, spaceInfos.get(BlockGroupType.METADATA), rsvs);
+        this.reservations = new SpaceReservations(this, spaceInfos.get(BlockGroupType.METADATA), spaceInfos.get(BlockGroupType.DATA),
+            rsvs);
         rsvs.reservations(reservations);
         this.dataChunkSize = dataChunkSize;
         if (deviceSize > firstChunkStart) {
@@ -65,9 +66,11 @@ public final class SpaceManager {
         if (used == 0 && type == BlockGroupType.DATA) {
             markUnusedLocked(bg);
         }
-        if (type == BlockGroupType.METADATA) {
-            reservations.tryGrantingTickets(); // btrfs_update_space_info(): a new metadata chunk may satisfy tickets
+        // btrfs_update_space_info(): a new group clears full, and may satisfy tickets
+        if (length > 0) {
+            si.full = false;
         }
+        reservations.tryGrantingTickets(si);
         return bg;
     }
 
@@ -131,12 +134,57 @@ public final class SpaceManager {
     }
 
     /**
-     * kernel: btrfs_reserve_extent() for data, the loops before LOOP_ALLOC_CHUNK — only the existing data
-     * block groups; ENOSPC if none has room (the caller then allocates a chunk under a transaction handle).
+     * kernel: find_free_extent() for data over the existing data block groups — {@code len} bytes (rounded up to
+     * sectors) contiguous; ENOSPC if none has room (the caller then allocates a chunk under a transaction handle, and
+     * halves its request: {@link #maxDataFreeExtent}).
      */
     public synchronized long reserveDataExtentInExistingGroups(long len) {
         int sectors = (int) ((len + BlockGroup.SECTOR - 1) / BlockGroup.SECTOR);
         return reserve(BlockGroupType.DATA, (long) sectors * BlockGroup.SECTOR, 1);
+    }
+
+    /** find_free_extent's ins->offset on ENOSPC: the longest free run of any writable data block group. */
+    public synchronized long maxDataFreeExtent() {
+        long best = 0;
+        for (BlockGroup bg : blockGroups.values()) {
+            if (bg.type == BlockGroupType.DATA && bg.ro == 0 && !bg.removed) {
+                best = Math.max(best, bg.maxFreeExtent());
+            }
+        }
+        return best;
+    }
+
+    /**
+     * btrfs_add_reserved_bytes()'s {@code btrfs_space_info_update_bytes_may_use(-ram_bytes)} for a delalloc extent just
+     * reserved: the data reservation of its range is the extent's bytes_reserved now; no ticket is looked at.
+     */
+    public synchronized void dataMayUseToReserved(long ramBytes) {
+        reservations.dataMayUseToReserved(ramBytes);
+    }
+
+    /**
+     * kernel: btrfs_chunk_alloc() of a DATA chunk with CHUNK_ALLOC_FORCE — from the async data reclaim work's
+     * ALLOC_CHUNK_FORCE state and find_free_extent's LOOP_ALLOC_CHUNK: nothing once the space_info is full; a chunk of the
+     * usual size, or smaller to fit the largest free device hole; no hole of 1 MiB left marks the space_info full.
+     * Returns whether a chunk was added (its item is inserted when the handle ends).
+     */
+    public synchronized boolean allocDataChunkForced() {
+        SpaceInfo si = spaceInfos.get(BlockGroupType.DATA);
+        if (si.full) {
+            return false;
+        }
+        // __btrfs_alloc_chunk: the desired size, or what the largest free device hole still holds (1 MiB granules here)
+        long hole = 0;
+        for (long len : unallocated.values()) {
+            hole = Math.max(hole, len);
+        }
+        long size = Math.min(dataChunkSize, hole & ~((1L << 20) - 1));
+        if (size == 0) {
+            si.full = true;
+            return false;
+        }
+        allocChunk(BlockGroupType.DATA, size);
+        return true;
     }
 
     private final List<BlockGroup> newBlockGroups = new ArrayList<>();
@@ -202,7 +250,7 @@ public final class SpaceManager {
                 return at;
             }
         }
-        spaceInfos.get(type).full = true;
+        // find_free_extent's ENOSPC: space_info->full is btrfs_chunk_alloc's, not the allocator's
         throw new BtrfsException(Errno.ENOSPC, "no free " + type + " space for " + bytes + " bytes");
     }
 
@@ -554,6 +602,10 @@ public final class SpaceManager {
     /** Returns a removed group's chunk to unallocated device space (the commit's pinned chunk release). */
     public synchronized void releaseChunk(BlockGroup bg) {
         unallocated.put(bg.start, bg.length);
+        // btrfs_remove_chunk: the device extent's bytes are free chunk space again, btrfs_clear_space_info_full()
+        for (SpaceInfo si : spaceInfos.values()) {
+            si.full = false;
+        }
     }
 
     /** kernel: btrfs_put_block_group() (outside teardown) */

@@ -6,15 +6,19 @@ import org.jbtrfs.core.KernelLog;
 import org.jbtrfs.core.kernel.Lifetime;
 
 /**
- * The ticket side of fs/btrfs/space-info.c (5.11) for the METADATA space_info: __reserve_bytes, the tickets the async
+ * The ticket side of fs/btrfs/space-info.c (5.11): for the METADATA space_info __reserve_bytes, the tickets the async
  * reclaim work flushes for, btrfs_try_granting_tickets, btrfs_can_overcommit, the reclaim-size arithmetic and the
- * give-up path (maybe_fail_all_tickets, steal_from_global_rsv). Every method runs under the {@link SpaceManager}'s lock
+ * give-up path (maybe_fail_all_tickets, steal_from_global_rsv); for the DATA space_info (stop 56) btrfs_reserve_data_bytes
+ * with BTRFS_RESERVE_FLUSH_DATA — no overcommit, a ticket and async_data_reclaim_work when the bytes do not fit — and
+ * btrfs_async_reclaim_data_space's bookkeeping. Every method runs under the {@link SpaceManager}'s lock
  * (space_info->lock); the task waiting for its ticket sleeps on the {@link Ticket} (transaction module,
- * {@code SpaceReservation}), and the work's flush states are ported there too ({@code AsyncReclaim}).
+ * {@code SpaceReservation}), and the works' flush states are ported there too ({@code AsyncReclaim},
+ * {@code AsyncDataReclaim}).
  *
- * <p>Not modelled: the priority tickets (FLUSH_LIMIT, FLUSH_EVICT: the port has no caller), the data space_info's
- * reservations (delalloc reserves nothing in the port), {@code total_bytes_pinned} apart from {@code bytes_pinned} (the
- * port pins when the delayed ref runs), a profile factor (the port's metadata is single: factor 1).
+ * <p>Not modelled: the priority tickets (FLUSH_LIMIT, FLUSH_EVICT, FLUSH_FREE_SPACE_INODE: the port has no caller — its
+ * v1 cache inodes reserve no data), the qgroup data reservations, {@code total_bytes_pinned} apart from
+ * {@code bytes_pinned} (the port pins when the delayed ref runs), a profile factor (the port's metadata is single:
+ * factor 1).
  */
 public final class SpaceReservations {
     /** SZ_1M. */
@@ -40,13 +44,17 @@ public final class SpaceReservations {
 
     private final SpaceManager space;
     private final SpaceInfo meta;
+    private final SpaceInfo data;
     private final BlockRsvs rsvs;
     private final int onlineCpus = Runtime.getRuntime().availableProcessors();
     private ReclaimWork work = NONE;
+    /** fs_info->async_data_reclaim_work as __reserve_bytes sees it (no preemptive reclaim for data). */
+    private ReclaimWork dataWork = NONE;
 
-    SpaceReservations(SpaceManager space, SpaceInfo meta, BlockRsvs rsvs) {
+    SpaceReservations(SpaceManager space, SpaceInfo meta, SpaceInfo data, BlockRsvs rsvs) {
         this.space = space;
         this.meta = meta;
+        this.data = data;
         this.rsvs = rsvs;
     }
 
@@ -61,6 +69,13 @@ public final class SpaceReservations {
         synchronized (space) {
             work = w == null ? NONE : w;
             lifetime = new Lifetime(log, "struct btrfs_space_info");
+        }
+    }
+
+    /** btrfs_init_async_reclaim_work()'s second INIT_WORK: the work a data reservation that must wait queues. */
+    public void installDataReclaimWork(ReclaimWork w) {
+        synchronized (space) {
+            dataWork = w == null ? NONE : w;
         }
     }
 
@@ -106,7 +121,7 @@ public final class SpaceReservations {
             if (flush == Flush.NO_FLUSH) {
                 throw new BtrfsException(Errno.ENOSPC, "cannot reserve " + bytes + " bytes of metadata without flushing");
             }
-            Ticket t = new Ticket(bytes, flush == Flush.FLUSH_ALL_STEAL);
+            Ticket t = new Ticket(meta, bytes, flush == Flush.FLUSH_ALL_STEAL);
             meta.reclaimSize += bytes;
             meta.tickets.addLast(t);
             if (!meta.flush) {
@@ -125,11 +140,12 @@ public final class SpaceReservations {
         synchronized (space) {
             Errno err = t.error;
             if (t.bytes != 0 || err != null) {
-                if (removeTicket(t)) {
-                    tryGrantingTickets();
+                if (removeTicket(t.owner, t)) {
+                    tryGrantingTickets(t.owner);
                 }
                 Errno e = err != null ? err : Errno.ENOSPC;
-                throw new BtrfsException(e, "no metadata space for a reservation the async reclaim could not satisfy");
+                throw new BtrfsException(e, "no " + (t.owner == data ? "data" : "metadata")
+                    + " space for a reservation the async reclaim could not satisfy");
             }
         }
     }
@@ -141,15 +157,21 @@ public final class SpaceReservations {
     }
 
     /** kernel: btrfs_try_granting_tickets() (the normal list; caller holds the lock) — oldest first, while they fit. */
-    void tryGrantingTickets() {
-        while (!meta.tickets.isEmpty()) {
-            Ticket t = meta.tickets.peekFirst();
-            long used = meta.usedWithMayUse();
-            if (used + t.bytes <= meta.totalBytes || canOvercommit(t.bytes, Flush.FLUSH_ALL)) {
-                meta.bytesMayUse += t.bytes;
-                removeTicket(t);
+    void tryGrantingTickets() { tryGrantingTickets(meta); }
+
+    /**
+     * btrfs_try_granting_tickets() of either space_info: a data ticket fits only under total_bytes (btrfs_can_overcommit
+     * refuses data), a metadata one may overcommit.
+     */
+    void tryGrantingTickets(SpaceInfo si) {
+        while (!si.tickets.isEmpty()) {
+            Ticket t = si.tickets.peekFirst();
+            long used = si.usedWithMayUse();
+            if (used + t.bytes <= si.totalBytes || si == meta && canOvercommit(t.bytes, Flush.FLUSH_ALL)) {
+                si.bytesMayUse += t.bytes;
+                removeTicket(si, t);
                 t.bytes = 0;
-                meta.ticketsId++;
+                si.ticketsId++;
                 t.wake();
             } else {
                 break;
@@ -158,12 +180,180 @@ public final class SpaceReservations {
     }
 
     /** kernel: remove_ticket() — whether it was still on the list (!list_empty(&ticket->list)). */
-    private boolean removeTicket(Ticket t) {
-        if (!meta.tickets.remove(t)) {
+    private static boolean removeTicket(SpaceInfo si, Ticket t) {
+        if (!si.tickets.remove(t)) {
             return false;
         }
-        meta.reclaimSize -= t.bytes;
+        si.reclaimSize -= t.bytes;
         return true;
+    }
+
+    // ---- data --------------------------------------------------------------------------------------------------------
+
+    /**
+     * kernel: btrfs_reserve_data_bytes(fs_info, bytes, BTRFS_RESERVE_FLUSH_DATA) → __reserve_bytes() up to its wait — the
+     * bytes join the DATA space_info's bytes_may_use if they fit under total_bytes and no ticket waits (data never
+     * overcommits); otherwise a ticket, and async_data_reclaim_work queued if space_info->flush was clear. There is no
+     * preemptive data reclaim.
+     *
+     * @return null when reserved, else the ticket to wait on ({@link #finish} after it)
+     */
+    public Ticket reserveData(long bytes) {
+        if (bytes <= 0) {
+            throw new IllegalArgumentException("bytes must be positive: " + bytes);
+        }
+        synchronized (space) {
+            if (data.tickets.isEmpty() && data.usedWithMayUse() + bytes <= data.totalBytes) {
+                data.bytesMayUse += bytes;
+                return null;
+            }
+            Ticket t = new Ticket(data, bytes, false);
+            data.reclaimSize += bytes;
+            data.tickets.addLast(t);
+            if (!data.flush) {
+                data.flush = true;
+                dataWork.queue(); // "enospc"
+            }
+            return t;
+        }
+    }
+
+    /**
+     * kernel: btrfs_free_reserved_data_space_noquota() → btrfs_space_info_free_bytes_may_use() — a data reservation given
+     * back (a write that failed after reserving, a delalloc range invalidated or re-dirtied: EXTENT_CLEAR_DATA_RESV); a
+     * waiting data ticket may fit now.
+     */
+    public void freeDataBytesMayUse(long bytes) {
+        if (bytes <= 0) {
+            return;
+        }
+        synchronized (space) {
+            data.bytesMayUse -= bytes;
+            tryGrantingTickets(data);
+        }
+    }
+
+    /**
+     * btrfs_add_reserved_bytes()'s {@code btrfs_space_info_update_bytes_may_use(-ram_bytes)} for a delalloc extent (caller
+     * holds the lock): the reservation becomes bytes_reserved; no ticket is looked at.
+     */
+    void dataMayUseToReserved(long ramBytes) {
+        data.bytesMayUse -= ramBytes;
+    }
+
+    /** btrfs_async_reclaim_data_space()'s state: last_tickets_id and flush_state (an index into data_flush_states). */
+    public static final class DataProgress {
+        long lastTicketsId;
+        int flushState;
+
+        /** The index into data_flush_states to run next. */
+        public int flushState() { return flushState; }
+    }
+
+    /**
+     * btrfs_async_reclaim_data_space()'s head: no ticket clears space_info->flush and ends the work (null); else the
+     * progress of the loops.
+     */
+    public DataProgress startData() {
+        use("btrfs_async_reclaim_data_space");
+        synchronized (space) {
+            if (data.tickets.isEmpty()) {
+                data.flush = false;
+                return null;
+            }
+            DataProgress p = new DataProgress();
+            p.lastTicketsId = data.ticketsId;
+            return p;
+        }
+    }
+
+    /** The data space_info's {@code full}: a chunk allocation failed for want of device space since the last new group. */
+    public boolean dataFull() {
+        synchronized (space) {
+            return data.full;
+        }
+    }
+
+    /**
+     * btrfs_async_reclaim_data_space()'s first loop, after one forced chunk allocation: no ticket left clears the flag and
+     * ends the work (false); else the tickets' id is remembered.
+     */
+    public boolean afterDataChunk(DataProgress p) {
+        use("btrfs_async_reclaim_data_space");
+        synchronized (space) {
+            if (data.tickets.isEmpty()) {
+                data.flush = false;
+                return false;
+            }
+            p.lastTicketsId = data.ticketsId;
+            return true;
+        }
+    }
+
+    /**
+     * btrfs_async_reclaim_data_space()'s second loop, after one state of data_flush_states ({@code states} of them): no
+     * ticket left ends the work (flag cleared); progress starts the states over, none moves on; past the last state a
+     * full space_info fails the tickets (maybe_fail_all_tickets; none failed clears the flag and ends the work), a not
+     * full one starts over. Returns false when the work returns.
+     */
+    public boolean nextData(DataProgress p, int states) {
+        use("btrfs_async_reclaim_data_space");
+        synchronized (space) {
+            if (data.tickets.isEmpty()) {
+                data.flush = false;
+                return false;
+            }
+            if (p.lastTicketsId == data.ticketsId) {
+                p.flushState++;
+            } else {
+                p.lastTicketsId = data.ticketsId;
+                p.flushState = 0;
+            }
+            if (p.flushState >= states) {
+                if (data.full) {
+                    if (maybeFailAllTickets(data)) {
+                        p.flushState = 0;
+                    } else {
+                        data.flush = false;
+                    }
+                } else {
+                    p.flushState = 0;
+                }
+            }
+            return p.flushState < states;
+        }
+    }
+
+    /** may_commit_transaction()'s first half for the DATA space_info (see {@link #commitBytesNeeded}). */
+    public long dataCommitBytesNeeded() {
+        use("may_commit_transaction");
+        synchronized (space) {
+            return bytesNeeded(data);
+        }
+    }
+
+    /**
+     * may_commit_transaction()'s test for DATA: only block groups the transaction frees or enough pinned data bytes make a
+     * commit worth it — the delayed reserves are metadata ("reclaiming this space won't recover any space").
+     */
+    public boolean dataCommitWorthIt(long bytesNeeded, boolean haveFreeBgs) {
+        synchronized (space) {
+            return haveFreeBgs || data.bytesPinned >= bytesNeeded;
+        }
+    }
+
+    /** Data tickets waiting now, for shrink_delalloc's loop of the data work, inspection and tests. */
+    public int dataTicketsWaiting() {
+        synchronized (space) {
+            return data.tickets.size();
+        }
+    }
+
+    /** The DATA space_info's bytes_may_use (tests and inspection). */
+    public long dataMayUse() {
+        synchronized (space) {
+            return data.bytesMayUse;
+        }
     }
 
     // ---- overcommit and the reclaim size -----------------------------------------------------------------------------
@@ -243,14 +433,23 @@ public final class SpaceReservations {
      * it queued the work (the caller then waits for it).
      */
     public boolean requeueForStrandedTickets() {
+        return requeueForStrandedTickets(meta, work);
+    }
+
+    /** {@link #requeueForStrandedTickets()} for the data space_info and async_data_reclaim_work. */
+    public boolean requeueForStrandedDataTickets() {
+        return requeueForStrandedTickets(data, dataWork);
+    }
+
+    private boolean requeueForStrandedTickets(SpaceInfo si, ReclaimWork w) {
         use("btrfs_cancel_async_reclaim");
         synchronized (space) {
-            if (meta.tickets.isEmpty()) {
-                meta.flush = false;
+            if (si.tickets.isEmpty()) {
+                si.flush = false;
                 return false;
             }
-            meta.flush = true;
-            work.queue();
+            si.flush = true;
+            w.queue();
             return true;
         }
     }
@@ -304,7 +503,7 @@ public final class SpaceReservations {
             if (p.flushState > COMMIT_TRANS) {
                 p.commitCycles++;
                 if (p.commitCycles > 2) {
-                    if (maybeFailAllTickets()) {
+                    if (maybeFailAllTickets(meta)) {
                         p.flushState = FLUSH_DELAYED_ITEMS_NR;
                         p.commitCycles--;
                     } else {
@@ -318,12 +517,12 @@ public final class SpaceReservations {
         }
     }
 
-    /** kernel: maybe_fail_all_tickets() (caller holds the lock). */
-    private boolean maybeFailAllTickets() {
-        long ticketsId = meta.ticketsId;
+    /** kernel: maybe_fail_all_tickets() (caller holds the lock); data tickets never steal. */
+    private boolean maybeFailAllTickets(SpaceInfo si) {
+        long ticketsId = si.ticketsId;
         long firstTicketBytes = 0;
-        while (!meta.tickets.isEmpty() && ticketsId == meta.ticketsId) {
-            Ticket t = meta.tickets.peekFirst();
+        while (!si.tickets.isEmpty() && ticketsId == si.ticketsId) {
+            Ticket t = si.tickets.peekFirst();
             if (t.steal && stealFromGlobalRsv(t)) {
                 return true;
             }
@@ -332,12 +531,12 @@ public final class SpaceReservations {
             } else if (firstTicketBytes > t.bytes) {
                 return true;
             }
-            removeTicket(t);
+            removeTicket(si, t);
             t.error = Errno.ENOSPC;
             t.wake();
-            tryGrantingTickets();
+            tryGrantingTickets(si);
         }
-        return ticketsId != meta.ticketsId;
+        return ticketsId != si.ticketsId;
     }
 
     /** kernel: steal_from_global_rsv() — keep a tenth of the global reserve, hand the rest to the ticket. */
@@ -348,7 +547,7 @@ public final class SpaceReservations {
             return false;
         }
         global.reserved -= t.bytes;
-        removeTicket(t);
+        removeTicket(meta, t);
         t.bytes = 0;
         meta.ticketsId++;
         t.wake();
@@ -365,12 +564,16 @@ public final class SpaceReservations {
     public long commitBytesNeeded() {
         use("may_commit_transaction");
         synchronized (space) {
-            long used = meta.usedWithMayUse();
-            long curFree = used < meta.totalBytes ? meta.totalBytes - used : 0;
-            Ticket t = meta.tickets.peekFirst();
-            long needed = t != null ? t.bytes : 0;
-            return needed > curFree ? needed - curFree : 0;
+            return bytesNeeded(meta);
         }
+    }
+
+    private static long bytesNeeded(SpaceInfo si) {
+        long used = si.usedWithMayUse();
+        long curFree = used < si.totalBytes ? si.totalBytes - used : 0;
+        Ticket t = si.tickets.peekFirst();
+        long needed = t != null ? t.bytes : 0;
+        return needed > curFree ? needed - curFree : 0;
     }
 
     /**
@@ -408,6 +611,13 @@ public final class SpaceReservations {
     public String debugState(boolean workBusy) {
         synchronized (space) {
             return "metadata tickets " + meta.tickets.size() + ", flush " + meta.flush + ", reclaim work " + (workBusy ? "busy" : "idle");
+        }
+    }
+
+    /** {@link #debugState} of the data space_info and async_data_reclaim_work. */
+    public String dataDebugState(boolean workBusy) {
+        synchronized (space) {
+            return "data tickets " + data.tickets.size() + ", flush " + data.flush + ", data reclaim work " + (workBusy ? "busy" : "idle");
         }
     }
 

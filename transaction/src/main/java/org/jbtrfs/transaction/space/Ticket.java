@@ -3,8 +3,8 @@ package org.jbtrfs.transaction.space;
 import org.jbtrfs.core.Errno;
 
 /**
- * kernel: struct reserve_ticket (fs/btrfs/space-info.h) — a metadata reservation waiting on space_info->tickets for
- * the async reclaim work. {@link #bytes} drops to 0 when it is granted, {@link #error} is set when it is failed; both
+ * kernel: struct reserve_ticket (fs/btrfs/space-info.h) — a reservation waiting on its space_info's tickets for the
+ * async reclaim work (metadata) or the async data reclaim work (data). {@link #bytes} drops to 0 when it is granted, {@link #error} is set when it is failed; both
  * are written under the {@link SpaceManager}'s lock and then announced on this object's monitor (wake_up(&ticket->wait)),
  * which is what the waiting task sleeps on.
  */
@@ -12,8 +12,11 @@ public final class Ticket {
     volatile long bytes;
     volatile Errno error;
     final boolean steal;
+    /** The space_info whose list it waits on. */
+    final SpaceInfo owner;
 
-    Ticket(long bytes, boolean steal) {
+    Ticket(SpaceInfo owner, long bytes, boolean steal) {
+        this.owner = owner;
         this.bytes = bytes;
         this.steal = steal;
     }
