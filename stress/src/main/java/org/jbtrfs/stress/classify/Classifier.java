@@ -416,9 +416,13 @@ public final class Classifier {
     private static final java.util.regex.Pattern CLEANER_ON_A_TICKET =
         java.util.regex.Pattern.compile("(?m)^\\S*cleaner\\S*: wait_reserve_ticket$");
 
-    /** The hang report's space_info line (SpaceReservations.debugState) for tickets no work will flush for. */
+    /**
+     * The hang report's space_info line (SpaceReservations.debugState, dataDebugState since stop 56) for tickets no work
+     * will flush for: metadata tickets and the async reclaim work, or data tickets and the async data reclaim work.
+     */
     private static final java.util.regex.Pattern STRANDED_TICKETS =
-        java.util.regex.Pattern.compile("metadata tickets [1-9][0-9]*, flush true, reclaim work idle");
+        java.util.regex.Pattern.compile("(metadata tickets [1-9][0-9]*, flush true, reclaim work idle"
+            + "|data tickets [1-9][0-9]*, flush true, data reclaim work idle)");
 
     /**
      * A filesystem's qgroup state in a hang report with a waiter on a rescan marked running whose worker is neither

@@ -306,6 +306,13 @@ class ClassifierTest {
         assertEquals(Set.of(Classifier.UNKNOWN),
             Classifier.classify(flushing, EnumSet.of(FixSwitch.ASYNC_RECLAIM_CANCEL_STRANDS_TICKETS)).bugs(),
             "a work still flushing for the tickets is another story");
+        // stop 56: the data space_info's line, its metadata one quiet
+        Observation data = new Observation();
+        data.hang = o.hang;
+        data.note("state at the hang: sdd: metadata tickets 0, flush false, reclaim work idle; data tickets 1, flush true,"
+            + " data reclaim work idle");
+        assertEquals(Set.of("async-reclaim-cancel-strands-tickets"),
+            Classifier.classify(data, EnumSet.of(FixSwitch.ASYNC_RECLAIM_CANCEL_STRANDS_TICKETS)).bugs());
     }
 
     /**
