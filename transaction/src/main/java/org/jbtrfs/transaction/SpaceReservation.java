@@ -19,7 +19,11 @@ public final class SpaceReservation {
      * @throws org.jbtrfs.core.BtrfsException ENOSPC when the reclaim work failed the ticket (or NO_FLUSH did not fit)
      */
     public static void reserveMetadataBytes(FsInfo fs, long bytes, Flush flush) {
-        Ticket t = fs.space.reservations.reserve(bytes, flush);
+        handleReserveTicket(fs, fs.space.reservations.reserve(bytes, flush));
+    }
+
+    /** kernel: handle_reserve_ticket() for a normal flusher — wait_reserve_ticket, then the ticket's outcome. */
+    private static void handleReserveTicket(FsInfo fs, Ticket t) {
         if (t == null) {
             return;
         }
@@ -38,14 +42,7 @@ public final class SpaceReservation {
      *         nothing to flush or commit that frees enough)
      */
     public static void reserveDataBytes(FsInfo fs, long bytes) {
-        Ticket t = fs.space.reservations.reserveData(bytes);
-        if (t == null) {
-            return;
-        }
-        synchronized (t) {
-            fs.kernel.sched().waitUntil(t, "wait_reserve_ticket", t::done);
-        }
-        fs.space.reservations.finish(t);
+        handleReserveTicket(fs, fs.space.reservations.reserveData(bytes));
     }
 
     /**
