@@ -409,7 +409,10 @@ public enum FixSwitch {
      * wait_reserve_ticket; workqueue.c cancel_work_sync (__cancel_work_timer, try_to_grab_pending), queue_work;
      * super.c btrfs_remount; disk-io.c close_ctree, cleaner_kthread; block-group.c btrfs_delete_unused_bgs (v5.11;
      * mainline's btrfs_remount_ro and __reserve_bytes alike, read in outline). Found reading the cancel's neighbourhood
-     * (stop 54's open lead). Not checked on a running kernel.
+     * (stop 54's open lead). Not checked on a running kernel. Since stop 56 the fix covers async_data_reclaim_work's
+     * cancel too, which drops a queued data work the same way; in 5.11 no data ticket is there at either cancel (a
+     * buffered writer keeps the remount EBUSY and the umount busy, the cleaner's autodefrag is waited for first), so
+     * only a test reaches it ({@code AsyncDataReclaimCancelTest}).
      */
     ASYNC_RECLAIM_CANCEL_STRANDS_TICKETS(Origin.PROPOSED),
     /**
@@ -431,7 +434,19 @@ public enum FixSwitch {
      * is a362bb864b8d's (ENDIO_WRITE_FLUSH_AT_UMOUNT), which flushes at close_ctree only. Found reading the RUN_DELAYED_IPUTS
      * state's neighbourhood (stop 54's second lead). Not checked on a running kernel.
      */
-    RECLAIM_DELAYED_IPUTS_CLEANER_DEADLOCK(Origin.PROPOSED);
+    RECLAIM_DELAYED_IPUTS_CLEANER_DEADLOCK(Origin.PROPOSED),
+    /**
+     * Later upstream (Josef Bacik, 0e24f6d84b4c, v5.16, "btrfs: do not infinite loop in data reclaim if we aborted";
+     * found by error injection, a soft lockup in btrfs_async_reclaim_data_space). The async data reclaim work forces data
+     * chunks while the space_info is not full and, past its last flush state, starts over while it is not full; only
+     * chunk allocation sets full. Once the filesystem has aborted a transaction, flush_space's btrfs_join_transaction
+     * fails (-EROFS), no chunk is allocated, full is never set: the kworker loops for ever with the data tickets
+     * waiting — the writer holding one, and the umount whose close_ctree cancels the work (cancel_work_sync waits for the
+     * running instance). The fix tests BTRFS_FS_STATE_ERROR in both loops and fails every ticket (-EIO; no steal, no
+     * granting, in maybe_fail_all_tickets for either space_info once aborted). Reached in the port once the data
+     * reservations were ported (stop 56).
+     */
+    DATA_RECLAIM_ABORTED_LOOP(Origin.LATER_UPSTREAM);
 
     private final Origin origin;
 

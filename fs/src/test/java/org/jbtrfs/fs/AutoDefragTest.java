@@ -42,7 +42,7 @@ class AutoDefragTest {
     private static final int BLOCK = 4096;
 
     /** Four small appends, each written and committed by its own sync: four extents, the inode queued. */
-    private static byte[] fourSmallWrites(Btrfs fs) {
+    static byte[] fourSmallWrites(Btrfs fs) {
         fs.createFile("f");
         ByteArrayOutputStream all = new ByteArrayOutputStream();
         for (int k = 0; k < 4; k++) {
@@ -60,7 +60,7 @@ class AutoDefragTest {
      * of its work) and returns with the cleaner held there: the transaction kthread wakes the cleaner on its own, and a
      * pass of its own between two writes would defragment a half-written file. Release the hook to let the pass run.
      */
-    private static <T> T withCleanerHeld(Repro r, Btrfs fs, java.util.function.Supplier<T> setup) {
+    static <T> T withCleanerHeld(Repro r, Btrfs fs, java.util.function.Supplier<T> setup) {
         Repro.awaitCleanerAsleep(fs);
         r.mod.hooks().parkAt(Hook.CLEANER_AFTER_SET_RUNNING, Role.CLEANER);
         T t = setup.get();

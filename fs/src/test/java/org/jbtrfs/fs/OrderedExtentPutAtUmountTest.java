@@ -40,10 +40,13 @@ import org.junit.jupiter.params.provider.EnumSource;
 class OrderedExtentPutAtUmountTest {
 
     /** A closed file with one dirty block: sync_filesystem's writeback makes it an ordered extent. */
-    static long dirtyClosedFile(Btrfs fs) {
-        fs.createFile("f");
-        fs.writeFile("f", new byte[4096]);
-        try (FileHandle h = fs.open("f")) {
+    static long dirtyClosedFile(Btrfs fs) { return dirtyClosedFile(fs, "f"); }
+
+    /** The same under {@code name}. */
+    static long dirtyClosedFile(Btrfs fs, String name) {
+        fs.createFile(name);
+        fs.writeFile(name, new byte[4096]);
+        try (FileHandle h = fs.open(name)) {
             return h.ino();
         }
     }

@@ -1,6 +1,7 @@
 package org.jbtrfs.transaction;
 
 import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.transaction.space.SpaceReservations;
 import org.jbtrfs.workqueue.DelayedWork;
@@ -13,7 +14,8 @@ import org.jbtrfs.workqueue.WorkerPool;
  * are served or the device has no room (space_info->full), then runs data_flush_states — FLUSH_DELALLOC_WAIT,
  * RUN_DELAYED_IPUTS, FLUSH_DELAYED_REFS, COMMIT_TRANS, ALLOC_CHUNK_FORCE — until every ticket is granted or, full,
  * failed. Like the metadata work it belongs to no mount: btrfs_remount (going read-only) and close_ctree cancel it right
- * after the metadata one ({@link #cancelSync}). Stop 56.
+ * after the metadata one ({@link #cancelSync}). Stop 56. Once the filesystem aborted, 5.11's loops never end: no chunk can
+ * be allocated, so the space_info never becomes full ({@link FixSwitch#DATA_RECLAIM_ABORTED_LOOP}, later upstream).
  */
 public final class AsyncDataReclaim {
     /** kernel: data_flush_states[] (5.11), as enum btrfs_flush_state values. */
@@ -33,6 +35,9 @@ public final class AsyncDataReclaim {
             @Override public boolean busy() { return work.busy(); }
             @Override public boolean preemptAllowed() { return false; }
         });
+        // btrfs_has_fs_error() in the reclaim loops: the later upstream fix (v5.16); 5.11 has no such test
+        fs.space.reservations.installAbortedTest(
+            () -> fs.applied(FixSwitch.DATA_RECLAIM_ABORTED_LOOP) && fs.fsState.test(FsState.ERROR));
     }
 
     /**

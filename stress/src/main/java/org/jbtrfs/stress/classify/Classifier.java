@@ -288,6 +288,12 @@ public final class Classifier {
                 // btrfs_discard_cleanup waiting for a discard work that never returns: the same spin
                 culprits.add(FixSwitch.DISCARD_WORKER_INFINITE_LOOP);
             }
+            if (o.hang.frame() != null && o.hang.frame().startsWith("DelayedWork.cancelSync <- AsyncDataReclaim.")
+                || o.notes.stream().anyMatch(n -> DATA_WORK_SPINNING.matcher(n).find())) {
+                // an umount's cancel_work_sync waiting for the async data reclaim work, or data tickets waiting while it
+                // runs: on an aborted filesystem it allocates no chunk, never sees full and never returns (stop 56)
+                culprits.add(FixSwitch.DATA_RECLAIM_ABORTED_LOOP);
+            }
             if (o.notes.stream().anyMatch(n -> ASLEEP_ON_NOTHING.matcher(n).find())
                 && o.hang.frame() != null && o.hang.frame().contains("waitForCompletion")) {
                 // a wait for the rescan asleep on a completion no worker will complete: a fresh qgroup_rescan_init
@@ -411,6 +417,10 @@ public final class Classifier {
     /** The hang report's kernel sleeps (WaitGraph.describeSleeps): a kworker in the reclaim's RUN_DELAYED_IPUTS wait. */
     private static final java.util.regex.Pattern RECLAIM_WAITS_FOR_IPUTS =
         java.util.regex.Pattern.compile("(?m)^\\S*kworker\\S*: btrfs_wait_on_delayed_iputs$");
+
+    /** The hang report's data space_info line for tickets the async data reclaim work, running, does not serve. */
+    private static final java.util.regex.Pattern DATA_WORK_SPINNING =
+        java.util.regex.Pattern.compile("data tickets [1-9][0-9]*, flush true, data reclaim work busy");
 
     /** The same report: the cleaner kthread asleep on a metadata reservation ticket. */
     private static final java.util.regex.Pattern CLEANER_ON_A_TICKET =

@@ -290,6 +290,24 @@ class ClassifierTest {
     }
 
     /**
+     * Stop 56: an umount waiting in cancel_work_sync for the async data reclaim work, which on an aborted filesystem
+     * loops for ever (DataReclaimAbortedLoopTest); or a writer on a data ticket the running work does not serve.
+     */
+    @Test
+    void aHangOnTheDataWorksCancelOrItsTicketsIsTheAbortedLoop() {
+        Observation o = new Observation();
+        o.hang = new Observation.Hang("lifecycle", "umount", "DelayedWork.cancelSync <- AsyncDataReclaim.cancelSync", "report");
+        assertEquals(Set.of("data-reclaim-aborted-loop"),
+            Classifier.classify(o, EnumSet.of(FixSwitch.DATA_RECLAIM_ABORTED_LOOP)).bugs());
+        Observation writer = new Observation();
+        writer.hang = new Observation.Hang("file", "write", "Sched.waitUntil <- SpaceReservation.handleReserveTicket", "report");
+        writer.note("state at the hang: sdd: metadata tickets 0, flush false, reclaim work idle; data tickets 1, flush true,"
+            + " data reclaim work busy");
+        assertEquals(Set.of("data-reclaim-aborted-loop"),
+            Classifier.classify(writer, EnumSet.of(FixSwitch.DATA_RECLAIM_ABORTED_LOOP)).bugs());
+    }
+
+    /**
      * Stop 55: an RO remount asleep in wait_on_bit(CLEANER_RUNNING), the cleaner on a metadata ticket whose work the
      * remount's cancel_work_sync dropped — tickets under a set flag, the work idle (AsyncReclaimCancelStrandsTicketsTest).
      */

@@ -50,6 +50,8 @@ public final class SpaceReservations {
     private ReclaimWork work = NONE;
     /** fs_info->async_data_reclaim_work as __reserve_bytes sees it (no preemptive reclaim for data). */
     private ReclaimWork dataWork = NONE;
+    /** btrfs_has_fs_error() as the upstream fix {@code DATA_RECLAIM_ABORTED_LOOP} tests it (never true with it reverted). */
+    private java.util.function.BooleanSupplier aborted = () -> false;
 
     SpaceReservations(SpaceManager space, SpaceInfo meta, SpaceInfo data, BlockRsvs rsvs) {
         this.space = space;
@@ -76,6 +78,16 @@ public final class SpaceReservations {
     public void installDataReclaimWork(ReclaimWork w) {
         synchronized (space) {
             dataWork = w == null ? NONE : w;
+        }
+    }
+
+    /**
+     * The abort test of the reclaim loops and maybe_fail_all_tickets (0e24f6d84b4c, v5.16): the filesystem has an error
+     * and the fix is applied.
+     */
+    public void installAbortedTest(java.util.function.BooleanSupplier test) {
+        synchronized (space) {
+            aborted = test == null ? () -> false : test;
         }
     }
 
@@ -285,9 +297,19 @@ public final class SpaceReservations {
                 data.flush = false;
                 return false;
             }
+            if (aborted.getAsBoolean()) {
+                return abortedFs(); // "something happened, fail everything and bail"
+            }
             p.lastTicketsId = data.ticketsId;
             return true;
         }
+    }
+
+    /** btrfs_async_reclaim_data_space's aborted_fs label: every ticket failed, the flag cleared; the work returns (false). */
+    private boolean abortedFs() {
+        maybeFailAllTickets(data);
+        data.flush = false;
+        return false;
     }
 
     /**
@@ -318,6 +340,9 @@ public final class SpaceReservations {
                     }
                 } else {
                     p.flushState = 0;
+                }
+                if (aborted.getAsBoolean()) {
+                    return abortedFs();
                 }
             }
             return p.flushState < states;
@@ -517,13 +542,17 @@ public final class SpaceReservations {
         }
     }
 
-    /** kernel: maybe_fail_all_tickets() (caller holds the lock); data tickets never steal. */
+    /**
+     * kernel: maybe_fail_all_tickets() (caller holds the lock); data tickets never steal. Once aborted (with
+     * {@code DATA_RECLAIM_ABORTED_LOOP} applied) every ticket fails with EIO: no steal, no granting.
+     */
     private boolean maybeFailAllTickets(SpaceInfo si) {
         long ticketsId = si.ticketsId;
         long firstTicketBytes = 0;
+        boolean abort = aborted.getAsBoolean();
         while (!si.tickets.isEmpty() && ticketsId == si.ticketsId) {
             Ticket t = si.tickets.peekFirst();
-            if (t.steal && stealFromGlobalRsv(t)) {
+            if (!abort && t.steal && stealFromGlobalRsv(t)) {
                 return true;
             }
             if (firstTicketBytes == 0) {
@@ -532,9 +561,11 @@ public final class SpaceReservations {
                 return true;
             }
             removeTicket(si, t);
-            t.error = Errno.ENOSPC;
+            t.error = abort ? Errno.EIO : Errno.ENOSPC;
             t.wake();
-            tryGrantingTickets(si);
+            if (!abort) {
+                tryGrantingTickets(si);
+            }
         }
         return ticketsId != si.ticketsId;
     }

@@ -1,0 +1,103 @@
+package org.jbtrfs.fs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Crc32cImpl;
+import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.Fault;
+import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.FsState;
+import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.Role;
+import org.jbtrfs.testsupport.TestThread;
+import org.jbtrfs.testsupport.Waits;
+import org.jbtrfs.transaction.FsInfo;
+import org.jbtrfs.transaction.space.BlockGroupType;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * {@link FixSwitch#DATA_RECLAIM_ABORTED_LOOP} (later upstream, 0e24f6d84b4c, v5.16), both directions, both crc32c modes.
+ *
+ * <p>Kernel or port: kernel — the upstream commit's own soft lockup ("Workqueue: events_unbound
+ * btrfs_async_reclaim_data_space ... RIP: btrfs_join_transaction"). Read (v5.11): space-info.c
+ * btrfs_async_reclaim_data_space (its first loop runs while !space_info->full, its second starts over while not full),
+ * flush_space (ALLOC_CHUNK_FORCE: btrfs_join_transaction, whose -EROFS on an aborted filesystem skips the allocation),
+ * block-group.c btrfs_chunk_alloc (the only setter of full), maybe_fail_all_tickets; transaction.c start_transaction
+ * (BTRFS_FS_STATE_ERROR: -EROFS). The port met it as soon as the data reservations were ported (stop 56).
+ *
+ * <p>The filesystem: the data space's room held by the test, a writer whose write does not fit on a ticket, the data work
+ * held before its first forced chunk, and a commit that fails (EIO: the transaction aborted). Reverted: the work loops
+ * — join refused, no chunk, not full — hundreds of rounds while the writer waits, until the test gives back its bytes
+ * (nothing on an aborted filesystem would). Applied: the work sees the error after its first round, fails the ticket
+ * with EIO and returns; the writer gets EIO and the umount goes through.
+ */
+class DataReclaimAbortedLoopTest {
+    /** The writer on a ticket, the filesystem aborted, the work released: returns the writer; {@code held} the bytes held. */
+    private static TestThread<Void> aWriterOnATicketWhenTheFilesystemAborts(Repro r, Btrfs fs, long[] held) {
+        FsInfo info = fs.fsInfo();
+        fs.createFile("f");
+        var c = info.space.counters(BlockGroupType.DATA);
+        held[0] = c.total() - c.used() - c.reserved() - c.pinned() - c.mayUse();
+        assertNull(info.space.reservations.reserveData(held[0]));
+        r.mod.hooks().parkAt(Hook.ASYNC_DATA_RECLAIM_BEFORE_FLUSH, Role.WORKER);
+        TestThread<Void> writer = TestThread.run("writer", () -> fs.writeFile("f", new byte[4096]));
+        r.mod.hooks().awaitParked(Hook.ASYNC_DATA_RECLAIM_BEFORE_FLUSH, Repro.WAIT);
+        Repro.awaitBlockedOn(fs, "writer", "wait_reserve_ticket");
+        fs.createFile("g"); // something for the commit to write
+        r.mod.faults().armOnce(Fault.COMMIT_TRANSACTION_EIO);
+        assertThrows(BtrfsException.class, fs::sync);
+        assertTrue(info.fsState.test(FsState.ERROR), "the transaction aborted");
+        r.mod.hooks().release(Hook.ASYNC_DATA_RECLAIM_BEFORE_FLUSH);
+        return writer;
+    }
+
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void revertedTheDataWorkLoopsForEverOnAnAbortedFilesystem(Crc32cImpl crc) {
+        try (Repro r = new Repro(crc, FixSwitch.DATA_RECLAIM_ABORTED_LOOP)) {
+            Btrfs fs = r.mountSettled("");
+            FsInfo info = fs.fsInfo();
+            long[] held = new long[1];
+            TestThread<Void> writer = aWriterOnATicketWhenTheFilesystemAborts(r, fs, held);
+            try {
+                long from = r.mod.hooks().arrivals(Hook.ASYNC_DATA_RECLAIM_BEFORE_FLUSH);
+                Waits.within(Repro.WAIT).until(() -> r.mod.hooks().arrivals(Hook.ASYNC_DATA_RECLAIM_BEFORE_FLUSH) > from + 500);
+                assertTrue(info.asyncDataReclaim().busy(), "still running: a kworker spinning in flush_space");
+                assertFalse(info.space.reservations.dataFull(), "no chunk allocated, so never full");
+                assertEquals(1, info.space.reservations.dataTicketsWaiting());
+                assertFalse(writer.done());
+            } finally {
+                info.space.reservations.freeDataBytesMayUse(held[0]); // bytes back: the ticket is granted, the loop ends
+            }
+            writer.join();
+            Waits.within(Repro.WAIT).until(() -> !info.asyncDataReclaim().busy());
+            fs.umount();
+        }
+    }
+
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void appliedTheDataWorkFailsTheTicketsWithEio(Crc32cImpl crc) {
+        try (Repro r = new Repro(crc)) {
+            Btrfs fs = r.mountSettled("");
+            FsInfo info = fs.fsInfo();
+            long[] held = new long[1];
+            TestThread<Void> writer = aWriterOnATicketWhenTheFilesystemAborts(r, fs, held);
+            BtrfsException e = assertThrows(BtrfsException.class, writer::join);
+            assertEquals(Errno.EIO, e.errno(), e.toString());
+            Waits.within(Repro.WAIT).until(() -> !info.asyncDataReclaim().busy());
+            assertEquals(0, info.space.reservations.dataTicketsWaiting());
+            assertTrue(r.mod.hooks().arrivals(Hook.ASYNC_DATA_RECLAIM_BEFORE_FLUSH) < 5, "one round, then the bail-out");
+            info.space.reservations.freeDataBytesMayUse(held[0]);
+            fs.umount();
+            UnloadReport rep = r.mod.unload();
+            assertTrue(rep.clean(), rep.toString());
+        }
+    }
+}
