@@ -3,6 +3,7 @@ package org.jbtrfs.transaction;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.kernel.SpinWatch;
 import org.jbtrfs.transaction.space.SpaceReservations;
 import org.jbtrfs.workqueue.DelayedWork;
 import org.jbtrfs.workqueue.WorkerPool;
@@ -59,23 +60,37 @@ public final class AsyncDataReclaim {
     private void reclaimDataSpace() {
         SpaceReservations r = fs.space.reservations;
         SpaceReservations.DataProgress p = r.startData();
-        if (p != null && chunksFirst(r, p)) {
+        SpinWatch spin = new SpinWatch(fs.kernel, "btrfs_join_transaction <- flush_space <- btrfs_async_reclaim_data_space");
+        if (p != null && chunksFirst(r, p, spin)) {
             do {
                 flush(DATA_FLUSH_STATES[p.flushState()]);
+                turnIfAborted(spin);
             } while (r.nextData(p, DATA_FLUSH_STATES.length));
         }
         fs.kernel.hooks().arrive(Hook.ASYNC_DATA_RECLAIM_BEFORE_RETURN);
     }
 
     /** The first loop: force a chunk while the space_info is not full; false when no ticket is left (the work returns). */
-    private boolean chunksFirst(SpaceReservations r, SpaceReservations.DataProgress p) {
+    private boolean chunksFirst(SpaceReservations r, SpaceReservations.DataProgress p, SpinWatch spin) {
         while (!r.dataFull()) {
             flush(ALLOC_CHUNK_FORCE);
             if (!r.afterDataChunk(p)) {
                 return false;
             }
+            turnIfAborted(spin);
         }
         return true;
+    }
+
+    /**
+     * On an aborted filesystem every flush state returns at once (its join refused): the loop no longer sleeps, and the
+     * kernel's soft-lockup watchdog would see the kworker (the upstream commit's report); the port's spinner reports it
+     * the same way and unwinds once the module panicked. A loop that sleeps in its states is not a soft lockup.
+     */
+    private void turnIfAborted(SpinWatch spin) {
+        if (fs.fsState.test(FsState.ERROR)) {
+            spin.turn();
+        }
     }
 
     private void flush(int state) {

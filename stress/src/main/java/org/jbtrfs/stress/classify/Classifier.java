@@ -128,6 +128,10 @@ public final class Classifier {
                         // stopped (umount, RO remount, nodiscard, an abort) while it moved a group that got an extent
                         culprits.add(FixSwitch.DISCARD_WORKER_INFINITE_LOOP);
                     }
+                    if (e.message().contains("soft lockup") && e.message().contains("btrfs_async_reclaim_data_space")) {
+                        // the async data reclaim work on an aborted filesystem: joins refused, no chunk, never full
+                        culprits.add(FixSwitch.DATA_RECLAIM_ABORTED_LOOP);
+                    }
                 }
                 case OOPS, DOUBLE_FREE -> {
                     symptoms.add(Symptom.ERROR);

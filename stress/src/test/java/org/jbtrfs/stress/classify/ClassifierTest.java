@@ -305,6 +305,14 @@ class ClassifierTest {
             + " data reclaim work busy");
         assertEquals(Set.of("data-reclaim-aborted-loop"),
             Classifier.classify(writer, EnumSet.of(FixSwitch.DATA_RECLAIM_ABORTED_LOOP)).bugs());
+        // the spinning kworker's soft-lockup report alone (SpinWatch's RIP line)
+        KernelLog log = new KernelLog(64, new ManualClock());
+        log.log(LogLevel.EMERG, LogEntry.Kind.BUG, "watchdog: BUG: soft lockup - CPU#0 stuck for 2s! [btrfs1-kworker/u4:3]\n"
+            + "RIP: btrfs_join_transaction <- flush_space <- btrfs_async_reclaim_data_space");
+        Observation lockup = new Observation();
+        lockup.log = log.entries();
+        assertEquals(Set.of("data-reclaim-aborted-loop"),
+            Classifier.classify(lockup, EnumSet.of(FixSwitch.DATA_RECLAIM_ABORTED_LOOP)).bugs());
     }
 
     /**
