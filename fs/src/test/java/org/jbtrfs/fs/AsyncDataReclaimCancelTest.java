@@ -37,8 +37,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 class AsyncDataReclaimCancelTest {
     /** Reserves the data space's room (the test's hold), then a ticket on another thread; the work held where picked up. */
     private static TestThread<Void> aTicketWhileTheWorkIsPending(Repro r, FsInfo info, long[] held) {
-        var c = info.space.counters(BlockGroupType.DATA);
-        held[0] = c.total() - c.used() - c.reserved() - c.pinned() - c.mayUse();
+        held[0] = DataReservationTest.dataRoom(info);
         assertNull(info.space.reservations.reserveData(held[0]));
         r.mod.hooks().parkAt(Hook.ASYNC_DATA_RECLAIM_BEFORE_CLEAR_PENDING, Role.WORKER);
         TestThread<Void> t = TestThread.run("reserve", () -> {

@@ -17,7 +17,6 @@ import org.jbtrfs.core.Role;
 import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.jbtrfs.transaction.FsInfo;
-import org.jbtrfs.transaction.space.BlockGroupType;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -42,8 +41,7 @@ class DataReclaimAbortedLoopTest {
     private static TestThread<Void> aWriterOnATicketWhenTheFilesystemAborts(Repro r, Btrfs fs, long[] held) {
         FsInfo info = fs.fsInfo();
         fs.createFile("f");
-        var c = info.space.counters(BlockGroupType.DATA);
-        held[0] = c.total() - c.used() - c.reserved() - c.pinned() - c.mayUse();
+        held[0] = DataReservationTest.dataRoom(info);
         assertNull(info.space.reservations.reserveData(held[0]));
         r.mod.hooks().parkAt(Hook.ASYNC_DATA_RECLAIM_BEFORE_FLUSH, Role.WORKER);
         TestThread<Void> writer = TestThread.run("writer", () -> fs.writeFile("f", new byte[4096]));

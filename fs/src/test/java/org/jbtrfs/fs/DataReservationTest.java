@@ -34,6 +34,12 @@ class DataReservationTest {
 
     private static long mayUse(Btrfs fs) { return fs.fsInfo().space.reservations.dataMayUse(); }
 
+    /** What a data reservation may still take without a ticket: total_bytes less every byte counted. */
+    static long dataRoom(FsInfo info) {
+        var c = info.space.counters(BlockGroupType.DATA);
+        return c.total() - c.used() - c.reserved() - c.pinned() - c.mayUse();
+    }
+
     @Test
     void aWriteReservesItsSectorsOnceAndWritebackMovesThemToTheExtent() {
         try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
@@ -80,9 +86,8 @@ class DataReservationTest {
         try (Repro r = new Repro(crc)) {
             Btrfs fs = r.mountSettled("");
             FsInfo info = fs.fsInfo();
-            var data = info.space.counters(BlockGroupType.DATA);
             int chunks = info.space.blockGroupCount(BlockGroupType.DATA);
-            long room = data.total() - data.used() - data.reserved() - data.pinned() - data.mayUse();
+            long room = dataRoom(info);
             fs.createFile("f");
             r.mod.hooks().parkAt(Hook.ASYNC_DATA_RECLAIM_BEFORE_FLUSH, Role.WORKER);
             TestThread<Void> writer = TestThread.run("writer", () -> fs.writeFile("f", new byte[(int) room + SECTOR]));

@@ -59,6 +59,13 @@ class ReclaimDelayedIputsCleanerDeadlockTest {
         return ino;
     }
 
+    /** The circle, as the kernel's scheduler would show it: a kworker in the iputs' wait, the cleaner on its ticket. */
+    static void awaitTheCircle(Btrfs fs) {
+        Waits.within(Repro.WAIT).until(() -> fs.inspect().blockedOn().values().contains("btrfs_wait_on_delayed_iputs"));
+        Waits.within(Repro.WAIT).until(() -> fs.inspect().blockedOn().entrySet().stream()
+            .anyMatch(e -> e.getKey().contains("cleaner") && e.getValue().equals("wait_reserve_ticket")));
+    }
+
     @ParameterizedTest(name = "crc32c {0}")
     @EnumSource(Crc32cImpl.class)
     void revertedTheWorkWaitsForTheCleanerAndTheCleanerForTheWork(Crc32cImpl crc) {
@@ -67,9 +74,7 @@ class ReclaimDelayedIputsCleanerDeadlockTest {
             FsInfo info = fs.fsInfo();
             long[] held = new long[1];
             long ino = iputQueuedBeforeTheWorksWait(r, fs, held);
-            Waits.within(Repro.WAIT).until(() -> fs.inspect().blockedOn().values().contains("btrfs_wait_on_delayed_iputs"));
-            Waits.within(Repro.WAIT).until(() -> fs.inspect().blockedOn().entrySet().stream()
-                .anyMatch(e -> e.getKey().contains("cleaner") && e.getValue().equals("wait_reserve_ticket")));
+            awaitTheCircle(fs);
             assertEquals(List.of(ino), fs.inspect().delayedIputs(), "nobody runs it");
             assertEquals(1, info.space.reservations.ticketsWaiting());
             // the hung-task watchdog's verdict ends it (nothing in the kernel would: no release, no throttled end)

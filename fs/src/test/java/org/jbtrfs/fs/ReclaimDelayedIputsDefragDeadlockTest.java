@@ -16,7 +16,6 @@ import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.Role;
 import org.jbtrfs.testsupport.Waits;
 import org.jbtrfs.transaction.FsInfo;
-import org.jbtrfs.transaction.space.BlockGroupType;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -69,8 +68,7 @@ class ReclaimDelayedIputsDefragDeadlockTest {
         fs.sync(); // writes "t"; its finisher stops after removing its ordered extent, its last put not made
         r.mod.hooks().awaitParked(Hook.ORDERED_EXTENT_AFTER_REMOVE, Repro.WAIT);
         fs.unlink("t"); // a temporary file: the ordered extent now holds the inode's last reference
-        var c = info.space.counters(BlockGroupType.DATA);
-        held[0] = c.total() - c.used() - c.reserved() - c.pinned() - c.mayUse();
+        held[0] = DataReservationTest.dataRoom(info);
         if (held[0] > 0) {
             assertNull(info.space.reservations.reserveData(held[0])); // the data space's last room, a full device's
         }
@@ -95,9 +93,7 @@ class ReclaimDelayedIputsDefragDeadlockTest {
             FsInfo info = fs.fsInfo();
             long[] held = new long[1];
             long ino = iputQueuedBeforeTheDataWorksWait(r, fs, held);
-            Waits.within(Repro.WAIT).until(() -> fs.inspect().blockedOn().values().contains("btrfs_wait_on_delayed_iputs"));
-            Waits.within(Repro.WAIT).until(() -> fs.inspect().blockedOn().entrySet().stream()
-                .anyMatch(e -> e.getKey().contains("cleaner") && e.getValue().equals("wait_reserve_ticket")));
+            ReclaimDelayedIputsCleanerDeadlockTest.awaitTheCircle(fs);
             assertEquals(List.of(ino), fs.inspect().delayedIputs(), "nobody runs it");
             assertEquals(1, info.space.reservations.dataTicketsWaiting());
             // the hung-task watchdog's verdict ends it (nothing in the kernel would)
