@@ -107,6 +107,32 @@ class DataReservationTest {
     }
 
     /**
+     * Regression test (stop 56, a port bug the data reservations exposed — met as a flaky SpaceCacheOptionsTest in a
+     * clean-clone run): btrfs_delete_unused_bgs marks an empty data group read-only with inc_block_group_ro(cache, 0),
+     * which refuses (-ENOSPC) when the space_info's used, reserved, pinned, read-only and bytes_may_use bytes plus the
+     * group's would exceed the total — the buffered writes' reservations need it. The port's check had only "not the
+     * last group of its type": the cleaner removed a group the reservations needed. Read: block-group.c
+     * btrfs_delete_unused_bgs, inc_block_group_ro (5.11).
+     */
+    @Test
+    void theCleanerKeepsAnEmptyDataGroupTheReservationsNeed() {
+        try (Repro r = new Repro(Crc32cImpl.GENERIC)) {
+            Btrfs fs = r.mountSettled("");
+            FsInfo info = fs.fsInfo();
+            CleanerRoRemountRaceTest.makeOneUnusedBlockGroup(fs);
+            int groups = info.space.blockGroupCount(BlockGroupType.DATA);
+            long held = dataRoom(info);
+            assertTrue(held > 0);
+            assertEquals(null, info.space.reservations.reserveData(held)); // a writer's, standing for it
+            fs.runCleanerPass(Repro.WAIT);
+            assertEquals(groups, info.space.blockGroupCount(BlockGroupType.DATA), "kept: the reservations need its bytes");
+            info.space.reservations.freeDataBytesMayUse(held);
+            fs.umount();
+            assertFalse(r.logged("WARNING"), r.mod.log().dmesg());
+        }
+    }
+
+    /**
      * A full device: the work forces chunks until none fits, then flushes delalloc, runs the delayed iputs and the
      * delayed refs, may commit; nothing frees enough and the space_info is full, so maybe_fail_all_tickets fails the
      * ticket: ENOSPC out of the write, nothing reserved left behind, and the filesystem takes a write that fits.

@@ -513,8 +513,11 @@ public final class SpaceManager {
 
     /**
      * The checks of btrfs_delete_unused_bgs under groups_sem: still unused, not read-only, not the last
-     * group of its type. On success marks it read-only (inc_block_group_ro(cache, 0), which for an empty group
-     * always finds the space).
+     * group of its type. On success marks it read-only: inc_block_group_ro(cache, 0) — for a data group only if the
+     * space_info keeps room for what is promised without it (data never overcommits: used, reserved, pinned,
+     * read-only and bytes_may_use plus the group's free bytes within the total — since stop 56 the buffered writes'
+     * reservations count, and an empty group they need stays); for a metadata group the port's empty group always
+     * finds the space, as before.
      */
     public synchronized boolean tryMarkRoForRemoval(BlockGroup bg) {
         if (bg.removed || bg.used > 0 || bg.reserved > 0 || bg.pinned > 0 || bg.ro > 0) {
@@ -523,6 +526,9 @@ public final class SpaceManager {
         long sameType = blockGroups.values().stream().filter(b -> b.type == bg.type && !b.removed).count();
         if (sameType <= 1) {
             return false;
+        }
+        if (bg.type == BlockGroupType.DATA && spaceInfos.get(bg.type).usedWithMayUse() + bg.length > spaceInfos.get(bg.type).totalBytes) {
+            return false; // -ENOSPC: "we still have enough free space as buffer" is not true
         }
         markRoLocked(bg, bg.length);
         return true;
