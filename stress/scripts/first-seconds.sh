@@ -4,6 +4,7 @@
 # usage: stress/scripts/first-seconds.sh SECONDS ROUNDS "JAVA COMMAND A" "JAVA COMMAND B" ...
 #   e.g. stress/scripts/first-seconds.sh 1 2 "java -XX:+UseSerialGC -XX:TieredStopAtLevel=1" \
 #          "/usr/lib/jvm/temurin-25-jdk-amd64/bin/java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:AOTCache=stress/target/jbtrfs-stress.aot"
+#   or two jars: ... "java -XX:+UseSerialGC -jar old.jar" "java -XX:+UseSerialGC -jar new.jar" (a command with its own -jar)
 # env: JAR (default stress/target/jbtrfs-stress.jar), CRC (default accelerated), ARGS (default "--filesystems 4"),
 #      SEEDS (default "1 2 3 4 5 6")
 # prints one line per run (round, seed, command number, cycles), then each command's mean
@@ -17,7 +18,9 @@ for r in $(seq 1 "$rounds"); do
     i=0
     for cmd in "$@"; do
       i=$((i + 1))
-      c=$($cmd -jar "$jar" --crc32c "${CRC:-accelerated}" --duration "$secs" --seed "$s" ${ARGS:---filesystems 4} 2>&1 \
+      # a command naming its own jar ("java ... -jar old.jar") compares jars; the others run $jar
+      case " $cmd " in *" -jar "*) run="$cmd" ;; *) run="$cmd -jar $jar" ;; esac
+      c=$($run --crc32c "${CRC:-accelerated}" --duration "$secs" --seed "$s" ${ARGS:---filesystems 4} 2>&1 \
         | sed -n 's/^jbtrfs stress: \([0-9]*\) cycles in.*/\1/p')
       echo "$r $s $i ${c:-?}" | tee -a "$out"
     done

@@ -148,10 +148,10 @@ final class FileOps {
         InodeData d = InodeData.of(fs, inode);
         d.iRwsem.lock();
         try {
-            long dataBytes = reserveData(d, d.isize(), data.length);
+            long dataBytes = d.reserveData(d.isize(), data.length); // btrfs_check_data_free_space
             boolean dirtied = false;
             try {
-                reserveMetadata(d, data.length);
+                d.reserveDelallocMetadata(data.length); // btrfs_delalloc_reserve_metadata
                 try {
                     if (d.append(data)) {
                         ctx.writeback.markInodeDirty(d);
@@ -161,22 +161,12 @@ final class FileOps {
                     d.metaRsvWriteEnd(); // btrfs_delalloc_release_extents
                 }
             } finally {
-                releaseData(d, dirtied, dataBytes);
+                d.releaseData(dirtied, dataBytes);
             }
         } finally {
             d.iRwsem.unlock();
         }
     }
-
-    private long reserveData(InodeData d, long offset, long len) { return d.reserveData(offset, len); }
-
-    private void releaseData(InodeData d, boolean dirtied, long reserved) { d.releaseData(dirtied, reserved); }
-
-    /**
-     * kernel: btrfs_delalloc_reserve_metadata() (delalloc-space.c, 5.11) for a buffered write of {@code len} bytes —
-     * its extent, checksum leaves and inode update, with BTRFS_RESERVE_FLUSH_ALL; into the inode's block_rsv.
-     */
-    private void reserveMetadata(InodeData d, long len) { d.reserveDelallocMetadata(len); }
 
     /**
      * kernel: btrfs_buffered_write() (v5.10) at {@code offset}, pwrite(2) — as {@link #append}, over bytes already
@@ -197,10 +187,10 @@ final class FileOps {
             if (offset > isize) {
                 truncate.contExpand(d, isize, offset);
             }
-            long dataBytes = reserveData(d, offset, data.length);
+            long dataBytes = d.reserveData(offset, data.length); // btrfs_check_data_free_space
             boolean dirtied = false;
             try {
-                reserveMetadata(d, data.length);
+                d.reserveDelallocMetadata(data.length); // btrfs_delalloc_reserve_metadata
                 try {
                     dirtyAt(d, offset, data);
                     dirtied = true;
@@ -208,7 +198,7 @@ final class FileOps {
                     d.metaRsvWriteEnd(); // btrfs_delalloc_release_extents
                 }
             } finally {
-                releaseData(d, dirtied, dataBytes);
+                d.releaseData(dirtied, dataBytes);
             }
         } finally {
             d.iRwsem.unlock();

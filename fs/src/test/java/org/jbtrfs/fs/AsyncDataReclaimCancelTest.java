@@ -2,7 +2,6 @@ package org.jbtrfs.fs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.jbtrfs.core.Crc32cImpl;
@@ -37,8 +36,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 class AsyncDataReclaimCancelTest {
     /** Reserves the data space's room (the test's hold), then a ticket on another thread; the work held where picked up. */
     private static TestThread<Void> aTicketWhileTheWorkIsPending(Repro r, FsInfo info, long[] held) {
-        held[0] = DataReservationTest.dataRoom(info);
-        assertNull(info.space.reservations.reserveData(held[0]));
+        held[0] = DataReservationTest.holdDataRoom(info);
         r.mod.hooks().parkAt(Hook.ASYNC_DATA_RECLAIM_BEFORE_CLEAR_PENDING, Role.WORKER);
         TestThread<Void> t = TestThread.run("reserve", () -> {
             SpaceReservation.reserveDataBytes(info, 4096);

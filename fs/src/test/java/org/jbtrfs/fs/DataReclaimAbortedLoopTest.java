@@ -2,7 +2,6 @@ package org.jbtrfs.fs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -41,8 +40,7 @@ class DataReclaimAbortedLoopTest {
     private static TestThread<Void> aWriterOnATicketWhenTheFilesystemAborts(Repro r, Btrfs fs, long[] held) {
         FsInfo info = fs.fsInfo();
         fs.createFile("f");
-        held[0] = DataReservationTest.dataRoom(info);
-        assertNull(info.space.reservations.reserveData(held[0]));
+        held[0] = DataReservationTest.holdDataRoom(info);
         r.mod.hooks().parkAt(Hook.ASYNC_DATA_RECLAIM_BEFORE_FLUSH, Role.WORKER);
         TestThread<Void> writer = TestThread.run("writer", () -> fs.writeFile("f", new byte[4096]));
         r.mod.hooks().awaitParked(Hook.ASYNC_DATA_RECLAIM_BEFORE_FLUSH, Repro.WAIT);

@@ -2,6 +2,7 @@ package org.jbtrfs.fs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -38,6 +39,18 @@ class DataReservationTest {
     static long dataRoom(FsInfo info) {
         var c = info.space.counters(BlockGroupType.DATA);
         return c.total() - c.used() - c.reserved() - c.pinned() - c.mayUse();
+    }
+
+    /**
+     * Reserves all of {@link #dataRoom} (granted at once: no ticket), standing for writers' reservations; returns the
+     * bytes held, for {@code freeDataBytesMayUse} at the end.
+     */
+    static long holdDataRoom(FsInfo info) {
+        long held = dataRoom(info);
+        if (held > 0) {
+            assertNull(info.space.reservations.reserveData(held));
+        }
+        return held;
     }
 
     @Test
@@ -121,9 +134,8 @@ class DataReservationTest {
             FsInfo info = fs.fsInfo();
             CleanerRoRemountRaceTest.makeOneUnusedBlockGroup(fs);
             int groups = info.space.blockGroupCount(BlockGroupType.DATA);
-            long held = dataRoom(info);
+            long held = holdDataRoom(info);
             assertTrue(held > 0);
-            assertEquals(null, info.space.reservations.reserveData(held)); // a writer's, standing for it
             fs.runCleanerPass(Repro.WAIT);
             assertEquals(groups, info.space.blockGroupCount(BlockGroupType.DATA), "kept: the reservations need its bytes");
             info.space.reservations.freeDataBytesMayUse(held);

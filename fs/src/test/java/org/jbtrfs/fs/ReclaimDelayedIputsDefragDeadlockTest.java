@@ -2,7 +2,6 @@ package org.jbtrfs.fs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -68,10 +67,7 @@ class ReclaimDelayedIputsDefragDeadlockTest {
         fs.sync(); // writes "t"; its finisher stops after removing its ordered extent, its last put not made
         r.mod.hooks().awaitParked(Hook.ORDERED_EXTENT_AFTER_REMOVE, Repro.WAIT);
         fs.unlink("t"); // a temporary file: the ordered extent now holds the inode's last reference
-        held[0] = DataReservationTest.dataRoom(info);
-        if (held[0] > 0) {
-            assertNull(info.space.reservations.reserveData(held[0])); // the data space's last room, a full device's
-        }
+        held[0] = DataReservationTest.holdDataRoom(info); // the data space's last room, a full device's
         r.mod.hooks().parkAt(Hook.ASYNC_RECLAIM_BEFORE_WAIT_DELAYED_IPUTS, Role.WORKER);
         r.mod.hooks().release(Hook.CLEANER_AFTER_SET_RUNNING); // the pass reaches the defragger, whose cluster reserves
         r.mod.hooks().awaitParked(Hook.ASYNC_RECLAIM_BEFORE_WAIT_DELAYED_IPUTS, Repro.WAIT);

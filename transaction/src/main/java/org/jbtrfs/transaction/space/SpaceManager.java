@@ -527,7 +527,7 @@ public final class SpaceManager {
         if (sameType <= 1) {
             return false;
         }
-        if (bg.type == BlockGroupType.DATA && spaceInfos.get(bg.type).usedWithMayUse() + bg.length > spaceInfos.get(bg.type).totalBytes) {
+        if (bg.type == BlockGroupType.DATA && !roLeavesRoom(bg, bg.length)) {
             return false; // -ENOSPC: "we still have enough free space as buffer" is not true
         }
         markRoLocked(bg, bg.length);
@@ -547,15 +547,18 @@ public final class SpaceManager {
             bg.ro++;
             return true;
         }
-        SpaceInfo si = spaceInfos.get(bg.type);
         long numBytes = bg.length - bg.reserved - bg.pinned - bg.used;
-        long used = si.bytesUsed + si.bytesReserved + si.bytesPinned + si.bytesReadonly + si.bytesMayUse;
-        long limit = si.totalBytes;
-        if (used + numBytes > limit) {
+        if (!roLeavesRoom(bg, numBytes)) {
             return false;
         }
         markRoLocked(bg, numBytes);
         return true;
+    }
+
+    /** inc_block_group_ro's test (caller holds the lock): {@code numBytes} more read-only still fit in the space_info. */
+    private boolean roLeavesRoom(BlockGroup bg, long numBytes) {
+        SpaceInfo si = spaceInfos.get(bg.type);
+        return si.usedWithMayUse() + numBytes <= si.totalBytes;
     }
 
     private void markRoLocked(BlockGroup bg, long numBytes) {
