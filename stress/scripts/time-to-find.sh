@@ -11,7 +11,8 @@
 # the error-path switches are reachable only with --faults: ARGS="--faults all"
 #      CASES="remount-rw-failure-commit:remount-rw-failure-commit qgroup-status-rescan-without-on:qgroup-status-rescan-without-on"
 #      (and workers-flush-at-umount:workers-flush-at-umount, stop 34: an abort's umount with compressed writeback in flight;
-#      data-reclaim-aborted-loop:data-reclaim-aborted-loop, stop 56: an abort while a write waits on a data ticket)
+#      data-reclaim-aborted-loop:data-reclaim-aborted-loop, stop 56: an abort while a write waits on a data ticket;
+#      delayed-refs-refill-race:delayed-refs-refill-race, stop 57: an abort while an fsync's refill waits on a ticket)
 set -u
 jar=${JAR:-stress/target/jbtrfs-stress.jar}
 limit=${1:-20}; shift || true

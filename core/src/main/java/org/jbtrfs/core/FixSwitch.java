@@ -446,7 +446,27 @@ public enum FixSwitch {
      * granting, in maybe_fail_all_tickets for either space_info once aborted). Reached in the port once the data
      * reservations were ported (stop 56).
      */
-    DATA_RECLAIM_ABORTED_LOOP(Origin.LATER_UPSTREAM);
+    DATA_RECLAIM_ABORTED_LOOP(Origin.LATER_UPSTREAM),
+    /**
+     * Later upstream (Filipe Manana, 2ed45c0f1879, v6.6, "btrfs: fix race when refilling delayed refs block reserve").
+     * btrfs_delayed_refs_rsv_refill computes what the delayed-refs reserve lacks (at most one item), reserves it —
+     * FLUSH_ALL, so maybe on a ticket — and then adds the bytes with btrfs_block_rsv_add_bytes(rsv, bytes, 0): the
+     * reserved count grows whatever became of the size meanwhile. Upstream's message names two refills racing: the
+     * reserve over-reserved "for a while", until the next btrfs_delayed_refs_rsv_release trims it. The explorer met the
+     * other way (stop 56, seed 56005, every fix applied, found unexplained): a transaction aborts while an fsync's
+     * start_transaction(root, 0) sleeps in its refill; the abort's cleanup (btrfs_cleanup_one_transaction →
+     * btrfs_destroy_delayed_refs → btrfs_cleanup_ref_head_accounting) shrinks the reserve to nothing; the ticket is
+     * granted, the bytes are added to a reserve of size 0, and join_transaction refuses the aborted filesystem —
+     * start_transaction's join_fail gives back only the trans reserve's bytes. No delayed ref is ever run again, so
+     * nothing trims them: at umount btrfs_release_global_block_rsv WARNs (delayed_refs_rsv.reserved &gt; 0, block-rsv.c)
+     * and btrfs_free_block_groups WARNs about the metadata space_info's bytes_may_use. The fix looks at the reserve
+     * again under its lock and adds only what it still lacks; the rest leaves bytes_may_use. Read: transaction.c
+     * start_transaction (v5.11, mainline); delayed-ref.c btrfs_delayed_refs_rsv_refill, btrfs_delayed_refs_rsv_release,
+     * btrfs_migrate_to_delayed_refs_rsv (which already frees what the reserve does not lack); block-rsv.c
+     * btrfs_block_rsv_add_bytes, block_rsv_release_bytes, btrfs_release_global_block_rsv; disk-io.c
+     * btrfs_destroy_delayed_refs, close_ctree.
+     */
+    DELAYED_REFS_REFILL_RACE(Origin.LATER_UPSTREAM);
 
     private final Origin origin;
 

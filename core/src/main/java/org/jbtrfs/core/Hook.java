@@ -323,5 +323,13 @@ public enum Hook {
      */
     ASYNC_DATA_RECLAIM_BEFORE_CLEAR_PENDING,
     /** btrfs_async_reclaim_data_space is about to return, the data space_info's flush cleared or its tickets failed. */
-    ASYNC_DATA_RECLAIM_BEFORE_RETURN
+    ASYNC_DATA_RECLAIM_BEFORE_RETURN,
+    // the delayed-refs reserve's refill (delayed-ref.c; stop 57)
+    /**
+     * btrfs_delayed_refs_rsv_refill (a FLUSH_ALL start_transaction with no items: fsync, the cleaner's snapshot drop,
+     * the rescan worker) slept on a metadata ticket that was granted, and has not added its bytes to the reserve yet:
+     * the woken task's wait for a CPU. An abort's cleanup that empties the reserve now leaves the refill's bytes in it
+     * for good in 5.11 ({@link FixSwitch#DELAYED_REFS_REFILL_RACE}). Reached only after a ticket's sleep.
+     */
+    DELAYED_REFS_REFILL_BEFORE_ADD
 }

@@ -1,5 +1,7 @@
 package org.jbtrfs.transaction;
 
+import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.Hook;
 import org.jbtrfs.transaction.space.Flush;
 import org.jbtrfs.transaction.space.SpaceManager;
 import org.jbtrfs.transaction.space.Ticket;
@@ -16,21 +18,23 @@ public final class SpaceReservation {
      * kernel: btrfs_reserve_metadata_bytes() — {@code bytes} of the METADATA space_info's bytes_may_use, waiting for the
      * reclaim work when they do not fit. TASK_KILLABLE in the kernel; nothing kills here, a panic ends the sleep.
      *
+     * @return whether the task slept on a ticket (granted: it is a woken task now, waiting for a CPU)
      * @throws org.jbtrfs.core.BtrfsException ENOSPC when the reclaim work failed the ticket (or NO_FLUSH did not fit)
      */
-    public static void reserveMetadataBytes(FsInfo fs, long bytes, Flush flush) {
-        handleReserveTicket(fs, fs.space.reservations.reserve(bytes, flush));
+    public static boolean reserveMetadataBytes(FsInfo fs, long bytes, Flush flush) {
+        return handleReserveTicket(fs, fs.space.reservations.reserve(bytes, flush));
     }
 
     /** kernel: handle_reserve_ticket() for a normal flusher — wait_reserve_ticket, then the ticket's outcome. */
-    private static void handleReserveTicket(FsInfo fs, Ticket t) {
+    private static boolean handleReserveTicket(FsInfo fs, Ticket t) {
         if (t == null) {
-            return;
+            return false;
         }
         synchronized (t) {
             fs.kernel.sched().waitUntil(t, "wait_reserve_ticket", t::done);
         }
         fs.space.reservations.finish(t);
+        return true;
     }
 
     /**
@@ -50,7 +54,8 @@ public final class SpaceReservation {
      * for a FLUSH_ALL start while the delayed-refs reserve is not full (btrfs_block_rsv_add into trans_block_rsv, then
      * btrfs_migrate_to_delayed_refs_rsv of the second half); with no items, a FLUSH_ALL start refills the delayed-refs
      * reserve by at most one item (btrfs_delayed_refs_rsv_refill). Returns the bytes the handle holds in
-     * trans_block_rsv (trans->bytes_reserved).
+     * trans_block_rsv (trans->bytes_reserved). The refill's bytes stay in the delayed-refs reserve whatever the join
+     * then does (start_transaction's join_fail gives back the trans reserve's bytes only).
      */
     static long reserveForStart(FsInfo fs, int numItems, Flush flush) {
         var rsvs = fs.space.rsvs;
@@ -72,10 +77,28 @@ public final class SpaceReservation {
         if (flush == Flush.FLUSH_ALL && !rsvs.delayedRefsFull()) {
             long refill = rsvs.delayedRefsRefillBytes();
             if (refill > 0) {
-                reserveMetadataBytes(fs, refill, flush);
-                rsvs.addBytes(rsvs.delayedRefs, refill, false);
+                delayedRefsRsvRefill(fs, refill, flush);
             }
         }
         return 0;
+    }
+
+    /**
+     * kernel: btrfs_delayed_refs_rsv_refill() (delayed-ref.c, 5.11) past its computation of {@code bytes} — reserve
+     * them (FLUSH_ALL: maybe on a ticket), then btrfs_block_rsv_add_bytes(rsv, bytes, 0): reserved grows, the size
+     * does not, whatever happened to the reserve while the task slept. With {@link FixSwitch#DELAYED_REFS_REFILL_RACE}
+     * (2ed45c0f1879, v6.6) the reserve is looked at again and takes only what it still lacks.
+     */
+    private static void delayedRefsRsvRefill(FsInfo fs, long bytes, Flush flush) {
+        var rsvs = fs.space.rsvs;
+        if (reserveMetadataBytes(fs, bytes, flush)) {
+            // the woken task waits for a CPU before it takes the reserve's lock (the explorer's delay)
+            fs.kernel.hooks().arrive(Hook.DELAYED_REFS_REFILL_BEFORE_ADD);
+        }
+        if (fs.applied(FixSwitch.DELAYED_REFS_REFILL_RACE)) {
+            rsvs.refillDelayedRefsUpToSize(bytes);
+        } else {
+            rsvs.addBytes(rsvs.delayedRefs, bytes, false);
+        }
     }
 }

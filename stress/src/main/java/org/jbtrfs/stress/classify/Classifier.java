@@ -79,6 +79,11 @@ public final class Classifier {
                     if (quotaEnableCommitUnderIoctlLock(e.message())) {
                         culprits.add(FixSwitch.QUOTA_ENABLE_QGROUP_IOCTL_DEADLOCK);
                     }
+                    if (e.message().contains("block-rsv.c:458 btrfs_release_global_block_rsv") && abortedBefore(o.log, e)) {
+                        // delayed_refs_rsv.reserved > 0 at umount after an abort: a refill's bytes added once the
+                        // abort's cleanup had emptied the reserve (its join then refused), nothing trimmed them
+                        culprits.add(FixSwitch.DELAYED_REFS_REFILL_RACE);
+                    }
                     if (e.message().contains("btrfs_qgroup_account_extents")) {
                         // a qgroup extent record without old roots: btrfs_qgroup_trace_extent_post's walk failed — a
                         // subvolume drop's reference whose search descended into a leaf the drop had freed

@@ -290,6 +290,28 @@ class ClassifierTest {
     }
 
     /**
+     * Stop 57: close_ctree's WARN on the delayed-refs reserve's reserved bytes after an abort is the refill that landed
+     * after the abort's cleanup (stop 56's unexplained class 6b963799, DelayedRefsRefillRaceTest); without an abort
+     * before it, it is not.
+     */
+    @Test
+    void theDelayedRefsReservesWarnAfterAnAbortIsTheRefillRace() {
+        String warn = "WARNING: CPU: 0 PID: 19 at fs/btrfs/block-rsv.c:458 btrfs_release_global_block_rsv\nTainted: G        W";
+        KernelLog log = new KernelLog(64, new ManualClock());
+        log.log(LogLevel.CRIT, LogEntry.Kind.TEXT, "BTRFS critical (device sdf): Transaction aborted (error EIO: injected)");
+        log.log(LogLevel.WARNING, LogEntry.Kind.WARNING, warn);
+        Observation o = new Observation();
+        o.log = log.entries();
+        assertEquals(Set.of("delayed-refs-refill-race"),
+            Classifier.classify(o, EnumSet.of(FixSwitch.DELAYED_REFS_REFILL_RACE)).bugs());
+        KernelLog noAbort = new KernelLog(64, new ManualClock());
+        noAbort.log(LogLevel.WARNING, LogEntry.Kind.WARNING, warn);
+        Observation clean = new Observation();
+        clean.log = noAbort.entries();
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(clean, EnumSet.of(FixSwitch.DELAYED_REFS_REFILL_RACE)).bugs());
+    }
+
+    /**
      * Stop 56: an umount waiting in cancel_work_sync for the async data reclaim work, which on an aborted filesystem
      * loops for ever (DataReclaimAbortedLoopTest); or a writer on a data ticket the running work does not serve.
      */

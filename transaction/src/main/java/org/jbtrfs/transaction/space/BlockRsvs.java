@@ -140,6 +140,30 @@ public final class BlockRsvs {
     }
 
     /**
+     * btrfs_delayed_refs_rsv_refill()'s last step as 2ed45c0f1879 (v6.6, "btrfs: fix race when refilling delayed refs
+     * block reserve") has it: {@code bytes} (counted in bytes_may_use) join the delayed-refs reserve up to what it still
+     * lacks — another refill, or an abort's cleanup shrinking it, may have come first — and the rest leaves
+     * bytes_may_use, where a waiting ticket may take it.
+     */
+    public void refillDelayedRefsUpToSize(long bytes) {
+        synchronized (space) {
+            long toFree = bytes;
+            if (delayedRefs.reserved < delayedRefs.size) {
+                long needed = delayedRefs.size - delayedRefs.reserved;
+                long add = Math.min(bytes, needed);
+                delayedRefs.reserved += add;
+                if (add == needed) {
+                    delayedRefs.full = true;
+                }
+                toFree -= add;
+            }
+            if (toFree > 0) {
+                reservations.freeBytesMayUse(toFree);
+            }
+        }
+    }
+
+    /**
      * unpin_extent_range()'s refill of the global reserve (caller holds the lock): up to {@code len} of the unpinned
      * bytes go back into it, counted in bytes_may_use, while it is not full (a ticket stole from it).
      */
