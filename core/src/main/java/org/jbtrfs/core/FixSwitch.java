@@ -466,7 +466,28 @@ public enum FixSwitch {
      * btrfs_block_rsv_add_bytes, block_rsv_release_bytes, btrfs_release_global_block_rsv; disk-io.c
      * btrfs_destroy_delayed_refs, close_ctree.
      */
-    DELAYED_REFS_REFILL_RACE(Origin.LATER_UPSTREAM);
+    DELAYED_REFS_REFILL_RACE(Origin.LATER_UPSTREAM),
+    /**
+     * NOT upstream — proposed (stop 57). 5.12 moved the preemptive flushing out of the async reclaim work into a work of
+     * its own, fs_info->preempt_reclaim_work (btrfs_preempt_reclaim_metadata_space), and close_ctree cancels it with
+     * the other two; btrfs_remount going read-only cancels async_reclaim_work and async_data_reclaim_work only. The
+     * work's loop tests need_preemptive_reclaim — false once REMOUNTING is set — but a round that passed the test just
+     * before the remount set it goes on into flush_space, whose FLUSH_DELAYED_ITEMS_NR, FLUSH_DELAYED_REFS_NR and
+     * FORCE_COMMIT_TRANS states call btrfs_join_transaction: a kworker that reaches the join after the remount's
+     * btrfs_commit_super (its handle allocation slept in reclaim, or it waited for a CPU) starts a transaction on the
+     * read-only filesystem, which nothing commits: patch 4/5's assertion at umount (close_ctree does not commit a
+     * read-only filesystem), the seed's leak by a path the seed never saw; FORCE_COMMIT_TRANS commits it on the
+     * read-only filesystem instead. The fix: btrfs_remount cancels preempt_reclaim_work with the others (the cancel waits
+     * for the running round, whose join then precedes btrfs_commit_super; need_preemptive_reclaim keeps it from being
+     * queued again while REMOUNTING). Read: space-info.c btrfs_preempt_reclaim_metadata_space, need_preemptive_reclaim,
+     * __reserve_bytes, flush_space, btrfs_init_async_reclaim_work; super.c btrfs_remount; disk-io.c close_ctree,
+     * btrfs_commit_super; transaction.c join_transaction (v5.12.9). Mainline's btrfs_remount_ro still cancels the two
+     * works only, but its flush_space no longer starts a transaction for delayed items or refs nor for a commit
+     * (btrfs_join_transaction_nostart, btrfs_commit_current_transaction; the version that changed it not pinned): there
+     * the late round finds no transaction after btrfs_commit_super. Found reading 5.12's new work while porting it.
+     * Not checked on a running kernel.
+     */
+    PREEMPT_RECLAIM_RO_REMOUNT(Origin.PROPOSED);
 
     private final Origin origin;
 

@@ -324,6 +324,14 @@ public enum Hook {
     ASYNC_DATA_RECLAIM_BEFORE_CLEAR_PENDING,
     /** btrfs_async_reclaim_data_space is about to return, the data space_info's flush cleared or its tickets failed. */
     ASYNC_DATA_RECLAIM_BEFORE_RETURN,
+    // 5.12's preemptive reclaim (space-info.c; stop 57)
+    /**
+     * btrfs_preempt_reclaim_metadata_space found need_preemptive_reclaim true (REMOUNTING and CLOSING clear at that
+     * test) and picked a flush state; flush_space has not run yet — for the states that join a transaction, its
+     * GFP_NOFS handle allocation may sleep in reclaim first. An RO remount that starts now does not wait for the work
+     * ({@link FixSwitch#PREEMPT_RECLAIM_RO_REMOUNT}, proposed).
+     */
+    PREEMPT_RECLAIM_BEFORE_FLUSH,
     // the delayed-refs reserve's refill (delayed-ref.c; stop 57)
     /**
      * btrfs_delayed_refs_rsv_refill (a FLUSH_ALL start_transaction with no items: fsync, the cleaner's snapshot drop,

@@ -76,6 +76,9 @@ final class CloseCtree {
         // waiting (proposed fix inside: ASYNC_RECLAIM_CANCEL_STRANDS_TICKETS)
         fs.asyncReclaim().cancelSync();
         fs.asyncDataReclaim().cancelSync();
+        if (fs.preemptReclaim() != null) {
+            fs.preemptReclaim().cancelSync(); // 5.12's third reclaim work
+        }
         // cancel or finish ongoing discard work
         fs.discard.cleanup();
         if (!fs.sbRdonly()) {

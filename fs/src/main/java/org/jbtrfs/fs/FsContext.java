@@ -31,6 +31,6 @@ final class FsContext {
         this.writeback = new Writeback(this);
         this.defrag = new AutoDefrag(this);
         fs.installDefragRunner(defrag::runDefragInodes);
-        fs.installDelallocShrinker(new ShrinkDelalloc(this)::shrink);
+        fs.installDelallocShrinker(new ShrinkDelalloc(this));
     }
 }

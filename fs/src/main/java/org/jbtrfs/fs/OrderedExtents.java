@@ -380,6 +380,15 @@ final class OrderedExtents {
     /** Ordered extents not yet removed: btrfs_wait_ordered_roots waits for these (inspection). */
     synchronized int pending() { return all.size(); }
 
+    /** fs_info->ordered_bytes: the bytes of the ordered extents added and not yet removed. */
+    synchronized long bytes() {
+        long sum = 0;
+        for (OrderedExtent oe : all) {
+            sum += oe.numBytes;
+        }
+        return sum;
+    }
+
     /**
      * Ordered extents not yet freed: also those removed whose finisher has not dropped its references (the
      * window after btrfs_remove_ordered_extent), each still holding its inode (inspection).

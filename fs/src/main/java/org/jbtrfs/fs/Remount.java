@@ -85,6 +85,11 @@ final class Remount {
         // waiting (proposed fix inside: ASYNC_RECLAIM_CANCEL_STRANDS_TICKETS)
         fs.asyncReclaim().cancelSync();
         fs.asyncDataReclaim().cancelSync();
+        if (fs.preemptReclaim() != null && fs.applied(FixSwitch.PREEMPT_RECLAIM_RO_REMOUNT)) {
+            // proposed (5.12): the preemptive work too — a round past its test may still join a transaction, after
+            // the commit below if nobody waits for it; REMOUNTING keeps it from being queued again
+            fs.preemptReclaim().cancelSync();
+        }
         // "this also happens on 'umount -rf' or on shutdown, when the filesystem is busy": stop async discard
         ctx.fs.discard.cleanup();
         // wait for the uuid_scan task to finish (down and up uuid_tree_rescan_sem)

@@ -4,7 +4,9 @@ import java.util.List;
 import java.util.concurrent.locks.LockSupport;
 import org.jbtrfs.cleaner.Inode;
 import org.jbtrfs.cleaner.Inodes;
+import org.jbtrfs.core.KernelVersion;
 import org.jbtrfs.transaction.AsyncReclaim;
+import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.WbSyncMode;
 
 /**
@@ -15,7 +17,7 @@ import org.jbtrfs.transaction.WbSyncMode;
  * ordered extents after each round, FLUSH_DELALLOC sleeps a jiffy. The port keeps no delalloc_inodes list: an inode is
  * on it while it has delalloc bytes ({@link InodeData#onDelallocList}).
  */
-final class ShrinkDelalloc {
+final class ShrinkDelalloc implements FsInfo.DelallocShrinker {
     /** One jiffy at HZ=250: schedule_timeout_killable(1). */
     private static final long JIFFY_NANOS = 4_000_000L;
     private static final int PAGE_SHIFT = 12;
@@ -26,19 +28,26 @@ final class ShrinkDelalloc {
 
     ShrinkDelalloc(FsContext ctx) { this.ctx = ctx; }
 
-    void shrink(long toReclaim, boolean waitOrdered, boolean data) {
+    @Override
+    public void shrink(long toReclaim, boolean waitOrdered, boolean data) {
         // U64_MAX (the data work): every page; else twice the items' worth
         long reclaimBytes = toReclaim == Long.MAX_VALUE ? Long.MAX_VALUE
             : AsyncReclaim.calcReclaimItemsNr(toReclaim) * 2 * EXTENT_SIZE_PER_ITEM;
         long delallocBytes = delallocBytes();
-        if (delallocBytes == 0) {
-            if (waitOrdered) {
-                ctx.ordered.waitOrderedRoots();
+        // 5.12 weighs the ordered extents in flight (fs_info->ordered_bytes) where 5.11 weighed direct IO (none here)
+        boolean v512 = ctx.fs.kernel.config().version() == KernelVersion.V5_12;
+        long orderedBytes = v512 ? orderedBytes() : 0;
+        if (delallocBytes == 0 && orderedBytes == 0) {
+            if (waitOrdered && !v512) {
+                ctx.ordered.waitOrderedRoots(); // 5.11: with nothing to write, still wait for the ordered extents
             }
             return;
         }
+        if (orderedBytes > delallocBytes) {
+            waitOrdered = true; // 5.12: mostly ordered extents — waiting for them is what frees space
+        }
         int loops = 0;
-        while (delallocBytes > 0 && loops < 3) {
+        while ((delallocBytes > 0 || orderedBytes > 0) && loops < 3) {
             long nrPages = Math.min(delallocBytes, reclaimBytes) >> PAGE_SHIFT;
             startDelallocRoots(Math.max(nrPages, 1));
             loops++;
@@ -52,6 +61,7 @@ final class ShrinkDelalloc {
                 break;
             }
             delallocBytes = delallocBytes();
+            orderedBytes = v512 ? orderedBytes() : 0;
         }
     }
 
@@ -80,8 +90,13 @@ final class ShrinkDelalloc {
 
     private List<InodeData> delallocInodes() { return DelallocInodes.list(ctx.cleaner.inodes()); }
 
+    /** kernel: percpu_counter_sum_positive(&fs_info->ordered_bytes) — the bytes of the ordered extents not yet removed. */
+    @Override
+    public long orderedBytes() { return ctx.ordered.bytes(); }
+
     /** kernel: percpu_counter_sum_positive(&fs_info->delalloc_bytes). */
-    private long delallocBytes() {
+    @Override
+    public long delallocBytes() {
         long sum = 0;
         for (InodeData d : delallocInodes()) {
             sum += d.delallocBytes();

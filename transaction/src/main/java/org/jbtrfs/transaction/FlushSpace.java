@@ -5,8 +5,9 @@ import org.jbtrfs.core.Hook;
 import org.jbtrfs.transaction.space.SpaceReservations;
 
 /**
- * kernel: flush_space() of fs/btrfs/space-info.c (5.11), shared by the two async reclaim works: the metadata one
- * ({@link AsyncReclaim}) and the data one ({@link AsyncDataReclaim}), each for its own space_info ({@code data}).
+ * kernel: flush_space() of fs/btrfs/space-info.c (5.11; 5.12's FORCE_COMMIT_TRANS), shared by the async reclaim
+ * works: the metadata one ({@link AsyncReclaim}), the data one ({@link AsyncDataReclaim}), each for its own space_info
+ * ({@code data}), and 5.12's preemptive one ({@link PreemptReclaim}).
  */
 final class FlushSpace {
     private FlushSpace() { }
@@ -63,6 +64,7 @@ final class FlushSpace {
                 fs.delayedIputsWaiter().run();
             }
             case 10 -> mayCommitTransaction(fs, data); // COMMIT_TRANS
+            case 11 -> forceCommitTransaction(fs); // FORCE_COMMIT_TRANS (5.12, the preemptive work's)
             default -> { }
         }
     }
@@ -73,6 +75,19 @@ final class FlushSpace {
             return Transactions.join(fs, fs.extentRoot(), "flush_space");
         } catch (BtrfsException e) {
             return null;
+        }
+    }
+
+    /** FORCE_COMMIT_TRANS (5.12): btrfs_join_transaction, then btrfs_commit_transaction — whatever it frees. */
+    private static void forceCommitTransaction(FsInfo fs) {
+        TransHandle h = joinOrNull(fs);
+        if (h == null) {
+            return;
+        }
+        try {
+            Transactions.commit(h);
+        } catch (BtrfsException ignored) {
+            // flush_space only traces the error
         }
     }
 

@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.KernelVersion;
 import org.jbtrfs.core.kernel.AtomicVar;
 import org.jbtrfs.core.kernel.FlagWord;
 import org.jbtrfs.core.FsFlag;
@@ -215,10 +216,13 @@ public final class FsInfo {
         // btrfs_init_async_reclaim_work(): the work __reserve_bytes queues on system_unbound_wq
         asyncReclaim = new AsyncReclaim(this, wq.workers.pool());
         asyncDataReclaim = new AsyncDataReclaim(this, wq.workers.pool());
+        // 5.12: preempt_reclaim_work, the preemptive flushing 5.11 left to the async reclaim work
+        preemptReclaim = kernel.config().version() == KernelVersion.V5_12 ? new PreemptReclaim(this, wq.workers.pool()) : null;
     }
 
     private volatile AsyncReclaim asyncReclaim;
     private volatile AsyncDataReclaim asyncDataReclaim;
+    private volatile PreemptReclaim preemptReclaim;
 
     /** fs_info->async_reclaim_work (space-info.c); null before open_ctree's btrfs_init_workqueues. */
     public AsyncReclaim asyncReclaim() { return asyncReclaim; }
@@ -226,16 +230,35 @@ public final class FsInfo {
     /** fs_info->async_data_reclaim_work (space-info.c, stop 56); null before open_ctree's btrfs_init_workqueues. */
     public AsyncDataReclaim asyncDataReclaim() { return asyncDataReclaim; }
 
-    /** shrink_delalloc() of the async reclaim work's FLUSH_DELALLOC states; the fs layer installs it. */
+    /**
+     * fs_info->preempt_reclaim_work (space-info.c, 5.12); null on 5.11's and 5.10's code paths, and before open_ctree's
+     * btrfs_init_workqueues.
+     */
+    public PreemptReclaim preemptReclaim() { return preemptReclaim; }
+
+    /**
+     * shrink_delalloc() of the async reclaim works' FLUSH_DELALLOC states, and the percpu counters of delalloc and
+     * ordered bytes the fs layer keeps (5.12's preemptive flushing reads them); the fs layer installs it.
+     */
     public interface DelallocShrinker {
         /**
          * kernel: shrink_delalloc(fs_info, space_info, to_reclaim, wait_ordered) — {@code data}: the space_info is the
          * data one (its tickets end the loop early); {@code toReclaim} Long.MAX_VALUE is U64_MAX.
          */
         void shrink(long toReclaim, boolean waitOrdered, boolean data);
+
+        /** percpu_counter_sum_positive(&fs_info->delalloc_bytes). */
+        long delallocBytes();
+
+        /** percpu_counter_sum_positive(&fs_info->ordered_bytes) (5.12; 5.11 counted dio_bytes). */
+        long orderedBytes();
     }
 
-    private volatile DelallocShrinker delallocShrinker = (toReclaim, waitOrdered, data) -> { };
+    private volatile DelallocShrinker delallocShrinker = new DelallocShrinker() {
+        @Override public void shrink(long toReclaim, boolean waitOrdered, boolean data) { }
+        @Override public long delallocBytes() { return 0; }
+        @Override public long orderedBytes() { return 0; }
+    };
     private volatile Runnable delayedIputsWaiter = () -> { };
 
     public DelallocShrinker delallocShrinker() { return delallocShrinker; }

@@ -21,6 +21,8 @@ public final class SpaceInfo {
     boolean flush;
     /** space_info->reclaim_size: the bytes of the tickets on the list. */
     long reclaimSize;
+    /** space_info->clamp (5.12): how far need_preemptive_reclaim shifts its threshold; 1 to 8. */
+    int clamp = 1;
 
     SpaceInfo(BlockGroupType type) { this.type = type; }
 

@@ -36,6 +36,28 @@ public final class SpaceReservations {
         boolean preemptAllowed();
     }
 
+    /**
+     * 5.12's preemptive flushing (space-info.c): fs_info->preempt_reclaim_work (btrfs_preempt_reclaim_metadata_space), a
+     * work of its own that a metadata reservation which fit queues while need_preemptive_reclaim holds — where 5.11
+     * queued the async reclaim work itself (need_do_async_reclaim). Installed on 5.12's code paths only.
+     */
+    public interface PreemptWork {
+        /** kernel: queue_work(system_unbound_wq, &fs_info->preempt_reclaim_work). */
+        void queue();
+
+        /** kernel: work_busy(&fs_info->preempt_reclaim_work). */
+        boolean busy();
+
+        /** need_preemptive_reclaim's tail: {@code !btrfs_fs_closing(fs_info) && !test_bit(BTRFS_FS_STATE_REMOUNTING)}. */
+        boolean allowed();
+
+        /** percpu_counter_sum_positive(&fs_info->delalloc_bytes): read without the space_info's lock, as in the kernel. */
+        long delallocBytes();
+
+        /** percpu_counter_sum_positive(&fs_info->ordered_bytes). */
+        long orderedBytes();
+    }
+
     private static final ReclaimWork NONE = new ReclaimWork() {
         @Override public void queue() { }
         @Override public boolean busy() { return false; }
@@ -47,7 +69,13 @@ public final class SpaceReservations {
     private final SpaceInfo data;
     private final BlockRsvs rsvs;
     private final int onlineCpus = Runtime.getRuntime().availableProcessors();
+    /** enum btrfs_flush_state values the preemptive work picks (space-info.h, 5.12; FLUSH_DELAYED_ITEMS_NR below). */
+    public static final int FLUSH_DELAYED_REFS_NR = 3;
+    public static final int FLUSH_DELALLOC = 5;
+    public static final int FORCE_COMMIT_TRANS = 11;
     private ReclaimWork work = NONE;
+    /** 5.12's preemptive work; null on 5.11's code paths. */
+    private PreemptWork preempt;
     /** fs_info->async_data_reclaim_work as __reserve_bytes sees it (no preemptive reclaim for data). */
     private ReclaimWork dataWork = NONE;
     /** btrfs_has_fs_error() as the upstream fix {@code DATA_RECLAIM_ABORTED_LOOP} tests it (never true with it reverted). */
@@ -71,6 +99,13 @@ public final class SpaceReservations {
         synchronized (space) {
             work = w == null ? NONE : w;
             lifetime = new Lifetime(log, "struct btrfs_space_info");
+        }
+    }
+
+    /** btrfs_init_async_reclaim_work()'s third INIT_WORK (5.12): preempt_reclaim_work; from now on 5.12's paths. */
+    public void installPreemptWork(PreemptWork w) {
+        synchronized (space) {
+            preempt = w;
         }
     }
 
@@ -120,27 +155,155 @@ public final class SpaceReservations {
         if (bytes <= 0) {
             throw new IllegalArgumentException("bytes must be positive: " + bytes);
         }
+        Ticket t;
+        PreemptWork p;
+        boolean preemptMaybe = false;
         synchronized (space) {
+            p = preempt;
             long used = meta.usedWithMayUse();
             boolean pendingTickets = !meta.tickets.isEmpty();
             if (!pendingTickets && (used + bytes <= meta.totalBytes || canOvercommit(bytes, flush))) {
                 meta.bytesMayUse += bytes;
-                if (needDoAsyncReclaim(used + bytes) && !work.busy()) {
-                    work.queue(); // "preempt"
+                if (p != null) {
+                    preemptMaybe = preemptMayBeNeeded(p);
+                } else if (needDoAsyncReclaim(used + bytes) && !work.busy()) {
+                    work.queue(); // "preempt" (5.11)
                 }
+                t = null;
+            } else {
+                if (flush == Flush.NO_FLUSH) {
+                    throw new BtrfsException(Errno.ENOSPC, "cannot reserve " + bytes + " bytes of metadata without flushing");
+                }
+                t = new Ticket(meta, bytes, flush == Flush.FLUSH_ALL_STEAL);
+                meta.reclaimSize += bytes;
+                meta.tickets.addLast(t);
+                if (!meta.flush) {
+                    meta.flush = true;
+                    work.queue(); // "enospc"
+                }
+            }
+        }
+        if (t != null && p != null) {
+            maybeClampPreempt(p);
+        } else if (preemptMaybe) {
+            maybeQueuePreempt(p);
+        }
+        return t;
+    }
+
+    /**
+     * 5.12 __reserve_bytes' "preempt" queueing: need_preemptive_reclaim, then queue_work unless work_busy. The
+     * percpu counters are summed outside the lock (the kernel sums them under it, but they are per-cpu and racy
+     * anyway; here they are the inodes' own, whose locks may be held around a reservation).
+     */
+    private void maybeQueuePreempt(PreemptWork p) {
+        long delalloc = p.delallocBytes();
+        long ordered = p.orderedBytes();
+        synchronized (space) {
+            if (needPreemptiveReclaim(p, delalloc, ordered) && !p.busy()) {
+                p.queue();
+            }
+        }
+    }
+
+    /**
+     * kernel: maybe_clamp_preempt() (5.12) — a reservation had to queue a ticket, so the preemptive flushing did not
+     * keep up: while delalloc outweighs the ordered extents, flush earlier (clamp + 1, at most 8).
+     */
+    private void maybeClampPreempt(PreemptWork p) {
+        long ordered = p.orderedBytes();
+        long delalloc = p.delallocBytes();
+        if (ordered < delalloc) {
+            synchronized (space) {
+                meta.clamp = Math.min(meta.clamp + 1, 8);
+            }
+        }
+    }
+
+    /**
+     * kernel: need_preemptive_reclaim() (5.12; caller holds the lock): not when "just plain full" (used and reserved
+     * past 98 %) nor while tickets wait; else when the pinned bytes plus the reclaimable reservations — the delayed
+     * and delayed-refs reserves when the ordered extents outweigh delalloc, every bytes_may_use otherwise — reach the
+     * free space (with what overcommit would add) shifted right by the clamp; never while closing or remounting.
+     */
+    private boolean needPreemptiveReclaim(PreemptWork p, long delalloc, long ordered) {
+        if (!preemptMayBeNeeded(p)) {
+            return false;
+        }
+        long used = meta.bytesPinned + (ordered >= delalloc ? rsvs.delayedRefs.reserved + rsvs.delayed.reserved
+            : meta.bytesMayUse);
+        return used >= preemptThresh();
+    }
+
+    /** need_preemptive_reclaim's tests that need no percpu counter, with the larger of its two measures of use. */
+    private boolean preemptMayBeNeeded(PreemptWork p) {
+        if (meta.bytesUsed + meta.bytesReserved >= meta.totalBytes * 98 / 100 || meta.reclaimSize != 0 || !p.allowed()) {
+            return false;
+        }
+        long used = meta.bytesPinned + Math.max(rsvs.delayedRefs.reserved + rsvs.delayed.reserved, meta.bytesMayUse);
+        return used >= preemptThresh();
+    }
+
+    /** need_preemptive_reclaim's threshold: available free space (FLUSH_ALL) plus the unallocated bytes, >> clamp. */
+    private long preemptThresh() {
+        long thresh = calcAvailableFreeSpace(Flush.FLUSH_ALL)
+            + (meta.totalBytes - meta.bytesUsed - meta.bytesReserved - meta.bytesReadonly);
+        return thresh >> meta.clamp;
+    }
+
+    /** One round of btrfs_preempt_reclaim_metadata_space's loop: the flush state and how much it should reclaim. */
+    public record PreemptStep(int flushState, long toReclaim) { }
+
+    /**
+     * btrfs_preempt_reclaim_metadata_space()'s loop test and choice (5.12): null once need_preemptive_reclaim is false;
+     * else flush whichever pool is largest — delalloc (FLUSH_DELALLOC) when bytes_may_use beyond the block reserves
+     * exceeds those reserves, the pinned bytes (FORCE_COMMIT_TRANS) when they exceed the delayed and delayed-refs
+     * reserves, else the larger of those two (FLUSH_DELAYED_ITEMS_NR, FLUSH_DELAYED_REFS_NR) — a quarter of it, at
+     * least one item. {@code delalloc} and {@code ordered}: the percpu counters, summed by the caller.
+     */
+    public PreemptStep preemptStep(long delalloc, long ordered) {
+        synchronized (space) {
+            PreemptWork p = preempt;
+            if (p == null || !needPreemptiveReclaim(p, delalloc, ordered)) {
                 return null;
             }
-            if (flush == Flush.NO_FLUSH) {
-                throw new BtrfsException(Errno.ENOSPC, "cannot reserve " + bytes + " bytes of metadata without flushing");
+            long global = rsvs.global.reserved;
+            long blockRsvSize = global + rsvs.delayed.reserved + rsvs.delayedRefs.reserved + rsvs.trans.reserved;
+            long delallocSize = blockRsvSize < meta.bytesMayUse ? meta.bytesMayUse - blockRsvSize : 0;
+            blockRsvSize -= global;
+            int state;
+            long toReclaim;
+            if (delallocSize > blockRsvSize) {
+                toReclaim = delallocSize;
+                state = FLUSH_DELALLOC;
+            } else if (meta.bytesPinned > rsvs.delayed.reserved + rsvs.delayedRefs.reserved) {
+                toReclaim = meta.bytesPinned;
+                state = FORCE_COMMIT_TRANS;
+            } else if (rsvs.delayed.reserved > rsvs.delayedRefs.reserved) {
+                toReclaim = rsvs.delayed.reserved;
+                state = FLUSH_DELAYED_ITEMS_NR;
+            } else {
+                toReclaim = rsvs.delayedRefs.reserved;
+                state = FLUSH_DELAYED_REFS_NR;
             }
-            Ticket t = new Ticket(meta, bytes, flush == Flush.FLUSH_ALL_STEAL);
-            meta.reclaimSize += bytes;
-            meta.tickets.addLast(t);
-            if (!meta.flush) {
-                meta.flush = true;
-                work.queue(); // "enospc"
+            toReclaim >>= 2;
+            return new PreemptStep(state, toReclaim == 0 ? SpaceManager.METADATA_ITEM_SIZE : toReclaim);
+        }
+    }
+
+    /** The preemptive work's end (5.12): it went round once only and no ticket waits — back off the clamp by one. */
+    public void preemptDone(int loops) {
+        synchronized (space) {
+            if (loops == 1 && meta.reclaimSize == 0) {
+                meta.clamp = Math.max(1, meta.clamp - 1);
             }
-            return t;
+        }
+    }
+
+    /** space_info->clamp of the metadata space_info (5.12's preemptive flushing), for tests. */
+    public int preemptClamp() {
+        synchronized (space) {
+            return meta.clamp;
         }
     }
 
@@ -402,8 +565,8 @@ public final class SpaceReservations {
         if (meta.totalBytes + avail < used) {
             toReclaim += used - (meta.totalBytes + avail);
         }
-        if (toReclaim != 0) {
-            return toReclaim;
+        if (toReclaim != 0 || preempt != null) {
+            return toReclaim; // 5.12: the tickets' bytes only — the preemptive work flushes ahead of them
         }
         toReclaim = Math.min(onlineCpus * MIB, 16 * MIB);
         if (canOvercommit(toReclaim, Flush.FLUSH_ALL)) {
