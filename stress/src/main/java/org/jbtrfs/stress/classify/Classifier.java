@@ -680,6 +680,10 @@ public final class Classifier {
             // SB_RDONLY and commits nothing)
             return Set.of(f, FixSwitch.REMOUNT_RW_FAILURE_COMMIT);
         }
+        if (f == FixSwitch.ASYNC_RECLAIM_REQUEUED_AFTER_CANCEL) {
+            // or 5.12's preemptive work, which the RO remount does not cancel: a round past its test (stop 57)
+            return Set.of(f, FixSwitch.PREEMPT_RECLAIM_RO_REMOUNT);
+        }
         return Set.of(f);
     }
 

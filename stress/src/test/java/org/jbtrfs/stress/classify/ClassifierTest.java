@@ -269,6 +269,19 @@ class ClassifierTest {
     }
 
     /**
+     * Stop 57: the same leak by 5.12's preemptive reclaim work, which the RO remount does not cancel (a round past its
+     * test joins after the remount's commit; PreemptReclaimRoRemountTest): both works record flush_space.
+     */
+    @Test
+    void aReclaimWorksTransactionAtUmountMayBeThePreemptiveWork() {
+        Observation o = new Observation();
+        o.log = assertionLog("list_empty(&fs_info->trans_list)");
+        o.afterUmount = leakedBy("kworker/u4:1", "flush_space");
+        assertEquals(Set.of("preempt-reclaim-ro-remount"),
+            Classifier.classify(o, EnumSet.of(FixSwitch.PREEMPT_RECLAIM_RO_REMOUNT)).bugs());
+    }
+
+    /**
      * Stop 55: the reclaim work asleep in its RUN_DELAYED_IPUTS wait, the cleaner on a ticket
      * (ReclaimDelayedIputsCleanerDeadlockTest); the umount variant (the cleaner parked, the umount on the ticket) is not it.
      */
