@@ -75,6 +75,19 @@ class AsyncReclaimRequeuedAfterCancelTest {
         return held;
     }
 
+    /** trans_list holds one transaction, whose handles were all opened by {@code function}. */
+    static void assertOneTransactionOpenedBy(Btrfs fs, String function) {
+        List<Inspection.TransactionInfo> open = fs.inspect().openTransactions();
+        assertEquals(1, open.size(), open.toString());
+        assertEquals(List.of(function), open.get(0).functions());
+    }
+
+    /** The umount meets what is left on trans_list: patch 4/5's assertion. */
+    static void assertUmountHitsTheTransListAssertion(Repro r, Btrfs fs) {
+        assertThrows(KernelBug.class, fs::umount);
+        assertTrue(r.logged("assertion failed: list_empty(&fs_info->trans_list)"), r.mod.log().dmesg());
+    }
+
     /** Holds the reclaim work at the first flush state it starts with no ticket left (after its steal). */
     private static CountDownLatch[] holdWorkAfterTheSteal(Repro r, FsInfo info) {
         CountDownLatch held = new CountDownLatch(1);
@@ -105,9 +118,7 @@ class AsyncReclaimRequeuedAfterCancelTest {
             info.space.rsvs.release(info.space.rsvs.chunk, held.get());
             work[1].countDown();
             Waits.within(Repro.WAIT).until(() -> !info.asyncReclaim().busy());
-            List<Inspection.TransactionInfo> open = fs.inspect().openTransactions();
-            assertEquals(1, open.size(), open.toString());
-            assertEquals(List.of("flush_space"), open.get(0).functions());
+            assertOneTransactionOpenedBy(fs, "flush_space");
             r.mod.hooks().disarm(Hook.UMOUNT_BEFORE_STOP_KTHREADS);
             assertThrows(KernelBug.class, umount::join);
             assertTrue(r.logged("assertion failed: list_empty(&fs_info->trans_list)"), r.mod.log().dmesg());
@@ -158,11 +169,8 @@ class AsyncReclaimRequeuedAfterCancelTest {
             Waits.within(Repro.WAIT).until(() -> !info.asyncReclaim().busy());
             r.mod.hooks().disarm(Hook.REMOUNT_AFTER_COMMIT_SUPER);
             remount.join();
-            List<Inspection.TransactionInfo> open = fs.inspect().openTransactions();
-            assertEquals(1, open.size(), open.toString());
-            assertEquals(List.of("flush_space"), open.get(0).functions());
-            assertThrows(KernelBug.class, fs::umount);
-            assertTrue(r.logged("assertion failed: list_empty(&fs_info->trans_list)"), r.mod.log().dmesg());
+            assertOneTransactionOpenedBy(fs, "flush_space");
+            assertUmountHitsTheTransListAssertion(r, fs);
         }
     }
 

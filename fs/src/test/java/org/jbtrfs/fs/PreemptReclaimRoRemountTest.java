@@ -1,15 +1,11 @@
 package org.jbtrfs.fs;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.List;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
-import org.jbtrfs.core.KernelBug;
 import org.jbtrfs.core.Role;
 import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
@@ -70,11 +66,8 @@ class PreemptReclaimRoRemountTest {
             info.space.rsvs.releaseMetadata(held);
             r.mod.hooks().release(Hook.PREEMPT_RECLAIM_BEFORE_FLUSH);
             Waits.within(Repro.WAIT).until(() -> !info.preemptReclaim().busy());
-            List<Inspection.TransactionInfo> open = fs.inspect().openTransactions();
-            assertEquals(1, open.size(), open.toString());
-            assertEquals(List.of("flush_space"), open.get(0).functions());
-            assertThrows(KernelBug.class, fs::umount);
-            assertTrue(r.logged("assertion failed: list_empty(&fs_info->trans_list)"), r.mod.log().dmesg());
+            AsyncReclaimRequeuedAfterCancelTest.assertOneTransactionOpenedBy(fs, "flush_space");
+            AsyncReclaimRequeuedAfterCancelTest.assertUmountHitsTheTransListAssertion(r, fs);
         }
     }
 
