@@ -84,16 +84,21 @@ class SpaceCacheOptionsTest {
         var fsi = fs.fsInfo();
         assertTrue(fsi.compatRo(SuperBlock.COMPAT_RO_FREE_SPACE_TREE) && fsi.compatRo(SuperBlock.COMPAT_RO_FREE_SPACE_TREE_VALID));
         assertEquals(0, fsi.superCacheGeneration(), "v1 not in use");
-        int groups = fsi.space.blockGroups().size();
-        assertEquals(groups, FreeSpaceTree.infoCount(fsi), "one info item per block group");
-        SpaceCacheFixtures.ownBigGroup(fs, "a");
-        assertEquals(groups + 1, FreeSpaceTree.infoCount(fsi), "a new group gets its info item");
+        assertEquals(fsi.space.blockGroups().size(), FreeSpaceTree.infoCount(fsi), "one info item per block group");
+        var big = SpaceCacheFixtures.ownBigGroup(fs, "a");
+        // one per group still, the new one's included. Not "one more than before": a cleaner pass running while the
+        // fixture writes (delayed iputs and commits wake it) may take mkfs's empty data group from unused_bgs first —
+        // read-only while the writeback allocates, so every extent lands in the new group — and remove it, as 5.11's
+        // would (seen in 1 run of 150 under load: nine files in the new group, mkfs's group gone; CI met it in stops
+        // 56 and 57)
+        assertEquals(fsi.space.blockGroups().size(), FreeSpaceTree.infoCount(fsi), "a new group gets its info item");
+        assertTrue(fsi.space.blockGroups().contains(big));
         assertEquals(0, FreeSpaceCache.headerCount(fsi), "no v1 cache inode under space_cache=v2 (5.11)");
         fs.unlink("a");
         fs.sync();
         fs.runCleanerPass(Repro.WAIT);
         assertTrue(SpaceCacheFixtures.bigDataGroups(fs).isEmpty(), "the pass removed the group");
-        assertEquals(groups, FreeSpaceTree.infoCount(fsi), "and it goes with the group");
+        assertEquals(fsi.space.blockGroups().size(), FreeSpaceTree.infoCount(fsi), "and it goes with the group");
         assertTrue(fs.inspect().delayedIputs().isEmpty(), "no cache inode, no delayed iput");
         fs.umount();
         mark();
