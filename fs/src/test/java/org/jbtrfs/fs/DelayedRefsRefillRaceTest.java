@@ -54,6 +54,8 @@ class DelayedRefsRefillRaceTest {
     private static BtrfsException anFsyncRefillGrantedAfterTheAbort(Repro r, Btrfs fs) {
         FsInfo info = fs.fsInfo();
         BlockRsvs rsvs = info.space.rsvs;
+        // 5.12's preemptive work held before it runs a round: its delayed-refs flush would run the heads the test needs
+        r.mod.hooks().parkAt(Hook.PREEMPT_RECLAIM_BEFORE_FLUSH, Role.WORKER);
         fs.createFile("f");
         fs.createFile("g");
         fs.writeFile("g", new byte[4096]);
@@ -66,8 +68,11 @@ class DelayedRefsRefillRaceTest {
         });
         r.mod.hooks().awaitParked(Hook.FSYNC_BEFORE_START_TRANSACTION, Repro.WAIT); // past its writeback and its test
         fs.sync(); // a new transaction: the unlink's COW queues delayed ref heads
-        fs.unlink("g");
-        System.out.println("PROBE " + rsvs.counters(rsvs.delayedRefs)); // btrfs_unlink's FLUSH_ALL_STEAL start does not reserve for the delayed refs it queues
+        // g's ordered extent may still hold the inode (its last put a delayed iput the cleaner would run later, its
+        // eviction's handle then refilling the reserve): let go of it first, so the unlink's iput is the last
+        Repro.awaitOrderedExtentsReleased(fs);
+        Repro.awaitCleanerAsleep(fs);
+        fs.unlink("g"); // btrfs_unlink's FLUSH_ALL_STEAL start does not reserve for the delayed refs it queues
         assertTrue(rsvs.delayedRefsRefillBytes() > 0, "the unlink's delayed refs: the reserve lacks bytes");
         // the reclaim work held first: the held bytes may queue it at once (need_do_async_reclaim), and nothing it does
         // may grant the ticket before the abort
@@ -85,6 +90,7 @@ class DelayedRefsRefillRaceTest {
         rsvs.release(rsvs.chunk, held); // another task's reservation back: the refill's ticket is granted
         BtrfsException e = assertThrows(BtrfsException.class, fsync::join);
         r.mod.hooks().release(Hook.ASYNC_RECLAIM_BEFORE_FLUSH);
+        r.mod.hooks().release(Hook.PREEMPT_RECLAIM_BEFORE_FLUSH);
         return e;
     }
 
