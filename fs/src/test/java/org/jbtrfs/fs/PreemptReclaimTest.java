@@ -62,8 +62,12 @@ class PreemptReclaimTest {
             Btrfs fs = r.mountSettled("");
             FsInfo info = fs.fsInfo();
             assertNull(info.preemptReclaim(), "no preempt_reclaim_work before 5.12");
-            long held = reserveUntil(info, () -> info.asyncReclaim().busy()); // need_do_async_reclaim's "preempt"
+            // held at its end, so the loop below sees it busy however short its run (need_do_async_reclaim's "preempt")
+            r.mod.hooks().parkAt(Hook.ASYNC_RECLAIM_BEFORE_RETURN, Role.WORKER);
+            long held = reserveUntil(info, () -> info.asyncReclaim().busy());
+            r.mod.hooks().awaitParked(Hook.ASYNC_RECLAIM_BEFORE_RETURN, Repro.WAIT);
             info.space.rsvs.releaseMetadata(held);
+            r.mod.hooks().release(Hook.ASYNC_RECLAIM_BEFORE_RETURN);
             Waits.within(Repro.WAIT).until(() -> !info.asyncReclaim().busy());
             assertEquals(0, r.mod.hooks().arrivals(Hook.PREEMPT_RECLAIM_BEFORE_FLUSH));
             fs.umount();
