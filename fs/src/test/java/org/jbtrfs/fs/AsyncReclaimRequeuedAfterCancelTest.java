@@ -82,6 +82,15 @@ class AsyncReclaimRequeuedAfterCancelTest {
         assertEquals(List.of(function), open.get(0).functions());
     }
 
+    /** Nothing left on trans_list; the umount asserts nothing and rmmod finds nothing left. */
+    static void assertNothingLeftAndACleanUmount(Repro r, Btrfs fs) {
+        assertTrue(fs.inspect().openTransactions().isEmpty(), fs.inspect().openTransactions().toString());
+        fs.umount();
+        assertFalse(r.logged("assertion failed"), r.mod.log().dmesg());
+        UnloadReport rep = r.mod.unload();
+        assertTrue(rep.clean(), rep.toString());
+    }
+
     /** The umount meets what is left on trans_list: patch 4/5's assertion. */
     static void assertUmountHitsTheTransListAssertion(Repro r, Btrfs fs) {
         assertThrows(KernelBug.class, fs::umount);
@@ -188,11 +197,7 @@ class AsyncReclaimRequeuedAfterCancelTest {
             info.space.rsvs.release(info.space.rsvs.chunk, held.get());
             work[1].countDown();
             remount.join();
-            assertTrue(fs.inspect().openTransactions().isEmpty(), fs.inspect().openTransactions().toString());
-            fs.umount();
-            assertFalse(r.logged("assertion failed"), r.mod.log().dmesg());
-            UnloadReport rep = r.mod.unload();
-            assertTrue(rep.clean(), rep.toString());
+            assertNothingLeftAndACleanUmount(r, fs);
             assertFalse(r.mod.log().tainted(), r.mod.log().dmesg());
         }
     }

@@ -1,6 +1,5 @@
 package org.jbtrfs.fs;
 
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.jbtrfs.core.Crc32cImpl;
@@ -83,11 +82,7 @@ class PreemptReclaimRoRemountTest {
             info.space.rsvs.releaseMetadata(held);
             r.mod.hooks().release(Hook.PREEMPT_RECLAIM_BEFORE_FLUSH);
             remount.join();
-            assertTrue(fs.inspect().openTransactions().isEmpty(), fs.inspect().openTransactions().toString());
-            fs.umount();
-            assertFalse(r.logged("assertion failed"), r.mod.log().dmesg());
-            UnloadReport rep = r.mod.unload();
-            assertTrue(rep.clean(), rep.toString());
+            AsyncReclaimRequeuedAfterCancelTest.assertNothingLeftAndACleanUmount(r, fs);
         }
     }
 }

@@ -27,9 +27,7 @@ public final class AsyncReclaim {
         fs.space.reservations.installReclaimWork(new SpaceReservations.ReclaimWork() {
             @Override public void queue() { work.queue(); }
             @Override public boolean busy() { return work.busy(); }
-            @Override public boolean preemptAllowed() {
-                return !fs.flags.test(FsFlag.CLOSING_START) && !fs.fsState.test(FsState.REMOUNTING);
-            }
+            @Override public boolean preemptAllowed() { return notClosingNorRemounting(fs); }
         }, fs.log());
     }
 
@@ -44,6 +42,14 @@ public final class AsyncReclaim {
             // proposed: the tickets' tasks are what the caller waits for (the cleaner, by wait_on_bit): serve them
             work.flush();
         }
+    }
+
+    /**
+     * The tail of need_do_async_reclaim (5.11) and need_preemptive_reclaim (5.12):
+     * {@code !btrfs_fs_closing(fs_info) && !test_bit(BTRFS_FS_STATE_REMOUNTING, &fs_info->fs_state)}.
+     */
+    static boolean notClosingNorRemounting(FsInfo fs) {
+        return !fs.flags.test(FsFlag.CLOSING_START) && !fs.fsState.test(FsState.REMOUNTING);
     }
 
     /** The work is queued or running (work_busy), for tests and inspection. */

@@ -1,8 +1,6 @@
 package org.jbtrfs.transaction;
 
 import org.jbtrfs.core.FixSwitch;
-import org.jbtrfs.core.FsFlag;
-import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.transaction.space.SpaceReservations;
 import org.jbtrfs.workqueue.DelayedWork;
@@ -27,9 +25,7 @@ public final class PreemptReclaim {
         fs.space.reservations.installPreemptWork(new SpaceReservations.PreemptWork() {
             @Override public void queue() { work.queue(); }
             @Override public boolean busy() { return work.busy(); }
-            @Override public boolean allowed() {
-                return !fs.flags.test(FsFlag.CLOSING_START) && !fs.fsState.test(FsState.REMOUNTING);
-            }
+            @Override public boolean allowed() { return AsyncReclaim.notClosingNorRemounting(fs); }
             @Override public long delallocBytes() { return fs.delallocShrinker().delallocBytes(); }
             @Override public long orderedBytes() { return fs.delallocShrinker().orderedBytes(); }
         });

@@ -69,10 +69,6 @@ public final class SpaceReservations {
     private final SpaceInfo data;
     private final BlockRsvs rsvs;
     private final int onlineCpus = Runtime.getRuntime().availableProcessors();
-    /** enum btrfs_flush_state values the preemptive work picks (space-info.h, 5.12; FLUSH_DELAYED_ITEMS_NR below). */
-    public static final int FLUSH_DELAYED_REFS_NR = 3;
-    public static final int FLUSH_DELALLOC = 5;
-    public static final int FORCE_COMMIT_TRANS = 11;
     private ReclaimWork work = NONE;
     /** 5.12's preemptive work; null on 5.11's code paths. */
     private PreemptWork preempt;
@@ -227,21 +223,22 @@ public final class SpaceReservations {
      * free space (with what overcommit would add) shifted right by the clamp; never while closing or remounting.
      */
     private boolean needPreemptiveReclaim(PreemptWork p, long delalloc, long ordered) {
-        if (!preemptMayBeNeeded(p)) {
-            return false;
-        }
-        long used = meta.bytesPinned + (ordered >= delalloc ? rsvs.delayedRefs.reserved + rsvs.delayed.reserved
-            : meta.bytesMayUse);
-        return used >= preemptThresh();
+        return preemptPossible(p) && meta.bytesPinned
+            + (ordered >= delalloc ? rsvs.delayedRefs.reserved + rsvs.delayed.reserved : meta.bytesMayUse) >= preemptThresh();
     }
 
-    /** need_preemptive_reclaim's tests that need no percpu counter, with the larger of its two measures of use. */
+    /**
+     * {@link #needPreemptiveReclaim} without the percpu counters, with the larger of its two measures of use: false
+     * means need_preemptive_reclaim is false whatever they are.
+     */
     private boolean preemptMayBeNeeded(PreemptWork p) {
-        if (meta.bytesUsed + meta.bytesReserved >= meta.totalBytes * 98 / 100 || meta.reclaimSize != 0 || !p.allowed()) {
-            return false;
-        }
-        long used = meta.bytesPinned + Math.max(rsvs.delayedRefs.reserved + rsvs.delayed.reserved, meta.bytesMayUse);
-        return used >= preemptThresh();
+        return preemptPossible(p) && meta.bytesPinned
+            + Math.max(rsvs.delayedRefs.reserved + rsvs.delayed.reserved, meta.bytesMayUse) >= preemptThresh();
+    }
+
+    /** need_preemptive_reclaim's first tests: not "just plain full" (98 %), no ticket waiting, not closing or remounting. */
+    private boolean preemptPossible(PreemptWork p) {
+        return meta.bytesUsed + meta.bytesReserved < meta.totalBytes * 98 / 100 && meta.reclaimSize == 0 && p.allowed();
     }
 
     /** need_preemptive_reclaim's threshold: available free space (FLUSH_ALL) plus the unallocated bytes, >> clamp. */
@@ -609,10 +606,13 @@ public final class SpaceReservations {
         public long toReclaim() { return toReclaim; }
     }
 
-    /** kernel: enum btrfs_flush_state — FLUSH_DELAYED_ITEMS_NR = 1 … COMMIT_TRANS = 10. */
+    /** kernel: enum btrfs_flush_state — FLUSH_DELAYED_ITEMS_NR = 1 … COMMIT_TRANS = 10, 5.12's FORCE_COMMIT_TRANS = 11. */
     public static final int FLUSH_DELAYED_ITEMS_NR = 1;
+    public static final int FLUSH_DELAYED_REFS_NR = 3;
+    public static final int FLUSH_DELALLOC = 5;
     public static final int ALLOC_CHUNK_FORCE = 8;
     public static final int COMMIT_TRANS = 10;
+    public static final int FORCE_COMMIT_TRANS = 11;
 
     /**
      * Proposed ({@code ASYNC_RECLAIM_CANCEL_STRANDS_TICKETS}), right after a cancel_work_sync of the reclaim work: with
