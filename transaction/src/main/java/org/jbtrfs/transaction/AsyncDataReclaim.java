@@ -30,7 +30,7 @@ public final class AsyncDataReclaim {
     AsyncDataReclaim(FsInfo fs, WorkerPool pool) {
         this.fs = fs;
         this.work = new DelayedWork(fs.kernel, pool.systemUnboundWq(), "async_data_reclaim_work", this::reclaimDataSpace,
-            Hook.ASYNC_DATA_RECLAIM_BEFORE_CLEAR_PENDING);
+            Hook.ASYNC_DATA_RECLAIM_BEFORE_CLEAR_PENDING, fs.workqueues().device());
         fs.space.reservations.installDataReclaimWork(new SpaceReservations.ReclaimWork() {
             @Override public void queue() { work.queue(); }
             @Override public boolean busy() { return work.busy(); }

@@ -23,7 +23,7 @@ public final class AsyncReclaim {
     AsyncReclaim(FsInfo fs, WorkerPool pool) {
         this.fs = fs;
         this.work = new DelayedWork(fs.kernel, pool.systemUnboundWq(), "async_reclaim_work", this::reclaimMetadataSpace,
-            Hook.ASYNC_RECLAIM_BEFORE_CLEAR_PENDING);
+            Hook.ASYNC_RECLAIM_BEFORE_CLEAR_PENDING, fs.workqueues().device());
         fs.space.reservations.installReclaimWork(new SpaceReservations.ReclaimWork() {
             @Override public void queue() { work.queue(); }
             @Override public boolean busy() { return work.busy(); }

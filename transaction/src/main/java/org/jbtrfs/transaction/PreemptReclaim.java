@@ -21,7 +21,8 @@ public final class PreemptReclaim {
 
     PreemptReclaim(FsInfo fs, WorkerPool pool) {
         this.fs = fs;
-        this.work = new DelayedWork(fs.kernel, pool.systemUnboundWq(), "preempt_reclaim_work", this::reclaim);
+        this.work = new DelayedWork(fs.kernel, pool.systemUnboundWq(), "preempt_reclaim_work", this::reclaim, null,
+            fs.workqueues().device());
         fs.space.reservations.installPreemptWork(new SpaceReservations.PreemptWork() {
             @Override public void queue() { work.queue(); }
             @Override public boolean busy() { return work.busy(); }

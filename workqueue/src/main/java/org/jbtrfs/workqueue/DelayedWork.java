@@ -4,6 +4,7 @@ import java.util.Objects;
 import java.util.concurrent.locks.LockSupport;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.KernelClock;
+import org.jbtrfs.core.WorkOwner;
 import org.jbtrfs.core.kernel.Kernel;
 import org.jbtrfs.core.kernel.LentThreads;
 
@@ -24,6 +25,8 @@ public final class DelayedWork {
     private final String name;
     /** Arrived at by the kworker that took the queued work, before it clears the pending bit; null: none. */
     private final Hook pickup;
+    /** The device of the filesystem the work serves ({@link WorkOwner}) when its queue serves every filesystem; null: the queue's. */
+    private final String owner;
 
     // guarded by this
     private long deadline;
@@ -53,11 +56,22 @@ public final class DelayedWork {
      * window while a woken kworker waits for a CPU.
      */
     public DelayedWork(Kernel kernel, BtrfsWorkqueue wq, String name, Runnable func, Hook pickup) {
+        this(kernel, wq, name, func, pickup, null);
+    }
+
+    /**
+     * The same, for a filesystem's work on a queue that serves every filesystem (system_unbound_wq: the reclaim works of
+     * fs_info): the kworker runs it, its pickup hook included, as serving {@code owner} ({@link WorkOwner}), as the
+     * works of the filesystem's own queues are — a listener telling filesystems apart (the explorer's schedule, the
+     * kernel log's oops line) sees whose work it is, not a work of nobody's.
+     */
+    public DelayedWork(Kernel kernel, BtrfsWorkqueue wq, String name, Runnable func, Hook pickup, String owner) {
         this.kernel = Objects.requireNonNull(kernel, "kernel");
         this.wq = Objects.requireNonNull(wq, "wq");
         this.name = Objects.requireNonNull(name, "name");
         this.func = Objects.requireNonNull(func, "func");
         this.pickup = pickup;
+        this.owner = owner;
     }
 
     /**
@@ -213,7 +227,7 @@ public final class DelayedWork {
             return;
         }
         long gen = generation;
-        wq.queueWork(new BtrfsWork(() -> runQueued(gen)));
+        wq.queueWork(new BtrfsWork(owner == null ? () -> runQueued(gen) : () -> WorkOwner.run(owner, () -> runQueued(gen))));
     }
 
     private void runQueued(long gen) {

@@ -149,4 +149,35 @@ class DelayedWorkTest {
         assertEquals(2, runs.get(), "it returned after the instance queued behind the running one");
         assertFalse(w.busy());
     }
+    /**
+     * A filesystem's work on system_unbound_wq (the reclaim works) runs, pickup hook included, as serving its owner's
+     * device; the queue itself serves every filesystem (device ""). Before stop 58 the reclaim works ran as nobody's, so
+     * with several filesystems the explorer's schedule (which routes an arrival by {@link org.jbtrfs.core.WorkOwner})
+     * never perturbed their hooks.
+     */
+    @Test
+    void aFilesystemsWorkOnASharedQueueRunsAsServingItsDevice() throws Exception {
+        BtrfsWorkqueue unbound = pool.systemUnboundWq();
+        java.util.List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        kernel.hooks().setListener((hook, thread) -> {
+            if (hook == org.jbtrfs.core.Hook.ASYNC_RECLAIM_BEFORE_CLEAR_PENDING) {
+                seen.add("pickup " + org.jbtrfs.core.WorkOwner.device());
+            }
+        });
+        CountDownLatch ran = new CountDownLatch(2);
+        DelayedWork mine = new DelayedWork(kernel, unbound, "reclaim", () -> {
+            seen.add("func " + org.jbtrfs.core.WorkOwner.device());
+            ran.countDown();
+        }, org.jbtrfs.core.Hook.ASYNC_RECLAIM_BEFORE_CLEAR_PENDING, "sdd");
+        DelayedWork nobodys = new DelayedWork(kernel, unbound, "other", () -> {
+            seen.add("other " + org.jbtrfs.core.WorkOwner.device());
+            ran.countDown();
+        });
+        assertTrue(mine.queue());
+        assertTrue(nobodys.queue());
+        assertTrue(ran.await(10, TimeUnit.SECONDS));
+        Waits.within().until(() -> !mine.busy() && !nobodys.busy());
+        assertTrue(seen.containsAll(java.util.List.of("pickup sdd", "func sdd", "other ")), seen.toString());
+        assertEquals(null, org.jbtrfs.core.WorkOwner.device(), "nothing leaks to the test's thread");
+    }
 }

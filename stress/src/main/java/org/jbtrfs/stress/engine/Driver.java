@@ -214,6 +214,9 @@ final class Driver implements Runnable {
                 if (dev2 != null) {
                     perturbation.registerDevice(dev2.name(), lane);
                 }
+                // and so is the thread running the cycle: its mount, its lifecycle steps, its final umount (until stop 58
+                // only kthreads, lanes and works were known, and the driver's arrivals went to the shared scope)
+                perturbation.register(Thread.currentThread(), lane);
             }
         }
         StressOptions.Workload w = opt.workload();

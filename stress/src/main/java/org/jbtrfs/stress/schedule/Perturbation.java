@@ -9,8 +9,9 @@ import org.jbtrfs.core.WorkOwner;
 /**
  * The module's hook listener: routes each arrival to the lane of the filesystem the arriving thread
  * works for. With one filesystem every thread belongs to it. With several, kthreads are registered at
- * mount, a lane's thread is known by its name, and a pooled kworker by the device of the work it runs
- * ({@link WorkOwner}, set by the workqueue); an arrival of any other thread goes to the shared scope,
+ * mount and each driver thread at its cycle's start, a lane's thread is known by its name, and a pooled
+ * kworker by the device of the work it runs ({@link WorkOwner}, set by the workqueue, and by a
+ * filesystem's work on a system queue); an arrival of any other thread goes to the shared scope,
  * which perturbs nothing.
  */
 public final class Perturbation implements HookListener {

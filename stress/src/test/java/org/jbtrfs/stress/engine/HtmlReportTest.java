@@ -111,6 +111,25 @@ class HtmlReportTest {
         assertFalse(kthreadMarks.isEmpty(), "the kthreads' hook arrivals: " + r.arrivals());
     }
 
+    /**
+     * With several filesystems the driver thread's own hook arrivals — the cycle's mount, its lifecycle steps, its
+     * final umount — belong to its cycle too. Regression (stop 58): the driver thread was never registered, so with
+     * {@code --filesystems N > 1} (every hunt's and time-to-find's setting) its arrivals went to the shared scope: the
+     * cycle's mount and close_ctree were never perturbed nor drawn. With one filesystem they always were.
+     */
+    @Test
+    void withSeveralFilesystemsTheDriversOwnArrivalsAreInItsTimeline(@TempDir Path dir) {
+        FailAt.install(Map.of(3L, "ise"));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        Summary s = StressRunner.run(StressOptions.defaults().withSeed(11).withCycles(8).withFilesystems(2).withReport(dir),
+            new PrintStream(out, true, StandardCharsets.UTF_8), false);
+        assertEquals(1, s.failingCycles(), out.toString(StandardCharsets.UTF_8));
+        CycleReport r = s.cycleReports().get(s.classes().get(0).id());
+        assertNotNull(r);
+        List<String> driverMarks = r.arrivals().stream().filter(m -> m.column().equals("driver")).map(CycleReport.Mark::hook).toList();
+        assertFalse(driverMarks.isEmpty(), "the driver's own arrivals: " + r.arrivals());
+    }
+
     /** The report's escaping, as a test sees it. */
     static final class HtmlReportTestText {
         static String esc(String s) {
