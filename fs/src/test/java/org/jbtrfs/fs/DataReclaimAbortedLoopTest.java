@@ -96,4 +96,49 @@ class DataReclaimAbortedLoopTest {
             assertTrue(rep.clean(), rep.toString());
         }
     }
+    /**
+     * Regression (stop 58, found by the explorer: class {@code dbad4537}, seed 58001, every fix applied — a buffered write
+     * hung on a data ticket with {@code space_info->flush} clear and the work idle, and the RO remount waiting for the
+     * write). Port or kernel: the port's — its maybe_fail_all_tickets kept 5.11's first_ticket_bytes rule (a smaller
+     * ticket behind the first sends the flusher round again) under the later upstream fix, whose aborted_fs label
+     * ignores the answer and clears the flag. Upstream's fix never met that rule: the maybe_fail_all_tickets it patched
+     * (v5.16, the patch's own context) had lost it already, and its message says "simply fail everything". So with the
+     * fix applied every ticket fails with EIO once aborted, a smaller one behind a larger one too. Read: 5.12.9's
+     * space-info.c maybe_fail_all_tickets (first_ticket_bytes), Josef Bacik's patch (its hunks), mainline's
+     * maybe_fail_all_tickets.
+     */
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void appliedASmallerTicketBehindALargerOneFailsToo(Crc32cImpl crc) {
+        try (Repro r = new Repro(crc)) {
+            Btrfs fs = r.mountSettled("");
+            FsInfo info = fs.fsInfo();
+            fs.createFile("f");
+            fs.createFile("h");
+            long held = DataReservationTest.holdDataRoom(info);
+            r.mod.hooks().parkAt(Hook.ASYNC_DATA_RECLAIM_BEFORE_FLUSH, Role.WORKER);
+            TestThread<Void> larger = TestThread.run("larger", () -> fs.writeFile("f", new byte[8192]));
+            r.mod.hooks().awaitParked(Hook.ASYNC_DATA_RECLAIM_BEFORE_FLUSH, Repro.WAIT);
+            Repro.awaitBlockedOn(fs, "larger", "wait_reserve_ticket");
+            TestThread<Void> smaller = TestThread.run("smaller", () -> fs.writeFile("h", new byte[4096]));
+            Repro.awaitBlockedOn(fs, "smaller", "wait_reserve_ticket");
+            assertEquals(2, info.space.reservations.dataTicketsWaiting());
+            fs.createFile("g"); // something for the commit to write
+            r.mod.faults().armOnce(Fault.COMMIT_TRANSACTION_EIO);
+            assertThrows(BtrfsException.class, fs::sync);
+            assertTrue(info.fsState.test(FsState.ERROR), "the transaction aborted");
+            r.mod.hooks().release(Hook.ASYNC_DATA_RECLAIM_BEFORE_FLUSH);
+            try {
+                Waits.within(Repro.WAIT).until(() -> !info.asyncDataReclaim().busy());
+                assertEquals(0, info.space.reservations.dataTicketsWaiting(), "no ticket left behind the failed ones");
+                for (TestThread<Void> w : java.util.List.of(larger, smaller)) {
+                    BtrfsException e = assertThrows(BtrfsException.class, w::join);
+                    assertEquals(Errno.EIO, e.errno(), e.toString());
+                }
+            } finally {
+                info.space.reservations.freeDataBytesMayUse(held); // on failure: bytes back, a stranded ticket is granted
+            }
+            fs.umount();
+        }
+    }
 }

@@ -706,8 +706,12 @@ public final class SpaceReservations {
     }
 
     /**
-     * kernel: maybe_fail_all_tickets() (caller holds the lock); data tickets never steal. Once aborted (with
-     * {@code DATA_RECLAIM_ABORTED_LOOP} applied) every ticket fails with EIO: no steal, no granting.
+     * kernel: maybe_fail_all_tickets() (caller holds the lock); data tickets never steal. 5.11's first_ticket_bytes rule: a
+     * ticket smaller than the first stops the failing (true: the flusher goes round again, a commit may satisfy it). Once
+     * aborted (with {@code DATA_RECLAIM_ABORTED_LOOP} applied) every ticket fails with EIO: no steal, no granting, and no
+     * first_ticket_bytes rule — the upstream fix (v5.16) patched a maybe_fail_all_tickets that had lost it, and its
+     * aborted_fs label ignores the answer and clears the flag, so a ticket the rule kept would wait under a clear flag
+     * with no work to serve it (stop 58: the port had kept the rule under the fix; the explorer's class dbad4537).
      */
     private boolean maybeFailAllTickets(SpaceInfo si) {
         long ticketsId = si.ticketsId;
@@ -718,7 +722,9 @@ public final class SpaceReservations {
             if (!abort && t.steal && stealFromGlobalRsv(t)) {
                 return true;
             }
-            if (firstTicketBytes == 0) {
+            if (abort) {
+                // the later fix's "simply fail everything"
+            } else if (firstTicketBytes == 0) {
                 firstTicketBytes = t.bytes;
             } else if (firstTicketBytes > t.bytes) {
                 return true;
