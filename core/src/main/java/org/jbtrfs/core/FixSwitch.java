@@ -389,8 +389,10 @@ public enum FixSwitch {
      * btrfs_start_transaction_fallback_global_rsv; disk-io.c close_ctree; super.c btrfs_remount (v5.11; mainline keeps the
      * order and the loop, but its flush_space joins for delayed items and refs with btrfs_join_transaction_nostart — read
      * in stop 55: after btrfs_commit_super the work finds no transaction there, so mainline does not show the symptom;
-     * the version that changed the join is not pinned). Found porting the async reclaim (stop 54). Not checked on a
-     * running kernel.
+     * pinned in stop 58: Filipe Manana's "btrfs: avoid starting new transaction when flushing delayed items and refs",
+     * posted 26 July 2023 for the 6.6 cycle — mainline's text before it, read at a pre-6.6 commit, still joins with
+     * btrfs_join_transaction, so 5.11 through 6.5 have the window). Found porting the async reclaim (stop 54). Not
+     * checked on a running kernel.
      */
     ASYNC_RECLAIM_REQUEUED_AFTER_CANCEL(Origin.PROPOSED),
     /**
@@ -483,8 +485,12 @@ public enum FixSwitch {
      * __reserve_bytes, flush_space, btrfs_init_async_reclaim_work; super.c btrfs_remount; disk-io.c close_ctree,
      * btrfs_commit_super; transaction.c join_transaction (v5.12.9). Mainline's btrfs_remount_ro still cancels the two
      * works only, but its flush_space no longer starts a transaction for delayed items or refs nor for a commit
-     * (btrfs_join_transaction_nostart, btrfs_commit_current_transaction; the version that changed it not pinned): there
-     * the late round finds no transaction after btrfs_commit_super. Found reading 5.12's new work while porting it.
+     * (btrfs_join_transaction_nostart; for COMMIT_TRANS, the preemptive work's commit state since 5.13,
+     * btrfs_attach_transaction_barrier, later btrfs_commit_current_transaction): there the late round finds no
+     * transaction after btrfs_commit_super. Pinned in stop 58: Filipe Manana's "btrfs: avoid starting new transaction
+     * when flushing delayed items and refs" and "btrfs: avoid starting and committing empty transaction when flushing
+     * space", both posted 26 July 2023 for the 6.6 cycle; a pre-6.6 mainline flush_space still joins in all three
+     * states, so 5.12 through 6.5 have the window. Found reading 5.12's new work while porting it.
      * Not checked on a running kernel.
      */
     PREEMPT_RECLAIM_RO_REMOUNT(Origin.PROPOSED);
