@@ -45,12 +45,17 @@ class DataReclaimAbortedLoopTest {
         TestThread<Void> writer = TestThread.run("writer", () -> fs.writeFile("f", new byte[4096]));
         r.mod.hooks().awaitParked(Hook.ASYNC_DATA_RECLAIM_BEFORE_FLUSH, Repro.WAIT);
         Repro.awaitBlockedOn(fs, "writer", "wait_reserve_ticket");
+        abortWithACommitEio(r, fs);
+        r.mod.hooks().release(Hook.ASYNC_DATA_RECLAIM_BEFORE_FLUSH);
+        return writer;
+    }
+
+    /** A commit that fails with EIO: the transaction aborts, the filesystem is in error. */
+    private static void abortWithACommitEio(Repro r, Btrfs fs) {
         fs.createFile("g"); // something for the commit to write
         r.mod.faults().armOnce(Fault.COMMIT_TRANSACTION_EIO);
         assertThrows(BtrfsException.class, fs::sync);
-        assertTrue(info.fsState.test(FsState.ERROR), "the transaction aborted");
-        r.mod.hooks().release(Hook.ASYNC_DATA_RECLAIM_BEFORE_FLUSH);
-        return writer;
+        assertTrue(fs.fsInfo().fsState.test(FsState.ERROR), "the transaction aborted");
     }
 
     @ParameterizedTest(name = "crc32c {0}")
@@ -123,10 +128,7 @@ class DataReclaimAbortedLoopTest {
             TestThread<Void> smaller = TestThread.run("smaller", () -> fs.writeFile("h", new byte[4096]));
             Repro.awaitBlockedOn(fs, "smaller", "wait_reserve_ticket");
             assertEquals(2, info.space.reservations.dataTicketsWaiting());
-            fs.createFile("g"); // something for the commit to write
-            r.mod.faults().armOnce(Fault.COMMIT_TRANSACTION_EIO);
-            assertThrows(BtrfsException.class, fs::sync);
-            assertTrue(info.fsState.test(FsState.ERROR), "the transaction aborted");
+            abortWithACommitEio(r, fs);
             r.mod.hooks().release(Hook.ASYNC_DATA_RECLAIM_BEFORE_FLUSH);
             try {
                 Waits.within(Repro.WAIT).until(() -> !info.asyncDataReclaim().busy());

@@ -99,13 +99,7 @@ class HtmlReportTest {
      */
     @Test
     void withSeveralFilesystemsALanesCyclesKthreadsAreInItsTimeline(@TempDir Path dir) {
-        FailAt.install(Map.of(3L, "ise"));
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Summary s = StressRunner.run(StressOptions.defaults().withSeed(11).withCycles(8).withFilesystems(2).withReport(dir),
-            new PrintStream(out, true, StandardCharsets.UTF_8), false);
-        assertEquals(1, s.failingCycles(), out.toString(StandardCharsets.UTF_8));
-        CycleReport r = s.cycleReports().get(s.classes().get(0).id());
-        assertNotNull(r);
+        CycleReport r = failingCycleOfTwoFilesystems(dir);
         List<String> kthreadMarks = r.arrivals().stream().map(CycleReport.Mark::column)
             .filter(c -> c.equals("btrfs-cleaner") || c.equals("btrfs-transaction")).toList();
         assertFalse(kthreadMarks.isEmpty(), "the kthreads' hook arrivals: " + r.arrivals());
@@ -119,6 +113,13 @@ class HtmlReportTest {
      */
     @Test
     void withSeveralFilesystemsTheDriversOwnArrivalsAreInItsTimeline(@TempDir Path dir) {
+        CycleReport r = failingCycleOfTwoFilesystems(dir);
+        List<String> driverMarks = r.arrivals().stream().filter(m -> m.column().equals("driver")).map(CycleReport.Mark::hook).toList();
+        assertFalse(driverMarks.isEmpty(), "the driver's own arrivals: " + r.arrivals());
+    }
+
+    /** The report of cycle 3 of seed 11 on filesystem 0 of two, failed by {@link FailAt} after its lanes ran. */
+    private static CycleReport failingCycleOfTwoFilesystems(Path dir) {
         FailAt.install(Map.of(3L, "ise"));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         Summary s = StressRunner.run(StressOptions.defaults().withSeed(11).withCycles(8).withFilesystems(2).withReport(dir),
@@ -126,8 +127,7 @@ class HtmlReportTest {
         assertEquals(1, s.failingCycles(), out.toString(StandardCharsets.UTF_8));
         CycleReport r = s.cycleReports().get(s.classes().get(0).id());
         assertNotNull(r);
-        List<String> driverMarks = r.arrivals().stream().filter(m -> m.column().equals("driver")).map(CycleReport.Mark::hook).toList();
-        assertFalse(driverMarks.isEmpty(), "the driver's own arrivals: " + r.arrivals());
+        return r;
     }
 
     /** The report's escaping, as a test sees it. */
