@@ -101,6 +101,7 @@ class DataReclaimAbortedLoopTest {
             assertTrue(rep.clean(), rep.toString());
         }
     }
+
     /**
      * Regression (stop 58, found by the explorer: class {@code dbad4537}, seed 58001, every fix applied — a buffered write
      * hung on a data ticket with {@code space_info->flush} clear and the work idle, and the RO remount waiting for the

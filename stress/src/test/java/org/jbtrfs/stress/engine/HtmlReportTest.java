@@ -114,8 +114,7 @@ class HtmlReportTest {
     @Test
     void withSeveralFilesystemsTheDriversOwnArrivalsAreInItsTimeline(@TempDir Path dir) {
         CycleReport r = failingCycleOfTwoFilesystems(dir);
-        List<String> driverMarks = r.arrivals().stream().filter(m -> m.column().equals("driver")).map(CycleReport.Mark::hook).toList();
-        assertFalse(driverMarks.isEmpty(), "the driver's own arrivals: " + r.arrivals());
+        assertTrue(r.arrivals().stream().anyMatch(m -> m.column().equals("driver")), "the driver's own arrivals: " + r.arrivals());
     }
 
     /** The report of cycle 3 of seed 11 on filesystem 0 of two, failed by {@link FailAt} after its lanes ran. */

@@ -722,12 +722,12 @@ public final class SpaceReservations {
             if (!abort && t.steal && stealFromGlobalRsv(t)) {
                 return true;
             }
-            if (abort) {
-                // the later fix's "simply fail everything"
-            } else if (firstTicketBytes == 0) {
-                firstTicketBytes = t.bytes;
-            } else if (firstTicketBytes > t.bytes) {
-                return true;
+            if (!abort) { // once aborted, the later fix's "simply fail everything"
+                if (firstTicketBytes == 0) {
+                    firstTicketBytes = t.bytes;
+                } else if (firstTicketBytes > t.bytes) {
+                    return true;
+                }
             }
             removeTicket(si, t);
             t.error = abort ? Errno.EIO : Errno.ENOSPC;
