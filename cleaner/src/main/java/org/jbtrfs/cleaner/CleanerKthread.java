@@ -13,7 +13,8 @@ public final class CleanerKthread {
 
     /** kernel: kthread_run(cleaner_kthread, tree_root, "btrfs-cleaner") */
     public static Kthread start(Cleaner cleaner) {
-        return cleaner.fs().kernel.kthreadd().run("btrfs-cleaner", Role.CLEANER, self -> loop(cleaner, self));
+        return cleaner.fs().kernel.kthreadd().run("btrfs-cleaner", Role.CLEANER, cleaner.fs().workqueues().device(),
+            self -> loop(cleaner, self));
     }
 
     /**

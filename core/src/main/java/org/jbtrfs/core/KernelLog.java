@@ -120,11 +120,23 @@ public final class KernelLog {
     /** Records an oops report (already formatted), taints D and returns the throwable to raise. */
     public KernelOops oops(LogEntry.Kind kind, String report) {
         taint(Taint.DIE);
-        // the kernel's oops of a kworker prints "Workqueue: <name> <function>"; the device says whose work it was
-        String device = WorkOwner.device();
-        String workqueue = device == null ? "" : "\nWorkqueue: btrfs_work_helper (device " + device + ")";
-        log(LogLevel.EMERG, kind, report + "\n" + taintLine() + workqueue);
+        log(LogLevel.EMERG, kind, report + "\n" + taintLine() + whoseTask());
         return new KernelOops(report.lines().findFirst().orElse(report));
+    }
+
+    /**
+     * The oops's line naming the dying task's filesystem, if it serves one: a kworker's "Workqueue: <name> <function>",
+     * a kthread's "Comm: <name>" (its kthread_run data is the fs_info), each with the device it serves.
+     */
+    private static String whoseTask() {
+        String device = WorkOwner.device();
+        if (device == null) {
+            return "";
+        }
+        Role role = Role.current();
+        boolean kworker = role == Role.WORKER || role == Role.RESCAN_WORKER;
+        return (kworker ? "\nWorkqueue: btrfs_work_helper" : "\nComm: " + Thread.currentThread().getName())
+            + " (device " + device + ")";
     }
 
     /** An exception escaped a kthread or worker: the kernel would have oopsed in that task. */

@@ -30,7 +30,7 @@ public enum Role {
     RESCAN_WORKER,
     /** A kworker running any other work (endio, async checksums, a delayed iput queued from a worker...). */
     WORKER,
-    /** A kthread started without a btrfs role (tests' own kthreads). */
+    /** A kthread started without a btrfs role of its own (btrfs-uuid, tests' own kthreads). */
     KTHREAD,
     /** A user task: mount, remount, umount, sync, a test thread — every thread not marked otherwise. */
     USER;

@@ -6,15 +6,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.HookAction;
 import org.jbtrfs.core.HookListener;
 import org.jbtrfs.core.Role;
+import org.jbtrfs.core.WorkOwner;
 import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.Test;
@@ -175,6 +178,50 @@ class HookRolesTest {
             assertEquals(Role.TRANSACTION_KTHREAD, seen.get(Hook.TRANS_KTHREAD_BEFORE_COMMIT));
             assertEquals(Role.USER, seen.get(Hook.REMOUNT_AFTER_SET_RO));
             assertEquals(Role.USER, seen.get(Hook.UMOUNT_START));
+            assertTrue(r.mod.unload().clean());
+        }
+    }
+
+    /**
+     * With two filesystems in one module, every arrival of a kthread — the cleaner, the transaction kthread, btrfs-uuid —
+     * says which device it serves ({@link WorkOwner}), from its first, while its mount is still running: a listener
+     * watching several filesystems (the stress runner's) routes it by that. Regression (stop 59): only works carried
+     * their device; the runner registered the cleaner and transaction kthreads after each mount returned, and the
+     * btrfs-uuid kthread never, so their arrivals before that, and every uuid scan's, went to nobody's schedule.
+     */
+    @Test
+    void withTwoFilesystemsEveryKthreadArrivalNamesTheDeviceItServes() {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
+            BlockDevice sdd = r.mod.createDevice("sdd", 64L << 20);
+            r.mod.mkfs(sdd);
+            Map<Role, Set<String>> devices = new ConcurrentHashMap<>();
+            List<String> nobodys = new CopyOnWriteArrayList<>();
+            r.mod.hooks().setListener(new HookListener() {
+                @Override
+                public void arrived(Hook h, Thread thread) { }
+
+                @Override
+                public void arrived(Hook h, Thread thread, Role role) {
+                    if (role == Role.CLEANER || role == Role.TRANSACTION_KTHREAD || role == Role.KTHREAD) {
+                        String device = WorkOwner.device();
+                        if (device == null) {
+                            nobodys.add(h + " by " + thread.getName());
+                        } else {
+                            devices.computeIfAbsent(role, k -> ConcurrentHashMap.newKeySet()).add(device);
+                        }
+                    }
+                }
+            });
+            Btrfs a = r.mount("rescan_uuid_tree");
+            Btrfs b = r.mod.mount(sdd, "rescan_uuid_tree");
+            a.waitForUuidScan(Repro.WAIT);
+            b.waitForUuidScan(Repro.WAIT);
+            a.umount();
+            b.umount();
+            Repro.awaitUuidKthreadsGone(r.mod);
+            assertEquals(List.of(), nobodys, "kthread arrivals that named no device");
+            assertEquals(Set.of("sdc", "sdd"), devices.get(Role.KTHREAD), "the btrfs-uuid kthreads' devices");
+            assertTrue(devices.containsKey(Role.CLEANER) || devices.containsKey(Role.TRANSACTION_KTHREAD), devices.toString());
             assertTrue(r.mod.unload().clean());
         }
     }

@@ -22,7 +22,8 @@ public final class TransactionKthread {
 
     /** kernel: kthread_run(transaction_kthread, tree_root, "btrfs-transaction") */
     public static Kthread start(FsInfo fs) {
-        return fs.kernel.kthreadd().run("btrfs-transaction", Role.TRANSACTION_KTHREAD, self -> loop(fs, self));
+        return fs.kernel.kthreadd().run("btrfs-transaction", Role.TRANSACTION_KTHREAD, fs.workqueues().device(),
+            self -> loop(fs, self));
     }
 
     /**

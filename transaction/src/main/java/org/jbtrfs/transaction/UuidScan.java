@@ -5,6 +5,7 @@ import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.Role;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.core.disk.Le;
@@ -43,7 +44,7 @@ public final class UuidScan {
         }
         Transactions.commit(h);
         down(fs);
-        fs.kernel.kthreadd().run("btrfs-uuid", self -> scanKthread(fs));
+        fs.kernel.kthreadd().run("btrfs-uuid", Role.KTHREAD, fs.workqueues().device(), self -> scanKthread(fs));
     }
 
     /**
@@ -52,7 +53,7 @@ public final class UuidScan {
      */
     public static void checkUuidTree(FsInfo fs) {
         down(fs);
-        fs.kernel.kthreadd().run("btrfs-uuid", self -> rescanKthread(fs));
+        fs.kernel.kthreadd().run("btrfs-uuid", Role.KTHREAD, fs.workqueues().device(), self -> rescanKthread(fs));
     }
 
     /**

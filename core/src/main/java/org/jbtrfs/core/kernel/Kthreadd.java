@@ -5,6 +5,7 @@ import org.jbtrfs.core.KernelClock;
 import org.jbtrfs.core.KernelLog;
 import org.jbtrfs.core.LatencyModel;
 import org.jbtrfs.core.Role;
+import org.jbtrfs.core.WorkOwner;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -77,7 +78,14 @@ public final class Kthreadd {
      * kernel: kthread_run() — create and start a kthread named {@code name} running {@code fn}; its thread
      * serves {@code role} (what hooks see it as) for as long as {@code fn} runs.
      */
-    public Kthread run(String name, Role role, KthreadFunction fn) {
+    public Kthread run(String name, Role role, KthreadFunction fn) { return run(name, role, null, fn); }
+
+    /**
+     * kernel: kthread_run() with the filesystem as its data — as {@link #run(String, Role, KthreadFunction)}, and
+     * {@code fn} runs as serving {@code device} ({@link WorkOwner}; null: nobody's), so a hook listener watching several
+     * filesystems knows the kthread's arrivals from its first, before the mount that started it returns.
+     */
+    public Kthread run(String name, Role role, String device, KthreadFunction fn) {
         synchronized (registration) {
             if (shutdown) {
                 throw new IllegalStateException("kthreadd is shut down (module unloaded)");
@@ -86,11 +94,11 @@ public final class Kthreadd {
             if (seam != null) {
                 seam.run();
             }
-            return start(name, role, fn);
+            return start(name, role, device, fn);
         }
     }
 
-    private Kthread start(String name, Role role, KthreadFunction fn) {
+    private Kthread start(String name, Role role, String device, KthreadFunction fn) {
         Kthread k = new Kthread(name, clock, sched, log, wakeupNanos, pollNanos);
         started.incrementAndGet();
         int[] code = new int[1];
@@ -102,7 +110,7 @@ public final class Kthreadd {
                     assert k.thread() != null; // run() bound it before letting go of the gate
                 }
                 try (Role.Scope serving = role.enter()) {
-                    code[0] = runFunction(k, fn);
+                    WorkOwner.run(device, () -> code[0] = runFunction(k, fn));
                 }
             }, () -> {
                 // the thread is back in the pool before kthread_stop returns: the next kthread_run reuses it

@@ -6,7 +6,9 @@ import org.jbtrfs.core.KernelOops;
 import org.jbtrfs.core.KernelPanic;
 import org.jbtrfs.core.LogEntry;
 import org.jbtrfs.core.ManualClock;
+import org.jbtrfs.core.Role;
 import org.jbtrfs.core.Taint;
+import org.jbtrfs.core.WorkOwner;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -762,5 +764,34 @@ class KthreadTest {
         } finally {
             slow.shutdown(5_000);
         }
+    }
+
+    /**
+     * A filesystem's kthread (kthread_run with its fs_info) runs as serving that filesystem's device, so a listener
+     * watching several filesystems knows its arrivals; an exception escaping it is its oops, naming the kthread and the
+     * device ("Comm: btrfs-uuid (device sdx)"), not a kworker's "Workqueue:" line; the lent thread serves nobody after.
+     */
+    @Test
+    void aFilesystemsKthreadServesItsDeviceAndItsOopsSaysSo() {
+        AtomicReference<String> served = new AtomicReference<>();
+        AtomicReference<Thread> ran = new AtomicReference<>();
+        Kthread k = kthreadd.run("btrfs-uuid", Role.KTHREAD, "sdx", self -> {
+            served.set(WorkOwner.device());
+            ran.set(Thread.currentThread());
+            throw new IllegalStateException("port: boom");
+        });
+        Waits.within().until(k::hasExited);
+        assertEquals("sdx", served.get());
+        List<LogEntry> oopses = log.matching(e -> e.kind() == LogEntry.Kind.OOPS);
+        assertEquals(1, oopses.size(), log.entries().toString());
+        assertTrue(oopses.get(0).message().contains("\nComm: btrfs-uuid (device sdx)"), oopses.get(0).message());
+        assertFalse(oopses.get(0).message().contains("Workqueue:"), oopses.get(0).message());
+        AtomicReference<String> after = new AtomicReference<>("unset");
+        Kthread next = kthreadd.run("btrfs-cleaner", self -> {
+            after.set(WorkOwner.device());
+            return 0;
+        });
+        Waits.within().until(next::hasExited);
+        assertNull(after.get(), "a kthread started without a device serves nobody, whichever thread it was lent");
     }
 }

@@ -243,7 +243,7 @@ final class Driver implements Runnable {
             model.newFilesystem();
         }
         long mark = mod.log().mark();
-        CycleEnv env = new CycleEnv(mod, dev, dev2, index, seed, epochCycle, model, busy, lane, perturbation, opt.filesystems() == 1,
+        CycleEnv env = new CycleEnv(mod, dev, dev2, index, seed, epochCycle, model, busy, lane, opt.filesystems() == 1,
             fillBlockGroups, opt.lanes(), opt.faults(), opt.swarm());
         Btrfs fs = null;
         List<FileHandle> held = List.of();

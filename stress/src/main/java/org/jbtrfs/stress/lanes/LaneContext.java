@@ -49,8 +49,6 @@ final class LaneContext {
 
     /** Several filesystems share the module: a lane's hung-task report names its filesystem's device (LogScope). */
     volatile boolean severalFilesystems;
-    /** Called with every mount a lane makes (the lifecycle lane's, the second device's), before the mount is used. */
-    volatile java.util.function.Consumer<Btrfs> onMount = m -> { };
     /** The cycle's timeline, where the lanes' operations go (null: not recorded). */
     volatile Timeline timeline;
     /** The errors the cycle's injected faults return ({@link FaultPlan#errnos()}): normal outcomes for a lane. */
@@ -89,7 +87,6 @@ final class LaneContext {
 
     /** The lifecycle lane mounted the main device: {@code m} is the current mount now. */
     void mounted(Btrfs m) {
-        onMount.accept(m);
         synchronized (mountEvents) {
             fs = m;
             mountEvents.notifyAll();

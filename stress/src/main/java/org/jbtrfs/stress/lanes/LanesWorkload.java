@@ -137,7 +137,6 @@ public final class LanesWorkload {
         }
         String opts = plan.mountOptions(plan.startRo());
         Btrfs fs = env.op(plan.startRo() ? "mount -o ro" : "mount", () -> env.module.mount(env.device, opts));
-        env.registerKthreads(fs);
         env.model.refresh(fs);
         if (env.epochCycle == 0 && !plan.startRo()) {
             prepare(fs, r);
@@ -150,7 +149,6 @@ public final class LanesWorkload {
         cx = new LaneContext(env.module, env.device, env.device2, env.fsIndex, env.cycleSeed, obs, watchdog,
             plan, env.swarm);
         cx.fs = fs;
-        cx.onMount = env::registerKthreads;
         cx.onPowerCut = () -> {
             env.model.powerCutSinceMkfs = true;
             obs.powerCutSinceMkfs = true; // a mount later in this cycle meets what the cut left too

@@ -28,7 +28,6 @@ final class SecondDeviceLane extends LaneWorker {
             if (fs == null) {
                 continue;
             }
-            cx.onMount.accept(fs);
             Btrfs m = fs;
             int ops = 1 + r.nextInt(4);
             for (int k = 0; k < ops; k++) {

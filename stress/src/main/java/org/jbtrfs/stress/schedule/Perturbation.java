@@ -8,11 +8,12 @@ import org.jbtrfs.core.WorkOwner;
 
 /**
  * The module's hook listener: routes each arrival to the lane of the filesystem the arriving thread
- * works for. With one filesystem every thread belongs to it. With several, kthreads are registered at
- * mount and each driver thread at its cycle's start, a lane's thread is known by its name, and a pooled
- * kworker by the device of the work it runs ({@link WorkOwner}, set by the workqueue, and by a
- * filesystem's work on a system queue); an arrival of any other thread goes to the shared scope,
- * which perturbs nothing.
+ * works for. With one filesystem every thread belongs to it. With several, each driver thread is registered
+ * at its cycle's start, a lane's thread is known by its name, and a pooled kworker or a kthread by the
+ * device it serves ({@link WorkOwner}: set by the workqueue, by a filesystem's work on a system queue and
+ * around a filesystem's kthread — from its first arrival, before the mount that started it returns; until
+ * stop 59 kthreads were registered after the mount, and the btrfs-uuid kthread never); an arrival of any
+ * other thread goes to the shared scope, which perturbs nothing.
  */
 public final class Perturbation implements HookListener {
     private final ScheduleScope[] lanes;
@@ -60,7 +61,7 @@ public final class Perturbation implements HookListener {
 
     /**
      * The arriving thread's filesystem: a work's device first (pool threads are lent again and again, also to
-     * kthreads, so a work's mark beats a stale registration), then a registered kthread, then a lane's name.
+     * kthreads, so a work's mark beats a stale registration), then a registered driver, then a lane's name.
      */
     private ScheduleScope lane(Thread thread) {
         if (lanes.length == 1) {

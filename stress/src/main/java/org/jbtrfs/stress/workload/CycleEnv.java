@@ -1,6 +1,5 @@
 package org.jbtrfs.stress.workload;
 
-import org.jbtrfs.fs.internal.Internals;
 import java.util.function.Supplier;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.BtrfsException;
@@ -9,7 +8,6 @@ import org.jbtrfs.fs.BtrfsModule;
 import org.jbtrfs.fs.Inspection;
 import org.jbtrfs.fs.tools.Check;
 import org.jbtrfs.stress.classify.Observation;
-import org.jbtrfs.stress.schedule.Perturbation;
 import org.jbtrfs.stress.schedule.Roles;
 import org.jbtrfs.stress.schedule.ScheduleScope;
 import org.jbtrfs.stress.watch.Busy;
@@ -27,7 +25,6 @@ public final class CycleEnv {
     public final FsModel model;
     final Busy busy;
     public final ScheduleScope lane;
-    final Perturbation perturbation;
     public final boolean singleFilesystem;
     final boolean fillBlockGroups;
     /** The lanes a lanes cycle may run ({@code --lanes}). */
@@ -38,7 +35,7 @@ public final class CycleEnv {
     public final double swarm;
 
     public CycleEnv(BtrfsModule module, BlockDevice device, BlockDevice device2, int fsIndex, long cycleSeed, long epochCycle, FsModel model, Busy busy, ScheduleScope lane,
-             Perturbation perturbation, boolean singleFilesystem, boolean fillBlockGroups, java.util.List<String> lanes,
+             boolean singleFilesystem, boolean fillBlockGroups, java.util.List<String> lanes,
              java.util.Set<org.jbtrfs.core.Fault> faults, double swarm) {
         this.module = module;
         this.device = device;
@@ -49,7 +46,6 @@ public final class CycleEnv {
         this.model = model;
         this.busy = busy;
         this.lane = lane;
-        this.perturbation = perturbation;
         this.singleFilesystem = singleFilesystem;
         this.fillBlockGroups = fillBlockGroups;
         this.lanes = lanes;
@@ -124,19 +120,6 @@ public final class CycleEnv {
             if (p.severity() == Check.Severity.ERROR) {
                 obs.fsck.add(p.kind() + ": " + p.message());
             }
-        }
-    }
-
-    /**
-     * With several filesystems, the kthreads of this mount belong to this driver's lane (its schedule perturbs them and
-     * its timeline records them); every mount of the cycle's devices registers its own.
-     */
-    public void registerKthreads(Btrfs fs) {
-        if (perturbation != null && !singleFilesystem) {
-            var ck = Internals.fsInfo(fs).cleanerKthread();
-            var tk = Internals.fsInfo(fs).transactionKthread();
-            perturbation.register(ck == null ? null : ck.thread(), lane);
-            perturbation.register(tk == null ? null : tk.thread(), lane);
         }
     }
 }

@@ -58,7 +58,6 @@ public final class FullWorkload {
         armFaults();
         boolean ro = env.epochCycle > 0 && r.nextDouble() < 0.25;
         fs = env.op(ro ? "mount -o ro" : "mount", () -> env.module.mount(env.device, ro ? "ro" : ""));
-        env.registerKthreads(fs);
         model.refresh(fs);
         // the error paths from here on (--faults): the cycle's mount runs without them, as the lanes' does
         FaultPlan plan = FaultPlan.of(env.cycleSeed, env.faults);
