@@ -774,10 +774,8 @@ class KthreadTest {
     @Test
     void aFilesystemsKthreadServesItsDeviceAndItsOopsSaysSo() {
         AtomicReference<String> served = new AtomicReference<>();
-        AtomicReference<Thread> ran = new AtomicReference<>();
         Kthread k = kthreadd.run("btrfs-uuid", Role.KTHREAD, "sdx", self -> {
             served.set(WorkOwner.device());
-            ran.set(Thread.currentThread());
             throw new IllegalStateException("port: boom");
         });
         Waits.within().until(k::hasExited);
