@@ -78,7 +78,13 @@ class ReclaimDelayedIputsDefragDeadlockTest {
         assertEquals(0, info.space.reservations.ticketsWaiting(), "no metadata ticket: the data work is the one held");
         r.mod.hooks().release(Hook.ORDERED_EXTENT_AFTER_REMOVE);
         info.workqueues().endioWriteWorkers.flush(); // the finisher's last put: btrfs_add_delayed_iput
-        assertEquals(List.of(ino), fs.inspect().delayedIputs());
+        // what ran besides the data work, should the iput be gone (CI once, stop 59): the metadata work's states, the
+        // ordered extents finished, the delayed iputs run
+        assertEquals(List.of(ino), fs.inspect().delayedIputs(), () -> "metadata work states "
+            + r.mod.hooks().arrivals(Hook.ASYNC_RECLAIM_BEFORE_FLUSH) + ", data work states "
+            + r.mod.hooks().arrivals(Hook.ASYNC_DATA_RECLAIM_BEFORE_FLUSH) + ", ordered extents removed "
+            + r.mod.hooks().arrivals(Hook.ORDERED_EXTENT_AFTER_REMOVE) + ", waits for delayed iputs "
+            + r.mod.hooks().arrivals(Hook.ASYNC_RECLAIM_BEFORE_WAIT_DELAYED_IPUTS) + "; " + r.mod.log().dmesg());
         assertTrue(info.flags.test(FsFlag.CLEANER_RUNNING), "the cleaner is in its pass: the add did not wake it");
         r.mod.hooks().release(Hook.ASYNC_RECLAIM_BEFORE_WAIT_DELAYED_IPUTS);
         return ino;
