@@ -71,6 +71,11 @@ class ReclaimDelayedIputsDefragDeadlockTest {
         r.mod.hooks().awaitParked(Hook.ORDERED_EXTENT_AFTER_REMOVE, Repro.WAIT);
         fs.unlink("t"); // a temporary file: the ordered extent now holds the inode's last reference
         held[0] = DataReservationTest.holdDataRoom(info); // the data space's last room, a full device's
+        // the metadata work runs the same state and reaches the same hook: queued by the fill's delalloc reservations, it
+        // may still be going round its states and take the park meant for the data work (a likely reading of the one CI
+        // failure of stop 59, the iput gone before the assertion below), so it is let finish first
+        Waits.within(Repro.WAIT).until(() -> !info.asyncReclaim().busy());
+        assertEquals(0, info.space.reservations.ticketsWaiting(), "no metadata ticket left to queue it again");
         r.mod.hooks().parkAt(Hook.ASYNC_RECLAIM_BEFORE_WAIT_DELAYED_IPUTS, Role.WORKER);
         r.mod.hooks().release(Hook.CLEANER_AFTER_SET_RUNNING); // the pass reaches the defragger, whose cluster reserves
         r.mod.hooks().awaitParked(Hook.ASYNC_RECLAIM_BEFORE_WAIT_DELAYED_IPUTS, Repro.WAIT);
