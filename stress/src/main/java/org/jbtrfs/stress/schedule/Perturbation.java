@@ -26,11 +26,10 @@ public final class Perturbation implements HookListener {
         this.shared = shared;
     }
 
-    public void register(Thread t, ScheduleScope lane) {
-        byThread.keySet().removeIf(old -> !old.isAlive()); // threads that ended (a lent one stays, and is registered again)
-        if (t != null) {
-            byThread.put(t, lane);
-        }
+    /** A driver thread's arrivals belong to {@code lane} (each cycle registers its driver again). */
+    public void register(Thread driver, ScheduleScope lane) {
+        byThread.keySet().removeIf(old -> !old.isAlive()); // drivers of an ended run
+        byThread.put(driver, lane);
     }
 
     /** The works queued for {@code device}'s filesystem belong to {@code lane} (its driver's). */

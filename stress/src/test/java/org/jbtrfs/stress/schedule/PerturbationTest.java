@@ -28,7 +28,7 @@ class PerturbationTest {
         Thread self = Thread.currentThread();
 
         WorkOwner.run("sdd", () -> p.arrived(Hook.QGROUP_RESCAN_BEFORE_LEAF, self));
-        p.register(self, sdc); // a stale kthread registration of this (lent) thread loses to the work's mark
+        p.register(self, sdc); // a thread's registration (a driver's) loses to the work's mark
         WorkOwner.run("sdd", () -> p.arrived(Hook.QGROUP_RESCAN_BEFORE_STATUS_UPDATE, self));
         p.arrived(Hook.CLEANER_BEFORE_SCHEDULE, self); // no work: the registration
 
