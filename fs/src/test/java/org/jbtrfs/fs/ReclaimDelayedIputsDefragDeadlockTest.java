@@ -66,6 +66,11 @@ class ReclaimDelayedIputsDefragDeadlockTest {
         fs.unlink("spare"); // room for the temporary file below
         fs.sync();
         long ino = OrderedExtentPutAtUmountTest.dirtyClosedFile(fs, "t");
+        // the sync above returned once its ordered extents were COMPLETE; their finishers may still be between
+        // btrfs_remove_ordered_extent and their last put — one of them would take the park meant for "t"'s, and "t"'s
+        // iput would be queued (and run by the cleaner's pass) before the data work's wait (2 runs in 5 once the
+        // kworker pool grew, stop 60: finishers run side by side there)
+        info.workqueues().endioWriteWorkers.flush();
         r.mod.hooks().parkAt(Hook.ORDERED_EXTENT_AFTER_REMOVE);
         fs.sync(); // writes "t"; its finisher stops after removing its ordered extent, its last put not made
         r.mod.hooks().awaitParked(Hook.ORDERED_EXTENT_AFTER_REMOVE, Repro.WAIT);

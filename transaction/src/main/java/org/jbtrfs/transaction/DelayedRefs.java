@@ -108,14 +108,41 @@ final class DelayedRefs {
         return h;
     }
 
-    /** Takes every queued head (the caller runs them; running may queue new ones). */
+    /**
+     * Takes every queued head no other run is running a head of (the caller runs them; running may queue new ones).
+     * The kernel keeps one head per bytenr, in the rbtree while it runs: a ref added meanwhile joins it, and the runner
+     * holding its mutex runs it after the refs it had (cleanup_ref_head sees the new refs and goes round again) — no
+     * other run can apply it first; btrfs_obtain_ref_head skips a head whose mutex another run holds. The port's
+     * running head has left the queue, so a ref added meanwhile makes a second head, which waits here until the first
+     * is released. (Stop 60, every fix applied: the async reclaim work's flush_space ran a tree block's drop while the
+     * commit's run had its allocation's head and had not inserted the extent item yet — "kernel BUG at
+     * extent-tree.c:3030", the extent not found, at the first run with a kworker pool that grows.)
+     */
     synchronized List<DelayedRefHead> takeAll() {
-        List<DelayedRefHead> l = new ArrayList<>(heads.values());
-        heads.clear();
+        List<DelayedRefHead> l = new ArrayList<>();
+        for (var it = heads.values().iterator(); it.hasNext(); ) {
+            DelayedRefHead h = it.next();
+            if (!running.containsKey(h.bytenr)) {
+                it.remove();
+                l.add(h);
+            }
+        }
         for (DelayedRefHead h : l) {
             running.put(h.bytenr, h);
         }
         return l;
+    }
+
+    /**
+     * With nothing {@link #takeAll} can take: waits while every queued head's bytenr has a head another run is running
+     * (btrfs_run_delayed_refs with run_all: "mutex was contended, block until it's released and retry"), then says
+     * whether a head is queued. A run releases all its heads before it takes again, so two runs never wait for each
+     * other here.
+     */
+    synchronized boolean awaitContended(Sched sched) {
+        sched.waitUntil(this, "btrfs_run_delayed_refs: delayed ref head contended",
+            () -> heads.isEmpty() || heads.keySet().stream().anyMatch(b -> !running.containsKey(b)));
+        return !heads.isEmpty();
     }
 
     /**

@@ -16,13 +16,23 @@ import org.jbtrfs.transaction.space.BlockGroup;
 final class ExtentCommit {
     private ExtentCommit() { }
 
-    /** kernel: btrfs_run_delayed_refs(trans, 0) — apply every queued head to the extent tree. */
+    /**
+     * kernel: btrfs_run_delayed_refs(trans, 0) — apply every queued head to the extent tree; a head of a bytenr another
+     * run is running waits for that run to let go of it ({@link DelayedRefs#takeAll}).
+     */
     static int runDelayedRefs(TransHandle h) {
         FsInfo fs = h.fsInfo;
         DelayedRefs refs = h.transaction.delayedRefs;
         int run = 0;
         List<DelayedRefHead> heads;
-        while (!(heads = refs.takeAll()).isEmpty()) {
+        while (true) {
+            heads = refs.takeAll();
+            if (heads.isEmpty()) {
+                if (refs.awaitContended(fs.kernel.sched())) {
+                    continue;
+                }
+                break;
+            }
             try {
                 for (DelayedRefHead head : heads) {
                     runOneHead(h, head);

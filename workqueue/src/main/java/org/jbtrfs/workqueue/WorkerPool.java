@@ -18,9 +18,14 @@ import org.jbtrfs.core.Role;
 import org.jctools.queues.MpmcUnboundedXaddArrayQueue;
 
 /**
- * The kworker pool of one loaded module: a fixed set of kworkers that run the works of every
- * {@link BtrfsWorkqueue} of every filesystem of that module (kernel: the unbound worker pools behind
- * alloc_workqueue(WQ_UNBOUND)).
+ * The kworker pool of one loaded module: the kworkers that run the works of every {@link BtrfsWorkqueue} of every
+ * filesystem of that module (kernel: the unbound worker pools behind alloc_workqueue(WQ_UNBOUND)). It starts with
+ * {@code threads} kworkers and grows as the kernel's pool does: a kworker woken for a work that finds no other idle
+ * kworker left first creates one (worker_thread's {@code may_start_working} / {@code manage_workers} /
+ * {@code maybe_create_worker}), so a work queued while every kworker is blocked inside a work still starts — only a
+ * queue's max_active limits how many of its works run. Kworkers beyond the first {@code threads} leave after
+ * {@link #IDLE_WORKER_TIMEOUT_NANOS} idle while the pool has too many idle ones ({@code idle_worker_timeout},
+ * {@code too_many_workers}).
  *
  * <p>Why one pool, on lent threads: starting and joining a Java thread costs ~100–330 µs here, so no
  * thread is created per queue or per mount — a mount only allocates queue objects — and none per module
@@ -42,15 +47,37 @@ import org.jctools.queues.MpmcUnboundedXaddArrayQueue;
 public final class WorkerPool {
     private static final int CHUNK = 64;
 
+    /** kernel: IDLE_WORKER_TIMEOUT (300 * HZ) — how long an idle kworker beyond the pool's first ones stays. */
+    static final long IDLE_WORKER_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(300);
+    /** kernel: MAX_IDLE_WORKERS_RATIO — one idle kworker in four busy ones is not too many. */
+    private static final int MAX_IDLE_WORKERS_RATIO = 4;
+    /**
+     * A bound the kernel does not have (its pools grow until memory or the pid limit says no): a module whose works
+     * block by the thousand is a bug of the port, better reported than served by ever more threads.
+     */
+    static final int MAX_KWORKERS = 1024;
+
     private final Kernel kernel;
-    private final Kworker[] workers;
+    /** The first kworkers, never retired; named {@code u<threads>}. */
+    private final int threads;
+    /** The live kworkers; changed under this object's lock. */
+    private final List<Kworker> workers = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Lends the kworkers their threads; null: a pool without kworkers (the model-checking tests'), which never grows. */
+    private final LentThreads lender;
+    /** Whether a kworker that finds no other idle creates one: the kernel's pool does; {@link #fixedSize} does not. */
+    private final boolean grows;
+    /** {@link #IDLE_WORKER_TIMEOUT_NANOS}, shorter in the retirement test. */
+    private final long idleTimeoutNanos;
+    private int nextId;
+    /** Retired kworkers whose loop may not have returned yet: unload waits for them too. Guarded by this. */
+    private final List<Kworker> retired = new ArrayList<>();
     private final MpmcUnboundedXaddArrayQueue<SubQueue> high = new MpmcUnboundedXaddArrayQueue<>(CHUNK);
     private final MpmcUnboundedXaddArrayQueue<SubQueue> normal = new MpmcUnboundedXaddArrayQueue<>(CHUNK);
     /** One permit per token on {@link #high} or {@link #normal}, plus one per worker at shutdown. */
     private final Semaphore tokens = new Semaphore(0);
     private final Set<BtrfsWorkqueue> liveQueues = ConcurrentHashMap.newKeySet();
     private final AtomicLong destroySeq = new AtomicLong();
-    /** Kworkers in the blocking acquire: see {@link #idleKworkers()}. */
+    /** Kworkers in the blocking acquire, and created ones not there yet (kernel: pool->nr_idle): see {@link #idleKworkers()}. */
     private final AtomicInteger idle = new AtomicInteger();
     /** Written once by shutdown; workers read it after each acquire, which orders it (semaphore release/acquire). */
     private volatile boolean shutdown;
@@ -75,18 +102,83 @@ public final class WorkerPool {
      */
     static WorkerPool withoutKworkers(Kernel kernel) { return new WorkerPool(kernel, 0, null); }
 
-    WorkerPool(Kernel kernel, int threads, LentThreads lender) {
+    WorkerPool(Kernel kernel, int threads, LentThreads lender) { this(kernel, threads, lender, true, IDLE_WORKER_TIMEOUT_NANOS); }
+
+    /**
+     * A pool of {@code threads} kworkers that never grows: for the tests of the order in which queued tokens are
+     * taken, which a growing pool serves as they come (a test plugs the one kworker and queues behind it).
+     */
+    static WorkerPool fixedSize(Kernel kernel, int threads) {
+        return new WorkerPool(kernel, threads, LentThreads.SHARED, false, IDLE_WORKER_TIMEOUT_NANOS);
+    }
+
+    WorkerPool(Kernel kernel, int threads, LentThreads lender, boolean grows, long idleTimeoutNanos) {
         if (threads < (lender == null ? 0 : 1) || threads > 256) {
             throw new IllegalArgumentException("kworker pool size must be 1..256: " + threads);
         }
         this.kernel = kernel;
-        this.workers = new Kworker[threads];
-        for (int i = 0; i < threads; i++) {
-            workers[i] = new Kworker(kernel.name() + "-kworker/u" + threads + ":" + i);
+        this.threads = threads;
+        this.lender = lender;
+        this.grows = grows;
+        this.idleTimeoutNanos = idleTimeoutNanos;
+        synchronized (this) {
+            for (int i = 0; i < threads; i++) {
+                createWorker(false);
+            }
         }
-        for (Kworker w : workers) {
-            w.lease = lender.lend(w.name, w);
+    }
+
+    /**
+     * kernel: create_worker() — a new kworker, counted idle from the start (worker_enter_idle before its first wake-up),
+     * so that two kworkers woken at once do not both create one. Called holding this object's lock.
+     */
+    private void createWorker(boolean retirable) {
+        Kworker w = new Kworker(kernel.name() + "-kworker/u" + threads + ":" + nextId++, retirable);
+        idle.incrementAndGet();
+        workers.add(w);
+        w.lease = lender.lend(w.name, w);
+    }
+
+    /**
+     * kernel: manage_workers() → maybe_create_worker(), run by a kworker about to start a work when no other kworker
+     * of the pool is idle: one more, so a work queued next finds a kworker to run it. Nothing after unload; nothing in
+     * a pool without kworkers; nothing past {@link #MAX_KWORKERS} (logged once it is reached).
+     */
+    private synchronized void maybeCreateWorker() {
+        if (shutdown || !grows || lender == null || idle.get() > 0) {
+            return;
         }
+        if (workers.size() >= MAX_KWORKERS) {
+            kernel.log().log(LogLevel.ERR, LogEntry.Kind.TEXT, "workqueue: " + workers.size()
+                + " kworkers busy and none idle: not creating more");
+            return;
+        }
+        createWorker(true);
+    }
+
+    /**
+     * kernel: too_many_workers() — more than two idle kworkers, and the idle ones beyond two at least a quarter of
+     * the busy ones. Called holding this object's lock, by an idle kworker (one of the idle count).
+     */
+    private boolean tooManyWorkers() {
+        int nrIdle = idle.get();
+        int nrBusy = workers.size() - nrIdle;
+        return nrIdle > 2 && (nrIdle - 2) * MAX_IDLE_WORKERS_RATIO >= nrBusy;
+    }
+
+    /**
+     * kernel: idle_worker_timeout() → destroy_worker() — an idle kworker past the timeout leaves if the pool has too
+     * many idle ones (never one of the first {@code threads}, nor after unload: unload's permits are counted for it).
+     */
+    private synchronized boolean retire(Kworker w) {
+        if (shutdown || !tooManyWorkers()) {
+            return false;
+        }
+        workers.remove(w);
+        idle.decrementAndGet();
+        retired.removeIf(r -> r.lease.isDone());
+        retired.add(w);
+        return true;
     }
 
     public Kernel kernel() { return kernel; }
@@ -118,14 +210,18 @@ public final class WorkerPool {
         return systemUnboundWq;
     }
 
-    public int threads() { return workers.length; }
+    /** The kworkers the pool started with (it may have more now: {@link #kworkers()}). */
+    public int threads() { return threads; }
+
+    /** The kworkers alive now: the first {@link #threads()} and those created since and not retired. */
+    public int kworkers() { return workers.size(); }
 
     public boolean isShutdown() { return shutdown; }
 
     /** Kworkers blocked waiting for work right now (a woken one pays LatencyModel's wake-up latency). */
     int idleKworkers() { return idle.get(); }
 
-    /** Threads serving this pool's kworkers right now (none once it is shut down). */
+    /** Threads serving this pool's kworkers right now (none once it is shut down and they returned). */
     public List<Thread> liveThreads() {
         List<Thread> out = new ArrayList<>();
         for (Kworker w : workers) {
@@ -169,16 +265,21 @@ public final class WorkerPool {
                         "workqueue: " + q.describe() + " was not destroyed before module unload");
                 }
                 // One permit per worker: each one wakes, sees `shutdown` and returns; a busy one does so
-                // when its current work returns.
-                tokens.release(workers.length);
+                // when its current work returns. None is created or retired from here on.
+                tokens.release(workers.size());
             }
         }
+        List<Kworker> all;
+        synchronized (this) {
+            all = new ArrayList<>(workers);
+            all.addAll(retired);
+        }
         long deadline = System.nanoTime() + timeout.toNanos();
-        for (Kworker w : workers) {
+        for (Kworker w : all) {
             w.lease.await(Math.max(0, deadline - System.nanoTime()));
         }
         List<String> alive = new ArrayList<>();
-        for (Kworker w : workers) {
+        for (Kworker w : all) {
             if (!w.lease.isDone()) {
                 alive.add(w.name);
                 kernel.log().log(LogLevel.ERR, LogEntry.Kind.TEXT,
@@ -213,7 +314,7 @@ public final class WorkerPool {
      */
     public String debugState() {
         StringBuilder sb = new StringBuilder("workqueues: pool permits " + tokens.availablePermits() + ", tokens " + queuedTokens()
-            + ", idle kworkers " + idle.get() + " of " + workers.length);
+            + ", idle kworkers " + idle.get() + " of " + workers.size());
         for (BtrfsWorkqueue q : liveQueues) {
             for (String line : q.debugState().split("\n")) {
                 sb.append("\n  ").append(line);
@@ -270,26 +371,46 @@ public final class WorkerPool {
 
     private static final ThreadLocal<Kworker> CURRENT = new ThreadLocal<>();
 
-    /** One kworker of the unbound pool: a loop on a lent thread, for as long as the module is loaded. */
+    /**
+     * One kworker of the unbound pool: a loop on a lent thread, for as long as the module is loaded (kernel:
+     * worker_thread()), or, for one the pool created when it ran out of idle ones, until it retires.
+     */
     final class Kworker implements Runnable {
         final String name;
+        /** Created when the pool ran out of idle kworkers: it may retire after the idle timeout. */
+        private final boolean retirable;
         volatile LentThreads.Lease lease;
         /** The sub-queue whose work this kworker runs now; only its own thread writes and reads it. */
         SubQueue running;
 
-        Kworker(String name) { this.name = name; }
+        /** A kworker the model-checking tests drive themselves ({@link #tryRunToken}). */
+        Kworker(String name) { this(name, false); }
+
+        Kworker(String name, boolean retirable) {
+            this.name = name;
+            this.retirable = retirable;
+        }
 
         @Override
         public void run() {
             CURRENT.set(this);
             long wakeup = kernel.config().latency().wakeupNanos();
             try (Role.Scope serving = Role.WORKER.enter()) {
+                boolean counted = true; // createWorker counted this kworker idle
                 while (true) {
-                    boolean wasIdle = !tokens.tryAcquire();
+                    boolean wasIdle = counted || !tokens.tryAcquire();
                     if (wasIdle) {
-                        idle.incrementAndGet();
-                        tokens.acquireUninterruptibly();
-                        idle.decrementAndGet();
+                        if (!counted) {
+                            idle.incrementAndGet();
+                        }
+                        counted = false;
+                        if (!awaitToken()) {
+                            return; // retired: it left the pool and the idle count
+                        }
+                        int othersIdle = idle.decrementAndGet();
+                        if (!shutdown && othersIdle == 0) {
+                            maybeCreateWorker(); // the last idle kworker keeps one behind before it starts working
+                        }
                     }
                     if (shutdown) {
                         return;
@@ -306,6 +427,26 @@ public final class WorkerPool {
                 }
             } finally {
                 CURRENT.remove();
+            }
+        }
+
+        /** Idle: waits for a permit; false when the kworker retired instead ({@link #retire}). */
+        private boolean awaitToken() {
+            if (!retirable) {
+                tokens.acquireUninterruptibly();
+                return true;
+            }
+            while (true) {
+                try {
+                    if (tokens.tryAcquire(idleTimeoutNanos, TimeUnit.NANOSECONDS)) {
+                        return true;
+                    }
+                } catch (InterruptedException e) {
+                    continue; // a stray interrupt: kworkers are not interruptible
+                }
+                if (retire(this)) {
+                    return false;
+                }
             }
         }
     }

@@ -172,11 +172,12 @@ class ConcurrencyTest extends PoolFixture {
     /**
      * A high-priority work goes to the high sub-queue, and high sub-queues are served first: on a
      * one-thread pool busy with a plug, two normal works are queued before two high ones, yet the high
-     * ones run first once the thread is free.
+     * ones run first once the thread is free (a pool that does not grow: the kernel's would start each on a kworker of
+     * its own at once, WorkerPoolTest#aWorkQueuedWhileEveryKworkerIsBlockedStillStarts).
      */
     @Test
     void highPriorityWorkGoesToTheHighSubQueueAndRunsFirst() {
-        WorkerPool single = new WorkerPool(kernel, 1);
+        WorkerPool single = WorkerPool.fixedSize(kernel, 1);
         try {
             BtrfsWorkqueue q = BtrfsWorkqueue.alloc(single, "sdc", "worker", Set.of(WqFlag.HIGHPRI), 4, 16);
             assertTrue(q.hasHigh());

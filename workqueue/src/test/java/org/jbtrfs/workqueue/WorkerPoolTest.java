@@ -96,6 +96,69 @@ class WorkerPoolTest extends PoolFixture {
         gate.countDown(); // the fixture's unload then waits for it
     }
 
+    /**
+     * The kernel's unbound pool grows: a kworker woken for a work that finds no other one idle creates one first
+     * (worker_thread → may_start_working → manage_workers → maybe_create_worker). So on a pool started with one kworker,
+     * a work blocked until another queue's work runs does not starve it — the port's pool was a fixed set until stop 60,
+     * where four filesystems' blocked works (async reclaim waiting for tickets, writeback waiting for async cow) held
+     * all four kworkers and a scrub's bio completions, queued behind them, never ran: the scrub never paused, the commit
+     * waiting for the pause never ended (stress seed 4, the second writer's first run, "idle kworkers 0 of 4").
+     * Fails on a fixed pool ({@link WorkerPool#fixedSize}: the second work never starts).
+     */
+    @Test
+    void aWorkQueuedWhileEveryKworkerIsBlockedStillStarts() throws Exception {
+        WorkerPool single = new WorkerPool(kernel, 1);
+        try {
+            BtrfsWorkqueue a = BtrfsWorkqueue.alloc(single, "sdc", "endio", Set.of(), 4, 4);
+            BtrfsWorkqueue b = BtrfsWorkqueue.alloc(single, "sdc", "scrub", Set.of(), 4, 4);
+            CountDownLatch freed = new CountDownLatch(1);
+            CountDownLatch blocked = new CountDownLatch(1);
+            a.queueWork(new BtrfsWork(() -> {
+                blocked.countDown();
+                TestThread.await(freed); // waits for b's work, as a commit waits for a scrub's bios
+            }));
+            TestThread.await(blocked);
+            b.queueWork(new BtrfsWork(freed::countDown));
+            a.flush();
+            b.flush();
+            assertTrue(single.kworkers() >= 2, single.kworkers() + " kworkers");
+            a.destroy();
+            b.destroy();
+        } finally {
+            assertEquals(List.of(), single.shutdown(Duration.ofSeconds(5)));
+        }
+    }
+
+    /**
+     * kernel: idle_worker_timeout / too_many_workers — kworkers a burst created leave once idle past the timeout, down to
+     * two idle (the first kworker, which the pool started with, never leaves); unload then joins what is left.
+     */
+    @Test
+    void kworkersABurstCreatedRetireAfterTheIdleTimeout() {
+        WorkerPool p = new WorkerPool(kernel, 1, org.jbtrfs.core.kernel.LentThreads.SHARED, true,
+            java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(50));
+        try {
+            BtrfsWorkqueue q = BtrfsWorkqueue.alloc(p, "sdc", "endio", Set.of(), 6, 6);
+            CountDownLatch gate = new CountDownLatch(1);
+            java.util.concurrent.atomic.AtomicInteger inside = new java.util.concurrent.atomic.AtomicInteger();
+            for (int i = 0; i < 6; i++) {
+                q.queueWork(new BtrfsWork(() -> {
+                    inside.incrementAndGet();
+                    TestThread.await(gate);
+                }));
+            }
+            Waits.within(Duration.ofSeconds(10)).until(() -> inside.get() == 6); // six at once: the pool grew to seven
+            assertTrue(p.kworkers() >= 7, p.kworkers() + " kworkers");
+            gate.countDown();
+            q.flush();
+            Waits.within(Duration.ofSeconds(10)).until(() -> p.kworkers() == 2 && p.idleKworkers() == 2);
+            q.destroy();
+        } finally {
+            assertEquals(List.of(), p.shutdown(Duration.ofSeconds(5)));
+        }
+        assertTrue(p.liveThreads().isEmpty());
+    }
+
     /** A work that throws is an oops of that work; the worker thread lives on and runs the next one. */
     @Test
     void workerSurvivesAThrowingWork() {
@@ -118,7 +181,9 @@ class WorkerPoolTest extends PoolFixture {
             assertEquals(2, oopses.size());
             assertTrue(oopses.get(0).message().contains("btrfs-endio (device sdc) work func"), oopses.get(0).message());
             assertTrue(oopses.get(0).message().contains("boom"));
-            assertEquals(1, single.liveThreads().size());
+            List<String> live = single.liveThreads().stream().map(Thread::getName).toList();
+            assertTrue(live.contains(kernel.name() + "-kworker/u1:0"), live + ": the first kworker lives on");
+            assertEquals(single.kworkers(), live.size());
             q.destroy();
         } finally {
             assertEquals(List.of(), single.shutdown(Duration.ofSeconds(5)));

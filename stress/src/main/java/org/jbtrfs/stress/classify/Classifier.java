@@ -579,7 +579,7 @@ public final class Classifier {
      * {@code --kernel 5.12}, seed 52006, a 1.00 s stall with the worker RUNNABLE in peek_discard_list). Other stalls
      * are unexplained.
      */
-    static FixSwitch stallCause(String frame) {
+    public static FixSwitch stallCause(String frame) {
         if (frame != null && frame.startsWith("DelayedWork.cancelSync <- Discard.")) {
             return FixSwitch.DISCARD_WORKER_INFINITE_LOOP;
         }

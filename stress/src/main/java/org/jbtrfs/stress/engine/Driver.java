@@ -89,6 +89,7 @@ final class Driver implements Runnable {
         this.reporter = reporter;
         this.fillBlockGroups = fillBlockGroups;
         this.busy = new Busy("driver-" + index, index);
+        busy.kernelDelayClock(lane::kernelDelayNanos); // the perturbation's delays of its filesystem's kernel threads
         this.range = opt.cycleRange(index);
         this.cycle = range.first();
         this.lanePool = opt.workload() == StressOptions.Workload.LANES ? new LanePool(index) : null;

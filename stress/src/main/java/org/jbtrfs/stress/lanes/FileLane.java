@@ -62,8 +62,6 @@ final class FileLane extends SteppingLane {
     private final SplittableRandom scatterDraws;
     /** How often a step is followed by a scattered write. */
     static final double P_SCATTER = 0.04;
-    /** The scattered blocks' spacing: far enough apart that no two delalloc ranges merge. */
-    static final long SCATTER_STRIDE = 64 << 10;
 
     FileLane(LaneContext cx, List<String> files, List<String> tarDirs, long cycle) {
         super(LaneKind.FILE, cx, 0.22, 0.34, 0.44, 0.56, 0.62, 0.72, 0.84, 0.92, 1.0);
@@ -89,28 +87,12 @@ final class FileLane extends SteppingLane {
         }
     }
 
-    /**
-     * A sparse file written in 8 to 32 blocks {@link #SCATTER_STRIDE} apart ({@code dd seek=N} into a new file, a
-     * database's or a download's pattern): each block past the end expands the file with a hole first, and each stays
-     * its own delalloc range until writeback — an outstanding extent, whose metadata reservation (an extent item, a
-     * checksum leaf and the inode update: 256 KiB with 16 KiB nodes) the inode holds meanwhile. On the small filesystem
-     * a few of these take most of the metadata space: the reservations behind them wait on tickets and the async
-     * reclaim flushes delalloc for them.
-     */
+    /** A sparse file written in 8 to 32 blocks ({@link SteppingLane#scatter}), kept in the lane's files. */
     private void scatter(Btrfs fs) {
         String f = prefix + next++;
-        if (!run("create", () -> fs.createFile(f))) {
-            return;
+        if (scatter(fs, f, scatterDraws)) {
+            files.add(f);
         }
-        files.add(f);
-        int blocks = 8 + scatterDraws.nextInt(25);
-        run("scattered pwrite", () -> {
-            try (FileHandle h = fs.open(f)) {
-                for (int k = 0; k < blocks && going(); k++) {
-                    h.pwrite(k * SCATTER_STRIDE, new byte[4096]);
-                }
-            }
-        });
     }
 
     /**

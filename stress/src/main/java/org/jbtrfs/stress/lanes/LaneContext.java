@@ -51,6 +51,8 @@ final class LaneContext {
     volatile boolean severalFilesystems;
     /** The cycle's timeline, where the lanes' operations go (null: not recorded). */
     volatile Timeline timeline;
+    /** The filesystem's perturbation scope: its kernel threads' delays excuse a lane's wait (null: none). */
+    volatile org.jbtrfs.stress.schedule.ScheduleScope scope;
     /** The errors the cycle's injected faults return ({@link FaultPlan#errnos()}): normal outcomes for a lane. */
     volatile java.util.Set<org.jbtrfs.core.Errno> injected = java.util.Set.of();
     /**

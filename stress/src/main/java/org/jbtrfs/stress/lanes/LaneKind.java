@@ -21,7 +21,12 @@ enum LaneKind {
      */
     QUOTA2("quota2"),
     /** scrub: read-only and repairing scrubs of the whole device, and scrub cancel (stop 52). */
-    SCRUB("scrub");
+    SCRUB("scrub"),
+    /**
+     * a second writer beside the file lane (stop 60): scattered sparse writes, buffered writes left to writeback,
+     * appends, sync FILE, unlinks — two writers' reservations meeting. Only with the file lane.
+     */
+    FILE2("file2");
 
     public final String label;
 

@@ -64,6 +64,9 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
     /** How often a cycle's lifecycle lane may freeze the filesystem (fsfreeze -f ... -u: generic/068's shape). */
     static final double P_FREEZE = 0.3;
 
+    /** How often a cycle with the file lane runs the second writer beside it (stop 60). */
+    static final double P_SECOND_WRITER = 0.5;
+
     /** How often a cycle runs the scrub lane (stop 52). */
     static final double P_SCRUB = 0.25;
 
@@ -118,6 +121,10 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
         // stop 52, its own stream as well
         if (Seeds.stream(cycleSeed, "lanes:scrub").nextDouble() < P_SCRUB) {
             l.add(LaneKind.SCRUB);
+        }
+        // stop 60, its own stream as well
+        if (l.contains(LaneKind.FILE) && Seeds.stream(cycleSeed, "lanes:file2").nextDouble() < P_SECOND_WRITER) {
+            l.add(LaneKind.FILE2);
         }
         l.removeIf(k -> !allowed.contains(k.label) && k != LaneKind.LIFECYCLE);
         // stop 28, its own stream as well

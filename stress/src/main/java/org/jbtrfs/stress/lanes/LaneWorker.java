@@ -49,6 +49,10 @@ abstract class LaneWorker implements Runnable {
         }
         busy.stallSink(cx.obs::stall);
         busy.warmUpSink(cx.obs::warmUp);
+        var scope = cx.scope;
+        if (scope != null) {
+            busy.kernelDelayClock(scope::kernelDelayNanos);
+        }
         Timeline t = cx.timeline;
         busy.opSink(t == null ? null : t::op);
     }

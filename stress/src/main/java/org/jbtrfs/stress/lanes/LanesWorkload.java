@@ -156,10 +156,14 @@ public final class LanesWorkload {
         cx.severalFilesystems = !env.singleFilesystem;
         cx.injected = faults.errnos();
         cx.timeline = env.lane.timeline();
+        cx.scope = env.lane;
         List<LaneWorker> lanes = new ArrayList<>();
         lanes.add(new LifecycleLane(cx));
         if (plan.lanes().contains(LaneKind.FILE)) {
             lanes.add(new FileLane(cx, env.model.files, env.model.tarDirs, cycle));
+        }
+        if (plan.lanes().contains(LaneKind.FILE2)) {
+            lanes.add(new SecondFileLane(cx, env.model.files, cycle));
         }
         if (plan.lanes().contains(LaneKind.SUBVOLUME)) {
             lanes.add(new SubvolumeLane(cx, env.model.subvolumes, cycle));

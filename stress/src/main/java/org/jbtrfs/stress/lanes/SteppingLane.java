@@ -60,6 +60,33 @@ abstract class SteppingLane extends LaneWorker {
         }
     }
 
+    /** The scattered blocks' spacing: far enough apart that no two delalloc ranges merge. */
+    static final long SCATTER_STRIDE = 64 << 10;
+
+    /**
+     * A sparse file {@code f} written in 8 to 32 blocks {@link #SCATTER_STRIDE} apart (the count drawn from
+     * {@code draws} once the file exists; {@code dd seek=N} into a new file, a database's or a download's pattern): each
+     * block past the end expands the file with a hole first, and each stays its own delalloc range until writeback — an
+     * outstanding extent, whose metadata reservation (an extent item, a checksum leaf and the inode update: 256 KiB with
+     * 16 KiB nodes) the inode holds meanwhile. On the small filesystem a few of these take most of the metadata space:
+     * the reservations behind them wait on tickets and the async reclaim flushes delalloc for them. False when the
+     * create was refused.
+     */
+    boolean scatter(Btrfs fs, String f, java.util.SplittableRandom draws) {
+        if (!run("create", () -> fs.createFile(f))) {
+            return false;
+        }
+        int blocks = 8 + draws.nextInt(25);
+        run("scattered pwrite", () -> {
+            try (FileHandle h = fs.open(f)) {
+                for (int k = 0; k < blocks && going(); k++) {
+                    h.pwrite(k * SCATTER_STRIDE, new byte[4096]);
+                }
+            }
+        });
+        return true;
+    }
+
     @Override
     void cleanup() {
         for (FileHandle h : held) {

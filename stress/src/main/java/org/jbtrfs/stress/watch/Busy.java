@@ -23,6 +23,12 @@ public final class Busy {
     private volatile String outcome;
     /** {@link JitClock#millis()} when the current operation started. */
     private volatile long jitAtEnter;
+    /**
+     * The perturbation's delays of this operation's filesystem's kernel threads so far, union (ScheduleScope#
+     * kernelDelayNanos); none for a driver of the full workload.
+     */
+    private volatile java.util.function.LongSupplier kernelDelayNanos = () -> 0;
+    private volatile long kernelDelayAtEnter;
     private volatile Consumer<String> warmUpSink;
     /** The JIT's compile time so far, ms ({@link JitClock}; a test's own clock). */
     private volatile java.util.function.LongSupplier jitMillis = JitClock::millis;
@@ -78,6 +84,9 @@ public final class Busy {
     /** Test seam: the JIT's compile time in ms from {@code clock} instead of the JVM's. */
     void jitClock(java.util.function.LongSupplier clock) { this.jitMillis = clock; }
 
+    /** Where the perturbation's delays of this operation's filesystem's kernel threads are summed (a lane's scope). */
+    public void kernelDelayClock(java.util.function.LongSupplier nanos) { this.kernelDelayNanos = nanos; }
+
     /** Where ended operations go (the current cycle's timeline), or null. */
     public void opSink(OpSink sink) { this.opSink = sink; }
 
@@ -96,6 +105,7 @@ public final class Busy {
         hungReported = false;
         outcome = null;
         jitAtEnter = jitMillis.getAsLong();
+        kernelDelayAtEnter = kernelDelayNanos.getAsLong();
         since = System.nanoTime();
     }
 
@@ -123,9 +133,15 @@ public final class Busy {
             long jit = jitMillis.getAsLong() - jitAtEnter;
             Consumer<String> warmUp = warmUpSink;
             long threshold = stallNanos;
+            long delayed = org.jbtrfs.stress.classify.Classifier.stallCause(frame) == null
+                ? kernelDelayNanos.getAsLong() - kernelDelayAtEnter : 0;
             if (warmUp != null && threshold > 0 && took - jit * 1_000_000 < threshold) {
                 warmUp.accept(String.format(java.util.Locale.ROOT, "not a stall: %s '%s' blocked %.2f s in %s while the JIT"
                     + " compiled for %d ms (the JVM's warm-up; the kernel has no JIT)", driverName, op, took / 1e9, frame, jit));
+            } else if (warmUp != null && threshold > 0 && took - jit * 1_000_000 - delayed < threshold) {
+                warmUp.accept(String.format(java.util.Locale.ROOT, "not a stall: %s '%s' blocked %.2f s in %s while the"
+                    + " perturbation held its filesystem's kernel threads for %.2f s (the explorer's delays; the kernel has"
+                    + " none)", driverName, op, took / 1e9, frame, delayed / 1e9));
             } else {
                 sink.accept(new Observation.Stall(driverName, op, took, frame, context, null));
             }

@@ -466,6 +466,70 @@ class LanesTest {
     }
 
     /**
+     * The second writer (stop 60) comes only with the file lane, in about half of those cycles, from a stream of its
+     * own: without it, a plan is what it was before the lane existed.
+     */
+    @Test
+    void theSecondWriterJoinsHalfTheFileCyclesAndChangesNoOtherChoice() {
+        int file = 0;
+        int both = 0;
+        for (int c = 0; c < 400; c++) {
+            long seed = Seeds.cycleSeed(7, 0, c);
+            LanePlan p = LanePlan.of(seed, 1);
+            if (p.lanes().contains(LaneKind.FILE2)) {
+                assertTrue(p.lanes().contains(LaneKind.FILE), "file2 without file in cycle " + c);
+                both++;
+            }
+            if (p.lanes().contains(LaneKind.FILE)) {
+                file++;
+            }
+            LanePlan without = LanePlan.of(seed, 1, StressOptions.LANES.stream().filter(l -> !l.equals("file2")).toList());
+            java.util.Set<LaneKind> rest = java.util.EnumSet.copyOf(p.lanes());
+            rest.remove(LaneKind.FILE2);
+            assertEquals(rest, without.lanes());
+            assertEquals(p.lifecycleSteps(), without.lifecycleSteps());
+            assertEquals(p.maxLaneSteps(), without.maxLaneSteps());
+            assertEquals(p.faultSeed(), without.faultSeed());
+        }
+        // seeds 0..399 of run 7: a fixed count, not a chance check
+        assertTrue(both > file / 4 && both < file * 3 / 4, both + " of " + file);
+    }
+
+    /**
+     * The second writer's scattered sparse write holds what the kernel reserves for it until writeback: each block
+     * an outstanding extent, its metadata reservation in bytes_may_use while the file lane (or the cleaner) reserves
+     * beside it; a sync writes the blocks back and gives the reservations back. Its files carry the file lane's
+     * prefix, so the next cycle's model finds them.
+     */
+    @Test
+    void theSecondWritersScatteredWriteHoldsMetadataReservationsUntilWriteback() {
+        try (BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults())) {
+            BlockDevice sdc = mod.createDevice("sdc", ModuleHost.DEVICE_SIZE);
+            mod.mkfs(sdc);
+            Btrfs fs = mod.mount(sdc, "commit=300"); // no transaction kthread commit writes the blocks back meanwhile
+            fs.sync();
+            long before = metadataMayUse(fs);
+            LaneContext cx = fileLaneContext(mod, sdc, fs);
+            SecondFileLane lane = new SecondFileLane(cx, List.of(), 5);
+            lane.step(fs, 0.1); // a scattered write
+            assertEquals(List.of(), cx.obs.laneErrors());
+            long held = metadataMayUse(fs) - before;
+            // 8 to 32 blocks, each an outstanding extent: at least 8 × (an extent item, a csum leaf, the inode) reserved
+            assertTrue(held >= 8 * 3 * 16384, held + " bytes held");
+            fs.sync();
+            assertTrue(metadataMayUse(fs) - before < held / 4, "written back: " + (metadataMayUse(fs) - before) + " still held");
+            org.jbtrfs.stress.workload.FsModel model = new org.jbtrfs.stress.workload.FsModel();
+            model.refresh(fs);
+            assertEquals(List.of("f5w0"), model.files);
+            fs.umount();
+        }
+    }
+
+    private static long metadataMayUse(Btrfs fs) {
+        return fs.inspect().spaceInfos().get(org.jbtrfs.fs.Inspection.BlockGroupType.METADATA).mayUse();
+    }
+
+    /**
      * {@code --faults}: each error-path site is armed in about {@link FaultPlan#P_ARMED} of the cycles, from a stream of
      * its own; without the option (drop_snapshot's ENOMEM only) no other site is ever armed, and the lane plan is the
      * same either way.

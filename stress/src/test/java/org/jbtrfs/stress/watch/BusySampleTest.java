@@ -106,4 +106,55 @@ class BusySampleTest {
         assertEquals(1, stalls.size());
         assertEquals(List.of(), notes);
     }
+
+    /**
+     * Stop 60: a wait for writeback while the perturbation held the filesystem's kworkers (the delalloc queue's ordered
+     * chain of a sparse file's compressed chunks, each delayed at a focused async-chunk hook) is the explorer's delay,
+     * not a stall — as the JIT's is the JVM's (14 such classes in 300 s with every fix applied once a second writer
+     * queued chunks by the dozen: seed 60001).
+     */
+    @Test
+    void aWaitWhileThePerturbationHeldTheKworkersIsANoteNotAStall() {
+        List<Observation.Stall> stalls = new ArrayList<>();
+        List<String> notes = new ArrayList<>();
+        java.util.concurrent.atomic.AtomicLong delayed = new java.util.concurrent.atomic.AtomicLong(5_000_000_000L);
+        Busy b = new Busy("file");
+        b.jitClock(() -> 1_000);
+        b.kernelDelayClock(delayed::get);
+        b.stallThreshold(1); // the operation took longer than that, and not longer than the perturbation's delays
+        b.stallSink(stalls::add);
+        b.warmUpSink(notes::add);
+        b.enter("sync file");
+        b.sample(b.startedAt(), "Sched.waitUntil <- AsyncCow.cowFileRangeAsync", null);
+        delayed.addAndGet(60_000_000_000L); // more than the operation took, however long the test ran
+
+        b.exit();
+
+        assertEquals(List.of(), stalls);
+        assertEquals(1, notes.size());
+        assertTrue(notes.get(0).contains("while the perturbation held its filesystem's kernel threads for 60.00 s"), notes.get(0));
+    }
+
+    /**
+     * A wait that is one of the classified lost wake-ups (close_ctree's kthread_park of the cleaner) stays a stall
+     * whatever the perturbation did meanwhile: its waker is the lost one, not a delayed kworker.
+     */
+    @Test
+    void aLostWakeupsWaitIsAStallWhateverThePerturbationDid() {
+        List<Observation.Stall> stalls = new ArrayList<>();
+        java.util.concurrent.atomic.AtomicLong delayed = new java.util.concurrent.atomic.AtomicLong();
+        Busy b = new Busy("lifecycle");
+        b.jitClock(() -> 1_000);
+        b.kernelDelayClock(delayed::get);
+        b.stallThreshold(1);
+        b.stallSink(stalls::add);
+        b.warmUpSink(s -> { });
+        b.enter("umount");
+        b.sample(b.startedAt(), "Kthread.park <- CloseCtree.closeCtree", null);
+        delayed.addAndGet(60_000_000_000L);
+
+        b.exit();
+
+        assertEquals(1, stalls.size());
+    }
 }
