@@ -342,8 +342,8 @@ final class OrderedExtents {
      * kernel: btrfs_wait_ordered_roots() → btrfs_wait_ordered_extents() in fs/btrfs/ordered-data.c — take
      * a reference on every ordered extent of every root, wait until each is complete, drop the references.
      * The kernel hands each wait to a flush_workers work (btrfs_run_ordered_extent_work) and waits for its
-     * completion; the port waits in the caller, which is the same wait without blocking a thread of the
-     * module's fixed kworker pool (the finish works need those). Returns as soon as every ordered extent is
+     * completion; the port waits in the caller, which is the same wait without a flush work (chosen when the module's
+     * kworker pool was a fixed set the finish works needed; it grows as the kernel's since stop 60). Returns as soon as every ordered extent is
      * COMPLETE: a finisher may still hold its references (the window after btrfs_remove_ordered_extent). No lockdep
      * annotation here: the kernel's might-wait is the flush work's, in a worker holding nothing, and the caller's
      * wait_for_completion is invisible to lockdep — annotating the caller would report cycles the kernel cannot have.

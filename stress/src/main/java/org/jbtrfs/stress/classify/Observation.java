@@ -91,7 +91,10 @@ public final class Observation {
 
     private final java.util.concurrent.atomic.AtomicInteger warmUps = new java.util.concurrent.atomic.AtomicInteger();
 
-    /** Operations of this cycle that waited past the stall threshold while the JIT compiled ({@link #warmUp}). */
+    /**
+     * Operations of this cycle that waited past the stall threshold while the JIT compiled or the perturbation held their
+     * filesystem's kernel threads ({@link #warmUp}).
+     */
     public int warmUps() { return warmUps.get(); }
 
     /** A would-be stall during the JVM's warm-up (the watchdog's {@code Busy}): a note, counted, not a symptom. */

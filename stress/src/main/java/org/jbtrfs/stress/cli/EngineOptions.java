@@ -27,7 +27,7 @@ final class EngineOptions {
     StressOptions.Workload workload = StressOptions.Workload.LANES;
 
     @Option(names = "--lanes", paramLabel = "LIST", converter = Converters.Lanes.class,
-        description = "the lanes a lanes cycle may run: lifecycle,file,subvol,quota,sync,dev2,quota2 or all (default all; lifecycle always runs; quota2 only with quota)")
+        description = "the lanes a lanes cycle may run: lifecycle,file,subvol,quota,sync,dev2,quota2,scrub,file2 or all (default all; lifecycle always runs; quota2 only with quota, file2 only with file)")
     Converters.LaneList lanes;
 
     @Option(names = "--faults", paramLabel = "LIST", converter = Converters.Faults.class,

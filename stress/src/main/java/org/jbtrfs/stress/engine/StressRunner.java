@@ -145,7 +145,7 @@ public final class StressRunner {
         notes.addAll(stats.hostNotes);
         if (stats.warmUps.get() > 0) {
             notes.add(stats.warmUps.get() + " operation(s) waited past the stall threshold while the JIT compiled (the JVM's"
-                + " warm-up): not counted as stalls");
+                + " warm-up) or the perturbation held their filesystem's kernel threads: not counted as stalls");
         }
         if (perturbed) {
             notes.add(coverage.describe()); // the minimal workload keeps no timeline

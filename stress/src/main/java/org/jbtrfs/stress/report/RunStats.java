@@ -17,7 +17,10 @@ public final class RunStats {
     public final AtomicLong cycles = new AtomicLong();
     public final AtomicLong failing = new AtomicLong();
     public final AtomicLong reloads = new AtomicLong();
-    /** Operations that waited past the stall threshold while the JIT compiled: not stalls (Busy.warmUpSink). */
+    /**
+     * Operations that waited past the stall threshold while the JIT compiled or the perturbation held their filesystem's
+     * kernel threads: not stalls (Busy.warmUpSink).
+     */
     public final AtomicLong warmUps = new AtomicLong();
     /** What the module host had to do that the summary must say (a module replaced by a panic because rmmod refused). */
     public final java.util.Queue<String> hostNotes = new java.util.concurrent.ConcurrentLinkedQueue<>();
