@@ -16,6 +16,7 @@ import org.jbtrfs.core.disk.SuperBlock;
 import org.jbtrfs.transaction.FreeSpaceCache;
 import org.jbtrfs.transaction.FreeSpaceTree;
 import org.jbtrfs.transaction.space.BlockGroupType;
+import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -110,8 +111,18 @@ class SpaceCacheOptionsTest {
         });
         r.mod.hooks().release(Hook.CLEANER_AFTER_SET_RUNNING);
         Repro.awaitCleanerAsleep(fs);
-        assertTrue(SpaceCacheFixtures.bigDataGroups(fs).isEmpty(), () -> "the pass removed the group; delayed iputs "
-            + fs.inspect().delayedIputs() + ", groups " + fs.inspect().blockGroups());
+        // Usually that pass removes it. Once (a stress run sharing the machine, stop 60) the group still had the file's
+        // 7 MiB after it, no delayed iput queued: a reference of the file outlived the unlink and its eviction came
+        // after the pass (a likely reading, not traced: the async reclaim work's delalloc flush takes one, igrab, and
+        // hands it to btrfs_add_delayed_iput). Both orders are the kernel's: a sync and a pass more, each an event, until it is gone.
+        Waits.within(Repro.WAIT).until(() -> {
+            if (SpaceCacheFixtures.bigDataGroups(fs).isEmpty()) {
+                return true;
+            }
+            fs.sync();
+            fs.runCleanerPass(java.time.Duration.ofSeconds(10));
+            return SpaceCacheFixtures.bigDataGroups(fs).isEmpty();
+        });
         assertEquals(fsi.space.blockGroups().size(), FreeSpaceTree.infoCount(fsi), "and it goes with the group");
         assertTrue(fs.inspect().delayedIputs().isEmpty(), "no cache inode, no delayed iput");
         fs.umount();

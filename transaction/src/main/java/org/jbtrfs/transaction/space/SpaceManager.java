@@ -539,8 +539,10 @@ public final class SpaceManager {
      * else the group's free bytes go to bytes_readonly if the space_info can spare them: data never overcommits (what
      * is used or promised plus them within the total); metadata may, by btrfs_can_overcommit (BTRFS_RESERVE_NO_FLUSH):
      * up to half the unallocated device space on top of the total, which a later chunk allocation turns into metadata
-     * space — but the port allocates no metadata or system chunk after mkfs, so none of that space can become theirs
-     * and their limit is the total. False: -ENOSPC.
+     * space — but the port's tree block allocation allocates no chunk (no find_free_extent LOOP_ALLOC_CHUNK; only
+     * flush_space's ALLOC_CHUNK states do), so that space cannot become a tree block's when it is needed, and the limit
+     * is the total — compared strictly, as btrfs_can_overcommit compares ({@code used + bytes < total + avail}; stop 60:
+     * the port allowed equality, a read-only group leaving not one byte). False: -ENOSPC.
      */
     public synchronized boolean incBlockGroupRo(BlockGroup bg) {
         if (bg.ro > 0) {
@@ -555,10 +557,14 @@ public final class SpaceManager {
         return true;
     }
 
-    /** inc_block_group_ro's test (caller holds the lock): {@code numBytes} more read-only still fit in the space_info. */
+    /**
+     * inc_block_group_ro's test (caller holds the lock): {@code numBytes} more read-only still fit in the space_info —
+     * data within its total ({@code <=}), metadata and system by btrfs_can_overcommit's strict {@code <} (no avail here).
+     */
     private boolean roLeavesRoom(BlockGroup bg, long numBytes) {
         SpaceInfo si = spaceInfos.get(bg.type);
-        return si.usedWithMayUse() + numBytes <= si.totalBytes;
+        long after = si.usedWithMayUse() + numBytes;
+        return bg.type == BlockGroupType.DATA ? after <= si.totalBytes : after < si.totalBytes;
     }
 
     private void markRoLocked(BlockGroup bg, long numBytes) {
