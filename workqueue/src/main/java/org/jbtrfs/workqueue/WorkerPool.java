@@ -69,6 +69,8 @@ public final class WorkerPool {
     /** {@link #IDLE_WORKER_TIMEOUT_NANOS}, shorter in the retirement test. */
     private final long idleTimeoutNanos;
     private int nextId;
+    /** {@link #MAX_KWORKERS} was reached and said so (once per pool). Guarded by this. */
+    private boolean boundReported;
     /** Retired kworkers whose loop may not have returned yet: unload waits for them too. Guarded by this. */
     private final List<Kworker> retired = new ArrayList<>();
     private final MpmcUnboundedXaddArrayQueue<SubQueue> high = new MpmcUnboundedXaddArrayQueue<>(CHUNK);
@@ -149,8 +151,11 @@ public final class WorkerPool {
             return;
         }
         if (workers.size() >= MAX_KWORKERS) {
-            kernel.log().log(LogLevel.ERR, LogEntry.Kind.TEXT, "workqueue: " + workers.size()
-                + " kworkers busy and none idle: not creating more");
+            if (!boundReported) {
+                boundReported = true;
+                kernel.log().log(LogLevel.ERR, LogEntry.Kind.TEXT, "workqueue: " + workers.size()
+                    + " kworkers busy and none idle: not creating more");
+            }
             return;
         }
         createWorker(true);
