@@ -23,7 +23,6 @@ import org.jbtrfs.transaction.Root;
 import org.jbtrfs.transaction.TransactionKthread;
 import org.jbtrfs.transaction.UuidScan;
 import org.jbtrfs.transaction.Transactions;
-import org.jbtrfs.transaction.space.SpaceManager;
 import org.jbtrfs.workqueue.FsWorkqueues;
 
 /**
@@ -43,7 +42,7 @@ final class OpenCtree {
         // read and validate the primary superblock (btrfs_read_dev_super + btrfs_validate_super)
         SuperBlock sb = DiskIo.readSuper(dev, kernel.crc32c());
         // btrfs_init_fs_info(); btrfs_mount_root decides CSUM_IMPL_FAST from the crc32c driver's name
-        FsInfo fs = new FsInfo(kernel, dev, sb, new SpaceManager(dev.size(), 1L << 20, Mkfs.dataChunkSize(dev.size())));
+        FsInfo fs = new FsInfo(kernel, dev, sb, Mkfs.spaceManager(dev.size()));
         fs.setSbRdonlyFlag(opts.readOnly());
         // (no "using crc32c (...) checksum algorithm" line: that message is a 2022 kernel's)
         // btrfs_parse_options(), the free space cache options: they need the superblock (EINVAL before

@@ -51,7 +51,7 @@ final class FlushSpace {
                         if (data) {
                             fs.space.allocDataChunkForced(); // the data work runs ALLOC_CHUNK_FORCE only
                         } else {
-                            fs.space.allocMetadataChunk(Mkfs.metadataSize(fs.device.size()), state == 8);
+                            fs.space.allocMetadataChunk(state == 8);
                         }
                     } finally {
                         Transactions.end(h); // btrfs_create_pending_block_groups inserts the new chunk's item

@@ -61,6 +61,14 @@ public final class Mkfs {
     /** The data block group mkfs.btrfs itself makes: 8 MiB ("Data: single 8.00MiB") from 1 GiB on. */
     public static long initialDataSize(long size) { return size < SMALL_VOLUME ? dataChunkSize(size) : 8L << 20; }
 
+    /**
+     * The block groups and space_infos of a filesystem on a device of {@code size} bytes, empty (mkfs and open_ctree fill
+     * them): chunks from {@link #FIRST_CHUNK}, new ones of the chunk allocator's sizes for the device.
+     */
+    public static SpaceManager spaceManager(long size) {
+        return new SpaceManager(size, FIRST_CHUNK, dataChunkSize(size), metadataSize(size));
+    }
+
     /** div_factor(total, 1) rounded up to 16 MiB. */
     private static long tenPercent(long size) {
         long sixteen = 16L << 20;
@@ -86,7 +94,7 @@ public final class Mkfs {
         sb.cacheGeneration = -1L;
         long meta = metadataSize(size);
         long data = initialDataSize(size);
-        SpaceManager space = new SpaceManager(size, FIRST_CHUNK, dataChunkSize(size));
+        SpaceManager space = spaceManager(size);
         long sysStart = FIRST_CHUNK;
         long metaStart = sysStart + SYSTEM_SIZE;
         long dataStart = metaStart + meta;

@@ -12,6 +12,7 @@ import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.Role;
+import org.jbtrfs.transaction.space.BlockGroupType;
 import org.jbtrfs.transaction.space.Flush;
 import org.jbtrfs.transaction.space.SpaceManager;
 import org.jbtrfs.transaction.space.SpaceReservations;
@@ -80,8 +81,8 @@ class AsyncReclaimTest {
 
     /**
      * A start asking more than the filesystem can ever have: three rounds of the flush states (the forced metadata
-     * chunks taking what unallocated space there is) and the work fails the ticket with ENOSPC. Then, with bytes held
-     * where no flush state gives them back, a FLUSH_ALL_STEAL start (unlink, rmdir, removing a block group) takes them
+     * chunks taking what unallocated space there is) and the work fails the ticket with ENOSPC. Then, with the device
+     * allocated and every byte held where no flush state gives it back, a FLUSH_ALL_STEAL start (unlink, rmdir, removing a block group) takes them
      * from the global reserve instead. The filesystem stays usable.
      */
     @Test
@@ -92,10 +93,16 @@ class AsyncReclaimTest {
         assertEquals(Errno.ENOSPC, e.errno());
         Waits.within().until(() -> !fs.asyncReclaim().busy());
         assertEquals(0, r.ticketsWaiting());
-        Transactions.end(Transactions.start(fs, fs.treeRoot(), 1, "test_usable"));
+        // the rounds' forced chunks left a hole smaller than a chunk, which the next ALLOC_CHUNK state would fill with a
+        // chunk cut to fit (__btrfs_alloc_chunk): taken now, so that no flush state can add space below
+        while (fs.space.allocMetadataChunk(true)) {
+            assertTrue(fs.space.blockGroupCount(BlockGroupType.METADATA) < 64);
+        }
+        Transactions.end(Transactions.start(fs, fs.treeRoot(), 1, "test_usable")); // inserts the new groups' items
 
-        // bytes of the delayed_block_rsv, taken without flushing, past what a FLUSH_ALL reservation may overcommit
-        long held = r.room(Flush.FLUSH_ALL) + (4L << 20);
+        // bytes of the delayed_block_rsv, taken without flushing: all there is, the device being allocated
+        long held = r.room(Flush.FLUSH_ALL);
+        assertEquals(held, r.room(Flush.NO_FLUSH), "no unallocated space to overcommit into");
         assertNull(r.reserve(held, Flush.NO_FLUSH));
         fs.space.rsvs.addBytes(fs.space.rsvs.delayed, held, true);
         assertThrows(BtrfsException.class, () -> Transactions.start(fs, fs.treeRoot(), 1, "test_enospc_again"));

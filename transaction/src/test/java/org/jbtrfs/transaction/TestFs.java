@@ -15,7 +15,6 @@ import org.jbtrfs.core.SlabLeak;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.core.disk.SuperBlock;
-import org.jbtrfs.transaction.space.SpaceManager;
 import org.jbtrfs.workqueue.FsWorkqueues;
 import org.jbtrfs.workqueue.WorkerPool;
 
@@ -58,7 +57,7 @@ public final class TestFs implements AutoCloseable {
      */
     public FsInfo open() {
         SuperBlock sb = DiskIo.readSuper(dev, kernel.crc32c());
-        FsInfo fs = new FsInfo(kernel, dev, sb, new SpaceManager(dev.size(), Mkfs.FIRST_CHUNK, Mkfs.dataChunkSize(dev.size())));
+        FsInfo fs = new FsInfo(kernel, dev, sb, Mkfs.spaceManager(dev.size()));
         fs.setWorkqueues(FsWorkqueues.init(pool, dev.name(), fs.threadPoolSize));
         opened.add(fs);
         try {

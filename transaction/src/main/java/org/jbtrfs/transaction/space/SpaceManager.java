@@ -36,8 +36,14 @@ public final class SpaceManager {
     /** The METADATA space_info's tickets and overcommit (space-info.c), under this manager's lock. */
     public final SpaceReservations reservations;
     private final long dataChunkSize;
+    private final long metadataChunkSize;
 
-    public SpaceManager(long deviceSize, long firstChunkStart, long dataChunkSize) {
+    /**
+     * A filesystem of {@code deviceSize} bytes whose chunks start at {@code firstChunkStart}; new data and metadata chunks
+     * are {@code dataChunkSize} and {@code metadataChunkSize} bytes (__btrfs_alloc_chunk's size for the type), or what
+     * the largest free device hole still holds.
+     */
+    public SpaceManager(long deviceSize, long firstChunkStart, long dataChunkSize, long metadataChunkSize) {
         for (BlockGroupType t : BlockGroupType.values()) {
             spaceInfos.put(t, new SpaceInfo(t));
         }
@@ -46,6 +52,7 @@ public final class SpaceManager {
             rsvs);
         rsvs.reservations(reservations);
         this.dataChunkSize = dataChunkSize;
+        this.metadataChunkSize = metadataChunkSize;
         if (deviceSize > firstChunkStart) {
             unallocated.put(firstChunkStart, deviceSize - firstChunkStart);
         }
@@ -113,9 +120,25 @@ public final class SpaceManager {
 
     // ---- allocation ---------------------------------------------------------------------------------
 
-    /** kernel: btrfs_reserve_extent() for a tree block — the bytes count as reserved until the ref is run. */
+    /**
+     * kernel: btrfs_reserve_extent() → find_free_extent() for a tree block — the bytes count as reserved until the ref is
+     * run. No writable metadata group with a free block: find_free_extent_update_loop's LOOP_ALLOC_CHUNK forces a metadata
+     * chunk (btrfs_chunk_alloc, CHUNK_ALLOC_FORCE, through the caller's handle; its -ENOSPC is not an error, "we can do
+     * more") and searches again; still nothing is find_free_extent's -ENOSPC. The reservations counted on this: metadata
+     * overcommits into unallocated device space (btrfs_can_overcommit), which only such an allocation turns into
+     * metadata space. The new group's item is inserted when a handle ends or by the commit's loop
+     * ({@code btrfs_create_pending_block_groups} from btrfs_run_delayed_refs / btrfs_start_dirty_block_groups), so a
+     * commit that writes a block in it also writes its item.
+     */
     public synchronized long reserveTreeBlock() {
-        return reserve(BlockGroupType.METADATA, NODESIZE, NODESIZE / BlockGroup.SECTOR);
+        try {
+            return reserve(BlockGroupType.METADATA, NODESIZE, NODESIZE / BlockGroup.SECTOR);
+        } catch (BtrfsException e) {
+            if (!allocChunkForced(BlockGroupType.METADATA, metadataChunkSize)) {
+                throw e;
+            }
+            return reserve(BlockGroupType.METADATA, NODESIZE, NODESIZE / BlockGroup.SECTOR);
+        }
     }
 
     /**
@@ -164,26 +187,33 @@ public final class SpaceManager {
 
     /**
      * kernel: btrfs_chunk_alloc() of a DATA chunk with CHUNK_ALLOC_FORCE — from the async data reclaim work's
-     * ALLOC_CHUNK_FORCE state and find_free_extent's LOOP_ALLOC_CHUNK: nothing once the space_info is full; a chunk of the
-     * usual size, or smaller to fit the largest free device hole; no hole of 1 MiB left marks the space_info full.
-     * Returns whether a chunk was added (its item is inserted when the handle ends).
+     * ALLOC_CHUNK_FORCE state and find_free_extent's LOOP_ALLOC_CHUNK: see {@link #allocChunkForced}. Returns whether a
+     * chunk was added (its item is inserted when the handle ends).
      */
     public synchronized boolean allocDataChunkForced() {
-        SpaceInfo si = spaceInfos.get(BlockGroupType.DATA);
+        return allocChunkForced(BlockGroupType.DATA, dataChunkSize);
+    }
+
+    /**
+     * kernel: btrfs_chunk_alloc(CHUNK_ALLOC_FORCE) of a {@code type} chunk (caller holds the lock): nothing once the
+     * space_info is full; a chunk of the usual size, or smaller to fit the largest free device hole (__btrfs_alloc_chunk;
+     * 1 MiB granules here); no hole of 1 MiB left marks the space_info full.
+     */
+    private boolean allocChunkForced(BlockGroupType type, long desired) {
+        SpaceInfo si = spaceInfos.get(type);
         if (si.full) {
             return false;
         }
-        // __btrfs_alloc_chunk: the desired size, or what the largest free device hole still holds (1 MiB granules here)
         long hole = 0;
         for (long len : unallocated.values()) {
             hole = Math.max(hole, len);
         }
-        long size = Math.min(dataChunkSize, hole & ~((1L << 20) - 1));
+        long size = Math.min(desired, hole & ~((1L << 20) - 1));
         if (size == 0) {
             si.full = true;
             return false;
         }
-        allocChunk(BlockGroupType.DATA, size);
+        allocChunk(type, size);
         return true;
     }
 
@@ -208,10 +238,11 @@ public final class SpaceManager {
 
     /**
      * kernel: btrfs_chunk_alloc() of a METADATA chunk from flush_space (ALLOC_CHUNK, ALLOC_CHUNK_FORCE): unless forced,
-     * only when the space_info is at least 80% used without counting bytes_may_use (should_alloc_chunk); -ENOSPC (no
-     * device space) marks it full. Returns whether a chunk was added (its item is inserted when the handle ends).
+     * only when the space_info is at least 80% used without counting bytes_may_use (should_alloc_chunk); then as
+     * {@link #allocChunkForced} (flush_space: "if (ret > 0 || ret == -ENOSPC) ret = 0"). Returns whether a chunk was
+     * added (its item is inserted when the handle ends).
      */
-    public synchronized boolean allocMetadataChunk(long size, boolean force) {
+    public synchronized boolean allocMetadataChunk(boolean force) {
         SpaceInfo si = spaceInfos.get(BlockGroupType.METADATA);
         if (!force) {
             long used = si.bytesUsed + si.bytesReserved + si.bytesPinned + si.bytesReadonly;
@@ -219,12 +250,7 @@ public final class SpaceManager {
                 return false;
             }
         }
-        try {
-            allocChunk(BlockGroupType.METADATA, size);
-            return true;
-        } catch (BtrfsException e) {
-            return false; // flush_space: "if (ret > 0 || ret == -ENOSPC) ret = 0"
-        }
+        return allocChunkForced(BlockGroupType.METADATA, metadataChunkSize);
     }
 
     /** Block groups created since the last call, whose items must be inserted. */
@@ -513,11 +539,10 @@ public final class SpaceManager {
 
     /**
      * The checks of btrfs_delete_unused_bgs under groups_sem: still unused, not read-only, not the last
-     * group of its type. On success marks it read-only: inc_block_group_ro(cache, 0) — for a data group only if the
-     * space_info keeps room for what is promised without it (data never overcommits: used, reserved, pinned,
-     * read-only and bytes_may_use plus the group's free bytes within the total — since stop 56 the buffered writes'
-     * reservations count, and an empty group they need stays); for a metadata group the port's empty group always
-     * finds the space, as before.
+     * group of its type. On success marks it read-only: inc_block_group_ro(cache, 0) — "we don't want to force the
+     * issue, only flip if it's ok" — see {@link #roLeavesRoom} (since stop 56 a data group's test counts the buffered
+     * writes' reservations, and an empty group they need stays; since stop 61 a metadata group's is btrfs_can_overcommit,
+     * where the port had let every empty metadata group go).
      */
     public synchronized boolean tryMarkRoForRemoval(BlockGroup bg) {
         if (bg.removed || bg.used > 0 || bg.reserved > 0 || bg.pinned > 0 || bg.ro > 0) {
@@ -527,7 +552,7 @@ public final class SpaceManager {
         if (sameType <= 1) {
             return false;
         }
-        if (bg.type == BlockGroupType.DATA && !roLeavesRoom(bg, bg.length)) {
+        if (!roLeavesRoom(bg, bg.length)) {
             return false; // -ENOSPC: "we still have enough free space as buffer" is not true
         }
         markRoLocked(bg, bg.length);
@@ -536,13 +561,8 @@ public final class SpaceManager {
 
     /**
      * kernel: inc_block_group_ro(cache, 0) in fs/btrfs/block-group.c — one more holder of a group already read-only;
-     * else the group's free bytes go to bytes_readonly if the space_info can spare them: data never overcommits (what
-     * is used or promised plus them within the total); metadata may, by btrfs_can_overcommit (BTRFS_RESERVE_NO_FLUSH):
-     * up to half the unallocated device space on top of the total, which a later chunk allocation turns into metadata
-     * space — but the port's tree block allocation allocates no chunk (no find_free_extent LOOP_ALLOC_CHUNK; only
-     * flush_space's ALLOC_CHUNK states do), so that space cannot become a tree block's when it is needed, and the limit
-     * is the total — compared strictly, as btrfs_can_overcommit compares ({@code used + bytes < total + avail}; stop 60:
-     * the port allowed equality, a read-only group leaving not one byte). False: -ENOSPC.
+     * else the group's free bytes go to bytes_readonly if the space_info can spare them ({@link #roLeavesRoom}). False:
+     * -ENOSPC.
      */
     public synchronized boolean incBlockGroupRo(BlockGroup bg) {
         if (bg.ro > 0) {
@@ -558,13 +578,18 @@ public final class SpaceManager {
     }
 
     /**
-     * inc_block_group_ro's test (caller holds the lock): {@code numBytes} more read-only still fit in the space_info —
-     * data within its total ({@code <=}), metadata and system by btrfs_can_overcommit's strict {@code <} (no avail here).
+     * inc_block_group_ro's test (caller holds the lock): {@code numBytes} more read-only still fit — data never
+     * overcommits (what is used or promised plus them within the total, {@code <=}); metadata and system by
+     * btrfs_can_overcommit with BTRFS_RESERVE_NO_FLUSH, "the most amount of leeway": strictly below the total plus half
+     * the unallocated device space, which a tree block allocation turns into metadata space when it needs it
+     * ({@link #reserveTreeBlock}'s LOOP_ALLOC_CHUNK; before stop 61 the port had none, and held metadata to its total).
      */
     private boolean roLeavesRoom(BlockGroup bg, long numBytes) {
         SpaceInfo si = spaceInfos.get(bg.type);
-        long after = si.usedWithMayUse() + numBytes;
-        return bg.type == BlockGroupType.DATA ? after <= si.totalBytes : after < si.totalBytes;
+        if (bg.type == BlockGroupType.DATA) {
+            return si.usedWithMayUse() + numBytes <= si.totalBytes;
+        }
+        return reservations.canOvercommit(si, numBytes, Flush.NO_FLUSH);
     }
 
     private void markRoLocked(BlockGroup bg, long numBytes) {

@@ -549,9 +549,20 @@ public final class SpaceReservations {
         return flush == Flush.FLUSH_ALL ? avail >> 3 : avail >> 1;
     }
 
-    /** kernel: btrfs_can_overcommit(). */
+    /** kernel: btrfs_can_overcommit() of the METADATA space_info. */
     private boolean canOvercommit(long bytes, Flush flush) {
-        return meta.usedWithMayUse() + bytes < meta.totalBytes + calcAvailableFreeSpace(flush);
+        return canOvercommit(meta, bytes, flush);
+    }
+
+    /**
+     * kernel: btrfs_can_overcommit() — never for data; else what is used or promised plus {@code bytes} below the
+     * space_info's total and the share of unallocated device space {@code flush} allows (caller holds the lock).
+     */
+    boolean canOvercommit(SpaceInfo si, long bytes, Flush flush) {
+        if (si.type == BlockGroupType.DATA) {
+            return false;
+        }
+        return si.usedWithMayUse() + bytes < si.totalBytes + calcAvailableFreeSpace(flush);
     }
 
     /** kernel: btrfs_calc_reclaim_metadata_size() (caller holds the lock). */
