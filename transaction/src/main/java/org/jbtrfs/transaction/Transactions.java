@@ -308,13 +308,32 @@ public final class Transactions {
         return s.compareTo(TransState.COMMIT_START) >= 0 || h.transaction.delayedRefs.size() > 512 || h.blocksTouched > 256;
     }
 
-    /** kernel: btrfs_create_pending_block_groups() — insert the items of chunks allocated through this handle. */
+    /**
+     * kernel: btrfs_create_pending_block_groups() — insert the items of chunks allocated through this handle. It returns
+     * nothing: a failed insert aborts the transaction (btrfs_abort_transaction) and the remaining groups leave the list
+     * without items ({@code if (ret) goto next}); its callers — btrfs_end_transaction, btrfs_commit_transaction,
+     * btrfs_run_delayed_refs, btrfs_start_dirty_block_groups — go on, and the commit sees the abort. Stop 61, port bug:
+     * the port threw, out of btrfs_commit_transaction before it had ended the handle, and the leaked external writer
+     * made the next commit wait for itself (class 7a02d40c, a remount rw's disable of the v1 cache whose commit met an
+     * aborted transaction, then the REMOUNT_RW_FAILURE_COMMIT commit: {@code CreatePendingBlockGroupsAbortTest}).
+     */
     static void createPendingBlockGroups(TransHandle h) {
+        boolean failed = false;
         for (BlockGroup bg : h.fsInfo.space.takeNewBlockGroups()) {
-            Trees.insert(h, h.fsInfo.extentRoot(), new Key(bg.start(), ItemType.BLOCK_GROUP_ITEM, bg.length()),
-                new BlockGroupItem(0, 256, bg.type().flag()).encode());
-            // add_block_group_free_space(): 5.11 marks needs_free_space only while the free space tree is on
-            FreeSpaceTree.addBlockGroupFreeSpace(h, bg);
+            if (failed) {
+                continue;
+            }
+            try {
+                Trees.insert(h, h.fsInfo.extentRoot(), new Key(bg.start(), ItemType.BLOCK_GROUP_ITEM, bg.length()),
+                    new BlockGroupItem(0, 256, bg.type().flag()).encode());
+                // add_block_group_free_space(): 5.11 marks needs_free_space only while the free space tree is on
+                FreeSpaceTree.addBlockGroupFreeSpace(h, bg);
+            } catch (BtrfsException e) {
+                failed = true;
+                if (!h.transaction.aborted) {
+                    abort(h.fsInfo, h.transaction, e);
+                }
+            }
         }
     }
 

@@ -641,7 +641,20 @@ public final class SpaceManager {
 
     /** Returns a removed group's chunk to unallocated device space (the commit's pinned chunk release). */
     public synchronized void releaseChunk(BlockGroup bg) {
-        unallocated.put(bg.start, bg.length);
+        // one hole with its free neighbours: find_free_dev_extent sees the gap between device extents, not the chunks
+        // that once were there, so a chunk may span what two removed ones held
+        long start = bg.start;
+        long end = bg.start + bg.length;
+        Map.Entry<Long, Long> before = unallocated.floorEntry(start);
+        if (before != null && before.getKey() + before.getValue() == start) {
+            start = before.getKey();
+            unallocated.remove(start);
+        }
+        Long after = unallocated.remove(end);
+        if (after != null) {
+            end += after;
+        }
+        unallocated.put(start, end - start);
         // btrfs_remove_chunk: the device extent's bytes are free chunk space again, btrfs_clear_space_info_full()
         for (SpaceInfo si : spaceInfos.values()) {
             si.full = false;

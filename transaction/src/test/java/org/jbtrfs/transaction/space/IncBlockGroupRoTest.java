@@ -76,4 +76,18 @@ class IncBlockGroupRoTest {
         assertThrows(BtrfsException.class, sm::reserveTreeBlock, "space_info->full: no chunk either");
         assertEquals(0, meta.ro);
     }
+
+    /** btrfs_remove_chunk gives back device extents; the allocator sees one gap where two removed chunks lay side by side. */
+    @Test
+    void twoAdjacentReleasedChunksHoldAChunkSpanningBoth() {
+        SpaceManager sm = new SpaceManager(17 * MIB, MIB, 8 * MIB, 16 * MIB);
+        BlockGroup a = sm.addBlockGroup(MIB, 8 * MIB, BlockGroupType.DATA, 0);
+        BlockGroup b = sm.addBlockGroup(9 * MIB, 8 * MIB, BlockGroupType.DATA, 0);
+        for (BlockGroup bg : new BlockGroup[] {b, a}) {
+            sm.removeBlockGroup(bg);
+            sm.releaseChunk(bg);
+        }
+        assertTrue(sm.allocMetadataChunk(true));
+        assertEquals(16 * MIB, sm.takeNewBlockGroups().get(0).length(), "one 16 MiB hole, not two of 8");
+    }
 }
