@@ -36,9 +36,19 @@ public final class FreeSpaceTree {
             RootItem item = Mkfs.newRootItem(h.transid(), leaf.bytenr(), 0, 1);
             Trees.insert(h, fs.treeRoot(), new Key(ItemType.FREE_SPACE_TREE_OBJECTID, ItemType.ROOT_ITEM, 0), item.encode());
             fs.setFreeSpaceRoot(new Root(ItemType.FREE_SPACE_TREE_OBJECTID, leaf, item));
-            for (BlockGroup bg : fs.space.blockGroups()) {
-                // populate_free_space_tree(): the info item (the extent items are not modelled)
-                Trees.insert(h, fs.freeSpaceRoot(), infoKey(bg), new FreeSpaceInfo(0, 0).encode());
+            // populate_free_space_tree() for each group of block_group_cache_tree, by rb_next: the info item (the extent
+            // items are not modelled). A chunk the inserts allocate is in the tree at once and, its logical address above
+            // every other (find_next_chunk), met later in the walk; the port's chunks take the lowest device hole, so
+            // the walk goes round again until every group has its info
+            java.util.Set<Long> populated = new java.util.HashSet<>();
+            for (boolean more = true; more; ) {
+                more = false;
+                for (BlockGroup bg : fs.space.blockGroups()) {
+                    if (populated.add(bg.start())) {
+                        Trees.insert(h, fs.freeSpaceRoot(), infoKey(bg), new FreeSpaceInfo(0, 0).encode());
+                        more = true;
+                    }
+                }
             }
             fs.changeCompatRo(SuperBlock.COMPAT_RO_FREE_SPACE_TREE, "FREE_SPACE_TREE", true);
             fs.changeCompatRo(SuperBlock.COMPAT_RO_FREE_SPACE_TREE_VALID, "FREE_SPACE_TREE_VALID", true);
@@ -76,9 +86,19 @@ public final class FreeSpaceTree {
         Transactions.commit(h);
     }
 
-    /** kernel: add_block_group_free_space() — a new block group's info item, while the tree exists. */
+    /**
+     * kernel: add_block_group_free_space() — a new block group's info item: only with the FREE_SPACE_TREE compat_ro bit
+     * set, and only for a group made while it was set (needs_free_space). A group made while
+     * btrfs_create_free_space_tree runs (the bit not yet set) got its info from populate_free_space_tree instead — stop
+     * 61, port bug: the port tested only that the tree existed, and a metadata chunk allocated during the creation had
+     * its info inserted twice (EEXIST, the transaction aborted; hunt seed 61001, class 89f88fbd).
+     */
     static void addBlockGroupFreeSpace(TransHandle h, BlockGroup bg) {
-        Root root = h.fsInfo.freeSpaceRoot();
+        FsInfo fs = h.fsInfo;
+        if (!fs.compatRo(SuperBlock.COMPAT_RO_FREE_SPACE_TREE) || !fs.space.takeNeedsFreeSpace(bg)) {
+            return;
+        }
+        Root root = fs.freeSpaceRoot();
         if (root != null) {
             Trees.insert(h, root, infoKey(bg), new FreeSpaceInfo(0, 0).encode());
         }

@@ -63,6 +63,34 @@ class LoopAllocChunkTest {
         assertEquals(List.of(), t.unload());
     }
 
+    /**
+     * btrfs_create_free_space_tree with every metadata group read-only: the tree's own blocks come from a chunk allocated
+     * during the creation, before the FREE_SPACE_TREE bit is set, so the group is made without needs_free_space and
+     * populate_free_space_tree gives it its info; its pending item's add_block_group_free_space adds nothing. Stop 61,
+     * port bug (hunt seed 61001, class 89f88fbd, "item (N FREE_SPACE_INFO N) already exists in tree 10" and the
+     * transaction aborted): the port added the info twice. Kernel functions read: btrfs_make_block_group,
+     * add_block_group_free_space, populate_free_space_tree, btrfs_create_free_space_tree (5.11).
+     */
+    @Test
+    void aChunkAllocatedWhileTheFreeSpaceTreeIsCreatedGetsItsInfoOnce() {
+        FsInfo fs = t.open();
+        List<BlockGroup> meta = readOnlyMetadataGroups(fs);
+        FreeSpaceTree.createFreeSpaceTree(fs);
+        assertEquals(meta.size() + 1, fs.space.blockGroupCount(BlockGroupType.METADATA));
+        assertFalse(t.kernel.log().dmesg().contains("Transaction aborted"), t.kernel.log().dmesg());
+        assertEquals(fs.space.blockGroups().size(), FreeSpaceTree.infoCount(fs), "one info item per block group");
+        for (BlockGroup bg : meta) {
+            fs.space.decBlockGroupRo(bg);
+        }
+        // a chunk made now, with the bit set, gets its info when its item goes in
+        TransHandle h = Transactions.start(fs, fs.treeRoot(), 1, "test_after");
+        assertTrue(fs.space.allocMetadataChunk(true));
+        Transactions.end(h);
+        assertEquals(fs.space.blockGroups().size(), FreeSpaceTree.infoCount(fs), "the new group's info: needs_free_space");
+        t.closeClean(fs);
+        assertEquals(List.of(), t.unload());
+    }
+
     /** Each metadata group made read-only as a scrub does (inc_block_group_ro(cache, 0)): allowed by the overcommit. */
     private static List<BlockGroup> readOnlyMetadataGroups(FsInfo fs) {
         List<BlockGroup> meta = fs.space.blockGroups().stream().filter(bg -> bg.type() == BlockGroupType.METADATA).toList();

@@ -32,6 +32,11 @@ public final class BlockGroup {
     /** The used bytes as the block group item on disk says; differs from {@link #used} until committed. */
     long itemUsed;
     boolean itemDirty;
+    /**
+     * needs_free_space: made by a chunk allocation while the free space tree was on (btrfs_make_block_group), so its
+     * info item is still to be added (add_block_group_free_space, when its own item is inserted).
+     */
+    boolean needsFreeSpace;
     int refs = 1;
     final BitSet allocated;
     /** disk_cache_state: where this group's v1 free space cache stands (guarded by the SpaceManager lock). */

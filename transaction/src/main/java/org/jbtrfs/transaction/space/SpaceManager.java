@@ -228,6 +228,7 @@ public final class SpaceManager {
                 bg.onUnusedList = false;
                 bg.refs = 1;
                 bg.itemDirty = true;
+                bg.needsFreeSpace = freeSpaceTree.getAsBoolean();
                 newBlockGroups.add(bg);
                 return;
             }
@@ -346,6 +347,19 @@ public final class SpaceManager {
             reservations.tryGrantingTickets();
         }
         return bg;
+    }
+
+    /** btrfs_fs_compat_ro(fs_info, FREE_SPACE_TREE), btrfs_make_block_group's test. */
+    private java.util.function.BooleanSupplier freeSpaceTree = () -> false;
+
+    /** Installed by FsInfo: the compat_ro test btrfs_make_block_group makes. */
+    public synchronized void freeSpaceTree(java.util.function.BooleanSupplier test) { freeSpaceTree = test; }
+
+    /** add_block_group_free_space's {@code needs_free_space} test and clearing: whether the group's info is still due. */
+    public synchronized boolean takeNeedsFreeSpace(BlockGroup bg) {
+        boolean needs = bg.needsFreeSpace;
+        bg.needsFreeSpace = false;
+        return needs;
     }
 
     /** Whether fs_info->mount_opt has DISCARD_ASYNC now (btrfs_update_block_group's test). */
