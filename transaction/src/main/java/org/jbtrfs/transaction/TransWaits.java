@@ -23,6 +23,11 @@ final class TransWaits {
         return Blockers.allOf(() -> tasks(self.transaction, self, false));
     }
 
+    /** btrfs_cleanup_transaction's wait for 0 num_writers: every handle of {@code t}. */
+    static Blockers writersOf(Transaction t) {
+        return Blockers.allOf(() -> tasks(t, null, false));
+    }
+
     /** "commit: wait for external writers": the START / ATTACH handles but {@code self}. */
     static Blockers extwriters(TransHandle self) {
         return Blockers.allOf(() -> tasks(self.transaction, self, true));

@@ -445,12 +445,20 @@ public final class Transactions {
     }
 
     /**
-     * kernel: btrfs_cleanup_transaction() — tear down every transaction on trans_list without writing it
-     * (error or abort at unmount): free its delayed refs, reserved extents and dirty-page records; then
-     * btrfs_destroy_all_ordered_extents() (every ordered extent marked IOERR, then btrfs_wait_ordered_roots:
-     * "if we've been flipped read-only we won't get sync() from the umount"), then btrfs_destroy_all_delalloc_inodes()
-     * (every inode still on a root's delalloc list: its pages locked and waited for, stop 34), through the fs layer's
-     * upcalls — all under transaction_kthread_mutex, as the kernel takes it for the whole function.
+     * kernel: btrfs_cleanup_transaction() (disk-io.c, v5.11) — tear down every transaction on trans_list without writing
+     * it (error or abort at unmount), from the head of the list: one a committer has (COMMIT_START on) is left to it —
+     * btrfs_wait_for_commit, and the list is looked at again once the committer has taken it off (committed, or its
+     * cleanup_transaction); the running one is set COMMIT_DOING and waited for until no handle is left in it ("we wait
+     * for 0 num_writers since we don't hold a trans handle open currently for this transaction"); then its delayed refs,
+     * reserved extents and dirty-page records are freed, and running_transaction is cleared. Then
+     * btrfs_destroy_all_ordered_extents() (every ordered extent marked IOERR, then btrfs_wait_ordered_roots: "if we've
+     * been flipped read-only we won't get sync() from the umount"), then btrfs_destroy_all_delalloc_inodes() (every inode
+     * still on a root's delalloc list: its pages locked and waited for, stop 34), through the fs layer's upcalls — all
+     * under transaction_kthread_mutex, as the kernel takes it for the whole function.
+     *
+     * <p>Stop 61, port bug: the port tore down every transaction on the list at once, a committing one under its committer
+     * and the running one under its writers, and cleared running_transaction while a handle still COWed in it — "WARNING
+     * at ctree.c btrfs_cow_block: trans N running none" after an abort (class 8b955327; {@code CleanupTransactionWaitsTest}).
      */
     public static void cleanupTransaction(FsInfo fs) {
         // serialised with the transaction kthread's loop and its own cleanup by transaction_kthread_mutex: close_ctree's
@@ -458,17 +466,33 @@ public final class Transactions {
         // its last puts of them) is over, and only then runs the delayed iputs
         fs.transactionKthreadMutex.lock();
         try {
-            List<Transaction> all;
-            synchronized (fs.transLock) {
-                all = new ArrayList<>(fs.transList);
-            }
-            for (Transaction t : all) {
+            while (true) {
+                Transaction t;
+                synchronized (fs.transLock) {
+                    t = fs.transList.peekFirst();
+                    if (t == null) {
+                        break;
+                    }
+                    if (t.state.compareTo(TransState.COMMIT_START) >= 0) {
+                        Transaction committing = t;
+                        fs.kernel.sched().waitUntil(fs.transLock, "btrfs_cleanup_transaction: wait for commit",
+                            TransWaits.stateOf(fs, committing), () -> fs.transList.peekFirst() != committing);
+                        continue;
+                    }
+                    if (t == fs.runningTransaction) {
+                        Transaction running = t;
+                        running.state = TransState.COMMIT_DOING;
+                        fs.transLock.notifyAll();
+                        fs.kernel.sched().waitUntil(fs.transLock, "btrfs_cleanup_transaction: wait for writers",
+                            TransWaits.writersOf(running), () -> running.numWriters == 0);
+                    }
+                }
                 cleanupOneTransaction(fs, t);
                 synchronized (fs.transLock) {
-                    fs.transList.remove(t);
                     if (fs.runningTransaction == t) {
                         fs.runningTransaction = null;
                     }
+                    fs.transList.remove(t);
                     fs.transLock.notifyAll();
                 }
             }
