@@ -178,6 +178,7 @@ public final class FsInfo {
         this.sbWriters = new SbWriters(kernel.sched(), ld);
         this.btreeInode = new BtreeInode(this);
         space.asyncDiscard(() -> mountOpt.test(MountOpt.DISCARD_ASYNC));
+        space.log(kernel.log());
         // btrfs_fs_compat_ro() is an unlocked read of super_copy, as here (the space lock is held; transLock is not taken)
         space.freeSpaceTree(() -> (superCopy.compatRoFlags & SuperBlock.COMPAT_RO_FREE_SPACE_TREE) != 0);
         flags.set(FsFlag.BARRIER);

@@ -230,7 +230,7 @@ public final class BlockRsvs {
      * holds the SpaceManager lock (btrfs_free_block_groups).
      */
     void releaseGlobal(KernelLog log) {
-        metadata.bytesMayUse -= global.reserved;
+        metadata.updateBytesMayUse(-global.reserved);
         global.size = 0;
         global.reserved = 0;
         global.full = false;

@@ -24,7 +24,39 @@ public final class SpaceInfo {
     /** space_info->clamp (5.12): how far need_preemptive_reclaim shifts its threshold; 1 to 8. */
     int clamp = 1;
 
+    /** Where the update helpers' WARN_ON goes: the filesystem's kernel log, once mounted (null before: mkfs). */
+    org.jbtrfs.core.KernelLog log;
+
     SpaceInfo(BlockGroupType type) { this.type = type; }
+
+    /**
+     * kernel: btrfs_space_info_update_bytes_may_use() (DECLARE_SPACE_INFO_UPDATE, space-info.h) — a decrease below zero
+     * is a WARN_ON and leaves the counter at 0: someone gave back bytes they never reserved (caller holds the lock).
+     */
+    void updateBytesMayUse(long bytes) {
+        if (bytes < 0 && bytesMayUse < -bytes) {
+            warnUnderflow("btrfs_space_info_update_bytes_may_use");
+            bytesMayUse = 0;
+            return;
+        }
+        bytesMayUse += bytes;
+    }
+
+    /** kernel: btrfs_space_info_update_bytes_pinned() — the same for the pinned bytes (caller holds the lock). */
+    void updateBytesPinned(long bytes) {
+        if (bytes < 0 && bytesPinned < -bytes) {
+            warnUnderflow("btrfs_space_info_update_bytes_pinned");
+            bytesPinned = 0;
+            return;
+        }
+        bytesPinned += bytes;
+    }
+
+    private void warnUnderflow(String function) {
+        if (log != null) {
+            log.warnOn(true, "space-info.h", 109, function);
+        }
+    }
 
     public BlockGroupType type() { return type; }
 

@@ -336,7 +336,7 @@ public final class SpaceManager {
     public synchronized BlockGroup unpin(long bytenr, long len) {
         BlockGroup bg = need(bytenr);
         bg.pinned -= len;
-        spaceInfos.get(bg.type).bytesPinned -= len;
+        spaceInfos.get(bg.type).updateBytesPinned(-len);
         bg.mark(bytenr, len, false);
         int from = (int) ((bytenr - bg.start) / BlockGroup.SECTOR);
         bg.untrimmed.set(from, from + (int) (len / BlockGroup.SECTOR));
@@ -347,6 +347,13 @@ public final class SpaceManager {
             reservations.tryGrantingTickets();
         }
         return bg;
+    }
+
+    /** Installed by FsInfo: the kernel log the space_info update helpers WARN into. */
+    public synchronized void log(KernelLog log) {
+        for (SpaceInfo si : spaceInfos.values()) {
+            si.log = log;
+        }
     }
 
     /** btrfs_fs_compat_ro(fs_info, FREE_SPACE_TREE), btrfs_make_block_group's test. */

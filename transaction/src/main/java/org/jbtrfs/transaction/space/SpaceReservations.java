@@ -324,7 +324,7 @@ public final class SpaceReservations {
 
     /** kernel: btrfs_space_info_free_bytes_may_use() — give bytes back; a waiting ticket may fit now. */
     void freeBytesMayUse(long bytes) {
-        meta.bytesMayUse -= bytes;
+        meta.updateBytesMayUse(-bytes);
         tryGrantingTickets();
     }
 
@@ -400,7 +400,7 @@ public final class SpaceReservations {
             return;
         }
         synchronized (space) {
-            data.bytesMayUse -= bytes;
+            data.updateBytesMayUse(-bytes);
             tryGrantingTickets(data);
         }
     }
@@ -410,7 +410,7 @@ public final class SpaceReservations {
      * holds the lock): the reservation becomes bytes_reserved; no ticket is looked at.
      */
     void dataMayUseToReserved(long ramBytes) {
-        data.bytesMayUse -= ramBytes;
+        data.updateBytesMayUse(-ramBytes);
     }
 
     /** btrfs_async_reclaim_data_space()'s state: last_tickets_id and flush_state (an index into data_flush_states). */
