@@ -1,5 +1,7 @@
 package org.jbtrfs.transaction;
 
+import java.util.HashSet;
+import java.util.Set;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.disk.FreeSpaceInfo;
 import org.jbtrfs.core.disk.ItemType;
@@ -40,7 +42,7 @@ public final class FreeSpaceTree {
             // items are not modelled). A chunk the inserts allocate is in the tree at once and, its logical address above
             // every other (find_next_chunk), met later in the walk; the port's chunks take the lowest device hole, so
             // the walk goes round again until every group has its info
-            java.util.Set<Long> populated = new java.util.HashSet<>();
+            Set<Long> populated = new HashSet<>();
             for (boolean more = true; more; ) {
                 more = false;
                 for (BlockGroup bg : fs.space.blockGroups()) {

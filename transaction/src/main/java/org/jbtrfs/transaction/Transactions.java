@@ -1,8 +1,6 @@
 package org.jbtrfs.transaction;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;

@@ -23,8 +23,8 @@ import org.junit.jupiter.api.Test;
  * an external writer: the next commit on the thread waited for itself — class 7a02d40c of a 200 s hunt with every fix
  * (seed 61001: a remount rw's btrfs_set_free_space_cache_v1_active commit failed, then the REMOUNT_RW_FAILURE_COMMIT
  * commit hung "wait for external writers" on its own thread; hung task, module reloaded). Forced here with a block group
- * item already at the pending group's key (EEXIST). Fails on the old code: the writers count stays 1 and
- * the closing commit hangs (bounded here by the count's assertion).
+ * item already at the pending group's key (EEXIST). Fails on the old code: the
+ * transaction is not aborted and the commit's handle stays an external writer.
  */
 class CreatePendingBlockGroupsAbortTest {
     private final TestFs t = new TestFs();

@@ -1,5 +1,7 @@
 package org.jbtrfs.transaction.space;
 
+import org.jbtrfs.core.KernelLog;
+
 /**
  * struct btrfs_space_info: byte counters of one block-group type. Guarded by the owning
  * {@link SpaceManager}'s lock.
@@ -25,7 +27,7 @@ public final class SpaceInfo {
     int clamp = 1;
 
     /** Where the update helpers' WARN_ON goes: the filesystem's kernel log, once mounted (null before: mkfs). */
-    org.jbtrfs.core.KernelLog log;
+    KernelLog log;
 
     SpaceInfo(BlockGroupType type) { this.type = type; }
 
