@@ -493,7 +493,23 @@ public enum FixSwitch {
      * states, so 5.12 through 6.5 have the window. Found reading 5.12's new work while porting it.
      * Not checked on a running kernel.
      */
-    PREEMPT_RECLAIM_RO_REMOUNT(Origin.PROPOSED);
+    PREEMPT_RECLAIM_RO_REMOUNT(Origin.PROPOSED),
+    /**
+     * Later upstream (Filipe Manana, "btrfs: fix race between async reclaim worker and close_ctree()", posted 4 June 2025
+     * for 6.16-rc, reported by syzbot, in the stable trees): close_ctree runs btrfs_run_delayed_iputs again after its
+     * cancel_work_sync of async_reclaim_work, async_data_reclaim_work and preempt_reclaim_work. A reclaim work's
+     * FLUSH_DELALLOC (shrink_delalloc → btrfs_start_delalloc_roots → start_delalloc_inodes in reclaim context) holds each
+     * inode it writes by igrab and hands the reference to btrfs_add_delayed_iput after filemap_fdatawrite_wbc; the flush
+     * block of {@link #ENDIO_WRITE_FLUSH_AT_UMOUNT} runs the delayed iputs before those cancels. Reverted: a work between
+     * the two queues its iput after the run, and the cancel waits for it. On a read-write filesystem btrfs_commit_super
+     * runs it (upstream's report is the WARN of 19e60b2a95f5, BTRFS_FS_STATE_NO_DELAYED_IPUT, which the port does not
+     * model); after an abort nothing does since {@link #ERROR_COMMIT_SUPER_EARLY} moved btrfs_error_commit_super, with no
+     * iput run of its own, in front of the flushes: patch 5/5's assertion and a busy inode. A patch on top of those two
+     * (applied without them it changes nothing: 5.11's close_ctree cancels the works first). Found by the explorer (stop
+     * 61, seed 61005, {@code --faults all}: a preemptive round flushing delalloc across an aborted filesystem's umount),
+     * forced and the upstream fix read in stop 62.
+     */
+    RECLAIM_IPUTS_AT_UMOUNT(Origin.LATER_UPSTREAM);
 
     private final Origin origin;
 

@@ -339,5 +339,13 @@ public enum Hook {
      * the woken task's wait for a CPU. An abort's cleanup that empties the reserve now leaves the refill's bytes in it
      * for good in 5.11 ({@link FixSwitch#DELAYED_REFS_REFILL_RACE}). Reached only after a ticket's sleep.
      */
-    DELAYED_REFS_REFILL_BEFORE_ADD
+    DELAYED_REFS_REFILL_BEFORE_ADD,
+    // a reclaim work's delalloc flush (inode.c start_delalloc_inodes; stop 62)
+    /**
+     * A reclaim work's FLUSH_DELALLOC (shrink_delalloc → btrfs_start_delalloc_roots → start_delalloc_inodes, in reclaim
+     * context) wrote one inode it holds by igrab and has not yet handed that reference to btrfs_add_delayed_iput: a
+     * kworker preempted after filemap_fdatawrite_wbc. An umount whose close_ctree ran its last btrfs_run_delayed_iputs
+     * before cancelling the reclaim works gets the iput after it ({@link FixSwitch#RECLAIM_IPUTS_AT_UMOUNT}). Stop 62.
+     */
+    SHRINK_DELALLOC_BEFORE_DELAYED_IPUT
 }

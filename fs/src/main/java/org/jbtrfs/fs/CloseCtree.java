@@ -79,6 +79,11 @@ final class CloseCtree {
         if (fs.preemptReclaim() != null) {
             fs.preemptReclaim().cancelSync(); // 5.12's third reclaim work
         }
+        if (fs.applied(FixSwitch.RECLAIM_IPUTS_AT_UMOUNT) && fs.applied(FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT)) {
+            // a reclaim work flushing delalloc hands each inode it wrote to btrfs_add_delayed_iput: the cancels waited for
+            // it after the run above — run them again (on an aborted filesystem nothing later would)
+            ctx.cleaner.delayedIputs().run();
+        }
         // cancel or finish ongoing discard work
         fs.discard.cleanup();
         if (!fs.sbRdonly()) {

@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.concurrent.locks.LockSupport;
 import org.jbtrfs.cleaner.Inode;
 import org.jbtrfs.cleaner.Inodes;
+import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.KernelVersion;
 import org.jbtrfs.transaction.AsyncReclaim;
 import org.jbtrfs.transaction.FsInfo;
@@ -80,6 +81,7 @@ final class ShrinkDelalloc implements FsInfo.DelallocShrinker {
             }
             long before = d.delallocBytes();
             ctx.writeback.writeInode(d, WbSyncMode.NONE, null);
+            ctx.fs.kernel.hooks().arrive(Hook.SHRINK_DELALLOC_BEFORE_DELAYED_IPUT);
             ctx.cleaner.delayedIputs().add(in);
             nrToWrite -= (before + (1 << PAGE_SHIFT) - 1) >> PAGE_SHIFT;
             if (nrToWrite <= 0) {

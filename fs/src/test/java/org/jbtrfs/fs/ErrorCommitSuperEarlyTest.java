@@ -2,12 +2,10 @@ package org.jbtrfs.fs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.Fault;
 import org.jbtrfs.core.FixSwitch;
@@ -66,9 +64,7 @@ class ErrorCommitSuperEarlyTest {
                 h.write(new byte[4096]);
             }
         }
-        r.mod.faults().armOnce(Fault.COMMIT_TRANSACTION_EIO);
-        assertThrows(BtrfsException.class, () -> fs.createSubvolume("s")); // its commit fails: aborted
-        assertTrue(fs.isReadOnly(), "forced readonly");
+        r.abortByACommitEio(fs);
         // the bio goes on once close_ctree is about to run btrfs_error_commit_super
         r.mod.hooks().arm(Hook.UMOUNT_BEFORE_ERROR_COMMIT_SUPER,
             HookAction.run(() -> r.mod.hooks().release(Hook.DATA_BIO_BEFORE_CSUM)));

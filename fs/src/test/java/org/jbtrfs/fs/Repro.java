@@ -132,6 +132,14 @@ final class Repro implements AutoCloseable {
      * patch 5/5's assertion fails in close_ctree (the umount's KernelBug), and the inode is the one btrfs_inode left at
      * rmmod.
      */
+    /** A commit EIO: the transaction aborts, the filesystem is forced read-only. */
+    void abortByACommitEio(Btrfs fs) {
+        mod.faults().armOnce(org.jbtrfs.core.Fault.COMMIT_TRANSACTION_EIO);
+        org.junit.jupiter.api.Assertions.assertThrows(org.jbtrfs.core.BtrfsException.class,
+            () -> fs.createSubvolume("aborted")); // its commit fails: aborted
+        org.junit.jupiter.api.Assertions.assertTrue(fs.isReadOnly(), "forced readonly");
+    }
+
     void releaseIntoTheDelayedIputsAssertion(org.jbtrfs.testsupport.TestThread<Void> umount) {
         mod.hooks().release(org.jbtrfs.core.Hook.UMOUNT_BEFORE_STOP_KTHREADS);
         org.jbtrfs.core.KernelBug bug = org.junit.jupiter.api.Assertions.assertThrows(org.jbtrfs.core.KernelBug.class, umount::join);

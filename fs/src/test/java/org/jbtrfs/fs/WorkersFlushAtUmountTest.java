@@ -2,13 +2,10 @@ package org.jbtrfs.fs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
-import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Crc32cImpl;
-import org.jbtrfs.core.Fault;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.Role;
@@ -56,7 +53,7 @@ class WorkersFlushAtUmountTest {
      */
     private static long abortThenQueueAnAsyncChunk(Repro r, Btrfs fs) {
         FileHandle h = unlinkedFileWithADirtyBlock(fs);
-        abort(r, fs);
+        r.abortByACommitEio(fs);
         Waits.within(Repro.WAIT).until(() -> "schedule_timeout() in INTERRUPTIBLE".equals(r.sleepingOn("btrfs-transaction"))
             && !fs.fsInfo().transactionKthreadMutex.isLocked());
         queueHeldAsyncChunkAndClose(r, h);
@@ -78,13 +75,6 @@ class WorkersFlushAtUmountTest {
         h.syncFileRange(); // the chunk is queued on the delalloc workqueue, its pages locked
         r.mod.hooks().awaitParked(Hook.ASYNC_COW_BEFORE_COMPRESS, Repro.WAIT);
         h.close(); // the chunk's reference holds the inode now, then its ordered extent's
-    }
-
-    /** A commit EIO: the transaction aborts, the filesystem is forced read-only. */
-    private static void abort(Repro r, Btrfs fs) {
-        r.mod.faults().armOnce(Fault.COMMIT_TRANSACTION_EIO);
-        assertThrows(BtrfsException.class, () -> fs.createSubvolume("s")); // its commit fails: aborted
-        assertTrue(fs.isReadOnly(), "forced readonly");
     }
 
     /**
@@ -168,7 +158,7 @@ class WorkersFlushAtUmountTest {
             FileHandle h = unlinkedFileWithADirtyBlock(fs);
             long ino = h.ino();
             queueHeldAsyncChunkAndClose(r, h);
-            abort(r, fs);
+            r.abortByACommitEio(fs);
             TestThread<Void> umount = TestThread.run("umount", fs::umount);
             Waits.within(Repro.WAIT).until(() -> r.sleepingOn("umount") != null && r.sleepingOn("umount").startsWith("filemap_fdatawait"));
             assertTrue(r.mod.hooks().isParked(Hook.ASYNC_COW_BEFORE_COMPRESS), "the cleanup waits for the chunk's pages");

@@ -111,6 +111,8 @@ public final class Classifier {
                             culprits.add(FixSwitch.ERROR_COMMIT_SUPER_EARLY);
                             // or a data bio's work on fs_info->workers that none of the waits saw ran after the flushes
                             culprits.add(FixSwitch.WORKERS_FLUSH_AT_UMOUNT);
+                            // or a reclaim work flushing delalloc, waited for by the cancels after the last run
+                            culprits.add(FixSwitch.RECLAIM_IPUTS_AT_UMOUNT);
                         }
                     } else {
                         symptoms.add(Symptom.ERROR);
@@ -177,6 +179,7 @@ public final class Classifier {
                         if (abortedBefore(o.log, e)) {
                             culprits.add(FixSwitch.ERROR_COMMIT_SUPER_EARLY);
                             culprits.add(FixSwitch.WORKERS_FLUSH_AT_UMOUNT);
+                            culprits.add(FixSwitch.RECLAIM_IPUTS_AT_UMOUNT);
                         }
                     }
                 }

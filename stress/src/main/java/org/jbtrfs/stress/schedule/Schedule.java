@@ -121,7 +121,9 @@ public final class Schedule {
      * committed for: its own umount, kthread_stop, s_umount, an open descriptor — so a delay of theirs there would only
      * slow the cycle), and the delayed-refs refill woken from its metadata ticket before it adds its bytes (stop 57: the woken
      * task's wait for a CPU; the hook is reached only after a sleep on a ticket), and 5.12's preemptive reclaim work between its
-     * test and its flush state (stop 57: the join's GFP_NOFS handle allocation may sleep in reclaim, as stop 27's).
+     * test and its flush state (stop 57: the join's GFP_NOFS handle allocation may sleep in reclaim, as stop 27's), and a
+     * reclaim work's delalloc flush between writing an inode and handing its reference to the delayed iputs (stop 62: a
+     * kworker that ran filemap_fdatawrite_wbc, preempted there).
      * Each
      * follows a lock or a commit the thread slept in, so a delay there is the
      * run-queue wait of a woken task. Not
@@ -142,7 +144,7 @@ public final class Schedule {
         Hook.ASYNC_RECLAIM_AFTER_FLUSH, Hook.ASYNC_RECLAIM_BEFORE_WAIT_DELAYED_IPUTS, Hook.ASYNC_RECLAIM_BEFORE_CLEAR_PENDING,
         Hook.ASYNC_RECLAIM_BEFORE_RETURN, Hook.ASYNC_DATA_RECLAIM_BEFORE_FLUSH, Hook.ASYNC_DATA_RECLAIM_BEFORE_CLEAR_PENDING,
         Hook.ASYNC_DATA_RECLAIM_BEFORE_RETURN, Hook.DELAYED_REFS_REFILL_BEFORE_ADD,
-        Hook.PREEMPT_RECLAIM_BEFORE_FLUSH);
+        Hook.PREEMPT_RECLAIM_BEFORE_FLUSH, Hook.SHRINK_DELALLOC_BEFORE_DELAYED_IPUT);
     /**
      * Later hooks never focused: no sleep of the kernel's is there to lengthen ({@link #LATER_HOOKS}; a commit after
      * UNBLOCKED, stop 53, is the tests' window for the sync barrier: its IO waits are the device's); and scrub's stripe

@@ -533,6 +533,9 @@ class ClassifierTest {
         // stop 34: or cda76788f8b0's (WORKERS_FLUSH_AT_UMOUNT): a bio's work on fs_info->workers none of the waits saw
         assertEquals(Set.of("workers-flush-at-umount"), Classifier.classify(o, EnumSet.of(FixSwitch.WORKERS_FLUSH_AT_UMOUNT)).bugs());
         assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(noAbort, EnumSet.of(FixSwitch.WORKERS_FLUSH_AT_UMOUNT)).bugs());
+        // stop 62: or a reclaim work's delalloc round, waited for by the cancels after the flush block's run (RECLAIM_IPUTS_AT_UMOUNT)
+        assertEquals(Set.of("reclaim-iputs-at-umount"), Classifier.classify(o, EnumSet.of(FixSwitch.RECLAIM_IPUTS_AT_UMOUNT)).bugs());
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(noAbort, EnumSet.of(FixSwitch.RECLAIM_IPUTS_AT_UMOUNT)).bugs());
     }
 
     /** A use of the quota root quota enable put after publishing it is 331cd9461412's (QUOTA_ENABLE_RESCAN_EINPROGRESS). */
