@@ -6,19 +6,27 @@ import org.jbtrfs.cleaner.Inodes;
 
 /**
  * kernel: btrfs_destroy_all_delalloc_inodes() in fs/btrfs/disk-io.c — the last step of an abort's
- * btrfs_cleanup_transaction. The port keeps no delalloc_inodes list: an inode is on it while it has delalloc bytes
- * ({@link InodeData#onDelallocList}), which is what the list's splice finds.
+ * btrfs_cleanup_transaction. The port keeps no delalloc_inodes list: an inode is on it while it has delalloc bytes,
+ * unless this cleanup took it off and no delalloc was set since ({@link InodeData#onDelallocList}).
  */
 final class DelallocInodes {
     private final FsContext ctx;
 
     DelallocInodes(FsContext ctx) { this.ctx = ctx; }
 
-    /** The roots' delalloc_inodes lists, as a splice would take them: the cached inodes with delalloc bytes. */
+    /**
+     * The roots' delalloc_inodes lists, as a splice would take them: the cached inodes with delalloc bytes, but those an
+     * abort's cleanup took off.
+     */
     static List<InodeData> list(Inodes inodes) {
+        return all(inodes).stream().filter(InodeData::onDelallocList).toList();
+    }
+
+    /** Every cached inode with data (fs_info->delalloc_bytes counts theirs, on a list or not). */
+    static List<InodeData> all(Inodes inodes) {
         return inodes.cachedInodes().stream()
             .map(Inode::mapping)
-            .filter(m -> m instanceof InodeData d && d.onDelallocList())
+            .filter(InodeData.class::isInstance)
             .map(InodeData.class::cast)
             .toList();
     }
@@ -34,6 +42,7 @@ final class DelallocInodes {
     void destroyAll() {
         Inodes inodes = ctx.cleaner.inodes();
         for (InodeData d : list(inodes)) {
+            d.takeOffDelallocList();
             Inode in = d.inode;
             if (!inodes.igrab(in)) {
                 continue;

@@ -105,6 +105,12 @@ final class InodeData implements Inode.Mapping {
      */
     private final TreeMap<Long, Long> lockedRanges = new TreeMap<>();
     /**
+     * An abort's btrfs_destroy_delalloc_inodes took the inode off its root's delalloc list (__btrfs_del_delalloc_inode:
+     * BTRFS_INODE_IN_DELALLOC_LIST cleared) with its delalloc bytes left — its dirty pages stay, invalidate_inode_pages2
+     * cannot drop them. Cleared when new delalloc is set (btrfs_set_delalloc_extent adds the inode again).
+     */
+    private boolean offDelallocList;
+    /**
      * Changes to the inode's file extent items so far (inserted or dropped): the defragger reads the items, then
      * re-dirties their range; a change in between makes what it read stale ({@link #redirtyForDefrag}).
      */
@@ -232,6 +238,7 @@ final class InodeData implements Inode.Mapping {
     /** btrfs_dirty_pages() for [offset, offset + data.length): the dirty ranges it meets or touches merged with it. */
     private boolean dirty(long offset, byte[] data) {
         boolean wasClean = delalloc.isEmpty();
+        offDelallocList = false; // btrfs_set_delalloc_extent: btrfs_add_delalloc_inodes
         markDataReserved(offset, data.length);
         long end = offset + data.length;
         Map.Entry<Long, DirtyRange> last = delalloc.lastEntry();
@@ -293,7 +300,12 @@ final class InodeData implements Inode.Mapping {
      * taken by writeback before their ordered extent, or an async chunk's locked pages (EXTENT_DELALLOC stays set until
      * the chunk's submit step runs cow_file_range). btrfs_destroy_all_delalloc_inodes visits exactly these.
      */
-    synchronized boolean onDelallocList() { return !delalloc.isEmpty() || cowPendingBytes > 0 || lockedBytes > 0; }
+    synchronized boolean onDelallocList() {
+        return !offDelallocList && (!delalloc.isEmpty() || cowPendingBytes > 0 || lockedBytes > 0);
+    }
+
+    /** __btrfs_del_delalloc_inode() from an abort's btrfs_destroy_delalloc_inodes: off the list, its bytes kept. */
+    synchronized void takeOffDelallocList() { offDelallocList = true; }
 
     /**
      * end_page_writeback() for {@code len} bytes; returns true when no page of the inode is under writeback or locked
@@ -540,6 +552,7 @@ final class InodeData implements Inode.Mapping {
             }
         }
         boolean wasClean = delalloc.isEmpty();
+        offDelallocList = false; // btrfs_set_delalloc_extent: btrfs_add_delalloc_inodes
         markDataReserved(start, data.length);
         DirtyRange r = new DirtyRange(start, data.length);
         r.append(data);

@@ -96,11 +96,11 @@ final class ShrinkDelalloc implements FsInfo.DelallocShrinker {
     @Override
     public long orderedBytes() { return ctx.ordered.bytes(); }
 
-    /** kernel: percpu_counter_sum_positive(&fs_info->delalloc_bytes). */
+    /** kernel: percpu_counter_sum_positive(&fs_info->delalloc_bytes) — every inode's, on a delalloc list or not. */
     @Override
     public long delallocBytes() {
         long sum = 0;
-        for (InodeData d : delallocInodes()) {
+        for (InodeData d : DelallocInodes.all(ctx.cleaner.inodes())) {
             sum += d.delallocBytes();
         }
         return sum;
