@@ -38,6 +38,8 @@ final class OrderedExtent {
     private boolean released;
     /** The sums btrfs_csum_one_bio computed, one per 4 KiB sector (the csum tree is not modelled). */
     private int[] sums;
+    /** ordered->completion's done count (init_completion at btrfs_add_ordered_extent; the flush work completes it). */
+    private int completionDone;
 
     OrderedExtent(InodeData inode, long fileOffset, long numBytes, long diskBytenr, long diskNumBytes, byte[] data,
                   SlabObject slabObj, Sched sched) {
@@ -83,6 +85,18 @@ final class OrderedExtent {
     /** kernel: btrfs_start_ordered_extent(entry, 1)'s wait_event(entry->wait, COMPLETE). */
     synchronized void waitComplete() {
         sched.waitUntil(this, "wait_event(ordered extent COMPLETE)", () -> complete);
+    }
+
+    /** complete(&ordered->completion): the flush work saw the extent COMPLETE. */
+    synchronized void complete() {
+        completionDone++;
+        notifyAll();
+    }
+
+    /** wait_for_completion(&ordered->completion) — btrfs_wait_ordered_extents' wait for the extent's flush work. */
+    synchronized void waitForCompletion() {
+        sched.waitUntil(this, "wait_for_completion(&ordered->completion)", () -> completionDone > 0);
+        completionDone--;
     }
 
     synchronized void markReleased() {

@@ -8,6 +8,7 @@ import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.kernel.Lockdep;
+import org.jbtrfs.core.kernel.Mutex;
 import org.jbtrfs.core.disk.FileExtentItem;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
@@ -43,12 +44,18 @@ final class OrderedExtents {
      * and each root's ordered_extents. Guarded by this (ordered_root_lock / ordered_extent_lock).
      */
     private final Set<OrderedExtent> all = new LinkedHashSet<>();
+    /** fs_info->ordered_operations_mutex: one btrfs_wait_ordered_roots at a time. */
+    private final Mutex orderedOperationsMutex;
+    /** Each root's ordered_extent_mutex, by objectid: one btrfs_wait_ordered_extents per root at a time. */
+    private final java.util.Map<Long, Mutex> orderedExtentMutexes = new java.util.concurrent.ConcurrentHashMap<>();
     /** Ordered extents allocated and not yet freed (their last reference not dropped). */
     private final java.util.concurrent.atomic.AtomicInteger live = new java.util.concurrent.atomic.AtomicInteger();
 
     OrderedExtents(FsContext ctx) {
         this.ctx = ctx;
         this.fs = ctx.fs;
+        this.orderedOperationsMutex = new Mutex("ordered_operations_mutex", fs.kernel.lockdep(),
+            "&fs_info->ordered_operations_mutex");
     }
 
     /**
@@ -338,28 +345,101 @@ final class OrderedExtents {
         }
     }
 
+    /** kernel: btrfs_wait_ordered_roots(fs_info, U64_MAX, 0, (u64)-1) — every ordered extent of every root. */
+    void waitOrderedRoots() { waitOrderedRoots(Long.MAX_VALUE); }
+
     /**
-     * kernel: btrfs_wait_ordered_roots() → btrfs_wait_ordered_extents() in fs/btrfs/ordered-data.c — take
-     * a reference on every ordered extent of every root, wait until each is complete, drop the references.
-     * The kernel hands each wait to a flush_workers work (btrfs_run_ordered_extent_work) and waits for its
-     * completion; the port waits in the caller, which is the same wait without a flush work (chosen when the module's
-     * kworker pool was a fixed set the finish works needed; it grows as the kernel's since stop 60). Returns as soon as every ordered extent is
-     * COMPLETE: a finisher may still hold its references (the window after btrfs_remove_ordered_extent). No lockdep
-     * annotation here: the kernel's might-wait is the flush work's, in a worker holding nothing, and the caller's
-     * wait_for_completion is invisible to lockdep — annotating the caller would report cycles the kernel cannot have.
+     * kernel: btrfs_wait_ordered_roots(fs_info, nr, 0, (u64)-1) in fs/btrfs/ordered-data.c — under
+     * ordered_operations_mutex, splice fs_info->ordered_roots and wait for up to {@code nr} ordered extents root by
+     * root ({@link #waitOrderedExtents}; {@link Long#MAX_VALUE} is U64_MAX: all of them). Returns as soon as each
+     * waited extent is COMPLETE and its flush work has said so: a finisher may still hold its references (the window
+     * after btrfs_remove_ordered_extent). The port's only range is the whole disk (every caller's).
      */
-    void waitOrderedRoots() {
-        List<OrderedExtent> l;
-        synchronized (this) {
-            l = new ArrayList<>(all);
-            for (OrderedExtent oe : l) {
-                oe.refs.incrementAndGet();
+    void waitOrderedRoots(long nr) {
+        orderedOperationsMutex.lock();
+        try {
+            for (Root root : orderedRoots()) {
+                if (nr == 0) {
+                    break;
+                }
+                long done = waitOrderedExtents(root, nr);
+                if (nr != Long.MAX_VALUE) {
+                    nr -= done;
+                }
             }
+        } finally {
+            orderedOperationsMutex.unlock();
         }
-        for (OrderedExtent oe : l) {
-            oe.waitComplete();
-            put(oe);
+    }
+
+    /**
+     * The roots with ordered extents, in the order of their oldest (fs_info->ordered_roots: a root joins its tail with
+     * its first ordered extent and leaves with its last), as btrfs_wait_ordered_roots' splice takes them.
+     */
+    private synchronized List<Root> orderedRoots() {
+        Set<Root> roots = new LinkedHashSet<>();
+        for (OrderedExtent oe : all) {
+            roots.add(oe.inode.inode.root());
         }
+        return new ArrayList<>(roots);
+    }
+
+    /**
+     * kernel: btrfs_wait_ordered_extents(root, nr, 0, (u64)-1) — under the root's ordered_extent_mutex, splice its
+     * ordered_extents list; for up to {@code nr} of them (each moved to the list's tail, so the next partial wait
+     * starts elsewhere): take a reference and queue the extent's flush_work on flush_workers
+     * ({@link #runOrderedExtentWork}). Then wait for each work's completion and drop the reference — the waiter's put,
+     * which is the last when the finisher dropped its own meanwhile: then it hands the inode to
+     * btrfs_add_delayed_iput. An extent removed while the loop runs is off the splice (btrfs_remove_ordered_extent's
+     * list_del_init) and not waited for; one added after the splice is not either. Returns how many were waited for.
+     */
+    long waitOrderedExtents(Root root, long nr) {
+        Mutex mutex = orderedExtentMutexes.computeIfAbsent(root.objectid(),
+            id -> new Mutex("ordered_extent_mutex", fs.kernel.lockdep(), "&root->ordered_extent_mutex"));
+        mutex.lock();
+        try {
+            List<OrderedExtent> splice;
+            synchronized (this) {
+                splice = all.stream().filter(oe -> oe.inode.inode.root() == root).toList();
+            }
+            List<OrderedExtent> works = new ArrayList<>();
+            for (OrderedExtent oe : splice) {
+                if (nr == 0) {
+                    break;
+                }
+                synchronized (this) {
+                    if (!all.remove(oe)) {
+                        continue; // removed meanwhile: off the splice
+                    }
+                    all.add(oe); // list_move_tail to root->ordered_extents
+                    oe.refs.incrementAndGet();
+                }
+                works.add(oe);
+                fs.workqueues().flushWorkers.queueWork(new BtrfsWork(() -> runOrderedExtentWork(oe)));
+                if (nr != Long.MAX_VALUE) {
+                    nr--;
+                }
+            }
+            for (OrderedExtent oe : works) {
+                oe.waitForCompletion();
+                put(oe);
+            }
+            return works.size();
+        } finally {
+            mutex.unlock();
+        }
+    }
+
+    /**
+     * kernel: btrfs_run_ordered_extent_work() — a flush_workers work: btrfs_start_ordered_extent(ordered, 1), then
+     * complete(&ordered->completion). Its filemap_fdatawrite_range finds nothing to write in the port: a buffered write
+     * waits for the ordered extents of its range before it dirties pages (lock_and_cleanup_extent_if_need) and there is
+     * no mmap, so no page of an ordered extent's range is dirty while the extent exists. The wait is the work's, in a
+     * kworker holding nothing: lockdep sees it there, not in the caller (whose wait_for_completion it cannot see).
+     */
+    private void runOrderedExtentWork(OrderedExtent oe) {
+        startOrderedExtentWait(oe);
+        oe.complete();
     }
 
     /**

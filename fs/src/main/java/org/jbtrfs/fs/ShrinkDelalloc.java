@@ -32,15 +32,15 @@ final class ShrinkDelalloc implements FsInfo.DelallocShrinker {
     @Override
     public void shrink(long toReclaim, boolean waitOrdered, boolean data) {
         // U64_MAX (the data work): every page; else twice the items' worth
-        long reclaimBytes = toReclaim == Long.MAX_VALUE ? Long.MAX_VALUE
-            : AsyncReclaim.calcReclaimItemsNr(toReclaim) * 2 * EXTENT_SIZE_PER_ITEM;
+        long items = toReclaim == Long.MAX_VALUE ? Long.MAX_VALUE : AsyncReclaim.calcReclaimItemsNr(toReclaim) * 2;
+        long reclaimBytes = items == Long.MAX_VALUE ? Long.MAX_VALUE : items * EXTENT_SIZE_PER_ITEM;
         long delallocBytes = delallocBytes();
         // 5.12 weighs the ordered extents in flight (fs_info->ordered_bytes) where 5.11 weighed direct IO (none here)
         boolean v512 = ctx.fs.kernel.config().version() == KernelVersion.V5_12;
         long orderedBytes = v512 ? orderedBytes() : 0;
         if (delallocBytes == 0 && orderedBytes == 0) {
             if (waitOrdered && !v512) {
-                ctx.ordered.waitOrderedRoots(); // 5.11: with nothing to write, still wait for the ordered extents
+                ctx.ordered.waitOrderedRoots(items); // 5.11: with nothing to write, still wait for the ordered extents
             }
             return;
         }
@@ -53,7 +53,7 @@ final class ShrinkDelalloc implements FsInfo.DelallocShrinker {
             startDelallocRoots(Math.max(nrPages, 1));
             loops++;
             if (waitOrdered) {
-                ctx.ordered.waitOrderedRoots();
+                ctx.ordered.waitOrderedRoots(items);
             } else {
                 LockSupport.parkNanos(JIFFY_NANOS); // schedule_timeout_killable(1): nothing wakes it early
             }

@@ -290,8 +290,9 @@ class WritebackTest {
             TestThread<Void> remount = TestThread.run("remount", () -> fs.remount("ro"));
             r.mod.hooks().awaitParked(Hook.ORDERED_EXTENT_BEFORE_FINISH, Repro.WAIT);
             assertEquals(1, fs.ctx().ordered.pending());
-            // sync_filesystem waits in btrfs_wait_ordered_roots for the parked ordered extent (read from its stack)
-            remount.awaitBlockedIn("OrderedExtent", "waitComplete");
+            // sync_filesystem waits in btrfs_wait_ordered_roots for the flush work that waits for the parked ordered
+            // extent (read from its stack)
+            remount.awaitBlockedIn("OrderedExtent", "waitForCompletion");
             assertFalse(remount.done(), "sync_filesystem cannot return while the ordered extent is in flight");
             r.mod.hooks().release(Hook.ORDERED_EXTENT_BEFORE_FINISH);
             remount.join();
