@@ -457,6 +457,9 @@ final class OrderedExtents {
         waitOrderedRoots();
     }
 
+    /** fs_info->ordered_operations_mutex (tests: who waits for it). */
+    Mutex orderedOperationsMutex() { return orderedOperationsMutex; }
+
     /** Ordered extents not yet removed: btrfs_wait_ordered_roots waits for these (inspection). */
     synchronized int pending() { return all.size(); }
 
