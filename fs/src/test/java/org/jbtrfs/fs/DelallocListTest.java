@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
  * btrfs_add_delalloc_inodes). fs_info->delalloc_bytes counts the bytes either way. Read: disk-io.c
  * btrfs_destroy_delalloc_inodes, btrfs_destroy_all_delalloc_inodes; inode.c __btrfs_del_delalloc_inode,
  * btrfs_set_delalloc_extent, btrfs_clear_delalloc_extent, btrfs_releasepage (a dirty page is not released);
- * mm/truncate.c invalidate_inode_pages2_range (v5.11). Both tests fail on the old code (the inode stayed listed).
+ * mm/truncate.c invalidate_inode_pages2_range (v5.11). The list tests fail on the old code (the inode stayed listed).
  */
 class DelallocListTest {
 
@@ -41,6 +41,28 @@ class DelallocListTest {
             Transactions.cleanupTransaction(fs.fsInfo()); // as the transaction kthread does on an aborted filesystem
             assertEquals(List.of(), listed(fs));
             assertEquals(8192, fs.fsInfo().delallocShrinker().delallocBytes(), "fs_info->delalloc_bytes still counts them");
+        }
+    }
+
+    /**
+     * Port bug (stop 62): btrfs_start_delalloc_roots returns -EROFS at once on a filesystem in error (5.11, 5.12,
+     * mainline; shrink_delalloc ignores it): a reclaim work's FLUSH_DELALLOC round that starts after the error writes
+     * nothing and hands no inode to the delayed iputs — only a round already past that test goes on (the window of
+     * {@code RECLAIM_IPUTS_AT_UMOUNT}). The port flushed every listed inode. Here before any cleanup has taken the inode
+     * off the list (the transaction kthread asleep: nothing wakes it).
+     */
+    @Test
+    void aReclaimRoundOnAFilesystemInErrorWritesNothing() {
+        try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
+            Btrfs fs = r.mountSettled("");
+            dirtyFile(fs, "f", 8192);
+            org.jbtrfs.testsupport.Waits.within(Repro.WAIT).until(() -> "schedule_timeout() in INTERRUPTIBLE".equals(
+                r.sleepingOn("btrfs-transaction")) && !fs.fsInfo().transactionKthreadMutex.isLocked());
+            Transactions.handleFsError(fs.fsInfo(), "test", org.jbtrfs.core.Errno.EIO);
+            assertEquals(1, listed(fs).size(), "no cleanup ran");
+            fs.fsInfo().delallocShrinker().shrink(256L << 10, false, false);
+            assertEquals(8192, listed(fs).get(0).delallocBytes(), "nothing written");
+            assertEquals(List.of(), fs.inspect().delayedIputs());
         }
     }
 
