@@ -15,4 +15,17 @@ class TimelineTest {
         }
         assertEquals(Timeline.LANE_COLUMNS.size() - 1, Timeline.laneColumn("other:something"), "anything else is 'other'");
     }
+
+    /** A full record keeps the latest arrivals: a cycle fails at its end (stop 62: a scrub's stripes filled it early). */
+    @Test
+    void aFullRecordKeepsTheLatestArrivals() {
+        Timeline t = new Timeline(System.nanoTime());
+        for (int i = 0; i < Timeline.CAPACITY; i++) {
+            t.add("scrub", org.jbtrfs.core.Hook.SCRUB_STRIPE, "");
+        }
+        t.add("driver", org.jbtrfs.core.Hook.UMOUNT_START, "");
+        assertEquals(Timeline.CAPACITY, t.arrivals().size());
+        assertEquals(org.jbtrfs.core.Hook.UMOUNT_START, t.arrivals().get(Timeline.CAPACITY - 1).hook());
+        assertEquals(1, t.dropped());
+    }
 }
