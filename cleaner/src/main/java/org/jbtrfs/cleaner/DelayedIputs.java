@@ -18,6 +18,12 @@ public final class DelayedIputs {
     private final ArrayDeque<Inode> list = new ArrayDeque<>();
     /** fs_info->nr_delayed_iputs */
     private final AtomicVar nr;
+    /**
+     * Who queued each pending inode (thread and callers), guarded by {@link #list}: what a crash dump's stack of the
+     * queueing task would say — the triage of a delayed iput left at umount needs it (stop 62).
+     */
+    private final java.util.Map<Inode, String> origins = new java.util.IdentityHashMap<>();
+    private static final StackWalker WALKER = StackWalker.getInstance();
 
     public DelayedIputs(FsInfo fs, Inodes inodes) {
         this.fs = fs;
@@ -43,8 +49,10 @@ public final class DelayedIputs {
             return;
         }
         nr.inc();
+        String origin = origin();
         synchronized (list) {
             list.addLast(inode);
+            origins.put(inode, origin);
         }
         fs.kernel.hooks().arrive(Hook.DELAYED_IPUT_ADDED);
         if (fs.applied(FixSwitch.RECLAIM_DELAYED_IPUTS_CLEANER_DEADLOCK)) {
@@ -65,6 +73,9 @@ public final class DelayedIputs {
             Inode inode;
             synchronized (list) {
                 inode = list.pollFirst();
+                if (inode != null && !list.contains(inode)) {
+                    origins.remove(inode);
+                }
             }
             if (inode == null) {
                 return;
@@ -102,6 +113,23 @@ public final class DelayedIputs {
     public boolean isEmpty() {
         synchronized (list) {
             return list.isEmpty();
+        }
+    }
+
+    /** The thread that queues an inode and the first callers outside this class, e.g. "kworker/u4:3 at A.b < C.d". */
+    private static String origin() {
+        String callers = WALKER.walk(frames -> frames
+            .filter(f -> !f.getClassName().equals(DelayedIputs.class.getName()))
+            .limit(3)
+            .map(f -> f.getClassName().substring(f.getClassName().lastIndexOf('.') + 1) + "." + f.getMethodName())
+            .collect(java.util.stream.Collectors.joining(" < ")));
+        return Thread.currentThread().getName() + " at " + callers;
+    }
+
+    /** The pending inodes with who queued each: "inode N of root R (queued by T at A.b < C.d)" (inspection). */
+    public List<String> pendingWithOrigins() {
+        synchronized (list) {
+            return list.stream().map(i -> i + " (queued by " + origins.get(i) + ")").toList();
         }
     }
 

@@ -15,6 +15,8 @@ import org.jbtrfs.transaction.UuidScan;
 final class CloseCtree {
     /** The start of the debug line listing trans_list when patch 4/5's assertion is about to fail (the explorer reads it). */
     private static final String TRANS_LIST_AT_ASSERT = "close_ctree: trans_list at the assertion: ";
+    /** The start of the debug line naming who queued the delayed iputs patch 5/5's assertion is about to find. */
+    private static final String DELAYED_IPUTS_AT_ASSERT = "close_ctree: delayed iputs at the assertion: ";
 
     private CloseCtree() { }
 
@@ -113,6 +115,11 @@ final class CloseCtree {
         fs.transactionKthread().stop();
         fs.cleanerKthread().stop();
         // the cleaner cannot run delayed iputs any more: none may be left (patch 5/5's assertion)
+        if (!ctx.cleaner.delayedIputs().isEmpty()) {
+            // who queued them, at debug level (what the queueing task's stack in a crash dump would say; the explorer reads it)
+            log.log(org.jbtrfs.core.LogLevel.DEBUG, org.jbtrfs.core.LogEntry.Kind.TEXT,
+                DELAYED_IPUTS_AT_ASSERT + ctx.cleaner.delayedIputs().pendingWithOrigins());
+        }
         log.assertThat(ctx.cleaner.delayedIputs().isEmpty(), "list_empty(&fs_info->delayed_iputs)", "disk-io.c", 4049);
         fs.flags.set(FsFlag.CLOSING_DONE);
         ctx.qgroups.freeConfig();

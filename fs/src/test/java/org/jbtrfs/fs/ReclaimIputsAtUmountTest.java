@@ -90,6 +90,9 @@ class ReclaimIputsAtUmountTest {
             r.mod.hooks().awaitParked(Hook.UMOUNT_BEFORE_STOP_KTHREADS, Repro.WAIT);
             assertEquals(List.of(ino), fs.inspect().delayedIputs()); // queued after the last run: nothing runs it now
             r.releaseIntoTheDelayedIputsAssertion(umount);
+            // the debug line the explorer's evidence quotes names the queueing path
+            assertTrue(r.mod.log().entries().stream().anyMatch(e -> e.message().startsWith("close_ctree: delayed iputs at the assertion")
+                && e.message().contains("ShrinkDelalloc.startDelallocInodes")), r.mod.log().dmesg());
         }
     }
 

@@ -228,6 +228,11 @@ public final class Classifier {
         if (leaked != null && !leaked.delayedIputs().isEmpty()) {
             evidence.add("delayed iputs still queued: inodes " + leaked.delayedIputs());
         }
+        for (LogEntry e : o.log) {
+            if (e.kind() == LogEntry.Kind.TEXT && e.message().startsWith(DELAYED_IPUTS_AT_ASSERT)) {
+                evidence.add(e.message()); // who queued them
+            }
+        }
         if (!o.slabsInUse.isEmpty()) {
             symptoms.add(Symptom.SLAB_LEAK);
             evidence.add("slab objects still in use after umount: " + o.slabsInUse);
@@ -604,6 +609,8 @@ public final class Classifier {
 
     /** The start of close_ctree's debug line listing trans_list at patch 4/5's assertion (CloseCtree). */
     static final String TRANS_LIST_AT_ASSERT = "close_ctree: trans_list at the assertion: ";
+    /** CloseCtree's debug line naming who queued the delayed iputs left at patch 5/5's assertion. */
+    static final String DELAYED_IPUTS_AT_ASSERT = "close_ctree: delayed iputs at the assertion: ";
 
     /**
      * Whether close_ctree's list of trans_list at the assertion shows a COMPLETED transaction of BTRFS_IOC_START_SYNC:
