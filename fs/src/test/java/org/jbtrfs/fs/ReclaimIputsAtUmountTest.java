@@ -1,7 +1,6 @@
 package org.jbtrfs.fs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
@@ -105,11 +104,7 @@ class ReclaimIputsAtUmountTest {
             r.abortByACommitEio(fs);
             TestThread<Void> umount = umountWaitingForTheRound(fs);
             r.mod.hooks().release(Hook.SHRINK_DELALLOC_BEFORE_DELAYED_IPUT);
-            umount.join();
-            assertFalse(r.logged("assertion failed"), r.mod.log().dmesg());
-            assertFalse(r.logged("Busy inodes"), r.mod.log().dmesg());
-            UnloadReport rep = r.mod.unload();
-            assertTrue(rep.clean(), "inode " + ino + ": " + rep);
+            r.joinIntoACleanUnload(umount, "inode " + ino);
         }
     }
 
@@ -125,10 +120,7 @@ class ReclaimIputsAtUmountTest {
             long ino = aDelallocRoundHeldBeforeItsIput(r, fs);
             TestThread<Void> umount = umountWaitingForTheRound(fs);
             r.mod.hooks().release(Hook.SHRINK_DELALLOC_BEFORE_DELAYED_IPUT);
-            umount.join();
-            assertFalse(r.logged("assertion failed"), r.mod.log().dmesg());
-            UnloadReport rep = r.mod.unload();
-            assertTrue(rep.clean(), "inode " + ino + ": " + rep);
+            r.joinIntoACleanUnload(umount, "inode " + ino);
         }
     }
 }

@@ -140,6 +140,15 @@ final class Repro implements AutoCloseable {
         org.junit.jupiter.api.Assertions.assertTrue(fs.isReadOnly(), "forced readonly");
     }
 
+    /** The umount ends without patch 5/5's assertion or a busy inode, and the module unloads clean ({@code what}: the inode). */
+    void joinIntoACleanUnload(org.jbtrfs.testsupport.TestThread<Void> umount, Object what) {
+        umount.join();
+        org.junit.jupiter.api.Assertions.assertFalse(logged("assertion failed"), mod.log().dmesg());
+        org.junit.jupiter.api.Assertions.assertFalse(logged("Busy inodes"), mod.log().dmesg());
+        UnloadReport rep = mod.unload();
+        org.junit.jupiter.api.Assertions.assertTrue(rep.clean(), what + ": " + rep);
+    }
+
     void releaseIntoTheDelayedIputsAssertion(org.jbtrfs.testsupport.TestThread<Void> umount) {
         mod.hooks().release(org.jbtrfs.core.Hook.UMOUNT_BEFORE_STOP_KTHREADS);
         org.jbtrfs.core.KernelBug bug = org.junit.jupiter.api.Assertions.assertThrows(org.jbtrfs.core.KernelBug.class, umount::join);

@@ -1,7 +1,6 @@
 package org.jbtrfs.fs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
@@ -135,11 +134,7 @@ class WorkersFlushAtUmountTest {
             Waits.within(Repro.WAIT).until(() -> inWorkqueueFlush(umount.thread()));
             assertTrue(r.mod.hooks().isParked(Hook.DATA_BIO_BEFORE_CSUM), "the bio still waits");
             r.mod.hooks().release(Hook.DATA_BIO_BEFORE_CSUM);
-            umount.join();
-            assertFalse(r.logged("assertion failed"), r.mod.log().dmesg());
-            assertFalse(r.logged("Busy inodes"), r.mod.log().dmesg());
-            UnloadReport rep = r.mod.unload();
-            assertTrue(rep.clean(), "inode " + ino + ": " + rep);
+            r.joinIntoACleanUnload(umount, "inode " + ino);
         }
     }
 
@@ -163,10 +158,7 @@ class WorkersFlushAtUmountTest {
             Waits.within(Repro.WAIT).until(() -> r.sleepingOn("umount") != null && r.sleepingOn("umount").startsWith("filemap_fdatawait"));
             assertTrue(r.mod.hooks().isParked(Hook.ASYNC_COW_BEFORE_COMPRESS), "the cleanup waits for the chunk's pages");
             r.mod.hooks().release(Hook.ASYNC_COW_BEFORE_COMPRESS);
-            umount.join();
-            assertFalse(r.logged("assertion failed"), r.mod.log().dmesg());
-            UnloadReport rep = r.mod.unload();
-            assertTrue(rep.clean(), "inode " + ino + ": " + rep);
+            r.joinIntoACleanUnload(umount, "inode " + ino);
         }
     }
 }
