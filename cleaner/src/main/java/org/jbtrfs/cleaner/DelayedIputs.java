@@ -73,8 +73,8 @@ public final class DelayedIputs {
             Inode inode;
             synchronized (list) {
                 inode = list.pollFirst();
-                if (inode != null && !list.contains(inode)) {
-                    origins.remove(inode);
+                if (inode != null) {
+                    origins.remove(inode); // queued once: only the last reference is (btrfs_add_delayed_iput)
                 }
             }
             if (inode == null) {

@@ -538,6 +538,23 @@ class ClassifierTest {
         assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(noAbort, EnumSet.of(FixSwitch.RECLAIM_IPUTS_AT_UMOUNT)).bugs());
     }
 
+    /** close_ctree's debug line naming who queued the delayed iputs left at the assertion is quoted in the evidence (stop 62). */
+    @Test
+    void whoQueuedTheLeftDelayedIputsIsInTheEvidence() {
+        KernelLog log = new KernelLog(64, new ManualClock());
+        String who = Classifier.DELAYED_IPUTS_AT_ASSERT
+            + "[inode 265 of root 5 (queued by btrfs1-kworker/u4:3 at ShrinkDelalloc.startDelallocInodes < ShrinkDelalloc.startDelallocRoots)]";
+        log.log(LogLevel.DEBUG, LogEntry.Kind.TEXT, who);
+        try {
+            log.assertThat(false, "list_empty(&fs_info->delayed_iputs)", "disk-io.c", 4049);
+        } catch (KernelBug expected) {
+            // the BUG line follows the assertion line
+        }
+        Observation o = new Observation();
+        o.log = log.entries();
+        assertTrue(Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).evidence().contains(who));
+    }
+
     /** A use of the quota root quota enable put after publishing it is 331cd9461412's (QUOTA_ENABLE_RESCAN_EINPROGRESS). */
     @Test
     void aUseOfTheFreedQuotaRootIsQuotaEnablesPut() {
