@@ -48,7 +48,8 @@ async-commit-transaction-kthread:async-commit-transaction-kthread
 commit-trans-lost-wakeup:commit-trans-lost-wakeup
 async-reclaim-requeued-after-cancel:async-reclaim-requeued-after-cancel
 async-reclaim-cancel-strands-tickets:async-reclaim-cancel-strands-tickets
-reclaim-delayed-iputs-cleaner-deadlock:reclaim-delayed-iputs-cleaner-deadlock"}
+reclaim-delayed-iputs-cleaner-deadlock:reclaim-delayed-iputs-cleaner-deadlock
+reclaim-writeback-at-umount:reclaim-writeback-at-umount"}
 tmp=${KEEP:-$(mktemp -d)}
 mkdir -p "$tmp"
 echo "# $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/') workload=$workload limit=${limit}s ${ARGS:-} $java_bin $java_opts"

@@ -509,7 +509,36 @@ public enum FixSwitch {
      * 61, seed 61005, {@code --faults all}: a preemptive round flushing delalloc across an aborted filesystem's umount),
      * forced and the upstream fix read in stop 62.
      */
-    RECLAIM_IPUTS_AT_UMOUNT(Origin.LATER_UPSTREAM);
+    RECLAIM_IPUTS_AT_UMOUNT(Origin.LATER_UPSTREAM),
+    /**
+     * NOT upstream — proposed (stop 63). A reclaim work's FLUSH_DELALLOC round (shrink_delalloc →
+     * btrfs_start_delalloc_roots → start_delalloc_inodes in reclaim context: igrab, sync_inode WB_SYNC_NONE — 5.11;
+     * filemap_fdatawrite_wbc in mainline — then btrfs_add_delayed_iput) does not wait for the writeback it starts: after
+     * the round shrink_delalloc sleeps a jiffy (FLUSH_DELALLOC) or waits for at most {@code items} ordered extents, and
+     * for reaching BTRFS_ORDERED_COMPLETE only (FLUSH_DELALLOC_WAIT); the extent's final btrfs_put_ordered_extent — a
+     * btrfs_add_delayed_iput when it holds the inode's last reference — comes after. close_ctree's cancel_work_sync of the
+     * reclaim works waits for the round, not for its bios. The round's writes are waited for by nobody else when they are
+     * of pages the umount's sync_filesystem did not write: autodefrag's cleaner pass re-dirties a cluster after the sync
+     * (btrfs_defrag_file tests SB_ACTIVE before each cluster; generic_shutdown_super clears it after the sync), and a
+     * round that holds the inode through evict_inodes writes it during close_ctree. Its ordered extent ends after the last
+     * btrfs_run_delayed_iputs — btrfs_commit_super's on a read-write filesystem (5.11's order and mainline's alike; the
+     * flush block of {@link #ENDIO_WRITE_FLUSH_AT_UMOUNT} and {@link #RECLAIM_IPUTS_AT_UMOUNT}'s second run come before
+     * it): patch 5/5's assertion, a busy inode, and btrfs_add_delayed_iput's wake_up_process of the cleaner after
+     * kthread_stop when the bio is slower still (mainline also WARNs: BTRFS_FS_STATE_NO_DELAYED_IPUT). The fix: after the
+     * cancels, flush delalloc_workers (a round's compressed chunks), btrfs_wait_ordered_roots (its ordered extents, so
+     * their bios, complete) and the endio-write queues (their final puts), so the next btrfs_run_delayed_iputs takes
+     * every iput the rounds left. A patch on mainline's close_ctree: applied without {@link #ENDIO_WRITE_FLUSH_AT_UMOUNT},
+     * {@link #WORKERS_FLUSH_AT_UMOUNT}, {@link #DELALLOC_FLUSH_AT_UMOUNT} and {@link #ERROR_COMMIT_SUPER_EARLY} it changes
+     * nothing (its wait for every ordered extent would also take the late puts those are about, and each of them,
+     * reverted, must still show its own window); 5.11's close_ctree would need the same waits after its cancels. Read: space-info.c shrink_delalloc, flush_space; inode.c start_delalloc_inodes,
+     * btrfs_add_delayed_iput; ordered-data.c btrfs_put_ordered_extent, btrfs_wait_ordered_roots; ioctl.c
+     * btrfs_defrag_file (SB_ACTIVE), file.c btrfs_run_defrag_inodes; disk-io.c close_ctree, btrfs_commit_super
+     * (v5.11, v5.12.9), fs/super.c generic_shutdown_super, fs/inode.c evict_inodes; mainline close_ctree with the June 2025
+     * fix (its comment: "no one can create new ordered extents" after the flush block — a reclaim round still can).
+     * Found by the explorer (stop 62, class 7edc12d9, seed 62005: a read-write umount with compress and autodefrag, the
+     * iput queued after btrfs_commit_super's run), forced in stop 63. Not checked on a running kernel.
+     */
+    RECLAIM_WRITEBACK_AT_UMOUNT(Origin.PROPOSED);
 
     private final Origin origin;
 

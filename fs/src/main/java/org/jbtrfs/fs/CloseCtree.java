@@ -17,6 +17,8 @@ final class CloseCtree {
     private static final String TRANS_LIST_AT_ASSERT = "close_ctree: trans_list at the assertion: ";
     /** The start of the debug line naming who queued the delayed iputs patch 5/5's assertion is about to find. */
     private static final String DELAYED_IPUTS_AT_ASSERT = "close_ctree: delayed iputs at the assertion: ";
+    /** The start of the debug line naming the inodes still on a delalloc list when close_ctree asserts there are none. */
+    private static final String DELALLOC_AT_ASSERT = "close_ctree: delalloc inodes at the assertion: ";
 
     private CloseCtree() { }
 
@@ -81,6 +83,14 @@ final class CloseCtree {
         if (fs.preemptReclaim() != null) {
             fs.preemptReclaim().cancelSync(); // 5.12's third reclaim work
         }
+        if (reclaimWritebackWaited(fs)) {
+            // proposed: a round the cancels waited for may have written pages the umount's sync did not (autodefrag
+            // re-dirtied them after it) and waited for none of it — its chunks, its ordered extents, their last puts
+            fs.workqueues().delallocWorkers.flush();
+            ctx.ordered.waitOrderedRoots();
+            fs.workqueues().endioWriteWorkers.flush();
+            fs.workqueues().endioFreespaceWorker.flush();
+        }
         if (fs.applied(FixSwitch.RECLAIM_IPUTS_AT_UMOUNT) && fs.applied(FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT)) {
             // a reclaim work flushing delalloc hands each inode it wrote to btrfs_add_delayed_iput: the cancels waited for
             // it after the run above — run them again (on an aborted filesystem nothing later would)
@@ -122,7 +132,9 @@ final class CloseCtree {
         }
         log.assertThat(ctx.cleaner.delayedIputs().isEmpty(), "list_empty(&fs_info->delayed_iputs)", "disk-io.c", 4049);
         fs.flags.set(FsFlag.CLOSING_DONE);
+        // btrfs_check_quota_leak(): not modelled — the port keeps no per-qgroup reservations to leak
         ctx.qgroups.freeConfig();
+        delallocAtUnmount(ctx);
         // invalidate_inode_pages2(btree mapping) drops clean pages only; dirty ones stay for the final iput
         fs.kernel.hooks().arrive(Hook.UMOUNT_BEFORE_STOP_WORKERS);
         fs.workqueues().stopAll();
@@ -146,6 +158,44 @@ final class CloseCtree {
         // when crc32c is not accelerated
         fs.btreeInode.finalIput();
         // close_fs_devices(): the in-memory devices stay with the module
+    }
+
+    /**
+     * kernel: close_ctree()'s ASSERT(list_empty(&fs_info->delalloc_roots)) and its "at unmount delalloc count" (5.11;
+     * dio_bytes' line has nothing to count: no direct I/O in the port). By now sync_filesystem wrote every dirty page
+     * and evict_inodes dropped every unused inode with its pages; an inode still on a delalloc list was dirtied after the
+     * sync and held through the eviction. Which ones, at debug level first (what a crash dump's lists would show).
+     */
+    private static void delallocAtUnmount(FsContext ctx) {
+        KernelLog log = ctx.fs.log();
+        java.util.List<InodeData> listed = DelallocInodes.list(ctx.cleaner.inodes());
+        if (!listed.isEmpty()) {
+            log.log(org.jbtrfs.core.LogLevel.DEBUG, org.jbtrfs.core.LogEntry.Kind.TEXT, DELALLOC_AT_ASSERT + listed.stream()
+                .map(d -> "inode " + d.inode.ino() + " (root " + d.inode.root().objectid() + ", i_count " + d.inode.count()
+                    + ", delalloc " + d.delallocBytes() + ")").toList());
+        }
+        log.assertThat(listed.isEmpty(), "list_empty(&fs_info->delalloc_roots)", "disk-io.c", 4162);
+        long count = 0;
+        for (InodeData d : DelallocInodes.all(ctx.cleaner.inodes())) {
+            count += d.delallocBytes();
+        }
+        if (count != 0) {
+            log.info(ctx.fs.sbId(), "at unmount delalloc count " + count);
+        }
+    }
+
+    /**
+     * Whether close_ctree waits for the writeback of the reclaim rounds its cancels waited for: the proposed
+     * {@link FixSwitch#RECLAIM_WRITEBACK_AT_UMOUNT}, a patch on mainline's close_ctree — its flush block
+     * ({@link FixSwitch#ENDIO_WRITE_FLUSH_AT_UMOUNT}, {@link FixSwitch#WORKERS_FLUSH_AT_UMOUNT},
+     * {@link FixSwitch#DELALLOC_FLUSH_AT_UMOUNT}) and the early error cleanup ({@link FixSwitch#ERROR_COMMIT_SUPER_EARLY}).
+     * Its wait for every ordered extent would also take the late puts those fixes are about; applied without them it
+     * changes nothing, so each of them, reverted, still shows its own window.
+     */
+    private static boolean reclaimWritebackWaited(FsInfo fs) {
+        return fs.applied(FixSwitch.RECLAIM_WRITEBACK_AT_UMOUNT) && fs.applied(FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT)
+            && fs.applied(FixSwitch.WORKERS_FLUSH_AT_UMOUNT) && fs.applied(FixSwitch.DELALLOC_FLUSH_AT_UMOUNT)
+            && fs.applied(FixSwitch.ERROR_COMMIT_SUPER_EARLY);
     }
 
     /** 5.11's test before btrfs_error_commit_super: BTRFS_FS_STATE_ERROR or BTRFS_FS_STATE_TRANS_ABORTED. */

@@ -127,11 +127,6 @@ final class Repro implements AutoCloseable {
     }
 
 
-    /**
-     * Lets an umount held at {@link org.jbtrfs.core.Hook#UMOUNT_BEFORE_STOP_KTHREADS} go on with a delayed iput queued:
-     * patch 5/5's assertion fails in close_ctree (the umount's KernelBug), and the inode is the one btrfs_inode left at
-     * rmmod.
-     */
     /** A commit EIO: the transaction aborts, the filesystem is forced read-only. */
     void abortByACommitEio(Btrfs fs) {
         mod.faults().armOnce(org.jbtrfs.core.Fault.COMMIT_TRANSACTION_EIO);
@@ -149,6 +144,11 @@ final class Repro implements AutoCloseable {
         org.junit.jupiter.api.Assertions.assertTrue(rep.clean(), what + ": " + rep);
     }
 
+    /**
+     * Lets an umount held at {@link org.jbtrfs.core.Hook#UMOUNT_BEFORE_STOP_KTHREADS} go on with a delayed iput queued:
+     * patch 5/5's assertion fails in close_ctree (the umount's KernelBug), and the inode is the one btrfs_inode left at
+     * rmmod.
+     */
     void releaseIntoTheDelayedIputsAssertion(org.jbtrfs.testsupport.TestThread<Void> umount) {
         mod.hooks().release(org.jbtrfs.core.Hook.UMOUNT_BEFORE_STOP_KTHREADS);
         org.jbtrfs.core.KernelBug bug = org.junit.jupiter.api.Assertions.assertThrows(org.jbtrfs.core.KernelBug.class, umount::join);

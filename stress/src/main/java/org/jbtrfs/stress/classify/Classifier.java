@@ -106,6 +106,9 @@ public final class Classifier {
                         culprits.add(FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT);
                         // a compressed write's async chunk still running: its delayed iput after the last run
                         culprits.add(FixSwitch.DELALLOC_FLUSH_AT_UMOUNT);
+                        // or the writeback of a reclaim work's delalloc round the cancels waited for, whose ordered
+                        // extent ended after btrfs_commit_super's run (autodefrag re-dirtied the pages after the sync)
+                        culprits.add(FixSwitch.RECLAIM_WRITEBACK_AT_UMOUNT);
                         if (abortedBefore(o.log, e)) {
                             // after an abort: btrfs_error_commit_super's wait returned before the last put
                             culprits.add(FixSwitch.ERROR_COMMIT_SUPER_EARLY);
@@ -176,6 +179,7 @@ public final class Classifier {
                         // delayed iput after the cleaner was stopped
                         culprits.add(FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT);
                         culprits.add(FixSwitch.DELALLOC_FLUSH_AT_UMOUNT);
+                        culprits.add(FixSwitch.RECLAIM_WRITEBACK_AT_UMOUNT);
                         if (abortedBefore(o.log, e)) {
                             culprits.add(FixSwitch.ERROR_COMMIT_SUPER_EARLY);
                             culprits.add(FixSwitch.WORKERS_FLUSH_AT_UMOUNT);

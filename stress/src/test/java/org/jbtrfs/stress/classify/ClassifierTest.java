@@ -492,9 +492,9 @@ class ClassifierTest {
         var v = Classifier.classify(o, EnumSet.allOf(FixSwitch.class));
         assertEquals(EnumSet.of(Symptom.DELAYED_IPUTS_ASSERT, Symptom.DEAD_ROOT_LEAK), v.symptoms());
         // the assertion is any of these fixes': 5/5, the later close_ctree flush of endio_write_workers, or (stop 28) a
-        // compressed write's async chunk still running into close_ctree
+        // compressed write's async chunk still running into close_ctree, or (stop 63) a reclaim round's writeback
         assertEquals(Set.of("delayed-iputs-ro-remount", "endio-write-flush-at-umount", "dead-roots-before-orphan-cleanup",
-            "delalloc-flush-at-umount"), v.bugs());
+            "delalloc-flush-at-umount", "reclaim-writeback-at-umount"), v.bugs());
     }
 
     @Test
@@ -507,6 +507,7 @@ class ClassifierTest {
         var v = Classifier.classify(o, EnumSet.of(FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT));
         assertEquals(EnumSet.of(Symptom.SLAB_LEAK), v.symptoms());
         assertEquals(Set.of("endio-write-flush-at-umount"), v.bugs());
+        assertEquals(Set.of("reclaim-writeback-at-umount"), Classifier.classify(o, EnumSet.of(FixSwitch.RECLAIM_WRITEBACK_AT_UMOUNT)).bugs());
     }
 
     /**
@@ -536,6 +537,9 @@ class ClassifierTest {
         // stop 62: or a reclaim work's delalloc round, waited for by the cancels after the flush block's run (RECLAIM_IPUTS_AT_UMOUNT)
         assertEquals(Set.of("reclaim-iputs-at-umount"), Classifier.classify(o, EnumSet.of(FixSwitch.RECLAIM_IPUTS_AT_UMOUNT)).bugs());
         assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(noAbort, EnumSet.of(FixSwitch.RECLAIM_IPUTS_AT_UMOUNT)).bugs());
+        // stop 63: with or without an abort, the writeback of a reclaim round the cancels waited for (proposed)
+        assertEquals(Set.of("reclaim-writeback-at-umount"), Classifier.classify(noAbort, EnumSet.of(FixSwitch.RECLAIM_WRITEBACK_AT_UMOUNT)).bugs());
+        assertEquals(Set.of("reclaim-writeback-at-umount"), Classifier.classify(o, EnumSet.of(FixSwitch.RECLAIM_WRITEBACK_AT_UMOUNT)).bugs());
     }
 
     /** close_ctree's debug line naming who queued the delayed iputs left at the assertion is quoted in the evidence (stop 62). */
