@@ -524,7 +524,10 @@ public enum FixSwitch {
      * btrfs_run_delayed_iputs — btrfs_commit_super's on a read-write filesystem (5.11's order and mainline's alike; the
      * flush block of {@link #ENDIO_WRITE_FLUSH_AT_UMOUNT} and {@link #RECLAIM_IPUTS_AT_UMOUNT}'s second run come before
      * it): patch 5/5's assertion, a busy inode, and btrfs_add_delayed_iput's wake_up_process of the cleaner after
-     * kthread_stop when the bio is slower still (mainline also WARNs: BTRFS_FS_STATE_NO_DELAYED_IPUT). The fix: after the
+     * kthread_stop when the bio is slower still (mainline also WARNs: BTRFS_FS_STATE_NO_DELAYED_IPUT); and the extent's
+     * btrfs_finish_ordered_io joins a transaction after btrfs_commit_super that nothing commits — patch 4/5's
+     * assertion, the seed's leak (and, without assertions or a fast crc32c, its use-after-free) by a path the seed never
+     * saw. The fix: after the
      * cancels, flush delalloc_workers (a round's compressed chunks), btrfs_wait_ordered_roots (its ordered extents, so
      * their bios, complete) and the endio-write queues (their final puts), so the next btrfs_run_delayed_iputs takes
      * every iput the rounds left. A patch on mainline's close_ctree: applied without {@link #ENDIO_WRITE_FLUSH_AT_UMOUNT},

@@ -1,12 +1,14 @@
 package org.jbtrfs.fs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.KernelBug;
 import org.jbtrfs.core.Role;
 import org.jbtrfs.testsupport.Blocked;
 import org.jbtrfs.testsupport.TestThread;
@@ -112,6 +114,38 @@ class ReclaimWritebackAtUmountTest {
             r.releaseIntoTheDelayedIputsAssertion(umount);
             assertTrue(r.mod.log().entries().stream().anyMatch(e -> e.message().startsWith("close_ctree: delayed iputs at the assertion")
                 && e.message().contains("OrderedExtent")), r.mod.log().dmesg());
+        }
+    }
+
+    /**
+     * Reverted, the bio ends later still — after close_ctree stopped the kthreads and passed the delayed-iputs assertion:
+     * the ordered extent's btrfs_add_delayed_iput wakes the cleaner kthread_stop has freed (the use-after-free of
+     * a362bb864b8d's kind), and its btrfs_finish_ordered_io joined a transaction nothing commits any more — patch 4/5's
+     * assertion, the seed's leak by a path the seed never saw (without assertions, the leaked transaction's dirty leaves
+     * go to the btree inode's final iput, the seed's use-after-free without a fast crc32c).
+     */
+    @ParameterizedTest(name = "crc32c {0}, -o {1}")
+    @MethodSource("modes")
+    void revertedABioEndingAfterTheKthreadsStoppedWakesTheFreedCleaner(Crc32cImpl crc, String opts) {
+        try (Repro r = new Repro(crc, FixSwitch.RECLAIM_WRITEBACK_AT_UMOUNT)) {
+            Btrfs fs = r.mountSettled(opts);
+            long[] ino = new long[1];
+            TestThread<Void> umount = aRoundHoldingFAcrossTheFlushBlock(r, fs, ino);
+            r.mod.hooks().parkAt(Hook.DATA_BIO_BEFORE_CSUM, Role.WORKER);
+            r.mod.hooks().parkAt(Hook.UMOUNT_BEFORE_STOP_WORKERS);
+            r.mod.hooks().release(Hook.DATA_WRITEBACK_BEFORE_ORDERED_EXTENT);
+            r.mod.hooks().awaitParked(Hook.DATA_BIO_BEFORE_CSUM, Repro.WAIT);
+            r.mod.hooks().awaitParked(Hook.UMOUNT_BEFORE_STOP_WORKERS, Repro.WAIT); // the kthreads stopped, the assertion passed
+            r.mod.hooks().release(Hook.DATA_BIO_BEFORE_CSUM);
+            Waits.within(Repro.WAIT).until(() -> fs.inspect().delayedIputs().equals(List.of(ino[0])));
+            fs.fsInfo().workqueues().endioWriteWorkers.flush(); // the put that queued it is done, and its wake-up
+            assertTrue(r.logged("use-after-free in wake_up_process"), r.mod.log().dmesg());
+            r.mod.hooks().release(Hook.UMOUNT_BEFORE_STOP_WORKERS);
+            KernelBug bug = assertThrows(KernelBug.class, umount::join);
+            assertTrue(bug.getMessage().contains("list_empty(&fs_info->trans_list)"), bug.getMessage());
+            assertTrue(r.mod.log().entries().stream().anyMatch(e -> e.message().startsWith("close_ctree: trans_list at the assertion")
+                && e.message().contains("btrfs_finish_ordered_io")), r.mod.log().dmesg());
+            assertEquals(1, r.mod.unload().remaining("btrfs_inode"));
         }
     }
 

@@ -62,6 +62,8 @@ public final class Classifier {
                             culprits.add(FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT);
                             // or a compressed write's async chunk (its async_cow_free) that close_ctree did not flush
                             culprits.add(FixSwitch.DELALLOC_FLUSH_AT_UMOUNT);
+                            // or the ordered extent of a reclaim round's writeback, which nothing waited for (stop 63)
+                            culprits.add(FixSwitch.RECLAIM_WRITEBACK_AT_UMOUNT);
                         }
                     }
                     if (e.message().contains("(struct btrfs_root of tree " + org.jbtrfs.core.disk.ItemType.QUOTA_TREE_OBJECTID + ")")) {
@@ -651,6 +653,8 @@ public final class Classifier {
             // the async reclaim work queued again by a reservation after the umount's or remount's cancel_work_sync,
             // joining in its next flush state after the last commit (stop 54)
             case "flush_space" -> FixSwitch.ASYNC_RECLAIM_REQUEUED_AFTER_CANCEL;
+            // an ordered extent finished after the umount's last commit: writeback nobody at the umount waited for (stop 63)
+            case "btrfs_finish_ordered_io" -> FixSwitch.RECLAIM_WRITEBACK_AT_UMOUNT;
             case "btrfs_start_trans_remove_block_group", "btrfs_evict_inode", "btrfs_commit_inode_delayed_inode",
                 "btrfs_drop_snapshot" ->
                 h.thread().equals(Roles.CLEANER) ? FixSwitch.CLEANER_RO_REMOUNT_RACE : null;
@@ -693,6 +697,12 @@ public final class Classifier {
             // on an RO mount (2/5 reverted), or left by an RO→RW remount that failed after it (the restore keeps
             // SB_RDONLY and commits nothing)
             return Set.of(f, FixSwitch.REMOUNT_RW_FAILURE_COMMIT);
+        }
+        if (f == FixSwitch.RECLAIM_WRITEBACK_AT_UMOUNT) {
+            // a reclaim round's writeback, or what close_ctree's flush block waits for: an ordered extent's finish,
+            // a data bio's checksum work, a compressed write's chunk
+            return Set.of(f, FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT, FixSwitch.WORKERS_FLUSH_AT_UMOUNT,
+                FixSwitch.DELALLOC_FLUSH_AT_UMOUNT);
         }
         if (f == FixSwitch.ASYNC_RECLAIM_REQUEUED_AFTER_CANCEL) {
             // or 5.12's preemptive work, which the RO remount does not cancel: a round past its test (stop 57)

@@ -282,6 +282,23 @@ class ClassifierTest {
     }
 
     /**
+     * Stop 63: a transaction an ordered extent's finish joined after the umount's last commit — a reclaim round's bio
+     * ended after btrfs_commit_super (ReclaimWritebackAtUmountTest), or a finish, a checksum work or a chunk close_ctree's
+     * flush block would have waited for.
+     */
+    @Test
+    void anOrderedExtentsTransactionAtUmountIsWritebackNobodyWaitedFor() {
+        Observation o = new Observation();
+        o.log = assertionLog("list_empty(&fs_info->trans_list)");
+        o.afterUmount = leakedBy("kworker/u4:1", "btrfs_finish_ordered_io");
+        assertEquals(Set.of("reclaim-writeback-at-umount"),
+            Classifier.classify(o, EnumSet.of(FixSwitch.RECLAIM_WRITEBACK_AT_UMOUNT)).bugs());
+        assertEquals(Set.of("endio-write-flush-at-umount"),
+            Classifier.classify(o, EnumSet.of(FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT)).bugs());
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).bugs());
+    }
+
+    /**
      * Stop 55: the reclaim work asleep in its RUN_DELAYED_IPUTS wait, the cleaner on a ticket
      * (ReclaimDelayedIputsCleanerDeadlockTest); the umount variant (the cleaner parked, the umount on the ticket) is not it.
      */
@@ -627,7 +644,11 @@ class ClassifierTest {
         Observation o = new Observation();
         o.log = List.of(uaf);
         // a kworker's wake of the stopped cleaner: an ordered extent's or (stop 28) an async chunk's delayed iput
-        assertEquals(Set.of("endio-write-flush-at-umount", "delalloc-flush-at-umount"), Classifier.classify(o, v512).bugs());
+        // (stop 63: or a reclaim round's ordered extent — proposed, so reverted in 5.12 too)
+        assertEquals(Set.of("endio-write-flush-at-umount", "delalloc-flush-at-umount", "reclaim-writeback-at-umount"),
+            Classifier.classify(o, v512).bugs());
+        assertEquals(Set.of("reclaim-writeback-at-umount"),
+            Classifier.classify(o, EnumSet.of(FixSwitch.RECLAIM_WRITEBACK_AT_UMOUNT)).bugs());
         o.log = List.of(oops);
         // the NULL quota root in the worker's status update: a resumed rescan not waited for, a worker queued
         // after quota disable's wait that rescanned nothing, or a run queued again while the previous one executed —
