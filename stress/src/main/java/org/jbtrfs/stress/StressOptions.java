@@ -45,12 +45,14 @@ import org.jbtrfs.core.LatencyModel;
  *                        armed; {@code --faults all} explores the error paths too)
  * @param swarm           how often a lane's operation mix in a lanes cycle leaves some operations out (swarm testing,
  *                        {@code --swarm}; 0, the default: never, every cycle draws as before the option existed)
+ * @param applied         fix switches applied on top of the {@code kernel} profile before {@code reverted} is reverted
+ *                        ({@code --apply}; {@code --kernel 5.11 --apply all}: every fix on 5.11's code paths)
  */
 public record StressOptions(long durationNanos, long cycles, long seed, boolean seedGiven, Set<FixSwitch> reverted,
                             Crc32cImpl crc32c, int filesystems, Workload workload, Path json, ReplayToken replay,
                             long hungTaskNanos, long stopAfterFailures, KernelVersion kernel, int repeat, String expectClass,
                             long stallNanos, Set<String> stopWhenFound, Shard shard, Path report, List<String> lanes,
-                            LatencyModel latency, Set<Fault> faults, double swarm) {
+                            LatencyModel latency, Set<Fault> faults, double swarm, Set<FixSwitch> applied) {
 
     /**
      * lanes (the default): concurrent lanes per filesystem, the explorer; full: the single-driver seeded
@@ -72,6 +74,7 @@ public record StressOptions(long durationNanos, long cycles, long seed, boolean 
 
     public StressOptions {
         reverted = reverted.isEmpty() ? EnumSet.noneOf(FixSwitch.class) : EnumSet.copyOf(reverted);
+        applied = applied.isEmpty() ? EnumSet.noneOf(FixSwitch.class) : EnumSet.copyOf(applied);
         stopWhenFound = Set.copyOf(stopWhenFound);
         lanes = LANES.stream().filter(lanes::contains).toList();
         faults = faults.isEmpty() ? EnumSet.noneOf(Fault.class) : EnumSet.copyOf(faults);
@@ -239,13 +242,13 @@ public record StressOptions(long durationNanos, long cycles, long seed, boolean 
     public static final int DISCARD_TIME_DIVISOR = Integer.getInteger("jbtrfs.stress.discardDivisor", 10_000);
 
     /**
-     * The loaded module's config: the profile, then {@code --revert}, then the crc32c driver and the latency model; async
+     * The loaded module's config: the profile, then {@code --apply}, then {@code --revert}, then the crc32c driver and the latency model; async
      * discard's waits compressed, and the soft-lockup watchdog reporting within a quarter of the hung-task limit (a
      * spinning kworker is named before the waiter it blocks is).
      */
     public KernelConfig config() {
         KernelConfig base = kernel == null ? KernelConfig.defaults() : KernelConfig.profile(kernel);
-        return base.revert(reverted).crc32c(crc32c).latency(effectiveLatency()).discardTimeDivisor(DISCARD_TIME_DIVISOR)
+        return base.apply(applied).revert(reverted).crc32c(crc32c).latency(effectiveLatency()).discardTimeDivisor(DISCARD_TIME_DIVISOR)
             .softLockupNanos(Math.max(1_000_000L, hungTaskNanos / 4));
     }
 
@@ -304,6 +307,7 @@ public record StressOptions(long durationNanos, long cycles, long seed, boolean 
         private LatencyModel latency;
         private Set<Fault> faults = DEFAULT_FAULTS;
         private double swarm;
+        private Set<FixSwitch> applied = EnumSet.noneOf(FixSwitch.class);
 
         public Builder() { }
 
@@ -331,6 +335,7 @@ public record StressOptions(long durationNanos, long cycles, long seed, boolean 
             latency = o.latency;
             faults = o.faults;
             swarm = o.swarm;
+            applied = o.applied;
         }
 
         public Builder durationNanos(long v) { durationNanos = v; return this; }
@@ -379,10 +384,12 @@ public record StressOptions(long durationNanos, long cycles, long seed, boolean 
 
         public Builder swarm(double v) { swarm = v; return this; }
 
+        public Builder applied(Set<FixSwitch> v) { applied = v; return this; }
+
         public StressOptions build() {
             return new StressOptions(durationNanos, cycles, seed, seedGiven, reverted, crc32c, filesystems, workload, json, replay,
                 hungTaskNanos, stopAfterFailures, kernel, repeat, expectClass, stallNanos, stopWhenFound, shard, report, lanes, latency,
-                faults, swarm);
+                faults, swarm, applied);
         }
     }
 }

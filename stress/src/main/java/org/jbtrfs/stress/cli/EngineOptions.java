@@ -14,6 +14,11 @@ final class EngineOptions {
             + "ones too, on 5.12 code paths")
     KernelVersion kernel;
 
+    @Option(names = "--apply", paramLabel = "LIST", converter = Converters.Switches.class,
+        description = "fixes to apply on top of the --kernel profile before --revert, comma-separated kebab names, or all "
+            + "(--kernel 5.11 --apply all: every fix, proposed ones too, on 5.11's code paths; needs --kernel)")
+    Converters.SwitchSet apply;
+
     @Option(names = "--revert", paramLabel = "LIST", converter = Converters.Switches.class,
         description = "fixes to revert (from the profile), comma-separated kebab names, or all, or none (default none)")
     Converters.SwitchSet revert;
@@ -86,6 +91,12 @@ final class EngineOptions {
         LatencyModel effective = latency != null ? latency : StressOptions.defaultLatency(workload);
         b.stallNanos(stallSeconds != null ? (long) (stallSeconds * 1e9)
             : StressOptions.defaultStallNanos(effective, (long) (hungTaskSeconds * 1e9)));
+        if (apply != null) {
+            if (kernel == null) {
+                throw Cli.usage("--apply needs --kernel (without a profile every fix is applied already)");
+            }
+            b.applied(apply.value());
+        }
         if (revert != null) {
             b.reverted(revert.value());
         }

@@ -58,6 +58,24 @@ class CliTest {
         assertNull(o.report());
     }
 
+    /**
+     * --apply puts fixes back on top of a profile, before --revert: --kernel 5.11 --apply all is every fix on 5.11's code
+     * paths (no preemptive reclaim work), and a replay command of such a run says so again.
+     */
+    @Test
+    void applyAddsFixesToAProfileBeforeRevert() {
+        StressOptions o = parse("--kernel", "5.11", "--apply", "all", "--revert", "trans-list-assert");
+        assertEquals(EnumSet.of(FixSwitch.TRANS_LIST_ASSERT), o.effectiveReverted());
+        assertEquals(org.jbtrfs.core.KernelVersion.V5_11, o.config().version());
+        String replay = org.jbtrfs.stress.report.Summary.Config.of(o).replayOptions();
+        assertTrue(replay.startsWith(" --kernel 5.11 --apply "), replay);
+        StressOptions again = parse(replay.trim().split(" "));
+        assertEquals(o.config().appliedFixes(), again.config().appliedFixes());
+        assertEquals(o.config().version(), again.config().version());
+        assertEquals(EnumSet.complementOf(EnumSet.copyOf(FixSwitch.seed())),
+            parse("--kernel", "5.12").effectiveReverted(), "without --apply a profile is what it was");
+    }
+
     @Test
     void aKernelProfileRevertsWhatItLacksAndRevertRevertsMore() {
         StressOptions o = parse("--kernel", "5.12", "--revert", "trans-list-assert", "--workload", "full", "--replay", "7:3", "--repeat",
@@ -150,7 +168,7 @@ class CliTest {
         "--crc32c fast", "--filesystems 0", "--workload heavy", "--cycles", "stray", "--shard 3/2", "--shard 0/0", "--shard 1/0",
         "--shard x/y", "--shard 2", "--shard 1/", "--lanes file,disk", "--faults disk-full", "--faults all --workload minimal",
         "--faults commit-transaction-eio --workload minimal", "--latency slow", "--latency 1,2,3", "--stall-threshold 0", "--repeat 0", "--kernel 4.19",
-        "--swarm 2", "--swarm -0.1", "--swarm x", "--swarm 0.5 --workload full",
+        "--swarm 2", "--swarm -0.1", "--swarm x", "--swarm 0.5 --workload full", "--apply all", "--kernel 5.11 --apply no-such-fix",
         "replay", "replay 1:x", "merge", "report a.json"})
     void usageErrorsExitWithTwoAndOneClearLine(String args) {
         Result r = main(args);
