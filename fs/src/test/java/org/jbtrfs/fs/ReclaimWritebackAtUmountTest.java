@@ -89,6 +89,21 @@ class ReclaimWritebackAtUmountTest {
         return umount;
     }
 
+    /**
+     * The round let go with its bio held before its checksum, the umount held at {@code umountHook} — past the run it
+     * would have needed — then the bio let go: the ordered extent's final put queues f's iput, its last reference.
+     */
+    private static void theRoundsBioEndsWithTheUmountHeldAt(Repro r, Btrfs fs, long ino, Hook umountHook) {
+        r.mod.hooks().parkAt(Hook.DATA_BIO_BEFORE_CSUM, Role.WORKER);
+        r.mod.hooks().parkAt(umountHook);
+        r.mod.hooks().release(Hook.DATA_WRITEBACK_BEFORE_ORDERED_EXTENT);
+        r.mod.hooks().awaitParked(Hook.DATA_BIO_BEFORE_CSUM, Repro.WAIT); // the round's bio, not yet ended
+        r.mod.hooks().awaitParked(umountHook, Repro.WAIT);
+        assertEquals(List.of(), fs.inspect().delayedIputs());
+        r.mod.hooks().release(Hook.DATA_BIO_BEFORE_CSUM);
+        Waits.within(Repro.WAIT).until(() -> fs.inspect().delayedIputs().equals(List.of(ino)));
+    }
+
     /** Both crc32c modes, with and without compression (a compressed round's pages go through async chunks first). */
     static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> modes() {
         return java.util.stream.Stream.of(Crc32cImpl.values()).flatMap(crc -> java.util.stream.Stream.of("autodefrag",
@@ -102,15 +117,7 @@ class ReclaimWritebackAtUmountTest {
             Btrfs fs = r.mountSettled(opts);
             long[] ino = new long[1];
             TestThread<Void> umount = aRoundHoldingFAcrossTheFlushBlock(r, fs, ino);
-            r.mod.hooks().parkAt(Hook.DATA_BIO_BEFORE_CSUM, Role.WORKER);
-            r.mod.hooks().parkAt(Hook.UMOUNT_BEFORE_STOP_KTHREADS);
-            r.mod.hooks().release(Hook.DATA_WRITEBACK_BEFORE_ORDERED_EXTENT);
-            r.mod.hooks().awaitParked(Hook.DATA_BIO_BEFORE_CSUM, Repro.WAIT); // the round's bio, not yet ended
-            r.mod.hooks().awaitParked(Hook.UMOUNT_BEFORE_STOP_KTHREADS, Repro.WAIT); // btrfs_commit_super ran the iputs
-            assertEquals(List.of(), fs.inspect().delayedIputs());
-            r.mod.hooks().release(Hook.DATA_BIO_BEFORE_CSUM);
-            // the ordered extent's final put holds f's last reference
-            Waits.within(Repro.WAIT).until(() -> fs.inspect().delayedIputs().equals(List.of(ino[0])));
+            theRoundsBioEndsWithTheUmountHeldAt(r, fs, ino[0], Hook.UMOUNT_BEFORE_STOP_KTHREADS); // after commit_super's run
             r.releaseIntoTheDelayedIputsAssertion(umount);
             assertTrue(r.mod.log().entries().stream().anyMatch(e -> e.message().startsWith("close_ctree: delayed iputs at the assertion")
                 && e.message().contains("OrderedExtent")), r.mod.log().dmesg());
@@ -131,13 +138,7 @@ class ReclaimWritebackAtUmountTest {
             Btrfs fs = r.mountSettled(opts);
             long[] ino = new long[1];
             TestThread<Void> umount = aRoundHoldingFAcrossTheFlushBlock(r, fs, ino);
-            r.mod.hooks().parkAt(Hook.DATA_BIO_BEFORE_CSUM, Role.WORKER);
-            r.mod.hooks().parkAt(Hook.UMOUNT_BEFORE_STOP_WORKERS);
-            r.mod.hooks().release(Hook.DATA_WRITEBACK_BEFORE_ORDERED_EXTENT);
-            r.mod.hooks().awaitParked(Hook.DATA_BIO_BEFORE_CSUM, Repro.WAIT);
-            r.mod.hooks().awaitParked(Hook.UMOUNT_BEFORE_STOP_WORKERS, Repro.WAIT); // the kthreads stopped, the assertion passed
-            r.mod.hooks().release(Hook.DATA_BIO_BEFORE_CSUM);
-            Waits.within(Repro.WAIT).until(() -> fs.inspect().delayedIputs().equals(List.of(ino[0])));
+            theRoundsBioEndsWithTheUmountHeldAt(r, fs, ino[0], Hook.UMOUNT_BEFORE_STOP_WORKERS); // the kthreads stopped
             fs.fsInfo().workqueues().endioWriteWorkers.flush(); // the put that queued it is done, and its wake-up
             assertTrue(r.logged("use-after-free in wake_up_process"), r.mod.log().dmesg());
             r.mod.hooks().release(Hook.UMOUNT_BEFORE_STOP_WORKERS);

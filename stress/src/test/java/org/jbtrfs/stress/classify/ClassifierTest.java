@@ -274,11 +274,17 @@ class ClassifierTest {
      */
     @Test
     void aReclaimWorksTransactionAtUmountMayBeThePreemptiveWork() {
-        Observation o = new Observation();
-        o.log = assertionLog("list_empty(&fs_info->trans_list)");
-        o.afterUmount = leakedBy("kworker/u4:1", "flush_space");
+        Observation o = aKworkersTransactionAtUmount("flush_space");
         assertEquals(Set.of("preempt-reclaim-ro-remount"),
             Classifier.classify(o, EnumSet.of(FixSwitch.PREEMPT_RECLAIM_RO_REMOUNT)).bugs());
+    }
+
+    /** Patch 4/5's assertion at umount, with a transaction a kworker's {@code function} left open. */
+    private static Observation aKworkersTransactionAtUmount(String function) {
+        Observation o = new Observation();
+        o.log = assertionLog("list_empty(&fs_info->trans_list)");
+        o.afterUmount = leakedBy("kworker/u4:1", function);
+        return o;
     }
 
     /**
@@ -288,9 +294,7 @@ class ClassifierTest {
      */
     @Test
     void anOrderedExtentsTransactionAtUmountIsWritebackNobodyWaitedFor() {
-        Observation o = new Observation();
-        o.log = assertionLog("list_empty(&fs_info->trans_list)");
-        o.afterUmount = leakedBy("kworker/u4:1", "btrfs_finish_ordered_io");
+        Observation o = aKworkersTransactionAtUmount("btrfs_finish_ordered_io");
         assertEquals(Set.of("reclaim-writeback-at-umount"),
             Classifier.classify(o, EnumSet.of(FixSwitch.RECLAIM_WRITEBACK_AT_UMOUNT)).bugs());
         assertEquals(Set.of("endio-write-flush-at-umount"),
