@@ -527,13 +527,13 @@ public enum FixSwitch {
      * kthread_stop when the bio is slower still (mainline also WARNs: BTRFS_FS_STATE_NO_DELAYED_IPUT); and the extent's
      * btrfs_finish_ordered_io joins a transaction after btrfs_commit_super that nothing commits — patch 4/5's
      * assertion, the seed's leak (and, without assertions or a fast crc32c, its use-after-free) by a path the seed never
-     * saw. The fix: after the
-     * cancels, flush delalloc_workers (a round's compressed chunks), btrfs_wait_ordered_roots (its ordered extents, so
-     * their bios, complete) and the endio-write queues (their final puts), so the next btrfs_run_delayed_iputs takes
-     * every iput the rounds left. A patch on mainline's close_ctree: applied without {@link #ENDIO_WRITE_FLUSH_AT_UMOUNT},
-     * {@link #WORKERS_FLUSH_AT_UMOUNT}, {@link #DELALLOC_FLUSH_AT_UMOUNT} and {@link #ERROR_COMMIT_SUPER_EARLY} it changes
-     * nothing (its wait for every ordered extent would also take the late puts those are about, and each of them,
-     * reverted, must still show its own window); 5.11's close_ctree would need the same waits after its cancels. Read: space-info.c shrink_delalloc, flush_space; inode.c start_delalloc_inodes,
+     * saw. The fix: after the cancels, flush delalloc_workers (a round's compressed chunks), btrfs_wait_ordered_roots
+     * (its ordered extents, so their bios, complete) and the endio-write queues (their final puts), so the next
+     * btrfs_run_delayed_iputs takes every iput the rounds left. A patch on mainline's close_ctree: applied without
+     * {@link #ENDIO_WRITE_FLUSH_AT_UMOUNT}, {@link #WORKERS_FLUSH_AT_UMOUNT}, {@link #DELALLOC_FLUSH_AT_UMOUNT} and
+     * {@link #ERROR_COMMIT_SUPER_EARLY} it changes nothing (its wait for every ordered extent would also take the late
+     * puts those are about, and each of them, reverted, must still show its own window); 5.11's close_ctree would need
+     * the same waits after its cancels. Read: space-info.c shrink_delalloc, flush_space; inode.c start_delalloc_inodes,
      * btrfs_add_delayed_iput; ordered-data.c btrfs_put_ordered_extent, btrfs_wait_ordered_roots; ioctl.c
      * btrfs_defrag_file (SB_ACTIVE), file.c btrfs_run_defrag_inodes; disk-io.c close_ctree, btrfs_commit_super
      * (v5.11, v5.12.9), fs/super.c generic_shutdown_super, fs/inode.c evict_inodes; mainline close_ctree with the June 2025

@@ -175,10 +175,7 @@ final class CloseCtree {
                     + ", delalloc " + d.delallocBytes() + ")").toList());
         }
         log.assertThat(listed.isEmpty(), "list_empty(&fs_info->delalloc_roots)", "disk-io.c", 4162);
-        long count = 0;
-        for (InodeData d : DelallocInodes.all(ctx.cleaner.inodes())) {
-            count += d.delallocBytes();
-        }
+        long count = DelallocInodes.bytes(ctx.cleaner.inodes());
         if (count != 0) {
             log.info(ctx.fs.sbId(), "at unmount delalloc count " + count);
         }

@@ -31,6 +31,15 @@ final class DelallocInodes {
             .toList();
     }
 
+    /** kernel: percpu_counter_sum(&fs_info->delalloc_bytes) — every cached inode's delalloc bytes, on a list or not. */
+    static long bytes(Inodes inodes) {
+        long sum = 0;
+        for (InodeData d : all(inodes)) {
+            sum += d.delallocBytes();
+        }
+        return sum;
+    }
+
     /**
      * kernel: btrfs_destroy_all_delalloc_inodes() → btrfs_destroy_delalloc_inodes() for every root — splice the list;
      * for each inode on it: take it off, igrab it (one being freed is skipped), invalidate_inode_pages2 — lock_page on

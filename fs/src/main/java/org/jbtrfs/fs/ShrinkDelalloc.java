@@ -156,11 +156,5 @@ final class ShrinkDelalloc implements FsInfo.DelallocShrinker {
 
     /** kernel: percpu_counter_sum_positive(&fs_info->delalloc_bytes) — every inode's, on a delalloc list or not. */
     @Override
-    public long delallocBytes() {
-        long sum = 0;
-        for (InodeData d : DelallocInodes.all(ctx.cleaner.inodes())) {
-            sum += d.delallocBytes();
-        }
-        return sum;
-    }
+    public long delallocBytes() { return DelallocInodes.bytes(ctx.cleaner.inodes()); }
 }

@@ -161,7 +161,6 @@ public final class Merge {
         List<String> d = new ArrayList<>();
         diff(d, "kernel", a.kernel(), b.kernel());
         diff(d, "reverted", a.reverted(), b.reverted());
-        diff(d, "applied", a.applied(), b.applied());
         diff(d, "crc32c", a.crc32c(), b.crc32c());
         diff(d, "workload", a.workload(), b.workload());
         diff(d, "lanes", a.lanes(), b.lanes());

@@ -5,8 +5,12 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import org.jbtrfs.core.Fault;
+import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.KernelConfig;
+import org.jbtrfs.core.KernelVersion;
 import org.jbtrfs.core.LatencyModel;
 import org.jbtrfs.stress.ReplayToken;
 import org.jbtrfs.stress.StressOptions;
@@ -81,15 +85,12 @@ public record Summary(Version version, Config config, Range range, long cycles, 
      *                               before the option had the default's)
      * @param swarm                  {@code --swarm}: how often a lane's operation mix leaves operations out (a summary
      *                               written before the option: 0, as every such run drew)
-     * @param applied                {@code --apply}: the fixes applied on top of the profile (a summary written before
-     *                               the option: none)
      */
     public record Config(String kernel, List<String> reverted, String crc32c, String workload, List<String> lanes,
                          String latencyModel, int filesystems, double stallThresholdSeconds, double hungTaskTimeoutSeconds,
-                         List<String> faults, double swarm, List<String> applied) {
+                         List<String> faults, double swarm) {
         public Config {
             faults = faults == null ? StressOptions.faultNames(StressOptions.DEFAULT_FAULTS) : List.copyOf(faults);
-            applied = applied == null ? List.of() : List.copyOf(applied);
         }
 
         public static Config of(StressOptions o) {
@@ -97,21 +98,22 @@ public record Summary(Version version, Config config, Range range, long cycles, 
             return new Config(o.kernelName(), List.copyOf(StressOptions.kebabNames(o.effectiveReverted())),
                 o.crc32c().name().toLowerCase(Locale.ROOT), o.workload().label(),
                 o.workload() == StressOptions.Workload.LANES ? o.lanes() : List.of(), latency.spec(), o.filesystems(),
-                o.stallNanos() / 1e9, o.hungTaskNanos() / 1e9, StressOptions.faultNames(o.faults()), o.swarm(),
-                List.copyOf(StressOptions.kebabNames(o.applied())));
+                o.stallNanos() / 1e9, o.hungTaskNanos() / 1e9, StressOptions.faultNames(o.faults()), o.swarm());
         }
 
         /**
-         * The options that give a replay of one of these cycles the same config: the profile, what it applied, the reverted
-         * switches (reverting one the profile already lacks changes nothing), crc32c, workload, thresholds.
+         * The options that give a replay of one of these cycles the same config: the profile (with {@code --apply all}
+         * when the run put fixes back on it: every fix, less the effective reverted ones, is the same config), the
+         * reverted switches (reverting one the profile already lacks changes nothing), crc32c, workload, thresholds.
          */
         public String replayOptions() {
             StringBuilder sb = new StringBuilder();
             if (!kernel.equals("all-fixes")) {
                 sb.append(" --kernel ").append(kernel);
-            }
-            if (!applied.isEmpty()) {
-                sb.append(" --apply ").append(String.join(",", applied));
+                Set<FixSwitch> profileLacks = KernelConfig.profile(KernelVersion.parse(kernel)).revertedFixes();
+                if (!reverted.containsAll(StressOptions.kebabNames(profileLacks))) {
+                    sb.append(" --apply all");
+                }
             }
             if (!reverted.isEmpty()) {
                 sb.append(" --revert ").append(String.join(",", reverted));
