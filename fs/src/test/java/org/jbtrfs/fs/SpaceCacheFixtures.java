@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 import java.util.List;
+import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.Hooks;
+import org.jbtrfs.core.Role;
 import org.jbtrfs.core.disk.FreeSpaceHeader;
 import org.jbtrfs.core.disk.InodeItem;
 import org.jbtrfs.core.disk.Key;
@@ -37,21 +40,37 @@ final class SpaceCacheFixtures {
      */
     static BlockGroup ownBigGroup(Btrfs fs, String path) {
         assertEquals(0, bigDataGroups(fs).size(), "only mkfs's small data group so far");
-        for (int i = 0; i < 7; i++) {
-            fs.createFile("fill" + i);
-            fs.writeFile("fill" + i, new byte[MIB]);
-        }
-        fs.createFile(path);
-        fs.writeFile(path, new byte[2 * MIB]);
+        // The cleaner held at its passes' start until the writeback has put the fills in mkfs's group: the writes'
+        // data reservation (9 MiB against 8) allocates the 112 MiB chunk before any writeback (btrfs_reserve_data_bytes,
+        // flush_space's ALLOC_CHUNK), so mkfs's group is empty on unused_bgs beside another data group for a while, and
+        // a pass then — the transaction kthread wakes the cleaner on its own — removes it, as 5.11's
+        // btrfs_delete_unused_bgs does: every extent lands in the new group, the only data group, which no pass removes
+        // (list_is_singular) — the big group "that did not go" of SpaceCacheOptionsTest in stops 62 and 63 (forced:
+        // FreeSpaceCacheTest#aPassBeforeTheWritebackRemovesMkfsGroupAndTheLastDataGroupStays).
+        Hooks hooks = fs.fsInfo().kernel.hooks();
+        Repro.awaitCleanerAsleep(fs);
+        hooks.parkAt(Hook.CLEANER_AFTER_SET_RUNNING, Role.CLEANER);
+        writeFillsAnd(fs, path);
         fs.sync(); // writeback allocates the extents (cow_file_range): the 2 MiB one needs the new chunk
         // the ordered extents' workers may still hold the files (their last put comes after the sync's wait)
         Repro.awaitOrderedExtentsReleased(fs);
+        hooks.disarm(Hook.CLEANER_AFTER_SET_RUNNING); // a pass parked meanwhile goes on; none parks later
         // the mount put mkfs's then empty data group on unused_bgs and the allocations since left it there,
         // as the kernel does: a cleaner pass pops it and skips it (in use now)
         fs.runCleanerPass(Repro.WAIT);
         List<BlockGroup> big = bigDataGroups(fs);
         assertEquals(1, big.size(), "the 2 MiB file needed a new chunk");
         return big.get(0);
+    }
+
+    /** Seven 1 MiB files "fill0".."fill6", then {@code path} of 2 MiB: 9 MiB of delalloc against mkfs's 8 MiB group. */
+    static void writeFillsAnd(Btrfs fs, String path) {
+        for (int i = 0; i < 7; i++) {
+            fs.createFile("fill" + i);
+            fs.writeFile("fill" + i, new byte[MIB]);
+        }
+        fs.createFile(path);
+        fs.writeFile(path, new byte[2 * MIB]);
     }
 
     /** Leaves exactly the big group on unused_bgs, its cache inode written (twice) and committed. */

@@ -16,7 +16,6 @@ import org.jbtrfs.core.disk.SuperBlock;
 import org.jbtrfs.transaction.FreeSpaceCache;
 import org.jbtrfs.transaction.FreeSpaceTree;
 import org.jbtrfs.transaction.space.BlockGroupType;
-import org.jbtrfs.testsupport.Waits;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -88,11 +87,7 @@ class SpaceCacheOptionsTest {
         assertEquals(0, fsi.superCacheGeneration(), "v1 not in use");
         assertEquals(fsi.space.blockGroups().size(), FreeSpaceTree.infoCount(fsi), "one info item per block group");
         var big = SpaceCacheFixtures.ownBigGroup(fs, "a");
-        // one per group still, the new one's included. Not "one more than before": a cleaner pass running while the
-        // fixture writes (delayed iputs and commits wake it) may take mkfs's empty data group from unused_bgs first —
-        // read-only while the writeback allocates, so every extent lands in the new group — and remove it, as 5.11's
-        // would (seen in 1 run of 150 under load: nine files in the new group, mkfs's group gone; CI met it in stops
-        // 56 and 57)
+        // the new group has its info item too (the fixture kept mkfs's group from a pass until the fills were in it)
         assertEquals(fsi.space.blockGroups().size(), FreeSpaceTree.infoCount(fsi), "a new group gets its info item");
         assertTrue(fsi.space.blockGroups().contains(big));
         assertEquals(0, FreeSpaceCache.headerCount(fsi), "no v1 cache inode under space_cache=v2 (5.11)");
@@ -111,18 +106,9 @@ class SpaceCacheOptionsTest {
         });
         r.mod.hooks().release(Hook.CLEANER_AFTER_SET_RUNNING);
         Repro.awaitCleanerAsleep(fs);
-        // Usually that pass removes it. Once (a stress run sharing the machine, stop 60) the group still had the file's
-        // 7 MiB after it, no delayed iput queued: a reference of the file outlived the unlink and its eviction came
-        // after the pass (a likely reading, not traced: the async reclaim work's delalloc flush takes one, igrab, and
-        // hands it to btrfs_add_delayed_iput). Both orders are the kernel's: a sync and a pass more, each an event, until it is gone.
-        Waits.within(Repro.WAIT).until(() -> {
-            if (SpaceCacheFixtures.bigDataGroups(fs).isEmpty()) {
-                return true;
-            }
-            fs.sync();
-            fs.runCleanerPass(java.time.Duration.ofSeconds(10));
-            return SpaceCacheFixtures.bigDataGroups(fs).isEmpty();
-        });
+        // (stop 60 once saw the group keep 7 MiB after that pass — the seven fills: mkfs's group had gone in the fixture,
+        // SpaceCacheFixtures#ownBigGroup says how, and the big group was the last data group)
+        assertTrue(SpaceCacheFixtures.bigDataGroups(fs).isEmpty(), "the pass removed the emptied group");
         assertEquals(fsi.space.blockGroups().size(), FreeSpaceTree.infoCount(fsi), "and it goes with the group");
         assertTrue(fs.inspect().delayedIputs().isEmpty(), "no cache inode, no delayed iput");
         fs.umount();
