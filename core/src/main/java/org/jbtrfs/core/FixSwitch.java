@@ -541,7 +541,26 @@ public enum FixSwitch {
      * Found by the explorer (stop 62, class 7edc12d9, seed 62005: a read-write umount with compress and autodefrag, the
      * iput queued after btrfs_commit_super's run), forced in stop 63. Not checked on a running kernel.
      */
-    RECLAIM_WRITEBACK_AT_UMOUNT(Origin.PROPOSED);
+    RECLAIM_WRITEBACK_AT_UMOUNT(Origin.PROPOSED),
+    /**
+     * Proposed, not upstream (stop 64): a paused balance resumed by a read-write mount or an RO→RW remount runs in a
+     * kthread btrfs_resume_balance_async starts and nobody waits for. Until that kthread has taken balance_mutex and set
+     * BTRFS_FS_BALANCE_RUNNING, btrfs_pause_balance — the RO remount's and close_ctree's — finds the balance not running
+     * and returns at once (-ENOTCONN). After an RO remount the kthread's btrfs_balance then starts and commits
+     * transactions on the read-only filesystem (insert_balance_item, the relocation, del_balance_item) and the balance
+     * runs; after an umount's close_ctree began, btrfs_balance sees the filesystem closing and, the balance being a
+     * resumed one, resets it — del_balance_item's transaction during close_ctree, the paused balance lost — and a
+     * kthread that gets balance_mutex after close_ctree uses a freed fs_info (btrfs_free_fs_info freed balance_ctl).
+     * 5.11 (volumes.c balance_kthread, btrfs_resume_balance_async, btrfs_pause_balance, btrfs_balance; super.c
+     * btrfs_remount; disk-io.c close_ctree, btrfs_start_pre_rw_mount) and mainline alike (balance_kthread gained
+     * sb_start_write in 2022, which an RO remount or an umount does not wait for). The fix: btrfs_resume_balance_async
+     * counts its kthread; btrfs_pause_balance, finding the balance not running while such a kthread is pending, raises
+     * balance_pause_req and waits for it; the kthread, under balance_mutex, leaves a balance it finds asked to pause
+     * paused (btrfs_balance would reset a resumed one) and counts itself out; close_ctree waits for that last act.
+     * Found by reading volumes.c while porting balance's lifecycle, not by the explorer (its balance relocates nothing:
+     * relocation.c is not ported). Not checked on a running kernel.
+     */
+    BALANCE_RESUME_PAUSE_RACE(Origin.PROPOSED);
 
     private final Origin origin;
 

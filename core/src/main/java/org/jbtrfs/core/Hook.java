@@ -347,5 +347,15 @@ public enum Hook {
      * kworker preempted after filemap_fdatawrite_wbc. An umount whose close_ctree ran its last btrfs_run_delayed_iputs
      * before cancelling the reclaim works gets the iput after it ({@link FixSwitch#RECLAIM_IPUTS_AT_UMOUNT}). Stop 62.
      */
-    SHRINK_DELALLOC_BEFORE_DELAYED_IPUT
+    SHRINK_DELALLOC_BEFORE_DELAYED_IPUT,
+    // balance (volumes.c; stop 64)
+    /**
+     * The btrfs-balance kthread btrfs_resume_balance_async started (a read-write mount or an RO→RW remount found a
+     * paused balance) has not taken balance_mutex yet: a new kthread's wait for a CPU. An RO remount's or close_ctree's
+     * btrfs_pause_balance now sees balance_ctl set and BTRFS_FS_BALANCE_RUNNING clear, and returns without waiting
+     * ({@link FixSwitch#BALANCE_RESUME_PAUSE_RACE}, proposed).
+     */
+    BALANCE_KTHREAD_BEFORE_MUTEX,
+    /** __btrfs_balance's loop top, before its pause and cancel test: one chunk (a block group in the port) per pass. */
+    BALANCE_NEXT_CHUNK
 }

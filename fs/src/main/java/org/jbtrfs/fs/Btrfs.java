@@ -650,6 +650,78 @@ public final class Btrfs {
         });
     }
 
+    /**
+     * {@code btrfs balance start} — kernel: btrfs_ioctl_balance() (BTRFS_IOC_BALANCE_V2): write access (EROFS on a
+     * read-only mount), the exclusive operation, then btrfs_balance() of the chunk types in {@code flags}
+     * ({@link BalanceProgress#DATA}, {@link BalanceProgress#METADATA}, {@link BalanceProgress#SYSTEM}, with
+     * {@link BalanceProgress#FORCE}) through each type's filters: insert_balance_item, the chunk walk, the end. Returns the
+     * progress when it ended (0 chunks relocated: relocation is not ported — a chunk the filters pick ends the balance
+     * with EOPNOTSUPP; filters that pick nothing, such as a vrange past the device, run whole).
+     *
+     * @throws BtrfsException EROFS, EINPROGRESS (a balance runs or is paused), EINVAL (unknown flags, the filesystem
+     *                        closing), EOPNOTSUPP (a filter or a relocation the port does not have), ECANCELED (paused or
+     *                        cancelled meanwhile: {@link #balancePause}, an RO remount, an umount)
+     * @throws IllegalArgumentException for a null args ({@link org.jbtrfs.core.disk.BalanceArgs#NONE}: no filter)
+     */
+    public BalanceProgress balanceStart(long flags, org.jbtrfs.core.disk.BalanceArgs data,
+                                        org.jbtrfs.core.disk.BalanceArgs meta, org.jbtrfs.core.disk.BalanceArgs sys) {
+        if ((flags & BalanceProgress.RESUME) != 0) {
+            throw new IllegalArgumentException("flags: RESUME is balanceResume()");
+        }
+        BalanceProgress[] out = new BalanceProgress[1];
+        write(() -> out[0] = Balance.ioctlBalance(ctx, flags, data, meta, sys));
+        return out[0];
+    }
+
+    /**
+     * {@code btrfs balance resume} — btrfs_ioctl_balance() with BTRFS_BALANCE_RESUME: the paused balance runs again in
+     * this task.
+     *
+     * @throws BtrfsException ENOTCONN (no paused balance), EROFS, EINPROGRESS, and btrfs_balance's errors as
+     *                        {@link #balanceStart}
+     */
+    public BalanceProgress balanceResume() {
+        BalanceProgress[] out = new BalanceProgress[1];
+        org.jbtrfs.core.disk.BalanceArgs none = org.jbtrfs.core.disk.BalanceArgs.NONE;
+        write(() -> out[0] = Balance.ioctlBalance(ctx, BalanceProgress.RESUME, none, none, none));
+        return out[0];
+    }
+
+    /**
+     * {@code btrfs balance pause} — kernel: btrfs_ioctl_balance_ctl(BTRFS_BALANCE_CTL_PAUSE) → btrfs_pause_balance():
+     * a running balance is asked to pause and waited for (it stops before its next chunk; its item stays on disk).
+     *
+     * @throws BtrfsException ENOTCONN when no balance is running
+     */
+    public void balancePause() {
+        read(() -> {
+            if (!Balance.pauseBalance(ctx.fs)) {
+                throw new BtrfsException(Errno.ENOTCONN, "no balance running on " + ctx.fs.sbId());
+            }
+            return null;
+        });
+    }
+
+    /**
+     * {@code btrfs balance cancel} — kernel: btrfs_ioctl_balance_ctl(BTRFS_BALANCE_CTL_CANCEL) → btrfs_cancel_balance():
+     * a running balance is cancelled and waited for, a paused one reset (its item deleted).
+     *
+     * @throws BtrfsException ENOTCONN (no balance), EROFS (a paused balance on a read-only filesystem)
+     */
+    public void balanceCancel() {
+        read(() -> {
+            Balance.cancelBalance(ctx.fs);
+            return null;
+        });
+    }
+
+    /**
+     * {@code btrfs balance status} — kernel: btrfs_ioctl_balance_progress().
+     *
+     * @throws BtrfsException ENOTCONN when there is no balance, running or paused
+     */
+    public BalanceProgress balanceStatus() { return query(() -> Balance.progress(ctx.fs)); }
+
     /** btrfs quota rescan (EINPROGRESS if one runs, EINVAL if quotas are off). */
     public void quotaRescan() { write(ctx.qgroups::rescan); }
 

@@ -42,7 +42,10 @@ final class CloseCtree {
         ctx.qgroups.waitForCompletion(false);
         // wait for the uuid_scan task to finish (it stops early: we are closing)
         UuidScan.waitForScan(fs);
-        // balance, dev-replace: not modelled; btrfs_scrub_cancel(): a scrub through another mount of this superblock stops
+        // pause the restriper: we want to resume on mount (a balance not yet running is not waited for)
+        Balance.pauseBalance(fs);
+        Balance.waitForResumeKthread(fs); // proposed: BALANCE_RESUME_PAUSE_RACE
+        // dev-replace: not modelled; btrfs_scrub_cancel(): a scrub through another mount of this superblock stops
         fs.scrub.cancel();
         // wait for any defraggers to finish (the parked cleaner ran its last btrfs_run_defrag_inodes), then clear out
         // the tree of defraggable inodes

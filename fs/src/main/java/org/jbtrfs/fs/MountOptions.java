@@ -22,9 +22,10 @@ import org.jbtrfs.transaction.FsInfo;
  * @param autodefrag     "autodefrag" (true) or "noautodefrag" (false), the last one given; null when neither
  * @param rescanUuidTree "rescan_uuid_tree": the next open_ctree checks the UUID tree whatever its generation says
  * @param discard        the discard options in the order given (discard, discard=sync, discard=async, nodiscard)
+ * @param skipBalance    "skip_balance": a paused balance is not resumed by a read-write mount or an RO→RW remount
  */
 record MountOptions(boolean readOnly, int commitInterval, String raw, List<String> spaceCache, List<String> compress,
-                    Boolean autodefrag, boolean rescanUuidTree, List<String> discard) {
+                    Boolean autodefrag, boolean rescanUuidTree, List<String> discard, boolean skipBalance) {
     /** Options the VFS or btrfs accept but the port does not model; accepted and ignored. */
     private static final List<String> IGNORED = List.of("noatime", "relatime", "defaults",
         "ssd", "nossd", "enospc_debug", "noenospc_debug");
@@ -51,6 +52,13 @@ record MountOptions(boolean readOnly, int commitInterval, String raw, List<Strin
     static void applyRescanUuidTree(FsInfo fs, boolean rescan) {
         if (rescan) {
             fs.mountOpt.set(MountOpt.RESCAN_UUID_TREE);
+        }
+    }
+
+    /** kernel: btrfs_parse_options()' Opt_skip_balance — btrfs_set_opt(SKIP_BALANCE), no message. */
+    static void applySkipBalance(FsInfo fs, boolean skip) {
+        if (skip) {
+            fs.mountOpt.set(MountOpt.SKIP_BALANCE);
         }
     }
 
@@ -112,6 +120,7 @@ record MountOptions(boolean readOnly, int commitInterval, String raw, List<Strin
         List<String> compress = new ArrayList<>();
         Boolean autodefrag = null;
         boolean rescanUuidTree = false;
+        boolean skipBalance = false;
         List<String> discard = new ArrayList<>();
         String raw = options == null ? "" : options.trim();
         List<String> parts = new ArrayList<>();
@@ -164,6 +173,8 @@ record MountOptions(boolean readOnly, int commitInterval, String raw, List<Strin
                 discard.add(p);
             } else if (p.equals("rescan_uuid_tree")) {
                 rescanUuidTree = true; // Opt_rescan_uuid_tree
+            } else if (p.equals("skip_balance")) {
+                skipBalance = true; // Opt_skip_balance
             } else if (p.equals("autodefrag") || p.equals("noautodefrag")) {
                 autodefrag = p.equals("autodefrag"); // Opt_defrag, Opt_nodefrag
             } else if (CompressOptions.isCompressOption(p)) {
@@ -178,6 +189,6 @@ record MountOptions(boolean readOnly, int commitInterval, String raw, List<Strin
             }
         }
         return new MountOptions(ro, commit, raw, List.copyOf(spaceCache), List.copyOf(compress), autodefrag,
-            rescanUuidTree, List.copyOf(discard));
+            rescanUuidTree, List.copyOf(discard), skipBalance);
     }
 }

@@ -51,6 +51,7 @@ final class OpenCtree {
         CompressOptions.apply(fs, opts.compress());
         MountOptions.applyAutodefrag(fs, opts.autodefrag());
         MountOptions.applyRescanUuidTree(fs, opts.rescanUuidTree());
+        MountOptions.applySkipBalance(fs, opts.skipBalance());
         MountOptions.applyDiscard(fs, opts.discard());
         // compat_ro features this kernel does not know refuse a read-write mount
         long unsupported = sb.compatRoFlags & ~SuperBlock.COMPAT_RO_SUPP;
@@ -96,6 +97,8 @@ final class OpenCtree {
             }
             // after init_tree_roots: a UUID tree whose generation is the superblock's is current (75ec1db8717a)
             UuidScan.markCurrentIfGenerationsMatch(fs);
+            // btrfs_recover_balance(): a balance item makes the balance paused, holding the exclusive operation
+            Balance.recoverBalance(fs);
             // btrfs_read_block_groups()
             BlockGroups.readBlockGroups(fs);
             // the cleaner and then the transaction kthread; the cleaner finds FS_OPEN clear and sleeps
@@ -197,7 +200,8 @@ final class OpenCtree {
                 ctx.cleaner.freeSpaceInodes().disableSpaceCacheV1();
             }
         }
-        // balance / dev-replace resume: not modelled
+        // btrfs_resume_balance_async(): a paused balance goes on in the btrfs-balance kthread; dev-replace: not modelled
+        Balance.resumeBalanceAsync(ctx);
         ctx.qgroups.rescanResume();
         // 5.11: a filesystem that never had a read-write mount gets its UUID tree here, on a mount or an RO->RW remount
         // (5.10's open_ctree did it itself, and its remount not at all)

@@ -48,6 +48,7 @@ final class Remount {
             CompressOptions.apply(fs, opts.compress());
             MountOptions.applyAutodefrag(fs, opts.autodefrag());
             MountOptions.applyRescanUuidTree(fs, opts.rescanUuidTree());
+            MountOptions.applySkipBalance(fs, opts.skipBalance());
             MountOptions.applyDiscard(fs, opts.discard());
             remountBegin(ctx, oldOpts, opts.readOnly());
             SpaceCacheOptions.remountCheck(fs, fs.sbRdonly(), opts.readOnly());
@@ -117,7 +118,8 @@ final class Remount {
         }
         // dev-replace suspend: not modelled; btrfs_scrub_cancel(): a scrub still reading stops (-ECANCELED to its ioctl)
         fs.scrub.cancel();
-        // balance pause: not modelled
+        // btrfs_pause_balance(): a running balance stops before its next chunk, its item kept for the next RW mount
+        Balance.pauseBalance(fs);
         if (fs.applied(FixSwitch.QGROUP_RESCAN_RO_REMOUNT)) {
             // patch 1/5: the worker sees REMOUNTING and stops; its status update is committed below
             ctx.qgroups.waitForCompletion(false);
@@ -152,6 +154,7 @@ final class Remount {
             // dev-replace resume, the qgroup rescan resume, the uuid tree; no btrfs_find_orphan_roots and no
             // orphan cleanup of the tree root (open_ctree loaded the dead roots, even on an RO mount)
             OpenCtree.cleanupFsRoots(ctx);
+            Balance.resumeBalanceAsync(ctx);
             ctx.qgroups.rescanResume();
             if (fs.uuidRoot() == null) {
                 // btrfs_remount's own "creating UUID tree" (since long before 5.10; 44c0ca211a4d moved it, with the

@@ -109,6 +109,14 @@ final class Repro implements AutoCloseable {
         Waits.within(WAIT).until(() -> mod.kernel().kthreadd().busy().stream().noneMatch("btrfs-uuid"::equals));
     }
 
+    /**
+     * Waits (bounded) until no btrfs-balance kthread of {@code mod} is left: a resumed balance's kthread, which nobody
+     * joins (the kernel's kthread_run and forget). Tests wait for its end as its own event: the kthread leaves kthreadd.
+     */
+    static void awaitBalanceKthreadGone(BtrfsModule mod) {
+        Waits.within(WAIT).until(() -> mod.kernel().kthreadd().busy().stream().noneMatch("btrfs-balance"::equals));
+    }
+
     /** No kthread of {@code mod} runs (a leaving btrfs-uuid kthread waited for first, see {@link #awaitUuidKthreadsGone}). */
     static boolean noKthreadRuns(BtrfsModule mod) {
         awaitUuidKthreadsGone(mod);

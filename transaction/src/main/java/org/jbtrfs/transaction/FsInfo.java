@@ -115,6 +115,8 @@ public final class FsInfo {
     public final Mutex roBlockGroupMutex;
     /** The scrub state: scrub_lock, pause and cancel requests, the scrub workqueues. */
     public final ScrubControl scrub;
+    /** The balance state: balance_mutex, balance_ctl, the pause and cancel requests, the exclusive operation. */
+    public final BalanceControl balance;
     /**
      * fs_info->subvol_sem: subvolume creation takes it shared (btrfs_mksubvol), deletion and the quota
      * ioctl (enable / disable) exclusive. (The qgroup locks live with the qgroup state.)
@@ -162,6 +164,7 @@ public final class FsInfo {
         this.deleteUnusedBgsMutex = new Mutex("delete_unused_bgs_mutex", ld, "&fs_info->delete_unused_bgs_mutex");
         this.roBlockGroupMutex = new Mutex("ro_block_group_mutex", ld, "&fs_info->ro_block_group_mutex");
         this.scrub = new ScrubControl(kernel.sched(), ld);
+        this.balance = new BalanceControl(kernel.sched(), ld);
         this.subvolSem = new RwSemaphore("&fs_info->subvol_sem", ld);
         this.cleanupWorkSem = new RwSemaphore("&fs_info->cleanup_work_sem", ld);
         this.commitRootSem = new RwSemaphore("&fs_info->commit_root_sem", ld);
@@ -531,7 +534,7 @@ public final class FsInfo {
 
     /** The mutexes of this filesystem, for inspection and hung-task reports. */
     public java.util.List<Mutex> mutexes() {
-        return java.util.List.of(cleanerMutex, transactionKthreadMutex, deleteUnusedBgsMutex);
+        return java.util.List.of(cleanerMutex, transactionKthreadMutex, deleteUnusedBgsMutex, balance.mutex);
     }
 
     /** The dead_roots list, as subvolume ids. */

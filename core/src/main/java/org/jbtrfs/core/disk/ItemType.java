@@ -27,6 +27,8 @@ public final class ItemType {
     public static final int QGROUP_INFO = 242;
     public static final int QGROUP_LIMIT = 244;
     public static final int ORPHAN_ITEM = 48;
+    /** BTRFS_TEMPORARY_ITEM_KEY (BTRFS_BALANCE_ITEM_KEY before 4.x): the balance item, (BALANCE_OBJECTID, 248, 0). */
+    public static final int TEMPORARY_ITEM = 248;
     /** BTRFS_UUID_KEY_SUBVOL: UUID tree, (first half of a subvolume's uuid, second half) → its subvolume ids. */
     public static final int UUID_KEY_SUBVOL = 251;
     /** BTRFS_UUID_KEY_RECEIVED_SUBVOL: UUID tree, a received_uuid → the subvolume ids carrying it. */
@@ -46,6 +48,8 @@ public final class ItemType {
     public static final long FREE_SPACE_TREE_OBJECTID = 10;
     public static final long FIRST_FREE_OBJECTID = 256;
     public static final long LAST_FREE_OBJECTID = -256L;
+    /** BTRFS_BALANCE_OBJECTID (-4ULL): the root tree's balance item of a balance that has not ended. */
+    public static final long BALANCE_OBJECTID = -4L;
     /** BTRFS_ORPHAN_OBJECTID (-5ULL): orphan items live under this objectid. */
     public static final long ORPHAN_OBJECTID = -5L;
     /** BTRFS_FREE_SPACE_OBJECTID (-11ULL): v1 free space cache header items, (-11, 0, block group start). */

@@ -26,5 +26,7 @@ public enum MountOpt {
      */
     DISCARD_ASYNC,
     /** discard, discard=sync: discards at transaction commit; accepted, no discard issued (the port's devices have none). */
-    DISCARD_SYNC
+    DISCARD_SYNC,
+    /** skip_balance: a paused balance stays paused at a read-write mount ("balance: resume skipped"). */
+    SKIP_BALANCE
 }

@@ -144,7 +144,8 @@ public final class Schedule {
         Hook.ASYNC_RECLAIM_AFTER_FLUSH, Hook.ASYNC_RECLAIM_BEFORE_WAIT_DELAYED_IPUTS, Hook.ASYNC_RECLAIM_BEFORE_CLEAR_PENDING,
         Hook.ASYNC_RECLAIM_BEFORE_RETURN, Hook.ASYNC_DATA_RECLAIM_BEFORE_FLUSH, Hook.ASYNC_DATA_RECLAIM_BEFORE_CLEAR_PENDING,
         Hook.ASYNC_DATA_RECLAIM_BEFORE_RETURN, Hook.DELAYED_REFS_REFILL_BEFORE_ADD,
-        Hook.PREEMPT_RECLAIM_BEFORE_FLUSH, Hook.SHRINK_DELALLOC_BEFORE_DELAYED_IPUT);
+        Hook.PREEMPT_RECLAIM_BEFORE_FLUSH, Hook.SHRINK_DELALLOC_BEFORE_DELAYED_IPUT, Hook.BALANCE_KTHREAD_BEFORE_MUTEX,
+        Hook.BALANCE_NEXT_CHUNK);
     /**
      * Later hooks never focused: no sleep of the kernel's is there to lengthen ({@link #LATER_HOOKS}; a commit after
      * UNBLOCKED, stop 53, is the tests' window for the sync barrier: its IO waits are the device's); and scrub's stripe
@@ -153,7 +154,7 @@ public final class Schedule {
      */
     private static final Set<Hook> NEVER_FOCUSED = EnumSet.of(Hook.REMOUNT_RW_AFTER_PRE_RW_MOUNT,
         Hook.MNT_IS_READONLY_AFTER_REMOUNT_TEST, Hook.DROP_EXTENTS_AFTER_SEARCH, Hook.BTREE_WRITEBACK_CLAIMED,
-        Hook.BTREE_WRITEBACK_BEFORE_WRITTEN_FLAG, Hook.SCRUB_STRIPE, Hook.COMMIT_AFTER_UNBLOCKED);
+        Hook.BTREE_WRITEBACK_BEFORE_WRITTEN_FLAG, Hook.SCRUB_STRIPE, Hook.COMMIT_AFTER_UNBLOCKED, Hook.BALANCE_NEXT_CHUNK);
     /** How often a non-quiet cycle focuses on each hook of {@link #LATER_HOOKS}. */
     static final double P_LATER_FOCUS = 0.3;
     /**
