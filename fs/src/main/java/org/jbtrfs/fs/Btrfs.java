@@ -661,15 +661,17 @@ public final class Btrfs {
      * @throws BtrfsException EROFS, EINPROGRESS (a balance runs or is paused), EINVAL (unknown flags, the filesystem
      *                        closing), EOPNOTSUPP (a filter or a relocation the port does not have), ECANCELED (paused or
      *                        cancelled meanwhile: {@link #balancePause}, an RO remount, an umount)
-     * @throws IllegalArgumentException for a null args ({@link org.jbtrfs.core.disk.BalanceArgs#NONE}: no filter)
+     * @throws IllegalArgumentException for a null filter ({@link BalanceFilter#NONE}: no filter), or RESUME in flags
      */
-    public BalanceProgress balanceStart(long flags, org.jbtrfs.core.disk.BalanceArgs data,
-                                        org.jbtrfs.core.disk.BalanceArgs meta, org.jbtrfs.core.disk.BalanceArgs sys) {
+    public BalanceProgress balanceStart(long flags, BalanceFilter data, BalanceFilter meta, BalanceFilter sys) {
         if ((flags & BalanceProgress.RESUME) != 0) {
             throw new IllegalArgumentException("flags: RESUME is balanceResume()");
         }
+        requireNonNull(data, "data");
+        requireNonNull(meta, "meta");
+        requireNonNull(sys, "sys");
         BalanceProgress[] out = new BalanceProgress[1];
-        write(() -> out[0] = Balance.ioctlBalance(ctx, flags, data, meta, sys));
+        write(() -> out[0] = Balance.ioctlBalance(ctx, flags, data.args(), meta.args(), sys.args()));
         return out[0];
     }
 

@@ -66,6 +66,10 @@ public final class Classifier {
                             culprits.add(FixSwitch.RECLAIM_WRITEBACK_AT_UMOUNT);
                         }
                     }
+                    if (e.message().startsWith("BUG: KASAN: use-after-free in balance_kthread")) {
+                        // a resumed balance's kthread that reached balance_mutex after the umount freed fs_info (stop 64)
+                        culprits.add(FixSwitch.BALANCE_RESUME_PAUSE_RACE);
+                    }
                     if (e.message().contains("(struct btrfs_root of tree " + org.jbtrfs.core.disk.ItemType.QUOTA_TREE_OBJECTID + ")")) {
                         // the quota root quota enable put after publishing it (its rescan init lost to a rescan ioctl)
                         culprits.add(FixSwitch.QUOTA_ENABLE_RESCAN_EINPROGRESS);
@@ -655,6 +659,8 @@ public final class Classifier {
             case "flush_space" -> FixSwitch.ASYNC_RECLAIM_REQUEUED_AFTER_CANCEL;
             // an ordered extent finished after the umount's last commit: writeback nobody at the umount waited for (stop 63)
             case "btrfs_finish_ordered_io" -> FixSwitch.RECLAIM_WRITEBACK_AT_UMOUNT;
+            // a resumed balance's kthread that took balance_mutex after the RO remount's or umount's pause (stop 64)
+            case "insert_balance_item", "del_balance_item" -> FixSwitch.BALANCE_RESUME_PAUSE_RACE;
             case "btrfs_start_trans_remove_block_group", "btrfs_evict_inode", "btrfs_commit_inode_delayed_inode",
                 "btrfs_drop_snapshot" ->
                 h.thread().equals(Roles.CLEANER) ? FixSwitch.CLEANER_RO_REMOUNT_RACE : null;

@@ -26,7 +26,14 @@ enum LaneKind {
      * a second writer beside the file lane (stop 60): scattered sparse writes, buffered writes left to writeback,
      * appends, sync FILE, unlinks — two writers' reservations meeting. Only with the file lane.
      */
-    FILE2("file2");
+    FILE2("file2"),
+    /**
+     * balance (stop 64): {@code btrfs balance start} (filters that pick no chunk: relocation is not ported), resume and
+     * status; a paused balance's item lives on in the epoch's filesystem, and the next read-write mount resumes it.
+     */
+    BALANCE("balance"),
+    /** a second process pausing and cancelling the balance lane's balances. Only with the balance lane. */
+    BALANCE2("balance2");
 
     public final String label;
 

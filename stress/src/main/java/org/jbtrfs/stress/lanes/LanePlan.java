@@ -70,6 +70,9 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
     /** How often a cycle runs the scrub lane (stop 52). */
     static final double P_SCRUB = 0.25;
 
+    /** How often a cycle runs the balance lane, and the second balance process beside it (stop 64). */
+    static final double P_BALANCE = 0.25;
+
     /** How often a cycle mounts with -o compress. */
     static final double P_COMPRESS = 0.3;
 
@@ -126,7 +129,18 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
         if (l.contains(LaneKind.FILE) && Seeds.stream(cycleSeed, "lanes:file2").nextDouble() < P_SECOND_WRITER) {
             l.add(LaneKind.FILE2);
         }
+        // stop 64, its own stream as well
+        SplittableRandom bal = Seeds.stream(cycleSeed, "lanes:balance");
+        if (bal.nextDouble() < P_BALANCE) {
+            l.add(LaneKind.BALANCE);
+            if (bal.nextDouble() < 0.8) {
+                l.add(LaneKind.BALANCE2);
+            }
+        }
         l.removeIf(k -> !allowed.contains(k.label) && k != LaneKind.LIFECYCLE);
+        if (!l.contains(LaneKind.BALANCE)) {
+            l.remove(LaneKind.BALANCE2);
+        }
         // stop 28, its own stream as well
         boolean compress = Seeds.stream(cycleSeed, "lanes:compress").nextDouble() < P_COMPRESS;
         // stop 29, its own stream as well

@@ -180,6 +180,12 @@ public final class LanesWorkload {
         if (plan.lanes().contains(LaneKind.SCRUB)) {
             lanes.add(new ScrubLane(cx));
         }
+        if (plan.lanes().contains(LaneKind.BALANCE)) {
+            lanes.add(new BalanceLane(cx));
+        }
+        if (plan.lanes().contains(LaneKind.BALANCE2)) {
+            lanes.add(new BalanceCtlLane(cx));
+        }
         if (plan.lanes().contains(LaneKind.DEVICE2) && env.device2 != null) {
             lanes.add(new SecondDeviceLane(cx));
         }

@@ -580,6 +580,25 @@ class ClassifierTest {
         assertTrue(Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).evidence().contains(who));
     }
 
+    /**
+     * Stop 64: a resumed balance's kthread past the RO remount's pause commits on the read-only filesystem
+     * (insert_balance_item, then del_balance_item) — BALANCE_RESUME_PAUSE_RACE; past the umount it uses the freed fs_info.
+     */
+    @Test
+    void aResumedBalancesCommitsOnTheReadOnlyFilesystemAndItsLateMutexAreTheResumePauseRace() {
+        var t = new Inspection.TransactionInfo(42, "COMPLETED", List.of(new Inspection.Handle("btrfs-balance",
+            "insert_balance_item", "START")));
+        Inspection written = new Inspection(List.of(), List.of(), List.of(), List.of(), Map.of(), false, Set.of(), Set.of(), true, 42,
+            List.of(), Map.of(), List.of(), List.of(), Map.of(), List.of(t));
+        Observation o = new Observation();
+        o.roLeak("lifecycle", written);
+        assertEquals(Set.of("balance-resume-pause-race"), Classifier.classify(o, EnumSet.of(FixSwitch.BALANCE_RESUME_PAUSE_RACE)).bugs());
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).bugs());
+        assertAttributedOnlyWhileReverted(new LogEntry(1, LogLevel.EMERG, 0, "btrfs-balance", LogEntry.Kind.USE_AFTER_FREE,
+            "BUG: KASAN: use-after-free in balance_kthread\nRead of size 8 at addr 6b6b6b6b6b6b6b6b (struct btrfs_fs_info"
+                + " (balance_mutex, balance_ctl)) by task btrfs-balance"), FixSwitch.BALANCE_RESUME_PAUSE_RACE);
+    }
+
     /** A use of the quota root quota enable put after publishing it is 331cd9461412's (QUOTA_ENABLE_RESCAN_EINPROGRESS). */
     @Test
     void aUseOfTheFreedQuotaRootIsQuotaEnablesPut() {
