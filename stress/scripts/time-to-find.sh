@@ -49,7 +49,8 @@ commit-trans-lost-wakeup:commit-trans-lost-wakeup
 async-reclaim-requeued-after-cancel:async-reclaim-requeued-after-cancel
 async-reclaim-cancel-strands-tickets:async-reclaim-cancel-strands-tickets
 reclaim-delayed-iputs-cleaner-deadlock:reclaim-delayed-iputs-cleaner-deadlock
-reclaim-writeback-at-umount:reclaim-writeback-at-umount"}
+reclaim-writeback-at-umount:reclaim-writeback-at-umount
+balance-resume-pause-race:balance-resume-pause-race"}
 tmp=${KEEP:-$(mktemp -d)}
 mkdir -p "$tmp"
 echo "# $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/') workload=$workload limit=${limit}s ${ARGS:-} $java_bin $java_opts"

@@ -557,8 +557,15 @@ public enum FixSwitch {
      * counts its kthread; btrfs_pause_balance, finding the balance not running while such a kthread is pending, raises
      * balance_pause_req and waits for it; the kthread, under balance_mutex, leaves a balance it finds asked to pause
      * paused (btrfs_balance would reset a resumed one) and counts itself out; close_ctree waits for that last act.
-     * Found by reading volumes.c while porting balance's lifecycle, not by the explorer (its balance relocates nothing:
-     * relocation.c is not ported). Not checked on a running kernel.
+     * The same kthread against the user's own {@code btrfs balance resume} (case (3) of btrfs_ioctl_balance takes the
+     * paused balance first and drops balance_mutex for its walk): it calls btrfs_balance on the running balance_ctl —
+     * ASSERT(!BTRFS_FS_BALANCE_RUNNING), or without assertions two walks of one balance_ctl, the first end's
+     * reset_balance_state freeing it under the other (a use-after-free in __btrfs_balance, a NULL balance_ctl in
+     * btrfs_update_ioctl_balance_args); on a new balance started after that one ended, BUG_ON(ret == -EEXIST). So the
+     * fixed kthread also leaves alone a balance that is running or not flagged RESUME (not the one it was started for).
+     * The explorer found that second form (stop 64, its balance lanes: a pause hung behind a dead walk).
+     * Found by reading volumes.c while porting balance's lifecycle; the explorer's balance lanes find it too (they
+     * relocate nothing: relocation.c is not ported). Not checked on a running kernel.
      */
     BALANCE_RESUME_PAUSE_RACE(Origin.PROPOSED);
 

@@ -186,7 +186,7 @@ final class Balance {
         }
         fs.flags.clear(FsFlag.BALANCE_RUNNING);
         if (bargs != null) {
-            bargs[0] = progressLocked(fs);
+            bargs[0] = updateIoctlBalanceArgs(fs);
         }
         if ((ret != null && ret != Errno.ECANCELED && ret != Errno.ENOSPC) || balanceNeedClose(b)) {
             resetBalanceState(fs);
@@ -259,6 +259,7 @@ final class Balance {
                         continue; // removed meantime: the chunk tree's search no longer finds it, the walk goes on below
                     }
                     if (!counting) {
+                        bctl.use("__btrfs_balance");
                         synchronized (b.lock()) {
                             bctl.considered++;
                         }
@@ -267,6 +268,7 @@ final class Balance {
                         continue;
                     }
                     if (counting) {
+                        bctl.use("__btrfs_balance");
                         synchronized (b.lock()) {
                             bctl.expected++;
                         }
@@ -391,7 +393,9 @@ final class Balance {
         if (b.ctl() == null) {
             throw fs.log().bug("volumes.c", 3347, "BUG_ON(!fs_info->balance_ctl)");
         }
+        BalanceCtl bctl = b.ctl();
         b.setCtl(null);
+        bctl.free(fs.log()); // kfree(bctl): a balance still walking with it uses it freed
         Errno ret = delBalanceItem(fs);
         if (ret != null) {
             Transactions.handleFsError(fs, "reset_balance_state", ret);
@@ -418,8 +422,12 @@ final class Balance {
                 if (bctl == null) {
                     return 0;
                 }
-                if (fixed && b.pauseReq.get() != 0) {
-                    return 0; // proposed: an RO remount or an umount asked first — the balance stays paused
+                if (fixed && (b.pauseReq.get() != 0 || fs.flags.test(FsFlag.BALANCE_RUNNING)
+                    || (bctl.flags & BalanceCtl.RESUME) == 0)) {
+                    // proposed: an RO remount or an umount asked first — the balance stays paused; or the balance it
+                    // finds is not the paused one it was started for: the user resumed that one (running now, or ended
+                    // and a new one started)
+                    return 0;
                 }
                 Errno ret = btrfsBalance(ctx, bctl, null);
                 return ret == null ? 0 : ret.ret();
@@ -592,7 +600,22 @@ final class Balance {
         }
     }
 
-    /** kernel: btrfs_update_ioctl_balance_args() under balance_mutex. */
+    /**
+     * kernel: btrfs_update_ioctl_balance_args() as btrfs_balance calls it for its ioctl: it dereferences
+     * fs_info->balance_ctl, which someone else's reset_balance_state may have cleared meanwhile — a NULL pointer
+     * dereference, the task killed there (holding balance_mutex).
+     */
+    private static BalanceProgress updateIoctlBalanceArgs(FsInfo fs) {
+        if (fs.balance.ctl() == null) {
+            throw fs.log().oops(org.jbtrfs.core.LogEntry.Kind.OOPS,
+                "BUG: kernel NULL pointer dereference, address: 0000000000000000\n#PF: supervisor read access in kernel mode\n"
+                    + "RIP: 0010:btrfs_update_ioctl_balance_args+0x1d/0x150 [btrfs]\nCall Trace:\n"
+                    + KernelLog.callTrace(new Throwable(), 1));
+        }
+        return progressLocked(fs);
+    }
+
+    /** kernel: btrfs_update_ioctl_balance_args() under balance_mutex (the progress ioctl tested balance_ctl first). */
     private static BalanceProgress progressLocked(FsInfo fs) {
         BalanceControl b = fs.balance;
         BalanceCtl bctl = b.ctl();

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
@@ -41,10 +42,12 @@ import org.junit.jupiter.params.provider.EnumSource;
  * The window is a new kthread's wait for a CPU — short on an idle machine, a scheduler's whim on a loaded one, and
  * {@code mount; mount -o remount,ro} or {@code mount; umount} is a script's everyday sequence. Mainline's balance_kthread
  * (sb_start_write added in 2022 for freezing) and btrfs_resume_balance_async (the BALANCE_PAUSED exclusive-op state)
- * changed nothing here. The proposed fix: btrfs_resume_balance_async counts its kthread; btrfs_pause_balance, finding
+ * changed nothing here. A fourth form, found by the explorer's balance lanes: the user's own {@code btrfs balance
+ * resume} takes the paused balance first and drops balance_mutex for its walk; the kthread gets the mutex and runs
+ * btrfs_balance on the running balance_ctl (the tests at the end). The proposed fix: btrfs_resume_balance_async counts its kthread; btrfs_pause_balance, finding
  * the balance not running while such a kthread is pending, raises balance_pause_req and waits for it; the kthread, under
- * balance_mutex, leaves a balance it finds asked to pause paused (btrfs_balance would reset a resumed one) and counts
- * itself out as its last act; close_ctree waits for that too. A kthread that took balance_mutex first sets RUNNING
+ * balance_mutex, leaves a balance it finds asked to pause paused (btrfs_balance would reset a resumed one), leaves one
+ * that is running or not flagged RESUME alone (not the one it was started for), and counts itself out as its last act; close_ctree waits for that too. A kthread that took balance_mutex first sets RUNNING
  * before dropping it, and the pause waits for it as for any running balance. (A first version tested SB_RDONLY in the
  * kthread instead: the RO→RW remount's own kthread then found the filesystem still read-only — btrfs_remount clears
  * SB_RDONLY after btrfs_start_pre_rw_mount — and never resumed; the applied RO test caught it.) Read: volumes.c balance_kthread,
@@ -167,6 +170,74 @@ class BalanceResumePauseRaceTest {
             Btrfs again = BalanceTest.mountResumingToTheEnd(r, "");
             assertTrue(r.logged("balance: resume"), "the next mount resumes it");
             again.umount();
+            assertTrue(r.mod.unload().clean());
+            assertFalse(r.mod.log().tainted());
+        }
+    }
+
+    /**
+     * The same kthread against the user's own {@code btrfs balance resume} (found by the explorer, stop 64: its hang
+     * class, a pause waiting for a balance whose task had died): the ioctl takes the paused balance first — case (3) of
+     * btrfs_ioctl_balance — and runs it, dropping balance_mutex for its walk; the kthread then gets the mutex and calls
+     * btrfs_balance on the same, running balance_ctl.
+     */
+    private static TestThread<BalanceProgress> aUserResumeWalkingWhenTheKthreadGoesOn(Repro r, Btrfs fs) {
+        r.mod.hooks().parkAt(Hook.BALANCE_NEXT_CHUNK, Role.USER);
+        TestThread<BalanceProgress> resume = TestThread.call("resume", fs::balanceResume);
+        r.mod.hooks().awaitParked(Hook.BALANCE_NEXT_CHUNK, Repro.WAIT);
+        r.mod.hooks().disarm(Hook.BALANCE_KTHREAD_BEFORE_MUTEX);
+        return resume;
+    }
+
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void revertedTheKthreadRunsTheRunningBalanceAgainAndAsserts(Crc32cImpl crc) {
+        try (Repro r = withAPausedBalanceOnDisk(crc, false)) {
+            Btrfs fs = mountWithTheResumeKthreadHeld(r);
+            TestThread<BalanceProgress> resume = aUserResumeWalkingWhenTheKthreadGoesOn(r, fs);
+            // insert_balance_item: -EEXIST, a resumed balance: fine; then ASSERT(!test_bit(BTRFS_FS_BALANCE_RUNNING))
+            Waits.within(Repro.WAIT).until(() -> r.logged("assertion failed: !test_bit(BTRFS_FS_BALANCE_RUNNING"));
+            Repro.awaitBalanceKthreadGone(r.mod);
+            r.mod.hooks().disarm(Hook.BALANCE_NEXT_CHUNK);
+            resume.join();
+            fs.umount();
+        }
+    }
+
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void revertedWithoutAssertionsTwoWalksShareTheBalanceAndTheSecondUsesItFreed(Crc32cImpl crc) {
+        try (Repro r = new Repro(crc, false, FixSwitch.BALANCE_RESUME_PAUSE_RACE)) {
+            Btrfs first = r.mountSettled("");
+            BalanceTest.pausedBalance(r, first);
+            first.umount();
+            Btrfs fs = mountWithTheResumeKthreadHeld(r);
+            TestThread<BalanceProgress> resume = aUserResumeWalkingWhenTheKthreadGoesOn(r, fs);
+            // the kthread's walk ends first: "ended", reset_balance_state frees balance_ctl and deletes the item
+            Repro.awaitBalanceKthreadGone(r.mod);
+            assertTrue(r.logged("balance: ended with status: 0"), r.mod.log().dmesg());
+            assertEquals(2, r.mod.log().entries().stream().filter(e -> e.message().contains("balance: resume")).count(),
+                "two balances of one balance_ctl");
+            r.mod.hooks().disarm(Hook.BALANCE_NEXT_CHUNK);
+            assertThrows(org.jbtrfs.core.KernelOops.class, resume::join);
+            assertTrue(r.logged("BUG: KASAN: use-after-free in __btrfs_balance"), r.mod.log().dmesg());
+        }
+    }
+
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void appliedTheKthreadLeavesTheUsersRunningBalanceAlone(Crc32cImpl crc) {
+        try (Repro r = withAPausedBalanceOnDisk(crc, true)) {
+            Btrfs fs = mountWithTheResumeKthreadHeld(r);
+            TestThread<BalanceProgress> resume = aUserResumeWalkingWhenTheKthreadGoesOn(r, fs);
+            Repro.awaitBalanceKthreadGone(r.mod); // it found the balance running: not its own any more
+            assertEquals(1, r.mod.log().entries().stream().filter(e -> e.message().contains("balance: resume")).count());
+            r.mod.hooks().disarm(Hook.BALANCE_NEXT_CHUNK);
+            resume.join();
+            assertTrue(r.logged("balance: ended with status: 0"));
+            assertFalse(r.logged("assertion failed"), r.mod.log().dmesg());
+            assertNull(BalanceTest.item(fs));
+            fs.umount();
             assertTrue(r.mod.unload().clean());
             assertFalse(r.mod.log().tainted());
         }

@@ -32,11 +32,29 @@ public final class BalanceCtl {
     public long considered;
     public long completed;
 
+    /** kfree(bctl) by reset_balance_state: whoever still runs a balance on it uses it freed. */
+    private volatile org.jbtrfs.core.kernel.Lifetime freed;
+
     public BalanceCtl(long flags, BalanceArgs data, BalanceArgs meta, BalanceArgs sys) {
         this.flags = flags;
         this.data = data;
         this.meta = meta;
         this.sys = sys;
+    }
+
+    /** kfree(bctl): reset_balance_state's (or btrfs_free_fs_info's). */
+    public void free(org.jbtrfs.core.KernelLog log) {
+        org.jbtrfs.core.kernel.Lifetime l = new org.jbtrfs.core.kernel.Lifetime(log, "struct btrfs_balance_control");
+        l.free();
+        freed = l;
+    }
+
+    /** A use of this balance control by {@code function}: a KASAN report once it was freed. */
+    public void use(String function) {
+        org.jbtrfs.core.kernel.Lifetime l = freed;
+        if (l != null) {
+            l.use(function);
+        }
     }
 
     /** What insert_balance_item writes: the flags, then the three args. */

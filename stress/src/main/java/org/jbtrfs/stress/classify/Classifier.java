@@ -66,8 +66,10 @@ public final class Classifier {
                             culprits.add(FixSwitch.RECLAIM_WRITEBACK_AT_UMOUNT);
                         }
                     }
-                    if (e.message().startsWith("BUG: KASAN: use-after-free in balance_kthread")) {
-                        // a resumed balance's kthread that reached balance_mutex after the umount freed fs_info (stop 64)
+                    if (e.message().startsWith("BUG: KASAN: use-after-free in balance_kthread")
+                        || e.message().startsWith("BUG: KASAN: use-after-free in __btrfs_balance")) {
+                        // a resumed balance's kthread that reached balance_mutex after the umount freed fs_info, or
+                        // the walk of a balance_ctl the kthread's btrfs_balance reset and freed (stop 64)
                         culprits.add(FixSwitch.BALANCE_RESUME_PAUSE_RACE);
                     }
                     if (e.message().contains("(struct btrfs_root of tree " + org.jbtrfs.core.disk.ItemType.QUOTA_TREE_OBJECTID + ")")) {
@@ -125,6 +127,11 @@ public final class Classifier {
                         }
                     } else {
                         symptoms.add(Symptom.ERROR);
+                        if (e.message().contains("!test_bit(BTRFS_FS_BALANCE_RUNNING")) {
+                            // a resumed balance's kthread that took balance_mutex while the user's resume of the same
+                            // balance walked: btrfs_balance on a running balance_ctl (stop 64)
+                            culprits.add(FixSwitch.BALANCE_RESUME_PAUSE_RACE);
+                        }
                     }
                 }
                 // a BUG right after its assertion is the same report; any other BUG or oops is an error
@@ -139,6 +146,11 @@ public final class Classifier {
                         // btrfs_lookup_extent_info does; before, the second drop failed at btrfs_del_root)
                         culprits.add(FixSwitch.ORPHAN_ROOTS_INODES_IN_MEMORY);
                     }
+                    if (e.message().contains("kernel BUG at fs/btrfs/volumes.c:") && balanceTask(e)) {
+                        // the resume kthread's btrfs_balance on a balance_ctl that is not the paused one it was started
+                        // for (a new balance's: its item exists) or on one reset meanwhile (stop 64)
+                        culprits.add(FixSwitch.BALANCE_RESUME_PAUSE_RACE);
+                    }
                     if (e.message().contains("soft lockup") && e.message().contains("RIP: btrfs_discard_workfn")) {
                         // the discard worker taking the same group of the unused list for ever: async discard was
                         // stopped (umount, RO remount, nodiscard, an abort) while it moved a group that got an extent
@@ -151,6 +163,11 @@ public final class Classifier {
                 }
                 case OOPS, DOUBLE_FREE -> {
                     symptoms.add(Symptom.ERROR);
+                    if (e.message().contains("RIP: 0010:btrfs_update_ioctl_balance_args")) {
+                        // a balance ioctl's end found balance_ctl cleared: the resume kthread reset the balance the
+                        // ioctl was running (stop 64)
+                        culprits.add(FixSwitch.BALANCE_RESUME_PAUSE_RACE);
+                    }
                     if (e.message().contains("never initialised: RESCAN without ON")) {
                         // a status item written while quota disable waited for the worker (QUOTA_ENABLED clear,
                         // quota_root still set), left on disk by a power cut or an abort: the mount resumes a
@@ -725,6 +742,11 @@ public final class Classifier {
     static FixSwitch rescanWorkerFix(Set<FixSwitch> reverted) {
         return reverted.contains(FixSwitch.QGROUP_RESCAN_RO_REMOUNT) ? FixSwitch.QGROUP_RESCAN_RO_REMOUNT
             : FixSwitch.QGROUP_RESCAN_RESUME_REARM;
+    }
+
+    /** A line logged by the btrfs-balance kthread or a task running a balance ioctl (the balance lanes). */
+    private static boolean balanceTask(LogEntry e) {
+        return e.thread() != null && e.thread().contains("balance");
     }
 
     /** A transaction abort logged before {@code e}: the umount went through btrfs_error_commit_super. */

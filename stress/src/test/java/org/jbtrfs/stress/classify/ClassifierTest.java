@@ -597,6 +597,19 @@ class ClassifierTest {
         assertAttributedOnlyWhileReverted(new LogEntry(1, LogLevel.EMERG, 0, "btrfs-balance", LogEntry.Kind.USE_AFTER_FREE,
             "BUG: KASAN: use-after-free in balance_kthread\nRead of size 8 at addr 6b6b6b6b6b6b6b6b (struct btrfs_fs_info"
                 + " (balance_mutex, balance_ctl)) by task btrfs-balance"), FixSwitch.BALANCE_RESUME_PAUSE_RACE);
+        // the kthread against the user's resume of the same balance: its assertion, the freed balance_ctl's walk, the
+        // ioctl's end on a cleared balance_ctl, a BUG_ON of btrfs_balance
+        assertAttributedOnlyWhileReverted(new LogEntry(1, LogLevel.ERR, 0, "btrfs-balance", LogEntry.Kind.ASSERTION,
+            "assertion failed: !test_bit(BTRFS_FS_BALANCE_RUNNING, &fs_info->flags), in fs/btrfs/volumes.c:4163"),
+            FixSwitch.BALANCE_RESUME_PAUSE_RACE);
+        assertAttributedOnlyWhileReverted(new LogEntry(1, LogLevel.EMERG, 0, "lane:balance:0", LogEntry.Kind.USE_AFTER_FREE,
+            "BUG: KASAN: use-after-free in __btrfs_balance\nRead of size 8 at addr 6b6b6b6b6b6b6b6b (struct"
+                + " btrfs_balance_control) by task lane:balance:0"), FixSwitch.BALANCE_RESUME_PAUSE_RACE);
+        assertAttributedOnlyWhileReverted(new LogEntry(1, LogLevel.EMERG, 0, "lane:balance:0", LogEntry.Kind.OOPS,
+            "BUG: kernel NULL pointer dereference, address: 0000000000000000\n#PF: supervisor read access in kernel mode\n"
+                + "RIP: 0010:btrfs_update_ioctl_balance_args+0x1d/0x150 [btrfs]"), FixSwitch.BALANCE_RESUME_PAUSE_RACE);
+        assertAttributedOnlyWhileReverted(new LogEntry(1, LogLevel.CRIT, 0, "btrfs-balance", LogEntry.Kind.BUG,
+            "kernel BUG at fs/btrfs/volumes.c:4151!"), FixSwitch.BALANCE_RESUME_PAUSE_RACE);
     }
 
     /** A use of the quota root quota enable put after publishing it is 331cd9461412's (QUOTA_ENABLE_RESCAN_EINPROGRESS). */
