@@ -464,10 +464,18 @@ final class Balance {
         synchronized (b.lock()) {
             b.ctl().flags |= BalanceCtl.RESUME;
         }
-        if (fs.applied(FixSwitch.BALANCE_RESUME_PAUSE_RACE)) {
-            b.resumeKthreads.incrementAndGet(); // proposed: close_ctree waits for it
+        boolean counted = fs.applied(FixSwitch.BALANCE_RESUME_PAUSE_RACE);
+        if (counted) {
+            b.resumeKthreads.incrementAndGet(); // proposed: the pause and close_ctree wait for it
         }
-        fs.kernel.kthreadd().run("btrfs-balance", Role.KTHREAD, fs.workqueues().device(), self -> balanceKthread(ctx));
+        try {
+            fs.kernel.kthreadd().run("btrfs-balance", Role.KTHREAD, fs.workqueues().device(), self -> balanceKthread(ctx));
+        } catch (RuntimeException e) {
+            if (counted) {
+                b.resumeKthreadDone(); // no kthread: nothing to wait for
+            }
+            throw e;
+        }
     }
 
     /**

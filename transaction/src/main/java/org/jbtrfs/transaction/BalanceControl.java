@@ -2,7 +2,7 @@ package org.jbtrfs.transaction;
 
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jbtrfs.core.KernelLog;
-import org.jbtrfs.core.kernel.Lifetime;
+import org.jbtrfs.core.kernel.FreedSlot;
 import org.jbtrfs.core.kernel.Lockdep;
 import org.jbtrfs.core.kernel.Mutex;
 import org.jbtrfs.core.kernel.Sched;
@@ -31,7 +31,7 @@ public final class BalanceControl {
     private BalanceCtl ctl;
     private boolean exclusiveBalance;
     /** balance_ctl's memory as btrfs_free_fs_info frees it: a resume kthread that runs later uses it freed. */
-    private volatile Lifetime freed;
+    private final FreedSlot freed = new FreedSlot();
 
     BalanceControl(Sched sched, Lockdep lockdep) {
         this.sched = sched;
@@ -100,16 +100,9 @@ public final class BalanceControl {
         synchronized (lock) {
             ctl = null;
         }
-        Lifetime l = new Lifetime(log, "struct btrfs_fs_info (balance_mutex, balance_ctl)");
-        l.free();
-        freed = l;
+        freed.free(log, "struct btrfs_fs_info (balance_mutex, balance_ctl)");
     }
 
     /** A use of fs_info's balance state by {@code function}: a KASAN report once btrfs_free_fs_info freed it. */
-    public void use(String function) {
-        Lifetime l = freed;
-        if (l != null) {
-            l.use(function);
-        }
-    }
+    public void use(String function) { freed.use(function); }
 }

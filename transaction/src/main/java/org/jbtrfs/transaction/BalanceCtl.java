@@ -33,7 +33,7 @@ public final class BalanceCtl {
     public long completed;
 
     /** kfree(bctl) by reset_balance_state: whoever still runs a balance on it uses it freed. */
-    private volatile org.jbtrfs.core.kernel.Lifetime freed;
+    private final org.jbtrfs.core.kernel.FreedSlot freed = new org.jbtrfs.core.kernel.FreedSlot();
 
     public BalanceCtl(long flags, BalanceArgs data, BalanceArgs meta, BalanceArgs sys) {
         this.flags = flags;
@@ -43,19 +43,10 @@ public final class BalanceCtl {
     }
 
     /** kfree(bctl): reset_balance_state's (or btrfs_free_fs_info's). */
-    public void free(org.jbtrfs.core.KernelLog log) {
-        org.jbtrfs.core.kernel.Lifetime l = new org.jbtrfs.core.kernel.Lifetime(log, "struct btrfs_balance_control");
-        l.free();
-        freed = l;
-    }
+    public void free(org.jbtrfs.core.KernelLog log) { freed.free(log, "struct btrfs_balance_control"); }
 
     /** A use of this balance control by {@code function}: a KASAN report once it was freed. */
-    public void use(String function) {
-        org.jbtrfs.core.kernel.Lifetime l = freed;
-        if (l != null) {
-            l.use(function);
-        }
-    }
+    public void use(String function) { freed.use(function); }
 
     /** What insert_balance_item writes: the flags, then the three args. */
     public BalanceItem item() { return new BalanceItem(flags, data, meta, sys); }

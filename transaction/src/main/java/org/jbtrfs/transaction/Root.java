@@ -32,7 +32,7 @@ public final class Root implements TreeRoot {
     /** The transaction this root was last modified in (root->last_trans). */
     volatile long lastTrans;
     /** Set when the last reference was put (btrfs_put_root): every later use is a use-after-free. */
-    private volatile org.jbtrfs.core.kernel.Lifetime freed;
+    private final org.jbtrfs.core.kernel.FreedSlot freed = new org.jbtrfs.core.kernel.FreedSlot();
 
     public Root(long objectid, ExtentBuffer node, RootItem item) {
         this.objectid = objectid;
@@ -53,18 +53,11 @@ public final class Root implements TreeRoot {
      * {@link #use} reports the use-after-free.
      */
     public void putLast(org.jbtrfs.core.KernelLog log) {
-        org.jbtrfs.core.kernel.Lifetime l = new org.jbtrfs.core.kernel.Lifetime(log, "struct btrfs_root of tree " + objectid);
-        l.free();
-        freed = l;
+        freed.free(log, "struct btrfs_root of tree " + objectid);
     }
 
     /** Checks the root is not freed before {@code function} dereferences it (KASAN's use-after-free report if it is). */
-    public void use(String function) {
-        org.jbtrfs.core.kernel.Lifetime l = freed;
-        if (l != null) {
-            l.use(function);
-        }
-    }
+    public void use(String function) { freed.use(function); }
 
     @Override public ExtentBuffer node() { return node; }
 
