@@ -13,7 +13,8 @@
 #      (and workers-flush-at-umount:workers-flush-at-umount, stop 34: an abort's umount with compressed writeback in flight;
 #      data-reclaim-aborted-loop:data-reclaim-aborted-loop, stop 56: an abort while a write waits on a data ticket;
 #      delayed-refs-refill-race:delayed-refs-refill-race, stop 57: an abort while an fsync's refill waits on a ticket;
-#      reclaim-iputs-at-umount:reclaim-iputs-at-umount, stop 62: an abort's umount while a reclaim work flushes delalloc)
+#      reclaim-iputs-at-umount:reclaim-iputs-at-umount, stop 62: an abort's umount while a reclaim work flushes delalloc;
+#      delayed-workers-at-error-umount:delayed-workers-at-error-umount, stop 64: an abort's umount while a delayed-meta work holds a handle)
 set -u
 jar=${JAR:-stress/target/jbtrfs-stress.jar}
 limit=${1:-20}; shift || true

@@ -357,5 +357,12 @@ public enum Hook {
      */
     BALANCE_KTHREAD_BEFORE_MUTEX,
     /** __btrfs_balance's loop top, before its pause and cancel test: one chunk (a block group in the port) per pass. */
-    BALANCE_NEXT_CHUNK
+    BALANCE_NEXT_CHUNK,
+    /**
+     * A delayed-meta work (btrfs_async_run_delayed_root) joined a transaction and has not written its node's items yet:
+     * a kworker preempted holding a handle. An abort meanwhile and an umount: close_ctree flushes delayed_workers only on
+     * a read-write filesystem, so the work's btrfs_end_transaction — which wakes the transaction kthread on an aborted
+     * filesystem — may come after kthread_stop ({@link FixSwitch#DELAYED_WORKERS_AT_ERROR_UMOUNT}, proposed). Stop 64.
+     */
+    DELAYED_WORKER_AFTER_JOIN
 }

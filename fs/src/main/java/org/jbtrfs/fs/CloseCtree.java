@@ -205,6 +205,11 @@ final class CloseCtree {
 
     /** kernel: btrfs_error_commit_super(), announced at {@link Hook#UMOUNT_BEFORE_ERROR_COMMIT_SUPER}. */
     private static void errorCommitSuper(FsInfo fs) {
+        if (fs.applied(FixSwitch.DELAYED_WORKERS_AT_ERROR_UMOUNT)) {
+            // proposed: as the read-write branch below does before its commit — a delayed-meta work holding a handle
+            // ends it now, while the transaction kthread its end wakes on an aborted filesystem still runs
+            fs.workqueues().delayedWorkers.flush();
+        }
         fs.kernel.hooks().arrive(Hook.UMOUNT_BEFORE_ERROR_COMMIT_SUPER);
         DiskIo.errorCommitSuper(fs);
     }

@@ -414,6 +414,7 @@ public final class DelayedInodes {
                     done++;
                     continue;
                 }
+                fs.kernel.hooks().arrive(Hook.DELAYED_WORKER_AFTER_JOIN);
                 try {
                     commitNode(h, n);
                 } catch (BtrfsException e) {

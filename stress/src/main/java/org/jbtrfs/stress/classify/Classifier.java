@@ -52,7 +52,13 @@ public final class Classifier {
                 case USE_AFTER_FREE -> {
                     symptoms.add(Symptom.USE_AFTER_FREE);
                     if (e.message().contains("in wake_up_process") && e.thread() != null && e.thread().contains("kworker")) {
-                        if (e.message().contains("task_struct of btrfs-transaction")) {
+                        if (e.message().contains("task_struct of btrfs-transaction")
+                            && e.message().contains("DelayedInodes.asyncRunDelayedRoot")) {
+                            // a delayed-meta work's btrfs_end_transaction on an aborted filesystem, after close_ctree's
+                            // cleanup saw its writer gone and stopped the kthread (stop 64: delayed_workers is flushed
+                            // only on a read-write filesystem)
+                            culprits.add(FixSwitch.DELAYED_WORKERS_AT_ERROR_UMOUNT);
+                        } else if (e.message().contains("task_struct of btrfs-transaction")) {
                             // a rescan worker's btrfs_end_transaction after its complete_all woke the transaction
                             // kthread close_ctree had stopped meanwhile (its commit failed: the error state)
                             culprits.add(FixSwitch.QGROUP_RESCAN_END_BEFORE_COMPLETE);

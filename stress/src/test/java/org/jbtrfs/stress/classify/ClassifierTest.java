@@ -612,6 +612,19 @@ class ClassifierTest {
             "kernel BUG at fs/btrfs/volumes.c:4151!"), FixSwitch.BALANCE_RESUME_PAUSE_RACE);
     }
 
+    /**
+     * Stop 64, class f8fced6b: a kworker's wake of the stopped transaction kthread from btrfs_async_run_delayed_root's
+     * btrfs_end_transaction is the delayed-meta work close_ctree did not flush on the aborted filesystem.
+     */
+    @Test
+    void aDelayedMetaWorksLateWakeOfTheTransactionKthreadIsTheUnflushedDelayedWorkers() {
+        assertAttributedOnlyWhileReverted(new LogEntry(1, LogLevel.EMERG, 0, "btrfs1-kworker/u4:16", LogEntry.Kind.USE_AFTER_FREE,
+            "BUG: KASAN: use-after-free in wake_up_process\nRead of size 8 at addr 6b6b6b6b6b6b6b6b (task_struct of"
+                + " btrfs-transaction) by task btrfs1-kworker/u4:16\nCall Trace:\n core.kernel.Kthread.wakeUpProcess:258\n"
+                + " transaction.Transactions.end:291\n transaction.DelayedInodes.asyncRunDelayedRoot:423"),
+            FixSwitch.DELAYED_WORKERS_AT_ERROR_UMOUNT);
+    }
+
     /** A use of the quota root quota enable put after publishing it is 331cd9461412's (QUOTA_ENABLE_RESCAN_EINPROGRESS). */
     @Test
     void aUseOfTheFreedQuotaRootIsQuotaEnablesPut() {
