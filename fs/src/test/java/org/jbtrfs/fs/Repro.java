@@ -117,9 +117,13 @@ final class Repro implements AutoCloseable {
         Waits.within(WAIT).until(() -> mod.kernel().kthreadd().busy().stream().noneMatch("btrfs-balance"::equals));
     }
 
-    /** No kthread of {@code mod} runs (a leaving btrfs-uuid kthread waited for first, see {@link #awaitUuidKthreadsGone}). */
+    /**
+     * No kthread of {@code mod} runs (a leaving btrfs-uuid or btrfs-balance kthread waited for first: umount waits for
+     * their last act, not their return — {@link #awaitUuidKthreadsGone}, {@link #awaitBalanceKthreadGone}).
+     */
     static boolean noKthreadRuns(BtrfsModule mod) {
         awaitUuidKthreadsGone(mod);
+        awaitBalanceKthreadGone(mod);
         return mod.kernel().kthreadd().busy().isEmpty();
     }
 
