@@ -324,7 +324,7 @@ final class Balance {
 
     /** kernel: btrfs_relocate_chunk() — relocation.c is not ported: the balance ends with EOPNOTSUPP. */
     private static Errno relocateChunk(FsInfo fs, BlockGroup chunk) {
-        fs.log().info(fs.sbId(), "relocating block group " + chunk.start() + " flags " + chunk.type().name().toLowerCase()
+        fs.log().info(fs.sbId(), "relocating block group " + chunk.start() + " flags " + chunk.type().name().toLowerCase(java.util.Locale.ROOT)
             + " (port: relocation is not ported)");
         return Errno.EOPNOTSUPP;
     }
@@ -337,11 +337,7 @@ final class Balance {
         TransHandle h = Transactions.start(fs, fs.treeRoot(), 0, "insert_balance_item");
         BtrfsException failed = null;
         try {
-            if (Trees.lookup(fs, fs.treeRoot(), BalanceItem.KEY) != null) {
-                failed = new BtrfsException(Errno.EEXIST, "balance item exists");
-            } else {
-                Trees.insert(h, fs.treeRoot(), BalanceItem.KEY, bctl.item().encode());
-            }
+            Trees.insert(h, fs.treeRoot(), BalanceItem.KEY, bctl.item().encode()); // btrfs_insert_empty_item: EEXIST
         } catch (BtrfsException e) {
             failed = e;
         }
@@ -390,10 +386,10 @@ final class Balance {
      */
     private static void resetBalanceState(FsInfo fs) {
         BalanceControl b = fs.balance;
-        if (b.ctl() == null) {
+        BalanceCtl bctl = b.ctl();
+        if (bctl == null) {
             throw fs.log().bug("volumes.c", 3347, "BUG_ON(!fs_info->balance_ctl)");
         }
-        BalanceCtl bctl = b.ctl();
         b.setCtl(null);
         bctl.free(fs.log()); // kfree(bctl): a balance still walking with it uses it freed
         Errno ret = delBalanceItem(fs);
@@ -466,7 +462,7 @@ final class Balance {
         }
         boolean counted = fs.applied(FixSwitch.BALANCE_RESUME_PAUSE_RACE);
         if (counted) {
-            b.resumeKthreads.incrementAndGet(); // proposed: the pause and close_ctree wait for it
+            b.resumeKthreadStarted(); // proposed: the pause and close_ctree wait for it
         }
         try {
             fs.kernel.kthreadd().run("btrfs-balance", Role.KTHREAD, fs.workqueues().device(), self -> balanceKthread(ctx));
@@ -590,7 +586,7 @@ final class Balance {
                 }
             }
             if (b.ctl() != null || fs.flags.test(FsFlag.BALANCE_RUNNING)) {
-                throw fs.log().bug("volumes.c", 4403, "BUG_ON(fs_info->balance_ctl || BTRFS_FS_BALANCE_RUNNING)");
+                throw fs.log().bug("volumes.c", 4405, "BUG_ON(fs_info->balance_ctl || BTRFS_FS_BALANCE_RUNNING)");
             }
             b.cancelReq.decrementAndGet();
         } finally {

@@ -38,8 +38,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  *   <li>The work ends its handle: __btrfs_end_transaction drops num_writers and wakes writer_wait, then — the
  *       transaction aborted, the filesystem in error — calls wake_up_process(fs_info->transaction_kthread).</li>
  *   <li>Between the two, close_ctree's cleanup goes on and kthread_stop(transaction_kthread) frees the task: the
- *       work's wake-up is a use-after-free (the kernel's close_ctree names the danger for the cleaner: "any
- *       wake_up_process… would be a use-after-free").</li>
+ *       work's wake-up is a use-after-free — the danger close_ctree's own comment names for the cleaner at its
+ *       kthread_park (kthread_stop frees the task_struct, and the transaction kthread might still wake the cleaner).</li>
  * </ol>
  * Read: disk-io.c close_ctree, btrfs_error_commit_super; transaction.c btrfs_cleanup_transaction,
  * __btrfs_end_transaction; delayed-inode.c btrfs_async_run_delayed_root, btrfs_balance_delayed_items (v5.11); mainline's

@@ -77,6 +77,9 @@ public final class BalanceControl {
         }
     }
 
+    /** A resume kthread about to be started (the proposed fix): the pause and close_ctree wait for its last act. */
+    public void resumeKthreadStarted() { resumeKthreads.incrementAndGet(); }
+
     /**
      * A resume kthread's last act (the proposed fix): counted out and the waiters woken under the wait queue's lock, so a
      * waiter that sees the count reach 0 knows the kthread touches nothing more.
