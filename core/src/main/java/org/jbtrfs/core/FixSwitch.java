@@ -583,7 +583,26 @@ public enum FixSwitch {
      * 48,876, class {@code f8fced6b uaf:BUG: KASAN: use-after-free in wake_up_process …@kworker}, a delayed-meta work's
      * btrfs_end_transaction after an injected commit EIO), forced in the same stop. Not checked on a running kernel.
      */
-    DELAYED_WORKERS_AT_ERROR_UMOUNT(Origin.PROPOSED);
+    DELAYED_WORKERS_AT_ERROR_UMOUNT(Origin.PROPOSED),
+    /**
+     * Proposed, not upstream (stop 65): a dev-replace interrupted by an umount is resumed by the next read-write mount
+     * or RO→RW remount in a btrfs-devrepl kthread btrfs_resume_dev_replace_async starts and nobody waits for. An RO
+     * remount or close_ctree suspends it by setting the replace SUSPENDED (btrfs_dev_replace_suspend_for_unmount) and
+     * cancelling the scrub that copies the device (btrfs_scrub_cancel) — but a kthread whose btrfs_scrub_dev has not yet
+     * counted itself in scrubs_running is not running for the cancel (-ENOTCONN), and nothing in btrfs_scrub_dev looks at
+     * the replace state: the copy starts after the suspend. On the RO-remounted filesystem it commits a transaction per
+     * chunk (scrub_enumerate_chunks' dev-replace commit after btrfs_inc_block_group_ro) — writes to a read-only
+     * filesystem; inside close_ctree it commits after (or during) btrfs_commit_super; and the kthread, which nothing
+     * waits for, ends with btrfs_dev_replace_finishing and btrfs_exclop_finish on a fs_info that the umount may have
+     * freed. 5.11 (dev-replace.c btrfs_resume_dev_replace_async, btrfs_dev_replace_kthread,
+     * btrfs_dev_replace_suspend_for_unmount; scrub.c btrfs_scrub_dev, btrfs_scrub_cancel; super.c btrfs_remount;
+     * disk-io.c close_ctree) and mainline alike (btrfs_scrub_dev still checks only btrfs_fs_closing, before its setup).
+     * The fix: btrfs_scrub_dev for a replace, under scrub_lock and dev_replace.rwsem, refuses (-ECANCELED) a replace that
+     * is no longer STARTED — the suspend's state change comes before its cancel, so either the scrub sees SUSPENDED or the
+     * cancel sees it running; btrfs_resume_dev_replace_async counts its kthread and close_ctree waits for its last act.
+     * Found by reading dev-replace.c while porting its lifecycle. Not checked on a running kernel.
+     */
+    DEV_REPLACE_RESUME_SUSPEND_RACE(Origin.PROPOSED);
 
     private final Origin origin;
 

@@ -364,5 +364,20 @@ public enum Hook {
      * a read-write filesystem, so the work's btrfs_end_transaction — which wakes the transaction kthread on an aborted
      * filesystem — may come after kthread_stop ({@link FixSwitch#DELAYED_WORKERS_AT_ERROR_UMOUNT}, proposed). Stop 64.
      */
-    DELAYED_WORKER_AFTER_JOIN
+    DELAYED_WORKER_AFTER_JOIN,
+    /**
+     * The btrfs-devrepl kthread btrfs_resume_dev_replace_async started, before its btrfs_scrub_dev: an RO remount or an
+     * umount meanwhile suspends the replace and cancels no scrub ({@link FixSwitch#DEV_REPLACE_RESUME_SUSPEND_RACE},
+     * proposed). Stop 65.
+     */
+    DEV_REPLACE_KTHREAD_BEFORE_SCRUB,
+    /**
+     * btrfs_scrub_dev past its btrfs_fs_closing test and its setup, before scrub_lock and scrubs_running: a cancel now
+     * finds no scrub running (-ENOTCONN) and the scrub starts after it. Stop 65.
+     */
+    SCRUB_BEFORE_RUNNING,
+    /**
+     * A dev-replace scrub about to copy its next chunk (scrub_enumerate_chunks' loop, dev-replace mode). Stop 65.
+     */
+    DEV_REPLACE_NEXT_CHUNK
 }

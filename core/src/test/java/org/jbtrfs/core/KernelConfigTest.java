@@ -86,7 +86,7 @@ class KernelConfigTest {
             + "endio-write-flush-at-umount, qgroup-rescan-resume-rearm, orphan-roots-inodes-in-memory, quota-rescan-disable-null-deref, qgroup-rescan-requeue-waited, quota-enable-rescan-einprogress, "
             + "qgroup-status-rescan-without-on, remount-rw-failure-commit, qgroup-rescan-failed-init-rearm, error-commit-super-early, "
             + "qgroup-rescan-end-before-complete, fsync-ro-remount-race, delayed-workers-ro-remount, delalloc-flush-at-umount, mount-rw-frozen, uuid-rescan-generation-check, discard-worker-infinite-loop, discard-resume-ro-to-rw, workers-flush-at-umount, "
-            + "quota-enable-qgroup-ioctl-deadlock, quota-disable-qgroup-ioctl-deadlock, backref-deleting-commit-root, scrub-ro-mount-transaction, async-commit-transaction-kthread, commit-trans-lost-wakeup, async-reclaim-requeued-after-cancel, async-reclaim-cancel-strands-tickets, reclaim-delayed-iputs-cleaner-deadlock, data-reclaim-aborted-loop, delayed-refs-refill-race, preempt-reclaim-ro-remount, reclaim-iputs-at-umount, reclaim-writeback-at-umount, balance-resume-pause-race, delayed-workers-at-error-umount",
+            + "quota-enable-qgroup-ioctl-deadlock, quota-disable-qgroup-ioctl-deadlock, backref-deleting-commit-root, scrub-ro-mount-transaction, async-commit-transaction-kthread, commit-trans-lost-wakeup, async-reclaim-requeued-after-cancel, async-reclaim-cancel-strands-tickets, reclaim-delayed-iputs-cleaner-deadlock, data-reclaim-aborted-loop, delayed-refs-refill-race, preempt-reclaim-ro-remount, reclaim-iputs-at-umount, reclaim-writeback-at-umount, balance-resume-pause-race, delayed-workers-at-error-umount, dev-replace-resume-suspend-race",
             e.getMessage());
     }
 

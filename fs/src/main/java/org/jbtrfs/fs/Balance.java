@@ -14,6 +14,7 @@ import org.jbtrfs.core.disk.BalanceArgs;
 import org.jbtrfs.core.disk.BalanceItem;
 import org.jbtrfs.transaction.BalanceControl;
 import org.jbtrfs.transaction.BalanceCtl;
+import org.jbtrfs.transaction.ExclusiveOperation;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.TransHandle;
 import org.jbtrfs.transaction.Transactions;
@@ -50,12 +51,12 @@ final class Balance {
         BalanceControl b = fs.balance;
         boolean needUnlock; // for the exclusive operation
         while (true) {
-            if (b.exclopStart()) {
+            if (fs.exclop.start(ExclusiveOperation.Op.BALANCE)) {
                 b.mutex.lock();
                 needUnlock = true;
                 break;
             }
-            // the exclusive operation is taken: (1) another operation (none other in the port), (2) a running balance,
+            // the exclusive operation is taken: (1) another operation (a dev-replace), (2) a running balance,
             // (3) a paused one — the resume's case
             b.mutex.lock();
             if (b.ctl() == null) {
@@ -109,7 +110,7 @@ final class Balance {
         } finally {
             b.mutex.unlock();
             if (needUnlock) {
-                b.exclopFinish();
+                fs.exclop.finish();
             }
         }
     }
@@ -190,7 +191,7 @@ final class Balance {
         }
         if ((ret != null && ret != Errno.ECANCELED && ret != Errno.ENOSPC) || balanceNeedClose(b)) {
             resetBalanceState(fs);
-            b.exclopFinish();
+            fs.exclop.finish();
         }
         b.wakeUp();
         return ret;
@@ -201,7 +202,7 @@ final class Balance {
         if ((bctl.flags & BalanceCtl.RESUME) != 0) {
             resetBalanceState(fs);
         }
-        fs.balance.exclopFinish();
+        fs.exclop.finish();
         return ret;
     }
 
@@ -486,7 +487,7 @@ final class Balance {
         }
         BalanceItem item = BalanceItem.decode(raw);
         BalanceCtl bctl = new BalanceCtl(item.flags() | BalanceCtl.RESUME, item.data(), item.meta(), item.sys());
-        if (!fs.balance.exclopStart()) {
+        if (!fs.exclop.start(ExclusiveOperation.Op.BALANCE)) {
             fs.log().warn(fs.sbId(), "balance: cannot set exclusive op status, resume manually");
         }
         fs.balance.mutex.lock();
@@ -581,7 +582,7 @@ final class Balance {
                 b.mutex.lock(); // lock released to let other waiters go on; look again
                 if (b.ctl() != null) {
                     resetBalanceState(fs);
-                    b.exclopFinish();
+                    fs.exclop.finish();
                     fs.log().info(fs.sbId(), "balance: canceled");
                 }
             }

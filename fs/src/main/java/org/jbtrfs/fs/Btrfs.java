@@ -724,6 +724,39 @@ public final class Btrfs {
      */
     public BalanceProgress balanceStatus() { return query(() -> Balance.progress(ctx.fs)); }
 
+    /**
+     * {@code btrfs replace start SRCDEVID TARGET} — kernel: btrfs_ioctl_dev_replace(BTRFS_IOCTL_DEV_REPLACE_CMD_START) →
+     * btrfs_dev_replace_start(): the filesystem's device (devid 1) is copied to {@code target} while writes go to both,
+     * then the target takes its place and the old device's superblock is scratched; runs in the caller, as the ioctl
+     * does, and returns at the end. As in the kernel no write access is taken (only an SB_RDONLY test), and an RO
+     * remount or an umount meanwhile suspends the replace (the next read-write mount resumes it in a btrfs-devrepl
+     * kthread; the target must be one of the module's devices or a target it has seen, as a device scan finds it).
+     * After it, the filesystem lives on {@code target}: mount that device next time.
+     *
+     * @return NO_ERROR (finished, or suspended by an RO remount or umount: see {@link #replaceStatus}),
+     *         SCRUB_INPROGRESS (a scrub of the device runs)
+     * @throws BtrfsException EROFS, EINPROGRESS (another exclusive operation: a balance), ENOENT (no such devid),
+     *                        EEXIST (the target is this filesystem's device), EBUSY (the target is mounted), EINVAL (the
+     *                        target is smaller), ECANCELED (cancelled by {@link #replaceCancel}), and the copy's errors
+     * @throws IllegalArgumentException a null target
+     */
+    public DevReplaceResult replaceStart(long srcDevid, BlockDevice target) {
+        requireNonNull(target, "target");
+        return read(() -> DevReplace.ioctlStart(ctx, srcDevid, target));
+    }
+
+    /** {@code btrfs replace status} — kernel: btrfs_dev_replace_status(). */
+    public DevReplaceStatus replaceStatus() { return query(() -> DevReplace.status(ctx.fs)); }
+
+    /**
+     * {@code btrfs replace cancel} — kernel: btrfs_dev_replace_cancel(): a running replace's copy is cancelled (its
+     * start returns ECANCELED), a suspended replace is cancelled here.
+     *
+     * @return NO_ERROR, or NOT_STARTED when there is nothing to cancel
+     * @throws BtrfsException EROFS on a read-only filesystem
+     */
+    public DevReplaceResult replaceCancel() { return read(() -> DevReplace.cancel(ctx)); }
+
     /** btrfs quota rescan (EINPROGRESS if one runs, EINVAL if quotas are off). */
     public void quotaRescan() { write(ctx.qgroups::rescan); }
 

@@ -53,6 +53,8 @@ public final class BtrfsModule implements AutoCloseable {
     private final Kernel kernel;
     private final WorkerPool workerPool;
     private final Map<String, BlockDevice> devices = new ConcurrentHashMap<>();
+    /** The dev-replace targets the module's filesystems were given (see {@link #scannedDevices}). */
+    private final java.util.Set<BlockDevice> replaceTargets = ConcurrentHashMap.newKeySet();
     /** The superblocks by device name (the kernel's super_blocks list); its monitor is sb_lock. */
     private final Map<String, VfsSuper> supers = new java.util.HashMap<>();
     /** The superblocks of {@link #supers}, readable without sb_lock: a hang report must not wait for a hung mount. */
@@ -174,6 +176,26 @@ public final class BtrfsModule implements AutoCloseable {
     private BlockDevice withLatency(BlockDevice d) {
         LatencyModel l = kernel.config().latency();
         return l.noDeviceCost() ? d : new LatencyBlockDevice(d, l);
+    }
+
+    /**
+     * The devices a device scan would find: the module's own and the dev-replace targets its filesystems were given (the
+     * kernel's fs_devices keep a replace target after the umount).
+     */
+    java.util.Collection<BlockDevice> scannedDevices() {
+        java.util.Set<BlockDevice> all = new java.util.LinkedHashSet<>(devices.values());
+        all.addAll(replaceTargets);
+        return all;
+    }
+
+    /** A dev-replace target, registered as btrfs_init_dev_replace_tgtdev adds it to the filesystem's devices. */
+    void rememberReplaceTarget(BlockDevice d) { replaceTargets.add(d); }
+
+    /** Whether a superblock of the module is mounted from a device of {@code d}'s name (an exclusive open fails). */
+    boolean isMounted(BlockDevice d) {
+        synchronized (supers) {
+            return supers.containsKey(d.name());
+        }
     }
 
     /** mkfs.btrfs on {@code dev} (refused while it is mounted). */

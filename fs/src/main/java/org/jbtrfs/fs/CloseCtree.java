@@ -45,8 +45,11 @@ final class CloseCtree {
         // pause the restriper: we want to resume on mount (a balance not yet running is not waited for)
         Balance.pauseBalance(fs);
         Balance.waitForResumeKthread(fs); // proposed: BALANCE_RESUME_PAUSE_RACE
-        // dev-replace: not modelled; btrfs_scrub_cancel(): a scrub through another mount of this superblock stops
+        // btrfs_dev_replace_suspend_for_unmount(): a running replace is SUSPENDED, to be resumed by the next RW mount;
+        // btrfs_scrub_cancel(): a scrub through another mount of this superblock stops — and the replace's copy
+        DevReplace.suspendForUnmount(fs);
         fs.scrub.cancel();
+        DevReplace.waitForResumeKthread(fs); // proposed: DEV_REPLACE_RESUME_SUSPEND_RACE
         // wait for any defraggers to finish (the parked cleaner ran its last btrfs_run_defrag_inodes), then clear out
         // the tree of defraggable inodes
         ctx.defrag.waitForDefraggers();

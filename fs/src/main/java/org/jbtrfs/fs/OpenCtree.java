@@ -41,6 +41,11 @@ final class OpenCtree {
         Kernel kernel = module.kernel();
         // read and validate the primary superblock (btrfs_read_dev_super + btrfs_validate_super)
         SuperBlock sb = DiskIo.readSuper(dev, kernel.crc32c());
+        if (sb.devid == org.jbtrfs.core.disk.DevReplaceItem.DEV_REPLACE_DEVID) {
+            // the kernel assembles a filesystem from any of its devices; the port mounts one through its devid 1
+            throw new BtrfsException(Errno.EINVAL, dev.name() + " is the target of a device replace (devid 0): mount the "
+                + "filesystem through its source device");
+        }
         // btrfs_init_fs_info(); btrfs_mount_root decides CSUM_IMPL_FAST from the crc32c driver's name
         FsInfo fs = new FsInfo(kernel, dev, sb, Mkfs.spaceManager(dev.size()));
         fs.setSbRdonlyFlag(opts.readOnly());
@@ -89,6 +94,10 @@ final class OpenCtree {
             fs.setQuotaRoot(FsRoots.readRoot(fs, ItemType.QUOTA_TREE_OBJECTID));
             // the UUID tree, if a read-write mount made one (ENOENT is no error)
             fs.setUuidRoot(FsRoots.readRoot(fs, ItemType.UUID_TREE_OBJECTID));
+            fs.setDevRoot(FsRoots.readRoot(fs, ItemType.DEV_TREE_OBJECTID));
+            if (fs.devRoot() == null) {
+                throw new BtrfsException(Errno.EUCLEAN, "failed to read dev root on " + dev.name());
+            }
             if (fs.compatRo(SuperBlock.COMPAT_RO_FREE_SPACE_TREE)) {
                 fs.setFreeSpaceRoot(FsRoots.readRoot(fs, ItemType.FREE_SPACE_TREE_OBJECTID));
                 if (fs.freeSpaceRoot() == null) {
@@ -99,6 +108,8 @@ final class OpenCtree {
             UuidScan.markCurrentIfGenerationsMatch(fs);
             // btrfs_recover_balance(): a balance item makes the balance paused, holding the exclusive operation
             Balance.recoverBalance(fs);
+            // btrfs_init_dev_replace(): the dev-replace item, and a replace's target among the devices
+            DevReplace.initDevReplace(module, fs);
             // btrfs_read_block_groups()
             BlockGroups.readBlockGroups(fs);
             // the cleaner and then the transaction kthread; the cleaner finds FS_OPEN clear and sleeps
@@ -200,8 +211,10 @@ final class OpenCtree {
                 ctx.cleaner.freeSpaceInodes().disableSpaceCacheV1();
             }
         }
-        // btrfs_resume_balance_async(): a paused balance goes on in the btrfs-balance kthread; dev-replace: not modelled
+        // btrfs_resume_balance_async(): a paused balance goes on in the btrfs-balance kthread; then
+        // btrfs_resume_dev_replace_async(): a suspended replace goes on in the btrfs-devrepl kthread
         Balance.resumeBalanceAsync(ctx);
+        DevReplace.resumeDevReplaceAsync(ctx);
         ctx.qgroups.rescanResume();
         // 5.11: a filesystem that never had a read-write mount gets its UUID tree here, on a mount or an RO->RW remount
         // (5.10's open_ctree did it itself, and its remount not at all)

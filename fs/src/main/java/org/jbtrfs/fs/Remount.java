@@ -116,7 +116,9 @@ final class Remount {
             // patch 5/5: the cleaner now sleeps for as long as we are RO and would never run these
             ctx.cleaner.delayedIputs().run();
         }
-        // dev-replace suspend: not modelled; btrfs_scrub_cancel(): a scrub still reading stops (-ECANCELED to its ioctl)
+        // btrfs_dev_replace_suspend_for_unmount(): a running replace is SUSPENDED (resumed by the next RW mount); then
+        // btrfs_scrub_cancel(): a scrub still reading — the replace's copy among them — stops (-ECANCELED to its caller)
+        DevReplace.suspendForUnmount(fs);
         fs.scrub.cancel();
         // btrfs_pause_balance(): a running balance stops before its next chunk, its item kept for the next RW mount
         Balance.pauseBalance(fs);
@@ -155,6 +157,7 @@ final class Remount {
             // orphan cleanup of the tree root (open_ctree loaded the dead roots, even on an RO mount)
             OpenCtree.cleanupFsRoots(ctx);
             Balance.resumeBalanceAsync(ctx);
+            DevReplace.resumeDevReplaceAsync(ctx);
             ctx.qgroups.rescanResume();
             if (fs.uuidRoot() == null) {
                 // btrfs_remount's own "creating UUID tree" (since long before 5.10; 44c0ca211a4d moved it, with the

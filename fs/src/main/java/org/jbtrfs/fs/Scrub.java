@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.disk.ExtentItem;
@@ -12,6 +13,7 @@ import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.core.disk.SuperBlock;
 import org.jbtrfs.transaction.BlockGroups;
+import org.jbtrfs.transaction.DevReplaceControl;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.ScrubControl;
 import org.jbtrfs.transaction.TreeItem;
@@ -45,6 +47,8 @@ final class Scrub {
     private final FsContext ctx;
     private final FsInfo fs;
     private final ScrubControl control;
+    /** sctx->is_dev_replace: the copy of a device replace (each block read is written to the target). */
+    private final boolean isDevReplace;
     /** sctx->bios_in_flight, and sctx->list_wait (this object's monitor). */
     private final AtomicInteger biosInFlight = new AtomicInteger();
     /** sctx->stat, guarded by this object (stat_lock). */
@@ -53,8 +57,9 @@ final class Scrub {
     /** The bio being filled (scrub_add_page_to_rd_bio), submitted when full or at a flush point. */
     private ReadBio current;
 
-    private Scrub(FsContext ctx) {
+    private Scrub(FsContext ctx, boolean isDevReplace) {
         this.ctx = ctx;
+        this.isDevReplace = isDevReplace;
         this.fs = ctx.fs;
         this.control = ctx.fs.scrub;
     }
@@ -62,45 +67,89 @@ final class Scrub {
     /**
      * kernel: btrfs_scrub_dev(fs_info, devid, 0, (u64)-1, progress, readonly, 0) in fs/btrfs/scrub.c — the ioctl's
      * scrub of the one device. -EAGAIN while closing; the workqueues (scrub_workers_get); -EINPROGRESS when the device
-     * is being scrubbed; then, having waited out a commit's pause request, it runs (scrubs_running): the superblock,
-     * every chunk, the last bios, and the progress it made. -ECANCELED when an RO remount, close_ctree or
+     * is being scrubbed or replaced; then, having waited out a commit's pause request, it runs (scrubs_running): the
+     * superblock, every chunk, the last bios, and the progress it made. -ECANCELED when an RO remount, close_ctree or
      * BTRFS_IOC_SCRUB_CANCEL stopped it. The kernel's readonly argument only decides whether a bad copy is repaired;
      * the port repairs nothing, so a read-only scrub differs from another only at the ioctl (no write access).
      */
     static ScrubProgress scrubDev(FsContext ctx) {
-        FsInfo fs = ctx.fs;
+        return new Scrub(ctx, false).run(0, Long.MAX_VALUE);
+    }
+
+    /**
+     * kernel: btrfs_scrub_dev(fs_info, srcdev->devid, start, end, &dev_replace->scrub_progress, 0, 1) — the copy of a
+     * device replace: no superblock, every chunk from {@code start} (the committed cursor of a resumed replace), each
+     * extent written to the target as it is read; the replace's cursors advance chunk by chunk.
+     */
+    static ScrubProgress scrubDevReplace(FsContext ctx, long start, long end) {
+        return new Scrub(ctx, true).run(start, end);
+    }
+
+    private ScrubProgress run(long start, long end) {
         if (fs.fsClosing() != 0) {
             throw new BtrfsException(Errno.EAGAIN, "scrub: the filesystem on " + fs.sbId() + " is closing");
         }
-        Scrub sctx = new Scrub(ctx); // scrub_setup_ctx()
-        sctx.workersGet();
+        workersGet(); // the sctx was set up by the constructor (scrub_setup_ctx)
         boolean started = false;
         try {
-            if (!fs.scrub.startOnDevice(sctx)) {
-                throw new BtrfsException(Errno.EINPROGRESS, "scrub: a scrub is already running on devid 1 of " + fs.sbId());
+            fs.kernel.hooks().arrive(Hook.SCRUB_BEFORE_RUNNING);
+            Errno refused = fs.scrub.startOnDevice(this, this::devReplaceTest);
+            if (refused == Errno.EINPROGRESS) {
+                throw new BtrfsException(Errno.EINPROGRESS, "scrub: a scrub or a replace is already running on devid 1 of "
+                    + fs.sbId());
+            }
+            if (refused != null) {
+                throw new BtrfsException(refused, "dev_replace scrub: the replace on " + fs.sbId() + " is no longer started");
             }
             started = true;
             BtrfsException err = null;
-            fs.log().info(fs.sbId(), "scrub: started on devid 1");
             try {
-                sctx.scrubSupers();
-                sctx.enumerateChunks();
+                if (!isDevReplace) {
+                    fs.log().info(fs.sbId(), "scrub: started on devid 1");
+                    scrubSupers();
+                }
+                enumerateChunks(start, end);
             } catch (BtrfsException e) {
                 err = e;
             }
-            sctx.waitForBios();
+            waitForBios();
             fs.scrub.runningDec();
-            fs.log().info(fs.sbId(), "scrub: " + (err != null ? "not finished" : "finished") + " on devid 1 with status: "
-                + (err != null ? err.errno().ret() : 0));
+            if (!isDevReplace) {
+                fs.log().info(fs.sbId(), "scrub: " + (err != null ? "not finished" : "finished") + " on devid 1 with status: "
+                    + (err != null ? err.errno().ret() : 0));
+            }
             if (err != null) {
                 throw err;
             }
-            return sctx.progress();
+            return progress();
         } finally {
             if (started) {
-                fs.scrub.endOnDevice(sctx); // dev->scrub_ctx = NULL under scrub_lock
+                fs.scrub.endOnDevice(this); // dev->scrub_ctx = NULL under scrub_lock
             }
-            sctx.workersPut();
+            workersPut();
+        }
+    }
+
+    /**
+     * The dev-replace test btrfs_scrub_dev makes under scrub_lock and dev_replace.rwsem (read): a scrub while a replace
+     * is ongoing is -EINPROGRESS; the proposed fix ({@link FixSwitch#DEV_REPLACE_RESUME_SUSPEND_RACE}) refuses a replace's
+     * copy once the replace is no longer STARTED (suspended by an RO remount or close_ctree, whose scrub cancel found no
+     * scrub running yet): -ECANCELED, which btrfs_dev_replace_finishing takes as "nothing to do" for a suspended replace.
+     */
+    private Errno devReplaceTest() {
+        DevReplaceControl r = fs.devReplace;
+        r.rwsem.readLock().lock();
+        try {
+            if (!isDevReplace && r.isOngoing()) {
+                return Errno.EINPROGRESS;
+            }
+            if (isDevReplace && fs.applied(FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE)
+                && r.replaceState != DevReplaceControl.State.STARTED) {
+                return Errno.ECANCELED;
+            }
+            return null;
+        } finally {
+            r.rwsem.readLock().unlock();
         }
     }
 
@@ -171,26 +220,56 @@ final class Scrub {
      * join waits for can go on; -ENOSPC scrubs it writable); its stripes; the bios; then the group writable again, back
      * on the unused list if it is unused and the cleaner had skipped it because this scrub held it read-only.
      */
-    private void enumerateChunks() {
+    private void enumerateChunks(long start, long end) {
+        DevReplaceControl r = fs.devReplace;
         long cursor = 0;
         while (true) {
             BlockGroup bg = nextChunk(cursor);
-            if (bg == null) {
+            if (bg == null || bg.start() >= end) {
+                if (bg != null) {
+                    fs.space.putBlockGroup(bg);
+                }
                 return;
             }
             cursor = bg.end();
+            if (bg.end() <= start) {
+                fs.space.putBlockGroup(bg); // "if (found_key.offset + length <= start) goto skip"
+                continue;
+            }
+            if (isDevReplace) {
+                fs.kernel.hooks().arrive(Hook.DEV_REPLACE_NEXT_CHUNK);
+            }
             boolean roSet;
             control.pauseOn();
             try {
                 fs.kernel.hooks().arrive(Hook.SCRUB_BEFORE_INC_BLOCK_GROUP_RO);
                 roSet = BlockGroups.incBlockGroupRo(fs, bg);
+                if (!roSet && isDevReplace) {
+                    // "for dev replace, it's not allowed to continue if a block group is not RO"
+                    throw new BtrfsException(Errno.ENOSPC, "dev_replace: block group " + bg.start() + " cannot be set ro");
+                }
             } catch (BtrfsException e) {
                 fs.log().warn(fs.sbId(), "failed setting block group ro: " + e.errno().ret());
                 fs.space.putBlockGroup(bg);
                 control.pauseOff();
                 throw e;
             }
+            if (isDevReplace) {
+                // "Now the target block is marked RO, wait for nocow writes to finish before dev-replace" (the port has no
+                // nocow writes; btrfs_wait_ordered_roots for the group: the port's only range is the whole disk)
+                ctx.ordered.waitOrderedRoots();
+            }
             control.pauseOff();
+            if (isDevReplace) {
+                r.rwsem.writeLock().lock();
+                try {
+                    r.cursorRight = bg.end(); // the port's chunks map 1:1 onto the device
+                    r.cursorLeft = bg.start();
+                    r.itemNeedsWriteback = true;
+                } finally {
+                    r.rwsem.writeLock().unlock();
+                }
+            }
             BtrfsException err = null;
             try {
                 scrubChunk(bg);
@@ -201,6 +280,15 @@ final class Scrub {
             waitForBios();
             control.pauseOn();
             control.pauseOff();
+            if (isDevReplace) {
+                r.rwsem.writeLock().lock();
+                try {
+                    r.cursorLeft = r.cursorRight;
+                    r.itemNeedsWriteback = true;
+                } finally {
+                    r.rwsem.writeLock().unlock();
+                }
+            }
             if (roSet) {
                 fs.space.decBlockGroupRo(bg);
             }
@@ -216,6 +304,9 @@ final class Scrub {
             fs.space.putBlockGroup(bg);
             if (err != null) {
                 throw err;
+            }
+            if (isDevReplace && r.numWriteErrors.get() > 0) {
+                throw new BtrfsException(Errno.EIO, "dev_replace: writes to the target failed on " + fs.sbId());
             }
         }
     }
@@ -396,6 +487,14 @@ final class Scrub {
                     fs.device.read(bio.start, data, 0, data.length);
                 } catch (BtrfsException e) {
                     ok = false;
+                }
+                if (ok && isDevReplace) {
+                    // scrub_write_page_to_dev_replace: what was read goes to the same place on the target
+                    try {
+                        fs.device.writeTarget(bio.start, data, 0, data.length);
+                    } catch (BtrfsException e) {
+                        fs.devReplace.numWriteErrors.incrementAndGet(); // btrfs_dev_replace_stats_inc
+                    }
                 }
                 for (ReadBio.Block b : bio.blocks) {
                     if (ok) {

@@ -87,6 +87,7 @@ final class VfsSuper {
         CloseCtree.closeCtree(ctx);
         // btrfs_kill_super → btrfs_free_fs_info(): kfree(balance_ctl), and fs_info itself for whatever still uses it
         ctx.fs.balance.freeFsInfo(module.log());
+        ctx.fs.devReplace.freeFsInfo(module.log());
         int busy = ctx.cleaner.inodes().cachedCount();
         if (busy > 0) {
             // an inode someone still references after put_super (the printk has no level: KERN_WARNING)

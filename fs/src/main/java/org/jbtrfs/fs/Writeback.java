@@ -110,6 +110,17 @@ final class Writeback {
     }
 
     /**
+     * kernel: btrfs_start_delalloc_roots(fs_info, U64_MAX, false) — WB_SYNC_NONE writeback of every inode with delalloc
+     * (the port's dirty inodes), all of them (no nr_to_write limit); the ordered extents it makes are waited for by the
+     * caller (btrfs_wait_ordered_roots).
+     */
+    void startDelallocRoots() {
+        for (InodeData d : takeDirtyInodes()) {
+            writeInode(d, WbSyncMode.NONE, null);
+        }
+    }
+
+    /**
      * kernel: sync_inodes_sb() in fs/fs-writeback.c — WB_SYNC_ALL writeback of every dirty inode, the
      * btree inode first (it was dirtied first: every change starts by COWing tree blocks), then
      * wait_sb_inodes: wait for every page under writeback, data and metadata. The ordered extents are not

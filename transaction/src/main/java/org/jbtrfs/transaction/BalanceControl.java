@@ -9,8 +9,8 @@ import org.jbtrfs.core.kernel.Sched;
 
 /**
  * The filesystem-wide balance state of fs/btrfs/volumes.c (btrfs_init_balance in disk-io.c): balance_mutex,
- * balance_lock and fs_info->balance_ctl, the pause and cancel requests, balance_wait_q, and the exclusive operation
- * (fs_info->exclusive_operation, of which the port has only the balance). BTRFS_FS_BALANCE_RUNNING is
+ * balance_lock and fs_info->balance_ctl, the pause and cancel requests, balance_wait_q (the exclusive operation a balance
+ * holds is fs-wide: {@link ExclusiveOperation}). BTRFS_FS_BALANCE_RUNNING is
  * {@link org.jbtrfs.core.FsFlag#BALANCE_RUNNING} in fs_info->flags. A balance itself (btrfs_balance, its kthread) is the
  * fs layer's.
  */
@@ -29,7 +29,6 @@ public final class BalanceControl {
     /** Resume kthreads started and not yet returned (the proposed fix's wait; no 5.11 counterpart). */
     public final AtomicInteger resumeKthreads = new AtomicInteger();
     private BalanceCtl ctl;
-    private boolean exclusiveBalance;
     /** balance_ctl's memory as btrfs_free_fs_info frees it: a resume kthread that runs later uses it freed. */
     private final FreedSlot freed = new FreedSlot();
 
@@ -54,21 +53,6 @@ public final class BalanceControl {
 
     /** balance_lock, for the stat counters and flag changes of balance_ctl. */
     public Object lock() { return lock; }
-
-    /** kernel: btrfs_exclop_start(fs_info, BTRFS_EXCLOP_BALANCE) — cmpxchg from NONE; false when one is running. */
-    public synchronized boolean exclopStart() {
-        if (exclusiveBalance) {
-            return false;
-        }
-        exclusiveBalance = true;
-        return true;
-    }
-
-    /** kernel: btrfs_exclop_finish(). */
-    public synchronized void exclopFinish() { exclusiveBalance = false; }
-
-    /** Whether the exclusive operation is held (by a balance, running or paused). */
-    public synchronized boolean exclusiveOperation() { return exclusiveBalance; }
 
     /** wake_up(&fs_info->balance_wait_q). */
     public void wakeUp() {

@@ -20,14 +20,30 @@ public final class DiskIo {
         return SuperBlock.decode(b, crc, dev.name());
     }
 
-    /** kernel: write_all_supers() — checksum and write super_copy, then flush. */
+    /**
+     * kernel: write_all_supers() — checksum and write super_copy to each device, then flush: the device gets it with its
+     * devid, a dev-replace target with devid 0 (BTRFS_DEV_REPLACE_DEVID) in its dev_item.
+     */
     static void writeSuper(FsInfo fs) {
         byte[] b;
+        byte[] t;
         synchronized (fs.transLock) {
             b = fs.superCopy.encode(fs.kernel.crc32c());
+            SuperBlock forTarget = fs.superCopy.copy();
+            forTarget.devid = org.jbtrfs.core.disk.DevReplaceItem.DEV_REPLACE_DEVID;
+            t = forTarget.encode(fs.kernel.crc32c());
         }
-        fs.device.write(SuperBlock.OFFSET, b, 0, b.length);
-        fs.device.flush();
+        fs.device.writeSupers(SuperBlock.OFFSET, b, t);
+    }
+
+    /**
+     * kernel: btrfs_scratch_superblocks() — the replaced device's superblock loses its magic, so nothing finds a
+     * filesystem on it any more.
+     */
+    public static void scratchSuperblocks(org.jbtrfs.core.BlockDevice dev) {
+        byte[] zero = new byte[8];
+        dev.write(SuperBlock.OFFSET + SuperBlock.MAGIC_OFF, zero, 0, zero.length);
+        dev.flush();
     }
 
     /**

@@ -71,7 +71,11 @@ public final class FsInfo {
     public static final int DEFAULT_COMMIT_INTERVAL = 30;
 
     public final Kernel kernel;
-    public final BlockDevice device;
+    /**
+     * The filesystem's device as btrfs_map_block sees it: the device, and while a dev-replace runs its target, to which
+     * every write is duplicated ({@link MappedDevice}); the replace's end swaps the target in.
+     */
+    public final MappedDevice device;
     public final FlagWord<FsFlag> flags;
     public final FlagWord<FsState> fsState;
     /** fs_info->mount_opt: the free space cache options (btrfs_parse_options sets them). */
@@ -117,6 +121,10 @@ public final class FsInfo {
     public final ScrubControl scrub;
     /** The balance state: balance_mutex, balance_ctl, the pause and cancel requests, the exclusive operation. */
     public final BalanceControl balance;
+    /** fs_info->exclusive_operation: balance or dev-replace. */
+    public final ExclusiveOperation exclop = new ExclusiveOperation();
+    /** fs_info->dev_replace: the replace state, its locks, its item's writeback. */
+    public final DevReplaceControl devReplace;
     /**
      * fs_info->subvol_sem: subvolume creation takes it shared (btrfs_mksubvol), deletion and the quota
      * ioctl (enable / disable) exclusive. (The qgroup locks live with the qgroup state.)
@@ -137,6 +145,8 @@ public final class FsInfo {
     private volatile Root freeSpaceRoot;
     /** fs_info->uuid_root: the UUID tree, or null until btrfs_create_uuid_tree made it (or on a fresh RO mount). */
     private volatile Root uuidRoot;
+    /** fs_info->dev_root: the device tree (the port keeps only the dev-replace item in it). */
+    private volatile Root devRoot;
     /** fs_roots_radix: subvolume id → root (holding a reference). */
     public final Map<Long, Root> fsRootsRadix = new ConcurrentHashMap<>();
 
@@ -165,6 +175,7 @@ public final class FsInfo {
         this.roBlockGroupMutex = new Mutex("ro_block_group_mutex", ld, "&fs_info->ro_block_group_mutex");
         this.scrub = new ScrubControl(kernel.sched(), ld);
         this.balance = new BalanceControl(kernel.sched(), ld);
+        this.devReplace = new DevReplaceControl(kernel.sched(), ld);
         this.subvolSem = new RwSemaphore("&fs_info->subvol_sem", ld);
         this.cleanupWorkSem = new RwSemaphore("&fs_info->cleanup_work_sem", ld);
         this.commitRootSem = new RwSemaphore("&fs_info->commit_root_sem", ld);
@@ -172,7 +183,7 @@ public final class FsInfo {
         this.fsState = new FlagWord<>(kernel.sched());
         this.fsyncsInFlight = new AtomicVar(kernel.sched());
         this.fsid = sb.fsid.clone();
-        this.device = device;
+        this.device = new MappedDevice(device, kernel.sched());
         this.superCopy = sb;
         this.space = space;
         this.generation = sb.generation;
@@ -311,6 +322,11 @@ public final class FsInfo {
     /** fs_info->uuid_root: btrfs_read_roots at mount, btrfs_create_uuid_tree (fs). */
     public void setUuidRoot(Root r) { uuidRoot = r; }
 
+    /** fs_info->dev_root. */
+    public Root devRoot() { return devRoot; }
+
+    public void setDevRoot(Root r) { devRoot = r; }
+
     /**
      * fs_info->uuid_tree_rescan_sem (a semaphore of one): held by the btrfs-uuid kthread from before it is started
      * until its scan ends — the kthread releases what the mount took. An RO remount and close_ctree wait for the
@@ -384,6 +400,9 @@ public final class FsInfo {
 
     /** The filesystem id every tree block header carries. */
     byte[] superCopyFsid() { return fsid; }
+
+    /** The filesystem's fsid (a copy). */
+    public byte[] fsid() { return fsid.clone(); }
 
     /** The device name the kernel log uses ("sdc"). */
     public String sbId() { return device.name(); }
@@ -510,6 +529,9 @@ public final class FsInfo {
         }
         if (owner == org.jbtrfs.core.disk.ItemType.FREE_SPACE_TREE_OBJECTID) {
             return freeSpaceRoot;
+        }
+        if (owner == org.jbtrfs.core.disk.ItemType.DEV_TREE_OBJECTID) {
+            return devRoot;
         }
         if (owner == org.jbtrfs.core.disk.ItemType.UUID_TREE_OBJECTID) {
             return uuidRoot;

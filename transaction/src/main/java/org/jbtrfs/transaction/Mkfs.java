@@ -115,8 +115,13 @@ public final class Mkfs {
         var fsNode = mgr.allocTreeBlock(ItemType.FS_TREE_OBJECTID, 0);
         fs.setFsRoot(new Root(ItemType.FS_TREE_OBJECTID, fsNode, newRootItem(h.transid(), fsNode.bytenr(), ItemType.FIRST_FREE_OBJECTID, 1)));
         fs.fsRootsRadix.put(ItemType.FS_TREE_OBJECTID, fs.fsRoot());
+        // the device tree (mkfs.btrfs fills it with the dev extents and dev stats; the port keeps only the dev-replace
+        // item in it, which a replace writes)
+        var devNode = mgr.allocTreeBlock(ItemType.DEV_TREE_OBJECTID, 0);
+        fs.setDevRoot(new Root(ItemType.DEV_TREE_OBJECTID, devNode, newRootItem(h.transid(), devNode.bytenr(), 0, 1)));
         Trees.insert(h, fs.treeRoot(), new Key(ItemType.EXTENT_TREE_OBJECTID, ItemType.ROOT_ITEM, 0), fs.extentRoot().rootItem().encode());
         Trees.insert(h, fs.treeRoot(), new Key(ItemType.FS_TREE_OBJECTID, ItemType.ROOT_ITEM, 0), fs.fsRoot().rootItem().encode());
+        Trees.insert(h, fs.treeRoot(), new Key(ItemType.DEV_TREE_OBJECTID, ItemType.ROOT_ITEM, 0), fs.devRoot().rootItem().encode());
         for (BlockGroup bg : bgs) {
             Trees.insert(h, fs.extentRoot(), new Key(bg.start(), ItemType.BLOCK_GROUP_ITEM, bg.length()),
                 new BlockGroupItem(0, 256, bg.type().flag()).encode());

@@ -137,15 +137,29 @@ public final class ScrubControl {
      * committing transaction and scrubbing") and count the scrub as running.
      */
     public boolean startOnDevice(Object sctx) {
+        return startOnDevice(sctx, () -> null) == null;
+    }
+
+    /**
+     * {@link #startOnDevice(Object)} with the dev-replace test btrfs_scrub_dev makes under scrub_lock (and
+     * dev_replace.rwsem, which {@code underLock} takes): its error — -EINPROGRESS for a scrub while a replace is ongoing,
+     * the proposed fix's -ECANCELED for a replace no longer STARTED — or null to go on. Returns the error, or null when
+     * the scrub now counts as running.
+     */
+    public org.jbtrfs.core.Errno startOnDevice(Object sctx, java.util.function.Supplier<org.jbtrfs.core.Errno> underLock) {
         scrubLock.lock();
         try {
+            org.jbtrfs.core.Errno err = underLock.get();
+            if (err != null) {
+                return err;
+            }
             if (deviceScrubCtx != null) {
-                return false;
+                return org.jbtrfs.core.Errno.EINPROGRESS;
             }
             deviceScrubCtx = sctx;
             blockedIfNeededLocked();
             scrubsRunning.incrementAndGet();
-            return true;
+            return null;
         } finally {
             scrubLock.unlock();
         }

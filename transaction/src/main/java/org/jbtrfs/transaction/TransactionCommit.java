@@ -326,6 +326,9 @@ final class TransactionCommit {
         Trees.cowRootNode(h, fs.treeRoot());
         for (int pass = 0; pass < 64; pass++) {
             boolean changed = ExtentCommit.runDelayedRefs(h) > 0;
+            if (pass == 0) {
+                fs.devReplace.runDevReplace(h); // btrfs_run_dev_stats, btrfs_run_dev_replace, then btrfs_run_qgroups
+            }
             if (writeDirtyBlockGroups(h)) {
                 changed = true;
             }
@@ -346,6 +349,8 @@ final class TransactionCommit {
                 }
             }
             if (!changed && h.transaction.delayedRefs.size() == 0) {
+                // "Update dev-replace pointer once everything is committed"
+                fs.devReplace.updateCommittedCursor();
                 return;
             }
         }
@@ -391,6 +396,9 @@ final class TransactionCommit {
         }
         if (fs.uuidRoot() != null) {
             l.add(fs.uuidRoot());
+        }
+        if (fs.devRoot() != null) {
+            l.add(fs.devRoot());
         }
         l.addAll(fs.fsRootsRadix.values());
         return l;

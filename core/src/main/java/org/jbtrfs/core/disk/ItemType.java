@@ -29,6 +29,8 @@ public final class ItemType {
     public static final int ORPHAN_ITEM = 48;
     /** BTRFS_TEMPORARY_ITEM_KEY (BTRFS_BALANCE_ITEM_KEY before 4.x): the balance item, (BALANCE_OBJECTID, 248, 0). */
     public static final int TEMPORARY_ITEM = 248;
+    /** BTRFS_DEV_REPLACE_KEY: the device tree's dev-replace item, (0, 250, 0). */
+    public static final int DEV_REPLACE_KEY = 250;
     /** BTRFS_UUID_KEY_SUBVOL: UUID tree, (first half of a subvolume's uuid, second half) → its subvolume ids. */
     public static final int UUID_KEY_SUBVOL = 251;
     /** BTRFS_UUID_KEY_RECEIVED_SUBVOL: UUID tree, a received_uuid → the subvolume ids carrying it. */
@@ -38,6 +40,7 @@ public final class ItemType {
     public static final long ROOT_TREE_OBJECTID = 1;
     public static final long EXTENT_TREE_OBJECTID = 2;
     public static final long CHUNK_TREE_OBJECTID = 3;
+    /** BTRFS_DEV_TREE_OBJECTID: the device tree (dev extents, dev stats and the dev-replace item; the port keeps the last). */
     public static final long DEV_TREE_OBJECTID = 4;
     public static final long FS_TREE_OBJECTID = 5;
     public static final long CSUM_TREE_OBJECTID = 7;

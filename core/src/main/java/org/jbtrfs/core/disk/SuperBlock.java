@@ -26,6 +26,10 @@ public final class SuperBlock {
     public static final long COMPAT_RO_FREE_SPACE_TREE_VALID = 1L << 1;
     /** BTRFS_FEATURE_COMPAT_RO_SUPP as far as the port knows the bits (5.11: FST, FST_VALID). */
     public static final long COMPAT_RO_SUPP = COMPAT_RO_FREE_SPACE_TREE | COMPAT_RO_FREE_SPACE_TREE_VALID;
+    /** The magic's offset: btrfs_scratch_superblocks zeroes it, and a device without it holds no filesystem. */
+    public static final int MAGIC_OFF = 0x40;
+    /** struct btrfs_dev_item inside the superblock; devid is its first field. */
+    private static final int DEV_ITEM_OFF = 0xc9;
     private static final int LABEL_OFF = 0x12b;
     private static final int LABEL_LEN = 256;
     private static final int CACHE_GENERATION_OFF = 0x22b;
@@ -42,6 +46,11 @@ public final class SuperBlock {
     public long bytesUsed;
     public long rootDirObjectid = 6;
     public long numDevices = 1;
+    /**
+     * dev_item.devid: the device this copy of the superblock was written to — 1 for the filesystem's device, 0
+     * (BTRFS_DEV_REPLACE_DEVID) on a dev-replace target while the replace runs; write_all_supers sets it per device.
+     */
+    public long devid = 1;
     public int sectorsize = SECTORSIZE;
     public int nodesize = NODESIZE;
     public int csumType = CSUM_TYPE_CRC32C;
@@ -89,6 +98,7 @@ public final class SuperBlock {
         Le.u64(b, 0xb4, compatRoFlags);
         Le.u16(b, 0xc4, csumType);
         b[0xc6] = (byte) rootLevel;
+        Le.u64(b, DEV_ITEM_OFF, devid);
         byte[] l = label.getBytes(StandardCharsets.UTF_8);
         System.arraycopy(l, 0, b, LABEL_OFF, Math.min(l.length, LABEL_LEN - 1));
         Le.u64(b, CACHE_GENERATION_OFF, cacheGeneration);
@@ -143,6 +153,7 @@ public final class SuperBlock {
         s.cacheGeneration = Le.u64(b, CACHE_GENERATION_OFF);
         s.uuidTreeGeneration = Le.u64(b, UUID_TREE_GENERATION_OFF);
         s.rootLevel = b[0xc6] & 0xff;
+        s.devid = Le.u64(b, DEV_ITEM_OFF);
         int end = LABEL_OFF;
         while (end < LABEL_OFF + LABEL_LEN && b[end] != 0) {
             end++;
