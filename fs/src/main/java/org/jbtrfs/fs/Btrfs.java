@@ -745,6 +745,23 @@ public final class Btrfs {
         return read(() -> DevReplace.ioctlStart(ctx, srcDevid, target));
     }
 
+    /**
+     * {@code btrfs filesystem show}: the filesystem's devices by devid — 1, the device its blocks are on (after a finished
+     * replace, the target), and 0, a dev-replace target while the replace is going on (or suspended).
+     */
+    public java.util.Map<Long, BlockDevice> devices() {
+        return query(() -> {
+            java.util.Map<Long, BlockDevice> m = new java.util.TreeMap<>();
+            BlockDevice src = ctx.fs.device.source();
+            m.put(DevReplace.SRC_DEVID, src);
+            BlockDevice t = ctx.fs.device.target();
+            if (t != null) {
+                m.put(org.jbtrfs.core.disk.DevReplaceItem.DEV_REPLACE_DEVID, t);
+            }
+            return m;
+        });
+    }
+
     /** {@code btrfs replace status} — kernel: btrfs_dev_replace_status(). */
     public DevReplaceStatus replaceStatus() { return query(() -> DevReplace.status(ctx.fs)); }
 

@@ -191,10 +191,20 @@ public final class BtrfsModule implements AutoCloseable {
     /** A dev-replace target, registered as btrfs_init_dev_replace_tgtdev adds it to the filesystem's devices. */
     void rememberReplaceTarget(BlockDevice d) { replaceTargets.add(d); }
 
-    /** Whether a superblock of the module is mounted from a device of {@code d}'s name (an exclusive open fails). */
+    /**
+     * Whether {@code d} is open for a filesystem of the module (an exclusive open fails): mounted through it, or one of a
+     * mounted filesystem's devices (its device after a replace, a replace's target).
+     */
     boolean isMounted(BlockDevice d) {
         synchronized (supers) {
-            return supers.containsKey(d.name());
+            for (VfsSuper sb : supers.values()) {
+                FsContext c = sb.ctx;
+                if (c == null ? sb.device.name().equals(d.name())
+                    : c.fs.device.source() == d || c.fs.device.target() == d) {
+                    return true;
+                }
+            }
+            return false;
         }
     }
 

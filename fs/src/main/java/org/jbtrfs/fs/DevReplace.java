@@ -105,7 +105,7 @@ final class DevReplace {
     /** btrfs_find_device(fs_devices, BTRFS_DEV_REPLACE_DEVID): a device whose superblock is this filesystem's, devid 0. */
     private static BlockDevice findTarget(BtrfsModule module, FsInfo fs) {
         for (BlockDevice d : module.scannedDevices()) {
-            if (d == fs.device.source() || d.name().equals(fs.sbId())) {
+            if (d == fs.device.source()) {
                 continue;
             }
             try {
@@ -221,7 +221,7 @@ final class DevReplace {
      */
     private static void initTgtdev(FsContext ctx, BlockDevice target, BlockDevice src) {
         FsInfo fs = ctx.fs;
-        if (target == src || target.name().equals(src.name()) || target.name().equals(fs.sbId())) {
+        if (target == src || target == fs.device.target()) {
             fs.log().error(fs.sbId(), "target device is in the filesystem!");
             throw new BtrfsException(Errno.EEXIST, "replace target " + target.name() + " is a device of " + fs.sbId());
         }

@@ -92,6 +92,30 @@ class DevReplaceTest {
 
     @ParameterizedTest(name = "crc32c {0}")
     @EnumSource(Crc32cImpl.class)
+    void aSecondReplaceMovesTheFilesystemBackAndBlkidFollowsIt(Crc32cImpl crc) {
+        try (Repro r = new Repro(crc)) {
+            Btrfs fs = withFiles(r);
+            BlockDevice tgt = r.mod.createDevice("sdd", 64L << 20);
+            String fsid = org.jbtrfs.fs.tools.Blkid.probe(r.dev).fsid();
+            assertEquals(DevReplaceResult.NO_ERROR, fs.replaceStart(1, tgt));
+            assertEquals(java.util.Map.of(1L, tgt), fs.devices());
+            assertEquals(null, org.jbtrfs.fs.tools.Blkid.probe(r.dev), "scratched");
+            assertEquals(fsid, org.jbtrfs.fs.tools.Blkid.probe(tgt).fsid());
+            assertEquals(Errno.EEXIST, assertThrows(BtrfsException.class, () -> fs.replaceStart(1, tgt)).errno(),
+                "the filesystem's own device now (\"target device is in the filesystem!\")");
+            assertEquals(DevReplaceResult.NO_ERROR, fs.replaceStart(1, r.dev), "the old device is free again");
+            assertEquals(java.util.Map.of(1L, r.dev), fs.devices());
+            assertEquals(1, org.jbtrfs.fs.tools.Blkid.probe(r.dev).devid());
+            fs.umount();
+            Btrfs back = r.mount("");
+            assertArrayEquals(DATA, back.readFile("/f7"));
+            back.umount();
+            assertTrue(r.mod.unload().clean());
+        }
+    }
+
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
     void anRoRemountSuspendsAndTheNextReadWriteMountResumesToTheEnd(Crc32cImpl crc) {
         try (Repro r = new Repro(crc)) {
             BlockDevice tgt = suspendedReplaceOnDisk(r);
