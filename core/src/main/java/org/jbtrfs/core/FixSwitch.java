@@ -602,7 +602,38 @@ public enum FixSwitch {
      * cancel sees it running; btrfs_resume_dev_replace_async counts its kthread and close_ctree waits for its last act.
      * Found by reading dev-replace.c while porting its lifecycle. Not checked on a running kernel.
      */
-    DEV_REPLACE_RESUME_SUSPEND_RACE(Origin.PROPOSED);
+    DEV_REPLACE_RESUME_SUSPEND_RACE(Origin.PROPOSED),
+    /**
+     * Proposed, not upstream (stop 65): BTRFS_IOC_DEV_REPLACE's START takes no write access on the mount
+     * (mnt_want_write_file — which the balance, device add and device remove ioctls take), only an SB_RDONLY test at
+     * its top. An RO remount meanwhile goes through (no writer holds the mount) and, the replace not STARTED yet, suspends
+     * nothing; btrfs_dev_replace_start then sets it STARTED and commits its state (btrfs_start_transaction,
+     * btrfs_commit_transaction) on the read-only filesystem, and the copy and btrfs_dev_replace_finishing commit there
+     * too. 5.11 (ioctl.c btrfs_ioctl_dev_replace, dev-replace.c btrfs_dev_replace_start) and mainline alike. The fix:
+     * the START command takes write access for the replace, as the balance ioctl does for a balance (an RO remount then
+     * fails with EBUSY while a replace runs through the ioctl; one resumed by a mount runs in its kthread, which the
+     * suspend stops). Found by the explorer's replace lane with every other fix applied (stop 65). Not checked on a
+     * running kernel.
+     */
+    DEV_REPLACE_START_WRITE_ACCESS(Origin.PROPOSED),
+    /**
+     * Proposed, not upstream (stop 65): btrfs_dev_replace_finishing changes the devices' superblocks before — or without
+     * — a commit of the state that makes the change safe. Its first commit failing (an I/O error, the transaction
+     * aborted) only WARN_ONs, and the procedure goes on; a replace that ends CANCELED (its copy failed, or a user's
+     * cancel) has its target destroyed — btrfs_destroy_dev_replace_tgtdev scratches the target's superblocks — with the
+     * CANCELED state only in memory (the next commit writes it); a replace that ends FINISHED has the old device's
+     * superblocks scratched before the commit that writes the new device's superblock as devid 1. A crash or an I/O
+     * error in between leaves a disk whose item still says STARTED while the target is scratched ("cannot mount because
+     * device replace operation is ongoing and tgtdev is missing": -EIO without -o degraded), or whose one device with
+     * the filesystem is the target with devid 0 and the old one scratched (no mountable device at all). 5.11 and
+     * mainline alike (dev-replace.c btrfs_dev_replace_finishing, btrfs_destroy_dev_replace_tgtdev; the cancel of a
+     * suspended replace commits first). The fix: a failed first commit ends finishing with its error, the replace left
+     * STARTED; the CANCELED state is committed before the target is destroyed, the FINISHED state before the old device
+     * is scratched, and a failed commit keeps the device it would have scratched. Found by the explorer's replace lane
+     * with every other fix applied (stop 65: {@code fsck:SUPERBLOCK} after an injected commit EIO, {@code mount EIO at
+     * DevReplace.initDevReplace} after a power cut). Not checked on a running kernel.
+     */
+    DEV_REPLACE_SCRATCH_BEFORE_COMMIT(Origin.PROPOSED);
 
     private final Origin origin;
 

@@ -379,5 +379,11 @@ public enum Hook {
     /**
      * A dev-replace scrub about to copy its next chunk (scrub_enumerate_chunks' loop, dev-replace mode). Stop 65.
      */
-    DEV_REPLACE_NEXT_CHUNK
+    DEV_REPLACE_NEXT_CHUNK,
+    /**
+     * btrfs_dev_replace_start has set the replace STARTED and waited for the ordered extents, before it commits the
+     * state: the ioctl holds no write access, so an RO remount may have passed meanwhile
+     * ({@link FixSwitch#DEV_REPLACE_START_WRITE_ACCESS}, proposed). Stop 65.
+     */
+    DEV_REPLACE_START_BEFORE_TRANSACTION
 }

@@ -728,8 +728,9 @@ public final class Btrfs {
      * {@code btrfs replace start SRCDEVID TARGET} — kernel: btrfs_ioctl_dev_replace(BTRFS_IOCTL_DEV_REPLACE_CMD_START) →
      * btrfs_dev_replace_start(): the filesystem's device (devid 1) is copied to {@code target} while writes go to both,
      * then the target takes its place and the old device's superblock is scratched; runs in the caller, as the ioctl
-     * does, and returns at the end. As in the kernel no write access is taken (only an SB_RDONLY test), and an RO
-     * remount or an umount meanwhile suspends the replace (the next read-write mount resumes it in a btrfs-devrepl
+     * does, and returns at the end. As in the kernel no write access is taken (only an SB_RDONLY test; the proposed
+     * {@link org.jbtrfs.core.FixSwitch#DEV_REPLACE_START_WRITE_ACCESS} takes it: an RO remount is then EBUSY while the
+     * replace runs), and an RO remount meanwhile suspends the replace (the next read-write mount resumes it in a btrfs-devrepl
      * kthread; the target must be one of the module's devices or a target it has seen, as a device scan finds it).
      * After it, the filesystem lives on {@code target}: mount that device next time.
      *
@@ -742,6 +743,12 @@ public final class Btrfs {
      */
     public DevReplaceResult replaceStart(long srcDevid, BlockDevice target) {
         requireNonNull(target, "target");
+        if (ctx.fs.applied(org.jbtrfs.core.FixSwitch.DEV_REPLACE_START_WRITE_ACCESS)) {
+            // proposed: mnt_want_write_file for the replace, as the balance ioctl takes it
+            DevReplaceResult[] out = new DevReplaceResult[1];
+            write(() -> out[0] = DevReplace.ioctlStart(ctx, srcDevid, target));
+            return out[0];
+        }
         return read(() -> DevReplace.ioctlStart(ctx, srcDevid, target));
     }
 
@@ -760,6 +767,24 @@ public final class Btrfs {
             }
             return m;
         });
+    }
+
+    /**
+     * Where the unmounted filesystem's last commit is, as blkid finds it: its device now (after a replace, the target),
+     * unless that holds no superblock of it with devid 1 — a power cut dropped the replace's last writes — and the device
+     * it was mounted through does.
+     */
+    private BlockDevice onDiskDevice() {
+        String fsid = java.util.HexFormat.of().formatHex(ctx.fs.fsid());
+        for (BlockDevice d : java.util.List.of(ctx.fs.device.source(), device())) {
+            // an offline read, as the dump below: not priced by the latency model
+            BlockDevice raw = d instanceof org.jbtrfs.core.kernel.LatencyBlockDevice l ? l.device() : d;
+            org.jbtrfs.fs.tools.Blkid.Probe p = org.jbtrfs.fs.tools.Blkid.probe(raw);
+            if (p != null && p.devid() == DevReplace.SRC_DEVID && p.fsid().equals(fsid)) {
+                return d;
+            }
+        }
+        return ctx.fs.device.source();
     }
 
     /** {@code btrfs replace status} — kernel: btrfs_dev_replace_status(). */
@@ -944,7 +969,8 @@ public final class Btrfs {
             // kernel's own I/O, and this is not kernel I/O — through the modelled disk it was a fifth of the full
             // workload's driver time (a read per tree block after every umount); only the root tree, and no dump text,
             // whose formatting was most of what remained
-            BlockDevice dev = device() instanceof org.jbtrfs.core.kernel.LatencyBlockDevice l ? l.device() : device();
+            BlockDevice on = onDiskDevice();
+            BlockDevice dev = on instanceof org.jbtrfs.core.kernel.LatencyBlockDevice l ? l.device() : on;
             for (var it : org.jbtrfs.fs.tools.DumpTree.rootTreeItems(dev, module.config().crc32c())) {
                 if (it.value() instanceof RootItem ri) {
                     rootTreeItem(it.key(), ri.encode(), orphans, roots);

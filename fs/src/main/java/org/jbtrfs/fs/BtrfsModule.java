@@ -179,12 +179,19 @@ public final class BtrfsModule implements AutoCloseable {
     }
 
     /**
-     * The devices a device scan would find: the module's own and the dev-replace targets its filesystems were given (the
-     * kernel's fs_devices keep a replace target after the umount).
+     * The devices a device scan would find: the dev-replace targets the module's filesystems were given (the kernel's
+     * fs_devices keep a replace target after the umount) first, then the module's own devices, a dm-flakey target's
+     * disk left out.
      */
     java.util.Collection<BlockDevice> scannedDevices() {
-        java.util.Set<BlockDevice> all = new java.util.LinkedHashSet<>(devices.values());
-        all.addAll(replaceTargets);
+        java.util.Set<BlockDevice> all = new java.util.LinkedHashSet<>(replaceTargets);
+        all.addAll(devices.values());
+        // a dm-flakey target's disk is not scanned beside it: the target is the device in use ("Do not mount backing")
+        for (BlockDevice d : devices.values()) {
+            if (d instanceof org.jbtrfs.core.FlakeyBlockDevice f) {
+                all.remove(f.backing());
+            }
+        }
         return all;
     }
 

@@ -122,7 +122,8 @@ final class DevReplace {
 
     /**
      * kernel: btrfs_ioctl_dev_replace(BTRFS_IOCTL_DEV_REPLACE_CMD_START) — no write access taken (mnt_want_write_file is
-     * not called): -EROFS on a read-only filesystem, the exclusive operation or BTRFS_ERROR_DEV_EXCL_RUN_IN_PROGRESS,
+     * not called; {@link FixSwitch#DEV_REPLACE_START_WRITE_ACCESS}, proposed, takes it — the caller's): -EROFS on a
+     * read-only filesystem, the exclusive operation or BTRFS_ERROR_DEV_EXCL_RUN_IN_PROGRESS,
      * then btrfs_dev_replace_by_ioctl → btrfs_dev_replace_start; the exclusive operation is given back whatever the end.
      */
     static DevReplaceResult ioctlStart(FsContext ctx, long srcDevid, BlockDevice target) {
@@ -185,6 +186,7 @@ final class DevReplace {
             r.rwsem.writeLock().unlock();
         }
         ctx.ordered.waitOrderedRoots();
+        fs.kernel.hooks().arrive(Hook.DEV_REPLACE_START_BEFORE_TRANSACTION);
         // "Commit dev_replace state and reserve 1 item for it."
         try {
             h = Transactions.start(fs, fs.treeRoot(), 1, "btrfs_dev_replace_start");
@@ -194,13 +196,13 @@ final class DevReplace {
                 r.replaceState = State.NEVER_STARTED;
                 r.srcdev = null;
                 r.tgtdev = null;
-                fs.device.setTarget(null); // btrfs_destroy_dev_replace_tgtdev
             } finally {
                 r.rwsem.writeLock().unlock();
             }
+            destroyTgtdev(fs, target); // leave:
             throw e;
         }
-        Transactions.commit(h);
+        commitWarnOnError(fs, h, 563);
         // "the disk copy procedure reuses the scrub code"
         Errno ret = scrubForReplace(ctx, 0, src.size());
         ret = finishing(ctx, ret);
@@ -273,10 +275,20 @@ final class DevReplace {
                 r.rwsem.readLock().unlock();
             }
             // "flush all outstanding I/O and inode extent mappings before the copy operation is declared as being finished"
-            ctx.writeback.startDelallocRoots();
-            ctx.ordered.waitOrderedRoots();
-            TransHandle h = Transactions.start(fs, fs.treeRoot(), 0, "btrfs_dev_replace_finishing");
-            Transactions.commit(h); // the loop until src_device's post_commit_list is empty: the port has none
+            TransHandle h;
+            try {
+                ctx.writeback.startDelallocRoots();
+                ctx.ordered.waitOrderedRoots();
+                h = Transactions.start(fs, fs.treeRoot(), 0, "btrfs_dev_replace_finishing");
+            } catch (BtrfsException e) {
+                return e.errno(); // the replace stays STARTED: its kthread or ioctl gives the exclusive operation back
+            }
+            boolean fixed = fs.applied(FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT);
+            // the loop until src_device's post_commit_list is empty: the port has none
+            if (!commitWarnOnError(fs, h, 741) && fixed) {
+                // proposed: a commit that failed ends the procedure here, the replace left STARTED as the disk has it
+                return Errno.EIO;
+            }
             r.rwsem.writeLock().lock();
             boolean written = false;
             try {
@@ -300,21 +312,64 @@ final class DevReplace {
             }
             // btrfs_rm_dev_replace_blocked: the bios in flight drain; then the target is destroyed, or replaces the source
             // (btrfs_dev_replace_update_device_in_mapping_tree, btrfs_rm_dev_replace_remove_srcdev); then unblocked
-            BlockDevice gone = fs.device.removeBlocked(written);
             if (!written) {
+                if (fixed && !commitState(fs)) {
+                    // proposed: the CANCELED state first on disk, then the target gone; a commit that failed keeps the
+                    // target (the next mount finds the replace STARTED, as the disk has it, and its target)
+                    return scrubRet;
+                }
+                BlockDevice gone = fs.device.removeBlocked(false);
+                if (gone != null) {
+                    DiskIo.scratchSuperblocks(gone); // btrfs_destroy_dev_replace_tgtdev
+                }
                 return scrubRet;
             }
-            DiskIo.scratchSuperblocks(gone); // btrfs_scratch_superblocks(src_device)
-            // "write back the superblocks"
-            try {
-                h = Transactions.start(fs, fs.treeRoot(), 0, "btrfs_dev_replace_finishing");
-                Transactions.commit(h);
-            } catch (BtrfsException e) {
-                // not checked: IS_ERR(trans) only skips the commit
+            BlockDevice gone = fs.device.removeBlocked(true);
+            if (fixed) {
+                // proposed: "write back the superblocks" first; the old device scratched only once the filesystem's
+                // state without it is on disk
+                if (commitState(fs)) {
+                    DiskIo.scratchSuperblocks(gone);
+                }
+                return null;
             }
+            DiskIo.scratchSuperblocks(gone); // btrfs_scratch_superblocks(src_device)
+            commitState(fs); // "write back the superblocks" (not checked: IS_ERR(trans) only skips the commit)
             return null;
         } finally {
             r.lockFinishingCancelUnmount.unlock();
+        }
+    }
+
+    /**
+     * kernel: btrfs_destroy_dev_replace_tgtdev() — the target out of the filesystem's devices (no write goes to it any
+     * more) and its superblocks scratched, so no scan finds it as this filesystem's replace target.
+     */
+    private static void destroyTgtdev(FsInfo fs, BlockDevice tgt) {
+        fs.device.setTarget(null);
+        DiskIo.scratchSuperblocks(tgt);
+    }
+
+    /** btrfs_commit_transaction then WARN_ON(ret) at dev-replace.c:{@code line}: the procedure goes on. False: it failed. */
+    private static boolean commitWarnOnError(FsInfo fs, TransHandle h, int line) {
+        try {
+            Transactions.commit(h);
+            return true;
+        } catch (BtrfsException e) {
+            fs.log().warnOn(true, "dev-replace.c", line, "btrfs_dev_replace_" + (line == 563 ? "start" : line == 741
+                ? "finishing" : "cancel"));
+            return false;
+        }
+    }
+
+    /** btrfs_start_transaction(root, 0) and btrfs_commit_transaction: whether the state is on disk now. */
+    private static boolean commitState(FsInfo fs) {
+        try {
+            TransHandle h = Transactions.start(fs, fs.treeRoot(), 0, "btrfs_dev_replace_finishing");
+            Transactions.commit(h);
+            return true;
+        } catch (BtrfsException e) {
+            return false;
         }
     }
 
@@ -388,10 +443,12 @@ final class DevReplace {
             r.rwsem.writeLock().unlock();
             fs.scrub.cancel();
             TransHandle h = Transactions.start(fs, fs.treeRoot(), 0, "btrfs_dev_replace_cancel");
-            Transactions.commit(h);
+            commitWarnOnError(fs, h, 978);
             fs.log().info(fs.sbId(), "suspended dev_replace from " + name(src) + " (devid " + SRC_DEVID + ") to "
                 + name(tgt) + " canceled");
-            fs.device.setTarget(null); // btrfs_destroy_dev_replace_tgtdev
+            if (tgt != null) {
+                destroyTgtdev(fs, tgt);
+            }
             return DevReplaceResult.NO_ERROR;
         } finally {
             r.lockFinishingCancelUnmount.unlock();
@@ -486,7 +543,13 @@ final class DevReplace {
             fs.log().info(fs.sbId(), "continuing dev_replace from " + name(r.srcdev) + " (devid " + SRC_DEVID
                 + ") to target " + name(r.tgtdev) + " @" + progress + "%");
             Errno ret = scrubForReplace(ctx, r.committedCursorLeft, fs.device.source().size());
-            ret = finishing(ctx, ret);
+            if (ret == Errno.EAGAIN && fs.applied(FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE)) {
+                // proposed: the copy found the filesystem closing — the umount suspends the replace (close_ctree's
+                // btrfs_dev_replace_suspend_for_unmount), which finishing would instead end CANCELED, its target dropped
+                ret = null;
+            } else {
+                ret = finishing(ctx, ret);
+            }
             fs.log().warnOn(ret != null && ret != Errno.ECANCELED, "dev-replace.c", 1096, "btrfs_dev_replace_kthread");
             r.use("btrfs_exclop_finish");
             fs.exclop.finish();

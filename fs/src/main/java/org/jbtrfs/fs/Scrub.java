@@ -243,7 +243,7 @@ final class Scrub {
             control.pauseOn();
             try {
                 fs.kernel.hooks().arrive(Hook.SCRUB_BEFORE_INC_BLOCK_GROUP_RO);
-                roSet = BlockGroups.incBlockGroupRo(fs, bg);
+                roSet = BlockGroups.incBlockGroupRo(fs, bg, isDevReplace);
                 if (!roSet && isDevReplace) {
                     // "for dev replace, it's not allowed to continue if a block group is not RO"
                     throw new BtrfsException(Errno.ENOSPC, "dev_replace: block group " + bg.start() + " cannot be set ro");

@@ -54,13 +54,18 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 class DevReplaceResumeSuspendRaceTest {
 
+    /**
+     * The fixture suspends a replace by an RO remount during its ioctl, which the proposed
+     * {@link FixSwitch#DEV_REPLACE_START_WRITE_ACCESS} refuses (EBUSY): reverted in every test here — it concerns the
+     * ioctl only, and the kthread under test holds no write access either way.
+     */
     private static Repro repro(Crc32cImpl crc, boolean fixed, FixSwitch... alsoReverted) {
-        if (fixed) {
-            return new Repro(crc, alsoReverted);
+        java.util.List<FixSwitch> l = new java.util.ArrayList<>(java.util.List.of(alsoReverted));
+        l.add(FixSwitch.DEV_REPLACE_START_WRITE_ACCESS);
+        if (!fixed) {
+            l.add(FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE);
         }
-        FixSwitch[] all = java.util.Arrays.copyOf(alsoReverted, alsoReverted.length + 1);
-        all[alsoReverted.length] = FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE;
-        return new Repro(crc, all);
+        return new Repro(crc, l.toArray(FixSwitch[]::new));
     }
 
     /** A read-write mount whose resume kthread is held in btrfs_scrub_dev, past its closing test, not yet running. */

@@ -9,6 +9,7 @@ import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.Role;
 import org.jbtrfs.fs.tools.Check;
@@ -42,7 +43,8 @@ class DevReplaceTest {
 
     /**
      * A replace suspended by an RO remount during its copy, then umounted: on disk, SUSPENDED, and the target holds what
-     * was copied so far.
+     * was copied so far. The RO remount during the ioctl needs {@link FixSwitch#DEV_REPLACE_START_WRITE_ACCESS} reverted
+     * (with it, the remount is EBUSY while the ioctl runs).
      */
     static BlockDevice suspendedReplaceOnDisk(Repro r) {
         Btrfs fs = withFiles(r);
@@ -117,7 +119,7 @@ class DevReplaceTest {
     @ParameterizedTest(name = "crc32c {0}")
     @EnumSource(Crc32cImpl.class)
     void anRoRemountSuspendsAndTheNextReadWriteMountResumesToTheEnd(Crc32cImpl crc) {
-        try (Repro r = new Repro(crc)) {
+        try (Repro r = new Repro(crc, FixSwitch.DEV_REPLACE_START_WRITE_ACCESS)) {
             BlockDevice tgt = suspendedReplaceOnDisk(r);
             Btrfs fs = r.mount("");
             Waits.within(Repro.WAIT).until(() -> r.logged("dev_replace from sdc (devid 1) to sdd finished"));
@@ -138,7 +140,7 @@ class DevReplaceTest {
     @ParameterizedTest(name = "crc32c {0}")
     @EnumSource(Crc32cImpl.class)
     void aSuspendedReplaceNeedsItsTargetAndCanBeCancelled(Crc32cImpl crc) {
-        try (Repro r = new Repro(crc)) {
+        try (Repro r = new Repro(crc, FixSwitch.DEV_REPLACE_START_WRITE_ACCESS)) {
             BlockDevice tgt = suspendedReplaceOnDisk(r);
             BtrfsException e = assertThrows(BtrfsException.class, () -> r.mod.mount(tgt, ""));
             assertEquals(Errno.EINVAL, e.errno(), "the target (devid 0) is not mounted by itself");

@@ -67,7 +67,7 @@ public record StressOptions(long durationNanos, long cycles, long seed, boolean 
 
     /** The lanes of a lanes cycle by label, in order (lanes.LaneKind's labels; the lifecycle lane always runs). */
     public static final List<String> LANES = List.of("lifecycle", "file", "subvol", "quota", "sync", "dev2", "quota2", "scrub", "file2", "balance",
-        "balance2");
+        "balance2", "replace");
 
     public static final long DEFAULT_DURATION_NANOS = 10_000_000_000L;
     public static final long DEFAULT_HUNG_TASK_NANOS = 10_000_000_000L;

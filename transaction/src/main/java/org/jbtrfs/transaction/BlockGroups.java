@@ -26,14 +26,30 @@ public final class BlockGroups {
      * @return false for -ENOSPC (the space_info cannot spare the group's free bytes)
      * @throws BtrfsException from the join (an aborted filesystem: EROFS)
      */
-    public static boolean incBlockGroupRo(FsInfo fs, BlockGroup bg) {
+    public static boolean incBlockGroupRo(FsInfo fs, BlockGroup bg) { return incBlockGroupRo(fs, bg, false); }
+
+    /**
+     * {@link #incBlockGroupRo(FsInfo, BlockGroup)} with do_chunk_alloc (a dev-replace's copy, which must have every group
+     * read-only): a group that cannot be set read-only now gets a new chunk of its type allocated
+     * (btrfs_chunk_alloc, CHUNK_ALLOC_FORCE, through the joined handle) and is tried again; -ENOSPC (false) when no
+     * chunk fits. A read-only filesystem with the later fix allocates nothing.
+     */
+    public static boolean incBlockGroupRo(FsInfo fs, BlockGroup bg, boolean doChunkAlloc) {
         if (fs.applied(FixSwitch.SCRUB_RO_MOUNT_TRANSACTION) && fs.sbRdonly()) {
             // "read-only scrub on read-only mount ... we should not start a new transaction on read-only fs"
             return incUnderRoBlockGroupMutex(fs, bg);
         }
         TransHandle h = Transactions.join(fs, fs.extentRoot(), "btrfs_inc_block_group_ro");
         try {
-            return incUnderRoBlockGroupMutex(fs, bg);
+            fs.roBlockGroupMutex.lock();
+            try {
+                if (fs.space.incBlockGroupRo(bg)) {
+                    return true;
+                }
+                return doChunkAlloc && fs.space.allocChunkForcedFor(bg.type()) && fs.space.incBlockGroupRo(bg);
+            } finally {
+                fs.roBlockGroupMutex.unlock();
+            }
         } finally {
             Transactions.end(h);
         }

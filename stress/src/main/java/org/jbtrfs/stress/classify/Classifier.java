@@ -72,6 +72,11 @@ public final class Classifier {
                             culprits.add(FixSwitch.RECLAIM_WRITEBACK_AT_UMOUNT);
                         }
                     }
+                    if (e.message().startsWith("BUG: KASAN: use-after-free in btrfs_dev_replace_")
+                        || e.message().startsWith("BUG: KASAN: use-after-free in btrfs_exclop_finish")) {
+                        // a resumed replace's kthread that ended after the umount freed fs_info (stop 65)
+                        culprits.add(FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE);
+                    }
                     if (e.message().startsWith("BUG: KASAN: use-after-free in balance_kthread")
                         || e.message().startsWith("BUG: KASAN: use-after-free in __btrfs_balance")) {
                         // a resumed balance's kthread that reached balance_mutex after the umount freed fs_info, or
@@ -84,7 +89,19 @@ public final class Classifier {
                     }
                 }
                 case WARNING -> {
+                    if (devReplaceCommitWarning(e.message()) && !o.injected.isEmpty()) {
+                        break; // the kernel's warning of the commit an injected fault failed
+                    }
+                    if (e.message().contains("dev-replace.c:1096 btrfs_dev_replace_kthread") && !closingCopy(o.log)
+                        && !o.injected.isEmpty()) {
+                        break; // the resumed replace's end failed on an injected error (its copy or commit): the kernel's WARN
+                    }
                     symptoms.add(Symptom.WARNING);
+                    if (e.message().contains("dev-replace.c:1096 btrfs_dev_replace_kthread") && closingCopy(o.log)) {
+                        // the resume kthread's copy found the filesystem closing (-EAGAIN) before the umount's suspend:
+                        // finishing ended the replace CANCELED instead of leaving it suspended (stop 65)
+                        culprits.add(FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE);
+                    }
                     if (e.message().contains("rcu_sync_exit")) {
                         // a thaw released freeze levels the freeze never took: a superblock frozen read-only was
                         // remounted read-write by btrfs_mount meanwhile
@@ -203,6 +220,14 @@ public final class Classifier {
                             // queued by find_orphan_roots under an open file and again by its last iput)
                             culprits.add(FixSwitch.ORPHAN_ROOTS_INODES_IN_MEMORY);
                         }
+                        if (e.message().contains("open_ctree failed: EIO: dev-replace target missing")) {
+                            // the mount's own report of the leftover replaceLeftover names (stop 65)
+                            culprits.add(FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT);
+                        }
+                        if (e.message().contains("btrfs_scrub_dev(") && e.message().endsWith(") failed -11")) {
+                            // a resumed replace's copy that found the filesystem closing: finishing cancelled it (stop 65)
+                            culprits.add(FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE);
+                        }
                     } else if (e.message().startsWith("VFS: Busy inodes after unmount")) {
                         // an inode reference outlived close_ctree: an ordered extent's last put queued a
                         // delayed iput after the cleaner was stopped
@@ -294,6 +319,12 @@ public final class Classifier {
                 // filesystem (the lanes look at the live one only at some cycle ends)
                 culprits.add(FixSwitch.DEAD_ROOTS_BEFORE_ORPHAN_CLEANUP);
             }
+            if (o.fsck.stream().anyMatch(p -> p.startsWith("SUPERBLOCK:") && p.contains("(bad magic)"))
+                && o.log.stream().anyMatch(l -> l.message().contains("dev_replace from "))) {
+                // no superblock of the filesystem where it should be, after a replace: the old device scratched before
+                // the state without it was on disk (stop 65)
+                culprits.add(FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT);
+            }
         }
         if (!o.deadRootLeaks.isEmpty()) {
             symptoms.add(Symptom.DEAD_ROOT_LEAK);
@@ -321,10 +352,12 @@ public final class Classifier {
         if (o.workloadError != null) {
             symptoms.add(Symptom.ERROR);
             evidence.add("workload: " + stack(o.workloadError));
+            culprits.addAll(replaceLeftover(o.workloadError));
         }
         for (Observation.LaneError le : o.laneErrors()) {
             symptoms.add(Symptom.ERROR);
             evidence.add("lane " + le.lane() + ", '" + le.op() + "': " + stack(le.error()));
+            culprits.addAll(replaceLeftover(le.error()));
         }
         if (o.hang != null) {
             symptoms.add(Symptom.HUNG_TASK);
@@ -609,7 +642,14 @@ public final class Classifier {
      * "qgroup scan failed with -4" is the rescan worker seeing quota disable (-EINTR).
      */
     static boolean outcome(String message) {
-        return message.endsWith("qgroup scan failed with -4");
+        return message.endsWith("qgroup scan failed with -4")
+            // a device replace whose copy could not set a block group read-only and found no room for a new chunk: the
+            // device is full (the replace ends CANCELED, -ENOSPC to its ioctl) — btrfs-progs issue 870 shows it on a
+            // real kernel ("failed setting block group ro: -28", "btrfs_scrub_dev(...) failed -28")
+            || message.contains("btrfs_scrub_dev(") && message.endsWith(") failed -28")
+            // a replace started while a scrub of the device runs: btrfs_scrub_dev's -EINPROGRESS, which finishing reports
+            // before the ioctl answers BTRFS_IOCTL_DEV_REPLACE_RESULT_SCRUB_INPROGRESS
+            || message.contains("btrfs_scrub_dev(") && message.endsWith(") failed -115");
     }
 
     /**
@@ -684,6 +724,11 @@ public final class Classifier {
             case "btrfs_finish_ordered_io" -> FixSwitch.RECLAIM_WRITEBACK_AT_UMOUNT;
             // a resumed balance's kthread that took balance_mutex after the RO remount's or umount's pause (stop 64)
             case "insert_balance_item", "del_balance_item" -> FixSwitch.BALANCE_RESUME_PAUSE_RACE;
+            // a replace ioctl past its SB_RDONLY test across an RO remount (no write access held, stop 65)
+            case "btrfs_dev_replace_start" -> FixSwitch.DEV_REPLACE_START_WRITE_ACCESS;
+            // the end of a replace: the resume kthread's after the suspend, or the ioctl's on the RO-remounted filesystem
+            case "btrfs_dev_replace_finishing" -> devReplaceKthread(h) ? FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE
+                : FixSwitch.DEV_REPLACE_START_WRITE_ACCESS;
             case "btrfs_start_trans_remove_block_group", "btrfs_evict_inode", "btrfs_commit_inode_delayed_inode",
                 "btrfs_drop_snapshot" ->
                 h.thread().equals(Roles.CLEANER) ? FixSwitch.CLEANER_RO_REMOUNT_RACE : null;
@@ -733,6 +778,15 @@ public final class Classifier {
             return Set.of(f, FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT, FixSwitch.WORKERS_FLUSH_AT_UMOUNT,
                 FixSwitch.DELALLOC_FLUSH_AT_UMOUNT);
         }
+        if (f == FixSwitch.SCRUB_RO_MOUNT_TRANSACTION && devReplaceKthread(h)) {
+            // a replace's copy: the resume kthread's, started after the suspend (inside close_ctree, or on the
+            // RO-remounted filesystem where 5.11's btrfs_inc_block_group_ro joins)
+            return Set.of(FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE, f);
+        }
+        if (f == FixSwitch.SCRUB_RO_MOUNT_TRANSACTION && h.thread().startsWith("lane:replace")) {
+            // the replace ioctl's copy on the RO-remounted filesystem
+            return Set.of(FixSwitch.DEV_REPLACE_START_WRITE_ACCESS, f);
+        }
         if (f == FixSwitch.ASYNC_RECLAIM_REQUEUED_AFTER_CANCEL) {
             // or 5.12's preemptive work, which the RO remount does not cancel: a round past its test (stop 57)
             return Set.of(f, FixSwitch.PREEMPT_RECLAIM_RO_REMOUNT);
@@ -750,9 +804,44 @@ public final class Classifier {
             : FixSwitch.QGROUP_RESCAN_RESUME_REARM;
     }
 
+    /**
+     * A mount that found what an earlier replace left on disk (stop 65): an item saying STARTED whose target was scratched
+     * ("tgtdev ... is missing", -EIO), or no superblock of the filesystem on the device it was made on and none of devid 1
+     * on its spare ("bad magic", -EINVAL) — the superblocks finishing scratched before the state was committed.
+     */
+    static Set<FixSwitch> replaceLeftover(Throwable t) {
+        String m = t.getMessage() == null ? "" : t.getMessage();
+        if (t instanceof org.jbtrfs.core.BtrfsException b && (b.errno() == org.jbtrfs.core.Errno.EIO
+            && m.startsWith("dev-replace target missing") || b.errno() == org.jbtrfs.core.Errno.EINVAL
+            && m.startsWith("no valid btrfs found on ") && m.endsWith("(bad magic)"))) {
+            return Set.of(FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT);
+        }
+        return Set.of();
+    }
+
+    /** A handle of the btrfs-devrepl kthread (a replace resumed by a mount, stop 65). */
+    private static boolean devReplaceKthread(Inspection.Handle h) {
+        return h.thread() != null && h.thread().startsWith("btrfs-devrepl");
+    }
+
+    /**
+     * A WARN_ON(ret) after a failed btrfs_commit_transaction in dev-replace.c (btrfs_dev_replace_start :563,
+     * btrfs_dev_replace_finishing :741, btrfs_dev_replace_cancel :978): only a failed commit reaches it — an injected
+     * fault's, the kernel's own warning of it (stop 65).
+     */
+    static boolean devReplaceCommitWarning(String message) {
+        return message.contains("fs/btrfs/dev-replace.c:563 ") || message.contains("fs/btrfs/dev-replace.c:741 ")
+            || message.contains("fs/btrfs/dev-replace.c:978 ");
+    }
+
     /** A line logged by the btrfs-balance kthread or a task running a balance ioctl (the balance lanes). */
     private static boolean balanceTask(LogEntry e) {
         return e.thread() != null && e.thread().contains("balance");
+    }
+
+    /** A replace's copy that found the filesystem closing: finishing's "btrfs_scrub_dev(...) failed -11". */
+    private static boolean closingCopy(List<LogEntry> log) {
+        return log.stream().anyMatch(l -> l.message().contains("btrfs_scrub_dev(") && l.message().endsWith(") failed -11"));
     }
 
     /** A transaction abort logged before {@code e}: the umount went through btrfs_error_commit_super. */

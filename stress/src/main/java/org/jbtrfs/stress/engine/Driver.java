@@ -193,7 +193,7 @@ final class Driver implements Runnable {
             return "the module panicked after the previous cycle's verdict (a lane that outlived its cycle)";
         }
         for (Btrfs m : mod.mounts()) {
-            if (m.device() == host.device(index) || m.device() == host.device2(index)) {
+            if (m.device() == host.device(index) || m.device() == host.device2(index) || m.device() == host.spare(index)) {
                 return m + " is still mounted after the previous cycle";
             }
         }
@@ -235,6 +235,8 @@ final class Driver implements Runnable {
             busy.enter("mkfs");
             try {
                 mod.mkfs(dev);
+                org.jbtrfs.fs.tools.Blkid.Probe made = org.jbtrfs.fs.tools.Blkid.probe(dev);
+                model.fsid = made == null ? null : made.fsid();
                 if (w == StressOptions.Workload.LANES) {
                     mod.mkfs(dev2);
                 }
@@ -246,6 +248,7 @@ final class Driver implements Runnable {
         long mark = mod.log().mark();
         CycleEnv env = new CycleEnv(mod, dev, dev2, index, seed, epochCycle, model, busy, lane, opt.filesystems() == 1,
             fillBlockGroups, opt.lanes(), opt.faults(), opt.swarm());
+        env.spare = host.spare(index);
         Btrfs fs = null;
         List<FileHandle> held = List.of();
         String plan = schedule == null ? "none" : schedule.toString();
@@ -305,16 +308,20 @@ final class Driver implements Runnable {
                 cleanup(fs, held, obs);
             }
             for (Btrfs other : mod.mounts()) {
-                if (other.device() == dev2) {
+                if (other.device() == dev2 || other.device() == host.spare(index)) {
                     cleanup(other, List.of(), obs);
                 }
             }
         }
+        BlockDevice spare = host.spare(index);
         if (dev instanceof org.jbtrfs.core.FlakeyBlockDevice flakey && flakey.mode() != org.jbtrfs.core.FlakeyBlockDevice.Mode.PASS
-            && mod.mounts().stream().noneMatch(m -> m.device() == dev)) {
+            && mod.mounts().stream().noneMatch(m -> m.device() == dev || m.device() == spare)) {
             // a power cut a broken cycle left (stop 35): the filesystem closed in the cut; a fresh one for the next cycle,
             // the disk having lost what the cut dropped while the filesystem still ran
             flakey.allowWrites();
+            if (spare instanceof org.jbtrfs.core.FlakeyBlockDevice s) {
+                s.allowWrites(); // the cut took the spare disk too (stop 65)
+            }
             needsMkfs = true;
         }
         obs.log = scope(mod.log().since(mark), dev);
@@ -378,7 +385,8 @@ final class Driver implements Runnable {
     }
 
     private java.util.List<org.jbtrfs.core.LogEntry> scope(java.util.List<org.jbtrfs.core.LogEntry> l, BlockDevice dev) {
-        return LogScope.untilPanic(opt.filesystems() == 1 ? l : LogScope.forFilesystem(l, Thread.currentThread().getName(), dev.name(), index));
+        return LogScope.untilPanic(opt.filesystems() == 1 ? l : LogScope.forFilesystem(l, Thread.currentThread().getName(),
+            java.util.Set.of(dev.name(), host.spare(index).name()), index));
     }
 
     /** A cycle that broke off: close what it held and umount, noting what went wrong. */

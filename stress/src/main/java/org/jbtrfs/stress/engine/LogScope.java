@@ -32,6 +32,15 @@ final class LogScope {
      * device, and was taken for this one's).
      */
     static List<LogEntry> forFilesystem(List<LogEntry> all, String myDriverThread, String myDevice, int myIndex) {
+        return forFilesystem(all, myDriverThread, java.util.Set.of(myDevice), myIndex);
+    }
+
+    /**
+     * {@link #forFilesystem(List, String, String, int)} for a filesystem named by several devices: its device and its
+     * spare disk, which a replace moves it to (stop 65; its messages then name the spare).
+     */
+    static List<LogEntry> forFilesystem(List<LogEntry> all, String myDriverThread, java.util.Set<String> myDevices,
+                                        int myIndex) {
         String myLanes = ":" + myIndex;
         List<LogEntry> out = new ArrayList<>();
         for (LogEntry e : all) {
@@ -39,7 +48,7 @@ final class LogScope {
             int at = m.indexOf("(device ");
             if (at >= 0) {
                 int end = m.indexOf(')', at);
-                if (end > at && !m.substring(at + 8, end).equals(myDevice)) {
+                if (end > at && !myDevices.contains(m.substring(at + 8, end))) {
                     continue;
                 }
             } else if (e.thread().startsWith("stress-driver-") && !e.thread().equals(myDriverThread)
@@ -56,7 +65,12 @@ final class LogScope {
      * the module D: an oops, a BUG, and the port's KASAN reports (use-after-free, double free), raised as oopses.
      */
     static boolean hasDeadTask(List<LogEntry> all, String myDriverThread, String myDevice, int myIndex) {
-        return forFilesystem(all, myDriverThread, myDevice, myIndex).stream().anyMatch(e -> DEAD.contains(e.kind()));
+        return hasDeadTask(all, myDriverThread, java.util.Set.of(myDevice), myIndex);
+    }
+
+    /** {@link #hasDeadTask(List, String, String, int)} for a filesystem named by several devices. */
+    static boolean hasDeadTask(List<LogEntry> all, String myDriverThread, java.util.Set<String> myDevices, int myIndex) {
+        return forFilesystem(all, myDriverThread, myDevices, myIndex).stream().anyMatch(e -> DEAD.contains(e.kind()));
     }
 
     private static final java.util.Set<LogEntry.Kind> DEAD = java.util.EnumSet.of(LogEntry.Kind.OOPS, LogEntry.Kind.BUG,

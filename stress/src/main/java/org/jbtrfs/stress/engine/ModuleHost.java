@@ -45,6 +45,7 @@ public final class ModuleHost {
     private volatile BlockDevice[] devices;
     /** Each driver's second device (the lanes workload's second-device lane). */
     private volatile BlockDevice[] devices2;
+    private volatile BlockDevice[] spares;
     private int parties;
     private int arrived;
     private long generation;
@@ -81,6 +82,13 @@ public final class ModuleHost {
         for (int i = 0; i < filesystems; i++) {
             devices2[i] = module.createDevice(deviceName(filesystems + i), DEVICE_SIZE);
         }
+        spares = new BlockDevice[filesystems];
+        for (int i = 0; i < filesystems; i++) {
+            // the replace lane's target (stop 65): a disk of the same size behind dm-flakey too, so a power cut cuts
+            // both devices of a filesystem whose replace runs (the machine loses power, not one disk)
+            String n = deviceName(2 * filesystems + i);
+            spares[i] = module.createFlakeyDevice(n, module.createDevice(n + "-disk", deviceSize(i)));
+        }
         if (perturbation != null) {
             module.hooks().setListener(perturbation);
             if (filesystems > 1 && orphanItemFault) {
@@ -101,6 +109,9 @@ public final class ModuleHost {
     BlockDevice device(int i) { return devices[i]; }
 
     BlockDevice device2(int i) { return devices2[i]; }
+
+    /** Filesystem {@code i}'s spare disk: the replace lane's target, and the filesystem's device after a replace. */
+    BlockDevice spare(int i) { return spares[i]; }
 
     synchronized boolean reloadRequested() { return reloadRequested; }
 

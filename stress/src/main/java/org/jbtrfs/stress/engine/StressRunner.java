@@ -225,7 +225,8 @@ public final class StressRunner {
         if (!hasDeadTask(host)) {
             return false;
         }
-        return fs < 0 || LogScope.hasDeadTask(host.module().log().entries(), "stress-driver-" + fs, host.device(fs).name(), fs);
+        return fs < 0 || LogScope.hasDeadTask(host.module().log().entries(), "stress-driver-" + fs,
+            java.util.Set.of(host.device(fs).name(), host.spare(fs).name()), fs);
     }
 
     /** An oops or BUG killed a task of the module (taint D) and the module has not been panicked yet. */

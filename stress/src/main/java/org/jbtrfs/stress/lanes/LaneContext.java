@@ -62,10 +62,33 @@ final class LaneContext {
     volatile boolean dropping;
     /** Told when a power cut starts: the workload records it for the classifier and the epoch's next cycles. */
     volatile Runnable onPowerCut = () -> { };
-    /** A power cut started (the main device's writes are dropped from now on): noted, and told to the workload. */
+    /**
+     * A power cut started (the main device's writes are dropped from now on): the spare disk's are dropped too (the
+     * machine loses power, not one disk: a replace's target is cut with its source), noted, and told to the workload.
+     */
     void powerCutStarted() {
+        if (spare instanceof FlakeyBlockDevice s) {
+            s.dropWrites();
+        }
         dropping = true;
         onPowerCut.run();
+    }
+
+    /** The filesystem's spare disk (the replace lane's target), or null. */
+    volatile BlockDevice spare;
+    /** The epoch's fsid (its mkfs), or null. */
+    volatile String fsid;
+
+    /**
+     * The device to mount the filesystem through when it is not mounted — {@code mount UUID=}: the spare disk when blkid
+     * finds the epoch's filesystem there as devid 1 (a replace moved it), else the main device. A filesystem still
+     * mounted is mounted through the device it was (the superblock is found by it, as sget finds it by fs_devices).
+     */
+    BlockDevice fsDevice() { return fsDevice(device, spare, fsid); }
+
+    /** {@link #fsDevice()} for a filesystem on {@code main} with {@code spare} beside it, made as {@code fsid}. */
+    static BlockDevice fsDevice(BlockDevice main, BlockDevice spare, String fsid) {
+        return org.jbtrfs.stress.workload.CycleEnv.fsDevice(main, spare, fsid);
     }
 
     /**
@@ -73,8 +96,13 @@ final class LaneContext {
      * closed: nothing written in the cut stays in memory to be written on top of what the disk lost).
      */
     void endPowerCutIfClosed() {
-        if (dropping && device instanceof FlakeyBlockDevice flakey && module.mounts().stream().noneMatch(m -> m.device() == device)) {
+        BlockDevice s = spare;
+        if (dropping && device instanceof FlakeyBlockDevice flakey
+            && module.mounts().stream().noneMatch(m -> m.device() == device || m.device() == s)) {
             flakey.allowWrites();
+            if (s instanceof FlakeyBlockDevice sf) {
+                sf.allowWrites();
+            }
             dropping = false;
         }
     }

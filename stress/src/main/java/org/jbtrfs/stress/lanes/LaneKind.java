@@ -33,7 +33,12 @@ enum LaneKind {
      */
     BALANCE("balance"),
     /** a second process pausing and cancelling the balance lane's balances. Only with the balance lane. */
-    BALANCE2("balance2");
+    BALANCE2("balance2"),
+    /**
+     * device replace (stop 65): {@code btrfs replace start} onto the filesystem's spare disk (and back), status, cancel;
+     * an RO remount suspends a replace, the next read-write mount resumes it in the btrfs-devrepl kthread.
+     */
+    REPLACE("replace");
 
     public final String label;
 

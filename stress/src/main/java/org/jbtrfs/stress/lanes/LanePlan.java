@@ -73,6 +73,9 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
     /** How often a cycle runs the balance lane, and the second balance process beside it (stop 64). */
     static final double P_BALANCE = 0.25;
 
+    /** How often a cycle runs the replace lane (stop 65). */
+    static final double P_REPLACE = 0.25;
+
     /** How often a cycle mounts with -o compress. */
     static final double P_COMPRESS = 0.3;
 
@@ -136,6 +139,10 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
             if (bal.nextDouble() < 0.8) {
                 l.add(LaneKind.BALANCE2);
             }
+        }
+        // stop 65, its own stream as well
+        if (Seeds.stream(cycleSeed, "lanes:replace").nextDouble() < P_REPLACE) {
+            l.add(LaneKind.REPLACE);
         }
         l.removeIf(k -> !allowed.contains(k.label) && k != LaneKind.LIFECYCLE);
         if (!l.contains(LaneKind.BALANCE)) {

@@ -4,6 +4,7 @@ import org.jbtrfs.fs.internal.Internals;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.FlakeyBlockDevice;
 import org.jbtrfs.fs.Btrfs;
 import org.jbtrfs.stress.Seeds;
@@ -136,7 +137,8 @@ public final class LanesWorkload {
             }
         }
         String opts = plan.mountOptions(plan.startRo());
-        Btrfs fs = env.op(plan.startRo() ? "mount -o ro" : "mount", () -> env.module.mount(env.device, opts));
+        BlockDevice on = LaneContext.fsDevice(env.device, env.spare, env.model.fsid);
+        Btrfs fs = env.op(plan.startRo() ? "mount -o ro" : "mount", () -> env.module.mount(on, opts));
         env.model.refresh(fs);
         if (env.epochCycle == 0 && !plan.startRo()) {
             prepare(fs, r);
@@ -149,6 +151,8 @@ public final class LanesWorkload {
         cx = new LaneContext(env.module, env.device, env.device2, env.fsIndex, env.cycleSeed, obs, watchdog,
             plan, env.swarm);
         cx.fs = fs;
+        cx.spare = env.spare;
+        cx.fsid = env.model.fsid;
         cx.onPowerCut = () -> {
             env.model.powerCutSinceMkfs = true;
             obs.powerCutSinceMkfs = true; // a mount later in this cycle meets what the cut left too
@@ -185,6 +189,9 @@ public final class LanesWorkload {
         }
         if (plan.lanes().contains(LaneKind.BALANCE2)) {
             lanes.add(new BalanceCtlLane(cx));
+        }
+        if (plan.lanes().contains(LaneKind.REPLACE) && env.spare != null) {
+            lanes.add(new ReplaceLane(cx));
         }
         if (plan.lanes().contains(LaneKind.DEVICE2) && env.device2 != null) {
             lanes.add(new SecondDeviceLane(cx));

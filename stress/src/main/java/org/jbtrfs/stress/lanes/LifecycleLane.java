@@ -1,6 +1,7 @@
 package org.jbtrfs.stress.lanes;
 
 import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.FlakeyBlockDevice;
 import org.jbtrfs.core.KernelPanic;
 import org.jbtrfs.fs.Btrfs;
@@ -123,7 +124,7 @@ final class LifecycleLane extends LaneWorker {
         try {
             ScheduleScope.sleep(20_000 + freezeDraw.nextInt(280_000));
             if (freezeDraw.nextBoolean()) {
-                elsewhere[0] = op("mount elsewhere", () -> cx.module.mount(cx.device, cx.plan.mountOptions(false)));
+                elsewhere[0] = op("mount elsewhere", () -> cx.module.mount(fs.device(), cx.plan.mountOptions(false)));
                 if (elsewhere[0] != null) {
                     op("list elsewhere", () -> elsewhere[0].list(""));
                     run("umount elsewhere", elsewhere[0]::umount);
@@ -140,7 +141,7 @@ final class LifecycleLane extends LaneWorker {
             if (!t.isMounted()) {
                 // unmounted while frozen and not mounted again (the cycle broke in between): the superblock would stay
                 // frozen, held by the freeze, with no mount to thaw through (and the module's unload EBUSY)
-                Btrfs m = mountQuietly(ro);
+                Btrfs m = mountQuietly(t.device(), ro);
                 if (m != null) {
                     cx.mounted(m);
                     t = m;
@@ -163,10 +164,10 @@ final class LifecycleLane extends LaneWorker {
         if (!run("umount frozen", fs::umount)) {
             return fs;
         }
-        Btrfs m = op("mount frozen", () -> cx.module.mount(cx.device, cx.plan.mountOptions(ro)));
+        Btrfs m = op("mount frozen", () -> cx.module.mount(fs.device(), cx.plan.mountOptions(ro)));
         if (m == null) {
             cx.obs.laneError(kind.label, "mount frozen", new IllegalStateException(
-                "a frozen superblock left without a mount: the mount of " + cx.device.name() + " again was refused"));
+                "a frozen superblock left without a mount: the mount of " + fs.device().name() + " again was refused"));
             cx.breakCycle();
             throw new StopLane();
         }
@@ -175,9 +176,9 @@ final class LifecycleLane extends LaneWorker {
     }
 
     /** A mount of the cycle's device as an undo step (read-only if {@code ro}), or null if refused. */
-    private Btrfs mountQuietly(boolean ro) {
+    private Btrfs mountQuietly(BlockDevice through, boolean ro) {
         try {
-            return cx.module.mount(cx.device, cx.plan.mountOptions(ro));
+            return cx.module.mount(through, cx.plan.mountOptions(ro));
         } catch (RuntimeException e) {
             return null; // a panicked module refuses it too: the module is replaced with the failing cycle
         }
@@ -195,7 +196,8 @@ final class LifecycleLane extends LaneWorker {
     private void mount() {
         boolean ro = r.nextDouble() < 0.2;
         String opts = cx.plan.mountOptions(ro);
-        Btrfs m = op(ro ? "mount -o ro" : "mount", () -> cx.module.mount(cx.device, opts));
+        BlockDevice on = cx.fsDevice();
+        Btrfs m = op(ro ? "mount -o ro" : "mount", () -> cx.module.mount(on, opts));
         if (m != null) {
             cx.mounted(m);
         }

@@ -19,7 +19,7 @@ public final class Timeline {
         "rescan worker (kworker)", "other workers");
     /** A lanes cycle's columns: one per lane, then the kernel threads. */
     static final List<String> LANE_COLUMNS = List.of("driver", "lifecycle", "file", "file2", "subvol", "quota", "quota2", "sync", "dev2",
-        "scrub", "balance", "balance2", "btrfs-cleaner", "btrfs-transaction", "rescan worker", "other");
+        "scrub", "balance", "balance2", "replace", "btrfs-cleaner", "btrfs-transaction", "rescan worker", "other");
 
     /** A hook arrival, {@code nanos} after the cycle started. */
     public record Arrival(long nanos, String role, Hook hook, String action) { }

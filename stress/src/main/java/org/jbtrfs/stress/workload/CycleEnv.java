@@ -33,6 +33,8 @@ public final class CycleEnv {
     public final java.util.Set<org.jbtrfs.core.Fault> faults;
     /** How often a lane's operation mix leaves operations out ({@code --swarm}). */
     public final double swarm;
+    /** The filesystem's spare disk (the replace lane's target; the filesystem's after a replace), or null. */
+    public volatile BlockDevice spare;
 
     public CycleEnv(BtrfsModule module, BlockDevice device, BlockDevice device2, int fsIndex, long cycleSeed, long epochCycle, FsModel model, Busy busy, ScheduleScope lane,
              boolean singleFilesystem, boolean fillBlockGroups, java.util.List<String> lanes,
@@ -51,6 +53,20 @@ public final class CycleEnv {
         this.lanes = lanes;
         this.faults = faults;
         this.swarm = swarm;
+    }
+
+    /**
+     * The device to find the filesystem on when it is not mounted — {@code mount UUID=}: the spare disk when blkid finds
+     * the epoch's filesystem there as devid 1 (a replace moved it, stop 65), else the main device.
+     */
+    public static BlockDevice fsDevice(BlockDevice main, BlockDevice spare, String fsid) {
+        if (spare != null && fsid != null) {
+            org.jbtrfs.fs.tools.Blkid.Probe p = org.jbtrfs.fs.tools.Blkid.probe(spare);
+            if (p != null && p.devid() == 1 && p.fsid().equals(fsid)) {
+                return spare;
+            }
+        }
+        return main;
     }
 
     /** Runs one lifecycle operation under the watchdog's eye. */
@@ -115,7 +131,8 @@ public final class CycleEnv {
      * cycle's {@link org.jbtrfs.stress.classify.Symptom#FSCK}. Read-only, offline: the kernel is not involved.
      */
     private void fsck(Observation obs) {
-        Check.Report rep = op("btrfs check", () -> Check.check(device));
+        BlockDevice on = fsDevice(device, spare, model.fsid); // the filesystem's device: after a replace, the spare
+        Check.Report rep = op("btrfs check", () -> Check.check(on));
         for (Check.Problem p : rep.problems()) {
             if (p.severity() == Check.Severity.ERROR) {
                 obs.fsck.add(p.kind() + ": " + p.message());

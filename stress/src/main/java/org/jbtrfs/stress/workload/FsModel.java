@@ -13,6 +13,11 @@ import org.jbtrfs.fs.Btrfs;
  */
 public final class FsModel {
     public final List<String> files = new ArrayList<>();
+    /**
+     * The epoch's filesystem's fsid (its mkfs), which a mount resolves its device by — {@code mount UUID=}: after a
+     * replace the filesystem is on the spare disk (stop 65).
+     */
+    public volatile String fsid;
     public final List<String> subvolumes = new ArrayList<>();
     /** "tarN" directories: an archive the file lane unpacked and has not removed yet. */
     public final List<String> tarDirs = new ArrayList<>();

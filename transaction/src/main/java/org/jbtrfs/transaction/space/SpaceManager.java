@@ -195,6 +195,19 @@ public final class SpaceManager {
     }
 
     /**
+     * kernel: btrfs_chunk_alloc(trans, btrfs_get_alloc_profile(space_info->flags), CHUNK_ALLOC_FORCE) for a group of
+     * {@code type} — btrfs_inc_block_group_ro's retry for a caller that may allocate (a dev-replace): see
+     * {@link #allocChunkForced}. The port's system chunks do not grow: SYSTEM gets none (-ENOSPC).
+     */
+    public synchronized boolean allocChunkForcedFor(BlockGroupType type) {
+        return switch (type) {
+            case DATA -> allocChunkForced(type, dataChunkSize);
+            case METADATA -> allocChunkForced(type, metadataChunkSize);
+            default -> false;
+        };
+    }
+
+    /**
      * kernel: btrfs_chunk_alloc(CHUNK_ALLOC_FORCE) of a {@code type} chunk (caller holds the lock): nothing once the
      * space_info is full; a chunk of the usual size, or smaller to fit the largest free device hole (__btrfs_alloc_chunk;
      * 1 MiB granules here); no hole of 1 MiB left marks the space_info full.

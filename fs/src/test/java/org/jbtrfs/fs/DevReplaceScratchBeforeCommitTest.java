@@ -1,0 +1,161 @@
+package org.jbtrfs.fs;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.jbtrfs.core.BlockDevice;
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Crc32cImpl;
+import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.Fault;
+import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.FlakeyBlockDevice;
+import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.Role;
+import org.jbtrfs.fs.tools.Blkid;
+import org.jbtrfs.testsupport.TestThread;
+import org.jbtrfs.testsupport.Waits;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * {@link FixSwitch#DEV_REPLACE_SCRATCH_BEFORE_COMMIT} (proposed, not upstream), both directions, both crc32c modes.
+ *
+ * <p>Decision: <b>kernel bug</b>, 5.11 through mainline. Found by the explorer's replace lane with every other fix
+ * applied (stop 65: {@code fsck:SUPERBLOCK} — neither disk of the filesystem had a superblock of devid 1 after an
+ * injected commit EIO during a replace — and {@code mount:EIO at DevReplace.initDevReplace} — "tgtdev is missing"
+ * after a power cut). btrfs_dev_replace_finishing writes the devices' superblocks outside the transactions that make
+ * the writes safe:
+ * <ol>
+ *   <li>its first btrfs_commit_transaction failing (an I/O error aborted it) is only WARN_ON(ret): the procedure goes
+ *       on, swaps the devices, scratches the old device's superblocks (btrfs_scratch_superblocks, straight to the
+ *       disk), and its last commit — "write back the superblocks", the one that would give the target devid 1 —
+ *       fails too. On disk: the old device without a superblock, the target with devid 0 and an item saying STARTED;
+ *       no device to mount the filesystem through.</li>
+ *   <li>a replace that ends CANCELED (a user's cancel, a copy that failed) has its target destroyed at once —
+ *       btrfs_destroy_dev_replace_tgtdev scratches its superblocks — while the CANCELED state waits for the next
+ *       commit; a crash in between leaves the item STARTED and the target gone: "cannot mount because device replace
+ *       operation is ongoing and tgtdev is missing" (-EIO without -o degraded). (The cancel of a suspended replace
+ *       commits first, then destroys the target: the order the running one lacks.)</li>
+ * </ol>
+ * The proposed fix: a failed first commit ends finishing with its error, the replace left STARTED as the disk has it;
+ * the CANCELED and FINISHED states are committed before the target or the old device is scratched, and a failed commit
+ * keeps the device. Read: dev-replace.c btrfs_dev_replace_finishing, btrfs_dev_replace_cancel,
+ * btrfs_destroy_dev_replace_tgtdev (volumes.c), btrfs_scratch_superblocks (v5.11); btrfs_dev_replace_finishing in
+ * mainline (2025: the same WARN_ON and the same order).
+ *
+ * <p>The hook: {@link Hook#DEV_REPLACE_NEXT_CHUNK} holds the copy.
+ */
+class DevReplaceScratchBeforeCommitTest {
+
+    private static Repro repro(Crc32cImpl crc, boolean fixed) {
+        return fixed ? new Repro(crc) : new Repro(crc, FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT);
+    }
+
+    /** A replace whose finishing commit fails: the copy held, the next commit's EIO armed, the copy let go. */
+    private static TestThread<DevReplaceResult> replaceWhoseFinishingCommitFails(Repro r, Btrfs fs, BlockDevice tgt) {
+        r.mod.hooks().parkAt(Hook.DEV_REPLACE_NEXT_CHUNK, Role.USER);
+        TestThread<DevReplaceResult> start = TestThread.call("replace", () -> fs.replaceStart(1, tgt));
+        r.mod.hooks().awaitParked(Hook.DEV_REPLACE_NEXT_CHUNK, Repro.WAIT);
+        r.mod.faults().armOnce(Fault.COMMIT_TRANSACTION_EIO); // the copy commits nothing: finishing's commit is next
+        r.mod.hooks().disarm(Hook.DEV_REPLACE_NEXT_CHUNK);
+        return start;
+    }
+
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void revertedAFailedCommitLeavesNoDeviceToMount(Crc32cImpl crc) {
+        try (Repro r = repro(crc, false)) {
+            Btrfs fs = DevReplaceTest.withFiles(r);
+            BlockDevice tgt = r.mod.createDevice("sdd", 64L << 20);
+            assertEquals(DevReplaceResult.NO_ERROR, replaceWhoseFinishingCommitFails(r, fs, tgt).join(),
+                "the ioctl says nothing of it");
+            assertTrue(r.logged("WARNING: CPU: 0 PID: ") && r.logged("dev-replace.c:741"), r.mod.log().dmesg());
+            fs.umount();
+            assertNull(Blkid.probe(r.dev), "the old device scratched");
+            assertEquals(0, Blkid.probe(tgt).devid(), "the target never became devid 1");
+            assertEquals(Errno.EINVAL, assertThrows(BtrfsException.class, () -> r.mount("")).errno());
+            assertEquals(Errno.EINVAL, assertThrows(BtrfsException.class, () -> r.mod.mount(tgt, "")).errno());
+        }
+    }
+
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void appliedAFailedCommitLeavesTheReplaceToResume(Crc32cImpl crc) {
+        try (Repro r = repro(crc, true)) {
+            Btrfs fs = DevReplaceTest.withFiles(r);
+            BlockDevice tgt = r.mod.createDevice("sdd", 64L << 20);
+            BtrfsException e = assertThrows(BtrfsException.class, replaceWhoseFinishingCommitFails(r, fs, tgt)::join);
+            assertEquals(Errno.EIO, e.errno());
+            fs.umount();
+            assertEquals(1, Blkid.probe(r.dev).devid());
+            assertEquals(0, Blkid.probe(tgt).devid());
+            Btrfs again = r.mount(""); // the item as the last commit left it, STARTED: resumed, to its end
+            Waits.within(Repro.WAIT).until(() -> r.logged("dev_replace from sdc (devid 1) to sdd finished"));
+            DevReplaceTest.awaitDevReplaceKthreadGone(r.mod);
+            again.umount();
+            Btrfs moved = r.mod.mount(tgt, "");
+            assertArrayEquals(DevReplaceTest.DATA, moved.readFile("/f4"));
+            moved.umount();
+            assertTrue(r.mod.unload().clean());
+        }
+    }
+
+    /** A replace on flakey disks cancelled during its copy, then a power cut (both disks) before any other commit. */
+    private static void cancelThenPowerCut(Repro r, FlakeyBlockDevice src, FlakeyBlockDevice tgt) {
+        Btrfs fs = r.mod.mount(src, "");
+        fs.createFile("/f");
+        fs.writeFile("/f", DevReplaceTest.DATA);
+        fs.sync();
+        r.mod.hooks().parkAt(Hook.DEV_REPLACE_NEXT_CHUNK, Role.USER);
+        TestThread<DevReplaceResult> start = TestThread.call("replace", () -> fs.replaceStart(1, tgt));
+        r.mod.hooks().awaitParked(Hook.DEV_REPLACE_NEXT_CHUNK, Repro.WAIT);
+        TestThread<DevReplaceResult> cancel = TestThread.call("cancel", fs::replaceCancel);
+        Repro.awaitBlockedOn(fs, "cancel", "btrfs_scrub_cancel");
+        r.mod.hooks().disarm(Hook.DEV_REPLACE_NEXT_CHUNK);
+        assertEquals(Errno.ECANCELED, assertThrows(BtrfsException.class, start::join).errno());
+        assertEquals(DevReplaceResult.NO_ERROR, cancel.join());
+        src.dropWrites(); // the machine loses power: both disks
+        tgt.dropWrites();
+        fs.umount();
+        src.allowWrites();
+        tgt.allowWrites();
+    }
+
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void revertedACancelThenAPowerCutLeavesTheItemStartedAndTheTargetGone(Crc32cImpl crc) {
+        try (Repro r = repro(crc, false)) {
+            FlakeyBlockDevice src = r.mod.createFlakeyDevice("sdx", r.mod.createDevice("sdx-disk", 64L << 20));
+            FlakeyBlockDevice tgt = r.mod.createFlakeyDevice("sdy", r.mod.createDevice("sdy-disk", 64L << 20));
+            r.mod.mkfs(src);
+            cancelThenPowerCut(r, src, tgt);
+            assertNull(Blkid.probe(tgt), "the target was scratched before the cut");
+            BtrfsException e = assertThrows(BtrfsException.class, () -> r.mod.mount(src, ""));
+            assertEquals(Errno.EIO, e.errno());
+            assertTrue(r.logged("tgtdev (devid 0) is missing"), r.mod.log().dmesg());
+        }
+    }
+
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void appliedACancelThenAPowerCutMountsWithTheReplaceCancelled(Crc32cImpl crc) {
+        try (Repro r = repro(crc, true)) {
+            FlakeyBlockDevice src = r.mod.createFlakeyDevice("sdx", r.mod.createDevice("sdx-disk", 64L << 20));
+            FlakeyBlockDevice tgt = r.mod.createFlakeyDevice("sdy", r.mod.createDevice("sdy-disk", 64L << 20));
+            r.mod.mkfs(src);
+            cancelThenPowerCut(r, src, tgt);
+            assertNull(Blkid.probe(tgt), "the target is gone, its cancel committed first");
+            Btrfs again = r.mod.mount(src, "");
+            assertEquals(DevReplaceStatus.State.CANCELED, again.replaceStatus().state());
+            assertArrayEquals(DevReplaceTest.DATA, again.readFile("/f"));
+            assertNotNull(Blkid.probe(src));
+            again.umount();
+            assertTrue(r.mod.unload().clean());
+        }
+    }
+}
