@@ -625,11 +625,18 @@ public enum FixSwitch {
      * superblocks scratched before the commit that writes the new device's superblock as devid 1. A crash or an I/O
      * error in between leaves a disk whose item still says STARTED while the target is scratched ("cannot mount because
      * device replace operation is ongoing and tgtdev is missing": -EIO without -o degraded), or whose one device with
-     * the filesystem is the target with devid 0 and the old one scratched (no mountable device at all). 5.11 and
-     * mainline alike (dev-replace.c btrfs_dev_replace_finishing, btrfs_destroy_dev_replace_tgtdev; the cancel of a
-     * suspended replace commits first). The fix: a failed first commit ends finishing with its error, the replace left
-     * STARTED; the CANCELED state is committed before the target is destroyed, the FINISHED state before the old device
-     * is scratched, and a failed commit keeps the device it would have scratched. Found by the explorer's replace lane
+     * the filesystem is the target with devid 0 and the old one scratched (no mountable device at all). The other order
+     * has a window too: a crash after the commit of the end and before the scratch leaves a target of devid 0 beside an
+     * item saying FINISHED or CANCELED, which btrfs_init_dev_replace refuses ("replace devid present without an active
+     * replace item", -EUCLEAN) — the window of the suspended replace's cancel, which commits first. And the target has no
+     * superblock until the first commit of the replace writes one with the source's: a crash between the two devices'
+     * superblock writes of that commit leaves the source's item STARTED and no target to find (-EIO). 5.11 and mainline
+     * alike (dev-replace.c btrfs_dev_replace_start, btrfs_dev_replace_finishing, btrfs_dev_replace_cancel,
+     * btrfs_init_dev_replace; volumes.c btrfs_destroy_dev_replace_tgtdev). The fix: a failed first commit ends finishing
+     * with its error, the replace left STARTED; the CANCELED state is committed before the target is destroyed, the
+     * FINISHED state before the old device is scratched, and a failed commit keeps the device it would have scratched;
+     * btrfs_init_dev_replace ignores (with a warning) a target of devid 0 beside an item of a replace that ended; and
+     * btrfs_dev_replace_start writes the target's superblock before its first commit. Found by the explorer's replace lane
      * with every other fix applied (stop 65: {@code fsck:SUPERBLOCK} after an injected commit EIO, {@code mount EIO at
      * DevReplace.initDevReplace} after a power cut). Not checked on a running kernel.
      */

@@ -42,6 +42,8 @@ public final class FlakeyBlockDevice implements BlockDevice {
 
     private final String name;
     private final BlockDevice backing;
+    /** The wrapper whose mode this one follows (one power supply for both disks), or null: its own. */
+    private final FlakeyBlockDevice samePower;
     private volatile Mode mode = Mode.PASS;
     private final AtomicLong reads = new AtomicLong(), bytesRead = new AtomicLong();
     private final AtomicLong writes = new AtomicLong(), bytesWritten = new AtomicLong(), flushes = new AtomicLong();
@@ -51,7 +53,15 @@ public final class FlakeyBlockDevice implements BlockDevice {
      * Wraps {@code backing} under the name {@code name} (as dm names its target, e.g. "flakey-sdc");
      * starts in {@link Mode#PASS}.
      */
-    public FlakeyBlockDevice(String name, BlockDevice backing) {
+    public FlakeyBlockDevice(String name, BlockDevice backing) { this(name, backing, null); }
+
+    /**
+     * Wraps {@code backing} as {@link #FlakeyBlockDevice(String, BlockDevice)}, on the same power as {@code samePower}
+     * (null: its own): one mode for both — a power cut of either cuts both at the same instant, as a machine's disks lose
+     * power together (two tables switched one after the other would let the second disk take writes the first lost).
+     */
+    public FlakeyBlockDevice(String name, BlockDevice backing, FlakeyBlockDevice samePower) {
+        this.samePower = samePower == null ? null : samePower.power();
         if (name == null || name.isBlank()) {
             throw new IllegalArgumentException("name must not be blank");
         }
@@ -63,15 +73,18 @@ public final class FlakeyBlockDevice implements BlockDevice {
     }
 
     /** From now on writes and flushes succeed but are discarded (a power cut as the filesystem will see it at the next mount). */
-    public void dropWrites() { mode = Mode.DROP_WRITES; }
+    public void dropWrites() { power().mode = Mode.DROP_WRITES; }
 
     /** From now on writes and flushes fail with EIO. */
-    public void errorWrites() { mode = Mode.ERROR_WRITES; }
+    public void errorWrites() { power().mode = Mode.ERROR_WRITES; }
 
     /** From now on writes and flushes reach the wrapped device again. */
-    public void allowWrites() { mode = Mode.PASS; }
+    public void allowWrites() { power().mode = Mode.PASS; }
 
-    public Mode mode() { return mode; }
+    public Mode mode() { return power().mode; }
+
+    /** The wrapper holding the mode: this one, or the one it shares power with. */
+    private FlakeyBlockDevice power() { return samePower == null ? this : samePower; }
 
     /** The wrapped device. */
     public BlockDevice backing() { return backing; }
@@ -96,7 +109,7 @@ public final class FlakeyBlockDevice implements BlockDevice {
     @Override public void write(long offset, byte[] src, int srcOff, int len) {
         // bounds are checked in every mode: a dropped write beyond the end is still a caller bug
         BlockDevice.checkRange(this, offset, src, srcOff, len);
-        switch (mode) {
+        switch (mode()) {
             case PASS -> backing.write(offset, src, srcOff, len);
             case DROP_WRITES -> dropped.incrementAndGet();
             case ERROR_WRITES -> {
@@ -109,7 +122,7 @@ public final class FlakeyBlockDevice implements BlockDevice {
     }
 
     @Override public void flush() {
-        switch (mode) {
+        switch (mode()) {
             case PASS -> backing.flush();
             case DROP_WRITES -> dropped.incrementAndGet();
             case ERROR_WRITES -> {
@@ -125,5 +138,5 @@ public final class FlakeyBlockDevice implements BlockDevice {
         return new IoCounters(reads.get(), bytesRead.get(), writes.get(), bytesWritten.get(), flushes.get());
     }
 
-    @Override public String toString() { return name + " (flakey over " + backing.name() + ", " + mode + ")"; }
+    @Override public String toString() { return name + " (flakey over " + backing.name() + ", " + mode() + ")"; }
 }

@@ -770,21 +770,24 @@ public final class Btrfs {
     }
 
     /**
-     * Where the unmounted filesystem's last commit is, as blkid finds it: its device now (after a replace, the target),
-     * unless that holds no superblock of it with devid 1 — a power cut dropped the replace's last writes — and the device
-     * it was mounted through does.
+     * Where the unmounted filesystem's last commit is, as blkid finds it: of the devices it had since the mount (the
+     * first, each replace's target), the one with a superblock of it as devid 1 — the newest if several (a power cut may
+     * have dropped a replace's last writes) — else its device now.
      */
     private BlockDevice onDiskDevice() {
         String fsid = java.util.HexFormat.of().formatHex(ctx.fs.fsid());
-        for (BlockDevice d : java.util.List.of(ctx.fs.device.source(), device())) {
+        BlockDevice best = ctx.fs.device.source();
+        long bestGen = -1;
+        for (BlockDevice d : ctx.fs.device.history()) {
             // an offline read, as the dump below: not priced by the latency model
             BlockDevice raw = d instanceof org.jbtrfs.core.kernel.LatencyBlockDevice l ? l.device() : d;
             org.jbtrfs.fs.tools.Blkid.Probe p = org.jbtrfs.fs.tools.Blkid.probe(raw);
-            if (p != null && p.devid() == DevReplace.SRC_DEVID && p.fsid().equals(fsid)) {
-                return d;
+            if (p != null && p.devid() == DevReplace.SRC_DEVID && p.fsid().equals(fsid) && p.generation() > bestGen) {
+                best = d;
+                bestGen = p.generation();
             }
         }
-        return ctx.fs.device.source();
+        return best;
     }
 
     /** {@code btrfs replace status} — kernel: btrfs_dev_replace_status(). */

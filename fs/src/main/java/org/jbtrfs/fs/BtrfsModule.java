@@ -148,9 +148,17 @@ public final class BtrfsModule implements AutoCloseable {
      * {@code backing} itself while the wrapper is in use. EEXIST if {@code name} is taken.
      */
     public FlakeyBlockDevice createFlakeyDevice(String name, BlockDevice backing) {
+        return createFlakeyDevice(name, backing, null);
+    }
+
+    /**
+     * {@link #createFlakeyDevice(String, BlockDevice)} on the same power as {@code samePower} (null: its own): a power cut
+     * of either cuts both at once, as a machine's disks lose power together (a filesystem and its replace target).
+     */
+    public FlakeyBlockDevice createFlakeyDevice(String name, BlockDevice backing, FlakeyBlockDevice samePower) {
         checkLoaded();
         checkDeviceName(name);
-        FlakeyBlockDevice d = new FlakeyBlockDevice(name, backing);
+        FlakeyBlockDevice d = new FlakeyBlockDevice(name, backing, samePower);
         if (devices.putIfAbsent(name, d) != null) {
             throw new BtrfsException(Errno.EEXIST, "device " + name + " already exists");
         }

@@ -71,6 +71,13 @@ final class DevReplace {
             }
             switch (r.replaceState) {
                 case NEVER_STARTED, FINISHED, CANCELED -> {
+                    if (target != null && r.replaceState != State.NEVER_STARTED
+                        && fs.applied(FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT)) {
+                        // proposed: the target of a replace that ended, whose scratch a crash lost after the commit
+                        // of the end — a leftover, not a device of the filesystem
+                        fs.log().warn(fs.sbId(), "ignoring the target " + target.name() + " of an ended replace");
+                        target = null;
+                    }
                     if (target != null) {
                         fs.log().error(fs.sbId(), "replace devid present without an active replace item");
                         throw new BtrfsException(Errno.EUCLEAN, "replace target " + target.name() + " present without an "
@@ -184,6 +191,11 @@ final class DevReplace {
             fs.device.setTarget(target);
         } finally {
             r.rwsem.writeLock().unlock();
+        }
+        if (fs.applied(FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT)) {
+            // proposed: the target gets its superblock (devid 0) before the commit that records the replace: a crash
+            // that keeps the source's superblock of that commit and not the target's still finds the target
+            DiskIo.writeTargetSuper(fs);
         }
         ctx.ordered.waitOrderedRoots();
         fs.kernel.hooks().arrive(Hook.DEV_REPLACE_START_BEFORE_TRANSACTION);

@@ -137,6 +137,58 @@ class DevReplaceResumeSuspendRaceTest {
         }
     }
 
+    /**
+     * The window before btrfs_scrub_dev's closing test: a kthread that reaches it after close_ctree set
+     * BTRFS_FS_CLOSING_START but before its suspend gets -EAGAIN, and btrfs_dev_replace_finishing — the replace still
+     * STARTED — ends it CANCELED ("btrfs_scrub_dev(...) failed -11", its target scratched, the kthread's WARN_ON): the
+     * umount that should have suspended the replace cancelled it.
+     */
+    private static Repro umountBeforeTheSuspendWithTheKthreadLetGo(Crc32cImpl crc, boolean fixed, TestThread<?>[] umount) {
+        Repro r = repro(crc, fixed);
+        DevReplaceTest.suspendedReplaceOnDisk(r);
+        r.mod.hooks().parkAt(Hook.DEV_REPLACE_KTHREAD_BEFORE_SCRUB, Role.KTHREAD);
+        Btrfs fs = r.mount("");
+        r.mod.hooks().awaitParked(Hook.DEV_REPLACE_KTHREAD_BEFORE_SCRUB, Repro.WAIT);
+        r.mod.hooks().parkAt(Hook.UMOUNT_AFTER_PARK_CLEANER, Role.USER);
+        umount[0] = TestThread.run("umount", fs::umount);
+        r.mod.hooks().awaitParked(Hook.UMOUNT_AFTER_PARK_CLEANER, Repro.WAIT); // closing, not yet suspended
+        r.mod.hooks().disarm(Hook.DEV_REPLACE_KTHREAD_BEFORE_SCRUB);
+        DevReplaceTest.awaitDevReplaceKthreadGone(r.mod);
+        r.mod.hooks().disarm(Hook.UMOUNT_AFTER_PARK_CLEANER);
+        umount[0].join();
+        return r;
+    }
+
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void revertedAKthreadThatFindsTheFilesystemClosingCancelsTheReplace(Crc32cImpl crc) {
+        TestThread<?>[] umount = new TestThread<?>[1];
+        try (Repro r = umountBeforeTheSuspendWithTheKthreadLetGo(crc, false, umount)) {
+            assertTrue(r.logged("btrfs_scrub_dev(sdc, 1, sdd) failed -11"), r.mod.log().dmesg());
+            assertTrue(r.logged("dev-replace.c:1096"), "the kthread's WARN_ON");
+            Btrfs again = r.mount("");
+            assertEquals(DevReplaceStatus.State.CANCELED, again.replaceStatus().state(), "the umount cancelled it");
+            assertEquals(1, r.mod.log().entries().stream().filter(e -> e.message().contains("continuing dev_replace"))
+                .count(), "nothing left to resume");
+            again.umount();
+        }
+    }
+
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void appliedAKthreadThatFindsTheFilesystemClosingLeavesTheReplaceSuspended(Crc32cImpl crc) {
+        TestThread<?>[] umount = new TestThread<?>[1];
+        try (Repro r = umountBeforeTheSuspendWithTheKthreadLetGo(crc, true, umount)) {
+            assertFalse(r.logged("failed -11"), r.mod.log().dmesg());
+            assertFalse(r.logged("WARNING"));
+            Btrfs again = r.mount(""); // suspended on disk: resumed, to its end
+            Waits.within(Repro.WAIT).until(() -> r.logged("dev_replace from sdc (devid 1) to sdd finished"));
+            DevReplaceTest.awaitDevReplaceKthreadGone(r.mod);
+            again.umount();
+            assertTrue(r.mod.unload().clean());
+        }
+    }
+
     @ParameterizedTest(name = "crc32c {0}")
     @EnumSource(Crc32cImpl.class)
     void revertedTheCopyRunsOnTheReadOnlyFilesystem(Crc32cImpl crc) {

@@ -37,6 +37,25 @@ public final class DiskIo {
     }
 
     /**
+     * The proposed fix of {@link FixSwitch#DEV_REPLACE_SCRATCH_BEFORE_COMMIT}: write_dev_supers and wait for the replace
+     * target alone — super_copy as the last commit left it, devid 0 in its dev_item — before the commit that records the
+     * replace.
+     */
+    public static void writeTargetSuper(FsInfo fs) {
+        byte[] t;
+        synchronized (fs.transLock) {
+            SuperBlock forTarget = fs.superCopy.copy();
+            forTarget.devid = org.jbtrfs.core.disk.DevReplaceItem.DEV_REPLACE_DEVID;
+            t = forTarget.encode(fs.kernel.crc32c());
+        }
+        fs.device.writeTarget(SuperBlock.OFFSET, t, 0, t.length);
+        org.jbtrfs.core.BlockDevice target = fs.device.target();
+        if (target != null) {
+            target.flush();
+        }
+    }
+
+    /**
      * kernel: btrfs_scratch_superblocks() — the replaced device's superblock loses its magic, so nothing finds a
      * filesystem on it any more.
      */

@@ -24,11 +24,21 @@ public final class MappedDevice implements BlockDevice {
     private int bioCounter;
     /** BTRFS_FS_STATE_DEV_REPLACING. */
     private boolean replacing;
+    /** Every device the filesystem had since the mount, in order (for a reader of the disks after the umount). */
+    private final java.util.Set<BlockDevice> history = new java.util.LinkedHashSet<>();
 
     MappedDevice(BlockDevice device, Sched sched) {
         this.device = device;
         this.name = device.name();
         this.sched = sched;
+        history.add(device);
+    }
+
+    /** Every device the filesystem had since the mount: the first, then each replace's target. */
+    public java.util.List<BlockDevice> history() {
+        synchronized (replaceWait) {
+            return java.util.List.copyOf(history);
+        }
     }
 
     @Override
@@ -141,6 +151,9 @@ public final class MappedDevice implements BlockDevice {
     public void setTarget(BlockDevice t) {
         synchronized (replaceWait) {
             target = t;
+            if (t != null) {
+                history.add(t);
+            }
         }
     }
 

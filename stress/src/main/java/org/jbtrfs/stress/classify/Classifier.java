@@ -220,7 +220,8 @@ public final class Classifier {
                             // queued by find_orphan_roots under an open file and again by its last iput)
                             culprits.add(FixSwitch.ORPHAN_ROOTS_INODES_IN_MEMORY);
                         }
-                        if (e.message().contains("open_ctree failed: EIO: dev-replace target missing")) {
+                        if (e.message().contains("open_ctree failed: EIO: dev-replace target missing")
+                            || e.message().endsWith("replace devid present without an active replace item")) {
                             // the mount's own report of the leftover replaceLeftover names (stop 65)
                             culprits.add(FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT);
                         }
@@ -812,8 +813,9 @@ public final class Classifier {
     static Set<FixSwitch> replaceLeftover(Throwable t) {
         String m = t.getMessage() == null ? "" : t.getMessage();
         if (t instanceof org.jbtrfs.core.BtrfsException b && (b.errno() == org.jbtrfs.core.Errno.EIO
-            && m.startsWith("dev-replace target missing") || b.errno() == org.jbtrfs.core.Errno.EINVAL
-            && m.startsWith("no valid btrfs found on ") && m.endsWith("(bad magic)"))) {
+            && m.contains("dev-replace target missing") || b.errno() == org.jbtrfs.core.Errno.EINVAL
+            && m.contains("no valid btrfs found on ") && m.endsWith("(bad magic)") || b.errno() == org.jbtrfs.core.Errno.EUCLEAN
+            && m.contains("present without an active replace item"))) {
             return Set.of(FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT);
         }
         return Set.of();

@@ -318,10 +318,7 @@ final class Driver implements Runnable {
             && mod.mounts().stream().noneMatch(m -> m.device() == dev || m.device() == spare)) {
             // a power cut a broken cycle left (stop 35): the filesystem closed in the cut; a fresh one for the next cycle,
             // the disk having lost what the cut dropped while the filesystem still ran
-            flakey.allowWrites();
-            if (spare instanceof org.jbtrfs.core.FlakeyBlockDevice s) {
-                s.allowWrites(); // the cut took the spare disk too (stop 65)
-            }
+            flakey.allowWrites(); // and the spare disk's, on the same power (stop 65)
             needsMkfs = true;
         }
         obs.log = scope(mod.log().since(mark), dev);

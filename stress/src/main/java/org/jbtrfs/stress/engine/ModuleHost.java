@@ -87,7 +87,8 @@ public final class ModuleHost {
             // the replace lane's target (stop 65): a disk of the same size behind dm-flakey too, so a power cut cuts
             // both devices of a filesystem whose replace runs (the machine loses power, not one disk)
             String n = deviceName(2 * filesystems + i);
-            spares[i] = module.createFlakeyDevice(n, module.createDevice(n + "-disk", deviceSize(i)));
+            spares[i] = module.createFlakeyDevice(n, module.createDevice(n + "-disk", deviceSize(i)),
+                devices[i] instanceof org.jbtrfs.core.FlakeyBlockDevice f ? f : null);
         }
         if (perturbation != null) {
             module.hooks().setListener(perturbation);

@@ -63,13 +63,10 @@ final class LaneContext {
     /** Told when a power cut starts: the workload records it for the classifier and the epoch's next cycles. */
     volatile Runnable onPowerCut = () -> { };
     /**
-     * A power cut started (the main device's writes are dropped from now on): the spare disk's are dropped too (the
-     * machine loses power, not one disk: a replace's target is cut with its source), noted, and told to the workload.
+     * A power cut started (the main device's writes are dropped from now on — and the spare disk's, on the same power:
+     * ModuleHost), noted, and told to the workload.
      */
     void powerCutStarted() {
-        if (spare instanceof FlakeyBlockDevice s) {
-            s.dropWrites();
-        }
         dropping = true;
         onPowerCut.run();
     }
@@ -99,10 +96,7 @@ final class LaneContext {
         BlockDevice s = spare;
         if (dropping && device instanceof FlakeyBlockDevice flakey
             && module.mounts().stream().noneMatch(m -> m.device() == device || m.device() == s)) {
-            flakey.allowWrites();
-            if (s instanceof FlakeyBlockDevice sf) {
-                sf.allowWrites();
-            }
+            flakey.allowWrites(); // the spare disk's too: one power
             dropping = false;
         }
     }

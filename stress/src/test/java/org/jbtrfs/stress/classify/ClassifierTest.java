@@ -625,6 +625,59 @@ class ClassifierTest {
             FixSwitch.DELAYED_WORKERS_AT_ERROR_UMOUNT);
     }
 
+    /**
+     * Stop 65: the dev-replace findings. The resume kthread past the suspend — its late KASAN report, its copy's
+     * transactions (RO-remounted or inside close_ctree), its cancel of a replace whose copy found the filesystem closing;
+     * the START ioctl's commits on the RO-remounted filesystem; and what finishing's early scratch leaves a mount.
+     */
+    @Test
+    void theReplaceFindingsAreAttributedToTheirSwitches() {
+        assertAttributedOnlyWhileReverted(new LogEntry(1, LogLevel.EMERG, 0, "btrfs-devrepl", LogEntry.Kind.USE_AFTER_FREE,
+            "BUG: KASAN: use-after-free in btrfs_dev_replace_finishing\nRead of size 8 at addr 6b6b6b6b6b6b6b6b (struct"
+                + " btrfs_fs_info (dev_replace)) by task btrfs-devrepl"), FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE);
+        assertAttributedOnlyWhileReverted(new LogEntry(1, LogLevel.ERR, 0, "btrfs-devrepl", LogEntry.Kind.TEXT,
+            "BTRFS error (device sdc): btrfs_scrub_dev(sdc, 1, sdk) failed -11"), FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE);
+        var copy = new Inspection.TransactionInfo(42, "RUNNING", List.of(new Inspection.Handle("btrfs-devrepl",
+            "btrfs_inc_block_group_ro", "JOIN")));
+        Observation o = new Observation();
+        o.roLeak("lifecycle", roInspection(copy));
+        assertEquals(Set.of("dev-replace-resume-suspend-race"),
+            Classifier.classify(o, EnumSet.of(FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE)).bugs());
+        var start = new Inspection.TransactionInfo(43, "COMPLETED", List.of(new Inspection.Handle("lane:replace:1",
+            "btrfs_dev_replace_start", "START")));
+        Observation o2 = new Observation();
+        o2.roLeak("lifecycle", roInspection(start));
+        assertEquals(Set.of("dev-replace-start-write-access"),
+            Classifier.classify(o2, EnumSet.of(FixSwitch.DEV_REPLACE_START_WRITE_ACCESS)).bugs());
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o2, EnumSet.noneOf(FixSwitch.class)).bugs());
+        for (Throwable leftover : List.of(
+            new org.jbtrfs.core.BtrfsException(org.jbtrfs.core.Errno.EIO, "dev-replace target missing on sdf"),
+            new org.jbtrfs.core.BtrfsException(org.jbtrfs.core.Errno.EINVAL, "no valid btrfs found on sdf (bad magic)"))) {
+            Observation m = new Observation();
+            m.laneError("lifecycle", "mount", leftover);
+            assertEquals(Set.of("dev-replace-scratch-before-commit"),
+                Classifier.classify(m, EnumSet.of(FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT)).bugs());
+            assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(m, EnumSet.noneOf(FixSwitch.class)).bugs());
+        }
+    }
+
+    /** The replace's normal outcomes and an injected fault's warning are no failure. */
+    @Test
+    void aFullDeviceAScrubInProgressAndAnInjectedCommitErrorAreNoReplaceFailure() {
+        assertTrue(Classifier.outcome("BTRFS error (device sdc): btrfs_scrub_dev(sdc, 1, sdk) failed -28"));
+        assertTrue(Classifier.outcome("BTRFS error (device sdc): btrfs_scrub_dev(sdc, 1, sdk) failed -115"));
+        assertFalse(Classifier.outcome("BTRFS error (device sdc): btrfs_scrub_dev(sdc, 1, sdk) failed -11"));
+        assertTrue(Classifier.devReplaceCommitWarning("WARNING: CPU: 0 PID: 9 at fs/btrfs/dev-replace.c:741 "
+            + "btrfs_dev_replace_finishing"));
+        assertEquals("BTRFS error (device D): btrfs_scrub_dev(D, N, D) failed -N",
+            Signature.normalise("BTRFS error (device sde): btrfs_scrub_dev(sde, 1, sdm) failed -28"));
+    }
+
+    private static Inspection roInspection(Inspection.TransactionInfo t) {
+        return new Inspection(List.of(), List.of(), List.of(), List.of(), Map.of(), false, Set.of(), Set.of(), true, 42,
+            List.of(), Map.of(), List.of(), List.of(), Map.of(), List.of(t));
+    }
+
     /** A use of the quota root quota enable put after publishing it is 331cd9461412's (QUOTA_ENABLE_RESCAN_EINPROGRESS). */
     @Test
     void aUseOfTheFreedQuotaRootIsQuotaEnablesPut() {

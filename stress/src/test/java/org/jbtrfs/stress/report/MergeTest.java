@@ -89,7 +89,7 @@ class MergeTest {
         bad.put("versions", withVersion(shard(opts(2, 2), 10, 1, List.of()), new Summary.Version(Summary.FORMAT, "0.0.1")));
         bad.put("format", withVersion(shard(opts(2, 2), 10, 1, List.of()), new Summary.Version(1, "0.1.0")));
         Map<String, String> why = Map.of("crc32c", "different configs: crc32c generic vs accelerated", "reverted", "reverted [] vs [trans-list-assert]",
-            "kernel", "kernel all-fixes vs 5.12", "lanes", "lanes [lifecycle, file, subvol, quota, sync, dev2, quota2, scrub, file2, balance, balance2] vs [lifecycle]",
+            "kernel", "kernel all-fixes vs 5.12", "lanes", "lanes [lifecycle, file, subvol, quota, sync, dev2, quota2, scrub, file2, balance, balance2, replace] vs [lifecycle]",
             "run seed", "different run seed", "shard count", "different shard count", "twice", "shard 1/2 is given twice",
             "versions", "different versions", "format", "summary format 1");
         bad.forEach((k, s) -> {
