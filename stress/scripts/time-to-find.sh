@@ -14,7 +14,8 @@
 #      data-reclaim-aborted-loop:data-reclaim-aborted-loop, stop 56: an abort while a write waits on a data ticket;
 #      delayed-refs-refill-race:delayed-refs-refill-race, stop 57: an abort while an fsync's refill waits on a ticket;
 #      reclaim-iputs-at-umount:reclaim-iputs-at-umount, stop 62: an abort's umount while a reclaim work flushes delalloc;
-#      delayed-workers-at-error-umount:delayed-workers-at-error-umount, stop 64: an abort's umount while a delayed-meta work holds a handle)
+#      delayed-workers-at-error-umount:delayed-workers-at-error-umount, stop 64: an abort's umount while a delayed-meta work holds a handle;
+#      dev-replace-scratch-before-commit:dev-replace-scratch-before-commit, stop 65: an abort or a power cut while a replace ends)
 set -u
 jar=${JAR:-stress/target/jbtrfs-stress.jar}
 limit=${1:-20}; shift || true
@@ -51,7 +52,9 @@ async-reclaim-requeued-after-cancel:async-reclaim-requeued-after-cancel
 async-reclaim-cancel-strands-tickets:async-reclaim-cancel-strands-tickets
 reclaim-delayed-iputs-cleaner-deadlock:reclaim-delayed-iputs-cleaner-deadlock
 reclaim-writeback-at-umount:reclaim-writeback-at-umount
-balance-resume-pause-race:balance-resume-pause-race"}
+balance-resume-pause-race:balance-resume-pause-race
+dev-replace-resume-suspend-race:dev-replace-resume-suspend-race
+dev-replace-start-write-access:dev-replace-start-write-access"}
 tmp=${KEEP:-$(mktemp -d)}
 mkdir -p "$tmp"
 echo "# $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/') workload=$workload limit=${limit}s ${ARGS:-} $java_bin $java_opts"
