@@ -635,8 +635,10 @@ public enum FixSwitch {
      * btrfs_init_dev_replace; volumes.c btrfs_destroy_dev_replace_tgtdev). The fix: a failed first commit ends finishing
      * with its error, the replace left STARTED; the CANCELED state is committed before the target is destroyed, the
      * FINISHED state before the old device is scratched, and a failed commit keeps the device it would have scratched;
-     * btrfs_init_dev_replace ignores (with a warning) a target of devid 0 beside an item of a replace that ended; and
-     * btrfs_dev_replace_start writes the target's superblock before its first commit. Found by the explorer's replace lane
+     * btrfs_init_dev_replace ignores (with a warning) a target of devid 0 beside an item of a replace that ended, or
+     * without an item; btrfs_dev_replace_start writes the target's superblock before its first commit, and its failure
+     * path (its btrfs_start_transaction refused after an abort, while the transaction kthread may have committed the
+     * STARTED state already) keeps the target's superblock instead of scratching it. Found by the explorer's replace lane
      * with every other fix applied (stop 65: {@code fsck:SUPERBLOCK} after an injected commit EIO, {@code mount EIO at
      * DevReplace.initDevReplace} after a power cut). Not checked on a running kernel.
      */

@@ -203,6 +203,9 @@ public final class BtrfsModule implements AutoCloseable {
         return all;
     }
 
+    /** The devices the module's filesystems were given as dev-replace targets. */
+    java.util.Collection<BlockDevice> replaceTargetsSeen() { return java.util.List.copyOf(replaceTargets); }
+
     /** A dev-replace target, registered as btrfs_init_dev_replace_tgtdev adds it to the filesystem's devices. */
     void rememberReplaceTarget(BlockDevice d) { replaceTargets.add(d); }
 

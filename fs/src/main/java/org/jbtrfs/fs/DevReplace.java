@@ -48,9 +48,20 @@ final class DevReplace {
             fs.log().warn(fs.sbId(), "dev_replace entry found has unexpected size, ignore entry");
         }
         if (item == null) {
-            return; // NEVER_STARTED (the port finds a stray target only when an item names a replace)
+            // "We don't have a replace item or it's corrupted. If there is a replace target, fail the mount." (only a
+            // device the module gave a replace can hold a superblock of devid 0: those are the ones looked at)
+            BlockDevice stray = findTarget(module.replaceTargetsSeen(), fs);
+            if (stray != null && fs.applied(FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT)) {
+                // proposed: the target of a replace that never committed its start (a crash, an abort), kept unscratched
+                fs.log().warn(fs.sbId(), "ignoring the target " + stray.name() + " of a replace that never started");
+            } else if (stray != null) {
+                fs.log().error(fs.sbId(), "found replace target device without a valid replace item");
+                throw new BtrfsException(Errno.EUCLEAN, "replace target " + stray.name() + " without a valid replace item on "
+                    + fs.sbId());
+            }
+            return;
         }
-        BlockDevice target = findTarget(module, fs);
+        BlockDevice target = findTarget(module.scannedDevices(), fs);
         r.rwsem.writeLock().lock();
         try {
             r.srcDevid = item.srcDevid();
@@ -110,8 +121,8 @@ final class DevReplace {
     }
 
     /** btrfs_find_device(fs_devices, BTRFS_DEV_REPLACE_DEVID): a device whose superblock is this filesystem's, devid 0. */
-    private static BlockDevice findTarget(BtrfsModule module, FsInfo fs) {
-        for (BlockDevice d : module.scannedDevices()) {
+    private static BlockDevice findTarget(java.util.Collection<BlockDevice> devices, FsInfo fs) {
+        for (BlockDevice d : devices) {
             if (d == fs.device.source()) {
                 continue;
             }
@@ -211,7 +222,13 @@ final class DevReplace {
             } finally {
                 r.rwsem.writeLock().unlock();
             }
-            destroyTgtdev(fs, target); // leave:
+            if (fs.applied(FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT)) {
+                // proposed: a commit (the transaction kthread's) may have written the STARTED state already: keep the
+                // target's superblock; a mount that finds no item ignores it
+                fs.device.setTarget(null);
+            } else {
+                destroyTgtdev(fs, target); // leave:
+            }
             throw e;
         }
         commitWarnOnError(fs, h, 563);

@@ -247,4 +247,50 @@ class DevReplaceScratchBeforeCommitTest {
             assertTrue(r.mod.unload().clean());
         }
     }
+
+    /**
+     * btrfs_dev_replace_start's failure path — its btrfs_start_transaction refused once an abort made the filesystem
+     * read-only — scratches the target (leave:), though a commit in between (here a sync, in the kernel any commit, the
+     * transaction kthread's) may have written the STARTED state already: the next mount finds the replace ongoing and no
+     * target (-EIO). The fix keeps the target: the next mount resumes the replace.
+     */
+    private static Btrfs startRefusedAfterItsStateWasCommitted(Repro r, boolean fixed, BlockDevice tgt) {
+        Btrfs fs = DevReplaceTest.withFiles(r);
+        r.mod.hooks().parkAt(Hook.DEV_REPLACE_START_BEFORE_TRANSACTION, Role.USER);
+        TestThread<DevReplaceResult> start = TestThread.call("replace", () -> fs.replaceStart(1, tgt));
+        r.mod.hooks().awaitParked(Hook.DEV_REPLACE_START_BEFORE_TRANSACTION, Repro.WAIT);
+        fs.createFile("/during"); // a transaction to commit
+        fs.sync(); // its commit writes the STARTED item and the target's superblock
+        r.abortByACommitEio(fs);
+        r.mod.hooks().disarm(Hook.DEV_REPLACE_START_BEFORE_TRANSACTION);
+        assertEquals(Errno.EROFS, assertThrows(BtrfsException.class, start::join).errno());
+        fs.umount();
+        return fs;
+    }
+
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void revertedAStartRefusedAfterItsStateWasCommittedLeavesNoTarget(Crc32cImpl crc) {
+        try (Repro r = repro(crc, false)) {
+            BlockDevice tgt = r.mod.createDevice("sdd", 64L << 20);
+            startRefusedAfterItsStateWasCommitted(r, false, tgt);
+            assertNull(Blkid.probe(tgt), "scratched by the start's failure path");
+            assertEquals(Errno.EIO, assertThrows(BtrfsException.class, () -> r.mount("")).errno());
+        }
+    }
+
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void appliedAStartRefusedAfterItsStateWasCommittedIsResumed(Crc32cImpl crc) {
+        try (Repro r = repro(crc, true)) {
+            BlockDevice tgt = r.mod.createDevice("sdd", 64L << 20);
+            startRefusedAfterItsStateWasCommitted(r, true, tgt);
+            assertEquals(0, Blkid.probe(tgt).devid());
+            Btrfs again = r.mount("");
+            Waits.within(Repro.WAIT).until(() -> r.logged("dev_replace from sdc (devid 1) to sdd finished"));
+            DevReplaceTest.awaitDevReplaceKthreadGone(r.mod);
+            again.umount();
+            assertArrayEquals(DevReplaceTest.DATA, r.mod.mount(tgt, "").readFile("/f1"));
+        }
+    }
 }

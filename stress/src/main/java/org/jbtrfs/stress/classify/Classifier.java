@@ -221,7 +221,8 @@ public final class Classifier {
                             culprits.add(FixSwitch.ORPHAN_ROOTS_INODES_IN_MEMORY);
                         }
                         if (e.message().contains("open_ctree failed: EIO: dev-replace target missing")
-                            || e.message().endsWith("replace devid present without an active replace item")) {
+                            || e.message().endsWith("replace devid present without an active replace item")
+                            || e.message().endsWith("found replace target device without a valid replace item")) {
                             // the mount's own report of the leftover replaceLeftover names (stop 65)
                             culprits.add(FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT);
                         }
@@ -815,7 +816,7 @@ public final class Classifier {
         if (t instanceof org.jbtrfs.core.BtrfsException b && (b.errno() == org.jbtrfs.core.Errno.EIO
             && m.contains("dev-replace target missing") || b.errno() == org.jbtrfs.core.Errno.EINVAL
             && m.contains("no valid btrfs found on ") && m.endsWith("(bad magic)") || b.errno() == org.jbtrfs.core.Errno.EUCLEAN
-            && m.contains("present without an active replace item"))) {
+            && (m.contains("present without an active replace item") || m.contains("without a valid replace item")))) {
             return Set.of(FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT);
         }
         return Set.of();

@@ -56,17 +56,22 @@ public final class CycleEnv {
     }
 
     /**
-     * The device to find the filesystem on when it is not mounted — {@code mount UUID=}: the spare disk when blkid finds
-     * the epoch's filesystem there as devid 1 (a replace moved it, stop 65), else the main device.
+     * The device to find the filesystem on when it is not mounted — {@code mount UUID=}: of the main disk and the spare,
+     * the one blkid finds the epoch's filesystem on as devid 1 (a replace moved it, stop 65) — the newer generation if
+     * both hold it (a crash between a replace's last commit and its scratch of the old disk: the kernel's scan keeps the
+     * latest too) — else the main device.
      */
     public static BlockDevice fsDevice(BlockDevice main, BlockDevice spare, String fsid) {
-        if (spare != null && fsid != null) {
-            org.jbtrfs.fs.tools.Blkid.Probe p = org.jbtrfs.fs.tools.Blkid.probe(spare);
-            if (p != null && p.devid() == 1 && p.fsid().equals(fsid)) {
-                return spare;
-            }
+        if (spare == null || fsid == null) {
+            return main;
         }
-        return main;
+        org.jbtrfs.fs.tools.Blkid.Probe s = org.jbtrfs.fs.tools.Blkid.probe(spare);
+        if (s == null || s.devid() != 1 || !s.fsid().equals(fsid)) {
+            return main;
+        }
+        org.jbtrfs.fs.tools.Blkid.Probe m = org.jbtrfs.fs.tools.Blkid.probe(main);
+        boolean mainToo = m != null && m.devid() == 1 && m.fsid().equals(fsid);
+        return mainToo && m.generation() >= s.generation() ? main : spare;
     }
 
     /** Runs one lifecycle operation under the watchdog's eye. */
