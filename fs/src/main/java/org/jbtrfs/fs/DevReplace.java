@@ -82,10 +82,10 @@ final class DevReplace {
             }
             switch (r.replaceState) {
                 case NEVER_STARTED, FINISHED, CANCELED -> {
-                    if (target != null && r.replaceState != State.NEVER_STARTED
-                        && fs.applied(FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT)) {
-                        // proposed: the target of a replace that ended, whose scratch a crash lost after the commit
-                        // of the end — a leftover, not a device of the filesystem
+                    if (target != null && fs.applied(FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT)) {
+                        // proposed: the target of a replace that ended (its scratch lost to a crash after the commit of
+                        // the end) or never started (the start failed after writing it): a leftover, not a device of the
+                        // filesystem
                         fs.log().warn(fs.sbId(), "ignoring the target " + target.name() + " of an ended replace");
                         target = null;
                     }
