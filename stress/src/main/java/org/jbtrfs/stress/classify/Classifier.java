@@ -651,7 +651,10 @@ public final class Classifier {
             || message.contains("btrfs_scrub_dev(") && message.endsWith(") failed -28")
             // a replace started while a scrub of the device runs: btrfs_scrub_dev's -EINPROGRESS, which finishing reports
             // before the ioctl answers BTRFS_IOCTL_DEV_REPLACE_RESULT_SCRUB_INPROGRESS
-            || message.contains("btrfs_scrub_dev(") && message.endsWith(") failed -115");
+            || message.contains("btrfs_scrub_dev(") && message.endsWith(") failed -115")
+            // a replace onto a device the filesystem has (the disk a replace resumed by the mount just made its own):
+            // btrfs_init_dev_replace_tgtdev's -EEXIST
+            || message.endsWith("target device is in the filesystem!");
     }
 
     /**

@@ -667,6 +667,7 @@ class ClassifierTest {
         assertTrue(Classifier.outcome("BTRFS error (device sdc): btrfs_scrub_dev(sdc, 1, sdk) failed -28"));
         assertTrue(Classifier.outcome("BTRFS error (device sdc): btrfs_scrub_dev(sdc, 1, sdk) failed -115"));
         assertFalse(Classifier.outcome("BTRFS error (device sdc): btrfs_scrub_dev(sdc, 1, sdk) failed -11"));
+        assertTrue(Classifier.outcome("BTRFS error (device sdd): target device is in the filesystem!"));
         assertTrue(Classifier.devReplaceCommitWarning("WARNING: CPU: 0 PID: 9 at fs/btrfs/dev-replace.c:741 "
             + "btrfs_dev_replace_finishing"));
         assertEquals("BTRFS error (device D): btrfs_scrub_dev(D, N, D) failed -N",
