@@ -97,6 +97,12 @@ public final class Classifier {
                         break; // the resumed replace's end failed on an injected error (its copy or commit): the kernel's WARN
                     }
                     symptoms.add(Symptom.WARNING);
+                    if (e.thread() != null && e.thread().startsWith("btrfs-devrepl") && o.injected.isEmpty()
+                        && (e.message().contains("dev-replace.c:1096 ") || e.message().contains("dev-replace.c:741 "))) {
+                        // the resume kthread's end failing with no fault injected: a kthread nobody waited for, its
+                        // finishing on a filesystem the umount closed (a cycle later than its start; stop 65, --kernel 5.12)
+                        culprits.add(FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE);
+                    }
                     if (e.message().contains("dev-replace.c:1096 btrfs_dev_replace_kthread") && closingCopy(o.log)) {
                         // the resume kthread's copy found the filesystem closing (-EAGAIN) before the umount's suspend:
                         // finishing ended the replace CANCELED instead of leaving it suspended (stop 65)

@@ -637,6 +637,9 @@ class ClassifierTest {
                 + " btrfs_fs_info (dev_replace)) by task btrfs-devrepl"), FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE);
         assertAttributedOnlyWhileReverted(new LogEntry(1, LogLevel.ERR, 0, "btrfs-devrepl", LogEntry.Kind.TEXT,
             "BTRFS error (device sdc): btrfs_scrub_dev(sdc, 1, sdk) failed -11"), FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE);
+        assertAttributedOnlyWhileReverted(new LogEntry(1, LogLevel.WARNING, 0, "btrfs-devrepl", LogEntry.Kind.WARNING,
+            "WARNING: CPU: 0 PID: 89 at fs/btrfs/dev-replace.c:1096 btrfs_dev_replace_kthread"),
+            FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE);
         var copy = new Inspection.TransactionInfo(42, "RUNNING", List.of(new Inspection.Handle("btrfs-devrepl",
             "btrfs_inc_block_group_ro", "JOIN")));
         Observation o = new Observation();
