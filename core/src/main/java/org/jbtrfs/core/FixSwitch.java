@@ -642,7 +642,23 @@ public enum FixSwitch {
      * with every other fix applied (stop 65: {@code fsck:SUPERBLOCK} after an injected commit EIO, {@code mount EIO at
      * DevReplace.initDevReplace} after a power cut). Not checked on a running kernel.
      */
-    DEV_REPLACE_SCRATCH_BEFORE_COMMIT(Origin.PROPOSED);
+    DEV_REPLACE_SCRATCH_BEFORE_COMMIT(Origin.PROPOSED),
+    /**
+     * Proposed, not upstream (stop 65): btrfs_resume_dev_replace_async sets a SUSPENDED replace STARTED, releases the
+     * replace's rwsem, and only then tries the exclusive operation; when another holds it ("cannot resume dev-replace,
+     * other exclusive operation running") it sets SUSPENDED again. The operation's holder may be the ioctl of that very
+     * replace, suspended by an RO remount, on its way to btrfs_dev_replace_finishing: finishing reads STARTED in the
+     * window, ends the replace CANCELED (its copy was cancelled), destroys the target and clears srcdev and tgtdev — and
+     * the resume writes SUSPENDED over CANCELED: a suspended replace without a source or a target (its item then names
+     * src_devid -1: the next mount fails, "srcdev (devid -1) is missing"). Had the ioctl already given the operation
+     * back, the resume takes it and kthread_run()s btrfs_dev_replace_kthread, which dereferences the NULL srcdev. 5.11
+     * and mainline alike (dev-replace.c btrfs_resume_dev_replace_async, btrfs_dev_replace_kthread,
+     * btrfs_dev_replace_finishing; ioctl.c btrfs_ioctl_dev_replace). The fix: take the exclusive operation first and
+     * change the state only while holding it (a replace no longer SUSPENDED or STARTED is left alone, the operation
+     * given back). Read while triaging the explorer's stale-target classes (stop 65); forced with hooks. Not checked on a
+     * running kernel.
+     */
+    DEV_REPLACE_RESUME_BEFORE_EXCLOP(Origin.PROPOSED);
 
     private final Origin origin;
 

@@ -385,5 +385,12 @@ public enum Hook {
      * state: the ioctl holds no write access, so an RO remount may have passed meanwhile
      * ({@link FixSwitch#DEV_REPLACE_START_WRITE_ACCESS}, proposed). Stop 65.
      */
-    DEV_REPLACE_START_BEFORE_TRANSACTION
+    DEV_REPLACE_START_BEFORE_TRANSACTION,
+    /**
+     * btrfs_resume_dev_replace_async has set a SUSPENDED replace STARTED and released the replace's rwsem, before it
+     * tries the exclusive operation ({@link FixSwitch#DEV_REPLACE_RESUME_BEFORE_EXCLOP}, proposed). Stop 65.
+     */
+    DEV_REPLACE_RESUME_BEFORE_EXCLOP,
+    /** The replace ioctl's copy has returned, before btrfs_dev_replace_finishing. Stop 65. */
+    DEV_REPLACE_BEFORE_FINISHING
 }

@@ -234,6 +234,7 @@ final class DevReplace {
         commitWarnOnError(fs, h, 563);
         // "the disk copy procedure reuses the scrub code"
         Errno ret = scrubForReplace(ctx, 0, src.size());
+        fs.kernel.hooks().arrive(Hook.DEV_REPLACE_BEFORE_FINISHING);
         ret = finishing(ctx, ret);
         if (ret == Errno.EINPROGRESS) {
             return DevReplaceResult.SCRUB_INPROGRESS;
@@ -516,6 +517,10 @@ final class DevReplace {
     static void resumeDevReplaceAsync(FsContext ctx) {
         FsInfo fs = ctx.fs;
         DevReplaceControl r = fs.devReplace;
+        if (fs.applied(FixSwitch.DEV_REPLACE_RESUME_BEFORE_EXCLOP)) {
+            resumeHoldingTheExclusiveOperation(ctx);
+            return;
+        }
         r.rwsem.writeLock().lock();
         try {
             if (r.replaceState == null || r.replaceState == State.NEVER_STARTED || r.replaceState == State.FINISHED
@@ -532,6 +537,7 @@ final class DevReplace {
         } finally {
             r.rwsem.writeLock().unlock();
         }
+        fs.kernel.hooks().arrive(Hook.DEV_REPLACE_RESUME_BEFORE_EXCLOP);
         // "This could collide with a paused balance, but the exclusive op logic should never allow both to start and
         // pause. We don't want to allow dev-replace to start anyway."
         if (!fs.exclop.start(ExclusiveOperation.Op.DEV_REPLACE)) {
@@ -544,6 +550,53 @@ final class DevReplace {
             fs.log().info(fs.sbId(), "cannot resume dev-replace, other exclusive operation running");
             return;
         }
+        startKthread(ctx);
+    }
+
+    /**
+     * The proposed fix of {@link FixSwitch#DEV_REPLACE_RESUME_BEFORE_EXCLOP}: the exclusive operation first; the state
+     * changed only while it is held, and a replace that is no longer SUSPENDED or STARTED (a finishing that ran meanwhile
+     * ended it) left alone.
+     */
+    private static void resumeHoldingTheExclusiveOperation(FsContext ctx) {
+        FsInfo fs = ctx.fs;
+        DevReplaceControl r = fs.devReplace;
+        r.rwsem.readLock().lock();
+        try {
+            if (r.replaceState != State.STARTED && r.replaceState != State.SUSPENDED) {
+                return;
+            }
+        } finally {
+            r.rwsem.readLock().unlock();
+        }
+        if (!fs.exclop.start(ExclusiveOperation.Op.DEV_REPLACE)) {
+            fs.log().info(fs.sbId(), "cannot resume dev-replace, other exclusive operation running");
+            return;
+        }
+        r.rwsem.writeLock().lock();
+        try {
+            if (r.replaceState != State.STARTED && r.replaceState != State.SUSPENDED) {
+                fs.exclop.finish();
+                return;
+            }
+            if (r.tgtdev == null) {
+                fs.log().info(fs.sbId(), "cannot continue dev_replace, tgtdev is missing");
+                fs.log().info(fs.sbId(), "you may cancel the operation after 'mount -o degraded'");
+                r.replaceState = State.SUSPENDED;
+                fs.exclop.finish();
+                return;
+            }
+            r.replaceState = State.STARTED;
+        } finally {
+            r.rwsem.writeLock().unlock();
+        }
+        startKthread(ctx);
+    }
+
+    /** kthread_run(btrfs_dev_replace_kthread, fs_info, "btrfs-devrepl"), counted for close_ctree by the proposed fix. */
+    private static void startKthread(FsContext ctx) {
+        FsInfo fs = ctx.fs;
+        DevReplaceControl r = fs.devReplace;
         boolean counted = fs.applied(FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE);
         if (counted) {
             r.resumeKthreadStarted(); // proposed: close_ctree waits for it
@@ -568,6 +621,13 @@ final class DevReplace {
         try {
             fs.kernel.hooks().arrive(Hook.DEV_REPLACE_KTHREAD_BEFORE_SCRUB);
             r.use("btrfs_dev_replace_kthread");
+            if (r.srcdev == null) {
+                // "dev_replace->srcdev->devid": a replace a finishing ended after the resume took it (srcdev cleared)
+                throw fs.log().oops(org.jbtrfs.core.LogEntry.Kind.OOPS,
+                    "BUG: kernel NULL pointer dereference, address: 0000000000000050\n#PF: supervisor read access in kernel"
+                        + " mode\nRIP: 0010:btrfs_dev_replace_kthread+0x2a/0x120 [btrfs]\nCall Trace:\n"
+                        + org.jbtrfs.core.KernelLog.callTrace(new Throwable(), 1));
+            }
             long progress = progress1000(fs) / 10;
             fs.log().info(fs.sbId(), "continuing dev_replace from " + name(r.srcdev) + " (devid " + SRC_DEVID
                 + ") to target " + name(r.tgtdev) + " @" + progress + "%");

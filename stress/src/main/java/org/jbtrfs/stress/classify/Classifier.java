@@ -192,6 +192,11 @@ public final class Classifier {
                 }
                 case OOPS, DOUBLE_FREE -> {
                     symptoms.add(Symptom.ERROR);
+                    if (e.message().contains("RIP: 0010:btrfs_dev_replace_kthread")) {
+                        // a resumed replace the ioctl's finishing ended while the resume had set it STARTED without the
+                        // exclusive operation: srcdev cleared (stop 65)
+                        culprits.add(FixSwitch.DEV_REPLACE_RESUME_BEFORE_EXCLOP);
+                    }
                     if (e.message().contains("RIP: 0010:btrfs_update_ioctl_balance_args")) {
                         // a balance ioctl's end found balance_ctl cleared: the resume kthread reset the balance the
                         // ioctl was running (stop 64)

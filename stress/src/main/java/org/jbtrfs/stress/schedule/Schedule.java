@@ -146,7 +146,8 @@ public final class Schedule {
         Hook.ASYNC_DATA_RECLAIM_BEFORE_RETURN, Hook.DELAYED_REFS_REFILL_BEFORE_ADD,
         Hook.PREEMPT_RECLAIM_BEFORE_FLUSH, Hook.SHRINK_DELALLOC_BEFORE_DELAYED_IPUT, Hook.BALANCE_KTHREAD_BEFORE_MUTEX,
         Hook.BALANCE_NEXT_CHUNK, Hook.DELAYED_WORKER_AFTER_JOIN, Hook.DEV_REPLACE_KTHREAD_BEFORE_SCRUB,
-        Hook.SCRUB_BEFORE_RUNNING, Hook.DEV_REPLACE_NEXT_CHUNK, Hook.DEV_REPLACE_START_BEFORE_TRANSACTION);
+        Hook.SCRUB_BEFORE_RUNNING, Hook.DEV_REPLACE_NEXT_CHUNK, Hook.DEV_REPLACE_START_BEFORE_TRANSACTION,
+        Hook.DEV_REPLACE_RESUME_BEFORE_EXCLOP, Hook.DEV_REPLACE_BEFORE_FINISHING);
     /**
      * Later hooks never focused: no sleep of the kernel's is there to lengthen ({@link #LATER_HOOKS}; a commit after
      * UNBLOCKED, stop 53, is the tests' window for the sync barrier: its IO waits are the device's); and scrub's stripe
