@@ -658,7 +658,20 @@ public enum FixSwitch {
      * given back). Read while triaging the explorer's stale-target classes (stop 65); forced with hooks. Not checked on a
      * running kernel.
      */
-    DEV_REPLACE_RESUME_BEFORE_EXCLOP(Origin.PROPOSED);
+    DEV_REPLACE_RESUME_BEFORE_EXCLOP(Origin.PROPOSED),
+    /**
+     * Proposed, not upstream (stop 65): scrub_enumerate_chunks moves a replace's cursor_left to the end of a chunk
+     * (cursor_left = cursor_right) whether or not scrub_chunk copied it — a copy cancelled in the middle of the chunk by
+     * the suspend of an umount or an RO remount included: the next commit writes that cursor into the item, and the
+     * resumed replace (btrfs_dev_replace_kthread, from committed_cursor_left) skips the rest of the chunk. The blocks of
+     * it the copy had not reached and no later write duplicated are never on the target; when the replace finishes the
+     * filesystem lives on a disk that lacks them (parent transid failures, unreadable tree blocks, lost data). 5.11 and
+     * mainline alike (scrub.c scrub_enumerate_chunks: since 2016 the cursor is moved before the "if (ret) break"; before
+     * that it moved only after a chunk that succeeded). The fix: move the cursor past a chunk only when its copy
+     * succeeded. Found by the explorer's replace lane with every other fix applied (stop 65: the stale-target classes
+     * f801a4da, 6081a25e, b8771b25 — and a CI run's LanesTest). Not checked on a running kernel.
+     */
+    DEV_REPLACE_CURSOR_PAST_CANCELLED_CHUNK(Origin.PROPOSED);
 
     private final Origin origin;
 

@@ -280,7 +280,9 @@ final class Scrub {
             waitForBios();
             control.pauseOn();
             control.pauseOff();
-            if (isDevReplace) {
+            if (isDevReplace && (err == null || !fs.applied(FixSwitch.DEV_REPLACE_CURSOR_PAST_CANCELLED_CHUNK))) {
+                // 5.11 moves the cursor whether or not the chunk was copied (a cancelled copy too); the proposed fix
+                // only past a chunk whose copy succeeded
                 r.rwsem.writeLock().lock();
                 try {
                     r.cursorLeft = r.cursorRight;

@@ -338,6 +338,12 @@ public final class Classifier {
                 // the state without it was on disk (stop 65)
                 culprits.add(FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT);
             }
+            if (o.fsck.stream().anyMatch(p -> p.startsWith("PARENT_TRANSID:") || p.startsWith("UNREADABLE_BLOCK:"))
+                && replaceInLog(o.log)) {
+                // blocks missing on the disk a replace moved the filesystem to: a copy cancelled mid-chunk and resumed
+                // past it (stop 65)
+                culprits.add(FixSwitch.DEV_REPLACE_CURSOR_PAST_CANCELLED_CHUNK);
+            }
         }
         if (!o.deadRootLeaks.isEmpty()) {
             symptoms.add(Symptom.DEAD_ROOT_LEAK);
@@ -366,11 +372,13 @@ public final class Classifier {
             symptoms.add(Symptom.ERROR);
             evidence.add("workload: " + stack(o.workloadError));
             culprits.addAll(replaceLeftover(o.workloadError));
+            culprits.addAll(staleReplaceTarget(o.workloadError, o.log));
         }
         for (Observation.LaneError le : o.laneErrors()) {
             symptoms.add(Symptom.ERROR);
             evidence.add("lane " + le.lane() + ", '" + le.op() + "': " + stack(le.error()));
             culprits.addAll(replaceLeftover(le.error()));
+            culprits.addAll(staleReplaceTarget(le.error(), o.log));
         }
         if (o.hang != null) {
             symptoms.add(Symptom.HUNG_TASK);
@@ -834,6 +842,24 @@ public final class Classifier {
             return Set.of(FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT);
         }
         return Set.of();
+    }
+
+    /**
+     * A tree block read that found an older (or no) block on the disk a replace moved the filesystem to — "parent transid
+     * verify failed", EIO — in a cycle whose log shows a replace: what a resumed copy that skipped the rest of a cancelled
+     * chunk leaves (stop 65).
+     */
+    static Set<FixSwitch> staleReplaceTarget(Throwable t, List<LogEntry> log) {
+        String m = t.getMessage() == null ? "" : t.getMessage();
+        if (t instanceof org.jbtrfs.core.BtrfsException b && b.errno() == org.jbtrfs.core.Errno.EIO
+            && m.contains("parent transid verify failed") && replaceInLog(log)) {
+            return Set.of(FixSwitch.DEV_REPLACE_CURSOR_PAST_CANCELLED_CHUNK);
+        }
+        return Set.of();
+    }
+
+    private static boolean replaceInLog(List<LogEntry> log) {
+        return log != null && log.stream().anyMatch(l -> l.message().contains("dev_replace from "));
     }
 
     /** A handle of the btrfs-devrepl kthread (a replace resumed by a mount, stop 65). */

@@ -667,6 +667,19 @@ class ClassifierTest {
         }
     }
 
+    /** Stop 65: a tree block older than its parent says, on a disk a replace moved the filesystem to. */
+    @Test
+    void aStaleBlockAfterAReplaceIsTheCursorPastTheCancelledChunk() {
+        Observation o = new Observation();
+        o.log = List.of(new LogEntry(1, LogLevel.INFO, 0, "btrfs-devrepl", LogEntry.Kind.TEXT,
+            "BTRFS info (device sdc): dev_replace from sdc (devid 1) to sde finished"));
+        o.laneError("lifecycle", "mount", new org.jbtrfs.core.BtrfsException(org.jbtrfs.core.Errno.EIO,
+            "parent transid verify failed on logical 2375680 mirror 1 wanted 40 found 150 on sde"));
+        assertEquals(Set.of("dev-replace-cursor-past-cancelled-chunk"),
+            Classifier.classify(o, EnumSet.of(FixSwitch.DEV_REPLACE_CURSOR_PAST_CANCELLED_CHUNK)).bugs());
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).bugs());
+    }
+
     /** The replace's normal outcomes and an injected fault's warning are no failure. */
     @Test
     void aFullDeviceAScrubInProgressAndAnInjectedCommitErrorAreNoReplaceFailure() {
