@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Comparator;
-import java.util.List;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
@@ -58,20 +57,19 @@ class DevReplaceCursorPastCancelledChunkTest {
         }
         fs.sync();
         BlockDevice tgt = r.mod.createDevice("sdd", 64L << 20);
-        List<BlockGroup> groups = fs.fsInfo().space.blockGroups();
-        groups.sort(Comparator.comparingLong(BlockGroup::start));
-        int metadata = 0;
-        while (groups.get(metadata).type() != BlockGroupType.METADATA) {
-            metadata++;
-        }
         r.mod.hooks().parkAt(Hook.DEV_REPLACE_NEXT_CHUNK, Role.USER);
         TestThread<DevReplaceResult> start = TestThread.call("replace", () -> fs.replaceStart(1, tgt));
-        for (int i = 0; i < metadata; i++) { // let the chunks before it go
+        for (int i = 0; i < 16; i++) { // let the chunks before the metadata chunk go (the next chunk: the first group
+            // from the end of the last one the copy set its cursor to)
             r.mod.hooks().awaitParked(Hook.DEV_REPLACE_NEXT_CHUNK, Repro.WAIT);
-            r.mod.hooks().parkAt(Hook.DEV_REPLACE_NEXT_CHUNK, Role.USER);
-            r.mod.hooks().release(Hook.DEV_REPLACE_NEXT_CHUNK);
+            if (nextChunk(fs).type() == BlockGroupType.METADATA) {
+                break;
+            }
+            long seen = r.mod.hooks().arrivals(Hook.DEV_REPLACE_NEXT_CHUNK);
+            r.mod.hooks().parkAt(Hook.DEV_REPLACE_NEXT_CHUNK, Role.USER); // a new arm: releases the parked copy
+            Waits.within(Repro.WAIT).until(() -> r.mod.hooks().arrivals(Hook.DEV_REPLACE_NEXT_CHUNK) > seen);
         }
-        r.mod.hooks().awaitParked(Hook.DEV_REPLACE_NEXT_CHUNK, Repro.WAIT); // the metadata chunk's turn
+        assertEquals(BlockGroupType.METADATA, nextChunk(fs).type(), "held before the metadata chunk");
         r.mod.hooks().parkAt(Hook.SCRUB_STRIPE, Role.USER);
         r.mod.hooks().disarm(Hook.DEV_REPLACE_NEXT_CHUNK);
         r.mod.hooks().awaitParked(Hook.SCRUB_STRIPE, Repro.WAIT); // its first stripe, nothing of it copied
@@ -92,6 +90,13 @@ class DevReplaceCursorPastCancelledChunkTest {
         DevReplaceTest.awaitDevReplaceKthreadGone(r.mod);
         again.umount();
         return tgt;
+    }
+
+    /** The block group the copy goes to next: the first from where its cursor last ended (0 at the start). */
+    private static BlockGroup nextChunk(Btrfs fs) {
+        long from = fs.fsInfo().devReplace.cursorRight;
+        return fs.fsInfo().space.blockGroups().stream().filter(g -> g.start() >= from)
+            .min(Comparator.comparingLong(BlockGroup::start)).orElseThrow();
     }
 
     @ParameterizedTest(name = "crc32c {0}")
