@@ -77,8 +77,9 @@ class DevReplaceCursorPastCancelledChunkTest {
         // btrfs_scrub_pause waits for the copy, which pauses at its next stripe and is held at the one after
         TestThread<Void> remount = TestThread.run("remount", () -> fs.remount("ro"));
         Repro.awaitBlockedOn(fs, "remount", "btrfs_scrub_pause");
-        r.mod.hooks().parkAt(Hook.SCRUB_STRIPE, Role.USER);
-        r.mod.hooks().release(Hook.SCRUB_STRIPE);
+        long seen = r.mod.hooks().arrivals(Hook.SCRUB_STRIPE);
+        r.mod.hooks().parkAt(Hook.SCRUB_STRIPE, Role.USER); // a new arm: releases the held copy, parks its next stripe
+        Waits.within(Repro.WAIT).until(() -> r.mod.hooks().arrivals(Hook.SCRUB_STRIPE) > seen);
         r.mod.hooks().awaitParked(Hook.SCRUB_STRIPE, Repro.WAIT); // a later stripe of the same chunk
         Repro.awaitBlockedOn(fs, "remount", "btrfs_scrub_cancel"); // suspended, the cancel requested
         r.mod.hooks().disarm(Hook.SCRUB_STRIPE); // the copy sees the cancel at its next stripe: -ECANCELED mid-chunk
