@@ -87,8 +87,7 @@ class DevReplaceCursorPastCancelledChunkTest {
         assertEquals(DevReplaceResult.NO_ERROR, start.join(), "suspended");
         fs.umount();
         Btrfs again = r.mount(""); // the resume copies from the committed cursor, to the end
-        Waits.within(Repro.WAIT).until(() -> r.logged("dev_replace from sdc (devid 1) to sdd finished"));
-        DevReplaceTest.awaitDevReplaceKthreadGone(r.mod);
+        DevReplaceTest.awaitResumedReplaceFinished(r, "sdc", "sdd");
         again.umount();
         return tgt;
     }

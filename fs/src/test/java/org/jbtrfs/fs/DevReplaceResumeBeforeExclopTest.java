@@ -95,8 +95,7 @@ class DevReplaceResumeBeforeExclopTest {
             assertFalse(r.logged("NULL pointer"));
             fs.umount();
             Btrfs again = r.mount(""); // resumed, to its end
-            Waits.within(Repro.WAIT).until(() -> r.logged("dev_replace from sdc (devid 1) to sdd finished"));
-            DevReplaceTest.awaitDevReplaceKthreadGone(r.mod);
+            DevReplaceTest.awaitResumedReplaceFinished(r, "sdc", "sdd");
             again.umount();
             assertArrayEquals(DevReplaceTest.DATA, r.mod.mount(tgt, "").readFile("/f6"));
         }

@@ -127,8 +127,7 @@ class DevReplaceResumeSuspendRaceTest {
             DevReplaceTest.awaitDevReplaceKthreadGone(r.mod);
             assertFalse(r.logged("KASAN"), r.mod.log().dmesg());
             Btrfs again = r.mount(""); // still suspended on disk: resumed now, and to its end
-            Waits.within(Repro.WAIT).until(() -> r.logged("dev_replace from sdc (devid 1) to sdd finished"));
-            DevReplaceTest.awaitDevReplaceKthreadGone(r.mod);
+            DevReplaceTest.awaitResumedReplaceFinished(r, "sdc", "sdd");
             again.umount();
             Btrfs moved = r.mod.mount(tgt, "");
             assertArrayEquals(DevReplaceTest.DATA, moved.readFile("/f5"));
@@ -182,8 +181,7 @@ class DevReplaceResumeSuspendRaceTest {
             assertFalse(r.logged("failed -11"), r.mod.log().dmesg());
             assertFalse(r.logged("WARNING"));
             Btrfs again = r.mount(""); // suspended on disk: resumed, to its end
-            Waits.within(Repro.WAIT).until(() -> r.logged("dev_replace from sdc (devid 1) to sdd finished"));
-            DevReplaceTest.awaitDevReplaceKthreadGone(r.mod);
+            DevReplaceTest.awaitResumedReplaceFinished(r, "sdc", "sdd");
             again.umount();
             assertTrue(r.mod.unload().clean());
         }
@@ -236,8 +234,7 @@ class DevReplaceResumeSuspendRaceTest {
                 fs.inspect().toString());
             assertEquals(DevReplaceStatus.State.SUSPENDED, fs.replaceStatus().state());
             fs.remount("rw"); // resumed, to its end
-            Waits.within(Repro.WAIT).until(() -> r.logged("dev_replace from sdc (devid 1) to sdd finished"));
-            DevReplaceTest.awaitDevReplaceKthreadGone(r.mod);
+            DevReplaceTest.awaitResumedReplaceFinished(r, "sdc", "sdd");
             fs.umount();
             assertTrue(r.mod.unload().clean());
         }

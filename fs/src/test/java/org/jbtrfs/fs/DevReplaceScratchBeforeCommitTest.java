@@ -52,6 +52,11 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 class DevReplaceScratchBeforeCommitTest {
 
+    /** A 64 MiB disk behind its own dm-flakey target (its own power: the tests cut the two disks one by one). */
+    private static FlakeyBlockDevice flakey(Repro r, String name) {
+        return r.mod.createFlakeyDevice(name, r.mod.createDevice(name + "-disk", 64L << 20));
+    }
+
     private static Repro repro(Crc32cImpl crc, boolean fixed) {
         return fixed ? new Repro(crc) : new Repro(crc, FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT);
     }
@@ -95,8 +100,7 @@ class DevReplaceScratchBeforeCommitTest {
             assertEquals(1, Blkid.probe(r.dev).devid());
             assertEquals(0, Blkid.probe(tgt).devid());
             Btrfs again = r.mount(""); // the item as the last commit left it, STARTED: resumed, to its end
-            Waits.within(Repro.WAIT).until(() -> r.logged("dev_replace from sdc (devid 1) to sdd finished"));
-            DevReplaceTest.awaitDevReplaceKthreadGone(r.mod);
+            DevReplaceTest.awaitResumedReplaceFinished(r, "sdc", "sdd");
             again.umount();
             Btrfs moved = r.mod.mount(tgt, "");
             assertArrayEquals(DevReplaceTest.DATA, moved.readFile("/f4"));
@@ -130,8 +134,8 @@ class DevReplaceScratchBeforeCommitTest {
     @EnumSource(Crc32cImpl.class)
     void revertedACancelThenAPowerCutLeavesTheItemStartedAndTheTargetGone(Crc32cImpl crc) {
         try (Repro r = repro(crc, false)) {
-            FlakeyBlockDevice src = r.mod.createFlakeyDevice("sdx", r.mod.createDevice("sdx-disk", 64L << 20));
-            FlakeyBlockDevice tgt = r.mod.createFlakeyDevice("sdy", r.mod.createDevice("sdy-disk", 64L << 20));
+            FlakeyBlockDevice src = flakey(r, "sdx");
+            FlakeyBlockDevice tgt = flakey(r, "sdy");
             r.mod.mkfs(src);
             cancelThenPowerCut(r, src, tgt);
             assertNull(Blkid.probe(tgt), "the target was scratched before the cut");
@@ -145,8 +149,8 @@ class DevReplaceScratchBeforeCommitTest {
     @EnumSource(Crc32cImpl.class)
     void appliedACancelThenAPowerCutMountsWithTheReplaceCancelled(Crc32cImpl crc) {
         try (Repro r = repro(crc, true)) {
-            FlakeyBlockDevice src = r.mod.createFlakeyDevice("sdx", r.mod.createDevice("sdx-disk", 64L << 20));
-            FlakeyBlockDevice tgt = r.mod.createFlakeyDevice("sdy", r.mod.createDevice("sdy-disk", 64L << 20));
+            FlakeyBlockDevice src = flakey(r, "sdx");
+            FlakeyBlockDevice tgt = flakey(r, "sdy");
             r.mod.mkfs(src);
             cancelThenPowerCut(r, src, tgt);
             assertNull(Blkid.probe(tgt), "the target is gone, its cancel committed first");
@@ -188,8 +192,8 @@ class DevReplaceScratchBeforeCommitTest {
     @EnumSource(Crc32cImpl.class)
     void revertedACrashInTheFirstCommitLeavesNoTargetToFind(Crc32cImpl crc) {
         try (Repro r = repro(crc, false)) {
-            FlakeyBlockDevice src = r.mod.createFlakeyDevice("sdx", r.mod.createDevice("sdx-disk", 64L << 20));
-            FlakeyBlockDevice tgt = r.mod.createFlakeyDevice("sdy", r.mod.createDevice("sdy-disk", 64L << 20));
+            FlakeyBlockDevice src = flakey(r, "sdx");
+            FlakeyBlockDevice tgt = flakey(r, "sdy");
             r.mod.mkfs(src);
             startWithTheTargetsFirstSuperblockLost(r, src, tgt);
             assertNull(Blkid.probe(tgt), "the target never got a superblock");
@@ -201,14 +205,13 @@ class DevReplaceScratchBeforeCommitTest {
     @EnumSource(Crc32cImpl.class)
     void appliedACrashInTheFirstCommitFindsTheTargetAndResumes(Crc32cImpl crc) {
         try (Repro r = repro(crc, true)) {
-            FlakeyBlockDevice src = r.mod.createFlakeyDevice("sdx", r.mod.createDevice("sdx-disk", 64L << 20));
-            FlakeyBlockDevice tgt = r.mod.createFlakeyDevice("sdy", r.mod.createDevice("sdy-disk", 64L << 20));
+            FlakeyBlockDevice src = flakey(r, "sdx");
+            FlakeyBlockDevice tgt = flakey(r, "sdy");
             r.mod.mkfs(src);
             startWithTheTargetsFirstSuperblockLost(r, src, tgt);
             assertEquals(0, Blkid.probe(tgt).devid(), "its superblock was written before the first commit");
             Btrfs again = r.mod.mount(src, "");
-            Waits.within(Repro.WAIT).until(() -> r.logged("dev_replace from sdx (devid 1) to sdy finished"));
-            DevReplaceTest.awaitDevReplaceKthreadGone(r.mod);
+            DevReplaceTest.awaitResumedReplaceFinished(r, "sdx", "sdy");
             again.umount();
             assertArrayEquals(DevReplaceTest.DATA, r.mod.mount(tgt, "").readFile("/f"));
         }
@@ -224,8 +227,8 @@ class DevReplaceScratchBeforeCommitTest {
     @EnumSource(Crc32cImpl.class)
     void appliedATargetWhoseScratchACrashLostIsIgnored(Crc32cImpl crc) {
         try (Repro r = repro(crc, true)) {
-            FlakeyBlockDevice src = r.mod.createFlakeyDevice("sdx", r.mod.createDevice("sdx-disk", 64L << 20));
-            FlakeyBlockDevice tgt = r.mod.createFlakeyDevice("sdy", r.mod.createDevice("sdy-disk", 64L << 20));
+            FlakeyBlockDevice src = flakey(r, "sdx");
+            FlakeyBlockDevice tgt = flakey(r, "sdy");
             r.mod.mkfs(src);
             Btrfs fs = r.mod.mount(src, "");
             r.mod.hooks().parkAt(Hook.DEV_REPLACE_NEXT_CHUNK, Role.USER);
@@ -287,8 +290,7 @@ class DevReplaceScratchBeforeCommitTest {
             startRefusedAfterItsStateWasCommitted(r, true, tgt);
             assertEquals(0, Blkid.probe(tgt).devid());
             Btrfs again = r.mount("");
-            Waits.within(Repro.WAIT).until(() -> r.logged("dev_replace from sdc (devid 1) to sdd finished"));
-            DevReplaceTest.awaitDevReplaceKthreadGone(r.mod);
+            DevReplaceTest.awaitResumedReplaceFinished(r, "sdc", "sdd");
             again.umount();
             assertArrayEquals(DevReplaceTest.DATA, r.mod.mount(tgt, "").readFile("/f1"));
         }

@@ -37,6 +37,12 @@ class DevReplaceTest {
         return fs;
     }
 
+    /** A resumed replace's end: its "finished" line, then its kthread gone (the event, not a sleep). */
+    static void awaitResumedReplaceFinished(Repro r, String from, String to) {
+        Waits.within(Repro.WAIT).until(() -> r.logged("dev_replace from " + from + " (devid 1) to " + to + " finished"));
+        awaitDevReplaceKthreadGone(r.mod);
+    }
+
     static void awaitDevReplaceKthreadGone(BtrfsModule mod) {
         Waits.within(Repro.WAIT).until(() -> mod.kernel().kthreadd().busy().stream().noneMatch("btrfs-devrepl"::equals));
     }
@@ -122,8 +128,7 @@ class DevReplaceTest {
         try (Repro r = new Repro(crc, FixSwitch.DEV_REPLACE_START_WRITE_ACCESS)) {
             BlockDevice tgt = suspendedReplaceOnDisk(r);
             Btrfs fs = r.mount("");
-            Waits.within(Repro.WAIT).until(() -> r.logged("dev_replace from sdc (devid 1) to sdd finished"));
-            awaitDevReplaceKthreadGone(r.mod);
+            awaitResumedReplaceFinished(r, "sdc", "sdd");
             assertTrue(r.logged("continuing dev_replace from sdc (devid 1) to target sdd @"), r.mod.log().dmesg());
             assertEquals(DevReplaceStatus.State.FINISHED, fs.replaceStatus().state());
             fs.umount();
