@@ -113,7 +113,6 @@ final class DevReplace {
                     }
                     fs.device.setTarget(target); // in fs_devices: btrfs_map_block duplicates writes to it
                 }
-                default -> throw new IllegalStateException();
             }
         } finally {
             r.rwsem.writeLock().unlock();

@@ -25,7 +25,4 @@ public final class ExclusiveOperation {
 
     /** kernel: btrfs_exclop_finish(). */
     public synchronized void finish() { current = Op.NONE; }
-
-    /** The operation holding it (NONE when free). */
-    public synchronized Op current() { return current; }
 }

@@ -132,19 +132,11 @@ public final class ScrubControl {
     }
 
     /**
-     * The locked part of btrfs_scrub_dev() that starts a scrub of the device: -EINPROGRESS (false) while the device
-     * has a scrub_ctx; else install {@code sctx}, wait out a commit's pause request ("we can avoid race between
-     * committing transaction and scrubbing") and count the scrub as running.
-     */
-    public boolean startOnDevice(Object sctx) {
-        return startOnDevice(sctx, () -> null) == null;
-    }
-
-    /**
-     * {@link #startOnDevice(Object)} with the dev-replace test btrfs_scrub_dev makes under scrub_lock (and
-     * dev_replace.rwsem, which {@code underLock} takes): its error — -EINPROGRESS for a scrub while a replace is ongoing,
-     * the proposed fix's -ECANCELED for a replace no longer STARTED — or null to go on. Returns the error, or null when
-     * the scrub now counts as running.
+     * The locked part of btrfs_scrub_dev() that starts a scrub of the device: the dev-replace test it makes under
+     * scrub_lock ({@code underLock}, which takes dev_replace.rwsem: -EINPROGRESS for a scrub while a replace is ongoing,
+     * the proposed fix's -ECANCELED for a replace no longer STARTED, or null); -EINPROGRESS while the device has a
+     * scrub_ctx; else install {@code sctx}, wait out a commit's pause request ("we can avoid race between committing
+     * transaction and scrubbing") and count the scrub as running. Returns the error, or null when the scrub runs.
      */
     public org.jbtrfs.core.Errno startOnDevice(Object sctx, java.util.function.Supplier<org.jbtrfs.core.Errno> underLock) {
         scrubLock.lock();
