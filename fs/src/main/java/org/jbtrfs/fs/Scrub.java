@@ -54,10 +54,13 @@ final class Scrub {
     /** sctx->stat, guarded by this object (stat_lock). */
     private final ScrubProgress.Counter stat = new ScrubProgress.Counter();
     private BtrfsWorkqueue workers;
+    /** fs_devices->metadata_uuid: the fsid a tree block's header must name. */
+    private final byte[] fsid;
     /** The bio being filled (scrub_add_page_to_rd_bio), submitted when full or at a flush point. */
     private ReadBio current;
 
     private Scrub(FsContext ctx, boolean isDevReplace) {
+        this.fsid = ctx.fs.fsid();
         this.ctx = ctx;
         this.isDevReplace = isDevReplace;
         this.fs = ctx.fs;
@@ -433,7 +436,7 @@ final class Scrub {
         ExtentBuffer eb = new ExtentBuffer(data);
         String error = null;
         try {
-            eb.validate(fs.kernel.crc32c(), logical);
+            eb.validate(fs.kernel.crc32c(), logical, fsid); // scrub_checksum_tree_block's fsid check too
             if (eb.generation() != generation) {
                 error = "header error: generation " + eb.generation() + ", expected " + generation;
             }

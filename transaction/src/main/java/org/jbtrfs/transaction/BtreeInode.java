@@ -125,11 +125,13 @@ public final class BtreeInode {
         fs.device.read(bytenr, data, 0, data.length);
         eb = new ExtentBuffer(data);
         try {
-            eb.validate(fs.kernel.crc32c(), bytenr);
+            eb.validate(fs.kernel.crc32c(), bytenr, fs.superCopyFsid());
         } catch (BtrfsException e) {
-            // btrfs_validate_extent_buffer logs the reason with the device before failing the read
-            fs.log().btrfs(org.jbtrfs.core.LogLevel.WARNING, fs.sbId(), e.getMessage().replaceFirst("^EUCLEAN: ", ""));
-            throw new BtrfsException(Errno.EUCLEAN, "failed to read tree block " + bytenr + " on " + fs.sbId() + ": "
+            // btrfs_validate_extent_buffer logs the reason with the device before failing the read (a foreign fsid
+            // with btrfs_err_rl)
+            fs.log().btrfs(e.errno() == Errno.EIO ? org.jbtrfs.core.LogLevel.ERR : org.jbtrfs.core.LogLevel.WARNING,
+                fs.sbId(), e.getMessage().replaceFirst("^[A-Z]+: ", ""));
+            throw new BtrfsException(e.errno(), "failed to read tree block " + bytenr + " on " + fs.sbId() + ": "
                 + e.getMessage(), e);
         }
         ExtentBuffer raced = pageCache.putIfAbsent(bytenr, eb);

@@ -148,6 +148,8 @@ public final class Check {
 
     private final BlockDevice dev;
     private final Crc32c crc;
+    /** The superblock's fsid: every tree block must name it (btrfs check's check_tree_block_fsid), once it is read. */
+    private byte[] fsid;
     private final List<Problem> problems = new ArrayList<>();
     /** Tree blocks reachable from the roots: bytenr → how many parents (or root pointers) reference it. */
     private final Map<Long, Integer> blockRefs = new HashMap<>();
@@ -182,6 +184,7 @@ public final class Check {
         SuperBlock sb;
         try {
             sb = DiskIo.readSuper(dev, crc);
+            fsid = sb.fsid.clone();
         } catch (BtrfsException e) {
             problems.add(new Problem(Kind.SUPERBLOCK, Severity.ERROR, "superblock", "cannot read the superblock: " + e.getMessage()));
             return new Report(dev.name(), List.copyOf(problems), 0, 0, 0);
@@ -250,7 +253,7 @@ public final class Check {
         byte[] b = new byte[SuperBlock.NODESIZE];
         dev.read(bytenr, b, 0, b.length);
         ExtentBuffer eb = new ExtentBuffer(b);
-        eb.validate(crc, bytenr);
+        eb.validate(crc, bytenr, fsid);
         return eb;
     }
 

@@ -69,6 +69,27 @@ public final class Observation {
      */
     public volatile boolean powerCutSinceMkfs;
 
+    /**
+     * The kernel log positions ({@link org.jbtrfs.core.LogEntry#seq}) between which this cycle's disks dropped every
+     * write (a power cut: from its start to the umount that ended it; {@code Long.MAX_VALUE} while it lasts).
+     */
+    private final List<long[]> powerCuts = new ArrayList<>();
+
+    /** A power cut started with the log at {@code seq}. */
+    public synchronized void powerCutStarted(long seq) { powerCuts.add(new long[] {seq, Long.MAX_VALUE}); }
+
+    /** The power cut going on ended with the log at {@code seq}. */
+    public synchronized void powerCutEnded(long seq) {
+        if (!powerCuts.isEmpty() && powerCuts.get(powerCuts.size() - 1)[1] == Long.MAX_VALUE) {
+            powerCuts.get(powerCuts.size() - 1)[1] = seq;
+        }
+    }
+
+    /** Whether the log line at {@code seq} was logged while this cycle's disks dropped writes. */
+    public synchronized boolean inPowerCut(long seq) {
+        return powerCuts.stream().anyMatch(c -> seq >= c[0] && seq < c[1]);
+    }
+
     /** The cycle armed fault-injection sites that return {@code errnos}. */
     public void injected(java.util.Set<org.jbtrfs.core.Errno> errnos) { injected = java.util.Set.copyOf(errnos); }
 

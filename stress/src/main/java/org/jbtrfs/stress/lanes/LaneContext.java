@@ -67,6 +67,7 @@ final class LaneContext {
      * ModuleHost), noted, and told to the workload.
      */
     void powerCutStarted() {
+        obs.powerCutStarted(module.log().mark());
         dropping = true;
         onPowerCut.run();
     }
@@ -98,6 +99,7 @@ final class LaneContext {
             && module.mounts().stream().noneMatch(m -> m.device() == device || m.device() == s)) {
             flakey.allowWrites(); // the spare disk's too: one power
             dropping = false;
+            obs.powerCutEnded(module.log().mark());
         }
     }
 

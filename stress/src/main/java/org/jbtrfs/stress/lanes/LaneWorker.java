@@ -141,19 +141,35 @@ abstract class LaneWorker implements Runnable {
         return f != null && f.fsState().contains(org.jbtrfs.core.FsState.TRANS_ABORTED);
     }
 
+    /**
+     * A tree block read that met what a power cut left on the disk while the cut went on (stop 66): from the cut on the
+     * disks drop every write (dm-flakey's drop_writes), so a block the filesystem wrote — or a replace copied to the disk
+     * it then swapped in — reads back as what the disk held before: verify_parent_transid's EIO, the validation's
+     * EUCLEAN. The kernel checks what the disk returns and fails the read, as it must; the disk lied. Found by the
+     * replace lane (classes 06d28674, 6081a25e: a replace finished in the cut, then a read from its target, which holds
+     * an earlier life of the filesystem or of an earlier epoch's). {@code cutAtStart}: the cut was on when the
+     * operation started.
+     */
+    boolean readInAPowerCut(BtrfsException e, boolean cutAtStart) {
+        String m = e.getMessage() == null ? "" : e.getMessage();
+        return (cutAtStart || cx.dropping) && (e.errno() == Errno.EIO || e.errno() == Errno.EUCLEAN)
+            && (m.contains("parent transid verify failed") || m.contains("failed to read tree block"));
+    }
+
     /** Runs one operation under the watchdog's eye; null when the kernel refused it (a normal outcome). */
     <T> T op(String name, Supplier<T> s) {
         if (cx.broken.get()) {
             throw new StopLane();
         }
         busy.enter(name);
+        boolean cutAtStart = cx.dropping;
         try {
             T v = s.get();
             completed(name);
             return v;
         } catch (BtrfsException e) {
             busy.outcome(e.errno().name());
-            if (expected(e.errno()) || unwrittenBlockRead(e.errno())) {
+            if (expected(e.errno()) || unwrittenBlockRead(e.errno()) || readInAPowerCut(e, cutAtStart)) {
                 return null;
             }
             fail(name, e);

@@ -123,6 +123,34 @@ class ClassifierTest {
         assertEquals(EnumSet.noneOf(Symptom.class), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms());
     }
 
+    /**
+     * Stop 66 (classes 06d28674, 6081a25e; ReplaceInAPowerCutTest): a tree block read that failed its checks while the
+     * disks dropped writes is the cut's outcome — the disk returned an earlier life of the block, or another
+     * filesystem's after a replace in the cut swapped in a disk that never got the copy; the same read once the cut
+     * ended (or before it) is still an error, a power cut earlier since mkfs notwithstanding.
+     */
+    @Test
+    void aTreeBlockReadThatFailedItsChecksIsAnOutcomeOnlyInsideAPowerCut() {
+        KernelLog log = new KernelLog(64, new ManualClock());
+        Observation o = new Observation();
+        o.powerCutSinceMkfs = true;
+        log.btrfs(LogLevel.ERR, "sdc", "parent transid verify failed on logical 2179072 mirror 1 wanted 49 found 120");
+        o.powerCutStarted(log.mark());
+        log.btrfs(LogLevel.ERR, "sdc", "parent transid verify failed on logical 2326528 mirror 1 wanted 74 found 115");
+        log.btrfs(LogLevel.ERR, "sdc", "bad fsid on block 2162688");
+        o.powerCutEnded(log.mark());
+        o.log = log.entries();
+        assertEquals(List.of(false, true, true), o.log.stream().map(e -> o.inPowerCut(e.seq())).toList());
+        assertEquals(EnumSet.of(Symptom.ERROR), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms(),
+            "the read before the cut");
+        o.log = o.log.subList(1, 3);
+        assertEquals(EnumSet.noneOf(Symptom.class), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms());
+        log.btrfs(LogLevel.ERR, "sdc", "parent transid verify failed on logical 2326528 mirror 1 wanted 74 found 115");
+        o.log = log.entries().subList(3, 4);
+        assertEquals(EnumSet.of(Symptom.ERROR), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms(),
+            "after the cut ended");
+    }
+
     @Test
     void anInjectedFaultsReportsAreNotFailuresButWhatFollowsStillIs() {
         KernelLog log = new KernelLog(64, new ManualClock());

@@ -230,9 +230,21 @@ public final class ExtentBuffer {
      * must pass: the header names the address it was read from, the level is sane, the checksum matches.
      */
     public void validate(Crc32c crc, long expectedBytenr) {
+        validate(crc, expectedBytenr, null);
+    }
+
+    /**
+     * {@link #validate(Crc32c, long)} with check_tree_block_fsid() between the address and the level, as 5.11's
+     * validate_extent_buffer has it: a block whose header names another filesystem ({@code fsid}; null: not checked)
+     * is "bad fsid on block N", -EIO — an earlier filesystem's block where a disk never received this one's.
+     */
+    public void validate(Crc32c crc, long expectedBytenr, byte[] fsid) {
         if (bytenr() != expectedBytenr) {
             throw new BtrfsException(Errno.EUCLEAN,
                 "bad tree block start, mirror 1 want " + expectedBytenr + " have " + bytenr());
+        }
+        if (fsid != null && !java.util.Arrays.equals(fsid(), fsid)) {
+            throw new BtrfsException(Errno.EIO, "bad fsid on block " + expectedBytenr);
         }
         if (level() >= BtrfsPath.MAX_LEVEL) {
             throw new BtrfsException(Errno.EUCLEAN, "bad tree block level, mirror 1 level " + level() + " bytenr " + expectedBytenr);

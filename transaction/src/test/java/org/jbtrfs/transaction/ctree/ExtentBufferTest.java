@@ -176,6 +176,26 @@ class ExtentBufferTest {
         assertTrue(e.getMessage().contains("bad tree block start"), e.getMessage());
     }
 
+    /**
+     * Port bug (stop 66): validate_extent_buffer's check_tree_block_fsid was missing — a block of another filesystem at
+     * the right address (a disk swapped in by a replace in a power cut, holding an earlier filesystem) passed the checks
+     * and its items were read as this filesystem's. Now "bad fsid on block N", -EIO, as 5.11 (ReplaceInAPowerCutTest).
+     */
+    @Test
+    void validateRejectsABlockOfAnotherFilesystem() {
+        byte[] ours = new byte[16];
+        byte[] theirs = new byte[16];
+        ours[0] = 1;
+        theirs[0] = 2;
+        ExtentBuffer eb = ExtentBuffer.zeroed(1 << 20);
+        eb.setFsid(theirs);
+        eb.updateChecksum(AcceleratedCrc32c.INSTANCE);
+        BtrfsException e = assertThrows(BtrfsException.class, () -> eb.validate(AcceleratedCrc32c.INSTANCE, 1 << 20, ours));
+        assertEquals(Errno.EIO, e.errno());
+        assertTrue(e.getMessage().contains("bad fsid on block " + (1 << 20)), e.getMessage());
+        eb.validate(AcceleratedCrc32c.INSTANCE, 1 << 20, theirs);
+    }
+
     @Test
     void wrongSizedBlockIsRejected() {
         assertThrows(IllegalArgumentException.class, () -> new ExtentBuffer(new byte[4096]));
