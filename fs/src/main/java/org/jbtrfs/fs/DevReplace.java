@@ -612,7 +612,8 @@ final class DevReplace {
 
     /**
      * kernel: btrfs_dev_replace_kthread() — "continuing dev_replace from … @N%", the copy from the committed cursor,
-     * btrfs_dev_replace_finishing (WARN_ON an error other than -ECANCELED), btrfs_exclop_finish.
+     * btrfs_dev_replace_finishing (WARN_ON an error other than -ECANCELED — and, with the proposed
+     * {@link FixSwitch#DEV_REPLACE_KTHREAD_ENOSPC_WARN}, other than a full device's -ENOSPC), btrfs_exclop_finish.
      */
     private static int devReplaceKthread(FsContext ctx) {
         FsInfo fs = ctx.fs;
@@ -638,7 +639,11 @@ final class DevReplace {
             } else {
                 ret = finishing(ctx, ret);
             }
-            fs.log().warnOn(ret != null && ret != Errno.ECANCELED, "dev-replace.c", 1096, "btrfs_dev_replace_kthread");
+            // proposed: a full device's -ENOSPC (the copy could not set a group read-only) is no bug — finishing
+            // reported it, and the ioctl's path stopped warning for it in 4cea9037f82a
+            boolean quiet = ret == Errno.ENOSPC && fs.applied(FixSwitch.DEV_REPLACE_KTHREAD_ENOSPC_WARN);
+            fs.log().warnOn(ret != null && ret != Errno.ECANCELED && !quiet, "dev-replace.c", 1096,
+                "btrfs_dev_replace_kthread");
             r.use("btrfs_exclop_finish");
             fs.exclop.finish();
             return 0;

@@ -97,7 +97,14 @@ public final class Classifier {
                         break; // the resumed replace's end failed on an injected error (its copy or commit): the kernel's WARN
                     }
                     symptoms.add(Symptom.WARNING);
-                    if (e.thread() != null && e.thread().startsWith("btrfs-devrepl") && o.injected.isEmpty()
+                    boolean fullDevice = e.message().contains("dev-replace.c:1096 btrfs_dev_replace_kthread")
+                        && copyFailedNoSpace(o.log, e);
+                    if (fullDevice) {
+                        // the resumed copy found the device full (-ENOSPC), which the ioctl's path stopped warning for
+                        // in 4cea9037f82a: the kthread's WARN_ON (stop 66)
+                        culprits.add(FixSwitch.DEV_REPLACE_KTHREAD_ENOSPC_WARN);
+                    }
+                    if (e.thread() != null && e.thread().startsWith("btrfs-devrepl") && o.injected.isEmpty() && !fullDevice
                         && (e.message().contains("dev-replace.c:1096 ") || e.message().contains("dev-replace.c:741 "))) {
                         // the resume kthread's end failing with no fault injected: a kthread nobody waited for, its
                         // finishing on a filesystem the umount closed (a cycle later than its start; stop 65, --kernel 5.12)
@@ -589,16 +596,20 @@ public final class Classifier {
     static boolean errorLine(LogEntry e, Observation o) {
         return e.level().ordinal() <= LogLevel.ERR.ordinal()
             && !(e.kind() == LogEntry.Kind.TEXT && (outcome(e.message()) || injectedReport(e.message(), o.injected)
-                || o.powerCutSinceMkfs && afterAPowerCut(e.message()) || o.inPowerCut(e.seq()) && readInACut(e.message())));
+                || o.powerCutSinceMkfs && afterAPowerCut(e.message()) || treeBlockCheckFailed(e.message())
+                && (o.inPowerCut(e.seq()) || !o.injected.isEmpty() && o.log != null && abortedBefore(o.log, e))));
     }
 
     /**
-     * verify_parent_transid's (or validate_extent_buffer's fsid check's) report of a tree block read while the disks
-     * dropped writes (stop 66): the disk returned an earlier life of the block, or another filesystem's — the cut
-     * dropped what was written there since, or the replace's copy to the disk it swapped in. The lane's error is an
-     * outcome then too (LaneWorker#readInAPowerCut; ReplaceInAPowerCutTest).
+     * verify_parent_transid's (or validate_extent_buffer's fsid check's) report of a tree block read that found another
+     * block than the one its referrer names (stop 66). An outcome in two cases, the lane's error then too: while the
+     * disks dropped writes — the disk returned an earlier life of the block, or another filesystem's: the cut dropped
+     * what was written there since, or the replace's copy to the disk it swapped in (LaneWorker#readInAPowerCut,
+     * ReplaceInAPowerCutTest) —; and after an injected fault aborted the transaction in this cycle —
+     * btrfs_cleanup_one_transaction dropped its dirty blocks, never written, and the next read of one meets the disk
+     * (LaneWorker#unwrittenBlockRead).
      */
-    static boolean readInACut(String message) {
+    static boolean treeBlockCheckFailed(String message) {
         return message.contains("parent transid verify failed on logical ") || message.contains("bad fsid on block ");
     }
 
@@ -898,6 +909,20 @@ public final class Classifier {
     }
 
     /** A transaction abort logged before {@code e}: the umount went through btrfs_error_commit_super. */
+    /**
+     * Whether the last replace copy that ended before {@code e} failed for want of space: finishing's
+     * "btrfs_scrub_dev(src, 1, tgt) failed -28" (a block group it could not set read-only, no chunk to allocate).
+     */
+    private static boolean copyFailedNoSpace(List<LogEntry> log, LogEntry e) {
+        String last = null;
+        for (LogEntry l : log == null ? List.<LogEntry>of() : log) {
+            if (l.seq() < e.seq() && l.message().contains("btrfs_scrub_dev(")) {
+                last = l.message();
+            }
+        }
+        return last != null && last.endsWith(") failed -28");
+    }
+
     private static boolean abortedBefore(List<LogEntry> log, LogEntry e) {
         for (LogEntry l : log) {
             if (l.seq() < e.seq() && l.message().contains("Transaction aborted")) {

@@ -149,6 +149,15 @@ class ClassifierTest {
         o.log = log.entries().subList(3, 4);
         assertEquals(EnumSet.of(Symptom.ERROR), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms(),
             "after the cut ended");
+        // after an injected fault aborted the transaction of this cycle: a block it never wrote (seed 66005, 3254:2)
+        log.btrfs(LogLevel.CRIT, "sdc", "Transaction aborted (error EIO: error writing tree blocks of transaction 42 (injected))");
+        log.btrfs(LogLevel.ERR, "sdc", "bad fsid on block 2375680");
+        o.log = log.entries().subList(3, 6);
+        assertEquals(EnumSet.of(Symptom.ERROR), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms(),
+            "no fault injected: the abort is not the fault's");
+        o.injected(java.util.Set.of(org.jbtrfs.core.Errno.EIO));
+        o.log = log.entries().subList(4, 6);
+        assertEquals(EnumSet.noneOf(Symptom.class), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms());
     }
 
     @Test
@@ -770,6 +779,25 @@ class ClassifierTest {
     }
 
     /** {@code line} alone is attributed to {@code fix} while it is reverted; with every fix applied it is unexplained. */
+    /**
+     * Stop 66 (class 1da110c2): the resume kthread's WARN_ON after its copy failed on a full device ("btrfs_scrub_dev(...)
+     * failed -28", an outcome itself) is DEV_REPLACE_KTHREAD_ENOSPC_WARN — not the resume/suspend race, whose WARN follows
+     * a copy that found the filesystem closing (-11).
+     */
+    @Test
+    void theResumeKthreadsWarningAfterAFullDeviceIsTheEnospcWarn() {
+        LogEntry full = new LogEntry(1, LogLevel.ERR, 0, "btrfs-devrepl", LogEntry.Kind.TEXT,
+            "BTRFS error (device sdc): btrfs_scrub_dev(sdc, 1, sdk) failed -28");
+        LogEntry warn = new LogEntry(2, LogLevel.WARNING, 0, "btrfs-devrepl", LogEntry.Kind.WARNING,
+            "WARNING: CPU: 0 PID: 89 at fs/btrfs/dev-replace.c:1096 btrfs_dev_replace_kthread");
+        Observation o = new Observation();
+        o.log = List.of(full, warn);
+        var reverted = EnumSet.of(FixSwitch.DEV_REPLACE_KTHREAD_ENOSPC_WARN, FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE);
+        assertEquals(Set.of("dev-replace-kthread-enospc-warn"), Classifier.classify(o, reverted).bugs());
+        assertEquals(EnumSet.of(Symptom.WARNING), Classifier.classify(o, reverted).symptoms(), "the -28 line is an outcome");
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).bugs());
+    }
+
     private static void assertAttributedOnlyWhileReverted(LogEntry line, FixSwitch fix) {
         Observation o = new Observation();
         o.log = List.of(line);
