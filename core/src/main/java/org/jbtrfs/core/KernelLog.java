@@ -47,7 +47,8 @@ public final class KernelLog {
     public LogEntry log(LogLevel level, LogEntry.Kind kind, String message) {
         LogEntry e;
         synchronized (this) {
-            e = new LogEntry(nextSeq++, level, clock.nanoTime(), Thread.currentThread().getName(), kind, message);
+            e = new LogEntry(nextSeq++, level, clock.nanoTime(), Thread.currentThread().getName(), kind, message,
+                WorkOwner.device());
             if (ring.size() == capacity) {
                 ring.removeFirst();
             }

@@ -383,7 +383,8 @@ final class Driver implements Runnable {
 
     private java.util.List<org.jbtrfs.core.LogEntry> scope(java.util.List<org.jbtrfs.core.LogEntry> l, BlockDevice dev) {
         return LogScope.untilPanic(opt.filesystems() == 1 ? l : LogScope.forFilesystem(l, Thread.currentThread().getName(),
-            java.util.Set.of(dev.name(), host.spare(index).name()), index));
+            java.util.Set.of(dev.name(), host.spare(index).name()), host.device2(index) == null ? null
+                : host.device2(index).name(), index));
     }
 
     /** A cycle that broke off: close what it held and umount, noting what went wrong. */

@@ -33,6 +33,32 @@ class LogScopeTest {
     }
 
     /**
+     * Stop 66, class cc62fc52: a kthread's WARN names no device; another filesystem's btrfs-devrepl WARN after its
+     * injected commit error was taken for this filesystem's, whose cycle injected nothing. The line's owner (the device
+     * the logging thread served, WorkOwner) tells them apart; the cycle's second device is its own too; an owner-less
+     * line stays everyone's.
+     */
+    @Test
+    void aLineNamingNoDeviceBelongsToTheFilesystemItsThreadServed() {
+        LogEntry theirs = new LogEntry(1, LogLevel.WARNING, 0, "btrfs-devrepl", LogEntry.Kind.WARNING,
+            "WARNING: CPU: 0 PID: 26 at fs/btrfs/dev-replace.c:741 btrfs_dev_replace_finishing", "sdm");
+        LogEntry mine = new LogEntry(2, LogLevel.WARNING, 0, "btrfs-devrepl", LogEntry.Kind.WARNING,
+            "WARNING: CPU: 0 PID: 27 at fs/btrfs/dev-replace.c:741 btrfs_dev_replace_finishing", "sdk");
+        LogEntry dev2 = new LogEntry(3, LogLevel.WARNING, 0, "btrfs-cleaner", LogEntry.Kind.WARNING, "WARNING: x", "sdd");
+        LogEntry nobody = new LogEntry(4, LogLevel.WARNING, 0, "btrfs-cleaner", LogEntry.Kind.WARNING, "WARNING: y");
+        List<LogEntry> all = List.of(theirs, mine, dev2, nobody);
+        assertEquals(List.of(mine, dev2, nobody), LogScope.forFilesystem(all, "stress-driver-0", java.util.Set.of("sdc", "sdk"),
+            "sdd", 0), "a replace moved filesystem 0 onto its spare sdk");
+        assertEquals(List.of(theirs, nobody), LogScope.forFilesystem(all, "stress-driver-1", java.util.Set.of("sde", "sdm"),
+            "sdf", 1));
+        java.util.concurrent.atomic.AtomicReference<LogEntry> logged = new java.util.concurrent.atomic.AtomicReference<>();
+        org.jbtrfs.core.KernelLog log = new org.jbtrfs.core.KernelLog(8, new org.jbtrfs.core.ManualClock());
+        org.jbtrfs.core.WorkOwner.run("sdk", () -> logged.set(log.log(LogLevel.WARNING, LogEntry.Kind.WARNING, "WARNING: z")));
+        assertEquals("sdk", logged.get().owner(), "the log records the device the thread served");
+        assertEquals(null, log.log(LogLevel.INFO, LogEntry.Kind.TEXT, "no work").owner());
+    }
+
+    /**
      * With several filesystems, the watchdog's dead-task limit (an operation blocked 250 ms in a kernel sleep on a
      * module an oops tainted D is hung) applies to the filesystem the oops concerns: a kworker's oops names the
      * device of the work it ran, so the other filesystem's slow waits keep the full limit; an oops naming no
