@@ -30,15 +30,6 @@ import org.junit.jupiter.api.Test;
 /** The lanes engine: lanes run concurrently on real threads, every fix applied runs clean. */
 class LanesTest {
     /**
-     * Every lane but *replace* (stop 65), for the checks here that a short run of every fix finds nothing: the replace
-     * lane still meets classes not triaged (a stale tree block on the replaced disk under injected commit errors and
-     * power cuts, 06d28674; docs/explorer.md, *Stop 65*), which these by-chance checks would report as a flake. The
-     * explorer runs the lane by default; the replace switches have deterministic tests of their own.
-     */
-    static final java.util.List<String> TRIAGED_LANES = org.jbtrfs.stress.StressOptions.LANES.stream()
-        .filter(l -> !l.equals("replace")).toList();
-
-    /**
      * Two lanes inside the same remount, deterministically: the lifecycle lane's RO remount of the main
      * filesystem is held at REMOUNT_AFTER_SET_RO, and while it is held the second-device lane (the real
      * one, on the engine's lane pool) mounts, works and unmounts its own filesystem in the same module.
@@ -152,7 +143,7 @@ class LanesTest {
     void everyFixAppliedTheLanesFindNothing() {
         for (org.jbtrfs.core.Crc32cImpl crc : org.jbtrfs.core.Crc32cImpl.values()) {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
-            Summary s = StressRunner.run(StressOptions.defaults().withLanes(TRIAGED_LANES).withSeed(5).withCrc32c(crc).withDurationNanos(2_500_000_000L),
+            Summary s = StressRunner.run(StressOptions.defaults().withSeed(5).withCrc32c(crc).withDurationNanos(2_500_000_000L),
                 new PrintStream(out, true, StandardCharsets.UTF_8), false);
             assertEquals(0, s.failingCycles(), crc + ": " + s.classes() + "\n" + out.toString(StandardCharsets.UTF_8));
             assertTrue(s.cycles() > 20, "cycles: " + s.cycles());
@@ -569,7 +560,7 @@ class LanesTest {
     @Test
     void injectedCommitFailuresAreOutcomesNotClasses() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Summary s = StressRunner.run(StressOptions.defaults().withLanes(TRIAGED_LANES).withSeed(7).withCycles(48)
+        Summary s = StressRunner.run(StressOptions.defaults().withSeed(7).withCycles(48)
                 .withFaults(java.util.EnumSet.of(org.jbtrfs.core.Fault.COMMIT_TRANSACTION_EIO)),
             new PrintStream(out, true, StandardCharsets.UTF_8), false);
         assertTrue(s.faults().get(org.jbtrfs.core.Fault.COMMIT_TRANSACTION_EIO) > 0, "fired: " + s.faults());
@@ -587,7 +578,7 @@ class LanesTest {
     @Test
     void swarmCyclesRunCleanAndTheirReplayCarriesTheOption() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Summary s = StressRunner.run(StressOptions.defaults().withLanes(TRIAGED_LANES).withSeed(7).withCycles(48).withSwarm(1),
+        Summary s = StressRunner.run(StressOptions.defaults().withSeed(7).withCycles(48).withSwarm(1),
             new PrintStream(out, true, StandardCharsets.UTF_8), false);
         assertEquals(0, s.failingCycles(), out.toString());
         assertEquals(1.0, s.config().swarm());
