@@ -46,8 +46,9 @@ final class LogScope {
 
     /**
      * {@link #forFilesystem(List, String, java.util.Set, int)} with the cycle's second device ({@code myDevice2}, the
-     * dev2 lane's filesystem, or null): a line naming no device belongs to this cycle when the thread that logged it
-     * served one of its filesystems or none known (kworkers between works, the lanes, the driver: the rules above).
+     * dev2 lane's filesystem, or null): its lines are this cycle's too (stop 66: until then a line naming the dev2
+     * filesystem was nobody's); a line naming no device belongs to this cycle when the thread that logged it served one
+     * of its filesystems or none known (kworkers between works, the lanes, the driver: the rules above).
      */
     static List<LogEntry> forFilesystem(List<LogEntry> all, String myDriverThread, java.util.Set<String> myDevices,
                                         String myDevice2, int myIndex) {
@@ -58,7 +59,8 @@ final class LogScope {
             int at = m.indexOf("(device ");
             if (at >= 0) {
                 int end = m.indexOf(')', at);
-                if (end > at && !myDevices.contains(m.substring(at + 8, end))) {
+                // the cycle's devices: its filesystem's (and the spare a replace moves it to) and the dev2 lane's
+                if (end > at && !myDevices.contains(m.substring(at + 8, end)) && !m.substring(at + 8, end).equals(myDevice2)) {
                     continue;
                 }
             } else if (e.thread().startsWith("stress-driver-") && !e.thread().equals(myDriverThread)

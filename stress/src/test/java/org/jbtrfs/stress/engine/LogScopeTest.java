@@ -55,6 +55,9 @@ class LogScopeTest {
         org.jbtrfs.core.KernelLog log = new org.jbtrfs.core.KernelLog(8, new org.jbtrfs.core.ManualClock());
         org.jbtrfs.core.WorkOwner.run("sdk", () -> logged.set(log.log(LogLevel.WARNING, LogEntry.Kind.WARNING, "WARNING: z")));
         assertEquals("sdk", logged.get().owner(), "the log records the device the thread served");
+        LogEntry dev2Named = line(5, "lane:dev2:0", "BTRFS error (device sdd): z");
+        assertEquals(List.of(dev2Named), LogScope.forFilesystem(List.of(dev2Named), "stress-driver-0",
+            java.util.Set.of("sdc", "sdk"), "sdd", 0), "a line naming the dev2 lane's filesystem is the cycle's");
         assertEquals(null, log.log(LogLevel.INFO, LogEntry.Kind.TEXT, "no work").owner());
     }
 
