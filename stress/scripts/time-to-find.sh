@@ -54,7 +54,10 @@ reclaim-delayed-iputs-cleaner-deadlock:reclaim-delayed-iputs-cleaner-deadlock
 reclaim-writeback-at-umount:reclaim-writeback-at-umount
 balance-resume-pause-race:balance-resume-pause-race
 dev-replace-resume-suspend-race:dev-replace-resume-suspend-race
-dev-replace-start-write-access:dev-replace-start-write-access"}
+dev-replace-start-write-access:dev-replace-start-write-access
+dev-replace-resume-before-exclop:dev-replace-resume-before-exclop
+dev-replace-cursor-past-cancelled-chunk:dev-replace-cursor-past-cancelled-chunk
+dev-replace-kthread-enospc-warn:dev-replace-kthread-enospc-warn"}
 tmp=${KEEP:-$(mktemp -d)}
 mkdir -p "$tmp"
 echo "# $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/') workload=$workload limit=${limit}s ${ARGS:-} $java_bin $java_opts"

@@ -141,6 +141,16 @@ class ClassifierTest {
         o.powerCutEnded(log.mark());
         o.log = log.entries();
         assertEquals(List.of(false, true, true), o.log.stream().map(e -> o.inPowerCut(e.seq())).toList());
+        // the rescan worker's report of such a read (--replay 4:132 of the cursor switch's time-to-find run)
+        Observation cut = new Observation();
+        KernelLog rescan = new KernelLog(8, new ManualClock());
+        cut.powerCutStarted(rescan.mark());
+        rescan.btrfs(LogLevel.ERR, "sdc", "qgroup scan failed with -5");
+        cut.log = rescan.entries();
+        assertEquals(EnumSet.noneOf(Symptom.class), Classifier.classify(cut, EnumSet.noneOf(FixSwitch.class)).symptoms());
+        cut.powerCutEnded(0);
+        assertEquals(EnumSet.of(Symptom.ERROR), Classifier.classify(cut, EnumSet.noneOf(FixSwitch.class)).symptoms(),
+            "outside the cut: an error");
         assertEquals(EnumSet.of(Symptom.ERROR), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms(),
             "the read before the cut");
         o.log = o.log.subList(1, 3);
