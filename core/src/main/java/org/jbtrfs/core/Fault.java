@@ -9,7 +9,14 @@ public enum Fault {
     /** btrfs_commit_transaction() fails with -EIO writing tree blocks. */
     COMMIT_TRANSACTION_EIO(Errno.EIO),
     /** btrfs_orphan_cleanup() fails with -ENOMEM. */
-    ORPHAN_CLEANUP_ENOMEM(Errno.ENOMEM);
+    ORPHAN_CLEANUP_ENOMEM(Errno.ENOMEM),
+    /**
+     * btrfs_write_and_wait_transaction() fails with -EIO — a tree block write of the commit, where the kernel has it:
+     * after switch_commit_roots, the transaction UNBLOCKED (a new one may start meanwhile), before the superblock;
+     * btrfs_handle_fs_error ("Error while writing out transaction"), then cleanup_transaction's abort (stop 66).
+     * {@link #COMMIT_TRANSACTION_EIO} fails the commit earlier, before its roots change.
+     */
+    WRITE_AND_WAIT_TRANSACTION_EIO(Errno.EIO);
 
     private final Errno errno;
 

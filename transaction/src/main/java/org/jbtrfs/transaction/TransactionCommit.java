@@ -164,6 +164,12 @@ final class TransactionCommit {
             TransLockdep.releaseState(fs, unblocked);
             unblocked = null;
             fs.kernel.hooks().arrive(Hook.COMMIT_AFTER_UNBLOCKED);
+            if (fs.kernel.faults().shouldFail(Fault.WRITE_AND_WAIT_TRANSACTION_EIO, fs.sbId())) {
+                // btrfs_write_and_wait_transaction's -EIO: btrfs_handle_fs_error, then cleanup_transaction — the commit
+                // roots already switched, the transaction UNBLOCKED and no longer the running one
+                Transactions.handleFsError(fs, "btrfs_commit_transaction", Errno.EIO);
+                throw new BtrfsException(Errno.EIO, "error while writing out transaction " + cur.transid + " (injected)");
+            }
             fs.btreeInode.writeMarkedExtents(cur);
             DiskIo.writeSuper(fs);
             CommitProbe.afterSuperWritten(fs, cur.transid);

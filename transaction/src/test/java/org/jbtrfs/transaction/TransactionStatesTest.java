@@ -15,6 +15,7 @@ import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Fault;
 import org.jbtrfs.core.FsState;
+import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.kernel.Sched;
 import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
@@ -268,6 +269,43 @@ class TransactionStatesTest {
         assertEquals(List.of(), fs.transList());
         t.closeTail(fs);
         assertEquals(0, t.kernel.log().count(org.jbtrfs.core.LogEntry.Kind.WARNING), t.kernel.log().dmesg());
+        assertEquals(List.of(), t.unload());
+    }
+
+    /**
+     * {@link Fault#WRITE_AND_WAIT_TRANSACTION_EIO} (stop 66): the tree block writes fail where the kernel writes them —
+     * btrfs_write_and_wait_transaction, after switch_commit_roots and with the transaction UNBLOCKED, so a new transaction
+     * has started meanwhile; btrfs_handle_fs_error ("errno=-5"), then cleanup_transaction's abort. The commit roots are
+     * the failed transaction's, nothing of it reached the disk, the new transaction is refused its commit (the
+     * filesystem is in error), and the teardown leaves nothing behind. Read: btrfs_commit_transaction, cleanup_transaction
+     * (transaction.c v5.11), btrfs_write_and_wait_transaction.
+     */
+    @Test
+    void aCommitWhoseBlockWritesFailHasSwitchedItsRootsAndLetTheNextTransactionStart() throws Exception {
+        TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test_writer");
+        Transaction cur = h.transaction();
+        Trees.insert(h, fs.fsRoot(), key(1), data(1, "a"));
+        long gen = t.onDiskGeneration();
+        t.kernel.faults().armOnce(Fault.WRITE_AND_WAIT_TRANSACTION_EIO);
+        t.kernel.hooks().parkAt(Hook.COMMIT_AFTER_UNBLOCKED);
+        TestThread<Void> committer = TestThread.run("committer", () -> Transactions.commit(h)).describedBy(this::sleepingOn);
+        t.kernel.hooks().awaitParked(Hook.COMMIT_AFTER_UNBLOCKED, Waits.BOUND);
+        assertEquals(fs.fsRoot().node(), fs.fsRoot().commitRoot(), "switch_commit_roots ran");
+        TransHandle next = Transactions.start(fs, fs.fsRoot(), 1, "test_next"); // UNBLOCKED: a new transaction starts
+        assertEquals(cur.transid + 1, next.transaction().transid);
+        t.kernel.hooks().disarm(Hook.COMMIT_AFTER_UNBLOCKED);
+
+        BtrfsException e = assertThrows(BtrfsException.class, committer::join);
+        assertEquals(Errno.EIO, e.errno());
+        assertTrue(t.kernel.log().contains("in btrfs_commit_transaction: errno=-5 EIO"), t.kernel.log().dmesg());
+        assertTrue(t.kernel.log().contains("Transaction aborted (error EIO: error while writing out transaction"));
+        assertTrue(cur.aborted && fs.fsState.test(FsState.ERROR));
+        assertEquals(gen, t.onDiskGeneration(), "nothing of it was written");
+        assertEquals(Errno.EROFS, assertThrows(BtrfsException.class, () -> Transactions.commit(next)).errno(),
+            "the transaction started meanwhile is refused its commit");
+        DiskIo.errorCommitSuper(fs);
+        assertEquals(List.of(), fs.transList());
+        t.closeTail(fs);
         assertEquals(List.of(), t.unload());
     }
 

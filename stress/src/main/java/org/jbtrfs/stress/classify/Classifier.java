@@ -597,7 +597,9 @@ public final class Classifier {
         return e.level().ordinal() <= LogLevel.ERR.ordinal()
             && !(e.kind() == LogEntry.Kind.TEXT && (outcome(e.message()) || injectedReport(e.message(), o.injected)
                 || o.powerCutSinceMkfs && afterAPowerCut(e.message()) || treeBlockCheckFailed(e.message())
-                && (o.inPowerCut(e.seq()) || !o.injected.isEmpty() && o.log != null && abortedBefore(o.log, e))
+                && (o.inPowerCut(e.seq()) || !o.injected.isEmpty() && o.log != null && commitFailedBefore(o.log, e))
+                || e.message().contains("unable to fixup (regular) error at logical") && !o.injected.isEmpty()
+                && o.log != null && commitFailedBefore(o.log, e)
                 || o.inPowerCut(e.seq()) && readFailedReport(e.message())));
     }
 
@@ -617,7 +619,10 @@ public final class Classifier {
      * what was written there since, or the replace's copy to the disk it swapped in (LaneWorker#readInAPowerCut,
      * ReplaceInAPowerCutTest) —; and after an injected fault aborted the transaction in this cycle —
      * btrfs_cleanup_one_transaction dropped its dirty blocks, never written, and the next read of one meets the disk
-     * (LaneWorker#unwrittenBlockRead).
+     * (LaneWorker#unwrittenBlockRead). A scrub's or a replace copy's "unable to fixup" after such an abort is the same
+     * read: btrfs_write_and_wait_transaction's -EIO ({@code write-and-wait-transaction-eio}) fails after
+     * switch_commit_roots, and the copy of btrfs_dev_replace_start, which goes on past its failed commit, reads the
+     * commit roots' blocks the disk never received (stop 66).
      */
     static boolean treeBlockCheckFailed(String message) {
         return message.contains("parent transid verify failed on logical ") || message.contains("bad fsid on block ");
@@ -882,8 +887,10 @@ public final class Classifier {
      */
     static Set<FixSwitch> staleReplaceTarget(Throwable t, List<LogEntry> log) {
         String m = t.getMessage() == null ? "" : t.getMessage();
-        if (t instanceof org.jbtrfs.core.BtrfsException b && b.errno() == org.jbtrfs.core.Errno.EIO
-            && m.contains("parent transid verify failed") && replaceInLog(log)) {
+        if (t instanceof org.jbtrfs.core.BtrfsException b && (b.errno() == org.jbtrfs.core.Errno.EIO
+            && m.contains("parent transid verify failed") || b.errno() == org.jbtrfs.core.Errno.EUCLEAN
+            && m.contains("bad tree block start") && m.endsWith(" have 0")) && replaceInLog(log)) {
+            // (stop 66, --kernel 5.12: a block the target never received reads as zeros — "have 0", -EUCLEAN)
             return Set.of(FixSwitch.DEV_REPLACE_CURSOR_PAST_CANCELLED_CHUNK);
         }
         return Set.of();
@@ -931,6 +938,16 @@ public final class Classifier {
             }
         }
         return last != null && last.endsWith(") failed -28");
+    }
+
+    /**
+     * A transaction aborted before {@code e}, or a commit whose tree block writes failed: btrfs_write_and_wait_transaction's
+     * btrfs_handle_fs_error comes first, then btrfs_scrub_continue lets a paused scrub read the switched commit roots,
+     * and only then cleanup_transaction aborts (stop 66, --kernel 5.12, class fb3f5a5e).
+     */
+    private static boolean commitFailedBefore(List<LogEntry> log, LogEntry e) {
+        return abortedBefore(log, e) || log.stream().anyMatch(l -> l.seq() < e.seq()
+            && l.message().contains(" in btrfs_commit_transaction: errno="));
     }
 
     private static boolean abortedBefore(List<LogEntry> log, LogEntry e) {

@@ -168,6 +168,17 @@ class ClassifierTest {
         o.injected(java.util.Set.of(org.jbtrfs.core.Errno.EIO));
         o.log = log.entries().subList(4, 6);
         assertEquals(EnumSet.noneOf(Symptom.class), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms());
+        // a replace's copy past its start's failed commit (write-and-wait-transaction-eio: the commit roots switched to
+        // blocks never written), seed 66010, 678
+        log.btrfs(LogLevel.ERR, "sdc", "unable to fixup (regular) error at logical 2097152 on dev sdc");
+        o.log = log.entries().subList(4, 7);
+        assertEquals(EnumSet.noneOf(Symptom.class), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms());
+        // a scrub let go by btrfs_scrub_continue between the commit's btrfs_handle_fs_error and its abort (5.12, seed
+        // 66013, 6160:2)
+        log.btrfs(LogLevel.CRIT, "sdc", "error (device sdc) in btrfs_commit_transaction: errno=-5 EIO");
+        log.btrfs(LogLevel.ERR, "sdc", "unable to fixup (regular) error at logical 2129920 on dev sdc");
+        o.log = log.entries().subList(7, 9);
+        assertEquals(EnumSet.noneOf(Symptom.class), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms());
     }
 
     @Test
@@ -724,6 +735,13 @@ class ClassifierTest {
             "parent transid verify failed on logical 2375680 mirror 1 wanted 40 found 150 on sde"));
         assertEquals(Set.of("dev-replace-cursor-past-cancelled-chunk"),
             Classifier.classify(o, EnumSet.of(FixSwitch.DEV_REPLACE_CURSOR_PAST_CANCELLED_CHUNK)).bugs());
+        // stop 66 (--kernel 5.12, seed 66013, 8610:2): a block the target never received reads as zeros
+        Observation zeros = new Observation();
+        zeros.log = o.log;
+        zeros.laneError("lifecycle", "mount", new org.jbtrfs.core.BtrfsException(org.jbtrfs.core.Errno.EUCLEAN,
+            "failed to read tree block 2162688 on sdm: EUCLEAN: bad tree block start, mirror 1 want 2162688 have 0"));
+        assertEquals(Set.of("dev-replace-cursor-past-cancelled-chunk"),
+            Classifier.classify(zeros, EnumSet.of(FixSwitch.DEV_REPLACE_CURSOR_PAST_CANCELLED_CHUNK)).bugs());
         assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).bugs());
     }
 

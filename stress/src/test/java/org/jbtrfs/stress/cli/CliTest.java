@@ -186,7 +186,7 @@ class CliTest {
         assertTrue(main("--lanes file,disk").err().contains("unknown lane 'disk': the lanes are lifecycle, file, subvol, quota, sync, dev2"));
         assertTrue(main("--revert nope").err().contains("orphan-roots-ro-mount"), "an unknown switch names the valid ones");
         assertTrue(main("--faults disk-full").err().contains("unknown fault 'disk-full': the faults are del-orphan-item-enomem, "
-            + "start-transaction-enospc, commit-transaction-eio, orphan-cleanup-enomem"));
+            + "start-transaction-enospc, commit-transaction-eio, orphan-cleanup-enomem, write-and-wait-transaction-eio"));
         assertTrue(main("--faults all --workload minimal").err().contains("needs the lanes or the full workload"));
         assertTrue(main("--swarm 2").err().contains("--swarm must be a probability from 0 to 1, not 2.0"));
         assertTrue(main("--swarm 0.5 --workload full").err().contains("--swarm needs the lanes workload"));
