@@ -42,8 +42,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 class DevReplaceCursorPastCancelledChunkTest {
 
     private static Repro repro(Crc32cImpl crc, boolean fixed) {
-        return fixed ? new Repro(crc, FixSwitch.DEV_REPLACE_START_WRITE_ACCESS)
-            : new Repro(crc, FixSwitch.DEV_REPLACE_START_WRITE_ACCESS, FixSwitch.DEV_REPLACE_CURSOR_PAST_CANCELLED_CHUNK);
+        return DevReplaceTest.suspendableRepro(crc, FixSwitch.DEV_REPLACE_CURSOR_PAST_CANCELLED_CHUNK, fixed);
     }
 
     /**

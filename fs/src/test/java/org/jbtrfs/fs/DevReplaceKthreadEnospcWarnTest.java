@@ -36,8 +36,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 class DevReplaceKthreadEnospcWarnTest {
 
     private static Repro repro(Crc32cImpl crc, boolean fixed) {
-        return fixed ? new Repro(crc, FixSwitch.DEV_REPLACE_START_WRITE_ACCESS)
-            : new Repro(crc, FixSwitch.DEV_REPLACE_START_WRITE_ACCESS, FixSwitch.DEV_REPLACE_KTHREAD_ENOSPC_WARN);
+        return DevReplaceTest.suspendableRepro(crc, FixSwitch.DEV_REPLACE_KTHREAD_ENOSPC_WARN, fixed);
     }
 
     /** The suspended replace resumed by a mount, its copy let go once the device is full; the mount. */

@@ -37,6 +37,16 @@ class DevReplaceTest {
         return fs;
     }
 
+    /**
+     * The module of a test whose replace an RO remount suspends during its ioctl ({@link #suspendedReplaceOnDisk}):
+     * {@link FixSwitch#DEV_REPLACE_START_WRITE_ACCESS} reverted — it concerns the ioctl only —, and {@code underTest}
+     * reverted too unless {@code fixed}.
+     */
+    static Repro suspendableRepro(Crc32cImpl crc, FixSwitch underTest, boolean fixed) {
+        return fixed ? new Repro(crc, FixSwitch.DEV_REPLACE_START_WRITE_ACCESS)
+            : new Repro(crc, FixSwitch.DEV_REPLACE_START_WRITE_ACCESS, underTest);
+    }
+
     /** A resumed replace's end: its "finished" line, then its kthread gone (the event, not a sleep). */
     static void awaitResumedReplaceFinished(Repro r, String from, String to) {
         Waits.within(Repro.WAIT).until(() -> r.logged("dev_replace from " + from + " (devid 1) to " + to + " finished"));

@@ -234,11 +234,9 @@ class TransactionStatesTest {
      */
     @Test
     void aFailedCommitAbortsReleasesTheWaitersWithErofsAndTearsItselfDown() throws Exception {
-        TransHandle external = Transactions.start(fs, fs.fsRoot(), 1, "test_external_writer");
-        Transaction cur = external.transaction();
-        Trees.insert(external, fs.fsRoot(), key(1), data(1, "a"));
         long gen = t.onDiskGeneration();
-        t.kernel.faults().armOnce(Fault.COMMIT_TRANSACTION_EIO);
+        TransHandle external = writerWithTheCommitFaultArmed("test_external_writer", Fault.COMMIT_TRANSACTION_EIO);
+        Transaction cur = external.transaction();
 
         TestThread<Void> committer = TestThread.run("committer", () -> Transactions.commit(Transactions.join(fs, fs.treeRoot(), "test_commit"))).describedBy(this::sleepingOn);
         Waits.within().until(() -> cur.state() == TransState.COMMIT_START);
@@ -282,11 +280,9 @@ class TransactionStatesTest {
      */
     @Test
     void aCommitWhoseBlockWritesFailHasSwitchedItsRootsAndLetTheNextTransactionStart() throws Exception {
-        TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test_writer");
-        Transaction cur = h.transaction();
-        Trees.insert(h, fs.fsRoot(), key(1), data(1, "a"));
         long gen = t.onDiskGeneration();
-        t.kernel.faults().armOnce(Fault.WRITE_AND_WAIT_TRANSACTION_EIO);
+        TransHandle h = writerWithTheCommitFaultArmed("test_writer", Fault.WRITE_AND_WAIT_TRANSACTION_EIO);
+        Transaction cur = h.transaction();
         t.kernel.hooks().parkAt(Hook.COMMIT_AFTER_UNBLOCKED);
         TestThread<Void> committer = TestThread.run("committer", () -> Transactions.commit(h)).describedBy(this::sleepingOn);
         t.kernel.hooks().awaitParked(Hook.COMMIT_AFTER_UNBLOCKED, Waits.BOUND);
@@ -307,6 +303,14 @@ class TransactionStatesTest {
         assertEquals(List.of(), fs.transList());
         t.closeTail(fs);
         assertEquals(List.of(), t.unload());
+    }
+
+    /** A handle of a transaction with one item inserted, {@code fault} armed once for its commit. */
+    private TransHandle writerWithTheCommitFaultArmed(String name, Fault fault) {
+        TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, name);
+        Trees.insert(h, fs.fsRoot(), key(1), data(1, "a"));
+        t.kernel.faults().armOnce(fault);
+        return h;
     }
 
     /**
