@@ -109,20 +109,29 @@ public final class LanesWorkload {
     }
 
     /**
-     * Arms {@code p}: module-wide with one filesystem (as every earlier run did), for this filesystem's two devices
-     * only with several.
+     * Arms {@code p}: module-wide with one filesystem (as every earlier run did), for this filesystem's devices only
+     * with several — its main disk, its spare (a filesystem a replace moved there is mounted through it: until stop 66
+     * such a filesystem's cycles met no injected fault) and the dev2 lane's.
      */
     private void applyFaults(FaultPlan p) {
+        p.apply(env.module.faults(), faultDevices(env.singleFilesystem, env.device, env.spare, env.device2));
+    }
+
+    /** The devices a cycle's faults are armed for: null (module-wide) with one filesystem, else the cycle's disks. */
+    static List<String> faultDevices(boolean singleFilesystem, BlockDevice device, BlockDevice spare, BlockDevice device2) {
         List<String> devices = new ArrayList<>();
-        if (env.singleFilesystem) {
+        if (singleFilesystem) {
             devices.add(null); // module-wide
-        } else {
-            devices.add(env.device.name());
-            if (env.device2 != null) {
-                devices.add(env.device2.name());
-            }
+            return devices;
         }
-        p.apply(env.module.faults(), devices);
+        devices.add(device.name());
+        if (spare != null) {
+            devices.add(spare.name());
+        }
+        if (device2 != null) {
+            devices.add(device2.name());
+        }
+        return devices;
     }
 
     private void cycle() {

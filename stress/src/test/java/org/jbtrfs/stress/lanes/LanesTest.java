@@ -585,6 +585,25 @@ class LanesTest {
         assertTrue(s.config().replayOptions().contains(" --swarm 1"), s.config().replayOptions());
     }
 
+    /**
+     * Stop 66: with several filesystems a cycle arms its faults for its own disks — the spare too: a filesystem a
+     * replace moved there is mounted through it (its superblock's name), and until then its cycles met no injected fault.
+     */
+    @Test
+    void aCyclesFaultsAreArmedForItsSpareToo() {
+        BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults());
+        try {
+            BlockDevice sdc = mod.createDevice("sdc", ModuleHost.DEVICE_SIZE);
+            BlockDevice sdd = mod.createDevice("sdd", ModuleHost.DEVICE_SIZE);
+            BlockDevice sdk = mod.createDevice("sdk", ModuleHost.DEVICE_SIZE);
+            assertEquals(java.util.Arrays.asList((String) null), LanesWorkload.faultDevices(true, sdc, sdk, sdd));
+            assertEquals(List.of("sdc", "sdk", "sdd"), LanesWorkload.faultDevices(false, sdc, sdk, sdd));
+            assertEquals(List.of("sdc"), LanesWorkload.faultDevices(false, sdc, null, null));
+        } finally {
+            mod.close();
+        }
+    }
+
     /** Signatures and the timeline know the lanes by label (Roles.LANES), below this package: the same labels. */
     @Test
     void theLaneLabelsAreTheRolesLanes() {
