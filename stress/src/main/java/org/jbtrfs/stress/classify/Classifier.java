@@ -873,7 +873,10 @@ public final class Classifier {
         String m = t.getMessage() == null ? "" : t.getMessage();
         if (t instanceof org.jbtrfs.core.BtrfsException b && (b.errno() == org.jbtrfs.core.Errno.EIO
             && m.contains("dev-replace target missing") || b.errno() == org.jbtrfs.core.Errno.EINVAL
-            && m.contains("no valid btrfs found on ") && m.endsWith("(bad magic)") || b.errno() == org.jbtrfs.core.Errno.EUCLEAN
+            && (m.contains("no valid btrfs found on ") && m.endsWith("(bad magic)")
+                // stop 66 (--kernel 5.12, seed 66016, 10449:1): the source scratched, the mount falls back to the
+                // filesystem's other disk and finds the replace target's superblock there
+                || m.contains(" is the target of a device replace (devid 0)")) || b.errno() == org.jbtrfs.core.Errno.EUCLEAN
             && (m.contains("present without an active replace item") || m.contains("without a valid replace item")))) {
             return Set.of(FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT);
         }

@@ -716,7 +716,10 @@ class ClassifierTest {
         assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o2, EnumSet.noneOf(FixSwitch.class)).bugs());
         for (Throwable leftover : List.of(
             new org.jbtrfs.core.BtrfsException(org.jbtrfs.core.Errno.EIO, "dev-replace target missing on sdf"),
-            new org.jbtrfs.core.BtrfsException(org.jbtrfs.core.Errno.EINVAL, "no valid btrfs found on sdf (bad magic)"))) {
+            new org.jbtrfs.core.BtrfsException(org.jbtrfs.core.Errno.EINVAL, "no valid btrfs found on sdf (bad magic)"),
+            // stop 66 (--kernel 5.12): the source scratched, the mount's fallback disk holds the target's superblock
+            new org.jbtrfs.core.BtrfsException(org.jbtrfs.core.Errno.EINVAL, "sdd is the target of a device replace (devid 0):"
+                + " mount the filesystem through its source device"))) {
             Observation m = new Observation();
             m.laneError("lifecycle", "mount", leftover);
             assertEquals(Set.of("dev-replace-scratch-before-commit"),
