@@ -41,8 +41,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 class DevReplaceResumeBeforeExclopTest {
 
     private static Repro repro(Crc32cImpl crc, boolean fixed) {
-        return fixed ? new Repro(crc, FixSwitch.DEV_REPLACE_START_WRITE_ACCESS)
-            : new Repro(crc, FixSwitch.DEV_REPLACE_START_WRITE_ACCESS, FixSwitch.DEV_REPLACE_RESUME_BEFORE_EXCLOP);
+        return DevReplaceTest.suspendableRepro(crc, FixSwitch.DEV_REPLACE_RESUME_BEFORE_EXCLOP, fixed);
     }
 
     /** The ioctl's replace suspended by an RO remount, the ioctl held before its finishing, the exclusive op still its. */

@@ -596,11 +596,15 @@ public final class Classifier {
     static boolean errorLine(LogEntry e, Observation o) {
         return e.level().ordinal() <= LogLevel.ERR.ordinal()
             && !(e.kind() == LogEntry.Kind.TEXT && (outcome(e.message()) || injectedReport(e.message(), o.injected)
-                || o.powerCutSinceMkfs && afterAPowerCut(e.message()) || treeBlockCheckFailed(e.message())
-                && (o.inPowerCut(e.seq()) || !o.injected.isEmpty() && o.log != null && commitFailedBefore(o.log, e))
-                || e.message().contains("unable to fixup (regular) error at logical") && !o.injected.isEmpty()
-                && o.log != null && commitFailedBefore(o.log, e)
-                || o.inPowerCut(e.seq()) && readFailedReport(e.message())));
+                || o.powerCutSinceMkfs && afterAPowerCut(e.message())
+                || o.inPowerCut(e.seq()) && (treeBlockCheckFailed(e.message()) || readFailedReport(e.message()))
+                || injectedCommitFailureBefore(o, e) && (treeBlockCheckFailed(e.message())
+                    || e.message().contains("unable to fixup (regular) error at logical"))));
+    }
+
+    /** An injected fault is armed and a commit of this cycle failed before {@code e} ({@link #commitFailedBefore}). */
+    private static boolean injectedCommitFailureBefore(Observation o, LogEntry e) {
+        return !o.injected.isEmpty() && o.log != null && commitFailedBefore(o.log, e);
     }
 
     /**
@@ -928,7 +932,6 @@ public final class Classifier {
         return log.stream().anyMatch(l -> l.message().contains("btrfs_scrub_dev(") && l.message().endsWith(") failed -11"));
     }
 
-    /** A transaction abort logged before {@code e}: the umount went through btrfs_error_commit_super. */
     /**
      * Whether the last replace copy that ended before {@code e} failed for want of space: finishing's
      * "btrfs_scrub_dev(src, 1, tgt) failed -28" (a block group it could not set read-only, no chunk to allocate).
@@ -953,6 +956,7 @@ public final class Classifier {
             && l.message().contains(" in btrfs_commit_transaction: errno="));
     }
 
+    /** A transaction abort logged before {@code e}: the umount went through btrfs_error_commit_super. */
     private static boolean abortedBefore(List<LogEntry> log, LogEntry e) {
         for (LogEntry l : log) {
             if (l.seq() < e.seq() && l.message().contains("Transaction aborted")) {

@@ -321,7 +321,7 @@ final class Driver implements Runnable {
             flakey.allowWrites(); // and the spare disk's, on the same power (stop 65)
             needsMkfs = true;
         }
-        obs.log = scope(mod.log().since(mark), dev);
+        obs.log = scope(mod.log().since(mark));
         if (opt.filesystems() == 1 && fs != null && !fs.isMounted() && obs.umountError == null && mod.mounts().isEmpty()
             && !Internals.kernel(mod).panicked()) {
             // Objects still allocated after a clean umount are leaked: the per-cycle rmmod check,
@@ -361,7 +361,7 @@ final class Driver implements Runnable {
                         all.add(e);
                     }
                 }
-                obs.log = scope(all, dev);
+                obs.log = scope(all);
             }
             v = Classifier.classify(obs, reverted);
         }
@@ -381,10 +381,9 @@ final class Driver implements Runnable {
             obs.log, timeline, plan, sig);
     }
 
-    private java.util.List<org.jbtrfs.core.LogEntry> scope(java.util.List<org.jbtrfs.core.LogEntry> l, BlockDevice dev) {
+    private java.util.List<org.jbtrfs.core.LogEntry> scope(java.util.List<org.jbtrfs.core.LogEntry> l) {
         return LogScope.untilPanic(opt.filesystems() == 1 ? l : LogScope.forFilesystem(l, Thread.currentThread().getName(),
-            java.util.Set.of(dev.name(), host.spare(index).name()), host.device2(index) == null ? null
-                : host.device2(index).name(), index));
+            LogScope.devicesOf(host, index), index));
     }
 
     /** A cycle that broke off: close what it held and umount, noting what went wrong. */

@@ -7,8 +7,9 @@ import org.jbtrfs.core.LogEntry;
 /**
  * With several filesystems in one module the kernel log is shared: a cycle's verdict must not take
  * another filesystem's BUG for its own. A line belongs to this filesystem's cycle unless it names
- * another device ("(device sdd)") or was logged by another driver thread or lane; lines of shared threads
- * (kworkers, which serve every filesystem) stay, as the conservative choice.
+ * another device ("(device sdd)"), was logged by another driver thread or lane, or — naming no device — was logged
+ * by a thread serving another filesystem ({@link LogEntry#owner}: its kthread, a work of its queues; stop 66); lines
+ * of threads serving none known stay, as the conservative choice.
  */
 final class LogScope {
     private LogScope() { }
@@ -36,22 +37,12 @@ final class LogScope {
     }
 
     /**
-     * {@link #forFilesystem(List, String, String, int)} for a filesystem named by several devices: its device and its
-     * spare disk, which a replace moves it to (stop 65; its messages then name the spare).
+     * {@link #forFilesystem(List, String, String, int)} for a cycle named by several devices ({@link #devicesOf}): its
+     * filesystem's disk, the spare disk a replace moves it to (stop 65; its messages then name the spare), the dev2
+     * lane's disk.
      */
     static List<LogEntry> forFilesystem(List<LogEntry> all, String myDriverThread, java.util.Set<String> myDevices,
                                         int myIndex) {
-        return forFilesystem(all, myDriverThread, myDevices, null, myIndex);
-    }
-
-    /**
-     * {@link #forFilesystem(List, String, java.util.Set, int)} with the cycle's second device ({@code myDevice2}, the
-     * dev2 lane's filesystem, or null): its lines are this cycle's too (stop 66: until then a line naming the dev2
-     * filesystem was nobody's); a line naming no device belongs to this cycle when the thread that logged it served one
-     * of its filesystems or none known (kworkers between works, the lanes, the driver: the rules above).
-     */
-    static List<LogEntry> forFilesystem(List<LogEntry> all, String myDriverThread, java.util.Set<String> myDevices,
-                                        String myDevice2, int myIndex) {
         String myLanes = ":" + myIndex;
         List<LogEntry> out = new ArrayList<>();
         for (LogEntry e : all) {
@@ -59,13 +50,12 @@ final class LogScope {
             int at = m.indexOf("(device ");
             if (at >= 0) {
                 int end = m.indexOf(')', at);
-                // the cycle's devices: its filesystem's (and the spare a replace moves it to) and the dev2 lane's
-                if (end > at && !myDevices.contains(m.substring(at + 8, end)) && !m.substring(at + 8, end).equals(myDevice2)) {
+                if (end > at && !myDevices.contains(m.substring(at + 8, end))) {
                     continue;
                 }
             } else if (e.thread().startsWith("stress-driver-") && !e.thread().equals(myDriverThread)
                 || e.thread().startsWith("lane:") && !e.thread().endsWith(myLanes)
-                || e.owner() != null && !myDevices.contains(e.owner()) && !e.owner().equals(myDevice2)) {
+                || e.owner() != null && !myDevices.contains(e.owner())) {
                 // the last: a line naming no device logged by a thread serving another filesystem — its kthread's WARN
                 // (stop 66: another filesystem's btrfs-devrepl WARN after its injected commit error, class cc62fc52)
                 continue;
@@ -85,13 +75,19 @@ final class LogScope {
 
     /** {@link #hasDeadTask(List, String, String, int)} for a filesystem named by several devices. */
     static boolean hasDeadTask(List<LogEntry> all, String myDriverThread, java.util.Set<String> myDevices, int myIndex) {
-        return hasDeadTask(all, myDriverThread, myDevices, null, myIndex);
+        return forFilesystem(all, myDriverThread, myDevices, myIndex).stream().anyMatch(e -> DEAD.contains(e.kind()));
     }
 
-    /** {@link #hasDeadTask(List, String, java.util.Set, int)} with the cycle's second device. */
-    static boolean hasDeadTask(List<LogEntry> all, String myDriverThread, java.util.Set<String> myDevices, String myDevice2,
-                               int myIndex) {
-        return forFilesystem(all, myDriverThread, myDevices, myDevice2, myIndex).stream().anyMatch(e -> DEAD.contains(e.kind()));
+    /**
+     * The names of filesystem {@code fs}'s devices in {@code host}: its disk, the spare a replace moves it to, and the dev2
+     * lane's disk (stop 66: until then a line naming the dev2 filesystem was in no cycle's scope).
+     */
+    static java.util.Set<String> devicesOf(ModuleHost host, int fs) {
+        java.util.Set<String> names = new java.util.HashSet<>(List.of(host.device(fs).name(), host.spare(fs).name()));
+        if (host.device2(fs) != null) {
+            names.add(host.device2(fs).name());
+        }
+        return names;
     }
 
     private static final java.util.Set<LogEntry.Kind> DEAD = java.util.EnumSet.of(LogEntry.Kind.OOPS, LogEntry.Kind.BUG,

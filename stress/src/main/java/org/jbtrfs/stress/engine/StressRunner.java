@@ -226,8 +226,7 @@ public final class StressRunner {
             return false;
         }
         return fs < 0 || LogScope.hasDeadTask(host.module().log().entries(), "stress-driver-" + fs,
-            java.util.Set.of(host.device(fs).name(), host.spare(fs).name()), host.device2(fs) == null ? null
-                : host.device2(fs).name(), fs);
+            LogScope.devicesOf(host, fs), fs);
     }
 
     /** An oops or BUG killed a task of the module (taint D) and the module has not been panicked yet. */

@@ -146,11 +146,13 @@ class ClassifierTest {
         KernelLog rescan = new KernelLog(8, new ManualClock());
         cut.powerCutStarted(rescan.mark());
         rescan.btrfs(LogLevel.ERR, "sdc", "qgroup scan failed with -5");
-        cut.log = rescan.entries();
+        cut.powerCutEnded(rescan.mark());
+        rescan.btrfs(LogLevel.ERR, "sdc", "qgroup scan failed with -5");
+        cut.log = rescan.entries().subList(0, 1);
         assertEquals(EnumSet.noneOf(Symptom.class), Classifier.classify(cut, EnumSet.noneOf(FixSwitch.class)).symptoms());
-        cut.powerCutEnded(0);
+        cut.log = rescan.entries().subList(1, 2);
         assertEquals(EnumSet.of(Symptom.ERROR), Classifier.classify(cut, EnumSet.noneOf(FixSwitch.class)).symptoms(),
-            "outside the cut: an error");
+            "after the cut: an error");
         assertEquals(EnumSet.of(Symptom.ERROR), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms(),
             "the read before the cut");
         o.log = o.log.subList(1, 3);

@@ -47,17 +47,18 @@ class LogScopeTest {
         LogEntry dev2 = new LogEntry(3, LogLevel.WARNING, 0, "btrfs-cleaner", LogEntry.Kind.WARNING, "WARNING: x", "sdd");
         LogEntry nobody = new LogEntry(4, LogLevel.WARNING, 0, "btrfs-cleaner", LogEntry.Kind.WARNING, "WARNING: y");
         List<LogEntry> all = List.of(theirs, mine, dev2, nobody);
-        assertEquals(List.of(mine, dev2, nobody), LogScope.forFilesystem(all, "stress-driver-0", java.util.Set.of("sdc", "sdk"),
-            "sdd", 0), "a replace moved filesystem 0 onto its spare sdk");
-        assertEquals(List.of(theirs, nobody), LogScope.forFilesystem(all, "stress-driver-1", java.util.Set.of("sde", "sdm"),
-            "sdf", 1));
+        // each filesystem's devices (LogScope.devicesOf): its disk, its spare, its dev2 lane's disk
+        assertEquals(List.of(mine, dev2, nobody), LogScope.forFilesystem(all, "stress-driver-0",
+            java.util.Set.of("sdc", "sdk", "sdd"), 0), "a replace moved filesystem 0 onto its spare sdk");
+        assertEquals(List.of(theirs, nobody), LogScope.forFilesystem(all, "stress-driver-1",
+            java.util.Set.of("sde", "sdm", "sdf"), 1));
         java.util.concurrent.atomic.AtomicReference<LogEntry> logged = new java.util.concurrent.atomic.AtomicReference<>();
         org.jbtrfs.core.KernelLog log = new org.jbtrfs.core.KernelLog(8, new org.jbtrfs.core.ManualClock());
         org.jbtrfs.core.WorkOwner.run("sdk", () -> logged.set(log.log(LogLevel.WARNING, LogEntry.Kind.WARNING, "WARNING: z")));
         assertEquals("sdk", logged.get().owner(), "the log records the device the thread served");
         LogEntry dev2Named = line(5, "lane:dev2:0", "BTRFS error (device sdd): z");
         assertEquals(List.of(dev2Named), LogScope.forFilesystem(List.of(dev2Named), "stress-driver-0",
-            java.util.Set.of("sdc", "sdk"), "sdd", 0), "a line naming the dev2 lane's filesystem is the cycle's");
+            java.util.Set.of("sdc", "sdk", "sdd"), 0), "a line naming the dev2 lane's filesystem is the cycle's");
         assertEquals(null, log.log(LogLevel.INFO, LogEntry.Kind.TEXT, "no work").owner());
     }
 
