@@ -685,7 +685,23 @@ public enum FixSwitch {
      * CANCELED as the ioctl's does; other errors still warn. Found by the explorer's replace lane with every fix applied
      * (stop 65: classes 1da110c2; stop 66: six in 200 s of seed 66005). Not checked on a running kernel.
      */
-    DEV_REPLACE_KTHREAD_ENOSPC_WARN(Origin.PROPOSED);
+    DEV_REPLACE_KTHREAD_ENOSPC_WARN(Origin.PROPOSED),
+    /**
+     * Later upstream, as a side effect (Christoph Hellwig, be539518262774ed04336e7c68354b823dc6c5e4, v5.19: "btrfs: use
+     * normal workqueues for scrub" — the scrub queues became plain workqueues and btrfs_resize_thread_pool stopped
+     * touching scrub_wr_completion_workers; the commit does not mention a race, and the stable trees before 5.19 keep
+     * it): a remount with a new thread_pool=N calls btrfs_resize_thread_pool, which passes
+     * fs_info->scrub_wr_completion_workers to btrfs_workqueue_set_max with no lock — the remount holds s_umount, the
+     * scrub queues are guarded by scrub_lock. A scrub (or a replace's copy) ending meanwhile drops the last reference
+     * in scrub_workers_put, takes the queues out under scrub_lock and destroys them: the remount's store into
+     * limit_active lands in freed memory (KASAN: use-after-free in btrfs_workqueue_set_max). The window is the load and
+     * the store a few instructions apart, widened only by an interrupt or a preemption (CONFIG_PREEMPT) — read, not
+     * found by the explorer, which models a non-preemptible kernel there; 5.11 super.c btrfs_resize_thread_pool and
+     * scrub.c scrub_workers_put read (stop 67). Applied: the resize leaves the scrub queues alone, as 5.19's (a
+     * scrub's queues are sized from thread_pool_size when it starts, and without thresholding a new limit_active
+     * changes nothing in them anyway).
+     */
+    RESIZE_THREAD_POOL_SCRUB_RACE(Origin.LATER_UPSTREAM);
 
     private final Origin origin;
 

@@ -392,5 +392,11 @@ public enum Hook {
      */
     DEV_REPLACE_RESUME_BEFORE_EXCLOP,
     /** The replace ioctl's copy has returned, before btrfs_dev_replace_finishing. Stop 65. */
-    DEV_REPLACE_BEFORE_FINISHING
+    DEV_REPLACE_BEFORE_FINISHING,
+    /**
+     * btrfs_resize_thread_pool has loaded fs_info->scrub_wr_completion_workers (no lock), before its
+     * btrfs_workqueue_set_max: a scrub ending now destroys that queue ({@link FixSwitch#RESIZE_THREAD_POOL_SCRUB_RACE},
+     * later upstream). Reached only when a scrub holds the queues. Stop 67.
+     */
+    RESIZE_THREAD_POOL_BEFORE_SCRUB_SET_MAX
 }

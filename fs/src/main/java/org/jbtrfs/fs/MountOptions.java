@@ -23,9 +23,11 @@ import org.jbtrfs.transaction.FsInfo;
  * @param rescanUuidTree "rescan_uuid_tree": the next open_ctree checks the UUID tree whatever its generation says
  * @param discard        the discard options in the order given (discard, discard=sync, discard=async, nodiscard)
  * @param skipBalance    "skip_balance": a paused balance is not resumed by a read-write mount or an RO→RW remount
+ * @param threadPool     "thread_pool=N": fs_info->thread_pool_size, the max_active of the workqueues; 0 when not given
  */
 record MountOptions(boolean readOnly, int commitInterval, String raw, List<String> spaceCache, List<String> compress,
-                    Boolean autodefrag, boolean rescanUuidTree, List<String> discard, boolean skipBalance) {
+                    Boolean autodefrag, boolean rescanUuidTree, List<String> discard, boolean skipBalance,
+                    int threadPool) {
     /** Options the VFS or btrfs accept but the port does not model; accepted and ignored. */
     private static final List<String> IGNORED = List.of("noatime", "relatime", "defaults",
         "ssd", "nossd", "enospc_debug", "noenospc_debug");
@@ -121,6 +123,7 @@ record MountOptions(boolean readOnly, int commitInterval, String raw, List<Strin
         Boolean autodefrag = null;
         boolean rescanUuidTree = false;
         boolean skipBalance = false;
+        int threadPool = 0;
         List<String> discard = new ArrayList<>();
         String raw = options == null ? "" : options.trim();
         List<String> parts = new ArrayList<>();
@@ -171,6 +174,8 @@ record MountOptions(boolean readOnly, int commitInterval, String raw, List<Strin
                         + "' (only sync and async)");
                 }
                 discard.add(p);
+            } else if (p.startsWith("thread_pool=") && threadPoolToken(p.substring("thread_pool=".length())) != null) {
+                threadPool = threadPool(threadPoolToken(p.substring("thread_pool=".length())), p);
             } else if (p.equals("rescan_uuid_tree")) {
                 rescanUuidTree = true; // Opt_rescan_uuid_tree
             } else if (p.equals("skip_balance")) {
@@ -189,6 +194,49 @@ record MountOptions(boolean readOnly, int commitInterval, String raw, List<Strin
             }
         }
         return new MountOptions(ro, commit, raw, List.copyOf(spaceCache), List.copyOf(compress), autodefrag,
-            rescanUuidTree, List.copyOf(discard), skipBalance);
+            rescanUuidTree, List.copyOf(discard), skipBalance, threadPool);
+    }
+
+    /**
+     * match_token()'s "%u" for Opt_thread_pool's "thread_pool=%u": simple_strtoul with base 0 (decimal, 0x hex, a
+     * leading 0 octal) must take the whole value, else the token does not match and the option is unrecognized;
+     * null then. The value, saturated at Long.MAX_VALUE (match_int below refuses anything beyond INT_MAX anyway).
+     */
+    private static Long threadPoolToken(String v) {
+        int radix = 10;
+        String digits = v;
+        if (v.length() > 2 && (v.startsWith("0x") || v.startsWith("0X"))) {
+            radix = 16;
+            digits = v.substring(2);
+        } else if (v.length() > 1 && v.startsWith("0")) {
+            radix = 8;
+            digits = v.substring(1);
+        }
+        if (digits.isEmpty()) {
+            return null;
+        }
+        long n = 0;
+        for (char c : digits.toCharArray()) {
+            int d = Character.digit(c, radix);
+            if (d < 0) {
+                return null;
+            }
+            n = n > (Long.MAX_VALUE - d) / radix ? Long.MAX_VALUE : n * radix + d;
+        }
+        return n;
+    }
+
+    /**
+     * kernel: btrfs_parse_options()' Opt_thread_pool — match_int: -ERANGE beyond INT_MAX; 0 is -EINVAL; neither with a
+     * message in 5.11 (the function jumps to out:).
+     */
+    private static int threadPool(long n, String option) {
+        if (n > Integer.MAX_VALUE) {
+            throw new BtrfsException(Errno.ERANGE, "thread_pool value out of range in '" + option + "'");
+        }
+        if (n == 0) {
+            throw new BtrfsException(Errno.EINVAL, "invalid value 0 for thread_pool");
+        }
+        return (int) n;
     }
 }

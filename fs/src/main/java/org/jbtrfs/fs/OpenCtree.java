@@ -77,13 +77,16 @@ final class OpenCtree {
         if (opts.commitInterval() > 0) {
             fs.setCommitInterval(opts.commitInterval());
         }
+        if (opts.threadPool() > 0) {
+            fs.setThreadPoolSize(opts.threadPool()); // before btrfs_init_workqueues sizes the queues from it
+        }
         if (sb.logRoot != 0) {
             throw new BtrfsException(Errno.EINVAL, "tree-log replay is not supported by this port (" + dev.name() + ")");
         }
         FsContext ctx = new FsContext(module, fs);
         try {
             // btrfs_init_workqueues()
-            fs.setWorkqueues(FsWorkqueues.init(module.workerPool(), dev.name(), fs.threadPoolSize));
+            fs.setWorkqueues(FsWorkqueues.init(module.workerPool(), dev.name(), fs.threadPoolSize()));
             // init_tree_roots(): the tree root, then btrfs_read_roots() (extent, quota → QUOTA_ENABLED)
             fs.setTreeRoot(new Root(ItemType.ROOT_TREE_OBJECTID, fs.btreeInode.readTreeBlock(sb.root, sb.generation), null));
             FsRoots.initRootFreeObjectid(fs, fs.treeRoot());

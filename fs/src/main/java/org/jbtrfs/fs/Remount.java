@@ -37,12 +37,16 @@ final class Remount {
         fs.fsState.set(FsState.REMOUNTING);
         boolean oldRo = fs.sbRdonly();
         int oldCommit = fs.commitInterval();
+        int oldThreadPool = fs.threadPoolSize();
         long oldOpts = fs.mountOpt.raw();
         String oldCompressType = fs.compressType();
         try {
             MountOptions opts = MountOptions.parse(options, fs.log(), fs.sbId());
             if (opts.commitInterval() > 0) {
                 fs.setCommitInterval(opts.commitInterval());
+            }
+            if (opts.threadPool() > 0) {
+                fs.setThreadPoolSize(opts.threadPool());
             }
             SpaceCacheOptions.parse(fs, opts.spaceCache());
             CompressOptions.apply(fs, opts.compress());
@@ -51,6 +55,7 @@ final class Remount {
             MountOptions.applySkipBalance(fs, opts.skipBalance());
             MountOptions.applyDiscard(fs, opts.discard());
             remountBegin(ctx, oldOpts, opts.readOnly());
+            resizeThreadPool(fs, fs.threadPoolSize(), oldThreadPool);
             SpaceCacheOptions.remountCheck(fs, fs.sbRdonly(), opts.readOnly());
             if (opts.readOnly() != fs.sbRdonly()) {
                 if (opts.readOnly()) {
@@ -60,7 +65,7 @@ final class Remount {
                 }
             }
         } catch (RuntimeException e) {
-            restore(ctx, oldRo, oldCommit, oldOpts, oldCompressType);
+            restore(ctx, oldRo, oldCommit, oldOpts, oldCompressType, oldThreadPool);
             throw e;
         }
         // out:
@@ -225,6 +230,40 @@ final class Remount {
         }
     }
 
+    /**
+     * kernel: btrfs_resize_thread_pool() in fs/btrfs/super.c — nothing when the size did not change; else store it,
+     * log it, and btrfs_workqueue_set_max on the queues sized from it at open_ctree (not the ones pinned to 1, nor
+     * flush_delalloc, fixup, endio-raid56, rmw: 5.11's list), then on fs_info->scrub_wr_completion_workers as it
+     * reads it, with no lock: a scrub ending meanwhile destroys that queue under the store (the use-after-free
+     * {@link FixSwitch#RESIZE_THREAD_POOL_SCRUB_RACE} removes, as 5.19 did).
+     */
+    static void resizeThreadPool(FsInfo fs, int newSize, int oldSize) {
+        if (newSize == oldSize) {
+            return;
+        }
+        fs.setThreadPoolSize(newSize);
+        fs.log().info(fs.sbId(), "resize thread pool " + oldSize + " -> " + newSize);
+        var wq = fs.workqueues();
+        wq.workers.setMax(newSize);
+        wq.delallocWorkers.setMax(newSize);
+        wq.cachingWorkers.setMax(newSize);
+        wq.endioWorkers.setMax(newSize);
+        wq.endioMetaWorkers.setMax(newSize);
+        wq.endioMetaWriteWorkers.setMax(newSize);
+        wq.endioWriteWorkers.setMax(newSize);
+        wq.endioFreespaceWorker.setMax(newSize);
+        wq.delayedWorkers.setMax(newSize);
+        wq.readaheadWorkers.setMax(newSize);
+        if (!fs.applied(FixSwitch.RESIZE_THREAD_POOL_SCRUB_RACE)) {
+            // btrfs_workqueue_set_max(fs_info->scrub_wr_completion_workers, ...): null (no scrub) is a no-op
+            var scrubWrComp = fs.scrub.wrCompletionWorkersUnlocked();
+            if (scrubWrComp != null) {
+                fs.kernel.hooks().arrive(Hook.RESIZE_THREAD_POOL_BEFORE_SCRUB_SET_MAX);
+                scrubWrComp.setMax(newSize);
+            }
+        }
+    }
+
     /** btrfs_raw_test_opt(): a bit of a saved mount_opt word. */
     private static boolean rawTest(long raw, MountOpt o) { return (raw & (1L << o.ordinal())) != 0; }
 
@@ -232,7 +271,8 @@ final class Remount {
      * The restore label: a filesystem that is read-only now stays read-only ("don't reset SB_RDONLY on
      * error"); patch 3/5 also clears BTRFS_FS_STATE_RO when the saved flags were read-write.
      */
-    private static void restore(FsContext ctx, boolean oldRo, int oldCommit, long oldOpts, String oldCompressType) {
+    private static void restore(FsContext ctx, boolean oldRo, int oldCommit, long oldOpts, String oldCompressType,
+                                int oldThreadPool) {
         FsInfo fs = ctx.fs;
         boolean ro = oldRo || fs.sbRdonly();
         fs.setSbRdonlyFlag(ro);
@@ -242,6 +282,7 @@ final class Remount {
         fs.setCommitInterval(oldCommit);
         restoreMountOpt(fs, oldOpts); // fs_info->mount_opt = old_opts
         fs.setCompressType(oldCompressType); // fs_info->compress_type = old_compress_type
+        resizeThreadPool(fs, oldThreadPool, fs.threadPoolSize());
         remountCleanup(ctx, oldOpts);
         fs.fsState.clear(FsState.REMOUNTING);
     }

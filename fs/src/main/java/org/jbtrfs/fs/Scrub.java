@@ -165,7 +165,7 @@ final class Scrub {
         if (!control.workersGetIfAlive()) {
             var pool = ctx.module.workerPool();
             String dev = fs.sbId();
-            int maxActive = fs.threadPoolSize;
+            int maxActive = fs.threadPoolSize();
             BtrfsWorkqueue scrub = BtrfsWorkqueue.alloc(pool, dev, "scrub", FLAGS, maxActive, 4);
             BtrfsWorkqueue wrComp = BtrfsWorkqueue.alloc(pool, dev, "scrubwrc", FLAGS, maxActive, 2);
             BtrfsWorkqueue parity = BtrfsWorkqueue.alloc(pool, dev, "scrubparity", FLAGS, maxActive, 2);

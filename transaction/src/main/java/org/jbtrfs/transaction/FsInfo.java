@@ -90,7 +90,11 @@ public final class FsInfo {
     private volatile int commitInterval = DEFAULT_COMMIT_INTERVAL;
     /** fs_info->compress_type, by name ("zlib", "lzo", "zstd"); meaningful while {@link MountOpt#COMPRESS} is set. */
     private volatile String compressType = "zlib";
-    public final int threadPoolSize;
+    /**
+     * fs_info->thread_pool_size: open_ctree's default, btrfs_parse_options' thread_pool=N; a remount's
+     * btrfs_resize_thread_pool applies a new one to the workqueues, scrub_workers_get reads it with no lock.
+     */
+    private volatile int threadPoolSize;
     /** sb->s_writers: the freeze levels (sb_start_write, sb_start_intwrite) and sb->s_writers.frozen. */
     public final SbWriters sbWriters;
 
@@ -188,7 +192,7 @@ public final class FsInfo {
         this.space = space;
         this.generation = sb.generation;
         this.lastTransCommitted = sb.generation;
-        this.threadPoolSize = Math.min(Runtime.getRuntime().availableProcessors() + 2, 8);
+        this.threadPoolSize = FsWorkqueues.defaultThreadPoolSize();
         this.sbWriters = new SbWriters(kernel.sched(), ld);
         this.btreeInode = new BtreeInode(this);
         space.asyncDiscard(() -> mountOpt.test(MountOpt.DISCARD_ASYNC));
@@ -219,6 +223,12 @@ public final class FsInfo {
     public String compressType() { return compressType; }
 
     public void setCompressType(String type) { compressType = type; }
+
+    /** fs_info->thread_pool_size. */
+    public int threadPoolSize() { return threadPoolSize; }
+
+    /** kernel: btrfs_parse_options() "thread_pool=N", btrfs_resize_thread_pool's store. Owner: fs. */
+    public void setThreadPoolSize(int size) { threadPoolSize = size; }
 
     /** kernel: btrfs_parse_options() "commit=N" (and remount's restore). Owner: fs. */
     public void setCommitInterval(int seconds) { commitInterval = seconds; }

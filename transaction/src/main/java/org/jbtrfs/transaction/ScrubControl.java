@@ -28,7 +28,8 @@ public final class ScrubControl {
     /** scrub_workers_refcnt and the three queues it guards (under scrub_lock). */
     private int workersRefcnt;
     private BtrfsWorkqueue workers;
-    private BtrfsWorkqueue wrCompletionWorkers;
+    /** volatile: {@link #wrCompletionWorkersUnlocked} reads it without scrub_lock, as btrfs_resize_thread_pool does. */
+    private volatile BtrfsWorkqueue wrCompletionWorkers;
     private BtrfsWorkqueue parityWorkers;
 
     ScrubControl(Sched sched, Lockdep lockdep) {
@@ -249,4 +250,11 @@ public final class ScrubControl {
             scrubLock.unlock();
         }
     }
+
+    /**
+     * fs_info->scrub_wr_completion_workers read with no lock: what 5.11's btrfs_resize_thread_pool passes to
+     * btrfs_workqueue_set_max (a remount holds s_umount, not scrub_lock). Null when no scrub holds the queues; a
+     * scrub_workers_put racing with the reader takes them out and destroys them meanwhile.
+     */
+    public BtrfsWorkqueue wrCompletionWorkersUnlocked() { return wrCompletionWorkers; }
 }

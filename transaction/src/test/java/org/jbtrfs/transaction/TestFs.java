@@ -58,7 +58,7 @@ public final class TestFs implements AutoCloseable {
     public FsInfo open() {
         SuperBlock sb = DiskIo.readSuper(dev, kernel.crc32c());
         FsInfo fs = new FsInfo(kernel, dev, sb, Mkfs.spaceManager(dev.size()));
-        fs.setWorkqueues(FsWorkqueues.init(pool, dev.name(), fs.threadPoolSize));
+        fs.setWorkqueues(FsWorkqueues.init(pool, dev.name(), fs.threadPoolSize()));
         opened.add(fs);
         try {
             fs.setTreeRoot(new Root(ItemType.ROOT_TREE_OBJECTID, fs.btreeInode.readTreeBlock(sb.root, sb.generation), null));

@@ -24,7 +24,6 @@ public final class BtrfsWorkqueue {
     /** The wrapper's own lifetime (kernel: the kfree(wq) at the end of btrfs_destroy_workqueue). */
     private final Lifetime lifetime;
     private final String queueFunction;
-    private final int limitActive;
     private final int thresh;
     /** Serializes destroys: a concurrent second one waits for the first, then reports the double free. */
     private final Object destroyLock = new Object();
@@ -36,7 +35,6 @@ public final class BtrfsWorkqueue {
         this.pool = Objects.requireNonNull(pool, "pool");
         this.device = Objects.requireNonNull(device, "device");
         this.name = name;
-        this.limitActive = limitActive;
         this.thresh = thresh;
         this.queueFunction = queueFunction;
         this.normal = new SubQueue(pool, name, device, false, limitActive, thresh, queueFunction);
@@ -120,6 +118,26 @@ public final class BtrfsWorkqueue {
     }
 
     /**
+     * kernel: btrfs_workqueue_set_max() in fs/btrfs/async-thread.c — limit_active of each sub-queue becomes
+     * {@code limitActive}, stored with no lock (a remount's btrfs_resize_thread_pool). A thresholded sub-queue's next
+     * thresh_exec_hook clamps its concurrency to it; one without thresholding keeps the max_active it was allocated
+     * with (the kernel reads limit_active nowhere else). It dereferences the queue first: on a destroyed one that is
+     * a use-after-free (KASAN report in btrfs_workqueue_set_max, {@link org.jbtrfs.core.KernelOops}).
+     *
+     * @throws IllegalArgumentException limitActive below 1 (btrfs_parse_options refuses thread_pool=0)
+     */
+    public void setMax(int limitActive) {
+        lifetime.use("btrfs_workqueue_set_max");
+        if (limitActive < 1) {
+            throw new IllegalArgumentException("limitActive must be >= 1: " + limitActive);
+        }
+        normal.setMax(limitActive);
+        if (high != null) {
+            high.setMax(limitActive);
+        }
+    }
+
+    /**
      * kernel: btrfs_workqueue_normal_congested() in fs/btrfs/async-thread.c — the normal sub-queue has more than
      * twice its threshold of works pending (false without thresholding).
      */
@@ -199,7 +217,8 @@ public final class BtrfsWorkqueue {
 
     public boolean hasHigh() { return high != null; }
 
-    public int limitActive() { return limitActive; }
+    /** limit_active of the normal sub-queue: max_active at allocation, or the last {@link #setMax}. */
+    public int limitActive() { return normal.limitActive(); }
 
     /** The thresh given at allocation (0 = default 32; -1 for a plain workqueue: none). */
     public int thresh() { return thresh; }

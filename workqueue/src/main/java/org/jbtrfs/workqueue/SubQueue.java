@@ -262,6 +262,14 @@ final class SubQueue {
 
     int currentActive() { return threshold.currentActive(); }
 
+    int limitActive() { return threshold.limitActive(); }
+
+    /** kernel: the store of btrfs_workqueue_set_max() into this __btrfs_workqueue's limit_active. */
+    void setMax(int limitActive) {
+        lifetime.use("btrfs_workqueue_set_max");
+        threshold.setLimitActive(limitActive);
+    }
+
     boolean congested() { return threshold.congested(); }
 
     int running() { return ctl.get() >>> 1; }

@@ -17,7 +17,11 @@ final class Threshold {
     /** kernel: NO_THRESHOLD. */
     static final int NO_THRESHOLD = -1;
 
-    private final int limitActive;
+    /**
+     * kernel: limit_active — written by btrfs_workqueue_set_max (a remount's thread_pool=N) with no lock, read by
+     * {@link #execHook} under this lock: volatile, each hook reads it once.
+     */
+    private volatile int limitActive;
     private final int thresh;
     /** kernel: wq->pending — works queued and not yet started; only kept when thresholding. */
     private final AtomicInteger pending = new AtomicInteger();
@@ -48,6 +52,12 @@ final class Threshold {
     }
 
     int limitActive() { return limitActive; }
+
+    /**
+     * kernel: __btrfs_workqueue_set_max()'s store — the clamp of the next {@link #execHook} uses it. Without
+     * thresholding it changes nothing: current_active was fixed at allocation and is not recomputed.
+     */
+    void setLimitActive(int limit) { limitActive = limit; }
 
     int currentActive() { return currentActive; }
 
@@ -93,7 +103,7 @@ final class Threshold {
             if (p < thresh / 2) {
                 next--;
             }
-            next = Math.max(1, Math.min(limitActive, next));
+            next = Math.max(1, Math.min(limitActive, next)); // clamp_val(new_current_active, 1, wq->limit_active)
             int old = currentActive;
             currentActive = next;
             return next > old;

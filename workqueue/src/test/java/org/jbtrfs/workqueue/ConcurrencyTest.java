@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
@@ -165,6 +166,39 @@ class ConcurrencyTest extends PoolFixture {
         adaptive.flush();
         assertEquals(4, maxLimit.get(), "a backlog above thresh raises concurrency up to max_active");
         assertEquals(1, adaptive.normal().currentActive(), "once drained below thresh/2 it shrinks back to 1");
+        adaptive.destroy();
+        fixed.destroy();
+    }
+
+    /**
+     * btrfs_workqueue_set_max (a remount's thread_pool=N): a thresholded queue's next thresh_exec_hook clamps its
+     * concurrency to the new limit — a backlog now raises it only to 2; a queue without thresholding keeps the
+     * max_active it was allocated with (limit_active is read nowhere else).
+     */
+    @Test
+    void setMaxBoundsTheThresholdedConcurrencyFromTheNextExecHook() {
+        BtrfsWorkqueue adaptive = queue("flush_delalloc", 4, 0);
+        BtrfsWorkqueue fixed = queue("delalloc", 4, 2);
+        adaptive.setMax(2);
+        fixed.setMax(1);
+        assertEquals(2, adaptive.limitActive());
+        assertEquals(1, fixed.limitActive());
+        assertEquals(4, fixed.normal().currentActive(), "no thresholding: the limit is not read again");
+        CountDownLatch plug = new CountDownLatch(1);
+        CountDownLatch plugged = new CountDownLatch(1);
+        adaptive.queueWork(new BtrfsWork(() -> {
+            plugged.countDown();
+            TestThread.await(plug);
+        }));
+        TestThread.await(plugged);
+        AtomicInteger maxLimit = new AtomicInteger();
+        for (int i = 0; i < 100; i++) {
+            adaptive.queueWork(new BtrfsWork(() -> maxLimit.accumulateAndGet(adaptive.normal().currentActive(), Math::max)));
+        }
+        plug.countDown();
+        adaptive.flush();
+        assertEquals(2, maxLimit.get(), "a backlog above thresh raises concurrency up to the new limit only");
+        assertThrows(IllegalArgumentException.class, () -> adaptive.setMax(0));
         adaptive.destroy();
         fixed.destroy();
     }

@@ -62,6 +62,18 @@ class FsWorkqueuesTest extends PoolFixture {
         assertTrue(report.contains("btrfs-worker (device sdc)"), report);
     }
 
+    /** btrfs_workqueue_set_max on a destroyed queue dereferences freed memory: the KASAN report names it. */
+    @Test
+    void setMaxOnADestroyedQueueIsAUseAfterFree() {
+        BtrfsWorkqueue q = BtrfsWorkqueue.alloc(pool, "sdc", "scrubwrc", java.util.EnumSet.noneOf(WqFlag.class), 4, 2);
+        q.setMax(2);
+        q.destroy();
+        KernelOops oops = assertThrows(KernelOops.class, () -> q.setMax(1));
+        assertTrue(oops.getMessage().contains("btrfs_workqueue_set_max"), oops.getMessage());
+        assertTrue(kernel.log().contains("BUG: KASAN: use-after-free in btrfs_workqueue_set_max"));
+        assertTrue(kernel.log().contains("(btrfs_workqueue btrfs-scrubwrc (device sdc))"));
+    }
+
     @Test
     void stopAllTwiceIsADoubleFree() {
         FsWorkqueues fs = FsWorkqueues.init(pool, "sdd", 2);

@@ -83,6 +83,11 @@ public final class Classifier {
                         // the walk of a balance_ctl the kthread's btrfs_balance reset and freed (stop 64)
                         culprits.add(FixSwitch.BALANCE_RESUME_PAUSE_RACE);
                     }
+                    if (e.message().startsWith("BUG: KASAN: use-after-free in btrfs_workqueue_set_max")) {
+                        // a remount's btrfs_resize_thread_pool storing into the scrub completion queue a scrub's end
+                        // destroyed meanwhile (stop 67)
+                        culprits.add(FixSwitch.RESIZE_THREAD_POOL_SCRUB_RACE);
+                    }
                     if (e.message().contains("(struct btrfs_root of tree " + org.jbtrfs.core.disk.ItemType.QUOTA_TREE_OBJECTID + ")")) {
                         // the quota root quota enable put after publishing it (its rescan init lost to a rescan ioctl)
                         culprits.add(FixSwitch.QUOTA_ENABLE_RESCAN_EINPROGRESS);

@@ -17,18 +17,28 @@ import org.jbtrfs.stress.StressOptions;
  * btrfs-uuid kthread then runs alongside the lanes after every read-write mount), and whether they discard
  * asynchronously (-o discard=async, stop 33: freed space goes to the btrfs_discard delayed work, emptied block groups
  * reach the cleaner only once discarded, and umount and RO remounts stop it), and which free-space cache they ask for
- * ({@link #spaceCache}, stop 34), and whether the cycle ends with a power cut ({@link #powerCut}, stop 35).
+ * ({@link #spaceCache}, stop 34), and whether the cycle ends with a power cut ({@link #powerCut}, stop 35), and the
+ * size of its workqueues ({@link #threadPool}, stop 67).
+ *
+ * @param threadPool thread_pool=N of the cycle's mounts (fs_info->thread_pool_size: max_active of the btrfs
+ *                   workqueues, down to one kworker each), 0 for the default
  */
 record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean startRo, int maxLaneSteps, double orphanItemFault,
                 long faultSeed, boolean compress, boolean freeze, boolean autodefrag, boolean rescanUuid, boolean discard,
-                String spaceCache, boolean powerCut) {
+                String spaceCache, boolean powerCut, int threadPool) {
 
     /** A plan without compression, freezes, autodefrag, the UUID rescan, async discard or a free-space cache option (tests). */
     LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean startRo, int maxLaneSteps, double orphanItemFault,
              long faultSeed) {
         this(lanes, lifecycleSteps, commit, startRo, maxLaneSteps, orphanItemFault, faultSeed, false, false, false, false, false, "",
-            false);
+            false, 0);
     }
+
+    /** How often a cycle's mounts ask for a small thread_pool (1 to {@link #MAX_THREAD_POOL} kworkers per workqueue). */
+    static final double P_THREAD_POOL = 0.2;
+
+    /** The largest thread_pool=N a cycle or a remount asks for: at most the default of a 2-CPU machine (4). */
+    static final int MAX_THREAD_POOL = 4;
 
     /**
      * How often a cycle ends with a power cut instead of a clean umount: fstests' {@code _flakey_drop_and_remount}
@@ -86,7 +96,7 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
     String mountOptions(boolean ro) {
         return (ro ? "ro," : "") + "commit=" + commit + (compress ? ",compress" : "") + (autodefrag ? ",autodefrag" : "")
             + (rescanUuid ? ",rescan_uuid_tree" : "") + (discard ? ",discard=async" : "")
-            + (spaceCache.isEmpty() ? "" : "," + spaceCache);
+            + (threadPool > 0 ? ",thread_pool=" + threadPool : "") + (spaceCache.isEmpty() ? "" : "," + spaceCache);
     }
 
     /** Every lane allowed. */
@@ -163,8 +173,11 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
         String spaceCache = sc.nextDouble() < P_SPACE_CACHE ? SPACE_CACHE_OPTIONS.get(sc.nextInt(SPACE_CACHE_OPTIONS.size())) : "";
         // stop 35, its own stream as well
         boolean powerCut = Seeds.stream(cycleSeed, "lanes:power-cut").nextDouble() < P_POWER_CUT;
+        // stop 67, its own stream as well
+        SplittableRandom tp = Seeds.stream(cycleSeed, "lanes:thread-pool");
+        int threadPool = tp.nextDouble() < P_THREAD_POOL ? 1 + tp.nextInt(MAX_THREAD_POOL) : 0;
         return new LanePlan(l, steps, commit, ro, 6 + r.nextInt(18), fault, r.nextLong(), compress, freeze, autodefrag,
-            rescanUuid, discard, spaceCache, powerCut);
+            rescanUuid, discard, spaceCache, powerCut, threadPool);
     }
 
     @Override
@@ -176,9 +189,10 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
         for (LaneKind k : lanes) {
             sb.append(sb.length() == 0 ? "" : "+").append(k.label);
         }
-        return String.format(Locale.ROOT, "lanes %s, %d lifecycle steps, commit=%d%s%s%s%s%s%s%s%s%s", sb, lifecycleSteps, commit,
+        return String.format(Locale.ROOT, "lanes %s, %d lifecycle steps, commit=%d%s%s%s%s%s%s%s%s%s%s", sb, lifecycleSteps, commit,
             compress ? ", compress" : "", autodefrag ? ", autodefrag" : "", rescanUuid ? ", rescan_uuid_tree" : "",
-            discard ? ", discard=async" : "", spaceCache.isEmpty() ? "" : ", " + spaceCache, freeze ? ", fsfreeze" : "", startRo ? ", mount -o ro" : "",
+            discard ? ", discard=async" : "", spaceCache.isEmpty() ? "" : ", " + spaceCache,
+            threadPool > 0 ? ", thread_pool=" + threadPool : "", freeze ? ", fsfreeze" : "", startRo ? ", mount -o ro" : "",
             powerCut ? ", power cut at the end" : "", orphanFault ? ", DEL_ORPHAN_ITEM_ENOMEM p=" + orphanItemFault : "");
     }
 }

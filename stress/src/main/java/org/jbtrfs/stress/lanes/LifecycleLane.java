@@ -11,7 +11,7 @@ import org.jbtrfs.stress.workload.RoLeakCheck;
 
 /**
  * The lifecycle lane: remount RO and RW (in a cycle with a free-space cache option, RW sometimes with it), remounts that
- * change an option (commit=N, autodefrag, noautodefrag, async discard), umount and mount
+ * change an option (commit=N, autodefrag, noautodefrag, async discard, thread_pool=N), umount and mount
  * again (sometimes -o ro), while the other lanes work on the filesystem. A refused remount or umount
  * (EBUSY: open files, unlinked inodes alive) is normal. Every umount is checked like the cycle's last:
  * a transaction left open, or a BUG out of close_ctree, fails the cycle. In a cycle whose plan says so, a step may
@@ -29,6 +29,13 @@ final class LifecycleLane extends LaneWorker {
     private final java.util.SplittableRandom spaceCacheDraw;
     /** Whether a freeze step unmounts the frozen filesystem (stop 30): a stream of its own, the others' draws stay. */
     private final java.util.SplittableRandom frozenUmountDraw;
+    /**
+     * Whether an option-change remount also asks for another thread_pool=N (stop 67: btrfs_resize_thread_pool sets the
+     * workqueues' limit, the scrub's completion queue among them): a stream of its own.
+     */
+    private final java.util.SplittableRandom threadPoolDraw;
+    /** How often an option-change remount asks for a thread_pool too. */
+    static final double P_THREAD_POOL_REMOUNT = 0.3;
     /** Whether an umount step of a power-cut cycle cuts the power first (stop 35): a stream of its own. */
     private final java.util.SplittableRandom powerCutDraw;
     /** How often an umount step of a cycle whose plan cuts the power cuts it first. */
@@ -44,6 +51,7 @@ final class LifecycleLane extends LaneWorker {
         discardDraw = org.jbtrfs.stress.Seeds.stream(cx.cycleSeed, "lane:lifecycle:discard");
         spaceCacheDraw = org.jbtrfs.stress.Seeds.stream(cx.cycleSeed, "lane:lifecycle:space-cache");
         powerCutDraw = org.jbtrfs.stress.Seeds.stream(cx.cycleSeed, "lane:lifecycle:power-cut");
+        threadPoolDraw = org.jbtrfs.stress.Seeds.stream(cx.cycleSeed, "lane:lifecycle:thread-pool");
     }
 
     @Override
@@ -80,8 +88,10 @@ final class LifecycleLane extends LaneWorker {
                     String toggle = t < 2.0 / 3 ? opt : t < 5.0 / 6 ? "autodefrag" : "noautodefrag";
                     // stop 33: in a discard=async cycle a third of them turn async discard off or on again
                     // (btrfs_remount_cleanup: btrfs_discard_cleanup or btrfs_discard_resume)
-                    String change = cx.plan.discard() && discardDraw.nextDouble() < 1.0 / 3
-                        ? (discardDraw.nextBoolean() ? "nodiscard" : "discard=async") : toggle;
+                    String change = (cx.plan.discard() && discardDraw.nextDouble() < 1.0 / 3
+                        ? (discardDraw.nextBoolean() ? "nodiscard" : "discard=async") : toggle)
+                        + (threadPoolDraw.nextDouble() < P_THREAD_POOL_REMOUNT
+                            ? ",thread_pool=" + (1 + threadPoolDraw.nextInt(LanePlan.MAX_THREAD_POOL)) : "");
                     run("remount " + change, () -> fs.remount(change));
                 } else {
                     if (cx.plan.powerCut() && !cx.dropping && cx.device instanceof FlakeyBlockDevice flakey

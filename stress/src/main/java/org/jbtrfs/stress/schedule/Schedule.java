@@ -147,16 +147,18 @@ public final class Schedule {
         Hook.PREEMPT_RECLAIM_BEFORE_FLUSH, Hook.SHRINK_DELALLOC_BEFORE_DELAYED_IPUT, Hook.BALANCE_KTHREAD_BEFORE_MUTEX,
         Hook.BALANCE_NEXT_CHUNK, Hook.DELAYED_WORKER_AFTER_JOIN, Hook.DEV_REPLACE_KTHREAD_BEFORE_SCRUB,
         Hook.SCRUB_BEFORE_RUNNING, Hook.DEV_REPLACE_NEXT_CHUNK, Hook.DEV_REPLACE_START_BEFORE_TRANSACTION,
-        Hook.DEV_REPLACE_RESUME_BEFORE_EXCLOP, Hook.DEV_REPLACE_BEFORE_FINISHING);
+        Hook.DEV_REPLACE_RESUME_BEFORE_EXCLOP, Hook.DEV_REPLACE_BEFORE_FINISHING, Hook.RESIZE_THREAD_POOL_BEFORE_SCRUB_SET_MAX);
     /**
-     * Later hooks never focused: no sleep of the kernel's is there to lengthen ({@link #LATER_HOOKS}; a commit after
+     * Later hooks never focused: no sleep of the kernel's is there to lengthen ({@link #LATER_HOOKS}; btrfs_resize_thread_pool
+     * between its load of the scrub queue and its store, stop 67, two instructions apart; a commit after
      * UNBLOCKED, stop 53, is the tests' window for the sync barrier: its IO waits are the device's); and scrub's stripe
      * hook, reached once per 64 KiB of every block group (hundreds per scrub): its cond_resched is the kind of
      * point the per-bio hooks are, and a focus there would hold one scrub for seconds.
      */
     private static final Set<Hook> NEVER_FOCUSED = EnumSet.of(Hook.REMOUNT_RW_AFTER_PRE_RW_MOUNT,
         Hook.MNT_IS_READONLY_AFTER_REMOUNT_TEST, Hook.DROP_EXTENTS_AFTER_SEARCH, Hook.BTREE_WRITEBACK_CLAIMED,
-        Hook.BTREE_WRITEBACK_BEFORE_WRITTEN_FLAG, Hook.SCRUB_STRIPE, Hook.COMMIT_AFTER_UNBLOCKED, Hook.BALANCE_NEXT_CHUNK);
+        Hook.BTREE_WRITEBACK_BEFORE_WRITTEN_FLAG, Hook.SCRUB_STRIPE, Hook.COMMIT_AFTER_UNBLOCKED, Hook.BALANCE_NEXT_CHUNK,
+        Hook.RESIZE_THREAD_POOL_BEFORE_SCRUB_SET_MAX);
     /** How often a non-quiet cycle focuses on each hook of {@link #LATER_HOOKS}. */
     static final double P_LATER_FOCUS = 0.3;
     /**

@@ -685,6 +685,14 @@ class ClassifierTest {
             FixSwitch.DELAYED_WORKERS_AT_ERROR_UMOUNT);
     }
 
+    /** Stop 67: a remount's btrfs_resize_thread_pool storing into the scrub completion queue a scrub's end destroyed. */
+    @Test
+    void aResizeIntoADestroyedScrubQueueIsTheResizeRace() {
+        assertAttributedOnlyWhileReverted(new LogEntry(1, LogLevel.EMERG, 0, "lane:lifecycle:3", LogEntry.Kind.USE_AFTER_FREE,
+            "BUG: KASAN: use-after-free in btrfs_workqueue_set_max\nRead of size 8 at addr 6b6b6b6b6b6b6b6b (btrfs_workqueue"
+                + " btrfs-scrubwrc (device sdc)) by task lane:lifecycle:3"), FixSwitch.RESIZE_THREAD_POOL_SCRUB_RACE);
+    }
+
     /**
      * Stop 65: the dev-replace findings. The resume kthread past the suspend — its late KASAN report, its copy's
      * transactions (RO-remounted or inside close_ctree), its cancel of a replace whose copy found the filesystem closing;
