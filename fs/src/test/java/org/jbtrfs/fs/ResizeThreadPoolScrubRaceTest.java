@@ -37,18 +37,6 @@ class ResizeThreadPoolScrubRaceTest {
         return fixed ? new Repro(crc) : new Repro(crc, FixSwitch.RESIZE_THREAD_POOL_SCRUB_RACE);
     }
 
-    /** A filesystem with a few files, committed: a scrub has stripes to read. */
-    private static Btrfs withFiles(Repro r) {
-        Btrfs fs = r.mountSettled("");
-        for (int i = 0; i < 4; i++) {
-            fs.createFile("f" + i);
-            fs.writeFile("f" + i, new byte[96 * 1024]);
-        }
-        fs.sync();
-        Repro.awaitOrderedExtentsReleased(fs);
-        return fs;
-    }
-
     /**
      * A scrub held before it marks its first block group read-only: it holds the scrub queues (scrub_workers_get ran)
      * and counts as paused, so the remount's commits pass it.
@@ -65,7 +53,7 @@ class ResizeThreadPoolScrubRaceTest {
     @EnumSource(Crc32cImpl.class)
     void revertedAScrubEndingUnderTheResizeIsAUseAfterFree(Crc32cImpl crc) {
         try (Repro r = repro(crc, false)) {
-            Btrfs fs = withFiles(r);
+            Btrfs fs = ScrubLifecycleTest.withFiles(r);
             TestThread<ScrubProgress> scrub = scrubHeld(r, fs);
             var wrComp = fs.fsInfo().scrub.wrCompletionWorkersUnlocked();
             r.mod.hooks().parkAt(Hook.RESIZE_THREAD_POOL_BEFORE_SCRUB_SET_MAX, Role.USER);
@@ -89,7 +77,7 @@ class ResizeThreadPoolScrubRaceTest {
     @EnumSource(Crc32cImpl.class)
     void appliedTheResizeLeavesTheScrubQueuesAlone(Crc32cImpl crc) {
         try (Repro r = repro(crc, true)) {
-            Btrfs fs = withFiles(r);
+            Btrfs fs = ScrubLifecycleTest.withFiles(r);
             int old = fs.fsInfo().threadPoolSize();
             TestThread<ScrubProgress> scrub = scrubHeld(r, fs);
             var wrComp = fs.fsInfo().scrub.wrCompletionWorkersUnlocked();
@@ -115,7 +103,7 @@ class ResizeThreadPoolScrubRaceTest {
     @EnumSource(Crc32cImpl.class)
     void revertedAResizeWhileTheScrubRunsOnIsHarmless(Crc32cImpl crc) {
         try (Repro r = repro(crc, false)) {
-            Btrfs fs = withFiles(r);
+            Btrfs fs = ScrubLifecycleTest.withFiles(r);
             TestThread<ScrubProgress> scrub = scrubHeld(r, fs);
             var wrComp = fs.fsInfo().scrub.wrCompletionWorkersUnlocked();
             r.mod.hooks().arm(Hook.RESIZE_THREAD_POOL_BEFORE_SCRUB_SET_MAX, org.jbtrfs.core.HookAction.count());

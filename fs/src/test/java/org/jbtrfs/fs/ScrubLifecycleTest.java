@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 class ScrubLifecycleTest {
 
     /** A filesystem with a few files over two block groups' worth of stripes, committed. */
-    private static Btrfs withFiles(Repro r) {
+    static Btrfs withFiles(Repro r) {
         Btrfs fs = r.mountSettled("");
         for (int i = 0; i < 4; i++) {
             fs.createFile("f" + i);

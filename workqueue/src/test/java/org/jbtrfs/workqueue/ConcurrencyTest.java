@@ -149,25 +149,33 @@ class ConcurrencyTest extends PoolFixture {
         assertEquals(1, adaptive.normal().currentActive());
         assertEquals(4, fixed.normal().currentActive());
 
+        assertEquals(4, highestConcurrencyUnderABacklog(adaptive), "a backlog above thresh raises concurrency up to max_active");
+        assertEquals(1, adaptive.normal().currentActive(), "once drained below thresh/2 it shrinks back to 1");
+        adaptive.destroy();
+        fixed.destroy();
+    }
+
+    /**
+     * A plug takes the thresholded queue's only slot and a backlog of 100 builds up behind it; the highest concurrency
+     * limit any of them ran under, once the plug is pulled and the queue flushed.
+     */
+    private static int highestConcurrencyUnderABacklog(BtrfsWorkqueue q) {
+        assertEquals(1, q.normal().currentActive());
         CountDownLatch plug = new CountDownLatch(1);
         CountDownLatch plugged = new CountDownLatch(1);
-        adaptive.queueWork(new BtrfsWork(() -> {
+        q.queueWork(new BtrfsWork(() -> {
             plugged.countDown();
             TestThread.await(plug);
         }));
         TestThread.await(plugged);
-        // With the only slot taken, a backlog of 100 builds up.
         AtomicInteger maxLimit = new AtomicInteger();
         for (int i = 0; i < 100; i++) {
-            adaptive.queueWork(new BtrfsWork(() -> maxLimit.accumulateAndGet(adaptive.normal().currentActive(), Math::max)));
+            q.queueWork(new BtrfsWork(() -> maxLimit.accumulateAndGet(q.normal().currentActive(), Math::max)));
         }
-        assertEquals(1, adaptive.normal().running());
+        assertEquals(1, q.normal().running());
         plug.countDown();
-        adaptive.flush();
-        assertEquals(4, maxLimit.get(), "a backlog above thresh raises concurrency up to max_active");
-        assertEquals(1, adaptive.normal().currentActive(), "once drained below thresh/2 it shrinks back to 1");
-        adaptive.destroy();
-        fixed.destroy();
+        q.flush();
+        return maxLimit.get();
     }
 
     /**
@@ -184,20 +192,7 @@ class ConcurrencyTest extends PoolFixture {
         assertEquals(2, adaptive.limitActive());
         assertEquals(1, fixed.limitActive());
         assertEquals(4, fixed.normal().currentActive(), "no thresholding: the limit is not read again");
-        CountDownLatch plug = new CountDownLatch(1);
-        CountDownLatch plugged = new CountDownLatch(1);
-        adaptive.queueWork(new BtrfsWork(() -> {
-            plugged.countDown();
-            TestThread.await(plug);
-        }));
-        TestThread.await(plugged);
-        AtomicInteger maxLimit = new AtomicInteger();
-        for (int i = 0; i < 100; i++) {
-            adaptive.queueWork(new BtrfsWork(() -> maxLimit.accumulateAndGet(adaptive.normal().currentActive(), Math::max)));
-        }
-        plug.countDown();
-        adaptive.flush();
-        assertEquals(2, maxLimit.get(), "a backlog above thresh raises concurrency up to the new limit only");
+        assertEquals(2, highestConcurrencyUnderABacklog(adaptive), "a backlog raises concurrency up to the new limit only");
         assertThrows(IllegalArgumentException.class, () -> adaptive.setMax(0));
         adaptive.destroy();
         fixed.destroy();
