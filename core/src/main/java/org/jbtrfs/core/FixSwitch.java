@@ -701,7 +701,20 @@ public enum FixSwitch {
      * scrub's queues are sized from thread_pool_size when it starts, and without thresholding a new limit_active
      * changes nothing in them anyway).
      */
-    RESIZE_THREAD_POOL_SCRUB_RACE(Origin.LATER_UPSTREAM);
+    RESIZE_THREAD_POOL_SCRUB_RACE(Origin.LATER_UPSTREAM),
+    /**
+     * Later upstream (Filipe Manana, a0f0cf8341e3, v5.17, in the stable trees — 5.10.y among them — CVE-2022-48920: "btrfs:
+     * get rid of warning on transaction commit when using flushoncommit"): with -o flushoncommit,
+     * btrfs_start_delalloc_flush calls writeback_inodes_sb, whose __writeback_inodes_sb_nr warns
+     * (WARN_ON(!rwsem_is_locked(&sb->s_umount)), fs-writeback.c:2468 in 5.11) whenever the bdi has dirty inodes and
+     * nobody holds s_umount — every commit of the transaction kthread, of an fsync, of an ioctl while no sync, remount,
+     * umount or freeze runs: a stack trace and the W taint at almost every commit (reported on the list since 2017).
+     * The fix calls try_to_writeback_inodes_sb, which takes s_umount for read if it can and skips the writeback if it
+     * cannot (an umount, a remount or a freeze holds it; their sync_filesystem wrote the data). Read: 5.11
+     * transaction.c btrfs_start_delalloc_flush, btrfs_wait_delalloc_flush, btrfs_commit_transaction; fs-writeback.c
+     * __writeback_inodes_sb_nr, try_to_writeback_inodes_sb; a0f0cf8341e3 (stop 67).
+     */
+    FLUSHONCOMMIT_WRITEBACK_WARN(Origin.LATER_UPSTREAM);
 
     private final Origin origin;
 

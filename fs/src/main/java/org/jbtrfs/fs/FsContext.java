@@ -17,6 +17,11 @@ final class FsContext {
     final AutoDefrag defrag;
     /** The directory inodes the port keeps in memory (i_rwsem, index_cnt, S_DEAD). */
     final Dirs dirs;
+    /**
+     * The superblock open_ctree filled, once it is born ({@link VfsSuper#setBorn}); null while open_ctree runs, when
+     * the mounter holds its s_umount for write (sget). Read by {@link FlushOnCommit}.
+     */
+    volatile VfsSuper sb;
 
     FsContext(BtrfsModule module, FsInfo fs) {
         this.module = module;
@@ -32,5 +37,6 @@ final class FsContext {
         this.defrag = new AutoDefrag(this);
         fs.installDefragRunner(defrag::runDefragInodes);
         fs.installDelallocShrinker(new ShrinkDelalloc(this));
+        fs.installCommitFlush(new FlushOnCommit(this));
     }
 }

@@ -24,10 +24,11 @@ import org.jbtrfs.transaction.FsInfo;
  * @param discard        the discard options in the order given (discard, discard=sync, discard=async, nodiscard)
  * @param skipBalance    "skip_balance": a paused balance is not resumed by a read-write mount or an RO→RW remount
  * @param threadPool     "thread_pool=N": fs_info->thread_pool_size, the max_active of the workqueues; 0 when not given
+ * @param flushOnCommit  "flushoncommit" (true) or "noflushoncommit" (false), the last one given; null when neither
  */
 record MountOptions(boolean readOnly, int commitInterval, String raw, List<String> spaceCache, List<String> compress,
                     Boolean autodefrag, boolean rescanUuidTree, List<String> discard, boolean skipBalance,
-                    int threadPool) {
+                    int threadPool, Boolean flushOnCommit) {
     /** Options the VFS or btrfs accept but the port does not model; accepted and ignored. */
     private static final List<String> IGNORED = List.of("noatime", "relatime", "defaults",
         "ssd", "nossd", "enospc_debug", "noenospc_debug");
@@ -47,6 +48,21 @@ record MountOptions(boolean readOnly, int commitInterval, String raw, List<Strin
         } else if (!autodefrag && was) {
             fs.log().info(fs.sbId(), "disabling auto defrag");
             fs.mountOpt.clear(MountOpt.AUTO_DEFRAG);
+        }
+    }
+
+    /**
+     * kernel: btrfs_parse_options()' Opt_flushoncommit / Opt_noflushoncommit — btrfs_set_and_info(FLUSHONCOMMIT,
+     * "turning on flush-on-commit") or btrfs_clear_and_info(FLUSHONCOMMIT, "turning off flush-on-commit").
+     */
+    static void applyFlushOnCommit(FsInfo fs, Boolean flushOnCommit) {
+        if (flushOnCommit == null) {
+            return;
+        }
+        if (flushOnCommit) {
+            setAndInfo(fs, MountOpt.FLUSHONCOMMIT, "turning on flush-on-commit");
+        } else {
+            clearAndInfo(fs, MountOpt.FLUSHONCOMMIT, "turning off flush-on-commit");
         }
     }
 
@@ -124,6 +140,7 @@ record MountOptions(boolean readOnly, int commitInterval, String raw, List<Strin
         boolean rescanUuidTree = false;
         boolean skipBalance = false;
         int threadPool = 0;
+        Boolean flushOnCommit = null;
         List<String> discard = new ArrayList<>();
         String raw = options == null ? "" : options.trim();
         List<String> parts = new ArrayList<>();
@@ -176,6 +193,8 @@ record MountOptions(boolean readOnly, int commitInterval, String raw, List<Strin
                 discard.add(p);
             } else if (p.startsWith("thread_pool=") && threadPoolToken(p.substring("thread_pool=".length())) != null) {
                 threadPool = threadPool(threadPoolToken(p.substring("thread_pool=".length())), p);
+            } else if (p.equals("flushoncommit") || p.equals("noflushoncommit")) {
+                flushOnCommit = p.equals("flushoncommit"); // Opt_flushoncommit, Opt_noflushoncommit
             } else if (p.equals("rescan_uuid_tree")) {
                 rescanUuidTree = true; // Opt_rescan_uuid_tree
             } else if (p.equals("skip_balance")) {
@@ -194,7 +213,7 @@ record MountOptions(boolean readOnly, int commitInterval, String raw, List<Strin
             }
         }
         return new MountOptions(ro, commit, raw, List.copyOf(spaceCache), List.copyOf(compress), autodefrag,
-            rescanUuidTree, List.copyOf(discard), skipBalance, threadPool);
+            rescanUuidTree, List.copyOf(discard), skipBalance, threadPool, flushOnCommit);
     }
 
     /**

@@ -58,6 +58,7 @@ final class OpenCtree {
         MountOptions.applyRescanUuidTree(fs, opts.rescanUuidTree());
         MountOptions.applySkipBalance(fs, opts.skipBalance());
         MountOptions.applyDiscard(fs, opts.discard());
+        MountOptions.applyFlushOnCommit(fs, opts.flushOnCommit());
         // compat_ro features this kernel does not know refuse a read-write mount
         long unsupported = sb.compatRoFlags & ~SuperBlock.COMPAT_RO_SUPP;
         if (!opts.readOnly() && unsupported != 0) {

@@ -54,6 +54,7 @@ final class Remount {
             MountOptions.applyRescanUuidTree(fs, opts.rescanUuidTree());
             MountOptions.applySkipBalance(fs, opts.skipBalance());
             MountOptions.applyDiscard(fs, opts.discard());
+            MountOptions.applyFlushOnCommit(fs, opts.flushOnCommit());
             remountBegin(ctx, oldOpts, opts.readOnly());
             resizeThreadPool(fs, fs.threadPoolSize(), oldThreadPool);
             SpaceCacheOptions.remountCheck(fs, fs.sbRdonly(), opts.readOnly());

@@ -67,7 +67,10 @@ final class VfsSuper {
     boolean born() { return ctx != null; }
 
     /** open_ctree succeeded: the superblock is usable (SB_BORN). Called under sb_lock. */
-    void setBorn(FsContext filled) { ctx = filled; }
+    void setBorn(FsContext filled) {
+        ctx = filled;
+        filled.sb = this;
+    }
 
     /**
      * kernel: btrfs_kill_super() → generic_shutdown_super(): shrink_dcache_for_umount, sync_filesystem

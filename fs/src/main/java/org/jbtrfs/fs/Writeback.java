@@ -110,6 +110,19 @@ final class Writeback {
     }
 
     /**
+     * bdi_has_dirty_io(sb->s_bdi): an inode of the filesystem is dirty — a data inode on the dirty list, or the btree
+     * inode with a dirty page (whatever btree_writepages' threshold would then write).
+     */
+    boolean hasDirtyIo() {
+        synchronized (dirtyInodes) {
+            if (!dirtyInodes.isEmpty()) {
+                return true;
+            }
+        }
+        return fs.btreeInode.dirtyMetadataBytes() > 0;
+    }
+
+    /**
      * kernel: btrfs_start_delalloc_roots(fs_info, U64_MAX, false) — WB_SYNC_NONE writeback of every inode with delalloc
      * (the port's dirty inodes), all of them (no nr_to_write limit); the ordered extents it makes are waited for by the
      * caller (btrfs_wait_ordered_roots).

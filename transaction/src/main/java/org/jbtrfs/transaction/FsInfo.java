@@ -293,6 +293,28 @@ public final class FsInfo {
     /** Owner: fs (FsContext) — btrfs_start_delalloc_roots and btrfs_wait_ordered_roots live there. */
     public void installDelallocShrinker(DelallocShrinker s) { delallocShrinker = s; }
 
+    /**
+     * The -o flushoncommit steps of btrfs_commit_transaction, whose writeback and ordered extents the fs layer keeps;
+     * it installs them.
+     */
+    public interface CommitFlush {
+        /** kernel: btrfs_start_delalloc_flush() — with FLUSHONCOMMIT, start writeback of the dirty inodes. */
+        void startDelallocFlush();
+
+        /** kernel: btrfs_wait_delalloc_flush() — with FLUSHONCOMMIT, wait for every ordered extent. */
+        void waitDelallocFlush();
+    }
+
+    private volatile CommitFlush commitFlush = new CommitFlush() {
+        @Override public void startDelallocFlush() { }
+        @Override public void waitDelallocFlush() { }
+    };
+
+    public CommitFlush commitFlush() { return commitFlush; }
+
+    /** Owner: fs (FsContext) — writeback_inodes_sb and btrfs_wait_ordered_roots live there. */
+    public void installCommitFlush(CommitFlush f) { commitFlush = f; }
+
     /** kernel: btrfs_wait_on_delayed_iputs() (the reclaim work's RUN_DELAYED_IPUTS state). */
     public Runnable delayedIputsWaiter() { return delayedIputsWaiter; }
 

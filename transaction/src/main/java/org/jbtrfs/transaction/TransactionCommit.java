@@ -87,6 +87,8 @@ final class TransactionCommit {
                 cur.numExtwriters--;
             }
         }
+        // btrfs_start_delalloc_flush(): -o flushoncommit starts writeback of the dirty inodes (never fails)
+        fs.commitFlush().startDelallocFlush();
         // btrfs_run_delayed_items() while the external writers finish, and again once they have: what they queued
         // meanwhile (a failure goes to cleanup_transaction; a panic ending the wait does not)
         runDelayedItems(h);
@@ -97,6 +99,8 @@ final class TransactionCommit {
             fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for external writers", TransWaits.extwriters(h), () -> cur.numExtwriters <= 0);
         }
         runDelayedItems(h);
+        // btrfs_wait_delalloc_flush(): -o flushoncommit waits for the ordered extents (joins still pass: COMMIT_START)
+        fs.commitFlush().waitDelallocFlush();
         // btrfs_scrub_pause(): every running scrub stops between stripes before the roots change under it
         fs.scrub.pause();
         try {

@@ -28,5 +28,11 @@ public enum MountOpt {
     /** discard, discard=sync: discards at transaction commit; accepted, no discard issued (the port's devices have none). */
     DISCARD_SYNC,
     /** skip_balance: a paused balance stays paused at a read-write mount ("balance: resume skipped"). */
-    SKIP_BALANCE
+    SKIP_BALANCE,
+    /**
+     * flushoncommit: every transaction commit starts writeback of the filesystem's dirty inodes before it waits for its
+     * writers (btrfs_start_delalloc_flush) and waits for the ordered extents before it blocks joins
+     * (btrfs_wait_delalloc_flush): the data written before a commit is in it.
+     */
+    FLUSHONCOMMIT
 }

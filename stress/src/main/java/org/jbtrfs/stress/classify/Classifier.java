@@ -120,6 +120,10 @@ public final class Classifier {
                         // finishing ended the replace CANCELED instead of leaving it suspended (stop 65)
                         culprits.add(FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE);
                     }
+                    if (e.message().contains("fs-writeback.c:2468 __writeback_inodes_sb_nr")) {
+                        // -o flushoncommit: a commit's writeback_inodes_sb with nobody holding s_umount (stop 67)
+                        culprits.add(FixSwitch.FLUSHONCOMMIT_WRITEBACK_WARN);
+                    }
                     if (e.message().contains("rcu_sync_exit")) {
                         // a thaw released freeze levels the freeze never took: a superblock frozen read-only was
                         // remounted read-write by btrfs_mount meanwhile

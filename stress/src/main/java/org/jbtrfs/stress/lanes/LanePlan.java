@@ -18,21 +18,26 @@ import org.jbtrfs.stress.StressOptions;
  * asynchronously (-o discard=async, stop 33: freed space goes to the btrfs_discard delayed work, emptied block groups
  * reach the cleaner only once discarded, and umount and RO remounts stop it), and which free-space cache they ask for
  * ({@link #spaceCache}, stop 34), and whether the cycle ends with a power cut ({@link #powerCut}, stop 35), and the
- * size of its workqueues ({@link #threadPool}, stop 67).
+ * size of its workqueues ({@link #threadPool}, stop 67), and whether its commits flush the data ({@link #flushOnCommit},
+ * stop 67).
  *
- * @param threadPool thread_pool=N of the cycle's mounts (fs_info->thread_pool_size: max_active of the btrfs
- *                   workqueues, down to one kworker each), 0 for the default
+ * @param threadPool    thread_pool=N of the cycle's mounts (fs_info->thread_pool_size: max_active of the btrfs
+ *                      workqueues, down to one kworker each), 0 for the default
+ * @param flushOnCommit -o flushoncommit: every commit writes back the dirty inodes and waits for their ordered extents
  */
 record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean startRo, int maxLaneSteps, double orphanItemFault,
                 long faultSeed, boolean compress, boolean freeze, boolean autodefrag, boolean rescanUuid, boolean discard,
-                String spaceCache, boolean powerCut, int threadPool) {
+                String spaceCache, boolean powerCut, int threadPool, boolean flushOnCommit) {
 
     /** A plan without compression, freezes, autodefrag, the UUID rescan, async discard or a free-space cache option (tests). */
     LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean startRo, int maxLaneSteps, double orphanItemFault,
              long faultSeed) {
         this(lanes, lifecycleSteps, commit, startRo, maxLaneSteps, orphanItemFault, faultSeed, false, false, false, false, false, "",
-            false, 0);
+            false, 0, false);
     }
+
+    /** How often a cycle mounts with -o flushoncommit. */
+    static final double P_FLUSHONCOMMIT = 0.2;
 
     /** How often a cycle's mounts ask for a small thread_pool (1 to {@link #MAX_THREAD_POOL} kworkers per workqueue). */
     static final double P_THREAD_POOL = 0.2;
@@ -96,7 +101,8 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
     String mountOptions(boolean ro) {
         return (ro ? "ro," : "") + "commit=" + commit + (compress ? ",compress" : "") + (autodefrag ? ",autodefrag" : "")
             + (rescanUuid ? ",rescan_uuid_tree" : "") + (discard ? ",discard=async" : "")
-            + (threadPool > 0 ? ",thread_pool=" + threadPool : "") + (spaceCache.isEmpty() ? "" : "," + spaceCache);
+            + (threadPool > 0 ? ",thread_pool=" + threadPool : "") + (flushOnCommit ? ",flushoncommit" : "")
+            + (spaceCache.isEmpty() ? "" : "," + spaceCache);
     }
 
     /** Every lane allowed. */
@@ -176,8 +182,10 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
         // stop 67, its own stream as well
         SplittableRandom tp = Seeds.stream(cycleSeed, "lanes:thread-pool");
         int threadPool = tp.nextDouble() < P_THREAD_POOL ? 1 + tp.nextInt(MAX_THREAD_POOL) : 0;
+        // stop 67, its own stream as well
+        boolean flushOnCommit = Seeds.stream(cycleSeed, "lanes:flushoncommit").nextDouble() < P_FLUSHONCOMMIT;
         return new LanePlan(l, steps, commit, ro, 6 + r.nextInt(18), fault, r.nextLong(), compress, freeze, autodefrag,
-            rescanUuid, discard, spaceCache, powerCut, threadPool);
+            rescanUuid, discard, spaceCache, powerCut, threadPool, flushOnCommit);
     }
 
     @Override
@@ -189,10 +197,10 @@ record LanePlan(Set<LaneKind> lanes, int lifecycleSteps, int commit, boolean sta
         for (LaneKind k : lanes) {
             sb.append(sb.length() == 0 ? "" : "+").append(k.label);
         }
-        return String.format(Locale.ROOT, "lanes %s, %d lifecycle steps, commit=%d%s%s%s%s%s%s%s%s%s%s", sb, lifecycleSteps, commit,
+        return String.format(Locale.ROOT, "lanes %s, %d lifecycle steps, commit=%d%s%s%s%s%s%s%s%s%s%s%s", sb, lifecycleSteps, commit,
             compress ? ", compress" : "", autodefrag ? ", autodefrag" : "", rescanUuid ? ", rescan_uuid_tree" : "",
             discard ? ", discard=async" : "", spaceCache.isEmpty() ? "" : ", " + spaceCache,
-            threadPool > 0 ? ", thread_pool=" + threadPool : "", freeze ? ", fsfreeze" : "", startRo ? ", mount -o ro" : "",
+            threadPool > 0 ? ", thread_pool=" + threadPool : "", flushOnCommit ? ", flushoncommit" : "", freeze ? ", fsfreeze" : "", startRo ? ", mount -o ro" : "",
             powerCut ? ", power cut at the end" : "", orphanFault ? ", DEL_ORPHAN_ITEM_ENOMEM p=" + orphanItemFault : "");
     }
 }

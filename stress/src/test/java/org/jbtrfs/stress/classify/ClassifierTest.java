@@ -685,6 +685,14 @@ class ClassifierTest {
             FixSwitch.DELAYED_WORKERS_AT_ERROR_UMOUNT);
     }
 
+    /** Stop 67: -o flushoncommit's writeback_inodes_sb in a commit nobody's s_umount covers. */
+    @Test
+    void aCommitsUnlockedWritebackWarningIsFlushOnCommits() {
+        assertAttributedOnlyWhileReverted(new LogEntry(1, LogLevel.WARNING, 0, "btrfs-transaction", LogEntry.Kind.WARNING,
+            "WARNING: CPU: 0 PID: 77 at fs/fs-writeback.c:2468 __writeback_inodes_sb_nr"),
+            FixSwitch.FLUSHONCOMMIT_WRITEBACK_WARN);
+    }
+
     /** Stop 67: a remount's btrfs_resize_thread_pool storing into the scrub completion queue a scrub's end destroyed. */
     @Test
     void aResizeIntoADestroyedScrubQueueIsTheResizeRace() {

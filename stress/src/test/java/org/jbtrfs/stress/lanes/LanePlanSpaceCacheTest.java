@@ -60,7 +60,7 @@ class LanePlanSpaceCacheTest {
     void everyOptionMountsAndRemountsWhateverCacheIsOnDisk(String option) {
         assertTrue(LanePlan.SPACE_CACHE_OPTIONS.contains(option));
         LanePlan plan = new LanePlan(java.util.EnumSet.of(LaneKind.LIFECYCLE), 1, 1, false, 8, 0, 0, false, false, false, false,
-            false, option, false, 0);
+            false, option, false, 0, false);
         for (boolean treeOnDisk : new boolean[] {false, true}) {
             BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults());
             try {

@@ -14,11 +14,12 @@ import org.jbtrfs.stress.engine.ModuleHost;
 import org.junit.jupiter.api.Test;
 
 /**
- * The lanes' thread_pool=N (stop 67): a share of the cycles mounts with a small pool, drawn from a stream of its own
- * (every other choice of a seed stays), each size 1 to {@link LanePlan#MAX_THREAD_POOL} about as often; the option
- * string carries it and a mount with it works down to one kworker per queue.
+ * The lanes' thread_pool=N and flushoncommit (stop 67): a share of the cycles mounts with a small pool, each size 1 to
+ * {@link LanePlan#MAX_THREAD_POOL} about as often, and a share with flushoncommit, each drawn from a stream of its own
+ * (every other choice of a seed stays); the option string carries them and a mount with them works down to one kworker
+ * per queue.
  */
-class LanePlanThreadPoolTest {
+class LanePlanMountOptionsTest {
 
     @Test
     void aShareOfTheCyclesAsksForASmallPool() {
@@ -39,6 +40,19 @@ class LanePlanThreadPoolTest {
         }
     }
 
+    @Test
+    void aShareOfTheCyclesFlushesOnCommit() {
+        int n = 4000;
+        int on = 0;
+        for (long c = 0; c < n; c++) {
+            LanePlan p = LanePlan.of(Seeds.cycleSeed(7, 0, c), c % 16);
+            on += p.flushOnCommit() ? 1 : 0;
+            assertEquals(p.flushOnCommit(), p.mountOptions(false).contains(",flushoncommit"), p.mountOptions(false));
+            assertEquals(p.flushOnCommit(), p.toString().contains(", flushoncommit"), p.toString());
+        }
+        assertEquals(LanePlan.P_FLUSHONCOMMIT, on / (double) n, 0.03);
+    }
+
     /** The other draws do not move: the plan of a cycle is the one it was before the pool size was drawn. */
     @Test
     void thePoolDrawLeavesTheOtherChoicesAlone() {
@@ -46,7 +60,7 @@ class LanePlanThreadPoolTest {
             LanePlan p = LanePlan.of(Seeds.cycleSeed(11, 0, c), c % 16);
             LanePlan without = new LanePlan(p.lanes(), p.lifecycleSteps(), p.commit(), p.startRo(), p.maxLaneSteps(),
                 p.orphanItemFault(), p.faultSeed(), p.compress(), p.freeze(), p.autodefrag(), p.rescanUuid(), p.discard(),
-                p.spaceCache(), p.powerCut(), 0);
+                p.spaceCache(), p.powerCut(), 0, p.flushOnCommit());
             assertEquals(without.mountOptions(false), p.mountOptions(false).replace(",thread_pool=" + p.threadPool(), ""));
         }
     }
@@ -58,7 +72,7 @@ class LanePlanThreadPoolTest {
             BlockDevice sdc = mod.createDevice("sdc", ModuleHost.DEVICE_SIZE);
             mod.mkfs(sdc);
             LanePlan plan = new LanePlan(java.util.EnumSet.of(LaneKind.LIFECYCLE), 1, 1, false, 8, 0, 0, true, false, true,
-                false, false, "", false, 1);
+                false, false, "", false, 1, true);
             Btrfs fs = mod.mount(sdc, plan.mountOptions(false));
             fs.createFile("a");
             fs.writeFile("a", new byte[256 * 1024]);
