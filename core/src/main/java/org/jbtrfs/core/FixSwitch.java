@@ -708,7 +708,8 @@ public enum FixSwitch {
      * btrfs_start_delalloc_flush calls writeback_inodes_sb, whose __writeback_inodes_sb_nr warns
      * (WARN_ON(!rwsem_is_locked(&sb->s_umount)), fs-writeback.c:2468 in 5.11) whenever the bdi has dirty inodes and
      * nobody holds s_umount — every commit of the transaction kthread, of an fsync, of an ioctl while no sync, remount,
-     * umount or freeze runs: a stack trace and the W taint at almost every commit (reported on the list since 2017).
+     * umount or freeze runs: a stack trace and the W taint at almost every commit (users reported it since at least
+     * 2018: Zygo/bees issue 68).
      * The fix calls try_to_writeback_inodes_sb, which takes s_umount for read if it can and skips the writeback if it
      * cannot (an umount, a remount or a freeze holds it; their sync_filesystem wrote the data). Read: 5.11
      * transaction.c btrfs_start_delalloc_flush, btrfs_wait_delalloc_flush, btrfs_commit_transaction; fs-writeback.c

@@ -1,9 +1,12 @@
 package org.jbtrfs.fs;
 
 import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.WorkOwner;
+import org.jbtrfs.core.kernel.Blockers;
 import org.jbtrfs.core.kernel.MountOpt;
 import org.jbtrfs.core.kernel.RwSemaphore;
 import org.jbtrfs.transaction.FsInfo;
+import org.jbtrfs.workqueue.BtrfsWork;
 
 /**
  * The -o flushoncommit steps of btrfs_commit_transaction (fs/btrfs/transaction.c), installed into the transaction
@@ -36,7 +39,7 @@ final class FlushOnCommit implements FsInfo.CommitFlush {
             return; // __writeback_inodes_sb_nr: "if (!bdi_has_dirty_io(bdi) ...) return;" before its WARN_ON
         }
         fs.log().warnOnAt(!sUmountLocked(), "fs/fs-writeback.c", 2468, "__writeback_inodes_sb_nr");
-        ctx.writeback.writebackInodesSb();
+        writebackByTheFlusher();
     }
 
     /**
@@ -54,7 +57,7 @@ final class FlushOnCommit implements FsInfo.CommitFlush {
         }
         try {
             if (ctx.writeback.hasDirtyIo()) {
-                ctx.writeback.writebackInodesSb();
+                writebackByTheFlusher();
             }
         } finally {
             s.readLock().unlock();
@@ -68,6 +71,38 @@ final class FlushOnCommit implements FsInfo.CommitFlush {
     private boolean sUmountLocked() {
         VfsSuper sb = ctx.sb;
         return sb == null || sb.sUmount.isWriteLocked() || sb.sUmount.getReadLockCount() > 0;
+    }
+
+    /**
+     * kernel: the rest of __writeback_inodes_sb_nr() — bdi_split_work_to_wbs queues the writeback as a work for the
+     * bdi's flusher (wb_workfn on bdi_wq), wb_wait_for_completion waits for it: the writeback runs in the flusher's
+     * kworker, not in the committer (its joins of the committing transaction are the flusher's own, as in the kernel).
+     */
+    private void writebackByTheFlusher() {
+        FsInfo fs = ctx.fs;
+        Object lock = new Object();
+        boolean[] done = {false};
+        Thread[] flusher = {null};
+        fs.workqueues().workers.pool().bdiWq().queueWork(new BtrfsWork(() -> {
+            synchronized (lock) {
+                flusher[0] = Thread.currentThread();
+            }
+            try {
+                WorkOwner.run(fs.workqueues().device(), ctx.writeback::writebackInodesSb);
+            } finally {
+                synchronized (lock) {
+                    done[0] = true;
+                    lock.notifyAll();
+                }
+            }
+        }));
+        synchronized (lock) {
+            fs.kernel.sched().waitUntil(lock, "wb_wait_for_completion", Blockers.thread(() -> {
+                synchronized (lock) {
+                    return flusher[0];
+                }
+            }), () -> done[0]);
+        }
     }
 
     /** kernel: btrfs_wait_delalloc_flush() — with FLUSHONCOMMIT, btrfs_wait_ordered_roots(fs_info, U64_MAX, 0, (u64)-1). */

@@ -86,6 +86,7 @@ public final class WorkerPool {
     /** system_wq, made by its first user; the kernel's own, never destroyed. Guarded by this. */
     private BtrfsWorkqueue systemWq;
     private BtrfsWorkqueue systemUnboundWq;
+    private BtrfsWorkqueue bdiWq;
 
     /** A pool of {@code kernel.config().workerThreads()} threads. */
     public WorkerPool(Kernel kernel) {
@@ -215,6 +216,20 @@ public final class WorkerPool {
         return systemUnboundWq;
     }
 
+    /**
+     * kernel: bdi_wq ("writeback", mm/backing-dev.c) — where the flusher's wb_workfn runs the writeback works that
+     * writeback_inodes_sb and its kin queue (bdi_split_work_to_wbs); like {@link #systemWq()} the kernel's, never
+     * destroyed.
+     *
+     * @throws IllegalStateException the pool is shut down (module unloaded)
+     */
+    public synchronized BtrfsWorkqueue bdiWq() {
+        if (bdiWq == null) {
+            bdiWq = BtrfsWorkqueue.allocPlain(this, "", "writeback", 512);
+        }
+        return bdiWq;
+    }
+
     /** The kworkers the pool started with (it may have more now: {@link #kworkers()}). */
     public int threads() { return threads; }
 
@@ -242,11 +257,13 @@ public final class WorkerPool {
     public List<BtrfsWorkqueue> liveQueues() {
         BtrfsWorkqueue system;
         BtrfsWorkqueue unbound;
+        BtrfsWorkqueue bdi;
         synchronized (this) {
             system = systemWq;
             unbound = systemUnboundWq;
+            bdi = bdiWq;
         }
-        return liveQueues.stream().filter(q -> q != system && q != unbound).toList();
+        return liveQueues.stream().filter(q -> q != system && q != unbound && q != bdi).toList();
     }
 
     /** Module unload with the default bounded wait of 5 s; see {@link #shutdown(Duration)}. */
@@ -263,7 +280,7 @@ public final class WorkerPool {
             if (!shutdown) {
                 shutdown = true;
                 for (BtrfsWorkqueue q : liveQueues) {
-                    if (q == systemWq || q == systemUnboundWq) {
+                    if (q == systemWq || q == systemUnboundWq || q == bdiWq) {
                         continue; // the kernel's, never destroyed
                     }
                     kernel.log().log(LogLevel.ERR, LogEntry.Kind.TEXT,
