@@ -808,11 +808,14 @@ public final class Btrfs {
     /**
      * btrfs quota rescan -w — kernel: btrfs_qgroup_wait_for_completion(): if qgroup_rescan_running, wait for
      * the rescan's completion. The kernel's semantics are kept: a rescan resumed by an RO→RW remount was not
-     * re-armed, so this may return while its worker runs; {@link #awaitRescanIdle} waits for the worker.
+     * re-armed, so this may return while its worker runs; {@link #awaitRescanIdle} waits for the worker. The ioctl holds
+     * its file, so the mount: an umount meanwhile waits for it (the kernel's says EBUSY), as for every syscall in flight.
      */
     public void quotaRescanWait() {
-        checkMounted();
-        ctx.qgroups.waitForCompletion(true);
+        read(() -> {
+            ctx.qgroups.waitForCompletion(true);
+            return null;
+        });
     }
 
     /**

@@ -415,7 +415,8 @@ public final class Classifier {
                 culprits.add(FixSwitch.DATA_RECLAIM_ABORTED_LOOP);
             }
             if (o.notes.stream().anyMatch(n -> ASLEEP_ON_NOTHING.matcher(n).find())
-                && o.hang.frame() != null && o.hang.frame().contains("waitForCompletion")) {
+                && (o.hang.frame() != null && o.hang.frame().contains("waitForCompletion")
+                    || o.notes.stream().anyMatch(n -> n.contains("(qgroup_rescan_completion)")))) {
                 // a wait for the rescan asleep on a completion no worker will complete: a fresh qgroup_rescan_init
                 // re-armed it and its ioctl failed before queueing (the hang report's qgroup state says so)
                 culprits.add(FixSwitch.QGROUP_RESCAN_FAILED_INIT_REARM);

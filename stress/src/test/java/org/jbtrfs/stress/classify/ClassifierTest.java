@@ -284,6 +284,21 @@ class ClassifierTest {
             "another filesystem idle (never rescanned, nobody waiting) is not the evidence");
     }
 
+    /**
+     * Stop 67: the same sleep when another task is the hung one — the umount waiting for the rescan wait's syscall in
+     * flight (the ioctl holds the mount): the kernel sleeps name the completion.
+     */
+    @Test
+    void theRearmsSleepBehindAnUmountIsTheFailedInitsRearmToo() {
+        Observation o = new Observation();
+        o.hang = new Observation.Hang("lifecycle", "umount", "Sched.waitUntil <- Btrfs.umount", "report");
+        o.note("state at the hang: sdc: qgroup: status flags 0x1, qgroup_rescan_running false, completion done false (waiters 1), "
+            + "work not queued, runs not returned 0, quota_root set");
+        o.note("kernel sleeps at the hang:\n  lane:quota2:0: wait_for_completion_interruptible(qgroup_rescan_completion)");
+        assertEquals(Set.of("qgroup-rescan-failed-init-rearm"),
+            Classifier.classify(o, EnumSet.of(FixSwitch.QGROUP_RESCAN_FAILED_INIT_REARM)).bugs());
+    }
+
     /** Stop 53: the rescan worker's status update on a quota_root quota disable cleared after its start_transaction. */
     @Test
     void theRescanWorkersStatusUpdateOnANullQuotaRootIsTheSameFamily() {
