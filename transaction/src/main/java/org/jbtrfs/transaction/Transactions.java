@@ -172,7 +172,7 @@ public final class Transactions {
             if (root != null && type.isFreezable()) {
                 intwrite = fs.sbWriters.startIntwrite();
             }
-            Joined r = joinTransaction(fs, type);
+            Joined r = joinTransaction(fs, type, function);
             if (r == null) {
                 if (reserved > 0) {
                     fs.space.rsvs.releaseMetadata(reserved);
@@ -198,11 +198,19 @@ public final class Transactions {
         TransLockdep.joined(h);
         h.intwrite = intwrite;
         h.bytesReserved = reserved;
-        cur.record(new Transaction.HandleRecord(Thread.currentThread().getName(), function, type));
         if (created) {
             fs.kernel.hooks().arrive(Hook.TRANSACTION_CREATED);
         }
         return h;
+    }
+
+    /**
+     * Instrumentation: who opened a handle on {@code t}, recorded under trans_lock in the same step as the join, so an
+     * inspection (which copies trans_list under that lock) never meets a transaction without its creator — stop 67's
+     * class 2a5e2aa9 met one in the window between the join and a record made after it ("opened by []").
+     */
+    private static void recordHandle(Transaction t, String function, TransType type) {
+        t.record(new Transaction.HandleRecord(Thread.currentThread().getName(), function, type));
     }
 
     /** The transaction a handle joined, and whether joining created it. */
@@ -212,7 +220,7 @@ public final class Transactions {
      * kernel: join_transaction() plus the -EBUSY retry loop of start_transaction (wait_current_trans):
      * the joined transaction, or null for ATTACH/JOIN_NOSTART with nothing to join.
      */
-    private static Joined joinTransaction(FsInfo fs, TransType type) {
+    private static Joined joinTransaction(FsInfo fs, TransType type, String function) {
         synchronized (fs.transLock) {
             boolean waited = false;
             while (true) {
@@ -240,6 +248,7 @@ public final class Transactions {
                     if (type.isExtwriter()) {
                         cur.numExtwriters++; // extwriter_counter_inc()
                     }
+                    recordHandle(cur, function, type);
                     return new Joined(cur, false);
                 }
                 if (type == TransType.ATTACH || type == TransType.JOIN_NOSTART) {
@@ -250,6 +259,7 @@ public final class Transactions {
                 t.numExtwriters = type.isExtwriter() ? 1 : 0; // extwriter_counter_init()
                 fs.transList.addLast(t);
                 fs.runningTransaction = t;
+                recordHandle(t, function, type);
                 return new Joined(t, true);
             }
         }
