@@ -120,6 +120,12 @@ class BadInputTableTest {
         l.add(row("mount(dev, \"nosuchopt\")", Errno.EINVAL, "unrecognized mount option 'nosuchopt'", c -> c.mod().mount(c.dev(), "nosuchopt")));
         l.add(row("mount(dev, \"commit=abc\")", Errno.EINVAL, "unrecognized commit_interval value 'abc'", c -> c.mod().mount(c.dev(), "commit=abc")));
         l.add(row("mount(dev, \"compress=lz4\")", Errno.EINVAL, "unrecognized compression value 'lz4'", c -> c.mod().mount(c.dev(), "compress=lz4")));
+        l.add(row("mount(dev, \"thread_pool=0\")", Errno.EINVAL, "invalid value 0 for thread_pool", c -> c.mod().mount(c.dev(), "thread_pool=0")));
+        l.add(row("mount(dev, \"thread_pool=2^32\")", Errno.ERANGE, "thread_pool value out of range",
+            c -> c.mod().mount(c.dev(), "thread_pool=4294967296")));
+        l.add(row("mount(dev, \"thread_pool=-1\")", Errno.EINVAL, "unrecognized mount option 'thread_pool=-1'",
+            c -> c.mod().mount(c.dev(), "thread_pool=-1")));
+        l.add(row("remount(\"thread_pool=0\")", Errno.EINVAL, "invalid value 0 for thread_pool", c -> c.fs().remount("thread_pool=0")));
         l.add(row("mount(blank device)", Errno.EINVAL, "no valid btrfs found on sdd",
             c -> c.mod().mount(c.mod().createDevice("sdd", 64L << 20), "")));
         l.add(row("mount(dev, \"subvol=nosuch\")", Errno.ENOENT, "no such file or directory: 'nosuch'", c -> c.mod().mount(c.dev(), "subvol=nosuch")));
