@@ -36,6 +36,16 @@ final class LifecycleLane extends LaneWorker {
     private final java.util.SplittableRandom threadPoolDraw;
     /** How often an option-change remount asks for a thread_pool too. */
     static final double P_THREAD_POOL_REMOUNT = 0.3;
+    /**
+     * Whether an option-change remount turns flushoncommit off or on (stop 67: the option read twice by a commit running
+     * meanwhile, btrfs_start_delalloc_flush and btrfs_wait_delalloc_flush), and whether an RO remount asks for another
+     * thread_pool (the resize runs before that remount cancels a scrub): streams of their own.
+     */
+    private final java.util.SplittableRandom flushOnCommitDraw;
+    private final java.util.SplittableRandom roThreadPoolDraw;
+    /** How often an option-change remount toggles flushoncommit, and an RO remount asks for a thread_pool. */
+    static final double P_FLUSHONCOMMIT_TOGGLE = 0.2;
+    static final double P_THREAD_POOL_RO = 0.2;
     /** Whether an umount step of a power-cut cycle cuts the power first (stop 35): a stream of its own. */
     private final java.util.SplittableRandom powerCutDraw;
     /** How often an umount step of a cycle whose plan cuts the power cuts it first. */
@@ -52,6 +62,8 @@ final class LifecycleLane extends LaneWorker {
         spaceCacheDraw = org.jbtrfs.stress.Seeds.stream(cx.cycleSeed, "lane:lifecycle:space-cache");
         powerCutDraw = org.jbtrfs.stress.Seeds.stream(cx.cycleSeed, "lane:lifecycle:power-cut");
         threadPoolDraw = org.jbtrfs.stress.Seeds.stream(cx.cycleSeed, "lane:lifecycle:thread-pool");
+        flushOnCommitDraw = org.jbtrfs.stress.Seeds.stream(cx.cycleSeed, "lane:lifecycle:flushoncommit");
+        roThreadPoolDraw = org.jbtrfs.stress.Seeds.stream(cx.cycleSeed, "lane:lifecycle:thread-pool-ro");
     }
 
     @Override
@@ -78,7 +90,9 @@ final class LifecycleLane extends LaneWorker {
                         run("remount rw", () -> fs.remount(rw));
                     } else {
                         // EBUSY while a file is open for writing or an unlinked one alive (sb_prepare_remount_readonly)
-                        run("remount ro", () -> fs.remount("ro"));
+                        String ro = roThreadPoolDraw.nextDouble() < P_THREAD_POOL_RO
+                            ? "ro,thread_pool=" + (1 + roThreadPoolDraw.nextInt(LanePlan.MAX_THREAD_POOL)) : "ro";
+                        run("remount " + ro, () -> fs.remount(ro));
                     }
                 } else if (u < 0.6) {
                     String opt = "commit=" + (1 + r.nextInt(3));
@@ -91,7 +105,9 @@ final class LifecycleLane extends LaneWorker {
                     String change = (cx.plan.discard() && discardDraw.nextDouble() < 1.0 / 3
                         ? (discardDraw.nextBoolean() ? "nodiscard" : "discard=async") : toggle)
                         + (threadPoolDraw.nextDouble() < P_THREAD_POOL_REMOUNT
-                            ? ",thread_pool=" + (1 + threadPoolDraw.nextInt(LanePlan.MAX_THREAD_POOL)) : "");
+                            ? ",thread_pool=" + (1 + threadPoolDraw.nextInt(LanePlan.MAX_THREAD_POOL)) : "")
+                        + (flushOnCommitDraw.nextDouble() < P_FLUSHONCOMMIT_TOGGLE
+                            ? (cx.plan.flushOnCommit() == flushOnCommitDraw.nextBoolean() ? ",noflushoncommit" : ",flushoncommit") : "");
                     run("remount " + change, () -> fs.remount(change));
                 } else {
                     if (cx.plan.powerCut() && !cx.dropping && cx.device instanceof FlakeyBlockDevice flakey
