@@ -433,7 +433,7 @@ final class Balance {
             }
         } finally {
             if (fixed) {
-                b.resumeKthreadDone();
+                b.resumeKthreads.done();
             }
         }
     }
@@ -463,13 +463,13 @@ final class Balance {
         }
         boolean counted = fs.applied(FixSwitch.BALANCE_RESUME_PAUSE_RACE);
         if (counted) {
-            b.resumeKthreadStarted(); // proposed: the pause and close_ctree wait for it
+            b.resumeKthreads.started(); // proposed: the pause and close_ctree wait for it
         }
         try {
             fs.kernel.kthreadd().run("btrfs-balance", Role.KTHREAD, fs.workqueues().device(), self -> balanceKthread(ctx));
         } catch (RuntimeException e) {
             if (counted) {
-                b.resumeKthreadDone(); // no kthread: nothing to wait for
+                b.resumeKthreads.done(); // no kthread: nothing to wait for
             }
             throw e;
         }
@@ -514,12 +514,12 @@ final class Balance {
                 return false;
             }
             if (!fs.flags.test(FsFlag.BALANCE_RUNNING)) {
-                if (fs.applied(FixSwitch.BALANCE_RESUME_PAUSE_RACE) && b.resumeKthreads.get() > 0) {
+                if (fs.applied(FixSwitch.BALANCE_RESUME_PAUSE_RACE) && b.resumeKthreads.running() > 0) {
                     // proposed: a resume kthread not yet in btrfs_balance — ask it to leave the balance paused, wait
                     b.pauseReq.incrementAndGet();
                     b.mutex.unlock();
                     try {
-                        b.waitEvent("btrfs_pause_balance", () -> b.resumeKthreads.get() == 0);
+                        b.waitEvent("btrfs_pause_balance", () -> b.resumeKthreads.running() == 0);
                     } finally {
                         b.mutex.lock();
                     }
@@ -551,7 +551,7 @@ final class Balance {
      */
     static void waitForResumeKthread(FsInfo fs) {
         if (fs.applied(FixSwitch.BALANCE_RESUME_PAUSE_RACE)) {
-            fs.balance.waitEvent("wait for the balance resume kthread", () -> fs.balance.resumeKthreads.get() == 0);
+            fs.balance.resumeKthreads.waitForAll("wait for the balance resume kthread");
         }
     }
 

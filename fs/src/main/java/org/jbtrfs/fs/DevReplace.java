@@ -598,13 +598,13 @@ final class DevReplace {
         DevReplaceControl r = fs.devReplace;
         boolean counted = fs.applied(FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE);
         if (counted) {
-            r.resumeKthreadStarted(); // proposed: close_ctree waits for it
+            r.resumeKthreads.started(); // proposed: close_ctree waits for it
         }
         try {
             fs.kernel.kthreadd().run("btrfs-devrepl", Role.KTHREAD, fs.workqueues().device(), self -> devReplaceKthread(ctx));
         } catch (RuntimeException e) {
             if (counted) {
-                r.resumeKthreadDone();
+                r.resumeKthreads.done();
             }
             throw e;
         }
@@ -649,7 +649,7 @@ final class DevReplace {
             return 0;
         } finally {
             if (fs.applied(FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE)) {
-                r.resumeKthreadDone();
+                r.resumeKthreads.done();
             }
         }
     }
@@ -657,7 +657,7 @@ final class DevReplace {
     /** The proposed fix's wait in close_ctree, after the suspend and the scrub cancel: the resume kthread's last act. */
     static void waitForResumeKthread(FsInfo fs) {
         if (fs.applied(FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE)) {
-            fs.devReplace.waitForResumeKthreads();
+            fs.devReplace.resumeKthreads.waitForAll("wait for the dev-replace resume kthread");
         }
     }
 }

@@ -26,8 +26,8 @@ public final class BalanceControl {
     public final AtomicInteger pauseReq = new AtomicInteger();
     /** fs_info->balance_cancel_req. */
     public final AtomicInteger cancelReq = new AtomicInteger();
-    /** Resume kthreads started and not yet returned (the proposed fix's wait; no 5.11 counterpart). */
-    public final AtomicInteger resumeKthreads = new AtomicInteger();
+    /** The resume kthreads started and not yet returned (the proposed fix's count; they wake balance_wait_q). */
+    public final ResumeKthreads resumeKthreads;
     private BalanceCtl ctl;
     /** balance_ctl's memory as btrfs_free_fs_info frees it: a resume kthread that runs later uses it freed. */
     private final FreedSlot freed = new FreedSlot();
@@ -35,6 +35,7 @@ public final class BalanceControl {
     BalanceControl(Sched sched, Lockdep lockdep) {
         this.sched = sched;
         this.mutex = new Mutex("balance_mutex", lockdep, "&fs_info->balance_mutex");
+        this.resumeKthreads = new ResumeKthreads(sched, waitQ);
     }
 
     /** fs_info->balance_ctl (read under balance_lock), or null. */
@@ -57,20 +58,6 @@ public final class BalanceControl {
     /** wake_up(&fs_info->balance_wait_q). */
     public void wakeUp() {
         synchronized (waitQ) {
-            waitQ.notifyAll();
-        }
-    }
-
-    /** A resume kthread about to be started (the proposed fix): the pause and close_ctree wait for its last act. */
-    public void resumeKthreadStarted() { resumeKthreads.incrementAndGet(); }
-
-    /**
-     * A resume kthread's last act (the proposed fix): counted out and the waiters woken under the wait queue's lock, so a
-     * waiter that sees the count reach 0 knows the kthread touches nothing more.
-     */
-    public void resumeKthreadDone() {
-        synchronized (waitQ) {
-            resumeKthreads.decrementAndGet();
             waitQ.notifyAll();
         }
     }

@@ -1,6 +1,5 @@
 package org.jbtrfs.transaction;
 
-import java.util.concurrent.atomic.AtomicInteger;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.KernelLog;
 import org.jbtrfs.core.disk.DevReplaceItem;
@@ -33,11 +32,8 @@ public final class DevReplaceControl {
     public final RwSemaphore rwsem;
     /** dev_replace->lock_finishing_cancel_unmount. */
     public final Mutex lockFinishingCancelUnmount;
-    private final Sched sched;
-    /** A wait queue for the proposed fix's count of resume kthreads. */
-    private final Object kthreadWait = new Object();
-    /** Resume kthreads started and not yet returned (the proposed fix's wait; no 5.11 counterpart). */
-    public final AtomicInteger resumeKthreads = new AtomicInteger();
+    /** The resume kthreads started and not yet returned (the proposed fix's count, on a wait queue of its own). */
+    public final ResumeKthreads resumeKthreads;
     /** fs_info itself as btrfs_free_fs_info frees it: a resume kthread that ends later uses it freed. */
     private final FreedSlot freed = new FreedSlot();
 
@@ -64,10 +60,10 @@ public final class DevReplaceControl {
     public volatile boolean itemNeedsWriteback;
 
     DevReplaceControl(Sched sched, Lockdep lockdep) {
-        this.sched = sched;
         this.rwsem = new RwSemaphore("&dev_replace->rwsem", lockdep);
         this.lockFinishingCancelUnmount = new Mutex("lock_finishing_cancel_unmount", lockdep,
             "&dev_replace->lock_finishing_cancel_unmount");
+        this.resumeKthreads = new ResumeKthreads(sched, new Object());
     }
 
     /** kernel: btrfs_dev_replace_is_ongoing() — a valid replace STARTED or SUSPENDED (even with its target missing). */
@@ -115,24 +111,6 @@ public final class DevReplaceControl {
 
     /** commit_cowonly_roots' end: "Update dev-replace pointer once everything is committed". */
     void updateCommittedCursor() { committedCursorLeft = cursorLeftLastWriteOfItem; }
-
-    /** A resume kthread about to be started (the proposed fix): close_ctree waits for its last act. */
-    public void resumeKthreadStarted() { resumeKthreads.incrementAndGet(); }
-
-    /** A resume kthread's last act (the proposed fix): counted out, the waiters woken. */
-    public void resumeKthreadDone() {
-        synchronized (kthreadWait) {
-            resumeKthreads.decrementAndGet();
-            kthreadWait.notifyAll();
-        }
-    }
-
-    /** The proposed fix's wait in close_ctree for the resume kthreads' last act. */
-    public void waitForResumeKthreads() {
-        synchronized (kthreadWait) {
-            sched.waitUntil(kthreadWait, "wait for the dev-replace resume kthread", () -> resumeKthreads.get() == 0);
-        }
-    }
 
     /** btrfs_free_fs_info(): fs_info (and dev_replace in it) freed for whatever still uses it. */
     public void freeFsInfo(KernelLog log) {
