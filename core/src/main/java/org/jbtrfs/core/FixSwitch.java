@@ -600,7 +600,13 @@ public enum FixSwitch {
      * The fix: btrfs_scrub_dev for a replace, under scrub_lock and dev_replace.rwsem, refuses (-ECANCELED) a replace that
      * is no longer STARTED — the suspend's state change comes before its cancel, so either the scrub sees SUSPENDED or the
      * cancel sees it running; btrfs_resume_dev_replace_async counts its kthread and close_ctree waits for its last act.
-     * Found by reading dev-replace.c while porting its lifecycle. Not checked on a running kernel.
+     * Found by reading dev-replace.c while porting its lifecycle. Not checked on a running kernel. Stop 67 (explorer class
+     * 561fd4cd, a 10-minute every-fix hunt): the kthread's own first line dereferences dev_replace->srcdev unlocked
+     * ("continuing dev_replace from %s (devid %llu)"); a kthread that has not run yet when an RO remount suspends the
+     * replace, an RO→RW remount fails to resume it again (the kthread holds the exclusive operation), and a cancel of the
+     * suspended replace clears srcdev, oopses on NULL. The fix also has the kthread test, under dev_replace.rwsem, that
+     * the replace is still STARTED before it reads anything of it, and otherwise release the exclusive operation and
+     * leave the replace as the suspend or the cancel left it.
      */
     DEV_REPLACE_RESUME_SUSPEND_RACE(Origin.PROPOSED),
     /**

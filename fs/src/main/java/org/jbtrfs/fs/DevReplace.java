@@ -621,6 +621,14 @@ final class DevReplace {
         try {
             fs.kernel.hooks().arrive(Hook.DEV_REPLACE_KTHREAD_BEFORE_SCRUB);
             r.use("btrfs_dev_replace_kthread");
+            if (fs.applied(FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE) && !stillStarted(r)) {
+                // proposed (stop 67): an RO remount suspended the replace before this kthread ran, and a cancel of the
+                // suspended replace may have cleared srcdev since — leave the replace as they left it, release the
+                // exclusive operation the resume took
+                r.use("btrfs_exclop_finish");
+                fs.exclop.finish();
+                return 0;
+            }
             if (r.srcdev == null) {
                 // "dev_replace->srcdev->devid": a replace a finishing ended after the resume took it (srcdev cleared)
                 throw fs.log().oops(org.jbtrfs.core.LogEntry.Kind.OOPS,
@@ -651,6 +659,20 @@ final class DevReplace {
             if (fs.applied(FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE)) {
                 r.resumeKthreads.done();
             }
+        }
+    }
+
+    /**
+     * The proposed fix's first test in the kthread (stop 67): the replace still STARTED, read under dev_replace.rwsem —
+     * the lock the suspend and the cancel change it under. A replace that is STARTED keeps srcdev until this kthread's
+     * own finishing: an RO remount's suspend comes first, and a cancel of a STARTED replace goes through its scrub.
+     */
+    private static boolean stillStarted(DevReplaceControl r) {
+        r.rwsem.readLock().lock();
+        try {
+            return r.replaceState == State.STARTED;
+        } finally {
+            r.rwsem.readLock().unlock();
         }
     }
 

@@ -62,7 +62,10 @@ class DevReplaceResumeBeforeExclopTest {
     @ParameterizedTest(name = "crc32c {0}")
     @EnumSource(Crc32cImpl.class)
     void revertedTheResumesKthreadDereferencesTheSourceTheIoctlsFinishingCleared(Crc32cImpl crc) {
-        try (Repro r = repro(crc, false)) {
+        // DEV_REPLACE_RESUME_SUSPEND_RACE reverted too: since stop 67 its kthread tests the replace still STARTED before
+        // it reads anything of it, which stops this kthread before the dereference as well
+        try (Repro r = new Repro(crc, FixSwitch.DEV_REPLACE_START_WRITE_ACCESS, FixSwitch.DEV_REPLACE_RESUME_BEFORE_EXCLOP,
+                FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE)) {
             Btrfs fs = DevReplaceTest.withFiles(r);
             BlockDevice tgt = r.mod.createDevice("sdd", 64L << 20);
             TestThread<DevReplaceResult> start = ioctlSuspendedBeforeFinishing(r, fs, tgt);

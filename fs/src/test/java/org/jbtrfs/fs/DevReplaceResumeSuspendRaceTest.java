@@ -239,4 +239,50 @@ class DevReplaceResumeSuspendRaceTest {
             assertTrue(r.mod.unload().clean());
         }
     }
+
+    /**
+     * Stop 67 (explorer class 561fd4cd): the kthread held before its first line while an RO remount suspends the replace,
+     * an RO→RW remount cannot resume it again (the kthread holds the exclusive operation: "cannot resume dev-replace,
+     * other exclusive operation running") and {@code btrfs replace cancel} ends the suspended replace, clearing srcdev.
+     */
+    private static Btrfs cancelledUnderTheHeldKthread(Repro r) {
+        DevReplaceTest.suspendedReplaceOnDisk(r);
+        r.mod.hooks().parkAt(Hook.DEV_REPLACE_KTHREAD_BEFORE_SCRUB, Role.KTHREAD);
+        Btrfs fs = r.mount("");
+        r.mod.hooks().awaitParked(Hook.DEV_REPLACE_KTHREAD_BEFORE_SCRUB, Repro.WAIT);
+        fs.remount("ro");
+        fs.remount("rw");
+        assertTrue(r.logged("cannot resume dev-replace, other exclusive operation running"), r.mod.log().dmesg());
+        assertEquals(DevReplaceResult.NO_ERROR, fs.replaceCancel());
+        assertEquals(DevReplaceStatus.State.CANCELED, fs.replaceStatus().state());
+        r.mod.hooks().disarm(Hook.DEV_REPLACE_KTHREAD_BEFORE_SCRUB);
+        DevReplaceTest.awaitDevReplaceKthreadGone(r.mod);
+        return fs;
+    }
+
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void revertedAKthreadThatRunsAfterACancelDereferencesTheClearedSource(Crc32cImpl crc) {
+        try (Repro r = repro(crc, false)) {
+            cancelledUnderTheHeldKthread(r);
+            assertTrue(r.logged("BUG: kernel NULL pointer dereference") && r.logged("btrfs_dev_replace_kthread+0x2a"),
+                r.mod.log().dmesg());
+        }
+    }
+
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void appliedAKthreadThatRunsAfterACancelLeavesTheReplaceAndReleasesTheOperation(Crc32cImpl crc) {
+        try (Repro r = repro(crc, true)) {
+            Btrfs fs = cancelledUnderTheHeldKthread(r);
+            assertFalse(r.logged("NULL pointer dereference"), r.mod.log().dmesg());
+            assertFalse(r.logged("continuing dev_replace"), "the kthread touched nothing of the cancelled replace");
+            assertEquals(DevReplaceStatus.State.CANCELED, fs.replaceStatus().state());
+            BlockDevice spare = r.mod.createDevice("sde", 64L << 20);
+            assertEquals(DevReplaceResult.NO_ERROR, fs.replaceStart(1, spare), "the exclusive operation is free again");
+            fs.umount();
+            assertTrue(r.mod.unload().clean());
+            assertFalse(r.mod.log().tainted(), r.mod.log().dmesg());
+        }
+    }
 }

@@ -212,6 +212,9 @@ public final class Classifier {
                         // a resumed replace the ioctl's finishing ended while the resume had set it STARTED without the
                         // exclusive operation: srcdev cleared (stop 65)
                         culprits.add(FixSwitch.DEV_REPLACE_RESUME_BEFORE_EXCLOP);
+                        // or a kthread that had not run when an RO remount suspended the replace and a cancel of the
+                        // suspended replace cleared srcdev (stop 67: its proposed fix's first test)
+                        culprits.add(FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE);
                     }
                     if (e.message().contains("RIP: 0010:btrfs_update_ioctl_balance_args")) {
                         // a balance ioctl's end found balance_ctl cleared: the resume kthread reset the balance the

@@ -734,6 +734,10 @@ class ClassifierTest {
         assertAttributedOnlyWhileReverted(new LogEntry(1, LogLevel.EMERG, 0, "btrfs-devrepl", LogEntry.Kind.OOPS,
             "BUG: kernel NULL pointer dereference, address: 0000000000000050\n#PF: supervisor read access in kernel mode\n"
                 + "RIP: 0010:btrfs_dev_replace_kthread+0x2a/0x120 [btrfs]"), FixSwitch.DEV_REPLACE_RESUME_BEFORE_EXCLOP);
+        // stop 67: the same oops of a kthread that ran after a suspend and a cancel (class 561fd4cd)
+        assertAttributedOnlyWhileReverted(new LogEntry(1, LogLevel.EMERG, 0, "btrfs-devrepl", LogEntry.Kind.OOPS,
+            "BUG: kernel NULL pointer dereference, address: 0000000000000050\n#PF: supervisor read access in kernel mode\n"
+                + "RIP: 0010:btrfs_dev_replace_kthread+0x2a/0x120 [btrfs]"), FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE);
         var copy = new Inspection.TransactionInfo(42, "RUNNING", List.of(new Inspection.Handle("btrfs-devrepl",
             "btrfs_inc_block_group_ro", "JOIN")));
         Observation o = new Observation();
