@@ -621,7 +621,7 @@ final class DevReplace {
         try {
             fs.kernel.hooks().arrive(Hook.DEV_REPLACE_KTHREAD_BEFORE_SCRUB);
             r.use("btrfs_dev_replace_kthread");
-            if (fs.applied(FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE) && !stillStarted(r)) {
+            if (!continuing(fs, r)) {
                 // proposed (stop 67): an RO remount suspended the replace before this kthread ran, and a cancel of the
                 // suspended replace may have cleared srcdev since — leave the replace as they left it, release the
                 // exclusive operation the resume took
@@ -629,16 +629,6 @@ final class DevReplace {
                 fs.exclop.finish();
                 return 0;
             }
-            if (r.srcdev == null) {
-                // "dev_replace->srcdev->devid": a replace a finishing ended after the resume took it (srcdev cleared)
-                throw fs.log().oops(org.jbtrfs.core.LogEntry.Kind.OOPS,
-                    "BUG: kernel NULL pointer dereference, address: 0000000000000050\n#PF: supervisor read access in kernel"
-                        + " mode\nRIP: 0010:btrfs_dev_replace_kthread+0x2a/0x120 [btrfs]\nCall Trace:\n"
-                        + org.jbtrfs.core.KernelLog.callTrace(new Throwable(), 1));
-            }
-            long progress = progress1000(fs) / 10;
-            fs.log().info(fs.sbId(), "continuing dev_replace from " + name(r.srcdev) + " (devid " + SRC_DEVID
-                + ") to target " + name(r.tgtdev) + " @" + progress + "%");
             Errno ret = scrubForReplace(ctx, r.committedCursorLeft, fs.device.source().size());
             if (ret == Errno.EAGAIN && fs.applied(FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE)) {
                 // proposed: the copy found the filesystem closing — the umount suspends the replace (close_ctree's
@@ -663,16 +653,36 @@ final class DevReplace {
     }
 
     /**
-     * The proposed fix's first test in the kthread (stop 67): the replace still STARTED, read under dev_replace.rwsem —
-     * the lock the suspend and the cancel change it under. A replace that is STARTED keeps srcdev until this kthread's
-     * own finishing: an RO remount's suspend comes first, and a cancel of a STARTED replace goes through its scrub.
+     * The kthread's first line, "continuing dev_replace from … @N%": 5.11 reads srcdev, tgtdev and the cursor with no
+     * lock (srcdev cleared: the NULL dereference). With the proposed fix of
+     * {@link FixSwitch#DEV_REPLACE_RESUME_SUSPEND_RACE} (stop 67) it reads them under dev_replace.rwsem, read-shared —
+     * the lock an RO remount's suspend and a cancel change them under — and only for a replace still STARTED: false,
+     * leave the replace alone.
      */
-    private static boolean stillStarted(DevReplaceControl r) {
-        r.rwsem.readLock().lock();
+    private static boolean continuing(FsInfo fs, DevReplaceControl r) {
+        boolean fixed = fs.applied(FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE);
+        if (fixed) {
+            r.rwsem.readLock().lock();
+        }
         try {
-            return r.replaceState == State.STARTED;
+            if (fixed && r.replaceState != State.STARTED) {
+                return false;
+            }
+            if (r.srcdev == null) {
+                // "dev_replace->srcdev->devid": a replace a finishing (or a cancel) ended after the resume took it
+                throw fs.log().oops(org.jbtrfs.core.LogEntry.Kind.OOPS,
+                    "BUG: kernel NULL pointer dereference, address: 0000000000000050\n#PF: supervisor read access in kernel"
+                        + " mode\nRIP: 0010:btrfs_dev_replace_kthread+0x2a/0x120 [btrfs]\nCall Trace:\n"
+                        + org.jbtrfs.core.KernelLog.callTrace(new Throwable(), 1));
+            }
+            long progress = progress1000(fs) / 10;
+            fs.log().info(fs.sbId(), "continuing dev_replace from " + name(r.srcdev) + " (devid " + SRC_DEVID
+                + ") to target " + name(r.tgtdev) + " @" + progress + "%");
+            return true;
         } finally {
-            r.rwsem.readLock().unlock();
+            if (fixed) {
+                r.rwsem.readLock().unlock();
+            }
         }
     }
 
