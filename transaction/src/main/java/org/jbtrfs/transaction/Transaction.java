@@ -24,6 +24,8 @@ public final class Transaction {
     int numExtwriters;
     int useCount = 2;
     volatile boolean aborted;
+    /** cur_trans->aborted's value: the errno of the last btrfs_abort_transaction (what a commit waiting on it returns). */
+    volatile org.jbtrfs.core.Errno abortErrno = org.jbtrfs.core.Errno.EIO;
     /** BTRFS_TRANS_CACHE_ENOSPC: a cache setup hit ENOSPC; no more cache setup in this transaction. */
     volatile boolean cacheEnospc;
     /** The transaction's dirty_pages io tree: bytenr → its EXTENT_DIRTY extent_state. Guarded by itself. */

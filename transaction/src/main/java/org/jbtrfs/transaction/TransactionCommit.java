@@ -7,6 +7,7 @@ import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Fault;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.FsFlag;
+import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.WorkOwner;
 import org.jbtrfs.core.disk.BlockGroupItem;
@@ -41,12 +42,14 @@ final class TransactionCommit {
             throw new IllegalStateException("commit through an ended transaction handle");
         }
         if (cur.aborted) {
+            // "Stop the commit early if ->aborted is set": ret = cur_trans->aborted, the abort's errno
             Transactions.end(h);
-            throw new BtrfsException(Errno.EROFS, "transaction " + cur.transid + " aborted");
+            throw new BtrfsException(cur.abortErrno, "transaction " + cur.transid + " aborted");
         }
         // btrfs_trans_state_lockdep_acquire(COMMIT_START): 6.1 takes it first; taken after the abort test here, whose
         // early return released it at once (nothing between)
         var commitStart = TransLockdep.acquireState(fs, TransLockdep.COMMIT_START);
+        BtrfsException earlyCleanup = null;
         try {
             Transactions.createPendingBlockGroups(h);
         } catch (RuntimeException e) {
@@ -67,8 +70,13 @@ final class TransactionCommit {
                 TransLockdep.releaseWriters(h);
                 Transactions.endIntwrite(h); // btrfs_end_transaction() before waiting for that commit
                 TransLockdep.mightWaitFor(fs, TransLockdep.COMPLETED); // wait_for_commit(COMPLETED)
-                fs.kernel.sched().waitUntil(fs.transLock, "wait_for_commit", TransWaits.stateOf(fs, cur), () -> cur.state == TransState.COMPLETED || cur.aborted);
+                // wait_for_commit: COMPLETED only — an aborted commit's cleanup (btrfs_cleanup_one_transaction) ends there too
+                fs.kernel.sched().waitUntil(fs.transLock, "wait_for_commit", TransWaits.stateOf(fs, cur), () -> cur.state == TransState.COMPLETED);
                 Transactions.releaseHandle(fs, h);
+                if (cur.aborted) {
+                    // "if (TRANS_ABORTED(cur_trans)) ret = cur_trans->aborted": the commit this caller waited for failed
+                    throw new BtrfsException(cur.abortErrno, "transaction " + cur.transid + " aborted");
+                }
                 return;
             }
             cur.state = TransState.COMMIT_START;
@@ -76,16 +84,24 @@ final class TransactionCommit {
             fs.transLock.notifyAll();
             TransLockdep.releaseState(fs, commitStart);
             Transaction prev = previous(fs, cur);
-            if (prev != null && prev.state != TransState.COMPLETED && !prev.aborted) {
+            if (prev != null && prev.state != TransState.COMPLETED) {
                 TransLockdep.mightWaitFor(fs, TransLockdep.COMPLETED); // wait_for_commit(prev_trans, COMPLETED)
             }
             fs.kernel.sched().waitUntil(fs.transLock, "commit: wait for the previous transaction", TransWaits.stateOf(fs, prev),
-                () -> prev == null || prev.state == TransState.COMPLETED || prev.aborted);
-            // extwriter_counter_dec(), then wait for the external writers (START / ATTACH handles) only:
-            // joiners may still enter in COMMIT_START
-            if (h.type.isExtwriter()) {
+                () -> prev == null || prev.state == TransState.COMPLETED);
+            BtrfsException refused = refuseAfterAbortedPrevious(fs, prev);
+            if (refused != null) {
+                earlyCleanup = refused;
+            } else if (h.type.isExtwriter()) {
+                // extwriter_counter_dec(), then wait for the external writers (START / ATTACH handles) only:
+                // joiners may still enter in COMMIT_START
                 cur.numExtwriters--;
             }
+        }
+        if (earlyCleanup != null) {
+            // goto cleanup_transaction: nothing of this transaction may reach the disk on top of trees never written
+            cleanupTransaction(h, earlyCleanup);
+            throw earlyCleanup;
         }
         // btrfs_start_delalloc_flush(): -o flushoncommit starts writeback of the dirty inodes (never fails)
         fs.commitFlush().startDelallocFlush();
@@ -277,6 +293,7 @@ final class TransactionCommit {
     private static void cleanupTransaction(TransHandle h, RuntimeException err) {
         FsInfo fs = h.fsInfo;
         Transaction cur = h.transaction;
+        fs.log().btrfs(org.jbtrfs.core.LogLevel.WARNING, fs.sbId(), "Skipping commit of aborted transaction.");
         Transactions.abort(fs, cur, err);
         synchronized (fs.transLock) {
             fs.transList.remove(cur); // list_del_init: "BUG_ON(list_empty(&cur_trans->list))" holds, the commit owns it
@@ -301,6 +318,27 @@ final class TransactionCommit {
         }
         h.markEnded();
         Transactions.releaseHandle(fs, h);
+    }
+
+    /**
+     * kernel: btrfs_commit_transaction()'s test after COMMIT_START (v5.11 transaction.c:2120–2146), under trans_lock:
+     * the previous transaction on trans_list, once it is COMPLETED (wait_for_commit), failed — its
+     * {@code prev_trans->aborted} is this commit's error; or none is left on the list while BTRFS_FS_STATE_TRANS_ABORTED
+     * is set ("The previous transaction was aborted and was already removed from the list ... So we abort to prevent
+     * writing a new superblock that reflects a corrupt state (pointing to trees with unwritten nodes/leafs)") — -EROFS.
+     * Either way the commit goes to cleanup_transaction. Null when the commit may go on.
+     *
+     * <p>Stop 68, port bug: the port waited for the previous transaction to be COMPLETED <em>or aborted</em> and went
+     * on either way — a transaction started while the previous one was UNBLOCKED was committed after that one failed
+     * to write, its superblock pointing at tree blocks never written ({@code CommitAfterAbortedPreviousTest}).
+     */
+    private static BtrfsException refuseAfterAbortedPrevious(FsInfo fs, Transaction prev) {
+        if (prev != null) {
+            return prev.aborted ? new BtrfsException(prev.abortErrno, "the previous transaction " + prev.transid
+                + " aborted") : null;
+        }
+        return fs.fsState.test(FsState.TRANS_ABORTED)
+            ? new BtrfsException(Errno.EROFS, "a previous transaction aborted and left trans_list") : null;
     }
 
     /** btrfs_run_delayed_items() of the commit: an error aborts the transaction and fails the commit. */

@@ -386,6 +386,9 @@ public final class Transactions {
      */
     public static void abort(FsInfo fs, Transaction cur, Throwable why) {
         synchronized (fs.transLock) {
+            if (why instanceof BtrfsException be && be.errno() != null) {
+                cur.abortErrno = be.errno(); // WRITE_ONCE(trans->transaction->aborted, errno)
+            }
             cur.aborted = true;
             fs.transLock.notifyAll();
         }
