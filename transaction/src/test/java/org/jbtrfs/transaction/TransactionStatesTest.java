@@ -4,6 +4,7 @@ import static org.jbtrfs.transaction.TestFs.data;
 import static org.jbtrfs.transaction.TestFs.key;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -301,6 +302,30 @@ class TransactionStatesTest {
             "the transaction started meanwhile is refused its commit");
         DiskIo.errorCommitSuper(fs);
         assertEquals(List.of(), fs.transList());
+        t.closeTail(fs);
+        assertEquals(List.of(), t.unload());
+    }
+
+    /**
+     * A second handle's commit of a transaction another task is already committing ends its handle and waits for that
+     * commit (wait_for_commit: COMPLETED, which an aborted commit's cleanup reaches too), then returns
+     * {@code cur_trans->aborted} when it failed — the failed write's -EIO. Stop 68, port bug: the port returned normally
+     * (its wait ended on COMPLETED or aborted and looked no further). Read: btrfs_commit_transaction (v5.11
+     * transaction.c:2102–2116), wait_for_commit, cleanup_transaction.
+     */
+    @Test
+    void aCommitWaitingForAnotherTasksFailedCommitReturnsItsError() throws Exception {
+        TransHandle second = Transactions.start(fs, fs.fsRoot(), 1, "test_second");
+        TransHandle h = writerWithTheCommitFaultArmed("test_writer", Fault.WRITE_AND_WAIT_TRANSACTION_EIO);
+        assertSame(h.transaction(), second.transaction());
+        TestThread<Void> committer = TestThread.run("committer", () -> Transactions.commit(h)).describedBy(this::sleepingOn);
+        committer.awaitBlockedOn("commit: wait for external writers"); // the second handle is one
+        TestThread<Void> waiter = TestThread.run("waiter", () -> Transactions.commit(second));
+        BtrfsException failed = assertThrows(BtrfsException.class, committer::join);
+        assertEquals(Errno.EIO, failed.errno());
+        BtrfsException e = assertInstanceOf(BtrfsException.class, waiter.failure(), "the commit it waited for failed");
+        assertEquals(Errno.EIO, e.errno(), "cur_trans->aborted");
+        DiskIo.errorCommitSuper(fs);
         t.closeTail(fs);
         assertEquals(List.of(), t.unload());
     }
