@@ -139,6 +139,9 @@ final class TransactionCommit {
         var completed = TransLockdep.acquireState(fs, TransLockdep.COMPLETED);
         var unblocked = TransLockdep.acquireState(fs, TransLockdep.UNBLOCKED);
         try {
+            // "if (TRANS_ABORTED(cur_trans)) goto scrub_continue": a handle of this transaction aborted it while the
+            // commit waited for the writers — nothing more of it is run or written
+            throwIfAborted(cur);
             // create_pending_snapshots() (snapshots are not modelled), then btrfs_run_delayed_items() once more: a
             // joiner that entered before COMMIT_DOING may have queued items (btrfs_assert_delayed_root_empty after)
             fs.delayedInodes.runDelayedItems(h);
@@ -151,6 +154,8 @@ final class TransactionCommit {
             ExtentCommit.runDelayedRefs(h);
             QgroupTrace.accountExtents(h);
             commitCowonlyRoots(h);
+            // "The tasks which save the space cache and inode cache may also update ->aborted, check it."
+            throwIfAborted(cur);
             long rootBytenr = fs.treeRoot().node().bytenr();
             int rootLevel = fs.treeRoot().node().level();
             fs.commitRootSem.writeLock().lock();
@@ -339,6 +344,18 @@ final class TransactionCommit {
         }
         return fs.fsState.test(FsState.TRANS_ABORTED)
             ? new BtrfsException(Errno.EROFS, "a previous transaction aborted and left trans_list") : null;
+    }
+
+    /**
+     * btrfs_commit_transaction()'s {@code if (TRANS_ABORTED(cur_trans)) { ret = cur_trans->aborted; goto ...; }} after
+     * COMMIT_DOING's wait for the writers and after commit_cowonly_roots (v5.11 transaction.c:2190, 2284). Stop 68, port
+     * bug: both were missing — a commit whose transaction another handle aborted meanwhile ran its delayed refs, COWed
+     * the roots and went UNBLOCKED, and failed only at the write (btree_write_cache_pages' -EROFS in error state).
+     */
+    private static void throwIfAborted(Transaction cur) {
+        if (cur.aborted) {
+            throw new BtrfsException(cur.abortErrno, "transaction " + cur.transid + " aborted");
+        }
     }
 
     /** btrfs_run_delayed_items() of the commit: an error aborts the transaction and fails the commit. */

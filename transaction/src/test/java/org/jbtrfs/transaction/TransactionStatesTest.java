@@ -330,6 +330,35 @@ class TransactionStatesTest {
         assertEquals(List.of(), t.unload());
     }
 
+    /**
+     * A transaction aborted by another of its handles while the commit waits in COMMIT_DOING for the writers: the commit
+     * stops there ({@code if (TRANS_ABORTED(cur_trans)) { ret = cur_trans->aborted; goto scrub_continue; }}) and returns the
+     * abort's errno — no delayed ref is run, no root switched, the transaction never UNBLOCKED. Stop 68, port bug: the
+     * port had no such test and committed on to the write, which refused it (-EROFS). Read: btrfs_commit_transaction
+     * (v5.11 transaction.c:2179–2194, 2280–2287), cleanup_transaction.
+     */
+    @Test
+    void aCommitWhoseTransactionAnotherHandleAbortsWhileItWaitsForTheWritersStopsThere() throws Exception {
+        TransHandle joiner = Transactions.join(fs, fs.fsRoot(), "test_joiner"); // a writer, not an external one
+        TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test_writer");
+        Trees.insert(h, fs.fsRoot(), key(1), data(1, "a"));
+        Transaction cur = h.transaction();
+        long gen = t.onDiskGeneration();
+        TestThread<Void> committer = TestThread.run("committer", () -> Transactions.commit(h)).describedBy(this::sleepingOn);
+        committer.awaitBlockedOn("commit: wait for writers");
+        t.kernel.hooks().arm(Hook.COMMIT_AFTER_UNBLOCKED, org.jbtrfs.core.HookAction.count());
+        Transactions.abort(fs, cur, new BtrfsException(Errno.ENOSPC, "the joiner's error"));
+        Transactions.end(joiner);
+        BtrfsException e = assertThrows(BtrfsException.class, committer::join);
+        assertEquals(Errno.ENOSPC, e.errno(), "cur_trans->aborted");
+        assertEquals(0, t.kernel.hooks().hits(Hook.COMMIT_AFTER_UNBLOCKED), "the aborted commit went on");
+        assertEquals(gen, t.onDiskGeneration());
+        DiskIo.errorCommitSuper(fs);
+        assertEquals(List.of(), fs.transList());
+        t.closeTail(fs);
+        assertEquals(List.of(), t.unload());
+    }
+
     /** A handle of a transaction with one item inserted, {@code fault} armed once for its commit. */
     private TransHandle writerWithTheCommitFaultArmed(String name, Fault fault) {
         TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, name);
