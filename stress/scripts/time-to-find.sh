@@ -59,7 +59,8 @@ dev-replace-resume-before-exclop:dev-replace-resume-before-exclop
 dev-replace-cursor-past-cancelled-chunk:dev-replace-cursor-past-cancelled-chunk
 dev-replace-kthread-enospc-warn:dev-replace-kthread-enospc-warn
 resize-thread-pool-scrub-race:resize-thread-pool-scrub-race
-flushoncommit-writeback-warn:flushoncommit-writeback-warn"}
+flushoncommit-writeback-warn:flushoncommit-writeback-warn
+add-inode-defrag-closing-race:add-inode-defrag-closing-race"}
 tmp=${KEEP:-$(mktemp -d)}
 mkdir -p "$tmp"
 echo "# $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/') workload=$workload limit=${limit}s ${ARGS:-} $java_bin $java_opts"

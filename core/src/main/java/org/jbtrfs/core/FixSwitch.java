@@ -721,7 +721,23 @@ public enum FixSwitch {
      * transaction.c btrfs_start_delalloc_flush, btrfs_wait_delalloc_flush, btrfs_commit_transaction; fs-writeback.c
      * __writeback_inodes_sb_nr, try_to_writeback_inodes_sb; a0f0cf8341e3 (stop 67).
      */
-    FLUSHONCOMMIT_WRITEBACK_WARN(Origin.LATER_UPSTREAM);
+    FLUSHONCOMMIT_WRITEBACK_WARN(Origin.LATER_UPSTREAM),
+    /**
+     * Proposed, not upstream (stop 68): btrfs_add_inode_defrag tests __need_auto_defrag (autodefrag on, the filesystem
+     * not closing) before it allocates its record — kmem_cache_zalloc(GFP_NOFS), which may sleep — and inserts the
+     * record under defrag_inodes_lock without testing again. A writeback that passed the test before close_ctree set
+     * BTRFS_FS_CLOSING_START (a reclaim work's delalloc flush, whose cow_file_range calls inode_should_defrag: the
+     * cleaner's autodefrag re-dirties a file after the umount's sync_filesystem, reservations queue the work, and
+     * evict_inodes skips the inode the work holds) inserts its record after close_ctree's btrfs_cleanup_defrag_inodes,
+     * before cancel_work_sync waits for the work: nothing frees it any more — kmem_cache_destroy's "Slab cache still has
+     * objects" at rmmod (the record holds only numbers: a leak, nothing else). 5.11 file.c btrfs_add_inode_defrag,
+     * btrfs_cleanup_defrag_inodes, inode.c inode_should_defrag, disk-io.c close_ctree read; mainline (defrag.c) keeps
+     * the test outside the lock and the cleanup before the reclaim works' cancels. The fix: test __need_auto_defrag
+     * again under defrag_inodes_lock, which btrfs_cleanup_defrag_inodes takes after CLOSING_START is set. Found by the
+     * explorer with every fix applied (stop 68: a final rmmod's btrfs_inode_defrag leak, allocated in cow_file_range of
+     * 5.12's preemptive reclaim work; seeds 68004 and 68005). Not checked on a running kernel.
+     */
+    ADD_INODE_DEFRAG_CLOSING_RACE(Origin.PROPOSED);
 
     private final Origin origin;
 

@@ -398,5 +398,11 @@ public enum Hook {
      * btrfs_workqueue_set_max: a scrub ending now destroys that queue ({@link FixSwitch#RESIZE_THREAD_POOL_SCRUB_RACE},
      * later upstream). Reached only when a scrub holds the queues. Stop 67.
      */
-    RESIZE_THREAD_POOL_BEFORE_SCRUB_SET_MAX
+    RESIZE_THREAD_POOL_BEFORE_SCRUB_SET_MAX,
+    /**
+     * btrfs_add_inode_defrag has tested __need_auto_defrag and allocated its record (kmem_cache_zalloc(GFP_NOFS), which
+     * may sleep), before it takes defrag_inodes_lock to insert it ({@link FixSwitch#ADD_INODE_DEFRAG_CLOSING_RACE},
+     * proposed). Reached from cow_file_range's inode_should_defrag with autodefrag on. Stop 68.
+     */
+    ADD_INODE_DEFRAG_BEFORE_INSERT
 }

@@ -7,6 +7,7 @@ import java.util.TreeMap;
 import org.jbtrfs.cleaner.Inode;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.disk.FileExtentItem;
@@ -114,7 +115,14 @@ final class AutoDefrag {
             return;
         }
         InodeDefrag defrag = new InodeDefrag(new DefragKey(d.inode.root().objectid(), d.inode.ino()), transid, slab.alloc());
+        fs.kernel.hooks().arrive(Hook.ADD_INODE_DEFRAG_BEFORE_INSERT);
         synchronized (this) {
+            if (fs.applied(FixSwitch.ADD_INODE_DEFRAG_CLOSING_RACE) && !needAutoDefrag()) {
+                // proposed: close_ctree may have set CLOSING_START and run btrfs_cleanup_defrag_inodes since the test
+                // above — tested again under defrag_inodes_lock, which that cleanup takes
+                defrag.slabObj.free();
+                return;
+            }
             // an inode evicted and read again lost IN_DEFRAG: the insert finds its old record and merges
             if (d.inDefrag || !insert(d, defrag)) {
                 defrag.slabObj.free();

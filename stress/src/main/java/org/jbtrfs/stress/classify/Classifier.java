@@ -374,6 +374,9 @@ public final class Classifier {
                 symptoms.add(Symptom.SLAB_LEAK);
                 evidence.add("rmmod: slab leaks " + o.unload.slabLeaks().stream().map(l -> l.cache() + "=" + l.remaining()).toList()
                     + (o.unload.stateLeaks().isEmpty() ? "" : ", " + o.unload.stateLeaks().size() + " state leaks"));
+                if (defragRecordLeaked(o.unload)) {
+                    culprits.add(FixSwitch.ADD_INODE_DEFRAG_CLOSING_RACE);
+                }
             }
             if (!o.unload.threadsAlive().isEmpty()) {
                 symptoms.add(Symptom.ERROR);
@@ -1000,4 +1003,13 @@ public final class Classifier {
         }
         return sb.toString().stripTrailing();
     }
+
+    /**
+     * An autodefrag record left at rmmod: one inserted after close_ctree's btrfs_cleanup_defrag_inodes by a writeback that
+     * tested __need_auto_defrag before the umount began (stop 68, {@link FixSwitch#ADD_INODE_DEFRAG_CLOSING_RACE}).
+     */
+    public static boolean defragRecordLeaked(org.jbtrfs.fs.UnloadReport unload) {
+        return unload.slabLeaks().stream().anyMatch(l -> l.cache().equals("btrfs_inode_defrag"));
+    }
+
 }

@@ -147,7 +147,8 @@ public final class Schedule {
         Hook.PREEMPT_RECLAIM_BEFORE_FLUSH, Hook.SHRINK_DELALLOC_BEFORE_DELAYED_IPUT, Hook.BALANCE_KTHREAD_BEFORE_MUTEX,
         Hook.BALANCE_NEXT_CHUNK, Hook.DELAYED_WORKER_AFTER_JOIN, Hook.DEV_REPLACE_KTHREAD_BEFORE_SCRUB,
         Hook.SCRUB_BEFORE_RUNNING, Hook.DEV_REPLACE_NEXT_CHUNK, Hook.DEV_REPLACE_START_BEFORE_TRANSACTION,
-        Hook.DEV_REPLACE_RESUME_BEFORE_EXCLOP, Hook.DEV_REPLACE_BEFORE_FINISHING, Hook.RESIZE_THREAD_POOL_BEFORE_SCRUB_SET_MAX);
+        Hook.DEV_REPLACE_RESUME_BEFORE_EXCLOP, Hook.DEV_REPLACE_BEFORE_FINISHING, Hook.RESIZE_THREAD_POOL_BEFORE_SCRUB_SET_MAX,
+        Hook.ADD_INODE_DEFRAG_BEFORE_INSERT);
     /**
      * Later hooks never focused: no sleep of the kernel's is there to lengthen ({@link #LATER_HOOKS}; btrfs_resize_thread_pool
      * between its load of the scrub queue and its store, stop 67, two instructions apart; a commit after

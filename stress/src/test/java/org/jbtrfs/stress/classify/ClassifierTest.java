@@ -716,6 +716,20 @@ class ClassifierTest {
                 + " btrfs-scrubwrc (device sdc)) by task lane:lifecycle:3"), FixSwitch.RESIZE_THREAD_POOL_SCRUB_RACE);
     }
 
+    /** Stop 68: an autodefrag record left at rmmod — inserted after close_ctree's btrfs_cleanup_defrag_inodes. */
+    @Test
+    void aDefragRecordLeftAtRmmodIsTheClosingRace() {
+        Observation o = new Observation();
+        o.unload = new org.jbtrfs.fs.UnloadReport(List.of(new org.jbtrfs.core.SlabLeak("btrfs_inode_defrag", 1, 40, List.of())),
+            List.of(), List.of(), Set.of(), List.of(), List.of());
+        FixSwitch fix = FixSwitch.ADD_INODE_DEFRAG_CLOSING_RACE;
+        assertEquals(Set.of(fix.kebab()), Classifier.classify(o, EnumSet.of(fix)).bugs());
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).bugs());
+        o.unload = new org.jbtrfs.fs.UnloadReport(List.of(new org.jbtrfs.core.SlabLeak("btrfs_inode", 1, 40, List.of())),
+            List.of(), List.of(), Set.of(), List.of(), List.of());
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.of(fix)).bugs(), "another cache's leak");
+    }
+
     /**
      * Stop 65: the dev-replace findings. The resume kthread past the suspend — its late KASAN report, its copy's
      * transactions (RO-remounted or inside close_ctree), its cancel of a replace whose copy found the filesystem closing;
