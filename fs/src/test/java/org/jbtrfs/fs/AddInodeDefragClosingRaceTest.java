@@ -6,11 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
-import org.jbtrfs.core.Role;
 import org.jbtrfs.fs.tools.Check;
 import org.jbtrfs.testsupport.TestThread;
-import org.jbtrfs.transaction.FsInfo;
-import org.jbtrfs.transaction.space.Flush;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -40,51 +37,19 @@ import org.junit.jupiter.params.provider.EnumSource;
  * the lock — until the umount waits in the work's cancel.
  */
 class AddInodeDefragClosingRaceTest {
-    private static final long ITEM = 256L << 10;
-
     /**
      * f: four small extents (a record queued by their writeback), then a 512 KiB one (no defrag target: the cluster of
-     * the first four is not the whole file); the cleaner held at its pass's start.
+     * the first four is not the whole file); the umount held in sync_filesystem's commit while the cleaner's pass
+     * re-dirties the cluster; the preemptive reclaim work's round writing it, held past btrfs_add_inode_defrag's test
+     * (not closing yet); then the umount let go into close_ctree, past btrfs_cleanup_defrag_inodes, until it waits for
+     * the round in the work's cancel ({@link ReclaimWritebackAtUmountTest#aPreemptiveRoundHeldAt}). Returns the umount.
      */
-    private static void aFileWithASmallCluster(Repro r, Btrfs fs) {
-        AutoDefragTest.withCleanerHeld(r, fs, () -> {
+    private static TestThread<Void> aRoundPastItsTestWhileCloseCtreeCleansUp(Repro r, Btrfs fs) {
+        TestThread<Void> umount = ReclaimWritebackAtUmountTest.aPreemptiveRoundHeldAt(r, fs, () -> {
             AutoDefragTest.fourSmallWrites(fs);
             fs.writeFile("f", new byte[512 << 10]);
             fs.sync();
-            return null;
-        });
-    }
-
-    /**
-     * The umount held in sync_filesystem's commit, the cleaner's pass re-dirtying f's cluster, the preemptive reclaim
-     * work's round writing it and held past btrfs_add_inode_defrag's test; then the umount let go into close_ctree, past
-     * btrfs_cleanup_defrag_inodes, until it waits for the round in the work's cancel. Returns the umount.
-     */
-    private static TestThread<Void> aRoundPastItsTestWhileCloseCtreeCleansUp(Repro r, Btrfs fs) {
-        FsInfo info = fs.fsInfo();
-        assertTrue(info.preemptReclaim() != null, "5.12's code paths");
-        aFileWithASmallCluster(r, fs);
-        r.mod.hooks().parkAt(Hook.DEFRAG_BEFORE_CLUSTER, Role.CLEANER);
-        r.mod.hooks().release(Hook.CLEANER_AFTER_SET_RUNNING);
-        r.mod.hooks().awaitParked(Hook.DEFRAG_BEFORE_CLUSTER, Repro.WAIT);
-        fs.createFile("g"); // a running transaction: sync_filesystem's btrfs_sync_fs commits it
-        r.mod.hooks().parkAt(Hook.COMMIT_AFTER_COMPLETED, Role.USER);
-        TestThread<Void> umount = TestThread.run("umount", fs::umount);
-        r.mod.hooks().awaitParked(Hook.COMMIT_AFTER_COMPLETED, Repro.WAIT);
-        r.mod.hooks().release(Hook.DEFRAG_BEFORE_CLUSTER); // f's cluster re-dirtied after the sync wrote everything
-        Repro.awaitCleanerAsleep(fs);
-        assertEquals(0, fs.ctx().defrag.queued(), "the pass took f's record");
-        r.mod.hooks().parkAt(Hook.ADD_INODE_DEFRAG_BEFORE_INSERT, Role.WORKER);
-        long held = 0;
-        while (!info.preemptReclaim().busy()) {
-            assertTrue(info.space.reservations.room(Flush.NO_FLUSH) > ITEM, "the preemptive work is queued before the space is full");
-            info.space.reservations.reserve(ITEM, Flush.NO_FLUSH); // another task's delalloc reservation
-            held += ITEM;
-        }
-        r.mod.hooks().awaitParked(Hook.ADD_INODE_DEFRAG_BEFORE_INSERT, Repro.WAIT); // not closing yet: the test passed
-        info.space.rsvs.releaseExcess(held);
-        r.mod.hooks().release(Hook.COMMIT_AFTER_COMPLETED);
-        Repro.awaitBlockedOn(fs, "umount", "cancel_delayed_work_sync(preempt_reclaim_work)");
+        }, Hook.ADD_INODE_DEFRAG_BEFORE_INSERT);
         assertEquals(0, fs.ctx().defrag.queued(), "btrfs_cleanup_defrag_inodes ran");
         return umount;
     }

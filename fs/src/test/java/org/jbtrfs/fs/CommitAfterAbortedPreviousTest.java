@@ -42,12 +42,10 @@ class CommitAfterAbortedPreviousTest {
     @EnumSource(Crc32cImpl.class)
     void aCommitWaitingForAPreviousTransactionThatFailsToWriteFailsWithItsError(Crc32cImpl crc) {
         try (Repro r = new Repro(crc)) {
-            Btrfs fs = r.mountSettled("");
-            fs.createFile("kept");
-            fs.sync();
-            long committed = superGeneration(r);
-            fs.createFile("lost-1");
-            TestThread<Void> first = failingCommitParkedUnblocked(r, fs);
+            FailingCommit c = aFailingCommitAfterAGoodOne(r);
+            Btrfs fs = c.fs();
+            TestThread<Void> first = c.first();
+            long committed = c.committed();
             fs.createFile("lost-2"); // a new transaction: the first one is UNBLOCKED, no longer the running one
             TestThread<Void> second = TestThread.run("sync-2", fs::sync).describedBy(r::sleepingOn)
                 .awaitBlockedOn("commit: wait for the previous transaction");
@@ -64,12 +62,10 @@ class CommitAfterAbortedPreviousTest {
     @EnumSource(Crc32cImpl.class)
     void aCommitAfterThePreviousTransactionFailedAndLeftTheListIsRefused(Crc32cImpl crc) {
         try (Repro r = new Repro(crc)) {
-            Btrfs fs = r.mountSettled("");
-            fs.createFile("kept");
-            fs.sync();
-            long committed = superGeneration(r);
-            fs.createFile("lost-1");
-            TestThread<Void> first = failingCommitParkedUnblocked(r, fs);
+            FailingCommit c = aFailingCommitAfterAGoodOne(r);
+            Btrfs fs = c.fs();
+            TestThread<Void> first = c.first();
+            long committed = c.committed();
             // quota enable's handle (btrfs_start_transaction) opens the next transaction and holds it up to its commit
             r.mod.hooks().parkAt(Hook.QGROUP_ENABLE_BEFORE_COMMIT, Role.USER);
             TestThread<Void> quota = TestThread.run("quota-enable", fs::quotaEnable);
@@ -85,6 +81,18 @@ class CommitAfterAbortedPreviousTest {
             assertEquals(0, r.mod.hooks().hits(Hook.COMMIT_AFTER_UNBLOCKED), "the refused commit went on");
             assertNothingCommittedAfter(r, fs, committed, crc);
         }
+    }
+
+    /** The filesystem, the generation of its last good commit ("kept"), and the sync of "lost-1" held UNBLOCKED. */
+    private record FailingCommit(Btrfs fs, long committed, TestThread<Void> first) { }
+
+    private static FailingCommit aFailingCommitAfterAGoodOne(Repro r) {
+        Btrfs fs = r.mountSettled("");
+        fs.createFile("kept");
+        fs.sync();
+        long committed = superGeneration(r);
+        fs.createFile("lost-1");
+        return new FailingCommit(fs, committed, failingCommitParkedUnblocked(r, fs));
     }
 
     /** A sync whose commit is held UNBLOCKED, its write to fail with -EIO (btrfs_write_and_wait_transaction). */

@@ -59,12 +59,31 @@ class ReclaimWritebackAtUmountTest {
      * now let go and waiting in close_ctree's cancel_work_sync for the round; f's inode number in {@code ino[0]}.
      */
     private static TestThread<Void> aRoundHoldingFAcrossTheFlushBlock(Repro r, Btrfs fs, long[] ino) {
+        TestThread<Void> umount = aPreemptiveRoundHeldAt(r, fs, () -> {
+            AutoDefragTest.fourSmallWrites(fs);
+            try (FileHandle h = fs.open("f")) {
+                ino[0] = h.ino();
+            }
+        }, Hook.DATA_WRITEBACK_BEFORE_ORDERED_EXTENT); // f's pages taken, igrab held
+        assertEquals(List.of(), fs.inspect().delayedIputs());
+        return umount;
+    }
+
+    /**
+     * The scaffold of the reclaim rounds at umount (this test's, {@link AddInodeDefragClosingRaceTest}'s): {@code writes}
+     * make f with the cleaner held; the umount held in sync_filesystem's commit (after its writeback and its ordered wait,
+     * SB_ACTIVE still set); the cleaner's autodefrag pass, held at its cluster since before the umount, re-dirties f
+     * then; reservations standing for other tasks' queue 5.12's preemptive reclaim work, whose FLUSH_DELALLOC round
+     * writes f and is held at {@code roundHook} (a kworker); then the umount let go, into close_ctree until it waits in
+     * cancel_delayed_work_sync for the round. Returns the umount.
+     */
+    static TestThread<Void> aPreemptiveRoundHeldAt(Repro r, Btrfs fs, Runnable writes, Hook roundHook) {
         FsInfo info = fs.fsInfo();
         assertTrue(info.preemptReclaim() != null, "5.12's code paths");
-        AutoDefragTest.withCleanerHeld(r, fs, () -> AutoDefragTest.fourSmallWrites(fs));
-        try (FileHandle h = fs.open("f")) {
-            ino[0] = h.ino();
-        }
+        AutoDefragTest.withCleanerHeld(r, fs, () -> {
+            writes.run();
+            return null;
+        });
         r.mod.hooks().parkAt(Hook.DEFRAG_BEFORE_CLUSTER, Role.CLEANER);
         r.mod.hooks().release(Hook.CLEANER_AFTER_SET_RUNNING);
         r.mod.hooks().awaitParked(Hook.DEFRAG_BEFORE_CLUSTER, Repro.WAIT); // SB_ACTIVE was tested: the cluster follows
@@ -74,18 +93,17 @@ class ReclaimWritebackAtUmountTest {
         r.mod.hooks().awaitParked(Hook.COMMIT_AFTER_COMPLETED, Repro.WAIT);
         r.mod.hooks().release(Hook.DEFRAG_BEFORE_CLUSTER); // f re-dirtied after the sync wrote everything
         Repro.awaitCleanerAsleep(fs);
-        r.mod.hooks().parkAt(Hook.DATA_WRITEBACK_BEFORE_ORDERED_EXTENT, Role.WORKER);
+        r.mod.hooks().parkAt(roundHook, Role.WORKER);
         long held = 0;
         while (!info.preemptReclaim().busy()) {
             assertTrue(info.space.reservations.room(Flush.NO_FLUSH) > ITEM, "the preemptive work is queued before the space is full");
             info.space.reservations.reserve(ITEM, Flush.NO_FLUSH); // another task's delalloc reservation
             held += ITEM;
         }
-        r.mod.hooks().awaitParked(Hook.DATA_WRITEBACK_BEFORE_ORDERED_EXTENT, Repro.WAIT); // f's pages taken, igrab held
+        r.mod.hooks().awaitParked(roundHook, Repro.WAIT);
         info.space.rsvs.releaseExcess(held);
         r.mod.hooks().release(Hook.COMMIT_AFTER_COMPLETED);
         Repro.awaitBlockedOn(fs, "umount", "cancel_delayed_work_sync(preempt_reclaim_work)");
-        assertEquals(List.of(), fs.inspect().delayedIputs());
         return umount;
     }
 
