@@ -149,7 +149,15 @@ final class InodeData implements Inode.Mapping {
             if (b == null) {
                 throw new BtrfsException(Errno.ENOENT, "inode item " + in.ino() + " of root " + in.root().objectid() + " gone");
             }
-            return new InodeData(in, fs, InodeItem.decode(b));
+            InodeItem item = InodeItem.decode(b);
+            if (item.isDir()) {
+                // a port invariant, not a kernel check: the page-cache state is a regular file's; a directory's i_size
+                // lives in its inode item (DirEntries). Stop 68: class 96d7fd75 (a directory's i_size too large by what
+                // looks like an append's length) is looked for here — a directory reaching this path says which one
+                throw new IllegalStateException("port invariant: page-cache state asked for directory inode " + in.ino()
+                    + " of root " + in.root().objectid());
+            }
+            return new InodeData(in, fs, item);
         });
     }
 
