@@ -728,6 +728,10 @@ class ClassifierTest {
         o.unload = new org.jbtrfs.fs.UnloadReport(List.of(new org.jbtrfs.core.SlabLeak("btrfs_inode", 1, 40, List.of())),
             List.of(), List.of(), Set.of(), List.of(), List.of());
         assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.of(fix)).bugs(), "another cache's leak");
+        // beside other objects: an umount that never got through close_ctree (a panic, a hang) left the records too
+        o.unload = new org.jbtrfs.fs.UnloadReport(List.of(new org.jbtrfs.core.SlabLeak("btrfs_inode_defrag", 1, 40, List.of()),
+            new org.jbtrfs.core.SlabLeak("btrfs_trans_handle", 1, 40, List.of())), List.of(), List.of(), Set.of(), List.of(), List.of());
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.of(fix)).bugs(), "not only the record");
     }
 
     /**
