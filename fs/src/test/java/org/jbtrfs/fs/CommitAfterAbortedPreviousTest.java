@@ -44,16 +44,14 @@ class CommitAfterAbortedPreviousTest {
         try (Repro r = new Repro(crc)) {
             FailingCommit c = aFailingCommitAfterAGoodOne(r);
             Btrfs fs = c.fs();
-            TestThread<Void> first = c.first();
-            long committed = c.committed();
             fs.createFile("lost-2"); // a new transaction: the first one is UNBLOCKED, no longer the running one
             TestThread<Void> second = TestThread.run("sync-2", fs::sync).describedBy(r::sleepingOn)
                 .awaitBlockedOn("commit: wait for the previous transaction");
             r.mod.hooks().disarm(Hook.COMMIT_AFTER_UNBLOCKED);
-            assertInstanceOf(BtrfsException.class, first.failure());
+            assertInstanceOf(BtrfsException.class, c.first().failure());
             BtrfsException e = assertInstanceOf(BtrfsException.class, second.failure(), "the commit must not go on");
             assertEquals(Errno.EIO, e.errno(), "prev_trans->aborted: the failed write's -EIO");
-            assertNothingCommittedAfter(r, fs, committed, crc);
+            assertNothingCommittedAfter(r, fs, c.committed(), crc);
         }
     }
 
@@ -64,14 +62,12 @@ class CommitAfterAbortedPreviousTest {
         try (Repro r = new Repro(crc)) {
             FailingCommit c = aFailingCommitAfterAGoodOne(r);
             Btrfs fs = c.fs();
-            TestThread<Void> first = c.first();
-            long committed = c.committed();
             // quota enable's handle (btrfs_start_transaction) opens the next transaction and holds it up to its commit
             r.mod.hooks().parkAt(Hook.QGROUP_ENABLE_BEFORE_COMMIT, Role.USER);
             TestThread<Void> quota = TestThread.run("quota-enable", fs::quotaEnable);
             r.mod.hooks().awaitParked(Hook.QGROUP_ENABLE_BEFORE_COMMIT, Repro.WAIT);
             r.mod.hooks().disarm(Hook.COMMIT_AFTER_UNBLOCKED);
-            assertInstanceOf(BtrfsException.class, first.failure()); // torn down: off trans_list
+            assertInstanceOf(BtrfsException.class, c.first().failure()); // torn down: off trans_list
             r.mod.hooks().arm(Hook.COMMIT_AFTER_UNBLOCKED, HookAction.count());
             r.mod.hooks().disarm(Hook.QGROUP_ENABLE_BEFORE_COMMIT);
             BtrfsException e = assertInstanceOf(BtrfsException.class, quota.failure(), "the commit must not go on");
@@ -79,7 +75,7 @@ class CommitAfterAbortedPreviousTest {
             // refused before btrfs_run_delayed_items: the port's commit ran on to UNBLOCKED and failed at the write
             // (btree_write_cache_pages' -EROFS), the same errno for another reason
             assertEquals(0, r.mod.hooks().hits(Hook.COMMIT_AFTER_UNBLOCKED), "the refused commit went on");
-            assertNothingCommittedAfter(r, fs, committed, crc);
+            assertNothingCommittedAfter(r, fs, c.committed(), crc);
         }
     }
 

@@ -8,7 +8,6 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.jbtrfs.core.FixSwitch;
 import java.util.TreeMap;
 import org.jbtrfs.core.KernelConfig;
 import org.jbtrfs.core.LogEntry;
@@ -136,14 +135,16 @@ public final class StressRunner {
             UnloadReport last = host.shutdown();
             if (last != null && (!last.clean() || !last.threadsAlive().isEmpty())) {
                 notes.add("the final rmmod was not clean: " + last.slabLeaks() + " " + last.stateLeaks() + " " + last.threadsAlive());
-                // an autodefrag record inserted after a close_ctree's cleanup is attributed, like a cycle's (stop 68)
-                FixSwitch defrag = FixSwitch.ADD_INODE_DEFRAG_CLOSING_RACE;
-                boolean defragLeak = Classifier.defragRecordLeaked(last);
-                String bug = defragLeak && opt.effectiveReverted().contains(defrag) ? defrag.kebab() : Classifier.UNKNOWN;
-                List<String> evidence = defragLeak && bug.equals(Classifier.UNKNOWN)
-                    ? List.of("final rmmod", "the evidence points at " + defrag.kebab() + ", which is applied") : List.of("final rmmod");
+                // attributed by the classifier's rules for a cycle's rmmod (an autodefrag record inserted after a
+                // close_ctree's cleanup, stop 68), the rest unknown
+                Observation unloadOnly = new Observation();
+                unloadOnly.unload = last;
+                Classifier.Verdict v = Classifier.classify(unloadOnly, opt.effectiveReverted());
+                List<String> evidence = new ArrayList<>();
+                evidence.add("final rmmod");
+                evidence.addAll(v.evidence());
                 stats.recordFailure(new CycleResult(-1, -1, 0, new ReplayToken(opt.seed(), 0, 0), EnumSet.of(Symptom.SLAB_LEAK),
-                    Set.of(bug), evidence, last.log(), null, "none",
+                    v.bugs(), evidence, last.log(), null, "none",
                     new Signature("slab-leak", "final rmmod", List.of())));
             }
         } else {
