@@ -194,11 +194,12 @@ public final class DeadRoots {
     /**
      * kernel: btrfs_abort_transaction(trans, ret) in btrfs_drop_snapshot — the transaction aborted, and
      * __btrfs_abort_transaction's __btrfs_handle_fs_error: "error (device X) in btrfs_drop_snapshot", error state,
-     * read-only. Returns {@code e} to rethrow.
+     * read-only; a handle that changed nothing aborts only itself. Returns {@code e} to rethrow.
      */
     private BtrfsException abort(TransHandle h, BtrfsException e) {
-        Transactions.abort(fs, h.transaction(), e);
-        Transactions.handleFsError(fs, "btrfs_drop_snapshot", e.errno());
+        if (Transactions.abort(h, "btrfs_drop_snapshot", e)) {
+            Transactions.handleFsError(fs, "btrfs_drop_snapshot", e.errno());
+        }
         return e;
     }
 

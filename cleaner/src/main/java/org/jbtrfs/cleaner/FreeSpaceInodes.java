@@ -86,7 +86,7 @@ public final class FreeSpaceInodes {
                 removeFreeSpaceInode(h, bg);
             }
         } catch (RuntimeException e) {
-            Transactions.abort(fs, h.transaction(), e);
+            Transactions.abort(h, "btrfs_set_free_space_cache_v1_active", e);
             Transactions.end(h);
             fs.flags.clear(FsFlag.CLEANUP_SPACE_CACHE_V1);
             throw e;

@@ -227,8 +227,8 @@ public final class Inodes {
         } catch (BtrfsException e) {
             // btrfs_truncate_inode_items failed: it aborts the transaction (logged, the filesystem goes
             // read-only, so the explorer still sees it); the handle is ended below, the orphan item stays
-            if (!fs.fsState.test(org.jbtrfs.core.FsState.TRANS_ABORTED)) {
-                Transactions.abort(fs, h.transaction(), e);
+            if (h.aborted() == null) { // once per handle
+                Transactions.abort(h, "btrfs_truncate_inode_items", e);
             }
             return;
         } finally {

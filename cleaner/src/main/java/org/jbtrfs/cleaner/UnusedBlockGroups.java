@@ -74,7 +74,7 @@ public final class UnusedBlockGroups {
                     fs.space.removeBlockGroup(bg);
                     Transactions.addDeletedBlockGroup(h, bg);
                 } catch (org.jbtrfs.core.BtrfsException e) {
-                    Transactions.abort(fs, h.transaction(), e); // btrfs_remove_chunk: btrfs_abort_transaction
+                    Transactions.abort(h, "btrfs_remove_chunk", e);
                     failed = true;
                 } finally {
                     Transactions.end(h);

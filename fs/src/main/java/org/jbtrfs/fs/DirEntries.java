@@ -111,7 +111,7 @@ final class DirEntries {
         if (ref == null) {
             // btrfs_del_inode_ref: -ENOENT → "failed to delete reference to %.*s, inode %llu parent %llu"
             fs.log().info(fs.sbId(), "failed to delete reference to " + name + ", inode " + ino + " parent " + parent.ino);
-            throw abort(h, new BtrfsException(Errno.ENOENT, "no INODE_REF for inode " + ino + " in " + parent));
+            throw abort(h, "__btrfs_unlink_inode", new BtrfsException(Errno.ENOENT, "no INODE_REF for inode " + ino + " in " + parent));
         }
         Trees.delete(h, parent.root, refKey);
         fs.delayedInodes.deleteDirIndex(parent.root, parent.ino, InodeRef.decode(ref).index()); // btrfs_delete_delayed_dir_index
@@ -127,7 +127,7 @@ final class DirEntries {
         Key refKey = new Key(parent.root.objectid(), ItemType.ROOT_REF, child);
         byte[] ref = Trees.lookup(fs, fs.treeRoot(), refKey);
         if (ref == null) {
-            throw abort(h, new BtrfsException(Errno.ENOENT, "no ROOT_REF from " + parent.root.objectid() + " to " + child));
+            throw abort(h, "btrfs_unlink_subvol", new BtrfsException(Errno.ENOENT, "no ROOT_REF from " + parent.root.objectid() + " to " + child));
         }
         Trees.delete(h, fs.treeRoot(), refKey);
         Trees.delete(h, fs.treeRoot(), new Key(child, ItemType.ROOT_BACKREF, parent.root.objectid()));
@@ -165,8 +165,8 @@ final class DirEntries {
     }
 
     /** btrfs_abort_transaction(): a missing back reference is corruption; the error goes to the caller. */
-    private BtrfsException abort(TransHandle h, BtrfsException e) {
-        Transactions.abort(fs, h.transaction(), e);
+    private BtrfsException abort(TransHandle h, String function, BtrfsException e) {
+        Transactions.abort(h, function, e);
         return e;
     }
 

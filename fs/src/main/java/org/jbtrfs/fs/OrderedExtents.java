@@ -141,7 +141,7 @@ final class OrderedExtents {
         } catch (BtrfsException e) {
             failed = true;
             if (inserted && h != null) {
-                Transactions.abort(fs, h.transaction(), e); // btrfs_abort_transaction()
+                Transactions.abort(h, "btrfs_finish_ordered_io", e);
             }
         } finally {
             if (h != null) {

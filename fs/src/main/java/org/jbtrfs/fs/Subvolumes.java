@@ -98,7 +98,7 @@ final class Subvolumes {
             try {
                 UuidTree.add(h, uuid, ItemType.UUID_KEY_SUBVOL, id);
             } catch (BtrfsException e) {
-                Transactions.abort(fs, h.transaction(), e);
+                Transactions.abort(h, "create_subvol", e);
                 throw e;
             }
             // btrfs_get_root_ref(): a stray orphan item of an earlier subvolume with this id is adopted
@@ -195,7 +195,7 @@ final class Subvolumes {
             UuidTree.remove(h, uuid, type, id);
         } catch (BtrfsException e) {
             if (e.errno() != Errno.ENOENT) {
-                Transactions.abort(fs, h.transaction(), e);
+                Transactions.abort(h, "btrfs_delete_subvolume", e);
                 throw e;
             }
         }

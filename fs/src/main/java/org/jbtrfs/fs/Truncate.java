@@ -117,7 +117,7 @@ final class Truncate {
                     d.fileExtentItemsLock.unlock();
                 }
             } catch (BtrfsException e) {
-                Transactions.abort(fs, h.transaction(), e); // btrfs_abort_transaction(trans, ret)
+                Transactions.abort(h, "maybe_insert_hole", e);
                 throw e;
             }
             d.updateInode(h);
@@ -143,7 +143,7 @@ final class Truncate {
             try {
                 truncateInodeItems(h, d, newSize);
             } catch (BtrfsException e) {
-                Transactions.abort(fs, h.transaction(), e);
+                Transactions.abort(h, "btrfs_truncate", e);
                 failed = e;
             }
             d.updateInode(h);

@@ -263,7 +263,7 @@ public final class Qgroups implements QgroupHooks {
             }
             return quota;
         } catch (BtrfsException e) {
-            Transactions.abort(fs, h.transaction(), e);
+            Transactions.abort(h, "btrfs_quota_enable", e);
             throw e;
         }
     }
@@ -344,7 +344,7 @@ public final class Qgroups implements QgroupHooks {
                 Trees.delete(h, fs.treeRoot(), new Key(ItemType.QUOTA_TREE_OBJECTID, ItemType.ROOT_ITEM, 0));
                 Extents.freeTreeBlock(h, quota.node());
             } catch (BtrfsException e) {
-                Transactions.abort(fs, h.transaction(), e);
+                Transactions.abort(h, "btrfs_quota_disable", e);
                 throw e;
             }
         } finally {

@@ -46,7 +46,7 @@ public final class BlockGroups {
                 if (fs.space.incBlockGroupRo(bg)) {
                     return true;
                 }
-                return doChunkAlloc && fs.space.allocChunkForcedFor(bg.type()) && fs.space.incBlockGroupRo(bg);
+                return doChunkAlloc && fs.space.allocChunkForcedFor(bg.type(), h.newBgs) && fs.space.incBlockGroupRo(bg);
             } finally {
                 fs.roBlockGroupMutex.unlock();
             }

@@ -213,7 +213,7 @@ public final class DelayedInodes {
                 commitNode(h, cur);
             } catch (BtrfsException e) {
                 release(cur, false);
-                Transactions.abort(fs, h.transaction(), e);
+                Transactions.abort(h, "__btrfs_run_delayed_items", e);
                 throw e;
             }
             Node next = next(cur);
@@ -419,7 +419,7 @@ public final class DelayedInodes {
                     commitNode(h, n);
                 } catch (BtrfsException e) {
                     // __btrfs_commit_inode_delayed_items' error: the kernel aborts the transaction
-                    Transactions.abort(fs, h.transaction(), e);
+                    Transactions.abort(h, "__btrfs_commit_inode_delayed_items", e);
                 } finally {
                     Transactions.end(h);
                     release(n, true);

@@ -18,7 +18,7 @@ public final class Extents {
      * queue its add ref; returns its bytenr.
      */
     public static long allocDataExtent(TransHandle h, long ownerRoot, long ino, long offset, long len) {
-        long bytenr = h.fsInfo.space.reserveDataExtent(len);
+        long bytenr = h.fsInfo.space.reserveDataExtent(len, h.newBgs);
         long rounded = ((len + 4095) / 4096) * 4096;
         DelayedRefs.addDataRef(h, bytenr, rounded, ownerRoot, ino, offset, +1, true);
         return bytenr;
@@ -65,7 +65,7 @@ public final class Extents {
         }
         TransHandle h = Transactions.join(fs, root, "find_free_extent");
         try {
-            fs.space.allocDataChunkForced();
+            fs.space.allocDataChunkForced(h.newBgs);
         } finally {
             Transactions.end(h);
         }

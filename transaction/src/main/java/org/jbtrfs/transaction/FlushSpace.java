@@ -37,7 +37,7 @@ final class FlushSpace {
                     try {
                         ExtentCommit.runDelayedRefs(h);
                     } catch (BtrfsException e) {
-                        Transactions.abort(fs, h.transaction(), e); // btrfs_run_delayed_refs aborts on error
+                        Transactions.abort(h, "btrfs_run_delayed_refs", e);
                     } finally {
                         Transactions.end(h);
                     }
@@ -49,9 +49,9 @@ final class FlushSpace {
                 if (h != null) {
                     try {
                         if (data) {
-                            fs.space.allocDataChunkForced(); // the data work runs ALLOC_CHUNK_FORCE only
+                            fs.space.allocDataChunkForced(h.newBgs); // the data work runs ALLOC_CHUNK_FORCE only
                         } else {
-                            fs.space.allocMetadataChunk(state == 8);
+                            fs.space.allocMetadataChunk(state == 8, h.newBgs);
                         }
                     } finally {
                         Transactions.end(h); // btrfs_create_pending_block_groups inserts the new chunk's item

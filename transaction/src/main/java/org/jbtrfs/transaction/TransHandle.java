@@ -1,6 +1,10 @@
 package org.jbtrfs.transaction;
 
+import java.util.ArrayList;
+import java.util.List;
+import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.kernel.SlabObject;
+import org.jbtrfs.transaction.space.BlockGroup;
 
 /** struct btrfs_trans_handle: one user of a transaction, from start/join/attach until end or commit. */
 public final class TransHandle {
@@ -13,6 +17,20 @@ public final class TransHandle {
     long bytesReserved;
     /** Tree blocks freed or COWed through this handle, for btrfs_should_end_transaction. */
     int blocksTouched;
+    /**
+     * trans->dirty: the handle changed a tree — a block COWed or allocated through it (btrfs_cow_block, btrfs_search_slot
+     * and btrfs_init_new_buffer set it), or it is committing. An abort of a handle that is not dirty and created no block
+     * group leaves the transaction alone ("Aborting unused transaction", {@link Transactions#abort(TransHandle, String,
+     * Throwable)}).
+     */
+    boolean dirty;
+    /** trans->aborted: the errno this handle was aborted with (__btrfs_abort_transaction), null while it was not. */
+    volatile Errno aborted;
+    /**
+     * trans->new_bgs: block groups this handle's chunk allocations created (btrfs_make_block_group), whose items its end
+     * or commit inserts (btrfs_create_pending_block_groups). Only the handle's task touches it.
+     */
+    final List<BlockGroup> newBgs = new ArrayList<>();
     private boolean ended;
     /**
      * The task that started it (current->journal_info's task): who must end it — the kworker of an async commit once it
@@ -38,6 +56,9 @@ public final class TransHandle {
     public Transaction transaction() { return transaction; }
 
     public FsInfo fsInfo() { return fsInfo; }
+
+    /** TRANS_ABORTED(trans) of this handle: the errno it was aborted with, null if it was not. */
+    public Errno aborted() { return aborted; }
 
     boolean markEnded() {
         if (ended) {

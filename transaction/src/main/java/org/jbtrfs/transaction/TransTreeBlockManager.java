@@ -34,7 +34,11 @@ final class TransTreeBlockManager implements TreeBlockManager {
 
     /** kernel: should_cow_block() — a block created in this transaction and not yet written is modified in place. */
     @Override public boolean shouldCow(ExtentBuffer eb) {
-        return !(eb.generation() == h.transaction.transid && !eb.isWritten());
+        boolean cow = !(eb.generation() == h.transaction.transid && !eb.isWritten());
+        if (!cow) {
+            h.dirty = true; // btrfs_cow_block / btrfs_search_slot: "trans->dirty = true" when no COW is needed
+        }
+        return cow;
     }
 
     /**
@@ -60,7 +64,7 @@ final class TransTreeBlockManager implements TreeBlockManager {
     /** kernel: btrfs_alloc_tree_block() in fs/btrfs/extent-tree.c */
     @Override public ExtentBuffer allocTreeBlock(long owner, int level) {
         checkUsable();
-        long bytenr = fs.space.reserveTreeBlock();
+        long bytenr = fs.space.reserveTreeBlock(h.newBgs);
         ExtentBuffer eb = ExtentBuffer.zeroed(bytenr);
         eb.setGeneration(h.transaction.transid);
         eb.setOwner(owner);
@@ -68,6 +72,7 @@ final class TransTreeBlockManager implements TreeBlockManager {
         eb.setFsid(fs.superCopyFsid());
         fs.btreeInode.add(eb);
         fs.btreeInode.markDirty(eb, h.transaction, tree);
+        h.dirty = true; // btrfs_init_new_buffer
         DelayedRefs.addTreeRef(h, bytenr, owner, level, +1, true);
         h.blocksTouched++;
         fs.kernel.hooks().arrive(Hook.TREE_BLOCK_ALLOCATED);

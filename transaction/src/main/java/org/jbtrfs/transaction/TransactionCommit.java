@@ -41,6 +41,9 @@ final class TransactionCommit {
         if (h.isEnded()) {
             throw new IllegalStateException("commit through an ended transaction handle");
         }
+        // "Some places just start a transaction to commit it. We need to make sure that if this commit fails that the
+        // abort code actually marks the transaction as failed, so set trans->dirty"
+        h.dirty = true;
         if (cur.aborted) {
             // "Stop the commit early if ->aborted is set": ret = cur_trans->aborted, the abort's errno
             Transactions.end(h);
@@ -299,7 +302,7 @@ final class TransactionCommit {
         FsInfo fs = h.fsInfo;
         Transaction cur = h.transaction;
         fs.log().btrfs(org.jbtrfs.core.LogLevel.WARNING, fs.sbId(), "Skipping commit of aborted transaction.");
-        Transactions.abort(fs, cur, err);
+        Transactions.abort(h, "cleanup_transaction", err); // the handle is dirty: the transaction aborts
         synchronized (fs.transLock) {
             fs.transList.remove(cur); // list_del_init: "BUG_ON(list_empty(&cur_trans->list))" holds, the commit owns it
             if (cur == fs.runningTransaction) {

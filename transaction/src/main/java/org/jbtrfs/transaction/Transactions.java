@@ -295,7 +295,7 @@ public final class Transactions {
             TransLockdep.releaseWriters(h);
             h.slabObj.free();
             fs.kernel.hooks().arrive(Hook.TRANS_END_BEFORE_KTHREAD_WAKE);
-            if (cur.aborted || fs.fsState.test(FsState.ERROR)) {
+            if (h.aborted != null || fs.fsState.test(FsState.ERROR)) { // TRANS_ABORTED(trans) of the handle
                 var k = fs.transactionKthread();
                 if (k != null) {
                     k.wakeUpProcess();
@@ -327,21 +327,23 @@ public final class Transactions {
      */
     static void createPendingBlockGroups(TransHandle h) {
         boolean failed = false;
-        for (BlockGroup bg : h.fsInfo.space.takeNewBlockGroups()) {
-            if (failed) {
-                continue;
-            }
-            try {
-                Trees.insert(h, h.fsInfo.extentRoot(), new Key(bg.start(), ItemType.BLOCK_GROUP_ITEM, bg.length()),
-                    new BlockGroupItem(0, 256, bg.type().flag()).encode());
-                // add_block_group_free_space(): 5.11 marks needs_free_space only while the free space tree is on
-                FreeSpaceTree.addBlockGroupFreeSpace(h, bg);
-            } catch (BtrfsException e) {
-                failed = true;
-                if (!h.transaction.aborted) {
-                    abort(h.fsInfo, h.transaction, e);
+        while (!h.newBgs.isEmpty()) {
+            BlockGroup bg = h.newBgs.get(0);
+            if (!failed) {
+                try {
+                    Trees.insert(h, h.fsInfo.extentRoot(), new Key(bg.start(), ItemType.BLOCK_GROUP_ITEM, bg.length()),
+                        new BlockGroupItem(0, 256, bg.type().flag()).encode());
+                    // add_block_group_free_space(): 5.11 marks needs_free_space only while the free space tree is on
+                    FreeSpaceTree.addBlockGroupFreeSpace(h, bg);
+                } catch (BtrfsException e) {
+                    failed = true;
+                    if (!h.transaction.aborted) {
+                        // the group is still on trans->new_bgs here (list_del_init at "next:"): never an unused abort
+                        abort(h, "btrfs_create_pending_block_groups", e);
+                    }
                 }
             }
+            h.newBgs.remove(0); // next: list_del_init(&block_group->bg_list)
         }
     }
 
@@ -381,8 +383,51 @@ public final class Transactions {
     }
 
     /**
-     * kernel: btrfs_abort_transaction() / __btrfs_handle_fs_error() — the transaction is aborted and the
-     * filesystem goes into error state (read-only); close_ctree then runs btrfs_error_commit_super.
+     * kernel: btrfs_abort_transaction() (the macro, ctree.h) and __btrfs_abort_transaction() (super.c, v5.11) — the
+     * abort of {@code h} by {@code function}: BTRFS_FS_STATE_TRANS_ABORTED is set first, then the handle is marked
+     * (trans->aborted). A handle that changed no tree (trans->dirty) and created no block group (trans->new_bgs) aborts
+     * nothing else — "Nothing used. The other threads that have joined this transaction may be able to continue":
+     * "FUNCTION: Aborting unused transaction(ERRSTR)." is logged, the transaction runs on and the filesystem stays
+     * writable; the next commit with no earlier transaction listed then fails -EROFS on the flag and aborts for real
+     * (btrfs_commit_transaction, {@link TransactionCommit}). Otherwise the transaction is aborted ({@link #abort(FsInfo,
+     * Transaction, Throwable)}). Until stop 69 every port abort took the transaction, whatever its handle had done.
+     *
+     * @return whether the transaction was aborted (false: an unused handle's abort)
+     */
+    public static boolean abort(TransHandle h, String function, Throwable why) {
+        FsInfo fs = h.fsInfo;
+        fs.fsState.set(FsState.TRANS_ABORTED); // the macro's test_and_set_bit, before the test below
+        Errno errno = why instanceof BtrfsException be && be.errno() != null ? be.errno() : Errno.EIO;
+        h.aborted = errno; // WRITE_ONCE(trans->aborted, errno)
+        if (!h.dirty && h.newBgs.isEmpty()) {
+            fs.log().btrfs(org.jbtrfs.core.LogLevel.WARNING, fs.sbId(), function + ": Aborting unused transaction("
+                + decodeError(errno) + ").");
+            return false;
+        }
+        abort(fs, h.transaction, why);
+        return true;
+    }
+
+    /** kernel: btrfs_decode_error() in fs/btrfs/super.c (v5.11) — the text an errno is logged with. */
+    static String decodeError(Errno errno) {
+        return switch (errno) {
+            case ENOENT -> "No such entry";
+            case EIO -> "IO failure";
+            case ENOMEM -> "Out of memory";
+            case EEXIST -> "Object already exists";
+            case ENOSPC -> "No space left";
+            case EROFS -> "Readonly filesystem";
+            case EOPNOTSUPP -> "Operation not supported";
+            case EUCLEAN -> "Filesystem corrupted";
+            default -> "unknown"; // -EDQUOT's "Quota exceeded": the port has no EDQUOT
+        };
+    }
+
+    /**
+     * kernel: __btrfs_abort_transaction()'s abort of the transaction — {@code trans->transaction->aborted} set, the
+     * waiters woken, __btrfs_handle_fs_error: the filesystem goes into error state (read-only); close_ctree then runs
+     * btrfs_error_commit_super. The handle-level entry is {@link #abort(TransHandle, String, Throwable)}; this one is
+     * for a transaction with no handle of the caller's at hand.
      */
     public static void abort(FsInfo fs, Transaction cur, Throwable why) {
         synchronized (fs.transLock) {

@@ -38,7 +38,7 @@ public final class UuidScan {
             Trees.insert(h, fs.treeRoot(), new Key(ItemType.UUID_TREE_OBJECTID, ItemType.ROOT_ITEM, 0), item.encode());
             fs.setUuidRoot(new Root(ItemType.UUID_TREE_OBJECTID, leaf, item));
         } catch (BtrfsException e) {
-            Transactions.abort(fs, h.transaction(), e);
+            Transactions.abort(h, "btrfs_create_uuid_tree", e);
             Transactions.end(h);
             throw e;
         }

@@ -95,10 +95,11 @@ class AsyncReclaimTest {
         assertEquals(0, r.ticketsWaiting());
         // the rounds' forced chunks left a hole smaller than a chunk, which the next ALLOC_CHUNK state would fill with a
         // chunk cut to fit (__btrfs_alloc_chunk): taken now, so that no flush state can add space below
-        while (fs.space.allocMetadataChunk(true)) {
+        TransHandle chunks = Transactions.join(fs, fs.extentRoot(), "test_chunks");
+        while (fs.space.allocMetadataChunk(true, chunks.newBgs)) {
             assertTrue(fs.space.blockGroupCount(BlockGroupType.METADATA) < 64);
         }
-        Transactions.end(Transactions.start(fs, fs.treeRoot(), 1, "test_usable")); // inserts the new groups' items
+        Transactions.end(chunks); // inserts the new groups' items
 
         // bytes of the delayed_block_rsv, taken without flushing: all there is, the device being allocated
         long held = r.room(Flush.FLUSH_ALL);

@@ -39,7 +39,7 @@ class CreatePendingBlockGroupsAbortTest {
         FsInfo fs = t.open();
         TransHandle h = Transactions.start(fs, fs.treeRoot(), 1, "test_pending");
         List<BlockGroup> before = fs.space.blockGroups();
-        assertTrue(fs.space.allocMetadataChunk(true), "a forced metadata chunk: its item is pending");
+        assertTrue(fs.space.allocMetadataChunk(true, h.newBgs), "a forced metadata chunk: its item is pending");
         List<BlockGroup> added = fs.space.blockGroups().stream().filter(b -> !before.contains(b)).toList();
         assertEquals(1, added.size());
         BlockGroup bg = added.get(0);

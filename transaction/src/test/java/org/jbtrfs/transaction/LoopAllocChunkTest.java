@@ -84,7 +84,7 @@ class LoopAllocChunkTest {
         }
         // a chunk made now, with the bit set, gets its info when its item goes in
         TransHandle h = Transactions.start(fs, fs.treeRoot(), 1, "test_after");
-        assertTrue(fs.space.allocMetadataChunk(true));
+        assertTrue(fs.space.allocMetadataChunk(true, h.newBgs));
         Transactions.end(h);
         assertEquals(fs.space.blockGroups().size(), FreeSpaceTree.infoCount(fs), "the new group's info: needs_free_space");
         t.closeClean(fs);

@@ -126,15 +126,16 @@ public final class SpaceManager {
      * chunk (btrfs_chunk_alloc, CHUNK_ALLOC_FORCE, through the caller's handle; its -ENOSPC is not an error, "we can do
      * more") and searches again; still nothing is find_free_extent's -ENOSPC. The reservations counted on this: metadata
      * overcommits into unallocated device space (btrfs_can_overcommit), which only such an allocation turns into
-     * metadata space. The new group's item is inserted when a handle ends or by the commit's loop
-     * ({@code btrfs_create_pending_block_groups} from btrfs_run_delayed_refs / btrfs_start_dirty_block_groups), so a
-     * commit that writes a block in it also writes its item.
+     * metadata space. The new group goes on {@code newBgs}, the caller's handle's trans->new_bgs: its item is inserted
+     * when that handle ends or by the commit's loop ({@code btrfs_create_pending_block_groups} from
+     * btrfs_run_delayed_refs / btrfs_start_dirty_block_groups), so a commit that writes a block in it also writes its
+     * item.
      */
-    public synchronized long reserveTreeBlock() {
+    public synchronized long reserveTreeBlock(List<BlockGroup> newBgs) {
         try {
             return reserve(BlockGroupType.METADATA, NODESIZE, NODESIZE / BlockGroup.SECTOR);
         } catch (BtrfsException e) {
-            if (!allocChunkForced(BlockGroupType.METADATA, metadataChunkSize)) {
+            if (!allocChunkForced(BlockGroupType.METADATA, metadataChunkSize, newBgs)) {
                 throw e;
             }
             return reserve(BlockGroupType.METADATA, NODESIZE, NODESIZE / BlockGroup.SECTOR);
@@ -143,15 +144,15 @@ public final class SpaceManager {
 
     /**
      * kernel: btrfs_reserve_extent() for data. Allocates a new data chunk when the existing data block
-     * groups are full; the new block group is returned through {@link #takeNewBlockGroups()} so the caller
-     * inserts its item (btrfs_create_pending_block_groups).
+     * groups are full; the new block group goes on {@code newBgs} (the caller's handle's trans->new_bgs) so that the
+     * handle inserts its item (btrfs_create_pending_block_groups).
      */
-    public synchronized long reserveDataExtent(long len) {
+    public synchronized long reserveDataExtent(long len, List<BlockGroup> newBgs) {
         int sectors = (int) ((len + BlockGroup.SECTOR - 1) / BlockGroup.SECTOR);
         try {
             return reserve(BlockGroupType.DATA, (long) sectors * BlockGroup.SECTOR, 1);
         } catch (BtrfsException e) {
-            allocChunk(BlockGroupType.DATA, Math.max(dataChunkSize, (long) sectors * BlockGroup.SECTOR));
+            allocChunk(BlockGroupType.DATA, Math.max(dataChunkSize, (long) sectors * BlockGroup.SECTOR), newBgs);
             return reserve(BlockGroupType.DATA, (long) sectors * BlockGroup.SECTOR, 1);
         }
     }
@@ -188,10 +189,10 @@ public final class SpaceManager {
     /**
      * kernel: btrfs_chunk_alloc() of a DATA chunk with CHUNK_ALLOC_FORCE — from the async data reclaim work's
      * ALLOC_CHUNK_FORCE state and find_free_extent's LOOP_ALLOC_CHUNK: see {@link #allocChunkForced}. Returns whether a
-     * chunk was added (its item is inserted when the handle ends).
+     * chunk was added to {@code newBgs} (the handle's trans->new_bgs: its item is inserted when the handle ends).
      */
-    public synchronized boolean allocDataChunkForced() {
-        return allocChunkForced(BlockGroupType.DATA, dataChunkSize);
+    public synchronized boolean allocDataChunkForced(List<BlockGroup> newBgs) {
+        return allocChunkForced(BlockGroupType.DATA, dataChunkSize, newBgs);
     }
 
     /**
@@ -199,10 +200,10 @@ public final class SpaceManager {
      * {@code type} — btrfs_inc_block_group_ro's retry for a caller that may allocate (a dev-replace): see
      * {@link #allocChunkForced}. The port's system chunks do not grow: SYSTEM gets none (-ENOSPC).
      */
-    public synchronized boolean allocChunkForcedFor(BlockGroupType type) {
+    public synchronized boolean allocChunkForcedFor(BlockGroupType type, List<BlockGroup> newBgs) {
         return switch (type) {
-            case DATA -> allocChunkForced(type, dataChunkSize);
-            case METADATA -> allocChunkForced(type, metadataChunkSize);
+            case DATA -> allocChunkForced(type, dataChunkSize, newBgs);
+            case METADATA -> allocChunkForced(type, metadataChunkSize, newBgs);
             default -> false;
         };
     }
@@ -212,7 +213,7 @@ public final class SpaceManager {
      * space_info is full; a chunk of the usual size, or smaller to fit the largest free device hole (__btrfs_alloc_chunk;
      * 1 MiB granules here); no hole of 1 MiB left marks the space_info full.
      */
-    private boolean allocChunkForced(BlockGroupType type, long desired) {
+    private boolean allocChunkForced(BlockGroupType type, long desired, List<BlockGroup> newBgs) {
         SpaceInfo si = spaceInfos.get(type);
         if (si.full) {
             return false;
@@ -226,14 +227,15 @@ public final class SpaceManager {
             si.full = true;
             return false;
         }
-        allocChunk(type, size);
+        allocChunk(type, size, newBgs);
         return true;
     }
 
-    private final List<BlockGroup> newBlockGroups = new ArrayList<>();
-
-    /** kernel: btrfs_alloc_chunk() — a new block group carved from unallocated device space. */
-    private void allocChunk(BlockGroupType type, long size) {
+    /**
+     * kernel: btrfs_alloc_chunk() — a new block group carved from unallocated device space, added to {@code newBgs}
+     * (btrfs_make_block_group: {@code list_add_tail(&cache->bg_list, &trans->new_bgs)}).
+     */
+    private void allocChunk(BlockGroupType type, long size, List<BlockGroup> newBgs) {
         for (Map.Entry<Long, Long> e : unallocated.entrySet()) {
             if (e.getValue() >= size) {
                 BlockGroup bg = addBlockGroup(e.getKey(), size, type, 0);
@@ -242,7 +244,7 @@ public final class SpaceManager {
                 bg.refs = 1;
                 bg.itemDirty = true;
                 bg.needsFreeSpace = freeSpaceTree.getAsBoolean();
-                newBlockGroups.add(bg);
+                newBgs.add(bg);
                 return;
             }
         }
@@ -254,9 +256,9 @@ public final class SpaceManager {
      * kernel: btrfs_chunk_alloc() of a METADATA chunk from flush_space (ALLOC_CHUNK, ALLOC_CHUNK_FORCE): unless forced,
      * only when the space_info is at least 80% used without counting bytes_may_use (should_alloc_chunk); then as
      * {@link #allocChunkForced} (flush_space: "if (ret > 0 || ret == -ENOSPC) ret = 0"). Returns whether a chunk was
-     * added (its item is inserted when the handle ends).
+     * added to {@code newBgs} (the handle's trans->new_bgs: its item is inserted when the handle ends).
      */
-    public synchronized boolean allocMetadataChunk(boolean force) {
+    public synchronized boolean allocMetadataChunk(boolean force, List<BlockGroup> newBgs) {
         SpaceInfo si = spaceInfos.get(BlockGroupType.METADATA);
         if (!force) {
             long used = si.bytesUsed + si.bytesReserved + si.bytesPinned + si.bytesReadonly;
@@ -264,14 +266,7 @@ public final class SpaceManager {
                 return false;
             }
         }
-        return allocChunkForced(BlockGroupType.METADATA, metadataChunkSize);
-    }
-
-    /** Block groups created since the last call, whose items must be inserted. */
-    public synchronized List<BlockGroup> takeNewBlockGroups() {
-        List<BlockGroup> l = new ArrayList<>(newBlockGroups);
-        newBlockGroups.clear();
-        return l;
+        return allocChunkForced(BlockGroupType.METADATA, metadataChunkSize, newBgs);
     }
 
     private long reserve(BlockGroupType type, long bytes, int alignSectors) {

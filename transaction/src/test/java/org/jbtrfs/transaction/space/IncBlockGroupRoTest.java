@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
+import java.util.List;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.junit.jupiter.api.Test;
@@ -56,9 +58,9 @@ class IncBlockGroupRoTest {
         SpaceManager sm = new SpaceManager(64 * MIB, MIB, 8 * MIB, 4 * MIB);
         BlockGroup meta = sm.addBlockGroup(MIB, 8 * MIB, BlockGroupType.METADATA, MIB);
         assertTrue(sm.incBlockGroupRo(meta));
-        long bytenr = sm.reserveTreeBlock();
+        List<BlockGroup> added = new ArrayList<>();
+        long bytenr = sm.reserveTreeBlock(added);
         assertEquals(2, sm.blockGroupCount(BlockGroupType.METADATA), "LOOP_ALLOC_CHUNK: btrfs_chunk_alloc(CHUNK_ALLOC_FORCE)");
-        var added = sm.takeNewBlockGroups();
         assertEquals(1, added.size(), "the new group's item is pending for btrfs_create_pending_block_groups");
         BlockGroup bg = added.get(0);
         assertEquals(4 * MIB, bg.length(), "the metadata chunk size");
@@ -70,10 +72,10 @@ class IncBlockGroupRoTest {
         SpaceManager sm = new SpaceManager(9 * MIB + 512 * 1024, MIB, 8 * MIB, 8 * MIB);
         BlockGroup meta = sm.addBlockGroup(MIB, 8 * MIB, BlockGroupType.METADATA, 8 * MIB);
         sm.markAllocated(MIB, 8 * MIB); // the extent items' ranges, as caching the group finds them
-        BtrfsException e = assertThrows(BtrfsException.class, sm::reserveTreeBlock);
+        BtrfsException e = assertThrows(BtrfsException.class, () -> sm.reserveTreeBlock(new ArrayList<>()));
         assertEquals(Errno.ENOSPC, e.errno());
         assertEquals(1, sm.blockGroupCount(BlockGroupType.METADATA), "a hole under 1 MiB holds no chunk");
-        assertThrows(BtrfsException.class, sm::reserveTreeBlock, "space_info->full: no chunk either");
+        assertThrows(BtrfsException.class, () -> sm.reserveTreeBlock(new ArrayList<>()), "space_info->full: no chunk either");
         assertEquals(0, meta.ro);
     }
 
@@ -87,7 +89,8 @@ class IncBlockGroupRoTest {
             sm.removeBlockGroup(bg);
             sm.releaseChunk(bg);
         }
-        assertTrue(sm.allocMetadataChunk(true));
-        assertEquals(16 * MIB, sm.takeNewBlockGroups().get(0).length(), "one 16 MiB hole, not two of 8");
+        List<BlockGroup> added = new ArrayList<>();
+        assertTrue(sm.allocMetadataChunk(true, added));
+        assertEquals(16 * MIB, added.get(0).length(), "one 16 MiB hole, not two of 8");
     }
 }
