@@ -16,7 +16,14 @@ public enum Fault {
      * btrfs_handle_fs_error ("Error while writing out transaction"), then cleanup_transaction's abort (stop 66).
      * {@link #COMMIT_TRANSACTION_EIO} fails the commit earlier, before its roots change.
      */
-    WRITE_AND_WAIT_TRANSACTION_EIO(Errno.EIO);
+    WRITE_AND_WAIT_TRANSACTION_EIO(Errno.EIO),
+    /**
+     * btrfs_alloc_tree_block() fails with -ENOSPC before anything changed — btrfs_use_block_rsv found the handle's
+     * reserve, the global reserve and a no-flush reservation all short ("block rsv returned -28" with enospc_debug), as
+     * on a nearly full filesystem whose reservations ran out: the COW, split or new root that wanted the block fails, and
+     * its caller's error path runs (an abort; of an unused handle when it was the handle's first block, stop 69).
+     */
+    ALLOC_TREE_BLOCK_ENOSPC(Errno.ENOSPC);
 
     private final Errno errno;
 

@@ -737,7 +737,20 @@ public enum FixSwitch {
      * explorer with every fix applied (stop 68: a final rmmod's btrfs_inode_defrag leak, allocated in cow_file_range of
      * 5.12's preemptive reclaim work; seeds 68004 and 68005). Not checked on a running kernel.
      */
-    ADD_INODE_DEFRAG_CLOSING_RACE(Origin.PROPOSED);
+    ADD_INODE_DEFRAG_CLOSING_RACE(Origin.PROPOSED),
+    /**
+     * Later upstream, not in 5.10/5.11/5.12: 67addf29004c (v5.13, Filipe Manana, "btrfs: fix metadata extent leak after
+     * failure to create subvolume", CC stable 4.4+). create_subvol allocates the new root's leaf
+     * (btrfs_alloc_tree_block: its extent reserved, a delayed ref to insert its extent item queued) and then inserts the
+     * root item; when btrfs_insert_root fails (-ENOSPC, -ENOMEM) 5.11 goes to {@code fail} without aborting — nothing
+     * it did "can not be undone" — and without freeing the leaf: the next commit runs the delayed ref and writes an
+     * extent item no tree refers to (btrfs check: "ref mismatch ... backref ... not referenced back"), space that
+     * stays allocated. The fix: btrfs_free_tree_block the leaf before {@code goto fail}. Found by the explorer with
+     * every fix applied once tree-block allocations could fail (stop 69, fault {@code alloc-tree-block-enospc}: class
+     * {@code a692f68c}, btrfs check's UNREFERENCED_EXTENT_ITEM owned by a subvolume id that has no root), then matched
+     * to the upstream commit; 5.11 ioctl.c create_subvol read.
+     */
+    SUBVOL_CREATE_EXTENT_LEAK(Origin.LATER_UPSTREAM);
 
     private final Origin origin;
 

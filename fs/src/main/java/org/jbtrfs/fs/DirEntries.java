@@ -74,7 +74,13 @@ final class DirEntries {
     void newInode(TransHandle h, Dirs.Dir parent, long ino, int mode, String name, long index) {
         Trees.insert(h, parent.root, new Key(ino, ItemType.INODE_ITEM, 0),
             new InodeItem(h.transid(), h.transid(), 0, 0, 1, mode).encode());
-        Trees.insert(h, parent.root, new Key(ino, ItemType.INODE_REF, parent.ino), new InodeRef(index, name).encode());
+        try {
+            Trees.insert(h, parent.root, new Key(ino, ItemType.INODE_REF, parent.ino), new InodeRef(index, name).encode());
+        } catch (BtrfsException e) {
+            // the kernel's one btrfs_insert_empty_items inserts both or neither; the port's second insert failing
+            // would leave an inode item with no reference for the commit — aborted instead (stop 69)
+            throw abort(h, "btrfs_new_inode", e);
+        }
     }
 
     /**
@@ -84,9 +90,16 @@ final class DirEntries {
      */
     void insertDirItem(TransHandle h, Dirs.Dir parent, Key location, int type, String name, long index) {
         byte[] entry = new DirItem(location, type, name).encode();
-        Trees.insert(h, parent.root, Namei.dirItemKey(parent.ino, name), entry); // checkFree ran under the same lock
-        fs.delayedInodes.insertDirIndex(parent.root, parent.ino, index, entry); // btrfs_insert_delayed_dir_index
-        growDir(h, parent, 2L * nameLen(name));
+        try {
+            Trees.insert(h, parent.root, Namei.dirItemKey(parent.ino, name), entry); // checkFree ran under the same lock
+            fs.delayedInodes.insertDirIndex(parent.root, parent.ino, index, entry); // btrfs_insert_delayed_dir_index
+            growDir(h, parent, 2L * nameLen(name));
+        } catch (BtrfsException e) {
+            // btrfs_add_link: an error of btrfs_insert_dir_item other than -EEXIST/-EOVERFLOW, or of btrfs_update_inode,
+            // aborts (stop 69, port bug: the error went up unaborted, and the commit wrote the inode and its reference
+            // without the entry — btrfs check's INODE_REF_WRONG under the ALLOC_TREE_BLOCK_ENOSPC fault)
+            throw e.errno() == Errno.EEXIST ? e : abort(h, "btrfs_add_link", e);
+        }
     }
 
     /**
@@ -105,6 +118,7 @@ final class DirEntries {
      * caller's.
      */
     void unlinkInode(TransHandle h, Dirs.Dir parent, String name, long ino) {
+        // btrfs_lookup_dir_item + btrfs_delete_one_dir_name: an error here goes up unaborted (nothing changed yet)
         Trees.delete(h, parent.root, Namei.dirItemKey(parent.ino, name));
         Key refKey = new Key(ino, ItemType.INODE_REF, parent.ino);
         byte[] ref = Trees.lookup(fs, parent.root, refKey);
@@ -113,7 +127,14 @@ final class DirEntries {
             fs.log().info(fs.sbId(), "failed to delete reference to " + name + ", inode " + ino + " parent " + parent.ino);
             throw abort(h, "__btrfs_unlink_inode", new BtrfsException(Errno.ENOENT, "no INODE_REF for inode " + ino + " in " + parent));
         }
-        Trees.delete(h, parent.root, refKey);
+        try {
+            Trees.delete(h, parent.root, refKey);
+        } catch (BtrfsException e) {
+            // btrfs_del_inode_ref's error aborts (stop 69, port bug: the commit wrote the entry half removed — the
+            // DIR_ITEM gone, the DIR_INDEX and the directory's i_size left: class 96d7fd75's "dir isize wrong")
+            fs.log().info(fs.sbId(), "failed to delete reference to " + name + ", inode " + ino + " parent " + parent.ino);
+            throw abort(h, "__btrfs_unlink_inode", e);
+        }
         fs.delayedInodes.deleteDirIndex(parent.root, parent.ino, InodeRef.decode(ref).index()); // btrfs_delete_delayed_dir_index
         growDir(h, parent, -2L * nameLen(name));
     }
@@ -123,14 +144,20 @@ final class DirEntries {
      * (btrfs_del_root_ref, which gives the index), DIR_INDEX, the parent's i_size.
      */
     void unlinkSubvol(TransHandle h, Dirs.Dir parent, String name, long child) {
-        Trees.delete(h, parent.root, Namei.dirItemKey(parent.ino, name));
         Key refKey = new Key(parent.root.objectid(), ItemType.ROOT_REF, child);
-        byte[] ref = Trees.lookup(fs, fs.treeRoot(), refKey);
-        if (ref == null) {
-            throw abort(h, "btrfs_unlink_subvol", new BtrfsException(Errno.ENOENT, "no ROOT_REF from " + parent.root.objectid() + " to " + child));
+        byte[] ref;
+        try {
+            // btrfs_delete_one_dir_name, btrfs_del_root_ref: each error aborts (stop 69, port bug: went up unaborted)
+            Trees.delete(h, parent.root, Namei.dirItemKey(parent.ino, name));
+            ref = Trees.lookup(fs, fs.treeRoot(), refKey);
+            if (ref == null) {
+                throw new BtrfsException(Errno.ENOENT, "no ROOT_REF from " + parent.root.objectid() + " to " + child);
+            }
+            Trees.delete(h, fs.treeRoot(), refKey);
+            Trees.delete(h, fs.treeRoot(), new Key(child, ItemType.ROOT_BACKREF, parent.root.objectid()));
+        } catch (BtrfsException e) {
+            throw abort(h, "btrfs_unlink_subvol", e);
         }
-        Trees.delete(h, fs.treeRoot(), refKey);
-        Trees.delete(h, fs.treeRoot(), new Key(child, ItemType.ROOT_BACKREF, parent.root.objectid()));
         fs.delayedInodes.deleteDirIndex(parent.root, parent.ino, RootRef.decode(ref).sequence()); // btrfs_delete_delayed_dir_index
         growDir(h, parent, -2L * nameLen(name));
     }

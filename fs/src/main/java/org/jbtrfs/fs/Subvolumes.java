@@ -5,6 +5,7 @@ import org.jbtrfs.cleaner.Inode;
 import org.jbtrfs.cleaner.OrphanItems;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.disk.DirItem;
 import org.jbtrfs.core.disk.InodeItem;
@@ -82,23 +83,36 @@ final class Subvolumes {
             byte[] uuid = new byte[RootItem.UUID_SIZE];
             ThreadLocalRandom.current().nextBytes(uuid);
             RootItem item = Mkfs.newRootItem(h.transid(), leaf.bytenr(), ItemType.FIRST_FREE_OBJECTID, 1).withUuid(uuid);
-            Trees.insert(h, fs.treeRoot(), new Key(id, ItemType.ROOT_ITEM, 0), item.encode());
-            Root root = new Root(id, leaf, item);
-            // btrfs_create_subvol_root(): the top directory, its ".." reference to itself (index 0)
-            Trees.insert(h, root, new Key(ItemType.FIRST_FREE_OBJECTID, ItemType.INODE_ITEM, 0),
-                new InodeItem(h.transid(), h.transid(), 0, 0, 1, InodeItem.S_IFDIR | 0755).encode());
-            Trees.insert(h, root, new Key(ItemType.FIRST_FREE_OBJECTID, ItemType.INODE_REF, ItemType.FIRST_FREE_OBJECTID),
-                new InodeRef(0, "..").encode());
-            // the entry in the parent directory, then btrfs_add_root_ref()
-            long index = entries.setInodeIndex(dir);
-            entries.insertDirItem(h, dir, new Key(id, ItemType.ROOT_ITEM, -1L), DirItem.FT_DIR, name, index);
-            entries.addRootRef(h, id, dir, index, name);
-            // btrfs_uuid_tree_add(): a failure (no UUID tree: a 5.10 filesystem never mounted read-write before this
-            // RO->RW remount) aborts the transaction
             try {
+                Trees.insert(h, fs.treeRoot(), new Key(id, ItemType.ROOT_ITEM, 0), item.encode()); // btrfs_insert_root
+            } catch (BtrfsException e) {
+                // "goto fail" unaborted: nothing done yet that cannot be undone — but 5.11 leaves the leaf allocated, its
+                // extent item to be written by the commit with no tree referring to it (67addf29004c frees it)
+                if (fs.applied(FixSwitch.SUBVOL_CREATE_EXTENT_LEAK)) {
+                    Extents.freeTreeBlock(h, leaf);
+                }
+                throw e;
+            }
+            Root root = new Root(id, leaf, item);
+            try {
+                // btrfs_create_subvol_root(): the top directory, its ".." reference to itself (index 0)
+                Trees.insert(h, root, new Key(ItemType.FIRST_FREE_OBJECTID, ItemType.INODE_ITEM, 0),
+                    new InodeItem(h.transid(), h.transid(), 0, 0, 1, InodeItem.S_IFDIR | 0755).encode());
+                Trees.insert(h, root, new Key(ItemType.FIRST_FREE_OBJECTID, ItemType.INODE_REF, ItemType.FIRST_FREE_OBJECTID),
+                    new InodeRef(0, "..").encode());
+                // the entry in the parent directory (btrfs_insert_dir_item, btrfs_update_inode), then btrfs_add_root_ref()
+                long index = entries.setInodeIndex(dir);
+                entries.insertDirItem(h, dir, new Key(id, ItemType.ROOT_ITEM, -1L), DirItem.FT_DIR, name, index);
+                entries.addRootRef(h, id, dir, index, name);
+                // btrfs_uuid_tree_add(): a failure (no UUID tree: a 5.10 filesystem never mounted read-write before
+                // this RO->RW remount) aborts the transaction
                 UuidTree.add(h, uuid, ItemType.UUID_KEY_SUBVOL, id);
             } catch (BtrfsException e) {
-                Transactions.abort(h, "create_subvol", e);
+                // every step after the root item aborts on error (stop 69, port bug: only the uuid tree's did; a failed
+                // btrfs_create_subvol_root or btrfs_add_root_ref went up unaborted and the commit wrote half a subvolume)
+                if (h.aborted() == null) {
+                    Transactions.abort(h, "create_subvol", e);
+                }
                 throw e;
             }
             // btrfs_get_root_ref(): a stray orphan item of an earlier subvolume with this id is adopted
@@ -108,8 +122,17 @@ final class Subvolumes {
             fs.fsRootsRadix.put(id, root);
             root.state.set(RootState.IN_RADIX);
             ctx.qgroups.createQgroup(h, id);
+        } catch (BtrfsException e) {
+            // fail: create_subvol commits its transaction on the error path too, and returns the commit's error only
+            // if it had none (stop 69: the port ended the handle, leaving what the failed steps did to a later commit)
+            try {
+                Transactions.commit(h);
+            } catch (BtrfsException ignored) {
+                // "if (err && !ret) ret = err": the first error wins
+            }
+            throw e;
         } catch (RuntimeException e) {
-            Transactions.end(h);
+            Transactions.end(h); // not a kernel error path (a port invariant or a BUG): only the handle is let go
             throw e;
         }
         Transactions.commit(h);

@@ -166,6 +166,38 @@ final class DelayedRefs {
         sched.waitUntil(this, "btrfs_lookup_extent_info: delayed ref head " + bytenr, () -> !running.containsKey(bytenr));
     }
 
+    /**
+     * kernel: unselect_delayed_ref_head() for a run that failed — {@code unrun} go back to the queue. A head queued for
+     * the same bytenr meanwhile (the port's second head, {@link #takeAll}) takes the returned one's refs: the kernel
+     * has only ever the one head. The port runs a head's refs as one net change, so a failed head comes back whole
+     * (the kernel's failing ref has been consumed and its must_insert_reserved cleared; stop 69 left that difference).
+     */
+    synchronized void unselect(List<DelayedRefHead> unrun) {
+        for (DelayedRefHead h : unrun) {
+            DelayedRefHead queued = heads.get(h.bytenr);
+            if (queued == null) {
+                heads.put(h.bytenr, h);
+                continue;
+            }
+            queued.refMod += h.refMod;
+            queued.refObjs.addAll(h.refObjs);
+            if (h.mustInsertReserved) {
+                queued.mustInsertReserved = true;
+                queued.ownerRoot = h.ownerRoot;
+                queued.level = h.level;
+                queued.dataObjectid = h.dataObjectid;
+                queued.dataOffset = h.dataOffset;
+            }
+            if (queued.extentOp == null) {
+                queued.extentOp = h.extentOp;
+            } else if (h.extentOp != null) {
+                h.extentOp.free();
+            }
+            h.headObj.free();
+            space.rsvs.delayedRefsReleaseHead();
+        }
+    }
+
     /** The heads of a run that stopped (an error): no longer running, whoever waits for them goes on. */
     synchronized void stopRunning(List<DelayedRefHead> l) {
         for (DelayedRefHead h : l) {

@@ -2,6 +2,7 @@ package org.jbtrfs.transaction;
 
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.Fault;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.transaction.ctree.ExtentBuffer;
 import org.jbtrfs.transaction.ctree.TreeBlockManager;
@@ -64,6 +65,10 @@ final class TransTreeBlockManager implements TreeBlockManager {
     /** kernel: btrfs_alloc_tree_block() in fs/btrfs/extent-tree.c */
     @Override public ExtentBuffer allocTreeBlock(long owner, int level) {
         checkUsable();
+        if (fs.kernel.faults().shouldFail(Fault.ALLOC_TREE_BLOCK_ENOSPC, fs.sbId())) {
+            // btrfs_use_block_rsv's -ENOSPC: nothing reserved, nothing changed (the handle stays as clean as it was)
+            throw new BtrfsException(Errno.ENOSPC, "btrfs_alloc_tree_block: block rsv returned -28 (injected)");
+        }
         long bytenr = fs.space.reserveTreeBlock(h.newBgs);
         ExtentBuffer eb = ExtentBuffer.zeroed(bytenr);
         eb.setGeneration(h.transaction.transid);

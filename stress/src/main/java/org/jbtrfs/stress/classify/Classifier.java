@@ -351,6 +351,11 @@ public final class Classifier {
                 // filesystem (the lanes look at the live one only at some cycle ends)
                 culprits.add(FixSwitch.DEAD_ROOTS_BEFORE_ORPHAN_CLEANUP);
             }
+            if (o.fsck.stream().allMatch(Classifier::subvolumeLeafLeaked)) {
+                // tree blocks owned by a subvolume id, their extent items written, no tree referring to them: a
+                // create_subvol whose root item insert failed left its new root's leaf allocated (stop 69)
+                culprits.add(FixSwitch.SUBVOL_CREATE_EXTENT_LEAK);
+            }
             if (o.fsck.stream().anyMatch(p -> p.startsWith("SUPERBLOCK:") && p.contains("(bad magic)"))
                 && o.log.stream().anyMatch(l -> l.message().contains("dev_replace from "))) {
                 // no superblock of the filesystem where it should be, after a replace: the old device scratched before
@@ -615,7 +620,32 @@ public final class Classifier {
                 || o.powerCutSinceMkfs && afterAPowerCut(e.message())
                 || o.inPowerCut(e.seq()) && (treeBlockCheckFailed(e.message()) || readFailedReport(e.message()))
                 || injectedCommitFailureBefore(o, e) && (treeBlockCheckFailed(e.message())
-                    || e.message().contains("unable to fixup (regular) error at logical"))));
+                    || e.message().contains("unable to fixup (regular) error at logical"))
+                || !o.injected.isEmpty() && e.message().contains("Transaction aborted (error ") && unusedAbortBefore(o.log, e)));
+    }
+
+    /**
+     * btrfs check's "extent item for tree block N (owner M) but no tree references it" for a subvolume's block (M at
+     * least BTRFS_FIRST_FREE_OBJECTID): the leaf create_subvol allocated before its root item insert failed
+     * ({@link FixSwitch#SUBVOL_CREATE_EXTENT_LEAK}).
+     */
+    static boolean subvolumeLeafLeaked(String problem) {
+        java.util.regex.Matcher m = java.util.regex.Pattern
+            .compile("^UNREFERENCED_EXTENT_ITEM: extent item for tree block \\d+ \\(owner (\\d+)\\) but no tree references it$")
+            .matcher(problem);
+        return m.matches() && Long.parseLong(m.group(1)) >= 256;
+    }
+
+    /**
+     * An "Aborting unused transaction" (of an injected fault: only those make a cycle's handles fail) logged before
+     * {@code e}. The abort set BTRFS_FS_STATE_TRANS_ABORTED and left the transaction running; the filesystem is bound for
+     * a real abort at its next commit (-EROFS), and a step between that meets what the failed operation left behind
+     * aborts first — quota enable's btrfs_create_tree on the quota root item a failed quota disable did not delete
+     * (-EEXIST; 5.11 qgroup.c btrfs_quota_disable clears quota_root before btrfs_clean_quota_tree). The fault's
+     * consequence, not a finding (stop 69); a WARN, leak or hang after it still is.
+     */
+    private static boolean unusedAbortBefore(List<LogEntry> log, LogEntry e) {
+        return log != null && log.stream().anyMatch(l -> l.seq() < e.seq() && l.message().contains(": Aborting unused transaction("));
     }
 
     /** An injected fault is armed and a commit of this cycle failed before {@code e} ({@link #commitFailedBefore}). */
@@ -674,6 +704,11 @@ public final class Classifier {
         }
         if (message.endsWith("Remounting read-write after error is not allowed")) {
             return true; // the filesystem an injected error forced read-only refuses to go back (EINVAL)
+        }
+        if (message.endsWith("Failed to delete root orphan item")) {
+            // btrfs_find_orphan_roots' btrfs_del_orphan_item failed (an injected error in its COW): the error line
+            // before __btrfs_handle_fs_error's "errno=" line, which names the errno (stop 69)
+            return true;
         }
         if (message.equals("VFS:Filesystem freeze failed")) {
             // freeze_super's report of ->freeze_fs's error: btrfs_freeze's commit failed (seed 91091: its injected EIO)

@@ -70,6 +70,10 @@ public record FaultPlan(Map<Fault, Double> probabilities, long seed) {
     public Set<Errno> errnos() {
         Set<Errno> e = EnumSet.noneOf(Errno.class);
         probabilities.keySet().forEach(f -> e.add(f.errno()));
+        if (probabilities.containsKey(Fault.ALLOC_TREE_BLOCK_ENOSPC)) {
+            // btrfs_finish_ordered_io failing in its COW: the ordered extent's error reaches fsync as the mapping's -EIO
+            e.add(Errno.EIO);
+        }
         return e;
     }
 

@@ -208,6 +208,41 @@ class ClassifierTest {
     }
 
     /**
+     * Stop 69: an injected error that aborted a handle that changed nothing ("Aborting unused transaction") leaves the
+     * transaction running and BTRFS_FS_STATE_TRANS_ABORTED set; the next step that meets what the failed operation left
+     * (quota enable's -EEXIST on the quota root item the failed disable kept) aborts for real — the fault's consequence.
+     * Without the unused abort before it the same abort fails the cycle.
+     */
+    @Test
+    void anAbortAfterAnInjectedUnusedAbortIsItsConsequence() {
+        KernelLog log = new KernelLog(64, new ManualClock());
+        log.btrfs(LogLevel.CRIT, "sdc", "Transaction aborted (error EEXIST: item (8 ROOT_ITEM 0) already exists in tree 1)");
+        Observation o = new Observation();
+        o.log = log.entries();
+        o.injected(EnumSet.of(org.jbtrfs.core.Errno.ENOSPC));
+        assertEquals(EnumSet.of(Symptom.ERROR), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms(),
+            "an EEXIST abort on its own");
+        KernelLog after = new KernelLog(64, new ManualClock());
+        after.btrfs(LogLevel.WARNING, "sdc", "btrfs_quota_disable: Aborting unused transaction(No space left).");
+        after.btrfs(LogLevel.CRIT, "sdc", "Transaction aborted (error EEXIST: item (8 ROOT_ITEM 0) already exists in tree 1)");
+        o.log = after.entries();
+        assertEquals(EnumSet.noneOf(Symptom.class), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms());
+    }
+
+    /** Stop 69: a subvolume's leaf left allocated by a create_subvol whose root item insert failed. */
+    @Test
+    void anUnreferencedSubvolumeLeafIsTheSubvolCreateLeak() {
+        Observation o = new Observation();
+        o.fsck.add("UNREFERENCED_EXTENT_ITEM: extent item for tree block 2228224 (owner 258) but no tree references it");
+        assertEquals(Set.of("subvol-create-extent-leak"), Classifier.classify(o, EnumSet.of(FixSwitch.SUBVOL_CREATE_EXTENT_LEAK)).bugs());
+        assertTrue(Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).candidates().contains(FixSwitch.SUBVOL_CREATE_EXTENT_LEAK));
+        assertFalse(Classifier.subvolumeLeafLeaked(
+            "UNREFERENCED_EXTENT_ITEM: extent item for tree block 2228224 (owner 5) but no tree references it"), "the fs tree");
+        assertFalse(Classifier.subvolumeLeafLeaked(
+            "UNREFERENCED_EXTENT_ITEM: extent item for tree block 2228224 (owner 2) but no tree references it"), "the extent tree");
+    }
+
+    /**
      * Stop 35's power cuts: a mount after one may report a qgroup status older than the superblock (a rescan ioctl's
      * commit between quota enable's commit and its publishing of quota_root, then the cut: 5.11 and mainline) — the
      * kernel's designed outcome after a crash there, as after an abort. Without a power cut (or an injected fault)
