@@ -750,7 +750,27 @@ public enum FixSwitch {
      * {@code a692f68c}, btrfs check's UNREFERENCED_EXTENT_ITEM owned by a subvolume id that has no root), then matched
      * to the upstream commit; 5.11 ioctl.c create_subvol read.
      */
-    SUBVOL_CREATE_EXTENT_LEAK(Origin.LATER_UPSTREAM);
+    SUBVOL_CREATE_EXTENT_LEAK(Origin.LATER_UPSTREAM),
+    /**
+     * Later upstream, not in 5.10/5.11/5.12: Josef Bacik, "btrfs: always abort the transaction if we abort a trans
+     * handle" (linux-btrfs 2021-05-20, v5.14, backported to 5.13.y): "sometimes we would still commit the transaction
+     * even though we had aborted the transaction ... assumes we have perfect error handling everywhere, which we clearly
+     * do not". 5.11's __btrfs_abort_transaction leaves the transaction running when the aborting handle changed no tree
+     * (trans->dirty) and made no block group ("Aborting unused transaction"): what the failed operation did that is not a
+     * tree change stays queued in it. btrfs_drop_snapshot is such an operation: its walk frees blocks through delayed
+     * refs only, so a drop whose btrfs_del_root (or btrfs_update_root) fails at its first COW with -ENOSPC aborts unused,
+     * puts the root back on dead_roots, and the transaction kthread — woken by the aborted handle's end, the transaction
+     * too young to commit — wakes the cleaner, whose retry joins the same transaction and walks from the same
+     * drop_progress: btrfs_lookup_extent_info counts the queued drop of the block freed the first time, and walk_down_proc's
+     * BUG_ON(wc->refs[level] == 0) kills the cleaner (kernel BUG at extent-tree.c:4888; close_ctree then parks a dead
+     * kthread). A failed quota disable's unused abort likewise leaves quota_root cleared with the quota tree on disk, and the
+     * next quota enable aborts on its root item (-EEXIST). The fix: every abort aborts the transaction. Found by the
+     * explorer (stop 69) once the port modelled the unused abort and tree-block allocations could fail (fault
+     * {@code alloc-tree-block-enospc}: classes {@code 81abb7e5}, {@code ba7356d5}, {@code d2ce72c6}, {@code 2fd21fd8});
+     * 5.11 super.c __btrfs_abort_transaction, extent-tree.c btrfs_drop_snapshot / walk_down_proc /
+     * btrfs_free_tree_block, transaction.c transaction_kthread, qgroup.c btrfs_quota_disable read.
+     */
+    ABORT_UNUSED_TRANS_HANDLE(Origin.LATER_UPSTREAM);
 
     private final Origin origin;
 

@@ -390,7 +390,8 @@ public final class Transactions {
      * "FUNCTION: Aborting unused transaction(ERRSTR)." is logged, the transaction runs on and the filesystem stays
      * writable; the next commit with no earlier transaction listed then fails -EROFS on the flag and aborts for real
      * (btrfs_commit_transaction, {@link TransactionCommit}). Otherwise the transaction is aborted ({@link #abort(FsInfo,
-     * Transaction, Throwable)}). Until stop 69 every port abort took the transaction, whatever its handle had done.
+     * Transaction, Throwable)}). With {@link org.jbtrfs.core.FixSwitch#ABORT_UNUSED_TRANS_HANDLE} (v5.14) every abort
+     * takes the transaction, as the port's did before stop 69.
      *
      * @return whether the transaction was aborted (false: an unused handle's abort)
      */
@@ -399,7 +400,7 @@ public final class Transactions {
         fs.fsState.set(FsState.TRANS_ABORTED); // the macro's test_and_set_bit, before the test below
         Errno errno = why instanceof BtrfsException be && be.errno() != null ? be.errno() : Errno.EIO;
         h.aborted = errno; // WRITE_ONCE(trans->aborted, errno)
-        if (!h.dirty && h.newBgs.isEmpty()) {
+        if (!fs.applied(org.jbtrfs.core.FixSwitch.ABORT_UNUSED_TRANS_HANDLE) && !h.dirty && h.newBgs.isEmpty()) {
             fs.log().btrfs(org.jbtrfs.core.LogLevel.WARNING, fs.sbId(), function + ": Aborting unused transaction("
                 + decodeError(errno) + ").");
             return false;

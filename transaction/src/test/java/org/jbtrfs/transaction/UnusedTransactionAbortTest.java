@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.FsState;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -27,9 +29,11 @@ import org.junit.jupiter.api.Test;
  *
  * <p>Stop 69, port divergence: the port's abort took a transaction and always aborted it — the filesystem went
  * read-only at once, with the abort's errno instead of the next commit's -EROFS. The first test fails on that code.
+ * That is what v5.14 does ({@link FixSwitch#ABORT_UNUSED_TRANS_HANDLE}, "btrfs: always abort the transaction if we
+ * abort a trans handle"): the 5.11 behaviour is the switch reverted; the last test is the fix's direction.
  */
 class UnusedTransactionAbortTest {
-    private final TestFs t = new TestFs();
+    private final TestFs t = new TestFs(Crc32cImpl.ACCELERATED, FixSwitch.ABORT_UNUSED_TRANS_HANDLE);
 
     @AfterEach
     void unload() { t.close(); }
@@ -89,6 +93,22 @@ class UnusedTransactionAbortTest {
         assertTrue(h.transaction().aborted);
         Transactions.end(h);
         t.closeTail(fs);
+    }
+
+    /** The fix applied: the handle changed nothing, the transaction aborts all the same and the filesystem goes read-only. */
+    @Test
+    void withTheFixAnUnusedHandlesAbortAbortsTheTransaction() {
+        try (TestFs fixed = new TestFs()) {
+            FsInfo fs = fixed.open();
+            TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test_unused");
+            assertTrue(Transactions.abort(h, "test_unused", new BtrfsException(Errno.ENOSPC, "injected")));
+            assertEquals(Errno.ENOSPC, h.aborted());
+            assertTrue(h.transaction().aborted);
+            assertTrue(fs.sbRdonly(), "forced readonly at once");
+            assertFalse(fixed.kernel.log().dmesg().contains("Aborting unused transaction"), fixed.kernel.log().dmesg());
+            Transactions.end(h);
+            fixed.closeTail(fs);
+        }
     }
 
     /** btrfs_decode_error(): the strings the kernel logs; an errno it does not list is "unknown". */

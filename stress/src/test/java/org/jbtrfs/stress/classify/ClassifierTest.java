@@ -208,25 +208,25 @@ class ClassifierTest {
     }
 
     /**
-     * Stop 69: an injected error that aborted a handle that changed nothing ("Aborting unused transaction") leaves the
-     * transaction running and BTRFS_FS_STATE_TRANS_ABORTED set; the next step that meets what the failed operation left
-     * (quota enable's -EEXIST on the quota root item the failed disable kept) aborts for real — the fault's consequence.
-     * Without the unused abort before it the same abort fails the cycle.
+     * Stop 69: an injected error that aborted a handle that changed nothing ("Aborting unused transaction", 5.10-5.13)
+     * left the transaction running; what fails in it after — quota enable's -EEXIST on the quota root item the failed
+     * disable kept — is {@link FixSwitch#ABORT_UNUSED_TRANS_HANDLE}'s. Without the unused abort before it, the same
+     * abort is unexplained.
      */
     @Test
-    void anAbortAfterAnInjectedUnusedAbortIsItsConsequence() {
+    void anAbortAfterAnUnusedAbortIsTheUnusedHandlesAbort() {
         KernelLog log = new KernelLog(64, new ManualClock());
         log.btrfs(LogLevel.CRIT, "sdc", "Transaction aborted (error EEXIST: item (8 ROOT_ITEM 0) already exists in tree 1)");
         Observation o = new Observation();
         o.log = log.entries();
         o.injected(EnumSet.of(org.jbtrfs.core.Errno.ENOSPC));
-        assertEquals(EnumSet.of(Symptom.ERROR), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms(),
-            "an EEXIST abort on its own");
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.of(FixSwitch.ABORT_UNUSED_TRANS_HANDLE)).bugs());
         KernelLog after = new KernelLog(64, new ManualClock());
         after.btrfs(LogLevel.WARNING, "sdc", "btrfs_quota_disable: Aborting unused transaction(No space left).");
         after.btrfs(LogLevel.CRIT, "sdc", "Transaction aborted (error EEXIST: item (8 ROOT_ITEM 0) already exists in tree 1)");
         o.log = after.entries();
-        assertEquals(EnumSet.noneOf(Symptom.class), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms());
+        assertEquals(Set.of("abort-unused-trans-handle"),
+            Classifier.classify(o, EnumSet.of(FixSwitch.ABORT_UNUSED_TRANS_HANDLE)).bugs());
     }
 
     /** Stop 69: a subvolume's leaf left allocated by a create_subvol whose root item insert failed. */
