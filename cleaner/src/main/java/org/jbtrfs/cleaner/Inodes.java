@@ -266,7 +266,16 @@ public final class Inodes {
 
     /** kernel: btrfs_orphan_add() — an unlinked inode that is still open gets an orphan item. */
     public void orphanAdd(TransHandle h, Root root, long ino) {
-        Trees.insert(h, root, OrphanItems.key(ino), new byte[0]);
+        try {
+            Trees.insert(h, root, OrphanItems.key(ino), new byte[0]);
+        } catch (BtrfsException e) {
+            // btrfs_orphan_add: an error other than -EEXIST aborts (stop 69, port bug: it went up unaborted, and the
+            // commit wrote an unlinked inode with no orphan item — a leak no mount's orphan cleanup finds)
+            if (e.errno() != Errno.EEXIST && h.aborted() == null) {
+                Transactions.abort(h, "btrfs_orphan_add", e);
+            }
+            throw e;
+        }
     }
 
     /** kernel: btrfs_orphan_del() — ignore a missing item, as eviction does. */

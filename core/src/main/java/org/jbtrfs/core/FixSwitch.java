@@ -770,7 +770,24 @@ public enum FixSwitch {
      * 5.11 super.c __btrfs_abort_transaction, extent-tree.c btrfs_drop_snapshot / walk_down_proc /
      * btrfs_free_tree_block, transaction.c transaction_kthread, qgroup.c btrfs_quota_disable read.
      */
-    ABORT_UNUSED_TRANS_HANDLE(Origin.LATER_UPSTREAM);
+    ABORT_UNUSED_TRANS_HANDLE(Origin.LATER_UPSTREAM),
+    /**
+     * Proposed, not upstream (stop 69): df94a342efb4 (v6.15, {@link #ERROR_COMMIT_SUPER_EARLY}) moved close_ctree's
+     * {@code btrfs_error_commit_super} before the flushes and removed the call after {@code btrfs_commit_super}. An error
+     * that arises inside close_ctree after the early test — the umount's own {@code btrfs_delete_unused_bgs} aborting
+     * in {@code btrfs_remove_chunk} (an -ENOSPC in a COW), or a failed {@code btrfs_commit_super} — is then cleaned up by
+     * nothing but the transaction kthread's loop ({@code if (BTRFS_FS_ERROR) btrfs_cleanup_transaction}), and only if
+     * that loop runs before {@code kthread_stop}: a kthread between its error test and its sleep when the abort's end
+     * wakes it (the wake-up absorbed by a running task) sees the stop and exits. The aborted transaction stays on
+     * trans_list: 5.11's {@code ASSERT(list_empty(&fs_info->trans_list))} (patch 4/5), mainline's
+     * {@code warn_about_uncommitted_trans} ("transaction N ... is not committed", {@code ASSERT(!found)}). The fix: run
+     * {@code btrfs_error_commit_super} after {@code btrfs_commit_super} too when the filesystem entered the error state
+     * after the early call. Found by the explorer with every fix applied (stop 69, classes {@code 4b558a6f},
+     * {@code 85fe57ec}: a leaked {@code btrfs_start_trans_remove_block_group} transaction at umount, fault
+     * {@code alloc-tree-block-enospc}); disk-io.c close_ctree (5.11 and the df94a342efb4 diff), transaction.c
+     * transaction_kthread read. Not checked on a running kernel.
+     */
+    ERROR_DURING_CLOSE_CTREE(Origin.PROPOSED);
 
     private final Origin origin;
 

@@ -57,7 +57,8 @@ final class CloseCtree {
         // df94a342efb4: the error cleanup waits for every ordered extent first, so the flushes below wait for
         // their last puts and run the delayed iputs those queue (a patch on top of the flush block)
         boolean errorCleanupEarly = DiskIo.errorCommitSuperEarly(fs);
-        if (errorCleanupEarly && inError(fs)) {
+        boolean cleanedUpEarly = errorCleanupEarly && inError(fs);
+        if (cleanedUpEarly) {
             errorCommitSuper(fs);
         }
         if (fs.applied(FixSwitch.DELALLOC_FLUSH_AT_UMOUNT)) {
@@ -124,7 +125,10 @@ final class CloseCtree {
                         + "\n" + KernelLog.callTrace(e, 0));
             }
         }
-        if (!errorCleanupEarly && inError(fs)) {
+        // 5.11: the error cleanup here, after the commit; df94a342efb4 (v6.15) moved it before the flushes and removed
+        // this one — an error from the umount's own delete_unused_bgs or commit_super is then left to the transaction
+        // kthread's loop, if it runs before kthread_stop (ERROR_DURING_CLOSE_CTREE, proposed: clean up here as well)
+        if (inError(fs) && (!errorCleanupEarly || !cleanedUpEarly && fs.applied(FixSwitch.ERROR_DURING_CLOSE_CTREE))) {
             errorCommitSuper(fs);
         }
         fs.kernel.hooks().arrive(Hook.UMOUNT_BEFORE_STOP_KTHREADS);

@@ -158,6 +158,11 @@ public final class Classifier {
                             // committed, its kworker not yet past list_del_init: what the umount left may not show it
                             culprits.add(FixSwitch.ASYNC_COMMIT_TRANSACTION_KTHREAD);
                         }
+                        if (abortedInCloseCtree(o.log, e)) {
+                            // the umount's own delete_unused_bgs (or delayed iputs) aborted and its commit_super failed:
+                            // no late btrfs_error_commit_super since df94a342efb4 (stop 69)
+                            culprits.add(FixSwitch.ERROR_DURING_CLOSE_CTREE);
+                        }
                     } else if (e.message().contains("list_empty(&fs_info->delayed_iputs)")) {
                         symptoms.add(Symptom.DELAYED_IPUTS_ASSERT);
                         culprits.add(FixSwitch.DELAYED_IPUTS_RO_REMOUNT);
@@ -627,6 +632,22 @@ public final class Classifier {
                 || o.inPowerCut(e.seq()) && (treeBlockCheckFailed(e.message()) || readFailedReport(e.message()))
                 || injectedCommitFailureBefore(o, e) && (treeBlockCheckFailed(e.message())
                     || e.message().contains("unable to fixup (regular) error at logical"))));
+    }
+
+    /**
+     * The thread that met the trans_list assertion ({@code assertion}, close_ctree's) aborted a transaction and then
+     * logged close_ctree's "commit super ret": the error arose inside that umount, after the early error cleanup
+     * ({@link FixSwitch#ERROR_DURING_CLOSE_CTREE}).
+     */
+    static boolean abortedInCloseCtree(List<LogEntry> log, LogEntry assertion) {
+        String t = assertion.thread();
+        if (t == null) {
+            return false;
+        }
+        long aborted = log.stream().filter(l -> t.equals(l.thread()) && l.seq() < assertion.seq()
+            && l.message().contains("Transaction aborted (error ")).mapToLong(LogEntry::seq).min().orElse(-1);
+        return aborted >= 0 && log.stream().anyMatch(l -> t.equals(l.thread()) && l.seq() > aborted
+            && l.seq() < assertion.seq() && l.message().contains("commit super ret "));
     }
 
     /**

@@ -2,6 +2,7 @@ package org.jbtrfs.stress.classify;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.EnumSet;
@@ -227,6 +228,25 @@ class ClassifierTest {
         o.log = after.entries();
         assertEquals(Set.of("abort-unused-trans-handle"),
             Classifier.classify(o, EnumSet.of(FixSwitch.ABORT_UNUSED_TRANS_HANDLE)).bugs());
+    }
+
+    /** Stop 69: the umount's own unused-group removal aborted, its commit failed, the transaction left on trans_list. */
+    @Test
+    void aTransactionAbortedInsideCloseCtreeIsTheErrorDuringCloseCtree() {
+        KernelLog log = new KernelLog(64, new ManualClock());
+        log.btrfs(LogLevel.CRIT, "sdl", "Transaction aborted (error ENOSPC: btrfs_alloc_tree_block: block rsv returned -28 (injected))");
+        log.btrfs(LogLevel.ERR, "sdl", "commit super ret -30");
+        assertThrows(org.jbtrfs.core.KernelBug.class, () -> log.assertThat(false, "list_empty(&fs_info->trans_list)", "disk-io.c", 4185));
+        Observation o = new Observation();
+        o.log = log.entries();
+        o.injected(EnumSet.of(org.jbtrfs.core.Errno.ENOSPC));
+        assertEquals(Set.of("error-during-close-ctree"), Classifier.classify(o, EnumSet.of(FixSwitch.ERROR_DURING_CLOSE_CTREE)).bugs());
+        KernelLog noCommit = new KernelLog(64, new ManualClock());
+        noCommit.btrfs(LogLevel.CRIT, "sdl", "Transaction aborted (error ENOSPC: btrfs_alloc_tree_block: block rsv returned -28 (injected))");
+        assertThrows(org.jbtrfs.core.KernelBug.class, () -> noCommit.assertThat(false, "list_empty(&fs_info->trans_list)", "disk-io.c", 4185));
+        o.log = noCommit.entries();
+        assertFalse(Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).candidates().contains(FixSwitch.ERROR_DURING_CLOSE_CTREE),
+            "no failed commit_super of that umount: another leak");
     }
 
     /** Stop 69: a subvolume's leaf left allocated by a create_subvol whose root item insert failed. */
