@@ -2,6 +2,7 @@ package org.jbtrfs.transaction;
 
 import java.util.HashSet;
 import java.util.Set;
+import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.disk.FreeSpaceInfo;
 import org.jbtrfs.core.disk.ItemType;
@@ -55,6 +56,14 @@ public final class FreeSpaceTree {
             fs.changeCompatRo(SuperBlock.COMPAT_RO_FREE_SPACE_TREE, "FREE_SPACE_TREE", true);
             fs.changeCompatRo(SuperBlock.COMPAT_RO_FREE_SPACE_TREE_VALID, "FREE_SPACE_TREE_VALID", true);
             fs.flags.clear(FsFlag.CREATING_FREE_SPACE_TREE);
+        } catch (BtrfsException e) {
+            // abort: the bit cleared, btrfs_abort_transaction, btrfs_end_transaction (stop 69, port bug: the handle was
+            // only ended — the commit after wrote a half-made tree: its root item without its leaf's extent refs or the
+            // other way round; the next creation met its root item, -EEXIST, and btrfs check parent transid failures)
+            fs.flags.clear(FsFlag.CREATING_FREE_SPACE_TREE);
+            Transactions.abort(h, "btrfs_create_free_space_tree", e);
+            Transactions.end(h);
+            throw e;
         } catch (RuntimeException e) {
             fs.flags.clear(FsFlag.CREATING_FREE_SPACE_TREE);
             Transactions.end(h);
@@ -81,6 +90,10 @@ public final class FreeSpaceTree {
                 Trees.delete(h, fs.treeRoot(), new Key(ItemType.FREE_SPACE_TREE_OBJECTID, ItemType.ROOT_ITEM, 0));
                 Extents.freeTreeBlock(h, root.node());
             }
+        } catch (BtrfsException e) {
+            Transactions.abort(h, "btrfs_clear_free_space_tree", e); // abort: as its creation's (stop 69, port bug)
+            Transactions.end(h);
+            throw e;
         } catch (RuntimeException e) {
             Transactions.end(h);
             throw e;
