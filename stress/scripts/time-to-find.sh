@@ -15,7 +15,9 @@
 #      delayed-refs-refill-race:delayed-refs-refill-race, stop 57: an abort while an fsync's refill waits on a ticket;
 #      reclaim-iputs-at-umount:reclaim-iputs-at-umount, stop 62: an abort's umount while a reclaim work flushes delalloc;
 #      delayed-workers-at-error-umount:delayed-workers-at-error-umount, stop 64: an abort's umount while a delayed-meta work holds a handle;
-#      dev-replace-scratch-before-commit:dev-replace-scratch-before-commit, stop 65: an abort or a power cut while a replace ends)
+#      dev-replace-scratch-before-commit:dev-replace-scratch-before-commit, stop 65: an abort or a power cut while a replace ends;
+#      subvol-create-extent-leak:subvol-create-extent-leak, abort-unused-trans-handle:abort-unused-trans-handle and
+#      error-during-close-ctree:error-during-close-ctree, stop 69: a tree block allocation failing -ENOSPC)
 set -u
 jar=${JAR:-stress/target/jbtrfs-stress.jar}
 limit=${1:-20}; shift || true

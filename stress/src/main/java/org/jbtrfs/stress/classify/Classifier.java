@@ -158,9 +158,9 @@ public final class Classifier {
                             // committed, its kworker not yet past list_del_init: what the umount left may not show it
                             culprits.add(FixSwitch.ASYNC_COMMIT_TRANSACTION_KTHREAD);
                         }
-                        if (abortedInCloseCtree(o.log, e)) {
+                        if (abortedInCloseCtree(o.log, e) && !reverted.contains(FixSwitch.ERROR_COMMIT_SUPER_EARLY)) {
                             // the umount's own delete_unused_bgs (or delayed iputs) aborted and its commit_super failed:
-                            // no late btrfs_error_commit_super since df94a342efb4 (stop 69)
+                            // no late btrfs_error_commit_super since df94a342efb4 (stop 69; 5.11's order has it)
                             culprits.add(FixSwitch.ERROR_DURING_CLOSE_CTREE);
                         }
                     } else if (e.message().contains("list_empty(&fs_info->delayed_iputs)")) {
