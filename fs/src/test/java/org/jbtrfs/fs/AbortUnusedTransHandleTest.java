@@ -38,7 +38,7 @@ class AbortUnusedTransHandleTest {
     @ParameterizedTest(name = "fixed {0}, crc32c {1}")
     @CsvSource({"true, GENERIC", "true, ACCELERATED", "false, GENERIC", "false, ACCELERATED"})
     void aDropWhoseRootItemDeletionFailsAtItsFirstCowKillsTheCleanerOnlyWithoutTheFix(boolean fixed, Crc32cImpl crc) {
-        try (Repro r = fixed ? new Repro(crc) : new Repro(crc, FixSwitch.ABORT_UNUSED_TRANS_HANDLE)) {
+        try (Repro r = Repro.withFix(FixSwitch.ABORT_UNUSED_TRANS_HANDLE, fixed, crc)) {
             Btrfs fs = r.mountSettled("");
             fs.createSubvolume("sv");
             // the drop and its retry, each held before its transaction

@@ -38,7 +38,7 @@ class ErrorDuringCloseCtreeTest {
     @ParameterizedTest(name = "fixed {0}, crc32c {1}")
     @CsvSource({"true, GENERIC", "true, ACCELERATED", "false, GENERIC", "false, ACCELERATED"})
     void anAbortInTheUmountsOwnUnusedGroupRemovalIsCleanedUpOnlyWithTheFix(boolean fixed, Crc32cImpl crc) {
-        try (Repro r = fixed ? new Repro(crc) : new Repro(crc, FixSwitch.ERROR_DURING_CLOSE_CTREE)) {
+        try (Repro r = Repro.withFix(FixSwitch.ERROR_DURING_CLOSE_CTREE, fixed, crc)) {
             Btrfs fs = r.mountSettled("");
             Kthread trans = fs.fsInfo().transactionKthread();
             // the transaction kthread between its error test and its sleep, for the whole umount

@@ -27,6 +27,11 @@ final class Repro implements AutoCloseable {
         this(crc, true, reverted);
     }
 
+    /** A module with {@code fix} applied ({@code fixed}) or reverted, every other fix applied: a reproducer's two directions. */
+    static Repro withFix(FixSwitch fix, boolean fixed, Crc32cImpl crc) {
+        return fixed ? new Repro(crc) : new Repro(crc, fix);
+    }
+
     Repro(Crc32cImpl crc, boolean assertions, FixSwitch... reverted) {
         this(c -> c.revert(reverted).crc32c(crc).assertions(assertions));
     }

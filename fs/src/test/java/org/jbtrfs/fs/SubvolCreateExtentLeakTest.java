@@ -39,7 +39,7 @@ class SubvolCreateExtentLeakTest {
     @ParameterizedTest(name = "fixed {0}, crc32c {1}")
     @CsvSource({"true, GENERIC", "true, ACCELERATED", "false, GENERIC", "false, ACCELERATED"})
     void aFailedRootItemInsertLeavesNoExtentBehindOnlyWithTheFix(boolean fixed, Crc32cImpl crc) {
-        try (Repro r = fixed ? new Repro(crc) : new Repro(crc, FixSwitch.SUBVOL_CREATE_EXTENT_LEAK)) {
+        try (Repro r = Repro.withFix(FixSwitch.SUBVOL_CREATE_EXTENT_LEAK, fixed, crc)) {
             Btrfs fs = r.mountSettled("");
             fs.createFile("kept");
             fs.sync(); // the root tree's leaf is on disk: the root item's insert must COW it
