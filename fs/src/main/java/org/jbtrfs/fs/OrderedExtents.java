@@ -140,7 +140,11 @@ final class OrderedExtents {
             }
         } catch (BtrfsException e) {
             failed = true;
-            if (inserted && h != null) {
+            if (h != null) {
+                // 5.11 aborts on any error once it joined: insert_ordered_extent_file_extent's (btrfs_drop_extents, the
+                // insert), add_pending_csums', btrfs_update_inode_fallback's (stop 69, port bug: only after the insert —
+                // a failed drop or insert went unaborted and the commit wrote the range without its extent item:
+                // btrfs check's FILE_EXTENT_DISCOUNT, class 8653fa3e)
                 Transactions.abort(h, "btrfs_finish_ordered_io", e);
             }
         } finally {
