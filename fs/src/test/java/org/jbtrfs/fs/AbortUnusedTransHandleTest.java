@@ -63,10 +63,15 @@ class AbortUnusedTransHandleTest {
                 assertFalse(fs.isReadOnly(), "an unused handle's abort leaves the filesystem writable");
                 // the retry: the root is back on dead_roots and the transaction runs on. The transaction kthread, woken by
                 // the aborted handle's end, wakes the cleaner without committing a young transaction — a wake lost if the
-                // cleaner is still in its pass; the test wakes it until the retry is held at its drop (the cleaner cannot
-                // die before it gets there, so no wake reaches a dead task), then lets it go on
+                // cleaner was still in its pass. Either that wake started the retry (held at its drop), or the cleaner is
+                // asleep and one explicit wake starts it; the cleaner cannot die before the hook, so no wake reaches a
+                // dead task
                 Waits.within(Repro.WAIT).until(() -> r.mod.hooks().isParked(Hook.CLEANER_BEFORE_DROP_SNAPSHOT_TRANS)
-                    || fs.wakeCleaner() && false);
+                    || fs.ctx().cleaner.isAsleep());
+                if (!r.mod.hooks().isParked(Hook.CLEANER_BEFORE_DROP_SNAPSHOT_TRANS)) {
+                    fs.wakeCleaner(); // false if the kthread's wake got there first: the retry runs either way
+                }
+                r.mod.hooks().awaitParked(Hook.CLEANER_BEFORE_DROP_SNAPSHOT_TRANS, Repro.WAIT);
                 r.mod.hooks().disarm(Hook.CLEANER_BEFORE_DROP_SNAPSHOT_TRANS);
                 Waits.within(Repro.WAIT).until(() -> r.mod.log().contains("kernel BUG at fs/btrfs/extent-tree.c:4888"));
                 Waits.within(Repro.WAIT).until(() -> fs.fsInfo().cleanerKthread().hasExited());

@@ -656,11 +656,13 @@ public final class Classifier {
      * ({@link FixSwitch#SUBVOL_CREATE_EXTENT_LEAK}).
      */
     static boolean subvolumeLeafLeaked(String problem) {
-        java.util.regex.Matcher m = java.util.regex.Pattern
-            .compile("^UNREFERENCED_EXTENT_ITEM: extent item for tree block \\d+ \\(owner (\\d+)\\) but no tree references it$")
-            .matcher(problem);
+        java.util.regex.Matcher m = UNREFERENCED_TREE_BLOCK.matcher(problem);
         return m.matches() && Long.parseLong(m.group(1)) >= 256;
     }
+
+    /** btrfs check's line for an unreferenced tree block (Check.Kind.UNREFERENCED_EXTENT_ITEM), its owner captured. */
+    private static final java.util.regex.Pattern UNREFERENCED_TREE_BLOCK = java.util.regex.Pattern
+        .compile("UNREFERENCED_EXTENT_ITEM: extent item for tree block \\d+ \\(owner (\\d+)\\) but no tree references it");
 
 
     /** An injected fault is armed and a commit of this cycle failed before {@code e} ({@link #commitFailedBefore}). */
