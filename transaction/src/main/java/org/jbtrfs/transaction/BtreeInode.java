@@ -104,7 +104,7 @@ public final class BtreeInode {
             },
             (bio, status) -> {
                 fs.log().error(fs.sbId(), "metadata write error " + status.ret() + " at " + bio.bytenr());
-                endWriteback(bio);
+                endWritebackError(bio);
             },
             null);
     }
@@ -360,7 +360,7 @@ public final class BtreeInode {
      */
     private boolean flushWriteBio(long bytenr, byte[] blocks, boolean sync) {
         if (fs.fsState.test(FsState.ERROR)) {
-            endWriteback(new MetadataBio(bytenr, blocks)); // end_write_bio(&epd, -EROFS)
+            endWritebackError(new MetadataBio(bytenr, blocks)); // end_write_bio(&epd, -EROFS)
             return false;
         }
         submitMetadataBio(bytenr, blocks, sync);
@@ -433,6 +433,22 @@ public final class BtreeInode {
         }
     }
 
+    /**
+     * end_bio_extent_buffer_writepage() for a bio that failed (its status an error: -EROFS for a bio refused under
+     * BTRFS_FS_STATE_ERROR, a failed checksum step): set_btree_ioerr() on its pages — EXTENT_BUFFER_WRITE_ERR, and
+     * BTRFS_FS_BTREE_ERR for a block that is not a log tree's (the port has no log trees) — then the writeback ends.
+     * "If writeback for a btree extent that doesn't belong to a log tree failed … we must abort the transaction,
+     * otherwise we commit a super block with btree roots that point to btree nodes/leafs whose content on disk is
+     * invalid": the next commit's btrfs_wait_extents finds the bit ({@link #writeMarkedExtents}). Port bug before stop 70
+     * (classes {@code 0e25687e}, {@code b8771b25}): a sync's writeback claimed blocks of a committing transaction, an
+     * abort of the next transaction made its last bio refused, and the commit — finding them claimed, no longer dirty —
+     * wrote a superblock over blocks never written.
+     */
+    private void endWritebackError(MetadataBio bio) {
+        fs.flags.set(FsFlag.BTREE_ERR);
+        endWriteback(bio);
+    }
+
     /** end_bio_extent_buffer_writepage() for every tree block of a bio. */
     private void endWriteback(MetadataBio bio) {
         synchronized (writeback) {
@@ -477,10 +493,17 @@ public final class BtreeInode {
         for (Map.Entry<Long, SlabObject> r : ranges) {
             r.getValue().free();
         }
+        // btrfs_wait_extents: a tree block write that failed since the last commit looked — whoever wrote it, a sync's
+        // writeback included — fails this commit with -EIO (test_and_clear_bit(BTRFS_FS_BTREE_ERR))
+        boolean writeErrors = fs.flags.testAndClear(FsFlag.BTREE_ERR);
         if (refused) {
-            // btrfs_write_marked_extents returns btree_write_cache_pages' -EROFS; the commit fails ("Error while
-            // writing out transaction")
+            // btrfs_write_marked_extents returns btree_write_cache_pages' -EROFS, which wins over the wait's -EIO; the
+            // commit fails ("Error while writing out transaction")
             throw new BtrfsException(Errno.EROFS, "error while writing out transaction " + trans.transid + ": the filesystem has an error");
+        }
+        if (writeErrors) {
+            throw new BtrfsException(Errno.EIO, "error while writing out transaction " + trans.transid
+                + ": a tree block write failed (BTRFS_FS_BTREE_ERR)");
         }
     }
 

@@ -198,7 +198,16 @@ final class TransactionCommit {
                 Transactions.handleFsError(fs, "btrfs_commit_transaction", Errno.EIO);
                 throw new BtrfsException(Errno.EIO, "error while writing out transaction " + cur.transid + " (injected)");
             }
-            fs.btreeInode.writeMarkedExtents(cur);
+            try {
+                fs.btreeInode.writeMarkedExtents(cur);
+            } catch (BtrfsException e) {
+                // btrfs_handle_fs_error(fs_info, ret, "Error while writing out transaction") — its -EROFS special case:
+                // nothing more when the filesystem is read-only already
+                if (e.errno() != Errno.EROFS || !fs.sbRdonly()) {
+                    Transactions.handleFsError(fs, "btrfs_commit_transaction", e.errno());
+                }
+                throw e;
+            }
             DiskIo.writeSuper(fs);
             CommitProbe.afterSuperWritten(fs, cur.transid);
             ExtentCommit.finishExtentCommit(fs, cur);
