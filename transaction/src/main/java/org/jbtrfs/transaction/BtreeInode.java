@@ -440,7 +440,7 @@ public final class BtreeInode {
      * "If writeback for a btree extent that doesn't belong to a log tree failed … we must abort the transaction,
      * otherwise we commit a super block with btree roots that point to btree nodes/leafs whose content on disk is
      * invalid": the next commit's btrfs_wait_extents finds the bit ({@link #writeMarkedExtents}). Port bug before stop 70
-     * (classes {@code 0e25687e}, {@code b8771b25}): a sync's writeback claimed blocks of a committing transaction, an
+     * (class {@code 0e25687e}): a sync's writeback claimed blocks of a committing transaction, an
      * abort of the next transaction made its last bio refused, and the commit — finding them claimed, no longer dirty —
      * wrote a superblock over blocks never written.
      */

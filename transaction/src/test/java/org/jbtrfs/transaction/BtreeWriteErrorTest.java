@@ -22,9 +22,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Port bug (stop 70, the explorer's every-fix classes {@code 0e25687e fsck:MISSING_EXTENT_ITEM+PARENT_TRANSID+TREE_STRUCTURE}
- * and, by its shape, {@code b8771b25 fsck:UNREADABLE_BLOCK+UNREFERENCED_EXTENT_ITEM}, each about 1 in 25,000–50,000 cycles
- * under {@code alloc-tree-block-enospc}): a sync's btree writeback (a remount's sync_filesystem) claimed the dirty blocks of
+ * Port bug (stop 70, the explorer's every-fix class {@code 0e25687e fsck:MISSING_EXTENT_ITEM+PARENT_TRANSID+TREE_STRUCTURE},
+ * 1 in 48,915 cycles under {@code alloc-tree-block-enospc}; {@code b8771b25} ends the same way but its timeline shows no
+ * refused bio, so it stays open): a sync's btree writeback (a remount's sync_filesystem) claimed the dirty blocks of
  * a transaction whose commit was past UNBLOCKED; an abort of the next transaction set BTRFS_FS_STATE_ERROR before the
  * writeback's last bio went out, so btree_write_cache_pages ended it with -EROFS unwritten; the commit, finding the blocks
  * claimed (no longer dirty), waited for their writeback and wrote its superblock over blocks the disk never got — the next
