@@ -97,9 +97,13 @@ public final class BtreeInode {
             bio -> { // btrfs_map_bio, then end_bio_extent_buffer_writepage
                 try {
                     fs.device.write(bio.bytenr(), bio.data(), 0, bio.data().length);
-                } finally {
-                    endWriteback(bio);
+                } catch (BtrfsException e) {
+                    throw e; // the bio's error status: the end-io step below ends it (set_btree_ioerr), once
+                } catch (RuntimeException | Error e) {
+                    endWriteback(bio); // not a kernel error path: no waiter is left hanging, the worker reports it
+                    throw e;
                 }
+                endWriteback(bio);
                 return null;
             },
             (bio, status) -> {
@@ -583,9 +587,17 @@ public final class BtreeInode {
             try {
                 csumBio(blocks);
                 fs.device.write(bytenr, blocks, 0, blocks.length);
-            } finally {
+            } catch (BtrfsException e) {
+                // the bio completes with an error status, it is not returned to the submitter: end_bio_extent_buffer_writepage
+                // records it (set_btree_ioerr) for the commit's btrfs_wait_extents
+                fs.log().error(fs.sbId(), "metadata write error " + e.errno().ret() + " at " + bytenr);
+                endWritebackError(bio);
+                return;
+            } catch (RuntimeException | Error e) {
                 endWriteback(bio);
+                throw e;
             }
+            endWriteback(bio);
             return;
         }
         (sync ? asyncHighBios : asyncBios).increment();

@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.FlakeyBlockDevice;
 import org.jbtrfs.core.FsFlag;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.HookAction;
@@ -74,6 +75,43 @@ class BtreeWriteErrorTest {
         assertFalse(fs.flags.test(FsFlag.BTREE_ERR), "test_and_clear_bit");
         assertTrue(t.kernel.log().contains("Error while writing out transaction") || t.kernel.log().contains(
             "in btrfs_commit_transaction: errno=-5 EIO"), t.kernel.log().dmesg());
+        assertEquals(gen, t.onDiskGeneration(), "no superblock over the unwritten blocks");
+        DiskIo.errorCommitSuper(fs);
+        t.closeTail(fs);
+        assertEquals(List.of(), t.unload());
+    }
+
+    /**
+     * A write error of a writeback's bio (dm-flakey's error_writes) is not returned to the writer: the bio completes with
+     * the error and set_btree_ioerr records it, so the commit whose blocks it carried fails -EIO. Before stop 70 the
+     * port's async path (generic crc32c) recorded nothing — the commit wrote its superblock over the unwritten blocks —
+     * and ended the bio's writeback twice (a second writer's count of the block could drop with it); its synchronous
+     * path (accelerated) threw the error at the writer. The generic case fails on the code before 16b25c3, the
+     * accelerated one on the code before the commit that added this test.
+     */
+    @ParameterizedTest
+    @EnumSource(Crc32cImpl.class)
+    void aWritebacksFailedBioFailsTheCommitWhoseBlocksItCarried(Crc32cImpl crc) throws Exception {
+        t = new TestFs(crc);
+        FlakeyBlockDevice flakey = new FlakeyBlockDevice("sdc", t.dev);
+        FsInfo fs = t.open(flakey);
+        long gen = t.onDiskGeneration();
+        TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test_writer");
+        Trees.insert(h, fs.fsRoot(), key(1), data(1, "a"));
+        t.kernel.hooks().parkAt(Hook.COMMIT_AFTER_UNBLOCKED);
+        TestThread<Void> committer = TestThread.run("committer", () -> Transactions.commit(h));
+        t.kernel.hooks().awaitParked(Hook.COMMIT_AFTER_UNBLOCKED, Waits.BOUND);
+
+        flakey.errorWrites();
+        fs.btreeInode.writepages(WbSyncMode.ALL); // a sync's writeback: the errors stay with the bios
+        fs.btreeInode.waitWriteback();
+        flakey.allowWrites();
+        assertTrue(flakey.failedWrites() > 0);
+        t.kernel.hooks().disarm(Hook.COMMIT_AFTER_UNBLOCKED);
+
+        BtrfsException e = assertThrows(BtrfsException.class, committer::join, "btrfs_wait_extents' -EIO");
+        assertEquals(Errno.EIO, e.errno());
+        assertTrue(t.kernel.log().contains("metadata write error"), t.kernel.log().dmesg());
         assertEquals(gen, t.onDiskGeneration(), "no superblock over the unwritten blocks");
         DiskIo.errorCommitSuper(fs);
         t.closeTail(fs);

@@ -55,9 +55,12 @@ public final class TestFs implements AutoCloseable {
      * default subvolume. No kthread: see {@link #startTransactionKthread}. On failure the workqueues
      * are destroyed again and the error is thrown.
      */
-    public FsInfo open() {
-        SuperBlock sb = DiskIo.readSuper(dev, kernel.crc32c());
-        FsInfo fs = new FsInfo(kernel, dev, sb, Mkfs.spaceManager(dev.size()));
+    public FsInfo open() { return open(dev); }
+
+    /** {@link #open()} through {@code device}, a wrapper of {@link #dev} (a dm-flakey {@code FlakeyBlockDevice}). */
+    public FsInfo open(org.jbtrfs.core.BlockDevice device) {
+        SuperBlock sb = DiskIo.readSuper(device, kernel.crc32c());
+        FsInfo fs = new FsInfo(kernel, device, sb, Mkfs.spaceManager(device.size()));
         fs.setWorkqueues(FsWorkqueues.init(pool, dev.name(), fs.threadPoolSize()));
         opened.add(fs);
         try {
