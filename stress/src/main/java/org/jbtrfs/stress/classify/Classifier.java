@@ -689,10 +689,14 @@ public final class Classifier {
      * (LaneWorker#unwrittenBlockRead). A scrub's or a replace copy's "unable to fixup" after such an abort is the same
      * read: btrfs_write_and_wait_transaction's -EIO ({@code write-and-wait-transaction-eio}) fails after
      * switch_commit_roots, and the copy of btrfs_dev_replace_start, which goes on past its failed commit, reads the
-     * commit roots' blocks the disk never received (stop 66).
+     * commit roots' blocks the disk never received (stop 66). The level check of btrfs_read_node_slot's read is the same
+     * read: a kthread that meets it aborts its own transaction with -EUCLEAN, "tree level mismatch detected" (stop 70,
+     * class {@code 7f38f0fd}: the cleaner, after a replace start's commit failed on the injected
+     * {@code write-and-wait-transaction-eio}, 1 of 45,221 cycles; LaneWorker#unwrittenBlockRead names it for the lanes).
      */
     static boolean treeBlockCheckFailed(String message) {
-        return message.contains("parent transid verify failed on logical ") || message.contains("bad fsid on block ");
+        return message.contains("parent transid verify failed on logical ") || message.contains("bad fsid on block ")
+            || message.contains("tree level mismatch detected, bytenr=");
     }
 
     /**

@@ -182,6 +182,14 @@ class ClassifierTest {
         log.btrfs(LogLevel.ERR, "sdc", "unable to fixup (regular) error at logical 2129920 on dev sdc");
         o.log = log.entries().subList(7, 9);
         assertEquals(EnumSet.noneOf(Symptom.class), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms());
+        // the cleaner's own abort on such a read's level check (stop 70, seed 70007, 2238:2)
+        log.btrfs(LogLevel.CRIT, "sdc",
+            "Transaction aborted (error EUCLEAN: tree level mismatch detected, bytenr=2146304 level expected=0 has=1)");
+        o.log = log.entries().subList(7, 10);
+        assertEquals(EnumSet.noneOf(Symptom.class), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms());
+        o.log = log.entries().subList(9, 10);
+        assertEquals(EnumSet.of(Symptom.ERROR), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms(),
+            "with no failed commit before it, an error");
     }
 
     @Test
