@@ -106,10 +106,7 @@ public final class BtreeInode {
                 endWriteback(bio);
                 return null;
             },
-            (bio, status) -> {
-                fs.log().error(fs.sbId(), "metadata write error " + status.ret() + " at " + bio.bytenr());
-                endWritebackError(bio);
-            },
+            this::writeFailed,
             null);
     }
 
@@ -459,6 +456,15 @@ public final class BtreeInode {
         endWriteback(bio);
     }
 
+    /**
+     * A metadata bio whose write failed with {@code status} (the device's error, or the async checksum step's): reported,
+     * and ended with the error recorded for the commit's btrfs_wait_extents ({@link #endWritebackError}).
+     */
+    private void writeFailed(MetadataBio bio, Errno status) {
+        fs.log().error(fs.sbId(), "metadata write error " + status.ret() + " at " + bio.bytenr());
+        endWritebackError(bio);
+    }
+
     /** end_bio_extent_buffer_writepage() for every tree block of a bio. */
     private void endWriteback(MetadataBio bio) {
         synchronized (writeback) {
@@ -588,10 +594,8 @@ public final class BtreeInode {
                 csumBio(blocks);
                 fs.device.write(bytenr, blocks, 0, blocks.length);
             } catch (BtrfsException e) {
-                // the bio completes with an error status, it is not returned to the submitter: end_bio_extent_buffer_writepage
-                // records it (set_btree_ioerr) for the commit's btrfs_wait_extents
-                fs.log().error(fs.sbId(), "metadata write error " + e.errno().ret() + " at " + bytenr);
-                endWritebackError(bio);
+                // the bio completes with an error status, it is not returned to the submitter
+                writeFailed(bio, e.errno());
                 return;
             } catch (RuntimeException | Error e) {
                 endWriteback(bio);
