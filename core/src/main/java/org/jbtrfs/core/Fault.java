@@ -23,7 +23,15 @@ public enum Fault {
      * on a nearly full filesystem whose reservations ran out: the COW, split or new root that wanted the block fails, and
      * its caller's error path runs (an abort; of an unused handle when it was the handle's first block, stop 69).
      */
-    ALLOC_TREE_BLOCK_ENOSPC(Errno.ENOSPC);
+    ALLOC_TREE_BLOCK_ENOSPC(Errno.ENOSPC),
+    /**
+     * A write bio or a cache flush of the filesystem's device fails with -EIO (stop 71): the block layer's own fault
+     * injection, {@code fail_make_request} with {@code make-it-fail} set on the disk, as a disk with bad sectors or a
+     * pulled cable gives it. Each bio btrfs_map_bio submits draws: a data bio's error reaches its ordered extent and the
+     * mapping (fsync's -EIO), a tree block's reaches the commit (set_btree_ioerr), the superblock's and the barrier's
+     * reach write_all_supers; reads are not failed.
+     */
+    BIO_WRITE_EIO(Errno.EIO);
 
     private final Errno errno;
 

@@ -315,12 +315,18 @@ final class Writeback {
         bio.oe().setSums(sums);
     }
 
-    /** kernel: btrfs_map_bio() — write the data to the device; the bio ends when the write returns. */
+    /**
+     * kernel: btrfs_map_bio() — write the data to the device; the bio ends when the write returns. A device's write
+     * error ends the bio with its status (btrfs_end_bio → end_bio_extent_writepage): it reaches the ordered extent and
+     * the mapping, never the submitter (writeback goes on; fsync reports it).
+     */
     private void mapBio(DataBio bio) {
         boolean ok = false;
         try {
             fs.device.write(bio.oe().diskBytenr, bio.data(), 0, bio.data().length);
             ok = true;
+        } catch (BtrfsException e) {
+            return; // btrfs_end_bio printed the device's error counters; the bio ends with the error below
         } finally {
             endBio(bio, ok);
         }

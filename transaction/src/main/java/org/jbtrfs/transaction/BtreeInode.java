@@ -457,11 +457,11 @@ public final class BtreeInode {
     }
 
     /**
-     * A metadata bio whose write failed with {@code status} (the device's error, or the async checksum step's): reported,
-     * and ended with the error recorded for the commit's btrfs_wait_extents ({@link #endWritebackError}).
+     * A metadata bio whose write failed with {@code status} (the device's error — btrfs_end_bio printed the device's
+     * error counters —, or the async checksum step's): ended with the error recorded for the commit's btrfs_wait_extents
+     * ({@link #endWritebackError}). end_bio_extent_buffer_writepage prints nothing of its own.
      */
     private void writeFailed(MetadataBio bio, Errno status) {
-        fs.log().error(fs.sbId(), "metadata write error " + status.ret() + " at " + bio.bytenr());
         endWritebackError(bio);
     }
 

@@ -3,6 +3,7 @@ package org.jbtrfs.transaction;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.LogLevel;
 import org.jbtrfs.core.kernel.Kthread;
 import org.jbtrfs.core.disk.SuperBlock;
 
@@ -21,8 +22,10 @@ public final class DiskIo {
     }
 
     /**
-     * kernel: write_all_supers() — checksum and write super_copy to each device, then flush: the device gets it with its
-     * devid, a dev-replace target with devid 0 (BTRFS_DEV_REPLACE_DEVID) in its dev_item.
+     * kernel: write_all_supers() — the barrier (a flush of each device), then super_copy checksummed and written to each
+     * device: the device with its devid, a dev-replace target with devid 0 (BTRFS_DEV_REPLACE_DEVID) in its dev_item.
+     * A failed barrier or more failed superblock writes than the filesystem has devices to spare (one device: none) is
+     * btrfs_handle_fs_error and -EIO; the commit then ends in cleanup_transaction.
      */
     static void writeSuper(FsInfo fs) {
         byte[] b;
@@ -33,7 +36,20 @@ public final class DiskIo {
             forTarget.devid = org.jbtrfs.core.disk.DevReplaceItem.DEV_REPLACE_DEVID;
             t = forTarget.encode(fs.kernel.crc32c());
         }
-        fs.device.writeSupers(SuperBlock.OFFSET, b, t);
+        if (!fs.device.barrierAllDevices()) {
+            // (btrfs_dev_stat_inc_and_print's "bdev … errs:" line: the port keeps no device statistics)
+            Transactions.handleFsError(fs, "write_all_supers", Errno.EIO, "errors while submitting device barriers.");
+            throw new BtrfsException(Errno.EIO, "errors while submitting device barriers");
+        }
+        java.util.List<Long> failed = fs.device.writeSupers(SuperBlock.OFFSET, b, t);
+        for (long devid : failed) {
+            fs.log().btrfs(LogLevel.ERR, fs.sbId(), "error writing primary super block to device " + devid); // wait_dev_supers
+        }
+        int maxErrors = 0; // btrfs_super_num_devices(super_copy) - 1: the port's filesystems have one device
+        if (failed.size() > maxErrors) {
+            Transactions.handleFsError(fs, "write_all_supers", Errno.EIO, failed.size() + " errors while writing supers");
+            throw new BtrfsException(Errno.EIO, failed.size() + " errors while writing supers");
+        }
     }
 
     /**
@@ -48,10 +64,16 @@ public final class DiskIo {
             forTarget.devid = org.jbtrfs.core.disk.DevReplaceItem.DEV_REPLACE_DEVID;
             t = forTarget.encode(fs.kernel.crc32c());
         }
-        fs.device.writeTarget(SuperBlock.OFFSET, t, 0, t.length);
-        org.jbtrfs.core.BlockDevice target = fs.device.target();
-        if (target != null) {
-            target.flush();
+        try {
+            fs.device.writeTarget(SuperBlock.OFFSET, t, 0, t.length);
+            org.jbtrfs.core.BlockDevice target = fs.device.target();
+            if (target != null) {
+                target.flush();
+            }
+        } catch (BtrfsException e) {
+            // the window this write closes stays open for this replace; the next commit's write_all_supers writes the
+            // target too and fails on its error
+            fs.log().btrfs(LogLevel.WARNING, fs.sbId(), "lost page write due to IO error on " + fs.device.name() + " (-5)");
         }
     }
 

@@ -187,7 +187,14 @@ public final class FreeSpaceCache {
             cacheWriteFailed(h, bg, location, inode); // -ENOSPC: more entries than pages
             return;
         }
-        fs.device.write(fe.diskBytenr(), file, 0, file.length);
+        try {
+            fs.device.write(fe.diskBytenr(), file, 0, file.length);
+        } catch (BtrfsException e) {
+            // __btrfs_wait_cache_io: flush_dirty_cache's -EIO skips update_cache_item ("failed to write free space cache
+            // for block group N error -5" is btrfs_debug) — the cache is invalid, the commit goes on
+            cacheWriteFailed(h, bg, location, inode);
+            return;
+        }
         // update_cache_item()
         FreeSpaceHeader hdr = FreeSpaceHeader.decode(Trees.lookup(fs, fs.treeRoot(), FreeSpaceHeader.key(bg.start())));
         Trees.update(h, fs.treeRoot(), FreeSpaceHeader.key(bg.start()), hdr.withWritten(h.transid(), entries.size(), 0).encode());

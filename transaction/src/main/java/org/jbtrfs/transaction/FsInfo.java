@@ -187,7 +187,7 @@ public final class FsInfo {
         this.fsState = new FlagWord<>(kernel.sched());
         this.fsyncsInFlight = new AtomicVar(kernel.sched());
         this.fsid = sb.fsid.clone();
-        this.device = new MappedDevice(device, kernel.sched());
+        this.device = new MappedDevice(device, kernel.sched(), kernel.faults(), kernel.log());
         this.superCopy = sb;
         this.space = space;
         this.generation = sb.generation;

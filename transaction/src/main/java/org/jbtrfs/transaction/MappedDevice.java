@@ -1,6 +1,12 @@
 package org.jbtrfs.transaction;
 
 import org.jbtrfs.core.BlockDevice;
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.Fault;
+import org.jbtrfs.core.Faults;
+import org.jbtrfs.core.KernelLog;
+import org.jbtrfs.core.LogLevel;
 import org.jbtrfs.core.IoCounters;
 import org.jbtrfs.core.kernel.Sched;
 
@@ -16,6 +22,10 @@ import org.jbtrfs.core.kernel.Sched;
 public final class MappedDevice implements BlockDevice {
     private final String name;
     private final Sched sched;
+    private final Faults faults;
+    private final KernelLog log;
+    /** Each device's btrfs_device->dev_stat_values: write, read, flush errors (corruption and generation: none here). */
+    private final java.util.Map<BlockDevice, int[]> devStats = new java.util.IdentityHashMap<>();
     /** fs_info->replace_wait, and the monitor guarding the fields below. */
     private final Object replaceWait = new Object();
     private BlockDevice device;
@@ -27,10 +37,12 @@ public final class MappedDevice implements BlockDevice {
     /** Every device the filesystem had since the mount, in order (for a reader of the disks after the umount). */
     private final java.util.Set<BlockDevice> history = new java.util.LinkedHashSet<>();
 
-    MappedDevice(BlockDevice device, Sched sched) {
+    MappedDevice(BlockDevice device, Sched sched, Faults faults, KernelLog log) {
         this.device = device;
         this.name = device.name();
         this.sched = sched;
+        this.faults = faults;
+        this.log = log;
         history.add(device);
     }
 
@@ -95,9 +107,9 @@ public final class MappedDevice implements BlockDevice {
     public void write(long offset, byte[] src, int srcOff, int len) {
         BlockDevice[] d = incBlocked();
         try {
-            d[0].write(offset, src, srcOff, len);
+            writeOne(d[0], offset, src, srcOff, len);
             if (d[1] != null) {
-                d[1].write(offset, src, srcOff, len); // "write to new disk, too"
+                writeOne(d[1], offset, src, srcOff, len); // "write to new disk, too"
             }
         } finally {
             dec();
@@ -108,9 +120,9 @@ public final class MappedDevice implements BlockDevice {
     public void flush() {
         BlockDevice[] d = incBlocked();
         try {
-            d[0].flush();
+            flushOrThrow(d[0]);
             if (d[1] != null) {
-                d[1].flush();
+                flushOrThrow(d[1]);
             }
         } finally {
             dec();
@@ -118,20 +130,61 @@ public final class MappedDevice implements BlockDevice {
     }
 
     /**
-     * write_all_supers() for the devices: {@code forDevice} to the device, {@code forTarget} (its dev_item names devid 0)
-     * to a replace target, each flushed.
+     * barrier_all_devices(): an empty flush to each device, then wait for each. False when the filesystem's own
+     * device's flush failed (check_barrier_error: btrfs_check_rw_degradable counts the chunks' stripe devices, and a
+     * replace target is none of them, so its failed flush is tolerated).
      */
-    void writeSupers(long offset, byte[] forDevice, byte[] forTarget) {
+    boolean barrierAllDevices() {
         BlockDevice[] d = incBlocked();
         try {
-            d[0].write(offset, forDevice, 0, forDevice.length);
-            d[0].flush();
+            boolean ok = flushOne(d[0]);
             if (d[1] != null) {
-                d[1].write(offset, forTarget, 0, forTarget.length);
-                d[1].flush();
+                flushOne(d[1]);
             }
+            return ok;
         } finally {
             dec();
+        }
+    }
+
+    private boolean flushOne(BlockDevice dev) {
+        try {
+            flushOrThrow(dev);
+            return true;
+        } catch (BtrfsException e) {
+            return false;
+        }
+    }
+
+    /**
+     * write_dev_supers() and wait_dev_supers() for each device: {@code forDevice} to the device, {@code forTarget} (its
+     * dev_item names devid 0) to a replace target, each a REQ_FUA write of its own. Returns the devids whose primary
+     * superblock write failed (btrfs_end_super_write's error, counted by wait_dev_supers).
+     */
+    java.util.List<Long> writeSupers(long offset, byte[] forDevice, byte[] forTarget) {
+        BlockDevice[] d = incBlocked();
+        try {
+            java.util.List<Long> failed = new java.util.ArrayList<>();
+            if (!writeSuperOne(d[0], offset, forDevice)) {
+                failed.add(1L);
+            }
+            if (d[1] != null && !writeSuperOne(d[1], offset, forTarget)) {
+                failed.add(0L);
+            }
+            return failed;
+        } finally {
+            dec();
+        }
+    }
+
+    private boolean writeSuperOne(BlockDevice dev, long offset, byte[] b) {
+        try {
+            writeOne(dev, offset, b, 0, b.length);
+            dev.flush(); // REQ_FUA
+            return true;
+        } catch (BtrfsException e) {
+            log.btrfs(LogLevel.WARNING, name, "lost page write due to IO error on " + dev.name() + " (-5)"); // btrfs_end_super_write
+            return false;
         }
     }
 
@@ -140,10 +193,61 @@ public final class MappedDevice implements BlockDevice {
         BlockDevice[] d = incBlocked();
         try {
             if (d[1] != null) {
-                d[1].write(offset, src, srcOff, len);
+                writeOne(d[1], offset, src, srcOff, len);
             }
         } finally {
             dec();
+        }
+    }
+
+    /** One device's part of a write bio; its error counted and printed as btrfs_end_bio does, then the bio's. */
+    private void writeOne(BlockDevice dev, long offset, byte[] src, int srcOff, int len) {
+        try {
+            failIfInjected("write", offset);
+            dev.write(offset, src, srcOff, len);
+        } catch (BtrfsException e) {
+            devStatIncAndPrint(dev, WR);
+            throw e;
+        }
+    }
+
+    /** One device's flush; its error counted and printed (barrier_all_devices, btrfs_end_bio), then the caller's. */
+    private void flushOrThrow(BlockDevice dev) {
+        try {
+            failIfInjected("flush", -1);
+            dev.flush();
+        } catch (BtrfsException e) {
+            devStatIncAndPrint(dev, FLUSH);
+            throw e;
+        }
+    }
+
+    private static final int WR = 0;
+    private static final int RD = 1;
+    private static final int FLUSH = 2;
+
+    /**
+     * kernel: btrfs_dev_stat_inc_and_print() — the device's error counter, then btrfs_dev_stat_print_on_error's line
+     * (btrfs_err_rl_in_rcu: rate limited in the kernel, every line here).
+     */
+    private void devStatIncAndPrint(BlockDevice dev, int which) {
+        int[] v;
+        synchronized (devStats) {
+            v = devStats.computeIfAbsent(dev, x -> new int[3]);
+            v[which]++;
+            v = v.clone();
+        }
+        log.btrfs(LogLevel.ERR, name, "bdev " + dev.name() + " errs: wr " + v[WR] + ", rd " + v[RD] + ", flush " + v[FLUSH]
+            + ", corrupt 0, gen 0");
+    }
+
+    /**
+     * {@link Fault#BIO_WRITE_EIO}: the bio fails as fail_make_request fails it, before it reaches the disk.
+     */
+    private void failIfInjected(String what, long offset) {
+        if (faults.shouldFail(Fault.BIO_WRITE_EIO, name)) {
+            throw new BtrfsException(Errno.EIO, what + " error on " + name + (offset >= 0 ? " at " + offset : "")
+                + " (injected)");
         }
     }
 

@@ -454,9 +454,14 @@ public final class Transactions {
      * state and read-only. The caller goes on (and returns its error), as the kernel's callers do.
      */
     public static void handleFsError(FsInfo fs, String function, org.jbtrfs.core.Errno errno) {
+        handleFsError(fs, function, errno, null);
+    }
+
+    /** {@link #handleFsError(FsInfo, String, org.jbtrfs.core.Errno)} with the caller's message ({@code fmt}), or null. */
+    public static void handleFsError(FsInfo fs, String function, org.jbtrfs.core.Errno errno, String message) {
         fs.fsState.set(FsState.ERROR);
         fs.log().btrfs(org.jbtrfs.core.LogLevel.CRIT, fs.sbId(), "error (device " + fs.sbId() + ") in " + function
-            + ": errno=" + errno.ret() + " " + errno.name());
+            + ": errno=" + errno.ret() + " " + errno.name() + (message == null ? "" : " (" + message + ")"));
         fs.discard.stop();
         fs.setSbRdonly();
         fs.log().btrfs(org.jbtrfs.core.LogLevel.INFO, fs.sbId(), "forced readonly");

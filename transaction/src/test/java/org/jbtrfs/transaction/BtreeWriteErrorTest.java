@@ -111,7 +111,7 @@ class BtreeWriteErrorTest {
 
         BtrfsException e = assertThrows(BtrfsException.class, committer::join, "btrfs_wait_extents' -EIO");
         assertEquals(Errno.EIO, e.errno());
-        assertTrue(t.kernel.log().contains("metadata write error"), t.kernel.log().dmesg());
+        assertTrue(t.kernel.log().contains("bdev sdc errs: wr "), t.kernel.log().dmesg());
         assertEquals(gen, t.onDiskGeneration(), "no superblock over the unwritten blocks");
         DiskIo.errorCommitSuper(fs);
         t.closeTail(fs);

@@ -731,6 +731,12 @@ public final class Classifier {
             // before __btrfs_handle_fs_error's "errno=" line, which names the errno (stop 69)
             return true;
         }
+        if (injected.contains(org.jbtrfs.core.Errno.EIO) && (DEV_STAT_ERRORS.matcher(message).find()
+            || message.contains("error writing primary super block to device "))) {
+            // a bio the injected fail_make_request failed ({@code bio-write-eio}, stop 71): btrfs_end_bio's device error
+            // counters, wait_dev_supers' report of the superblock write
+            return true;
+        }
         if (message.equals("VFS:Filesystem freeze failed")) {
             // freeze_super's report of ->freeze_fs's error: btrfs_freeze's commit failed (seed 91091: its injected EIO)
             return true;
@@ -756,6 +762,10 @@ public final class Classifier {
         }
         return false;
     }
+
+    /** btrfs_dev_stat_print_on_error's line: "bdev sdc errs: wr 1, rd 0, flush 0, corrupt 0, gen 0". */
+    private static final java.util.regex.Pattern DEV_STAT_ERRORS = java.util.regex.Pattern
+        .compile("bdev \\S+ errs: wr \\d+, rd \\d+, flush \\d+, corrupt \\d+, gen \\d+$");
 
     /** The transactions {@code in} shows committed on the read-only filesystem ({@code when}): RO_WRITE, named by their openers. */
     private static void readOnlyWrites(Inspection in, String when, Set<Symptom> symptoms, List<String> evidence,

@@ -32,12 +32,13 @@ final class EngineOptions {
     StressOptions.Workload workload = StressOptions.Workload.LANES;
 
     @Option(names = "--lanes", paramLabel = "LIST", converter = Converters.Lanes.class,
-        description = "the lanes a lanes cycle may run: lifecycle,file,subvol,quota,sync,dev2,quota2,scrub,file2 or all (default all; lifecycle always runs; quota2 only with quota, file2 only with file)")
+        description = "the lanes a lanes cycle may run: lifecycle,file,subvol,quota,sync,dev2,quota2,scrub,file2,balance,balance2,replace or all (default all; lifecycle always runs; quota2 only with quota, file2 only with file)")
     Converters.LaneList lanes;
 
     @Option(names = "--faults", paramLabel = "LIST", converter = Converters.Faults.class,
         description = "the fault-injection sites a cycle may arm, comma-separated: del-orphan-item-enomem (the default), "
-            + "start-transaction-enospc, commit-transaction-eio, orphan-cleanup-enomem, write-and-wait-transaction-eio, or all, or none; a fault's errno is then "
+            + "start-transaction-enospc, commit-transaction-eio, orphan-cleanup-enomem, write-and-wait-transaction-eio, "
+            + "alloc-tree-block-enospc, bio-write-eio, or all, or none; a fault's errno is then "
             + "a normal outcome of an operation and its error reports are not failures (lanes workload; with several filesystems each "
             + "cycle arms its own filesystem's devices)")
     Converters.FaultSet faults;
