@@ -644,9 +644,12 @@ public enum FixSwitch {
      * btrfs_init_dev_replace ignores (with a warning) a target of devid 0 beside an item of a replace that ended, or
      * without an item; btrfs_dev_replace_start writes the target's superblock before its first commit, and its failure
      * path (its btrfs_start_transaction refused after an abort, while the transaction kthread may have committed the
-     * STARTED state already) keeps the target's superblock instead of scratching it. Found by the explorer's replace lane
-     * with every other fix applied (stop 65: {@code fsck:SUPERBLOCK} after an injected commit EIO, {@code mount EIO at
-     * DevReplace.initDevReplace} after a power cut). Not checked on a running kernel.
+     * STARTED state already) keeps the target's superblock instead of scratching it; and btrfs_dev_replace_cancel of a
+     * suspended replace, whose commit failing is only WARN_ON(ret) before btrfs_destroy_dev_replace_tgtdev (5.11 and
+     * mainline; the disk keeps SUSPENDED and loses its target), keeps the target and fails with the commit's error
+     * (stop 71). Found by the explorer's replace lane with every other fix applied (stop 65: {@code fsck:SUPERBLOCK}
+     * after an injected commit EIO, {@code mount EIO at DevReplace.initDevReplace} after a power cut; stop 71: the same
+     * mount error after a cancel of a replace an RO→RW remount could not resume). Not checked on a running kernel.
      */
     DEV_REPLACE_SCRATCH_BEFORE_COMMIT(Origin.PROPOSED),
     /**

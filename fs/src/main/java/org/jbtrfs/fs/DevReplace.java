@@ -472,7 +472,12 @@ final class DevReplace {
             r.rwsem.writeLock().unlock();
             fs.scrub.cancel();
             TransHandle h = Transactions.start(fs, fs.treeRoot(), 0, "btrfs_dev_replace_cancel");
-            commitWarnOnError(fs, h, 978);
+            if (!commitWarnOnError(fs, h, 978) && fs.applied(FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT)) {
+                // proposed (stop 71): the CANCELED state is not on disk — the disk still says SUSPENDED, and the next
+                // mount looks for this target: keep it, and fail the ioctl with the commit's error
+                throw new BtrfsException(Errno.EIO, "replace cancel: the commit of the cancelled replace failed on "
+                    + fs.sbId());
+            }
             fs.log().info(fs.sbId(), "suspended dev_replace from " + name(src) + " (devid " + SRC_DEVID + ") to "
                 + name(tgt) + " canceled");
             if (tgt != null) {

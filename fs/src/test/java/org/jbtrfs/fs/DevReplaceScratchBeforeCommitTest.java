@@ -295,4 +295,61 @@ class DevReplaceScratchBeforeCommitTest {
             assertArrayEquals(DevReplaceTest.DATA, r.mod.mount(tgt, "").readFile("/f1"));
         }
     }
+
+    /**
+     * Stop 71 (explorer class {@code eea8aa3f mount EIO at DevReplace.initDevReplace}, every fix applied, seed 71002,
+     * 1 of 43,153 cycles; replay 0/5): a replace suspended while the filesystem stays mounted — its resume kthread held
+     * when an RO remount suspended it, so the RO→RW remount could not resume it ("cannot resume dev-replace, other
+     * exclusive operation running") — is cancelled, and the cancel's commit fails. btrfs_dev_replace_cancel's suspended
+     * case only WARN_ONs the failed commit and destroys the target: the disk keeps SUSPENDED and loses the device it
+     * names, and the next mount fails "tgtdev (devid 0) is missing" (-EIO without -o degraded). Read: dev-replace.c
+     * btrfs_dev_replace_cancel (v5.11; mainline the same, and a 2026 stable series that keeps the destroy on the
+     * transaction start's failure too), btrfs_init_dev_replace, btrfs_resume_dev_replace_async. The proposed fix keeps
+     * the target and fails the ioctl with the commit's error; the next mount resumes the replace.
+     */
+    private static BlockDevice suspendedInMountThenCancelWhoseCommitFails(Repro r, boolean fixed) {
+        // (suspendedReplaceOnDisk's RO remount during the ioctl needs DEV_REPLACE_START_WRITE_ACCESS reverted)
+        BlockDevice tgt = DevReplaceTest.suspendedReplaceOnDisk(r);
+        r.mod.hooks().parkAt(Hook.DEV_REPLACE_KTHREAD_BEFORE_SCRUB, Role.KTHREAD);
+        Btrfs fs = r.mount("");
+        r.mod.hooks().awaitParked(Hook.DEV_REPLACE_KTHREAD_BEFORE_SCRUB, Repro.WAIT);
+        fs.remount("ro");
+        fs.remount("rw");
+        assertTrue(r.logged("cannot resume dev-replace, other exclusive operation running"), r.mod.log().dmesg());
+        r.mod.faults().armOnce(Fault.COMMIT_TRANSACTION_EIO);
+        if (fixed) {
+            assertEquals(Errno.EIO, assertThrows(BtrfsException.class, fs::replaceCancel).errno());
+        } else {
+            assertEquals(DevReplaceResult.NO_ERROR, fs.replaceCancel(), "the ioctl says nothing of it");
+        }
+        assertTrue(r.logged("dev-replace.c:978"), r.mod.log().dmesg());
+        r.mod.hooks().disarm(Hook.DEV_REPLACE_KTHREAD_BEFORE_SCRUB);
+        DevReplaceTest.awaitDevReplaceKthreadGone(r.mod);
+        fs.umount();
+        return tgt;
+    }
+
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void revertedACancelWhoseCommitFailedLeavesTheSuspendedReplaceWithoutItsTarget(Crc32cImpl crc) {
+        try (Repro r = new Repro(crc, FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT, FixSwitch.DEV_REPLACE_START_WRITE_ACCESS)) {
+            BlockDevice tgt = suspendedInMountThenCancelWhoseCommitFails(r, false);
+            assertNull(Blkid.probe(tgt), "the target destroyed");
+            assertEquals(Errno.EIO, assertThrows(BtrfsException.class, () -> r.mount("")).errno());
+            assertTrue(r.logged("tgtdev (devid 0) is missing"), r.mod.log().dmesg());
+        }
+    }
+
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void appliedACancelWhoseCommitFailedKeepsTheTargetAndTheReplaceResumes(Crc32cImpl crc) {
+        try (Repro r = new Repro(crc, FixSwitch.DEV_REPLACE_START_WRITE_ACCESS)) {
+            BlockDevice tgt = suspendedInMountThenCancelWhoseCommitFails(r, true);
+            assertEquals(0, Blkid.probe(tgt).devid(), "the target kept");
+            Btrfs again = r.mount(""); // the item as the disk has it, SUSPENDED: resumed, to its end
+            DevReplaceTest.awaitResumedReplaceFinished(r, "sdc", "sdd");
+            again.umount();
+            assertArrayEquals(DevReplaceTest.DATA, r.mod.mount(tgt, "").readFile("/f1"));
+        }
+    }
 }
