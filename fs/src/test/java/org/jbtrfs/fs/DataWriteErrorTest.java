@@ -38,19 +38,15 @@ class DataWriteErrorTest {
     @EnumSource(Crc32cImpl.class)
     void anFsyncsFailedDataWriteIsItsEioOnce(Crc32cImpl crc) {
         try (BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults().crc32c(crc))) {
-            FlakeyBlockDevice flakey = mod.createFlakeyDevice("flakey-sdc", mod.createDevice("sdc", 64L << 20));
-            mod.mkfs(flakey);
-            Btrfs fs = mod.mount(flakey, "");
-            fs.createFile("f");
-            FileHandle fh = fs.open("f");
-            fh.write(DATA);
-            flakey.errorWrites();
+            Written w = written(mod);
+            FlakeyBlockDevice flakey = w.flakey();
+            FileHandle fh = w.fh();
             BtrfsException e = assertThrows(BtrfsException.class, fh::fsync);
             flakey.allowWrites();
             assertEquals(Errno.EIO, e.errno());
             fh.fsync(); // reported once (the mapping's error is taken)
             fh.close();
-            fs.umount();
+            w.fs().umount();
             assertTrue(Check.check(flakey, crc).clean(), () -> Check.check(flakey, crc).toString());
             assertTrue(mod.log().contains("errs: wr 1, rd 0, flush 0, corrupt 0, gen 0"), mod.log().dmesg());
         }
@@ -61,13 +57,9 @@ class DataWriteErrorTest {
     @EnumSource(Crc32cImpl.class)
     void anAsyncDataBiosWriteErrorEndsItOnceAndReachesFsync(Crc32cImpl crc) {
         try (BtrfsModule mod = BtrfsModule.load(KernelConfig.defaults().crc32c(crc))) {
-            FlakeyBlockDevice flakey = mod.createFlakeyDevice("flakey-sdc", mod.createDevice("sdc", 64L << 20));
-            mod.mkfs(flakey);
-            Btrfs fs = mod.mount(flakey, "");
-            fs.createFile("f");
-            FileHandle fh = fs.open("f");
-            fh.write(DATA);
-            flakey.errorWrites();
+            Written w = written(mod);
+            FlakeyBlockDevice flakey = w.flakey();
+            FileHandle fh = w.fh();
             fh.syncFileRange();
             BtrfsException e = assertThrows(BtrfsException.class, fh::fsync);
             flakey.allowWrites();
@@ -75,11 +67,25 @@ class DataWriteErrorTest {
             fh.pwrite(0, DATA); // the range written again, and this time it lands
             fh.fsync();
             fh.close();
-            fs.umount();
+            w.fs().umount();
             assertTrue(Check.check(flakey, crc).clean(), () -> Check.check(flakey, crc).toString());
             Btrfs again = mod.mount(flakey, "");
             assertTrue(Arrays.equals(DATA, again.readFile("f")), "the rewritten range");
             again.umount();
         }
     }
+
+    /** A file written through a handle (its pages dirty, nothing written back) on a dm-flakey disk now failing writes. */
+    private static Written written(BtrfsModule mod) {
+        FlakeyBlockDevice flakey = mod.createFlakeyDevice("flakey-sdc", mod.createDevice("sdc", 64L << 20));
+        mod.mkfs(flakey);
+        Btrfs fs = mod.mount(flakey, "");
+        fs.createFile("f");
+        FileHandle fh = fs.open("f");
+        fh.write(DATA);
+        flakey.errorWrites();
+        return new Written(flakey, fs, fh);
+    }
+
+    private record Written(FlakeyBlockDevice flakey, Btrfs fs, FileHandle fh) { }
 }

@@ -247,12 +247,7 @@ class DevReplaceResumeSuspendRaceTest {
      */
     private static Btrfs cancelledUnderTheHeldKthread(Repro r) {
         DevReplaceTest.suspendedReplaceOnDisk(r);
-        r.mod.hooks().parkAt(Hook.DEV_REPLACE_KTHREAD_BEFORE_SCRUB, Role.KTHREAD);
-        Btrfs fs = r.mount("");
-        r.mod.hooks().awaitParked(Hook.DEV_REPLACE_KTHREAD_BEFORE_SCRUB, Repro.WAIT);
-        fs.remount("ro");
-        fs.remount("rw");
-        assertTrue(r.logged("cannot resume dev-replace, other exclusive operation running"), r.mod.log().dmesg());
+        Btrfs fs = DevReplaceTest.mountWithTheReplaceSuspendedInMount(r);
         assertEquals(DevReplaceResult.NO_ERROR, fs.replaceCancel());
         assertEquals(DevReplaceStatus.State.CANCELED, fs.replaceStatus().state());
         r.mod.hooks().disarm(Hook.DEV_REPLACE_KTHREAD_BEFORE_SCRUB);

@@ -310,12 +310,7 @@ class DevReplaceScratchBeforeCommitTest {
     private static BlockDevice suspendedInMountThenCancelWhoseCommitFails(Repro r, boolean fixed) {
         // (suspendedReplaceOnDisk's RO remount during the ioctl needs DEV_REPLACE_START_WRITE_ACCESS reverted)
         BlockDevice tgt = DevReplaceTest.suspendedReplaceOnDisk(r);
-        r.mod.hooks().parkAt(Hook.DEV_REPLACE_KTHREAD_BEFORE_SCRUB, Role.KTHREAD);
-        Btrfs fs = r.mount("");
-        r.mod.hooks().awaitParked(Hook.DEV_REPLACE_KTHREAD_BEFORE_SCRUB, Repro.WAIT);
-        fs.remount("ro");
-        fs.remount("rw");
-        assertTrue(r.logged("cannot resume dev-replace, other exclusive operation running"), r.mod.log().dmesg());
+        Btrfs fs = DevReplaceTest.mountWithTheReplaceSuspendedInMount(r);
         r.mod.faults().armOnce(Fault.COMMIT_TRANSACTION_EIO);
         if (fixed) {
             assertEquals(Errno.EIO, assertThrows(BtrfsException.class, fs::replaceCancel).errno());

@@ -53,6 +53,22 @@ class DevReplaceTest {
         awaitDevReplaceKthreadGone(r.mod);
     }
 
+    /**
+     * The mount of a filesystem with a suspended replace on disk ({@link #suspendedReplaceOnDisk}) whose resume kthread is
+     * held before its copy while an RO remount suspends the replace again, so that the RO→RW remount cannot resume it
+     * (the kthread holds the exclusive operation): the replace stays SUSPENDED in the mounted, writable filesystem. The
+     * kthread stays parked at {@link Hook#DEV_REPLACE_KTHREAD_BEFORE_SCRUB} for the caller to release.
+     */
+    static Btrfs mountWithTheReplaceSuspendedInMount(Repro r) {
+        r.mod.hooks().parkAt(Hook.DEV_REPLACE_KTHREAD_BEFORE_SCRUB, Role.KTHREAD);
+        Btrfs fs = r.mount("");
+        r.mod.hooks().awaitParked(Hook.DEV_REPLACE_KTHREAD_BEFORE_SCRUB, Repro.WAIT);
+        fs.remount("ro");
+        fs.remount("rw");
+        assertTrue(r.logged("cannot resume dev-replace, other exclusive operation running"), r.mod.log().dmesg());
+        return fs;
+    }
+
     static void awaitDevReplaceKthreadGone(BtrfsModule mod) {
         Waits.within(Repro.WAIT).until(() -> mod.kernel().kthreadd().busy().stream().noneMatch("btrfs-devrepl"::equals));
     }

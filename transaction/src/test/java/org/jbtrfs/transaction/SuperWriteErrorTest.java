@@ -39,47 +39,43 @@ class SuperWriteErrorTest {
     @ParameterizedTest
     @EnumSource(Crc32cImpl.class)
     void aFailedSuperblockWriteIsAnFsErrorAndFailsTheCommit(Crc32cImpl crc) {
-        t = new TestFs(crc);
-        Failing dev = new Failing(t.dev);
-        FsInfo fs = t.open(dev);
-        long gen = t.onDiskGeneration();
-        TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test_writer");
-        Trees.insert(h, fs.fsRoot(), key(1), data(1, "a"));
-        dev.failSuper = true;
-        BtrfsException e = assertThrows(BtrfsException.class, () -> Transactions.commit(h));
-        dev.failSuper = false;
-        assertEquals(Errno.EIO, e.errno());
-        String dmesg = t.kernel.log().dmesg();
+        String dmesg = commitThatFails(crc, true);
         assertTrue(dmesg.contains("error writing primary super block to device 1"), dmesg);
         assertTrue(dmesg.contains("in write_all_supers: errno=-5 EIO (1 errors while writing supers)"), dmesg);
-        assertTrue(fs.fsState.test(FsState.ERROR), "btrfs_handle_fs_error");
-        assertTrue(fs.sbRdonly(), "forced readonly");
-        assertEquals(gen, t.onDiskGeneration(), "the old superblock stays");
-        DiskIo.errorCommitSuper(fs);
-        t.closeTail(fs);
-        assertEquals(List.of(), t.unload());
     }
 
     @ParameterizedTest
     @EnumSource(Crc32cImpl.class)
     void aFailedBarrierIsAnFsErrorAndWritesNoSuperblock(Crc32cImpl crc) {
+        String dmesg = commitThatFails(crc, false);
+        assertTrue(dmesg.contains("in write_all_supers: errno=-5 EIO (errors while submitting device barriers.)"), dmesg);
+    }
+
+    /**
+     * A commit whose superblock write ({@code superWrite}) or barrier fails: -EIO, the filesystem in error and read-only,
+     * the old superblock on disk, the teardown clean. Returns the kernel log.
+     */
+    private String commitThatFails(Crc32cImpl crc, boolean superWrite) {
         t = new TestFs(crc);
         Failing dev = new Failing(t.dev);
         FsInfo fs = t.open(dev);
         long gen = t.onDiskGeneration();
         TransHandle h = Transactions.start(fs, fs.fsRoot(), 1, "test_writer");
         Trees.insert(h, fs.fsRoot(), key(1), data(1, "a"));
-        dev.failFlush = true;
+        dev.failSuper = superWrite;
+        dev.failFlush = !superWrite;
         BtrfsException e = assertThrows(BtrfsException.class, () -> Transactions.commit(h));
+        dev.failSuper = false;
         dev.failFlush = false;
         assertEquals(Errno.EIO, e.errno());
-        String dmesg = t.kernel.log().dmesg();
-        assertTrue(dmesg.contains("in write_all_supers: errno=-5 EIO (errors while submitting device barriers.)"), dmesg);
         assertTrue(fs.fsState.test(FsState.ERROR), "btrfs_handle_fs_error");
-        assertEquals(gen, t.onDiskGeneration(), "no superblock after a failed barrier");
+        assertTrue(fs.sbRdonly(), "forced readonly");
+        assertEquals(gen, t.onDiskGeneration(), "the old superblock stays");
+        String dmesg = t.kernel.log().dmesg();
         DiskIo.errorCommitSuper(fs);
         t.closeTail(fs);
         assertEquals(List.of(), t.unload());
+        return dmesg;
     }
 
     /** A disk whose superblock writes, or whose flushes, fail with EIO while asked to. */
