@@ -202,15 +202,17 @@ final class DevReplace {
         } finally {
             r.rwsem.writeLock().unlock();
         }
-        if (fs.applied(FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT)) {
-            // proposed: the target gets its superblock (devid 0) before the commit that records the replace: a crash
-            // that keeps the source's superblock of that commit and not the target's still finds the target
-            DiskIo.writeTargetSuper(fs);
-        }
-        ctx.ordered.waitOrderedRoots();
-        fs.kernel.hooks().arrive(Hook.DEV_REPLACE_START_BEFORE_TRANSACTION);
-        // "Commit dev_replace state and reserve 1 item for it."
         try {
+            if (fs.applied(FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT) && !DiskIo.writeTargetSuper(fs)) {
+                // proposed: the target gets its superblock (devid 0) before the commit that records the replace: a crash
+                // that keeps the source's superblock of that commit and not the target's still finds the target; a
+                // target that cannot take it (stop 71: its write failed) ends the start before the state is committed
+                throw new BtrfsException(Errno.EIO, "replace start: the superblock write to the target "
+                    + target.name() + " failed");
+            }
+            ctx.ordered.waitOrderedRoots();
+            fs.kernel.hooks().arrive(Hook.DEV_REPLACE_START_BEFORE_TRANSACTION);
+            // "Commit dev_replace state and reserve 1 item for it."
             h = Transactions.start(fs, fs.treeRoot(), 1, "btrfs_dev_replace_start");
         } catch (BtrfsException e) {
             r.rwsem.writeLock().lock();

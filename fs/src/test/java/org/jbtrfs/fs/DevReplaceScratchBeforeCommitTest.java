@@ -347,4 +347,51 @@ class DevReplaceScratchBeforeCommitTest {
             assertArrayEquals(DevReplaceTest.DATA, r.mod.mount(tgt, "").readFile("/f1"));
         }
     }
+
+    /**
+     * Stop 71 (explorer class {@code 7f38f0fd}'s cycle, {@code bio-write-eio}, seed 71004, 1 of 42,364 cycles): the
+     * target fails its writes (a bad disk) when the replace starts. The start's commit writes the source's superblock —
+     * STARTED — and fails on the target's ("1 errors while writing supers", max_errors 0): the disk names a target that
+     * has no superblock, and the next mount fails "tgtdev (devid 0) is missing". With the proposed fix the target's
+     * superblock is written first, and its failure ends the start before anything is committed.
+     */
+    private static FlakeyBlockDevice replaceOntoADiskFailingWrites(Repro r, boolean fixed) {
+        Btrfs fs = DevReplaceTest.withFiles(r);
+        FlakeyBlockDevice tgt = flakey(r, "sdd");
+        tgt.errorWrites();
+        if (fixed) {
+            assertEquals(Errno.EIO, assertThrows(BtrfsException.class, () -> fs.replaceStart(1, tgt)).errno());
+            assertTrue(r.logged("error writing primary super block to device 0"), r.mod.log().dmesg());
+        } else {
+            assertThrows(BtrfsException.class, () -> fs.replaceStart(1, tgt));
+            assertTrue(r.logged("1 errors while writing supers") && r.logged("dev-replace.c:563"), r.mod.log().dmesg());
+        }
+        fs.umount();
+        tgt.allowWrites();
+        return tgt;
+    }
+
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void revertedAStartOntoADiskFailingWritesCommitsAReplaceWhoseTargetHasNoSuperblock(Crc32cImpl crc) {
+        try (Repro r = repro(crc, false)) {
+            FlakeyBlockDevice tgt = replaceOntoADiskFailingWrites(r, false);
+            assertNull(Blkid.probe(tgt), "no superblock on the target");
+            assertEquals(Errno.EIO, assertThrows(BtrfsException.class, () -> r.mount("")).errno());
+            assertTrue(r.logged("tgtdev (devid 0) is missing"), r.mod.log().dmesg());
+        }
+    }
+
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void appliedAStartOntoADiskFailingWritesEndsBeforeItsCommit(Crc32cImpl crc) {
+        try (Repro r = repro(crc, true)) {
+            replaceOntoADiskFailingWrites(r, true);
+            Btrfs again = r.mount("");
+            assertEquals(DevReplaceStatus.State.NEVER_STARTED, again.replaceStatus().state());
+            assertArrayEquals(DevReplaceTest.DATA, again.readFile("/f1"));
+            again.umount();
+            assertTrue(r.mod.unload().clean());
+        }
+    }
 }

@@ -55,25 +55,27 @@ public final class DiskIo {
     /**
      * The proposed fix of {@link FixSwitch#DEV_REPLACE_SCRATCH_BEFORE_COMMIT}: write_dev_supers and wait for the replace
      * target alone — super_copy as the last commit left it, devid 0 in its dev_item — before the commit that records the
-     * replace.
+     * replace. False when the write failed (the target cannot hold the superblock the mount would look for).
      */
-    public static void writeTargetSuper(FsInfo fs) {
+    public static boolean writeTargetSuper(FsInfo fs) {
         byte[] t;
         synchronized (fs.transLock) {
             SuperBlock forTarget = fs.superCopy.copy();
             forTarget.devid = org.jbtrfs.core.disk.DevReplaceItem.DEV_REPLACE_DEVID;
             t = forTarget.encode(fs.kernel.crc32c());
         }
+        org.jbtrfs.core.BlockDevice target = fs.device.target();
         try {
             fs.device.writeTarget(SuperBlock.OFFSET, t, 0, t.length);
-            org.jbtrfs.core.BlockDevice target = fs.device.target();
             if (target != null) {
                 target.flush();
             }
+            return true;
         } catch (BtrfsException e) {
-            // the window this write closes stays open for this replace; the next commit's write_all_supers writes the
-            // target too and fails on its error
-            fs.log().btrfs(LogLevel.WARNING, fs.sbId(), "lost page write due to IO error on " + fs.device.name() + " (-5)");
+            fs.log().btrfs(LogLevel.WARNING, fs.sbId(), "lost page write due to IO error on "
+                + (target == null ? fs.device.name() : target.name()) + " (-5)"); // btrfs_end_super_write
+            fs.log().btrfs(LogLevel.ERR, fs.sbId(), "error writing primary super block to device 0"); // wait_dev_supers
+            return false;
         }
     }
 

@@ -107,9 +107,19 @@ public final class MappedDevice implements BlockDevice {
     public void write(long offset, byte[] src, int srcOff, int len) {
         BlockDevice[] d = incBlocked();
         try {
+            if (d[1] == null) {
+                writeOne(d[0], offset, src, srcOff, len);
+                return;
+            }
+            // "write to new disk, too": handle_ops_on_dev_replace adds the target's stripe and max_errors++, so a failed
+            // write to the target alone leaves the bio done (btrfs_end_bio) and the target without it. A failed write to
+            // the source fails the bio here although the kernel's would be done too: its reads then take the target's
+            // copy (btrfs_num_copies' extra mirror during a replace), which the port does not model
             writeOne(d[0], offset, src, srcOff, len);
-            if (d[1] != null) {
-                writeOne(d[1], offset, src, srcOff, len); // "write to new disk, too"
+            try {
+                writeOne(d[1], offset, src, srcOff, len);
+            } catch (BtrfsException e) {
+                // tolerated: counted in the target's device statistics
             }
         } finally {
             dec();
