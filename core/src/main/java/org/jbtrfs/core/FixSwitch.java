@@ -646,8 +646,9 @@ public enum FixSwitch {
      * path (its btrfs_start_transaction refused after an abort, while the transaction kthread may have committed the
      * STARTED state already) keeps the target's superblock instead of scratching it; and btrfs_dev_replace_cancel of a
      * suspended replace, whose commit failing is only WARN_ON(ret) before btrfs_destroy_dev_replace_tgtdev (5.11 and
-     * mainline; the disk keeps SUSPENDED and loses its target), keeps the target and fails with the commit's error
-     * (stop 71). Found by the explorer's replace lane with every other fix applied (stop 65: {@code fsck:SUPERBLOCK}
+     * mainline; the disk keeps SUSPENDED and loses its target), keeps the target and fails with the commit's error,
+     * and a start whose target fails its first superblock write (write_all_supers has written the source's STARTED when
+     * it counts the target's error) ends before its commit (stop 71). Found by the explorer's replace lane with every other fix applied (stop 65: {@code fsck:SUPERBLOCK}
      * after an injected commit EIO, {@code mount EIO at DevReplace.initDevReplace} after a power cut; stop 71: the same
      * mount error after a cancel of a replace an RO→RW remount could not resume). Not checked on a running kernel.
      */
@@ -790,7 +791,24 @@ public enum FixSwitch {
      * {@code alloc-tree-block-enospc}); disk-io.c close_ctree (5.11 and the df94a342efb4 diff), transaction.c
      * transaction_kthread read. Not checked on a running kernel.
      */
-    ERROR_DURING_CLOSE_CTREE(Origin.PROPOSED);
+    ERROR_DURING_CLOSE_CTREE(Origin.PROPOSED),
+
+    /**
+     * Proposed, not upstream (stop 71): a replace finishes onto a target that missed writes. While a replace runs (or is
+     * suspended) every write goes to the target too, and handle_ops_on_dev_replace raises the bio's max_errors for the
+     * target's stripe: a failed write to the target alone leaves the bio done; btrfs_end_bio counts it in the target's
+     * device statistics only ("bdev … errs: wr N"). The copy stops on its own write errors (scrub_enumerate_chunks:
+     * num_write_errors &gt; 0 is -EIO, the replace ends CANCELED), but num_write_errors never sees these, so the replace
+     * ends FINISHED and swaps in a device without those blocks: the next reads of the filesystem meet older lives of
+     * them, another filesystem's or nothing ("parent transid verify failed", "bad fsid on block", btrfs check's
+     * unreadable blocks). 5.11 and mainline (volumes.c btrfs_end_bio, handle_ops_on_dev_replace; scrub.c
+     * scrub_enumerate_chunks; dev-replace.c btrfs_dev_replace_finishing). The fix: btrfs_end_bio counts a replace
+     * target's failed write in dev_replace->num_write_errors (persisted in the replace item, so a resumed copy sees it
+     * too), and btrfs_dev_replace_finishing ends a replace with write errors CANCELED (-EIO) as the copy would. Found by
+     * the explorer with {@code bio-write-eio} (class {@code b8771b25}'s signature, seed 71005: two cycles where a replace
+     * resumed by the mount finished). Not checked on a running kernel.
+     */
+    DEV_REPLACE_TARGET_WRITE_ERRORS(Origin.PROPOSED);
 
     private final Origin origin;
 

@@ -305,6 +305,11 @@ final class DevReplace {
             } finally {
                 r.rwsem.readLock().unlock();
             }
+            if (scrubRet == null && r.numWriteErrors.get() > 0 && fs.applied(FixSwitch.DEV_REPLACE_TARGET_WRITE_ERRORS)) {
+                // proposed: the target missed writes since the copy's last check (scrub_enumerate_chunks' -EIO): not
+                // a device to swap in
+                scrubRet = Errno.EIO;
+            }
             // "flush all outstanding I/O and inode extent mappings before the copy operation is declared as being finished"
             TransHandle h;
             try {

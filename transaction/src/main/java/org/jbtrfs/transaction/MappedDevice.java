@@ -24,6 +24,8 @@ public final class MappedDevice implements BlockDevice {
     private final Sched sched;
     private final Faults faults;
     private final KernelLog log;
+    /** Told of a write to the replace target that failed alone (the bio done without it). */
+    private volatile Runnable onTargetWriteError = () -> { };
     /** Each device's btrfs_device->dev_stat_values: write, read, flush errors (corruption and generation: none here). */
     private final java.util.Map<BlockDevice, int[]> devStats = new java.util.IdentityHashMap<>();
     /** fs_info->replace_wait, and the monitor guarding the fields below. */
@@ -119,7 +121,8 @@ public final class MappedDevice implements BlockDevice {
             try {
                 writeOne(d[1], offset, src, srcOff, len);
             } catch (BtrfsException e) {
-                // tolerated: counted in the target's device statistics
+                // tolerated: counted in the target's device statistics (and, proposed, in the replace's write errors)
+                onTargetWriteError.run();
             }
         } finally {
             dec();
@@ -260,6 +263,9 @@ public final class MappedDevice implements BlockDevice {
                 + " (injected)");
         }
     }
+
+    /** {@code r} runs when a write to the replace target fails alone (see {@link #write}). */
+    void onTargetWriteError(Runnable r) { onTargetWriteError = r; }
 
     /** A replace starts (or is found at mount) with this target: writes are duplicated to it from now on. */
     public void setTarget(BlockDevice t) {

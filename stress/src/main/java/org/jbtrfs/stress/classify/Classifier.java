@@ -378,6 +378,9 @@ public final class Classifier {
                 // blocks missing on the disk a replace moved the filesystem to: a copy cancelled mid-chunk and resumed
                 // past it (stop 65)
                 culprits.add(FixSwitch.DEV_REPLACE_CURSOR_PAST_CANCELLED_CHUNK);
+                if (targetMayHaveMissedWrites(o)) {
+                    culprits.add(FixSwitch.DEV_REPLACE_TARGET_WRITE_ERRORS);
+                }
             }
         }
         if (!o.deadRootLeaks.isEmpty()) {
@@ -411,12 +414,18 @@ public final class Classifier {
             evidence.add("workload: " + stack(o.workloadError));
             culprits.addAll(replaceLeftover(o.workloadError));
             culprits.addAll(staleReplaceTarget(o.workloadError, o.log));
+            if (!staleReplaceTarget(o.workloadError, o.log).isEmpty() && targetMayHaveMissedWrites(o)) {
+                culprits.add(FixSwitch.DEV_REPLACE_TARGET_WRITE_ERRORS);
+            }
         }
         for (Observation.LaneError le : o.laneErrors()) {
             symptoms.add(Symptom.ERROR);
             evidence.add("lane " + le.lane() + ", '" + le.op() + "': " + stack(le.error()));
             culprits.addAll(replaceLeftover(le.error()));
             culprits.addAll(staleReplaceTarget(le.error(), o.log));
+            if (!staleReplaceTarget(le.error(), o.log).isEmpty() && targetMayHaveMissedWrites(o)) {
+                culprits.add(FixSwitch.DEV_REPLACE_TARGET_WRITE_ERRORS);
+            }
         }
         if (o.hang != null) {
             symptoms.add(Symptom.HUNG_TASK);
@@ -983,6 +992,16 @@ public final class Classifier {
             return Set.of(FixSwitch.DEV_REPLACE_CURSOR_PAST_CANCELLED_CHUNK);
         }
         return Set.of();
+    }
+
+    /**
+     * A replace finished in this cycle on a filesystem whose cycles injected -EIO since its mkfs (the
+     * {@code bio-write-eio} fault among them): a write to the target may have failed alone, the bio done without it
+     * ({@link FixSwitch#DEV_REPLACE_TARGET_WRITE_ERRORS}, stop 71; the write's cycle may be an earlier one of the epoch).
+     */
+    static boolean targetMayHaveMissedWrites(Observation o) {
+        return o.injected.contains(org.jbtrfs.core.Errno.EIO) && o.log != null && o.log.stream().anyMatch(l ->
+            l.message().contains("dev_replace from ") && l.message().endsWith(" finished"));
     }
 
     private static boolean replaceInLog(List<LogEntry> log) {

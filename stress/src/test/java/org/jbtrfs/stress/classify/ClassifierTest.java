@@ -47,6 +47,27 @@ class ClassifierTest {
     }
 
     /**
+     * Stop 71: btrfs check's unreadable blocks after a replace finished, on a filesystem whose cycles injected -EIO
+     * since its mkfs, name {@link FixSwitch#DEV_REPLACE_TARGET_WRITE_ERRORS} beside the resumed copy's cursor switch;
+     * without an injected -EIO, or without a finished replace, only the cursor's.
+     */
+    @Test
+    void aReplaceThatFinishedAfterInjectedWriteErrorsNamesTheTargetsMissedWrites() {
+        Observation o = new Observation();
+        KernelLog log = new KernelLog(64, new ManualClock());
+        log.btrfs(LogLevel.INFO, "sdd", "dev_replace from sdd (devid 1) to sdl finished");
+        o.log = log.entries();
+        o.fsck.add("UNREADABLE_BLOCK: tree 257: EIO: bad fsid on block 27262976");
+        o.injected(EnumSet.of(org.jbtrfs.core.Errno.EIO));
+        EnumSet<FixSwitch> both = EnumSet.of(FixSwitch.DEV_REPLACE_TARGET_WRITE_ERRORS,
+            FixSwitch.DEV_REPLACE_CURSOR_PAST_CANCELLED_CHUNK);
+        assertEquals(Set.of("dev-replace-target-write-errors", "dev-replace-cursor-past-cancelled-chunk"),
+            Classifier.classify(o, both).bugs());
+        o.injected(EnumSet.of(org.jbtrfs.core.Errno.ENOSPC));
+        assertEquals(Set.of("dev-replace-cursor-past-cancelled-chunk"), Classifier.classify(o, both).bugs());
+    }
+
+    /**
      * A failed RO->RW remount's transaction can be opened by its orphan cleanup's eviction instead of
      * btrfs_find_orphan_roots (the lifecycle lane's remount, ENOMEM in btrfs_orphan_cleanup): the same switch. An
      * eviction's leak in a cycle without a failed orphan cleanup is not attributed to it.

@@ -1,0 +1,112 @@
+package org.jbtrfs.fs;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Arrays;
+import org.jbtrfs.core.BtrfsException;
+import org.jbtrfs.core.Crc32cImpl;
+import org.jbtrfs.core.Errno;
+import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.FlakeyBlockDevice;
+import org.jbtrfs.core.Hook;
+import org.jbtrfs.core.HookAction;
+import org.jbtrfs.core.Role;
+import org.jbtrfs.fs.tools.Blkid;
+import org.jbtrfs.testsupport.TestThread;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * {@link FixSwitch#DEV_REPLACE_TARGET_WRITE_ERRORS} (proposed, not upstream), both directions, both crc32c modes.
+ *
+ * <p>Decision: <b>kernel bug</b>, 5.11 and mainline. Found by the explorer with the {@code bio-write-eio} fault site
+ * (stop 71, seed 71005, every other fix applied: two cycles with {@code fsck:UNREADABLE_BLOCK+UNREFERENCED_EXTENT_ITEM}
+ * — "bad fsid on block", "parent transid verify failed" — after a replace the mount resumed had finished; its copy ran
+ * in an earlier cycle of the epoch, whose writes to the target failed now and then).
+ * <ol>
+ *   <li>A replace runs: every write goes to the source and to the target (handle_ops_on_dev_replace), and the bio's
+ *       max_errors is raised for the target's stripe.</li>
+ *   <li>A write to the target fails: btrfs_end_bio counts it in the target's device statistics ("bdev … errs: wr 1")
+ *       and, one failed stripe within max_errors, ends the bio done.</li>
+ *   <li>The copy stops on its own write errors (scrub_enumerate_chunks: num_write_errors &gt; 0 is -EIO), but this one
+ *       is not among them: the replace ends FINISHED and the target, without that write, becomes the filesystem's
+ *       device. What the write carried is gone — here a file's data, fsynced before the replace ended; a tree block
+ *       makes the next read fail.</li>
+ * </ol>
+ * The proposed fix counts a target's failed write in num_write_errors (persisted in the replace item, so a resumed copy
+ * sees it) and ends a replace with write errors CANCELED (-EIO) in btrfs_dev_replace_finishing. Read: volumes.c
+ * btrfs_end_bio, handle_ops_on_dev_replace, btrfs_map_bio; scrub.c scrub_enumerate_chunks,
+ * scrub_write_page_to_dev_replace; dev-replace.c btrfs_dev_replace_finishing (v5.11; mainline the same).
+ *
+ * <p>The hooks: {@link Hook#DEV_REPLACE_BEFORE_FINISHING} holds the replace after its copy; the target fails writes from
+ * the fsync's writeback until {@link Hook#FSYNC_BEFORE_START_TRANSACTION} (its commit's superblocks then reach both
+ * disks: a failed superblock write would abort the transaction instead).
+ */
+class DevReplaceTargetWriteErrorsTest {
+    private static final byte[] LATE = new byte[16 * 1024];
+
+    static {
+        Arrays.fill(LATE, (byte) 0x6b);
+    }
+
+    private static Repro repro(Crc32cImpl crc, boolean fixed) {
+        return fixed ? new Repro(crc) : new Repro(crc, FixSwitch.DEV_REPLACE_TARGET_WRITE_ERRORS);
+    }
+
+    /** A replace whose target fails the data writes of a file fsynced after the copy; the replace then ends. */
+    private static TestThread<DevReplaceResult> replaceWhoseTargetMissedAFsync(Repro r, Btrfs fs, FlakeyBlockDevice tgt) {
+        r.mod.hooks().parkAt(Hook.DEV_REPLACE_BEFORE_FINISHING, Role.USER);
+        TestThread<DevReplaceResult> start = TestThread.call("replace", () -> fs.replaceStart(1, tgt));
+        r.mod.hooks().awaitParked(Hook.DEV_REPLACE_BEFORE_FINISHING, Repro.WAIT);
+        fs.createFile("/late");
+        FileHandle fh = fs.open("/late");
+        fh.write(LATE);
+        tgt.errorWrites();
+        r.mod.hooks().arm(Hook.FSYNC_BEFORE_START_TRANSACTION, HookAction.run(tgt::allowWrites), 1);
+        fh.fsync(); // the source has the data; the bio was done
+        fh.close();
+        assertTrue(tgt.failedWrites() > 0);
+        assertTrue(r.logged("bdev sdd errs: wr 1"), r.mod.log().dmesg());
+        r.mod.hooks().disarm(Hook.DEV_REPLACE_BEFORE_FINISHING);
+        return start;
+    }
+
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void revertedTheReplaceFinishesOntoATargetWithoutTheFsyncedData(Crc32cImpl crc) {
+        try (Repro r = repro(crc, false)) {
+            Btrfs fs = DevReplaceTest.withFiles(r);
+            FlakeyBlockDevice tgt = r.mod.createFlakeyDevice("sdd", r.mod.createDevice("sdd-disk", 64L << 20));
+            assertEquals(DevReplaceResult.NO_ERROR, replaceWhoseTargetMissedAFsync(r, fs, tgt).join());
+            assertTrue(r.logged("dev_replace from sdc (devid 1) to sdd finished"), r.mod.log().dmesg());
+            fs.umount();
+            Btrfs moved = r.mod.mount(tgt, "");
+            assertFalse(Arrays.equals(LATE, moved.readFile("/late")), "the fsynced data is not on the new device");
+            moved.umount();
+        }
+    }
+
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void appliedAReplaceWhoseTargetMissedWritesEndsCancelled(Crc32cImpl crc) {
+        try (Repro r = repro(crc, true)) {
+            Btrfs fs = DevReplaceTest.withFiles(r);
+            FlakeyBlockDevice tgt = r.mod.createFlakeyDevice("sdd", r.mod.createDevice("sdd-disk", 64L << 20));
+            BtrfsException e = assertThrows(BtrfsException.class, replaceWhoseTargetMissedAFsync(r, fs, tgt)::join);
+            assertEquals(Errno.EIO, e.errno());
+            assertEquals(DevReplaceStatus.State.CANCELED, fs.replaceStatus().state());
+            assertEquals(1, fs.replaceStatus().numWriteErrors(), "the target's failed write counted");
+            fs.umount();
+            assertNull(Blkid.probe(tgt), "the target destroyed");
+            Btrfs again = r.mount("");
+            assertArrayEquals(LATE, again.readFile("/late"), "the source has every write");
+            again.umount();
+            assertTrue(r.mod.unload().clean());
+        }
+    }
+}
