@@ -305,11 +305,6 @@ final class DevReplace {
             } finally {
                 r.rwsem.readLock().unlock();
             }
-            if (scrubRet == null && r.numWriteErrors.get() > 0 && fs.applied(FixSwitch.DEV_REPLACE_TARGET_WRITE_ERRORS)) {
-                // proposed: the target missed writes since the copy's last check (scrub_enumerate_chunks' -EIO): not
-                // a device to swap in
-                scrubRet = Errno.EIO;
-            }
             // "flush all outstanding I/O and inode extent mappings before the copy operation is declared as being finished"
             TransHandle h;
             try {
@@ -324,6 +319,12 @@ final class DevReplace {
             if (!commitWarnOnError(fs, h, 741) && fixed) {
                 // proposed: a commit that failed ends the procedure here, the replace left STARTED as the disk has it
                 return Errno.EIO;
+            }
+            if (scrubRet == null && r.numWriteErrors.get() > 0 && fs.applied(FixSwitch.DEV_REPLACE_TARGET_WRITE_ERRORS)) {
+                // proposed: the target missed writes since the copy's last check (scrub_enumerate_chunks' -EIO), this
+                // procedure's commit's among them: not a device to swap in. (A write that fails between here and the
+                // drain of the bios before the swap is still missed.)
+                scrubRet = Errno.EIO;
             }
             r.rwsem.writeLock().lock();
             boolean written = false;
