@@ -987,8 +987,10 @@ public final class Classifier {
         String m = t.getMessage() == null ? "" : t.getMessage();
         if (t instanceof org.jbtrfs.core.BtrfsException b && (b.errno() == org.jbtrfs.core.Errno.EIO
             && m.contains("parent transid verify failed") || b.errno() == org.jbtrfs.core.Errno.EUCLEAN
-            && m.contains("bad tree block start") && m.endsWith(" have 0")) && replaceInLog(log)) {
-            // (stop 66, --kernel 5.12: a block the target never received reads as zeros — "have 0", -EUCLEAN)
+            && (m.contains("bad tree block start") && m.endsWith(" have 0") || m.contains("tree first key mismatch detected")))
+            && replaceInLog(log)) {
+            // (stop 66, --kernel 5.12: a block the target never received reads as zeros — "have 0", -EUCLEAN; stop 71,
+            // class 07640784: an older life of the block, its first key not the one its parent names)
             return Set.of(FixSwitch.DEV_REPLACE_CURSOR_PAST_CANCELLED_CHUNK);
         }
         return Set.of();

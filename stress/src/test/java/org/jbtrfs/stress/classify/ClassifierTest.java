@@ -9,6 +9,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.KernelBug;
 import org.jbtrfs.core.KernelLog;
@@ -65,6 +66,17 @@ class ClassifierTest {
             Classifier.classify(o, both).bugs());
         o.injected(EnumSet.of(org.jbtrfs.core.Errno.ENOSPC));
         assertEquals(Set.of("dev-replace-cursor-past-cancelled-chunk"), Classifier.classify(o, both).bugs());
+    }
+
+    /** Stop 71, class {@code 07640784}: a lane's read of an older life of a block on the new device — the first key check. */
+    @Test
+    void aFirstKeyMismatchAfterAFinishedReplaceIsAStaleTarget() {
+        KernelLog log = new KernelLog(64, new ManualClock());
+        log.btrfs(LogLevel.INFO, "sdd", "dev_replace from sdd (devid 1) to sdl finished");
+        BtrfsException e = new BtrfsException(org.jbtrfs.core.Errno.EUCLEAN, "tree first key mismatch detected, "
+            + "bytenr=2277376 parent_transid 76 key expected=(256 INODE_ITEM 0) has=(0 TYPE_250 0)");
+        assertEquals(Set.of(FixSwitch.DEV_REPLACE_CURSOR_PAST_CANCELLED_CHUNK), Classifier.staleReplaceTarget(e, log.entries()));
+        assertEquals(Set.of(), Classifier.staleReplaceTarget(e, List.of()), "no replace in the cycle");
     }
 
     /**
