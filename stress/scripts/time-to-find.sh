@@ -18,7 +18,8 @@
 #      dev-replace-scratch-before-commit:dev-replace-scratch-before-commit, stop 65: an abort or a power cut while a replace ends;
 #      subvol-create-extent-leak:subvol-create-extent-leak, abort-unused-trans-handle:abort-unused-trans-handle and
 #      error-during-close-ctree:error-during-close-ctree, stop 69: a tree block allocation failing -ENOSPC;
-#      dev-replace-target-write-errors:dev-replace-target-write-errors, stop 71: a write bio failing -EIO during a replace)
+#      dev-replace-target-write-errors:dev-replace-target-write-errors, stop 71: a write bio failing -EIO during a replace;
+#      thaw-forced-readonly:thaw-forced-readonly, stop 71: an abort while frozen)
 set -u
 jar=${JAR:-stress/target/jbtrfs-stress.jar}
 limit=${1:-20}; shift || true

@@ -808,7 +808,21 @@ public enum FixSwitch {
      * the explorer with {@code bio-write-eio} (class {@code b8771b25}'s signature, seed 71005: two cycles where a replace
      * resumed by the mount finished). Not checked on a running kernel.
      */
-    DEV_REPLACE_TARGET_WRITE_ERRORS(Origin.PROPOSED);
+    DEV_REPLACE_TARGET_WRITE_ERRORS(Origin.PROPOSED),
+
+    /**
+     * Proposed, not upstream (stop 71): a thaw of a superblock that became read-only while frozen leaves every freeze
+     * level taken. freeze_super takes SB_FREEZE_WRITE, _PAGEFAULT and _FS of a read-write superblock; a read-only one it
+     * only marks SB_FREEZE_COMPLETE. thaw_super_locked decides by sb_rdonly() at the thaw: a superblock read-only then is
+     * only marked SB_UNFROZEN, sb_freeze_unlock skipped. btrfs makes a frozen superblock read-only on its own — an abort
+     * (btrfs_handle_fs_error sets SB_RDONLY) of a transaction that does not wait for the freeze, as the transaction
+     * kthread's (TRANS_ATTACH is not freezable) — and then every sb_start_write after the thaw waits forever: writes,
+     * quota and balance ioctls, the umount's own writers (fs/super.c freeze_super, thaw_super_locked, 5.11 and mainline;
+     * fs/btrfs/super.c __btrfs_handle_fs_error). The fix: the thaw unlocks the levels the freeze took, whatever the
+     * superblock's state now. Found by the explorer with the commit probe (class {@code 760222ad}, seed 71009, a hung
+     * quota enable after fsfreeze -u). Not checked on a running kernel.
+     */
+    THAW_FORCED_READONLY(Origin.PROPOSED);
 
     private final Origin origin;
 

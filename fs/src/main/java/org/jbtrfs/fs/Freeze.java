@@ -40,6 +40,7 @@ final class Freeze {
                 return;
             }
             w.setFrozen(Frozen.WRITE);
+            w.markLevelsTaken();
             // release s_umount to preserve the sb_start_write -> s_umount ordering
             sb.sUmount.writeLock().unlock();
             try {
@@ -86,7 +87,10 @@ final class Freeze {
             if (w.frozen() != Frozen.COMPLETE) {
                 throw new BtrfsException(Errno.EINVAL, "thaw: " + sb.device.name() + " is not frozen");
             }
-            if (sb.ctx.fs.sbRdonly()) {
+            boolean keepTheLevels = !(w.levelsTaken() && sb.ctx.fs.applied(org.jbtrfs.core.FixSwitch.THAW_FORCED_READONLY));
+            if (sb.ctx.fs.sbRdonly() && keepTheLevels) {
+                // a superblock frozen read-write and forced read-only since (an abort while frozen) keeps its levels
+                // taken: every later sb_start_write waits (proposed fix: THAW_FORCED_READONLY unlocks what was taken)
                 w.setFrozen(Frozen.UNFROZEN);
             } else {
                 w.lockdepFreezeAcquire();

@@ -60,10 +60,20 @@ public final class SbWriters {
 
     /** kernel: sb_freeze_unlock() — percpu_up_write of every level, SB_FREEZE_FS first. */
     public void freezeUnlock(KernelLog log) {
+        levelsTaken = false;
         for (int l = Level.values().length - 1; l >= 0; l--) {
             rwSem[l].upWrite(log);
         }
     }
+
+    /** Whether the freeze took the levels (a read-write superblock's freeze), until a thaw releases them. */
+    private volatile boolean levelsTaken;
+
+    /** freeze_super of a read-write superblock: it takes the levels from here on (the port's record, not the kernel's). */
+    public void markLevelsTaken() { levelsTaken = true; }
+
+    /** Whether the current freeze took the levels (the proposed {@code THAW_FORCED_READONLY} reads it). */
+    public boolean levelsTaken() { return levelsTaken; }
 
     /** kernel: lockdep_sb_freeze_release() — at the end of freeze_super: the levels stay taken, lockdep forgets them. */
     public void lockdepFreezeRelease() {

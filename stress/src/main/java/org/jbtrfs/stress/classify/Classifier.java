@@ -435,6 +435,9 @@ public final class Classifier {
             if (f != null) {
                 culprits.add(f);
             }
+            if (thawKeptTheLevels(o)) {
+                culprits.add(FixSwitch.THAW_FORCED_READONLY);
+            }
             if (o.hang.frame() != null && o.hang.frame().startsWith("DelayedWork.cancelSync <- Discard.")) {
                 // btrfs_discard_cleanup waiting for a discard work that never returns: the same spin
                 culprits.add(FixSwitch.DISCARD_WORKER_INFINITE_LOOP);
@@ -1004,6 +1007,16 @@ public final class Classifier {
     static boolean targetMayHaveMissedWrites(Observation o) {
         return o.injected.contains(org.jbtrfs.core.Errno.EIO) && o.log != null && o.log.stream().anyMatch(l ->
             l.message().contains("dev_replace from ") && l.message().endsWith(" finished"));
+    }
+
+    /**
+     * A hang in sb_start_write (the freeze levels' percpu rwsem) after a thaw, on a filesystem forced read-only: the
+     * thaw of a superblock an abort made read-only while frozen kept the levels ({@link FixSwitch#THAW_FORCED_READONLY},
+     * stop 71, class {@code 760222ad}).
+     */
+    static boolean thawKeptTheLevels(Observation o) {
+        return o.hang != null && o.hang.frame() != null && o.hang.frame().contains("PercpuRwSemaphore.downRead")
+            && o.log != null && o.log.stream().anyMatch(l -> l.message().endsWith("forced readonly"));
     }
 
     private static boolean replaceInLog(List<LogEntry> log) {

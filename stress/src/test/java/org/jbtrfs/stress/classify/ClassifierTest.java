@@ -68,6 +68,19 @@ class ClassifierTest {
         assertEquals(Set.of("dev-replace-cursor-past-cancelled-chunk"), Classifier.classify(o, both).bugs());
     }
 
+    /** Stop 71, class {@code 760222ad}: a writer hung in sb_start_write after an abort forced the filesystem read-only. */
+    @Test
+    void aHangInSbStartWriteAfterAForcedReadOnlyIsTheThawThatKeptTheLevels() {
+        Observation o = new Observation();
+        KernelLog log = new KernelLog(64, new ManualClock());
+        log.btrfs(LogLevel.INFO, "sdf", "forced readonly");
+        o.log = log.entries();
+        o.hang = new Observation.Hang("quota", "quota enable", "Sched.waitUntil <- PercpuRwSemaphore.downRead", "");
+        assertEquals(Set.of("thaw-forced-readonly"), Classifier.classify(o, EnumSet.of(FixSwitch.THAW_FORCED_READONLY)).bugs());
+        o.log = List.of();
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.of(FixSwitch.THAW_FORCED_READONLY)).bugs());
+    }
+
     /** Stop 71, class {@code 07640784}: a lane's read of an older life of a block on the new device — the first key check. */
     @Test
     void aFirstKeyMismatchAfterAFinishedReplaceIsAStaleTarget() {
