@@ -648,9 +648,11 @@ public enum FixSwitch {
      * suspended replace, whose commit failing is only WARN_ON(ret) before btrfs_destroy_dev_replace_tgtdev (5.11 and
      * mainline; the disk keeps SUSPENDED and loses its target), keeps the target and fails with the commit's error,
      * and a start whose target fails its first superblock write (write_all_supers has written the source's STARTED when
-     * it counts the target's error) ends before its commit (stop 71). Found by the explorer's replace lane with every other fix applied (stop 65: {@code fsck:SUPERBLOCK}
-     * after an injected commit EIO, {@code mount EIO at DevReplace.initDevReplace} after a power cut; stop 71: the same
-     * mount error after a cancel of a replace an RO→RW remount could not resume). Not checked on a running kernel.
+     * it counts the target's error) ends before its commit (stop 71). Found by the explorer's replace lane with every
+     * other fix applied (stop 65: {@code fsck:SUPERBLOCK} after an injected commit EIO, {@code mount EIO at
+     * DevReplace.initDevReplace} after a power cut; stop 71: the same mount error after a cancel of a replace an RO→RW
+     * remount could not resume, and after a start whose target failed its superblock write). Not checked on a running
+     * kernel.
      */
     DEV_REPLACE_SCRATCH_BEFORE_COMMIT(Origin.PROPOSED),
     /**

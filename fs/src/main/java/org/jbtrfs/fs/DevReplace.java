@@ -320,7 +320,8 @@ final class DevReplace {
                 // proposed: a commit that failed ends the procedure here, the replace left STARTED as the disk has it
                 return Errno.EIO;
             }
-            if (scrubRet == null && r.numWriteErrors.get() > 0 && fs.applied(FixSwitch.DEV_REPLACE_TARGET_WRITE_ERRORS)) {
+            if (scrubRet == null && r.numWriteErrors.get() > 0
+                && fs.applied(FixSwitch.DEV_REPLACE_TARGET_WRITE_ERRORS)) {
                 // proposed: the target missed writes since the copy's last check (scrub_enumerate_chunks' -EIO), this
                 // procedure's commit's among them: not a device to swap in. (A write that fails between here and the
                 // drain of the bios before the swap is still missed.)

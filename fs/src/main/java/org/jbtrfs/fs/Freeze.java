@@ -87,8 +87,8 @@ final class Freeze {
             if (w.frozen() != Frozen.COMPLETE) {
                 throw new BtrfsException(Errno.EINVAL, "thaw: " + sb.device.name() + " is not frozen");
             }
-            boolean keepTheLevels = !(w.levelsTaken() && sb.ctx.fs.applied(org.jbtrfs.core.FixSwitch.THAW_FORCED_READONLY));
-            if (sb.ctx.fs.sbRdonly() && keepTheLevels) {
+            boolean releaseTaken = w.levelsTaken() && sb.ctx.fs.applied(org.jbtrfs.core.FixSwitch.THAW_FORCED_READONLY);
+            if (sb.ctx.fs.sbRdonly() && !releaseTaken) {
                 // a superblock frozen read-write and forced read-only since (an abort while frozen) keeps its levels
                 // taken: every later sb_start_write waits (proposed fix: THAW_FORCED_READONLY unlocks what was taken)
                 w.setFrozen(Frozen.UNFROZEN);

@@ -52,11 +52,6 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 class DevReplaceScratchBeforeCommitTest {
 
-    /** A 64 MiB disk behind its own dm-flakey target (its own power: the tests cut the two disks one by one). */
-    private static FlakeyBlockDevice flakey(Repro r, String name) {
-        return r.mod.createFlakeyDevice(name, r.mod.createDevice(name + "-disk", 64L << 20));
-    }
-
     private static Repro repro(Crc32cImpl crc, boolean fixed) {
         return fixed ? new Repro(crc) : new Repro(crc, FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT);
     }
@@ -134,8 +129,8 @@ class DevReplaceScratchBeforeCommitTest {
     @EnumSource(Crc32cImpl.class)
     void revertedACancelThenAPowerCutLeavesTheItemStartedAndTheTargetGone(Crc32cImpl crc) {
         try (Repro r = repro(crc, false)) {
-            FlakeyBlockDevice src = flakey(r, "sdx");
-            FlakeyBlockDevice tgt = flakey(r, "sdy");
+            FlakeyBlockDevice src = DevReplaceTest.flakeyDisk(r, "sdx");
+            FlakeyBlockDevice tgt = DevReplaceTest.flakeyDisk(r, "sdy");
             r.mod.mkfs(src);
             cancelThenPowerCut(r, src, tgt);
             assertNull(Blkid.probe(tgt), "the target was scratched before the cut");
@@ -149,8 +144,8 @@ class DevReplaceScratchBeforeCommitTest {
     @EnumSource(Crc32cImpl.class)
     void appliedACancelThenAPowerCutMountsWithTheReplaceCancelled(Crc32cImpl crc) {
         try (Repro r = repro(crc, true)) {
-            FlakeyBlockDevice src = flakey(r, "sdx");
-            FlakeyBlockDevice tgt = flakey(r, "sdy");
+            FlakeyBlockDevice src = DevReplaceTest.flakeyDisk(r, "sdx");
+            FlakeyBlockDevice tgt = DevReplaceTest.flakeyDisk(r, "sdy");
             r.mod.mkfs(src);
             cancelThenPowerCut(r, src, tgt);
             assertNull(Blkid.probe(tgt), "the target is gone, its cancel committed first");
@@ -192,8 +187,8 @@ class DevReplaceScratchBeforeCommitTest {
     @EnumSource(Crc32cImpl.class)
     void revertedACrashInTheFirstCommitLeavesNoTargetToFind(Crc32cImpl crc) {
         try (Repro r = repro(crc, false)) {
-            FlakeyBlockDevice src = flakey(r, "sdx");
-            FlakeyBlockDevice tgt = flakey(r, "sdy");
+            FlakeyBlockDevice src = DevReplaceTest.flakeyDisk(r, "sdx");
+            FlakeyBlockDevice tgt = DevReplaceTest.flakeyDisk(r, "sdy");
             r.mod.mkfs(src);
             startWithTheTargetsFirstSuperblockLost(r, src, tgt);
             assertNull(Blkid.probe(tgt), "the target never got a superblock");
@@ -205,8 +200,8 @@ class DevReplaceScratchBeforeCommitTest {
     @EnumSource(Crc32cImpl.class)
     void appliedACrashInTheFirstCommitFindsTheTargetAndResumes(Crc32cImpl crc) {
         try (Repro r = repro(crc, true)) {
-            FlakeyBlockDevice src = flakey(r, "sdx");
-            FlakeyBlockDevice tgt = flakey(r, "sdy");
+            FlakeyBlockDevice src = DevReplaceTest.flakeyDisk(r, "sdx");
+            FlakeyBlockDevice tgt = DevReplaceTest.flakeyDisk(r, "sdy");
             r.mod.mkfs(src);
             startWithTheTargetsFirstSuperblockLost(r, src, tgt);
             assertEquals(0, Blkid.probe(tgt).devid(), "its superblock was written before the first commit");
@@ -227,8 +222,8 @@ class DevReplaceScratchBeforeCommitTest {
     @EnumSource(Crc32cImpl.class)
     void appliedATargetWhoseScratchACrashLostIsIgnored(Crc32cImpl crc) {
         try (Repro r = repro(crc, true)) {
-            FlakeyBlockDevice src = flakey(r, "sdx");
-            FlakeyBlockDevice tgt = flakey(r, "sdy");
+            FlakeyBlockDevice src = DevReplaceTest.flakeyDisk(r, "sdx");
+            FlakeyBlockDevice tgt = DevReplaceTest.flakeyDisk(r, "sdy");
             r.mod.mkfs(src);
             Btrfs fs = r.mod.mount(src, "");
             r.mod.hooks().parkAt(Hook.DEV_REPLACE_NEXT_CHUNK, Role.USER);
@@ -357,7 +352,7 @@ class DevReplaceScratchBeforeCommitTest {
      */
     private static FlakeyBlockDevice replaceOntoADiskFailingWrites(Repro r, boolean fixed) {
         Btrfs fs = DevReplaceTest.withFiles(r);
-        FlakeyBlockDevice tgt = flakey(r, "sdd");
+        FlakeyBlockDevice tgt = DevReplaceTest.flakeyDisk(r, "sdd");
         tgt.errorWrites();
         if (fixed) {
             assertEquals(Errno.EIO, assertThrows(BtrfsException.class, () -> fs.replaceStart(1, tgt)).errno());

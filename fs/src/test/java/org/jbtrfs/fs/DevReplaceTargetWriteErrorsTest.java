@@ -81,7 +81,7 @@ class DevReplaceTargetWriteErrorsTest {
     void revertedTheReplaceFinishesOntoATargetWithoutTheFsyncedData(Crc32cImpl crc) {
         try (Repro r = repro(crc, false)) {
             Btrfs fs = DevReplaceTest.withFiles(r);
-            FlakeyBlockDevice tgt = r.mod.createFlakeyDevice("sdd", r.mod.createDevice("sdd-disk", 64L << 20));
+            FlakeyBlockDevice tgt = DevReplaceTest.flakeyDisk(r, "sdd");
             assertEquals(DevReplaceResult.NO_ERROR, replaceWhoseTargetMissedAFsync(r, fs, tgt).join());
             assertTrue(r.logged("dev_replace from sdc (devid 1) to sdd finished"), r.mod.log().dmesg());
             fs.umount();
@@ -96,7 +96,7 @@ class DevReplaceTargetWriteErrorsTest {
     void appliedAReplaceWhoseTargetMissedWritesEndsCancelled(Crc32cImpl crc) {
         try (Repro r = repro(crc, true)) {
             Btrfs fs = DevReplaceTest.withFiles(r);
-            FlakeyBlockDevice tgt = r.mod.createFlakeyDevice("sdd", r.mod.createDevice("sdd-disk", 64L << 20));
+            FlakeyBlockDevice tgt = DevReplaceTest.flakeyDisk(r, "sdd");
             BtrfsException e = assertThrows(BtrfsException.class, replaceWhoseTargetMissedAFsync(r, fs, tgt)::join);
             assertEquals(Errno.EIO, e.errno());
             assertEquals(DevReplaceStatus.State.CANCELED, fs.replaceStatus().state());

@@ -10,6 +10,7 @@ import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.FixSwitch;
+import org.jbtrfs.core.FlakeyBlockDevice;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.Role;
 import org.jbtrfs.fs.tools.Check;
@@ -26,6 +27,11 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 class DevReplaceTest {
     static final byte[] DATA = "the data that moves with the filesystem".getBytes();
+
+    /** A 64 MiB disk behind its own dm-flakey target (its own power: a test cuts or fails the disks one by one). */
+    static FlakeyBlockDevice flakeyDisk(Repro r, String name) {
+        return r.mod.createFlakeyDevice(name, r.mod.createDevice(name + "-disk", 64L << 20));
+    }
 
     static Btrfs withFiles(Repro r) {
         Btrfs fs = r.mountSettled("");

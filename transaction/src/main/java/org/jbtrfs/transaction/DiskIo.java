@@ -37,7 +37,6 @@ public final class DiskIo {
             t = forTarget.encode(fs.kernel.crc32c());
         }
         if (!fs.device.barrierAllDevices()) {
-            // (btrfs_dev_stat_inc_and_print's "bdev … errs:" line: the port keeps no device statistics)
             Transactions.handleFsError(fs, "write_all_supers", Errno.EIO, "errors while submitting device barriers.");
             throw new BtrfsException(Errno.EIO, "errors while submitting device barriers");
         }
@@ -64,19 +63,11 @@ public final class DiskIo {
             forTarget.devid = org.jbtrfs.core.disk.DevReplaceItem.DEV_REPLACE_DEVID;
             t = forTarget.encode(fs.kernel.crc32c());
         }
-        org.jbtrfs.core.BlockDevice target = fs.device.target();
-        try {
-            fs.device.writeTarget(SuperBlock.OFFSET, t, 0, t.length);
-            if (target != null) {
-                target.flush();
-            }
-            return true;
-        } catch (BtrfsException e) {
-            fs.log().btrfs(LogLevel.WARNING, fs.sbId(), "lost page write due to IO error on "
-                + (target == null ? fs.device.name() : target.name()) + " (-5)"); // btrfs_end_super_write
+        if (!fs.device.writeTargetSuper(SuperBlock.OFFSET, t)) {
             fs.log().btrfs(LogLevel.ERR, fs.sbId(), "error writing primary super block to device 0"); // wait_dev_supers
             return false;
         }
+        return true;
     }
 
     /**

@@ -190,6 +190,20 @@ public final class MappedDevice implements BlockDevice {
         }
     }
 
+    /**
+     * write_dev_supers() and wait_dev_supers() for the replace target alone (the proposed fix of
+     * DEV_REPLACE_SCRATCH_BEFORE_COMMIT, before the replace's first commit): whether it took the superblock (true without
+     * a target).
+     */
+    boolean writeTargetSuper(long offset, byte[] forTarget) {
+        BlockDevice[] d = incBlocked();
+        try {
+            return d[1] == null || writeSuperOne(d[1], offset, forTarget);
+        } finally {
+            dec();
+        }
+    }
+
     private boolean writeSuperOne(BlockDevice dev, long offset, byte[] b) {
         try {
             writeOne(dev, offset, b, 0, b.length);

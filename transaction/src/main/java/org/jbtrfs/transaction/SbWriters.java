@@ -23,6 +23,8 @@ public final class SbWriters {
     private final PercpuRwSemaphore[] rwSem = new PercpuRwSemaphore[Level.values().length];
     /** sb->s_writers.frozen: written under s_umount held exclusively. */
     private volatile Frozen frozen = Frozen.UNFROZEN;
+    /** Whether the freeze took the levels (a read-write superblock's freeze), until a thaw releases them. */
+    private volatile boolean levelsTaken;
 
     /** The lockdep names of the levels (sb_writers_name[] in fs/super.c). */
     private static final String[] LOCKDEP_NAMES = {"sb_writers", "sb_pagefaults", "sb_internal"};
@@ -65,9 +67,6 @@ public final class SbWriters {
             rwSem[l].upWrite(log);
         }
     }
-
-    /** Whether the freeze took the levels (a read-write superblock's freeze), until a thaw releases them. */
-    private volatile boolean levelsTaken;
 
     /** freeze_super of a read-write superblock: it takes the levels from here on (the port's record, not the kernel's). */
     public void markLevelsTaken() { levelsTaken = true; }

@@ -413,19 +413,13 @@ public final class Classifier {
             symptoms.add(Symptom.ERROR);
             evidence.add("workload: " + stack(o.workloadError));
             culprits.addAll(replaceLeftover(o.workloadError));
-            culprits.addAll(staleReplaceTarget(o.workloadError, o.log));
-            if (!staleReplaceTarget(o.workloadError, o.log).isEmpty() && targetMayHaveMissedWrites(o)) {
-                culprits.add(FixSwitch.DEV_REPLACE_TARGET_WRITE_ERRORS);
-            }
+            culprits.addAll(staleTarget(o.workloadError, o));
         }
         for (Observation.LaneError le : o.laneErrors()) {
             symptoms.add(Symptom.ERROR);
             evidence.add("lane " + le.lane() + ", '" + le.op() + "': " + stack(le.error()));
             culprits.addAll(replaceLeftover(le.error()));
-            culprits.addAll(staleReplaceTarget(le.error(), o.log));
-            if (!staleReplaceTarget(le.error(), o.log).isEmpty() && targetMayHaveMissedWrites(o)) {
-                culprits.add(FixSwitch.DEV_REPLACE_TARGET_WRITE_ERRORS);
-            }
+            culprits.addAll(staleTarget(le.error(), o));
         }
         if (o.hang != null) {
             symptoms.add(Symptom.HUNG_TASK);
@@ -997,6 +991,20 @@ public final class Classifier {
             return Set.of(FixSwitch.DEV_REPLACE_CURSOR_PAST_CANCELLED_CHUNK);
         }
         return Set.of();
+    }
+
+    /**
+     * {@link #staleReplaceTarget}, and beside it {@link FixSwitch#DEV_REPLACE_TARGET_WRITE_ERRORS} when the target may
+     * have missed writes ({@link #targetMayHaveMissedWrites}).
+     */
+    private static Set<FixSwitch> staleTarget(Throwable t, Observation o) {
+        Set<FixSwitch> s = staleReplaceTarget(t, o.log);
+        if (s.isEmpty() || !targetMayHaveMissedWrites(o)) {
+            return s;
+        }
+        Set<FixSwitch> both = java.util.EnumSet.copyOf(s);
+        both.add(FixSwitch.DEV_REPLACE_TARGET_WRITE_ERRORS);
+        return both;
     }
 
     /**
