@@ -824,7 +824,25 @@ public enum FixSwitch {
      * superblock's state now. Found by the explorer with the commit probe (class {@code 760222ad}, seed 71009, a hung
      * quota enable after fsfreeze -u). Not checked on a running kernel.
      */
-    THAW_FORCED_READONLY(Origin.PROPOSED);
+    THAW_FORCED_READONLY(Origin.PROPOSED),
+
+    /**
+     * Proposed, not upstream (stop 72): a replace's swap lands between another commit's dev-replace item and its
+     * superblocks. btrfs_dev_replace_finishing commits, then takes device_list_mutex ("Prevent write_all_supers() during
+     * the finishing procedure") and the replace's rwsem, sets FINISHED and swaps the target in as devid 1. A commit that
+     * ran btrfs_run_dev_replace after finishing's commit (the item still STARTED) and has not reached write_all_supers
+     * yet is not kept out: its write_all_supers waits for device_list_mutex, then writes its superblock — trees whose
+     * item says STARTED with a target of devid 0 — to the new device list: the target, now devid 1; the old device
+     * gets none. Until finishing's last commit ("write back the superblocks") writes FINISHED, the disks hold a
+     * filesystem whose newest device names itself the replace's source and no target: a crash there, or that commit
+     * failing, and the next mount fails, "tgtdev (devid 0) is missing" (-EIO). 5.11 and mainline (dev-replace.c
+     * btrfs_dev_replace_finishing, btrfs_run_dev_replace; transaction.c btrfs_commit_transaction; disk-io.c
+     * write_all_supers). The fix: finishing takes tree_log_mutex — which a commit holds from commit_fs_roots until its
+     * superblocks are written — before device_list_mutex, so the swap waits for such a commit's superblocks. Found by
+     * the explorer (class {@code b63cd7f4}, seed 71006; {@code 436af5da}, seed 71009: a failed last commit after a
+     * replace finished). Not checked on a running kernel.
+     */
+    DEV_REPLACE_SWAP_BEFORE_SUPERS(Origin.PROPOSED);
 
     private final Origin origin;
 

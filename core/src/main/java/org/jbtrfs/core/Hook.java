@@ -404,5 +404,11 @@ public enum Hook {
      * may sleep), before it takes defrag_inodes_lock to insert it ({@link FixSwitch#ADD_INODE_DEFRAG_CLOSING_RACE},
      * proposed). Reached from cow_file_range's inode_should_defrag with autodefrag on. Stop 68.
      */
-    ADD_INODE_DEFRAG_BEFORE_INSERT
+    ADD_INODE_DEFRAG_BEFORE_INSERT,
+    /**
+     * btrfs_dev_replace_finishing's commit has returned, before it takes device_list_mutex (and, with the proposed
+     * {@link FixSwitch#DEV_REPLACE_SWAP_BEFORE_SUPERS}, tree_log_mutex) to end the replace and swap the devices: another
+     * commit may be between its btrfs_run_dev_replace and its write_all_supers meanwhile. Stop 72.
+     */
+    DEV_REPLACE_FINISHING_AFTER_COMMIT
 }

@@ -292,6 +292,8 @@ final class DevReplace {
         r.use("btrfs_dev_replace_finishing");
         // "don't allow cancel or unmount to disturb the finishing procedure"
         r.lockFinishingCancelUnmount.lock();
+        boolean swapFixed = fs.applied(FixSwitch.DEV_REPLACE_SWAP_BEFORE_SUPERS);
+        boolean listLocked = false; // device_list_mutex (and, fixed, tree_log_mutex) held
         try {
             BlockDevice tgt;
             BlockDevice src;
@@ -327,6 +329,16 @@ final class DevReplace {
                 // drain of the bios before the swap is still missed.)
                 scrubRet = Errno.EIO;
             }
+            fs.kernel.hooks().arrive(Hook.DEV_REPLACE_FINISHING_AFTER_COMMIT);
+            if (swapFixed) {
+                // proposed: a commit between its btrfs_run_dev_replace (STARTED) and its write_all_supers holds
+                // tree_log_mutex: the state change and the swap wait until its superblocks are on the old device list
+                fs.treeLogMutex.lock();
+            }
+            // "Prevent write_all_supers() during the finishing procedure" (chunk_mutex, which keeps new chunks off the
+            // source, is not modelled: the port allocates no chunk on a device by devid)
+            fs.deviceListMutex.lock();
+            listLocked = true;
             r.rwsem.writeLock().lock();
             boolean written = false;
             try {
@@ -351,6 +363,8 @@ final class DevReplace {
             // btrfs_rm_dev_replace_blocked: the bios in flight drain; then the target is destroyed, or replaces the source
             // (btrfs_dev_replace_update_device_in_mapping_tree, btrfs_rm_dev_replace_remove_srcdev); then unblocked
             if (!written) {
+                unlockDeviceList(fs, swapFixed); // error: the mutexes first, then the target destroyed
+                listLocked = false;
                 if (fixed && !commitState(fs)) {
                     // proposed: the CANCELED state first on disk, then the target gone; a commit that failed keeps the
                     // target (the next mount finds the replace STARTED, as the disk has it, and its target)
@@ -363,6 +377,8 @@ final class DevReplace {
                 return scrubRet;
             }
             BlockDevice gone = fs.device.removeBlocked(true);
+            unlockDeviceList(fs, swapFixed); // "this is again a consistent state where no dev_replace procedure is running"
+            listLocked = false;
             if (fixed) {
                 // proposed: "write back the superblocks" first; the old device scratched only once the filesystem's
                 // state without it is on disk
@@ -375,7 +391,18 @@ final class DevReplace {
             commitState(fs); // "write back the superblocks" (not checked: IS_ERR(trans) only skips the commit)
             return null;
         } finally {
+            if (listLocked) {
+                unlockDeviceList(fs, swapFixed); // a panic ended a wait under them
+            }
             r.lockFinishingCancelUnmount.unlock();
+        }
+    }
+
+    /** mutex_unlock of device_list_mutex, then (the proposed {@link FixSwitch#DEV_REPLACE_SWAP_BEFORE_SUPERS}) of tree_log_mutex. */
+    private static void unlockDeviceList(FsInfo fs, boolean swapFixed) {
+        fs.deviceListMutex.unlock();
+        if (swapFixed) {
+            fs.treeLogMutex.unlock();
         }
     }
 

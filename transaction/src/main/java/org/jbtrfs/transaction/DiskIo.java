@@ -36,11 +36,22 @@ public final class DiskIo {
             forTarget.devid = org.jbtrfs.core.disk.DevReplaceItem.DEV_REPLACE_DEVID;
             t = forTarget.encode(fs.kernel.crc32c());
         }
-        if (!fs.device.barrierAllDevices()) {
+        java.util.List<Long> failed;
+        // the device list as it is under device_list_mutex: a replace's finishing swaps it under the same mutex
+        fs.deviceListMutex.lock();
+        try {
+            if (!fs.device.barrierAllDevices()) {
+                failed = null;
+            } else {
+                failed = fs.device.writeSupers(SuperBlock.OFFSET, b, t);
+            }
+        } finally {
+            fs.deviceListMutex.unlock();
+        }
+        if (failed == null) {
             Transactions.handleFsError(fs, "write_all_supers", Errno.EIO, "errors while submitting device barriers.");
             throw new BtrfsException(Errno.EIO, "errors while submitting device barriers");
         }
-        java.util.List<Long> failed = fs.device.writeSupers(SuperBlock.OFFSET, b, t);
         for (long devid : failed) {
             fs.log().btrfs(LogLevel.ERR, fs.sbId(), "error writing primary super block to device " + devid); // wait_dev_supers
         }

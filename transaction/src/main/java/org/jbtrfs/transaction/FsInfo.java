@@ -121,6 +121,17 @@ public final class FsInfo {
     public final Mutex deleteUnusedBgsMutex;
     /** fs_info->ro_block_group_mutex: btrfs_inc_block_group_ro against the commit's dirty block group writeout. */
     public final Mutex roBlockGroupMutex;
+    /**
+     * fs_info->tree_log_mutex: btrfs_commit_transaction holds it from commit_fs_roots until write_all_supers has written
+     * the superblocks (the tree log, its other user, is not ported); the proposed
+     * {@code DEV_REPLACE_SWAP_BEFORE_SUPERS} makes btrfs_dev_replace_finishing take it too.
+     */
+    public final Mutex treeLogMutex;
+    /**
+     * fs_devices->device_list_mutex: write_all_supers walks the devices under it; btrfs_dev_replace_finishing holds it
+     * across the replace's state change and the swap ("Prevent write_all_supers() during the finishing procedure").
+     */
+    public final Mutex deviceListMutex;
     /** The scrub state: scrub_lock, pause and cancel requests, the scrub workqueues. */
     public final ScrubControl scrub;
     /** The balance state: balance_mutex, balance_ctl, the pause and cancel requests, the exclusive operation. */
@@ -177,6 +188,8 @@ public final class FsInfo {
         this.transactionKthreadMutex = new Mutex("transaction_kthread_mutex", ld, "&fs_info->transaction_kthread_mutex");
         this.deleteUnusedBgsMutex = new Mutex("delete_unused_bgs_mutex", ld, "&fs_info->delete_unused_bgs_mutex");
         this.roBlockGroupMutex = new Mutex("ro_block_group_mutex", ld, "&fs_info->ro_block_group_mutex");
+        this.treeLogMutex = new Mutex("tree_log_mutex", ld, "&fs_info->tree_log_mutex");
+        this.deviceListMutex = new Mutex("device_list_mutex", ld, "&fs_devices->device_list_mutex");
         this.scrub = new ScrubControl(kernel.sched(), ld);
         this.balance = new BalanceControl(kernel.sched(), ld);
         this.devReplace = new DevReplaceControl(kernel.sched(), ld);
@@ -593,7 +606,8 @@ public final class FsInfo {
 
     /** The mutexes of this filesystem, for inspection and hung-task reports. */
     public java.util.List<Mutex> mutexes() {
-        return java.util.List.of(cleanerMutex, transactionKthreadMutex, deleteUnusedBgsMutex, balance.mutex);
+        return java.util.List.of(cleanerMutex, transactionKthreadMutex, deleteUnusedBgsMutex, balance.mutex, treeLogMutex,
+            deviceListMutex);
     }
 
     /** The dead_roots list, as subvolume ids. */

@@ -141,6 +141,7 @@ final class TransactionCommit {
         // the state maps after num_writers is released (lockdep's reverse-order unlocking rule, as 6.1 says)
         var completed = TransLockdep.acquireState(fs, TransLockdep.COMPLETED);
         var unblocked = TransLockdep.acquireState(fs, TransLockdep.UNBLOCKED);
+        boolean treeLog = false; // whether this commit holds tree_log_mutex
         try {
             // "if (TRANS_ABORTED(cur_trans)) goto scrub_continue": a handle of this transaction aborted it while the
             // commit waited for the writers — nothing more of it is run or written
@@ -151,6 +152,10 @@ final class TransactionCommit {
             if (fs.kernel.faults().shouldFail(Fault.COMMIT_TRANSACTION_EIO, fs.sbId())) {
                 throw new BtrfsException(Errno.EIO, "error writing tree blocks of transaction " + cur.transid + " (injected)");
             }
+            // "By holding the tree_log_mutex from now until after the super is written, we avoid races with the
+            // tree-log code" — and, with the proposed DEV_REPLACE_SWAP_BEFORE_SUPERS, with a replace's swap
+            fs.treeLogMutex.lock();
+            treeLog = true;
             // btrfs_run_delayed_refs(trans, -1), commit_fs_roots (the port updates every root item in
             // commitCowonlyRoots' loop), then the qgroup accounting: "Since fs roots are all committed, we can get a
             // quite accurate new_roots"
@@ -209,9 +214,15 @@ final class TransactionCommit {
                 throw e;
             }
             DiskIo.writeSuper(fs);
+            // "the super is written, we can safely allow the tree-loggers to go about their business"
+            treeLog = false;
+            fs.treeLogMutex.unlock();
             CommitProbe.afterSuperWritten(fs, cur.transid);
             ExtentCommit.finishExtentCommit(fs, cur);
         } catch (RuntimeException e) {
+            if (treeLog) {
+                fs.treeLogMutex.unlock(); // unlock_tree_log: (or the unlock before scrub_continue after a failed write)
+            }
             TransLockdep.releaseState(fs, unblocked); // unlock_reloc / scrub_continue
             TransLockdep.releaseState(fs, completed);
             fs.scrub.continueScrubs(); // scrub_continue:

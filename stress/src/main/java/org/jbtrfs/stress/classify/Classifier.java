@@ -266,6 +266,9 @@ public final class Classifier {
                             || e.message().endsWith("found replace target device without a valid replace item")) {
                             // the mount's own report of the leftover replaceLeftover names (stop 65)
                             culprits.add(FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT);
+                            if (e.message().contains("dev-replace target missing") && replaceFinished(o)) {
+                                culprits.add(FixSwitch.DEV_REPLACE_SWAP_BEFORE_SUPERS);
+                            }
                         }
                         if (e.message().contains("btrfs_scrub_dev(") && e.message().endsWith(") failed -11")) {
                             // a resumed replace's copy that found the filesystem closing: finishing cancelled it (stop 65)
@@ -412,13 +415,13 @@ public final class Classifier {
         if (o.workloadError != null) {
             symptoms.add(Symptom.ERROR);
             evidence.add("workload: " + stack(o.workloadError));
-            culprits.addAll(replaceLeftover(o.workloadError));
+            culprits.addAll(replaceLeftover(o.workloadError, o));
             culprits.addAll(staleTarget(o.workloadError, o));
         }
         for (Observation.LaneError le : o.laneErrors()) {
             symptoms.add(Symptom.ERROR);
             evidence.add("lane " + le.lane() + ", '" + le.op() + "': " + stack(le.error()));
-            culprits.addAll(replaceLeftover(le.error()));
+            culprits.addAll(replaceLeftover(le.error(), o));
             culprits.addAll(staleTarget(le.error(), o));
         }
         if (o.hang != null) {
@@ -959,10 +962,16 @@ public final class Classifier {
     /**
      * A mount that found what an earlier replace left on disk (stop 65): an item saying STARTED whose target was scratched
      * ("tgtdev ... is missing", -EIO), or no superblock of the filesystem on the device it was made on and none of devid 1
-     * on its spare ("bad magic", -EINVAL) — the superblocks finishing scratched before the state was committed.
+     * on its spare ("bad magic", -EINVAL) — the superblocks finishing scratched before the state was committed; and, when
+     * a replace finished on this filesystem (this cycle or an earlier one since its mkfs), a missing target is also a
+     * commit's STARTED superblock written to the swapped-in device (stop 72, class {@code b63cd7f4}).
      */
-    static Set<FixSwitch> replaceLeftover(Throwable t) {
+    static Set<FixSwitch> replaceLeftover(Throwable t, Observation o) {
         String m = t.getMessage() == null ? "" : t.getMessage();
+        if (t instanceof org.jbtrfs.core.BtrfsException b && b.errno() == org.jbtrfs.core.Errno.EIO
+            && m.contains("dev-replace target missing") && replaceFinished(o)) {
+            return Set.of(FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT, FixSwitch.DEV_REPLACE_SWAP_BEFORE_SUPERS);
+        }
         if (t instanceof org.jbtrfs.core.BtrfsException b && (b.errno() == org.jbtrfs.core.Errno.EIO
             && m.contains("dev-replace target missing") || b.errno() == org.jbtrfs.core.Errno.EINVAL
             && (m.contains("no valid btrfs found on ") && m.endsWith("(bad magic)")
@@ -1029,6 +1038,20 @@ public final class Classifier {
 
     private static boolean replaceInLog(List<LogEntry> log) {
         return log != null && log.stream().anyMatch(l -> l.message().contains("dev_replace from "));
+    }
+
+    /**
+     * Whether a log has a replace's "dev_replace from … finished" (btrfs_dev_replace_finishing's swap): the runner keeps
+     * it across an epoch's cycles ({@link Observation#replaceFinishedSinceMkfs}).
+     */
+    public static boolean replaceFinishedInLog(List<LogEntry> log) {
+        return log != null && log.stream().anyMatch(l -> l.message().contains("dev_replace from ")
+            && l.message().endsWith(" finished"));
+    }
+
+    /** A replace finished on this filesystem: in this cycle's log, or in an earlier cycle's since the mkfs. */
+    private static boolean replaceFinished(Observation o) {
+        return o.replaceFinishedSinceMkfs || replaceFinishedInLog(o.log);
     }
 
     /** A handle of the btrfs-devrepl kthread (a replace resumed by a mount, stop 65). */

@@ -70,6 +70,12 @@ public final class Observation {
     public volatile boolean powerCutSinceMkfs;
 
     /**
+     * A replace finished on this filesystem in this cycle or an earlier one since its mkfs (stop 72): a later mount that
+     * finds no target may meet a commit's superblock written across finishing's swap.
+     */
+    public volatile boolean replaceFinishedSinceMkfs;
+
+    /**
      * The kernel log positions ({@link org.jbtrfs.core.LogEntry#seq}) between which this cycle's disks dropped every
      * write (a power cut: from its start to the umount that ended it; {@code Long.MAX_VALUE} while it lasts).
      */

@@ -322,6 +322,10 @@ final class Driver implements Runnable {
             needsMkfs = true;
         }
         obs.log = scope(mod.log().since(mark));
+        if (Classifier.replaceFinishedInLog(obs.log)) {
+            model.replaceFinishedSinceMkfs = true; // the next cycles' mounts meet what the swap left
+        }
+        obs.replaceFinishedSinceMkfs = model.replaceFinishedSinceMkfs;
         if (opt.filesystems() == 1 && fs != null && !fs.isMounted() && obs.umountError == null && mod.mounts().isEmpty()
             && !Internals.kernel(mod).panicked()) {
             // Objects still allocated after a clean umount are leaked: the per-cycle rmmod check,

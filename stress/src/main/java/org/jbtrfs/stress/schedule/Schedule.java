@@ -123,7 +123,9 @@ public final class Schedule {
      * task's wait for a CPU; the hook is reached only after a sleep on a ticket), and 5.12's preemptive reclaim work between its
      * test and its flush state (stop 57: the join's GFP_NOFS handle allocation may sleep in reclaim, as stop 27's), and a
      * reclaim work's delalloc flush between writing an inode and handing its reference to the delayed iputs (stop 62: a
-     * kworker that ran filemap_fdatawrite_wbc, preempted there).
+     * kworker that ran filemap_fdatawrite_wbc, preempted there), and a replace's finishing between its commit and its
+     * state change (stop 72: mutex_lock of device_list_mutex and chunk_mutex, each may sleep; a committer woken at
+     * the end of that commit runs on).
      * Each
      * follows a lock or a commit the thread slept in, so a delay there is the
      * run-queue wait of a woken task. Not
@@ -148,7 +150,7 @@ public final class Schedule {
         Hook.BALANCE_NEXT_CHUNK, Hook.DELAYED_WORKER_AFTER_JOIN, Hook.DEV_REPLACE_KTHREAD_BEFORE_SCRUB,
         Hook.SCRUB_BEFORE_RUNNING, Hook.DEV_REPLACE_NEXT_CHUNK, Hook.DEV_REPLACE_START_BEFORE_TRANSACTION,
         Hook.DEV_REPLACE_RESUME_BEFORE_EXCLOP, Hook.DEV_REPLACE_BEFORE_FINISHING, Hook.RESIZE_THREAD_POOL_BEFORE_SCRUB_SET_MAX,
-        Hook.ADD_INODE_DEFRAG_BEFORE_INSERT);
+        Hook.ADD_INODE_DEFRAG_BEFORE_INSERT, Hook.DEV_REPLACE_FINISHING_AFTER_COMMIT);
     /**
      * Later hooks never focused: no sleep of the kernel's is there to lengthen ({@link #LATER_HOOKS}; btrfs_resize_thread_pool
      * between its load of the scrub queue and its store, stop 67, two instructions apart; a commit after

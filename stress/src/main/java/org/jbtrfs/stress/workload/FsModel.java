@@ -34,11 +34,14 @@ public final class FsModel {
     /** A new filesystem (mkfs): nothing known, nothing injected yet. */
     /** A power cut ended one of this filesystem's cycles since its mkfs (stop 35). */
     public boolean powerCutSinceMkfs;
+    /** A replace finished on this filesystem since its mkfs (stop 72: {@code Observation#replaceFinishedSinceMkfs}). */
+    public boolean replaceFinishedSinceMkfs;
 
     public void newFilesystem() {
         reset();
         injectedSinceMkfs.clear();
         powerCutSinceMkfs = false;
+        replaceFinishedSinceMkfs = false;
     }
 
     public void reset() {

@@ -890,6 +890,23 @@ class ClassifierTest {
                 Classifier.classify(m, EnumSet.of(FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT)).bugs());
             assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(m, EnumSet.noneOf(FixSwitch.class)).bugs());
         }
+        // stop 72 (class b63cd7f4): a missing target after a replace finished — a commit's STARTED superblock on the
+        // swapped-in device
+        Observation swapped = new Observation();
+        swapped.log = List.of(new LogEntry(1, LogLevel.INFO, 0, "lane:replace:1", LogEntry.Kind.TEXT,
+            "BTRFS info (device sdk): dev_replace from sdk (devid 1) to sdc finished"));
+        swapped.laneError("lifecycle", "mount", new org.jbtrfs.core.BtrfsException(org.jbtrfs.core.Errno.EIO,
+            "dev-replace target missing on sdc"));
+        assertEquals(Set.of("dev-replace-swap-before-supers"),
+            Classifier.classify(swapped, EnumSet.of(FixSwitch.DEV_REPLACE_SWAP_BEFORE_SUPERS)).bugs());
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(swapped, EnumSet.noneOf(FixSwitch.class)).bugs());
+        // the replace finished in an earlier cycle of the epoch; this cycle's first mount meets it (seed 72001, 2308)
+        Observation nextCycle = new Observation();
+        nextCycle.replaceFinishedSinceMkfs = true;
+        nextCycle.workloadError = new org.jbtrfs.core.BtrfsException(org.jbtrfs.core.Errno.EIO,
+            "dev-replace target missing on sdk");
+        assertEquals(Set.of("dev-replace-swap-before-supers"),
+            Classifier.classify(nextCycle, EnumSet.of(FixSwitch.DEV_REPLACE_SWAP_BEFORE_SUPERS)).bugs());
     }
 
     /** Stop 65: a tree block older than its parent says, on a disk a replace moved the filesystem to. */
