@@ -19,7 +19,9 @@
 #      subvol-create-extent-leak:subvol-create-extent-leak, abort-unused-trans-handle:abort-unused-trans-handle and
 #      error-during-close-ctree:error-during-close-ctree, stop 69: a tree block allocation failing -ENOSPC;
 #      dev-replace-target-write-errors:dev-replace-target-write-errors, stop 71: a write bio failing -EIO during a replace;
-#      thaw-forced-readonly:thaw-forced-readonly, stop 71: an abort while frozen)
+#      thaw-forced-readonly:thaw-forced-readonly, stop 71: an abort while frozen;
+#      dev-replace-swap-before-supers:dev-replace-swap-before-supers, stop 72: a failed commit or a power cut after a
+#      replace's swap)
 set -u
 jar=${JAR:-stress/target/jbtrfs-stress.jar}
 limit=${1:-20}; shift || true

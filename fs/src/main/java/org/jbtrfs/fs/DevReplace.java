@@ -176,6 +176,14 @@ final class DevReplace {
             Transactions.commit(h);
         }
         initTgtdev(ctx, target, src);
+        if (fs.applied(FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT) && !DiskIo.writeTargetSuper(fs, target)) {
+            // proposed: the target gets its superblock (devid 0) before any commit can record the replace: a crash that
+            // keeps the source's superblock of such a commit and not the target's still finds the target. Written before
+            // the state is STARTED (stop 72, class 60bba383: written after it, a commit in between — the transaction
+            // kthread's — had recorded STARTED when the write failed); a target that cannot take it ends the start here
+            throw new BtrfsException(Errno.EIO, "replace start: the superblock write to the target " + target.name()
+                + " failed");
+        }
         r.rwsem.writeLock().lock();
         try {
             if (r.replaceState == State.STARTED || r.replaceState == State.SUSPENDED) {
@@ -203,13 +211,6 @@ final class DevReplace {
             r.rwsem.writeLock().unlock();
         }
         try {
-            if (fs.applied(FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT) && !DiskIo.writeTargetSuper(fs)) {
-                // proposed: the target gets its superblock (devid 0) before the commit that records the replace: a crash
-                // that keeps the source's superblock of that commit and not the target's still finds the target; a
-                // target that cannot take it (stop 71: its write failed) ends the start before the state is committed
-                throw new BtrfsException(Errno.EIO, "replace start: the superblock write to the target "
-                    + target.name() + " failed");
-            }
             ctx.ordered.waitOrderedRoots();
             fs.kernel.hooks().arrive(Hook.DEV_REPLACE_START_BEFORE_TRANSACTION);
             // "Commit dev_replace state and reserve 1 item for it."

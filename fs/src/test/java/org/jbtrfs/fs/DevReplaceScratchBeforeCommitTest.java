@@ -389,4 +389,60 @@ class DevReplaceScratchBeforeCommitTest {
             assertTrue(r.mod.unload().clean());
         }
     }
+
+    /**
+     * A bad disk whose every write fails (-EIO); the first time the filesystem writes a superblock to it, a commit of
+     * another task (here a sync; in the kernel the transaction kthread's, any commit) runs to its end first.
+     */
+    private static BlockDevice badDiskCommittingDuringItsFirstSuperblock(Repro r, Btrfs fs) {
+        BlockDevice disk = r.mod.createDevice("sdd-disk", 64L << 20);
+        java.util.concurrent.atomic.AtomicBoolean first = new java.util.concurrent.atomic.AtomicBoolean(true);
+        BlockDevice bad = new BlockDevice() {
+            @Override public String name() { return disk.name(); }
+            @Override public long size() { return disk.size(); }
+            @Override public void read(long offset, byte[] dst, int dstOff, int len) { disk.read(offset, dst, dstOff, len); }
+            @Override public void write(long offset, byte[] src, int srcOff, int len) {
+                if (offset == org.jbtrfs.core.disk.SuperBlock.OFFSET && first.getAndSet(false)) {
+                    TestThread<Void> sync = TestThread.run("sync", () -> {
+                        fs.createFile("/during");
+                        fs.sync();
+                    });
+                    try {
+                        sync.join();
+                    } catch (RuntimeException e) {
+                        // the sync's own superblock write to this disk failed: its commit's error, not the test's
+                    }
+                }
+                throw new BtrfsException(Errno.EIO, "write error on " + disk.name());
+            }
+            @Override public void flush() { }
+            @Override public org.jbtrfs.core.IoCounters counters() { return disk.counters(); }
+        };
+        return r.mod.createFlakeyDevice("sdd", bad);
+    }
+
+    /**
+     * Stop 72 (class {@code 60bba383}, seed 72002, every fix applied): the fix's early superblock was written after the
+     * start had set STARTED and mapped the target; a commit in between (the transaction kthread's, commit=2) recorded
+     * STARTED on the source — its own write to the target failed — and when the early write failed too the start ended,
+     * the item left STARTED with no target: the next mount failed "tgtdev (devid 0) is missing". A port bug in the
+     * proposed fix: the early superblock is now written before the state is STARTED, so no commit can record the replace
+     * before the target has taken it.
+     */
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void appliedACommitDuringTheTargetsFailedFirstSuperblockRecordsNoReplace(Crc32cImpl crc) {
+        try (Repro r = repro(crc, true)) {
+            Btrfs fs = DevReplaceTest.withFiles(r);
+            BlockDevice tgt = badDiskCommittingDuringItsFirstSuperblock(r, fs);
+            assertEquals(Errno.EIO, assertThrows(BtrfsException.class, () -> fs.replaceStart(1, tgt)).errno());
+            assertTrue(r.logged("error writing primary super block to device 0"), r.mod.log().dmesg());
+            fs.umount();
+            Btrfs again = r.mount("");
+            assertEquals(DevReplaceStatus.State.NEVER_STARTED, again.replaceStatus().state());
+            assertEquals(0, again.fileSize("/during"), "the sync's commit is on disk");
+            again.umount();
+            assertTrue(r.mod.unload().clean());
+        }
+    }
 }

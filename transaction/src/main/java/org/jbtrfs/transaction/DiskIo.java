@@ -64,17 +64,18 @@ public final class DiskIo {
 
     /**
      * The proposed fix of {@link FixSwitch#DEV_REPLACE_SCRATCH_BEFORE_COMMIT}: write_dev_supers and wait for the replace
-     * target alone — super_copy as the last commit left it, devid 0 in its dev_item — before the commit that records the
-     * replace. False when the write failed (the target cannot hold the superblock the mount would look for).
+     * target alone — super_copy as the last commit left it, devid 0 in its dev_item — before the replace is STARTED, so before
+     * any commit can record it. False when the write failed (the target cannot hold the superblock the mount would look
+     * for).
      */
-    public static boolean writeTargetSuper(FsInfo fs) {
+    public static boolean writeTargetSuper(FsInfo fs, org.jbtrfs.core.BlockDevice target) {
         byte[] t;
         synchronized (fs.transLock) {
             SuperBlock forTarget = fs.superCopy.copy();
             forTarget.devid = org.jbtrfs.core.disk.DevReplaceItem.DEV_REPLACE_DEVID;
             t = forTarget.encode(fs.kernel.crc32c());
         }
-        if (!fs.device.writeTargetSuper(SuperBlock.OFFSET, t)) {
+        if (!fs.device.writeTargetSuper(target, SuperBlock.OFFSET, t)) {
             fs.log().btrfs(LogLevel.ERR, fs.sbId(), "error writing primary super block to device 0"); // wait_dev_supers
             return false;
         }

@@ -191,17 +191,12 @@ public final class MappedDevice implements BlockDevice {
     }
 
     /**
-     * write_dev_supers() and wait_dev_supers() for the replace target alone (the proposed fix of
-     * DEV_REPLACE_SCRATCH_BEFORE_COMMIT, before the replace's first commit): whether it took the superblock (true without
-     * a target).
+     * write_dev_supers() and wait_dev_supers() for a replace's target alone (the proposed fix of
+     * DEV_REPLACE_SCRATCH_BEFORE_COMMIT, before the replace is STARTED and the target mapped): whether it took the
+     * superblock.
      */
-    boolean writeTargetSuper(long offset, byte[] forTarget) {
-        BlockDevice[] d = incBlocked();
-        try {
-            return d[1] == null || writeSuperOne(d[1], offset, forTarget);
-        } finally {
-            dec();
-        }
+    boolean writeTargetSuper(BlockDevice target, long offset, byte[] forTarget) {
+        return writeSuperOne(target, offset, forTarget); // not mapped yet: no bio of the filesystem's goes to it
     }
 
     private boolean writeSuperOne(BlockDevice dev, long offset, byte[] b) {
