@@ -1094,13 +1094,21 @@ public final class Classifier {
     }
 
     /**
-     * A transaction aborted before {@code e}, or a commit whose tree block writes failed: btrfs_write_and_wait_transaction's
-     * btrfs_handle_fs_error comes first, then btrfs_scrub_continue lets a paused scrub read the switched commit roots,
-     * and only then cleanup_transaction aborts (stop 66, --kernel 5.12, class fb3f5a5e).
+     * A transaction aborted before {@code e}, or the filesystem put in the error state by btrfs_handle_fs_error: a commit
+     * whose tree block writes failed (btrfs_write_and_wait_transaction's report comes first, then btrfs_scrub_continue
+     * lets a paused scrub read the switched commit roots, and only then cleanup_transaction aborts: stop 66, --kernel
+     * 5.12, class fb3f5a5e), or any other caller's — once the filesystem is in the error state, the transaction kthread's
+     * btrfs_cleanup_transaction drops the running transaction's dirty blocks unwritten, as an abort's cleanup does (stop
+     * 72, class daf498b9: reset_balance_state's failed del_balance_item, an injected -ENOSPC, then a lookup's read of a
+     * block that transaction had COWed: "bad fsid on block").
      */
     private static boolean commitFailedBefore(List<LogEntry> log, LogEntry e) {
-        return abortedBefore(log, e) || log.stream().anyMatch(l -> l.seq() < e.seq()
-            && l.message().contains(" in btrfs_commit_transaction: errno="));
+        return abortedBefore(log, e) || log.stream().anyMatch(l -> l.seq() < e.seq() && fsErrorReport(l.message()));
+    }
+
+    /** btrfs_handle_fs_error's report: "error (device sdc) in btrfs_commit_transaction: errno=-5 EIO". */
+    private static boolean fsErrorReport(String message) {
+        return message.contains("error (device ") && message.contains(") in ") && message.contains(": errno=");
     }
 
     /** A transaction abort logged before {@code e}: the umount went through btrfs_error_commit_super. */

@@ -131,14 +131,20 @@ abstract class LaneWorker implements Runnable {
      * EUCLEAN ("tree level mismatch", a bad checksum) or EIO after an injected fault aborted this mount's transaction —
      * btrfs_cleanup_one_transaction's btrfs_destroy_marked_extents drops the dirty extent buffers and the next search
      * reads the disk, as the kernel's (the full workload's triage, FullWorkload#unwrittenBlockRead, seed 45045; the
-     * lanes met it in stop 27, seed 72072: an {@code rm -r}'s readdir after a commit's injected EIO).
+     * lanes met it in stop 27, seed 72072: an {@code rm -r}'s readdir after a commit's injected EIO). So after any
+     * btrfs_handle_fs_error (the error state, no abort): the transaction kthread's btrfs_cleanup_transaction drops the
+     * running transaction's blocks the same way (stop 72, class daf498b9: reset_balance_state's failed item deletion).
      */
     boolean unwrittenBlockRead(Errno e) {
         if ((e != Errno.EUCLEAN && e != Errno.EIO) || cx.injected.isEmpty()) {
             return false;
         }
         Btrfs f = cx.fs;
-        return f != null && f.fsState().contains(org.jbtrfs.core.FsState.TRANS_ABORTED);
+        if (f == null) {
+            return false;
+        }
+        var st = f.fsState();
+        return st.contains(org.jbtrfs.core.FsState.TRANS_ABORTED) || st.contains(org.jbtrfs.core.FsState.ERROR);
     }
 
     /**

@@ -236,6 +236,16 @@ class ClassifierTest {
         o.log = log.entries().subList(9, 10);
         assertEquals(EnumSet.of(Symptom.ERROR), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms(),
             "with no failed commit before it, an error");
+        // the error state without an abort: reset_balance_state's failed item deletion (an injected -ENOSPC), then the
+        // transaction kthread's cleanup dropped the running transaction's blocks (stop 72, seed 72003, 7385:2)
+        log.btrfs(LogLevel.CRIT, "sdc", "error (device sdc) in reset_balance_state: errno=-28 ENOSPC");
+        log.btrfs(LogLevel.ERR, "sdc", "bad fsid on block 2408448");
+        o.log = log.entries().subList(10, 12);
+        o.injected(java.util.Set.of(org.jbtrfs.core.Errno.ENOSPC));
+        assertEquals(EnumSet.noneOf(Symptom.class), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms());
+        o.log = log.entries().subList(11, 12);
+        assertEquals(EnumSet.of(Symptom.ERROR), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms(),
+            "no error state before the read: a failure");
     }
 
     @Test
