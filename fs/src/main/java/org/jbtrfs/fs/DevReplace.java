@@ -323,11 +323,11 @@ final class DevReplace {
                 // proposed: a commit that failed ends the procedure here, the replace left STARTED as the disk has it
                 return Errno.EIO;
             }
-            if (scrubRet == null && r.numWriteErrors.get() > 0
-                && fs.applied(FixSwitch.DEV_REPLACE_TARGET_WRITE_ERRORS)) {
+            boolean errorsFixed = fs.applied(FixSwitch.DEV_REPLACE_TARGET_WRITE_ERRORS);
+            if (scrubRet == null && r.numWriteErrors.get() > 0 && errorsFixed) {
                 // proposed: the target missed writes since the copy's last check (scrub_enumerate_chunks' -EIO), this
                 // procedure's commit's among them: not a device to swap in. (A write that fails between here and the
-                // drain of the bios before the swap is still missed.)
+                // drain of the bios before the swap is checked once they have drained, below.)
                 scrubRet = Errno.EIO;
             }
             fs.kernel.hooks().arrive(Hook.DEV_REPLACE_FINISHING_AFTER_COMMIT);
@@ -354,8 +354,9 @@ final class DevReplace {
                             + ") failed " + scrubRet.ret());
                     }
                 } else {
-                    fs.log().info(fs.sbId(), "dev_replace from " + name(src) + " (devid " + SRC_DEVID + ") to " + name(tgt)
-                        + " finished");
+                    if (!errorsFixed) {
+                        logFinished(fs, src, tgt); // (the proposed fix says it once the swap is decided, below)
+                    }
                     written = true;
                 }
             } finally {
@@ -377,9 +378,27 @@ final class DevReplace {
                 }
                 return scrubRet;
             }
-            BlockDevice gone = fs.device.removeBlocked(true);
+            BlockDevice gone = fs.device.removeBlocked(true, () -> !errorsFixed || r.numWriteErrors.get() == 0);
+            boolean dropped = gone == tgt;
+            if (dropped) {
+                // proposed (stop 72, class 063f1845): a bio in flight at the check above failed its write to the target
+                // before the drain — the target was dropped instead: the replace ends CANCELED, as the copy would
+                r.rwsem.writeLock().lock();
+                try {
+                    r.replaceState = State.CANCELED;
+                    r.itemNeedsWriteback = true;
+                } finally {
+                    r.rwsem.writeLock().unlock();
+                }
+            }
             unlockDeviceList(fs, swapFixed); // "this is again a consistent state where no dev_replace procedure is running"
             listLocked = false;
+            if (dropped) {
+                return cancelAfterDrain(fs, src, tgt, fixed);
+            }
+            if (errorsFixed) {
+                logFinished(fs, src, tgt);
+            }
             if (fixed) {
                 // proposed: "write back the superblocks" first; the old device scratched only once the filesystem's
                 // state without it is on disk
@@ -397,6 +416,27 @@ final class DevReplace {
             }
             r.lockFinishingCancelUnmount.unlock();
         }
+    }
+
+    /** btrfs_dev_replace_finishing's "dev_replace from … (devid 1) to … finished". */
+    private static void logFinished(FsInfo fs, BlockDevice src, BlockDevice tgt) {
+        fs.log().info(fs.sbId(), "dev_replace from " + name(src) + " (devid " + SRC_DEVID + ") to " + name(tgt) + " finished");
+    }
+
+    /**
+     * The proposed {@link FixSwitch#DEV_REPLACE_TARGET_WRITE_ERRORS}' second check: the bios drained, a write to the
+     * target had failed — the target was dropped, not swapped in, and the replace set CANCELED. It ends -EIO, as
+     * finishing ends a copy that failed: the state committed, then the target scratched
+     * ({@link FixSwitch#DEV_REPLACE_SCRATCH_BEFORE_COMMIT} applied: a commit that fails keeps it).
+     */
+    private static Errno cancelAfterDrain(FsInfo fs, BlockDevice src, BlockDevice tgt, boolean scratchFixed) {
+        fs.log().error(fs.sbId(), "btrfs_scrub_dev(" + name(src) + ", " + SRC_DEVID + ", " + name(tgt) + ") failed "
+            + Errno.EIO.ret());
+        if (scratchFixed && !commitState(fs)) {
+            return Errno.EIO;
+        }
+        DiskIo.scratchSuperblocks(tgt); // btrfs_destroy_dev_replace_tgtdev
+        return Errno.EIO;
     }
 
     /** mutex_unlock of device_list_mutex, then (the proposed {@link FixSwitch#DEV_REPLACE_SWAP_BEFORE_SUPERS}) of tree_log_mutex. */

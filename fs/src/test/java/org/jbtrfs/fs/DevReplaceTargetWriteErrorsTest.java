@@ -60,9 +60,15 @@ class DevReplaceTargetWriteErrorsTest {
 
     /** A replace whose target fails the data writes of a file fsynced after the copy; the replace then ends. */
     private static TestThread<DevReplaceResult> replaceWhoseTargetMissedAFsync(Repro r, Btrfs fs, FlakeyBlockDevice tgt) {
-        r.mod.hooks().parkAt(Hook.DEV_REPLACE_BEFORE_FINISHING, Role.USER);
+        return replaceWhoseTargetMissedAFsync(r, fs, tgt, Hook.DEV_REPLACE_BEFORE_FINISHING);
+    }
+
+    /** The same, the fsync while the replace is held at {@code at}. */
+    private static TestThread<DevReplaceResult> replaceWhoseTargetMissedAFsync(Repro r, Btrfs fs, FlakeyBlockDevice tgt,
+                                                                            Hook at) {
+        r.mod.hooks().parkAt(at, Role.USER);
         TestThread<DevReplaceResult> start = TestThread.call("replace", () -> fs.replaceStart(1, tgt));
-        r.mod.hooks().awaitParked(Hook.DEV_REPLACE_BEFORE_FINISHING, Repro.WAIT);
+        r.mod.hooks().awaitParked(at, Repro.WAIT);
         fs.createFile("/late");
         FileHandle fh = fs.open("/late");
         fh.write(LATE);
@@ -72,7 +78,7 @@ class DevReplaceTargetWriteErrorsTest {
         fh.close();
         assertTrue(tgt.failedWrites() > 0);
         assertTrue(r.logged("bdev sdd errs: wr 1"), r.mod.log().dmesg());
-        r.mod.hooks().disarm(Hook.DEV_REPLACE_BEFORE_FINISHING);
+        r.mod.hooks().disarm(at);
         return start;
     }
 
@@ -107,6 +113,52 @@ class DevReplaceTargetWriteErrorsTest {
             assertArrayEquals(LATE, again.readFile("/late"), "the source has every write");
             again.umount();
             assertTrue(r.mod.unload().clean());
+        }
+    }
+
+    /**
+     * Stop 72 (class {@code 063f1845}, seed 72005, the commit probe: "parent transid verify failed … referrer: tree 5
+     * root" right after a resumed replace finished with "bdev sdm errs: wr 1" logged between its start and its end): the
+     * fix checked num_write_errors after finishing's commit only; a write that failed after that check, in a bio still
+     * in flight, was missed and the target swapped in without it. The fix checks again once btrfs_rm_dev_replace_blocked
+     * has drained the bios — no write can fail unseen after that — and drops the target instead of swapping it in.
+     * Here the fsync's data write fails on the target while finishing is held after its commit (and after the first
+     * check): on the fix's first version the replace finished onto the target without the data.
+     */
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void appliedAWriteFailingAfterFinishingsCheckStillCancels(Crc32cImpl crc) {
+        try (Repro r = repro(crc, true)) {
+            Btrfs fs = DevReplaceTest.withFiles(r);
+            FlakeyBlockDevice tgt = DevReplaceTest.flakeyDisk(r, "sdd");
+            BtrfsException e = assertThrows(BtrfsException.class,
+                replaceWhoseTargetMissedAFsync(r, fs, tgt, Hook.DEV_REPLACE_FINISHING_AFTER_COMMIT)::join);
+            assertEquals(Errno.EIO, e.errno());
+            assertFalse(r.logged("dev_replace from sdc (devid 1) to sdd finished"), r.mod.log().dmesg());
+            assertTrue(r.logged("btrfs_scrub_dev(sdc, 1, sdd) failed -5"), r.mod.log().dmesg());
+            assertEquals(DevReplaceStatus.State.CANCELED, fs.replaceStatus().state());
+            fs.umount();
+            assertNull(Blkid.probe(tgt), "the target destroyed");
+            Btrfs again = r.mount("");
+            assertArrayEquals(LATE, again.readFile("/late"), "the source has every write");
+            again.umount();
+            assertTrue(r.mod.unload().clean());
+        }
+    }
+
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void revertedAWriteFailingAfterFinishingsCommitIsMissedToo(Crc32cImpl crc) {
+        try (Repro r = repro(crc, false)) {
+            Btrfs fs = DevReplaceTest.withFiles(r);
+            FlakeyBlockDevice tgt = DevReplaceTest.flakeyDisk(r, "sdd");
+            assertEquals(DevReplaceResult.NO_ERROR,
+                replaceWhoseTargetMissedAFsync(r, fs, tgt, Hook.DEV_REPLACE_FINISHING_AFTER_COMMIT).join());
+            assertTrue(r.logged("dev_replace from sdc (devid 1) to sdd finished"), r.mod.log().dmesg());
+            fs.umount();
+            Btrfs moved = r.mod.mount(tgt, "");
+            assertFalse(Arrays.equals(LATE, moved.readFile("/late")), "the fsynced data is not on the new device");
+            moved.umount();
         }
     }
 }

@@ -291,13 +291,20 @@ public final class MappedDevice implements BlockDevice {
      * the target replacing the device ({@code true}) or being dropped — and btrfs_rm_dev_replace_unblocked() lets new
      * bios in. Returns the device that is no longer the filesystem's (the old source, or the dropped target).
      */
-    public BlockDevice removeBlocked(boolean swap) {
+    public BlockDevice removeBlocked(boolean swap) { return removeBlocked(swap, () -> true); }
+
+    /**
+     * {@link #removeBlocked(boolean)} whose swap is decided once the bios have drained: {@code stillSwap} false drops the
+     * target instead (the proposed DEV_REPLACE_TARGET_WRITE_ERRORS: a write to the target failed in a bio that was
+     * still in flight). The caller tells which happened by the device returned.
+     */
+    public BlockDevice removeBlocked(boolean swap, java.util.function.BooleanSupplier stillSwap) {
         synchronized (replaceWait) {
             replacing = true;
             try {
                 sched.waitUntil(replaceWait, "btrfs_rm_dev_replace_blocked", () -> bioCounter == 0);
                 BlockDevice gone;
-                if (swap) {
+                if (swap && stillSwap.getAsBoolean()) {
                     gone = device;
                     device = target;
                 } else {
