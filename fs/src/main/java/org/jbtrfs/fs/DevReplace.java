@@ -70,6 +70,7 @@ final class DevReplace {
             r.timeStarted = item.timeStarted();
             r.timeStopped = item.timeStopped();
             r.numWriteErrors.set(item.numWriteErrors());
+            r.numWriteErrorsWritten = item.numWriteErrors();
             r.numUncorrectableReadErrors.set(item.numUncorrectableReadErrors());
             r.cursorLeft = item.cursorLeft();
             r.committedCursorLeft = item.cursorLeft();

@@ -161,4 +161,80 @@ class DevReplaceTargetWriteErrorsTest {
             moved.umount();
         }
     }
+
+    /**
+     * A replace held after its copy (its state committed by a sync), a target write that fails in an fsync whose commit
+     * follows, then a power cut (both disks) before anything else is written; the disks back, the filesystem mounted
+     * again: the resume kthread runs the replace to its end.
+     */
+    private static Btrfs failedTargetWriteThenPowerCut(Repro r, FlakeyBlockDevice src, FlakeyBlockDevice tgt,
+                                                       boolean fixed) {
+        Btrfs fs = r.mod.mount(src, "");
+        fs.createFile("/f");
+        fs.writeFile("/f", DevReplaceTest.DATA);
+        fs.sync();
+        r.mod.hooks().parkAt(Hook.DEV_REPLACE_BEFORE_FINISHING, Role.USER);
+        TestThread<DevReplaceResult> start = TestThread.call("replace", () -> fs.replaceStart(1, tgt));
+        r.mod.hooks().awaitParked(Hook.DEV_REPLACE_BEFORE_FINISHING, Repro.WAIT);
+        fs.sync(); // the item as the copy left it: no write pending for it
+        fs.createFile("/late");
+        FileHandle fh = fs.open("/late");
+        fh.write(LATE);
+        tgt.errorWrites();
+        r.mod.hooks().arm(Hook.FSYNC_BEFORE_START_TRANSACTION, HookAction.run(tgt::allowWrites), 1);
+        fh.fsync(); // its commit is the last one on disk
+        fh.close();
+        assertTrue(r.logged("bdev sdy errs: wr 1"), r.mod.log().dmesg());
+        src.dropWrites(); // the machine loses power
+        tgt.dropWrites();
+        r.mod.hooks().disarm(Hook.DEV_REPLACE_BEFORE_FINISHING);
+        if (fixed) { // the ioctl's own finishing sees the count too (what it commits is lost in the cut)
+            assertEquals(Errno.EIO, assertThrows(BtrfsException.class, start::join).errno());
+        } else {
+            assertEquals(DevReplaceResult.NO_ERROR, start.join());
+        }
+        fs.umount();
+        src.allowWrites();
+        tgt.allowWrites();
+        Btrfs again = r.mod.mount(src, "");
+        DevReplaceTest.awaitDevReplaceKthreadGone(r.mod);
+        return again;
+    }
+
+    /**
+     * Stop 72: the fix's count reached the disk only with an item written for another reason (a cursor move, a state
+     * change). A target write that failed after the item's last writeback, then a crash: the next mount resumed a
+     * replace with no write errors and finished it onto the target without the fsynced data. Now a changed count is
+     * a reason to write the item: the fsync's commit carries it, and the resumed replace ends CANCELED.
+     */
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void appliedTheCountOfAFailedTargetWriteSurvivesACrash(Crc32cImpl crc) {
+        try (Repro r = repro(crc, true)) {
+            FlakeyBlockDevice src = DevReplaceTest.flakeyDisk(r, "sdx");
+            FlakeyBlockDevice tgt = DevReplaceTest.flakeyDisk(r, "sdy");
+            r.mod.mkfs(src);
+            Btrfs again = failedTargetWriteThenPowerCut(r, src, tgt, true);
+            assertEquals(DevReplaceStatus.State.CANCELED, again.replaceStatus().state(), r.mod.log().dmesg());
+            assertArrayEquals(LATE, again.readFile("/late"), "the source has every write");
+            again.umount();
+            assertTrue(r.mod.unload().clean());
+        }
+    }
+
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void revertedAResumedReplaceFinishesOntoTheTargetThatMissedAWrite(Crc32cImpl crc) {
+        try (Repro r = repro(crc, false)) {
+            FlakeyBlockDevice src = DevReplaceTest.flakeyDisk(r, "sdx");
+            FlakeyBlockDevice tgt = DevReplaceTest.flakeyDisk(r, "sdy");
+            r.mod.mkfs(src);
+            Btrfs again = failedTargetWriteThenPowerCut(r, src, tgt, false);
+            assertEquals(DevReplaceStatus.State.FINISHED, again.replaceStatus().state(), r.mod.log().dmesg());
+            again.umount();
+            Btrfs moved = r.mod.mount(tgt, "");
+            assertFalse(Arrays.equals(LATE, moved.readFile("/late")), "the fsynced data is not on the new device");
+            moved.umount();
+        }
+    }
 }

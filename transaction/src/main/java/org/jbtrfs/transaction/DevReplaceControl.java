@@ -44,6 +44,8 @@ public final class DevReplaceControl {
     public long timeStopped;
     /** atomic64 num_write_errors: a copy's write to the target that failed. */
     public final java.util.concurrent.atomic.AtomicLong numWriteErrors = new java.util.concurrent.atomic.AtomicLong();
+    /** The num_write_errors the item got at its last writeback (the proposed DEV_REPLACE_TARGET_WRITE_ERRORS). */
+    public volatile long numWriteErrorsWritten;
     public final java.util.concurrent.atomic.AtomicLong numUncorrectableReadErrors = new java.util.concurrent.atomic.AtomicLong();
     /** srcdev: the filesystem's device (devid 1) while a replace is valid and started or suspended, else null. */
     public BlockDevice srcdev;
@@ -77,9 +79,14 @@ public final class DevReplaceControl {
      * cursor written is remembered for the committed cursor.
      */
     void runDevReplace(TransHandle h) {
+        // proposed DEV_REPLACE_TARGET_WRITE_ERRORS: a target's failed write counted since the item was last written is a
+        // change to write too — the count must reach the disk with the commit after it, or a crash loses it and the next
+        // mount's resumed replace finishes onto the target that missed the write (stop 72)
+        boolean errorsChanged = h.fsInfo.applied(org.jbtrfs.core.FixSwitch.DEV_REPLACE_TARGET_WRITE_ERRORS)
+            && numWriteErrors.get() != numWriteErrorsWritten;
         rwsem.readLock().lock();
         try {
-            if (!isValid || !itemNeedsWriteback) {
+            if (!isValid || !itemNeedsWriteback && !errorsChanged) {
                 return;
             }
         } finally {
@@ -95,8 +102,9 @@ public final class DevReplaceControl {
         rwsem.writeLock().lock();
         try {
             cursorLeftLastWriteOfItem = cursorLeft;
+            numWriteErrorsWritten = numWriteErrors.get();
             item = new DevReplaceItem(srcdev != null ? srcDevid : -1L, cursorLeftLastWriteOfItem, cursorRight,
-                contReadingFromSrcdevMode, replaceState.ordinal(), timeStarted, timeStopped, numWriteErrors.get(),
+                contReadingFromSrcdevMode, replaceState.ordinal(), timeStarted, timeStopped, numWriteErrorsWritten,
                 numUncorrectableReadErrors.get());
             itemNeedsWriteback = false;
         } finally {
