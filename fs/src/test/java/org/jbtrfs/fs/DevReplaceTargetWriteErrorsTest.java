@@ -82,18 +82,38 @@ class DevReplaceTargetWriteErrorsTest {
         return start;
     }
 
+    /** Reverted: the replace finished onto the target, which lacks the fsynced data. */
+    private static void assertFinishedWithoutTheData(Repro r, Btrfs fs, FlakeyBlockDevice tgt,
+                                                     TestThread<DevReplaceResult> start) {
+        assertEquals(DevReplaceResult.NO_ERROR, start.join());
+        assertTrue(r.logged("dev_replace from sdc (devid 1) to sdd finished"), r.mod.log().dmesg());
+        fs.umount();
+        Btrfs moved = r.mod.mount(tgt, "");
+        assertFalse(Arrays.equals(LATE, moved.readFile("/late")), "the fsynced data is not on the new device");
+        moved.umount();
+    }
+
+    /** Applied: the replace ended CANCELED (-EIO), the target destroyed, every write on the source. */
+    private static void assertCancelledTheSourceHasEverything(Repro r, Btrfs fs, FlakeyBlockDevice tgt,
+                                                             TestThread<DevReplaceResult> start) {
+        assertEquals(Errno.EIO, assertThrows(BtrfsException.class, start::join).errno());
+        assertEquals(DevReplaceStatus.State.CANCELED, fs.replaceStatus().state());
+        assertEquals(1, fs.replaceStatus().numWriteErrors(), "the target's failed write counted");
+        fs.umount();
+        assertNull(Blkid.probe(tgt), "the target destroyed");
+        Btrfs again = r.mount("");
+        assertArrayEquals(LATE, again.readFile("/late"), "the source has every write");
+        again.umount();
+        assertTrue(r.mod.unload().clean());
+    }
+
     @ParameterizedTest(name = "crc32c {0}")
     @EnumSource(Crc32cImpl.class)
     void revertedTheReplaceFinishesOntoATargetWithoutTheFsyncedData(Crc32cImpl crc) {
         try (Repro r = repro(crc, false)) {
             Btrfs fs = DevReplaceTest.withFiles(r);
             FlakeyBlockDevice tgt = DevReplaceTest.flakeyDisk(r, "sdd");
-            assertEquals(DevReplaceResult.NO_ERROR, replaceWhoseTargetMissedAFsync(r, fs, tgt).join());
-            assertTrue(r.logged("dev_replace from sdc (devid 1) to sdd finished"), r.mod.log().dmesg());
-            fs.umount();
-            Btrfs moved = r.mod.mount(tgt, "");
-            assertFalse(Arrays.equals(LATE, moved.readFile("/late")), "the fsynced data is not on the new device");
-            moved.umount();
+            assertFinishedWithoutTheData(r, fs, tgt, replaceWhoseTargetMissedAFsync(r, fs, tgt));
         }
     }
 
@@ -103,16 +123,7 @@ class DevReplaceTargetWriteErrorsTest {
         try (Repro r = repro(crc, true)) {
             Btrfs fs = DevReplaceTest.withFiles(r);
             FlakeyBlockDevice tgt = DevReplaceTest.flakeyDisk(r, "sdd");
-            BtrfsException e = assertThrows(BtrfsException.class, replaceWhoseTargetMissedAFsync(r, fs, tgt)::join);
-            assertEquals(Errno.EIO, e.errno());
-            assertEquals(DevReplaceStatus.State.CANCELED, fs.replaceStatus().state());
-            assertEquals(1, fs.replaceStatus().numWriteErrors(), "the target's failed write counted");
-            fs.umount();
-            assertNull(Blkid.probe(tgt), "the target destroyed");
-            Btrfs again = r.mount("");
-            assertArrayEquals(LATE, again.readFile("/late"), "the source has every write");
-            again.umount();
-            assertTrue(r.mod.unload().clean());
+            assertCancelledTheSourceHasEverything(r, fs, tgt, replaceWhoseTargetMissedAFsync(r, fs, tgt));
         }
     }
 
@@ -131,18 +142,12 @@ class DevReplaceTargetWriteErrorsTest {
         try (Repro r = repro(crc, true)) {
             Btrfs fs = DevReplaceTest.withFiles(r);
             FlakeyBlockDevice tgt = DevReplaceTest.flakeyDisk(r, "sdd");
-            BtrfsException e = assertThrows(BtrfsException.class,
-                replaceWhoseTargetMissedAFsync(r, fs, tgt, Hook.DEV_REPLACE_FINISHING_AFTER_COMMIT)::join);
-            assertEquals(Errno.EIO, e.errno());
+            TestThread<DevReplaceResult> start = replaceWhoseTargetMissedAFsync(r, fs, tgt,
+                Hook.DEV_REPLACE_FINISHING_AFTER_COMMIT);
+            start.failure(); // wait for its end
             assertFalse(r.logged("dev_replace from sdc (devid 1) to sdd finished"), r.mod.log().dmesg());
             assertTrue(r.logged("btrfs_scrub_dev(sdc, 1, sdd) failed -5"), r.mod.log().dmesg());
-            assertEquals(DevReplaceStatus.State.CANCELED, fs.replaceStatus().state());
-            fs.umount();
-            assertNull(Blkid.probe(tgt), "the target destroyed");
-            Btrfs again = r.mount("");
-            assertArrayEquals(LATE, again.readFile("/late"), "the source has every write");
-            again.umount();
-            assertTrue(r.mod.unload().clean());
+            assertCancelledTheSourceHasEverything(r, fs, tgt, start);
         }
     }
 
@@ -152,13 +157,8 @@ class DevReplaceTargetWriteErrorsTest {
         try (Repro r = repro(crc, false)) {
             Btrfs fs = DevReplaceTest.withFiles(r);
             FlakeyBlockDevice tgt = DevReplaceTest.flakeyDisk(r, "sdd");
-            assertEquals(DevReplaceResult.NO_ERROR,
-                replaceWhoseTargetMissedAFsync(r, fs, tgt, Hook.DEV_REPLACE_FINISHING_AFTER_COMMIT).join());
-            assertTrue(r.logged("dev_replace from sdc (devid 1) to sdd finished"), r.mod.log().dmesg());
-            fs.umount();
-            Btrfs moved = r.mod.mount(tgt, "");
-            assertFalse(Arrays.equals(LATE, moved.readFile("/late")), "the fsynced data is not on the new device");
-            moved.umount();
+            assertFinishedWithoutTheData(r, fs, tgt, replaceWhoseTargetMissedAFsync(r, fs, tgt,
+                Hook.DEV_REPLACE_FINISHING_AFTER_COMMIT));
         }
     }
 
