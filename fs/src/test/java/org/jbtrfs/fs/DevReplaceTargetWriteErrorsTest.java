@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
+import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.Errno;
@@ -235,6 +236,97 @@ class DevReplaceTargetWriteErrorsTest {
             Btrfs moved = r.mod.mount(tgt, "");
             assertFalse(Arrays.equals(LATE, moved.readFile("/late")), "the fsynced data is not on the new device");
             moved.umount();
+        }
+    }
+
+    /**
+     * A replace held after its copy; a sync whose commit's first tree block write to the target fails (after the commit
+     * wrote the replace item, so the item does not count it), then a power cut (both disks) before another commit; the
+     * disks back, the filesystem mounted again: the resume kthread runs the replace to its end.
+     */
+    private static FlakeyBlockDevice treeBlockWriteFailingAfterTheItemThenPowerCut(Repro r, boolean fixed) {
+        FlakeyBlockDevice src = DevReplaceTest.flakeyDisk(r, "sdx");
+        BlockDevice disk = r.mod.createDevice("sdy-disk", 64L << 20);
+        java.util.concurrent.atomic.AtomicBoolean failNext = new java.util.concurrent.atomic.AtomicBoolean();
+        BlockDevice oneBadWrite = new BlockDevice() {
+            @Override public String name() { return disk.name(); }
+            @Override public long size() { return disk.size(); }
+            @Override public void read(long offset, byte[] dst, int dstOff, int len) { disk.read(offset, dst, dstOff, len); }
+            @Override public void write(long offset, byte[] src, int srcOff, int len) {
+                if (failNext.getAndSet(false)) {
+                    throw new BtrfsException(Errno.EIO, "write error on " + disk.name());
+                }
+                disk.write(offset, src, srcOff, len);
+            }
+            @Override public void flush() { disk.flush(); }
+            @Override public org.jbtrfs.core.IoCounters counters() { return disk.counters(); }
+        };
+        FlakeyBlockDevice tgt = r.mod.createFlakeyDevice("sdy", oneBadWrite);
+        r.mod.mkfs(src);
+        Btrfs fs = r.mod.mount(src, "");
+        fs.createFile("/f");
+        fs.writeFile("/f", DevReplaceTest.DATA);
+        fs.sync();
+        r.mod.hooks().parkAt(Hook.DEV_REPLACE_BEFORE_FINISHING, Role.USER);
+        TestThread<DevReplaceResult> start = TestThread.call("replace", () -> fs.replaceStart(1, tgt));
+        r.mod.hooks().awaitParked(Hook.DEV_REPLACE_BEFORE_FINISHING, Repro.WAIT);
+        fs.sync(); // the item as the copy left it
+        fs.createFile("/late");
+        fs.writeFile("/late", LATE);
+        // the item is written; the commit's tree blocks follow: the first one's write to the target fails
+        r.mod.hooks().arm(Hook.COMMIT_AFTER_UNBLOCKED, HookAction.run(() -> failNext.set(true)).onlyFor(Role.USER), 1);
+        fs.sync();
+        assertTrue(r.logged("bdev sdy errs: wr 1"), r.mod.log().dmesg());
+        src.dropWrites(); // the machine loses power
+        tgt.dropWrites();
+        r.mod.hooks().disarm(Hook.DEV_REPLACE_BEFORE_FINISHING);
+        if (fixed) {
+            assertEquals(Errno.EIO, assertThrows(BtrfsException.class, start::join).errno());
+        } else {
+            assertEquals(DevReplaceResult.NO_ERROR, start.join());
+        }
+        fs.umount();
+        src.allowWrites();
+        tgt.allowWrites();
+        Btrfs again = r.mod.mount(src, "");
+        DevReplaceTest.awaitDevReplaceKthreadGone(r.mod);
+        assertEquals(DevReplaceStatus.State.FINISHED, again.replaceStatus().state(), r.mod.log().dmesg());
+        again.umount();
+        return tgt;
+    }
+
+    /**
+     * Stop 72 (class {@code 2530fa4a}, seed 72005's twin 72006, the commit probe: after a resumed replace finished, "parent
+     * transid verify failed … referrer: tree 5 root" on the new device; the cycle's earlier commits had failed writes to
+     * the target and then aborted). A commit writes the replace item before its tree blocks: a target write failing
+     * among those blocks is counted after the item, and when no later commit succeeds the disk has a superblock over
+     * that block and an item saying no write failed — the mount resumes the replace and finishes it onto the target
+     * without the block. The fix: write_all_supers skips the target's superblock while it has errors the item does not
+     * hold, and a mount that finds the target's superblock older than the filesystem's restarts the copy from the
+     * beginning.
+     */
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void appliedATargetBehindItsFilesystemIsCopiedAgain(Crc32cImpl crc) {
+        try (Repro r = repro(crc, true)) {
+            FlakeyBlockDevice tgt = treeBlockWriteFailingAfterTheItemThenPowerCut(r, true);
+            assertTrue(r.logged("dev_replace target sdy missed writes"), r.mod.log().dmesg());
+            Btrfs moved = r.mod.mount(tgt, "");
+            assertArrayEquals(LATE, moved.readFile("/late"));
+            assertArrayEquals(DevReplaceTest.DATA, moved.readFile("/f"));
+            moved.umount();
+            assertTrue(r.mod.unload().clean());
+        }
+    }
+
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void revertedTheResumedReplaceFinishesOntoATargetWithoutACommittedTreeBlock(Crc32cImpl crc) {
+        try (Repro r = repro(crc, false)) {
+            FlakeyBlockDevice tgt = treeBlockWriteFailingAfterTheItemThenPowerCut(r, false);
+            BtrfsException e = assertThrows(BtrfsException.class, () -> r.mod.mount(tgt, ""));
+            assertEquals(Errno.EIO, e.errno(), e.getMessage());
+            assertTrue(e.getMessage().contains("parent transid verify failed"), e.getMessage());
         }
     }
 }

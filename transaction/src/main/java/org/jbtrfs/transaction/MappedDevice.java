@@ -181,7 +181,7 @@ public final class MappedDevice implements BlockDevice {
             if (!writeSuperOne(d[0], offset, forDevice)) {
                 failed.add(1L);
             }
-            if (d[1] != null && !writeSuperOne(d[1], offset, forTarget)) {
+            if (d[1] != null && forTarget != null && !writeSuperOne(d[1], offset, forTarget)) { // null: not the target's
                 failed.add(0L);
             }
             return failed;
