@@ -369,7 +369,9 @@ class DevReplaceScratchBeforeCommitTest {
     @ParameterizedTest(name = "crc32c {0}")
     @EnumSource(Crc32cImpl.class)
     void revertedAStartOntoADiskFailingWritesCommitsAReplaceWhoseTargetHasNoSuperblock(Crc32cImpl crc) {
-        try (Repro r = repro(crc, false)) {
+        // DEV_REPLACE_TARGET_WRITE_ERRORS reverted too: the kernel's order. Applied, it skips the superblock of a target
+        // with uncounted errors (stop 72) — no failed superblock write, and the copy's errors end the replace instead
+        try (Repro r = new Repro(crc, FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT, FixSwitch.DEV_REPLACE_TARGET_WRITE_ERRORS)) {
             FlakeyBlockDevice tgt = replaceOntoADiskFailingWrites(r, false);
             assertNull(Blkid.probe(tgt), "no superblock on the target");
             assertEquals(Errno.EIO, assertThrows(BtrfsException.class, () -> r.mount("")).errno());
