@@ -56,8 +56,10 @@ class DevReplaceSwapBeforeSupersTest {
      * A replace on flakey disks whose finishing meets a sync's commit between its item and its superblocks; the power
      * goes (both disks) before finishing's last commit writes anything; umounted, the disks back.
      */
-    private static void finishingAcrossACommitThenAPowerCut(Repro r, FlakeyBlockDevice src, FlakeyBlockDevice tgt,
-                                                            boolean fixed) {
+    private static FlakeyBlockDevice[] finishingAcrossACommitThenAPowerCut(Repro r, boolean fixed) {
+        FlakeyBlockDevice src = DevReplaceTest.flakeyDisk(r, "sdx");
+        FlakeyBlockDevice tgt = DevReplaceTest.flakeyDisk(r, "sdy");
+        r.mod.mkfs(src);
         Btrfs fs = r.mod.mount(src, "");
         fs.createFile("/f");
         fs.writeFile("/f", DevReplaceTest.DATA);
@@ -88,16 +90,16 @@ class DevReplaceSwapBeforeSupersTest {
         fs.umount();
         src.allowWrites();
         tgt.allowWrites();
+        return new FlakeyBlockDevice[] {src, tgt};
     }
 
     @ParameterizedTest(name = "crc32c {0}")
     @EnumSource(Crc32cImpl.class)
     void revertedACommitAcrossTheSwapLeavesTheNewDeviceNamingAMissingTarget(Crc32cImpl crc) {
         try (Repro r = repro(crc, false)) {
-            FlakeyBlockDevice src = DevReplaceTest.flakeyDisk(r, "sdx");
-            FlakeyBlockDevice tgt = DevReplaceTest.flakeyDisk(r, "sdy");
-            r.mod.mkfs(src);
-            finishingAcrossACommitThenAPowerCut(r, src, tgt, false);
+            FlakeyBlockDevice[] disks = finishingAcrossACommitThenAPowerCut(r, false);
+            FlakeyBlockDevice src = disks[0];
+            FlakeyBlockDevice tgt = disks[1];
             assertEquals(1, Blkid.probe(tgt).devid(), "the sync's superblock went to the swapped-in target");
             assertTrue(Blkid.probe(tgt).generation() > Blkid.probe(src).generation(), "and the source's is older");
             BtrfsException e = assertThrows(BtrfsException.class, () -> r.mod.mount(tgt, ""));
@@ -110,10 +112,9 @@ class DevReplaceSwapBeforeSupersTest {
     @EnumSource(Crc32cImpl.class)
     void appliedTheSwapWaitsForTheCommitsSuperblocksAndTheReplaceResumes(Crc32cImpl crc) {
         try (Repro r = repro(crc, true)) {
-            FlakeyBlockDevice src = DevReplaceTest.flakeyDisk(r, "sdx");
-            FlakeyBlockDevice tgt = DevReplaceTest.flakeyDisk(r, "sdy");
-            r.mod.mkfs(src);
-            finishingAcrossACommitThenAPowerCut(r, src, tgt, true);
+            FlakeyBlockDevice[] disks = finishingAcrossACommitThenAPowerCut(r, true);
+            FlakeyBlockDevice src = disks[0];
+            FlakeyBlockDevice tgt = disks[1];
             assertEquals(1, Blkid.probe(src).devid(), "the sync's superblock went to the old device list");
             assertEquals(0, Blkid.probe(tgt).devid());
             assertEquals(Blkid.probe(src).generation(), Blkid.probe(tgt).generation());
