@@ -229,6 +229,7 @@ final class DevReplace {
             r.isValid = true;
             r.itemNeedsWriteback = true;
             r.numWriteErrors.set(0);
+            r.numWriteErrorsWritten = 0; // (a previous replace's count is not this one's)
             r.numUncorrectableReadErrors.set(0);
             fs.device.setTarget(target);
         } finally {

@@ -170,6 +170,20 @@ class DevReplaceTargetWriteErrorsTest {
      */
     private static Btrfs failedTargetWriteThenPowerCut(Repro r, FlakeyBlockDevice src, FlakeyBlockDevice tgt,
                                                        boolean fixed) {
+        return failedTargetWriteThenPowerCut(r, src, tgt, fixed, fs -> {
+            fs.createFile("/late");
+            FileHandle fh = fs.open("/late");
+            fh.write(LATE);
+            tgt.errorWrites();
+            r.mod.hooks().arm(Hook.FSYNC_BEFORE_START_TRANSACTION, HookAction.run(tgt::allowWrites), 1);
+            fh.fsync(); // its commit is the last one on disk
+            fh.close();
+        });
+    }
+
+    /** The same, the target's failed write made by {@code failingWrite} (which writes /late). */
+    private static Btrfs failedTargetWriteThenPowerCut(Repro r, FlakeyBlockDevice src, FlakeyBlockDevice tgt,
+                                                       boolean fixed, java.util.function.Consumer<Btrfs> failingWrite) {
         Btrfs fs = r.mod.mount(src, "");
         fs.createFile("/f");
         fs.writeFile("/f", DevReplaceTest.DATA);
@@ -178,13 +192,7 @@ class DevReplaceTargetWriteErrorsTest {
         TestThread<DevReplaceResult> start = TestThread.call("replace", () -> fs.replaceStart(1, tgt));
         r.mod.hooks().awaitParked(Hook.DEV_REPLACE_BEFORE_FINISHING, Repro.WAIT);
         fs.sync(); // the item as the copy left it: no write pending for it
-        fs.createFile("/late");
-        FileHandle fh = fs.open("/late");
-        fh.write(LATE);
-        tgt.errorWrites();
-        r.mod.hooks().arm(Hook.FSYNC_BEFORE_START_TRANSACTION, HookAction.run(tgt::allowWrites), 1);
-        fh.fsync(); // its commit is the last one on disk
-        fh.close();
+        failingWrite.accept(fs);
         assertTrue(r.logged("bdev sdy errs: wr 1"), r.mod.log().dmesg());
         src.dropWrites(); // the machine loses power
         tgt.dropWrites();
@@ -263,40 +271,20 @@ class DevReplaceTargetWriteErrorsTest {
         };
         FlakeyBlockDevice tgt = r.mod.createFlakeyDevice("sdy", oneBadWrite);
         r.mod.mkfs(src);
-        Btrfs fs = r.mod.mount(src, "");
-        fs.createFile("/f");
-        fs.writeFile("/f", DevReplaceTest.DATA);
-        fs.sync();
-        r.mod.hooks().parkAt(Hook.DEV_REPLACE_BEFORE_FINISHING, Role.USER);
-        TestThread<DevReplaceResult> start = TestThread.call("replace", () -> fs.replaceStart(1, tgt));
-        r.mod.hooks().awaitParked(Hook.DEV_REPLACE_BEFORE_FINISHING, Repro.WAIT);
-        fs.sync(); // the item as the copy left it
-        fs.createFile("/late");
-        fs.writeFile("/late", LATE);
-        // the item is written; the commit's tree blocks follow: the first one's write to the target fails
-        r.mod.hooks().arm(Hook.COMMIT_AFTER_UNBLOCKED, HookAction.run(() -> failNext.set(true)).onlyFor(Role.USER), 1);
-        fs.sync();
-        assertTrue(r.logged("bdev sdy errs: wr 1"), r.mod.log().dmesg());
-        src.dropWrites(); // the machine loses power
-        tgt.dropWrites();
-        r.mod.hooks().disarm(Hook.DEV_REPLACE_BEFORE_FINISHING);
-        if (fixed) {
-            assertEquals(Errno.EIO, assertThrows(BtrfsException.class, start::join).errno());
-        } else {
-            assertEquals(DevReplaceResult.NO_ERROR, start.join());
-        }
-        fs.umount();
-        src.allowWrites();
-        tgt.allowWrites();
-        Btrfs again = r.mod.mount(src, "");
-        DevReplaceTest.awaitDevReplaceKthreadGone(r.mod);
+        Btrfs again = failedTargetWriteThenPowerCut(r, src, tgt, fixed, fs -> {
+            fs.createFile("/late");
+            fs.writeFile("/late", LATE);
+            // the item is written; the commit's tree blocks follow: the first one's write to the target fails
+            r.mod.hooks().arm(Hook.COMMIT_AFTER_UNBLOCKED, HookAction.run(() -> failNext.set(true)).onlyFor(Role.USER), 1);
+            fs.sync();
+        });
         assertEquals(DevReplaceStatus.State.FINISHED, again.replaceStatus().state(), r.mod.log().dmesg());
         again.umount();
         return tgt;
     }
 
     /**
-     * Stop 72 (class {@code 2530fa4a}, seed 72005's twin 72006, the commit probe: after a resumed replace finished, "parent
+     * Stop 72 (class {@code 2530fa4a}, seed 72006, the commit probe: after a resumed replace finished, "parent
      * transid verify failed … referrer: tree 5 root" on the new device; the cycle's earlier commits had failed writes to
      * the target and then aborted). A commit writes the replace item before its tree blocks: a target write failing
      * among those blocks is counted after the item, and when no later commit succeeds the disk has a superblock over

@@ -42,19 +42,19 @@ public final class DiskIo {
             // this very commit, written after the item): no superblock for it, so a mount after a crash finds it behind
             t = null;
         }
-        java.util.List<Long> failed;
+        boolean barriers;
+        java.util.List<Long> failed = java.util.List.of();
         // the device list as it is under device_list_mutex: a replace's finishing swaps it under the same mutex
         fs.deviceListMutex.lock();
         try {
-            if (!fs.device.barrierAllDevices()) {
-                failed = null;
-            } else {
+            barriers = fs.device.barrierAllDevices();
+            if (barriers) {
                 failed = fs.device.writeSupers(SuperBlock.OFFSET, b, t);
             }
         } finally {
             fs.deviceListMutex.unlock();
         }
-        if (failed == null) {
+        if (!barriers) {
             Transactions.handleFsError(fs, "write_all_supers", Errno.EIO, "errors while submitting device barriers.");
             throw new BtrfsException(Errno.EIO, "errors while submitting device barriers");
         }

@@ -1022,8 +1022,7 @@ public final class Classifier {
      * ({@link FixSwitch#DEV_REPLACE_TARGET_WRITE_ERRORS}, stop 71; the write's cycle may be an earlier one of the epoch).
      */
     static boolean targetMayHaveMissedWrites(Observation o) {
-        return o.injected.contains(org.jbtrfs.core.Errno.EIO) && o.log != null && o.log.stream().anyMatch(l ->
-            l.message().contains("dev_replace from ") && l.message().endsWith(" finished"));
+        return o.injected.contains(org.jbtrfs.core.Errno.EIO) && replaceFinishedInLog(o.log);
     }
 
     /**
