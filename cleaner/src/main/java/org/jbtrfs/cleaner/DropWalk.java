@@ -67,7 +67,7 @@ final class DropWalk {
         if (dropLevel == 0) {
             throw fs.log().bug("extent-tree.c", 5429, "btrfs_drop_snapshot: drop_progress " + progress + " with drop_level 0");
         }
-        BtrfsPath path = Ctree.search(fs.btreeInode::readTreeBlock, root.node(), progress, dropLevel);
+        BtrfsPath path = Ctree.search(fs.btreeInode.reader(), root.node(), progress, dropLevel);
         fs.log().warnOn(path.searchResult() > 0, "extent-tree.c", 5437, "btrfs_drop_snapshot");
         DropWalk wc = new DropWalk(fs, root);
         for (int l = root.node().level(); l >= dropLevel; l--) {

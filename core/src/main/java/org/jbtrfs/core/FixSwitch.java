@@ -847,7 +847,22 @@ public enum FixSwitch {
      * the explorer (class {@code b63cd7f4}, seed 71006; {@code 436af5da}, seed 71009: a failed last commit after a
      * replace finished). Not checked on a running kernel.
      */
-    DEV_REPLACE_SWAP_BEFORE_SUPERS(Origin.PROPOSED);
+    DEV_REPLACE_SWAP_BEFORE_SUPERS(Origin.PROPOSED),
+
+    /**
+     * Proposed, not upstream (stop 73): a write the replace's source missed is kept only by the target, and a replace that
+     * does not finish throws it away. handle_ops_on_dev_replace adds the target's stripe to every write and raises the
+     * bio's max_errors by one, so a write that fails on the source and reaches the target ends done (btrfs_end_bio): the
+     * commit or fsync goes on, the source keeps the block's older contents, and only the target — read as the extra
+     * mirror while the replace runs (btrfs_num_copies, get_extra_mirror_from_replace) — has the new ones. A cancel
+     * (btrfs_dev_replace_cancel) or a copy that ends in an error destroys the target: the next mount reads the older
+     * block under a committed tree, "parent transid verify failed" (5.11 and mainline: volumes.c
+     * handle_ops_on_dev_replace, btrfs_end_bio; dev-replace.c btrfs_dev_replace_cancel, btrfs_dev_replace_finishing). The
+     * fix: the target's stripe raises max_errors for its own failure only — a failed write to the source is the bio's
+     * error, as it is without a replace (the commit aborts; nothing acknowledged is lost). Found by porting the extra
+     * mirror (stop 73). Not checked on a running kernel.
+     */
+    DEV_REPLACE_SOURCE_WRITE_ERRORS(Origin.PROPOSED);
 
     private final Origin origin;
 

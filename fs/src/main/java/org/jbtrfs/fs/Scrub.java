@@ -208,6 +208,7 @@ final class Scrub {
             } catch (BtrfsException e) {
                 superError();
             }
+            return null; // scrub_handle_errored_block reports a bad superblock only: the next commit writes it
         });
         waitForBios();
     }
@@ -412,7 +413,7 @@ final class Scrub {
                 stat.treeExtentsScrubbed++;
                 stat.treeBytesScrubbed += len;
             }
-            addToBio(logical, (int) len, data -> checkTreeBlock(logical, data, generation));
+            addToBio(logical, (int) len, data -> treeBlockError(logical, data, generation));
             return;
         }
         synchronized (this) {
@@ -424,38 +425,65 @@ final class Scrub {
                 synchronized (this) {
                     stat.noCsum++; // no checksum to verify: the port does not model the csum tree
                 }
+                return null;
             });
         }
     }
 
     /**
      * kernel: scrub_checksum_tree_block() — the header's bytenr and checksum (the port's tree-block validation) and
-     * its generation against the extent item's.
+     * its generation against the extent item's: the error, or null for a good block.
      */
-    private void checkTreeBlock(long logical, byte[] data, long generation) {
+    private String treeBlockError(long logical, byte[] data, long generation) {
         ExtentBuffer eb = new ExtentBuffer(data);
-        String error = null;
         try {
             eb.validate(fs.kernel.crc32c(), logical, fsid); // scrub_checksum_tree_block's fsid check too
             if (eb.generation() != generation) {
-                error = "header error: generation " + eb.generation() + ", expected " + generation;
+                return "header error: generation " + eb.generation() + ", expected " + generation;
             }
         } catch (BtrfsException e) {
-            error = "checksum error: " + e.getMessage();
+            return "checksum error: " + e.getMessage();
         }
-        if (error != null) {
-            synchronized (this) {
-                stat.verifyErrors++;
-                stat.uncorrectableErrors++;
+        return null;
+    }
+
+    /**
+     * kernel: scrub_handle_errored_block() for a block that failed its checks without an I/O error — counted and
+     * printed; a replace's copy then rereads the block from the other mirror, the target (btrfs_map_sblock with
+     * GET_READ_MIRRORS: handle_ops_on_dev_replace adds its stripe), and writes that copy to the target when it passes
+     * ("fixed up"), else the bad one (scrub_write_page_to_dev_replace of sblock_bad). A scrub has no other mirror on one
+     * device: "unable to fixup". Returns what goes to the target.
+     */
+    private byte[] erroredBlock(ReadBio.Block b, byte[] bad, String error) {
+        synchronized (this) {
+            stat.verifyErrors++;
+        }
+        fs.log().warn(fs.sbId(), error + " at logical " + b.logical() + " on dev " + fs.sbId()); // scrub_print_warning()
+        if (isDevReplace) {
+            byte[] other = new byte[b.len()];
+            boolean read = true;
+            try {
+                fs.device.readMirror(2, b.logical(), other, 0, other.length);
+            } catch (BtrfsException e) {
+                read = false;
             }
-            // scrub_print_warning(), then scrub_handle_errored_block's message for a block with one copy
-            fs.log().warn(fs.sbId(), error + " at logical " + logical + " on dev " + fs.sbId());
-            fs.log().error(fs.sbId(), "unable to fixup (regular) error at logical " + logical + " on dev " + fs.sbId());
+            if (read && b.check().apply(other) == null) {
+                synchronized (this) {
+                    stat.correctedErrors++;
+                }
+                fs.log().error(fs.sbId(), "fixed up error at logical " + b.logical() + " on dev " + fs.sbId());
+                return other;
+            }
         }
+        synchronized (this) {
+            stat.uncorrectableErrors++;
+        }
+        fs.log().error(fs.sbId(), "unable to fixup (regular) error at logical " + b.logical() + " on dev " + fs.sbId());
+        return bad;
     }
 
     /** kernel: scrub_add_page_to_rd_bio() — a block joins the current bio unless it is full or not contiguous. */
-    private void addToBio(long logical, int len, java.util.function.Consumer<byte[]> check) {
+    private void addToBio(long logical, int len, java.util.function.Function<byte[], String> check) {
         if (current != null && (current.blocks.size() >= PAGES_PER_RD_BIO || current.end() != logical)) {
             submit();
         }
@@ -466,7 +494,7 @@ final class Scrub {
     }
 
     /** scrub_pages for a single block read as a bio of its own (the superblock). */
-    private void submitRead(long logical, int len, java.util.function.Consumer<byte[]> check) {
+    private void submitRead(long logical, int len, java.util.function.Function<byte[], String> check) {
         submit();
         addToBio(logical, len, check);
     }
@@ -493,23 +521,32 @@ final class Scrub {
                 } catch (BtrfsException e) {
                     ok = false;
                 }
-                if (ok && isDevReplace) {
-                    // scrub_write_page_to_dev_replace: what was read goes to the same place on the target
-                    try {
-                        fs.device.writeTarget(bio.start, data, 0, data.length);
-                    } catch (BtrfsException e) {
-                        fs.devReplace.numWriteErrors.incrementAndGet(); // btrfs_dev_replace_stats_inc
-                    }
-                }
+                // scrub_block_complete for each block in it: a good block, or the one scrub_handle_errored_block
+                // chose, goes to the same place on the target (scrub_write_block_to_dev_replace)
+                byte[] toTarget = ok && isDevReplace ? data.clone() : null;
                 for (ReadBio.Block b : bio.blocks) {
                     if (ok) {
                         int at = (int) (b.logical() - bio.start);
-                        b.check().accept(java.util.Arrays.copyOfRange(data, at, at + b.len()));
+                        byte[] block = java.util.Arrays.copyOfRange(data, at, at + b.len());
+                        String error = b.check().apply(block);
+                        if (error != null) {
+                            byte[] chosen = erroredBlock(b, block, error);
+                            if (toTarget != null) {
+                                System.arraycopy(chosen, 0, toTarget, at, b.len());
+                            }
+                        }
                     } else {
                         synchronized (this) {
                             stat.readErrors++;
                             stat.uncorrectableErrors++;
                         }
+                    }
+                }
+                if (toTarget != null) {
+                    try {
+                        fs.device.writeTarget(bio.start, toTarget, 0, toTarget.length);
+                    } catch (BtrfsException e) {
+                        fs.devReplace.numWriteErrors.incrementAndGet(); // btrfs_dev_replace_stats_inc
                     }
                 }
             } finally {
@@ -531,7 +568,8 @@ final class Scrub {
 
     /** struct scrub_bio for reads: contiguous blocks, each checked at completion. */
     private static final class ReadBio {
-        record Block(long logical, int len, java.util.function.Consumer<byte[]> check) { }
+        /** {@code check}: the block's error, or null when it passed. */
+        record Block(long logical, int len, java.util.function.Function<byte[], String> check) { }
 
         final long start;
         final java.util.List<Block> blocks = new java.util.ArrayList<>();

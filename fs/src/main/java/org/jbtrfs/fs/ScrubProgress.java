@@ -4,11 +4,12 @@ package org.jbtrfs.fs;
  * What a scrub did (struct btrfs_scrub_progress, the fields a single-device scrub without repair fills): extents and
  * bytes read, per kind; read errors, tree blocks that failed their checks ({@code verifyErrors}), data sectors without a
  * checksum ({@code noCsum}: every data sector here, the port does not model the csum tree), bad superblocks, errors
- * nothing could repair, and the device offset it reached.
+ * nothing could repair, the device offset it reached, and the errors a replace's copy took from the target's copy
+ * instead ({@code correctedErrors}).
  */
 public record ScrubProgress(long dataExtentsScrubbed, long treeExtentsScrubbed, long dataBytesScrubbed, long treeBytesScrubbed,
                             long readErrors, long verifyErrors, long noCsum, long superErrors, long uncorrectableErrors,
-                            long lastPhysical) {
+                            long lastPhysical, long correctedErrors) {
 
     /** sctx->stat while the scrub runs; the scrub's lock guards it. */
     static final class Counter {
@@ -22,10 +23,11 @@ public record ScrubProgress(long dataExtentsScrubbed, long treeExtentsScrubbed, 
         long superErrors;
         long uncorrectableErrors;
         long lastPhysical;
+        long correctedErrors;
 
         ScrubProgress snapshot() {
             return new ScrubProgress(dataExtentsScrubbed, treeExtentsScrubbed, dataBytesScrubbed, treeBytesScrubbed,
-                readErrors, verifyErrors, noCsum, superErrors, uncorrectableErrors, lastPhysical);
+                readErrors, verifyErrors, noCsum, superErrors, uncorrectableErrors, lastPhysical, correctedErrors);
         }
     }
 }

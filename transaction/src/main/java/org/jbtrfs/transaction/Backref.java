@@ -86,7 +86,7 @@ public final class Backref {
      * extent — a parent. A root that cannot be read (-ENOENT, tolerated by resolve_indirect_refs) stays a root.
      */
     private static void findParentNodes(FsInfo fs, long bytenr, Ulist parents, List<Long> roots, boolean commitRoots) {
-        LongFunction<ExtentBuffer> reader = fs.btreeInode::readTreeBlock;
+        LongFunction<ExtentBuffer> reader = fs.btreeInode.reader();
         ExtentBuffer extentTop = commitRoots ? fs.extentRoot().commitRoot() : fs.extentRoot().node();
         BtrfsPath path = Ctree.search(reader, extentTop, new Key(bytenr, ItemType.METADATA_ITEM, -1L));
         int slot = path.slot();

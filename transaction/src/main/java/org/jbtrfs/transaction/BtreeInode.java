@@ -19,6 +19,7 @@ import org.jbtrfs.core.KernelLog;
 import org.jbtrfs.core.kernel.SlabObject;
 import org.jbtrfs.core.disk.SuperBlock;
 import org.jbtrfs.transaction.ctree.ExtentBuffer;
+import org.jbtrfs.transaction.ctree.MirrorReader;
 import org.jbtrfs.workqueue.AsyncSubmit;
 
 /**
@@ -114,17 +115,69 @@ public final class BtreeInode {
      * kernel: read_tree_block() in fs/btrfs/disk-io.c — the cached buffer, or a read from the device
      * whose checksum and header bytenr are verified; a bad block names its bytenr.
      */
-    public ExtentBuffer readTreeBlock(long bytenr) {
+    public ExtentBuffer readTreeBlock(long bytenr) { return readTreeBlock(bytenr, MirrorReader.Verifier.NONE); }
+
+    /**
+     * kernel: read_tree_block(fs_info, bytenr, owner, parent_transid, ...) — {@link #readTreeBlock(long)} with
+     * verify_parent_transid: a block whose header generation is not the one its referrer recorded (the superblock for
+     * the tree root, the root item for the others) is another life of that address — "parent transid verify failed",
+     * EIO.
+     */
+    public ExtentBuffer readTreeBlock(long bytenr, long parentTransid) {
+        return readTreeBlock(bytenr, (eb, mirror) -> {
+            if (eb.generation() != parentTransid) {
+                String msg = "parent transid verify failed on logical " + bytenr + " mirror " + mirror + " wanted "
+                    + parentTransid + " found " + eb.generation();
+                fs.log().error(fs.sbId(), msg);
+                throw new BtrfsException(Errno.EIO, msg + " on " + fs.sbId());
+            }
+        });
+    }
+
+    /** This inode's reads as the B-tree walks take them: every mirror tried ({@link #readTreeBlock(long, MirrorReader.Verifier)}). */
+    public MirrorReader reader() { return reader; }
+
+    private final MirrorReader reader = this::readTreeBlock;
+
+    /**
+     * kernel: read_tree_block() → btree_read_extent_buffer_pages() — the cached buffer (checked by {@code verify}), or
+     * a read of mirror 1, then, while its copy fails the header's checks or {@code verify}'s and btrfs_num_copies has
+     * another, of the next mirror (with one device: a running replace's target); the last failure is the read's. A copy
+     * read from another mirror is written back over mirror 1's (btrfs_repair_eb_io_failure: not on a read-only
+     * filesystem). Only a block that passed is cached (the kernel clears a failed buffer's uptodate bit).
+     */
+    public ExtentBuffer readTreeBlock(long bytenr, MirrorReader.Verifier verify) {
         ExtentBuffer eb = pageCache.get(bytenr);
         if (eb != null) {
+            verify.verify(eb, 1);
             return eb;
         }
         if (bytenr <= 0 || bytenr % SuperBlock.NODESIZE != 0 || bytenr + SuperBlock.NODESIZE > fs.device.size()) {
             throw new BtrfsException(Errno.EUCLEAN, "bad tree block start " + bytenr + " on " + fs.sbId());
         }
-        byte[] data = new byte[SuperBlock.NODESIZE];
-        fs.device.read(bytenr, data, 0, data.length);
-        eb = new ExtentBuffer(data);
+        for (int mirror = 1; ; mirror++) {
+            byte[] data = new byte[SuperBlock.NODESIZE];
+            fs.device.readMirror(mirror, bytenr, data, 0, data.length);
+            try {
+                eb = validated(bytenr, data);
+                verify.verify(eb, mirror);
+            } catch (BtrfsException e) {
+                if (mirror >= fs.device.numCopies()) {
+                    throw e;
+                }
+                continue;
+            }
+            if (mirror > 1 && !fs.sbRdonly()) {
+                fs.device.repairMirror(bytenr, data);
+            }
+            ExtentBuffer raced = pageCache.putIfAbsent(bytenr, eb);
+            return raced != null ? raced : eb;
+        }
+    }
+
+    /** kernel: btree_readpage_end_io_hook() → btrfs_validate_extent_buffer() — the header's checks of a block just read. */
+    private ExtentBuffer validated(long bytenr, byte[] data) {
+        ExtentBuffer eb = new ExtentBuffer(data);
         try {
             eb.validate(fs.kernel.crc32c(), bytenr, fs.superCopyFsid());
         } catch (BtrfsException e) {
@@ -134,24 +187,6 @@ public final class BtreeInode {
                 fs.sbId(), e.getMessage().replaceFirst("^[A-Z]+: ", ""));
             throw new BtrfsException(e.errno(), "failed to read tree block " + bytenr + " on " + fs.sbId() + ": "
                 + e.getMessage(), e);
-        }
-        ExtentBuffer raced = pageCache.putIfAbsent(bytenr, eb);
-        return raced != null ? raced : eb;
-    }
-
-    /**
-     * kernel: read_tree_block(fs_info, bytenr, owner, parent_transid, ...) — {@link #readTreeBlock(long)}, then
-     * verify_parent_transid: a block whose header generation is not the one its referrer recorded (the superblock for
-     * the tree root, the root item for the others) is another life of that address — "parent transid verify failed",
-     * EIO.
-     */
-    public ExtentBuffer readTreeBlock(long bytenr, long parentTransid) {
-        ExtentBuffer eb = readTreeBlock(bytenr);
-        if (eb.generation() != parentTransid) {
-            String msg = "parent transid verify failed on logical " + bytenr + " mirror 1 wanted " + parentTransid
-                + " found " + eb.generation();
-            fs.log().error(fs.sbId(), msg);
-            throw new BtrfsException(Errno.EIO, msg + " on " + fs.sbId());
         }
         return eb;
     }

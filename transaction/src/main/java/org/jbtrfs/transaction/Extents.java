@@ -124,7 +124,7 @@ public final class Extents {
             extentRoot.use("btrfs_search_slot");
             extentRoot.treeLock.lock();
             try {
-                byte[] item = Ctree.lookup(fs.btreeInode::readTreeBlock, extentRoot.node(), key);
+                byte[] item = Ctree.lookup(fs.btreeInode.reader(), extentRoot.node(), key);
                 refs = item == null ? 0 : ExtentItem.decode(item).refs();
                 queued = h.transaction.delayedRefs.queuedRefMod(bytenr);
             } finally {

@@ -200,7 +200,8 @@ public final class FsInfo {
         this.fsState = new FlagWord<>(kernel.sched());
         this.fsyncsInFlight = new AtomicVar(kernel.sched());
         this.fsid = sb.fsid.clone();
-        this.device = new MappedDevice(device, kernel.sched(), kernel.faults(), kernel.log());
+        this.device = new MappedDevice(device, kernel.sched(), kernel.faults(), kernel.log(),
+            kernel.applied(FixSwitch.DEV_REPLACE_SOURCE_WRITE_ERRORS));
         this.device.onTargetWriteError(() -> {
             if (applied(FixSwitch.DEV_REPLACE_TARGET_WRITE_ERRORS)) {
                 devReplace.numWriteErrors.incrementAndGet(); // proposed: btrfs_end_bio's btrfs_dev_replace_stats_inc

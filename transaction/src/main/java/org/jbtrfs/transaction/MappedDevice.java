@@ -24,6 +24,8 @@ public final class MappedDevice implements BlockDevice {
     private final Sched sched;
     private final Faults faults;
     private final KernelLog log;
+    /** The proposed DEV_REPLACE_SOURCE_WRITE_ERRORS (see the constructor). */
+    private final boolean sourceErrorsFail;
     /** Told of a write to the replace target that failed alone (the bio done without it). */
     private volatile Runnable onTargetWriteError = () -> { };
     /** Each device's btrfs_device->dev_stat_values: write, read, flush errors (corruption and generation: none here). */
@@ -39,8 +41,13 @@ public final class MappedDevice implements BlockDevice {
     /** Every device the filesystem had since the mount, in order (for a reader of the disks after the umount). */
     private final java.util.Set<BlockDevice> history = new java.util.LinkedHashSet<>();
 
-    MappedDevice(BlockDevice device, Sched sched, Faults faults, KernelLog log) {
+    /**
+     * @param sourceErrorsFail the proposed DEV_REPLACE_SOURCE_WRITE_ERRORS: a failed write to a replace's source is the
+     *                         bio's error, the target's stripe tolerated for its own failure only
+     */
+    MappedDevice(BlockDevice device, Sched sched, Faults faults, KernelLog log, boolean sourceErrorsFail) {
         this.device = device;
+        this.sourceErrorsFail = sourceErrorsFail;
         this.name = device.name();
         this.sched = sched;
         this.faults = faults;
@@ -113,17 +120,72 @@ public final class MappedDevice implements BlockDevice {
                 writeOne(d[0], offset, src, srcOff, len);
                 return;
             }
-            // "write to new disk, too": handle_ops_on_dev_replace adds the target's stripe and max_errors++, so a failed
-            // write to the target alone leaves the bio done (btrfs_end_bio) and the target without it. A failed write to
-            // the source fails the bio here although the kernel's would be done too: its reads then take the target's
-            // copy (btrfs_num_copies' extra mirror during a replace), which the port does not model
-            writeOne(d[0], offset, src, srcOff, len);
+            // "write to new disk, too": handle_ops_on_dev_replace adds the target's stripe and max_errors++, so one
+            // failed stripe leaves the bio done (btrfs_end_bio: errors <= max_errors). A failed write to the target is
+            // counted in its device statistics (and, proposed, in the replace's write errors); a failed write to the
+            // source too, and its block is then read from the target's copy while the replace runs (btrfs_num_copies'
+            // extra mirror, readMirror). Both failed: the bio's error
+            BtrfsException source = null;
+            try {
+                writeOne(d[0], offset, src, srcOff, len);
+            } catch (BtrfsException e) {
+                if (sourceErrorsFail) {
+                    throw e; // proposed: the target is no copy the filesystem keeps unless the replace finishes
+                }
+                source = e;
+            }
             try {
                 writeOne(d[1], offset, src, srcOff, len);
             } catch (BtrfsException e) {
-                // tolerated: counted in the target's device statistics (and, proposed, in the replace's write errors)
                 onTargetWriteError.run();
+                if (source != null) {
+                    throw source;
+                }
             }
+        } finally {
+            dec();
+        }
+    }
+
+    /**
+     * kernel: btrfs_num_copies() for the single profile — one copy, and while a replace runs with a target
+     * (btrfs_dev_replace_is_ongoing and tgtdev set) one more: the target.
+     */
+    public int numCopies() {
+        synchronized (replaceWait) {
+            return target != null ? 2 : 1;
+        }
+    }
+
+    /**
+     * A read of mirror {@code mirror} (btrfs_map_block with a mirror_num): 1 the device; 2, while a replace runs, the
+     * target at the same place (get_extra_mirror_from_replace: 5.11 does not test the replace's cursor, so a place the
+     * copy has not reached reads whatever the target has there). Without a target any mirror reads the device
+     * (mirror_num > num_stripes: mirror 0).
+     */
+    public void readMirror(int mirror, long offset, byte[] dst, int dstOff, int len) {
+        BlockDevice[] d = incBlocked();
+        try {
+            (mirror == 2 && d[1] != null ? d[1] : d[0]).read(offset, dst, dstOff, len);
+        } finally {
+            dec();
+        }
+    }
+
+    /**
+     * kernel: repair_io_failure() for mirror 1 — the good copy read from another mirror written back to the device, a
+     * REQ_SYNC write of its own: "read error corrected", or the write's error counted in the device statistics.
+     * Whether the device took it.
+     */
+    public boolean repairMirror(long offset, byte[] src) {
+        BlockDevice[] d = incBlocked();
+        try {
+            writeOne(d[0], offset, src, 0, src.length);
+            log.btrfs(LogLevel.INFO, name, "read error corrected: ino 0 off " + offset + " (dev " + d[0].name()
+                + " sector " + (offset >> 9) + ")");
+            return true;
+        } catch (BtrfsException e) {
+            return false;
         } finally {
             dec();
         }

@@ -33,6 +33,8 @@ final class TransTreeBlockManager implements TreeBlockManager {
 
     @Override public ExtentBuffer read(long bytenr) { return fs.btreeInode.readTreeBlock(bytenr); }
 
+    @Override public java.util.function.LongFunction<ExtentBuffer> reader() { return fs.btreeInode.reader(); }
+
     /** kernel: should_cow_block() — a block created in this transaction and not yet written is modified in place. */
     @Override public boolean shouldCow(ExtentBuffer eb) {
         boolean cow = !(eb.generation() == h.transaction.transid && !eb.isWritten());

@@ -65,7 +65,7 @@ public final class Trees {
         root.treeLock.lock();
         try {
             TransTreeBlockManager mgr = new TransTreeBlockManager(h, root);
-            if (Ctree.lookup(mgr::read, root.node(), key) == null) {
+            if (Ctree.lookup(mgr.reader(), root.node(), key) == null) {
                 Ctree.insertItem(mgr, root, key, data);
             } else {
                 Ctree.updateItem(mgr, root, key, data);
@@ -105,7 +105,7 @@ public final class Trees {
         root.use("btrfs_search_slot");
         root.treeLock.lock();
         try {
-            return Ctree.lookup(fs.btreeInode::readTreeBlock, root.node(), key);
+            return Ctree.lookup(fs.btreeInode.reader(), root.node(), key);
         } finally {
             root.treeLock.unlock();
         }
@@ -113,7 +113,7 @@ public final class Trees {
 
     /** Items with {@code from <= key <= to} in the live tree, in key order. */
     public static List<TreeItem> range(FsInfo fs, Root root, Key from, Key to) {
-        return collect(fs, root, to, v -> Ctree.forEach(fs.btreeInode::readTreeBlock, root.node(), from, v));
+        return collect(fs, root, to, v -> Ctree.forEach(fs.btreeInode.reader(), root.node(), from, v));
     }
 
     /**
@@ -122,7 +122,7 @@ public final class Trees {
      * __btrfs_drop_extents() to an extent that starts before the range and may reach into it.
      */
     public static List<TreeItem> rangeFromPrevious(FsInfo fs, Root root, Key from, Key to) {
-        return collect(fs, root, to, v -> Ctree.forEachFromPrevious(fs.btreeInode::readTreeBlock, root.node(), from, v));
+        return collect(fs, root, to, v -> Ctree.forEachFromPrevious(fs.btreeInode.reader(), root.node(), from, v));
     }
 
     /** The items a walk of the live tree visits up to {@code to}, under the tree lock (one btrfs_search_slot). */
@@ -154,7 +154,7 @@ public final class Trees {
         TreeItem[] found = new TreeItem[1];
         root.treeLock.lock();
         try {
-            Ctree.forEach(fs.btreeInode::readTreeBlock, root.node(), from, (k, d) -> {
+            Ctree.forEach(fs.btreeInode.reader(), root.node(), from, (k, d) -> {
                 if (k.compareTo(to) <= 0) {
                     found[0] = new TreeItem(k, d);
                 }
@@ -177,7 +177,7 @@ public final class Trees {
         List<TreeItem> out = new ArrayList<>();
         fs.commitRootSem.readLock().lock();
         try {
-            Ctree.forEachFromPrevious(fs.btreeInode::readTreeBlock, root.commitRoot(), from, (k, d) -> {
+            Ctree.forEachFromPrevious(fs.btreeInode.reader(), root.commitRoot(), from, (k, d) -> {
                 if (k.compareTo(to) > 0) {
                     return false;
                 }
@@ -195,7 +195,7 @@ public final class Trees {
         fs.commitRootSem.readLock().lock();
         try {
             ExtentBuffer node = root.commitRoot();
-            return Ctree.readLeafAt(fs.btreeInode::readTreeBlock, node, start);
+            return Ctree.readLeafAt(fs.btreeInode.reader(), node, start);
         } finally {
             fs.commitRootSem.readLock().unlock();
         }

@@ -131,7 +131,7 @@ class BackrefTest {
         Trees.insert(h, fs.fsRoot(), itemKey, new FileExtentItem(extent, 4096, itemOffset - 4096, 4096, h.transid()).encode());
         Transactions.commit(h);
 
-        var reader = (java.util.function.LongFunction<ExtentBuffer>) fs.btreeInode::readTreeBlock;
+        var reader = (java.util.function.LongFunction<ExtentBuffer>) fs.btreeInode.reader();
         long landed = Ctree.search(reader, fs.fsRoot().commitRoot(), new Key(ino, ItemType.EXTENT_DATA, 4096)).leaf().bytenr();
         long holder = Ctree.search(reader, fs.fsRoot().commitRoot(), itemKey).leaf().bytenr();
         assertTrue(landed != holder, "the ref's key and the item are in different leaves");

@@ -40,7 +40,7 @@ class BulkTransactionTest {
         assertEquals(1, fs.transList().size());
         Transactions.commit(h);
         assertEquals(h.transid(), t.onDiskGeneration());
-        TreeChecker.TreeShape before = TreeChecker.check(fs.btreeInode::readTreeBlock, fs.fsRoot().node());
+        TreeChecker.TreeShape before = TreeChecker.check(fs.btreeInode.reader(), fs.fsRoot().node());
         long metaUsed = fs.space.counters(BlockGroupType.METADATA).used();
         t.closeClean(fs);
 

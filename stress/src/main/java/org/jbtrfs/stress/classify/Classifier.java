@@ -417,12 +417,14 @@ public final class Classifier {
             evidence.add("workload: " + stack(o.workloadError));
             culprits.addAll(replaceLeftover(o.workloadError, o));
             culprits.addAll(staleTarget(o.workloadError, o));
+            culprits.addAll(staleSource(o.workloadError, o));
         }
         for (Observation.LaneError le : o.laneErrors()) {
             symptoms.add(Symptom.ERROR);
             evidence.add("lane " + le.lane() + ", '" + le.op() + "': " + stack(le.error()));
             culprits.addAll(replaceLeftover(le.error(), o));
             culprits.addAll(staleTarget(le.error(), o));
+            culprits.addAll(staleSource(le.error(), o));
         }
         if (o.hang != null) {
             symptoms.add(Symptom.HUNG_TASK);
@@ -990,14 +992,34 @@ public final class Classifier {
      * chunk leaves (stop 65).
      */
     static Set<FixSwitch> staleReplaceTarget(Throwable t, List<LogEntry> log) {
-        String m = t.getMessage() == null ? "" : t.getMessage();
-        if (t instanceof org.jbtrfs.core.BtrfsException b && (b.errno() == org.jbtrfs.core.Errno.EIO
-            && m.contains("parent transid verify failed") || b.errno() == org.jbtrfs.core.Errno.EUCLEAN
-            && (m.contains("bad tree block start") && m.endsWith(" have 0") || m.contains("tree first key mismatch detected")))
-            && replaceInLog(log)) {
+        if (staleBlockRead(t) && replaceInLog(log)) {
             // (stop 66, --kernel 5.12: a block the target never received reads as zeros — "have 0", -EUCLEAN; stop 71,
             // class 07640784: an older life of the block, its first key not the one its parent names)
             return Set.of(FixSwitch.DEV_REPLACE_CURSOR_PAST_CANCELLED_CHUNK);
+        }
+        return Set.of();
+    }
+
+    /**
+     * A tree block read that found an older life of the block, or none: "parent transid verify failed" (-EIO), a block of
+     * zeros ("bad tree block start … have 0", -EUCLEAN) or another block's first key.
+     */
+    private static boolean staleBlockRead(Throwable t) {
+        String m = t.getMessage() == null ? "" : t.getMessage();
+        return t instanceof org.jbtrfs.core.BtrfsException b && (b.errno() == org.jbtrfs.core.Errno.EIO
+            && m.contains("parent transid verify failed") || b.errno() == org.jbtrfs.core.Errno.EUCLEAN
+            && (m.contains("bad tree block start") && m.endsWith(" have 0") || m.contains("tree first key mismatch detected")));
+    }
+
+    /**
+     * A stale tree block on a filesystem whose replace dropped its target (cancelled, or its copy failed) since the mkfs,
+     * -EIO injected: a write the source failed and the target alone took, lost with the target
+     * ({@link FixSwitch#DEV_REPLACE_SOURCE_WRITE_ERRORS}, stop 73).
+     */
+    static Set<FixSwitch> staleSource(Throwable t, Observation o) {
+        if (staleBlockRead(t) && o.injected.contains(org.jbtrfs.core.Errno.EIO)
+            && (o.replaceDroppedSinceMkfs || replaceDroppedTargetInLog(o.log))) {
+            return Set.of(FixSwitch.DEV_REPLACE_SOURCE_WRITE_ERRORS);
         }
         return Set.of();
     }
@@ -1046,6 +1068,16 @@ public final class Classifier {
     public static boolean replaceFinishedInLog(List<LogEntry> log) {
         return log != null && log.stream().anyMatch(l -> l.message().contains("dev_replace from ")
             && l.message().endsWith(" finished"));
+    }
+
+    /**
+     * Whether a log has a replace that dropped its target: "dev_replace from … canceled" (btrfs_dev_replace_cancel) or
+     * "btrfs_scrub_dev(…) failed" (btrfs_dev_replace_finishing after a failed copy); the runner keeps it across an epoch's
+     * cycles ({@link Observation#replaceDroppedSinceMkfs}).
+     */
+    public static boolean replaceDroppedTargetInLog(List<LogEntry> log) {
+        return log != null && log.stream().anyMatch(l -> l.message().contains("dev_replace from ")
+            && l.message().endsWith(" canceled") || l.message().contains("btrfs_scrub_dev(") && l.message().contains(") failed"));
     }
 
     /** A replace finished on this filesystem: in this cycle's log, or in an earlier cycle's since the mkfs. */

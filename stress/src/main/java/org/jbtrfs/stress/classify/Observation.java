@@ -76,6 +76,12 @@ public final class Observation {
     public volatile boolean replaceFinishedSinceMkfs;
 
     /**
+     * A replace dropped its target on this filesystem (cancelled, or its copy failed) in this cycle or an earlier one since
+     * its mkfs (stop 73): what the source missed while the replace ran is gone with the target.
+     */
+    public volatile boolean replaceDroppedSinceMkfs;
+
+    /**
      * The kernel log positions ({@link org.jbtrfs.core.LogEntry#seq}) between which this cycle's disks dropped every
      * write (a power cut: from its start to the umount that ended it; {@code Long.MAX_VALUE} while it lasts).
      */

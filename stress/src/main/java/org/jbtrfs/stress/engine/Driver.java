@@ -326,6 +326,10 @@ final class Driver implements Runnable {
             model.replaceFinishedSinceMkfs = true; // the next cycles' mounts meet what the swap left
         }
         obs.replaceFinishedSinceMkfs = model.replaceFinishedSinceMkfs;
+        if (Classifier.replaceDroppedTargetInLog(obs.log)) {
+            model.replaceDroppedSinceMkfs = true; // the next cycles' mounts read the source without what the target held
+        }
+        obs.replaceDroppedSinceMkfs = model.replaceDroppedSinceMkfs;
         if (opt.filesystems() == 1 && fs != null && !fs.isMounted() && obs.umountError == null && mod.mounts().isEmpty()
             && !Internals.kernel(mod).panicked()) {
             // Objects still allocated after a clean umount are leaked: the per-cycle rmmod check,

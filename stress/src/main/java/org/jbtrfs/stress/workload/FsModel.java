@@ -36,12 +36,15 @@ public final class FsModel {
     public boolean powerCutSinceMkfs;
     /** A replace finished on this filesystem since its mkfs (stop 72: {@code Observation#replaceFinishedSinceMkfs}). */
     public boolean replaceFinishedSinceMkfs;
+    /** A replace dropped its target on this filesystem since its mkfs (stop 73: {@code Observation#replaceDroppedSinceMkfs}). */
+    public boolean replaceDroppedSinceMkfs;
 
     public void newFilesystem() {
         reset();
         injectedSinceMkfs.clear();
         powerCutSinceMkfs = false;
         replaceFinishedSinceMkfs = false;
+        replaceDroppedSinceMkfs = false;
     }
 
     public void reset() {

@@ -919,6 +919,36 @@ class ClassifierTest {
             Classifier.classify(nextCycle, EnumSet.of(FixSwitch.DEV_REPLACE_SWAP_BEFORE_SUPERS)).bugs());
     }
 
+    /**
+     * Stop 73: a tree block older than its parent says on the source of a replace that was cancelled, -EIO injected — a
+     * write the source failed and the target alone took, gone with the target; the cancel in an earlier cycle too.
+     */
+    @Test
+    void aStaleBlockAfterACancelledReplaceWithEioInjectedIsTheSourceWriteErrors() {
+        Observation o = new Observation();
+        o.injected(java.util.EnumSet.of(org.jbtrfs.core.Errno.EIO));
+        o.log = List.of(new LogEntry(1, LogLevel.INFO, 0, "lane:replace:1", LogEntry.Kind.TEXT,
+            "BTRFS info (device sdc): dev_replace from sdc (devid 1) to sde canceled"));
+        o.laneError("lifecycle", "mount", new org.jbtrfs.core.BtrfsException(org.jbtrfs.core.Errno.EIO,
+            "parent transid verify failed on logical 2195456 mirror 1 wanted 5 found 2 on sdc"));
+        assertEquals(Set.of("dev-replace-source-write-errors"),
+            Classifier.classify(o, EnumSet.of(FixSwitch.DEV_REPLACE_SOURCE_WRITE_ERRORS)).bugs());
+        Observation later = new Observation();
+        later.injected(java.util.EnumSet.of(org.jbtrfs.core.Errno.EIO));
+        later.replaceDroppedSinceMkfs = true;
+        later.workloadError = new org.jbtrfs.core.BtrfsException(org.jbtrfs.core.Errno.EIO,
+            "parent transid verify failed on logical 2195456 mirror 1 wanted 5 found 2 on sdc");
+        assertEquals(Set.of("dev-replace-source-write-errors"),
+            Classifier.classify(later, EnumSet.of(FixSwitch.DEV_REPLACE_SOURCE_WRITE_ERRORS)).bugs());
+        Observation noFault = new Observation(); // nothing injected: no write failed
+        noFault.replaceDroppedSinceMkfs = true;
+        noFault.workloadError = later.workloadError;
+        assertEquals(Set.of(Classifier.UNKNOWN),
+            Classifier.classify(noFault, EnumSet.of(FixSwitch.DEV_REPLACE_SOURCE_WRITE_ERRORS)).bugs());
+        assertTrue(Classifier.replaceDroppedTargetInLog(List.of(new LogEntry(2, LogLevel.ERR, 0, "btrfs-devrepl",
+            LogEntry.Kind.TEXT, "BTRFS error (device sdc): btrfs_scrub_dev(sdc, 1, sde) failed -5"))));
+    }
+
     /** Stop 65: a tree block older than its parent says, on a disk a replace moved the filesystem to. */
     @Test
     void aStaleBlockAfterAReplaceIsTheCursorPastTheCancelledChunk() {

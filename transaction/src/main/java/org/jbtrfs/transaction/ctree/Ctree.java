@@ -18,7 +18,7 @@ import org.jbtrfs.core.disk.Key;
  * replace or unlink. The manager must hand out one {@link ExtentBuffer} instance per live block
  * (the btree inode's page cache), since changes are made through it.
  *
- * <p>Read-only operations take a block reader ({@code mgr::read}, or any bytenr → block function)
+ * <p>Read-only operations take a block reader ({@code mgr.reader()}, or any bytenr → block function)
  * and a root block, so they can walk a commit root or a snapshot while the live tree moves on.
  *
  * <p>Not thread-safe: callers serialize all access to one tree (per root), modifying or not, for
@@ -61,7 +61,7 @@ public final class Ctree {
             if (insLen != 0) {
                 throw new IllegalArgumentException("searchSlot: insLen " + insLen + " needs cow");
             }
-            return search(mgr::read, root.node(), key);
+            return search(mgr.reader(), root.node(), key);
         }
         return searchForModify(mgr, root, key, insLen, false);
     }
@@ -111,7 +111,7 @@ public final class Ctree {
                     return false;
                 }
             }
-            b = readNodeSlot(mgr::read, p.nodes[level], p.slots[level]);
+            b = readNodeSlot(mgr.reader(), p.nodes[level], p.slots[level]);
         }
     }
 
@@ -181,23 +181,26 @@ public final class Ctree {
      * one level down, the generation the pointer recorded, the first key the pointer carries.
      */
     static ExtentBuffer readNodeSlot(LongFunction<ExtentBuffer> reader, ExtentBuffer parent, int slot) {
+        return MirrorReader.read(reader, parent.blockPtr(slot), (child, mirror) -> verifyChild(parent, slot, child, mirror));
+    }
+
+    /** The checks of read_block_for_search() (verify_parent_transid, btrfs_verify_level_key) of {@code child} read from {@code mirror}. */
+    private static void verifyChild(ExtentBuffer parent, int slot, ExtentBuffer child, int mirror) {
         long bytenr = parent.blockPtr(slot);
         long gen = parent.ptrGeneration(slot);
-        ExtentBuffer child = reader.apply(bytenr);
         if (child.level() != parent.level() - 1) {
             throw new BtrfsException(Errno.EUCLEAN, "tree level mismatch detected, bytenr=" + bytenr
                 + " level expected=" + (parent.level() - 1) + " has=" + child.level());
         }
         if (child.generation() != gen) {
             throw new BtrfsException(Errno.EIO, "parent transid verify failed on logical " + bytenr
-                + " mirror 1 wanted " + gen + " found " + child.generation());
+                + " mirror " + mirror + " wanted " + gen + " found " + child.generation());
         }
         Key expected = parent.nodeKey(slot);
         if (child.nritems() > 0 && child.compareKey(0, expected) != 0) {
             throw new BtrfsException(Errno.EUCLEAN, "tree first key mismatch detected, bytenr=" + bytenr
                 + " parent_transid " + gen + " key expected=" + expected + " has=" + child.firstKey());
         }
-        return child;
     }
 
     /**
@@ -260,7 +263,7 @@ public final class Ctree {
     public static void updateItem(TreeBlockManager mgr, TreeRoot root, Key key, byte[] data) {
         checkItemSize(key, data.length);
         // Look first, without COW: the growth decides how much room the modifying search must make.
-        BtrfsPath probe = search(mgr::read, root.node(), key);
+        BtrfsPath probe = search(mgr.reader(), root.node(), key);
         if (!probe.found()) {
             throw new BtrfsException(Errno.ENOENT, "item " + key + " not found in tree " + root.objectid());
         }

@@ -190,7 +190,7 @@ final class LeafBalance {
         if (slot >= upper.nritems() - 1) {
             return false;
         }
-        ExtentBuffer right = Ctree.readNodeSlot(mgr::read, upper, slot + 1);
+        ExtentBuffer right = Ctree.readNodeSlot(mgr.reader(), upper, slot + 1);
         int freeSpace = right.leafFreeSpace();
         if (freeSpace < dataSize) {
             return false;
@@ -292,7 +292,7 @@ final class LeafBalance {
         if (rightNritems == 0) {
             return false;
         }
-        ExtentBuffer left = Ctree.readNodeSlot(mgr::read, path.nodes[1], slot - 1);
+        ExtentBuffer left = Ctree.readNodeSlot(mgr.reader(), path.nodes[1], slot - 1);
         int freeSpace = left.leafFreeSpace();
         if (freeSpace < dataSize) {
             return false;

@@ -148,7 +148,7 @@ final class NodeOps {
         int origSlot = path.slots[level];
 
         if (pslot > 0) {
-            ExtentBuffer left = Ctree.readNodeSlot(mgr::read, parent, pslot - 1);
+            ExtentBuffer left = Ctree.readNodeSlot(mgr.reader(), parent, pslot - 1);
             int leftNr = left.nritems();
             if (leftNr < NODEPTRS_PER_BLOCK - 1) {
                 left = CowBlock.cow(mgr, root, left, parent, pslot - 1);
@@ -162,7 +162,7 @@ final class NodeOps {
             }
         }
         if (pslot + 1 < parent.nritems()) {
-            ExtentBuffer right = Ctree.readNodeSlot(mgr::read, parent, pslot + 1);
+            ExtentBuffer right = Ctree.readNodeSlot(mgr.reader(), parent, pslot + 1);
             if (right.nritems() < NODEPTRS_PER_BLOCK - 1) {
                 right = CowBlock.cow(mgr, root, right, parent, pslot + 1);
                 if (balanceNodeRight(mgr, right, mid)) {
@@ -197,7 +197,7 @@ final class NodeOps {
                 return;
             }
             // Promote the only child to root.
-            ExtentBuffer child = Ctree.readNodeSlot(mgr::read, mid, 0);
+            ExtentBuffer child = Ctree.readNodeSlot(mgr.reader(), mid, 0);
             child = CowBlock.cow(mgr, root, child, mid, 0);
             root.setNode(child);
             path.nodes[level] = null;
@@ -211,10 +211,10 @@ final class NodeOps {
         ExtentBuffer left = null;
         ExtentBuffer right = null;
         if (pslot > 0) {
-            left = CowBlock.cow(mgr, root, Ctree.readNodeSlot(mgr::read, parent, pslot - 1), parent, pslot - 1);
+            left = CowBlock.cow(mgr, root, Ctree.readNodeSlot(mgr.reader(), parent, pslot - 1), parent, pslot - 1);
         }
         if (pslot + 1 < parent.nritems()) {
-            right = CowBlock.cow(mgr, root, Ctree.readNodeSlot(mgr::read, parent, pslot + 1), parent, pslot + 1);
+            right = CowBlock.cow(mgr, root, Ctree.readNodeSlot(mgr.reader(), parent, pslot + 1), parent, pslot + 1);
         }
 
         // First, try to make some room in the middle buffer.

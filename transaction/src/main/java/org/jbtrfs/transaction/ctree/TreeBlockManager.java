@@ -11,6 +11,9 @@ public interface TreeBlockManager {
     /** Reads and checksum-verifies the tree block at {@code bytenr}; a bad block throws BtrfsException(EUCLEAN/EIO) naming the bytenr. */
     ExtentBuffer read(long bytenr);
 
+    /** {@link #read} as the walks take it: a {@link MirrorReader} where the blocks have other mirrors to try. */
+    default java.util.function.LongFunction<ExtentBuffer> reader() { return this::read; }
+
     /** kernel: should_cow_block() — true unless {@code eb} was created in this transaction and not yet written. */
     boolean shouldCow(ExtentBuffer eb);
 

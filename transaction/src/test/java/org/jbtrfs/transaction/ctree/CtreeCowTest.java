@@ -43,7 +43,7 @@ class CtreeCowTest {
                 model.put(key, data);
             }
         }
-        assertEquals(3, TreeChecker.check(mgr::read, root.node()).height());
+        assertEquals(3, TreeChecker.check(mgr.reader(), root.node()).height());
         mgr.commit();
     }
 
@@ -70,7 +70,7 @@ class CtreeCowTest {
         assertTrue(mgr.freedBlocks().contains(oldRoot));
 
         // Same-sized changes to a neighbour in the same leaf need no further COW either.
-        BtrfsPath p = Ctree.search(mgr::read, root.node(), key);
+        BtrfsPath p = Ctree.search(mgr.reader(), root.node(), key);
         if (p.leaf().nritems() > p.slot() + 1) {
             Ctree.updateItem(mgr, root, neighbour, new byte[model.get(neighbour).length]);
             model.put(neighbour, new byte[model.get(neighbour).length]);
@@ -84,7 +84,7 @@ class CtreeCowTest {
             Ctree.updateItem(mgr, root, key, model.get(key));
         }
         assertEquals(height, mgr.allocCount - allocsBefore);
-        assertTreeHolds(mgr::read, root.node(), model);
+        assertTreeHolds(mgr.reader(), root.node(), model);
     }
 
     @Test
@@ -92,7 +92,7 @@ class CtreeCowTest {
         long allocsBefore = mgr.allocCount;
         ExtentBuffer rootBefore = root.node();
         for (Key key : List.copyOf(model.keySet()).subList(0, 5000)) {
-            assertArrayEquals(model.get(key), Ctree.lookup(mgr::read, root.node(), key));
+            assertArrayEquals(model.get(key), Ctree.lookup(mgr.reader(), root.node(), key));
             Ctree.searchSlot(mgr, root, key, 0, false);
         }
         assertEquals(allocsBefore, mgr.allocCount);
@@ -138,18 +138,18 @@ class CtreeCowTest {
             }
             mgr.commit();
         }
-        assertTreeHolds(mgr::read, root.node(), model);
+        assertTreeHolds(mgr.reader(), root.node(), model);
 
         // The old root still shows the old tree, from the very bytes that were written then.
-        assertTreeHolds(mgr::read, commitRoot, before);
+        assertTreeHolds(mgr.reader(), commitRoot, before);
         for (long bytenr : oldBlocks) {
             assertArrayEquals(oldBytes.get(bytenr), mgr.read(bytenr).array(), "block " + bytenr + " changed after commit");
             assertArrayEquals(oldBytes.get(bytenr), mgr.diskBytes(bytenr));
         }
         // And from disk, checksums verified.
         mgr.dropCache();
-        assertTreeHolds(mgr::read, commitRoot, before);
-        assertTreeHolds(mgr::read, root.node(), model);
+        assertTreeHolds(mgr.reader(), commitRoot, before);
+        assertTreeHolds(mgr.reader(), root.node(), model);
     }
 
     @Test
@@ -165,23 +165,23 @@ class CtreeCowTest {
         }
         mgr.assertAccounted(root.node());
         assertEquals(mgr.allocCount - mgr.reachable(root.node()).size(), mgr.freeCount);
-        assertTreeHolds(mgr::read, root.node(), model);
+        assertTreeHolds(mgr.reader(), root.node(), model);
     }
 
     @Test
     void aFlippedBitOnDiskIsCaughtOnReadNamingTheBlock() {
         Key key = model.ceilingKey(randomKey(rnd));
-        long leafBytenr = Ctree.search(mgr::read, root.node(), key).leaf().bytenr();
+        long leafBytenr = Ctree.search(mgr.reader(), root.node(), key).leaf().bytenr();
         mgr.dropCache();
         mgr.corruptOnDisk(leafBytenr, ExtentBuffer.NODESIZE - 7);
 
-        BtrfsException e = assertThrows(BtrfsException.class, () -> Ctree.lookup(mgr::read, root.node(), key));
+        BtrfsException e = assertThrows(BtrfsException.class, () -> Ctree.lookup(mgr.reader(), root.node(), key));
         assertEquals(Errno.EUCLEAN, e.errno());
         assertTrue(e.getMessage().contains("checksum verify failed on logical " + leafBytenr), e.getMessage());
         // Another leaf is still fine.
         Key elsewhere = model.firstKey();
-        if (Ctree.search(mgr::read, root.node(), elsewhere).leaf().bytenr() != leafBytenr) {
-            assertArrayEquals(model.get(elsewhere), Ctree.lookup(mgr::read, root.node(), elsewhere));
+        if (Ctree.search(mgr.reader(), root.node(), elsewhere).leaf().bytenr() != leafBytenr) {
+            assertArrayEquals(model.get(elsewhere), Ctree.lookup(mgr.reader(), root.node(), elsewhere));
         }
     }
 
@@ -190,7 +190,7 @@ class CtreeCowTest {
         ExtentBuffer rootNode = root.node();
         long child = rootNode.blockPtr(0);
         rootNode.setPtrGeneration(0, rootNode.ptrGeneration(0) + 1);
-        BtrfsException e = assertThrows(BtrfsException.class, () -> TreeChecker.check(mgr::read, rootNode));
+        BtrfsException e = assertThrows(BtrfsException.class, () -> TreeChecker.check(mgr.reader(), rootNode));
         assertEquals(Errno.EIO, e.errno());
         assertTrue(e.getMessage().contains("parent transid verify failed on logical " + child), e.getMessage());
     }

@@ -38,11 +38,11 @@ class CtreeRandomOpsTest {
         runPhase(rnd, 12_000, 70, 20);
         runPhase(rnd, 14_000, 15, 75);
         runPhase(rnd, 6_000, 50, 30);
-        assertTreeHolds(mgr::read, root.node(), model);
+        assertTreeHolds(mgr.reader(), root.node(), model);
         mgr.assertAccounted(root.node());
         mgr.commit();
         mgr.dropCache();
-        assertTreeHolds(mgr::read, root.node(), model);
+        assertTreeHolds(mgr.reader(), root.node(), model);
     }
 
     /** {@code ops} operations: insertPct% inserts, deletePct% deletes, the rest updates and expected failures. */
@@ -74,7 +74,7 @@ class CtreeRandomOpsTest {
                 mgr.commit();
             }
             if (i % 4000 == 0) {
-                assertTreeHolds(mgr::read, root.node(), model);
+                assertTreeHolds(mgr.reader(), root.node(), model);
                 mgr.assertAccounted(root.node());
             }
         }
@@ -129,7 +129,7 @@ class CtreeRandomOpsTest {
                 mgr.commit();
             }
         }
-        TreeChecker.TreeShape shape = assertTreeHolds(mgr::read, root.node(), model);
+        TreeChecker.TreeShape shape = assertTreeHolds(mgr.reader(), root.node(), model);
         assertEquals(4000, shape.leaves());
         assertTrue(shape.nodes() >= 9, "many level 1 nodes: " + shape);
 
@@ -139,7 +139,7 @@ class CtreeRandomOpsTest {
             model.remove(keys.get(i));
             if (i % 500 == 499) {
                 mgr.commit();
-                assertTreeHolds(mgr::read, root.node(), model);
+                assertTreeHolds(mgr.reader(), root.node(), model);
                 mgr.assertAccounted(root.node());
             }
         }

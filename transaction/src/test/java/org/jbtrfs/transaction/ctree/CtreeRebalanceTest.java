@@ -29,7 +29,7 @@ class CtreeRebalanceTest {
         ExtentBuffer full = node(1, leaves(ExtentBuffer.NODEPTRS_PER_BLOCK));
         ExtentBuffer single = node(1, leaves(1));
         TestRoot root = new TestRoot(OWNER, node(2, List.of(full, single)));
-        assertTreeHolds(mgr::read, root.node(), model);
+        assertTreeHolds(mgr.reader(), root.node(), model);
         mgr.commit();
 
         // Deleting B's only item goes through balance_level(B): A cannot take B's pointer (full),
@@ -38,7 +38,7 @@ class CtreeRebalanceTest {
         Ctree.deleteItem(mgr, root, last);
         model.remove(last);
 
-        TreeChecker.TreeShape shape = assertTreeHolds(mgr::read, root.node(), model);
+        TreeChecker.TreeShape shape = assertTreeHolds(mgr.reader(), root.node(), model);
         assertEquals(new TreeChecker.TreeShape(3, 3, ExtentBuffer.NODEPTRS_PER_BLOCK, ExtentBuffer.NODEPTRS_PER_BLOCK), shape);
         ExtentBuffer top = root.node();
         int a = mgr.read(top.blockPtr(0)).nritems();
@@ -63,7 +63,7 @@ class CtreeRebalanceTest {
         Ctree.deleteItem(mgr, root, inMiddle);
         model.remove(inMiddle);
 
-        TreeChecker.TreeShape shape = assertTreeHolds(mgr::read, root.node(), model);
+        TreeChecker.TreeShape shape = assertTreeHolds(mgr.reader(), root.node(), model);
         assertEquals(302, shape.leaves());
         assertTrue(shape.nodes() < 4, "a level 1 node was merged away: " + shape);
         mgr.assertAccounted(root.node());
@@ -84,7 +84,7 @@ class CtreeRebalanceTest {
 
         assertEquals(0, root.node().level());
         assertEquals(0, root.node().nritems());
-        assertEquals(new TreeChecker.TreeShape(1, 0, 1, 0), assertTreeHolds(mgr::read, root.node(), model));
+        assertEquals(new TreeChecker.TreeShape(1, 0, 1, 0), assertTreeHolds(mgr.reader(), root.node(), model));
         mgr.assertAccounted(root.node());
     }
 
@@ -96,7 +96,7 @@ class CtreeRebalanceTest {
         Ctree.deleteItem(mgr, root, first);
         model.remove(first);
         assertEquals(1, root.node().level(), "level 2 root with one child handed over to that child");
-        assertTreeHolds(mgr::read, root.node(), model);
+        assertTreeHolds(mgr.reader(), root.node(), model);
         mgr.assertAccounted(root.node());
     }
 

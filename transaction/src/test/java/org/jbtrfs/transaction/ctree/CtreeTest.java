@@ -47,11 +47,11 @@ class CtreeTest {
 
         t0 = System.nanoTime();
         for (Key key : keys) {
-            assertArrayEquals(model.get(key), Ctree.lookup(mgr::read, root.node(), key));
+            assertArrayEquals(model.get(key), Ctree.lookup(mgr.reader(), root.node(), key));
         }
         long lookupNanos = System.nanoTime() - t0;
 
-        TreeChecker.TreeShape shape = assertTreeHolds(mgr::read, root.node(), model);
+        TreeChecker.TreeShape shape = assertTreeHolds(mgr.reader(), root.node(), model);
         assertTrue(shape.height() >= 3, "several levels: " + shape);
         mgr.assertAccounted(root.node());
         int written = mgr.commit();
@@ -67,15 +67,15 @@ class CtreeTest {
         long deleteNanos = System.nanoTime() - t0;
         for (Key key : doomed) {
             model.remove(key);
-            assertNull(Ctree.lookup(mgr::read, root.node(), key));
+            assertNull(Ctree.lookup(mgr.reader(), root.node(), key));
         }
-        TreeChecker.TreeShape after = assertTreeHolds(mgr::read, root.node(), model);
+        TreeChecker.TreeShape after = assertTreeHolds(mgr.reader(), root.node(), model);
         mgr.assertAccounted(root.node());
 
         // What was written is what the tree is: re-read everything from disk, checksums verified.
         mgr.commit();
         mgr.dropCache();
-        assertTreeHolds(mgr::read, root.node(), model);
+        assertTreeHolds(mgr.reader(), root.node(), model);
 
         System.out.printf("ctree: 100000 inserts in one transaction: %.0f inserts/s; lookups %.0f/s; 50000 deletes %.0f/s; "
                 + "tree %s -> %s%n",
@@ -95,7 +95,7 @@ class CtreeTest {
             Ctree.insertItem(mgr, root, key, new byte[0]);
             model.put(key, new byte[0]);
         }
-        TreeChecker.TreeShape shape = assertTreeHolds(mgr::read, root.node(), model);
+        TreeChecker.TreeShape shape = assertTreeHolds(mgr.reader(), root.node(), model);
         assertTrue(shape.height() >= 2, shape.toString());
         mgr.assertAccounted(root.node());
     }
@@ -126,7 +126,7 @@ class CtreeTest {
         Key existing = model.ceilingKey(randomKey(rnd));
         BtrfsException e = assertThrows(BtrfsException.class, () -> Ctree.insertItem(mgr, root, existing, new byte[5000]));
         assertEquals(Errno.EEXIST, e.errno());
-        assertTreeHolds(mgr::read, root.node(), model);
+        assertTreeHolds(mgr.reader(), root.node(), model);
     }
 
     @Test
@@ -155,7 +155,7 @@ class CtreeTest {
             rnd.nextBytes(data);
             Ctree.insertItem(mgr, root, big, data);
             model.put(big, data);
-            assertTreeHolds(mgr::read, root.node(), model);
+            assertTreeHolds(mgr.reader(), root.node(), model);
         }
         // And an existing item can grow to the maximum, and shrink back.
         Key grown = model.higherKey(model.firstKey());
@@ -163,10 +163,10 @@ class CtreeTest {
         rnd.nextBytes(max);
         Ctree.updateItem(mgr, root, grown, max);
         model.put(grown, max);
-        assertTreeHolds(mgr::read, root.node(), model);
+        assertTreeHolds(mgr.reader(), root.node(), model);
         Ctree.updateItem(mgr, root, grown, new byte[] {1});
         model.put(grown, new byte[] {1});
-        assertTreeHolds(mgr::read, root.node(), model);
+        assertTreeHolds(mgr.reader(), root.node(), model);
         mgr.assertAccounted(root.node());
     }
 
@@ -184,7 +184,7 @@ class CtreeTest {
                 mgr.commit();
             }
         }
-        assertTreeHolds(mgr::read, root.node(), model);
+        assertTreeHolds(mgr.reader(), root.node(), model);
         mgr.assertAccounted(root.node());
     }
 
@@ -192,7 +192,7 @@ class CtreeTest {
     void deletingEverythingLeavesAValidEmptyTree() {
         Random rnd = new Random(4);
         fill(rnd, 30_000, 600);
-        assertTrue(TreeChecker.check(mgr::read, root.node()).height() >= 3);
+        assertTrue(TreeChecker.check(mgr.reader(), root.node()).height() >= 3);
         mgr.commit();
         List<Key> keys = new ArrayList<>(model.keySet());
         Collections.shuffle(keys, rnd);
@@ -200,18 +200,18 @@ class CtreeTest {
             Ctree.deleteItem(mgr, root, keys.get(i));
             model.remove(keys.get(i));
             if (i % 7_000 == 0) {
-                assertTreeHolds(mgr::read, root.node(), model);
+                assertTreeHolds(mgr.reader(), root.node(), model);
                 mgr.commit();
             }
         }
         ExtentBuffer empty = root.node();
         assertEquals(0, empty.level(), "root collapsed to a leaf");
         assertEquals(0, empty.nritems());
-        assertEquals(new TreeChecker.TreeShape(1, 0, 1, 0), TreeChecker.check(mgr::read, empty));
-        Ctree.forEach(mgr::read, empty, Key.MIN, (k, d) -> {
+        assertEquals(new TreeChecker.TreeShape(1, 0, 1, 0), TreeChecker.check(mgr.reader(), empty));
+        Ctree.forEach(mgr.reader(), empty, Key.MIN, (k, d) -> {
             throw new AssertionError("item in empty tree: " + k);
         });
-        Leaf leaf = Ctree.readLeafAt(mgr::read, empty, Key.MIN);
+        Leaf leaf = Ctree.readLeafAt(mgr.reader(), empty, Key.MIN);
         assertTrue(leaf.items().isEmpty());
         assertTrue(leaf.isLast());
         mgr.assertAccounted(root.node());
@@ -219,7 +219,7 @@ class CtreeTest {
 
         // The empty tree is a normal tree.
         fill(rnd, 1000, 50);
-        assertTreeHolds(mgr::read, root.node(), model);
+        assertTreeHolds(mgr.reader(), root.node(), model);
     }
 
     @Test
@@ -233,7 +233,7 @@ class CtreeTest {
         int leaves = 0;
         Key cursor = Key.MIN;
         while (cursor != null) {
-            Leaf leaf = Ctree.readLeafAt(mgr::read, commitRoot, cursor);
+            Leaf leaf = Ctree.readLeafAt(mgr.reader(), commitRoot, cursor);
             assertFalse(leaf.items().isEmpty(), "no empty step before the end");
             for (Item item : leaf.items()) {
                 seen.add(item.key());
@@ -246,13 +246,13 @@ class CtreeTest {
             leaves++;
         }
         assertEquals(new ArrayList<>(model.keySet()), seen);
-        assertEquals(TreeChecker.check(mgr::read, commitRoot).leaves(), leaves, "one step per leaf");
+        assertEquals(TreeChecker.check(mgr.reader(), commitRoot).leaves(), leaves, "one step per leaf");
 
         // A start key between items starts at the next item; past the last item there is nothing.
         Key middle = randomKey(rnd);
-        Leaf from = Ctree.readLeafAt(mgr::read, commitRoot, middle);
+        Leaf from = Ctree.readLeafAt(mgr.reader(), commitRoot, middle);
         assertEquals(model.ceilingKey(middle), from.items().get(0).key());
-        Leaf end = Ctree.readLeafAt(mgr::read, commitRoot, justAfter(model.lastKey()));
+        Leaf end = Ctree.readLeafAt(mgr.reader(), commitRoot, justAfter(model.lastKey()));
         assertTrue(end.items().isEmpty());
         assertNull(end.nextKey());
     }
@@ -264,7 +264,7 @@ class CtreeTest {
         Key from = randomKey(rnd);
         List<Key> expected = new ArrayList<>(model.tailMap(from, true).keySet()).subList(0, 1000);
         List<Key> got = new ArrayList<>();
-        Ctree.forEach(mgr::read, root.node(), from, (key, data) -> {
+        Ctree.forEach(mgr.reader(), root.node(), from, (key, data) -> {
             got.add(key);
             return got.size() < 1000;
         });
