@@ -270,6 +270,12 @@ public final class Classifier {
                                 culprits.add(FixSwitch.DEV_REPLACE_SWAP_BEFORE_SUPERS);
                             }
                         }
+                        if ((e.message().contains("unable to fixup (regular) error at logical") || treeBlockCheckFailed(e.message()))
+                            && sourceMissedWrites(o)) {
+                            // a copy or a read that met the source's older block: the write the source failed went to
+                            // a target the replace then dropped (stop 73)
+                            culprits.add(FixSwitch.DEV_REPLACE_SOURCE_WRITE_ERRORS);
+                        }
                         if (e.message().contains("btrfs_scrub_dev(") && e.message().endsWith(") failed -11")) {
                             // a resumed replace's copy that found the filesystem closing: finishing cancelled it (stop 65)
                             culprits.add(FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE);
@@ -385,6 +391,12 @@ public final class Classifier {
                     culprits.add(FixSwitch.DEV_REPLACE_TARGET_WRITE_ERRORS);
                 }
             }
+            if (o.fsck.stream().anyMatch(p -> p.startsWith("PARENT_TRANSID:") || p.startsWith("UNREADABLE_BLOCK:"))
+                && sourceMissedWrites(o)) {
+                // a block older than its referrer on a filesystem whose replace source missed a write: the target alone
+                // had it, and the replace did not finish (stop 73)
+                culprits.add(FixSwitch.DEV_REPLACE_SOURCE_WRITE_ERRORS);
+            }
         }
         if (!o.deadRootLeaks.isEmpty()) {
             symptoms.add(Symptom.DEAD_ROOT_LEAK);
@@ -411,6 +423,10 @@ public final class Classifier {
                 symptoms.add(Symptom.ERROR);
                 evidence.add(stack(o.umountError));
             }
+        }
+        if (!o.replaceHistory.isEmpty() && (o.workloadError != null && replaceFailure(o.workloadError, o)
+            || o.laneErrors().stream().anyMatch(le -> replaceFailure(le.error(), o)))) {
+            evidence.add("replace lines of this filesystem's earlier cycles since its mkfs: " + o.replaceHistory);
         }
         if (o.workloadError != null) {
             symptoms.add(Symptom.ERROR);
@@ -737,6 +753,11 @@ public final class Classifier {
         if (message.endsWith("Remounting read-write after error is not allowed")) {
             return true; // the filesystem an injected error forced read-only refuses to go back (EINVAL)
         }
+        if (injected.contains(org.jbtrfs.core.Errno.EIO) && message.contains("fixed up error at logical ")) {
+            // a replace's copy took the target's copy of a block the source had older: a write the injected -EIO failed
+            // on the source alone (stop 73, scrub_handle_errored_block's repair)
+            return true;
+        }
         if (message.endsWith("Failed to delete root orphan item")) {
             // btrfs_find_orphan_roots' btrfs_del_orphan_item failed (an injected error in its COW): the error line
             // before __btrfs_handle_fs_error's "errno=" line, which names the errno (stop 69)
@@ -1011,17 +1032,32 @@ public final class Classifier {
             && (m.contains("bad tree block start") && m.endsWith(" have 0") || m.contains("tree first key mismatch detected")));
     }
 
+    /** An error a replace may have left: a missing or stray target, a stale block (what the evidence's replace history is for). */
+    private static boolean replaceFailure(Throwable t, Observation o) {
+        String m = t.getMessage() == null ? "" : t.getMessage();
+        return m.contains("dev-replace") || m.contains("replace target") || staleBlockRead(t);
+    }
+
     /**
-     * A stale tree block on a filesystem whose replace dropped its target (cancelled, or its copy failed) since the mkfs,
-     * -EIO injected: a write the source failed and the target alone took, lost with the target
-     * ({@link FixSwitch#DEV_REPLACE_SOURCE_WRITE_ERRORS}, stop 73).
+     * A stale tree block on a filesystem whose replace source failed a write since its mkfs: the write the target alone
+     * took, gone with the target when the replace did not finish ({@link FixSwitch#DEV_REPLACE_SOURCE_WRITE_ERRORS}, stop
+     * 73).
      */
     static Set<FixSwitch> staleSource(Throwable t, Observation o) {
-        if (staleBlockRead(t) && o.injected.contains(org.jbtrfs.core.Errno.EIO)
-            && (o.replaceDroppedSinceMkfs || replaceDroppedTargetInLog(o.log))) {
-            return Set.of(FixSwitch.DEV_REPLACE_SOURCE_WRITE_ERRORS);
+        return staleBlockRead(t) && sourceMissedWrites(o) ? Set.of(FixSwitch.DEV_REPLACE_SOURCE_WRITE_ERRORS) : Set.of();
+    }
+
+    /** A replace's source failed a write on this filesystem: in this cycle's log, or in an earlier cycle's since the mkfs. */
+    public static boolean sourceMissedWrites(Observation o) {
+        if (o.sourceMissedWritesSinceMkfs) {
+            return true;
         }
-        return Set.of();
+        // the replace (its start or resume line) may be an earlier cycle's, its source's write error this one's
+        List<String> lines = new java.util.ArrayList<>(o.replaceHistory);
+        if (o.log != null) {
+            o.log.forEach(l -> lines.add(l.message()));
+        }
+        return sourceWriteFailed(lines);
     }
 
     /**
@@ -1071,13 +1107,41 @@ public final class Classifier {
     }
 
     /**
-     * Whether a log has a replace that dropped its target: "dev_replace from … canceled" (btrfs_dev_replace_cancel) or
-     * "btrfs_scrub_dev(…) failed" (btrfs_dev_replace_finishing after a failed copy); the runner keeps it across an epoch's
-     * cycles ({@link Observation#replaceDroppedSinceMkfs}).
+     * Whether a log has a write error of a replace's source ("bdev SRC errs: wr N" with SRC named by "dev_replace from SRC"
+     * or "continuing dev_replace from SRC" in the same log): a write the source missed while the target took it (stop
+     * 73); the runner keeps it across an epoch's cycles ({@link Observation#sourceMissedWritesSinceMkfs}).
      */
-    public static boolean replaceDroppedTargetInLog(List<LogEntry> log) {
-        return log != null && log.stream().anyMatch(l -> l.message().contains("dev_replace from ")
-            && l.message().endsWith(" canceled") || l.message().contains("btrfs_scrub_dev(") && l.message().contains(") failed"));
+    public static boolean sourceWriteFailedInLog(List<LogEntry> log) {
+        return log != null && sourceWriteFailed(log.stream().map(LogEntry::message).toList());
+    }
+
+    /** {@link #sourceWriteFailedInLog} over lines: a write error of a device some line names a replace's source. */
+    static boolean sourceWriteFailed(List<String> lines) {
+        Set<String> sources = new java.util.HashSet<>();
+        for (String l : lines) {
+            java.util.regex.Matcher m = REPLACE_SOURCE.matcher(l);
+            if (m.find()) {
+                sources.add(m.group(1));
+            }
+        }
+        return !sources.isEmpty() && lines.stream().anyMatch(l -> {
+            java.util.regex.Matcher m = DEV_STAT_WRITE_ERRORS.matcher(l);
+            return m.find() && sources.contains(m.group(1));
+        });
+    }
+
+    /** The source named by a replace's start or resume line. */
+    private static final java.util.regex.Pattern REPLACE_SOURCE = java.util.regex.Pattern
+        .compile("dev_replace from (\\S+) \\(devid 1\\)");
+
+    /** btrfs_dev_stat_print_on_error's line with a write error counted: its device. */
+    private static final java.util.regex.Pattern DEV_STAT_WRITE_ERRORS = java.util.regex.Pattern
+        .compile("bdev (\\S+) errs: wr [1-9]\\d*, ");
+
+    /** A line about a replace: its start, resume, suspend, end, a target ignored or missing at a mount, a device's errors. */
+    public static boolean replaceLine(String message) {
+        return message.contains("dev_replace") || message.contains("tgtdev") || message.contains("replace target")
+            || message.contains("btrfs_scrub_dev(") || DEV_STAT_ERRORS.matcher(message).find();
     }
 
     /** A replace finished on this filesystem: in this cycle's log, or in an earlier cycle's since the mkfs. */

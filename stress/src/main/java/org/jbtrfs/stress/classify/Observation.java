@@ -76,10 +76,16 @@ public final class Observation {
     public volatile boolean replaceFinishedSinceMkfs;
 
     /**
-     * A replace dropped its target on this filesystem (cancelled, or its copy failed) in this cycle or an earlier one since
-     * its mkfs (stop 73): what the source missed while the replace ran is gone with the target.
+     * A replace's source failed a write on this filesystem in this cycle or an earlier one since its mkfs (stop 73): the
+     * target alone took it, and a replace that does not finish takes it away.
      */
-    public volatile boolean replaceDroppedSinceMkfs;
+    public volatile boolean sourceMissedWritesSinceMkfs;
+
+    /**
+     * The replace lines ("dev_replace …", a replace's device errors) of this filesystem's earlier cycles since its mkfs
+     * (stop 73): a cycle whose mount meets what a replace left names what the replaces did before it.
+     */
+    public volatile List<String> replaceHistory = List.of();
 
     /**
      * The kernel log positions ({@link org.jbtrfs.core.LogEntry#seq}) between which this cycle's disks dropped every

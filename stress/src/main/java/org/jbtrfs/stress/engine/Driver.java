@@ -326,10 +326,16 @@ final class Driver implements Runnable {
             model.replaceFinishedSinceMkfs = true; // the next cycles' mounts meet what the swap left
         }
         obs.replaceFinishedSinceMkfs = model.replaceFinishedSinceMkfs;
-        if (Classifier.replaceDroppedTargetInLog(obs.log)) {
-            model.replaceDroppedSinceMkfs = true; // the next cycles' mounts read the source without what the target held
+        obs.replaceHistory = java.util.List.copyOf(model.replaceHistory); // the earlier cycles' only
+        for (org.jbtrfs.core.LogEntry l : obs.log) {
+            if (Classifier.replaceLine(l.message())) {
+                model.rememberReplaceLine(cycle, l.message());
+            }
         }
-        obs.replaceDroppedSinceMkfs = model.replaceDroppedSinceMkfs;
+        if (Classifier.sourceMissedWrites(obs)) {
+            model.sourceMissedWritesSinceMkfs = true; // the next cycles read a source that may lack what the target held
+        }
+        obs.sourceMissedWritesSinceMkfs = model.sourceMissedWritesSinceMkfs;
         if (opt.filesystems() == 1 && fs != null && !fs.isMounted() && obs.umountError == null && mod.mounts().isEmpty()
             && !Internals.kernel(mod).panicked()) {
             // Objects still allocated after a clean umount are leaked: the per-cycle rmmod check,

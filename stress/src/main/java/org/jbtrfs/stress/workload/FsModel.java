@@ -36,15 +36,28 @@ public final class FsModel {
     public boolean powerCutSinceMkfs;
     /** A replace finished on this filesystem since its mkfs (stop 72: {@code Observation#replaceFinishedSinceMkfs}). */
     public boolean replaceFinishedSinceMkfs;
-    /** A replace dropped its target on this filesystem since its mkfs (stop 73: {@code Observation#replaceDroppedSinceMkfs}). */
-    public boolean replaceDroppedSinceMkfs;
+    /** A replace's source failed a write since the mkfs (stop 73: {@code Observation#sourceMissedWritesSinceMkfs}). */
+    public boolean sourceMissedWritesSinceMkfs;
+    /** The replace lines of this filesystem's earlier cycles since the mkfs, the last {@link #REPLACE_HISTORY} (stop 73). */
+    public final java.util.Deque<String> replaceHistory = new java.util.ArrayDeque<>();
+    /** How many replace lines {@link #replaceHistory} keeps. */
+    public static final int REPLACE_HISTORY = 16;
+
+    /** Keeps {@code line} of cycle {@code cycle} in {@link #replaceHistory}, dropping the oldest past the limit. */
+    public void rememberReplaceLine(long cycle, String line) {
+        replaceHistory.addLast("cycle " + cycle + ": " + line);
+        while (replaceHistory.size() > REPLACE_HISTORY) {
+            replaceHistory.removeFirst();
+        }
+    }
 
     public void newFilesystem() {
         reset();
         injectedSinceMkfs.clear();
         powerCutSinceMkfs = false;
         replaceFinishedSinceMkfs = false;
-        replaceDroppedSinceMkfs = false;
+        sourceMissedWritesSinceMkfs = false;
+        replaceHistory.clear();
     }
 
     public void reset() {

@@ -920,33 +920,60 @@ class ClassifierTest {
     }
 
     /**
-     * Stop 73: a tree block older than its parent says on the source of a replace that was cancelled, -EIO injected — a
-     * write the source failed and the target alone took, gone with the target; the cancel in an earlier cycle too.
+     * Stop 73: a tree block older than its parent says on a filesystem whose replace source failed a write — the target
+     * alone took it and the replace did not finish; in this cycle's log, or kept from an earlier cycle of the epoch.
      */
     @Test
-    void aStaleBlockAfterACancelledReplaceWithEioInjectedIsTheSourceWriteErrors() {
+    void aStaleBlockAfterTheReplaceSourceMissedAWriteIsTheSourceWriteErrors() {
+        List<LogEntry> replaceLog = List.of(new LogEntry(1, LogLevel.INFO, 0, "lane:replace:1", LogEntry.Kind.TEXT,
+            "BTRFS info (device sdc): dev_replace from sdc (devid 1) to sde started"), new LogEntry(2, LogLevel.ERR, 0,
+            "lane:replace:1", LogEntry.Kind.TEXT, "BTRFS error (device sdc): bdev sdc errs: wr 1, rd 0, flush 0, corrupt 0, gen 0"),
+            new LogEntry(3, LogLevel.INFO, 0, "lane:replace:1", LogEntry.Kind.TEXT,
+            "BTRFS info (device sdc): dev_replace from sdc (devid 1) to sde canceled"));
+        assertTrue(Classifier.sourceWriteFailedInLog(replaceLog));
+        assertFalse(Classifier.sourceWriteFailedInLog(List.of(replaceLog.get(0), new LogEntry(2, LogLevel.ERR, 0,
+            "lane:replace:1", LogEntry.Kind.TEXT, "BTRFS error (device sdc): bdev sde errs: wr 1, rd 0, flush 0, corrupt 0, gen 0"))),
+            "the target's write error is not the source's");
         Observation o = new Observation();
         o.injected(java.util.EnumSet.of(org.jbtrfs.core.Errno.EIO));
-        o.log = List.of(new LogEntry(1, LogLevel.INFO, 0, "lane:replace:1", LogEntry.Kind.TEXT,
-            "BTRFS info (device sdc): dev_replace from sdc (devid 1) to sde canceled"));
+        o.log = replaceLog;
         o.laneError("lifecycle", "mount", new org.jbtrfs.core.BtrfsException(org.jbtrfs.core.Errno.EIO,
             "parent transid verify failed on logical 2195456 mirror 1 wanted 5 found 2 on sdc"));
-        assertEquals(Set.of("dev-replace-source-write-errors"),
-            Classifier.classify(o, EnumSet.of(FixSwitch.DEV_REPLACE_SOURCE_WRITE_ERRORS)).bugs());
-        Observation later = new Observation();
+        assertTrue(Classifier.classify(o, EnumSet.of(FixSwitch.DEV_REPLACE_SOURCE_WRITE_ERRORS)).bugs()
+            .contains("dev-replace-source-write-errors"));
+        Observation later = new Observation(); // the first mount of the next cycle
         later.injected(java.util.EnumSet.of(org.jbtrfs.core.Errno.EIO));
-        later.replaceDroppedSinceMkfs = true;
+        later.sourceMissedWritesSinceMkfs = true;
         later.workloadError = new org.jbtrfs.core.BtrfsException(org.jbtrfs.core.Errno.EIO,
             "parent transid verify failed on logical 2195456 mirror 1 wanted 5 found 2 on sdc");
         assertEquals(Set.of("dev-replace-source-write-errors"),
             Classifier.classify(later, EnumSet.of(FixSwitch.DEV_REPLACE_SOURCE_WRITE_ERRORS)).bugs());
-        Observation noFault = new Observation(); // nothing injected: no write failed
-        noFault.replaceDroppedSinceMkfs = true;
-        noFault.workloadError = later.workloadError;
+        Observation resumedEarlier = new Observation(); // the replace resumed in an earlier cycle, its source failed in this one
+        resumedEarlier.injected(java.util.EnumSet.of(org.jbtrfs.core.Errno.EIO));
+        resumedEarlier.replaceHistory = List.of("cycle 3: BTRFS info (device sdm): continuing dev_replace from sdm (devid 1) to target sde @0%");
+        resumedEarlier.log = List.of(new LogEntry(1, LogLevel.ERR, 0, "btrfs-devrepl", LogEntry.Kind.TEXT,
+            "BTRFS error (device sdm): bdev sdm errs: wr 1, rd 0, flush 0, corrupt 0, gen 0"));
+        resumedEarlier.laneError("lifecycle", "mount", new org.jbtrfs.core.BtrfsException(org.jbtrfs.core.Errno.EUCLEAN,
+            "failed to read tree block 27262976 on sdm: EUCLEAN: bad tree block start, mirror 1 want 27262976 have 0"));
+        assertEquals(Set.of("dev-replace-source-write-errors"),
+            Classifier.classify(resumedEarlier, EnumSet.of(FixSwitch.DEV_REPLACE_SOURCE_WRITE_ERRORS)).bugs());
+        Observation none = new Observation(); // no source write failed
+        none.injected(java.util.EnumSet.of(org.jbtrfs.core.Errno.EIO));
+        none.workloadError = later.workloadError;
         assertEquals(Set.of(Classifier.UNKNOWN),
-            Classifier.classify(noFault, EnumSet.of(FixSwitch.DEV_REPLACE_SOURCE_WRITE_ERRORS)).bugs());
-        assertTrue(Classifier.replaceDroppedTargetInLog(List.of(new LogEntry(2, LogLevel.ERR, 0, "btrfs-devrepl",
-            LogEntry.Kind.TEXT, "BTRFS error (device sdc): btrfs_scrub_dev(sdc, 1, sde) failed -5"))));
+            Classifier.classify(none, EnumSet.of(FixSwitch.DEV_REPLACE_SOURCE_WRITE_ERRORS)).bugs());
+        // the replace lines of the epoch's earlier cycles go into the evidence of a failure a replace may have left
+        Observation missing = new Observation();
+        missing.replaceHistory = List.of("cycle 6512: BTRFS info (device sdd): dev_replace from sdd (devid 1) to sdh started");
+        missing.workloadError = new org.jbtrfs.core.BtrfsException(org.jbtrfs.core.Errno.EIO, "dev-replace target missing on sdd");
+        assertTrue(Classifier.classify(missing, EnumSet.noneOf(FixSwitch.class)).evidence().stream()
+            .anyMatch(l -> l.startsWith("replace lines of this filesystem's earlier cycles since its mkfs: [cycle 6512: ")));
+        // the copy's repair from the target, -EIO injected: the kernel's outcome
+        Observation fixedUp = new Observation();
+        fixedUp.injected(java.util.EnumSet.of(org.jbtrfs.core.Errno.EIO));
+        fixedUp.log = List.of(new LogEntry(1, LogLevel.ERR, 0, "btrfs1-kworker/u4:3", LogEntry.Kind.TEXT,
+            "BTRFS error (device sdc): fixed up error at logical 2146304 on dev sdc"));
+        assertFalse(Classifier.errorLine(fixedUp.log.get(0), fixedUp));
     }
 
     /** Stop 65: a tree block older than its parent says, on a disk a replace moved the filesystem to. */
