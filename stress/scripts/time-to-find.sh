@@ -21,7 +21,9 @@
 #      dev-replace-target-write-errors:dev-replace-target-write-errors, stop 71: a write bio failing -EIO during a replace;
 #      thaw-forced-readonly:thaw-forced-readonly, stop 71: an abort while frozen;
 #      dev-replace-swap-before-supers:dev-replace-swap-before-supers, stop 72: a failed commit or a power cut after a
-#      replace's swap)
+#      replace's swap;
+#      dev-replace-source-write-errors:dev-replace-source-write-errors, stop 73: a write bio failing -EIO on a replace's
+#      source, then the replace cancelled or failed)
 set -u
 jar=${JAR:-stress/target/jbtrfs-stress.jar}
 limit=${1:-20}; shift || true

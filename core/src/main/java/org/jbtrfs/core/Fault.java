@@ -29,9 +29,17 @@ public enum Fault {
      * injection, {@code fail_make_request} with {@code make-it-fail} set on the disk, as a disk with bad sectors or a
      * pulled cable gives it. Each bio btrfs_map_bio submits draws: a data bio's error reaches its ordered extent and the
      * mapping (fsync's -EIO), a tree block's reaches the commit (set_btree_ioerr), the superblock's and the barrier's
-     * reach write_all_supers; reads are not failed.
+     * reach write_all_supers; reads are {@link #BIO_READ_EIO}'s.
      */
-    BIO_WRITE_EIO(Errno.EIO);
+    BIO_WRITE_EIO(Errno.EIO),
+    /**
+     * A read bio of the filesystem's device fails with -EIO (stop 73): {@code fail_make_request} on reads, as a disk with
+     * a sector it cannot read gives it. Counted in the device's read errors (btrfs_end_bio); a tree block read tries
+     * the next mirror (during a replace: the target) and fails -EIO when none is left; a file read returns -EIO; a v1
+     * free-space cache that cannot be read is rebuilt; a scrub counts a read error. The superblock reads of a mount
+     * (btrfs_read_dev_super, before the filesystem's devices are mapped) are not failed.
+     */
+    BIO_READ_EIO(Errno.EIO);
 
     private final Errno errno;
 

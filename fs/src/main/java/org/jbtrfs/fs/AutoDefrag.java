@@ -431,7 +431,8 @@ final class AutoDefrag {
                 ctx.ordered.waitOrderedRange(d);
                 byte[] data = new byte[(int) len];
                 for (Extent e : c) {
-                    fs.device.read(e.blockStart(), data, (int) (e.offset() - start), (int) e.numBytes());
+                    fs.device.readData(e.blockStart(), data, (int) (e.offset() - start), (int) e.numBytes(), d.inode.ino(),
+                        e.offset(), fs.sbRdonly());
                 }
                 r = d.redirtyForDefrag(start, data, extentChangesSeen);
             } finally {

@@ -465,7 +465,7 @@ final class FileOps {
             long off = it.key().offset();
             int n = (int) Math.min(fe.numBytes(), size - off);
             if (n > 0 && !fe.isHole()) { // a hole reads as zeros
-                fs.device.read(fe.blockStart(), out, (int) off, n);
+                fs.device.readData(fe.blockStart(), out, (int) off, n, ino, off, fs.sbRdonly());
             }
         }
         for (InodeData.Pending p : pending) {

@@ -482,6 +482,51 @@ final class Scrub {
         return bad;
     }
 
+    /** scrub_recheck_block() of mirror 1 for a block of a failed bio: the block read alone, or null on an I/O error. */
+    private byte[] recheckRead(ReadBio.Block b) {
+        byte[] block = new byte[b.len()];
+        try {
+            fs.device.read(b.logical(), block, 0, block.length);
+            return block;
+        } catch (BtrfsException e) {
+            return null;
+        }
+    }
+
+    /**
+     * kernel: scrub_handle_errored_block() for a block mirror 1 cannot read — a read error, printed; a replace's copy
+     * rereads the target's copy and writes it when it passes its checks ("fixed up"), else zeros for the unreadable
+     * block (scrub_write_page_to_dev_replace clears an io_error page) and one more uncorrectable read error of the
+     * replace. Returns what goes to the target.
+     */
+    private byte[] unreadableBlock(ReadBio.Block b) {
+        synchronized (this) {
+            stat.readErrors++;
+        }
+        fs.log().warn(fs.sbId(), "i/o error at logical " + b.logical() + " on dev " + fs.sbId()); // scrub_print_warning()
+        if (isDevReplace) {
+            byte[] other = new byte[b.len()];
+            try {
+                fs.device.readMirror(2, b.logical(), other, 0, other.length);
+                if (b.check().apply(other) == null) {
+                    synchronized (this) {
+                        stat.correctedErrors++;
+                    }
+                    fs.log().error(fs.sbId(), "fixed up error at logical " + b.logical() + " on dev " + fs.sbId());
+                    return other;
+                }
+            } catch (BtrfsException e) {
+                // no mirror without an I/O error
+            }
+            fs.devReplace.numUncorrectableReadErrors.incrementAndGet();
+        }
+        synchronized (this) {
+            stat.uncorrectableErrors++;
+        }
+        fs.log().error(fs.sbId(), "unable to fixup (regular) error at logical " + b.logical() + " on dev " + fs.sbId());
+        return new byte[b.len()];
+    }
+
     /** kernel: scrub_add_page_to_rd_bio() — a block joins the current bio unless it is full or not contiguous. */
     private void addToBio(long logical, int len, java.util.function.Function<byte[], String> check) {
         if (current != null && (current.blocks.size() >= PAGES_PER_RD_BIO || current.end() != logical)) {
@@ -523,23 +568,25 @@ final class Scrub {
                 }
                 // scrub_block_complete for each block in it: a good block, or the one scrub_handle_errored_block
                 // chose, goes to the same place on the target (scrub_write_block_to_dev_replace)
-                byte[] toTarget = ok && isDevReplace ? data.clone() : null;
+                byte[] toTarget = isDevReplace ? new byte[data.length] : null;
                 for (ReadBio.Block b : bio.blocks) {
-                    if (ok) {
-                        int at = (int) (b.logical() - bio.start);
-                        byte[] block = java.util.Arrays.copyOfRange(data, at, at + b.len());
+                    int at = (int) (b.logical() - bio.start);
+                    // a bio that failed: scrub_handle_errored_block rereads each block alone (scrub_recheck_block)
+                    byte[] block = ok ? java.util.Arrays.copyOfRange(data, at, at + b.len()) : recheckRead(b);
+                    byte[] chosen;
+                    if (block == null) {
+                        chosen = unreadableBlock(b);
+                    } else {
                         String error = b.check().apply(block);
-                        if (error != null) {
-                            byte[] chosen = erroredBlock(b, block, error);
-                            if (toTarget != null) {
-                                System.arraycopy(chosen, 0, toTarget, at, b.len());
+                        if (error == null && !ok) {
+                            synchronized (this) {
+                                stat.unverifiedErrors++; // "the error disappeared after reading page by page"
                             }
                         }
-                    } else {
-                        synchronized (this) {
-                            stat.readErrors++;
-                            stat.uncorrectableErrors++;
-                        }
+                        chosen = error == null ? block : erroredBlock(b, block, error);
+                    }
+                    if (toTarget != null) {
+                        System.arraycopy(chosen, 0, toTarget, at, b.len());
                     }
                 }
                 if (toTarget != null) {

@@ -5,11 +5,11 @@ package org.jbtrfs.fs;
  * bytes read, per kind; read errors, tree blocks that failed their checks ({@code verifyErrors}), data sectors without a
  * checksum ({@code noCsum}: every data sector here, the port does not model the csum tree), bad superblocks, errors
  * nothing could repair, the device offset it reached, and the errors a replace's copy took from the target's copy
- * instead ({@code correctedErrors}).
+ * instead ({@code correctedErrors}), and the blocks of a failed read that read well alone ({@code unverifiedErrors}).
  */
 public record ScrubProgress(long dataExtentsScrubbed, long treeExtentsScrubbed, long dataBytesScrubbed, long treeBytesScrubbed,
                             long readErrors, long verifyErrors, long noCsum, long superErrors, long uncorrectableErrors,
-                            long lastPhysical, long correctedErrors) {
+                            long lastPhysical, long correctedErrors, long unverifiedErrors) {
 
     /** sctx->stat while the scrub runs; the scrub's lock guards it. */
     static final class Counter {
@@ -24,10 +24,11 @@ public record ScrubProgress(long dataExtentsScrubbed, long treeExtentsScrubbed, 
         long uncorrectableErrors;
         long lastPhysical;
         long correctedErrors;
+        long unverifiedErrors;
 
         ScrubProgress snapshot() {
             return new ScrubProgress(dataExtentsScrubbed, treeExtentsScrubbed, dataBytesScrubbed, treeBytesScrubbed,
-                readErrors, verifyErrors, noCsum, superErrors, uncorrectableErrors, lastPhysical, correctedErrors);
+                readErrors, verifyErrors, noCsum, superErrors, uncorrectableErrors, lastPhysical, correctedErrors, unverifiedErrors);
         }
     }
 }

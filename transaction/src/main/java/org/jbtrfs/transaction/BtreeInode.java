@@ -157,8 +157,8 @@ public final class BtreeInode {
         }
         for (int mirror = 1; ; mirror++) {
             byte[] data = new byte[SuperBlock.NODESIZE];
-            fs.device.readMirror(mirror, bytenr, data, 0, data.length);
             try {
+                fs.device.readMirror(mirror, bytenr, data, 0, data.length); // an I/O error: the next mirror too
                 eb = validated(bytenr, data);
                 verify.verify(eb, mirror);
             } catch (BtrfsException e) {
@@ -168,7 +168,7 @@ public final class BtreeInode {
                 continue;
             }
             if (mirror > 1 && !fs.sbRdonly()) {
-                fs.device.repairMirror(bytenr, data);
+                fs.device.repairMirror(bytenr, data, 0, bytenr);
             }
             ExtentBuffer raced = pageCache.putIfAbsent(bytenr, eb);
             return raced != null ? raced : eb;

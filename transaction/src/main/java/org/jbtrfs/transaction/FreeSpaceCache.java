@@ -297,7 +297,13 @@ public final class FreeSpaceCache {
         int size = (int) inode.size();
         int numPages = size / PAGE;
         byte[] b = new byte[size];
-        fs.device.read(fe.diskBytenr(), b, 0, size);
+        try {
+            fs.device.read(fe.diskBytenr(), b, 0, size);
+        } catch (org.jbtrfs.core.BtrfsException e) {
+            // io_ctl_prepare_pages: a page btrfs_readpage left not uptodate
+            fs.log().error(fs.sbId(), "error reading free space cache");
+            return -1;
+        }
         for (int i = 0; i < numPages; i++) {
             int off = i == 0 ? numPages * 4 : 0;
             if (Le.u32(b, i * 4) != fs.kernel.crc32c().compute(b, i * PAGE + off, PAGE - off)) {

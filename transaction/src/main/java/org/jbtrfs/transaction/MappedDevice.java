@@ -106,9 +106,22 @@ public final class MappedDevice implements BlockDevice {
     public void read(long offset, byte[] dst, int dstOff, int len) {
         BlockDevice[] d = incBlocked();
         try {
-            d[0].read(offset, dst, dstOff, len);
+            readOne(d[0], offset, dst, dstOff, len);
         } finally {
             dec();
+        }
+    }
+
+    /** One device's read bio; its error counted and printed as btrfs_end_bio does (a read error), then the bio's. */
+    private void readOne(BlockDevice dev, long offset, byte[] dst, int dstOff, int len) {
+        try {
+            if (faults.shouldFail(Fault.BIO_READ_EIO, name)) {
+                throw new BtrfsException(Errno.EIO, "read error on " + name + " at " + offset + " (injected)");
+            }
+            dev.read(offset, dst, dstOff, len);
+        } catch (BtrfsException e) {
+            devStatIncAndPrint(dev, RD);
+            throw e;
         }
     }
 
@@ -166,7 +179,7 @@ public final class MappedDevice implements BlockDevice {
     public void readMirror(int mirror, long offset, byte[] dst, int dstOff, int len) {
         BlockDevice[] d = incBlocked();
         try {
-            (mirror == 2 && d[1] != null ? d[1] : d[0]).read(offset, dst, dstOff, len);
+            readOne(mirror == 2 && d[1] != null ? d[1] : d[0], offset, dst, dstOff, len);
         } finally {
             dec();
         }
@@ -175,19 +188,40 @@ public final class MappedDevice implements BlockDevice {
     /**
      * kernel: repair_io_failure() for mirror 1 — the good copy read from another mirror written back to the device, a
      * REQ_SYNC write of its own: "read error corrected", or the write's error counted in the device statistics.
-     * Whether the device took it.
+     * Whether the device took it. {@code ino} 0 for a tree block ({@code start} its bytenr), else the file's inode and
+     * the offset in the file.
      */
-    public boolean repairMirror(long offset, byte[] src) {
+    public boolean repairMirror(long offset, byte[] src, long ino, long start) {
         BlockDevice[] d = incBlocked();
         try {
             writeOne(d[0], offset, src, 0, src.length);
-            log.btrfs(LogLevel.INFO, name, "read error corrected: ino 0 off " + offset + " (dev " + d[0].name()
+            log.btrfs(LogLevel.INFO, name, "read error corrected: ino " + ino + " off " + start + " (dev " + d[0].name()
                 + " sector " + (offset >> 9) + ")");
             return true;
         } catch (BtrfsException e) {
             return false;
         } finally {
             dec();
+        }
+    }
+
+    /**
+     * A file's data read (btrfs_readpage's bio): mirror 1; when it fails with an I/O error and another copy exists
+     * (btrfs_num_copies: during a replace, the target), btrfs_submit_read_repair reads the next mirror and, that read
+     * good, clean_io_failure writes it back over mirror 1 (repair_io_failure; not on a read-only filesystem). The
+     * port keeps no data checksums: only an I/O error makes the read try the next mirror. The last error is thrown.
+     */
+    public void readData(long offset, byte[] dst, int dstOff, int len, long ino, long fileOffset, boolean readOnly) {
+        try {
+            readMirror(1, offset, dst, dstOff, len);
+        } catch (BtrfsException e) {
+            if (numCopies() < 2) {
+                throw e;
+            }
+            readMirror(2, offset, dst, dstOff, len);
+            if (!readOnly) {
+                repairMirror(offset, java.util.Arrays.copyOfRange(dst, dstOff, dstOff + len), ino, fileOffset);
+            }
         }
     }
 

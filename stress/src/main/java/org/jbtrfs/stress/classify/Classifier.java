@@ -658,7 +658,8 @@ public final class Classifier {
                 || o.powerCutSinceMkfs && afterAPowerCut(e.message())
                 || o.inPowerCut(e.seq()) && (treeBlockCheckFailed(e.message()) || readFailedReport(e.message()))
                 || injectedCommitFailureBefore(o, e) && (treeBlockCheckFailed(e.message())
-                    || e.message().contains("unable to fixup (regular) error at logical"))));
+                    || e.message().contains("unable to fixup (regular) error at logical"))
+                || e.message().contains("unable to fixup (regular) error at logical") && readErrorBefore(o, e)));
     }
 
     /**
@@ -691,6 +692,19 @@ public final class Classifier {
     private static final java.util.regex.Pattern UNREFERENCED_TREE_BLOCK = java.util.regex.Pattern
         .compile("UNREFERENCED_EXTENT_ITEM: extent item for tree block \\d+ \\(owner (\\d+)\\) but no tree references it");
 
+
+    /**
+     * -EIO injected and a read error counted before {@code e} ("bdev D errs: wr N, rd M" with M &gt; 0): a scrub's or a
+     * replace copy's block the injected read failure left unreadable (stop 73, {@code bio-read-eio}).
+     */
+    private static boolean readErrorBefore(Observation o, LogEntry e) {
+        return o.injected.contains(org.jbtrfs.core.Errno.EIO) && o.log != null && o.log.stream()
+            .anyMatch(l -> l.seq() < e.seq() && READ_ERRORS.matcher(l.message()).find());
+    }
+
+    /** btrfs_dev_stat_print_on_error's line with a read error counted. */
+    private static final java.util.regex.Pattern READ_ERRORS = java.util.regex.Pattern
+        .compile("bdev \\S+ errs: wr \\d+, rd [1-9]\\d*, ");
 
     /** An injected fault is armed and a commit of this cycle failed before {@code e} ({@link #commitFailedBefore}). */
     private static boolean injectedCommitFailureBefore(Observation o, LogEntry e) {
@@ -752,6 +766,9 @@ public final class Classifier {
         }
         if (message.endsWith("Remounting read-write after error is not allowed")) {
             return true; // the filesystem an injected error forced read-only refuses to go back (EINVAL)
+        }
+        if (injected.contains(org.jbtrfs.core.Errno.EIO) && message.endsWith("error reading free space cache")) {
+            return true; // a v1 cache page the injected read error left unread: the cache is rebuilt (stop 73)
         }
         if (injected.contains(org.jbtrfs.core.Errno.EIO) && message.contains("fixed up error at logical ")) {
             // a replace's copy took the target's copy of a block the source had older: a write the injected -EIO failed

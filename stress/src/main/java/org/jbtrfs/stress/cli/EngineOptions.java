@@ -38,7 +38,7 @@ final class EngineOptions {
     @Option(names = "--faults", paramLabel = "LIST", converter = Converters.Faults.class,
         description = "the fault-injection sites a cycle may arm, comma-separated: del-orphan-item-enomem (the default), "
             + "start-transaction-enospc, commit-transaction-eio, orphan-cleanup-enomem, write-and-wait-transaction-eio, "
-            + "alloc-tree-block-enospc, bio-write-eio, or all, or none; a fault's errno is then "
+            + "alloc-tree-block-enospc, bio-write-eio, bio-read-eio, or all, or none; a fault's errno is then "
             + "a normal outcome of an operation and its error reports are not failures (lanes workload; with several filesystems each "
             + "cycle arms its own filesystem's devices)")
     Converters.FaultSet faults;
