@@ -862,7 +862,34 @@ public enum FixSwitch {
      * error, as it is without a replace (the commit aborts; nothing acknowledged is lost). Found by porting the extra
      * mirror (stop 73). Not checked on a running kernel.
      */
-    DEV_REPLACE_SOURCE_WRITE_ERRORS(Origin.PROPOSED);
+    DEV_REPLACE_SOURCE_WRITE_ERRORS(Origin.PROPOSED),
+
+    /**
+     * Later upstream (Qu Wenruo, 5f50fa918f0c, v6.4: "btrfs: do not use replace target device as an extra mirror"):
+     * during a replace btrfs_num_copies counts the target as one more copy and get_extra_mirror_from_replace maps that
+     * mirror to the target at the same place — whatever the replace's cursor (its comment says "left of the left
+     * cursor"; since 22ab04e814f4 handle_ops_on_dev_replace adds the target for every GET_READ_MIRRORS, so nothing
+     * checks). A read that fails on the source (an I/O error, a bad copy) takes the target's copy of a place the copy
+     * has not reached: garbage ("bad fsid on block"), or — a target that held this filesystem before, as a replace back
+     * to the old disk — an older life of the block that passes every check a read without a parent transid makes
+     * (add_missing_keys' read_tree_block(…, 0, level, NULL)); btrfs_repair_eb_io_failure then writes that older life over
+     * the source's good copy. The fix removes the extra mirror. Found by the explorer with the {@code bio-read-eio} fault
+     * site (stop 73, seed 73004: "read error corrected" followed by "parent transid verify failed … wanted 55 found 46"
+     * at the same block) before the upstream fix was read.
+     */
+    DEV_REPLACE_EXTRA_MIRROR(Origin.LATER_UPSTREAM),
+
+    /**
+     * Later upstream (Qu Wenruo, 8eb3dd17eadd, v6.4, CC stable with a pre-6.4 version: "btrfs: dev-replace: error out if
+     * we have unrepaired metadata error during replace"): a replace's copy that cannot repair a tree block — unreadable
+     * on the source and on every other mirror, or failing its checks on all — writes the bad copy (zeros for an
+     * unreadable one) to the target, counts it, and goes on; the replace finishes onto a target with a broken tree block
+     * ("This behavior is there from the very beginning"). The fix: scrub_handle_errored_block marks the context
+     * (has_meta_failed) and scrub_stripe ends a replace's copy with -EIO, so the replace ends CANCELED. Found by the
+     * explorer with the {@code bio-read-eio} fault site (stop 73, seed 73004: "i/o error" and "unable to fixup" at a
+     * tree block, then "bad tree block start … have 0" on the new device) before the upstream fix was read.
+     */
+    DEV_REPLACE_UNREPAIRED_METADATA(Origin.LATER_UPSTREAM);
 
     private final Origin origin;
 

@@ -401,6 +401,13 @@ final class Scrub {
                 stat.lastPhysical = stripeEnd;
             }
         }
+        submit(); // scrub_stripe's last scrub_submit, then (later upstream) its has_meta_failed test: bios of this chunk
+        // still in flight report theirs to the next chunk's test (or to none, after the last)
+        synchronized (this) {
+            if (isDevReplace && hasMetaFailed && fs.applied(FixSwitch.DEV_REPLACE_UNREPAIRED_METADATA)) {
+                throw new BtrfsException(Errno.EIO, "dev_replace: unrepaired metadata on " + fs.sbId());
+            }
+        }
     }
 
     /**
@@ -413,7 +420,7 @@ final class Scrub {
                 stat.treeExtentsScrubbed++;
                 stat.treeBytesScrubbed += len;
             }
-            addToBio(logical, (int) len, data -> treeBlockError(logical, data, generation));
+            addToBio(logical, (int) len, data -> treeBlockError(logical, data, generation), true);
             return;
         }
         synchronized (this) {
@@ -475,12 +482,26 @@ final class Scrub {
                 return other;
             }
         }
-        synchronized (this) {
-            stat.uncorrectableErrors++;
-        }
-        fs.log().error(fs.sbId(), "unable to fixup (regular) error at logical " + b.logical() + " on dev " + fs.sbId());
+        unableToFixup(b);
         return bad;
     }
+
+    /**
+     * scrub_handle_errored_block's did_not_correct_error: counted and printed; a tree block marks the context
+     * (has_meta_failed, the later upstream {@link FixSwitch#DEV_REPLACE_UNREPAIRED_METADATA}).
+     */
+    private void unableToFixup(ReadBio.Block b) {
+        synchronized (this) {
+            stat.uncorrectableErrors++;
+            if (b.metadata()) {
+                hasMetaFailed = true;
+            }
+        }
+        fs.log().error(fs.sbId(), "unable to fixup (regular) error at logical " + b.logical() + " on dev " + fs.sbId());
+    }
+
+    /** sctx->has_meta_failed: a tree block this scrub could not repair (DEV_REPLACE_UNREPAIRED_METADATA). */
+    private boolean hasMetaFailed;
 
     /** scrub_recheck_block() of mirror 1 for a block of a failed bio: the block read alone, or null on an I/O error. */
     private byte[] recheckRead(ReadBio.Block b) {
@@ -520,22 +541,24 @@ final class Scrub {
             }
             fs.devReplace.numUncorrectableReadErrors.incrementAndGet();
         }
-        synchronized (this) {
-            stat.uncorrectableErrors++;
-        }
-        fs.log().error(fs.sbId(), "unable to fixup (regular) error at logical " + b.logical() + " on dev " + fs.sbId());
+        unableToFixup(b);
         return new byte[b.len()];
     }
 
     /** kernel: scrub_add_page_to_rd_bio() — a block joins the current bio unless it is full or not contiguous. */
     private void addToBio(long logical, int len, java.util.function.Function<byte[], String> check) {
+        addToBio(logical, len, check, false);
+    }
+
+    /** {@link #addToBio(long, int, java.util.function.Function)} for a block that is a tree block ({@code metadata}). */
+    private void addToBio(long logical, int len, java.util.function.Function<byte[], String> check, boolean metadata) {
         if (current != null && (current.blocks.size() >= PAGES_PER_RD_BIO || current.end() != logical)) {
             submit();
         }
         if (current == null) {
             current = new ReadBio(logical);
         }
-        current.blocks.add(new ReadBio.Block(logical, len, check));
+        current.blocks.add(new ReadBio.Block(logical, len, check, metadata));
     }
 
     /** scrub_pages for a single block read as a bio of its own (the superblock). */
@@ -616,7 +639,7 @@ final class Scrub {
     /** struct scrub_bio for reads: contiguous blocks, each checked at completion. */
     private static final class ReadBio {
         /** {@code check}: the block's error, or null when it passed. */
-        record Block(long logical, int len, java.util.function.Function<byte[], String> check) { }
+        record Block(long logical, int len, java.util.function.Function<byte[], String> check, boolean metadata) { }
 
         final long start;
         final java.util.List<Block> blocks = new java.util.ArrayList<>();

@@ -10,6 +10,7 @@ import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.Fault;
+import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.FlakeyBlockDevice;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.Hook;
@@ -58,13 +59,13 @@ class BioReadErrorTest {
     }
 
     /**
-     * During a replace the block is read from the target (mirror 2) when the source's read fails, and the source's
-     * copy is rewritten from it.
+     * 5.11 ({@link FixSwitch#DEV_REPLACE_EXTRA_MIRROR} reverted): during a replace the block is read from the target
+     * (mirror 2) when the source's read fails, and the source's copy is rewritten from it.
      */
     @ParameterizedTest(name = "crc32c {0}")
     @EnumSource(Crc32cImpl.class)
     void duringAReplaceAFailedReadTakesTheTargetsCopyAndRepairsTheSource(Crc32cImpl crc) {
-        try (Repro r = new Repro(crc)) {
+        try (Repro r = new Repro(crc, FixSwitch.DEV_REPLACE_EXTRA_MIRROR)) { // 5.11's extra mirror
             FlakeyBlockDevice src = DevReplaceTest.flakeyDisk(r, "sdx");
             FlakeyBlockDevice tgt = DevReplaceTest.flakeyDisk(r, "sdy");
             r.mod.mkfs(src);

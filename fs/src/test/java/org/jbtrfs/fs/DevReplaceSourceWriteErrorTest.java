@@ -82,6 +82,11 @@ class DevReplaceSourceWriteErrorTest {
         return Repro.withFix(FixSwitch.DEV_REPLACE_SOURCE_WRITE_ERRORS, fixed, crc);
     }
 
+    /** 5.11's order: the proposed fix reverted and the extra mirror kept (the later upstream DEV_REPLACE_EXTRA_MIRROR reverted). */
+    private static Repro repro511(Crc32cImpl crc) {
+        return new Repro(crc, FixSwitch.DEV_REPLACE_SOURCE_WRITE_ERRORS, FixSwitch.DEV_REPLACE_EXTRA_MIRROR);
+    }
+
     private static Setup replaceHeldAfterItsCopy(Repro r) { return replaceHeldAt(r, Hook.DEV_REPLACE_BEFORE_FINISHING); }
 
     /**
@@ -142,7 +147,7 @@ class DevReplaceSourceWriteErrorTest {
     @ParameterizedTest(name = "crc32c {0}")
     @EnumSource(Crc32cImpl.class)
     void revertedABlockTheSourceMissedIsReadFromTheTargetAndRepaired(Crc32cImpl crc) {
-        try (Repro r = repro(crc, false)) {
+        try (Repro r = repro511(crc)) {
             Setup s = replaceHeldAfterItsCopy(r);
             commitWhoseTreeBlockMissedTheSource(s);
             s.src.dropWrites(); // the machine loses power
@@ -178,7 +183,7 @@ class DevReplaceSourceWriteErrorTest {
     @ParameterizedTest(name = "crc32c {0}")
     @EnumSource(Crc32cImpl.class)
     void revertedAReadOnlyMountReadsTheTargetsCopyWithoutRepairingTheSource(Crc32cImpl crc) {
-        try (Repro r = repro(crc, false)) {
+        try (Repro r = repro511(crc)) {
             Setup s = replaceHeldAfterItsCopy(r);
             commitWhoseTreeBlockMissedTheSource(s);
             s.src.dropWrites(); // the machine loses power
@@ -213,7 +218,7 @@ class DevReplaceSourceWriteErrorTest {
     @ParameterizedTest(name = "crc32c {0}")
     @EnumSource(Crc32cImpl.class)
     void revertedTheCopyTakesTheTargetsCopyOfABlockTheSourceMissed(Crc32cImpl crc) {
-        try (Repro r = repro(crc, false)) {
+        try (Repro r = repro511(crc)) {
             Setup s = replaceHeldAt(r, Hook.SCRUB_BEFORE_INC_BLOCK_GROUP_RO);
             commitWhoseTreeBlockMissedTheSource(s);
             r.mod.hooks().disarm(Hook.SCRUB_BEFORE_INC_BLOCK_GROUP_RO);

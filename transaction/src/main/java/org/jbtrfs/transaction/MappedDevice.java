@@ -26,6 +26,8 @@ public final class MappedDevice implements BlockDevice {
     private final KernelLog log;
     /** The proposed DEV_REPLACE_SOURCE_WRITE_ERRORS (see the constructor). */
     private final boolean sourceErrorsFail;
+    /** 5.11's extra mirror of a replace (see the constructor). */
+    private final boolean extraMirror;
     /** Told of a write to the replace target that failed alone (the bio done without it). */
     private volatile Runnable onTargetWriteError = () -> { };
     /** Each device's btrfs_device->dev_stat_values: write, read, flush errors (corruption and generation: none here). */
@@ -44,10 +46,13 @@ public final class MappedDevice implements BlockDevice {
     /**
      * @param sourceErrorsFail the proposed DEV_REPLACE_SOURCE_WRITE_ERRORS: a failed write to a replace's source is the
      *                         bio's error, the target's stripe tolerated for its own failure only
+     * @param extraMirror      the target counts as one more copy while a replace runs (5.11; the later upstream
+     *                         DEV_REPLACE_EXTRA_MIRROR, v6.4, removes it)
      */
-    MappedDevice(BlockDevice device, Sched sched, Faults faults, KernelLog log, boolean sourceErrorsFail) {
+    MappedDevice(BlockDevice device, Sched sched, Faults faults, KernelLog log, boolean sourceErrorsFail, boolean extraMirror) {
         this.device = device;
         this.sourceErrorsFail = sourceErrorsFail;
+        this.extraMirror = extraMirror;
         this.name = device.name();
         this.sched = sched;
         this.faults = faults;
@@ -112,6 +117,31 @@ public final class MappedDevice implements BlockDevice {
         }
     }
 
+    /**
+     * The device as a port-debugging probe reads it (the stress runner's check after every commit): reads of the
+     * filesystem's device as {@link #read} maps them, without the injected faults — not a bio of the kernel's.
+     */
+    public BlockDevice probeView() {
+        MappedDevice self = this;
+        return new BlockDevice() {
+            @Override public String name() { return name; }
+            @Override public long size() { return self.size(); }
+            @Override public void read(long offset, byte[] dst, int dstOff, int len) {
+                BlockDevice[] d = incBlocked();
+                try {
+                    d[0].read(offset, dst, dstOff, len);
+                } finally {
+                    dec();
+                }
+            }
+            @Override public void write(long offset, byte[] src, int srcOff, int len) {
+                throw new UnsupportedOperationException("the probe's view is read-only");
+            }
+            @Override public void flush() { }
+            @Override public IoCounters counters() { return self.counters(); }
+        };
+    }
+
     /** One device's read bio; its error counted and printed as btrfs_end_bio does (a read error), then the bio's. */
     private void readOne(BlockDevice dev, long offset, byte[] dst, int dstOff, int len) {
         try {
@@ -161,12 +191,13 @@ public final class MappedDevice implements BlockDevice {
     }
 
     /**
-     * kernel: btrfs_num_copies() for the single profile — one copy, and while a replace runs with a target
-     * (btrfs_dev_replace_is_ongoing and tgtdev set) one more: the target.
+     * kernel: btrfs_num_copies() for the single profile — one copy, and in 5.11 while a replace runs with a target
+     * (btrfs_dev_replace_is_ongoing and tgtdev set) one more: the target (the later upstream DEV_REPLACE_EXTRA_MIRROR
+     * removes it).
      */
     public int numCopies() {
         synchronized (replaceWait) {
-            return target != null ? 2 : 1;
+            return extraMirror && target != null ? 2 : 1;
         }
     }
 

@@ -126,6 +126,11 @@ public final class Classifier {
                         // finishing ended the replace CANCELED instead of leaving it suspended (stop 65)
                         culprits.add(FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE);
                     }
+                    if (e.message().contains("port-debug/check-after-commit") && (e.message().contains("UNREADABLE_BLOCK: ")
+                        || e.message().contains("PARENT_TRANSID: "))) {
+                        // the commit probe's stale or missing tree block (stop 73)
+                        culprits.addAll(staleBlockCulprits(o));
+                    }
                     if (e.message().contains("fs-writeback.c:2468 __writeback_inodes_sb_nr")) {
                         // -o flushoncommit: a commit's writeback_inodes_sb with nobody holding s_umount (stop 67)
                         culprits.add(FixSwitch.FLUSHONCOMMIT_WRITEBACK_WARN);
@@ -270,11 +275,15 @@ public final class Classifier {
                                 culprits.add(FixSwitch.DEV_REPLACE_SWAP_BEFORE_SUPERS);
                             }
                         }
-                        if ((e.message().contains("unable to fixup (regular) error at logical") || treeBlockCheckFailed(e.message()))
-                            && sourceMissedWrites(o)) {
-                            // a copy or a read that met the source's older block: the write the source failed went to
-                            // a target the replace then dropped (stop 73)
-                            culprits.add(FixSwitch.DEV_REPLACE_SOURCE_WRITE_ERRORS);
+                        if (e.message().contains("unable to fixup (regular) error at logical") || treeBlockCheckFailed(e.message())
+                            || e.message().contains("bad tree block start")) {
+                            // a copy or a read that met an older (or no) block where a replace wrote (stop 73)
+                            culprits.addAll(staleBlockCulprits(o));
+                            if (!e.message().contains("unable to fixup") && readErrorBefore(o, e) && replaceInLog(o.log)) {
+                                // a read that failed on the source took the target's bytes at a place the copy had
+                                // not reached: another filesystem's, or garbage (the extra mirror, stop 73)
+                                culprits.add(FixSwitch.DEV_REPLACE_EXTRA_MIRROR);
+                            }
                         }
                         if (e.message().contains("btrfs_scrub_dev(") && e.message().endsWith(") failed -11")) {
                             // a resumed replace's copy that found the filesystem closing: finishing cancelled it (stop 65)
@@ -391,11 +400,9 @@ public final class Classifier {
                     culprits.add(FixSwitch.DEV_REPLACE_TARGET_WRITE_ERRORS);
                 }
             }
-            if (o.fsck.stream().anyMatch(p -> p.startsWith("PARENT_TRANSID:") || p.startsWith("UNREADABLE_BLOCK:"))
-                && sourceMissedWrites(o)) {
-                // a block older than its referrer on a filesystem whose replace source missed a write: the target alone
-                // had it, and the replace did not finish (stop 73)
-                culprits.add(FixSwitch.DEV_REPLACE_SOURCE_WRITE_ERRORS);
+            if (o.fsck.stream().anyMatch(p -> p.startsWith("PARENT_TRANSID:") || p.startsWith("UNREADABLE_BLOCK:"))) {
+                // a block older than its referrer, or none, after what the replaces did (stop 73)
+                culprits.addAll(staleBlockCulprits(o));
             }
         }
         if (!o.deadRootLeaks.isEmpty()) {
@@ -656,7 +663,11 @@ public final class Classifier {
         return e.level().ordinal() <= LogLevel.ERR.ordinal()
             && !(e.kind() == LogEntry.Kind.TEXT && (outcome(e.message()) || injectedReport(e.message(), o.injected)
                 || o.powerCutSinceMkfs && afterAPowerCut(e.message())
-                || o.inPowerCut(e.seq()) && (treeBlockCheckFailed(e.message()) || readFailedReport(e.message()))
+                || o.inPowerCut(e.seq()) && (treeBlockCheckFailed(e.message()) || readFailedReport(e.message())
+                    || e.message().contains("fixed up error at logical ")
+                    // a replace's copy that could not repair a block the cut left stale ends -EIO (stop 73, the later
+                    // upstream DEV_REPLACE_UNREPAIRED_METADATA)
+                    || e.message().contains("btrfs_scrub_dev(") && e.message().endsWith(") failed -5"))
                 || injectedCommitFailureBefore(o, e) && (treeBlockCheckFailed(e.message())
                     || e.message().contains("unable to fixup (regular) error at logical"))
                 || e.message().contains("unable to fixup (regular) error at logical") && readErrorBefore(o, e)));
@@ -751,7 +762,9 @@ public final class Classifier {
         return message.endsWith("qgroup generation mismatch, marked as inconsistent")
             // a scrub reading blocks whose writes the cut dropped (dm-flakey drop_writes: the commit roots say more than the
             // disk holds); a scrub that finds errors with no cut on is the scrub lane's failure (ScrubLane)
-            || message.contains("unable to fixup (regular) error at logical");
+            || message.contains("unable to fixup (regular) error at logical")
+            // the same read of a replace's copy that found the block on the other mirror (stop 73, the extra mirror)
+            || message.contains("fixed up error at logical ");
     }
 
     /**
@@ -766,6 +779,10 @@ public final class Classifier {
         }
         if (message.endsWith("Remounting read-write after error is not allowed")) {
             return true; // the filesystem an injected error forced read-only refuses to go back (EINVAL)
+        }
+        if (injected.contains(org.jbtrfs.core.Errno.EIO) && message.contains("failed: EIO: read error on ")
+            && message.endsWith(" (injected)")) {
+            return true; // an operation's report of the injected read error (open_ctree's "open_ctree failed: EIO: …")
         }
         if (injected.contains(org.jbtrfs.core.Errno.EIO) && message.endsWith("error reading free space cache")) {
             return true; // a v1 cache page the injected read error left unread: the cache is rebuilt (stop 73)
@@ -1061,20 +1078,44 @@ public final class Classifier {
      * 73).
      */
     static Set<FixSwitch> staleSource(Throwable t, Observation o) {
-        return staleBlockRead(t) && sourceMissedWrites(o) ? Set.of(FixSwitch.DEV_REPLACE_SOURCE_WRITE_ERRORS) : Set.of();
+        return staleBlockRead(t) ? staleBlockCulprits(o) : Set.of();
     }
 
-    /** A replace's source failed a write on this filesystem: in this cycle's log, or in an earlier cycle's since the mkfs. */
-    public static boolean sourceMissedWrites(Observation o) {
-        if (o.sourceMissedWritesSinceMkfs) {
-            return true;
+    /**
+     * What may have left an older (or no) tree block where a replace wrote, by what the filesystem's replaces did since
+     * its mkfs: a write the source failed and only the target took ({@link FixSwitch#DEV_REPLACE_SOURCE_WRITE_ERRORS},
+     * stop 73); a read repaired from the target's extra mirror — an uncopied place, another life of the block
+     * ({@link FixSwitch#DEV_REPLACE_EXTRA_MIRROR}); a copy that could not repair a block and finished anyway
+     * ({@link FixSwitch#DEV_REPLACE_UNREPAIRED_METADATA}).
+     */
+    static Set<FixSwitch> staleBlockCulprits(Observation o) {
+        Set<FixSwitch> s = java.util.EnumSet.noneOf(FixSwitch.class);
+        if (sourceMissedWrites(o)) {
+            s.add(FixSwitch.DEV_REPLACE_SOURCE_WRITE_ERRORS);
         }
-        // the replace (its start or resume line) may be an earlier cycle's, its source's write error this one's
+        List<String> lines = epochReplaceLines(o);
+        if (lines.stream().anyMatch(l -> l.contains("read error corrected: ino "))) {
+            s.add(FixSwitch.DEV_REPLACE_EXTRA_MIRROR);
+        }
+        if (replaceFinished(o) && lines.stream().anyMatch(l -> l.contains("unable to fixup (regular) error at logical"))) {
+            s.add(FixSwitch.DEV_REPLACE_UNREPAIRED_METADATA);
+        }
+        return s;
+    }
+
+    /** The replace lines of the epoch's earlier cycles, then this cycle's log. */
+    private static List<String> epochReplaceLines(Observation o) {
         List<String> lines = new java.util.ArrayList<>(o.replaceHistory);
         if (o.log != null) {
             o.log.forEach(l -> lines.add(l.message()));
         }
-        return sourceWriteFailed(lines);
+        return lines;
+    }
+
+    /** A replace's source failed a write on this filesystem: in this cycle's log, or in an earlier cycle's since the mkfs. */
+    public static boolean sourceMissedWrites(Observation o) {
+        // the replace (its start or resume line) may be an earlier cycle's, its source's write error this one's
+        return o.sourceMissedWritesSinceMkfs || sourceWriteFailed(epochReplaceLines(o));
     }
 
     /**
@@ -1158,7 +1199,8 @@ public final class Classifier {
     /** A line about a replace: its start, resume, suspend, end, a target ignored or missing at a mount, a device's errors. */
     public static boolean replaceLine(String message) {
         return message.contains("dev_replace") || message.contains("tgtdev") || message.contains("replace target")
-            || message.contains("btrfs_scrub_dev(") || DEV_STAT_ERRORS.matcher(message).find();
+            || message.contains("btrfs_scrub_dev(") || DEV_STAT_ERRORS.matcher(message).find()
+            || message.contains("read error corrected: ino ") || message.contains("unable to fixup (regular) error at logical");
     }
 
     /** A replace finished on this filesystem: in this cycle's log, or in an earlier cycle's since the mkfs. */

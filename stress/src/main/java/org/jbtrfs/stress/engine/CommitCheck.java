@@ -39,7 +39,7 @@ final class CommitCheck {
             // got the filesystem's writes either. The runner's own check reads the disks after the cycle's umount.
             return;
         }
-        String errors = errors(Check.check(fs.device));
+        String errors = errors(Check.check(fs.device.probeView())); // not the kernel's reads: no injected read error
         if (errors.isEmpty()) {
             return;
         }
@@ -48,7 +48,7 @@ final class CommitCheck {
         String inFlight = fs.btreeInode.writebackState();
         String dirtyNow = fs.btreeInode.dirtyState();
         fs.btreeInode.waitWriteback();
-        String again = errors(Check.check(fs.device));
+        String again = errors(Check.check(fs.device.probeView()));
         String report = "(device " + fs.sbId() + ") transaction " + transid
             + ": " + errors
             + "\n  in flight at the check: " + inFlight

@@ -153,13 +153,15 @@ abstract class LaneWorker implements Runnable {
      * it then swapped in — reads back as what the disk held before: verify_parent_transid's EIO, the validation's
      * EUCLEAN. The kernel checks what the disk returns and fails the read, as it must; the disk lied. Found by the
      * replace lane (classes 06d28674, 6081a25e: a replace finished in the cut, then a read from its target, which holds
-     * an earlier life of the filesystem or of an earlier epoch's). {@code cutAtStart}: the cut was on when the
-     * operation started.
+     * an earlier life of the filesystem or of an earlier epoch's). A replace's copy that met such a tree block on the
+     * source ends -EIO too (stop 73: the later upstream DEV_REPLACE_UNREPAIRED_METADATA). {@code cutAtStart}: the cut
+     * was on when the operation started.
      */
     boolean readInAPowerCut(BtrfsException e, boolean cutAtStart) {
         String m = e.getMessage() == null ? "" : e.getMessage();
         return (cutAtStart || cx.dropping) && (e.errno() == Errno.EIO || e.errno() == Errno.EUCLEAN)
-            && (m.contains("parent transid verify failed") || m.contains("failed to read tree block"));
+            && (m.contains("parent transid verify failed") || m.contains("failed to read tree block")
+                || m.contains("dev_replace from ") && m.endsWith(" ended with -5"));
     }
 
     /** Runs one operation under the watchdog's eye; null when the kernel refused it (a normal outcome). */

@@ -171,6 +171,32 @@ class ClassifierTest {
     }
 
     /**
+     * Stop 73: a replace copy's "fixed up error" is, like its "unable to fixup", what a power cut left (the copy met a
+     * block the cut dropped on the source and found it on the other mirror); and with {@code bio-read-eio}: a mount's
+     * report of the injected read error, the v1 cache it could not read, a copy's block it could not read.
+     */
+    @Test
+    void theExtraMirrorsAndTheReadErrorsReportsAreOutcomes() {
+        KernelLog log = new KernelLog(64, new ManualClock());
+        log.btrfs(LogLevel.ERR, "sdc", "fixed up error at logical 2113536 on dev sdc");
+        Observation o = new Observation();
+        o.log = log.entries();
+        assertEquals(EnumSet.of(Symptom.ERROR), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms());
+        o.powerCutSinceMkfs = true;
+        assertEquals(EnumSet.noneOf(Symptom.class), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms());
+        KernelLog reads = new KernelLog(64, new ManualClock());
+        reads.btrfs(LogLevel.ERR, "sdc", "bdev sdc errs: wr 0, rd 1, flush 0, corrupt 0, gen 0");
+        reads.btrfs(LogLevel.ERR, "sdc", "open_ctree failed: EIO: read error on sdc at 30408704 (injected)");
+        reads.btrfs(LogLevel.ERR, "sdc", "error reading free space cache");
+        reads.btrfs(LogLevel.ERR, "sdc", "unable to fixup (regular) error at logical 2162688 on dev sdc");
+        Observation r = new Observation();
+        r.log = reads.entries();
+        assertEquals(EnumSet.of(Symptom.ERROR), Classifier.classify(r, EnumSet.noneOf(FixSwitch.class)).symptoms());
+        r.injected(EnumSet.of(org.jbtrfs.core.Errno.EIO));
+        assertEquals(EnumSet.noneOf(Symptom.class), Classifier.classify(r, EnumSet.noneOf(FixSwitch.class)).symptoms());
+    }
+
+    /**
      * Stop 66 (classes 06d28674, 6081a25e; ReplaceInAPowerCutTest): a tree block read that failed its checks while the
      * disks dropped writes is the cut's outcome — the disk returned an earlier life of the block, or another
      * filesystem's after a replace in the cut swapped in a disk that never got the copy; the same read once the cut
@@ -974,6 +1000,30 @@ class ClassifierTest {
         fixedUp.log = List.of(new LogEntry(1, LogLevel.ERR, 0, "btrfs1-kworker/u4:3", LogEntry.Kind.TEXT,
             "BTRFS error (device sdc): fixed up error at logical 2146304 on dev sdc"));
         assertFalse(Classifier.errorLine(fixedUp.log.get(0), fixedUp));
+    }
+
+    /**
+     * Stop 73 ({@code bio-read-eio}): a stale block after a read repaired from a replace target's extra mirror
+     * (DEV_REPLACE_EXTRA_MIRROR, v6.4), and after a copy that finished with an unrepaired block
+     * (DEV_REPLACE_UNREPAIRED_METADATA, v6.4).
+     */
+    @Test
+    void aStaleBlockAfterAReadRepairOrAnUnrepairedCopyIsItsLaterUpstreamFix() {
+        Observation repaired = new Observation();
+        repaired.injected(EnumSet.of(org.jbtrfs.core.Errno.EIO));
+        repaired.replaceHistory = List.of("cycle 9: BTRFS info (device sdm): dev_replace from sdm (devid 1) to sde started",
+            "cycle 9: BTRFS info (device sdm): read error corrected: ino 0 off 2228224 (dev sdm sector 4352)");
+        repaired.fsck.add("PARENT_TRANSID: parent transid verify failed on 2228224 wanted 55 found 46 (referrer: tree 258 root)");
+        assertTrue(Classifier.classify(repaired, EnumSet.of(FixSwitch.DEV_REPLACE_EXTRA_MIRROR)).bugs()
+            .contains("dev-replace-extra-mirror"));
+        Observation unrepaired = new Observation();
+        unrepaired.injected(EnumSet.of(org.jbtrfs.core.Errno.EIO));
+        unrepaired.replaceFinishedSinceMkfs = true;
+        unrepaired.replaceHistory = List.of("cycle 2: BTRFS error (device sde): unable to fixup (regular) error at logical 2260992 on dev sde");
+        unrepaired.laneError("lifecycle", "mount", new org.jbtrfs.core.BtrfsException(org.jbtrfs.core.Errno.EUCLEAN,
+            "failed to read tree block 2260992 on sdm: EUCLEAN: bad tree block start, mirror 1 want 2260992 have 0"));
+        assertEquals(Set.of("dev-replace-unrepaired-metadata"),
+            Classifier.classify(unrepaired, EnumSet.of(FixSwitch.DEV_REPLACE_UNREPAIRED_METADATA)).bugs());
     }
 
     /** Stop 65: a tree block older than its parent says, on a disk a replace moved the filesystem to. */
