@@ -68,13 +68,7 @@ class BioReadErrorTest {
         try (Repro r = new Repro(crc, FixSwitch.DEV_REPLACE_EXTRA_MIRROR)) { // 5.11's extra mirror
             FlakeyBlockDevice src = DevReplaceTest.flakeyDisk(r, "sdx");
             FlakeyBlockDevice tgt = DevReplaceTest.flakeyDisk(r, "sdy");
-            r.mod.mkfs(src);
-            Btrfs fs = r.mod.mount(src, "");
-            for (int i = 0; i < 8; i++) {
-                fs.createFile("/f" + i);
-                fs.writeFile("/f" + i, DevReplaceTest.DATA);
-            }
-            fs.sync();
+            Btrfs fs = DevReplaceTest.withFilesOn(r, src);
             r.mod.hooks().parkAt(Hook.DEV_REPLACE_BEFORE_FINISHING, Role.USER);
             TestThread<DevReplaceResult> start = TestThread.call("replace", () -> fs.replaceStart(1, tgt));
             r.mod.hooks().awaitParked(Hook.DEV_REPLACE_BEFORE_FINISHING, Repro.WAIT); // copied: the target has every block

@@ -50,13 +50,7 @@ class DevReplaceExtraMirrorTest {
     private static Btrfs mountedWithAnUncopiedReplace(Repro r) {
         FlakeyBlockDevice src = DevReplaceTest.flakeyDisk(r, "sdx");
         FlakeyBlockDevice tgt = DevReplaceTest.flakeyDisk(r, "sdy");
-        r.mod.mkfs(src);
-        Btrfs fs = r.mod.mount(src, "");
-        for (int i = 0; i < 8; i++) {
-            fs.createFile("/f" + i);
-            fs.writeFile("/f" + i, DevReplaceTest.DATA);
-        }
-        fs.sync();
+        Btrfs fs = DevReplaceTest.withFilesOn(r, src);
         r.mod.hooks().parkAt(Hook.SCRUB_BEFORE_INC_BLOCK_GROUP_RO, Role.USER);
         TestThread<DevReplaceResult> start = TestThread.call("replace", () -> fs.replaceStart(1, tgt));
         r.mod.hooks().awaitParked(Hook.SCRUB_BEFORE_INC_BLOCK_GROUP_RO, Repro.WAIT);

@@ -123,6 +123,20 @@ class DevReplaceSourceWriteErrorTest {
         assertFalse(s.fs.fsState().contains(FsState.ERROR), s.r.mod.log().dmesg());
     }
 
+    /**
+     * A power cut (both disks) while the replace is held after its copy; the replace let go, ending in the cut, the
+     * filesystem unmounted, the power back: the disks hold what they had at the cut.
+     */
+    private static void powerCutWhileHeld(Setup s) {
+        s.src.dropWrites(); // the machine loses power
+        s.tgt.dropWrites();
+        s.r.mod.hooks().disarm(Hook.DEV_REPLACE_BEFORE_FINISHING);
+        s.start.join();
+        s.fs.umount();
+        s.src.allowWrites();
+        s.tgt.allowWrites();
+    }
+
     @ParameterizedTest(name = "crc32c {0}")
     @EnumSource(Crc32cImpl.class)
     void revertedAWriteThatFailsOnTheSourceAloneIsDoneAndTheReplaceFinishes(Crc32cImpl crc) {
@@ -150,13 +164,7 @@ class DevReplaceSourceWriteErrorTest {
         try (Repro r = repro511(crc)) {
             Setup s = replaceHeldAfterItsCopy(r);
             commitWhoseTreeBlockMissedTheSource(s);
-            s.src.dropWrites(); // the machine loses power
-            s.tgt.dropWrites();
-            r.mod.hooks().disarm(Hook.DEV_REPLACE_BEFORE_FINISHING);
-            s.start.join();
-            s.fs.umount();
-            s.src.allowWrites();
-            s.tgt.allowWrites();
+            powerCutWhileHeld(s);
             r.mod.hooks().parkAt(Hook.DEV_REPLACE_KTHREAD_BEFORE_SCRUB, Role.KTHREAD); // the replace runs, its copy not yet
             Btrfs again = r.mod.mount(s.src, "");
             r.mod.hooks().awaitParked(Hook.DEV_REPLACE_KTHREAD_BEFORE_SCRUB, Repro.WAIT);
@@ -186,13 +194,7 @@ class DevReplaceSourceWriteErrorTest {
         try (Repro r = repro511(crc)) {
             Setup s = replaceHeldAfterItsCopy(r);
             commitWhoseTreeBlockMissedTheSource(s);
-            s.src.dropWrites(); // the machine loses power
-            s.tgt.dropWrites();
-            r.mod.hooks().disarm(Hook.DEV_REPLACE_BEFORE_FINISHING);
-            s.start.join();
-            s.fs.umount();
-            s.src.allowWrites();
-            s.tgt.allowWrites();
+            powerCutWhileHeld(s);
             Btrfs ro = r.mod.mount(s.src, "ro");
             assertArrayEquals(LATE, ro.readFile("/late"));
             assertTrue(r.logged("mirror 1 wanted"), r.mod.log().dmesg());

@@ -33,6 +33,18 @@ class DevReplaceTest {
         return r.mod.createFlakeyDevice(name, r.mod.createDevice(name + "-disk", 64L << 20));
     }
 
+    /** mkfs on {@code src}, mounted, eight files of {@link #DATA} written and synced. */
+    static Btrfs withFilesOn(Repro r, BlockDevice src) {
+        r.mod.mkfs(src);
+        Btrfs fs = r.mod.mount(src, "");
+        for (int i = 0; i < 8; i++) {
+            fs.createFile("/f" + i);
+            fs.writeFile("/f" + i, DATA);
+        }
+        fs.sync();
+        return fs;
+    }
+
     static Btrfs withFiles(Repro r) {
         Btrfs fs = r.mountSettled("");
         for (int i = 0; i < 8; i++) {
