@@ -23,7 +23,9 @@
 #      dev-replace-swap-before-supers:dev-replace-swap-before-supers, stop 72: a failed commit or a power cut after a
 #      replace's swap;
 #      dev-replace-source-write-errors:dev-replace-source-write-errors, stop 73: a write bio failing -EIO on a replace's
-#      source, then the replace cancelled or failed)
+#      source, then the replace cancelled or failed;
+#      dev-replace-extra-mirror:dev-replace-extra-mirror and dev-replace-unrepaired-metadata:dev-replace-unrepaired-metadata,
+#      stop 73: a read bio failing -EIO during a replace, bio-read-eio)
 set -u
 jar=${JAR:-stress/target/jbtrfs-stress.jar}
 limit=${1:-20}; shift || true
