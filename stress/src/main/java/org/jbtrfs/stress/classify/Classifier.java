@@ -880,6 +880,12 @@ public final class Classifier {
             // START_SYNC waiting for the commit its kick of the transaction kthread asked for: the kick was lost
             return FixSwitch.COMMIT_TRANS_LOST_WAKEUP;
         }
+        if (frame != null && frame.startsWith("Kthread.stop") && frame.endsWith("OpenCtree.stop")) {
+            // a failed mount's kthread_stop of the transaction kthread (open_ctree's fail_trans_kthread): the same lost
+            // stop wake-up, the kthread's sleep to its next commit interval (stop 73, --kernel 5.12 with bio-read-eio:
+            // mounts failing on an injected read error)
+            return FixSwitch.TRANS_KTHREAD_LOST_STOP_WAKEUP;
+        }
         if (frame == null || !frame.endsWith("CloseCtree.closeCtree")) {
             return null;
         }

@@ -153,6 +153,8 @@ class ClassifierTest {
     void anUmountStalledBehindTheDiscardWorkersSpinIsTheDiscardWorkerLoop() {
         assertEquals(FixSwitch.DISCARD_WORKER_INFINITE_LOOP, Classifier.stallCause("DelayedWork.cancelSync <- Discard.cleanup"));
         assertEquals(null, Classifier.stallCause("DelayedWork.cancelSync <- Writeback.flush"));
+        // stop 73 (--kernel 5.12, seed 73007: b6759eb0, 4398a984, 67238db8): a failed mount's kthread_stop
+        assertEquals(FixSwitch.TRANS_KTHREAD_LOST_STOP_WAKEUP, Classifier.stallCause("Kthread.stop <- OpenCtree.stop"));
     }
 
     /**
