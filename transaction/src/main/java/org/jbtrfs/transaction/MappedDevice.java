@@ -12,9 +12,12 @@ import org.jbtrfs.core.kernel.Sched;
 
 /**
  * The filesystem's device as btrfs_map_block maps a bio onto it (fs/btrfs/volumes.c, single profile, one device): reads
- * go to the device; while a dev-replace runs and has a target (btrfs_dev_replace_is_ongoing and tgtdev set), every
- * write is duplicated to the target as well (handle_ops_on_dev_replace — 5.11 does it for every write, the copy of
- * what was there before is the replace's scrub). Each bio counts itself in fs_info->bio_counter
+ * go to the device (mirror 1; in 5.11 a running replace's target is mirror 2, {@link #readMirror}); while a dev-replace
+ * runs and has a target (btrfs_dev_replace_is_ongoing and tgtdev set), every write is duplicated to the target as well
+ * (handle_ops_on_dev_replace — 5.11 does it for every write, the copy of what was there before is the replace's
+ * scrub), the bio done when one of the two stripes failed. Read and write bios fail as the block layer's
+ * fail_make_request fails them ({@code bio-read-eio}, {@code bio-write-eio}), each counted in its device's
+ * statistics. Each bio counts itself in fs_info->bio_counter
  * (btrfs_bio_counter_inc_blocked), which the replace's end waits to drain before it swaps the target in
  * (btrfs_rm_dev_replace_blocked / _unblocked, BTRFS_FS_STATE_DEV_REPLACING). The name is the one the filesystem was
  * mounted through: the kernel's messages keep naming sb->s_id after a replace, too.
