@@ -1202,11 +1202,16 @@ public final class Classifier {
     private static final java.util.regex.Pattern DEV_STAT_WRITE_ERRORS = java.util.regex.Pattern
         .compile("bdev (\\S+) errs: wr [1-9]\\d*, ");
 
-    /** A line about a replace: its start, resume, suspend, end, a target ignored or missing at a mount, a device's errors. */
+    /**
+     * A line about a replace — its start, resume, suspend, end, a target ignored or missing at a mount, a device's
+     * errors, a read repair, a block no mirror could repair — or an abort.
+     */
     public static boolean replaceLine(String message) {
         return message.contains("dev_replace") || message.contains("tgtdev") || message.contains("replace target")
             || message.contains("btrfs_scrub_dev(") || DEV_STAT_ERRORS.matcher(message).find()
-            || message.contains("read error corrected: ino ") || message.contains("unable to fixup (regular) error at logical");
+            || message.contains("read error corrected: ino ") || message.contains("unable to fixup (regular) error at logical")
+            // and the aborts around them: what a later mount of the replace's disks meets may be an abort's
+            || message.contains("Transaction aborted (error ");
     }
 
     /** A replace finished on this filesystem: in this cycle's log, or in an earlier cycle's since the mkfs. */

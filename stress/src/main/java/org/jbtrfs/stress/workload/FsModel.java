@@ -45,7 +45,8 @@ public final class FsModel {
 
     /** Keeps {@code line} of cycle {@code cycle} in {@link #replaceHistory}, dropping the oldest past the limit. */
     public void rememberReplaceLine(long cycle, String line) {
-        replaceHistory.addLast("cycle " + cycle + ": " + line);
+        String first = line.lines().findFirst().orElse(""); // a WARNING's first line, not its call trace
+        replaceHistory.addLast("cycle " + cycle + ": " + first);
         while (replaceHistory.size() > REPLACE_HISTORY) {
             replaceHistory.removeFirst();
         }
