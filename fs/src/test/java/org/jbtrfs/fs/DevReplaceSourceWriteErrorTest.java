@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
-import java.util.concurrent.atomic.AtomicBoolean;
-import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.Errno;
@@ -53,28 +51,8 @@ class DevReplaceSourceWriteErrorTest {
         Arrays.fill(LATE, (byte) 0x5a);
     }
 
-    /** A disk whose next write fails once armed (fail_make_request on one bio), the superblock's included. */
-    private static final class OneBadWrite implements BlockDevice {
-        final AtomicBoolean failNext = new AtomicBoolean();
-        private final BlockDevice disk;
-
-        OneBadWrite(BlockDevice disk) { this.disk = disk; }
-
-        @Override public String name() { return disk.name(); }
-        @Override public long size() { return disk.size(); }
-        @Override public void read(long offset, byte[] dst, int dstOff, int len) { disk.read(offset, dst, dstOff, len); }
-        @Override public void write(long offset, byte[] src, int srcOff, int len) {
-            if (failNext.getAndSet(false)) {
-                throw new BtrfsException(Errno.EIO, "write error on " + disk.name());
-            }
-            disk.write(offset, src, srcOff, len);
-        }
-        @Override public void flush() { disk.flush(); }
-        @Override public org.jbtrfs.core.IoCounters counters() { return disk.counters(); }
-    }
-
     /** The filesystem on sdx (whose next write fails when armed), a replace to sdy held after its copy. */
-    private record Setup(Repro r, FlakeyBlockDevice src, OneBadWrite srcDisk, FlakeyBlockDevice tgt, Btrfs fs,
+    private record Setup(Repro r, FlakeyBlockDevice src, OneBadWriteDisk srcDisk, FlakeyBlockDevice tgt, Btrfs fs,
                          TestThread<DevReplaceResult> start) { }
 
     /** Every fix applied but, unless {@code fixed}, the proposed one: 5.11's write that the target alone took. */
@@ -95,7 +73,7 @@ class DevReplaceSourceWriteErrorTest {
      * stops it once let go).
      */
     private static Setup replaceHeldAt(Repro r, Hook at) {
-        OneBadWrite srcDisk = new OneBadWrite(r.mod.createDevice("sdx-disk", 64L << 20));
+        OneBadWriteDisk srcDisk = new OneBadWriteDisk(r.mod.createDevice("sdx-disk", 64L << 20));
         FlakeyBlockDevice src = r.mod.createFlakeyDevice("sdx", srcDisk);
         FlakeyBlockDevice tgt = DevReplaceTest.flakeyDisk(r, "sdy");
         r.mod.mkfs(src);

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
-import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.Errno;
@@ -254,28 +253,14 @@ class DevReplaceTargetWriteErrorsTest {
      */
     private static FlakeyBlockDevice treeBlockWriteFailingAfterTheItemThenPowerCut(Repro r, boolean fixed) {
         FlakeyBlockDevice src = DevReplaceTest.flakeyDisk(r, "sdx");
-        BlockDevice disk = r.mod.createDevice("sdy-disk", 64L << 20);
-        java.util.concurrent.atomic.AtomicBoolean failNext = new java.util.concurrent.atomic.AtomicBoolean();
-        BlockDevice oneBadWrite = new BlockDevice() {
-            @Override public String name() { return disk.name(); }
-            @Override public long size() { return disk.size(); }
-            @Override public void read(long offset, byte[] dst, int dstOff, int len) { disk.read(offset, dst, dstOff, len); }
-            @Override public void write(long offset, byte[] src, int srcOff, int len) {
-                if (failNext.getAndSet(false)) {
-                    throw new BtrfsException(Errno.EIO, "write error on " + disk.name());
-                }
-                disk.write(offset, src, srcOff, len);
-            }
-            @Override public void flush() { disk.flush(); }
-            @Override public org.jbtrfs.core.IoCounters counters() { return disk.counters(); }
-        };
+        OneBadWriteDisk oneBadWrite = new OneBadWriteDisk(r.mod.createDevice("sdy-disk", 64L << 20));
         FlakeyBlockDevice tgt = r.mod.createFlakeyDevice("sdy", oneBadWrite);
         r.mod.mkfs(src);
         Btrfs again = failedTargetWriteThenPowerCut(r, src, tgt, fixed, fs -> {
             fs.createFile("/late");
             fs.writeFile("/late", LATE);
             // the item is written; the commit's tree blocks follow: the first one's write to the target fails
-            r.mod.hooks().arm(Hook.COMMIT_AFTER_UNBLOCKED, HookAction.run(() -> failNext.set(true)).onlyFor(Role.USER), 1);
+            r.mod.hooks().arm(Hook.COMMIT_AFTER_UNBLOCKED, HookAction.run(() -> oneBadWrite.failNext.set(true)).onlyFor(Role.USER), 1);
             fs.sync();
         });
         assertEquals(DevReplaceStatus.State.FINISHED, again.replaceStatus().state(), r.mod.log().dmesg());

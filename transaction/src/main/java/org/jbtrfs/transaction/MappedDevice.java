@@ -111,14 +111,7 @@ public final class MappedDevice implements BlockDevice {
     }
 
     @Override
-    public void read(long offset, byte[] dst, int dstOff, int len) {
-        BlockDevice[] d = incBlocked();
-        try {
-            readOne(d[0], offset, dst, dstOff, len);
-        } finally {
-            dec();
-        }
-    }
+    public void read(long offset, byte[] dst, int dstOff, int len) { readMirror(1, offset, dst, dstOff, len); }
 
     /**
      * The device as a port-debugging probe reads it (the stress runner's check after every commit): reads of the
