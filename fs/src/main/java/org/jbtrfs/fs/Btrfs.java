@@ -1145,12 +1145,26 @@ public final class Btrfs {
     }
 
     /**
-     * A read-only ioctl: EINVAL once unmounted, but no s_umount (ioctls do not take it), so it answers while a
-     * remount or umount is waiting for something — what a reproducer polls.
+     * A read-only ioctl: no s_umount (ioctls do not take it), so it answers while a remount is waiting for something —
+     * what a reproducer polls — but it holds the mount, as the kernel's ioctl holds its open file: an umount waits for
+     * it (the kernel's would be EBUSY) and cannot free fs_info under it. An umount already past that point — it holds
+     * the mount, detached or about to be — makes it EINVAL at once (the path no longer reaches this filesystem), and
+     * never a wait behind close_ctree, which a reproducer may be holding at a hook. (The port's own bug until stop 74:
+     * the query tested the mount and then ran without it — a use-after-free in btrfs_dev_replace_status, explorer class
+     * a55fe7f0; {@code QueryHoldsTheMountTest}.)
      */
     private <T> T query(java.util.function.Supplier<T> op) {
-        checkMounted();
-        return op.get();
+        // ReadLock.tryLock takes the mount unless an umount holds it; the timed retry covers only the umount's own
+        // short check of open files (an EBUSY umount gives the mount back, still mounted)
+        try {
+            while (!mntCount.readLock().tryLock() && !mntCount.readLock().tryLock(1, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                checkMounted();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BtrfsException(Errno.EINTR, "interrupted while " + device().name() + " was being unmounted");
+        }
+        return holdingTheMount(op);
     }
 
     static void requireNonNull(Object o, String name) {
