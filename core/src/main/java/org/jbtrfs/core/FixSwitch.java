@@ -884,8 +884,11 @@ public enum FixSwitch {
      * we have unrepaired metadata error during replace"): a replace's copy that cannot repair a tree block — unreadable
      * on the source and on every other mirror, or failing its checks on all — writes the bad copy (zeros for an
      * unreadable one) to the target, counts it, and goes on; the replace finishes onto a target with a broken tree block
-     * ("This behavior is there from the very beginning"). The fix: scrub_handle_errored_block marks the context
-     * (has_meta_failed) and scrub_stripe ends a replace's copy with -EIO, so the replace ends CANCELED. Found by the
+     * ("This behavior is there from the very beginning"). The fix as merged: flush_scrub_stripes, once the stripes'
+     * reads and repairs are done, ends a replace's copy with -EIO at a stripe with an unrepaired tree block, so the
+     * replace ends CANCELED; the port tests it after the chunk's bios are done (the pre-6.4 posting's test at
+     * scrub_stripe's end, which the port had until stop 74, misses a block of the chunk's last bio:
+     * {@code DevReplaceLateMetadataErrorTest}). Found by the
      * explorer with the {@code bio-read-eio} fault site (stop 73, seed 73004: "i/o error" and "unable to fixup" at a
      * tree block, then "bad tree block start … have 0" on the new device) before the upstream fix was read.
      */

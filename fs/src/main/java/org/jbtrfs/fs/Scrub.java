@@ -282,6 +282,7 @@ final class Scrub {
             }
             submit();
             waitForBios();
+            err = unrepairedMetadata(err);
             control.pauseOn();
             control.pauseOff();
             if (isDevReplace && (err == null || !fs.applied(FixSwitch.DEV_REPLACE_CURSOR_PAST_CANCELLED_CHUNK))) {
@@ -401,13 +402,33 @@ final class Scrub {
                 stat.lastPhysical = stripeEnd;
             }
         }
-        submit(); // scrub_stripe's last scrub_submit, then (later upstream) its has_meta_failed test: bios of this chunk
-        // still in flight report theirs to the next chunk's test (or to none, after the last)
-        synchronized (this) {
-            if (isDevReplace && hasMetaFailed && fs.applied(FixSwitch.DEV_REPLACE_UNREPAIRED_METADATA)) {
-                throw new BtrfsException(Errno.EIO, "dev_replace: unrepaired metadata on " + fs.sbId());
-            }
+        submit(); // scrub_stripe's last scrub_submit
+    }
+
+    /**
+     * The later upstream {@link FixSwitch#DEV_REPLACE_UNREPAIRED_METADATA} (8eb3dd17eadd): a replace's chunk whose copy
+     * left a tree block unrepaired ends the copy with -EIO — "stripe %llu has unrepaired metadata sector at %llu".
+     * Mainline tests it in flush_scrub_stripes, once the stripes' reads and repairs are done and before their blocks go
+     * to the target; 5.11's structure has the chunk's bios done here, after scrub_enumerate_chunks' wait for them. (The
+     * pre-6.4 version posted for the stable trees tested sctx->has_meta_failed at scrub_stripe's end, before its last
+     * bios completed — what the port did until stop 74: a tree block in a chunk's last bio escaped the test when the
+     * next chunk's copy was cancelled, explorer class 10a4d7ed. Not what upstream merged.) A cancelled chunk keeps its
+     * -ECANCELED ("if (!ret) ret = tmp").
+     */
+    private BtrfsException unrepairedMetadata(BtrfsException err) {
+        if (!isDevReplace || err != null || !fs.applied(FixSwitch.DEV_REPLACE_UNREPAIRED_METADATA)) {
+            return err;
         }
+        long at;
+        synchronized (this) {
+            if (metaFailedAt < 0) {
+                return null;
+            }
+            at = metaFailedAt;
+        }
+        long stripe = at - Math.floorMod(at, STRIPE_LEN);
+        fs.log().error(fs.sbId(), "stripe " + stripe + " has unrepaired metadata sector at " + at);
+        return new BtrfsException(Errno.EIO, "dev_replace: unrepaired metadata at " + at + " on " + fs.sbId());
     }
 
     /**
@@ -487,21 +508,24 @@ final class Scrub {
     }
 
     /**
-     * scrub_handle_errored_block's did_not_correct_error: counted and printed; a tree block marks the context
-     * (has_meta_failed, the later upstream {@link FixSwitch#DEV_REPLACE_UNREPAIRED_METADATA}).
+     * scrub_handle_errored_block's did_not_correct_error: counted and printed; a tree block is remembered for the later
+     * upstream {@link FixSwitch#DEV_REPLACE_UNREPAIRED_METADATA} ({@link #unrepairedMetadata}).
      */
     private void unableToFixup(ReadBio.Block b) {
         synchronized (this) {
             stat.uncorrectableErrors++;
-            if (b.metadata()) {
-                hasMetaFailed = true;
+            if (b.metadata() && metaFailedAt < 0) {
+                metaFailedAt = b.logical();
             }
         }
         fs.log().error(fs.sbId(), "unable to fixup (regular) error at logical " + b.logical() + " on dev " + fs.sbId());
     }
 
-    /** sctx->has_meta_failed: a tree block this scrub could not repair (DEV_REPLACE_UNREPAIRED_METADATA). */
-    private boolean hasMetaFailed;
+    /**
+     * The first tree block this scrub could not repair, -1 while none (sctx->has_meta_failed of the pre-6.4 posting;
+     * mainline's stripe error bitmaps): {@link #unrepairedMetadata}.
+     */
+    private long metaFailedAt = -1;
 
     /** scrub_recheck_block() of mirror 1 for a block of a failed bio: the block read alone, or null on an I/O error. */
     private byte[] recheckRead(ReadBio.Block b) {

@@ -31,8 +31,9 @@ import org.junit.jupiter.params.provider.EnumSource;
  *       target — zeros for an unreadable page (scrub_write_page_to_dev_replace).</li>
  *   <li>Nothing in the copy looks at those errors: the replace finishes and the new device has a tree block of zeros.</li>
  * </ol>
- * The fix: a tree block left unrepaired marks the scrub context (has_meta_failed) and scrub_stripe ends a replace's
- * copy with -EIO: the replace ends CANCELED and the filesystem stays on its source. Read: scrub.c
+ * The fix: a chunk whose copy left a tree block unrepaired ends the replace's copy with -EIO once the chunk's reads are
+ * done (mainline's flush_scrub_stripes; {@link DevReplaceLateMetadataErrorTest} for a block of the chunk's last bio):
+ * the replace ends CANCELED and the filesystem stays on its source. Read: scrub.c
  * scrub_handle_errored_block, scrub_write_page_to_dev_replace, scrub_stripe; dev-replace.c btrfs_dev_replace_finishing
  * (v5.11; the pre-6.4 patch on the linux-btrfs list, April 2023).
  *

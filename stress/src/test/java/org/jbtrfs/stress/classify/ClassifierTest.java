@@ -173,6 +173,25 @@ class ClassifierTest {
     }
 
     /**
+     * Stop 74: the replace copy's "stripe … has unrepaired metadata sector at …", which ends it -EIO, follows its
+     * "unable to fixup" and is judged by it: an outcome after a power cut, an error without one.
+     */
+    @Test
+    void theCopysUnrepairedMetadataLineIsJudgedByItsUnableToFixup() {
+        KernelLog log = new KernelLog(64, new ManualClock());
+        log.btrfs(LogLevel.ERR, "sdc", "unable to fixup (regular) error at logical 2244608 on dev sdc");
+        log.btrfs(LogLevel.ERR, "sdc", "stripe 2228224 has unrepaired metadata sector at 2244608");
+        log.btrfs(LogLevel.ERR, "sdc", "btrfs_scrub_dev(sdc, 1, sde) failed -5");
+        Observation o = new Observation();
+        o.log = log.entries();
+        assertEquals(EnumSet.of(Symptom.ERROR), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms());
+        assertFalse(Classifier.errorLine(o.log.get(1), o));
+        o.powerCutSinceMkfs = true;
+        o.powerCutStarted(0);
+        assertEquals(EnumSet.noneOf(Symptom.class), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms());
+    }
+
+    /**
      * Stop 73: a replace copy's "fixed up error" is, like its "unable to fixup", what a power cut left (the copy met a
      * block the cut dropped on the source and found it on the other mirror); and with {@code bio-read-eio}: a mount's
      * report of the injected read error, the v1 cache it could not read, a copy's block it could not read.
