@@ -121,7 +121,8 @@ public final class DeadRoots {
      * <p>Errors as 5.10 and 5.11 have them: a failed root item update or deletion aborts the transaction
      * (btrfs_abort_transaction, whose __btrfs_handle_fs_error puts the filesystem in error state and read-only); an
      * error of the walk itself (a tree block that does not read), of btrfs_run_delayed_items or of starting a
-     * transaction ends the transaction and returns it, and nothing else — no abort, no error state. Whatever the
+     * transaction ends the transaction and returns it, and nothing else — no abort, no error state (a walk error aborts with the later
+     * upstream {@link FixSwitch#DROP_SNAPSHOT_WALK_ERROR_ABORT}). Whatever the
      * outcome, a root not dropped goes back on dead_roots ("out:"), so a later pass or mount retries it. Nothing
      * escapes the cleaner: btrfs_clean_one_deleted_snapshot returns 0 for any error and cleaner_kthread goes on.
      */
@@ -138,9 +139,18 @@ public final class DeadRoots {
             DropWalk wc = item.dropProgress().objectid() == 0 ? DropWalk.fromRoot(fs, root)
                 : DropWalk.resume(fs, h, root, item.dropProgress(), item.dropLevel());
             while (true) {
-                wc.walkDownTree(h);
-                if (wc.walkUpTree(h)) {
-                    break;
+                try {
+                    wc.walkDownTree(h);
+                    if (wc.walkUpTree(h)) {
+                        break;
+                    }
+                } catch (BtrfsException e) {
+                    if (fs.applied(FixSwitch.DROP_SNAPSHOT_WALK_ERROR_ABORT)) {
+                        // later upstream (9a93b5a35388): the steps since the last root item update freed blocks the root
+                        // item on disk still names; nothing of the half-done drop may commit
+                        throw abort(h, e);
+                    }
+                    throw e; // 5.11: "err = ret; break;" — out_end_trans, the frees commit without the drop_progress
                 }
                 // the in-memory root item follows every step; the tree gets it when the transaction ends
                 root.setRootItem(root.rootItem().withDropProgress(wc.dropProgress(), wc.dropLevel()));

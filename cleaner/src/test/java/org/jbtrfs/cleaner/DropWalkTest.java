@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.FsState;
 import org.jbtrfs.core.disk.ExtentItem;
 import org.jbtrfs.core.disk.ItemType;
@@ -79,11 +80,13 @@ class DropWalkTest {
 
     /**
      * An unreadable tree block in the walk (here: a node's pointer to never-written space): the drop ends its transaction and puts the root back on dead_roots — no abort, no error state, the
-     * filesystem stays writable, and the next pass tries again. The old drop called btrfs_handle_fs_error.
+     * filesystem stays writable, and the next pass tries again. The old drop called btrfs_handle_fs_error. 5.11's order:
+     * the later upstream {@link FixSwitch#DROP_SNAPSHOT_WALK_ERROR_ABORT} reverted (applied, the walk error aborts the
+     * transaction: {@code DropSnapshotWalkErrorAbortTest} in the fs module).
      */
     @Test
     void anUnreadableBlockEndsTheDropWithoutAnErrorStateAndTheRootIsRetried() {
-        try (CleanerFs f = new CleanerFs()) {
+        try (CleanerFs f = new CleanerFs(FixSwitch.DROP_SNAPSHOT_WALK_ERROR_ABORT)) {
             Root root = f.deletedSubvolume(ID, 30);
             // the second leaf's pointer leads to never-written space: the read fails its checks
             root.node().setBlockPtr(1, org.jbtrfs.transaction.TestFs.SIZE - (16L << 20));
@@ -91,7 +94,7 @@ class DropWalkTest {
 
             assertFalse(f.c.deadRoots().cleanOneDeletedSnapshot(), "the error is the drop's result");
 
-                        assertFalse(f.fs.fsState.test(FsState.ERROR), f.t.kernel.log().dmesg());
+            assertFalse(f.fs.fsState.test(FsState.ERROR), f.t.kernel.log().dmesg());
             assertFalse(f.fs.fsState.test(FsState.TRANS_ABORTED));
             assertFalse(f.t.kernel.log().contains("forced readonly"));
             assertEquals(List.of(ID), f.fs.deadRootIds(), "back on dead_roots");
@@ -105,11 +108,11 @@ class DropWalkTest {
     /**
      * A block the tree points at without a reference in the extent tree (its METADATA_ITEM deleted here): do_walk_down's
      * btrfs_lookup_extent_info finds 0, "Missing references.", EIO — a walk error, so no abort and no error state;
-     * the root goes back on dead_roots. The old walk looked nothing up and freed the block.
+     * the root goes back on dead_roots. The old walk looked nothing up and freed the block. 5.11's order, as above.
      */
     @Test
     void aBlockWithoutReferencesIsMissingReferencesAndStopsTheDrop() {
-        try (CleanerFs f = new CleanerFs()) {
+        try (CleanerFs f = new CleanerFs(FixSwitch.DROP_SNAPSHOT_WALK_ERROR_ABORT)) {
             Root root = f.deletedSubvolume(ID, 30);
             long leaf = root.node().blockPtr(1);
             var h = org.jbtrfs.transaction.Transactions.start(f.fs, f.fs.treeRoot(), 1, "test_corrupt");

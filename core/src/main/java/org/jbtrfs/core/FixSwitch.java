@@ -892,7 +892,21 @@ public enum FixSwitch {
      * explorer with the {@code bio-read-eio} fault site (stop 73, seed 73004: "i/o error" and "unable to fixup" at a
      * tree block, then "bad tree block start … have 0" on the new device) before the upstream fix was read.
      */
-    DEV_REPLACE_UNREPAIRED_METADATA(Origin.LATER_UPSTREAM);
+    DEV_REPLACE_UNREPAIRED_METADATA(Origin.LATER_UPSTREAM),
+
+    /**
+     * Later upstream (Josef Bacik, 9a93b5a35388, v6.4, "btrfs: abort the transaction if we get an error during snapshot
+     * drop"): btrfs_drop_snapshot frees a dead subvolume's blocks step by step and writes the root item's drop_progress
+     * only when it ends a transaction between steps; an error of walk_down_tree or walk_up_tree (a tree block that does
+     * not read) ends the transaction without it and without an abort. The frees of the steps since the last root item
+     * update commit, the root item on disk still names the blocks they freed: the tree on disk references blocks with
+     * no extent item, and a drop resumed from disk (the next mount) meets a freed block — "Missing references.", -EIO,
+     * at every cleaner pass: the subvolume is never dropped. The fix aborts the transaction, so nothing of the
+     * half-done drop commits. Found by the explorer with the {@code bio-read-eio} fault site and the commit probe (stop
+     * 74, seed 74004, class {@code 9c177b1f}: MISSING_EXTENT_ITEM of a deleted subvolume's tree after the cleaner met a
+     * read error) before the upstream fix was read.
+     */
+    DROP_SNAPSHOT_WALK_ERROR_ABORT(Origin.LATER_UPSTREAM);
 
     private final Origin origin;
 

@@ -6,20 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.FixSwitch;
 import org.jbtrfs.core.Hook;
-import org.jbtrfs.core.IoCounters;
 import org.jbtrfs.core.Role;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
-import org.jbtrfs.core.disk.SuperBlock;
 import org.jbtrfs.testsupport.Blocked;
 import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.testsupport.Waits;
@@ -54,40 +50,6 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 class DevReplaceLateMetadataErrorTest {
 
-    /** A disk whose first read of {@code [bad, bad + nodesize)} waits for {@link #release}, and whose reads of it fail until healed. */
-    private static final class SlowBadBlockDisk implements BlockDevice {
-        private final BlockDevice disk;
-        volatile long bad = -1;
-        final CountDownLatch held = new CountDownLatch(1);
-        final CountDownLatch release = new CountDownLatch(1);
-        final AtomicBoolean failing = new AtomicBoolean();
-
-        SlowBadBlockDisk(BlockDevice disk) { this.disk = disk; }
-
-        @Override public String name() { return disk.name(); }
-        @Override public long size() { return disk.size(); }
-        @Override public void read(long offset, byte[] dst, int dstOff, int len) {
-            long b = bad;
-            if (b >= 0 && failing.get() && offset < b + SuperBlock.NODESIZE && b < offset + len) {
-                if (held.getCount() > 0) {
-                    held.countDown();
-                    try {
-                        if (!release.await(Repro.WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
-                            throw new AssertionError("the held read was not released");
-                        }
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                }
-                throw new BtrfsException(Errno.EIO, "read error on " + disk.name() + " at " + b);
-            }
-            disk.read(offset, dst, dstOff, len);
-        }
-        @Override public void write(long offset, byte[] src, int srcOff, int len) { disk.write(offset, src, srcOff, len); }
-        @Override public void flush() { disk.flush(); }
-        @Override public IoCounters counters() { return disk.counters(); }
-    }
-
     /**
      * The highest tree block of the metadata chunk in the extent tree's commit root, which the copy walks: its last read
      * bio has it.
@@ -110,22 +72,19 @@ class DevReplaceLateMetadataErrorTest {
     @EnumSource(Crc32cImpl.class)
     void aLateUnrepairedTreeBlockFailsTheCopyInItsChunk(Crc32cImpl crc) {
         try (Repro r = new Repro(crc)) {
-            SlowBadBlockDisk disk = new SlowBadBlockDisk(r.mod.createDevice("sdx-disk", 64L << 20));
+            BadBlockDisk disk = new BadBlockDisk(r.mod.createDevice("sdx-disk", 64L << 20)).holdFirstRead();
             BlockDevice src = r.mod.createFlakeyDevice("sdx", disk);
             Btrfs fs = DevReplaceTest.withFilesOn(r, src);
             // the target's copy of the block (written there by the replace's start, which COWed it) cannot be read either:
             // no mirror has it
-            SlowBadBlockDisk tgtDisk = new SlowBadBlockDisk(r.mod.createDevice("sdy-disk", 64L << 20));
-            tgtDisk.held.countDown();
+            BadBlockDisk tgtDisk = new BadBlockDisk(r.mod.createDevice("sdy-disk", 64L << 20));
             BlockDevice tgt = r.mod.createFlakeyDevice("sdy", tgtDisk);
             // the copy's first chunk: the replace's start has committed, the commit root the copy walks is settled
             r.mod.hooks().parkAt(Hook.DEV_REPLACE_NEXT_CHUNK, Role.USER);
             TestThread<DevReplaceResult> start = TestThread.call("replace", () -> fs.replaceStart(1, tgt));
             r.mod.hooks().awaitParked(Hook.DEV_REPLACE_NEXT_CHUNK, Repro.WAIT);
-            disk.bad = lastTreeBlockOfTheMetadataChunk(fs);
-            tgtDisk.bad = disk.bad;
-            disk.failing.set(true);
-            tgtDisk.failing.set(true);
+            disk.fail(lastTreeBlockOfTheMetadataChunk(fs));
+            tgtDisk.fail(disk.bad);
             r.mod.hooks().release(Hook.DEV_REPLACE_NEXT_CHUNK);
             r.mod.hooks().disarm(Hook.DEV_REPLACE_NEXT_CHUNK);
             try {

@@ -131,6 +131,12 @@ public final class Classifier {
                         // the commit probe's stale or missing tree block (stop 73)
                         culprits.addAll(staleBlockCulprits(o));
                     }
+                    if (e.message().contains("port-debug/check-after-commit") && e.message().contains("MISSING_EXTENT_ITEM: ")
+                        && cleanerReadErrorBefore(o, e)) {
+                        // a dead subvolume's drop that met a read error ended its transaction without the root item's
+                        // drop_progress and without an abort: the tree on disk names blocks its steps freed (stop 74)
+                        culprits.add(FixSwitch.DROP_SNAPSHOT_WALK_ERROR_ABORT);
+                    }
                     if (e.message().contains("fs-writeback.c:2468 __writeback_inodes_sb_nr")) {
                         // -o flushoncommit: a commit's writeback_inodes_sb with nobody holding s_umount (stop 67)
                         culprits.add(FixSwitch.FLUSHONCOMMIT_WRITEBACK_WARN);
@@ -284,6 +290,11 @@ public final class Classifier {
                                 // not reached: another filesystem's, or garbage (the extra mirror, stop 73)
                                 culprits.add(FixSwitch.DEV_REPLACE_EXTRA_MIRROR);
                             }
+                        }
+                        if (e.message().endsWith("Missing references.")) {
+                            // a drop resumed from a root item whose drop_progress lags the frees a failed drop committed
+                            // (stop 74)
+                            culprits.add(FixSwitch.DROP_SNAPSHOT_WALK_ERROR_ABORT);
                         }
                         if (e.message().contains("btrfs_scrub_dev(") && e.message().endsWith(") failed -11")) {
                             // a resumed replace's copy that found the filesystem closing: finishing cancelled it (stop 65)
@@ -721,6 +732,12 @@ public final class Classifier {
     private static boolean readErrorBefore(Observation o, LogEntry e) {
         return o.injected.contains(org.jbtrfs.core.Errno.EIO) && o.log != null && o.log.stream()
             .anyMatch(l -> l.seq() < e.seq() && READ_ERRORS.matcher(l.message()).find());
+    }
+
+    /** The cleaner's read failed before {@code e} (its btrfs_dev_stat_print_on_error line): a drop's walk met it. */
+    private static boolean cleanerReadErrorBefore(Observation o, LogEntry e) {
+        return o.log != null && o.log.stream().anyMatch(l -> l.seq() < e.seq() && "btrfs-cleaner".equals(l.thread())
+            && READ_ERRORS.matcher(l.message()).find());
     }
 
     /** btrfs_dev_stat_print_on_error's line with a read error counted. */

@@ -866,6 +866,26 @@ class ClassifierTest {
             FixSwitch.DELAYED_WORKERS_AT_ERROR_UMOUNT);
     }
 
+    /**
+     * Stop 74 (class 9c177b1f): the commit probe's MISSING_EXTENT_ITEM after the cleaner counted a read error is a
+     * dead subvolume's drop that ended its transaction without an abort; without the cleaner's read error it is not.
+     */
+    @Test
+    void theProbesMissingExtentItemAfterTheCleanersReadErrorIsTheDropsMissingAbort() {
+        FixSwitch fix = FixSwitch.DROP_SNAPSHOT_WALK_ERROR_ABORT;
+        LogEntry read = new LogEntry(1, LogLevel.ERR, 0, "btrfs-cleaner", LogEntry.Kind.TEXT,
+            "BTRFS error (device sdd): bdev sdd errs: wr 0, rd 1, flush 0, corrupt 0, gen 0");
+        LogEntry probe = new LogEntry(2, LogLevel.WARNING, 0, "lane:file:1", LogEntry.Kind.WARNING,
+            "WARNING: CPU: 0 PID: 33 at port-debug/check-after-commit:1 (device sdd) transaction 76: MISSING_EXTENT_ITEM:"
+                + " tree block 2179072 is referenced but has no extent item (referenced by [tree 257 node 2113536 level 0])");
+        Observation o = new Observation();
+        o.log = List.of(read, probe);
+        assertEquals(Set.of(fix.kebab()), Classifier.classify(o, EnumSet.of(fix)).bugs());
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).bugs());
+        o.log = List.of(probe);
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.of(fix)).bugs(), "no read error");
+    }
+
     /** Stop 67: -o flushoncommit's writeback_inodes_sb in a commit nobody's s_umount covers. */
     @Test
     void aCommitsUnlockedWritebackWarningIsFlushOnCommits() {
