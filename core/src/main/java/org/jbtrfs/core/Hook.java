@@ -410,5 +410,11 @@ public enum Hook {
      * {@link FixSwitch#DEV_REPLACE_SWAP_BEFORE_SUPERS}, tree_log_mutex) to end the replace and swap the devices: another
      * commit may be between its btrfs_run_dev_replace and its write_all_supers meanwhile. Stop 72.
      */
-    DEV_REPLACE_FINISHING_AFTER_COMMIT
+    DEV_REPLACE_FINISHING_AFTER_COMMIT,
+    /**
+     * btrfs_delete_subvolume has unlinked the subvolume and set its root item's refs to 0, before
+     * btrfs_insert_orphan_item, whose failure aborts the transaction (stop 74: the port ended the handle instead and the
+     * commit wrote a dead root without its orphan item, class 7d206994).
+     */
+    SUBVOLUME_DELETE_BEFORE_ORPHAN_ITEM
 }

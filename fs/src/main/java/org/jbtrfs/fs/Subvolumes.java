@@ -230,9 +230,21 @@ final class Subvolumes {
             entries.unlinkSubvol(h, parent, name, root.objectid());
             RootItem dead = root.rootItem().withRefs(0);
             root.setRootItem(dead);
-            Trees.update(h, fs.treeRoot(), new Key(root.objectid(), ItemType.ROOT_ITEM, 0), dead.encode());
-            if (!root.state.testAndSet(RootState.ORPHAN_ITEM_INSERTED)) {
-                Trees.insert(h, fs.treeRoot(), OrphanItems.key(root.objectid()), new byte[0]);
+            try {
+                // the kernel sets refs in memory and its commit writes the root item (btrfs_record_root_in_trans, then
+                // commit_fs_roots' btrfs_update_root, whose failure aborts); the port writes it here, and aborts as
+                // btrfs_delete_subvolume does when btrfs_insert_orphan_item fails (stop 74, port bug: the handle just
+                // ended and the commit wrote refs 0 without the orphan item — a deletion never resumed, class 7d206994)
+                Trees.update(h, fs.treeRoot(), new Key(root.objectid(), ItemType.ROOT_ITEM, 0), dead.encode());
+                fs.kernel.hooks().arrive(Hook.SUBVOLUME_DELETE_BEFORE_ORPHAN_ITEM);
+                if (!root.state.testAndSet(RootState.ORPHAN_ITEM_INSERTED)) {
+                    Trees.insert(h, fs.treeRoot(), OrphanItems.key(root.objectid()), new byte[0]);
+                }
+            } catch (BtrfsException e) {
+                if (h.aborted() == null) {
+                    Transactions.abort(h, "btrfs_delete_subvolume", e);
+                }
+                throw e;
             }
             // btrfs_uuid_tree_remove() of its uuid (and received_uuid): ENOENT is fine (a stale tree), anything else
             // aborts
