@@ -62,6 +62,8 @@ public final class Btrfs {
     private final java.util.concurrent.locks.ReentrantReadWriteLock mntCount = new java.util.concurrent.locks.ReentrantReadWriteLock();
     private final FileOps files;
     private volatile State state = State.MOUNTED;
+    /** An umount passed its busy check: the mount is off the tree, though deactivate_super may still wait for s_umount. */
+    private volatile boolean detached;
 
     private Btrfs(BtrfsModule module, VfsSuper sb, Root root, boolean mntReadonly) {
         this.module = module;
@@ -283,13 +285,27 @@ public final class Btrfs {
             }
             mntCount.writeLock().lock();
         }
+        try {
+            umountHoldingTheMount();
+        } finally {
+            mntCount.writeLock().unlock();
+        }
+    }
+
+    /**
+     * do_umount once no syscall is in flight through this mount: propagate_mount_busy's EBUSY for open files, then the
+     * mount is detached (umount_tree: no path reaches it, {@link #query} is EINVAL from here) and the superblock's
+     * s_umount taken for deactivate_super — which may wait for a remount holding it.
+     */
+    private void umountHoldingTheMount() {
+        checkMounted();
+        if (!openFiles.isEmpty()) {
+            throw new BtrfsException(Errno.EBUSY, "umount: " + device().name() + ": target is busy ("
+                + openFiles.size() + " open files: " + openFiles.stream().limit(3).map(f -> f.path() + " " + f.mode()).toList() + ")");
+        }
+        detached = true;
         sb.sUmount.writeLock().lock();
         try {
-            checkMounted();
-            if (!openFiles.isEmpty()) {
-                throw new BtrfsException(Errno.EBUSY, "umount: " + device().name() + ": target is busy ("
-                    + openFiles.size() + " open files: " + openFiles.stream().limit(3).map(f -> f.path() + " " + f.mode()).toList() + ")");
-            }
             // the mount is detached; cleanup_mnt's dput of its root, then deactivate_super
             state = State.UNMOUNTED;
             sb.mounts.remove(this);
@@ -305,7 +321,6 @@ public final class Btrfs {
             }
         } finally {
             sb.sUmount.writeLock().unlock();
-            mntCount.writeLock().unlock();
         }
     }
 
@@ -1147,9 +1162,9 @@ public final class Btrfs {
     /**
      * A read-only ioctl: no s_umount (ioctls do not take it), so it answers while a remount is waiting for something —
      * what a reproducer polls — but it holds the mount, as the kernel's ioctl holds its open file: an umount waits for
-     * it (the kernel's would be EBUSY) and cannot free fs_info under it. An umount already past that point — it holds
-     * the mount, detached or about to be — makes it EINVAL at once (the path no longer reaches this filesystem), and
-     * never a wait behind close_ctree, which a reproducer may be holding at a hook. (The port's own bug until stop 74:
+     * it (the kernel's would be EBUSY) and cannot free fs_info under it. An umount past its busy check has detached the
+     * mount: EINVAL at once (the path no longer reaches this filesystem), never a wait behind close_ctree or behind a
+     * remount holding s_umount, which a reproducer may be holding at a hook. (The port's own bug until stop 74:
      * the query tested the mount and then ran without it — a use-after-free in btrfs_dev_replace_status, explorer class
      * a55fe7f0; {@code QueryHoldsTheMountTest}.)
      */
@@ -1158,6 +1173,9 @@ public final class Btrfs {
         // short check of open files (an EBUSY umount gives the mount back, still mounted)
         try {
             while (!mntCount.readLock().tryLock() && !mntCount.readLock().tryLock(1, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                if (detached) {
+                    throw new BtrfsException(Errno.EINVAL, device().name() + " is not mounted (an umount detached it)");
+                }
                 checkMounted();
             }
         } catch (InterruptedException e) {

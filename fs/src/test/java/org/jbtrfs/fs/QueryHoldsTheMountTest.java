@@ -62,6 +62,34 @@ class QueryHoldsTheMountTest {
         }
     }
 
+    /**
+     * An umount that passed its busy check has detached the mount, though its deactivate_super still waits for s_umount,
+     * which a remount holds (here at a hook): a query is EINVAL at once — the kernel's path no longer reaches the
+     * filesystem — not a wait for the remount the reproducer holds.
+     */
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void aQueryWhileAnUmountWaitsForARemountIsEinvalAtOnce(Crc32cImpl crc) {
+        try (Repro r = new Repro(crc)) {
+            Btrfs fs = r.mountSettled("");
+            r.mod.hooks().parkAt(Hook.REMOUNT_BEFORE_COMMIT_SUPER);
+            TestThread<Void> remount = TestThread.run("remount", () -> fs.remount("ro"));
+            r.mod.hooks().awaitParked(Hook.REMOUNT_BEFORE_COMMIT_SUPER, Repro.WAIT);
+            TestThread<Void> umount = TestThread.run("umount", fs::umount);
+            Waits.within(Repro.WAIT).until(() -> Blocked.in(umount.thread(), "Btrfs", "umountHoldingTheMount"));
+            TestThread<Void> query = TestThread.run("query",
+                () -> assertEquals(Errno.EINVAL, assertThrows(BtrfsException.class, fs::replaceStatus).errno()));
+            try {
+                query.join();
+            } finally {
+                r.mod.hooks().release(Hook.REMOUNT_BEFORE_COMMIT_SUPER);
+            }
+            remount.join();
+            umount.join();
+            assertFalse(fs.isMounted());
+        }
+    }
+
     @ParameterizedTest(name = "crc32c {0}")
     @EnumSource(Crc32cImpl.class)
     void aQueryDuringAnUmountsCloseCtreeIsEinvalAtOnce(Crc32cImpl crc) {

@@ -29,7 +29,7 @@ class LockFrameTest {
             TestThread<Void> umount = TestThread.run("umount", fs::umount);
             Waits.within(Duration.ofSeconds(10)).until(() -> Watchdog.lockFrame(umount.thread()) != null);
             assertNull(Watchdog.blockingFrame(umount.thread()), "no kernel sleep: the old '?'");
-            assertEquals("lock <- Btrfs.umount", Watchdog.hungFrame(umount.thread()));
+            assertEquals("lock <- Btrfs.umountHoldingTheMount", Watchdog.hungFrame(umount.thread()));
             mod.hooks().release(Hook.REMOUNT_AFTER_SET_RO);
             remount.join();
             umount.join();
