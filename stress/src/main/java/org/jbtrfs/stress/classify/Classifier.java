@@ -775,7 +775,11 @@ public final class Classifier {
      */
     static boolean treeBlockCheckFailed(String message) {
         return message.contains("parent transid verify failed on logical ") || message.contains("bad fsid on block ")
-            || message.contains("tree level mismatch detected, bytenr=");
+            || message.contains("tree level mismatch detected, bytenr=")
+            // btrfs_verify_level_key's first key check: the disk's block has the generation the parent names — a block of
+            // the aborted transaction itself, freed and reallocated in it, whose earlier life reached the disk (stop 74,
+            // class 65c5942d: an fs tree leaf's place holding the quota tree's leaf after write-and-wait-transaction-eio)
+            || message.contains("tree first key mismatch detected, bytenr=");
     }
 
     /**

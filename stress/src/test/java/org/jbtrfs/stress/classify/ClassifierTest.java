@@ -283,6 +283,18 @@ class ClassifierTest {
         o.log = log.entries().subList(9, 10);
         assertEquals(EnumSet.of(Symptom.ERROR), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).symptoms(),
             "with no failed commit before it, an error");
+        // the first key check of such a read: a block of the aborted transaction freed and reallocated in it (stop 74,
+        // seed 74008, 7677:2)
+        KernelLog firstKey = new KernelLog(64, new ManualClock());
+        firstKey.btrfs(LogLevel.CRIT, "sde", "error (device sde) in btrfs_commit_transaction: errno=-5 EIO");
+        firstKey.btrfs(LogLevel.CRIT, "sde", "Transaction aborted (error EUCLEAN: tree first key mismatch detected, bytenr=2244608"
+            + " parent_transid 72 key expected=(256 INODE_ITEM 0) has=(0 QGROUP_STATUS 0))");
+        Observation k = new Observation();
+        k.injected(java.util.Set.of(org.jbtrfs.core.Errno.EIO));
+        k.log = firstKey.entries();
+        assertEquals(EnumSet.noneOf(Symptom.class), Classifier.classify(k, EnumSet.noneOf(FixSwitch.class)).symptoms());
+        k.log = firstKey.entries().subList(1, 2);
+        assertEquals(EnumSet.of(Symptom.ERROR), Classifier.classify(k, EnumSet.noneOf(FixSwitch.class)).symptoms());
         // the error state without an abort: reset_balance_state's failed item deletion (an injected -ENOSPC), then the
         // transaction kthread's cleanup dropped the running transaction's blocks (stop 72, seed 72003, 7385:2)
         log.btrfs(LogLevel.CRIT, "sdc", "error (device sdc) in reset_balance_state: errno=-28 ENOSPC");
