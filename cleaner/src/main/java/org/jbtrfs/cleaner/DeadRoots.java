@@ -121,9 +121,9 @@ public final class DeadRoots {
      * <p>Errors as 5.10 and 5.11 have them: a failed root item update or deletion aborts the transaction
      * (btrfs_abort_transaction, whose __btrfs_handle_fs_error puts the filesystem in error state and read-only); an
      * error of the walk itself (a tree block that does not read), of btrfs_run_delayed_items or of starting a
-     * transaction ends the transaction and returns it, and nothing else — no abort, no error state (a walk error aborts with the later
-     * upstream {@link FixSwitch#DROP_SNAPSHOT_WALK_ERROR_ABORT}). Whatever the
-     * outcome, a root not dropped goes back on dead_roots ("out:"), so a later pass or mount retries it. Nothing
+     * transaction ends the transaction and returns it, and nothing else — no abort, no error state (a walk error aborts
+     * with the later upstream {@link FixSwitch#DROP_SNAPSHOT_WALK_ERROR_ABORT}). Whatever the outcome, a root not
+     * dropped goes back on dead_roots ("out:"), so a later pass or mount retries it. Nothing
      * escapes the cleaner: btrfs_clean_one_deleted_snapshot returns 0 for any error and cleaner_kthread goes on.
      */
     void dropSnapshot(Root root) throws DropInterrupted {

@@ -241,9 +241,7 @@ final class Subvolumes {
                     Trees.insert(h, fs.treeRoot(), OrphanItems.key(root.objectid()), new byte[0]);
                 }
             } catch (BtrfsException e) {
-                if (h.aborted() == null) {
-                    Transactions.abort(h, "btrfs_delete_subvolume", e);
-                }
+                Transactions.abort(h, "btrfs_delete_subvolume", e);
                 throw e;
             }
             // btrfs_uuid_tree_remove() of its uuid (and received_uuid): ENOENT is fine (a stale tree), anything else

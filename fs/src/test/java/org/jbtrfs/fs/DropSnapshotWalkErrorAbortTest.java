@@ -48,10 +48,10 @@ class DropSnapshotWalkErrorAbortTest {
 
     private static final byte[] DATA = new byte[4096];
 
-    /** The subvolume's second leaf, with its id: a tree of one node over two or more leaves. */
+    /** The subvolume's id and its first two leaves: a tree of one node over two or more leaves. */
     private record Subvolume(long id, long firstLeaf, long secondLeaf) { }
 
-    /** mkfs on the bad-block disk, a subvolume "sv" with files enough for two leaves, synced. */
+    /** A subvolume "sv" with files enough for two leaves, synced. */
     private static Subvolume subvolumeWithTwoLeaves(Btrfs fs) {
         long id = fs.createSubvolume("sv");
         for (int i = 0; i < 150; i++) {
@@ -69,8 +69,9 @@ class DropSnapshotWalkErrorAbortTest {
     }
 
     /**
-     * The subvolume deleted (committed) on a cold mount whose reads of its second leaf fail, and one cleaner pass:
-     * the drop frees the first leaf and fails on the second. Then a sync and the umount. Returns the subvolume.
+     * The subvolume deleted (committed) on a cold mount whose reads of its second leaf fail, and the cleaner pass that
+     * drops it: the drop frees the first leaf and fails on the second. Then, unless that aborted, a sync; the umount.
+     * Returns the subvolume.
      */
     private static Subvolume dropFailingOnTheSecondLeaf(Repro r, BadBlockDisk disk, BlockDevice dev) {
         Btrfs fs = r.mod.mount(dev, "");

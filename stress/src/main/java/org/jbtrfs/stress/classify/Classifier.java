@@ -679,19 +679,16 @@ public final class Classifier {
                     // a replace's copy that could not repair a block the cut left stale ends -EIO (stop 73, the later
                     // upstream DEV_REPLACE_UNREPAIRED_METADATA)
                     || e.message().contains("btrfs_scrub_dev(") && e.message().endsWith(") failed -5"))
+                // the copy's "stripe … has unrepaired metadata sector at …" that ends it -EIO (the later upstream
+                // DEV_REPLACE_UNREPAIRED_METADATA) follows its "unable to fixup", which is judged on its own (stop 74)
                 || e.message().contains(" has unrepaired metadata sector at ")
                 || injectedCommitFailureBefore(o, e) && (treeBlockCheckFailed(e.message()) || unfixedBlock(e.message()))
                 || unfixedBlock(e.message()) && readErrorBefore(o, e)));
     }
 
-    /**
-     * A scrub's or a replace copy's report of a block it could not repair: "unable to fixup", and (the later upstream
-     * {@link FixSwitch#DEV_REPLACE_UNREPAIRED_METADATA}) the copy's "stripe … has unrepaired metadata sector at …"
-     * that ends it -EIO. The second is never a failure by itself: it follows the first, which is judged on its own
-     * (stop 74).
-     */
+    /** A scrub's or a replace copy's report of a block it could not repair. */
     static boolean unfixedBlock(String message) {
-        return message.contains("unable to fixup (regular) error at logical") || message.contains(" has unrepaired metadata sector at ");
+        return message.contains("unable to fixup (regular) error at logical");
     }
 
     /**
