@@ -13,11 +13,12 @@ import org.junit.jupiter.api.Test;
  * Port bug (stop 47), found by the explorer: {@code error:BTRFS error (device D): parent transid verify failed on logical
  * N mirror N wanted N found N@btrfs-uuid} (seed 47002, every fix applied, {@code --filesystems 4 --faults all --swarm
  * 0.5}: 1 of 43,925 cycles, token 47002:3835:3, a cycle with injected commit errors) — a mount's UUID rescan read the
- * UUID tree's committed root (generation 25) and found a block of generation 78 at its address. After an abort,
- * btrfs_destroy_pinned_extent gives the blocks the aborted transaction freed back to the free space, and a task still
- * holding a handle of that transaction can allocate one of them — a block the committed trees still use — and dirty it.
- * The kernel never writes it: btree_write_cache_pages (extent_io.c, v5.11) ends its last bio with -EROFS instead of
- * submitting it while BTRFS_FS_STATE_ERROR is set ("Allowing existing tree block to be allocated for other trees", its
+ * UUID tree's committed root (generation 25) and found a block of generation 78 at its address. After an abort, the
+ * port's btrfs_destroy_pinned_extent gave the blocks the aborted transaction freed back to the free space (a second port
+ * bug, stop 75: 5.11's does not — {@code AbortedTransactionSpaceTest}), and a task still holding a handle of that
+ * transaction allocated one of them — a block the committed trees still use — and dirtied it. The kernel does not
+ * submit the last bio of a btree writeback in the error state: btree_write_cache_pages (extent_io.c, v5.11) ends it
+ * with -EROFS instead while BTRFS_FS_STATE_ERROR is set ("Allowing existing tree block to be allocated for other trees", its
  * comment says). The port submitted it: the umount's writeback wrote it over the committed UUID root. Decision: the
  * port's — read btree_write_cache_pages, btrfs_write_marked_extents, btrfs_destroy_pinned_extent,
  * btrfs_cleanup_one_transaction (5.11); ported in {@code BtreeInode.flushWriteBio}.

@@ -470,14 +470,17 @@ public final class Transactions {
     /**
      * kernel: btrfs_cleanup_one_transaction() in fs/btrfs/disk-io.c — tear one aborted transaction down without
      * writing it: its delayed refs (and the extents reserved for them), its dirty-page records; COMPLETED, waiters
-     * woken; the delayed inode items still queued are thrown away (btrfs_destroy_delayed_inodes); what it pinned is
-     * free again (btrfs_destroy_pinned_extent). Dirty block groups and device updates are not modelled here.
+     * woken; the delayed inode items still queued are thrown away (btrfs_destroy_delayed_inodes); what it pinned, and
+     * what its delayed refs had reserved, leaves the counters without becoming free space (btrfs_destroy_pinned_extent,
+     * btrfs_destroy_delayed_refs). Dirty block groups and device updates are not modelled here.
      */
     static void cleanupOneTransaction(FsInfo fs, Transaction t) {
         fs.delayedInodes.destroyDelayedInodes();
         for (DelayedRefHead head : t.delayedRefs.takeAll()) {
             if (head.mustInsertReserved) {
-                fs.space.freeReserved(head.bytenr, head.numBytes);
+                // btrfs_destroy_delayed_refs: reserved → pinned, then btrfs_error_unpin_extent_range — not free again
+                fs.space.pinReserved(head.bytenr, head.numBytes);
+                fs.space.errorUnpin(head.bytenr, head.numBytes);
             }
             t.delayedRefs.release(head);
         }
@@ -491,8 +494,14 @@ public final class Transactions {
 
     /**
      * kernel: btrfs_destroy_pinned_extent() — every extent the aborted transaction pinned (a tree block written and freed
-     * in it, an extent whose last reference its delayed refs dropped) is free space again (btrfs_error_unpin_extent_range);
-     * a freed block's buffer leaves the page cache first, as at the end of a commit.
+     * in it, an extent whose last reference its delayed refs dropped) leaves the pinned counters through
+     * btrfs_error_unpin_extent_range, which does <em>not</em> give it back to the free space cache (return_free_space
+     * false): a block of the committed trees the aborted transaction COWed stays allocated for the rest of the mount.
+     * A freed block's buffer leaves the page cache first, as at the end of a commit.
+     *
+     * <p>Stop 75, port bug (explorer class {@code b12d772b}, seed 75001): the port unpinned them as a commit does, free
+     * space again; a handle still open in the next transaction allocated the committed device tree root's block, and a
+     * writeback in the error state (btree_write_cache_pages submits every bio but its last) wrote it over that root.
      */
     private static void destroyPinnedExtent(FsInfo fs, Transaction t) {
         Map<Long, Long> pinned;
@@ -502,7 +511,7 @@ public final class Transactions {
         }
         for (Map.Entry<Long, Long> e : pinned.entrySet()) {
             fs.btreeInode.forget(e.getKey());
-            fs.space.unpin(e.getKey(), e.getValue());
+            fs.space.errorUnpin(e.getKey(), e.getValue());
         }
     }
 

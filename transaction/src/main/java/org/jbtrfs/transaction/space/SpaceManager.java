@@ -357,6 +357,25 @@ public final class SpaceManager {
         return bg;
     }
 
+    /**
+     * kernel: btrfs_error_unpin_extent_range() → unpin_extent_range(…, return_free_space = false) — an aborted
+     * transaction's pinned bytes (btrfs_destroy_pinned_extent; btrfs_destroy_delayed_refs' reserved extents, pinned first)
+     * leave the pinned counters, but the range is not given to the free space cache: nothing allocates it again while
+     * this mount lives — the committed trees may still use it (a block the aborted transaction COWed), and a block of
+     * the aborted transaction may still be written there. Nor do the bytes refill the global reserve or grant tickets.
+     * In a read-only group they count as read-only, as unpin_extent_range counts any unpinned bytes there.
+     */
+    public synchronized void errorUnpin(long bytenr, long len) {
+        BlockGroup bg = need(bytenr);
+        bg.pinned -= len;
+        SpaceInfo si = spaceInfos.get(bg.type);
+        si.updateBytesPinned(-len);
+        if (bg.ro > 0 && !bg.removed) {
+            si.bytesReadonly += len;
+            bg.roBytes += len; // btrfs_dec_block_group_ro counts them among the group's free bytes it gives back
+        }
+    }
+
     /** Installed by FsInfo: the kernel log the space_info update helpers WARN into. */
     public synchronized void log(KernelLog log) {
         for (SpaceInfo si : spaceInfos.values()) {
