@@ -39,6 +39,7 @@ final class CommitCheck {
             // got the filesystem's writes either. The runner's own check reads the disks after the cycle's umount.
             return;
         }
+        checkResumePoint(fs, transid);
         String errors = errors(Check.check(fs.device.probeView())); // not the kernel's reads: no injected read error
         if (errors.isEmpty()) {
             return;
@@ -59,6 +60,62 @@ final class CommitCheck {
         // whole, with the committer's stack: a cycle report shows a log entry's first lines only
         System.err.println("jbtrfs commit probe: " + report + "\n  committer:\n"
             + KernelLog.callTrace(new Throwable(), 0));
+    }
+
+    /**
+     * What a replace resumed from this commit's item would build on (stop 75: classes {@code efef94d3} and
+     * {@code 2eb31eac}, a resumed replace finished onto a device missing a block below its cursor): a copy resumed from
+     * the cursor the item records (committed_cursor_left) takes the target's bytes below it as copied, so the committed
+     * image must read the same through the target there — btrfs_scrub_dev copied each chunk below it from a commit root,
+     * handle_ops_on_dev_replace duplicated every write since. Checked as a mount after the resume's end would read it:
+     * the target below the cursor, the source above (and for the superblock). Not while the target has missed writes
+     * the proposed DEV_REPLACE_TARGET_WRITE_ERRORS counts (such a replace ends CANCELED).
+     */
+    private static void checkResumePoint(FsInfo fs, long transid) {
+        BlockDevice source = fs.device.source();
+        BlockDevice target = fs.device.target();
+        long cursor = fs.devReplace.cursorLeftLastWriteOfItem;
+        if (target == null || cursor <= FIRST_CHUNK || fs.devReplace.numWriteErrors.get() != 0) {
+            return;
+        }
+        String errors = errors(Check.check(new ResumedView(source, target, cursor)));
+        if (errors.isEmpty()) {
+            return;
+        }
+        String report = "(device " + fs.sbId() + ") transaction " + transid + ": the replace target " + target.name()
+            + " below the item's cursor " + cursor + " does not hold the committed image: " + errors;
+        fs.log().warnOnAt(true, "port-debug/replace-resume-point", 1, report);
+        System.err.println("jbtrfs commit probe: " + report + "\n  committer:\n" + KernelLog.callTrace(new Throwable(), 0));
+    }
+
+    /** Where the first chunk starts (below it: the superblock, which the target has its own of). */
+    private static final long FIRST_CHUNK = 1L << 20;
+
+    /** The source with the target's bytes below the cursor (and above the superblock's region): read-only. */
+    private record ResumedView(BlockDevice source, BlockDevice target, long cursor) implements BlockDevice {
+        @Override public String name() { return target.name() + " below " + cursor + ", " + source.name() + " above"; }
+        @Override public long size() { return source.size(); }
+        @Override public void read(long offset, byte[] dst, int dstOff, int len) {
+            long end = offset + len;
+            long t0 = Math.max(offset, FIRST_CHUNK);
+            long t1 = Math.min(end, cursor);
+            if (t0 >= t1) {
+                source.read(offset, dst, dstOff, len);
+                return;
+            }
+            if (offset < t0) {
+                source.read(offset, dst, dstOff, (int) (t0 - offset));
+            }
+            target.read(t0, dst, dstOff + (int) (t0 - offset), (int) (t1 - t0));
+            if (t1 < end) {
+                source.read(t1, dst, dstOff + (int) (t1 - offset), (int) (end - t1));
+            }
+        }
+        @Override public void write(long offset, byte[] src, int srcOff, int len) {
+            throw new UnsupportedOperationException("the probe's view is read-only");
+        }
+        @Override public void flush() { }
+        @Override public org.jbtrfs.core.IoCounters counters() { return source.counters(); }
     }
 
     private static boolean writesDropped(BlockDevice d) {

@@ -143,5 +143,17 @@ public final class CycleEnv {
                 obs.fsck.add(p.kind() + ": " + p.message());
             }
         }
+        if (!rep.of(Check.Kind.SUPERBLOCK).isEmpty()) {
+            // which device the check chose, and why: what blkid finds on each disk the filesystem may live on (stop 75:
+            // class 09dda4a6, a resumed replace's source scratched and the check sent to it, left for a next occurrence)
+            obs.note("blkid after umount: " + blkid(device) + (spare == null ? "" : "; " + blkid(spare)) + "; epoch fsid "
+                + model.fsid);
+        }
+    }
+
+    private static String blkid(BlockDevice dev) {
+        org.jbtrfs.fs.tools.Blkid.Probe p = org.jbtrfs.fs.tools.Blkid.probe(dev);
+        return dev.name() + (p == null ? " no btrfs" : " devid " + p.devid() + " generation " + p.generation() + " fsid "
+            + p.fsid());
     }
 }
