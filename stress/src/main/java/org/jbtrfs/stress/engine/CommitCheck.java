@@ -74,8 +74,12 @@ final class CommitCheck {
     private static void checkResumePoint(FsInfo fs, long transid) {
         BlockDevice source = fs.device.source();
         BlockDevice target = fs.device.target();
+        if (target == null) {
+            checkTargetMapped(fs, transid);
+            return;
+        }
         long cursor = fs.devReplace.cursorLeftLastWriteOfItem;
-        if (target == null || cursor <= FIRST_CHUNK || fs.devReplace.numWriteErrors.get() != 0) {
+        if (cursor <= FIRST_CHUNK || fs.devReplace.numWriteErrors.get() != 0) {
             return;
         }
         String errors = errors(Check.check(new ResumedView(source, target, cursor)));
@@ -85,6 +89,50 @@ final class CommitCheck {
         String report = "(device " + fs.sbId() + ") transaction " + transid + ": the replace target " + target.name()
             + " below the item's cursor " + cursor + " does not hold the committed image: " + errors;
         fs.log().warnOnAt(true, "port-debug/replace-resume-point", 1, report);
+        System.err.println("jbtrfs commit probe: " + report + "\n  committer:\n" + KernelLog.callTrace(new Throwable(), 0));
+    }
+
+    /**
+     * The other half of the resume point: a commit whose replace item names a replace STARTED or SUSPENDED past the
+     * first chunk, while no target is mapped — this commit's writes went to the source alone, and a mount that finds the
+     * target resumes from the cursor over a device without them (the port has no degraded mount, where 5.11 allows a
+     * missing target).
+     */
+    private static void checkTargetMapped(FsInfo fs, long transid) {
+        byte[] raw;
+        try {
+            raw = org.jbtrfs.transaction.Trees.lookup(fs, fs.devRoot(), org.jbtrfs.core.disk.DevReplaceItem.KEY);
+        } catch (RuntimeException e) {
+            return; // the dev tree unreadable: the image check reports it
+        }
+        org.jbtrfs.core.disk.DevReplaceItem item = raw == null ? null : org.jbtrfs.core.disk.DevReplaceItem.decode(raw);
+        if (item == null || item.cursorLeft() <= FIRST_CHUNK) {
+            return;
+        }
+        var state = org.jbtrfs.transaction.DevReplaceControl.State.of(item.replaceState());
+        if (state != org.jbtrfs.transaction.DevReplaceControl.State.STARTED
+            && state != org.jbtrfs.transaction.DevReplaceControl.State.SUSPENDED) {
+            return;
+        }
+        // read after the target: a finishing (or cancel) that unmapped it set FINISHED (CANCELED) first. This commit's
+        // item was written before that and its superblocks went to both disks (the probe runs once tree_log_mutex is
+        // released, which the proposed DEV_REPLACE_SWAP_BEFORE_SUPERS makes the swap wait for); the next commit writes
+        // the new state
+        org.jbtrfs.transaction.DevReplaceControl.State inMemory;
+        fs.devReplace.rwsem.readLock().lock(); // as btrfs_run_dev_replace reads it inside the commit
+        try {
+            inMemory = fs.devReplace.replaceState;
+        } finally {
+            fs.devReplace.rwsem.readLock().unlock();
+        }
+        if (inMemory == org.jbtrfs.transaction.DevReplaceControl.State.FINISHED
+            || inMemory == org.jbtrfs.transaction.DevReplaceControl.State.CANCELED) {
+            return;
+        }
+        String report = "(device " + fs.sbId() + ") transaction " + transid + ": the replace item says " + state + " at "
+            + item.cursorLeft() + " but no target is mapped: this commit's writes reached the source only (in memory "
+            + inMemory + ")";
+        fs.log().warnOnAt(true, "port-debug/replace-resume-point", 2, report);
         System.err.println("jbtrfs commit probe: " + report + "\n  committer:\n" + KernelLog.callTrace(new Throwable(), 0));
     }
 
