@@ -65,6 +65,15 @@ final class Driver implements Runnable {
     /** The module was replaced: its fresh devices need a filesystem before the next cycle. */
     private boolean needsMkfs;
     /**
+     * What the epoch's previous cycle on this filesystem did — its plan and the last lines of its kernel log — for a
+     * failing cycle's evidence: a window opened in one cycle and failing in the next (a replace an umount suspended,
+     * resumed by the next cycle's mount) shows no cause in the failing cycle alone (stop 75: classes efef94d3, 2eb31eac,
+     * whose replays re-ran the epoch down other paths). Null at an epoch's start.
+     */
+    private List<String> previousCycle;
+    /** How many of the previous cycle's kernel log lines the evidence keeps. */
+    static final int PREVIOUS_LOG_LINES = 40;
+    /**
      * Tests only: a fault for cycle (filesystem, cycle), or null. A fault fails the cycle as if its workload
      * had thrown it when the workload ended — a failure at known cycles, whatever the timing
      * (ShardProcessTest, HtmlReportTest). Null in every run of the CLI.
@@ -232,6 +241,7 @@ final class Driver implements Runnable {
         long epochCycle = c % Seeds.EPOCH;
         if (epochCycle == 0 || needsMkfs) {
             needsMkfs = false;
+            previousCycle = null; // a new filesystem: nothing before it
             busy.enter("mkfs");
             try {
                 mod.mkfs(dev);
@@ -387,12 +397,33 @@ final class Driver implements Runnable {
         host.warmUps(obs.warmUps());
         if (collateral) {
             // another driver's hung task panicked the shared module: this cycle says nothing
+            previousCycle = null;
             return new CycleResult(index, c, seed, new ReplayToken(opt.seed(), c, index), java.util.EnumSet.noneOf(Symptom.class),
                 java.util.Set.of(), List.of("interrupted by a panic for another filesystem's hung task"), obs.log, timeline, plan, null);
         }
         Signature sig = v.symptoms().isEmpty() ? null : Signature.of(obs, v.symptoms());
-        return new CycleResult(index, c, seed, new ReplayToken(opt.seed(), c, index), v.symptoms(), v.bugs(), v.evidence(),
+        List<String> evidence = v.evidence();
+        if (sig != null && previousCycle != null) {
+            evidence = new java.util.ArrayList<>(evidence);
+            evidence.addAll(previousCycle);
+        }
+        previousCycle = needsMkfs ? null : previousCycleLines(c, plan, obs.log);
+        return new CycleResult(index, c, seed, new ReplayToken(opt.seed(), c, index), v.symptoms(), v.bugs(), evidence,
             obs.log, timeline, plan, sig);
+    }
+
+    /** The evidence lines that describe cycle {@code c} to the next one: its plan, then its last kernel log lines. */
+    static List<String> previousCycleLines(long c, String plan, List<org.jbtrfs.core.LogEntry> log) {
+        List<String> lines = new java.util.ArrayList<>();
+        int from = Math.max(0, log.size() - PREVIOUS_LOG_LINES);
+        lines.add("the epoch's previous cycle on this filesystem, " + c + ": " + plan
+            + (from > 0 ? "; its last " + PREVIOUS_LOG_LINES + " of " + log.size() + " kernel log lines:" : "; its kernel log:"));
+        for (org.jbtrfs.core.LogEntry e : log.subList(from, log.size())) {
+            String m = e.message();
+            int nl = m.indexOf('\n');
+            lines.add("  [" + c + "] " + e.thread() + ": " + (nl < 0 ? m : m.substring(0, nl)));
+        }
+        return List.copyOf(lines);
     }
 
     private java.util.List<org.jbtrfs.core.LogEntry> scope(java.util.List<org.jbtrfs.core.LogEntry> l) {
