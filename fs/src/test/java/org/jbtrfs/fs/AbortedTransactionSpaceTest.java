@@ -1,6 +1,5 @@
 package org.jbtrfs.fs;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,7 +11,6 @@ import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.Fault;
 import org.jbtrfs.core.Hook;
 import org.jbtrfs.core.Role;
-import org.jbtrfs.fs.tools.Check;
 import org.jbtrfs.testsupport.TestThread;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.WbSyncMode;
@@ -45,20 +43,14 @@ class AbortedTransactionSpaceTest {
     @EnumSource(Crc32cImpl.class)
     void anAbortedCommitGivesNoBlockBack(Crc32cImpl crc) {
         try (Repro r = new Repro(crc)) {
-            Btrfs fs = r.mountSettled("");
-            fs.createFile("kept");
-            fs.sync();
-            FsInfo fi = fs.fsInfo();
-            List<long[]> before = freeSectors(fi);
-            fs.createFile("lost"); // COWs the committed roots of tree 5 and the tree root: pinned in this transaction
-            r.mod.faults().armOnce(Fault.WRITE_AND_WAIT_TRANSACTION_EIO);
-            assertThrows(BtrfsException.class, fs::sync);
-            for (long[] range : freeSectors(fi)) {
-                assertTrue(within(range, before), "free after the abort, not before its transaction: [" + range[0] + ", "
-                    + range[1] + ") — the aborted transaction gave back what the committed trees use");
+            Doomed d = aTransactionWhoseCommitWillFail(r);
+            assertThrows(BtrfsException.class, d.fs()::sync);
+            for (long[] range : freeSectors(d.fs().fsInfo())) {
+                assertTrue(within(range, d.freeBefore()), "free after the abort, not before its transaction: [" + range[0]
+                    + ", " + range[1] + ") — the aborted transaction gave back what the committed trees use");
             }
-            fs.umount();
-            assertCommittedImageIntact(r, crc);
+            d.fs().umount();
+            r.assertCommittedImageHolds(crc, List.of("kept"));
         }
     }
 
@@ -71,13 +63,9 @@ class AbortedTransactionSpaceTest {
     @EnumSource(Crc32cImpl.class)
     void aHandleOpenAcrossTheAbortAllocatesNoCommittedBlock(Crc32cImpl crc) {
         try (Repro r = new Repro(crc)) {
-            Btrfs fs = r.mountSettled("");
-            fs.createFile("kept");
-            fs.sync();
+            Doomed d = aTransactionWhoseCommitWillFail(r);
+            Btrfs fs = d.fs();
             FsInfo fi = fs.fsInfo();
-            List<long[]> before = freeSectors(fi);
-            fs.createFile("lost");
-            r.mod.faults().armOnce(Fault.WRITE_AND_WAIT_TRANSACTION_EIO);
             r.mod.hooks().parkAt(Hook.COMMIT_AFTER_UNBLOCKED, Role.USER);
             TestThread<Void> sync = TestThread.run("sync", fs::sync);
             r.mod.hooks().awaitParked(Hook.COMMIT_AFTER_UNBLOCKED, Repro.WAIT);
@@ -93,7 +81,7 @@ class AbortedTransactionSpaceTest {
             r.mod.hooks().awaitParked(Hook.QGROUP_CREATE_BEFORE_ITEM, Repro.WAIT);
             assertTrue(fi.btreeInode.dirtyCount() > 0, "the create dirtied tree blocks after the abort");
             for (long bytenr : fi.btreeInode.dirtyBlocks()) {
-                assertTrue(within(new long[] {bytenr, bytenr + 16384}, before), "tree block " + bytenr + " allocated "
+                assertTrue(within(new long[] {bytenr, bytenr + 16384}, d.freeBefore()), "tree block " + bytenr + " allocated "
                     + "after the abort was not free before the aborted transaction: the committed trees use it");
             }
             fi.btreeInode.writepages(WbSyncMode.ALL); // a remount's sync_filesystem
@@ -101,8 +89,22 @@ class AbortedTransactionSpaceTest {
             r.mod.hooks().disarm(Hook.QGROUP_CREATE_BEFORE_ITEM);
             assertInstanceOf(BtrfsException.class, create.failure(), "its commit is refused after the abort");
             fs.umount();
-            assertCommittedImageIntact(r, crc);
+            r.assertCommittedImageHolds(crc, List.of("kept"));
         }
+    }
+
+    /** A mount whose "kept" is committed and whose running transaction creates "lost", and the free space before it. */
+    private record Doomed(Btrfs fs, List<long[]> freeBefore) { }
+
+    /** "kept" committed, "lost" created (COWing the committed roots of tree 5 and the tree root), its commit to fail. */
+    private static Doomed aTransactionWhoseCommitWillFail(Repro r) {
+        Btrfs fs = r.mountSettled("");
+        fs.createFile("kept");
+        fs.sync();
+        List<long[]> before = freeSectors(fs.fsInfo());
+        fs.createFile("lost");
+        r.mod.faults().armOnce(Fault.WRITE_AND_WAIT_TRANSACTION_EIO); // btrfs_write_and_wait_transaction's -EIO
+        return new Doomed(fs, before);
     }
 
     /** Each free run of every block group, {start, end}. */
@@ -119,15 +121,5 @@ class AbortedTransactionSpaceTest {
     /** Whether {@code range} ({start, end}) lies inside one of {@code free}. */
     private static boolean within(long[] range, List<long[]> free) {
         return free.stream().anyMatch(f -> f[0] <= range[0] && range[1] <= f[1]);
-    }
-
-    /** btrfs check of the disk is clean and the next mount has what the last good commit had. */
-    private static void assertCommittedImageIntact(Repro r, Crc32cImpl crc) {
-        Check.Report rep = Check.check(r.dev, crc);
-        assertTrue(rep.clean(), rep.toString());
-        Btrfs again = r.mount("");
-        assertEquals(List.of("kept"), again.list());
-        again.umount();
-        assertTrue(r.mod.unload().clean(), r.mod.log().dmesg());
     }
 }

@@ -226,6 +226,26 @@ final class Repro implements AutoCloseable {
     boolean logged(String text) { return mod.log().contains(text); }
 
     /**
+     * After a failed commit and the umount: btrfs check of the disk is clean, the next mount's root lists exactly
+     * {@code names} (what the last good commit had), and the module unloads clean.
+     */
+    void assertCommittedImageHolds(Crc32cImpl crc, java.util.List<String> names) {
+        org.jbtrfs.fs.tools.Check.Report rep = org.jbtrfs.fs.tools.Check.check(dev, crc);
+        if (!rep.clean()) {
+            throw new AssertionError(rep.toString());
+        }
+        Btrfs again = mount("");
+        java.util.List<String> listed = again.list();
+        again.umount();
+        if (!listed.equals(names)) {
+            throw new AssertionError("the next mount lists " + listed + ", the last good commit had " + names);
+        }
+        if (!mod.unload().clean()) {
+            throw new AssertionError("the module does not unload clean:\n" + mod.log().dmesg());
+        }
+    }
+
+    /**
      * For an {@code @AfterEach} after failed mounts: asserts that no kthread of the module still runs, and closes
      * the module whether or not that holds, so nothing leaks into the next test.
      */
