@@ -127,16 +127,21 @@ final class DevReplace {
      * The proposed {@link FixSwitch#DEV_REPLACE_TARGET_WRITE_ERRORS} at mount: a target whose superblock is older than
      * the filesystem's missed a commit's writes whose count never reached the disk (write_all_supers skips the target's
      * superblock while it has write errors the replace item does not hold yet; stop 72, class 2530fa4a: the commit
-     * after them aborted). Its copy restarts from the beginning: every block the source has is copied again.
+     * after them aborted) — and so may one whose superblock is newer (stop 75, class 6e009eda: the next commit wrote the
+     * target's superblock with the count, then failed to write the source's). Its copy restarts from the beginning:
+     * every block the source has is copied again.
      */
     private static void restartIfTargetBehind(FsInfo fs, DevReplaceControl r, BlockDevice target) {
         long targetGen = DiskIo.readSuper(target, fs.kernel.crc32c()).generation;
         long fsGen = fs.superGeneration();
-        if (targetGen >= fsGen) {
+        if (targetGen == fsGen) {
             return;
         }
-        fs.log().warn(fs.sbId(), "dev_replace target " + target.name() + " missed writes (generation " + targetGen + " < "
-            + fsGen + "), restarting its copy");
+        // behind: a commit skipped its superblock (errors its item did not hold). Ahead (stop 75, explorer class 6e009eda):
+        // a later commit wrote the target's superblock and failed on the source's — the target's count of that commit's
+        // item never reached the filesystem, whose item says no write failed; either way the copy is not to be trusted
+        fs.log().warn(fs.sbId(), "dev_replace target " + target.name() + " missed writes (generation " + targetGen + ", "
+            + "the filesystem's " + fsGen + "), restarting its copy");
         r.cursorLeft = 0;
         r.committedCursorLeft = 0;
         r.cursorLeftLastWriteOfItem = 0;

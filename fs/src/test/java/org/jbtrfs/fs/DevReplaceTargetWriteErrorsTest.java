@@ -3,6 +3,7 @@ package org.jbtrfs.fs;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -18,6 +19,7 @@ import org.jbtrfs.core.HookAction;
 import org.jbtrfs.core.Role;
 import org.jbtrfs.fs.tools.Blkid;
 import org.jbtrfs.testsupport.TestThread;
+import org.jbtrfs.transaction.DiskIo;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -301,5 +303,84 @@ class DevReplaceTargetWriteErrorsTest {
             assertEquals(Errno.EIO, e.errno(), e.getMessage());
             assertTrue(e.getMessage().contains("parent transid verify failed"), e.getMessage());
         }
+    }
+
+    /**
+     * Stop 75 (explorer class {@code 6e009eda}, seed 75011, cycle 9559 — the commit probe's replace resume point named the
+     * first commit of the cycle after: "the replace target sdd below the item's cursor … does not hold the committed
+     * image: parent transid verify failed on 2113536 wanted 39 found 37"). A commit's tree block write to the target
+     * fails after the item (its superblock skipped for the target, as above); the next commit writes the item with the
+     * count and the target's superblock, and fails to write the source's — it aborts. The disks: the source's superblock
+     * of the first commit, whose item says no write failed; the target's, newer. A mount that took only an older target
+     * superblock for a sign of missed writes resumed the copy past the block and finished onto a target without it.
+     * Decision: a gap in the proposed fix (the port's), now any generation but the filesystem's restarts the copy.
+     */
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void appliedATargetAheadOfItsFilesystemIsCopiedAgain(Crc32cImpl crc) {
+        try (Repro r = repro(crc, true)) {
+            SuperWriteFailingDisk srcDisk = new SuperWriteFailingDisk(r.mod.createDevice("sdx-disk", 64L << 20));
+            FlakeyBlockDevice src = r.mod.createFlakeyDevice("sdx", srcDisk);
+            OneBadWriteDisk oneBadWrite = new OneBadWriteDisk(r.mod.createDevice("sdy-disk", 64L << 20));
+            FlakeyBlockDevice tgt = r.mod.createFlakeyDevice("sdy", oneBadWrite);
+            r.mod.mkfs(src);
+            Btrfs fs = r.mod.mount(src, "");
+            fs.createFile("/f");
+            fs.writeFile("/f", DevReplaceTest.DATA);
+            fs.sync();
+            r.mod.hooks().parkAt(Hook.DEV_REPLACE_BEFORE_FINISHING, Role.USER);
+            TestThread<DevReplaceResult> start = TestThread.call("replace", () -> fs.replaceStart(1, tgt));
+            r.mod.hooks().awaitParked(Hook.DEV_REPLACE_BEFORE_FINISHING, Repro.WAIT);
+            fs.sync(); // the item as the copy left it (the whole disk copied)
+            fs.createFile("/late");
+            fs.writeFile("/late", LATE);
+            // the item is written; the commit's tree blocks follow: the first one's write to the target fails
+            r.mod.hooks().arm(Hook.COMMIT_AFTER_UNBLOCKED, HookAction.run(() -> oneBadWrite.failNext.set(true)).onlyFor(Role.USER), 1);
+            fs.sync();
+            assertTrue(r.logged("bdev sdy errs: wr 1"), r.mod.log().dmesg());
+            // the next commit carries the count in its item and writes the target's superblock; the source's fails
+            fs.createFile("/later");
+            srcDisk.failSuper.set(true);
+            assertThrows(BtrfsException.class, fs::sync);
+            src.dropWrites(); // the machine loses power
+            tgt.dropWrites();
+            r.mod.hooks().disarm(Hook.DEV_REPLACE_BEFORE_FINISHING);
+            assertInstanceOf(BtrfsException.class, start.failure());
+            fs.umount();
+            src.allowWrites();
+            tgt.allowWrites();
+            long fsGen = DiskIo.readSuper(src, r.mod.kernel().crc32c()).generation;
+            assertTrue(DiskIo.readSuper(tgt, r.mod.kernel().crc32c()).generation > fsGen, "the target's superblock is ahead");
+            Btrfs again = r.mod.mount(src, "");
+            DevReplaceTest.awaitDevReplaceKthreadGone(r.mod);
+            assertTrue(r.logged("dev_replace target sdy missed writes"), r.mod.log().dmesg());
+            assertEquals(DevReplaceStatus.State.FINISHED, again.replaceStatus().state(), r.mod.log().dmesg());
+            again.umount();
+            Btrfs moved = r.mod.mount(tgt, "");
+            assertArrayEquals(LATE, moved.readFile("/late"));
+            assertArrayEquals(DevReplaceTest.DATA, moved.readFile("/f"));
+            moved.umount();
+            assertTrue(r.mod.unload().clean(), r.mod.log().dmesg());
+        }
+    }
+
+    /** A disk whose next superblock write fails once {@link #failSuper} is set (a bad sector under the superblock). */
+    private static final class SuperWriteFailingDisk implements org.jbtrfs.core.BlockDevice {
+        final java.util.concurrent.atomic.AtomicBoolean failSuper = new java.util.concurrent.atomic.AtomicBoolean();
+        private final org.jbtrfs.core.BlockDevice disk;
+
+        SuperWriteFailingDisk(org.jbtrfs.core.BlockDevice disk) { this.disk = disk; }
+
+        @Override public String name() { return disk.name(); }
+        @Override public long size() { return disk.size(); }
+        @Override public void read(long offset, byte[] dst, int dstOff, int len) { disk.read(offset, dst, dstOff, len); }
+        @Override public void write(long offset, byte[] src, int srcOff, int len) {
+            if (offset == org.jbtrfs.core.disk.SuperBlock.OFFSET && failSuper.getAndSet(false)) {
+                throw new BtrfsException(Errno.EIO, "write error on " + disk.name() + " at the superblock");
+            }
+            disk.write(offset, src, srcOff, len);
+        }
+        @Override public void flush() { disk.flush(); }
+        @Override public org.jbtrfs.core.IoCounters counters() { return disk.counters(); }
     }
 }
