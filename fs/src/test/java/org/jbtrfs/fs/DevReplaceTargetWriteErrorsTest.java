@@ -185,14 +185,9 @@ class DevReplaceTargetWriteErrorsTest {
     /** The same, the target's failed write made by {@code failingWrite} (which writes /late). */
     private static Btrfs failedTargetWriteThenPowerCut(Repro r, FlakeyBlockDevice src, FlakeyBlockDevice tgt,
                                                        boolean fixed, java.util.function.Consumer<Btrfs> failingWrite) {
-        Btrfs fs = r.mod.mount(src, "");
-        fs.createFile("/f");
-        fs.writeFile("/f", DevReplaceTest.DATA);
-        fs.sync();
-        r.mod.hooks().parkAt(Hook.DEV_REPLACE_BEFORE_FINISHING, Role.USER);
-        TestThread<DevReplaceResult> start = TestThread.call("replace", () -> fs.replaceStart(1, tgt));
-        r.mod.hooks().awaitParked(Hook.DEV_REPLACE_BEFORE_FINISHING, Repro.WAIT);
-        fs.sync(); // the item as the copy left it: no write pending for it
+        HeldReplace held = heldAfterItsCopy(r, src, tgt);
+        Btrfs fs = held.fs();
+        TestThread<DevReplaceResult> start = held.start();
         failingWrite.accept(fs);
         assertTrue(r.logged("bdev sdy errs: wr 1"), r.mod.log().dmesg());
         src.dropWrites(); // the machine loses power
@@ -209,6 +204,25 @@ class DevReplaceTargetWriteErrorsTest {
         Btrfs again = r.mod.mount(src, "");
         DevReplaceTest.awaitDevReplaceKthreadGone(r.mod);
         return again;
+    }
+
+    /** A mount of {@code src} and the replace onto {@code tgt} its ioctl runs, held before finishing. */
+    private record HeldReplace(Btrfs fs, TestThread<DevReplaceResult> start) { }
+
+    /**
+     * {@code src} mounted with /f written and synced, a replace onto {@code tgt} held after its copy (the whole disk)
+     * before finishing, and its item synced as the copy left it: no write pending for it.
+     */
+    private static HeldReplace heldAfterItsCopy(Repro r, FlakeyBlockDevice src, FlakeyBlockDevice tgt) {
+        Btrfs fs = r.mod.mount(src, "");
+        fs.createFile("/f");
+        fs.writeFile("/f", DevReplaceTest.DATA);
+        fs.sync();
+        r.mod.hooks().parkAt(Hook.DEV_REPLACE_BEFORE_FINISHING, Role.USER);
+        TestThread<DevReplaceResult> start = TestThread.call("replace", () -> fs.replaceStart(1, tgt));
+        r.mod.hooks().awaitParked(Hook.DEV_REPLACE_BEFORE_FINISHING, Repro.WAIT);
+        fs.sync();
+        return new HeldReplace(fs, start);
     }
 
     /**
@@ -319,19 +333,14 @@ class DevReplaceTargetWriteErrorsTest {
     @EnumSource(Crc32cImpl.class)
     void appliedATargetAheadOfItsFilesystemIsCopiedAgain(Crc32cImpl crc) {
         try (Repro r = repro(crc, true)) {
-            SuperWriteFailingDisk srcDisk = new SuperWriteFailingDisk(r.mod.createDevice("sdx-disk", 64L << 20));
+            OneBadWriteDisk srcDisk = new OneBadWriteDisk(r.mod.createDevice("sdx-disk", 64L << 20));
             FlakeyBlockDevice src = r.mod.createFlakeyDevice("sdx", srcDisk);
             OneBadWriteDisk oneBadWrite = new OneBadWriteDisk(r.mod.createDevice("sdy-disk", 64L << 20));
             FlakeyBlockDevice tgt = r.mod.createFlakeyDevice("sdy", oneBadWrite);
             r.mod.mkfs(src);
-            Btrfs fs = r.mod.mount(src, "");
-            fs.createFile("/f");
-            fs.writeFile("/f", DevReplaceTest.DATA);
-            fs.sync();
-            r.mod.hooks().parkAt(Hook.DEV_REPLACE_BEFORE_FINISHING, Role.USER);
-            TestThread<DevReplaceResult> start = TestThread.call("replace", () -> fs.replaceStart(1, tgt));
-            r.mod.hooks().awaitParked(Hook.DEV_REPLACE_BEFORE_FINISHING, Repro.WAIT);
-            fs.sync(); // the item as the copy left it (the whole disk copied)
+            HeldReplace held = heldAfterItsCopy(r, src, tgt);
+            Btrfs fs = held.fs();
+            TestThread<DevReplaceResult> start = held.start();
             fs.createFile("/late");
             fs.writeFile("/late", LATE);
             // the item is written; the commit's tree blocks follow: the first one's write to the target fails
@@ -340,7 +349,7 @@ class DevReplaceTargetWriteErrorsTest {
             assertTrue(r.logged("bdev sdy errs: wr 1"), r.mod.log().dmesg());
             // the next commit carries the count in its item and writes the target's superblock; the source's fails
             fs.createFile("/later");
-            srcDisk.failSuper.set(true);
+            srcDisk.failNextAt.set(org.jbtrfs.core.disk.SuperBlock.OFFSET);
             assertThrows(BtrfsException.class, fs::sync);
             src.dropWrites(); // the machine loses power
             tgt.dropWrites();
@@ -362,25 +371,5 @@ class DevReplaceTargetWriteErrorsTest {
             moved.umount();
             assertTrue(r.mod.unload().clean(), r.mod.log().dmesg());
         }
-    }
-
-    /** A disk whose next superblock write fails once {@link #failSuper} is set (a bad sector under the superblock). */
-    private static final class SuperWriteFailingDisk implements org.jbtrfs.core.BlockDevice {
-        final java.util.concurrent.atomic.AtomicBoolean failSuper = new java.util.concurrent.atomic.AtomicBoolean();
-        private final org.jbtrfs.core.BlockDevice disk;
-
-        SuperWriteFailingDisk(org.jbtrfs.core.BlockDevice disk) { this.disk = disk; }
-
-        @Override public String name() { return disk.name(); }
-        @Override public long size() { return disk.size(); }
-        @Override public void read(long offset, byte[] dst, int dstOff, int len) { disk.read(offset, dst, dstOff, len); }
-        @Override public void write(long offset, byte[] src, int srcOff, int len) {
-            if (offset == org.jbtrfs.core.disk.SuperBlock.OFFSET && failSuper.getAndSet(false)) {
-                throw new BtrfsException(Errno.EIO, "write error on " + disk.name() + " at the superblock");
-            }
-            disk.write(offset, src, srcOff, len);
-        }
-        @Override public void flush() { disk.flush(); }
-        @Override public org.jbtrfs.core.IoCounters counters() { return disk.counters(); }
     }
 }

@@ -6,11 +6,15 @@ import java.util.List;
 import java.util.stream.Collectors;
 import org.jbtrfs.core.BlockDevice;
 import org.jbtrfs.core.FlakeyBlockDevice;
+import org.jbtrfs.core.IoCounters;
 import org.jbtrfs.core.KernelLog;
+import org.jbtrfs.core.disk.DevReplaceItem;
 import org.jbtrfs.fs.tools.Check;
 import org.jbtrfs.transaction.CommitProbe;
+import org.jbtrfs.transaction.DevReplaceControl.State;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.Root;
+import org.jbtrfs.transaction.Trees;
 
 /**
  * {@code -Djbtrfs.stress.checkEveryCommit=true}: btrfs check of the committed image inside every commit, right
@@ -56,10 +60,14 @@ final class CommitCheck {
             + "\n  " + dirtyNow
             + "\n  roots in memory: " + roots(fs)
             + "\n  after every tree block write ended: " + (again.isEmpty() ? "clean" : again);
-        fs.log().warnOnAt(true, "port-debug/check-after-commit", 1, report);
-        // whole, with the committer's stack: a cycle report shows a log entry's first lines only
-        System.err.println("jbtrfs commit probe: " + report + "\n  committer:\n"
-            + KernelLog.callTrace(new Throwable(), 0));
+        warn(fs, "port-debug/check-after-commit", 1, report);
+    }
+
+    /** The probe's WARN at {@code site}, and the report whole on stderr with the committer's stack (a cycle report
+     * shows a log entry's first lines only). */
+    private static void warn(FsInfo fs, String site, int line, String report) {
+        fs.log().warnOnAt(true, site, line, report);
+        System.err.println("jbtrfs commit probe: " + report + "\n  committer:\n" + KernelLog.callTrace(new Throwable(), 0));
     }
 
     /**
@@ -88,8 +96,7 @@ final class CommitCheck {
         }
         String report = "(device " + fs.sbId() + ") transaction " + transid + ": the replace target " + target.name()
             + " below the item's cursor " + cursor + " does not hold the committed image: " + errors;
-        fs.log().warnOnAt(true, "port-debug/replace-resume-point", 1, report);
-        System.err.println("jbtrfs commit probe: " + report + "\n  committer:\n" + KernelLog.callTrace(new Throwable(), 0));
+        warn(fs, "port-debug/replace-resume-point", 1, report);
     }
 
     /**
@@ -101,39 +108,36 @@ final class CommitCheck {
     private static void checkTargetMapped(FsInfo fs, long transid) {
         byte[] raw;
         try {
-            raw = org.jbtrfs.transaction.Trees.lookup(fs, fs.devRoot(), org.jbtrfs.core.disk.DevReplaceItem.KEY);
+            raw = Trees.lookup(fs, fs.devRoot(), DevReplaceItem.KEY);
         } catch (RuntimeException e) {
             return; // the dev tree unreadable: the image check reports it
         }
-        org.jbtrfs.core.disk.DevReplaceItem item = raw == null ? null : org.jbtrfs.core.disk.DevReplaceItem.decode(raw);
+        DevReplaceItem item = raw == null ? null : DevReplaceItem.decode(raw);
         if (item == null || item.cursorLeft() <= FIRST_CHUNK) {
             return;
         }
-        var state = org.jbtrfs.transaction.DevReplaceControl.State.of(item.replaceState());
-        if (state != org.jbtrfs.transaction.DevReplaceControl.State.STARTED
-            && state != org.jbtrfs.transaction.DevReplaceControl.State.SUSPENDED) {
+        State state = State.of(item.replaceState());
+        if (state != State.STARTED && state != State.SUSPENDED) {
             return;
         }
         // read after the target: a finishing (or cancel) that unmapped it set FINISHED (CANCELED) first. This commit's
         // item was written before that and its superblocks went to both disks (the probe runs once tree_log_mutex is
         // released, which the proposed DEV_REPLACE_SWAP_BEFORE_SUPERS makes the swap wait for); the next commit writes
         // the new state
-        org.jbtrfs.transaction.DevReplaceControl.State inMemory;
+        State inMemory;
         fs.devReplace.rwsem.readLock().lock(); // as btrfs_run_dev_replace reads it inside the commit
         try {
             inMemory = fs.devReplace.replaceState;
         } finally {
             fs.devReplace.rwsem.readLock().unlock();
         }
-        if (inMemory == org.jbtrfs.transaction.DevReplaceControl.State.FINISHED
-            || inMemory == org.jbtrfs.transaction.DevReplaceControl.State.CANCELED) {
+        if (inMemory == State.FINISHED || inMemory == State.CANCELED) {
             return;
         }
         String report = "(device " + fs.sbId() + ") transaction " + transid + ": the replace item says " + state + " at "
             + item.cursorLeft() + " but no target is mapped: this commit's writes reached the source only (in memory "
             + inMemory + ")";
-        fs.log().warnOnAt(true, "port-debug/replace-resume-point", 2, report);
-        System.err.println("jbtrfs commit probe: " + report + "\n  committer:\n" + KernelLog.callTrace(new Throwable(), 0));
+        warn(fs, "port-debug/replace-resume-point", 2, report);
     }
 
     /** Where the first chunk starts (below it: the superblock, which the target has its own of). */
@@ -163,7 +167,7 @@ final class CommitCheck {
             throw new UnsupportedOperationException("the probe's view is read-only");
         }
         @Override public void flush() { }
-        @Override public org.jbtrfs.core.IoCounters counters() { return source.counters(); }
+        @Override public IoCounters counters() { return source.counters(); }
     }
 
     private static boolean writesDropped(BlockDevice d) {
