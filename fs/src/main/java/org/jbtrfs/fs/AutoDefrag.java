@@ -430,9 +430,16 @@ final class AutoDefrag {
             try {
                 ctx.ordered.waitOrderedRange(d);
                 byte[] data = new byte[(int) len];
-                for (Extent e : c) {
-                    fs.device.readData(e.blockStart(), data, (int) (e.offset() - start), (int) e.numBytes(), d.inode.ino(),
-                        e.offset(), fs.sbRdonly());
+                d.fileExtentItemsLock.lock(); // the pages' extent lock while they are read
+                try {
+                    // extents changed since they were listed: the kernel's readpage would read the new ones; the redirty
+                    // below finds the change and gives the cluster up, so nothing is read from extents that may be freed
+                    for (Extent e : d.extentChanges() == extentChangesSeen ? c : List.<Extent>of()) {
+                        DataReads.read(fs, d.inode.root().objectid(), d.inode.ino(), e.offset(), e.blockStart(), data,
+                            (int) (e.offset() - start), (int) e.numBytes());
+                    }
+                } finally {
+                    d.fileExtentItemsLock.unlock();
                 }
                 r = d.redirtyForDefrag(start, data, extentChangesSeen);
             } finally {

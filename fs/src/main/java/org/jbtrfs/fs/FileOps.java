@@ -447,34 +447,39 @@ final class FileOps {
         Namei.Target t = namei.file(path, "path");
         long ino = t.ino();
         Inode inode = ctx.dcache.lookup(t.root(), ino);
-        List<InodeData.Pending> pending;
-        long size;
         try {
             InodeData d = InodeData.of(fs, inode);
-            pending = d.pendingData(); // before the items: an ordered extent finishing meanwhile is in one or the other
-            size = d.isize();
+            List<InodeData.Pending> pending = d.pendingData(); // before the items: an ordered extent finishing meanwhile is in one or the other
+            long size = d.isize();
+            if (size > Integer.MAX_VALUE - 8) {
+                throw new BtrfsException(Errno.EINVAL, "file " + path + " too large to read at once: " + size);
+            }
+            byte[] out = new byte[(int) size];
+            // the items and their extents' data under the items' lock: the extent lock a readpage holds from its
+            // extent map lookup until its bio's end, which btrfs_finish_ordered_io and the truncate wait for
+            d.fileExtentItemsLock.lock();
+            try {
+                for (TreeItem it : Trees.range(fs, t.root(), new Key(ino, ItemType.EXTENT_DATA, 0), new Key(ino, ItemType.EXTENT_DATA, -1L))) {
+                    FileExtentItem fe = FileExtentItem.decode(it.data());
+                    long off = it.key().offset();
+                    int n = (int) Math.min(fe.numBytes(), size - off);
+                    if (n > 0 && !fe.isHole()) { // a hole reads as zeros
+                        DataReads.read(fs, t.root().objectid(), ino, off, fe.blockStart(), out, (int) off, n);
+                    }
+                }
+            } finally {
+                d.fileExtentItemsLock.unlock();
+            }
+            for (InodeData.Pending p : pending) {
+                int n = (int) Math.min(p.data().length, size - p.offset());
+                if (n > 0) {
+                    System.arraycopy(p.data(), 0, out, (int) p.offset(), n);
+                }
+            }
+            return out;
         } finally {
             ctx.cleaner.inodes().iput(inode);
         }
-        if (size > Integer.MAX_VALUE - 8) {
-            throw new BtrfsException(Errno.EINVAL, "file " + path + " too large to read at once: " + size);
-        }
-        byte[] out = new byte[(int) size];
-        for (TreeItem it : Trees.range(fs, t.root(), new Key(ino, ItemType.EXTENT_DATA, 0), new Key(ino, ItemType.EXTENT_DATA, -1L))) {
-            FileExtentItem fe = FileExtentItem.decode(it.data());
-            long off = it.key().offset();
-            int n = (int) Math.min(fe.numBytes(), size - off);
-            if (n > 0 && !fe.isHole()) { // a hole reads as zeros
-                fs.device.readData(fe.blockStart(), out, (int) off, n, ino, off, fs.sbRdonly());
-            }
-        }
-        for (InodeData.Pending p : pending) {
-            int n = (int) Math.min(p.data().length, size - p.offset());
-            if (n > 0) {
-                System.arraycopy(p.data(), 0, out, (int) p.offset(), n);
-            }
-        }
-        return out;
     }
 
     /**

@@ -102,6 +102,11 @@ final class OpenCtree {
             if (fs.devRoot() == null) {
                 throw new BtrfsException(Errno.EUCLEAN, "failed to read dev root on " + dev.name());
             }
+            // the csum root (without -o rescue=ignorebadroots, which the port does not model, its absence fails the mount)
+            fs.setCsumRoot(FsRoots.readRoot(fs, ItemType.CSUM_TREE_OBJECTID));
+            if (fs.csumRoot() == null) {
+                throw new BtrfsException(Errno.EUCLEAN, "failed to read csum root on " + dev.name());
+            }
             if (fs.compatRo(SuperBlock.COMPAT_RO_FREE_SPACE_TREE)) {
                 fs.setFreeSpaceRoot(FsRoots.readRoot(fs, ItemType.FREE_SPACE_TREE_OBJECTID));
                 if (fs.freeSpaceRoot() == null) {

@@ -36,7 +36,7 @@ final class OrderedExtent {
     private boolean complete;
     /** The last reference was dropped (port bookkeeping: who waits for the delayed iput to be queued). */
     private boolean released;
-    /** The sums btrfs_csum_one_bio computed, one per 4 KiB sector (the csum tree is not modelled). */
+    /** The sums btrfs_csum_one_bio computed, one per 4 KiB sector: add_pending_csums puts them in the csum tree. */
     private int[] sums;
     /** ordered->completion's done count (init_completion at btrfs_add_ordered_extent; the flush work completes it). */
     private int completionDone;

@@ -12,6 +12,7 @@ import org.jbtrfs.core.kernel.Mutex;
 import org.jbtrfs.core.disk.FileExtentItem;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
+import org.jbtrfs.transaction.Csums;
 import org.jbtrfs.transaction.Extents;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.Root;
@@ -94,8 +95,7 @@ final class OrderedExtents {
     /**
      * kernel: btrfs_finish_ordered_io() in fs/btrfs/inode.c (finish_ordered_fn) — on an endio-write
      * worker: join a transaction (no reservation, no read-only check), insert the file extent item
-     * (insert_reserved_file_extent: the item, i_bytes, the extent's ref), add the checksums (the csum tree
-     * is not modelled), write disk_i_size and the inode item, end the transaction; on failure free the
+     * (insert_reserved_file_extent: the item, i_bytes, the extent's ref), add the checksums (add_pending_csums), write disk_i_size and the inode item, end the transaction; on failure free the
      * reserved extent and set the mapping error. Then remove the ordered extent — waiters return — and drop
      * the finisher's and the tree's references.
      */
@@ -123,18 +123,21 @@ final class OrderedExtents {
         try {
             if (!failed) {
                 h = Transactions.join(fs, root, "btrfs_finish_ordered_io");
-                d.fileExtentItemsLock.lock(); // the drop leaves its path at the slot the insert uses
+                // the drop leaves its path at the slot the insert uses; held on until the sums are in (the range's
+                // extent lock, taken at the start of btrfs_finish_ordered_io: a read of the range waits for both)
+                d.fileExtentItemsLock.lock();
                 try {
                     dropExtents(h, d, oe.fileOffset, oe.fileOffset + oe.numBytes);
                     Trees.insert(h, root, fileExtentKey(d.inode.ino(), oe.fileOffset),
                         new FileExtentItem(oe.diskBytenr, oe.diskNumBytes, oe.numBytes, h.transid()).encode());
+                    d.fileExtentInserted(oe);
+                    Extents.allocReservedFileExtent(h, root.objectid(), d.inode.ino(), oe.fileOffset, oe.diskBytenr, oe.numBytes);
+                    inserted = true;
+                    // add_pending_csums(): the sums btrfs_csum_one_bio computed at submission, into the csum tree
+                    Csums.insert(h, oe.diskBytenr, oe.sums());
                 } finally {
                     d.fileExtentItemsLock.unlock();
                 }
-                d.fileExtentInserted(oe);
-                Extents.allocReservedFileExtent(h, root.objectid(), d.inode.ino(), oe.fileOffset, oe.diskBytenr, oe.numBytes);
-                inserted = true;
-                // add_pending_csums(): the sums are computed at submission; the csum tree is not modelled
                 d.safeDiskISizeWrite();
                 d.updateInode(h);
             }

@@ -304,15 +304,13 @@ final class Writeback {
         mapBio(bio);
     }
 
-    /** kernel: btrfs_csum_one_bio() — one crc32c per sector, kept with the ordered extent (ordered sums). */
+    /**
+     * kernel: btrfs_csum_one_bio() — one crc32c per sector, kept with the ordered extent (ordered sums) for
+     * add_pending_csums; the last sector's tail beyond the data is zero, as the page's is when it is written.
+     */
     private void csumOneBio(DataBio bio) {
         byte[] data = bio.data();
-        int[] sums = new int[(data.length + SECTOR - 1) / SECTOR];
-        for (int i = 0; i < sums.length; i++) {
-            int off = i * SECTOR;
-            sums[i] = fs.kernel.crc32c().compute(data, off, Math.min(SECTOR, data.length - off));
-        }
-        bio.oe().setSums(sums);
+        bio.oe().setSums(org.jbtrfs.transaction.Csums.compute(fs.kernel.crc32c(), data, 0, data.length));
     }
 
     /**
@@ -323,7 +321,8 @@ final class Writeback {
     private void mapBio(DataBio bio) {
         boolean ok = false;
         try {
-            fs.device.write(bio.oe().diskBytenr, bio.data(), 0, bio.data().length);
+            byte[] sectors = DataReads.sectorPadded(bio.data()); // whole sectors, the tail zeroed (__extent_writepage)
+            fs.device.write(bio.oe().diskBytenr, sectors, 0, sectors.length);
             ok = true;
         } catch (BtrfsException e) {
             return; // btrfs_end_bio printed the device's error counters; the bio ends with the error below

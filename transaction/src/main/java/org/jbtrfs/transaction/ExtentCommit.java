@@ -72,6 +72,9 @@ final class ExtentCommit {
                 // check_ref_cleanup did not take (a data extent; TransTreeBlockManager.freeTreeBlock gives a tree block
                 // back at once) is pinned (btrfs_pin_extent with must_insert_reserved), free once this transaction commits
                 pinReserved(h, head.bytenr, head.numBytes);
+                if (head.isData) {
+                    Csums.delete(h, head.bytenr, head.numBytes); // cleanup_ref_head: btrfs_del_csums of a data head
+                }
             }
             return;
         }
@@ -90,6 +93,9 @@ final class ExtentCommit {
         }
         // __btrfs_free_extent(): last ref gone — the extent is pinned until this transaction commits
         Trees.delete(h, fs.extentRoot(), key);
+        if (head.isData) {
+            Csums.delete(h, head.bytenr, head.numBytes); // btrfs_del_csums, before the block group's accounting
+        }
         fs.space.dropUsed(head.bytenr, head.numBytes);
         synchronized (h.transaction) {
             h.transaction.pinned.put(head.bytenr, head.numBytes);

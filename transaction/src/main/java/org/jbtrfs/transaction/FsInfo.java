@@ -162,6 +162,7 @@ public final class FsInfo {
     private volatile Root uuidRoot;
     /** fs_info->dev_root: the device tree (the port keeps only the dev-replace item in it). */
     private volatile Root devRoot;
+    private volatile Root csumRoot;
     /** fs_roots_radix: subvolume id → root (holding a reference). */
     public final Map<Long, Root> fsRootsRadix = new ConcurrentHashMap<>();
 
@@ -378,6 +379,11 @@ public final class FsInfo {
 
     public void setDevRoot(Root r) { devRoot = r; }
 
+    /** fs_info->csum_root: the data checksums (file-item.c), read by btrfs_read_roots, written by mkfs. */
+    public Root csumRoot() { return csumRoot; }
+
+    public void setCsumRoot(Root r) { csumRoot = r; }
+
     /**
      * fs_info->uuid_tree_rescan_sem (a semaphore of one): held by the btrfs-uuid kthread from before it is started
      * until its scan ends — the kthread releases what the mount took. An RO remount and close_ctree wait for the
@@ -583,6 +589,9 @@ public final class FsInfo {
         }
         if (owner == org.jbtrfs.core.disk.ItemType.DEV_TREE_OBJECTID) {
             return devRoot;
+        }
+        if (owner == org.jbtrfs.core.disk.ItemType.CSUM_TREE_OBJECTID) {
+            return csumRoot;
         }
         if (owner == org.jbtrfs.core.disk.ItemType.UUID_TREE_OBJECTID) {
             return uuidRoot;

@@ -33,7 +33,7 @@ public final class MappedDevice implements BlockDevice {
     private final boolean extraMirror;
     /** Told of a write to the replace target that failed alone (the bio done without it). */
     private volatile Runnable onTargetWriteError = () -> { };
-    /** Each device's btrfs_device->dev_stat_values: write, read, flush errors (corruption and generation: none here). */
+    /** Each device's btrfs_device->dev_stat_values: write, read, flush and corruption errors (generation: none here). */
     private final java.util.Map<BlockDevice, int[]> devStats = new java.util.IdentityHashMap<>();
     /** fs_info->replace_wait, and the monitor guarding the fields below. */
     private final Object replaceWait = new Object();
@@ -370,6 +370,7 @@ public final class MappedDevice implements BlockDevice {
     private static final int WR = 0;
     private static final int RD = 1;
     private static final int FLUSH = 2;
+    private static final int CORRUPT = 3;
 
     /**
      * kernel: btrfs_dev_stat_inc_and_print() — the device's error counter, then btrfs_dev_stat_print_on_error's line
@@ -378,12 +379,25 @@ public final class MappedDevice implements BlockDevice {
     private void devStatIncAndPrint(BlockDevice dev, int which) {
         int[] v;
         synchronized (devStats) {
-            v = devStats.computeIfAbsent(dev, x -> new int[3]);
+            v = devStats.computeIfAbsent(dev, x -> new int[4]);
             v[which]++;
             v = v.clone();
         }
         log.btrfs(LogLevel.ERR, name, "bdev " + dev.name() + " errs: wr " + v[WR] + ", rd " + v[RD] + ", flush " + v[FLUSH]
-            + ", corrupt 0, gen 0");
+            + ", corrupt " + v[CORRUPT] + ", gen 0");
+    }
+
+    /**
+     * check_data_csum's btrfs_dev_stat_inc_and_print(BTRFS_DEV_STAT_CORRUPTION_ERRS) for a read of mirror {@code mirror}
+     * whose data did not match its checksum: counted on the device that mirror read.
+     */
+    public void corruptionError(int mirror) {
+        BlockDevice[] d = incBlocked();
+        try {
+            devStatIncAndPrint(mirror == 2 && d[1] != null ? d[1] : d[0], CORRUPT);
+        } finally {
+            dec();
+        }
     }
 
     /**

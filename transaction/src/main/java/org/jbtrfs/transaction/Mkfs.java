@@ -18,7 +18,7 @@ import org.jbtrfs.transaction.space.SpaceManager;
 /**
  * mkfs.btrfs (5.10-era btrfs-progs defaults: v1 space cache, no free space tree): writes a fresh
  * filesystem — a system, a metadata and a data block group, the root tree,
- * the extent tree (extent and block group items) and the default subvolume (id 5) with its root
+ * the extent tree (extent and block group items), the device and checksum trees and the default subvolume (id 5) with its root
  * directory — by running one real transaction and committing it.
  */
 public final class Mkfs {
@@ -119,7 +119,11 @@ public final class Mkfs {
         // item in it, which a replace writes)
         var devNode = mgr.allocTreeBlock(ItemType.DEV_TREE_OBJECTID, 0);
         fs.setDevRoot(new Root(ItemType.DEV_TREE_OBJECTID, devNode, newRootItem(h.transid(), devNode.bytenr(), 0, 1)));
+        // the checksum tree (mkfs.btrfs's create_tree for BTRFS_CSUM_TREE_OBJECTID): empty until data is written
+        var csumNode = mgr.allocTreeBlock(ItemType.CSUM_TREE_OBJECTID, 0);
+        fs.setCsumRoot(new Root(ItemType.CSUM_TREE_OBJECTID, csumNode, newRootItem(h.transid(), csumNode.bytenr(), 0, 1)));
         Trees.insert(h, fs.treeRoot(), new Key(ItemType.EXTENT_TREE_OBJECTID, ItemType.ROOT_ITEM, 0), fs.extentRoot().rootItem().encode());
+        Trees.insert(h, fs.treeRoot(), new Key(ItemType.CSUM_TREE_OBJECTID, ItemType.ROOT_ITEM, 0), fs.csumRoot().rootItem().encode());
         Trees.insert(h, fs.treeRoot(), new Key(ItemType.FS_TREE_OBJECTID, ItemType.ROOT_ITEM, 0), fs.fsRoot().rootItem().encode());
         Trees.insert(h, fs.treeRoot(), new Key(ItemType.DEV_TREE_OBJECTID, ItemType.ROOT_ITEM, 0), fs.devRoot().rootItem().encode());
         for (BlockGroup bg : bgs) {

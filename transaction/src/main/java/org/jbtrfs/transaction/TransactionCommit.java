@@ -488,6 +488,9 @@ final class TransactionCommit {
         if (fs.devRoot() != null) {
             l.add(fs.devRoot());
         }
+        if (fs.csumRoot() != null) {
+            l.add(fs.csumRoot());
+        }
         l.addAll(fs.fsRootsRadix.values());
         return l;
     }

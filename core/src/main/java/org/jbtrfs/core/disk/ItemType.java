@@ -9,6 +9,8 @@ public final class ItemType {
     public static final int DIR_ITEM = 84;
     public static final int DIR_INDEX = 96;
     public static final int EXTENT_DATA = 108;
+    /** BTRFS_EXTENT_CSUM_KEY: csum tree, (EXTENT_CSUM_OBJECTID, 128, logical start) → one crc32c per sector. */
+    public static final int EXTENT_CSUM = 128;
     public static final int ROOT_ITEM = 132;
     public static final int ROOT_BACKREF = 144;
     public static final int ROOT_REF = 156;
@@ -55,6 +57,8 @@ public final class ItemType {
     public static final long BALANCE_OBJECTID = -4L;
     /** BTRFS_ORPHAN_OBJECTID (-5ULL): orphan items live under this objectid. */
     public static final long ORPHAN_OBJECTID = -5L;
+    /** BTRFS_EXTENT_CSUM_OBJECTID (-10ULL): the csum tree's items. */
+    public static final long EXTENT_CSUM_OBJECTID = -10L;
     /** BTRFS_FREE_SPACE_OBJECTID (-11ULL): v1 free space cache header items, (-11, 0, block group start). */
     public static final long FREE_SPACE_OBJECTID = -11L;
     /** BTRFS_BTREE_INODE_OBJECTID */
@@ -67,6 +71,7 @@ public final class ItemType {
             case DIR_ITEM -> "DIR_ITEM";
             case DIR_INDEX -> "DIR_INDEX";
             case EXTENT_DATA -> "EXTENT_DATA";
+            case EXTENT_CSUM -> "EXTENT_CSUM";
             case ROOT_ITEM -> "ROOT_ITEM";
             case ROOT_BACKREF -> "ROOT_BACKREF";
             case ROOT_REF -> "ROOT_REF";

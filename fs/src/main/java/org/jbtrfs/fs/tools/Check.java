@@ -40,6 +40,8 @@ import org.jbtrfs.transaction.ctree.TreeChecker;
  *   <li>fs roots: directory entries (DIR_ITEM and DIR_INDEX) point at an inode or a subvolume, a directory's
  *       i_size is twice the length of its names, a linked inode has an INODE_REF whose parent holds the
  *       matching DIR_INDEX, orphan items of a subvolume name an unlinked inode;</li>
+ *   <li>csums: every checksum item lies inside data extents, every sector of a subvolume's file extent has its sum,
+ *       and, with {@code checkDataCsum}, the data on disk matches its sums;</li>
  *   <li>root refs: a deleted subvolume (root item refs 0) has its orphan item — without it nothing
  *       tells a later mount to drop it (the March 2021 bug) — and a root-tree orphan item names a
  *       deleted subvolume or a free-space-cache inode (a stray one is only a warning: the next RW mount's
@@ -97,7 +99,16 @@ public final class Check {
          * another life of that address than the one the committed tree meant (a write that never happened or was
          * overwritten).
          */
-        PARENT_TRANSID
+        PARENT_TRANSID,
+        /** Checksums for a range no data extent item covers ("csum exists for X-Y but there is no extent record"). */
+        CSUM_WITHOUT_EXTENT,
+        /** A file extent of a subvolume with sectors the csum tree has no sum for ("errors 1000, some csum missing"). */
+        CSUM_MISSING,
+        /**
+         * Data whose sum does not match what the disk holds there (only with {@code checkDataCsum}, as
+         * {@code btrfs check --check-data-csum}): a write that never reached the disk, or another life of the sector.
+         */
+        DATA_CSUM_MISMATCH
     }
 
     /** Whether a problem is an error (the image is inconsistent) or a warning (the kernel repairs it itself). */
@@ -164,20 +175,30 @@ public final class Check {
     /** The items of every readable tree, by tree id. */
     private final Map<Long, TreeMap<Key, byte[]>> trees = new TreeMap<>(Long::compareUnsigned);
 
-    private Check(BlockDevice dev, Crc32c crc) {
+    /** Whether the data is read and compared with its sums (btrfs check --check-data-csum). */
+    private final boolean checkDataCsum;
+
+    private Check(BlockDevice dev, Crc32c crc, boolean checkDataCsum) {
         this.dev = dev;
         this.crc = crc;
+        this.checkDataCsum = checkDataCsum;
     }
 
     /** Checks {@code dev}, verifying checksums with generic crc32c. */
     public static Report check(BlockDevice dev) { return check(dev, Crc32cImpl.GENERIC); }
 
     /** Checks {@code dev}, verifying checksums with the crc32c implementation {@code crc}. */
-    public static Report check(BlockDevice dev, Crc32cImpl crc) {
+    public static Report check(BlockDevice dev, Crc32cImpl crc) { return check(dev, crc, false); }
+
+    /**
+     * Checks {@code dev}, verifying checksums with {@code crc}; with {@code checkDataCsum} the data extents' sectors are
+     * read and compared with their sums too ({@code btrfs check --check-data-csum}).
+     */
+    public static Report check(BlockDevice dev, Crc32cImpl crc, boolean checkDataCsum) {
         if (dev == null || crc == null) {
             throw new IllegalArgumentException((dev == null ? "dev" : "crc") + " must not be null");
         }
-        return new Check(dev, Crc32c.of(crc)).run();
+        return new Check(dev, Crc32c.of(crc), checkDataCsum).run();
     }
 
     private Report run() {
@@ -203,8 +224,9 @@ public final class Check {
         }
         collectFileExtents();
         long[] totals = checkExtentTree();
-        // [4/7] checking fs roots, [6/7] checking root refs
+        // [4/7] checking fs roots, [5/7] checking csums, [6/7] checking root refs
         checkFsRoots();
+        checkCsums();
         checkRootRefs();
         return new Report(dev.name(), List.copyOf(problems), blockRefs.size(), totals[0], totals[1]);
     }
@@ -524,6 +546,101 @@ public final class Check {
             problems.add(new Problem(Kind.FILE_EXTENT_DISCOUNT, Severity.ERROR, "tree " + id + " key " + new Key(ino, ItemType.INODE_ITEM, 0),
                 String.format(Locale.ROOT, "root %d inode %d errors 100, file extent discount (no item covers %d, i_size %d)",
                     id, ino, firstGap, inode.size())));
+        }
+    }
+
+    // ---- [5/7] checking csums ------------------------------------------------------------------------
+
+    private static final int SECTOR = 4096;
+
+    /**
+     * btrfs check's check_csums (every run of sums against the extent items: check_extent_exists) and
+     * process_file_extent's count_csum_range for a subvolume's regular extents (some_csum_missing; the free-space-cache
+     * inodes of the root tree are NODATASUM); with {@code checkDataCsum}, each summed sector read and compared.
+     */
+    private void checkCsums() {
+        TreeMap<Long, Long> extents = new TreeMap<>(); // data extent start → end
+        for (Map.Entry<Key, byte[]> e : items(ItemType.EXTENT_TREE_OBJECTID).entrySet()) {
+            Key k = e.getKey();
+            if (k.type() == ItemType.EXTENT_ITEM && e.getValue().length == ExtentItem.SIZE && !ExtentItem.decode(e.getValue()).isTreeBlock()) {
+                extents.put(k.objectid(), k.objectid() + k.offset());
+            }
+        }
+        TreeMap<Long, Integer> sums = new TreeMap<>(); // sector → its sum
+        for (Map.Entry<Key, byte[]> e : items(ItemType.CSUM_TREE_OBJECTID).entrySet()) {
+            Key k = e.getKey();
+            if (k.objectid() != ItemType.EXTENT_CSUM_OBJECTID || k.type() != ItemType.EXTENT_CSUM) {
+                continue;
+            }
+            for (int i = 0; i + 4 <= e.getValue().length; i += 4) {
+                sums.put(k.offset() + (long) i / 4 * SECTOR, Le.u32(e.getValue(), i));
+            }
+        }
+        long runStart = -1;
+        long runEnd = -1;
+        for (long sector : sums.keySet()) {
+            Map.Entry<Long, Long> x = extents.floorEntry(sector);
+            boolean covered = x != null && sector < x.getValue();
+            if (!covered && runEnd == sector) {
+                runEnd += SECTOR;
+            } else if (!covered) {
+                csumWithoutExtent(runStart, runEnd);
+                runStart = sector;
+                runEnd = sector + SECTOR;
+            }
+        }
+        csumWithoutExtent(runStart, runEnd);
+        for (Map.Entry<Long, TreeMap<Key, byte[]>> t : trees.entrySet()) {
+            long id = t.getKey();
+            if (id != ItemType.FS_TREE_OBJECTID && Long.compareUnsigned(id, ItemType.FIRST_FREE_OBJECTID) < 0) {
+                continue;
+            }
+            long reported = -1;
+            for (Map.Entry<Key, byte[]> e : t.getValue().entrySet()) {
+                Key k = e.getKey();
+                if (k.type() != ItemType.EXTENT_DATA || e.getValue().length != FileExtentItem.SIZE || k.objectid() == reported) {
+                    continue;
+                }
+                FileExtentItem fe = FileExtentItem.decode(e.getValue());
+                if (fe.isHole() || fe.numBytes() == 0) {
+                    continue;
+                }
+                for (long s = fe.blockStart() & -SECTOR; s < fe.blockStart() + fe.numBytes(); s += SECTOR) {
+                    if (!sums.containsKey(s)) {
+                        reported = k.objectid();
+                        problems.add(new Problem(Kind.CSUM_MISSING, Severity.ERROR, "tree " + Long.toUnsignedString(id) + " key " + k,
+                            String.format(Locale.ROOT, "root %s inode %d errors 1000, some csum missing (no sum for bytenr %d)",
+                                Long.toUnsignedString(id), k.objectid(), s)));
+                        break;
+                    }
+                }
+            }
+        }
+        if (checkDataCsum) {
+            byte[] b = new byte[SECTOR];
+            for (Map.Entry<Long, Integer> e : sums.entrySet()) {
+                long sector = e.getKey();
+                if (sector < 0 || sector > dev.size() - SECTOR) {
+                    continue; // reported as a csum without an extent, if no extent is there either
+                }
+                try {
+                    dev.read(sector, b, 0, SECTOR);
+                } catch (BtrfsException ex) {
+                    continue; // an unreadable sector is the disk's error, not a mismatch
+                }
+                int got = crc.compute(b, 0, SECTOR);
+                if (got != e.getValue()) {
+                    problems.add(new Problem(Kind.DATA_CSUM_MISMATCH, Severity.ERROR, "bytenr " + sector, String.format(Locale.ROOT,
+                        "mirror 1 bytenr %d csum %d expected csum %d", sector, got & 0xffffffffL, e.getValue() & 0xffffffffL)));
+                }
+            }
+        }
+    }
+
+    private void csumWithoutExtent(long start, long end) {
+        if (start >= 0) {
+            problems.add(new Problem(Kind.CSUM_WITHOUT_EXTENT, Severity.ERROR, "csum " + start,
+                "csum exists for " + start + "-" + end + " but there is no extent record"));
         }
     }
 
