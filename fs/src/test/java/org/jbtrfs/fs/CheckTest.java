@@ -39,7 +39,7 @@ class CheckTest {
         try (Repro r = new Repro(Crc32cImpl.ACCELERATED)) {
             Check.Report rep = Check.check(r.dev);
             assertClean(rep);
-            assertEquals(4, rep.treeBlocks(), "the root, extent, device and fs trees, one leaf each");
+            assertEquals(5, rep.treeBlocks(), "the root, extent, device, csum and fs trees, one leaf each");
         }
     }
 

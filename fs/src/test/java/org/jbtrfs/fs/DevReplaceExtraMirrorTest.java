@@ -34,12 +34,17 @@ import org.junit.jupiter.params.provider.EnumSource;
  *       get_extra_mirror_from_replace maps mirror 2 to the target at the same place without testing the cursor.</li>
  *   <li>The target's bytes there are not the filesystem's: a tree block read fails its checks ("bad fsid", "bad tree
  *       block start") — or, an older life of the block on a disk that held the filesystem before, passes those a read
- *       without a parent transid makes —; a file's data without checksums (the port keeps none, as NODATASUM) is taken
- *       as it is. The read repair then writes that copy over the source's good one ("read error corrected").</li>
+ *       without a parent transid makes —; a file's data fails its checksums (check_data_csum: -EIO), unless the file is
+ *       NODATASUM, whose data is taken as it is. A copy that passed is written over the source's good one by the read
+ *       repair ("read error corrected").</li>
  * </ol>
  * The fix removes the extra mirror: the read fails with the source's error and nothing is rewritten. Read: volumes.c
  * btrfs_num_copies, get_extra_mirror_from_replace, __btrfs_map_block, handle_ops_on_dev_replace; extent_io.c
  * btrfs_submit_read_repair, repair_io_failure; disk-io.c btree_read_extent_buffer_pages (v5.11; the v6.4 patch).
+ *
+ * <p>Stop 76: the port keeps data checksums now, so the data path shows the extra mirror read and failing its sums, not
+ * the harm; the stop-73 finds were tree blocks, whose older life passing a read without a parent transid has no
+ * deterministic test yet.
  */
 class DevReplaceExtraMirrorTest {
 
@@ -69,16 +74,25 @@ class DevReplaceExtraMirrorTest {
         return again;
     }
 
+    /**
+     * Reverted: the failed read goes on to mirror 2, the uncopied target. With data checksums (stop 76) its bytes fail
+     * check_data_csum — "csum failed … mirror 2", a corruption error on the target — and the read fails -EIO with the
+     * source's copy untouched; before the port kept sums, this read returned the target's bytes and the repair wrote them
+     * over the source (what a NODATASUM file still meets in the kernel; the port does not model NODATASUM). The harm left
+     * on the port's paths is a tree block's: see the class comment.
+     */
     @ParameterizedTest(name = "crc32c {0}")
     @EnumSource(Crc32cImpl.class)
-    void revertedAFailedReadTakesTheUncopiedTargetsBytesAndRepairsTheSourceWithThem(Crc32cImpl crc) {
+    void revertedAFailedReadTakesTheUncopiedTargetAsAMirror(Crc32cImpl crc) {
         try (Repro r = new Repro(crc, FixSwitch.DEV_REPLACE_EXTRA_MIRROR)) {
             Btrfs fs = mountedWithAnUncopiedReplace(r);
             r.mod.faults().armOnce(Fault.BIO_READ_EIO); // the source's read of /f4's data
-            byte[] read = fs.readFile("/f4");
-            assertFalse(Arrays.equals(DevReplaceTest.DATA, read), "the target's bytes, not the file's");
-            assertTrue(r.logged("read error corrected: ino "), r.mod.log().dmesg());
-            assertFalse(Arrays.equals(DevReplaceTest.DATA, fs.readFile("/f4")), "the source's copy overwritten with them");
+            BtrfsException e = assertThrows(BtrfsException.class, () -> fs.readFile("/f4"));
+            assertEquals(Errno.EIO, e.errno(), e.getMessage());
+            assertTrue(r.logged(" mirror 2"), r.mod.log().dmesg());
+            assertTrue(r.logged("bdev sdy errs: wr 0, rd 0, flush 0, corrupt 1"), r.mod.log().dmesg());
+            assertFalse(r.logged("read error corrected"), r.mod.log().dmesg());
+            assertArrayEquals(DevReplaceTest.DATA, fs.readFile("/f4"), "read again: the source's copy");
             r.mod.hooks().disarm(Hook.DEV_REPLACE_KTHREAD_BEFORE_SCRUB);
             DevReplaceTest.awaitDevReplaceKthreadGone(r.mod);
             fs.umount();
@@ -94,6 +108,7 @@ class DevReplaceExtraMirrorTest {
             BtrfsException e = assertThrows(BtrfsException.class, () -> fs.readFile("/f4"));
             assertEquals(Errno.EIO, e.errno(), e.getMessage());
             assertFalse(r.logged("read error corrected"), r.mod.log().dmesg());
+            assertFalse(r.logged(" mirror 2"), "no second mirror: " + r.mod.log().dmesg());
             assertArrayEquals(DevReplaceTest.DATA, fs.readFile("/f4"), "read again: the source's copy");
             r.mod.hooks().disarm(Hook.DEV_REPLACE_KTHREAD_BEFORE_SCRUB);
             DevReplaceTest.awaitResumedReplaceFinished(r, "sdx", "sdy");

@@ -66,6 +66,7 @@ public final class TestFs implements AutoCloseable {
         try {
             fs.setTreeRoot(new Root(ItemType.ROOT_TREE_OBJECTID, fs.btreeInode.readTreeBlock(sb.root, sb.generation), null));
             fs.setExtentRoot(FsRoots.readRoot(fs, ItemType.EXTENT_TREE_OBJECTID));
+            fs.setCsumRoot(FsRoots.readRoot(fs, ItemType.CSUM_TREE_OBJECTID)); // a freed data extent's btrfs_del_csums
             BlockGroups.readBlockGroups(fs);
             fs.setFsRoot(FsRoots.getFsRoot(fs, ItemType.FS_TREE_OBJECTID, true));
         } catch (RuntimeException e) {
