@@ -370,8 +370,7 @@ final class Scrub {
             }
             fs.kernel.hooks().arrive(Hook.SCRUB_STRIPE);
             long stripeEnd = logical + STRIPE_LEN;
-            List<TreeItem> items = Trees.commitRootRangeFromPrevious(fs, fs.extentRoot(),
-                new Key(logical, ItemType.METADATA_ITEM, -1L), new Key(stripeEnd - 1, ItemType.METADATA_ITEM, -1L));
+            List<TreeItem> items = stripeItems(logical, stripeEnd);
             for (TreeItem it : items) {
                 Key k = it.key();
                 if (k.type() != ItemType.EXTENT_ITEM && k.type() != ItemType.METADATA_ITEM) {
@@ -403,6 +402,48 @@ final class Scrub {
             }
         }
         submit(); // scrub_stripe's last scrub_submit
+    }
+
+    /**
+     * scrub_stripe's btrfs_search_slot for (logical, METADATA_ITEM, -1) in the extent tree's commit root, then
+     * btrfs_previous_extent_item: the walk back goes past items that are not extent items — the block group's own
+     * BLOCK_GROUP_ITEM sorts after an extent that starts at the group's start — to the extent item that may reach into
+     * the stripe; then every item up to the stripe's end. Stop 76, port bug (found once the after-umount check read the
+     * data against its sums): only the one item before the stripe was taken, so a data extent at a group's start
+     * longer than a stripe had its first 64 KiB scrubbed and, in a replace, copied — the rest never reached the target
+     * (explorer class e73c597e; ScrubStripeExtentTest).
+     */
+    private List<TreeItem> stripeItems(long logical, long stripeEnd) {
+        Key from = new Key(logical, ItemType.METADATA_ITEM, -1L);
+        List<TreeItem> items = new java.util.ArrayList<>(Trees.commitRootRangeFromPrevious(fs, fs.extentRoot(), from,
+            new Key(stripeEnd - 1, ItemType.METADATA_ITEM, -1L)));
+        while (!items.isEmpty()) {
+            Key first = items.get(0).key();
+            if (first.compareTo(from) >= 0 || first.type() == ItemType.EXTENT_ITEM || first.type() == ItemType.METADATA_ITEM) {
+                break;
+            }
+            Key below = justBelow(first);
+            if (below == null) {
+                break;
+            }
+            List<TreeItem> back = Trees.commitRootRangeFromPrevious(fs, fs.extentRoot(), below, below);
+            if (back.isEmpty() || back.get(0).key().compareTo(first) >= 0) {
+                break; // no smaller item
+            }
+            items.add(0, back.get(0));
+        }
+        return items;
+    }
+
+    /** The greatest key below {@code k}, or null for the smallest key. */
+    private static Key justBelow(Key k) {
+        if (k.offset() != 0) {
+            return new Key(k.objectid(), k.type(), k.offset() - 1);
+        }
+        if (k.type() != 0) {
+            return new Key(k.objectid(), k.type() - 1, -1L);
+        }
+        return k.objectid() == 0 ? null : new Key(k.objectid() - 1, 255, -1L);
     }
 
     /**

@@ -560,10 +560,12 @@ public final class Check {
      */
     private void checkCsums() {
         TreeMap<Long, Long> extents = new TreeMap<>(); // data extent start → end
+        Map<Long, Long> extentGenerations = new HashMap<>();
         for (Map.Entry<Key, byte[]> e : items(ItemType.EXTENT_TREE_OBJECTID).entrySet()) {
             Key k = e.getKey();
             if (k.type() == ItemType.EXTENT_ITEM && e.getValue().length == ExtentItem.SIZE && !ExtentItem.decode(e.getValue()).isTreeBlock()) {
                 extents.put(k.objectid(), k.objectid() + k.offset());
+                extentGenerations.put(k.objectid(), ExtentItem.decode(e.getValue()).generation());
             }
         }
         TreeMap<Long, Integer> sums = new TreeMap<>(); // sector → its sum
@@ -630,8 +632,13 @@ public final class Check {
                 }
                 int got = crc.compute(b, 0, SECTOR);
                 if (got != e.getValue()) {
+                    Map.Entry<Long, Long> x = extents.floorEntry(sector);
+                    String owner = x == null || sector >= x.getValue() ? "no extent"
+                        : "extent " + x.getKey() + " gen " + extentGenerations.get(x.getKey()) + " of "
+                            + dataReferrers.getOrDefault(x.getKey(), List.of());
                     problems.add(new Problem(Kind.DATA_CSUM_MISMATCH, Severity.ERROR, "bytenr " + sector, String.format(Locale.ROOT,
-                        "mirror 1 bytenr %d csum %d expected csum %d", sector, got & 0xffffffffL, e.getValue() & 0xffffffffL)));
+                        "mirror 1 bytenr %d csum %d expected csum %d (%s)", sector, got & 0xffffffffL, e.getValue() & 0xffffffffL,
+                        owner)));
                 }
             }
         }

@@ -402,8 +402,7 @@ public final class Classifier {
                 // the state without it was on disk (stop 65)
                 culprits.add(FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT);
             }
-            if (o.fsck.stream().anyMatch(p -> p.startsWith("PARENT_TRANSID:") || p.startsWith("UNREADABLE_BLOCK:"))
-                && replaceInLog(o.log)) {
+            if (o.fsck.stream().anyMatch(Classifier::staleOnDisk) && replaceInLog(o.log)) {
                 // blocks missing on the disk a replace moved the filesystem to: a copy cancelled mid-chunk and resumed
                 // past it (stop 65)
                 culprits.add(FixSwitch.DEV_REPLACE_CURSOR_PAST_CANCELLED_CHUNK);
@@ -411,8 +410,9 @@ public final class Classifier {
                     culprits.add(FixSwitch.DEV_REPLACE_TARGET_WRITE_ERRORS);
                 }
             }
-            if (o.fsck.stream().anyMatch(p -> p.startsWith("PARENT_TRANSID:") || p.startsWith("UNREADABLE_BLOCK:"))) {
-                // a block older than its referrer, or none, after what the replaces did (stop 73)
+            if (o.fsck.stream().anyMatch(Classifier::staleOnDisk)) {
+                // a block older than its referrer, or none, after what the replaces did (stop 73); a data sector that fails
+                // its sum is the same loss for data (stop 76)
                 culprits.addAll(staleBlockCulprits(o));
             }
         }
@@ -705,6 +705,15 @@ public final class Classifier {
             && l.message().contains("Transaction aborted (error ")).mapToLong(LogEntry::seq).min().orElse(-1);
         return aborted >= 0 && log.stream().anyMatch(l -> t.equals(l.thread()) && l.seq() > aborted
             && l.seq() < assertion.seq() && l.message().contains("commit super ret "));
+    }
+
+    /**
+     * A btrfs check problem that says the disk lacks what the committed filesystem wrote there: a tree block older than
+     * its referrer or unreadable, or a data sector whose sum does not match (--check-data-csum).
+     */
+    private static boolean staleOnDisk(String p) {
+        return p.startsWith("PARENT_TRANSID:") || p.startsWith("UNREADABLE_BLOCK:")
+            || p.startsWith(Check.Kind.DATA_CSUM_MISMATCH + ":");
     }
 
     /**

@@ -132,15 +132,29 @@ public final class CycleEnv {
     }
 
     /**
-     * btrfs check of the unmounted image, as fstests' {@code _check_scratch_fs} after every test: its errors are the
+     * btrfs check --check-data-csum of the unmounted image, as fstests' {@code _check_scratch_fs} after every test (which
+     * does not read the data): its errors are the
      * cycle's {@link org.jbtrfs.stress.classify.Symptom#FSCK}. Read-only, offline: the kernel is not involved.
      */
     private void fsck(Observation obs) {
         BlockDevice on = fsDevice(device, spare, model.fsid); // the filesystem's device: after a replace, the spare
-        Check.Report rep = op("btrfs check", () -> Check.check(on));
+        // with --check-data-csum (stop 76, the port keeps data checksums): a data sector a replace or a failed write left
+        // stale is found here, not only when a lane happens to read it
+        Check.Report rep = op("btrfs check", () -> Check.check(on, org.jbtrfs.core.Crc32cImpl.GENERIC, true));
         for (Check.Problem p : rep.problems()) {
             if (p.severity() == Check.Severity.ERROR) {
                 obs.fsck.add(p.kind() + ": " + p.message());
+            }
+        }
+        for (Check.Problem p : rep.of(Check.Kind.DATA_CSUM_MISMATCH)) {
+            // whether the other disk of the filesystem holds the summed data there (a replace's source, or its target)
+            BlockDevice other = on == device ? spare : device;
+            if (other != null) {
+                long at = Long.parseLong(p.where().substring("bytenr ".length()));
+                byte[] b = new byte[4096];
+                other.read(at, b, 0, b.length);
+                obs.note("data sector " + at + " on " + other.name() + ": crc32c " + (org.jbtrfs.core.kernel.Crc32c.of(
+                    org.jbtrfs.core.Crc32cImpl.GENERIC).compute(b, 0, b.length) & 0xffffffffL) + "; checked on " + on.name());
             }
         }
         if (!rep.of(Check.Kind.SUPERBLOCK).isEmpty()) {
