@@ -619,27 +619,51 @@ public final class Check {
             }
         }
         if (checkDataCsum) {
-            byte[] b = new byte[SECTOR];
-            for (Map.Entry<Long, Integer> e : sums.entrySet()) {
-                long sector = e.getKey();
-                if (sector < 0 || sector > dev.size() - SECTOR) {
-                    continue; // reported as a csum without an extent, if no extent is there either
-                }
-                try {
-                    dev.read(sector, b, 0, SECTOR);
-                } catch (BtrfsException ex) {
-                    continue; // an unreadable sector is the disk's error, not a mismatch
-                }
-                int got = crc.compute(b, 0, SECTOR);
-                if (got != e.getValue()) {
-                    Map.Entry<Long, Long> x = extents.floorEntry(sector);
-                    String owner = x == null || sector >= x.getValue() ? "no extent"
-                        : "extent " + x.getKey() + " gen " + extentGenerations.get(x.getKey()) + " of "
-                            + dataReferrers.getOrDefault(x.getKey(), List.of());
-                    problems.add(new Problem(Kind.DATA_CSUM_MISMATCH, Severity.ERROR, "bytenr " + sector, String.format(Locale.ROOT,
-                        "mirror 1 bytenr %d csum %d expected csum %d (%s)", sector, got & 0xffffffffL, e.getValue() & 0xffffffffL,
-                        owner)));
-                }
+            verifyData(sums, extents, extentGenerations);
+        }
+    }
+
+    /** The most a data read of the check covers: contiguous summed sectors are read in runs of up to this many bytes. */
+    private static final int DATA_RUN = 1 << 20;
+
+    /** --check-data-csum: each summed sector read (contiguous ones in one read) and its crc32c compared with its sum. */
+    private void verifyData(TreeMap<Long, Integer> sums, TreeMap<Long, Long> extents, Map<Long, Long> extentGenerations) {
+        List<Long> run = new ArrayList<>();
+        for (long sector : sums.keySet()) {
+            if (sector < 0 || sector > dev.size() - SECTOR) {
+                continue; // reported as a csum without an extent, if no extent is there either
+            }
+            if (!run.isEmpty() && (sector != run.get(run.size() - 1) + SECTOR || run.size() * SECTOR >= DATA_RUN)) {
+                verifyRun(run, sums, extents, extentGenerations);
+                run.clear();
+            }
+            run.add(sector);
+        }
+        verifyRun(run, sums, extents, extentGenerations);
+    }
+
+    private void verifyRun(List<Long> run, TreeMap<Long, Integer> sums, TreeMap<Long, Long> extents,
+                           Map<Long, Long> extentGenerations) {
+        if (run.isEmpty()) {
+            return;
+        }
+        byte[] b = new byte[run.size() * SECTOR];
+        try {
+            dev.read(run.get(0), b, 0, b.length);
+        } catch (BtrfsException ex) {
+            return; // an unreadable range is the disk's error, not a mismatch
+        }
+        for (int i = 0; i < run.size(); i++) {
+            long sector = run.get(i);
+            int got = crc.compute(b, i * SECTOR, SECTOR);
+            int want = sums.get(sector);
+            if (got != want) {
+                Map.Entry<Long, Long> x = extents.floorEntry(sector);
+                String owner = x == null || sector >= x.getValue() ? "no extent"
+                    : "extent " + x.getKey() + " gen " + extentGenerations.get(x.getKey()) + " of "
+                        + dataReferrers.getOrDefault(x.getKey(), List.of());
+                problems.add(new Problem(Kind.DATA_CSUM_MISMATCH, Severity.ERROR, "bytenr " + sector, String.format(Locale.ROOT,
+                    "mirror 1 bytenr %d csum %d expected csum %d (%s)", sector, got & 0xffffffffL, want & 0xffffffffL, owner)));
             }
         }
     }
