@@ -489,12 +489,20 @@ final class Scrub {
             stat.dataExtentsScrubbed++;
             stat.dataBytesScrubbed += len;
         }
+        // btrfs_lookup_csums_range over the extent, from the csum tree's commit root; scrub_find_csum per sector
+        long[] sums = org.jbtrfs.transaction.Csums.lookupCommitted(fs, logical, (int) ((len + SECTOR - 1) / SECTOR));
         for (long off = 0; off < len; off += SECTOR) {
+            long sum = sums[(int) (off / SECTOR)];
             addToBio(logical + off, (int) Math.min(SECTOR, len - off), data -> {
-                synchronized (this) {
-                    stat.noCsum++; // no checksum to verify: the port does not model the csum tree
+                if (sum == org.jbtrfs.transaction.Csums.MISSING) {
+                    synchronized (this) {
+                        stat.noCsum++; // no checksum to verify (a NODATASUM extent; none of the port's files is)
+                    }
+                    return null;
                 }
-                return null;
+                // scrub_checksum_data
+                long got = fs.kernel.crc32c().compute(data, 0, data.length) & 0xffffffffL;
+                return got == sum ? null : "checksum error";
             });
         }
     }
@@ -525,7 +533,11 @@ final class Scrub {
      */
     private byte[] erroredBlock(ReadBio.Block b, byte[] bad, String error) {
         synchronized (this) {
-            stat.verifyErrors++;
+            if (b.metadata()) {
+                stat.verifyErrors++;
+            } else {
+                stat.csumErrors++; // scrub_handle_errored_block: a data block's checksum_error
+            }
         }
         fs.log().warn(fs.sbId(), error + " at logical " + b.logical() + " on dev " + fs.sbId()); // scrub_print_warning()
         if (isDevReplace) {

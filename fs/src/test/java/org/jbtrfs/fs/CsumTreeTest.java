@@ -175,4 +175,24 @@ class CsumTreeTest {
                 + " but there is no extent record"), rep.text());
         }
     }
+
+    /** scrub_checksum_data: a scrub reads every summed sector; the changed one is a checksum error nothing repairs. */
+    @ParameterizedTest
+    @EnumSource(Crc32cImpl.class)
+    void aScrubCountsTheChangedSectorAsAChecksumError(Crc32cImpl crc) {
+        try (Repro r = new Repro(crc)) {
+            Btrfs fs = r.mount("");
+            fs.createFile("f");
+            fs.writeFile("f", data(3 * 4096, 4));
+            fs.sync();
+            long bytenr = extentOf(fs, "f").diskBytenr();
+            ScrubProgress clean = fs.scrub(true);
+            assertEquals(List.of(3L, 0L, 0L), List.of(clean.dataBytesScrubbed() / 4096, clean.csumErrors(), clean.noCsum()), clean.toString());
+            r.dev.write(bytenr + 8192, new byte[] {0x55}, 0, 1);
+            ScrubProgress p = fs.scrub(true);
+            assertEquals(List.of(1L, 1L, 0L), List.of(p.csumErrors(), p.uncorrectableErrors(), p.verifyErrors()), p.toString());
+            assertTrue(r.mod.log().dmesg().contains("checksum error at logical " + (bytenr + 8192)), r.mod.log().dmesg());
+            fs.umount();
+        }
+    }
 }

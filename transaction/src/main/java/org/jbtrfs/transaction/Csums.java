@@ -127,7 +127,15 @@ public final class Csums {
      * kernel: btrfs_lookup_bio_sums() → search_csum_tree() in fs/btrfs/file-item.c — the sums of {@code sectors}
      * sectors from {@code bytenr} in the live csum tree, {@link #MISSING} where no item has one ("csum hole found").
      */
-    public static long[] lookup(FsInfo fs, long bytenr, int sectors) {
+    public static long[] lookup(FsInfo fs, long bytenr, int sectors) { return lookup(fs, bytenr, sectors, false); }
+
+    /**
+     * The same in the csum tree's commit root (btrfs_lookup_csums_range with search_commit_root, as scrub_stripe reads
+     * them), under commit_root_sem.
+     */
+    public static long[] lookupCommitted(FsInfo fs, long bytenr, int sectors) { return lookup(fs, bytenr, sectors, true); }
+
+    private static long[] lookup(FsInfo fs, long bytenr, int sectors, boolean commitRoot) {
         long[] out = new long[sectors];
         Arrays.fill(out, MISSING);
         Root root = fs.csumRoot();
@@ -135,7 +143,9 @@ public final class Csums {
             return out;
         }
         long end = bytenr + (long) sectors * SECTOR;
-        for (TreeItem it : Trees.rangeFromPrevious(fs, root, key(bytenr), key(end - 1))) {
+        List<TreeItem> items = commitRoot ? Trees.commitRootRangeFromPrevious(fs, root, key(bytenr), key(end - 1))
+            : Trees.rangeFromPrevious(fs, root, key(bytenr), key(end - 1));
+        for (TreeItem it : items) {
             if (!isCsum(it.key())) {
                 continue;
             }
