@@ -62,17 +62,16 @@ public final class Csums {
                     put(data, at, sums, done, n);
                     Trees.update(h, root, prev.key(), data);
                 } else if (prev != null && cur == end(prev) && count(prev.data()) < MAX_CSUM_ITEMS) {
-                    // -EFBIG: the item ends where we start; extend it as far as the sums and MAX_CSUM_ITEMS allow
+                    // -EFBIG: the item ends where we start; extend it as far as the sums and MAX_CSUM_ITEMS allow (and
+                    // the next item: none starts inside a new extent's range, but the items must never overlap)
                     int have = count(prev.data());
-                    n = Math.min(sums.length - done, MAX_CSUM_ITEMS - have);
+                    n = (int) Math.min(Math.min(sums.length - done, MAX_CSUM_ITEMS - have), roomBefore(h.fsInfo, root, cur));
                     byte[] data = Arrays.copyOf(prev.data(), (have + n) * CSUM_SIZE);
                     put(data, have, sums, done, n);
                     Trees.update(h, root, prev.key(), data);
                 } else {
                     // insert: as many sums as fit before the next item (found_next) and in one item
-                    TreeItem next = Trees.next(h.fsInfo, root, key(cur + 1), key(-1L));
-                    long room = next == null || !isCsum(next.key()) ? Long.MAX_VALUE : (next.key().offset() - cur) / SECTOR;
-                    n = (int) Math.max(1, Math.min(Math.min(sums.length - done, room), MAX_CSUM_ITEMS));
+                    n = (int) Math.max(1, Math.min(Math.min(sums.length - done, roomBefore(h.fsInfo, root, cur)), MAX_CSUM_ITEMS));
                     byte[] data = new byte[n * CSUM_SIZE];
                     put(data, 0, sums, done, n);
                     Trees.insert(h, root, key(cur), data);
@@ -187,6 +186,12 @@ public final class Csums {
             }
         }
         return null;
+    }
+
+    /** How many sectors from {@code cur} lie before the next item's start (found_next's next_offset). */
+    private static long roomBefore(FsInfo fs, Root root, long cur) {
+        TreeItem next = Trees.next(fs, root, key(cur + 1), key(-1L));
+        return next == null || !isCsum(next.key()) ? Long.MAX_VALUE : (next.key().offset() - cur) / SECTOR;
     }
 
     private static long end(TreeItem it) { return it.key().offset() + (long) count(it.data()) * SECTOR; }

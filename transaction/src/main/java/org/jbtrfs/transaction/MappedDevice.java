@@ -232,26 +232,6 @@ public final class MappedDevice implements BlockDevice {
         }
     }
 
-    /**
-     * A file's data read (btrfs_readpage's bio): mirror 1; when it fails with an I/O error and another copy exists
-     * (btrfs_num_copies: during a replace, the target), btrfs_submit_read_repair reads the next mirror and, that read
-     * good, clean_io_failure writes it back over mirror 1 (repair_io_failure; not on a read-only filesystem). The
-     * port keeps no data checksums: only an I/O error makes the read try the next mirror. The last error is thrown.
-     */
-    public void readData(long offset, byte[] dst, int dstOff, int len, long ino, long fileOffset, boolean readOnly) {
-        try {
-            readMirror(1, offset, dst, dstOff, len);
-        } catch (BtrfsException e) {
-            if (numCopies() < 2) {
-                throw e;
-            }
-            readMirror(2, offset, dst, dstOff, len);
-            if (!readOnly) {
-                repairMirror(offset, java.util.Arrays.copyOfRange(dst, dstOff, dstOff + len), ino, fileOffset);
-            }
-        }
-    }
-
     @Override
     public void flush() {
         BlockDevice[] d = incBlocked();

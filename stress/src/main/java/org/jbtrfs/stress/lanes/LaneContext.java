@@ -60,6 +60,8 @@ final class LaneContext {
      * Only the lifecycle lane's umount (or the cycle's end) allows them again, once the superblock is gone.
      */
     volatile boolean dropping;
+    /** The kernel log's mark when the last power cut started. */
+    volatile long cutMark;
     /** Told when a power cut starts: the workload records it for the classifier and the epoch's next cycles. */
     volatile Runnable onPowerCut = () -> { };
     /**
@@ -67,7 +69,8 @@ final class LaneContext {
      * ModuleHost), noted, and told to the workload.
      */
     void powerCutStarted() {
-        obs.powerCutStarted(module.log().mark());
+        cutMark = module.log().mark();
+        obs.powerCutStarted(cutMark);
         dropping = true;
         onPowerCut.run();
     }

@@ -161,7 +161,27 @@ abstract class LaneWorker implements Runnable {
         String m = e.getMessage() == null ? "" : e.getMessage();
         return (cutAtStart || cx.dropping) && (e.errno() == Errno.EIO || e.errno() == Errno.EUCLEAN)
             && (m.contains("parent transid verify failed") || m.contains("failed to read tree block")
-                || m.contains("dev_replace from ") && m.endsWith(" ended with -5"));
+                || m.contains("dev_replace from ") && m.endsWith(" ended with -5") || abortedInTheCut());
+    }
+
+    /**
+     * The filesystem's transaction aborted while the cut went on, and the kernel logged such a read since the cut began:
+     * the abort's cause was what the cut left, met by another task (stop 76, class fd9b0785: a replace finished in the
+     * cut, "bad fsid on block" read from its target aborted the transaction, and a lane's fsync then failed its ordered
+     * extent's join — "writeback error").
+     */
+    private boolean abortedInTheCut() {
+        Btrfs f = cx.fs;
+        if (!cx.dropping || f == null) {
+            return false;
+        }
+        var st = f.fsState();
+        if (!st.contains(org.jbtrfs.core.FsState.TRANS_ABORTED) && !st.contains(org.jbtrfs.core.FsState.ERROR)) {
+            return false;
+        }
+        return cx.module.log().since(cx.cutMark).stream().map(org.jbtrfs.core.LogEntry::message)
+            .anyMatch(m -> m.contains("bad fsid on block") || m.contains("parent transid verify failed")
+                || m.contains("failed to read tree block"));
     }
 
     /** Runs one operation under the watchdog's eye; null when the kernel refused it (a normal outcome). */
