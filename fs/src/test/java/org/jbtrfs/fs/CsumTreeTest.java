@@ -132,11 +132,15 @@ class CsumTreeTest {
             fs.writeFile("g", data(100, 2));
             fs.sync();
             long bytenr = extentOf(fs, "f").diskBytenr();
+            long gen = extentOf(fs, "f").generation(); // the transaction that allocated the extent
             fs.umount();
             r.dev.write(bytenr + 4096 + 10, new byte[] {0x55}, 0, 1); // the second sector of f's extent
             Check.Report rep = Check.check(r.dev, crc, true);
             assertEquals(1, rep.of(Check.Kind.DATA_CSUM_MISMATCH).size(), rep.text());
             assertTrue(Check.check(r.dev, crc).clean(), "without --check-data-csum the metadata is clean");
+            assertTrue(Check.checkData(r.dev, crc, gen + 1).clean(), "the extents of older generations are not read");
+            assertEquals(1, Check.checkData(r.dev, crc, gen).of(Check.Kind.DATA_CSUM_MISMATCH).size(), "f's extent is not older");
+            assertThrows(IllegalArgumentException.class, () -> Check.checkData(r.dev, crc, -1));
 
             Btrfs again = r.mount("");
             BtrfsException e = assertThrows(BtrfsException.class, () -> again.readFile("f"));

@@ -177,11 +177,14 @@ public final class Check {
 
     /** Whether the data is read and compared with its sums (btrfs check --check-data-csum). */
     private final boolean checkDataCsum;
+    /** With {@link #checkDataCsum}: only data extents of this generation or newer are read. */
+    private final long dataFromGeneration;
 
-    private Check(BlockDevice dev, Crc32c crc, boolean checkDataCsum) {
+    private Check(BlockDevice dev, Crc32c crc, boolean checkDataCsum, long dataFromGeneration) {
         this.dev = dev;
         this.crc = crc;
         this.checkDataCsum = checkDataCsum;
+        this.dataFromGeneration = dataFromGeneration;
     }
 
     /** Checks {@code dev}, verifying checksums with generic crc32c. */
@@ -195,10 +198,22 @@ public final class Check {
      * read and compared with their sums too ({@code btrfs check --check-data-csum}).
      */
     public static Report check(BlockDevice dev, Crc32cImpl crc, boolean checkDataCsum) {
+        return checkData(dev, crc, checkDataCsum ? 0 : Long.MAX_VALUE);
+    }
+
+    /**
+     * {@link #check(BlockDevice, Crc32cImpl, boolean)} with the data of the extents of generation {@code fromGeneration}
+     * or newer read (0: all; {@code Long.MAX_VALUE}: none) — a checker that verified the older ones on this device
+     * before reads only what came since.
+     */
+    public static Report checkData(BlockDevice dev, Crc32cImpl crc, long fromGeneration) {
         if (dev == null || crc == null) {
             throw new IllegalArgumentException((dev == null ? "dev" : "crc") + " must not be null");
         }
-        return new Check(dev, Crc32c.of(crc), checkDataCsum).run();
+        if (fromGeneration < 0) {
+            throw new IllegalArgumentException("fromGeneration must not be negative: " + fromGeneration);
+        }
+        return new Check(dev, Crc32c.of(crc), fromGeneration != Long.MAX_VALUE, fromGeneration).run();
     }
 
     private Report run() {
@@ -632,6 +647,12 @@ public final class Check {
         for (long sector : sums.keySet()) {
             if (sector < 0 || sector > dev.size() - SECTOR) {
                 continue; // reported as a csum without an extent, if no extent is there either
+            }
+            if (dataFromGeneration > 0) {
+                Map.Entry<Long, Long> x = extents.floorEntry(sector);
+                if (x != null && sector < x.getValue() && extentGenerations.get(x.getKey()) < dataFromGeneration) {
+                    continue; // verified before
+                }
             }
             if (!run.isEmpty() && (sector != run.get(run.size() - 1) + SECTOR || run.size() * SECTOR >= DATA_RUN)) {
                 verifyRun(run, sums, extents, extentGenerations);

@@ -52,8 +52,17 @@ public final class FsModel {
         }
     }
 
+    /**
+     * The after-umount data check (stop 76): the device it last read every data sector of, and the superblock
+     * generation it checked there — data extents of that generation or older were verified on that device already.
+     */
+    public String dataCheckedDevice;
+    public long dataCheckedGeneration;
+
     public void newFilesystem() {
         reset();
+        dataCheckedDevice = null;
+        dataCheckedGeneration = 0;
         injectedSinceMkfs.clear();
         powerCutSinceMkfs = false;
         replaceFinishedSinceMkfs = false;
