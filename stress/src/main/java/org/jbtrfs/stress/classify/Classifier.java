@@ -213,6 +213,13 @@ public final class Classifier {
                         // btrfs_lookup_extent_info does; before, the second drop failed at btrfs_del_root)
                         culprits.add(FixSwitch.ORPHAN_ROOTS_INODES_IN_MEMORY);
                     }
+                    if (e.message().contains("kernel BUG at fs/btrfs/dev-replace.c:499!")
+                        && o.log.stream().anyMatch(l -> l.message().contains("cannot resume dev-replace, other exclusive operation"))) {
+                        // a replace start's ASSERT(0) on a replace STARTED or SUSPENDED: a resume that set it STARTED
+                        // without the exclusive operation wrote SUSPENDED back when it failed to get it — over the
+                        // FINISHED or CANCELED the ioctl's finishing had set meanwhile (stop 76, class 6cef65bc)
+                        culprits.add(FixSwitch.DEV_REPLACE_RESUME_BEFORE_EXCLOP);
+                    }
                     if (e.message().contains("kernel BUG at fs/btrfs/volumes.c:") && balanceTask(e)) {
                         // the resume kthread's btrfs_balance on a balance_ctl that is not the paused one it was started
                         // for (a new balance's: its item exists) or on one reset meanwhile (stop 64)

@@ -1180,6 +1180,26 @@ class ClassifierTest {
         assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).bugs());
     }
 
+    /**
+     * Stop 76, class 6cef65bc (`--kernel 5.12`, seed 76013): a resume that failed the exclusive operation wrote SUSPENDED
+     * over the FINISHED its replace's ioctl had set, and the next replace start hit ASSERT(0) at dev-replace.c:499 — the
+     * mechanism of DEV_REPLACE_RESUME_BEFORE_EXCLOP; without the resume's line the BUG stays unexplained.
+     */
+    @Test
+    void aReplaceStartOnAStateAResumeWroteBackIsTheResumeBeforeTheExclusiveOperation() {
+        LogEntry resume = new LogEntry(1, LogLevel.INFO, 0, "lane:lifecycle:0", LogEntry.Kind.TEXT,
+            "BTRFS info (device sdc): cannot resume dev-replace, other exclusive operation running");
+        LogEntry bug = new LogEntry(2, LogLevel.EMERG, 0, "lane:replace:0", LogEntry.Kind.BUG,
+            "kernel BUG at fs/btrfs/dev-replace.c:499!\nCall Trace:\n fs.DevReplace.ioctlStart:184");
+        Observation o = new Observation();
+        o.log = List.of(resume, bug);
+        assertEquals(Set.of(FixSwitch.DEV_REPLACE_RESUME_BEFORE_EXCLOP.kebab()),
+            Classifier.classify(o, EnumSet.of(FixSwitch.DEV_REPLACE_RESUME_BEFORE_EXCLOP)).bugs());
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.noneOf(FixSwitch.class)).bugs());
+        o.log = List.of(bug);
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.of(FixSwitch.DEV_REPLACE_RESUME_BEFORE_EXCLOP)).bugs());
+    }
+
     private static void assertAttributedOnlyWhileReverted(LogEntry line, FixSwitch fix) {
         Observation o = new Observation();
         o.log = List.of(line);
