@@ -55,6 +55,11 @@ class CsumsModelTest {
                 Arrays.fill(want, Csums.MISSING);
                 model.forEach((s, v) -> want[(int) ((s - base) / 4096)] = v & 0xffffffffL);
                 assertArrayEquals(want, got, "step " + step);
+                // a range that starts inside an item, maybe the first of a leaf: the search's step back to it
+                int from = rnd.nextInt(9000);
+                int k = 1 + rnd.nextInt(100);
+                assertArrayEquals(Arrays.copyOfRange(want, from, from + k), Csums.lookup(fi, base + (long) from * 4096, k),
+                    "step " + step + " from " + from);
                 long end = Long.MIN_VALUE;
                 for (TreeItem it : Trees.range(fi, fi.csumRoot(), new Key(ItemType.EXTENT_CSUM_OBJECTID, ItemType.EXTENT_CSUM, 0),
                     new Key(ItemType.EXTENT_CSUM_OBJECTID, ItemType.EXTENT_CSUM, -1L))) {
