@@ -434,9 +434,11 @@ final class AutoDefrag {
                 try {
                     // extents changed since they were listed: the kernel's readpage would read the new ones; the redirty
                     // below finds the change and gives the cluster up, so nothing is read from extents that may be freed
-                    for (Extent e : d.extentChanges() == extentChangesSeen ? c : List.<Extent>of()) {
-                        DataReads.read(fs, d.inode.root().objectid(), d.inode.ino(), e.offset(), e.blockStart(), data,
-                            (int) (e.offset() - start), (int) e.numBytes());
+                    if (d.extentChanges() == extentChangesSeen) {
+                        for (Extent e : c) {
+                            DataReads.read(fs, d.inode.root().objectid(), d.inode.ino(), e.offset(), e.blockStart(), data,
+                                (int) (e.offset() - start), (int) e.numBytes());
+                        }
                     }
                 } finally {
                     d.fileExtentItemsLock.unlock();

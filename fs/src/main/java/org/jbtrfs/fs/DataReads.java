@@ -1,6 +1,5 @@
 package org.jbtrfs.fs;
 
-import java.util.Arrays;
 import java.util.Locale;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
@@ -81,11 +80,5 @@ final class DataReads {
     /** CSUM_FMT's "%*phN": the checksum's bytes as stored (little-endian), in hex. */
     private static String le(long crc) {
         return String.format(Locale.ROOT, "%02x%02x%02x%02x", crc & 0xff, (crc >> 8) & 0xff, (crc >> 16) & 0xff, (crc >> 24) & 0xff);
-    }
-
-    /** Zero-pads {@code data} to whole sectors: what a data bio writes (the page tail beyond the data is zero). */
-    static byte[] sectorPadded(byte[] data) {
-        int padded = (data.length + SECTOR - 1) / SECTOR * SECTOR;
-        return padded == data.length ? data : Arrays.copyOf(data, padded);
     }
 }

@@ -27,9 +27,9 @@ import org.jbtrfs.workqueue.WqFlag;
 /**
  * One scrub of the filesystem's device: fs/btrfs/scrub.c (v5.11), the single-device, single-profile paths without
  * dev-replace — every block group the device tree's commit root knows, one 64 KiB stripe at a time, each extent of
- * the extent tree's commit root read from the device and checked (a tree block's checksum, bytenr and generation; data
- * has no checksum to check here: the port does not model the csum tree, so its sectors count as {@code no_csum}), the
- * reads submitted as bios whose completions run on the "btrfs-scrub" workqueue. Nothing is repaired (one copy).
+ * the extent tree's commit root read from the device and checked (a tree block's checksum, bytenr and generation; a
+ * data sector against its sum in the csum tree's commit root, scrub_checksum_data), the reads submitted as bios whose
+ * completions run on the "btrfs-scrub" workqueue. Nothing is repaired (one copy).
  *
  * <p>What makes it a lifecycle actor: it pauses for every transaction commit ({@link ScrubControl#pause}), an RO
  * remount and close_ctree cancel it, and it marks each block group read-only while it reads it —

@@ -309,8 +309,7 @@ final class Writeback {
      * add_pending_csums; the last sector's tail beyond the data is zero, as the page's is when it is written.
      */
     private void csumOneBio(DataBio bio) {
-        byte[] data = bio.data();
-        bio.oe().setSums(org.jbtrfs.transaction.Csums.compute(fs.kernel.crc32c(), data, 0, data.length));
+        bio.oe().setSums(org.jbtrfs.transaction.Csums.compute(fs.kernel.crc32c(), bio.data()));
     }
 
     /**
@@ -321,7 +320,7 @@ final class Writeback {
     private void mapBio(DataBio bio) {
         boolean ok = false;
         try {
-            byte[] sectors = DataReads.sectorPadded(bio.data()); // whole sectors, the tail zeroed (__extent_writepage)
+            byte[] sectors = org.jbtrfs.transaction.Csums.sectorPadded(bio.data()); // whole sectors, the tail zeroed (__extent_writepage)
             fs.device.write(bio.oe().diskBytenr, sectors, 0, sectors.length);
             ok = true;
         } catch (BtrfsException e) {

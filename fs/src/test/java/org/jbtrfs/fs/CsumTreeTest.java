@@ -68,8 +68,10 @@ class CsumTreeTest {
             fs.sync();
             FileExtentItem fe = extentOf(fs, "f");
             long[] sums = Csums.lookup(fs.fsInfo(), fe.diskBytenr(), 3);
-            int[] want = Csums.compute(org.jbtrfs.core.kernel.Crc32c.of(crc), d, 0, d.length); // the last sector zero-padded
-            assertArrayEquals(Arrays.stream(want).mapToLong(x -> x & 0xffffffffL).toArray(), sums);
+            byte[] padded = Arrays.copyOf(d, 3 * 4096); // the last sector's tail zeroed, as the written page's
+            org.jbtrfs.core.kernel.Crc32c c = org.jbtrfs.core.kernel.Crc32c.of(crc);
+            assertArrayEquals(new long[] {c.compute(padded, 0, 4096) & 0xffffffffL, c.compute(padded, 4096, 4096) & 0xffffffffL,
+                c.compute(padded, 8192, 4096) & 0xffffffffL}, sums);
             assertEquals(List.of(new Key(ItemType.EXTENT_CSUM_OBJECTID, ItemType.EXTENT_CSUM, fe.diskBytenr())), csumKeys(fs));
             assertArrayEquals(d, fs.readFile("f"));
             fs.unlink("f");

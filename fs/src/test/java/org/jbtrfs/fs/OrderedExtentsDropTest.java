@@ -98,7 +98,7 @@ class OrderedExtentsDropTest {
             long bytenr = Extents.allocDataExtent(t, root.objectid(), 257, 0, old.length);
             fi.device.write(bytenr, old, 0, old.length);
             org.jbtrfs.transaction.Csums.insert(t, bytenr, org.jbtrfs.transaction.Csums.compute(
-                org.jbtrfs.core.kernel.Crc32c.of(Crc32cImpl.ACCELERATED), old, 0, old.length)); // add_pending_csums' sums
+                org.jbtrfs.core.kernel.Crc32c.of(Crc32cImpl.ACCELERATED), old)); // add_pending_csums' sums
             Trees.insert(t, root, new Key(ino, ItemType.EXTENT_DATA, 0), new FileExtentItem(bytenr, 16384, 16384, t.transid()).encode());
             Key inodeKey = new Key(ino, ItemType.INODE_ITEM, 0);
             InodeItem i = InodeItem.decode(Trees.lookup(fi, root, inodeKey));

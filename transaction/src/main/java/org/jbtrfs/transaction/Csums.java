@@ -160,22 +160,19 @@ public final class Csums {
     }
 
     /** The sums of a data buffer written from a sector boundary, its last sector zero-padded (the page tail). */
-    public static int[] compute(org.jbtrfs.core.kernel.Crc32c crc, byte[] data, int off, int len) {
-        int[] sums = new int[(len + SECTOR - 1) / SECTOR];
-        byte[] pad = null;
+    public static int[] compute(org.jbtrfs.core.kernel.Crc32c crc, byte[] data) {
+        byte[] sectors = sectorPadded(data);
+        int[] sums = new int[sectors.length / SECTOR];
         for (int i = 0; i < sums.length; i++) {
-            int o = off + i * SECTOR;
-            int n = Math.min(SECTOR, off + len - o);
-            if (n == SECTOR) {
-                sums[i] = crc.compute(data, o, SECTOR);
-            } else {
-                pad = pad == null ? new byte[SECTOR] : pad;
-                Arrays.fill(pad, (byte) 0);
-                System.arraycopy(data, o, pad, 0, n);
-                sums[i] = crc.compute(pad, 0, SECTOR);
-            }
+            sums[i] = crc.compute(sectors, i * SECTOR, SECTOR);
         }
         return sums;
+    }
+
+    /** {@code data} zero-padded to whole sectors: what a data bio writes (the page's tail beyond the data is zero). */
+    public static byte[] sectorPadded(byte[] data) {
+        int padded = (data.length + SECTOR - 1) / SECTOR * SECTOR;
+        return padded == data.length ? data : Arrays.copyOf(data, padded);
     }
 
     private static TreeItem itemAtOrBefore(FsInfo fs, Root root, long bytenr) {

@@ -566,7 +566,7 @@ public final class Check {
 
     // ---- [5/7] checking csums ------------------------------------------------------------------------
 
-    private static final int SECTOR = 4096;
+    private static final int SECTOR = org.jbtrfs.transaction.Csums.SECTOR;
 
     /**
      * btrfs check's check_csums (every run of sums against the extent items: check_extent_exists) and

@@ -139,6 +139,11 @@ abstract class LaneWorker implements Runnable {
         if ((e != Errno.EUCLEAN && e != Errno.EIO) || cx.injected.isEmpty()) {
             return false;
         }
+        return aborted();
+    }
+
+    /** The main device's mount is in the error state or its transaction aborted. */
+    private boolean aborted() {
         Btrfs f = cx.fs;
         if (f == null) {
             return false;
@@ -171,12 +176,7 @@ abstract class LaneWorker implements Runnable {
      * extent's join — "writeback error").
      */
     private boolean abortedInTheCut() {
-        Btrfs f = cx.fs;
-        if (!cx.dropping || f == null) {
-            return false;
-        }
-        var st = f.fsState();
-        if (!st.contains(org.jbtrfs.core.FsState.TRANS_ABORTED) && !st.contains(org.jbtrfs.core.FsState.ERROR)) {
+        if (!cx.dropping || !aborted()) {
             return false;
         }
         return cx.module.log().since(cx.cutMark).stream().map(org.jbtrfs.core.LogEntry::message)
