@@ -24,6 +24,12 @@ public interface BlockDevice extends AutoCloseable {
     @Override
     default void close() { }
 
+    /**
+     * The last write of the 4 KiB sector holding {@code offset}, if this device (or the one it wraps) keeps track: an
+     * in-memory device does; null otherwise or for a sector never written since the device was created.
+     */
+    default LastWrite lastWrite(long offset) { return null; }
+
     /** Bounds check shared by the implementations: clear error, nothing written. */
     static void checkRange(BlockDevice dev, long offset, int len) {
         // offset > size - len, not offset + len > size: the sum overflows near Long.MAX_VALUE and would pass.

@@ -17,6 +17,13 @@ public final class MemoryBlockDevice implements BlockDevice {
     private final AtomicReferenceArray<byte[]> chunks;
     private final AtomicLong reads = new AtomicLong(), bytesRead = new AtomicLong();
     private final AtomicLong writes = new AtomicLong(), bytesWritten = new AtomicLong(), flushes = new AtomicLong();
+    /**
+     * Per 4 KiB sector, its last write ({@link #lastWrite}), kept like the data: a table per 64 KiB chunk, made by the
+     * chunk's first write. Racing writers of one sector may leave either's.
+     */
+    private final AtomicReferenceArray<LastWrite[]> lastWrites;
+    private static final boolean WRITE_STACKS = Boolean.getBoolean("jbtrfs.debug.writeStacks");
+    private static final int PROVENANCE_SECTOR = 4096;
 
     public MemoryBlockDevice(String name, long size) {
         if (size <= 0 || size % SECTOR_SIZE != 0) {
@@ -28,6 +35,7 @@ public final class MemoryBlockDevice implements BlockDevice {
         this.name = name;
         this.size = size;
         this.chunks = new AtomicReferenceArray<>((int) ((size + CHUNK - 1) / CHUNK));
+        this.lastWrites = new AtomicReferenceArray<>(chunks.length());
     }
 
     @Override public String name() { return name; }
@@ -72,6 +80,39 @@ public final class MemoryBlockDevice implements BlockDevice {
         }
         writes.incrementAndGet();
         bytesWritten.addAndGet(len);
+        if (len > 0) {
+            LastWrite w = new LastWrite(Thread.currentThread().getName(), System.nanoTime(), WRITE_STACKS ? callers() : null);
+            for (long s = offset / PROVENANCE_SECTOR; s <= (offset + len - 1) / PROVENANCE_SECTOR; s++) {
+                int ci = (int) (s * PROVENANCE_SECTOR / CHUNK);
+                LastWrite[] t = lastWrites.get(ci);
+                if (t == null) {
+                    lastWrites.compareAndSet(ci, null, new LastWrite[CHUNK / PROVENANCE_SECTOR]);
+                    t = lastWrites.get(ci);
+                }
+                t[(int) (s % (CHUNK / PROVENANCE_SECTOR))] = w;
+            }
+        }
+    }
+
+    @Override public LastWrite lastWrite(long offset) {
+        if (offset < 0 || offset >= size) {
+            return null;
+        }
+        LastWrite[] t = lastWrites.get((int) (offset / CHUNK));
+        return t == null ? null : t[(int) (offset % CHUNK / PROVENANCE_SECTOR)];
+    }
+
+    /** The port's innermost frames above the device (debugging only: a stack walk). */
+    private static String callers() {
+        StringBuilder sb = new StringBuilder();
+        int n = 0;
+        for (StackTraceElement e : new Throwable().getStackTrace()) {
+            String c = e.getClassName();
+            if (c.startsWith("org.jbtrfs.") && !c.startsWith("org.jbtrfs.core.") && n++ < 6) {
+                sb.append(n > 1 ? " <- " : "").append(c.substring(c.lastIndexOf('.') + 1)).append('.').append(e.getMethodName());
+            }
+        }
+        return sb.toString();
     }
 
     @Override public void flush() { flushes.incrementAndGet(); }

@@ -44,6 +44,8 @@ public final class LatencyBlockDevice implements BlockDevice {
         dev.flush();
     }
 
+    @Override public org.jbtrfs.core.LastWrite lastWrite(long offset) { return dev.lastWrite(offset); }
+
     @Override public IoCounters counters() { return dev.counters(); }
 
     @Override public void close() { dev.close(); }
