@@ -718,6 +718,27 @@ public final class Classifier {
      * A btrfs check problem that says the disk lacks what the committed filesystem wrote there: a tree block older than
      * its referrer or unreadable, or a data sector whose sum does not match (--check-data-csum).
      */
+    /** crc32c of a zero 4 KiB sector, as btrfs check prints a sector's sum. */
+    private static final long ZERO_SECTOR_CSUM = org.jbtrfs.core.kernel.Crc32c.of(org.jbtrfs.core.Crc32cImpl.ACCELERATED)
+        .compute(new byte[4096], 0, 4096) & 0xffffffffL;
+    private static final java.util.regex.Pattern DATA_MISMATCH = java.util.regex.Pattern.compile(
+        "^" + Check.Kind.DATA_CSUM_MISMATCH + ": mirror \\d+ bytenr (\\d+) csum (\\d+) expected");
+
+    /**
+     * btrfs check's data sector that fails its sum holding zeros where a replace's copy could not read it from any copy
+     * ({@link Observation#unreadableInReplaceCopy}, its "unable to fixup (regular) error at logical L"): the failing
+     * disk's loss, not a bug (stop 77, once the workloads' data named itself). 5.11's scrub_handle_errored_block hands
+     * such a page to scrub_write_page_to_dev_replace, which clears an io_error page and writes the zeros, and the replace
+     * finishes: the data is gone with the disk that failed to read it, and the sums catch it (mainline's
+     * flush_scrub_stripes leaves the sector unwritten instead; 8eb3dd17eadd ends the replace only for metadata). Only
+     * the read-error path writes zeros — a block that failed its sum on every copy is copied as read.
+     */
+    public static boolean lostInReplaceCopy(String problem, Observation o) {
+        java.util.regex.Matcher m = DATA_MISMATCH.matcher(problem);
+        return m.find() && Long.parseLong(m.group(2)) == ZERO_SECTOR_CSUM
+            && o.unreadableInReplaceCopy.contains(Long.parseLong(m.group(1)));
+    }
+
     private static boolean staleOnDisk(String p) {
         return p.startsWith("PARENT_TRANSID:") || p.startsWith("UNREADABLE_BLOCK:")
             || p.startsWith(Check.Kind.DATA_CSUM_MISMATCH + ":");

@@ -86,6 +86,11 @@ public final class Observation {
      * (stop 73): a cycle whose mount meets what a replace left names what the replaces did before it.
      */
     public volatile List<String> replaceHistory = List.of();
+    /**
+     * The data sectors a replace's copy of this filesystem could not read since its mkfs, this cycle's included
+     * ({@code FsModel#unreadableInReplaceCopy}): zeros there on the new disk are the failing disk's loss (stop 77).
+     */
+    public volatile java.util.Set<Long> unreadableInReplaceCopy = java.util.Set.of();
 
     /**
      * The kernel log positions ({@link org.jbtrfs.core.LogEntry#seq}) between which this cycle's disks dropped every

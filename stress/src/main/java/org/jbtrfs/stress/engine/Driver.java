@@ -340,6 +340,15 @@ final class Driver implements Runnable {
         for (org.jbtrfs.core.LogEntry l : obs.log) {
             if (Classifier.replaceLine(l.message())) {
                 model.rememberReplaceLine(cycle, l.message());
+                model.noteReplaceLine(l.message());
+            }
+        }
+        obs.unreadableInReplaceCopy = java.util.Set.copyOf(model.unreadableInReplaceCopy); // this cycle's too
+        for (java.util.Iterator<String> it = obs.fsck.iterator(); it.hasNext();) {
+            String p = it.next();
+            if (Classifier.lostInReplaceCopy(p, obs)) {
+                it.remove(); // an outcome of the injected read errors: noted, not the cycle's failure
+                obs.note("lost with the disk that failed to read it (a replace's copy wrote zeros, 5.11): " + p);
             }
         }
         if (Classifier.sourceMissedWrites(obs)) {

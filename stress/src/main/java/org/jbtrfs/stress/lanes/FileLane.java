@@ -1,5 +1,6 @@
 package org.jbtrfs.stress.lanes;
 
+import org.jbtrfs.stress.workload.Payload;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -129,12 +130,12 @@ final class FileLane extends SteppingLane {
             String f = prefix + next++;
             if (run("create", () -> fs.createFile(f))) {
                 files.add(f);
-                byte[] data = new byte[512 + r.nextInt(8192)];
+                byte[] data = Payload.bytes(512 + r.nextInt(8192));
                 write(fs, f, data);
             }
         } else if (u < 0.34 && !files.isEmpty()) {
             String f = pick(files);
-            byte[] data = new byte[1 + r.nextInt(4096)];
+            byte[] data = Payload.bytes(1 + r.nextInt(4096));
             double t = truncateDraws.nextDouble();
             if (t < P_TRUNCATE) {
                 run("truncate", () -> {
@@ -215,7 +216,7 @@ final class FileLane extends SteppingLane {
      */
     private void syncHeld(FileHandle h) {
         if (h.mode().writes() && r.nextBoolean()) {
-            byte[] data = new byte[1 + r.nextInt(4096)];
+            byte[] data = Payload.bytes(1 + r.nextInt(4096));
             double t = truncateDraws.nextDouble();
             if (t < P_TRUNCATE) {
                 run("truncate", () -> h.truncate(newLength(h.size())));
@@ -256,7 +257,7 @@ final class FileLane extends SteppingLane {
         if (!run("create", () -> fs.createFile(f))) {
             return;
         }
-        run("write", () -> fs.writeFile(f, new byte[1 + r.nextInt(4096)]));
+        run("write", () -> fs.writeFile(f, Payload.bytes(1 + r.nextInt(4096))));
         FileHandle h = op("open", () -> fs.open(f));
         run("unlink", () -> fs.unlink(f));
         if (h != null) {
@@ -282,7 +283,7 @@ final class FileLane extends SteppingLane {
                 fs.createFile(b);
                 bigs.add(b);
                 try (FileHandle h = fs.open(b)) { // open for writing until closed: an RO remount meanwhile is EBUSY
-                    h.write(mib);
+                    h.write(Payload.stamp(mib));
                     h.fsync();
                 }
             }
@@ -308,7 +309,7 @@ final class FileLane extends SteppingLane {
             files.add(f);
             run("write", () -> {
                 try (FileHandle h = fs.open(f)) {
-                    h.write(new byte[64 << 10]);
+                    h.write(Payload.bytes(64 << 10));
                     h.fsync();
                 }
             });

@@ -1,5 +1,6 @@
 package org.jbtrfs.stress.lanes;
 
+import org.jbtrfs.stress.workload.Payload;
 import org.jbtrfs.fs.internal.Internals;
 import java.util.ArrayList;
 import java.util.List;
@@ -91,7 +92,7 @@ public final class LanesWorkload {
             fs.createFile("fill");
             byte[] chunk = new byte[1 << 20];
             for (int i = 0; i < mib; i++) {
-                fs.writeFile("fill", chunk);
+                fs.writeFile("fill", Payload.stamp(chunk));
             }
             fs.sync();
         });

@@ -1,5 +1,6 @@
 package org.jbtrfs.stress.lanes;
 
+import org.jbtrfs.stress.workload.Payload;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.KernelPanic;
 import org.jbtrfs.fs.Btrfs;
@@ -35,7 +36,7 @@ final class SecondDeviceLane extends LaneWorker {
                 String f = "d" + cx.cycleSeed % 1000 + "x" + next++;
                 if (u < 0.5) {
                     run("create", () -> m.createFile(f));
-                    run("write", () -> m.writeFile(f, new byte[1 + r.nextInt(4096)]));
+                    run("write", () -> m.writeFile(f, Payload.bytes(1 + r.nextInt(4096))));
                 } else if (u < 0.8) {
                     if (run("create", () -> m.createFile(f))) {
                         FileHandle h = op("open", () -> m.open(f));

@@ -1,5 +1,6 @@
 package org.jbtrfs.stress.lanes;
 
+import org.jbtrfs.stress.workload.Payload;
 import java.util.ArrayList;
 import java.util.List;
 import org.jbtrfs.fs.Btrfs;
@@ -42,7 +43,7 @@ final class SecondFileLane extends SteppingLane {
             String f = prefix + next++;
             if (run("create", () -> fs.createFile(f))) {
                 own.add(f);
-                byte[] data = new byte[(4 << 10) + r.nextInt(60 << 10)];
+                byte[] data = Payload.bytes((4 << 10) + r.nextInt(60 << 10));
                 run("write", () -> fs.writeFile(f, data));
             }
         } else if (u < 0.7 && !own.isEmpty()) {
@@ -54,7 +55,7 @@ final class SecondFileLane extends SteppingLane {
             });
         } else if (u < 0.85 && !shared.isEmpty()) {
             String f = shared.get(r.nextInt(shared.size()));
-            byte[] data = new byte[1 + r.nextInt(16384)];
+            byte[] data = Payload.bytes(1 + r.nextInt(16384));
             run("append", () -> fs.writeFile(f, data)); // ENOENT when the file lane unlinked it: an outcome
         } else if (!own.isEmpty()) {
             String f = own.remove(r.nextInt(own.size()));

@@ -1,5 +1,6 @@
 package org.jbtrfs.stress.lanes;
 
+import org.jbtrfs.stress.workload.Payload;
 import java.util.ArrayList;
 import java.util.List;
 import org.jbtrfs.fs.Btrfs;
@@ -80,7 +81,7 @@ abstract class SteppingLane extends LaneWorker {
         run("scattered pwrite", () -> {
             try (FileHandle h = fs.open(f)) {
                 for (int k = 0; k < blocks && going(); k++) {
-                    h.pwrite(k * SCATTER_STRIDE, new byte[4096]);
+                    h.pwrite(k * SCATTER_STRIDE, Payload.bytes(4096));
                 }
             }
         });

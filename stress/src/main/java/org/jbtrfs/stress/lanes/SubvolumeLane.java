@@ -1,5 +1,6 @@
 package org.jbtrfs.stress.lanes;
 
+import org.jbtrfs.stress.workload.Payload;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -53,7 +54,7 @@ final class SubvolumeLane extends SteppingLane {
             if (op("subvolume create", () -> fs.createSubvolume(s)) != null) {
                 subvolumes.add(s);
                 run("create", () -> fs.createFile(s + "/x"));
-                run("write", () -> fs.writeFile(s + "/x", new byte[1 + r.nextInt(8192)]));
+                run("write", () -> fs.writeFile(s + "/x", Payload.bytes(1 + r.nextInt(8192))));
                 if (untarDraws.nextDouble() < P_UNTAR) {
                     untar(fs, s, untarDraws);
                 }

@@ -165,12 +165,10 @@ public final class CycleEnv {
             // cycle seemed to leave stale)
             BlockDevice other = on == device ? spare : device;
             long at = Long.parseLong(p.where().substring("bytenr ".length()));
-            obs.note("data sector " + at + " on " + on.name() + " last written " + lastWrite(on, at, checked));
+            obs.note("data sector " + at + " on " + on.name() + ": " + sector(on, at) + ", last written " + lastWrite(on, at,
+                checked));
             if (other != null) {
-                byte[] b = new byte[4096];
-                other.read(at, b, 0, b.length);
-                obs.note("data sector " + at + " on " + other.name() + ": crc32c " + (org.jbtrfs.core.kernel.Crc32c.of(
-                    org.jbtrfs.core.Crc32cImpl.GENERIC).compute(b, 0, b.length) & 0xffffffffL) + ", last written "
+                obs.note("data sector " + at + " on " + other.name() + ": " + sector(other, at) + ", last written "
                     + lastWrite(other, at, checked) + "; checked on " + on.name());
             }
         }
@@ -180,6 +178,14 @@ public final class CycleEnv {
             obs.note("blkid after umount: " + blkid(device) + (spare == null ? "" : "; " + blkid(spare)) + "; epoch fsid "
                 + model.fsid);
         }
+    }
+
+    /** The sector at {@code at} of {@code dev}: its crc32c and what it holds (the workloads' payloads name themselves). */
+    private static String sector(BlockDevice dev, long at) {
+        byte[] b = new byte[4096];
+        dev.read(at, b, 0, b.length);
+        return "crc32c " + (org.jbtrfs.core.kernel.Crc32c.of(org.jbtrfs.core.Crc32cImpl.ACCELERATED).compute(b, 0, b.length)
+            & 0xffffffffL) + ", " + Payload.describe(b);
     }
 
     /** Who wrote the sector at {@code at} of {@code dev} last, in ms before {@code now}, or "never (as far as known)". */

@@ -53,6 +53,25 @@ public final class FsModel {
     }
 
     /**
+     * The data sectors (logical addresses) a scrub or a replace's copy could not read on any copy since the mkfs — their
+     * "unable to fixup (regular) error at logical L" (stop 77): for a replace, 5.11 writes zeros for such a block to the
+     * target (scrub_write_page_to_dev_replace of an io_error page) and the replace finishes, so the new disk holds zeros
+     * where the data was — the failing disk's loss, which the sums catch. A plain scrub writes nothing. Lines of a copy's
+     * bios that complete after its "suspending dev_replace" count too: those bios still write.
+     */
+    public final java.util.Set<Long> unreadableInReplaceCopy = new java.util.HashSet<>();
+    private static final java.util.regex.Pattern UNFIXED = java.util.regex.Pattern.compile(
+        "unable to fixup \\(regular\\) error at logical (\\d+) ");
+
+    /** Notes the sector of a line of this filesystem's kernel log that is an "unable to fixup" ({@link #unreadableInReplaceCopy}). */
+    public void noteReplaceLine(String message) {
+        java.util.regex.Matcher m = UNFIXED.matcher(message);
+        if (m.find()) {
+            unreadableInReplaceCopy.add(Long.parseLong(m.group(1)));
+        }
+    }
+
+    /**
      * The after-umount data check (stop 76): the device it last read every data sector of, and the superblock
      * generation it checked there — data extents of that generation or older were verified on that device already.
      */
@@ -68,6 +87,7 @@ public final class FsModel {
         replaceFinishedSinceMkfs = false;
         sourceMissedWritesSinceMkfs = false;
         replaceHistory.clear();
+        unreadableInReplaceCopy.clear();
     }
 
     public void reset() {

@@ -282,7 +282,7 @@ public final class FullWorkload {
             env.op("create", () -> fs.createFile(f));
             int writes = r.nextInt(3);
             for (int w = 0; w < writes; w++) {
-                byte[] data = new byte[512 + r.nextInt(8192)];
+                byte[] data = Payload.bytes(512 + r.nextInt(8192));
                 env.op("write", () -> fs.writeFile(f, data));
             }
             // the data path: most data waits for the next sync, remount or umount; some is written now
@@ -320,7 +320,7 @@ public final class FullWorkload {
     private void unlinkedDelayedIput() {
         String f = model.newName("u");
         env.op("create", () -> fs.createFile(f));
-        env.op("write", () -> fs.writeFile(f, new byte[1 + r.nextInt(4096)]));
+        env.op("write", () -> fs.writeFile(f, Payload.bytes(1 + r.nextInt(4096))));
         FileHandle h = env.op("open", () -> fs.open(f));
         held.add(h); // closed by the cycle's end if the unlink or the last write fails (an injected fault)
         env.op("unlink", () -> fs.unlink(f));
@@ -335,7 +335,7 @@ public final class FullWorkload {
         String s = model.newName("sv");
         env.op("subvolume create", () -> fs.createSubvolume(s));
         env.op("create", () -> fs.createFile(s + "/x"));
-        env.op("write", () -> fs.writeFile(s + "/x", new byte[1 + r.nextInt(8192)]));
+        env.op("write", () -> fs.writeFile(s + "/x", Payload.bytes(1 + r.nextInt(8192))));
         model.subvolumes.add(s);
     }
 
@@ -428,7 +428,7 @@ public final class FullWorkload {
             for (int i = 0; i < n; i++) {
                 String b = model.newName("big");
                 fs.createFile(b);
-                fs.writeFile(b, mib);
+                fs.writeFile(b, Payload.stamp(mib));
                 bigs.add(b);
             }
         });

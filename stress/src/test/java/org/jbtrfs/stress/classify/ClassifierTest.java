@@ -1415,4 +1415,26 @@ class ClassifierTest {
         assertTrue(v.symptoms().isEmpty());
         assertTrue(v.bugs().isEmpty());
     }
+
+    /**
+     * Stop 77: a data sector holding zeros where a replace's copy logged "unable to fixup" — 5.11 writes zeros for a
+     * block no copy could read, and the data is lost with the failing disk — is an outcome, not the cycle's failure;
+     * zeros elsewhere, or other bytes there, are not. The filesystem's model collects the sectors from its log lines.
+     */
+    @Test
+    void zerosWhereAReplacesCopyCouldNotReadAreTheFailingDisksLoss() {
+        org.jbtrfs.stress.workload.FsModel model = new org.jbtrfs.stress.workload.FsModel();
+        model.noteReplaceLine("BTRFS error (device sdf): unable to fixup (regular) error at logical 18223104 on dev sdf");
+        model.noteReplaceLine("BTRFS error (device sdf): fixed up error at logical 18227200 on dev sdf");
+        Observation o = new Observation();
+        o.unreadableInReplaceCopy = Set.copyOf(model.unreadableInReplaceCopy);
+        String zeros = "DATA_CSUM_MISMATCH: mirror 1 bytenr 18223104 csum 2566472073 expected csum 3898641873 (extent 17825792"
+            + " gen 3 of [tree 5 inode 258 offset 6815744])";
+        assertTrue(Classifier.lostInReplaceCopy(zeros, o));
+        assertFalse(Classifier.lostInReplaceCopy(zeros.replace("18223104", "18227200"), o), "a sector the copy fixed up");
+        assertFalse(Classifier.lostInReplaceCopy(zeros.replace("csum 2566472073", "csum 1000158141"), o),
+            "not what the copy writes for an unreadable block");
+        model.newFilesystem();
+        assertTrue(model.unreadableInReplaceCopy.isEmpty(), "a new filesystem's sectors are its own");
+    }
 }
