@@ -681,8 +681,12 @@ public final class Classifier {
         return e.level().ordinal() <= LogLevel.ERR.ordinal()
             && !(e.kind() == LogEntry.Kind.TEXT && (outcome(e.message()) || injectedReport(e.message(), o.injected)
                 || o.powerCutSinceMkfs && afterAPowerCut(e.message())
+                || lostSectorReport(e.message(), o) || corruptionCounted(e.message()) && zerosReadBefore(o, e)
                 || o.inPowerCut(e.seq()) && (treeBlockCheckFailed(e.message()) || readFailedReport(e.message())
                     || e.message().contains("fixed up error at logical ")
+                    // a data read that found what the cut left under a dropped write (check_data_csum's corruption
+                    // error; the port reads the disk where the kernel's page cache may still hold the pages)
+                    || corruptionCounted(e.message())
                     // a replace's copy that could not repair a block the cut left stale ends -EIO (stop 73, the later
                     // upstream DEV_REPLACE_UNREPAIRED_METADATA)
                     || e.message().contains("btrfs_scrub_dev(") && e.message().endsWith(") failed -5"))
@@ -692,6 +696,50 @@ public final class Classifier {
                 || injectedCommitFailureBefore(o, e) && (treeBlockCheckFailed(e.message()) || unfixedBlock(e.message()))
                 || unfixedBlock(e.message()) && readErrorBefore(o, e)));
     }
+
+    /**
+     * A scrub's or a replace copy's "unable to fixup" of a data sector a replace's copy had already lost to the disk's
+     * read errors ({@link Observation#unreadableInReplaceCopy}: the sector holds the zeros 5.11 wrote there, and every
+     * later scrub finds them; stop 77).
+     */
+    static boolean lostSectorReport(String message, Observation o) {
+        java.util.regex.Matcher m = UNFIXED_AT.matcher(message);
+        return m.find() && o.unreadableInReplaceCopy.contains(Long.parseLong(m.group(1)));
+    }
+
+    /**
+     * The line before {@code e} of the same thread is check_data_csum's "csum failed … csum 0x… expected …" of a sector
+     * that read zeros, on a filesystem whose replace copy lost sectors to the disk's read errors (those zeros, stop 77):
+     * the corruption error {@code e} counts is that loss read again.
+     */
+    private static boolean zerosReadBefore(Observation o, LogEntry e) {
+        if (o.unreadableInReplaceCopy.isEmpty() || o.log == null) {
+            return false;
+        }
+        LogEntry before = null;
+        for (LogEntry l : o.log) {
+            if (l.seq() >= e.seq()) {
+                break;
+            }
+            if (java.util.Objects.equals(l.thread(), e.thread())) {
+                before = l;
+            }
+        }
+        return before != null && before.message().contains("csum failed root ")
+            && before.message().contains(" csum 0x" + ZERO_SECTOR_CSUM_LE + " expected csum ");
+    }
+
+    private static final java.util.regex.Pattern UNFIXED_AT = java.util.regex.Pattern.compile(
+        "unable to fixup \\(regular\\) error at logical (\\d+) ");
+
+    /** btrfs_dev_stat_inc_and_print's line with a corruption error counted ("corrupt N", N at least 1). */
+    static boolean corruptionCounted(String message) {
+        java.util.regex.Matcher m = CORRUPT_COUNT.matcher(message);
+        return m.find() && Long.parseLong(m.group(1)) > 0;
+    }
+
+    private static final java.util.regex.Pattern CORRUPT_COUNT = java.util.regex.Pattern.compile(" errs: wr \\d+, rd \\d+, "
+        + "flush \\d+, corrupt (\\d+), gen \\d+");
 
     /** A scrub's or a replace copy's report of a block it could not repair. */
     static boolean unfixedBlock(String message) {
@@ -721,6 +769,9 @@ public final class Classifier {
     /** crc32c of a zero 4 KiB sector, as btrfs check prints a sector's sum. */
     private static final long ZERO_SECTOR_CSUM = org.jbtrfs.core.kernel.Crc32c.of(org.jbtrfs.core.Crc32cImpl.ACCELERATED)
         .compute(new byte[4096], 0, 4096) & 0xffffffffL;
+    /** {@link #ZERO_SECTOR_CSUM} as the kernel prints a data checksum (CSUM_FMT: its bytes as stored, little-endian). */
+    private static final String ZERO_SECTOR_CSUM_LE = String.format(java.util.Locale.ROOT, "%02x%02x%02x%02x",
+        ZERO_SECTOR_CSUM & 0xff, ZERO_SECTOR_CSUM >> 8 & 0xff, ZERO_SECTOR_CSUM >> 16 & 0xff, ZERO_SECTOR_CSUM >> 24 & 0xff);
     private static final java.util.regex.Pattern DATA_MISMATCH = java.util.regex.Pattern.compile(
         "^" + Check.Kind.DATA_CSUM_MISMATCH + ": mirror \\d+ bytenr (\\d+) csum (\\d+) expected");
 

@@ -158,6 +158,7 @@ public final class LanesWorkload {
         env.model.injectedSinceMkfs.addAll(faults.errnos());
         obs.injected(env.model.injectedSinceMkfs); // what earlier cycles' aborts left is an outcome too
         obs.powerCutSinceMkfs = env.model.powerCutSinceMkfs; // and what a power cut left
+        obs.unreadableInReplaceCopy = java.util.Set.copyOf(env.model.unreadableInReplaceCopy); // and what a copy lost
         cx = new LaneContext(env.module, env.device, env.device2, env.fsIndex, env.cycleSeed, obs, watchdog,
             plan, env.swarm);
         cx.fs = fs;

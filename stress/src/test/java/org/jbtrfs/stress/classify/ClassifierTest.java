@@ -1437,4 +1437,32 @@ class ClassifierTest {
         model.newFilesystem();
         assertTrue(model.unreadableInReplaceCopy.isEmpty(), "a new filesystem's sectors are its own");
     }
+
+    /**
+     * Stop 77: what later reads make of a sector a replace's copy lost — a scrub's "unable to fixup" of it, a file read's
+     * corruption error after "csum failed" found zeros — is the loss again; another sector's, or other bytes, are not.
+     * In a power cut, a corruption error is the cut's (a data write it dropped).
+     */
+    @Test
+    void laterReportsOfALostSectorAreTheLossAgain() {
+        KernelLog log = new KernelLog(64, new ManualClock());
+        log.btrfs(LogLevel.ERR, "sdn", "unable to fixup (regular) error at logical 20467712 on dev sdn");
+        log.btrfs(LogLevel.WARNING, "sdn", "csum failed root 5 ino 258 off 4096 csum 0x8941f998 expected csum 0x3e6f3b2a mirror 1");
+        log.btrfs(LogLevel.ERR, "sdn", "bdev sdn errs: wr 0, rd 0, flush 0, corrupt 1, gen 0");
+        log.btrfs(LogLevel.WARNING, "sdn", "csum failed root 5 ino 258 off 8192 csum 0x7824cb3e expected csum 0x8941f998 mirror 1");
+        log.btrfs(LogLevel.ERR, "sdn", "bdev sdn errs: wr 0, rd 0, flush 0, corrupt 2, gen 0");
+        Observation o = new Observation();
+        o.log = log.entries();
+        assertTrue(Classifier.errorLine(o.log.get(0), o), "no sector lost: an error");
+        assertTrue(Classifier.errorLine(o.log.get(2), o));
+        o.unreadableInReplaceCopy = Set.of(20467712L);
+        assertFalse(Classifier.errorLine(o.log.get(0), o), "the lost sector's scrub report");
+        assertFalse(Classifier.errorLine(o.log.get(2), o), "a read that found zeros");
+        assertTrue(Classifier.errorLine(o.log.get(4), o), "a read that found other bytes than zeros");
+        KernelLog other = new KernelLog(64, new ManualClock());
+        other.btrfs(LogLevel.ERR, "sdn", "unable to fixup (regular) error at logical 20471808 on dev sdn");
+        assertTrue(Classifier.errorLine(other.entries().get(0), o), "another sector");
+        o.powerCutStarted(4);
+        assertFalse(Classifier.errorLine(o.log.get(4), o), "in a power cut: a dropped write read back");
+    }
 }
