@@ -703,8 +703,14 @@ public final class Classifier {
      * later scrub finds them; stop 77).
      */
     static boolean lostSectorReport(String message, Observation o) {
+        long at = unfixedAt(message);
+        return at >= 0 && o.unreadableInReplaceCopy.contains(at);
+    }
+
+    /** The logical address of a scrub's or a replace copy's "unable to fixup (regular) error at logical L", else -1. */
+    public static long unfixedAt(String message) {
         java.util.regex.Matcher m = UNFIXED_AT.matcher(message);
-        return m.find() && o.unreadableInReplaceCopy.contains(Long.parseLong(m.group(1)));
+        return m.find() ? Long.parseLong(m.group(1)) : -1;
     }
 
     /**

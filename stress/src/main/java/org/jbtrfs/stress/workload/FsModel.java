@@ -60,14 +60,12 @@ public final class FsModel {
      * bios that complete after its "suspending dev_replace" count too: those bios still write.
      */
     public final java.util.Set<Long> unreadableInReplaceCopy = new java.util.HashSet<>();
-    private static final java.util.regex.Pattern UNFIXED = java.util.regex.Pattern.compile(
-        "unable to fixup \\(regular\\) error at logical (\\d+) ");
 
     /** Notes the sector of a line of this filesystem's kernel log that is an "unable to fixup" ({@link #unreadableInReplaceCopy}). */
     public void noteReplaceLine(String message) {
-        java.util.regex.Matcher m = UNFIXED.matcher(message);
-        if (m.find()) {
-            unreadableInReplaceCopy.add(Long.parseLong(m.group(1)));
+        long at = org.jbtrfs.stress.classify.Classifier.unfixedAt(message);
+        if (at >= 0) {
+            unreadableInReplaceCopy.add(at);
         }
     }
 
