@@ -169,14 +169,12 @@ class BlockDeviceTest {
 
     /** Each 4 KiB sector of a memory device remembers its last writer; wrappers answer for the device they wrap. */
     @Test
-    void aMemoryDeviceNamesTheLastWriterOfEachSector() throws Exception {
+    void aMemoryDeviceNamesTheLastWriterOfEachSector() {
         MemoryBlockDevice mem = new MemoryBlockDevice("sdc", 4L * MIB);
         BlockDevice dev = new FlakeyBlockDevice("sdc", mem);
         assertEquals(null, dev.lastWrite(0), "never written");
         long before = System.nanoTime();
-        Thread t = new Thread(() -> dev.write(65_536 - 100, new byte[8192], 0, 8192), "writer-a"); // zeros into holes too
-        t.start();
-        t.join();
+        org.jbtrfs.testsupport.TestThread.run("writer-a", () -> dev.write(65_536 - 100, new byte[8192], 0, 8192)).join(); // zeros into holes too
         dev.write(65_536 + 4096, new byte[4096], 0, 4096); // the second of the three sectors, by this thread
         assertEquals("writer-a", dev.lastWrite(65_536 - 4096).thread(), "the sector before the 64 KiB boundary");
         assertEquals(Thread.currentThread().getName(), dev.lastWrite(65_536 + 4096).thread());
