@@ -298,6 +298,13 @@ public final class Classifier {
                                 culprits.add(FixSwitch.DEV_REPLACE_EXTRA_MIRROR);
                             }
                         }
+                        if (readFailedReport(e.message()) && zeroedTreeBlockBefore(o, e) && readErrorBefore(o, e)
+                            && replaceInLog(o.log)) {
+                            // the rescan's read of a tree block the source failed took the target's zeros at a place
+                            // the copy had not reached, and the worker ended -EUCLEAN (stop 77, `--kernel 5.12`, class
+                            // 48ebc08f: the extra mirror's, as the read errors' own lines above)
+                            culprits.add(FixSwitch.DEV_REPLACE_EXTRA_MIRROR);
+                        }
                         if (e.message().endsWith("Missing references.")) {
                             // a drop resumed from a root item whose drop_progress lags the frees a failed drop committed
                             // (stop 74)
@@ -823,6 +830,12 @@ public final class Classifier {
     private static boolean readErrorBefore(Observation o, LogEntry e) {
         return o.injected.contains(org.jbtrfs.core.Errno.EIO) && o.log != null && o.log.stream()
             .anyMatch(l -> l.seq() < e.seq() && READ_ERRORS.matcher(l.message()).find());
+    }
+
+    /** A tree block read before {@code e} found zeros where it should be ("bad tree block start … have 0"). */
+    private static boolean zeroedTreeBlockBefore(Observation o, LogEntry e) {
+        return o.log != null && o.log.stream().anyMatch(l -> l.seq() < e.seq() && l.message().contains("bad tree block start")
+            && l.message().endsWith(" have 0"));
     }
 
     /** The cleaner's read failed before {@code e} (its btrfs_dev_stat_print_on_error line): a drop's walk met it. */

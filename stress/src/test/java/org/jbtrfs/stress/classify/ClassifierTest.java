@@ -1465,4 +1465,30 @@ class ClassifierTest {
         o.powerCutStarted(4);
         assertFalse(Classifier.errorLine(o.log.get(4), o), "in a power cut: a dropped write read back");
     }
+
+    /**
+     * Stop 77, `--kernel 5.12` (class 48ebc08f): the rescan worker's "qgroup scan failed with -117" after its read of a
+     * tree block failed on the source and found zeros on the replace's target is the extra mirror's; without the zeros
+     * it is not named.
+     */
+    @Test
+    void aRescanThatReadTheTargetsZerosDuringAReplaceIsTheExtraMirror() {
+        KernelLog log = new KernelLog(64, new ManualClock());
+        log.btrfs(LogLevel.INFO, "sde", "dev_replace from sde (devid 1) to sdm started");
+        log.btrfs(LogLevel.ERR, "sde", "bdev sde errs: wr 0, rd 1, flush 0, corrupt 0, gen 0");
+        log.btrfs(LogLevel.WARNING, "sde", "bad tree block start, mirror 1 want 2162688 have 0");
+        log.btrfs(LogLevel.ERR, "sde", "qgroup scan failed with -117");
+        Observation o = new Observation();
+        o.log = log.entries();
+        o.injected(Set.of(org.jbtrfs.core.Errno.EIO));
+        var v = Classifier.classify(o, EnumSet.of(FixSwitch.DEV_REPLACE_EXTRA_MIRROR));
+        assertTrue(v.bugs().contains("dev-replace-extra-mirror"), v.toString());
+        KernelLog without = new KernelLog(64, new ManualClock());
+        without.btrfs(LogLevel.INFO, "sde", "dev_replace from sde (devid 1) to sdm started");
+        without.btrfs(LogLevel.ERR, "sde", "bdev sde errs: wr 0, rd 1, flush 0, corrupt 0, gen 0");
+        without.btrfs(LogLevel.ERR, "sde", "qgroup scan failed with -117");
+        o.log = without.entries();
+        assertFalse(Classifier.classify(o, EnumSet.of(FixSwitch.DEV_REPLACE_EXTRA_MIRROR)).bugs()
+            .contains("dev-replace-extra-mirror"));
+    }
 }
