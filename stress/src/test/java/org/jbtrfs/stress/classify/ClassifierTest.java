@@ -1491,4 +1491,24 @@ class ClassifierTest {
         assertFalse(Classifier.classify(o, EnumSet.of(FixSwitch.DEV_REPLACE_EXTRA_MIRROR)).bugs()
             .contains("dev-replace-extra-mirror"));
     }
+
+    /**
+     * Stop 77, `--kernel 5.12` (class fbc9ec27): btrfs check's root tree pointing at another tree's block ("owner
+     * mismatch") after a replace whose source failed a write is an older life of the block, as a parent transid
+     * mismatch is: the source's missed write names {@link FixSwitch#DEV_REPLACE_SOURCE_WRITE_ERRORS}.
+     */
+    @Test
+    void anOwnerMismatchAfterTheSourceMissedAWriteIsTheSourcesWriteErrors() {
+        KernelLog log = new KernelLog(64, new ManualClock());
+        log.btrfs(LogLevel.INFO, "sdf", "dev_replace from sdf (devid 1) to sdn started");
+        log.btrfs(LogLevel.ERR, "sdf", "bdev sdf errs: wr 1, rd 0, flush 0, corrupt 0, gen 0");
+        Observation o = new Observation();
+        o.log = log.entries();
+        o.fsck.add("TREE_STRUCTURE: tree block 2097152 of tree 1: owner mismatch, have 5 expect 1");
+        var v = Classifier.classify(o, EnumSet.of(FixSwitch.DEV_REPLACE_SOURCE_WRITE_ERRORS));
+        assertTrue(v.bugs().contains("dev-replace-source-write-errors"), v.toString());
+        o.fsck.set(0, "TREE_STRUCTURE: tree block 2097152 of tree 1: bad level");
+        assertFalse(Classifier.classify(o, EnumSet.of(FixSwitch.DEV_REPLACE_SOURCE_WRITE_ERRORS)).bugs()
+            .contains("dev-replace-source-write-errors"));
+    }
 }
