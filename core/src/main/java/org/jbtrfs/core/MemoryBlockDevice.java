@@ -108,8 +108,11 @@ public final class MemoryBlockDevice implements BlockDevice {
         int n = 0;
         for (StackTraceElement e : new Throwable().getStackTrace()) {
             String c = e.getClassName();
-            if (c.startsWith("org.jbtrfs.") && !c.startsWith("org.jbtrfs.core.") && n++ < 6) {
-                sb.append(n > 1 ? " <- " : "").append(c.substring(c.lastIndexOf('.') + 1)).append('.').append(e.getMethodName());
+            if (c.startsWith("org.jbtrfs.") && !c.startsWith("org.jbtrfs.core.")) {
+                sb.append(n++ > 0 ? " <- " : "").append(c.substring(c.lastIndexOf('.') + 1)).append('.').append(e.getMethodName());
+                if (n == 6) {
+                    break;
+                }
             }
         }
         return sb.toString();

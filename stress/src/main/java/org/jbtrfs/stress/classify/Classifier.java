@@ -756,7 +756,7 @@ public final class Classifier {
 
     /** A scrub's or a replace copy's report of a block it could not repair. */
     static boolean unfixedBlock(String message) {
-        return message.contains("unable to fixup (regular) error at logical");
+        return unfixedAt(message) >= 0;
     }
 
     /**
