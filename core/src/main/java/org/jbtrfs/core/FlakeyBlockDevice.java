@@ -134,7 +134,7 @@ public final class FlakeyBlockDevice implements BlockDevice {
     }
 
     /** What the filesystem issued to this device (dropped writes included, failed ones not). */
-    @Override public org.jbtrfs.core.LastWrite lastWrite(long offset) { return backing.lastWrite(offset); }
+    @Override public LastWrite lastWrite(long offset) { return backing.lastWrite(offset); }
 
     @Override public IoCounters counters() {
         return new IoCounters(reads.get(), bytesRead.get(), writes.get(), bytesWritten.get(), flushes.get());

@@ -87,8 +87,9 @@ public final class Observation {
      */
     public volatile List<String> replaceHistory = List.of();
     /**
-     * The data sectors a replace's copy of this filesystem could not read since its mkfs, this cycle's included
-     * ({@code FsModel#unreadableInReplaceCopy}): zeros there on the new disk are the failing disk's loss (stop 77).
+     * The sectors a scrub or a replace's copy of this filesystem could not read on any copy since its mkfs, this cycle's
+     * included ({@code FsModel#unreadableInReplaceCopy}): zeros there — which only a replace's copy writes — are the
+     * failing disk's loss (stop 77).
      */
     public volatile java.util.Set<Long> unreadableInReplaceCopy = java.util.Set.of();
 
