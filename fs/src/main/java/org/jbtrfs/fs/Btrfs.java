@@ -643,10 +643,10 @@ public final class Btrfs {
      */
     public ScrubProgress scrub(boolean readonly) {
         if (readonly) {
-            return read(() -> Scrub.scrubDev(ctx));
+            return read(() -> Scrub.scrubDev(ctx, true));
         }
         ScrubProgress[] out = new ScrubProgress[1];
-        write(() -> out[0] = Scrub.scrubDev(ctx));
+        write(() -> out[0] = Scrub.scrubDev(ctx, false));
         return out[0];
     }
 

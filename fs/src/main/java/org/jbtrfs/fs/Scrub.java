@@ -49,6 +49,8 @@ final class Scrub {
     private final ScrubControl control;
     /** sctx->is_dev_replace: the copy of a device replace (each block read is written to the target). */
     private final boolean isDevReplace;
+    /** sctx->readonly: a block that failed is counted and reported, never repaired nor judged uncorrectable. */
+    private final boolean readonly;
     /** sctx->bios_in_flight, and sctx->list_wait (this object's monitor). */
     private final AtomicInteger biosInFlight = new AtomicInteger();
     /** sctx->stat, guarded by this object (stat_lock). */
@@ -59,7 +61,8 @@ final class Scrub {
     /** The bio being filled (scrub_add_page_to_rd_bio), submitted when full or at a flush point. */
     private ReadBio current;
 
-    private Scrub(FsContext ctx, boolean isDevReplace) {
+    private Scrub(FsContext ctx, boolean isDevReplace, boolean readonly) {
+        this.readonly = readonly;
         this.fsid = ctx.fs.fsid();
         this.ctx = ctx;
         this.isDevReplace = isDevReplace;
@@ -72,11 +75,12 @@ final class Scrub {
      * scrub of the one device. -EAGAIN while closing; the workqueues (scrub_workers_get); -EINPROGRESS when the device
      * is being scrubbed or replaced; then, having waited out a commit's pause request, it runs (scrubs_running): the
      * superblock, every chunk, the last bios, and the progress it made. -ECANCELED when an RO remount, close_ctree or
-     * BTRFS_IOC_SCRUB_CANCEL stopped it. The kernel's readonly argument only decides whether a bad copy is repaired;
-     * the port repairs nothing, so a read-only scrub differs from another only at the ioctl (no write access).
+     * BTRFS_IOC_SCRUB_CANCEL stopped it. {@code readonly}: a block that failed its checks is counted and reported
+     * (scrub_handle_errored_block's statistics and warning) and left there — no "unable to fixup", no uncorrectable
+     * error; otherwise, with one copy, nothing repairs it either and it is uncorrectable.
      */
-    static ScrubProgress scrubDev(FsContext ctx) {
-        return new Scrub(ctx, false).run(0, Long.MAX_VALUE);
+    static ScrubProgress scrubDev(FsContext ctx, boolean readonly) {
+        return new Scrub(ctx, false, readonly).run(0, Long.MAX_VALUE);
     }
 
     /**
@@ -85,7 +89,7 @@ final class Scrub {
      * extent written to the target as it is read; the replace's cursors advance chunk by chunk.
      */
     static ScrubProgress scrubDevReplace(FsContext ctx, long start, long end) {
-        return new Scrub(ctx, true).run(start, end);
+        return new Scrub(ctx, true, false).run(start, end);
     }
 
     private ScrubProgress run(long start, long end) {
@@ -199,21 +203,32 @@ final class Scrub {
             throw new BtrfsException(Errno.EROFS, "scrub: the filesystem on " + fs.sbId() + " is in error");
         }
         long gen = fs.lastTransCommitted();
-        submitRead(SuperBlock.OFFSET, SuperBlock.SIZE, data -> {
+        submit();
+        current = new ReadBio(SuperBlock.OFFSET);
+        current.blocks.add(new ReadBio.Block(SuperBlock.OFFSET, SuperBlock.SIZE, data -> {
             try {
                 SuperBlock sb = SuperBlock.decode(data, fs.kernel.crc32c(), fs.sbId());
                 if (sb.generation != gen) {
-                    superError();
+                    superError(org.jbtrfs.transaction.DevStat.GENERATION_ERRS);
                 }
             } catch (BtrfsException e) {
-                superError();
+                superError(org.jbtrfs.transaction.DevStat.CORRUPTION_ERRS);
             }
-            return null; // scrub_handle_errored_block reports a bad superblock only: the next commit writes it
-        });
+            return null; // scrub_checksum ignores scrub_checksum_super's result: the next commit writes the copy
+        }, BlockKind.SUPER));
         waitForBios();
     }
 
-    private synchronized void superError() { stat.superErrors++; }
+    /**
+     * scrub_checksum_super's failure: a super error, and the device's corruption error (a bad checksum or header) or
+     * generation error (an older superblock). Reported only: the next commit writes it.
+     */
+    private void superError(org.jbtrfs.transaction.DevStat which) {
+        synchronized (this) {
+            stat.superErrors++;
+        }
+        fs.device.scrubError(which);
+    }
 
     private synchronized ScrubProgress progress() { return stat.snapshot(); }
 
@@ -482,7 +497,7 @@ final class Scrub {
                 stat.treeExtentsScrubbed++;
                 stat.treeBytesScrubbed += len;
             }
-            addToBio(logical, (int) len, data -> treeBlockError(logical, data, generation), true);
+            addToBio(logical, (int) len, BlockKind.TREE_BLOCK, data -> treeBlockError(logical, data, generation));
             return;
         }
         synchronized (this) {
@@ -493,7 +508,7 @@ final class Scrub {
         long[] sums = org.jbtrfs.transaction.Csums.lookupCommitted(fs, logical, (int) ((len + SECTOR - 1) / SECTOR));
         for (long off = 0; off < len; off += SECTOR) {
             long sum = sums[(int) (off / SECTOR)];
-            addToBio(logical + off, (int) Math.min(SECTOR, len - off), data -> {
+            addToBio(logical + off, (int) Math.min(SECTOR, len - off), BlockKind.DATA, data -> {
                 if (sum == org.jbtrfs.transaction.Csums.MISSING) {
                     synchronized (this) {
                         stat.noCsum++; // no checksum to verify (a NODATASUM extent; none of the port's files is)
@@ -502,26 +517,62 @@ final class Scrub {
                 }
                 // scrub_checksum_data
                 long got = fs.kernel.crc32c().compute(data, 0, data.length) & 0xffffffffL;
-                return got == sum ? null : "checksum error";
+                return got == sum ? null : new BlockError(BlockError.Kind.CHECKSUM, null);
             });
         }
     }
 
     /**
-     * kernel: scrub_checksum_tree_block() — the header's bytenr and checksum (the port's tree-block validation) and
-     * its generation against the extent item's: the error, or null for a good block.
+     * kernel: scrub_checksum_tree_block() — the header's bytenr, generation (the extent item's) and fsid, then the
+     * checksum, each checked on its own: the error (a bad checksum first, as scrub_handle_errored_block weighs them), or
+     * null for a good block. Scrub checks no level (validate_extent_buffer does; a block read for the trees).
      */
-    private String treeBlockError(long logical, byte[] data, long generation) {
+    private BlockError treeBlockError(long logical, byte[] data, long generation) {
         ExtentBuffer eb = new ExtentBuffer(data);
-        try {
-            eb.validate(fs.kernel.crc32c(), logical, fsid); // scrub_checksum_tree_block's fsid check too
-            if (eb.generation() != generation) {
-                return "header error: generation " + eb.generation() + ", expected " + generation;
-            }
-        } catch (BtrfsException e) {
-            return "checksum error: " + e.getMessage();
+        String header = null;
+        boolean generationError = false;
+        if (eb.bytenr() != logical) {
+            header = "bytenr " + eb.bytenr();
         }
-        return null;
+        if (eb.generation() != generation) {
+            header = "generation " + eb.generation() + ", expected " + generation;
+            generationError = true;
+        }
+        if (!java.util.Arrays.equals(eb.fsid(), fsid)) {
+            header = header == null ? "fsid of another filesystem" : header;
+        }
+        int found = eb.computeChecksum(fs.kernel.crc32c());
+        if (found != eb.storedChecksum()) {
+            return new BlockError(BlockError.Kind.CHECKSUM, String.format("csum 0x%08x, expected 0x%08x", found,
+                eb.storedChecksum()));
+        }
+        if (header == null) {
+            return null;
+        }
+        return new BlockError(generationError ? BlockError.Kind.GENERATION : BlockError.Kind.HEADER, header);
+    }
+
+    /**
+     * The sblock's checksum_error, header_error and generation_error as scrub_handle_errored_block weighs them (a
+     * checksum error first), with what the port adds to scrub_print_warning's line ({@code detail}, null for none).
+     */
+    record BlockError(Kind kind, String detail) {
+        enum Kind {
+            /** checksum_error: csum_errors, "checksum error", BTRFS_DEV_STAT_CORRUPTION_ERRS. */
+            CHECKSUM("checksum error", org.jbtrfs.transaction.DevStat.CORRUPTION_ERRS),
+            /** header_error: verify_errors, "checksum/header error", BTRFS_DEV_STAT_CORRUPTION_ERRS. */
+            HEADER("checksum/header error", org.jbtrfs.transaction.DevStat.CORRUPTION_ERRS),
+            /** header_error with generation_error: verify_errors, BTRFS_DEV_STAT_GENERATION_ERRS. */
+            GENERATION("checksum/header error", org.jbtrfs.transaction.DevStat.GENERATION_ERRS);
+
+            final String errstr;
+            final org.jbtrfs.transaction.DevStat devStat;
+
+            Kind(String errstr, org.jbtrfs.transaction.DevStat devStat) {
+                this.errstr = errstr;
+                this.devStat = devStat;
+            }
+        }
     }
 
     /**
@@ -531,20 +582,25 @@ final class Scrub {
      * ("fixed up"), else the bad one (scrub_write_page_to_dev_replace of sblock_bad). A scrub has no other mirror on one
      * device: "unable to fixup". Returns what goes to the target.
      */
-    private byte[] erroredBlock(ReadBio.Block b, byte[] bad, String error) {
+    private byte[] erroredBlock(ReadBio.Block b, byte[] bad, BlockError error) {
         synchronized (this) {
-            if (b.metadata()) {
-                stat.verifyErrors++;
+            if (error.kind() == BlockError.Kind.CHECKSUM) {
+                stat.csumErrors++;
             } else {
-                stat.csumErrors++; // scrub_handle_errored_block: a data block's checksum_error
+                stat.verifyErrors++;
             }
         }
-        fs.log().warn(fs.sbId(), error + " at logical " + b.logical() + " on dev " + fs.sbId()); // scrub_print_warning()
+        fs.log().warn(fs.sbId(), error.kind().errstr + " at logical " + b.logical() + " on dev " + fs.sbId()
+            + (error.detail() == null ? "" : ", " + error.detail())); // scrub_print_warning()
+        fs.device.scrubError(error.kind().devStat);
+        if (readonly) {
+            return bad; // scrub_handle_errored_block: sctx->readonly goes out here
+        }
         if (isDevReplace) {
             byte[] other = new byte[b.len()];
             boolean read = true;
             try {
-                fs.device.readMirror(2, b.logical(), other, 0, other.length);
+                fs.device.scrubRead(2, b.logical(), other, 0, other.length);
             } catch (BtrfsException e) {
                 read = false;
             }
@@ -567,7 +623,7 @@ final class Scrub {
     private void unableToFixup(ReadBio.Block b) {
         synchronized (this) {
             stat.uncorrectableErrors++;
-            if (b.metadata() && metaFailedAt < 0) {
+            if (b.kind() == BlockKind.TREE_BLOCK && metaFailedAt < 0) {
                 metaFailedAt = b.logical();
             }
         }
@@ -584,7 +640,7 @@ final class Scrub {
     private byte[] recheckRead(ReadBio.Block b) {
         byte[] block = new byte[b.len()];
         try {
-            fs.device.read(b.logical(), block, 0, block.length);
+            fs.device.scrubRead(1, b.logical(), block, 0, block.length);
             return block;
         } catch (BtrfsException e) {
             return null;
@@ -598,14 +654,24 @@ final class Scrub {
      * replace. Returns what goes to the target.
      */
     private byte[] unreadableBlock(ReadBio.Block b) {
+        if (b.kind() == BlockKind.SUPER) {
+            synchronized (this) {
+                stat.superErrors++; // scrub_handle_errored_block reports a bad superblock only
+            }
+            return new byte[b.len()];
+        }
         synchronized (this) {
             stat.readErrors++;
         }
         fs.log().warn(fs.sbId(), "i/o error at logical " + b.logical() + " on dev " + fs.sbId()); // scrub_print_warning()
+        fs.device.scrubError(org.jbtrfs.transaction.DevStat.READ_ERRS);
+        if (readonly) {
+            return new byte[b.len()];
+        }
         if (isDevReplace) {
             byte[] other = new byte[b.len()];
             try {
-                fs.device.readMirror(2, b.logical(), other, 0, other.length);
+                fs.device.scrubRead(2, b.logical(), other, 0, other.length);
                 if (b.check().apply(other) == null) {
                     synchronized (this) {
                         stat.correctedErrors++;
@@ -623,25 +689,14 @@ final class Scrub {
     }
 
     /** kernel: scrub_add_page_to_rd_bio() — a block joins the current bio unless it is full or not contiguous. */
-    private void addToBio(long logical, int len, java.util.function.Function<byte[], String> check) {
-        addToBio(logical, len, check, false);
-    }
-
-    /** {@link #addToBio(long, int, java.util.function.Function)} for a block that is a tree block ({@code metadata}). */
-    private void addToBio(long logical, int len, java.util.function.Function<byte[], String> check, boolean metadata) {
+    private void addToBio(long logical, int len, BlockKind kind, java.util.function.Function<byte[], BlockError> check) {
         if (current != null && (current.blocks.size() >= PAGES_PER_RD_BIO || current.end() != logical)) {
             submit();
         }
         if (current == null) {
             current = new ReadBio(logical);
         }
-        current.blocks.add(new ReadBio.Block(logical, len, check, metadata));
-    }
-
-    /** scrub_pages for a single block read as a bio of its own (the superblock). */
-    private void submitRead(long logical, int len, java.util.function.Function<byte[], String> check) {
-        submit();
-        addToBio(logical, len, check);
+        current.blocks.add(new ReadBio.Block(logical, len, check, kind));
     }
 
     /**
@@ -662,7 +717,7 @@ final class Scrub {
                 byte[] data = new byte[(int) (bio.end() - bio.start)];
                 boolean ok = true;
                 try {
-                    fs.device.read(bio.start, data, 0, data.length);
+                    fs.device.scrubRead(1, bio.start, data, 0, data.length);
                 } catch (BtrfsException e) {
                     ok = false;
                 }
@@ -671,13 +726,15 @@ final class Scrub {
                 byte[] toTarget = isDevReplace ? new byte[data.length] : null;
                 for (ReadBio.Block b : bio.blocks) {
                     int at = (int) (b.logical() - bio.start);
-                    // a bio that failed: scrub_handle_errored_block rereads each block alone (scrub_recheck_block)
-                    byte[] block = ok ? java.util.Arrays.copyOfRange(data, at, at + b.len()) : recheckRead(b);
+                    // a bio that failed: scrub_handle_errored_block rereads each block alone (scrub_recheck_block);
+                    // a superblock it only counts
+                    byte[] block = ok ? java.util.Arrays.copyOfRange(data, at, at + b.len())
+                        : b.kind() == BlockKind.SUPER ? null : recheckRead(b);
                     byte[] chosen;
                     if (block == null) {
                         chosen = unreadableBlock(b);
                     } else {
-                        String error = b.check().apply(block);
+                        BlockError error = b.check().apply(block);
                         if (error == null && !ok) {
                             synchronized (this) {
                                 stat.unverifiedErrors++; // "the error disappeared after reading page by page"
@@ -713,10 +770,13 @@ final class Scrub {
         }
     }
 
+    /** The scrub_page flags of a block: BTRFS_EXTENT_FLAG_DATA, _TREE_BLOCK or _SUPER. */
+    private enum BlockKind { DATA, TREE_BLOCK, SUPER }
+
     /** struct scrub_bio for reads: contiguous blocks, each checked at completion. */
     private static final class ReadBio {
         /** {@code check}: the block's error, or null when it passed. */
-        record Block(long logical, int len, java.util.function.Function<byte[], String> check, boolean metadata) { }
+        record Block(long logical, int len, java.util.function.Function<byte[], BlockError> check, BlockKind kind) { }
 
         final long start;
         final java.util.List<Block> blocks = new java.util.ArrayList<>();

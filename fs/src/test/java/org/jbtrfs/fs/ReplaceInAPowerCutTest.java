@@ -15,7 +15,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * A replace inside a power cut (dm-flakey's drop_writes on both disks, one power): the copy reads the source, whose
- * blocks of the commits made since the cut are not there ("header error: generation N, expected M"), writes the
+ * blocks of the commits made since the cut are not there ("checksum/header error at logical L on dev D, generation N, expected M", a generation error in the device statistics), writes the
  * target — dropped —, swaps the target in, and from then on every block not in memory is read from a disk that never
  * received the copy: it holds whatever it held before the cut, here an earlier filesystem. The read fails its
  * checks — verify_parent_transid's "parent transid verify failed ... wanted N found M" (EIO) — and the filesystem
@@ -55,7 +55,7 @@ class ReplaceInAPowerCutTest {
             fs = r.mod.mount(sdd, ""); // nothing of /sv in memory
             sdd.dropWrites(); // the power cut: both disks drop every write from here on
             assertEquals(DevReplaceResult.NO_ERROR, fs.replaceStart(1, sde));
-            assertTrue(r.logged("header error: generation"), "the copy met the blocks of the commits the cut dropped: "
+            assertTrue(r.logged("checksum/header error at logical ") && r.logged(", corrupt 0, gen 1"), "the copy met the blocks of the commits the cut dropped: "
                 + r.mod.log().dmesg());
             assertEquals(java.util.Map.of(1L, sde), fs.devices());
             Btrfs mounted = fs;

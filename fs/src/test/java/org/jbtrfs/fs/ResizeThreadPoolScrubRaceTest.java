@@ -61,7 +61,7 @@ class ResizeThreadPoolScrubRaceTest {
             r.mod.hooks().awaitParked(Hook.RESIZE_THREAD_POOL_BEFORE_SCRUB_SET_MAX, Repro.WAIT);
             // the remount has loaded the pointer; the scrub ends: scrub_workers_put destroys the queues
             r.mod.hooks().disarm(Hook.SCRUB_BEFORE_INC_BLOCK_GROUP_RO);
-            assertEquals(0, scrub.join().uncorrectableErrors());
+            assertEquals(0, scrub.join().errorCount());
             assertTrue(wrComp.isDestroyed(), "the last reference destroyed scrub_wr_completion_workers");
             r.mod.hooks().disarm(Hook.RESIZE_THREAD_POOL_BEFORE_SCRUB_SET_MAX);
             assertInstanceOf(KernelOops.class, remount.failure());
@@ -87,7 +87,7 @@ class ResizeThreadPoolScrubRaceTest {
             assertEquals(0, r.mod.hooks().arrivals(Hook.RESIZE_THREAD_POOL_BEFORE_SCRUB_SET_MAX));
             assertEquals(old, wrComp.limitActive(), "the scrub's queues keep the size they were made with");
             r.mod.hooks().disarm(Hook.SCRUB_BEFORE_INC_BLOCK_GROUP_RO);
-            assertEquals(0, scrub.join().uncorrectableErrors());
+            assertEquals(0, scrub.join().errorCount());
             assertTrue(wrComp.isDestroyed());
             fs.umount();
             assertTrue(r.mod.unload().clean());
@@ -111,7 +111,7 @@ class ResizeThreadPoolScrubRaceTest {
             assertEquals(1, r.mod.hooks().arrivals(Hook.RESIZE_THREAD_POOL_BEFORE_SCRUB_SET_MAX));
             assertEquals(1, wrComp.limitActive());
             r.mod.hooks().disarm(Hook.SCRUB_BEFORE_INC_BLOCK_GROUP_RO);
-            assertEquals(0, scrub.join().uncorrectableErrors());
+            assertEquals(0, scrub.join().errorCount());
             fs.umount();
             assertTrue(r.mod.unload().clean());
             assertFalse(r.mod.log().tainted(), r.mod.log().dmesg());

@@ -50,7 +50,7 @@ class ScrubLifecycleTest {
             sync.join();
             ScrubProgress p = scrub.join();
             assertTrue(p.treeExtentsScrubbed() > 0 && p.dataExtentsScrubbed() > 0, p.toString());
-            assertEquals(0, p.uncorrectableErrors(), p.toString());
+            assertEquals(0, p.errorCount(), p.toString());
             fs.umount();
             assertTrue(r.mod.unload().clean());
             assertFalse(r.mod.log().tainted(), r.mod.log().dmesg());
@@ -104,7 +104,7 @@ class ScrubLifecycleTest {
                 .awaitBlockedIn("Btrfs", "prepareRemountReadonly");
             assertFalse(fs.isReadOnly());
             r.mod.hooks().disarm(Hook.SCRUB_STRIPE);
-            assertEquals(0, scrub.join().uncorrectableErrors());
+            assertEquals(0, scrub.join().errorCount());
             remount.join();
             assertTrue(fs.isReadOnly());
             assertEquals(Errno.ENOTCONN, assertThrows(BtrfsException.class, fs::scrubCancel).errno());

@@ -42,7 +42,7 @@ class ScrubUnusedBlockGroupTest {
             ScrubProgress p = fs.scrub(true);
             r.mod.hooks().disarm(Hook.SCRUB_STRIPE);
             assertTrue(ran.get(), "the cleaner ran while the scrub held the group");
-            assertEquals(0, p.uncorrectableErrors(), p.toString());
+            assertEquals(0, p.errorCount(), p.toString());
             assertEquals(List.of(group), fs.inspect().unusedBlockGroups(), "the scrub put it back");
             fs.runCleanerPass(Repro.WAIT);
             fs.sync();

@@ -33,7 +33,7 @@ public final class MappedDevice implements BlockDevice {
     private final boolean extraMirror;
     /** Told of a write to the replace target that failed alone (the bio done without it). */
     private volatile Runnable onTargetWriteError = () -> { };
-    /** Each device's btrfs_device->dev_stat_values: write, read, flush and corruption errors (generation: none here). */
+    /** Each device's btrfs_device->dev_stat_values, indexed by {@link DevStat#ordinal()}. */
     private final java.util.Map<BlockDevice, int[]> devStats = new java.util.IdentityHashMap<>();
     /** fs_info->replace_wait, and the monitor guarding the fields below. */
     private final Object replaceWait = new Object();
@@ -141,13 +141,18 @@ public final class MappedDevice implements BlockDevice {
     /** One device's read bio; its error counted and printed as btrfs_end_bio does (a read error), then the bio's. */
     private void readOne(BlockDevice dev, long offset, byte[] dst, int dstOff, int len) {
         try {
-            if (faults.shouldFail(Fault.BIO_READ_EIO, name)) {
-                throw new BtrfsException(Errno.EIO, "read error on " + name + " at " + offset + " (injected)");
-            }
+            failIfReadInjected(offset);
             dev.read(offset, dst, dstOff, len);
         } catch (BtrfsException e) {
-            devStatIncAndPrint(dev, RD);
+            devStatIncAndPrint(dev, DevStat.READ_ERRS);
             throw e;
+        }
+    }
+
+    /** {@link Fault#BIO_READ_EIO}: the read bio fails as fail_make_request fails it, before it reaches the disk. */
+    private void failIfReadInjected(long offset) {
+        if (faults.shouldFail(Fault.BIO_READ_EIO, name)) {
+            throw new BtrfsException(Errno.EIO, "read error on " + name + " at " + offset + " (injected)");
         }
     }
 
@@ -207,6 +212,35 @@ public final class MappedDevice implements BlockDevice {
         BlockDevice[] d = incBlocked();
         try {
             readOne(mirror == 2 && d[1] != null ? d[1] : d[0], offset, dst, dstOff, len);
+        } finally {
+            dec();
+        }
+    }
+
+    /**
+     * A read bio scrub submits itself (btrfsic_submit_bio to the device btrfs_map_sblock chose, mirror {@code mirror}
+     * as {@link #readMirror} maps it): the block layer's injected failure applies, but no btrfs_end_bio runs, so nothing
+     * is counted in the device statistics — scrub_handle_errored_block counts what the scrub found, once per block
+     * ({@link #scrubError}).
+     */
+    public void scrubRead(int mirror, long offset, byte[] dst, int dstOff, int len) {
+        BlockDevice[] d = incBlocked();
+        try {
+            failIfReadInjected(offset);
+            (mirror == 2 && d[1] != null ? d[1] : d[0]).read(offset, dst, dstOff, len);
+        } finally {
+            dec();
+        }
+    }
+
+    /**
+     * kernel: scrub_handle_errored_block()'s btrfs_dev_stat_inc_and_print(dev, …) — the error a scrub found in a block
+     * of the device it reads (devid 1), counted and printed.
+     */
+    public void scrubError(DevStat which) {
+        BlockDevice[] d = incBlocked();
+        try {
+            devStatIncAndPrint(d[0], which);
         } finally {
             dec();
         }
@@ -313,12 +347,17 @@ public final class MappedDevice implements BlockDevice {
         }
     }
 
-    /** The replace target is written only by the replace's copy (scrub_write_page_to_dev_replace). */
+    /**
+     * The replace's copy writes its blocks to the target (scrub_write_page_to_dev_replace, scrub_wr_submit): a bio scrub
+     * submits itself (btrfsic_submit_bio), so an injected failure is the caller's to count in the replace's write errors
+     * (scrub_wr_bio_end_io_worker) and none goes to the device statistics.
+     */
     public void writeTarget(long offset, byte[] src, int srcOff, int len) {
         BlockDevice[] d = incBlocked();
         try {
             if (d[1] != null) {
-                writeOne(d[1], offset, src, srcOff, len);
+                failIfInjected("write", offset);
+                d[1].write(offset, src, srcOff, len);
             }
         } finally {
             dec();
@@ -331,7 +370,7 @@ public final class MappedDevice implements BlockDevice {
             failIfInjected("write", offset);
             dev.write(offset, src, srcOff, len);
         } catch (BtrfsException e) {
-            devStatIncAndPrint(dev, WR);
+            devStatIncAndPrint(dev, DevStat.WRITE_ERRS);
             throw e;
         }
     }
@@ -342,29 +381,34 @@ public final class MappedDevice implements BlockDevice {
             failIfInjected("flush", -1);
             dev.flush();
         } catch (BtrfsException e) {
-            devStatIncAndPrint(dev, FLUSH);
+            devStatIncAndPrint(dev, DevStat.FLUSH_ERRS);
             throw e;
         }
     }
-
-    private static final int WR = 0;
-    private static final int RD = 1;
-    private static final int FLUSH = 2;
-    private static final int CORRUPT = 3;
 
     /**
      * kernel: btrfs_dev_stat_inc_and_print() — the device's error counter, then btrfs_dev_stat_print_on_error's line
      * (btrfs_err_rl_in_rcu: rate limited in the kernel, every line here).
      */
-    private void devStatIncAndPrint(BlockDevice dev, int which) {
+    private void devStatIncAndPrint(BlockDevice dev, DevStat which) {
         int[] v;
         synchronized (devStats) {
-            v = devStats.computeIfAbsent(dev, x -> new int[4]);
-            v[which]++;
+            v = devStats.computeIfAbsent(dev, x -> new int[DevStat.values().length]);
+            v[which.ordinal()]++;
             v = v.clone();
         }
-        log.btrfs(LogLevel.ERR, name, "bdev " + dev.name() + " errs: wr " + v[WR] + ", rd " + v[RD] + ", flush " + v[FLUSH]
-            + ", corrupt " + v[CORRUPT] + ", gen 0");
+        log.btrfs(LogLevel.ERR, name, "bdev " + dev.name() + " errs: wr " + v[DevStat.WRITE_ERRS.ordinal()]
+            + ", rd " + v[DevStat.READ_ERRS.ordinal()] + ", flush " + v[DevStat.FLUSH_ERRS.ordinal()]
+            + ", corrupt " + v[DevStat.CORRUPTION_ERRS.ordinal()] + ", gen " + v[DevStat.GENERATION_ERRS.ordinal()]);
+    }
+
+    /** kernel: btrfs_dev_stat_read() — devid 1's counter {@code which} (BTRFS_IOC_GET_DEV_STATS of the device read). */
+    public int devStat(DevStat which) {
+        BlockDevice dev = source();
+        synchronized (devStats) {
+            int[] v = devStats.get(dev);
+            return v == null ? 0 : v[which.ordinal()];
+        }
     }
 
     /**
@@ -374,7 +418,7 @@ public final class MappedDevice implements BlockDevice {
     public void corruptionError(int mirror) {
         BlockDevice[] d = incBlocked();
         try {
-            devStatIncAndPrint(mirror == 2 && d[1] != null ? d[1] : d[0], CORRUPT);
+            devStatIncAndPrint(mirror == 2 && d[1] != null ? d[1] : d[0], DevStat.CORRUPTION_ERRS);
         } finally {
             dec();
         }

@@ -685,6 +685,10 @@ public final class Classifier {
      * normal outcome or of an injected fault.
      */
     static boolean errorLine(LogEntry e, Observation o) {
+        LogEntry verdict = scrubVerdict(e, o);
+        if (verdict != null) {
+            return errorLine(verdict, o);
+        }
         return e.level().ordinal() <= LogLevel.ERR.ordinal()
             && !(e.kind() == LogEntry.Kind.TEXT && (outcome(e.message()) || injectedReport(e.message(), o.injected)
                 || o.powerCutSinceMkfs && afterAPowerCut(e.message())
@@ -713,6 +717,45 @@ public final class Classifier {
         long at = unfixedAt(message);
         return at >= 0 && o.unreadableInReplaceCopy.contains(at);
     }
+
+    /**
+     * For a device-statistics line a scrub printed for a block (scrub_handle_errored_block's btrfs_dev_stat_inc_and_print,
+     * right after its "i/o error", "checksum error" or "checksum/header error at logical L" warning on the same thread):
+     * the scrub's verdict on that block — its next "unable to fixup … at logical L" or "fixed up error at logical L" on
+     * the thread, or, a read-only scrub printing none, the "unable to fixup" line it stands for. The count is judged as
+     * the verdict is: it is the same report. Null for any other line.
+     */
+    private static LogEntry scrubVerdict(LogEntry e, Observation o) {
+        if (e.kind() != LogEntry.Kind.TEXT || o.log == null || !DEV_STAT_ERRORS.matcher(e.message()).find()) {
+            return null;
+        }
+        LogEntry before = null;
+        LogEntry after = null;
+        for (LogEntry l : o.log) {
+            if (!java.util.Objects.equals(l.thread(), e.thread()) || l == e) {
+                continue;
+            }
+            if (l.seq() < e.seq()) {
+                before = l;
+            } else if (l.seq() > e.seq() && after == null) {
+                after = l;
+            }
+        }
+        java.util.regex.Matcher w = before == null ? null : SCRUB_WARNING.matcher(before.message());
+        if (w == null || !w.find()) {
+            return null;
+        }
+        long at = Long.parseLong(w.group(1));
+        if (after != null && (unfixedAt(after.message()) == at || after.message().contains("fixed up error at logical " + at + " "))) {
+            return after;
+        }
+        return new LogEntry(e.seq(), LogLevel.ERR, e.nanos(), e.thread(), LogEntry.Kind.TEXT,
+            "unable to fixup (regular) error at logical " + at + " on dev D", e.owner());
+    }
+
+    /** scrub_print_warning's line for a block: "i/o error", "checksum error" or "checksum/header error at logical L on dev D". */
+    private static final java.util.regex.Pattern SCRUB_WARNING = java.util.regex.Pattern.compile(
+        "(?:^|: )(?:i/o error|checksum error|checksum/header error) at logical (\\d+) on dev ");
 
     /** The logical address of a scrub's or a replace copy's "unable to fixup (regular) error at logical L", else -1. */
     public static long unfixedAt(String message) {
@@ -965,6 +1008,11 @@ public final class Classifier {
             }
         }
         return false;
+    }
+
+    /** Whether {@code message} is btrfs_dev_stat_print_on_error's line ({@link #DEV_STAT_ERRORS}). */
+    static boolean devStatLine(String message) {
+        return DEV_STAT_ERRORS.matcher(message).find();
     }
 
     /** btrfs_dev_stat_print_on_error's line: "bdev sdc errs: wr 1, rd 0, flush 0, corrupt 0, gen 0". */

@@ -125,10 +125,19 @@ public record Signature(String kind, String site, List<String> lanes) {
             return new Signature("slab-leak", String.join("+", new TreeSet<>(o.slabsInUse.stream().map(x -> x.replaceAll(":.*", "")).toList())),
                 List.of());
         }
+        // a device-statistics line is the count of an error another line reports (a scrub's verdict, a read's): that
+        // line names the class, the count only when nothing else does
+        LogEntry count = null;
         for (LogEntry e : o.log) {
             if (Classifier.errorLine(e, o)) {
-                return new Signature("error", normalise(firstLine(e.message())), List.of(role(e.thread())));
+                if (!Classifier.devStatLine(e.message())) {
+                    return new Signature("error", normalise(firstLine(e.message())), List.of(role(e.thread())));
+                }
+                count = count == null ? e : count;
             }
+        }
+        if (count != null) {
+            return new Signature("error", normalise(firstLine(count.message())), List.of(role(count.thread())));
         }
         return new Signature("other", symptoms.toString(), List.of());
     }

@@ -33,7 +33,8 @@ final class ScrubLane extends SteppingLane {
         // holds the mount, so a cut that started during it is still on when it returns)
         cut |= cx.dropping;
         if (p != null && !cut && cx.injected.isEmpty()
-            && p.verifyErrors() + p.superErrors() + p.readErrors() + p.uncorrectableErrors() > 0 && !lostData(p)) {
+            && p.errorCount() + p.uncorrectableErrors() > 0
+            && !lostData(p, readonly)) {
             fail(name, new IllegalStateException("scrub found errors: " + p));
             throw new StopLane();
         }
@@ -42,11 +43,12 @@ final class ScrubLane extends SteppingLane {
     /**
      * Only data sectors failing their sums, no more than an earlier cycle's replace copy lost to the disk's read errors
      * (stop 77: 5.11 writes zeros for them, and they stay until their extent is freed): what the injected faults left.
-     * Each sector's "unable to fixup" is judged against those sectors by the classifier.
+     * Each sector's report is judged against those sectors by the classifier (a tree block's checksum error counts
+     * in csum_errors too, and its report is not of a lost sector). A read-only scrub judges no error uncorrectable.
      */
-    private boolean lostData(ScrubProgress p) {
+    private boolean lostData(ScrubProgress p, boolean readonly) {
         int lost = cx.obs.unreadableInReplaceCopy.size();
         return lost > 0 && p.verifyErrors() + p.superErrors() + p.readErrors() == 0 && p.csumErrors() <= lost
-            && p.uncorrectableErrors() == p.csumErrors();
+            && p.uncorrectableErrors() == (readonly ? 0 : p.csumErrors());
     }
 }

@@ -1467,6 +1467,35 @@ class ClassifierTest {
     }
 
     /**
+     * Stop 78: scrub_handle_errored_block counts a block in the device statistics between its warning and its verdict
+     * ("unable to fixup" or "fixed up"; a read-only scrub prints none): the count is the same report and is judged as the
+     * verdict is — the lost sector's count is the loss again, another sector's is an error — and the class is named by
+     * the verdict, not by the count.
+     */
+    @Test
+    void aScrubsDeviceStatisticsLineIsJudgedAsItsVerdict() {
+        KernelLog log = new KernelLog(64, new ManualClock());
+        log.btrfs(LogLevel.WARNING, "sdn", "checksum error at logical 20467712 on dev sdn");
+        log.btrfs(LogLevel.ERR, "sdn", "bdev sdn errs: wr 0, rd 0, flush 0, corrupt 1, gen 0");
+        log.btrfs(LogLevel.ERR, "sdn", "unable to fixup (regular) error at logical 20467712 on dev sdn");
+        log.btrfs(LogLevel.WARNING, "sdn", "checksum error at logical 20471808 on dev sdn"); // a read-only scrub's
+        log.btrfs(LogLevel.ERR, "sdn", "bdev sdn errs: wr 0, rd 0, flush 0, corrupt 2, gen 0");
+        Observation o = new Observation();
+        o.log = log.entries();
+        assertTrue(Classifier.errorLine(o.log.get(1), o), "no sector lost: an error, as its verdict");
+        assertTrue(Classifier.errorLine(o.log.get(4), o), "a read-only scrub's count without a verdict line");
+        Signature sig = Signature.of(o, Set.of(Symptom.ERROR));
+        assertEquals("error", sig.kind());
+        assertTrue(sig.site().contains("unable to fixup (regular) error at logical N on dev D"), "the verdict names the class: "
+            + sig.site());
+        o.unreadableInReplaceCopy = Set.of(20467712L, 20471808L);
+        assertFalse(Classifier.errorLine(o.log.get(1), o), "the lost sector's count");
+        assertFalse(Classifier.errorLine(o.log.get(4), o), "the lost sector's count in a read-only scrub");
+        o.unreadableInReplaceCopy = Set.of(20467712L);
+        assertTrue(Classifier.errorLine(o.log.get(4), o), "another sector's count");
+    }
+
+    /**
      * Stop 77, `--kernel 5.12` (class 48ebc08f): the rescan worker's "qgroup scan failed with -117" after its read of a
      * tree block failed on the source and found zeros on the replace's target is the extra mirror's; without the zeros
      * it is not named.
