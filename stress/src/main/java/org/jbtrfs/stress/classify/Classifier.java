@@ -749,7 +749,8 @@ public final class Classifier {
         if (after != null && (unfixedAt(after.message()) == at || after.message().contains("fixed up error at logical " + at + " "))) {
             return after;
         }
-        return new LogEntry(e.seq(), LogLevel.ERR, e.nanos(), e.thread(), LogEntry.Kind.TEXT,
+        // right after the count, as the kernel would print it
+        return new LogEntry(e.seq() + 1, LogLevel.ERR, e.nanos(), e.thread(), LogEntry.Kind.TEXT,
             "unable to fixup (regular) error at logical " + at + " on dev D", e.owner());
     }
 

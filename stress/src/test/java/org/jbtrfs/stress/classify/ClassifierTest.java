@@ -1493,6 +1493,16 @@ class ClassifierTest {
         assertFalse(Classifier.errorLine(o.log.get(4), o), "the lost sector's count in a read-only scrub");
         o.unreadableInReplaceCopy = Set.of(20467712L);
         assertTrue(Classifier.errorLine(o.log.get(4), o), "another sector's count");
+        // hunt 78001, class 74affc98: a read-only scrub's first block it could not read, with bio-read-eio armed — the
+        // read error its own count is
+        KernelLog eio = new KernelLog(64, new ManualClock());
+        eio.btrfs(LogLevel.WARNING, "sde", "i/o error at logical 20963328 on dev sde");
+        eio.btrfs(LogLevel.ERR, "sde", "bdev sde errs: wr 0, rd 1, flush 0, corrupt 0, gen 0");
+        Observation injected = new Observation();
+        injected.log = eio.entries();
+        assertTrue(Classifier.errorLine(injected.log.get(1), injected), "no fault armed: an error");
+        injected.injected(Set.of(org.jbtrfs.core.Errno.EIO));
+        assertFalse(Classifier.errorLine(injected.log.get(1), injected), "the injected read error");
     }
 
     /**
