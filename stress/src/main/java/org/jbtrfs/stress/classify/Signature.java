@@ -248,6 +248,8 @@ public record Signature(String kind, String site, List<String> lanes) {
     /** Numbers (transids, inode and subvolume ids, bytenrs) and device names vary between runs: drop them. */
     static String normalise(String s) {
         return s.replaceAll("\\(device [^)]*\\)", "(device D)").replaceAll(" on dev [^ ]+", " on dev D")
+            // the device whose statistics count the error (stop 78: one class, whichever filesystem's disk)
+            .replaceAll("bdev [^ ]+ errs: ", "bdev D errs: ")
             // a dev-replace's error names its source and target ("btrfs_scrub_dev(sdc, 1, sdk) failed -28", stop 65)
             .replaceAll("btrfs_scrub_dev\\([^,)]*, ([0-9]+), [^)]*\\)", "btrfs_scrub_dev(D, $1, D)")
             .replaceAll("0x[0-9a-fA-F]+", "N").replaceAll("[0-9]+", "N");

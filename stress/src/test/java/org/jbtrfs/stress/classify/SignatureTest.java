@@ -66,6 +66,13 @@ class SignatureTest {
             Signature.normalise("BTRFS error (device sdc): unable to fixup (regular) error at logical 9 on dev sdc"));
     }
 
+    /** Stop 78 (hunt 78001: one class per disk): the device a statistics line counts on is dropped too. */
+    @Test
+    void theDeviceADevStatLineNamesIsDropped() {
+        assertEquals(Signature.normalise("BTRFS error (device sde): bdev sde errs: wr 0, rd 1, flush 0, corrupt 0, gen 0"),
+            Signature.normalise("BTRFS error (device sdc): bdev sdk errs: wr 0, rd 3, flush 0, corrupt 0, gen 0"));
+    }
+
     @Test
     void aStallIsNamedByTheSleepItWaitedInNotHowLong() {
         Observation o1 = new Observation();
