@@ -4,6 +4,7 @@ import java.util.Locale;
 import org.jbtrfs.core.BtrfsException;
 import org.jbtrfs.core.Errno;
 import org.jbtrfs.core.LogLevel;
+import org.jbtrfs.core.kernel.Crc32c;
 import org.jbtrfs.transaction.Csums;
 import org.jbtrfs.transaction.FsInfo;
 
@@ -69,16 +70,11 @@ final class DataReads {
             if (got != sums[i]) {
                 fs.log().btrfs(LogLevel.WARNING, fs.sbId(), String.format(Locale.ROOT,
                     "csum failed root %d ino %d off %d csum 0x%s expected csum 0x%s mirror %d",
-                    root, ino, fileFirst + (long) i * SECTOR, le(got), le(sums[i]), mirror));
+                    root, ino, fileFirst + (long) i * SECTOR, Crc32c.csumFmt(got), Crc32c.csumFmt(sums[i]), mirror));
                 fs.device.corruptionError(mirror);
                 return false;
             }
         }
         return true;
-    }
-
-    /** CSUM_FMT's "%*phN": the checksum's bytes as stored (little-endian), in hex. */
-    private static String le(long crc) {
-        return String.format(Locale.ROOT, "%02x%02x%02x%02x", crc & 0xff, (crc >> 8) & 0xff, (crc >> 16) & 0xff, (crc >> 24) & 0xff);
     }
 }

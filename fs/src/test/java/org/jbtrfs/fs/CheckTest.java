@@ -89,7 +89,7 @@ class CheckTest {
             assertFalse(rep.clean());
             List<Check.Problem> p = rep.of(Check.Kind.UNREADABLE_BLOCK);
             assertEquals(1, p.size(), rep.text());
-            assertTrue(p.get(0).message().contains("checksum verify failed on logical " + fsTreeRoot), p.get(0).message());
+            assertTrue(p.get(0).message().contains("checksum verify failed on " + fsTreeRoot), p.get(0).message());
             assertTrue(rep.text().contains("error(s) found"), rep.text());
         }
     }
@@ -223,7 +223,7 @@ class CheckTest {
             // root item's generation
             BtrfsException e = assertThrows(BtrfsException.class, () -> r.mount(""));
             assertEquals(Errno.EIO, e.errno());
-            assertTrue(e.getMessage().contains("parent transid verify failed on logical " + fsTreeRoot + " mirror 1 wanted "
+            assertTrue(e.getMessage().contains("parent transid verify failed on " + fsTreeRoot + " wanted "
                 + gen + " found " + (gen - 1)), e.getMessage());
         }
     }

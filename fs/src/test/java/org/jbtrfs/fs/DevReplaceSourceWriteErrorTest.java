@@ -175,7 +175,7 @@ class DevReplaceSourceWriteErrorTest {
             powerCutWhileHeld(s);
             Btrfs ro = r.mod.mount(s.src, "ro");
             assertArrayEquals(LATE, ro.readFile("/late"));
-            assertTrue(r.logged("mirror 1 wanted"), r.mod.log().dmesg());
+            assertTrue(r.logged("parent transid verify failed on "), r.mod.log().dmesg());
             assertFalse(r.logged("read error corrected"), r.mod.log().dmesg());
             ro.umount();
             r.mod.hooks().parkAt(Hook.DEV_REPLACE_KTHREAD_BEFORE_SCRUB, Role.KTHREAD);
@@ -243,7 +243,7 @@ class DevReplaceSourceWriteErrorTest {
                 }
             });
             assertEquals(Errno.EIO, e.errno(), e.getMessage());
-            assertTrue(e.getMessage().contains("parent transid verify failed on logical "), e.getMessage());
+            assertTrue(e.getMessage().contains("parent transid verify failed on "), e.getMessage());
         }
     }
 

@@ -48,6 +48,9 @@ import org.jbtrfs.workqueue.AsyncSubmit;
  * {@code fs_info->workers}, which close_ctree destroyed just before: the seed's use-after-free.
  */
 public final class BtreeInode {
+    /** fs_info->sectorsize. */
+    private static final int SECTORSIZE = 4096;
+
     /** BTRFS_DIRTY_METADATA_THRESH (SZ_32M): WB_SYNC_NONE writeback of the btree inode starts above it. */
     public static final long DIRTY_METADATA_THRESH = 32L << 20;
 
@@ -126,10 +129,8 @@ public final class BtreeInode {
     public ExtentBuffer readTreeBlock(long bytenr, long parentTransid) {
         return readTreeBlock(bytenr, (eb, mirror) -> {
             if (eb.generation() != parentTransid) {
-                String msg = "parent transid verify failed on logical " + bytenr + " mirror " + mirror + " wanted "
-                    + parentTransid + " found " + eb.generation();
-                fs.log().error(fs.sbId(), msg);
-                throw new BtrfsException(Errno.EIO, msg + " on " + fs.sbId());
+                throw new BtrfsException(Errno.EIO, "parent transid verify failed on " + bytenr + " wanted " + parentTransid
+                    + " found " + eb.generation());
             }
         });
     }
@@ -149,18 +150,25 @@ public final class BtreeInode {
     public ExtentBuffer readTreeBlock(long bytenr, MirrorReader.Verifier verify) {
         ExtentBuffer eb = pageCache.get(bytenr);
         if (eb != null) {
-            verify.verify(eb, 1);
+            verified(eb, 1, verify);
             return eb;
         }
-        if (bytenr <= 0 || bytenr % SuperBlock.NODESIZE != 0 || bytenr + SuperBlock.NODESIZE > fs.device.size()) {
-            throw new BtrfsException(Errno.EUCLEAN, "bad tree block start " + bytenr + " on " + fs.sbId());
+        if (bytenr <= 0 || bytenr % SECTORSIZE != 0) {
+            // alloc_extent_buffer (v5.11): a start not aligned to the sector size (btrfs_err, -EINVAL)
+            fs.log().error(fs.sbId(), "bad tree block start " + bytenr);
+            throw new BtrfsException(Errno.EINVAL, "bad tree block start " + bytenr + " on " + fs.sbId());
+        }
+        if (bytenr + SuperBlock.NODESIZE > fs.device.size()) {
+            // the block layer's "attempt to access beyond end of device": the bio fails
+            throw new BtrfsException(Errno.EIO, "failed to read tree block " + bytenr + " on " + fs.sbId()
+                + ": beyond the end of the device");
         }
         for (int mirror = 1; ; mirror++) {
             byte[] data = new byte[SuperBlock.NODESIZE];
             try {
                 fs.device.readMirror(mirror, bytenr, data, 0, data.length); // an I/O error: the next mirror too
                 eb = validated(bytenr, data);
-                verify.verify(eb, mirror);
+                verified(eb, mirror, verify);
             } catch (BtrfsException e) {
                 if (mirror >= fs.device.numCopies()) {
                     throw e;
@@ -175,18 +183,36 @@ public final class BtreeInode {
         }
     }
 
-    /** kernel: btree_readpage_end_io_hook() → btrfs_validate_extent_buffer() — the header's checks of a block just read. */
+    /**
+     * kernel: btree_read_extent_buffer_pages()'s checks against the referrer — verify_parent_transid ("parent transid
+     * verify failed on N wanted G found F", btrfs_err_rl, -EIO), btrfs_verify_level_key ("tree level mismatch detected",
+     * "tree first key mismatch detected", btrfs_err, -EUCLEAN): {@code verify}'s failure logged, then the read's.
+     */
+    private void verified(ExtentBuffer eb, int mirror, MirrorReader.Verifier verify) {
+        try {
+            verify.verify(eb, mirror);
+        } catch (BtrfsException e) {
+            fs.log().error(fs.sbId(), e.getMessage().replaceFirst("^[A-Z]+: ", ""));
+            throw e;
+        }
+    }
+
+    /**
+     * kernel: btrfs_validate_metadata_buffer() → validate_extent_buffer() (v5.11) — the header's checks of a block just
+     * read, the reason logged (a bad checksum with btrfs_warn_rl, its line starting with the device's s_id; the rest
+     * with btrfs_err); then the page is not uptodate, and read_extent_buffer_pages fails the read -EIO whatever the
+     * check returned.
+     */
     private ExtentBuffer validated(long bytenr, byte[] data) {
         ExtentBuffer eb = new ExtentBuffer(data);
         try {
             eb.validate(fs.kernel.crc32c(), bytenr, fs.superCopyFsid());
         } catch (BtrfsException e) {
-            // btrfs_validate_extent_buffer logs the reason with the device before failing the read (a foreign fsid
-            // with btrfs_err_rl)
-            fs.log().btrfs(e.errno() == Errno.EIO ? org.jbtrfs.core.LogLevel.ERR : org.jbtrfs.core.LogLevel.WARNING,
-                fs.sbId(), e.getMessage().replaceFirst("^[A-Z]+: ", ""));
-            throw new BtrfsException(e.errno(), "failed to read tree block " + bytenr + " on " + fs.sbId() + ": "
-                + e.getMessage(), e);
+            String reason = e.getMessage().replaceFirst("^[A-Z]+: ", "");
+            boolean checksum = e.errno() == Errno.EUCLEAN;
+            fs.log().btrfs(checksum ? org.jbtrfs.core.LogLevel.WARNING : org.jbtrfs.core.LogLevel.ERR, fs.sbId(),
+                checksum ? fs.sbId() + " " + reason : reason);
+            throw new BtrfsException(Errno.EIO, "failed to read tree block " + bytenr + " on " + fs.sbId() + ": " + reason, e);
         }
         return eb;
     }

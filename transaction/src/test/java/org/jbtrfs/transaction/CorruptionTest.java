@@ -22,7 +22,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Corrupt metadata is detected where it is read: a tree block whose checksum or header does not
- * match fails with EUCLEAN naming its bytenr (and the kernel-style reason is logged); a superblock
+ * match fails with EIO naming its bytenr (5.11's read_extent_buffer_pages; validate_extent_buffer logs its reason in
+ * 5.11's words — a bad checksum a warning, a bad address, fsid or level an error); a superblock
  * with a bad magic or checksum fails the open with EINVAL. Nothing is left running, and once the
  * device is repaired the same module opens it again.
  */
@@ -41,15 +42,18 @@ class CorruptionTest {
 
         long mark = t.kernel.log().mark();
         BtrfsException e = assertThrows(BtrfsException.class, t::open);
-        // validate_extent_buffer checks the fsid before the checksum: a flipped fsid byte is "bad fsid", -EIO (stop 66)
-        boolean fsid = offset == ExtentBuffer.OFF_FSID;
-        assertEquals(fsid ? Errno.EIO : Errno.EUCLEAN, e.errno());
+        // validate_extent_buffer checks the address, the fsid and the level before the checksum (stop 66); whichever
+        // failed, the read is -EIO (stop 78)
+        assertEquals(Errno.EIO, e.errno());
         assertTrue(e.getMessage().contains("failed to read tree block " + fsRootBytenr + " on sdc"), e.getMessage());
-        assertTrue(t.kernel.log().since(mark).stream().anyMatch(l -> fsid
-            ? l.message().equals("BTRFS error (device sdc): bad fsid on block " + fsRootBytenr)
-            : l.message().startsWith("BTRFS warning (device sdc): ")
-                && (l.message().contains("checksum verify failed") || l.message().contains("bad tree block"))),
-            t.kernel.log().dmesg());
+        String reason = switch (offset) {
+            case ExtentBuffer.OFF_FSID -> "BTRFS error (device sdc): bad fsid on block " + fsRootBytenr;
+            case ExtentBuffer.OFF_BYTENR -> "BTRFS error (device sdc): bad tree block start, want " + fsRootBytenr + " have ";
+            case ExtentBuffer.OFF_LEVEL -> "BTRFS error (device sdc): bad tree block level ";
+            default -> "BTRFS warning (device sdc): sdc checksum verify failed on " + fsRootBytenr + " wanted 0x";
+        };
+        assertTrue(t.kernel.log().since(mark).stream().anyMatch(l -> l.message().startsWith(reason)), reason + " in "
+            + t.kernel.log().dmesg());
 
         flip(fsRootBytenr + offset); // repaired: the module is still usable and the data intact
         FsInfo fs = t.open();
@@ -63,8 +67,10 @@ class CorruptionTest {
         long rootBytenr = DiskIo.readSuper(t.dev, t.kernel.crc32c()).root;
         flip(rootBytenr + 1000);
         BtrfsException e = assertThrows(BtrfsException.class, t::open);
-        assertEquals(Errno.EUCLEAN, e.errno());
+        assertEquals(Errno.EIO, e.errno(), "read_extent_buffer_pages fails the read -EIO whatever the check said");
         assertTrue(e.getMessage().contains(Long.toString(rootBytenr)), e.getMessage());
+        assertTrue(t.kernel.log().dmesg().contains("BTRFS warning (device sdc): sdc checksum verify failed on " + rootBytenr
+            + " wanted 0x"), t.kernel.log().dmesg());
         assertTrue(t.pool.liveQueues().isEmpty(), "the failed open destroyed its workqueues: " + t.pool.liveQueues());
     }
 
@@ -78,13 +84,16 @@ class CorruptionTest {
         t.dev.write(elsewhere, b, 0, b.length);
         FsInfo fs = t.open();
         BtrfsException e = assertThrows(BtrfsException.class, () -> fs.btreeInode.readTreeBlock(elsewhere));
-        assertEquals(Errno.EUCLEAN, e.errno());
+        assertEquals(Errno.EIO, e.errno());
         assertTrue(e.getMessage().contains("failed to read tree block " + elsewhere)
             && e.getMessage().contains("want " + elsewhere + " have " + fsRootBytenr), e.getMessage());
-        assertEquals(Errno.EUCLEAN, assertThrows(BtrfsException.class, () -> fs.btreeInode.readTreeBlock(12345)).errno(),
-            "an unaligned bytenr");
-        assertEquals(Errno.EUCLEAN, assertThrows(BtrfsException.class, () -> fs.btreeInode.readTreeBlock(TestFs.SIZE)).errno(),
-            "beyond the device");
+        // 5.11's validate_extent_buffer: btrfs_err_rl, "bad tree block start, want N have M" (stop 78: it was a warning)
+        assertTrue(t.kernel.log().dmesg().contains("BTRFS error (device sdc): bad tree block start, want " + elsewhere
+            + " have " + fsRootBytenr), t.kernel.log().dmesg());
+        assertEquals(Errno.EINVAL, assertThrows(BtrfsException.class, () -> fs.btreeInode.readTreeBlock(12345)).errno(),
+            "an unaligned bytenr: alloc_extent_buffer's -EINVAL");
+        assertEquals(Errno.EIO, assertThrows(BtrfsException.class, () -> fs.btreeInode.readTreeBlock(TestFs.SIZE)).errno(),
+            "beyond the device: the bio fails");
         t.closeClean(fs);
     }
 
@@ -110,7 +119,7 @@ class CorruptionTest {
         long mark = t.kernel.log().mark();
         BtrfsException e = assertThrows(BtrfsException.class, t::open);
         assertEquals(Errno.EIO, e.errno());
-        String msg = "parent transid verify failed on logical " + bytenr + " mirror 1 wanted " + gen + " found " + (gen - 1);
+        String msg = "parent transid verify failed on " + bytenr + " wanted " + gen + " found " + (gen - 1);
         assertTrue(e.getMessage().contains(msg), e.getMessage());
         assertTrue(t.kernel.log().since(mark).stream().anyMatch(l -> l.message().equals("BTRFS error (device sdc): " + msg)),
             t.kernel.log().dmesg());
@@ -154,7 +163,7 @@ class CorruptionTest {
         Trees.insert(h, fs.treeRoot(), new Key(300, ItemType.ROOT_ITEM, 0), Mkfs.newRootItem(h.transid(), bogus, 256, 1).encode());
         Transactions.commit(h);
         BtrfsException e = assertThrows(BtrfsException.class, () -> FsRoots.getFsRoot(fs, 300, true));
-        assertEquals(Errno.EUCLEAN, e.errno());
+        assertEquals(Errno.EIO, e.errno());
         assertTrue(e.getMessage().contains("failed to read tree block " + bogus), e.getMessage());
         assertEquals(bogus, RootItem.decode(Trees.lookup(fs, fs.treeRoot(), new Key(300, ItemType.ROOT_ITEM, 0))).bytenr());
         t.closeClean(fs);

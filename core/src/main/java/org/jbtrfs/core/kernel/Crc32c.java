@@ -19,6 +19,15 @@ public interface Crc32c {
     /** The kernel's rule: CSUM_IMPL_FAST unless the driver is the generic C implementation. */
     default boolean isFast() { return !driverName().contains("generic"); }
 
+    /**
+     * CSUM_FMT's "%*phN" of a crc32c as btrfs stores it: its four bytes in the order on disk (little-endian), in hex —
+     * how the kernel prints a data sector's or a tree block's checksum.
+     */
+    static String csumFmt(long crc) {
+        return String.format(java.util.Locale.ROOT, "%02x%02x%02x%02x", crc & 0xff, (crc >> 8) & 0xff, (crc >> 16) & 0xff,
+            (crc >> 24) & 0xff);
+    }
+
     /** The implementation named by {@code impl}. */
     static Crc32c of(Crc32cImpl impl) {
         return impl == Crc32cImpl.GENERIC ? GenericCrc32c.INSTANCE : AcceleratedCrc32c.INSTANCE;

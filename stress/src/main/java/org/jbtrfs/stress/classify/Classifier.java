@@ -301,8 +301,9 @@ public final class Classifier {
                         if (readFailedReport(e.message()) && zeroedTreeBlockBefore(o, e) && readErrorBefore(o, e)
                             && replaceInLog(o.log)) {
                             // the rescan's read of a tree block the source failed took the target's zeros at a place
-                            // the copy had not reached, and the worker ended -EUCLEAN (stop 77, `--kernel 5.12`, class
-                            // 48ebc08f: the extra mirror's, as the read errors' own lines above)
+                            // the copy had not reached, and the worker ended -EIO (stop 77, `--kernel 5.12`, class
+                            // 48ebc08f, then -117: the port failed such a read -EUCLEAN until stop 78; the extra
+                            // mirror's, as the read errors' own lines above)
                             culprits.add(FixSwitch.DEV_REPLACE_EXTRA_MIRROR);
                         }
                         if (e.message().endsWith("Missing references.")) {
@@ -827,8 +828,7 @@ public final class Classifier {
     private static final long ZERO_SECTOR_CSUM = org.jbtrfs.core.kernel.Crc32c.of(org.jbtrfs.core.Crc32cImpl.ACCELERATED)
         .compute(new byte[4096], 0, 4096) & 0xffffffffL;
     /** {@link #ZERO_SECTOR_CSUM} as the kernel prints a data checksum (CSUM_FMT: its bytes as stored, little-endian). */
-    private static final String ZERO_SECTOR_CSUM_LE = String.format(java.util.Locale.ROOT, "%02x%02x%02x%02x",
-        ZERO_SECTOR_CSUM & 0xff, ZERO_SECTOR_CSUM >> 8 & 0xff, ZERO_SECTOR_CSUM >> 16 & 0xff, ZERO_SECTOR_CSUM >> 24 & 0xff);
+    private static final String ZERO_SECTOR_CSUM_LE = org.jbtrfs.core.kernel.Crc32c.csumFmt(ZERO_SECTOR_CSUM);
     private static final java.util.regex.Pattern DATA_MISMATCH = java.util.regex.Pattern.compile(
         "^" + Check.Kind.DATA_CSUM_MISMATCH + ": mirror \\d+ bytenr (\\d+) csum (\\d+) expected");
 
@@ -925,7 +925,10 @@ public final class Classifier {
      * {@code write-and-wait-transaction-eio}, 1 of 45,221 cycles; LaneWorker#unwrittenBlockRead names it for the lanes).
      */
     static boolean treeBlockCheckFailed(String message) {
-        return message.contains("parent transid verify failed on logical ") || message.contains("bad fsid on block ")
+        return message.contains("parent transid verify failed on ") || message.contains("bad fsid on block ")
+            // validate_extent_buffer's address check: zeros (a place never written) or another block (stop 78: btrfs_err
+            // in 5.11, the port had it a warning)
+            || message.contains("bad tree block start, want ")
             || message.contains("tree level mismatch detected, bytenr=")
             // btrfs_verify_level_key's first key check: the disk's block has the generation the parent names — a block of
             // the aborted transaction itself, freed and reallocated in it, whose earlier life reached the disk (stop 74,
@@ -1241,8 +1244,8 @@ public final class Classifier {
      */
     static Set<FixSwitch> staleReplaceTarget(Throwable t, List<LogEntry> log) {
         if (staleBlockRead(t) && replaceInLog(log)) {
-            // (stop 66, --kernel 5.12: a block the target never received reads as zeros — "have 0", -EUCLEAN; stop 71,
-            // class 07640784: an older life of the block, its first key not the one its parent names)
+            // (stop 66, --kernel 5.12: a block the target never received reads as zeros — "have 0", -EIO since stop 78;
+            // stop 71, class 07640784: an older life of the block, its first key not the one its parent names)
             return Set.of(FixSwitch.DEV_REPLACE_CURSOR_PAST_CANCELLED_CHUNK);
         }
         return Set.of();
@@ -1250,13 +1253,14 @@ public final class Classifier {
 
     /**
      * A tree block read that found an older life of the block, or none: "parent transid verify failed" (-EIO), a block of
-     * zeros ("bad tree block start … have 0", -EUCLEAN) or another block's first key.
+     * zeros ("bad tree block start, want N have 0": read_extent_buffer_pages' -EIO) or another block's first key
+     * (-EUCLEAN).
      */
     private static boolean staleBlockRead(Throwable t) {
         String m = t.getMessage() == null ? "" : t.getMessage();
         return t instanceof org.jbtrfs.core.BtrfsException b && (b.errno() == org.jbtrfs.core.Errno.EIO
-            && m.contains("parent transid verify failed") || b.errno() == org.jbtrfs.core.Errno.EUCLEAN
-            && (m.contains("bad tree block start") && m.endsWith(" have 0") || m.contains("tree first key mismatch detected")));
+            && (m.contains("parent transid verify failed") || m.contains("bad tree block start") && m.endsWith(" have 0"))
+            || b.errno() == org.jbtrfs.core.Errno.EUCLEAN && m.contains("tree first key mismatch detected"));
     }
 
     /** An error a replace may have left: a missing or stray target, a stale block (what the evidence's replace history is for). */

@@ -184,22 +184,25 @@ public final class Ctree {
         return MirrorReader.read(reader, parent.blockPtr(slot), (child, mirror) -> verifyChild(parent, slot, child, mirror));
     }
 
-    /** The checks of read_block_for_search() (verify_parent_transid, btrfs_verify_level_key) of {@code child} read from {@code mirror}. */
+    /**
+     * The checks of read_block_for_search() → read_tree_block() of {@code child} (btree_read_extent_buffer_pages, v5.11):
+     * verify_parent_transid first (-EIO), then btrfs_verify_level_key — the level, the first key (-EUCLEAN).
+     */
     private static void verifyChild(ExtentBuffer parent, int slot, ExtentBuffer child, int mirror) {
         long bytenr = parent.blockPtr(slot);
         long gen = parent.ptrGeneration(slot);
+        if (child.generation() != gen) {
+            throw new BtrfsException(Errno.EIO, "parent transid verify failed on " + bytenr + " wanted " + gen + " found "
+                + child.generation());
+        }
         if (child.level() != parent.level() - 1) {
             throw new BtrfsException(Errno.EUCLEAN, "tree level mismatch detected, bytenr=" + bytenr
                 + " level expected=" + (parent.level() - 1) + " has=" + child.level());
         }
-        if (child.generation() != gen) {
-            throw new BtrfsException(Errno.EIO, "parent transid verify failed on logical " + bytenr
-                + " mirror " + mirror + " wanted " + gen + " found " + child.generation());
-        }
         Key expected = parent.nodeKey(slot);
         if (child.nritems() > 0 && child.compareKey(0, expected) != 0) {
             throw new BtrfsException(Errno.EUCLEAN, "tree first key mismatch detected, bytenr=" + bytenr
-                + " parent_transid " + gen + " key expected=" + expected + " has=" + child.firstKey());
+                + " parent_transid=" + gen + " key expected=" + expected + " has=" + child.firstKey());
         }
     }
 

@@ -212,22 +212,23 @@ public final class ExtentBuffer {
     }
 
     /**
-     * kernel: the checksum part of btrfs_validate_extent_buffer() in fs/btrfs/disk-io.c — throws
-     * BtrfsException(EUCLEAN) naming the block when the stored checksum does not match its contents.
+     * kernel: the checksum part of validate_extent_buffer() in fs/btrfs/disk-io.c (v5.11) — throws
+     * BtrfsException(EUCLEAN) naming the block when the stored checksum does not match its contents, in 5.11's words
+     * (the kernel's line starts with the device's s_id, which the reader adds).
      */
     public void verifyChecksum(Crc32c crc) {
         int found = computeChecksum(crc);
         int wanted = storedChecksum();
         if (found != wanted) {
-            throw new BtrfsException(Errno.EUCLEAN, String.format(
-                "checksum verify failed on logical %d mirror 1 wanted 0x%08x found 0x%08x level %d",
-                bytenr(), wanted, found, level()));
+            throw new BtrfsException(Errno.EUCLEAN, "checksum verify failed on " + bytenr() + " wanted 0x"
+                + Crc32c.csumFmt(wanted) + " found 0x" + Crc32c.csumFmt(found) + " level " + level());
         }
     }
 
     /**
-     * kernel: btrfs_validate_extent_buffer() in fs/btrfs/disk-io.c — the checks a freshly read block
-     * must pass: the header names the address it was read from, the level is sane, the checksum matches.
+     * kernel: validate_extent_buffer() in fs/btrfs/disk-io.c (v5.11) — the checks a freshly read block must pass: the
+     * header names the address it was read from, the level is sane (-EIO, "bad tree block start, want N have M", "bad
+     * tree block level L on N"), the checksum matches (-EUCLEAN).
      */
     public void validate(Crc32c crc, long expectedBytenr) {
         validate(crc, expectedBytenr, null);
@@ -240,14 +241,13 @@ public final class ExtentBuffer {
      */
     public void validate(Crc32c crc, long expectedBytenr, byte[] fsid) {
         if (bytenr() != expectedBytenr) {
-            throw new BtrfsException(Errno.EUCLEAN,
-                "bad tree block start, mirror 1 want " + expectedBytenr + " have " + bytenr());
+            throw new BtrfsException(Errno.EIO, "bad tree block start, want " + expectedBytenr + " have " + bytenr());
         }
         if (fsid != null && !java.util.Arrays.equals(fsid(), fsid)) {
             throw new BtrfsException(Errno.EIO, "bad fsid on block " + expectedBytenr);
         }
         if (level() >= BtrfsPath.MAX_LEVEL) {
-            throw new BtrfsException(Errno.EUCLEAN, "bad tree block level, mirror 1 level " + level() + " bytenr " + expectedBytenr);
+            throw new BtrfsException(Errno.EIO, "bad tree block level " + level() + " on " + expectedBytenr);
         }
         verifyChecksum(crc);
     }

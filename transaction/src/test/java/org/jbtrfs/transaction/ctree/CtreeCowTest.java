@@ -177,7 +177,7 @@ class CtreeCowTest {
 
         BtrfsException e = assertThrows(BtrfsException.class, () -> Ctree.lookup(mgr.reader(), root.node(), key));
         assertEquals(Errno.EUCLEAN, e.errno());
-        assertTrue(e.getMessage().contains("checksum verify failed on logical " + leafBytenr), e.getMessage());
+        assertTrue(e.getMessage().contains("checksum verify failed on " + leafBytenr), e.getMessage());
         // Another leaf is still fine.
         Key elsewhere = model.firstKey();
         if (Ctree.search(mgr.reader(), root.node(), elsewhere).leaf().bytenr() != leafBytenr) {
@@ -192,6 +192,6 @@ class CtreeCowTest {
         rootNode.setPtrGeneration(0, rootNode.ptrGeneration(0) + 1);
         BtrfsException e = assertThrows(BtrfsException.class, () -> TreeChecker.check(mgr.reader(), rootNode));
         assertEquals(Errno.EIO, e.errno());
-        assertTrue(e.getMessage().contains("parent transid verify failed on logical " + child), e.getMessage());
+        assertTrue(e.getMessage().contains("parent transid verify failed on " + child), e.getMessage());
     }
 }
