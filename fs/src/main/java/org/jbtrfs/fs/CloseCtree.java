@@ -167,7 +167,9 @@ final class CloseCtree {
         // iput(btree_inode): writes back whatever is still dirty — through the destroyed workers queue
         // when crc32c is not accelerated
         fs.btreeInode.finalIput();
-        // close_fs_devices(): the in-memory devices stay with the module
+        // btrfs_close_devices() → close_fs_devices(): the in-memory devices stay with the module, their changes-to-write
+        // count zeroed (btrfs_close_one_device)
+        org.jbtrfs.transaction.DevStats.closeDevices(fs);
     }
 
     /**

@@ -115,6 +115,8 @@ final class DevReplace {
                     if (fs.applied(FixSwitch.DEV_REPLACE_TARGET_WRITE_ERRORS)) {
                         restartIfTargetBehind(fs, r, target);
                     }
+                    // btrfs_init_dev_stats read its counters (devid 0) with the other devices'
+                    org.jbtrfs.transaction.DevStats.initDevice(fs, target, DevReplaceItem.DEV_REPLACE_DEVID);
                     fs.device.setTarget(target); // in fs_devices: btrfs_map_block duplicates writes to it
                 }
             }
@@ -236,6 +238,8 @@ final class DevReplace {
             r.numWriteErrors.set(0);
             r.numWriteErrorsWritten = 0; // (a previous replace's count is not this one's)
             r.numUncorrectableReadErrors.set(0);
+            // btrfs_init_dev_replace_tgtdev: a new btrfs_device, its statistics valid and 0
+            org.jbtrfs.transaction.DevStats.of(fs.kernel).newTarget(fs.fsid(), target);
             fs.device.setTarget(target);
         } finally {
             r.rwsem.writeLock().unlock();
@@ -420,6 +424,10 @@ final class DevReplace {
                 } finally {
                     r.rwsem.writeLock().unlock();
                 }
+            } else {
+                // "Increment dev_stats_ccnt so that btrfs_run_dev_stats() will update on-disk dev stats value during
+                // commit transaction": the target's counters, devid 1's now
+                org.jbtrfs.transaction.DevStats.markChanged(fs, tgt);
             }
             unlockDeviceList(fs, swapFixed); // "this is again a consistent state where no dev_replace procedure is running"
             listLocked = false;

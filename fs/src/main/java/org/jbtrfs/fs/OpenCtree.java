@@ -117,6 +117,8 @@ final class OpenCtree {
             UuidScan.markCurrentIfGenerationsMatch(fs);
             // btrfs_recover_balance(): a balance item makes the balance paused, holding the exclusive operation
             Balance.recoverBalance(fs);
+            // btrfs_init_dev_stats(): each device's error counters from the device tree
+            org.jbtrfs.transaction.DevStats.initDevStats(fs);
             // btrfs_init_dev_replace(): the dev-replace item, and a replace's target among the devices
             DevReplace.initDevReplace(module, fs);
             // btrfs_read_block_groups()

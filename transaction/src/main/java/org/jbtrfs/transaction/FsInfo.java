@@ -202,7 +202,8 @@ public final class FsInfo {
         this.fsyncsInFlight = new AtomicVar(kernel.sched());
         this.fsid = sb.fsid.clone();
         this.device = new MappedDevice(device, kernel.sched(), kernel.faults(), kernel.log(),
-            kernel.applied(FixSwitch.DEV_REPLACE_SOURCE_WRITE_ERRORS), !kernel.applied(FixSwitch.DEV_REPLACE_EXTRA_MIRROR));
+            kernel.applied(FixSwitch.DEV_REPLACE_SOURCE_WRITE_ERRORS), !kernel.applied(FixSwitch.DEV_REPLACE_EXTRA_MIRROR),
+            DevStats.of(kernel), fsid);
         this.device.onTargetWriteError(() -> {
             if (applied(FixSwitch.DEV_REPLACE_TARGET_WRITE_ERRORS)) {
                 devReplace.numWriteErrors.incrementAndGet(); // proposed: btrfs_end_bio's btrfs_dev_replace_stats_inc

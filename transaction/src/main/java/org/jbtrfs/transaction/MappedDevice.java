@@ -33,8 +33,9 @@ public final class MappedDevice implements BlockDevice {
     private final boolean extraMirror;
     /** Told of a write to the replace target that failed alone (the bio done without it). */
     private volatile Runnable onTargetWriteError = () -> { };
-    /** Each device's btrfs_device->dev_stat_values, indexed by {@link DevStat#ordinal()}. */
-    private final java.util.Map<BlockDevice, int[]> devStats = new java.util.IdentityHashMap<>();
+    /** The module's device statistics (each btrfs_device's, kept across mounts), and this filesystem's fsid in them. */
+    private final DevStats devStats;
+    private final byte[] fsid;
     /** fs_info->replace_wait, and the monitor guarding the fields below. */
     private final Object replaceWait = new Object();
     private BlockDevice device;
@@ -52,8 +53,11 @@ public final class MappedDevice implements BlockDevice {
      * @param extraMirror      the target counts as one more copy while a replace runs (5.11; the later upstream
      *                         DEV_REPLACE_EXTRA_MIRROR, v6.4, removes it)
      */
-    MappedDevice(BlockDevice device, Sched sched, Faults faults, KernelLog log, boolean sourceErrorsFail, boolean extraMirror) {
+    MappedDevice(BlockDevice device, Sched sched, Faults faults, KernelLog log, boolean sourceErrorsFail, boolean extraMirror,
+                 DevStats devStats, byte[] fsid) {
         this.device = device;
+        this.devStats = devStats;
+        this.fsid = fsid.clone();
         this.sourceErrorsFail = sourceErrorsFail;
         this.extraMirror = extraMirror;
         this.name = device.name();
@@ -386,29 +390,14 @@ public final class MappedDevice implements BlockDevice {
         }
     }
 
-    /**
-     * kernel: btrfs_dev_stat_inc_and_print() — the device's error counter, then btrfs_dev_stat_print_on_error's line
-     * (btrfs_err_rl_in_rcu: rate limited in the kernel, every line here).
-     */
+    /** kernel: btrfs_dev_stat_inc_and_print() for {@code dev} ({@link DevStats}). */
     private void devStatIncAndPrint(BlockDevice dev, DevStat which) {
-        int[] v;
-        synchronized (devStats) {
-            v = devStats.computeIfAbsent(dev, x -> new int[DevStat.values().length]);
-            v[which.ordinal()]++;
-            v = v.clone();
-        }
-        log.btrfs(LogLevel.ERR, name, "bdev " + dev.name() + " errs: wr " + v[DevStat.WRITE_ERRS.ordinal()]
-            + ", rd " + v[DevStat.READ_ERRS.ordinal()] + ", flush " + v[DevStat.FLUSH_ERRS.ordinal()]
-            + ", corrupt " + v[DevStat.CORRUPTION_ERRS.ordinal()] + ", gen " + v[DevStat.GENERATION_ERRS.ordinal()]);
+        devStats.incAndPrint(fsid, dev, which, log, name);
     }
 
     /** kernel: btrfs_dev_stat_read() — devid 1's counter {@code which} (BTRFS_IOC_GET_DEV_STATS of the device read). */
     public int devStat(DevStat which) {
-        BlockDevice dev = source();
-        synchronized (devStats) {
-            int[] v = devStats.get(dev);
-            return v == null ? 0 : v[which.ordinal()];
-        }
+        return devStats.read(fsid, source(), which);
     }
 
     /**

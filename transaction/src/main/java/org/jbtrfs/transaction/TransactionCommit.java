@@ -415,7 +415,8 @@ final class TransactionCommit {
         for (int pass = 0; pass < 64; pass++) {
             boolean changed = ExtentCommit.runDelayedRefs(h) > 0;
             if (pass == 0) {
-                fs.devReplace.runDevReplace(h); // btrfs_run_dev_stats, btrfs_run_dev_replace, then btrfs_run_qgroups
+                DevStats.runDevStats(h);
+                fs.devReplace.runDevReplace(h); // then btrfs_run_qgroups
             }
             if (writeDirtyBlockGroups(h)) {
                 changed = true;

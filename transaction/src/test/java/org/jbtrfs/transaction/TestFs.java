@@ -67,6 +67,8 @@ public final class TestFs implements AutoCloseable {
             fs.setTreeRoot(new Root(ItemType.ROOT_TREE_OBJECTID, fs.btreeInode.readTreeBlock(sb.root, sb.generation), null));
             fs.setExtentRoot(FsRoots.readRoot(fs, ItemType.EXTENT_TREE_OBJECTID));
             fs.setCsumRoot(FsRoots.readRoot(fs, ItemType.CSUM_TREE_OBJECTID)); // a freed data extent's btrfs_del_csums
+            fs.setDevRoot(FsRoots.readRoot(fs, ItemType.DEV_TREE_OBJECTID));
+            DevStats.initDevStats(fs); // as open_ctree: the device's error counters valid (and printed) from here on
             BlockGroups.readBlockGroups(fs);
             fs.setFsRoot(FsRoots.getFsRoot(fs, ItemType.FS_TREE_OBJECTID, true));
         } catch (RuntimeException e) {

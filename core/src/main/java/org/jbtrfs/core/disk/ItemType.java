@@ -31,6 +31,8 @@ public final class ItemType {
     public static final int ORPHAN_ITEM = 48;
     /** BTRFS_TEMPORARY_ITEM_KEY (BTRFS_BALANCE_ITEM_KEY before 4.x): the balance item, (BALANCE_OBJECTID, 248, 0). */
     public static final int TEMPORARY_ITEM = 248;
+    /** BTRFS_PERSISTENT_ITEM_KEY: the device tree's device statistics, (BTRFS_DEV_STATS_OBJECTID 0, 249, devid). */
+    public static final int PERSISTENT_ITEM_KEY = 249;
     /** BTRFS_DEV_REPLACE_KEY: the device tree's dev-replace item, (0, 250, 0). */
     public static final int DEV_REPLACE_KEY = 250;
     /** BTRFS_UUID_KEY_SUBVOL: UUID tree, (first half of a subvolume's uuid, second half) → its subvolume ids. */

@@ -30,6 +30,8 @@ public final class Kernel implements AutoCloseable {
     private final Lockdep lockdep;
     private final String name;
     private volatile boolean shutDown;
+    /** The module's global state, one object per kind ({@link #global}). */
+    private final java.util.Map<Class<?>, Object> globals = new java.util.concurrent.ConcurrentHashMap<>();
 
     public Kernel(String name, KernelConfig config) {
         this.name = name;
@@ -42,6 +44,14 @@ public final class Kernel implements AutoCloseable {
     }
 
     public String name() { return name; }
+
+    /**
+     * The module's global state of one kind — what a subsystem keeps in static variables for as long as the module is
+     * loaded (volumes.c's list of scanned filesystems and their devices): created by {@code create} on first use.
+     */
+    public <T> T global(Class<T> kind, java.util.function.Supplier<T> create) {
+        return kind.cast(globals.computeIfAbsent(kind, k -> create.get()));
+    }
 
     public KernelConfig config() { return config; }
 

@@ -693,12 +693,16 @@ public final class Classifier {
         return e.level().ordinal() <= LogLevel.ERR.ordinal()
             && !(e.kind() == LogEntry.Kind.TEXT && (outcome(e.message()) || injectedReport(e.message(), o.injected)
                 || o.powerCutSinceMkfs && afterAPowerCut(e.message())
-                || lostSectorReport(e.message(), o) || corruptionCounted(e.message()) && zerosReadBefore(o, e)
+                // a scrub's superblock of an older generation than the last commit's (scrub_checksum_super counts a
+                // generation error and prints no warning): the cut dropped the superblock's write (hunt 78003, class
+                // 5d689521); only scrub counts generation errors
+                || o.powerCutSinceMkfs && counted(e, o, GEN)
+                || lostSectorReport(e.message(), o) || counted(e, o, CORRUPT) && zerosReadBefore(o, e)
                 || o.inPowerCut(e.seq()) && (treeBlockCheckFailed(e.message()) || readFailedReport(e.message())
                     || e.message().contains("fixed up error at logical ")
                     // a data read that found what the cut left under a dropped write (check_data_csum's corruption
                     // error; the port reads the disk where the kernel's page cache may still hold the pages)
-                    || corruptionCounted(e.message())
+                    || counted(e, o, CORRUPT) || counted(e, o, GEN)
                     // a replace's copy that could not repair a block the cut left stale ends -EIO (stop 73, the later
                     // upstream DEV_REPLACE_UNREPAIRED_METADATA)
                     || e.message().contains("btrfs_scrub_dev(") && e.message().endsWith(") failed -5"))
@@ -790,14 +794,68 @@ public final class Classifier {
     private static final java.util.regex.Pattern UNFIXED_AT = java.util.regex.Pattern.compile(
         "unable to fixup \\(regular\\) error at logical (\\d+) ");
 
-    /** btrfs_dev_stat_inc_and_print's line with a corruption error counted ("corrupt N", N at least 1). */
-    static boolean corruptionCounted(String message) {
-        java.util.regex.Matcher m = CORRUPT_COUNT.matcher(message);
-        return m.find() && Long.parseLong(m.group(1)) > 0;
+    /** The counters of a device-statistics line, in btrfs_dev_stat_values' order. */
+    static final int WR = 0;
+    static final int RD = 1;
+    static final int CORRUPT = 3;
+    static final int GEN = 4;
+
+    /**
+     * Whether {@code e} is btrfs_dev_stat_print_on_error's line for an increment of counter {@code which}. The
+     * counters persist across mounts (stop 78: the device tree's dev stats item), so a line's values say what was
+     * counted only against the device's line before it — an earlier error line, a mount's btrfs_dev_stat_print_on_load
+     * line — or, for its first line in the cycle, the counters at the cycle's start ({@link Observation#devStatsAtStart};
+     * unknown: each non-zero counter). A line that shows nothing new (two increments racing to print) repeats the
+     * increments of the device's line before it.
+     */
+    static boolean counted(LogEntry e, Observation o, int which) {
+        java.util.Set<Integer> inc = increments(o).get(e.seq());
+        return inc != null && inc.contains(which);
     }
 
-    private static final java.util.regex.Pattern CORRUPT_COUNT = java.util.regex.Pattern.compile(" errs: wr \\d+, rd \\d+, "
-        + "flush \\d+, corrupt (\\d+), gen \\d+");
+    /** Each device-statistics line's increments in {@code o}'s log, by seq (computed once per log). */
+    private static java.util.Map<Long, java.util.Set<Integer>> increments(Observation o) {
+        List<LogEntry> log = o.log == null ? List.of() : o.log;
+        if (o.incrementsOf == log && o.devStatIncrements != null) {
+            return o.devStatIncrements;
+        }
+        java.util.Map<Long, java.util.Set<Integer>> out = new java.util.HashMap<>();
+        java.util.Map<String, int[]> last = new java.util.HashMap<>();
+        java.util.Map<String, java.util.Set<Integer>> lastInc = new java.util.HashMap<>();
+        for (LogEntry l : log) {
+            java.util.regex.Matcher m = DEV_STAT_VALUES.matcher(l.message());
+            if (l.kind() != LogEntry.Kind.TEXT || !m.find()) {
+                continue;
+            }
+            String dev = m.group(1);
+            int[] v = new int[5];
+            for (int i = 0; i < 5; i++) {
+                v[i] = Integer.parseInt(m.group(i + 2));
+            }
+            int[] before = last.containsKey(dev) ? last.get(dev) : o.devStatsAtStart.getOrDefault(dev, new int[5]);
+            java.util.Set<Integer> inc = new java.util.HashSet<>();
+            for (int i = 0; i < 5; i++) {
+                if (v[i] > before[i]) {
+                    inc.add(i);
+                }
+            }
+            if (l.level() != LogLevel.ERR) {
+                inc.clear(); // btrfs_dev_stat_print_on_load's: the disk's counters, nothing counted now
+            } else if (inc.isEmpty()) {
+                inc = lastInc.getOrDefault(dev, java.util.Set.of());
+            }
+            last.put(dev, v);
+            lastInc.put(dev, inc);
+            out.put(l.seq(), java.util.Set.copyOf(inc));
+        }
+        o.devStatIncrements = out;
+        o.incrementsOf = log;
+        return out;
+    }
+
+    /** A device-statistics line (on error or on load): its device and five counters. */
+    private static final java.util.regex.Pattern DEV_STAT_VALUES = java.util.regex.Pattern.compile(
+        "bdev (\\S+) errs: wr (\\d+), rd (\\d+), flush (\\d+), corrupt (\\d+), gen (\\d+)$");
 
     /** A scrub's or a replace copy's report of a block it could not repair. */
     static boolean unfixedBlock(String message) {
@@ -876,7 +934,7 @@ public final class Classifier {
      */
     private static boolean readErrorBefore(Observation o, LogEntry e) {
         return o.injected.contains(org.jbtrfs.core.Errno.EIO) && o.log != null && o.log.stream()
-            .anyMatch(l -> l.seq() < e.seq() && READ_ERRORS.matcher(l.message()).find());
+            .anyMatch(l -> l.seq() < e.seq() && counted(l, o, RD));
     }
 
     /** A tree block read before {@code e} found zeros where it should be ("bad tree block start … have 0"). */
@@ -888,12 +946,9 @@ public final class Classifier {
     /** The cleaner's read failed before {@code e} (its btrfs_dev_stat_print_on_error line): a drop's walk met it. */
     private static boolean cleanerReadErrorBefore(Observation o, LogEntry e) {
         return o.log != null && o.log.stream().anyMatch(l -> l.seq() < e.seq() && "btrfs-cleaner".equals(l.thread())
-            && READ_ERRORS.matcher(l.message()).find());
+            && counted(l, o, RD));
     }
 
-    /** btrfs_dev_stat_print_on_error's line with a read error counted. */
-    private static final java.util.regex.Pattern READ_ERRORS = java.util.regex.Pattern
-        .compile("bdev \\S+ errs: wr \\d+, rd [1-9]\\d*, ");
 
     /** An injected fault is armed and a commit of this cycle failed before {@code e} ({@link #commitFailedBefore}). */
     private static boolean injectedCommitFailureBefore(Observation o, LogEntry e) {

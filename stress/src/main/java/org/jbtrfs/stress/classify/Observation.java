@@ -92,6 +92,15 @@ public final class Observation {
      * failing disk's loss (stop 77).
      */
     public volatile java.util.Set<Long> unreadableInReplaceCopy = java.util.Set.of();
+    /**
+     * Per device name, its error counters at the cycle's start (stop 78: they persist across mounts, so a
+     * "bdev D errs: …" line says what was counted only against the one before it): empty when unknown, and then a
+     * device's first line counts each of its non-zero counters.
+     */
+    public volatile java.util.Map<String, int[]> devStatsAtStart = java.util.Map.of();
+    /** The log {@link #devStatIncrements} was computed for, and the increments of each line (by seq). */
+    volatile java.util.List<org.jbtrfs.core.LogEntry> incrementsOf;
+    volatile java.util.Map<Long, java.util.Set<Integer>> devStatIncrements;
 
     /**
      * The kernel log positions ({@link org.jbtrfs.core.LogEntry#seq}) between which this cycle's disks dropped every

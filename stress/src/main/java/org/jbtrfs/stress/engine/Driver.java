@@ -255,6 +255,8 @@ final class Driver implements Runnable {
             }
             model.newFilesystem();
         }
+        // the device statistics persist across mounts: what each disk's next "errs:" line counts from
+        obs.devStatsAtStart = org.jbtrfs.transaction.DevStats.of(org.jbtrfs.fs.internal.Internals.kernel(mod)).latestByDevice();
         long mark = mod.log().mark();
         CycleEnv env = new CycleEnv(mod, dev, dev2, index, seed, epochCycle, model, busy, lane, opt.filesystems() == 1,
             fillBlockGroups, opt.lanes(), opt.faults(), opt.swarm());

@@ -1506,6 +1506,54 @@ class ClassifierTest {
     }
 
     /**
+     * Stop 78: the device statistics persist across mounts (the device tree's item), so a line's counters say what was
+     * counted only against the device's line before it — the mount's print-on-load line, an earlier error line — or the
+     * counters at the cycle's start. A read error an earlier cycle counted does not excuse this cycle's "unable to fixup"
+     * as the injected read error's.
+     */
+    @Test
+    void aCounterAnEarlierMountCountedIsNoErrorOfThisCycle() {
+        KernelLog loaded = new KernelLog(64, new ManualClock());
+        loaded.btrfs(LogLevel.INFO, "sdc", "bdev sdc errs: wr 0, rd 3, flush 0, corrupt 0, gen 0"); // print on load
+        loaded.btrfs(LogLevel.ERR, "sdc", "bdev sdc errs: wr 1, rd 3, flush 0, corrupt 0, gen 0"); // a write error
+        loaded.btrfs(LogLevel.ERR, "sdc", "unable to fixup (regular) error at logical 2162688 on dev sdc");
+        Observation o = new Observation();
+        o.log = loaded.entries();
+        o.injected(Set.of(org.jbtrfs.core.Errno.EIO));
+        assertTrue(Classifier.counted(o.log.get(1), o, Classifier.WR));
+        assertFalse(Classifier.counted(o.log.get(1), o, Classifier.RD), "the disk's read errors");
+        assertTrue(Classifier.errorLine(o.log.get(2), o), "no read error in this cycle");
+
+        KernelLog mounted = new KernelLog(64, new ManualClock()); // mounted before the cycle: no load line
+        mounted.btrfs(LogLevel.ERR, "sdc", "bdev sdc errs: wr 1, rd 3, flush 0, corrupt 0, gen 0");
+        mounted.btrfs(LogLevel.ERR, "sdc", "unable to fixup (regular) error at logical 2162688 on dev sdc");
+        Observation m = new Observation();
+        m.log = mounted.entries();
+        m.injected(Set.of(org.jbtrfs.core.Errno.EIO));
+        m.devStatsAtStart = Map.of("sdc", new int[] {0, 3, 0, 0, 0});
+        assertTrue(Classifier.errorLine(m.log.get(1), m), "the cycle started with rd 3");
+        m.devStatsAtStart = Map.of("sdc", new int[] {0, 2, 0, 0, 0});
+        m.log = List.copyOf(m.log); // another log: the increments are computed again
+        assertFalse(Classifier.errorLine(m.log.get(1), m), "a read error of this cycle's, then the block it left");
+    }
+
+    /**
+     * Stop 78, hunt 78003 (class 5d689521): a scrub's superblock older than the last commit — scrub_checksum_super counts
+     * a generation error, no warning — after a power cut is what the cut dropped; without a cut it is an error.
+     */
+    @Test
+    void aScrubsOlderSuperblockAfterAPowerCutIsTheCuts() {
+        KernelLog log = new KernelLog(64, new ManualClock());
+        log.btrfs(LogLevel.ERR, "sdd", "bdev sdd errs: wr 0, rd 0, flush 0, corrupt 0, gen 2");
+        Observation o = new Observation();
+        o.log = log.entries();
+        o.devStatsAtStart = Map.of("sdd", new int[] {0, 0, 0, 0, 1});
+        assertTrue(Classifier.errorLine(o.log.get(0), o), "no cut");
+        o.powerCutSinceMkfs = true;
+        assertFalse(Classifier.errorLine(o.log.get(0), o));
+    }
+
+    /**
      * Stop 77, `--kernel 5.12` (class 48ebc08f): the rescan worker's "qgroup scan failed with -117" (-5 since stop 78: 5.11 fails the read -EIO) after its read of a
      * tree block failed on the source and found zeros on the replace's target is the extra mirror's; without the zeros
      * it is not named.
