@@ -20,6 +20,7 @@ import org.jbtrfs.core.KernelLog;
 import org.jbtrfs.core.disk.ItemType;
 import org.jbtrfs.core.disk.Key;
 import org.jbtrfs.core.disk.RootItem;
+import org.jbtrfs.transaction.DevStat;
 import org.jbtrfs.transaction.FsInfo;
 import org.jbtrfs.transaction.Root;
 import org.jbtrfs.transaction.Transaction;
@@ -803,6 +804,18 @@ public final class Btrfs {
             }
         }
         return best;
+    }
+
+    /**
+     * {@code btrfs device stats} of devid 1 — kernel: btrfs_get_dev_stats() (BTRFS_IOC_GET_DEV_STATS): the device's
+     * persistent error counters, as this mount read them from the device tree and counted since (stop 78).
+     */
+    public DeviceStats deviceStats() {
+        return query(() -> {
+            org.jbtrfs.transaction.MappedDevice d = ctx.fs.device;
+            return new DeviceStats(d.devStat(DevStat.WRITE_ERRS), d.devStat(DevStat.READ_ERRS), d.devStat(DevStat.FLUSH_ERRS),
+                d.devStat(DevStat.CORRUPTION_ERRS), d.devStat(DevStat.GENERATION_ERRS));
+        });
     }
 
     /** {@code btrfs replace status} — kernel: btrfs_dev_replace_status(). */

@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import org.jbtrfs.core.Crc32cImpl;
 import org.jbtrfs.core.kernel.Crc32c;
-import org.jbtrfs.transaction.DevStat;
-import org.jbtrfs.transaction.MappedDevice;
 import org.jbtrfs.transaction.ctree.ExtentBuffer;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -45,7 +43,7 @@ class ScrubErrorStatsTest {
             assertTrue(r.logged("checksum error at logical " + (bytenr + 4096) + " on dev sdc"), r.mod.log().dmesg());
             assertEquals(1, lines(r, "bdev sdc errs: wr 0, rd 0, flush 0, corrupt 1, gen 0"), r.mod.log().dmesg());
             assertFalse(r.logged("unable to fixup"), "a read-only scrub goes out before the repair: " + r.mod.log().dmesg());
-            assertEquals(List.of(0, 0, 1, 0), stats(fs));
+            assertEquals(List.of(0L, 0L, 1L, 0L), stats(fs));
 
             ScrubProgress rw = fs.scrub(false);
             assertEquals(List.of(1L, 0L, 1L), List.of(rw.csumErrors(), rw.verifyErrors(), rw.uncorrectableErrors()),
@@ -93,7 +91,7 @@ class ScrubErrorStatsTest {
             assertTrue(r.logged("checksum/header error at logical " + root + " on dev sdc, generation " + (gen - 1)
                 + ", expected " + gen), r.mod.log().dmesg());
             assertEquals(1, lines(r, "bdev sdc errs: wr 0, rd 0, flush 0, corrupt 0, gen 1"), r.mod.log().dmesg());
-            assertEquals(List.of(0, 0, 0, 1), stats(fs));
+            assertEquals(List.of(0L, 0L, 0L, 1L), stats(fs));
             restore(r, root);
             fs.umount();
         }
@@ -135,7 +133,7 @@ class ScrubErrorStatsTest {
                 p.uncorrectableErrors()), p.toString());
             assertFalse(r.logged(" errs: wr "), r.mod.log().dmesg());
             assertFalse(r.logged("i/o error at logical"), r.mod.log().dmesg());
-            assertEquals(List.of(0, 0, 0, 0), stats(fs));
+            assertEquals(List.of(0L, 0L, 0L, 0L), stats(fs));
             fs.umount();
         }
     }
@@ -168,10 +166,9 @@ class ScrubErrorStatsTest {
     }
 
     /** The device's read, write, corruption and generation errors (BTRFS_IOC_GET_DEV_STATS). */
-    private static List<Integer> stats(Btrfs fs) {
-        MappedDevice d = fs.fsInfo().device;
-        return List.of(d.devStat(DevStat.READ_ERRS), d.devStat(DevStat.WRITE_ERRS), d.devStat(DevStat.CORRUPTION_ERRS),
-            d.devStat(DevStat.GENERATION_ERRS));
+    private static List<Long> stats(Btrfs fs) {
+        DeviceStats d = fs.deviceStats();
+        return List.of(d.readErrors(), d.writeErrors(), d.corruptionErrors(), d.generationErrors());
     }
 
     private static long lines(Repro r, String text) {
