@@ -131,6 +131,13 @@ public final class Classifier {
                         // the commit probe's stale or missing tree block (stop 73)
                         culprits.addAll(staleBlockCulprits(o));
                     }
+                    if (e.message().contains("port-debug/replace-resume-point:1 ") && resumedReplace(o)) {
+                        // the resume-point probe (stop 75): the target below the item's cursor lacks the committed
+                        // image after a replace was resumed — what a resumed copy that skipped the rest of a cancelled
+                        // chunk leaves (stop 78: `--revert dev-replace-cursor-past-cancelled-chunk` alone, seed 78006,
+                        // 3 of 11,901 cycles; none with every fix applied)
+                        culprits.add(FixSwitch.DEV_REPLACE_CURSOR_PAST_CANCELLED_CHUNK);
+                    }
                     if (e.message().contains("port-debug/check-after-commit") && e.message().contains("MISSING_EXTENT_ITEM: ")
                         && cleanerReadErrorBefore(o, e)) {
                         // a dead subvolume's drop that met a read error ended its transaction without the root item's
@@ -165,6 +172,11 @@ public final class Classifier {
                 case ASSERTION -> {
                     if (e.message().contains("list_empty(&fs_info->trans_list)")) {
                         symptoms.add(Symptom.TRANS_LIST_ASSERT);
+                        if (balanceKthreadListed(o.log)) {
+                            // a resumed balance's kthread, past the umount's pause, resetting the balance in close_ctree
+                            // (del_balance_item's transaction; stop 78, `--kernel 5.12`, seed 78005, class 80b2be22)
+                            culprits.add(FixSwitch.BALANCE_RESUME_PAUSE_RACE);
+                        }
                         if (asyncCommitStillListed(o.log)) {
                             // committed, its kworker not yet past list_del_init: what the umount left may not show it
                             culprits.add(FixSwitch.ASYNC_COMMIT_TRANSACTION_KTHREAD);
@@ -1157,6 +1169,15 @@ public final class Classifier {
             && COMPLETED_START_SYNC.matcher(e.message()).find());
     }
 
+    /** close_ctree's debug line of trans_list shows a handle of the resumed balance's kthread (its balance item's). */
+    static boolean balanceKthreadListed(List<LogEntry> log) {
+        return log.stream().anyMatch(e -> e.message().startsWith(TRANS_LIST_AT_ASSERT)
+            && BALANCE_KTHREAD_HANDLE.matcher(e.message()).find());
+    }
+
+    private static final java.util.regex.Pattern BALANCE_KTHREAD_HANDLE =
+        java.util.regex.Pattern.compile("(insert|del)_balance_item@btrfs-balance");
+
     /**
      * The function whose handle btrfs_commit_transaction_async() hands to its kworker: BTRFS_IOC_START_SYNC's attach (the
      * async commit's nested join returns that same handle).
@@ -1458,6 +1479,12 @@ public final class Classifier {
             || message.contains("read error corrected: ino ") || message.contains("unable to fixup (regular) error at logical")
             // and the aborts around them: what a later mount of the replace's disks meets may be an abort's
             || message.contains("Transaction aborted (error ");
+    }
+
+    /** A replace was resumed ("continuing dev_replace from …") in this cycle's log or an earlier cycle's since the mkfs. */
+    static boolean resumedReplace(Observation o) {
+        return o.replaceHistory.stream().anyMatch(l -> l.contains("continuing dev_replace from "))
+            || o.log != null && o.log.stream().anyMatch(l -> l.message().contains("continuing dev_replace from "));
     }
 
     /** A replace finished on this filesystem: in this cycle's log, or in an earlier cycle's since the mkfs. */

@@ -250,6 +250,8 @@ public record Signature(String kind, String site, List<String> lanes) {
         return s.replaceAll("\\(device [^)]*\\)", "(device D)").replaceAll(" on dev [^ ]+", " on dev D")
             // the device whose statistics count the error (stop 78: one class, whichever filesystem's disk)
             .replaceAll("bdev [^ ]+ errs: ", "bdev D errs: ")
+            // the resume-point probe names the replace's target (stop 78: one class per target disk before)
+            .replaceAll("the replace target [^ ]+ below", "the replace target D below")
             // a dev-replace's error names its source and target ("btrfs_scrub_dev(sdc, 1, sdk) failed -28", stop 65)
             .replaceAll("btrfs_scrub_dev\\([^,)]*, ([0-9]+), [^)]*\\)", "btrfs_scrub_dev(D, $1, D)")
             .replaceAll("0x[0-9a-fA-F]+", "N").replaceAll("[0-9]+", "N");

@@ -1538,6 +1538,50 @@ class ClassifierTest {
     }
 
     /**
+     * Stop 78 (`--kernel 5.12`, seed 78005, class 80b2be22): close_ctree's trans_list assertion with the resumed
+     * balance's kthread's del_balance_item handle on the list is the balance resume racing the umount's pause.
+     */
+    @Test
+    void aBalanceKthreadsHandleAtTheTransListAssertionIsTheResumePauseRace() {
+        LogEntry assertion = new LogEntry(3, LogLevel.ERR, 0, "lane:lifecycle:3", LogEntry.Kind.ASSERTION,
+            "assertion failed: list_empty(&fs_info->trans_list), in fs/btrfs/disk-io.c:4185");
+        Observation o = new Observation();
+        o.log = List.of(new LogEntry(2, LogLevel.DEBUG, 0, "lane:lifecycle:3", LogEntry.Kind.TEXT,
+            Classifier.TRANS_LIST_AT_ASSERT + "[transaction 7 (UNBLOCKED) handles [del_balance_item@btrfs-balance]]"), assertion);
+        assertTrue(Classifier.classify(o, EnumSet.of(FixSwitch.BALANCE_RESUME_PAUSE_RACE)).bugs()
+            .contains("balance-resume-pause-race"));
+        o.log = List.of(new LogEntry(2, LogLevel.DEBUG, 0, "lane:lifecycle:3", LogEntry.Kind.TEXT,
+            Classifier.TRANS_LIST_AT_ASSERT + "[transaction 7 (UNBLOCKED) handles [btrfs_create@lane:file:0]]"), assertion);
+        assertFalse(Classifier.classify(o, EnumSet.of(FixSwitch.BALANCE_RESUME_PAUSE_RACE)).bugs()
+            .contains("balance-resume-pause-race"));
+    }
+
+    /**
+     * Stop 78 (`--kernel 5.12`, seed 78005: seven unexplained classes; `--revert dev-replace-cursor-past-cancelled-chunk`
+     * alone, seed 78006: three): the resume-point probe's WARN — the target below the item's cursor lacks the committed
+     * image — after a replace was resumed is the cursor past a cancelled chunk; without a resume it is not named. One
+     * class whichever the target disk.
+     */
+    @Test
+    void theResumePointProbeAfterAResumedReplaceIsTheCursorPastACancelledChunk() {
+        KernelLog log = new KernelLog(64, new ManualClock());
+        log.btrfs(LogLevel.INFO, "sdc", "continuing dev_replace from sdc (devid 1) to target sdk @3%");
+        log.warnOnAt(true, "port-debug/replace-resume-point", 1, "(device sdc) transaction 7: the replace target sdk below"
+            + " the item's cursor 18874368 does not hold the committed image: UNREADABLE_BLOCK: tree 5: EIO: bad tree block"
+            + " start, want 2179072 have 0");
+        Observation o = new Observation();
+        o.log = log.entries();
+        assertEquals(Set.of("dev-replace-cursor-past-cancelled-chunk"),
+            Classifier.classify(o, EnumSet.of(FixSwitch.DEV_REPLACE_CURSOR_PAST_CANCELLED_CHUNK)).bugs());
+        Observation noResume = new Observation();
+        noResume.log = o.log.subList(1, 2);
+        assertEquals(Set.of(Classifier.UNKNOWN),
+            Classifier.classify(noResume, EnumSet.of(FixSwitch.DEV_REPLACE_CURSOR_PAST_CANCELLED_CHUNK)).bugs());
+        assertEquals(Signature.normalise(o.log.get(1).message()),
+            Signature.normalise(o.log.get(1).message().replace("target sdk below", "target sdm below")));
+    }
+
+    /**
      * Stop 78, hunt 78003 (class 5d689521): a scrub's superblock older than the last commit — scrub_checksum_super counts
      * a generation error, no warning — after a power cut is what the cut dropped; without a cut it is an error.
      */
