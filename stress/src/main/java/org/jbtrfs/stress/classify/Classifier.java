@@ -131,12 +131,26 @@ public final class Classifier {
                         // the commit probe's stale or missing tree block (stop 73)
                         culprits.addAll(staleBlockCulprits(o));
                     }
-                    if (e.message().contains("port-debug/replace-resume-point:1 ") && resumedReplace(o)) {
+                    if (e.message().contains("port-debug/replace-resume-point:1 ") && suspendedOrResumedReplace(o)
+                        && !e.message().contains("image: SUPERBLOCK: ")) {
                         // the resume-point probe (stop 75): the target below the item's cursor lacks the committed
-                        // image after a replace was resumed — what a resumed copy that skipped the rest of a cancelled
-                        // chunk leaves (stop 78: `--revert dev-replace-cursor-past-cancelled-chunk` alone, seed 78006,
-                        // 3 of 11,901 cycles; none with every fix applied)
+                        // image after a copy was suspended (an umount's or an RO remount's) or resumed — the cursor
+                        // committed past the chunk the suspend cancelled (stop 78: `--revert
+                        // dev-replace-cursor-past-cancelled-chunk` alone, seed 78006, 3 of 11,901 cycles; none with
+                        // every fix applied)
                         culprits.add(FixSwitch.DEV_REPLACE_CURSOR_PAST_CANCELLED_CHUNK);
+                    }
+                    if (e.message().contains("port-debug/replace-resume-point:1 ")
+                        && e.message().contains("image: SUPERBLOCK: ") && e.message().contains("(bad magic)")) {
+                        // the probe finds no superblock of the filesystem on the target: nothing wrote one before the
+                        // replace started (stop 78: `--revert dev-replace-scratch-before-commit` alone, seed 78008, 2
+                        // of 7,845 cycles; `--revert dev-replace-swap-before-supers` alone: none)
+                        culprits.add(FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT);
+                    }
+                    if (e.message().contains("port-debug/check-after-commit") && subvolumeLeavesOnly(e.message())) {
+                        // the commit probe's leaked leaf of a subvolume id, as btrfs check's after the umount would
+                        // name it (stop 78, `--kernel 5.12`, seed 78007, class ce7466eb)
+                        culprits.add(FixSwitch.SUBVOL_CREATE_EXTENT_LEAK);
                     }
                     if (e.message().contains("port-debug/check-after-commit") && e.message().contains("MISSING_EXTENT_ITEM: ")
                         && cleanerReadErrorBefore(o, e)) {
@@ -1481,10 +1495,28 @@ public final class Classifier {
             || message.contains("Transaction aborted (error ");
     }
 
-    /** A replace was resumed ("continuing dev_replace from …") in this cycle's log or an earlier cycle's since the mkfs. */
-    static boolean resumedReplace(Observation o) {
-        return o.replaceHistory.stream().anyMatch(l -> l.contains("continuing dev_replace from "))
-            || o.log != null && o.log.stream().anyMatch(l -> l.message().contains("continuing dev_replace from "));
+    /**
+     * A replace's copy was suspended ("suspending dev_replace for unmount": an umount's or an RO remount's) or resumed
+     * ("continuing dev_replace from …") in this cycle's log or an earlier cycle's since the mkfs.
+     */
+    static boolean suspendedOrResumedReplace(Observation o) {
+        java.util.function.Predicate<String> p = l -> l.contains("continuing dev_replace from ")
+            || l.contains("suspending dev_replace for unmount");
+        return o.replaceHistory.stream().anyMatch(p) || o.log != null && o.log.stream().map(LogEntry::message).anyMatch(p);
+    }
+
+    /**
+     * The commit probe's first line lists only "extent item for tree block N (owner M) but no tree references it" of
+     * subvolume ids ({@link #subvolumeLeafLeaked}).
+     */
+    static boolean subvolumeLeavesOnly(String warning) {
+        String first = warning.lines().findFirst().orElse("");
+        int at = first.indexOf(": ", first.indexOf(" transaction "));
+        if (at < 0) {
+            return false;
+        }
+        String[] problems = first.substring(at + 2).split("; ");
+        return java.util.Arrays.stream(problems).allMatch(Classifier::subvolumeLeafLeaked);
     }
 
     /** A replace finished on this filesystem: in this cycle's log, or in an earlier cycle's since the mkfs. */

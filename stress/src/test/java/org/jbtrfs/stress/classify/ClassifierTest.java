@@ -1579,6 +1579,43 @@ class ClassifierTest {
             Classifier.classify(noResume, EnumSet.of(FixSwitch.DEV_REPLACE_CURSOR_PAST_CANCELLED_CHUNK)).bugs());
         assertEquals(Signature.normalise(o.log.get(1).message()),
             Signature.normalise(o.log.get(1).message().replace("target sdk below", "target sdm below")));
+        // seed 78007 (class 4a79d069): the RO remount's suspend's commit, no resume yet — the item's cursor is the bug
+        KernelLog suspended = new KernelLog(64, new ManualClock());
+        suspended.btrfs(LogLevel.INFO, "sde", "suspending dev_replace for unmount");
+        suspended.warnOnAt(true, "port-debug/replace-resume-point", 1, "(device sde) transaction 13: the replace target sdm"
+            + " below the item's cursor 18874368 does not hold the committed image: UNREADABLE_BLOCK: tree 5: EIO: bad"
+            + " tree block start, want 2097152 have 0");
+        Observation s = new Observation();
+        s.log = suspended.entries();
+        assertEquals(Set.of("dev-replace-cursor-past-cancelled-chunk"),
+            Classifier.classify(s, EnumSet.of(FixSwitch.DEV_REPLACE_CURSOR_PAST_CANCELLED_CHUNK)).bugs());
+        // seed 78008 (`--revert dev-replace-scratch-before-commit` alone): no superblock on the target
+        KernelLog nosuper = new KernelLog(64, new ManualClock());
+        nosuper.btrfs(LogLevel.INFO, "sde", "dev_replace from sde (devid 1) to sdm started");
+        nosuper.warnOnAt(true, "port-debug/replace-resume-point", 1, "(device sde) transaction 9: the replace target sdm"
+            + " below the item's cursor 44040192 does not hold the committed image: SUPERBLOCK: cannot read the superblock:"
+            + " EINVAL: no valid btrfs found on sdm below 44040192, sde above (bad magic)");
+        Observation n = new Observation();
+        n.log = nosuper.entries();
+        assertEquals(Set.of("dev-replace-scratch-before-commit"),
+            Classifier.classify(n, EnumSet.of(FixSwitch.DEV_REPLACE_SCRATCH_BEFORE_COMMIT)).bugs());
+    }
+
+    /** Stop 78 (`--kernel 5.12`, seed 78007, class ce7466eb): the commit probe's leaked subvolume leaf is the create's leak. */
+    @Test
+    void theCommitProbesLeakedSubvolumeLeafIsTheSubvolumeCreatesLeak() {
+        KernelLog log = new KernelLog(64, new ManualClock());
+        log.warnOnAt(true, "port-debug/check-after-commit", 1, "(device sdc) transaction 5: UNREFERENCED_EXTENT_ITEM: extent"
+            + " item for tree block 2277376 (owner 256) but no tree references it\n  in flight at the check: …");
+        Observation o = new Observation();
+        o.log = log.entries();
+        assertEquals(Set.of("subvol-create-extent-leak"),
+            Classifier.classify(o, EnumSet.of(FixSwitch.SUBVOL_CREATE_EXTENT_LEAK)).bugs());
+        KernelLog root = new KernelLog(64, new ManualClock());
+        root.warnOnAt(true, "port-debug/check-after-commit", 1, "(device sdc) transaction 5: UNREFERENCED_EXTENT_ITEM: extent"
+            + " item for tree block 2277376 (owner 2) but no tree references it");
+        o.log = root.entries();
+        assertEquals(Set.of(Classifier.UNKNOWN), Classifier.classify(o, EnumSet.of(FixSwitch.SUBVOL_CREATE_EXTENT_LEAK)).bugs());
     }
 
     /**
