@@ -535,6 +535,15 @@ public final class Classifier {
                 // the work serves
                 culprits.add(FixSwitch.RECLAIM_DELAYED_IPUTS_CLEANER_DEADLOCK);
             }
+            if (o.notes.stream().anyMatch(n -> RECLAIM_WAITS_FOR_IPUTS.matcher(n).find() && CLEANER_PARKED.matcher(n).find()
+                && UMOUNT_CANCELS_RECLAIM.matcher(n).find())) {
+                // the umount's cancel_delayed_work_sync waits for the reclaim work, the work for a delayed iput only the
+                // cleaner would run, and close_ctree has parked the cleaner (stop 78, `--kernel 5.12`, seed 78009,
+                // class a4348355): the proposed fix's wait runs the iputs itself; a362bb864b8d flushes the ordered
+                // extents whose last put queues such an iput before the umount gets there
+                culprits.add(FixSwitch.RECLAIM_DELAYED_IPUTS_CLEANER_DEADLOCK);
+                culprits.add(FixSwitch.ENDIO_WRITE_FLUSH_AT_UMOUNT);
+            }
             if (o.notes.stream().anyMatch(n -> STRANDED_TICKETS.matcher(n).find())) {
                 // tickets waiting under a set space_info->flush with the reclaim work neither queued nor running: a
                 // cancel_work_sync (RO remount, close_ctree) dropped the work they queued, and no reservation queues it again
@@ -652,6 +661,14 @@ public final class Classifier {
         java.util.regex.Pattern.compile("data tickets [1-9][0-9]*, flush true, data reclaim work busy");
 
     /** The same report: the cleaner kthread asleep on a metadata reservation ticket. */
+    /** The hang report's umount (or remount) in cancel_delayed_work_sync of the async reclaim work. */
+    private static final java.util.regex.Pattern UMOUNT_CANCELS_RECLAIM =
+        java.util.regex.Pattern.compile("(?m): cancel_delayed_work_sync\\(async_reclaim_work\\)$");
+
+    /** The hang report's cleaner, parked (close_ctree's kthread_park). */
+    private static final java.util.regex.Pattern CLEANER_PARKED =
+        java.util.regex.Pattern.compile("(?m)^btrfs-cleaner\\S*: schedule\\(\\) in PARKED$");
+
     private static final java.util.regex.Pattern CLEANER_ON_A_TICKET =
         java.util.regex.Pattern.compile("(?m)^\\S*cleaner\\S*: wait_reserve_ticket$");
 

@@ -574,6 +574,14 @@ class ClassifierTest {
         assertEquals(Set.of(Classifier.UNKNOWN),
             Classifier.classify(atUmount, EnumSet.of(FixSwitch.RECLAIM_DELAYED_IPUTS_CLEANER_DEADLOCK)).bugs(),
             "the cleaner parked: the umount variant, another story");
+        // stop 78 (`--kernel 5.12`, seed 78009, class a4348355): the umount's cancel of the work, not a ticket
+        Observation cancel = new Observation();
+        cancel.hang = new Observation.Hang("driver-1", "umount", "DelayedWork.cancelSync <- AsyncReclaim.cancelSync", "report");
+        cancel.note("kernel sleeps at the hang:\nbtrfs-cleaner: schedule() in PARKED\nbtrfs-transaction: schedule_timeout() in "
+            + "INTERRUPTIBLE\nbtrfs134-kworker/u4:5: btrfs_wait_on_delayed_iputs\nstress-driver-1: "
+            + "cancel_delayed_work_sync(async_reclaim_work)");
+        assertTrue(Classifier.classify(cancel, EnumSet.of(FixSwitch.RECLAIM_DELAYED_IPUTS_CLEANER_DEADLOCK)).bugs()
+            .contains("reclaim-delayed-iputs-cleaner-deadlock"));
     }
 
     /**
