@@ -23,6 +23,9 @@ import org.jbtrfs.core.kernel.Kernel;
  * btrfs_device; a replace's target is a new one (btrfs_alloc_device) that becomes devid 1 when the replace finishes.
  */
 public final class DevStats {
+    /** The port's debug line of the counters a mount's btrfs_init_dev_stats loaded: this, the device, the five values. */
+    public static final String LOADED = "btrfs_init_dev_stats: loaded bdev ";
+
     /** One btrfs_device's counters; its monitor guards them. */
     static final class Device {
         final int[] values = new int[DevStatsItem.VALUES];
@@ -149,6 +152,10 @@ public final class DevStats {
         if (item != null && java.util.Arrays.stream(now).anyMatch(x -> x != 0)) {
             fs.log().btrfs(LogLevel.INFO, fs.sbId(), line(dev, now)); // btrfs_dev_stat_print_on_load
         }
+        // not the kernel's: what the counters start from now, zeros too, for a reader of the log that needs each
+        // later line's increment (the explorer's classifier)
+        fs.log().log(LogLevel.DEBUG, org.jbtrfs.core.LogEntry.Kind.TEXT, LOADED + dev.name() + " wr " + now[0] + ", rd "
+            + now[1] + ", flush " + now[2] + ", corrupt " + now[3] + ", gen " + now[4]);
     }
 
     /**

@@ -866,6 +866,18 @@ public final class Classifier {
         java.util.Map<String, int[]> last = new java.util.HashMap<>();
         java.util.Map<String, java.util.Set<Integer>> lastInc = new java.util.HashMap<>();
         for (LogEntry l : log) {
+            java.util.regex.Matcher loaded = DEV_STATS_LOADED.matcher(l.message());
+            if (l.kind() == LogEntry.Kind.TEXT && loaded.find()) {
+                // a mount's btrfs_init_dev_stats replaced the counters with the disk's, zeros included (the port's
+                // debug line; the kernel prints non-zero ones only): the next line counts from these
+                int[] v = new int[5];
+                for (int i = 0; i < 5; i++) {
+                    v[i] = Integer.parseInt(loaded.group(i + 2));
+                }
+                last.put(loaded.group(1), v);
+                lastInc.put(loaded.group(1), java.util.Set.of());
+                continue;
+            }
             java.util.regex.Matcher m = DEV_STAT_VALUES.matcher(l.message());
             if (l.kind() != LogEntry.Kind.TEXT || !m.find()) {
                 continue;
@@ -895,6 +907,11 @@ public final class Classifier {
         o.incrementsOf = log;
         return out;
     }
+
+    /** The port's debug line of the counters a mount loaded (DevStats.LOADED). */
+    private static final java.util.regex.Pattern DEV_STATS_LOADED = java.util.regex.Pattern.compile(
+        "^" + java.util.regex.Pattern.quote(org.jbtrfs.transaction.DevStats.LOADED)
+            + "(\\S+) wr (\\d+), rd (\\d+), flush (\\d+), corrupt (\\d+), gen (\\d+)$");
 
     /** A device-statistics line (on error or on load): its device and five counters. */
     private static final java.util.regex.Pattern DEV_STAT_VALUES = java.util.regex.Pattern.compile(

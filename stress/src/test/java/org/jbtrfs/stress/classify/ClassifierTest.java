@@ -1543,6 +1543,20 @@ class ClassifierTest {
         m.devStatsAtStart = Map.of("sdc", new int[] {0, 2, 0, 0, 0});
         m.log = List.copyOf(m.log); // another log: the increments are computed again
         assertFalse(Classifier.errorLine(m.log.get(1), m), "a read error of this cycle's, then the block it left");
+
+        // hunt 78010 (class 5d689521): the cycle started with rd 1 in memory (a failed mount's count, never written);
+        // its mount loaded the disk's zeros — no print-on-load line, the port's debug line — and a scrub's read error
+        // then prints rd 1 again
+        KernelLog reset = new KernelLog(64, new ManualClock());
+        reset.log(LogLevel.DEBUG, LogEntry.Kind.TEXT, org.jbtrfs.transaction.DevStats.LOADED + "sdd wr 0, rd 0, flush 0, corrupt 0, gen 0");
+        reset.btrfs(LogLevel.WARNING, "sdd", "i/o error at logical 19365888 on dev sdd");
+        reset.btrfs(LogLevel.ERR, "sdd", "bdev sdd errs: wr 0, rd 1, flush 0, corrupt 0, gen 0");
+        Observation r = new Observation();
+        r.log = reset.entries();
+        r.injected(Set.of(org.jbtrfs.core.Errno.EIO));
+        r.devStatsAtStart = Map.of("sdd", new int[] {0, 1, 0, 0, 0});
+        assertTrue(Classifier.counted(r.log.get(2), r, Classifier.RD));
+        assertFalse(Classifier.errorLine(r.log.get(2), r), "the read-only scrub's injected read error");
     }
 
     /**
