@@ -148,6 +148,7 @@ final class DevReplace {
         r.committedCursorLeft = 0;
         r.cursorLeftLastWriteOfItem = 0;
         r.itemNeedsWriteback = true;
+        r.restartUnrecorded = true; // the copy marks the target behind before it writes (a read-only mount writes nothing)
     }
 
     /** btrfs_find_device(fs_devices, BTRFS_DEV_REPLACE_DEVID): a device whose superblock is this filesystem's, devid 0. */
@@ -748,6 +749,14 @@ final class DevReplace {
                 r.use("btrfs_exclop_finish");
                 fs.exclop.finish();
                 return 0;
+            }
+            if (r.restartUnrecorded && fs.applied(FixSwitch.DEV_REPLACE_TARGET_WRITE_ERRORS)) {
+                // proposed (stop 78, class 3f309808): the disk still has the old cursor until a commit records the
+                // restart; a crash or an abort before that, and the next mount would resume from it over blocks this
+                // copy is about to rewrite from the commit roots — of a transaction that may then abort. The target's
+                // superblock says it is behind until that commit
+                r.restartUnrecorded = false;
+                DiskIo.markTargetBehind(fs, fs.device.target());
             }
             Errno ret = scrubForReplace(ctx, r.committedCursorLeft, fs.device.source().size());
             if (ret == Errno.EAGAIN && fs.applied(FixSwitch.DEV_REPLACE_RESUME_SUSPEND_RACE)) {

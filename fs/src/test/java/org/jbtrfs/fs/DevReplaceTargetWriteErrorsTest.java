@@ -316,6 +316,47 @@ class DevReplaceTargetWriteErrorsTest {
         }
     }
 
+    /**
+     * Stop 78 (explorer class {@code 3f309808}, seed 78011, every fix applied: the commit probe's resume point at the
+     * first commit after a mount resumed a replace "@40%" — "the replace target sde below the item's cursor … does not hold
+     * the committed image: … owner mismatch, have 2 expect 7"). The cycle before, a mount had restarted the copy (the
+     * target behind) — in memory: the cursor on disk stayed at 40 % — and the restarted copy rewrote the target from the
+     * beginning, from commit roots of transactions that then aborted (a write error after switch_commit_roots), so no
+     * commit recorded the restart. The next mount found the target's superblock at the filesystem's generation and resumed
+     * from 40 % over the rewritten blocks. Decision: a gap in the proposed fix (the port's): the restarted copy now marks
+     * the target behind (its superblock's generation 0) before it writes anything, until a commit writes the target's
+     * superblock with the item that records the restart.
+     */
+    @ParameterizedTest(name = "crc32c {0}")
+    @EnumSource(Crc32cImpl.class)
+    void appliedARestartedCopyMarksTheTargetBehindBeforeItWrites(Crc32cImpl crc) {
+        try (Repro r = repro(crc, true)) {
+            java.util.concurrent.atomic.AtomicLong seen = new java.util.concurrent.atomic.AtomicLong(-1);
+            FlakeyBlockDevice src = DevReplaceTest.flakeyDisk(r, "sdx");
+            OneBadWriteDisk oneBadWrite = new OneBadWriteDisk(r.mod.createDevice("sdy-disk", 64L << 20));
+            FlakeyBlockDevice tgt = r.mod.createFlakeyDevice("sdy", oneBadWrite);
+            r.mod.mkfs(src);
+            Btrfs again = failedTargetWriteThenPowerCut(r, src, tgt, true, fs -> {
+                fs.createFile("/late");
+                fs.writeFile("/late", LATE);
+                r.mod.hooks().arm(Hook.COMMIT_AFTER_UNBLOCKED, HookAction.run(() -> oneBadWrite.failNext.set(true))
+                    .onlyFor(Role.USER), 1);
+                fs.sync();
+                // the next mount's restarted copy, at its first chunk: what a mount would find on the target now
+                r.mod.hooks().arm(Hook.DEV_REPLACE_NEXT_CHUNK, HookAction.run(() -> seen.set(
+                    org.jbtrfs.transaction.DiskIo.readSuper(tgt, org.jbtrfs.core.kernel.Crc32c.of(crc)).generation)), 1);
+            });
+            assertTrue(r.logged("dev_replace target sdy missed writes"), r.mod.log().dmesg());
+            assertEquals(0, seen.get(), "the target marked behind before the restarted copy wrote to it");
+            assertEquals(DevReplaceStatus.State.FINISHED, again.replaceStatus().state(), r.mod.log().dmesg());
+            again.umount();
+            Btrfs moved = r.mod.mount(tgt, "");
+            assertArrayEquals(LATE, moved.readFile("/late"));
+            moved.umount();
+            assertTrue(r.mod.unload().clean());
+        }
+    }
+
     @ParameterizedTest(name = "crc32c {0}")
     @EnumSource(Crc32cImpl.class)
     void revertedTheResumedReplaceFinishesOntoATargetWithoutACommittedTreeBlock(Crc32cImpl crc) {

@@ -60,6 +60,11 @@ public final class DevReplaceControl {
     public volatile long cursorLeftLastWriteOfItem;
     public boolean isValid;
     public volatile boolean itemNeedsWriteback;
+    /**
+     * The proposed DEV_REPLACE_TARGET_WRITE_ERRORS: a mount restarted the copy from the beginning and no commit has
+     * recorded the restart yet (the resumed copy marks the target behind before it writes anything; stop 78).
+     */
+    public volatile boolean restartUnrecorded;
 
     DevReplaceControl(Sched sched, Lockdep lockdep) {
         this.rwsem = new RwSemaphore("&dev_replace->rwsem", lockdep);

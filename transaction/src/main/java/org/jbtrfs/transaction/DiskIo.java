@@ -89,6 +89,24 @@ public final class DiskIo {
     }
 
     /**
+     * The proposed {@link FixSwitch#DEV_REPLACE_TARGET_WRITE_ERRORS}' restart, before the restarted copy writes the
+     * target: the target's superblock as the last commit left it, devid 0, generation 0 — behind the filesystem, so a
+     * mount before the next commit (which writes the target's superblock with the item that records the restart)
+     * restarts the copy again instead of resuming from the cursor on disk over blocks the restarted copy rewrote (stop
+     * 78, class 3f309808). False when the write failed.
+     */
+    public static boolean markTargetBehind(FsInfo fs, org.jbtrfs.core.BlockDevice target) {
+        byte[] t;
+        synchronized (fs.transLock) {
+            SuperBlock forTarget = fs.superCopy.copy();
+            forTarget.devid = org.jbtrfs.core.disk.DevReplaceItem.DEV_REPLACE_DEVID;
+            forTarget.generation = 0;
+            t = forTarget.encode(fs.kernel.crc32c());
+        }
+        return fs.device.writeTargetSuper(target, SuperBlock.OFFSET, t);
+    }
+
+    /**
      * kernel: btrfs_scratch_superblocks() — the replaced device's superblock loses its magic, so nothing finds a
      * filesystem on it any more.
      */
