@@ -809,7 +809,9 @@ public enum FixSwitch {
      * too — a changed count is itself a reason for the next commit to write the item: stop 72, a crash after the item's
      * last writeback lost it; and since a commit writes the item before its tree blocks, a target that failed one of
      * them gets no superblock from that commit, and a mount that finds the target's superblock older than the
-     * filesystem's restarts the copy from the beginning), and btrfs_dev_replace_finishing ends a replace with write
+     * filesystem's restarts the copy from the beginning — the restarted copy first marks the target's superblock behind,
+     * so a mount before the commit that records the restart restarts again: stop 78, class 3f309808), and
+     * btrfs_dev_replace_finishing ends a replace with write
      * errors CANCELED (-EIO) as the copy would — checked after its commit and again once btrfs_rm_dev_replace_blocked
      * has drained the bios (stop 72, class 063f1845: a write failing in between was missed). Found by the explorer with
      * {@code bio-write-eio} (class {@code b8771b25}'s signature, seed 71005: two cycles where a replace resumed by the
