@@ -276,6 +276,12 @@ class DevReplaceTargetWriteErrorsTest {
      * disks back, the filesystem mounted again: the resume kthread runs the replace to its end.
      */
     private static FlakeyBlockDevice treeBlockWriteFailingAfterTheItemThenPowerCut(Repro r, boolean fixed) {
+        return treeBlockWriteFailingAfterTheItemThenPowerCut(r, fixed, tgt -> { });
+    }
+
+    /** The same, {@code afterTheWrite} given the target once the failing sync returned (before the cut). */
+    private static FlakeyBlockDevice treeBlockWriteFailingAfterTheItemThenPowerCut(Repro r, boolean fixed,
+                                                                                  java.util.function.Consumer<FlakeyBlockDevice> afterTheWrite) {
         FlakeyBlockDevice src = DevReplaceTest.flakeyDisk(r, "sdx");
         OneBadWriteDisk oneBadWrite = new OneBadWriteDisk(r.mod.createDevice("sdy-disk", 64L << 20));
         FlakeyBlockDevice tgt = r.mod.createFlakeyDevice("sdy", oneBadWrite);
@@ -286,6 +292,7 @@ class DevReplaceTargetWriteErrorsTest {
             // the item is written; the commit's tree blocks follow: the first one's write to the target fails
             r.mod.hooks().arm(Hook.COMMIT_AFTER_UNBLOCKED, HookAction.run(() -> oneBadWrite.failNext.set(true)).onlyFor(Role.USER), 1);
             fs.sync();
+            afterTheWrite.accept(tgt);
         });
         assertEquals(DevReplaceStatus.State.FINISHED, again.replaceStatus().state(), r.mod.log().dmesg());
         again.umount();
@@ -332,24 +339,12 @@ class DevReplaceTargetWriteErrorsTest {
     void appliedARestartedCopyMarksTheTargetBehindBeforeItWrites(Crc32cImpl crc) {
         try (Repro r = repro(crc, true)) {
             java.util.concurrent.atomic.AtomicLong seen = new java.util.concurrent.atomic.AtomicLong(-1);
-            FlakeyBlockDevice src = DevReplaceTest.flakeyDisk(r, "sdx");
-            OneBadWriteDisk oneBadWrite = new OneBadWriteDisk(r.mod.createDevice("sdy-disk", 64L << 20));
-            FlakeyBlockDevice tgt = r.mod.createFlakeyDevice("sdy", oneBadWrite);
-            r.mod.mkfs(src);
-            Btrfs again = failedTargetWriteThenPowerCut(r, src, tgt, true, fs -> {
-                fs.createFile("/late");
-                fs.writeFile("/late", LATE);
-                r.mod.hooks().arm(Hook.COMMIT_AFTER_UNBLOCKED, HookAction.run(() -> oneBadWrite.failNext.set(true))
-                    .onlyFor(Role.USER), 1);
-                fs.sync();
-                // the next mount's restarted copy, at its first chunk: what a mount would find on the target now
-                r.mod.hooks().arm(Hook.DEV_REPLACE_NEXT_CHUNK, HookAction.run(() -> seen.set(
-                    org.jbtrfs.transaction.DiskIo.readSuper(tgt, org.jbtrfs.core.kernel.Crc32c.of(crc)).generation)), 1);
-            });
+            // the next mount's restarted copy, at its first chunk: what a mount would find on the target now
+            FlakeyBlockDevice tgt = treeBlockWriteFailingAfterTheItemThenPowerCut(r, true, target -> r.mod.hooks().arm(
+                Hook.DEV_REPLACE_NEXT_CHUNK, HookAction.run(() -> seen.set(org.jbtrfs.transaction.DiskIo.readSuper(target,
+                    org.jbtrfs.core.kernel.Crc32c.of(crc)).generation)), 1));
             assertTrue(r.logged("dev_replace target sdy missed writes"), r.mod.log().dmesg());
             assertEquals(0, seen.get(), "the target marked behind before the restarted copy wrote to it");
-            assertEquals(DevReplaceStatus.State.FINISHED, again.replaceStatus().state(), r.mod.log().dmesg());
-            again.umount();
             Btrfs moved = r.mod.mount(tgt, "");
             assertArrayEquals(LATE, moved.readFile("/late"));
             moved.umount();
