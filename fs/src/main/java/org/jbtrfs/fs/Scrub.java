@@ -203,9 +203,8 @@ final class Scrub {
             throw new BtrfsException(Errno.EROFS, "scrub: the filesystem on " + fs.sbId() + " is in error");
         }
         long gen = fs.lastTransCommitted();
-        submit();
-        current = new ReadBio(SuperBlock.OFFSET);
-        current.blocks.add(new ReadBio.Block(SuperBlock.OFFSET, SuperBlock.SIZE, data -> {
+        submit(); // scrub_pages: the superblock is a bio of its own
+        addToBio(SuperBlock.OFFSET, SuperBlock.SIZE, BlockKind.SUPER, data -> {
             try {
                 SuperBlock sb = SuperBlock.decode(data, fs.kernel.crc32c(), fs.sbId());
                 if (sb.generation != gen) {
@@ -215,7 +214,7 @@ final class Scrub {
                 superError(org.jbtrfs.transaction.DevStat.CORRUPTION_ERRS);
             }
             return null; // scrub_checksum ignores scrub_checksum_super's result: the next commit writes the copy
-        }, BlockKind.SUPER));
+        });
         waitForBios();
     }
 

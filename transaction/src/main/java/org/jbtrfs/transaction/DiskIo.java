@@ -75,13 +75,7 @@ public final class DiskIo {
      * for).
      */
     public static boolean writeTargetSuper(FsInfo fs, org.jbtrfs.core.BlockDevice target) {
-        byte[] t;
-        synchronized (fs.transLock) {
-            SuperBlock forTarget = fs.superCopy.copy();
-            forTarget.devid = org.jbtrfs.core.disk.DevReplaceItem.DEV_REPLACE_DEVID;
-            t = forTarget.encode(fs.kernel.crc32c());
-        }
-        if (!fs.device.writeTargetSuper(target, SuperBlock.OFFSET, t)) {
+        if (!fs.device.writeTargetSuper(target, SuperBlock.OFFSET, targetSuper(fs, false))) {
             fs.log().btrfs(LogLevel.ERR, fs.sbId(), "error writing primary super block to device 0"); // wait_dev_supers
             return false;
         }
@@ -96,14 +90,19 @@ public final class DiskIo {
      * 78, class 3f309808). False when the write failed.
      */
     public static boolean markTargetBehind(FsInfo fs, org.jbtrfs.core.BlockDevice target) {
-        byte[] t;
+        return fs.device.writeTargetSuper(target, SuperBlock.OFFSET, targetSuper(fs, true));
+    }
+
+    /** super_copy as the last commit left it, devid 0 in its dev_item (and generation 0 when {@code behind}), encoded. */
+    private static byte[] targetSuper(FsInfo fs, boolean behind) {
         synchronized (fs.transLock) {
             SuperBlock forTarget = fs.superCopy.copy();
             forTarget.devid = org.jbtrfs.core.disk.DevReplaceItem.DEV_REPLACE_DEVID;
-            forTarget.generation = 0;
-            t = forTarget.encode(fs.kernel.crc32c());
+            if (behind) {
+                forTarget.generation = 0;
+            }
+            return forTarget.encode(fs.kernel.crc32c());
         }
-        return fs.device.writeTargetSuper(target, SuperBlock.OFFSET, t);
     }
 
     /**
